@@ -1,0 +1,1 @@
+//! libprocess-rs (work in progress).

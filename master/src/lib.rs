@@ -1,0 +1,1 @@
+//! The Mesos master (work in progress: see issue "Master").

@@ -1,0 +1,1 @@
+//! Mesos-compatible protobuf definitions (work in progress: see issue "proto").
