@@ -2,11 +2,35 @@
 //!
 //! Nothing here does I/O or reads a clock. The allocator actor feeds events
 //! in (agents and frameworks coming and going, offers declined, tasks
-//! ending, a tick with the current time) and performs the allocations that
-//! come out.
+//! ending) and, on every `--allocation_interval` tick, calls
+//! [`Allocator::allocate`] with the current time and sends out the
+//! [`Allocation`]s that come back as offers.
 //!
 //! - [`quantities`]: scalar resource amounts with Mesos's fixed-point rules.
 //! - [`sorter`]: the hierarchical weighted DRF sorter over roles and frameworks.
+//! - [`resources`]: the [`AllocatorResources`] trait, what the allocator
+//!   needs from a resource bundle.
+//! - [`filters`]: decline filters, `refuse_seconds` rules, the seeded shuffle.
+//! - `types`: IDs, capabilities, configuration, inputs, outputs, errors.
+//! - `core`: [`Allocator`], its state and the `on_<event>` handlers.
+//! - `bookkeeping`: who holds what where, role lifecycle, decline filters.
+//! - `allocate`: one allocation round (role DRF, then framework DRF).
 
+mod allocate;
+mod bookkeeping;
+mod core;
+pub mod filters;
 pub mod quantities;
+pub mod resources;
 pub mod sorter;
+mod types;
+
+pub use self::core::Allocator;
+pub use self::resources::AllocatorResources;
+pub use self::types::{
+    AgentCapabilities, AgentId, AgentSpec, Allocation, AllocatorConfig, AllocatorError,
+    FrameworkCapabilities, FrameworkId, FrameworkSpec, Used,
+};
+
+#[cfg(test)]
+mod core_tests;

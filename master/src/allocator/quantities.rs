@@ -70,6 +70,13 @@ impl ResourceQuantities {
         Self::default()
     }
 
+    /// `value` of one resource `name` (nothing if `value` is 0).
+    pub fn single(name: &str, value: f64) -> Self {
+        let mut result = Self::new();
+        result.add(name, value);
+        result
+    }
+
     /// Parses Mesos's `name:value;name:value` form; zero values are dropped
     /// and a repeated name adds up.
     // Mesos: resource_quantities.cpp ResourceQuantities::fromString.

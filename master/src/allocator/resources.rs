@@ -1,0 +1,96 @@
+//! What the allocator needs from a resource bundle, as a trait.
+//!
+//! The allocator moves bundles of resources around (an agent's total, what
+//! it has free, what a framework holds there, what an offer carries) and
+//! compares them (does a decline filter cover this offer?). It never looks
+//! inside one beyond that. [`AllocatorResources`] names exactly those
+//! operations, so the core can run on any bundle type:
+//!
+//! - [`ResourceQuantities`] (implemented here): scalar amounts only, with no
+//!   ports, reservations or revocable resources. Enough for DRF and for the
+//!   tests and benchmarks of this module.
+//! - `mesos_proto`'s full `Resources` (ranges, roles, reservations), to be
+//!   plugged in by implementing this trait for it when that type lands.
+//!
+//! Mesos's allocator uses `Resources` throughout (Mesos:
+//! `hierarchical.cpp`); the operations below are the ones it calls.
+
+use std::fmt::Debug;
+
+use super::quantities::ResourceQuantities;
+
+/// A bundle of resources the allocator can track and offer.
+///
+/// Laws the allocator relies on: `a.contains(&b)` implies
+/// `a.minus(&b).plus(&b) == a`; `contains` is reflexive; the empty bundle
+/// is contained in everything.
+pub trait AllocatorResources: Clone + Debug + Default + PartialEq {
+    /// True when the bundle holds nothing.
+    fn is_empty(&self) -> bool;
+
+    /// True when every resource of `other` is also here (Mesos:
+    /// `Resources::contains(Resources)`).
+    fn contains(&self, other: &Self) -> bool;
+
+    /// Adds `other` to this bundle.
+    fn add(&mut self, other: &Self);
+
+    /// `self` without `other`, dropping whatever of `other` is not here
+    /// (Mesos's `operator-`).
+    fn minus(&self, other: &Self) -> Self;
+
+    /// The summed amounts of the scalar resources, for DRF shares.
+    fn scalar_quantities(&self) -> ResourceQuantities;
+
+    /// True when the scalar amounts here cover `quantities` (Mesos:
+    /// `Resources::contains(ResourceQuantities)`, used for the minimum
+    /// allocatable resources).
+    fn contains_quantities(&self, quantities: &ResourceQuantities) -> bool;
+
+    /// The part of the bundle that may be offered to `role`: unreserved
+    /// resources and those reserved to `role` or an ancestor (Mesos:
+    /// `Resources::allocatableTo`).
+    fn allocatable_to(&self, role: &str) -> Self;
+
+    /// The bundle without the kinds of resources a framework lacking
+    /// these capabilities cannot receive (Mesos: `stripIncapableResources`),
+    /// or `None` when nothing would be removed, so the hot allocation loop
+    /// copies nothing in the common case.
+    fn strip_incapable(&self, capabilities: &super::FrameworkCapabilities) -> Option<Self>;
+}
+
+/// Quantities are scalar, unreserved, non-revocable and not shared, so
+/// every role may use all of them and no capability strips any.
+impl AllocatorResources for ResourceQuantities {
+    fn is_empty(&self) -> bool {
+        ResourceQuantities::is_empty(self)
+    }
+
+    fn contains(&self, other: &Self) -> bool {
+        ResourceQuantities::contains(self, other)
+    }
+
+    fn add(&mut self, other: &Self) {
+        self.add_all(other);
+    }
+
+    fn minus(&self, other: &Self) -> Self {
+        ResourceQuantities::minus(self, other)
+    }
+
+    fn scalar_quantities(&self) -> ResourceQuantities {
+        self.clone()
+    }
+
+    fn contains_quantities(&self, quantities: &ResourceQuantities) -> bool {
+        ResourceQuantities::contains(self, quantities)
+    }
+
+    fn allocatable_to(&self, _role: &str) -> Self {
+        self.clone()
+    }
+
+    fn strip_incapable(&self, _capabilities: &super::FrameworkCapabilities) -> Option<Self> {
+        None
+    }
+}
