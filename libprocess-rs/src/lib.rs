@@ -1,1 +1,87 @@
-//! libprocess-rs (work in progress).
+//! libprocess-rs: the actor runtime and message bus every Mesos service runs on.
+//!
+//! A reimplementation of Apache Mesos's libprocess on actix. A *process* is an actor with
+//! a [`Pid`] (`id@ip:port`); processes exchange protobuf messages by their full type name
+//! (`mesos.internal.RegisterSlaveMessage`), locally without encoding, or across the network
+//! with libprocess's own wire protocol (HTTP/1.1 `POST /<id>/<name>`), byte-compatible with
+//! Apache Mesos. On top of that: links and `exited` notifications, timers on a clock that
+//! tests pause and advance, per-process HTTP routes, metrics, test hooks that wait for,
+//! drop or hold chosen messages, and a simulated network for whole clusters in one test.
+//!
+//! ```no_run
+//! use libprocess::{Context, Node, Pid, Process};
+//! # #[derive(Clone, PartialEq, prost::Message)] pub struct Ping {}
+//! # impl prost::Name for Ping { const NAME: &'static str = "Ping"; const PACKAGE: &'static str = "demo";
+//! #   fn full_name() -> String { "demo.Ping".into() } }
+//!
+//! libprocess::protocol! {
+//!     /// What the echo process accepts.
+//!     pub enum EchoMessage {
+//!         /// A ping, answered with a ping.
+//!         Ping(Ping),
+//!     }
+//! }
+//!
+//! struct Echo;
+//!
+//! impl Process for Echo {
+//!     type Message = EchoMessage;
+//!     fn on_message(&mut self, from: Pid, message: EchoMessage, ctx: &mut Context<'_, Self>) {
+//!         match message {
+//!             EchoMessage::Ping(ping) => ctx.send(&from, ping),
+//!         }
+//!     }
+//! }
+//!
+//! actix_rt::System::new().block_on(async {
+//!     let node = Node::builder("127.0.0.1:0".parse().unwrap()).start().unwrap();
+//!     let echo = node.spawn("echo", Echo).unwrap();
+//!     println!("echo listening as {}", echo.pid());
+//! });
+//! ```
+//!
+//! # Layout
+//! - [`pid`]: `Pid`, parsing and printing `id@ip:port`.
+//! - [`message`]: envelopes, message names, bodies, the [`protocol!`] macro.
+//! - [`process`]: the [`Process`] trait, its [`Context`], [`ProcessRef`] handles.
+//! - [`node`]: a libprocess instance: process table, links, sending, spawning.
+//! - [`clock`]: the pausable clock and timers.
+//! - [`http`]: requests, responses, streaming, route handlers.
+//! - `router`: how a node answers HTTP: messages, routes, built-ins.
+//! - [`wire`]: the libprocess wire format.
+//! - `net`: TCP listener and persistent outbound connections.
+//! - [`sim`]: the simulated network.
+//! - [`hooks`]: test hooks (`expect`, `drop_next`, `drop_all`, `hold`).
+//! - [`metrics`]: counters and gauges for `/metrics/snapshot`.
+//! - [`error`]: the error type.
+//! - [`testing`]: `Ping`/`Pong` messages and an `Echo` process for tests and benchmarks.
+
+pub mod clock;
+pub mod error;
+pub mod hooks;
+pub mod http;
+pub mod message;
+pub mod metrics;
+mod net;
+pub mod node;
+pub mod pid;
+pub mod process;
+mod router;
+pub mod sim;
+pub mod testing;
+pub mod wire;
+
+pub use clock::{Clock, Time, TimerId};
+pub use error::Error;
+pub use hooks::{Hooks, Match, Observed};
+pub use message::{Body, DecodeError, Envelope, Inbound, MessageName, ProtoMessage, decode_body};
+pub use metrics::{Counter, Gauge, Metrics};
+pub use node::{Delivered, LinkMode, Node, NodeBuilder, NodeConfig};
+pub use pid::Pid;
+pub use process::{Context, Process, ProcessActor, ProcessRef};
+pub use sim::SimNetwork;
+
+/// Re-exported so [`protocol!`] works in crates that do not name prost themselves.
+pub use prost;
+/// Re-exported so users spawn on the same actix runtime.
+pub use actix_rt;

@@ -1,0 +1,330 @@
+//! Messages: protobuf payloads addressed by their full type name.
+//!
+//! A message on the bus is an [`Envelope`]: sender, receiver, name and body. The name is
+//! the protobuf full type name (`mesos.internal.RegisterSlaveMessage`), as in Mesos's
+//! `ProtobufProcess`. Between processes of the same node the body travels as the typed
+//! value itself ([`Body::Local`], no encoding); across the network it is the binary
+//! protobuf ([`Body::Encoded`]). A receiving process decodes through its
+//! [`Inbound`] enum, usually declared with [`protocol!`](crate::protocol).
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::pid::Pid;
+
+/// What a type needs to travel on the bus: a prost message that knows its full name.
+///
+/// Generated code gets `prost::Name` from prost-build's `enable_type_names()`.
+pub trait ProtoMessage: prost::Message + prost::Name + Default + Send + 'static {}
+
+impl<T: prost::Message + prost::Name + Default + Send + 'static> ProtoMessage for T {}
+
+/// The name of a message: the protobuf full type name.
+///
+/// Typed sends carry the name as two static strings (no allocation); names read from
+/// the wire are owned.
+#[derive(Clone)]
+pub enum MessageName {
+    /// `package` + `.` + `name`, from a type's `prost::Name` constants.
+    Typed {
+        /// The protobuf package (`mesos.internal`).
+        package: &'static str,
+        /// The message name within the package (`RegisterSlaveMessage`).
+        name: &'static str,
+    },
+    /// A name as received (from the wire or a raw send).
+    Owned(Arc<str>),
+}
+
+impl MessageName {
+    /// The name of `T`.
+    pub fn of<T: prost::Name>() -> MessageName {
+        if T::PACKAGE.is_empty() {
+            MessageName::Typed { package: "", name: T::NAME }
+        } else {
+            MessageName::Typed { package: T::PACKAGE, name: T::NAME }
+        }
+    }
+
+    /// A name given as text.
+    pub fn owned(name: &str) -> MessageName {
+        MessageName::Owned(Arc::from(name))
+    }
+
+    /// True when this is the name of `T`. Allocation free.
+    pub fn is<T: prost::Name>(&self) -> bool {
+        self.matches(T::PACKAGE, T::NAME)
+    }
+
+    fn matches(&self, package: &str, name: &str) -> bool {
+        match self {
+            MessageName::Typed { package: p, name: n } => *n == name && *p == package,
+            MessageName::Owned(full) => {
+                if package.is_empty() {
+                    return &**full == name;
+                }
+                full.len() == package.len() + 1 + name.len()
+                    && full.starts_with(package)
+                    && full.as_bytes()[package.len()] == b'.'
+                    && full.ends_with(name)
+            }
+        }
+    }
+
+    /// The full name as an owned string.
+    pub fn to_full(&self) -> Arc<str> {
+        match self {
+            MessageName::Owned(full) => full.clone(),
+            typed => Arc::from(typed.to_string()),
+        }
+    }
+}
+
+impl PartialEq for MessageName {
+    fn eq(&self, other: &MessageName) -> bool {
+        match other {
+            MessageName::Typed { package, name } => self.matches(package, name),
+            MessageName::Owned(full) => match self {
+                MessageName::Typed { package, name } => other.matches(package, name),
+                MessageName::Owned(mine) => mine == full,
+            },
+        }
+    }
+}
+
+impl Eq for MessageName {}
+
+impl fmt::Display for MessageName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MessageName::Typed { package: "", name } => f.write_str(name),
+            MessageName::Typed { package, name } => write!(f, "{package}.{name}"),
+            MessageName::Owned(full) => f.write_str(full),
+        }
+    }
+}
+
+impl fmt::Debug for MessageName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A message body.
+pub enum Body {
+    /// The typed value, moved between processes of one node without encoding.
+    Local(Box<dyn Any + Send>),
+    /// The binary protobuf, as read from (or destined for) the wire.
+    Encoded(Bytes),
+}
+
+impl Body {
+    /// The body in binary form, encoding a local value of type `T` if needed.
+    /// Returns `None` if the body is local but not a `T`.
+    pub fn to_bytes<T: ProtoMessage>(&self) -> Option<Bytes> {
+        match self {
+            Body::Encoded(bytes) => Some(bytes.clone()),
+            Body::Local(value) => value.downcast_ref::<T>().map(|m| Bytes::from(m.encode_to_vec())),
+        }
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Local(_) => f.write_str("Body::Local(..)"),
+            Body::Encoded(bytes) => write!(f, "Body::Encoded({} bytes)", bytes.len()),
+        }
+    }
+}
+
+/// A message in flight: who sent it, to whom, its name and its body.
+#[derive(Debug)]
+pub struct Envelope {
+    /// The sender, as it claims to be (over the network: the `Libprocess-From` header).
+    pub from: Pid,
+    /// The receiver.
+    pub to: Pid,
+    /// The protobuf full type name.
+    pub name: MessageName,
+    /// The payload.
+    pub body: Body,
+}
+
+impl Envelope {
+    /// An envelope carrying a typed message for local delivery.
+    pub fn local<T: ProtoMessage>(from: Pid, to: Pid, message: T) -> Envelope {
+        Envelope { from, to, name: MessageName::of::<T>(), body: Body::Local(Box::new(message)) }
+    }
+
+    /// Decodes (or, for a local body, clones) the message as a `T`, if it is one.
+    /// Used by test hooks that observe messages without consuming them.
+    pub fn peek<T: ProtoMessage + Clone>(&self) -> Option<T> {
+        if !self.name.is::<T>() {
+            return None;
+        }
+        match &self.body {
+            Body::Local(value) => value.downcast_ref::<T>().cloned(),
+            Body::Encoded(bytes) => T::decode(bytes.clone()).ok(),
+        }
+    }
+}
+
+/// Why an inbound message could not be turned into a process's message type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The process does not accept messages of this name.
+    #[error("unknown message '{name}'")]
+    Unknown {
+        /// The message name.
+        name: String,
+    },
+    /// The name is known but the body is not a valid protobuf of that type.
+    #[error("malformed message '{name}': {reason}")]
+    Malformed {
+        /// The message name.
+        name: String,
+        /// What the protobuf decoder said.
+        reason: String,
+    },
+}
+
+/// The set of messages a process accepts: one enum, one variant per message type.
+///
+/// Implemented by [`protocol!`](crate::protocol); the runtime calls [`Inbound::decode`]
+/// for every delivered message and hands the result to the process's `on_message`.
+pub trait Inbound: Sized + 'static {
+    /// Turns a delivered message into the enum, or says why not.
+    fn decode(name: &MessageName, body: Body) -> Result<Self, DecodeError>;
+    /// The full names of every accepted message (the process's message table).
+    fn names() -> Vec<String>;
+}
+
+/// Decodes a body as `T` (used by [`protocol!`](crate::protocol)).
+pub fn decode_body<T: ProtoMessage>(name: &MessageName, body: Body) -> Result<T, DecodeError> {
+    match body {
+        Body::Local(value) => value.downcast::<T>().map(|boxed| *boxed).map_err(|_| {
+            DecodeError::Malformed {
+                name: name.to_string(),
+                reason: "local body has a different type than its name says".to_string(),
+            }
+        }),
+        Body::Encoded(bytes) => T::decode(bytes).map_err(|error| DecodeError::Malformed {
+            name: name.to_string(),
+            reason: error.to_string(),
+        }),
+    }
+}
+
+/// Declares the messages a process accepts.
+///
+/// ```
+/// # #[derive(Clone, PartialEq, prost::Message)] pub struct Ping { #[prost(uint64, tag = "1")] pub seq: u64 }
+/// # impl prost::Name for Ping { const NAME: &'static str = "Ping"; const PACKAGE: &'static str = "demo";
+/// #   fn full_name() -> String { "demo.Ping".into() } }
+/// libprocess::protocol! {
+///     /// What the demo server accepts.
+///     pub enum ServerMessage {
+///         /// A ping to answer.
+///         Ping(Ping),
+///     }
+/// }
+/// use libprocess::Inbound;
+/// assert_eq!(ServerMessage::names(), vec!["demo.Ping".to_string()]);
+/// ```
+#[macro_export]
+macro_rules! protocol {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident ( $ty:ty ) ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant($ty), )*
+        }
+
+        impl $crate::Inbound for $name {
+            fn decode(
+                name: &$crate::MessageName,
+                body: $crate::Body,
+            ) -> ::std::result::Result<Self, $crate::DecodeError> {
+                $(
+                    if name.is::<$ty>() {
+                        return $crate::decode_body::<$ty>(name, body).map($name::$variant);
+                    }
+                )*
+                Err($crate::DecodeError::Unknown { name: name.to_string() })
+            }
+
+            fn names() -> ::std::vec::Vec<::std::string::String> {
+                vec![$( <$ty as $crate::prost::Name>::full_name() ),*]
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message as _;
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Hello {
+        #[prost(string, tag = "1")]
+        text: String,
+    }
+    impl prost::Name for Hello {
+        const NAME: &'static str = "Hello";
+        const PACKAGE: &'static str = "test.pkg";
+        fn full_name() -> String {
+            "test.pkg.Hello".into()
+        }
+    }
+
+    crate::protocol! {
+        enum Accepts { Hello(Hello) }
+    }
+
+    /// Typed and owned names compare equal exactly when the full names are equal.
+    #[test]
+    fn names_compare_by_full_name() {
+        let typed = MessageName::of::<Hello>();
+        assert_eq!(typed.to_string(), "test.pkg.Hello");
+        assert_eq!(typed, MessageName::owned("test.pkg.Hello"));
+        assert!(MessageName::owned("test.pkg.Hello").is::<Hello>());
+        assert!(!MessageName::owned("test.pkgXHello").is::<Hello>());
+        assert!(!MessageName::owned("test.pkg.Hell").is::<Hello>());
+        assert!(!MessageName::owned("x.test.pkg.Hello").is::<Hello>());
+    }
+
+    /// The protocol enum decodes local and encoded bodies and rejects unknown or
+    /// malformed ones with a precise error.
+    #[test]
+    fn protocol_decodes_and_rejects() {
+        let local = Body::Local(Box::new(Hello { text: "a".into() }));
+        let Ok(Accepts::Hello(h)) = Accepts::decode(&MessageName::of::<Hello>(), local) else {
+            panic!("local decode failed")
+        };
+        assert_eq!(h.text, "a");
+
+        let bytes = Bytes::from(Hello { text: "b".into() }.encode_to_vec());
+        let Ok(Accepts::Hello(h)) = Accepts::decode(&MessageName::owned("test.pkg.Hello"), Body::Encoded(bytes))
+        else {
+            panic!("encoded decode failed")
+        };
+        assert_eq!(h.text, "b");
+
+        let unknown = Accepts::decode(&MessageName::owned("nope.Nope"), Body::Encoded(Bytes::new()));
+        assert!(matches!(unknown, Err(DecodeError::Unknown { name }) if name == "nope.Nope"));
+
+        let garbage = Body::Encoded(Bytes::from_static(&[0x0a, 0xff, 0xff]));
+        let malformed = Accepts::decode(&MessageName::of::<Hello>(), garbage);
+        assert!(matches!(malformed, Err(DecodeError::Malformed { .. })));
+        assert_eq!(Accepts::names(), vec!["test.pkg.Hello".to_string()]);
+    }
+}

@@ -1,0 +1,110 @@
+//! A connection wrapper that closes connections whose request head trickles in.
+//!
+//! hyper's own header timeout also runs while a keep-alive connection is idle, which
+//! would cut the persistent connections libprocess peers rely on (a broken connection
+//! means `exited` for every link over it). This wrapper starts its clock only when bytes
+//! arrive while no request is being served, and stops it when hyper hands a request head
+//! to the service.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::Sleep;
+
+/// What the service tells the wrapper about request progress.
+#[derive(Default)]
+pub(crate) struct ConnState {
+    in_service: AtomicUsize,
+    head_seen: AtomicBool,
+}
+
+impl ConnState {
+    /// A request head was parsed: the service is handling it.
+    pub(crate) fn begin(&self) {
+        self.head_seen.store(true, Ordering::Release);
+        self.in_service.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The service has produced its response.
+    pub(crate) fn end(&self) {
+        self.in_service.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+pub(crate) struct GuardedIo {
+    inner: TcpStream,
+    state: Arc<ConnState>,
+    timeout: Duration,
+    deadline: Option<Pin<Box<Sleep>>>,
+}
+
+impl GuardedIo {
+    pub(crate) fn new(inner: TcpStream, state: Arc<ConnState>, timeout: Duration) -> GuardedIo {
+        GuardedIo { inner, state, timeout, deadline: None }
+    }
+}
+
+impl AsyncRead for GuardedIo {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        if this.state.head_seen.swap(false, Ordering::AcqRel) {
+            this.deadline = None;
+        }
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                let idle = this.state.in_service.load(Ordering::Acquire) == 0;
+                if buf.filled().len() > before && idle && this.deadline.is_none() {
+                    this.deadline = Some(Box::pin(tokio::time::sleep(this.timeout)));
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => {
+                let idle = this.state.in_service.load(Ordering::Acquire) == 0;
+                if let Some(deadline) = this.deadline.as_mut()
+                    && idle
+                    && deadline.as_mut().poll(cx).is_ready()
+                {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "request head not received within the header read timeout",
+                    )));
+                }
+                Poll::Pending
+            }
+            other => other,
+        }
+    }
+}
+
+impl AsyncWrite for GuardedIo {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}

@@ -1,0 +1,101 @@
+//! Real networking: the TCP listener serving HTTP and messages, and the persistent
+//! outbound connections to peers.
+//!
+//! Both run on the node's own tokio runtime (the "I/O threads"), separate from the actix
+//! arbiters that run processes, as libprocess separates its event loop from its worker
+//! threads.
+
+mod guarded;
+mod outbound;
+mod server;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::sync::watch;
+
+use crate::error::Error;
+use crate::message::MessageName;
+use crate::node::{LinkMode, Node, NodeConfig};
+use crate::pid::Pid;
+
+pub(crate) use outbound::Outbound;
+
+/// The TCP transport of a node.
+pub(crate) struct Tcp {
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    handle: tokio::runtime::Handle,
+    listener: Mutex<Option<std::net::TcpListener>>,
+    outbound: Arc<Outbound>,
+    stop: watch::Sender<bool>,
+}
+
+impl Tcp {
+    /// Binds the listener and starts the I/O runtime. Returns the bound address.
+    pub(crate) fn bind(address: SocketAddr, config: &NodeConfig) -> Result<(Tcp, SocketAddr), Error> {
+        let listener = std::net::TcpListener::bind(address).map_err(|source| Error::Bind { address, source })?;
+        listener.set_nonblocking(true).map_err(|source| Error::Bind { address, source })?;
+        let bound = listener.local_addr().map_err(|source| Error::Bind { address, source })?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.io_threads.max(1))
+            .thread_name("libprocess-io")
+            .enable_all()
+            .build()
+            .map_err(Error::Runtime)?;
+        let handle = runtime.handle().clone();
+        let (stop, _) = watch::channel(false);
+        let tcp = Tcp {
+            runtime: Mutex::new(Some(runtime)),
+            outbound: Arc::new(Outbound::new(handle.clone(), config)),
+            handle,
+            listener: Mutex::new(Some(listener)),
+            stop,
+        };
+        Ok((tcp, bound))
+    }
+
+    /// Starts accepting connections for `node`.
+    pub(crate) fn serve(&self, node: &Node) {
+        if let Some(listener) = self.listener.lock().take() {
+            let weak = node.downgrade();
+            let config = node.config().clone();
+            let stop = self.stop.subscribe();
+            let rejected = node.stats().connections_rejected.clone();
+            self.handle.spawn(async move {
+                match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => server::accept_loop(listener, weak, config, stop, rejected).await,
+                    Err(error) => tracing::error!(%error, "cannot serve: listener unusable"),
+                }
+            });
+        }
+    }
+
+    /// Sends an encoded message to `to`'s node over the persistent connection.
+    pub(crate) fn send(&self, node: &Node, from: &Pid, to: &Pid, name: &MessageName, body: &[u8]) {
+        let bytes = crate::wire::encode_message(from, to, &name.to_string(), body);
+        self.outbound.send(node, to.address(), bytes);
+    }
+
+    /// Makes sure a connection to `peer` exists (for links).
+    pub(crate) fn connect(&self, node: &Node, peer: SocketAddr, mode: LinkMode) {
+        self.outbound.connect(node, peer, mode == LinkMode::Reconnect);
+    }
+
+    /// Stops listening, closes every connection and stops the I/O runtime.
+    pub(crate) fn shutdown(&self) {
+        let _ = self.stop.send(true);
+        self.outbound.close_all();
+        if let Some(runtime) = self.runtime.lock().take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Drop for Tcp {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.lock().take() {
+            runtime.shutdown_background();
+        }
+    }
+}

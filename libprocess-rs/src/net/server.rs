@@ -1,0 +1,177 @@
+//! The inbound side: accept connections within bounds and serve HTTP/1.1 on each.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Weak};
+
+use bytes::Bytes;
+use http::StatusCode;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use parking_lot::Mutex;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use super::guarded::{ConnState, GuardedIo};
+use crate::http::{self as lhttp, ClientAddr, Response};
+use crate::metrics::Counter;
+use crate::node::{Node, NodeConfig, NodeInner};
+
+/// Connection counts, global and per client IP.
+struct Admission {
+    total: usize,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+/// Releases a connection's admission when the connection ends.
+struct Admitted {
+    admission: Arc<Mutex<Admission>>,
+    ip: IpAddr,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut admission = self.admission.lock();
+        admission.total -= 1;
+        if let Some(n) = admission.per_ip.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                admission.per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+fn admit(admission: &Arc<Mutex<Admission>>, ip: IpAddr, config: &NodeConfig) -> Option<Admitted> {
+    let mut guard = admission.lock();
+    let from_ip = guard.per_ip.get(&ip).copied().unwrap_or(0);
+    if guard.total >= config.max_connections || from_ip >= config.max_connections_per_ip {
+        return None;
+    }
+    guard.total += 1;
+    *guard.per_ip.entry(ip).or_insert(0) += 1;
+    Some(Admitted { admission: admission.clone(), ip })
+}
+
+pub(super) async fn accept_loop(
+    listener: TcpListener,
+    node: Weak<NodeInner>,
+    config: NodeConfig,
+    mut stop: watch::Receiver<bool>,
+    rejected: Counter,
+) {
+    let admission = Arc::new(Mutex::new(Admission { total: 0, per_ip: HashMap::new() }));
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.changed() => return,
+        };
+        let (stream, client) = match accepted {
+            Ok(pair) => pair,
+            Err(error) => {
+                // Typically EMFILE: back off briefly rather than spin.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let Some(admitted) = admit(&admission, client.ip(), &config) else {
+            rejected.inc();
+            tracing::warn!(%client, "connection limit reached: closing new connection");
+            drop(stream);
+            continue;
+        };
+        let node = node.clone();
+        let config = config.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            serve_connection(stream, client, node, config, stop).await;
+            drop(admitted);
+        });
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    client: SocketAddr,
+    node: Weak<NodeInner>,
+    config: NodeConfig,
+    mut stop: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let state = Arc::new(ConnState::default());
+    let io = TokioIo::new(GuardedIo::new(stream, state.clone(), config.header_read_timeout));
+    // hyper's read buffer bounds the head it parses; heads between the configured bound and
+    // twice it are parsed and answered `431` below, larger ones make hyper close the
+    // connection.
+    let max_buf_size = (2 * config.max_header_bytes).max(8192);
+    let service = service_fn(move |request: hyper::Request<Incoming>| {
+        let node = node.clone();
+        let state = state.clone();
+        let config = config.clone();
+        async move {
+            state.begin();
+            let response = serve_request(request, client, node, &config).await;
+            state.end();
+            Ok::<Response, Infallible>(response)
+        }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .max_buf_size(max_buf_size)
+        .max_headers(100)
+        .pipeline_flush(true)
+        .keep_alive(true)
+        .serve_connection(io, service);
+    tokio::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(error) = result {
+                tracing::debug!(%client, %error, "connection ended");
+            }
+        }
+        _ = stop.changed() => {}
+    }
+}
+
+async fn serve_request(
+    request: hyper::Request<Incoming>,
+    client: SocketAddr,
+    node: Weak<NodeInner>,
+    config: &NodeConfig,
+) -> Response {
+    let Some(node) = node.upgrade().map(Node::from_inner) else {
+        return lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "node is shutting down");
+    };
+    if request.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum::<usize>() > config.max_header_bytes {
+        node.stats().bad_requests.inc();
+        return lhttp::text(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "request headers too large");
+    }
+    let (parts, body) = request.into_parts();
+    let limited = Limited::new(body, config.max_body_bytes);
+    let body: Bytes = match tokio::time::timeout(config.body_read_timeout, limited.collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(error)) => {
+            node.stats().bad_requests.inc();
+            return if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                lhttp::text(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("request body exceeds {} bytes", config.max_body_bytes),
+                )
+            } else {
+                lhttp::text(StatusCode::BAD_REQUEST, format!("cannot read request body: {error}"))
+            };
+        }
+        Err(_) => {
+            node.stats().bad_requests.inc();
+            return lhttp::text(StatusCode::REQUEST_TIMEOUT, "request body not received in time");
+        }
+    };
+    let mut request = http::Request::from_parts(parts, body);
+    request.extensions_mut().insert(ClientAddr(client));
+    node.handle_http(request).await
+}

@@ -1,0 +1,614 @@
+//! A node: one libprocess instance at one address, hosting many processes.
+//!
+//! Mesos: 3rdparty/libprocess/src/process.cpp (`ProcessManager`, `SocketManager`). A node
+//! owns the process table, the links between processes, the transport to other nodes
+//! (real TCP, or a [`SimNetwork`](crate::sim::SimNetwork) inside one test), the HTTP
+//! router, the metrics, the test hooks and the clock. An OS process normally runs one
+//! node; a simulated cluster runs many in one OS process, each with its own address.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, Recipient};
+use bytes::Bytes;
+use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::oneshot;
+
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::hooks::{Hooks, Verdict};
+use crate::http::SharedHandler;
+use crate::message::{Body, Envelope, MessageName, ProtoMessage};
+use crate::metrics::{Counter, Metrics};
+use crate::net::Tcp;
+use crate::pid::Pid;
+use crate::process::{Delivery, Event, Process, ProcessActor, ProcessRef};
+use crate::sim::SimNetwork;
+
+/// Bounds and settings of a node. Every bound says what happens when it is hit.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Largest request body accepted; larger requests get `413`.
+    pub max_body_bytes: usize,
+    /// Largest request head (request line and headers); larger ones close the connection.
+    pub max_header_bytes: usize,
+    /// Most inbound connections at once; further ones are closed at accept.
+    pub max_connections: usize,
+    /// Most inbound connections from one IP address; further ones are closed at accept.
+    pub max_connections_per_ip: usize,
+    /// A request head that starts arriving must be complete within this time, or the
+    /// connection is closed (slowloris). Idle persistent connections are not affected:
+    /// libprocess peers keep their connections open for as long as they run.
+    pub header_read_timeout: Duration,
+    /// A request body must arrive within this time after its head, or `408`.
+    pub body_read_timeout: Duration,
+    /// Time allowed to open a connection to a peer; on failure, linked processes get
+    /// `exited` and queued messages are dropped, as in libprocess.
+    pub connect_timeout: Duration,
+    /// Messages queued per peer connection; when full, further messages to that peer
+    /// are dropped and counted (`libprocess/outbound_queue_full`).
+    pub outbound_queue: usize,
+    /// Threads of the network runtime.
+    pub io_threads: usize,
+    /// The version `/version` reports (Mesos's API version, so v1 clients enable v1).
+    pub version: String,
+}
+
+impl Default for NodeConfig {
+    fn default() -> NodeConfig {
+        NodeConfig {
+            max_body_bytes: 32 * 1024 * 1024,
+            max_header_bytes: 64 * 1024,
+            max_connections: 8192,
+            max_connections_per_ip: 4096,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            outbound_queue: 100_000,
+            io_threads: 1,
+            version: "1.11.0".to_string(),
+        }
+    }
+}
+
+/// How to link to a remote process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkMode {
+    /// Reuse the existing connection to the peer, if any.
+    Normal,
+    /// Open a new connection, replacing the existing one without reporting `exited`
+    /// for the links moved onto it.
+    Reconnect,
+}
+
+/// Where an HTTP route is served.
+#[derive(Clone)]
+pub(crate) enum RouteTarget {
+    /// On the process, by index into its route table.
+    Process(usize),
+    /// Outside the process.
+    Shared(SharedHandler),
+}
+
+struct RouteEntry {
+    path: String,
+    target: RouteTarget,
+}
+
+pub(crate) struct ProcessEntry {
+    pub(crate) mailbox: Recipient<Delivery>,
+    routes: Vec<RouteEntry>,
+}
+
+/// The counters the runtime keeps about itself (also in `/metrics/snapshot`).
+pub(crate) struct NodeStats {
+    pub(crate) messages_unknown: Counter,
+    pub(crate) messages_malformed: Counter,
+    pub(crate) messages_no_process: Counter,
+    pub(crate) mailbox_full: Counter,
+    pub(crate) outbound_queue_full: Counter,
+    pub(crate) outbound_dropped: Counter,
+    pub(crate) connections_rejected: Counter,
+    pub(crate) bad_requests: Counter,
+}
+
+impl NodeStats {
+    fn new(metrics: &Metrics) -> NodeStats {
+        NodeStats {
+            messages_unknown: metrics.counter("libprocess/messages_unknown"),
+            messages_malformed: metrics.counter("libprocess/messages_malformed"),
+            messages_no_process: metrics.counter("libprocess/messages_no_process"),
+            mailbox_full: metrics.counter("libprocess/mailbox_full"),
+            outbound_queue_full: metrics.counter("libprocess/outbound_queue_full"),
+            outbound_dropped: metrics.counter("libprocess/outbound_dropped"),
+            connections_rejected: metrics.counter("libprocess/connections_rejected"),
+            bad_requests: metrics.counter("libprocess/bad_requests"),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Links {
+    /// linkee (local) -> its linkers.
+    local: HashMap<Pid, HashSet<Pid>>,
+    /// peer address -> linkee -> its (local) linkers.
+    remote: HashMap<SocketAddr, HashMap<Pid, HashSet<Pid>>>,
+}
+
+pub(crate) enum Transport {
+    Tcp(Tcp),
+    Sim(SimNetwork),
+}
+
+pub(crate) struct NodeInner {
+    address: SocketAddr,
+    clock: Clock,
+    hooks: Arc<Hooks>,
+    metrics: Metrics,
+    stats: NodeStats,
+    config: NodeConfig,
+    processes: DashMap<Arc<str>, ProcessEntry>,
+    default_process: RwLock<Option<Arc<str>>>,
+    id_counters: Mutex<HashMap<String, u64>>,
+    links: Mutex<Links>,
+    waiters: Mutex<HashMap<Pid, Vec<oneshot::Sender<()>>>>,
+    transport: RwLock<Option<Transport>>,
+}
+
+/// A handle to a node. Cloning shares the node.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<NodeInner>,
+}
+
+/// What happened to a delivered message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivered {
+    /// Queued to the process.
+    Queued,
+    /// Taken by a test hook (dropped or held).
+    Filtered,
+    /// No such process on this node.
+    NoProcess,
+    /// The process's mailbox is at its bound.
+    MailboxFull,
+}
+
+/// Builds a [`Node`].
+pub struct NodeBuilder {
+    address: SocketAddr,
+    clock: Option<Clock>,
+    hooks: Option<Arc<Hooks>>,
+    config: NodeConfig,
+    sim: Option<SimNetwork>,
+}
+
+impl NodeBuilder {
+    /// Uses `clock` (share one clock between the nodes of a simulated cluster).
+    pub fn clock(mut self, clock: Clock) -> NodeBuilder {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Uses `hooks` (share one hook table between the nodes of a simulated cluster).
+    pub fn hooks(mut self, hooks: Arc<Hooks>) -> NodeBuilder {
+        self.hooks = Some(hooks);
+        self
+    }
+
+    /// Uses these bounds and settings.
+    pub fn config(mut self, config: NodeConfig) -> NodeBuilder {
+        self.config = config;
+        self
+    }
+
+    /// Joins a simulated network at the builder's address instead of listening on TCP.
+    pub fn simulated(mut self, sim: &SimNetwork) -> NodeBuilder {
+        self.sim = Some(sim.clone());
+        self
+    }
+
+    /// Starts the node: binds its TCP listener (port 0 picks a free port) and its
+    /// network runtime, or joins the simulated network.
+    pub fn start(self) -> Result<Node, Error> {
+        let (address, tcp) = match &self.sim {
+            Some(_) => (self.address, None),
+            None => {
+                let (tcp, address) = Tcp::bind(self.address, &self.config)?;
+                (address, Some(tcp))
+            }
+        };
+        let metrics = Metrics::default();
+        let inner = Arc::new(NodeInner {
+            address,
+            clock: self.clock.unwrap_or_default(),
+            hooks: self.hooks.unwrap_or_default(),
+            stats: NodeStats::new(&metrics),
+            metrics,
+            config: self.config,
+            processes: DashMap::new(),
+            default_process: RwLock::new(None),
+            id_counters: Mutex::new(HashMap::new()),
+            links: Mutex::new(Links::default()),
+            waiters: Mutex::new(HashMap::new()),
+            transport: RwLock::new(None),
+        });
+        let node = Node { inner };
+        let transport = match (tcp, self.sim) {
+            (Some(tcp), _) => {
+                tcp.serve(&node);
+                Transport::Tcp(tcp)
+            }
+            (None, Some(sim)) => {
+                sim.join(&node);
+                Transport::Sim(sim)
+            }
+            (None, None) => unreachable!("a node is either simulated or bound to TCP"),
+        };
+        *node.inner.transport.write() = Some(transport);
+        Ok(node)
+    }
+}
+
+impl Node {
+    /// A builder for a node at `address` (`127.0.0.1:0` for any free port).
+    pub fn builder(address: SocketAddr) -> NodeBuilder {
+        NodeBuilder { address, clock: None, hooks: None, config: NodeConfig::default(), sim: None }
+    }
+
+    pub(crate) fn from_inner(inner: Arc<NodeInner>) -> Node {
+        Node { inner }
+    }
+
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<NodeInner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    /// The address every pid on this node carries.
+    pub fn address(&self) -> SocketAddr {
+        self.inner.address
+    }
+
+    /// The node's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The node's test hooks.
+    pub fn hooks(&self) -> &Arc<Hooks> {
+        &self.inner.hooks
+    }
+
+    /// The node's metrics (served at `/metrics/snapshot`).
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The node's bounds and settings.
+    pub fn config(&self) -> &NodeConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn stats(&self) -> &NodeStats {
+        &self.inner.stats
+    }
+
+    /// A pid for `id` on this node.
+    pub fn pid(&self, id: &str) -> Pid {
+        Pid::new(id, self.inner.address)
+    }
+
+    /// A fresh id `prefix(N)`, N counting from 1 per prefix on this node (libprocess
+    /// `ID::generate`): `slave(1)`, `scheduler(3)`; an empty prefix gives `(N)`.
+    pub fn generate_id(&self, prefix: &str) -> String {
+        let mut counters = self.inner.id_counters.lock();
+        let n = counters.entry(prefix.to_string()).or_insert(0);
+        *n += 1;
+        format!("{prefix}({n})")
+    }
+
+    /// Spawns `process` as `id` on the current actix arbiter.
+    ///
+    /// Must be called inside an actix `System` (e.g. `#[actix_rt::test]`,
+    /// `actix_rt::System::new().block_on`).
+    pub fn spawn<P: Process>(&self, id: impl Into<String>, process: P) -> Result<ProcessRef<P>, Error> {
+        self.register(id.into(), |pid, node| ProcessActor::new(process, node, pid).start())
+    }
+
+    /// Spawns the process built by `make` on `arbiter` (another thread).
+    pub fn spawn_on<P: Process>(
+        &self,
+        arbiter: &actix_rt::ArbiterHandle,
+        id: impl Into<String>,
+        make: impl FnOnce() -> P + Send + 'static,
+    ) -> Result<ProcessRef<P>, Error> {
+        self.register(id.into(), |pid, node| {
+            ProcessActor::start_in_arbiter(arbiter, move |_| ProcessActor::new(make(), node, pid))
+        })
+    }
+
+    fn register<P: Process>(
+        &self,
+        id: String,
+        start: impl FnOnce(Pid, Node) -> actix::Addr<ProcessActor<P>>,
+    ) -> Result<ProcessRef<P>, Error> {
+        let id: Arc<str> = Arc::from(id);
+        let pid = Pid::new(id.clone(), self.inner.address);
+        match self.inner.processes.entry(id) {
+            Entry::Occupied(entry) => Err(Error::DuplicateProcessId { id: entry.key().to_string() }),
+            Entry::Vacant(entry) => {
+                let addr = start(pid.clone(), self.clone());
+                entry.insert(ProcessEntry { mailbox: addr.clone().recipient(), routes: Vec::new() });
+                Ok(ProcessRef::new(pid, addr, self.inner.clock.clone()))
+            }
+        }
+    }
+
+    /// The ids of every running process.
+    pub fn process_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.inner.processes.iter().map(|e| e.key().to_string()).collect();
+        ids.sort();
+        ids
+    }
+
+    /// Makes `id` the process that answers paths whose first segment names no process
+    /// (the master answers `/state`, the agent `slave(1)` answers `/state`).
+    pub fn set_default_process(&self, id: &str) {
+        *self.inner.default_process.write() = Some(Arc::from(id));
+    }
+
+    pub(crate) fn default_process(&self) -> Option<Arc<str>> {
+        self.inner.default_process.read().clone()
+    }
+
+    /// Sends a protobuf message from `from` to `to`: moved as a value when `to` is on this
+    /// node, encoded and sent over the network otherwise.
+    pub fn send<T: ProtoMessage>(&self, from: &Pid, to: &Pid, message: T) {
+        if to.address() == self.inner.address {
+            self.deliver(Envelope::local(from.clone(), to.clone(), message));
+        } else {
+            let body = Bytes::from(message.encode_to_vec());
+            self.send_remote(from, to, MessageName::of::<T>(), body);
+        }
+    }
+
+    /// Sends raw bytes under a message name (for names without a protobuf type).
+    pub fn send_raw(&self, from: &Pid, to: &Pid, name: &str, body: Bytes) {
+        let name = MessageName::owned(name);
+        if to.address() == self.inner.address {
+            self.deliver(Envelope { from: from.clone(), to: to.clone(), name, body: Body::Encoded(body) });
+        } else {
+            self.send_remote(from, to, name, body);
+        }
+    }
+
+    fn send_remote(&self, from: &Pid, to: &Pid, name: MessageName, body: Bytes) {
+        match &*self.inner.transport.read() {
+            Some(Transport::Tcp(tcp)) => tcp.send(self, from, to, &name, &body),
+            Some(Transport::Sim(sim)) => {
+                sim.route(self.inner.address, Envelope { from: from.clone(), to: to.clone(), name, body: Body::Encoded(body) })
+            }
+            None => self.inner.stats.outbound_dropped.inc(),
+        }
+    }
+
+    /// Delivers a message to a process of this node, through the test hooks.
+    pub fn deliver(&self, envelope: Envelope) -> Delivered {
+        let envelope = if self.inner.hooks.is_active() {
+            match self.inner.hooks.filter(self, envelope) {
+                Verdict::Deliver(envelope) => envelope,
+                Verdict::Consumed => return Delivered::Filtered,
+            }
+        } else {
+            envelope
+        };
+        self.deliver_unfiltered(envelope)
+    }
+
+    /// Delivers a message without consulting the hooks (releasing held messages).
+    pub(crate) fn deliver_unfiltered(&self, envelope: Envelope) -> Delivered {
+        let Some(entry) = self.inner.processes.get(envelope.to.id()) else {
+            self.inner.stats.messages_no_process.inc();
+            tracing::debug!(to = %envelope.to, name = %envelope.name, "no such process");
+            return Delivered::NoProcess;
+        };
+        let counted = self.inner.clock.event_queued();
+        match entry.mailbox.try_send(Delivery { event: Event::Message(envelope), counted }) {
+            Ok(()) => Delivered::Queued,
+            Err(error) => {
+                self.inner.clock.event_done(counted);
+                match error {
+                    actix::prelude::SendError::Full(_) => {
+                        self.inner.stats.mailbox_full.inc();
+                        tracing::warn!(process = %entry.key(), "mailbox full: message dropped");
+                        Delivered::MailboxFull
+                    }
+                    actix::prelude::SendError::Closed(_) => Delivered::NoProcess,
+                }
+            }
+        }
+    }
+
+    /// Queues a non-message event to a local process, past the mailbox bound.
+    pub(crate) fn post_event(&self, to: &Pid, event: Event) -> bool {
+        let Some(entry) = self.inner.processes.get(to.id()) else { return false };
+        let counted = self.inner.clock.event_queued();
+        match entry.mailbox.try_send(Delivery { event, counted }) {
+            Ok(()) => true,
+            Err(actix::prelude::SendError::Full(delivery)) => {
+                entry.mailbox.do_send(delivery);
+                true
+            }
+            Err(actix::prelude::SendError::Closed(_)) => {
+                self.inner.clock.event_done(counted);
+                false
+            }
+        }
+    }
+
+    /// Queues an HTTP request to a process route; returns false if the mailbox is full
+    /// or the process gone.
+    pub(crate) fn post_http(&self, to: &str, event: Event) -> bool {
+        let Some(entry) = self.inner.processes.get(to) else { return false };
+        let counted = self.inner.clock.event_queued();
+        let queued = entry.mailbox.try_send(Delivery { event, counted }).is_ok();
+        if !queued {
+            self.inner.clock.event_done(counted);
+        }
+        queued
+    }
+
+    /// Asks `pid` (on this node) to terminate; its `finalize` runs, linked processes get
+    /// `exited`, and [`Node::wait`] returns.
+    pub fn terminate(&self, pid: &Pid) -> bool {
+        self.post_event(pid, Event::Terminate)
+    }
+
+    /// Waits until `pid` (on this node) has terminated.
+    pub async fn wait(&self, pid: &Pid) {
+        let rx = {
+            let mut waiters = self.inner.waiters.lock();
+            if !self.inner.processes.contains_key(pid.id()) {
+                return;
+            }
+            let (tx, rx) = oneshot::channel();
+            waiters.entry(pid.clone()).or_default().push(tx);
+            rx
+        };
+        // An error means the waiter list was dropped with the node: terminated too.
+        let _ = rx.await;
+    }
+
+    /// Links `linker` (on this node) to `linkee`.
+    pub fn link(&self, linker: &Pid, linkee: &Pid, mode: LinkMode) {
+        if linkee.address() == self.inner.address {
+            let alive = {
+                let mut links = self.inner.links.lock();
+                let alive = self.inner.processes.contains_key(linkee.id());
+                if alive {
+                    links.local.entry(linkee.clone()).or_default().insert(linker.clone());
+                }
+                alive
+            };
+            if !alive {
+                self.post_event(linker, Event::Exited(linkee.clone()));
+            }
+            return;
+        }
+        self.inner
+            .links
+            .lock()
+            .remote
+            .entry(linkee.address())
+            .or_default()
+            .entry(linkee.clone())
+            .or_default()
+            .insert(linker.clone());
+        match &*self.inner.transport.read() {
+            Some(Transport::Tcp(tcp)) => tcp.connect(self, linkee.address(), mode),
+            Some(Transport::Sim(sim)) => sim.connect(self, linkee.address()),
+            None => {}
+        }
+    }
+
+    /// Removes the link from `linker` to `linkee`.
+    pub fn unlink(&self, linker: &Pid, linkee: &Pid) {
+        let mut links = self.inner.links.lock();
+        if let Some(linkers) = links.local.get_mut(linkee) {
+            linkers.remove(linker);
+        }
+        if let Some(linkees) = links.remote.get_mut(&linkee.address())
+            && let Some(linkers) = linkees.get_mut(linkee)
+        {
+            linkers.remove(linker);
+        }
+    }
+
+    /// The connection to `peer` broke (or could not be made): every process linked to a
+    /// process there gets `exited`, as in libprocess.
+    pub(crate) fn connection_broken(&self, peer: SocketAddr) {
+        let linkees = self.inner.links.lock().remote.remove(&peer).unwrap_or_default();
+        for (linkee, linkers) in linkees {
+            for linker in linkers {
+                self.post_event(&linker, Event::Exited(linkee.clone()));
+            }
+        }
+    }
+
+    /// Called by a process's actor when it has stopped.
+    pub(crate) fn process_terminated(&self, pid: &Pid) {
+        self.inner.processes.remove(pid.id());
+        let linkers = {
+            let mut links = self.inner.links.lock();
+            let linkers = links.local.remove(pid).unwrap_or_default();
+            for set in links.local.values_mut() {
+                set.remove(pid);
+            }
+            for linkees in links.remote.values_mut() {
+                for set in linkees.values_mut() {
+                    set.remove(pid);
+                }
+            }
+            linkers
+        };
+        for linker in linkers {
+            self.post_event(&linker, Event::Exited(pid.clone()));
+        }
+        let waiters = self.inner.waiters.lock().remove(pid).unwrap_or_default();
+        for waiter in waiters {
+            let _ = waiter.send(());
+        }
+    }
+
+    pub(crate) fn add_route(&self, id: &Arc<str>, path: &str, target: RouteTarget) {
+        let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
+        if let Some(mut entry) = self.inner.processes.get_mut(id) {
+            entry.routes.retain(|route| route.path != path);
+            entry.routes.push(RouteEntry { path, target });
+        }
+    }
+
+    /// The route of process `id` that serves `path` (longest matching prefix).
+    pub(crate) fn find_route(&self, id: &str, path: &str) -> Option<RouteTarget> {
+        let entry = self.inner.processes.get(id)?;
+        entry
+            .routes
+            .iter()
+            .filter(|route| crate::http::route_matches(&route.path, path))
+            .max_by_key(|route| route.path.len())
+            .map(|route| route.target.clone())
+    }
+
+    /// True if a process called `id` runs here.
+    pub fn has_process(&self, id: &str) -> bool {
+        self.inner.processes.contains_key(id)
+    }
+
+    /// Stops the node: terminates every process, closes every connection and stops
+    /// listening (a simulated node leaves its network, as if its machine died).
+    pub async fn shutdown(&self) {
+        let pids: Vec<Pid> = self.inner.processes.iter().map(|e| self.pid(e.key())).collect();
+        for pid in &pids {
+            self.terminate(pid);
+        }
+        for pid in &pids {
+            self.wait(pid).await;
+        }
+        let transport = self.inner.transport.write().take();
+        match transport {
+            Some(Transport::Tcp(tcp)) => tcp.shutdown(),
+            Some(Transport::Sim(sim)) => sim.leave(self.inner.address),
+            None => {}
+        }
+    }
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Node({})", self.inner.address)
+    }
+}

@@ -1,0 +1,430 @@
+//! Processes: actors with a [`Pid`], a message protocol, timers, links and HTTP routes.
+//!
+//! Mesos: 3rdparty/libprocess/include/process/process.hpp (`ProcessBase`) and
+//! protobuf.hpp (`ProtobufProcess`). A process is a plain struct implementing [`Process`];
+//! the runtime wraps it in an actix actor ([`ProcessActor`]) that owns its mailbox and
+//! calls exactly one method per event, so the process never needs a lock.
+//!
+//! Events, in the order they were queued:
+//! - a protobuf message -> [`Process::on_message`] (decoded through [`Process::Message`]);
+//!   an unknown or malformed one is counted, logged and given to [`Process::on_unknown`];
+//! - a linked process went away -> [`Process::on_exited`];
+//! - a timer or a dispatched closure -> that closure;
+//! - an HTTP request for one of its routes -> that route's handler.
+
+use std::future::Future;
+use std::rc::Rc;
+use std::time::Duration;
+
+use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Handler};
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+use crate::clock::{Clock, Time, TimerId};
+use crate::error::Error;
+use crate::http::{Request, Responder, SharedHandler};
+use crate::message::{DecodeError, Envelope, Inbound, ProtoMessage};
+use crate::node::{LinkMode, Node, RouteTarget};
+use crate::pid::Pid;
+
+/// Default bound of a process mailbox. At the bound, messages from the network are
+/// refused (`503`) and local sends are dropped and counted (`libprocess/mailbox_full`).
+pub const DEFAULT_MAILBOX_CAPACITY: usize = 100_000;
+
+/// A libprocess process: the behaviour behind a [`Pid`].
+pub trait Process: Sized + Unpin + 'static {
+    /// The messages this process accepts (declare with [`protocol!`](crate::protocol)).
+    type Message: Inbound;
+
+    /// Runs once, before any event: install routes, link, start timers.
+    fn initialize(&mut self, ctx: &mut Context<'_, Self>) {
+        let _ = ctx;
+    }
+
+    /// Handles one decoded message.
+    fn on_message(&mut self, from: Pid, message: Self::Message, ctx: &mut Context<'_, Self>);
+
+    /// A linked process has terminated, or the connection to its node broke.
+    fn on_exited(&mut self, pid: Pid, ctx: &mut Context<'_, Self>) {
+        let _ = (pid, ctx);
+    }
+
+    /// A message this process does not accept, or could not decode. The runtime has
+    /// already counted (`libprocess/messages_unknown`, `libprocess/messages_malformed`)
+    /// and logged it.
+    fn on_unknown(&mut self, from: Pid, error: DecodeError, ctx: &mut Context<'_, Self>) {
+        let _ = (from, error, ctx);
+    }
+
+    /// Runs once when the process terminates.
+    fn finalize(&mut self, ctx: &mut Context<'_, Self>) {
+        let _ = ctx;
+    }
+
+    /// The mailbox bound of this process.
+    fn mailbox_capacity(&self) -> usize {
+        DEFAULT_MAILBOX_CAPACITY
+    }
+}
+
+type RouteHandler<P> = Rc<dyn Fn(&mut P, Request, Responder, &mut Context<'_, P>)>;
+type DispatchFn<P> = Box<dyn for<'a> FnOnce(&mut P, &mut Context<'a, P>) + Send>;
+
+/// Runtime state of a process, beside the process itself.
+pub(crate) struct Core<P: Process> {
+    node: Node,
+    pid: Pid,
+    routes: Vec<RouteHandler<P>>,
+}
+
+/// The actix actor that runs a [`Process`].
+pub struct ProcessActor<P: Process> {
+    process: P,
+    core: Core<P>,
+}
+
+/// What the runtime queues to a process (other than typed dispatches).
+pub(crate) enum Event {
+    Message(Envelope),
+    Exited(Pid),
+    /// An HTTP request; `route` is `None` when the route table was consulted before the
+    /// process had installed its routes (it is looked up again by `path`, as libprocess
+    /// routes requests inside the process).
+    Http { route: Option<usize>, path: String, request: Request, responder: Responder },
+    Terminate,
+}
+
+/// One queued event; `counted` says whether the paused clock is waiting for it.
+pub(crate) struct Delivery {
+    pub(crate) event: Event,
+    pub(crate) counted: bool,
+}
+
+impl actix::Message for Delivery {
+    type Result = ();
+}
+
+/// A closure to run on a process (libprocess `dispatch`).
+pub(crate) struct Dispatch<P: Process> {
+    f: DispatchFn<P>,
+    counted: bool,
+}
+
+impl<P: Process> actix::Message for Dispatch<P> {
+    type Result = ();
+}
+
+impl<P: Process> ProcessActor<P> {
+    pub(crate) fn new(process: P, node: Node, pid: Pid) -> ProcessActor<P> {
+        ProcessActor { process, core: Core { node, pid, routes: Vec::new() } }
+    }
+
+    fn run<R>(
+        &mut self,
+        actx: &mut actix::Context<Self>,
+        from: Option<Pid>,
+        f: impl FnOnce(&mut P, &mut Context<'_, P>) -> R,
+    ) -> R {
+        let mut ctx = Context { core: &mut self.core, actix: actx, from };
+        f(&mut self.process, &mut ctx)
+    }
+
+    fn on_delivered_message(&mut self, envelope: Envelope, actx: &mut actix::Context<Self>) {
+        let Envelope { from, to: _, name, body } = envelope;
+        match P::Message::decode(&name, body) {
+            Ok(message) => self.run(actx, Some(from.clone()), |p, ctx| p.on_message(from, message, ctx)),
+            Err(error) => {
+                let node = &self.core.node;
+                match &error {
+                    DecodeError::Unknown { .. } => node.stats().messages_unknown.inc(),
+                    DecodeError::Malformed { .. } => node.stats().messages_malformed.inc(),
+                }
+                tracing::warn!(to = %self.core.pid, %from, %error, "dropping message");
+                self.run(actx, Some(from.clone()), |p, ctx| p.on_unknown(from, error, ctx));
+            }
+        }
+    }
+}
+
+impl<P: Process> ProcessActor<P> {
+    fn on_http(
+        &mut self,
+        route: Option<usize>,
+        path: String,
+        request: Request,
+        responder: Responder,
+        actx: &mut actix::Context<Self>,
+    ) {
+        let target = match route {
+            Some(index) => Some(RouteTarget::Process(index)),
+            None => self.core.node.find_route(self.core.pid.id(), &path),
+        };
+        match target {
+            Some(RouteTarget::Process(index)) => match self.core.routes.get(index).cloned() {
+                Some(handler) => self.run(actx, None, |p, ctx| handler(p, request, responder, ctx)),
+                None => drop(responder),
+            },
+            Some(RouteTarget::Shared(handler)) => {
+                let future = handler(request);
+                actix::AsyncContext::spawn(
+                    actx,
+                    actix::fut::wrap_future::<_, Self>(async move {
+                        responder.respond(future.await);
+                    }),
+                );
+            }
+            None => {
+                let message = format!("no route {path} on process {}", self.core.pid.id());
+                responder.respond(crate::http::text(http::StatusCode::NOT_FOUND, message));
+            }
+        }
+    }
+}
+
+impl<P: Process> Actor for ProcessActor<P> {
+    type Context = actix::Context<Self>;
+
+    fn started(&mut self, actx: &mut actix::Context<Self>) {
+        actx.set_mailbox_capacity(self.process.mailbox_capacity());
+        self.run(actx, None, |p, ctx| p.initialize(ctx));
+    }
+
+    fn stopped(&mut self, actx: &mut actix::Context<Self>) {
+        self.run(actx, None, |p, ctx| p.finalize(ctx));
+        self.core.node.process_terminated(&self.core.pid);
+    }
+}
+
+impl<P: Process> Handler<Delivery> for ProcessActor<P> {
+    type Result = ();
+
+    fn handle(&mut self, delivery: Delivery, actx: &mut actix::Context<Self>) {
+        match delivery.event {
+            Event::Message(envelope) => self.on_delivered_message(envelope, actx),
+            Event::Exited(pid) => self.run(actx, None, |p, ctx| p.on_exited(pid, ctx)),
+            Event::Http { route, path, request, responder } => self.on_http(route, path, request, responder, actx),
+            Event::Terminate => actix::ActorContext::stop(actx),
+        }
+        self.core.node.clock().event_done(delivery.counted);
+    }
+}
+
+impl<P: Process> Handler<Dispatch<P>> for ProcessActor<P> {
+    type Result = ();
+
+    fn handle(&mut self, dispatch: Dispatch<P>, actx: &mut actix::Context<Self>) {
+        self.run(actx, None, dispatch.f);
+        self.core.node.clock().event_done(dispatch.counted);
+    }
+}
+
+/// Queues a dispatch, bypassing the mailbox bound (dispatches come from the process's own
+/// timers and from local callers, not from the network). Returns false if the process is gone.
+fn queue_dispatch<P: Process>(addr: &Addr<ProcessActor<P>>, clock: &Clock, f: DispatchFn<P>) -> bool {
+    let counted = clock.event_queued();
+    match addr.try_send(Dispatch { f, counted }) {
+        Ok(()) => true,
+        Err(actix::prelude::SendError::Full(dispatch)) => {
+            addr.do_send(dispatch);
+            true
+        }
+        Err(actix::prelude::SendError::Closed(_)) => {
+            clock.event_done(counted);
+            false
+        }
+    }
+}
+
+/// What a process handler can do: send, link, set timers, spawn futures, install routes.
+pub struct Context<'a, P: Process> {
+    core: &'a mut Core<P>,
+    actix: &'a mut actix::Context<ProcessActor<P>>,
+    from: Option<Pid>,
+}
+
+impl<P: Process> Context<'_, P> {
+    /// This process's pid.
+    pub fn pid(&self) -> &Pid {
+        &self.core.pid
+    }
+
+    /// The node this process runs on.
+    pub fn node(&self) -> &Node {
+        &self.core.node
+    }
+
+    /// The node's clock.
+    pub fn clock(&self) -> &Clock {
+        self.core.node.clock()
+    }
+
+    /// The current time on the node's clock.
+    pub fn now(&self) -> Time {
+        self.core.node.clock().now()
+    }
+
+    /// A handle to this process, for dispatching to it from elsewhere.
+    pub fn self_ref(&self) -> ProcessRef<P> {
+        ProcessRef { pid: self.core.pid.clone(), addr: self.actix.address(), clock: self.clock().clone() }
+    }
+
+    /// Sends a protobuf message (fire and forget, as in libprocess).
+    pub fn send<T: ProtoMessage>(&self, to: &Pid, message: T) {
+        self.core.node.send(&self.core.pid, to, message);
+    }
+
+    /// Sends raw bytes under a message name.
+    pub fn send_raw(&self, to: &Pid, name: &str, body: Bytes) {
+        self.core.node.send_raw(&self.core.pid, to, name, body);
+    }
+
+    /// Replies to the sender of the message being handled (no-op outside `on_message`).
+    pub fn reply<T: ProtoMessage>(&self, message: T) {
+        if let Some(from) = &self.from {
+            self.core.node.send(&self.core.pid, from, message);
+        }
+    }
+
+    /// The sender of the message being handled.
+    pub fn sender(&self) -> Option<&Pid> {
+        self.from.as_ref()
+    }
+
+    /// Links to `pid`: [`Process::on_exited`] fires when it terminates (local) or when the
+    /// connection to its node breaks (remote).
+    pub fn link(&self, pid: &Pid) {
+        self.core.node.link(&self.core.pid, pid, LinkMode::Normal);
+    }
+
+    /// Links to `pid` over a fresh connection, replacing any existing one without
+    /// reporting it as exited (libprocess `RemoteConnection::RECONNECT`).
+    pub fn link_reconnect(&self, pid: &Pid) {
+        self.core.node.link(&self.core.pid, pid, LinkMode::Reconnect);
+    }
+
+    /// Removes a link.
+    pub fn unlink(&self, pid: &Pid) {
+        self.core.node.unlink(&self.core.pid, pid);
+    }
+
+    /// Runs `f` on this process after `after` on the node's clock (libprocess `delay`).
+    pub fn delay(
+        &self,
+        after: Duration,
+        f: impl for<'a> FnOnce(&mut P, &mut Context<'a, P>) + Send + 'static,
+    ) -> TimerId {
+        let addr = self.actix.address();
+        let clock = self.clock().clone();
+        self.clock().schedule(after, move || {
+            queue_dispatch(&addr, &clock, Box::new(f));
+        })
+    }
+
+    /// Cancels a timer set with [`Context::delay`].
+    pub fn cancel_timer(&self, timer: TimerId) -> bool {
+        self.clock().cancel(timer)
+    }
+
+    /// Queues `f` to run on this process after the events already queued.
+    pub fn defer(&self, f: impl for<'a> FnOnce(&mut P, &mut Context<'a, P>) + Send + 'static) {
+        queue_dispatch(&self.actix.address(), self.clock(), Box::new(f));
+    }
+
+    /// Runs `future` and then `then` on this process with its output (libprocess
+    /// `.then(defer(self(), ...))`). Dropped if the process terminates first.
+    pub fn spawn<R: 'static>(
+        &mut self,
+        future: impl Future<Output = R> + 'static,
+        then: impl for<'a> FnOnce(&mut P, R, &mut Context<'a, P>) + 'static,
+    ) {
+        let task = actix::fut::wrap_future::<_, ProcessActor<P>>(future)
+            .map(move |output, actor, actx| actor.run(actx, None, |p, ctx| then(p, output, ctx)));
+        self.actix.spawn(task);
+    }
+
+    /// Installs an HTTP route handled on this process, serialized with its messages.
+    /// `path` is relative to the process (`/state` serves `/<id>/state`).
+    pub fn route(
+        &mut self,
+        path: &str,
+        handler: impl Fn(&mut P, Request, Responder, &mut Context<'_, P>) + 'static,
+    ) {
+        let index = self.core.routes.len();
+        self.core.routes.push(Rc::new(handler));
+        self.core.node.add_route(self.core.pid.id_arc(), path, RouteTarget::Process(index));
+    }
+
+    /// Installs an HTTP route answered outside the process (from shared state such as a
+    /// snapshot), so clients of this route never delay the process.
+    pub fn route_shared(&mut self, path: &str, handler: SharedHandler) {
+        self.core.node.add_route(self.core.pid.id_arc(), path, RouteTarget::Shared(handler));
+    }
+
+    /// Terminates this process after the current event.
+    pub fn terminate(&mut self) {
+        actix::ActorContext::stop(self.actix);
+    }
+}
+
+/// A typed handle to a running process, usable from any thread.
+pub struct ProcessRef<P: Process> {
+    pid: Pid,
+    addr: Addr<ProcessActor<P>>,
+    clock: Clock,
+}
+
+impl<P: Process> Clone for ProcessRef<P> {
+    fn clone(&self) -> Self {
+        ProcessRef { pid: self.pid.clone(), addr: self.addr.clone(), clock: self.clock.clone() }
+    }
+}
+
+impl<P: Process> ProcessRef<P> {
+    pub(crate) fn new(pid: Pid, addr: Addr<ProcessActor<P>>, clock: Clock) -> ProcessRef<P> {
+        ProcessRef { pid, addr, clock }
+    }
+
+    /// The process's pid.
+    pub fn pid(&self) -> &Pid {
+        &self.pid
+    }
+
+    /// Runs `f` on the process and returns its result (libprocess `dispatch` with a
+    /// `Future` result). Fails if the process has terminated.
+    pub fn dispatch<R, F>(&self, f: F) -> impl Future<Output = Result<R, Error>> + use<P, R, F>
+    where
+        R: Send + 'static,
+        F: for<'a> FnOnce(&mut P, &mut Context<'a, P>) -> R + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let queued = queue_dispatch(
+            &self.addr,
+            &self.clock,
+            Box::new(move |p: &mut P, ctx: &mut Context<'_, P>| {
+                // The caller may have stopped waiting; nothing to do then.
+                let _ = tx.send(f(p, ctx));
+            }),
+        );
+        let pid = self.pid.clone();
+        async move {
+            if !queued {
+                return Err(Error::ProcessGone { pid });
+            }
+            rx.await.map_err(|_| Error::ProcessGone { pid })
+        }
+    }
+
+    /// Runs `f` on the process without waiting for it.
+    pub fn tell(&self, f: impl for<'a> FnOnce(&mut P, &mut Context<'a, P>) + Send + 'static) -> Result<(), Error> {
+        if queue_dispatch(&self.addr, &self.clock, Box::new(f)) {
+            Ok(())
+        } else {
+            Err(Error::ProcessGone { pid: self.pid.clone() })
+        }
+    }
+
+    /// True while the process runs.
+    pub fn is_alive(&self) -> bool {
+        self.addr.connected()
+    }
+}

@@ -1,0 +1,122 @@
+//! The HTTP router of a node: libprocess messages, process routes and built-ins.
+//!
+//! One entry point, [`Node::handle_http`], serves requests from the TCP server and from
+//! in-process callers (simulated clusters) alike:
+//! 1. a libprocess message (`POST` with `Libprocess-From`) is delivered: `202`, `404`,
+//!    `400`, or `503` when the mailbox is full;
+//! 2. built-ins: `/__processes__`, `/metrics/snapshot`, `/version`;
+//! 3. `/<id>/<path>` goes to process `id`'s longest matching route;
+//! 4. anything else goes to the default process with the whole path (`/state`).
+
+use bytes::Bytes;
+use http::StatusCode;
+use serde_json::json;
+
+use crate::http::{self as lhttp, Request, Responder, Response, percent_decode, split_first_segment};
+use crate::message::{Body, Envelope, MessageName};
+use crate::node::{Delivered, Node, RouteTarget};
+use crate::pid::Pid;
+use crate::process::Event;
+use crate::wire;
+
+impl Node {
+    /// Answers one HTTP request (the body already read).
+    pub async fn handle_http(&self, request: Request) -> Response {
+        if wire::is_message(request.method(), request.headers()) {
+            return self.on_message_request(request);
+        }
+        let path = request.uri().path().to_string();
+        match path.as_str() {
+            "/__processes__" => return self.processes_json(),
+            "/metrics/snapshot" => return lhttp::json(StatusCode::OK, &self.metrics().snapshot_json()),
+            "/version" => return self.version_json(),
+            _ => {}
+        }
+        let (first, rest) = split_first_segment(&path);
+        let Some(first) = percent_decode(first) else {
+            self.stats().bad_requests.inc();
+            return lhttp::text(StatusCode::BAD_REQUEST, "malformed percent-encoding in path");
+        };
+        if self.has_process(&first) {
+            return self.serve_route(&first, rest.to_string(), request).await;
+        }
+        if let Some(default) = self.default_process() {
+            return self.serve_route(&default, path, request).await;
+        }
+        lhttp::text(StatusCode::NOT_FOUND, format!("nothing is served at {path}"))
+    }
+
+    /// Serves `path` of process `id`. A route found in the table is served directly (a
+    /// shared one without the process); otherwise the process itself looks the path up
+    /// once it has run `initialize`, so a request never races route installation.
+    async fn serve_route(&self, id: &str, path: String, request: Request) -> Response {
+        let target = self.find_route(id, &path);
+        match target {
+            Some(RouteTarget::Shared(handler)) => handler(request).await,
+            target => {
+                let route = match target {
+                    Some(RouteTarget::Process(index)) => Some(index),
+                    _ => None,
+                };
+                let (responder, answer) = Responder::new();
+                if !self.post_http(id, Event::Http { route, path, request, responder }) {
+                    return lhttp::text(StatusCode::SERVICE_UNAVAILABLE, format!("process {id} is busy or gone"));
+                }
+                match answer.await {
+                    Ok(response) => response,
+                    Err(_) => lhttp::text(StatusCode::INTERNAL_SERVER_ERROR, "the process dropped the request"),
+                }
+            }
+        }
+    }
+
+    fn on_message_request(&self, request: Request) -> Response {
+        let head = match wire::parse_message_head(request.uri().path(), request.headers()) {
+            Ok(head) => head,
+            Err(error) => {
+                self.stats().bad_requests.inc();
+                return lhttp::text(StatusCode::BAD_REQUEST, error.to_string());
+            }
+        };
+        let envelope = Envelope {
+            from: head.from,
+            to: Pid::new(head.to_id, self.address()),
+            name: MessageName::owned(&head.name),
+            body: Body::Encoded(request.into_body()),
+        };
+        match self.deliver(envelope) {
+            Delivered::Queued | Delivered::Filtered => lhttp::status(StatusCode::ACCEPTED),
+            Delivered::NoProcess => lhttp::status(StatusCode::NOT_FOUND),
+            Delivered::MailboxFull => lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "mailbox full"),
+        }
+    }
+
+    fn processes_json(&self) -> Response {
+        let processes: Vec<_> = self.process_ids().into_iter().map(|id| json!({ "id": id })).collect();
+        lhttp::json(StatusCode::OK, &serde_json::Value::Array(processes))
+    }
+
+    fn version_json(&self) -> Response {
+        let version = &self.config().version;
+        lhttp::json(
+            StatusCode::OK,
+            &json!({
+                "version": version,
+                "git_tag": version,
+                "build_date": "",
+                "build_time": 0,
+                "build_user": "",
+                "mesos_rs_version": env!("CARGO_PKG_VERSION"),
+            }),
+        )
+    }
+
+    /// Sends an HTTP request to this node in-process (no TCP), as a client would.
+    pub async fn request(&self, method: ::http::Method, path: &str, body: impl Into<Bytes>) -> Response {
+        let request = ::http::Request::builder().method(method).uri(path).body(body.into());
+        match request {
+            Ok(request) => self.handle_http(request).await,
+            Err(error) => lhttp::text(StatusCode::BAD_REQUEST, error.to_string()),
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The libprocess wire protocol: messages as HTTP/1.1 POST requests.
+//!
+//! Mesos: 3rdparty/libprocess/src/encoder.hpp (`MessageEncoder`) and process.cpp
+//! (`libprocess()`, `parse()`). A message from `from` to `to` named `name` is
+//!
+//! ```text
+//! POST /<to id>/<name> HTTP/1.1\r\n
+//! User-Agent: libprocess/<from>\r\n
+//! Libprocess-From: <from>\r\n
+//! Connection: Keep-Alive\r\n
+//! Host: <to ip:port>\r\n
+//! Transfer-Encoding: chunked\r\n          (only when the body is not empty)
+//! \r\n
+//! <hex length>\r\n<body>\r\n0\r\n\r\n       (only when the body is not empty)
+//! ```
+//!
+//! The sender never waits for the answer: it writes messages back to back on one
+//! persistent connection per peer and discards whatever comes back. The receiver answers
+//! `202 Accepted` (delivered), `404 Not Found` (no such process) or `400 Bad Request`.
+//! Requests are parsed by hyper; this module only writes the bytes above and reads
+//! sender, receiver and name out of a parsed request.
+
+use std::io::Write;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+
+use crate::http::percent_decode;
+use crate::pid::Pid;
+
+/// Encodes one message exactly as libprocess's `MessageEncoder` does.
+pub fn encode_message(from: &Pid, to: &Pid, name: &str, body: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(160 + name.len() + body.len());
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "POST ");
+    if !to.id().is_empty() {
+        let _ = write!(out, "/{}", to.id());
+    }
+    let _ = write!(
+        out,
+        "/{name} HTTP/1.1\r\nUser-Agent: libprocess/{from}\r\nLibprocess-From: {from}\r\nConnection: Keep-Alive\r\nHost: {}\r\n",
+        to.address()
+    );
+    if body.is_empty() {
+        out.extend_from_slice(b"\r\n");
+    } else {
+        let _ = write!(out, "Transfer-Encoding: chunked\r\n\r\n{:x}\r\n", body.len());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\r\n0\r\n\r\n");
+    }
+    Bytes::from(out)
+}
+
+/// True if a request is a libprocess message: a POST with `Libprocess-From`, or with a
+/// `User-Agent` starting `libprocess/` (older peers).
+pub fn is_message(method: &Method, headers: &HeaderMap) -> bool {
+    method == Method::POST
+        && (headers.contains_key("libprocess-from")
+            || headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|agent| agent.starts_with("libprocess/")))
+}
+
+/// Sender, receiver and name of a message request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageHead {
+    /// The sender, from `Libprocess-From` (or the `User-Agent`).
+    pub from: Pid,
+    /// The receiving process's id (percent-decoded first path segment).
+    pub to_id: String,
+    /// The message name (the rest of the path).
+    pub name: String,
+}
+
+/// Why a message request was refused (`400 Bad Request`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// Neither header names a valid sender pid.
+    #[error("failed to determine sender from request headers: {0}")]
+    BadSender(String),
+    /// The path is not `/<id>/<name>`.
+    #[error("request path '{0}' is not /<process id>/<message name>")]
+    BadPath(String),
+}
+
+/// Reads sender, receiver and name from a message request (libprocess `parse`).
+pub fn parse_message_head(path: &str, headers: &HeaderMap) -> Result<MessageHead, WireError> {
+    let from_text = match headers.get("libprocess-from") {
+        Some(value) => value.to_str().map_err(|_| WireError::BadSender("Libprocess-From is not text".into()))?,
+        None => headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|agent| agent.strip_prefix("libprocess/"))
+            .ok_or_else(|| WireError::BadSender("no Libprocess-From header".into()))?,
+    };
+    let from: Pid = from_text.parse().map_err(|e: crate::pid::PidParseError| WireError::BadSender(e.to_string()))?;
+
+    let rest = path.strip_prefix('/').ok_or_else(|| WireError::BadPath(path.to_string()))?;
+    let (to, name) = rest.split_once('/').ok_or_else(|| WireError::BadPath(path.to_string()))?;
+    let to_id = percent_decode(to).ok_or_else(|| WireError::BadPath(path.to_string()))?;
+    if to_id.is_empty() || name.is_empty() {
+        return Err(WireError::BadPath(path.to_string()));
+    }
+    Ok(MessageHead { from, to_id, name: name.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The encoder writes byte for byte what libprocess's MessageEncoder writes.
+    #[test]
+    fn encodes_like_libprocess() {
+        let from: Pid = "slave(1)@127.0.0.1:5051".parse().unwrap();
+        let to: Pid = "master@127.0.0.1:5050".parse().unwrap();
+        let bytes = encode_message(&from, &to, "mesos.internal.PongSlaveMessage", b"");
+        assert_eq!(
+            &bytes[..],
+            b"POST /master/mesos.internal.PongSlaveMessage HTTP/1.1\r\n\
+User-Agent: libprocess/slave(1)@127.0.0.1:5051\r\n\
+Libprocess-From: slave(1)@127.0.0.1:5051\r\n\
+Connection: Keep-Alive\r\n\
+Host: 127.0.0.1:5050\r\n\r\n"
+        );
+        let body = vec![7u8; 26];
+        let bytes = encode_message(&from, &to, "x.Y", &body);
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("Transfer-Encoding: chunked\r\n\r\n1a\r\n"));
+        assert!(bytes.ends_with(b"\r\n0\r\n\r\n"));
+    }
+
+    /// Heads parse from either header; bad senders and paths are errors.
+    #[test]
+    fn parses_heads() {
+        let mut headers = HeaderMap::new();
+        headers.insert("user-agent", "libprocess/scheduler(1)@127.0.0.1:4000".parse().unwrap());
+        let head = parse_message_head("/slave%281%29/mesos.internal.RunTaskMessage", &headers).unwrap();
+        assert_eq!(head.from.to_string(), "scheduler(1)@127.0.0.1:4000");
+        assert_eq!(head.to_id, "slave(1)");
+        assert_eq!(head.name, "mesos.internal.RunTaskMessage");
+        assert!(is_message(&Method::POST, &headers));
+        assert!(!is_message(&Method::GET, &headers));
+
+        headers.insert("libprocess-from", "not a pid".parse().unwrap());
+        assert!(matches!(parse_message_head("/a/b", &headers), Err(WireError::BadSender(_))));
+        headers.insert("libprocess-from", "x@1.2.3.4:5".parse().unwrap());
+        assert!(matches!(parse_message_head("/a", &headers), Err(WireError::BadPath(_))));
+        assert!(matches!(parse_message_head("//b", &headers), Err(WireError::BadPath(_))));
+        assert!(matches!(parse_message_head("/a/", &headers), Err(WireError::BadPath(_))));
+    }
+}

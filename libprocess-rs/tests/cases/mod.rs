@@ -1,0 +1,10 @@
+mod bounds;
+mod clock;
+mod hooks;
+mod http_routes;
+mod links;
+mod os_processes;
+mod processes;
+mod sim;
+mod support;
+mod wire_bytes;

@@ -1,0 +1,121 @@
+//! Byte compatibility with Apache libprocess: requests built by hand, as a C++ libprocess
+//! peer writes them, and the exact bytes our sender writes.
+
+use bytes::Bytes;
+use libprocess::testing::Ping;
+use prost::Message;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::support::{Seen, next, probe, tcp_node, within};
+
+/// Reads from `stream` until `count` HTTP response heads have arrived; returns their
+/// status codes.
+async fn read_statuses(stream: &mut TcpStream, count: usize) -> Vec<u16> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&buffer).to_string();
+        let statuses: Vec<u16> = text
+            .split("HTTP/1.1 ")
+            .skip(1)
+            .filter_map(|s| s.get(..3).and_then(|code| code.parse().ok()))
+            .collect();
+        if statuses.len() >= count && text.matches("\r\n\r\n").count() >= count {
+            return statuses;
+        }
+        let n = within(stream.read(&mut chunk)).await.expect("read");
+        assert!(n > 0, "connection closed early; got {text:?}");
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn libprocess_request(from: &str, to_id: &str, name: &str, body: &[u8]) -> Vec<u8> {
+    // Exactly the layout of libprocess's MessageEncoder (encoder.hpp).
+    let mut out = format!(
+        "POST /{to_id}/{name} HTTP/1.1\r\nUser-Agent: libprocess/{from}\r\nLibprocess-From: {from}\r\nConnection: Keep-Alive\r\nHost: \r\n"
+    )
+    .into_bytes();
+    if body.is_empty() {
+        out.extend_from_slice(b"\r\n");
+    } else {
+        out.extend_from_slice(format!("Transfer-Encoding: chunked\r\n\r\n{:x}\r\n", body.len()).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\r\n0\r\n\r\n");
+    }
+    out
+}
+
+/// Two pipelined messages written exactly as a C++ libprocess peer writes them are both
+/// delivered and both answered `202 Accepted` on the same connection.
+#[actix_rt::test]
+async fn accepts_messages_written_by_a_libprocess_peer() {
+    let node = tcp_node();
+    let (target, mut rx) = probe(&node, "slave(1)");
+    let mut stream = TcpStream::connect(node.address()).await.unwrap();
+    let from = "scheduler-1@127.0.0.1:9";
+    let one = Ping { seq: 41, payload: Bytes::from_static(b"x") }.encode_to_vec();
+    let two = Ping { seq: 42, payload: Bytes::new() }.encode_to_vec();
+    let mut bytes = libprocess_request(from, "slave%281%29", "libprocess.testing.Ping", &one);
+    bytes.extend(libprocess_request(from, "slave(1)", "libprocess.testing.Ping", &two));
+    stream.write_all(&bytes).await.unwrap();
+    assert_eq!(read_statuses(&mut stream, 2).await, vec![202, 202]);
+    let from_pid: libprocess::Pid = from.parse().unwrap();
+    assert_eq!(next(&mut rx).await, Seen::Ping { from: from_pid.clone(), seq: 41 });
+    assert_eq!(next(&mut rx).await, Seen::Ping { from: from_pid, seq: 42 });
+    drop(target);
+    node.shutdown().await;
+}
+
+/// An empty-bodied message (no Transfer-Encoding) is delivered; a legacy peer that only
+/// sends `User-Agent: libprocess/...` is understood; unknown processes get `404` and bad
+/// senders `400`, and none of it disturbs the connection.
+#[actix_rt::test]
+async fn answers_404_and_400_like_libprocess() {
+    let node = tcp_node();
+    let (_target, mut rx) = probe(&node, "master");
+    let mut stream = TcpStream::connect(node.address()).await.unwrap();
+    let mut bytes = libprocess_request("a@127.0.0.1:1", "master", "libprocess.testing.Ping", b"");
+    bytes.extend(libprocess_request("a@127.0.0.1:1", "nobody", "libprocess.testing.Ping", b""));
+    bytes.extend(b"POST /master/libprocess.testing.Ping HTTP/1.1\r\nLibprocess-From: not-a-pid\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    bytes.extend(b"POST /master/libprocess.testing.Ping HTTP/1.1\r\nUser-Agent: libprocess/legacy@127.0.0.1:2\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    stream.write_all(&bytes).await.unwrap();
+    assert_eq!(read_statuses(&mut stream, 4).await, vec![202, 404, 400, 202]);
+    assert!(matches!(next(&mut rx).await, Seen::Ping { seq: 0, .. }));
+    assert_eq!(next(&mut rx).await, Seen::Ping { from: "legacy@127.0.0.1:2".parse().unwrap(), seq: 0 });
+    node.shutdown().await;
+}
+
+/// What we put on the wire is byte for byte what libprocess's MessageEncoder writes, on
+/// one persistent connection, and we never wait for the answers.
+#[actix_rt::test]
+async fn sends_exactly_libprocess_bytes() {
+    let peer = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let peer_address = peer.local_addr().unwrap();
+    let node = tcp_node();
+    let from = node.pid("scheduler(1)");
+    let to: libprocess::Pid = format!("master@{peer_address}").parse().unwrap();
+    let ping = Ping { seq: 5, payload: Bytes::from_static(b"hello") };
+    let body = ping.encode_to_vec();
+    node.send(&from, &to, ping.clone());
+    node.send(&from, &to, Ping::default());
+
+    let (mut socket, _) = within(peer.accept()).await.unwrap();
+    let mut expected = format!(
+        "POST /master/libprocess.testing.Ping HTTP/1.1\r\nUser-Agent: libprocess/{from}\r\nLibprocess-From: {from}\r\nConnection: Keep-Alive\r\nHost: {peer_address}\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    expected.extend_from_slice(&body);
+    expected.extend_from_slice(b"\r\n0\r\n\r\n");
+    expected.extend(
+        format!(
+            "POST /master/libprocess.testing.Ping HTTP/1.1\r\nUser-Agent: libprocess/{from}\r\nLibprocess-From: {from}\r\nConnection: Keep-Alive\r\nHost: {peer_address}\r\n\r\n"
+        )
+        .into_bytes(),
+    );
+    let mut received = vec![0u8; expected.len()];
+    within(socket.read_exact(&mut received)).await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&received), String::from_utf8_lossy(&expected));
+    node.shutdown().await;
+}
