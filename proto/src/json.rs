@@ -470,10 +470,14 @@ fn parse_single(
     Ok(Some(value))
 }
 
+/// Standard base64; padding optional and stray low bits in the last symbol
+/// allowed, as stout's decoder (and Python's) allow.
 fn decode_base64(text: &str, path: &str) -> Result<Vec<u8>, JsonError> {
     const LENIENT: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
     );
     LENIENT.decode(text).map_err(|e| JsonError::InvalidValue {
         path: path.to_string(),
