@@ -1,0 +1,232 @@
+//! Allocator benchmarks ALLOC-1 and ALLOC-2 (see BENCHMARKS.md), as a
+//! `--release` bench binary printing Markdown tables.
+//!
+//! ```text
+//! cargo bench -p mesos-master --bench allocator -- [alloc1|alloc2|all] [--rounds N] [--runs N]
+//! ```
+//!
+//! ALLOC-1 copies Mesos's `HierarchicalAllocator_BENCHMARK_Test.DeclineOffers`:
+//! N agents `cpus:24;mem:4096;disk:4096;ports:[31000-32000]`, each with
+//! `cpus:16;mem:2014;disk:1024` (and 16 port ranges) used by framework
+//! `i mod F`, all frameworks in role `*`; every round declines every offer
+//! with `refuse_seconds = INT_MAX` and times the next batch allocation.
+//! ALLOC-2 copies `BENCHMARK_HierarchicalAllocations.MultiFrameworkAllocations`.
+//!
+//! The allocator runs here on scalar quantities (the core is generic; the
+//! full `Resources` type is not plugged in yet), so ports are left out.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use mesos_master::allocator::quantities::ResourceQuantities;
+use mesos_master::allocator::{
+    AgentId, AgentSpec, Allocation, Allocator, AllocatorConfig, FrameworkId, FrameworkSpec, Used,
+};
+
+fn q(text: &str) -> ResourceQuantities {
+    match ResourceQuantities::parse(text) {
+        Ok(parsed) => parsed,
+        Err(e) => panic!("bad benchmark quantities {text}: {e}"),
+    }
+}
+
+fn median(values: &mut [Duration]) -> Duration {
+    values.sort_unstable();
+    values[values.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn spec(role: &str) -> FrameworkSpec {
+    FrameworkSpec { roles: BTreeSet::from([role.to_string()]), ..FrameworkSpec::default() }
+}
+
+/// One ALLOC-1 run; returns (agents-added time, per-round times, offers per round).
+fn decline_offers(agents: usize, frameworks: usize, rounds: usize) -> (Duration, Vec<Duration>, Vec<usize>) {
+    let config = AllocatorConfig::default();
+    let interval = config.allocation_interval;
+    let mut allocator: Allocator<ResourceQuantities> = Allocator::new(config);
+    let ids: Vec<FrameworkId> = (0..frameworks).map(|i| FrameworkId(format!("framework-{i:05}"))).collect();
+    for id in &ids {
+        allocator.on_add_framework(id.clone(), spec("*"), true).expect("unique framework");
+    }
+    let total = q("cpus:24;mem:4096;disk:4096");
+    let used = q("cpus:16;mem:2014;disk:1024");
+    let mut now = Duration::ZERO;
+    let start = Instant::now();
+    for i in 0..agents {
+        let used = vec![Used { framework_id: ids[i % frameworks].clone(), role: "*".into(), resources: used.clone() }];
+        allocator
+            .on_add_agent(AgentId(format!("agent-{i:06}")), AgentSpec::default(), total.clone(), used)
+            .expect("unique agent");
+    }
+    // Mesos settles the allocations the additions trigger inside its timing.
+    let mut offers: Vec<Allocation<ResourceQuantities>> = allocator.allocate_candidates(now);
+    let added = start.elapsed();
+
+    let mut times = Vec::with_capacity(rounds);
+    let mut counts = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        for offer in offers.drain(..) {
+            for (role, resources) in &offer.resources {
+                allocator
+                    .on_recover_resources(
+                        &offer.framework_id,
+                        &offer.agent_id,
+                        role,
+                        resources,
+                        Some(f64::from(i32::MAX)),
+                        now,
+                    )
+                    .expect("offered resources are held");
+            }
+        }
+        now += interval;
+        let start = Instant::now();
+        offers = allocator.allocate(now);
+        times.push(start.elapsed());
+        counts.push(offers.len());
+    }
+    (added, times, counts)
+}
+
+fn alloc1(rounds: usize, runs: usize) {
+    println!("### ALLOC-1 DeclineOffers ({rounds} rounds per run, {runs} runs)\n");
+    println!("| agents x frameworks | added agents (median) | first round | median round | slowest round | offers in first / last round |");
+    println!("|---|---|---|---|---|---|");
+    let sizes: Vec<(usize, usize)> = match std::env::var("ALLOC1_SIZES") {
+        Ok(list) => list
+            .split(',')
+            .filter_map(|s| s.split_once('x'))
+            .filter_map(|(a, f)| Some((a.parse().ok()?, f.parse().ok()?)))
+            .collect(),
+        Err(_) => vec![(1000, 100), (5000, 500), (10_000, 1000), (10_000, 3000), (20_000, 2000)],
+    };
+    for (agents, frameworks) in sizes {
+        let mut added = Vec::new();
+        let mut first = Vec::new();
+        let mut all = Vec::new();
+        let mut counts = (0, 0);
+        for _ in 0..runs {
+            let (a, times, c) = decline_offers(agents, frameworks, rounds);
+            added.push(a);
+            first.push(times[0]);
+            all.extend_from_slice(&times);
+            counts = (c[0], c[c.len() - 1]);
+        }
+        let slowest = all.iter().copied().max().unwrap_or_default();
+        println!(
+            "| {agents} x {frameworks} | {} | {} | {} | {} | {} / {} |",
+            ms(median(&mut added)),
+            ms(median(&mut first)),
+            ms(median(&mut all)),
+            ms(slowest),
+            counts.0,
+            counts.1
+        );
+    }
+    println!();
+}
+
+/// A framework profile of ALLOC-2.
+struct Profile {
+    name: &'static str,
+    role: fn(usize) -> String,
+    instances: usize,
+    max_tasks: usize,
+    task: &'static str,
+    max_per_offer: usize,
+}
+
+fn alloc2(runs: usize) {
+    let profiles = [
+        Profile { name: "Marathon", role: |i| format!("roleA-{}", i + 1), instances: 4, max_tasks: 4000, task: "cpus:0.07;mem:400", max_per_offer: 100 },
+        Profile { name: "Jenkins", role: |_| "roleB".to_string(), instances: 500, max_tasks: 5, task: "cpus:0.1;mem:4000", max_per_offer: 1 },
+        Profile { name: "Spark", role: |i| format!("roleC-{}", i + 1), instances: 50, max_tasks: 20, task: "cpus:1;mem:1000", max_per_offer: 5 },
+    ];
+    println!("### ALLOC-2 MultiFrameworkAllocations ({runs} runs)\n");
+    println!("| run | rounds | tasks launched / target | median round | slowest round | total allocate time |");
+    println!("|---|---|---|---|---|---|");
+    for run in 0..runs {
+        let config = AllocatorConfig::default();
+        let interval = config.allocation_interval;
+        let mut allocator: Allocator<ResourceQuantities> = Allocator::new(config);
+        for a in 0..80 {
+            allocator
+                .on_add_agent(AgentId(format!("agent-{a:02}")), AgentSpec::default(), q("cpus:64;mem:488000"), Vec::new())
+                .expect("unique agent");
+        }
+        // (framework id, task resources, max tasks, max per offer, launched)
+        let mut frameworks = Vec::new();
+        let mut target = 0;
+        for p in &profiles {
+            for i in 0..p.instances {
+                let id = FrameworkId(format!("{}-{i}", p.name));
+                allocator.on_add_framework(id.clone(), spec(&(p.role)(i)), true).expect("unique framework");
+                frameworks.push((id, q(p.task), p.max_tasks, p.max_per_offer, 0usize));
+                target += p.max_tasks;
+            }
+        }
+        let index: std::collections::HashMap<FrameworkId, usize> =
+            frameworks.iter().enumerate().map(|(i, f)| (f.0.clone(), i)).collect();
+        let mut now = Duration::ZERO;
+        let mut launched = 0;
+        let mut times = Vec::new();
+        let budget = Instant::now();
+        while launched < target && budget.elapsed() < Duration::from_secs(30) {
+            now += interval;
+            let start = Instant::now();
+            let offers = allocator.allocate(now);
+            times.push(start.elapsed());
+            for offer in offers {
+                let f = &mut frameworks[index[&offer.framework_id]];
+                for (role, resources) in offer.resources {
+                    let mut remaining = resources;
+                    let mut in_offer = 0;
+                    while remaining.contains(&f.1) && f.4 < f.2 && in_offer < f.3 {
+                        remaining.subtract(&f.1);
+                        f.4 += 1;
+                        in_offer += 1;
+                        launched += 1;
+                    }
+                    allocator
+                        .on_recover_resources(&offer.framework_id, &offer.agent_id, &role, &remaining, None, now)
+                        .expect("offered resources are held");
+                }
+            }
+        }
+        let total: Duration = times.iter().sum();
+        let slowest = times.iter().copied().max().unwrap_or_default();
+        println!(
+            "| {} | {} | {launched} / {target} | {} | {} | {} |",
+            run + 1,
+            times.len(),
+            ms(median(&mut times)),
+            ms(slowest),
+            ms(total)
+        );
+    }
+    println!();
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str, default: usize| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let rounds = flag("--rounds", 10).max(1);
+    let runs = flag("--runs", 3).max(1);
+    let which = args.iter().find(|a| ["alloc1", "alloc2", "all"].contains(&a.as_str())).map_or("all", String::as_str);
+    if which == "alloc1" || which == "all" {
+        alloc1(rounds, runs);
+    }
+    if which == "alloc2" || which == "all" {
+        alloc2(runs);
+    }
+}
