@@ -64,6 +64,9 @@ mod generated {
 
 pub use generated::mesos;
 
+pub mod attributes;
+pub mod ids;
+pub mod resources;
 
 /// The encoded `google.protobuf.FileDescriptorSet` of every `.proto` file in
 /// this crate (and the well-known types they import), made by `build.rs`.
