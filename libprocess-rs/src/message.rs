@@ -7,8 +7,11 @@
 //! protobuf ([`Body::Encoded`]). A receiving process decodes through its
 //! [`Inbound`] enum, usually declared with [`protocol!`](crate::protocol).
 
-use std::any::Any;
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -21,6 +24,34 @@ use crate::pid::Pid;
 pub trait ProtoMessage: prost::Message + prost::Name + Default + Send + 'static {}
 
 impl<T: prost::Message + prost::Name + Default + Send + 'static> ProtoMessage for T {}
+
+/// Hashes a `TypeId` by taking its bits as they are (they are already a hash).
+#[derive(Default)]
+struct TypeIdHasher(u64);
+
+impl Hasher for TypeIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(word);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.0 ^= n as u64 ^ (n >> 64) as u64;
+    }
+}
+
+thread_local! {
+    static NAME_CACHE: RefCell<HashMap<TypeId, MessageName, BuildHasherDefault<TypeIdHasher>>> =
+        RefCell::new(HashMap::default());
+}
 
 /// The name of a message: the protobuf full type name.
 ///
@@ -40,13 +71,30 @@ pub enum MessageName {
 }
 
 impl MessageName {
-    /// The name of `T`.
-    pub fn of<T: prost::Name>() -> MessageName {
-        if T::PACKAGE.is_empty() {
-            MessageName::Typed { package: "", name: T::NAME }
-        } else {
-            MessageName::Typed { package: T::PACKAGE, name: T::NAME }
-        }
+    /// The name of `T`: its protobuf full name, split at the last `.`.
+    ///
+    /// prost's `Name::NAME` of a nested message is only its own name (`Message` for
+    /// `mesos.scheduler.Event.Message`), so the split is computed once per type from
+    /// `full_name()` and cached per thread; after that no allocation happens.
+    pub fn of<T: prost::Name + 'static>() -> MessageName {
+        NAME_CACHE.with(|cache| {
+            if let Some(name) = cache.borrow().get(&TypeId::of::<T>()) {
+                return name.clone();
+            }
+            let full = T::full_name();
+            let name = if full.len() == T::PACKAGE.len() + 1 + T::NAME.len() || T::PACKAGE.is_empty() {
+                MessageName::Typed { package: T::PACKAGE, name: T::NAME }
+            } else {
+                let (package, name) = full.rsplit_once('.').unwrap_or(("", full.as_str()));
+                // Leaked once per nested message type per thread: a small, bounded set.
+                MessageName::Typed {
+                    package: Box::leak(package.to_string().into_boxed_str()),
+                    name: Box::leak(name.to_string().into_boxed_str()),
+                }
+            };
+            cache.borrow_mut().insert(TypeId::of::<T>(), name.clone());
+            name
+        })
     }
 
     /// A name given as text.
@@ -54,9 +102,12 @@ impl MessageName {
         MessageName::Owned(Arc::from(name))
     }
 
-    /// True when this is the name of `T`. Allocation free.
-    pub fn is<T: prost::Name>(&self) -> bool {
-        self.matches(T::PACKAGE, T::NAME)
+    /// True when this is the name of `T`. Allocation free after the first use.
+    pub fn is<T: prost::Name + 'static>(&self) -> bool {
+        match MessageName::of::<T>() {
+            MessageName::Typed { package, name } => self.matches(package, name),
+            MessageName::Owned(full) => *self == MessageName::Owned(full),
+        }
     }
 
     fn matches(&self, package: &str, name: &str) -> bool {
@@ -286,8 +337,28 @@ mod tests {
         }
     }
 
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Nested {}
+    impl prost::Name for Nested {
+        const NAME: &'static str = "Nested";
+        const PACKAGE: &'static str = "test.pkg";
+        fn full_name() -> String {
+            "test.pkg.Outer.Nested".into()
+        }
+    }
+
     crate::protocol! {
-        enum Accepts { Hello(Hello) }
+        enum Accepts { Hello(Hello), Nested(Nested) }
+    }
+
+    /// Nested messages are named by their full name, not `package.Name`.
+    #[test]
+    fn nested_names_use_the_full_name() {
+        assert_eq!(MessageName::of::<Nested>().to_string(), "test.pkg.Outer.Nested");
+        assert!(MessageName::owned("test.pkg.Outer.Nested").is::<Nested>());
+        assert!(!MessageName::owned("test.pkg.Nested").is::<Nested>());
+        let decoded = Accepts::decode(&MessageName::owned("test.pkg.Outer.Nested"), Body::Encoded(Bytes::new()));
+        assert!(matches!(decoded, Ok(Accepts::Nested(_))));
     }
 
     /// Typed and owned names compare equal exactly when the full names are equal.
@@ -325,6 +396,6 @@ mod tests {
         let garbage = Body::Encoded(Bytes::from_static(&[0x0a, 0xff, 0xff]));
         let malformed = Accepts::decode(&MessageName::of::<Hello>(), garbage);
         assert!(matches!(malformed, Err(DecodeError::Malformed { .. })));
-        assert_eq!(Accepts::names(), vec!["test.pkg.Hello".to_string()]);
+        assert_eq!(Accepts::names(), vec!["test.pkg.Hello".to_string(), "test.pkg.Outer.Nested".to_string()]);
     }
 }
