@@ -129,6 +129,23 @@ impl Attributes {
             .find(|a| a.name == name && a.r#type == value_type as i32)
     }
 
+    /// The summary the `/state` endpoints show (Mesos: common/http.cpp
+    /// `model(Attributes)`): `{"rack": "r1", "cores": 16.0, "slots": "[1-4]"}`.
+    /// A later attribute of the same name replaces an earlier one.
+    pub fn to_state_json(&self) -> serde_json::Value {
+        let mut object = serde_json::Map::new();
+        for a in &self.attributes {
+            let value = match Type::try_from(a.r#type) {
+                Ok(Type::Scalar) => serde_json::Value::from(a.scalar.as_ref().map_or(0.0, |s| s.value)),
+                Ok(Type::Ranges) => format_ranges(&a.ranges.clone().unwrap_or_default()).into(),
+                Ok(Type::Text) => a.text.as_ref().map_or(String::new(), |t| t.value.clone()).into(),
+                _ => continue,
+            };
+            object.insert(a.name.clone(), value);
+        }
+        serde_json::Value::Object(object)
+    }
+
     /// True if an attribute with the same name, type and value is present.
     pub fn contains(&self, attribute: &Attribute) -> bool {
         self.attributes.iter().any(|a| attribute_eq(a, attribute))
@@ -347,6 +364,16 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    /// Proves the /state summary of attributes has Mesos's shape (model(Attributes)).
+    #[test]
+    fn attributes_state_json() {
+        let a = Attributes::parse("rack:r1;cores:16;slots:[1-4]").unwrap();
+        assert_eq!(
+            a.to_state_json(),
+            serde_json::json!({"rack": "r1", "cores": 16.0, "slots": "[1-4]"})
+        );
     }
 
     /// Proves protobufs from the wire are validated as Mesos's isValid does.

@@ -250,6 +250,43 @@ impl Resources {
         Ok(self - that)
     }
 
+    /// Takes `consumed` out and puts `converted` in, as an offer operation
+    /// does (RESERVE turns unreserved into reserved, CREATE turns disk into
+    /// a volume). An error, changing nothing, if `consumed` is not all held
+    /// (Mesos: resources.cpp `ResourceConversion::apply`).
+    pub fn convert(&self, consumed: &Resources, converted: &Resources) -> Result<Resources, ResourceError> {
+        let mut result = self.checked_sub(consumed)?;
+        result += converted;
+        Ok(result)
+    }
+
+    /// The summary the `/state` endpoints show (Mesos: common/http.cpp
+    /// `model(Resources)`): `{"cpus": 2.0, "gpus": 0.0, "mem": 1024.0,
+    /// "disk": 0.0, "ports": "[31000-32000]", "cpus_revocable": 1.0}`.
+    /// Each name is summed over all roles; ranges and sets are printed;
+    /// revocable resources get a `_revocable` suffix. `cpus`, `gpus`, `mem`
+    /// and `disk` are always present.
+    pub fn to_state_json(&self) -> serde_json::Value {
+        let mut object = serde_json::Map::new();
+        for name in ["cpus", "gpus", "mem", "disk"] {
+            object.insert(name.to_string(), serde_json::Value::from(0.0));
+        }
+        for (part, suffix) in [(self.non_revocable(), ""), (self.revocable(), "_revocable")] {
+            for (name, value_type) in part.types() {
+                let value = match value_type {
+                    Type::Scalar => part.scalar(&name).map(serde_json::Value::from),
+                    Type::Ranges => part.ranges(&name).map(|r| values::format_ranges(&r).into()),
+                    Type::Set => part.set(&name).map(|s| values::format_set(&s).into()),
+                    Type::Text => None,
+                };
+                if let Some(value) = value {
+                    object.insert(format!("{name}{suffix}"), value);
+                }
+            }
+        }
+        serde_json::Value::Object(object)
+    }
+
     // -- Filters ------------------------------------------------------------
 
     /// The resources for which `predicate` holds.

@@ -1065,3 +1065,37 @@ fn revocable_resource_test() {
     assert_eq!(both.non_revocable(), plain);
     assert_eq!(&both - &plain, revocable);
 }
+
+/// Proves the /state summary sums roles, prints ranges and sets, and splits off revocable (Mesos: http.cpp model(Resources)).
+#[test]
+fn resources_state_json() {
+    let mut revocable = parse_resource("cpus", "0.5", "*").unwrap();
+    revocable.revocable = Some(RevocableInfo {});
+    let res = r("cpus:1;cpus(r1):2;mem:1024;ports:[31000-31009, 31010-32000];disks:{a,b}")
+        + Resources::from_protos([revocable]).unwrap();
+    assert_eq!(
+        res.to_state_json(),
+        serde_json::json!({
+            "cpus": 3.0, "gpus": 0.0, "mem": 1024.0, "disk": 0.0,
+            "ports": "[31000-32000]", "disks": "{a, b}", "cpus_revocable": 0.5
+        })
+    );
+    assert_eq!(
+        Resources::new().to_state_json(),
+        serde_json::json!({"cpus": 0.0, "gpus": 0.0, "mem": 0.0, "disk": 0.0})
+    );
+}
+
+/// Proves a conversion takes what it consumes or fails without change (ResourceConversion::apply).
+#[test]
+fn resources_convert() {
+    let total = r("cpus:4;mem:1024");
+    let reserved_cpus = r("cpus:1").push_reservation(&dynamic_reservation("r", Some("p"), None)).unwrap();
+    let after = total.convert(&r("cpus:1"), &reserved_cpus).unwrap();
+    assert_eq!(after, r("cpus:3;mem:1024") + reserved_cpus.clone());
+    assert_eq!(after.cpus(), Some(4.0));
+    assert!(matches!(
+        total.convert(&r("cpus:5"), &reserved_cpus),
+        Err(ResourceError::NotContained { .. })
+    ));
+}
