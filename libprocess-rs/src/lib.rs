@@ -46,6 +46,7 @@
 //! - [`process`]: the [`Process`] trait, its [`Context`], [`ProcessRef`] handles.
 //! - [`node`]: a libprocess instance: process table, links, sending, spawning.
 //! - [`clock`]: the pausable clock and timers.
+//! - [`duration`]: Mesos's duration syntax (`500ms`, `10mins`).
 //! - [`http`]: requests, responses, streaming, route handlers.
 //! - `router`: how a node answers HTTP: messages, routes, built-ins.
 //! - [`wire`]: the libprocess wire format.
@@ -57,6 +58,7 @@
 //! - [`testing`]: `Ping`/`Pong` messages and an `Echo` process for tests and benchmarks.
 
 pub mod clock;
+pub mod duration;
 pub mod error;
 pub mod hooks;
 pub mod http;
