@@ -19,7 +19,7 @@ use std::fmt::{self, Write as _};
 use crate::mesos::resource::disk_info::source::Type as SourceType;
 use crate::mesos::resource::reservation_info::Type as ReservationType;
 use crate::mesos::resource::{DiskInfo, ReservationInfo};
-use crate::mesos::value::Type;
+use crate::mesos::value::{Ranges, Set, Type};
 use crate::mesos::{Labels, Resource};
 
 use super::error::{InvalidResource, ResourceError};
@@ -438,12 +438,12 @@ pub fn resource_eq(left: &Resource, right: &Resource) -> bool {
                 scalar_cmp(scalar_of(left), scalar_of(right)) == std::cmp::Ordering::Equal
             }
             Ok(Type::Ranges) => ranges_eq(
-                &left.ranges.clone().unwrap_or_default(),
-                &right.ranges.clone().unwrap_or_default(),
+                ranges_of(left),
+                ranges_of(right),
             ),
             Ok(Type::Set) => set_eq(
-                &left.set.clone().unwrap_or_default(),
-                &right.set.clone().unwrap_or_default(),
+                set_of(left),
+                set_of(right),
             ),
             _ => false,
         }
@@ -451,6 +451,19 @@ pub fn resource_eq(left: &Resource, right: &Resource) -> bool {
 
 fn scalar_of(r: &Resource) -> f64 {
     r.scalar.as_ref().map_or(0.0, |s| s.value)
+}
+
+static NO_RANGES: Ranges = Ranges { range: Vec::new() };
+static NO_ITEMS: Set = Set { item: Vec::new() };
+
+/// The ranges of `r`, empty if unset (saves cloning just to read them).
+fn ranges_of(r: &Resource) -> &Ranges {
+    r.ranges.as_ref().unwrap_or(&NO_RANGES)
+}
+
+/// The set of `r`, empty if unset.
+fn set_of(r: &Resource) -> &Set {
+    r.set.as_ref().unwrap_or(&NO_ITEMS)
 }
 
 /// Whether the disk kind lets two resources with the same metadata be merged
@@ -499,12 +512,12 @@ pub(crate) fn contains(left: &Resource, right: &Resource) -> bool {
         && match Type::try_from(left.r#type) {
             Ok(Type::Scalar) => scalar_cmp(scalar_of(right), scalar_of(left)).is_le(),
             Ok(Type::Ranges) => ranges_contains(
-                &left.ranges.clone().unwrap_or_default(),
-                &right.ranges.clone().unwrap_or_default(),
+                ranges_of(left),
+                ranges_of(right),
             ),
             Ok(Type::Set) => set_contains(
-                &left.set.clone().unwrap_or_default(),
-                &right.set.clone().unwrap_or_default(),
+                set_of(left),
+                set_of(right),
             ),
             _ => false,
         }
@@ -519,15 +532,15 @@ pub(crate) fn add_amount(left: &mut Resource, right: &Resource) {
         }
         Ok(Type::Ranges) => {
             let sum = ranges_add(
-                &left.ranges.clone().unwrap_or_default(),
-                &right.ranges.clone().unwrap_or_default(),
+                ranges_of(left),
+                ranges_of(right),
             );
             left.ranges = Some(sum);
         }
         Ok(Type::Set) => {
             let sum = set_add(
-                &left.set.clone().unwrap_or_default(),
-                &right.set.clone().unwrap_or_default(),
+                set_of(left),
+                set_of(right),
             );
             left.set = Some(sum);
         }
@@ -546,15 +559,15 @@ pub(crate) fn sub_amount(left: &mut Resource, right: &Resource) -> bool {
         }
         Ok(Type::Ranges) => {
             left.ranges = Some(ranges_sub(
-                &left.ranges.clone().unwrap_or_default(),
-                &right.ranges.clone().unwrap_or_default(),
+                ranges_of(left),
+                ranges_of(right),
             ));
             true
         }
         Ok(Type::Set) => {
             left.set = Some(set_sub(
-                &left.set.clone().unwrap_or_default(),
-                &right.set.clone().unwrap_or_default(),
+                set_of(left),
+                set_of(right),
             ));
             true
         }
@@ -617,8 +630,8 @@ impl fmt::Display for DisplayResource<'_> {
         f.write_char(':')?;
         match Type::try_from(r.r#type) {
             Ok(Type::Scalar) => f.write_str(&format_scalar(scalar_of(r))),
-            Ok(Type::Ranges) => f.write_str(&format_ranges(&r.ranges.clone().unwrap_or_default())),
-            Ok(Type::Set) => f.write_str(&format_set(&r.set.clone().unwrap_or_default())),
+            Ok(Type::Ranges) => f.write_str(&format_ranges(ranges_of(r))),
+            Ok(Type::Set) => f.write_str(&format_set(set_of(r))),
             _ => f.write_str("?"),
         }
     }
