@@ -25,13 +25,13 @@
 //! - [`error`]: [`AgentError`].
 
 //pub mod agent;
-//pub mod checkpoint;
+pub mod checkpoint;
 //pub mod containerizer;
 pub mod error;
 //pub mod executor;
 //pub mod files;
 //pub mod flags;
-//pub mod paths;
+pub mod paths;
 pub mod protobuf;
 pub mod registration;
 pub mod state;
