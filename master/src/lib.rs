@@ -7,5 +7,19 @@
 //!
 //! - [`allocator`]: the allocator's pure core: resource quantities, the
 //!   hierarchical DRF sorter and the hierarchical allocator.
+//! - [`allocator_process`]: the allocator actor around that core.
+//! - [`core`]: the master's pure core: agents, frameworks, offers, tasks.
+//! - [`process`]: the master actor around the core.
+//! - [`snapshot`]: state copies for the read-only endpoints.
+//! - [`launch`]: starting the allocator and master on a node.
+//! - [`http`]: the HTTP endpoints.
+//! - [`metrics`]: `master/*` metrics.
 
 pub mod allocator;
+pub mod allocator_process;
+pub mod core;
+pub mod http;
+pub mod launch;
+pub mod metrics;
+pub mod process;
+pub mod snapshot;

@@ -1,0 +1,242 @@
+//! The allocator actor: the allocator's pure core on its own process, as in Mesos
+//! (`HierarchicalAllocatorProcess`).
+//!
+//! The master tells it about agents, frameworks and resources coming back; it runs a
+//! batch allocation every `--allocation_interval` and, after events that may free or
+//! want resources, an event-triggered allocation over the agents they touched (coalesced:
+//! one per burst of events). Decisions go back to the master, which makes the offers.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use libprocess::{Context, Pid, Process};
+use mesos_proto::mesos;
+use mesos_proto::resources::Resources;
+
+use crate::allocator::quantities::ResourceQuantities;
+use crate::allocator::{
+    AgentId, AgentSpec, Allocator, AllocatorConfig, AllocatorResources, FrameworkCapabilities, FrameworkId,
+    FrameworkSpec, Used,
+};
+use crate::core::{AllocationDecision, AllocatorCall};
+
+/// The full resource type plugs into the allocator core (Mesos's allocator works on
+/// `Resources` throughout).
+impl AllocatorResources for Resources {
+    fn is_empty(&self) -> bool {
+        Resources::is_empty(self)
+    }
+
+    fn contains(&self, other: &Self) -> bool {
+        Resources::contains(self, other)
+    }
+
+    fn add(&mut self, other: &Self) {
+        *self += other;
+    }
+
+    fn minus(&self, other: &Self) -> Self {
+        self - other
+    }
+
+    fn scalar_quantities(&self) -> ResourceQuantities {
+        let mut quantities = ResourceQuantities::new();
+        for resource in self.iter() {
+            if let Some(scalar) = &resource.scalar {
+                quantities.add(&resource.name, scalar.value);
+            }
+        }
+        quantities
+    }
+
+    fn contains_quantities(&self, quantities: &ResourceQuantities) -> bool {
+        self.scalar_quantities().contains(quantities)
+    }
+
+    fn allocatable_to(&self, role: &str) -> Self {
+        Resources::allocatable_to(self, role)
+    }
+
+    fn strip_incapable(&self, capabilities: &FrameworkCapabilities) -> Option<Self> {
+        let keep = |r: &mesos::Resource| {
+            (capabilities.revocable_resources || r.revocable.is_none())
+                && (capabilities.shared_resources || r.shared.is_none())
+                && (capabilities.gpu_resources || r.name != "gpus")
+        };
+        if self.iter().all(keep) { None } else { Some(self.filter(keep)) }
+    }
+}
+
+/// Receives the allocation decisions (the master).
+pub type OfferCallback = Box<dyn Fn(Vec<AllocationDecision>) + Send>;
+
+libprocess::protocol! {
+    /// The allocator takes no network messages: the master dispatches to it.
+    pub enum AllocatorMessage {}
+}
+
+/// The allocator process.
+pub struct AllocatorProcess {
+    core: Allocator<Resources>,
+    interval: Duration,
+    offer: Option<OfferCallback>,
+    trigger_pending: bool,
+}
+
+impl AllocatorProcess {
+    /// An allocator with `config`.
+    pub fn new(config: AllocatorConfig) -> AllocatorProcess {
+        AllocatorProcess { interval: config.allocation_interval, core: Allocator::new(config), offer: None, trigger_pending: false }
+    }
+
+    /// Where decisions go.
+    pub fn set_offer_callback(&mut self, callback: OfferCallback) {
+        self.offer = Some(callback);
+    }
+
+    /// Sets role weights (`--weights`).
+    pub fn update_weights(&mut self, weights: &[(String, f64)]) {
+        if let Err(error) = self.core.on_update_weights(weights) {
+            tracing::warn!(%error, "invalid weights");
+        }
+    }
+
+    /// The core (tests).
+    pub fn core(&self) -> &Allocator<Resources> {
+        &self.core
+    }
+
+    /// One call from the master.
+    pub fn on_call(&mut self, call: AllocatorCall, ctx: &mut Context<'_, Self>) {
+        let now = ctx.now().since_epoch();
+        let (result, trigger) = match call {
+            AllocatorCall::AddAgent { agent_id, hostname, total, used } => {
+                let used = used
+                    .into_iter()
+                    .map(|(framework_id, role, resources)| Used { framework_id: fid(&framework_id), role, resources })
+                    .collect();
+                let spec = AgentSpec { hostname, ..AgentSpec::default() };
+                (self.core.on_add_agent(aid(&agent_id), spec, total, used), true)
+            }
+            AllocatorCall::RemoveAgent { agent_id } => (self.core.on_remove_agent(&aid(&agent_id)), false),
+            AllocatorCall::ActivateAgent { agent_id } => (self.core.on_activate_agent(&aid(&agent_id)), true),
+            AllocatorCall::DeactivateAgent { agent_id } => (self.core.on_deactivate_agent(&aid(&agent_id)), false),
+            AllocatorCall::AddFramework { framework_id, info, suppressed_roles, active } => {
+                (self.core.on_add_framework(fid(&framework_id), spec(&info, suppressed_roles), active), active)
+            }
+            AllocatorCall::UpdateFramework { framework_id, info, suppressed_roles } => {
+                (self.core.on_update_framework(&fid(&framework_id), spec(&info, suppressed_roles)), true)
+            }
+            AllocatorCall::RemoveFramework { framework_id } => (self.core.on_remove_framework(&fid(&framework_id)), true),
+            AllocatorCall::ActivateFramework { framework_id } => (self.core.on_activate_framework(&fid(&framework_id)), true),
+            AllocatorCall::DeactivateFramework { framework_id } => {
+                (self.core.on_deactivate_framework(&fid(&framework_id)), false)
+            }
+            AllocatorCall::Recover { framework_id, agent_id, resources, refuse_seconds } => {
+                let mut result = Ok(());
+                for (role, mut by_role) in resources.allocations() {
+                    by_role.unallocate();
+                    let recovered = self.core.on_recover_resources(
+                        &fid(&framework_id),
+                        &aid(&agent_id),
+                        &role,
+                        &by_role,
+                        refuse_seconds,
+                        now,
+                    );
+                    result = result.and(recovered);
+                }
+                (result, true)
+            }
+            AllocatorCall::Suppress { framework_id, roles } => {
+                (self.core.on_suppress_offers(&fid(&framework_id), &roles.into_iter().collect()), false)
+            }
+            AllocatorCall::Revive { framework_id, roles } => {
+                (self.core.on_revive_offers(&fid(&framework_id), &roles.into_iter().collect()), true)
+            }
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "allocator refused a call");
+        }
+        if trigger {
+            self.trigger(ctx);
+        }
+    }
+
+    /// Schedules one event-triggered allocation after the events already queued.
+    fn trigger(&mut self, ctx: &mut Context<'_, Self>) {
+        if self.trigger_pending {
+            return;
+        }
+        self.trigger_pending = true;
+        ctx.defer(|allocator: &mut AllocatorProcess, ctx| {
+            allocator.trigger_pending = false;
+            allocator.allocate(ctx, false);
+        });
+    }
+
+    /// Runs an allocation round: all agents (`full`) or those events touched.
+    pub fn allocate(&mut self, ctx: &mut Context<'_, Self>, full: bool) {
+        let now = ctx.now().since_epoch();
+        let allocations = if full { self.core.allocate(now) } else { self.core.allocate_candidates(now) };
+        if allocations.is_empty() {
+            return;
+        }
+        let decisions = allocations
+            .into_iter()
+            .map(|a| AllocationDecision {
+                framework_id: a.framework_id.0.into(),
+                agent_id: a.agent_id.0.into(),
+                resources: a.resources,
+            })
+            .collect();
+        match &self.offer {
+            Some(offer) => offer(decisions),
+            None => tracing::warn!("allocation made before the master subscribed"),
+        }
+    }
+
+    fn schedule_batch(&self, ctx: &mut Context<'_, Self>) {
+        ctx.delay(self.interval, |allocator: &mut AllocatorProcess, ctx| {
+            allocator.allocate(ctx, true);
+            allocator.schedule_batch(ctx);
+        });
+    }
+}
+
+fn fid(id: &mesos_proto::ids::FrameworkId) -> FrameworkId {
+    FrameworkId(id.to_string())
+}
+
+fn aid(id: &mesos_proto::ids::AgentId) -> AgentId {
+    AgentId(id.to_string())
+}
+
+fn spec(info: &mesos::FrameworkInfo, suppressed: Vec<String>) -> FrameworkSpec {
+    use mesos::framework_info::capability::Type;
+    let has = |t: Type| info.capabilities.iter().any(|c| c.r#type() == t);
+    FrameworkSpec {
+        roles: crate::core::framework_roles(info),
+        suppressed_roles: suppressed.into_iter().collect::<BTreeSet<_>>(),
+        capabilities: FrameworkCapabilities {
+            multi_role: has(Type::MultiRole),
+            gpu_resources: has(Type::GpuResources),
+            revocable_resources: has(Type::RevocableResources),
+            shared_resources: has(Type::SharedResources),
+            reservation_refinement: has(Type::ReservationRefinement),
+        },
+        ..FrameworkSpec::default()
+    }
+}
+
+impl Process for AllocatorProcess {
+    type Message = AllocatorMessage;
+
+    fn initialize(&mut self, ctx: &mut Context<'_, Self>) {
+        self.schedule_batch(ctx);
+    }
+
+    fn on_message(&mut self, _from: Pid, message: AllocatorMessage, _ctx: &mut Context<'_, Self>) {
+        match message {}
+    }
+}

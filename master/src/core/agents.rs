@@ -1,0 +1,424 @@
+//! Agents: registration, re-registration, health pings, disconnection, unreachability.
+//!
+//! Mesos: master.cpp `registerSlave`, `reregisterSlave`, `__reregisterSlave`,
+//! `SlaveObserver` (pings), `markUnreachable`, `_markUnreachable`.
+
+use std::collections::{HashMap, HashSet};
+
+use libprocess::{Pid, Time};
+use mesos_proto::ids::{AgentId, ExecutorId, FrameworkId, TaskId};
+use mesos_proto::mesos::{self, internal, task_status};
+use mesos_proto::resources::Resources;
+
+use super::state::{Agent, AgentState, UnreachableAgent};
+use super::{AllocatorCall, MAX_UNREACHABLE_AGENTS, MasterCore, MasterError, Outgoing, Timer};
+
+impl MasterCore {
+    /// `RegisterSlaveMessage`: admit a new agent, or answer a retry from one already
+    /// registered at the same pid.
+    pub fn on_register_agent(
+        &mut self,
+        from: &Pid,
+        message: internal::RegisterSlaveMessage,
+        now: Time,
+    ) -> Result<(), MasterError> {
+        if let Some(agent_id) = self.agents_by_pid.get(from).cloned() {
+            // A retry: the agent missed our answer.
+            self.send_agent_registered(&agent_id, from);
+            return Ok(());
+        }
+        let total = Resources::from_protos(message.slave.resources.clone())
+            .map_err(|e| MasterError::InvalidCall { reason: format!("invalid agent resources: {e}") })?;
+        let agent_id = AgentId::generate(&self.config.id, self.next_agent);
+        self.next_agent += 1;
+        let mut info = message.slave;
+        info.id = Some((&agent_id).into());
+        let agent = Agent {
+            id: agent_id.clone(),
+            pid: from.clone(),
+            info,
+            version: message.version.unwrap_or_default(),
+            capabilities: message.agent_capabilities,
+            total: total.clone(),
+            state: AgentState::Active,
+            registered_time: now,
+            reregistered_time: None,
+            tasks: HashMap::new(),
+            executors: HashMap::new(),
+            offers: HashSet::new(),
+            used: HashMap::new(),
+            pings_missed: 0,
+            pong_received: true,
+            ping_epoch: 0,
+        };
+        let hostname = agent.info.hostname.clone();
+        self.add_agent(agent);
+        self.stats.slave_registrations += 1;
+        tracing::info!(%agent_id, pid = %from, %hostname, "registered agent");
+        self.send_agent_registered(&agent_id, from);
+        self.allocator(AllocatorCall::AddAgent { agent_id, hostname, total, used: Vec::new() });
+        Ok(())
+    }
+
+    fn send_agent_registered(&mut self, agent_id: &AgentId, to: &Pid) {
+        let message = internal::SlaveRegisteredMessage {
+            slave_id: agent_id.into(),
+            connection: Some(self.connection_info()),
+        };
+        self.send(to, Outgoing::SlaveRegistered(message));
+    }
+
+    fn connection_info(&self) -> internal::MasterSlaveConnection {
+        let total = self.config.agent_ping_timeout * self.config.max_agent_ping_timeouts;
+        internal::MasterSlaveConnection { total_ping_timeout_seconds: Some(total.as_secs_f64()) }
+    }
+
+    fn add_agent(&mut self, mut agent: Agent) {
+        agent.ping_epoch = self.next_epoch();
+        self.outbox.push(super::Output::Link(agent.pid.clone()));
+        self.timer(self.config.agent_ping_timeout, Timer::AgentPing { agent_id: agent.id.clone(), epoch: agent.ping_epoch });
+        self.agents_by_pid.insert(agent.pid.clone(), agent.id.clone());
+        self.agents.insert(agent.id.clone(), agent);
+    }
+
+    /// `ReregisterSlaveMessage`: an agent we know (reconnecting), one we marked
+    /// unreachable (coming back), or one we never saw (we failed over).
+    pub fn on_reregister_agent(
+        &mut self,
+        from: &Pid,
+        message: internal::ReregisterSlaveMessage,
+        now: Time,
+    ) -> Result<(), MasterError> {
+        let Some(id) = message.slave.id.clone() else {
+            return Err(MasterError::InvalidCall { reason: "re-registering agent has no id".into() });
+        };
+        let agent_id = AgentId::from(id);
+        let total = Resources::from_protos(message.slave.resources.clone())
+            .map_err(|e| MasterError::InvalidCall { reason: format!("invalid agent resources: {e}") })?;
+        self.stats.slave_reregistrations += 1;
+        if self.agents.contains_key(&agent_id) {
+            self.reregister_known_agent(&agent_id, from, message, now);
+        } else {
+            let came_back = self.unreachable.remove(&agent_id).is_some();
+            self.readmit_agent(agent_id.clone(), from, message, total, now, came_back);
+        }
+        let reply = internal::SlaveReregisteredMessage {
+            slave_id: (&agent_id).into(),
+            reconciliations: Vec::new(),
+            connection: Some(self.connection_info()),
+        };
+        self.send(from, Outgoing::SlaveReregistered(reply));
+        self.send_framework_pids_to_agent(&agent_id);
+        Ok(())
+    }
+
+    /// A known agent re-registers (e.g. after its connection broke or it restarted).
+    fn reregister_known_agent(&mut self, agent_id: &AgentId, from: &Pid, message: internal::ReregisterSlaveMessage, now: Time) {
+        let Some(agent) = self.agents.get_mut(agent_id) else { return };
+        let old_pid = std::mem::replace(&mut agent.pid, from.clone());
+        agent.reregistered_time = Some(now);
+        agent.version = message.version.clone().unwrap_or_default();
+        agent.pings_missed = 0;
+        agent.pong_received = true;
+        let was_disconnected = agent.state == AgentState::Disconnected;
+        agent.state = AgentState::Active;
+        self.agents_by_pid.remove(&old_pid);
+        self.agents_by_pid.insert(from.clone(), agent_id.clone());
+        self.outbox.push(super::Output::Link(from.clone()));
+        if was_disconnected {
+            self.allocator(AllocatorCall::ActivateAgent { agent_id: agent_id.clone() });
+        }
+        // Tasks we think run there but the agent does not report are lost.
+        // Mesos: master.cpp reconcileKnownSlave.
+        let reported: HashSet<TaskId> = message.tasks.iter().map(|t| TaskId::from(&t.task_id)).collect();
+        let known: Vec<(FrameworkId, TaskId)> = self.agents[agent_id]
+            .tasks
+            .iter()
+            .flat_map(|(fw, tasks)| tasks.iter().map(move |t| (fw.clone(), t.clone())))
+            .collect();
+        for (framework_id, task_id) in known {
+            let pending_terminal = self
+                .frameworks
+                .get(&framework_id)
+                .and_then(|f| f.tasks.get(&task_id))
+                .is_some_and(|t| is_terminal(t.state()));
+            if !reported.contains(&task_id) && !pending_terminal {
+                self.transition_task_by_master(
+                    &framework_id,
+                    &task_id,
+                    mesos::TaskState::TaskLost,
+                    task_status::Reason::Reconciliation,
+                    "Task is unknown to the agent",
+                    now,
+                );
+            }
+        }
+        tracing::info!(%agent_id, pid = %from, "agent re-registered");
+    }
+
+    /// Re-admits an agent the master does not have registered: back from unreachable,
+    /// or unknown after a master failover. Its tasks and executors come back with it.
+    fn readmit_agent(
+        &mut self,
+        agent_id: AgentId,
+        from: &Pid,
+        message: internal::ReregisterSlaveMessage,
+        total: Resources,
+        now: Time,
+        came_back: bool,
+    ) {
+        let mut info = message.slave.clone();
+        info.id = Some((&agent_id).into());
+        let agent = Agent {
+            id: agent_id.clone(),
+            pid: from.clone(),
+            info,
+            version: message.version.clone().unwrap_or_default(),
+            capabilities: message.agent_capabilities.clone(),
+            total: total.clone(),
+            state: AgentState::Active,
+            registered_time: now,
+            reregistered_time: Some(now),
+            tasks: HashMap::new(),
+            executors: HashMap::new(),
+            offers: HashSet::new(),
+            used: HashMap::new(),
+            pings_missed: 0,
+            pong_received: true,
+            ping_epoch: 0,
+        };
+        let hostname = agent.info.hostname.clone();
+        self.add_agent(agent);
+        for framework in &message.frameworks {
+            self.recover_framework(framework, now);
+        }
+        for executor in message.executor_infos {
+            self.add_executor(&agent_id, executor);
+        }
+        let why = if came_back { "Unreachable agent re-reregistered" } else { "Unknown agent reregistered" };
+        for task in message.tasks {
+            let framework_id = FrameworkId::from(&task.framework_id);
+            if self.completed_frameworks.iter().any(|f| f.id == framework_id) {
+                continue;
+            }
+            self.add_recovered_task(&agent_id, task, why, now);
+        }
+        let used: Vec<(FrameworkId, String, Resources)> = self.agents[&agent_id]
+            .used
+            .iter()
+            .flat_map(|(fw, resources)| {
+                resources.allocations().into_iter().map(move |(role, r)| {
+                    let mut plain = r.clone();
+                    plain.unallocate();
+                    (fw.clone(), role, plain)
+                })
+            })
+            .collect();
+        tracing::info!(%agent_id, pid = %from, came_back, "re-admitted agent");
+        self.allocator(AllocatorCall::AddAgent { agent_id, hostname, total, used });
+    }
+
+    fn add_recovered_task(&mut self, agent_id: &AgentId, mut task: mesos::Task, why: &str, now: Time) {
+        let framework_id = FrameworkId::from(&task.framework_id);
+        let task_id = TaskId::from(&task.task_id);
+        let Some(framework) = self.frameworks.get_mut(&framework_id) else { return };
+        framework.completed_tasks.retain(|t| t.task_id != task.task_id);
+        let role = framework.roles.iter().next().cloned().unwrap_or_else(|| "*".to_string());
+        for resource in &mut task.resources {
+            if resource.allocation_info.is_none() {
+                resource.allocation_info =
+                    Some(mesos::resource::AllocationInfo { role: Some(role.clone()) });
+            }
+        }
+        let resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
+        let state = task.state();
+        framework.tasks.insert(task_id.clone(), task);
+        if let Some(agent) = self.agents.get_mut(agent_id) {
+            agent.tasks.entry(framework_id.clone()).or_default().insert(task_id.clone());
+            if !is_terminal(state) {
+                *agent.used.entry(framework_id.clone()).or_default() += &resources;
+            }
+        }
+        let status = self.master_status(&task_id, state, task_status::Reason::SlaveReregistered, why, Some(agent_id), now);
+        self.forward_update(&framework_id, agent_id, status, None, now);
+    }
+
+    pub(crate) fn add_executor(&mut self, agent_id: &AgentId, executor: mesos::ExecutorInfo) {
+        let Some(framework_id) = executor.framework_id.as_ref().map(FrameworkId::from) else { return };
+        let executor_id = ExecutorId::from(&executor.executor_id);
+        let resources = Resources::from_protos(executor.resources.clone()).unwrap_or_default();
+        if let Some(agent) = self.agents.get_mut(agent_id) {
+            let fresh = agent
+                .executors
+                .entry(framework_id.clone())
+                .or_default()
+                .insert(executor_id.clone(), executor.clone())
+                .is_none();
+            if fresh {
+                *agent.used.entry(framework_id.clone()).or_default() += &resources;
+            }
+        }
+        if let Some(framework) = self.frameworks.get_mut(&framework_id) {
+            framework.executors.entry(agent_id.clone()).or_default().insert(executor_id, executor);
+        }
+    }
+
+    /// Tells an agent where each of its frameworks' schedulers is.
+    fn send_framework_pids_to_agent(&mut self, agent_id: &AgentId) {
+        let Some(agent) = self.agents.get(agent_id) else { return };
+        let to = agent.pid.clone();
+        let updates: Vec<internal::UpdateFrameworkMessage> = agent
+            .tasks
+            .keys()
+            .chain(agent.executors.keys())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .filter_map(|fw| self.frameworks.get(fw))
+            .filter_map(|f| {
+                f.pid.as_ref().map(|pid| internal::UpdateFrameworkMessage {
+                    framework_id: (&f.id).into(),
+                    pid: Some(pid.to_string()),
+                    framework_info: Some(f.info.clone()),
+                })
+            })
+            .collect();
+        for update in updates {
+            self.send(&to, Outgoing::UpdateFramework(update));
+        }
+    }
+
+    /// `UnregisterSlaveMessage`: the agent is shutting down for good.
+    pub fn on_unregister_agent(&mut self, from: &Pid, message: internal::UnregisterSlaveMessage, now: Time) -> Result<(), MasterError> {
+        let agent_id = AgentId::from(&message.slave_id);
+        self.check_agent_owner(&agent_id, from)?;
+        self.remove_agent(&agent_id, "Agent unregistered", task_status::Reason::SlaveRemoved, now, false);
+        Ok(())
+    }
+
+    pub(crate) fn check_agent_owner(&self, agent_id: &AgentId, from: &Pid) -> Result<(), MasterError> {
+        match self.agents.get(agent_id) {
+            None => Err(MasterError::UnknownAgent { agent_id: agent_id.to_string() }),
+            Some(agent) if agent.pid != *from => {
+                Err(MasterError::NotAgentOwner { agent_id: agent_id.to_string(), from: from.to_string() })
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// `PongSlaveMessage`: the agent is alive.
+    pub fn on_pong(&mut self, from: &Pid) {
+        if let Some(agent_id) = self.agents_by_pid.get(from)
+            && let Some(agent) = self.agents.get_mut(agent_id)
+        {
+            agent.pong_received = true;
+            agent.pings_missed = 0;
+        }
+    }
+
+    /// Ping period over: count a missed pong, mark the agent unreachable after too many,
+    /// else ping again. Mesos: master.cpp `SlaveObserver::ping/timeout`.
+    pub(crate) fn on_agent_ping_timeout(&mut self, agent_id: &AgentId, epoch: u64, now: Time) {
+        let Some(agent) = self.agents.get_mut(agent_id) else { return };
+        if agent.ping_epoch != epoch {
+            return;
+        }
+        if !agent.pong_received {
+            agent.pings_missed += 1;
+        }
+        if agent.pings_missed >= self.config.max_agent_ping_timeouts {
+            tracing::warn!(%agent_id, missed = agent.pings_missed, "agent missed too many pings: unreachable");
+            self.stats.slave_unreachable_scheduled += 1;
+            self.mark_unreachable(agent_id, now);
+            return;
+        }
+        agent.pong_received = false;
+        let to = agent.pid.clone();
+        let connected = agent.state == AgentState::Active;
+        self.send(&to, Outgoing::PingSlave(internal::PingSlaveMessage { connected }));
+        self.timer(self.config.agent_ping_timeout, Timer::AgentPing { agent_id: agent_id.clone(), epoch });
+    }
+
+    /// The agent's connection broke: stop offering its resources and rescind its offers;
+    /// keep its tasks and keep pinging (it may come back). Mesos: master.cpp `disconnect`.
+    pub(crate) fn on_agent_disconnected(&mut self, agent_id: &AgentId) {
+        let Some(agent) = self.agents.get_mut(agent_id) else { return };
+        if agent.state == AgentState::Disconnected {
+            return;
+        }
+        agent.state = AgentState::Disconnected;
+        tracing::info!(%agent_id, "agent disconnected");
+        self.allocator(AllocatorCall::DeactivateAgent { agent_id: agent_id.clone() });
+        let offers: Vec<_> = self.agents[agent_id].offers.iter().cloned().collect();
+        for offer_id in offers {
+            self.rescind_offer(&offer_id, None);
+        }
+    }
+
+    /// Marks an agent unreachable: its tasks become TASK_UNREACHABLE (partition-aware
+    /// frameworks) or TASK_LOST, its offers are rescinded, frameworks are told.
+    pub(crate) fn mark_unreachable(&mut self, agent_id: &AgentId, now: Time) {
+        let Some(agent) = self.agents.get(agent_id) else { return };
+        let info = agent.info.clone();
+        self.remove_agent(agent_id, "Agent is unreachable", task_status::Reason::SlaveRemoved, now, true);
+        if self.unreachable.len() >= MAX_UNREACHABLE_AGENTS
+            && let Some(oldest) = self.unreachable.iter().min_by_key(|(_, u)| u.time).map(|(id, _)| id.clone())
+        {
+            self.unreachable.remove(&oldest);
+        }
+        self.unreachable.insert(agent_id.clone(), UnreachableAgent { info, time: now });
+    }
+
+    /// Removes an agent and everything on it. With `unreachable`, partition-aware
+    /// frameworks see TASK_UNREACHABLE, others TASK_LOST (Mesos `_markUnreachable`);
+    /// otherwise TASK_GONE/TASK_LOST (Mesos `removeSlave`).
+    pub(crate) fn remove_agent(
+        &mut self,
+        agent_id: &AgentId,
+        message: &str,
+        reason: task_status::Reason,
+        now: Time,
+        unreachable: bool,
+    ) {
+        let offers: Vec<_> = self.agents.get(agent_id).map(|a| a.offers.iter().cloned().collect()).unwrap_or_default();
+        for offer_id in offers {
+            self.rescind_offer(&offer_id, None);
+        }
+        let Some(agent) = self.agents.remove(agent_id) else { return };
+        self.agents_by_pid.remove(&agent.pid);
+        self.stats.slave_removals += 1;
+        self.allocator(AllocatorCall::RemoveAgent { agent_id: agent_id.clone() });
+        let reason = if unreachable { task_status::Reason::SlaveRemoved } else { reason };
+        for (framework_id, tasks) in &agent.tasks {
+            let partition_aware = self.frameworks.get(framework_id).is_some_and(|f| f.partition_aware());
+            for task_id in tasks {
+                let state = match (unreachable, partition_aware) {
+                    (true, true) => mesos::TaskState::TaskUnreachable,
+                    (false, true) => mesos::TaskState::TaskGone,
+                    (_, false) => mesos::TaskState::TaskLost,
+                };
+                self.transition_task_by_master(framework_id, task_id, state, reason, message, now);
+                self.remove_task(framework_id, task_id);
+            }
+        }
+        for framework_id in agent.executors.keys() {
+            if let Some(framework) = self.frameworks.get_mut(framework_id) {
+                framework.executors.remove(agent_id);
+            }
+        }
+        let lost = internal::LostSlaveMessage { slave_id: agent_id.into() };
+        let pids: Vec<Pid> = self.frameworks.values().filter(|f| f.active()).filter_map(|f| f.pid.clone()).collect();
+        for pid in pids {
+            self.send(&pid, Outgoing::LostSlave(lost.clone()));
+        }
+        tracing::info!(%agent_id, unreachable, "removed agent: {message}");
+    }
+}
+
+/// True for states a task never leaves.
+pub fn is_terminal(state: mesos::TaskState) -> bool {
+    use mesos::TaskState::*;
+    matches!(
+        state,
+        TaskFinished | TaskFailed | TaskKilled | TaskError | TaskLost | TaskDropped | TaskGone | TaskGoneByOperator
+    )
+}

@@ -1,0 +1,467 @@
+//! Frameworks: subscription (new, re-subscription, scheduler failover), disconnection
+//! and failover timeout, deactivation, teardown.
+//!
+//! Mesos: master.cpp `subscribe`, `_subscribe`, `failoverFramework`, `exited`,
+//! `deactivate`, `removeFramework`, `teardown`.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use libprocess::{Pid, Time};
+use mesos_proto::ids::{FrameworkId, TaskId};
+use mesos_proto::mesos::{self, internal, scheduler, task_status};
+
+use super::state::{Framework, FrameworkState};
+use super::{AllocatorCall, MAX_COMPLETED_FRAMEWORKS, MasterCore, MasterError, Outgoing, Output, Timer};
+
+/// The roles a framework is subscribed to: `roles` with MULTI_ROLE, else `role`
+/// (default `*`). Mesos: protobuf_utils.cpp `framework::getRoles`.
+pub fn framework_roles(info: &mesos::FrameworkInfo) -> BTreeSet<String> {
+    let multi_role = info.capabilities.iter().any(|c| c.r#type() == mesos::framework_info::capability::Type::MultiRole);
+    if multi_role {
+        info.roles.iter().cloned().collect()
+    } else {
+        #[allow(deprecated)]
+        let role = info.role.clone().unwrap_or_else(|| "*".to_string());
+        BTreeSet::from([role])
+    }
+}
+
+impl MasterCore {
+    /// `mesos.scheduler.Call` from a libprocess scheduler (the v0 driver since Mesos 1.0).
+    pub fn on_scheduler_call(&mut self, from: &Pid, call: scheduler::Call, now: Time) -> Result<(), MasterError> {
+        use scheduler::call::Type;
+        if call.r#type() == Type::Subscribe {
+            let Some(subscribe) = call.subscribe else {
+                return Err(MasterError::InvalidCall { reason: "SUBSCRIBE without 'subscribe'".into() });
+            };
+            return self.on_subscribe(from, subscribe, call.framework_id.map(FrameworkId::from), now);
+        }
+        let framework_id = call
+            .framework_id
+            .as_ref()
+            .map(FrameworkId::from)
+            .ok_or_else(|| MasterError::InvalidCall { reason: "call without 'framework_id'".into() })?;
+        self.check_framework_owner(&framework_id, from)?;
+        match call.r#type() {
+            Type::Teardown => {
+                self.remove_framework(&framework_id, now);
+                Ok(())
+            }
+            Type::Accept => self.on_accept(&framework_id, required(call.accept, "accept")?, now),
+            Type::Decline => self.on_decline(&framework_id, required(call.decline, "decline")?),
+            Type::Revive => {
+                let roles = call.revive.map(|r| r.roles).unwrap_or_default();
+                self.on_revive(&framework_id, roles)
+            }
+            Type::Suppress => {
+                let roles = call.suppress.map(|s| s.roles).unwrap_or_default();
+                self.on_suppress(&framework_id, roles)
+            }
+            Type::Kill => self.on_kill(&framework_id, required(call.kill, "kill")?, now),
+            Type::Shutdown => self.on_shutdown_executor(&framework_id, required(call.shutdown, "shutdown")?),
+            Type::Acknowledge => self.on_acknowledge(&framework_id, required(call.acknowledge, "acknowledge")?),
+            Type::Reconcile => self.on_reconcile(&framework_id, required(call.reconcile, "reconcile")?, now),
+            Type::Message => self.on_framework_message(&framework_id, required(call.message, "message")?),
+            Type::Request => Ok(()),
+            Type::AcceptInverseOffers | Type::DeclineInverseOffers => Ok(()),
+            Type::UpdateFramework => {
+                let update = required(call.update_framework, "update_framework")?;
+                self.on_update_framework(&framework_id, update.framework_info, update.suppressed_roles)
+            }
+            Type::AcknowledgeOperationStatus | Type::ReconcileOperations => {
+                Err(MasterError::InvalidCall { reason: "operation feedback is not supported".into() })
+            }
+            Type::Subscribe => unreachable!("handled above"),
+            Type::Unknown => Err(MasterError::InvalidCall { reason: "unknown call type".into() }),
+        }
+    }
+
+    pub(crate) fn check_framework_owner(&self, framework_id: &FrameworkId, from: &Pid) -> Result<(), MasterError> {
+        match self.frameworks.get(framework_id) {
+            None => Err(MasterError::UnknownFramework { framework_id: framework_id.to_string() }),
+            Some(framework) if framework.pid.as_ref() != Some(from) => Err(MasterError::NotFrameworkOwner {
+                framework_id: framework_id.to_string(),
+                from: from.to_string(),
+            }),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// SUBSCRIBE: register a new framework, or re-subscribe a known one (a reconnect,
+    /// a scheduler failover, or its first contact with a newly elected master).
+    pub fn on_subscribe(
+        &mut self,
+        from: &Pid,
+        subscribe: scheduler::call::Subscribe,
+        call_framework_id: Option<FrameworkId>,
+        now: Time,
+    ) -> Result<(), MasterError> {
+        let mut info = subscribe.framework_info;
+        validate_framework_info(&info)?;
+        let info_id = info.id.as_ref().map(FrameworkId::from).filter(|id| !id.as_str().is_empty());
+        if call_framework_id.is_some() && info_id.is_some() && call_framework_id != info_id {
+            return Err(MasterError::InvalidCall { reason: "'framework_id' differs from 'framework_info.id'".into() });
+        }
+        let suppressed: BTreeSet<String> = subscribe.suppressed_roles.into_iter().collect();
+        let Some(framework_id) = info_id.or(call_framework_id) else {
+            // A new framework. Mesos: master.cpp `_subscribe` (new framework path).
+            if let Some(existing) = self.frameworks_by_pid.get(from).cloned() {
+                // A retry of a registration we already answered.
+                self.send_registered(&existing, from, false);
+                return Ok(());
+            }
+            let framework_id = FrameworkId::generate(&self.config.id, self.next_framework);
+            self.next_framework += 1;
+            info.id = Some((&framework_id).into());
+            self.add_framework(framework_id.clone(), info, from.clone(), suppressed, now);
+            self.send_registered(&framework_id, from, false);
+            return Ok(());
+        };
+        if self.completed_frameworks.iter().any(|f| f.id == framework_id) {
+            let error = internal::FrameworkErrorMessage { message: "Framework has been removed".into() };
+            self.send(from, Outgoing::FrameworkError(error));
+            return Err(MasterError::FrameworkRemoved { framework_id: framework_id.to_string() });
+        }
+        info.id = Some((&framework_id).into());
+        if self.frameworks.contains_key(&framework_id) {
+            self.resubscribe(&framework_id, info, from, suppressed, subscribe.force.unwrap_or(false), now);
+        } else {
+            // Unknown to this master (it failed over): take the scheduler at its word.
+            self.add_framework(framework_id.clone(), info, from.clone(), suppressed, now);
+            self.send_registered(&framework_id, from, true);
+        }
+        Ok(())
+    }
+
+    fn add_framework(&mut self, id: FrameworkId, info: mesos::FrameworkInfo, pid: Pid, suppressed: BTreeSet<String>, now: Time) {
+        let roles = framework_roles(&info);
+        tracing::info!(framework_id = %id, name = %info.name, %pid, "framework subscribed");
+        let framework = Framework {
+            id: id.clone(),
+            info: info.clone(),
+            pid: Some(pid.clone()),
+            state: FrameworkState::Active,
+            roles,
+            suppressed_roles: suppressed.clone(),
+            tasks: HashMap::new(),
+            completed_tasks: VecDeque::new(),
+            offers: HashSet::new(),
+            executors: HashMap::new(),
+            registered_time: now,
+            reregistered_time: None,
+            unregistered_time: None,
+            failover_epoch: 0,
+        };
+        self.frameworks.insert(id.clone(), framework);
+        self.frameworks_by_pid.insert(pid.clone(), id.clone());
+        self.outbox.push(Output::Link(pid));
+        self.allocator(AllocatorCall::AddFramework {
+            framework_id: id,
+            info: Box::new(info),
+            suppressed_roles: suppressed.into_iter().collect(),
+            active: true,
+        });
+    }
+
+    fn resubscribe(
+        &mut self,
+        framework_id: &FrameworkId,
+        info: mesos::FrameworkInfo,
+        from: &Pid,
+        suppressed: BTreeSet<String>,
+        force: bool,
+        now: Time,
+    ) {
+        let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
+        let old_pid = framework.pid.clone();
+        let was_active = framework.state == FrameworkState::Active;
+        if let Some(old) = &old_pid
+            && old != from
+        {
+            if !force && was_active {
+                // Mesos refuses a second scheduler unless it forces a failover.
+                let error = internal::FrameworkErrorMessage {
+                    message: "Framework failed over without 'force'; another scheduler is connected".into(),
+                };
+                self.send(from, Outgoing::FrameworkError(error));
+                return;
+            }
+            let error = internal::FrameworkErrorMessage { message: "Framework failed over".into() };
+            self.send(old, Outgoing::FrameworkError(error));
+            self.frameworks_by_pid.remove(old);
+        }
+        let framework = self.frameworks.get_mut(framework_id).expect("checked above");
+        framework.info = info.clone();
+        framework.roles = framework_roles(&info);
+        framework.suppressed_roles = suppressed.clone();
+        framework.pid = Some(from.clone());
+        framework.reregistered_time = Some(now);
+        framework.unregistered_time = None;
+        framework.failover_epoch += 1; // cancels a pending failover timeout
+        framework.state = FrameworkState::Active;
+        self.frameworks_by_pid.insert(from.clone(), framework_id.clone());
+        self.outbox.push(Output::Link(from.clone()));
+        // Offers made to the previous scheduler are void.
+        let offers: Vec<_> = self.frameworks[framework_id].offers.iter().cloned().collect();
+        for offer_id in offers {
+            self.rescind_offer(&offer_id, None);
+        }
+        self.allocator(AllocatorCall::UpdateFramework {
+            framework_id: framework_id.clone(),
+            info: Box::new(info),
+            suppressed_roles: suppressed.into_iter().collect(),
+        });
+        if !was_active {
+            self.allocator(AllocatorCall::ActivateFramework { framework_id: framework_id.clone() });
+        }
+        self.send_registered(framework_id, from, true);
+        self.tell_agents_framework_pid(framework_id);
+        tracing::info!(%framework_id, pid = %from, "framework re-subscribed");
+    }
+
+    fn send_registered(&mut self, framework_id: &FrameworkId, to: &Pid, reregistered: bool) {
+        let master_info = self.info.clone();
+        let message = if reregistered {
+            Outgoing::FrameworkReregistered(internal::FrameworkReregisteredMessage {
+                framework_id: framework_id.into(),
+                master_info,
+            })
+        } else {
+            Outgoing::FrameworkRegistered(internal::FrameworkRegisteredMessage {
+                framework_id: framework_id.into(),
+                master_info,
+            })
+        };
+        self.send(to, message);
+    }
+
+    fn tell_agents_framework_pid(&mut self, framework_id: &FrameworkId) {
+        let Some(framework) = self.frameworks.get(framework_id) else { return };
+        let message = internal::UpdateFrameworkMessage {
+            framework_id: framework_id.into(),
+            pid: framework.pid.as_ref().map(Pid::to_string),
+            framework_info: Some(framework.info.clone()),
+        };
+        let agents: Vec<Pid> = self
+            .agents
+            .values()
+            .filter(|a| a.tasks.contains_key(framework_id) || a.executors.contains_key(framework_id))
+            .map(|a| a.pid.clone())
+            .collect();
+        for pid in agents {
+            self.send(&pid, Outgoing::UpdateFramework(message.clone()));
+        }
+    }
+
+    /// UPDATE_FRAMEWORK: new roles, capabilities or suppressed roles for a subscribed
+    /// framework.
+    fn on_update_framework(
+        &mut self,
+        framework_id: &FrameworkId,
+        info: mesos::FrameworkInfo,
+        suppressed: Vec<String>,
+    ) -> Result<(), MasterError> {
+        validate_framework_info(&info)?;
+        if info.id.as_ref().map(FrameworkId::from).as_ref() != Some(framework_id) {
+            return Err(MasterError::InvalidCall { reason: "'framework_info.id' must be the framework's id".into() });
+        }
+        let Some(framework) = self.frameworks.get_mut(framework_id) else {
+            return Err(MasterError::UnknownFramework { framework_id: framework_id.to_string() });
+        };
+        framework.roles = framework_roles(&info);
+        framework.info = info.clone();
+        framework.suppressed_roles = suppressed.iter().cloned().collect();
+        self.allocator(AllocatorCall::UpdateFramework {
+            framework_id: framework_id.clone(),
+            info: Box::new(info),
+            suppressed_roles: suppressed,
+        });
+        Ok(())
+    }
+
+    /// `DeactivateFrameworkMessage`: the scheduler stopped with `failover = true`.
+    pub fn on_deactivate_framework(&mut self, from: &Pid, framework_id: &FrameworkId, now: Time) -> Result<(), MasterError> {
+        self.check_framework_owner(framework_id, from)?;
+        self.deactivate_framework(framework_id, now);
+        Ok(())
+    }
+
+    /// The scheduler's connection broke: deactivate it and start its failover timeout.
+    pub(crate) fn on_framework_disconnected(&mut self, framework_id: &FrameworkId, now: Time) {
+        tracing::info!(%framework_id, "framework disconnected");
+        self.deactivate_framework(framework_id, now);
+    }
+
+    fn deactivate_framework(&mut self, framework_id: &FrameworkId, now: Time) {
+        let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
+        if framework.state != FrameworkState::Active {
+            return;
+        }
+        framework.state = FrameworkState::Inactive;
+        framework.unregistered_time = Some(now);
+        framework.failover_epoch += 1;
+        let epoch = framework.failover_epoch;
+        let timeout = Duration::try_from_secs_f64(framework.info.failover_timeout.unwrap_or(0.0).max(0.0))
+            .unwrap_or(Duration::MAX);
+        if let Some(pid) = framework.pid.clone() {
+            self.frameworks_by_pid.remove(&pid);
+        }
+        self.allocator(AllocatorCall::DeactivateFramework { framework_id: framework_id.clone() });
+        let offers: Vec<_> = self.frameworks[framework_id].offers.iter().cloned().collect();
+        for offer_id in offers {
+            self.rescind_offer(&offer_id, None);
+        }
+        self.timer(timeout, Timer::FrameworkFailover { framework_id: framework_id.clone(), epoch });
+    }
+
+    pub(crate) fn on_framework_failover_timeout(&mut self, framework_id: &FrameworkId, epoch: u64, now: Time) {
+        let Some(framework) = self.frameworks.get(framework_id) else { return };
+        if framework.failover_epoch != epoch || framework.state == FrameworkState::Active {
+            return;
+        }
+        tracing::info!(%framework_id, "framework failover timeout: removing it");
+        self.remove_framework(framework_id, now);
+    }
+
+    /// Creates an inactive framework from an agent's report (master failover), to be
+    /// claimed when its scheduler re-subscribes.
+    pub(crate) fn recover_framework(&mut self, info: &mesos::FrameworkInfo, now: Time) {
+        let Some(id) = info.id.as_ref().map(FrameworkId::from) else { return };
+        if self.frameworks.contains_key(&id) || self.completed_frameworks.iter().any(|f| f.id == id) {
+            return;
+        }
+        let framework = Framework {
+            id: id.clone(),
+            info: info.clone(),
+            pid: None,
+            state: FrameworkState::Recovered,
+            roles: framework_roles(info),
+            suppressed_roles: BTreeSet::new(),
+            tasks: HashMap::new(),
+            completed_tasks: VecDeque::new(),
+            offers: HashSet::new(),
+            executors: HashMap::new(),
+            registered_time: now,
+            reregistered_time: None,
+            unregistered_time: None,
+            failover_epoch: 0,
+        };
+        self.frameworks.insert(id.clone(), framework);
+        self.allocator(AllocatorCall::AddFramework {
+            framework_id: id,
+            info: Box::new(info.clone()),
+            suppressed_roles: Vec::new(),
+            active: false,
+        });
+    }
+
+    /// `POST /master/teardown` and TEARDOWN: remove a framework and kill its tasks.
+    pub fn teardown(&mut self, framework_id: &FrameworkId, now: Time) -> Result<(), MasterError> {
+        if !self.frameworks.contains_key(framework_id) {
+            return Err(MasterError::UnknownFramework { framework_id: framework_id.to_string() });
+        }
+        self.remove_framework(framework_id, now);
+        Ok(())
+    }
+
+    /// Removes a framework: rescind its offers, shut it down on every agent, mark its
+    /// tasks killed, keep it among the completed frameworks. Mesos: `removeFramework`.
+    pub(crate) fn remove_framework(&mut self, framework_id: &FrameworkId, now: Time) {
+        let Some(framework) = self.frameworks.get(framework_id) else { return };
+        let offers: Vec<_> = framework.offers.iter().cloned().collect();
+        for offer_id in offers {
+            self.rescind_offer(&offer_id, None);
+        }
+        let shutdown = internal::ShutdownFrameworkMessage { framework_id: framework_id.into() };
+        let agent_pids: Vec<Pid> = self
+            .agents
+            .values()
+            .filter(|a| a.tasks.contains_key(framework_id) || a.executors.contains_key(framework_id))
+            .map(|a| a.pid.clone())
+            .collect();
+        for pid in agent_pids {
+            self.send(&pid, Outgoing::ShutdownFramework(shutdown.clone()));
+        }
+        let task_ids: Vec<TaskId> = self.frameworks[framework_id].tasks.keys().cloned().collect();
+        for task_id in task_ids {
+            let state = self.frameworks[framework_id].tasks[&task_id].state();
+            if !super::agents::is_terminal(state) {
+                self.update_task_state(framework_id, &task_id, mesos::TaskState::TaskKilled, now, Some(task_status::Reason::FrameworkRemoved), "Framework removed");
+            }
+            self.remove_task(framework_id, &task_id);
+        }
+        for agent in self.agents.values_mut() {
+            agent.executors.remove(framework_id);
+            agent.tasks.remove(framework_id);
+            agent.used.remove(framework_id);
+        }
+        let Some(mut framework) = self.frameworks.remove(framework_id) else { return };
+        if let Some(pid) = &framework.pid {
+            if self.frameworks_by_pid.get(pid) == Some(framework_id) {
+                self.frameworks_by_pid.remove(pid);
+            }
+        }
+        framework.state = FrameworkState::Inactive;
+        framework.unregistered_time = Some(now);
+        framework.executors.clear();
+        self.allocator(AllocatorCall::RemoveFramework { framework_id: framework_id.clone() });
+        self.stats.frameworks_removed += 1;
+        self.completed_frameworks.push_back(framework);
+        while self.completed_frameworks.len() > MAX_COMPLETED_FRAMEWORKS {
+            self.completed_frameworks.pop_front();
+        }
+        tracing::info!(%framework_id, "framework removed");
+    }
+}
+
+fn required<T>(field: Option<T>, name: &str) -> Result<T, MasterError> {
+    field.ok_or_else(|| MasterError::InvalidCall { reason: format!("missing '{name}'") })
+}
+
+/// Mesos: master/validation.cpp `framework::validate`.
+fn validate_framework_info(info: &mesos::FrameworkInfo) -> Result<(), MasterError> {
+    let invalid = |reason: String| Err(MasterError::InvalidCall { reason });
+    if info.name.is_empty() {
+        return invalid("'framework_info.name' must not be empty".into());
+    }
+    let roles = framework_roles(info);
+    let multi_role = info.capabilities.iter().any(|c| c.r#type() == mesos::framework_info::capability::Type::MultiRole);
+    #[allow(deprecated)]
+    if multi_role && info.role.is_some() {
+        return invalid("'role' must not be set for MULTI_ROLE frameworks; use 'roles'".into());
+    }
+    if !multi_role && !info.roles.is_empty() {
+        return invalid("'roles' requires the MULTI_ROLE capability".into());
+    }
+    for role in &roles {
+        if let Err(reason) = validate_role(role) {
+            return invalid(reason);
+        }
+    }
+    if let Some(timeout) = info.failover_timeout
+        && !(timeout.is_finite() && timeout >= 0.0)
+    {
+        return invalid(format!("invalid failover_timeout {timeout}"));
+    }
+    Ok(())
+}
+
+/// Mesos: roles.cpp `roles::validate`.
+pub(crate) fn validate_role(role: &str) -> Result<(), String> {
+    if role == "*" {
+        return Ok(());
+    }
+    if role.is_empty() || role.starts_with('/') || role.ends_with('/') {
+        return Err(format!("invalid role '{role}'"));
+    }
+    for part in role.split('/') {
+        if part.is_empty() || part == "." || part == ".." || part == "*" || part.starts_with('-') {
+            return Err(format!("invalid role '{role}'"));
+        }
+        if part.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\') {
+            return Err(format!("invalid role '{role}'"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,361 @@
+//! The master's pure core: frameworks, agents, offers and tasks, with no I/O.
+//!
+//! Like raft-rs's `RawNode`, the core is driven by calls that each take one input (a
+//! decoded message with its sender, a timer, an allocation) and the current time, and it
+//! answers by queueing [`Output`]s: messages to send, links to make, calls to the
+//! allocator, timers to set. The actor around it ([`crate::process`]) performs them. The
+//! same core therefore runs under the real network, the simulated one, and in plain unit
+//! tests that read the outputs like a transcript.
+//!
+//! Mesos: src/master/master.cpp, split here by responsibility:
+//! - `agents`: registration, re-registration, health pings, unreachable agents;
+//! - `frameworks`: subscription, failover, disconnection, teardown;
+//! - `offers`: allocations into offers, decline, rescind, offer timeout;
+//! - `tasks`: launch (with validation), kill, status updates, acknowledgements,
+//!   reconciliation, executors.
+
+mod agents;
+mod frameworks;
+mod offers;
+mod state;
+mod tasks;
+mod validation;
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use libprocess::{Pid, Time};
+use mesos_proto::ids::{AgentId, FrameworkId, OfferId};
+use mesos_proto::mesos::{self, internal};
+use mesos_proto::resources::Resources;
+
+pub use agents::is_terminal as is_terminal_state;
+pub use frameworks::framework_roles;
+pub use offers::AllocationDecision;
+pub use state::{Agent, AgentState, Framework, FrameworkState, OfferEntry, UnreachableAgent};
+
+/// Most completed frameworks remembered for `/state` (Mesos `--max_completed_frameworks`).
+pub const MAX_COMPLETED_FRAMEWORKS: usize = 50;
+/// Most completed tasks remembered per framework (Mesos `--max_completed_tasks_per_framework`).
+pub const MAX_COMPLETED_TASKS_PER_FRAMEWORK: usize = 1000;
+/// Most unreachable agents remembered (Mesos `--registry_max_agent_count` in spirit).
+pub const MAX_UNREACHABLE_AGENTS: usize = 100_000;
+
+/// The master's settings (from its flags).
+#[derive(Clone, Debug)]
+pub struct MasterConfig {
+    /// This master's pid (`master@ip:port`).
+    pub pid: Pid,
+    /// The unique id of this master run; prefixes every ID it hands out.
+    pub id: String,
+    /// Advertised hostname.
+    pub hostname: String,
+    /// Period of agent health pings.
+    pub agent_ping_timeout: Duration,
+    /// Missed pings before an agent is unreachable.
+    pub max_agent_ping_timeouts: u32,
+    /// Rescind offers held longer than this.
+    pub offer_timeout: Option<Duration>,
+    /// Version reported in `MasterInfo`.
+    pub version: String,
+}
+
+/// A message the master sends.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub enum Outgoing {
+    SlaveRegistered(internal::SlaveRegisteredMessage),
+    SlaveReregistered(internal::SlaveReregisteredMessage),
+    PingSlave(internal::PingSlaveMessage),
+    RunTask(internal::RunTaskMessage),
+    KillTask(internal::KillTaskMessage),
+    StatusUpdate(internal::StatusUpdateMessage),
+    StatusUpdateAcknowledgement(internal::StatusUpdateAcknowledgementMessage),
+    ShutdownFramework(internal::ShutdownFrameworkMessage),
+    ShutdownExecutor(internal::ShutdownExecutorMessage),
+    FrameworkToExecutor(internal::FrameworkToExecutorMessage),
+    ExecutorToFramework(internal::ExecutorToFrameworkMessage),
+    UpdateFramework(internal::UpdateFrameworkMessage),
+    FrameworkRegistered(internal::FrameworkRegisteredMessage),
+    FrameworkReregistered(internal::FrameworkReregisteredMessage),
+    FrameworkError(internal::FrameworkErrorMessage),
+    ResourceOffers(internal::ResourceOffersMessage),
+    RescindResourceOffer(internal::RescindResourceOfferMessage),
+    LostSlave(internal::LostSlaveMessage),
+    ExitedExecutor(internal::ExitedExecutorMessage),
+}
+
+/// What the allocator is told (Mesos: the `Allocator` interface the master calls).
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub enum AllocatorCall {
+    AddAgent { agent_id: AgentId, hostname: String, total: Resources, used: Vec<(FrameworkId, String, Resources)> },
+    RemoveAgent { agent_id: AgentId },
+    ActivateAgent { agent_id: AgentId },
+    DeactivateAgent { agent_id: AgentId },
+    AddFramework { framework_id: FrameworkId, info: Box<mesos::FrameworkInfo>, suppressed_roles: Vec<String>, active: bool },
+    UpdateFramework { framework_id: FrameworkId, info: Box<mesos::FrameworkInfo>, suppressed_roles: Vec<String> },
+    RemoveFramework { framework_id: FrameworkId },
+    ActivateFramework { framework_id: FrameworkId },
+    DeactivateFramework { framework_id: FrameworkId },
+    /// Resources coming back (declined, rescinded, unused, task ended), with the
+    /// decline filter's `refuse_seconds` if any.
+    Recover { framework_id: FrameworkId, agent_id: AgentId, resources: Resources, refuse_seconds: Option<f64> },
+    Suppress { framework_id: FrameworkId, roles: Vec<String> },
+    Revive { framework_id: FrameworkId, roles: Vec<String> },
+}
+
+/// A timer the core wants set; it comes back through [`MasterCore::on_timer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Timer {
+    /// Time to ping an agent (and count the previous ping as missed if no pong came).
+    AgentPing { agent_id: AgentId, epoch: u64 },
+    /// A disconnected framework's failover timeout.
+    FrameworkFailover { framework_id: FrameworkId, epoch: u64 },
+    /// An offer held too long.
+    OfferTimeout { offer_id: OfferId },
+}
+
+/// Something the actor must do for the core.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Send a message.
+    Send {
+        /// The receiver.
+        to: Pid,
+        /// The message.
+        message: Outgoing,
+    },
+    /// Link to a process (to learn when it disconnects).
+    Link(Pid),
+    /// Call the allocator.
+    Allocator(AllocatorCall),
+    /// Set a timer.
+    Timer {
+        /// When, from now.
+        after: Duration,
+        /// Which.
+        timer: Timer,
+    },
+}
+
+/// Counters behind `/metrics/snapshot` (`master/*`).
+#[derive(Debug, Default, Clone)]
+#[allow(missing_docs)]
+pub struct Stats {
+    pub valid_status_updates: u64,
+    pub invalid_status_updates: u64,
+    pub valid_framework_to_executor_messages: u64,
+    pub invalid_framework_to_executor_messages: u64,
+    pub dropped_messages: u64,
+    pub slave_registrations: u64,
+    pub slave_reregistrations: u64,
+    pub slave_removals: u64,
+    pub slave_unreachable_scheduled: u64,
+    pub tasks_error: u64,
+    pub tasks_dropped: u64,
+    pub tasks_lost: u64,
+    pub tasks_finished: u64,
+    pub tasks_failed: u64,
+    pub tasks_killed: u64,
+    pub tasks_gone: u64,
+    pub tasks_unreachable: u64,
+    pub offers_declined: u64,
+    pub offers_rescinded: u64,
+    pub offers_accepted: u64,
+    pub frameworks_removed: u64,
+}
+
+/// Why a message was refused. Refusals change nothing and are counted and logged; the
+/// sender gets an error message where Mesos sends one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[allow(missing_docs)]
+pub enum MasterError {
+    #[error("unknown framework {framework_id}")]
+    UnknownFramework { framework_id: String },
+    #[error("framework {framework_id} is not owned by {from}")]
+    NotFrameworkOwner { framework_id: String, from: String },
+    #[error("unknown agent {agent_id}")]
+    UnknownAgent { agent_id: String },
+    #[error("agent {agent_id} is not at {from}")]
+    NotAgentOwner { agent_id: String, from: String },
+    #[error("invalid call: {reason}")]
+    InvalidCall { reason: String },
+    #[error("framework {framework_id} has been removed")]
+    FrameworkRemoved { framework_id: String },
+}
+
+/// The master's state and logic.
+pub struct MasterCore {
+    pub(crate) config: MasterConfig,
+    pub(crate) info: mesos::MasterInfo,
+    pub(crate) next_framework: u64,
+    pub(crate) next_agent: u64,
+    pub(crate) next_offer: u64,
+    pub(crate) agents: HashMap<AgentId, Agent>,
+    pub(crate) agents_by_pid: HashMap<Pid, AgentId>,
+    pub(crate) unreachable: HashMap<AgentId, UnreachableAgent>,
+    pub(crate) frameworks: HashMap<FrameworkId, Framework>,
+    pub(crate) frameworks_by_pid: HashMap<Pid, FrameworkId>,
+    pub(crate) completed_frameworks: VecDeque<Framework>,
+    pub(crate) offers: HashMap<OfferId, OfferEntry>,
+    pub(crate) outbox: Vec<Output>,
+    pub(crate) stats: Stats,
+    pub(crate) epoch: u64,
+    pub(crate) start_time: Time,
+    pub(crate) elected_time: Time,
+}
+
+impl MasterCore {
+    /// A master with no agents or frameworks, started at `now`.
+    pub fn new(config: MasterConfig, now: Time) -> MasterCore {
+        let info = master_info(&config);
+        MasterCore {
+            config,
+            info,
+            next_framework: 0,
+            next_agent: 0,
+            next_offer: 0,
+            agents: HashMap::new(),
+            agents_by_pid: HashMap::new(),
+            unreachable: HashMap::new(),
+            frameworks: HashMap::new(),
+            frameworks_by_pid: HashMap::new(),
+            completed_frameworks: VecDeque::new(),
+            offers: HashMap::new(),
+            outbox: Vec::new(),
+            stats: Stats::default(),
+            epoch: 0,
+            start_time: now,
+            elected_time: now,
+        }
+    }
+
+    /// Takes the outputs queued so far.
+    pub fn drain_outputs(&mut self) -> Vec<Output> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// This master's `MasterInfo`.
+    pub fn info(&self) -> &mesos::MasterInfo {
+        &self.info
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &MasterConfig {
+        &self.config
+    }
+
+    /// Registered agents.
+    pub fn agents(&self) -> impl Iterator<Item = &Agent> {
+        self.agents.values()
+    }
+
+    /// Agents marked unreachable.
+    pub fn unreachable_agents(&self) -> impl Iterator<Item = (&AgentId, &UnreachableAgent)> {
+        self.unreachable.iter()
+    }
+
+    /// Registered frameworks (connected or not).
+    pub fn frameworks(&self) -> impl Iterator<Item = &Framework> {
+        self.frameworks.values()
+    }
+
+    /// Frameworks that were removed, most recent last.
+    pub fn completed_frameworks(&self) -> impl Iterator<Item = &Framework> {
+        self.completed_frameworks.iter()
+    }
+
+    /// Outstanding offers.
+    pub fn offers(&self) -> impl Iterator<Item = &OfferEntry> {
+        self.offers.values()
+    }
+
+    /// A framework by id.
+    pub fn framework(&self, id: &FrameworkId) -> Option<&Framework> {
+        self.frameworks.get(id)
+    }
+
+    /// An agent by id.
+    pub fn agent(&self, id: &AgentId) -> Option<&Agent> {
+        self.agents.get(id)
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// When this master started and was elected.
+    pub fn start_and_elected_time(&self) -> (Time, Time) {
+        (self.start_time, self.elected_time)
+    }
+
+    pub(crate) fn send(&mut self, to: &Pid, message: Outgoing) {
+        self.outbox.push(Output::Send { to: to.clone(), message });
+    }
+
+    pub(crate) fn allocator(&mut self, call: AllocatorCall) {
+        self.outbox.push(Output::Allocator(call));
+    }
+
+    pub(crate) fn timer(&mut self, after: Duration, timer: Timer) {
+        self.outbox.push(Output::Timer { after, timer });
+    }
+
+    pub(crate) fn next_epoch(&mut self) -> u64 {
+        self.epoch += 1;
+        self.epoch
+    }
+
+    /// A timer fired.
+    pub fn on_timer(&mut self, timer: Timer, now: Time) {
+        match timer {
+            Timer::AgentPing { agent_id, epoch } => self.on_agent_ping_timeout(&agent_id, epoch, now),
+            Timer::FrameworkFailover { framework_id, epoch } => {
+                self.on_framework_failover_timeout(&framework_id, epoch, now)
+            }
+            Timer::OfferTimeout { offer_id } => self.on_offer_timeout(&offer_id),
+        }
+    }
+
+    /// A linked process went away: an agent or a framework disconnected.
+    pub fn on_exited(&mut self, pid: &Pid, now: Time) {
+        if let Some(agent_id) = self.agents_by_pid.get(pid).cloned() {
+            self.on_agent_disconnected(&agent_id);
+        }
+        if let Some(framework_id) = self.frameworks_by_pid.get(pid).cloned() {
+            self.on_framework_disconnected(&framework_id, now);
+        }
+    }
+}
+
+fn master_info(config: &MasterConfig) -> mesos::MasterInfo {
+    let address = config.pid.address();
+    let ip = match address.ip() {
+        // Mesos stores the IPv4 address in network byte order in a uint32.
+        std::net::IpAddr::V4(v4) => u32::from_ne_bytes(v4.octets()),
+        std::net::IpAddr::V6(_) => 0,
+    };
+    mesos::MasterInfo {
+        id: config.id.clone(),
+        ip,
+        port: u32::from(address.port()),
+        pid: Some(config.pid.to_string()),
+        hostname: Some(config.hostname.clone()),
+        version: Some(config.version.clone()),
+        address: Some(mesos::Address {
+            hostname: Some(config.hostname.clone()),
+            ip: Some(address.ip().to_string()),
+            port: i32::from(address.port()),
+        }),
+        domain: None,
+        capabilities: vec![mesos::master_info::Capability {
+            r#type: Some(mesos::master_info::capability::Type::AgentUpdate as i32),
+        }],
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,216 @@
+//! Offers: turning the allocator's decisions into offers, decline, rescind, revive,
+//! suppress and the offer timeout.
+//!
+//! Mesos: master.cpp `offer`, `decline`, `rescindOffer`, `removeOffer`, `revive`,
+//! `suppress`, `offerTimeout`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use libprocess::Pid;
+use mesos_proto::ids::{AgentId, ExecutorId, FrameworkId, OfferId};
+use mesos_proto::mesos::{self, internal, scheduler};
+use mesos_proto::resources::Resources;
+
+use super::state::{AgentState, OfferEntry};
+use super::{AllocatorCall, MasterCore, MasterError, Outgoing, Timer};
+
+/// One allocation decided by the allocator: resources (unallocated, by role) of one
+/// agent for one framework.
+#[derive(Debug, Clone)]
+pub struct AllocationDecision {
+    /// The framework offered to.
+    pub framework_id: FrameworkId,
+    /// The agent whose resources these are.
+    pub agent_id: AgentId,
+    /// Resources by the role they are allocated to.
+    pub resources: BTreeMap<String, Resources>,
+}
+
+impl MasterCore {
+    /// Allocations from the allocator: make offers, or hand back what can no longer be
+    /// offered (the framework or agent went away while the decision was in flight).
+    pub fn on_allocations(&mut self, allocations: Vec<AllocationDecision>) {
+        let mut by_framework: HashMap<FrameworkId, Vec<OfferId>> = HashMap::new();
+        for allocation in allocations {
+            let usable = self.frameworks.get(&allocation.framework_id).is_some_and(|f| f.active())
+                && self.agents.get(&allocation.agent_id).is_some_and(|a| a.state == AgentState::Active);
+            for (role, resources) in allocation.resources {
+                let mut tagged = resources;
+                tagged.allocate(&role);
+                if !usable {
+                    self.allocator(AllocatorCall::Recover {
+                        framework_id: allocation.framework_id.clone(),
+                        agent_id: allocation.agent_id.clone(),
+                        resources: tagged,
+                        refuse_seconds: None,
+                    });
+                    continue;
+                }
+                let offer_id = self.make_offer(&allocation.framework_id, &allocation.agent_id, &role, tagged);
+                by_framework.entry(allocation.framework_id.clone()).or_default().push(offer_id);
+            }
+        }
+        for (framework_id, offer_ids) in by_framework {
+            self.send_offers(&framework_id, &offer_ids);
+        }
+    }
+
+    fn make_offer(&mut self, framework_id: &FrameworkId, agent_id: &AgentId, role: &str, resources: Resources) -> OfferId {
+        let offer_id = OfferId::generate(&self.config.id, self.next_offer);
+        self.next_offer += 1;
+        let agent = &self.agents[agent_id];
+        let executor_ids: Vec<mesos::ExecutorId> = agent
+            .executors
+            .get(framework_id)
+            .map(|executors| executors.keys().map(mesos::ExecutorId::from).collect())
+            .unwrap_or_default();
+        let offer = mesos::Offer {
+            id: (&offer_id).into(),
+            framework_id: framework_id.into(),
+            slave_id: agent_id.into(),
+            hostname: agent.info.hostname.clone(),
+            url: None,
+            domain: agent.info.domain.clone(),
+            resources: resources.to_protos(),
+            attributes: agent.info.attributes.clone(),
+            executor_ids,
+            unavailability: None,
+            allocation_info: Some(mesos::resource::AllocationInfo { role: Some(role.to_string()) }),
+        };
+        let entry = OfferEntry {
+            offer,
+            id: offer_id.clone(),
+            framework_id: framework_id.clone(),
+            agent_id: agent_id.clone(),
+            resources,
+        };
+        self.offers.insert(offer_id.clone(), entry);
+        if let Some(agent) = self.agents.get_mut(agent_id) {
+            agent.offers.insert(offer_id.clone());
+        }
+        if let Some(framework) = self.frameworks.get_mut(framework_id) {
+            framework.offers.insert(offer_id.clone());
+        }
+        if let Some(timeout) = self.config.offer_timeout {
+            self.timer(timeout, Timer::OfferTimeout { offer_id: offer_id.clone() });
+        }
+        offer_id
+    }
+
+    fn send_offers(&mut self, framework_id: &FrameworkId, offer_ids: &[OfferId]) {
+        let Some(pid) = self.frameworks.get(framework_id).and_then(|f| f.pid.clone()) else { return };
+        let mut message = internal::ResourceOffersMessage::default();
+        for offer_id in offer_ids {
+            if let Some(entry) = self.offers.get(offer_id) {
+                message.offers.push(entry.offer.clone());
+                let agent_pid = self.agents.get(&entry.agent_id).map(|a| a.pid.to_string()).unwrap_or_default();
+                message.pids.push(agent_pid);
+            }
+        }
+        self.send(&pid, Outgoing::ResourceOffers(message));
+    }
+
+    /// Removes an offer from the books and returns it.
+    pub(crate) fn take_offer(&mut self, offer_id: &OfferId) -> Option<OfferEntry> {
+        let entry = self.offers.remove(offer_id)?;
+        if let Some(agent) = self.agents.get_mut(&entry.agent_id) {
+            agent.offers.remove(offer_id);
+        }
+        if let Some(framework) = self.frameworks.get_mut(&entry.framework_id) {
+            framework.offers.remove(offer_id);
+        }
+        Some(entry)
+    }
+
+    /// Withdraws an offer: the framework is told (if connected) and the resources go back
+    /// to the allocator.
+    pub(crate) fn rescind_offer(&mut self, offer_id: &OfferId, refuse_seconds: Option<f64>) {
+        let Some(entry) = self.take_offer(offer_id) else { return };
+        self.stats.offers_rescinded += 1;
+        let framework_pid: Option<Pid> =
+            self.frameworks.get(&entry.framework_id).filter(|f| f.active()).and_then(|f| f.pid.clone());
+        if let Some(pid) = framework_pid {
+            let message = internal::RescindResourceOfferMessage { offer_id: offer_id.into() };
+            self.send(&pid, Outgoing::RescindResourceOffer(message));
+        }
+        self.allocator(AllocatorCall::Recover {
+            framework_id: entry.framework_id,
+            agent_id: entry.agent_id,
+            resources: entry.resources,
+            refuse_seconds,
+        });
+    }
+
+    pub(crate) fn on_offer_timeout(&mut self, offer_id: &OfferId) {
+        if self.offers.contains_key(offer_id) {
+            tracing::info!(%offer_id, "offer timed out: rescinding");
+            self.rescind_offer(offer_id, None);
+        }
+    }
+
+    /// DECLINE: the offers' resources go back, filtered for `refuse_seconds` (default 5).
+    /// Offers that are not (or no longer) this framework's are ignored, as in Mesos.
+    pub(crate) fn on_decline(&mut self, framework_id: &FrameworkId, decline: scheduler::call::Decline) -> Result<(), MasterError> {
+        let refuse = decline.filters.map(|f| f.refuse_seconds.unwrap_or(5.0)).unwrap_or(5.0);
+        for id in &decline.offer_ids {
+            let offer_id = OfferId::from(id);
+            if self.offers.get(&offer_id).is_none_or(|o| &o.framework_id != framework_id) {
+                tracing::info!(%framework_id, %offer_id, "ignoring decline of an offer that is not valid");
+                continue;
+            }
+            if let Some(entry) = self.take_offer(&offer_id) {
+                self.stats.offers_declined += 1;
+                self.allocator(AllocatorCall::Recover {
+                    framework_id: framework_id.clone(),
+                    agent_id: entry.agent_id,
+                    resources: entry.resources,
+                    refuse_seconds: Some(refuse),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// REVIVE: drop decline filters and unsuppress the roles (all roles if none given).
+    pub(crate) fn on_revive(&mut self, framework_id: &FrameworkId, roles: Vec<String>) -> Result<(), MasterError> {
+        self.check_roles_subscribed(framework_id, &roles)?;
+        if let Some(framework) = self.frameworks.get_mut(framework_id) {
+            if roles.is_empty() {
+                framework.suppressed_roles.clear();
+            } else {
+                for role in &roles {
+                    framework.suppressed_roles.remove(role);
+                }
+            }
+        }
+        self.allocator(AllocatorCall::Revive { framework_id: framework_id.clone(), roles });
+        Ok(())
+    }
+
+    /// SUPPRESS: stop offers for the roles (all roles if none given) until REVIVE.
+    pub(crate) fn on_suppress(&mut self, framework_id: &FrameworkId, roles: Vec<String>) -> Result<(), MasterError> {
+        self.check_roles_subscribed(framework_id, &roles)?;
+        if let Some(framework) = self.frameworks.get_mut(framework_id) {
+            let target: Vec<String> = if roles.is_empty() { framework.roles.iter().cloned().collect() } else { roles.clone() };
+            framework.suppressed_roles.extend(target);
+        }
+        self.allocator(AllocatorCall::Suppress { framework_id: framework_id.clone(), roles });
+        Ok(())
+    }
+
+    fn check_roles_subscribed(&self, framework_id: &FrameworkId, roles: &[String]) -> Result<(), MasterError> {
+        let framework = self
+            .frameworks
+            .get(framework_id)
+            .ok_or_else(|| MasterError::UnknownFramework { framework_id: framework_id.to_string() })?;
+        match roles.iter().find(|role| !framework.roles.contains(*role)) {
+            Some(role) => Err(MasterError::InvalidCall { reason: format!("framework is not subscribed to role '{role}'") }),
+            None => Ok(()),
+        }
+    }
+
+    /// Executors of `framework_id` on `agent_id`.
+    pub(crate) fn executor_on(&self, framework_id: &FrameworkId, agent_id: &AgentId, executor_id: &ExecutorId) -> Option<&mesos::ExecutorInfo> {
+        self.agents.get(agent_id)?.executors.get(framework_id)?.get(executor_id)
+    }
+}

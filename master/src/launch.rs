@@ -1,0 +1,87 @@
+//! Starting a master on a node: the allocator process, then the master process.
+
+use std::time::Duration;
+
+use libprocess::{Error, Node, ProcessRef};
+
+use crate::allocator::AllocatorConfig;
+use crate::allocator_process::AllocatorProcess;
+use crate::core::{MasterConfig, MasterCore};
+use crate::process::MasterProcess;
+
+/// What a master needs to start (from `mesos-master`'s flags, or a test).
+#[derive(Clone, Debug)]
+pub struct MasterOptions {
+    /// Unique id of this master run (prefix of every ID it hands out).
+    pub id: String,
+    /// Advertised hostname.
+    pub hostname: String,
+    /// `--allocation_interval`.
+    pub allocation_interval: Duration,
+    /// `--agent_ping_timeout`.
+    pub agent_ping_timeout: Duration,
+    /// `--max_agent_ping_timeouts`.
+    pub max_agent_ping_timeouts: u32,
+    /// `--offer_timeout`.
+    pub offer_timeout: Option<Duration>,
+    /// Role weights (`--weights`).
+    pub weights: Vec<(String, f64)>,
+    /// Flags shown at `/master/flags` and in `/master/state`.
+    pub flags: Vec<(String, String)>,
+    /// Seed of the allocator's shuffle (reproducible runs).
+    pub seed: u64,
+}
+
+impl MasterOptions {
+    /// Mesos's defaults, with the given master id.
+    pub fn with_id(id: impl Into<String>) -> MasterOptions {
+        MasterOptions {
+            id: id.into(),
+            hostname: "localhost".to_string(),
+            allocation_interval: Duration::from_secs(1),
+            agent_ping_timeout: Duration::from_secs(15),
+            max_agent_ping_timeouts: 5,
+            offer_timeout: None,
+            weights: Vec::new(),
+            flags: Vec::new(),
+            seed: 0,
+        }
+    }
+}
+
+/// A running master: its process and its allocator.
+#[derive(Clone)]
+pub struct Master {
+    /// The master process (`master@...`).
+    pub master: ProcessRef<MasterProcess>,
+    /// The allocator process.
+    pub allocator: ProcessRef<AllocatorProcess>,
+}
+
+/// Spawns the allocator and the master (id `master`) on `node` and makes the master the
+/// node's default HTTP process. Must run inside an actix `System`.
+pub fn spawn_master(node: &Node, options: MasterOptions) -> Result<Master, Error> {
+    let allocator_config = AllocatorConfig {
+        allocation_interval: options.allocation_interval,
+        seed: options.seed,
+        ..AllocatorConfig::default()
+    };
+    let allocator = node.spawn("allocator", AllocatorProcess::new(allocator_config))?;
+    if !options.weights.is_empty() {
+        let weights = options.weights.clone();
+        let _ = allocator.tell(move |a, _| a.update_weights(&weights));
+    }
+    let config = MasterConfig {
+        pid: node.pid("master"),
+        id: options.id.clone(),
+        hostname: options.hostname.clone(),
+        agent_ping_timeout: options.agent_ping_timeout,
+        max_agent_ping_timeouts: options.max_agent_ping_timeouts,
+        offer_timeout: options.offer_timeout,
+        version: node.config().version.clone(),
+    };
+    let core = MasterCore::new(config, node.clock().now());
+    let master = node.spawn("master", MasterProcess::new(core, allocator.clone(), options.flags))?;
+    node.set_default_process("master");
+    Ok(Master { master, allocator })
+}

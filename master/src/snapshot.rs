@@ -1,0 +1,93 @@
+//! Consistent copies of the master's state for the read-only HTTP endpoints.
+//!
+//! `/master/state` and friends must never stall the master (a long-standing Mesos
+//! complaint: its `/state` blocks the master actor while it renders JSON). Here a request
+//! asks the master only for a copy of its state, once per change: the copy is cached
+//! until the master's state changes again, and all JSON rendering happens outside the
+//! actor. Many clients polling an idle master cost the master nothing.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use libprocess::{ProcessRef, Time};
+use parking_lot::Mutex;
+
+use crate::core::{Agent, Framework, MasterCore, OfferEntry, Stats, UnreachableAgent};
+use crate::process::MasterProcess;
+use mesos_proto::ids::AgentId;
+use mesos_proto::mesos;
+
+/// A copy of everything the state endpoints show.
+#[derive(Clone, Debug)]
+pub struct StateSnapshot {
+    /// This master.
+    pub info: mesos::MasterInfo,
+    /// When it started.
+    pub start_time: Time,
+    /// When it was elected.
+    pub elected_time: Time,
+    /// Registered agents.
+    pub agents: Vec<Agent>,
+    /// Unreachable agents.
+    pub unreachable: Vec<(AgentId, UnreachableAgent)>,
+    /// Registered frameworks.
+    pub frameworks: Vec<Framework>,
+    /// Removed frameworks.
+    pub completed_frameworks: Vec<Framework>,
+    /// Outstanding offers.
+    pub offers: Vec<OfferEntry>,
+    /// Counters.
+    pub stats: Stats,
+    /// The master's flags, as `--name=value` pairs.
+    pub flags: Vec<(String, String)>,
+}
+
+impl StateSnapshot {
+    /// Copies the state of `core`.
+    pub fn of(core: &MasterCore, flags: Vec<(String, String)>) -> StateSnapshot {
+        let (start_time, elected_time) = core.start_and_elected_time();
+        let mut agents: Vec<Agent> = core.agents().cloned().collect();
+        agents.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut frameworks: Vec<Framework> = core.frameworks().cloned().collect();
+        frameworks.sort_by(|a, b| a.id.cmp(&b.id));
+        StateSnapshot {
+            info: core.info().clone(),
+            start_time,
+            elected_time,
+            agents,
+            unreachable: core.unreachable_agents().map(|(id, u)| (id.clone(), u.clone())).collect(),
+            frameworks,
+            completed_frameworks: core.completed_frameworks().cloned().collect(),
+            offers: core.offers().cloned().collect(),
+            stats: core.stats().clone(),
+            flags,
+        }
+    }
+}
+
+/// The cached copy and the generation of master state it was taken at.
+#[derive(Default)]
+pub struct SnapshotCell {
+    generation: AtomicU64,
+    cached: Mutex<Option<(u64, Arc<StateSnapshot>)>>,
+}
+
+impl SnapshotCell {
+    /// The master's state changed: the next request takes a fresh copy.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// The current state: the cached copy if nothing changed since, else a fresh one.
+    pub async fn get(&self, master: &ProcessRef<MasterProcess>) -> Option<Arc<StateSnapshot>> {
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some((cached_at, snapshot)) = self.cached.lock().as_ref()
+            && *cached_at == generation
+        {
+            return Some(snapshot.clone());
+        }
+        let snapshot = Arc::new(master.dispatch(|master, _| master.take_snapshot()).await.ok()?);
+        *self.cached.lock() = Some((generation, snapshot.clone()));
+        Some(snapshot)
+    }
+}
