@@ -26,7 +26,7 @@
 
 //pub mod agent;
 pub mod checkpoint;
-//pub mod containerizer;
+pub mod containerizer;
 pub mod error;
 //pub mod executor;
 //pub mod files;
