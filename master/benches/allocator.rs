@@ -147,7 +147,7 @@ fn alloc2(runs: usize) {
         Profile { name: "Spark", role: |i| format!("roleC-{}", i + 1), instances: 50, max_tasks: 20, task: "cpus:1;mem:1000", max_per_offer: 5 },
     ];
     println!("### ALLOC-2 MultiFrameworkAllocations ({runs} runs)\n");
-    println!("| run | rounds | tasks launched / target | median round | slowest round | total allocate time |");
+    println!("| run | rounds (last with a launch) | tasks launched / target | median round | slowest round | total allocate time |");
     println!("|---|---|---|---|---|---|");
     for run in 0..runs {
         let config = AllocatorConfig::default();
@@ -175,7 +175,13 @@ fn alloc2(runs: usize) {
         let mut launched = 0;
         let mut times = Vec::new();
         let budget = Instant::now();
-        while launched < target && budget.elapsed() < Duration::from_secs(30) {
+        // Like Mesos's run, stop after 30 s; also stop once 1000 rounds in
+        // a row launched nothing (the allocation has reached a fixed point).
+        let mut last_progress = 0;
+        while launched < target
+            && budget.elapsed() < Duration::from_secs(30)
+            && times.len() < last_progress + 1000
+        {
             now += interval;
             let start = Instant::now();
             let offers = allocator.allocate(now);
@@ -190,6 +196,7 @@ fn alloc2(runs: usize) {
                         f.4 += 1;
                         in_offer += 1;
                         launched += 1;
+                        last_progress = times.len();
                     }
                     allocator
                         .on_recover_resources(&offer.framework_id, &offer.agent_id, &role, &remaining, None, now)
@@ -200,7 +207,7 @@ fn alloc2(runs: usize) {
         let total: Duration = times.iter().sum();
         let slowest = times.iter().copied().max().unwrap_or_default();
         println!(
-            "| {} | {} | {launched} / {target} | {} | {} | {} |",
+            "| {} | {} ({last_progress}) | {launched} / {target} | {} | {} | {} |",
             run + 1,
             times.len(),
             ms(median(&mut times)),

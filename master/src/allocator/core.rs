@@ -595,6 +595,13 @@ impl<R: AllocatorResources> Allocator<R> {
         self.agents.at(a).held.get(&(fw, r))
     }
 
+    /// A role's weighted dominant share, if the role has frameworks
+    /// (Mesos metric `allocator/mesos/roles/<role>/shares/dominant`).
+    pub fn role_share(&self, role: &str) -> Option<f64> {
+        let r = *self.role_index.get(role)?;
+        Some(self.role_sorter.share(&r))
+    }
+
     /// Number of live decline filters of a framework.
     pub fn filter_count(&self, framework_id: &FrameworkId) -> usize {
         let Some(&fw) = self.framework_index.get(framework_id) else { return 0 };

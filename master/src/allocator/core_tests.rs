@@ -100,6 +100,8 @@ fn unreserved_drf() {
 
     h.add_framework("framework2", &["role2"]);
     assert_eq!(h.settle(), []);
+    assert_eq!(h.allocator.role_share("role1"), Some(1.0));
+    assert_eq!(h.allocator.role_share("role2"), Some(0.0));
     // role1 share = 0.66, role2 share = 0.
     h.add_agent("slave2", "cpus:1;mem:512;disk:0");
     assert_eq!(h.settle(), [offer("framework2", "slave2", "role2", "cpus:1;mem:512")]);
