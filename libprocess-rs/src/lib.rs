@@ -56,10 +56,13 @@
 //! - [`metrics`]: counters and gauges for `/metrics/snapshot`.
 //! - [`error`]: the error type.
 //! - [`testing`]: `Ping`/`Pong` messages and an `Echo` process for tests and benchmarks.
+//! - `fuzzing` (hidden): the fuzz bodies shared by `fuzz/` and the seed-corpus test.
 
 pub mod clock;
 pub mod duration;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hooks;
 pub mod http;
 pub mod message;

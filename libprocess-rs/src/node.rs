@@ -137,6 +137,22 @@ struct Links {
     local: HashMap<Pid, HashSet<Pid>>,
     /// peer address -> linkee -> its (local) linkers.
     remote: HashMap<SocketAddr, HashMap<Pid, HashSet<Pid>>>,
+    /// linker -> its linkees (local or remote): the reverse of the two maps above, so a
+    /// terminating process leaves every link it made in time proportional to its own links,
+    /// not to every link on the node (libprocess MESOS-2182).
+    linkees: HashMap<Pid, HashSet<Pid>>,
+}
+
+impl Links {
+    /// Forgets that `linker` links to `linkee`, in the reverse index only.
+    fn forget_reverse(&mut self, linker: &Pid, linkee: &Pid) {
+        if let Some(set) = self.linkees.get_mut(linker) {
+            set.remove(linkee);
+            if set.is_empty() {
+                self.linkees.remove(linker);
+            }
+        }
+    }
 }
 
 pub(crate) enum Transport {
@@ -491,6 +507,7 @@ impl Node {
                 let alive = self.inner.processes.contains_key(linkee.id());
                 if alive {
                     links.local.entry(linkee.clone()).or_default().insert(linker.clone());
+                    links.linkees.entry(linker.clone()).or_default().insert(linkee.clone());
                 }
                 alive
             };
@@ -499,15 +516,11 @@ impl Node {
             }
             return;
         }
-        self.inner
-            .links
-            .lock()
-            .remote
-            .entry(linkee.address())
-            .or_default()
-            .entry(linkee.clone())
-            .or_default()
-            .insert(linker.clone());
+        {
+            let mut links = self.inner.links.lock();
+            links.remote.entry(linkee.address()).or_default().entry(linkee.clone()).or_default().insert(linker.clone());
+            links.linkees.entry(linker.clone()).or_default().insert(linkee.clone());
+        }
         match &*self.inner.transport.read() {
             Some(Transport::Tcp(tcp)) => tcp.connect(self, linkee.address(), mode),
             Some(Transport::Sim(sim)) => sim.connect(self, linkee.address()),
@@ -526,12 +539,22 @@ impl Node {
         {
             linkers.remove(linker);
         }
+        links.forget_reverse(linker, linkee);
     }
 
     /// The connection to `peer` broke (or could not be made): every process linked to a
     /// process there gets `exited`, as in libprocess.
     pub(crate) fn connection_broken(&self, peer: SocketAddr) {
-        let linkees = self.inner.links.lock().remote.remove(&peer).unwrap_or_default();
+        let linkees = {
+            let mut links = self.inner.links.lock();
+            let linkees = links.remote.remove(&peer).unwrap_or_default();
+            for (linkee, linkers) in &linkees {
+                for linker in linkers {
+                    links.forget_reverse(linker, linkee);
+                }
+            }
+            linkees
+        };
         for (linkee, linkers) in linkees {
             for linker in linkers {
                 self.post_event(&linker, Event::Exited(linkee.clone()));
@@ -544,12 +567,20 @@ impl Node {
         self.inner.processes.remove(pid.id());
         let linkers = {
             let mut links = self.inner.links.lock();
+            // Processes linked to this one: told below.
             let linkers = links.local.remove(pid).unwrap_or_default();
-            for set in links.local.values_mut() {
-                set.remove(pid);
+            for linker in &linkers {
+                links.forget_reverse(linker, pid);
             }
-            for linkees in links.remote.values_mut() {
-                for set in linkees.values_mut() {
+            // Links this process made: removed, visiting only its own linkees.
+            for linkee in links.linkees.remove(pid).unwrap_or_default() {
+                if linkee.address() == self.inner.address {
+                    if let Some(set) = links.local.get_mut(&linkee) {
+                        set.remove(pid);
+                    }
+                } else if let Some(linkees) = links.remote.get_mut(&linkee.address())
+                    && let Some(set) = linkees.get_mut(&linkee)
+                {
                     set.remove(pid);
                 }
             }
@@ -610,5 +641,50 @@ impl Node {
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Node({})", self.inner.address)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Echo;
+
+    /// Every link table entry goes away with the processes: a terminating linker leaves
+    /// its links through the reverse index (no scan of every link on the node), and a
+    /// linkee still tells the linkers that are alive.
+    #[actix_rt::test]
+    async fn link_tables_are_empty_after_everyone_terminates() {
+        let node = Node::builder("127.0.0.1:0".parse().unwrap()).start().unwrap();
+        let linkee = node.spawn("linkee", Echo::default()).unwrap();
+        let early = node.spawn("early", Echo::default()).unwrap();
+        let late = node.spawn("late", Echo::default()).unwrap();
+        let remote: Pid = "gone@127.0.0.1:1".parse().unwrap();
+        for linker in [&early, &late] {
+            let (to, remote) = (linkee.pid().clone(), remote.clone());
+            linker.dispatch(move |_, ctx| { ctx.link(&to); ctx.link(&remote); }).await.unwrap();
+        }
+        {
+            let links = node.inner.links.lock();
+            assert_eq!(links.linkees.len(), 2);
+            assert_eq!(links.local[linkee.pid()].len(), 2);
+        }
+        node.terminate(early.pid());
+        node.wait(early.pid()).await;
+        {
+            let links = node.inner.links.lock();
+            assert_eq!(links.local[linkee.pid()], HashSet::from([late.pid().clone()]));
+            assert!(!links.linkees.contains_key(early.pid()));
+        }
+        node.terminate(linkee.pid());
+        node.wait(linkee.pid()).await;
+        node.terminate(late.pid());
+        node.wait(late.pid()).await;
+        {
+            let links = node.inner.links.lock();
+            assert!(links.local.is_empty(), "local links left: {:?}", links.local);
+            assert!(links.linkees.is_empty(), "reverse links left: {:?}", links.linkees);
+            assert!(links.remote.values().all(|linkees| linkees.values().all(HashSet::is_empty)));
+        }
+        node.shutdown().await;
     }
 }

@@ -5,6 +5,9 @@
 //! means `exited` for every link over it). This wrapper starts its clock only when bytes
 //! arrive while no request is being served, and stops it when hyper hands a request head
 //! to the service.
+//!
+//! Generic over the stream so the same server path runs over TCP and, for the fuzz
+//! target, over an in-memory duplex stream.
 
 use std::io;
 use std::pin::Pin;
@@ -14,7 +17,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
 /// What the service tells the wrapper about request progress.
@@ -37,20 +39,20 @@ impl ConnState {
     }
 }
 
-pub(crate) struct GuardedIo {
-    inner: TcpStream,
+pub(crate) struct GuardedIo<T> {
+    inner: T,
     state: Arc<ConnState>,
     timeout: Duration,
     deadline: Option<Pin<Box<Sleep>>>,
 }
 
-impl GuardedIo {
-    pub(crate) fn new(inner: TcpStream, state: Arc<ConnState>, timeout: Duration) -> GuardedIo {
+impl<T> GuardedIo<T> {
+    pub(crate) fn new(inner: T, state: Arc<ConnState>, timeout: Duration) -> GuardedIo<T> {
         GuardedIo { inner, state, timeout, deadline: None }
     }
 }
 
-impl AsyncRead for GuardedIo {
+impl<T: AsyncRead + Unpin> AsyncRead for GuardedIo<T> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
         if this.state.head_seen.swap(false, Ordering::AcqRel) {
@@ -83,7 +85,7 @@ impl AsyncRead for GuardedIo {
     }
 }
 
-impl AsyncWrite for GuardedIo {
+impl<T: AsyncWrite + Unpin> AsyncWrite for GuardedIo<T> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }

@@ -21,6 +21,7 @@ use crate::node::{LinkMode, Node, NodeConfig};
 use crate::pid::Pid;
 
 pub(crate) use outbound::Outbound;
+pub(crate) use server::serve_connection;
 
 /// The TCP transport of a node.
 pub(crate) struct Tcp {

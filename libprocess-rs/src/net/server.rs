@@ -13,7 +13,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use parking_lot::Mutex;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::guarded::{ConnState, GuardedIo};
@@ -88,6 +89,7 @@ pub(super) async fn accept_loop(
         let node = node.clone();
         let config = config.clone();
         let stop = stop.clone();
+        let _ = stream.set_nodelay(true);
         tokio::spawn(async move {
             serve_connection(stream, client, node, config, stop).await;
             drop(admitted);
@@ -95,14 +97,14 @@ pub(super) async fn accept_loop(
     }
 }
 
-async fn serve_connection(
-    stream: TcpStream,
+/// Serves HTTP/1.1 on one connection until it closes or the node stops.
+pub(crate) async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    stream: S,
     client: SocketAddr,
     node: Weak<NodeInner>,
     config: NodeConfig,
     mut stop: watch::Receiver<bool>,
 ) {
-    let _ = stream.set_nodelay(true);
     let state = Arc::new(ConnState::default());
     let io = TokioIo::new(GuardedIo::new(stream, state.clone(), config.header_read_timeout));
     // hyper's read buffer bounds the head it parses; heads between the configured bound and
@@ -126,6 +128,9 @@ async fn serve_connection(
         .max_headers(100)
         .pipeline_flush(true)
         .keep_alive(true)
+        // A client that shuts down its write side after its requests still gets the
+        // answers (and the fuzz harness relies on it to end a connection).
+        .half_close(true)
         .serve_connection(io, service);
     tokio::pin!(connection);
     tokio::select! {

@@ -1,5 +1,6 @@
 mod bounds;
 mod clock;
+mod fuzz_seeds;
 mod hooks;
 mod http_routes;
 mod links;
