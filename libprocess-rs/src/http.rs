@@ -151,6 +151,11 @@ impl StreamWriter {
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
+
+    /// Completes when the client has gone (the response body was dropped).
+    pub async fn closed(&self) {
+        self.tx.closed().await
+    }
 }
 
 /// A streamed response (chunked transfer encoding) buffering at most `capacity` chunks.
