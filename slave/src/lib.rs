@@ -24,13 +24,13 @@
 //! - [`protobuf`]: building status updates and tasks.
 //! - [`error`]: [`AgentError`].
 
-//pub mod agent;
+pub mod agent;
 pub mod checkpoint;
 pub mod containerizer;
 pub mod error;
-//pub mod executor;
-//pub mod files;
-//pub mod flags;
+pub mod executor;
+pub mod files;
+pub mod flags;
 pub mod paths;
 pub mod protobuf;
 pub mod registration;

@@ -201,12 +201,14 @@ pub struct Framework {
     pub executors: BTreeMap<ExecutorId, Executor>,
     /// Finished executors, newest last (bounded).
     pub completed_executors: VecDeque<Executor>,
+    /// Being shut down: no more updates are generated for its tasks.
+    pub terminating: bool,
 }
 
 impl Framework {
     /// A framework seen for the first time.
     pub fn new(info: FrameworkInfo, pid: Option<String>) -> Framework {
-        Framework { info, pid, executors: BTreeMap::new(), completed_executors: VecDeque::new() }
+        Framework { info, pid, executors: BTreeMap::new(), completed_executors: VecDeque::new(), terminating: false }
     }
 
     /// Its id.

@@ -1,0 +1,182 @@
+//! The agent's HTTP endpoints (Mesos: src/slave/http.cpp, src/files/files.cpp,
+//! src/slave/monitor.cpp). `slave(1)` is the node's default process, so each route
+//! is served both as `/slave(1)/<path>` and as `/<path>`.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use libprocess::Context;
+use libprocess::http::{self as lhttp, Request, Responder, Response};
+use mesos_proto::mesos::Task;
+use serde_json::{Value, json};
+
+use super::Agent;
+use crate::files::{Files, FilesError, parse_query};
+use crate::protobuf::state_name;
+use crate::state::{Executor, Framework};
+
+fn files_error(error: FilesError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    lhttp::text(status, error.message().to_string())
+}
+
+fn query(request: &Request) -> Vec<(String, String)> {
+    request.uri().query().map(parse_query).unwrap_or_default()
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+fn int_param(params: &[(String, String)], name: &str) -> Result<Option<i64>, Response> {
+    match param(params, name) {
+        None | Some("") => Ok(None),
+        Some(text) => text
+            .parse()
+            .map(Some)
+            .map_err(|_| lhttp::text(StatusCode::BAD_REQUEST, format!("'{name}' must be an integer, not '{text}'"))),
+    }
+}
+
+fn serve_files(files: &Files, endpoint: &str, request: &Request) -> Response {
+    let params = query(request);
+    let path = param(&params, "path").unwrap_or("");
+    match endpoint {
+        "browse" => files.browse(path).map(|v| lhttp::json(StatusCode::OK, &v)).unwrap_or_else(files_error),
+        "read" => {
+            let (offset, length) = match (int_param(&params, "offset"), int_param(&params, "length")) {
+                (Ok(o), Ok(l)) => (o, l),
+                (Err(response), _) | (_, Err(response)) => return response,
+            };
+            files.read(path, offset, length).map(|v| lhttp::json(StatusCode::OK, &v)).unwrap_or_else(files_error)
+        }
+        _ => match files.download(path) {
+            Ok((name, bytes)) => {
+                let mut response = lhttp::response(StatusCode::OK, "application/octet-stream", bytes);
+                if let Ok(value) = http::HeaderValue::from_str(&format!("attachment; filename=\"{}\"", name.replace('"', ""))) {
+                    response.headers_mut().insert(http::header::CONTENT_DISPOSITION, value);
+                }
+                response
+            }
+            Err(error) => files_error(error),
+        },
+    }
+}
+
+fn task_json(task: &Task) -> Value {
+    json!({
+        "id": task.task_id.value,
+        "name": task.name,
+        "framework_id": task.framework_id.value,
+        "executor_id": task.executor_id.as_ref().map(|e| e.value.clone()).unwrap_or_default(),
+        "slave_id": task.slave_id.value,
+        "state": state_name(task.state),
+        "resources": resources_json(&task.resources),
+        "statuses": task.statuses.iter().map(|s| json!({
+            "state": state_name(s.state),
+            "timestamp": s.timestamp.unwrap_or(0.0),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn resources_json(resources: &[mesos_proto::mesos::Resource]) -> Value {
+    mesos_proto::resources::Resources::from_protos(resources.to_vec())
+        .map(|r| r.to_state_json())
+        .unwrap_or_else(|_| json!({}))
+}
+
+#[allow(deprecated)] // `source` is still shown by Mesos.
+fn executor_json(executor: &Executor) -> Value {
+    json!({
+        "id": executor.info.executor_id.value,
+        "name": executor.info.name.clone().unwrap_or_default(),
+        "source": executor.info.source.clone().unwrap_or_default(),
+        "container": executor.container_id.value(),
+        "directory": executor.directory.to_string_lossy(),
+        "state": executor.state.name(),
+        "resources": resources_json(&executor.info.resources),
+        "tasks": executor.launched_tasks.values().chain(executor.terminated_tasks.values()).map(task_json).collect::<Vec<_>>(),
+        "queued_tasks": executor.queued_tasks.values().map(|t| json!({"id": t.task_id.value, "name": t.name})).collect::<Vec<_>>(),
+        "completed_tasks": executor.completed_tasks.iter().map(task_json).collect::<Vec<_>>(),
+    })
+}
+
+#[allow(deprecated)] // `role` is still shown by Mesos.
+fn framework_json(framework: &Framework) -> Value {
+    json!({
+        "id": framework.id().as_str(),
+        "name": framework.info.name,
+        "user": framework.info.user,
+        "role": framework.info.role.clone().unwrap_or_else(|| "*".into()),
+        "checkpoint": framework.checkpoint(),
+        "executors": framework.executors.values().map(executor_json).collect::<Vec<_>>(),
+        "completed_executors": framework.completed_executors.iter().map(executor_json).collect::<Vec<_>>(),
+    })
+}
+
+impl Agent {
+    pub(super) fn install_routes(&mut self, ctx: &mut Context<'_, Self>) {
+        ctx.route("/state", |agent, _request, responder: Responder, ctx| {
+            responder.respond(lhttp::json(StatusCode::OK, &agent.state_json(ctx)));
+        });
+        ctx.route("/state.json", |agent, _request, responder: Responder, ctx| {
+            responder.respond(lhttp::json(StatusCode::OK, &agent.state_json(ctx)));
+        });
+        ctx.route("/health", |_agent, _request, responder: Responder, _ctx| {
+            responder.respond(lhttp::status(StatusCode::OK));
+        });
+        ctx.route("/flags", |agent, _request, responder: Responder, _ctx| {
+            responder.respond(lhttp::json(StatusCode::OK, &json!({ "flags": agent.config.flags })));
+        });
+        ctx.route("/monitor/statistics", |agent, _request, responder: Responder, _ctx| {
+            responder.respond(lhttp::json(StatusCode::OK, &agent.statistics_json()));
+        });
+        let files = Files::new(self.paths.sandboxes_root());
+        for endpoint in ["browse", "read", "download"] {
+            let files = files.clone();
+            let handler: lhttp::SharedHandler = Arc::new(move |request: Request| {
+                let response = serve_files(&files, endpoint, &request);
+                Box::pin(async move { response })
+            });
+            ctx.route_shared(&format!("/files/{endpoint}"), handler);
+        }
+    }
+
+    fn state_json(&self, ctx: &Context<'_, Self>) -> Value {
+        let attributes = mesos_proto::attributes::Attributes::from_protos(self.info.attributes.clone())
+            .map(|a| a.to_state_json())
+            .unwrap_or_else(|_| json!({}));
+        json!({
+            "version": super::registration::MESOS_VERSION,
+            "id": self.agent_id().unwrap_or_default(),
+            "pid": ctx.pid().to_string(),
+            "hostname": self.info.hostname,
+            "state": self.registration.state().name(),
+            "start_time": self.started.map(|t| t.secs_f64()).unwrap_or(0.0),
+            "master_hostname": self.registration.master().map(|m| m.address().ip().to_string()),
+            "resources": resources_json(&self.info.resources),
+            "attributes": attributes,
+            "flags": self.config.flags,
+            "frameworks": self.frameworks.values().map(framework_json).collect::<Vec<_>>(),
+            "completed_frameworks": self.completed_frameworks.iter().map(framework_json).collect::<Vec<_>>(),
+        })
+    }
+
+    #[allow(deprecated)] // `source` is still shown by Mesos.
+    fn statistics_json(&self) -> Value {
+        let mut out = Vec::new();
+        for (framework_id, framework) in &self.frameworks {
+            for executor in framework.executors.values() {
+                let Some(stats) = self.containerizer.usage(&executor.container_id) else { continue };
+                out.push(json!({
+                    "executor_id": executor.info.executor_id.value,
+                    "executor_name": executor.info.name.clone().unwrap_or_default(),
+                    "framework_id": framework_id.as_str(),
+                    "source": executor.info.source.clone().unwrap_or_default(),
+                    "statistics": mesos_proto::json::to_json(&stats),
+                }));
+            }
+        }
+        Value::Array(out)
+    }
+}

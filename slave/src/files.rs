@@ -1,0 +1,250 @@
+//! `/files/browse`, `/files/read`, `/files/download`: sandboxes over HTTP.
+//!
+//! Mesos: src/files/files.cpp. The Mesos web UI passes the sandbox's absolute path
+//! (the `directory` of an executor in `/state`) and pages through files with
+//! `offset` and `length`; `offset=-1` asks for the file's size. Every path is
+//! resolved (`..` and symlinks included) and must stay below the sandboxes root
+//! `<work_dir>/slaves`: anything else is refused, so no request escapes a sandbox.
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+/// Most bytes one `/files/read` returns (Mesos pages are 16 KiB by default).
+pub const MAX_READ_LENGTH: u64 = 1024 * 1024;
+/// Largest file `/files/download` serves whole.
+pub const MAX_DOWNLOAD_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Why a `/files` request fails, with the HTTP status it maps to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilesError {
+    /// 400: missing or malformed parameters.
+    BadRequest(String),
+    /// 403: the path resolves outside every sandbox.
+    Forbidden(String),
+    /// 404: nothing there.
+    NotFound(String),
+}
+
+impl FilesError {
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        match self {
+            FilesError::BadRequest(_) => 400,
+            FilesError::Forbidden(_) => 403,
+            FilesError::NotFound(_) => 404,
+        }
+    }
+
+    /// The explanation.
+    pub fn message(&self) -> &str {
+        match self {
+            FilesError::BadRequest(m) | FilesError::Forbidden(m) | FilesError::NotFound(m) => m,
+        }
+    }
+}
+
+/// Decodes a query string into (name, value) pairs (`+` is a space, `%XX` escapes).
+pub fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                Some(byte) => {
+                    out.push(byte);
+                    i += 2;
+                }
+                None => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Serves files below one root (the agent's `<work_dir>/slaves`).
+#[derive(Debug, Clone)]
+pub struct Files {
+    root: PathBuf,
+}
+
+impl Files {
+    /// Files below `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Files {
+        Files { root: root.into() }
+    }
+
+    /// Resolves `path` and checks it stays below the root.
+    pub fn resolve(&self, path: &str) -> Result<PathBuf, FilesError> {
+        if path.is_empty() {
+            return Err(FilesError::BadRequest("expecting 'path=value' in query".into()));
+        }
+        let root = fs::canonicalize(&self.root).map_err(|_| FilesError::NotFound(format!("no sandboxes yet: '{path}'")))?;
+        let requested = Path::new(path);
+        let candidate = if requested.is_absolute() { requested.to_path_buf() } else { root.join(requested) };
+        let resolved = fs::canonicalize(&candidate).map_err(|_| FilesError::NotFound(format!("no such file or folder: '{path}'")))?;
+        if !resolved.starts_with(&root) {
+            return Err(FilesError::Forbidden(format!("'{path}' is outside every sandbox")));
+        }
+        Ok(resolved)
+    }
+
+    /// The entries of a folder, as Mesos's `/files/browse` lists them.
+    pub fn browse(&self, path: &str) -> Result<Value, FilesError> {
+        let dir = self.resolve(path)?;
+        if !dir.is_dir() {
+            return Err(FilesError::BadRequest(format!("'{path}' is not a folder")));
+        }
+        let entries = fs::read_dir(&dir).map_err(|e| FilesError::NotFound(format!("cannot list '{path}': {e}")))?;
+        let mut listing = Vec::new();
+        for entry in entries.flatten().take(10_000) {
+            let Ok(meta) = entry.metadata() else { continue };
+            listing.push(json!({
+                "path": entry.path().to_string_lossy(),
+                "nlink": meta.nlink(),
+                "size": meta.len(),
+                "mtime": meta.mtime(),
+                "mode": mode_string(&meta),
+                "uid": meta.uid().to_string(),
+                "gid": meta.gid().to_string(),
+            }));
+        }
+        listing.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
+        Ok(Value::Array(listing))
+    }
+
+    /// `{"data": ..., "offset": ...}` for a page of a file; `offset` -1 (or absent)
+    /// returns no data and the file's size as the offset.
+    pub fn read(&self, path: &str, offset: Option<i64>, length: Option<i64>) -> Result<Value, FilesError> {
+        let file = self.resolve(path)?;
+        if file.is_dir() {
+            return Err(FilesError::BadRequest(format!("'{path}' is a folder")));
+        }
+        let bytes = fs::read(&file).map_err(|e| FilesError::NotFound(format!("cannot read '{path}': {e}")))?;
+        let size = bytes.len() as u64;
+        let offset = match offset {
+            None | Some(-1) => return Ok(json!({ "data": "", "offset": size })),
+            Some(o) if o < 0 => return Err(FilesError::BadRequest(format!("negative offset {o}"))),
+            Some(o) => (o as u64).min(size),
+        };
+        let length = match length {
+            None | Some(-1) => MAX_READ_LENGTH,
+            Some(l) if l < 0 => return Err(FilesError::BadRequest(format!("negative length {l}"))),
+            Some(l) => (l as u64).min(MAX_READ_LENGTH),
+        };
+        let end = (offset + length).min(size);
+        let data = String::from_utf8_lossy(&bytes[offset as usize..end as usize]).into_owned();
+        Ok(json!({ "data": data, "offset": offset }))
+    }
+
+    /// The whole content of a file and its name, for `/files/download`.
+    pub fn download(&self, path: &str) -> Result<(String, Vec<u8>), FilesError> {
+        let file = self.resolve(path)?;
+        let meta = fs::metadata(&file).map_err(|e| FilesError::NotFound(format!("'{path}': {e}")))?;
+        if meta.is_dir() {
+            return Err(FilesError::BadRequest(format!("'{path}' is a folder")));
+        }
+        if meta.len() > MAX_DOWNLOAD_BYTES {
+            return Err(FilesError::BadRequest(format!("'{path}' is larger than {MAX_DOWNLOAD_BYTES} bytes")));
+        }
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let bytes = fs::read(&file).map_err(|e| FilesError::NotFound(format!("cannot read '{path}': {e}")))?;
+        Ok((name, bytes))
+    }
+}
+
+fn mode_string(meta: &fs::Metadata) -> String {
+    let mode = meta.permissions().mode();
+    let kind = if meta.is_dir() { 'd' } else if meta.file_type().is_symlink() { 'l' } else { '-' };
+    let mut out = String::from(kind);
+    for shift in [6, 3, 0] {
+        let bits = (mode >> shift) & 7;
+        out.push(if bits & 4 != 0 { 'r' } else { '-' });
+        out.push(if bits & 2 != 0 { 'w' } else { '-' });
+        out.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Root(PathBuf);
+
+    impl Drop for Root {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn setup(name: &str) -> (Root, Files, PathBuf) {
+        let base = std::env::temp_dir().join(format!("mesos-agent-files-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        let sandbox = base.join("slaves/A/frameworks/F/executors/E/runs/C");
+        fs::create_dir_all(&sandbox).unwrap();
+        fs::write(sandbox.join("stdout"), "hello world").unwrap();
+        fs::write(base.join("secret"), "outside").unwrap();
+        std::os::unix::fs::symlink(base.join("secret"), sandbox.join("escape")).unwrap();
+        let files = Files::new(base.join("slaves"));
+        (Root(base), files, sandbox)
+    }
+
+    /// Reads page through a sandbox file with offset and length as the Mesos UI does;
+    /// offset -1 gives the size.
+    #[test]
+    fn read_pages_with_offset_and_length() {
+        let (_root, files, sandbox) = setup("read");
+        let stdout = sandbox.join("stdout").to_string_lossy().into_owned();
+        assert_eq!(files.read(&stdout, Some(-1), None).unwrap(), json!({"data": "", "offset": 11}));
+        assert_eq!(files.read(&stdout, Some(6), Some(3)).unwrap(), json!({"data": "wor", "offset": 6}));
+        assert_eq!(files.read(&stdout, Some(100), Some(3)).unwrap(), json!({"data": "", "offset": 11}));
+        assert_eq!(files.read(&stdout, Some(-5), None).unwrap_err().status(), 400);
+        let listing = files.browse(&sandbox.to_string_lossy()).unwrap();
+        assert!(listing.as_array().unwrap().iter().any(|e| e["path"].as_str().unwrap().ends_with("/stdout")));
+        assert_eq!(files.download(&stdout).unwrap(), ("stdout".to_string(), b"hello world".to_vec()));
+    }
+
+    /// Path traversal is refused: `..` out of the root, absolute paths elsewhere, and
+    /// symlinks inside a sandbox that point outside it.
+    #[test]
+    fn path_traversal_is_refused() {
+        let (_root, files, sandbox) = setup("escape");
+        let dotdot = format!("{}/../../../../../../../../secret", sandbox.display());
+        assert_eq!(files.read(&dotdot, Some(0), None).unwrap_err().status(), 403);
+        assert_eq!(files.read("/etc/passwd", Some(0), None).unwrap_err().status(), 403);
+        assert_eq!(files.browse("/").unwrap_err().status(), 403);
+        let link = sandbox.join("escape").to_string_lossy().into_owned();
+        assert_eq!(files.download(&link).unwrap_err().status(), 403);
+        assert_eq!(files.read("../secret", Some(0), None).unwrap_err().status(), 403);
+        assert_eq!(files.read("", None, None).unwrap_err().status(), 400);
+        assert_eq!(files.read("/nonexistent/x", None, None).unwrap_err().status(), 404);
+    }
+
+    /// Query strings decode escapes and pluses.
+    #[test]
+    fn query_decoding() {
+        assert_eq!(
+            parse_query("path=%2Ftmp%2Fa+b&offset=-1&x"),
+            vec![("path".into(), "/tmp/a b".into()), ("offset".into(), "-1".into()), ("x".into(), "".into())]
+        );
+        assert_eq!(parse_query("p=%zz"), vec![("p".into(), "%zz".into())]);
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests of the agent (one binary; the cases live in `cases/`).
+
+mod cases;

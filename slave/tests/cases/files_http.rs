@@ -1,0 +1,53 @@
+//! The agent's HTTP endpoints, served in-process by its node.
+
+use std::net::SocketAddr;
+
+use http::Method;
+use libprocess::Node;
+use mesos_agent::agent::{Agent, AgentConfig};
+use mesos_agent::containerizer::PosixContainerizer;
+use serde_json::Value;
+
+use super::support::{MasterEvent, TempDir, fake_master, next_event};
+
+async fn get(node: &Node, path: &str) -> (u16, Vec<u8>) {
+    let response = node.request(Method::GET, path, Vec::new()).await;
+    let status = response.status().as_u16();
+    (status, response.into_body().into_bytes().await.to_vec())
+}
+
+/// `/state` (also as `/slave(1)/state`), `/health`, `/flags` and `/metrics/snapshot`
+/// answer; `/files` refuses paths outside the sandboxes, including `..` escapes.
+#[actix_rt::test]
+async fn endpoints_answer_and_files_stay_in_sandboxes() {
+    let dir = TempDir::new("http");
+    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
+    let (master, mut events) = fake_master(&node, true);
+    let mut config = AgentConfig::new(vec![master.pid().clone()], dir.0.join("work"));
+    config.registration_backoff_factor = std::time::Duration::from_millis(1);
+    node.set_default_process("slave(1)");
+    node.spawn("slave(1)", Agent::new(config, Box::new(PosixContainerizer::new()), None)).expect("agent");
+    assert!(matches!(next_event(&mut events).await, MasterEvent::Registered { .. }));
+
+    let (status, body) = get(&node, "/state").await;
+    assert_eq!(status, 200);
+    let state: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(state["id"], super::support::AGENT_ID);
+    assert_eq!(get(&node, "/slave(1)/state").await.0, 200);
+    assert_eq!(get(&node, "/slave(1)/health").await.0, 200);
+    assert_eq!(get(&node, "/flags").await.0, 200);
+    let (_, metrics) = get(&node, "/metrics/snapshot").await;
+    let metrics: Value = serde_json::from_slice(&metrics).expect("json");
+    assert_eq!(metrics["slave/registered"], 1.0);
+
+    std::fs::create_dir_all(dir.0.join("work/slaves/x")).unwrap();
+    let escape = format!("/files/read?path={}/work/slaves/x/../../../&offset=0", dir.0.display());
+    assert_eq!(get(&node, &escape).await.0, 403, "out of the root");
+    let escape = format!("/files/read?path={}/work/slaves/x/../../meta&offset=0", dir.0.display());
+    assert_eq!(get(&node, &escape).await.0, 403);
+    assert_eq!(get(&node, "/files/read?path=/etc/passwd&offset=0").await.0, 403);
+    assert_eq!(get(&node, "/files/download?path=%2Fetc%2Fshadow").await.0, 403);
+    assert_eq!(get(&node, "/files/browse?path=/").await.0, 403);
+    assert_eq!(get(&node, "/files/read?path=/etc/passwd&offset=x").await.0, 400);
+    node.shutdown().await;
+}

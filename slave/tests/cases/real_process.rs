@@ -1,0 +1,187 @@
+//! The real `mesos-agent` and `mesos-executor` binaries on loopback, with a fake
+//! master in the test process.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use libprocess::{Node, Pid};
+use mesos_proto::mesos::internal::{KillTaskMessage, RunTaskMessage};
+use mesos_proto::mesos::{TaskId, TaskState};
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid as OsPid;
+
+use super::support::{AGENT_ID, MasterEvent, TempDir, command_task, fake_master, framework, next_event, next_update};
+
+/// Kills every OS process the test started, however the test ends.
+#[derive(Default)]
+struct Processes {
+    agents: Vec<Child>,
+    groups: Vec<i32>,
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for group in &self.groups {
+            let _ = killpg(OsPid::from_raw(*group), Signal::SIGKILL);
+        }
+        for agent in &mut self.agents {
+            let _ = agent.kill();
+            let _ = agent.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+fn start_agent(master: &Pid, port: u16, work_dir: &Path) -> Child {
+    let launcher_dir = PathBuf::from(env!("CARGO_BIN_EXE_mesos-executor"));
+    Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
+        .arg(format!("--master={}", master.address()))
+        .arg(format!("--port={port}"))
+        .arg(format!("--work_dir={}", work_dir.display()))
+        .arg("--resources=cpus:2;mem:1024;disk:1024;ports:[31000-31100]")
+        .arg("--registration_backoff_factor=10ms")
+        .arg(format!("--launcher_dir={}", launcher_dir.parent().expect("bin dir").display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start mesos-agent")
+}
+
+fn make_fifo(path: &Path) {
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+}
+
+/// Blocks (off the runtime) until a line arrives on the fifo.
+async fn read_fifo(path: PathBuf) -> String {
+    let read = tokio::task::spawn_blocking(move || std::fs::read_to_string(path).expect("read fifo"));
+    tokio::time::timeout(std::time::Duration::from_secs(60), read).await.expect("the task never wrote").expect("reader")
+}
+
+async fn write_fifo(path: PathBuf) {
+    let write = tokio::task::spawn_blocking(move || std::fs::write(path, "go\n").expect("write fifo"));
+    tokio::time::timeout(std::time::Duration::from_secs(60), write).await.expect("the task never read").expect("writer");
+}
+
+fn alive(pid: i32) -> bool {
+    kill(OsPid::from_raw(pid), None).is_ok()
+}
+
+fn executor_pid(work_dir: &Path) -> Option<i32> {
+    let run = work_dir.join(format!("meta/slaves/{AGENT_ID}/frameworks/FW-0001/executors/task-1/runs/latest"));
+    std::fs::read_to_string(run.join("pids/forked.pid")).ok()?.trim().parse().ok()
+}
+
+/// The proof: a task running a shell command under the real agent survives
+/// `kill -9` of the agent. After the restart the agent recovers, the executor
+/// reconnects, the task keeps its OS pid, and its `TASK_FINISHED` reaches the master
+/// exactly once.
+#[actix_rt::test]
+async fn task_survives_agent_kill_and_finishes_once() {
+    let dir = TempDir::new("survive");
+    let work_dir = dir.0.join("work");
+    let (pid_fifo, go_fifo) = (dir.0.join("pid.fifo"), dir.0.join("go.fifo"));
+    make_fifo(&pid_fifo);
+    make_fifo(&go_fifo);
+    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
+    let (master, mut events) = fake_master(&node, true);
+    let mut processes = Processes::default();
+    let port = free_port();
+    processes.agents.push(start_agent(master.pid(), port, &work_dir));
+    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else { panic!("expected registration") };
+
+    let command = format!("echo $$ > {}; read x < {}; echo finished", pid_fifo.display(), go_fifo.display());
+    let run = RunTaskMessage { framework: framework(true), task: command_task("task-1", &command), ..Default::default() };
+    node.send(master.pid(), &agent, run);
+    let task_pid: i32 = read_fifo(pid_fifo.clone()).await.trim().parse().expect("task pid");
+    processes.groups.push(task_pid);
+    let running = next_update(&mut events).await;
+    assert_eq!(running.status.state, TaskState::TaskRunning as i32);
+    if let Some(executor) = executor_pid(&work_dir) {
+        processes.groups.push(executor);
+    }
+
+    // kill -9 the agent mid-task, then start it again with the same flags.
+    let mut first = processes.agents.remove(0);
+    first.kill().expect("kill -9 the agent");
+    first.wait().expect("reap the agent");
+    assert!(alive(task_pid), "the task outlives its agent");
+    processes.agents.push(start_agent(master.pid(), port, &work_dir));
+    let reregistered = loop {
+        if let MasterEvent::Reregistered { message, .. } = next_event(&mut events).await {
+            break message;
+        }
+    };
+    assert!(reregistered.tasks.iter().any(|t| t.task_id.value == "task-1"), "re-registration carries the task");
+    assert!(alive(task_pid), "same OS pid after the restart");
+
+    write_fifo(go_fifo).await;
+    let mut finished = 0;
+    loop {
+        let update = next_update(&mut events).await;
+        if update.status.state == TaskState::TaskFinished as i32 {
+            finished += 1;
+            break;
+        }
+        assert_eq!(update.status.state, TaskState::TaskRunning as i32, "only RUNNING may be resent");
+    }
+    assert_eq!(finished, 1);
+    // The stream on disk holds exactly one TASK_FINISHED.
+    let updates_file = work_dir.join(format!(
+        "meta/slaves/{AGENT_ID}/frameworks/FW-0001/executors/task-1/runs/latest/tasks/task-1/task.updates"
+    ));
+    // Checkpointed before it was forwarded, so it is on disk now.
+    let bytes = std::fs::read(&updates_file).expect("task.updates");
+    let stream: Vec<mesos_proto::mesos::internal::StatusUpdateRecord> =
+        mesos_agent::checkpoint::decode_records(&updates_file, &bytes).expect("valid stream");
+    let finished_records = stream.iter().filter(|r| r.update.as_ref().is_some_and(|u| u.status.state == TaskState::TaskFinished as i32)).count();
+    assert_eq!(finished_records, 1, "TASK_FINISHED delivered exactly once");
+    while let Ok(event) = events.try_recv() {
+        if let MasterEvent::Update { update, .. } = event {
+            assert_ne!(update.status.state, TaskState::TaskFinished as i32, "no second TASK_FINISHED");
+        }
+    }
+    node.shutdown().await;
+}
+
+/// A task whose command does not exist fails with the shell's exit status, and a
+/// kill of a running task ends it as TASK_KILLED (`SlaveTest.KillTask` on real
+/// processes).
+#[actix_rt::test]
+async fn missing_command_fails_and_kill_task_kills() {
+    let dir = TempDir::new("missing");
+    let work_dir = dir.0.join("work");
+    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
+    let (master, mut events) = fake_master(&node, true);
+    let mut processes = Processes::default();
+    processes.agents.push(start_agent(master.pid(), free_port(), &work_dir));
+    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else { panic!("expected registration") };
+
+    let run = RunTaskMessage { framework: framework(false), task: command_task("task-1", "/no/such/command --flag"), ..Default::default() };
+    node.send(master.pid(), &agent, run);
+    if let Some(executor) = executor_pid(&work_dir) {
+        processes.groups.push(executor);
+    }
+    let mut states = Vec::new();
+    let failed = loop {
+        let update = next_update(&mut events).await;
+        states.push(update.status.state);
+        if crate::cases::is_terminal(update.status.state) {
+            break update;
+        }
+    };
+    assert_eq!(failed.status.state, TaskState::TaskFailed as i32, "states seen: {states:?}");
+    assert_eq!(failed.status.message.as_deref(), Some("Command exited with status 127"));
+
+    let run = RunTaskMessage { framework: framework(false), task: command_task("task-2", "exec sleep 1000"), ..Default::default() };
+    node.send(master.pid(), &agent, run);
+    assert_eq!(next_update(&mut events).await.status.state, TaskState::TaskRunning as i32);
+    let kill_message = KillTaskMessage { framework_id: framework(false).id.unwrap(), task_id: TaskId { value: "task-2".into() }, kill_policy: None };
+    node.send(master.pid(), &agent, kill_message);
+    let killed = next_update(&mut events).await;
+    assert_eq!(killed.status.state, TaskState::TaskKilled as i32);
+    node.shutdown().await;
+}

@@ -1,0 +1,146 @@
+//! Shared helpers: a fake master speaking the master side of the agent protocol,
+//! temporary folders, and a guard that kills every OS process a test started.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use libprocess::{Context, DecodeError, Pid, Process, ProcessRef};
+use mesos_proto::mesos::internal::{
+    ExitedExecutorMessage, PongSlaveMessage, RegisterSlaveMessage, ReregisterSlaveMessage, SlaveRegisteredMessage,
+    SlaveReregisteredMessage, StatusUpdate, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
+};
+use mesos_proto::mesos::{CommandInfo, FrameworkId, FrameworkInfo, SlaveId, TaskId, TaskInfo};
+use tokio::sync::mpsc;
+
+libprocess::protocol! {
+    /// What the fake master accepts.
+    pub enum FakeMasterMessage {
+        Register(RegisterSlaveMessage),
+        Reregister(ReregisterSlaveMessage),
+        Update(StatusUpdateMessage),
+        Exited(ExitedExecutorMessage),
+        Pong(PongSlaveMessage),
+    }
+}
+
+/// Something the fake master saw (every field is shown when a test fails).
+#[allow(dead_code)]
+#[derive(Debug, Clone)]
+pub enum MasterEvent {
+    Registered { from: Pid },
+    Reregistered { from: Pid, message: ReregisterSlaveMessage },
+    Update { from: Pid, update: StatusUpdate },
+    ExitedExecutor(ExitedExecutorMessage),
+    Pong,
+}
+
+/// The master side of the protocol: registers agents as `AGENT-S1`, acknowledges
+/// every status update at once (as a framework that acks would), reports all.
+pub struct FakeMaster {
+    pub tx: mpsc::UnboundedSender<MasterEvent>,
+    pub auto_ack: bool,
+}
+
+pub const AGENT_ID: &str = "AGENT-S1";
+
+impl Process for FakeMaster {
+    type Message = FakeMasterMessage;
+
+    fn on_message(&mut self, from: Pid, message: FakeMasterMessage, ctx: &mut Context<'_, Self>) {
+        let agent_id = SlaveId { value: AGENT_ID.into() };
+        let event = match message {
+            FakeMasterMessage::Register(_) => {
+                ctx.send(&from, SlaveRegisteredMessage { slave_id: agent_id, connection: None });
+                MasterEvent::Registered { from }
+            }
+            FakeMasterMessage::Reregister(message) => {
+                ctx.send(&from, SlaveReregisteredMessage { slave_id: agent_id, ..Default::default() });
+                MasterEvent::Reregistered { from, message }
+            }
+            FakeMasterMessage::Update(message) => {
+                let update = message.update;
+                if self.auto_ack {
+                    let ack = StatusUpdateAcknowledgementMessage {
+                        slave_id: agent_id,
+                        framework_id: update.framework_id.clone(),
+                        task_id: update.status.task_id.clone(),
+                        uuid: update.uuid.clone().unwrap_or_default(),
+                    };
+                    ctx.send(&from, ack);
+                }
+                MasterEvent::Update { from, update }
+            }
+            FakeMasterMessage::Exited(message) => MasterEvent::ExitedExecutor(message),
+            FakeMasterMessage::Pong(_) => MasterEvent::Pong,
+        };
+        let _ = self.tx.send(event);
+    }
+
+    fn on_unknown(&mut self, from: Pid, error: DecodeError, _ctx: &mut Context<'_, Self>) {
+        panic!("fake master got an unexpected message from {from}: {error}");
+    }
+}
+
+/// Spawns a fake master as `master` on `node`.
+pub fn fake_master(node: &libprocess::Node, auto_ack: bool) -> (ProcessRef<FakeMaster>, mpsc::UnboundedReceiver<MasterEvent>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (node.spawn("master", FakeMaster { tx, auto_ack }).expect("spawn fake master"), rx)
+}
+
+/// The next event, failing the test if none comes within 60 s (a guard against
+/// hangs, not a wait).
+pub async fn next_event(rx: &mut mpsc::UnboundedReceiver<MasterEvent>) -> MasterEvent {
+    tokio::time::timeout(Duration::from_secs(60), rx.recv())
+        .await
+        .expect("timed out waiting for the agent")
+        .expect("fake master gone")
+}
+
+/// The next status update the master receives, skipping other events.
+pub async fn next_update(rx: &mut mpsc::UnboundedReceiver<MasterEvent>) -> StatusUpdate {
+    loop {
+        if let MasterEvent::Update { update, .. } = next_event(rx).await {
+            return update;
+        }
+    }
+}
+
+/// A checkpointing (or not) framework.
+pub fn framework(checkpoint: bool) -> FrameworkInfo {
+    FrameworkInfo {
+        user: "nobody".into(),
+        name: "test-framework".into(),
+        id: Some(FrameworkId { value: "FW-0001".into() }),
+        checkpoint: Some(checkpoint),
+        ..FrameworkInfo::default()
+    }
+}
+
+/// A command task.
+pub fn command_task(id: &str, command: &str) -> TaskInfo {
+    TaskInfo {
+        name: id.into(),
+        task_id: TaskId { value: id.into() },
+        slave_id: SlaveId { value: AGENT_ID.into() },
+        command: Some(CommandInfo { value: Some(command.into()), shell: Some(true), ..CommandInfo::default() }),
+        ..TaskInfo::default()
+    }
+}
+
+/// A fresh folder, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("mesos-agent-it-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
