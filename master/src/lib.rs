@@ -10,6 +10,7 @@
 //! - [`allocator_process`]: the allocator actor around that core.
 //! - [`core`]: the master's pure core: agents, frameworks, offers, tasks.
 //! - [`process`]: the master actor around the core.
+//! - [`scheduler_api`]: the v1 scheduler HTTP API (`/api/v1/scheduler`).
 //! - [`snapshot`]: state copies for the read-only endpoints.
 //! - [`launch`]: starting the allocator and master on a node.
 //! - [`http`]: the HTTP endpoints.
@@ -22,4 +23,5 @@ pub mod http;
 pub mod launch;
 pub mod metrics;
 pub mod process;
+pub mod scheduler_api;
 pub mod snapshot;

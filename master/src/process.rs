@@ -62,6 +62,8 @@ pub struct MasterProcess {
     allocator: ProcessRef<AllocatorProcess>,
     snapshot: Arc<SnapshotCell>,
     flags: Arc<RwLock<Vec<(String, String)>>>,
+    /// Open v1 scheduler API subscriptions.
+    pub(crate) http: crate::scheduler_api::HttpSubscribers,
 }
 
 impl MasterProcess {
@@ -72,6 +74,7 @@ impl MasterProcess {
             allocator,
             snapshot: Arc::new(SnapshotCell::default()),
             flags: Arc::new(RwLock::new(flags)),
+            http: Default::default(),
         }
     }
 
@@ -95,7 +98,13 @@ impl MasterProcess {
         self.snapshot.invalidate();
         for output in self.core.drain_outputs() {
             match output {
-                Output::Send { to, message } => send(ctx, &to, message),
+                Output::Send { to, message } => {
+                    if !crate::scheduler_api::deliver(self, &to, &message, ctx) {
+                        send(ctx, &to, message);
+                    }
+                }
+                // HTTP subscribers are watched through their stream instead.
+                Output::Link(pid) if self.http.contains(&pid) => {}
                 Output::Link(pid) => ctx.link(&pid),
                 Output::Allocator(call) => {
                     if self.allocator.tell(move |allocator, actx| allocator.on_call(call, actx)).is_err() {
@@ -210,6 +219,7 @@ impl Process for MasterProcess {
             tracing::error!("allocator is gone");
         }
         self.routes(ctx);
+        crate::scheduler_api::install(ctx);
         crate::metrics::install(ctx);
         tracing::info!(pid = %ctx.pid(), id = %self.core.info().id, "master started");
     }

@@ -4,5 +4,6 @@ mod drf;
 mod frameworks;
 mod offers;
 mod reconciliation;
+mod scheduler_http;
 mod support;
 mod tasks;

@@ -1,0 +1,356 @@
+//! The v1 scheduler HTTP API: `POST /api/v1/scheduler`.
+//!
+//! Mesos: master/http.cpp `Master::Http::scheduler`, docs/scheduler-http-api.md. An HTTP
+//! framework SUBSCRIBEs and keeps the response open: a chunked RecordIO stream of v1
+//! `Event`s (`<length>\n<record>`), identified by the `Mesos-Stream-Id` header, which every
+//! later call must repeat. Every other call answers `202 Accepted`.
+//!
+//! HTTP and libprocess frameworks share one code path: the master core addresses every
+//! framework by a `Pid`. An HTTP subscription gets a synthetic pid (`http-<stream id>`
+//! at `0.0.0.0:0`) that names its stream; the actor turns messages the core sends to it
+//! into v1 events on the stream, and the stream closing into `exited`, exactly as a
+//! broken libprocess connection would be.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, StatusCode, header};
+use libprocess::http::{self as lhttp, Request, Responder, Response, StreamError, StreamWriter};
+use libprocess::{Context, Pid};
+use mesos_proto::ids::FrameworkId;
+use mesos_proto::mesos::{self, scheduler, v1};
+use prost::Message;
+
+use crate::core::Outgoing;
+use crate::process::MasterProcess;
+
+/// Seconds between HEARTBEAT events (Mesos: `DEFAULT_HEARTBEAT_INTERVAL`).
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
+/// Events buffered per subscriber; a subscriber that falls this far behind is
+/// disconnected rather than buffered without limit.
+pub const STREAM_CAPACITY: usize = 1024;
+/// Most HTTP subscribers at once; further SUBSCRIBEs get `503`.
+pub const MAX_SUBSCRIBERS: usize = 10_000;
+
+const JSON: &str = "application/json";
+const PROTOBUF: &str = "application/x-protobuf";
+
+/// How a subscriber wants its events encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// `application/json`.
+    Json,
+    /// `application/x-protobuf`.
+    Protobuf,
+}
+
+struct Stream {
+    writer: StreamWriter,
+    encoding: Encoding,
+    stream_id: String,
+}
+
+/// The open HTTP subscriptions, by synthetic pid.
+#[derive(Default)]
+pub struct HttpSubscribers {
+    streams: HashMap<Pid, Stream>,
+}
+
+impl HttpSubscribers {
+    /// True if `pid` names an HTTP subscription.
+    pub fn contains(&self, pid: &Pid) -> bool {
+        self.streams.contains_key(pid)
+    }
+
+    /// The number of open subscriptions.
+    pub fn len(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.streams.is_empty()
+    }
+}
+
+/// The synthetic pid of a stream.
+fn stream_pid(stream_id: &str) -> Pid {
+    Pid::new(format!("http-{stream_id}"), SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0))
+}
+
+/// Installs the route and the heartbeat timer.
+pub fn install(ctx: &mut Context<'_, MasterProcess>) {
+    ctx.route("/api/v1/scheduler", on_request);
+    schedule_heartbeat(ctx);
+}
+
+fn schedule_heartbeat(ctx: &mut Context<'_, MasterProcess>) {
+    ctx.delay(HEARTBEAT_INTERVAL, |master: &mut MasterProcess, ctx| {
+        let pids: Vec<Pid> = master.http.streams.keys().cloned().collect();
+        for pid in pids {
+            let event = mesos::scheduler::Event { r#type: Some(8), ..Default::default() };
+            write_event(master, &pid, event, ctx);
+        }
+        schedule_heartbeat(ctx);
+    });
+}
+
+fn on_request(master: &mut MasterProcess, request: Request, responder: Responder, ctx: &mut Context<'_, MasterProcess>) {
+    let response = match handle(master, request, ctx) {
+        Ok(response) | Err(response) => response,
+    };
+    responder.respond(response);
+}
+
+fn bad_request(message: impl Into<String>) -> Response {
+    lhttp::text(StatusCode::BAD_REQUEST, message)
+}
+
+/// Which of JSON and protobuf the `Accept` header allows (JSON preferred, as Mesos).
+fn response_encoding(request: &Request) -> Option<Encoding> {
+    let Some(accept) = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(Encoding::Json);
+    };
+    let types: Vec<&str> = accept.split(',').map(|t| t.split(';').next().unwrap_or("").trim()).collect();
+    let accepts = |wanted: &str| types.iter().any(|t| *t == wanted || *t == "*/*" || *t == "application/*");
+    if accepts(JSON) {
+        Some(Encoding::Json)
+    } else if accepts(PROTOBUF) {
+        Some(Encoding::Protobuf)
+    } else {
+        None
+    }
+}
+
+/// Parses the body by its `Content-Type` into a v0 call (v1 and v0 calls are the same on
+/// the wire: Mesos's `devolve`).
+fn parse_call(request: &Request) -> Result<scheduler::Call, Response> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .ok_or_else(|| bad_request("Expecting 'Content-Type' to be present"))?
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let v1_call: v1::scheduler::Call = match content_type.as_str() {
+        JSON => {
+            let text = std::str::from_utf8(request.body()).map_err(|e| bad_request(format!("Request body is not UTF-8: {e}")))?;
+            mesos_proto::json::from_json_str(text)
+                .map_err(|e| bad_request(format!("Failed to parse body into Call protobuf: {e}")))?
+        }
+        PROTOBUF => v1::scheduler::Call::decode(request.body().clone())
+            .map_err(|e| bad_request(format!("Failed to parse body into Call protobuf: {e}")))?,
+        other => {
+            return Err(lhttp::text(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Expecting 'Content-Type' of {JSON} or {PROTOBUF}, got '{other}'"),
+            ));
+        }
+    };
+    scheduler::Call::decode(Bytes::from(v1_call.encode_to_vec())).map_err(|e| bad_request(format!("Invalid call: {e}")))
+}
+
+fn handle(master: &mut MasterProcess, request: Request, ctx: &mut Context<'_, MasterProcess>) -> Result<Response, Response> {
+    if request.method() != Method::POST {
+        return Err(lhttp::text(StatusCode::METHOD_NOT_ALLOWED, format!("Expecting a 'POST' request, received '{}'", request.method())));
+    }
+    let mut call = parse_call(&request)?;
+    let Some(kind) = call.r#type.and_then(|t| scheduler::call::Type::try_from(t).ok()).filter(|t| *t != scheduler::call::Type::Unknown) else {
+        return Err(bad_request("Failed to validate scheduler::Call: Expecting 'type' to be present"));
+    };
+    let encoding = response_encoding(&request)
+        .ok_or_else(|| lhttp::text(StatusCode::NOT_ACCEPTABLE, format!("Expecting 'Accept' to allow '{JSON}' or '{PROTOBUF}'")))?;
+    match kind {
+        scheduler::call::Type::Subscribe if request.headers().contains_key("mesos-stream-id") => {
+            Err(bad_request("Subscribe calls should not include the 'Mesos-Stream-Id' header"))
+        }
+        scheduler::call::Type::Subscribe => subscribe(master, call, encoding, ctx),
+        scheduler::call::Type::AcknowledgeOperationStatus | scheduler::call::Type::ReconcileOperations => {
+            Err(lhttp::text(StatusCode::NOT_IMPLEMENTED, "Operation feedback is not implemented"))
+        }
+        _ => {
+            let framework_id = call
+                .framework_id
+                .as_ref()
+                .map(FrameworkId::from)
+                .ok_or_else(|| bad_request("Failed to validate scheduler::Call: Expecting 'framework_id' to be present"))?;
+            let stream_id = request
+                .headers()
+                .get("mesos-stream-id")
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| bad_request("All non-subscribe calls should include the 'Mesos-Stream-Id' header"))?;
+            let pid = master
+                .core()
+                .framework(&framework_id)
+                .and_then(|f| f.pid.clone())
+                .filter(|pid| master.http.contains(pid))
+                .ok_or_else(|| lhttp::text(StatusCode::FORBIDDEN, "Framework is not subscribed"))?;
+            if master.http.streams.get(&pid).map(|s| s.stream_id.as_str()) != Some(stream_id) {
+                return Err(bad_request(format!(
+                    "The stream ID '{stream_id}' included in this request didn't match the stream ID currently associated with framework ID {framework_id}"
+                )));
+            }
+            call.framework_id = Some((&framework_id).into());
+            let now = ctx.now();
+            let result = master.core_mut().on_scheduler_call(&pid, call, now);
+            master.flush(ctx);
+            result.map(|()| lhttp::status(StatusCode::ACCEPTED)).map_err(|e| bad_request(e.to_string()))
+        }
+    }
+}
+
+fn subscribe(
+    master: &mut MasterProcess,
+    mut call: scheduler::Call,
+    encoding: Encoding,
+    ctx: &mut Context<'_, MasterProcess>,
+) -> Result<Response, Response> {
+    if master.http.len() >= MAX_SUBSCRIBERS {
+        return Err(lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "Too many subscribers"));
+    }
+    let Some(subscribe) = call.subscribe.as_mut() else {
+        return Err(bad_request("Failed to validate scheduler::Call: Expecting 'subscribe' to be present"));
+    };
+    // HTTP schedulers always take over an existing subscription (Mesos ignores `force`).
+    subscribe.force = Some(true);
+    let content_type = match encoding {
+        Encoding::Json => JSON,
+        Encoding::Protobuf => PROTOBUF,
+    };
+    let (mut response, writer) = lhttp::stream(StatusCode::OK, content_type, STREAM_CAPACITY);
+    let stream_id = uuid::Uuid::new_v4().to_string();
+    if let Ok(value) = HeaderValue::from_str(&stream_id) {
+        response.headers_mut().insert("mesos-stream-id", value);
+    }
+    let pid = stream_pid(&stream_id);
+    master.http.streams.insert(pid.clone(), Stream { writer: writer.clone(), encoding, stream_id });
+    let now = ctx.now();
+    let result = master.core_mut().on_scheduler_call(&pid, call, now);
+    master.flush(ctx);
+    if let Err(error) = result {
+        master.http.streams.remove(&pid);
+        return Err(bad_request(error.to_string()));
+    }
+    let watched = pid.clone();
+    ctx.spawn(async move { writer.closed().await }, move |master: &mut MasterProcess, (), ctx| {
+        on_stream_closed(master, &watched, ctx);
+    });
+    Ok(response)
+}
+
+/// The subscriber went away (or was cut off): to the core it is a broken connection.
+fn on_stream_closed(master: &mut MasterProcess, pid: &Pid, ctx: &mut Context<'_, MasterProcess>) {
+    if master.http.streams.remove(pid).is_some() {
+        let now = ctx.now();
+        master.core_mut().on_exited(pid, now);
+        master.flush(ctx);
+    }
+}
+
+/// Sends what the core addressed to an HTTP subscriber as a v1 event. Returns false if
+/// `to` is not an HTTP subscriber.
+pub(crate) fn deliver(master: &mut MasterProcess, to: &Pid, message: &Outgoing, ctx: &mut Context<'_, MasterProcess>) -> bool {
+    if !master.http.contains(to) {
+        return false;
+    }
+    let Some(event) = to_event(message) else { return true };
+    let is_error = matches!(message, Outgoing::FrameworkError(_));
+    write_event(master, to, event, ctx);
+    if is_error {
+        // Mesos closes the stream after an ERROR event.
+        master.http.streams.remove(to);
+    }
+    true
+}
+
+fn write_event(master: &mut MasterProcess, to: &Pid, event: mesos::scheduler::Event, ctx: &mut Context<'_, MasterProcess>) {
+    let Some(stream) = master.http.streams.get(to) else { return };
+    let record = encode_event(&event, stream.encoding);
+    match stream.writer.try_send(record) {
+        Ok(()) => {}
+        Err(StreamError::Full) | Err(StreamError::Closed) => {
+            tracing::warn!(subscriber = %to, "scheduler stream closed or not keeping up: disconnecting it");
+            let pid = to.clone();
+            ctx.defer(move |master: &mut MasterProcess, ctx| on_stream_closed(master, &pid, ctx));
+        }
+    }
+}
+
+/// One RecordIO record: `<decimal length>\n<bytes>`.
+pub fn encode_event(event: &mesos::scheduler::Event, encoding: Encoding) -> Bytes {
+    let v1_event = v1::scheduler::Event::decode(Bytes::from(event.encode_to_vec())).unwrap_or_default();
+    let body = match encoding {
+        Encoding::Json => mesos_proto::json::to_json_string(&v1_event).into_bytes(),
+        Encoding::Protobuf => v1_event.encode_to_vec(),
+    };
+    let mut record = format!("{}\n", body.len()).into_bytes();
+    record.extend_from_slice(&body);
+    Bytes::from(record)
+}
+
+/// The v1 event for a message the core sends to a framework (Mesos: `evolve`).
+fn to_event(message: &Outgoing) -> Option<mesos::scheduler::Event> {
+    use mesos::scheduler::event::{self, Type};
+    let mut e = mesos::scheduler::Event::default();
+    let kind = match message {
+        Outgoing::FrameworkRegistered(m) => {
+            e.subscribed = Some(subscribed(&m.framework_id, &m.master_info));
+            Type::Subscribed
+        }
+        Outgoing::FrameworkReregistered(m) => {
+            e.subscribed = Some(subscribed(&m.framework_id, &m.master_info));
+            Type::Subscribed
+        }
+        Outgoing::ResourceOffers(m) => {
+            e.offers = Some(event::Offers { offers: m.offers.clone(), ..Default::default() });
+            Type::Offers
+        }
+        Outgoing::RescindResourceOffer(m) => {
+            e.rescind = Some(event::Rescind { offer_id: m.offer_id.clone() });
+            Type::Rescind
+        }
+        Outgoing::StatusUpdate(m) => {
+            let mut status = m.update.status.clone();
+            status.uuid = m.update.uuid.clone();
+            e.update = Some(event::Update { status });
+            Type::Update
+        }
+        Outgoing::ExecutorToFramework(m) => {
+            e.message = Some(event::Message { slave_id: m.slave_id.clone(), executor_id: m.executor_id.clone(), data: m.data.clone() });
+            Type::Message
+        }
+        Outgoing::LostSlave(m) => {
+            e.failure = Some(event::Failure { slave_id: Some(m.slave_id.clone()), executor_id: None, status: None });
+            Type::Failure
+        }
+        Outgoing::ExitedExecutor(m) => {
+            e.failure = Some(event::Failure {
+                slave_id: Some(m.slave_id.clone()),
+                executor_id: Some(m.executor_id.clone()),
+                status: Some(m.status),
+            });
+            Type::Failure
+        }
+        Outgoing::FrameworkError(m) => {
+            e.error = Some(event::Error { message: m.message.clone() });
+            Type::Error
+        }
+        _ => return None,
+    };
+    e.r#type = Some(kind as i32);
+    Some(e)
+}
+
+fn subscribed(framework_id: &mesos::FrameworkId, master_info: &mesos::MasterInfo) -> mesos::scheduler::event::Subscribed {
+    mesos::scheduler::event::Subscribed {
+        framework_id: framework_id.clone(),
+        heartbeat_interval_seconds: Some(HEARTBEAT_INTERVAL.as_secs_f64()),
+        master_info: Some(master_info.clone()),
+    }
+}
