@@ -1,1 +1,119 @@
-//! Transcript tests of the master core.
+//! Transcript tests of the master core: a message in, the expected outputs out, with no
+//! actors, network or clock.
+
+use std::time::Duration;
+
+use libprocess::{Pid, Time};
+use mesos_proto::mesos::{self, internal, scheduler};
+use mesos_proto::resources::Resources;
+
+use super::{AllocatorCall, MasterConfig, MasterCore, Outgoing, Output, Timer};
+
+fn core() -> MasterCore {
+    let config = MasterConfig {
+        pid: "master@10.0.0.1:5050".parse().unwrap(),
+        id: "m1".into(),
+        hostname: "m1.example".into(),
+        agent_ping_timeout: Duration::from_secs(15),
+        max_agent_ping_timeouts: 5,
+        offer_timeout: None,
+        version: "1.11.0".into(),
+    };
+    MasterCore::new(config, Time::from_epoch(Duration::from_secs(1000)))
+}
+
+fn now() -> Time {
+    Time::from_epoch(Duration::from_secs(1001))
+}
+
+fn agent_pid() -> Pid {
+    "slave(1)@10.0.1.1:5051".parse().unwrap()
+}
+
+fn register_agent(core: &mut MasterCore) {
+    let slave = mesos::SlaveInfo {
+        hostname: "a1".into(),
+        resources: Resources::parse("cpus:4;mem:1024").unwrap().to_protos(),
+        ..Default::default()
+    };
+    core.on_register_agent(&agent_pid(), internal::RegisterSlaveMessage { slave, ..Default::default() }, now()).unwrap();
+}
+
+/// RegisterSlaveMessage -> SlaveRegisteredMessage (with the ping budget), a link, the
+/// first ping timer and the allocator told, in that order.
+#[test]
+fn register_agent_transcript() {
+    let mut core = core();
+    register_agent(&mut core);
+    let outputs = core.drain_outputs();
+    assert_eq!(outputs.len(), 4, "{outputs:?}");
+    assert!(matches!(&outputs[0], Output::Link(pid) if *pid == agent_pid()));
+    assert!(matches!(&outputs[1], Output::Timer { after, timer: Timer::AgentPing { .. } } if *after == Duration::from_secs(15)));
+    match &outputs[2] {
+        Output::Send { to, message: Outgoing::SlaveRegistered(m) } => {
+            assert_eq!(*to, agent_pid());
+            assert_eq!(m.slave_id.value, "m1-S0");
+            assert_eq!(m.connection.as_ref().unwrap().total_ping_timeout_seconds, Some(75.0));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(matches!(&outputs[3], Output::Allocator(AllocatorCall::AddAgent { hostname, .. }) if hostname == "a1"));
+}
+
+/// A ping timer with no pong in between counts a miss; after the last allowed miss the
+/// agent is removed (and the allocator told) instead of pinged again.
+#[test]
+fn ping_misses_transcript() {
+    let mut core = MasterCore { ..core() };
+    core.config.max_agent_ping_timeouts = 2;
+    register_agent(&mut core);
+    core.drain_outputs();
+    let agent_id = core.agents().next().unwrap().id.clone();
+    let epoch = core.agents().next().unwrap().ping_epoch;
+    let timer = Timer::AgentPing { agent_id: agent_id.clone(), epoch };
+    core.on_timer(timer.clone(), now());
+    let first = core.drain_outputs();
+    assert!(first.iter().any(|o| matches!(o, Output::Send { message: Outgoing::PingSlave(_), .. })));
+    core.on_timer(timer.clone(), now());
+    assert!(core.drain_outputs().iter().any(|o| matches!(o, Output::Send { message: Outgoing::PingSlave(_), .. })), "one miss");
+    core.on_timer(timer, now());
+    let last = core.drain_outputs();
+    assert!(last.iter().any(|o| matches!(o, Output::Allocator(AllocatorCall::RemoveAgent { .. }))), "{last:?}");
+    assert_eq!(core.unreachable_agents().count(), 1);
+    // A stale timer of the removed agent does nothing.
+    core.on_timer(Timer::AgentPing { agent_id, epoch }, now());
+    assert!(core.drain_outputs().is_empty());
+}
+
+/// SUBSCRIBE without an id -> a new framework id, FrameworkRegisteredMessage carrying the
+/// MasterInfo, a link, and AddFramework to the allocator; a retry from the same pid gets
+/// the same id.
+#[test]
+fn subscribe_transcript() {
+    let mut core = core();
+    let scheduler: Pid = "scheduler(1)@10.0.2.1:8080".parse().unwrap();
+    let call = scheduler::Call {
+        r#type: Some(scheduler::call::Type::Subscribe as i32),
+        subscribe: Some(scheduler::call::Subscribe {
+            framework_info: mesos::FrameworkInfo { user: "u".into(), name: "n".into(), ..Default::default() },
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    core.on_scheduler_call(&scheduler, call.clone(), now()).unwrap();
+    let outputs = core.drain_outputs();
+    assert!(matches!(&outputs[0], Output::Link(pid) if *pid == scheduler));
+    assert!(matches!(&outputs[1], Output::Allocator(AllocatorCall::AddFramework { active: true, .. })));
+    let registered_id = match &outputs[2] {
+        Output::Send { message: Outgoing::FrameworkRegistered(m), .. } => {
+            assert_eq!(m.master_info.hostname.as_deref(), Some("m1.example"));
+            m.framework_id.value.clone()
+        }
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(registered_id, "m1-0000");
+    core.on_scheduler_call(&scheduler, call, now()).unwrap();
+    let retry = core.drain_outputs();
+    assert_eq!(retry.len(), 1);
+    assert!(matches!(&retry[0], Output::Send { message: Outgoing::FrameworkRegistered(m), .. } if m.framework_id.value == "m1-0000"));
+}
