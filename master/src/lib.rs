@@ -15,10 +15,12 @@
 //! - [`launch`]: starting the allocator and master on a node.
 //! - [`http`]: the HTTP endpoints.
 //! - [`metrics`]: `master/*` metrics.
+//! - [`flags`]: `mesos-master`'s command-line flags.
 
 pub mod allocator;
 pub mod allocator_process;
 pub mod core;
+pub mod flags;
 pub mod http;
 pub mod launch;
 pub mod metrics;

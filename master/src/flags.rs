@@ -1,0 +1,303 @@
+//! `mesos-master`'s flags (INTERFACES.md, Mesos: src/master/flags.cpp).
+//!
+//! Parsed with clap: `--name=value` (Mesos's spelling, underscores kept), every flag
+//! also read from `MESOS_<NAME>` with the command line winning, durations in Mesos's
+//! syntax (`500ms`, `10mins`). [`Flags::validate`] turns them into [`Settings`] or a
+//! [`FlagsError`]; the binary prints the error and exits with code 1.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use libprocess::duration::{format_duration, parse_duration};
+
+use crate::launch::MasterOptions;
+
+/// Where the registry (agents admitted, unreachable, gone; weights) is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Registry {
+    /// In this process's memory: lost when the master stops (a group of one).
+    #[value(name = "in_memory")]
+    InMemory,
+    /// Replicated by raft among the `--masters` group, stored under `--work_dir`.
+    #[value(name = "raft")]
+    Raft,
+}
+
+impl Registry {
+    /// The flag's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Registry::InMemory => "in_memory",
+            Registry::Raft => "raft",
+        }
+    }
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// The command line of `mesos-master`.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "mesos-master",
+    version,
+    about = "The Mesos master: pools agents' resources and offers them to frameworks.",
+    after_help = "Every flag is also read from the environment as MESOS_<FLAG_IN_UPPER_CASE>; \
+                  the command line wins. Durations: a number and a unit (ns, us, ms, secs, mins, hrs, days, weeks)."
+)]
+pub struct Flags {
+    /// Address to listen on.
+    #[arg(long = "ip", env = "MESOS_IP", default_value = "127.0.0.1")]
+    pub ip: IpAddr,
+    /// Port to listen on (0 picks a free port; the chosen one is printed at start).
+    #[arg(long = "port", env = "MESOS_PORT", default_value_t = 5050)]
+    pub port: u16,
+    /// Where the raft log, snapshots and registry live; required with --registry=raft.
+    #[arg(long = "work_dir", env = "MESOS_WORK_DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// `in_memory` or `raft` [default: raft when --work_dir is set, else in_memory].
+    #[arg(long = "registry", env = "MESOS_REGISTRY")]
+    pub registry: Option<Registry>,
+    /// Comma list `ip:port,...` of every member of the HA group, this one included;
+    /// absent = a group of one.
+    #[arg(long = "masters", env = "MESOS_MASTERS")]
+    pub masters: Option<String>,
+    /// Advertised hostname [default: the --ip].
+    #[arg(long = "hostname", env = "MESOS_HOSTNAME")]
+    pub hostname: Option<String>,
+    /// Batch allocation period.
+    #[arg(long = "allocation_interval", env = "MESOS_ALLOCATION_INTERVAL", default_value = "1secs", value_parser = duration)]
+    pub allocation_interval: Duration,
+    /// Rescind offers held longer than this [default: never].
+    #[arg(long = "offer_timeout", env = "MESOS_OFFER_TIMEOUT", value_parser = duration)]
+    pub offer_timeout: Option<Duration>,
+    /// Ping period for agents.
+    #[arg(long = "agent_ping_timeout", env = "MESOS_AGENT_PING_TIMEOUT", default_value = "15secs", value_parser = duration)]
+    pub agent_ping_timeout: Duration,
+    /// Missed pings before an agent is unreachable.
+    #[arg(long = "max_agent_ping_timeouts", env = "MESOS_MAX_AGENT_PING_TIMEOUTS", default_value_t = 5)]
+    pub max_agent_ping_timeouts: u32,
+    /// After a failover, how long agents have to re-register.
+    #[arg(long = "agent_reregister_timeout", env = "MESOS_AGENT_REREGISTER_TIMEOUT", default_value = "10mins", value_parser = duration)]
+    pub agent_reregister_timeout: Duration,
+    /// Comma list of the roles frameworks may use [default: any role].
+    #[arg(long = "roles", env = "MESOS_ROLES")]
+    pub roles: Option<String>,
+    /// Comma list of role weights, `role1=2,role2=1` [default: every role weighs 1].
+    #[arg(long = "weights", env = "MESOS_WEIGHTS")]
+    pub weights: Option<String>,
+}
+
+/// Why the flags cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FlagsError {
+    /// A value that does not make sense.
+    #[error("invalid --{flag}='{value}': {reason}")]
+    Invalid {
+        /// The flag.
+        flag: &'static str,
+        /// Its value.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// A feature another issue builds (the raft HA group, issue 8).
+    #[error("{what} is not available yet; use --registry=in_memory with a single master")]
+    NotAvailable {
+        /// What was asked for.
+        what: String,
+    },
+}
+
+/// Validated settings of a master.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where to listen.
+    pub address: SocketAddr,
+    /// Advertised hostname.
+    pub hostname: String,
+    /// The registry.
+    pub registry: Registry,
+    /// Role whitelist (`None` = any role).
+    pub roles: Option<Vec<String>>,
+    /// Role weights.
+    pub weights: Vec<(String, f64)>,
+    /// The flags as given, for `/master/flags`.
+    pub flags: Flags,
+}
+
+fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> FlagsError {
+    FlagsError::Invalid { flag, value: value.to_string(), reason: reason.into() }
+}
+
+/// Parses `role1=2,role2=1` (Mesos: master.cpp, `--weights`).
+pub fn parse_weights(text: &str) -> Result<Vec<(String, f64)>, FlagsError> {
+    let mut weights: Vec<(String, f64)> = Vec::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((role, weight)) = pair.split_once('=') else {
+            return Err(invalid("weights", text, format!("'{pair}' is not of the form role=weight")));
+        };
+        let role = role.trim();
+        mesos_proto::resources::roles::validate(role).map_err(|reason| invalid("weights", text, reason))?;
+        let weight: f64 = weight
+            .trim()
+            .parse()
+            .map_err(|_| invalid("weights", text, format!("weight '{weight}' of role '{role}' is not a number")))?;
+        if !(weight.is_finite() && weight > 0.0) {
+            return Err(invalid("weights", text, format!("weight of role '{role}' must be a positive number")));
+        }
+        if weights.iter().any(|(r, _)| r == role) {
+            return Err(invalid("weights", text, format!("role '{role}' is given twice")));
+        }
+        weights.push((role.to_string(), weight));
+    }
+    Ok(weights)
+}
+
+/// Parses the `--roles` whitelist.
+pub fn parse_roles(text: &str) -> Result<Vec<String>, FlagsError> {
+    let mut roles = Vec::new();
+    for role in text.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        mesos_proto::resources::roles::validate(role).map_err(|reason| invalid("roles", text, reason))?;
+        roles.push(role.to_string());
+    }
+    Ok(roles)
+}
+
+impl Flags {
+    /// The registry asked for, with INTERFACES.md's default.
+    pub fn effective_registry(&self) -> Registry {
+        self.registry.unwrap_or(if self.work_dir.is_some() { Registry::Raft } else { Registry::InMemory })
+    }
+
+    /// Checks every flag and combination; the first problem is the error.
+    pub fn validate(&self) -> Result<Settings, FlagsError> {
+        let registry = self.effective_registry();
+        if registry == Registry::Raft {
+            let why = if self.registry.is_some() { "--registry=raft" } else { "--registry=raft (the default with --work_dir)" };
+            return Err(FlagsError::NotAvailable { what: format!("{why}, the replicated registry of the HA group,") });
+        }
+        if let Some(masters) = &self.masters {
+            let members: Vec<&str> = masters.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
+            for member in &members {
+                member
+                    .parse::<SocketAddr>()
+                    .map_err(|_| invalid("masters", masters, format!("'{member}' is not an ip:port")))?;
+            }
+            if members.len() > 1 {
+                return Err(FlagsError::NotAvailable { what: format!("an HA group of {} masters (--masters)", members.len()) });
+            }
+        }
+        for (flag, value) in [("allocation_interval", self.allocation_interval), ("agent_ping_timeout", self.agent_ping_timeout)] {
+            if value.is_zero() {
+                return Err(invalid(flag, &format_duration(value), "must be longer than zero"));
+            }
+        }
+        if self.offer_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(invalid("offer_timeout", "0ns", "must be longer than zero"));
+        }
+        if self.max_agent_ping_timeouts == 0 {
+            return Err(invalid("max_agent_ping_timeouts", "0", "must be at least 1"));
+        }
+        let hostname = self.hostname.clone().unwrap_or_else(|| self.ip.to_string());
+        if hostname.trim().is_empty() {
+            return Err(invalid("hostname", &hostname, "must not be empty"));
+        }
+        let roles = self.roles.as_deref().map(parse_roles).transpose()?;
+        let weights = self.weights.as_deref().map(parse_weights).transpose()?.unwrap_or_default();
+        Ok(Settings {
+            address: SocketAddr::new(self.ip, self.port),
+            hostname,
+            registry,
+            roles,
+            weights,
+            flags: self.clone(),
+        })
+    }
+
+    /// The flags with values, as `/master/flags` shows them (`name -> value`, the
+    /// values printed the way they are written on the command line).
+    pub fn list(&self) -> Vec<(String, String)> {
+        let mut list = vec![
+            ("ip", self.ip.to_string()),
+            ("port", self.port.to_string()),
+            ("registry", self.effective_registry().as_str().to_string()),
+            ("hostname", self.hostname.clone().unwrap_or_else(|| self.ip.to_string())),
+            ("allocation_interval", format_duration(self.allocation_interval)),
+            ("agent_ping_timeout", format_duration(self.agent_ping_timeout)),
+            ("max_agent_ping_timeouts", self.max_agent_ping_timeouts.to_string()),
+            ("agent_reregister_timeout", format_duration(self.agent_reregister_timeout)),
+        ];
+        let optional = [
+            ("work_dir", self.work_dir.as_ref().map(|p| p.display().to_string())),
+            ("masters", self.masters.clone()),
+            ("offer_timeout", self.offer_timeout.map(format_duration)),
+            ("roles", self.roles.clone()),
+            ("weights", self.weights.clone()),
+        ];
+        list.extend(optional.into_iter().filter_map(|(name, value)| value.map(|v| (name, v))));
+        list.sort();
+        list.into_iter().map(|(name, value)| (name.to_string(), value)).collect()
+    }
+}
+
+impl Settings {
+    /// What [`crate::launch::spawn_master`] needs, for a master with id `id`.
+    pub fn master_options(&self, id: impl Into<String>) -> MasterOptions {
+        let mut options = MasterOptions::with_id(id);
+        options.hostname = self.hostname.clone();
+        options.allocation_interval = self.flags.allocation_interval;
+        options.agent_ping_timeout = self.flags.agent_ping_timeout;
+        options.max_agent_ping_timeouts = self.flags.max_agent_ping_timeouts;
+        options.offer_timeout = self.flags.offer_timeout;
+        options.weights = self.weights.clone();
+        options.flags = self.flags.list();
+        options
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Flags, clap::Error> {
+        Flags::try_parse_from(std::iter::once("mesos-master").chain(args.iter().copied()))
+    }
+
+    /// Defaults are INTERFACES.md's; Mesos duration syntax and weights parse.
+    #[test]
+    fn defaults_and_values() {
+        let flags = parse(&[]).unwrap();
+        assert_eq!(flags.port, 5050);
+        assert_eq!(flags.allocation_interval, Duration::from_secs(1));
+        assert_eq!(flags.agent_reregister_timeout, Duration::from_secs(600));
+        assert_eq!(flags.effective_registry(), Registry::InMemory);
+        let settings = parse(&["--port=0", "--offer_timeout=500ms", "--weights=a=2,b/c=0.5", "--roles=a,b"])
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert_eq!(settings.flags.offer_timeout, Some(Duration::from_millis(500)));
+        assert_eq!(settings.weights, vec![("a".to_string(), 2.0), ("b/c".to_string(), 0.5)]);
+        assert_eq!(settings.roles, Some(vec!["a".to_string(), "b".to_string()]));
+        assert!(settings.flags.list().contains(&("offer_timeout".to_string(), "500ms".to_string())));
+    }
+
+    /// Bad values and not-yet-built features are errors that say what is wrong.
+    #[test]
+    fn refusals() {
+        assert!(parse(&["--allocation_interval=1parsec"]).is_err());
+        assert!(parse(&["--no_such_flag=1"]).is_err());
+        let raft = parse(&["--work_dir=/tmp/x"]).unwrap().validate().unwrap_err();
+        assert!(raft.to_string().contains("not available yet"), "{raft}");
+        let group = parse(&["--masters=127.0.0.1:5050,127.0.0.1:5051"]).unwrap().validate().unwrap_err();
+        assert!(group.to_string().contains("not available yet"), "{group}");
+        assert!(parse(&["--weights=a=-1"]).unwrap().validate().is_err());
+        assert!(parse(&["--weights=a"]).unwrap().validate().is_err());
+        assert!(parse(&["--roles=.."]).unwrap().validate().is_err());
+        assert!(parse(&["--max_agent_ping_timeouts=0"]).unwrap().validate().is_err());
+        assert!(parse(&["--registry=in_memory", "--work_dir=/tmp/x"]).unwrap().validate().is_ok());
+    }
+}

@@ -1,0 +1,264 @@
+//! The read-only endpoints other than `/state`: `/state-summary`, `/frameworks`,
+//! `/slaves`, `/tasks`, `/roles`, `/flags`. Each renders a [`StateSnapshot`] and its
+//! query into a JSON value, or refuses the query with a [`QueryError`].
+//!
+//! Mesos: master/readonly_handler.cpp `stateSummary`, `frameworks`, `slaves`, `tasks`,
+//! `roles` and master/http.cpp `flags`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use mesos_proto::mesos;
+use mesos_proto::resources::{ResourceQuantities, Resources, roles};
+use serde_json::{Value, json};
+
+use super::query::{Query, QueryError};
+use super::state_json::{
+    OfferedIndex, agent_json, flags_json, framework_json, framework_summary_json, task_json,
+};
+use crate::snapshot::StateSnapshot;
+
+/// Tasks `/tasks` returns when no `limit` is given (Mesos: `TASK_LIMIT`).
+pub const TASK_LIMIT: usize = 100;
+
+/// Weight of a role without a configured weight (Mesos: `DEFAULT_WEIGHT`).
+pub const DEFAULT_WEIGHT: f64 = 1.0;
+
+/// Task counts by state (Mesos: `TaskStateSummary`).
+#[derive(Default, Clone, Copy)]
+struct TaskCounts([usize; 16]);
+
+impl TaskCounts {
+    fn count(&mut self, task: &mesos::Task) {
+        let index = task.state as usize;
+        if let Some(slot) = self.0.get_mut(index) {
+            *slot += 1;
+        }
+    }
+
+    fn get(&self, state: mesos::TaskState) -> usize {
+        self.0.get(state as usize).copied().unwrap_or(0)
+    }
+
+    /// Adds the `TASK_*` fields Mesos's `/state-summary` shows.
+    fn write(&self, value: &mut Value) {
+        use mesos::TaskState::*;
+        for state in [
+            TaskStaging,
+            TaskStarting,
+            TaskRunning,
+            TaskKilling,
+            TaskFinished,
+            TaskKilled,
+            TaskFailed,
+            TaskLost,
+            TaskError,
+            TaskUnreachable,
+        ] {
+            value[state.as_str_name()] = json!(self.get(state));
+        }
+    }
+}
+
+/// `/master/state-summary`: agents and frameworks with task counts and who runs where.
+pub fn state_summary(s: &StateSnapshot, _query: &Query) -> Result<Value, QueryError> {
+    let offered = OfferedIndex::of(s);
+    let mut by_agent: HashMap<&str, TaskCounts> = HashMap::new();
+    let mut by_framework: HashMap<String, TaskCounts> = HashMap::new();
+    let mut agent_frameworks: HashMap<&str, BTreeSet<String>> = HashMap::new();
+    let mut framework_agents: HashMap<String, BTreeSet<&str>> = HashMap::new();
+    for framework in &s.frameworks {
+        let id = framework.id.to_string();
+        for task in framework.tasks.values().chain(framework.completed_tasks.iter()) {
+            let agent = task.slave_id.value.as_str();
+            by_agent.entry(agent).or_default().count(task);
+            by_framework.entry(id.clone()).or_default().count(task);
+            agent_frameworks.entry(agent).or_default().insert(id.clone());
+            framework_agents.entry(id.clone()).or_default().insert(agent);
+        }
+    }
+    let slaves: Vec<Value> = s
+        .agents
+        .iter()
+        .map(|agent| {
+            let id = agent.id.as_str();
+            let mut value = agent_json(agent, &offered, false);
+            by_agent.get(id).copied().unwrap_or_default().write(&mut value);
+            value["framework_ids"] = json!(agent_frameworks.get(id).cloned().unwrap_or_default());
+            value
+        })
+        .collect();
+    let frameworks: Vec<Value> = s
+        .frameworks
+        .iter()
+        .map(|framework| {
+            let id = framework.id.to_string();
+            let mut value = framework_summary_json(framework, &offered);
+            by_framework.get(&id).copied().unwrap_or_default().write(&mut value);
+            value["slave_ids"] = json!(framework_agents.get(&id).cloned().unwrap_or_default());
+            value
+        })
+        .collect();
+    Ok(json!({
+        "hostname": s.info.hostname.clone().unwrap_or_default(),
+        "slaves": slaves,
+        "frameworks": frameworks,
+    }))
+}
+
+/// `/master/frameworks[?framework_id=]`.
+pub fn frameworks(s: &StateSnapshot, query: &Query) -> Result<Value, QueryError> {
+    let offered = OfferedIndex::of(s);
+    let wanted = query.get("framework_id");
+    let accept = |id: &str| wanted.is_none_or(|w| w == id);
+    Ok(json!({
+        "frameworks": s.frameworks.iter().filter(|f| accept(f.id.as_str())).map(|f| framework_json(f, s, &offered)).collect::<Vec<_>>(),
+        "completed_frameworks": s.completed_frameworks.iter().filter(|f| accept(f.id.as_str())).map(|f| framework_json(f, s, &offered)).collect::<Vec<_>>(),
+        "unregistered_frameworks": [],
+    }))
+}
+
+/// `/master/slaves[?slave_id=]`.
+pub fn slaves(s: &StateSnapshot, query: &Query) -> Result<Value, QueryError> {
+    let offered = OfferedIndex::of(s);
+    let wanted = query.get("slave_id");
+    Ok(json!({
+        "slaves": s
+            .agents
+            .iter()
+            .filter(|a| wanted.is_none_or(|w| w == a.id.as_str()))
+            .map(|a| agent_json(a, &offered, true))
+            .collect::<Vec<_>>(),
+        "recovered_slaves": [],
+    }))
+}
+
+/// The timestamp of a task's first status (Mesos sorts `/tasks` by it).
+fn first_timestamp(task: &mesos::Task) -> Option<f64> {
+    task.statuses.first().map(|s| s.timestamp.unwrap_or(0.0))
+}
+
+/// `/master/tasks[?limit=&offset=&order=asc|des&framework_id=&task_id=]`: tasks of
+/// registered and completed frameworks (live, unreachable and completed tasks), sorted
+/// by their first status's timestamp, newest first unless `order=asc`.
+pub fn tasks(s: &StateSnapshot, query: &Query) -> Result<Value, QueryError> {
+    let limit = query.usize("limit")?.unwrap_or(TASK_LIMIT);
+    let offset = query.usize("offset")?.unwrap_or(0);
+    let ascending = query.one_of("order", &["asc", "des"])? == Some("asc");
+    let framework_id = query.get("framework_id");
+    let task_id = query.get("task_id");
+    let mut tasks: Vec<&mesos::Task> = s
+        .frameworks
+        .iter()
+        .chain(s.completed_frameworks.iter())
+        .filter(|f| framework_id.is_none_or(|w| w == f.id.as_str()))
+        .flat_map(|f| {
+            let mut live: Vec<&mesos::Task> = f.tasks.values().collect();
+            live.sort_by(|a, b| a.task_id.value.cmp(&b.task_id.value));
+            live.into_iter().chain(f.completed_tasks.iter())
+        })
+        .filter(|t| task_id.is_none_or(|w| w == t.task_id.value))
+        .collect();
+    // A task without statuses sorts first ascending and last descending, as in Mesos
+    // (`TaskComparator`); the sort is stable, so ties keep their order.
+    tasks.sort_by(|a, b| {
+        let (a, b) = (first_timestamp(a), first_timestamp(b));
+        let ordering = match (a, b) {
+            (None, None) => std::cmp::Ordering::Equal,
+            (None, Some(_)) => std::cmp::Ordering::Less,
+            (Some(_), None) => std::cmp::Ordering::Greater,
+            (Some(a), Some(b)) => a.total_cmp(&b),
+        };
+        if ascending { ordering } else { ordering.reverse() }
+    });
+    let page: Vec<Value> = tasks.into_iter().skip(offset).take(limit).map(task_json).collect();
+    Ok(json!({ "tasks": page }))
+}
+
+/// Role weights from the `weights` flag (`role1=2,role2=1`), as shown at `/flags`.
+pub fn weights(s: &StateSnapshot) -> BTreeMap<String, f64> {
+    let text = s.flags.iter().find(|(name, _)| name == "weights").map(|(_, v)| v.as_str()).unwrap_or("");
+    text.split(',')
+        .filter_map(|pair| pair.split_once('='))
+        .filter_map(|(role, weight)| weight.trim().parse::<f64>().ok().map(|w| (role.trim().to_string(), w)))
+        .collect()
+}
+
+fn quantities_json(quantities: &ResourceQuantities) -> Value {
+    Value::Object(quantities.iter().map(|(name, amount)| (name.to_string(), json!(amount))).collect())
+}
+
+/// `/master/roles`: every known role (roles of frameworks, weights, reservations and
+/// `--roles`, with their ancestors) with its weight and what it is allocated, offered
+/// and has reserved.
+pub fn roles(s: &StateSnapshot, _query: &Query) -> Result<Value, QueryError> {
+    let weights = weights(s);
+    let mut frameworks_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for framework in &s.frameworks {
+        for role in &framework.roles {
+            frameworks_of.entry(role.clone()).or_default().push(framework.id.to_string());
+        }
+    }
+    let mut allocated: BTreeMap<String, Resources> = BTreeMap::new();
+    let mut reserved: BTreeMap<String, Resources> = BTreeMap::new();
+    for agent in &s.agents {
+        for (role, resources) in agent.used_total().allocations() {
+            *allocated.entry(role).or_default() += resources;
+        }
+        for (role, resources) in agent.total.reservations() {
+            *reserved.entry(role).or_default() += resources;
+        }
+    }
+    let mut offered: BTreeMap<String, Resources> = BTreeMap::new();
+    for offer in &s.offers {
+        for (role, resources) in offer.resources.allocations() {
+            *offered.entry(role).or_default() += resources;
+        }
+    }
+    let listed = s.flags.iter().find(|(name, _)| name == "roles").map(|(_, v)| v.clone()).unwrap_or_default();
+    let mut known: BTreeSet<String> = BTreeSet::new();
+    let named = frameworks_of
+        .keys()
+        .chain(weights.keys())
+        .chain(reserved.keys())
+        .chain(allocated.keys())
+        .cloned()
+        .chain(listed.split(',').map(str::trim).filter(|r| !r.is_empty()).map(String::from))
+        .collect::<Vec<_>>();
+    for role in named {
+        known.extend(roles::ancestors(&role).into_iter().map(String::from));
+        known.insert(role);
+    }
+    // A role's figures include its subroles (Mesos: `RoleResourceBreakdown`).
+    let subtree = |map: &BTreeMap<String, Resources>, role: &str| -> ResourceQuantities {
+        let sum: Resources = map
+            .iter()
+            .filter(|(r, _)| r.as_str() == role || roles::is_strict_subrole_of(r, role))
+            .map(|(_, resources)| resources)
+            .sum();
+        ResourceQuantities::from_scalar_resources(&sum)
+    };
+    let list: Vec<Value> = known
+        .iter()
+        .map(|role| {
+            let allocated = subtree(&allocated, role);
+            let offered = subtree(&offered, role);
+            let total = &allocated + &offered;
+            json!({
+                "name": role,
+                "weight": weights.get(role).copied().unwrap_or(DEFAULT_WEIGHT),
+                "quota": { "role": role, "guarantee": {}, "limit": {}, "consumed": quantities_json(&allocated) },
+                "resources": quantities_json(&total),
+                "allocated": quantities_json(&allocated),
+                "offered": quantities_json(&offered),
+                "reserved": quantities_json(&subtree(&reserved, role)),
+                "frameworks": frameworks_of.get(role).cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
+    Ok(json!({ "roles": list }))
+}
+
+/// `/master/flags`: `{"flags": {"name": "value", ...}}`.
+pub fn flags(s: &StateSnapshot, _query: &Query) -> Result<Value, QueryError> {
+    Ok(json!({ "flags": flags_json(s) }))
+}

@@ -1,0 +1,97 @@
+//! `/metrics/snapshot`: Mesos's master metric names, and values that follow the state.
+
+use mesos_proto::mesos::TaskState;
+
+use super::support::{Scene, TcpMaster, get};
+
+/// Every Mesos master metric this master reports (Mesos: src/master/metrics.cpp).
+const NAMES: &[&str] = &[
+    "master/uptime_secs",
+    "master/elected",
+    "master/slaves_active",
+    "master/slaves_inactive",
+    "master/slaves_connected",
+    "master/slaves_disconnected",
+    "master/slaves_unreachable",
+    "master/frameworks_active",
+    "master/frameworks_inactive",
+    "master/frameworks_connected",
+    "master/frameworks_disconnected",
+    "master/outstanding_offers",
+    "master/tasks_staging",
+    "master/tasks_starting",
+    "master/tasks_running",
+    "master/tasks_killing",
+    "master/tasks_finished",
+    "master/tasks_failed",
+    "master/tasks_killed",
+    "master/tasks_lost",
+    "master/tasks_error",
+    "master/tasks_dropped",
+    "master/tasks_unreachable",
+    "master/tasks_gone",
+    "master/valid_status_updates",
+    "master/invalid_status_updates",
+    "master/slave_registrations",
+    "master/slave_reregistrations",
+    "master/slave_removals",
+    "master/dropped_messages",
+    "master/messages_register_slave",
+    "master/messages_status_update",
+    "master/messages_launch_tasks",
+    "master/cpus_total",
+    "master/cpus_used",
+    "master/cpus_percent",
+    "master/mem_total",
+    "master/disk_used",
+    "master/gpus_revocable_total",
+    "allocator/mesos/resources/cpus/total",
+    "allocator/mesos/resources/mem/offered_or_allocated",
+];
+
+/// An idle master reports every Mesos name, elected, with nothing registered.
+#[actix_rt::test]
+async fn names_on_an_idle_master() {
+    let master = TcpMaster::start(|_| {});
+    let metrics = get(master.address, "/metrics/snapshot").await;
+    assert_eq!(metrics.status, 200);
+    let metrics = metrics.json();
+    for name in NAMES {
+        assert!(metrics.get(name).is_some_and(|v| v.is_number()), "missing {name}");
+    }
+    assert_eq!(metrics["master/elected"].as_f64(), Some(1.0));
+    assert_eq!(metrics["master/slaves_active"].as_f64(), Some(0.0));
+    assert_eq!(metrics["master/frameworks_active"].as_f64(), Some(0.0));
+    assert!(metrics["master/uptime_secs"].as_f64().is_some_and(|u| u >= 0.0));
+}
+
+/// The gauges follow the state at once, with no `/state` request in between: agents,
+/// frameworks, offers, running and finished tasks, resources and status-update counts.
+#[actix_rt::test]
+async fn values_follow_the_state() {
+    let mut scene = Scene::start().await;
+    let address = scene.master.address;
+    let value = |metrics: &serde_json::Value, name: &str| metrics[name].as_f64().unwrap_or(f64::NAN);
+    let metrics = get(address, "/metrics/snapshot").await.json();
+    assert_eq!(value(&metrics, "master/slaves_active"), 1.0);
+    assert_eq!(value(&metrics, "master/slaves_connected"), 1.0);
+    assert_eq!(value(&metrics, "master/frameworks_active"), 1.0);
+    assert_eq!(value(&metrics, "master/frameworks_connected"), 1.0);
+    assert_eq!(value(&metrics, "master/outstanding_offers"), 1.0);
+    assert_eq!(value(&metrics, "master/slave_registrations"), 1.0);
+    assert_eq!(value(&metrics, "master/cpus_total"), 4.0);
+    assert_eq!(value(&metrics, "master/cpus_used"), 0.0);
+    assert_eq!(value(&metrics, "allocator/mesos/resources/cpus/offered_or_allocated"), 4.0);
+
+    scene.launch(&[("run", "cpus:1;mem:128"), ("done", "cpus:1;mem:128")]).await;
+    scene.report("run", TaskState::TaskRunning, 1.0).await;
+    scene.report("done", TaskState::TaskFinished, 2.0).await;
+    let metrics = get(address, "/metrics/snapshot").await.json();
+    assert_eq!(value(&metrics, "master/tasks_running"), 1.0);
+    assert_eq!(value(&metrics, "master/tasks_finished"), 1.0);
+    assert_eq!(value(&metrics, "master/tasks_staging"), 0.0);
+    assert_eq!(value(&metrics, "master/valid_status_updates"), 2.0);
+    assert_eq!(value(&metrics, "master/cpus_used"), 1.0);
+    assert_eq!(value(&metrics, "master/cpus_percent"), 0.25);
+    assert_eq!(value(&metrics, "master/mem_used"), 128.0);
+}

@@ -1,0 +1,5 @@
+mod binary;
+mod endpoints;
+mod metrics;
+mod state;
+mod support;
