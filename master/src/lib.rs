@@ -11,6 +11,7 @@
 //! - [`core`]: the master's pure core: agents, frameworks, offers, tasks.
 //! - [`process`]: the master actor around the core.
 //! - [`scheduler_api`]: the v1 scheduler HTTP API (`/api/v1/scheduler`).
+//! - [`operator_api`]: the v1 operator HTTP API (`/api/v1`).
 //! - [`snapshot`]: state copies for the read-only endpoints.
 //! - [`launch`]: starting the allocator and master on a node.
 //! - [`http`]: the HTTP endpoints.
@@ -24,6 +25,7 @@ pub mod flags;
 pub mod http;
 pub mod launch;
 pub mod metrics;
+pub mod operator_api;
 pub mod process;
 pub mod scheduler_api;
 pub mod snapshot;

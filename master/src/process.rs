@@ -64,6 +64,8 @@ pub struct MasterProcess {
     flags: Arc<RwLock<Vec<(String, String)>>>,
     /// Open v1 scheduler API subscriptions.
     pub(crate) http: crate::scheduler_api::HttpSubscribers,
+    /// Open v1 operator API subscriptions.
+    pub(crate) operator: crate::operator_api::OperatorSubscribers,
 }
 
 impl MasterProcess {
@@ -75,6 +77,7 @@ impl MasterProcess {
             snapshot: Arc::new(SnapshotCell::default()),
             flags: Arc::new(RwLock::new(flags)),
             http: Default::default(),
+            operator: Default::default(),
         }
     }
 
@@ -111,6 +114,7 @@ impl MasterProcess {
                         tracing::error!("allocator is gone");
                     }
                 }
+                Output::Event(event) => crate::operator_api::publish(self, event, ctx),
                 Output::Timer { after, timer } => {
                     ctx.delay(after, move |master: &mut MasterProcess, ctx| {
                         let now = ctx.now();
@@ -220,6 +224,7 @@ impl Process for MasterProcess {
         }
         self.routes(ctx);
         crate::scheduler_api::install(ctx);
+        crate::operator_api::install(ctx, self.snapshot.clone());
         crate::metrics::install(ctx);
         tracing::info!(pid = %ctx.pid(), id = %self.core.info().id, "master started");
     }

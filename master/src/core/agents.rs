@@ -78,6 +78,7 @@ impl MasterCore {
         self.outbox.push(super::Output::Link(agent.pid.clone()));
         self.timer(self.config.agent_ping_timeout, Timer::AgentPing { agent_id: agent.id.clone(), epoch: agent.ping_epoch });
         self.agents_by_pid.insert(agent.pid.clone(), agent.id.clone());
+        self.event(super::MasterEvent::AgentAdded(agent.id.clone()));
         self.agents.insert(agent.id.clone(), agent);
     }
 
@@ -232,6 +233,7 @@ impl MasterCore {
         }
         let resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
         let state = task.state();
+        self.outbox.push(super::Output::Event(super::MasterEvent::TaskAdded(Box::new(task.clone()))));
         framework.tasks.insert(task_id.clone(), task);
         if let Some(agent) = self.agents.get_mut(agent_id) {
             agent.tasks.entry(framework_id.clone()).or_default().insert(task_id.clone());
@@ -385,6 +387,7 @@ impl MasterCore {
         }
         let Some(agent) = self.agents.remove(agent_id) else { return };
         self.agents_by_pid.remove(&agent.pid);
+        self.event(super::MasterEvent::AgentRemoved(agent_id.clone()));
         self.stats.slave_removals += 1;
         self.allocator(AllocatorCall::RemoveAgent { agent_id: agent_id.clone() });
         let reason = if unreachable { task_status::Reason::SlaveRemoved } else { reason };

@@ -155,6 +155,7 @@ impl MasterCore {
         };
         self.frameworks.insert(id.clone(), framework);
         self.frameworks_by_pid.insert(pid.clone(), id.clone());
+        self.event(super::MasterEvent::FrameworkAdded(id.clone()));
         self.outbox.push(Output::Link(pid));
         self.allocator(AllocatorCall::AddFramework {
             framework_id: id,
@@ -216,6 +217,7 @@ impl MasterCore {
             self.allocator(AllocatorCall::ActivateFramework { framework_id: framework_id.clone() });
         }
         self.send_registered(framework_id, from, true);
+        self.event(super::MasterEvent::FrameworkUpdated(framework_id.clone()));
         self.tell_agents_framework_pid(framework_id);
         tracing::info!(%framework_id, pid = %from, "framework re-subscribed");
     }
@@ -272,6 +274,7 @@ impl MasterCore {
         framework.roles = framework_roles(&info);
         framework.info = info.clone();
         framework.suppressed_roles = suppressed.iter().cloned().collect();
+        self.event(super::MasterEvent::FrameworkUpdated(framework_id.clone()));
         self.allocator(AllocatorCall::UpdateFramework {
             framework_id: framework_id.clone(),
             info: Box::new(info),
@@ -308,6 +311,7 @@ impl MasterCore {
             self.frameworks_by_pid.remove(&pid);
         }
         self.allocator(AllocatorCall::DeactivateFramework { framework_id: framework_id.clone() });
+        self.event(super::MasterEvent::FrameworkUpdated(framework_id.clone()));
         let offers: Vec<_> = self.frameworks[framework_id].offers.iter().cloned().collect();
         for offer_id in offers {
             self.rescind_offer(&offer_id, None);
@@ -348,6 +352,7 @@ impl MasterCore {
             failover_epoch: 0,
         };
         self.frameworks.insert(id.clone(), framework);
+        self.event(super::MasterEvent::FrameworkAdded(id.clone()));
         self.allocator(AllocatorCall::AddFramework {
             framework_id: id,
             info: Box::new(info.clone()),
@@ -406,6 +411,7 @@ impl MasterCore {
         framework.unregistered_time = Some(now);
         framework.executors.clear();
         self.allocator(AllocatorCall::RemoveFramework { framework_id: framework_id.clone() });
+        self.event(super::MasterEvent::FrameworkRemoved(Box::new(framework.info.clone())));
         self.stats.frameworks_removed += 1;
         self.completed_frameworks.push_back(framework);
         while self.completed_frameworks.len() > MAX_COMPLETED_FRAMEWORKS {

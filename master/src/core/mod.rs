@@ -32,6 +32,7 @@ use mesos_proto::resources::Resources;
 pub use agents::is_terminal as is_terminal_state;
 pub use frameworks::framework_roles;
 pub use offers::AllocationDecision;
+
 pub use state::{Agent, AgentState, Framework, FrameworkState, OfferEntry, UnreachableAgent};
 
 /// Most completed frameworks remembered for `/state` (Mesos `--max_completed_frameworks`).
@@ -117,6 +118,20 @@ pub enum Timer {
     OfferTimeout { offer_id: OfferId },
 }
 
+/// A change of state the operator API streams to its subscribers (Mesos:
+/// `master::Event`: TASK_ADDED, TASK_UPDATED, AGENT_ADDED, ...).
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub enum MasterEvent {
+    TaskAdded(Box<mesos::Task>),
+    TaskUpdated { framework_id: FrameworkId, status: Box<mesos::TaskStatus>, state: mesos::TaskState },
+    AgentAdded(AgentId),
+    AgentRemoved(AgentId),
+    FrameworkAdded(FrameworkId),
+    FrameworkUpdated(FrameworkId),
+    FrameworkRemoved(Box<mesos::FrameworkInfo>),
+}
+
 /// Something the actor must do for the core.
 #[derive(Debug, Clone)]
 pub enum Output {
@@ -138,6 +153,8 @@ pub enum Output {
         /// Which.
         timer: Timer,
     },
+    /// Tell operator API subscribers.
+    Event(MasterEvent),
 }
 
 /// Counters behind `/metrics/snapshot` (`master/*`).
@@ -302,6 +319,10 @@ impl MasterCore {
 
     pub(crate) fn timer(&mut self, after: Duration, timer: Timer) {
         self.outbox.push(Output::Timer { after, timer });
+    }
+
+    pub(crate) fn event(&mut self, event: MasterEvent) {
+        self.outbox.push(Output::Event(event));
     }
 
     pub(crate) fn next_epoch(&mut self) -> u64 {

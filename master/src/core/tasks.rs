@@ -175,6 +175,7 @@ impl MasterCore {
             limits: task.limits.clone(),
         };
         let task_resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
+        self.event(super::MasterEvent::TaskAdded(Box::new(record.clone())));
         if let Some(framework) = self.frameworks.get_mut(framework_id) {
             framework.tasks.insert(task_id.clone(), record);
         }
@@ -269,6 +270,13 @@ impl MasterCore {
         if task.statuses.len() > MAX_STATUSES_PER_TASK {
             task.statuses.remove(0);
         }
+        let current = task.state();
+        self.outbox.push(super::Output::Event(super::MasterEvent::TaskUpdated {
+            framework_id: framework_id.clone(),
+            status: Box::new(status.clone()),
+            state: current,
+        }));
+        let Some(task) = self.frameworks.get(framework_id).and_then(|f| f.tasks.get(task_id)) else { return };
         if !was_terminal && is_terminal(new_state) {
             let agent_id = AgentId::from(&task.slave_id);
             let resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();

@@ -3,6 +3,7 @@ mod bad_input;
 mod drf;
 mod frameworks;
 mod offers;
+mod operator_http;
 mod reconciliation;
 mod scheduler_http;
 mod support;

@@ -1,0 +1,451 @@
+//! The v1 operator API on the master: `POST /api/v1` (Mesos: master/http.cpp
+//! `Master::Http::api`, docs/operator-http-api.md).
+//!
+//! Queries (GET_STATE, GET_AGENTS, ...) are answered outside the master actor from the
+//! cached state snapshot, like `/master/state`. TEARDOWN runs on the master. SUBSCRIBE
+//! keeps the response open as a RecordIO stream: SUBSCRIBED with the full state, then
+//! TASK_ADDED, TASK_UPDATED, AGENT_ADDED, AGENT_REMOVED, FRAMEWORK_ADDED/UPDATED/REMOVED
+//! as the master's core reports them, and a HEARTBEAT every 15 s.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, StatusCode, header};
+use libprocess::http::{self as lhttp, Request, Response, StreamWriter};
+use libprocess::{Context, ProcessRef, Time};
+use mesos_proto::ids::FrameworkId;
+use mesos_proto::mesos::v1;
+use mesos_proto::resources::Resources;
+use prost::Message;
+
+use crate::core::{Agent, Framework, MasterEvent};
+use crate::process::MasterProcess;
+use crate::scheduler_api::{Encoding, HEARTBEAT_INTERVAL, STREAM_CAPACITY};
+use crate::snapshot::{SnapshotCell, StateSnapshot};
+
+use v1::master::{call, event, response};
+
+/// Most operator subscribers at once; further SUBSCRIBEs get `503`.
+pub const MAX_OPERATOR_SUBSCRIBERS: usize = 1000;
+
+/// Open operator SUBSCRIBE streams.
+#[derive(Default)]
+pub struct OperatorSubscribers {
+    streams: Vec<(StreamWriter, Encoding)>,
+}
+
+/// Re-encodes a message as its twin of another package (Mesos's `evolve`/`devolve`: v0
+/// and v1 types are identical on the wire).
+pub fn evolve<A: Message, B: Message + Default>(from: &A) -> B {
+    B::decode(Bytes::from(from.encode_to_vec())).unwrap_or_default()
+}
+
+fn time_info(time: Time) -> v1::TimeInfo {
+    v1::TimeInfo { nanoseconds: time.since_epoch().as_nanos().min(i64::MAX as u128) as i64 }
+}
+
+fn resources(r: &Resources) -> Vec<v1::Resource> {
+    r.iter().map(evolve).collect()
+}
+
+/// Installs `/api/v1` and the heartbeat on the master.
+pub fn install(ctx: &mut Context<'_, MasterProcess>, cell: Arc<SnapshotCell>) {
+    let master = ctx.self_ref();
+    ctx.route_shared(
+        "/api/v1",
+        Arc::new(move |request: Request| {
+            let master = master.clone();
+            let cell = cell.clone();
+            Box::pin(async move { handle(request, master, cell).await.unwrap_or_else(|e| e) })
+        }),
+    );
+    schedule_heartbeat(ctx);
+}
+
+fn schedule_heartbeat(ctx: &mut Context<'_, MasterProcess>) {
+    ctx.delay(HEARTBEAT_INTERVAL, |master: &mut MasterProcess, ctx| {
+        let heartbeat = v1::master::Event { r#type: Some(event::Type::Heartbeat as i32), ..Default::default() };
+        broadcast(master, &heartbeat);
+        schedule_heartbeat(ctx);
+    });
+}
+
+fn bad_request(message: impl Into<String>) -> Response {
+    lhttp::text(StatusCode::BAD_REQUEST, message)
+}
+
+fn parse(request: &Request) -> Result<(v1::master::Call, Encoding), Response> {
+    if request.method() != Method::POST {
+        return Err(lhttp::text(StatusCode::METHOD_NOT_ALLOWED, format!("Expecting a 'POST' request, received '{}'", request.method())));
+    }
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .ok_or_else(|| bad_request("Expecting 'Content-Type' to be present"))?
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let call: v1::master::Call = match content_type.as_str() {
+        "application/json" => {
+            let text = std::str::from_utf8(request.body()).map_err(|e| bad_request(format!("Request body is not UTF-8: {e}")))?;
+            mesos_proto::json::from_json_str(text).map_err(|e| bad_request(format!("Failed to parse body into Call protobuf: {e}")))?
+        }
+        "application/x-protobuf" => v1::master::Call::decode(request.body().clone())
+            .map_err(|e| bad_request(format!("Failed to parse body into Call protobuf: {e}")))?,
+        other => return Err(lhttp::text(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("Unsupported 'Content-Type' '{other}'"))),
+    };
+    let accept = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let encoding = if accept.contains("application/json") || accept.contains("*/*") {
+        Encoding::Json
+    } else if accept.contains("application/x-protobuf") {
+        Encoding::Protobuf
+    } else {
+        return Err(lhttp::text(StatusCode::NOT_ACCEPTABLE, "Expecting 'Accept' to allow application/json or application/x-protobuf"));
+    };
+    Ok((call, encoding))
+}
+
+fn encode_response(response: &v1::master::Response, encoding: Encoding) -> Response {
+    match encoding {
+        Encoding::Json => lhttp::response(StatusCode::OK, "application/json", mesos_proto::json::to_json_string(response)),
+        Encoding::Protobuf => lhttp::response(StatusCode::OK, "application/x-protobuf", response.encode_to_vec()),
+    }
+}
+
+async fn handle(request: Request, master: ProcessRef<MasterProcess>, cell: Arc<SnapshotCell>) -> Result<Response, Response> {
+    let (call, encoding) = parse(&request)?;
+    let kind = call.r#type();
+    let unavailable = || lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "master is shutting down");
+    match kind {
+        call::Type::Teardown => {
+            let framework_id = call
+                .teardown
+                .map(|t| FrameworkId::from(&t.framework_id))
+                .ok_or_else(|| bad_request("Expecting 'teardown' to be present"))?;
+            let result = master
+                .dispatch(move |m, ctx| {
+                    let now = ctx.now();
+                    let result = m.core_mut().teardown(&framework_id, now);
+                    m.flush(ctx);
+                    result
+                })
+                .await
+                .map_err(|_| unavailable())?;
+            result.map(|()| lhttp::status(StatusCode::OK)).map_err(|e| bad_request(e.to_string()))
+        }
+        call::Type::Subscribe => {
+            let snapshot = cell.get(&master).await.ok_or_else(unavailable)?;
+            let subscribed = v1::master::Event {
+                r#type: Some(event::Type::Subscribed as i32),
+                subscribed: Some(event::Subscribed {
+                    get_state: Some(get_state(&snapshot)),
+                    heartbeat_interval_seconds: Some(HEARTBEAT_INTERVAL.as_secs_f64()),
+                }),
+                ..Default::default()
+            };
+            master.dispatch(move |m, _| subscribe(m, &subscribed, encoding)).await.map_err(|_| unavailable())?
+        }
+        _ => {
+            let snapshot = cell.get(&master).await.ok_or_else(unavailable)?;
+            let metrics = if kind == call::Type::GetMetrics {
+                master.dispatch(|_, ctx| ctx.node().metrics().snapshot()).await.map_err(|_| unavailable())?
+            } else {
+                Default::default()
+            };
+            let response = query(kind, &snapshot, metrics)?;
+            Ok(encode_response(&response, encoding))
+        }
+    }
+}
+
+fn subscribe(master: &mut MasterProcess, subscribed: &v1::master::Event, encoding: Encoding) -> Result<Response, Response> {
+    if master.operator.streams.len() >= MAX_OPERATOR_SUBSCRIBERS {
+        return Err(lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "Too many subscribers"));
+    }
+    let content_type = match encoding {
+        Encoding::Json => "application/json",
+        Encoding::Protobuf => "application/x-protobuf",
+    };
+    let (response, writer) = lhttp::stream(StatusCode::OK, content_type, STREAM_CAPACITY);
+    if writer.try_send(record(subscribed, encoding)).is_err() {
+        return Err(lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "subscriber gone"));
+    }
+    master.operator.streams.push((writer, encoding));
+    Ok(response)
+}
+
+fn record(event: &v1::master::Event, encoding: Encoding) -> Bytes {
+    let body = match encoding {
+        Encoding::Json => mesos_proto::json::to_json_string(event).into_bytes(),
+        Encoding::Protobuf => event.encode_to_vec(),
+    };
+    let mut out = format!("{}\n", body.len()).into_bytes();
+    out.extend_from_slice(&body);
+    Bytes::from(out)
+}
+
+/// Sends an event to every operator subscriber; a subscriber that is gone or does not
+/// keep up is dropped.
+fn broadcast(master: &mut MasterProcess, event: &v1::master::Event) {
+    if master.operator.streams.is_empty() {
+        return;
+    }
+    let mut json = None;
+    let mut protobuf = None;
+    master.operator.streams.retain(|(writer, encoding)| {
+        let bytes = match encoding {
+            Encoding::Json => json.get_or_insert_with(|| record(event, Encoding::Json)).clone(),
+            Encoding::Protobuf => protobuf.get_or_insert_with(|| record(event, Encoding::Protobuf)).clone(),
+        };
+        writer.try_send(bytes).is_ok()
+    });
+}
+
+/// Turns a core event into an operator event and broadcasts it.
+pub(crate) fn publish(master: &mut MasterProcess, event: MasterEvent, _ctx: &mut Context<'_, MasterProcess>) {
+    if master.operator.streams.is_empty() {
+        return;
+    }
+    let core = master.core();
+    let mut e = v1::master::Event::default();
+    let kind = match event {
+        MasterEvent::TaskAdded(task) => {
+            e.task_added = Some(event::TaskAdded { task: evolve(task.as_ref()) });
+            event::Type::TaskAdded
+        }
+        MasterEvent::TaskUpdated { framework_id, status, state } => {
+            e.task_updated = Some(event::TaskUpdated {
+                framework_id: (&framework_id).into(),
+                status: evolve(status.as_ref()),
+                state: state as i32,
+            });
+            event::Type::TaskUpdated
+        }
+        MasterEvent::AgentAdded(agent_id) => {
+            let Some(agent) = core.agent(&agent_id) else { return };
+            e.agent_added = Some(event::AgentAdded { agent: agent_v1(agent, &Resources::new()) });
+            event::Type::AgentAdded
+        }
+        MasterEvent::AgentRemoved(agent_id) => {
+            e.agent_removed = Some(event::AgentRemoved { agent_id: (&agent_id).into() });
+            event::Type::AgentRemoved
+        }
+        MasterEvent::FrameworkAdded(id) | MasterEvent::FrameworkUpdated(id) => {
+            let Some(framework) = core.framework(&id) else { return };
+            let framework = framework_v1(framework, &[]);
+            if core.framework(&id).is_some_and(|f| f.reregistered_time.is_some() || !f.active()) {
+                e.framework_updated = Some(event::FrameworkUpdated { framework });
+                event::Type::FrameworkUpdated
+            } else {
+                e.framework_added = Some(event::FrameworkAdded { framework });
+                event::Type::FrameworkAdded
+            }
+        }
+        MasterEvent::FrameworkRemoved(info) => {
+            e.framework_removed = Some(event::FrameworkRemoved { framework_info: evolve(info.as_ref()) });
+            event::Type::FrameworkRemoved
+        }
+    };
+    e.r#type = Some(kind as i32);
+    broadcast(master, &e);
+}
+
+fn agent_v1(agent: &Agent, offered: &Resources) -> response::get_agents::Agent {
+    response::get_agents::Agent {
+        agent_info: evolve(&agent.info),
+        active: agent.state == crate::core::AgentState::Active,
+        deactivated: Some(false),
+        version: agent.version.clone(),
+        pid: Some(agent.pid.to_string()),
+        registered_time: Some(time_info(agent.registered_time)),
+        reregistered_time: agent.reregistered_time.map(time_info),
+        total_resources: resources(&agent.total),
+        allocated_resources: resources(&agent.used_total()),
+        offered_resources: resources(offered),
+        capabilities: agent.capabilities.iter().map(evolve).collect(),
+        ..Default::default()
+    }
+}
+
+fn framework_v1(framework: &Framework, offers: &[v1::Offer]) -> response::get_frameworks::Framework {
+    let mut allocated = Resources::new();
+    for task in framework.tasks.values() {
+        if !crate::core::is_terminal_state(task.state()) {
+            allocated += Resources::from_protos(task.resources.clone()).unwrap_or_default();
+        }
+    }
+    let offered: Vec<v1::Resource> = offers.iter().flat_map(|o| o.resources.clone()).collect();
+    response::get_frameworks::Framework {
+        framework_info: evolve(&framework.info),
+        active: framework.active(),
+        connected: framework.active() && framework.pid.is_some(),
+        recovered: framework.state == crate::core::FrameworkState::Recovered,
+        registered_time: Some(time_info(framework.registered_time)),
+        reregistered_time: framework.reregistered_time.map(time_info),
+        unregistered_time: framework.unregistered_time.map(time_info),
+        offers: offers.to_vec(),
+        allocated_resources: resources(&allocated),
+        offered_resources: offered,
+        ..Default::default()
+    }
+}
+
+fn get_agents(s: &StateSnapshot) -> response::GetAgents {
+    let agents = s
+        .agents
+        .iter()
+        .map(|agent| {
+            let offered: Resources = s.offers.iter().filter(|o| o.agent_id == agent.id).map(|o| o.resources.clone()).sum();
+            agent_v1(agent, &offered)
+        })
+        .collect();
+    response::GetAgents { agents, recovered_agents: Vec::new() }
+}
+
+fn get_frameworks(s: &StateSnapshot) -> response::GetFrameworks {
+    let offers_of = |f: &Framework| -> Vec<v1::Offer> {
+        s.offers.iter().filter(|o| o.framework_id == f.id).map(|o| evolve(&o.offer)).collect()
+    };
+    #[allow(deprecated)]
+    response::GetFrameworks {
+        frameworks: s.frameworks.iter().map(|f| framework_v1(f, &offers_of(f))).collect(),
+        completed_frameworks: s.completed_frameworks.iter().map(|f| framework_v1(f, &[])).collect(),
+        recovered_frameworks: Vec::new(),
+    }
+}
+
+fn get_tasks(s: &StateSnapshot) -> response::GetTasks {
+    let all = || s.frameworks.iter().chain(&s.completed_frameworks);
+    #[allow(deprecated)]
+    response::GetTasks {
+        pending_tasks: Vec::new(),
+        tasks: s.frameworks.iter().flat_map(|f| f.tasks.values().map(evolve)).collect(),
+        unreachable_tasks: Vec::new(),
+        completed_tasks: all().flat_map(|f| f.completed_tasks.iter().map(evolve)).collect(),
+        orphan_tasks: Vec::new(),
+    }
+}
+
+fn get_executors(s: &StateSnapshot) -> response::GetExecutors {
+    let executors = s
+        .agents
+        .iter()
+        .flat_map(|agent| {
+            agent.executors.values().flat_map(move |by_id| {
+                by_id.values().map(move |info| response::get_executors::Executor {
+                    executor_info: evolve(info),
+                    agent_id: (&agent.id).into(),
+                })
+            })
+        })
+        .collect();
+    #[allow(deprecated)]
+    response::GetExecutors { executors, orphan_executors: Vec::new() }
+}
+
+fn get_state(s: &StateSnapshot) -> response::GetState {
+    response::GetState {
+        get_tasks: Some(get_tasks(s)),
+        get_executors: Some(get_executors(s)),
+        get_frameworks: Some(get_frameworks(s)),
+        get_agents: Some(get_agents(s)),
+    }
+}
+
+fn get_roles(s: &StateSnapshot) -> response::GetRoles {
+    let mut roles: std::collections::BTreeMap<String, (Vec<v1::FrameworkId>, Resources)> = Default::default();
+    for framework in &s.frameworks {
+        for role in &framework.roles {
+            roles.entry(role.clone()).or_default().0.push((&framework.id).into());
+        }
+        for task in framework.tasks.values() {
+            if crate::core::is_terminal_state(task.state()) {
+                continue;
+            }
+            let task_resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
+            for (role, r) in task_resources.allocations() {
+                roles.entry(role).or_default().1 += r;
+            }
+        }
+    }
+    let roles = roles
+        .into_iter()
+        .map(|(name, (frameworks, allocated))| v1::Role {
+            name,
+            weight: 1.0,
+            frameworks,
+            resources: resources(&allocated),
+            ..Default::default()
+        })
+        .collect();
+    response::GetRoles { roles }
+}
+
+fn query(kind: call::Type, s: &StateSnapshot, metrics: std::collections::BTreeMap<String, f64>) -> Result<v1::master::Response, Response> {
+    use response::Type as R;
+    let mut r = v1::master::Response::default();
+    let t = match kind {
+        call::Type::GetHealth => {
+            r.get_health = Some(response::GetHealth { healthy: true });
+            R::GetHealth
+        }
+        call::Type::GetFlags => {
+            let flags = s.flags.iter().map(|(name, value)| v1::Flag { name: name.clone(), value: Some(value.clone()) }).collect();
+            r.get_flags = Some(response::GetFlags { flags });
+            R::GetFlags
+        }
+        call::Type::GetVersion => {
+            let version = s.info.version.clone().unwrap_or_default();
+            r.get_version = Some(response::GetVersion { version_info: v1::VersionInfo { version, ..Default::default() } });
+            R::GetVersion
+        }
+        call::Type::GetMetrics => {
+            let metrics = metrics.into_iter().map(|(name, value)| v1::Metric { name, value: Some(value) }).collect();
+            r.get_metrics = Some(response::GetMetrics { metrics });
+            R::GetMetrics
+        }
+        call::Type::GetState => {
+            r.get_state = Some(get_state(s));
+            R::GetState
+        }
+        call::Type::GetAgents => {
+            r.get_agents = Some(get_agents(s));
+            R::GetAgents
+        }
+        call::Type::GetFrameworks => {
+            r.get_frameworks = Some(get_frameworks(s));
+            R::GetFrameworks
+        }
+        call::Type::GetExecutors => {
+            r.get_executors = Some(get_executors(s));
+            R::GetExecutors
+        }
+        call::Type::GetTasks => {
+            r.get_tasks = Some(get_tasks(s));
+            R::GetTasks
+        }
+        call::Type::GetRoles => {
+            r.get_roles = Some(get_roles(s));
+            R::GetRoles
+        }
+        call::Type::GetMaster => {
+            r.get_master = Some(response::GetMaster {
+                master_info: Some(evolve(&s.info)),
+                start_time: Some(s.start_time.secs_f64()),
+                elected_time: Some(s.elected_time.secs_f64()),
+            });
+            R::GetMaster
+        }
+        call::Type::Unknown => return Err(bad_request("Expecting 'type' to be present")),
+        other => {
+            return Err(lhttp::text(StatusCode::NOT_IMPLEMENTED, format!("{} is not supported by this master", other.as_str_name())));
+        }
+    };
+    r.r#type = Some(t as i32);
+    Ok(r)
+}
+

@@ -1,0 +1,124 @@
+//! The v1 operator API (`POST /api/v1`) on the master.
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use libprocess::http::Response;
+use mesos_proto::mesos::v1;
+use prost::Message;
+use serde_json::{Value, json};
+
+use super::support::{Cluster, agent_framework_offer, task};
+
+async fn call(cluster: &Cluster, body: Value) -> Response {
+    let request = http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1")
+        .header("content-type", "application/json")
+        .body(Bytes::from(body.to_string()))
+        .unwrap();
+    cluster.node.handle_http(request).await
+}
+
+async fn call_json(cluster: &Cluster, body: Value) -> Value {
+    let response = call(cluster, body).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    serde_json::from_slice(&response.into_body().into_bytes().await).unwrap()
+}
+
+/// GET_HEALTH, GET_VERSION, GET_MASTER, GET_FLAGS and GET_METRICS answer with their
+/// response types.
+#[actix_rt::test]
+async fn simple_queries() {
+    let cluster = Cluster::start(|_| {});
+    assert_eq!(call_json(&cluster, json!({"type": "GET_HEALTH"})).await["get_health"]["healthy"], true);
+    let version = call_json(&cluster, json!({"type": "GET_VERSION"})).await;
+    assert_eq!(version["type"], "GET_VERSION");
+    assert_eq!(version["get_version"]["version_info"]["version"], "1.11.0");
+    let master = call_json(&cluster, json!({"type": "GET_MASTER"})).await;
+    assert_eq!(master["get_master"]["master_info"]["id"], "c0ffee00-0000-4000-8000-000000000001");
+    assert_eq!(call_json(&cluster, json!({"type": "GET_FLAGS"})).await["type"], "GET_FLAGS");
+    let metrics = call_json(&cluster, json!({"type": "GET_METRICS", "get_metrics": {}})).await;
+    assert!(metrics["get_metrics"]["metrics"].as_array().unwrap().iter().any(|m| m["name"] == "master/elected"));
+}
+
+/// GET_STATE/GET_AGENTS/GET_FRAMEWORKS/GET_TASKS/GET_EXECUTORS/GET_ROLES reflect a
+/// running cluster; protobuf is served when asked for.
+#[actix_rt::test]
+async fn state_queries() {
+    let cluster = Cluster::start(|_| {});
+    let (_agent, scheduler, offer) = agent_framework_offer(&cluster, "cpus:2;mem:1024").await;
+    scheduler.accept(vec![offer.id.clone()], vec![task("t1", &offer, "cpus:1;mem:128")], 5.0);
+    cluster.settle().await;
+    let state = call_json(&cluster, json!({"type": "GET_STATE"})).await;
+    let state = &state["get_state"];
+    assert_eq!(state["get_agents"]["agents"][0]["agent_info"]["hostname"], "host-10.0.1.1");
+    assert_eq!(state["get_frameworks"]["frameworks"][0]["framework_info"]["name"], "fw");
+    assert_eq!(state["get_tasks"]["tasks"][0]["task_id"]["value"], "t1");
+    assert_eq!(state["get_tasks"]["tasks"][0]["state"], "TASK_STAGING");
+    let roles = call_json(&cluster, json!({"type": "GET_ROLES"})).await;
+    assert_eq!(roles["get_roles"]["roles"][0]["name"], "*");
+
+    let request = http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1")
+        .header("content-type", "application/json")
+        .header("accept", "application/x-protobuf")
+        .body(Bytes::from(json!({"type": "GET_AGENTS"}).to_string()))
+        .unwrap();
+    let response = cluster.node.handle_http(request).await;
+    assert_eq!(response.headers()["content-type"], "application/x-protobuf");
+    let decoded = v1::master::Response::decode(response.into_body().into_bytes().await).unwrap();
+    assert_eq!(decoded.get_agents.unwrap().agents.len(), 1);
+}
+
+/// SUBSCRIBE streams SUBSCRIBED with the state, then TASK_ADDED and TASK_UPDATED as the
+/// master sees them; TEARDOWN removes a framework (FRAMEWORK_REMOVED).
+#[actix_rt::test]
+async fn subscribe_streams_events() {
+    let cluster = Cluster::start(|_| {});
+    let (agent, scheduler, offer) = agent_framework_offer(&cluster, "cpus:2;mem:1024").await;
+    let mut stream = call(&cluster, json!({"type": "SUBSCRIBE"})).await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    let mut buffer = Vec::new();
+    let mut events = Vec::new();
+    let read = |buffer: &mut Vec<u8>, events: &mut Vec<Value>| {
+        while let Some(newline) = buffer.iter().position(|b| *b == b'\n') {
+            let length: usize = std::str::from_utf8(&buffer[..newline]).unwrap().parse().unwrap();
+            if buffer.len() < newline + 1 + length {
+                break;
+            }
+            events.push(serde_json::from_slice(&buffer[newline + 1..newline + 1 + length]).unwrap());
+            buffer.drain(..newline + 1 + length);
+        }
+    };
+    scheduler.accept(vec![offer.id.clone()], vec![task("t1", &offer, "cpus:1;mem:128")], 5.0);
+    cluster.settle().await;
+    agent.update(scheduler.id.as_ref().unwrap(), "t1", mesos_proto::mesos::TaskState::TaskRunning, b"u");
+    cluster.settle().await;
+    let framework_id = scheduler.id.clone().unwrap().value;
+    assert_eq!(call(&cluster, json!({"type": "TEARDOWN", "teardown": {"framework_id": {"value": framework_id}}})).await.status(), StatusCode::OK);
+    cluster.settle().await;
+    while events.len() < 5 {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(20), stream.body_mut().next_chunk()).await.unwrap().unwrap();
+        buffer.extend_from_slice(&chunk);
+        read(&mut buffer, &mut events);
+    }
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types[..4], ["SUBSCRIBED", "TASK_ADDED", "TASK_UPDATED", "TASK_UPDATED"], "{types:?}");
+    assert!(types.contains(&"FRAMEWORK_REMOVED"), "{types:?}");
+    assert_eq!(events[0]["subscribed"]["get_state"]["get_agents"]["agents"].as_array().unwrap().len(), 1);
+    assert_eq!(events[2]["task_updated"]["state"], "TASK_RUNNING");
+}
+
+/// Bad requests: GET, no content type, malformed bodies, unsupported calls.
+#[actix_rt::test]
+async fn bad_operator_requests() {
+    let cluster = Cluster::start(|_| {});
+    assert_eq!(cluster.node.request(Method::GET, "/api/v1", "").await.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let no_type = http::Request::builder().method(Method::POST).uri("/api/v1").body(Bytes::from("{}")).unwrap();
+    assert_eq!(cluster.node.handle_http(no_type).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(call(&cluster, json!({"type": "NOPE"})).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(call(&cluster, json!({"type": "GET_QUOTA"})).await.status(), StatusCode::NOT_IMPLEMENTED);
+    let teardown = call(&cluster, json!({"type": "TEARDOWN", "teardown": {"framework_id": {"value": "nope"}}})).await;
+    assert_eq!(teardown.status(), StatusCode::BAD_REQUEST);
+}
