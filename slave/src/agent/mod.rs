@@ -228,6 +228,8 @@ impl Process for Agent {
 
     fn initialize(&mut self, ctx: &mut Context<'_, Self>) {
         self.started = Some(ctx.now());
+        // Mesos: slave.cpp `initialize` sets `info.port` to the agent's own port.
+        self.info.port = Some(i32::from(ctx.pid().address().port()));
         self.install_routes(ctx);
         self.metrics.register(ctx.node().metrics(), ctx.clock().clone(), ctx.now());
         ctx.delay(REAP_INTERVAL, |agent, ctx| agent.on_reap_tick(ctx));

@@ -1,78 +1,19 @@
 //! The real `mesos-agent` and `mesos-executor` binaries on loopback, with a fake
 //! master in the test process.
 
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::path::Path;
 
-use libprocess::{Node, Pid};
+use libprocess::Node;
 use mesos_proto::mesos::internal::{KillTaskMessage, RunTaskMessage};
 use mesos_proto::mesos::{TaskId, TaskState};
-use nix::sys::signal::{Signal, kill, killpg};
-use nix::unistd::Pid as OsPid;
+
+use super::processes::{Processes, alive, free_port, make_fifo, read_fifo, start_agent, write_fifo};
 
 use super::support::{AGENT_ID, MasterEvent, TempDir, command_task, fake_master, framework, next_event, next_update};
 
-/// Kills every OS process the test started, however the test ends.
-#[derive(Default)]
-struct Processes {
-    agents: Vec<Child>,
-    groups: Vec<i32>,
-}
-
-impl Drop for Processes {
-    fn drop(&mut self) {
-        for group in &self.groups {
-            let _ = killpg(OsPid::from_raw(*group), Signal::SIGKILL);
-        }
-        for agent in &mut self.agents {
-            let _ = agent.kill();
-            let _ = agent.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
-
-fn start_agent(master: &Pid, port: u16, work_dir: &Path) -> Child {
-    let launcher_dir = PathBuf::from(env!("CARGO_BIN_EXE_mesos-executor"));
-    Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
-        .arg(format!("--master={}", master.address()))
-        .arg(format!("--port={port}"))
-        .arg(format!("--work_dir={}", work_dir.display()))
-        .arg("--resources=cpus:2;mem:1024;disk:1024;ports:[31000-31100]")
-        .arg("--registration_backoff_factor=10ms")
-        .arg(format!("--launcher_dir={}", launcher_dir.parent().expect("bin dir").display()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start mesos-agent")
-}
-
-fn make_fifo(path: &Path) {
-    nix::unistd::mkfifo(path, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
-}
-
-/// Blocks (off the runtime) until a line arrives on the fifo.
-async fn read_fifo(path: PathBuf) -> String {
-    let read = tokio::task::spawn_blocking(move || std::fs::read_to_string(path).expect("read fifo"));
-    tokio::time::timeout(std::time::Duration::from_secs(60), read).await.expect("the task never wrote").expect("reader")
-}
-
-async fn write_fifo(path: PathBuf) {
-    let write = tokio::task::spawn_blocking(move || std::fs::write(path, "go\n").expect("write fifo"));
-    tokio::time::timeout(std::time::Duration::from_secs(60), write).await.expect("the task never read").expect("writer");
-}
-
-fn alive(pid: i32) -> bool {
-    kill(OsPid::from_raw(pid), None).is_ok()
-}
-
 fn executor_pid(work_dir: &Path) -> Option<i32> {
-    let run = work_dir.join(format!("meta/slaves/{AGENT_ID}/frameworks/FW-0001/executors/task-1/runs/latest"));
-    std::fs::read_to_string(run.join("pids/forked.pid")).ok()?.trim().parse().ok()
+    super::processes::executor_pid(work_dir, AGENT_ID, "FW-0001", "task-1")
 }
 
 /// The proof: a task running a shell command under the real agent survives
@@ -90,7 +31,7 @@ async fn task_survives_agent_kill_and_finishes_once() {
     let (master, mut events) = fake_master(&node, true);
     let mut processes = Processes::default();
     let port = free_port();
-    processes.agents.push(start_agent(master.pid(), port, &work_dir));
+    processes.agents.push(start_agent(master.pid(), port, &work_dir, &[]));
     let MasterEvent::Registered { from: agent } = next_event(&mut events).await else { panic!("expected registration") };
 
     let command = format!("echo $$ > {}; read x < {}; echo finished", pid_fifo.display(), go_fifo.display());
@@ -105,11 +46,9 @@ async fn task_survives_agent_kill_and_finishes_once() {
     }
 
     // kill -9 the agent mid-task, then start it again with the same flags.
-    let mut first = processes.agents.remove(0);
-    first.kill().expect("kill -9 the agent");
-    first.wait().expect("reap the agent");
+    processes.kill_agent(0);
     assert!(alive(task_pid), "the task outlives its agent");
-    processes.agents.push(start_agent(master.pid(), port, &work_dir));
+    processes.agents.push(start_agent(master.pid(), port, &work_dir, &[]));
     let reregistered = loop {
         if let MasterEvent::Reregistered { message, .. } = next_event(&mut events).await {
             break message;
@@ -157,7 +96,7 @@ async fn missing_command_fails_and_kill_task_kills() {
     let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
     let (master, mut events) = fake_master(&node, true);
     let mut processes = Processes::default();
-    processes.agents.push(start_agent(master.pid(), free_port(), &work_dir));
+    processes.agents.push(start_agent(master.pid(), free_port(), &work_dir, &[]));
     let MasterEvent::Registered { from: agent } = next_event(&mut events).await else { panic!("expected registration") };
 
     let run = RunTaskMessage { framework: framework(false), task: command_task("task-1", "/no/such/command --flag"), ..Default::default() };

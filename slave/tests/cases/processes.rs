@@ -1,0 +1,91 @@
+//! Real OS processes in tests: starting `mesos-agent`, free ports, fifos the tasks
+//! use to talk to the test, and a guard that kills everything a test started.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use libprocess::Pid;
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid as OsPid;
+
+/// Kills every OS process the test started, however the test ends: the agents
+/// (and then they are reaped) and the process groups of executors and tasks.
+#[derive(Default)]
+pub struct Processes {
+    pub agents: Vec<Child>,
+    pub groups: Vec<i32>,
+}
+
+impl Processes {
+    /// kill -9 of the agent started `index`-th, and reaps it.
+    pub fn kill_agent(&mut self, index: usize) {
+        let mut agent = self.agents.remove(index);
+        agent.kill().expect("kill -9 the agent");
+        agent.wait().expect("reap the agent");
+    }
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for group in &self.groups {
+            let _ = killpg(OsPid::from_raw(*group), Signal::SIGKILL);
+        }
+        for agent in &mut self.agents {
+            let _ = agent.kill();
+            let _ = agent.wait();
+        }
+    }
+}
+
+/// A port nobody listens on now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// Starts the real `mesos-agent` on `port`, registering with `master`.
+pub fn start_agent(master: &Pid, port: u16, work_dir: &Path, extra: &[&str]) -> Child {
+    let launcher_dir = PathBuf::from(env!("CARGO_BIN_EXE_mesos-executor"));
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(work_dir.with_extension(format!("agent-{port}.log"))).ok();
+    let stderr = log.map(Stdio::from).unwrap_or_else(Stdio::null);
+    Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
+        .arg(format!("--master={}", master.address()))
+        .arg(format!("--port={port}"))
+        .arg(format!("--work_dir={}", work_dir.display()))
+        .arg("--resources=cpus:2;mem:1024;disk:1024;ports:[31000-31100]")
+        .arg("--registration_backoff_factor=10ms")
+        .arg(format!("--launcher_dir={}", launcher_dir.parent().expect("bin dir").display()))
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("start mesos-agent")
+}
+
+/// Makes a named pipe: tasks block on it until the test writes.
+pub fn make_fifo(path: &Path) {
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+}
+
+/// Blocks (off the runtime) until a line arrives on the fifo.
+pub async fn read_fifo(path: PathBuf) -> String {
+    let read = tokio::task::spawn_blocking(move || std::fs::read_to_string(path).expect("read fifo"));
+    tokio::time::timeout(std::time::Duration::from_secs(60), read).await.expect("the task never wrote").expect("reader")
+}
+
+/// Blocks (off the runtime) until the task opens the fifo, then writes a line.
+pub async fn write_fifo(path: PathBuf) {
+    let write = tokio::task::spawn_blocking(move || std::fs::write(path, "go\n").expect("write fifo"));
+    tokio::time::timeout(std::time::Duration::from_secs(60), write).await.expect("the task never read").expect("writer");
+}
+
+/// True while the OS process `pid` exists.
+pub fn alive(pid: i32) -> bool {
+    kill(OsPid::from_raw(pid), None).is_ok()
+}
+
+/// The OS pid of the latest run of `executor_id`, as the agent checkpointed it.
+pub fn executor_pid(work_dir: &Path, agent_id: &str, framework_id: &str, executor_id: &str) -> Option<i32> {
+    let run = work_dir.join(format!("meta/slaves/{agent_id}/frameworks/{framework_id}/executors/{executor_id}/runs/latest"));
+    std::fs::read_to_string(run.join("pids/forked.pid")).ok()?.trim().parse().ok()
+}
