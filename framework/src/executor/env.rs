@@ -1,0 +1,149 @@
+//! The environment an agent starts an executor with.
+//!
+//! Mesos: exec.cpp `MesosExecutorDriver::start` reads these; the agent sets them
+//! (slave/containerizer `executorEnvironment`). INTERFACES.md lists them.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use libprocess::Pid;
+use mesos_proto::mesos;
+
+use super::{DEFAULT_RECOVERY_TIMEOUT, DEFAULT_SHUTDOWN_GRACE_PERIOD};
+use crate::error::FrameworkError;
+
+/// What an executor learns from its environment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExecutorEnv {
+    /// `MESOS_SLAVE_PID`: the agent to register with.
+    pub agent: Pid,
+    /// `MESOS_SLAVE_ID`.
+    pub agent_id: mesos::SlaveId,
+    /// `MESOS_FRAMEWORK_ID`.
+    pub framework_id: mesos::FrameworkId,
+    /// `MESOS_EXECUTOR_ID`.
+    pub executor_id: mesos::ExecutorId,
+    /// `MESOS_DIRECTORY`: the sandbox.
+    pub directory: PathBuf,
+    /// `MESOS_CHECKPOINT=1`: the framework checkpoints, so the executor outlives an
+    /// agent restart.
+    pub checkpoint: bool,
+    /// `MESOS_RECOVERY_TIMEOUT` (only read when checkpointing): how long to wait for a
+    /// restarted agent.
+    pub recovery_timeout: Duration,
+    /// `MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD`: time between the shutdown request and the
+    /// driver giving up on the executor.
+    pub shutdown_grace_period: Duration,
+}
+
+impl ExecutorEnv {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<ExecutorEnv, FrameworkError> {
+        ExecutorEnv::from_map(&std::env::vars().collect())
+    }
+
+    /// Reads `vars` (tests, or an environment captured elsewhere).
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<ExecutorEnv, FrameworkError> {
+        let required = |name: &'static str| vars.get(name).cloned().ok_or(FrameworkError::MissingEnv { name });
+        let duration = |name: &'static str, default: Duration| match vars.get(name) {
+            None => Ok(default),
+            Some(value) => libprocess::duration::parse_duration(value).map_err(|e| FrameworkError::BadEnv {
+                name,
+                value: value.clone(),
+                reason: e.to_string(),
+            }),
+        };
+        let agent_text = required("MESOS_SLAVE_PID")?;
+        let agent: Pid = agent_text.parse().map_err(|e: libprocess::pid::PidParseError| FrameworkError::BadEnv {
+            name: "MESOS_SLAVE_PID",
+            value: agent_text.clone(),
+            reason: e.to_string(),
+        })?;
+        let checkpoint = vars.get("MESOS_CHECKPOINT").is_some_and(|v| v == "1");
+        let recovery_timeout =
+            if checkpoint { duration("MESOS_RECOVERY_TIMEOUT", DEFAULT_RECOVERY_TIMEOUT)? } else { DEFAULT_RECOVERY_TIMEOUT };
+        Ok(ExecutorEnv {
+            agent,
+            agent_id: mesos::SlaveId { value: required("MESOS_SLAVE_ID")? },
+            framework_id: mesos::FrameworkId { value: required("MESOS_FRAMEWORK_ID")? },
+            executor_id: mesos::ExecutorId { value: required("MESOS_EXECUTOR_ID")? },
+            directory: PathBuf::from(required("MESOS_DIRECTORY")?),
+            checkpoint,
+            recovery_timeout,
+            shutdown_grace_period: duration("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", DEFAULT_SHUTDOWN_GRACE_PERIOD)?,
+        })
+    }
+
+    /// The environment variables that describe `self` (what an agent sets).
+    pub fn to_vars(&self) -> Vec<(String, String)> {
+        let mut vars = vec![
+            ("MESOS_SLAVE_PID".to_string(), self.agent.to_string()),
+            ("MESOS_SLAVE_ID".to_string(), self.agent_id.value.clone()),
+            ("MESOS_FRAMEWORK_ID".to_string(), self.framework_id.value.clone()),
+            ("MESOS_EXECUTOR_ID".to_string(), self.executor_id.value.clone()),
+            ("MESOS_DIRECTORY".to_string(), self.directory.display().to_string()),
+            ("MESOS_CHECKPOINT".to_string(), if self.checkpoint { "1" } else { "0" }.to_string()),
+            (
+                "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".to_string(),
+                libprocess::duration::format_duration(self.shutdown_grace_period),
+            ),
+        ];
+        if self.checkpoint {
+            vars.push(("MESOS_RECOVERY_TIMEOUT".to_string(), libprocess::duration::format_duration(self.recovery_timeout)));
+        }
+        vars
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("MESOS_SLAVE_PID", "slave(1)@127.0.0.1:5051"),
+        ("MESOS_SLAVE_ID", "a-S0"),
+        ("MESOS_FRAMEWORK_ID", "f-0000"),
+        ("MESOS_EXECUTOR_ID", "e1"),
+        ("MESOS_DIRECTORY", "/tmp/sandbox"),
+    ];
+
+    /// The variables Mesos's agent sets are read with Mesos's defaults, and written back
+    /// identically.
+    #[test]
+    fn reads_mesos_executor_environment() {
+        let env = ExecutorEnv::from_map(&vars(BASE)).unwrap();
+        assert_eq!(env.agent.to_string(), "slave(1)@127.0.0.1:5051");
+        assert!(!env.checkpoint);
+        assert_eq!(env.shutdown_grace_period, DEFAULT_SHUTDOWN_GRACE_PERIOD);
+        let mut with = vars(BASE);
+        with.insert("MESOS_CHECKPOINT".into(), "1".into());
+        with.insert("MESOS_RECOVERY_TIMEOUT".into(), "10mins".into());
+        with.insert("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".into(), "3secs".into());
+        let env = ExecutorEnv::from_map(&with).unwrap();
+        assert!(env.checkpoint);
+        assert_eq!(env.recovery_timeout, Duration::from_secs(600));
+        assert_eq!(env.shutdown_grace_period, Duration::from_secs(3));
+        let round_trip: HashMap<String, String> = env.to_vars().into_iter().collect();
+        assert_eq!(ExecutorEnv::from_map(&round_trip).unwrap(), env);
+    }
+
+    /// Missing or malformed variables are errors naming the variable.
+    #[test]
+    fn missing_or_bad_variables_are_errors() {
+        let mut missing = vars(BASE);
+        missing.remove("MESOS_EXECUTOR_ID");
+        assert!(matches!(ExecutorEnv::from_map(&missing), Err(FrameworkError::MissingEnv { name: "MESOS_EXECUTOR_ID" })));
+        let mut bad = vars(BASE);
+        bad.insert("MESOS_SLAVE_PID".into(), "nonsense".into());
+        assert!(matches!(ExecutorEnv::from_map(&bad), Err(FrameworkError::BadEnv { name: "MESOS_SLAVE_PID", .. })));
+        let mut bad = vars(BASE);
+        bad.insert("MESOS_CHECKPOINT".into(), "1".into());
+        bad.insert("MESOS_RECOVERY_TIMEOUT".into(), "soon".into());
+        assert!(matches!(ExecutorEnv::from_map(&bad), Err(FrameworkError::BadEnv { name: "MESOS_RECOVERY_TIMEOUT", .. })));
+    }
+}

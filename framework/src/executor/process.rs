@@ -1,0 +1,260 @@
+//! The executor driver's actor, the [`ExecutorDriver`] handle callbacks act through, and
+//! the entry points for executor binaries.
+
+use std::net::SocketAddr;
+
+use libprocess::{Context, DecodeError, Node, Pid, Process, ProcessRef};
+use mesos_proto::mesos::{self, internal};
+use tokio::sync::oneshot;
+
+use super::core::{ExecutorCore, ExecutorEvent, ExecutorOutput, ToAgent};
+use super::{Executor, ExecutorEnv};
+use crate::error::FrameworkError;
+use crate::scheduler::DriverStatus;
+
+libprocess::protocol! {
+    /// Every message an executor driver accepts. Mesos: exec.cpp `ExecutorProcess`.
+    pub enum ExecutorMessage {
+        /// Agent: registration accepted.
+        Registered(internal::ExecutorRegisteredMessage),
+        /// Agent: re-registration accepted.
+        Reregistered(internal::ExecutorReregisteredMessage),
+        /// Restarted agent: re-register with me.
+        Reconnect(internal::ReconnectExecutorMessage),
+        /// Agent: run a task.
+        RunTask(internal::RunTaskMessage),
+        /// Agent: kill a task.
+        KillTask(internal::KillTaskMessage),
+        /// Agent: it has this status update.
+        Acknowledgement(internal::StatusUpdateAcknowledgementMessage),
+        /// Agent: a message from the scheduler.
+        FrameworkToExecutor(internal::FrameworkToExecutorMessage),
+        /// Agent: shut down.
+        Shutdown(internal::ShutdownExecutorMessage),
+    }
+}
+
+/// The handle an [`Executor`] callback acts through. Mesos: `ExecutorDriver`.
+pub struct ExecutorDriver<'a> {
+    core: &'a mut ExecutorCore,
+    pid: &'a Pid,
+}
+
+impl ExecutorDriver<'_> {
+    /// The environment the agent started this executor with.
+    pub fn env(&self) -> &ExecutorEnv {
+        self.core.env()
+    }
+
+    /// True while registered with the agent.
+    pub fn is_connected(&self) -> bool {
+        self.core.is_connected()
+    }
+
+    /// Sends a task's status to the agent, which forwards it reliably to the scheduler.
+    pub fn send_status_update(&mut self, status: mesos::TaskStatus) -> Result<(), FrameworkError> {
+        self.core.send_status_update(status, self.pid)
+    }
+
+    /// Sends `data` to the scheduler (best effort).
+    pub fn send_framework_message(&mut self, data: Vec<u8>) -> Result<(), FrameworkError> {
+        self.core.send_framework_message(data)
+    }
+
+    /// Calls [`Executor::timer`] with `token` after `after`.
+    pub fn schedule(&mut self, after: std::time::Duration, token: u64) {
+        self.core.schedule(after, token);
+    }
+
+    /// Stops the driver once the agent has every update sent so far.
+    pub fn stop(&mut self) {
+        self.core.stop();
+    }
+
+    /// Aborts the driver at once.
+    pub fn abort(&mut self, message: &str) {
+        self.core.abort(message);
+    }
+}
+
+/// The executor driver process (`executor(N)@ip:port`).
+pub struct ExecutorProcess<E: Executor> {
+    executor: Option<E>,
+    core: ExecutorCore,
+    done: Option<oneshot::Sender<(E, DriverStatus)>>,
+}
+
+impl<E: Executor> ExecutorProcess<E> {
+    fn run_events(&mut self, ctx: &mut Context<'_, Self>) {
+        self.core.set_now(ctx.now());
+        let pid = ctx.pid().clone();
+        while let Some(event) = self.core.next_event() {
+            let Some(executor) = self.executor.as_mut() else { break };
+            let mut driver = ExecutorDriver { core: &mut self.core, pid: &pid };
+            match event {
+                ExecutorEvent::Registered { executor: info, framework, agent } => {
+                    executor.registered(&mut driver, &info, &framework, &agent)
+                }
+                ExecutorEvent::Reregistered(agent) => executor.reregistered(&mut driver, &agent),
+                ExecutorEvent::Disconnected => executor.disconnected(&mut driver),
+                ExecutorEvent::LaunchTask(task) => executor.launch_task(&mut driver, task),
+                ExecutorEvent::KillTask(task_id) => executor.kill_task(&mut driver, &task_id),
+                ExecutorEvent::FrameworkMessage(data) => executor.framework_message(&mut driver, &data),
+                ExecutorEvent::Shutdown => executor.shutdown(&mut driver),
+                ExecutorEvent::Timer(token) => executor.timer(&mut driver, token),
+            }
+        }
+        self.flush(ctx);
+    }
+
+    fn flush(&mut self, ctx: &mut Context<'_, Self>) {
+        for output in self.core.drain_outputs() {
+            match output {
+                ExecutorOutput::Send { to, message } => match message {
+                    ToAgent::Register(m) => ctx.send(&to, m),
+                    ToAgent::Reregister(m) => ctx.send(&to, m),
+                    ToAgent::StatusUpdate(m) => ctx.send(&to, m),
+                    ToAgent::ToFramework(m) => ctx.send(&to, m),
+                },
+                ExecutorOutput::Link { pid, reconnect: false } => ctx.link(&pid),
+                ExecutorOutput::Link { pid, reconnect: true } => ctx.link_reconnect(&pid),
+                ExecutorOutput::RecoveryTimer { after, epoch } => {
+                    ctx.delay(after, move |p: &mut Self, ctx| {
+                        p.core.on_recovery_timeout(epoch);
+                        p.run_events(ctx);
+                    });
+                }
+                ExecutorOutput::RetryTimer { after } => {
+                    ctx.delay(after, |p: &mut Self, ctx| {
+                        p.core.on_retry_timer();
+                        p.run_events(ctx);
+                    });
+                }
+                ExecutorOutput::ShutdownTimer { after } => {
+                    ctx.delay(after, |p: &mut Self, ctx| {
+                        p.core.on_shutdown_timer();
+                        p.run_events(ctx);
+                    });
+                }
+                ExecutorOutput::UserTimer { after, token } => {
+                    ctx.delay(after, move |p: &mut Self, ctx| {
+                        p.core.on_user_timer(token);
+                        p.run_events(ctx);
+                    });
+                }
+                ExecutorOutput::Terminate => ctx.terminate(),
+            }
+        }
+    }
+}
+
+impl<E: Executor> Process for ExecutorProcess<E> {
+    type Message = ExecutorMessage;
+
+    fn initialize(&mut self, ctx: &mut Context<'_, Self>) {
+        tracing::info!(pid = %ctx.pid(), agent = %self.core.env().agent, "executor driver started");
+        self.core.start();
+        self.run_events(ctx);
+    }
+
+    fn on_message(&mut self, from: Pid, message: ExecutorMessage, ctx: &mut Context<'_, Self>) {
+        match message {
+            ExecutorMessage::Registered(m) => self.core.on_registered(m),
+            ExecutorMessage::Reregistered(m) => self.core.on_reregistered(m),
+            ExecutorMessage::Reconnect(m) => self.core.on_reconnect(&from, m),
+            ExecutorMessage::RunTask(m) => self.core.on_run_task(m),
+            ExecutorMessage::KillTask(m) => self.core.on_kill_task(m),
+            ExecutorMessage::Acknowledgement(m) => self.core.on_acknowledgement(m),
+            ExecutorMessage::FrameworkToExecutor(m) => self.core.on_framework_message(m),
+            ExecutorMessage::Shutdown(_) => self.core.on_shutdown(),
+        }
+        self.run_events(ctx);
+    }
+
+    fn on_exited(&mut self, pid: Pid, ctx: &mut Context<'_, Self>) {
+        self.core.on_exited(&pid);
+        self.run_events(ctx);
+    }
+
+    fn on_unknown(&mut self, from: Pid, error: DecodeError, _ctx: &mut Context<'_, Self>) {
+        tracing::warn!(%from, %error, "executor driver ignores message");
+    }
+
+    fn finalize(&mut self, _ctx: &mut Context<'_, Self>) {
+        let status = match self.core.status() {
+            DriverStatus::Running => DriverStatus::Aborted { message: "driver process terminated".to_string() },
+            other => other.clone(),
+        };
+        if let (Some(executor), Some(done)) = (self.executor.take(), self.done.take()) {
+            // Nobody may be waiting in `join`; then the executor is simply dropped.
+            let _ = done.send((executor, status));
+        }
+    }
+}
+
+/// A running executor driver.
+pub struct ExecutorHandle<E: Executor> {
+    process: ProcessRef<ExecutorProcess<E>>,
+    done: oneshot::Receiver<(E, DriverStatus)>,
+}
+
+/// Starts a driver for `executor` on `node` as `executor(N)`. `seed` seeds the update
+/// uuids. Must run inside an actix `System`.
+pub fn spawn_executor<E: Executor>(
+    node: &Node,
+    env: ExecutorEnv,
+    executor: E,
+    seed: u64,
+) -> Result<ExecutorHandle<E>, FrameworkError> {
+    let (done_tx, done_rx) = oneshot::channel();
+    let process = ExecutorProcess { executor: Some(executor), core: ExecutorCore::new(env, seed), done: Some(done_tx) };
+    let mut id = node.generate_id("executor");
+    while node.has_process(&id) {
+        id = node.generate_id("executor");
+    }
+    let process = node.spawn(id, process)?;
+    Ok(ExecutorHandle { process, done: done_rx })
+}
+
+impl<E: Executor> ExecutorHandle<E> {
+    /// The driver's pid.
+    pub fn pid(&self) -> &Pid {
+        self.process.pid()
+    }
+
+    /// Reads the executor and the driver's core.
+    pub async fn inspect<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&E, &ExecutorCore) -> R + Send + 'static,
+    ) -> Result<R, FrameworkError> {
+        let pid = self.pid().clone();
+        let result = self
+            .process
+            .dispatch(move |p: &mut ExecutorProcess<E>, _| p.executor.as_ref().map(|e| f(e, &p.core)))
+            .await
+            .map_err(|_| FrameworkError::DriverGone { pid: pid.clone() })?;
+        result.ok_or(FrameworkError::DriverGone { pid })
+    }
+
+    /// Waits until the driver stops; returns the executor and how it ended.
+    pub async fn join(self) -> Result<(E, DriverStatus), FrameworkError> {
+        let pid = self.pid().clone();
+        self.done.await.map_err(|_| FrameworkError::DriverGone { pid })
+    }
+}
+
+/// Runs `executor` as the executor of this OS process: reads the environment, starts a
+/// node on the agent's IP (or `LIBPROCESS_IP`), registers, and returns when the driver
+/// stops. Must run inside an actix `System`.
+pub async fn run_executor<E: Executor>(executor: E) -> Result<DriverStatus, FrameworkError> {
+    let env = ExecutorEnv::from_env()?;
+    let node = match std::env::var("LIBPROCESS_IP") {
+        Ok(ip) if !ip.is_empty() => crate::runtime::start_node()?,
+        _ => Node::builder(SocketAddr::new(env.agent.address().ip(), 0)).start()?,
+    };
+    let seed = u64::from(std::process::id()) ^ node.clock().now().since_epoch().as_nanos() as u64;
+    let handle = spawn_executor(&node, env, executor, seed)?;
+    let (_executor, status) = handle.join().await?;
+    node.shutdown().await;
+    Ok(status)
+}

@@ -1,0 +1,641 @@
+//! The scheduler driver's protocol logic as a plain struct: messages, exits and timer
+//! ticks go in; calls to send, links, timers and scheduler events come out.
+//!
+//! Mesos: src/sched/sched.cpp `SchedulerProcess`. The checks follow it: messages from
+//! anyone but the master we subscribed to are dropped, offers and updates are dropped
+//! while disconnected, and launches while disconnected come back as TASK_LOST (or
+//! TASK_DROPPED for partition-aware frameworks) made by the driver itself.
+
+use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::time::Duration;
+
+use libprocess::{Pid, Time};
+use mesos_proto::mesos::{self, internal, scheduler, task_status, FrameworkId, OfferId, TaskStatus};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::{DriverStatus, REGISTRATION_RETRY_INTERVAL_MAX, SchedulerConfig};
+use crate::error::FrameworkError;
+use crate::masters::{MasterDetector, Refusal};
+
+/// Timers a scheduler may have pending at once ([`SchedulerCore::schedule`]); past this,
+/// new ones are refused and logged.
+pub const MAX_USER_TIMERS: usize = 1024;
+
+/// Offers remembered as outstanding. The master bounds what it offers; past this (a
+/// master gone mad) the driver forgets the set rather than grow without end, which
+/// only costs a warning on a later accept.
+pub const MAX_OUTSTANDING_OFFERS: usize = 100_000;
+
+/// Something for the [`Scheduler`](super::Scheduler): one variant per callback.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// `registered`.
+    Registered {
+        /// The framework's id.
+        framework_id: FrameworkId,
+        /// The master that accepted it.
+        master: mesos::MasterInfo,
+    },
+    /// `reregistered`.
+    Reregistered {
+        /// The master that accepted it.
+        master: mesos::MasterInfo,
+    },
+    /// `disconnected`.
+    Disconnected,
+    /// `resource_offers`.
+    Offers(Vec<mesos::Offer>),
+    /// `offer_rescinded`.
+    Rescinded(OfferId),
+    /// `status_update`.
+    Update(TaskStatus),
+    /// `framework_message`.
+    Message {
+        /// The sending executor's agent.
+        agent_id: mesos::SlaveId,
+        /// The sending executor.
+        executor_id: mesos::ExecutorId,
+        /// The payload.
+        data: Vec<u8>,
+    },
+    /// `agent_lost`.
+    AgentLost(mesos::SlaveId),
+    /// `executor_lost`.
+    ExecutorLost {
+        /// The executor.
+        executor_id: mesos::ExecutorId,
+        /// Its agent.
+        agent_id: mesos::SlaveId,
+        /// Its wait status.
+        status: i32,
+    },
+    /// `timer`.
+    Timer(u64),
+    /// `error`.
+    Error(String),
+}
+
+/// What the actor shell must do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    /// Send a call to a master.
+    Call {
+        /// The master.
+        to: Pid,
+        /// The call.
+        call: scheduler::Call,
+    },
+    /// Tell the master to stop sending us anything (the driver aborted).
+    Deactivate {
+        /// The master.
+        to: Pid,
+        /// The message.
+        message: internal::DeactivateFrameworkMessage,
+    },
+    /// Link to a master, to learn when its connection breaks.
+    Link(Pid),
+    /// Call [`SchedulerCore::on_retry_timer`] with `epoch` after `after`.
+    RetryTimer {
+        /// The delay.
+        after: Duration,
+        /// Identifies this subscription attempt; stale ones are ignored.
+        epoch: u64,
+    },
+    /// Deliver `Event::Timer(token)` after `after`.
+    UserTimer {
+        /// The delay.
+        after: Duration,
+        /// The scheduler's token.
+        token: u64,
+    },
+    /// Terminate the driver process (after the events queued so far).
+    Terminate,
+}
+
+/// The connection to the master.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Connection {
+    /// Not started.
+    Idle,
+    /// Sending SUBSCRIBE to the detector's candidate, with backoff.
+    Subscribing,
+    /// Subscribed with `master`.
+    Connected {
+        /// The leading master.
+        master: Pid,
+    },
+    /// Stopped or aborted: nothing more is sent or delivered.
+    Done,
+}
+
+/// The driver's state machine.
+pub struct SchedulerCore {
+    framework: mesos::FrameworkInfo,
+    implicit_acknowledgements: bool,
+    backoff_factor: Duration,
+    detector: MasterDetector,
+    connection: Connection,
+    status: DriverStatus,
+    /// The framework had an id at start: the first SUBSCRIBE forces a failover.
+    failover: bool,
+    /// `registered` was delivered once; later subscriptions are `reregistered`.
+    registered_once: bool,
+    retry_epoch: u64,
+    next_backoff: Duration,
+    rng: StdRng,
+    offers: HashSet<OfferId>,
+    suppressed_roles: BTreeSet<String>,
+    user_timers: usize,
+    now: Time,
+    events: VecDeque<Event>,
+    outbox: Vec<Output>,
+}
+
+impl SchedulerCore {
+    /// A driver core for `config` (which must name at least one master).
+    pub fn new(config: SchedulerConfig) -> Result<SchedulerCore, FrameworkError> {
+        let failover = config.framework.id.as_ref().is_some_and(|id| !id.value.is_empty());
+        Ok(SchedulerCore {
+            detector: MasterDetector::new(config.masters)?,
+            framework: config.framework,
+            implicit_acknowledgements: config.implicit_acknowledgements,
+            backoff_factor: config.registration_backoff_factor,
+            connection: Connection::Idle,
+            status: DriverStatus::Running,
+            failover,
+            registered_once: false,
+            retry_epoch: 0,
+            next_backoff: config.registration_backoff_factor,
+            rng: StdRng::seed_from_u64(config.seed),
+            offers: HashSet::new(),
+            suppressed_roles: config.suppressed_roles.into_iter().collect(),
+            user_timers: 0,
+            now: Time::from_epoch(Duration::ZERO),
+            events: VecDeque::new(),
+            outbox: Vec::new(),
+        })
+    }
+
+    /// Sets the time used for updates the driver makes itself.
+    pub fn set_now(&mut self, now: Time) {
+        self.now = now;
+    }
+
+    /// The framework's id, once known.
+    pub fn framework_id(&self) -> Option<&FrameworkId> {
+        self.framework.id.as_ref().filter(|id| !id.value.is_empty())
+    }
+
+    /// The framework as it is subscribed (with its id once registered).
+    pub fn framework(&self) -> &mesos::FrameworkInfo {
+        &self.framework
+    }
+
+    /// The master this driver is subscribed with.
+    pub fn master(&self) -> Option<&Pid> {
+        match &self.connection {
+            Connection::Connected { master } => Some(master),
+            _ => None,
+        }
+    }
+
+    /// True while subscribed.
+    pub fn is_connected(&self) -> bool {
+        self.master().is_some()
+    }
+
+    /// Running, stopped or aborted.
+    pub fn status(&self) -> &DriverStatus {
+        &self.status
+    }
+
+    /// Offers received and neither accepted, declined nor rescinded.
+    pub fn outstanding_offers(&self) -> usize {
+        self.offers.len()
+    }
+
+    /// The next event for the scheduler.
+    pub fn next_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Everything the shell must do now.
+    pub fn drain_outputs(&mut self) -> Vec<Output> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    fn running(&self) -> bool {
+        self.status == DriverStatus::Running
+    }
+
+    // ---- Subscription -------------------------------------------------------------
+
+    /// Starts subscribing. Mesos: `SchedulerProcess::detected` then
+    /// `doReliableRegistration`.
+    pub fn start(&mut self) {
+        if self.connection != Connection::Idle {
+            return;
+        }
+        self.become_subscribing();
+    }
+
+    fn become_subscribing(&mut self) {
+        tracing::info!(candidate = %self.detector.candidate(), "scheduler driver subscribing");
+        self.connection = Connection::Subscribing;
+        self.next_backoff = self.backoff_factor;
+        self.send_subscribe();
+    }
+
+    /// Sends SUBSCRIBE to the candidate and arms the next retry. Mesos:
+    /// `doReliableRegistration` (random delay in `[0, backoff]`, backoff doubling up to
+    /// `REGISTRATION_RETRY_INTERVAL_MAX` and to a tenth of the failover timeout).
+    fn send_subscribe(&mut self) {
+        let to = self.detector.candidate().clone();
+        let mut subscribe = scheduler::call::Subscribe {
+            framework_info: self.framework.clone(),
+            suppressed_roles: self.suppressed_roles.iter().cloned().collect(),
+            ..Default::default()
+        };
+        let framework_id = self.framework_id().cloned();
+        if framework_id.is_some() {
+            subscribe.force = Some(self.failover);
+        }
+        let call = scheduler::Call {
+            framework_id,
+            r#type: Some(scheduler::call::Type::Subscribe as i32),
+            subscribe: Some(subscribe),
+            ..Default::default()
+        };
+        self.outbox.push(Output::Link(to.clone()));
+        self.outbox.push(Output::Call { to, call });
+        self.detector.on_attempt();
+
+        let mut max = self.next_backoff.min(REGISTRATION_RETRY_INTERVAL_MAX);
+        if let Some(timeout) = self.framework.failover_timeout.and_then(|t| Duration::try_from_secs_f64(t).ok())
+            && !timeout.is_zero()
+        {
+            max = max.min(timeout / 10);
+        }
+        let after = max.mul_f64(self.rng.random::<f64>());
+        self.next_backoff = max * 2;
+        self.retry_epoch += 1;
+        self.outbox.push(Output::RetryTimer { after, epoch: self.retry_epoch });
+    }
+
+    /// The retry timer fired: if still unanswered, send SUBSCRIBE again.
+    pub fn on_retry_timer(&mut self, epoch: u64) {
+        if epoch == self.retry_epoch && self.connection == Connection::Subscribing {
+            self.send_subscribe();
+        }
+    }
+
+    /// `FrameworkRegisteredMessage` or `FrameworkReregisteredMessage` from `from`.
+    /// Mesos: `SchedulerProcess::registered` / `reregistered` (the Event API's rule for
+    /// which callback: `registered` on this driver's first subscription, even a failover).
+    pub fn on_subscribed(&mut self, from: &Pid, framework_id: FrameworkId, master: mesos::MasterInfo) {
+        if !self.running() || self.connection != Connection::Subscribing {
+            tracing::debug!(%from, "ignoring registration: not subscribing");
+            return;
+        }
+        if !self.detector.is_candidate(from) {
+            tracing::warn!(%from, candidate = %self.detector.candidate(), "ignoring registration from a master we did not ask");
+            return;
+        }
+        if let Some(known) = self.framework_id()
+            && known != &framework_id
+        {
+            tracing::warn!(%from, "ignoring registration for another framework id");
+            return;
+        }
+        tracing::info!(framework_id = %framework_id.value, master = %from, "scheduler subscribed");
+        self.framework.id = Some(framework_id.clone());
+        self.connection = Connection::Connected { master: from.clone() };
+        self.detector.on_subscribed(from);
+        self.retry_epoch += 1; // cancels the pending retry
+        self.failover = false;
+        if self.registered_once {
+            self.events.push_back(Event::Reregistered { master });
+        } else {
+            self.registered_once = true;
+            self.events.push_back(Event::Registered { framework_id, master });
+        }
+    }
+
+    /// A linked process went away: the master (reconnect) or a candidate (try another).
+    pub fn on_exited(&mut self, pid: &Pid) {
+        match &self.connection {
+            Connection::Connected { master } if master == pid => {
+                tracing::warn!(master = %pid, "master disconnected; re-subscribing");
+                self.become_disconnected(pid);
+            }
+            Connection::Subscribing => self.detector.on_unreachable(pid),
+            _ => {}
+        }
+    }
+
+    fn become_disconnected(&mut self, master: &Pid) {
+        self.offers.clear();
+        self.events.push_back(Event::Disconnected);
+        self.detector.on_unreachable(master);
+        self.become_subscribing();
+    }
+
+    /// `FrameworkErrorMessage`: a follower's refusal, or a real error that aborts the
+    /// driver. Mesos: `SchedulerProcess::error` (abort, then `Scheduler::error`).
+    pub fn on_error(&mut self, from: &Pid, message: String) {
+        if !self.running() {
+            return;
+        }
+        let from_master = match &self.connection {
+            Connection::Connected { master } => master == from,
+            Connection::Subscribing => self.detector.is_candidate(from),
+            _ => false,
+        };
+        if !from_master {
+            tracing::warn!(%from, %message, "ignoring error from a process that is not our master");
+            return;
+        }
+        let connected = self.is_connected();
+        match self.detector.on_refused(from, &message) {
+            Refusal::NotLeader { leader } => {
+                tracing::info!(%from, ?leader, "master is not the leader; trying another");
+                if connected {
+                    self.become_disconnected(from);
+                }
+            }
+            Refusal::Fatal => {
+                tracing::error!(%from, %message, "framework error; aborting the driver");
+                self.abort_with(message.clone());
+                self.events.push_back(Event::Error(message));
+            }
+        }
+    }
+
+    // ---- Messages from the master ---------------------------------------------------
+
+    fn from_master(&self, from: &Pid, what: &str) -> bool {
+        let ok = self.running() && self.master() == Some(from);
+        if !ok {
+            tracing::debug!(%from, what, "dropping message: not from our master or not connected");
+        }
+        ok
+    }
+
+    /// `ResourceOffersMessage`.
+    pub fn on_offers(&mut self, from: &Pid, message: internal::ResourceOffersMessage) {
+        if !self.from_master(from, "offers") || message.offers.is_empty() {
+            return;
+        }
+        if self.offers.len() + message.offers.len() > MAX_OUTSTANDING_OFFERS {
+            tracing::warn!(held = self.offers.len(), "too many outstanding offers; forgetting them");
+            self.offers.clear();
+        }
+        self.offers.extend(message.offers.iter().map(|o| o.id.clone()));
+        self.events.push_back(Event::Offers(message.offers));
+    }
+
+    /// `RescindResourceOfferMessage`.
+    pub fn on_rescind(&mut self, from: &Pid, message: internal::RescindResourceOfferMessage) {
+        if self.from_master(from, "rescind") {
+            self.offers.remove(&message.offer_id);
+            self.events.push_back(Event::Rescinded(message.offer_id));
+        }
+    }
+
+    /// `StatusUpdateMessage`. The status carries the update's uuid only when the update
+    /// needs acknowledging. Mesos: `SchedulerProcess::statusUpdate`.
+    pub fn on_status_update(&mut self, from: &Pid, message: internal::StatusUpdateMessage) {
+        if !self.from_master(from, "status update") {
+            return;
+        }
+        let update = message.update;
+        let mut status = update.status;
+        status.uuid = update.uuid.filter(|uuid| !uuid.is_empty());
+        if status.slave_id.is_none() {
+            status.slave_id = update.slave_id;
+        }
+        self.events.push_back(Event::Update(status));
+    }
+
+    /// Called after `status_update` returned: the implicit acknowledgement.
+    pub fn after_status_update(&mut self, status: &TaskStatus) {
+        if self.implicit_acknowledgements {
+            self.send_acknowledge(status);
+        }
+    }
+
+    /// `LostSlaveMessage`.
+    pub fn on_lost_agent(&mut self, from: &Pid, message: internal::LostSlaveMessage) {
+        if self.from_master(from, "lost agent") {
+            self.events.push_back(Event::AgentLost(message.slave_id));
+        }
+    }
+
+    /// `ExitedExecutorMessage`.
+    pub fn on_exited_executor(&mut self, from: &Pid, message: internal::ExitedExecutorMessage) {
+        if self.from_master(from, "exited executor") {
+            let internal::ExitedExecutorMessage { slave_id, executor_id, status, .. } = message;
+            self.events.push_back(Event::ExecutorLost { executor_id, agent_id: slave_id, status });
+        }
+    }
+
+    /// `ExecutorToFrameworkMessage` (from the master or straight from an agent).
+    pub fn on_executor_message(&mut self, message: internal::ExecutorToFrameworkMessage) {
+        if self.running() {
+            let internal::ExecutorToFrameworkMessage { slave_id, executor_id, data, .. } = message;
+            self.events.push_back(Event::Message { agent_id: slave_id, executor_id, data });
+        }
+    }
+
+    /// A timer set with [`SchedulerCore::schedule`] fired.
+    pub fn on_user_timer(&mut self, token: u64) {
+        self.user_timers = self.user_timers.saturating_sub(1);
+        if self.running() {
+            self.events.push_back(Event::Timer(token));
+        }
+    }
+
+    // ---- Calls from the scheduler ---------------------------------------------------
+
+    fn call(&mut self, kind: scheduler::call::Type, fill: impl FnOnce(&mut scheduler::Call)) -> bool {
+        let (Some(master), Some(framework_id)) = (self.master().cloned(), self.framework_id().cloned()) else {
+            tracing::debug!(call = ?kind, "dropping call: not connected");
+            return false;
+        };
+        if !self.running() {
+            return false;
+        }
+        let mut call = scheduler::Call { framework_id: Some(framework_id), r#type: Some(kind as i32), ..Default::default() };
+        fill(&mut call);
+        self.outbox.push(Output::Call { to: master, call });
+        true
+    }
+
+    /// ACCEPT with `operations`. While disconnected, launches fail at once with
+    /// TASK_LOST (TASK_DROPPED if partition-aware), as in Mesos.
+    pub fn accept(&mut self, offer_ids: Vec<OfferId>, operations: Vec<mesos::offer::Operation>, filters: Option<mesos::Filters>) {
+        if !self.running() {
+            return;
+        }
+        for offer_id in &offer_ids {
+            self.offers.remove(offer_id);
+        }
+        if !self.is_connected() {
+            self.fail_launches(&operations);
+            return;
+        }
+        self.call(scheduler::call::Type::Accept, |call| {
+            call.accept = Some(scheduler::call::Accept { offer_ids, operations, filters: Some(filters.unwrap_or_default()) });
+        });
+    }
+
+    fn fail_launches(&mut self, operations: &[mesos::offer::Operation]) {
+        let partition_aware = self
+            .framework
+            .capabilities
+            .iter()
+            .any(|c| c.r#type() == mesos::framework_info::capability::Type::PartitionAware);
+        let state = if partition_aware { mesos::TaskState::TaskDropped } else { mesos::TaskState::TaskLost };
+        let tasks = operations
+            .iter()
+            .filter(|op| op.r#type() == mesos::offer::operation::Type::Launch)
+            .flat_map(|op| op.launch.iter().flat_map(|l| l.task_infos.iter()));
+        let mut failed = Vec::new();
+        for task in tasks {
+            failed.push(TaskStatus {
+                task_id: task.task_id.clone(),
+                state: state as i32,
+                message: Some("Master disconnected".to_string()),
+                source: Some(task_status::Source::Master as i32),
+                reason: Some(task_status::Reason::MasterDisconnected as i32),
+                timestamp: Some(self.now.secs_f64()),
+                ..Default::default()
+            });
+        }
+        self.events.extend(failed.into_iter().map(Event::Update));
+    }
+
+    /// DECLINE one offer.
+    pub fn decline(&mut self, offer_id: &OfferId, filters: Option<mesos::Filters>) {
+        self.offers.remove(offer_id);
+        self.call(scheduler::call::Type::Decline, |call| {
+            call.decline = Some(scheduler::call::Decline { offer_ids: vec![offer_id.clone()], filters });
+        });
+    }
+
+    /// REVIVE (all roles when `roles` is empty); remembered for re-subscription.
+    pub fn revive(&mut self, roles: Vec<String>) {
+        if roles.is_empty() {
+            self.suppressed_roles.clear();
+        } else {
+            for role in &roles {
+                self.suppressed_roles.remove(role);
+            }
+        }
+        self.call(scheduler::call::Type::Revive, |call| call.revive = Some(scheduler::call::Revive { roles }));
+    }
+
+    /// SUPPRESS (all roles when `roles` is empty); remembered for re-subscription.
+    pub fn suppress(&mut self, roles: Vec<String>) {
+        if roles.is_empty() {
+            self.suppressed_roles.extend(super::roles_of(&self.framework));
+        } else {
+            self.suppressed_roles.extend(roles.iter().cloned());
+        }
+        self.call(scheduler::call::Type::Suppress, |call| call.suppress = Some(scheduler::call::Suppress { roles }));
+    }
+
+    /// KILL a task.
+    pub fn kill(&mut self, task_id: &mesos::TaskId) {
+        self.call(scheduler::call::Type::Kill, |call| {
+            call.kill = Some(scheduler::call::Kill { task_id: task_id.clone(), ..Default::default() });
+        });
+    }
+
+    /// Explicit ACKNOWLEDGE of an update (only for drivers without implicit ones).
+    pub fn acknowledge(&mut self, status: &TaskStatus) -> Result<(), FrameworkError> {
+        if self.implicit_acknowledgements {
+            return Err(FrameworkError::ImplicitAcknowledgements);
+        }
+        if !self.running() {
+            return Err(FrameworkError::NotRunning);
+        }
+        self.send_acknowledge(status);
+        Ok(())
+    }
+
+    fn send_acknowledge(&mut self, status: &TaskStatus) {
+        let (Some(uuid), Some(slave_id)) = (status.uuid.clone(), status.slave_id.clone()) else {
+            return; // made by the master or the driver: nothing to acknowledge
+        };
+        let task_id = status.task_id.clone();
+        self.call(scheduler::call::Type::Acknowledge, |call| {
+            call.acknowledge = Some(scheduler::call::Acknowledge { slave_id, task_id, uuid });
+        });
+    }
+
+    /// RECONCILE `tasks` (task id, and agent id if known); empty asks for every task the
+    /// master knows (implicit reconciliation). See docs/reconciliation.md in Mesos.
+    pub fn reconcile(&mut self, tasks: Vec<(mesos::TaskId, Option<mesos::SlaveId>)>) {
+        self.call(scheduler::call::Type::Reconcile, |call| {
+            let tasks = tasks
+                .into_iter()
+                .map(|(task_id, slave_id)| scheduler::call::reconcile::Task { task_id, slave_id })
+                .collect();
+            call.reconcile = Some(scheduler::call::Reconcile { tasks });
+        });
+    }
+
+    /// MESSAGE to an executor, through the master.
+    pub fn message(&mut self, agent_id: &mesos::SlaveId, executor_id: &mesos::ExecutorId, data: Vec<u8>) {
+        self.call(scheduler::call::Type::Message, |call| {
+            call.message = Some(scheduler::call::Message { slave_id: agent_id.clone(), executor_id: executor_id.clone(), data });
+        });
+    }
+
+    /// Sets a scheduler timer; false when [`MAX_USER_TIMERS`] are pending.
+    pub fn schedule(&mut self, after: Duration, token: u64) -> bool {
+        if self.user_timers >= MAX_USER_TIMERS {
+            tracing::warn!(token, "too many scheduler timers pending; refusing one");
+            return false;
+        }
+        self.user_timers += 1;
+        self.outbox.push(Output::UserTimer { after, token });
+        true
+    }
+
+    /// Stops the driver. Without `failover` the framework is torn down (its tasks are
+    /// killed); with it the master keeps them for `failover_timeout`.
+    pub fn stop(&mut self, failover: bool) {
+        if !self.running() {
+            self.outbox.push(Output::Terminate);
+            return;
+        }
+        if !failover {
+            self.call(scheduler::call::Type::Teardown, |_| {});
+        }
+        tracing::info!(failover, "scheduler driver stopping");
+        self.status = DriverStatus::Stopped;
+        self.connection = Connection::Done;
+        self.outbox.push(Output::Terminate);
+    }
+
+    /// Aborts the driver: the master stops sending (the framework stays, as after a
+    /// failover) and the driver terminates.
+    pub fn abort(&mut self) {
+        if self.running() {
+            self.abort_with("aborted by the scheduler".to_string());
+        }
+    }
+
+    fn abort_with(&mut self, message: String) {
+        if let (Some(master), Some(framework_id)) = (self.master().cloned(), self.framework_id().cloned()) {
+            let message = internal::DeactivateFrameworkMessage { framework_id };
+            self.outbox.push(Output::Deactivate { to: master, message });
+        }
+        self.status = DriverStatus::Aborted { message };
+        self.connection = Connection::Done;
+        self.outbox.push(Output::Terminate);
+    }
+}
