@@ -254,6 +254,7 @@ impl Settings {
         options.max_agent_ping_timeouts = self.flags.max_agent_ping_timeouts;
         options.offer_timeout = self.flags.offer_timeout;
         options.weights = self.weights.clone();
+        options.roles = self.roles.clone();
         options.flags = self.flags.list();
         options
     }

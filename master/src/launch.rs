@@ -26,6 +26,8 @@ pub struct MasterOptions {
     pub offer_timeout: Option<Duration>,
     /// Role weights (`--weights`).
     pub weights: Vec<(String, f64)>,
+    /// The roles frameworks may use (`--roles`); `None` allows any role.
+    pub roles: Option<Vec<String>>,
     /// Flags shown at `/master/flags` and in `/master/state`.
     pub flags: Vec<(String, String)>,
     /// Seed of the allocator's shuffle (reproducible runs).
@@ -43,6 +45,7 @@ impl MasterOptions {
             max_agent_ping_timeouts: 5,
             offer_timeout: None,
             weights: Vec::new(),
+            roles: None,
             flags: Vec::new(),
             seed: 0,
         }
@@ -79,6 +82,7 @@ pub fn spawn_master(node: &Node, options: MasterOptions) -> Result<Master, Error
         max_agent_ping_timeouts: options.max_agent_ping_timeouts,
         offer_timeout: options.offer_timeout,
         version: node.config().version.clone(),
+        roles: options.roles.clone().map(|roles| roles.into_iter().collect()),
     };
     let core = MasterCore::new(config, node.clock().now());
     let master = node.spawn("master", MasterProcess::new(core, allocator.clone(), options.flags))?;

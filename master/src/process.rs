@@ -230,6 +230,7 @@ impl Process for MasterProcess {
     }
 
     fn on_message(&mut self, from: Pid, message: MasterMessage, ctx: &mut Context<'_, Self>) {
+        crate::metrics::count_message(ctx.node().metrics(), &message);
         let now = ctx.now();
         let result = match message {
             MasterMessage::RegisterSlave(m) => self.core.on_register_agent(&from, m, now),

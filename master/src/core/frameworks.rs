@@ -99,6 +99,7 @@ impl MasterCore {
     ) -> Result<(), MasterError> {
         let mut info = subscribe.framework_info;
         validate_framework_info(&info)?;
+        self.check_roles_allowed(&info)?;
         let info_id = info.id.as_ref().map(FrameworkId::from).filter(|id| !id.as_str().is_empty());
         if call_framework_id.is_some() && info_id.is_some() && call_framework_id != info_id {
             return Err(MasterError::InvalidCall { reason: "'framework_id' differs from 'framework_info.id'".into() });
@@ -265,6 +266,7 @@ impl MasterCore {
         suppressed: Vec<String>,
     ) -> Result<(), MasterError> {
         validate_framework_info(&info)?;
+        self.check_roles_allowed(&info)?;
         if info.id.as_ref().map(FrameworkId::from).as_ref() != Some(framework_id) {
             return Err(MasterError::InvalidCall { reason: "'framework_info.id' must be the framework's id".into() });
         }
@@ -281,6 +283,16 @@ impl MasterCore {
             suppressed_roles: suppressed,
         });
         Ok(())
+    }
+
+    /// With `--roles`, frameworks may only use the listed roles (Mesos: the deprecated
+    /// role whitelist).
+    fn check_roles_allowed(&self, info: &mesos::FrameworkInfo) -> Result<(), MasterError> {
+        let Some(allowed) = &self.config.roles else { return Ok(()) };
+        match framework_roles(info).into_iter().find(|role| !allowed.contains(role)) {
+            Some(role) => Err(MasterError::InvalidCall { reason: format!("role '{role}' is not present in the master's --roles") }),
+            None => Ok(()),
+        }
     }
 
     /// `DeactivateFrameworkMessage`: the scheduler stopped with `failover = true`.

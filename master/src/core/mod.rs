@@ -59,6 +59,8 @@ pub struct MasterConfig {
     pub offer_timeout: Option<Duration>,
     /// Version reported in `MasterInfo`.
     pub version: String,
+    /// The roles frameworks may subscribe to (`--roles`); `None` allows any valid role.
+    pub roles: Option<std::collections::BTreeSet<String>>,
 }
 
 /// A message the master sends.

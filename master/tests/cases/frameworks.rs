@@ -98,3 +98,29 @@ async fn teardown_test_success() {
         .await;
     assert_eq!(completed, vec![mesos::TaskState::TaskKilled]);
 }
+
+/// With `--roles`, a framework asking for a role outside the list is refused.
+#[actix_rt::test]
+async fn roles_whitelist_is_enforced() {
+    let cluster = Cluster::start(|o| o.roles = Some(vec!["prod".to_string()]));
+    let scheduler = cluster.scheduler();
+    let mut info = framework_info("fw");
+    #[allow(deprecated)]
+    {
+        info.role = Some("dev".into());
+    }
+    scheduler.call(mesos_proto::mesos::scheduler::Call {
+        r#type: Some(mesos_proto::mesos::scheduler::call::Type::Subscribe as i32),
+        subscribe: Some(mesos_proto::mesos::scheduler::call::Subscribe { framework_info: info.clone(), ..Default::default() }),
+        ..Default::default()
+    });
+    cluster.settle().await;
+    assert_eq!(cluster.inspect(|c| c.frameworks().count()).await, 0);
+    let mut allowed = cluster.scheduler();
+    #[allow(deprecated)]
+    {
+        info.role = Some("prod".into());
+    }
+    allowed.subscribe(&cluster, info).await;
+    assert_eq!(cluster.inspect(|c| c.frameworks().count()).await, 1);
+}
