@@ -8,6 +8,7 @@
 //! - [`allocator`]: the allocator's pure core: resource quantities, the
 //!   hierarchical DRF sorter and the hierarchical allocator.
 //! - [`allocator_process`]: the allocator actor around that core.
+//! - [`cli`]: the `mesos-master` program.
 //! - [`core`]: the master's pure core: agents, frameworks, offers, tasks.
 //! - [`process`]: the master actor around the core.
 //! - [`scheduler_api`]: the v1 scheduler HTTP API (`/api/v1/scheduler`).
@@ -20,6 +21,7 @@
 
 pub mod allocator;
 pub mod allocator_process;
+pub mod cli;
 pub mod core;
 pub mod flags;
 pub mod http;

@@ -5,79 +5,8 @@
 //! `mesos-master: master@ip:port (id ...)` once listening (with the real port when
 //! `--port=0`), and runs until SIGINT or SIGTERM, then shuts the node down.
 
-use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
-use clap::error::ErrorKind;
-use libprocess::Node;
-use mesos_master::flags::Flags;
-use mesos_master::launch::spawn_master;
-use tracing_subscriber::EnvFilter;
-
 fn main() -> ExitCode {
-    let flags = match Flags::try_parse() {
-        Ok(flags) => flags,
-        Err(error) => {
-            let help = matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
-            // Printing to a closed stdout/stderr is not worth a panic.
-            let _ = error.print();
-            return if help { ExitCode::SUCCESS } else { ExitCode::from(1) };
-        }
-    };
-    let settings = match flags.validate() {
-        Ok(settings) => settings,
-        Err(error) => return fail(&error.to_string()),
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-
-    let system = actix_rt::System::new();
-    system.block_on(async move {
-        let node = match Node::builder(settings.address).start() {
-            Ok(node) => node,
-            Err(error) => return fail(&format!("cannot listen on {}: {error}", settings.address)),
-        };
-        let id = uuid::Uuid::new_v4().to_string();
-        let mut options = settings.master_options(id.clone());
-        options.seed = rand_seed(&id);
-        let master = match spawn_master(&node, options) {
-            Ok(master) => master,
-            Err(error) => return fail(&format!("cannot start the master: {error}")),
-        };
-        let mut stdout = std::io::stdout();
-        let _ = writeln!(stdout, "mesos-master: {} (id {id})", master.master.pid());
-        let _ = stdout.flush();
-        let signal = wait_for_signal().await;
-        tracing::info!(signal, "stopping");
-        node.shutdown().await;
-        ExitCode::SUCCESS
-    })
-}
-
-/// A seed for the allocator's shuffle, from this run's unique id (reproducible runs
-/// pass their own seed through the library instead).
-fn rand_seed(id: &str) -> u64 {
-    id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3))
-}
-
-/// Waits for SIGINT or SIGTERM and names the one that came.
-async fn wait_for_signal() -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => tokio::select! {
-            _ = tokio::signal::ctrl_c() => "SIGINT",
-            _ = terminate.recv() => "SIGTERM",
-        },
-        Err(error) => {
-            tracing::warn!(%error, "cannot watch SIGTERM; stopping on SIGINT only");
-            let _ = tokio::signal::ctrl_c().await;
-            "SIGINT"
-        }
-    }
-}
-
-fn fail(message: &str) -> ExitCode {
-    eprintln!("mesos-master: {message}");
-    ExitCode::from(1)
+    mesos_master::cli::main(std::env::args_os())
 }
