@@ -13,11 +13,8 @@ cd "$(dirname "$0")/.."
 
 VENV=target/golden-venv
 STAMP="$VENV/.ready-protobuf-3.20.3-mesos.interface-1.11.0"
-if [ -f "$STAMP" ]; then
-    exit 0
-fi
-
 PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+if [ ! -f "$STAMP" ]; then
 rm -rf "$VENV"
 "$PYTHON" -m venv "$VENV"
 "$VENV/bin/pip" install --quiet --disable-pip-version-check "protobuf==3.20.3"
@@ -47,3 +44,27 @@ from mesos.interface import mesos_pb2  # noqa: proves the install works
 print("mesos.interface 1.11.0 ready:", mesos_pb2.__file__)
 PY
 touch "$STAMP"
+fi
+
+# Third-party Mesos v1 HTTP clients for the whole-cluster tests: a venv at
+# target/client-venv with pymesos 0.3.15 (a pure-Python scheduler and executor
+# library speaking the v1 scheduler and executor HTTP APIs). pymesos needs
+# `http-parser`, whose C extension no longer builds on Python 3.11; the package ships a
+# pure-Python parser it falls back to, so only its Python files are installed.
+CLIENT_VENV=target/client-venv
+CLIENT_STAMP="$CLIENT_VENV/.ready-pymesos-0.3.15-http-parser-0.9.0"
+if [ ! -f "$CLIENT_STAMP" ]; then
+    rm -rf "$CLIENT_VENV"
+    "$PYTHON" -m venv "$CLIENT_VENV"
+    "$CLIENT_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps "pymesos==0.3.15" "six" "addict"
+    SDIST_DIR=$(mktemp -d)
+    "$CLIENT_VENV/bin/pip" download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+        "http-parser==0.9.0" -d "$SDIST_DIR"
+    SITE=$("$CLIENT_VENV/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+    mkdir -p "$SITE/http_parser"
+    tar -xzf "$SDIST_DIR"/http-parser-0.9.0.tar.gz -C "$SDIST_DIR"
+    cp "$SDIST_DIR"/http-parser-0.9.0/http_parser/*.py "$SITE/http_parser/"
+    rm -rf "$SDIST_DIR"
+    "$CLIENT_VENV/bin/python" -c "import pymesos, http_parser.http; print('pymesos ready:', pymesos.__file__)"
+    touch "$CLIENT_STAMP"
+fi
