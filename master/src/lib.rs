@@ -17,6 +17,7 @@
 //! - [`launch`]: starting the allocator and master on a node.
 //! - [`http`]: the HTTP endpoints.
 //! - [`metrics`]: `master/*` metrics.
+//! - [`registrar`]: the replicated registry (raft-rs + sled) and the in-memory one.
 //! - [`flags`]: `mesos-master`'s command-line flags.
 
 pub mod allocator;
@@ -29,5 +30,6 @@ pub mod launch;
 pub mod metrics;
 pub mod operator_api;
 pub mod process;
+pub mod registrar;
 pub mod scheduler_api;
 pub mod snapshot;

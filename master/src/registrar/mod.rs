@@ -1,0 +1,245 @@
+//! The registrar: the master's replicated registry, on embedded raft (raft-rs) and sled.
+//!
+//! Mesos keeps its registry in a Paxos replicated log and elects its leader through
+//! ZooKeeper. Here one raft group of masters does both: the raft leader is the leading
+//! master, and every registry change is a raft entry that the master acts on only once a
+//! quorum has it on disk and it has been applied (see docs/ha.md).
+//!
+//! The master uses the [`Registrar`] trait:
+//!
+//! 1. [`Registrar::submit`] an operation ([`RegistryOperation`]); the returned
+//!    [`Completion`] resolves once the operation is committed and applied
+//!    (`Ok(Applied)`), refused by the state machine (`Err(Rejected)`), or can no longer
+//!    be known to commit on this master (`Err(NotLeader | LeadershipLost | ...)`).
+//! 2. Watch [`Registrar::leadership`]: act only while it says
+//!    [`LeaderState::Leading`], and treat any change of term as losing leadership.
+//! 3. Read the applied registry with [`Registrar::state`].
+//!
+//! # Layout
+//!
+//! - [`state`]: [`RegistryState`], what is replicated, and its encoding.
+//! - [`operations`]: [`RegistryOperation`] and how each applies (Mesos semantics).
+//! - [`memory`]: [`InMemoryRegistrar`] (`--registry=in_memory`).
+//! - [`storage`]: the raft log storage ([`RaftStorage`]) over a small [`LogBackend`]
+//!   trait, with an in-memory backend for tests.
+//! - [`sled_backend`]: the durable backend under `<work_dir>/raft`.
+//! - [`driver`]: [`RaftDriver`], the pure raft driver (ticks and messages in, outputs out).
+//! - [`process`]: the [`RegistrarProcess`] actor and the [`RaftRegistrar`] handle.
+//! - [`logger`]: raft-rs's slog output bridged to tracing.
+//! - [`json`]: the registry as JSON (`mesos-registry dump|restore`).
+
+pub mod driver;
+pub mod json;
+pub mod logger;
+pub mod memory;
+pub mod operations;
+pub mod process;
+pub mod sled_backend;
+pub mod state;
+pub mod storage;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use libprocess::Pid;
+
+pub use driver::{DriverConfig, DriverOutput, RaftDriver, RaftStatus};
+pub use memory::InMemoryRegistrar;
+pub use operations::{RegistryEntry, RegistryOperation};
+pub use process::{RaftMessage, RaftRegistrar, RaftRegistrarConfig, RegistrarProcess, raft_peers};
+pub use sled_backend::SledBackend;
+pub use state::{IdCounters, RegisteredFramework, RegistryState};
+pub use storage::{LogBackend, MemBackend, RaftStorage};
+
+/// Why the state machine refused an operation (the operation changed nothing).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// Mesos: "Agent already admitted".
+    #[error("agent {agent_id} is already admitted")]
+    AgentAlreadyAdmitted {
+        /// The agent.
+        agent_id: String,
+    },
+    /// Mesos: "Agent not yet admitted".
+    #[error("agent {agent_id} is not admitted")]
+    AgentNotAdmitted {
+        /// The agent.
+        agent_id: String,
+    },
+    /// Mesos: "Agent ... already marked as gone".
+    #[error("agent {agent_id} is already marked gone")]
+    AgentAlreadyGone {
+        /// The agent.
+        agent_id: String,
+    },
+    /// A gone agent may never come back.
+    #[error("agent {agent_id} is gone")]
+    AgentGone {
+        /// The agent.
+        agent_id: String,
+    },
+    /// Mesos: "Failed to find agent".
+    #[error("agent {agent_id} is neither admitted nor unreachable")]
+    UnknownAgent {
+        /// The agent.
+        agent_id: String,
+    },
+    /// A framework id registered twice.
+    #[error("framework {framework_id} is already registered")]
+    FrameworkAlreadyRegistered {
+        /// The framework.
+        framework_id: String,
+    },
+    /// A completed framework id cannot be registered again.
+    #[error("framework {framework_id} has completed")]
+    FrameworkCompleted {
+        /// The framework.
+        framework_id: String,
+    },
+    /// The framework is not registered.
+    #[error("unknown framework {framework_id}")]
+    UnknownFramework {
+        /// The framework.
+        framework_id: String,
+    },
+    /// The cluster id is already set to another value.
+    #[error("cluster id is {current}, not {proposed}")]
+    ClusterIdMismatch {
+        /// The stored id.
+        current: String,
+        /// The refused id.
+        proposed: String,
+    },
+    /// A required field is missing, or stored data does not decode.
+    #[error("invalid registry data: {reason}")]
+    Invalid {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Why a submitted operation did not (or may not) take effect, or why storage failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistrarError {
+    /// The operation was committed but refused by the state machine; nothing changed.
+    #[error("operation refused at index {index}: {error}")]
+    Rejected {
+        /// The raft index of the refused entry.
+        index: u64,
+        /// Why it was refused.
+        error: RegistryError,
+    },
+    /// This master is not the raft leader; nothing was proposed.
+    #[error("not the leader (leader: {leader:?})")]
+    NotLeader {
+        /// The leading registrar, if known.
+        leader: Option<Pid>,
+    },
+    /// This master lost leadership (or its entry was overwritten) before the operation
+    /// was applied. Its fate is unknown: a later leader may still commit it. The master
+    /// must stop acting as leader.
+    #[error("lost leadership of term {term} before the operation was applied")]
+    LeadershipLost {
+        /// The term this master led.
+        term: u64,
+    },
+    /// Too many operations are in flight (the bound of the pending map).
+    #[error("too many pending operations (limit {limit})")]
+    TooManyPending {
+        /// The bound.
+        limit: usize,
+    },
+    /// The encoded operation is larger than one raft entry may be.
+    #[error("operation of {bytes} bytes exceeds the {limit}-byte entry limit")]
+    EntryTooLarge {
+        /// Its size.
+        bytes: usize,
+        /// The bound.
+        limit: usize,
+    },
+    /// Reading or writing the raft storage failed; the registrar has stopped.
+    #[error("registry storage failed: {reason}")]
+    Storage {
+        /// What failed.
+        reason: String,
+    },
+    /// raft-rs refused an input.
+    #[error("raft: {reason}")]
+    Raft {
+        /// What raft said.
+        reason: String,
+    },
+    /// The registrar process has terminated.
+    #[error("the registrar has stopped")]
+    Stopped,
+    /// The registrar's configuration is unusable.
+    #[error("registrar configuration: {reason}")]
+    Config {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A committed and applied operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    /// The raft index of its entry.
+    pub index: u64,
+    /// The raft term of its entry.
+    pub term: u64,
+    /// True if the registry changed (Mesos: the operation "mutated").
+    pub mutated: bool,
+}
+
+/// What this registrar's master may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaderState {
+    /// Not started yet, or stopped.
+    Stopped,
+    /// Following `leader` (if known); the master must not act.
+    Following {
+        /// The leading registrar, if known.
+        leader: Option<Pid>,
+    },
+    /// Elected, but the registry is not yet caught up with everything committed before
+    /// this term; the master must not act yet.
+    Elected,
+    /// Leading, with every entry committed before this term applied: the master acts.
+    Leading,
+}
+
+/// Leadership as the master sees it: a term and a state. A change of `term` while
+/// `Leading` means leadership was lost and regained: the master must fence and recover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leadership {
+    /// The raft term.
+    pub term: u64,
+    /// What this master may do in that term.
+    pub state: LeaderState,
+}
+
+impl Leadership {
+    /// True when the master may act.
+    pub fn is_leading(&self) -> bool {
+        self.state == LeaderState::Leading
+    }
+}
+
+/// The result of a submitted operation.
+pub type Completion = Pin<Box<dyn Future<Output = Result<Applied, RegistrarError>> + Send>>;
+
+/// A registry copy requested from a registrar.
+pub type StateFuture = Pin<Box<dyn Future<Output = Result<RegistryState, RegistrarError>> + Send>>;
+
+/// The registry service the master uses: in memory, or replicated over raft.
+pub trait Registrar: Send + Sync {
+    /// Proposes `operation`; the completion fires once it is committed and applied, or
+    /// fails (see [`RegistrarError`]).
+    fn submit(&self, operation: RegistryOperation) -> Completion;
+
+    /// Leadership changes, latest value first (a bounded, one-value channel).
+    fn leadership(&self) -> tokio::sync::watch::Receiver<Leadership>;
+
+    /// A copy of the applied registry.
+    fn state(&self) -> StateFuture;
+}

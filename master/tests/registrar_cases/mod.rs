@@ -1,0 +1,6 @@
+//! Test cases of the registrar.
+
+mod cluster;
+mod durability;
+mod operations;
+mod support;
