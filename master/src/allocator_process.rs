@@ -78,6 +78,7 @@ libprocess::protocol! {
 /// The allocator process.
 pub struct AllocatorProcess {
     core: Allocator<Resources>,
+    config: AllocatorConfig,
     interval: Duration,
     offer: Option<OfferCallback>,
     trigger_pending: bool,
@@ -86,7 +87,18 @@ pub struct AllocatorProcess {
 impl AllocatorProcess {
     /// An allocator with `config`.
     pub fn new(config: AllocatorConfig) -> AllocatorProcess {
-        AllocatorProcess { interval: config.allocation_interval, core: Allocator::new(config), offer: None, trigger_pending: false }
+        AllocatorProcess {
+            interval: config.allocation_interval,
+            core: Allocator::new(config.clone()),
+            config,
+            offer: None,
+            trigger_pending: false,
+        }
+    }
+
+    /// Forgets everything (the master lost leadership; the next leader starts afresh).
+    pub fn reset(&mut self) {
+        self.core = Allocator::new(self.config.clone());
     }
 
     /// Where decisions go.

@@ -1,13 +1,41 @@
 //! Starting a master on a node: the allocator process, then the master process.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use libprocess::{Error, Node, ProcessRef};
+use libprocess::{Node, ProcessRef};
 
 use crate::allocator::AllocatorConfig;
 use crate::allocator_process::AllocatorProcess;
-use crate::core::{MasterConfig, MasterCore};
+use crate::core::MasterConfig;
 use crate::process::MasterProcess;
+use crate::registrar::{InMemoryRegistrar, RaftRegistrar, RaftRegistrarConfig, Registrar, RegistrarError};
+
+/// Where the registry lives (`--registry`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegistryMode {
+    /// In this master's memory only (a throwaway single master).
+    InMemory,
+    /// Replicated with raft among `masters` (this one included), stored under `work_dir`.
+    Raft {
+        /// Every member of the HA group, as `ip:port`.
+        masters: Vec<std::net::SocketAddr>,
+        /// Where the raft log, snapshots and registry live.
+        work_dir: PathBuf,
+    },
+}
+
+/// Why a master could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// Spawning a process failed.
+    #[error(transparent)]
+    Process(#[from] libprocess::Error),
+    /// The registrar could not start.
+    #[error("registrar: {0}")]
+    Registrar(#[from] RegistrarError),
+}
 
 /// What a master needs to start (from `mesos-master`'s flags, or a test).
 #[derive(Clone, Debug)]
@@ -28,10 +56,14 @@ pub struct MasterOptions {
     pub weights: Vec<(String, f64)>,
     /// The roles frameworks may use (`--roles`); `None` allows any role.
     pub roles: Option<Vec<String>>,
+    /// `--agent_reregister_timeout`.
+    pub agent_reregister_timeout: Duration,
     /// Flags shown at `/master/flags` and in `/master/state`.
     pub flags: Vec<(String, String)>,
     /// Seed of the allocator's shuffle (reproducible runs).
     pub seed: u64,
+    /// Where the registry lives.
+    pub registry: RegistryMode,
 }
 
 impl MasterOptions {
@@ -46,8 +78,10 @@ impl MasterOptions {
             offer_timeout: None,
             weights: Vec::new(),
             roles: None,
+            agent_reregister_timeout: Duration::from_secs(600),
             flags: Vec::new(),
             seed: 0,
+            registry: RegistryMode::InMemory,
         }
     }
 }
@@ -61,9 +95,20 @@ pub struct Master {
     pub allocator: ProcessRef<AllocatorProcess>,
 }
 
-/// Spawns the allocator and the master (id `master`) on `node` and makes the master the
-/// node's default HTTP process. Must run inside an actix `System`.
-pub fn spawn_master(node: &Node, options: MasterOptions) -> Result<Master, Error> {
+/// Spawns the registrar, the allocator and the master (id `master`) on `node` and makes
+/// the master the node's default HTTP process. Must run inside an actix `System`.
+pub fn spawn_master(node: &Node, options: MasterOptions) -> Result<Master, LaunchError> {
+    let registrar: Arc<dyn Registrar> = match &options.registry {
+        RegistryMode::InMemory => Arc::new(InMemoryRegistrar::default()),
+        RegistryMode::Raft { masters, work_dir } => {
+            Arc::new(RaftRegistrar::open(node, RaftRegistrarConfig::new(masters.clone()), work_dir)?)
+        }
+    };
+    spawn_master_with(node, options, registrar)
+}
+
+/// [`spawn_master`] with a registrar made by the caller.
+pub fn spawn_master_with(node: &Node, options: MasterOptions, registrar: Arc<dyn Registrar>) -> Result<Master, LaunchError> {
     let allocator_config = AllocatorConfig {
         allocation_interval: options.allocation_interval,
         seed: options.seed,
@@ -83,9 +128,10 @@ pub fn spawn_master(node: &Node, options: MasterOptions) -> Result<Master, Error
         offer_timeout: options.offer_timeout,
         version: node.config().version.clone(),
         roles: options.roles.clone().map(|roles| roles.into_iter().collect()),
+        agent_reregister_timeout: options.agent_reregister_timeout,
     };
-    let core = MasterCore::new(config, node.clock().now());
-    let master = node.spawn("master", MasterProcess::new(core, allocator.clone(), options.flags))?;
+    let process = MasterProcess::new(config, registrar, allocator.clone(), options.flags, node.clock().now());
+    let master = node.spawn("master", process)?;
     node.set_default_process("master");
     Ok(Master { master, allocator })
 }

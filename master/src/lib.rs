@@ -14,7 +14,8 @@
 //! - [`scheduler_api`]: the v1 scheduler HTTP API (`/api/v1/scheduler`).
 //! - [`operator_api`]: the v1 operator HTTP API (`/api/v1`).
 //! - [`snapshot`]: state copies for the read-only endpoints.
-//! - [`launch`]: starting the allocator and master on a node.
+//! - [`launch`]: starting the registrar, allocator and master on a node.
+//! - [`leadership`]: whether this master leads, shared with the HTTP layer.
 //! - [`http`]: the HTTP endpoints.
 //! - [`metrics`]: `master/*` metrics.
 //! - [`registrar`]: the replicated registry (raft-rs + sled) and the in-memory one.
@@ -27,6 +28,7 @@ pub mod core;
 pub mod flags;
 pub mod http;
 pub mod launch;
+pub mod leadership;
 pub mod metrics;
 pub mod operator_api;
 pub mod process;

@@ -7,13 +7,17 @@
 
 use std::sync::Arc;
 
+
 use libprocess::{Context, DecodeError, Pid, Process, ProcessRef};
 use mesos_proto::ids::FrameworkId;
 use mesos_proto::mesos::{internal, scheduler};
 use parking_lot::RwLock;
+use tokio::sync::watch;
 
 use crate::allocator_process::AllocatorProcess;
-use crate::core::{MasterCore, Outgoing, Output};
+use crate::core::{MasterConfig, MasterCore, Outgoing, Output};
+use crate::leadership::{LeaderView, View};
+use crate::registrar::{LeaderState, Leadership, Registrar, RegistryState};
 use crate::snapshot::{SnapshotCell, StateSnapshot};
 
 libprocess::protocol! {
@@ -56,9 +60,33 @@ libprocess::protocol! {
     }
 }
 
+/// Where this master stands in its HA group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// Not leading: registrations are pointed at the leader, other messages dropped.
+    Following {
+        /// The leading master, if known.
+        leader: Option<Pid>,
+    },
+    /// Elected leader of `term`: reading the registry before acting.
+    Recovering {
+        /// The raft term.
+        term: u64,
+    },
+    /// Leading in `term`: the only state in which the master acts.
+    Leading {
+        /// The raft term.
+        term: u64,
+    },
+}
+
 /// The master process (`master@ip:port`).
 pub struct MasterProcess {
     core: MasterCore,
+    config: MasterConfig,
+    role: Role,
+    registrar: Arc<dyn Registrar>,
+    leader_view: Arc<LeaderView>,
     allocator: ProcessRef<AllocatorProcess>,
     snapshot: Arc<SnapshotCell>,
     flags: Arc<RwLock<Vec<(String, String)>>>,
@@ -69,10 +97,21 @@ pub struct MasterProcess {
 }
 
 impl MasterProcess {
-    /// A master around `core`, talking to `allocator`. `flags` are shown at `/flags`.
-    pub fn new(core: MasterCore, allocator: ProcessRef<AllocatorProcess>, flags: Vec<(String, String)>) -> MasterProcess {
+    /// A master that keeps its registry in `registrar`, allocating with `allocator`.
+    /// It acts only once the registrar says it leads. `flags` are shown at `/flags`.
+    pub fn new(
+        config: MasterConfig,
+        registrar: Arc<dyn Registrar>,
+        allocator: ProcessRef<AllocatorProcess>,
+        flags: Vec<(String, String)>,
+        now: libprocess::Time,
+    ) -> MasterProcess {
         MasterProcess {
-            core,
+            core: MasterCore::new(config.clone(), now),
+            leader_view: Arc::new(LeaderView::new(config.pid.address())),
+            config,
+            role: Role::Following { leader: None },
+            registrar,
             allocator,
             snapshot: Arc::new(SnapshotCell::default()),
             flags: Arc::new(RwLock::new(flags)),
@@ -84,6 +123,21 @@ impl MasterProcess {
     /// The core (tests and the HTTP layer read it through dispatch).
     pub fn core(&self) -> &MasterCore {
         &self.core
+    }
+
+    /// Where this master stands.
+    pub fn role(&self) -> &Role {
+        &self.role
+    }
+
+    /// The shared leadership view (HTTP redirects).
+    pub fn leader_view(&self) -> &Arc<LeaderView> {
+        &self.leader_view
+    }
+
+    /// The registrar.
+    pub fn registrar(&self) -> &Arc<dyn Registrar> {
+        &self.registrar
     }
 
     /// Mutable core (tests).
@@ -115,8 +169,13 @@ impl MasterProcess {
                     }
                 }
                 Output::Event(event) => crate::operator_api::publish(self, event, ctx),
+                Output::Registry { operation, after } => self.submit(operation, after, ctx),
                 Output::Timer { after, timer } => {
+                    let role = self.role.clone();
                     ctx.delay(after, move |master: &mut MasterProcess, ctx| {
+                        if master.role != role {
+                            return; // set by a term this master no longer leads
+                        }
                         let now = ctx.now();
                         master.core.on_timer(timer, now);
                         master.flush(ctx);
@@ -178,6 +237,141 @@ impl MasterProcess {
         self.core.on_scheduler_call(from, call, now)
     }
 
+    /// Submits a registry change; the flow continues once it is committed, unless this
+    /// master stopped leading that term in the meantime.
+    fn submit(&mut self, operation: crate::registrar::RegistryOperation, after: crate::core::registry::AfterRegistry, ctx: &mut Context<'_, Self>) {
+        let Role::Leading { term } = self.role else { return };
+        let completion = self.registrar.submit(operation);
+        ctx.spawn(completion, move |master: &mut MasterProcess, result, ctx| {
+            if master.role != (Role::Leading { term }) {
+                return;
+            }
+            let now = ctx.now();
+            master.core.on_registry_result(after, result.map(|_| ()).map_err(|e| e.to_string()), now);
+            master.flush(ctx);
+        });
+    }
+
+    /// Follows the registrar's leadership reports for as long as the master runs.
+    fn watch_leadership(ctx: &mut Context<'_, Self>, mut leadership: watch::Receiver<Leadership>) {
+        ctx.spawn(
+            async move {
+                let changed = leadership.changed().await;
+                (leadership, changed)
+            },
+            |master: &mut MasterProcess, (leadership, changed), ctx| {
+                if changed.is_err() {
+                    return; // The registrar is gone: the node is shutting down.
+                }
+                let current = leadership.borrow().clone();
+                master.on_leadership(current, ctx);
+                MasterProcess::watch_leadership(ctx, leadership);
+            },
+        );
+    }
+
+    fn master_pid_at(&self, registrar_pid: &Pid) -> Pid {
+        Pid::new("master", registrar_pid.address())
+    }
+
+    /// Leadership changed. Leading in a new term: fence whatever was before, read the
+    /// registry, then act. Anything else: stop acting at once (fencing).
+    fn on_leadership(&mut self, leadership: Leadership, ctx: &mut Context<'_, Self>) {
+        match leadership.state {
+            LeaderState::Leading => {
+                let term = leadership.term;
+                if self.role == (Role::Leading { term }) || self.role == (Role::Recovering { term }) {
+                    return;
+                }
+                self.fence(ctx);
+                self.role = Role::Recovering { term };
+                tracing::info!(term, "elected leading master: recovering the registry");
+                let mut state = self.registrar.state();
+                // The in-memory registrar answers at once: act before any message arrives.
+                let mut poll = std::task::Context::from_waker(std::task::Waker::noop());
+                match state.as_mut().poll(&mut poll) {
+                    std::task::Poll::Ready(result) => self.on_registry_read(term, result, ctx),
+                    std::task::Poll::Pending => {
+                        ctx.spawn(state, move |master: &mut MasterProcess, result, ctx| master.on_registry_read(term, result, ctx));
+                    }
+                }
+            }
+            LeaderState::Following { leader } => {
+                self.fence(ctx);
+                let leader = leader.map(|pid| self.master_pid_at(&pid));
+                self.leader_view.set(View::Following { leader: leader.as_ref().map(Pid::address) });
+                self.role = Role::Following { leader };
+            }
+            LeaderState::Elected | LeaderState::Stopped => {
+                self.fence(ctx);
+                self.leader_view.set(View::Following { leader: None });
+                self.role = Role::Following { leader: None };
+            }
+        }
+    }
+
+    fn on_registry_read(&mut self, term: u64, result: Result<RegistryState, crate::registrar::RegistrarError>, ctx: &mut Context<'_, Self>) {
+        if self.role != (Role::Recovering { term }) {
+            return;
+        }
+        let state = match result {
+            Ok(state) => state,
+            Err(error) => {
+                tracing::error!(%error, term, "cannot read the registry; not acting as leader");
+                self.role = Role::Following { leader: None };
+                return;
+            }
+        };
+        self.core = MasterCore::recover(self.config.clone(), &state, ctx.now());
+        self.role = Role::Leading { term };
+        self.leader_view.set(View::Leading);
+        ctx.node().metrics().gauge("master/elected").set(1.0);
+        // Tell agents from the registry where the leader is, so they re-register at once
+        // rather than when their own detection notices.
+        let announce = mesos_proto::extensions::NewMasterDetectedMessage { pid: ctx.pid().to_string() };
+        for agent in self.core.recovered_agent_pids() {
+            ctx.send(&agent, announce.clone());
+        }
+        tracing::info!(term, "leading master: acting");
+        self.flush(ctx);
+    }
+
+    /// Stops acting at once: drops all state (the next leader rebuilds it from the
+    /// registry and from re-registrations), empties the allocator, closes every HTTP
+    /// subscription. A deposed leader therefore never offers or launches again.
+    fn fence(&mut self, ctx: &mut Context<'_, Self>) {
+        if matches!(self.role, Role::Following { .. }) {
+            return;
+        }
+        tracing::warn!(role = ?self.role, "no longer leading: fencing");
+        self.core = MasterCore::new(self.config.clone(), ctx.now());
+        self.http = Default::default();
+        self.operator = Default::default();
+        self.leader_view.set(View::Following { leader: None });
+        ctx.node().metrics().gauge("master/elected").set(0.0);
+        if self.allocator.tell(|allocator, _| allocator.reset()).is_err() {
+            tracing::error!("allocator is gone");
+        }
+        self.snapshot.invalidate();
+    }
+
+    /// A message reached a master that does not lead: registrations are told where the
+    /// leader is (Mesos's `NewMasterDetectedMessage`), everything else is dropped.
+    fn on_message_not_leading(&mut self, from: &Pid, message: &MasterMessage, ctx: &mut Context<'_, Self>) {
+        let registration = match message {
+            MasterMessage::RegisterSlave(_)
+            | MasterMessage::ReregisterSlave(_)
+            | MasterMessage::RegisterFramework(_)
+            | MasterMessage::ReregisterFramework(_) => true,
+            MasterMessage::SchedulerCall(call) => call.r#type() == scheduler::call::Type::Subscribe,
+            _ => false,
+        };
+        ctx.node().metrics().counter("master/dropped_messages").inc();
+        if let (true, Role::Following { leader: Some(leader) }) = (registration, &self.role) {
+            ctx.send(from, mesos_proto::extensions::NewMasterDetectedMessage { pid: leader.to_string() });
+        }
+    }
+
     fn routes(&mut self, ctx: &mut Context<'_, Self>) {
         crate::http::install(ctx, self.snapshot.clone());
     }
@@ -223,6 +417,10 @@ impl Process for MasterProcess {
             tracing::error!("allocator is gone");
         }
         self.routes(ctx);
+        let leadership = self.registrar.leadership();
+        let current = leadership.borrow().clone();
+        self.on_leadership(current, ctx);
+        MasterProcess::watch_leadership(ctx, leadership);
         crate::scheduler_api::install(ctx);
         crate::operator_api::install(ctx, self.snapshot.clone());
         crate::metrics::install(ctx);
@@ -231,6 +429,10 @@ impl Process for MasterProcess {
 
     fn on_message(&mut self, from: Pid, message: MasterMessage, ctx: &mut Context<'_, Self>) {
         crate::metrics::count_message(ctx.node().metrics(), &message);
+        if !matches!(self.role, Role::Leading { .. }) {
+            self.on_message_not_leading(&from, &message, ctx);
+            return;
+        }
         let now = ctx.now();
         let result = match message {
             MasterMessage::RegisterSlave(m) => self.core.on_register_agent(&from, m, now),
@@ -254,6 +456,9 @@ impl Process for MasterProcess {
     }
 
     fn on_exited(&mut self, pid: Pid, ctx: &mut Context<'_, Self>) {
+        if !matches!(self.role, Role::Leading { .. }) {
+            return;
+        }
         let now = ctx.now();
         self.core.on_exited(&pid, now);
         self.flush(ctx);

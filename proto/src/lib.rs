@@ -46,6 +46,7 @@
 //!     (operator API), [`mesos::v1::agent`] (agent operator API), plus
 //!     [`mesos::v1::allocator`], [`mesos::v1::maintenance`], [`mesos::v1::quota`].
 //! - [`json`]: Mesos's JSON mapping for every message, both directions.
+//! - [`extensions`]: messages of ours that Mesos 1.11 lacks (`NewMasterDetectedMessage`).
 //! - [`DESCRIPTOR_POOL`], [`FILE_DESCRIPTOR_SET`]: the compiled descriptors of
 //!   every `.proto` file, for reflection.
 
@@ -65,6 +66,7 @@ mod generated {
 pub use generated::mesos;
 
 pub mod attributes;
+pub mod extensions;
 pub mod ids;
 pub mod resources;
 

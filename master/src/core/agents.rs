@@ -10,8 +10,11 @@ use mesos_proto::ids::{AgentId, ExecutorId, FrameworkId, TaskId};
 use mesos_proto::mesos::{self, internal, task_status};
 use mesos_proto::resources::Resources;
 
+use super::registry::{AfterRegistry, time_info};
 use super::state::{Agent, AgentState, UnreachableAgent};
 use super::{AllocatorCall, MAX_UNREACHABLE_AGENTS, MasterCore, MasterError, Outgoing, Timer};
+use crate::registrar::RegistryOperation;
+use crate::registrar::operations::AgentAtTime;
 
 impl MasterCore {
     /// `RegisterSlaveMessage`: admit a new agent, or answer a retry from one already
@@ -27,16 +30,34 @@ impl MasterCore {
             self.send_agent_registered(&agent_id, from);
             return Ok(());
         }
-        let total = Resources::from_protos(message.slave.resources.clone())
+        if self.pending_pids.contains(from) {
+            // A retry while its admission is being replicated: the answer comes then.
+            return Ok(());
+        }
+        Resources::from_protos(message.slave.resources.clone())
             .map_err(|e| MasterError::InvalidCall { reason: format!("invalid agent resources: {e}") })?;
         let agent_id = AgentId::generate(&self.config.id, self.next_agent);
         self.next_agent += 1;
-        let mut info = message.slave;
-        info.id = Some((&agent_id).into());
+        let mut message = message;
+        message.slave.id = Some((&agent_id).into());
+        self.pending_pids.insert(from.clone());
+        // Mesos: master.cpp registerSlave -> registrar->apply(AdmitSlave) -> _registerSlave.
+        self.registry(
+            RegistryOperation::AdmitAgent(message.slave.clone()),
+            AfterRegistry::AgentAdmitted { pid: from.clone(), message: Box::new(message) },
+        );
+        let _ = now;
+        Ok(())
+    }
+
+    /// The registry has the new agent: now it exists for the master.
+    pub(crate) fn on_agent_admitted(&mut self, from: &Pid, message: internal::RegisterSlaveMessage, now: Time) {
+        let Some(agent_id) = message.slave.id.as_ref().map(AgentId::from) else { return };
+        let total = Resources::from_protos(message.slave.resources.clone()).unwrap_or_default();
         let agent = Agent {
             id: agent_id.clone(),
             pid: from.clone(),
-            info,
+            info: message.slave,
             version: message.version.unwrap_or_default(),
             capabilities: message.agent_capabilities,
             total: total.clone(),
@@ -57,7 +78,6 @@ impl MasterCore {
         tracing::info!(%agent_id, pid = %from, %hostname, "registered agent");
         self.send_agent_registered(&agent_id, from);
         self.allocator(AllocatorCall::AddAgent { agent_id, hostname, total, used: Vec::new() });
-        Ok(())
     }
 
     fn send_agent_registered(&mut self, agent_id: &AgentId, to: &Pid) {
@@ -100,8 +120,28 @@ impl MasterCore {
         if self.agents.contains_key(&agent_id) {
             self.reregister_known_agent(&agent_id, from, message, now);
         } else {
-            let came_back = self.unreachable.remove(&agent_id).is_some();
-            self.readmit_agent(agent_id.clone(), from, message, total, now, came_back);
+            if self.pending_pids.contains(from) {
+                return Ok(());
+            }
+            // Mesos: master.cpp reregisterSlave -> registrar (MarkSlaveReachable) ->
+            // __reregisterSlave. An agent recovered from the registry needs no change.
+            let operation = if self.recovered_agents.contains_key(&agent_id) {
+                None
+            } else if self.unreachable.contains_key(&agent_id) {
+                Some(RegistryOperation::MarkReachable(message.slave.clone()))
+            } else {
+                Some(RegistryOperation::AdmitAgent(message.slave.clone()))
+            };
+            let after = AfterRegistry::AgentReadmitted { pid: from.clone(), message: Box::new(message) };
+            match operation {
+                Some(operation) => {
+                    self.pending_pids.insert(from.clone());
+                    self.registry(operation, after);
+                }
+                None => self.on_registry_done(after, now),
+            }
+            let _ = total;
+            return Ok(());
         }
         let reply = internal::SlaveReregisteredMessage {
             slave_id: (&agent_id).into(),
@@ -111,6 +151,23 @@ impl MasterCore {
         self.send(from, Outgoing::SlaveReregistered(reply));
         self.send_framework_pids_to_agent(&agent_id);
         Ok(())
+    }
+
+    /// The registry has (again) a re-registering agent the master did not have: re-admit
+    /// it with its tasks and answer.
+    pub(crate) fn on_agent_readmitted(&mut self, from: &Pid, message: internal::ReregisterSlaveMessage, now: Time) {
+        let Some(agent_id) = message.slave.id.as_ref().map(AgentId::from) else { return };
+        let Ok(total) = Resources::from_protos(message.slave.resources.clone()) else { return };
+        self.recovered_agents.remove(&agent_id);
+        let came_back = self.unreachable.remove(&agent_id).is_some();
+        self.readmit_agent(agent_id.clone(), from, message, total, now, came_back);
+        let reply = internal::SlaveReregisteredMessage {
+            slave_id: (&agent_id).into(),
+            reconciliations: Vec::new(),
+            connection: Some(self.connection_info()),
+        };
+        self.send(from, Outgoing::SlaveReregistered(reply));
+        self.send_framework_pids_to_agent(&agent_id);
     }
 
     /// A known agent re-registers (e.g. after its connection broke or it restarted).
@@ -293,6 +350,8 @@ impl MasterCore {
     pub fn on_unregister_agent(&mut self, from: &Pid, message: internal::UnregisterSlaveMessage, now: Time) -> Result<(), MasterError> {
         let agent_id = AgentId::from(&message.slave_id);
         self.check_agent_owner(&agent_id, from)?;
+        let info = self.agents[&agent_id].info.clone();
+        self.registry(RegistryOperation::RemoveAgent(info), AfterRegistry::Nothing);
         self.remove_agent(&agent_id, "Agent unregistered", task_status::Reason::SlaveRemoved, now, false);
         Ok(())
     }
@@ -359,6 +418,17 @@ impl MasterCore {
     /// Marks an agent unreachable: its tasks become TASK_UNREACHABLE (partition-aware
     /// frameworks) or TASK_LOST, its offers are rescinded, frameworks are told.
     pub(crate) fn mark_unreachable(&mut self, agent_id: &AgentId, now: Time) {
+        let Some(agent) = self.agents.get_mut(agent_id) else { return };
+        // Stop its ping chain; the registry decides what happens next.
+        agent.ping_epoch = u64::MAX;
+        let info = agent.info.clone();
+        let operation = RegistryOperation::MarkUnreachable(AgentAtTime { info: Some(info), time: Some(time_info(now)) });
+        self.registry(operation, AfterRegistry::AgentUnreachable { agent_id: agent_id.clone() });
+    }
+
+    /// The registry has the agent as unreachable: remove it and tell the frameworks.
+    /// Mesos: master.cpp `_markUnreachable`.
+    pub(crate) fn on_agent_marked_unreachable(&mut self, agent_id: &AgentId, now: Time) {
         let Some(agent) = self.agents.get(agent_id) else { return };
         let info = agent.info.clone();
         self.remove_agent(agent_id, "Agent is unreachable", task_status::Reason::SlaveRemoved, now, true);

@@ -11,7 +11,10 @@ use libprocess::{Pid, Time};
 use mesos_proto::ids::{FrameworkId, TaskId};
 use mesos_proto::mesos::{self, internal, scheduler, task_status};
 
+use super::registry::AfterRegistry;
 use super::state::{Framework, FrameworkState};
+use crate::registrar::RegistryOperation;
+use crate::registrar::operations::FrameworkAtTime;
 use super::{AllocatorCall, MAX_COMPLETED_FRAMEWORKS, MasterCore, MasterError, Outgoing, Output, Timer};
 
 /// The roles a framework is subscribed to: `roles` with MULTI_ROLE, else `role`
@@ -112,14 +115,17 @@ impl MasterCore {
                 self.send_registered(&existing, from, false);
                 return Ok(());
             }
+            if self.pending_pids.contains(from) {
+                // A retry while the registration is being replicated.
+                return Ok(());
+            }
             let framework_id = FrameworkId::generate(&self.config.id, self.next_framework);
             self.next_framework += 1;
             info.id = Some((&framework_id).into());
-            self.add_framework(framework_id.clone(), info, from.clone(), suppressed, now);
-            self.send_registered(&framework_id, from, false);
+            self.register_framework_in_registry(from, info, suppressed, false, now);
             return Ok(());
         };
-        if self.completed_frameworks.iter().any(|f| f.id == framework_id) {
+        if self.completed_framework_ids.contains(&framework_id) || self.completed_frameworks.iter().any(|f| f.id == framework_id) {
             let error = internal::FrameworkErrorMessage { message: "Framework has been removed".into() };
             self.send(from, Outgoing::FrameworkError(error));
             return Err(MasterError::FrameworkRemoved { framework_id: framework_id.to_string() });
@@ -127,12 +133,45 @@ impl MasterCore {
         info.id = Some((&framework_id).into());
         if self.frameworks.contains_key(&framework_id) {
             self.resubscribe(&framework_id, info, from, suppressed, subscribe.force.unwrap_or(false), now);
-        } else {
-            // Unknown to this master (it failed over): take the scheduler at its word.
-            self.add_framework(framework_id.clone(), info, from.clone(), suppressed, now);
-            self.send_registered(&framework_id, from, true);
+        } else if !self.pending_pids.contains(from) {
+            // Unknown to this master and its registry: take the scheduler at its word.
+            self.register_framework_in_registry(from, info, suppressed, true, now);
         }
         Ok(())
+    }
+
+    fn register_framework_in_registry(
+        &mut self,
+        from: &Pid,
+        info: mesos::FrameworkInfo,
+        suppressed: BTreeSet<String>,
+        reregistered: bool,
+        now: Time,
+    ) {
+        self.pending_pids.insert(from.clone());
+        let operation = RegistryOperation::RegisterFramework(FrameworkAtTime {
+            info: Some(info.clone()),
+            time: Some(super::registry::time_info(now)),
+        });
+        let after = AfterRegistry::FrameworkRegistered { pid: from.clone(), info: Box::new(info), suppressed, reregistered };
+        self.registry(operation, after);
+    }
+
+    /// The registry has the framework: now it exists for the master.
+    pub(crate) fn on_framework_registered(
+        &mut self,
+        from: &Pid,
+        info: mesos::FrameworkInfo,
+        suppressed: BTreeSet<String>,
+        reregistered: bool,
+        now: Time,
+    ) {
+        let Some(framework_id) = info.id.as_ref().map(FrameworkId::from) else { return };
+        if self.frameworks.contains_key(&framework_id) {
+            return;
+        }
+        self.add_framework(framework_id.clone(), info, from.clone(), suppressed, now);
+        self.send_registered(&framework_id, from, reregistered);
     }
 
     fn add_framework(&mut self, id: FrameworkId, info: mesos::FrameworkInfo, pid: Pid, suppressed: BTreeSet<String>, now: Time) {
@@ -414,6 +453,8 @@ impl MasterCore {
             agent.used.remove(framework_id);
         }
         let Some(mut framework) = self.frameworks.remove(framework_id) else { return };
+        self.registry(RegistryOperation::RemoveFramework(framework_id.into()), AfterRegistry::Nothing);
+        self.completed_framework_ids.insert(framework_id.clone());
         if let Some(pid) = &framework.pid {
             if self.frameworks_by_pid.get(pid) == Some(framework_id) {
                 self.frameworks_by_pid.remove(pid);

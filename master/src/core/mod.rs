@@ -17,6 +17,7 @@
 mod agents;
 mod frameworks;
 mod offers;
+pub mod registry;
 mod state;
 mod tasks;
 mod validation;
@@ -61,6 +62,8 @@ pub struct MasterConfig {
     pub version: String,
     /// The roles frameworks may subscribe to (`--roles`); `None` allows any valid role.
     pub roles: Option<std::collections::BTreeSet<String>>,
+    /// After a failover, how long agents from the registry have to re-register.
+    pub agent_reregister_timeout: Duration,
 }
 
 /// A message the master sends.
@@ -118,6 +121,8 @@ pub enum Timer {
     FrameworkFailover { framework_id: FrameworkId, epoch: u64 },
     /// An offer held too long.
     OfferTimeout { offer_id: OfferId },
+    /// After a failover: agents that have not re-registered yet are unreachable.
+    AgentReregisterTimeout,
 }
 
 /// A change of state the operator API streams to its subscribers (Mesos:
@@ -157,6 +162,14 @@ pub enum Output {
     },
     /// Tell operator API subscribers.
     Event(MasterEvent),
+    /// Commit a change to the replicated registry, then continue with
+    /// [`MasterCore::on_registry_result`].
+    Registry {
+        /// The change.
+        operation: crate::registrar::RegistryOperation,
+        /// How to continue once it is committed.
+        after: registry::AfterRegistry,
+    },
 }
 
 /// Counters behind `/metrics/snapshot` (`master/*`).
@@ -219,6 +232,12 @@ pub struct MasterCore {
     pub(crate) frameworks_by_pid: HashMap<Pid, FrameworkId>,
     pub(crate) completed_frameworks: VecDeque<Framework>,
     pub(crate) offers: HashMap<OfferId, OfferEntry>,
+    /// Senders whose registration is being written to the registry (retries are ignored).
+    pub(crate) pending_pids: std::collections::HashSet<Pid>,
+    /// Agents in the registry that have not re-registered since this master took over.
+    pub(crate) recovered_agents: HashMap<AgentId, mesos::SlaveInfo>,
+    /// Frameworks the registry says were removed (they may not come back).
+    pub(crate) completed_framework_ids: std::collections::HashSet<FrameworkId>,
     pub(crate) outbox: Vec<Output>,
     pub(crate) stats: Stats,
     pub(crate) epoch: u64,
@@ -243,6 +262,9 @@ impl MasterCore {
             frameworks_by_pid: HashMap::new(),
             completed_frameworks: VecDeque::new(),
             offers: HashMap::new(),
+            pending_pids: Default::default(),
+            recovered_agents: HashMap::new(),
+            completed_framework_ids: Default::default(),
             outbox: Vec::new(),
             stats: Stats::default(),
             epoch: 0,
@@ -340,6 +362,7 @@ impl MasterCore {
                 self.on_framework_failover_timeout(&framework_id, epoch, now)
             }
             Timer::OfferTimeout { offer_id } => self.on_offer_timeout(&offer_id),
+            Timer::AgentReregisterTimeout => self.on_agent_reregister_timeout(now),
         }
     }
 

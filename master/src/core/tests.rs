@@ -19,6 +19,7 @@ fn core() -> MasterCore {
         offer_timeout: None,
         version: "1.11.0".into(),
         roles: None,
+        agent_reregister_timeout: Duration::from_secs(600),
     };
     MasterCore::new(config, Time::from_epoch(Duration::from_secs(1000)))
 }
@@ -31,9 +32,22 @@ fn agent_pid() -> Pid {
     "slave(1)@10.0.1.1:5051".parse().unwrap()
 }
 
-/// The outputs without operator-API events (tested by the operator API tests).
+/// The outputs without operator-API events (tested by the operator API tests), with
+/// every registry change committed (its continuation's outputs follow it).
 fn drain(core: &mut MasterCore) -> Vec<Output> {
-    core.drain_outputs().into_iter().filter(|o| !matches!(o, Output::Event(_))).collect()
+    let mut all = Vec::new();
+    let mut pending = core.drain_outputs();
+    while !pending.is_empty() {
+        for output in pending {
+            match output {
+                Output::Event(_) => {}
+                Output::Registry { after, .. } => core.on_registry_result(after, Ok(()), now()),
+                other => all.push(other),
+            }
+        }
+        pending = core.drain_outputs();
+    }
+    all
 }
 
 fn register_agent(core: &mut MasterCore) {
@@ -45,12 +59,23 @@ fn register_agent(core: &mut MasterCore) {
     core.on_register_agent(&agent_pid(), internal::RegisterSlaveMessage { slave, ..Default::default() }, now()).unwrap();
 }
 
-/// RegisterSlaveMessage -> SlaveRegisteredMessage (with the ping budget), a link, the
-/// first ping timer and the allocator told, in that order.
+/// RegisterSlaveMessage -> the agent admitted to the registry first; once that commits,
+/// SlaveRegisteredMessage (with the ping budget), a link, the first ping timer and the
+/// allocator told, in that order. A retry while the admission is pending does nothing.
 #[test]
 fn register_agent_transcript() {
     let mut core = core();
     register_agent(&mut core);
+    let first = core.drain_outputs();
+    assert_eq!(first.len(), 1);
+    let Output::Registry { operation: crate::registrar::RegistryOperation::AdmitAgent(info), after } = &first[0] else {
+        panic!("unexpected {first:?}")
+    };
+    assert_eq!(info.id.as_ref().unwrap().value, "m1-S0");
+    register_agent(&mut core);
+    assert!(core.drain_outputs().is_empty(), "a retry while pending is ignored");
+    assert_eq!(core.agents().count(), 0, "nothing before the registry commits");
+    core.on_registry_result(after.clone(), Ok(()), now());
     let outputs = drain(&mut core);
     assert_eq!(outputs.len(), 4, "{outputs:?}");
     assert!(matches!(&outputs[0], Output::Link(pid) if *pid == agent_pid()));
@@ -67,13 +92,14 @@ fn register_agent_transcript() {
 }
 
 /// A ping timer with no pong in between counts a miss; after the last allowed miss the
-/// agent is removed (and the allocator told) instead of pinged again.
+/// agent is recorded unreachable in the registry and then removed (and the allocator
+/// told) instead of pinged again.
 #[test]
 fn ping_misses_transcript() {
     let mut core = MasterCore { ..core() };
     core.config.max_agent_ping_timeouts = 2;
     register_agent(&mut core);
-    core.drain_outputs();
+    drain(&mut core);
     let agent_id = core.agents().next().unwrap().id.clone();
     let epoch = core.agents().next().unwrap().ping_epoch;
     let timer = Timer::AgentPing { agent_id: agent_id.clone(), epoch };
@@ -107,6 +133,10 @@ fn subscribe_transcript() {
         ..Default::default()
     };
     core.on_scheduler_call(&scheduler, call.clone(), now()).unwrap();
+    let registry = core.drain_outputs();
+    assert!(matches!(&registry[..], [Output::Registry { operation: crate::registrar::RegistryOperation::RegisterFramework(_), .. }]));
+    let Output::Registry { after, .. } = registry[0].clone() else { unreachable!() };
+    core.on_registry_result(after, Ok(()), now());
     let outputs = drain(&mut core);
     assert!(matches!(&outputs[0], Output::Link(pid) if *pid == scheduler));
     assert!(matches!(&outputs[1], Output::Allocator(AllocatorCall::AddFramework { active: true, .. })));
