@@ -8,8 +8,10 @@
 //!
 //! Exits are noticed by polling ([`Containerizer::reap`]), which the agent calls on
 //! its clock every second (Mesos's reaper does the same for processes it did not
-//! fork). Kills are SIGTERM to the group, then SIGKILL after the grace period; the
-//! agent times the grace period on its clock.
+//! fork). Kills are SIGTERM to every process of the executor's session (the
+//! executor's own group and the groups of its tasks), then SIGKILL after the grace
+//! period (Mesos: `os::killtree` with sessions and groups); the agent times the
+//! grace period on its clock.
 //!
 //! Resource limits (cgroups, rlimits) are not applied yet; see docs/agent.md.
 
@@ -167,10 +169,30 @@ fn process_gone(pid: u32) -> bool {
     }
 }
 
-fn signal_group(pid: u32, sig: NixSignal) {
-    if let Ok(raw) = i32::try_from(pid) {
-        // ESRCH: the group is already gone, which is what we wanted.
-        let _ = signal::killpg(OsPid::from_raw(raw), sig);
+/// The processes of session `sid` (from `/proc/<pid>/stat`, field 6).
+pub fn session_members(sid: u32) -> Vec<u32> {
+    let entries = fs::read_dir("/proc").into_iter().flatten().flatten();
+    entries
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+            // Fields after the parenthesised command name: state(3) ppid(4) pgrp(5) session(6).
+            let session = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(3)?.parse::<u32>().ok());
+            session == Some(sid)
+        })
+        .collect()
+}
+
+/// Signals the executor's process group and every other process of its session
+/// (tasks run in groups of their own).
+fn signal_session(sid: u32, sig: NixSignal) {
+    let Ok(raw) = i32::try_from(sid) else { return };
+    // ESRCH: the group is already gone, which is what we wanted.
+    let _ = signal::killpg(OsPid::from_raw(raw), sig);
+    for pid in session_members(sid) {
+        if let Ok(raw) = i32::try_from(pid) {
+            let _ = signal::kill(OsPid::from_raw(raw), sig);
+        }
     }
 }
 
@@ -200,8 +222,8 @@ impl Containerizer for PosixContainerizer {
                 Signal::Term => NixSignal::SIGTERM,
                 Signal::Kill => NixSignal::SIGKILL,
             };
-            tracing::info!(container = %container_id, pid = watched.pid, ?sig, "signalling executor process group");
-            signal_group(watched.pid, sig);
+            tracing::info!(container = %container_id, pid = watched.pid, ?sig, "signalling the executor's session");
+            signal_session(watched.pid, sig);
         }
     }
 
@@ -233,7 +255,7 @@ impl Containerizer for PosixContainerizer {
             };
             if let Some(termination) = termination {
                 // Whatever the executor left behind in its group goes with it.
-                signal_group(watched.pid, NixSignal::SIGKILL);
+                signal_session(watched.pid, NixSignal::SIGKILL);
                 exited.push(termination);
             }
         }
@@ -245,7 +267,7 @@ impl Containerizer for PosixContainerizer {
 
     fn usage(&self, container_id: &ContainerId) -> Option<ResourceStatistics> {
         let watched = self.containers.get(container_id)?;
-        Some(crate::containerizer::usage::group_usage(watched.pid))
+        Some(crate::containerizer::usage::session_usage(watched.pid))
     }
 }
 
@@ -254,8 +276,8 @@ pub mod usage {
     use mesos_proto::mesos::ResourceStatistics;
 
     /// Sums CPU times, resident memory, processes and threads of every process in
-    /// the process group `pgid`.
-    pub fn group_usage(pgid: u32) -> ResourceStatistics {
+    /// the session `sid` (the executor and its tasks).
+    pub fn session_usage(sid: u32) -> ResourceStatistics {
         let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok().flatten().unwrap_or(100) as f64;
         let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().unwrap_or(4096) as u64;
         let (mut user, mut system, mut rss_pages, mut processes, mut threads) = (0u64, 0u64, 0u64, 0u32, 0u32);
@@ -266,7 +288,7 @@ pub mod usage {
             let Some((_, rest)) = stat.rsplit_once(')') else { continue };
             let fields: Vec<&str> = rest.split_whitespace().collect();
             let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-            if field(5) != u64::from(pgid) {
+            if field(6) != u64::from(sid) {
                 continue;
             }
             user += field(14);

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
 use libprocess::Node;
-use mesos_agent::executor::{CommandExecutor, ExecutorEnv};
+use mesos_agent::executor::{CommandExecutor, ExecutorEnv, PosixTaskRunner};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
             }
         };
         let id = node.generate_id("executor");
-        let executor = match node.spawn(id, CommandExecutor::new(env)) {
+        let executor = match node.spawn(id, CommandExecutor::new(env, Box::new(PosixTaskRunner))) {
             Ok(executor) => executor,
             Err(error) => {
                 eprintln!("mesos-executor: {error}");

@@ -10,17 +10,27 @@
 //!    then `TASK_FINISHED` (exit 0), `TASK_FAILED` (other exits) or `TASK_KILLED`.
 //! 3. Every update is kept until the agent acknowledges it; after the terminal update
 //!    is acknowledged the executor exits.
-//! 4. `KillTaskMessage`/`ShutdownExecutorMessage`: SIGTERM to the task, SIGKILL after
-//!    the grace period.
-//! 5. If the agent goes away and the framework checkpoints, the executor waits up to
+//! 4. `KillTaskMessage`: SIGTERM to the task's process group, SIGKILL after the grace
+//!    period (the message's `kill_policy`, else the task's, else
+//!    `MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD`), then `TASK_KILLED` from the executor
+//!    itself. The agent only escalates on the executor if it does not exit.
+//! 5. Shutdown (`ShutdownExecutorMessage`, or the agent gone for good): the task is
+//!    killed with a grace period a little shorter than the agent's, so the
+//!    `TASK_KILLED` goes out before the agent destroys the container; after the full
+//!    grace period the executor SIGKILLs what is left and exits (Mesos: exec.cpp
+//!    `ShutdownProcess`).
+//! 6. If the agent goes away and the framework checkpoints, the executor waits up to
 //!    `MESOS_RECOVERY_TIMEOUT` for a `ReconnectExecutorMessage` from the restarted
 //!    agent and answers `ReregisterExecutorMessage` with its unacknowledged updates
-//!    and its task; otherwise it kills the task and exits.
+//!    and its task; otherwise (or when the timeout passes) it shuts down at once
+//!    (Mesos: exec.cpp `ExecutorProcess::exited`, `recoveryTimeout`).
+//!
+//! The task's process is started through a [`TaskRunner`] (the OS in `mesos-executor`,
+//! an in-memory fake in the agent's simulated-network tests).
 
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use libprocess::{Context, Pid, Process};
@@ -29,14 +39,22 @@ use mesos_proto::mesos::internal::{
     ReconnectExecutorMessage, RegisterExecutorMessage, ReregisterExecutorMessage, RunTaskMessage, ShutdownExecutorMessage,
     StatusUpdate, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
 };
-use mesos_proto::mesos::{ExecutorId, FrameworkId, SlaveId, TaskInfo, TaskState, task_status};
-use nix::sys::signal::{self, Signal};
+use mesos_proto::mesos::{ExecutorId, FrameworkId, KillPolicy, SlaveId, TaskInfo, TaskState, task_status};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::containerizer::describe_status;
+use crate::containerizer::{Signal, describe_status};
 use crate::protobuf::{UpdateDetails, random_uuid, status_update};
 use crate::status_update::is_terminal;
+
+mod runner;
+
+pub use runner::{OnExit, PosixTaskRunner, TaskRunner};
+
+/// Mesos: launcher/executor.cpp leaves this much of the shutdown grace period for
+/// sending `TASK_KILLED` before the agent destroys the container
+/// (`MAX_REAP_INTERVAL` + 1 s).
+pub const SHUTDOWN_MARGIN: Duration = Duration::from_secs(2);
 
 /// What the agent told the executor through its environment.
 #[derive(Debug, Clone)]
@@ -107,9 +125,17 @@ libprocess::protocol! {
 pub struct CommandExecutor {
     env: ExecutorEnv,
     agent: Pid,
+    runner: Box<dyn TaskRunner>,
     task: Option<TaskInfo>,
+    /// The running task's process group, while it runs.
     child: Option<u32>,
+    /// A kill was asked for: the task's exit is `TASK_KILLED`.
     killing: bool,
+    /// Shutting down: exit once the terminal update is acknowledged (or the grace
+    /// period is over).
+    shutting_down: bool,
+    /// The link to the agent is up.
+    connected: bool,
     terminal_uuid: Option<Vec<u8>>,
     /// Unacknowledged updates by uuid; a task has a handful, bounded by its states.
     unacked: BTreeMap<Vec<u8>, StatusUpdate>,
@@ -118,16 +144,24 @@ pub struct CommandExecutor {
     rng: StdRng,
 }
 
+fn grace_of(policy: Option<&KillPolicy>) -> Option<Duration> {
+    let nanos = policy?.grace_period.as_ref()?.nanoseconds;
+    Some(Duration::from_nanos(u64::try_from(nanos).unwrap_or(0)))
+}
+
 impl CommandExecutor {
-    /// An executor for the agent described by `env`.
-    pub fn new(env: ExecutorEnv) -> CommandExecutor {
-        let seed = std::process::id() as u64;
+    /// An executor for the agent described by `env`, running its task with `runner`.
+    pub fn new(env: ExecutorEnv, runner: Box<dyn TaskRunner>) -> CommandExecutor {
+        let seed = std::process::id() as u64 ^ env.executor_id.len() as u64;
         CommandExecutor {
             agent: env.agent.clone(),
             env,
+            runner,
             task: None,
             child: None,
             killing: false,
+            shutting_down: false,
+            connected: true,
             terminal_uuid: None,
             unacked: BTreeMap::new(),
             connection: 0,
@@ -159,32 +193,23 @@ impl CommandExecutor {
             tracing::warn!("a command executor runs one task; ignoring another");
             return;
         }
+        if self.shutting_down {
+            tracing::warn!("shutting down; ignoring the task");
+            return;
+        }
         let command = message.task.command.clone().unwrap_or_default();
         self.task = Some(message.task);
-        let mut process = Command::new("/bin/sh");
-        process.arg("-c").arg(command.value.clone().unwrap_or_default()).current_dir(&self.env.sandbox).stdin(Stdio::null());
-        for variable in command.environment.map(|e| e.variables).unwrap_or_default() {
-            if let Some(value) = variable.value {
-                process.env(variable.name, value);
-            }
-        }
-        let mut child = match process.spawn() {
-            Ok(child) => child,
-            Err(error) => {
-                self.send_update(TaskState::TaskFailed, Some(format!("Cannot start the command: {error}")), ctx);
-                return;
-            }
-        };
-        self.child = Some(child.id());
-        self.send_update(TaskState::TaskRunning, None, ctx);
         let me = ctx.self_ref();
-        let spawned = std::thread::Builder::new().name("task-waiter".into()).spawn(move || {
-            let status = child.wait().map(|s| s.into_raw()).ok();
-            // Queued at once; the future only reports whether the executor still runs.
-            drop(me.dispatch(move |executor, ctx| executor.on_task_exited(status, ctx)));
+        let on_exit: OnExit = Box::new(move |status| {
+            // The executor may be gone already; then nobody needs the exit.
+            let _ = me.tell(move |executor, ctx| executor.on_task_exited(status, ctx));
         });
-        if let Err(error) = spawned {
-            tracing::error!(%error, "cannot watch the task");
+        match self.runner.start(&command, &self.env.sandbox, on_exit) {
+            Ok(pid) => {
+                self.child = Some(pid);
+                self.send_update(TaskState::TaskRunning, None, ctx);
+            }
+            Err(error) => self.send_update(TaskState::TaskFailed, Some(error), ctx),
         }
     }
 
@@ -200,23 +225,66 @@ impl CommandExecutor {
             (TaskState::TaskFailed, format!("Command {described}"))
         };
         self.send_update(state, Some(message), ctx);
+        if self.shutting_down && !self.connected {
+            // Nobody will acknowledge it.
+            ctx.terminate();
+        }
     }
 
-    fn kill_task(&mut self, ctx: &mut Context<'_, Self>) {
-        self.killing = true;
+    /// SIGTERM to the task's group now, SIGKILL after `grace` if it still runs.
+    // Mesos: launcher/executor.cpp CommandExecutor::kill.
+    fn kill_task(&mut self, grace: Duration, ctx: &mut Context<'_, Self>) {
         let Some(pid) = self.child else {
             if self.task.is_some() && self.terminal_uuid.is_none() {
+                self.killing = true;
                 self.send_update(TaskState::TaskKilled, Some("Killed before it started".into()), ctx);
-            } else if self.task.is_none() {
-                ctx.terminate();
             }
             return;
         };
-        signal_pid(pid, Signal::SIGTERM);
-        ctx.delay(self.env.grace_period, move |executor, _ctx| {
+        if self.killing {
+            return;
+        }
+        self.killing = true;
+        tracing::info!(task_pid = pid, ?grace, "sending SIGTERM to the task's process group");
+        self.runner.signal(pid, Signal::Term);
+        ctx.delay(grace, move |executor, _ctx| {
             if executor.child == Some(pid) {
-                signal_pid(pid, Signal::SIGKILL);
+                tracing::warn!(task_pid = pid, "task did not exit within its grace period; SIGKILL");
+                executor.runner.signal(pid, Signal::Kill);
             }
+        });
+    }
+
+    fn on_kill_task(&mut self, message: KillTaskMessage, ctx: &mut Context<'_, Self>) {
+        let task_policy = self.task.as_ref().and_then(|t| t.kill_policy.as_ref());
+        let grace = grace_of(message.kill_policy.as_ref()).or_else(|| grace_of(task_policy)).unwrap_or(self.env.grace_period);
+        self.kill_task(grace, ctx);
+    }
+
+    /// Kills the task and exits: once its terminal update is acknowledged, or when
+    /// the grace period is over, whatever is left then being SIGKILLed.
+    // Mesos: exec.cpp ExecutorProcess::shutdown and ShutdownProcess.
+    fn shutdown(&mut self, ctx: &mut Context<'_, Self>) {
+        if self.shutting_down {
+            return;
+        }
+        self.shutting_down = true;
+        tracing::info!(connected = self.connected, "shutting down");
+        match self.child {
+            // Nothing runs; leave now unless a terminal update awaits its ack.
+            None if self.terminal_uuid.is_none() || !self.connected => {
+                ctx.terminate();
+                return;
+            }
+            None => {}
+            Some(_) => self.kill_task(self.env.grace_period.saturating_sub(SHUTDOWN_MARGIN), ctx),
+        }
+        ctx.delay(self.env.grace_period, |executor, ctx| {
+            if let Some(pid) = executor.child {
+                executor.runner.signal(pid, Signal::Kill);
+            }
+            tracing::warn!("shutdown grace period over; exiting");
+            ctx.terminate();
         });
     }
 
@@ -231,6 +299,7 @@ impl CommandExecutor {
     fn on_reconnect(&mut self, from: Pid, ctx: &mut Context<'_, Self>) {
         tracing::info!(agent = %from, "agent restarted; re-registering");
         self.agent = from.clone();
+        self.connected = true;
         self.connection += 1;
         ctx.link_reconnect(&from);
         let message = ReregisterExecutorMessage {
@@ -241,12 +310,24 @@ impl CommandExecutor {
         };
         ctx.send(&from, message);
     }
-}
 
-fn signal_pid(pid: u32, sig: Signal) {
-    if let Ok(raw) = i32::try_from(pid) {
-        // ESRCH: already gone.
-        let _ = signal::kill(nix::unistd::Pid::from_raw(raw), sig);
+    /// The link to the agent broke.
+    // Mesos: exec.cpp ExecutorProcess::exited.
+    fn on_agent_exited(&mut self, ctx: &mut Context<'_, Self>) {
+        self.connected = false;
+        if !self.env.checkpoint {
+            tracing::warn!("agent exited and the framework does not checkpoint; shutting down");
+            self.shutdown(ctx);
+            return;
+        }
+        tracing::warn!(timeout = ?self.env.recovery_timeout, "agent exited; waiting for it to come back");
+        let connection = self.connection;
+        ctx.delay(self.env.recovery_timeout, move |executor, ctx| {
+            if executor.connection == connection && !executor.connected {
+                tracing::warn!("agent did not come back in time; shutting down");
+                executor.shutdown(ctx);
+            }
+        });
     }
 }
 
@@ -268,32 +349,16 @@ impl Process for CommandExecutor {
             ExecutorMessage::Reregistered(_) => tracing::info!(agent = %from, "re-registered with the agent"),
             ExecutorMessage::Reconnect(_) => self.on_reconnect(from, ctx),
             ExecutorMessage::RunTask(m) => self.on_run_task(m, ctx),
-            ExecutorMessage::KillTask(_) => self.kill_task(ctx),
+            ExecutorMessage::KillTask(m) => self.on_kill_task(m, ctx),
             ExecutorMessage::Acknowledgement(m) => self.on_acknowledgement(m, ctx),
-            ExecutorMessage::Shutdown(_) => self.kill_task(ctx),
+            ExecutorMessage::Shutdown(_) => self.shutdown(ctx),
             ExecutorMessage::FrameworkMessage(_) => tracing::debug!("ignoring a framework message"),
         }
     }
 
     fn on_exited(&mut self, pid: Pid, ctx: &mut Context<'_, Self>) {
-        if pid != self.agent {
-            return;
+        if pid == self.agent {
+            self.on_agent_exited(ctx);
         }
-        if !self.env.checkpoint {
-            tracing::warn!("agent exited and the framework does not checkpoint; shutting down");
-            self.kill_task(ctx);
-            // No agent will acknowledge the TASK_KILLED: leave once the kill is done.
-            ctx.delay(self.env.grace_period * 2, |_executor, ctx| ctx.terminate());
-            return;
-        }
-        tracing::warn!(timeout = ?self.env.recovery_timeout, "agent exited; waiting for it to come back");
-        let connection = self.connection;
-        ctx.delay(self.env.recovery_timeout, move |executor, ctx| {
-            if executor.connection == connection {
-                tracing::warn!("agent did not come back in time; shutting down");
-                executor.kill_task(ctx);
-                ctx.terminate();
-            }
-        });
     }
 }

@@ -1,8 +1,12 @@
+mod fake;
 mod files_http;
 mod processes;
 mod real_process;
+mod recovery_sim;
 mod scheduler;
+mod sim_cluster;
 mod support;
+mod tasks_sim;
 mod with_master;
 
 /// True for terminal task states.

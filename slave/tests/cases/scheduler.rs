@@ -1,6 +1,6 @@
 //! A small v0 scheduler for tests against our real master: it subscribes with
 //! `scheduler::Call`s over libprocess, keeps the offers it holds, acknowledges every
-//! status update (as a framework driver does) and records them all.
+//! status update as it arrives (as a framework driver does) and records them all.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -27,14 +27,28 @@ libprocess::protocol! {
     }
 }
 
-/// Passes every message to the test.
+/// Acknowledges every status update at once, as a scheduler driver does, and
+/// passes every message to the test.
 pub struct Forwarder {
     tx: mpsc::UnboundedSender<SchedMsg>,
+    master: Pid,
 }
 
 impl Process for Forwarder {
     type Message = SchedMsg;
-    fn on_message(&mut self, _from: Pid, message: SchedMsg, _ctx: &mut Context<'_, Self>) {
+    fn on_message(&mut self, _from: Pid, message: SchedMsg, ctx: &mut Context<'_, Self>) {
+        if let SchedMsg::Update(m) = &message
+            && let (Some(uuid), Some(agent_id)) = (m.update.uuid.clone(), m.update.status.slave_id.clone())
+        {
+            let acknowledge = scheduler::call::Acknowledge { slave_id: agent_id, task_id: m.update.status.task_id.clone(), uuid };
+            let call = scheduler::Call {
+                framework_id: Some(m.update.framework_id.clone()),
+                r#type: Some(scheduler::call::Type::Acknowledge as i32),
+                acknowledge: Some(acknowledge),
+                ..Default::default()
+            };
+            ctx.send(&self.master, call);
+        }
         let _ = self.tx.send(message);
     }
 }
@@ -57,25 +71,41 @@ impl Scheduler {
     /// A scheduler on its own node on loopback, talking to `master`.
     pub fn start(master: Pid) -> Scheduler {
         let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("scheduler node");
+        Scheduler::on(node, master)
+    }
+
+    /// A scheduler on `node` (e.g. a simulated one), talking to `master`.
+    pub fn on(node: Node, master: Pid) -> Scheduler {
         let (tx, rx) = mpsc::unbounded_channel();
-        let process = node.spawn("scheduler(1)", Forwarder { tx }).expect("scheduler process");
+        let process = node.spawn("scheduler(1)", Forwarder { tx, master: master.clone() }).expect("scheduler process");
         Scheduler { node, process, rx, master, framework_id: None, offers: BTreeMap::new(), updates: Vec::new() }
     }
 
-    fn call(&self, mut call: scheduler::Call) {
+    /// Sends a call to the master (with our framework id).
+    pub fn call(&self, mut call: scheduler::Call) {
         if call.framework_id.is_none() {
             call.framework_id = self.framework_id.clone();
         }
         self.node.send(self.process.pid(), &self.master, call);
     }
 
+    /// The scheduler's pid.
+    pub fn pid(&self) -> &Pid {
+        self.process.pid()
+    }
+
     /// Handles one message from the master, failing the test if none comes within
     /// 60 s (a guard against hangs, not a wait).
-    async fn step(&mut self) -> SchedMsg {
+    pub async fn step(&mut self) -> SchedMsg {
         let message = tokio::time::timeout(Duration::from_secs(60), self.rx.recv())
             .await
             .expect("timed out waiting for the master")
             .expect("scheduler process gone");
+        self.handle(message)
+    }
+
+    /// Keeps offers, acknowledges and records updates.
+    fn handle(&mut self, message: SchedMsg) -> SchedMsg {
         match &message {
             SchedMsg::Registered(m) => self.framework_id = Some(m.framework_id.clone()),
             SchedMsg::Reregistered(m) => self.framework_id = Some(m.framework_id.clone()),
@@ -87,13 +117,7 @@ impl Scheduler {
             SchedMsg::Rescind(m) => {
                 self.offers.remove(&m.offer_id.value);
             }
-            SchedMsg::Update(m) => {
-                let status = m.update.status.clone();
-                if let (Some(uuid), Some(agent_id)) = (m.update.uuid.clone(), status.slave_id.clone()) {
-                    self.acknowledge(agent_id, status.task_id.clone(), uuid);
-                }
-                self.updates.push(status);
-            }
+            SchedMsg::Update(m) => self.updates.push(m.update.status.clone()),
             SchedMsg::Error(m) => panic!("framework error: {}", m.message),
             _ => {}
         }
@@ -143,14 +167,6 @@ impl Scheduler {
         });
     }
 
-    fn acknowledge(&self, agent_id: mesos::SlaveId, task_id: mesos::TaskId, uuid: Vec<u8>) {
-        self.call(scheduler::Call {
-            r#type: Some(scheduler::call::Type::Acknowledge as i32),
-            acknowledge: Some(scheduler::call::Acknowledge { slave_id: agent_id, task_id, uuid }),
-            ..Default::default()
-        });
-    }
-
     /// Waits for the update of `task_id` to `state` (acknowledging everything on the
     /// way); fails the test if the task reaches another terminal state first.
     pub async fn wait_update(&mut self, task_id: &str, state: mesos::TaskState) -> mesos::TaskStatus {
@@ -178,13 +194,13 @@ impl Scheduler {
         self.updates.iter().filter(|s| s.task_id.value == task_id && s.state == state as i32).count()
     }
 
-    /// Takes whatever has already arrived, without waiting.
-    pub fn drain(&mut self) {
+    /// Handles whatever has already arrived, without waiting; returns it.
+    pub fn drain(&mut self) -> Vec<SchedMsg> {
+        let mut all = Vec::new();
         while let Ok(message) = self.rx.try_recv() {
-            if let SchedMsg::Update(m) = &message {
-                self.updates.push(m.update.status.clone());
-            }
+            all.push(self.handle(message));
         }
+        all
     }
 
     /// Stops the scheduler's node.

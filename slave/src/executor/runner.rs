@@ -1,0 +1,70 @@
+//! How the command executor runs its task's command: the seam between the executor's
+//! protocol logic and the operating system.
+//!
+//! [`PosixTaskRunner`] runs `sh -c <command>` in the sandbox as the leader of a new
+//! process group inside the executor's session, so a kill reaches every process the
+//! task started (Mesos: launcher/executor.cpp launches the task in its own session
+//! and kills it with `os::killtree`), while the agent, which signals the executor's
+//! whole session, still reaches the task too. Tests use an in-memory runner.
+
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use mesos_proto::mesos::CommandInfo;
+use nix::sys::signal::{self, Signal as NixSignal};
+
+use crate::containerizer::Signal;
+
+/// Called once when the task's process exits, with its raw wait status if known.
+pub type OnExit = Box<dyn FnOnce(Option<i32>) + Send>;
+
+/// Starts the task's command and signals it.
+pub trait TaskRunner: Send + 'static {
+    /// Starts `command` in `sandbox`; returns an id for [`TaskRunner::signal`] (the OS
+    /// pid of the process group leader). `on_exit` is called once when it ends.
+    fn start(&mut self, command: &CommandInfo, sandbox: &Path, on_exit: OnExit) -> Result<u32, String>;
+    /// Signals every process of the task.
+    fn signal(&mut self, task: u32, signal: Signal);
+}
+
+/// The real runner: an OS process group per task.
+#[derive(Debug, Default)]
+pub struct PosixTaskRunner;
+
+impl TaskRunner for PosixTaskRunner {
+    fn start(&mut self, command: &CommandInfo, sandbox: &Path, on_exit: OnExit) -> Result<u32, String> {
+        let mut process = Command::new("/bin/sh");
+        process.arg("-c").arg(command.value.clone().unwrap_or_default()).current_dir(sandbox).stdin(Stdio::null());
+        // Its own group (pgid = its pid), in the executor's session.
+        process.process_group(0);
+        let variables = command.environment.as_ref().map(|e| e.variables.as_slice()).unwrap_or_default();
+        for variable in variables {
+            if let Some(value) = &variable.value {
+                process.env(&variable.name, value);
+            }
+        }
+        let mut child = process.spawn().map_err(|error| format!("Cannot start the command: {error}"))?;
+        let pid = child.id();
+        std::thread::Builder::new()
+            .name("task-waiter".into())
+            .spawn(move || {
+                // Waiting reaps the child, so no zombie is left behind.
+                let status = child.wait().map(|s| s.into_raw()).ok();
+                on_exit(status);
+            })
+            .map_err(|error| format!("Cannot watch the command: {error}"))?;
+        Ok(pid)
+    }
+
+    fn signal(&mut self, task: u32, signal: Signal) {
+        let sig = match signal {
+            Signal::Term => NixSignal::SIGTERM,
+            Signal::Kill => NixSignal::SIGKILL,
+        };
+        if let Ok(raw) = i32::try_from(task) {
+            // ESRCH: the group is already gone, which is what we wanted.
+            let _ = signal::killpg(nix::unistd::Pid::from_raw(raw), sig);
+        }
+    }
+}
