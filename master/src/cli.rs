@@ -44,6 +44,7 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         let id = uuid::Uuid::new_v4().to_string();
         let mut options = settings.master_options(id.clone());
         options.seed = rand_seed(&id);
+        options.registry = settings.registry_mode(node.address());
         let master = match spawn_master(&node, options) {
             Ok(master) => master,
             Err(error) => return fail(&format!("cannot start the master: {error}")),

@@ -104,12 +104,6 @@ pub enum FlagsError {
         /// Why.
         reason: String,
     },
-    /// A feature another issue builds (the raft HA group, issue 8).
-    #[error("{what} is not available yet; use --registry=in_memory with a single master")]
-    NotAvailable {
-        /// What was asked for.
-        what: String,
-    },
 }
 
 /// Validated settings of a master.
@@ -121,6 +115,8 @@ pub struct Settings {
     pub hostname: String,
     /// The registry.
     pub registry: Registry,
+    /// The HA group (`--masters`), empty for a group of one.
+    pub masters: Vec<SocketAddr>,
     /// Role whitelist (`None` = any role).
     pub roles: Option<Vec<String>>,
     /// Role weights.
@@ -176,20 +172,26 @@ impl Flags {
     /// Checks every flag and combination; the first problem is the error.
     pub fn validate(&self) -> Result<Settings, FlagsError> {
         let registry = self.effective_registry();
-        if registry == Registry::Raft {
-            let why = if self.registry.is_some() { "--registry=raft" } else { "--registry=raft (the default with --work_dir)" };
-            return Err(FlagsError::NotAvailable { what: format!("{why}, the replicated registry of the HA group,") });
-        }
-        if let Some(masters) = &self.masters {
-            let members: Vec<&str> = masters.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
-            for member in &members {
-                member
+        let address = SocketAddr::new(self.ip, self.port);
+        let mut masters = Vec::new();
+        if let Some(list) = &self.masters {
+            for member in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+                let member = member
                     .parse::<SocketAddr>()
-                    .map_err(|_| invalid("masters", masters, format!("'{member}' is not an ip:port")))?;
+                    .map_err(|_| invalid("masters", list, format!("'{member}' is not an ip:port")))?;
+                if !masters.contains(&member) {
+                    masters.push(member);
+                }
             }
-            if members.len() > 1 {
-                return Err(FlagsError::NotAvailable { what: format!("an HA group of {} masters (--masters)", members.len()) });
-            }
+        }
+        if registry == Registry::Raft && self.work_dir.is_none() {
+            return Err(invalid("registry", "raft", "--registry=raft needs --work_dir"));
+        }
+        if registry == Registry::InMemory && masters.len() > 1 {
+            return Err(invalid("masters", self.masters.as_deref().unwrap_or(""), "an HA group needs --registry=raft and --work_dir"));
+        }
+        if masters.len() > 1 && !masters.contains(&address) && self.port != 0 {
+            return Err(invalid("masters", self.masters.as_deref().unwrap_or(""), format!("must include this master's --ip:--port {address}")));
         }
         for (flag, value) in [("allocation_interval", self.allocation_interval), ("agent_ping_timeout", self.agent_ping_timeout)] {
             if value.is_zero() {
@@ -209,9 +211,10 @@ impl Flags {
         let roles = self.roles.as_deref().map(parse_roles).transpose()?;
         let weights = self.weights.as_deref().map(parse_weights).transpose()?.unwrap_or_default();
         Ok(Settings {
-            address: SocketAddr::new(self.ip, self.port),
+            address,
             hostname,
             registry,
+            masters,
             roles,
             weights,
             flags: self.clone(),
@@ -255,8 +258,20 @@ impl Settings {
         options.offer_timeout = self.flags.offer_timeout;
         options.weights = self.weights.clone();
         options.roles = self.roles.clone();
+        options.agent_reregister_timeout = self.flags.agent_reregister_timeout;
         options.flags = self.flags.list();
         options
+    }
+
+    /// The registry mode for a master bound to `bound` (the real address when `--port=0`).
+    pub fn registry_mode(&self, bound: SocketAddr) -> crate::launch::RegistryMode {
+        match (self.registry, &self.flags.work_dir) {
+            (Registry::Raft, Some(work_dir)) => {
+                let masters = if self.masters.is_empty() { vec![bound] } else { self.masters.clone() };
+                crate::launch::RegistryMode::Raft { masters, work_dir: work_dir.clone() }
+            }
+            _ => crate::launch::RegistryMode::InMemory,
+        }
     }
 }
 
@@ -286,19 +301,22 @@ mod tests {
         assert!(settings.flags.list().contains(&("offer_timeout".to_string(), "500ms".to_string())));
     }
 
-    /// Bad values and not-yet-built features are errors that say what is wrong.
+    /// Bad values and impossible combinations are errors that say what is wrong; an HA
+    /// group and the raft registry are accepted.
     #[test]
     fn refusals() {
         assert!(parse(&["--allocation_interval=1parsec"]).is_err());
         assert!(parse(&["--no_such_flag=1"]).is_err());
-        let raft = parse(&["--work_dir=/tmp/x"]).unwrap().validate().unwrap_err();
-        assert!(raft.to_string().contains("not available yet"), "{raft}");
+        let raft = parse(&["--registry=raft"]).unwrap().validate().unwrap_err();
+        assert!(raft.to_string().contains("needs --work_dir"), "{raft}");
         let group = parse(&["--masters=127.0.0.1:5050,127.0.0.1:5051"]).unwrap().validate().unwrap_err();
-        assert!(group.to_string().contains("not available yet"), "{group}");
-        assert!(parse(&["--weights=a=-1"]).unwrap().validate().is_err());
-        assert!(parse(&["--weights=a"]).unwrap().validate().is_err());
-        assert!(parse(&["--roles=.."]).unwrap().validate().is_err());
-        assert!(parse(&["--max_agent_ping_timeouts=0"]).unwrap().validate().is_err());
+        assert!(group.to_string().contains("needs --registry=raft"), "{group}");
+        let outsider = parse(&["--work_dir=/tmp/x", "--masters=127.0.0.1:6050,127.0.0.1:6051"]).unwrap().validate().unwrap_err();
+        assert!(outsider.to_string().contains("must include"), "{outsider}");
+        assert!(parse(&["--masters=nonsense", "--work_dir=/tmp/x"]).unwrap().validate().is_err());
+        let ha = parse(&["--work_dir=/tmp/x", "--masters=127.0.0.1:5050,127.0.0.1:5051,127.0.0.1:5052"]).unwrap().validate().unwrap();
+        assert_eq!(ha.registry, Registry::Raft);
+        assert_eq!(ha.masters.len(), 3);
         assert!(parse(&["--registry=in_memory", "--work_dir=/tmp/x"]).unwrap().validate().is_ok());
     }
 }

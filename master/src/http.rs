@@ -31,6 +31,7 @@ use libprocess::{Context, ProcessRef};
 use mesos_proto::ids::FrameworkId;
 use serde_json::{Value, json};
 
+use crate::leadership::LeaderView;
 use crate::process::MasterProcess;
 use crate::snapshot::{SnapshotCell, StateSnapshot};
 
@@ -61,32 +62,34 @@ const READ_ONLY: [(&str, Render); 9] = [
 
 /// Installs every endpoint on the master process, and the snapshot-backed metrics
 /// ([`crate::metrics::install_snapshot_gauges`]).
-pub fn install(ctx: &mut Context<'_, MasterProcess>, cell: Arc<SnapshotCell>) {
+pub fn install(ctx: &mut Context<'_, MasterProcess>, cell: Arc<SnapshotCell>, view: Arc<LeaderView>) {
     let master = ctx.self_ref();
     for (path, render) in READ_ONLY {
-        let (cell, master) = (cell.clone(), master.clone());
+        let (cell, master, view) = (cell.clone(), master.clone(), view.clone());
+        // Every master answers its flags; the rest need the leader (Mesos redirects).
+        let needs_leader = path != "/flags";
         ctx.route_shared(
             path,
             Arc::new(move |request: Request| {
-                let (cell, master) = (cell.clone(), master.clone());
-                Box::pin(async move { read_only(&cell, &master, &request, render).await })
+                let (cell, master, view) = (cell.clone(), master.clone(), view.clone());
+                Box::pin(async move {
+                    if needs_leader && let Some(redirect) = view.redirect(&request) {
+                        return redirect;
+                    }
+                    read_only(&cell, &master, &request, render).await
+                })
                     as Pin<Box<dyn Future<Output = Response> + Send>>
             }),
         );
     }
     ctx.route_shared("/health", Arc::new(|_request: Request| Box::pin(async { lhttp::status(StatusCode::OK) })));
     {
-        let (cell, master) = (cell.clone(), master.clone());
+        let view = view.clone();
         ctx.route_shared(
             "/redirect",
             Arc::new(move |request: Request| {
-                let (cell, master) = (cell.clone(), master.clone());
-                Box::pin(async move {
-                    match cell.get(&master).await {
-                        Some(snapshot) => redirect(&snapshot, &request),
-                        None => shutting_down(),
-                    }
-                })
+                let view = view.clone();
+                Box::pin(async move { redirect(&view, &request) })
             }),
         );
     }
@@ -122,38 +125,17 @@ pub fn leader_pid(s: &StateSnapshot) -> Option<String> {
     s.info.pid.clone()
 }
 
-/// Where the leading master answers HTTP: `//<hostname>:<port>` (protocol-relative, so
-/// the client keeps its scheme). `None` while no leader is known.
-///
-/// Mesos: master/http.cpp `Master::Http::redirect`. Standalone, that is this master;
-/// the HA issue changes only this function.
-pub fn leader_location(s: &StateSnapshot) -> Option<String> {
-    let info = &s.info;
-    let host = info
-        .hostname
-        .clone()
-        .filter(|h| !h.is_empty())
-        .or_else(|| info.address.as_ref().and_then(|a| a.ip.clone()))?;
-    Some(format!("//{host}:{}", info.port))
-}
-
-/// `/master/redirect`: `307` to the leader's base URL; `/redirect/<more>` is `404` (a
-/// redirect loop guard, as in Mesos); `503` when no leader is known.
-fn redirect(s: &StateSnapshot, request: &Request) -> Response {
+/// `/master/redirect`: `307` to the leading master's base URL (`//<ip>:<port>`, so the
+/// client keeps its scheme); `/redirect/<more>` is `404` (a redirect loop guard, as in
+/// Mesos); `503` while no leader is known. Mesos: master/http.cpp `Master::Http::redirect`.
+fn redirect(view: &LeaderView, request: &Request) -> Response {
     let path = request.uri().path();
     if path != "/redirect" && path != "/master/redirect" {
         return lhttp::status(StatusCode::NOT_FOUND);
     }
-    let Some(location) = leader_location(s) else {
-        return lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "No leader elected");
-    };
-    let mut response = lhttp::status(StatusCode::TEMPORARY_REDIRECT);
-    match HeaderValue::from_str(&location) {
-        Ok(value) => {
-            response.headers_mut().insert(header::LOCATION, value);
-            response
-        }
-        Err(_) => lhttp::text(StatusCode::INTERNAL_SERVER_ERROR, format!("leader location '{location}' is not a valid header")),
+    match view.leader_location() {
+        Some(location) => crate::leadership::temporary_redirect(&location),
+        None => lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "No leader elected"),
     }
 }
 

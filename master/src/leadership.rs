@@ -28,13 +28,31 @@ pub enum View {
 #[derive(Debug)]
 pub struct LeaderView {
     this: SocketAddr,
+    hostname: RwLock<Option<String>>,
     view: RwLock<View>,
 }
 
 impl LeaderView {
     /// A master at `this`, following nobody yet.
     pub fn new(this: SocketAddr) -> LeaderView {
-        LeaderView { this, view: RwLock::new(View::Following { leader: None }) }
+        LeaderView { this, hostname: RwLock::new(None), view: RwLock::new(View::Following { leader: None }) }
+    }
+
+    /// The hostname this master advertises (used in its own redirects, as Mesos does).
+    pub fn set_hostname(&self, hostname: &str) {
+        *self.hostname.write() = Some(hostname.to_string());
+    }
+
+    /// Where the leader answers HTTP: `//<host>:<port>` (this master's hostname when it
+    /// leads, the leader's address otherwise). `None` while no leader is known.
+    pub fn leader_location(&self) -> Option<String> {
+        match self.get() {
+            View::Leading => {
+                let host = self.hostname.read().clone().unwrap_or_else(|| self.this.ip().to_string());
+                Some(format!("//{host}:{}", self.this.port()))
+            }
+            View::Following { leader } => leader.map(|l| format!("//{l}")),
+        }
     }
 
     /// Sets the view.

@@ -56,8 +56,8 @@ pub const MESSAGE_COUNTERS: [&str; 17] = [
 /// counters (at zero, so they show before the first message, as in Mesos).
 pub fn install(ctx: &mut Context<'_, MasterProcess>) {
     let metrics = ctx.node().metrics();
-    // A standalone master always leads; the HA issue sets this from raft.
-    metrics.gauge("master/elected").set(1.0);
+    // 1 while this master leads (set by the master as leadership changes).
+    metrics.gauge("master/elected");
     for name in MESSAGE_COUNTERS.iter().chain(["master/messages_decline_offers", "master/messages_resource_request"].iter()) {
         metrics.counter(name);
     }

@@ -19,6 +19,7 @@ use mesos_proto::resources::Resources;
 use prost::Message;
 
 use crate::core::{Agent, Framework, MasterEvent};
+use crate::leadership::LeaderView;
 use crate::process::MasterProcess;
 use crate::scheduler_api::{Encoding, HEARTBEAT_INTERVAL, STREAM_CAPACITY};
 use crate::snapshot::{SnapshotCell, StateSnapshot};
@@ -49,14 +50,15 @@ fn resources(r: &Resources) -> Vec<v1::Resource> {
 }
 
 /// Installs `/api/v1` and the heartbeat on the master.
-pub fn install(ctx: &mut Context<'_, MasterProcess>, cell: Arc<SnapshotCell>) {
+pub fn install(ctx: &mut Context<'_, MasterProcess>, cell: Arc<SnapshotCell>, view: Arc<LeaderView>) {
     let master = ctx.self_ref();
     ctx.route_shared(
         "/api/v1",
         Arc::new(move |request: Request| {
             let master = master.clone();
             let cell = cell.clone();
-            Box::pin(async move { handle(request, master, cell).await.unwrap_or_else(|e| e) })
+            let view = view.clone();
+            Box::pin(async move { handle(request, master, cell, &view).await.unwrap_or_else(|e| e) })
         }),
     );
     schedule_heartbeat(ctx);
@@ -116,9 +118,14 @@ fn encode_response(response: &v1::master::Response, encoding: Encoding) -> Respo
     }
 }
 
-async fn handle(request: Request, master: ProcessRef<MasterProcess>, cell: Arc<SnapshotCell>) -> Result<Response, Response> {
+async fn handle(request: Request, master: ProcessRef<MasterProcess>, cell: Arc<SnapshotCell>, view: &LeaderView) -> Result<Response, Response> {
     let (call, encoding) = parse(&request)?;
     let kind = call.r#type();
+    // Any master answers about itself; everything else is the leader's (Mesos redirects).
+    let local = matches!(kind, call::Type::GetHealth | call::Type::GetVersion | call::Type::GetFlags | call::Type::GetMetrics);
+    if !local && let Some(redirect) = view.redirect(&request) {
+        return Err(redirect);
+    }
     let unavailable = || lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "master is shutting down");
     match kind {
         call::Type::Teardown => {

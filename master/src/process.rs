@@ -108,7 +108,11 @@ impl MasterProcess {
     ) -> MasterProcess {
         MasterProcess {
             core: MasterCore::new(config.clone(), now),
-            leader_view: Arc::new(LeaderView::new(config.pid.address())),
+            leader_view: {
+                let view = LeaderView::new(config.pid.address());
+                view.set_hostname(&config.hostname);
+                Arc::new(view)
+            },
             config,
             role: Role::Following { leader: None },
             registrar,
@@ -372,8 +376,60 @@ impl MasterProcess {
         }
     }
 
+    /// `GET /master/raft`: this master's raft id, term, role, leader, commit and applied
+    /// index, snapshot index, and the members with their replication progress (as the
+    /// leader sees it). Answered by every master.
+    fn raft_route(&self, ctx: &mut Context<'_, Self>) {
+        let registrar = self.registrar.clone();
+        let view = self.leader_view.clone();
+        ctx.route_shared(
+            "/raft",
+            Arc::new(move |_request| {
+                let status = registrar.raft_status();
+                let members = registrar.members();
+                let view = view.clone();
+                Box::pin(async move {
+                    let Some(status) = status else {
+                        return libprocess::http::text(http::StatusCode::NOT_FOUND, "this master runs --registry=in_memory: no raft");
+                    };
+                    match status.await {
+                        Ok(status) => {
+                            let address_of = |id: u64| members.iter().find(|(m, _)| *m == id).map(|(_, a)| a.to_string());
+                            let progress: std::collections::HashMap<u64, (u64, u64)> =
+                                status.progress.iter().map(|(id, matched, next)| (*id, (*matched, *next))).collect();
+                            let members: Vec<serde_json::Value> = members
+                                .iter()
+                                .map(|(id, address)| {
+                                    let (matched, next) = progress.get(id).copied().unzip();
+                                    serde_json::json!({ "id": id, "address": address.to_string(), "matched": matched, "next": next })
+                                })
+                                .collect();
+                            libprocess::http::json(
+                                http::StatusCode::OK,
+                                &serde_json::json!({
+                                    "id": status.id,
+                                    "term": status.term,
+                                    "role": status.role,
+                                    "leader": status.leader,
+                                    "leader_address": address_of(status.leader),
+                                    "leading": view.is_leading(),
+                                    "commit": status.commit,
+                                    "applied": status.applied,
+                                    "snapshot_index": status.snapshot_index,
+                                    "members": members,
+                                }),
+                            )
+                        }
+                        Err(error) => libprocess::http::text(http::StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
+                    }
+                })
+            }),
+        );
+    }
+
     fn routes(&mut self, ctx: &mut Context<'_, Self>) {
-        crate::http::install(ctx, self.snapshot.clone());
+        self.raft_route(ctx);
+        crate::http::install(ctx, self.snapshot.clone(), self.leader_view.clone());
     }
 }
 
@@ -422,7 +478,7 @@ impl Process for MasterProcess {
         self.on_leadership(current, ctx);
         MasterProcess::watch_leadership(ctx, leadership);
         crate::scheduler_api::install(ctx);
-        crate::operator_api::install(ctx, self.snapshot.clone());
+        crate::operator_api::install(ctx, self.snapshot.clone(), self.leader_view.clone());
         crate::metrics::install(ctx);
         tracing::info!(pid = %ctx.pid(), id = %self.core.info().id, "master started");
     }

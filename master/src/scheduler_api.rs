@@ -157,6 +157,9 @@ fn parse_call(request: &Request) -> Result<scheduler::Call, Response> {
 }
 
 fn handle(master: &mut MasterProcess, request: Request, ctx: &mut Context<'_, MasterProcess>) -> Result<Response, Response> {
+    if let Some(redirect) = master.leader_view().redirect(&request) {
+        return Err(redirect);
+    }
     if request.method() != Method::POST {
         return Err(lhttp::text(StatusCode::METHOD_NOT_ALLOWED, format!("Expecting a 'POST' request, received '{}'", request.method())));
     }

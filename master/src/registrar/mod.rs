@@ -231,6 +231,9 @@ pub type Completion = Pin<Box<dyn Future<Output = Result<Applied, RegistrarError
 /// A registry copy requested from a registrar.
 pub type StateFuture = Pin<Box<dyn Future<Output = Result<RegistryState, RegistrarError>> + Send>>;
 
+/// The raft status, when there is raft (for `/master/raft`).
+pub type StatusFuture = Pin<Box<dyn Future<Output = Result<RaftStatus, RegistrarError>> + Send>>;
+
 /// The registry service the master uses: in memory, or replicated over raft.
 pub trait Registrar: Send + Sync {
     /// Proposes `operation`; the completion fires once it is committed and applied, or
@@ -242,4 +245,14 @@ pub trait Registrar: Send + Sync {
 
     /// A copy of the applied registry.
     fn state(&self) -> StateFuture;
+
+    /// The raft status, or `None` for a registrar without raft.
+    fn raft_status(&self) -> Option<StatusFuture> {
+        None
+    }
+
+    /// The members of the raft group by raft id (empty without raft).
+    fn members(&self) -> Vec<(u64, std::net::SocketAddr)> {
+        Vec::new()
+    }
 }

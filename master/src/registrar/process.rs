@@ -260,6 +260,7 @@ impl Process for RegistrarProcess {
 pub struct RaftRegistrar {
     process: ProcessRef<RegistrarProcess>,
     leadership: watch::Receiver<Leadership>,
+    members: Vec<(u64, SocketAddr)>,
 }
 
 impl RaftRegistrar {
@@ -294,7 +295,7 @@ impl RaftRegistrar {
             },
         };
         let process = node.spawn(REGISTRAR_ID, process).map_err(|e| RegistrarError::Config { reason: e.to_string() })?;
-        Ok(RaftRegistrar { process, leadership: receiver })
+        Ok(RaftRegistrar { process, leadership: receiver, members: peers })
     }
 
     /// Starts the registrar with its log in sled under `<work_dir>/raft`.
@@ -334,5 +335,14 @@ impl Registrar for RaftRegistrar {
     fn state(&self) -> StateFuture {
         let future = self.process.dispatch(|p, _| p.driver.state().clone());
         Box::pin(async move { future.await.map_err(|_| RegistrarError::Stopped) })
+    }
+
+    fn raft_status(&self) -> Option<super::StatusFuture> {
+        let future = self.process.dispatch(|p, _| p.driver.status());
+        Some(Box::pin(async move { future.await.map_err(|_| RegistrarError::Stopped) }))
+    }
+
+    fn members(&self) -> Vec<(u64, SocketAddr)> {
+        self.members.clone()
     }
 }

@@ -2,6 +2,7 @@ mod agents;
 mod bad_input;
 mod drf;
 mod frameworks;
+mod ha;
 mod offers;
 mod operator_http;
 mod reconciliation;

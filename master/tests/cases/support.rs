@@ -24,6 +24,7 @@ libprocess::protocol! {
         ShutdownExecutor(internal::ShutdownExecutorMessage),
         UpdateFramework(internal::UpdateFrameworkMessage),
         FrameworkToExecutor(internal::FrameworkToExecutorMessage),
+        NewMaster(mesos_proto::extensions::NewMasterDetectedMessage),
     }
 }
 
@@ -40,6 +41,7 @@ libprocess::protocol! {
         LostSlave(internal::LostSlaveMessage),
         ExitedExecutor(internal::ExitedExecutorMessage),
         ExecutorMessage(internal::ExecutorToFrameworkMessage),
+        NewMaster(mesos_proto::extensions::NewMasterDetectedMessage),
     }
 }
 
@@ -73,6 +75,8 @@ pub struct Cluster {
     pub hooks: Arc<Hooks>,
     pub node: Node,
     pub master: Master,
+    /// Every master of an HA cluster (the first is also `node`/`master`).
+    pub masters: Vec<(Node, Master)>,
     next_host: std::cell::Cell<u8>,
 }
 
@@ -91,7 +95,51 @@ impl Cluster {
         let mut options = MasterOptions::with_id("c0ffee00-0000-4000-8000-000000000001");
         tweak(&mut options);
         let master = spawn_master(&node, options).unwrap();
-        Cluster { sim, clock, hooks, node, master, next_host: std::cell::Cell::new(1) }
+        let masters = vec![(node.clone(), master.clone())];
+        Cluster { sim, clock, hooks, node, master, masters, next_host: std::cell::Cell::new(1) }
+    }
+
+    /// `n` masters at 10.0.0.1..n:5050 replicating their registry with raft (in-memory
+    /// raft logs), each with Mesos's defaults changed by `tweak`.
+    pub fn start_ha(n: u8, tweak: impl Fn(&mut MasterOptions)) -> Cluster {
+        use mesos_master::registrar::{MemBackend, RaftRegistrar, RaftRegistrarConfig};
+        let sim = SimNetwork::new();
+        let clock = Clock::paused();
+        let hooks = Arc::new(Hooks::default());
+        let addresses: Vec<std::net::SocketAddr> = (1..=n).map(|i| format!("10.0.0.{i}:5050").parse().unwrap()).collect();
+        let masters: Vec<(Node, Master)> = addresses
+            .iter()
+            .enumerate()
+            .map(|(i, address)| {
+                let node = Node::builder(*address).simulated(&sim).clock(clock.clone()).hooks(hooks.clone()).start().unwrap();
+                let registrar = RaftRegistrar::start(&node, RaftRegistrarConfig::new(addresses.clone()), Box::new(MemBackend::new())).unwrap();
+                let mut options = MasterOptions::with_id(format!("c0ffee00-0000-4000-8000-00000000000{}", i + 1));
+                tweak(&mut options);
+                let master = mesos_master::launch::spawn_master_with(&node, options, Arc::new(registrar)).unwrap();
+                (node, master)
+            })
+            .collect();
+        let (node, master) = masters[0].clone();
+        Cluster { sim, clock, hooks, node, master, masters, next_host: std::cell::Cell::new(1) }
+    }
+
+    /// Advances the clock in 100 ms steps until a master leads (at most 30 s of clock
+    /// time); returns its index.
+    pub async fn elect(&self) -> usize {
+        for _ in 0..300 {
+            for (i, (_, master)) in self.masters.iter().enumerate() {
+                let leading = master
+                    .master
+                    .dispatch(|m, _| matches!(m.role(), mesos_master::process::Role::Leading { .. }))
+                    .await
+                    .unwrap_or(false);
+                if leading {
+                    return i;
+                }
+            }
+            self.advance(Duration::from_millis(100)).await;
+        }
+        panic!("no master was elected within 30 s of clock time");
     }
 
     pub fn master_pid(&self) -> Pid {
@@ -147,7 +195,7 @@ pub struct FakeAgent {
     pub process: ProcessRef<Recorder<AgentMsg>>,
     rx: mpsc::UnboundedReceiver<AgentMsg>,
     pub pong: Arc<AtomicBool>,
-    master: Pid,
+    pub master: Pid,
     resources: String,
     pub id: Option<mesos::SlaveId>,
 }
@@ -230,7 +278,7 @@ pub struct FakeScheduler {
     pub node: Node,
     pub process: ProcessRef<Recorder<SchedMsg>>,
     rx: mpsc::UnboundedReceiver<SchedMsg>,
-    master: Pid,
+    pub master: Pid,
     pub id: Option<mesos::FrameworkId>,
     pending: Vec<SchedMsg>,
 }

@@ -63,7 +63,7 @@ fn help_lists_every_flag() {
     assert!(help.contains("MESOS_PORT"), "--help names the environment variables");
 }
 
-/// Unknown flags, bad values and the not-yet-built raft registry are clear errors with
+/// Unknown flags, bad values and impossible registry combinations are clear errors with
 /// exit code 1, never a silent default.
 #[test]
 fn refusals_exit_with_one() {
@@ -71,9 +71,8 @@ fn refusals_exit_with_one() {
         (&["--no_such_flag=1"][..], "no_such_flag"),
         (&["--allocation_interval=5parsecs"][..], "5parsecs"),
         (&["--port=70000"][..], "70000"),
-        (&["--registry=raft"][..], "not available yet"),
-        (&["--work_dir=/tmp/mesos-master-test"][..], "not available yet"),
-        (&["--masters=127.0.0.1:5050,127.0.0.1:5051"][..], "not available yet"),
+        (&["--registry=raft"][..], "needs --work_dir"),
+        (&["--masters=127.0.0.1:5050,127.0.0.1:5051"][..], "needs --registry=raft"),
         (&["--weights=web=heavy"][..], "heavy"),
     ] {
         let output = run(args);

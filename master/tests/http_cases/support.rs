@@ -41,6 +41,8 @@ impl TcpMaster {
                 options.flags = vec![("port".into(), "0".into()), ("weights".into(), "web=2.5".into())];
                 tweak(&mut options);
                 let master = spawn_master(&node, options).expect("spawn master");
+                // A dispatch runs after `initialize`: the routes and metrics exist then.
+                master.master.dispatch(|_, _| ()).await.expect("master initialized");
                 ready_tx.send((node.address(), master.master.clone())).expect("test waits");
                 let _ = stop_rx.await;
                 node.shutdown().await;

@@ -1,0 +1,216 @@
+//! High availability: three masters replicating their registry with raft on a simulated
+//! network with a paused clock (ports of `FaultToleranceTest.MasterFailover`,
+//! `.SplitBrainMasters`, `MasterTest.RecoveredSlaveReregisters`).
+
+use std::time::Duration;
+
+use mesos_proto::mesos::{self, internal, scheduler};
+
+use super::support::{AgentMsg, Cluster, FakeAgent, FakeScheduler, SchedMsg, framework_info, task};
+
+fn master_pid(cluster: &Cluster, index: usize) -> libprocess::Pid {
+    cluster.masters[index].1.master.pid().clone()
+}
+
+/// Points a fake agent at the leader the way a real agent does: ask any master; a
+/// follower answers with the leader's pid.
+async fn register_through_follower(cluster: &Cluster, agent: &mut FakeAgent, leader: usize) -> mesos::SlaveId {
+    let follower = (leader + 1) % cluster.masters.len();
+    agent.master = master_pid(cluster, follower);
+    agent.send(internal::RegisterSlaveMessage { slave: agent.info(), version: Some("1.11.0".into()), ..Default::default() });
+    cluster.settle().await;
+    let detected = agent
+        .drain()
+        .into_iter()
+        .find_map(|m| if let AgentMsg::NewMaster(n) = m { Some(n.pid) } else { None })
+        .expect("the follower points at the leader");
+    assert_eq!(detected, master_pid(cluster, leader).to_string());
+    agent.master = detected.parse().unwrap();
+    agent.register(cluster).await
+}
+
+async fn subscribe(cluster: &Cluster, scheduler: &mut FakeScheduler, leader: usize, info: mesos::FrameworkInfo) -> mesos::FrameworkId {
+    scheduler.master = master_pid(cluster, leader);
+    scheduler.subscribe(cluster, info).await
+}
+
+/// Followers refuse to act: a registration sent to a follower gets only the leader's
+/// pid, and HTTP to a follower is redirected to the leader with the same path.
+#[actix_rt::test]
+async fn followers_point_at_the_leader() {
+    let cluster = Cluster::start_ha(3, |_| {});
+    let leader = cluster.elect().await;
+    let mut agent = cluster.agent("cpus:2;mem:1024");
+    register_through_follower(&cluster, &mut agent, leader).await;
+    let follower = (leader + 1) % 3;
+    let response = cluster.masters[follower].0.request(http::Method::GET, "/master/state?x=1", "").await;
+    assert_eq!(response.status(), http::StatusCode::TEMPORARY_REDIRECT);
+    let leader_address = cluster.masters[leader].0.address();
+    assert_eq!(response.headers()["location"], format!("//{leader_address}/master/state?x=1").as_str());
+    let health = cluster.masters[follower].0.request(http::Method::GET, "/master/health", "").await;
+    assert_eq!(health.status(), http::StatusCode::OK, "every master answers health");
+    let raft = cluster.masters[follower].0.request(http::Method::GET, "/master/raft", "").await;
+    let raft: serde_json::Value = serde_json::from_slice(&raft.into_body().into_bytes().await).unwrap();
+    assert_eq!(raft["leader_address"], leader_address.to_string());
+    assert_eq!(raft["members"].as_array().unwrap().len(), 3);
+}
+
+/// `FaultToleranceTest.MasterFailover`: the leader dies; another master is elected,
+/// recovers the agent and the framework from the registry, the agent re-registers with
+/// its running task and the scheduler re-subscribes with its FrameworkID; nothing is
+/// lost, and the new leader's IDs never collide with the old one's.
+#[actix_rt::test]
+async fn fault_tolerance_test_master_failover() {
+    let cluster = Cluster::start_ha(3, |_| {});
+    let leader = cluster.elect().await;
+    let mut agent = cluster.agent("cpus:2;mem:1024");
+    let agent_id = register_through_follower(&cluster, &mut agent, leader).await;
+    let mut scheduler = cluster.scheduler();
+    let mut info = framework_info("fw");
+    info.failover_timeout = Some(3600.0);
+    let framework_id = subscribe(&cluster, &mut scheduler, leader, info.clone()).await;
+    cluster.settle().await;
+    let offer = scheduler.offers().remove(0);
+    scheduler.accept(vec![offer.id.clone()], vec![task("t1", &offer, "cpus:1;mem:128")], 5.0);
+    cluster.settle().await;
+    agent.update(&framework_id, "t1", mesos::TaskState::TaskRunning, b"u1");
+    cluster.settle().await;
+    assert_eq!(scheduler.updates().len(), 1);
+
+    // The leader's machine dies.
+    cluster.masters[leader].0.shutdown().await;
+    let survivors: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+    let mut new_leader = None;
+    for _ in 0..300 {
+        cluster.advance(Duration::from_millis(100)).await;
+        for &i in &survivors {
+            let leading = cluster.masters[i]
+                .1
+                .master
+                .dispatch(|m, _| matches!(m.role(), mesos_master::process::Role::Leading { .. }))
+                .await
+                .unwrap();
+            if leading {
+                new_leader = Some(i);
+            }
+        }
+        if new_leader.is_some() {
+            break;
+        }
+    }
+    let new_leader = new_leader.expect("a new leader within 30 s of clock time");
+    let new_master = &cluster.masters[new_leader].1.master;
+    let (recovered_agent, recovered_framework) = new_master
+        .dispatch({
+            let framework_id = framework_id.clone();
+            move |m, _| {
+                let framework = m.core().framework(&framework_id.into()).map(|f| f.state);
+                (m.core().recovered_agent_pids().len() + m.core().agents().count(), framework)
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(recovered_agent, 0, "the fake agent's hostname is not an IP, so it is not announced to");
+    assert_eq!(recovered_framework, Some(mesos_master::core::FrameworkState::Recovered));
+
+    // The agent and the scheduler find the new leader and come back.
+    agent.master = new_master.pid().clone();
+    let running = mesos::Task {
+        name: "t1".into(),
+        task_id: mesos::TaskId { value: "t1".into() },
+        framework_id: framework_id.clone(),
+        slave_id: agent_id.clone(),
+        state: mesos::TaskState::TaskRunning as i32,
+        resources: mesos_proto::resources::Resources::parse("cpus:1;mem:128").unwrap().to_protos(),
+        ..Default::default()
+    };
+    let mut registered_info = info.clone();
+    registered_info.id = Some(framework_id.clone());
+    agent.send(internal::ReregisterSlaveMessage {
+        slave: agent.info(),
+        tasks: vec![running],
+        frameworks: vec![registered_info.clone()],
+        version: Some("1.11.0".into()),
+        ..Default::default()
+    });
+    cluster.settle().await;
+    assert!(agent.drain().iter().any(|m| matches!(m, AgentMsg::Reregistered(r) if r.slave_id == agent_id)));
+    scheduler.master = new_master.pid().clone();
+    scheduler.drain();
+    scheduler.call(scheduler::Call {
+        framework_id: Some(framework_id.clone()),
+        r#type: Some(scheduler::call::Type::Subscribe as i32),
+        subscribe: Some(scheduler::call::Subscribe { framework_info: registered_info, force: Some(true), ..Default::default() }),
+        ..Default::default()
+    });
+    cluster.settle().await;
+    cluster.advance(Duration::from_secs(1)).await;
+    let messages = scheduler.drain();
+    assert!(messages.iter().any(|m| matches!(m, SchedMsg::Reregistered(r) if r.framework_id == framework_id)), "{messages:?}");
+    let (agents, tasks, active) = new_master
+        .dispatch({
+            let framework_id = framework_id.clone();
+            move |m, _| {
+                let framework = m.core().framework(&framework_id.into()).unwrap();
+                (m.core().agents().count(), framework.tasks.len(), framework.active())
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!((agents, tasks, active), (1, 1, true), "the agent, its task and the framework are back");
+    let new_offer_ids: Vec<String> = messages
+        .iter()
+        .filter_map(|m| if let SchedMsg::Offers(o) = m { Some(o.offers.iter().map(|o| o.id.value.clone()).collect::<Vec<_>>()) } else { None })
+        .flatten()
+        .collect();
+    assert!(!new_offer_ids.is_empty(), "the new leader offers the agent's free resources");
+    assert!(new_offer_ids.iter().all(|id| *id != offer.id.value), "IDs are never reused across leaders");
+}
+
+/// `FaultToleranceTest.SplitBrainMasters`: the leader is cut off from the other two; it
+/// loses leadership (check quorum) and stops acting at once, while the majority elects a
+/// new leader. The deposed master never registers anyone again.
+#[actix_rt::test]
+async fn fault_tolerance_test_split_brain_masters() {
+    let cluster = Cluster::start_ha(3, |_| {});
+    let leader = cluster.elect().await;
+    let isolated = cluster.masters[leader].0.address();
+    for (i, (node, _)) in cluster.masters.iter().enumerate() {
+        if i != leader {
+            cluster.sim.partition(isolated, node.address());
+        }
+    }
+    for _ in 0..50 {
+        cluster.advance(Duration::from_millis(100)).await;
+    }
+    let old_role = cluster.masters[leader].1.master.dispatch(|m, _| m.role().clone()).await.unwrap();
+    assert!(matches!(old_role, mesos_master::process::Role::Following { .. }), "{old_role:?}");
+    let others_leading = futures_leading(&cluster, leader).await;
+    assert_eq!(others_leading, 1, "exactly one leader in the majority");
+
+    // A scheduler that can still reach the deposed master gets no registration from it.
+    let mut scheduler = cluster.scheduler();
+    scheduler.master = master_pid(&cluster, leader);
+    scheduler.call(scheduler::Call {
+        r#type: Some(scheduler::call::Type::Subscribe as i32),
+        subscribe: Some(scheduler::call::Subscribe { framework_info: framework_info("fw"), ..Default::default() }),
+        ..Default::default()
+    });
+    cluster.settle().await;
+    assert!(scheduler.drain().iter().all(|m| !matches!(m, SchedMsg::Registered(_) | SchedMsg::Offers(_))));
+    let frameworks = cluster.masters[leader].1.master.dispatch(|m, _| m.core().frameworks().count()).await.unwrap();
+    assert_eq!(frameworks, 0);
+}
+
+async fn futures_leading(cluster: &Cluster, except: usize) -> usize {
+    let mut leading = 0;
+    for (i, (_, master)) in cluster.masters.iter().enumerate() {
+        if i == except {
+            continue;
+        }
+        if master.master.dispatch(|m, _| matches!(m.role(), mesos_master::process::Role::Leading { .. })).await.unwrap() {
+            leading += 1;
+        }
+    }
+    leading
+}
