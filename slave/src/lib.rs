@@ -17,20 +17,24 @@
 //! - [`paths`]: where everything lives under `--work_dir`.
 //! - [`checkpoint`]: atomic checkpoint files and reading them back for recovery.
 //! - [`containerizer`]: the posix containerizer: executors as OS processes.
+//! - [`limits`]: resource limits (cgroups v2 where available, else rlimits).
 //! - [`agent`]: the `Agent` process: messages, executors, updates, recovery, HTTP.
 //! - [`files`]: `/files/*`: browsing and reading sandboxes, confined to them.
 //! - [`executor`]: the command executor that `mesos-executor` runs.
 //! - [`flags`]: the `mesos-agent` flags and Mesos duration syntax.
 //! - [`protobuf`]: building status updates and tasks.
 //! - [`error`]: [`AgentError`].
+//! - [`cli`]: the `mesos-agent` and `mesos-executor` programs as functions.
 
 pub mod agent;
 pub mod checkpoint;
+pub mod cli;
 pub mod containerizer;
 pub mod error;
 pub mod executor;
 pub mod files;
 pub mod flags;
+pub mod limits;
 pub mod paths;
 pub mod protobuf;
 pub mod registration;

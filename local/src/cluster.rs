@@ -1,0 +1,267 @@
+//! Starting, watching and stopping the local cluster.
+//!
+//! 1. Make the work directory and link every role's program name to this executable.
+//! 2. Start the masters (one, or an HA group told about each other with `--masters`) and
+//!    wait until one of them reports a leader.
+//! 3. Start the agents, pointed at every master, and wait until the leader has them all.
+//! 4. Print one line per process (role, pid, OS pid, work dir) and the web UI URL.
+//! 5. Until Ctrl-C: report children that exit (a user may `kill -9` any of them to watch
+//!    the cluster recover). On Ctrl-C: SIGTERM every child, SIGKILL stragglers after a
+//!    grace period, and kill every executor the agents started, so nothing is left.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, anyhow, bail};
+use clap::Parser;
+use clap::error::ErrorKind;
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid as OsPid;
+
+use crate::flags::Flags;
+
+/// How long to wait for a leader and for the agents to register.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+/// SIGTERM-to-SIGKILL grace period at shutdown.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// One child process.
+struct Member {
+    role: &'static str,
+    address: SocketAddr,
+    child: Child,
+    work_dir: PathBuf,
+    exited: bool,
+}
+
+/// Runs `mesos-local` with `args`.
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let flags = match Flags::try_parse_from(args) {
+        Ok(flags) => flags,
+        Err(error) => {
+            let help = matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
+            let _ = error.print();
+            return if help { ExitCode::SUCCESS } else { ExitCode::from(1) };
+        }
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(error) = signal_hook::flag::register(signal, stop.clone()) {
+            eprintln!("mesos-local: cannot watch signals: {error}");
+            return ExitCode::from(1);
+        }
+    }
+    let mut members = Vec::new();
+    let result = run(&flags, &stop, &mut members);
+    let work_dir = work_dir_of(&members);
+    stop_all(&mut members, work_dir.as_deref());
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("mesos-local: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn work_dir_of(members: &[Member]) -> Option<PathBuf> {
+    members.first().and_then(|m| m.work_dir.parent().map(Path::to_path_buf))
+}
+
+fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::Result<()> {
+    if flags.num_masters == 0 {
+        bail!("--num_masters must be at least 1");
+    }
+    let work_dir = match &flags.work_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!("mesos-local-{}", &uuid::Uuid::new_v4().to_string()[..8])),
+    };
+    std::fs::create_dir_all(&work_dir).with_context(|| format!("cannot create {}", work_dir.display()))?;
+    let work_dir = work_dir.canonicalize()?;
+    let bin = link_programs(&work_dir)?;
+
+    let masters: Vec<SocketAddr> =
+        (0..flags.num_masters).map(|i| SocketAddr::new(flags.ip, flags.port + i)).collect();
+    let master_list = masters.iter().map(SocketAddr::to_string).collect::<Vec<_>>().join(",");
+    for (i, address) in masters.iter().enumerate() {
+        let dir = work_dir.join(format!("master-{}", i + 1));
+        std::fs::create_dir_all(&dir)?;
+        let mut args = vec![format!("--ip={}", address.ip()), format!("--port={}", address.port())];
+        if masters.len() == 1 {
+            args.push("--registry=in_memory".into());
+        } else {
+            args.extend([format!("--work_dir={}", dir.display()), "--registry=raft".into(), format!("--masters={master_list}")]);
+        }
+        members.push(start(&bin.join("mesos-master"), "master", *address, &args, dir)?);
+    }
+    let leader = wait_for(stop, "a leading master", || leader_of(&masters))?;
+
+    for j in 0..flags.num_agents {
+        let address = SocketAddr::new(flags.ip, flags.port + 11 + j);
+        let dir = work_dir.join(format!("agent-{}", j + 1));
+        std::fs::create_dir_all(&dir)?;
+        let mut args = vec![
+            format!("--master={master_list}"),
+            format!("--ip={}", address.ip()),
+            format!("--port={}", address.port()),
+            format!("--work_dir={}", dir.display()),
+            format!("--launcher_dir={}", bin.display()),
+        ];
+        if let Some(resources) = &flags.resources {
+            args.push(format!("--resources={resources}"));
+        }
+        members.push(start(&bin.join("mesos-agent"), "agent", address, &args, dir)?);
+    }
+    let expected = usize::from(flags.num_agents);
+    wait_for(stop, "the agents to register", || {
+        leader_of(&masters).and_then(|leader| state(leader).ok()).filter(|s| active_agents(s) >= expected).map(|_| ())
+    })?;
+    print_summary(members, leader, &work_dir);
+    watch(stop, members)
+}
+
+/// Links `mesos-master`, `mesos-agent` and `mesos-executor` to this executable.
+fn link_programs(work_dir: &Path) -> anyhow::Result<PathBuf> {
+    let me = std::env::current_exe().context("cannot find this executable")?;
+    let bin = work_dir.join("bin");
+    std::fs::create_dir_all(&bin)?;
+    for name in ["mesos-master", "mesos-agent", "mesos-executor"] {
+        let link = bin.join(name);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&me, &link).with_context(|| format!("cannot link {}", link.display()))?;
+    }
+    Ok(bin)
+}
+
+/// Starts one member with its output in `<dir>/<role>.log`.
+fn start(program: &Path, role: &'static str, address: SocketAddr, args: &[String], dir: PathBuf) -> anyhow::Result<Member> {
+    let log = File::create(dir.join(format!("{role}.log")))?;
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("cannot start {}", program.display()))?;
+    Ok(Member { role, address, child, work_dir: dir, exited: false })
+}
+
+/// Polls `check` until it gives a value, Ctrl-C, or the startup timeout.
+fn wait_for<T>(stop: &AtomicBool, what: &str, mut check: impl FnMut() -> Option<T>) -> anyhow::Result<T> {
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    loop {
+        if let Some(value) = check() {
+            return Ok(value);
+        }
+        if stop.load(Ordering::SeqCst) {
+            bail!("interrupted while waiting for {what}");
+        }
+        if Instant::now() > deadline {
+            bail!("timed out waiting for {what}; see the logs under the work directory");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn state(master: SocketAddr) -> anyhow::Result<serde_json::Value> {
+    let url = format!("http://{master}/master/state");
+    let agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(2))).max_redirects(0).build();
+    let body = ureq::Agent::new_with_config(agent).get(&url).call()?.body_mut().read_to_string()?;
+    serde_json::from_str(&body).map_err(|e| anyhow!("bad JSON from {url}: {e}"))
+}
+
+fn active_agents(state: &serde_json::Value) -> usize {
+    state["slaves"].as_array().map(|agents| agents.iter().filter(|a| a["active"] == true).count()).unwrap_or(0)
+}
+
+/// The address of the master that the masters agree leads.
+fn leader_of(masters: &[SocketAddr]) -> Option<SocketAddr> {
+    masters.iter().find_map(|m| {
+        let state = state(*m).ok()?;
+        let leader = state["leader"].as_str()?;
+        let address = leader.split_once('@')?.1.parse().ok()?;
+        masters.contains(&address).then_some(address)
+    })
+}
+
+fn print_summary(members: &[Member], leader: SocketAddr, work_dir: &Path) {
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "mesos-local: cluster up (work dir {})", work_dir.display());
+    for member in members {
+        let id = if member.role == "master" { "master".to_string() } else { "slave(1)".to_string() };
+        let leading = if member.role == "master" && member.address == leader { "  (leader)" } else { "" };
+        let _ = writeln!(
+            out,
+            "  {:<6}  {id}@{}  os pid {:<7}  {}{leading}",
+            member.role,
+            member.address,
+            member.child.id(),
+            member.work_dir.display()
+        );
+    }
+    let _ = writeln!(out, "  web UI  http://{leader}/");
+    let _ = writeln!(out, "Ctrl-C stops everything.");
+    let _ = out.flush();
+}
+
+/// Reports children that exit until Ctrl-C.
+fn watch(stop: &AtomicBool, members: &mut [Member]) -> anyhow::Result<()> {
+    while !stop.load(Ordering::SeqCst) {
+        for member in members.iter_mut().filter(|m| !m.exited) {
+            if let Ok(Some(status)) = member.child.try_wait() {
+                member.exited = true;
+                println!("mesos-local: {} at {} (os pid {}) exited: {status}", member.role, member.address, member.child.id());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    println!("mesos-local: stopping");
+    Ok(())
+}
+
+/// SIGTERM everyone, SIGKILL stragglers, then kill every executor started under `work_dir`.
+fn stop_all(members: &mut [Member], work_dir: Option<&Path>) {
+    for member in members.iter().filter(|m| !m.exited) {
+        let _ = kill(OsPid::from_raw(member.child.id() as i32), Signal::SIGTERM);
+    }
+    let deadline = Instant::now() + STOP_GRACE;
+    for member in members.iter_mut() {
+        loop {
+            match member.child.try_wait() {
+                Ok(Some(_)) | Err(_) => break,
+                Ok(None) if Instant::now() > deadline => {
+                    let _ = member.child.kill();
+                    let _ = member.child.wait();
+                    break;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+    if let Some(work_dir) = work_dir {
+        kill_executors(work_dir);
+    }
+}
+
+/// Executors live in their own sessions (so they survive agent restarts); find them by
+/// the sandbox the agent gave them and kill their process groups.
+fn kill_executors(work_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return };
+    let marker = format!("MESOS_DIRECTORY={}", work_dir.display());
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+        let ours = environ.split(|b| *b == 0).any(|var| var.starts_with(marker.as_bytes()));
+        if ours {
+            let _ = killpg(OsPid::from_raw(pid), Signal::SIGKILL);
+            let _ = kill(OsPid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+}

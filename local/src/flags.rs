@@ -1,0 +1,36 @@
+//! `mesos-local`'s flags (INTERFACES.md), also read from `MESOS_<FLAG>`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// A whole cluster on this machine: masters and agents as child processes on loopback.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "mesos-local", version, about)]
+pub struct Flags {
+    /// Masters to start (3 = an HA group replicated with raft; 1 = a single master).
+    #[arg(long = "num_masters", env = "MESOS_NUM_MASTERS", default_value_t = 3)]
+    pub num_masters: u16,
+
+    /// Agents to start.
+    #[arg(long = "num_agents", env = "MESOS_NUM_AGENTS", default_value_t = 2)]
+    pub num_agents: u16,
+
+    /// Where every process keeps its state and logs [default: a fresh folder under the
+    /// system temp dir].
+    #[arg(long = "work_dir", env = "MESOS_WORK_DIR")]
+    pub work_dir: Option<PathBuf>,
+
+    /// Address every process listens on.
+    #[arg(long = "ip", env = "MESOS_IP", default_value = "127.0.0.1")]
+    pub ip: IpAddr,
+
+    /// First port: masters listen on port, port+1, ...; agents on port+11, port+12, ...
+    #[arg(long = "port", env = "MESOS_PORT", default_value_t = 5050)]
+    pub port: u16,
+
+    /// Resources of each agent, in Mesos syntax [default: detected from the machine].
+    #[arg(long = "resources", env = "MESOS_RESOURCES")]
+    pub resources: Option<String>,
+}

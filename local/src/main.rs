@@ -1,0 +1,29 @@
+//! `mesos-local`: a whole Mesos cluster on this machine (INTERFACES.md).
+//!
+//! One executable holds every role. Started as `mesos-local` it creates a work
+//! directory, links `mesos-master`, `mesos-agent` and `mesos-executor` to itself there,
+//! and starts the masters and agents as child OS processes on loopback; started under
+//! one of those names it *is* that program (the busybox trick), so
+//! `cargo run --release --bin mesos-local` is all a newcomer needs to build and run.
+
+mod cluster;
+mod flags;
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let program = args
+        .first()
+        .and_then(|arg0| Path::new(arg0).file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match program.as_str() {
+        "mesos-master" => mesos_master::cli::main(args),
+        "mesos-agent" => mesos_agent::cli::agent_main(args),
+        "mesos-executor" => mesos_agent::cli::executor_main(args),
+        _ => cluster::main(args),
+    }
+}

@@ -1,0 +1,83 @@
+"""A scheduler written with pymesos, a third-party pure-Python Mesos library that speaks
+the v1 scheduler HTTP API, run unmodified against our master by the whole-cluster tests.
+
+Usage: pymesos_scheduler.py MASTER_HOST:PORT COMMAND [INSTANCES]
+
+Launches INSTANCES command tasks (default 1) and exits 0 once all are TASK_FINISHED,
+1 if any ends in another terminal state, 2 if nothing finishes within 60 s.
+Prints every status update as `update <task id> <state>`.
+"""
+import logging
+import sys
+import threading
+import uuid
+
+from addict import Dict
+from pymesos import MesosSchedulerDriver, Scheduler
+
+TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR",
+            "TASK_DROPPED", "TASK_GONE"}
+
+
+class Hello(Scheduler):
+    def __init__(self, command, instances):
+        self.command = command
+        self.pending = instances
+        self.finished = 0
+        self.instances = instances
+        self.result = None
+        self.done = threading.Event()
+
+    def resourceOffers(self, driver, offers):
+        for offer in offers:
+            cpus = sum(r.scalar.value for r in offer.resources if r.name == "cpus")
+            mem = sum(r.scalar.value for r in offer.resources if r.name == "mem")
+            tasks = []
+            while self.pending > 0 and cpus >= 0.1 and mem >= 32:
+                task = Dict()
+                task.task_id.value = "pymesos-" + str(uuid.uuid4())
+                task.agent_id.value = offer.agent_id.value
+                task.name = "hello"
+                task.command.value = self.command
+                task.resources = [
+                    dict(name="cpus", type="SCALAR", scalar={"value": 0.1}),
+                    dict(name="mem", type="SCALAR", scalar={"value": 32}),
+                ]
+                tasks.append(task)
+                self.pending -= 1
+                cpus -= 0.1
+                mem -= 32
+            if tasks:
+                driver.launchTasks(offer.id, tasks)
+            else:
+                driver.declineOffer(offer.id, Dict(refuse_seconds=60))
+
+    def statusUpdate(self, driver, update):
+        state = update.state
+        print("update", update.task_id.value, state, flush=True)
+        if state == "TASK_FINISHED":
+            self.finished += 1
+            if self.finished == self.instances:
+                self.result = 0
+                self.done.set()
+        elif state in TERMINAL:
+            self.result = 1
+            self.done.set()
+
+
+def main():
+    logging.basicConfig(level=logging.INFO)
+    master, command = sys.argv[1], sys.argv[2]
+    instances = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    framework = Dict(user="root", name="pymesos-hello", hostname="localhost")
+    scheduler = Hello(command, instances)
+    driver = MesosSchedulerDriver(scheduler, framework, master, use_addict=True)
+    driver.start()
+    finished = scheduler.done.wait(60)
+    driver.stop()
+    driver.join()
+    sys.exit(scheduler.result if finished else 2)
+
+
+if __name__ == "__main__":
+    main()

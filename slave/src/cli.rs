@@ -1,0 +1,117 @@
+//! The `mesos-agent` and `mesos-executor` programs, callable from other binaries
+//! (`mesos-local` runs every role from one executable).
+
+use std::ffi::OsString;
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+
+use clap::Parser;
+use crate::agent::{Agent, prepare_recovery};
+use crate::containerizer::PosixContainerizer;
+use crate::executor::{CommandExecutor, ExecutorEnv, PosixTaskRunner};
+use crate::flags::Flags;
+use libprocess::Node;
+
+/// Runs `mesos-agent` with these arguments (the first is the program name) until the
+/// agent stops.
+pub fn agent_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .try_init().ok();
+    let flags = match Flags::try_parse_from(args) {
+        Ok(flags) => flags,
+        Err(error) => {
+            let code = if error.use_stderr() { 1 } else { 0 };
+            // Printing can only fail if stderr is closed; the exit code still tells.
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    let address = SocketAddr::new(flags.ip, flags.port);
+    let limiter = match flags.limiter() {
+        Ok(limiter) => limiter,
+        Err(error) => {
+            eprintln!("mesos-agent: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let config = match flags.into_config() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("mesos-agent: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let recovered = match prepare_recovery(&config) {
+        Ok(recovered) => recovered,
+        Err(error) => {
+            eprintln!("mesos-agent: cannot recover from --work_dir: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    actix_rt::System::new().block_on(async move {
+        let node = match Node::builder(address).start() {
+            Ok(node) => node,
+            Err(error) => {
+                eprintln!("mesos-agent: cannot listen on {address}: {error}");
+                return ExitCode::from(1);
+            }
+        };
+        node.set_default_process("slave(1)");
+        tracing::info!(limiter = limiter.name(), "resource limits");
+        let agent = Agent::new(config, Box::new(PosixContainerizer::with_limiter(limiter)), recovered);
+        let agent = match node.spawn("slave(1)", agent) {
+            Ok(agent) => agent,
+            Err(error) => {
+                eprintln!("mesos-agent: {error}");
+                return ExitCode::from(1);
+            }
+        };
+        tracing::info!(pid = %agent.pid(), "agent started");
+        node.wait(agent.pid()).await;
+        node.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+/// Runs `mesos-executor` (configured by the `MESOS_*` environment the agent sets; the
+/// arguments only matter for `--help`).
+pub fn executor_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .try_init().ok();
+    if args.into_iter().any(|a| a == "--help" || a == "-h") {
+        println!("mesos-executor: the command executor; started by mesos-agent with MESOS_* environment variables.");
+        return ExitCode::SUCCESS;
+    }
+    let env = match ExecutorEnv::from_env(|name| std::env::var(name).ok()) {
+        Ok(env) => env,
+        Err(error) => {
+            eprintln!("mesos-executor: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let ip: IpAddr = std::env::var("LIBPROCESS_IP").ok().and_then(|ip| ip.parse().ok()).unwrap_or(env.agent.address().ip());
+    actix_rt::System::new().block_on(async move {
+        let node = match Node::builder(SocketAddr::new(ip, 0)).start() {
+            Ok(node) => node,
+            Err(error) => {
+                eprintln!("mesos-executor: cannot listen: {error}");
+                return ExitCode::from(1);
+            }
+        };
+        let id = node.generate_id("executor");
+        let executor = match node.spawn(id, CommandExecutor::new(env, Box::new(PosixTaskRunner))) {
+            Ok(executor) => executor,
+            Err(error) => {
+                eprintln!("mesos-executor: {error}");
+                return ExitCode::from(1);
+            }
+        };
+        node.wait(executor.pid()).await;
+        node.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
