@@ -13,7 +13,8 @@
 //! period (Mesos: `os::killtree` with sessions and groups); the agent times the
 //! grace period on its clock.
 //!
-//! Resource limits (cgroups, rlimits) are not applied yet; see docs/agent.md.
+//! Resource limits are applied by a [`Limiter`] (cgroups v2 where available,
+//! otherwise `RLIMIT_DATA`); see `limits.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -27,6 +28,7 @@ use nix::sys::signal::{self, Signal as NixSignal};
 use nix::unistd::Pid as OsPid;
 
 use crate::error::AgentError;
+use crate::limits::{ChildLimits, ContainerLimits, Limiter};
 
 /// The `PATH` an executor gets when its environment has none (Mesos's default).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -42,6 +44,8 @@ pub struct LaunchRequest {
     pub env: BTreeMap<String, String>,
     /// The sandbox; the working directory, holding `stdout` and `stderr`.
     pub sandbox: PathBuf,
+    /// The container's resource limits.
+    pub limits: ContainerLimits,
 }
 
 /// A container whose executor process has exited.
@@ -98,32 +102,47 @@ struct Watched {
 }
 
 /// The posix containerizer: executors are plain OS processes.
-#[derive(Default)]
 pub struct PosixContainerizer {
     containers: HashMap<ContainerId, Watched>,
+    limiter: Limiter,
+}
+
+impl Default for PosixContainerizer {
+    fn default() -> Self {
+        PosixContainerizer::new()
+    }
 }
 
 impl PosixContainerizer {
-    /// A containerizer watching nothing yet.
+    /// A containerizer watching nothing yet, limiting nothing.
     pub fn new() -> PosixContainerizer {
-        PosixContainerizer::default()
+        PosixContainerizer::with_limiter(Limiter::None)
+    }
+
+    /// A containerizer that limits containers with `limiter`.
+    pub fn with_limiter(limiter: Limiter) -> PosixContainerizer {
+        PosixContainerizer { containers: HashMap::new(), limiter }
     }
 }
 
 /// Makes the child call `setsid(2)` before exec, so the executor leads its own
 /// session and process group: it survives the agent and its terminal, and a kill
-/// reaches every process it started.
+/// reaches every process it started. Then it applies its resource limits.
 #[allow(unsafe_code)]
-fn new_session(command: &mut Command) {
-    // SAFETY: the closure runs in the forked child before exec and only calls
-    // setsid(2), which is async-signal-safe, allocates nothing and touches no state
-    // shared with the parent.
+fn new_session(command: &mut Command, limits: ChildLimits) {
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // system calls (setsid(2); open(2)/write(2) on a path prepared beforehand;
+    // setrlimit(2)), which are async-signal-safe, allocate nothing and touch no
+    // state shared with the parent.
     unsafe {
-        command.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from));
+        command.pre_exec(move || {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            limits.apply_in_child()
+        });
     }
 }
 
-fn build_command(request: &LaunchRequest) -> Result<Command, String> {
+fn build_command(request: &LaunchRequest, limits: ChildLimits) -> Result<Command, String> {
     let value = request.command.value.clone().unwrap_or_default();
     if value.is_empty() {
         return Err("the command has no value".into());
@@ -153,7 +172,7 @@ fn build_command(request: &LaunchRequest) -> Result<Command, String> {
     if !request.env.contains_key("PATH") {
         command.env("PATH", DEFAULT_PATH);
     }
-    new_session(&mut command);
+    new_session(&mut command, limits);
     Ok(command)
 }
 
@@ -199,7 +218,11 @@ fn signal_session(sid: u32, sig: NixSignal) {
 impl Containerizer for PosixContainerizer {
     fn launch(&mut self, request: LaunchRequest) -> Result<Option<u32>, AgentError> {
         let fail = |reason: String| AgentError::Launch { executor_id: request.container_id.to_string(), reason };
-        let mut command = build_command(&request).map_err(fail)?;
+        let limits = self.limiter.prepare(&request.container_id, request.limits).map_err(fail)?;
+        if !limits.is_empty() {
+            tracing::info!(container = %request.container_id, limiter = self.limiter.name(), limits = ?request.limits, "limiting the container");
+        }
+        let mut command = build_command(&request, limits).map_err(fail)?;
         let child = command.spawn().map_err(|e| fail(format!("cannot start the executor: {e}")))?;
         let pid = child.id();
         tracing::info!(container = %request.container_id, pid, "launched executor");
@@ -261,6 +284,7 @@ impl Containerizer for PosixContainerizer {
         }
         for termination in &exited {
             self.containers.remove(&termination.container_id);
+            self.limiter.cleanup(&termination.container_id);
         }
         exited
     }

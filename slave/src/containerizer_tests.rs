@@ -4,6 +4,7 @@ use mesos_proto::ids::ContainerId;
 use mesos_proto::mesos::CommandInfo;
 
 use super::*;
+use crate::limits::{ContainerLimits, Limiter};
 
 struct Sandbox(PathBuf);
 
@@ -30,6 +31,7 @@ fn request(sandbox: &Sandbox, id: &str, shell_command: &str) -> LaunchRequest {
         command: CommandInfo { value: Some(shell_command.into()), shell: Some(true), ..CommandInfo::default() },
         env,
         sandbox: sandbox.0.clone(),
+        limits: crate::limits::ContainerLimits::default(),
     }
 }
 
@@ -80,4 +82,39 @@ fn bad_launches_and_recovery() {
     assert!(posix.recover(&ContainerId::new("mine"), Some(std::process::id())));
     assert!(!posix.recover(&ContainerId::new("none"), None));
     assert!(posix.usage(&ContainerId::new("mine")).is_some());
+}
+
+/// With rlimits, the executor runs with `RLIMIT_DATA` at its container's memory.
+#[test]
+fn rlimits_limit_the_executors_memory() {
+    let sandbox = Sandbox::new("rlimit");
+    let mut posix = PosixContainerizer::with_limiter(Limiter::Rlimits);
+    let mut launch = request(&sandbox, "c1", "ulimit -d");
+    launch.limits = ContainerLimits { cpus: Some(1.0), mem_bytes: Some(96 << 20) };
+    posix.launch(launch).unwrap();
+    let termination = posix.wait_child(&ContainerId::new("c1"));
+    assert_eq!(termination.message, "Executor exited with status 0");
+    assert_eq!(fs::read_to_string(sandbox.0.join("stdout")).unwrap().trim(), (96 * 1024).to_string(), "KB");
+}
+
+/// With cgroups v2 (only where this machine offers them), the executor runs in
+/// its container's cgroup with `cpu.max` and `memory.max` set, and the cgroup is
+/// removed when the container is reaped.
+#[test]
+fn cgroups_v2_limit_the_container_where_available() {
+    let limiter = Limiter::detect(std::path::Path::new(crate::flags::CGROUP_HIERARCHY));
+    let Limiter::CgroupsV2 { root } = limiter.clone() else {
+        eprintln!("no usable cgroup v2 hierarchy here ({}); covered by the rlimits test", limiter.name());
+        return;
+    };
+    let sandbox = Sandbox::new("cgroup");
+    let mut posix = PosixContainerizer::with_limiter(limiter);
+    let mut launch = request(&sandbox, "cg1", "cat /proc/self/cgroup");
+    launch.limits = ContainerLimits { cpus: Some(0.5), mem_bytes: Some(64 << 20) };
+    posix.launch(launch).unwrap();
+    assert_eq!(fs::read_to_string(root.join("cg1/cpu.max")).unwrap().trim(), "50000 100000");
+    assert_eq!(fs::read_to_string(root.join("cg1/memory.max")).unwrap().trim(), (64u64 << 20).to_string());
+    posix.wait_child(&ContainerId::new("cg1"));
+    assert!(fs::read_to_string(sandbox.0.join("stdout")).unwrap().contains("/mesos/cg1"));
+    assert!(!root.join("cg1").exists(), "removed when reaped");
 }

@@ -72,6 +72,32 @@ pub struct Flags {
     /// Advertised hostname; the ip by default.
     #[arg(long = "hostname", env = "MESOS_HOSTNAME")]
     pub hostname: Option<String>,
+    /// Resource limits: `auto` (cgroups v2 when usable, else rlimits), `cgroups`
+    /// (fail if unusable), `rlimits`, or `none`.
+    #[arg(long = "isolation", env = "MESOS_ISOLATION", default_value = "auto", value_parser = ["auto", "cgroups", "rlimits", "none"])]
+    pub isolation: String,
+}
+
+/// The cgroup v2 hierarchy `--isolation=auto|cgroups` looks at.
+pub const CGROUP_HIERARCHY: &str = "/sys/fs/cgroup";
+
+impl Flags {
+    /// The limiter `--isolation` asks for, detected on this machine.
+    pub fn limiter(&self) -> Result<crate::limits::Limiter, AgentError> {
+        use crate::limits::Limiter;
+        Ok(match self.isolation.as_str() {
+            "none" => Limiter::None,
+            "rlimits" => Limiter::Rlimits,
+            "cgroups" => match Limiter::detect(Path::new(CGROUP_HIERARCHY)) {
+                Limiter::CgroupsV2 { root } => Limiter::CgroupsV2 { root },
+                _ => {
+                    let reason = format!("no writable cgroup v2 hierarchy with cpu and memory at {CGROUP_HIERARCHY}");
+                    return Err(AgentError::Flag { flag: "isolation", reason });
+                }
+            },
+            _ => Limiter::detect(Path::new(CGROUP_HIERARCHY)),
+        })
+    }
 }
 
 /// Parses `--master`: `ip:port`, `master@ip:port`, or a comma list of either.
@@ -137,6 +163,7 @@ impl Flags {
         flags.insert("resources".into(), resources_text);
         flags.insert("attributes".into(), self.attributes.clone());
         flags.insert("recover".into(), format!("{:?}", self.recover).to_lowercase());
+        flags.insert("isolation".into(), self.isolation.clone());
         flags.insert("launcher_dir".into(), launcher_dir.to_string_lossy().into_owned());
         let grace = self.executor_shutdown_grace_period;
         flags.insert("executor_shutdown_grace_period".into(), libprocess::duration::format_duration(grace));

@@ -158,6 +158,21 @@ impl Registration {
         Some(Attempt { master, retry_after: random_upto(rng, self.backoff) })
     }
 
+    /// A configured master says `leader` leads the HA group (a follower answering our
+    /// registration, or a new leader announcing itself). The next attempt goes to it.
+    /// Returns true if the agent must register now: it is registering, or it is
+    /// registered with another (deposed) master. A leader outside the configured
+    /// masters is ignored.
+    pub fn on_leader_detected(&mut self, leader: &Pid) -> bool {
+        let Some(index) = self.masters.iter().position(|m| m == leader) else { return false };
+        self.next_master = index;
+        match self.state {
+            AgentState::Disconnected => true,
+            AgentState::Running => self.master.as_ref() != Some(leader),
+            AgentState::Recovering | AgentState::Terminating => false,
+        }
+    }
+
     /// True if `from` may act as our master: the accepted one when registered, or
     /// any configured master while registering.
     pub fn is_master(&self, from: &Pid) -> bool {
@@ -174,6 +189,31 @@ fn random_upto(rng: &mut impl Rng, max: Duration) -> Duration {
         return Duration::ZERO;
     }
     Duration::from_nanos(rng.random_range(0..=nanos))
+}
+
+#[cfg(test)]
+mod leader_tests {
+    use super::*;
+
+    fn pid(s: &str) -> Pid {
+        s.parse().unwrap()
+    }
+
+    /// A detected leader gets the next attempt; a registered agent re-registers only if
+    /// the leader is another master; unknown leaders are ignored.
+    #[test]
+    fn leader_detection() {
+        let masters = vec![pid("master@10.0.0.1:5050"), pid("master@10.0.0.2:5050"), pid("master@10.0.0.3:5050")];
+        let mut reg = Registration::new(masters.clone(), Duration::from_millis(10));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        reg.become_disconnected(&mut rng);
+        assert!(reg.on_leader_detected(&masters[2]));
+        assert_eq!(reg.next_attempt(&mut rng).unwrap().master, masters[2]);
+        reg.become_running(masters[2].clone(), None);
+        assert!(!reg.on_leader_detected(&masters[2]), "already registered with the leader");
+        assert!(reg.on_leader_detected(&masters[0]), "a new leader: re-register");
+        assert!(!reg.on_leader_detected(&pid("master@10.9.9.9:5050")), "not one of ours");
+    }
 }
 
 #[cfg(test)]

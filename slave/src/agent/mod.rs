@@ -145,6 +145,8 @@ libprocess::protocol! {
         FrameworkToExecutor(FrameworkToExecutorMessage),
         /// Executor: a framework message for the scheduler.
         ExecutorToFramework(ExecutorToFrameworkMessage),
+        /// A master of the HA group: the leading master is elsewhere.
+        NewMasterDetected(mesos_proto::extensions::NewMasterDetectedMessage),
     }
 }
 
@@ -239,6 +241,7 @@ impl Process for Agent {
     fn on_message(&mut self, from: Pid, message: AgentMessage, ctx: &mut Context<'_, Self>) {
         match message {
             AgentMessage::SlaveRegistered(m) => self.on_slave_registered(from, m, ctx),
+            AgentMessage::NewMasterDetected(m) => self.on_new_master_detected(from, m, ctx),
             AgentMessage::SlaveReregistered(m) => self.on_slave_reregistered(from, m, ctx),
             AgentMessage::PingSlave(m) => self.on_ping_slave(from, m, ctx),
             AgentMessage::RunTask(m) => self.on_run_task(from, m, ctx),

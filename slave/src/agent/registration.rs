@@ -196,6 +196,28 @@ impl Agent {
         }
     }
 
+    /// A configured master says another one leads: register there (at once, if we are
+    /// registering or registered with a deposed master).
+    pub(super) fn on_new_master_detected(
+        &mut self,
+        from: Pid,
+        message: mesos_proto::extensions::NewMasterDetectedMessage,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        if !self.registration.masters().contains(&from) {
+            tracing::warn!(%from, "ignoring a leader announcement from a process that is not one of our masters");
+            return;
+        }
+        let Ok(leader) = message.pid.parse::<Pid>() else {
+            tracing::warn!(%from, pid = %message.pid, "ignoring a leader announcement with a malformed pid");
+            return;
+        };
+        if self.registration.on_leader_detected(&leader) {
+            tracing::info!(%leader, "the leading master is elsewhere; registering with it");
+            self.become_disconnected(ctx);
+        }
+    }
+
     /// A linked process went away: if it is our master, register again.
     pub(super) fn on_link_exited(&mut self, pid: Pid, ctx: &mut Context<'_, Self>) {
         if self.registration.state() == AgentState::Running && self.registration.master() == Some(&pid) {

@@ -135,7 +135,9 @@ impl Agent {
         {
             tracing::error!(%error, "cannot checkpoint the executor");
         }
+        let resources: Vec<_> = info.resources.iter().chain(task.resources.iter()).cloned().collect();
         let request = LaunchRequest {
+            limits: crate::limits::ContainerLimits::of(&resources, command),
             container_id: container_id.clone(),
             command: info.command.clone().unwrap_or_default(),
             env: self.executor_environment(framework_id, &info, &sandbox, checkpoint, ctx),

@@ -43,15 +43,19 @@ async fn agent_runs_tasks_for_our_master_and_survives_restart() {
     let port = free_port();
     processes.agents.push(start_agent(&master_pid, port, &work_dir, &[]));
 
-    // 1. echo hello: RUNNING, FINISHED, output in the sandbox.
+    // 1. echo hello: RUNNING, FINISHED, output in the sandbox; the container's
+    //    memory (the task's 32 MB + the command executor's 32 MB) is its data limit.
     let offer = scheduler.offer().await;
     let agent_id = offer.slave_id.value.clone();
-    scheduler.launch(&offer, command_task("t1", &offer, TASK_RESOURCES, "echo hello"));
+    scheduler.launch(&offer, command_task("t1", &offer, TASK_RESOURCES, "echo hello; ulimit -d"));
     scheduler.wait_update("t1", TaskState::TaskRunning).await;
     let finished = scheduler.wait_update("t1", TaskState::TaskFinished).await;
     assert_eq!(finished.slave_id.as_ref().map(|id| id.value.as_str()), Some(agent_id.as_str()));
     let stdout = std::fs::read_to_string(sandbox(&work_dir, &agent_id, &framework_id.value, "t1").join("stdout")).expect("stdout");
     assert!(stdout.contains("hello"), "the task's output is in the sandbox: {stdout:?}");
+    if !std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        assert!(stdout.contains(&(64 * 1024).to_string()), "RLIMIT_DATA of 64 MB in KB: {stdout:?}");
+    }
 
     // 2. A task that waits on a fifo; the agent is killed while it runs.
     let (pid_fifo, go_fifo) = (dir.0.join("pid.fifo"), dir.0.join("go.fifo"));

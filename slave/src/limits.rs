@@ -1,0 +1,217 @@
+//! Resource limits for containers, where the kernel lets us set them.
+//!
+//! Mesos enforces cpus and mem with cgroups (`cgroups/cpu`, `cgroups/mem`) and, with
+//! the posix isolators, only measures. We detect what this machine allows, and never
+//! require it:
+//!
+//! - **cgroups v2** with the `cpu` and `memory` controllers available and the
+//!   hierarchy writable: each container gets `<root>/mesos/<container id>` with
+//!   `cpu.max` (the cpus as a CFS quota per 100 ms period, like Mesos's
+//!   `--cgroups_enable_cfs`) and `memory.max`; the executor joins it before exec, so
+//!   every process it starts is inside. The folder is removed when the container
+//!   is reaped.
+//! - otherwise **rlimits**: `RLIMIT_DATA` (heap and private writable mappings, per
+//!   process) at the container's memory. `RLIMIT_AS` is not used: runtimes like the
+//!   JVM and Go reserve far more address space than they use and would fail to
+//!   start. CPU has no rlimit equivalent of a share (`RLIMIT_CPU` kills after a
+//!   total), so it is not limited, as with Mesos's posix isolator.
+//!
+//! A container's limits are its executor's resources plus its first task's (for a
+//! command executor, the task's plus Mesos's allowance of 0.1 cpus and 32 MB).
+
+use std::ffi::CString;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use mesos_proto::ids::ContainerId;
+use mesos_proto::mesos::Resource;
+use mesos_proto::resources::Resources;
+
+/// Mesos: slave/constants.hpp `DEFAULT_EXECUTOR_CPUS`.
+pub const COMMAND_EXECUTOR_CPUS: f64 = 0.1;
+/// Mesos: slave/constants.hpp `DEFAULT_EXECUTOR_MEM` (MB).
+pub const COMMAND_EXECUTOR_MEM_MB: f64 = 32.0;
+/// The CFS period the cpu quota is given in (Mesos: `CPU_CFS_PERIOD`, 100 ms).
+pub const CFS_PERIOD_US: u64 = 100_000;
+/// Mesos: `MIN_MEMORY` for a container (32 MB); smaller limits are raised to it.
+pub const MIN_MEMORY_BYTES: u64 = 32 << 20;
+
+/// The limits of one container.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ContainerLimits {
+    /// CPU shares, in cpus.
+    pub cpus: Option<f64>,
+    /// Memory, in bytes.
+    pub mem_bytes: Option<u64>,
+}
+
+impl ContainerLimits {
+    /// The limits for `resources` (plus the command executor's allowance when
+    /// `command_executor`).
+    pub fn of(resources: &[Resource], command_executor: bool) -> ContainerLimits {
+        let resources = Resources::from_protos(resources.to_vec()).unwrap_or_default();
+        let extra = |v: Option<f64>, allowance: f64| match (v, command_executor) {
+            (Some(v), true) => Some(v + allowance),
+            (v, _) => v,
+        };
+        let cpus = extra(resources.cpus(), COMMAND_EXECUTOR_CPUS).filter(|c| *c > 0.0);
+        let mem_mb = extra(resources.mem_mb(), COMMAND_EXECUTOR_MEM_MB).filter(|m| *m > 0.0);
+        ContainerLimits { cpus, mem_bytes: mem_mb.map(|mb| ((mb * 1024.0 * 1024.0) as u64).max(MIN_MEMORY_BYTES)) }
+    }
+
+    /// True when there is nothing to limit.
+    pub fn is_empty(&self) -> bool {
+        self.cpus.is_none() && self.mem_bytes.is_none()
+    }
+}
+
+/// How this machine limits containers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Limiter {
+    /// Nothing is limited (tests; or `--isolation=none`).
+    None,
+    /// cgroups v2 under this folder (`<hierarchy>/mesos`).
+    CgroupsV2 {
+        /// The folder holding one cgroup per container.
+        root: PathBuf,
+    },
+    /// `RLIMIT_DATA` on the executor process.
+    Rlimits,
+}
+
+impl Limiter {
+    /// cgroups v2 when `hierarchy` (normally `/sys/fs/cgroup`) offers the cpu and
+    /// memory controllers and we can make our folder there; rlimits otherwise.
+    pub fn detect(hierarchy: &Path) -> Limiter {
+        match prepare_cgroups_root(hierarchy) {
+            Ok(root) => Limiter::CgroupsV2 { root },
+            Err(reason) => {
+                tracing::info!(%reason, "cgroups v2 not usable; limiting memory with RLIMIT_DATA");
+                Limiter::Rlimits
+            }
+        }
+    }
+
+    /// A name for logs and `/flags`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Limiter::None => "none",
+            Limiter::CgroupsV2 { .. } => "cgroups2",
+            Limiter::Rlimits => "rlimits",
+        }
+    }
+
+    /// Prepares what the child needs before exec; the returned [`ChildLimits`] is
+    /// applied inside the forked child without allocating.
+    pub fn prepare(&self, container_id: &ContainerId, limits: ContainerLimits) -> Result<ChildLimits, String> {
+        if limits.is_empty() {
+            return Ok(ChildLimits::default());
+        }
+        match self {
+            Limiter::None => Ok(ChildLimits::default()),
+            Limiter::Rlimits => Ok(ChildLimits { data_bytes: limits.mem_bytes, cgroup_procs: None }),
+            Limiter::CgroupsV2 { root } => {
+                let dir = root.join(container_id.value());
+                fs::create_dir_all(&dir).map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))?;
+                let write = |file: &str, value: String| {
+                    fs::write(dir.join(file), &value).map_err(|e| format!("cannot write {value:?} to {}/{file}: {e}", dir.display()))
+                };
+                if let Some(cpus) = limits.cpus {
+                    let quota = ((cpus * CFS_PERIOD_US as f64) as u64).max(1000);
+                    write("cpu.max", format!("{quota} {CFS_PERIOD_US}"))?;
+                }
+                if let Some(bytes) = limits.mem_bytes {
+                    write("memory.max", bytes.to_string())?;
+                }
+                let procs = CString::new(dir.join("cgroup.procs").to_string_lossy().into_owned())
+                    .map_err(|_| "cgroup path holds a NUL byte".to_string())?;
+                Ok(ChildLimits { data_bytes: None, cgroup_procs: Some(procs) })
+            }
+        }
+    }
+
+    /// Removes what [`Limiter::prepare`] made for a container that is gone.
+    pub fn cleanup(&self, container_id: &ContainerId) {
+        if let Limiter::CgroupsV2 { root } = self {
+            let dir = root.join(container_id.value());
+            // Fails while processes remain (they are being killed); harmless.
+            if let Err(error) = fs::remove_dir(&dir)
+                && error.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(%error, cgroup = %dir.display(), "cannot remove the container's cgroup");
+            }
+        }
+    }
+}
+
+fn prepare_cgroups_root(hierarchy: &Path) -> Result<PathBuf, String> {
+    let controllers = fs::read_to_string(hierarchy.join("cgroup.controllers")).map_err(|e| format!("no cgroup v2 hierarchy: {e}"))?;
+    let available: Vec<&str> = controllers.split_whitespace().collect();
+    if !(available.contains(&"cpu") && available.contains(&"memory")) {
+        return Err(format!("cgroup v2 controllers are {controllers:?}, without cpu and memory"));
+    }
+    let root = hierarchy.join("mesos");
+    fs::create_dir_all(&root).map_err(|e| format!("cannot create {}: {e}", root.display()))?;
+    for dir in [hierarchy, root.as_path()] {
+        fs::write(dir.join("cgroup.subtree_control"), "+cpu +memory")
+            .map_err(|e| format!("cannot enable cpu and memory in {}: {e}", dir.display()))?;
+    }
+    Ok(root)
+}
+
+/// What the forked child applies to itself before exec.
+#[derive(Debug, Default)]
+pub struct ChildLimits {
+    data_bytes: Option<u64>,
+    cgroup_procs: Option<CString>,
+}
+
+impl ChildLimits {
+    /// True when the child has nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.data_bytes.is_none() && self.cgroup_procs.is_none()
+    }
+
+    /// Runs in the forked child: only system calls, no allocation.
+    pub(crate) fn apply_in_child(&self) -> std::io::Result<()> {
+        if let Some(procs) = &self.cgroup_procs {
+            let fd = nix::fcntl::open(procs.as_c_str(), nix::fcntl::OFlag::O_WRONLY, nix::sys::stat::Mode::empty())?;
+            // "0" moves the writing process itself.
+            nix::unistd::write(&fd, b"0")?;
+        }
+        if let Some(bytes) = self.data_bytes {
+            nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_DATA, bytes, bytes)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mesos_proto::resources::Resources;
+
+    /// A command executor's container gets its task's resources plus Mesos's
+    /// allowance; memory is never below Mesos's minimum.
+    #[test]
+    fn limits_from_resources() {
+        let task = Resources::parse("cpus:0.5;mem:100;disk:10").unwrap().to_protos();
+        let limits = ContainerLimits::of(&task, true);
+        assert_eq!(limits.cpus, Some(0.6));
+        assert_eq!(limits.mem_bytes, Some(132 << 20));
+        let small = Resources::parse("cpus:1;mem:1").unwrap().to_protos();
+        assert_eq!(ContainerLimits::of(&small, false).mem_bytes, Some(MIN_MEMORY_BYTES));
+        assert!(ContainerLimits::of(&[], false).is_empty());
+    }
+
+    /// Without a cgroup v2 hierarchy offering cpu and memory, rlimits are used.
+    #[test]
+    fn detect_falls_back_to_rlimits() {
+        let dir = std::env::temp_dir().join(format!("mesos-agent-cgroup-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("cgroup.controllers"), "hugetlb pids\n").unwrap();
+        assert_eq!(Limiter::detect(&dir), Limiter::Rlimits);
+        assert_eq!(Limiter::detect(&dir.join("missing")), Limiter::Rlimits);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
