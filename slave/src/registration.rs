@@ -194,6 +194,7 @@ fn random_upto(rng: &mut impl Rng, max: Duration) -> Duration {
 #[cfg(test)]
 mod leader_tests {
     use super::*;
+    use rand::SeedableRng;
 
     fn pid(s: &str) -> Pid {
         s.parse().unwrap()
