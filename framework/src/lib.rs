@@ -30,7 +30,7 @@
 //!     let node = mesos_framework::runtime::start_node().unwrap();
 //!     let masters = mesos_framework::masters::parse_masters("127.0.0.1:5050").unwrap();
 //!     let config = SchedulerConfig::new(scheduler::framework_info("hello"), masters);
-//!     let handle = scheduler::spawn_scheduler(&node, config, Hello).unwrap();
+//!     let mut handle = scheduler::spawn_scheduler(&node, config, Hello).unwrap();
 //!     let (_hello, status) = handle.join().await.unwrap();
 //!     println!("driver ended: {status:?}");
 //! });

@@ -76,7 +76,7 @@ async fn run(flags: Flags) -> anyhow::Result<bool> {
     let node = mesos_framework::runtime::start_node()?;
     let mut config = SchedulerConfig::new(framework, masters);
     config.seed = u64::from(std::process::id());
-    let handle = spawn_scheduler(&node, config, ExecuteScheduler::new(spec, report))?;
+    let mut handle = spawn_scheduler(&node, config, ExecuteScheduler::new(spec, report))?;
     let (scheduler, status) = handle.join().await?;
     node.shutdown().await;
     let succeeded = scheduler.succeeded();

@@ -136,13 +136,21 @@ impl<E: Executor> ExecutorProcess<E> {
                         p.run_events(ctx);
                     });
                 }
+                // A zero delay means "after the events queued now" (also on a paused clock).
+                ExecutorOutput::UserTimer { after, token } if after.is_zero() => ctx.defer(move |p: &mut Self, ctx| {
+                    p.core.on_user_timer(token);
+                    p.run_events(ctx);
+                }),
                 ExecutorOutput::UserTimer { after, token } => {
                     ctx.delay(after, move |p: &mut Self, ctx| {
                         p.core.on_user_timer(token);
                         p.run_events(ctx);
                     });
                 }
-                ExecutorOutput::Terminate => ctx.terminate(),
+                // Terminate after the events already queued: libprocess drops what is left
+                // in a terminating process's mailbox without telling a paused clock, so
+                // `Clock::settle` would wait for those events forever.
+                ExecutorOutput::Terminate => ctx.defer(|_: &mut Self, ctx| ctx.terminate()),
             }
         }
     }

@@ -86,13 +86,21 @@ impl<S: Scheduler> SchedulerProcess<S> {
                         p.run_events(ctx);
                     });
                 }
+                // A zero delay means "after the events queued now" (also on a paused clock).
+                Output::UserTimer { after, token } if after.is_zero() => ctx.defer(move |p: &mut Self, ctx| {
+                    p.core.on_user_timer(token);
+                    p.run_events(ctx);
+                }),
                 Output::UserTimer { after, token } => {
                     ctx.delay(after, move |p: &mut Self, ctx| {
                         p.core.on_user_timer(token);
                         p.run_events(ctx);
                     });
                 }
-                Output::Terminate => ctx.terminate(),
+                // Terminate after the events already queued: libprocess drops what is left
+                // in a terminating process's mailbox without telling a paused clock, so
+                // `Clock::settle` would wait for those events forever.
+                Output::Terminate => ctx.defer(|_: &mut Self, ctx| ctx.terminate()),
             }
         }
         self.status.send_if_modified(|status| {
@@ -223,9 +231,12 @@ impl<S: Scheduler> SchedulerHandle<S> {
     }
 
     /// Waits until the driver stops or aborts; returns the scheduler and how it ended.
-    pub async fn join(mut self) -> Result<(S, DriverStatus), FrameworkError> {
+    /// Cancel-safe: dropping the future (in a `select!`) loses nothing.
+    pub async fn join(&mut self) -> Result<(S, DriverStatus), FrameworkError> {
         let pid = self.pid().clone();
-        let done = self.done.take().ok_or(FrameworkError::DriverGone { pid: pid.clone() })?;
-        done.await.map_err(|_| FrameworkError::DriverGone { pid })
+        let done = self.done.as_mut().ok_or(FrameworkError::DriverGone { pid: pid.clone() })?;
+        let result = done.await.map_err(|_| FrameworkError::DriverGone { pid });
+        self.done = None;
+        result
     }
 }

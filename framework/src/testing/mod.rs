@@ -1,12 +1,22 @@
 //! Test a framework without a machine: a real master and fake agents on a simulated
 //! network, with a paused clock (feature `testing`).
 //!
-//! ```ignore
-//! let cluster = Cluster::start();
-//! let agent = cluster.agent(AgentConfig::new("cpus:4;mem:4096"));
-//! let node = cluster.host();
-//! let handle = spawn_scheduler(&node, SchedulerConfig::new(info, vec![cluster.master_pid()]), MyScheduler)?;
-//! cluster.advance(Duration::from_secs(1)).await; // an allocation round
+//! ```
+//! use mesos_framework::scheduler::{Scheduler, SchedulerConfig, framework_info, spawn_scheduler};
+//! use mesos_framework::testing::{AgentConfig, Cluster};
+//!
+//! struct Quiet;
+//! impl Scheduler for Quiet {}
+//!
+//! actix_rt::System::new().block_on(async {
+//!     let cluster = Cluster::start();
+//!     let _agent = cluster.agent(AgentConfig::new("cpus:4;mem:4096"));
+//!     let node = cluster.host();
+//!     let config = SchedulerConfig::new(framework_info("quiet"), vec![cluster.master_pid()]);
+//!     let handle = spawn_scheduler(&node, config, Quiet).unwrap();
+//!     cluster.advance(std::time::Duration::from_secs(1)).await; // an allocation round
+//!     assert!(handle.inspect(|_, core| core.is_connected()).await.unwrap());
+//! });
 //! ```
 //!
 //! The [`FakeAgent`] registers like an agent, answers pings, "runs" command tasks by a

@@ -22,7 +22,7 @@ async fn execute(command: &str, instances: u32) -> (bool, Vec<(String, TaskState
     };
     let scheduler = ExecuteScheduler::new(spec, Box::new(move |line| sink.lock().unwrap().push(line.to_string())));
     let node = cluster.host();
-    let handle = spawn_scheduler(&node, SchedulerConfig::new(framework_info("execute"), vec![cluster.master_pid()]), scheduler).unwrap();
+    let mut handle = spawn_scheduler(&node, SchedulerConfig::new(framework_info("execute"), vec![cluster.master_pid()]), scheduler).unwrap();
     cluster.advance(Duration::from_secs(1)).await;
     let (scheduler, status) = handle.join().await.unwrap();
     assert_eq!(status, DriverStatus::Stopped);

@@ -116,7 +116,7 @@ async fn implicit_reconciliation() {
 async fn stop_without_failover_tears_down() {
     let cluster = Cluster::start();
     let agent = cluster.agent(AgentConfig::new("cpus:1;mem:128"));
-    let (_node, handle) = start(&cluster, config(vec![cluster.master_pid()]), launch_each("sleep 100"));
+    let (_node, mut handle) = start(&cluster, config(vec![cluster.master_pid()]), launch_each("sleep 100"));
     assert!(wait_for(&cluster, &handle, |e| matches!(e, Event::Update(_))).await);
     let teardown = cluster.hooks.expect::<scheduler::Call>(Match::any().from(handle.pid()));
     handle.call(|_, driver| driver.stop(false)).await.unwrap();

@@ -134,7 +134,7 @@ async fn master_failover_resubscribes_to_the_new_leader() {
 async fn scheduler_failover_aborts_the_old_driver() {
     let cluster = Cluster::start();
     let agent = cluster.agent(AgentConfig::new("cpus:2;mem:256"));
-    let (_n1, first) = start(&cluster, config(vec![cluster.master_pid()]), launch_each("sleep 100"));
+    let (_n1, mut first) = start(&cluster, config(vec![cluster.master_pid()]), launch_each("sleep 100"));
     assert!(wait_for(&cluster, &first, |e| matches!(e, Event::Update(_))).await);
     let framework_id = first.inspect(|_, core| core.framework_id().cloned()).await.unwrap().unwrap();
 

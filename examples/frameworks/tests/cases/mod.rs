@@ -1,0 +1,5 @@
+mod batch;
+mod hello;
+mod keeper;
+mod ping;
+mod real_processes;
