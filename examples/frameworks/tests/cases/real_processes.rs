@@ -1,1 +1,147 @@
+//! Real processes on loopback: the `mesos-master` and `mesos-agent` binaries, then
+//! `mesos-execute`, `hello` and `batch` (with its `pi-executor` started by the agent)
+//! as users run them.
 
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long one framework run may take before the test gives up on it.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// Kills every process it holds when dropped (also when the test fails).
+#[derive(Default)]
+struct Processes(Vec<Child>);
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn bin_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hello")).parent().expect("binaries live in a directory").to_path_buf()
+}
+
+/// The binaries of the other crates are not built by `cargo test -p mesos-examples`:
+/// build them once if missing (same target directory).
+fn ensure_binaries(dir: &Path) {
+    let wanted = ["mesos-master", "mesos-agent", "mesos-executor", "mesos-execute"];
+    if wanted.iter().all(|b| dir.join(b).exists()) {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "-p", "mesos-master", "-p", "mesos-agent", "-p", "mesos-framework", "--bins"])
+        .current_dir(root)
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building the cluster binaries failed");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// Starts `mesos-master --port=0` and returns its `ip:port` from its first line.
+fn start_master(dir: &Path, processes: &mut Processes) -> String {
+    let mut child = Command::new(dir.join("mesos-master"))
+        .args(["--ip=127.0.0.1", "--port=0", "--allocation_interval=100ms"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start mesos-master");
+    let stdout = child.stdout.take().expect("piped stdout");
+    processes.0.push(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let address = loop {
+        let line = lines.next().expect("mesos-master printed its address").expect("read stdout");
+        if let Some(rest) = line.strip_prefix("mesos-master: master@") {
+            break rest.split_whitespace().next().expect("ip:port").to_string();
+        }
+    };
+    // Keep draining so the master never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    address
+}
+
+fn start_agent(dir: &Path, master: &str, work_dir: &Path, processes: &mut Processes) {
+    let child = Command::new(dir.join("mesos-agent"))
+        .arg(format!("--master={master}"))
+        .arg(format!("--port={}", free_port()))
+        .arg(format!("--work_dir={}", work_dir.display()))
+        .arg("--resources=cpus:2;mem:1024;disk:1024")
+        .arg("--registration_backoff_factor=10ms")
+        .arg(format!("--launcher_dir={}", dir.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start mesos-agent");
+    processes.0.push(child);
+}
+
+/// Runs a framework binary to its end (killed after DEADLINE); returns its exit code
+/// and stdout.
+fn run(program: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let status = child.wait();
+        let _ = tx.send(());
+        status
+    });
+    if rx.recv_timeout(DEADLINE).is_err() {
+        // Past the deadline: kill it (by the pid we started) so the test fails, not hangs.
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    let status = waiter.join().expect("waiter thread").expect("wait for the framework");
+    (status.code(), reader.join().expect("reader thread"))
+}
+
+/// One cluster of real processes; `mesos-execute --command='echo hi'` exits 0 after
+/// TASK_FINISHED, `hello` runs its tasks to completion and exits 0, and `batch` gets
+/// its pi from `pi-executor`s the agent started.
+#[test]
+fn frameworks_run_on_a_real_cluster() {
+    let dir = bin_dir();
+    ensure_binaries(&dir);
+    let temp = tempfile::tempdir().expect("a temp dir");
+    let mut processes = Processes::default();
+    let master = start_master(&dir, &mut processes);
+    start_agent(&dir, &master, &temp.path().join("agent"), &mut processes);
+    let master_flag = format!("--master={master}");
+
+    let (code, out) = run(&dir.join("mesos-execute"), &[&master_flag, "--name=hi", "--command=echo hi"]);
+    assert_eq!(code, Some(0), "mesos-execute output:\n{out}");
+    assert!(out.contains("Received status update TASK_FINISHED for task 'hi'"), "{out}");
+
+    let (code, out) = run(&dir.join("hello"), &[&master_flag, "--tasks=2"]);
+    assert_eq!(code, Some(0), "hello output:\n{out}");
+    assert!(out.contains("2 of 2 tasks finished"), "{out}");
+
+    let (code, out) = run(&dir.join("batch"), &[&master_flag, "--tasks=2", "--samples=200000"]);
+    assert_eq!(code, Some(0), "batch output:\n{out}");
+    assert!(out.contains("pi is about 3.1"), "{out}");
+
+    let (code, out) = run(&dir.join("mesos-execute"), &[&master_flag, "--name=bad", "--command=exit 1"]);
+    assert_eq!(code, Some(1), "a failing task fails mesos-execute:\n{out}");
+}
