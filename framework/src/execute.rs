@@ -86,7 +86,7 @@ impl Scheduler for ExecuteScheduler {
             if tasks.is_empty() {
                 driver.decline(&offer.id, Some(refuse_for(DECLINE_FOR)));
             } else {
-                driver.launch(std::slice::from_ref(&offer.id), tasks, None);
+                driver.launch(&offer.id, tasks, None);
             }
         }
         if self.all_launched() {

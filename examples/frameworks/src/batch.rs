@@ -124,7 +124,7 @@ impl Scheduler for Batch {
             if tasks.is_empty() {
                 driver.decline(&offer.id, Some(refuse_for(Duration::from_secs(60))));
             } else {
-                driver.launch(&[offer.id.clone()], tasks, None);
+                driver.launch(&offer.id, tasks, None);
             }
         }
     }

@@ -57,7 +57,7 @@ impl Scheduler for Hello {
                 driver.decline(&offer.id, Some(refuse_for(std::time::Duration::from_secs(60))));
             } else {
                 println!("launching {} task(s) on agent {}", tasks.len(), offer.slave_id.value);
-                driver.launch(&[offer.id.clone()], tasks, None);
+                driver.launch(&offer.id, tasks, None);
             }
         }
     }

@@ -143,7 +143,7 @@ impl Scheduler for Keeper {
                 driver.decline(&offer.id, None);
             } else {
                 println!("keeper launching {} task(s)", tasks.len());
-                driver.launch(&[offer.id.clone()], tasks, None);
+                driver.launch(&offer.id, tasks, None);
             }
         }
     }

@@ -18,6 +18,8 @@ use crate::error::FrameworkError;
 use crate::scheduler::DriverStatus;
 
 /// Something for the [`Executor`](super::Executor): one variant per callback.
+// Short-lived values handed straight to the shell: boxing would cost more than it saves.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExecutorEvent {
     /// `registered`.
@@ -46,6 +48,8 @@ pub enum ExecutorEvent {
 }
 
 /// A message the executor sends its agent.
+// Short-lived values handed straight to the shell: boxing would cost more than it saves.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum ToAgent {
     /// First registration.
@@ -59,6 +63,8 @@ pub enum ToAgent {
 }
 
 /// What the actor shell must do.
+// Short-lived values handed straight to the shell: boxing would cost more than it saves.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExecutorOutput {
     /// Send to the agent.

@@ -77,6 +77,8 @@ pub enum Event {
 }
 
 /// What the actor shell must do.
+// Short-lived values handed straight to the shell: boxing would cost more than it saves.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output {
     /// Send a call to a master.
@@ -374,7 +376,7 @@ impl SchedulerCore {
 
     // ---- Messages from the master ---------------------------------------------------
 
-    fn from_master(&self, from: &Pid, what: &str) -> bool {
+    fn is_from_master(&self, from: &Pid, what: &str) -> bool {
         let ok = self.running() && self.master() == Some(from);
         if !ok {
             tracing::debug!(%from, what, "dropping message: not from our master or not connected");
@@ -384,7 +386,7 @@ impl SchedulerCore {
 
     /// `ResourceOffersMessage`.
     pub fn on_offers(&mut self, from: &Pid, message: internal::ResourceOffersMessage) {
-        if !self.from_master(from, "offers") || message.offers.is_empty() {
+        if !self.is_from_master(from, "offers") || message.offers.is_empty() {
             return;
         }
         if self.offers.len() + message.offers.len() > MAX_OUTSTANDING_OFFERS {
@@ -397,7 +399,7 @@ impl SchedulerCore {
 
     /// `RescindResourceOfferMessage`.
     pub fn on_rescind(&mut self, from: &Pid, message: internal::RescindResourceOfferMessage) {
-        if self.from_master(from, "rescind") {
+        if self.is_from_master(from, "rescind") {
             self.offers.remove(&message.offer_id);
             self.events.push_back(Event::Rescinded(message.offer_id));
         }
@@ -406,7 +408,7 @@ impl SchedulerCore {
     /// `StatusUpdateMessage`. The status carries the update's uuid only when the update
     /// needs acknowledging. Mesos: `SchedulerProcess::statusUpdate`.
     pub fn on_status_update(&mut self, from: &Pid, message: internal::StatusUpdateMessage) {
-        if !self.from_master(from, "status update") {
+        if !self.is_from_master(from, "status update") {
             return;
         }
         let update = message.update;
@@ -427,14 +429,14 @@ impl SchedulerCore {
 
     /// `LostSlaveMessage`.
     pub fn on_lost_agent(&mut self, from: &Pid, message: internal::LostSlaveMessage) {
-        if self.from_master(from, "lost agent") {
+        if self.is_from_master(from, "lost agent") {
             self.events.push_back(Event::AgentLost(message.slave_id));
         }
     }
 
     /// `ExitedExecutorMessage`.
     pub fn on_exited_executor(&mut self, from: &Pid, message: internal::ExitedExecutorMessage) {
-        if self.from_master(from, "exited executor") {
+        if self.is_from_master(from, "exited executor") {
             let internal::ExitedExecutorMessage { slave_id, executor_id, status, .. } = message;
             self.events.push_back(Event::ExecutorLost { executor_id, agent_id: slave_id, status });
         }

@@ -43,16 +43,17 @@ impl<'a> SchedulerDriver<'a> {
         self.core.status()
     }
 
-    /// Launches `tasks` on the resources of `offer_ids` (all of one agent). What the
-    /// tasks leave unused goes back to the allocator, filtered for `filters`.
-    pub fn launch(&mut self, offer_ids: &[OfferId], tasks: Vec<TaskInfo>, filters: Option<mesos::Filters>) {
+    /// Launches `tasks` on the resources of one offer. What the tasks leave unused goes
+    /// back to the allocator, filtered for `filters`. (To launch on several offers of one
+    /// agent at once, use [`SchedulerDriver::accept`] with a LAUNCH operation.)
+    pub fn launch(&mut self, offer_id: &OfferId, tasks: Vec<TaskInfo>, filters: Option<mesos::Filters>) {
         use mesos::offer::operation;
         let operation = mesos::offer::Operation {
             r#type: Some(operation::Type::Launch as i32),
             launch: Some(operation::Launch { task_infos: tasks }),
             ..Default::default()
         };
-        self.core.accept(offer_ids.to_vec(), vec![operation], filters);
+        self.core.accept(vec![offer_id.clone()], vec![operation], filters);
     }
 
     /// Accepts offers with any offer operations (LAUNCH, RESERVE, CREATE, ...).

@@ -81,7 +81,7 @@ async fn partition_then_resubscribe_with_same_id() {
     let launched_while_away = handle
         .call(|_, driver| {
             let task = mesos::TaskInfo { task_id: mesos::TaskId { value: "late".into() }, ..Default::default() };
-            driver.launch(&[mesos::OfferId { value: "stale".into() }], vec![task], None);
+            driver.launch(&mesos::OfferId { value: "stale".into() }, vec![task], None);
         })
         .await;
     assert!(launched_while_away.is_ok());

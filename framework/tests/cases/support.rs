@@ -102,7 +102,7 @@ pub fn launch_each(command: &'static str) -> Recorder {
             n += 1;
             let resources = mesos_framework::tasks::parse_resources("cpus:0.5;mem:64").unwrap();
             let task = mesos_framework::tasks::command_task(&format!("t{n}"), "t", &offer, &resources, command);
-            driver.launch(&[offer.id.clone()], vec![task], None);
+            driver.launch(&offer.id, vec![task], None);
         }
     })
 }
