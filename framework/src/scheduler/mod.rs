@@ -177,3 +177,6 @@ fn roles_of(info: &mesos::FrameworkInfo) -> Vec<String> {
     let role = info.role.clone();
     if multi_role { info.roles.clone() } else { vec![role.unwrap_or_else(|| "*".to_string())] }
 }
+
+#[cfg(test)]
+mod core_tests;

@@ -51,3 +51,34 @@ async fn a_failed_task_fails_the_run() {
     assert_eq!(ended, vec![("job".to_string(), TaskState::TaskFailed)]);
     assert!(lines.iter().any(|l| l.starts_with("Received status update TASK_FAILED for task 'job'")));
 }
+
+/// The binary's flags: unknown flags and missing required ones exit 1 with a message,
+/// `--help` exits 0 and lists every flag of INTERFACES.md, and MESOS_* variables are
+/// read (a bad `MESOS_INSTANCES` is refused, not defaulted).
+#[test]
+fn flags_follow_the_mesos_conventions() {
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mesos-execute"));
+        command.args(args).env_clear();
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command.output().unwrap()
+    };
+    let unknown = run(&["--master=127.0.0.1:5050", "--name=a", "--command=true", "--bogus"], &[]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("--bogus"));
+    assert_eq!(run(&["--name=a", "--command=true"], &[]).status.code(), Some(1), "--master is required");
+    let help = run(&["--help"], &[]);
+    assert_eq!(help.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&help.stdout);
+    for flag in ["--master", "--name", "--command", "--resources", "--instances", "--role", "--checkpoint", "--framework_name"] {
+        assert!(text.contains(flag), "--help lists {flag}");
+    }
+    assert!(text.contains("cpus:0.1;mem:32"));
+    let bad_env = run(&["--name=a", "--command=true"], &[("MESOS_MASTER", "127.0.0.1:5050"), ("MESOS_INSTANCES", "zero")]);
+    assert_eq!(bad_env.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad_env.stderr).contains("zero"));
+    let bad_master = run(&["--master=nowhere", "--name=a", "--command=true"], &[]);
+    assert_eq!(bad_master.status.code(), Some(1));
+}

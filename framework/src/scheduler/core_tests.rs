@@ -1,0 +1,120 @@
+//! Unit tests of the scheduler driver's core: inputs in, outputs and events out.
+
+use std::time::Duration;
+
+use libprocess::Pid;
+use mesos_proto::mesos::{self, internal, scheduler};
+
+use super::core::{Event, Output, SchedulerCore};
+use super::{REGISTRATION_RETRY_INTERVAL_MAX, SchedulerConfig, framework_info};
+
+fn master() -> Pid {
+    "master@10.0.0.1:5050".parse().unwrap()
+}
+
+fn core(failover_timeout: Option<f64>) -> SchedulerCore {
+    let mut info = framework_info("t");
+    info.failover_timeout = failover_timeout;
+    SchedulerCore::new(SchedulerConfig::new(info, vec![master()])).unwrap()
+}
+
+fn retries(outputs: &[Output]) -> Vec<(Duration, u64)> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::RetryTimer { after, epoch } => Some((*after, *epoch)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn subscribes(outputs: &[Output]) -> usize {
+    outputs.iter().filter(|o| matches!(o, Output::Call { call, .. } if call.r#type() == scheduler::call::Type::Subscribe)).count()
+}
+
+/// Retry delays stay within the doubling bound, never past the 1 min cap, and never
+/// past a tenth of the failover timeout; a stale timer sends nothing.
+#[test]
+fn backoff_is_bounded() {
+    let mut core = core(None);
+    core.start();
+    let mut bound = Duration::from_secs(2);
+    let mut epoch = 0;
+    for _ in 0..12 {
+        let outputs = core.drain_outputs();
+        assert_eq!(subscribes(&outputs), 1);
+        let [(after, e)] = retries(&outputs)[..] else { panic!("one retry timer") };
+        assert!(after <= bound.min(REGISTRATION_RETRY_INTERVAL_MAX), "{after:?} > {bound:?}");
+        bound *= 2;
+        epoch = e;
+        core.on_retry_timer(e);
+    }
+    core.drain_outputs();
+    core.on_retry_timer(epoch); // consumed already: stale
+    assert_eq!(subscribes(&core.drain_outputs()), 0);
+
+    let mut short = self::core(Some(5.0));
+    short.start();
+    for _ in 0..6 {
+        let outputs = short.drain_outputs();
+        let [(after, e)] = retries(&outputs)[..] else { panic!("one retry timer") };
+        assert!(after <= Duration::from_millis(500), "a tenth of the 5 s failover timeout");
+        short.on_retry_timer(e);
+    }
+}
+
+/// Only the master asked answers count; then offers and updates flow, updates carry
+/// the uuid of their StatusUpdate, and the implicit acknowledgement echoes it.
+#[test]
+fn registration_then_updates_and_implicit_acks() {
+    let mut core = core(None);
+    core.start();
+    core.drain_outputs();
+    let stranger: Pid = "master@10.9.9.9:5050".parse().unwrap();
+    let id = mesos::FrameworkId { value: "F".into() };
+    core.on_subscribed(&stranger, id.clone(), Default::default());
+    assert!(core.next_event().is_none() && !core.is_connected());
+    core.on_subscribed(&master(), id.clone(), Default::default());
+    assert!(matches!(core.next_event(), Some(Event::Registered { framework_id, .. }) if framework_id == id));
+
+    let status = mesos::TaskStatus { task_id: mesos::TaskId { value: "t".into() }, ..Default::default() };
+    let update = internal::StatusUpdate {
+        framework_id: id.clone(),
+        slave_id: Some(mesos::SlaveId { value: "A".into() }),
+        status,
+        uuid: Some(vec![7; 16]),
+        ..Default::default()
+    };
+    core.on_status_update(&stranger, internal::StatusUpdateMessage { update: update.clone(), pid: None });
+    assert!(core.next_event().is_none(), "updates from anyone but our master are dropped");
+    core.on_status_update(&master(), internal::StatusUpdateMessage { update, pid: None });
+    let Some(Event::Update(status)) = core.next_event() else { panic!("an update") };
+    assert_eq!(status.uuid, Some(vec![7; 16]));
+    core.after_status_update(&status);
+    let outputs = core.drain_outputs();
+    let [Output::Call { call, .. }] = &outputs[..] else { panic!("one ACKNOWLEDGE: {outputs:?}") };
+    let ack = call.acknowledge.clone().unwrap();
+    assert_eq!((ack.task_id.value.as_str(), ack.slave_id.value.as_str(), ack.uuid), ("t", "A", vec![7; 16]));
+}
+
+/// A restarted scheduler (framework id given) forces its first SUBSCRIBE, and only
+/// that one: after registration, re-subscriptions do not force.
+#[test]
+fn failover_forces_only_the_first_subscription() {
+    let mut info = framework_info("t");
+    info.id = Some(mesos::FrameworkId { value: "F".into() });
+    let mut core = SchedulerCore::new(SchedulerConfig::new(info, vec![master()])).unwrap();
+    let force = |outputs: Vec<Output>| {
+        outputs.into_iter().find_map(|o| match o {
+            Output::Call { call, .. } => call.subscribe.and_then(|s| s.force),
+            _ => None,
+        })
+    };
+    core.start();
+    assert_eq!(force(core.drain_outputs()), Some(true));
+    core.on_subscribed(&master(), mesos::FrameworkId { value: "F".into() }, Default::default());
+    core.on_exited(&master());
+    assert_eq!(core.next_event(), Some(Event::Registered { framework_id: mesos::FrameworkId { value: "F".into() }, master: Default::default() }));
+    assert_eq!(core.next_event(), Some(Event::Disconnected));
+    assert_eq!(force(core.drain_outputs()), Some(false));
+}
