@@ -31,6 +31,8 @@ use crate::flags::Flags;
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// SIGTERM-to-SIGKILL grace period at shutdown.
 const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How often the leader and the registered agents are checked.
+const LEADER_CHECK: Duration = Duration::from_millis(500);
 
 /// One child process.
 struct Member {
@@ -124,7 +126,7 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
         leader_of(&masters).and_then(|leader| state(leader).ok()).filter(|s| active_agents(s) >= expected).map(|_| ())
     })?;
     print_summary(members, leader, &work_dir);
-    watch(stop, members)
+    watch(stop, members, &masters, leader, expected)
 }
 
 /// Links `mesos-master`, `mesos-agent` and `mesos-executor` to this executable.
@@ -211,18 +213,47 @@ fn print_summary(members: &[Member], leader: SocketAddr, work_dir: &Path) {
     let _ = out.flush();
 }
 
-/// Reports children that exit until Ctrl-C.
-fn watch(stop: &AtomicBool, members: &mut [Member]) -> anyhow::Result<()> {
+/// Reports children that exit, leadership changes and the number of registered agents
+/// until Ctrl-C.
+fn watch(stop: &AtomicBool, members: &mut [Member], masters: &[SocketAddr], leader: SocketAddr, agents: usize) -> anyhow::Result<()> {
+    let mut leader = Some(leader);
+    let mut registered = agents;
+    let mut next_check = Instant::now() + LEADER_CHECK;
     while !stop.load(Ordering::SeqCst) {
+        if Instant::now() >= next_check {
+            next_check = Instant::now() + LEADER_CHECK;
+            let now_leader = leader_of(masters);
+            if now_leader != leader {
+                leader = now_leader;
+                let line = match leader {
+                    Some(address) => format!("mesos-local: leading master is now master@{address}"),
+                    None => "mesos-local: no leading master".to_string(),
+                };
+                let _ = writeln!(std::io::stdout(), "{line}");
+            }
+            if let Some(count) = leader.and_then(|l| state(l).ok()).map(|s| active_agents(&s))
+                && count != registered
+            {
+                registered = count;
+                let _ = writeln!(std::io::stdout(), "mesos-local: {count} agents registered");
+            }
+        }
         for member in members.iter_mut().filter(|m| !m.exited) {
             if let Ok(Some(status)) = member.child.try_wait() {
                 member.exited = true;
-                println!("mesos-local: {} at {} (os pid {}) exited: {status}", member.role, member.address, member.child.id());
+                // Output may be gone (a closed pipe); that is no reason to stop.
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "mesos-local: {} at {} (os pid {}) exited: {status}",
+                    member.role,
+                    member.address,
+                    member.child.id()
+                );
             }
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    println!("mesos-local: stopping");
+    let _ = writeln!(std::io::stdout(), "mesos-local: stopping");
     Ok(())
 }
 

@@ -383,7 +383,7 @@ impl MasterCore {
     /// claimed when its scheduler re-subscribes.
     pub(crate) fn recover_framework(&mut self, info: &mesos::FrameworkInfo, now: Time) {
         let Some(id) = info.id.as_ref().map(FrameworkId::from) else { return };
-        if self.frameworks.contains_key(&id) || self.completed_frameworks.iter().any(|f| f.id == id) {
+        if self.frameworks.contains_key(&id) || self.completed_framework_ids.contains(&id) || self.completed_frameworks.iter().any(|f| f.id == id) {
             return;
         }
         let framework = Framework {

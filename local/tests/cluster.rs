@@ -1,0 +1,229 @@
+//! Whole clusters as real OS processes on loopback, started by `mesos-local`, driven by
+//! an unmodified third-party Mesos client (pymesos, installed by `scripts/test-setup.sh`).
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid as OsPid;
+
+/// Generous guard against hangs (not a wait: every wait below is on an event).
+const GUARD: Duration = Duration::from_secs(120);
+
+/// A running `mesos-local`, stopped (SIGINT, then SIGKILL) when dropped.
+struct Local {
+    child: Child,
+    work_dir: PathBuf,
+    lines: Vec<String>,
+    /// Lines printed after the summary.
+    later: mpsc::Receiver<String>,
+}
+
+impl Local {
+    /// Waits for a later line satisfying `wanted` (with the guard).
+    fn wait_line(&self, wanted: impl Fn(&str) -> bool) -> String {
+        loop {
+            let line = self.later.recv_timeout(GUARD).expect("mesos-local printed the line in time");
+            if wanted(&line) {
+                return line;
+            }
+        }
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        let _ = kill(OsPid::from_raw(self.child.id() as i32), Signal::SIGINT);
+        if wait_exit(&mut self.child).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.work_dir);
+    }
+}
+
+/// Waits (on a thread, with the guard) for the child to exit.
+fn wait_exit(child: &mut Child) -> Option<ExitStatus> {
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut status = 0;
+        // SAFETY-free: waitpid through nix.
+        let result = nix::sys::wait::waitpid(OsPid::from_raw(pid as i32), None);
+        if let Ok(nix::sys::wait::WaitStatus::Exited(_, code)) = result {
+            status = code;
+        }
+        let _ = tx.send(status);
+    });
+    let code = rx.recv_timeout(GUARD).ok()?;
+    // The child was reaped by waitpid above; record its status for the caller.
+    Some(std::os::unix::process::ExitStatusExt::from_raw(code << 8))
+}
+
+/// A base port with `count` free ports after it.
+fn free_ports(count: u16) -> u16 {
+    for _ in 0..200 {
+        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = probe.local_addr().unwrap().port();
+        drop(probe);
+        if base > 60_000 {
+            continue;
+        }
+        let all_free = (0..count).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+        if all_free {
+            return base;
+        }
+    }
+    panic!("no run of {count} free ports");
+}
+
+/// Starts `mesos-local` and waits until it prints its summary.
+fn start_local(masters: u16, agents: u16) -> (Local, u16) {
+    let base = free_ports(16);
+    let work_dir = std::env::temp_dir().join(format!("mesos-local-test-{base}-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mesos-local"))
+        .arg(format!("--num_masters={masters}"))
+        .arg(format!("--num_agents={agents}"))
+        .arg(format!("--port={base}"))
+        .arg(format!("--work_dir={}", work_dir.display()))
+        .arg("--resources=cpus:2;mem:1024")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start mesos-local");
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines, later) = read_until(stdout, "Ctrl-C stops everything.");
+    (Local { child, work_dir, lines, later }, base)
+}
+
+/// Reads lines until one equals `last` (on a thread, with the guard); later lines keep
+/// coming through the returned receiver.
+fn read_until(stdout: ChildStdout, last: &'static str) -> (Vec<String>, mpsc::Receiver<String>) {
+    let (tx, rx) = mpsc::channel();
+    let (later_tx, later_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        let mut reader = BufReader::new(stdout).lines().map_while(Result::ok);
+        for line in reader.by_ref() {
+            let done = line == last;
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        let _ = tx.send(lines);
+        // Keep reading so the cluster's later output never meets a closed pipe.
+        for line in reader {
+            let _ = later_tx.send(line);
+        }
+    });
+    (rx.recv_timeout(GUARD).expect("mesos-local started the cluster in time"), later_rx)
+}
+
+/// Runs the pymesos scheduler against `master` (waits for it to exit, with the guard).
+fn pymesos(master: &str, command: &str, instances: u32) -> (Option<i32>, String) {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/client-venv/bin/python");
+    assert!(python.exists(), "pymesos is installed by scripts/test-setup.sh (run scripts/test.sh)");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/pymesos_scheduler.py");
+    let mut child = Command::new(python)
+        .arg(script)
+        .arg(master)
+        .arg(command)
+        .arg(instances.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the pymesos scheduler");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            all.push_str(&line);
+            all.push('\n');
+        }
+        let _ = tx.send(all);
+    });
+    let output = rx.recv_timeout(GUARD).unwrap_or_default();
+    let status = match child.try_wait() {
+        Ok(Some(status)) => status.code(),
+        _ => {
+            let _ = child.kill();
+            child.wait().ok().and_then(|s| s.code())
+        }
+    };
+    (status, output)
+}
+
+/// The OS pid of the process `mesos-local` marked as leader.
+fn leader_os_pid(lines: &[String]) -> i32 {
+    let line = lines.iter().find(|l| l.contains("(leader)")).expect("a leader line");
+    let after = line.split("os pid").nth(1).expect("os pid");
+    after.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// Processes whose environment names a sandbox under `work_dir` (executors and tasks).
+fn processes_under(work_dir: &Path) -> Vec<i32> {
+    let marker = format!("MESOS_DIRECTORY={}", work_dir.display());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .map(|env| env.split(|b| *b == 0).any(|v| v.starts_with(marker.as_bytes())))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// A single-master cluster from `mesos-local`: an unmodified pymesos scheduler (v1 HTTP
+/// API) runs three command tasks to TASK_FINISHED; Ctrl-C then stops every process,
+/// executors included.
+#[test]
+fn local_cluster_runs_a_third_party_scheduler_and_stops_clean() {
+    let (mut local, base) = start_local(1, 2);
+    assert!(local.lines.iter().filter(|l| l.trim_start().starts_with("agent")).count() == 2, "{:?}", local.lines);
+    let (status, output) = pymesos(&format!("127.0.0.1:{base}"), "echo hello", 3);
+    assert_eq!(status, Some(0), "pymesos output:\n{output}");
+    assert_eq!(output.matches("TASK_FINISHED").count(), 3, "{output}");
+
+    kill(OsPid::from_raw(local.child.id() as i32), Signal::SIGINT).unwrap();
+    let exit = wait_exit(&mut local.child).expect("mesos-local exits on Ctrl-C");
+    assert!(exit.success(), "{exit:?}");
+    assert!(processes_under(&local.work_dir).is_empty(), "no executor or task outlives mesos-local");
+}
+
+/// The three-master HA cluster of `mesos-local`: pymesos pointed at a follower follows
+/// its redirect to the leader and runs tasks; after kill -9 of the leading master a new
+/// leader is elected, the agents re-register, and pymesos (pointed at a survivor) runs
+/// tasks again.
+#[test]
+fn ha_cluster_survives_kill_9_of_the_leader() {
+    let (local, base) = start_local(3, 2);
+    let leader_pid = leader_os_pid(&local.lines);
+    let leader_port = local
+        .lines
+        .iter()
+        .find(|l| l.contains("(leader)"))
+        .and_then(|l| l.split(':').nth(1))
+        .and_then(|p| p.split_whitespace().next())
+        .and_then(|p| p.parse::<u16>().ok())
+        .expect("leader port");
+    let follower = (base..base + 3).find(|p| *p != leader_port).unwrap();
+    let (status, output) = pymesos(&format!("127.0.0.1:{follower}"), "echo one", 2);
+    assert_eq!(status, Some(0), "through a follower:\n{output}");
+
+    kill(OsPid::from_raw(leader_pid), Signal::SIGKILL).unwrap();
+    let line = local.wait_line(|l| l.starts_with("mesos-local: leading master is now"));
+    assert!(!line.ends_with(&format!(":{leader_port}")), "a different master leads: {line}");
+    let survivor = (base..base + 3).find(|p| *p != leader_port).unwrap();
+    let (status, output) = pymesos(&format!("127.0.0.1:{survivor}"), "echo two", 2);
+    assert_eq!(status, Some(0), "after the leader died:\n{output}");
+    assert_eq!(output.matches("TASK_FINISHED").count(), 2, "{output}");
+    drop(local);
+}
