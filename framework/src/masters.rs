@@ -9,8 +9,9 @@
 //! 1. Start with the first master of the list.
 //! 2. The candidate's connection breaks (nothing listens there), or it does not answer
 //!    [`ATTEMPTS_PER_MASTER`] SUBSCRIBEs in a row: move on to the next one (round robin).
-//! 3. The candidate refuses with "not the leader" ([`NOT_LEADER_PREFIX`]): move on, to the
-//!    leader it names if it names one.
+//! 3. A master names the leader (`NewMasterDetectedMessage`, what our followers answer a
+//!    SUBSCRIBE with, and what a newly elected leader announces), or refuses with
+//!    "not the leader" ([`NOT_LEADER_PREFIX`]): go to the leader it names, else move on.
 //! 4. Any other refusal is the framework's problem and reaches `Scheduler::error`.
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -143,6 +144,27 @@ impl MasterDetector {
             self.unanswered = 0;
         }
         Refusal::NotLeader { leader }
+    }
+
+    /// A master said `leader` leads (`NewMasterDetectedMessage`): try it next. Returns
+    /// false if it already is the candidate.
+    pub fn on_leader_hint(&mut self, leader: &Pid) -> bool {
+        if leader == self.candidate() {
+            return false;
+        }
+        self.unanswered = 0;
+        if let Some(index) = self.masters.iter().position(|m| m == leader) {
+            self.next = index;
+            self.redirect = None;
+        } else {
+            self.redirect = Some(leader.clone());
+        }
+        true
+    }
+
+    /// Whether `pid` is one of the configured masters.
+    pub fn is_known(&self, pid: &Pid) -> bool {
+        self.masters.contains(pid) || self.redirect.as_ref() == Some(pid)
     }
 
     /// Whether `pid` is the master the driver currently listens to.

@@ -144,6 +144,8 @@ pub struct SchedulerCore {
     /// `registered` was delivered once; later subscriptions are `reregistered`.
     registered_once: bool,
     retry_epoch: u64,
+    /// A leader announcement triggered an immediate SUBSCRIBE in this backoff period.
+    hinted: bool,
     next_backoff: Duration,
     rng: StdRng,
     offers: HashSet<OfferId>,
@@ -168,6 +170,7 @@ impl SchedulerCore {
             failover,
             registered_once: false,
             retry_epoch: 0,
+            hinted: false,
             next_backoff: config.registration_backoff_factor,
             rng: StdRng::seed_from_u64(config.seed),
             offers: HashSet::new(),
@@ -288,6 +291,7 @@ impl SchedulerCore {
     /// The retry timer fired: if still unanswered, send SUBSCRIBE again.
     pub fn on_retry_timer(&mut self, epoch: u64) {
         if epoch == self.retry_epoch && self.connection == Connection::Subscribing {
+            self.hinted = false;
             self.send_subscribe();
         }
     }
@@ -329,18 +333,53 @@ impl SchedulerCore {
         match &self.connection {
             Connection::Connected { master } if master == pid => {
                 tracing::warn!(master = %pid, "master disconnected; re-subscribing");
-                self.become_disconnected(pid);
+                self.become_disconnected(pid, None);
             }
             Connection::Subscribing => self.detector.on_unreachable(pid),
             _ => {}
         }
     }
 
-    fn become_disconnected(&mut self, master: &Pid) {
+    fn become_disconnected(&mut self, master: &Pid, leader: Option<&Pid>) {
         self.offers.clear();
         self.events.push_back(Event::Disconnected);
         self.detector.on_unreachable(master);
+        if let Some(leader) = leader {
+            self.detector.on_leader_hint(leader);
+        }
         self.become_subscribing();
+    }
+
+    /// `NewMasterDetectedMessage`: a master says who leads. A follower answers our
+    /// SUBSCRIBE with it (subscribe there at once, at most once per backoff period so
+    /// two confused masters cannot bounce us in a tight loop); if we are connected to
+    /// another master, that one no longer leads: reconnect to the leader.
+    pub fn on_new_master(&mut self, from: &Pid, leader: &str) {
+        if !self.running() {
+            return;
+        }
+        let Ok(leader) = leader.parse::<Pid>() else {
+            tracing::warn!(%from, leader, "ignoring a leader announcement with a malformed pid");
+            return;
+        };
+        if !self.detector.is_known(from) && self.master() != Some(from) {
+            tracing::warn!(%from, "ignoring a leader announcement from a process that is no master of ours");
+            return;
+        }
+        match self.connection.clone() {
+            Connection::Connected { master } if master != leader => {
+                tracing::info!(old = %master, %leader, "our master no longer leads; re-subscribing with the leader");
+                self.become_disconnected(&master, Some(&leader));
+            }
+            Connection::Subscribing => {
+                if self.detector.on_leader_hint(&leader) && !self.hinted {
+                    tracing::info!(%from, %leader, "redirected to the leading master");
+                    self.hinted = true;
+                    self.send_subscribe();
+                }
+            }
+            _ => {}
+        }
     }
 
     /// `FrameworkErrorMessage`: a follower's refusal, or a real error that aborts the
@@ -363,7 +402,7 @@ impl SchedulerCore {
             Refusal::NotLeader { leader } => {
                 tracing::info!(%from, ?leader, "master is not the leader; trying another");
                 if connected {
-                    self.become_disconnected(from);
+                    self.become_disconnected(from, None);
                 }
             }
             Refusal::Fatal => {

@@ -31,6 +31,8 @@ libprocess::protocol! {
         ExecutorToFramework(internal::ExecutorToFrameworkMessage),
         /// Master: the framework is refused (or a follower redirects us).
         Error(internal::FrameworkErrorMessage),
+        /// A master: the leading master is elsewhere (follower answer, new leader).
+        NewMaster(mesos_proto::extensions::NewMasterDetectedMessage),
     }
 }
 
@@ -133,6 +135,7 @@ impl<S: Scheduler> Process for SchedulerProcess<S> {
             SchedulerMessage::ExitedExecutor(m) => self.core.on_exited_executor(&from, m),
             SchedulerMessage::ExecutorToFramework(m) => self.core.on_executor_message(m),
             SchedulerMessage::Error(m) => self.core.on_error(&from, m.message),
+            SchedulerMessage::NewMaster(m) => self.core.on_new_master(&from, &m.pid),
         }
         self.run_events(ctx);
     }

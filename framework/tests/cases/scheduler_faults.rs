@@ -63,6 +63,52 @@ async fn follower_refusal_redirects_to_the_leader() {
     assert_eq!(handle.status(), DriverStatus::Running);
 }
 
+/// Our followers answer SUBSCRIBE with `NewMasterDetectedMessage` naming the leader:
+/// the driver subscribes there at once (no backoff wait), the error callback untouched.
+#[actix_rt::test]
+async fn new_master_detected_sends_the_driver_to_the_leader() {
+    struct Follower {
+        leader: Pid,
+    }
+    libprocess::protocol! {
+        enum FollowerMessage { Call(scheduler::Call) }
+    }
+    impl Process for Follower {
+        type Message = FollowerMessage;
+        fn on_message(&mut self, from: Pid, _m: FollowerMessage, ctx: &mut Context<'_, Self>) {
+            ctx.send(&from, mesos_proto::extensions::NewMasterDetectedMessage { pid: self.leader.to_string() });
+        }
+    }
+    let cluster = Cluster::start();
+    let follower_node = cluster.node_at("10.0.0.2:5050");
+    let follower = follower_node.spawn("master", Follower { leader: cluster.master_pid() }).unwrap();
+    let (_node, handle) = start(&cluster, config(vec![follower.pid().clone(), cluster.master_pid()]), Recorder::holding());
+    cluster.settle().await;
+    assert!(matches!(events(&handle).await.first(), Some(Event::Registered { .. })), "registered without waiting for a retry");
+    assert_eq!(handle.inspect(|_, core| core.master().cloned()).await.unwrap(), Some(cluster.master_pid()));
+}
+
+/// Our master announces that another master leads now (it was deposed): the driver
+/// reports `disconnected` and re-subscribes with the new leader, same FrameworkID.
+#[actix_rt::test]
+async fn deposed_master_announcement_moves_the_driver() {
+    let cluster = Cluster::start();
+    let other_node = cluster.node_at("10.0.0.2:5050");
+    let other = mesos_master::launch::spawn_master(&other_node, mesos_master::launch::MasterOptions::with_id("c0ffee00-0000-4000-8000-000000000002")).unwrap();
+    let other_pid = other.master.pid().clone();
+    let (_node, handle) = start(&cluster, config(vec![cluster.master_pid(), other_pid.clone()]), Recorder::holding());
+    assert!(wait_for(&cluster, &handle, |e| matches!(e, Event::Registered { .. })).await);
+    let framework_id = handle.inspect(|_, core| core.framework_id().cloned()).await.unwrap();
+    let announce = mesos_proto::extensions::NewMasterDetectedMessage { pid: other_pid.to_string() };
+    cluster.master_node.send(&cluster.master_pid(), handle.pid(), announce);
+    cluster.settle().await;
+    let seen = events(&handle).await;
+    assert!(seen.contains(&Event::Disconnected));
+    assert!(matches!(seen.last(), Some(Event::Reregistered { .. })), "{seen:?}");
+    assert_eq!(handle.inspect(|_, core| core.master().cloned()).await.unwrap(), Some(other_pid));
+    assert_eq!(handle.inspect(|_, core| core.framework_id().cloned()).await.unwrap(), framework_id);
+}
+
 /// The network between scheduler and master breaks: the driver reports `disconnected`,
 /// forgets its offers, and after the network heals re-subscribes with the same
 /// FrameworkID (`reregistered`); its task was never killed.
