@@ -427,8 +427,28 @@ impl MasterProcess {
         );
     }
 
+    /// `GET /`: a small web UI (one page reading `/master/state`).
+    fn web_ui_route(ctx: &mut Context<'_, Self>) {
+        const PAGE: &str = include_str!("webui/index.html");
+        ctx.route_shared(
+            "/",
+            Arc::new(|request| {
+                let path = request.uri().path().to_string();
+                Box::pin(async move {
+                    // `/` is the fallback for every path of the master; only the page itself is served.
+                    if path == "/" || path == "/master" || path == "/master/" || path.ends_with("/index.html") {
+                        libprocess::http::response(http::StatusCode::OK, "text/html; charset=utf-8", PAGE)
+                    } else {
+                        libprocess::http::text(http::StatusCode::NOT_FOUND, format!("nothing is served at {path}"))
+                    }
+                })
+            }),
+        );
+    }
+
     fn routes(&mut self, ctx: &mut Context<'_, Self>) {
         self.raft_route(ctx);
+        Self::web_ui_route(ctx);
         crate::http::install(ctx, self.snapshot.clone(), self.leader_view.clone());
     }
 }
