@@ -30,12 +30,14 @@ fn bin_dir() -> PathBuf {
 }
 
 /// The binaries of the other crates are not built by `cargo test -p mesos-examples`:
-/// build them once if missing (same target directory).
-fn ensure_binaries(dir: &Path) {
-    let wanted = ["mesos-master", "mesos-agent", "mesos-executor", "mesos-execute"];
-    if wanted.iter().all(|b| dir.join(b).exists()) {
-        return;
-    }
+/// build them (a no-op when up to date) in the same target directory, so the test never
+/// runs stale ones.
+fn ensure_binaries() {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(build_binaries);
+}
+
+fn build_binaries() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let status = Command::new(env!("CARGO"))
         .args(["build", "-p", "mesos-master", "-p", "mesos-agent", "-p", "mesos-framework", "--bins"])
@@ -123,7 +125,7 @@ fn run(program: &Path, args: &[&str]) -> (Option<i32>, String) {
 #[test]
 fn frameworks_run_on_a_real_cluster() {
     let dir = bin_dir();
-    ensure_binaries(&dir);
+    ensure_binaries();
     let temp = tempfile::tempdir().expect("a temp dir");
     let mut processes = Processes::default();
     let master = start_master(&dir, &mut processes);
@@ -144,4 +146,39 @@ fn frameworks_run_on_a_real_cluster() {
 
     let (code, out) = run(&dir.join("mesos-execute"), &[&master_flag, "--name=bad", "--command=exit 1"]);
     assert_eq!(code, Some(1), "a failing task fails mesos-execute:\n{out}");
+}
+
+/// An HA group of three real masters (raft): `mesos-execute` and the agent are given the
+/// whole list, find the leader through the followers' answers, and the task finishes;
+/// `hello` does the same.
+#[test]
+fn frameworks_find_the_leader_of_a_real_ha_group() {
+    let dir = bin_dir();
+    ensure_binaries();
+    let temp = tempfile::tempdir().expect("a temp dir");
+    let mut processes = Processes::default();
+    let ports = [free_port(), free_port(), free_port()];
+    let group = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
+    for (n, port) in ports.iter().enumerate() {
+        let child = Command::new(dir.join("mesos-master"))
+            .arg("--ip=127.0.0.1")
+            .arg(format!("--port={port}"))
+            .arg(format!("--masters={group}"))
+            .arg(format!("--work_dir={}", temp.path().join(format!("master{n}")).display()))
+            .arg("--allocation_interval=100ms")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mesos-master");
+        processes.0.push(child);
+    }
+    start_agent(&dir, &group, &temp.path().join("agent"), &mut processes);
+    let master_flag = format!("--master={group}");
+
+    let (code, out) = run(&dir.join("mesos-execute"), &[&master_flag, "--name=ha", "--command=echo ha"]);
+    assert_eq!(code, Some(0), "mesos-execute output:\n{out}");
+    assert!(out.contains("Received status update TASK_FINISHED for task 'ha'"), "{out}");
+
+    let (code, out) = run(&dir.join("hello"), &[&master_flag, "--tasks=2"]);
+    assert_eq!(code, Some(0), "hello output:\n{out}");
 }
