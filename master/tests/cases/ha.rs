@@ -214,3 +214,180 @@ async fn futures_leading(cluster: &Cluster, except: usize) -> usize {
     }
     leading
 }
+
+/// A cluster with one agent running one task of one framework (failover timeout 1 h),
+/// the task's resources `cpus:1;mem:128` of the agent's `cpus:2;mem:1024`.
+struct Running {
+    agent: FakeAgent,
+    scheduler: FakeScheduler,
+    agent_id: mesos::SlaveId,
+    framework_id: mesos::FrameworkId,
+    info: mesos::FrameworkInfo,
+    leader: usize,
+}
+
+async fn running_task(cluster: &Cluster) -> Running {
+    let leader = cluster.elect().await;
+    let mut agent = cluster.agent("cpus:2;mem:1024");
+    let agent_id = register_through_follower(cluster, &mut agent, leader).await;
+    let mut scheduler = cluster.scheduler();
+    let mut info = framework_info("fw");
+    info.failover_timeout = Some(3600.0);
+    let framework_id = subscribe(cluster, &mut scheduler, leader, info.clone()).await;
+    cluster.settle().await;
+    let offer = scheduler.offers().remove(0);
+    scheduler.accept(vec![offer.id.clone()], vec![task("t1", &offer, "cpus:1;mem:128")], 5.0);
+    cluster.settle().await;
+    agent.update(&framework_id, "t1", mesos::TaskState::TaskRunning, b"u1");
+    cluster.settle().await;
+    scheduler.drain();
+    info.id = Some(framework_id.clone());
+    Running { agent, scheduler, agent_id, framework_id, info, leader }
+}
+
+/// Kills the leader's machine and returns the index of the next leader.
+async fn fail_over(cluster: &Cluster, leader: usize) -> usize {
+    cluster.masters[leader].0.shutdown().await;
+    for _ in 0..300 {
+        cluster.advance(Duration::from_millis(100)).await;
+        for i in (0..cluster.masters.len()).filter(|i| *i != leader) {
+            let role = cluster.masters[i].1.master.dispatch(|m, _| m.role().clone()).await;
+            if matches!(role, Ok(mesos_master::process::Role::Leading { .. })) {
+                return i;
+            }
+        }
+    }
+    panic!("no new leader within 30 s of clock time");
+}
+
+fn reregister(running: &Running, to: &libprocess::Pid) {
+    let task = mesos::Task {
+        name: "t1".into(),
+        task_id: mesos::TaskId { value: "t1".into() },
+        framework_id: running.framework_id.clone(),
+        slave_id: running.agent_id.clone(),
+        state: mesos::TaskState::TaskRunning as i32,
+        resources: mesos_proto::resources::Resources::parse("cpus:1;mem:128").unwrap().to_protos(),
+        ..Default::default()
+    };
+    let message = internal::ReregisterSlaveMessage {
+        slave: running.agent.info(),
+        tasks: vec![task],
+        frameworks: vec![running.info.clone()],
+        version: Some("1.11.0".into()),
+        ..Default::default()
+    };
+    running.agent.node.send(running.agent.pid(), to, message);
+}
+
+fn resubscribe(running: &Running, to: &libprocess::Pid) {
+    let call = scheduler::Call {
+        framework_id: Some(running.framework_id.clone()),
+        r#type: Some(scheduler::call::Type::Subscribe as i32),
+        subscribe: Some(scheduler::call::Subscribe { framework_info: running.info.clone(), force: Some(true), ..Default::default() }),
+        ..Default::default()
+    };
+    running.scheduler.node.send(running.scheduler.pid(), to, call);
+}
+
+/// What the new leader offers after both came back: the agent's total less the running
+/// task's resources, never more.
+async fn offered_after_failover(cluster: &Cluster, running: &mut Running) -> mesos_proto::resources::Resources {
+    cluster.settle().await;
+    cluster.advance(Duration::from_secs(1)).await;
+    let offers = running.scheduler.offers();
+    assert_eq!(offers.len(), 1, "one offer of the agent's free resources");
+    let mut offered = mesos_proto::resources::Resources::from_protos(offers[0].resources.clone()).unwrap();
+    offered.unallocate();
+    offered
+}
+
+/// `MasterAllocatorTest.FrameworkReregistersFirst`: after a failover the scheduler
+/// comes back before the agent; once the agent re-registers with its running task, the
+/// allocator counts the task's resources as used.
+#[actix_rt::test]
+async fn master_allocator_test_framework_reregisters_first() {
+    let cluster = Cluster::start_ha(3, |_| {});
+    let mut running = running_task(&cluster).await;
+    let new_leader = fail_over(&cluster, running.leader).await;
+    let to = master_pid(&cluster, new_leader);
+    resubscribe(&running, &to);
+    cluster.settle().await;
+    reregister(&running, &to);
+    let offered = offered_after_failover(&cluster, &mut running).await;
+    assert_eq!((offered.cpus(), offered.mem_mb()), (Some(1.0), Some(896.0)));
+}
+
+/// `MasterAllocatorTest.SlaveReregistersFirst`: the agent comes back first, then the
+/// scheduler; the same accounting holds.
+#[actix_rt::test]
+async fn master_allocator_test_slave_reregisters_first() {
+    let cluster = Cluster::start_ha(3, |_| {});
+    let mut running = running_task(&cluster).await;
+    let new_leader = fail_over(&cluster, running.leader).await;
+    let to = master_pid(&cluster, new_leader);
+    reregister(&running, &to);
+    cluster.settle().await;
+    resubscribe(&running, &to);
+    let offered = offered_after_failover(&cluster, &mut running).await;
+    assert_eq!((offered.cpus(), offered.mem_mb()), (Some(1.0), Some(896.0)));
+}
+
+/// Two failovers in a row: the third master leads, and the agent, its task and the
+/// framework are still all there; every leader used its own ID prefix.
+#[actix_rt::test]
+async fn repeated_failovers_lose_nothing() {
+    let cluster = Cluster::start_ha(5, |_| {});
+    let mut running = running_task(&cluster).await;
+    let mut leader = running.leader;
+    for round in 0..2 {
+        leader = fail_over(&cluster, leader).await;
+        let to = master_pid(&cluster, leader);
+        reregister(&running, &to);
+        resubscribe(&running, &to);
+        cluster.settle().await;
+        let offered = offered_after_failover(&cluster, &mut running).await;
+        assert_eq!((offered.cpus(), offered.mem_mb()), (Some(1.0), Some(896.0)), "round {round}");
+        let framework_id = running.framework_id.clone();
+        let (agents, tasks) = cluster.masters[leader]
+            .1
+            .master
+            .dispatch(move |m, _| (m.core().agents().count(), m.core().framework(&framework_id.into()).map(|f| f.tasks.len())))
+            .await
+            .unwrap();
+        assert_eq!((agents, tasks), (1, Some(1)), "round {round}");
+    }
+}
+
+/// Full-cluster restart: all three masters stop (their registries in sled on disk), then
+/// start again; the new leader knows the agent and the framework from the registry, and
+/// the agent re-registering with its task brings everything back.
+#[actix_rt::test]
+async fn full_cluster_restart_keeps_the_registry() {
+    let dirs: Vec<std::path::PathBuf> = (0..3).map(|_| tempfile::tempdir().unwrap().keep()).collect();
+    let sim = libprocess::SimNetwork::new();
+    let clock = libprocess::Clock::paused();
+    let cluster = Cluster::start_ha_on(sim.clone(), clock.clone(), 3, Some(&dirs), |_| {});
+    let running = running_task(&cluster).await;
+    for (node, _) in &cluster.masters {
+        node.shutdown().await;
+    }
+    let restarted = Cluster::start_ha_on(sim, clock, 3, Some(&dirs), |_| {});
+    let leader = restarted.elect().await;
+    let framework_id = running.framework_id.clone();
+    let (recovered_framework, expected_agents) = restarted.masters[leader]
+        .1
+        .master
+        .dispatch(move |m, _| (m.core().framework(&framework_id.into()).map(|f| f.state), m.core().agents().count()))
+        .await
+        .unwrap();
+    assert_eq!(recovered_framework, Some(mesos_master::core::FrameworkState::Recovered));
+    assert_eq!(expected_agents, 0, "the agent has not re-registered yet");
+    reregister(&running, &master_pid(&restarted, leader));
+    restarted.settle().await;
+    let agents = restarted.masters[leader].1.master.dispatch(|m, _| m.core().agents().count()).await.unwrap();
+    assert_eq!(agents, 1);
+    for dir in dirs {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

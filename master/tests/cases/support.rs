@@ -102,9 +102,19 @@ impl Cluster {
     /// `n` masters at 10.0.0.1..n:5050 replicating their registry with raft (in-memory
     /// raft logs), each with Mesos's defaults changed by `tweak`.
     pub fn start_ha(n: u8, tweak: impl Fn(&mut MasterOptions)) -> Cluster {
-        use mesos_master::registrar::{MemBackend, RaftRegistrar, RaftRegistrarConfig};
-        let sim = SimNetwork::new();
-        let clock = Clock::paused();
+        Cluster::start_ha_on(SimNetwork::new(), Clock::paused(), n, None, tweak)
+    }
+
+    /// Like [`Cluster::start_ha`], on a given network and clock, with the raft logs in
+    /// sled under `dirs[i]` when given (so a restart finds them).
+    pub fn start_ha_on(
+        sim: SimNetwork,
+        clock: Clock,
+        n: u8,
+        dirs: Option<&[std::path::PathBuf]>,
+        tweak: impl Fn(&mut MasterOptions),
+    ) -> Cluster {
+        use mesos_master::registrar::{LogBackend, MemBackend, RaftRegistrar, RaftRegistrarConfig, SledBackend};
         let hooks = Arc::new(Hooks::default());
         let addresses: Vec<std::net::SocketAddr> = (1..=n).map(|i| format!("10.0.0.{i}:5050").parse().unwrap()).collect();
         let masters: Vec<(Node, Master)> = addresses
@@ -112,7 +122,11 @@ impl Cluster {
             .enumerate()
             .map(|(i, address)| {
                 let node = Node::builder(*address).simulated(&sim).clock(clock.clone()).hooks(hooks.clone()).start().unwrap();
-                let registrar = RaftRegistrar::start(&node, RaftRegistrarConfig::new(addresses.clone()), Box::new(MemBackend::new())).unwrap();
+                let backend: Box<dyn LogBackend> = match dirs {
+                    Some(dirs) => Box::new(SledBackend::open(&dirs[i]).unwrap()),
+                    None => Box::new(MemBackend::new()),
+                };
+                let registrar = RaftRegistrar::start(&node, RaftRegistrarConfig::new(addresses.clone()), backend).unwrap();
                 let mut options = MasterOptions::with_id(format!("c0ffee00-0000-4000-8000-00000000000{}", i + 1));
                 tweak(&mut options);
                 let master = mesos_master::launch::spawn_master_with(&node, options, Arc::new(registrar)).unwrap();
