@@ -371,14 +371,19 @@ impl SchedulerCore {
                 tracing::info!(old = %master, %leader, "our master no longer leads; re-subscribing with the leader");
                 self.become_disconnected(&master, Some(&leader));
             }
-            Connection::Subscribing => {
-                if self.detector.on_leader_hint(&leader) && !self.hinted {
-                    tracing::info!(%from, %leader, "redirected to the leading master");
-                    self.hinted = true;
-                    self.send_subscribe();
-                }
-            }
+            Connection::Subscribing => self.redirect_subscription(from, &leader),
             _ => {}
+        }
+    }
+
+    /// While subscribing: the next SUBSCRIBE goes to `leader`, at once unless a hint
+    /// already caused an immediate one in this backoff period.
+    fn redirect_subscription(&mut self, from: &Pid, leader: &Pid) {
+        let moved = self.detector.on_leader_hint(leader);
+        if moved && !self.hinted {
+            tracing::info!(%from, %leader, "redirected to the leading master");
+            self.hinted = true;
+            self.send_subscribe();
         }
     }
 
