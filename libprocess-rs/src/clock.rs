@@ -240,20 +240,34 @@ impl Clock {
         }
     }
 
-    /// Marks one event as queued; returns whether it is counted (only while paused).
-    pub(crate) fn event_queued(&self) -> bool {
+    /// Marks one event as queued (only while paused): the returned guard marks it done
+    /// when dropped, whether the event was handled, refused at a full mailbox, or thrown
+    /// away with the mailbox of a process that stopped.
+    pub(crate) fn pending(&self) -> Pending {
         if self.is_paused() {
             self.inner.pending.fetch_add(1, Ordering::SeqCst);
-            true
+            Pending { clock: Some(self.clone()) }
         } else {
-            false
+            Pending { clock: None }
         }
     }
 
-    /// Marks a counted event as handled (or dropped).
-    pub(crate) fn event_done(&self, counted: bool) {
-        if counted && self.inner.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+    fn event_done(&self) {
+        if self.inner.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.inner.idle.notify_waiters();
+        }
+    }
+}
+
+/// An event [`Clock::settle`] waits for, until this guard is dropped.
+pub(crate) struct Pending {
+    clock: Option<Clock>,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(clock) = self.clock.take() {
+            clock.event_done();
         }
     }
 }

@@ -432,11 +432,9 @@ impl Node {
             tracing::debug!(to = %envelope.to, name = %envelope.name, "no such process");
             return Delivered::NoProcess;
         };
-        let counted = self.inner.clock.event_queued();
-        match entry.mailbox.try_send(Delivery { event: Event::Message(envelope), counted }) {
+        match entry.mailbox.try_send(Delivery { event: Event::Message(envelope), pending: self.inner.clock.pending() }) {
             Ok(()) => Delivered::Queued,
             Err(error) => {
-                self.inner.clock.event_done(counted);
                 match error {
                     actix::prelude::SendError::Full(_) => {
                         self.inner.stats.mailbox_full.inc();
@@ -452,17 +450,13 @@ impl Node {
     /// Queues a non-message event to a local process, past the mailbox bound.
     pub(crate) fn post_event(&self, to: &Pid, event: Event) -> bool {
         let Some(entry) = self.inner.processes.get(to.id()) else { return false };
-        let counted = self.inner.clock.event_queued();
-        match entry.mailbox.try_send(Delivery { event, counted }) {
+        match entry.mailbox.try_send(Delivery { event, pending: self.inner.clock.pending() }) {
             Ok(()) => true,
             Err(actix::prelude::SendError::Full(delivery)) => {
                 entry.mailbox.do_send(delivery);
                 true
             }
-            Err(actix::prelude::SendError::Closed(_)) => {
-                self.inner.clock.event_done(counted);
-                false
-            }
+            Err(actix::prelude::SendError::Closed(_)) => false,
         }
     }
 
@@ -470,12 +464,7 @@ impl Node {
     /// or the process gone.
     pub(crate) fn post_http(&self, to: &str, event: Event) -> bool {
         let Some(entry) = self.inner.processes.get(to) else { return false };
-        let counted = self.inner.clock.event_queued();
-        let queued = entry.mailbox.try_send(Delivery { event, counted }).is_ok();
-        if !queued {
-            self.inner.clock.event_done(counted);
-        }
-        queued
+        entry.mailbox.try_send(Delivery { event, pending: self.inner.clock.pending() }).is_ok()
     }
 
     /// Asks `pid` (on this node) to terminate; its `finalize` runs, linked processes get

@@ -20,7 +20,7 @@ use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Handler};
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
-use crate::clock::{Clock, Time, TimerId};
+use crate::clock::{Clock, Pending, Time, TimerId};
 use crate::error::Error;
 use crate::http::{Request, Responder, SharedHandler};
 use crate::message::{DecodeError, Envelope, Inbound, ProtoMessage};
@@ -94,10 +94,11 @@ pub(crate) enum Event {
     Terminate,
 }
 
-/// One queued event; `counted` says whether the paused clock is waiting for it.
+/// One queued event; `pending` keeps a paused clock's `settle` waiting until the event
+/// is handled or dropped.
 pub(crate) struct Delivery {
     pub(crate) event: Event,
-    pub(crate) counted: bool,
+    pub(crate) pending: Pending,
 }
 
 impl actix::Message for Delivery {
@@ -107,7 +108,7 @@ impl actix::Message for Delivery {
 /// A closure to run on a process (libprocess `dispatch`).
 pub(crate) struct Dispatch<P: Process> {
     f: DispatchFn<P>,
-    counted: bool,
+    pending: Pending,
 }
 
 impl<P: Process> actix::Message for Dispatch<P> {
@@ -199,13 +200,14 @@ impl<P: Process> Handler<Delivery> for ProcessActor<P> {
     type Result = ();
 
     fn handle(&mut self, delivery: Delivery, actx: &mut actix::Context<Self>) {
-        match delivery.event {
+        let Delivery { event, pending } = delivery;
+        match event {
             Event::Message(envelope) => self.on_delivered_message(envelope, actx),
             Event::Exited(pid) => self.run(actx, None, |p, ctx| p.on_exited(pid, ctx)),
             Event::Http { route, path, request, responder } => self.on_http(route, path, request, responder, actx),
             Event::Terminate => actix::ActorContext::stop(actx),
         }
-        self.core.node.clock().event_done(delivery.counted);
+        drop(pending);
     }
 }
 
@@ -213,25 +215,22 @@ impl<P: Process> Handler<Dispatch<P>> for ProcessActor<P> {
     type Result = ();
 
     fn handle(&mut self, dispatch: Dispatch<P>, actx: &mut actix::Context<Self>) {
-        self.run(actx, None, dispatch.f);
-        self.core.node.clock().event_done(dispatch.counted);
+        let Dispatch { f, pending } = dispatch;
+        self.run(actx, None, f);
+        drop(pending);
     }
 }
 
 /// Queues a dispatch, bypassing the mailbox bound (dispatches come from the process's own
 /// timers and from local callers, not from the network). Returns false if the process is gone.
 fn queue_dispatch<P: Process>(addr: &Addr<ProcessActor<P>>, clock: &Clock, f: DispatchFn<P>) -> bool {
-    let counted = clock.event_queued();
-    match addr.try_send(Dispatch { f, counted }) {
+    match addr.try_send(Dispatch { f, pending: clock.pending() }) {
         Ok(()) => true,
         Err(actix::prelude::SendError::Full(dispatch)) => {
             addr.do_send(dispatch);
             true
         }
-        Err(actix::prelude::SendError::Closed(_)) => {
-            clock.event_done(counted);
-            false
-        }
+        Err(actix::prelude::SendError::Closed(_)) => false,
     }
 }
 

@@ -359,19 +359,16 @@ impl MasterProcess {
         self.snapshot.invalidate();
     }
 
-    /// A message reached a master that does not lead: registrations are told where the
-    /// leader is (Mesos's `NewMasterDetectedMessage`), everything else is dropped.
+    /// A message reached a master that does not lead: it is dropped, and its sender is
+    /// told where the leader is (`NewMasterDetectedMessage`) when that is known, so an
+    /// agent or scheduler still attached to a deposed master moves on.
     fn on_message_not_leading(&mut self, from: &Pid, message: &MasterMessage, ctx: &mut Context<'_, Self>) {
-        let registration = match message {
-            MasterMessage::RegisterSlave(_)
-            | MasterMessage::ReregisterSlave(_)
-            | MasterMessage::RegisterFramework(_)
-            | MasterMessage::ReregisterFramework(_) => true,
-            MasterMessage::SchedulerCall(call) => call.r#type() == scheduler::call::Type::Subscribe,
-            _ => false,
-        };
         ctx.node().metrics().counter("master/dropped_messages").inc();
-        if let (true, Role::Following { leader: Some(leader) }) = (registration, &self.role) {
+        // Pongs answer our own old pings; everything else deserves the pointer.
+        if matches!(message, MasterMessage::PongSlave(_)) {
+            return;
+        }
+        if let Role::Following { leader: Some(leader) } = &self.role {
             ctx.send(from, mesos_proto::extensions::NewMasterDetectedMessage { pid: leader.to_string() });
         }
     }

@@ -81,3 +81,20 @@ async fn processes_see_the_paused_time() {
     assert_eq!(after.saturating_since(before), Duration::from_secs(3600));
     node.shutdown().await;
 }
+
+/// `settle` returns when a process terminates with messages still queued behind its
+/// termination: the dropped messages count as done (they will never be handled).
+#[actix_rt::test]
+async fn settle_after_termination_with_queued_messages() {
+    let clock = Clock::paused();
+    let node = Node::builder(loopback()).clock(clock.clone()).start().unwrap();
+    let timers = node.spawn("timers", Timers { fired: Arc::default(), chain: 0 }).unwrap();
+    timers.dispatch(|_, _| ()).await.unwrap();
+    node.terminate(timers.pid());
+    for seq in 0..10 {
+        node.send(&node.pid("test"), timers.pid(), Ping { seq, ..Default::default() });
+    }
+    tokio::time::timeout(Duration::from_secs(20), clock.settle()).await.expect("settle returns");
+    node.wait(timers.pid()).await;
+    node.shutdown().await;
+}
