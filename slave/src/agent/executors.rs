@@ -133,7 +133,7 @@ impl Agent {
         match executor.pid.clone() {
             Some(pid) => {
                 let message = ShutdownExecutorMessage { executor_id: Some(executor_id.into()), framework_id: Some(framework_id.into()) };
-                ctx.send(&pid, message);
+                self.send_executor(&pid, message, ctx);
                 ctx.delay(self.config.executor_shutdown_grace_period, move |agent, ctx| {
                     agent.destroy_container(&container_id, ctx);
                 });

@@ -9,6 +9,10 @@
 //! - `executors`: executor exits, shutdowns and kills.
 //! - `recovery`: taking back checkpointed work after a restart.
 //! - `http`: `/state`, `/health`, `/flags`, `/monitor/statistics`, `/files/*`.
+//! - `executor_api`: `POST /api/v1/executor`, the v1 executor API (HTTP executors
+//!   share the v0 code paths through synthetic pids).
+//! - `operator_api`: `POST /api/v1`, the agent operator API.
+//! - `v1`: content negotiation and encodings shared by the two v1 APIs.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -34,14 +38,18 @@ use crate::registration::Registration;
 use crate::state::Framework;
 use crate::status_update::StatusUpdateManager;
 
+mod executor_api;
 mod executors;
 mod http;
 mod metrics;
 mod recovery;
 mod registration;
 mod tasks;
+mod operator_api;
 mod updates;
+mod v1;
 
+pub use executor_api::{EXECUTOR_HEARTBEAT_INTERVAL, is_http_executor};
 pub use recovery::prepare_recovery;
 
 /// How often the agent asks the containerizer which executors exited (Mesos:
@@ -168,6 +176,8 @@ pub struct Agent {
     ping_timer: Option<libprocess::TimerId>,
     started: Option<Time>,
     metrics: metrics::AgentMetrics,
+    /// The open streams of HTTP executors.
+    http_executors: executor_api::HttpExecutors,
 }
 
 impl Agent {
@@ -196,6 +206,7 @@ impl Agent {
             ping_timer: None,
             started: None,
             metrics: metrics::AgentMetrics::default(),
+            http_executors: executor_api::HttpExecutors::default(),
         }
     }
 
@@ -233,6 +244,8 @@ impl Process for Agent {
         // Mesos: slave.cpp `initialize` sets `info.port` to the agent's own port.
         self.info.port = Some(i32::from(ctx.pid().address().port()));
         self.install_routes(ctx);
+        executor_api::install(ctx);
+        operator_api::install(ctx);
         self.metrics.register(ctx.node().metrics(), ctx.clock().clone(), ctx.now());
         ctx.delay(REAP_INTERVAL, |agent, ctx| agent.on_reap_tick(ctx));
         self.start_recovery(ctx);

@@ -134,7 +134,9 @@ impl Agent {
                 message: "Executor exited while the agent was down".into(),
             });
         }
-        let pid = recovered.libprocess_pid.filter(|_| alive);
+        // An HTTP executor's pid named a stream of the previous run: it is not asked
+        // to reconnect but subscribes again by itself (Mesos: the HTTP marker file).
+        let pid = recovered.libprocess_pid.filter(|pid| alive && !super::executor_api::is_http_executor(pid));
         executor.pid = pid.clone();
         Some((executor, pid))
     }
@@ -166,7 +168,8 @@ impl Agent {
         let state = self.frameworks.get(&framework_id).and_then(|f| f.executors.get(&executor_id)).map(|e| e.state);
         if self.registration.state() != AgentState::Recovering || state != Some(ExecutorState::Registering) {
             tracing::warn!(%from, %executor_id, "unexpected executor re-registration: shutting it down");
-            ctx.send(&from, ShutdownExecutorMessage { executor_id: Some(message.executor_id), framework_id: Some(message.framework_id) });
+            let shutdown = ShutdownExecutorMessage { executor_id: Some(message.executor_id), framework_id: Some(message.framework_id) };
+            self.send_executor(&from, shutdown, ctx);
             return;
         }
         let checkpointer = self.checkpointer();
@@ -186,8 +189,11 @@ impl Agent {
                 executor.add_launched(task_from_info(task, TaskState::TaskStaging, &framework_id.clone().into()));
             }
         }
-        ctx.link(&from);
-        ctx.send(&from, ExecutorReregisteredMessage { slave_id: self.info.id.clone().unwrap_or_default(), slave_info: self.info.clone() });
+        if !super::executor_api::is_http_executor(&from) {
+            ctx.link(&from);
+        }
+        let reregistered = ExecutorReregisteredMessage { slave_id: self.info.id.clone().unwrap_or_default(), slave_info: self.info.clone() };
+        self.send_executor(&from, reregistered, ctx);
         tracing::info!(%executor_id, pid = %from, "executor re-registered");
         // Updates it sent that we may not have received; duplicates are recognised.
         for update in message.updates {

@@ -249,9 +249,9 @@ impl Agent {
             tracing::error!(%error, "cannot checkpoint the task");
         }
         executor.add_launched(record);
-        if let Some(executor_pid) = &executor.pid {
+        if let Some(executor_pid) = executor.pid.clone() {
             let message = RunTaskMessage { framework_id: Some(framework_id.into()), framework: info, task, pid, ..RunTaskMessage::default() };
-            ctx.send(executor_pid, message);
+            self.send_executor(&executor_pid, message, ctx);
         }
     }
 
@@ -264,7 +264,8 @@ impl Agent {
         let agent_state = self.registration.state();
         if matches!(agent_state, AgentState::Recovering | AgentState::Terminating) || state != Some(ExecutorState::Registering) {
             tracing::warn!(%from, %executor_id, agent = agent_state.name(), "unexpected executor registration: shutting it down");
-            ctx.send(&from, ShutdownExecutorMessage { executor_id: Some(executor_id.into()), framework_id: Some(framework_id.into()) });
+            let message = ShutdownExecutorMessage { executor_id: Some(executor_id.into()), framework_id: Some(framework_id.into()) };
+            self.send_executor(&from, message, ctx);
             return;
         }
         let checkpointer = self.checkpointer();
@@ -282,7 +283,10 @@ impl Agent {
                 tracing::error!(%error, "cannot checkpoint the executor's libprocess pid");
             }
         }
-        ctx.link(&from);
+        if !super::executor_api::is_http_executor(&from) {
+            ctx.link(&from);
+        }
+        let queued: Vec<TaskInfo> = std::mem::take(&mut executor.queued_tasks).into_values().collect();
         let registered = ExecutorRegisteredMessage {
             executor_info: executor.info.clone(),
             framework_id: framework_id.clone().into(),
@@ -290,9 +294,8 @@ impl Agent {
             slave_id: info.id.clone().unwrap_or_default(),
             slave_info: agent_info,
         };
-        ctx.send(&from, registered);
+        self.send_executor(&from, registered, ctx);
         tracing::info!(%executor_id, %framework_id, pid = %from, "executor registered");
-        let queued: Vec<TaskInfo> = std::mem::take(&mut executor.queued_tasks).into_values().collect();
         for task in queued {
             self.send_task_to_executor(&framework_id, &executor_id, task, ctx);
         }
@@ -344,7 +347,7 @@ impl Agent {
             }
             ExecutorState::Running => {
                 if let Some(pid) = executor.pid.clone() {
-                    ctx.send(&pid, message);
+                    self.send_executor(&pid, message, ctx);
                 }
             }
             ExecutorState::Terminating | ExecutorState::Terminated => {
@@ -362,7 +365,7 @@ impl Agent {
         let executor_id = ExecutorId::from(&message.executor_id);
         let pid = self.frameworks.get(&framework_id).and_then(|f| f.executors.get(&executor_id)).and_then(|e| e.pid.clone());
         match pid {
-            Some(pid) => ctx.send(&pid, message),
+            Some(pid) => self.send_executor(&pid, message, ctx),
             None => tracing::warn!(%executor_id, "dropping framework message: executor not registered"),
         }
     }

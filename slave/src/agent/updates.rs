@@ -93,7 +93,7 @@ impl Agent {
                 task_id: update.status.task_id.clone(),
                 uuid: update.uuid.clone().unwrap_or_default(),
             };
-            ctx.send(&sender, ack);
+            self.send_executor(&sender, ack, ctx);
         }
         if let Some(forward) = outcome.forward {
             self.forward(forward, ctx);

@@ -1,4 +1,5 @@
 mod fake;
+mod executor_http;
 mod files_http;
 mod processes;
 mod real_process;

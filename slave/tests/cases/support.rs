@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use libprocess::{Context, DecodeError, Pid, Process, ProcessRef};
 use mesos_proto::mesos::internal::{
-    ExitedExecutorMessage, PongSlaveMessage, RegisterSlaveMessage, ReregisterSlaveMessage, SlaveRegisteredMessage,
+    ExecutorToFrameworkMessage, ExitedExecutorMessage, PongSlaveMessage, RegisterSlaveMessage, ReregisterSlaveMessage, SlaveRegisteredMessage,
     SlaveReregisteredMessage, StatusUpdate, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
 };
 use mesos_proto::mesos::{CommandInfo, FrameworkId, FrameworkInfo, SlaveId, TaskId, TaskInfo};
@@ -20,6 +20,7 @@ libprocess::protocol! {
         Update(StatusUpdateMessage),
         Exited(ExitedExecutorMessage),
         Pong(PongSlaveMessage),
+        FromExecutor(ExecutorToFrameworkMessage),
     }
 }
 
@@ -32,6 +33,8 @@ pub enum MasterEvent {
     Update { from: Pid, update: StatusUpdate },
     ExitedExecutor(ExitedExecutorMessage),
     Pong,
+    /// A framework message from an executor, with its data.
+    FromExecutor(Vec<u8>),
 }
 
 /// The master side of the protocol: registers agents as `AGENT-S1`, acknowledges
@@ -72,6 +75,7 @@ impl Process for FakeMaster {
             }
             FakeMasterMessage::Exited(message) => MasterEvent::ExitedExecutor(message),
             FakeMasterMessage::Pong(_) => MasterEvent::Pong,
+            FakeMasterMessage::FromExecutor(message) => MasterEvent::FromExecutor(message.data),
         };
         let _ = self.tx.send(event);
     }
