@@ -126,11 +126,17 @@ fn read_until(stdout: ChildStdout, last: &'static str) -> (Vec<String>, mpsc::Re
 
 /// Runs the pymesos scheduler against `master` (waits for it to exit, with the guard).
 fn pymesos(master: &str, command: &str, instances: u32) -> (Option<i32>, String) {
+    pymesos_with(&[], master, command, instances)
+}
+
+/// Runs the pymesos scheduler with extra leading arguments (`--executor SCRIPT`).
+fn pymesos_with(options: &[&str], master: &str, command: &str, instances: u32) -> (Option<i32>, String) {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/client-venv/bin/python");
     assert!(python.exists(), "pymesos is installed by scripts/test-setup.sh (run scripts/test.sh)");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/pymesos_scheduler.py");
     let mut child = Command::new(python)
         .arg(script)
+        .args(options)
         .arg(master)
         .arg(command)
         .arg(instances.to_string())
@@ -196,6 +202,28 @@ fn local_cluster_runs_a_third_party_scheduler_and_stops_clean() {
     let exit = wait_exit(&mut local.child).expect("mesos-local exits on Ctrl-C");
     assert!(exit.success(), "{exit:?}");
     assert!(processes_under(&local.work_dir).is_empty(), "no executor or task outlives mesos-local");
+}
+
+/// An unmodified pymesos *executor* (v1 executor HTTP API) launched by our agent: the
+/// pymesos scheduler gives each task an `ExecutorInfo` running
+/// `tests/clients/pymesos_executor.py`, which SUBSCRIBEs to the agent, gets LAUNCH,
+/// and sends TASK_RUNNING then TASK_FINISHED with its own message, which reaches the
+/// scheduler through the agent's status-update manager and the master. Ctrl-C then
+/// stops everything, the executor included.
+#[test]
+fn local_cluster_runs_a_third_party_executor() {
+    let (mut local, base) = start_local(1, 1);
+    let executor = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/pymesos_executor.py");
+    let executor = executor.to_str().expect("utf-8 path");
+    let (status, output) = pymesos_with(&["--executor", executor], &format!("127.0.0.1:{base}"), "via-executor", 1);
+    assert_eq!(status, Some(0), "pymesos output:\n{output}");
+    assert!(output.contains("TASK_RUNNING running"), "{output}");
+    assert!(output.contains("TASK_FINISHED finished by the pymesos executor"), "{output}");
+
+    kill(OsPid::from_raw(local.child.id() as i32), Signal::SIGINT).unwrap();
+    let exit = wait_exit(&mut local.child).expect("mesos-local exits on Ctrl-C");
+    assert!(exit.success(), "{exit:?}");
+    assert!(processes_under(&local.work_dir).is_empty(), "no executor outlives mesos-local");
 }
 
 /// The three-master HA cluster of `mesos-local`: pymesos pointed at a follower follows

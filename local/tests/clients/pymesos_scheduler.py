@@ -1,13 +1,19 @@
 """A scheduler written with pymesos, a third-party pure-Python Mesos library that speaks
 the v1 scheduler HTTP API, run unmodified against our master by the whole-cluster tests.
 
-Usage: pymesos_scheduler.py MASTER_HOST:PORT COMMAND [INSTANCES]
+Usage: pymesos_scheduler.py [--executor SCRIPT] MASTER_HOST:PORT COMMAND [INSTANCES]
 
 Launches INSTANCES command tasks (default 1) and exits 0 once all are TASK_FINISHED,
 1 if any ends in another terminal state, 2 if nothing finishes within 60 s.
-Prints every status update as `update <task id> <state>`.
+Prints every status update as `update <task id> <state> <message>`.
+
+With `--executor SCRIPT`, each task runs under a custom executor instead
+(`ExecutorInfo.command` = this Python running SCRIPT, e.g. pymesos_executor.py) and
+COMMAND is only the task's name.
 """
 import logging
+import os
+import shlex
 import sys
 import threading
 import uuid
@@ -20,8 +26,9 @@ TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ER
 
 
 class Hello(Scheduler):
-    def __init__(self, command, instances):
+    def __init__(self, command, instances, executor=None):
         self.command = command
+        self.executor = executor
         self.pending = instances
         self.finished = 0
         self.instances = instances
@@ -33,20 +40,32 @@ class Hello(Scheduler):
             cpus = sum(r.scalar.value for r in offer.resources if r.name == "cpus")
             mem = sum(r.scalar.value for r in offer.resources if r.name == "mem")
             tasks = []
-            while self.pending > 0 and cpus >= 0.1 and mem >= 32:
+            # A custom executor takes 0.1 cpus and 32 MB of its own per task.
+            need_cpus, need_mem = (0.2, 64) if self.executor else (0.1, 32)
+            while self.pending > 0 and cpus >= need_cpus and mem >= need_mem:
                 task = Dict()
                 task.task_id.value = "pymesos-" + str(uuid.uuid4())
                 task.agent_id.value = offer.agent_id.value
                 task.name = "hello"
-                task.command.value = self.command
+                if self.executor:
+                    task.executor.executor_id.value = "pymesos-executor-" + task.task_id.value
+                    task.executor.framework_id.value = offer.framework_id.value
+                    task.executor.command.value = " ".join(
+                        shlex.quote(part) for part in (sys.executable, os.path.abspath(self.executor)))
+                    task.executor.resources = [
+                        dict(name="cpus", type="SCALAR", scalar={"value": 0.1}),
+                        dict(name="mem", type="SCALAR", scalar={"value": 32}),
+                    ]
+                else:
+                    task.command.value = self.command
                 task.resources = [
                     dict(name="cpus", type="SCALAR", scalar={"value": 0.1}),
                     dict(name="mem", type="SCALAR", scalar={"value": 32}),
                 ]
                 tasks.append(task)
                 self.pending -= 1
-                cpus -= 0.1
-                mem -= 32
+                cpus -= need_cpus
+                mem -= need_mem
             if tasks:
                 driver.launchTasks(offer.id, tasks)
             else:
@@ -54,7 +73,7 @@ class Hello(Scheduler):
 
     def statusUpdate(self, driver, update):
         state = update.state
-        print("update", update.task_id.value, state, flush=True)
+        print("update", update.task_id.value, state, update.get("message", ""), flush=True)
         if state == "TASK_FINISHED":
             self.finished += 1
             if self.finished == self.instances:
@@ -67,10 +86,14 @@ class Hello(Scheduler):
 
 def main():
     logging.basicConfig(level=logging.INFO)
-    master, command = sys.argv[1], sys.argv[2]
-    instances = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    args = sys.argv[1:]
+    executor = None
+    if args and args[0] == "--executor":
+        executor, args = args[1], args[2:]
+    master, command = args[0], args[1]
+    instances = int(args[2]) if len(args) > 2 else 1
     framework = Dict(user="root", name="pymesos-hello", hostname="localhost")
-    scheduler = Hello(command, instances)
+    scheduler = Hello(command, instances, executor)
     driver = MesosSchedulerDriver(scheduler, framework, master, use_addict=True)
     driver.start()
     finished = scheduler.done.wait(60)
