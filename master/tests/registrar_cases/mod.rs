@@ -2,5 +2,6 @@
 
 mod cluster;
 mod durability;
+mod model;
 mod operations;
 mod support;
