@@ -25,7 +25,8 @@ use std::rc::Rc;
 
 use mesos_master::registrar::operations::{AgentAtTime, FrameworkAtTime, RegistryEntry};
 use mesos_master::registrar::{
-    Applied, LogBackend, MemBackend, Registrar, RegistrarError, RegistryError, RegistryOperation as Op, RegistryState,
+    Applied, LogBackend, MemBackend, Registrar, RegistrarError, RegistryError,
+    RegistryOperation as Op, RegistryState,
 };
 use mesos_proto::mesos::FrameworkId;
 use prost::Message as _;
@@ -53,7 +54,9 @@ impl Record {
     fn acknowledged(&self) -> Option<(u64, u64, Result<bool, RegistryError>)> {
         match &self.response {
             Some((at, Ok(applied))) => Some((*at, applied.index, Ok(applied.mutated))),
-            Some((at, Err(RegistrarError::Rejected { index, error }))) => Some((*at, *index, Err(error.clone()))),
+            Some((at, Err(RegistrarError::Rejected { index, error }))) => {
+                Some((*at, *index, Err(error.clone())))
+            }
             _ => None,
         }
     }
@@ -69,7 +72,10 @@ type Shared = Rc<RefCell<History>>;
 
 /// The operation's key: its encoding, unique because every id is.
 fn key(op: &Op) -> Vec<u8> {
-    RegistryEntry { operation: Some(op.clone()) }.encode_to_vec()
+    RegistryEntry {
+        operation: Some(op.clone()),
+    }
+    .encode_to_vec()
 }
 
 /// Generates operations with unique ids: registers and admits of new ids, removes and
@@ -86,18 +92,28 @@ impl Workload {
     fn next(&mut self, rng: &mut StdRng) -> Op {
         match rng.random_range(0..4) {
             1 if !self.removable.is_empty() => {
-                let id = self.removable.swap_remove(rng.random_range(0..self.removable.len()));
+                let id = self
+                    .removable
+                    .swap_remove(rng.random_range(0..self.removable.len()));
                 Op::RemoveFramework(FrameworkId { value: id })
             }
             3 if !self.reachable.is_empty() => {
-                let id = self.reachable.swap_remove(rng.random_range(0..self.reachable.len()));
-                Op::MarkUnreachable(AgentAtTime { info: Some(agent(&id)), time: Some(time(1_000)) })
+                let id = self
+                    .reachable
+                    .swap_remove(rng.random_range(0..self.reachable.len()));
+                Op::MarkUnreachable(AgentAtTime {
+                    info: Some(agent(&id)),
+                    time: Some(time(1_000)),
+                })
             }
             0 | 1 => {
                 self.frameworks += 1;
                 let id = format!("f{}", self.frameworks);
                 self.removable.push(id.clone());
-                Op::RegisterFramework(FrameworkAtTime { info: Some(framework(&id, 60.0)), time: Some(time(5)) })
+                Op::RegisterFramework(FrameworkAtTime {
+                    info: Some(framework(&id, 60.0)),
+                    time: Some(time(5)),
+                })
             }
             _ => {
                 self.agents += 1;
@@ -116,7 +132,12 @@ fn invoke(cluster: &Cluster, history: &Shared, i: usize, op: Op) {
         let mut h = history.borrow_mut();
         let invoked = h.next;
         h.next += 1;
-        h.records.push(Record { op, member: i, invoked, response: None });
+        h.records.push(Record {
+            op,
+            member: i,
+            invoked,
+            response: None,
+        });
         h.records.len() - 1
     };
     let history = history.clone();
@@ -135,28 +156,44 @@ fn committed_log(backends: &[MemBackend], seed: u64) -> Vec<Option<Op>> {
     let mut logs: Vec<Vec<(u64, Vec<u8>)>> = Vec::new();
     for (i, backend) in backends.iter().enumerate() {
         let persisted = backend.clone().load().expect("memory backend loads");
-        assert_eq!(persisted.snapshot.get_metadata().index, 0, "seed {seed}: the model needs the whole log (no compaction)");
+        assert_eq!(
+            persisted.snapshot.get_metadata().index,
+            0,
+            "seed {seed}: the model needs the whole log (no compaction)"
+        );
         let log: Vec<(u64, Vec<u8>)> = (1..=persisted.hard_state.commit)
             .map(|index| {
                 let entry = persisted.entries.get(&index);
-                let entry = entry.unwrap_or_else(|| panic!("seed {seed}: member {i} lacks committed entry {index}"));
+                let entry = entry.unwrap_or_else(|| {
+                    panic!("seed {seed}: member {i} lacks committed entry {index}")
+                });
                 (entry.term, entry.data.to_vec())
             })
             .collect();
         logs.push(log);
     }
-    let longest = logs.iter().max_by_key(|l| l.len()).cloned().unwrap_or_default();
+    let longest = logs
+        .iter()
+        .max_by_key(|l| l.len())
+        .cloned()
+        .unwrap_or_default();
     for (i, log) in logs.iter().enumerate() {
         if let Some(k) = (0..log.len()).find(|k| log[*k] != longest[*k]) {
-            panic!("seed {seed}: member {i}'s committed entry {} differs from another member's", k + 1);
+            panic!(
+                "seed {seed}: member {i}'s committed entry {} differs from another member's",
+                k + 1
+            );
         }
     }
     longest
         .into_iter()
         .map(|(_, data)| {
             (!data.is_empty()).then(|| {
-                let entry = RegistryEntry::decode(&data[..]).unwrap_or_else(|e| panic!("seed {seed}: bad entry: {e}"));
-                entry.operation.unwrap_or_else(|| panic!("seed {seed}: an entry without an operation"))
+                let entry = RegistryEntry::decode(&data[..])
+                    .unwrap_or_else(|e| panic!("seed {seed}: bad entry: {e}"));
+                entry
+                    .operation
+                    .unwrap_or_else(|| panic!("seed {seed}: an entry without an operation"))
             })
         })
         .collect()
@@ -182,14 +219,23 @@ async fn check_members(cluster: &Cluster, backends: &[MemBackend], seed: u64) ->
     let (_, states) = replay(&log);
     let mut applied = Vec::new();
     for i in 0..3 {
-        let Some(member) = cluster.members[i].as_ref() else { continue };
+        let Some(member) = cluster.members[i].as_ref() else {
+            continue;
+        };
         // Both reads are queued back to back on a settled system: they see one moment.
         let status = member.registrar.raft_status().expect("raft registrar");
         let state = member.registrar.state();
         let (status, state) = (status.await.expect("status"), state.await.expect("state"));
         let k = status.applied as usize;
-        assert!(k <= log.len(), "seed {seed}: member {i} applied {k} entries, only {} committed anywhere", log.len());
-        assert!(state == states[k], "seed {seed}: member {i}'s registry differs from the model at applied index {k}");
+        assert!(
+            k <= log.len(),
+            "seed {seed}: member {i} applied {k} entries, only {} committed anywhere",
+            log.len()
+        );
+        assert!(
+            state == states[k],
+            "seed {seed}: member {i}'s registry differs from the model at applied index {k}"
+        );
         applied.push(status.applied);
     }
     applied
@@ -199,29 +245,58 @@ async fn check_members(cluster: &Cluster, backends: &[MemBackend], seed: u64) ->
 fn check_history(history: &History, log: &[Option<Op>], seed: u64) {
     let (results, _) = replay(log);
     let mut position: HashMap<Vec<u8>, u64> = HashMap::new();
-    let submitted: HashMap<Vec<u8>, usize> = history.records.iter().enumerate().map(|(n, r)| (key(&r.op), n)).collect();
+    let submitted: HashMap<Vec<u8>, usize> = history
+        .records
+        .iter()
+        .enumerate()
+        .map(|(n, r)| (key(&r.op), n))
+        .collect();
     for (k, op) in log.iter().enumerate() {
         let Some(op) = op else { continue };
         let index = k as u64 + 1;
-        assert!(submitted.contains_key(&key(op)), "seed {seed}: entry {index} holds an operation nobody submitted: {op:?}");
+        assert!(
+            submitted.contains_key(&key(op)),
+            "seed {seed}: entry {index} holds an operation nobody submitted: {op:?}"
+        );
         if let Some(first) = position.insert(key(op), index) {
-            panic!("seed {seed}: {} committed twice, at {first} and {index}", op.name());
+            panic!(
+                "seed {seed}: {} committed twice, at {first} and {index}",
+                op.name()
+            );
         }
     }
     for record in &history.records {
         let at = position.get(&key(&record.op)).copied();
         if let Some((_, index, outcome)) = record.acknowledged() {
-            assert_eq!(at, Some(index), "seed {seed}: acknowledged {:?} (member {}) is not at its index", record.op, record.member);
-            let model = results[index as usize - 1].clone().expect("an operation entry");
-            assert_eq!(model, outcome, "seed {seed}: entry {index}: the member answered differently from the model");
+            assert_eq!(
+                at,
+                Some(index),
+                "seed {seed}: acknowledged {:?} (member {}) is not at its index",
+                record.op,
+                record.member
+            );
+            let model = results[index as usize - 1]
+                .clone()
+                .expect("an operation entry");
+            assert_eq!(
+                model, outcome,
+                "seed {seed}: entry {index}: the member answered differently from the model"
+            );
         }
     }
     // Real time: whatever was acknowledged before an operation was invoked precedes it.
     for a in &history.records {
-        let Some((acked, index_a, _)) = a.acknowledged() else { continue };
+        let Some((acked, index_a, _)) = a.acknowledged() else {
+            continue;
+        };
         for b in history.records.iter().filter(|b| b.invoked > acked) {
             if let Some(index_b) = position.get(&key(&b.op)) {
-                assert!(index_a < *index_b, "seed {seed}: {:?} acknowledged before {:?} was invoked, but ordered after it", a.op, b.op);
+                assert!(
+                    index_a < *index_b,
+                    "seed {seed}: {:?} acknowledged before {:?} was invoked, but ordered after it",
+                    a.op,
+                    b.op
+                );
             }
         }
     }
@@ -273,9 +348,13 @@ async fn run(seed: u64) -> (usize, usize) {
             }
             40..48 => {
                 let (a, b) = (rng.random_range(0..3), rng.random_range(1..3));
-                cluster.sim.partition(cluster.addresses[a], cluster.addresses[(a + b) % 3]);
+                cluster
+                    .sim
+                    .partition(cluster.addresses[a], cluster.addresses[(a + b) % 3]);
             }
-            48..53 => cluster.sim.isolate(cluster.addresses[rng.random_range(0..3)]),
+            48..53 => cluster
+                .sim
+                .isolate(cluster.addresses[rng.random_range(0..3)]),
             53..60 => heal_all(&cluster),
             60..63 => {
                 let i = rng.random_range(0..3);
@@ -289,7 +368,10 @@ async fn run(seed: u64) -> (usize, usize) {
         }
         for (member, term) in cluster.leaders() {
             let first = *leader_of_term.entry(term).or_insert(member);
-            assert_eq!(first, member, "seed {seed}: members {first} and {member} both lead term {term}");
+            assert_eq!(
+                first, member,
+                "seed {seed}: members {first} and {member} both lead term {term}"
+            );
         }
         if step % 20 == 19 {
             check_members(&cluster, &backends, seed).await;
@@ -308,7 +390,11 @@ async fn run(seed: u64) -> (usize, usize) {
     cluster.run(30).await;
     let applied = check_members(&cluster, &backends, seed).await;
     let log = committed_log(&backends, seed);
-    assert!(applied.iter().all(|a| *a == log.len() as u64), "seed {seed}: members applied {applied:?} of {} entries", log.len());
+    assert!(
+        applied.iter().all(|a| *a == log.len() as u64),
+        "seed {seed}: members applied {applied:?} of {} entries",
+        log.len()
+    );
     let acknowledged = report(&history.borrow(), &log, leader_of_term.len(), seed);
     cluster.shutdown().await;
     (log.len(), acknowledged)
@@ -316,15 +402,32 @@ async fn run(seed: u64) -> (usize, usize) {
 
 /// Checks the history and prints what the run covered; returns the acknowledged count.
 fn report(history: &History, log: &[Option<Op>], terms: usize, seed: u64) -> usize {
-    assert!(history.records.iter().all(|r| r.response.is_some()), "seed {seed}: a submit never answered after healing");
+    assert!(
+        history.records.iter().all(|r| r.response.is_some()),
+        "seed {seed}: a submit never answered after healing"
+    );
     check_history(history, log, seed);
     let last = history.records.last().expect("the barrier");
-    assert!(last.acknowledged().is_some(), "seed {seed}: the barrier submit on a settled leader did not commit");
-    let acknowledged = history.records.iter().filter(|r| r.acknowledged().is_some()).count();
-    let refused = history.records.iter().filter(|r| matches!(r.response, Some((_, Err(RegistrarError::Rejected { .. }))))).count();
+    assert!(
+        last.acknowledged().is_some(),
+        "seed {seed}: the barrier submit on a settled leader did not commit"
+    );
+    let acknowledged = history
+        .records
+        .iter()
+        .filter(|r| r.acknowledged().is_some())
+        .count();
+    let refused = history
+        .records
+        .iter()
+        .filter(|r| matches!(r.response, Some((_, Err(RegistrarError::Rejected { .. })))))
+        .count();
     let failed = history.records.len() - acknowledged;
-    let unacked_committed =
-        history.records.iter().filter(|r| r.acknowledged().is_none() && log.iter().flatten().any(|op| *op == r.op)).count();
+    let unacked_committed = history
+        .records
+        .iter()
+        .filter(|r| r.acknowledged().is_none() && log.iter().flatten().any(|op| *op == r.op))
+        .count();
     eprintln!(
         "seed {seed}: {} submits, {acknowledged} acknowledged ({refused} refused by the model), {failed} failed ({unacked_committed} of them committed anyway), {} entries, {} terms",
         history.records.len(),
@@ -349,6 +452,12 @@ async fn registry_histories_match_the_sequential_model_under_faults() {
         entries += e;
         acknowledged += a;
     }
-    assert!(acknowledged >= 5 * seeds.len(), "too few acknowledged operations to mean anything: {acknowledged}");
-    assert!(entries > acknowledged, "no no-op or unacknowledged entries: the faults never bit ({entries} entries)");
+    assert!(
+        acknowledged >= 5 * seeds.len(),
+        "too few acknowledged operations to mean anything: {acknowledged}"
+    );
+    assert!(
+        entries > acknowledged,
+        "no no-op or unacknowledged entries: the faults never bit ({entries} entries)"
+    );
 }
