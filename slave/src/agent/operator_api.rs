@@ -7,6 +7,10 @@
 //! GET_CONTAINERS, GET_FRAMEWORKS, GET_EXECUTORS, GET_TASKS, GET_AGENT. Every other
 //! call answers `501 Not Implemented`.
 
+// An error answer is a whole HTTP response, built once per failed request; boxing it
+// would buy nothing.
+#![allow(clippy::result_large_err)]
+
 use http::StatusCode;
 use libprocess::Context;
 use libprocess::http::{self as lhttp, Request, Responder, Response};

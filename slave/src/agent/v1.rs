@@ -4,6 +4,10 @@
 //! Mesos: src/common/http.cpp (`APPLICATION_JSON`, `APPLICATION_PROTOBUF`,
 //! `Request::acceptsMediaType`), src/internal/evolve.cpp.
 
+// An error answer is a whole HTTP response, built once per failed request; boxing it
+// would buy nothing.
+#![allow(clippy::result_large_err)]
+
 use bytes::Bytes;
 use http::{StatusCode, header};
 use libprocess::http::{self as lhttp, Request, Response};

@@ -95,10 +95,10 @@ impl Harness {
             ..Default::default()
         });
         let message = RunTaskMessage { framework: framework(false), task, pid: Some("scheduler@10.0.2.1:8080".into()), ..Default::default() };
-        self.from_master(message).await;
+        self.send_from_master(message).await;
     }
 
-    async fn from_master<M: libprocess::ProtoMessage>(&self, message: M) {
+    async fn send_from_master<M: libprocess::ProtoMessage>(&self, message: M) {
         self.node.send(&self.master, &self.agent, message);
         self.clock.settle().await;
     }
@@ -240,17 +240,17 @@ async fn executor_http_api_test_subscribe() {
     let framework_id = mesos::FrameworkId { value: FRAMEWORK.into() };
     let executor_id = mesos::ExecutorId { value: EXECUTOR.into() };
     let task_id = mesos::TaskId { value: "t1".into() };
-    h.from_master(KillTaskMessage { framework_id: framework_id.clone(), task_id, kill_policy: None }).await;
+    h.send_from_master(KillTaskMessage { framework_id: framework_id.clone(), task_id, kill_policy: None }).await;
     let kill = events.next().await;
     assert_eq!(kill["type"], "KILL");
     assert_eq!(kill["kill"]["task_id"]["value"], "t1");
     let data = b"to the executor".to_vec();
     let message = FrameworkToExecutorMessage { slave_id: mesos::SlaveId { value: AGENT_ID.into() }, framework_id: framework_id.clone(), executor_id: executor_id.clone(), data };
-    h.from_master(message).await;
+    h.send_from_master(message).await;
     let message = events.next().await;
     assert_eq!(message["type"], "MESSAGE");
     assert_eq!(message["message"]["data"], base64_like::encode(b"to the executor"));
-    h.from_master(ShutdownExecutorMessage { executor_id: Some(executor_id), framework_id: Some(framework_id) }).await;
+    h.send_from_master(ShutdownExecutorMessage { executor_id: Some(executor_id), framework_id: Some(framework_id) }).await;
     assert_eq!(events.next().await["type"], "SHUTDOWN");
     h.node.shutdown().await;
 }
