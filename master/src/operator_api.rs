@@ -10,18 +10,19 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{Method, StatusCode, header};
+use http::StatusCode;
 use libprocess::http::{self as lhttp, Request, Response, StreamWriter};
 use libprocess::{Context, ProcessRef, Time};
 use mesos_proto::ids::FrameworkId;
 use mesos_proto::mesos::v1;
 use mesos_proto::resources::Resources;
-use prost::Message;
 
 use crate::core::{Agent, Framework, MasterEvent};
 use crate::leadership::LeaderView;
 use crate::process::MasterProcess;
-use crate::scheduler_api::{Encoding, HEARTBEAT_INTERVAL, STREAM_CAPACITY};
+use crate::scheduler_api::{HEARTBEAT_INTERVAL, STREAM_CAPACITY};
+pub use mesos_proto::http_api::evolve;
+use mesos_proto::http_api::{Encoding, bad_request, parse_body, require_post, response_encoding};
 use crate::snapshot::{SnapshotCell, StateSnapshot};
 
 use v1::master::{call, event, response};
@@ -33,12 +34,6 @@ pub const MAX_OPERATOR_SUBSCRIBERS: usize = 1000;
 #[derive(Default)]
 pub struct OperatorSubscribers {
     streams: Vec<(StreamWriter, Encoding)>,
-}
-
-/// Re-encodes a message as its twin of another package (Mesos's `evolve`/`devolve`: v0
-/// and v1 types are identical on the wire).
-pub fn evolve<A: Message, B: Message + Default>(from: &A) -> B {
-    B::decode(Bytes::from(from.encode_to_vec())).unwrap_or_default()
 }
 
 fn time_info(time: Time) -> v1::TimeInfo {
@@ -72,50 +67,14 @@ fn schedule_heartbeat(ctx: &mut Context<'_, MasterProcess>) {
     });
 }
 
-fn bad_request(message: impl Into<String>) -> Response {
-    lhttp::text(StatusCode::BAD_REQUEST, message)
-}
-
 fn parse(request: &Request) -> Result<(v1::master::Call, Encoding), Response> {
-    if request.method() != Method::POST {
-        return Err(lhttp::text(StatusCode::METHOD_NOT_ALLOWED, format!("Expecting a 'POST' request, received '{}'", request.method())));
-    }
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .ok_or_else(|| bad_request("Expecting 'Content-Type' to be present"))?
-        .to_str()
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    let call: v1::master::Call = match content_type.as_str() {
-        "application/json" => {
-            let text = std::str::from_utf8(request.body()).map_err(|e| bad_request(format!("Request body is not UTF-8: {e}")))?;
-            mesos_proto::json::from_json_str(text).map_err(|e| bad_request(format!("Failed to parse body into Call protobuf: {e}")))?
-        }
-        "application/x-protobuf" => v1::master::Call::decode(request.body().clone())
-            .map_err(|e| bad_request(format!("Failed to parse body into Call protobuf: {e}")))?,
-        other => return Err(lhttp::text(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("Unsupported 'Content-Type' '{other}'"))),
-    };
-    let accept = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
-    let encoding = if accept.contains("application/json") || accept.contains("*/*") {
-        Encoding::Json
-    } else if accept.contains("application/x-protobuf") {
-        Encoding::Protobuf
-    } else {
-        return Err(lhttp::text(StatusCode::NOT_ACCEPTABLE, "Expecting 'Accept' to allow application/json or application/x-protobuf"));
-    };
-    Ok((call, encoding))
+    require_post(request)?;
+    let call = parse_body(request)?;
+    Ok((call, response_encoding(request)?))
 }
 
 fn encode_response(response: &v1::master::Response, encoding: Encoding) -> Response {
-    match encoding {
-        Encoding::Json => lhttp::response(StatusCode::OK, "application/json", mesos_proto::json::to_json_string(response)),
-        Encoding::Protobuf => lhttp::response(StatusCode::OK, "application/x-protobuf", response.encode_to_vec()),
-    }
+    lhttp::response(StatusCode::OK, encoding.content_type(), encoding.encode(response))
 }
 
 async fn handle(request: Request, master: ProcessRef<MasterProcess>, cell: Arc<SnapshotCell>, view: &LeaderView) -> Result<Response, Response> {
@@ -173,11 +132,7 @@ fn subscribe(master: &mut MasterProcess, subscribed: &v1::master::Event, encodin
     if master.operator.streams.len() >= MAX_OPERATOR_SUBSCRIBERS {
         return Err(lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "Too many subscribers"));
     }
-    let content_type = match encoding {
-        Encoding::Json => "application/json",
-        Encoding::Protobuf => "application/x-protobuf",
-    };
-    let (response, writer) = lhttp::stream(StatusCode::OK, content_type, STREAM_CAPACITY);
+    let (response, writer) = lhttp::stream(StatusCode::OK, encoding.content_type(), STREAM_CAPACITY);
     if writer.try_send(record(subscribed, encoding)).is_err() {
         return Err(lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "subscriber gone"));
     }
@@ -186,13 +141,7 @@ fn subscribe(master: &mut MasterProcess, subscribed: &v1::master::Event, encodin
 }
 
 fn record(event: &v1::master::Event, encoding: Encoding) -> Bytes {
-    let body = match encoding {
-        Encoding::Json => mesos_proto::json::to_json_string(event).into_bytes(),
-        Encoding::Protobuf => event.encode_to_vec(),
-    };
-    let mut out = format!("{}\n", body.len()).into_bytes();
-    out.extend_from_slice(&body);
-    Bytes::from(out)
+    mesos_proto::http_api::record(encoding.encode(event))
 }
 
 /// Sends an event to every operator subscriber; a subscriber that is gone or does not

@@ -16,12 +16,11 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, StatusCode, header};
+use http::{HeaderValue, StatusCode};
 use libprocess::http::{self as lhttp, Request, Responder, Response, StreamError, StreamWriter};
 use libprocess::{Context, Pid};
 use mesos_proto::ids::FrameworkId;
 use mesos_proto::mesos::{self, scheduler, v1};
-use prost::Message;
 
 use crate::core::Outgoing;
 use crate::process::MasterProcess;
@@ -34,17 +33,8 @@ pub const STREAM_CAPACITY: usize = 1024;
 /// Most HTTP subscribers at once; further SUBSCRIBEs get `503`.
 pub const MAX_SUBSCRIBERS: usize = 10_000;
 
-const JSON: &str = "application/json";
-const PROTOBUF: &str = "application/x-protobuf";
-
-/// How a subscriber wants its events encoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Encoding {
-    /// `application/json`.
-    Json,
-    /// `application/x-protobuf`.
-    Protobuf,
-}
+pub use mesos_proto::http_api::Encoding;
+use mesos_proto::http_api::{bad_request, evolve, parse_body, record, require_post, response_encoding};
 
 struct Stream {
     writer: StreamWriter,
@@ -104,71 +94,18 @@ fn on_request(master: &mut MasterProcess, request: Request, responder: Responder
     responder.respond(response);
 }
 
-fn bad_request(message: impl Into<String>) -> Response {
-    lhttp::text(StatusCode::BAD_REQUEST, message)
-}
-
-/// Which of JSON and protobuf the `Accept` header allows (JSON preferred, as Mesos).
-fn response_encoding(request: &Request) -> Option<Encoding> {
-    let Some(accept) = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
-        return Some(Encoding::Json);
-    };
-    let types: Vec<&str> = accept.split(',').map(|t| t.split(';').next().unwrap_or("").trim()).collect();
-    let accepts = |wanted: &str| types.iter().any(|t| *t == wanted || *t == "*/*" || *t == "application/*");
-    if accepts(JSON) {
-        Some(Encoding::Json)
-    } else if accepts(PROTOBUF) {
-        Some(Encoding::Protobuf)
-    } else {
-        None
-    }
-}
-
-/// Parses the body by its `Content-Type` into a v0 call (v1 and v0 calls are the same on
-/// the wire: Mesos's `devolve`).
-fn parse_call(request: &Request) -> Result<scheduler::Call, Response> {
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .ok_or_else(|| bad_request("Expecting 'Content-Type' to be present"))?
-        .to_str()
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    let v1_call: v1::scheduler::Call = match content_type.as_str() {
-        JSON => {
-            let text = std::str::from_utf8(request.body()).map_err(|e| bad_request(format!("Request body is not UTF-8: {e}")))?;
-            mesos_proto::json::from_json_str(text)
-                .map_err(|e| bad_request(format!("Failed to parse body into Call protobuf: {e}")))?
-        }
-        PROTOBUF => v1::scheduler::Call::decode(request.body().clone())
-            .map_err(|e| bad_request(format!("Failed to parse body into Call protobuf: {e}")))?,
-        other => {
-            return Err(lhttp::text(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("Expecting 'Content-Type' of {JSON} or {PROTOBUF}, got '{other}'"),
-            ));
-        }
-    };
-    scheduler::Call::decode(Bytes::from(v1_call.encode_to_vec())).map_err(|e| bad_request(format!("Invalid call: {e}")))
-}
-
 fn handle(master: &mut MasterProcess, request: Request, ctx: &mut Context<'_, MasterProcess>) -> Result<Response, Response> {
     if let Some(redirect) = master.leader_view().redirect(&request) {
         return Err(redirect);
     }
-    if request.method() != Method::POST {
-        return Err(lhttp::text(StatusCode::METHOD_NOT_ALLOWED, format!("Expecting a 'POST' request, received '{}'", request.method())));
-    }
-    let mut call = parse_call(&request)?;
+    require_post(&request)?;
+    // v1 and v0 calls are the same on the wire (Mesos's `devolve`).
+    let v1_call: v1::scheduler::Call = parse_body(&request)?;
+    let mut call: scheduler::Call = evolve(&v1_call);
     let Some(kind) = call.r#type.and_then(|t| scheduler::call::Type::try_from(t).ok()).filter(|t| *t != scheduler::call::Type::Unknown) else {
         return Err(bad_request("Failed to validate scheduler::Call: Expecting 'type' to be present"));
     };
-    let encoding = response_encoding(&request)
-        .ok_or_else(|| lhttp::text(StatusCode::NOT_ACCEPTABLE, format!("Expecting 'Accept' to allow '{JSON}' or '{PROTOBUF}'")))?;
+    let encoding = response_encoding(&request)?;
     match kind {
         scheduler::call::Type::Subscribe if request.headers().contains_key("mesos-stream-id") => {
             Err(bad_request("Subscribe calls should not include the 'Mesos-Stream-Id' header"))
@@ -222,11 +159,7 @@ fn subscribe(
     };
     // HTTP schedulers always take over an existing subscription (Mesos ignores `force`).
     subscribe.force = Some(true);
-    let content_type = match encoding {
-        Encoding::Json => JSON,
-        Encoding::Protobuf => PROTOBUF,
-    };
-    let (mut response, writer) = lhttp::stream(StatusCode::OK, content_type, STREAM_CAPACITY);
+    let (mut response, writer) = lhttp::stream(StatusCode::OK, encoding.content_type(), STREAM_CAPACITY);
     let stream_id = uuid::Uuid::new_v4().to_string();
     if let Ok(value) = HeaderValue::from_str(&stream_id) {
         response.headers_mut().insert("mesos-stream-id", value);
@@ -287,14 +220,8 @@ fn write_event(master: &mut MasterProcess, to: &Pid, event: mesos::scheduler::Ev
 
 /// One RecordIO record: `<decimal length>\n<bytes>`.
 pub fn encode_event(event: &mesos::scheduler::Event, encoding: Encoding) -> Bytes {
-    let v1_event = v1::scheduler::Event::decode(Bytes::from(event.encode_to_vec())).unwrap_or_default();
-    let body = match encoding {
-        Encoding::Json => mesos_proto::json::to_json_string(&v1_event).into_bytes(),
-        Encoding::Protobuf => v1_event.encode_to_vec(),
-    };
-    let mut record = format!("{}\n", body.len()).into_bytes();
-    record.extend_from_slice(&body);
-    Bytes::from(record)
+    let v1_event: v1::scheduler::Event = evolve(event);
+    record(encoding.encode(&v1_event))
 }
 
 /// The v1 event for a message the core sends to a framework (Mesos: `evolve`).

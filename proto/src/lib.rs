@@ -47,6 +47,7 @@
 //!     [`mesos::v1::allocator`], [`mesos::v1::maintenance`], [`mesos::v1::quota`].
 //! - [`json`]: Mesos's JSON mapping for every message, both directions.
 //! - [`extensions`]: messages of ours that Mesos 1.11 lacks (`NewMasterDetectedMessage`).
+//! - [`http_api`]: what every v1 HTTP API shares (content negotiation, RecordIO, evolve).
 //! - [`DESCRIPTOR_POOL`], [`FILE_DESCRIPTOR_SET`]: the compiled descriptors of
 //!   every `.proto` file, for reflection.
 
@@ -67,6 +68,7 @@ pub use generated::mesos;
 
 pub mod attributes;
 pub mod extensions;
+pub mod http_api;
 pub mod ids;
 pub mod resources;
 
