@@ -3,7 +3,7 @@
 //! Mesos: master.cpp `registerSlave`, `reregisterSlave`, `__reregisterSlave`,
 //! `SlaveObserver` (pings), `markUnreachable`, `_markUnreachable`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use libprocess::{Pid, Time};
 use mesos_proto::ids::{AgentId, ExecutorId, FrameworkId, TaskId};
@@ -54,24 +54,8 @@ impl MasterCore {
     pub(crate) fn on_agent_admitted(&mut self, from: &Pid, message: internal::RegisterSlaveMessage, now: Time) {
         let Some(agent_id) = message.slave.id.as_ref().map(AgentId::from) else { return };
         let total = Resources::from_protos(message.slave.resources.clone()).unwrap_or_default();
-        let agent = Agent {
-            id: agent_id.clone(),
-            pid: from.clone(),
-            info: message.slave,
-            version: message.version.unwrap_or_default(),
-            capabilities: message.agent_capabilities,
-            total: total.clone(),
-            state: AgentState::Active,
-            registered_time: now,
-            reregistered_time: None,
-            tasks: HashMap::new(),
-            executors: HashMap::new(),
-            offers: HashSet::new(),
-            used: HashMap::new(),
-            pings_missed: 0,
-            pong_received: true,
-            ping_epoch: 0,
-        };
+        let version = message.version.unwrap_or_default();
+        let agent = Agent::new(agent_id.clone(), from.clone(), message.slave, version, message.agent_capabilities, total.clone(), now, None);
         let hostname = agent.info.hostname.clone();
         self.add_agent(agent);
         self.stats.slave_registrations += 1;
@@ -227,24 +211,9 @@ impl MasterCore {
     ) {
         let mut info = message.slave.clone();
         info.id = Some((&agent_id).into());
-        let agent = Agent {
-            id: agent_id.clone(),
-            pid: from.clone(),
-            info,
-            version: message.version.clone().unwrap_or_default(),
-            capabilities: message.agent_capabilities.clone(),
-            total: total.clone(),
-            state: AgentState::Active,
-            registered_time: now,
-            reregistered_time: Some(now),
-            tasks: HashMap::new(),
-            executors: HashMap::new(),
-            offers: HashSet::new(),
-            used: HashMap::new(),
-            pings_missed: 0,
-            pong_received: true,
-            ping_epoch: 0,
-        };
+        let version = message.version.clone().unwrap_or_default();
+        let capabilities = message.agent_capabilities.clone();
+        let agent = Agent::new(agent_id.clone(), from.clone(), info, version, capabilities, total.clone(), now, Some(now));
         let hostname = agent.info.hostname.clone();
         self.add_agent(agent);
         for framework in &message.frameworks {

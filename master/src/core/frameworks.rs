@@ -4,7 +4,7 @@
 //! Mesos: master.cpp `subscribe`, `_subscribe`, `failoverFramework`, `exited`,
 //! `deactivate`, `removeFramework`, `teardown`.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use libprocess::{Pid, Time};
@@ -175,24 +175,8 @@ impl MasterCore {
     }
 
     fn add_framework(&mut self, id: FrameworkId, info: mesos::FrameworkInfo, pid: Pid, suppressed: BTreeSet<String>, now: Time) {
-        let roles = framework_roles(&info);
         tracing::info!(framework_id = %id, name = %info.name, %pid, "framework subscribed");
-        let framework = Framework {
-            id: id.clone(),
-            info: info.clone(),
-            pid: Some(pid.clone()),
-            state: FrameworkState::Active,
-            roles,
-            suppressed_roles: suppressed.clone(),
-            tasks: HashMap::new(),
-            completed_tasks: VecDeque::new(),
-            offers: HashSet::new(),
-            executors: HashMap::new(),
-            registered_time: now,
-            reregistered_time: None,
-            unregistered_time: None,
-            failover_epoch: 0,
-        };
+        let framework = Framework::new(id.clone(), info.clone(), Some(pid.clone()), FrameworkState::Active, suppressed.clone(), now);
         self.frameworks.insert(id.clone(), framework);
         self.frameworks_by_pid.insert(pid.clone(), id.clone());
         self.event(super::MasterEvent::FrameworkAdded(id.clone()));
@@ -386,22 +370,7 @@ impl MasterCore {
         if self.frameworks.contains_key(&id) || self.completed_framework_ids.contains(&id) || self.completed_frameworks.iter().any(|f| f.id == id) {
             return;
         }
-        let framework = Framework {
-            id: id.clone(),
-            info: info.clone(),
-            pid: None,
-            state: FrameworkState::Recovered,
-            roles: framework_roles(info),
-            suppressed_roles: BTreeSet::new(),
-            tasks: HashMap::new(),
-            completed_tasks: VecDeque::new(),
-            offers: HashSet::new(),
-            executors: HashMap::new(),
-            registered_time: now,
-            reregistered_time: None,
-            unregistered_time: None,
-            failover_epoch: 0,
-        };
+        let framework = Framework::new(id.clone(), info.clone(), None, FrameworkState::Recovered, BTreeSet::new(), now);
         self.frameworks.insert(id.clone(), framework);
         self.event(super::MasterEvent::FrameworkAdded(id.clone()));
         self.allocator(AllocatorCall::AddFramework {

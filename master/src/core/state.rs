@@ -56,6 +56,38 @@ pub struct Agent {
 }
 
 impl Agent {
+    /// A newly (re-)admitted agent, active, with nothing on it yet.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: AgentId,
+        pid: Pid,
+        info: mesos::SlaveInfo,
+        version: String,
+        capabilities: Vec<mesos::slave_info::Capability>,
+        total: Resources,
+        registered_time: Time,
+        reregistered_time: Option<Time>,
+    ) -> Agent {
+        Agent {
+            id,
+            pid,
+            info,
+            version,
+            capabilities,
+            total,
+            state: AgentState::Active,
+            registered_time,
+            reregistered_time,
+            tasks: HashMap::new(),
+            executors: HashMap::new(),
+            offers: HashSet::new(),
+            used: HashMap::new(),
+            pings_missed: 0,
+            pong_received: true,
+            ping_epoch: 0,
+        }
+    }
+
     /// Resources in use (tasks and executors) plus offered.
     pub fn used_total(&self) -> Resources {
         self.used.values().sum()
@@ -117,6 +149,26 @@ pub struct Framework {
 }
 
 impl Framework {
+    /// A framework just added in `state`, with no tasks, offers or executors.
+    pub fn new(id: FrameworkId, info: mesos::FrameworkInfo, pid: Option<Pid>, state: FrameworkState, suppressed_roles: BTreeSet<String>, now: Time) -> Framework {
+        Framework {
+            roles: super::frameworks::framework_roles(&info),
+            id,
+            info,
+            pid,
+            state,
+            suppressed_roles,
+            tasks: HashMap::new(),
+            completed_tasks: VecDeque::new(),
+            offers: HashSet::new(),
+            executors: HashMap::new(),
+            registered_time: now,
+            reregistered_time: None,
+            unregistered_time: None,
+            failover_epoch: 0,
+        }
+    }
+
     /// True if the framework has the given capability.
     pub fn has_capability(&self, capability: mesos::framework_info::capability::Type) -> bool {
         self.info.capabilities.iter().any(|c| c.r#type() == capability)
