@@ -95,7 +95,10 @@ impl Keeper {
         if let Some(serial) = task_id.strip_prefix("keeper-").and_then(|n| n.parse::<u64>().ok()) {
             self.next_serial = self.next_serial.max(serial + 1);
         }
-        self.tasks.insert(task_id.to_string(), state);
+        let previous = self.tasks.insert(task_id.to_string(), state);
+        if state == TaskState::TaskRunning && previous != Some(TaskState::TaskRunning) {
+            println!("task {task_id} running");
+        }
     }
 
     fn save_framework_id(&self, framework_id: &FrameworkId) {

@@ -113,3 +113,22 @@ async fn invalid_tasks_get_task_error() {
     let live = cluster.inspect(|core| core.frameworks().map(|f| f.tasks.len()).sum::<usize>()).await;
     assert_eq!(live, 1);
 }
+
+/// REVIVE drops decline filters at once: a declined offer (refused for 10 s) comes back
+/// right after REVIVE, not when the filter expires.
+#[actix_rt::test]
+async fn revive_clears_decline_filters() {
+    let cluster = Cluster::start(|_| {});
+    let (_agent, mut scheduler, offer) = agent_framework_offer(&cluster, "cpus:2;mem:1024").await;
+    scheduler.decline(vec![offer.id.clone()], 10.0);
+    cluster.settle().await;
+    cluster.advance(Duration::from_secs(1)).await;
+    assert!(scheduler.offers().is_empty(), "filtered");
+    scheduler.call(scheduler::Call {
+        r#type: Some(scheduler::call::Type::Revive as i32),
+        revive: Some(scheduler::call::Revive { roles: vec![] }),
+        ..Default::default()
+    });
+    cluster.settle().await;
+    assert_eq!(scheduler.offers().len(), 1, "offered again right after REVIVE");
+}

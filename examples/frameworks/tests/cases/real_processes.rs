@@ -182,3 +182,80 @@ fn frameworks_find_the_leader_of_a_real_ha_group() {
     let (code, out) = run(&dir.join("hello"), &[&master_flag, "--tasks=2"]);
     assert_eq!(code, Some(0), "hello output:\n{out}");
 }
+
+/// Starts `keeper` and returns it with a channel of its stdout lines.
+fn start_keeper(dir: &Path, master: &str, state_file: &Path) -> (Child, mpsc::Receiver<String>) {
+    let mut child = Command::new(dir.join("keeper"))
+        .arg(format!("--master={master}"))
+        .arg("--instances=2")
+        .arg("--command=sleep 1000")
+        .arg(format!("--state_file={}", state_file.display()))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start keeper");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// Waits for a line containing `wanted` (with the deadline as a guard); returns the
+/// lines seen before it too.
+fn wait_for(lines: &mpsc::Receiver<String>, wanted: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        let line = lines.recv_timeout(DEADLINE).unwrap_or_else(|_| panic!("no line with '{wanted}'; saw {seen:?}"));
+        let done = line.contains(wanted);
+        seen.push(line);
+        if done {
+            return seen;
+        }
+    }
+}
+
+/// Real processes: `ping`'s two executors (started by the real agent) exchange messages
+/// through the scheduler; `keeper` keeps 2 tasks, is killed with kill -9, and a new
+/// `keeper` with the same state file takes the framework over (same FrameworkID),
+/// reconciles both tasks as alive and launches nothing.
+#[test]
+fn ping_and_keeper_on_a_real_cluster() {
+    let dir = bin_dir();
+    ensure_binaries();
+    let temp = tempfile::tempdir().expect("a temp dir");
+    let mut processes = Processes::default();
+    let master = start_master(&dir, &mut processes);
+    start_agent(&dir, &master, &temp.path().join("agent"), &mut processes);
+    let master_flag = format!("--master={master}");
+
+    let (code, out) = run(&dir.join("ping"), &[&master_flag, "--rounds=6"]);
+    assert_eq!(code, Some(0), "ping output:\n{out}");
+    assert!(out.contains("hit ball 6"), "{out}");
+
+    let state_file = temp.path().join("keeper.id");
+    let (mut first, lines) = start_keeper(&dir, &master, &state_file);
+    let registered = wait_for(&lines, "keeper registered as");
+    let framework_id = registered.last().unwrap().rsplit(' ').next().unwrap().to_string();
+    wait_for(&lines, "keeper launching");
+    wait_for(&lines, "running");
+    wait_for(&lines, "running");
+    first.kill().expect("kill -9 the keeper");
+    let _ = first.wait();
+
+    let (mut second, lines) = start_keeper(&dir, &master, &state_file);
+    let takeover = wait_for(&lines, "keeper reconciled");
+    let _ = second.kill();
+    let _ = second.wait();
+    assert!(takeover.iter().any(|l| l == &format!("taking over framework {framework_id}")), "{takeover:?}");
+    assert!(takeover.last().unwrap().contains("2 task(s) alive"), "{takeover:?}");
+    assert!(!takeover.iter().any(|l| l.contains("launching") || l.contains("replacing")), "{takeover:?}");
+    let same_id = format!("keeper registered as {framework_id}");
+    assert!(takeover.iter().any(|l| *l == same_id || l.contains("keeper re-registered")), "the master kept the FrameworkID: {takeover:?}");
+}
