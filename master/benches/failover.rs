@@ -79,7 +79,12 @@ struct Detector {
 
 impl Detector {
     fn new(masters: Vec<Pid>, leader: Pid) -> Detector {
-        Detector { masters, current: leader, detached: false, next: 0 }
+        Detector {
+            masters,
+            current: leader,
+            detached: false,
+            next: 0,
+        }
     }
 
     /// The next master to try after the current one was lost.
@@ -102,9 +107,23 @@ impl Agent {
     fn register(&self, ctx: &mut Context<'_, Self>) {
         let to = self.detector.current.clone();
         if self.info.id.is_none() {
-            ctx.send(&to, internal::RegisterSlaveMessage { slave: self.info.clone(), version: Some("1.11.0".into()), ..Default::default() });
+            ctx.send(
+                &to,
+                internal::RegisterSlaveMessage {
+                    slave: self.info.clone(),
+                    version: Some("1.11.0".into()),
+                    ..Default::default()
+                },
+            );
         } else {
-            ctx.send(&to, internal::ReregisterSlaveMessage { slave: self.info.clone(), version: Some("1.11.0".into()), ..Default::default() });
+            ctx.send(
+                &to,
+                internal::ReregisterSlaveMessage {
+                    slave: self.info.clone(),
+                    version: Some("1.11.0".into()),
+                    ..Default::default()
+                },
+            );
         }
     }
 
@@ -229,11 +248,17 @@ impl Process for Scheduler {
 }
 
 fn tcp_node() -> Node {
-    Node::builder("127.0.0.1:0".parse().expect("an address")).start().expect("bind 127.0.0.1")
+    Node::builder("127.0.0.1:0".parse().expect("an address"))
+        .start()
+        .expect("bind 127.0.0.1")
 }
 
 async fn leading(master: &Master) -> bool {
-    master.master.dispatch(|m, _| matches!(m.role(), Role::Leading { .. })).await.unwrap_or(false)
+    master
+        .master
+        .dispatch(|m, _| matches!(m.role(), Role::Leading { .. }))
+        .await
+        .unwrap_or(false)
 }
 
 /// Polls until one of `masters` (skipping `dead`) leads; returns its index.
@@ -286,7 +311,12 @@ async fn wait_back(
 
 /// One failover with `agents` agents and `frameworks` frameworks: (s to a leading
 /// master, s until every agent is back, s until every framework is back).
-async fn failover(root: &std::path::Path, agents: usize, frameworks: usize, run: usize) -> (f64, f64, f64) {
+async fn failover(
+    root: &std::path::Path,
+    agents: usize,
+    frameworks: usize,
+    run: usize,
+) -> (f64, f64, f64) {
     let nodes: Vec<Node> = (0..3).map(|_| tcp_node()).collect();
     let addresses: Vec<_> = nodes.iter().map(Node::address).collect();
     let masters: Vec<(Node, Master)> = nodes
@@ -294,20 +324,28 @@ async fn failover(root: &std::path::Path, agents: usize, frameworks: usize, run:
         .enumerate()
         .map(|(i, node)| {
             let dir = root.join(format!("{agents}-{run}-{i}"));
-            let registrar = RaftRegistrar::open(&node, RaftRegistrarConfig::new(addresses.clone()), &dir).expect("registrar");
-            let mut options = MasterOptions::with_id(format!("c0ffee00-0000-4000-8000-0000000{run:02}{i:03}"));
+            let registrar =
+                RaftRegistrar::open(&node, RaftRegistrarConfig::new(addresses.clone()), &dir)
+                    .expect("registrar");
+            let mut options =
+                MasterOptions::with_id(format!("c0ffee00-0000-4000-8000-0000000{run:02}{i:03}"));
             options.hostname = "127.0.0.1".into();
             let master = spawn_master_with(&node, options, Arc::new(registrar)).expect("master");
             (node, master)
         })
         .collect();
     let leader = wait_leader(&masters, None).await;
-    let pids: Vec<Pid> = masters.iter().map(|(_, m)| m.master.pid().clone()).collect();
+    let pids: Vec<Pid> = masters
+        .iter()
+        .map(|(_, m)| m.master.pid().clone())
+        .collect();
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let started = Instant::now();
     let (agent_node, scheduler_node) = (tcp_node(), tcp_node());
-    let resources = Resources::parse("cpus:4;mem:8192").expect("resources").to_protos();
+    let resources = Resources::parse("cpus:4;mem:8192")
+        .expect("resources")
+        .to_protos();
     for i in 0..agents {
         let info = mesos::SlaveInfo {
             hostname: format!("agent-{i}.invalid"),
@@ -315,13 +353,32 @@ async fn failover(root: &std::path::Path, agents: usize, frameworks: usize, run:
             resources: resources.clone(),
             ..Default::default()
         };
-        let agent = Agent { number: i, info, detector: Detector::new(pids.clone(), pids[leader].clone()), report: tx.clone() };
-        agent_node.spawn(format!("slave({})", i + 1), agent).expect("spawn agent");
+        let agent = Agent {
+            number: i,
+            info,
+            detector: Detector::new(pids.clone(), pids[leader].clone()),
+            report: tx.clone(),
+        };
+        agent_node
+            .spawn(format!("slave({})", i + 1), agent)
+            .expect("spawn agent");
     }
     for i in 0..frameworks {
-        let info = mesos::FrameworkInfo { user: "bench".into(), name: format!("fw{i}"), failover_timeout: Some(3600.0), ..Default::default() };
-        let scheduler = Scheduler { number: i, info, detector: Detector::new(pids.clone(), pids[leader].clone()), report: tx.clone() };
-        scheduler_node.spawn(format!("scheduler({})", i + 1), scheduler).expect("spawn scheduler");
+        let info = mesos::FrameworkInfo {
+            user: "bench".into(),
+            name: format!("fw{i}"),
+            failover_timeout: Some(3600.0),
+            ..Default::default()
+        };
+        let scheduler = Scheduler {
+            number: i,
+            info,
+            detector: Detector::new(pids.clone(), pids[leader].clone()),
+            report: tx.clone(),
+        };
+        scheduler_node
+            .spawn(format!("scheduler({})", i + 1), scheduler)
+            .expect("spawn scheduler");
     }
     wait_back(&mut rx, started, agents, frameworks).await;
     // Let the registry and pings settle before the kill.
@@ -333,7 +390,11 @@ async fn failover(root: &std::path::Path, agents: usize, frameworks: usize, run:
     let led = killed.elapsed().as_secs_f64();
     let (last_agent, last_framework) = wait_back(&mut rx, killed, agents, frameworks).await;
     assert_ne!(new_leader, leader);
-    let figures = (led, (last_agent - killed).as_secs_f64(), (last_framework - killed).as_secs_f64());
+    let figures = (
+        led,
+        (last_agent - killed).as_secs_f64(),
+        (last_framework - killed).as_secs_f64(),
+    );
     agent_node.shutdown().await;
     scheduler_node.shutdown().await;
     for (i, (node, _)) in masters.iter().enumerate() {
@@ -364,7 +425,9 @@ fn main() {
     let runs = list(&args, "--runs", &[3])[0].max(1);
     let root = tempfile::tempdir().expect("a temporary folder");
     println!("HA-1: 3 masters on 127.0.0.1 TCP, raft + sled; median of {runs} runs\n");
-    println!("| agents | frameworks | to a leading master | all agents back | all frameworks back | runs (leader / agents s) |");
+    println!(
+        "| agents | frameworks | to a leading master | all agents back | all frameworks back | runs (leader / agents s) |"
+    );
     println!("|---|---|---|---|---|---|");
     actix_rt::System::new().block_on(async move {
         for &agents in &agent_counts {
@@ -372,7 +435,10 @@ fn main() {
             for run in 0..runs {
                 results.push(failover(root.path(), agents, frameworks, run).await);
             }
-            let each: Vec<String> = results.iter().map(|(l, a, _)| format!("{l:.2}/{a:.2}")).collect();
+            let each: Vec<String> = results
+                .iter()
+                .map(|(l, a, _)| format!("{l:.2}/{a:.2}"))
+                .collect();
             println!(
                 "| {agents} | {frameworks} | {:.2} s | {:.2} s | {:.2} s | {} |",
                 median(results.iter().map(|r| r.0).collect()),

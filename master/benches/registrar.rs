@@ -39,7 +39,9 @@ use std::time::{Duration, Instant};
 
 use libprocess::Node;
 use mesos_master::registrar::operations::AgentAtTime;
-use mesos_master::registrar::{RaftRegistrar, RaftRegistrarConfig, Registrar, RegistryOperation as Op};
+use mesos_master::registrar::{
+    RaftRegistrar, RaftRegistrarConfig, Registrar, RegistryOperation as Op,
+};
 use mesos_proto::mesos::{Attribute, Resource, SlaveId, SlaveInfo, TimeInfo, value};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -57,7 +59,11 @@ impl Group {
     async fn start(dirs: &[PathBuf]) -> Group {
         let nodes: Vec<Node> = dirs
             .iter()
-            .map(|_| Node::builder("127.0.0.1:0".parse().expect("an address")).start().expect("bind 127.0.0.1"))
+            .map(|_| {
+                Node::builder("127.0.0.1:0".parse().expect("an address"))
+                    .start()
+                    .expect("bind 127.0.0.1")
+            })
             .collect();
         let masters: Vec<_> = nodes.iter().map(Node::address).collect();
         let mut registrars = Vec::new();
@@ -80,13 +86,21 @@ impl Group {
             };
             registrars.push(registrar);
         }
-        Group { nodes, registrars, dirs: dirs.to_vec() }
+        Group {
+            nodes,
+            registrars,
+            dirs: dirs.to_vec(),
+        }
     }
 
     /// Waits for a member to lead; returns its registrar.
     async fn leader(&self) -> RaftRegistrar {
         for _ in 0..2000 {
-            if let Some(r) = self.registrars.iter().find(|r| r.leadership().borrow().is_leading()) {
+            if let Some(r) = self
+                .registrars
+                .iter()
+                .find(|r| r.leadership().borrow().is_leading())
+            {
                 return r.clone();
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
@@ -114,9 +128,19 @@ impl Figures {
     fn row(&self, label: &str) -> String {
         let mut sorted = self.latencies.clone();
         sorted.sort_unstable();
-        let at = |q: f64| sorted.get(((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1))).copied();
-        let ms = |d: Option<Duration>| d.map_or("-".into(), |d| format!("{:.2} ms", d.as_secs_f64() * 1e3));
-        let errors = if self.errors > 0 { format!(" ({} errors)", self.errors) } else { String::new() };
+        let at = |q: f64| {
+            sorted
+                .get(((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1)))
+                .copied()
+        };
+        let ms = |d: Option<Duration>| {
+            d.map_or("-".into(), |d| format!("{:.2} ms", d.as_secs_f64() * 1e3))
+        };
+        let errors = if self.errors > 0 {
+            format!(" ({} errors)", self.errors)
+        } else {
+            String::new()
+        };
         format!(
             "| {label} | {}{errors} | {:.2} s | {:.0} | {} | {} |",
             self.ops,
@@ -140,7 +164,9 @@ async fn drive(registrar: &RaftRegistrar, ops: Vec<Op>, clients: usize) -> Figur
             actix_rt::spawn(async move {
                 let (mut latencies, mut errors) = (Vec::new(), 0);
                 loop {
-                    let Some(op) = queue.borrow_mut().pop_front() else { break };
+                    let Some(op) = queue.borrow_mut().pop_front() else {
+                        break;
+                    };
                     let sent = Instant::now();
                     match registrar.submit(op).await {
                         Ok(_) => latencies.push(sent.elapsed()),
@@ -156,7 +182,12 @@ async fn drive(registrar: &RaftRegistrar, ops: Vec<Op>, clients: usize) -> Figur
             })
         })
         .collect();
-    let mut figures = Figures { ops: count, errors: 0, elapsed: Duration::ZERO, latencies: Vec::with_capacity(count) };
+    let mut figures = Figures {
+        ops: count,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::with_capacity(count),
+    };
     for handle in handles {
         let (latencies, errors) = handle.await.expect("client task");
         figures.latencies.extend(latencies);
@@ -179,7 +210,9 @@ fn text(name: &str, value: &str) -> Attribute {
     Attribute {
         name: name.into(),
         r#type: value::Type::Text as i32,
-        text: Some(value::Text { value: value.into() }),
+        text: Some(value::Text {
+            value: value.into(),
+        }),
         ..Default::default()
     }
 }
@@ -188,15 +221,23 @@ fn text(name: &str, value: &str) -> Attribute {
 fn agent(i: usize) -> SlaveInfo {
     SlaveInfo {
         hostname: format!("agent-{i}.example.com"),
-        id: Some(SlaveId { value: format!("S{i}") }),
-        resources: vec![scalar("cpus", 1.0), scalar("mem", 512.0), scalar("disk", 2048.0)],
+        id: Some(SlaveId {
+            value: format!("S{i}"),
+        }),
+        resources: vec![
+            scalar("cpus", 1.0),
+            scalar("mem", 512.0),
+            scalar("disk", 2048.0),
+        ],
         attributes: vec![text("foo", "bar"), text("baz", "quux")],
         ..Default::default()
     }
 }
 
 fn fresh_dirs(root: &Path, name: &str, replicas: usize) -> Vec<PathBuf> {
-    (0..replicas).map(|i| root.join(format!("{name}-{i}"))).collect()
+    (0..replicas)
+        .map(|i| root.join(format!("{name}-{i}")))
+        .collect()
 }
 
 /// Mesos `Registrar_BENCHMARK_Test.Performance` with `agents` agents on `replicas`.
@@ -208,7 +249,12 @@ async fn performance(root: &Path, replicas: usize, agents: usize) {
         order.shuffle(rng);
         order
     };
-    let group = Group::start(&fresh_dirs(root, &format!("perf-{replicas}-{agents}"), replicas)).await;
+    let group = Group::start(&fresh_dirs(
+        root,
+        &format!("perf-{replicas}-{agents}"),
+        replicas,
+    ))
+    .await;
     let leader = group.leader().await;
     let label = |phase: &str| format!("{replicas} | {agents} | {phase}");
     let mut rows = Rows;
@@ -217,11 +263,27 @@ async fn performance(root: &Path, replicas: usize, agents: usize) {
     let at = TimeInfo { nanoseconds: 1 };
     let unreachable = shuffled(&mut rng)
         .into_iter()
-        .map(|i| Op::MarkUnreachable(AgentAtTime { info: Some(infos[i].clone()), time: Some(at.clone()) }))
+        .map(|i| {
+            Op::MarkUnreachable(AgentAtTime {
+                info: Some(infos[i].clone()),
+                time: Some(at),
+            })
+        })
         .collect();
-    rows.push(drive(&leader, unreachable, 1000).await.row(&label("mark unreachable (shuffled)")));
-    let reachable = shuffled(&mut rng).into_iter().map(|i| Op::MarkReachable(infos[i].clone())).collect();
-    rows.push(drive(&leader, reachable, 1000).await.row(&label("mark reachable (shuffled)")));
+    rows.push(
+        drive(&leader, unreachable, 1000)
+            .await
+            .row(&label("mark unreachable (shuffled)")),
+    );
+    let reachable = shuffled(&mut rng)
+        .into_iter()
+        .map(|i| Op::MarkReachable(infos[i].clone()))
+        .collect();
+    rows.push(
+        drive(&leader, reachable, 1000)
+            .await
+            .row(&label("mark reachable (shuffled)")),
+    );
 
     // Recover: stop the whole group, reopen every member from sled.
     let dirs = group.dirs.clone();
@@ -247,8 +309,15 @@ async fn performance(root: &Path, replicas: usize, agents: usize) {
         readable.as_secs_f64(),
         led.as_secs_f64()
     ));
-    let removes = shuffled(&mut rng).into_iter().map(|i| Op::RemoveAgent(infos[i].clone())).collect();
-    rows.push(drive(&leader, removes, 1000).await.row(&label("remove (shuffled)")));
+    let removes = shuffled(&mut rng)
+        .into_iter()
+        .map(|i| Op::RemoveAgent(infos[i].clone()))
+        .collect();
+    rows.push(
+        drive(&leader, removes, 1000)
+            .await
+            .row(&label("remove (shuffled)")),
+    );
     drop(leader);
     group.stop().await;
 }
@@ -264,18 +333,27 @@ impl Rows {
 
 /// etcd-style puts: `puts` one-operation writes of an 8-byte key and 256-byte value.
 async fn puts(root: &Path, replicas: usize, clients: usize, puts: usize) -> String {
-    let group = Group::start(&fresh_dirs(root, &format!("puts-{replicas}-{clients}"), replicas)).await;
+    let group = Group::start(&fresh_dirs(
+        root,
+        &format!("puts-{replicas}-{clients}"),
+        replicas,
+    ))
+    .await;
     let leader = group.leader().await;
     let ops = (0..puts)
         .map(|i| {
             Op::AdmitAgent(SlaveInfo {
                 hostname: format!("{i:0>256}"),
-                id: Some(SlaveId { value: format!("{i:08}") }),
+                id: Some(SlaveId {
+                    value: format!("{i:08}"),
+                }),
                 ..Default::default()
             })
         })
         .collect();
-    let row = drive(&leader, ops, clients).await.row(&format!("{replicas} | {clients}"));
+    let row = drive(&leader, ops, clients)
+        .await
+        .row(&format!("{replicas} | {clients}"));
     drop(leader);
     group.stop().await;
     row
@@ -298,9 +376,17 @@ fn main() {
     let root = tempfile::tempdir().expect("a temporary folder");
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown".into());
-    println!("REG-1 on {} cores ({cpu}), logs in {}", std::thread::available_parallelism().map_or(0, |n| n.get()), root.path().display());
+    println!(
+        "REG-1 on {} cores ({cpu}), logs in {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        root.path().display()
+    );
     actix_rt::System::new().block_on(async move {
         println!("\n| replicas | agents | phase | operations | time | ops/s | p50 | p99 |");
         println!("|---|---|---|---|---|---|---|---|");
