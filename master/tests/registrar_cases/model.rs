@@ -17,7 +17,8 @@
 //!    (checked during the run and at the end, when all members must be equal).
 //! 5. Never two leading members in one term.
 //!
-//! A violation panics with the seed; replay it with `MODEL_SEED=<seed>`.
+//! A violation panics with the seed; replay it with `MODEL_SEED=<seed>`, or soak with
+//! `MODEL_SEED=<from>..<to>`.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -442,8 +443,14 @@ fn report(history: &History, log: &[Option<Op>], terms: usize, seed: u64) -> usi
 /// doc), and the runs are not vacuous (many operations commit, some are refused or fail).
 #[actix_rt::test]
 async fn registry_histories_match_the_sequential_model_under_faults() {
+    // `MODEL_SEED=7` replays one seed; `MODEL_SEED=20..220` runs a longer soak.
     let seeds: Vec<u64> = match std::env::var("MODEL_SEED") {
-        Ok(seed) => vec![seed.parse().expect("MODEL_SEED is a number")],
+        Ok(spec) => match spec.split_once("..") {
+            Some((from, to)) => (from.parse().expect("MODEL_SEED=a..b")
+                ..to.parse().expect("MODEL_SEED=a..b"))
+                .collect(),
+            None => vec![spec.parse().expect("MODEL_SEED is a number")],
+        },
         Err(_) => (0..SEEDS).collect(),
     };
     let (mut entries, mut acknowledged) = (0, 0);
@@ -452,8 +459,10 @@ async fn registry_histories_match_the_sequential_model_under_faults() {
         entries += e;
         acknowledged += a;
     }
+    // Over the whole seed set (a single replayed seed may be one where the faults left
+    // no quorum for most of the run).
     assert!(
-        acknowledged >= 5 * seeds.len(),
+        seeds.len() == 1 || acknowledged >= 5 * seeds.len(),
         "too few acknowledged operations to mean anything: {acknowledged}"
     );
     assert!(
