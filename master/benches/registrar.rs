@@ -6,7 +6,7 @@
 //!     [--puts 2000] [--put-clients 1,256,1000]
 //! ```
 //!
-//! The default run (2,000 agents) takes under a minute. The REG-1 figures in
+//! The default run (2,000 agents) takes one to two minutes, depending on the disk. The REG-1 figures in
 //! docs/benchmarks.md use `--agents 10000`, which takes about eight minutes: the
 //! registrar proposes and persists each operation on its own (one fsynced write per
 //! operation, see docs/benchmarks.md), so it runs at a few hundred operations a second.
