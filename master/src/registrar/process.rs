@@ -132,6 +132,8 @@ pub struct RegistrarProcess {
     tick: Duration,
     leadership: watch::Sender<Leadership>,
     stats: Stats,
+    /// A flush is queued behind the events already in the mailbox (group commit).
+    flush_queued: bool,
 }
 
 impl RegistrarProcess {
@@ -166,7 +168,7 @@ impl RegistrarProcess {
         if let Err(error) = self.driver.step(decoded) {
             tracing::debug!(%from, %error, "raft refused a message");
         }
-        self.flush(ctx);
+        self.flush_soon(ctx);
     }
 
     fn on_submit(&mut self, operation: RegistryOperation, waiter: Waiter, ctx: &mut Context<'_, Self>) {
@@ -178,7 +180,21 @@ impl RegistrarProcess {
             // The submitter may have stopped waiting.
             let _ = waiter.send(Err(error));
         }
-        self.flush(ctx);
+        self.flush_soon(ctx);
+    }
+
+    /// Group commit: one Ready (one write and fsync) for every submit and raft message
+    /// already queued, instead of one per event. The flush runs after the events queued
+    /// before it, so a burst of proposals shares a single log write.
+    fn flush_soon(&mut self, ctx: &mut Context<'_, Self>) {
+        if self.flush_queued {
+            return;
+        }
+        self.flush_queued = true;
+        ctx.defer(|registrar: &mut RegistrarProcess, ctx| {
+            registrar.flush_queued = false;
+            registrar.flush(ctx);
+        });
     }
 
     fn leader_pid(&self) -> Option<Pid> {
@@ -293,6 +309,7 @@ impl RaftRegistrar {
                 sent: metrics.counter("registrar/raft_messages_sent"),
                 received: metrics.counter("registrar/raft_messages_received"),
             },
+            flush_queued: false,
         };
         let process = node.spawn(REGISTRAR_ID, process).map_err(|e| RegistrarError::Config { reason: e.to_string() })?;
         Ok(RaftRegistrar { process, leadership: receiver, members: peers })
