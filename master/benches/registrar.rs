@@ -6,10 +6,9 @@
 //!     [--puts 2000] [--put-clients 1,256,1000]
 //! ```
 //!
-//! The default run (2,000 agents) takes one to two minutes, depending on the disk. The REG-1 figures in
-//! docs/benchmarks.md use `--agents 10000`, which takes about eight minutes: the
-//! registrar proposes and persists each operation on its own (one fsynced write per
-//! operation, see docs/benchmarks.md), so it runs at a few hundred operations a second.
+//! The default run (2,000 agents) takes a few seconds; the REG-1 figures in
+//! docs/benchmarks.md use `--agents 10000` (under a minute with the registrar's group
+//! commit, see docs/benchmarks.md).
 //!
 //! Everything is real: raft registrars ([`RaftRegistrar`]) on libprocess nodes that
 //! talk TCP on 127.0.0.1 (one OS process, one actix thread for the processes, each
