@@ -72,6 +72,17 @@ impl MasterCore {
         self.send(to, Outgoing::SlaveRegistered(message));
     }
 
+    /// Answers a re-registration and tells the agent where its frameworks' schedulers are.
+    fn send_agent_reregistered(&mut self, agent_id: &AgentId, to: &Pid) {
+        let reply = internal::SlaveReregisteredMessage {
+            slave_id: agent_id.into(),
+            reconciliations: Vec::new(),
+            connection: Some(self.connection_info()),
+        };
+        self.send(to, Outgoing::SlaveReregistered(reply));
+        self.send_framework_pids_to_agent(agent_id);
+    }
+
     fn connection_info(&self) -> internal::MasterSlaveConnection {
         let total = self.config.agent_ping_timeout * self.config.max_agent_ping_timeouts;
         internal::MasterSlaveConnection { total_ping_timeout_seconds: Some(total.as_secs_f64()) }
@@ -98,7 +109,8 @@ impl MasterCore {
             return Err(MasterError::InvalidCall { reason: "re-registering agent has no id".into() });
         };
         let agent_id = AgentId::from(id);
-        let total = Resources::from_protos(message.slave.resources.clone())
+        // Malformed resources are refused before anything changes.
+        Resources::from_protos(message.slave.resources.clone())
             .map_err(|e| MasterError::InvalidCall { reason: format!("invalid agent resources: {e}") })?;
         self.stats.slave_reregistrations += 1;
         if self.agents.contains_key(&agent_id) {
@@ -124,16 +136,9 @@ impl MasterCore {
                 }
                 None => self.on_registry_done(after, now),
             }
-            let _ = total;
             return Ok(());
         }
-        let reply = internal::SlaveReregisteredMessage {
-            slave_id: (&agent_id).into(),
-            reconciliations: Vec::new(),
-            connection: Some(self.connection_info()),
-        };
-        self.send(from, Outgoing::SlaveReregistered(reply));
-        self.send_framework_pids_to_agent(&agent_id);
+        self.send_agent_reregistered(&agent_id, from);
         Ok(())
     }
 
@@ -145,13 +150,7 @@ impl MasterCore {
         self.recovered_agents.remove(&agent_id);
         let came_back = self.unreachable.remove(&agent_id).is_some();
         self.readmit_agent(agent_id.clone(), from, message, total, now, came_back);
-        let reply = internal::SlaveReregisteredMessage {
-            slave_id: (&agent_id).into(),
-            reconciliations: Vec::new(),
-            connection: Some(self.connection_info()),
-        };
-        self.send(from, Outgoing::SlaveReregistered(reply));
-        self.send_framework_pids_to_agent(&agent_id);
+        self.send_agent_reregistered(&agent_id, from);
     }
 
     /// A known agent re-registers (e.g. after its connection broke or it restarted).

@@ -269,15 +269,18 @@ impl MasterCore {
             pid: framework.pid.as_ref().map(Pid::to_string),
             framework_info: Some(framework.info.clone()),
         };
-        let agents: Vec<Pid> = self
-            .agents
+        for pid in self.agents_running(framework_id) {
+            self.send(&pid, Outgoing::UpdateFramework(message.clone()));
+        }
+    }
+
+    /// Pids of the agents where `framework_id` has tasks or executors.
+    fn agents_running(&self, framework_id: &FrameworkId) -> Vec<Pid> {
+        self.agents
             .values()
             .filter(|a| a.tasks.contains_key(framework_id) || a.executors.contains_key(framework_id))
             .map(|a| a.pid.clone())
-            .collect();
-        for pid in agents {
-            self.send(&pid, Outgoing::UpdateFramework(message.clone()));
-        }
+            .collect()
     }
 
     /// UPDATE_FRAMEWORK: new roles, capabilities or suppressed roles for a subscribed
@@ -399,13 +402,7 @@ impl MasterCore {
             self.rescind_offer(&offer_id, None);
         }
         let shutdown = internal::ShutdownFrameworkMessage { framework_id: framework_id.into() };
-        let agent_pids: Vec<Pid> = self
-            .agents
-            .values()
-            .filter(|a| a.tasks.contains_key(framework_id) || a.executors.contains_key(framework_id))
-            .map(|a| a.pid.clone())
-            .collect();
-        for pid in agent_pids {
+        for pid in self.agents_running(framework_id) {
             self.send(&pid, Outgoing::ShutdownFramework(shutdown.clone()));
         }
         let task_ids: Vec<TaskId> = self.frameworks[framework_id].tasks.keys().cloned().collect();
