@@ -133,7 +133,7 @@ fn pymesos(master: &str, command: &str, instances: u32) -> (Option<i32>, String)
 fn pymesos_with(options: &[&str], master: &str, command: &str, instances: u32) -> (Option<i32>, String) {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/client-venv/bin/python");
     assert!(python.exists(), "pymesos is installed by scripts/test-setup.sh (run scripts/test.sh)");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/pymesos_scheduler.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/clients/pymesos_scheduler.py");
     let mut child = Command::new(python)
         .arg(script)
         .args(options)
@@ -213,7 +213,7 @@ fn local_cluster_runs_a_third_party_scheduler_and_stops_clean() {
 #[test]
 fn local_cluster_runs_a_third_party_executor() {
     let (mut local, base) = start_local(1, 1);
-    let executor = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/pymesos_executor.py");
+    let executor = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/clients/pymesos_executor.py");
     let executor = executor.to_str().expect("utf-8 path");
     let (status, output) = pymesos_with(&["--executor", executor], &format!("127.0.0.1:{base}"), "via-executor", 1);
     assert_eq!(status, Some(0), "pymesos output:\n{output}");
