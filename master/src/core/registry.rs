@@ -110,7 +110,11 @@ impl MasterCore {
             if let Some(info) = &framework.info {
                 core.recover_framework(info, now);
                 if let Some(id) = info.id.as_ref().map(FrameworkId::from) {
-                    let timeout = Duration::try_from_secs_f64(info.failover_timeout.unwrap_or(0.0).max(0.0)).unwrap_or(Duration::MAX);
+                    // A connected scheduler needs time to find the new leader, whatever
+                    // its own failover timeout (often 0): it gets at least as long as the
+                    // agents do, so a failover never removes a live framework.
+                    let own = Duration::try_from_secs_f64(info.failover_timeout.unwrap_or(0.0).max(0.0)).unwrap_or(Duration::MAX);
+                    let timeout = own.max(core.config.agent_reregister_timeout);
                     let epoch = core.frameworks.get(&id).map(|f| f.failover_epoch).unwrap_or(0);
                     core.timer(timeout, Timer::FrameworkFailover { framework_id: id, epoch });
                 }

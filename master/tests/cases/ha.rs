@@ -391,3 +391,31 @@ async fn full_cluster_restart_keeps_the_registry() {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+/// A framework with failover timeout 0 whose scheduler is alive survives a master
+/// failover: the new leader waits for it (at least `--agent_reregister_timeout`) instead
+/// of removing it at once, so its re-subscription succeeds.
+#[actix_rt::test]
+async fn zero_failover_timeout_framework_survives_master_failover() {
+    let cluster = Cluster::start_ha(3, |_| {});
+    let leader = cluster.elect().await;
+    let mut scheduler = cluster.scheduler();
+    let mut info = framework_info("fw");
+    info.failover_timeout = Some(0.0);
+    let framework_id = subscribe(&cluster, &mut scheduler, leader, info.clone()).await;
+    let new_leader = fail_over(&cluster, leader).await;
+    cluster.advance(Duration::from_secs(5)).await;
+    info.id = Some(framework_id.clone());
+    scheduler.master = master_pid(&cluster, new_leader);
+    scheduler.drain();
+    scheduler.call(scheduler::Call {
+        framework_id: Some(framework_id.clone()),
+        r#type: Some(scheduler::call::Type::Subscribe as i32),
+        subscribe: Some(scheduler::call::Subscribe { framework_info: info, force: Some(true), ..Default::default() }),
+        ..Default::default()
+    });
+    cluster.settle().await;
+    let messages = scheduler.drain();
+    assert!(messages.iter().any(|m| matches!(m, SchedMsg::Reregistered(r) if r.framework_id == framework_id)), "{messages:?}");
+    assert!(!messages.iter().any(|m| matches!(m, SchedMsg::Error(_))), "{messages:?}");
+}
