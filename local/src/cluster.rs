@@ -61,7 +61,10 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         }
     }
     let mut members = Vec::new();
-    let result = run(&flags, &stop, &mut members);
+    // Whatever happens in `run` (an error, even a panic), the children are stopped below:
+    // mesos-local never leaves a cluster behind.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&flags, &stop, &mut members)))
+        .unwrap_or_else(|_| Err(anyhow!("mesos-local panicked; stopping the cluster")));
     let work_dir = work_dir_of(&members);
     stop_all(&mut members, work_dir.as_deref());
     match result {
