@@ -1,7 +1,8 @@
 //! The Mesos master: frameworks, agents, offers, the DRF allocator, tasks.
 //!
-//! Work in progress (issue 4). Protocol logic lives in pure cores that take
-//! inputs and return outputs; actors around them only do I/O.
+//! Protocol logic lives in pure cores that take inputs and return outputs (the master
+//! core, the allocator, the raft driver of the registrar); actors around them only do
+//! I/O. Three masters form an HA group replicated with raft (see docs/ha.md).
 //!
 //! # Layout
 //!
