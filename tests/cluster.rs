@@ -253,5 +253,23 @@ fn ha_cluster_survives_kill_9_of_the_leader() {
     let (status, output) = pymesos(&format!("127.0.0.1:{survivor}"), "echo two", 2);
     assert_eq!(status, Some(0), "after the leader died:\n{output}");
     assert_eq!(output.matches("TASK_FINISHED").count(), 2, "{output}");
+
+    // The dead leader's registry is on disk: `mesos-registry dump` reads it (a backup).
+    let leader_dir = local
+        .lines
+        .iter()
+        .find(|l| l.contains("(leader)"))
+        .and_then(|l| l.split_whitespace().rev().nth(1))
+        .expect("leader work dir")
+        .to_string();
+    let dump = Command::new(local.work_dir.join("bin/mesos-registry"))
+        .arg("dump")
+        .arg(format!("--work_dir={leader_dir}"))
+        .output()
+        .expect("run mesos-registry");
+    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    let registry: serde_json::Value = serde_json::from_slice(&dump.stdout).expect("JSON");
+    let text = registry.to_string();
+    assert_eq!(text.matches("\"hostname\":\"127.0.0.1\"").count(), 2, "both agents are in the registry: {text}");
     drop(local);
 }

@@ -27,7 +27,9 @@
 //! - [`process`]: the [`RegistrarProcess`] actor and the [`RaftRegistrar`] handle.
 //! - [`logger`]: raft-rs's slog output bridged to tracing.
 //! - [`json`]: the registry as JSON (`mesos-registry dump|restore`).
+//! - [`cli`]: the `mesos-registry` program.
 
+pub mod cli;
 pub mod driver;
 pub mod json;
 pub mod logger;
