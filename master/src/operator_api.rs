@@ -7,6 +7,9 @@
 //! TASK_ADDED, TASK_UPDATED, AGENT_ADDED, AGENT_REMOVED, FRAMEWORK_ADDED/UPDATED/REMOVED
 //! as the master's core reports them, and a HEARTBEAT every 15 s.
 
+
+// An error answer is a whole HTTP response, built once per failed request.
+#![allow(clippy::result_large_err)]
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -335,7 +338,6 @@ fn get_roles(s: &StateSnapshot) -> response::GetRoles {
             weight: 1.0,
             frameworks,
             resources: resources(&allocated),
-            ..Default::default()
         })
         .collect();
     response::GetRoles { roles }

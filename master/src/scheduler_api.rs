@@ -11,6 +11,9 @@
 //! into v1 events on the stream, and the stream closing into `exited`, exactly as a
 //! broken libprocess connection would be.
 
+
+// An error answer is a whole HTTP response, built once per failed request.
+#![allow(clippy::result_large_err)]
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -238,7 +241,7 @@ fn to_event(message: &Outgoing) -> Option<mesos::scheduler::Event> {
             Type::Subscribed
         }
         Outgoing::ResourceOffers(m) => {
-            e.offers = Some(event::Offers { offers: m.offers.clone(), ..Default::default() });
+            e.offers = Some(event::Offers { offers: m.offers.clone() });
             Type::Offers
         }
         Outgoing::RescindResourceOffer(m) => {

@@ -421,10 +421,10 @@ impl MasterCore {
         let Some(mut framework) = self.frameworks.remove(framework_id) else { return };
         self.registry(RegistryOperation::RemoveFramework(framework_id.into()), AfterRegistry::Nothing);
         self.completed_framework_ids.insert(framework_id.clone());
-        if let Some(pid) = &framework.pid {
-            if self.frameworks_by_pid.get(pid) == Some(framework_id) {
-                self.frameworks_by_pid.remove(pid);
-            }
+        if let Some(pid) = &framework.pid
+            && self.frameworks_by_pid.get(pid) == Some(framework_id)
+        {
+            self.frameworks_by_pid.remove(pid);
         }
         framework.state = FrameworkState::Inactive;
         framework.unregistered_time = Some(now);

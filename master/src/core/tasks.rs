@@ -170,7 +170,7 @@ impl MasterCore {
             discovery: task.discovery.clone(),
             container: task.container.clone(),
             health_check: task.health_check.clone(),
-            kill_policy: task.kill_policy.clone(),
+            kill_policy: task.kill_policy,
             user: Some(framework_info.user.clone()),
             limits: task.limits.clone(),
         };
@@ -212,7 +212,7 @@ impl MasterCore {
             return Ok(());
         };
         let agent_id = AgentId::from(&task.slave_id);
-        let kill_policy = kill.kill_policy.or_else(|| task.kill_policy.clone());
+        let kill_policy = kill.kill_policy.or(task.kill_policy);
         let Some(agent) = self.agents.get(&agent_id) else { return Ok(()) };
         let message = internal::KillTaskMessage { framework_id: framework_id.into(), task_id: kill.task_id, kill_policy };
         let to = agent.pid.clone();
