@@ -127,6 +127,7 @@ fn frameworks_run_on_a_real_cluster() {
     let dir = bin_dir();
     ensure_binaries();
     let temp = tempfile::tempdir().expect("a temp dir");
+    let _reaper = SandboxReaper(temp.path().to_path_buf());
     let mut processes = Processes::default();
     let master = start_master(&dir, &mut processes);
     start_agent(&dir, &master, &temp.path().join("agent"), &mut processes);
@@ -156,6 +157,7 @@ fn frameworks_find_the_leader_of_a_real_ha_group() {
     let dir = bin_dir();
     ensure_binaries();
     let temp = tempfile::tempdir().expect("a temp dir");
+    let _reaper = SandboxReaper(temp.path().to_path_buf());
     let mut processes = Processes::default();
     let ports = [free_port(), free_port(), free_port()];
     let group = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
@@ -221,6 +223,26 @@ fn wait_for(lines: &mpsc::Receiver<String>, wanted: &str) -> Vec<String> {
     }
 }
 
+/// Kills, when dropped, every process whose sandbox is under `root` (executors and their
+/// tasks run in their own sessions and, for checkpointing frameworks, outlive their agent
+/// for the recovery timeout; a test must not leave them behind).
+struct SandboxReaper(PathBuf);
+
+impl Drop for SandboxReaper {
+    fn drop(&mut self) {
+        let marker = format!("MESOS_DIRECTORY={}", self.0.display());
+        let Ok(entries) = std::fs::read_dir("/proc") else { return };
+        for entry in entries.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+            let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+            if environ.split(|b| *b == 0).any(|v| v.starts_with(marker.as_bytes())) {
+                let _ = Command::new("kill").args(["-9", "--", &format!("-{pid}")]).status();
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+    }
+}
+
 /// Real processes: `ping`'s two executors (started by the real agent) exchange messages
 /// through the scheduler; `keeper` keeps 2 tasks, is killed with kill -9, and a new
 /// `keeper` with the same state file takes the framework over (same FrameworkID),
@@ -230,6 +252,7 @@ fn ping_and_keeper_on_a_real_cluster() {
     let dir = bin_dir();
     ensure_binaries();
     let temp = tempfile::tempdir().expect("a temp dir");
+    let _reaper = SandboxReaper(temp.path().to_path_buf());
     let mut processes = Processes::default();
     let master = start_master(&dir, &mut processes);
     start_agent(&dir, &master, &temp.path().join("agent"), &mut processes);
