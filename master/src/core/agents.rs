@@ -11,7 +11,7 @@ use mesos_proto::mesos::{self, internal, task_status};
 use mesos_proto::resources::Resources;
 
 use super::registry::{AfterRegistry, time_info};
-use super::state::{Agent, AgentState, UnreachableAgent};
+use super::state::{Agent, AgentState, Framework, UnreachableAgent};
 use super::{AllocatorCall, MAX_UNREACHABLE_AGENTS, MasterCore, MasterError, Outgoing, Timer};
 use crate::registrar::RegistryOperation;
 use crate::registrar::operations::AgentAtTime;
@@ -447,7 +447,7 @@ impl MasterCore {
             }
         }
         let lost = internal::LostSlaveMessage { slave_id: agent_id.into() };
-        let pids: Vec<Pid> = self.frameworks.values().filter(|f| f.active()).filter_map(|f| f.pid.clone()).collect();
+        let pids: Vec<Pid> = self.frameworks.values().filter_map(Framework::active_pid).collect();
         for pid in pids {
             self.send(&pid, Outgoing::LostSlave(lost.clone()));
         }

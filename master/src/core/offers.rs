@@ -6,12 +6,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use libprocess::Pid;
 use mesos_proto::ids::{AgentId, ExecutorId, FrameworkId, OfferId};
 use mesos_proto::mesos::{self, internal, scheduler};
 use mesos_proto::resources::Resources;
 
-use super::state::{AgentState, OfferEntry};
+use super::state::{AgentState, Framework, OfferEntry};
 use super::{AllocatorCall, MasterCore, MasterError, Outgoing, Timer};
 
 /// One allocation decided by the allocator: resources (unallocated, by role) of one
@@ -127,8 +126,7 @@ impl MasterCore {
     pub(crate) fn rescind_offer(&mut self, offer_id: &OfferId, refuse_seconds: Option<f64>) {
         let Some(entry) = self.take_offer(offer_id) else { return };
         self.stats.offers_rescinded += 1;
-        let framework_pid: Option<Pid> =
-            self.frameworks.get(&entry.framework_id).filter(|f| f.active()).and_then(|f| f.pid.clone());
+        let framework_pid = self.frameworks.get(&entry.framework_id).and_then(Framework::active_pid);
         if let Some(pid) = framework_pid {
             let message = internal::RescindResourceOfferMessage { offer_id: offer_id.into() };
             self.send(&pid, Outgoing::RescindResourceOffer(message));

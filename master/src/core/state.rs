@@ -183,6 +183,11 @@ impl Framework {
     pub fn active(&self) -> bool {
         self.state == FrameworkState::Active
     }
+
+    /// Where to send it messages: its pid, only while it is connected.
+    pub fn active_pid(&self) -> Option<Pid> {
+        if self.active() { self.pid.clone() } else { None }
+    }
 }
 
 /// An outstanding offer.

@@ -10,7 +10,7 @@ use mesos_proto::mesos::{self, internal, offer, scheduler, task_status};
 use mesos_proto::resources::Resources;
 
 use super::agents::is_terminal;
-use super::state::AgentState;
+use super::state::{AgentState, Framework};
 use super::validation::validate_task;
 use super::{AllocatorCall, MAX_COMPLETED_TASKS_PER_FRAMEWORK, MasterCore, MasterError, Outgoing};
 
@@ -567,7 +567,7 @@ impl MasterCore {
             }
             self.release_task_resources(&framework_id, &agent_id, &resources);
         }
-        if let Some(pid) = self.frameworks.get(&framework_id).filter(|f| f.active()).and_then(|f| f.pid.clone()) {
+        if let Some(pid) = self.frameworks.get(&framework_id).and_then(Framework::active_pid) {
             self.send(&pid, Outgoing::ExitedExecutor(message));
         }
         Ok(())
@@ -578,7 +578,7 @@ impl MasterCore {
         let agent_id = AgentId::from(&message.slave_id);
         self.check_agent_owner(&agent_id, from)?;
         let framework_id = FrameworkId::from(&message.framework_id);
-        match self.frameworks.get(&framework_id).filter(|f| f.active()).and_then(|f| f.pid.clone()) {
+        match self.frameworks.get(&framework_id).and_then(Framework::active_pid) {
             Some(pid) => {
                 self.send(&pid, Outgoing::ExecutorToFramework(message));
                 Ok(())
