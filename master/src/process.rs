@@ -383,7 +383,7 @@ impl MasterProcess {
             "/raft",
             Arc::new(move |_request| {
                 let status = registrar.raft_status();
-                let members = registrar.members();
+                let addresses = registrar.clone();
                 let view = view.clone();
                 Box::pin(async move {
                     let Some(status) = status else {
@@ -391,14 +391,15 @@ impl MasterProcess {
                     };
                     match status.await {
                         Ok(status) => {
-                            let address_of = |id: u64| members.iter().find(|(m, _)| *m == id).map(|(_, a)| a.to_string());
+                            let address_of = |id: u64| addresses.address_of(id).map(|a| a.to_string());
                             let progress: std::collections::HashMap<u64, (u64, u64)> =
                                 status.progress.iter().map(|(id, matched, next)| (*id, (*matched, *next))).collect();
-                            let members: Vec<serde_json::Value> = members
+                            let members: Vec<serde_json::Value> = status
+                                .members
                                 .iter()
-                                .map(|(id, address)| {
+                                .map(|id| {
                                     let (matched, next) = progress.get(id).copied().unzip();
-                                    serde_json::json!({ "id": id, "address": address.to_string(), "matched": matched, "next": next })
+                                    serde_json::json!({ "id": id, "address": address_of(*id), "matched": matched, "next": next })
                                 })
                                 .collect();
                             libprocess::http::json(

@@ -17,16 +17,25 @@
 //! an entry at that index is applied with the same term, the proposal completes; with
 //! another term, the entry was overwritten and the proposal fails. When this member stops
 //! leading, every pending proposal fails at once with `LeadershipLost` (fencing).
+//!
+//! Membership changes are used for one thing: replacing a member that lost its disk by
+//! its next incarnation ([`RaftDriver::propose_replacement`], see
+//! [`members`](super::members)). The replacement is one joint-consensus change (add the
+//! new id, remove the old one), which raft-rs leaves automatically once it is applied;
+//! the driver applies each committed change on every member, stores the resulting
+//! configuration with a snapshot, and remembers which joining incarnation (its nonce) got
+//! which id.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use prost::Message as _;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use raft::eraftpb::{Entry, EntryType, Message, Snapshot};
+use raft::eraftpb::{ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, Entry, EntryType, Message, Snapshot};
 use raft::{RawNode, StateRole};
 
 use super::operations::RegistryEntry;
+use super::members::{generation_of, member_id, slot_of};
 use super::storage::RaftStorage;
 use super::{Applied, RegistrarError, RegistryError, RegistryOperation, RegistryState};
 
@@ -34,10 +43,10 @@ use super::{Applied, RegistrarError, RegistryError, RegistryOperation, RegistryS
 /// 5-9 ticks without a leader, heartbeats every tick.
 #[derive(Debug, Clone)]
 pub struct DriverConfig {
-    /// This member's raft id (1..=n).
+    /// This member's raft id (see [`members`](super::members)).
     pub id: u64,
-    /// Every member's raft id.
-    pub voters: Vec<u64>,
+    /// How many masters (slots) the group has; raft messages from other slots are refused.
+    pub slots: u64,
     /// Base election timeout in ticks; each timeout is drawn from
     /// `[election_ticks, 2 * election_ticks)` with the seeded RNG.
     pub election_ticks: usize,
@@ -54,11 +63,11 @@ pub struct DriverConfig {
 }
 
 impl DriverConfig {
-    /// Defaults for member `id` of `voters`.
-    pub fn new(id: u64, voters: Vec<u64>) -> DriverConfig {
+    /// Defaults for member `id` of a group of `slots` masters.
+    pub fn new(id: u64, slots: u64) -> DriverConfig {
         DriverConfig {
             id,
-            voters,
+            slots,
             election_ticks: 5,
             heartbeat_ticks: 1,
             snapshot_interval: 1000,
@@ -103,7 +112,7 @@ impl<W> Default for DriverOutput<W> {
 }
 
 /// A snapshot of the driver for `/master/raft`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RaftStatus {
     /// This member's raft id.
     pub id: u64,
@@ -121,6 +130,9 @@ pub struct RaftStatus {
     pub snapshot_index: u64,
     /// Per member (leader only): (id, matched index, next index).
     pub progress: Vec<(u64, u64, u64)>,
+    /// The members' raft ids as this member's configuration has them (in a joint
+    /// configuration, the old and the new members).
+    pub members: Vec<u64>,
 }
 
 struct Pending<W> {
@@ -142,6 +154,8 @@ pub struct RaftDriver<W> {
     leader_start: Option<(u64, u64)>,
     reported: Option<(u64, DriverRole)>,
     failed: Option<RegistrarError>,
+    /// Joined incarnations, as applied: slot -> (the joiner's nonce, its raft id).
+    joined: HashMap<u64, (u64, u64)>,
     out: DriverOutput<W>,
 }
 
@@ -181,6 +195,7 @@ impl<W> RaftDriver<W> {
             leader_start: None,
             reported: None,
             failed: None,
+            joined: HashMap::new(),
             out: DriverOutput::default(),
         };
         driver.redraw_election_timeout();
@@ -229,7 +244,23 @@ impl<W> RaftDriver<W> {
             applied: self.applied,
             snapshot_index: self.node.store().last_snapshot().get_metadata().index,
             progress,
+            members: self.members(),
         }
+    }
+
+    /// Every raft id in this member's configuration (voters, outgoing voters, learners).
+    pub fn members(&self) -> Vec<u64> {
+        let cs = self.node.store().conf_state();
+        let mut ids: Vec<u64> = cs.voters.iter().chain(&cs.voters_outgoing).chain(&cs.learners).copied().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// True if `id` is an earlier incarnation of a member the configuration has a later
+    /// one of (it lost its disk and was replaced).
+    fn is_superseded(&self, id: u64) -> bool {
+        self.members().iter().any(|m| slot_of(*m) == slot_of(id) && generation_of(*m) > generation_of(id))
     }
 
     /// One tick of the election and heartbeat clock.
@@ -245,7 +276,8 @@ impl<W> RaftDriver<W> {
         if self.failed.is_some() {
             return Ok(());
         }
-        if message.to != self.config.id || !self.config.voters.contains(&message.from) {
+        let slot = slot_of(message.from);
+        if message.to != self.config.id || slot == 0 || slot > self.config.slots || self.is_superseded(message.from) {
             return Err(RegistrarError::Raft { reason: format!("message {} -> {} is not for us", message.from, message.to) });
         }
         let result = self.node.step(message).map_err(|e| RegistrarError::Raft { reason: e.to_string() });
@@ -277,10 +309,51 @@ impl<W> RaftDriver<W> {
         Ok(())
     }
 
+    /// Proposes to replace the member in `slot` by its next incarnation, for a master that
+    /// lost its disk and asks to rejoin with `nonce` (random, one per blank start).
+    /// Returns the new incarnation's raft id once the change is applied (ask again until
+    /// then: `Ok(None)`); the proposal itself is made once, and not while another
+    /// membership change is under way.
+    pub fn propose_replacement(&mut self, slot: u64, nonce: u64) -> Result<Option<u64>, RegistrarError> {
+        if let Some((_, id)) = self.joined.get(&slot).filter(|(joined_nonce, _)| *joined_nonce == nonce) {
+            return Ok(Some(*id));
+        }
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        if self.current_role() != DriverRole::Leading {
+            return Err(RegistrarError::NotLeader { leader: None });
+        }
+        let members = self.members();
+        let joint = !self.node.store().conf_state().voters_outgoing.is_empty();
+        if joint || self.node.raft.pending_conf_index > self.applied {
+            return Ok(None); // One membership change at a time.
+        }
+        let old: Vec<u64> = members.iter().copied().filter(|m| slot_of(*m) == slot).collect();
+        let generation = old.iter().map(|m| generation_of(*m) + 1).max().unwrap_or(0);
+        let new = member_id(slot, generation);
+        let mut changes = vec![change(ConfChangeType::AddNode, new)];
+        changes.extend(old.iter().map(|m| change(ConfChangeType::RemoveNode, *m)));
+        let mut cc = ConfChangeV2::default();
+        cc.set_transition(ConfChangeTransition::Auto);
+        cc.set_changes(changes.into());
+        self.node
+            .propose_conf_change(nonce.to_be_bytes().to_vec(), cc)
+            .map_err(|e| RegistrarError::Raft { reason: e.to_string() })?;
+        tracing::info!(raft_id = self.config.id, slot, ?old, new, "proposed to replace a member that lost its disk");
+        Ok(None)
+    }
+
     /// Tells raft that a snapshot message went out to `to`. Sends are fire and forget:
     /// if it is lost, the follower's next rejection makes the leader send it again.
     pub fn report_snapshot_sent(&mut self, to: u64) {
         self.node.report_snapshot(to, raft::SnapshotStatus::Finish);
+    }
+
+    /// True if this member never stored an entry nor got past a pre-vote: the group it
+    /// belongs to has not started yet.
+    pub fn is_fresh(&self) -> bool {
+        self.node.raft.term == 0 && self.node.raft.raft_log.last_index() == 0
     }
 
     /// The known leader's raft id.
@@ -290,6 +363,7 @@ impl<W> RaftDriver<W> {
 
     /// Runs the Ready loop and returns everything produced since the last call.
     pub fn take_output(&mut self) -> DriverOutput<W> {
+        self.maybe_leave_joint();
         // Each round handles one Ready; new Readies only appear through the previous
         // round's own progress, so a handful of rounds drains it. Bounded all the same.
         for _ in 0..16 {
@@ -363,6 +437,14 @@ impl<W> RaftDriver<W> {
                 continue;
             }
             self.applied = entry.index;
+            if matches!(entry.get_entry_type(), EntryType::EntryConfChange | EntryType::EntryConfChangeV2) {
+                self.apply_conf_change(&entry)?;
+                if let Some(p) = self.pending.remove(&entry.index) {
+                    // Our proposal at this index was overwritten by a later leader's change.
+                    self.out.completed.push((p.waiter, Err(RegistrarError::LeadershipLost { term: p.term })));
+                }
+                continue;
+            }
             let outcome = self.apply_entry(&entry);
             if let Some(p) = self.pending.remove(&entry.index) {
                 let result = if p.term == entry.term {
@@ -379,15 +461,67 @@ impl<W> RaftDriver<W> {
 
     /// Applies one committed entry; the outcome is the same on every member.
     fn apply_entry(&mut self, entry: &Entry) -> Result<bool, RegistryError> {
-        if entry.get_entry_type() != EntryType::EntryNormal || entry.data.is_empty() {
-            // A new leader's empty entry; membership changes are not used.
-            return Ok(false);
+        if entry.data.is_empty() {
+            return Ok(false); // A new leader's empty entry.
         }
         let decoded = RegistryEntry::decode(&entry.data[..])
             .map_err(|e| RegistryError::Invalid { reason: format!("undecodable entry {}: {e}", entry.index) })?;
         match decoded.operation {
             Some(operation) => operation.apply(&mut self.state),
             None => Err(RegistryError::Invalid { reason: format!("entry {} has no operation", entry.index) }),
+        }
+    }
+
+    /// Applies a committed membership change (the same on every member) and stores the
+    /// configuration it produced with a snapshot at its index. A change raft-rs refuses
+    /// (it cannot happen with the changes this driver proposes) is logged and skipped, as
+    /// it is on every member.
+    fn apply_conf_change(&mut self, entry: &Entry) -> Result<(), RegistrarError> {
+        use protobuf::Message as _;
+        // This driver proposes only `ConfChangeV2`; a v1 change is applied all the same.
+        let (cc, applied) = if entry.get_entry_type() == EntryType::EntryConfChangeV2 {
+            match ConfChangeV2::parse_from_bytes(&entry.data) {
+                Ok(cc) => {
+                    let applied = self.node.apply_conf_change(&cc);
+                    (cc, applied.map_err(|e| e.to_string()))
+                }
+                Err(e) => (ConfChangeV2::default(), Err(e.to_string())),
+            }
+        } else {
+            let applied = raft::eraftpb::ConfChange::parse_from_bytes(&entry.data)
+                .map_err(|e| e.to_string())
+                .and_then(|cc| self.node.apply_conf_change(&cc).map_err(|e| e.to_string()));
+            (ConfChangeV2::default(), applied)
+        };
+        let conf_state = match applied {
+            Ok(conf_state) => conf_state,
+            Err(reason) => {
+                tracing::error!(raft_id = self.config.id, index = entry.index, %reason, "skipping a membership change raft refused");
+                return Ok(());
+            }
+        };
+        if let (Ok(nonce), Some(added)) = (
+            <[u8; 8]>::try_from(&entry.context[..]),
+            cc.changes.iter().find(|c| c.get_change_type() == ConfChangeType::AddNode),
+        ) {
+            self.joined.insert(slot_of(added.node_id), (u64::from_be_bytes(nonce), added.node_id));
+        }
+        tracing::info!(raft_id = self.config.id, index = entry.index, voters = ?conf_state.voters, outgoing = ?conf_state.voters_outgoing, "membership changed");
+        let data = self.state.encode();
+        self.node.mut_store().apply_conf_state(entry.index, data, conf_state)
+    }
+
+    /// A leader left in a joint configuration (its predecessor entered it and lost
+    /// leadership before leaving it; raft-rs leaves automatically only on the leader that
+    /// applied the change) proposes to leave it.
+    fn maybe_leave_joint(&mut self) {
+        let joint = !self.node.store().conf_state().voters_outgoing.is_empty();
+        if joint
+            && self.current_role() == DriverRole::Leading
+            && self.node.raft.pending_conf_index <= self.applied
+            && let Err(error) = self.node.propose_conf_change(Vec::new(), ConfChangeV2::default())
+        {
+            tracing::warn!(raft_id = self.config.id, %error, "cannot propose to leave the joint configuration");
         }
     }
 
@@ -443,4 +577,11 @@ impl<W> RaftDriver<W> {
         self.fail_pending(|_| error.clone());
         self.failed = Some(error);
     }
+}
+
+fn change(change_type: ConfChangeType, node_id: u64) -> ConfChangeSingle {
+    let mut single = ConfChangeSingle::default();
+    single.set_change_type(change_type);
+    single.node_id = node_id;
+    single
 }

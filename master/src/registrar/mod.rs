@@ -23,6 +23,7 @@
 //! - [`storage`]: the raft log storage ([`RaftStorage`]) over a small [`LogBackend`]
 //!   trait, with an in-memory backend for tests.
 //! - [`sled_backend`]: the durable backend under `<work_dir>/raft`.
+//! - [`members`]: masters by slot and raft ids by incarnation ([`Group`]).
 //! - [`driver`]: [`RaftDriver`], the pure raft driver (ticks and messages in, outputs out).
 //! - [`process`]: the [`RegistrarProcess`] actor and the [`RaftRegistrar`] handle.
 //! - [`logger`]: raft-rs's slog output bridged to tracing.
@@ -33,6 +34,7 @@ pub mod cli;
 pub mod driver;
 pub mod json;
 pub mod logger;
+pub mod members;
 pub mod memory;
 pub mod operations;
 pub mod process;
@@ -48,6 +50,7 @@ use libprocess::Pid;
 pub use driver::{DriverConfig, DriverOutput, RaftDriver, RaftStatus};
 pub use memory::InMemoryRegistrar;
 pub use operations::{RegistryEntry, RegistryOperation};
+pub use members::Group;
 pub use process::{RaftMessage, RaftRegistrar, RaftRegistrarConfig, RegistrarProcess, raft_peers};
 pub use sled_backend::SledBackend;
 pub use state::{IdCounters, RegisteredFramework, RegistryState};
@@ -253,8 +256,8 @@ pub trait Registrar: Send + Sync {
         None
     }
 
-    /// The members of the raft group by raft id (empty without raft).
-    fn members(&self) -> Vec<(u64, std::net::SocketAddr)> {
-        Vec::new()
+    /// The address of the master with raft id `raft_id` (`None` without raft).
+    fn address_of(&self, _raft_id: u64) -> Option<std::net::SocketAddr> {
+        None
     }
 }

@@ -9,8 +9,26 @@
 //! and logged. The libprocess sender pid is what the peer claims (`Libprocess-From`), so
 //! this keeps stray and misdirected traffic out; against an attacker who can reach the
 //! masters' port the masters' network must be private, as for Mesos.
+//!
+//! # Starting with a blank log
+//!
+//! A master whose raft log is blank is either new (the whole group is new) or lost its
+//! disk (the group has a log and counts on what this master once promised). It cannot
+//! tell which alone, so before running raft it asks every other master
+//! ([`ProbeRegistrar`]):
+//!
+//! 1. If **every** other master answers that it has never stored an entry or taken part
+//!    in an election, the group is new: this master starts as a founder (raft id = its
+//!    slot). Like Mesos's replicated log, which initializes itself only when every replica
+//!    is empty, a new group therefore needs all its masters up once.
+//! 2. If **any** master answers that it has a log, this master lost its disk. It asks the
+//!    leader to replace its old incarnation ([`JoinGroup`] with a random nonce, repeated
+//!    every tick); the leader commits a membership change that adds the next generation
+//!    of the slot and removes the old one, and answers with the new raft id
+//!    ([`GroupJoined`]). Only then does this master store its id and start raft, with an
+//!    empty log that the leader fills (entries, or the snapshot taken at the change).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -21,6 +39,7 @@ use raft::eraftpb::MessageType;
 use tokio::sync::{oneshot, watch};
 
 use super::driver::{DriverConfig, DriverOutput, DriverRole, RaftDriver, RaftStatus};
+use super::members::{Group, slot_of};
 use super::sled_backend::SledBackend;
 use super::storage::{LogBackend, RaftStorage};
 use super::{Applied, Completion, LeaderState, Leadership, Registrar, RegistrarError, RegistryOperation, StateFuture};
@@ -54,21 +73,81 @@ impl prost::Name for RaftMessage {
     }
 }
 
+macro_rules! registrar_message {
+    ($(#[$doc:meta])* $name:ident { $($(#[$field_doc:meta])* $field:ident: $ty:ty = $tag:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, prost::Message)]
+        pub struct $name {
+            $($(#[$field_doc])* #[prost(uint64, tag = $tag)] pub $field: $ty,)*
+        }
+
+        impl prost::Name for $name {
+            const NAME: &'static str = stringify!($name);
+            const PACKAGE: &'static str = "mesos.internal";
+            fn full_name() -> String {
+                concat!("mesos.internal.", stringify!($name)).into()
+            }
+        }
+    };
+}
+
+registrar_message! {
+    /// Sent by a registrar whose log is blank to every peer registrar, every tick until
+    /// each has answered with [`RegistrarProbed`].
+    ProbeRegistrar {}
+}
+
+registrar_message! {
+    /// The answer to [`ProbeRegistrar`].
+    RegistrarProbed {
+        /// 1 if this member never stored an entry nor took part in an election (a new
+        /// group), else 0.
+        fresh: u64 = "1",
+        /// The leader's raft id as this member knows it (0 if none).
+        leader: u64 = "2",
+    }
+}
+
+registrar_message! {
+    /// Sent by a registrar whose log is blank, in a group that has a log, to every peer
+    /// every tick: replace my old incarnation. The slot is the sender's address.
+    JoinGroup {
+        /// Random, drawn once per blank start: names this incarnation.
+        nonce: u64 = "1",
+    }
+}
+
+registrar_message! {
+    /// The leader's answer to [`JoinGroup`] once the replacement is applied.
+    GroupJoined {
+        /// The nonce of the request.
+        nonce: u64 = "1",
+        /// The joiner's new raft id.
+        member: u64 = "2",
+    }
+}
+
 libprocess::protocol! {
     /// What the registrar accepts.
     pub enum RegistrarMessage {
         /// A raft message from a peer registrar.
         Raft(RaftMessage),
+        /// A blank member asks whether we have a log.
+        Probe(ProbeRegistrar),
+        /// A peer's answer to our probe.
+        Probed(RegistrarProbed),
+        /// A member that lost its disk asks to rejoin.
+        Join(JoinGroup),
+        /// The leader gave us our new raft id.
+        Joined(GroupJoined),
     }
 }
 
-/// Raft ids of the masters: the sorted, deduplicated list numbered 1..=n. Every master
-/// given the same `--masters` derives the same ids.
+/// Raft ids of the masters of a new group: the sorted, deduplicated list numbered 1..=n.
+/// Every master given the same `--masters` derives the same ids. (A replaced member has a
+/// later generation of its slot's id; see [`members`](super::members).)
 pub fn raft_peers(masters: &[SocketAddr]) -> Vec<(u64, SocketAddr)> {
-    let mut sorted = masters.to_vec();
-    sorted.sort();
-    sorted.dedup();
-    sorted.into_iter().enumerate().map(|(i, address)| (i as u64 + 1, address)).collect()
+    Group::new(masters).map(|group| group.slots().collect()).unwrap_or_default()
 }
 
 /// How to run a raft registrar.
@@ -124,12 +203,26 @@ struct Stats {
     received: Counter,
 }
 
+/// Where a registrar is in its membership of the raft group.
+enum Membership {
+    /// Running raft as a member.
+    Member(Box<RaftDriver<Waiter>>),
+    /// The log is blank: asking every peer whether the group is new. `fresh` holds the
+    /// slots that answered that they are.
+    Probing { storage: RaftStorage, fresh: BTreeSet<u64> },
+    /// The group has a log and this master lost its own: asking for a new raft id.
+    Joining { storage: RaftStorage, nonce: u64 },
+    /// Raft could not be started on the log; the registrar does nothing more.
+    Failed(RegistrarError),
+}
+
 /// The registrar actor around a [`RaftDriver`].
 pub struct RegistrarProcess {
-    driver: RaftDriver<Waiter>,
-    peers: BTreeMap<u64, Pid>,
-    by_address: HashMap<SocketAddr, u64>,
-    tick: Duration,
+    membership: Membership,
+    group: Group,
+    /// This master's slot in `group`.
+    slot: u64,
+    config: RaftRegistrarConfig,
     leadership: watch::Sender<Leadership>,
     stats: Stats,
     /// A flush is queued behind the events already in the mailbox (group commit).
@@ -137,23 +230,86 @@ pub struct RegistrarProcess {
 }
 
 impl RegistrarProcess {
-    /// The applied registry.
-    pub fn driver(&self) -> &RaftDriver<oneshot::Sender<Result<Applied, RegistrarError>>> {
-        &self.driver
+    /// The raft driver, once this master is a member of the group.
+    pub fn driver(&self) -> Option<&RaftDriver<Waiter>> {
+        match &self.membership {
+            Membership::Member(driver) => Some(driver),
+            _ => None,
+        }
+    }
+
+    /// The raft status; before this master is a member, its role says why not.
+    fn status(&self) -> RaftStatus {
+        match &self.membership {
+            Membership::Member(driver) => driver.status(),
+            Membership::Probing { .. } => RaftStatus { role: "Probing".into(), ..RaftStatus::default() },
+            Membership::Joining { .. } => RaftStatus { role: "Joining".into(), ..RaftStatus::default() },
+            Membership::Failed(_) => RaftStatus { role: "Failed".into(), ..RaftStatus::default() },
+        }
+    }
+
+    fn pid_of(&self, id: u64) -> Option<Pid> {
+        self.group.address_of(id).filter(|_| slot_of(id) != self.slot).map(|a| Pid::new(REGISTRAR_ID, a))
+    }
+
+    fn peers(&self) -> Vec<(u64, Pid)> {
+        self.group.slots().filter(|(s, _)| *s != self.slot).map(|(s, a)| (s, Pid::new(REGISTRAR_ID, a))).collect()
+    }
+
+    /// The slot of `from` if it is another master's registrar; otherwise the message is
+    /// counted as refused.
+    fn peer_slot(&self, from: &Pid) -> Option<u64> {
+        let slot = self.group.slot_at(from.address()).filter(|s| from.id() == REGISTRAR_ID && *s != self.slot);
+        if slot.is_none() {
+            self.stats.refused.inc();
+            tracing::warn!(%from, "refusing a registrar message not from a configured peer");
+        }
+        slot
     }
 
     fn on_tick_timeout(&mut self, ctx: &mut Context<'_, Self>) {
-        self.driver.tick();
-        self.flush(ctx);
-        ctx.delay(self.tick, |p, ctx| p.on_tick_timeout(ctx));
+        if let Membership::Member(driver) = &mut self.membership {
+            driver.tick();
+            self.flush(ctx);
+        } else {
+            self.ask_peers(ctx);
+        }
+        ctx.delay(self.config.tick, |p, ctx| p.on_tick_timeout(ctx));
+    }
+
+    /// While not a member: (re)sends the probe to the peers that have not answered, or
+    /// the join request to every peer. Requests are idempotent; one per peer per tick.
+    fn ask_peers(&mut self, ctx: &mut Context<'_, Self>) {
+        match &self.membership {
+            Membership::Probing { fresh, .. } => {
+                for (_, pid) in self.peers().into_iter().filter(|(s, _)| !fresh.contains(s)) {
+                    ctx.send(&pid, ProbeRegistrar {});
+                }
+            }
+            Membership::Joining { nonce, .. } => {
+                for (_, pid) in self.peers() {
+                    ctx.send(&pid, JoinGroup { nonce: *nonce });
+                }
+            }
+            Membership::Member(_) | Membership::Failed(_) => {}
+        }
     }
 
     fn on_raft(&mut self, from: Pid, message: RaftMessage, ctx: &mut Context<'_, Self>) {
-        let expected = self.by_address.get(&from.address()).copied();
-        let me = self.driver.id();
-        if from.id() != REGISTRAR_ID || expected != Some(message.from) || message.to != me {
+        let Some(slot) = self.peer_slot(&from) else { return };
+        let Membership::Member(driver) = &mut self.membership else {
+            tracing::debug!(%from, "not a member yet: ignoring a raft message");
+            return;
+        };
+        if slot_of(message.from) == slot && slot_of(message.to) == self.slot && message.to != driver.id() {
+            // For an earlier incarnation of this master, from a leader that has not yet
+            // applied the replacement.
+            tracing::debug!(%from, raft_to = message.to, "ignoring a raft message for another incarnation of this master");
+            return;
+        }
+        if slot_of(message.from) != slot || message.to != driver.id() {
             self.stats.refused.inc();
-            tracing::warn!(%from, raft_from = message.from, raft_to = message.to, "refusing a raft message not from a configured peer");
+            tracing::warn!(%from, raft_from = message.from, raft_to = message.to, "refusing a raft message with foreign raft ids");
             return;
         }
         let decoded = match raft::eraftpb::Message::parse_from_bytes(&message.data) {
@@ -165,14 +321,103 @@ impl RegistrarProcess {
             }
         };
         self.stats.received.inc();
-        if let Err(error) = self.driver.step(decoded) {
+        if let Err(error) = driver.step(decoded) {
             tracing::debug!(%from, %error, "raft refused a message");
         }
         self.flush_soon(ctx);
     }
 
+    fn on_probe(&mut self, from: Pid, ctx: &mut Context<'_, Self>) {
+        if self.peer_slot(&from).is_none() {
+            return;
+        }
+        let (fresh, leader) = match &self.membership {
+            Membership::Member(driver) => (driver.is_fresh(), driver.leader().unwrap_or(0)),
+            Membership::Probing { .. } => (true, 0),
+            Membership::Joining { .. } | Membership::Failed(_) => (false, 0),
+        };
+        ctx.send(&from, RegistrarProbed { fresh: u64::from(fresh), leader });
+    }
+
+    fn on_probed(&mut self, from: Pid, answer: RegistrarProbed, ctx: &mut Context<'_, Self>) {
+        let Some(slot) = self.peer_slot(&from) else { return };
+        let Membership::Probing { fresh, .. } = &mut self.membership else { return };
+        if answer.fresh == 0 {
+            tracing::warn!(%from, "this master's raft log is blank but the group has a log: asking to rejoin as a new member");
+            if let Membership::Probing { storage, .. } = std::mem::replace(&mut self.membership, Membership::Failed(RegistrarError::Stopped)) {
+                self.membership = Membership::Joining { storage, nonce: rand::random() };
+                self.ask_peers(ctx);
+            }
+            return;
+        }
+        fresh.insert(slot);
+        if fresh.len() + 1 == self.group.len() {
+            tracing::info!("every master's raft log is blank: starting a new group");
+            if let Membership::Probing { mut storage, .. } = std::mem::replace(&mut self.membership, Membership::Failed(RegistrarError::Stopped)) {
+                let started = storage.bootstrap(self.slot, &self.group.founders()).and_then(|()| self.driver_on(storage, self.slot));
+                self.become_member(started, ctx);
+            }
+        }
+    }
+
+    fn on_join(&mut self, from: Pid, request: JoinGroup, ctx: &mut Context<'_, Self>) {
+        let Some(slot) = self.peer_slot(&from) else { return };
+        let Membership::Member(driver) = &mut self.membership else { return };
+        match driver.propose_replacement(slot, request.nonce) {
+            Ok(Some(member)) => ctx.send(&from, GroupJoined { nonce: request.nonce, member }),
+            Ok(None) => self.flush_soon(ctx),
+            Err(error) => tracing::debug!(%from, %error, "not replacing a member here"),
+        }
+    }
+
+    fn on_joined(&mut self, from: Pid, answer: GroupJoined, ctx: &mut Context<'_, Self>) {
+        if self.peer_slot(&from).is_none() {
+            return;
+        }
+        let Membership::Joining { nonce, .. } = &self.membership else { return };
+        if answer.nonce != *nonce || slot_of(answer.member) != self.slot {
+            tracing::warn!(%from, member = answer.member, "ignoring a join answer that is not for this master");
+            return;
+        }
+        tracing::info!(raft_id = answer.member, "rejoined the group as a new member");
+        if let Membership::Joining { mut storage, .. } = std::mem::replace(&mut self.membership, Membership::Failed(RegistrarError::Stopped)) {
+            let started = storage.join(answer.member).and_then(|()| self.driver_on(storage, answer.member));
+            self.become_member(started, ctx);
+        }
+    }
+
+    fn driver_on(&self, storage: RaftStorage, id: u64) -> Result<RaftDriver<Waiter>, RegistrarError> {
+        let config = &self.config;
+        let mut driver_config = DriverConfig::new(id, self.group.len() as u64);
+        driver_config.election_ticks = config.election_ticks;
+        driver_config.heartbeat_ticks = config.heartbeat_ticks;
+        driver_config.snapshot_interval = config.snapshot_interval;
+        driver_config.max_pending = config.max_pending;
+        driver_config.seed = config.seed.unwrap_or(id);
+        RaftDriver::new(driver_config, storage)
+    }
+
+    fn become_member(&mut self, started: Result<RaftDriver<Waiter>, RegistrarError>, ctx: &mut Context<'_, Self>) {
+        match started {
+            Ok(driver) => {
+                self.membership = Membership::Member(Box::new(driver));
+                self.flush_soon(ctx);
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot start raft; the registrar stops");
+                self.membership = Membership::Failed(error);
+                self.leadership.send_replace(Leadership { term: 0, state: LeaderState::Stopped });
+            }
+        }
+    }
+
     fn on_submit(&mut self, operation: RegistryOperation, waiter: Waiter, ctx: &mut Context<'_, Self>) {
-        if let Err((waiter, error)) = self.driver.propose(operation, waiter) {
+        let result = match &mut self.membership {
+            Membership::Member(driver) => driver.propose(operation, waiter),
+            Membership::Failed(error) => Err((waiter, error.clone())),
+            Membership::Probing { .. } | Membership::Joining { .. } => Err((waiter, RegistrarError::NotLeader { leader: None })),
+        };
+        if let Err((waiter, error)) = result {
             let error = match error {
                 RegistrarError::NotLeader { .. } => RegistrarError::NotLeader { leader: self.leader_pid() },
                 other => other,
@@ -198,14 +443,15 @@ impl RegistrarProcess {
     }
 
     fn leader_pid(&self) -> Option<Pid> {
-        self.driver.leader().and_then(|id| self.peers.get(&id).cloned())
+        self.driver().and_then(|d| d.leader()).and_then(|id| self.pid_of(id))
     }
 
     /// Runs the driver's Ready loop and performs its outputs: send, answer, report
     /// leadership. Reporting a sent snapshot can make more work, hence the (bounded) loop.
     fn flush(&mut self, ctx: &mut Context<'_, Self>) {
         for _ in 0..4 {
-            let output = self.driver.take_output();
+            let Membership::Member(driver) = &mut self.membership else { return };
+            let output = driver.take_output();
             if output.messages.is_empty() && output.completed.is_empty() && output.leadership.is_none() {
                 return;
             }
@@ -214,20 +460,24 @@ impl RegistrarProcess {
     }
 
     fn perform(&mut self, output: DriverOutput<Waiter>, ctx: &mut Context<'_, Self>) {
-        let me = self.driver.id();
+        let mut snapshots_sent = Vec::new();
         for message in output.messages {
-            let Some(pid) = self.peers.get(&message.to) else { continue };
-            let to = message.to;
-            let is_snapshot = message.get_msg_type() == MessageType::MsgSnapshot;
+            let Some(pid) = self.pid_of(message.to) else { continue };
+            let (from, to) = (message.from, message.to);
+            if message.get_msg_type() == MessageType::MsgSnapshot {
+                snapshots_sent.push(to);
+            }
             match message.write_to_bytes() {
                 Ok(data) => {
-                    ctx.send(pid, RaftMessage { data, from: me, to });
+                    ctx.send(&pid, RaftMessage { data, from, to });
                     self.stats.sent.inc();
                 }
                 Err(error) => tracing::error!(%error, "cannot encode a raft message"),
             }
-            if is_snapshot {
-                self.driver.report_snapshot_sent(to);
+        }
+        if let Membership::Member(driver) = &mut self.membership {
+            for to in snapshots_sent {
+                driver.report_snapshot_sent(to);
             }
         }
         for (waiter, result) in output.completed {
@@ -236,9 +486,7 @@ impl RegistrarProcess {
         }
         if let Some((term, role)) = output.leadership {
             let state = match role {
-                DriverRole::Following { leader } => {
-                    LeaderState::Following { leader: leader.and_then(|id| self.peers.get(&id).cloned()) }
-                }
+                DriverRole::Following { leader } => LeaderState::Following { leader: leader.and_then(|id| self.pid_of(id)) },
                 DriverRole::Elected => LeaderState::Elected,
                 DriverRole::Leading => LeaderState::Leading,
                 DriverRole::Stopped => LeaderState::Stopped,
@@ -252,12 +500,20 @@ impl Process for RegistrarProcess {
     type Message = RegistrarMessage;
 
     fn initialize(&mut self, ctx: &mut Context<'_, Self>) {
-        ctx.delay(self.tick, |p, ctx| p.on_tick_timeout(ctx));
+        ctx.delay(self.config.tick, |p, ctx| p.on_tick_timeout(ctx));
+        if let Membership::Probing { .. } = self.membership {
+            tracing::info!("this master's raft log is blank: asking the other masters whether the group is new");
+            self.ask_peers(ctx);
+        }
     }
 
     fn on_message(&mut self, from: Pid, message: RegistrarMessage, ctx: &mut Context<'_, Self>) {
         match message {
             RegistrarMessage::Raft(message) => self.on_raft(from, message, ctx),
+            RegistrarMessage::Probe(_) => self.on_probe(from, ctx),
+            RegistrarMessage::Probed(answer) => self.on_probed(from, answer, ctx),
+            RegistrarMessage::Join(request) => self.on_join(from, request, ctx),
+            RegistrarMessage::Joined(answer) => self.on_joined(from, answer, ctx),
         }
     }
 
@@ -267,7 +523,7 @@ impl Process for RegistrarProcess {
     }
 
     fn finalize(&mut self, _ctx: &mut Context<'_, Self>) {
-        self.leadership.send_replace(Leadership { term: self.driver.status().term, state: LeaderState::Stopped });
+        self.leadership.send_replace(Leadership { term: self.status().term, state: LeaderState::Stopped });
     }
 }
 
@@ -276,33 +532,30 @@ impl Process for RegistrarProcess {
 pub struct RaftRegistrar {
     process: ProcessRef<RegistrarProcess>,
     leadership: watch::Receiver<Leadership>,
-    members: Vec<(u64, SocketAddr)>,
+    group: Group,
 }
 
 impl RaftRegistrar {
     /// Starts the registrar on `node` with the log in `backend`. `node.address()` must be
-    /// one of `config.masters`.
+    /// one of `config.masters`. A blank log first finds out whether the group is new (see
+    /// the module docs).
     pub fn start(node: &Node, config: RaftRegistrarConfig, backend: Box<dyn LogBackend>) -> Result<RaftRegistrar, RegistrarError> {
-        let peers = raft_peers(&config.masters);
-        let id = peers.iter().find(|(_, a)| *a == node.address()).map(|(id, _)| *id).ok_or_else(|| {
+        let group = Group::new(&config.masters)
+            .ok_or_else(|| RegistrarError::Config { reason: "--masters must name 1 to 255 masters".into() })?;
+        let slot = group.slot_at(node.address()).ok_or_else(|| {
             RegistrarError::Config { reason: format!("{} is not in --masters", node.address()) }
         })?;
-        let voters: Vec<u64> = peers.iter().map(|(id, _)| *id).collect();
-        let storage = RaftStorage::open(backend, &voters)?;
-        let mut driver_config = DriverConfig::new(id, voters);
-        driver_config.election_ticks = config.election_ticks;
-        driver_config.heartbeat_ticks = config.heartbeat_ticks;
-        driver_config.snapshot_interval = config.snapshot_interval;
-        driver_config.max_pending = config.max_pending;
-        driver_config.seed = config.seed.unwrap_or(id);
-        let driver = RaftDriver::new(driver_config, storage)?;
+        let mut storage = RaftStorage::open(backend)?;
+        if storage.is_blank() && group.len() == 1 {
+            storage.bootstrap(slot, &group.founders())?;
+        }
         let (leadership, receiver) = watch::channel(Leadership { term: 0, state: LeaderState::Following { leader: None } });
         let metrics = node.metrics();
-        let process = RegistrarProcess {
-            driver,
-            peers: peers.iter().filter(|(p, _)| *p != id).map(|(p, a)| (*p, Pid::new(REGISTRAR_ID, *a))).collect(),
-            by_address: peers.iter().filter(|(p, _)| *p != id).map(|(p, a)| (*a, *p)).collect(),
-            tick: config.tick,
+        let mut process = RegistrarProcess {
+            membership: Membership::Failed(RegistrarError::Stopped),
+            group: group.clone(),
+            slot,
+            config,
             leadership,
             stats: Stats {
                 refused: metrics.counter("registrar/raft_messages_refused"),
@@ -311,8 +564,22 @@ impl RaftRegistrar {
             },
             flush_queued: false,
         };
+        process.membership = if storage.is_blank() {
+            Membership::Probing { storage, fresh: BTreeSet::new() }
+        } else {
+            let id = storage.member().unwrap_or(slot);
+            if slot_of(id) != slot {
+                return Err(RegistrarError::Config {
+                    reason: format!(
+                        "the raft log belongs to raft id {id} (slot {}) but this master is slot {slot} of --masters; was --masters changed?",
+                        slot_of(id)
+                    ),
+                });
+            }
+            Membership::Member(Box::new(process.driver_on(storage, id)?))
+        };
         let process = node.spawn(REGISTRAR_ID, process).map_err(|e| RegistrarError::Config { reason: e.to_string() })?;
-        Ok(RaftRegistrar { process, leadership: receiver, members: peers })
+        Ok(RaftRegistrar { process, leadership: receiver, group })
     }
 
     /// Starts the registrar with its log in sled under `<work_dir>/raft`.
@@ -328,9 +595,8 @@ impl RaftRegistrar {
 
     /// The raft status (for `/master/raft`).
     pub async fn status(&self) -> Result<RaftStatus, RegistrarError> {
-        self.process.dispatch(|p, _| p.driver.status()).await.map_err(|_| RegistrarError::Stopped)
+        self.process.dispatch(|p, _| p.status()).await.map_err(|_| RegistrarError::Stopped)
     }
-
 }
 
 impl Registrar for RaftRegistrar {
@@ -350,16 +616,16 @@ impl Registrar for RaftRegistrar {
     }
 
     fn state(&self) -> StateFuture {
-        let future = self.process.dispatch(|p, _| p.driver.state().clone());
-        Box::pin(async move { future.await.map_err(|_| RegistrarError::Stopped) })
+        let future = self.process.dispatch(|p, _| p.driver().map(|d| d.state().clone()));
+        Box::pin(async move { future.await.map_err(|_| RegistrarError::Stopped)?.ok_or(RegistrarError::NotLeader { leader: None }) })
     }
 
     fn raft_status(&self) -> Option<super::StatusFuture> {
-        let future = self.process.dispatch(|p, _| p.driver.status());
+        let future = self.process.dispatch(|p, _| p.status());
         Some(Box::pin(async move { future.await.map_err(|_| RegistrarError::Stopped) }))
     }
 
-    fn members(&self) -> Vec<(u64, SocketAddr)> {
-        self.members.clone()
+    fn address_of(&self, raft_id: u64) -> Option<SocketAddr> {
+        self.group.address_of(raft_id)
     }
 }

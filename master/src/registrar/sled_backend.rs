@@ -36,6 +36,7 @@ use super::storage::{LogBackend, LogWrite, Persisted};
 const HARD_STATE: &[u8] = b"m/hard_state";
 const CONF_STATE: &[u8] = b"m/conf_state";
 const SNAPSHOT: &[u8] = b"m/snapshot";
+const MEMBER: &[u8] = b"m/member";
 const ENTRY_PREFIX: u8 = b'e';
 
 fn storage_error(what: &str, error: impl std::fmt::Display) -> RegistrarError {
@@ -64,7 +65,9 @@ impl SledBackend {
         let path = work_dir.join("raft");
         let created = !path.exists();
         std::fs::create_dir_all(&path).map_err(|e| storage_error("create the raft folder", e))?;
-        let db = sled::Config::new().path(&path).open().map_err(|e| storage_error("open sled", e))?;
+        // No background flusher: every batch is flushed and fsynced before it is acknowledged,
+        // and without the flusher thread closing the database releases its lock at once.
+        let db = sled::Config::new().path(&path).flush_every_ms(None).open().map_err(|e| storage_error("open sled", e))?;
         let tree = db.open_tree("raft").map_err(|e| storage_error("open the raft tree", e))?;
         db.flush().map_err(|e| storage_error("flush sled", e))?;
         let db_file = File::open(path.join("db")).map_err(|e| storage_error("open sled's db file", e))?;
@@ -134,6 +137,10 @@ impl LogBackend for SledBackend {
         if let Some(bytes) = get(SNAPSHOT)? {
             persisted.snapshot = decode::<Snapshot>(&bytes, "snapshot")?;
         }
+        if let Some(bytes) = get(MEMBER)? {
+            let id: [u8; 8] = bytes.as_ref().try_into().map_err(|_| storage_error("decode the stored member id", "not 8 bytes"))?;
+            persisted.member = Some(u64::from_be_bytes(id));
+        }
         let mut entries = BTreeMap::new();
         for item in self.tree.scan_prefix([ENTRY_PREFIX]) {
             let (_, value) = item.map_err(|e| storage_error("scan sled", e))?;
@@ -153,6 +160,8 @@ impl LogBackend for SledBackend {
                 LogWrite::HardState(hs) => sled_batch.insert(HARD_STATE, encode(hs)?),
                 LogWrite::ConfState(cs) => sled_batch.insert(CONF_STATE, encode(cs)?),
                 LogWrite::Snapshot(snapshot) => sled_batch.insert(SNAPSHOT, encode(snapshot)?),
+                LogWrite::Member(Some(id)) => sled_batch.insert(MEMBER, &id.to_be_bytes()[..]),
+                LogWrite::Member(None) => sled_batch.remove(MEMBER),
             }
         }
         self.tree.apply_batch(sled_batch).map_err(|e| storage_error("write sled", e))?;

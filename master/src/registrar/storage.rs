@@ -38,6 +38,8 @@ pub enum LogWrite {
     ConfState(ConfState),
     /// Store the snapshot.
     Snapshot(Snapshot),
+    /// Store this member's raft id (`None` forgets it: the id is then its slot).
+    Member(Option<u64>),
 }
 
 /// Everything a backend holds, as loaded at start.
@@ -51,6 +53,9 @@ pub struct Persisted {
     pub snapshot: Snapshot,
     /// Stored entries by index.
     pub entries: BTreeMap<u64, Entry>,
+    /// This member's raft id, if stored (stores written before members could be
+    /// replaced have none: their id is their slot).
+    pub member: Option<u64>,
 }
 
 impl Persisted {
@@ -66,6 +71,7 @@ impl Persisted {
                 LogWrite::HardState(hs) => self.hard_state = hs.clone(),
                 LogWrite::ConfState(cs) => self.conf_state = cs.clone(),
                 LogWrite::Snapshot(snapshot) => self.snapshot = snapshot.clone(),
+                LogWrite::Member(member) => self.member = *member,
             }
         }
     }
@@ -112,13 +118,15 @@ pub struct RaftStorage {
     snapshot: Snapshot,
     /// Entries `snapshot.index + 1 ..= last`, contiguous.
     entries: Vec<Entry>,
+    member: Option<u64>,
     backend: Box<dyn LogBackend>,
 }
 
 impl RaftStorage {
-    /// Opens the log in `backend`. A backend that was never initialized gets the conf
-    /// state `voters` (every member of a new group starts from the same state).
-    pub fn open(mut backend: Box<dyn LogBackend>, voters: &[u64]) -> Result<RaftStorage, RegistrarError> {
+    /// Opens the log in `backend` as it is. A blank log ([`RaftStorage::is_blank`]) must be
+    /// given a membership before raft runs on it: [`RaftStorage::bootstrap`] or
+    /// [`RaftStorage::join`].
+    pub fn open(mut backend: Box<dyn LogBackend>) -> Result<RaftStorage, RegistrarError> {
         let persisted = backend.load()?;
         let snapshot_index = persisted.snapshot.get_metadata().index;
         let entries: Vec<Entry> = persisted.entries.into_values().filter(|e| e.index > snapshot_index).collect();
@@ -126,20 +134,61 @@ impl RaftStorage {
         if !contiguous {
             return Err(RegistrarError::Storage { reason: "the stored raft log has a gap".into() });
         }
-        let mut storage = RaftStorage {
+        Ok(RaftStorage {
             hard_state: persisted.hard_state,
             conf_state: persisted.conf_state,
             snapshot: persisted.snapshot,
             entries,
+            member: persisted.member,
             backend,
-        };
-        if storage.conf_state == ConfState::default() {
-            let mut cs = ConfState::default();
-            cs.voters = voters.to_vec();
-            storage.backend.write(&[LogWrite::ConfState(cs.clone())])?;
-            storage.conf_state = cs;
+        })
+    }
+
+    /// True if nothing was ever stored: the member is new, or its disk was wiped. Which of
+    /// the two cannot be told from here; the registrar asks the other members.
+    pub fn is_blank(&self) -> bool {
+        self.member.is_none()
+            && self.hard_state == HardState::default()
+            && self.conf_state == ConfState::default()
+            && self.snapshot.get_metadata().index == 0
+            && self.entries.is_empty()
+    }
+
+    /// This member's raft id as stored, if any.
+    pub fn member(&self) -> Option<u64> {
+        self.member
+    }
+
+    /// Makes a blank log member `id` of a new group whose members are `voters` (every
+    /// member of a new group starts from this same state). A log that is not blank is
+    /// left as it is.
+    pub fn bootstrap(&mut self, id: u64, voters: &[u64]) -> Result<(), RegistrarError> {
+        if !self.is_blank() {
+            return Ok(());
         }
-        Ok(storage)
+        let mut cs = ConfState::default();
+        cs.voters = voters.to_vec();
+        self.backend.write(&[LogWrite::ConfState(cs.clone()), LogWrite::Member(Some(id))])?;
+        self.conf_state = cs;
+        self.member = Some(id);
+        Ok(())
+    }
+
+    /// Makes a blank log member `id` of an existing group, which added `id` to its
+    /// configuration: the log stays empty until the leader sends its entries or a
+    /// snapshot (with the group's configuration in it).
+    pub fn join(&mut self, id: u64) -> Result<(), RegistrarError> {
+        if !self.is_blank() {
+            return Err(RegistrarError::Storage { reason: "only a blank raft log can join a group".into() });
+        }
+        self.backend.write(&[LogWrite::Member(Some(id))])?;
+        self.member = Some(id);
+        Ok(())
+    }
+
+    /// The stored configuration (voters, learners, joint state).
+    pub fn conf_state(&self) -> &ConfState {
+        &self.conf_state
     }
 
     /// The last snapshot.
@@ -230,23 +279,43 @@ impl RaftStorage {
     /// Stores a snapshot of the applied registry at `index` (which must be applied) and
     /// drops the entries up to it (log compaction).
     pub fn compact(&mut self, index: u64, data: Vec<u8>) -> Result<(), RegistrarError> {
+        self.compact_with(index, data, None)
+    }
+
+    /// Records the configuration that applying the membership change at `index` produced,
+    /// together with a snapshot at `index`, in one batch. The snapshot is what makes the
+    /// change reach a member that joins now: the leader catches it up from the snapshot
+    /// (raft refuses a snapshot whose configuration does not name the receiver), and a
+    /// restart replays only the entries after it, never the change a second time.
+    pub fn apply_conf_state(&mut self, index: u64, data: Vec<u8>, conf_state: ConfState) -> Result<(), RegistrarError> {
+        self.compact_with(index, data, Some(conf_state))
+    }
+
+    fn compact_with(&mut self, index: u64, data: Vec<u8>, conf_state: Option<ConfState>) -> Result<(), RegistrarError> {
         if index <= self.snapshot.get_metadata().index {
+            if let Some(cs) = conf_state {
+                self.backend.write(&[LogWrite::ConfState(cs.clone())])?;
+                self.conf_state = cs;
+            }
             return Ok(());
         }
+        let conf_state = conf_state.unwrap_or_else(|| self.conf_state.clone());
         let term = raft::Storage::term(self, index).map_err(|e| RegistrarError::Storage { reason: e.to_string() })?;
         let mut snapshot = Snapshot::default();
         snapshot.data = data.into();
         let meta = snapshot.mut_metadata();
         meta.index = index;
         meta.term = term;
-        meta.set_conf_state(self.conf_state.clone());
+        meta.set_conf_state(conf_state.clone());
         let mut batch: Vec<LogWrite> =
             self.entries.iter().take_while(|e| e.index <= index).map(|e| LogWrite::DeleteEntry(e.index)).collect();
         batch.push(LogWrite::Snapshot(snapshot.clone()));
+        batch.push(LogWrite::ConfState(conf_state.clone()));
         self.backend.write(&batch)?;
         let drop = (index - self.first() + 1) as usize;
         self.entries.drain(..drop.min(self.entries.len()));
         self.snapshot = snapshot;
+        self.conf_state = conf_state;
         Ok(())
     }
 }
@@ -317,8 +386,8 @@ impl Persisted {
                 break;
             }
             applied = entry.index;
-            if entry.data.is_empty() {
-                continue;
+            if entry.data.is_empty() || entry.get_entry_type() != raft::eraftpb::EntryType::EntryNormal {
+                continue; // A new leader's empty entry, or a membership change.
             }
             let decoded = super::RegistryEntry::decode(&entry.data[..])
                 .map_err(|e| super::RegistryError::Invalid { reason: format!("entry {}: {e}", entry.index) })?;
@@ -350,5 +419,7 @@ pub fn restore(backend: &mut dyn LogBackend, state: &super::RegistryState, voter
     batch.push(LogWrite::Snapshot(snapshot));
     batch.push(LogWrite::ConfState(conf_state));
     batch.push(LogWrite::HardState(hard_state));
+    // Every member is restored as a founder (generation 0, raft id = slot).
+    batch.push(LogWrite::Member(None));
     backend.write(&batch)
 }

@@ -2,17 +2,9 @@
 //! fencing of a deposed leader, minority partitions, restarts and snapshot catch-up.
 
 use mesos_master::registrar::operations::ReserveIds;
-use mesos_master::registrar::{LeaderState, MemBackend, Registrar, RegistrarError, RegistryOperation as Op, SledBackend};
+use mesos_master::registrar::{LeaderState, Registrar, RegistrarError, RegistryOperation as Op, SledBackend};
 
 use super::support::{Cluster, agent};
-
-fn start_all(cluster: &mut Cluster) -> Vec<MemBackend> {
-    let backends: Vec<MemBackend> = (0..3).map(|_| MemBackend::new()).collect();
-    for (i, backend) in backends.iter().enumerate() {
-        cluster.start(i, Box::new(backend.clone()));
-    }
-    backends
-}
 
 /// A leader is elected within the election timeout; a submit on it commits and is
 /// applied on all three members; a submit on a follower is refused with the leader's pid
@@ -20,7 +12,7 @@ fn start_all(cluster: &mut Cluster) -> Vec<MemBackend> {
 #[actix_rt::test]
 async fn leader_elected_and_submits_commit_on_all() {
     let mut cluster = Cluster::new(3);
-    start_all(&mut cluster);
+    cluster.start_all();
     // Before any election, nobody may propose.
     let early = cluster.registrar(0).submit(Op::AdmitAgent(agent("0")));
     assert!(matches!(cluster.complete(early, 1).await, Err(RegistrarError::NotLeader { leader: None })));
@@ -49,7 +41,7 @@ async fn leader_elected_and_submits_commit_on_all() {
 #[actix_rt::test]
 async fn partitioned_leader_is_fenced_and_catches_up() {
     let mut cluster = Cluster::new(3);
-    start_all(&mut cluster);
+    cluster.start_all();
     let old = cluster.wait_leader(&[0, 1, 2]).await;
     let old_term = cluster.registrar(old).leadership().borrow().term;
     cluster.submit(old, Op::AdmitAgent(agent("1"))).await.expect("admit before the partition");
@@ -84,7 +76,7 @@ async fn partitioned_leader_is_fenced_and_catches_up() {
 #[actix_rt::test]
 async fn minority_cannot_commit() {
     let mut cluster = Cluster::new(3);
-    start_all(&mut cluster);
+    cluster.start_all();
     let leader = cluster.wait_leader(&[0, 1, 2]).await;
     for other in (0..3).filter(|i| *i != leader) {
         cluster.sim.partition(cluster.addresses[leader], cluster.addresses[other]);
@@ -106,7 +98,7 @@ async fn minority_cannot_commit() {
 #[actix_rt::test]
 async fn partitioned_follower_catches_up() {
     let mut cluster = Cluster::new(3);
-    start_all(&mut cluster);
+    cluster.start_all();
     let leader = cluster.wait_leader(&[0, 1, 2]).await;
     let lagging = (leader + 1) % 3;
     cluster.sim.isolate(cluster.addresses[lagging]);
@@ -163,7 +155,7 @@ async fn full_restart_from_sled_keeps_registry() {
 async fn lagging_member_catches_up_via_snapshot() {
     let mut cluster = Cluster::new(3);
     cluster.snapshot_interval = 5;
-    let backends = start_all(&mut cluster);
+    let backends = cluster.start_all();
     let leader = cluster.wait_leader(&[0, 1, 2]).await;
     let lagging = (leader + 1) % 3;
     cluster.submit(leader, Op::AdmitAgent(agent("first"))).await.expect("admit");
@@ -191,7 +183,7 @@ async fn raft_messages_from_strangers_are_refused() {
     use libprocess::Pid;
     use mesos_master::registrar::RaftMessage;
     let mut cluster = Cluster::new(3);
-    start_all(&mut cluster);
+    cluster.start_all();
     let leader = cluster.wait_leader(&[0, 1, 2]).await;
     let stranger = libprocess::Node::builder("10.0.0.99:5050".parse().unwrap())
         .simulated(&cluster.sim)

@@ -23,7 +23,9 @@ fn entry(index: u64, term: u64) -> Entry {
 }
 
 fn open(dir: &Path) -> RaftStorage {
-    RaftStorage::open(Box::new(SledBackend::open(dir).expect("open sled")), &[1, 2, 3]).expect("open storage")
+    let mut storage = RaftStorage::open(Box::new(SledBackend::open(dir).expect("open sled"))).expect("open storage");
+    storage.bootstrap(1, &[1, 2, 3]).expect("bootstrap");
+    storage
 }
 
 /// Entries, hard state, conf state and snapshot written through sled are read back
@@ -51,6 +53,7 @@ fn sled_log_survives_reopen() {
     let state = storage.initial_state().unwrap();
     assert_eq!((state.hard_state.term, state.hard_state.vote, state.hard_state.commit), (2, 3, 6));
     assert_eq!(state.conf_state.voters, vec![1, 2, 3]);
+    assert_eq!(storage.member(), Some(1));
     assert_eq!(&storage.last_snapshot().data[..], b"registry");
 }
 
@@ -62,7 +65,8 @@ fn writer_child() {
     let Ok(dir) = std::env::var(WRITER_DIR) else { return };
     let mut backend = SledBackend::open(Path::new(&dir)).expect("open sled");
     let start = backend.load().expect("load").entries.keys().last().copied().unwrap_or(0) + 1;
-    let mut storage = RaftStorage::open(Box::new(backend), &[1]).expect("open storage");
+    let mut storage = RaftStorage::open(Box::new(backend)).expect("open storage");
+    storage.bootstrap(1, &[1]).expect("bootstrap");
     for index in start..start + 100_000 {
         storage.persist(&[entry(index, 1)], None).expect("persist");
         println!("ack {index}");

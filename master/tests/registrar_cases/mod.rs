@@ -2,6 +2,7 @@
 
 mod cluster;
 mod durability;
+mod membership;
 mod model;
 mod operations;
 mod support;

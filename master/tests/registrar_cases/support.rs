@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use libprocess::{Clock, Hooks, Node, SimNetwork};
 use mesos_master::registrar::{
-    Applied, Completion, LeaderState, LogBackend, RaftRegistrar, RaftRegistrarConfig, Registrar, RegistrarError, RegistryState,
+    Applied, Completion, LeaderState, LogBackend, MemBackend, RaftRegistrar, RaftRegistrarConfig, Registrar, RegistrarError, RegistryState,
 };
 use mesos_proto::mesos::{FrameworkId, FrameworkInfo, SlaveId, SlaveInfo, TimeInfo};
 
@@ -76,6 +76,16 @@ impl Cluster {
         config.seed = Some(7 + i as u64);
         let registrar = RaftRegistrar::start(&node, config, backend).expect("start registrar");
         self.members[i] = Some(Member { node, registrar });
+    }
+
+    /// Starts every member, each on a new in-memory log; returns the logs (clone one to
+    /// restart its member on the same data).
+    pub fn start_all(&mut self) -> Vec<MemBackend> {
+        let backends: Vec<MemBackend> = (0..self.members.len()).map(|_| MemBackend::new()).collect();
+        for (i, backend) in backends.iter().enumerate() {
+            self.start(i, Box::new(backend.clone()));
+        }
+        backends
     }
 
     /// Stops member `i` as a crash would: its node leaves the network.
