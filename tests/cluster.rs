@@ -103,25 +103,34 @@ fn start_local(masters: u16, agents: u16) -> (Local, u16) {
 /// Reads lines until one equals `last` (on a thread, with the guard); later lines keep
 /// coming through the returned receiver.
 fn read_until(stdout: ChildStdout, last: &'static str) -> (Vec<String>, mpsc::Receiver<String>) {
+    read_lines_until(stdout, move |line| line == last)
+}
+
+/// Reads lines until one satisfies `last` (on a thread, with the guard); later lines keep
+/// coming through the returned receiver.
+fn read_lines_until(
+    output: impl std::io::Read + Send + 'static,
+    last: impl Fn(&str) -> bool + Send + 'static,
+) -> (Vec<String>, mpsc::Receiver<String>) {
     let (tx, rx) = mpsc::channel();
     let (later_tx, later_rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut lines = Vec::new();
-        let mut reader = BufReader::new(stdout).lines().map_while(Result::ok);
+        let mut reader = BufReader::new(output).lines().map_while(Result::ok);
         for line in reader.by_ref() {
-            let done = line == last;
+            let done = last(&line);
             lines.push(line);
             if done {
                 break;
             }
         }
         let _ = tx.send(lines);
-        // Keep reading so the cluster's later output never meets a closed pipe.
+        // Keep reading so the process's later output never meets a closed pipe.
         for line in reader {
             let _ = later_tx.send(line);
         }
     });
-    (rx.recv_timeout(GUARD).expect("mesos-local started the cluster in time"), later_rx)
+    (rx.recv_timeout(GUARD).expect("the process printed the line in time"), later_rx)
 }
 
 /// Runs the pymesos scheduler against `master` (waits for it to exit, with the guard).
@@ -271,5 +280,78 @@ fn ha_cluster_survives_kill_9_of_the_leader() {
     let registry: serde_json::Value = serde_json::from_slice(&dump.stdout).expect("JSON");
     let text = registry.to_string();
     assert_eq!(text.matches("\"hostname\":\"127.0.0.1\"").count(), 2, "both agents are in the registry: {text}");
+    drop(local);
+}
+
+/// A master of `mesos-local`'s line in its summary: (port, OS pid, work dir).
+fn master_line(line: &str) -> (u16, i32, PathBuf) {
+    let port = line.split(':').nth(1).and_then(|p| p.split_whitespace().next()).and_then(|p| p.parse().ok());
+    let pid = line.split("os pid").nth(1).and_then(|p| p.split_whitespace().next()).and_then(|p| p.parse().ok());
+    let dir = line.split("os pid").nth(1).and_then(|p| p.split_whitespace().nth(1)).map(PathBuf::from);
+    (port.expect("port"), pid.expect("os pid"), dir.expect("work dir"))
+}
+
+/// `GET /master/raft` of the master on `port`.
+fn raft_status(port: u16) -> serde_json::Value {
+    let config = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(5))).max_redirects(0).build();
+    let body = ureq::Agent::new_with_config(config)
+        .get(&format!("http://127.0.0.1:{port}/master/raft"))
+        .call()
+        .expect("GET /master/raft")
+        .body_mut()
+        .read_to_string()
+        .expect("body");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+/// A child process killed (and reaped) when dropped.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A master whose disk is lost (kill -9, then its raft log deleted) is started again on
+/// the same address: its log is blank, the other masters have one, so it rejoins as the
+/// next incarnation of its slot (raft id slot + 256) through a membership change and
+/// catches up. It is a real voter afterwards: when the leader is then killed, the new
+/// leader can only be elected with its vote.
+#[test]
+fn ha_master_with_a_wiped_disk_rejoins_the_group() {
+    let (local, base) = start_local(3, 1);
+    let masters: Vec<&String> = local.lines.iter().filter(|l| l.trim_start().starts_with("master")).collect();
+    let leader = masters.iter().find(|l| l.contains("(leader)")).map(|l| master_line(l)).expect("leader");
+    let wiped = masters.iter().find(|l| !l.contains("(leader)")).map(|l| master_line(l)).expect("a follower");
+    let (port, pid, dir) = wiped;
+    kill(OsPid::from_raw(pid), Signal::SIGKILL).unwrap();
+    local.wait_line(|l| l.contains(&format!("(os pid {pid}) exited")));
+    std::fs::remove_dir_all(dir.join("raft")).expect("wipe the raft log");
+
+    let list = (base..base + 3).map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
+    let mut child = Command::new(local.work_dir.join("bin/mesos-master"))
+        .args(["--ip=127.0.0.1".to_string(), format!("--port={port}"), format!("--work_dir={}", dir.display())])
+        .args(["--registry=raft".to_string(), format!("--masters={list}")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("restart the wiped master");
+    let stderr = child.stderr.take().expect("stderr");
+    let restarted = KillOnDrop(child);
+    let (lines, _later) = read_lines_until(stderr, |l| l.contains("rejoined the group as a new member"));
+    assert!(lines.iter().any(|l| l.contains("the group has a log")), "{lines:?}");
+
+    let slot = u64::from(port - base + 1);
+    let status = raft_status(port);
+    assert_eq!(status["id"], slot + 256, "{status}");
+    let (leader_port, leader_pid, _) = leader;
+    kill(OsPid::from_raw(leader_pid), Signal::SIGKILL).unwrap();
+    let line = local.wait_line(|l| l.starts_with("mesos-local: leading master is now"));
+    assert!(!line.ends_with(&format!(":{leader_port}")), "a different master leads: {line}");
+    let status = raft_status(port);
+    let members: Vec<u64> = status["members"].as_array().expect("members").iter().filter_map(|m| m["id"].as_u64()).collect();
+    assert!(members.contains(&(slot + 256)) && !members.contains(&slot), "{status}");
+    drop(restarted);
     drop(local);
 }

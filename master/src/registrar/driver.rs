@@ -311,12 +311,14 @@ impl<W> RaftDriver<W> {
 
     /// Proposes to replace the member in `slot` by its next incarnation, for a master that
     /// lost its disk and asks to rejoin with `nonce` (random, one per blank start).
-    /// Returns the new incarnation's raft id once the change is applied (ask again until
-    /// then: `Ok(None)`); the proposal itself is made once, and not while another
+    /// Returns the new incarnation's raft id once the change is applied and the joint
+    /// configuration left (ask again until then: `Ok(None)`); the proposal itself is made once, and not while another
     /// membership change is under way.
     pub fn propose_replacement(&mut self, slot: u64, nonce: u64) -> Result<Option<u64>, RegistrarError> {
+        let joint = !self.node.store().conf_state().voters_outgoing.is_empty();
         if let Some((_, id)) = self.joined.get(&slot).filter(|(joined_nonce, _)| *joined_nonce == nonce) {
-            return Ok(Some(*id));
+            // Done once the joint configuration is left: the old incarnation is gone.
+            return Ok((!joint).then_some(*id));
         }
         if let Some(error) = &self.failed {
             return Err(error.clone());
@@ -325,7 +327,6 @@ impl<W> RaftDriver<W> {
             return Err(RegistrarError::NotLeader { leader: None });
         }
         let members = self.members();
-        let joint = !self.node.store().conf_state().voters_outgoing.is_empty();
         if joint || self.node.raft.pending_conf_index > self.applied {
             return Ok(None); // One membership change at a time.
         }

@@ -21,8 +21,8 @@
 //! What remains: sled 0.34 has open reports of corruption after abrupt kills; we cannot
 //! fix sled, so its recovery is tested here by killing a writer process repeatedly
 //! (master/tests/registrar_cases/durability.rs), and the registry can be backed up with
-//! `mesos-registry dump`. A member whose disk is lost must not be restarted empty (see
-//! docs/ha.md).
+//! `mesos-registry dump`. A member whose disk is lost starts blank and rejoins the group
+//! as a new member (see the registrar's `process` module and docs/ha.md).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
