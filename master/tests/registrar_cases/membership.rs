@@ -3,7 +3,7 @@
 //! member is blank, and an earlier incarnation can never come back.
 
 use mesos_master::registrar::members::member_id;
-use mesos_master::registrar::{MemBackend, RaftStatus, RegistryOperation as Op};
+use mesos_master::registrar::{LogBackend, MemBackend, RaftStatus, RegistryOperation as Op};
 
 use super::support::{Cluster, agent};
 
@@ -163,5 +163,48 @@ async fn superseded_incarnation_cannot_come_back() {
     assert_eq!(cluster.leaders().into_iter().map(|(i, _)| i).collect::<Vec<_>>(), vec![leader], "the old incarnation disrupted nothing");
     cluster.submit(leader, Op::AdmitAgent(agent("after"))).await.expect("the group still commits");
     assert_eq!(cluster.status(leader).await.members, members);
+    cluster.shutdown().await;
+}
+
+/// The leader proposes the replacement and dies before it commits (every raft message to
+/// it is held, so it never learns that the others have the entry): the next leader, of
+/// five, commits the change from the old term, leaves the joint configuration, and
+/// answers the blank master's retried request. The dead leader, restarted with its log,
+/// follows the new configuration.
+#[actix_rt::test]
+async fn replacement_survives_a_change_of_leader() {
+    use libprocess::Match;
+    use mesos_master::registrar::RaftMessage;
+    let mut cluster = Cluster::new(5);
+    let backends = cluster.start_all();
+    let leader = cluster.wait_leader(&[0, 1, 2, 3, 4]).await;
+    admit(&cluster, leader, "y", 2).await;
+    let wiped = (leader + 1) % 5;
+    let old_id = wiped as u64 + 1;
+    cluster.stop(wiped).await;
+
+    let held = cluster.hooks.hold::<RaftMessage>(Match::any().to_address(cluster.addresses[leader]));
+    cluster.start(wiped, Box::new(MemBackend::new()));
+    cluster.run(2).await;
+    assert_eq!(cluster.status(wiped).await.role, "Joining");
+    assert!(!held.is_empty(), "the others answered the leader's append of the change");
+    let follower = backends[(leader + 2) % 5].clone().load().expect("load");
+    let change = follower.entries.values().find(|e| e.get_entry_type() == raft::eraftpb::EntryType::EntryConfChangeV2);
+    let change = change.expect("the followers have the change in their logs");
+    assert!(follower.hard_state.commit < change.index, "but do not know it is committed");
+    cluster.stop(leader).await;
+    held.discard();
+
+    let rest: Vec<usize> = (0..5).filter(|i| *i != leader && *i != wiped).collect();
+    let next = cluster.wait_leader(&rest).await;
+    let new_id = member_id(old_id, 1);
+    let mut members: Vec<u64> = (1..=5).map(|id| if id == old_id { new_id } else { id }).collect();
+    members.sort_unstable();
+    wait_rejoined(&cluster, wiped, new_id, next, &members).await;
+
+    cluster.start(leader, Box::new(backends[leader].clone()));
+    cluster.run(20).await;
+    assert_eq!(cluster.status(leader).await.members, members);
+    assert_eq!(cluster.state(leader).await, cluster.state(next).await);
     cluster.shutdown().await;
 }
