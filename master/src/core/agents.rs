@@ -36,7 +36,7 @@ impl MasterCore {
         }
         Resources::from_protos(message.slave.resources.clone())
             .map_err(|e| MasterError::InvalidCall { reason: format!("invalid agent resources: {e}") })?;
-        let agent_id = AgentId::generate(&self.config.id, self.next_agent);
+        let agent_id = AgentId::generate(&self.id_prefix, self.next_agent);
         self.next_agent += 1;
         let mut message = message;
         message.slave.id = Some((&agent_id).into());

@@ -119,7 +119,7 @@ impl MasterCore {
                 // A retry while the registration is being replicated.
                 return Ok(());
             }
-            let framework_id = FrameworkId::generate(&self.config.id, self.next_framework);
+            let framework_id = FrameworkId::generate(&self.id_prefix, self.next_framework);
             self.next_framework += 1;
             info.id = Some((&framework_id).into());
             self.register_framework_in_registry(from, info, suppressed, false, now);

@@ -222,6 +222,9 @@ pub enum MasterError {
 pub struct MasterCore {
     pub(crate) config: MasterConfig,
     pub(crate) info: mesos::MasterInfo,
+    /// The prefix of agent and framework ids: the cluster id from the registry (this
+    /// master's own id until the registry has one). Offer ids carry this master's id.
+    pub(crate) id_prefix: String,
     pub(crate) next_framework: u64,
     pub(crate) next_agent: u64,
     pub(crate) next_offer: u64,
@@ -250,6 +253,7 @@ impl MasterCore {
     pub fn new(config: MasterConfig, now: Time) -> MasterCore {
         let info = master_info(&config);
         MasterCore {
+            id_prefix: config.id.clone(),
             config,
             info,
             next_framework: 0,

@@ -94,8 +94,22 @@ impl MasterCore {
     /// admitted agents are expected to re-register within `--agent_reregister_timeout`,
     /// unreachable ones stay unreachable, and registered frameworks wait for their
     /// schedulers (until their failover timeout). Mesos: master.cpp `_recover`.
+    ///
+    /// Agent and framework ids continue the registry's counters under its cluster id
+    /// (Mesos prefixes them with each master's own id and restarts its counters; here the
+    /// ids of a cluster stay one sequence across leaders). The first leader names the
+    /// cluster after itself.
     pub fn recover(config: MasterConfig, registry: &RegistryState, now: Time) -> MasterCore {
         let mut core = MasterCore::new(config, now);
+        let ids = registry.ids();
+        if ids.cluster_id.is_empty() {
+            let name = RegistryOperation::InitializeCluster(core.config.id.clone());
+            core.registry(name, AfterRegistry::Nothing);
+        } else {
+            core.id_prefix = ids.cluster_id.clone();
+        }
+        core.next_agent = ids.next_agent;
+        core.next_framework = ids.next_framework;
         for slave in registry.admitted_agents() {
             if let Some(id) = slave.info.id.as_ref() {
                 core.recovered_agents.insert(AgentId::from(id), slave.info.clone());

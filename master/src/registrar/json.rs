@@ -6,7 +6,7 @@
 //!   "frameworks": [ { "info": {FrameworkInfo}, "registered_time": {"nanoseconds": n},
 //!                     "disconnected_since": {"nanoseconds": n} } ],
 //!   "completed_frameworks": [ "id", ... ],
-//!   "ids": { "cluster_id": "...", "next_agent": n, "next_framework": n, "next_offer": n },
+//!   "ids": { "cluster_id": "...", "next_agent": n, "next_framework": n },
 //!   "raft": { "applied_index": n }            (dump only; ignored by restore)
 //! }
 //! ```
@@ -51,7 +51,6 @@ pub fn to_registry_json(state: &RegistryState) -> Value {
             "cluster_id": ids.cluster_id,
             "next_agent": ids.next_agent,
             "next_framework": ids.next_framework,
-            "next_offer": ids.next_offer,
         },
     })
 }
@@ -99,7 +98,6 @@ pub fn from_registry_json(value: &Value) -> Result<RegistryState, RegistryError>
         cluster_id: ids_json.get("cluster_id").and_then(Value::as_str).unwrap_or_default().to_string(),
         next_agent: u64_field(&ids_json, "next_agent")?,
         next_framework: u64_field(&ids_json, "next_framework")?,
-        next_offer: u64_field(&ids_json, "next_offer")?,
     };
     RegistryState::from_snapshot(RegistrySnapshot { registry: Some(registry), frameworks, completed_frameworks, ids: Some(ids) })
 }

@@ -93,20 +93,6 @@ pub struct FrameworkAtTime {
     pub time: Option<TimeInfo>,
 }
 
-/// Raises the id counters: afterwards every counter is at least the given value.
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-pub struct ReserveIds {
-    /// Agent ids below this are reserved.
-    #[prost(uint64, tag = "1")]
-    pub agents_up_to: u64,
-    /// Framework ids below this are reserved.
-    #[prost(uint64, tag = "2")]
-    pub frameworks_up_to: u64,
-    /// Offer ids below this are reserved.
-    #[prost(uint64, tag = "3")]
-    pub offers_up_to: u64,
-}
-
 /// One change to the registry. Encoded as a protobuf oneof inside every raft entry.
 #[derive(Clone, PartialEq, prost::Oneof)]
 pub enum RegistryOperation {
@@ -161,9 +147,6 @@ pub enum RegistryOperation {
     /// A framework is removed: its id moves to the completed list.
     #[prost(message, tag = "22")]
     RemoveFramework(FrameworkId),
-    /// Raise the id counters.
-    #[prost(message, tag = "23")]
-    ReserveIds(ReserveIds),
 }
 
 /// The raft entry payload: one operation.
@@ -210,7 +193,6 @@ impl RegistryOperation {
             RegistryOperation::RegisterFramework(_) => "register_framework",
             RegistryOperation::UpdateFramework(_) => "update_framework",
             RegistryOperation::RemoveFramework(_) => "remove_framework",
-            RegistryOperation::ReserveIds(_) => "reserve_ids",
         }
     }
 
@@ -238,7 +220,6 @@ impl RegistryOperation {
             RegistryOperation::RegisterFramework(op) => register_framework(state, op),
             RegistryOperation::UpdateFramework(op) => update_framework(state, op),
             RegistryOperation::RemoveFramework(id) => remove_framework(state, &id.value),
-            RegistryOperation::ReserveIds(op) => Ok(reserve_ids(state, op)),
         }
     }
 }
@@ -263,6 +244,8 @@ fn admit_agent(state: &mut RegistryState, info: &SlaveInfo) -> Result<bool, Regi
     if state.admitted.contains_key(&id) {
         return Err(RegistryError::AgentAlreadyAdmitted { agent_id: id });
     }
+    let generated = mesos_proto::ids::AgentId::from(id.as_str());
+    count_generated(&state.ids.cluster_id, generated.generated_parts(), &mut state.ids.next_agent);
     let slaves = state.slaves_mut();
     slaves.push(Slave { info: info.clone(), drain_info: None, deactivated: None });
     let position = slaves.len() - 1;
@@ -538,6 +521,8 @@ fn register_framework(state: &mut RegistryState, op: &FrameworkAtTime) -> Result
     if state.completed_frameworks.contains(&id) {
         return Err(RegistryError::FrameworkCompleted { framework_id: id });
     }
+    let generated = mesos_proto::ids::FrameworkId::from(id.as_str());
+    count_generated(&state.ids.cluster_id, generated.generated_parts(), &mut state.ids.next_framework);
     let framework = RegisteredFramework { info: op.info.clone(), registered_time: op.time, disconnected_since: None };
     state.frameworks.insert(id, framework);
     Ok(true)
@@ -567,11 +552,13 @@ fn remove_framework(state: &mut RegistryState, id: &str) -> Result<bool, Registr
     Ok(true)
 }
 
-fn reserve_ids(state: &mut RegistryState, op: &ReserveIds) -> bool {
-    let ids = &mut state.ids;
-    let before = (ids.next_agent, ids.next_framework, ids.next_offer);
-    ids.next_agent = ids.next_agent.max(op.agents_up_to);
-    ids.next_framework = ids.next_framework.max(op.frameworks_up_to);
-    ids.next_offer = ids.next_offer.max(op.offers_up_to);
-    before != (ids.next_agent, ids.next_framework, ids.next_offer)
+/// Raises `counter` past `id` if `id` was generated under the cluster id (`<cluster>-S<n>`
+/// or `<cluster>-<NNNN>`): a later leader continues after it, so no id is handed out twice.
+fn count_generated(cluster_id: &str, generated: Option<(&str, u64)>, counter: &mut u64) {
+    if let Some((prefix, n)) = generated
+        && !cluster_id.is_empty()
+        && prefix == cluster_id
+    {
+        *counter = (*counter).max(n.saturating_add(1));
+    }
 }

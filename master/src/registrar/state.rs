@@ -52,10 +52,14 @@ impl RegisteredFramework {
     }
 }
 
-/// The id counters: every id below a counter may have been handed out already.
+/// The cluster id and the id counters. Every leader generates agent and framework ids
+/// under the cluster id, and hands one out only once its admission or registration is
+/// committed, which raises the counter past it; a new leader continues from the
+/// counters, so no id is ever handed out twice. (Offer ids, never written to the
+/// registry, carry the leader's raft term instead.)
 #[derive(Clone, PartialEq, Eq, prost::Message)]
 pub struct IdCounters {
-    /// The cluster id, the prefix of every generated id; empty until initialized.
+    /// The cluster id, the prefix of every generated id; set by the first leader.
     #[prost(string, tag = "1")]
     pub cluster_id: String,
     /// Agent ids `<cluster>-S<n>` with `n` below this may be in use.
@@ -64,9 +68,6 @@ pub struct IdCounters {
     /// Framework ids `<cluster>-<NNNN>` with a number below this may be in use.
     #[prost(uint64, tag = "3")]
     pub next_framework: u64,
-    /// Offer ids `<cluster>-O<n>` with `n` below this may be in use.
-    #[prost(uint64, tag = "4")]
-    pub next_offer: u64,
 }
 
 /// The encoded form of a whole [`RegistryState`] (raft snapshot data, backups).

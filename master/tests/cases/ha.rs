@@ -334,12 +334,16 @@ async fn master_allocator_test_slave_reregisters_first() {
 }
 
 /// Two failovers in a row: the third master leads, and the agent, its task and the
-/// framework are still all there; every leader used its own ID prefix.
+/// framework are still all there. Every leader continues the cluster's one sequence of
+/// agent and framework ids from the registry (`<cluster>-S0`, `-S1`, `-S2`; `-0000`,
+/// `-0001`, `-0002`): a new leader never hands out an id again.
 #[actix_rt::test]
 async fn repeated_failovers_lose_nothing() {
     let cluster = Cluster::start_ha(5, |_| {});
     let mut running = running_task(&cluster).await;
     let mut leader = running.leader;
+    let cluster_id = running.agent_id.value.strip_suffix("-S0").expect("the first agent id").to_string();
+    assert_eq!(running.framework_id.value, format!("{cluster_id}-0000"));
     for round in 0..2 {
         leader = fail_over(&cluster, leader).await;
         let to = master_pid(&cluster, leader);
@@ -356,6 +360,14 @@ async fn repeated_failovers_lose_nothing() {
             .await
             .unwrap();
         assert_eq!((agents, tasks), (1, Some(1)), "round {round}");
+
+        let mut agent = cluster.agent("cpus:1;mem:128");
+        let agent_id = register_through_follower(&cluster, &mut agent, leader).await;
+        assert_eq!(agent_id.value, format!("{cluster_id}-S{}", round + 1));
+        let mut scheduler = cluster.scheduler();
+        let framework_id = subscribe(&cluster, &mut scheduler, leader, framework_info("another")).await;
+        assert_eq!(framework_id.value, format!("{cluster_id}-{:04}", round + 1));
+        running.scheduler.drain(); // Offers of the new agent.
     }
 }
 

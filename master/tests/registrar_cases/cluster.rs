@@ -1,7 +1,6 @@
 //! Three registrars on a simulated network with a paused clock: election, replication,
 //! fencing of a deposed leader, minority partitions, restarts and snapshot catch-up.
 
-use mesos_master::registrar::operations::ReserveIds;
 use mesos_master::registrar::{LeaderState, Registrar, RegistrarError, RegistryOperation as Op, SledBackend};
 
 use super::support::{Cluster, agent};
@@ -124,11 +123,11 @@ async fn full_restart_from_sled_keeps_registry() {
         cluster.start(i, Box::new(SledBackend::open(dir.path()).expect("open sled")));
     }
     let leader = cluster.wait_leader(&[0, 1, 2]).await;
+    cluster.submit(leader, Op::InitializeCluster("c".into())).await.expect("name the cluster");
     for id in 0..6 {
         cluster.submit(leader, Op::AdmitAgent(agent(&format!("a{id}")))).await.expect("admit");
     }
-    let reserve = ReserveIds { agents_up_to: 6, frameworks_up_to: 2, offers_up_to: 40 };
-    cluster.submit(leader, Op::ReserveIds(reserve)).await.expect("reserve");
+    cluster.submit(leader, Op::AdmitAgent(agent("c-S41"))).await.expect("admit a generated id");
     cluster.run(3).await;
     let before = cluster.state(leader).await;
     cluster.shutdown().await;
@@ -138,7 +137,7 @@ async fn full_restart_from_sled_keeps_registry() {
     }
     let leader = cluster.wait_leader(&[0, 1, 2]).await;
     assert_eq!(cluster.state(leader).await, before);
-    assert_eq!(cluster.state(leader).await.ids().next_offer, 40);
+    assert_eq!(cluster.state(leader).await.ids().next_agent, 42);
     cluster.submit(leader, Op::AdmitAgent(agent("after"))).await.expect("commit after restart");
     cluster.run(3).await;
     for i in 0..3 {

@@ -2,7 +2,7 @@
 //! Mesos's `AWAIT_TRUE` is `Ok(_)` here and `AWAIT_FALSE` is `Err(Rejected)`.
 
 use mesos_master::registrar::json::{from_registry_json, to_registry_json};
-use mesos_master::registrar::operations::{AgentAtTime, AgentIdAtTime, FrameworkAtTime, MachineIds, PruneAgents, ReserveIds, Weights};
+use mesos_master::registrar::operations::{AgentAtTime, AgentIdAtTime, FrameworkAtTime, MachineIds, PruneAgents, Weights};
 use mesos_master::registrar::{InMemoryRegistrar, Registrar, RegistrarError, RegistryError, RegistryOperation as Op, RegistryState};
 use mesos_proto::mesos::maintenance::{Schedule, Window};
 use mesos_proto::mesos::{FrameworkId, MachineId, MasterInfo, SlaveId, Unavailability, WeightInfo};
@@ -215,17 +215,24 @@ async fn frameworks_register_update_remove() {
     assert_eq!(refused(&registrar, register("f1")), RegistryError::FrameworkCompleted { framework_id: "f1".into() });
 }
 
-/// Id counters only ever go up, and the cluster id is set once.
+/// The cluster id is set once; admitting an agent or registering a framework whose id
+/// was generated under it raises the counter past it (never lowers it); other ids leave
+/// the counters alone.
 #[actix_rt::test]
 async fn ids_never_go_back() {
     let registrar = InMemoryRegistrar::default();
+    assert!(ok(&registrar, Op::AdmitAgent(agent("c1-S7"))), "no cluster id yet: nothing counted");
     assert!(ok(&registrar, Op::InitializeCluster("c1".into())));
     assert!(!ok(&registrar, Op::InitializeCluster("c1".into())));
     refused(&registrar, Op::InitializeCluster("c2".into()));
-    assert!(ok(&registrar, Op::ReserveIds(ReserveIds { agents_up_to: 100, frameworks_up_to: 10, offers_up_to: 1000 })));
-    assert!(!ok(&registrar, Op::ReserveIds(ReserveIds { agents_up_to: 50, frameworks_up_to: 5, offers_up_to: 10 })));
+    assert!(ok(&registrar, Op::AdmitAgent(agent("c1-S99"))));
+    assert!(ok(&registrar, Op::AdmitAgent(agent("c1-S5"))));
+    assert!(ok(&registrar, Op::AdmitAgent(agent("other-S500"))));
+    let register = |id: &str| Op::RegisterFramework(FrameworkAtTime { info: Some(framework(id, 60.0)), time: Some(time(1)) });
+    assert!(ok(&registrar, register("c1-0012")));
+    assert!(ok(&registrar, register("c1-0003")));
     let ids = registrar.state().await.unwrap().ids().clone();
-    assert_eq!((ids.cluster_id.as_str(), ids.next_agent, ids.next_framework, ids.next_offer), ("c1", 100, 10, 1000));
+    assert_eq!((ids.cluster_id.as_str(), ids.next_agent, ids.next_framework), ("c1", 100, 13));
 }
 
 /// A refused operation changes nothing at all (here: gone without a time).
@@ -244,7 +251,8 @@ async fn refused_operations_change_nothing() {
 #[actix_rt::test]
 async fn encoding_and_json_round_trip() {
     let registrar = InMemoryRegistrar::default();
-    for id in ["1", "2", "3", "4"] {
+    ok(&registrar, Op::InitializeCluster("c".into()));
+    for id in ["1", "2", "3", "4", "c-S6"] {
         ok(&registrar, Op::AdmitAgent(agent(id)));
     }
     ok(&registrar, unreachable("2"));
@@ -253,7 +261,6 @@ async fn encoding_and_json_round_trip() {
     ok(&registrar, Op::RegisterFramework(FrameworkAtTime { info: Some(framework("f1", 10.0)), time: Some(time(7)) }));
     ok(&registrar, Op::RegisterFramework(FrameworkAtTime { info: Some(framework("f2", 10.0)), time: Some(time(7)) }));
     ok(&registrar, Op::RemoveFramework(FrameworkId { value: "f2".into() }));
-    ok(&registrar, Op::ReserveIds(ReserveIds { agents_up_to: 7, frameworks_up_to: 3, offers_up_to: 9 }));
     let state = registrar.state().await.unwrap();
     assert_eq!(RegistryState::decode(&state.encode()).unwrap(), state);
     let json = to_registry_json(&state);
@@ -263,6 +270,6 @@ async fn encoding_and_json_round_trip() {
     assert_eq!(to_registry_json(&parsed), json);
     assert!(parsed.is_admitted("4") && parsed.is_unreachable("2") && parsed.is_gone("3"));
     assert_eq!(parsed.ids(), state.ids());
-    assert_eq!(json["registry"]["slaves"]["slaves"].as_array().map(Vec::len), Some(2));
-    assert_eq!(json["ids"]["next_offer"], 9);
+    assert_eq!(json["registry"]["slaves"]["slaves"].as_array().map(Vec::len), Some(3));
+    assert_eq!(json["ids"]["next_agent"], 7);
 }
