@@ -2,7 +2,7 @@
 //! `mesos-execute`, `hello` and `batch` (with its `pi-executor` started by the agent)
 //! as users run them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -611,4 +611,145 @@ fn registry_restore_moves_a_cluster_to_a_new_master_group() {
     // What the new group keeps in its own registry.
     new.kill_all(&mut processes);
     assert_eq!(registry_ids(&dump(&dir, &new.work_dirs[1])), (vec![agent_id], vec![framework_id]));
+}
+
+/// Every ID a test saw, with what it named: seeing an ID again is fine only for the same
+/// thing (an agent, a framework, a master run, an offer, a task on its agent).
+#[derive(Default)]
+struct IdLedger(HashMap<String, String>);
+
+impl IdLedger {
+    fn record(&mut self, id: &str, what: &str) {
+        assert!(!id.is_empty(), "an empty ID for {what}");
+        if let Some(earlier) = self.0.insert(id.to_string(), what.to_string()) {
+            assert_eq!(earlier, what, "ID {id} named two things");
+        }
+    }
+}
+
+/// A `mesos-execute` of one long-running task, left running.
+struct NewTask {
+    framework_id: String,
+    task_id: String,
+    agent_id: String,
+}
+
+/// Starts `mesos-execute` with a `sleep` task named `name` and waits until it runs;
+/// records its framework, offer and task in `ids`.
+fn launch_new_task(dir: &Path, master: &str, name: &str, processes: &mut Processes, ids: &mut IdLedger) -> NewTask {
+    let args = [format!("--master={master}"), format!("--name={name}"), "--command=sleep 1000".into(), "--checkpoint".into()];
+    let (child, lines) = spawn_lines(&dir.join("mesos-execute"), &args);
+    processes.hold(child);
+    let seen = wait_for(&lines, &format!("Received status update TASK_RUNNING for task '{name}'"));
+    let after = |prefix: &str| -> Vec<String> {
+        let line = seen.iter().find_map(|l| l.strip_prefix(prefix)).unwrap_or_else(|| panic!("no '{prefix}' in {seen:?}"));
+        line.split(['\'', ' ']).filter(|w| !w.is_empty()).map(String::from).collect()
+    };
+    let framework_id = after("Subscribed with ID ")[0].clone();
+    // "<agent> with offer <offer>"
+    let submitted = after(&format!("Submitted task '{name}' to agent "));
+    let (agent_id, offer_id) = (submitted[0].clone(), submitted[3].clone());
+    ids.record(&framework_id, &format!("framework {name}"));
+    ids.record(&offer_id, &format!("offer taken by {name}"));
+    ids.record(&format!("{framework_id}/{name}"), &format!("task on {agent_id}"));
+    NewTask { framework_id, task_id: name.to_string(), agent_id }
+}
+
+/// The scenario with real processes: three `mesos-master`, two `mesos-agent`, a
+/// `keeper` framework keeping two `sleep` tasks. The leading master is killed with kill -9
+/// three times in a row; each time, once a new leader acts, the killed master is restarted
+/// with its work dir and flags and catches up, so the group stays at three. On the first
+/// leader and after every failover: both agents are registered with the leader under the
+/// same IDs, the keeper under its FrameworkID, every task (the keeper's and those of the
+/// earlier rounds) is still TASK_RUNNING on the same agent with nothing completed, and a
+/// NEW task (its own `mesos-execute` framework) gets running. Across the four leaders no
+/// ID ever names two things: master runs, agents, frameworks, offers, tasks, executors.
+/// The keeper never launched or replaced anything after its first launch.
+#[test]
+fn real_ha_group_survives_repeated_kill_9_of_the_leader() {
+    let dir = bin_dir();
+    ensure_binaries();
+    let temp = tempfile::tempdir().expect("a temp dir");
+    let _reaper = SandboxReaper(temp.path().to_path_buf());
+    let mut processes = Processes::default();
+    let mut group = MasterGroup::start(&dir, temp.path(), &mut processes);
+    for n in 0..2 {
+        start_agent(&dir, &group.list(), &temp.path().join(format!("agent{n}")), &mut processes);
+    }
+    let (keeper, keeper_lines) = start_keeper(&dir, &group.list(), &temp.path().join("keeper.id"), 2);
+    processes.hold(keeper);
+    let registered = wait_for(&keeper_lines, "keeper registered as");
+    let keeper_id = registered.last().unwrap().rsplit(' ').next().unwrap().to_string();
+
+    let mut ids = IdLedger::default();
+    ids.record(&keeper_id, "framework keeper");
+    // (framework, task) -> agent: every task that must keep running.
+    let mut tasks: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut agents: BTreeMap<String, String> = BTreeMap::new();
+    let mut leader = None;
+    for round in 0..=3 {
+        if round > 0 {
+            let old = leader.expect("a leader");
+            group.kill_member(old, &mut processes);
+            let (new, _) = poll("a new leader", || group.leader());
+            assert_ne!(new, old);
+            group.start_member(old, &mut processes);
+            group.wait_caught_up(old);
+        }
+        let state = poll(&format!("the cluster on leader {round}"), || {
+            let (n, state) = group.leader()?;
+            leader = Some(n);
+            let active = active_agents(&state);
+            if active.len() != 2 || (!agents.is_empty() && active != agents) {
+                return Err(format!("agents {active:?}, expected {agents:?}"));
+            }
+            let keeper = framework(&state, &keeper_id).ok_or("no keeper")?;
+            if keeper["active"] != true || keeper["recovered"] != false {
+                return Err(format!("keeper not re-registered: {keeper}"));
+            }
+            if round == 0 && tasks.is_empty() {
+                for task in keeper["tasks"].as_array().into_iter().flatten() {
+                    let id = task["id"].as_str().unwrap_or_default().to_string();
+                    tasks.insert((keeper_id.clone(), id.clone()), running_on(keeper, &id)?);
+                }
+                if tasks.len() != 2 {
+                    tasks.clear();
+                    return Err(format!("keeper tasks {}", keeper["tasks"]));
+                }
+            }
+            for ((framework_id, task_id), agent) in &tasks {
+                let framework = framework(&state, framework_id).ok_or_else(|| format!("no framework {framework_id}"))?;
+                let on = running_on(framework, task_id)?;
+                assert_eq!(&on, agent, "task {task_id} of {framework_id} moved");
+                if framework["completed_tasks"].as_array().is_none_or(|c| !c.is_empty()) {
+                    return Err(format!("completed tasks: {}", framework["completed_tasks"]));
+                }
+            }
+            agents = active;
+            Ok(state)
+        });
+        ids.record(state["id"].as_str().unwrap_or_default(), &format!("leader of round {round}"));
+        for (id, pid) in &agents {
+            ids.record(id, &format!("agent {pid}"));
+        }
+        for framework in state["frameworks"].as_array().into_iter().flatten() {
+            let framework_id = framework["id"].as_str().unwrap_or_default();
+            for task in framework["tasks"].as_array().into_iter().flatten() {
+                let task_id = task["id"].as_str().unwrap_or_default();
+                ids.record(&format!("{framework_id}/{task_id}"), &format!("task on {}", task["slave_id"].as_str().unwrap_or_default()));
+                if let Some(executor) = task["executor_id"].as_str().filter(|e| !e.is_empty()) {
+                    ids.record(&format!("{framework_id}/executor {executor}"), &format!("executor of {task_id}"));
+                }
+            }
+            for offer in framework["offers"].as_array().into_iter().flatten() {
+                ids.record(offer["id"].as_str().unwrap_or_default(), &format!("offer to {framework_id}"));
+            }
+        }
+        let new = launch_new_task(&dir, &group.list(), &format!("new-{round}"), &mut processes, &mut ids);
+        assert!(agents.contains_key(&new.agent_id), "{} runs on a registered agent", new.task_id);
+        tasks.insert((new.framework_id, new.task_id), new.agent_id);
+    }
+    let keeper_said: Vec<String> = keeper_lines.try_iter().chain(registered).collect();
+    assert!(!keeper_said.iter().any(|l| l.contains("replacing") || l.contains("ended")), "{keeper_said:?}");
+    assert!(keeper_said.iter().filter(|l| l.contains("keeper launching")).count() == 1, "{keeper_said:?}");
 }
