@@ -80,7 +80,7 @@ impl Scheduler for ExecuteScheduler {
                 let Some(resources) = take(&mut available, &self.spec.resources) else { break };
                 let id = self.task_id(self.launched);
                 tasks.push(command_task(&id, &self.spec.name, &offer, &resources, &self.spec.command));
-                (self.report)(&format!("Submitted task '{id}' to agent '{}'", offer.slave_id.value));
+                (self.report)(&format!("Submitted task '{id}' to agent '{}' with offer '{}'", offer.slave_id.value, offer.id.value));
                 self.launched += 1;
             }
             if tasks.is_empty() {

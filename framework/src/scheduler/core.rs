@@ -304,8 +304,13 @@ impl SchedulerCore {
             tracing::debug!(%from, "ignoring registration: not subscribing");
             return;
         }
-        if !self.detector.is_candidate(from) {
-            tracing::warn!(%from, candidate = %self.detector.candidate(), "ignoring registration from a master we did not ask");
+        // Any of our masters that registers us leads (only a leading master registers a
+        // framework), even if we moved on to another candidate since we asked it: its
+        // answer can arrive after the SUBSCRIBE that exhausted its attempts. Ignoring it
+        // would leave the master with a framework whose registration and offers this
+        // driver dropped.
+        if !self.detector.is_known(from) {
+            tracing::warn!(%from, candidate = %self.detector.candidate(), "ignoring registration from a process that is no master of ours");
             return;
         }
         if let Some(known) = self.framework_id()

@@ -63,7 +63,7 @@ fn backoff_is_bounded() {
     }
 }
 
-/// Only the master asked answers count; then offers and updates flow, updates carry
+/// Only our masters' answers count; then offers and updates flow, updates carry
 /// the uuid of their StatusUpdate, and the implicit acknowledgement echoes it.
 #[test]
 fn registration_then_updates_and_implicit_acks() {
@@ -117,4 +117,31 @@ fn failover_forces_only_the_first_subscription() {
     assert_eq!(core.next_event(), Some(Event::Registered { framework_id: mesos::FrameworkId { value: "F".into() }, master: Default::default() }));
     assert_eq!(core.next_event(), Some(Event::Disconnected));
     assert_eq!(force(core.drain_outputs()), Some(false));
+}
+
+/// Regression (the real HA group's "Framework has been removed" ~1 run in 10): the
+/// driver sends its last allowed SUBSCRIBE to a master, moves its candidate on at once,
+/// and the master -- which had just become leader -- registers the framework. That answer
+/// must be taken, not dropped as "from a master we did not ask" (the master then holds a
+/// framework whose registration and offers the driver ignored, gets no reply to them,
+/// and removes it when the connection later breaks).
+#[test]
+fn registration_from_a_master_we_moved_on_from_is_taken() {
+    let second: Pid = "master@10.0.0.2:5050".parse().unwrap();
+    let mut core = SchedulerCore::new(SchedulerConfig::new(framework_info("t"), vec![master(), second.clone()])).unwrap();
+    core.start();
+    for _ in 0..crate::masters::ATTEMPTS_PER_MASTER {
+        let [(_, epoch)] = retries(&core.drain_outputs())[..] else { panic!("one retry timer") };
+        core.on_retry_timer(epoch);
+    }
+    let outputs = core.drain_outputs();
+    let to_first = outputs.iter().any(|o| matches!(o, Output::Call { to, .. } if *to == master()));
+    assert!(to_first, "the last allowed SUBSCRIBE went to the first master: {outputs:?}");
+    assert!(!core.is_connected());
+
+    let id = mesos::FrameworkId { value: "F".into() };
+    core.on_subscribed(&master(), id.clone(), Default::default());
+    assert!(core.is_connected(), "the first master's registration is taken");
+    assert!(matches!(core.next_event(), Some(Event::Registered { framework_id, .. }) if framework_id == id));
+    assert_eq!(core.master(), Some(&master()));
 }

@@ -124,6 +124,11 @@ pub(crate) async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send + 
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
+        // hyper's own header timeout (30 s by default once a timer is set) also runs while
+        // a keep-alive connection waits for its next request: it cut every libprocess
+        // connection that stayed quiet for 30 s (a scheduler and its master, an executor
+        // and its agent: `exited` on both sides). GuardedIo enforces the head deadline.
+        .header_read_timeout(None)
         .max_buf_size(max_buf_size)
         .max_headers(100)
         .pipeline_flush(true)

@@ -120,3 +120,24 @@ async fn slow_body_times_out() {
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408"));
     node.shutdown().await;
 }
+
+/// A persistent connection that has served a request and then stays quiet for longer
+/// than hyper's default header timeout (30 s) is still open and served: libprocess peers
+/// keep their connections (and the links over them) for as long as they run. Before the
+/// fix, every connection quiet for 30 s was cut, which disconnected a scheduler from its
+/// master and an executor from its agent. (Idling *is* what this test checks: 31 s.)
+#[actix_rt::test]
+async fn connection_quiet_for_31_seconds_survives() {
+    let node = node_with(NodeConfig::default());
+    let mut stream = TcpStream::connect(node.address()).await.unwrap();
+    let mut buf = [0u8; 256];
+    for round in 0..2 {
+        if round == 1 {
+            tokio::time::sleep(Duration::from_secs(31)).await;
+        }
+        stream.write_all(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let n = within(stream.read(&mut buf)).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"), "round {round}: {:?}", String::from_utf8_lossy(&buf[..n]));
+    }
+    node.shutdown().await;
+}
