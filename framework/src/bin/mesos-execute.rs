@@ -72,7 +72,7 @@ async fn run(flags: Flags) -> anyhow::Result<bool> {
     }
     framework.checkpoint = Some(flags.checkpoint);
     let spec = ExecuteSpec { name: flags.name, command: flags.command, resources, instances: flags.instances };
-    let report = Box::new(|line: &str| println!("{line}"));
+    let report = Box::new(|line: &str| say(line));
     let node = mesos_framework::runtime::start_node()?;
     let mut config = SchedulerConfig::new(framework, masters);
     config.seed = u64::from(std::process::id());
@@ -81,10 +81,17 @@ async fn run(flags: Flags) -> anyhow::Result<bool> {
     node.shutdown().await;
     let succeeded = scheduler.succeeded();
     for (task, state) in scheduler.ended() {
-        println!("Task '{task}' ended in {}", state.as_str_name());
+        say(&format!("Task '{task}' ended in {}", state.as_str_name()));
     }
     if !succeeded {
-        println!("Not every task finished (driver: {status:?})");
+        say(&format!("Not every task finished (driver: {status:?})"));
     }
     Ok(succeeded)
+}
+
+/// Prints a line of the report. A closed stdout (the reader went away) must not stop the
+/// scheduler, whose tasks are still running: the line is dropped.
+fn say(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }

@@ -225,10 +225,10 @@ fn spawn_lines(program: &Path, args: &[String]) -> (Child, mpsc::Receiver<String
     let stdout = child.stdout.take().expect("piped stdout");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
+        // Keep reading after the receiver is gone, so the process never writes into a
+        // closed pipe.
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
+            let _ = tx.send(line);
         }
     });
     (child, rx)
