@@ -1,0 +1,215 @@
+//! Failover benchmark FAIL-1 (see BENCHMARKS.md, after Mesos
+//! `MasterFailover_BENCHMARK_Test.AgentReregistrationDelay`), as a `--release` bench
+//! binary printing a Markdown table.
+//!
+//! ```text
+//! cargo bench -p mesos-master --bench fail1 -- [--agents 1000,5000,10000] [--runs 3]
+//!     [--frameworks 5] [--tasks 2]
+//! ```
+//!
+//! The three raft masters of HA-1 (`cluster/mod.rs`: TCP on 127.0.0.1, one OS process,
+//! sled logs fsynced). Each emulated agent reports, as in the Mesos benchmark, 5
+//! frameworks (`framework0`..`framework4`, the same on every agent) with 2 running tasks
+//! each (`cpus:0.1;mem:5`, 10 labels, no executor) on `cpus:20;mem:10240`.
+//!
+//! 1. Every agent re-registers (`ReregisterSlaveMessage` with its frameworks and tasks)
+//!    with the leader, which has never seen it: the leader admits it through the
+//!    replicated registry and adds its frameworks and tasks. This is what the Mesos
+//!    benchmark times (a fresh master, agents it does not know); it is timed here too,
+//!    from the first send until every agent has its `SlaveReregisteredMessage`.
+//! 2. The leader's node is killed (its sockets close, as with `kill -9`). The agents see
+//!    the broken link, look for the new leader (`cluster::Detector`) and re-register with
+//!    it with all their tasks. Timed from the kill until every agent has its
+//!    `SlaveReregisteredMessage` from the new leader, which must then hold every agent
+//!    and every task as running.
+
+mod cluster;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cluster::{Agent, Cluster, Detector, Running, list, median, tcp_node, wait_back};
+use mesos_master::launch::Master;
+use mesos_proto::mesos;
+use mesos_proto::resources::Resources;
+use tokio::sync::mpsc;
+
+/// What every agent runs: `frameworks` frameworks with `tasks` running tasks each.
+fn running(frameworks: usize, tasks: usize) -> Running {
+    let task_resources = Resources::parse("cpus:0.1;mem:5")
+        .expect("resources")
+        .to_protos();
+    let labels = mesos::Labels {
+        labels: (0..10)
+            .map(|i| mesos::Label {
+                key: format!("key{i}"),
+                value: Some(format!("value{i}")),
+            })
+            .collect(),
+    };
+    let infos: Vec<mesos::FrameworkInfo> = (0..frameworks)
+        .map(|k| mesos::FrameworkInfo {
+            id: Some(mesos::FrameworkId {
+                value: format!("framework{k}"),
+            }),
+            user: "bench".into(),
+            name: "default".into(),
+            principal: Some("test-principal".into()),
+            roles: vec!["*".into()],
+            capabilities: [
+                mesos::framework_info::capability::Type::MultiRole,
+                mesos::framework_info::capability::Type::ReservationRefinement,
+            ]
+            .into_iter()
+            .map(|t| mesos::framework_info::Capability {
+                r#type: Some(t as i32),
+            })
+            .collect(),
+            ..Default::default()
+        })
+        .collect();
+    Arc::new(move |agent: &mesos::SlaveId| {
+        let tasks = infos
+            .iter()
+            .enumerate()
+            .flat_map(|(k, framework)| {
+                (0..tasks).map(move |j| (k, j, framework.id.clone().expect("an id")))
+            })
+            .map(|(k, j, framework_id)| {
+                let id = format!("{}-framework{k}-task{j}", agent.value);
+                mesos::Task {
+                    name: id.clone(),
+                    task_id: mesos::TaskId { value: id },
+                    framework_id,
+                    slave_id: agent.clone(),
+                    state: mesos::TaskState::TaskRunning as i32,
+                    resources: task_resources.clone(),
+                    labels: Some(labels.clone()),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        (infos.clone(), tasks)
+    })
+}
+
+/// (agents, running tasks) the master holds.
+async fn holds(master: &Master) -> (usize, usize) {
+    master
+        .master
+        .dispatch(|m, _| {
+            let core = m.core();
+            let tasks = core
+                .frameworks()
+                .flat_map(|f| f.tasks.values())
+                .filter(|t| t.state() == mesos::TaskState::TaskRunning)
+                .count();
+            (core.agents().count(), tasks)
+        })
+        .await
+        .expect("the leader answers")
+}
+
+/// One run: (s until every agent re-registered with the first leader, s from the kill to
+/// a new leader, s from the kill until every agent is back with it).
+async fn fail1(
+    root: &std::path::Path,
+    agents: usize,
+    frameworks: usize,
+    tasks: usize,
+    run: usize,
+) -> (f64, f64, f64) {
+    let mut cluster = Cluster::start(root, &format!("fail1-{agents}"), run).await;
+    let (pids, leader) = (cluster.pids.clone(), cluster.leader);
+    let limit = Duration::from_secs(60 + agents as u64 / 100);
+    let expected = (agents, agents * frameworks * tasks);
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let agent_node = tcp_node();
+    let resources = Resources::parse("cpus:20;mem:10240")
+        .expect("resources")
+        .to_protos();
+    let running = running(frameworks, tasks);
+    let spawned: Vec<_> = (0..agents)
+        .map(|i| {
+            let info = mesos::SlaveInfo {
+                id: Some(mesos::SlaveId {
+                    value: format!("agent{i}"),
+                }),
+                hostname: format!("agent{i}"),
+                port: Some(i32::from(agent_node.address().port())),
+                resources: resources.clone(),
+                ..Default::default()
+            };
+            let detector = Detector::new(pids.clone(), pids[leader].clone());
+            Agent::new(i, info, running.clone(), detector, tx.clone()).spawn(&agent_node)
+        })
+        .collect();
+    // Let every agent start before the clock does.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    for agent in &spawned {
+        let _ = agent.tell(|a, ctx| a.register(ctx));
+    }
+    let (first, _) = wait_back(&mut rx, started, agents, 0, limit).await;
+    assert_eq!(holds(&cluster.masters[cluster.leader].1).await, expected, "(agents, tasks) on the first leader");
+    // Let the registry and pings settle before the kill.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let (killed, led) = cluster.kill_leader().await;
+    let (back, _) = wait_back(&mut rx, killed, agents, 0, limit).await;
+    assert_eq!(holds(&cluster.masters[cluster.leader].1).await, expected, "(agents, tasks) on the new leader");
+    let figures = (
+        (first - started).as_secs_f64(),
+        led,
+        (back - killed).as_secs_f64(),
+    );
+    agent_node.shutdown().await;
+    cluster.shutdown().await;
+    figures
+}
+
+fn main() {
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let agent_counts = list(&args, "--agents", &[1000, 5000, 10_000]);
+    let frameworks = list(&args, "--frameworks", &[5])[0];
+    let tasks = list(&args, "--tasks", &[2])[0];
+    let runs = list(&args, "--runs", &[3])[0].max(1);
+    let root = tempfile::tempdir().expect("a temporary folder");
+    println!(
+        "FAIL-1: 3 masters on 127.0.0.1 TCP, raft + sled; {frameworks} frameworks x {tasks} \
+         running tasks per agent; median of {runs} runs\n"
+    );
+    println!(
+        "| agents | running tasks | first re-registration (unknown agents) | to a leading master \
+         | all agents back after the kill | agents/s | runs (first / leader / back s) |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    actix_rt::System::new().block_on(async move {
+        for &agents in &agent_counts {
+            let mut results = Vec::new();
+            for run in 0..runs {
+                results.push(fail1(root.path(), agents, frameworks, tasks, run).await);
+            }
+            let each: Vec<String> = results
+                .iter()
+                .map(|(f, l, b)| format!("{f:.2}/{l:.2}/{b:.2}"))
+                .collect();
+            let back = median(results.iter().map(|r| r.2).collect());
+            println!(
+                "| {agents} | {} | {:.2} s | {:.2} s | {back:.2} s | {:.0} | {} |",
+                agents * frameworks * tasks,
+                median(results.iter().map(|r| r.0).collect()),
+                median(results.iter().map(|r| r.1).collect()),
+                agents as f64 / back,
+                each.join(", ")
+            );
+        }
+    });
+}
