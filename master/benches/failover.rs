@@ -118,7 +118,7 @@ async fn failover(
     frameworks: usize,
     run: usize,
 ) -> (f64, f64, f64) {
-    let mut cluster = Cluster::start(root, &agents.to_string(), run).await;
+    let mut cluster = Cluster::start(root, &agents.to_string(), run, false).await;
     let (pids, leader) = (cluster.pids.clone(), cluster.leader);
 
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -127,6 +127,7 @@ async fn failover(
     let resources = Resources::parse("cpus:4;mem:8192")
         .expect("resources")
         .to_protos();
+    let here = actix_rt::Arbiter::current();
     let nothing: Running = Arc::new(|_| (Vec::new(), Vec::new()));
     for i in 0..agents {
         let info = mesos::SlaveInfo {
@@ -137,7 +138,7 @@ async fn failover(
         };
         let detector = Detector::new(pids.clone(), pids[leader].clone());
         let agent = Agent::new(i, info, nothing.clone(), detector, tx.clone());
-        let _ = agent.spawn(&agent_node).tell(|a, ctx| a.register(ctx));
+        let _ = agent.spawn(&agent_node, &here).tell(|a, ctx| a.start(ctx));
     }
     for i in 0..frameworks {
         let info = mesos::FrameworkInfo {

@@ -3,8 +3,8 @@
 //! real protocol, how clients find the leader again, and the small CLI helpers.
 //!
 //! An emulated agent registers (`RegisterSlaveMessage`), or, when it was built with an id,
-//! re-registers (`ReregisterSlaveMessage`, with its frameworks and tasks), links to the
-//! master that answered and answers pings. When the link breaks it re-registers with
+//! re-registers (`ReregisterSlaveMessage`, with its frameworks and tasks), again after 1 s,
+//! 2 s, ... while unanswered, links to the master that answered and answers pings. When the link breaks it re-registers with
 //! each master of its list in turn every 250 ms until one names the leader
 //! (`NewMasterDetectedMessage`: a follower answers so once it knows the leader, and a new
 //! leader tells the agents of its registry); from then on it re-sends to that leader only
@@ -15,6 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix_rt::{Arbiter, ArbiterHandle};
 use libprocess::{Context, Node, Pid, Process, ProcessRef};
 use mesos_master::launch::{Master, MasterOptions, spawn_master_with};
 use mesos_master::process::Role;
@@ -125,7 +126,8 @@ impl Detector {
 
 /// What an agent reports running when it re-registers, made from its id at each send
 /// (so that 40,000 agents do not each keep their tasks in memory).
-pub type Running = Arc<dyn Fn(&mesos::SlaveId) -> (Vec<mesos::FrameworkInfo>, Vec<mesos::Task>)>;
+pub type Running =
+    Arc<dyn Fn(&mesos::SlaveId) -> (Vec<mesos::FrameworkInfo>, Vec<mesos::Task>) + Send + Sync>;
 
 /// An emulated agent; [`Agent::register`] starts it.
 pub struct Agent {
@@ -155,14 +157,25 @@ impl Agent {
         }
     }
 
-    /// Spawns agent `number` as `slave(number + 1)` on `node` (registering comes later).
-    pub fn spawn(self, node: &Node) -> ProcessRef<Agent> {
-        node.spawn(format!("slave({})", self.number + 1), self)
+    /// Spawns agent `number` as `slave(number + 1)` on `node`, running on `arbiter`
+    /// ([`Agent::start`] comes later).
+    pub fn spawn(self, node: &Node, arbiter: &ArbiterHandle) -> ProcessRef<Agent> {
+        node.spawn_on(arbiter, format!("slave({})", self.number + 1), move || self)
             .expect("spawn agent")
     }
 
+    /// Registers with the master it was given, and again with backoff while unanswered
+    /// (the leader may change meanwhile: a follower then names the new one).
+    pub fn start(&mut self, ctx: &mut Context<'_, Self>) {
+        self.detector.detached = true;
+        self.detector.named = true;
+        self.register(ctx);
+        let next = self.detector.retry();
+        ctx.delay(next, |p, ctx| p.on_retry_timeout(ctx));
+    }
+
     /// Sends a (re-)registration to the current master.
-    pub fn register(&self, ctx: &mut Context<'_, Self>) {
+    fn register(&self, ctx: &mut Context<'_, Self>) {
         let to = self.detector.current.clone();
         if let Some(id) = &self.info.id {
             let (frameworks, tasks) = (self.running)(id);
@@ -246,6 +259,26 @@ async fn leading(master: &Master) -> bool {
         .unwrap_or(false)
 }
 
+/// Runs `make` on a new arbiter (an OS thread with its own event loop); returns the
+/// arbiter and what `make` made there.
+pub async fn on_thread<T: Send + 'static>(make: impl FnOnce() -> T + Send + 'static) -> (Arbiter, T) {
+    let arbiter = Arbiter::new();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    arbiter.spawn(async move {
+        let _ = tx.send(make());
+    });
+    (arbiter, rx.await.expect("the arbiter runs"))
+}
+
+fn start_master(dir: &Path, node: Node, addresses: Vec<std::net::SocketAddr>, id: String) -> (Node, Master) {
+    let registrar =
+        RaftRegistrar::open(&node, RaftRegistrarConfig::new(addresses), dir).expect("registrar");
+    let mut options = MasterOptions::with_id(id);
+    options.hostname = "127.0.0.1".into();
+    let master = spawn_master_with(&node, options, Arc::new(registrar)).expect("master");
+    (node, master)
+}
+
 /// Three masters with raft registrars (sled, fsynced) on their own TCP nodes.
 pub struct Cluster {
     /// Each master with its node.
@@ -255,31 +288,43 @@ pub struct Cluster {
     /// The index of the leading master.
     pub leader: usize,
     killed: Option<usize>,
+    /// The masters' own threads, if they have them.
+    threads: Vec<Arbiter>,
 }
 
 impl Cluster {
     /// Starts three masters with their registries under `root/<tag>-<run>-<i>` and
-    /// waits for a leader.
-    pub async fn start(root: &Path, tag: &str, run: usize) -> Cluster {
-        let nodes: Vec<Node> = (0..3).map(|_| tcp_node()).collect();
+    /// waits for a leader. With `threads`, each master's node runs on its own thread (as
+    /// separate processes would), else all share the caller's.
+    pub async fn start(root: &Path, tag: &str, run: usize, threads: bool) -> Cluster {
+        let mut nodes = Vec::new();
+        let mut arbiters = Vec::new();
+        for _ in 0..3 {
+            if threads {
+                let (arbiter, node) = on_thread(tcp_node).await;
+                arbiters.push(arbiter);
+                nodes.push(node);
+            } else {
+                nodes.push(tcp_node());
+            }
+        }
         let addresses: Vec<_> = nodes.iter().map(Node::address).collect();
-        let masters: Vec<(Node, Master)> = nodes
-            .into_iter()
-            .enumerate()
-            .map(|(i, node)| {
-                let dir = root.join(format!("{tag}-{run}-{i}"));
-                let registrar =
-                    RaftRegistrar::open(&node, RaftRegistrarConfig::new(addresses.clone()), &dir)
-                        .expect("registrar");
-                let mut options = MasterOptions::with_id(format!(
-                    "c0ffee00-0000-4000-8000-0000000{run:02}{i:03}"
-                ));
-                options.hostname = "127.0.0.1".into();
-                let master =
-                    spawn_master_with(&node, options, Arc::new(registrar)).expect("master");
-                (node, master)
-            })
-            .collect();
+        let mut masters = Vec::new();
+        for (i, node) in nodes.into_iter().enumerate() {
+            let dir = root.join(format!("{tag}-{run}-{i}"));
+            let id = format!("c0ffee00-0000-4000-8000-0000000{run:02}{i:03}");
+            let addresses = addresses.clone();
+            masters.push(match arbiters.get(i) {
+                Some(arbiter) => {
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    arbiter.spawn(async move {
+                        let _ = tx.send(start_master(&dir, node, addresses, id));
+                    });
+                    rx.await.expect("the master's thread runs")
+                }
+                None => start_master(&dir, node, addresses, id),
+            });
+        }
         let pids = masters
             .iter()
             .map(|(_, m)| m.master.pid().clone())
@@ -289,6 +334,7 @@ impl Cluster {
             pids,
             leader: 0,
             killed: None,
+            threads: arbiters,
         };
         cluster.leader = cluster.wait_leader().await;
         cluster
@@ -320,12 +366,15 @@ impl Cluster {
         (killed, killed.elapsed().as_secs_f64())
     }
 
-    /// Shuts the surviving masters down.
+    /// Shuts the surviving masters down (and their threads).
     pub async fn shutdown(self) {
         for (i, (node, _)) in self.masters.iter().enumerate() {
             if Some(i) != self.killed {
                 node.shutdown().await;
             }
+        }
+        for arbiter in self.threads {
+            arbiter.stop();
         }
     }
 }
