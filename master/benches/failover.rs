@@ -118,7 +118,7 @@ async fn failover(
     frameworks: usize,
     run: usize,
 ) -> (f64, f64, f64) {
-    let mut cluster = Cluster::start(root, &agents.to_string(), run, false).await;
+    let mut cluster = Cluster::start(root, &agents.to_string(), run, false, 5).await;
     let (pids, leader) = (cluster.pids.clone(), cluster.leader);
 
     let (tx, mut rx) = mpsc::unbounded_channel();

@@ -201,6 +201,14 @@ impl Agent {
         }
     }
 
+    /// `leader` leads (a master or the benchmark says so): re-register with it unless
+    /// already waiting for its answer.
+    pub fn detected(&mut self, leader: Pid, ctx: &mut Context<'_, Self>) {
+        if self.detector.named(leader) {
+            self.register(ctx);
+        }
+    }
+
     fn on_registered(&mut self, from: Pid, id: mesos::SlaveId, ctx: &mut Context<'_, Self>) {
         self.info.id = Some(id);
         self.detector.attached(from.clone());
@@ -226,10 +234,8 @@ impl Process for Agent {
             AgentMsg::Reregistered(m) => self.on_registered(from, m.slave_id, ctx),
             AgentMsg::Ping(_) => ctx.send(&from, internal::PongSlaveMessage {}),
             AgentMsg::NewMaster(m) => {
-                if let Ok(pid) = m.pid.parse::<Pid>()
-                    && self.detector.named(pid)
-                {
-                    self.register(ctx);
+                if let Ok(pid) = m.pid.parse::<Pid>() {
+                    self.detected(pid, ctx);
                 }
             }
         }
@@ -270,9 +276,16 @@ pub async fn on_thread<T: Send + 'static>(make: impl FnOnce() -> T + Send + 'sta
     (arbiter, rx.await.expect("the arbiter runs"))
 }
 
-fn start_master(dir: &Path, node: Node, addresses: Vec<std::net::SocketAddr>, id: String) -> (Node, Master) {
-    let registrar =
-        RaftRegistrar::open(&node, RaftRegistrarConfig::new(addresses), dir).expect("registrar");
+fn start_master(
+    dir: &Path,
+    node: Node,
+    addresses: Vec<std::net::SocketAddr>,
+    id: String,
+    election_ticks: usize,
+) -> (Node, Master) {
+    let mut config = RaftRegistrarConfig::new(addresses);
+    config.election_ticks = election_ticks;
+    let registrar = RaftRegistrar::open(&node, config, dir).expect("registrar");
     let mut options = MasterOptions::with_id(id);
     options.hostname = "127.0.0.1".into();
     let master = spawn_master_with(&node, options, Arc::new(registrar)).expect("master");
@@ -295,8 +308,15 @@ pub struct Cluster {
 impl Cluster {
     /// Starts three masters with their registries under `root/<tag>-<run>-<i>` and
     /// waits for a leader. With `threads`, each master's node runs on its own thread (as
-    /// separate processes would), else all share the caller's.
-    pub async fn start(root: &Path, tag: &str, run: usize, threads: bool) -> Cluster {
+    /// separate processes would), else all share the caller's. Raft elections time out
+    /// after `election_ticks` to twice that many 100 ms ticks (the default is 5).
+    pub async fn start(
+        root: &Path,
+        tag: &str,
+        run: usize,
+        threads: bool,
+        election_ticks: usize,
+    ) -> Cluster {
         let mut nodes = Vec::new();
         let mut arbiters = Vec::new();
         for _ in 0..3 {
@@ -318,11 +338,11 @@ impl Cluster {
                 Some(arbiter) => {
                     let (tx, rx) = tokio::sync::oneshot::channel();
                     arbiter.spawn(async move {
-                        let _ = tx.send(start_master(&dir, node, addresses, id));
+                        let _ = tx.send(start_master(&dir, node, addresses, id, election_ticks));
                     });
                     rx.await.expect("the master's thread runs")
                 }
-                None => start_master(&dir, node, addresses, id),
+                None => start_master(&dir, node, addresses, id, election_ticks),
             });
         }
         let pids = masters
@@ -341,7 +361,7 @@ impl Cluster {
     }
 
     /// Polls until a master (not the killed one) leads; returns its index.
-    async fn wait_leader(&self) -> usize {
+    pub async fn wait_leader(&self) -> usize {
         for _ in 0..10_000 {
             for (i, (_, master)) in self.masters.iter().enumerate() {
                 if Some(i) != self.killed && leading(master).await {
