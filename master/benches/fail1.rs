@@ -116,16 +116,21 @@ async fn holds(master: &Master) -> (usize, usize) {
 
 /// One run: (s until every agent re-registered with the first leader, `window` agents at a
 /// time, s from the kill to a new leader, s from the kill until every agent is back with it).
-async fn fail1(
-    root: &std::path::Path,
-    agents: usize,
+/// The command line's settings besides the agent counts and runs.
+#[derive(Clone, Copy)]
+struct Options {
     frameworks: usize,
     tasks: usize,
-    run: usize,
+    /// Masters and agents on their own threads.
     threads: bool,
+    /// Agents starting at once in the set-up (0: all).
     window: usize,
     election_ticks: usize,
-) -> (f64, f64, f64) {
+}
+
+async fn fail1(root: &std::path::Path, agents: usize, run: usize, options: Options) -> (f64, f64, f64) {
+    let Options { frameworks, tasks, threads, window, election_ticks } = options;
+    let window = if window == 0 { agents } else { window };
     let tag = format!("fail1-{agents}");
     let mut cluster = Cluster::start(root, &tag, run, threads, election_ticks).await;
     let (pids, leader) = (cluster.pids.clone(), cluster.leader);
@@ -163,7 +168,7 @@ async fn fail1(
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
     let mut registered = HashSet::new();
-    for chunk in spawned.chunks(window.max(1)) {
+    for chunk in spawned.chunks(window) {
         for agent in chunk {
             let _ = agent.tell(|a, ctx| a.start(ctx));
         }
@@ -236,6 +241,7 @@ fn main() {
     let threads = !args.iter().any(|a| a == "--one-thread");
     let window = list(&args, "--window", &[1000])[0];
     let election_ticks = list(&args, "--election-ticks", &[5])[0].max(1);
+    let options = Options { frameworks, tasks, threads, window, election_ticks };
     let root = tempfile::tempdir().expect("a temporary folder");
     println!(
         "FAIL-1: 3 masters on 127.0.0.1 TCP, raft + sled (elections after {}-{} ms), {}; \
@@ -253,11 +259,7 @@ fn main() {
         for &agents in &agent_counts {
             let mut results = Vec::new();
             for run in 0..runs {
-                let window = if window == 0 { agents } else { window };
-                results.push(
-                    fail1(root.path(), agents, frameworks, tasks, run, threads, window, election_ticks)
-                        .await,
-                );
+                results.push(fail1(root.path(), agents, run, options).await);
             }
             let each: Vec<String> = results
                 .iter()
