@@ -6,51 +6,27 @@
 //! ```
 //!
 //! Three masters (raft registrars with their logs in sled, fsynced) on libprocess nodes
-//! that talk TCP on 127.0.0.1, in one OS process. Emulated agents and schedulers are
-//! small processes on two more TCP nodes speaking the real protocol:
-//!
-//! 1. An agent registers (`RegisterSlaveMessage`), links to the master that answered,
-//!    answers pings, and re-registers (`ReregisterSlaveMessage`) with the master named
-//!    by a `NewMasterDetectedMessage`, or, when the link to its master breaks, with each
-//!    master of its `--masters` list in turn every 250 ms (a follower answers with the
-//!    leader's pid once it knows it; Mesos agents back off from 1 s instead).
-//! 2. A scheduler subscribes with a failover timeout, and re-subscribes with its
-//!    FrameworkID (`force`) the same way.
+//! that talk TCP on 127.0.0.1, in one OS process (`cluster/mod.rs`). Emulated agents
+//! (`cluster::Agent`, without tasks here) and schedulers are small processes on two more
+//! TCP nodes speaking the real protocol; a scheduler subscribes with a failover timeout
+//! and re-subscribes with its FrameworkID (`force`), finding the leader again the same
+//! way as the agents (`cluster::Detector`).
 //!
 //! Each run kills the leading master's node (its sockets close, as with `kill -9`) and
 //! measures, from the kill, the time until a surviving master is leading (registry read,
 //! acting), and until every agent and every framework has been re-registered by it.
 
-use std::collections::HashSet;
+mod cluster;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use libprocess::{Context, Node, Pid, Process};
-use mesos_master::launch::{Master, MasterOptions, spawn_master_with};
-use mesos_master::process::Role;
-use mesos_master::registrar::{RaftRegistrar, RaftRegistrarConfig};
+use cluster::{Agent, Cluster, Detector, RETRY, Report, Running, list, median, tcp_node, wait_back};
+use libprocess::{Context, Pid, Process};
 use mesos_proto::extensions::NewMasterDetectedMessage;
 use mesos_proto::mesos::{self, internal, scheduler};
 use mesos_proto::resources::Resources;
 use tokio::sync::mpsc;
-
-/// How often a detached agent or scheduler tries the next master of its list.
-const RETRY: Duration = Duration::from_millis(250);
-
-libprocess::protocol! {
-    /// What an emulated agent receives from a master.
-    #[derive(Debug, Clone)]
-    pub enum AgentMsg {
-        /// The leader registered this agent.
-        Registered(internal::SlaveRegisteredMessage),
-        /// The leader re-registered this agent.
-        Reregistered(internal::SlaveReregisteredMessage),
-        /// The leader's health check; answered with a pong.
-        Ping(internal::PingSlaveMessage),
-        /// A master names the leader.
-        NewMaster(NewMasterDetectedMessage),
-    }
-}
 
 libprocess::protocol! {
     /// What an emulated scheduler receives from a master.
@@ -62,118 +38,6 @@ libprocess::protocol! {
         Reregistered(internal::FrameworkReregisteredMessage),
         /// A master names the leader.
         NewMaster(NewMasterDetectedMessage),
-    }
-}
-
-/// Who was (re-)registered: an agent (`true`) or a framework (`false`), its number, and when.
-type Report = mpsc::UnboundedSender<(bool, usize, Instant)>;
-
-/// Which master a client talks to, and how it finds another.
-struct Detector {
-    masters: Vec<Pid>,
-    current: Pid,
-    /// True between losing the master and being (re-)registered.
-    detached: bool,
-    next: usize,
-}
-
-impl Detector {
-    fn new(masters: Vec<Pid>, leader: Pid) -> Detector {
-        Detector {
-            masters,
-            current: leader,
-            detached: false,
-            next: 0,
-        }
-    }
-
-    /// The next master to try after the current one was lost.
-    fn rotate(&mut self) -> Pid {
-        self.next = (self.next + 1) % self.masters.len();
-        self.current = self.masters[self.next].clone();
-        self.current.clone()
-    }
-}
-
-/// An emulated agent.
-struct Agent {
-    number: usize,
-    info: mesos::SlaveInfo,
-    detector: Detector,
-    report: Report,
-}
-
-impl Agent {
-    fn register(&self, ctx: &mut Context<'_, Self>) {
-        let to = self.detector.current.clone();
-        if self.info.id.is_none() {
-            ctx.send(
-                &to,
-                internal::RegisterSlaveMessage {
-                    slave: self.info.clone(),
-                    version: Some("1.11.0".into()),
-                    ..Default::default()
-                },
-            );
-        } else {
-            ctx.send(
-                &to,
-                internal::ReregisterSlaveMessage {
-                    slave: self.info.clone(),
-                    version: Some("1.11.0".into()),
-                    ..Default::default()
-                },
-            );
-        }
-    }
-
-    fn on_registered(&mut self, from: Pid, id: mesos::SlaveId, ctx: &mut Context<'_, Self>) {
-        self.info.id = Some(id);
-        if self.detector.detached || from != self.detector.current {
-            self.detector.detached = false;
-            self.detector.current = from.clone();
-        }
-        ctx.link(&from);
-        let _ = self.report.send((true, self.number, Instant::now()));
-    }
-
-    fn on_retry_timeout(&mut self, ctx: &mut Context<'_, Self>) {
-        if self.detector.detached {
-            self.detector.rotate();
-            self.register(ctx);
-            ctx.delay(RETRY, |p, ctx| p.on_retry_timeout(ctx));
-        }
-    }
-}
-
-impl Process for Agent {
-    type Message = AgentMsg;
-
-    fn initialize(&mut self, ctx: &mut Context<'_, Self>) {
-        self.register(ctx);
-    }
-
-    fn on_message(&mut self, from: Pid, message: AgentMsg, ctx: &mut Context<'_, Self>) {
-        match message {
-            AgentMsg::Registered(m) => self.on_registered(from, m.slave_id, ctx),
-            AgentMsg::Reregistered(m) => self.on_registered(from, m.slave_id, ctx),
-            AgentMsg::Ping(_) => ctx.send(&from, internal::PongSlaveMessage {}),
-            AgentMsg::NewMaster(m) => {
-                if let Ok(pid) = m.pid.parse::<Pid>() {
-                    self.detector.current = pid;
-                    self.register(ctx);
-                }
-            }
-        }
-    }
-
-    fn on_exited(&mut self, pid: Pid, ctx: &mut Context<'_, Self>) {
-        if pid == self.detector.current && !self.detector.detached {
-            self.detector.detached = true;
-            self.detector.rotate();
-            self.register(ctx);
-            ctx.delay(RETRY, |p, ctx| p.on_retry_timeout(ctx));
-        }
     }
 }
 
@@ -202,17 +66,16 @@ impl Scheduler {
 
     fn on_registered(&mut self, from: Pid, id: mesos::FrameworkId, ctx: &mut Context<'_, Self>) {
         self.info.id = Some(id);
-        self.detector.detached = false;
-        self.detector.current = from.clone();
+        self.detector.attached(from.clone());
         ctx.link(&from);
         let _ = self.report.send((false, self.number, Instant::now()));
     }
 
     fn on_retry_timeout(&mut self, ctx: &mut Context<'_, Self>) {
         if self.detector.detached {
-            self.detector.rotate();
+            let next = self.detector.retry();
             self.subscribe(ctx);
-            ctx.delay(RETRY, |p, ctx| p.on_retry_timeout(ctx));
+            ctx.delay(next, |p, ctx| p.on_retry_timeout(ctx));
         }
     }
 }
@@ -229,8 +92,9 @@ impl Process for Scheduler {
             SchedMsg::Registered(m) => self.on_registered(from, m.framework_id, ctx),
             SchedMsg::Reregistered(m) => self.on_registered(from, m.framework_id, ctx),
             SchedMsg::NewMaster(m) => {
-                if let Ok(pid) = m.pid.parse::<Pid>() {
-                    self.detector.current = pid;
+                if let Ok(pid) = m.pid.parse::<Pid>()
+                    && self.detector.named(pid)
+                {
                     self.subscribe(ctx);
                 }
             }
@@ -239,74 +103,11 @@ impl Process for Scheduler {
 
     fn on_exited(&mut self, pid: Pid, ctx: &mut Context<'_, Self>) {
         if pid == self.detector.current && !self.detector.detached {
-            self.detector.detached = true;
-            self.detector.rotate();
+            self.detector.lost();
             self.subscribe(ctx);
             ctx.delay(RETRY, |p, ctx| p.on_retry_timeout(ctx));
         }
     }
-}
-
-fn tcp_node() -> Node {
-    Node::builder("127.0.0.1:0".parse().expect("an address"))
-        .start()
-        .expect("bind 127.0.0.1")
-}
-
-async fn leading(master: &Master) -> bool {
-    master
-        .master
-        .dispatch(|m, _| matches!(m.role(), Role::Leading { .. }))
-        .await
-        .unwrap_or(false)
-}
-
-/// Polls until one of `masters` (skipping `dead`) leads; returns its index.
-async fn wait_leader(masters: &[(Node, Master)], dead: Option<usize>) -> usize {
-    for _ in 0..10_000 {
-        for (i, (_, master)) in masters.iter().enumerate() {
-            if Some(i) != dead && leading(master).await {
-                return i;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    panic!("no leading master within 20 s");
-}
-
-/// Waits until each of `agents` agents and `frameworks` frameworks was (re-)registered
-/// at or after `since` (repeats count once); returns when the last agent and the last
-/// framework came (or panics after 60 s).
-async fn wait_back(
-    rx: &mut mpsc::UnboundedReceiver<(bool, usize, Instant)>,
-    since: Instant,
-    agents: usize,
-    frameworks: usize,
-) -> (Instant, Instant) {
-    let (mut back_agents, mut back_frameworks) = (HashSet::new(), HashSet::new());
-    let (mut last_agent, mut last_framework) = (since, since);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while back_agents.len() < agents || back_frameworks.len() < frameworks {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some((_, _, at))) if at < since => {}
-            Ok(Some((true, n, at))) => {
-                if back_agents.insert(n) {
-                    last_agent = at;
-                }
-            }
-            Ok(Some((false, n, at))) => {
-                if back_frameworks.insert(n) {
-                    last_framework = at;
-                }
-            }
-            _ => panic!(
-                "only {}/{agents} agents and {}/{frameworks} frameworks came back within 60 s",
-                back_agents.len(),
-                back_frameworks.len()
-            ),
-        }
-    }
-    (last_agent, last_framework)
 }
 
 /// One failover with `agents` agents and `frameworks` frameworks: (s to a leading
@@ -317,28 +118,8 @@ async fn failover(
     frameworks: usize,
     run: usize,
 ) -> (f64, f64, f64) {
-    let nodes: Vec<Node> = (0..3).map(|_| tcp_node()).collect();
-    let addresses: Vec<_> = nodes.iter().map(Node::address).collect();
-    let masters: Vec<(Node, Master)> = nodes
-        .into_iter()
-        .enumerate()
-        .map(|(i, node)| {
-            let dir = root.join(format!("{agents}-{run}-{i}"));
-            let registrar =
-                RaftRegistrar::open(&node, RaftRegistrarConfig::new(addresses.clone()), &dir)
-                    .expect("registrar");
-            let mut options =
-                MasterOptions::with_id(format!("c0ffee00-0000-4000-8000-0000000{run:02}{i:03}"));
-            options.hostname = "127.0.0.1".into();
-            let master = spawn_master_with(&node, options, Arc::new(registrar)).expect("master");
-            (node, master)
-        })
-        .collect();
-    let leader = wait_leader(&masters, None).await;
-    let pids: Vec<Pid> = masters
-        .iter()
-        .map(|(_, m)| m.master.pid().clone())
-        .collect();
+    let mut cluster = Cluster::start(root, &agents.to_string(), run, false, 5).await;
+    let (pids, leader) = (cluster.pids.clone(), cluster.leader);
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let started = Instant::now();
@@ -346,6 +127,8 @@ async fn failover(
     let resources = Resources::parse("cpus:4;mem:8192")
         .expect("resources")
         .to_protos();
+    let here = actix_rt::Arbiter::current();
+    let nothing: Running = Arc::new(|_| (Vec::new(), Vec::new()));
     for i in 0..agents {
         let info = mesos::SlaveInfo {
             hostname: format!("agent-{i}.invalid"),
@@ -353,15 +136,9 @@ async fn failover(
             resources: resources.clone(),
             ..Default::default()
         };
-        let agent = Agent {
-            number: i,
-            info,
-            detector: Detector::new(pids.clone(), pids[leader].clone()),
-            report: tx.clone(),
-        };
-        agent_node
-            .spawn(format!("slave({})", i + 1), agent)
-            .expect("spawn agent");
+        let detector = Detector::new(pids.clone(), pids[leader].clone());
+        let agent = Agent::new(i, info, nothing.clone(), detector, tx.clone());
+        let _ = agent.spawn(&agent_node, &here).tell(|a, ctx| a.start(ctx));
     }
     for i in 0..frameworks {
         let info = mesos::FrameworkInfo {
@@ -380,16 +157,13 @@ async fn failover(
             .spawn(format!("scheduler({})", i + 1), scheduler)
             .expect("spawn scheduler");
     }
-    wait_back(&mut rx, started, agents, frameworks).await;
+    let limit = Duration::from_secs(60);
+    wait_back(&mut rx, started, agents, frameworks, limit).await;
     // Let the registry and pings settle before the kill.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let killed = Instant::now();
-    masters[leader].0.shutdown().await;
-    let new_leader = wait_leader(&masters, Some(leader)).await;
-    let led = killed.elapsed().as_secs_f64();
-    let (last_agent, last_framework) = wait_back(&mut rx, killed, agents, frameworks).await;
-    assert_ne!(new_leader, leader);
+    let (killed, led) = cluster.kill_leader().await;
+    let (last_agent, last_framework) = wait_back(&mut rx, killed, agents, frameworks, limit).await;
     let figures = (
         led,
         (last_agent - killed).as_secs_f64(),
@@ -397,25 +171,8 @@ async fn failover(
     );
     agent_node.shutdown().await;
     scheduler_node.shutdown().await;
-    for (i, (node, _)) in masters.iter().enumerate() {
-        if i != leader {
-            node.shutdown().await;
-        }
-    }
+    cluster.shutdown().await;
     figures
-}
-
-fn list(args: &[String], name: &str, default: &[usize]) -> Vec<usize> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
-        .unwrap_or_else(|| default.to_vec())
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 fn main() {

@@ -1,0 +1,280 @@
+//! Failover benchmark FAIL-1 (see BENCHMARKS.md, after Mesos
+//! `MasterFailover_BENCHMARK_Test.AgentReregistrationDelay`), as a `--release` bench
+//! binary printing a Markdown table.
+//!
+//! ```text
+//! cargo bench -p mesos-master --bench fail1 -- [--agents 1000,5000] [--runs 3]
+//!     [--frameworks 5] [--tasks 2] [--window 1000] [--election-ticks 5] [--one-thread]
+//! ```
+//!
+//! The three raft masters of HA-1 (`cluster/mod.rs`: TCP on 127.0.0.1, one OS process,
+//! sled logs fsynced), but each master's node and the agents' node run on their own
+//! thread (actix arbiter), as separate processes would; `--one-thread` puts all on one,
+//! as HA-1 does. Each emulated agent reports, as in the Mesos benchmark, 5
+//! frameworks (`framework0`..`framework4`, the same on every agent) with 2 running tasks
+//! each (`cpus:0.1;mem:5`, 10 labels, no executor) on `cpus:20;mem:10240`.
+//!
+//! 1. Set-up: every agent re-registers (`ReregisterSlaveMessage` with its frameworks and
+//!    tasks) with the leader, which has never seen it: the leader admits it through the
+//!    replicated registry and adds its frameworks and tasks (what the Mesos benchmark
+//!    times, with one master). The agents start `--window` (1000) at a time; `--window 0`
+//!    starts all at once, which can cost the leader its raft leadership (see
+//!    docs/benchmarks.md). The first leader must then hold every agent and task.
+//! 2. The leader's node is killed (its sockets close, as with `kill -9`). The agents see
+//!    the broken link, look for the new leader (`cluster::Detector`) and re-register with
+//!    it with all their tasks. Timed from the kill until every agent has its
+//!    `SlaveReregisteredMessage` from the new leader, which must then hold every agent
+//!    and every task as running.
+
+mod cluster;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cluster::{Agent, Cluster, Detector, Running, list, median, on_thread, tcp_node, wait_back};
+use mesos_master::launch::Master;
+use mesos_proto::mesos;
+use mesos_proto::resources::Resources;
+use tokio::sync::mpsc;
+
+/// What every agent runs: `frameworks` frameworks with `tasks` running tasks each.
+fn running(frameworks: usize, tasks: usize) -> Running {
+    let task_resources = Resources::parse("cpus:0.1;mem:5")
+        .expect("resources")
+        .to_protos();
+    let labels = mesos::Labels {
+        labels: (0..10)
+            .map(|i| mesos::Label {
+                key: format!("key{i}"),
+                value: Some(format!("value{i}")),
+            })
+            .collect(),
+    };
+    let infos: Vec<mesos::FrameworkInfo> = (0..frameworks)
+        .map(|k| mesos::FrameworkInfo {
+            id: Some(mesos::FrameworkId {
+                value: format!("framework{k}"),
+            }),
+            user: "bench".into(),
+            name: "default".into(),
+            principal: Some("test-principal".into()),
+            roles: vec!["*".into()],
+            capabilities: [
+                mesos::framework_info::capability::Type::MultiRole,
+                mesos::framework_info::capability::Type::ReservationRefinement,
+            ]
+            .into_iter()
+            .map(|t| mesos::framework_info::Capability {
+                r#type: Some(t as i32),
+            })
+            .collect(),
+            ..Default::default()
+        })
+        .collect();
+    Arc::new(move |agent: &mesos::SlaveId| {
+        let tasks = infos
+            .iter()
+            .enumerate()
+            .flat_map(|(k, framework)| {
+                (0..tasks).map(move |j| (k, j, framework.id.clone().expect("an id")))
+            })
+            .map(|(k, j, framework_id)| {
+                let id = format!("{}-framework{k}-task{j}", agent.value);
+                mesos::Task {
+                    name: id.clone(),
+                    task_id: mesos::TaskId { value: id },
+                    framework_id,
+                    slave_id: agent.clone(),
+                    state: mesos::TaskState::TaskRunning as i32,
+                    resources: task_resources.clone(),
+                    labels: Some(labels.clone()),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        (infos.clone(), tasks)
+    })
+}
+
+/// (agents, running tasks) the master holds.
+async fn holds(master: &Master) -> (usize, usize) {
+    master
+        .master
+        .dispatch(|m, _| {
+            let core = m.core();
+            let tasks = core
+                .frameworks()
+                .flat_map(|f| f.tasks.values())
+                .filter(|t| t.state() == mesos::TaskState::TaskRunning)
+                .count();
+            (core.agents().count(), tasks)
+        })
+        .await
+        .expect("the leader answers")
+}
+
+/// One run: (s until every agent re-registered with the first leader, `window` agents at a
+/// time, s from the kill to a new leader, s from the kill until every agent is back with it).
+/// The command line's settings besides the agent counts and runs.
+#[derive(Clone, Copy)]
+struct Options {
+    frameworks: usize,
+    tasks: usize,
+    /// Masters and agents on their own threads.
+    threads: bool,
+    /// Agents starting at once in the set-up (0: all).
+    window: usize,
+    election_ticks: usize,
+}
+
+async fn fail1(root: &std::path::Path, agents: usize, run: usize, options: Options) -> (f64, f64, f64) {
+    let Options { frameworks, tasks, threads, window, election_ticks } = options;
+    let window = if window == 0 { agents } else { window };
+    let tag = format!("fail1-{agents}");
+    let mut cluster = Cluster::start(root, &tag, run, threads, election_ticks).await;
+    let (pids, leader) = (cluster.pids.clone(), cluster.leader);
+    let limit = Duration::from_secs(60 + agents as u64 / 100);
+    let expected = (agents, agents * frameworks * tasks);
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (agent_thread, agent_node) = if threads {
+        let (arbiter, node) = on_thread(tcp_node).await;
+        (Some(arbiter), node)
+    } else {
+        (None, tcp_node())
+    };
+    let here = agent_thread.as_ref().map_or_else(actix_rt::Arbiter::current, |a| a.handle());
+    let resources = Resources::parse("cpus:20;mem:10240")
+        .expect("resources")
+        .to_protos();
+    let running = running(frameworks, tasks);
+    let spawned: Vec<_> = (0..agents)
+        .map(|i| {
+            let info = mesos::SlaveInfo {
+                id: Some(mesos::SlaveId {
+                    value: format!("agent{i}"),
+                }),
+                hostname: format!("agent{i}"),
+                port: Some(i32::from(agent_node.address().port())),
+                resources: resources.clone(),
+                ..Default::default()
+            };
+            let detector = Detector::new(pids.clone(), pids[leader].clone());
+            Agent::new(i, info, running.clone(), detector, tx.clone()).spawn(&agent_node, &here)
+        })
+        .collect();
+    // Let every agent start before the clock does.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let mut registered = HashSet::new();
+    for chunk in spawned.chunks(window) {
+        for agent in chunk {
+            let _ = agent.tell(|a, ctx| a.start(ctx));
+        }
+        let want = registered.len() + chunk.len();
+        while registered.len() < want {
+            match tokio::time::timeout(limit, rx.recv()).await {
+                Ok(Some((_, n, _))) => registered.insert(n),
+                _ => panic!("only {}/{agents} agents registered within {limit:?}", registered.len()),
+            };
+        }
+    }
+    // Under this burst the leader may lose its raft leadership (its thread is too busy to
+    // send heartbeats): the agents it answered stay with it, as nothing tells them. Tell
+    // them who leads now, as Mesos's ZooKeeper detector would, until the leader holds all.
+    let mut leadership_changes = 0;
+    loop {
+        let now_leading = cluster.wait_leader().await;
+        if now_leading == cluster.leader
+            && holds(&cluster.masters[now_leading].1).await == expected
+        {
+            break;
+        }
+        if now_leading != cluster.leader {
+            leadership_changes += 1;
+            cluster.leader = now_leading;
+        }
+        assert!(started.elapsed() < limit, "set-up did not settle within {limit:?}");
+        let pid = cluster.pids[now_leading].clone();
+        for agent in &spawned {
+            let pid = pid.clone();
+            let _ = agent.tell(move |a, ctx| a.detected(pid, ctx));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let first = Instant::now();
+    if leadership_changes > 0 {
+        eprintln!("{agents} agents, run {run}: the leader changed during set-up; agents told");
+    }
+    // Let the registry and pings settle before the kill.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let (killed, led) = cluster.kill_leader().await;
+    let (back, _) = wait_back(&mut rx, killed, agents, 0, limit).await;
+    assert_eq!(holds(&cluster.masters[cluster.leader].1).await, expected, "(agents, tasks) on the new leader");
+    let figures = (
+        (first - started).as_secs_f64(),
+        led,
+        (back - killed).as_secs_f64(),
+    );
+    agent_node.shutdown().await;
+    if let Some(arbiter) = agent_thread {
+        arbiter.stop();
+    }
+    cluster.shutdown().await;
+    figures
+}
+
+fn main() {
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let agent_counts = list(&args, "--agents", &[1000, 5000]);
+    let frameworks = list(&args, "--frameworks", &[5])[0];
+    let tasks = list(&args, "--tasks", &[2])[0];
+    let runs = list(&args, "--runs", &[3])[0].max(1);
+    let threads = !args.iter().any(|a| a == "--one-thread");
+    let window = list(&args, "--window", &[1000])[0];
+    let election_ticks = list(&args, "--election-ticks", &[5])[0].max(1);
+    let options = Options { frameworks, tasks, threads, window, election_ticks };
+    let root = tempfile::tempdir().expect("a temporary folder");
+    println!(
+        "FAIL-1: 3 masters on 127.0.0.1 TCP, raft + sled (elections after {}-{} ms), {}; \
+         {frameworks} frameworks x {tasks} running tasks per agent; median of {runs} runs\n",
+        election_ticks * 100,
+        election_ticks * 200 - 100,
+        if threads { "each master and the agents on their own thread" } else { "all on one thread" }
+    );
+    println!(
+        "| agents | running tasks | to a leading master | all agents back after the kill \
+         | agents/s from the kill | agents/s once a leader acts | runs (set-up / leader / back s) |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    actix_rt::System::new().block_on(async move {
+        for &agents in &agent_counts {
+            let mut results = Vec::new();
+            for run in 0..runs {
+                results.push(fail1(root.path(), agents, run, options).await);
+            }
+            let each: Vec<String> = results
+                .iter()
+                .map(|(f, l, b)| format!("{f:.2}/{l:.2}/{b:.2}"))
+                .collect();
+            let back = median(results.iter().map(|r| r.2).collect());
+            let after_leader = median(results.iter().map(|r| r.2 - r.1).collect());
+            println!(
+                "| {agents} | {} | {:.2} s | {back:.2} s | {:.0} | {:.0} | {} |",
+                agents * frameworks * tasks,
+                median(results.iter().map(|r| r.1).collect()),
+                agents as f64 / back,
+                agents as f64 / after_leader,
+                each.join(", ")
+            );
+        }
+    });
+}
