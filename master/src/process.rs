@@ -94,6 +94,9 @@ pub struct MasterProcess {
     pub(crate) http: crate::scheduler_api::HttpSubscribers,
     /// Open v1 operator API subscriptions.
     pub(crate) operator: crate::operator_api::OperatorSubscribers,
+    /// Agents and schedulers this master had when it was deposed, to be told where the
+    /// new leader is as soon as it is known (at most the agents and frameworks it had).
+    deposed_clients: Vec<Pid>,
 }
 
 impl MasterProcess {
@@ -121,6 +124,7 @@ impl MasterProcess {
             flags: Arc::new(RwLock::new(flags)),
             http: Default::default(),
             operator: Default::default(),
+            deposed_clients: Vec::new(),
         }
     }
 
@@ -304,6 +308,9 @@ impl MasterProcess {
                 self.fence(ctx);
                 let leader = leader.map(|pid| self.master_pid_at(&pid));
                 self.leader_view.set(View::Following { leader: leader.as_ref().map(Pid::address) });
+                if let Some(leader) = &leader {
+                    self.announce_to_deposed_clients(leader, ctx);
+                }
                 self.role = Role::Following { leader };
             }
             LeaderState::Elected | LeaderState::Stopped => {
@@ -336,6 +343,8 @@ impl MasterProcess {
         for agent in self.core.recovered_agent_pids() {
             ctx.send(&agent, announce.clone());
         }
+        let me = ctx.pid().clone();
+        self.announce_to_deposed_clients(&me, ctx);
         tracing::info!(term, "leading master: acting");
         self.flush(ctx);
     }
@@ -348,6 +357,9 @@ impl MasterProcess {
             return;
         }
         tracing::warn!(role = ?self.role, "no longer leading: fencing");
+        // Mesos's master exits when it loses leadership, which breaks its agents' and
+        // schedulers' connections; this one stays up as a follower, so it tells them.
+        self.deposed_clients = self.core.agents_by_pid.keys().chain(self.core.frameworks_by_pid.keys()).cloned().collect();
         self.core = MasterCore::new(self.config.clone(), ctx.now());
         self.http = Default::default();
         self.operator = Default::default();
@@ -357,6 +369,22 @@ impl MasterProcess {
             tracing::error!("allocator is gone");
         }
         self.snapshot.invalidate();
+    }
+
+    /// Tells every agent and scheduler this master had when it was deposed that `leader`
+    /// leads now (`NewMasterDetectedMessage`): they re-register there at once instead of
+    /// waiting for their own failure detection (an agent would wait for missed pings).
+    /// `leader` may be this master again, leading in a later term with its state rebuilt.
+    fn announce_to_deposed_clients(&mut self, leader: &Pid, ctx: &mut Context<'_, Self>) {
+        let clients = std::mem::take(&mut self.deposed_clients);
+        if clients.is_empty() {
+            return;
+        }
+        tracing::info!(%leader, clients = clients.len(), "telling the agents and schedulers of the deposed leader where the leader is");
+        let announce = mesos_proto::extensions::NewMasterDetectedMessage { pid: leader.to_string() };
+        for client in clients {
+            ctx.send(&client, announce.clone());
+        }
     }
 
     /// A message reached a master that does not lead: it is dropped, and its sender is

@@ -202,6 +202,50 @@ async fn fault_tolerance_test_split_brain_masters() {
     assert_eq!(frameworks, 0);
 }
 
+/// A leader cut off from the other masters (but not from its agent and scheduler) is
+/// deposed; once the partition heals and it learns who leads, it tells the agent and the
+/// scheduler it had (`NewMasterDetectedMessage`), so they move to the new leader at once
+/// rather than stay attached to a master that dropped them. (Mesos's master exits on
+/// losing leadership, which breaks their connections instead.)
+#[actix_rt::test]
+async fn deposed_leader_points_its_agents_and_schedulers_at_the_new_leader() {
+    let cluster = Cluster::start_ha(3, |_| {});
+    let running = running_task(&cluster).await;
+    let (old, mut agent, mut scheduler) = (running.leader, running.agent, running.scheduler);
+    let isolated = cluster.masters[old].0.address();
+    for (i, (node, _)) in cluster.masters.iter().enumerate() {
+        if i != old {
+            cluster.sim.partition(isolated, node.address());
+        }
+    }
+    for _ in 0..50 {
+        cluster.advance(Duration::from_millis(100)).await;
+    }
+    agent.drain();
+    scheduler.drain();
+    for (i, (node, _)) in cluster.masters.iter().enumerate() {
+        if i != old {
+            cluster.sim.heal(isolated, node.address());
+        }
+    }
+    for _ in 0..10 {
+        cluster.advance(Duration::from_millis(100)).await;
+    }
+    let mut leaders = Vec::new();
+    for i in 0..3 {
+        if matches!(cluster.masters[i].1.master.dispatch(|m, _| m.role().clone()).await.unwrap(), mesos_master::process::Role::Leading { .. }) {
+            leaders.push(i);
+        }
+    }
+    assert_eq!(leaders.len(), 1, "{leaders:?}");
+    assert_ne!(leaders[0], old, "the majority's leader kept leading");
+    let leader_pid = master_pid(&cluster, leaders[0]).to_string();
+    let told = |messages: Vec<SchedMsg>| messages.into_iter().any(|m| matches!(m, SchedMsg::NewMaster(n) if n.pid == leader_pid));
+    assert!(told(scheduler.drain()), "the scheduler was pointed at the new leader");
+    let agent_told = agent.drain().into_iter().any(|m| matches!(m, AgentMsg::NewMaster(n) if n.pid == leader_pid));
+    assert!(agent_told, "the agent was pointed at the new leader");
+}
+
 async fn futures_leading(cluster: &Cluster, except: usize) -> usize {
     let mut leading = 0;
     for (i, (_, master)) in cluster.masters.iter().enumerate() {
