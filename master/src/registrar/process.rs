@@ -30,6 +30,7 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::path::Path;
 use std::time::Duration;
 
@@ -533,13 +534,35 @@ pub struct RaftRegistrar {
     process: ProcessRef<RegistrarProcess>,
     leadership: watch::Receiver<Leadership>,
     group: Group,
+    /// The registrar's own thread, if it has one ([`RaftRegistrar::open`]); stopped with
+    /// the last handle.
+    _thread: Option<Arc<OwnThread>>,
+}
+
+/// An actix arbiter (a thread with its own event loop), stopped when dropped.
+struct OwnThread(actix_rt::Arbiter);
+
+impl Drop for OwnThread {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
 }
 
 impl RaftRegistrar {
-    /// Starts the registrar on `node` with the log in `backend`. `node.address()` must be
-    /// one of `config.masters`. A blank log first finds out whether the group is new (see
-    /// the module docs).
+    /// Starts the registrar on `node`, on the caller's actix arbiter (as the simulated
+    /// tests want: one thread, one paused clock), with the log in `backend`.
+    /// `node.address()` must be one of `config.masters`. A blank log first finds out
+    /// whether the group is new (see the module docs).
     pub fn start(node: &Node, config: RaftRegistrarConfig, backend: Box<dyn LogBackend>) -> Result<RaftRegistrar, RegistrarError> {
+        RaftRegistrar::start_on(node, config, backend, None)
+    }
+
+    fn start_on(
+        node: &Node,
+        config: RaftRegistrarConfig,
+        backend: Box<dyn LogBackend>,
+        thread: Option<OwnThread>,
+    ) -> Result<RaftRegistrar, RegistrarError> {
         let group = Group::new(&config.masters)
             .ok_or_else(|| RegistrarError::Config { reason: "--masters must name 1 to 255 masters".into() })?;
         let slot = group.slot_at(node.address()).ok_or_else(|| {
@@ -578,14 +601,21 @@ impl RaftRegistrar {
             }
             Membership::Member(Box::new(process.driver_on(storage, id)?))
         };
-        let process = node.spawn(REGISTRAR_ID, process).map_err(|e| RegistrarError::Config { reason: e.to_string() })?;
-        Ok(RaftRegistrar { process, leadership: receiver, group })
+        let process = match &thread {
+            Some(thread) => node.spawn_on(&thread.0.handle(), REGISTRAR_ID, move || process),
+            None => node.spawn(REGISTRAR_ID, process),
+        };
+        let process = process.map_err(|e| RegistrarError::Config { reason: e.to_string() })?;
+        Ok(RaftRegistrar { process, leadership: receiver, group, _thread: thread.map(Arc::new) })
     }
 
-    /// Starts the registrar with its log in sled under `<work_dir>/raft`.
+    /// Starts the registrar with its log in sled under `<work_dir>/raft`, on a thread of
+    /// its own: raft's ticks and heartbeats never wait behind the master's work (a leader
+    /// busy for a second with thousands of re-registrations must not miss its heartbeats
+    /// and be deposed for it).
     pub fn open(node: &Node, config: RaftRegistrarConfig, work_dir: &Path) -> Result<RaftRegistrar, RegistrarError> {
         let backend = SledBackend::open(work_dir)?;
-        RaftRegistrar::start(node, config, Box::new(backend))
+        RaftRegistrar::start_on(node, config, Box::new(backend), Some(OwnThread(actix_rt::Arbiter::new())))
     }
 
     /// The registrar's pid.
