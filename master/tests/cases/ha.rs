@@ -174,15 +174,7 @@ async fn fault_tolerance_test_master_failover() {
 async fn fault_tolerance_test_split_brain_masters() {
     let cluster = Cluster::start_ha(3, |_| {});
     let leader = cluster.elect().await;
-    let isolated = cluster.masters[leader].0.address();
-    for (i, (node, _)) in cluster.masters.iter().enumerate() {
-        if i != leader {
-            cluster.sim.partition(isolated, node.address());
-        }
-    }
-    for _ in 0..50 {
-        cluster.advance(Duration::from_millis(100)).await;
-    }
+    cut_off_from_masters(&cluster, leader, true).await;
     let old_role = cluster.masters[leader].1.master.dispatch(|m, _| m.role().clone()).await.unwrap();
     assert!(matches!(old_role, mesos_master::process::Role::Following { .. }), "{old_role:?}");
     let others_leading = futures_leading(&cluster, leader).await;
@@ -212,25 +204,10 @@ async fn deposed_leader_points_its_agents_and_schedulers_at_the_new_leader() {
     let cluster = Cluster::start_ha(3, |_| {});
     let running = running_task(&cluster).await;
     let (old, mut agent, mut scheduler) = (running.leader, running.agent, running.scheduler);
-    let isolated = cluster.masters[old].0.address();
-    for (i, (node, _)) in cluster.masters.iter().enumerate() {
-        if i != old {
-            cluster.sim.partition(isolated, node.address());
-        }
-    }
-    for _ in 0..50 {
-        cluster.advance(Duration::from_millis(100)).await;
-    }
+    cut_off_from_masters(&cluster, old, true).await;
     agent.drain();
     scheduler.drain();
-    for (i, (node, _)) in cluster.masters.iter().enumerate() {
-        if i != old {
-            cluster.sim.heal(isolated, node.address());
-        }
-    }
-    for _ in 0..10 {
-        cluster.advance(Duration::from_millis(100)).await;
-    }
+    cut_off_from_masters(&cluster, old, false).await;
     let mut leaders = Vec::new();
     for i in 0..3 {
         if matches!(cluster.masters[i].1.master.dispatch(|m, _| m.role().clone()).await.unwrap(), mesos_master::process::Role::Leading { .. }) {
@@ -244,6 +221,23 @@ async fn deposed_leader_points_its_agents_and_schedulers_at_the_new_leader() {
     assert!(told(scheduler.drain()), "the scheduler was pointed at the new leader");
     let agent_told = agent.drain().into_iter().any(|m| matches!(m, AgentMsg::NewMaster(n) if n.pid == leader_pid));
     assert!(agent_told, "the agent was pointed at the new leader");
+}
+
+/// Partitions master `index` from the other masters (`cut`) or heals that partition,
+/// then lets 5 s of clock time pass (elections, step-downs). Agents and schedulers still
+/// reach every master.
+async fn cut_off_from_masters(cluster: &Cluster, index: usize, cut: bool) {
+    let isolated = cluster.masters[index].0.address();
+    for (_, (node, _)) in cluster.masters.iter().enumerate().filter(|(i, _)| *i != index) {
+        if cut {
+            cluster.sim.partition(isolated, node.address());
+        } else {
+            cluster.sim.heal(isolated, node.address());
+        }
+    }
+    for _ in 0..50 {
+        cluster.advance(Duration::from_millis(100)).await;
+    }
 }
 
 async fn futures_leading(cluster: &Cluster, except: usize) -> usize {
