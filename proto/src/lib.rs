@@ -70,6 +70,7 @@ pub mod attributes;
 pub mod extensions;
 pub mod http_api;
 pub mod ids;
+pub mod inbox;
 pub mod resources;
 
 /// The encoded `google.protobuf.FileDescriptorSet` of every `.proto` file in

@@ -10,40 +10,8 @@ use mesos_proto::mesos::{self, internal, scheduler};
 use mesos_proto::resources::Resources;
 use tokio::sync::mpsc;
 
-libprocess::protocol! {
-    /// What a fake agent receives from the master.
-    #[derive(Debug, Clone)]
-    pub enum AgentMsg {
-        Registered(internal::SlaveRegisteredMessage),
-        Reregistered(internal::SlaveReregisteredMessage),
-        Ping(internal::PingSlaveMessage),
-        RunTask(internal::RunTaskMessage),
-        KillTask(internal::KillTaskMessage),
-        Ack(internal::StatusUpdateAcknowledgementMessage),
-        ShutdownFramework(internal::ShutdownFrameworkMessage),
-        ShutdownExecutor(internal::ShutdownExecutorMessage),
-        UpdateFramework(internal::UpdateFrameworkMessage),
-        FrameworkToExecutor(internal::FrameworkToExecutorMessage),
-        NewMaster(mesos_proto::extensions::NewMasterDetectedMessage),
-    }
-}
-
-libprocess::protocol! {
-    /// What a fake scheduler receives from the master.
-    #[derive(Debug, Clone)]
-    pub enum SchedMsg {
-        Registered(internal::FrameworkRegisteredMessage),
-        Reregistered(internal::FrameworkReregisteredMessage),
-        Offers(internal::ResourceOffersMessage),
-        Rescind(internal::RescindResourceOfferMessage),
-        Update(internal::StatusUpdateMessage),
-        Error(internal::FrameworkErrorMessage),
-        LostSlave(internal::LostSlaveMessage),
-        ExitedExecutor(internal::ExitedExecutorMessage),
-        ExecutorMessage(internal::ExecutorToFrameworkMessage),
-        NewMaster(mesos_proto::extensions::NewMasterDetectedMessage),
-    }
-}
+/// What a fake agent and a fake scheduler receive from the master.
+pub use mesos_proto::inbox::{AgentInbox as AgentMsg, SchedulerInbox as SchedMsg};
 
 /// Records what it receives; a fake agent also answers pings while `pong` is set.
 pub struct Recorder<M> {

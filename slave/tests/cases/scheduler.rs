@@ -7,25 +7,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use libprocess::{Context, Node, Pid, Process, ProcessRef};
-use mesos_proto::mesos::{self, internal, scheduler};
+use mesos_proto::mesos::{self, scheduler};
 use mesos_proto::resources::Resources;
 use tokio::sync::mpsc;
 
-libprocess::protocol! {
-    /// What the scheduler receives from the master.
-    #[derive(Debug, Clone)]
-    pub enum SchedMsg {
-        Registered(internal::FrameworkRegisteredMessage),
-        Reregistered(internal::FrameworkReregisteredMessage),
-        Offers(internal::ResourceOffersMessage),
-        Rescind(internal::RescindResourceOfferMessage),
-        Update(internal::StatusUpdateMessage),
-        Error(internal::FrameworkErrorMessage),
-        LostSlave(internal::LostSlaveMessage),
-        ExitedExecutor(internal::ExitedExecutorMessage),
-        ExecutorMessage(internal::ExecutorToFrameworkMessage),
-    }
-}
+/// What the scheduler receives from the master.
+pub use mesos_proto::inbox::SchedulerInbox as SchedMsg;
 
 /// Acknowledges every status update at once, as a scheduler driver does, and
 /// passes every message to the test.
