@@ -250,17 +250,27 @@ impl<W> RaftDriver<W> {
 
     /// Every raft id in this member's configuration (voters, outgoing voters, learners).
     pub fn members(&self) -> Vec<u64> {
-        let cs = self.node.store().conf_state();
-        let mut ids: Vec<u64> = cs.voters.iter().chain(&cs.voters_outgoing).chain(&cs.learners).copied().collect();
+        let mut ids: Vec<u64> = self.configured_ids().collect();
         ids.sort_unstable();
         ids.dedup();
         ids
     }
 
+    /// The raft ids of the stored configuration, unsorted, possibly repeated.
+    fn configured_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        let cs = self.node.store().conf_state();
+        cs.voters.iter().chain(&cs.voters_outgoing).chain(&cs.learners).copied()
+    }
+
+    /// True while the configuration is joint (a replacement is under way).
+    fn is_joint(&self) -> bool {
+        !self.node.store().conf_state().voters_outgoing.is_empty()
+    }
+
     /// True if `id` is an earlier incarnation of a member the configuration has a later
-    /// one of (it lost its disk and was replaced).
+    /// one of (it lost its disk and was replaced). Checked for every raft message.
     fn is_superseded(&self, id: u64) -> bool {
-        self.members().iter().any(|m| slot_of(*m) == slot_of(id) && generation_of(*m) > generation_of(id))
+        self.configured_ids().any(|m| slot_of(m) == slot_of(id) && generation_of(m) > generation_of(id))
     }
 
     /// One tick of the election and heartbeat clock.
@@ -315,7 +325,7 @@ impl<W> RaftDriver<W> {
     /// configuration left (ask again until then: `Ok(None)`); the proposal itself is made once, and not while another
     /// membership change is under way.
     pub fn propose_replacement(&mut self, slot: u64, nonce: u64) -> Result<Option<u64>, RegistrarError> {
-        let joint = !self.node.store().conf_state().voters_outgoing.is_empty();
+        let joint = self.is_joint();
         if let Some((_, id)) = self.joined.get(&slot).filter(|(joined_nonce, _)| *joined_nonce == nonce) {
             // Done once the joint configuration is left: the old incarnation is gone.
             return Ok((!joint).then_some(*id));
@@ -326,11 +336,10 @@ impl<W> RaftDriver<W> {
         if self.current_role() != DriverRole::Leading {
             return Err(RegistrarError::NotLeader { leader: None });
         }
-        let members = self.members();
         if joint || self.node.raft.pending_conf_index > self.applied {
             return Ok(None); // One membership change at a time.
         }
-        let old: Vec<u64> = members.iter().copied().filter(|m| slot_of(*m) == slot).collect();
+        let old: Vec<u64> = self.members().into_iter().filter(|m| slot_of(*m) == slot).collect();
         let generation = old.iter().map(|m| generation_of(*m) + 1).max().unwrap_or(0);
         let new = member_id(slot, generation);
         let mut changes = vec![change(ConfChangeType::AddNode, new)];
@@ -516,8 +525,7 @@ impl<W> RaftDriver<W> {
     /// leadership before leaving it; raft-rs leaves automatically only on the leader that
     /// applied the change) proposes to leave it.
     fn maybe_leave_joint(&mut self) {
-        let joint = !self.node.store().conf_state().voters_outgoing.is_empty();
-        if joint
+        if self.is_joint()
             && self.current_role() == DriverRole::Leading
             && self.node.raft.pending_conf_index <= self.applied
             && let Err(error) = self.node.propose_conf_change(Vec::new(), ConfChangeV2::default())

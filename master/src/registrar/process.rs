@@ -28,7 +28,7 @@
 //!    ([`GroupJoined`]). Only then does this master store its id and start raft, with an
 //!    empty log that the leader fills (entries, or the snapshot taken at the change).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::path::Path;
@@ -104,8 +104,6 @@ registrar_message! {
         /// 1 if this member never stored an entry nor took part in an election (a new
         /// group), else 0.
         fresh: u64 = "1",
-        /// The leader's raft id as this member knows it (0 if none).
-        leader: u64 = "2",
     }
 }
 
@@ -223,6 +221,8 @@ pub struct RegistrarProcess {
     group: Group,
     /// This master's slot in `group`.
     slot: u64,
+    /// The other masters' registrars by slot.
+    peers: BTreeMap<u64, Pid>,
     config: RaftRegistrarConfig,
     leadership: watch::Sender<Leadership>,
     stats: Stats,
@@ -249,12 +249,15 @@ impl RegistrarProcess {
         }
     }
 
-    fn pid_of(&self, id: u64) -> Option<Pid> {
-        self.group.address_of(id).filter(|_| slot_of(id) != self.slot).map(|a| Pid::new(REGISTRAR_ID, a))
+    /// The registrar of the master that raft id `id` belongs to, if it is another master.
+    fn pid_of(&self, id: u64) -> Option<&Pid> {
+        self.peers.get(&slot_of(id))
     }
 
-    fn peers(&self) -> Vec<(u64, Pid)> {
-        self.group.slots().filter(|(s, _)| *s != self.slot).map(|(s, a)| (s, Pid::new(REGISTRAR_ID, a))).collect()
+    /// Takes the membership out to move its storage on (a placeholder stays behind until
+    /// the caller sets the next one).
+    fn take_membership(&mut self) -> Membership {
+        std::mem::replace(&mut self.membership, Membership::Failed(RegistrarError::Stopped))
     }
 
     /// The slot of `from` if it is another master's registrar; otherwise the message is
@@ -283,13 +286,13 @@ impl RegistrarProcess {
     fn ask_peers(&mut self, ctx: &mut Context<'_, Self>) {
         match &self.membership {
             Membership::Probing { fresh, .. } => {
-                for (_, pid) in self.peers().into_iter().filter(|(s, _)| !fresh.contains(s)) {
-                    ctx.send(&pid, ProbeRegistrar {});
+                for (_, pid) in self.peers.iter().filter(|(s, _)| !fresh.contains(s)) {
+                    ctx.send(pid, ProbeRegistrar {});
                 }
             }
             Membership::Joining { nonce, .. } => {
-                for (_, pid) in self.peers() {
-                    ctx.send(&pid, JoinGroup { nonce: *nonce });
+                for pid in self.peers.values() {
+                    ctx.send(pid, JoinGroup { nonce: *nonce });
                 }
             }
             Membership::Member(_) | Membership::Failed(_) => {}
@@ -332,12 +335,12 @@ impl RegistrarProcess {
         if self.peer_slot(&from).is_none() {
             return;
         }
-        let (fresh, leader) = match &self.membership {
-            Membership::Member(driver) => (driver.is_fresh(), driver.leader().unwrap_or(0)),
-            Membership::Probing { .. } => (true, 0),
-            Membership::Joining { .. } | Membership::Failed(_) => (false, 0),
+        let fresh = match &self.membership {
+            Membership::Member(driver) => driver.is_fresh(),
+            Membership::Probing { .. } => true,
+            Membership::Joining { .. } | Membership::Failed(_) => false,
         };
-        ctx.send(&from, RegistrarProbed { fresh: u64::from(fresh), leader });
+        ctx.send(&from, RegistrarProbed { fresh: u64::from(fresh) });
     }
 
     fn on_probed(&mut self, from: Pid, answer: RegistrarProbed, ctx: &mut Context<'_, Self>) {
@@ -345,7 +348,7 @@ impl RegistrarProcess {
         let Membership::Probing { fresh, .. } = &mut self.membership else { return };
         if answer.fresh == 0 {
             tracing::warn!(%from, "this master's raft log is blank but the group has a log: asking to rejoin as a new member");
-            if let Membership::Probing { storage, .. } = std::mem::replace(&mut self.membership, Membership::Failed(RegistrarError::Stopped)) {
+            if let Membership::Probing { storage, .. } = self.take_membership() {
                 self.membership = Membership::Joining { storage, nonce: rand::random() };
                 self.ask_peers(ctx);
             }
@@ -354,7 +357,7 @@ impl RegistrarProcess {
         fresh.insert(slot);
         if fresh.len() + 1 == self.group.len() {
             tracing::info!("every master's raft log is blank: starting a new group");
-            if let Membership::Probing { mut storage, .. } = std::mem::replace(&mut self.membership, Membership::Failed(RegistrarError::Stopped)) {
+            if let Membership::Probing { mut storage, .. } = self.take_membership() {
                 let started = storage.bootstrap(self.slot, &self.group.founders()).and_then(|()| self.driver_on(storage, self.slot));
                 self.become_member(started, ctx);
             }
@@ -381,7 +384,7 @@ impl RegistrarProcess {
             return;
         }
         tracing::info!(raft_id = answer.member, "rejoined the group as a new member");
-        if let Membership::Joining { mut storage, .. } = std::mem::replace(&mut self.membership, Membership::Failed(RegistrarError::Stopped)) {
+        if let Membership::Joining { mut storage, .. } = self.take_membership() {
             let started = storage.join(answer.member).and_then(|()| self.driver_on(storage, answer.member));
             self.become_member(started, ctx);
         }
@@ -444,7 +447,7 @@ impl RegistrarProcess {
     }
 
     fn leader_pid(&self) -> Option<Pid> {
-        self.driver().and_then(|d| d.leader()).and_then(|id| self.pid_of(id))
+        self.driver().and_then(|d| d.leader()).and_then(|id| self.pid_of(id)).cloned()
     }
 
     /// Runs the driver's Ready loop and performs its outputs: send, answer, report
@@ -470,7 +473,7 @@ impl RegistrarProcess {
             }
             match message.write_to_bytes() {
                 Ok(data) => {
-                    ctx.send(&pid, RaftMessage { data, from, to });
+                    ctx.send(pid, RaftMessage { data, from, to });
                     self.stats.sent.inc();
                 }
                 Err(error) => tracing::error!(%error, "cannot encode a raft message"),
@@ -487,7 +490,7 @@ impl RegistrarProcess {
         }
         if let Some((term, role)) = output.leadership {
             let state = match role {
-                DriverRole::Following { leader } => LeaderState::Following { leader: leader.and_then(|id| self.pid_of(id)) },
+                DriverRole::Following { leader } => LeaderState::Following { leader: leader.and_then(|id| self.pid_of(id)).cloned() },
                 DriverRole::Elected => LeaderState::Elected,
                 DriverRole::Leading => LeaderState::Leading,
                 DriverRole::Stopped => LeaderState::Stopped,
@@ -578,6 +581,7 @@ impl RaftRegistrar {
             membership: Membership::Failed(RegistrarError::Stopped),
             group: group.clone(),
             slot,
+            peers: group.slots().filter(|(s, _)| *s != slot).map(|(s, a)| (s, Pid::new(REGISTRAR_ID, a))).collect(),
             config,
             leadership,
             stats: Stats {

@@ -299,6 +299,7 @@ impl RaftStorage {
             }
             return Ok(());
         }
+        let changed = conf_state.is_some();
         let conf_state = conf_state.unwrap_or_else(|| self.conf_state.clone());
         let term = raft::Storage::term(self, index).map_err(|e| RegistrarError::Storage { reason: e.to_string() })?;
         let mut snapshot = Snapshot::default();
@@ -310,7 +311,9 @@ impl RaftStorage {
         let mut batch: Vec<LogWrite> =
             self.entries.iter().take_while(|e| e.index <= index).map(|e| LogWrite::DeleteEntry(e.index)).collect();
         batch.push(LogWrite::Snapshot(snapshot.clone()));
-        batch.push(LogWrite::ConfState(conf_state.clone()));
+        if changed {
+            batch.push(LogWrite::ConfState(conf_state.clone()));
+        }
         self.backend.write(&batch)?;
         let drop = (index - self.first() + 1) as usize;
         self.entries.drain(..drop.min(self.entries.len()));
