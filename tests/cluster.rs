@@ -174,11 +174,9 @@ fn pymesos_with(options: &[&str], master: &str, command: &str, instances: u32) -
     (status, output)
 }
 
-/// The OS pid of the process `mesos-local` marked as leader.
-fn leader_os_pid(lines: &[String]) -> i32 {
-    let line = lines.iter().find(|l| l.contains("(leader)")).expect("a leader line");
-    let after = line.split("os pid").nth(1).expect("os pid");
-    after.split_whitespace().next().unwrap().parse().unwrap()
+/// The master `mesos-local` marked as leader in its summary: (port, OS pid, work dir).
+fn leader_line(lines: &[String]) -> (u16, i32, PathBuf) {
+    master_line(lines.iter().find(|l| l.contains("(leader)")).expect("a leader line"))
 }
 
 /// Processes whose environment names a sandbox under `work_dir` (executors and tasks).
@@ -242,15 +240,7 @@ fn local_cluster_runs_a_third_party_executor() {
 #[test]
 fn ha_cluster_survives_kill_9_of_the_leader() {
     let (local, base) = start_local(3, 2);
-    let leader_pid = leader_os_pid(&local.lines);
-    let leader_port = local
-        .lines
-        .iter()
-        .find(|l| l.contains("(leader)"))
-        .and_then(|l| l.split(':').nth(1))
-        .and_then(|p| p.split_whitespace().next())
-        .and_then(|p| p.parse::<u16>().ok())
-        .expect("leader port");
+    let (leader_port, leader_pid, leader_dir) = leader_line(&local.lines);
     let follower = (base..base + 3).find(|p| *p != leader_port).unwrap();
     let (status, output) = pymesos(&format!("127.0.0.1:{follower}"), "echo one", 2);
     assert_eq!(status, Some(0), "through a follower:\n{output}");
@@ -264,16 +254,9 @@ fn ha_cluster_survives_kill_9_of_the_leader() {
     assert_eq!(output.matches("TASK_FINISHED").count(), 2, "{output}");
 
     // The dead leader's registry is on disk: `mesos-registry dump` reads it (a backup).
-    let leader_dir = local
-        .lines
-        .iter()
-        .find(|l| l.contains("(leader)"))
-        .and_then(|l| l.split_whitespace().rev().nth(1))
-        .expect("leader work dir")
-        .to_string();
     let dump = Command::new(local.work_dir.join("bin/mesos-registry"))
         .arg("dump")
-        .arg(format!("--work_dir={leader_dir}"))
+        .arg(format!("--work_dir={}", leader_dir.display()))
         .output()
         .expect("run mesos-registry");
     assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
@@ -322,9 +305,9 @@ impl Drop for KillOnDrop {
 #[test]
 fn ha_master_with_a_wiped_disk_rejoins_the_group() {
     let (local, base) = start_local(3, 1);
-    let masters: Vec<&String> = local.lines.iter().filter(|l| l.trim_start().starts_with("master")).collect();
-    let leader = masters.iter().find(|l| l.contains("(leader)")).map(|l| master_line(l)).expect("leader");
-    let wiped = masters.iter().find(|l| !l.contains("(leader)")).map(|l| master_line(l)).expect("a follower");
+    let leader = leader_line(&local.lines);
+    let follower = local.lines.iter().find(|l| l.trim_start().starts_with("master") && !l.contains("(leader)"));
+    let wiped = master_line(follower.expect("a follower"));
     let (port, pid, dir) = wiped;
     kill(OsPid::from_raw(pid), Signal::SIGKILL).unwrap();
     local.wait_line(|l| l.contains(&format!("(os pid {pid}) exited")));
