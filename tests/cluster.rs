@@ -27,7 +27,8 @@ impl Local {
     /// Waits for a later line satisfying `wanted` (with the guard).
     fn wait_line(&self, wanted: impl Fn(&str) -> bool) -> String {
         loop {
-            let line = self.later.recv_timeout(GUARD).expect("mesos-local printed the line in time");
+            let line =
+                self.later.recv_timeout(GUARD).expect("mesos-local printed the line in time");
             if wanted(&line) {
                 return line;
             }
@@ -84,7 +85,8 @@ fn free_ports(count: u16) -> u16 {
 /// Starts `mesos-local` and waits until it prints its summary.
 fn start_local(masters: u16, agents: u16) -> (Local, u16) {
     let base = free_ports(16);
-    let work_dir = std::env::temp_dir().join(format!("mesos-local-test-{base}-{}", std::process::id()));
+    let work_dir =
+        std::env::temp_dir().join(format!("mesos-local-test-{base}-{}", std::process::id()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_mesos-local"))
         .arg(format!("--num_masters={masters}"))
         .arg(format!("--num_agents={agents}"))
@@ -139,10 +141,16 @@ fn pymesos(master: &str, command: &str, instances: u32) -> (Option<i32>, String)
 }
 
 /// Runs the pymesos scheduler with extra leading arguments (`--executor SCRIPT`).
-fn pymesos_with(options: &[&str], master: &str, command: &str, instances: u32) -> (Option<i32>, String) {
+fn pymesos_with(
+    options: &[&str],
+    master: &str,
+    command: &str,
+    instances: u32,
+) -> (Option<i32>, String) {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/client-venv/bin/python");
     assert!(python.exists(), "pymesos is installed by scripts/test-setup.sh (run scripts/test.sh)");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/clients/pymesos_scheduler.py");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/clients/pymesos_scheduler.py");
     let mut child = Command::new(python)
         .arg(script)
         .args(options)
@@ -200,7 +208,11 @@ fn processes_under(work_dir: &Path) -> Vec<i32> {
 #[test]
 fn local_cluster_runs_a_third_party_scheduler_and_stops_clean() {
     let (mut local, base) = start_local(1, 2);
-    assert!(local.lines.iter().filter(|l| l.trim_start().starts_with("agent")).count() == 2, "{:?}", local.lines);
+    assert!(
+        local.lines.iter().filter(|l| l.trim_start().starts_with("agent")).count() == 2,
+        "{:?}",
+        local.lines
+    );
     let (status, output) = pymesos(&format!("127.0.0.1:{base}"), "echo hello", 3);
     assert_eq!(status, Some(0), "pymesos output:\n{output}");
     assert_eq!(output.matches("TASK_FINISHED").count(), 3, "{output}");
@@ -208,7 +220,10 @@ fn local_cluster_runs_a_third_party_scheduler_and_stops_clean() {
     kill(OsPid::from_raw(local.child.id() as i32), Signal::SIGINT).unwrap();
     let exit = wait_exit(&mut local.child).expect("mesos-local exits on Ctrl-C");
     assert!(exit.success(), "{exit:?}");
-    assert!(processes_under(&local.work_dir).is_empty(), "no executor or task outlives mesos-local");
+    assert!(
+        processes_under(&local.work_dir).is_empty(),
+        "no executor or task outlives mesos-local"
+    );
 }
 
 /// An unmodified pymesos *executor* (v1 executor HTTP API) launched by our agent: the
@@ -220,9 +235,11 @@ fn local_cluster_runs_a_third_party_scheduler_and_stops_clean() {
 #[test]
 fn local_cluster_runs_a_third_party_executor() {
     let (mut local, base) = start_local(1, 1);
-    let executor = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/clients/pymesos_executor.py");
+    let executor =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/clients/pymesos_executor.py");
     let executor = executor.to_str().expect("utf-8 path");
-    let (status, output) = pymesos_with(&["--executor", executor], &format!("127.0.0.1:{base}"), "via-executor", 1);
+    let (status, output) =
+        pymesos_with(&["--executor", executor], &format!("127.0.0.1:{base}"), "via-executor", 1);
     assert_eq!(status, Some(0), "pymesos output:\n{output}");
     assert!(output.contains("TASK_RUNNING running"), "{output}");
     assert!(output.contains("TASK_FINISHED finished by the pymesos executor"), "{output}");
@@ -262,21 +279,37 @@ fn ha_cluster_survives_kill_9_of_the_leader() {
     assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
     let registry: serde_json::Value = serde_json::from_slice(&dump.stdout).expect("JSON");
     let text = registry.to_string();
-    assert_eq!(text.matches("\"hostname\":\"127.0.0.1\"").count(), 2, "both agents are in the registry: {text}");
+    assert_eq!(
+        text.matches("\"hostname\":\"127.0.0.1\"").count(),
+        2,
+        "both agents are in the registry: {text}"
+    );
     drop(local);
 }
 
 /// A master of `mesos-local`'s line in its summary: (port, OS pid, work dir).
 fn master_line(line: &str) -> (u16, i32, PathBuf) {
-    let port = line.split(':').nth(1).and_then(|p| p.split_whitespace().next()).and_then(|p| p.parse().ok());
-    let pid = line.split("os pid").nth(1).and_then(|p| p.split_whitespace().next()).and_then(|p| p.parse().ok());
-    let dir = line.split("os pid").nth(1).and_then(|p| p.split_whitespace().nth(1)).map(PathBuf::from);
+    let port = line
+        .split(':')
+        .nth(1)
+        .and_then(|p| p.split_whitespace().next())
+        .and_then(|p| p.parse().ok());
+    let pid = line
+        .split("os pid")
+        .nth(1)
+        .and_then(|p| p.split_whitespace().next())
+        .and_then(|p| p.parse().ok());
+    let dir =
+        line.split("os pid").nth(1).and_then(|p| p.split_whitespace().nth(1)).map(PathBuf::from);
     (port.expect("port"), pid.expect("os pid"), dir.expect("work dir"))
 }
 
 /// `GET /master/raft` of the master on `port`.
 fn raft_status(port: u16) -> serde_json::Value {
-    let config = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(5))).max_redirects(0).build();
+    let config = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(5)))
+        .max_redirects(0)
+        .build();
     let body = ureq::Agent::new_with_config(config)
         .get(&format!("http://127.0.0.1:{port}/master/raft"))
         .call()
@@ -306,7 +339,10 @@ impl Drop for KillOnDrop {
 fn ha_master_with_a_wiped_disk_rejoins_the_group() {
     let (local, base) = start_local(3, 1);
     let leader = leader_line(&local.lines);
-    let follower = local.lines.iter().find(|l| l.trim_start().starts_with("master") && !l.contains("(leader)"));
+    let follower = local
+        .lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("master") && !l.contains("(leader)"));
     let wiped = master_line(follower.expect("a follower"));
     let (port, pid, dir) = wiped;
     kill(OsPid::from_raw(pid), Signal::SIGKILL).unwrap();
@@ -315,14 +351,19 @@ fn ha_master_with_a_wiped_disk_rejoins_the_group() {
 
     let list = (base..base + 3).map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
     let mut child = Command::new(local.work_dir.join("bin/mesos-master"))
-        .args(["--ip=127.0.0.1".to_string(), format!("--port={port}"), format!("--work_dir={}", dir.display())])
+        .args([
+            "--ip=127.0.0.1".to_string(),
+            format!("--port={port}"),
+            format!("--work_dir={}", dir.display()),
+        ])
         .args(["--registry=raft".to_string(), format!("--masters={list}")])
         .stderr(Stdio::piped())
         .spawn()
         .expect("restart the wiped master");
     let stderr = child.stderr.take().expect("stderr");
     let restarted = KillOnDrop(child);
-    let (lines, _later) = read_lines_until(stderr, |l| l.contains("rejoined the group as a new member"));
+    let (lines, _later) =
+        read_lines_until(stderr, |l| l.contains("rejoined the group as a new member"));
     assert!(lines.iter().any(|l| l.contains("the group has a log")), "{lines:?}");
 
     let slot = u64::from(port - base + 1);
@@ -333,7 +374,12 @@ fn ha_master_with_a_wiped_disk_rejoins_the_group() {
     let line = local.wait_line(|l| l.starts_with("mesos-local: leading master is now"));
     assert!(!line.ends_with(&format!(":{leader_port}")), "a different master leads: {line}");
     let status = raft_status(port);
-    let members: Vec<u64> = status["members"].as_array().expect("members").iter().filter_map(|m| m["id"].as_u64()).collect();
+    let members: Vec<u64> = status["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m["id"].as_u64())
+        .collect();
     assert!(members.contains(&(slot + 256)) && !members.contains(&slot), "{status}");
     drop(restarted);
     drop(local);

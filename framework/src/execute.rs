@@ -58,7 +58,11 @@ impl ExecuteScheduler {
     }
 
     fn task_id(&self, n: u32) -> String {
-        if self.spec.instances == 1 { self.spec.name.clone() } else { format!("{}-{n}", self.spec.name) }
+        if self.spec.instances == 1 {
+            self.spec.name.clone()
+        } else {
+            format!("{}-{n}", self.spec.name)
+        }
     }
 
     fn all_launched(&self) -> bool {
@@ -67,8 +71,15 @@ impl ExecuteScheduler {
 }
 
 impl Scheduler for ExecuteScheduler {
-    fn registered(&mut self, _driver: &mut SchedulerDriver, framework_id: &FrameworkId, master: &MasterInfo) {
-        let at = master.pid.clone().unwrap_or_else(|| format!("{}:{}", master.hostname.clone().unwrap_or_default(), master.port));
+    fn registered(
+        &mut self,
+        _driver: &mut SchedulerDriver,
+        framework_id: &FrameworkId,
+        master: &MasterInfo,
+    ) {
+        let at = master.pid.clone().unwrap_or_else(|| {
+            format!("{}:{}", master.hostname.clone().unwrap_or_default(), master.port)
+        });
         (self.report)(&format!("Subscribed with ID {} at master {at}", framework_id.value));
     }
 
@@ -79,8 +90,17 @@ impl Scheduler for ExecuteScheduler {
             while !self.all_launched() {
                 let Some(resources) = take(&mut available, &self.spec.resources) else { break };
                 let id = self.task_id(self.launched);
-                tasks.push(command_task(&id, &self.spec.name, &offer, &resources, &self.spec.command));
-                (self.report)(&format!("Submitted task '{id}' to agent '{}' with offer '{}'", offer.slave_id.value, offer.id.value));
+                tasks.push(command_task(
+                    &id,
+                    &self.spec.name,
+                    &offer,
+                    &resources,
+                    &self.spec.command,
+                ));
+                (self.report)(&format!(
+                    "Submitted task '{id}' to agent '{}' with offer '{}'",
+                    offer.slave_id.value, offer.id.value
+                ));
                 self.launched += 1;
             }
             if tasks.is_empty() {
@@ -96,12 +116,18 @@ impl Scheduler for ExecuteScheduler {
 
     fn status_update(&mut self, driver: &mut SchedulerDriver, status: &TaskStatus) {
         let state = status.state();
-        let mut line = format!("Received status update {} for task '{}'", state_name(state), status.task_id.value);
+        let mut line = format!(
+            "Received status update {} for task '{}'",
+            state_name(state),
+            status.task_id.value
+        );
         if let Some(message) = status.message.as_deref().filter(|m| !m.is_empty()) {
             line.push_str(&format!("\n  message: '{message}'"));
         }
         if let Some(source) = status.source {
-            let source = mesos::task_status::Source::try_from(source).map(|s| s.as_str_name()).unwrap_or("UNKNOWN");
+            let source = mesos::task_status::Source::try_from(source)
+                .map(|s| s.as_str_name())
+                .unwrap_or("UNKNOWN");
             line.push_str(&format!("\n  source: {source}"));
         }
         (self.report)(&line);

@@ -35,7 +35,10 @@ pub fn parse_masters(text: &str) -> Result<Vec<Pid>, FrameworkError> {
     let mut masters = Vec::new();
     for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         let entry = entry.strip_prefix("http://").unwrap_or(entry).trim_end_matches('/');
-        let bad = |reason: &str| FrameworkError::BadMaster { input: entry.to_string(), reason: reason.to_string() };
+        let bad = |reason: &str| FrameworkError::BadMaster {
+            input: entry.to_string(),
+            reason: reason.to_string(),
+        };
         let (id, address) = match entry.split_once('@') {
             Some((id, address)) if !id.is_empty() => (id, address),
             Some(_) => return Err(bad("empty process id before '@'")),
@@ -222,7 +225,8 @@ mod tests {
     fn followers_redirect_other_errors_are_fatal() {
         let masters = pids("10.0.0.1:5050,10.0.0.2:5050,10.0.0.3:5050");
         let mut detector = MasterDetector::new(masters.clone()).unwrap();
-        let refusal = detector.on_refused(&masters[0], "Not the leading master; leader: master@10.0.0.3:5050");
+        let refusal = detector
+            .on_refused(&masters[0], "Not the leading master; leader: master@10.0.0.3:5050");
         assert_eq!(refusal, Refusal::NotLeader { leader: Some(masters[2].clone()) });
         assert_eq!(detector.candidate(), &masters[2]);
         detector.on_subscribed(&masters[2]);

@@ -12,18 +12,14 @@ use crate::error::FrameworkError;
 pub fn start_node() -> Result<Node, FrameworkError> {
     let env = |name: &'static str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let ip: IpAddr = match env("LIBPROCESS_IP") {
-        Some(value) => value.parse().map_err(|e: std::net::AddrParseError| FrameworkError::BadEnv {
-            name: "LIBPROCESS_IP",
-            value,
-            reason: e.to_string(),
+        Some(value) => value.parse().map_err(|e: std::net::AddrParseError| {
+            FrameworkError::BadEnv { name: "LIBPROCESS_IP", value, reason: e.to_string() }
         })?,
         None => IpAddr::V4(Ipv4Addr::LOCALHOST),
     };
     let port: u16 = match env("LIBPROCESS_PORT") {
-        Some(value) => value.parse().map_err(|e: std::num::ParseIntError| FrameworkError::BadEnv {
-            name: "LIBPROCESS_PORT",
-            value,
-            reason: e.to_string(),
+        Some(value) => value.parse().map_err(|e: std::num::ParseIntError| {
+            FrameworkError::BadEnv { name: "LIBPROCESS_PORT", value, reason: e.to_string() }
         })?,
         None => 0,
     };
@@ -35,5 +31,6 @@ pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // A second initialization (tests) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

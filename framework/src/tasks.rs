@@ -35,13 +35,23 @@ pub fn take(available: &mut Resources, wanted: &Resources) -> Option<Resources> 
 }
 
 /// A command task (run by the agent's command executor) on `offer`'s agent.
-pub fn command_task(task_id: &str, name: &str, offer: &Offer, resources: &Resources, command: &str) -> TaskInfo {
+pub fn command_task(
+    task_id: &str,
+    name: &str,
+    offer: &Offer,
+    resources: &Resources,
+    command: &str,
+) -> TaskInfo {
     TaskInfo {
         name: name.to_string(),
         task_id: mesos::TaskId { value: task_id.to_string() },
         slave_id: offer.slave_id.clone(),
         resources: resources.to_protos(),
-        command: Some(mesos::CommandInfo { value: Some(command.to_string()), shell: Some(true), ..Default::default() }),
+        command: Some(mesos::CommandInfo {
+            value: Some(command.to_string()),
+            shell: Some(true),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -72,7 +82,11 @@ pub fn executor_info(executor_id: &str, name: &str, command: &str) -> mesos::Exe
     mesos::ExecutorInfo {
         executor_id: mesos::ExecutorId { value: executor_id.to_string() },
         name: Some(name.to_string()),
-        command: Some(mesos::CommandInfo { value: Some(command.to_string()), shell: Some(true), ..Default::default() }),
+        command: Some(mesos::CommandInfo {
+            value: Some(command.to_string()),
+            shell: Some(true),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }

@@ -161,13 +161,20 @@ impl Process for Client {
 }
 
 /// One ACT-1 run on libprocess-rs: `pairs` client/server pairs, one per arbiter.
-async fn act1_libprocess(node: &Node, arbiters: &[actix_rt::Arbiter], total: u64, run: usize) -> f64 {
+async fn act1_libprocess(
+    node: &Node,
+    arbiters: &[actix_rt::Arbiter],
+    total: u64,
+    run: usize,
+) -> f64 {
     let per_client = total / arbiters.len() as u64;
     let mut clients = Vec::new();
     let mut waits = Vec::new();
     let mut pids = Vec::new();
     for (i, arbiter) in arbiters.iter().enumerate() {
-        let server = node.spawn_on(&arbiter.handle(), format!("server-{run}-{i}"), || Server).expect("spawn server");
+        let server = node
+            .spawn_on(&arbiter.handle(), format!("server-{run}-{i}"), || Server)
+            .expect("spawn server");
         let (tx, rx) = oneshot::channel();
         let server_pid = server.pid().clone();
         let client = node
@@ -322,12 +329,15 @@ impl Process for Linker {
 
 /// Returns (seconds to set up the links, seconds for the spawn/dispatch/terminate cycles).
 async fn act2(links: usize, iterations: usize) -> (f64, f64) {
-    let node = Node::builder("127.0.0.1:0".parse().expect("literal address")).start().expect("start node");
+    let node =
+        Node::builder("127.0.0.1:0".parse().expect("literal address")).start().expect("start node");
     let setup = Instant::now();
     let mut linkers = Vec::new();
     for i in 0..links {
         let linkee = node.spawn(format!("linkee-{i}"), Idle).expect("spawn linkee");
-        let linker = node.spawn(format!("linker-{i}"), Linker { to: linkee.pid().clone() }).expect("spawn linker");
+        let linker = node
+            .spawn(format!("linker-{i}"), Linker { to: linkee.pid().clone() })
+            .expect("spawn linker");
         linkers.push(linker);
     }
     // A linker has run `initialize` (and so linked) once it answers a dispatch.
@@ -434,7 +444,14 @@ impl Drop for EchoServer {
 
 /// Runs `clients` clients of `requests` each with `concurrency` in flight against `server`;
 /// returns (total rpcs/s, per-client elapsed times).
-async fn net1_run(node: &Node, server: &Pid, clients: usize, requests: u64, concurrency: u64, run: &str) -> (f64, Vec<Duration>) {
+async fn net1_run(
+    node: &Node,
+    server: &Pid,
+    clients: usize,
+    requests: u64,
+    concurrency: u64,
+    run: &str,
+) -> (f64, Vec<Duration>) {
     let mut refs = Vec::new();
     let mut waits = Vec::new();
     for i in 0..clients {
@@ -497,7 +514,10 @@ fn tree_message(mut submessages: usize) -> TreeMessage {
     }
     let mut built: Vec<Option<TreeMessage>> = (0..children.len()).map(|_| None).collect();
     for node in (0..children.len()).rev() {
-        let submessages = children[node].iter().map(|&c| built[c].take().expect("children built first")).collect();
+        let submessages = children[node]
+            .iter()
+            .map(|&c| built[c].take().expect("children built first"))
+            .collect();
         built[node] = Some(TreeMessage { payload: vec![1, 1], submessages });
     }
     built[0].take().expect("root built")
@@ -687,9 +707,13 @@ fn main() {
     let mut report = String::new();
     let bench_started = Instant::now();
 
-    let _ = writeln!(report, "Machine: {workers} cores, {}; build profile `bench` (release: opt-level 3, debug = 1); \
+    let _ = writeln!(
+        report,
+        "Machine: {workers} cores, {}; build profile `bench` (release: opt-level 3, debug = 1); \
         rustc via `cargo bench -p libprocess --bench runtime`. Medians of {runs} runs (individual runs in brackets). \
-        The machine is shared with other workers, so figures are noisy.\n", cpu_model());
+        The machine is shared with other workers, so figures are noisy.\n",
+        cpu_model()
+    );
 
     let system = actix_rt::System::new();
     system.block_on(async {
@@ -828,16 +852,26 @@ fn main() {
 fn write_section(body: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/benchmarks.md");
     let heading = "## libprocess";
-    let section = format!("{heading}\n\n<!-- Written by `cargo bench -p libprocess --bench runtime`; edits here are overwritten. -->\n\n{body}\n");
+    let section = format!(
+        "{heading}\n\n<!-- Written by `cargo bench -p libprocess --bench runtime`; edits here are overwritten. -->\n\n{body}\n"
+    );
     let existing = std::fs::read_to_string(&path).unwrap_or_default();
     let updated = if existing.is_empty() {
-        format!("# Benchmarks\n\nResults of the scenarios in shared/design/BENCHMARKS.md, one section per crate.\n\n{section}")
+        format!(
+            "# Benchmarks\n\nResults of the scenarios in shared/design/BENCHMARKS.md, one section per crate.\n\n{section}"
+        )
     } else if let Some(start) = find_heading(&existing, heading) {
         let after = start + heading.len();
         let end = existing[after..].find("\n## ").map(|i| after + i + 1).unwrap_or(existing.len());
         format!("{}{}{}", &existing[..start], section, &existing[end..])
     } else {
-        let separator = if existing.ends_with("\n\n") { "" } else if existing.ends_with('\n') { "\n" } else { "\n\n" };
+        let separator = if existing.ends_with("\n\n") {
+            ""
+        } else if existing.ends_with('\n') {
+            "\n"
+        } else {
+            "\n\n"
+        };
         format!("{existing}{separator}{section}")
     };
     if let Some(parent) = path.parent() {

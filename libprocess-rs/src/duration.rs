@@ -7,7 +7,9 @@ use std::time::Duration;
 
 /// Why a text is not a duration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("'{input}' is not a duration: expected a number and a unit (ns, us, ms, secs, mins, hrs, days, weeks), e.g. 10secs")]
+#[error(
+    "'{input}' is not a duration: expected a number and a unit (ns, us, ms, secs, mins, hrs, days, weeks), e.g. 10secs"
+)]
 pub struct DurationParseError {
     /// The rejected text.
     pub input: String,
@@ -50,7 +52,11 @@ pub fn format_duration(duration: Duration) -> String {
         let unit_nanos = (scale * 1e9) as u128;
         if nanos >= unit_nanos {
             let value = nanos as f64 / unit_nanos as f64;
-            return if value.fract() == 0.0 { format!("{value:.0}{name}") } else { format!("{value}{name}") };
+            return if value.fract() == 0.0 {
+                format!("{value:.0}{name}")
+            } else {
+                format!("{value}{name}")
+            };
         }
     }
     format!("{nanos}ns")

@@ -31,7 +31,8 @@ pub async fn serve_bytes(node: &Node, input: &[u8]) -> Vec<u8> {
     let (client, server) = tokio::io::duplex(64 * 1024);
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let peer: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 40_000));
-    let serve = crate::net::serve_connection(server, peer, node.downgrade(), node.config().clone(), stop);
+    let serve =
+        crate::net::serve_connection(server, peer, node.downgrade(), node.config().clone(), stop);
     let (mut read_half, mut write_half) = tokio::io::split(client);
     let write = async move {
         // The server may close early (a head it refuses); the rest is then unwritten.
@@ -59,7 +60,10 @@ thread_local! {
 fn harness_node(system: &actix_rt::SystemRunner) -> Node {
     system.block_on(async {
         let address: SocketAddr = NODE_ADDRESS.parse().expect("constant address");
-        let node = Node::builder(address).simulated(&SimNetwork::new()).start().expect("simulated node starts");
+        let node = Node::builder(address)
+            .simulated(&SimNetwork::new())
+            .start()
+            .expect("simulated node starts");
         node.spawn("echo", Echo::default()).expect("fresh node has no echo yet");
         node.set_default_process("echo");
         node
@@ -110,7 +114,9 @@ pub fn pid(data: &[u8]) {
         let printed = pid.to_string();
         match Pid::from_str(&printed) {
             Ok(again) => assert_eq!(again, pid, "{text:?} printed as {printed:?}"),
-            Err(error) => panic!("{text:?} parsed, but its printed form {printed:?} does not: {error}"),
+            Err(error) => {
+                panic!("{text:?} parsed, but its printed form {printed:?} does not: {error}")
+            }
         }
     }
 }
@@ -135,6 +141,10 @@ pub fn message_head(data: &[u8]) {
         assert!(is_message, "a parseable head must be recognised as a message");
         assert!(!head.to_id.is_empty() && !head.name.is_empty());
         let printed = head.from.to_string();
-        assert_eq!(Pid::from_str(&printed).ok(), Some(head.from), "sender {printed:?} does not round-trip");
+        assert_eq!(
+            Pid::from_str(&printed).ok(),
+            Some(head.from),
+            "sender {printed:?} does not round-trip"
+        );
     }
 }

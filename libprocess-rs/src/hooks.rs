@@ -225,7 +225,8 @@ fn once_sender<T: ProtoMessage + Clone>(
         let Some(message) = envelope.peek::<T>() else { return false };
         if let Some(tx) = tx.take() {
             // The waiter may have given up; the rule is finished either way.
-            let _ = tx.send(Observed { from: envelope.from.clone(), to: envelope.to.clone(), message });
+            let _ =
+                tx.send(Observed { from: envelope.from.clone(), to: envelope.to.clone(), message });
         }
         true
     })

@@ -76,7 +76,9 @@ impl http_body::Body for ResponseBody {
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match self.get_mut() {
             ResponseBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            ResponseBody::Stream(rx) => rx.poll_recv(cx).map(|chunk| chunk.map(|b| Ok(Frame::data(b)))),
+            ResponseBody::Stream(rx) => {
+                rx.poll_recv(cx).map(|chunk| chunk.map(|b| Ok(Frame::data(b))))
+            }
         }
     }
 
@@ -94,7 +96,11 @@ impl http_body::Body for ResponseBody {
 }
 
 /// A response with a whole body and a content type.
-pub fn response(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response {
+pub fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response {
     let body: Bytes = body.into();
     let mut response = http::Response::new(ResponseBody::Full(Some(body)));
     *response.status_mut() = status;
@@ -159,7 +165,11 @@ impl StreamWriter {
 }
 
 /// A streamed response (chunked transfer encoding) buffering at most `capacity` chunks.
-pub fn stream(status: StatusCode, content_type: &'static str, capacity: usize) -> (Response, StreamWriter) {
+pub fn stream(
+    status: StatusCode,
+    content_type: &'static str,
+    capacity: usize,
+) -> (Response, StreamWriter) {
     let (tx, rx) = mpsc::channel(capacity.max(1));
     let mut response = http::Response::new(ResponseBody::Stream(rx));
     *response.status_mut() = status;

@@ -86,7 +86,7 @@ pub use pid::Pid;
 pub use process::{Context, Process, ProcessActor, ProcessRef};
 pub use sim::SimNetwork;
 
-/// Re-exported so [`protocol!`] works in crates that do not name prost themselves.
-pub use prost;
 /// Re-exported so users spawn on the same actix runtime.
 pub use actix_rt;
+/// Re-exported so [`protocol!`] works in crates that do not name prost themselves.
+pub use prost;

@@ -82,16 +82,17 @@ impl MessageName {
                 return name.clone();
             }
             let full = T::full_name();
-            let name = if full.len() == T::PACKAGE.len() + 1 + T::NAME.len() || T::PACKAGE.is_empty() {
-                MessageName::Typed { package: T::PACKAGE, name: T::NAME }
-            } else {
-                let (package, name) = full.rsplit_once('.').unwrap_or(("", full.as_str()));
-                // Leaked once per nested message type per thread: a small, bounded set.
-                MessageName::Typed {
-                    package: Box::leak(package.to_string().into_boxed_str()),
-                    name: Box::leak(name.to_string().into_boxed_str()),
-                }
-            };
+            let name =
+                if full.len() == T::PACKAGE.len() + 1 + T::NAME.len() || T::PACKAGE.is_empty() {
+                    MessageName::Typed { package: T::PACKAGE, name: T::NAME }
+                } else {
+                    let (package, name) = full.rsplit_once('.').unwrap_or(("", full.as_str()));
+                    // Leaked once per nested message type per thread: a small, bounded set.
+                    MessageName::Typed {
+                        package: Box::leak(package.to_string().into_boxed_str()),
+                        name: Box::leak(name.to_string().into_boxed_str()),
+                    }
+                };
             cache.borrow_mut().insert(TypeId::of::<T>(), name.clone());
             name
         })
@@ -257,12 +258,12 @@ pub trait Inbound: Sized + 'static {
 /// Decodes a body as `T` (used by [`protocol!`](crate::protocol)).
 pub fn decode_body<T: ProtoMessage>(name: &MessageName, body: Body) -> Result<T, DecodeError> {
     match body {
-        Body::Local(value) => value.downcast::<T>().map(|boxed| *boxed).map_err(|_| {
-            DecodeError::Malformed {
+        Body::Local(value) => {
+            value.downcast::<T>().map(|boxed| *boxed).map_err(|_| DecodeError::Malformed {
                 name: name.to_string(),
                 reason: "local body has a different type than its name says".to_string(),
-            }
-        }),
+            })
+        }
         Body::Encoded(bytes) => T::decode(bytes).map_err(|error| DecodeError::Malformed {
             name: name.to_string(),
             reason: error.to_string(),
@@ -357,7 +358,10 @@ mod tests {
         assert_eq!(MessageName::of::<Nested>().to_string(), "test.pkg.Outer.Nested");
         assert!(MessageName::owned("test.pkg.Outer.Nested").is::<Nested>());
         assert!(!MessageName::owned("test.pkg.Nested").is::<Nested>());
-        let decoded = Accepts::decode(&MessageName::owned("test.pkg.Outer.Nested"), Body::Encoded(Bytes::new()));
+        let decoded = Accepts::decode(
+            &MessageName::owned("test.pkg.Outer.Nested"),
+            Body::Encoded(Bytes::new()),
+        );
         assert!(matches!(decoded, Ok(Accepts::Nested(_))));
     }
 
@@ -384,18 +388,23 @@ mod tests {
         assert_eq!(h.text, "a");
 
         let bytes = Bytes::from(Hello { text: "b".into() }.encode_to_vec());
-        let Ok(Accepts::Hello(h)) = Accepts::decode(&MessageName::owned("test.pkg.Hello"), Body::Encoded(bytes))
+        let Ok(Accepts::Hello(h)) =
+            Accepts::decode(&MessageName::owned("test.pkg.Hello"), Body::Encoded(bytes))
         else {
             panic!("encoded decode failed")
         };
         assert_eq!(h.text, "b");
 
-        let unknown = Accepts::decode(&MessageName::owned("nope.Nope"), Body::Encoded(Bytes::new()));
+        let unknown =
+            Accepts::decode(&MessageName::owned("nope.Nope"), Body::Encoded(Bytes::new()));
         assert!(matches!(unknown, Err(DecodeError::Unknown { name }) if name == "nope.Nope"));
 
         let garbage = Body::Encoded(Bytes::from_static(&[0x0a, 0xff, 0xff]));
         let malformed = Accepts::decode(&MessageName::of::<Hello>(), garbage);
         assert!(matches!(malformed, Err(DecodeError::Malformed { .. })));
-        assert_eq!(Accepts::names(), vec!["test.pkg.Hello".to_string(), "test.pkg.Outer.Nested".to_string()]);
+        assert_eq!(
+            Accepts::names(),
+            vec!["test.pkg.Hello".to_string(), "test.pkg.Outer.Nested".to_string()]
+        );
     }
 }

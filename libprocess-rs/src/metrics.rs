@@ -102,7 +102,8 @@ impl Metrics {
             .snapshot()
             .into_iter()
             .map(|(name, value)| {
-                let number = serde_json::Number::from_f64(value).unwrap_or_else(|| serde_json::Number::from(0));
+                let number = serde_json::Number::from_f64(value)
+                    .unwrap_or_else(|| serde_json::Number::from(0));
                 (name, serde_json::Value::Number(number))
             })
             .collect();

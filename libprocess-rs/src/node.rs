@@ -331,7 +331,11 @@ impl Node {
     ///
     /// Must be called inside an actix `System` (e.g. `#[actix_rt::test]`,
     /// `actix_rt::System::new().block_on`).
-    pub fn spawn<P: Process>(&self, id: impl Into<String>, process: P) -> Result<ProcessRef<P>, Error> {
+    pub fn spawn<P: Process>(
+        &self,
+        id: impl Into<String>,
+        process: P,
+    ) -> Result<ProcessRef<P>, Error> {
         self.register(id.into(), |pid, node| ProcessActor::new(process, node, pid).start())
     }
 
@@ -355,10 +359,13 @@ impl Node {
         let id: Arc<str> = Arc::from(id);
         let pid = Pid::new(id.clone(), self.inner.address);
         match self.inner.processes.entry(id) {
-            Entry::Occupied(entry) => Err(Error::DuplicateProcessId { id: entry.key().to_string() }),
+            Entry::Occupied(entry) => {
+                Err(Error::DuplicateProcessId { id: entry.key().to_string() })
+            }
             Entry::Vacant(entry) => {
                 let addr = start(pid.clone(), self.clone());
-                entry.insert(ProcessEntry { mailbox: addr.clone().recipient(), routes: Vec::new() });
+                entry
+                    .insert(ProcessEntry { mailbox: addr.clone().recipient(), routes: Vec::new() });
                 Ok(ProcessRef::new(pid, addr, self.inner.clock.clone()))
             }
         }
@@ -366,7 +373,8 @@ impl Node {
 
     /// The ids of every running process.
     pub fn process_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.inner.processes.iter().map(|e| e.key().to_string()).collect();
+        let mut ids: Vec<String> =
+            self.inner.processes.iter().map(|e| e.key().to_string()).collect();
         ids.sort();
         ids
     }
@@ -396,7 +404,12 @@ impl Node {
     pub fn send_raw(&self, from: &Pid, to: &Pid, name: &str, body: Bytes) {
         let name = MessageName::owned(name);
         if to.address() == self.inner.address {
-            self.deliver(Envelope { from: from.clone(), to: to.clone(), name, body: Body::Encoded(body) });
+            self.deliver(Envelope {
+                from: from.clone(),
+                to: to.clone(),
+                name,
+                body: Body::Encoded(body),
+            });
         } else {
             self.send_remote(from, to, name, body);
         }
@@ -405,9 +418,10 @@ impl Node {
     fn send_remote(&self, from: &Pid, to: &Pid, name: MessageName, body: Bytes) {
         match &*self.inner.transport.read() {
             Some(Transport::Tcp(tcp)) => tcp.send(self, from, to, &name, &body),
-            Some(Transport::Sim(sim)) => {
-                sim.route(self.inner.address, Envelope { from: from.clone(), to: to.clone(), name, body: Body::Encoded(body) })
-            }
+            Some(Transport::Sim(sim)) => sim.route(
+                self.inner.address,
+                Envelope { from: from.clone(), to: to.clone(), name, body: Body::Encoded(body) },
+            ),
             None => self.inner.stats.outbound_dropped.inc(),
         }
     }
@@ -432,18 +446,19 @@ impl Node {
             tracing::debug!(to = %envelope.to, name = %envelope.name, "no such process");
             return Delivered::NoProcess;
         };
-        match entry.mailbox.try_send(Delivery { event: Event::Message(envelope), pending: self.inner.clock.pending() }) {
+        match entry.mailbox.try_send(Delivery {
+            event: Event::Message(envelope),
+            pending: self.inner.clock.pending(),
+        }) {
             Ok(()) => Delivered::Queued,
-            Err(error) => {
-                match error {
-                    actix::prelude::SendError::Full(_) => {
-                        self.inner.stats.mailbox_full.inc();
-                        tracing::warn!(process = %entry.key(), "mailbox full: message dropped");
-                        Delivered::MailboxFull
-                    }
-                    actix::prelude::SendError::Closed(_) => Delivered::NoProcess,
+            Err(error) => match error {
+                actix::prelude::SendError::Full(_) => {
+                    self.inner.stats.mailbox_full.inc();
+                    tracing::warn!(process = %entry.key(), "mailbox full: message dropped");
+                    Delivered::MailboxFull
                 }
-            }
+                actix::prelude::SendError::Closed(_) => Delivered::NoProcess,
+            },
         }
     }
 
@@ -507,7 +522,13 @@ impl Node {
         }
         {
             let mut links = self.inner.links.lock();
-            links.remote.entry(linkee.address()).or_default().entry(linkee.clone()).or_default().insert(linker.clone());
+            links
+                .remote
+                .entry(linkee.address())
+                .or_default()
+                .entry(linkee.clone())
+                .or_default()
+                .insert(linker.clone());
             links.linkees.entry(linker.clone()).or_default().insert(linkee.clone());
         }
         match &*self.inner.transport.read() {
@@ -650,7 +671,13 @@ mod tests {
         let remote: Pid = "gone@127.0.0.1:1".parse().unwrap();
         for linker in [&early, &late] {
             let (to, remote) = (linkee.pid().clone(), remote.clone());
-            linker.dispatch(move |_, ctx| { ctx.link(&to); ctx.link(&remote); }).await.unwrap();
+            linker
+                .dispatch(move |_, ctx| {
+                    ctx.link(&to);
+                    ctx.link(&remote);
+                })
+                .await
+                .unwrap();
         }
         {
             let links = node.inner.links.lock();

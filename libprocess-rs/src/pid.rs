@@ -125,7 +125,9 @@ mod tests {
     /// Pids print and parse exactly as libprocess's UPID does.
     #[test]
     fn display_and_parse_round_trip() {
-        for text in ["master@127.0.0.1:5050", "slave(1)@10.0.0.2:5051", "(7)@[::1]:80", "@0.0.0.0:0"] {
+        for text in
+            ["master@127.0.0.1:5050", "slave(1)@10.0.0.2:5051", "(7)@[::1]:80", "@0.0.0.0:0"]
+        {
             let pid: Pid = text.parse().unwrap();
             assert_eq!(pid.to_string(), text);
         }
@@ -139,7 +141,10 @@ mod tests {
     fn malformed_pids_are_errors() {
         assert!(matches!("master".parse::<Pid>(), Err(PidParseError::MissingAt { .. })));
         assert!(matches!("master@host".parse::<Pid>(), Err(PidParseError::BadAddress { .. })));
-        assert!(matches!("master@1.2.3.4:99999".parse::<Pid>(), Err(PidParseError::BadAddress { .. })));
+        assert!(matches!(
+            "master@1.2.3.4:99999".parse::<Pid>(),
+            Err(PidParseError::BadAddress { .. })
+        ));
         assert!(matches!("a/b@1.2.3.4:1".parse::<Pid>(), Err(PidParseError::BadId { .. })));
         assert!(Pid::none().is_none());
     }

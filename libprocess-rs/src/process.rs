@@ -90,7 +90,12 @@ pub(crate) enum Event {
     /// An HTTP request; `route` is `None` when the route table was consulted before the
     /// process had installed its routes (it is looked up again by `path`, as libprocess
     /// routes requests inside the process).
-    Http { route: Option<usize>, path: String, request: Request, responder: Responder },
+    Http {
+        route: Option<usize>,
+        path: String,
+        request: Request,
+        responder: Responder,
+    },
     Terminate,
 }
 
@@ -133,7 +138,9 @@ impl<P: Process> ProcessActor<P> {
     fn on_delivered_message(&mut self, envelope: Envelope, actx: &mut actix::Context<Self>) {
         let Envelope { from, to: _, name, body } = envelope;
         match P::Message::decode(&name, body) {
-            Ok(message) => self.run(actx, Some(from.clone()), |p, ctx| p.on_message(from, message, ctx)),
+            Ok(message) => {
+                self.run(actx, Some(from.clone()), |p, ctx| p.on_message(from, message, ctx))
+            }
             Err(error) => {
                 let node = &self.core.node;
                 match &error {
@@ -204,7 +211,9 @@ impl<P: Process> Handler<Delivery> for ProcessActor<P> {
         match event {
             Event::Message(envelope) => self.on_delivered_message(envelope, actx),
             Event::Exited(pid) => self.run(actx, None, |p, ctx| p.on_exited(pid, ctx)),
-            Event::Http { route, path, request, responder } => self.on_http(route, path, request, responder, actx),
+            Event::Http { route, path, request, responder } => {
+                self.on_http(route, path, request, responder, actx)
+            }
             Event::Terminate => actix::ActorContext::stop(actx),
         }
         drop(pending);
@@ -223,7 +232,11 @@ impl<P: Process> Handler<Dispatch<P>> for ProcessActor<P> {
 
 /// Queues a dispatch, bypassing the mailbox bound (dispatches come from the process's own
 /// timers and from local callers, not from the network). Returns false if the process is gone.
-fn queue_dispatch<P: Process>(addr: &Addr<ProcessActor<P>>, clock: &Clock, f: DispatchFn<P>) -> bool {
+fn queue_dispatch<P: Process>(
+    addr: &Addr<ProcessActor<P>>,
+    clock: &Clock,
+    f: DispatchFn<P>,
+) -> bool {
     match addr.try_send(Dispatch { f, pending: clock.pending() }) {
         Ok(()) => true,
         Err(actix::prelude::SendError::Full(dispatch)) => {
@@ -264,7 +277,11 @@ impl<P: Process> Context<'_, P> {
 
     /// A handle to this process, for dispatching to it from elsewhere.
     pub fn self_ref(&self) -> ProcessRef<P> {
-        ProcessRef { pid: self.core.pid.clone(), addr: self.actix.address(), clock: self.clock().clone() }
+        ProcessRef {
+            pid: self.core.pid.clone(),
+            addr: self.actix.address(),
+            clock: self.clock().clone(),
+        }
     }
 
     /// Sends a protobuf message (fire and forget, as in libprocess).
@@ -414,7 +431,10 @@ impl<P: Process> ProcessRef<P> {
     }
 
     /// Runs `f` on the process without waiting for it.
-    pub fn tell(&self, f: impl for<'a> FnOnce(&mut P, &mut Context<'a, P>) + Send + 'static) -> Result<(), Error> {
+    pub fn tell(
+        &self,
+        f: impl for<'a> FnOnce(&mut P, &mut Context<'a, P>) + Send + 'static,
+    ) -> Result<(), Error> {
         if queue_dispatch(&self.addr, &self.clock, Box::new(f)) {
             Ok(())
         } else {

@@ -12,7 +12,9 @@ use bytes::Bytes;
 use http::StatusCode;
 use serde_json::json;
 
-use crate::http::{self as lhttp, Request, Responder, Response, percent_decode, split_first_segment};
+use crate::http::{
+    self as lhttp, Request, Responder, Response, percent_decode, split_first_segment,
+};
 use crate::message::{Body, Envelope, MessageName};
 use crate::node::{Delivered, Node, RouteTarget};
 use crate::pid::Pid;
@@ -28,7 +30,9 @@ impl Node {
         let path = request.uri().path().to_string();
         match path.as_str() {
             "/__processes__" => return self.processes_json(),
-            "/metrics/snapshot" => return lhttp::json(StatusCode::OK, &self.metrics().snapshot_json()),
+            "/metrics/snapshot" => {
+                return lhttp::json(StatusCode::OK, &self.metrics().snapshot_json());
+            }
             "/version" => return self.version_json(),
             _ => {}
         }
@@ -60,11 +64,17 @@ impl Node {
                 };
                 let (responder, answer) = Responder::new();
                 if !self.post_http(id, Event::Http { route, path, request, responder }) {
-                    return lhttp::text(StatusCode::SERVICE_UNAVAILABLE, format!("process {id} is busy or gone"));
+                    return lhttp::text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("process {id} is busy or gone"),
+                    );
                 }
                 match answer.await {
                     Ok(response) => response,
-                    Err(_) => lhttp::text(StatusCode::INTERNAL_SERVER_ERROR, "the process dropped the request"),
+                    Err(_) => lhttp::text(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "the process dropped the request",
+                    ),
                 }
             }
         }
@@ -92,7 +102,8 @@ impl Node {
     }
 
     fn processes_json(&self) -> Response {
-        let processes: Vec<_> = self.process_ids().into_iter().map(|id| json!({ "id": id })).collect();
+        let processes: Vec<_> =
+            self.process_ids().into_iter().map(|id| json!({ "id": id })).collect();
         lhttp::json(StatusCode::OK, &serde_json::Value::Array(processes))
     }
 
@@ -112,7 +123,12 @@ impl Node {
     }
 
     /// Sends an HTTP request to this node in-process (no TCP), as a client would.
-    pub async fn request(&self, method: ::http::Method, path: &str, body: impl Into<Bytes>) -> Response {
+    pub async fn request(
+        &self,
+        method: ::http::Method,
+        path: &str,
+        body: impl Into<Bytes>,
+    ) -> Response {
         let request = ::http::Request::builder().method(method).uri(path).body(body.into());
         match request {
             Ok(request) => self.handle_http(request).await,

@@ -59,7 +59,9 @@ impl SimNetwork {
     }
 
     fn reachable(state: &State, a: SocketAddr, b: SocketAddr) -> bool {
-        !state.isolated.contains(&a) && !state.isolated.contains(&b) && !state.cut.contains(&pair(a, b))
+        !state.isolated.contains(&a)
+            && !state.isolated.contains(&b)
+            && !state.cut.contains(&pair(a, b))
     }
 
     /// Delivers an encoded message from the node at `from` to the node of `envelope.to`,
@@ -68,7 +70,9 @@ impl SimNetwork {
         let target = {
             let mut state = self.state.lock();
             let to = envelope.to.address();
-            let target = Self::reachable(&state, from, to).then(|| state.nodes.get(&to).and_then(Weak::upgrade)).flatten();
+            let target = Self::reachable(&state, from, to)
+                .then(|| state.nodes.get(&to).and_then(Weak::upgrade))
+                .flatten();
             if target.is_none() {
                 state.dropped += 1;
             }
@@ -84,7 +88,8 @@ impl SimNetwork {
     pub(crate) fn connect(&self, node: &Node, peer: SocketAddr) {
         let reachable = {
             let state = self.state.lock();
-            Self::reachable(&state, node.address(), peer) && state.nodes.get(&peer).is_some_and(|w| w.strong_count() > 0)
+            Self::reachable(&state, node.address(), peer)
+                && state.nodes.get(&peer).is_some_and(|w| w.strong_count() > 0)
         };
         if !reachable {
             node.connection_broken(peer);

@@ -87,14 +87,18 @@ pub enum WireError {
 /// Reads sender, receiver and name from a message request (libprocess `parse`).
 pub fn parse_message_head(path: &str, headers: &HeaderMap) -> Result<MessageHead, WireError> {
     let from_text = match headers.get("libprocess-from") {
-        Some(value) => value.to_str().map_err(|_| WireError::BadSender("Libprocess-From is not text".into()))?,
+        Some(value) => value
+            .to_str()
+            .map_err(|_| WireError::BadSender("Libprocess-From is not text".into()))?,
         None => headers
             .get(http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .and_then(|agent| agent.strip_prefix("libprocess/"))
             .ok_or_else(|| WireError::BadSender("no Libprocess-From header".into()))?,
     };
-    let from: Pid = from_text.parse().map_err(|e: crate::pid::PidParseError| WireError::BadSender(e.to_string()))?;
+    let from: Pid = from_text
+        .parse()
+        .map_err(|e: crate::pid::PidParseError| WireError::BadSender(e.to_string()))?;
 
     let rest = path.strip_prefix('/').ok_or_else(|| WireError::BadPath(path.to_string()))?;
     let (to, name) = rest.split_once('/').ok_or_else(|| WireError::BadPath(path.to_string()))?;
@@ -135,7 +139,8 @@ Host: 127.0.0.1:5050\r\n\r\n"
     fn parses_heads() {
         let mut headers = HeaderMap::new();
         headers.insert("user-agent", "libprocess/scheduler(1)@127.0.0.1:4000".parse().unwrap());
-        let head = parse_message_head("/slave%281%29/mesos.internal.RunTaskMessage", &headers).unwrap();
+        let head =
+            parse_message_head("/slave%281%29/mesos.internal.RunTaskMessage", &headers).unwrap();
         assert_eq!(head.from.to_string(), "scheduler(1)@127.0.0.1:4000");
         assert_eq!(head.to_id, "slave(1)");
         assert_eq!(head.name, "mesos.internal.RunTaskMessage");

@@ -63,8 +63,9 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     let mut members = Vec::new();
     // Whatever happens in `run` (an error, even a panic), the children are stopped below:
     // mesos-local never leaves a cluster behind.
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&flags, &stop, &mut members)))
-        .unwrap_or_else(|_| Err(anyhow!("mesos-local panicked; stopping the cluster")));
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&flags, &stop, &mut members)))
+            .unwrap_or_else(|_| Err(anyhow!("mesos-local panicked; stopping the cluster")));
     let work_dir = work_dir_of(&members);
     stop_all(&mut members, work_dir.as_deref());
     match result {
@@ -86,9 +87,11 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
     }
     let work_dir = match &flags.work_dir {
         Some(dir) => dir.clone(),
-        None => std::env::temp_dir().join(format!("mesos-local-{}", &uuid::Uuid::new_v4().to_string()[..8])),
+        None => std::env::temp_dir()
+            .join(format!("mesos-local-{}", &uuid::Uuid::new_v4().to_string()[..8])),
     };
-    std::fs::create_dir_all(&work_dir).with_context(|| format!("cannot create {}", work_dir.display()))?;
+    std::fs::create_dir_all(&work_dir)
+        .with_context(|| format!("cannot create {}", work_dir.display()))?;
     let work_dir = work_dir.canonicalize()?;
     let bin = link_programs(&work_dir)?;
 
@@ -102,7 +105,11 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
         if masters.len() == 1 {
             args.push("--registry=in_memory".into());
         } else {
-            args.extend([format!("--work_dir={}", dir.display()), "--registry=raft".into(), format!("--masters={master_list}")]);
+            args.extend([
+                format!("--work_dir={}", dir.display()),
+                "--registry=raft".into(),
+                format!("--masters={master_list}"),
+            ]);
         }
         members.push(start(&bin.join("mesos-master"), "master", *address, &args, dir)?);
     }
@@ -126,7 +133,10 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
     }
     let expected = usize::from(flags.num_agents);
     wait_for(stop, "the agents to register", || {
-        leader_of(&masters).and_then(|leader| state(leader).ok()).filter(|s| active_agents(s) >= expected).map(|_| ())
+        leader_of(&masters)
+            .and_then(|leader| state(leader).ok())
+            .filter(|s| active_agents(s) >= expected)
+            .map(|_| ())
     })?;
     print_summary(members, leader, &work_dir);
     watch(stop, members, &masters, leader, expected)
@@ -141,13 +151,20 @@ fn link_programs(work_dir: &Path) -> anyhow::Result<PathBuf> {
     for name in ["mesos-master", "mesos-agent", "mesos-executor", "mesos-registry"] {
         let link = bin.join(name);
         let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(&me, &link).with_context(|| format!("cannot link {}", link.display()))?;
+        std::os::unix::fs::symlink(&me, &link)
+            .with_context(|| format!("cannot link {}", link.display()))?;
     }
     Ok(bin)
 }
 
 /// Starts one member with its output in `<dir>/<role>.log`.
-fn start(program: &Path, role: &'static str, address: SocketAddr, args: &[String], dir: PathBuf) -> anyhow::Result<Member> {
+fn start(
+    program: &Path,
+    role: &'static str,
+    address: SocketAddr,
+    args: &[String],
+    dir: PathBuf,
+) -> anyhow::Result<Member> {
     let log = File::create(dir.join(format!("{role}.log")))?;
     let child = Command::new(program)
         .args(args)
@@ -160,7 +177,11 @@ fn start(program: &Path, role: &'static str, address: SocketAddr, args: &[String
 }
 
 /// Polls `check` until it gives a value, Ctrl-C, or the startup timeout.
-fn wait_for<T>(stop: &AtomicBool, what: &str, mut check: impl FnMut() -> Option<T>) -> anyhow::Result<T> {
+fn wait_for<T>(
+    stop: &AtomicBool,
+    what: &str,
+    mut check: impl FnMut() -> Option<T>,
+) -> anyhow::Result<T> {
     let deadline = Instant::now() + STARTUP_TIMEOUT;
     loop {
         if let Some(value) = check() {
@@ -178,13 +199,19 @@ fn wait_for<T>(stop: &AtomicBool, what: &str, mut check: impl FnMut() -> Option<
 
 fn state(master: SocketAddr) -> anyhow::Result<serde_json::Value> {
     let url = format!("http://{master}/master/state");
-    let agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(2))).max_redirects(0).build();
+    let agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(2)))
+        .max_redirects(0)
+        .build();
     let body = ureq::Agent::new_with_config(agent).get(&url).call()?.body_mut().read_to_string()?;
     serde_json::from_str(&body).map_err(|e| anyhow!("bad JSON from {url}: {e}"))
 }
 
 fn active_agents(state: &serde_json::Value) -> usize {
-    state["slaves"].as_array().map(|agents| agents.iter().filter(|a| a["active"] == true).count()).unwrap_or(0)
+    state["slaves"]
+        .as_array()
+        .map(|agents| agents.iter().filter(|a| a["active"] == true).count())
+        .unwrap_or(0)
 }
 
 /// The address of the master that the masters agree leads.
@@ -201,8 +228,10 @@ fn print_summary(members: &[Member], leader: SocketAddr, work_dir: &Path) {
     let mut out = std::io::stdout();
     let _ = writeln!(out, "mesos-local: cluster up (work dir {})", work_dir.display());
     for member in members {
-        let id = if member.role == "master" { "master".to_string() } else { "slave(1)".to_string() };
-        let leading = if member.role == "master" && member.address == leader { "  (leader)" } else { "" };
+        let id =
+            if member.role == "master" { "master".to_string() } else { "slave(1)".to_string() };
+        let leading =
+            if member.role == "master" && member.address == leader { "  (leader)" } else { "" };
         let _ = writeln!(
             out,
             "  {:<6}  {id}@{}  os pid {:<7}  {}{leading}",
@@ -219,7 +248,13 @@ fn print_summary(members: &[Member], leader: SocketAddr, work_dir: &Path) {
 
 /// Reports children that exit, leadership changes and the number of registered agents
 /// until Ctrl-C.
-fn watch(stop: &AtomicBool, members: &mut [Member], masters: &[SocketAddr], leader: SocketAddr, agents: usize) -> anyhow::Result<()> {
+fn watch(
+    stop: &AtomicBool,
+    members: &mut [Member],
+    masters: &[SocketAddr],
+    leader: SocketAddr,
+    agents: usize,
+) -> anyhow::Result<()> {
     let mut leader = Some(leader);
     let mut registered = agents;
     let mut next_check = Instant::now() + LEADER_CHECK;
@@ -291,7 +326,9 @@ fn kill_executors(work_dir: &Path) {
     let Ok(entries) = std::fs::read_dir("/proc") else { return };
     let marker = format!("MESOS_DIRECTORY={}", work_dir.display());
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
         let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
         let ours = environ.split(|b| *b == 0).any(|var| var.starts_with(marker.as_bytes()));
         if ours {

@@ -44,11 +44,16 @@ fn spec(role: &str) -> FrameworkSpec {
 }
 
 /// One ALLOC-1 run; returns (agents-added time, per-round times, offers per round).
-fn decline_offers(agents: usize, frameworks: usize, rounds: usize) -> (Duration, Vec<Duration>, Vec<usize>) {
+fn decline_offers(
+    agents: usize,
+    frameworks: usize,
+    rounds: usize,
+) -> (Duration, Vec<Duration>, Vec<usize>) {
     let config = AllocatorConfig::default();
     let interval = config.allocation_interval;
     let mut allocator: Allocator<ResourceQuantities> = Allocator::new(config);
-    let ids: Vec<FrameworkId> = (0..frameworks).map(|i| FrameworkId(format!("framework-{i:05}"))).collect();
+    let ids: Vec<FrameworkId> =
+        (0..frameworks).map(|i| FrameworkId(format!("framework-{i:05}"))).collect();
     for id in &ids {
         allocator.on_add_framework(id.clone(), spec("*"), true).expect("unique framework");
     }
@@ -57,9 +62,18 @@ fn decline_offers(agents: usize, frameworks: usize, rounds: usize) -> (Duration,
     let mut now = Duration::ZERO;
     let start = Instant::now();
     for i in 0..agents {
-        let used = vec![Used { framework_id: ids[i % frameworks].clone(), role: "*".into(), resources: used.clone() }];
+        let used = vec![Used {
+            framework_id: ids[i % frameworks].clone(),
+            role: "*".into(),
+            resources: used.clone(),
+        }];
         allocator
-            .on_add_agent(AgentId(format!("agent-{i:06}")), AgentSpec::default(), total.clone(), used)
+            .on_add_agent(
+                AgentId(format!("agent-{i:06}")),
+                AgentSpec::default(),
+                total.clone(),
+                used,
+            )
             .expect("unique agent");
     }
     // Mesos settles the allocations the additions trigger inside its timing.
@@ -94,7 +108,9 @@ fn decline_offers(agents: usize, frameworks: usize, rounds: usize) -> (Duration,
 
 fn alloc1(rounds: usize, runs: usize) {
     println!("### ALLOC-1 DeclineOffers ({rounds} rounds per run, {runs} runs)\n");
-    println!("| agents x frameworks | added agents (median) | first round | median round | slowest round | offers in first / last round |");
+    println!(
+        "| agents x frameworks | added agents (median) | first round | median round | slowest round | offers in first / last round |"
+    );
     println!("|---|---|---|---|---|---|");
     let sizes: Vec<(usize, usize)> = match std::env::var("ALLOC1_SIZES") {
         Ok(list) => list
@@ -142,12 +158,35 @@ struct Profile {
 
 fn alloc2(runs: usize) {
     let profiles = [
-        Profile { name: "Marathon", role: |i| format!("roleA-{}", i + 1), instances: 4, max_tasks: 4000, task: "cpus:0.07;mem:400", max_per_offer: 100 },
-        Profile { name: "Jenkins", role: |_| "roleB".to_string(), instances: 500, max_tasks: 5, task: "cpus:0.1;mem:4000", max_per_offer: 1 },
-        Profile { name: "Spark", role: |i| format!("roleC-{}", i + 1), instances: 50, max_tasks: 20, task: "cpus:1;mem:1000", max_per_offer: 5 },
+        Profile {
+            name: "Marathon",
+            role: |i| format!("roleA-{}", i + 1),
+            instances: 4,
+            max_tasks: 4000,
+            task: "cpus:0.07;mem:400",
+            max_per_offer: 100,
+        },
+        Profile {
+            name: "Jenkins",
+            role: |_| "roleB".to_string(),
+            instances: 500,
+            max_tasks: 5,
+            task: "cpus:0.1;mem:4000",
+            max_per_offer: 1,
+        },
+        Profile {
+            name: "Spark",
+            role: |i| format!("roleC-{}", i + 1),
+            instances: 50,
+            max_tasks: 20,
+            task: "cpus:1;mem:1000",
+            max_per_offer: 5,
+        },
     ];
     println!("### ALLOC-2 MultiFrameworkAllocations ({runs} runs)\n");
-    println!("| run | rounds (last with a launch) | tasks launched / target | median round | slowest round | total allocate time |");
+    println!(
+        "| run | rounds (last with a launch) | tasks launched / target | median round | slowest round | total allocate time |"
+    );
     println!("|---|---|---|---|---|---|");
     for run in 0..runs {
         let config = AllocatorConfig::default();
@@ -155,7 +194,12 @@ fn alloc2(runs: usize) {
         let mut allocator: Allocator<ResourceQuantities> = Allocator::new(config);
         for a in 0..80 {
             allocator
-                .on_add_agent(AgentId(format!("agent-{a:02}")), AgentSpec::default(), q("cpus:64;mem:488000"), Vec::new())
+                .on_add_agent(
+                    AgentId(format!("agent-{a:02}")),
+                    AgentSpec::default(),
+                    q("cpus:64;mem:488000"),
+                    Vec::new(),
+                )
                 .expect("unique agent");
         }
         // (framework id, task resources, max tasks, max per offer, launched)
@@ -164,7 +208,9 @@ fn alloc2(runs: usize) {
         for p in &profiles {
             for i in 0..p.instances {
                 let id = FrameworkId(format!("{}-{i}", p.name));
-                allocator.on_add_framework(id.clone(), spec(&(p.role)(i)), true).expect("unique framework");
+                allocator
+                    .on_add_framework(id.clone(), spec(&(p.role)(i)), true)
+                    .expect("unique framework");
                 frameworks.push((id, q(p.task), p.max_tasks, p.max_per_offer, 0usize));
                 target += p.max_tasks;
             }
@@ -199,7 +245,14 @@ fn alloc2(runs: usize) {
                         last_progress = times.len();
                     }
                     allocator
-                        .on_recover_resources(&offer.framework_id, &offer.agent_id, &role, &remaining, None, now)
+                        .on_recover_resources(
+                            &offer.framework_id,
+                            &offer.agent_id,
+                            &role,
+                            &remaining,
+                            None,
+                            now,
+                        )
                         .expect("offered resources are held");
                 }
             }
@@ -229,7 +282,10 @@ fn main() {
     };
     let rounds = flag("--rounds", 10).max(1);
     let runs = flag("--runs", 3).max(1);
-    let which = args.iter().find(|a| ["alloc1", "alloc2", "all"].contains(&a.as_str())).map_or("all", String::as_str);
+    let which = args
+        .iter()
+        .find(|a| ["alloc1", "alloc2", "all"].contains(&a.as_str()))
+        .map_or("all", String::as_str);
     if which == "alloc1" || which == "all" {
         alloc1(rounds, runs);
     }

@@ -40,22 +40,15 @@ use tokio::sync::mpsc;
 
 /// What every agent runs: `frameworks` frameworks with `tasks` running tasks each.
 fn running(frameworks: usize, tasks: usize) -> Running {
-    let task_resources = Resources::parse("cpus:0.1;mem:5")
-        .expect("resources")
-        .to_protos();
+    let task_resources = Resources::parse("cpus:0.1;mem:5").expect("resources").to_protos();
     let labels = mesos::Labels {
         labels: (0..10)
-            .map(|i| mesos::Label {
-                key: format!("key{i}"),
-                value: Some(format!("value{i}")),
-            })
+            .map(|i| mesos::Label { key: format!("key{i}"), value: Some(format!("value{i}")) })
             .collect(),
     };
     let infos: Vec<mesos::FrameworkInfo> = (0..frameworks)
         .map(|k| mesos::FrameworkInfo {
-            id: Some(mesos::FrameworkId {
-                value: format!("framework{k}"),
-            }),
+            id: Some(mesos::FrameworkId { value: format!("framework{k}") }),
             user: "bench".into(),
             name: "default".into(),
             principal: Some("test-principal".into()),
@@ -65,9 +58,7 @@ fn running(frameworks: usize, tasks: usize) -> Running {
                 mesos::framework_info::capability::Type::ReservationRefinement,
             ]
             .into_iter()
-            .map(|t| mesos::framework_info::Capability {
-                r#type: Some(t as i32),
-            })
+            .map(|t| mesos::framework_info::Capability { r#type: Some(t as i32) })
             .collect(),
             ..Default::default()
         })
@@ -128,7 +119,12 @@ struct Options {
     election_ticks: usize,
 }
 
-async fn fail1(root: &std::path::Path, agents: usize, run: usize, options: Options) -> (f64, f64, f64) {
+async fn fail1(
+    root: &std::path::Path,
+    agents: usize,
+    run: usize,
+    options: Options,
+) -> (f64, f64, f64) {
     let Options { frameworks, tasks, threads, window, election_ticks } = options;
     let window = if window == 0 { agents } else { window };
     let tag = format!("fail1-{agents}");
@@ -145,16 +141,12 @@ async fn fail1(root: &std::path::Path, agents: usize, run: usize, options: Optio
         (None, tcp_node())
     };
     let here = agent_thread.as_ref().map_or_else(actix_rt::Arbiter::current, |a| a.handle());
-    let resources = Resources::parse("cpus:20;mem:10240")
-        .expect("resources")
-        .to_protos();
+    let resources = Resources::parse("cpus:20;mem:10240").expect("resources").to_protos();
     let running = running(frameworks, tasks);
     let spawned: Vec<_> = (0..agents)
         .map(|i| {
             let info = mesos::SlaveInfo {
-                id: Some(mesos::SlaveId {
-                    value: format!("agent{i}"),
-                }),
+                id: Some(mesos::SlaveId { value: format!("agent{i}") }),
                 hostname: format!("agent{i}"),
                 port: Some(i32::from(agent_node.address().port())),
                 resources: resources.clone(),
@@ -176,7 +168,9 @@ async fn fail1(root: &std::path::Path, agents: usize, run: usize, options: Optio
         while registered.len() < want {
             match tokio::time::timeout(limit, rx.recv()).await {
                 Ok(Some((_, n, _))) => registered.insert(n),
-                _ => panic!("only {}/{agents} agents registered within {limit:?}", registered.len()),
+                _ => {
+                    panic!("only {}/{agents} agents registered within {limit:?}", registered.len())
+                }
             };
         }
     }
@@ -186,8 +180,7 @@ async fn fail1(root: &std::path::Path, agents: usize, run: usize, options: Optio
     let mut leadership_changes = 0;
     loop {
         let now_leading = cluster.wait_leader().await;
-        if now_leading == cluster.leader
-            && holds(&cluster.masters[now_leading].1).await == expected
+        if now_leading == cluster.leader && holds(&cluster.masters[now_leading].1).await == expected
         {
             break;
         }
@@ -212,12 +205,12 @@ async fn fail1(root: &std::path::Path, agents: usize, run: usize, options: Optio
 
     let (killed, led) = cluster.kill_leader().await;
     let (back, _) = wait_back(&mut rx, killed, agents, 0, limit).await;
-    assert_eq!(holds(&cluster.masters[cluster.leader].1).await, expected, "(agents, tasks) on the new leader");
-    let figures = (
-        (first - started).as_secs_f64(),
-        led,
-        (back - killed).as_secs_f64(),
+    assert_eq!(
+        holds(&cluster.masters[cluster.leader].1).await,
+        expected,
+        "(agents, tasks) on the new leader"
     );
+    let figures = ((first - started).as_secs_f64(), led, (back - killed).as_secs_f64());
     agent_node.shutdown().await;
     if let Some(arbiter) = agent_thread {
         arbiter.stop();
@@ -248,7 +241,11 @@ fn main() {
          {frameworks} frameworks x {tasks} running tasks per agent; median of {runs} runs\n",
         election_ticks * 100,
         election_ticks * 200 - 100,
-        if threads { "each master and the agents on their own thread" } else { "all on one thread" }
+        if threads {
+            "each master and the agents on their own thread"
+        } else {
+            "all on one thread"
+        }
     );
     println!(
         "| agents | running tasks | to a leading master | all agents back after the kill \
@@ -261,10 +258,8 @@ fn main() {
             for run in 0..runs {
                 results.push(fail1(root.path(), agents, run, options).await);
             }
-            let each: Vec<String> = results
-                .iter()
-                .map(|(f, l, b)| format!("{f:.2}/{l:.2}/{b:.2}"))
-                .collect();
+            let each: Vec<String> =
+                results.iter().map(|(f, l, b)| format!("{f:.2}/{l:.2}/{b:.2}")).collect();
             let back = median(results.iter().map(|r| r.2).collect());
             let after_leader = median(results.iter().map(|r| r.2 - r.1).collect());
             println!(

@@ -21,7 +21,9 @@ mod cluster;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cluster::{Agent, Cluster, Detector, RETRY, Report, Running, list, median, tcp_node, wait_back};
+use cluster::{
+    Agent, Cluster, Detector, RETRY, Report, Running, list, median, tcp_node, wait_back,
+};
 use libprocess::{Context, Pid, Process};
 use mesos_proto::extensions::NewMasterDetectedMessage;
 use mesos_proto::mesos::{self, internal, scheduler};
@@ -124,9 +126,7 @@ async fn failover(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let started = Instant::now();
     let (agent_node, scheduler_node) = (tcp_node(), tcp_node());
-    let resources = Resources::parse("cpus:4;mem:8192")
-        .expect("resources")
-        .to_protos();
+    let resources = Resources::parse("cpus:4;mem:8192").expect("resources").to_protos();
     let here = actix_rt::Arbiter::current();
     let nothing: Running = Arc::new(|_| (Vec::new(), Vec::new()));
     for i in 0..agents {
@@ -153,9 +153,7 @@ async fn failover(
             detector: Detector::new(pids.clone(), pids[leader].clone()),
             report: tx.clone(),
         };
-        scheduler_node
-            .spawn(format!("scheduler({})", i + 1), scheduler)
-            .expect("spawn scheduler");
+        scheduler_node.spawn(format!("scheduler({})", i + 1), scheduler).expect("spawn scheduler");
     }
     let limit = Duration::from_secs(60);
     wait_back(&mut rx, started, agents, frameworks, limit).await;
@@ -164,11 +162,8 @@ async fn failover(
 
     let (killed, led) = cluster.kill_leader().await;
     let (last_agent, last_framework) = wait_back(&mut rx, killed, agents, frameworks, limit).await;
-    let figures = (
-        led,
-        (last_agent - killed).as_secs_f64(),
-        (last_framework - killed).as_secs_f64(),
-    );
+    let figures =
+        (led, (last_agent - killed).as_secs_f64(), (last_framework - killed).as_secs_f64());
     agent_node.shutdown().await;
     scheduler_node.shutdown().await;
     cluster.shutdown().await;
@@ -192,10 +187,8 @@ fn main() {
             for run in 0..runs {
                 results.push(failover(root.path(), agents, frameworks, run).await);
             }
-            let each: Vec<String> = results
-                .iter()
-                .map(|(l, a, _)| format!("{l:.2}/{a:.2}"))
-                .collect();
+            let each: Vec<String> =
+                results.iter().map(|(l, a, _)| format!("{l:.2}/{a:.2}")).collect();
             println!(
                 "| {agents} | {frameworks} | {:.2} s | {:.2} s | {:.2} s | {} |",
                 median(results.iter().map(|r| r.0).collect()),

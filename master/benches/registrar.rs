@@ -85,21 +85,13 @@ impl Group {
             };
             registrars.push(registrar);
         }
-        Group {
-            nodes,
-            registrars,
-            dirs: dirs.to_vec(),
-        }
+        Group { nodes, registrars, dirs: dirs.to_vec() }
     }
 
     /// Waits for a member to lead; returns its registrar.
     async fn leader(&self) -> RaftRegistrar {
         for _ in 0..2000 {
-            if let Some(r) = self
-                .registrars
-                .iter()
-                .find(|r| r.leadership().borrow().is_leading())
-            {
+            if let Some(r) = self.registrars.iter().find(|r| r.leadership().borrow().is_leading()) {
                 return r.clone();
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
@@ -135,11 +127,8 @@ impl Figures {
         let ms = |d: Option<Duration>| {
             d.map_or("-".into(), |d| format!("{:.2} ms", d.as_secs_f64() * 1e3))
         };
-        let errors = if self.errors > 0 {
-            format!(" ({} errors)", self.errors)
-        } else {
-            String::new()
-        };
+        let errors =
+            if self.errors > 0 { format!(" ({} errors)", self.errors) } else { String::new() };
         format!(
             "| {label} | {}{errors} | {:.2} s | {:.0} | {} | {} |",
             self.ops,
@@ -209,9 +198,7 @@ fn text(name: &str, value: &str) -> Attribute {
     Attribute {
         name: name.into(),
         r#type: value::Type::Text as i32,
-        text: Some(value::Text {
-            value: value.into(),
-        }),
+        text: Some(value::Text { value: value.into() }),
         ..Default::default()
     }
 }
@@ -220,23 +207,15 @@ fn text(name: &str, value: &str) -> Attribute {
 fn agent(i: usize) -> SlaveInfo {
     SlaveInfo {
         hostname: format!("agent-{i}.example.com"),
-        id: Some(SlaveId {
-            value: format!("S{i}"),
-        }),
-        resources: vec![
-            scalar("cpus", 1.0),
-            scalar("mem", 512.0),
-            scalar("disk", 2048.0),
-        ],
+        id: Some(SlaveId { value: format!("S{i}") }),
+        resources: vec![scalar("cpus", 1.0), scalar("mem", 512.0), scalar("disk", 2048.0)],
         attributes: vec![text("foo", "bar"), text("baz", "quux")],
         ..Default::default()
     }
 }
 
 fn fresh_dirs(root: &Path, name: &str, replicas: usize) -> Vec<PathBuf> {
-    (0..replicas)
-        .map(|i| root.join(format!("{name}-{i}")))
-        .collect()
+    (0..replicas).map(|i| root.join(format!("{name}-{i}"))).collect()
 }
 
 /// Mesos `Registrar_BENCHMARK_Test.Performance` with `agents` agents on `replicas`.
@@ -248,12 +227,8 @@ async fn performance(root: &Path, replicas: usize, agents: usize) {
         order.shuffle(rng);
         order
     };
-    let group = Group::start(&fresh_dirs(
-        root,
-        &format!("perf-{replicas}-{agents}"),
-        replicas,
-    ))
-    .await;
+    let group =
+        Group::start(&fresh_dirs(root, &format!("perf-{replicas}-{agents}"), replicas)).await;
     let leader = group.leader().await;
     let label = |phase: &str| format!("{replicas} | {agents} | {phase}");
     let mut rows = Rows;
@@ -262,27 +237,12 @@ async fn performance(root: &Path, replicas: usize, agents: usize) {
     let at = TimeInfo { nanoseconds: 1 };
     let unreachable = shuffled(&mut rng)
         .into_iter()
-        .map(|i| {
-            Op::MarkUnreachable(AgentAtTime {
-                info: Some(infos[i].clone()),
-                time: Some(at),
-            })
-        })
+        .map(|i| Op::MarkUnreachable(AgentAtTime { info: Some(infos[i].clone()), time: Some(at) }))
         .collect();
-    rows.push(
-        drive(&leader, unreachable, 1000)
-            .await
-            .row(&label("mark unreachable (shuffled)")),
-    );
-    let reachable = shuffled(&mut rng)
-        .into_iter()
-        .map(|i| Op::MarkReachable(infos[i].clone()))
-        .collect();
-    rows.push(
-        drive(&leader, reachable, 1000)
-            .await
-            .row(&label("mark reachable (shuffled)")),
-    );
+    rows.push(drive(&leader, unreachable, 1000).await.row(&label("mark unreachable (shuffled)")));
+    let reachable =
+        shuffled(&mut rng).into_iter().map(|i| Op::MarkReachable(infos[i].clone())).collect();
+    rows.push(drive(&leader, reachable, 1000).await.row(&label("mark reachable (shuffled)")));
 
     // Recover: stop the whole group, reopen every member from sled.
     let dirs = group.dirs.clone();
@@ -308,15 +268,9 @@ async fn performance(root: &Path, replicas: usize, agents: usize) {
         readable.as_secs_f64(),
         led.as_secs_f64()
     ));
-    let removes = shuffled(&mut rng)
-        .into_iter()
-        .map(|i| Op::RemoveAgent(infos[i].clone()))
-        .collect();
-    rows.push(
-        drive(&leader, removes, 1000)
-            .await
-            .row(&label("remove (shuffled)")),
-    );
+    let removes =
+        shuffled(&mut rng).into_iter().map(|i| Op::RemoveAgent(infos[i].clone())).collect();
+    rows.push(drive(&leader, removes, 1000).await.row(&label("remove (shuffled)")));
     drop(leader);
     group.stop().await;
 }
@@ -332,27 +286,19 @@ impl Rows {
 
 /// etcd-style puts: `puts` one-operation writes of an 8-byte key and 256-byte value.
 async fn puts(root: &Path, replicas: usize, clients: usize, puts: usize) -> String {
-    let group = Group::start(&fresh_dirs(
-        root,
-        &format!("puts-{replicas}-{clients}"),
-        replicas,
-    ))
-    .await;
+    let group =
+        Group::start(&fresh_dirs(root, &format!("puts-{replicas}-{clients}"), replicas)).await;
     let leader = group.leader().await;
     let ops = (0..puts)
         .map(|i| {
             Op::AdmitAgent(SlaveInfo {
                 hostname: format!("{i:0>256}"),
-                id: Some(SlaveId {
-                    value: format!("{i:08}"),
-                }),
+                id: Some(SlaveId { value: format!("{i:08}") }),
                 ..Default::default()
             })
         })
         .collect();
-    let row = drive(&leader, ops, clients)
-        .await
-        .row(&format!("{replicas} | {clients}"));
+    let row = drive(&leader, ops, clients).await.row(&format!("{replicas} | {clients}"));
     drop(leader);
     group.stop().await;
     row

@@ -15,8 +15,8 @@ use mesos_proto::resources::Resources;
 
 use crate::allocator::quantities::ResourceQuantities;
 use crate::allocator::{
-    AgentId, AgentSpec, Allocator, AllocatorConfig, AllocatorResources, FrameworkCapabilities, FrameworkId,
-    FrameworkSpec, Used,
+    AgentId, AgentSpec, Allocator, AllocatorConfig, AllocatorResources, FrameworkCapabilities,
+    FrameworkId, FrameworkSpec, Used,
 };
 use crate::core::{AllocationDecision, AllocatorCall};
 
@@ -125,22 +125,42 @@ impl AllocatorProcess {
             AllocatorCall::AddAgent { agent_id, hostname, total, used } => {
                 let used = used
                     .into_iter()
-                    .map(|(framework_id, role, resources)| Used { framework_id: fid(&framework_id), role, resources })
+                    .map(|(framework_id, role, resources)| Used {
+                        framework_id: fid(&framework_id),
+                        role,
+                        resources,
+                    })
                     .collect();
                 let spec = AgentSpec { hostname, ..AgentSpec::default() };
                 (self.core.on_add_agent(aid(&agent_id), spec, total, used), true)
             }
-            AllocatorCall::RemoveAgent { agent_id } => (self.core.on_remove_agent(&aid(&agent_id)), false),
-            AllocatorCall::ActivateAgent { agent_id } => (self.core.on_activate_agent(&aid(&agent_id)), true),
-            AllocatorCall::DeactivateAgent { agent_id } => (self.core.on_deactivate_agent(&aid(&agent_id)), false),
-            AllocatorCall::AddFramework { framework_id, info, suppressed_roles, active } => {
-                (self.core.on_add_framework(fid(&framework_id), spec(&info, suppressed_roles), active), active)
+            AllocatorCall::RemoveAgent { agent_id } => {
+                (self.core.on_remove_agent(&aid(&agent_id)), false)
             }
-            AllocatorCall::UpdateFramework { framework_id, info, suppressed_roles } => {
-                (self.core.on_update_framework(&fid(&framework_id), spec(&info, suppressed_roles)), true)
+            AllocatorCall::ActivateAgent { agent_id } => {
+                (self.core.on_activate_agent(&aid(&agent_id)), true)
             }
-            AllocatorCall::RemoveFramework { framework_id } => (self.core.on_remove_framework(&fid(&framework_id)), true),
-            AllocatorCall::ActivateFramework { framework_id } => (self.core.on_activate_framework(&fid(&framework_id)), true),
+            AllocatorCall::DeactivateAgent { agent_id } => {
+                (self.core.on_deactivate_agent(&aid(&agent_id)), false)
+            }
+            AllocatorCall::AddFramework { framework_id, info, suppressed_roles, active } => (
+                self.core.on_add_framework(
+                    fid(&framework_id),
+                    spec(&info, suppressed_roles),
+                    active,
+                ),
+                active,
+            ),
+            AllocatorCall::UpdateFramework { framework_id, info, suppressed_roles } => (
+                self.core.on_update_framework(&fid(&framework_id), spec(&info, suppressed_roles)),
+                true,
+            ),
+            AllocatorCall::RemoveFramework { framework_id } => {
+                (self.core.on_remove_framework(&fid(&framework_id)), true)
+            }
+            AllocatorCall::ActivateFramework { framework_id } => {
+                (self.core.on_activate_framework(&fid(&framework_id)), true)
+            }
             AllocatorCall::DeactivateFramework { framework_id } => {
                 (self.core.on_deactivate_framework(&fid(&framework_id)), false)
             }
@@ -160,12 +180,14 @@ impl AllocatorProcess {
                 }
                 (result, true)
             }
-            AllocatorCall::Suppress { framework_id, roles } => {
-                (self.core.on_suppress_offers(&fid(&framework_id), &roles.into_iter().collect()), false)
-            }
-            AllocatorCall::Revive { framework_id, roles } => {
-                (self.core.on_revive_offers(&fid(&framework_id), &roles.into_iter().collect()), true)
-            }
+            AllocatorCall::Suppress { framework_id, roles } => (
+                self.core.on_suppress_offers(&fid(&framework_id), &roles.into_iter().collect()),
+                false,
+            ),
+            AllocatorCall::Revive { framework_id, roles } => (
+                self.core.on_revive_offers(&fid(&framework_id), &roles.into_iter().collect()),
+                true,
+            ),
         };
         if let Err(error) = result {
             tracing::warn!(%error, "allocator refused a call");
@@ -190,7 +212,8 @@ impl AllocatorProcess {
     /// Runs an allocation round: all agents (`full`) or those events touched.
     pub fn allocate(&mut self, ctx: &mut Context<'_, Self>, full: bool) {
         let now = ctx.now().since_epoch();
-        let allocations = if full { self.core.allocate(now) } else { self.core.allocate_candidates(now) };
+        let allocations =
+            if full { self.core.allocate(now) } else { self.core.allocate_candidates(now) };
         if allocations.is_empty() {
             return;
         }

@@ -9,11 +9,11 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use crate::flags::Flags;
+use crate::launch::spawn_master;
 use clap::Parser;
 use clap::error::ErrorKind;
 use libprocess::Node;
-use crate::flags::Flags;
-use crate::launch::spawn_master;
 use tracing_subscriber::EnvFilter;
 
 /// Runs `mesos-master` with these arguments (the first is the program name) until
@@ -62,7 +62,9 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
 /// A seed for the allocator's shuffle, from this run's unique id (reproducible runs
 /// pass their own seed through the library instead).
 fn rand_seed(id: &str) -> u64 {
-    id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3))
+    id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// Waits for SIGINT or SIGTERM and names the one that came.

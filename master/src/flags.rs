@@ -78,7 +78,11 @@ pub struct Flags {
     #[arg(long = "agent_ping_timeout", env = "MESOS_AGENT_PING_TIMEOUT", default_value = "15secs", value_parser = duration)]
     pub agent_ping_timeout: Duration,
     /// Missed pings before an agent is unreachable.
-    #[arg(long = "max_agent_ping_timeouts", env = "MESOS_MAX_AGENT_PING_TIMEOUTS", default_value_t = 5)]
+    #[arg(
+        long = "max_agent_ping_timeouts",
+        env = "MESOS_MAX_AGENT_PING_TIMEOUTS",
+        default_value_t = 5
+    )]
     pub max_agent_ping_timeouts: u32,
     /// After a failover, how long agents have to re-register.
     #[arg(long = "agent_reregister_timeout", env = "MESOS_AGENT_REREGISTER_TIMEOUT", default_value = "10mins", value_parser = duration)]
@@ -134,16 +138,24 @@ pub fn parse_weights(text: &str) -> Result<Vec<(String, f64)>, FlagsError> {
     let mut weights: Vec<(String, f64)> = Vec::new();
     for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((role, weight)) = pair.split_once('=') else {
-            return Err(invalid("weights", text, format!("'{pair}' is not of the form role=weight")));
+            return Err(invalid(
+                "weights",
+                text,
+                format!("'{pair}' is not of the form role=weight"),
+            ));
         };
         let role = role.trim();
-        mesos_proto::resources::roles::validate(role).map_err(|reason| invalid("weights", text, reason))?;
-        let weight: f64 = weight
-            .trim()
-            .parse()
-            .map_err(|_| invalid("weights", text, format!("weight '{weight}' of role '{role}' is not a number")))?;
+        mesos_proto::resources::roles::validate(role)
+            .map_err(|reason| invalid("weights", text, reason))?;
+        let weight: f64 = weight.trim().parse().map_err(|_| {
+            invalid("weights", text, format!("weight '{weight}' of role '{role}' is not a number"))
+        })?;
         if !(weight.is_finite() && weight > 0.0) {
-            return Err(invalid("weights", text, format!("weight of role '{role}' must be a positive number")));
+            return Err(invalid(
+                "weights",
+                text,
+                format!("weight of role '{role}' must be a positive number"),
+            ));
         }
         if weights.iter().any(|(r, _)| r == role) {
             return Err(invalid("weights", text, format!("role '{role}' is given twice")));
@@ -157,7 +169,8 @@ pub fn parse_weights(text: &str) -> Result<Vec<(String, f64)>, FlagsError> {
 pub fn parse_roles(text: &str) -> Result<Vec<String>, FlagsError> {
     let mut roles = Vec::new();
     for role in text.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-        mesos_proto::resources::roles::validate(role).map_err(|reason| invalid("roles", text, reason))?;
+        mesos_proto::resources::roles::validate(role)
+            .map_err(|reason| invalid("roles", text, reason))?;
         roles.push(role.to_string());
     }
     Ok(roles)
@@ -166,7 +179,11 @@ pub fn parse_roles(text: &str) -> Result<Vec<String>, FlagsError> {
 impl Flags {
     /// The registry asked for, with INTERFACES.md's default.
     pub fn effective_registry(&self) -> Registry {
-        self.registry.unwrap_or(if self.work_dir.is_some() { Registry::Raft } else { Registry::InMemory })
+        self.registry.unwrap_or(if self.work_dir.is_some() {
+            Registry::Raft
+        } else {
+            Registry::InMemory
+        })
     }
 
     /// Checks every flag and combination; the first problem is the error.
@@ -176,9 +193,9 @@ impl Flags {
         let mut masters = Vec::new();
         if let Some(list) = &self.masters {
             for member in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-                let member = member
-                    .parse::<SocketAddr>()
-                    .map_err(|_| invalid("masters", list, format!("'{member}' is not an ip:port")))?;
+                let member = member.parse::<SocketAddr>().map_err(|_| {
+                    invalid("masters", list, format!("'{member}' is not an ip:port"))
+                })?;
                 if !masters.contains(&member) {
                     masters.push(member);
                 }
@@ -188,12 +205,23 @@ impl Flags {
             return Err(invalid("registry", "raft", "--registry=raft needs --work_dir"));
         }
         if registry == Registry::InMemory && masters.len() > 1 {
-            return Err(invalid("masters", self.masters.as_deref().unwrap_or(""), "an HA group needs --registry=raft and --work_dir"));
+            return Err(invalid(
+                "masters",
+                self.masters.as_deref().unwrap_or(""),
+                "an HA group needs --registry=raft and --work_dir",
+            ));
         }
         if masters.len() > 1 && !masters.contains(&address) && self.port != 0 {
-            return Err(invalid("masters", self.masters.as_deref().unwrap_or(""), format!("must include this master's --ip:--port {address}")));
+            return Err(invalid(
+                "masters",
+                self.masters.as_deref().unwrap_or(""),
+                format!("must include this master's --ip:--port {address}"),
+            ));
         }
-        for (flag, value) in [("allocation_interval", self.allocation_interval), ("agent_ping_timeout", self.agent_ping_timeout)] {
+        for (flag, value) in [
+            ("allocation_interval", self.allocation_interval),
+            ("agent_ping_timeout", self.agent_ping_timeout),
+        ] {
             if value.is_zero() {
                 return Err(invalid(flag, &format_duration(value), "must be longer than zero"));
             }
@@ -210,15 +238,7 @@ impl Flags {
         }
         let roles = self.roles.as_deref().map(parse_roles).transpose()?;
         let weights = self.weights.as_deref().map(parse_weights).transpose()?.unwrap_or_default();
-        Ok(Settings {
-            address,
-            hostname,
-            registry,
-            masters,
-            roles,
-            weights,
-            flags: self.clone(),
-        })
+        Ok(Settings { address, hostname, registry, masters, roles, weights, flags: self.clone() })
     }
 
     /// The flags with values, as `/master/flags` shows them (`name -> value`, the
@@ -267,7 +287,8 @@ impl Settings {
     pub fn registry_mode(&self, bound: SocketAddr) -> crate::launch::RegistryMode {
         match (self.registry, &self.flags.work_dir) {
             (Registry::Raft, Some(work_dir)) => {
-                let masters = if self.masters.is_empty() { vec![bound] } else { self.masters.clone() };
+                let masters =
+                    if self.masters.is_empty() { vec![bound] } else { self.masters.clone() };
                 crate::launch::RegistryMode::Raft { masters, work_dir: work_dir.clone() }
             }
             _ => crate::launch::RegistryMode::InMemory,
@@ -291,14 +312,17 @@ mod tests {
         assert_eq!(flags.allocation_interval, Duration::from_secs(1));
         assert_eq!(flags.agent_reregister_timeout, Duration::from_secs(600));
         assert_eq!(flags.effective_registry(), Registry::InMemory);
-        let settings = parse(&["--port=0", "--offer_timeout=500ms", "--weights=a=2,b/c=0.5", "--roles=a,b"])
-            .unwrap()
-            .validate()
-            .unwrap();
+        let settings =
+            parse(&["--port=0", "--offer_timeout=500ms", "--weights=a=2,b/c=0.5", "--roles=a,b"])
+                .unwrap()
+                .validate()
+                .unwrap();
         assert_eq!(settings.flags.offer_timeout, Some(Duration::from_millis(500)));
         assert_eq!(settings.weights, vec![("a".to_string(), 2.0), ("b/c".to_string(), 0.5)]);
         assert_eq!(settings.roles, Some(vec!["a".to_string(), "b".to_string()]));
-        assert!(settings.flags.list().contains(&("offer_timeout".to_string(), "500ms".to_string())));
+        assert!(
+            settings.flags.list().contains(&("offer_timeout".to_string(), "500ms".to_string()))
+        );
     }
 
     /// Bad values and impossible combinations are errors that say what is wrong; an HA
@@ -309,12 +333,20 @@ mod tests {
         assert!(parse(&["--no_such_flag=1"]).is_err());
         let raft = parse(&["--registry=raft"]).unwrap().validate().unwrap_err();
         assert!(raft.to_string().contains("needs --work_dir"), "{raft}");
-        let group = parse(&["--masters=127.0.0.1:5050,127.0.0.1:5051"]).unwrap().validate().unwrap_err();
+        let group =
+            parse(&["--masters=127.0.0.1:5050,127.0.0.1:5051"]).unwrap().validate().unwrap_err();
         assert!(group.to_string().contains("needs --registry=raft"), "{group}");
-        let outsider = parse(&["--work_dir=/tmp/x", "--masters=127.0.0.1:6050,127.0.0.1:6051"]).unwrap().validate().unwrap_err();
+        let outsider = parse(&["--work_dir=/tmp/x", "--masters=127.0.0.1:6050,127.0.0.1:6051"])
+            .unwrap()
+            .validate()
+            .unwrap_err();
         assert!(outsider.to_string().contains("must include"), "{outsider}");
         assert!(parse(&["--masters=nonsense", "--work_dir=/tmp/x"]).unwrap().validate().is_err());
-        let ha = parse(&["--work_dir=/tmp/x", "--masters=127.0.0.1:5050,127.0.0.1:5051,127.0.0.1:5052"]).unwrap().validate().unwrap();
+        let ha =
+            parse(&["--work_dir=/tmp/x", "--masters=127.0.0.1:5050,127.0.0.1:5051,127.0.0.1:5052"])
+                .unwrap()
+                .validate()
+                .unwrap();
         assert_eq!(ha.registry, Registry::Raft);
         assert_eq!(ha.masters.len(), 3);
         assert!(parse(&["--registry=in_memory", "--work_dir=/tmp/x"]).unwrap().validate().is_ok());

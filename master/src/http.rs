@@ -41,7 +41,8 @@ mod state_json;
 
 pub use query::{Query, QueryError};
 pub use state_json::{
-    OfferedIndex, agent_json, executor_json, framework_json, master_info_json, offer_json, state_json, task_json,
+    OfferedIndex, agent_json, executor_json, framework_json, master_info_json, offer_json,
+    state_json, task_json,
 };
 
 /// A read-only endpoint: renders a snapshot and a query, or refuses the query.
@@ -62,7 +63,11 @@ const READ_ONLY: [(&str, Render); 9] = [
 
 /// Installs every endpoint on the master process, and the snapshot-backed metrics
 /// ([`crate::metrics::install_snapshot_gauges`]).
-pub fn install(ctx: &mut Context<'_, MasterProcess>, cell: Arc<SnapshotCell>, view: Arc<LeaderView>) {
+pub fn install(
+    ctx: &mut Context<'_, MasterProcess>,
+    cell: Arc<SnapshotCell>,
+    view: Arc<LeaderView>,
+) {
     let master = ctx.self_ref();
     for (path, render) in READ_ONLY {
         let (cell, master, view) = (cell.clone(), master.clone(), view.clone());
@@ -77,12 +82,14 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>, cell: Arc<SnapshotCell>, vi
                         return redirect;
                     }
                     read_only(&cell, &master, &request, render).await
-                })
-                    as Pin<Box<dyn Future<Output = Response> + Send>>
+                }) as Pin<Box<dyn Future<Output = Response> + Send>>
             }),
         );
     }
-    ctx.route_shared("/health", Arc::new(|_request: Request| Box::pin(async { lhttp::status(StatusCode::OK) })));
+    ctx.route_shared(
+        "/health",
+        Arc::new(|_request: Request| Box::pin(async { lhttp::status(StatusCode::OK) })),
+    );
     {
         let view = view.clone();
         ctx.route_shared(
@@ -102,7 +109,12 @@ fn shutting_down() -> Response {
 }
 
 /// Answers a read-only endpoint from the current snapshot.
-async fn read_only(cell: &SnapshotCell, master: &ProcessRef<MasterProcess>, request: &Request, render: Render) -> Response {
+async fn read_only(
+    cell: &SnapshotCell,
+    master: &ProcessRef<MasterProcess>,
+    request: &Request,
+    render: Render,
+) -> Response {
     let query = match Query::of(request) {
         Ok(query) => query,
         Err(error) => return query::bad_request(&error),
@@ -142,7 +154,12 @@ fn redirect(view: &LeaderView, request: &Request) -> Response {
 /// `POST /master/teardown` with `frameworkId=<id>` in the form body (or, leniently, the
 /// query). Mesos: master/http.cpp `Master::Http::teardown`: `405` for other methods,
 /// `400` without an id or for an unknown framework, `200` once the framework is removed.
-fn on_teardown(master: &mut MasterProcess, request: Request, responder: Responder, ctx: &mut Context<'_, MasterProcess>) {
+fn on_teardown(
+    master: &mut MasterProcess,
+    request: Request,
+    responder: Responder,
+    ctx: &mut Context<'_, MasterProcess>,
+) {
     if request.method() != Method::POST {
         let mut response = lhttp::text(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -152,25 +169,38 @@ fn on_teardown(master: &mut MasterProcess, request: Request, responder: Responde
         responder.respond(response);
         return;
     }
-    let body = match std::str::from_utf8(request.body()).map_err(|e| e.to_string()).and_then(|text| {
-        Query::decode(text).map_err(|e| e.0)
-    }) {
+    let body = match std::str::from_utf8(request.body())
+        .map_err(|e| e.to_string())
+        .and_then(|text| Query::decode(text).map_err(|e| e.0))
+    {
         Ok(body) => body,
         Err(error) => {
-            responder.respond(lhttp::text(StatusCode::BAD_REQUEST, format!("Unable to decode query string: {error}")));
+            responder.respond(lhttp::text(
+                StatusCode::BAD_REQUEST,
+                format!("Unable to decode query string: {error}"),
+            ));
             return;
         }
     };
     let url = Query::of(&request).unwrap_or_default();
-    let framework_id = body.get("frameworkId").or_else(|| url.get("frameworkId")).map(|id| FrameworkId::from(id.trim()));
+    let framework_id = body
+        .get("frameworkId")
+        .or_else(|| url.get("frameworkId"))
+        .map(|id| FrameworkId::from(id.trim()));
     let Some(framework_id) = framework_id else {
-        responder.respond(lhttp::text(StatusCode::BAD_REQUEST, "Missing 'frameworkId' query parameter in the request body"));
+        responder.respond(lhttp::text(
+            StatusCode::BAD_REQUEST,
+            "Missing 'frameworkId' query parameter in the request body",
+        ));
         return;
     };
     let now = ctx.now();
     let response = match master.core_mut().teardown(&framework_id, now) {
         Ok(()) => lhttp::status(StatusCode::OK),
-        Err(error) => lhttp::text(StatusCode::BAD_REQUEST, format!("No framework found with specified ID: {error}")),
+        Err(error) => lhttp::text(
+            StatusCode::BAD_REQUEST,
+            format!("No framework found with specified ID: {error}"),
+        ),
     };
     master.flush(ctx);
     responder.respond(response);

@@ -10,7 +10,9 @@ use crate::allocator::AllocatorConfig;
 use crate::allocator_process::AllocatorProcess;
 use crate::core::MasterConfig;
 use crate::process::MasterProcess;
-use crate::registrar::{InMemoryRegistrar, RaftRegistrar, RaftRegistrarConfig, Registrar, RegistrarError};
+use crate::registrar::{
+    InMemoryRegistrar, RaftRegistrar, RaftRegistrarConfig, Registrar, RegistrarError,
+};
 
 /// Where the registry lives (`--registry`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,15 +102,21 @@ pub struct Master {
 pub fn spawn_master(node: &Node, options: MasterOptions) -> Result<Master, LaunchError> {
     let registrar: Arc<dyn Registrar> = match &options.registry {
         RegistryMode::InMemory => Arc::new(InMemoryRegistrar::default()),
-        RegistryMode::Raft { masters, work_dir } => {
-            Arc::new(RaftRegistrar::open(node, RaftRegistrarConfig::new(masters.clone()), work_dir)?)
-        }
+        RegistryMode::Raft { masters, work_dir } => Arc::new(RaftRegistrar::open(
+            node,
+            RaftRegistrarConfig::new(masters.clone()),
+            work_dir,
+        )?),
     };
     spawn_master_with(node, options, registrar)
 }
 
 /// [`spawn_master`] with a registrar made by the caller.
-pub fn spawn_master_with(node: &Node, options: MasterOptions, registrar: Arc<dyn Registrar>) -> Result<Master, LaunchError> {
+pub fn spawn_master_with(
+    node: &Node,
+    options: MasterOptions,
+    registrar: Arc<dyn Registrar>,
+) -> Result<Master, LaunchError> {
     let allocator_config = AllocatorConfig {
         allocation_interval: options.allocation_interval,
         seed: options.seed,
@@ -130,7 +138,8 @@ pub fn spawn_master_with(node: &Node, options: MasterOptions, registrar: Arc<dyn
         roles: options.roles.clone().map(|roles| roles.into_iter().collect()),
         agent_reregister_timeout: options.agent_reregister_timeout,
     };
-    let process = MasterProcess::new(config, registrar, allocator.clone(), options.flags, node.clock().now());
+    let process =
+        MasterProcess::new(config, registrar, allocator.clone(), options.flags, node.clock().now());
     let master = node.spawn("master", process)?;
     node.set_default_process("master");
     Ok(Master { master, allocator })

@@ -35,7 +35,11 @@ pub struct LeaderView {
 impl LeaderView {
     /// A master at `this`, following nobody yet.
     pub fn new(this: SocketAddr) -> LeaderView {
-        LeaderView { this, hostname: RwLock::new(None), view: RwLock::new(View::Following { leader: None }) }
+        LeaderView {
+            this,
+            hostname: RwLock::new(None),
+            view: RwLock::new(View::Following { leader: None }),
+        }
     }
 
     /// The hostname this master advertises (used in its own redirects, as Mesos does).
@@ -48,7 +52,8 @@ impl LeaderView {
     pub fn leader_location(&self) -> Option<String> {
         match self.get() {
             View::Leading => {
-                let host = self.hostname.read().clone().unwrap_or_else(|| self.this.ip().to_string());
+                let host =
+                    self.hostname.read().clone().unwrap_or_else(|| self.this.ip().to_string());
                 Some(format!("//{host}:{}", self.this.port()))
             }
             View::Following { leader } => leader.map(|l| format!("//{l}")),
@@ -83,9 +88,12 @@ impl LeaderView {
     pub fn redirect(&self, request: &Request) -> Option<Response> {
         match self.get() {
             View::Leading => None,
-            View::Following { leader: None } => Some(lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "No leading master is elected")),
+            View::Following { leader: None } => {
+                Some(lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "No leading master is elected"))
+            }
             View::Following { leader: Some(leader) } => {
-                let path_and_query = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let path_and_query =
+                    request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
                 Some(temporary_redirect(&format!("//{leader}{path_and_query}")))
             }
         }
@@ -100,7 +108,10 @@ pub fn temporary_redirect(location: &str) -> Response {
             response.headers_mut().insert(header::LOCATION, value);
             response
         }
-        Err(_) => lhttp::text(StatusCode::INTERNAL_SERVER_ERROR, format!("leader location '{location}' is not a valid header")),
+        Err(_) => lhttp::text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("leader location '{location}' is not a valid header"),
+        ),
     }
 }
 
@@ -112,7 +123,8 @@ mod tests {
     #[test]
     fn redirects() {
         let view = LeaderView::new("10.0.0.1:5050".parse().unwrap());
-        let request = http::Request::get("/api/v1/scheduler?x=1").body(bytes::Bytes::new()).unwrap();
+        let request =
+            http::Request::get("/api/v1/scheduler?x=1").body(bytes::Bytes::new()).unwrap();
         assert_eq!(view.redirect(&request).unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
         view.set(View::Following { leader: Some("10.0.0.2:5050".parse().unwrap()) });
         let response = view.redirect(&request).unwrap();

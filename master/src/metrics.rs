@@ -58,7 +58,10 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>) {
     let metrics = ctx.node().metrics();
     // 1 while this master leads (set by the master as leadership changes).
     metrics.gauge("master/elected");
-    for name in MESSAGE_COUNTERS.iter().chain(["master/messages_decline_offers", "master/messages_resource_request"].iter()) {
+    for name in MESSAGE_COUNTERS
+        .iter()
+        .chain(["master/messages_decline_offers", "master/messages_resource_request"].iter())
+    {
         metrics.counter(name);
     }
 }
@@ -75,7 +78,9 @@ pub fn message_counter(message: &MasterMessage) -> Option<&'static str> {
         MasterMessage::ExitedExecutor(_) => "master/messages_exited_executor",
         MasterMessage::ExecutorToFramework(_) => "master/messages_executor_to_framework",
         MasterMessage::SchedulerCall(call) => match call.r#type() {
-            Type::Subscribe if call.framework_id.is_some() => "master/messages_reregister_framework",
+            Type::Subscribe if call.framework_id.is_some() => {
+                "master/messages_reregister_framework"
+            }
             Type::Subscribe => "master/messages_register_framework",
             Type::Teardown => "master/messages_unregister_framework",
             Type::Accept => "master/messages_launch_tasks",
@@ -94,7 +99,9 @@ pub fn message_counter(message: &MasterMessage) -> Option<&'static str> {
         MasterMessage::UnregisterFramework(_) => "master/messages_unregister_framework",
         MasterMessage::DeactivateFramework(_) => "master/messages_deactivate_framework",
         MasterMessage::KillTask(_) => "master/messages_kill_task",
-        MasterMessage::StatusUpdateAcknowledgement(_) => "master/messages_status_update_acknowledgement",
+        MasterMessage::StatusUpdateAcknowledgement(_) => {
+            "master/messages_status_update_acknowledgement"
+        }
         MasterMessage::ReviveOffers(_) => "master/messages_revive_offers",
         MasterMessage::ReconcileTasks(_) => "master/messages_reconcile_tasks",
         MasterMessage::FrameworkToExecutor(_) => "master/messages_framework_to_executor",
@@ -179,15 +186,18 @@ impl Figures {
         let mut put = |name: &'static str, value: f64| {
             values.insert(name, value);
         };
-        let active_agents = s.agents.iter().filter(|a| a.state == AgentState::Active).count() as f64;
+        let active_agents =
+            s.agents.iter().filter(|a| a.state == AgentState::Active).count() as f64;
         let agents = s.agents.len() as f64;
         put("master/slaves_active", active_agents);
         put("master/slaves_inactive", agents - active_agents);
         put("master/slaves_connected", active_agents);
         put("master/slaves_disconnected", agents - active_agents);
         put("master/slaves_unreachable", s.unreachable.len() as f64);
-        let active = s.frameworks.iter().filter(|f| f.state == FrameworkState::Active).count() as f64;
-        let connected = s.frameworks.iter().filter(|f| f.pid.is_some() && f.active()).count() as f64;
+        let active =
+            s.frameworks.iter().filter(|f| f.state == FrameworkState::Active).count() as f64;
+        let connected =
+            s.frameworks.iter().filter(|f| f.pid.is_some() && f.active()).count() as f64;
         let frameworks = s.frameworks.len() as f64;
         put("master/frameworks_active", active);
         put("master/frameworks_inactive", frameworks - active);
@@ -195,7 +205,11 @@ impl Figures {
         put("master/frameworks_disconnected", frameworks - connected);
         put("master/outstanding_offers", s.offers.len() as f64);
         let live = |state: mesos::TaskState| {
-            s.frameworks.iter().flat_map(|f| f.tasks.values()).filter(|t| t.state() == state).count() as f64
+            s.frameworks
+                .iter()
+                .flat_map(|f| f.tasks.values())
+                .filter(|t| t.state() == state)
+                .count() as f64
         };
         put("master/tasks_staging", live(mesos::TaskState::TaskStaging));
         put("master/tasks_starting", live(mesos::TaskState::TaskStarting));
@@ -213,8 +227,14 @@ impl Figures {
             ("master/tasks_unreachable", stats.tasks_unreachable),
             ("master/valid_status_updates", stats.valid_status_updates),
             ("master/invalid_status_updates", stats.invalid_status_updates),
-            ("master/valid_framework_to_executor_messages", stats.valid_framework_to_executor_messages),
-            ("master/invalid_framework_to_executor_messages", stats.invalid_framework_to_executor_messages),
+            (
+                "master/valid_framework_to_executor_messages",
+                stats.valid_framework_to_executor_messages,
+            ),
+            (
+                "master/invalid_framework_to_executor_messages",
+                stats.invalid_framework_to_executor_messages,
+            ),
             ("master/dropped_messages", stats.dropped_messages),
             ("master/slave_registrations", stats.slave_registrations),
             ("master/slave_reregistrations", stats.slave_reregistrations),
@@ -242,7 +262,11 @@ fn resource_figures(s: &StateSnapshot, put: &mut impl FnMut(&'static str, f64)) 
         for name in RESOURCE_NAMES {
             let t = total.scalar(name).unwrap_or(0.0);
             let u = used.scalar(name).unwrap_or(0.0);
-            let prefix = if revocable { format!("master/{name}_revocable") } else { format!("master/{name}") };
+            let prefix = if revocable {
+                format!("master/{name}_revocable")
+            } else {
+                format!("master/{name}")
+            };
             put(leak_name(format!("{prefix}_total")), t);
             put(leak_name(format!("{prefix}_used")), u);
             put(leak_name(format!("{prefix}_percent")), if t > 0.0 { u / t } else { 0.0 });
@@ -250,8 +274,14 @@ fn resource_figures(s: &StateSnapshot, put: &mut impl FnMut(&'static str, f64)) 
     }
     let busy = &used + &offered;
     for name in RESOURCE_NAMES {
-        put(leak_name(format!("allocator/mesos/resources/{name}/total")), total.scalar(name).unwrap_or(0.0));
-        put(leak_name(format!("allocator/mesos/resources/{name}/offered_or_allocated")), busy.scalar(name).unwrap_or(0.0));
+        put(
+            leak_name(format!("allocator/mesos/resources/{name}/total")),
+            total.scalar(name).unwrap_or(0.0),
+        );
+        put(
+            leak_name(format!("allocator/mesos/resources/{name}/offered_or_allocated")),
+            busy.scalar(name).unwrap_or(0.0),
+        );
     }
 }
 
@@ -384,7 +414,8 @@ pub fn install_snapshot_gauges(ctx: &mut Context<'_, MasterProcess>, cell: Arc<S
     metrics.computed_gauge("master/uptime_secs", move || {
         // The start time is fixed; the latest copy (taken by this or an earlier
         // scrape) has it, so uptime never waits for the master.
-        let start = source.start_time().or_else(|| source.figures().and_then(|_| source.start_time()));
+        let start =
+            source.start_time().or_else(|| source.figures().and_then(|_| source.start_time()));
         start.map(|start| clock.now().saturating_since(start).as_secs_f64()).unwrap_or(0.0)
     });
 }

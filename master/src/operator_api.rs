@@ -7,7 +7,6 @@
 //! TASK_ADDED, TASK_UPDATED, AGENT_ADDED, AGENT_REMOVED, FRAMEWORK_ADDED/UPDATED/REMOVED
 //! as the master's core reports them, and a HEARTBEAT every 15 s.
 
-
 // An error answer is a whole HTTP response, built once per failed request.
 #![allow(clippy::result_large_err)]
 use std::sync::Arc;
@@ -24,9 +23,9 @@ use crate::core::{Agent, Framework, MasterEvent};
 use crate::leadership::LeaderView;
 use crate::process::MasterProcess;
 use crate::scheduler_api::{HEARTBEAT_INTERVAL, STREAM_CAPACITY};
+use crate::snapshot::{SnapshotCell, StateSnapshot};
 pub use mesos_proto::http_api::evolve;
 use mesos_proto::http_api::{Encoding, bad_request, parse_body, require_post, response_encoding};
-use crate::snapshot::{SnapshotCell, StateSnapshot};
 
 use v1::master::{call, event, response};
 
@@ -48,7 +47,11 @@ fn resources(r: &Resources) -> Vec<v1::Resource> {
 }
 
 /// Installs `/api/v1` and the heartbeat on the master.
-pub fn install(ctx: &mut Context<'_, MasterProcess>, cell: Arc<SnapshotCell>, view: Arc<LeaderView>) {
+pub fn install(
+    ctx: &mut Context<'_, MasterProcess>,
+    cell: Arc<SnapshotCell>,
+    view: Arc<LeaderView>,
+) {
     let master = ctx.self_ref();
     ctx.route_shared(
         "/api/v1",
@@ -56,7 +59,9 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>, cell: Arc<SnapshotCell>, vi
             let master = master.clone();
             let cell = cell.clone();
             let view = view.clone();
-            Box::pin(async move { handle(request, master, cell, &view).await.unwrap_or_else(|e| e) })
+            Box::pin(
+                async move { handle(request, master, cell, &view).await.unwrap_or_else(|e| e) },
+            )
         }),
     );
     schedule_heartbeat(ctx);
@@ -64,7 +69,8 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>, cell: Arc<SnapshotCell>, vi
 
 fn schedule_heartbeat(ctx: &mut Context<'_, MasterProcess>) {
     ctx.delay(HEARTBEAT_INTERVAL, |master: &mut MasterProcess, ctx| {
-        let heartbeat = v1::master::Event { r#type: Some(event::Type::Heartbeat as i32), ..Default::default() };
+        let heartbeat =
+            v1::master::Event { r#type: Some(event::Type::Heartbeat as i32), ..Default::default() };
         broadcast(master, &heartbeat);
         schedule_heartbeat(ctx);
     });
@@ -80,11 +86,22 @@ fn encode_response(response: &v1::master::Response, encoding: Encoding) -> Respo
     lhttp::response(StatusCode::OK, encoding.content_type(), encoding.encode(response))
 }
 
-async fn handle(request: Request, master: ProcessRef<MasterProcess>, cell: Arc<SnapshotCell>, view: &LeaderView) -> Result<Response, Response> {
+async fn handle(
+    request: Request,
+    master: ProcessRef<MasterProcess>,
+    cell: Arc<SnapshotCell>,
+    view: &LeaderView,
+) -> Result<Response, Response> {
     let (call, encoding) = parse(&request)?;
     let kind = call.r#type();
     // Any master answers about itself; everything else is the leader's (Mesos redirects).
-    let local = matches!(kind, call::Type::GetHealth | call::Type::GetVersion | call::Type::GetFlags | call::Type::GetMetrics);
+    let local = matches!(
+        kind,
+        call::Type::GetHealth
+            | call::Type::GetVersion
+            | call::Type::GetFlags
+            | call::Type::GetMetrics
+    );
     if !local && let Some(redirect) = view.redirect(&request) {
         return Err(redirect);
     }
@@ -116,12 +133,18 @@ async fn handle(request: Request, master: ProcessRef<MasterProcess>, cell: Arc<S
                 }),
                 ..Default::default()
             };
-            master.dispatch(move |m, _| subscribe(m, &subscribed, encoding)).await.map_err(|_| unavailable())?
+            master
+                .dispatch(move |m, _| subscribe(m, &subscribed, encoding))
+                .await
+                .map_err(|_| unavailable())?
         }
         _ => {
             let snapshot = cell.get(&master).await.ok_or_else(unavailable)?;
             let metrics = if kind == call::Type::GetMetrics {
-                master.dispatch(|_, ctx| ctx.node().metrics().snapshot()).await.map_err(|_| unavailable())?
+                master
+                    .dispatch(|_, ctx| ctx.node().metrics().snapshot())
+                    .await
+                    .map_err(|_| unavailable())?
             } else {
                 Default::default()
             };
@@ -131,11 +154,16 @@ async fn handle(request: Request, master: ProcessRef<MasterProcess>, cell: Arc<S
     }
 }
 
-fn subscribe(master: &mut MasterProcess, subscribed: &v1::master::Event, encoding: Encoding) -> Result<Response, Response> {
+fn subscribe(
+    master: &mut MasterProcess,
+    subscribed: &v1::master::Event,
+    encoding: Encoding,
+) -> Result<Response, Response> {
     if master.operator.streams.len() >= MAX_OPERATOR_SUBSCRIBERS {
         return Err(lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "Too many subscribers"));
     }
-    let (response, writer) = lhttp::stream(StatusCode::OK, encoding.content_type(), STREAM_CAPACITY);
+    let (response, writer) =
+        lhttp::stream(StatusCode::OK, encoding.content_type(), STREAM_CAPACITY);
     if writer.try_send(record(subscribed, encoding)).is_err() {
         return Err(lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "subscriber gone"));
     }
@@ -158,14 +186,20 @@ fn broadcast(master: &mut MasterProcess, event: &v1::master::Event) {
     master.operator.streams.retain(|(writer, encoding)| {
         let bytes = match encoding {
             Encoding::Json => json.get_or_insert_with(|| record(event, Encoding::Json)).clone(),
-            Encoding::Protobuf => protobuf.get_or_insert_with(|| record(event, Encoding::Protobuf)).clone(),
+            Encoding::Protobuf => {
+                protobuf.get_or_insert_with(|| record(event, Encoding::Protobuf)).clone()
+            }
         };
         writer.try_send(bytes).is_ok()
     });
 }
 
 /// Turns a core event into an operator event and broadcasts it.
-pub(crate) fn publish(master: &mut MasterProcess, event: MasterEvent, _ctx: &mut Context<'_, MasterProcess>) {
+pub(crate) fn publish(
+    master: &mut MasterProcess,
+    event: MasterEvent,
+    _ctx: &mut Context<'_, MasterProcess>,
+) {
     if master.operator.streams.is_empty() {
         return;
     }
@@ -205,7 +239,8 @@ pub(crate) fn publish(master: &mut MasterProcess, event: MasterEvent, _ctx: &mut
             }
         }
         MasterEvent::FrameworkRemoved(info) => {
-            e.framework_removed = Some(event::FrameworkRemoved { framework_info: evolve(info.as_ref()) });
+            e.framework_removed =
+                Some(event::FrameworkRemoved { framework_info: evolve(info.as_ref()) });
             event::Type::FrameworkRemoved
         }
     };
@@ -230,7 +265,10 @@ fn agent_v1(agent: &Agent, offered: &Resources) -> response::get_agents::Agent {
     }
 }
 
-fn framework_v1(framework: &Framework, offers: &[v1::Offer]) -> response::get_frameworks::Framework {
+fn framework_v1(
+    framework: &Framework,
+    offers: &[v1::Offer],
+) -> response::get_frameworks::Framework {
     let mut allocated = Resources::new();
     for task in framework.tasks.values() {
         if !crate::core::is_terminal_state(task.state()) {
@@ -258,7 +296,12 @@ fn get_agents(s: &StateSnapshot) -> response::GetAgents {
         .agents
         .iter()
         .map(|agent| {
-            let offered: Resources = s.offers.iter().filter(|o| o.agent_id == agent.id).map(|o| o.resources.clone()).sum();
+            let offered: Resources = s
+                .offers
+                .iter()
+                .filter(|o| o.agent_id == agent.id)
+                .map(|o| o.resources.clone())
+                .sum();
             agent_v1(agent, &offered)
         })
         .collect();
@@ -316,7 +359,8 @@ fn get_state(s: &StateSnapshot) -> response::GetState {
 }
 
 fn get_roles(s: &StateSnapshot) -> response::GetRoles {
-    let mut roles: std::collections::BTreeMap<String, (Vec<v1::FrameworkId>, Resources)> = Default::default();
+    let mut roles: std::collections::BTreeMap<String, (Vec<v1::FrameworkId>, Resources)> =
+        Default::default();
     for framework in &s.frameworks {
         for role in &framework.roles {
             roles.entry(role.clone()).or_default().0.push((&framework.id).into());
@@ -343,7 +387,11 @@ fn get_roles(s: &StateSnapshot) -> response::GetRoles {
     response::GetRoles { roles }
 }
 
-fn query(kind: call::Type, s: &StateSnapshot, metrics: std::collections::BTreeMap<String, f64>) -> Result<v1::master::Response, Response> {
+fn query(
+    kind: call::Type,
+    s: &StateSnapshot,
+    metrics: std::collections::BTreeMap<String, f64>,
+) -> Result<v1::master::Response, Response> {
     use response::Type as R;
     let mut r = v1::master::Response::default();
     let t = match kind {
@@ -352,17 +400,26 @@ fn query(kind: call::Type, s: &StateSnapshot, metrics: std::collections::BTreeMa
             R::GetHealth
         }
         call::Type::GetFlags => {
-            let flags = s.flags.iter().map(|(name, value)| v1::Flag { name: name.clone(), value: Some(value.clone()) }).collect();
+            let flags = s
+                .flags
+                .iter()
+                .map(|(name, value)| v1::Flag { name: name.clone(), value: Some(value.clone()) })
+                .collect();
             r.get_flags = Some(response::GetFlags { flags });
             R::GetFlags
         }
         call::Type::GetVersion => {
             let version = s.info.version.clone().unwrap_or_default();
-            r.get_version = Some(response::GetVersion { version_info: v1::VersionInfo { version, ..Default::default() } });
+            r.get_version = Some(response::GetVersion {
+                version_info: v1::VersionInfo { version, ..Default::default() },
+            });
             R::GetVersion
         }
         call::Type::GetMetrics => {
-            let metrics = metrics.into_iter().map(|(name, value)| v1::Metric { name, value: Some(value) }).collect();
+            let metrics = metrics
+                .into_iter()
+                .map(|(name, value)| v1::Metric { name, value: Some(value) })
+                .collect();
             r.get_metrics = Some(response::GetMetrics { metrics });
             R::GetMetrics
         }
@@ -400,10 +457,12 @@ fn query(kind: call::Type, s: &StateSnapshot, metrics: std::collections::BTreeMa
         }
         call::Type::Unknown => return Err(bad_request("Expecting 'type' to be present")),
         other => {
-            return Err(lhttp::text(StatusCode::NOT_IMPLEMENTED, format!("{} is not supported by this master", other.as_str_name())));
+            return Err(lhttp::text(
+                StatusCode::NOT_IMPLEMENTED,
+                format!("{} is not supported by this master", other.as_str_name()),
+            ));
         }
     };
     r.r#type = Some(t as i32);
     Ok(r)
 }
-

@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-
 use libprocess::{Context, DecodeError, Pid, Process, ProcessRef};
 use mesos_proto::ids::FrameworkId;
 use mesos_proto::mesos::{internal, scheduler};
@@ -172,7 +171,11 @@ impl MasterProcess {
                 Output::Link(pid) if self.http.contains(&pid) => {}
                 Output::Link(pid) => ctx.link(&pid),
                 Output::Allocator(call) => {
-                    if self.allocator.tell(move |allocator, actx| allocator.on_call(call, actx)).is_err() {
+                    if self
+                        .allocator
+                        .tell(move |allocator, actx| allocator.on_call(call, actx))
+                        .is_err()
+                    {
                         tracing::error!("allocator is gone");
                     }
                 }
@@ -193,33 +196,55 @@ impl MasterProcess {
         }
     }
 
-    fn on_legacy(&mut self, from: &Pid, message: MasterMessage, ctx: &mut Context<'_, Self>) -> Result<(), crate::core::MasterError> {
+    fn on_legacy(
+        &mut self,
+        from: &Pid,
+        message: MasterMessage,
+        ctx: &mut Context<'_, Self>,
+    ) -> Result<(), crate::core::MasterError> {
         use scheduler::call::{self, Type};
         let now = ctx.now();
-        let call = |framework_id: Option<mesos_proto::mesos::FrameworkId>, kind: Type| scheduler::Call {
-            framework_id,
-            r#type: Some(kind as i32),
-            ..Default::default()
+        let call = |framework_id: Option<mesos_proto::mesos::FrameworkId>, kind: Type| {
+            scheduler::Call { framework_id, r#type: Some(kind as i32), ..Default::default() }
         };
         let call = match message {
             MasterMessage::RegisterFramework(m) => scheduler::Call {
-                subscribe: Some(call::Subscribe { framework_info: m.framework, ..Default::default() }),
+                subscribe: Some(call::Subscribe {
+                    framework_info: m.framework,
+                    ..Default::default()
+                }),
                 ..call(None, Type::Subscribe)
             },
             MasterMessage::ReregisterFramework(m) => scheduler::Call {
-                subscribe: Some(call::Subscribe { framework_info: m.framework.clone(), force: Some(m.failover), ..Default::default() }),
+                subscribe: Some(call::Subscribe {
+                    framework_info: m.framework.clone(),
+                    force: Some(m.failover),
+                    ..Default::default()
+                }),
                 ..call(m.framework.id.clone(), Type::Subscribe)
             },
             MasterMessage::UnregisterFramework(m) => call(Some(m.framework_id), Type::Teardown),
             MasterMessage::DeactivateFramework(m) => {
-                return self.core.on_deactivate_framework(from, &FrameworkId::from(&m.framework_id), now);
+                return self.core.on_deactivate_framework(
+                    from,
+                    &FrameworkId::from(&m.framework_id),
+                    now,
+                );
             }
             MasterMessage::KillTask(m) => scheduler::Call {
-                kill: Some(call::Kill { task_id: m.task_id, slave_id: None, kill_policy: m.kill_policy }),
+                kill: Some(call::Kill {
+                    task_id: m.task_id,
+                    slave_id: None,
+                    kill_policy: m.kill_policy,
+                }),
                 ..call(Some(m.framework_id), Type::Kill)
             },
             MasterMessage::StatusUpdateAcknowledgement(m) => scheduler::Call {
-                acknowledge: Some(call::Acknowledge { slave_id: m.slave_id, task_id: m.task_id, uuid: m.uuid }),
+                acknowledge: Some(call::Acknowledge {
+                    slave_id: m.slave_id,
+                    task_id: m.task_id,
+                    uuid: m.uuid,
+                }),
                 ..call(Some(m.framework_id), Type::Acknowledge)
             },
             MasterMessage::ReviveOffers(m) => scheduler::Call {
@@ -237,7 +262,11 @@ impl MasterProcess {
                 ..call(Some(m.framework_id), Type::Reconcile)
             },
             MasterMessage::FrameworkToExecutor(m) => scheduler::Call {
-                message: Some(call::Message { slave_id: m.slave_id, executor_id: m.executor_id, data: m.data }),
+                message: Some(call::Message {
+                    slave_id: m.slave_id,
+                    executor_id: m.executor_id,
+                    data: m.data,
+                }),
                 ..call(Some(m.framework_id), Type::Message)
             },
             _ => return Ok(()),
@@ -247,7 +276,12 @@ impl MasterProcess {
 
     /// Submits a registry change; the flow continues once it is committed, unless this
     /// master stopped leading that term in the meantime.
-    fn submit(&mut self, operation: crate::registrar::RegistryOperation, after: crate::core::registry::AfterRegistry, ctx: &mut Context<'_, Self>) {
+    fn submit(
+        &mut self,
+        operation: crate::registrar::RegistryOperation,
+        after: crate::core::registry::AfterRegistry,
+        ctx: &mut Context<'_, Self>,
+    ) {
         let Role::Leading { term } = self.role else { return };
         let completion = self.registrar.submit(operation);
         ctx.spawn(completion, move |master: &mut MasterProcess, result, ctx| {
@@ -255,7 +289,11 @@ impl MasterProcess {
                 return;
             }
             let now = ctx.now();
-            master.core.on_registry_result(after, result.map(|_| ()).map_err(|e| e.to_string()), now);
+            master.core.on_registry_result(
+                after,
+                result.map(|_| ()).map_err(|e| e.to_string()),
+                now,
+            );
             master.flush(ctx);
         });
     }
@@ -288,7 +326,8 @@ impl MasterProcess {
         match leadership.state {
             LeaderState::Leading => {
                 let term = leadership.term;
-                if self.role == (Role::Leading { term }) || self.role == (Role::Recovering { term }) {
+                if self.role == (Role::Leading { term }) || self.role == (Role::Recovering { term })
+                {
                     return;
                 }
                 self.fence(ctx);
@@ -300,7 +339,9 @@ impl MasterProcess {
                 match state.as_mut().poll(&mut poll) {
                     std::task::Poll::Ready(result) => self.on_registry_read(term, result, ctx),
                     std::task::Poll::Pending => {
-                        ctx.spawn(state, move |master: &mut MasterProcess, result, ctx| master.on_registry_read(term, result, ctx));
+                        ctx.spawn(state, move |master: &mut MasterProcess, result, ctx| {
+                            master.on_registry_read(term, result, ctx)
+                        });
                     }
                 }
             }
@@ -321,7 +362,12 @@ impl MasterProcess {
         }
     }
 
-    fn on_registry_read(&mut self, term: u64, result: Result<RegistryState, crate::registrar::RegistrarError>, ctx: &mut Context<'_, Self>) {
+    fn on_registry_read(
+        &mut self,
+        term: u64,
+        result: Result<RegistryState, crate::registrar::RegistrarError>,
+        ctx: &mut Context<'_, Self>,
+    ) {
         if self.role != (Role::Recovering { term }) {
             return;
         }
@@ -339,7 +385,8 @@ impl MasterProcess {
         ctx.node().metrics().gauge("master/elected").set(1.0);
         // Tell agents from the registry where the leader is, so they re-register at once
         // rather than when their own detection notices.
-        let announce = mesos_proto::extensions::NewMasterDetectedMessage { pid: ctx.pid().to_string() };
+        let announce =
+            mesos_proto::extensions::NewMasterDetectedMessage { pid: ctx.pid().to_string() };
         for agent in self.core.recovered_agent_pids() {
             ctx.send(&agent, announce.clone());
         }
@@ -359,7 +406,13 @@ impl MasterProcess {
         tracing::warn!(role = ?self.role, "no longer leading: fencing");
         // Mesos's master exits when it loses leadership, which breaks its agents' and
         // schedulers' connections; this one stays up as a follower, so it tells them.
-        self.deposed_clients = self.core.agents_by_pid.keys().chain(self.core.frameworks_by_pid.keys()).cloned().collect();
+        self.deposed_clients = self
+            .core
+            .agents_by_pid
+            .keys()
+            .chain(self.core.frameworks_by_pid.keys())
+            .cloned()
+            .collect();
         self.core = MasterCore::new(self.config.clone(), ctx.now());
         self.http = Default::default();
         self.operator = Default::default();
@@ -381,7 +434,8 @@ impl MasterProcess {
             return;
         }
         tracing::info!(%leader, clients = clients.len(), "telling the agents and schedulers of the deposed leader where the leader is");
-        let announce = mesos_proto::extensions::NewMasterDetectedMessage { pid: leader.to_string() };
+        let announce =
+            mesos_proto::extensions::NewMasterDetectedMessage { pid: leader.to_string() };
         for client in clients {
             ctx.send(&client, announce.clone());
         }
@@ -390,14 +444,22 @@ impl MasterProcess {
     /// A message reached a master that does not lead: it is dropped, and its sender is
     /// told where the leader is (`NewMasterDetectedMessage`) when that is known, so an
     /// agent or scheduler still attached to a deposed master moves on.
-    fn on_message_not_leading(&mut self, from: &Pid, message: &MasterMessage, ctx: &mut Context<'_, Self>) {
+    fn on_message_not_leading(
+        &mut self,
+        from: &Pid,
+        message: &MasterMessage,
+        ctx: &mut Context<'_, Self>,
+    ) {
         ctx.node().metrics().counter("master/dropped_messages").inc();
         // Pongs answer our own old pings; everything else deserves the pointer.
         if matches!(message, MasterMessage::PongSlave(_)) {
             return;
         }
         if let Role::Following { leader: Some(leader) } = &self.role {
-            ctx.send(from, mesos_proto::extensions::NewMasterDetectedMessage { pid: leader.to_string() });
+            ctx.send(
+                from,
+                mesos_proto::extensions::NewMasterDetectedMessage { pid: leader.to_string() },
+            );
         }
     }
 
@@ -462,10 +524,21 @@ impl MasterProcess {
                 let path = request.uri().path().to_string();
                 Box::pin(async move {
                     // `/` is the fallback for every path of the master; only the page itself is served.
-                    if path == "/" || path == "/master" || path == "/master/" || path.ends_with("/index.html") {
-                        libprocess::http::response(http::StatusCode::OK, "text/html; charset=utf-8", PAGE)
+                    if path == "/"
+                        || path == "/master"
+                        || path == "/master/"
+                        || path.ends_with("/index.html")
+                    {
+                        libprocess::http::response(
+                            http::StatusCode::OK,
+                            "text/html; charset=utf-8",
+                            PAGE,
+                        )
                     } else {
-                        libprocess::http::text(http::StatusCode::NOT_FOUND, format!("nothing is served at {path}"))
+                        libprocess::http::text(
+                            http::StatusCode::NOT_FOUND,
+                            format!("nothing is served at {path}"),
+                        )
                     }
                 })
             }),
@@ -515,7 +588,11 @@ impl Process for MasterProcess {
                 m.flush(ctx);
             });
         };
-        if self.allocator.tell(move |allocator, _| allocator.set_offer_callback(Box::new(tell))).is_err() {
+        if self
+            .allocator
+            .tell(move |allocator, _| allocator.set_offer_callback(Box::new(tell)))
+            .is_err()
+        {
             tracing::error!("allocator is gone");
         }
         self.routes(ctx);

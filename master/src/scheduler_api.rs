@@ -11,7 +11,6 @@
 //! into v1 events on the stream, and the stream closing into `exited`, exactly as a
 //! broken libprocess connection would be.
 
-
 // An error answer is a whole HTTP response, built once per failed request.
 #![allow(clippy::result_large_err)]
 use std::collections::HashMap;
@@ -37,7 +36,9 @@ pub const STREAM_CAPACITY: usize = 1024;
 pub const MAX_SUBSCRIBERS: usize = 10_000;
 
 pub use mesos_proto::http_api::Encoding;
-use mesos_proto::http_api::{bad_request, evolve, parse_body, record, require_post, response_encoding};
+use mesos_proto::http_api::{
+    bad_request, evolve, parse_body, record, require_post, response_encoding,
+};
 
 struct Stream {
     writer: StreamWriter,
@@ -90,14 +91,23 @@ fn schedule_heartbeat(ctx: &mut Context<'_, MasterProcess>) {
     });
 }
 
-fn on_request(master: &mut MasterProcess, request: Request, responder: Responder, ctx: &mut Context<'_, MasterProcess>) {
+fn on_request(
+    master: &mut MasterProcess,
+    request: Request,
+    responder: Responder,
+    ctx: &mut Context<'_, MasterProcess>,
+) {
     let response = match handle(master, request, ctx) {
         Ok(response) | Err(response) => response,
     };
     responder.respond(response);
 }
 
-fn handle(master: &mut MasterProcess, request: Request, ctx: &mut Context<'_, MasterProcess>) -> Result<Response, Response> {
+fn handle(
+    master: &mut MasterProcess,
+    request: Request,
+    ctx: &mut Context<'_, MasterProcess>,
+) -> Result<Response, Response> {
     if let Some(redirect) = master.leader_view().redirect(&request) {
         return Err(redirect);
     }
@@ -105,8 +115,14 @@ fn handle(master: &mut MasterProcess, request: Request, ctx: &mut Context<'_, Ma
     // v1 and v0 calls are the same on the wire (Mesos's `devolve`).
     let v1_call: v1::scheduler::Call = parse_body(&request)?;
     let mut call: scheduler::Call = evolve(&v1_call);
-    let Some(kind) = call.r#type.and_then(|t| scheduler::call::Type::try_from(t).ok()).filter(|t| *t != scheduler::call::Type::Unknown) else {
-        return Err(bad_request("Failed to validate scheduler::Call: Expecting 'type' to be present"));
+    let Some(kind) = call
+        .r#type
+        .and_then(|t| scheduler::call::Type::try_from(t).ok())
+        .filter(|t| *t != scheduler::call::Type::Unknown)
+    else {
+        return Err(bad_request(
+            "Failed to validate scheduler::Call: Expecting 'type' to be present",
+        ));
     };
     let encoding = response_encoding(&request)?;
     match kind {
@@ -114,7 +130,8 @@ fn handle(master: &mut MasterProcess, request: Request, ctx: &mut Context<'_, Ma
             Err(bad_request("Subscribe calls should not include the 'Mesos-Stream-Id' header"))
         }
         scheduler::call::Type::Subscribe => subscribe(master, call, encoding, ctx),
-        scheduler::call::Type::AcknowledgeOperationStatus | scheduler::call::Type::ReconcileOperations => {
+        scheduler::call::Type::AcknowledgeOperationStatus
+        | scheduler::call::Type::ReconcileOperations => {
             Err(lhttp::text(StatusCode::NOT_IMPLEMENTED, "Operation feedback is not implemented"))
         }
         _ => {
@@ -123,11 +140,14 @@ fn handle(master: &mut MasterProcess, request: Request, ctx: &mut Context<'_, Ma
                 .as_ref()
                 .map(FrameworkId::from)
                 .ok_or_else(|| bad_request("Failed to validate scheduler::Call: Expecting 'framework_id' to be present"))?;
-            let stream_id = request
-                .headers()
-                .get("mesos-stream-id")
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| bad_request("All non-subscribe calls should include the 'Mesos-Stream-Id' header"))?;
+            let stream_id =
+                request.headers().get("mesos-stream-id").and_then(|v| v.to_str().ok()).ok_or_else(
+                    || {
+                        bad_request(
+                            "All non-subscribe calls should include the 'Mesos-Stream-Id' header",
+                        )
+                    },
+                )?;
             let pid = master
                 .core()
                 .framework(&framework_id)
@@ -143,7 +163,9 @@ fn handle(master: &mut MasterProcess, request: Request, ctx: &mut Context<'_, Ma
             let now = ctx.now();
             let result = master.core_mut().on_scheduler_call(&pid, call, now);
             master.flush(ctx);
-            result.map(|()| lhttp::status(StatusCode::ACCEPTED)).map_err(|e| bad_request(e.to_string()))
+            result
+                .map(|()| lhttp::status(StatusCode::ACCEPTED))
+                .map_err(|e| bad_request(e.to_string()))
         }
     }
 }
@@ -158,11 +180,14 @@ fn subscribe(
         return Err(lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "Too many subscribers"));
     }
     let Some(subscribe) = call.subscribe.as_mut() else {
-        return Err(bad_request("Failed to validate scheduler::Call: Expecting 'subscribe' to be present"));
+        return Err(bad_request(
+            "Failed to validate scheduler::Call: Expecting 'subscribe' to be present",
+        ));
     };
     // HTTP schedulers always take over an existing subscription (Mesos ignores `force`).
     subscribe.force = Some(true);
-    let (mut response, writer) = lhttp::stream(StatusCode::OK, encoding.content_type(), STREAM_CAPACITY);
+    let (mut response, writer) =
+        lhttp::stream(StatusCode::OK, encoding.content_type(), STREAM_CAPACITY);
     let stream_id = uuid::Uuid::new_v4().to_string();
     if let Ok(value) = HeaderValue::from_str(&stream_id) {
         response.headers_mut().insert("mesos-stream-id", value);
@@ -194,7 +219,12 @@ fn on_stream_closed(master: &mut MasterProcess, pid: &Pid, ctx: &mut Context<'_,
 
 /// Sends what the core addressed to an HTTP subscriber as a v1 event. Returns false if
 /// `to` is not an HTTP subscriber.
-pub(crate) fn deliver(master: &mut MasterProcess, to: &Pid, message: &Outgoing, ctx: &mut Context<'_, MasterProcess>) -> bool {
+pub(crate) fn deliver(
+    master: &mut MasterProcess,
+    to: &Pid,
+    message: &Outgoing,
+    ctx: &mut Context<'_, MasterProcess>,
+) -> bool {
     if !master.http.contains(to) {
         return false;
     }
@@ -208,7 +238,12 @@ pub(crate) fn deliver(master: &mut MasterProcess, to: &Pid, message: &Outgoing, 
     true
 }
 
-fn write_event(master: &mut MasterProcess, to: &Pid, event: mesos::scheduler::Event, ctx: &mut Context<'_, MasterProcess>) {
+fn write_event(
+    master: &mut MasterProcess,
+    to: &Pid,
+    event: mesos::scheduler::Event,
+    ctx: &mut Context<'_, MasterProcess>,
+) {
     let Some(stream) = master.http.streams.get(to) else { return };
     let record = encode_event(&event, stream.encoding);
     match stream.writer.try_send(record) {
@@ -255,11 +290,19 @@ fn to_event(message: &Outgoing) -> Option<mesos::scheduler::Event> {
             Type::Update
         }
         Outgoing::ExecutorToFramework(m) => {
-            e.message = Some(event::Message { slave_id: m.slave_id.clone(), executor_id: m.executor_id.clone(), data: m.data.clone() });
+            e.message = Some(event::Message {
+                slave_id: m.slave_id.clone(),
+                executor_id: m.executor_id.clone(),
+                data: m.data.clone(),
+            });
             Type::Message
         }
         Outgoing::LostSlave(m) => {
-            e.failure = Some(event::Failure { slave_id: Some(m.slave_id.clone()), executor_id: None, status: None });
+            e.failure = Some(event::Failure {
+                slave_id: Some(m.slave_id.clone()),
+                executor_id: None,
+                status: None,
+            });
             Type::Failure
         }
         Outgoing::ExitedExecutor(m) => {
@@ -280,7 +323,10 @@ fn to_event(message: &Outgoing) -> Option<mesos::scheduler::Event> {
     Some(e)
 }
 
-fn subscribed(framework_id: &mesos::FrameworkId, master_info: &mesos::MasterInfo) -> mesos::scheduler::event::Subscribed {
+fn subscribed(
+    framework_id: &mesos::FrameworkId,
+    master_info: &mesos::MasterInfo,
+) -> mesos::scheduler::event::Subscribed {
     mesos::scheduler::event::Subscribed {
         framework_id: framework_id.clone(),
         heartbeat_interval_seconds: Some(HEARTBEAT_INTERVAL.as_secs_f64()),

@@ -50,7 +50,10 @@ impl Attributes {
                 problem,
             };
             let Some(colon) = token.find(':') else {
-                return Err(error(token.len() - token.trim_start().len(), ParseProblem::MissingColon));
+                return Err(error(
+                    token.len() - token.trim_start().len(),
+                    ParseProblem::MissingColon,
+                ));
             };
             let name = token[..colon].trim();
             if name.is_empty() {
@@ -64,7 +67,9 @@ impl Attributes {
     }
 
     /// Validates each protobuf (from the wire) and keeps them in order.
-    pub fn from_protos(protos: impl IntoIterator<Item = Attribute>) -> Result<Attributes, ResourceError> {
+    pub fn from_protos(
+        protos: impl IntoIterator<Item = Attribute>,
+    ) -> Result<Attributes, ResourceError> {
         let mut result = Attributes::new();
         for proto in protos {
             result.push(proto)?;
@@ -106,9 +111,7 @@ impl Attributes {
 
     /// The value of the first SCALAR attribute called `name`.
     pub fn scalar(&self, name: &str) -> Option<f64> {
-        self.of_type(name, Type::Scalar)
-            .and_then(|a| a.scalar.as_ref())
-            .map(|s| s.value)
+        self.of_type(name, Type::Scalar).and_then(|a| a.scalar.as_ref()).map(|s| s.value)
     }
 
     /// The value of the first RANGES attribute called `name`.
@@ -118,15 +121,11 @@ impl Attributes {
 
     /// The value of the first TEXT attribute called `name`.
     pub fn text(&self, name: &str) -> Option<&str> {
-        self.of_type(name, Type::Text)
-            .and_then(|a| a.text.as_ref())
-            .map(|t| t.value.as_str())
+        self.of_type(name, Type::Text).and_then(|a| a.text.as_ref()).map(|t| t.value.as_str())
     }
 
     fn of_type(&self, name: &str, value_type: Type) -> Option<&Attribute> {
-        self.attributes
-            .iter()
-            .find(|a| a.name == name && a.r#type == value_type as i32)
+        self.attributes.iter().find(|a| a.name == name && a.r#type == value_type as i32)
     }
 
     /// The summary the `/state` endpoints show (Mesos: common/http.cpp
@@ -136,7 +135,9 @@ impl Attributes {
         let mut object = serde_json::Map::new();
         for a in &self.attributes {
             let value = match Type::try_from(a.r#type) {
-                Ok(Type::Scalar) => serde_json::Value::from(a.scalar.as_ref().map_or(0.0, |s| s.value)),
+                Ok(Type::Scalar) => {
+                    serde_json::Value::from(a.scalar.as_ref().map_or(0.0, |s| s.value))
+                }
                 Ok(Type::Ranges) => format_ranges(&a.ranges.clone().unwrap_or_default()).into(),
                 Ok(Type::Text) => a.text.as_ref().map_or(String::new(), |t| t.value.clone()).into(),
                 _ => continue,
@@ -166,11 +167,8 @@ pub fn parse_attribute(name: &str, value: &str) -> Result<Attribute, ResourceErr
 
 fn parse_attribute_at(name: &str, text: &str) -> Result<Attribute, (usize, ParseProblem)> {
     let value = parse_value_at(text)?;
-    let mut attribute = Attribute {
-        name: name.to_string(),
-        r#type: value.r#type,
-        ..Default::default()
-    };
+    let mut attribute =
+        Attribute { name: name.to_string(), r#type: value.r#type, ..Default::default() };
     match Type::try_from(value.r#type) {
         Ok(Type::Scalar) => attribute.scalar = value.scalar,
         Ok(Type::Ranges) => attribute.ranges = value.ranges,
@@ -200,7 +198,9 @@ pub fn validate(attribute: &Attribute) -> Result<(), ResourceError> {
                 Some(s) if !s.value.is_finite() => Some("scalar is not finite"),
                 Some(_) => None,
             },
-            Ok(Type::Ranges) => attribute.ranges.is_none().then_some("RANGES attribute without ranges"),
+            Ok(Type::Ranges) => {
+                attribute.ranges.is_none().then_some("RANGES attribute without ranges")
+            }
             Ok(Type::Text) => attribute.text.is_none().then_some("TEXT attribute without text"),
             Ok(Type::Set) => Some("attributes cannot be sets"),
             Err(_) => Some("unknown value type"),
@@ -247,7 +247,9 @@ impl fmt::Display for DisplayAttribute<'_> {
         let a = self.0;
         write!(f, "{}:", a.name)?;
         match Type::try_from(a.r#type) {
-            Ok(Type::Scalar) => f.write_str(&format_scalar(a.scalar.as_ref().map_or(0.0, |s| s.value))),
+            Ok(Type::Scalar) => {
+                f.write_str(&format_scalar(a.scalar.as_ref().map_or(0.0, |s| s.value)))
+            }
             Ok(Type::Ranges) => f.write_str(&format_ranges(&a.ranges.clone().unwrap_or_default())),
             Ok(Type::Text) => f.write_str(a.text.as_ref().map_or("", |t| t.value.as_str())),
             _ => f.write_str("?"),
@@ -311,16 +313,14 @@ mod tests {
     /// Proves scalar, ranges and text attributes parse, and text keeps later ':' (AttributesTest.Parsing).
     #[test]
     fn attributes_test_parsing() {
-        let a = Attributes::parse("cpus:45.55;ports:[10000-20000, 30000-50000];rack:rack1,rack2").unwrap();
+        let a = Attributes::parse("cpus:45.55;ports:[10000-20000, 30000-50000];rack:rack1,rack2")
+            .unwrap();
         let all: Vec<&Attribute> = a.iter().collect();
         assert_eq!(all[0].name, "cpus");
         assert_eq!(all[0].r#type, Type::Scalar as i32);
         assert_eq!(a.scalar("cpus"), Some(45.55));
         assert_eq!(all[1].name, "ports");
-        assert_eq!(
-            range_pairs(a.ranges("ports").unwrap()),
-            vec![(10000, 20000), (30000, 50000)]
-        );
+        assert_eq!(range_pairs(a.ranges("ports").unwrap()), vec![(10000, 20000), (30000, 50000)]);
         assert_eq!(a.text("rack"), Some("rack1,rack2"));
 
         let b = Attributes::parse("attr1:foo:bar;attr2:baz:qux:").unwrap();
@@ -335,10 +335,12 @@ mod tests {
     /// Proves equality ignores order and range splitting but not values (AttributesTest.Equality).
     #[test]
     fn attributes_test_equality() {
-        let a = Attributes::parse("cpus:45.55;ports:[10000-20000, 30000-50000];rack:rack1,rack2").unwrap();
+        let a = Attributes::parse("cpus:45.55;ports:[10000-20000, 30000-50000];rack:rack1,rack2")
+            .unwrap();
         assert_eq!(
             a,
-            Attributes::parse("cpus:45.55;ports:[10000-20000,30000-50000];rack:rack1,rack2").unwrap()
+            Attributes::parse("cpus:45.55;ports:[10000-20000,30000-50000];rack:rack1,rack2")
+                .unwrap()
         );
         assert_eq!(Attributes::parse("").unwrap(), Attributes::parse("").unwrap());
         assert_ne!(a, Attributes::parse("").unwrap());
@@ -394,7 +396,8 @@ mod tests {
         let value = prop_oneof![
             (0u32..100_000, 0u32..1000).prop_map(|(w, f)| format!("{w}.{f:03}")),
             proptest::collection::vec((0u64..1000, 0u64..50), 0..4).prop_map(|pairs| {
-                let items: Vec<String> = pairs.iter().map(|(b, len)| format!("{b}-{}", b + len)).collect();
+                let items: Vec<String> =
+                    pairs.iter().map(|(b, len)| format!("{b}-{}", b + len)).collect();
                 format!("[{}]", items.join(", "))
             }),
             // Text, except what Rust reads as a number ("inf", "nan").

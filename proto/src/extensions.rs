@@ -37,6 +37,9 @@ mod tests {
         let bytes = message.encode_to_vec();
         assert_eq!(bytes[0], 0x12, "field 2, length-delimited");
         assert_eq!(NewMasterDetectedMessage::decode(bytes.as_slice()).unwrap(), message);
-        assert_eq!(NewMasterDetectedMessage::full_name(), "mesos.internal.NewMasterDetectedMessage");
+        assert_eq!(
+            NewMasterDetectedMessage::full_name(),
+            "mesos.internal.NewMasterDetectedMessage"
+        );
     }
 }

@@ -56,7 +56,10 @@ pub fn require_post(request: &Request) -> Result<(), Response> {
     if request.method() == http::Method::POST {
         return Ok(());
     }
-    let mut response = lhttp::text(StatusCode::METHOD_NOT_ALLOWED, format!("Expecting a 'POST' request, received '{}'", request.method()));
+    let mut response = lhttp::text(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("Expecting a 'POST' request, received '{}'", request.method()),
+    );
     response.headers_mut().insert(header::ALLOW, http::HeaderValue::from_static("POST"));
     Err(response)
 }
@@ -67,14 +70,19 @@ pub fn response_encoding(request: &Request) -> Result<Encoding, Response> {
     let Some(accept) = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
         return Ok(Encoding::Json);
     };
-    let types: Vec<&str> = accept.split(',').map(|t| t.split(';').next().unwrap_or("").trim()).collect();
-    let accepts = |wanted: &str| types.iter().any(|t| *t == wanted || *t == "*/*" || *t == "application/*");
+    let types: Vec<&str> =
+        accept.split(',').map(|t| t.split(';').next().unwrap_or("").trim()).collect();
+    let accepts =
+        |wanted: &str| types.iter().any(|t| *t == wanted || *t == "*/*" || *t == "application/*");
     if accepts(JSON) {
         Ok(Encoding::Json)
     } else if accepts(PROTOBUF) {
         Ok(Encoding::Protobuf)
     } else {
-        Err(lhttp::text(StatusCode::NOT_ACCEPTABLE, format!("Expecting 'Accept' to allow '{PROTOBUF}' or '{JSON}'")))
+        Err(lhttp::text(
+            StatusCode::NOT_ACCEPTABLE,
+            format!("Expecting 'Accept' to allow '{PROTOBUF}' or '{JSON}'"),
+        ))
     }
 }
 
@@ -97,10 +105,13 @@ where
         .to_string();
     match content_type.as_str() {
         JSON => {
-            let text = std::str::from_utf8(request.body()).map_err(|e| bad_request(format!("Request body is not UTF-8: {e}")))?;
-            crate::json::from_json_str(text).map_err(|e| bad_request(format!("Failed to parse body into Call protobuf: {e}")))
+            let text = std::str::from_utf8(request.body())
+                .map_err(|e| bad_request(format!("Request body is not UTF-8: {e}")))?;
+            crate::json::from_json_str(text)
+                .map_err(|e| bad_request(format!("Failed to parse body into Call protobuf: {e}")))
         }
-        PROTOBUF => M::decode(request.body().clone()).map_err(|e| bad_request(format!("Failed to parse body into Call protobuf: {e}"))),
+        PROTOBUF => M::decode(request.body().clone())
+            .map_err(|e| bad_request(format!("Failed to parse body into Call protobuf: {e}"))),
         other => Err(lhttp::text(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("Expecting 'Content-Type' of {JSON} or {PROTOBUF}, got '{other}'"),

@@ -299,18 +299,12 @@ pub struct ContainerId {
 impl ContainerId {
     /// A top-level container.
     pub fn new(value: impl Into<String>) -> ContainerId {
-        ContainerId {
-            value: value.into(),
-            parent: None,
-        }
+        ContainerId { value: value.into(), parent: None }
     }
 
     /// A container nested in `parent`.
     pub fn nested(parent: ContainerId, value: impl Into<String>) -> ContainerId {
-        ContainerId {
-            value: value.into(),
-            parent: Some(Box::new(parent)),
-        }
+        ContainerId { value: value.into(), parent: Some(Box::new(parent)) }
     }
 
     /// This container's own name (without its ancestors).
@@ -337,10 +331,7 @@ impl ContainerId {
         validate_id("container id", &self.value)?;
         if self.value.contains('.') {
             // A '.' would make the printed form ambiguous.
-            return Err(IdError::InvalidCharacter {
-                kind: "container id",
-                id: self.value.clone(),
-            });
+            return Err(IdError::InvalidCharacter { kind: "container id", id: self.value.clone() });
         }
         self.parent().map_or(Ok(()), ContainerId::validate)
     }
@@ -411,8 +402,8 @@ container_id_proto!(mesos::v1::ContainerId);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use prost::Message;
     use proptest::prelude::*;
+    use prost::Message;
 
     /// Proves generated ids have Mesos's shapes and their parts can be read back.
     #[test]

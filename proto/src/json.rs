@@ -122,12 +122,10 @@ pub fn to_json_string<M: ReflectMessage>(message: &M) -> String {
 pub fn from_json<M: ReflectMessage + Default>(json: &Value) -> Result<M, JsonError> {
     let descriptor = M::default().descriptor();
     let dynamic = parse_dynamic(&descriptor, json)?;
-    dynamic
-        .transcode_to::<M>()
-        .map_err(|source| JsonError::Transcode {
-            message: descriptor.full_name().to_string(),
-            source,
-        })
+    dynamic.transcode_to::<M>().map_err(|source| JsonError::Transcode {
+        message: descriptor.full_name().to_string(),
+        source,
+    })
 }
 
 /// Parses a message of type `M` from JSON text.
@@ -189,12 +187,9 @@ fn has_explicit_default(field: &FieldDescriptor) -> bool {
 
 fn field_to_json(field: &FieldDescriptor, value: &PValue) -> Value {
     match value {
-        PValue::List(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| value_to_json(&field.kind(), v))
-                .collect(),
-        ),
+        PValue::List(items) => {
+            Value::Array(items.iter().map(|v| value_to_json(&field.kind(), v)).collect())
+        }
         PValue::Map(entries) => {
             let value_kind = match field.kind() {
                 Kind::Message(entry) => entry.map_entry_value_field().kind(),
@@ -277,11 +272,7 @@ fn kind_of(json: &Value) -> &'static str {
 }
 
 fn join(path: &str, name: &str) -> String {
-    if path.is_empty() {
-        name.to_string()
-    } else {
-        format!("{path}.{name}")
-    }
+    if path.is_empty() { name.to_string() } else { format!("{path}.{name}") }
 }
 
 fn as_object<'a>(
@@ -506,12 +497,14 @@ fn parse_bool(json: &Value, path: &str) -> Result<bool, JsonError> {
 fn number_of<'a>(json: &'a Value, path: &str) -> Result<Cow<'a, Number>, JsonError> {
     match json {
         Value::Number(n) => Ok(Cow::Borrowed(n)),
-        Value::String(s) => serde_json::from_str::<Number>(s.trim())
-            .map(Cow::Owned)
-            .map_err(|_| JsonError::InvalidValue {
-                path: path.to_string(),
-                detail: format!("cannot parse '{s}' as a number"),
-            }),
+        Value::String(s) => {
+            serde_json::from_str::<Number>(s.trim()).map(Cow::Owned).map_err(|_| {
+                JsonError::InvalidValue {
+                    path: path.to_string(),
+                    detail: format!("cannot parse '{s}' as a number"),
+                }
+            })
+        }
         other => Err(JsonError::WrongType {
             path: path.to_string(),
             expected: "a number",

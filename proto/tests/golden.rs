@@ -37,19 +37,11 @@ fn check<M: ReflectMessage + Message + Default + PartialEq>(name: &str, type_nam
     // 1. The same content, parsed from Mesos-style JSON by us, encodes to
     //    exactly Mesos's bytes.
     let parsed: M = from_json(&case_json(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert_eq!(
-        parsed.encode_to_vec(),
-        golden,
-        "{name}: encoding differs from Mesos's"
-    );
+    assert_eq!(parsed.encode_to_vec(), golden, "{name}: encoding differs from Mesos's");
 
     // 2. Mesos's bytes decode into our type and re-encode unchanged.
     let decoded = M::decode(golden.as_slice()).expect("decodes");
-    assert_eq!(
-        decoded.encode_to_vec(),
-        golden,
-        "{name}: re-encoding differs"
-    );
+    assert_eq!(decoded.encode_to_vec(), golden, "{name}: re-encoding differs");
     assert!(decoded == parsed, "{name}: decoded differs from parsed");
 
     // 3. Our JSON rendering parses back to the same message's bytes. (Fields
@@ -57,11 +49,7 @@ fn check<M: ReflectMessage + Message + Default + PartialEq>(name: &str, type_nam
     //    second render must be a fixed point.)
     let rendered = to_json(&decoded);
     let reparsed: M = from_json(&rendered).unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert_eq!(
-        to_json(&reparsed),
-        rendered,
-        "{name}: JSON round trip not stable"
-    );
+    assert_eq!(to_json(&reparsed), rendered, "{name}: JSON round trip not stable");
     decoded
 }
 
@@ -88,14 +76,8 @@ fn task_info() {
 fn task_status() {
     let status: mesos::TaskStatus = check("task_status", "mesos.TaskStatus");
     assert_eq!(status.state(), mesos::TaskState::TaskRunning);
-    assert_eq!(
-        status.reason(),
-        mesos::task_status::Reason::TaskHealthCheckStatusUpdated
-    );
-    assert_eq!(
-        status.unreachable_time.as_ref().map(|t| t.nanoseconds),
-        Some(-1)
-    );
+    assert_eq!(status.reason(), mesos::task_status::Reason::TaskHealthCheckStatusUpdated);
+    assert_eq!(status.unreachable_time.as_ref().map(|t| t.nanoseconds), Some(-1));
 }
 
 /// Offer with attributes of every type, disk info, shared/revocable resources,

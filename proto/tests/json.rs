@@ -112,11 +112,7 @@ const DOC_EXAMPLES: &[(&str, Api, &str)] = &[
         Api::SchedulerEvent,
         r#"{"type": "ERROR", "message": "Framework is not authorized"}"#,
     ),
-    (
-        "scheduler_event_heartbeat_19",
-        Api::SchedulerEvent,
-        r#"{"type": "HEARTBEAT"}"#,
-    ),
+    ("scheduler_event_heartbeat_19", Api::SchedulerEvent, r#"{"type": "HEARTBEAT"}"#),
     (
         "scheduler_call_subscribe_20",
         Api::SchedulerCall,
@@ -162,11 +158,7 @@ const DOC_EXAMPLES: &[(&str, Api, &str)] = &[
         Api::ExecutorEvent,
         r#"{"type": "MESSAGE", "message": {"data": "c2FtcGxlIGRhdGE="}}"#,
     ),
-    (
-        "executor_event_shutdown_29",
-        Api::ExecutorEvent,
-        r#"{"type": "SHUTDOWN"}"#,
-    ),
+    ("executor_event_shutdown_29", Api::ExecutorEvent, r#"{"type": "SHUTDOWN"}"#),
     (
         "executor_event_error_30",
         Api::ExecutorEvent,
@@ -235,12 +227,9 @@ where
     let original: Value = serde_json::from_str(text).expect("doc example is JSON");
     let parsed: M = from_json(&original).unwrap_or_else(|e| panic!("{name}: {e}"));
     let rendered = to_json(&parsed);
-    if let Err(e) = contained(
-        &original,
-        &rendered,
-        Some(&Kind::Message(M::default().descriptor())),
-        name,
-    ) {
+    if let Err(e) =
+        contained(&original, &rendered, Some(&Kind::Message(M::default().descriptor())), name)
+    {
         panic!("{name}: rendered JSON lost or changed a field: {e}\nrendered: {rendered}");
     }
     // And the rendering parses back to the same message.
@@ -299,11 +288,7 @@ fn mesos_doc_examples_round_trip() {
 #[test]
 fn doc_errata_are_rejected_like_mesos_does() {
     let find = |name: &str| {
-        DOC_EXAMPLES
-            .iter()
-            .find(|(n, _, _)| *n == name)
-            .map(|(_, _, t)| *t)
-            .expect("example")
+        DOC_EXAMPLES.iter().find(|(n, _, _)| *n == name).map(|(_, _, t)| *t).expect("example")
     };
     let err = from_json_str::<scheduler::Call>(find(DOC_ERRATA[0])).unwrap_err();
     assert_eq!(
@@ -322,10 +307,8 @@ fn doc_errata_are_rejected_like_mesos_does() {
 /// ignores unknown keys.
 #[test]
 fn doc_request_example_keeps_only_known_fields() {
-    let (_, _, text) = DOC_EXAMPLES
-        .iter()
-        .find(|(n, _, _)| *n == "scheduler_call_request_11")
-        .expect("example");
+    let (_, _, text) =
+        DOC_EXAMPLES.iter().find(|(n, _, _)| *n == "scheduler_call_request_11").expect("example");
     let call: scheduler::Call = from_json_str(text).expect("parses");
     assert_eq!(call.r#type(), scheduler::call::Type::Request);
     assert!(call.request.is_none());
@@ -334,20 +317,16 @@ fn doc_request_example_keeps_only_known_fields() {
 /// The docs' SUBSCRIBE and UPDATE examples land in the right typed fields.
 #[test]
 fn doc_examples_fill_typed_fields() {
-    let (_, _, subscribe) = DOC_EXAMPLES
-        .iter()
-        .find(|(n, _, _)| *n == "scheduler_call_subscribe_0")
-        .expect("example");
+    let (_, _, subscribe) =
+        DOC_EXAMPLES.iter().find(|(n, _, _)| *n == "scheduler_call_subscribe_0").expect("example");
     let call: scheduler::Call = from_json_str(subscribe).expect("parses");
     assert_eq!(call.r#type(), scheduler::call::Type::Subscribe);
     let info = &call.subscribe.as_ref().expect("subscribe").framework_info;
     assert_eq!(info.user, "foo");
     assert_eq!(info.roles, ["test1", "test2"]);
 
-    let (_, _, update) = DOC_EXAMPLES
-        .iter()
-        .find(|(n, _, _)| *n == "scheduler_event_update_14")
-        .expect("example");
+    let (_, _, update) =
+        DOC_EXAMPLES.iter().find(|(n, _, _)| *n == "scheduler_event_update_14").expect("example");
     let event: scheduler::Event = from_json_str(update).expect("parses");
     assert_eq!(event.r#type(), scheduler::event::Type::Update);
     let status = &event.update.as_ref().expect("update").status;
@@ -364,37 +343,22 @@ fn rendering_follows_mesos_conventions() {
         task_id: v1::TaskId { value: "t".into() },
         state: v1::TaskState::TaskFailed as i32,
         data: Some(b"\x00\xffhi".to_vec()),
-        unreachable_time: Some(v1::TimeInfo {
-            nanoseconds: 1_700_000_000_123_456_789,
-        }),
+        unreachable_time: Some(v1::TimeInfo { nanoseconds: 1_700_000_000_123_456_789 }),
         ..Default::default()
     };
     let json = to_json(&status);
     assert_eq!(json["task_id"]["value"], "t");
     assert_eq!(json["state"], "TASK_FAILED");
     assert_eq!(json["data"], "AP9oaQ==");
-    assert_eq!(
-        json["unreachable_time"]["nanoseconds"].as_i64(),
-        Some(1_700_000_000_123_456_789)
-    );
-    assert!(
-        json.get("message").is_none(),
-        "unset field without default is omitted"
-    );
+    assert_eq!(json["unreachable_time"]["nanoseconds"].as_i64(), Some(1_700_000_000_123_456_789));
+    assert!(json.get("message").is_none(), "unset field without default is omitted");
     assert!(json.get("agent_id").is_none());
     // `FrameworkInfo.failover_timeout` declares `[default = 0.0]`: stout prints it.
-    let info = v1::FrameworkInfo {
-        user: "u".into(),
-        name: "n".into(),
-        ..Default::default()
-    };
+    let info = v1::FrameworkInfo { user: "u".into(), name: "n".into(), ..Default::default() };
     let json = to_json(&info);
     assert_eq!(json["failover_timeout"].as_f64(), Some(0.0));
     assert_eq!(json["checkpoint"], false);
-    assert!(
-        json.get("roles").is_none(),
-        "empty repeated field is omitted"
-    );
+    assert!(json.get("roles").is_none(), "empty repeated field is omitted");
     // `role` declares a default but is deprecated: stout omits it.
     assert!(json.get("role").is_none());
 }
@@ -411,10 +375,7 @@ fn parsing_is_as_lenient_as_mesos() {
     .expect("parses");
     assert_eq!(call.r#type(), scheduler::call::Type::Decline);
     assert_eq!(
-        call.decline
-            .as_ref()
-            .and_then(|d| d.filters.as_ref())
-            .map(|f| f.refuse_seconds()),
+        call.decline.as_ref().and_then(|d| d.filters.as_ref()).map(|f| f.refuse_seconds()),
         Some(f64::INFINITY)
     );
     assert!(call.kill.is_none());
@@ -428,10 +389,7 @@ fn parsing_is_as_lenient_as_mesos() {
     assert_eq!(status.timestamp, Some(1.5));
     assert_eq!(status.uuid.as_deref(), Some(&b"\x00\xffhi"[..]));
     // 2^53 + 1 survives: 64-bit integers are not squeezed through a double.
-    assert_eq!(
-        status.unreachable_time.map(|t| t.nanoseconds),
-        Some(9_007_199_254_740_993)
-    );
+    assert_eq!(status.unreachable_time.map(|t| t.nanoseconds), Some(9_007_199_254_740_993));
 }
 
 /// An unknown enum name is dropped on an optional field (proto2, so newer
@@ -473,35 +431,23 @@ fn bad_input_gives_clear_errors() {
 
     let err = from_json_str::<scheduler::Call>(r#"{"accept": {"offer_ids": {"value": "o"}}}"#)
         .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "accept.offer_ids: expecting an array, found an object"
-    );
+    assert_eq!(err.to_string(), "accept.offer_ids: expecting an array, found an object");
 
     let err = from_json_str::<v1::Offer>(
         r#"{"id": {"value": "o"}, "framework_id": {"value": "f"}, "agent_id": {"value": "a"}, "hostname": "h",
             "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": "lots"}}]}"#,
     )
     .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "resources[0].scalar.value: cannot parse 'lots' as a number"
-    );
+    assert_eq!(err.to_string(), "resources[0].scalar.value: cannot parse 'lots' as a number");
 
     let err = from_json_str::<v1::Value>(
         r#"{"type": "RANGES", "ranges": {"range": [{"begin": 1.5, "end": 2}]}}"#,
     )
     .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "ranges.range[0].begin: 1.5 is not an integer"
-    );
+    assert_eq!(err.to_string(), "ranges.range[0].begin: 1.5 is not an integer");
 
     let err = from_json_str::<v1::Address>(r#"{"port": 4294967296}"#).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "port: 4294967296 is out of range for this field"
-    );
+    assert_eq!(err.to_string(), "port: 4294967296 is out of range for this field");
 
     let err = from_json_str::<v1::TaskStatus>(
         r#"{"task_id": {"value": "t"}, "state": "TASK_RUNNING", "data": "%%%"}"#,
@@ -513,10 +459,7 @@ fn bad_input_gives_clear_errors() {
         r#"{"task_id": {"value": "t"}, "state": "TASK_RUNNING", "healthy": 1}"#,
     )
     .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "healthy: expecting a boolean, found a number"
-    );
+    assert_eq!(err.to_string(), "healthy: expecting a boolean, found a number");
 
     let err = from_json_str::<scheduler::Call>(
         r#"{"type": "ACCEPT", "accept": {"offer_ids": [{"value": "o"}, {}], "operations": [{"launch": {"task_infos": [{"name": "t"}]}}]}}"#,

@@ -9,10 +9,7 @@ use prost::{Message, Name};
 fn full_type_names_follow_mesos_packages() {
     assert_eq!(mesos::FrameworkInfo::full_name(), "mesos.FrameworkInfo");
     assert_eq!(mesos::v1::AgentInfo::full_name(), "mesos.v1.AgentInfo");
-    assert_eq!(
-        mesos::offer::operation::Launch::full_name(),
-        "mesos.Offer.Operation.Launch"
-    );
+    assert_eq!(mesos::offer::operation::Launch::full_name(), "mesos.Offer.Operation.Launch");
     assert_eq!(mesos::v1::TaskStatus::type_url(), "/mesos.v1.TaskStatus");
 }
 
@@ -22,11 +19,8 @@ fn full_type_names_follow_mesos_packages() {
 #[allow(deprecated)]
 #[test]
 fn proto2_defaults_and_presence() {
-    let info = mesos::FrameworkInfo {
-        user: "root".into(),
-        name: "fw".into(),
-        ..Default::default()
-    };
+    let info =
+        mesos::FrameworkInfo { user: "root".into(), name: "fw".into(), ..Default::default() };
     assert_eq!(info.failover_timeout(), 0.0);
     assert!(!info.checkpoint());
     assert_eq!(info.role(), "*");

@@ -12,22 +12,14 @@ use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto};
 
 fn enum_lines(prefix: &str, e: &EnumDescriptorProto, out: &mut Vec<String>) {
     for v in &e.value {
-        out.push(format!(
-            "E {prefix}.{} {} {}",
-            e.name(),
-            v.name(),
-            v.number()
-        ));
+        out.push(format!("E {prefix}.{} {} {}", e.name(), v.name(), v.number()));
     }
 }
 
 fn message_lines(prefix: &str, m: &DescriptorProto, out: &mut Vec<String>) {
     let name = format!("{prefix}.{}", m.name());
     let map_entry = m.options.as_ref().is_some_and(|o| o.map_entry());
-    out.push(format!(
-        "M {name}{}",
-        if map_entry { " map_entry" } else { "" }
-    ));
+    out.push(format!("M {name}{}", if map_entry { " map_entry" } else { "" }));
     for f in &m.field {
         let oneof = f
             .oneof_index
@@ -75,14 +67,8 @@ fn our_listing(keep: impl Fn(&FileDescriptorProto) -> bool) -> BTreeSet<String> 
 }
 
 fn golden_listing(file: &str) -> BTreeSet<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(file);
-    std::fs::read_to_string(path)
-        .expect("schema listing")
-        .lines()
-        .map(str::to_string)
-        .collect()
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(file);
+    std::fs::read_to_string(path).expect("schema listing").lines().map(str::to_string).collect()
 }
 
 fn report(ours: &BTreeSet<String>, mesos: &BTreeSet<String>) -> String {

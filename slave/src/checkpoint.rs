@@ -37,7 +37,9 @@ fn crc32(bytes: &[u8]) -> u32 {
 
 /// Writes `bytes` to `path` atomically (temp file, fsync, rename, fsync folder).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AgentError> {
-    let dir = path.parent().ok_or_else(|| AgentError::io("write", path, std::io::Error::other("no parent folder")))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| AgentError::io("write", path, std::io::Error::other("no parent folder")))?;
     fs::create_dir_all(dir).map_err(|e| AgentError::io("create folder", dir, e))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temp = dir.join(format!(".{name}.tmp"));
@@ -46,12 +48,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AgentError> {
     file.sync_all().map_err(|e| AgentError::io("fsync", &temp, e))?;
     drop(file);
     fs::rename(&temp, path).map_err(|e| AgentError::io("rename into place", path, e))?;
-    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| AgentError::io("fsync folder", dir, e))
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| AgentError::io("fsync folder", dir, e))
 }
 
 /// Points the symlink `link` at `target` atomically.
 pub fn link_atomic(target: &Path, link: &Path) -> Result<(), AgentError> {
-    let dir = link.parent().ok_or_else(|| AgentError::io("link", link, std::io::Error::other("no parent folder")))?;
+    let dir = link
+        .parent()
+        .ok_or_else(|| AgentError::io("link", link, std::io::Error::other("no parent folder")))?;
     fs::create_dir_all(dir).map_err(|e| AgentError::io("create folder", dir, e))?;
     let temp = dir.join(".latest.tmp");
     let _ = fs::remove_file(&temp);
@@ -72,8 +78,12 @@ pub fn encode_records<M: Message>(records: &[M]) -> Vec<u8> {
 }
 
 /// Reads back what [`encode_records`] wrote; any damage is an error naming `path`.
-pub fn decode_records<M: Message + Default>(path: &Path, mut bytes: &[u8]) -> Result<Vec<M>, AgentError> {
-    let corrupt = |reason: String| AgentError::CorruptCheckpoint { path: path.to_path_buf(), reason };
+pub fn decode_records<M: Message + Default>(
+    path: &Path,
+    mut bytes: &[u8],
+) -> Result<Vec<M>, AgentError> {
+    let corrupt =
+        |reason: String| AgentError::CorruptCheckpoint { path: path.to_path_buf(), reason };
     let mut records = Vec::new();
     while !bytes.is_empty() {
         if bytes.len() < 8 {
@@ -81,11 +91,14 @@ pub fn decode_records<M: Message + Default>(path: &Path, mut bytes: &[u8]) -> Re
         }
         let len = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
         let crc = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
-        let body = bytes.get(8..8 + len).ok_or_else(|| corrupt(format!("record of {len} bytes is truncated")))?;
+        let body = bytes
+            .get(8..8 + len)
+            .ok_or_else(|| corrupt(format!("record of {len} bytes is truncated")))?;
         if crc32(body) != crc {
             return Err(corrupt(format!("checksum mismatch in record {}", records.len() + 1)));
         }
-        let record = M::decode(body).map_err(|e| corrupt(format!("record {}: {e}", records.len() + 1)))?;
+        let record =
+            M::decode(body).map_err(|e| corrupt(format!("record {}: {e}", records.len() + 1)))?;
         records.push(record);
         bytes = &bytes[8 + len..];
     }
@@ -124,9 +137,8 @@ pub fn read_message<M: Message + Default>(path: &Path) -> Result<Option<M>, Agen
 /// Reads a small text file, trimmed; `None` if it does not exist.
 pub fn read_text(path: &Path) -> Result<Option<String>, AgentError> {
     let Some(bytes) = read_optional(path)? else { return Ok(None) };
-    String::from_utf8(bytes).map(|s| Some(s.trim().to_string())).map_err(|_| AgentError::CorruptCheckpoint {
-        path: path.to_path_buf(),
-        reason: "not UTF-8 text".into(),
+    String::from_utf8(bytes).map(|s| Some(s.trim().to_string())).map_err(|_| {
+        AgentError::CorruptCheckpoint { path: path.to_path_buf(), reason: "not UTF-8 text".into() }
     })
 }
 
@@ -158,19 +170,35 @@ impl Checkpointer {
         if let Some(boot_id) = current_boot_id() {
             write_atomic(&self.paths.boot_id_file(), boot_id.as_bytes())?;
         }
-        write_atomic(&self.paths.agent_info_file(&self.agent_id), &encode_records(std::slice::from_ref(info)))?;
+        write_atomic(
+            &self.paths.agent_info_file(&self.agent_id),
+            &encode_records(std::slice::from_ref(info)),
+        )?;
         link_atomic(Path::new(&self.agent_id), &self.paths.latest_agent_link())
     }
 
     /// Writes `framework.info` and `framework.pid`.
-    pub fn framework(&self, info: &FrameworkInfo, framework_id: &str, pid: Option<&str>) -> Result<(), AgentError> {
+    pub fn framework(
+        &self,
+        info: &FrameworkInfo,
+        framework_id: &str,
+        pid: Option<&str>,
+    ) -> Result<(), AgentError> {
         let dir = self.paths.framework_meta_dir(&self.agent_id, framework_id);
-        write_atomic(&dir.join(files::FRAMEWORK_INFO), &encode_records(std::slice::from_ref(info)))?;
+        write_atomic(
+            &dir.join(files::FRAMEWORK_INFO),
+            &encode_records(std::slice::from_ref(info)),
+        )?;
         write_atomic(&dir.join(files::FRAMEWORK_PID), pid.unwrap_or("").as_bytes())
     }
 
     /// Writes `executor.info` and points `runs/latest` at the new run.
-    pub fn executor(&self, framework_id: &str, info: &ExecutorInfo, container_id: &str) -> Result<(), AgentError> {
+    pub fn executor(
+        &self,
+        framework_id: &str,
+        info: &ExecutorInfo,
+        container_id: &str,
+    ) -> Result<(), AgentError> {
         let executor_id = info.executor_id.value.as_str();
         let dir = self.paths.executor_meta_dir(&self.agent_id, framework_id, executor_id);
         write_atomic(&dir.join(files::EXECUTOR_INFO), &encode_records(std::slice::from_ref(info)))?;
@@ -185,7 +213,12 @@ impl Checkpointer {
     }
 
     /// Writes a small text file of a run (`pids/forked.pid`, ...).
-    pub fn run_file(&self, run: (&str, &str, &str), name: &str, text: &str) -> Result<(), AgentError> {
+    pub fn run_file(
+        &self,
+        run: (&str, &str, &str),
+        name: &str,
+        text: &str,
+    ) -> Result<(), AgentError> {
         write_atomic(&self.run_dir(run.0, run.1, run.2).join(name), text.as_bytes())
     }
 
@@ -196,7 +229,12 @@ impl Checkpointer {
     }
 
     /// Replaces `task.updates` with the task's whole status update stream.
-    pub fn task_updates(&self, run: (&str, &str, &str), task_id: &str, records: &[StatusUpdateRecord]) -> Result<(), AgentError> {
+    pub fn task_updates(
+        &self,
+        run: (&str, &str, &str),
+        task_id: &str,
+        records: &[StatusUpdateRecord],
+    ) -> Result<(), AgentError> {
         let dir = self.paths.task_meta_dir(&self.run_dir(run.0, run.1, run.2), task_id);
         write_atomic(&dir.join(files::TASK_UPDATES), &encode_records(records))
     }

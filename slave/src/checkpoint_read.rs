@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, SlaveInfo, Task};
 
 use super::{
-    RecoveredExecutor, RecoveredFramework, RecoveredState, RecoveredTask, current_boot_id, decode_records,
-    read_message, read_optional, read_text,
+    RecoveredExecutor, RecoveredFramework, RecoveredState, RecoveredTask, current_boot_id,
+    decode_records, read_message, read_optional, read_text,
 };
 use crate::error::AgentError;
 use crate::paths::{Paths, files};
@@ -31,7 +31,10 @@ fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>, AgentError> {
         }
         out.push((name, path));
         if out.len() > MAX_ENTRIES_PER_DIR {
-            return Err(AgentError::CorruptCheckpoint { path: dir.to_path_buf(), reason: "too many entries".into() });
+            return Err(AgentError::CorruptCheckpoint {
+                path: dir.to_path_buf(),
+                reason: "too many entries".into(),
+            });
         }
     }
     out.sort();
@@ -85,7 +88,9 @@ fn read_executor(dir: &Path) -> Result<Option<RecoveredExecutor>, AgentError> {
     let container_id = match fs::read_link(&latest) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(AgentError::io("read link", &latest, e)),
-        Ok(target) => target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        Ok(target) => {
+            target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        }
     };
     let run = dir.join("runs").join(&container_id);
     let forked_file = run.join(files::FORKED_PID);

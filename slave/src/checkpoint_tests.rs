@@ -1,7 +1,9 @@
 use std::path::PathBuf;
 
 use mesos_proto::mesos::internal::{StatusUpdateRecord, status_update_record};
-use mesos_proto::mesos::{ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, SlaveId, SlaveInfo, Task, TaskId};
+use mesos_proto::mesos::{
+    ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, SlaveId, SlaveInfo, Task, TaskId,
+};
 
 use super::*;
 
@@ -26,7 +28,11 @@ impl Drop for TempDir {
 fn populated(dir: &TempDir) -> (Paths, Checkpointer) {
     let paths = Paths::new(&dir.0);
     let cp = Checkpointer::new(paths.clone(), "A-S1");
-    let info = SlaveInfo { hostname: "h".into(), id: Some(SlaveId { value: "A-S1".into() }), ..SlaveInfo::default() };
+    let info = SlaveInfo {
+        hostname: "h".into(),
+        id: Some(SlaveId { value: "A-S1".into() }),
+        ..SlaveInfo::default()
+    };
     cp.agent_info(&info).unwrap();
     let fw = FrameworkInfo {
         id: Some(FrameworkId { value: "F-0001".into() }),
@@ -34,14 +40,19 @@ fn populated(dir: &TempDir) -> (Paths, Checkpointer) {
         ..FrameworkInfo::default()
     };
     cp.framework(&fw, "F-0001", Some("scheduler(1)@127.0.0.1:9")).unwrap();
-    let exec = ExecutorInfo { executor_id: ExecutorId { value: "E".into() }, ..ExecutorInfo::default() };
+    let exec =
+        ExecutorInfo { executor_id: ExecutorId { value: "E".into() }, ..ExecutorInfo::default() };
     cp.executor("F-0001", &exec, "C1").unwrap();
     let run = ("F-0001", "E", "C1");
     cp.run_file(run, files::FORKED_PID, "4242").unwrap();
     cp.run_file(run, files::LIBPROCESS_PID, "executor(1)@127.0.0.1:7000").unwrap();
     let task = Task { task_id: TaskId { value: "T".into() }, ..Task::default() };
     cp.task(run, &task).unwrap();
-    let record = StatusUpdateRecord { r#type: status_update_record::Type::Ack as i32, update: None, uuid: Some(vec![1; 16]) };
+    let record = StatusUpdateRecord {
+        r#type: status_update_record::Type::Ack as i32,
+        update: None,
+        uuid: Some(vec![1; 16]),
+    };
     cp.task_updates(run, "T", &[record.clone(), record]).unwrap();
     (paths, cp)
 }
@@ -61,7 +72,10 @@ fn recover_slave_state_reads_back_everything() {
     let exec = &fw.executors[0];
     assert_eq!(exec.container_id, "C1");
     assert_eq!(exec.forked_pid, Some(4242));
-    assert_eq!(exec.libprocess_pid.as_ref().map(|p| p.to_string()).as_deref(), Some("executor(1)@127.0.0.1:7000"));
+    assert_eq!(
+        exec.libprocess_pid.as_ref().map(|p| p.to_string()).as_deref(),
+        Some("executor(1)@127.0.0.1:7000")
+    );
     assert!(!exec.completed);
     assert_eq!(exec.tasks[0].task.task_id.value, "T");
     assert_eq!(exec.tasks[0].records.len(), 2);
@@ -87,7 +101,10 @@ fn malformed_checkpoints_name_the_file() {
     bytes[last] ^= 0xff;
     fs::write(&updates, &bytes).unwrap();
     let error = read_state(&paths).unwrap_err();
-    assert!(matches!(&error, AgentError::CorruptCheckpoint { path, .. } if *path == updates), "{error}");
+    assert!(
+        matches!(&error, AgentError::CorruptCheckpoint { path, .. } if *path == updates),
+        "{error}"
+    );
     assert!(error.to_string().contains("task.updates"), "{error}");
     assert!(updates.exists(), "never a silent wipe");
 
@@ -115,6 +132,7 @@ fn atomic_write_replaces_content() {
     write_atomic(&file, b"one").unwrap();
     write_atomic(&file, b"two").unwrap();
     assert_eq!(fs::read(&file).unwrap(), b"two");
-    let names: Vec<_> = fs::read_dir(dir.0.join("a/b")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> =
+        fs::read_dir(dir.0.join("a/b")).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
 }

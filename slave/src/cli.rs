@@ -5,20 +5,23 @@ use std::ffi::OsString;
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
-use clap::Parser;
 use crate::agent::{Agent, prepare_recovery};
 use crate::containerizer::PosixContainerizer;
 use crate::executor::{CommandExecutor, ExecutorEnv, PosixTaskRunner};
 use crate::flags::Flags;
+use clap::Parser;
 use libprocess::Node;
 
 /// Runs `mesos-agent` with these arguments (the first is the program name) until the
 /// agent stops.
 pub fn agent_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
-        .try_init().ok();
+        .try_init()
+        .ok();
     let flags = match Flags::try_parse_from(args) {
         Ok(flags) => flags,
         Err(error) => {
@@ -60,7 +63,8 @@ pub fn agent_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         };
         node.set_default_process("slave(1)");
         tracing::info!(limiter = limiter.name(), "resource limits");
-        let agent = Agent::new(config, Box::new(PosixContainerizer::with_limiter(limiter)), recovered);
+        let agent =
+            Agent::new(config, Box::new(PosixContainerizer::with_limiter(limiter)), recovered);
         let agent = match node.spawn("slave(1)", agent) {
             Ok(agent) => agent,
             Err(error) => {
@@ -79,11 +83,16 @@ pub fn agent_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 /// arguments only matter for `--help`).
 pub fn executor_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
-        .try_init().ok();
+        .try_init()
+        .ok();
     if args.into_iter().any(|a| a == "--help" || a == "-h") {
-        println!("mesos-executor: the command executor; started by mesos-agent with MESOS_* environment variables.");
+        println!(
+            "mesos-executor: the command executor; started by mesos-agent with MESOS_* environment variables."
+        );
         return ExitCode::SUCCESS;
     }
     let env = match ExecutorEnv::from_env(|name| std::env::var(name).ok()) {
@@ -93,7 +102,10 @@ pub fn executor_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let ip: IpAddr = std::env::var("LIBPROCESS_IP").ok().and_then(|ip| ip.parse().ok()).unwrap_or(env.agent.address().ip());
+    let ip: IpAddr = std::env::var("LIBPROCESS_IP")
+        .ok()
+        .and_then(|ip| ip.parse().ok())
+        .unwrap_or(env.agent.address().ip());
     actix_rt::System::new().block_on(async move {
         let node = match Node::builder(SocketAddr::new(ip, 0)).start() {
             Ok(node) => node,

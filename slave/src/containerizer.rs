@@ -89,7 +89,9 @@ pub fn describe_status(status: i32) -> String {
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("exited with status {code}"),
         (None, Some(sig)) => {
-            let name = NixSignal::try_from(sig).map(|s| s.as_str().to_string()).unwrap_or_else(|_| sig.to_string());
+            let name = NixSignal::try_from(sig)
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|_| sig.to_string());
             format!("terminated with signal {name}")
         }
         _ => "exited".to_string(),
@@ -160,8 +162,10 @@ fn build_command(request: &LaunchRequest, limits: ChildLimits) -> Result<Command
         c.args(args);
         c
     };
-    let stdout = fs::File::create(request.sandbox.join("stdout")).map_err(|e| format!("cannot create stdout: {e}"))?;
-    let stderr = fs::File::create(request.sandbox.join("stderr")).map_err(|e| format!("cannot create stderr: {e}"))?;
+    let stdout = fs::File::create(request.sandbox.join("stdout"))
+        .map_err(|e| format!("cannot create stdout: {e}"))?;
+    let stderr = fs::File::create(request.sandbox.join("stderr"))
+        .map_err(|e| format!("cannot create stderr: {e}"))?;
     command
         .current_dir(&request.sandbox)
         .env_clear()
@@ -183,7 +187,9 @@ fn process_gone(pid: u32) -> bool {
         // A zombie still accepts signal 0; it has exited all the same.
         _ => fs::read_to_string(format!("/proc/{pid}/stat"))
             .ok()
-            .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+            .and_then(|stat| {
+                stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z'))
+            })
             .unwrap_or(false),
     }
 }
@@ -196,7 +202,9 @@ pub fn session_members(sid: u32) -> Vec<u32> {
         .filter(|pid| {
             let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
             // Fields after the parenthesised command name: state(3) ppid(4) pgrp(5) session(6).
-            let session = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(3)?.parse::<u32>().ok());
+            let session = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(3)?.parse::<u32>().ok());
             session == Some(sid)
         })
         .collect()
@@ -217,7 +225,10 @@ fn signal_session(sid: u32, sig: NixSignal) {
 
 impl Containerizer for PosixContainerizer {
     fn launch(&mut self, request: LaunchRequest) -> Result<Option<u32>, AgentError> {
-        let fail = |reason: String| AgentError::Launch { executor_id: request.container_id.to_string(), reason };
+        let fail = |reason: String| AgentError::Launch {
+            executor_id: request.container_id.to_string(),
+            reason,
+        };
         let limits = self.limiter.prepare(&request.container_id, request.limits).map_err(fail)?;
         if !limits.is_empty() {
             tracing::info!(container = %request.container_id, limiter = self.limiter.name(), limits = ?request.limits, "limiting the container");
@@ -302,16 +313,22 @@ pub mod usage {
     /// Sums CPU times, resident memory, processes and threads of every process in
     /// the session `sid` (the executor and its tasks).
     pub fn session_usage(sid: u32) -> ResourceStatistics {
-        let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok().flatten().unwrap_or(100) as f64;
-        let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().unwrap_or(4096) as u64;
-        let (mut user, mut system, mut rss_pages, mut processes, mut threads) = (0u64, 0u64, 0u64, 0u32, 0u32);
+        let ticks =
+            nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok().flatten().unwrap_or(100)
+                as f64;
+        let page =
+            nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().unwrap_or(4096)
+                as u64;
+        let (mut user, mut system, mut rss_pages, mut processes, mut threads) =
+            (0u64, 0u64, 0u64, 0u32, 0u32);
         let entries = std::fs::read_dir("/proc").into_iter().flatten().flatten();
         for entry in entries {
             let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
             // Fields after the parenthesised command name: state(3) ppid(4) pgrp(5) ...
             let Some((_, rest)) = stat.rsplit_once(')') else { continue };
             let fields: Vec<&str> = rest.split_whitespace().collect();
-            let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+            let field =
+                |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
             if field(6) != u64::from(sid) {
                 continue;
             }

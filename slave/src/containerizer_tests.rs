@@ -10,7 +10,8 @@ struct Sandbox(PathBuf);
 
 impl Sandbox {
     fn new(name: &str) -> Sandbox {
-        let dir = std::env::temp_dir().join(format!("mesos-agent-posix-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("mesos-agent-posix-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         Sandbox(dir)
@@ -28,7 +29,11 @@ fn request(sandbox: &Sandbox, id: &str, shell_command: &str) -> LaunchRequest {
     env.insert("MESOS_EXECUTOR_ID".to_string(), "e1".to_string());
     LaunchRequest {
         container_id: ContainerId::new(id),
-        command: CommandInfo { value: Some(shell_command.into()), shell: Some(true), ..CommandInfo::default() },
+        command: CommandInfo {
+            value: Some(shell_command.into()),
+            shell: Some(true),
+            ..CommandInfo::default()
+        },
         env,
         sandbox: sandbox.0.clone(),
         limits: crate::limits::ContainerLimits::default(),
@@ -76,7 +81,11 @@ fn bad_launches_and_recovery() {
     let mut posix = PosixContainerizer::new();
     let mut bad = request(&sandbox, "c3", "");
     assert!(posix.launch(bad.clone()).is_err(), "empty command");
-    bad.command = CommandInfo { value: Some("/does/not/exist".into()), shell: Some(false), ..CommandInfo::default() };
+    bad.command = CommandInfo {
+        value: Some("/does/not/exist".into()),
+        shell: Some(false),
+        ..CommandInfo::default()
+    };
     let error = posix.launch(bad).unwrap_err();
     assert!(error.to_string().contains("cannot start the executor"), "{error}");
     assert!(posix.recover(&ContainerId::new("mine"), Some(std::process::id())));
@@ -94,7 +103,11 @@ fn rlimits_limit_the_executors_memory() {
     posix.launch(launch).unwrap();
     let termination = posix.wait_child(&ContainerId::new("c1"));
     assert_eq!(termination.message, "Executor exited with status 0");
-    assert_eq!(fs::read_to_string(sandbox.0.join("stdout")).unwrap().trim(), (96 * 1024).to_string(), "KB");
+    assert_eq!(
+        fs::read_to_string(sandbox.0.join("stdout")).unwrap().trim(),
+        (96 * 1024).to_string(),
+        "KB"
+    );
 }
 
 /// With cgroups v2 (only where this machine offers them), the executor runs in
@@ -104,7 +117,10 @@ fn rlimits_limit_the_executors_memory() {
 fn cgroups_v2_limit_the_container_where_available() {
     let limiter = Limiter::detect(std::path::Path::new(crate::flags::CGROUP_HIERARCHY));
     let Limiter::CgroupsV2 { root } = limiter.clone() else {
-        eprintln!("no usable cgroup v2 hierarchy here ({}); covered by the rlimits test", limiter.name());
+        eprintln!(
+            "no usable cgroup v2 hierarchy here ({}); covered by the rlimits test",
+            limiter.name()
+        );
         return;
     };
     let sandbox = Sandbox::new("cgroup");
@@ -113,7 +129,10 @@ fn cgroups_v2_limit_the_container_where_available() {
     launch.limits = ContainerLimits { cpus: Some(0.5), mem_bytes: Some(64 << 20) };
     posix.launch(launch).unwrap();
     assert_eq!(fs::read_to_string(root.join("cg1/cpu.max")).unwrap().trim(), "50000 100000");
-    assert_eq!(fs::read_to_string(root.join("cg1/memory.max")).unwrap().trim(), (64u64 << 20).to_string());
+    assert_eq!(
+        fs::read_to_string(root.join("cg1/memory.max")).unwrap().trim(),
+        (64u64 << 20).to_string()
+    );
     posix.wait_child(&ContainerId::new("cg1"));
     assert!(fs::read_to_string(sandbox.0.join("stdout")).unwrap().contains("/mesos/cg1"));
     assert!(!root.join("cg1").exists(), "removed when reaped");

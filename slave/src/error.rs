@@ -25,7 +25,9 @@ pub enum AgentError {
         reason: String,
     },
     /// The checkpointed agent info does not match this agent's flags.
-    #[error("incompatible agent info in '{path}': {reason}; remove '{latest}' to start as a new agent")]
+    #[error(
+        "incompatible agent info in '{path}': {reason}; remove '{latest}' to start as a new agent"
+    )]
     IncompatibleAgentInfo {
         /// The checkpointed `slave.info`.
         path: PathBuf,
@@ -75,7 +77,11 @@ pub enum AgentError {
 
 impl AgentError {
     /// An [`AgentError::Io`] for `path`.
-    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> AgentError {
+    pub fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> AgentError {
         AgentError::Io { action, path: path.into(), source }
     }
 }

@@ -96,10 +96,13 @@ impl Files {
         if path.is_empty() {
             return Err(FilesError::BadRequest("expecting 'path=value' in query".into()));
         }
-        let root = fs::canonicalize(&self.root).map_err(|_| FilesError::NotFound(format!("no sandboxes yet: '{path}'")))?;
+        let root = fs::canonicalize(&self.root)
+            .map_err(|_| FilesError::NotFound(format!("no sandboxes yet: '{path}'")))?;
         let requested = Path::new(path);
-        let candidate = if requested.is_absolute() { requested.to_path_buf() } else { root.join(requested) };
-        let resolved = fs::canonicalize(&candidate).map_err(|_| FilesError::NotFound(format!("no such file or folder: '{path}'")))?;
+        let candidate =
+            if requested.is_absolute() { requested.to_path_buf() } else { root.join(requested) };
+        let resolved = fs::canonicalize(&candidate)
+            .map_err(|_| FilesError::NotFound(format!("no such file or folder: '{path}'")))?;
         if !resolved.starts_with(&root) {
             return Err(FilesError::Forbidden(format!("'{path}' is outside every sandbox")));
         }
@@ -112,7 +115,8 @@ impl Files {
         if !dir.is_dir() {
             return Err(FilesError::BadRequest(format!("'{path}' is not a folder")));
         }
-        let entries = fs::read_dir(&dir).map_err(|e| FilesError::NotFound(format!("cannot list '{path}': {e}")))?;
+        let entries = fs::read_dir(&dir)
+            .map_err(|e| FilesError::NotFound(format!("cannot list '{path}': {e}")))?;
         let mut listing = Vec::new();
         for entry in entries.flatten().take(10_000) {
             let Ok(meta) = entry.metadata() else { continue };
@@ -132,12 +136,18 @@ impl Files {
 
     /// `{"data": ..., "offset": ...}` for a page of a file; `offset` -1 (or absent)
     /// returns no data and the file's size as the offset.
-    pub fn read(&self, path: &str, offset: Option<i64>, length: Option<i64>) -> Result<Value, FilesError> {
+    pub fn read(
+        &self,
+        path: &str,
+        offset: Option<i64>,
+        length: Option<i64>,
+    ) -> Result<Value, FilesError> {
         let file = self.resolve(path)?;
         if file.is_dir() {
             return Err(FilesError::BadRequest(format!("'{path}' is a folder")));
         }
-        let bytes = fs::read(&file).map_err(|e| FilesError::NotFound(format!("cannot read '{path}': {e}")))?;
+        let bytes = fs::read(&file)
+            .map_err(|e| FilesError::NotFound(format!("cannot read '{path}': {e}")))?;
         let size = bytes.len() as u64;
         let offset = match offset {
             None | Some(-1) => return Ok(json!({ "data": "", "offset": size })),
@@ -157,22 +167,32 @@ impl Files {
     /// The whole content of a file and its name, for `/files/download`.
     pub fn download(&self, path: &str) -> Result<(String, Vec<u8>), FilesError> {
         let file = self.resolve(path)?;
-        let meta = fs::metadata(&file).map_err(|e| FilesError::NotFound(format!("'{path}': {e}")))?;
+        let meta =
+            fs::metadata(&file).map_err(|e| FilesError::NotFound(format!("'{path}': {e}")))?;
         if meta.is_dir() {
             return Err(FilesError::BadRequest(format!("'{path}' is a folder")));
         }
         if meta.len() > MAX_DOWNLOAD_BYTES {
-            return Err(FilesError::BadRequest(format!("'{path}' is larger than {MAX_DOWNLOAD_BYTES} bytes")));
+            return Err(FilesError::BadRequest(format!(
+                "'{path}' is larger than {MAX_DOWNLOAD_BYTES} bytes"
+            )));
         }
         let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let bytes = fs::read(&file).map_err(|e| FilesError::NotFound(format!("cannot read '{path}': {e}")))?;
+        let bytes = fs::read(&file)
+            .map_err(|e| FilesError::NotFound(format!("cannot read '{path}': {e}")))?;
         Ok((name, bytes))
     }
 }
 
 fn mode_string(meta: &fs::Metadata) -> String {
     let mode = meta.permissions().mode();
-    let kind = if meta.is_dir() { 'd' } else if meta.file_type().is_symlink() { 'l' } else { '-' };
+    let kind = if meta.is_dir() {
+        'd'
+    } else if meta.file_type().is_symlink() {
+        'l'
+    } else {
+        '-'
+    };
     let mut out = String::from(kind);
     for shift in [6, 3, 0] {
         let bits = (mode >> shift) & 7;
@@ -196,7 +216,8 @@ mod tests {
     }
 
     fn setup(name: &str) -> (Root, Files, PathBuf) {
-        let base = std::env::temp_dir().join(format!("mesos-agent-files-{name}-{}", std::process::id()));
+        let base =
+            std::env::temp_dir().join(format!("mesos-agent-files-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&base);
         let sandbox = base.join("slaves/A/frameworks/F/executors/E/runs/C");
         fs::create_dir_all(&sandbox).unwrap();
@@ -214,12 +235,27 @@ mod tests {
         let (_root, files, sandbox) = setup("read");
         let stdout = sandbox.join("stdout").to_string_lossy().into_owned();
         assert_eq!(files.read(&stdout, Some(-1), None).unwrap(), json!({"data": "", "offset": 11}));
-        assert_eq!(files.read(&stdout, Some(6), Some(3)).unwrap(), json!({"data": "wor", "offset": 6}));
-        assert_eq!(files.read(&stdout, Some(100), Some(3)).unwrap(), json!({"data": "", "offset": 11}));
+        assert_eq!(
+            files.read(&stdout, Some(6), Some(3)).unwrap(),
+            json!({"data": "wor", "offset": 6})
+        );
+        assert_eq!(
+            files.read(&stdout, Some(100), Some(3)).unwrap(),
+            json!({"data": "", "offset": 11})
+        );
         assert_eq!(files.read(&stdout, Some(-5), None).unwrap_err().status(), 400);
         let listing = files.browse(&sandbox.to_string_lossy()).unwrap();
-        assert!(listing.as_array().unwrap().iter().any(|e| e["path"].as_str().unwrap().ends_with("/stdout")));
-        assert_eq!(files.download(&stdout).unwrap(), ("stdout".to_string(), b"hello world".to_vec()));
+        assert!(
+            listing
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["path"].as_str().unwrap().ends_with("/stdout"))
+        );
+        assert_eq!(
+            files.download(&stdout).unwrap(),
+            ("stdout".to_string(), b"hello world".to_vec())
+        );
     }
 
     /// Path traversal is refused: `..` out of the root, absolute paths elsewhere, and
@@ -243,7 +279,11 @@ mod tests {
     fn query_decoding() {
         assert_eq!(
             parse_query("path=%2Ftmp%2Fa+b&offset=-1&x"),
-            vec![("path".into(), "/tmp/a b".into()), ("offset".into(), "-1".into()), ("x".into(), "".into())]
+            vec![
+                ("path".into(), "/tmp/a b".into()),
+                ("offset".into(), "-1".into()),
+                ("x".into(), "".into())
+            ]
         );
         assert_eq!(parse_query("p=%zz"), vec![("p".into(), "%zz".into())]);
     }

@@ -91,7 +91,9 @@ impl Flags {
             "cgroups" => match Limiter::detect(Path::new(CGROUP_HIERARCHY)) {
                 Limiter::CgroupsV2 { root } => Limiter::CgroupsV2 { root },
                 _ => {
-                    let reason = format!("no writable cgroup v2 hierarchy with cpu and memory at {CGROUP_HIERARCHY}");
+                    let reason = format!(
+                        "no writable cgroup v2 hierarchy with cpu and memory at {CGROUP_HIERARCHY}"
+                    );
                     return Err(AgentError::Flag { flag: "isolation", reason });
                 }
             },
@@ -108,7 +110,8 @@ pub fn parse_masters(text: &str) -> Result<Vec<Pid>, AgentError> {
         let pid = if part.contains('@') {
             part.parse::<Pid>().map_err(|_| bad(format!("'{part}' is not a master pid")))?
         } else {
-            let address: SocketAddr = part.parse().map_err(|_| bad(format!("'{part}' is not ip:port")))?;
+            let address: SocketAddr =
+                part.parse().map_err(|_| bad(format!("'{part}' is not ip:port")))?;
             Pid::new("master", address)
         };
         masters.push(pid);
@@ -126,7 +129,11 @@ pub fn detect_resources(work_dir: &Path) -> String {
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let mem_mb = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
         .map(|kb| kb / 1024)
         .unwrap_or(1024);
     let mem_mb = mem_mb.saturating_sub((mem_mb / 2).min(1024)).max(32);
@@ -142,8 +149,10 @@ impl Flags {
     /// the flag.
     pub fn into_config(self) -> Result<AgentConfig, AgentError> {
         let masters = parse_masters(&self.master)?;
-        std::fs::create_dir_all(&self.work_dir).map_err(|e| AgentError::io("create folder", &self.work_dir, e))?;
-        let resources_text = self.resources.clone().unwrap_or_else(|| detect_resources(&self.work_dir));
+        std::fs::create_dir_all(&self.work_dir)
+            .map_err(|e| AgentError::io("create folder", &self.work_dir, e))?;
+        let resources_text =
+            self.resources.clone().unwrap_or_else(|| detect_resources(&self.work_dir));
         let resources = Resources::parse(&resources_text)
             .map_err(|e| AgentError::Flag { flag: "resources", reason: e.to_string() })?;
         let attributes = Attributes::parse(&self.attributes)
@@ -166,7 +175,10 @@ impl Flags {
         flags.insert("isolation".into(), self.isolation.clone());
         flags.insert("launcher_dir".into(), launcher_dir.to_string_lossy().into_owned());
         let grace = self.executor_shutdown_grace_period;
-        flags.insert("executor_shutdown_grace_period".into(), libprocess::duration::format_duration(grace));
+        flags.insert(
+            "executor_shutdown_grace_period".into(),
+            libprocess::duration::format_duration(grace),
+        );
         let mut config = AgentConfig::new(masters, &self.work_dir);
         config.hostname = self.hostname.unwrap_or_else(|| self.ip.to_string());
         config.resources = resources.to_protos();
@@ -196,11 +208,36 @@ mod tests {
         assert_eq!(masters[1].to_string(), "master@10.0.0.2:5050");
         assert!(parse_masters("zk://x/mesos").is_err());
         assert!(parse_masters("").is_err());
-        let flags = Flags::try_parse_from(["mesos-agent", "--master=127.0.0.1:5050", "--work_dir=/tmp/x", "--executor_shutdown_grace_period=3secs"]).unwrap();
+        let flags = Flags::try_parse_from([
+            "mesos-agent",
+            "--master=127.0.0.1:5050",
+            "--work_dir=/tmp/x",
+            "--executor_shutdown_grace_period=3secs",
+        ])
+        .unwrap();
         assert_eq!(flags.executor_shutdown_grace_period, Duration::from_secs(3));
-        assert!(Flags::try_parse_from(["mesos-agent", "--master=a", "--work_dir=/x", "--recover=maybe"]).is_err());
-        assert!(Flags::try_parse_from(["mesos-agent", "--master=a", "--work_dir=/x", "--bogus=1"]).is_err());
-        assert!(Flags::try_parse_from(["mesos-agent", "--master=a", "--work_dir=/x", "--executor_shutdown_grace_period=5"]).is_err());
+        assert!(
+            Flags::try_parse_from([
+                "mesos-agent",
+                "--master=a",
+                "--work_dir=/x",
+                "--recover=maybe"
+            ])
+            .is_err()
+        );
+        assert!(
+            Flags::try_parse_from(["mesos-agent", "--master=a", "--work_dir=/x", "--bogus=1"])
+                .is_err()
+        );
+        assert!(
+            Flags::try_parse_from([
+                "mesos-agent",
+                "--master=a",
+                "--work_dir=/x",
+                "--executor_shutdown_grace_period=5"
+            ])
+            .is_err()
+        );
         assert!(Resources::parse(&detect_resources(Path::new("/"))).is_ok());
     }
 }

@@ -56,7 +56,10 @@ impl ContainerLimits {
         };
         let cpus = extra(resources.cpus(), COMMAND_EXECUTOR_CPUS).filter(|c| *c > 0.0);
         let mem_mb = extra(resources.mem_mb(), COMMAND_EXECUTOR_MEM_MB).filter(|m| *m > 0.0);
-        ContainerLimits { cpus, mem_bytes: mem_mb.map(|mb| ((mb * 1024.0 * 1024.0) as u64).max(MIN_MEMORY_BYTES)) }
+        ContainerLimits {
+            cpus,
+            mem_bytes: mem_mb.map(|mb| ((mb * 1024.0 * 1024.0) as u64).max(MIN_MEMORY_BYTES)),
+        }
     }
 
     /// True when there is nothing to limit.
@@ -103,18 +106,27 @@ impl Limiter {
 
     /// Prepares what the child needs before exec; the returned [`ChildLimits`] is
     /// applied inside the forked child without allocating.
-    pub fn prepare(&self, container_id: &ContainerId, limits: ContainerLimits) -> Result<ChildLimits, String> {
+    pub fn prepare(
+        &self,
+        container_id: &ContainerId,
+        limits: ContainerLimits,
+    ) -> Result<ChildLimits, String> {
         if limits.is_empty() {
             return Ok(ChildLimits::default());
         }
         match self {
             Limiter::None => Ok(ChildLimits::default()),
-            Limiter::Rlimits => Ok(ChildLimits { data_bytes: limits.mem_bytes, cgroup_procs: None }),
+            Limiter::Rlimits => {
+                Ok(ChildLimits { data_bytes: limits.mem_bytes, cgroup_procs: None })
+            }
             Limiter::CgroupsV2 { root } => {
                 let dir = root.join(container_id.value());
-                fs::create_dir_all(&dir).map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))?;
+                fs::create_dir_all(&dir)
+                    .map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))?;
                 let write = |file: &str, value: String| {
-                    fs::write(dir.join(file), &value).map_err(|e| format!("cannot write {value:?} to {}/{file}: {e}", dir.display()))
+                    fs::write(dir.join(file), &value).map_err(|e| {
+                        format!("cannot write {value:?} to {}/{file}: {e}", dir.display())
+                    })
                 };
                 if let Some(cpus) = limits.cpus {
                     let quota = ((cpus * CFS_PERIOD_US as f64) as u64).max(1000);
@@ -145,7 +157,8 @@ impl Limiter {
 }
 
 fn prepare_cgroups_root(hierarchy: &Path) -> Result<PathBuf, String> {
-    let controllers = fs::read_to_string(hierarchy.join("cgroup.controllers")).map_err(|e| format!("no cgroup v2 hierarchy: {e}"))?;
+    let controllers = fs::read_to_string(hierarchy.join("cgroup.controllers"))
+        .map_err(|e| format!("no cgroup v2 hierarchy: {e}"))?;
     let available: Vec<&str> = controllers.split_whitespace().collect();
     if !(available.contains(&"cpu") && available.contains(&"memory")) {
         return Err(format!("cgroup v2 controllers are {controllers:?}, without cpu and memory"));
@@ -175,7 +188,11 @@ impl ChildLimits {
     /// Runs in the forked child: only system calls, no allocation.
     pub(crate) fn apply_in_child(&self) -> std::io::Result<()> {
         if let Some(procs) = &self.cgroup_procs {
-            let fd = nix::fcntl::open(procs.as_c_str(), nix::fcntl::OFlag::O_WRONLY, nix::sys::stat::Mode::empty())?;
+            let fd = nix::fcntl::open(
+                procs.as_c_str(),
+                nix::fcntl::OFlag::O_WRONLY,
+                nix::sys::stat::Mode::empty(),
+            )?;
             // "0" moves the writing process itself.
             nix::unistd::write(&fd, b"0")?;
         }

@@ -29,7 +29,10 @@ use crate::error::AgentError;
 /// An id as a single, safe path component.
 pub fn component(kind: &'static str, id: &str) -> Result<String, AgentError> {
     if id.is_empty() || id == "." || id == ".." || id.contains('/') || id.contains('\0') {
-        return Err(AgentError::Launch { executor_id: id.to_string(), reason: format!("{kind} '{id}' cannot name a folder") });
+        return Err(AgentError::Launch {
+            executor_id: id.to_string(),
+            reason: format!("{kind} '{id}' cannot name a folder"),
+        });
     }
     Ok(id.to_string())
 }
@@ -82,12 +85,23 @@ impl Paths {
     }
 
     /// `.../executors/<executor id>`.
-    pub fn executor_meta_dir(&self, agent_id: &str, framework_id: &str, executor_id: &str) -> PathBuf {
+    pub fn executor_meta_dir(
+        &self,
+        agent_id: &str,
+        framework_id: &str,
+        executor_id: &str,
+    ) -> PathBuf {
         self.framework_meta_dir(agent_id, framework_id).join("executors").join(executor_id)
     }
 
     /// `.../runs/<container id>`.
-    pub fn run_meta_dir(&self, agent_id: &str, framework_id: &str, executor_id: &str, container_id: &str) -> PathBuf {
+    pub fn run_meta_dir(
+        &self,
+        agent_id: &str,
+        framework_id: &str,
+        executor_id: &str,
+        container_id: &str,
+    ) -> PathBuf {
         self.executor_meta_dir(agent_id, framework_id, executor_id).join("runs").join(container_id)
     }
 
@@ -97,13 +111,31 @@ impl Paths {
     }
 
     /// The sandbox `slaves/<a>/frameworks/<f>/executors/<e>/runs/<c>`.
-    pub fn sandbox_dir(&self, agent_id: &str, framework_id: &str, executor_id: &str, container_id: &str) -> PathBuf {
-        self.executor_sandbox_root(agent_id, framework_id, executor_id).join("runs").join(container_id)
+    pub fn sandbox_dir(
+        &self,
+        agent_id: &str,
+        framework_id: &str,
+        executor_id: &str,
+        container_id: &str,
+    ) -> PathBuf {
+        self.executor_sandbox_root(agent_id, framework_id, executor_id)
+            .join("runs")
+            .join(container_id)
     }
 
     /// `slaves/<a>/frameworks/<f>/executors/<e>` (holds `runs/`).
-    pub fn executor_sandbox_root(&self, agent_id: &str, framework_id: &str, executor_id: &str) -> PathBuf {
-        self.sandboxes_root().join(agent_id).join("frameworks").join(framework_id).join("executors").join(executor_id)
+    pub fn executor_sandbox_root(
+        &self,
+        agent_id: &str,
+        framework_id: &str,
+        executor_id: &str,
+    ) -> PathBuf {
+        self.sandboxes_root()
+            .join(agent_id)
+            .join("frameworks")
+            .join(framework_id)
+            .join("executors")
+            .join(executor_id)
     }
 
     /// `slaves/`: every sandbox is below it (the `/files` confinement root).
@@ -144,7 +176,10 @@ mod tests {
             p.run_meta_dir("a", "f", "e", "c"),
             PathBuf::from("/w/meta/slaves/a/frameworks/f/executors/e/runs/c")
         );
-        assert_eq!(p.sandbox_dir("a", "f", "e", "c"), PathBuf::from("/w/slaves/a/frameworks/f/executors/e/runs/c"));
+        assert_eq!(
+            p.sandbox_dir("a", "f", "e", "c"),
+            PathBuf::from("/w/slaves/a/frameworks/f/executors/e/runs/c")
+        );
         assert!(component("task id", "..").is_err());
         assert!(component("task id", "a/b").is_err());
         assert!(component("task id", "").is_err());

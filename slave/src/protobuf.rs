@@ -93,5 +93,7 @@ pub fn task_from_info(info: &TaskInfo, state: TaskState, framework_id: &Framewor
 
 /// The name of a task state (`TASK_RUNNING`), or the number if unknown.
 pub fn state_name(state: i32) -> String {
-    TaskState::try_from(state).map(|s| s.as_str_name().to_string()).unwrap_or_else(|_| state.to_string())
+    TaskState::try_from(state)
+        .map(|s| s.as_str_name().to_string())
+        .unwrap_or_else(|_| state.to_string())
 }

@@ -204,7 +204,11 @@ mod leader_tests {
     /// the leader is another master; unknown leaders are ignored.
     #[test]
     fn leader_detection() {
-        let masters = vec![pid("master@10.0.0.1:5050"), pid("master@10.0.0.2:5050"), pid("master@10.0.0.3:5050")];
+        let masters = vec![
+            pid("master@10.0.0.1:5050"),
+            pid("master@10.0.0.2:5050"),
+            pid("master@10.0.0.3:5050"),
+        ];
         let mut reg = Registration::new(masters.clone(), Duration::from_millis(10));
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         reg.become_disconnected(&mut rng);

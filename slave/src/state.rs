@@ -18,7 +18,9 @@ use std::path::PathBuf;
 
 use libprocess::Pid;
 use mesos_proto::ids::{ContainerId, ExecutorId, FrameworkId, TaskId};
-use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, Task, TaskInfo, TaskState, TaskStatus, task_status};
+use mesos_proto::mesos::{
+    ExecutorInfo, FrameworkInfo, Task, TaskInfo, TaskState, TaskStatus, task_status,
+};
 
 use crate::status_update::is_terminal;
 
@@ -100,7 +102,13 @@ pub struct Executor {
 
 impl Executor {
     /// A new executor run about to be launched.
-    pub fn new(info: ExecutorInfo, container_id: ContainerId, directory: PathBuf, checkpoint: bool, command_executor: bool) -> Executor {
+    pub fn new(
+        info: ExecutorInfo,
+        container_id: ContainerId,
+        directory: PathBuf,
+        checkpoint: bool,
+        command_executor: bool,
+    ) -> Executor {
         Executor {
             info,
             container_id,
@@ -125,7 +133,9 @@ impl Executor {
 
     /// True if any task is queued, running, or has unacknowledged updates.
     pub fn has_incomplete_tasks(&self) -> bool {
-        !self.queued_tasks.is_empty() || !self.launched_tasks.is_empty() || !self.terminated_tasks.is_empty()
+        !self.queued_tasks.is_empty()
+            || !self.launched_tasks.is_empty()
+            || !self.terminated_tasks.is_empty()
     }
 
     /// The task with this id, wherever it is (not completed ones).
@@ -186,7 +196,10 @@ impl Executor {
             .queued_tasks
             .values()
             .map(|info| crate::protobuf::task_from_info(info, TaskState::TaskStaging, &fid));
-        queued.chain(self.launched_tasks.values().cloned()).chain(self.terminated_tasks.values().cloned()).collect()
+        queued
+            .chain(self.launched_tasks.values().cloned())
+            .chain(self.terminated_tasks.values().cloned())
+            .collect()
     }
 }
 
@@ -208,7 +221,13 @@ pub struct Framework {
 impl Framework {
     /// A framework seen for the first time.
     pub fn new(info: FrameworkInfo, pid: Option<String>) -> Framework {
-        Framework { info, pid, executors: BTreeMap::new(), completed_executors: VecDeque::new(), terminating: false }
+        Framework {
+            info,
+            pid,
+            executors: BTreeMap::new(),
+            completed_executors: VecDeque::new(),
+            terminating: false,
+        }
     }
 
     /// Its id.
@@ -223,7 +242,9 @@ impl Framework {
 
     /// The executor running (or queued to run) the task.
     pub fn executor_of_task(&self, task_id: &TaskId) -> Option<&Executor> {
-        self.executors.values().find(|e| e.queued_tasks.contains_key(task_id) || e.task(task_id).is_some())
+        self.executors
+            .values()
+            .find(|e| e.queued_tasks.contains_key(task_id) || e.task(task_id).is_some())
     }
 
     /// The id of the executor running (or queued to run) the task.
@@ -259,7 +280,8 @@ mod tests {
     use crate::protobuf::task_from_info;
 
     fn executor() -> Executor {
-        let info = ExecutorInfo { executor_id: ExecutorId::new("e").into(), ..ExecutorInfo::default() };
+        let info =
+            ExecutorInfo { executor_id: ExecutorId::new("e").into(), ..ExecutorInfo::default() };
         Executor::new(info, ContainerId::new("c"), PathBuf::from("/tmp/x"), true, false)
     }
 

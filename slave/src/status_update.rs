@@ -29,8 +29,8 @@ use std::time::Duration;
 
 use libprocess::Time;
 use mesos_proto::ids::{FrameworkId, TaskId};
-use mesos_proto::mesos::internal::{StatusUpdate, StatusUpdateRecord, status_update_record};
 use mesos_proto::mesos::TaskState;
+use mesos_proto::mesos::internal::{StatusUpdate, StatusUpdateRecord, status_update_record};
 
 use crate::error::AgentError;
 
@@ -191,10 +191,16 @@ impl StatusUpdateManager {
     /// Handles an update from an executor (or made by the agent itself).
     /// `checkpoint` says whether its framework checkpoints.
     // Mesos: TaskStatusUpdateManagerProcess::_update, TaskStatusUpdateStream::update.
-    pub fn update(&mut self, update: StatusUpdate, checkpoint: bool, now: Time) -> Result<UpdateOutcome, AgentError> {
+    pub fn update(
+        &mut self,
+        update: StatusUpdate,
+        checkpoint: bool,
+        now: Time,
+    ) -> Result<UpdateOutcome, AgentError> {
         let task_id = TaskId::from(&update.status.task_id);
         let framework_id = FrameworkId::from(&update.framework_id);
-        let reject = |reason: String| AgentError::StatusUpdate { task_id: task_id.to_string(), reason };
+        let reject =
+            |reason: String| AgentError::StatusUpdate { task_id: task_id.to_string(), reason };
         let Some(uuid) = update.uuid.clone().filter(|u| !u.is_empty()) else {
             return Err(reject("the update has no uuid".into()));
         };
@@ -251,7 +257,8 @@ impl StatusUpdateManager {
             reason: reason.to_string(),
         };
         let paused = self.paused;
-        let Some(stream) = self.streams.get_mut(framework_id).and_then(|s| s.get_mut(task_id)) else {
+        let Some(stream) = self.streams.get_mut(framework_id).and_then(|s| s.get_mut(task_id))
+        else {
             return Err(reject("no status update stream for this task"));
         };
         if stream.acknowledged.contains(uuid) {
@@ -296,7 +303,8 @@ impl StatusUpdateManager {
         for stream in self.streams.values_mut().flat_map(|s| s.values_mut()) {
             if let Some((deadline, interval)) = stream.timeout
                 && deadline <= now
-                && let Some(forward) = stream.forward_front(now, (interval * 2).min(RETRY_INTERVAL_MAX))
+                && let Some(forward) =
+                    stream.forward_front(now, (interval * 2).min(RETRY_INTERVAL_MAX))
             {
                 tracing::warn!(task_id = %forward.update.status.task_id.value, "resending status update");
                 resend.push(forward);
@@ -324,19 +332,34 @@ impl StatusUpdateManager {
     /// Rebuilds a task's stream from its checkpointed records (recovery). A stream
     /// whose terminal update was acknowledged is not rebuilt.
     // Mesos: TaskStatusUpdateStream::replay.
-    pub fn replay(&mut self, framework_id: &FrameworkId, task_id: &TaskId, records: &[StatusUpdateRecord]) {
+    pub fn replay(
+        &mut self,
+        framework_id: &FrameworkId,
+        task_id: &TaskId,
+        records: &[StatusUpdateRecord],
+    ) {
         let mut stream = Stream { checkpoint: true, ..Stream::default() };
         for record in records {
-            match (status_update_record::Type::try_from(record.r#type), &record.update, &record.uuid) {
-                (Ok(status_update_record::Type::Update), Some(update), _) => stream.record_update(update),
+            match (
+                status_update_record::Type::try_from(record.r#type),
+                &record.update,
+                &record.uuid,
+            ) {
+                (Ok(status_update_record::Type::Update), Some(update), _) => {
+                    stream.record_update(update)
+                }
                 (Ok(status_update_record::Type::Ack), _, Some(uuid)) => {
-                    if stream.pending.front().and_then(|u| u.uuid.as_deref()) == Some(uuid.as_slice()) {
+                    if stream.pending.front().and_then(|u| u.uuid.as_deref())
+                        == Some(uuid.as_slice())
+                    {
                         stream.record_ack(uuid);
                     } else {
                         tracing::warn!(%task_id, "checkpointed acknowledgement matches no pending update; skipped");
                     }
                 }
-                _ => tracing::warn!(%task_id, "checkpointed status update record without its payload; skipped"),
+                _ => {
+                    tracing::warn!(%task_id, "checkpointed status update record without its payload; skipped")
+                }
             }
         }
         if stream.terminated && stream.pending.is_empty() {

@@ -2,8 +2,8 @@ use std::time::Duration;
 
 use libprocess::Time;
 use mesos_proto::ids::{FrameworkId, TaskId};
-use mesos_proto::mesos::internal::StatusUpdate;
 use mesos_proto::mesos::TaskState;
+use mesos_proto::mesos::internal::StatusUpdate;
 
 use super::*;
 use crate::protobuf::{UpdateDetails, status_update};
@@ -61,7 +61,10 @@ fn retry_status_update() {
     let (fw, task) = ids("t");
     let ack = manager.acknowledgement(&fw, &task, &[1; 16], now).unwrap();
     assert!(!ack.terminated);
-    assert!(manager.on_timeout(now + RETRY_INTERVAL_MAX * 2).is_empty(), "acknowledged: no more resends");
+    assert!(
+        manager.on_timeout(now + RETRY_INTERVAL_MAX * 2).is_empty(),
+        "acknowledged: no more resends"
+    );
 }
 
 /// Port of `TaskStatusUpdateManagerTest.DuplicateUpdateBeforeAck`: an update received
@@ -101,15 +104,23 @@ fn ignore_duplicate_status_update_ack() {
     manager.update(update("t", TaskState::TaskFinished, 2), true, t0()).unwrap();
 
     let duplicate = manager.acknowledgement(&fw, &task, &[1; 16], t0());
-    assert!(matches!(duplicate, Err(AgentError::Acknowledgement { reason, .. }) if reason.contains("duplicate")));
+    assert!(
+        matches!(duplicate, Err(AgentError::Acknowledgement { reason, .. }) if reason.contains("duplicate"))
+    );
     let pending = manager.pending(&fw, &task);
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].status.state, TaskState::TaskFinished as i32);
-    assert_eq!(manager.on_timeout(t0() + RETRY_INTERVAL_MIN).len(), 1, "TASK_FINISHED is still retried");
+    assert_eq!(
+        manager.on_timeout(t0() + RETRY_INTERVAL_MIN).len(),
+        1,
+        "TASK_FINISHED is still retried"
+    );
 
     // Port of `.IgnoreUnexpectedStatusUpdateAck` too: a random uuid is rejected.
     let unexpected = manager.acknowledgement(&fw, &task, &[9; 16], t0());
-    assert!(matches!(unexpected, Err(AgentError::Acknowledgement { reason, .. }) if reason.contains("unexpected")));
+    assert!(
+        matches!(unexpected, Err(AgentError::Acknowledgement { reason, .. }) if reason.contains("unexpected"))
+    );
     // And an ack for a task without a stream.
     let (_, other) = ids("other");
     assert!(manager.acknowledgement(&fw, &other, &[1; 16], t0()).is_err());
@@ -164,7 +175,12 @@ fn replay_rebuilds_pending_updates() {
     let (fw, task) = ids("t");
     manager.update(update("t", TaskState::TaskRunning, 1), true, t0()).unwrap();
     manager.acknowledgement(&fw, &task, &[1; 16], t0()).unwrap();
-    let records = manager.update(update("t", TaskState::TaskFinished, 2), true, t0()).unwrap().checkpoint.unwrap().records;
+    let records = manager
+        .update(update("t", TaskState::TaskFinished, 2), true, t0())
+        .unwrap()
+        .checkpoint
+        .unwrap()
+        .records;
 
     let mut recovered = StatusUpdateManager::new();
     recovered.replay(&fw, &task, &records);
@@ -172,9 +188,12 @@ fn replay_rebuilds_pending_updates() {
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].uuid, Some(vec![2; 16]));
     // The already-acknowledged update is recognized as a duplicate after recovery.
-    assert!(recovered.update(update("t", TaskState::TaskRunning, 1), true, t0()).unwrap().duplicate);
+    assert!(
+        recovered.update(update("t", TaskState::TaskRunning, 1), true, t0()).unwrap().duplicate
+    );
 
-    let done = manager.acknowledgement(&fw, &task, &[2; 16], t0()).unwrap().checkpoint.unwrap().records;
+    let done =
+        manager.acknowledgement(&fw, &task, &[2; 16], t0()).unwrap().checkpoint.unwrap().records;
     let mut recovered = StatusUpdateManager::new();
     recovered.replay(&fw, &task, &done);
     assert!(!recovered.has_stream(&fw, &task));

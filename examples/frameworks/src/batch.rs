@@ -71,9 +71,18 @@ pub struct Batch {
 impl Batch {
     /// A job of `tasks` tasks of `samples_per_task` darts, run by executors started with
     /// `executor_command`.
-    pub fn new(tasks: u64, samples_per_task: u64, resources: Resources, executor_command: &str) -> Batch {
+    pub fn new(
+        tasks: u64,
+        samples_per_task: u64,
+        resources: Resources,
+        executor_command: &str,
+    ) -> Batch {
         let executor_resources = Resources::parse("cpus:0.1;mem:32").expect("a valid constant");
-        let mut executor = mesos_framework::tasks::executor_info("pi-executor", "Monte-Carlo pi", executor_command);
+        let mut executor = mesos_framework::tasks::executor_info(
+            "pi-executor",
+            "Monte-Carlo pi",
+            executor_command,
+        );
         executor.resources = executor_resources.to_protos();
         Batch {
             tasks,
@@ -92,7 +101,8 @@ impl Batch {
     fn record(&mut self, driver: &mut SchedulerDriver, task_id: String, inside: u64, samples: u64) {
         self.results.entry(task_id).or_insert((inside, samples));
         if self.results.len() as u64 == self.tasks && self.pi.is_none() {
-            let (inside, samples) = self.results.values().fold((0, 0), |(i, s), (a, b)| (i + a, s + b));
+            let (inside, samples) =
+                self.results.values().fold((0, 0), |(i, s), (a, b)| (i + a, s + b));
             let pi = 4.0 * inside as f64 / samples as f64;
             println!("pi is about {pi:.6} ({inside} of {samples} darts inside)");
             self.pi = Some(pi);
@@ -118,7 +128,14 @@ impl Scheduler for Batch {
                 let Some(resources) = take(&mut available, &self.resources) else { break };
                 let id = format!("pi-{}", self.launched);
                 let share = encode_share(self.launched + 1, self.samples_per_task);
-                tasks.push(executor_task(&id, &id, &offer, &resources, self.executor.clone(), share));
+                tasks.push(executor_task(
+                    &id,
+                    &id,
+                    &offer,
+                    &resources,
+                    self.executor.clone(),
+                    share,
+                ));
                 self.launched += 1;
             }
             if tasks.is_empty() {
@@ -132,17 +149,28 @@ impl Scheduler for Batch {
     fn status_update(&mut self, driver: &mut SchedulerDriver, status: &TaskStatus) {
         let state = status.state();
         if state == TaskState::TaskFinished {
-            if let Some((task_id, inside, samples)) = status.data.as_deref().and_then(decode_result) {
+            if let Some((task_id, inside, samples)) = status.data.as_deref().and_then(decode_result)
+            {
                 self.record(driver, task_id, inside, samples);
             }
         } else if is_terminal(state) {
-            eprintln!("task {} ended {}: the job cannot complete", status.task_id.value, state.as_str_name());
+            eprintln!(
+                "task {} ended {}: the job cannot complete",
+                status.task_id.value,
+                state.as_str_name()
+            );
             self.failed += 1;
             driver.stop(false);
         }
     }
 
-    fn framework_message(&mut self, driver: &mut SchedulerDriver, _executor: &mesos::ExecutorId, _agent: &mesos::SlaveId, data: &[u8]) {
+    fn framework_message(
+        &mut self,
+        driver: &mut SchedulerDriver,
+        _executor: &mesos::ExecutorId,
+        _agent: &mesos::SlaveId,
+        data: &[u8],
+    ) {
         if let Some((task_id, inside, samples)) = decode_result(data) {
             self.record(driver, task_id, inside, samples);
         }
@@ -178,7 +206,13 @@ impl Executor for PiExecutor {
             return;
         };
         self.next_token += 1;
-        let job = Throwing { task_id: task.task_id.clone(), rng: StdRng::seed_from_u64(seed), remaining: samples, samples, inside: 0 };
+        let job = Throwing {
+            task_id: task.task_id.clone(),
+            rng: StdRng::seed_from_u64(seed),
+            remaining: samples,
+            samples,
+            inside: 0,
+        };
         self.jobs.insert(self.next_token, job);
         let _ = driver.send_status_update(status(&task.task_id, TaskState::TaskRunning, None));
         driver.schedule(Duration::ZERO, self.next_token);
@@ -196,7 +230,8 @@ impl Executor for PiExecutor {
         let Some(job) = self.jobs.remove(&token) else { return };
         let result = format!("{} {} {}", job.task_id.value, job.inside, job.samples).into_bytes();
         let _ = driver.send_framework_message(result.clone());
-        let _ = driver.send_status_update(status(&job.task_id, TaskState::TaskFinished, Some(result)));
+        let _ =
+            driver.send_status_update(status(&job.task_id, TaskState::TaskFinished, Some(result)));
     }
 
     fn kill_task(&mut self, driver: &mut ExecutorDriver, task_id: &mesos::TaskId) {

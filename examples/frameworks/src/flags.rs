@@ -35,7 +35,8 @@ impl ClusterFlags {
 
     /// The per-task resources.
     pub fn task_resources(&self) -> anyhow::Result<mesos_proto::resources::Resources> {
-        mesos_framework::tasks::parse_resources(&self.resources).map_err(|e| anyhow::anyhow!("bad --resources: {e}"))
+        mesos_framework::tasks::parse_resources(&self.resources)
+            .map_err(|e| anyhow::anyhow!("bad --resources: {e}"))
     }
 }
 

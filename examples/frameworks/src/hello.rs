@@ -26,7 +26,14 @@ pub struct Hello {
 impl Hello {
     /// Runs `tasks` copies of `command`, each with `resources`.
     pub fn new(tasks: usize, command: &str, resources: Resources) -> Hello {
-        Hello { tasks, command: command.to_string(), resources, launched: 0, finished: 0, failed: 0 }
+        Hello {
+            tasks,
+            command: command.to_string(),
+            resources,
+            launched: 0,
+            finished: 0,
+            failed: 0,
+        }
     }
 
     /// True when every task finished.
@@ -37,7 +44,12 @@ impl Hello {
 
 impl Scheduler for Hello {
     // Step 1: the master accepted us.
-    fn registered(&mut self, _driver: &mut SchedulerDriver, framework_id: &FrameworkId, _master: &MasterInfo) {
+    fn registered(
+        &mut self,
+        _driver: &mut SchedulerDriver,
+        framework_id: &FrameworkId,
+        _master: &MasterInfo,
+    ) {
         println!("registered as framework {}", framework_id.value);
     }
 

@@ -61,7 +61,15 @@ pub struct Keeper {
 impl Keeper {
     /// A keeper for `config`.
     pub fn new(config: KeeperConfig) -> Keeper {
-        Keeper { config, tasks: BTreeMap::new(), killing: Vec::new(), next_serial: 0, reconciling: true, epoch: 0, restarts: 0 }
+        Keeper {
+            config,
+            tasks: BTreeMap::new(),
+            killing: Vec::new(),
+            next_serial: 0,
+            reconciling: true,
+            epoch: 0,
+            restarts: 0,
+        }
     }
 
     /// The FrameworkID saved by an earlier run, if any.
@@ -111,7 +119,12 @@ impl Keeper {
 }
 
 impl Scheduler for Keeper {
-    fn registered(&mut self, driver: &mut SchedulerDriver, framework_id: &FrameworkId, _master: &MasterInfo) {
+    fn registered(
+        &mut self,
+        driver: &mut SchedulerDriver,
+        framework_id: &FrameworkId,
+        _master: &MasterInfo,
+    ) {
         println!("keeper registered as {}", framework_id.value);
         self.save_framework_id(framework_id);
         self.begin_reconciliation(driver);

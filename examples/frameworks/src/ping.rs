@@ -53,8 +53,10 @@ impl Ping {
     }
 
     fn executor(&self, player: &str) -> mesos::ExecutorInfo {
-        let mut info = mesos_framework::tasks::executor_info(player, player, &self.executor_command);
-        info.resources = Resources::parse("cpus:0.1;mem:32").map(|r| r.to_protos()).unwrap_or_default();
+        let mut info =
+            mesos_framework::tasks::executor_info(player, player, &self.executor_command);
+        info.resources =
+            Resources::parse("cpus:0.1;mem:32").map(|r| r.to_protos()).unwrap_or_default();
         info
     }
 
@@ -71,10 +73,12 @@ impl Scheduler for Ping {
         for offer in offers {
             let mut available = offered(&offer);
             let mut tasks = Vec::new();
-            let unplaced: Vec<&str> = PLAYERS.iter().copied().filter(|p| !self.placed.contains_key(*p)).collect();
+            let unplaced: Vec<&str> =
+                PLAYERS.iter().copied().filter(|p| !self.placed.contains_key(*p)).collect();
             for player in unplaced {
                 let executor = self.executor(player);
-                let executor_resources = Resources::from_protos(executor.resources.clone()).unwrap_or_default();
+                let executor_resources =
+                    Resources::from_protos(executor.resources.clone()).unwrap_or_default();
                 let mut want = self.resources.clone();
                 want += &executor_resources;
                 let Some(mut resources) = take(&mut available, &want) else { break };
@@ -111,7 +115,13 @@ impl Scheduler for Ping {
         }
     }
 
-    fn framework_message(&mut self, driver: &mut SchedulerDriver, executor: &mesos::ExecutorId, _agent: &mesos::SlaveId, data: &[u8]) {
+    fn framework_message(
+        &mut self,
+        driver: &mut SchedulerDriver,
+        executor: &mesos::ExecutorId,
+        _agent: &mesos::SlaveId,
+        data: &[u8],
+    ) {
         let Some(number) = ball(data) else { return };
         let from = executor.value.clone();
         println!("{from} hit ball {number}");
@@ -135,7 +145,11 @@ pub struct PingExecutor {
 
 impl Executor for PingExecutor {
     fn launch_task(&mut self, driver: &mut ExecutorDriver, task: mesos::TaskInfo) {
-        let running = TaskStatus { task_id: task.task_id.clone(), state: TaskState::TaskRunning as i32, ..Default::default() };
+        let running = TaskStatus {
+            task_id: task.task_id.clone(),
+            state: TaskState::TaskRunning as i32,
+            ..Default::default()
+        };
         let _ = driver.send_status_update(running);
         self.task = Some(task.task_id);
     }
@@ -147,7 +161,11 @@ impl Executor for PingExecutor {
     }
 
     fn kill_task(&mut self, driver: &mut ExecutorDriver, task_id: &mesos::TaskId) {
-        let killed = TaskStatus { task_id: task_id.clone(), state: TaskState::TaskKilled as i32, ..Default::default() };
+        let killed = TaskStatus {
+            task_id: task_id.clone(),
+            state: TaskState::TaskKilled as i32,
+            ..Default::default()
+        };
         let _ = driver.send_status_update(killed);
         // One task per executor: the game is over for this player.
         driver.stop();

@@ -13,7 +13,11 @@ use mesos_framework::scheduler::{SchedulerConfig, framework_info, spawn_schedule
 
 /// Flags, also read from `MESOS_<FLAG>` (the command line wins). Mesos: execute.cpp.
 #[derive(Parser, Debug)]
-#[command(name = "mesos-execute", version, about = "Launch a command task on a Mesos cluster and follow it")]
+#[command(
+    name = "mesos-execute",
+    version,
+    about = "Launch a command task on a Mesos cluster and follow it"
+)]
 struct Flags {
     /// `ip:port` of the master, or a comma list of every master of the HA group.
     #[arg(long, env = "MESOS_MASTER")]
@@ -37,7 +41,11 @@ struct Flags {
     #[arg(long, env = "MESOS_CHECKPOINT", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     checkpoint: bool,
     /// Name of the framework.
-    #[arg(long = "framework_name", env = "MESOS_FRAMEWORK_NAME", default_value = "mesos-execute instance")]
+    #[arg(
+        long = "framework_name",
+        env = "MESOS_FRAMEWORK_NAME",
+        default_value = "mesos-execute instance"
+    )]
     framework_name: String,
 }
 
@@ -71,7 +79,12 @@ async fn run(flags: Flags) -> anyhow::Result<bool> {
         framework.role = Some(flags.role.clone());
     }
     framework.checkpoint = Some(flags.checkpoint);
-    let spec = ExecuteSpec { name: flags.name, command: flags.command, resources, instances: flags.instances };
+    let spec = ExecuteSpec {
+        name: flags.name,
+        command: flags.command,
+        resources,
+        instances: flags.instances,
+    };
     let report = Box::new(|line: &str| say(line));
     let node = mesos_framework::runtime::start_node()?;
     let mut config = SchedulerConfig::new(framework, masters);

@@ -9,11 +9,14 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use libprocess::{Pid, Time};
-use mesos_proto::mesos::{self, internal, TaskInfo, TaskStatus};
+use mesos_proto::mesos::{self, TaskInfo, TaskStatus, internal};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::{ExecutorEnv, MAX_STATUS_UPDATE_RETRIES, MAX_UNACKNOWLEDGED_UPDATES, STATUS_UPDATE_RETRY_INTERVAL};
+use super::{
+    ExecutorEnv, MAX_STATUS_UPDATE_RETRIES, MAX_UNACKNOWLEDGED_UPDATES,
+    STATUS_UPDATE_RETRY_INTERVAL,
+};
 use crate::error::FrameworkError;
 use crate::scheduler::DriverStatus;
 
@@ -350,7 +353,10 @@ impl ExecutorCore {
             tracing::info!(timeout = ?self.env.recovery_timeout, "agent exited; waiting for it to recover");
             self.connection = Connection::Disconnected;
             self.events.push_back(ExecutorEvent::Disconnected);
-            self.outbox.push(ExecutorOutput::RecoveryTimer { after: self.env.recovery_timeout, epoch: self.epoch });
+            self.outbox.push(ExecutorOutput::RecoveryTimer {
+                after: self.env.recovery_timeout,
+                epoch: self.epoch,
+            });
             return;
         }
         tracing::info!("agent exited; shutting down");
@@ -380,7 +386,10 @@ impl ExecutorCore {
         }
         for update in resend {
             let message = internal::StatusUpdateMessage { update, pid: None };
-            self.outbox.push(ExecutorOutput::Send { to: agent.clone(), message: ToAgent::StatusUpdate(message) });
+            self.outbox.push(ExecutorOutput::Send {
+                to: agent.clone(),
+                message: ToAgent::StatusUpdate(message),
+            });
         }
         self.arm_retry();
     }
@@ -395,11 +404,15 @@ impl ExecutorCore {
     /// The shutdown grace period is over: if the executor has not stopped, give up.
     pub fn on_shutdown_timer(&mut self) {
         if self.stopping {
-            tracing::warn!(unacknowledged = self.updates.len(), "stopping without the agent's acknowledgements");
+            tracing::warn!(
+                unacknowledged = self.updates.len(),
+                "stopping without the agent's acknowledgements"
+            );
             self.outbox.push(ExecutorOutput::Terminate);
         } else if self.status == DriverStatus::Running {
             tracing::warn!("executor did not stop within the shutdown grace period; aborting");
-            self.status = DriverStatus::Aborted { message: "shutdown grace period elapsed".to_string() };
+            self.status =
+                DriverStatus::Aborted { message: "shutdown grace period elapsed".to_string() };
             self.outbox.push(ExecutorOutput::Terminate);
         }
     }
@@ -415,14 +428,19 @@ impl ExecutorCore {
 
     /// Sends a status update with a fresh uuid and keeps it until acknowledged.
     /// Mesos: `ExecutorProcess::sendStatusUpdate`. `self_pid` is the driver's pid.
-    pub fn send_status_update(&mut self, mut status: TaskStatus, self_pid: &Pid) -> Result<(), FrameworkError> {
+    pub fn send_status_update(
+        &mut self,
+        mut status: TaskStatus,
+        self_pid: &Pid,
+    ) -> Result<(), FrameworkError> {
         if self.status != DriverStatus::Running {
             return Err(FrameworkError::NotRunning);
         }
         if self.updates.len() >= MAX_UNACKNOWLEDGED_UPDATES {
             return Err(FrameworkError::TooManyUnacknowledged { count: self.updates.len() });
         }
-        let uuid = uuid::Builder::from_random_bytes(self.rng.random()).into_uuid().as_bytes().to_vec();
+        let uuid =
+            uuid::Builder::from_random_bytes(self.rng.random()).into_uuid().as_bytes().to_vec();
         let timestamp = self.now.secs_f64();
         status.timestamp = Some(timestamp);
         status.uuid = Some(uuid.clone());
@@ -442,7 +460,10 @@ impl ExecutorCore {
         };
         self.updates.push_back(Pending { uuid, update: update.clone(), resends: 0 });
         if self.connection != Connection::Disconnected {
-            self.send(ToAgent::StatusUpdate(internal::StatusUpdateMessage { update, pid: Some(self_pid.to_string()) }));
+            self.send(ToAgent::StatusUpdate(internal::StatusUpdateMessage {
+                update,
+                pid: Some(self_pid.to_string()),
+            }));
         }
         self.arm_retry();
         Ok(())
@@ -479,7 +500,8 @@ impl ExecutorCore {
             self.outbox.push(ExecutorOutput::Terminate);
         } else if !self.stopping {
             self.stopping = true;
-            self.outbox.push(ExecutorOutput::ShutdownTimer { after: self.env.shutdown_grace_period });
+            self.outbox
+                .push(ExecutorOutput::ShutdownTimer { after: self.env.shutdown_grace_period });
         }
     }
 

@@ -45,24 +45,28 @@ impl ExecutorEnv {
 
     /// Reads `vars` (tests, or an environment captured elsewhere).
     pub fn from_map(vars: &HashMap<String, String>) -> Result<ExecutorEnv, FrameworkError> {
-        let required = |name: &'static str| vars.get(name).cloned().ok_or(FrameworkError::MissingEnv { name });
+        let required =
+            |name: &'static str| vars.get(name).cloned().ok_or(FrameworkError::MissingEnv { name });
         let duration = |name: &'static str, default: Duration| match vars.get(name) {
             None => Ok(default),
-            Some(value) => libprocess::duration::parse_duration(value).map_err(|e| FrameworkError::BadEnv {
-                name,
-                value: value.clone(),
-                reason: e.to_string(),
+            Some(value) => libprocess::duration::parse_duration(value).map_err(|e| {
+                FrameworkError::BadEnv { name, value: value.clone(), reason: e.to_string() }
             }),
         };
         let agent_text = required("MESOS_SLAVE_PID")?;
-        let agent: Pid = agent_text.parse().map_err(|e: libprocess::pid::PidParseError| FrameworkError::BadEnv {
-            name: "MESOS_SLAVE_PID",
-            value: agent_text.clone(),
-            reason: e.to_string(),
+        let agent: Pid = agent_text.parse().map_err(|e: libprocess::pid::PidParseError| {
+            FrameworkError::BadEnv {
+                name: "MESOS_SLAVE_PID",
+                value: agent_text.clone(),
+                reason: e.to_string(),
+            }
         })?;
         let checkpoint = vars.get("MESOS_CHECKPOINT").is_some_and(|v| v == "1");
-        let recovery_timeout =
-            if checkpoint { duration("MESOS_RECOVERY_TIMEOUT", DEFAULT_RECOVERY_TIMEOUT)? } else { DEFAULT_RECOVERY_TIMEOUT };
+        let recovery_timeout = if checkpoint {
+            duration("MESOS_RECOVERY_TIMEOUT", DEFAULT_RECOVERY_TIMEOUT)?
+        } else {
+            DEFAULT_RECOVERY_TIMEOUT
+        };
         Ok(ExecutorEnv {
             agent,
             agent_id: mesos::SlaveId { value: required("MESOS_SLAVE_ID")? },
@@ -71,7 +75,10 @@ impl ExecutorEnv {
             directory: PathBuf::from(required("MESOS_DIRECTORY")?),
             checkpoint,
             recovery_timeout,
-            shutdown_grace_period: duration("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", DEFAULT_SHUTDOWN_GRACE_PERIOD)?,
+            shutdown_grace_period: duration(
+                "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
+                DEFAULT_SHUTDOWN_GRACE_PERIOD,
+            )?,
         })
     }
 
@@ -90,7 +97,10 @@ impl ExecutorEnv {
             ),
         ];
         if self.checkpoint {
-            vars.push(("MESOS_RECOVERY_TIMEOUT".to_string(), libprocess::duration::format_duration(self.recovery_timeout)));
+            vars.push((
+                "MESOS_RECOVERY_TIMEOUT".to_string(),
+                libprocess::duration::format_duration(self.recovery_timeout),
+            ));
         }
         vars
     }
@@ -137,13 +147,22 @@ mod tests {
     fn missing_or_bad_variables_are_errors() {
         let mut missing = vars(BASE);
         missing.remove("MESOS_EXECUTOR_ID");
-        assert!(matches!(ExecutorEnv::from_map(&missing), Err(FrameworkError::MissingEnv { name: "MESOS_EXECUTOR_ID" })));
+        assert!(matches!(
+            ExecutorEnv::from_map(&missing),
+            Err(FrameworkError::MissingEnv { name: "MESOS_EXECUTOR_ID" })
+        ));
         let mut bad = vars(BASE);
         bad.insert("MESOS_SLAVE_PID".into(), "nonsense".into());
-        assert!(matches!(ExecutorEnv::from_map(&bad), Err(FrameworkError::BadEnv { name: "MESOS_SLAVE_PID", .. })));
+        assert!(matches!(
+            ExecutorEnv::from_map(&bad),
+            Err(FrameworkError::BadEnv { name: "MESOS_SLAVE_PID", .. })
+        ));
         let mut bad = vars(BASE);
         bad.insert("MESOS_CHECKPOINT".into(), "1".into());
         bad.insert("MESOS_RECOVERY_TIMEOUT".into(), "soon".into());
-        assert!(matches!(ExecutorEnv::from_map(&bad), Err(FrameworkError::BadEnv { name: "MESOS_RECOVERY_TIMEOUT", .. })));
+        assert!(matches!(
+            ExecutorEnv::from_map(&bad),
+            Err(FrameworkError::BadEnv { name: "MESOS_RECOVERY_TIMEOUT", .. })
+        ));
     }
 }

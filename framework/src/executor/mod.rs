@@ -55,7 +55,13 @@ pub const DEFAULT_SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(5);
 /// An executor. Mesos: include/mesos/executor.hpp `class Executor`.
 pub trait Executor: Sized + Unpin + 'static {
     /// Registered with the agent; tasks follow.
-    fn registered(&mut self, driver: &mut ExecutorDriver, executor: &ExecutorInfo, framework: &FrameworkInfo, agent: &SlaveInfo) {
+    fn registered(
+        &mut self,
+        driver: &mut ExecutorDriver,
+        executor: &ExecutorInfo,
+        framework: &FrameworkInfo,
+        agent: &SlaveInfo,
+    ) {
         let _ = (driver, executor, framework, agent);
     }
 

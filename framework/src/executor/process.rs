@@ -99,7 +99,9 @@ impl<E: Executor> ExecutorProcess<E> {
                 ExecutorEvent::Disconnected => executor.disconnected(&mut driver),
                 ExecutorEvent::LaunchTask(task) => executor.launch_task(&mut driver, task),
                 ExecutorEvent::KillTask(task_id) => executor.kill_task(&mut driver, &task_id),
-                ExecutorEvent::FrameworkMessage(data) => executor.framework_message(&mut driver, &data),
+                ExecutorEvent::FrameworkMessage(data) => {
+                    executor.framework_message(&mut driver, &data)
+                }
                 ExecutorEvent::Shutdown => executor.shutdown(&mut driver),
                 ExecutorEvent::Timer(token) => executor.timer(&mut driver, token),
             }
@@ -137,10 +139,12 @@ impl<E: Executor> ExecutorProcess<E> {
                     });
                 }
                 // A zero delay means "after the events queued now" (also on a paused clock).
-                ExecutorOutput::UserTimer { after, token } if after.is_zero() => ctx.defer(move |p: &mut Self, ctx| {
-                    p.core.on_user_timer(token);
-                    p.run_events(ctx);
-                }),
+                ExecutorOutput::UserTimer { after, token } if after.is_zero() => {
+                    ctx.defer(move |p: &mut Self, ctx| {
+                        p.core.on_user_timer(token);
+                        p.run_events(ctx);
+                    })
+                }
                 ExecutorOutput::UserTimer { after, token } => {
                     ctx.delay(after, move |p: &mut Self, ctx| {
                         p.core.on_user_timer(token);
@@ -190,7 +194,9 @@ impl<E: Executor> Process for ExecutorProcess<E> {
 
     fn finalize(&mut self, _ctx: &mut Context<'_, Self>) {
         let status = match self.core.status() {
-            DriverStatus::Running => DriverStatus::Aborted { message: "driver process terminated".to_string() },
+            DriverStatus::Running => {
+                DriverStatus::Aborted { message: "driver process terminated".to_string() }
+            }
             other => other.clone(),
         };
         if let (Some(executor), Some(done)) = (self.executor.take(), self.done.take()) {
@@ -215,7 +221,11 @@ pub fn spawn_executor<E: Executor>(
     seed: u64,
 ) -> Result<ExecutorHandle<E>, FrameworkError> {
     let (done_tx, done_rx) = oneshot::channel();
-    let process = ExecutorProcess { executor: Some(executor), core: ExecutorCore::new(env, seed), done: Some(done_tx) };
+    let process = ExecutorProcess {
+        executor: Some(executor),
+        core: ExecutorCore::new(env, seed),
+        done: Some(done_tx),
+    };
     let mut id = node.generate_id("executor");
     while node.has_process(&id) {
         id = node.generate_id("executor");
@@ -238,7 +248,9 @@ impl<E: Executor> ExecutorHandle<E> {
         let pid = self.pid().clone();
         let result = self
             .process
-            .dispatch(move |p: &mut ExecutorProcess<E>, _| p.executor.as_ref().map(|e| f(e, &p.core)))
+            .dispatch(move |p: &mut ExecutorProcess<E>, _| {
+                p.executor.as_ref().map(|e| f(e, &p.core))
+            })
             .await
             .map_err(|_| FrameworkError::DriverGone { pid: pid.clone() })?;
         result.ok_or(FrameworkError::DriverGone { pid })

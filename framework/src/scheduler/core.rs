@@ -10,7 +10,9 @@ use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::time::Duration;
 
 use libprocess::{Pid, Time};
-use mesos_proto::mesos::{self, internal, scheduler, task_status, FrameworkId, OfferId, TaskStatus};
+use mesos_proto::mesos::{
+    self, FrameworkId, OfferId, TaskStatus, internal, scheduler, task_status,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -277,7 +279,8 @@ impl SchedulerCore {
         self.detector.on_attempt();
 
         let mut max = self.next_backoff.min(REGISTRATION_RETRY_INTERVAL_MAX);
-        if let Some(timeout) = self.framework.failover_timeout.and_then(|t| Duration::try_from_secs_f64(t).ok())
+        if let Some(timeout) =
+            self.framework.failover_timeout.and_then(|t| Duration::try_from_secs_f64(t).ok())
             && !timeout.is_zero()
         {
             max = max.min(timeout / 10);
@@ -299,7 +302,12 @@ impl SchedulerCore {
     /// `FrameworkRegisteredMessage` or `FrameworkReregisteredMessage` from `from`.
     /// Mesos: `SchedulerProcess::registered` / `reregistered` (the Event API's rule for
     /// which callback: `registered` on this driver's first subscription, even a failover).
-    pub fn on_subscribed(&mut self, from: &Pid, framework_id: FrameworkId, master: mesos::MasterInfo) {
+    pub fn on_subscribed(
+        &mut self,
+        from: &Pid,
+        framework_id: FrameworkId,
+        master: mesos::MasterInfo,
+    ) {
         if !self.running() || self.connection != Connection::Subscribing {
             tracing::debug!(%from, "ignoring registration: not subscribing");
             return;
@@ -439,7 +447,10 @@ impl SchedulerCore {
             return;
         }
         if self.offers.len() + message.offers.len() > MAX_OUTSTANDING_OFFERS {
-            tracing::warn!(held = self.offers.len(), "too many outstanding offers; forgetting them");
+            tracing::warn!(
+                held = self.offers.len(),
+                "too many outstanding offers; forgetting them"
+            );
             self.offers.clear();
         }
         self.offers.extend(message.offers.iter().map(|o| o.id.clone()));
@@ -509,15 +520,25 @@ impl SchedulerCore {
 
     // ---- Calls from the scheduler ---------------------------------------------------
 
-    fn call(&mut self, kind: scheduler::call::Type, fill: impl FnOnce(&mut scheduler::Call)) -> bool {
-        let (Some(master), Some(framework_id)) = (self.master().cloned(), self.framework_id().cloned()) else {
+    fn call(
+        &mut self,
+        kind: scheduler::call::Type,
+        fill: impl FnOnce(&mut scheduler::Call),
+    ) -> bool {
+        let (Some(master), Some(framework_id)) =
+            (self.master().cloned(), self.framework_id().cloned())
+        else {
             tracing::debug!(call = ?kind, "dropping call: not connected");
             return false;
         };
         if !self.running() {
             return false;
         }
-        let mut call = scheduler::Call { framework_id: Some(framework_id), r#type: Some(kind as i32), ..Default::default() };
+        let mut call = scheduler::Call {
+            framework_id: Some(framework_id),
+            r#type: Some(kind as i32),
+            ..Default::default()
+        };
         fill(&mut call);
         self.outbox.push(Output::Call { to: master, call });
         true
@@ -525,7 +546,12 @@ impl SchedulerCore {
 
     /// ACCEPT with `operations`. While disconnected, launches fail at once with
     /// TASK_LOST (TASK_DROPPED if partition-aware), as in Mesos.
-    pub fn accept(&mut self, offer_ids: Vec<OfferId>, operations: Vec<mesos::offer::Operation>, filters: Option<mesos::Filters>) {
+    pub fn accept(
+        &mut self,
+        offer_ids: Vec<OfferId>,
+        operations: Vec<mesos::offer::Operation>,
+        filters: Option<mesos::Filters>,
+    ) {
         if !self.running() {
             return;
         }
@@ -537,7 +563,11 @@ impl SchedulerCore {
             return;
         }
         self.call(scheduler::call::Type::Accept, |call| {
-            call.accept = Some(scheduler::call::Accept { offer_ids, operations, filters: Some(filters.unwrap_or_default()) });
+            call.accept = Some(scheduler::call::Accept {
+                offer_ids,
+                operations,
+                filters: Some(filters.unwrap_or_default()),
+            });
         });
     }
 
@@ -547,7 +577,11 @@ impl SchedulerCore {
             .capabilities
             .iter()
             .any(|c| c.r#type() == mesos::framework_info::capability::Type::PartitionAware);
-        let state = if partition_aware { mesos::TaskState::TaskDropped } else { mesos::TaskState::TaskLost };
+        let state = if partition_aware {
+            mesos::TaskState::TaskDropped
+        } else {
+            mesos::TaskState::TaskLost
+        };
         let tasks = operations
             .iter()
             .filter(|op| op.r#type() == mesos::offer::operation::Type::Launch)
@@ -571,7 +605,8 @@ impl SchedulerCore {
     pub fn decline(&mut self, offer_id: &OfferId, filters: Option<mesos::Filters>) {
         self.offers.remove(offer_id);
         self.call(scheduler::call::Type::Decline, |call| {
-            call.decline = Some(scheduler::call::Decline { offer_ids: vec![offer_id.clone()], filters });
+            call.decline =
+                Some(scheduler::call::Decline { offer_ids: vec![offer_id.clone()], filters });
         });
     }
 
@@ -584,7 +619,9 @@ impl SchedulerCore {
                 self.suppressed_roles.remove(role);
             }
         }
-        self.call(scheduler::call::Type::Revive, |call| call.revive = Some(scheduler::call::Revive { roles }));
+        self.call(scheduler::call::Type::Revive, |call| {
+            call.revive = Some(scheduler::call::Revive { roles })
+        });
     }
 
     /// SUPPRESS (all roles when `roles` is empty); remembered for re-subscription.
@@ -594,13 +631,16 @@ impl SchedulerCore {
         } else {
             self.suppressed_roles.extend(roles.iter().cloned());
         }
-        self.call(scheduler::call::Type::Suppress, |call| call.suppress = Some(scheduler::call::Suppress { roles }));
+        self.call(scheduler::call::Type::Suppress, |call| {
+            call.suppress = Some(scheduler::call::Suppress { roles })
+        });
     }
 
     /// KILL a task.
     pub fn kill(&mut self, task_id: &mesos::TaskId) {
         self.call(scheduler::call::Type::Kill, |call| {
-            call.kill = Some(scheduler::call::Kill { task_id: task_id.clone(), ..Default::default() });
+            call.kill =
+                Some(scheduler::call::Kill { task_id: task_id.clone(), ..Default::default() });
         });
     }
 
@@ -639,9 +679,18 @@ impl SchedulerCore {
     }
 
     /// MESSAGE to an executor, through the master.
-    pub fn message(&mut self, agent_id: &mesos::SlaveId, executor_id: &mesos::ExecutorId, data: Vec<u8>) {
+    pub fn message(
+        &mut self,
+        agent_id: &mesos::SlaveId,
+        executor_id: &mesos::ExecutorId,
+        data: Vec<u8>,
+    ) {
         self.call(scheduler::call::Type::Message, |call| {
-            call.message = Some(scheduler::call::Message { slave_id: agent_id.clone(), executor_id: executor_id.clone(), data });
+            call.message = Some(scheduler::call::Message {
+                slave_id: agent_id.clone(),
+                executor_id: executor_id.clone(),
+                data,
+            });
         });
     }
 
@@ -681,7 +730,9 @@ impl SchedulerCore {
     }
 
     fn abort_with(&mut self, message: String) {
-        if let (Some(master), Some(framework_id)) = (self.master().cloned(), self.framework_id().cloned()) {
+        if let (Some(master), Some(framework_id)) =
+            (self.master().cloned(), self.framework_id().cloned())
+        {
             let message = internal::DeactivateFrameworkMessage { framework_id };
             self.outbox.push(Output::Deactivate { to: master, message });
         }

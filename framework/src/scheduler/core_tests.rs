@@ -75,9 +75,12 @@ fn registration_then_updates_and_implicit_acks() {
     core.on_subscribed(&stranger, id.clone(), Default::default());
     assert!(core.next_event().is_none() && !core.is_connected());
     core.on_subscribed(&master(), id.clone(), Default::default());
-    assert!(matches!(core.next_event(), Some(Event::Registered { framework_id, .. }) if framework_id == id));
+    assert!(
+        matches!(core.next_event(), Some(Event::Registered { framework_id, .. }) if framework_id == id)
+    );
 
-    let status = mesos::TaskStatus { task_id: mesos::TaskId { value: "t".into() }, ..Default::default() };
+    let status =
+        mesos::TaskStatus { task_id: mesos::TaskId { value: "t".into() }, ..Default::default() };
     let update = internal::StatusUpdate {
         framework_id: id.clone(),
         slave_id: Some(mesos::SlaveId { value: "A".into() }),
@@ -85,7 +88,10 @@ fn registration_then_updates_and_implicit_acks() {
         uuid: Some(vec![7; 16]),
         ..Default::default()
     };
-    core.on_status_update(&stranger, internal::StatusUpdateMessage { update: update.clone(), pid: None });
+    core.on_status_update(
+        &stranger,
+        internal::StatusUpdateMessage { update: update.clone(), pid: None },
+    );
     assert!(core.next_event().is_none(), "updates from anyone but our master are dropped");
     core.on_status_update(&master(), internal::StatusUpdateMessage { update, pid: None });
     let Some(Event::Update(status)) = core.next_event() else { panic!("an update") };
@@ -94,7 +100,10 @@ fn registration_then_updates_and_implicit_acks() {
     let outputs = core.drain_outputs();
     let [Output::Call { call, .. }] = &outputs[..] else { panic!("one ACKNOWLEDGE: {outputs:?}") };
     let ack = call.acknowledge.clone().unwrap();
-    assert_eq!((ack.task_id.value.as_str(), ack.slave_id.value.as_str(), ack.uuid), ("t", "A", vec![7; 16]));
+    assert_eq!(
+        (ack.task_id.value.as_str(), ack.slave_id.value.as_str(), ack.uuid),
+        ("t", "A", vec![7; 16])
+    );
 }
 
 /// A restarted scheduler (framework id given) forces its first SUBSCRIBE, and only
@@ -114,7 +123,13 @@ fn failover_forces_only_the_first_subscription() {
     assert_eq!(force(core.drain_outputs()), Some(true));
     core.on_subscribed(&master(), mesos::FrameworkId { value: "F".into() }, Default::default());
     core.on_exited(&master());
-    assert_eq!(core.next_event(), Some(Event::Registered { framework_id: mesos::FrameworkId { value: "F".into() }, master: Default::default() }));
+    assert_eq!(
+        core.next_event(),
+        Some(Event::Registered {
+            framework_id: mesos::FrameworkId { value: "F".into() },
+            master: Default::default()
+        })
+    );
     assert_eq!(core.next_event(), Some(Event::Disconnected));
     assert_eq!(force(core.drain_outputs()), Some(false));
 }
@@ -128,7 +143,11 @@ fn failover_forces_only_the_first_subscription() {
 #[test]
 fn registration_from_a_master_we_moved_on_from_is_taken() {
     let second: Pid = "master@10.0.0.2:5050".parse().unwrap();
-    let mut core = SchedulerCore::new(SchedulerConfig::new(framework_info("t"), vec![master(), second.clone()])).unwrap();
+    let mut core = SchedulerCore::new(SchedulerConfig::new(
+        framework_info("t"),
+        vec![master(), second.clone()],
+    ))
+    .unwrap();
     core.start();
     for _ in 0..crate::masters::ATTEMPTS_PER_MASTER {
         let [(_, epoch)] = retries(&core.drain_outputs())[..] else { panic!("one retry timer") };
@@ -142,6 +161,8 @@ fn registration_from_a_master_we_moved_on_from_is_taken() {
     let id = mesos::FrameworkId { value: "F".into() };
     core.on_subscribed(&master(), id.clone(), Default::default());
     assert!(core.is_connected(), "the first master's registration is taken");
-    assert!(matches!(core.next_event(), Some(Event::Registered { framework_id, .. }) if framework_id == id));
+    assert!(
+        matches!(core.next_event(), Some(Event::Registered { framework_id, .. }) if framework_id == id)
+    );
     assert_eq!(core.master(), Some(&master()));
 }

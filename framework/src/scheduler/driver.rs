@@ -46,7 +46,12 @@ impl<'a> SchedulerDriver<'a> {
     /// Launches `tasks` on the resources of one offer. What the tasks leave unused goes
     /// back to the allocator, filtered for `filters`. (To launch on several offers of one
     /// agent at once, use [`SchedulerDriver::accept`] with a LAUNCH operation.)
-    pub fn launch(&mut self, offer_id: &OfferId, tasks: Vec<TaskInfo>, filters: Option<mesos::Filters>) {
+    pub fn launch(
+        &mut self,
+        offer_id: &OfferId,
+        tasks: Vec<TaskInfo>,
+        filters: Option<mesos::Filters>,
+    ) {
         use mesos::offer::operation;
         let operation = mesos::offer::Operation {
             r#type: Some(operation::Type::Launch as i32),
@@ -57,7 +62,12 @@ impl<'a> SchedulerDriver<'a> {
     }
 
     /// Accepts offers with any offer operations (LAUNCH, RESERVE, CREATE, ...).
-    pub fn accept(&mut self, offer_ids: &[OfferId], operations: Vec<mesos::offer::Operation>, filters: Option<mesos::Filters>) {
+    pub fn accept(
+        &mut self,
+        offer_ids: &[OfferId],
+        operations: Vec<mesos::offer::Operation>,
+        filters: Option<mesos::Filters>,
+    ) {
         self.core.accept(offer_ids.to_vec(), operations, filters);
     }
 
@@ -96,7 +106,12 @@ impl<'a> SchedulerDriver<'a> {
 
     /// Sends `data` to an executor (through the master; best effort, no delivery
     /// guarantee, as in Mesos).
-    pub fn send_message(&mut self, agent_id: &mesos::SlaveId, executor_id: &mesos::ExecutorId, data: Vec<u8>) {
+    pub fn send_message(
+        &mut self,
+        agent_id: &mesos::SlaveId,
+        executor_id: &mesos::ExecutorId,
+        data: Vec<u8>,
+    ) {
         self.core.message(agent_id, executor_id, data);
     }
 

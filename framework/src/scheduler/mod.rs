@@ -51,7 +51,12 @@ pub trait Scheduler: Sized + Unpin + 'static {
     /// The master accepted this driver's first SUBSCRIBE: `framework_id` is the
     /// framework's id (new, or the one it failed over with). Persist it to survive a
     /// scheduler restart.
-    fn registered(&mut self, driver: &mut SchedulerDriver, framework_id: &FrameworkId, master: &MasterInfo) {
+    fn registered(
+        &mut self,
+        driver: &mut SchedulerDriver,
+        framework_id: &FrameworkId,
+        master: &MasterInfo,
+    ) {
         let _ = (driver, framework_id, master);
     }
 
@@ -87,7 +92,13 @@ pub trait Scheduler: Sized + Unpin + 'static {
     }
 
     /// A message from one of this framework's executors.
-    fn framework_message(&mut self, driver: &mut SchedulerDriver, executor_id: &mesos::ExecutorId, agent_id: &SlaveId, data: &[u8]) {
+    fn framework_message(
+        &mut self,
+        driver: &mut SchedulerDriver,
+        executor_id: &mesos::ExecutorId,
+        agent_id: &SlaveId,
+        data: &[u8],
+    ) {
         let _ = (driver, executor_id, agent_id, data);
     }
 
@@ -97,7 +108,13 @@ pub trait Scheduler: Sized + Unpin + 'static {
     }
 
     /// An executor ended with `status` (its wait status).
-    fn executor_lost(&mut self, driver: &mut SchedulerDriver, executor_id: &mesos::ExecutorId, agent_id: &SlaveId, status: i32) {
+    fn executor_lost(
+        &mut self,
+        driver: &mut SchedulerDriver,
+        executor_id: &mesos::ExecutorId,
+        agent_id: &SlaveId,
+        status: i32,
+    ) {
         let _ = (driver, executor_id, agent_id, status);
     }
 
@@ -161,7 +178,8 @@ pub enum DriverStatus {
 
 /// A framework with Mesos's defaults: `name`, user from `$USER` (or `root`), role `*`.
 pub fn framework_info(name: &str) -> mesos::FrameworkInfo {
-    let user = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "root".to_string());
+    let user =
+        std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "root".to_string());
     mesos::FrameworkInfo { user, name: name.to_string(), ..Default::default() }
 }
 
@@ -172,7 +190,10 @@ pub fn refuse_for(refuse: Duration) -> mesos::Filters {
 
 /// The roles a framework subscribes with: `roles` with MULTI_ROLE, else `role` (`*`).
 fn roles_of(info: &mesos::FrameworkInfo) -> Vec<String> {
-    let multi_role = info.capabilities.iter().any(|c| c.r#type() == mesos::framework_info::capability::Type::MultiRole);
+    let multi_role = info
+        .capabilities
+        .iter()
+        .any(|c| c.r#type() == mesos::framework_info::capability::Type::MultiRole);
     #[allow(deprecated)]
     let role = info.role.clone();
     if multi_role { info.roles.clone() } else { vec![role.unwrap_or_else(|| "*".to_string())] }

@@ -53,7 +53,9 @@ impl<S: Scheduler> SchedulerProcess<S> {
             let Some(scheduler) = self.scheduler.as_mut() else { break };
             let mut driver = SchedulerDriver::new(&mut self.core);
             match &event {
-                Event::Registered { framework_id, master } => scheduler.registered(&mut driver, framework_id, master),
+                Event::Registered { framework_id, master } => {
+                    scheduler.registered(&mut driver, framework_id, master)
+                }
                 Event::Reregistered { master } => scheduler.reregistered(&mut driver, master),
                 Event::Disconnected => scheduler.disconnected(&mut driver),
                 Event::Offers(offers) => scheduler.resource_offers(&mut driver, offers.clone()),
@@ -89,10 +91,12 @@ impl<S: Scheduler> SchedulerProcess<S> {
                     });
                 }
                 // A zero delay means "after the events queued now" (also on a paused clock).
-                Output::UserTimer { after, token } if after.is_zero() => ctx.defer(move |p: &mut Self, ctx| {
-                    p.core.on_user_timer(token);
-                    p.run_events(ctx);
-                }),
+                Output::UserTimer { after, token } if after.is_zero() => {
+                    ctx.defer(move |p: &mut Self, ctx| {
+                        p.core.on_user_timer(token);
+                        p.run_events(ctx);
+                    })
+                }
                 Output::UserTimer { after, token } => {
                     ctx.delay(after, move |p: &mut Self, ctx| {
                         p.core.on_user_timer(token);
@@ -126,8 +130,12 @@ impl<S: Scheduler> Process for SchedulerProcess<S> {
 
     fn on_message(&mut self, from: Pid, message: SchedulerMessage, ctx: &mut Context<'_, Self>) {
         match message {
-            SchedulerMessage::Registered(m) => self.core.on_subscribed(&from, m.framework_id, m.master_info),
-            SchedulerMessage::Reregistered(m) => self.core.on_subscribed(&from, m.framework_id, m.master_info),
+            SchedulerMessage::Registered(m) => {
+                self.core.on_subscribed(&from, m.framework_id, m.master_info)
+            }
+            SchedulerMessage::Reregistered(m) => {
+                self.core.on_subscribed(&from, m.framework_id, m.master_info)
+            }
             SchedulerMessage::Offers(m) => self.core.on_offers(&from, m),
             SchedulerMessage::Rescind(m) => self.core.on_rescind(&from, m),
             SchedulerMessage::StatusUpdate(m) => self.core.on_status_update(&from, m),
@@ -151,7 +159,9 @@ impl<S: Scheduler> Process for SchedulerProcess<S> {
 
     fn finalize(&mut self, _ctx: &mut Context<'_, Self>) {
         let status = match self.core.status() {
-            DriverStatus::Running => DriverStatus::Aborted { message: "driver process terminated".to_string() },
+            DriverStatus::Running => {
+                DriverStatus::Aborted { message: "driver process terminated".to_string() }
+            }
             other => other.clone(),
         };
         self.status.send_replace(status.clone());
@@ -179,7 +189,12 @@ pub fn spawn_scheduler<S: Scheduler>(
     let core = SchedulerCore::new(config)?;
     let (status_tx, status_rx) = watch::channel(DriverStatus::Running);
     let (done_tx, done_rx) = oneshot::channel();
-    let process = SchedulerProcess { scheduler: Some(scheduler), core, status: status_tx, done: Some(done_tx) };
+    let process = SchedulerProcess {
+        scheduler: Some(scheduler),
+        core,
+        status: status_tx,
+        done: Some(done_tx),
+    };
     let mut id = node.generate_id("scheduler");
     while node.has_process(&id) {
         id = node.generate_id("scheduler");
@@ -227,7 +242,9 @@ impl<S: Scheduler> SchedulerHandle<S> {
         let pid = self.pid().clone();
         let result = self
             .process
-            .dispatch(move |p: &mut SchedulerProcess<S>, _| p.scheduler.as_ref().map(|s| f(s, &p.core)))
+            .dispatch(move |p: &mut SchedulerProcess<S>, _| {
+                p.scheduler.as_ref().map(|s| f(s, &p.core))
+            })
             .await
             .map_err(|_| FrameworkError::DriverGone { pid: pid.clone() })?;
         result.ok_or(FrameworkError::DriverGone { pid })

@@ -31,7 +31,8 @@ pub type CommandPolicy = Box<dyn Fn(&mesos::TaskInfo) -> TaskOutcome + Send>;
 
 /// Starts an executor in-process on the agent's node with the environment a real agent
 /// would give it; returns the executor's pid (the agent links to it).
-pub type ExecutorLauncher = Box<dyn FnMut(&Node, ExecutorEnv) -> Result<Pid, crate::FrameworkError> + Send>;
+pub type ExecutorLauncher =
+    Box<dyn FnMut(&Node, ExecutorEnv) -> Result<Pid, crate::FrameworkError> + Send>;
 
 /// What a fake agent is.
 pub struct AgentConfig {
@@ -61,7 +62,10 @@ impl AgentConfig {
     }
 
     /// Uses `policy` for command tasks.
-    pub fn policy(mut self, policy: impl Fn(&mesos::TaskInfo) -> TaskOutcome + Send + 'static) -> AgentConfig {
+    pub fn policy(
+        mut self,
+        policy: impl Fn(&mesos::TaskInfo) -> TaskOutcome + Send + 'static,
+    ) -> AgentConfig {
         self.policy = Box::new(policy);
         self
     }
@@ -195,13 +199,20 @@ impl FakeAgent {
     }
 
     /// Reads the agent's state.
-    pub async fn inspect<R: Send + 'static>(&self, f: impl FnOnce(&FakeAgentProcess) -> R + Send + 'static) -> R {
-        self.process.dispatch(move |agent, _| f(agent)).await.expect("the fake agent runs as long as its test")
+    pub async fn inspect<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&FakeAgentProcess) -> R + Send + 'static,
+    ) -> R {
+        self.process
+            .dispatch(move |agent, _| f(agent))
+            .await
+            .expect("the fake agent runs as long as its test")
     }
 
     /// Every task and its latest state.
     pub async fn task_states(&self) -> HashMap<String, TaskState> {
-        self.inspect(|agent| agent.tasks.iter().map(|(id, t)| (id.clone(), t.state)).collect()).await
+        self.inspect(|agent| agent.tasks.iter().map(|(id, t)| (id.clone(), t.state)).collect())
+            .await
     }
 
     /// The ids of tasks that are not terminal, sorted.
@@ -236,7 +247,9 @@ impl FakeAgentProcess {
         mesos::SlaveInfo {
             hostname: self.hostname(),
             port: Some(5051),
-            resources: Resources::parse(&self.config.resources).map(|r| r.to_protos()).unwrap_or_default(),
+            resources: Resources::parse(&self.config.resources)
+                .map(|r| r.to_protos())
+                .unwrap_or_default(),
             id: self.agent_id.clone(),
             ..Default::default()
         }
@@ -254,7 +267,11 @@ impl FakeAgentProcess {
         let master = self.master();
         ctx.link(&master);
         if self.agent_id.is_none() {
-            let message = internal::RegisterSlaveMessage { slave: self.info(), version: Some("1.11.0".into()), ..Default::default() };
+            let message = internal::RegisterSlaveMessage {
+                slave: self.info(),
+                version: Some("1.11.0".into()),
+                ..Default::default()
+            };
             ctx.send(&master, message);
         } else {
             let tasks = self.tasks.values().map(|t| self.task_record(t)).collect();
@@ -296,7 +313,13 @@ impl FakeAgentProcess {
     }
 
     /// Records a state change of a task and sends the update to the master.
-    fn set_state(&mut self, task_id: &str, state: TaskState, message: &str, ctx: &mut Context<'_, Self>) {
+    fn set_state(
+        &mut self,
+        task_id: &str,
+        state: TaskState,
+        message: &str,
+        ctx: &mut Context<'_, Self>,
+    ) {
         let Some(entry) = self.tasks.get_mut(task_id) else { return };
         if is_terminal(entry.state) {
             return;
@@ -337,15 +360,29 @@ impl FakeAgentProcess {
         self.frameworks.insert(framework_id.value.clone(), message.framework.clone());
         let task = message.task;
         let task_id = task.task_id.value.clone();
-        let entry = TaskEntry { framework_id: framework_id.clone(), info: task.clone(), state: TaskState::TaskStaging };
+        let entry = TaskEntry {
+            framework_id: framework_id.clone(),
+            info: task.clone(),
+            state: TaskState::TaskStaging,
+        };
         self.tasks.insert(task_id.clone(), entry);
         match task.executor.clone() {
             None => {
                 let outcome = (self.config.policy)(&task);
                 self.set_state(&task_id, TaskState::TaskRunning, "command started", ctx);
                 match outcome {
-                    TaskOutcome::Finish => self.set_state(&task_id, TaskState::TaskFinished, "command exited with 0", ctx),
-                    TaskOutcome::Fail => self.set_state(&task_id, TaskState::TaskFailed, "command exited with 1", ctx),
+                    TaskOutcome::Finish => self.set_state(
+                        &task_id,
+                        TaskState::TaskFinished,
+                        "command exited with 0",
+                        ctx,
+                    ),
+                    TaskOutcome::Fail => self.set_state(
+                        &task_id,
+                        TaskState::TaskFailed,
+                        "command exited with 1",
+                        ctx,
+                    ),
                     TaskOutcome::Run => {}
                 }
             }
@@ -386,21 +423,33 @@ impl FakeAgentProcess {
         match launched {
             Ok(pid) => {
                 ctx.link(&pid);
-                let entry = ExecutorEntry { framework_id, info, pid: None, launched: pid, queued: vec![task] };
+                let entry = ExecutorEntry {
+                    framework_id,
+                    info,
+                    pid: None,
+                    launched: pid,
+                    queued: vec![task],
+                };
                 self.executors.insert(key, entry);
             }
             Err(error) => self.set_state(&task_id, TaskState::TaskFailed, &error, ctx),
         }
     }
 
-    fn on_register_executor(&mut self, from: Pid, message: internal::RegisterExecutorMessage, ctx: &mut Context<'_, Self>) {
+    fn on_register_executor(
+        &mut self,
+        from: Pid,
+        message: internal::RegisterExecutorMessage,
+        ctx: &mut Context<'_, Self>,
+    ) {
         let key = format!("{}/{}", message.framework_id.value, message.executor_id.value);
         let Some(entry) = self.executors.get_mut(&key) else {
             tracing::warn!(%from, key, "unknown executor registers");
             return;
         };
         entry.pid = Some(from.clone());
-        let framework = self.frameworks.get(&message.framework_id.value).cloned().unwrap_or_default();
+        let framework =
+            self.frameworks.get(&message.framework_id.value).cloned().unwrap_or_default();
         let registered = internal::ExecutorRegisteredMessage {
             executor_info: entry.info.clone(),
             framework_id: entry.framework_id.clone(),
@@ -416,7 +465,12 @@ impl FakeAgentProcess {
         }
     }
 
-    fn on_executor_update(&mut self, from: Pid, message: internal::StatusUpdateMessage, ctx: &mut Context<'_, Self>) {
+    fn on_executor_update(
+        &mut self,
+        from: Pid,
+        message: internal::StatusUpdateMessage,
+        ctx: &mut Context<'_, Self>,
+    ) {
         let update = message.update;
         let ack = internal::StatusUpdateAcknowledgementMessage {
             slave_id: self.agent_id.clone().unwrap_or_default(),
@@ -432,12 +486,18 @@ impl FakeAgentProcess {
     }
 
     fn on_executor_exited(&mut self, pid: &Pid, ctx: &mut Context<'_, Self>) {
-        let Some(key) = self.executors.iter().find(|(_, e)| &e.launched == pid).map(|(k, _)| k.clone()) else { return };
+        let Some(key) =
+            self.executors.iter().find(|(_, e)| &e.launched == pid).map(|(k, _)| k.clone())
+        else {
+            return;
+        };
         let Some(entry) = self.executors.remove(&key) else { return };
         let orphans: Vec<String> = self
             .tasks
             .iter()
-            .filter(|(_, t)| t.info.executor.as_ref().is_some_and(|e| e.executor_id == entry.info.executor_id))
+            .filter(|(_, t)| {
+                t.info.executor.as_ref().is_some_and(|e| e.executor_id == entry.info.executor_id)
+            })
             .map(|(id, _)| id.clone())
             .collect();
         for task_id in orphans {
@@ -452,8 +512,14 @@ impl FakeAgentProcess {
         ctx.send(&self.master(), exited);
     }
 
-    fn executor_pid(&self, framework_id: &mesos::FrameworkId, executor_id: &mesos::ExecutorId) -> Option<Pid> {
-        self.executors.get(&format!("{}/{}", framework_id.value, executor_id.value)).and_then(|e| e.pid.clone())
+    fn executor_pid(
+        &self,
+        framework_id: &mesos::FrameworkId,
+        executor_id: &mesos::ExecutorId,
+    ) -> Option<Pid> {
+        self.executors
+            .get(&format!("{}/{}", framework_id.value, executor_id.value))
+            .and_then(|e| e.pid.clone())
     }
 }
 
@@ -489,7 +555,8 @@ impl Process for FakeAgentProcess {
             FakeAgentMessage::RunTask(m) => self.on_run_task(m, ctx),
             FakeAgentMessage::KillTask(m) => {
                 self.kills += 1;
-                let executor = self.tasks.get(&m.task_id.value).and_then(|t| t.info.executor.clone());
+                let executor =
+                    self.tasks.get(&m.task_id.value).and_then(|t| t.info.executor.clone());
                 match executor.and_then(|e| self.executor_pid(&m.framework_id, &e.executor_id)) {
                     Some(pid) => ctx.send(&pid, m),
                     None => self.set_state(&m.task_id.value, TaskState::TaskKilled, "killed", ctx),
@@ -498,8 +565,12 @@ impl Process for FakeAgentProcess {
             FakeAgentMessage::Ack(_) => self.acks += 1,
             FakeAgentMessage::ShutdownFramework(m) => {
                 self.shutdowns += 1;
-                let ids: Vec<String> =
-                    self.tasks.iter().filter(|(_, t)| t.framework_id == m.framework_id).map(|(id, _)| id.clone()).collect();
+                let ids: Vec<String> = self
+                    .tasks
+                    .iter()
+                    .filter(|(_, t)| t.framework_id == m.framework_id)
+                    .map(|(id, _)| id.clone())
+                    .collect();
                 for task_id in ids {
                     self.set_state(&task_id, TaskState::TaskKilled, "framework shut down", ctx);
                 }
@@ -514,10 +585,14 @@ impl Process for FakeAgentProcess {
                     self.frameworks.insert(m.framework_id.value.clone(), info);
                 }
             }
-            FakeAgentMessage::FrameworkToExecutor(m) => match self.executor_pid(&m.framework_id, &m.executor_id) {
-                Some(pid) => ctx.send(&pid, m),
-                None => tracing::warn!(executor_id = %m.executor_id.value, "framework message for an unknown executor"),
-            },
+            FakeAgentMessage::FrameworkToExecutor(m) => {
+                match self.executor_pid(&m.framework_id, &m.executor_id) {
+                    Some(pid) => ctx.send(&pid, m),
+                    None => {
+                        tracing::warn!(executor_id = %m.executor_id.value, "framework message for an unknown executor")
+                    }
+                }
+            }
             FakeAgentMessage::RegisterExecutor(m) => self.on_register_executor(from, m, ctx),
             FakeAgentMessage::StatusUpdate(m) => self.on_executor_update(from, m, ctx),
             FakeAgentMessage::ExecutorToFramework(m) => ctx.send(&self.master(), m),

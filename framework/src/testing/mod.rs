@@ -36,7 +36,9 @@ use std::time::Duration;
 use libprocess::{Clock, Hooks, Node, Pid, SimNetwork};
 use mesos_master::launch::{Master, MasterOptions, spawn_master};
 
-pub use agent::{AgentConfig, CommandPolicy, ExecutorLauncher, FakeAgent, FakeAgentProcess, TaskOutcome};
+pub use agent::{
+    AgentConfig, CommandPolicy, ExecutorLauncher, FakeAgent, FakeAgentProcess, TaskOutcome,
+};
 
 /// The address of the first master of a [`Cluster`].
 pub const MASTER_ADDRESS: &str = "10.0.0.1:5050";
@@ -69,7 +71,14 @@ impl Cluster {
         let clock = Clock::paused();
         let hooks = Arc::new(Hooks::default());
         let address: SocketAddr = MASTER_ADDRESS.parse().expect("a valid constant address");
-        let (master_node, master) = start_master(&sim, &clock, &hooks, address, "c0ffee00-0000-4000-8000-000000000001", tweak);
+        let (master_node, master) = start_master(
+            &sim,
+            &clock,
+            &hooks,
+            address,
+            "c0ffee00-0000-4000-8000-000000000001",
+            tweak,
+        );
         Cluster { sim, clock, hooks, master_node, master, next_host: Cell::new(1) }
     }
 
@@ -102,7 +111,12 @@ impl Cluster {
 
     /// Advances in steps of `step` until `done` or `limit` passed; returns whether
     /// `done` became true. The steps let timers that arm other timers all fire.
-    pub async fn advance_until(&self, step: Duration, limit: Duration, mut done: impl AsyncFnMut() -> bool) -> bool {
+    pub async fn advance_until(
+        &self,
+        step: Duration,
+        limit: Duration,
+        mut done: impl AsyncFnMut() -> bool,
+    ) -> bool {
         let mut waited = Duration::ZERO;
         self.settle().await;
         loop {

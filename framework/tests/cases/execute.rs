@@ -20,9 +20,17 @@ async fn execute(command: &str, instances: u32) -> (bool, Vec<(String, TaskState
         resources: parse_resources("cpus:0.1;mem:32").unwrap(),
         instances,
     };
-    let scheduler = ExecuteScheduler::new(spec, Box::new(move |line| sink.lock().unwrap().push(line.to_string())));
+    let scheduler = ExecuteScheduler::new(
+        spec,
+        Box::new(move |line| sink.lock().unwrap().push(line.to_string())),
+    );
     let node = cluster.host();
-    let mut handle = spawn_scheduler(&node, SchedulerConfig::new(framework_info("execute"), vec![cluster.master_pid()]), scheduler).unwrap();
+    let mut handle = spawn_scheduler(
+        &node,
+        SchedulerConfig::new(framework_info("execute"), vec![cluster.master_pid()]),
+        scheduler,
+    )
+    .unwrap();
     cluster.advance(Duration::from_secs(1)).await;
     let (scheduler, status) = handle.join().await.unwrap();
     assert_eq!(status, DriverStatus::Stopped);
@@ -39,7 +47,10 @@ async fn every_instance_finishes() {
     let mut ids: Vec<String> = ended.into_iter().map(|(id, _)| id).collect();
     ids.sort();
     assert_eq!(ids, ["job-0", "job-1", "job-2"]);
-    assert_eq!(lines.iter().filter(|l| l.starts_with("Received status update TASK_FINISHED")).count(), 3);
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("Received status update TASK_FINISHED")).count(),
+        3
+    );
     assert!(lines[0].starts_with("Subscribed with ID"));
 }
 
@@ -49,7 +60,9 @@ async fn a_failed_task_fails_the_run() {
     let (ok, ended, lines) = execute("exit 1", 1).await;
     assert!(!ok);
     assert_eq!(ended, vec![("job".to_string(), TaskState::TaskFailed)]);
-    assert!(lines.iter().any(|l| l.starts_with("Received status update TASK_FAILED for task 'job'")));
+    assert!(
+        lines.iter().any(|l| l.starts_with("Received status update TASK_FAILED for task 'job'"))
+    );
 }
 
 /// The binary's flags: unknown flags and missing required ones exit 1 with a message,
@@ -68,15 +81,31 @@ fn flags_follow_the_mesos_conventions() {
     let unknown = run(&["--master=127.0.0.1:5050", "--name=a", "--command=true", "--bogus"], &[]);
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("--bogus"));
-    assert_eq!(run(&["--name=a", "--command=true"], &[]).status.code(), Some(1), "--master is required");
+    assert_eq!(
+        run(&["--name=a", "--command=true"], &[]).status.code(),
+        Some(1),
+        "--master is required"
+    );
     let help = run(&["--help"], &[]);
     assert_eq!(help.status.code(), Some(0));
     let text = String::from_utf8_lossy(&help.stdout);
-    for flag in ["--master", "--name", "--command", "--resources", "--instances", "--role", "--checkpoint", "--framework_name"] {
+    for flag in [
+        "--master",
+        "--name",
+        "--command",
+        "--resources",
+        "--instances",
+        "--role",
+        "--checkpoint",
+        "--framework_name",
+    ] {
         assert!(text.contains(flag), "--help lists {flag}");
     }
     assert!(text.contains("cpus:0.1;mem:32"));
-    let bad_env = run(&["--name=a", "--command=true"], &[("MESOS_MASTER", "127.0.0.1:5050"), ("MESOS_INSTANCES", "zero")]);
+    let bad_env = run(
+        &["--name=a", "--command=true"],
+        &[("MESOS_MASTER", "127.0.0.1:5050"), ("MESOS_INSTANCES", "zero")],
+    );
     assert_eq!(bad_env.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad_env.stderr).contains("zero"));
     let bad_master = run(&["--master=nowhere", "--name=a", "--command=true"], &[]);

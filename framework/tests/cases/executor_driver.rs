@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use libprocess::{Clock, Context, Hooks, Node, Pid, Process, ProcessRef, SimNetwork};
 use mesos_framework::executor::{
-    Executor, ExecutorDriver, ExecutorEnv, ExecutorHandle, MAX_STATUS_UPDATE_RETRIES, STATUS_UPDATE_RETRY_INTERVAL,
-    spawn_executor,
+    Executor, ExecutorDriver, ExecutorEnv, ExecutorHandle, MAX_STATUS_UPDATE_RETRIES,
+    STATUS_UPDATE_RETRY_INTERVAL, spawn_executor,
 };
 use mesos_framework::scheduler::DriverStatus;
 use mesos_proto::mesos::{self, TaskState, internal};
@@ -50,7 +50,13 @@ fn status(task_id: &mesos::TaskId, state: TaskState) -> mesos::TaskStatus {
 }
 
 impl Executor for Echoing {
-    fn registered(&mut self, _d: &mut ExecutorDriver, _e: &mesos::ExecutorInfo, _f: &mesos::FrameworkInfo, _a: &mesos::SlaveInfo) {
+    fn registered(
+        &mut self,
+        _d: &mut ExecutorDriver,
+        _e: &mesos::ExecutorInfo,
+        _f: &mesos::FrameworkInfo,
+        _a: &mesos::SlaveInfo,
+    ) {
         self.calls.push("registered".into());
     }
     fn reregistered(&mut self, _d: &mut ExecutorDriver, _a: &mesos::SlaveInfo) {
@@ -92,7 +98,12 @@ struct Rig {
 const AGENT: &str = "10.0.1.1:5051";
 
 fn node(sim: &SimNetwork, clock: &Clock, hooks: &Arc<Hooks>, address: &str) -> Node {
-    Node::builder(address.parse().unwrap()).simulated(sim).clock(clock.clone()).hooks(hooks.clone()).start().unwrap()
+    Node::builder(address.parse().unwrap())
+        .simulated(sim)
+        .clock(clock.clone())
+        .hooks(hooks.clone())
+        .start()
+        .unwrap()
 }
 
 fn env(checkpoint: bool) -> ExecutorEnv {
@@ -139,17 +150,23 @@ impl Rig {
     async fn register_and_run(&mut self) -> internal::StatusUpdate {
         self.settle().await;
         let registered = internal::ExecutorRegisteredMessage {
-            executor_info: mesos::ExecutorInfo { executor_id: env(false).executor_id, ..Default::default() },
+            executor_info: mesos::ExecutorInfo {
+                executor_id: env(false).executor_id,
+                ..Default::default()
+            },
             framework_id: env(false).framework_id,
             slave_id: env(false).agent_id,
             ..Default::default()
         };
         self.send(registered);
-        let task = mesos::TaskInfo { task_id: mesos::TaskId { value: "t1".into() }, ..Default::default() };
+        let task =
+            mesos::TaskInfo { task_id: mesos::TaskId { value: "t1".into() }, ..Default::default() };
         self.send(internal::RunTaskMessage { task, ..Default::default() });
         self.settle().await;
         let messages = self.drain();
-        assert!(matches!(&messages[0], FromExecutor::Register(r) if r.executor_id.value == "exec" && r.framework_id.value == "fw-0000"));
+        assert!(
+            matches!(&messages[0], FromExecutor::Register(r) if r.executor_id.value == "exec" && r.framework_id.value == "fw-0000")
+        );
         match &messages[1] {
             FromExecutor::Update(u) => u.update.clone(),
             other => panic!("expected an update, got {other:?}"),
@@ -187,11 +204,18 @@ async fn registers_runs_and_sends_updates_like_mesos() {
     assert_eq!(rig.calls().await, ["registered", "launch t1"]);
 
     rig.send(internal::FrameworkToExecutorMessage { data: b"ping".to_vec(), ..Default::default() });
-    rig.send(internal::KillTaskMessage { task_id: update.status.task_id.clone(), ..Default::default() });
+    rig.send(internal::KillTaskMessage {
+        task_id: update.status.task_id.clone(),
+        ..Default::default()
+    });
     rig.settle().await;
     let messages = rig.drain();
-    assert!(matches!(&messages[0], FromExecutor::Message(m) if m.data == b"ping" && m.executor_id.value == "exec"));
-    assert!(matches!(&messages[1], FromExecutor::Update(u) if u.update.status.state() == TaskState::TaskKilled && u.update.uuid.as_ref() != Some(&uuid)));
+    assert!(
+        matches!(&messages[0], FromExecutor::Message(m) if m.data == b"ping" && m.executor_id.value == "exec")
+    );
+    assert!(
+        matches!(&messages[1], FromExecutor::Update(u) if u.update.status.state() == TaskState::TaskKilled && u.update.uuid.as_ref() != Some(&uuid))
+    );
 }
 
 /// An update the agent does not acknowledge is resent every retry interval with the
@@ -242,16 +266,24 @@ async fn checkpointing_executor_reconnects_to_a_restarted_agent() {
     rig.send(internal::ReconnectExecutorMessage { slave_id: env(true).agent_id });
     rig.settle().await;
     let messages = rig.drain();
-    let [FromExecutor::Reregister(reregister)] = messages.as_slice() else { panic!("got {messages:?}") };
+    let [FromExecutor::Reregister(reregister)] = messages.as_slice() else {
+        panic!("got {messages:?}")
+    };
     assert_eq!(reregister.updates.len(), 1);
     assert_eq!(reregister.updates[0].uuid, update.uuid);
     assert_eq!(reregister.tasks.len(), 1);
-    rig.send(internal::ExecutorReregisteredMessage { slave_id: env(true).agent_id, slave_info: Default::default() });
+    rig.send(internal::ExecutorReregisteredMessage {
+        slave_id: env(true).agent_id,
+        slave_info: Default::default(),
+    });
     rig.settle().await;
     assert_eq!(rig.calls().await.last().map(String::as_str), Some("reregistered"));
     rig.clock.advance(Duration::from_secs(120));
     rig.settle().await;
-    assert!(!rig.calls().await.contains(&"shutdown".to_string()), "the recovery timeout is void once reconnected");
+    assert!(
+        !rig.calls().await.contains(&"shutdown".to_string()),
+        "the recovery timeout is void once reconnected"
+    );
 }
 
 /// With checkpointing, an agent that does not come back within MESOS_RECOVERY_TIMEOUT
@@ -321,12 +353,20 @@ async fn stop_waits_for_the_last_acknowledgement() {
     let executor = spawn_executor(&executor_node, env(false), FinishAndStop, 1).unwrap();
     clock.settle().await;
     agent_node.send(agent.pid(), executor.pid(), internal::ExecutorRegisteredMessage::default());
-    let task = mesos::TaskInfo { task_id: mesos::TaskId { value: "t1".into() }, ..Default::default() };
-    agent_node.send(agent.pid(), executor.pid(), internal::RunTaskMessage { task, ..Default::default() });
+    let task =
+        mesos::TaskInfo { task_id: mesos::TaskId { value: "t1".into() }, ..Default::default() };
+    agent_node.send(
+        agent.pid(),
+        executor.pid(),
+        internal::RunTaskMessage { task, ..Default::default() },
+    );
     clock.settle().await;
     let _register = rx.try_recv().unwrap();
     let Ok((_, FromExecutor::Update(update))) = rx.try_recv() else { panic!("no update") };
-    assert!(executor_node.has_process(executor.pid().id()), "still waiting for the acknowledgement");
+    assert!(
+        executor_node.has_process(executor.pid().id()),
+        "still waiting for the acknowledgement"
+    );
     let ack = internal::StatusUpdateAcknowledgementMessage {
         task_id: update.update.status.task_id.clone(),
         uuid: update.update.uuid.clone().unwrap(),

@@ -20,10 +20,14 @@ async fn subscribes_and_receives_offers() {
     let (_node, handle) = start(&cluster, config(vec![cluster.master_pid()]), Recorder::holding());
     assert!(wait_for(&cluster, &handle, |e| matches!(e, Event::Offers(_))).await);
     let events = events(&handle).await;
-    let Event::Registered { framework_id, .. } = &events[0] else { panic!("first event: {:?}", events[0]) };
+    let Event::Registered { framework_id, .. } = &events[0] else {
+        panic!("first event: {:?}", events[0])
+    };
     assert!(framework_id.value.starts_with("c0ffee00"));
     let (id, connected, held) = handle
-        .inspect(|_, core| (core.framework_id().cloned(), core.is_connected(), core.outstanding_offers()))
+        .inspect(|_, core| {
+            (core.framework_id().cloned(), core.is_connected(), core.outstanding_offers())
+        })
         .await
         .unwrap();
     assert_eq!(id.as_ref(), Some(framework_id));
@@ -37,9 +41,20 @@ async fn subscribes_and_receives_offers() {
 async fn implicit_acknowledgements_reach_the_agent() {
     let cluster = Cluster::start();
     let agent = cluster.agent(AgentConfig::new("cpus:1;mem:128"));
-    let (_node, handle) = start(&cluster, config(vec![cluster.master_pid()]), launch_each("echo hi"));
-    assert!(wait_for(&cluster, &handle, |e| matches!(e, Event::Update(s) if s.state() == TaskState::TaskFinished)).await);
-    assert_eq!(updates(&handle).await, vec![("t1".into(), TaskState::TaskRunning), ("t1".into(), TaskState::TaskFinished)]);
+    let (_node, handle) =
+        start(&cluster, config(vec![cluster.master_pid()]), launch_each("echo hi"));
+    assert!(
+        wait_for(
+            &cluster,
+            &handle,
+            |e| matches!(e, Event::Update(s) if s.state() == TaskState::TaskFinished)
+        )
+        .await
+    );
+    assert_eq!(
+        updates(&handle).await,
+        vec![("t1".into(), TaskState::TaskRunning), ("t1".into(), TaskState::TaskFinished)]
+    );
     cluster.settle().await;
     assert_eq!(agent.inspect(|a| a.acks).await, 2);
 }
@@ -58,7 +73,14 @@ async fn explicit_acknowledgements() {
     assert_eq!(agent.inspect(|a| a.acks).await, 0);
     let acked = handle
         .call(|s, driver| {
-            let status = s.events.iter().find_map(|e| match e { Event::Update(s) => Some(s.clone()), _ => None }).unwrap();
+            let status = s
+                .events
+                .iter()
+                .find_map(|e| match e {
+                    Event::Update(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .unwrap();
             driver.acknowledge(&status)
         })
         .await
@@ -67,7 +89,8 @@ async fn explicit_acknowledgements() {
     cluster.settle().await;
     assert_eq!(agent.inspect(|a| a.acks).await, 1);
 
-    let (_node2, implicit) = start(&cluster, config(vec![cluster.master_pid()]), Recorder::holding());
+    let (_node2, implicit) =
+        start(&cluster, config(vec![cluster.master_pid()]), Recorder::holding());
     let refused = implicit.call(|_, driver| driver.acknowledge(&Default::default())).await.unwrap();
     assert!(matches!(refused, Err(FrameworkError::ImplicitAcknowledgements)));
 }
@@ -85,7 +108,8 @@ async fn decline_filters_and_revive() {
     });
     let (_node, handle) = start(&cluster, config(vec![cluster.master_pid()]), decline);
     assert!(wait_for(&cluster, &handle, |e| matches!(e, Event::Offers(_))).await);
-    let offers = async || events(&handle).await.iter().filter(|e| matches!(e, Event::Offers(_))).count();
+    let offers =
+        async || events(&handle).await.iter().filter(|e| matches!(e, Event::Offers(_))).count();
     cluster.advance(Duration::from_secs(10)).await;
     assert_eq!(offers().await, 1, "filtered for 30 s");
     handle.call(|_, driver| driver.revive(Vec::new())).await.unwrap();
@@ -99,11 +123,20 @@ async fn decline_filters_and_revive() {
 async fn implicit_reconciliation() {
     let cluster = Cluster::start();
     let agent = cluster.agent(AgentConfig::new("cpus:1;mem:128"));
-    let (_node, handle) = start(&cluster, config(vec![cluster.master_pid()]), launch_each("sleep 100"));
+    let (_node, handle) =
+        start(&cluster, config(vec![cluster.master_pid()]), launch_each("sleep 100"));
     assert!(wait_for(&cluster, &handle, |e| matches!(e, Event::Update(_))).await);
     handle.call(|_, driver| driver.reconcile(Vec::new())).await.unwrap();
     cluster.settle().await;
-    let last = events(&handle).await.into_iter().rev().find_map(|e| match e { Event::Update(s) => Some(s), _ => None }).unwrap();
+    let last = events(&handle)
+        .await
+        .into_iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Update(s) => Some(s),
+            _ => None,
+        })
+        .unwrap();
     assert_eq!(last.task_id.value, "t1");
     assert_eq!(last.state(), TaskState::TaskRunning);
     assert!(last.uuid.is_none(), "reconciliation updates are not acknowledged");
@@ -116,7 +149,8 @@ async fn implicit_reconciliation() {
 async fn stop_without_failover_tears_down() {
     let cluster = Cluster::start();
     let agent = cluster.agent(AgentConfig::new("cpus:1;mem:128"));
-    let (_node, mut handle) = start(&cluster, config(vec![cluster.master_pid()]), launch_each("sleep 100"));
+    let (_node, mut handle) =
+        start(&cluster, config(vec![cluster.master_pid()]), launch_each("sleep 100"));
     assert!(wait_for(&cluster, &handle, |e| matches!(e, Event::Update(_))).await);
     let teardown = cluster.hooks.expect::<scheduler::Call>(Match::any().from(handle.pid()));
     handle.call(|_, driver| driver.stop(false)).await.unwrap();
@@ -136,10 +170,16 @@ async fn framework_message_goes_through_the_master() {
     let _agent = cluster.agent(AgentConfig::new("cpus:1;mem:128"));
     let (_node, handle) = start(&cluster, config(vec![cluster.master_pid()]), Recorder::holding());
     assert!(wait_for(&cluster, &handle, |e| matches!(e, Event::Offers(_))).await);
-    let seen = cluster.hooks.expect::<scheduler::Call>(Match::any().from(handle.pid()).to(&cluster.master_pid()));
+    let seen = cluster
+        .hooks
+        .expect::<scheduler::Call>(Match::any().from(handle.pid()).to(&cluster.master_pid()));
     handle
         .call(|_, driver| {
-            driver.send_message(&Default::default(), &mesos_proto::mesos::ExecutorId { value: "e".into() }, b"hi".to_vec())
+            driver.send_message(
+                &Default::default(),
+                &mesos_proto::mesos::ExecutorId { value: "e".into() },
+                b"hi".to_vec(),
+            )
         })
         .await
         .unwrap();

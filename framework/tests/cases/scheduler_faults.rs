@@ -16,8 +16,14 @@ use super::support::{Recorder, config, events, launch_each, start, wait_for};
 async fn lost_subscribe_is_retried() {
     let cluster = Cluster::start();
     let node = cluster.host();
-    let dropped = cluster.hooks.drop_next::<scheduler::Call>(Match::any().from_address(node.address()));
-    let handle = mesos_framework::scheduler::spawn_scheduler(&node, config(vec![cluster.master_pid()]), Recorder::holding()).unwrap();
+    let dropped =
+        cluster.hooks.drop_next::<scheduler::Call>(Match::any().from_address(node.address()));
+    let handle = mesos_framework::scheduler::spawn_scheduler(
+        &node,
+        config(vec![cluster.master_pid()]),
+        Recorder::holding(),
+    )
+    .unwrap();
     cluster.settle().await;
     assert_eq!(dropped.await.message.r#type(), scheduler::call::Type::Subscribe);
     assert!(events(&handle).await.is_empty());
@@ -31,7 +37,8 @@ async fn lost_subscribe_is_retried() {
 async fn tries_the_next_master_when_one_is_unreachable() {
     let cluster = Cluster::start();
     let nowhere: Pid = "master@10.0.0.9:5050".parse().unwrap();
-    let (_node, handle) = start(&cluster, config(vec![nowhere, cluster.master_pid()]), Recorder::holding());
+    let (_node, handle) =
+        start(&cluster, config(vec![nowhere, cluster.master_pid()]), Recorder::holding());
     assert!(wait_for(&cluster, &handle, |e| matches!(e, Event::Registered { .. })).await);
     let master = handle.inspect(|_, core| core.master().cloned()).await.unwrap();
     assert_eq!(master, Some(cluster.master_pid()));
@@ -50,14 +57,20 @@ async fn follower_refusal_redirects_to_the_leader() {
     impl Process for Follower {
         type Message = FollowerMessage;
         fn on_message(&mut self, from: Pid, _m: FollowerMessage, ctx: &mut Context<'_, Self>) {
-            let message = format!("{}; leader: {}", mesos_framework::masters::NOT_LEADER_PREFIX, self.leader);
+            let message =
+                format!("{}; leader: {}", mesos_framework::masters::NOT_LEADER_PREFIX, self.leader);
             ctx.send(&from, internal::FrameworkErrorMessage { message });
         }
     }
     let cluster = Cluster::start();
     let follower_node = cluster.node_at("10.0.0.2:5050");
-    let follower = follower_node.spawn("master", Follower { leader: cluster.master_pid() }).unwrap();
-    let (_node, handle) = start(&cluster, config(vec![follower.pid().clone(), cluster.master_pid()]), Recorder::holding());
+    let follower =
+        follower_node.spawn("master", Follower { leader: cluster.master_pid() }).unwrap();
+    let (_node, handle) = start(
+        &cluster,
+        config(vec![follower.pid().clone(), cluster.master_pid()]),
+        Recorder::holding(),
+    );
     assert!(wait_for(&cluster, &handle, |e| matches!(e, Event::Registered { .. })).await);
     assert!(!events(&handle).await.iter().any(|e| matches!(e, Event::Error(_))));
     assert_eq!(handle.status(), DriverStatus::Running);
@@ -76,16 +89,30 @@ async fn new_master_detected_sends_the_driver_to_the_leader() {
     impl Process for Follower {
         type Message = FollowerMessage;
         fn on_message(&mut self, from: Pid, _m: FollowerMessage, ctx: &mut Context<'_, Self>) {
-            ctx.send(&from, mesos_proto::extensions::NewMasterDetectedMessage { pid: self.leader.to_string() });
+            ctx.send(
+                &from,
+                mesos_proto::extensions::NewMasterDetectedMessage { pid: self.leader.to_string() },
+            );
         }
     }
     let cluster = Cluster::start();
     let follower_node = cluster.node_at("10.0.0.2:5050");
-    let follower = follower_node.spawn("master", Follower { leader: cluster.master_pid() }).unwrap();
-    let (_node, handle) = start(&cluster, config(vec![follower.pid().clone(), cluster.master_pid()]), Recorder::holding());
+    let follower =
+        follower_node.spawn("master", Follower { leader: cluster.master_pid() }).unwrap();
+    let (_node, handle) = start(
+        &cluster,
+        config(vec![follower.pid().clone(), cluster.master_pid()]),
+        Recorder::holding(),
+    );
     cluster.settle().await;
-    assert!(matches!(events(&handle).await.first(), Some(Event::Registered { .. })), "registered without waiting for a retry");
-    assert_eq!(handle.inspect(|_, core| core.master().cloned()).await.unwrap(), Some(cluster.master_pid()));
+    assert!(
+        matches!(events(&handle).await.first(), Some(Event::Registered { .. })),
+        "registered without waiting for a retry"
+    );
+    assert_eq!(
+        handle.inspect(|_, core| core.master().cloned()).await.unwrap(),
+        Some(cluster.master_pid())
+    );
 }
 
 /// Our master announces that another master leads now (it was deposed): the driver
@@ -94,9 +121,14 @@ async fn new_master_detected_sends_the_driver_to_the_leader() {
 async fn deposed_master_announcement_moves_the_driver() {
     let cluster = Cluster::start();
     let other_node = cluster.node_at("10.0.0.2:5050");
-    let other = mesos_master::launch::spawn_master(&other_node, mesos_master::launch::MasterOptions::with_id("c0ffee00-0000-4000-8000-000000000002")).unwrap();
+    let other = mesos_master::launch::spawn_master(
+        &other_node,
+        mesos_master::launch::MasterOptions::with_id("c0ffee00-0000-4000-8000-000000000002"),
+    )
+    .unwrap();
     let other_pid = other.master.pid().clone();
-    let (_node, handle) = start(&cluster, config(vec![cluster.master_pid(), other_pid.clone()]), Recorder::holding());
+    let (_node, handle) =
+        start(&cluster, config(vec![cluster.master_pid(), other_pid.clone()]), Recorder::holding());
     assert!(wait_for(&cluster, &handle, |e| matches!(e, Event::Registered { .. })).await);
     let framework_id = handle.inspect(|_, core| core.framework_id().cloned()).await.unwrap();
     let announce = mesos_proto::extensions::NewMasterDetectedMessage { pid: other_pid.to_string() };
@@ -116,22 +148,38 @@ async fn deposed_master_announcement_moves_the_driver() {
 async fn partition_then_resubscribe_with_same_id() {
     let cluster = Cluster::start();
     let agent = cluster.agent(AgentConfig::new("cpus:2;mem:256"));
-    let (node, handle) = start(&cluster, config(vec![cluster.master_pid()]), launch_each("sleep 100"));
+    let (node, handle) =
+        start(&cluster, config(vec![cluster.master_pid()]), launch_each("sleep 100"));
     assert!(wait_for(&cluster, &handle, |e| matches!(e, Event::Update(_))).await);
-    let framework_id = handle.inspect(|_, core| core.framework_id().cloned()).await.unwrap().unwrap();
+    let framework_id =
+        handle.inspect(|_, core| core.framework_id().cloned()).await.unwrap().unwrap();
 
     cluster.sim.partition(node.address(), cluster.master_node.address());
     cluster.settle().await;
     assert!(events(&handle).await.contains(&Event::Disconnected));
-    assert_eq!(handle.inspect(|_, core| (core.is_connected(), core.outstanding_offers())).await.unwrap(), (false, 0));
+    assert_eq!(
+        handle.inspect(|_, core| (core.is_connected(), core.outstanding_offers())).await.unwrap(),
+        (false, 0)
+    );
     let launched_while_away = handle
         .call(|_, driver| {
-            let task = mesos::TaskInfo { task_id: mesos::TaskId { value: "late".into() }, ..Default::default() };
+            let task = mesos::TaskInfo {
+                task_id: mesos::TaskId { value: "late".into() },
+                ..Default::default()
+            };
             driver.launch(&mesos::OfferId { value: "stale".into() }, vec![task], None);
         })
         .await;
     assert!(launched_while_away.is_ok());
-    let lost = events(&handle).await.into_iter().rev().find_map(|e| match e { Event::Update(s) => Some(s), _ => None }).unwrap();
+    let lost = events(&handle)
+        .await
+        .into_iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Update(s) => Some(s),
+            _ => None,
+        })
+        .unwrap();
     assert_eq!((lost.task_id.value.as_str(), lost.state()), ("late", TaskState::TaskLost));
     assert_eq!(lost.reason, Some(task_status::Reason::MasterDisconnected as i32));
 
@@ -159,13 +207,19 @@ async fn master_failover_resubscribes_to_the_new_leader() {
     assert!(events(&handle).await.contains(&Event::Disconnected));
     assert!(wait_for(&cluster, &handle, |e| matches!(e, Event::Reregistered { .. })).await);
     assert_eq!(handle.inspect(|_, core| core.master().cloned()).await.unwrap(), Some(second));
-    let framework_id = handle.inspect(|_, core| core.framework_id().cloned()).await.unwrap().unwrap();
+    let framework_id =
+        handle.inspect(|_, core| core.framework_id().cloned()).await.unwrap().unwrap();
     let master = cluster.master.master.clone();
     let learned = cluster
         .advance_until(Duration::from_millis(500), Duration::from_secs(10), async || {
             let id = framework_id.clone();
             let t1 = mesos_proto::ids::TaskId::from("t1");
-            master.dispatch(move |m, _| m.core().framework(&id.into()).is_some_and(|f| f.tasks.contains_key(&t1))).await.unwrap()
+            master
+                .dispatch(move |m, _| {
+                    m.core().framework(&id.into()).is_some_and(|f| f.tasks.contains_key(&t1))
+                })
+                .await
+                .unwrap()
         })
         .await;
     assert!(learned, "the new master learns the task when the agent re-registers");
@@ -180,9 +234,11 @@ async fn master_failover_resubscribes_to_the_new_leader() {
 async fn scheduler_failover_aborts_the_old_driver() {
     let cluster = Cluster::start();
     let agent = cluster.agent(AgentConfig::new("cpus:2;mem:256"));
-    let (_n1, mut first) = start(&cluster, config(vec![cluster.master_pid()]), launch_each("sleep 100"));
+    let (_n1, mut first) =
+        start(&cluster, config(vec![cluster.master_pid()]), launch_each("sleep 100"));
     assert!(wait_for(&cluster, &first, |e| matches!(e, Event::Update(_))).await);
-    let framework_id = first.inspect(|_, core| core.framework_id().cloned()).await.unwrap().unwrap();
+    let framework_id =
+        first.inspect(|_, core| core.framework_id().cloned()).await.unwrap().unwrap();
 
     let mut info = config(vec![]).framework;
     info.id = Some(framework_id.clone());
@@ -191,7 +247,9 @@ async fn scheduler_failover_aborts_the_old_driver() {
     let (_n2, second) = start(&cluster, takeover, Recorder::holding());
     cluster.settle().await;
     assert_eq!(force.await.message.subscribe.unwrap().force, Some(true));
-    assert!(matches!(&events(&second).await[0], Event::Registered { framework_id: id, .. } if *id == framework_id));
+    assert!(
+        matches!(&events(&second).await[0], Event::Registered { framework_id: id, .. } if *id == framework_id)
+    );
     let (old, status) = first.join().await.unwrap();
     assert!(old.events.contains(&Event::Error("Framework failed over".into())));
     assert_eq!(status, DriverStatus::Aborted { message: "Framework failed over".into() });

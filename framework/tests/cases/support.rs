@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use libprocess::Node;
-use mesos_framework::scheduler::{Event, Scheduler, SchedulerConfig, SchedulerDriver, SchedulerHandle, framework_info, spawn_scheduler};
+use mesos_framework::scheduler::{
+    Event, Scheduler, SchedulerConfig, SchedulerDriver, SchedulerHandle, framework_info,
+    spawn_scheduler,
+};
 use mesos_framework::testing::Cluster;
 use mesos_proto::mesos::{self, FrameworkId, MasterInfo, Offer, OfferId, TaskStatus};
 
@@ -29,8 +32,14 @@ impl Recorder {
 }
 
 impl Scheduler for Recorder {
-    fn registered(&mut self, _d: &mut SchedulerDriver, framework_id: &FrameworkId, master: &MasterInfo) {
-        self.events.push(Event::Registered { framework_id: framework_id.clone(), master: master.clone() });
+    fn registered(
+        &mut self,
+        _d: &mut SchedulerDriver,
+        framework_id: &FrameworkId,
+        master: &MasterInfo,
+    ) {
+        self.events
+            .push(Event::Registered { framework_id: framework_id.clone(), master: master.clone() });
     }
     fn reregistered(&mut self, _d: &mut SchedulerDriver, master: &MasterInfo) {
         self.events.push(Event::Reregistered { master: master.clone() });
@@ -48,8 +57,18 @@ impl Scheduler for Recorder {
     fn status_update(&mut self, _d: &mut SchedulerDriver, status: &TaskStatus) {
         self.events.push(Event::Update(status.clone()));
     }
-    fn framework_message(&mut self, _d: &mut SchedulerDriver, executor_id: &mesos::ExecutorId, agent_id: &mesos::SlaveId, data: &[u8]) {
-        self.events.push(Event::Message { agent_id: agent_id.clone(), executor_id: executor_id.clone(), data: data.to_vec() });
+    fn framework_message(
+        &mut self,
+        _d: &mut SchedulerDriver,
+        executor_id: &mesos::ExecutorId,
+        agent_id: &mesos::SlaveId,
+        data: &[u8],
+    ) {
+        self.events.push(Event::Message {
+            agent_id: agent_id.clone(),
+            executor_id: executor_id.clone(),
+            data: data.to_vec(),
+        });
     }
     fn error(&mut self, _d: &mut SchedulerDriver, message: &str) {
         self.events.push(Event::Error(message.to_string()));
@@ -64,7 +83,11 @@ pub fn config(masters: Vec<libprocess::Pid>) -> SchedulerConfig {
 }
 
 /// Starts `scheduler` on a new host of `cluster`.
-pub fn start(cluster: &Cluster, config: SchedulerConfig, scheduler: Recorder) -> (Node, SchedulerHandle<Recorder>) {
+pub fn start(
+    cluster: &Cluster,
+    config: SchedulerConfig,
+    scheduler: Recorder,
+) -> (Node, SchedulerHandle<Recorder>) {
     let node = cluster.host();
     let handle = spawn_scheduler(&node, config, scheduler).unwrap();
     (node, handle)
@@ -88,9 +111,15 @@ pub async fn updates(handle: &SchedulerHandle<Recorder>) -> Vec<(String, mesos::
 }
 
 /// Advances until `handle` has recorded an event matching `want` (at most a minute).
-pub async fn wait_for(cluster: &Cluster, handle: &SchedulerHandle<Recorder>, want: impl Fn(&Event) -> bool) -> bool {
+pub async fn wait_for(
+    cluster: &Cluster,
+    handle: &SchedulerHandle<Recorder>,
+    want: impl Fn(&Event) -> bool,
+) -> bool {
     cluster
-        .advance_until(Duration::from_millis(500), Duration::from_secs(60), async || events(handle).await.iter().any(&want))
+        .advance_until(Duration::from_millis(500), Duration::from_secs(60), async || {
+            events(handle).await.iter().any(&want)
+        })
         .await
 }
 
@@ -101,7 +130,13 @@ pub fn launch_each(command: &'static str) -> Recorder {
         for offer in offers {
             n += 1;
             let resources = mesos_framework::tasks::parse_resources("cpus:0.5;mem:64").unwrap();
-            let task = mesos_framework::tasks::command_task(&format!("t{n}"), "t", &offer, &resources, command);
+            let task = mesos_framework::tasks::command_task(
+                &format!("t{n}"),
+                "t",
+                &offer,
+                &resources,
+                command,
+            );
             driver.launch(&offer.id, vec![task], None);
         }
     })

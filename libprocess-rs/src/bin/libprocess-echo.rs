@@ -30,7 +30,8 @@ fn main() {
     let system = actix_rt::System::new();
     system.block_on(async move {
         let config = NodeConfig { io_threads, ..NodeConfig::default() };
-        let node = Node::builder(address).config(config).start().unwrap_or_else(|e| fail(&e.to_string()));
+        let node =
+            Node::builder(address).config(config).start().unwrap_or_else(|e| fail(&e.to_string()));
         let echo = node.spawn("echo", Echo::default()).unwrap_or_else(|e| fail(&e.to_string()));
         println!("{}", echo.pid());
         // Exit when the parent closes our stdin (so tests never leak this process).

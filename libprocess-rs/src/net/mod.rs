@@ -34,8 +34,12 @@ pub(crate) struct Tcp {
 
 impl Tcp {
     /// Binds the listener and starts the I/O runtime. Returns the bound address.
-    pub(crate) fn bind(address: SocketAddr, config: &NodeConfig) -> Result<(Tcp, SocketAddr), Error> {
-        let listener = std::net::TcpListener::bind(address).map_err(|source| Error::Bind { address, source })?;
+    pub(crate) fn bind(
+        address: SocketAddr,
+        config: &NodeConfig,
+    ) -> Result<(Tcp, SocketAddr), Error> {
+        let listener = std::net::TcpListener::bind(address)
+            .map_err(|source| Error::Bind { address, source })?;
         listener.set_nonblocking(true).map_err(|source| Error::Bind { address, source })?;
         let bound = listener.local_addr().map_err(|source| Error::Bind { address, source })?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -65,7 +69,9 @@ impl Tcp {
             let rejected = node.stats().connections_rejected.clone();
             self.handle.spawn(async move {
                 match tokio::net::TcpListener::from_std(listener) {
-                    Ok(listener) => server::accept_loop(listener, weak, config, stop, rejected).await,
+                    Ok(listener) => {
+                        server::accept_loop(listener, weak, config, stop, rejected).await
+                    }
                     Err(error) => tracing::error!(%error, "cannot serve: listener unusable"),
                 }
             });

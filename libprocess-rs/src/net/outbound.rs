@@ -87,7 +87,9 @@ impl Outbound {
             if let Err(error) = run_connection(peer, rx, connect_timeout).await {
                 tracing::debug!(%peer, %error, "connection to peer broke");
             }
-            let current = outbound.upgrade().is_some_and(|outbound| outbound.remove_if_current(peer, generation));
+            let current = outbound
+                .upgrade()
+                .is_some_and(|outbound| outbound.remove_if_current(peer, generation));
             if current && let Some(node) = node.upgrade() {
                 Node::from_inner(node).connection_broken(peer);
             }
@@ -129,7 +131,9 @@ async fn run_connection(
         let mut sink = vec![0u8; 16 * 1024];
         loop {
             match reader.read(&mut sink).await {
-                Ok(0) => return std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "peer closed"),
+                Ok(0) => {
+                    return std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "peer closed");
+                }
                 Ok(_) => {}
                 Err(error) => return error,
             }

@@ -157,13 +157,19 @@ async fn serve_request(
     let Some(node) = node.upgrade().map(Node::from_inner) else {
         return lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "node is shutting down");
     };
-    if request.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum::<usize>() > config.max_header_bytes {
+    if request.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum::<usize>()
+        > config.max_header_bytes
+    {
         node.stats().bad_requests.inc();
-        return lhttp::text(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "request headers too large");
+        return lhttp::text(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "request headers too large",
+        );
     }
     let (parts, body) = request.into_parts();
     let limited = Limited::new(body, config.max_body_bytes);
-    let body: Bytes = match tokio::time::timeout(config.body_read_timeout, limited.collect()).await {
+    let body: Bytes = match tokio::time::timeout(config.body_read_timeout, limited.collect()).await
+    {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(error)) => {
             node.stats().bad_requests.inc();

@@ -17,7 +17,11 @@ fn node_with(config: NodeConfig) -> Node {
 /// Bodies over the bound get `413`; heads over the bound get `431`.
 #[actix_rt::test]
 async fn body_and_header_limits() {
-    let node = node_with(NodeConfig { max_body_bytes: 1024, max_header_bytes: 10_000, ..NodeConfig::default() });
+    let node = node_with(NodeConfig {
+        max_body_bytes: 1024,
+        max_header_bytes: 10_000,
+        ..NodeConfig::default()
+    });
     let _echo = node.spawn("echo", Echo::default()).unwrap();
     let (status, _, body) = http_call(
         node.address(),
@@ -31,7 +35,9 @@ async fn body_and_header_limits() {
     assert!(String::from_utf8_lossy(&body).contains("exceeds 1024 bytes"));
 
     let big = "x".repeat(6_000);
-    let (status, _, _) = http_call(node.address(), "GET", "/echo/x", &[("x-big", &big), ("x-big2", &big)], vec![]).await;
+    let (status, _, _) =
+        http_call(node.address(), "GET", "/echo/x", &[("x-big", &big), ("x-big2", &big)], vec![])
+            .await;
     assert_eq!(status, 431);
     node.shutdown().await;
 }
@@ -74,8 +80,9 @@ async fn mailbox_bound() {
     let tiny = node.spawn("tiny", Tiny).unwrap();
     // Let the actor start so its capacity is set; then queue without yielding.
     tiny.dispatch(|_, _| ()).await.unwrap();
-    let results: Vec<Delivered> =
-        (0..50).map(|_| node.deliver(Envelope::local(node.pid("t"), tiny.pid().clone(), Ping::default()))).collect();
+    let results: Vec<Delivered> = (0..50)
+        .map(|_| node.deliver(Envelope::local(node.pid("t"), tiny.pid().clone(), Ping::default())))
+        .collect();
     assert_eq!(results[0], Delivered::Queued);
     assert!(results.contains(&Delivered::MailboxFull));
     assert!(node.metrics().snapshot()["libprocess/mailbox_full"] >= 1.0);
@@ -87,7 +94,10 @@ async fn mailbox_bound() {
 /// keep) survives the same span.
 #[actix_rt::test]
 async fn slow_header_is_cut_idle_connection_survives() {
-    let node = node_with(NodeConfig { header_read_timeout: Duration::from_millis(300), ..NodeConfig::default() });
+    let node = node_with(NodeConfig {
+        header_read_timeout: Duration::from_millis(300),
+        ..NodeConfig::default()
+    });
     let mut idle = TcpStream::connect(node.address()).await.unwrap();
     let mut slow = TcpStream::connect(node.address()).await.unwrap();
     slow.write_all(b"POST /echo/x HTTP/1.1\r\nHos").await.unwrap();
@@ -102,14 +112,20 @@ async fn slow_header_is_cut_idle_connection_survives() {
     // The idle connection has now been idle for longer than the header timeout.
     idle.write_all(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     let n = within(idle.read(&mut buf)).await.unwrap();
-    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"), "idle connection still served");
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+        "idle connection still served"
+    );
     node.shutdown().await;
 }
 
 /// A body that never completes gets `408` after the body timeout.
 #[actix_rt::test]
 async fn slow_body_times_out() {
-    let node = node_with(NodeConfig { body_read_timeout: Duration::from_millis(200), ..NodeConfig::default() });
+    let node = node_with(NodeConfig {
+        body_read_timeout: Duration::from_millis(200),
+        ..NodeConfig::default()
+    });
     let mut stream = TcpStream::connect(node.address()).await.unwrap();
     stream
         .write_all(b"POST /echo/x HTTP/1.1\r\nHost: x\r\nLibprocess-From: a@127.0.0.1:1\r\nContent-Length: 100\r\n\r\nonly ten..")
@@ -137,7 +153,11 @@ async fn connection_quiet_for_31_seconds_survives() {
         }
         stream.write_all(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
         let n = within(stream.read(&mut buf)).await.unwrap();
-        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"), "round {round}: {:?}", String::from_utf8_lossy(&buf[..n]));
+        assert!(
+            String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+            "round {round}: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        );
     }
     node.shutdown().await;
 }

@@ -65,7 +65,11 @@ async fn advance_fires_timers_and_settle_waits() {
 
     clock.advance(Duration::from_secs(1));
     clock.settle().await;
-    assert_eq!(fired.load(Ordering::SeqCst), 1005, "the chained timer fired; the cancelled one never");
+    assert_eq!(
+        fired.load(Ordering::SeqCst),
+        1005,
+        "the chained timer fired; the cancelled one never"
+    );
     node.shutdown().await;
 }
 

@@ -75,9 +75,23 @@ pub fn request_seeds() -> Vec<Vec<u8>> {
 /// Hand-written pids.
 pub fn pid_seeds() -> Vec<&'static [u8]> {
     vec![
-        b"master@127.0.0.1:5050", b"slave(1)@10.0.0.2:5051", b"(7)@[::1]:80", b"@0.0.0.0:0", b"a@localhost:1",
-        b"a@b@1.2.3.4:5", b"a@", b"@", b"", b" x@1.2.3.4:5 ", b"x\xc2\x85@1.2.3.4:5", b"a@[fe80::1%2]:80",
-        b"a@1.2.3.4:65536", b"a@localhost", b"a/b@1.2.3.4:1", b"a@[::ffff:1.2.3.4]:9", b"\xff@1.2.3.4:5",
+        b"master@127.0.0.1:5050",
+        b"slave(1)@10.0.0.2:5051",
+        b"(7)@[::1]:80",
+        b"@0.0.0.0:0",
+        b"a@localhost:1",
+        b"a@b@1.2.3.4:5",
+        b"a@",
+        b"@",
+        b"",
+        b" x@1.2.3.4:5 ",
+        b"x\xc2\x85@1.2.3.4:5",
+        b"a@[fe80::1%2]:80",
+        b"a@1.2.3.4:65536",
+        b"a@localhost",
+        b"a/b@1.2.3.4:1",
+        b"a@[::ffff:1.2.3.4]:9",
+        b"\xff@1.2.3.4:5",
     ]
 }
 
@@ -128,10 +142,18 @@ fn fuzz_harness_answers_like_the_server() {
         ];
         for (input, expected) in cases {
             let answer = fuzzing::serve_bytes(&node, input).await;
-            assert!(answer.starts_with(expected.as_bytes()), "{expected} expected, got {:?}", String::from_utf8_lossy(&answer));
+            assert!(
+                answer.starts_with(expected.as_bytes()),
+                "{expected} expected, got {:?}",
+                String::from_utf8_lossy(&answer)
+            );
         }
         let two = fuzzing::serve_bytes(&node, &[GOOD, GOOD].concat()).await;
-        assert_eq!(String::from_utf8_lossy(&two).matches("HTTP/1.1 202").count(), 2, "pipelined messages both answered");
+        assert_eq!(
+            String::from_utf8_lossy(&two).matches("HTTP/1.1 202").count(),
+            2,
+            "pipelined messages both answered"
+        );
         node.shutdown().await;
     });
 }

@@ -26,7 +26,8 @@ impl Process for Web {
 
     fn initialize(&mut self, ctx: &mut Context<'_, Self>) {
         ctx.route("/state", |web: &mut Web, _req: Request, responder: Responder, _ctx| {
-            responder.respond(lhttp::json(StatusCode::OK, &serde_json::json!({ "pings": web.pings })));
+            responder
+                .respond(lhttp::json(StatusCode::OK, &serde_json::json!({ "pings": web.pings })));
         });
         ctx.route("/api/v1", |_: &mut Web, req: Request, responder: Responder, _ctx| {
             responder.respond(lhttp::text(StatusCode::OK, format!("v1 {}", req.uri().path())));
@@ -47,13 +48,18 @@ impl Process for Web {
             web.stream = None;
             responder.respond(lhttp::status(StatusCode::OK));
         });
-        ctx.route("/later", |_: &mut Web, _req: Request, responder: Responder, ctx: &mut Context<'_, Web>| {
-            // Answer after handling the events already queued.
-            ctx.defer(move |web: &mut Web, _| {
-                responder.respond(lhttp::text(StatusCode::OK, format!("later {}", web.pings)));
-            });
+        ctx.route(
+            "/later",
+            |_: &mut Web, _req: Request, responder: Responder, ctx: &mut Context<'_, Web>| {
+                // Answer after handling the events already queued.
+                ctx.defer(move |web: &mut Web, _| {
+                    responder.respond(lhttp::text(StatusCode::OK, format!("later {}", web.pings)));
+                });
+            },
+        );
+        ctx.route("/dropped", |_: &mut Web, _req: Request, responder: Responder, _ctx| {
+            drop(responder)
         });
-        ctx.route("/dropped", |_: &mut Web, _req: Request, responder: Responder, _ctx| drop(responder));
         ctx.route_shared(
             "/snapshot",
             Arc::new(|_req| Box::pin(async { lhttp::text(StatusCode::OK, "from a snapshot") })),
@@ -84,7 +90,10 @@ async fn routing_follows_libprocess() {
         async move { body_text(node.request(Method::GET, path, "").await).await }
     };
     assert_eq!(get("/web/state").await, (StatusCode::OK, r#"{"pings":1}"#.to_string()));
-    assert_eq!(get("/web/api/v1/operator").await, (StatusCode::OK, "v1 /web/api/v1/operator".into()));
+    assert_eq!(
+        get("/web/api/v1/operator").await,
+        (StatusCode::OK, "v1 /web/api/v1/operator".into())
+    );
     let posted = node.request(Method::POST, "/web/api/v1/scheduler", "hi").await;
     assert_eq!(body_text(posted).await, (StatusCode::OK, "scheduler hi".into()));
     assert_eq!(get("/web/snapshot").await, (StatusCode::OK, "from a snapshot".into()));
@@ -106,8 +115,12 @@ async fn builtins_over_tcp() {
     node.metrics().counter("master/tasks_running").add(2);
     let (status, _, body) = http_call(node.address(), "GET", "/__processes__", &[], vec![]).await;
     assert_eq!(status, 200);
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap(), serde_json::json!([{ "id": "web" }]));
-    let (status, _, body) = http_call(node.address(), "GET", "/metrics/snapshot", &[], vec![]).await;
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+        serde_json::json!([{ "id": "web" }])
+    );
+    let (status, _, body) =
+        http_call(node.address(), "GET", "/metrics/snapshot", &[], vec![]).await;
     assert_eq!(status, 200);
     let metrics: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(metrics["master/tasks_running"], 2.0);
@@ -115,7 +128,8 @@ async fn builtins_over_tcp() {
     let (status, _, body) = http_call(node.address(), "GET", "/version", &[], vec![]).await;
     assert_eq!(status, 200);
     let version: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    let major: u32 = version["version"].as_str().unwrap().split('.').next().unwrap().parse().unwrap();
+    let major: u32 =
+        version["version"].as_str().unwrap().split('.').next().unwrap().parse().unwrap();
     assert!(major >= 1);
     node.shutdown().await;
 }
@@ -131,7 +145,10 @@ async fn streaming_response_over_tcp() {
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
     tokio::spawn(connection);
-    let request = http::Request::get("/web/stream").header("host", "x").body(http_body_util::Empty::<bytes::Bytes>::new()).unwrap();
+    let request = http::Request::get("/web/stream")
+        .header("host", "x")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
     let response = sender.send_request(request).await.unwrap();
     assert_eq!(response.headers()["transfer-encoding"], "chunked");
     let mut body = response.into_body();

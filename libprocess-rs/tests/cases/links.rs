@@ -30,7 +30,13 @@ async fn unlink_stops_notifications() {
     let (watcher, mut rx) = probe(&node, "watcher");
     let echo = node.spawn("echo", Echo::default()).unwrap();
     let pid = echo.pid().clone();
-    watcher.dispatch(move |_, ctx| { ctx.link(&pid); ctx.unlink(&pid); }).await.unwrap();
+    watcher
+        .dispatch(move |_, ctx| {
+            ctx.link(&pid);
+            ctx.unlink(&pid);
+        })
+        .await
+        .unwrap();
     node.terminate(echo.pid());
     node.wait(echo.pid()).await;
     // A ping proves the probe's queue holds no exited before it.

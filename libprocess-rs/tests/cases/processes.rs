@@ -54,7 +54,12 @@ async fn unknown_and_malformed_messages_are_counted() {
     let (a, mut rx) = probe(&node, "a");
     node.send_raw(&node.pid("x"), a.pid(), "no.Such", bytes::Bytes::from_static(b"abc"));
     assert_eq!(next(&mut rx).await, Seen::Unknown("no.Such".into()));
-    node.send_raw(&node.pid("x"), a.pid(), "libprocess.testing.Ping", bytes::Bytes::from_static(&[0x08, 0xff]));
+    node.send_raw(
+        &node.pid("x"),
+        a.pid(),
+        "libprocess.testing.Ping",
+        bytes::Bytes::from_static(&[0x08, 0xff]),
+    );
     assert_eq!(next(&mut rx).await, Seen::Malformed("libprocess.testing.Ping".into()));
     let metrics = node.metrics().snapshot();
     assert_eq!(metrics["libprocess/messages_unknown"], 1.0);
@@ -82,7 +87,11 @@ async fn spawn_on_another_arbiter() {
 #[actix_rt::test]
 async fn messages_to_missing_processes_are_dropped() {
     let node: Node = tcp_node();
-    let delivered = node.deliver(libprocess::Envelope::local(node.pid("a"), node.pid("nobody"), Ping::default()));
+    let delivered = node.deliver(libprocess::Envelope::local(
+        node.pid("a"),
+        node.pid("nobody"),
+        Ping::default(),
+    ));
     assert_eq!(delivered, libprocess::Delivered::NoProcess);
     node.shutdown().await;
 }

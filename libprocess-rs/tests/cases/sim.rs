@@ -7,7 +7,12 @@ use std::sync::Arc;
 use super::support::{Seen, next, probe};
 
 fn sim_node(sim: &SimNetwork, clock: &Clock, hooks: &Arc<Hooks>, address: &str) -> Node {
-    Node::builder(address.parse().unwrap()).simulated(sim).clock(clock.clone()).hooks(hooks.clone()).start().unwrap()
+    Node::builder(address.parse().unwrap())
+        .simulated(sim)
+        .clock(clock.clone())
+        .hooks(hooks.clone())
+        .start()
+        .unwrap()
 }
 
 /// Messages between simulated nodes are encoded and delivered in order; a partition

@@ -96,9 +96,12 @@ pub async fn http_call(
     use http_body_util::BodyExt;
     let stream = within(tokio::net::TcpStream::connect(address)).await.expect("connect");
     let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.expect("handshake");
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
     tokio::spawn(connection);
-    let mut request = http::Request::builder().method(method).uri(path).header("host", address.to_string());
+    let mut request =
+        http::Request::builder().method(method).uri(path).header("host", address.to_string());
     for (name, value) in headers {
         request = request.header(*name, *value);
     }

@@ -39,7 +39,9 @@ fn libprocess_request(from: &str, to_id: &str, name: &str, body: &[u8]) -> Vec<u
     if body.is_empty() {
         out.extend_from_slice(b"\r\n");
     } else {
-        out.extend_from_slice(format!("Transfer-Encoding: chunked\r\n\r\n{:x}\r\n", body.len()).as_bytes());
+        out.extend_from_slice(
+            format!("Transfer-Encoding: chunked\r\n\r\n{:x}\r\n", body.len()).as_bytes(),
+        );
         out.extend_from_slice(body);
         out.extend_from_slice(b"\r\n0\r\n\r\n");
     }
@@ -82,7 +84,10 @@ async fn answers_404_and_400_like_libprocess() {
     stream.write_all(&bytes).await.unwrap();
     assert_eq!(read_statuses(&mut stream, 4).await, vec![202, 404, 400, 202]);
     assert!(matches!(next(&mut rx).await, Seen::Ping { seq: 0, .. }));
-    assert_eq!(next(&mut rx).await, Seen::Ping { from: "legacy@127.0.0.1:2".parse().unwrap(), seq: 0 });
+    assert_eq!(
+        next(&mut rx).await,
+        Seen::Ping { from: "legacy@127.0.0.1:2".parse().unwrap(), seq: 0 }
+    );
     node.shutdown().await;
 }
 

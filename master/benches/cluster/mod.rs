@@ -135,13 +135,7 @@ impl Agent {
         detector: Detector,
         report: Report,
     ) -> Agent {
-        Agent {
-            number,
-            info,
-            running,
-            detector,
-            report,
-        }
+        Agent { number, info, running, detector, report }
     }
 
     /// Spawns agent `number` as `slave(number + 1)` on `node`, running on `arbiter`
@@ -241,22 +235,18 @@ impl Process for Agent {
 
 /// A libprocess node on an ephemeral 127.0.0.1 port.
 pub fn tcp_node() -> Node {
-    Node::builder("127.0.0.1:0".parse().expect("an address"))
-        .start()
-        .expect("bind 127.0.0.1")
+    Node::builder("127.0.0.1:0".parse().expect("an address")).start().expect("bind 127.0.0.1")
 }
 
 async fn leading(master: &Master) -> bool {
-    master
-        .master
-        .dispatch(|m, _| matches!(m.role(), Role::Leading { .. }))
-        .await
-        .unwrap_or(false)
+    master.master.dispatch(|m, _| matches!(m.role(), Role::Leading { .. })).await.unwrap_or(false)
 }
 
 /// Runs `make` on a new arbiter (an OS thread with its own event loop); returns the
 /// arbiter and what `make` made there.
-pub async fn on_thread<T: Send + 'static>(make: impl FnOnce() -> T + Send + 'static) -> (Arbiter, T) {
+pub async fn on_thread<T: Send + 'static>(
+    make: impl FnOnce() -> T + Send + 'static,
+) -> (Arbiter, T) {
     let arbiter = Arbiter::new();
     let (tx, rx) = tokio::sync::oneshot::channel();
     arbiter.spawn(async move {
@@ -334,17 +324,8 @@ impl Cluster {
                 None => start_master(&dir, node, addresses, id, election_ticks),
             });
         }
-        let pids = masters
-            .iter()
-            .map(|(_, m)| m.master.pid().clone())
-            .collect();
-        let mut cluster = Cluster {
-            masters,
-            pids,
-            leader: 0,
-            killed: None,
-            threads: arbiters,
-        };
+        let pids = masters.iter().map(|(_, m)| m.master.pid().clone()).collect();
+        let mut cluster = Cluster { masters, pids, leader: 0, killed: None, threads: arbiters };
         cluster.leader = cluster.wait_leader().await;
         cluster
     }

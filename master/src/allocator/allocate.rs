@@ -99,7 +99,9 @@ impl<R: AllocatorResources> Allocator<R> {
             // Mesos: isFiltered (implicit filters) and isCapableOfReceivingAgent.
             if (capabilities.multi_role && !agent.spec.capabilities.multi_role)
                 || (hierarchical && !agent.spec.capabilities.hierarchical_role)
-                || (self.config.filter_gpu_resources && agent.has_gpu && !capabilities.gpu_resources)
+                || (self.config.filter_gpu_resources
+                    && agent.has_gpu
+                    && !capabilities.gpu_resources)
             {
                 continue;
             }
@@ -113,12 +115,15 @@ impl<R: AllocatorResources> Allocator<R> {
             }
             let stripped = available.strip_incapable(capabilities);
             if let Some(stripped) = &stripped
-                && !self.allocatable(stripped, minimum) {
-                    continue;
-                }
+                && !self.allocatable(stripped, minimum)
+            {
+                continue;
+            }
             let to_offer = stripped.as_ref().unwrap_or(&available);
             let filtered = agent.filters.get(&(fw, r)).is_some_and(|filters| {
-                filters.iter().any(|f| f.applies(ctx.now, ctx.round) && f.refused.contains(to_offer))
+                filters
+                    .iter()
+                    .any(|f| f.applies(ctx.now, ctx.round) && f.refused.contains(to_offer))
             });
             if filtered {
                 continue;
@@ -136,7 +141,11 @@ impl<R: AllocatorResources> Allocator<R> {
     /// one of the minimum allocatable bundles (the framework's own for the
     /// role if given, else the configured ones; none configured = any).
     // Mesos: hierarchical.cpp allocatable.
-    fn allocatable(&self, resources: &R, framework_minimum: Option<&Vec<ResourceQuantities>>) -> bool {
+    fn allocatable(
+        &self,
+        resources: &R,
+        framework_minimum: Option<&Vec<ResourceQuantities>>,
+    ) -> bool {
         if resources.is_empty() {
             return false;
         }

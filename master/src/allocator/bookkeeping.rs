@@ -22,7 +22,6 @@ use super::sorter::DrfSorter;
 use super::types::{AgentId, AllocatorError, FrameworkId};
 
 impl<R: AllocatorResources> Allocator<R> {
-
     pub(super) fn framework(&self, framework_id: &FrameworkId) -> Result<FwIdx, AllocatorError> {
         self.framework_index
             .get(framework_id)
@@ -39,7 +38,12 @@ impl<R: AllocatorResources> Allocator<R> {
 
     pub(super) fn subscribed_role_indices(&self, fw: FwIdx) -> Vec<RoleIdx> {
         let framework = self.frameworks.at(fw);
-        framework.spec.roles.iter().filter_map(|role| self.role_index.get(role.as_str()).copied()).collect()
+        framework
+            .spec
+            .roles
+            .iter()
+            .filter_map(|role| self.role_index.get(role.as_str()).copied())
+            .collect()
     }
 
     pub(super) fn mark_all_candidates(&mut self) {
@@ -90,9 +94,15 @@ impl<R: AllocatorResources> Allocator<R> {
             None => {
                 let name: Arc<str> = Arc::from(role);
                 let mut sorter = DrfSorter::new();
-                sorter.set_fairness_exclude(self.config.fairness_excluded_resource_names.iter().cloned());
+                sorter.set_fairness_exclude(
+                    self.config.fairness_excluded_resource_names.iter().cloned(),
+                );
                 sorter.add_total(&self.total);
-                let r = self.roles.insert(Role { name: name.clone(), frameworks: IndexSet::default(), sorter });
+                let r = self.roles.insert(Role {
+                    name: name.clone(),
+                    frameworks: IndexSet::default(),
+                    sorter,
+                });
                 self.role_index.insert(name, r);
                 self.role_sorter.add(role, r);
                 self.role_sorter.activate(&r);
@@ -170,13 +180,12 @@ impl<R: AllocatorResources> Allocator<R> {
         self.roles.at_mut(r).sorter.unallocated(&fw, &quantities);
         self.role_sorter.unallocated(&r, &quantities);
         let framework = self.frameworks.at_mut(fw);
-        if now_empty
-            && let Some(agents) = framework.held_on.get_mut(&r) {
-                agents.remove(&a);
-                if agents.is_empty() {
-                    framework.held_on.remove(&r);
-                }
+        if now_empty && let Some(agents) = framework.held_on.get_mut(&r) {
+            agents.remove(&a);
+            if agents.is_empty() {
+                framework.held_on.remove(&r);
             }
+        }
         let subscribed = framework.spec.roles.contains(&*self.roles.at(r).name);
         if !subscribed {
             self.try_untrack_framework_under_role(fw, r);
@@ -184,16 +193,21 @@ impl<R: AllocatorResources> Allocator<R> {
     }
 
     /// Adds a decline filter, keeping at most `MAX_FILTERS_PER_KEY` per key.
-    pub(super) fn add_filter(&mut self, a: AgentIdx, fw: FwIdx, r: RoleIdx, filter: OfferFilter<R>) {
+    pub(super) fn add_filter(
+        &mut self,
+        a: AgentIdx,
+        fw: FwIdx,
+        r: RoleIdx,
+        filter: OfferFilter<R>,
+    ) {
         let expires_at = filter.expires_at;
         let filters = self.agents.at_mut(a).filters.entry((fw, r)).or_default();
         if filters.len() >= MAX_FILTERS_PER_KEY
-            && let Some(soonest) =
-                (0..filters.len()).min_by_key(|&i| filters[i].expires_at)
-            {
-                filters.swap_remove(soonest);
-                self.live_filters -= 1;
-            }
+            && let Some(soonest) = (0..filters.len()).min_by_key(|&i| filters[i].expires_at)
+        {
+            filters.swap_remove(soonest);
+            self.live_filters -= 1;
+        }
         filters.push(filter);
         self.live_filters += 1;
         self.frameworks.at_mut(fw).filtered.insert((a, r));

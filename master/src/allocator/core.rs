@@ -233,7 +233,8 @@ impl<R: AllocatorResources> Allocator<R> {
             .filter(|&a| self.agents.at(a).unknown_used.contains_key(&framework_id))
             .collect();
         for a in agents {
-            let pending = self.agents.at_mut(a).unknown_used.remove(&framework_id).unwrap_or_default();
+            let pending =
+                self.agents.at_mut(a).unknown_used.remove(&framework_id).unwrap_or_default();
             for (role, resources) in pending {
                 // Already counted in the agent's `used`; only attribute it.
                 self.track_held(a, fw, &role, &resources);
@@ -243,7 +244,10 @@ impl<R: AllocatorResources> Allocator<R> {
 
     /// A framework was removed: all it holds becomes free again.
     // Mesos: hierarchical.cpp removeFramework.
-    pub fn on_remove_framework(&mut self, framework_id: &FrameworkId) -> Result<(), AllocatorError> {
+    pub fn on_remove_framework(
+        &mut self,
+        framework_id: &FrameworkId,
+    ) -> Result<(), AllocatorError> {
         let fw = self.framework(framework_id)?;
         let holdings: Vec<(RoleIdx, AgentIdx)> = self
             .frameworks
@@ -270,7 +274,10 @@ impl<R: AllocatorResources> Allocator<R> {
 
     /// A framework (re)connected: it is offered again in its unsuppressed roles.
     // Mesos: hierarchical.cpp activateFramework.
-    pub fn on_activate_framework(&mut self, framework_id: &FrameworkId) -> Result<(), AllocatorError> {
+    pub fn on_activate_framework(
+        &mut self,
+        framework_id: &FrameworkId,
+    ) -> Result<(), AllocatorError> {
         let fw = self.framework(framework_id)?;
         self.frameworks.at_mut(fw).active = true;
         for r in self.subscribed_role_indices(fw) {
@@ -283,7 +290,10 @@ impl<R: AllocatorResources> Allocator<R> {
     /// A framework disconnected: no offers, and its decline filters go.
     /// It keeps what it holds.
     // Mesos: hierarchical.cpp deactivateFramework.
-    pub fn on_deactivate_framework(&mut self, framework_id: &FrameworkId) -> Result<(), AllocatorError> {
+    pub fn on_deactivate_framework(
+        &mut self,
+        framework_id: &FrameworkId,
+    ) -> Result<(), AllocatorError> {
         let fw = self.framework(framework_id)?;
         self.frameworks.at_mut(fw).active = false;
         for r in self.subscribed_role_indices(fw) {
@@ -428,7 +438,11 @@ impl<R: AllocatorResources> Allocator<R> {
                     let agent = self.agents.at_mut(a);
                     agent.used.add(&u.resources);
                     agent.available = agent.total.minus(&agent.used);
-                    agent.unknown_used.entry(u.framework_id).or_default().push((u.role, u.resources));
+                    agent
+                        .unknown_used
+                        .entry(u.framework_id)
+                        .or_default()
+                        .push((u.role, u.resources));
                 }
             }
         }
@@ -446,7 +460,8 @@ impl<R: AllocatorResources> Allocator<R> {
         for ((fw, r), resources) in held {
             self.untrack_allocated(a, fw, r, &resources);
         }
-        let filter_keys: Vec<(FwIdx, RoleIdx)> = self.agents.at(a).filters.keys().copied().collect();
+        let filter_keys: Vec<(FwIdx, RoleIdx)> =
+            self.agents.at(a).filters.keys().copied().collect();
         for (fw, r) in filter_keys {
             self.remove_filters_at(a, fw, r);
         }
@@ -471,17 +486,18 @@ impl<R: AllocatorResources> Allocator<R> {
             self.agents.at_mut(a).spec = spec;
         }
         if let Some(total) = total
-            && total != self.agents.at(a).total {
-                let old = self.agents.at(a).total_quantities.clone();
-                let new = total.scalar_quantities();
-                self.remove_from_totals(&old);
-                self.add_to_totals(&new);
-                let agent = self.agents.at_mut(a);
-                agent.has_gpu = new.get_fixed("gpus") > 0;
-                agent.available = total.minus(&agent.used);
-                agent.total = total;
-                agent.total_quantities = new;
-            }
+            && total != self.agents.at(a).total
+        {
+            let old = self.agents.at(a).total_quantities.clone();
+            let new = total.scalar_quantities();
+            self.remove_from_totals(&old);
+            self.add_to_totals(&new);
+            let agent = self.agents.at_mut(a);
+            agent.has_gpu = new.get_fixed("gpus") > 0;
+            agent.available = total.minus(&agent.used);
+            agent.total = total;
+            agent.total_quantities = new;
+        }
         self.candidates.insert(a);
         Ok(())
     }
@@ -635,7 +651,6 @@ impl<R: AllocatorResources> Allocator<R> {
     pub fn has_candidates(&self) -> bool {
         !self.candidates.is_empty()
     }
-
 }
 
 /// Checks a role name enough for the sorter's tree: non-empty `/`-separated

@@ -42,7 +42,9 @@ impl Harness {
     }
 
     fn add_agent(&mut self, name: &str, total: &str) {
-        self.allocator.on_add_agent(aid(name), AgentSpec::default(), q(total), Vec::new()).expect("new agent");
+        self.allocator
+            .on_add_agent(aid(name), AgentSpec::default(), q(total), Vec::new())
+            .expect("new agent");
     }
 
     fn add_framework(&mut self, name: &str, roles: &[&str]) {
@@ -64,9 +66,23 @@ impl Harness {
         flatten(self.allocator.allocate(self.now))
     }
 
-    fn decline(&mut self, framework: &str, agent: &str, role: &str, resources: &str, refuse: Option<f64>) {
+    fn decline(
+        &mut self,
+        framework: &str,
+        agent: &str,
+        role: &str,
+        resources: &str,
+        refuse: Option<f64>,
+    ) {
         self.allocator
-            .on_recover_resources(&fid(framework), &aid(agent), role, &q(resources), refuse, self.now)
+            .on_recover_resources(
+                &fid(framework),
+                &aid(agent),
+                role,
+                &q(resources),
+                refuse,
+                self.now,
+            )
             .expect("resources were held");
     }
 }
@@ -150,11 +166,20 @@ fn offer_filter() {
 fn small_offer_filter_timeout() {
     let mut h = Harness::new();
     h.interval = Duration::from_secs(60);
-    h.allocator = Allocator::new(AllocatorConfig { allocation_interval: h.interval, ..AllocatorConfig::default() });
+    h.allocator = Allocator::new(AllocatorConfig {
+        allocation_interval: h.interval,
+        ..AllocatorConfig::default()
+    });
     h.add_framework("framework1", &["role"]);
     h.add_framework("framework2", &["role"]);
-    let used = vec![Used { framework_id: fid("framework1"), role: "role".into(), resources: q("cpus:1;mem:512") }];
-    h.allocator.on_add_agent(aid("agent1"), AgentSpec::default(), q("cpus:1;mem:512"), used).expect("new agent");
+    let used = vec![Used {
+        framework_id: fid("framework1"),
+        role: "role".into(),
+        resources: q("cpus:1;mem:512"),
+    }];
+    h.allocator
+        .on_add_agent(aid("agent1"), AgentSpec::default(), q("cpus:1;mem:512"), used)
+        .expect("new agent");
     assert_eq!(h.settle(), []);
     h.add_agent("agent2", "cpus:1;mem:512");
     assert_eq!(h.settle(), [offer("framework2", "agent2", "role", "cpus:1;mem:512")]);
@@ -233,7 +258,10 @@ fn recover_resources() {
 
     h.decline("framework", "slave", "role1", "cpus:1;mem:200", None);
     assert_eq!(h.tick(), [offer("framework", "slave", "role1", "cpus:1;mem:200")]);
-    assert_eq!(h.allocator.held(&fid("framework"), &aid("slave"), "role1"), Some(&q("cpus:2;mem:400")));
+    assert_eq!(
+        h.allocator.held(&fid("framework"), &aid("slave"), "role1"),
+        Some(&q("cpus:2;mem:400"))
+    );
 }
 
 /// Returning resources the framework does not hold there is refused and
@@ -311,8 +339,13 @@ fn multi_role_framework_filters_per_role() {
     assert_eq!(h.tick(), [offer("multi", "s", other, "cpus:1;mem:100")]);
 
     // A non-multi-role agent is never offered to a multi-role framework.
-    let agent = AgentSpec { capabilities: AgentCapabilities { multi_role: false, hierarchical_role: true }, ..AgentSpec::default() };
-    h.allocator.on_add_agent(aid("old"), agent, q("cpus:1;mem:100"), Vec::new()).expect("new agent");
+    let agent = AgentSpec {
+        capabilities: AgentCapabilities { multi_role: false, hierarchical_role: true },
+        ..AgentSpec::default()
+    };
+    h.allocator
+        .on_add_agent(aid("old"), agent, q("cpus:1;mem:100"), Vec::new())
+        .expect("new agent");
     assert_eq!(h.settle(), []);
 }
 
@@ -327,7 +360,9 @@ fn used_resources_are_never_offered() {
         Used { framework_id: fid("f1"), role: "r".into(), resources: q("cpus:1;mem:100") },
         Used { framework_id: fid("later"), role: "r".into(), resources: q("cpus:2;mem:200") },
     ];
-    h.allocator.on_add_agent(aid("s"), AgentSpec::default(), q("cpus:4;mem:400"), used).expect("new agent");
+    h.allocator
+        .on_add_agent(aid("s"), AgentSpec::default(), q("cpus:4;mem:400"), used)
+        .expect("new agent");
     assert_eq!(h.settle(), [offer("f1", "s", "r", "cpus:1;mem:100")]);
 
     h.add_framework("later", &["r"]);
@@ -371,7 +406,10 @@ fn remove_agent_releases_everything() {
     assert_eq!(h.allocator.total(), &q("cpus:1;mem:100"));
     h.allocator.on_remove_agent(&aid("s1")).expect("known agent");
     assert!(h.allocator.total().is_empty());
-    assert!(matches!(h.allocator.on_remove_agent(&aid("s1")), Err(AllocatorError::UnknownAgent { .. })));
+    assert!(matches!(
+        h.allocator.on_remove_agent(&aid("s1")),
+        Err(AllocatorError::UnknownAgent { .. })
+    ));
     h.allocator.on_remove_framework(&fid("f")).expect("known framework");
 }
 
@@ -383,7 +421,8 @@ fn update_framework_roles() {
     h.add_framework("f", &["old"]);
     h.add_agent("s", "cpus:1;mem:100");
     assert_eq!(h.settle(), [offer("f", "s", "old", "cpus:1;mem:100")]);
-    let spec = FrameworkSpec { roles: BTreeSet::from(["new".to_string()]), ..FrameworkSpec::default() };
+    let spec =
+        FrameworkSpec { roles: BTreeSet::from(["new".to_string()]), ..FrameworkSpec::default() };
     h.allocator.on_update_framework(&fid("f"), spec).expect("known framework");
     assert_eq!(h.allocator.held(&fid("f"), &aid("s"), "old"), Some(&q("cpus:1;mem:100")));
     h.decline("f", "s", "old", "cpus:1;mem:100", Some(1000.0));
@@ -404,8 +443,12 @@ fn bad_input_is_rejected() {
         h.allocator.on_add_framework(fid("f"), FrameworkSpec::default(), true),
         Err(AllocatorError::FrameworkExists { .. })
     ));
-    let bad = FrameworkSpec { roles: BTreeSet::from(["a//b".to_string()]), ..FrameworkSpec::default() };
-    assert!(matches!(h.allocator.on_add_framework(fid("g"), bad, true), Err(AllocatorError::InvalidRole { .. })));
+    let bad =
+        FrameworkSpec { roles: BTreeSet::from(["a//b".to_string()]), ..FrameworkSpec::default() };
+    assert!(matches!(
+        h.allocator.on_add_framework(fid("g"), bad, true),
+        Err(AllocatorError::InvalidRole { .. })
+    ));
     assert!(matches!(
         h.allocator.on_activate_framework(&fid("nope")),
         Err(AllocatorError::UnknownFramework { .. })

@@ -128,19 +128,22 @@ impl ResourceQuantities {
         let mut result = Self::new();
         for token in text.split(';').map(str::trim).filter(|t| !t.is_empty()) {
             let mut parts = token.split(':');
-            let (Some(name), Some(value), None) = (parts.next(), parts.next(), parts.next())
-            else {
+            let (Some(name), Some(value), None) = (parts.next(), parts.next(), parts.next()) else {
                 return Err(ParseQuantitiesError::Malformed { token: token.to_string() });
             };
             let name = name.trim();
-            let parsed: f64 = value.trim().parse().map_err(|_| {
-                ParseQuantitiesError::NotANumber { value: value.to_string() }
-            })?;
+            let parsed: f64 = value
+                .trim()
+                .parse()
+                .map_err(|_| ParseQuantitiesError::NotANumber { value: value.to_string() })?;
             if !parsed.is_finite() || name.is_empty() {
                 return Err(ParseQuantitiesError::NotANumber { value: value.to_string() });
             }
             if parsed < 0.0 {
-                return Err(ParseQuantitiesError::Negative { name: name.to_string(), value: parsed });
+                return Err(ParseQuantitiesError::Negative {
+                    name: name.to_string(),
+                    value: parsed,
+                });
             }
             result.add(name, parsed);
         }
@@ -367,7 +370,18 @@ mod tests {
     /// 8-byte prefix and names longer than 8 bytes.
     #[test]
     fn names_order_like_strings() {
-        let names = ["", "a", "ab", "cpus", "cpusx", "cpus_long_name", "cpus_long_other", "disk", "mem", "z"];
+        let names = [
+            "",
+            "a",
+            "ab",
+            "cpus",
+            "cpusx",
+            "cpus_long_name",
+            "cpus_long_other",
+            "disk",
+            "mem",
+            "z",
+        ];
         for a in names {
             for b in names {
                 assert_eq!(Name::new(a).cmp_name(&Name::new(b)), a.cmp(b), "{a} vs {b}");

@@ -214,8 +214,11 @@ impl<K: Clone + Eq + Hash + Debug> DrfSorter<K> {
         // Phase 2: create the rest of the path; the last node is the client.
         while next < tokens.len() {
             let last = next + 1 == tokens.len();
-            let (kind, leaf_client) =
-                if last { (Kind::InactiveLeaf, Some(client.clone())) } else { (Kind::Internal, None) };
+            let (kind, leaf_client) = if last {
+                (Kind::InactiveLeaf, Some(client.clone()))
+            } else {
+                (Kind::Internal, None)
+            };
             let child = self.new_node(tokens[next], kind, current, leaf_client);
             self.add_child(current, child);
             current = child;
@@ -565,10 +568,7 @@ impl<K: Clone + Eq + Hash + Debug> DrfSorter<K> {
     /// path. Mesos: sorter.hpp DRFSorter::Node::compareDRF.
     fn compare(&self, left: NodeId, right: NodeId) -> Ordering {
         let (l, r) = (&self.nodes[left], &self.nodes[right]);
-        l.share
-            .total_cmp(&r.share)
-            .then(l.count.cmp(&r.count))
-            .then_with(|| l.path.cmp(&r.path))
+        l.share.total_cmp(&r.share).then(l.count.cmp(&r.count)).then_with(|| l.path.cmp(&r.path))
     }
 
     /// Weighted dominant share of `node`'s subtree.

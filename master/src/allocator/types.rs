@@ -187,7 +187,9 @@ pub enum AllocatorError {
         role: String,
     },
     /// Resources being returned are not held by that framework there.
-    #[error("framework {framework_id} does not hold {resources} in role '{role}' on agent {agent_id}")]
+    #[error(
+        "framework {framework_id} does not hold {resources} in role '{role}' on agent {agent_id}"
+    )]
     NotHeld {
         /// The framework.
         framework_id: FrameworkId,

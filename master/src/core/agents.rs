@@ -34,8 +34,9 @@ impl MasterCore {
             // A retry while its admission is being replicated: the answer comes then.
             return Ok(());
         }
-        Resources::from_protos(message.slave.resources.clone())
-            .map_err(|e| MasterError::InvalidCall { reason: format!("invalid agent resources: {e}") })?;
+        Resources::from_protos(message.slave.resources.clone()).map_err(|e| {
+            MasterError::InvalidCall { reason: format!("invalid agent resources: {e}") }
+        })?;
         let agent_id = AgentId::generate(&self.id_prefix, self.next_agent);
         self.next_agent += 1;
         let mut message = message;
@@ -51,11 +52,25 @@ impl MasterCore {
     }
 
     /// The registry has the new agent: now it exists for the master.
-    pub(crate) fn on_agent_admitted(&mut self, from: &Pid, message: internal::RegisterSlaveMessage, now: Time) {
+    pub(crate) fn on_agent_admitted(
+        &mut self,
+        from: &Pid,
+        message: internal::RegisterSlaveMessage,
+        now: Time,
+    ) {
         let Some(agent_id) = message.slave.id.as_ref().map(AgentId::from) else { return };
         let total = Resources::from_protos(message.slave.resources.clone()).unwrap_or_default();
         let version = message.version.unwrap_or_default();
-        let agent = Agent::new(agent_id.clone(), from.clone(), message.slave, version, message.agent_capabilities, total.clone(), now, None);
+        let agent = Agent::new(
+            agent_id.clone(),
+            from.clone(),
+            message.slave,
+            version,
+            message.agent_capabilities,
+            total.clone(),
+            now,
+            None,
+        );
         let hostname = agent.info.hostname.clone();
         self.add_agent(agent);
         self.stats.slave_registrations += 1;
@@ -91,7 +106,10 @@ impl MasterCore {
     fn add_agent(&mut self, mut agent: Agent) {
         agent.ping_epoch = self.next_epoch();
         self.outbox.push(super::Output::Link(agent.pid.clone()));
-        self.timer(self.config.agent_ping_timeout, Timer::AgentPing { agent_id: agent.id.clone(), epoch: agent.ping_epoch });
+        self.timer(
+            self.config.agent_ping_timeout,
+            Timer::AgentPing { agent_id: agent.id.clone(), epoch: agent.ping_epoch },
+        );
         self.agents_by_pid.insert(agent.pid.clone(), agent.id.clone());
         self.event(super::MasterEvent::AgentAdded(agent.id.clone()));
         self.agents.insert(agent.id.clone(), agent);
@@ -106,12 +124,15 @@ impl MasterCore {
         now: Time,
     ) -> Result<(), MasterError> {
         let Some(id) = message.slave.id.clone() else {
-            return Err(MasterError::InvalidCall { reason: "re-registering agent has no id".into() });
+            return Err(MasterError::InvalidCall {
+                reason: "re-registering agent has no id".into(),
+            });
         };
         let agent_id = AgentId::from(id);
         // Malformed resources are refused before anything changes.
-        Resources::from_protos(message.slave.resources.clone())
-            .map_err(|e| MasterError::InvalidCall { reason: format!("invalid agent resources: {e}") })?;
+        Resources::from_protos(message.slave.resources.clone()).map_err(|e| {
+            MasterError::InvalidCall { reason: format!("invalid agent resources: {e}") }
+        })?;
         self.stats.slave_reregistrations += 1;
         if self.agents.contains_key(&agent_id) {
             self.reregister_known_agent(&agent_id, from, message, now);
@@ -128,7 +149,8 @@ impl MasterCore {
             } else {
                 Some(RegistryOperation::AdmitAgent(message.slave.clone()))
             };
-            let after = AfterRegistry::AgentReadmitted { pid: from.clone(), message: Box::new(message) };
+            let after =
+                AfterRegistry::AgentReadmitted { pid: from.clone(), message: Box::new(message) };
             match operation {
                 Some(operation) => {
                     self.pending_pids.insert(from.clone());
@@ -144,7 +166,12 @@ impl MasterCore {
 
     /// The registry has (again) a re-registering agent the master did not have: re-admit
     /// it with its tasks and answer.
-    pub(crate) fn on_agent_readmitted(&mut self, from: &Pid, message: internal::ReregisterSlaveMessage, now: Time) {
+    pub(crate) fn on_agent_readmitted(
+        &mut self,
+        from: &Pid,
+        message: internal::ReregisterSlaveMessage,
+        now: Time,
+    ) {
         let Some(agent_id) = message.slave.id.as_ref().map(AgentId::from) else { return };
         let Ok(total) = Resources::from_protos(message.slave.resources.clone()) else { return };
         self.recovered_agents.remove(&agent_id);
@@ -154,7 +181,13 @@ impl MasterCore {
     }
 
     /// A known agent re-registers (e.g. after its connection broke or it restarted).
-    fn reregister_known_agent(&mut self, agent_id: &AgentId, from: &Pid, message: internal::ReregisterSlaveMessage, now: Time) {
+    fn reregister_known_agent(
+        &mut self,
+        agent_id: &AgentId,
+        from: &Pid,
+        message: internal::ReregisterSlaveMessage,
+        now: Time,
+    ) {
         let Some(agent) = self.agents.get_mut(agent_id) else { return };
         let old_pid = std::mem::replace(&mut agent.pid, from.clone());
         agent.reregistered_time = Some(now);
@@ -171,7 +204,8 @@ impl MasterCore {
         }
         // Tasks we think run there but the agent does not report are lost.
         // Mesos: master.cpp reconcileKnownSlave.
-        let reported: HashSet<TaskId> = message.tasks.iter().map(|t| TaskId::from(&t.task_id)).collect();
+        let reported: HashSet<TaskId> =
+            message.tasks.iter().map(|t| TaskId::from(&t.task_id)).collect();
         let known: Vec<(FrameworkId, TaskId)> = self.agents[agent_id]
             .tasks
             .iter()
@@ -212,7 +246,16 @@ impl MasterCore {
         info.id = Some((&agent_id).into());
         let version = message.version.clone().unwrap_or_default();
         let capabilities = message.agent_capabilities.clone();
-        let agent = Agent::new(agent_id.clone(), from.clone(), info, version, capabilities, total.clone(), now, Some(now));
+        let agent = Agent::new(
+            agent_id.clone(),
+            from.clone(),
+            info,
+            version,
+            capabilities,
+            total.clone(),
+            now,
+            Some(now),
+        );
         let hostname = agent.info.hostname.clone();
         self.add_agent(agent);
         for framework in &message.frameworks {
@@ -221,7 +264,11 @@ impl MasterCore {
         for executor in message.executor_infos {
             self.add_executor(&agent_id, executor);
         }
-        let why = if came_back { "Unreachable agent re-reregistered" } else { "Unknown agent reregistered" };
+        let why = if came_back {
+            "Unreachable agent re-reregistered"
+        } else {
+            "Unknown agent reregistered"
+        };
         for task in message.tasks {
             let framework_id = FrameworkId::from(&task.framework_id);
             if self.completed_frameworks.iter().any(|f| f.id == framework_id) {
@@ -244,7 +291,13 @@ impl MasterCore {
         self.allocator(AllocatorCall::AddAgent { agent_id, hostname, total, used });
     }
 
-    fn add_recovered_task(&mut self, agent_id: &AgentId, mut task: mesos::Task, why: &str, now: Time) {
+    fn add_recovered_task(
+        &mut self,
+        agent_id: &AgentId,
+        mut task: mesos::Task,
+        why: &str,
+        now: Time,
+    ) {
         let framework_id = FrameworkId::from(&task.framework_id);
         let task_id = TaskId::from(&task.task_id);
         let Some(framework) = self.frameworks.get_mut(&framework_id) else { return };
@@ -258,7 +311,8 @@ impl MasterCore {
         }
         let resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
         let state = task.state();
-        self.outbox.push(super::Output::Event(super::MasterEvent::TaskAdded(Box::new(task.clone()))));
+        self.outbox
+            .push(super::Output::Event(super::MasterEvent::TaskAdded(Box::new(task.clone()))));
         framework.tasks.insert(task_id.clone(), task);
         if let Some(agent) = self.agents.get_mut(agent_id) {
             agent.tasks.entry(framework_id.clone()).or_default().insert(task_id.clone());
@@ -266,12 +320,21 @@ impl MasterCore {
                 *agent.used.entry(framework_id.clone()).or_default() += &resources;
             }
         }
-        let status = self.master_status(&task_id, state, task_status::Reason::SlaveReregistered, why, Some(agent_id), now);
+        let status = self.master_status(
+            &task_id,
+            state,
+            task_status::Reason::SlaveReregistered,
+            why,
+            Some(agent_id),
+            now,
+        );
         self.forward_update(&framework_id, agent_id, status, None, now);
     }
 
     pub(crate) fn add_executor(&mut self, agent_id: &AgentId, executor: mesos::ExecutorInfo) {
-        let Some(framework_id) = executor.framework_id.as_ref().map(FrameworkId::from) else { return };
+        let Some(framework_id) = executor.framework_id.as_ref().map(FrameworkId::from) else {
+            return;
+        };
         let executor_id = ExecutorId::from(&executor.executor_id);
         let resources = Resources::from_protos(executor.resources.clone()).unwrap_or_default();
         if let Some(agent) = self.agents.get_mut(agent_id) {
@@ -315,21 +378,37 @@ impl MasterCore {
     }
 
     /// `UnregisterSlaveMessage`: the agent is shutting down for good.
-    pub fn on_unregister_agent(&mut self, from: &Pid, message: internal::UnregisterSlaveMessage, now: Time) -> Result<(), MasterError> {
+    pub fn on_unregister_agent(
+        &mut self,
+        from: &Pid,
+        message: internal::UnregisterSlaveMessage,
+        now: Time,
+    ) -> Result<(), MasterError> {
         let agent_id = AgentId::from(&message.slave_id);
         self.check_agent_owner(&agent_id, from)?;
         let info = self.agents[&agent_id].info.clone();
         self.registry(RegistryOperation::RemoveAgent(info), AfterRegistry::Nothing);
-        self.remove_agent(&agent_id, "Agent unregistered", task_status::Reason::SlaveRemoved, now, false);
+        self.remove_agent(
+            &agent_id,
+            "Agent unregistered",
+            task_status::Reason::SlaveRemoved,
+            now,
+            false,
+        );
         Ok(())
     }
 
-    pub(crate) fn check_agent_owner(&self, agent_id: &AgentId, from: &Pid) -> Result<(), MasterError> {
+    pub(crate) fn check_agent_owner(
+        &self,
+        agent_id: &AgentId,
+        from: &Pid,
+    ) -> Result<(), MasterError> {
         match self.agents.get(agent_id) {
             None => Err(MasterError::UnknownAgent { agent_id: agent_id.to_string() }),
-            Some(agent) if agent.pid != *from => {
-                Err(MasterError::NotAgentOwner { agent_id: agent_id.to_string(), from: from.to_string() })
-            }
+            Some(agent) if agent.pid != *from => Err(MasterError::NotAgentOwner {
+                agent_id: agent_id.to_string(),
+                from: from.to_string(),
+            }),
             Some(_) => Ok(()),
         }
     }
@@ -364,7 +443,10 @@ impl MasterCore {
         let to = agent.pid.clone();
         let connected = agent.state == AgentState::Active;
         self.send(&to, Outgoing::PingSlave(internal::PingSlaveMessage { connected }));
-        self.timer(self.config.agent_ping_timeout, Timer::AgentPing { agent_id: agent_id.clone(), epoch });
+        self.timer(
+            self.config.agent_ping_timeout,
+            Timer::AgentPing { agent_id: agent_id.clone(), epoch },
+        );
     }
 
     /// The agent's connection broke: stop offering its resources and rescind its offers;
@@ -390,7 +472,10 @@ impl MasterCore {
         // Stop its ping chain; the registry decides what happens next.
         agent.ping_epoch = u64::MAX;
         let info = agent.info.clone();
-        let operation = RegistryOperation::MarkUnreachable(AgentAtTime { info: Some(info), time: Some(time_info(now)) });
+        let operation = RegistryOperation::MarkUnreachable(AgentAtTime {
+            info: Some(info),
+            time: Some(time_info(now)),
+        });
         self.registry(operation, AfterRegistry::AgentUnreachable { agent_id: agent_id.clone() });
     }
 
@@ -399,9 +484,16 @@ impl MasterCore {
     pub(crate) fn on_agent_marked_unreachable(&mut self, agent_id: &AgentId, now: Time) {
         let Some(agent) = self.agents.get(agent_id) else { return };
         let info = agent.info.clone();
-        self.remove_agent(agent_id, "Agent is unreachable", task_status::Reason::SlaveRemoved, now, true);
+        self.remove_agent(
+            agent_id,
+            "Agent is unreachable",
+            task_status::Reason::SlaveRemoved,
+            now,
+            true,
+        );
         if self.unreachable.len() >= MAX_UNREACHABLE_AGENTS
-            && let Some(oldest) = self.unreachable.iter().min_by_key(|(_, u)| u.time).map(|(id, _)| id.clone())
+            && let Some(oldest) =
+                self.unreachable.iter().min_by_key(|(_, u)| u.time).map(|(id, _)| id.clone())
         {
             self.unreachable.remove(&oldest);
         }
@@ -419,7 +511,11 @@ impl MasterCore {
         now: Time,
         unreachable: bool,
     ) {
-        let offers: Vec<_> = self.agents.get(agent_id).map(|a| a.offers.iter().cloned().collect()).unwrap_or_default();
+        let offers: Vec<_> = self
+            .agents
+            .get(agent_id)
+            .map(|a| a.offers.iter().cloned().collect())
+            .unwrap_or_default();
         for offer_id in offers {
             self.rescind_offer(&offer_id, None);
         }
@@ -430,7 +526,8 @@ impl MasterCore {
         self.allocator(AllocatorCall::RemoveAgent { agent_id: agent_id.clone() });
         let reason = if unreachable { task_status::Reason::SlaveRemoved } else { reason };
         for (framework_id, tasks) in &agent.tasks {
-            let partition_aware = self.frameworks.get(framework_id).is_some_and(|f| f.partition_aware());
+            let partition_aware =
+                self.frameworks.get(framework_id).is_some_and(|f| f.partition_aware());
             for task_id in tasks {
                 let state = match (unreachable, partition_aware) {
                     (true, true) => mesos::TaskState::TaskUnreachable,
@@ -460,6 +557,13 @@ pub fn is_terminal(state: mesos::TaskState) -> bool {
     use mesos::TaskState::*;
     matches!(
         state,
-        TaskFinished | TaskFailed | TaskKilled | TaskError | TaskLost | TaskDropped | TaskGone | TaskGoneByOperator
+        TaskFinished
+            | TaskFailed
+            | TaskKilled
+            | TaskError
+            | TaskLost
+            | TaskDropped
+            | TaskGone
+            | TaskGoneByOperator
     )
 }

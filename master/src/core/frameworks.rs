@@ -13,14 +13,19 @@ use mesos_proto::mesos::{self, internal, scheduler, task_status};
 
 use super::registry::AfterRegistry;
 use super::state::{Framework, FrameworkState};
+use super::{
+    AllocatorCall, MAX_COMPLETED_FRAMEWORKS, MasterCore, MasterError, Outgoing, Output, Timer,
+};
 use crate::registrar::RegistryOperation;
 use crate::registrar::operations::FrameworkAtTime;
-use super::{AllocatorCall, MAX_COMPLETED_FRAMEWORKS, MasterCore, MasterError, Outgoing, Output, Timer};
 
 /// The roles a framework is subscribed to: `roles` with MULTI_ROLE, else `role`
 /// (default `*`). Mesos: protobuf_utils.cpp `framework::getRoles`.
 pub fn framework_roles(info: &mesos::FrameworkInfo) -> BTreeSet<String> {
-    let multi_role = info.capabilities.iter().any(|c| c.r#type() == mesos::framework_info::capability::Type::MultiRole);
+    let multi_role = info
+        .capabilities
+        .iter()
+        .any(|c| c.r#type() == mesos::framework_info::capability::Type::MultiRole);
     if multi_role {
         info.roles.iter().cloned().collect()
     } else {
@@ -32,19 +37,29 @@ pub fn framework_roles(info: &mesos::FrameworkInfo) -> BTreeSet<String> {
 
 impl MasterCore {
     /// `mesos.scheduler.Call` from a libprocess scheduler (the v0 driver since Mesos 1.0).
-    pub fn on_scheduler_call(&mut self, from: &Pid, call: scheduler::Call, now: Time) -> Result<(), MasterError> {
+    pub fn on_scheduler_call(
+        &mut self,
+        from: &Pid,
+        call: scheduler::Call,
+        now: Time,
+    ) -> Result<(), MasterError> {
         use scheduler::call::Type;
         if call.r#type() == Type::Subscribe {
             let Some(subscribe) = call.subscribe else {
-                return Err(MasterError::InvalidCall { reason: "SUBSCRIBE without 'subscribe'".into() });
+                return Err(MasterError::InvalidCall {
+                    reason: "SUBSCRIBE without 'subscribe'".into(),
+                });
             };
-            return self.on_subscribe(from, subscribe, call.framework_id.map(FrameworkId::from), now);
+            return self.on_subscribe(
+                from,
+                subscribe,
+                call.framework_id.map(FrameworkId::from),
+                now,
+            );
         }
-        let framework_id = call
-            .framework_id
-            .as_ref()
-            .map(FrameworkId::from)
-            .ok_or_else(|| MasterError::InvalidCall { reason: "call without 'framework_id'".into() })?;
+        let framework_id = call.framework_id.as_ref().map(FrameworkId::from).ok_or_else(|| {
+            MasterError::InvalidCall { reason: "call without 'framework_id'".into() }
+        })?;
         self.check_framework_owner(&framework_id, from)?;
         match call.r#type() {
             Type::Teardown => {
@@ -62,31 +77,51 @@ impl MasterCore {
                 self.on_suppress(&framework_id, roles)
             }
             Type::Kill => self.on_kill(&framework_id, required(call.kill, "kill")?, now),
-            Type::Shutdown => self.on_shutdown_executor(&framework_id, required(call.shutdown, "shutdown")?),
-            Type::Acknowledge => self.on_acknowledge(&framework_id, required(call.acknowledge, "acknowledge")?),
-            Type::Reconcile => self.on_reconcile(&framework_id, required(call.reconcile, "reconcile")?, now),
-            Type::Message => self.on_framework_message(&framework_id, required(call.message, "message")?),
+            Type::Shutdown => {
+                self.on_shutdown_executor(&framework_id, required(call.shutdown, "shutdown")?)
+            }
+            Type::Acknowledge => {
+                self.on_acknowledge(&framework_id, required(call.acknowledge, "acknowledge")?)
+            }
+            Type::Reconcile => {
+                self.on_reconcile(&framework_id, required(call.reconcile, "reconcile")?, now)
+            }
+            Type::Message => {
+                self.on_framework_message(&framework_id, required(call.message, "message")?)
+            }
             Type::Request => Ok(()),
             Type::AcceptInverseOffers | Type::DeclineInverseOffers => Ok(()),
             Type::UpdateFramework => {
                 let update = required(call.update_framework, "update_framework")?;
-                self.on_update_framework(&framework_id, update.framework_info, update.suppressed_roles)
+                self.on_update_framework(
+                    &framework_id,
+                    update.framework_info,
+                    update.suppressed_roles,
+                )
             }
             Type::AcknowledgeOperationStatus | Type::ReconcileOperations => {
-                Err(MasterError::InvalidCall { reason: "operation feedback is not supported".into() })
+                Err(MasterError::InvalidCall {
+                    reason: "operation feedback is not supported".into(),
+                })
             }
             Type::Subscribe => unreachable!("handled above"),
             Type::Unknown => Err(MasterError::InvalidCall { reason: "unknown call type".into() }),
         }
     }
 
-    pub(crate) fn check_framework_owner(&self, framework_id: &FrameworkId, from: &Pid) -> Result<(), MasterError> {
+    pub(crate) fn check_framework_owner(
+        &self,
+        framework_id: &FrameworkId,
+        from: &Pid,
+    ) -> Result<(), MasterError> {
         match self.frameworks.get(framework_id) {
             None => Err(MasterError::UnknownFramework { framework_id: framework_id.to_string() }),
-            Some(framework) if framework.pid.as_ref() != Some(from) => Err(MasterError::NotFrameworkOwner {
-                framework_id: framework_id.to_string(),
-                from: from.to_string(),
-            }),
+            Some(framework) if framework.pid.as_ref() != Some(from) => {
+                Err(MasterError::NotFrameworkOwner {
+                    framework_id: framework_id.to_string(),
+                    from: from.to_string(),
+                })
+            }
             Some(_) => Ok(()),
         }
     }
@@ -105,7 +140,9 @@ impl MasterCore {
         self.check_roles_allowed(&info)?;
         let info_id = info.id.as_ref().map(FrameworkId::from).filter(|id| !id.as_str().is_empty());
         if call_framework_id.is_some() && info_id.is_some() && call_framework_id != info_id {
-            return Err(MasterError::InvalidCall { reason: "'framework_id' differs from 'framework_info.id'".into() });
+            return Err(MasterError::InvalidCall {
+                reason: "'framework_id' differs from 'framework_info.id'".into(),
+            });
         }
         let suppressed: BTreeSet<String> = subscribe.suppressed_roles.into_iter().collect();
         let Some(framework_id) = info_id.or(call_framework_id) else {
@@ -125,14 +162,24 @@ impl MasterCore {
             self.register_framework_in_registry(from, info, suppressed, false, now);
             return Ok(());
         };
-        if self.completed_framework_ids.contains(&framework_id) || self.completed_frameworks.iter().any(|f| f.id == framework_id) {
-            let error = internal::FrameworkErrorMessage { message: "Framework has been removed".into() };
+        if self.completed_framework_ids.contains(&framework_id)
+            || self.completed_frameworks.iter().any(|f| f.id == framework_id)
+        {
+            let error =
+                internal::FrameworkErrorMessage { message: "Framework has been removed".into() };
             self.send(from, Outgoing::FrameworkError(error));
             return Err(MasterError::FrameworkRemoved { framework_id: framework_id.to_string() });
         }
         info.id = Some((&framework_id).into());
         if self.frameworks.contains_key(&framework_id) {
-            self.resubscribe(&framework_id, info, from, suppressed, subscribe.force.unwrap_or(false), now);
+            self.resubscribe(
+                &framework_id,
+                info,
+                from,
+                suppressed,
+                subscribe.force.unwrap_or(false),
+                now,
+            );
         } else if !self.pending_pids.contains(from) {
             // Unknown to this master and its registry: take the scheduler at its word.
             self.register_framework_in_registry(from, info, suppressed, true, now);
@@ -153,7 +200,12 @@ impl MasterCore {
             info: Some(info.clone()),
             time: Some(super::registry::time_info(now)),
         });
-        let after = AfterRegistry::FrameworkRegistered { pid: from.clone(), info: Box::new(info), suppressed, reregistered };
+        let after = AfterRegistry::FrameworkRegistered {
+            pid: from.clone(),
+            info: Box::new(info),
+            suppressed,
+            reregistered,
+        };
         self.registry(operation, after);
     }
 
@@ -174,9 +226,23 @@ impl MasterCore {
         self.send_registered(&framework_id, from, reregistered);
     }
 
-    fn add_framework(&mut self, id: FrameworkId, info: mesos::FrameworkInfo, pid: Pid, suppressed: BTreeSet<String>, now: Time) {
+    fn add_framework(
+        &mut self,
+        id: FrameworkId,
+        info: mesos::FrameworkInfo,
+        pid: Pid,
+        suppressed: BTreeSet<String>,
+        now: Time,
+    ) {
         tracing::info!(framework_id = %id, name = %info.name, %pid, "framework subscribed");
-        let framework = Framework::new(id.clone(), info.clone(), Some(pid.clone()), FrameworkState::Active, suppressed.clone(), now);
+        let framework = Framework::new(
+            id.clone(),
+            info.clone(),
+            Some(pid.clone()),
+            FrameworkState::Active,
+            suppressed.clone(),
+            now,
+        );
         self.frameworks.insert(id.clone(), framework);
         self.frameworks_by_pid.insert(pid.clone(), id.clone());
         self.event(super::MasterEvent::FrameworkAdded(id.clone()));
@@ -207,7 +273,9 @@ impl MasterCore {
             if !force && was_active {
                 // Mesos refuses a second scheduler unless it forces a failover.
                 let error = internal::FrameworkErrorMessage {
-                    message: "Framework failed over without 'force'; another scheduler is connected".into(),
+                    message:
+                        "Framework failed over without 'force'; another scheduler is connected"
+                            .into(),
                 };
                 self.send(from, Outgoing::FrameworkError(error));
                 return;
@@ -278,7 +346,9 @@ impl MasterCore {
     fn agents_running(&self, framework_id: &FrameworkId) -> Vec<Pid> {
         self.agents
             .values()
-            .filter(|a| a.tasks.contains_key(framework_id) || a.executors.contains_key(framework_id))
+            .filter(|a| {
+                a.tasks.contains_key(framework_id) || a.executors.contains_key(framework_id)
+            })
             .map(|a| a.pid.clone())
             .collect()
     }
@@ -294,7 +364,9 @@ impl MasterCore {
         validate_framework_info(&info)?;
         self.check_roles_allowed(&info)?;
         if info.id.as_ref().map(FrameworkId::from).as_ref() != Some(framework_id) {
-            return Err(MasterError::InvalidCall { reason: "'framework_info.id' must be the framework's id".into() });
+            return Err(MasterError::InvalidCall {
+                reason: "'framework_info.id' must be the framework's id".into(),
+            });
         }
         let Some(framework) = self.frameworks.get_mut(framework_id) else {
             return Err(MasterError::UnknownFramework { framework_id: framework_id.to_string() });
@@ -316,13 +388,20 @@ impl MasterCore {
     fn check_roles_allowed(&self, info: &mesos::FrameworkInfo) -> Result<(), MasterError> {
         let Some(allowed) = &self.config.roles else { return Ok(()) };
         match framework_roles(info).into_iter().find(|role| !allowed.contains(role)) {
-            Some(role) => Err(MasterError::InvalidCall { reason: format!("role '{role}' is not present in the master's --roles") }),
+            Some(role) => Err(MasterError::InvalidCall {
+                reason: format!("role '{role}' is not present in the master's --roles"),
+            }),
             None => Ok(()),
         }
     }
 
     /// `DeactivateFrameworkMessage`: the scheduler stopped with `failover = true`.
-    pub fn on_deactivate_framework(&mut self, from: &Pid, framework_id: &FrameworkId, now: Time) -> Result<(), MasterError> {
+    pub fn on_deactivate_framework(
+        &mut self,
+        from: &Pid,
+        framework_id: &FrameworkId,
+        now: Time,
+    ) -> Result<(), MasterError> {
         self.check_framework_owner(framework_id, from)?;
         self.deactivate_framework(framework_id, now);
         Ok(())
@@ -343,8 +422,9 @@ impl MasterCore {
         framework.unregistered_time = Some(now);
         framework.failover_epoch += 1;
         let epoch = framework.failover_epoch;
-        let timeout = Duration::try_from_secs_f64(framework.info.failover_timeout.unwrap_or(0.0).max(0.0))
-            .unwrap_or(Duration::MAX);
+        let timeout =
+            Duration::try_from_secs_f64(framework.info.failover_timeout.unwrap_or(0.0).max(0.0))
+                .unwrap_or(Duration::MAX);
         if let Some(pid) = framework.pid.clone() {
             self.frameworks_by_pid.remove(&pid);
         }
@@ -357,7 +437,12 @@ impl MasterCore {
         self.timer(timeout, Timer::FrameworkFailover { framework_id: framework_id.clone(), epoch });
     }
 
-    pub(crate) fn on_framework_failover_timeout(&mut self, framework_id: &FrameworkId, epoch: u64, now: Time) {
+    pub(crate) fn on_framework_failover_timeout(
+        &mut self,
+        framework_id: &FrameworkId,
+        epoch: u64,
+        now: Time,
+    ) {
         let Some(framework) = self.frameworks.get(framework_id) else { return };
         if framework.failover_epoch != epoch || framework.state == FrameworkState::Active {
             return;
@@ -370,10 +455,20 @@ impl MasterCore {
     /// claimed when its scheduler re-subscribes.
     pub(crate) fn recover_framework(&mut self, info: &mesos::FrameworkInfo, now: Time) {
         let Some(id) = info.id.as_ref().map(FrameworkId::from) else { return };
-        if self.frameworks.contains_key(&id) || self.completed_framework_ids.contains(&id) || self.completed_frameworks.iter().any(|f| f.id == id) {
+        if self.frameworks.contains_key(&id)
+            || self.completed_framework_ids.contains(&id)
+            || self.completed_frameworks.iter().any(|f| f.id == id)
+        {
             return;
         }
-        let framework = Framework::new(id.clone(), info.clone(), None, FrameworkState::Recovered, BTreeSet::new(), now);
+        let framework = Framework::new(
+            id.clone(),
+            info.clone(),
+            None,
+            FrameworkState::Recovered,
+            BTreeSet::new(),
+            now,
+        );
         self.frameworks.insert(id.clone(), framework);
         self.event(super::MasterEvent::FrameworkAdded(id.clone()));
         self.allocator(AllocatorCall::AddFramework {
@@ -409,7 +504,14 @@ impl MasterCore {
         for task_id in task_ids {
             let state = self.frameworks[framework_id].tasks[&task_id].state();
             if !super::agents::is_terminal(state) {
-                self.update_task_state(framework_id, &task_id, mesos::TaskState::TaskKilled, now, Some(task_status::Reason::FrameworkRemoved), "Framework removed");
+                self.update_task_state(
+                    framework_id,
+                    &task_id,
+                    mesos::TaskState::TaskKilled,
+                    now,
+                    Some(task_status::Reason::FrameworkRemoved),
+                    "Framework removed",
+                );
             }
             self.remove_task(framework_id, &task_id);
         }
@@ -419,7 +521,10 @@ impl MasterCore {
             agent.used.remove(framework_id);
         }
         let Some(mut framework) = self.frameworks.remove(framework_id) else { return };
-        self.registry(RegistryOperation::RemoveFramework(framework_id.into()), AfterRegistry::Nothing);
+        self.registry(
+            RegistryOperation::RemoveFramework(framework_id.into()),
+            AfterRegistry::Nothing,
+        );
         self.completed_framework_ids.insert(framework_id.clone());
         if let Some(pid) = &framework.pid
             && self.frameworks_by_pid.get(pid) == Some(framework_id)
@@ -451,7 +556,10 @@ fn validate_framework_info(info: &mesos::FrameworkInfo) -> Result<(), MasterErro
         return invalid("'framework_info.name' must not be empty".into());
     }
     let roles = framework_roles(info);
-    let multi_role = info.capabilities.iter().any(|c| c.r#type() == mesos::framework_info::capability::Type::MultiRole);
+    let multi_role = info
+        .capabilities
+        .iter()
+        .any(|c| c.r#type() == mesos::framework_info::capability::Type::MultiRole);
     #[allow(deprecated)]
     if multi_role && info.role.is_some() {
         return invalid("'role' must not be set for MULTI_ROLE frameworks; use 'roles'".into());

@@ -95,20 +95,57 @@ pub enum Outgoing {
 #[derive(Debug, Clone)]
 #[allow(missing_docs)]
 pub enum AllocatorCall {
-    AddAgent { agent_id: AgentId, hostname: String, total: Resources, used: Vec<(FrameworkId, String, Resources)> },
-    RemoveAgent { agent_id: AgentId },
-    ActivateAgent { agent_id: AgentId },
-    DeactivateAgent { agent_id: AgentId },
-    AddFramework { framework_id: FrameworkId, info: Box<mesos::FrameworkInfo>, suppressed_roles: Vec<String>, active: bool },
-    UpdateFramework { framework_id: FrameworkId, info: Box<mesos::FrameworkInfo>, suppressed_roles: Vec<String> },
-    RemoveFramework { framework_id: FrameworkId },
-    ActivateFramework { framework_id: FrameworkId },
-    DeactivateFramework { framework_id: FrameworkId },
+    AddAgent {
+        agent_id: AgentId,
+        hostname: String,
+        total: Resources,
+        used: Vec<(FrameworkId, String, Resources)>,
+    },
+    RemoveAgent {
+        agent_id: AgentId,
+    },
+    ActivateAgent {
+        agent_id: AgentId,
+    },
+    DeactivateAgent {
+        agent_id: AgentId,
+    },
+    AddFramework {
+        framework_id: FrameworkId,
+        info: Box<mesos::FrameworkInfo>,
+        suppressed_roles: Vec<String>,
+        active: bool,
+    },
+    UpdateFramework {
+        framework_id: FrameworkId,
+        info: Box<mesos::FrameworkInfo>,
+        suppressed_roles: Vec<String>,
+    },
+    RemoveFramework {
+        framework_id: FrameworkId,
+    },
+    ActivateFramework {
+        framework_id: FrameworkId,
+    },
+    DeactivateFramework {
+        framework_id: FrameworkId,
+    },
     /// Resources coming back (declined, rescinded, unused, task ended), with the
     /// decline filter's `refuse_seconds` if any.
-    Recover { framework_id: FrameworkId, agent_id: AgentId, resources: Resources, refuse_seconds: Option<f64> },
-    Suppress { framework_id: FrameworkId, roles: Vec<String> },
-    Revive { framework_id: FrameworkId, roles: Vec<String> },
+    Recover {
+        framework_id: FrameworkId,
+        agent_id: AgentId,
+        resources: Resources,
+        refuse_seconds: Option<f64>,
+    },
+    Suppress {
+        framework_id: FrameworkId,
+        roles: Vec<String>,
+    },
+    Revive {
+        framework_id: FrameworkId,
+        roles: Vec<String>,
+    },
 }
 
 /// A timer the core wants set; it comes back through [`MasterCore::on_timer`].
@@ -131,7 +168,11 @@ pub enum Timer {
 #[allow(missing_docs)]
 pub enum MasterEvent {
     TaskAdded(Box<mesos::Task>),
-    TaskUpdated { framework_id: FrameworkId, status: Box<mesos::TaskStatus>, state: mesos::TaskState },
+    TaskUpdated {
+        framework_id: FrameworkId,
+        status: Box<mesos::TaskStatus>,
+        state: mesos::TaskState,
+    },
     AgentAdded(AgentId),
     AgentRemoved(AgentId),
     FrameworkAdded(FrameworkId),
@@ -361,7 +402,9 @@ impl MasterCore {
     /// A timer fired.
     pub fn on_timer(&mut self, timer: Timer, now: Time) {
         match timer {
-            Timer::AgentPing { agent_id, epoch } => self.on_agent_ping_timeout(&agent_id, epoch, now),
+            Timer::AgentPing { agent_id, epoch } => {
+                self.on_agent_ping_timeout(&agent_id, epoch, now)
+            }
             Timer::FrameworkFailover { framework_id, epoch } => {
                 self.on_framework_failover_timeout(&framework_id, epoch, now)
             }

@@ -32,7 +32,10 @@ impl MasterCore {
         let mut by_framework: HashMap<FrameworkId, Vec<OfferId>> = HashMap::new();
         for allocation in allocations {
             let usable = self.frameworks.get(&allocation.framework_id).is_some_and(|f| f.active())
-                && self.agents.get(&allocation.agent_id).is_some_and(|a| a.state == AgentState::Active);
+                && self
+                    .agents
+                    .get(&allocation.agent_id)
+                    .is_some_and(|a| a.state == AgentState::Active);
             for (role, resources) in allocation.resources {
                 let mut tagged = resources;
                 tagged.allocate(&role);
@@ -45,7 +48,8 @@ impl MasterCore {
                     });
                     continue;
                 }
-                let offer_id = self.make_offer(&allocation.framework_id, &allocation.agent_id, &role, tagged);
+                let offer_id =
+                    self.make_offer(&allocation.framework_id, &allocation.agent_id, &role, tagged);
                 by_framework.entry(allocation.framework_id.clone()).or_default().push(offer_id);
             }
         }
@@ -54,7 +58,13 @@ impl MasterCore {
         }
     }
 
-    fn make_offer(&mut self, framework_id: &FrameworkId, agent_id: &AgentId, role: &str, resources: Resources) -> OfferId {
+    fn make_offer(
+        &mut self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        role: &str,
+        resources: Resources,
+    ) -> OfferId {
         let offer_id = OfferId::generate(&self.config.id, self.next_offer);
         self.next_offer += 1;
         let agent = &self.agents[agent_id];
@@ -97,12 +107,15 @@ impl MasterCore {
     }
 
     fn send_offers(&mut self, framework_id: &FrameworkId, offer_ids: &[OfferId]) {
-        let Some(pid) = self.frameworks.get(framework_id).and_then(|f| f.pid.clone()) else { return };
+        let Some(pid) = self.frameworks.get(framework_id).and_then(|f| f.pid.clone()) else {
+            return;
+        };
         let mut message = internal::ResourceOffersMessage::default();
         for offer_id in offer_ids {
             if let Some(entry) = self.offers.get(offer_id) {
                 message.offers.push(entry.offer.clone());
-                let agent_pid = self.agents.get(&entry.agent_id).map(|a| a.pid.to_string()).unwrap_or_default();
+                let agent_pid =
+                    self.agents.get(&entry.agent_id).map(|a| a.pid.to_string()).unwrap_or_default();
                 message.pids.push(agent_pid);
             }
         }
@@ -126,7 +139,8 @@ impl MasterCore {
     pub(crate) fn rescind_offer(&mut self, offer_id: &OfferId, refuse_seconds: Option<f64>) {
         let Some(entry) = self.take_offer(offer_id) else { return };
         self.stats.offers_rescinded += 1;
-        let framework_pid = self.frameworks.get(&entry.framework_id).and_then(Framework::active_pid);
+        let framework_pid =
+            self.frameworks.get(&entry.framework_id).and_then(Framework::active_pid);
         if let Some(pid) = framework_pid {
             let message = internal::RescindResourceOfferMessage { offer_id: offer_id.into() };
             self.send(&pid, Outgoing::RescindResourceOffer(message));
@@ -148,7 +162,11 @@ impl MasterCore {
 
     /// DECLINE: the offers' resources go back, filtered for `refuse_seconds` (default 5).
     /// Offers that are not (or no longer) this framework's are ignored, as in Mesos.
-    pub(crate) fn on_decline(&mut self, framework_id: &FrameworkId, decline: scheduler::call::Decline) -> Result<(), MasterError> {
+    pub(crate) fn on_decline(
+        &mut self,
+        framework_id: &FrameworkId,
+        decline: scheduler::call::Decline,
+    ) -> Result<(), MasterError> {
         let refuse = decline.filters.map(|f| f.refuse_seconds.unwrap_or(5.0)).unwrap_or(5.0);
         for id in &decline.offer_ids {
             let offer_id = OfferId::from(id);
@@ -170,7 +188,11 @@ impl MasterCore {
     }
 
     /// REVIVE: drop decline filters and unsuppress the roles (all roles if none given).
-    pub(crate) fn on_revive(&mut self, framework_id: &FrameworkId, roles: Vec<String>) -> Result<(), MasterError> {
+    pub(crate) fn on_revive(
+        &mut self,
+        framework_id: &FrameworkId,
+        roles: Vec<String>,
+    ) -> Result<(), MasterError> {
         self.check_roles_subscribed(framework_id, &roles)?;
         if let Some(framework) = self.frameworks.get_mut(framework_id) {
             if roles.is_empty() {
@@ -186,29 +208,47 @@ impl MasterCore {
     }
 
     /// SUPPRESS: stop offers for the roles (all roles if none given) until REVIVE.
-    pub(crate) fn on_suppress(&mut self, framework_id: &FrameworkId, roles: Vec<String>) -> Result<(), MasterError> {
+    pub(crate) fn on_suppress(
+        &mut self,
+        framework_id: &FrameworkId,
+        roles: Vec<String>,
+    ) -> Result<(), MasterError> {
         self.check_roles_subscribed(framework_id, &roles)?;
         if let Some(framework) = self.frameworks.get_mut(framework_id) {
-            let target: Vec<String> = if roles.is_empty() { framework.roles.iter().cloned().collect() } else { roles.clone() };
+            let target: Vec<String> = if roles.is_empty() {
+                framework.roles.iter().cloned().collect()
+            } else {
+                roles.clone()
+            };
             framework.suppressed_roles.extend(target);
         }
         self.allocator(AllocatorCall::Suppress { framework_id: framework_id.clone(), roles });
         Ok(())
     }
 
-    fn check_roles_subscribed(&self, framework_id: &FrameworkId, roles: &[String]) -> Result<(), MasterError> {
-        let framework = self
-            .frameworks
-            .get(framework_id)
-            .ok_or_else(|| MasterError::UnknownFramework { framework_id: framework_id.to_string() })?;
+    fn check_roles_subscribed(
+        &self,
+        framework_id: &FrameworkId,
+        roles: &[String],
+    ) -> Result<(), MasterError> {
+        let framework = self.frameworks.get(framework_id).ok_or_else(|| {
+            MasterError::UnknownFramework { framework_id: framework_id.to_string() }
+        })?;
         match roles.iter().find(|role| !framework.roles.contains(*role)) {
-            Some(role) => Err(MasterError::InvalidCall { reason: format!("framework is not subscribed to role '{role}'") }),
+            Some(role) => Err(MasterError::InvalidCall {
+                reason: format!("framework is not subscribed to role '{role}'"),
+            }),
             None => Ok(()),
         }
     }
 
     /// Executors of `framework_id` on `agent_id`.
-    pub(crate) fn executor_on(&self, framework_id: &FrameworkId, agent_id: &AgentId, executor_id: &ExecutorId) -> Option<&mesos::ExecutorInfo> {
+    pub(crate) fn executor_on(
+        &self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        executor_id: &ExecutorId,
+    ) -> Option<&mesos::ExecutorInfo> {
         self.agents.get(agent_id)?.executors.get(framework_id)?.get(executor_id)
     }
 }

@@ -33,7 +33,12 @@ pub enum AfterRegistry {
     /// An agent recovered from the registry never re-registered: it is unreachable now.
     RecoveredAgentUnreachable { agent_id: AgentId, info: Box<mesos::SlaveInfo> },
     /// A framework was registered: add it and answer.
-    FrameworkRegistered { pid: Pid, info: Box<mesos::FrameworkInfo>, suppressed: BTreeSet<String>, reregistered: bool },
+    FrameworkRegistered {
+        pid: Pid,
+        info: Box<mesos::FrameworkInfo>,
+        suppressed: BTreeSet<String>,
+        reregistered: bool,
+    },
     /// Nothing more to do (the master already acted, e.g. removing a framework).
     Nothing,
 }
@@ -51,7 +56,12 @@ impl MasterCore {
     /// The registrar's answer to an [`Output::Registry`]. On failure nothing happens
     /// beyond forgetting the pending request: the agent or scheduler retries, and a lost
     /// leadership resets the whole master anyway.
-    pub fn on_registry_result(&mut self, after: AfterRegistry, result: Result<(), String>, now: Time) {
+    pub fn on_registry_result(
+        &mut self,
+        after: AfterRegistry,
+        result: Result<(), String>,
+        now: Time,
+    ) {
         match result {
             Ok(()) => self.on_registry_done(after, now),
             Err(error) => {
@@ -78,7 +88,9 @@ impl MasterCore {
                 self.pending_pids.remove(&pid);
                 self.on_agent_readmitted(&pid, *message, now);
             }
-            AfterRegistry::AgentUnreachable { agent_id } => self.on_agent_marked_unreachable(&agent_id, now),
+            AfterRegistry::AgentUnreachable { agent_id } => {
+                self.on_agent_marked_unreachable(&agent_id, now)
+            }
             AfterRegistry::RecoveredAgentUnreachable { agent_id, info } => {
                 self.unreachable.insert(agent_id, UnreachableAgent { info: *info, time: now });
             }
@@ -116,7 +128,8 @@ impl MasterCore {
             }
         }
         for slave in registry.unreachable_agents() {
-            let time = Time::from_epoch(Duration::from_nanos(slave.timestamp.nanoseconds.max(0) as u64));
+            let time =
+                Time::from_epoch(Duration::from_nanos(slave.timestamp.nanoseconds.max(0) as u64));
             let info = mesos::SlaveInfo { id: Some(slave.id.clone()), ..Default::default() };
             core.unreachable.insert(AgentId::from(&slave.id), UnreachableAgent { info, time });
         }
@@ -127,7 +140,9 @@ impl MasterCore {
                     // A connected scheduler needs time to find the new leader, whatever
                     // its own failover timeout (often 0): it gets at least as long as the
                     // agents do, so a failover never removes a live framework.
-                    let own = Duration::try_from_secs_f64(info.failover_timeout.unwrap_or(0.0).max(0.0)).unwrap_or(Duration::MAX);
+                    let own =
+                        Duration::try_from_secs_f64(info.failover_timeout.unwrap_or(0.0).max(0.0))
+                            .unwrap_or(Duration::MAX);
                     let timeout = own.max(core.config.agent_reregister_timeout);
                     let epoch = core.frameworks.get(&id).map(|f| f.failover_epoch).unwrap_or(0);
                     core.timer(timeout, Timer::FrameworkFailover { framework_id: id, epoch });
@@ -154,11 +169,15 @@ impl MasterCore {
         let missing: Vec<(AgentId, mesos::SlaveInfo)> = self.recovered_agents.drain().collect();
         for (agent_id, info) in missing {
             tracing::warn!(%agent_id, "agent did not re-register after master failover: unreachable");
-            let operation = RegistryOperation::MarkUnreachable(crate::registrar::operations::AgentAtTime {
-                info: Some(info.clone()),
-                time: Some(time_info(now)),
-            });
-            self.registry(operation, AfterRegistry::RecoveredAgentUnreachable { agent_id, info: Box::new(info) });
+            let operation =
+                RegistryOperation::MarkUnreachable(crate::registrar::operations::AgentAtTime {
+                    info: Some(info.clone()),
+                    time: Some(time_info(now)),
+                });
+            self.registry(
+                operation,
+                AfterRegistry::RecoveredAgentUnreachable { agent_id, info: Box::new(info) },
+            );
         }
     }
 
@@ -168,7 +187,9 @@ impl MasterCore {
     pub fn recovered_agent_pids(&self) -> Vec<Pid> {
         self.recovered_agents
             .values()
-            .filter_map(|info| format!("slave(1)@{}:{}", info.hostname, info.port.unwrap_or(5051)).parse().ok())
+            .filter_map(|info| {
+                format!("slave(1)@{}:{}", info.hostname, info.port.unwrap_or(5051)).parse().ok()
+            })
             .collect()
     }
 }

@@ -150,7 +150,14 @@ pub struct Framework {
 
 impl Framework {
     /// A framework just added in `state`, with no tasks, offers or executors.
-    pub fn new(id: FrameworkId, info: mesos::FrameworkInfo, pid: Option<Pid>, state: FrameworkState, suppressed_roles: BTreeSet<String>, now: Time) -> Framework {
+    pub fn new(
+        id: FrameworkId,
+        info: mesos::FrameworkInfo,
+        pid: Option<Pid>,
+        state: FrameworkState,
+        suppressed_roles: BTreeSet<String>,
+        now: Time,
+    ) -> Framework {
         Framework {
             roles: super::frameworks::framework_roles(&info),
             id,

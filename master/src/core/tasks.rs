@@ -20,8 +20,14 @@ const MAX_STATUSES_PER_TASK: usize = 16;
 impl MasterCore {
     /// ACCEPT: validate the offers, then launch each task that validates; the rest of
     /// the offered resources go back to the allocator with the call's filters.
-    pub(crate) fn on_accept(&mut self, framework_id: &FrameworkId, accept: scheduler::call::Accept, now: Time) -> Result<(), MasterError> {
-        let refuse = accept.filters.as_ref().map(|f| f.refuse_seconds.unwrap_or(5.0)).unwrap_or(5.0);
+    pub(crate) fn on_accept(
+        &mut self,
+        framework_id: &FrameworkId,
+        accept: scheduler::call::Accept,
+        now: Time,
+    ) -> Result<(), MasterError> {
+        let refuse =
+            accept.filters.as_ref().map(|f| f.refuse_seconds.unwrap_or(5.0)).unwrap_or(5.0);
         let tasks: Vec<mesos::TaskInfo> = accept
             .operations
             .iter()
@@ -39,12 +45,30 @@ impl MasterCore {
                         self.rescind_offer(offer_id, None);
                     }
                 }
-                let partition_aware = self.frameworks.get(framework_id).is_some_and(|f| f.partition_aware());
-                let state = if partition_aware { mesos::TaskState::TaskDropped } else { mesos::TaskState::TaskLost };
+                let partition_aware =
+                    self.frameworks.get(framework_id).is_some_and(|f| f.partition_aware());
+                let state = if partition_aware {
+                    mesos::TaskState::TaskDropped
+                } else {
+                    mesos::TaskState::TaskLost
+                };
                 for task in tasks {
                     self.stats.tasks_dropped += 1;
-                    let status = self.master_status(&TaskId::from(&task.task_id), state, task_status::Reason::InvalidOffers, &error, None, now);
-                    self.forward_update(framework_id, &AgentId::from(&task.slave_id), status, None, now);
+                    let status = self.master_status(
+                        &TaskId::from(&task.task_id),
+                        state,
+                        task_status::Reason::InvalidOffers,
+                        &error,
+                        None,
+                        now,
+                    );
+                    self.forward_update(
+                        framework_id,
+                        &AgentId::from(&task.slave_id),
+                        status,
+                        None,
+                        now,
+                    );
                 }
                 return Err(MasterError::InvalidCall { reason: error });
             }
@@ -61,13 +85,22 @@ impl MasterCore {
             match operation.r#type() {
                 offer::operation::Type::Launch => {
                     for task in operation.launch.map(|l| l.task_infos).unwrap_or_default() {
-                        if let Some(used) = self.launch_task(framework_id, &agent_id, task, &available, &launched, now) {
+                        if let Some(used) = self.launch_task(
+                            framework_id,
+                            &agent_id,
+                            task,
+                            &available,
+                            &launched,
+                            now,
+                        ) {
                             launched.push(used.0);
                             available -= &used.1;
                         }
                     }
                 }
-                other => tracing::warn!(%framework_id, operation = ?other, "ignoring unsupported offer operation"),
+                other => {
+                    tracing::warn!(%framework_id, operation = ?other, "ignoring unsupported offer operation")
+                }
             }
         }
         if !available.is_empty() {
@@ -82,7 +115,11 @@ impl MasterCore {
     }
 
     /// All offers exist, are this framework's, and are of one registered agent.
-    fn validate_offers(&self, framework_id: &FrameworkId, offer_ids: &[OfferId]) -> Result<AgentId, String> {
+    fn validate_offers(
+        &self,
+        framework_id: &FrameworkId,
+        offer_ids: &[OfferId],
+    ) -> Result<AgentId, String> {
         if offer_ids.is_empty() {
             return Err("No offers specified".into());
         }
@@ -92,10 +129,15 @@ impl MasterCore {
                 return Err(format!("Offer {offer_id} is no longer valid"));
             };
             if &entry.framework_id != framework_id {
-                return Err(format!("Offer {offer_id} has invalid framework {}", entry.framework_id));
+                return Err(format!(
+                    "Offer {offer_id} has invalid framework {}",
+                    entry.framework_id
+                ));
             }
             match &agent {
-                Some(a) if *a != entry.agent_id => return Err("Aggregated offers must belong to one single agent".into()),
+                Some(a) if *a != entry.agent_id => {
+                    return Err("Aggregated offers must belong to one single agent".into());
+                }
                 _ => agent = Some(entry.agent_id.clone()),
             }
             if offer_ids.iter().filter(|o| *o == offer_id).count() > 1 {
@@ -126,7 +168,8 @@ impl MasterCore {
             let role = framework.roles.iter().next().cloned().unwrap_or_default();
             let inject = |resources: &mut Vec<mesos::Resource>| {
                 for r in resources.iter_mut().filter(|r| r.allocation_info.is_none()) {
-                    r.allocation_info = Some(mesos::resource::AllocationInfo { role: Some(role.clone()) });
+                    r.allocation_info =
+                        Some(mesos::resource::AllocationInfo { role: Some(role.clone()) });
                 }
             };
             inject(&mut task.resources);
@@ -135,14 +178,31 @@ impl MasterCore {
             }
         }
         let executor_id = task.executor.as_ref().map(|e| ExecutorId::from(&e.executor_id));
-        let known_executor = executor_id.as_ref().and_then(|id| self.executor_on(framework_id, agent_id, id)).cloned();
+        let known_executor = executor_id
+            .as_ref()
+            .and_then(|id| self.executor_on(framework_id, agent_id, id))
+            .cloned();
         let task_id = TaskId::from(&task.task_id);
-        let needed = match validate_task(&task, framework, agent_id, known_executor.as_ref(), launched, available) {
+        let needed = match validate_task(
+            &task,
+            framework,
+            agent_id,
+            known_executor.as_ref(),
+            launched,
+            available,
+        ) {
             Ok(needed) => needed,
             Err(message) => {
                 tracing::info!(%framework_id, %task_id, %message, "task invalid");
                 self.stats.tasks_error += 1;
-                let status = self.master_status(&task_id, mesos::TaskState::TaskError, task_status::Reason::TaskInvalid, &message, Some(agent_id), now);
+                let status = self.master_status(
+                    &task_id,
+                    mesos::TaskState::TaskError,
+                    task_status::Reason::TaskInvalid,
+                    &message,
+                    Some(agent_id),
+                    now,
+                );
                 self.forward_update(framework_id, agent_id, status, None, now);
                 return None;
             }
@@ -199,22 +259,42 @@ impl MasterCore {
 
     /// KILL: ask the agent to kill a known task; for an unknown one answer at once with
     /// TASK_LOST (TASK_UNKNOWN for partition-aware frameworks), as Mesos does.
-    pub(crate) fn on_kill(&mut self, framework_id: &FrameworkId, kill: scheduler::call::Kill, now: Time) -> Result<(), MasterError> {
+    pub(crate) fn on_kill(
+        &mut self,
+        framework_id: &FrameworkId,
+        kill: scheduler::call::Kill,
+        now: Time,
+    ) -> Result<(), MasterError> {
         let task_id = TaskId::from(&kill.task_id);
         let Some(framework) = self.frameworks.get(framework_id) else {
             return Err(MasterError::UnknownFramework { framework_id: framework_id.to_string() });
         };
         let Some(task) = framework.tasks.get(&task_id) else {
-            let state = if framework.partition_aware() { mesos::TaskState::TaskUnknown } else { mesos::TaskState::TaskLost };
+            let state = if framework.partition_aware() {
+                mesos::TaskState::TaskUnknown
+            } else {
+                mesos::TaskState::TaskLost
+            };
             let agent_id = kill.slave_id.as_ref().map(AgentId::from);
-            let status = self.master_status(&task_id, state, task_status::Reason::Reconciliation, "Attempted to kill an unknown task", agent_id.as_ref(), now);
+            let status = self.master_status(
+                &task_id,
+                state,
+                task_status::Reason::Reconciliation,
+                "Attempted to kill an unknown task",
+                agent_id.as_ref(),
+                now,
+            );
             self.send_status_to_framework(framework_id, status, agent_id.as_ref(), now);
             return Ok(());
         };
         let agent_id = AgentId::from(&task.slave_id);
         let kill_policy = kill.kill_policy.or(task.kill_policy);
         let Some(agent) = self.agents.get(&agent_id) else { return Ok(()) };
-        let message = internal::KillTaskMessage { framework_id: framework_id.into(), task_id: kill.task_id, kill_policy };
+        let message = internal::KillTaskMessage {
+            framework_id: framework_id.into(),
+            task_id: kill.task_id,
+            kill_policy,
+        };
         let to = agent.pid.clone();
         self.send(&to, Outgoing::KillTask(message));
         Ok(())
@@ -222,11 +302,18 @@ impl MasterCore {
 
     /// `StatusUpdateMessage` from an agent: record the task's new state, give back the
     /// resources of a terminal task, and forward the update to the framework.
-    pub fn on_status_update(&mut self, from: &libprocess::Pid, message: internal::StatusUpdateMessage, now: Time) -> Result<(), MasterError> {
+    pub fn on_status_update(
+        &mut self,
+        from: &libprocess::Pid,
+        message: internal::StatusUpdateMessage,
+        now: Time,
+    ) -> Result<(), MasterError> {
         let update = message.update;
         let Some(agent_id) = update.slave_id.as_ref().map(AgentId::from) else {
             self.stats.invalid_status_updates += 1;
-            return Err(MasterError::InvalidCall { reason: "status update without agent id".into() });
+            return Err(MasterError::InvalidCall {
+                reason: "status update without agent id".into(),
+            });
         };
         if let Err(error) = self.check_agent_owner(&agent_id, from) {
             self.stats.invalid_status_updates += 1;
@@ -238,7 +325,9 @@ impl MasterCore {
             return Err(MasterError::UnknownFramework { framework_id: framework_id.to_string() });
         }
         let task_id = TaskId::from(&update.status.task_id);
-        let latest = update.latest_state.map(|s| mesos::TaskState::try_from(s).unwrap_or(mesos::TaskState::TaskLost));
+        let latest = update
+            .latest_state
+            .map(|s| mesos::TaskState::try_from(s).unwrap_or(mesos::TaskState::TaskLost));
         self.record_status(&framework_id, &task_id, &update.status, latest, update.uuid.clone());
         self.stats.valid_status_updates += 1;
         self.forward_update(&framework_id, &agent_id, update.status.clone(), Some(update), now);
@@ -276,7 +365,10 @@ impl MasterCore {
             status: Box::new(status.clone()),
             state: current,
         }));
-        let Some(task) = self.frameworks.get(framework_id).and_then(|f| f.tasks.get(task_id)) else { return };
+        let Some(task) = self.frameworks.get(framework_id).and_then(|f| f.tasks.get(task_id))
+        else {
+            return;
+        };
         if !was_terminal && is_terminal(new_state) {
             let agent_id = AgentId::from(&task.slave_id);
             let resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
@@ -299,7 +391,12 @@ impl MasterCore {
         }
     }
 
-    fn release_task_resources(&mut self, framework_id: &FrameworkId, agent_id: &AgentId, resources: &Resources) {
+    fn release_task_resources(
+        &mut self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        resources: &Resources,
+    ) {
         if let Some(agent) = self.agents.get_mut(agent_id)
             && let Some(used) = agent.used.get_mut(framework_id)
         {
@@ -338,7 +435,12 @@ impl MasterCore {
         reason: Option<task_status::Reason>,
         message: &str,
     ) {
-        let Some(agent_id) = self.frameworks.get(framework_id).and_then(|f| f.tasks.get(task_id)).map(|t| AgentId::from(&t.slave_id)) else {
+        let Some(agent_id) = self
+            .frameworks
+            .get(framework_id)
+            .and_then(|f| f.tasks.get(task_id))
+            .map(|t| AgentId::from(&t.slave_id))
+        else {
             return;
         };
         let reason = reason.unwrap_or(task_status::Reason::Reconciliation);
@@ -370,7 +472,13 @@ impl MasterCore {
     }
 
     /// Sends a status to the framework without a uuid (no acknowledgement expected).
-    fn send_status_to_framework(&mut self, framework_id: &FrameworkId, status: mesos::TaskStatus, agent_id: Option<&AgentId>, now: Time) {
+    fn send_status_to_framework(
+        &mut self,
+        framework_id: &FrameworkId,
+        status: mesos::TaskStatus,
+        agent_id: Option<&AgentId>,
+        now: Time,
+    ) {
         let update = internal::StatusUpdate {
             framework_id: framework_id.into(),
             executor_id: None,
@@ -385,7 +493,14 @@ impl MasterCore {
 
     /// Forwards an update to the framework (with the agent's pid, so old drivers can ack
     /// it directly). `update` is the agent's original; `None` builds one from `status`.
-    pub(crate) fn forward_update(&mut self, framework_id: &FrameworkId, agent_id: &AgentId, status: mesos::TaskStatus, update: Option<internal::StatusUpdate>, now: Time) {
+    pub(crate) fn forward_update(
+        &mut self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        status: mesos::TaskStatus,
+        update: Option<internal::StatusUpdate>,
+        now: Time,
+    ) {
         let Some(update) = update else {
             self.send_status_to_framework(framework_id, status, Some(agent_id), now);
             return;
@@ -394,8 +509,15 @@ impl MasterCore {
         self.deliver_update(framework_id, update, agent_pid);
     }
 
-    fn deliver_update(&mut self, framework_id: &FrameworkId, update: internal::StatusUpdate, pid: Option<String>) {
-        let Some(framework) = self.frameworks.get(framework_id).filter(|f| f.active()) else { return };
+    fn deliver_update(
+        &mut self,
+        framework_id: &FrameworkId,
+        update: internal::StatusUpdate,
+        pid: Option<String>,
+    ) {
+        let Some(framework) = self.frameworks.get(framework_id).filter(|f| f.active()) else {
+            return;
+        };
         let Some(to) = framework.pid.clone() else { return };
         self.send(&to, Outgoing::StatusUpdate(internal::StatusUpdateMessage { update, pid }));
     }
@@ -431,21 +553,26 @@ impl MasterCore {
 
     /// ACKNOWLEDGE: forward to the agent; a terminal task whose last update is acknowledged
     /// is done.
-    pub(crate) fn on_acknowledge(&mut self, framework_id: &FrameworkId, ack: scheduler::call::Acknowledge) -> Result<(), MasterError> {
+    pub(crate) fn on_acknowledge(
+        &mut self,
+        framework_id: &FrameworkId,
+        ack: scheduler::call::Acknowledge,
+    ) -> Result<(), MasterError> {
         let agent_id = AgentId::from(&ack.slave_id);
         let task_id = TaskId::from(&ack.task_id);
         let Some(agent) = self.agents.get(&agent_id) else {
             return Err(MasterError::UnknownAgent { agent_id: agent_id.to_string() });
         };
         let to = agent.pid.clone();
-        let done = self
-            .frameworks
-            .get(framework_id)
-            .and_then(|f| f.tasks.get(&task_id))
-            .is_some_and(|t| {
-                t.status_update_uuid.as_deref() == Some(ack.uuid.as_slice())
-                    && t.status_update_state.and_then(|s| mesos::TaskState::try_from(s).ok()).is_some_and(is_terminal)
-            });
+        let done =
+            self.frameworks.get(framework_id).and_then(|f| f.tasks.get(&task_id)).is_some_and(
+                |t| {
+                    t.status_update_uuid.as_deref() == Some(ack.uuid.as_slice())
+                        && t.status_update_state
+                            .and_then(|s| mesos::TaskState::try_from(s).ok())
+                            .is_some_and(is_terminal)
+                },
+            );
         if done {
             self.remove_task(framework_id, &task_id);
         }
@@ -461,7 +588,12 @@ impl MasterCore {
 
     /// RECONCILE: implicit (no tasks: every task's latest state) or explicit (the six
     /// cases of Mesos's `Master::reconcile`).
-    pub(crate) fn on_reconcile(&mut self, framework_id: &FrameworkId, reconcile: scheduler::call::Reconcile, now: Time) -> Result<(), MasterError> {
+    pub(crate) fn on_reconcile(
+        &mut self,
+        framework_id: &FrameworkId,
+        reconcile: scheduler::call::Reconcile,
+        now: Time,
+    ) -> Result<(), MasterError> {
         let Some(framework) = self.frameworks.get(framework_id) else {
             return Err(MasterError::UnknownFramework { framework_id: framework_id.to_string() });
         };
@@ -470,8 +602,18 @@ impl MasterCore {
         let mut statuses = Vec::new();
         if reconcile.tasks.is_empty() {
             for task in framework.tasks.values() {
-                let state = task.status_update_state.and_then(|s| mesos::TaskState::try_from(s).ok()).unwrap_or(task.state());
-                let mut status = self.master_status(&TaskId::from(&task.task_id), state, reason, "Reconciliation: Latest task state", Some(&AgentId::from(&task.slave_id)), now);
+                let state = task
+                    .status_update_state
+                    .and_then(|s| mesos::TaskState::try_from(s).ok())
+                    .unwrap_or(task.state());
+                let mut status = self.master_status(
+                    &TaskId::from(&task.task_id),
+                    state,
+                    reason,
+                    "Reconciliation: Latest task state",
+                    Some(&AgentId::from(&task.slave_id)),
+                    now,
+                );
                 status.executor_id = task.executor_id.clone();
                 statuses.push(status);
             }
@@ -481,21 +623,50 @@ impl MasterCore {
                 let agent_id = query.slave_id.as_ref().map(AgentId::from);
                 let (state, message, agent) = match framework.tasks.get(&task_id) {
                     Some(task) => (
-                        task.status_update_state.and_then(|s| mesos::TaskState::try_from(s).ok()).unwrap_or(task.state()),
+                        task.status_update_state
+                            .and_then(|s| mesos::TaskState::try_from(s).ok())
+                            .unwrap_or(task.state()),
                         "Reconciliation: Latest task state",
                         Some(AgentId::from(&task.slave_id)),
                     ),
                     None => match &agent_id {
-                        Some(a) if self.agents.contains_key(a) => {
-                            (if partition_aware { mesos::TaskState::TaskGone } else { mesos::TaskState::TaskLost }, "Reconciliation: Task is unknown to the agent", agent_id.clone())
-                        }
-                        Some(a) if self.unreachable.contains_key(a) => {
-                            (if partition_aware { mesos::TaskState::TaskUnreachable } else { mesos::TaskState::TaskLost }, "Reconciliation: Task is unreachable", agent_id.clone())
-                        }
-                        _ => (if partition_aware { mesos::TaskState::TaskUnknown } else { mesos::TaskState::TaskLost }, "Reconciliation: Task is unknown", agent_id.clone()),
+                        Some(a) if self.agents.contains_key(a) => (
+                            if partition_aware {
+                                mesos::TaskState::TaskGone
+                            } else {
+                                mesos::TaskState::TaskLost
+                            },
+                            "Reconciliation: Task is unknown to the agent",
+                            agent_id.clone(),
+                        ),
+                        Some(a) if self.unreachable.contains_key(a) => (
+                            if partition_aware {
+                                mesos::TaskState::TaskUnreachable
+                            } else {
+                                mesos::TaskState::TaskLost
+                            },
+                            "Reconciliation: Task is unreachable",
+                            agent_id.clone(),
+                        ),
+                        _ => (
+                            if partition_aware {
+                                mesos::TaskState::TaskUnknown
+                            } else {
+                                mesos::TaskState::TaskLost
+                            },
+                            "Reconciliation: Task is unknown",
+                            agent_id.clone(),
+                        ),
                     },
                 };
-                statuses.push(self.master_status(&task_id, state, reason, message, agent.as_ref(), now));
+                statuses.push(self.master_status(
+                    &task_id,
+                    state,
+                    reason,
+                    message,
+                    agent.as_ref(),
+                    now,
+                ));
             }
         }
         for status in statuses {
@@ -506,9 +677,14 @@ impl MasterCore {
     }
 
     /// MESSAGE: framework to executor, through the agent.
-    pub(crate) fn on_framework_message(&mut self, framework_id: &FrameworkId, message: scheduler::call::Message) -> Result<(), MasterError> {
+    pub(crate) fn on_framework_message(
+        &mut self,
+        framework_id: &FrameworkId,
+        message: scheduler::call::Message,
+    ) -> Result<(), MasterError> {
         let agent_id = AgentId::from(&message.slave_id);
-        let Some(agent) = self.agents.get(&agent_id).filter(|a| a.state == AgentState::Active) else {
+        let Some(agent) = self.agents.get(&agent_id).filter(|a| a.state == AgentState::Active)
+        else {
             self.stats.invalid_framework_to_executor_messages += 1;
             return Err(MasterError::UnknownAgent { agent_id: agent_id.to_string() });
         };
@@ -525,7 +701,11 @@ impl MasterCore {
     }
 
     /// SHUTDOWN: ask an agent to shut an executor down.
-    pub(crate) fn on_shutdown_executor(&mut self, framework_id: &FrameworkId, shutdown: scheduler::call::Shutdown) -> Result<(), MasterError> {
+    pub(crate) fn on_shutdown_executor(
+        &mut self,
+        framework_id: &FrameworkId,
+        shutdown: scheduler::call::Shutdown,
+    ) -> Result<(), MasterError> {
         let agent_id = AgentId::from(&shutdown.slave_id);
         let Some(agent) = self.agents.get(&agent_id) else {
             return Err(MasterError::UnknownAgent { agent_id: agent_id.to_string() });
@@ -541,7 +721,11 @@ impl MasterCore {
 
     /// `ExitedExecutorMessage` from an agent: the executor's resources come back and the
     /// framework is told.
-    pub fn on_exited_executor(&mut self, from: &libprocess::Pid, message: internal::ExitedExecutorMessage) -> Result<(), MasterError> {
+    pub fn on_exited_executor(
+        &mut self,
+        from: &libprocess::Pid,
+        message: internal::ExitedExecutorMessage,
+    ) -> Result<(), MasterError> {
         let agent_id = AgentId::from(&message.slave_id);
         self.check_agent_owner(&agent_id, from)?;
         let framework_id = FrameworkId::from(&message.framework_id);
@@ -558,7 +742,12 @@ impl MasterCore {
         }
         if let Some(executor) = removed {
             let mut resources = Resources::from_protos(executor.resources).unwrap_or_default();
-            if let Some(role) = self.frameworks.get(&framework_id).filter(|f| f.roles.len() == 1).and_then(|f| f.roles.iter().next().cloned()) {
+            if let Some(role) = self
+                .frameworks
+                .get(&framework_id)
+                .filter(|f| f.roles.len() == 1)
+                .and_then(|f| f.roles.iter().next().cloned())
+            {
                 let mut plain = resources.clone();
                 plain.unallocate();
                 if plain == resources {
@@ -574,7 +763,11 @@ impl MasterCore {
     }
 
     /// `ExecutorToFrameworkMessage` from an agent: forward to the scheduler.
-    pub fn on_executor_to_framework(&mut self, from: &libprocess::Pid, message: internal::ExecutorToFrameworkMessage) -> Result<(), MasterError> {
+    pub fn on_executor_to_framework(
+        &mut self,
+        from: &libprocess::Pid,
+        message: internal::ExecutorToFrameworkMessage,
+    ) -> Result<(), MasterError> {
         let agent_id = AgentId::from(&message.slave_id);
         self.check_agent_owner(&agent_id, from)?;
         let framework_id = FrameworkId::from(&message.framework_id);

@@ -56,7 +56,12 @@ fn register_agent(core: &mut MasterCore) {
         resources: Resources::parse("cpus:4;mem:1024").unwrap().to_protos(),
         ..Default::default()
     };
-    core.on_register_agent(&agent_pid(), internal::RegisterSlaveMessage { slave, ..Default::default() }, now()).unwrap();
+    core.on_register_agent(
+        &agent_pid(),
+        internal::RegisterSlaveMessage { slave, ..Default::default() },
+        now(),
+    )
+    .unwrap();
 }
 
 /// RegisterSlaveMessage -> the agent admitted to the registry first; once that commits,
@@ -68,7 +73,11 @@ fn register_agent_transcript() {
     register_agent(&mut core);
     let first = core.drain_outputs();
     assert_eq!(first.len(), 1);
-    let Output::Registry { operation: crate::registrar::RegistryOperation::AdmitAgent(info), after } = &first[0] else {
+    let Output::Registry {
+        operation: crate::registrar::RegistryOperation::AdmitAgent(info),
+        after,
+    } = &first[0]
+    else {
         panic!("unexpected {first:?}")
     };
     assert_eq!(info.id.as_ref().unwrap().value, "m1-S0");
@@ -79,7 +88,9 @@ fn register_agent_transcript() {
     let outputs = drain(&mut core);
     assert_eq!(outputs.len(), 4, "{outputs:?}");
     assert!(matches!(&outputs[0], Output::Link(pid) if *pid == agent_pid()));
-    assert!(matches!(&outputs[1], Output::Timer { after, timer: Timer::AgentPing { .. } } if *after == Duration::from_secs(15)));
+    assert!(
+        matches!(&outputs[1], Output::Timer { after, timer: Timer::AgentPing { .. } } if *after == Duration::from_secs(15))
+    );
     match &outputs[2] {
         Output::Send { to, message: Outgoing::SlaveRegistered(m) } => {
             assert_eq!(*to, agent_pid());
@@ -88,7 +99,9 @@ fn register_agent_transcript() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert!(matches!(&outputs[3], Output::Allocator(AllocatorCall::AddAgent { hostname, .. }) if hostname == "a1"));
+    assert!(
+        matches!(&outputs[3], Output::Allocator(AllocatorCall::AddAgent { hostname, .. }) if hostname == "a1")
+    );
 }
 
 /// A ping timer with no pong in between counts a miss; after the last allowed miss the
@@ -105,12 +118,22 @@ fn ping_misses_transcript() {
     let timer = Timer::AgentPing { agent_id: agent_id.clone(), epoch };
     core.on_timer(timer.clone(), now());
     let first = drain(&mut core);
-    assert!(first.iter().any(|o| matches!(o, Output::Send { message: Outgoing::PingSlave(_), .. })));
+    assert!(
+        first.iter().any(|o| matches!(o, Output::Send { message: Outgoing::PingSlave(_), .. }))
+    );
     core.on_timer(timer.clone(), now());
-    assert!(drain(&mut core).iter().any(|o| matches!(o, Output::Send { message: Outgoing::PingSlave(_), .. })), "one miss");
+    assert!(
+        drain(&mut core)
+            .iter()
+            .any(|o| matches!(o, Output::Send { message: Outgoing::PingSlave(_), .. })),
+        "one miss"
+    );
     core.on_timer(timer, now());
     let last = drain(&mut core);
-    assert!(last.iter().any(|o| matches!(o, Output::Allocator(AllocatorCall::RemoveAgent { .. }))), "{last:?}");
+    assert!(
+        last.iter().any(|o| matches!(o, Output::Allocator(AllocatorCall::RemoveAgent { .. }))),
+        "{last:?}"
+    );
     assert_eq!(core.unreachable_agents().count(), 1);
     // A stale timer of the removed agent does nothing.
     core.on_timer(Timer::AgentPing { agent_id, epoch }, now());
@@ -127,19 +150,32 @@ fn subscribe_transcript() {
     let call = scheduler::Call {
         r#type: Some(scheduler::call::Type::Subscribe as i32),
         subscribe: Some(scheduler::call::Subscribe {
-            framework_info: mesos::FrameworkInfo { user: "u".into(), name: "n".into(), ..Default::default() },
+            framework_info: mesos::FrameworkInfo {
+                user: "u".into(),
+                name: "n".into(),
+                ..Default::default()
+            },
             ..Default::default()
         }),
         ..Default::default()
     };
     core.on_scheduler_call(&scheduler, call.clone(), now()).unwrap();
     let registry = core.drain_outputs();
-    assert!(matches!(&registry[..], [Output::Registry { operation: crate::registrar::RegistryOperation::RegisterFramework(_), .. }]));
+    assert!(matches!(
+        &registry[..],
+        [Output::Registry {
+            operation: crate::registrar::RegistryOperation::RegisterFramework(_),
+            ..
+        }]
+    ));
     let Output::Registry { after, .. } = registry[0].clone() else { unreachable!() };
     core.on_registry_result(after, Ok(()), now());
     let outputs = drain(&mut core);
     assert!(matches!(&outputs[0], Output::Link(pid) if *pid == scheduler));
-    assert!(matches!(&outputs[1], Output::Allocator(AllocatorCall::AddFramework { active: true, .. })));
+    assert!(matches!(
+        &outputs[1],
+        Output::Allocator(AllocatorCall::AddFramework { active: true, .. })
+    ));
     let registered_id = match &outputs[2] {
         Output::Send { message: Outgoing::FrameworkRegistered(m), .. } => {
             assert_eq!(m.master_info.hostname.as_deref(), Some("m1.example"));
@@ -151,5 +187,7 @@ fn subscribe_transcript() {
     core.on_scheduler_call(&scheduler, call, now()).unwrap();
     let retry = drain(&mut core);
     assert_eq!(retry.len(), 1);
-    assert!(matches!(&retry[0], Output::Send { message: Outgoing::FrameworkRegistered(m), .. } if m.framework_id.value == "m1-0000"));
+    assert!(
+        matches!(&retry[0], Output::Send { message: Outgoing::FrameworkRegistered(m), .. } if m.framework_id.value == "m1-0000")
+    );
 }

@@ -29,15 +29,23 @@ pub(crate) fn validate_task(
         ));
     }
     match (&task.executor, &task.command) {
-        (Some(_), Some(_)) => return Err("Task should have at most one of CommandInfo or ExecutorInfo present".into()),
-        (None, None) => return Err("Task should have at least one of CommandInfo or ExecutorInfo present".into()),
+        (Some(_), Some(_)) => {
+            return Err(
+                "Task should have at most one of CommandInfo or ExecutorInfo present".into()
+            );
+        }
+        (None, None) => {
+            return Err(
+                "Task should have at least one of CommandInfo or ExecutorInfo present".into()
+            );
+        }
         _ => {}
     }
     if task.resources.is_empty() {
         return Err("Task uses no resources".into());
     }
-    let task_resources =
-        Resources::from_protos(task.resources.clone()).map_err(|e| format!("Task uses invalid resources: {e}"))?;
+    let task_resources = Resources::from_protos(task.resources.clone())
+        .map_err(|e| format!("Task uses invalid resources: {e}"))?;
     let mut needed = task_resources;
     if let Some(executor) = &task.executor {
         let executor_id = ExecutorId::from(&executor.executor_id);
@@ -52,7 +60,9 @@ pub(crate) fn validate_task(
                 let mut given = executor.clone();
                 given.framework_id = known.framework_id.clone();
                 if given.command != known.command || given.resources != known.resources {
-                    return Err(format!("ExecutorInfo is not compatible with existing ExecutorInfo of executor {executor_id}"));
+                    return Err(format!(
+                        "ExecutorInfo is not compatible with existing ExecutorInfo of executor {executor_id}"
+                    ));
                 }
             }
             None => {

@@ -176,15 +176,20 @@ pub fn tasks(s: &StateSnapshot, query: &Query) -> Result<Value, QueryError> {
 
 /// Role weights from the `weights` flag (`role1=2,role2=1`), as shown at `/flags`.
 pub fn weights(s: &StateSnapshot) -> BTreeMap<String, f64> {
-    let text = s.flags.iter().find(|(name, _)| name == "weights").map(|(_, v)| v.as_str()).unwrap_or("");
+    let text =
+        s.flags.iter().find(|(name, _)| name == "weights").map(|(_, v)| v.as_str()).unwrap_or("");
     text.split(',')
         .filter_map(|pair| pair.split_once('='))
-        .filter_map(|(role, weight)| weight.trim().parse::<f64>().ok().map(|w| (role.trim().to_string(), w)))
+        .filter_map(|(role, weight)| {
+            weight.trim().parse::<f64>().ok().map(|w| (role.trim().to_string(), w))
+        })
         .collect()
 }
 
 fn quantities_json(quantities: &ResourceQuantities) -> Value {
-    Value::Object(quantities.iter().map(|(name, amount)| (name.to_string(), json!(amount))).collect())
+    Value::Object(
+        quantities.iter().map(|(name, amount)| (name.to_string(), json!(amount))).collect(),
+    )
 }
 
 /// `/master/roles`: every known role (roles of frameworks, weights, reservations and
@@ -214,7 +219,12 @@ pub fn roles(s: &StateSnapshot, _query: &Query) -> Result<Value, QueryError> {
             *offered.entry(role).or_default() += resources;
         }
     }
-    let listed = s.flags.iter().find(|(name, _)| name == "roles").map(|(_, v)| v.clone()).unwrap_or_default();
+    let listed = s
+        .flags
+        .iter()
+        .find(|(name, _)| name == "roles")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let mut known: BTreeSet<String> = BTreeSet::new();
     let named = frameworks_of
         .keys()

@@ -28,7 +28,8 @@ impl Query {
         let mut values = HashMap::new();
         for pair in text.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let key = percent_decode(key).ok_or_else(|| QueryError(format!("malformed query parameter name '{key}'")))?;
+            let key = percent_decode(key)
+                .ok_or_else(|| QueryError(format!("malformed query parameter name '{key}'")))?;
             let value = percent_decode(value)
                 .ok_or_else(|| QueryError(format!("malformed value of query parameter '{key}'")))?;
             values.insert(key, value);
@@ -74,7 +75,9 @@ impl Query {
             None => Ok(None),
             Some(name)
                 if !name.is_empty()
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '.')) =>
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '.')) =>
             {
                 Ok(Some(name))
             }
@@ -91,8 +94,11 @@ pub fn ok_json(value: &Value, jsonp: Option<&str>) -> Response {
     match jsonp {
         None => lhttp::json(StatusCode::OK, value),
         Some(callback) => {
-            let mut response = lhttp::response(StatusCode::OK, "text/javascript", format!("{callback}({value});"));
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript"));
+            let mut response =
+                lhttp::response(StatusCode::OK, "text/javascript", format!("{callback}({value});"));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript"));
             response
         }
     }

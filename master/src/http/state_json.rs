@@ -88,7 +88,8 @@ pub fn task_json(task: &mesos::Task) -> Value {
         "statuses": task.statuses.iter().map(task_status_json).collect::<Vec<_>>(),
     });
     if !task.limits.is_empty() {
-        let limits: Map<String, Value> = task.limits.iter().map(|(name, scalar)| (name.clone(), json!(scalar.value))).collect();
+        let limits: Map<String, Value> =
+            task.limits.iter().map(|(name, scalar)| (name.clone(), json!(scalar.value))).collect();
         value["limits"] = Value::Object(limits);
     }
     if let Some(role) = role_of(&task.resources) {
@@ -234,16 +235,19 @@ pub fn agent_json(agent: &Agent, offered: &OfferedIndex, full: bool) -> Value {
     value["resources"] = resources_json(&agent.total);
     value["used_resources"] = resources_json(&used);
     value["offered_resources"] = resources_json(offered);
-    value["reserved_resources"] =
-        Value::Object(reservations.iter().map(|(role, r)| (role.clone(), resources_json(r))).collect());
+    value["reserved_resources"] = Value::Object(
+        reservations.iter().map(|(role, r)| (role.clone(), resources_json(r))).collect(),
+    );
     value["unreserved_resources"] = resources_json(&unreserved);
     value["active"] = json!(agent.state == AgentState::Active);
     value["deactivated"] = json!(false);
     value["version"] = json!(agent.version);
-    value["capabilities"] = json!(agent.capabilities.iter().map(|c| c.r#type().as_str_name()).collect::<Vec<_>>());
+    value["capabilities"] =
+        json!(agent.capabilities.iter().map(|c| c.r#type().as_str_name()).collect::<Vec<_>>());
     if full {
-        value["reserved_resources_full"] =
-            Value::Object(reservations.iter().map(|(role, r)| (role.clone(), resources_full_json(r))).collect());
+        value["reserved_resources_full"] = Value::Object(
+            reservations.iter().map(|(role, r)| (role.clone(), resources_full_json(r))).collect(),
+        );
         value["unreserved_resources_full"] = resources_full_json(&unreserved);
         value["used_resources_full"] = resources_full_json(&used);
         value["offered_resources_full"] = resources_full_json(offered);
@@ -297,19 +301,25 @@ fn sorted_tasks<'a>(tasks: impl Iterator<Item = &'a mesos::Task>) -> Vec<&'a mes
 }
 
 /// One framework with its tasks, offers and executors (Mesos: `FullFrameworkWriter`).
-pub fn framework_json(framework: &Framework, snapshot: &StateSnapshot, offered: &OfferedIndex) -> Value {
+pub fn framework_json(
+    framework: &Framework,
+    snapshot: &StateSnapshot,
+    offered: &OfferedIndex,
+) -> Value {
     let mut value = framework_summary_json(framework, offered);
     let info = &framework.info;
     value["user"] = json!(info.user);
     value["failover_timeout"] = json!(info.failover_timeout.unwrap_or(0.0));
     value["checkpoint"] = json!(info.checkpoint.unwrap_or(false));
     value["registered_time"] = json!(framework.registered_time.secs_f64());
-    value["unregistered_time"] = json!(framework.unregistered_time.map(|t| t.secs_f64()).unwrap_or(0.0));
+    value["unregistered_time"] =
+        json!(framework.unregistered_time.map(|t| t.secs_f64()).unwrap_or(0.0));
     if let Some(principal) = &info.principal {
         value["principal"] = json!(principal);
     }
     let empty = Resources::new();
-    let total = framework_used(framework) + offered.by_framework.get(&framework.id).unwrap_or(&empty);
+    let total =
+        framework_used(framework) + offered.by_framework.get(&framework.id).unwrap_or(&empty);
     value["resources"] = resources_json(&total);
     if let Some(time) = framework.reregistered_time {
         value["reregistered_time"] = json!(time.secs_f64());
@@ -322,12 +332,14 @@ pub fn framework_json(framework: &Framework, snapshot: &StateSnapshot, offered: 
         let role = info.role.clone().unwrap_or_else(|| "*".to_string());
         value["role"] = json!(role);
     }
-    let (unreachable, live): (Vec<&mesos::Task>, Vec<&mesos::Task>) = sorted_tasks(framework.tasks.values())
-        .into_iter()
-        .partition(|t| t.state() == mesos::TaskState::TaskUnreachable);
+    let (unreachable, live): (Vec<&mesos::Task>, Vec<&mesos::Task>) =
+        sorted_tasks(framework.tasks.values())
+            .into_iter()
+            .partition(|t| t.state() == mesos::TaskState::TaskUnreachable);
     value["tasks"] = json!(live.into_iter().map(task_json).collect::<Vec<_>>());
     value["unreachable_tasks"] = json!(unreachable.into_iter().map(task_json).collect::<Vec<_>>());
-    value["completed_tasks"] = json!(framework.completed_tasks.iter().map(task_json).collect::<Vec<_>>());
+    value["completed_tasks"] =
+        json!(framework.completed_tasks.iter().map(task_json).collect::<Vec<_>>());
     let mut offers: Vec<&mesos::Offer> = snapshot
         .offers
         .iter()
@@ -340,7 +352,8 @@ pub fn framework_json(framework: &Framework, snapshot: &StateSnapshot, offered: 
     let mut agents: Vec<&AgentId> = framework.executors.keys().collect();
     agents.sort();
     for agent_id in agents {
-        let mut on_agent: Vec<&mesos::ExecutorInfo> = framework.executors[agent_id].values().collect();
+        let mut on_agent: Vec<&mesos::ExecutorInfo> =
+            framework.executors[agent_id].values().collect();
         on_agent.sort_by(|a, b| a.executor_id.value.cmp(&b.executor_id.value));
         executors.extend(on_agent.into_iter().map(|e| executor_json(e, agent_id)));
     }

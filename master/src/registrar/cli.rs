@@ -13,11 +13,11 @@
 use std::io::Read as _;
 use std::path::PathBuf;
 
-use anyhow::{Context as _, bail};
-use clap::{Parser, Subcommand};
 use super::json::{from_registry_json, to_registry_json};
 use super::storage::restore;
 use super::{LogBackend, RaftRegistrarConfig, SledBackend, raft_peers};
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
 
 /// Back up and restore a master's replicated registry.
 #[derive(Parser)]
@@ -63,7 +63,8 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> anyhow::Resul
         Command::Restore { work_dir, masters } => {
             let mut text = String::new();
             std::io::stdin().read_to_string(&mut text).context("read stdin")?;
-            let json: serde_json::Value = serde_json::from_str(&text).context("parse the registry JSON")?;
+            let json: serde_json::Value =
+                serde_json::from_str(&text).context("parse the registry JSON")?;
             let state = from_registry_json(&json)?;
             let placeholder = "0.0.0.0:0".parse().context("placeholder address")?;
             let members = RaftRegistrarConfig::parse_masters(Some(&masters), placeholder)?;

@@ -29,13 +29,16 @@
 use std::collections::{BTreeMap, HashMap};
 
 use prost::Message as _;
+use raft::eraftpb::{
+    ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, Entry, EntryType,
+    Message, Snapshot,
+};
+use raft::{RawNode, StateRole};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use raft::eraftpb::{ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, Entry, EntryType, Message, Snapshot};
-use raft::{RawNode, StateRole};
 
-use super::operations::RegistryEntry;
 use super::members::{generation_of, member_id, slot_of};
+use super::operations::RegistryEntry;
 use super::storage::RaftStorage;
 use super::{Applied, RegistrarError, RegistryError, RegistryOperation, RegistryState};
 
@@ -161,9 +164,13 @@ pub struct RaftDriver<W> {
 
 impl<W> RaftDriver<W> {
     /// A driver over `storage`, restoring the registry from its last snapshot.
-    pub fn new(config: DriverConfig, storage: RaftStorage) -> Result<RaftDriver<W>, RegistrarError> {
+    pub fn new(
+        config: DriverConfig,
+        storage: RaftStorage,
+    ) -> Result<RaftDriver<W>, RegistrarError> {
         let snapshot = storage.last_snapshot();
-        let state = RegistryState::decode(&snapshot.data).map_err(|e| RegistrarError::Storage { reason: e.to_string() })?;
+        let state = RegistryState::decode(&snapshot.data)
+            .map_err(|e| RegistrarError::Storage { reason: e.to_string() })?;
         let applied = snapshot.get_metadata().index;
         let raft_config = raft::Config {
             id: config.id,
@@ -181,7 +188,8 @@ impl<W> RaftDriver<W> {
             ..raft::Config::default()
         };
         let logger = super::logger::raft_logger(config.id);
-        let node = RawNode::new(&raft_config, storage, &logger).map_err(|e| RegistrarError::Raft { reason: e.to_string() })?;
+        let node = RawNode::new(&raft_config, storage, &logger)
+            .map_err(|e| RegistrarError::Raft { reason: e.to_string() })?;
         let rng = StdRng::seed_from_u64(config.seed);
         let last_role = (node.raft.term, node.raft.state);
         let mut driver = RaftDriver {
@@ -270,7 +278,8 @@ impl<W> RaftDriver<W> {
     /// True if `id` is an earlier incarnation of a member the configuration has a later
     /// one of (it lost its disk and was replaced). Checked for every raft message.
     fn is_superseded(&self, id: u64) -> bool {
-        self.configured_ids().any(|m| slot_of(m) == slot_of(id) && generation_of(m) > generation_of(id))
+        self.configured_ids()
+            .any(|m| slot_of(m) == slot_of(id) && generation_of(m) > generation_of(id))
     }
 
     /// One tick of the election and heartbeat clock.
@@ -287,16 +296,27 @@ impl<W> RaftDriver<W> {
             return Ok(());
         }
         let slot = slot_of(message.from);
-        if message.to != self.config.id || slot == 0 || slot > self.config.slots || self.is_superseded(message.from) {
-            return Err(RegistrarError::Raft { reason: format!("message {} -> {} is not for us", message.from, message.to) });
+        if message.to != self.config.id
+            || slot == 0
+            || slot > self.config.slots
+            || self.is_superseded(message.from)
+        {
+            return Err(RegistrarError::Raft {
+                reason: format!("message {} -> {} is not for us", message.from, message.to),
+            });
         }
-        let result = self.node.step(message).map_err(|e| RegistrarError::Raft { reason: e.to_string() });
+        let result =
+            self.node.step(message).map_err(|e| RegistrarError::Raft { reason: e.to_string() });
         self.after_input();
         result
     }
 
     /// Proposes `operation`; on refusal the waiter comes back with the reason.
-    pub fn propose(&mut self, operation: RegistryOperation, waiter: W) -> Result<(), (W, RegistrarError)> {
+    pub fn propose(
+        &mut self,
+        operation: RegistryOperation,
+        waiter: W,
+    ) -> Result<(), (W, RegistrarError)> {
         if let Some(error) = &self.failed {
             return Err((waiter, error.clone()));
         }
@@ -305,11 +325,20 @@ impl<W> RaftDriver<W> {
             return Err((waiter, RegistrarError::NotLeader { leader: None }));
         }
         if self.pending.len() >= self.config.max_pending {
-            return Err((waiter, RegistrarError::TooManyPending { limit: self.config.max_pending }));
+            return Err((
+                waiter,
+                RegistrarError::TooManyPending { limit: self.config.max_pending },
+            ));
         }
         let data = RegistryEntry { operation: Some(operation) }.encode_to_vec();
         if data.len() > self.config.max_entry_bytes {
-            return Err((waiter, RegistrarError::EntryTooLarge { bytes: data.len(), limit: self.config.max_entry_bytes }));
+            return Err((
+                waiter,
+                RegistrarError::EntryTooLarge {
+                    bytes: data.len(),
+                    limit: self.config.max_entry_bytes,
+                },
+            ));
         }
         if let Err(error) = self.node.propose(Vec::new(), data) {
             return Err((waiter, RegistrarError::Raft { reason: error.to_string() }));
@@ -324,9 +353,15 @@ impl<W> RaftDriver<W> {
     /// Returns the new incarnation's raft id once the change is applied and the joint
     /// configuration left (ask again until then: `Ok(None)`); the proposal itself is made once, and not while another
     /// membership change is under way.
-    pub fn propose_replacement(&mut self, slot: u64, nonce: u64) -> Result<Option<u64>, RegistrarError> {
+    pub fn propose_replacement(
+        &mut self,
+        slot: u64,
+        nonce: u64,
+    ) -> Result<Option<u64>, RegistrarError> {
         let joint = self.is_joint();
-        if let Some((_, id)) = self.joined.get(&slot).filter(|(joined_nonce, _)| *joined_nonce == nonce) {
+        if let Some((_, id)) =
+            self.joined.get(&slot).filter(|(joined_nonce, _)| *joined_nonce == nonce)
+        {
             // Done once the joint configuration is left: the old incarnation is gone.
             return Ok((!joint).then_some(*id));
         }
@@ -350,7 +385,13 @@ impl<W> RaftDriver<W> {
         self.node
             .propose_conf_change(nonce.to_be_bytes().to_vec(), cc)
             .map_err(|e| RegistrarError::Raft { reason: e.to_string() })?;
-        tracing::info!(raft_id = self.config.id, slot, ?old, new, "proposed to replace a member that lost its disk");
+        tracing::info!(
+            raft_id = self.config.id,
+            slot,
+            ?old,
+            new,
+            "proposed to replace a member that lost its disk"
+        );
         Ok(None)
     }
 
@@ -428,13 +469,16 @@ impl<W> RaftDriver<W> {
     }
 
     fn install_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), RegistrarError> {
-        self.state = RegistryState::decode(&snapshot.data).map_err(|e| RegistrarError::Storage { reason: e.to_string() })?;
+        self.state = RegistryState::decode(&snapshot.data)
+            .map_err(|e| RegistrarError::Storage { reason: e.to_string() })?;
         let index = snapshot.get_metadata().index;
         self.applied = self.applied.max(index);
         let stale: Vec<u64> = self.pending.range(..=index).map(|(i, _)| *i).collect();
         for i in stale {
             if let Some(p) = self.pending.remove(&i) {
-                self.out.completed.push((p.waiter, Err(RegistrarError::LeadershipLost { term: p.term })));
+                self.out
+                    .completed
+                    .push((p.waiter, Err(RegistrarError::LeadershipLost { term: p.term })));
             }
         }
         tracing::info!(raft_id = self.config.id, index, "installed a registry snapshot");
@@ -447,18 +491,24 @@ impl<W> RaftDriver<W> {
                 continue;
             }
             self.applied = entry.index;
-            if matches!(entry.get_entry_type(), EntryType::EntryConfChange | EntryType::EntryConfChangeV2) {
+            if matches!(
+                entry.get_entry_type(),
+                EntryType::EntryConfChange | EntryType::EntryConfChangeV2
+            ) {
                 self.apply_conf_change(&entry)?;
                 if let Some(p) = self.pending.remove(&entry.index) {
                     // Our proposal at this index was overwritten by a later leader's change.
-                    self.out.completed.push((p.waiter, Err(RegistrarError::LeadershipLost { term: p.term })));
+                    self.out
+                        .completed
+                        .push((p.waiter, Err(RegistrarError::LeadershipLost { term: p.term })));
                 }
                 continue;
             }
             let outcome = self.apply_entry(&entry);
             if let Some(p) = self.pending.remove(&entry.index) {
                 let result = if p.term == entry.term {
-                    outcome.map(|mutated| Applied { index: entry.index, term: entry.term, mutated })
+                    outcome
+                        .map(|mutated| Applied { index: entry.index, term: entry.term, mutated })
                         .map_err(|error| RegistrarError::Rejected { index: entry.index, error })
                 } else {
                     Err(RegistrarError::LeadershipLost { term: p.term })
@@ -474,11 +524,14 @@ impl<W> RaftDriver<W> {
         if entry.data.is_empty() {
             return Ok(false); // A new leader's empty entry.
         }
-        let decoded = RegistryEntry::decode(&entry.data[..])
-            .map_err(|e| RegistryError::Invalid { reason: format!("undecodable entry {}: {e}", entry.index) })?;
+        let decoded = RegistryEntry::decode(&entry.data[..]).map_err(|e| {
+            RegistryError::Invalid { reason: format!("undecodable entry {}: {e}", entry.index) }
+        })?;
         match decoded.operation {
             Some(operation) => operation.apply(&mut self.state),
-            None => Err(RegistryError::Invalid { reason: format!("entry {} has no operation", entry.index) }),
+            None => Err(RegistryError::Invalid {
+                reason: format!("entry {} has no operation", entry.index),
+            }),
         }
     }
 
@@ -539,7 +592,11 @@ impl<W> RaftDriver<W> {
         if self.applied.saturating_sub(snapshot_index) >= self.config.snapshot_interval {
             let data = self.state.encode();
             self.node.mut_store().compact(self.applied, data)?;
-            tracing::debug!(raft_id = self.config.id, index = self.applied, "compacted the raft log");
+            tracing::debug!(
+                raft_id = self.config.id,
+                index = self.applied,
+                "compacted the raft log"
+            );
         }
         Ok(())
     }
@@ -553,7 +610,9 @@ impl<W> RaftDriver<W> {
             return DriverRole::Following { leader: Some(raft.leader_id).filter(|id| *id != 0) };
         }
         match self.leader_start {
-            Some((term, start)) if term == raft.term && self.applied >= start => DriverRole::Leading,
+            Some((term, start)) if term == raft.term && self.applied >= start => {
+                DriverRole::Leading
+            }
             _ => DriverRole::Elected,
         }
     }
@@ -564,7 +623,8 @@ impl<W> RaftDriver<W> {
             return;
         }
         if let Some((term, DriverRole::Elected | DriverRole::Leading)) = self.reported {
-            let still_leading = now.0 == term && matches!(now.1, DriverRole::Elected | DriverRole::Leading);
+            let still_leading =
+                now.0 == term && matches!(now.1, DriverRole::Elected | DriverRole::Leading);
             if !still_leading {
                 self.fail_pending(|p| RegistrarError::LeadershipLost { term: p });
                 tracing::warn!(raft_id = self.config.id, term, "lost leadership");

@@ -58,7 +58,9 @@ pub fn to_registry_json(state: &RegistryState) -> Value {
 fn u64_field(object: &Value, name: &str) -> Result<u64, RegistryError> {
     match object.get(name) {
         None | Some(Value::Null) => Ok(0),
-        Some(value) => value.as_u64().ok_or_else(|| invalid(format!("ids.{name} is not a non-negative integer"))),
+        Some(value) => value
+            .as_u64()
+            .ok_or_else(|| invalid(format!("ids.{name} is not a non-negative integer"))),
     }
 }
 
@@ -69,35 +71,59 @@ fn framework_from_json(value: &Value) -> Result<RegisteredFramework, RegistryErr
         .transpose()
         .map_err(|e| invalid(format!("frameworks[].info: {e}")))?;
     let time = |name: &str| {
-        message(name).map(from_json::<TimeInfo>).transpose().map_err(|e| invalid(format!("frameworks[].{name}: {e}")))
+        message(name)
+            .map(from_json::<TimeInfo>)
+            .transpose()
+            .map_err(|e| invalid(format!("frameworks[].{name}: {e}")))
     };
-    Ok(RegisteredFramework { info, registered_time: time("registered_time")?, disconnected_since: time("disconnected_since")? })
+    Ok(RegisteredFramework {
+        info,
+        registered_time: time("registered_time")?,
+        disconnected_since: time("disconnected_since")?,
+    })
 }
 
 /// Parses JSON made by [`to_registry_json`] back into a registry.
 pub fn from_registry_json(value: &Value) -> Result<RegistryState, RegistryError> {
     let registry = match value.get("registry") {
-        Some(r) if !r.is_null() => from_json::<Registry>(r).map_err(|e| invalid(format!("registry: {e}")))?,
+        Some(r) if !r.is_null() => {
+            from_json::<Registry>(r).map_err(|e| invalid(format!("registry: {e}")))?
+        }
         _ => Registry::default(),
     };
     let frameworks = match value.get("frameworks") {
-        Some(Value::Array(items)) => items.iter().map(framework_from_json).collect::<Result<Vec<_>, _>>()?,
+        Some(Value::Array(items)) => {
+            items.iter().map(framework_from_json).collect::<Result<Vec<_>, _>>()?
+        }
         None | Some(Value::Null) => Vec::new(),
         Some(_) => return Err(invalid("frameworks is not an array")),
     };
     let completed_frameworks = match value.get("completed_frameworks") {
         Some(Value::Array(items)) => items
             .iter()
-            .map(|v| v.as_str().map(str::to_string).ok_or_else(|| invalid("completed_frameworks holds a non-string")))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| invalid("completed_frameworks holds a non-string"))
+            })
             .collect::<Result<Vec<_>, _>>()?,
         None | Some(Value::Null) => Vec::new(),
         Some(_) => return Err(invalid("completed_frameworks is not an array")),
     };
     let ids_json = value.get("ids").cloned().unwrap_or(Value::Null);
     let ids = IdCounters {
-        cluster_id: ids_json.get("cluster_id").and_then(Value::as_str).unwrap_or_default().to_string(),
+        cluster_id: ids_json
+            .get("cluster_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
         next_agent: u64_field(&ids_json, "next_agent")?,
         next_framework: u64_field(&ids_json, "next_framework")?,
     };
-    RegistryState::from_snapshot(RegistrySnapshot { registry: Some(registry), frameworks, completed_frameworks, ids: Some(ids) })
+    RegistryState::from_snapshot(RegistrySnapshot {
+        registry: Some(registry),
+        frameworks,
+        completed_frameworks,
+        ids: Some(ids),
+    })
 }

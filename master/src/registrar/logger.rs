@@ -18,7 +18,9 @@ impl slog::Serializer for Fields {
 
 fn enabled(level: slog::Level) -> bool {
     match level {
-        slog::Level::Critical | slog::Level::Error => tracing::enabled!(target: "raft", tracing::Level::ERROR),
+        slog::Level::Critical | slog::Level::Error => {
+            tracing::enabled!(target: "raft", tracing::Level::ERROR)
+        }
         slog::Level::Warning => tracing::enabled!(target: "raft", tracing::Level::WARN),
         slog::Level::Info => tracing::enabled!(target: "raft", tracing::Level::INFO),
         slog::Level::Debug => tracing::enabled!(target: "raft", tracing::Level::DEBUG),
@@ -30,7 +32,11 @@ impl slog::Drain for TracingDrain {
     type Ok = ();
     type Err = slog::Never;
 
-    fn log(&self, record: &slog::Record<'_>, values: &slog::OwnedKVList) -> Result<(), slog::Never> {
+    fn log(
+        &self,
+        record: &slog::Record<'_>,
+        values: &slog::OwnedKVList,
+    ) -> Result<(), slog::Never> {
         if !enabled(record.level()) {
             return Ok(());
         }
@@ -40,7 +46,9 @@ impl slog::Drain for TracingDrain {
         let _ = slog::KV::serialize(values, record, &mut fields);
         let message = record.msg();
         match record.level() {
-            slog::Level::Critical | slog::Level::Error => tracing::error!(target: "raft", "{message}{}", fields.0),
+            slog::Level::Critical | slog::Level::Error => {
+                tracing::error!(target: "raft", "{message}{}", fields.0)
+            }
             slog::Level::Warning => tracing::warn!(target: "raft", "{message}{}", fields.0),
             slog::Level::Info => tracing::info!(target: "raft", "{message}{}", fields.0),
             slog::Level::Debug => tracing::debug!(target: "raft", "{message}{}", fields.0),

@@ -96,7 +96,9 @@ mod tests {
         assert_eq!(member_id(3, 0), 3);
         assert_eq!(member_id(3, 1), 259);
         assert_eq!((slot_of(515), generation_of(515)), (3, 2));
-        let group = Group::new(&["10.0.0.2:5050".parse().unwrap(), "10.0.0.1:5050".parse().unwrap()]).unwrap();
+        let group =
+            Group::new(&["10.0.0.2:5050".parse().unwrap(), "10.0.0.1:5050".parse().unwrap()])
+                .unwrap();
         assert_eq!(group.founders(), vec![1, 2]);
         assert_eq!(group.address_of(258), Some("10.0.0.2:5050".parse().unwrap()));
         assert_eq!(group.address_of(3), None);

@@ -9,7 +9,10 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
-use super::{Applied, Completion, LeaderState, Leadership, Registrar, RegistrarError, RegistryOperation, RegistryState, StateFuture};
+use super::{
+    Applied, Completion, LeaderState, Leadership, Registrar, RegistrarError, RegistryOperation,
+    RegistryState, StateFuture,
+};
 
 /// The in-memory registrar.
 pub struct InMemoryRegistrar {

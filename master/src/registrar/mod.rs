@@ -48,9 +48,9 @@ use std::pin::Pin;
 use libprocess::Pid;
 
 pub use driver::{DriverConfig, DriverOutput, RaftDriver, RaftStatus};
+pub use members::Group;
 pub use memory::InMemoryRegistrar;
 pub use operations::{RegistryEntry, RegistryOperation};
-pub use members::Group;
 pub use process::{RaftMessage, RaftRegistrar, RaftRegistrarConfig, RegistrarProcess, raft_peers};
 pub use sled_backend::SledBackend;
 pub use state::{IdCounters, RegisteredFramework, RegistryState};

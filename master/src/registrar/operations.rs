@@ -16,14 +16,21 @@
 
 use std::collections::{HashMap, HashSet};
 
-use mesos_proto::mesos::internal::registry::{GoneSlave, Machine, Machines, Slave, UnreachableSlave, Weight};
+use mesos_proto::mesos::internal::registry::{
+    GoneSlave, Machine, Machines, Slave, UnreachableSlave, Weight,
+};
 use mesos_proto::mesos::machine_info::Mode;
 use mesos_proto::mesos::maintenance::Schedule;
 use mesos_proto::mesos::quota::QuotaConfig;
-use mesos_proto::mesos::{FrameworkId, FrameworkInfo, MachineId, MachineInfo, MasterInfo, SlaveId, SlaveInfo, TimeInfo, WeightInfo};
+use mesos_proto::mesos::{
+    FrameworkId, FrameworkInfo, MachineId, MachineInfo, MasterInfo, SlaveId, SlaveInfo, TimeInfo,
+    WeightInfo,
+};
 
 use super::RegistryError;
-use super::state::{MAX_COMPLETED_FRAMEWORKS, RegisteredFramework, RegistryState, swap_remove_indexed};
+use super::state::{
+    MAX_COMPLETED_FRAMEWORKS, RegisteredFramework, RegistryState, swap_remove_indexed,
+};
 
 /// An agent and the time it was marked unreachable.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -153,16 +160,25 @@ pub enum RegistryOperation {
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct RegistryEntry {
     /// The operation.
-    #[prost(oneof = "RegistryOperation", tags = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 20, 21, 22, 23")]
+    #[prost(
+        oneof = "RegistryOperation",
+        tags = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 20, 21, 22, 23"
+    )]
     pub operation: Option<RegistryOperation>,
 }
 
 fn agent_id(info: &SlaveInfo) -> Result<&str, RegistryError> {
-    info.id.as_ref().map(|id| id.value.as_str()).ok_or(RegistryError::Invalid { reason: "SlaveInfo has no id".into() })
+    info.id
+        .as_ref()
+        .map(|id| id.value.as_str())
+        .ok_or(RegistryError::Invalid { reason: "SlaveInfo has no id".into() })
 }
 
 fn required<T>(value: &Option<T>, what: &str) -> Result<(), RegistryError> {
-    value.as_ref().map(|_| ()).ok_or_else(|| RegistryError::Invalid { reason: format!("{what} is missing") })
+    value
+        .as_ref()
+        .map(|_| ())
+        .ok_or_else(|| RegistryError::Invalid { reason: format!("{what} is missing") })
 }
 
 fn framework_id(info: &Option<FrameworkInfo>) -> Result<String, RegistryError> {
@@ -201,7 +217,8 @@ impl RegistryOperation {
     pub fn apply(&self, state: &mut RegistryState) -> Result<bool, RegistryError> {
         match self {
             RegistryOperation::Recover(info) => {
-                state.registry.master = Some(mesos_proto::mesos::internal::registry::Master { info: info.clone() });
+                state.registry.master =
+                    Some(mesos_proto::mesos::internal::registry::Master { info: info.clone() });
                 Ok(true)
             }
             RegistryOperation::InitializeCluster(id) => initialize_cluster(state, id),
@@ -234,7 +251,10 @@ fn initialize_cluster(state: &mut RegistryState, id: &str) -> Result<bool, Regis
             Ok(true)
         }
         current if current == id => Ok(false),
-        current => Err(RegistryError::ClusterIdMismatch { current: current.to_string(), proposed: id.to_string() }),
+        current => Err(RegistryError::ClusterIdMismatch {
+            current: current.to_string(),
+            proposed: id.to_string(),
+        }),
     }
 }
 
@@ -269,7 +289,8 @@ fn update_agent(state: &mut RegistryState, info: &SlaveInfo) -> Result<bool, Reg
 
 // Mesos: MarkSlaveUnreachable::perform. Only admitted agents can become unreachable.
 fn mark_unreachable(state: &mut RegistryState, op: &AgentAtTime) -> Result<bool, RegistryError> {
-    let info = op.info.as_ref().ok_or(RegistryError::Invalid { reason: "SlaveInfo is missing".into() })?;
+    let info =
+        op.info.as_ref().ok_or(RegistryError::Invalid { reason: "SlaveInfo is missing".into() })?;
     required(&op.time, "unreachable time")?;
     let id = agent_id(info)?.to_string();
     let Some(position) = state.admitted.remove(&id) else {
@@ -278,12 +299,15 @@ fn mark_unreachable(state: &mut RegistryState, op: &AgentAtTime) -> Result<bool,
     let mut admitted = std::mem::take(&mut state.admitted);
     swap_remove_indexed(state.slaves_mut(), &mut admitted, position, slave_id_of);
     state.admitted = admitted;
-    push_unreachable(state, UnreachableSlave {
-        id: SlaveId { value: id },
-        timestamp: op.time.unwrap_or_default(),
-        drain_info: None,
-        deactivated: None,
-    });
+    push_unreachable(
+        state,
+        UnreachableSlave {
+            id: SlaveId { value: id },
+            timestamp: op.time.unwrap_or_default(),
+            drain_info: None,
+            deactivated: None,
+        },
+    );
     Ok(true)
 }
 
@@ -335,7 +359,11 @@ fn mark_reachable(state: &mut RegistryState, info: &SlaveInfo) -> Result<bool, R
 
 // Mesos: MarkSlaveGone::perform.
 fn mark_gone(state: &mut RegistryState, op: &AgentIdAtTime) -> Result<bool, RegistryError> {
-    let id = op.id.as_ref().map(|id| id.value.clone()).ok_or(RegistryError::Invalid { reason: "agent id is missing".into() })?;
+    let id = op
+        .id
+        .as_ref()
+        .map(|id| id.value.clone())
+        .ok_or(RegistryError::Invalid { reason: "agent id is missing".into() })?;
     required(&op.time, "gone time")?;
     if state.gone.contains_key(&id) {
         return Err(RegistryError::AgentAlreadyGone { agent_id: id });
@@ -352,7 +380,10 @@ fn mark_gone(state: &mut RegistryState, op: &AgentIdAtTime) -> Result<bool, Regi
         return Err(RegistryError::UnknownAgent { agent_id: id });
     }
     let list = state.gone_mut();
-    list.push(GoneSlave { id: SlaveId { value: id.clone() }, timestamp: op.time.unwrap_or_default() });
+    list.push(GoneSlave {
+        id: SlaveId { value: id.clone() },
+        timestamp: op.time.unwrap_or_default(),
+    });
     let position = list.len() - 1;
     state.gone.insert(id, position);
     Ok(true)
@@ -513,7 +544,10 @@ fn stop_maintenance(state: &mut RegistryState, ids: &[MachineId]) -> bool {
     true
 }
 
-fn register_framework(state: &mut RegistryState, op: &FrameworkAtTime) -> Result<bool, RegistryError> {
+fn register_framework(
+    state: &mut RegistryState,
+    op: &FrameworkAtTime,
+) -> Result<bool, RegistryError> {
     let id = framework_id(&op.info)?;
     if state.frameworks.contains_key(&id) {
         return Err(RegistryError::FrameworkAlreadyRegistered { framework_id: id });
@@ -522,13 +556,24 @@ fn register_framework(state: &mut RegistryState, op: &FrameworkAtTime) -> Result
         return Err(RegistryError::FrameworkCompleted { framework_id: id });
     }
     let generated = mesos_proto::ids::FrameworkId::from(id.as_str());
-    count_generated(&state.ids.cluster_id, generated.generated_parts(), &mut state.ids.next_framework);
-    let framework = RegisteredFramework { info: op.info.clone(), registered_time: op.time, disconnected_since: None };
+    count_generated(
+        &state.ids.cluster_id,
+        generated.generated_parts(),
+        &mut state.ids.next_framework,
+    );
+    let framework = RegisteredFramework {
+        info: op.info.clone(),
+        registered_time: op.time,
+        disconnected_since: None,
+    };
     state.frameworks.insert(id, framework);
     Ok(true)
 }
 
-fn update_framework(state: &mut RegistryState, op: &FrameworkAtTime) -> Result<bool, RegistryError> {
+fn update_framework(
+    state: &mut RegistryState,
+    op: &FrameworkAtTime,
+) -> Result<bool, RegistryError> {
     let id = framework_id(&op.info)?;
     let Some(framework) = state.frameworks.get_mut(&id) else {
         return Err(RegistryError::UnknownFramework { framework_id: id });

@@ -30,8 +30,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use libprocess::{Context, Counter, DecodeError, Node, Pid, Process, ProcessRef};
@@ -43,7 +43,10 @@ use super::driver::{DriverConfig, DriverOutput, DriverRole, RaftDriver, RaftStat
 use super::members::{Group, slot_of};
 use super::sled_backend::SledBackend;
 use super::storage::{LogBackend, RaftStorage};
-use super::{Applied, Completion, LeaderState, Leadership, Registrar, RegistrarError, RegistryOperation, StateFuture};
+use super::{
+    Applied, Completion, LeaderState, Leadership, Registrar, RegistrarError, RegistryOperation,
+    StateFuture,
+};
 
 /// The libprocess id of the registrar process on every master.
 pub const REGISTRAR_ID: &str = "registrar";
@@ -184,11 +187,16 @@ impl RaftRegistrarConfig {
 
     /// Parses `--masters=ip:port,ip:port,...`; an absent or empty list is a group of one
     /// (`this`).
-    pub fn parse_masters(list: Option<&str>, this: SocketAddr) -> Result<Vec<SocketAddr>, RegistrarError> {
+    pub fn parse_masters(
+        list: Option<&str>,
+        this: SocketAddr,
+    ) -> Result<Vec<SocketAddr>, RegistrarError> {
         let Some(list) = list.filter(|l| !l.trim().is_empty()) else { return Ok(vec![this]) };
         list.split(',')
             .map(|item| {
-                item.trim().parse().map_err(|_| RegistrarError::Config { reason: format!("bad master address '{item}'") })
+                item.trim().parse().map_err(|_| RegistrarError::Config {
+                    reason: format!("bad master address '{item}'"),
+                })
             })
             .collect()
     }
@@ -243,8 +251,12 @@ impl RegistrarProcess {
     fn status(&self) -> RaftStatus {
         match &self.membership {
             Membership::Member(driver) => driver.status(),
-            Membership::Probing { .. } => RaftStatus { role: "Probing".into(), ..RaftStatus::default() },
-            Membership::Joining { .. } => RaftStatus { role: "Joining".into(), ..RaftStatus::default() },
+            Membership::Probing { .. } => {
+                RaftStatus { role: "Probing".into(), ..RaftStatus::default() }
+            }
+            Membership::Joining { .. } => {
+                RaftStatus { role: "Joining".into(), ..RaftStatus::default() }
+            }
             Membership::Failed(_) => RaftStatus { role: "Failed".into(), ..RaftStatus::default() },
         }
     }
@@ -263,7 +275,10 @@ impl RegistrarProcess {
     /// The slot of `from` if it is another master's registrar; otherwise the message is
     /// counted as refused.
     fn peer_slot(&self, from: &Pid) -> Option<u64> {
-        let slot = self.group.slot_at(from.address()).filter(|s| from.id() == REGISTRAR_ID && *s != self.slot);
+        let slot = self
+            .group
+            .slot_at(from.address())
+            .filter(|s| from.id() == REGISTRAR_ID && *s != self.slot);
         if slot.is_none() {
             self.stats.refused.inc();
             tracing::warn!(%from, "refusing a registrar message not from a configured peer");
@@ -305,7 +320,10 @@ impl RegistrarProcess {
             tracing::debug!(%from, "not a member yet: ignoring a raft message");
             return;
         };
-        if slot_of(message.from) == slot && slot_of(message.to) == self.slot && message.to != driver.id() {
+        if slot_of(message.from) == slot
+            && slot_of(message.to) == self.slot
+            && message.to != driver.id()
+        {
             // For an earlier incarnation of this master, from a leader that has not yet
             // applied the replacement.
             tracing::debug!(%from, raft_to = message.to, "ignoring a raft message for another incarnation of this master");
@@ -358,7 +376,9 @@ impl RegistrarProcess {
         if fresh.len() + 1 == self.group.len() {
             tracing::info!("every master's raft log is blank: starting a new group");
             if let Membership::Probing { mut storage, .. } = self.take_membership() {
-                let started = storage.bootstrap(self.slot, &self.group.founders()).and_then(|()| self.driver_on(storage, self.slot));
+                let started = storage
+                    .bootstrap(self.slot, &self.group.founders())
+                    .and_then(|()| self.driver_on(storage, self.slot));
                 self.become_member(started, ctx);
             }
         }
@@ -385,12 +405,17 @@ impl RegistrarProcess {
         }
         tracing::info!(raft_id = answer.member, "rejoined the group as a new member");
         if let Membership::Joining { mut storage, .. } = self.take_membership() {
-            let started = storage.join(answer.member).and_then(|()| self.driver_on(storage, answer.member));
+            let started =
+                storage.join(answer.member).and_then(|()| self.driver_on(storage, answer.member));
             self.become_member(started, ctx);
         }
     }
 
-    fn driver_on(&self, storage: RaftStorage, id: u64) -> Result<RaftDriver<Waiter>, RegistrarError> {
+    fn driver_on(
+        &self,
+        storage: RaftStorage,
+        id: u64,
+    ) -> Result<RaftDriver<Waiter>, RegistrarError> {
         let config = &self.config;
         let mut driver_config = DriverConfig::new(id, self.group.len() as u64);
         driver_config.election_ticks = config.election_ticks;
@@ -401,7 +426,11 @@ impl RegistrarProcess {
         RaftDriver::new(driver_config, storage)
     }
 
-    fn become_member(&mut self, started: Result<RaftDriver<Waiter>, RegistrarError>, ctx: &mut Context<'_, Self>) {
+    fn become_member(
+        &mut self,
+        started: Result<RaftDriver<Waiter>, RegistrarError>,
+        ctx: &mut Context<'_, Self>,
+    ) {
         match started {
             Ok(driver) => {
                 self.membership = Membership::Member(Box::new(driver));
@@ -415,15 +444,24 @@ impl RegistrarProcess {
         }
     }
 
-    fn on_submit(&mut self, operation: RegistryOperation, waiter: Waiter, ctx: &mut Context<'_, Self>) {
+    fn on_submit(
+        &mut self,
+        operation: RegistryOperation,
+        waiter: Waiter,
+        ctx: &mut Context<'_, Self>,
+    ) {
         let result = match &mut self.membership {
             Membership::Member(driver) => driver.propose(operation, waiter),
             Membership::Failed(error) => Err((waiter, error.clone())),
-            Membership::Probing { .. } | Membership::Joining { .. } => Err((waiter, RegistrarError::NotLeader { leader: None })),
+            Membership::Probing { .. } | Membership::Joining { .. } => {
+                Err((waiter, RegistrarError::NotLeader { leader: None }))
+            }
         };
         if let Err((waiter, error)) = result {
             let error = match error {
-                RegistrarError::NotLeader { .. } => RegistrarError::NotLeader { leader: self.leader_pid() },
+                RegistrarError::NotLeader { .. } => {
+                    RegistrarError::NotLeader { leader: self.leader_pid() }
+                }
                 other => other,
             };
             // The submitter may have stopped waiting.
@@ -456,7 +494,10 @@ impl RegistrarProcess {
         for _ in 0..4 {
             let Membership::Member(driver) = &mut self.membership else { return };
             let output = driver.take_output();
-            if output.messages.is_empty() && output.completed.is_empty() && output.leadership.is_none() {
+            if output.messages.is_empty()
+                && output.completed.is_empty()
+                && output.leadership.is_none()
+            {
                 return;
             }
             self.perform(output, ctx);
@@ -490,7 +531,9 @@ impl RegistrarProcess {
         }
         if let Some((term, role)) = output.leadership {
             let state = match role {
-                DriverRole::Following { leader } => LeaderState::Following { leader: leader.and_then(|id| self.pid_of(id)).cloned() },
+                DriverRole::Following { leader } => LeaderState::Following {
+                    leader: leader.and_then(|id| self.pid_of(id)).cloned(),
+                },
                 DriverRole::Elected => LeaderState::Elected,
                 DriverRole::Leading => LeaderState::Leading,
                 DriverRole::Stopped => LeaderState::Stopped,
@@ -506,7 +549,9 @@ impl Process for RegistrarProcess {
     fn initialize(&mut self, ctx: &mut Context<'_, Self>) {
         ctx.delay(self.config.tick, |p, ctx| p.on_tick_timeout(ctx));
         if let Membership::Probing { .. } = self.membership {
-            tracing::info!("this master's raft log is blank: asking the other masters whether the group is new");
+            tracing::info!(
+                "this master's raft log is blank: asking the other masters whether the group is new"
+            );
             self.ask_peers(ctx);
         }
     }
@@ -527,7 +572,8 @@ impl Process for RegistrarProcess {
     }
 
     fn finalize(&mut self, _ctx: &mut Context<'_, Self>) {
-        self.leadership.send_replace(Leadership { term: self.status().term, state: LeaderState::Stopped });
+        self.leadership
+            .send_replace(Leadership { term: self.status().term, state: LeaderState::Stopped });
     }
 }
 
@@ -556,7 +602,11 @@ impl RaftRegistrar {
     /// tests want: one thread, one paused clock), with the log in `backend`.
     /// `node.address()` must be one of `config.masters`. A blank log first finds out
     /// whether the group is new (see the module docs).
-    pub fn start(node: &Node, config: RaftRegistrarConfig, backend: Box<dyn LogBackend>) -> Result<RaftRegistrar, RegistrarError> {
+    pub fn start(
+        node: &Node,
+        config: RaftRegistrarConfig,
+        backend: Box<dyn LogBackend>,
+    ) -> Result<RaftRegistrar, RegistrarError> {
         RaftRegistrar::start_on(node, config, backend, None)
     }
 
@@ -566,22 +616,28 @@ impl RaftRegistrar {
         backend: Box<dyn LogBackend>,
         thread: Option<OwnThread>,
     ) -> Result<RaftRegistrar, RegistrarError> {
-        let group = Group::new(&config.masters)
-            .ok_or_else(|| RegistrarError::Config { reason: "--masters must name 1 to 255 masters".into() })?;
-        let slot = group.slot_at(node.address()).ok_or_else(|| {
-            RegistrarError::Config { reason: format!("{} is not in --masters", node.address()) }
+        let group = Group::new(&config.masters).ok_or_else(|| RegistrarError::Config {
+            reason: "--masters must name 1 to 255 masters".into(),
+        })?;
+        let slot = group.slot_at(node.address()).ok_or_else(|| RegistrarError::Config {
+            reason: format!("{} is not in --masters", node.address()),
         })?;
         let mut storage = RaftStorage::open(backend)?;
         if storage.is_blank() && group.len() == 1 {
             storage.bootstrap(slot, &group.founders())?;
         }
-        let (leadership, receiver) = watch::channel(Leadership { term: 0, state: LeaderState::Following { leader: None } });
+        let (leadership, receiver) =
+            watch::channel(Leadership { term: 0, state: LeaderState::Following { leader: None } });
         let metrics = node.metrics();
         let mut process = RegistrarProcess {
             membership: Membership::Failed(RegistrarError::Stopped),
             group: group.clone(),
             slot,
-            peers: group.slots().filter(|(s, _)| *s != slot).map(|(s, a)| (s, Pid::new(REGISTRAR_ID, a))).collect(),
+            peers: group
+                .slots()
+                .filter(|(s, _)| *s != slot)
+                .map(|(s, a)| (s, Pid::new(REGISTRAR_ID, a)))
+                .collect(),
             config,
             leadership,
             stats: Stats {
@@ -617,9 +673,18 @@ impl RaftRegistrar {
     /// its own: raft's ticks and heartbeats never wait behind the master's work (a leader
     /// busy for a second with thousands of re-registrations must not miss its heartbeats
     /// and be deposed for it).
-    pub fn open(node: &Node, config: RaftRegistrarConfig, work_dir: &Path) -> Result<RaftRegistrar, RegistrarError> {
+    pub fn open(
+        node: &Node,
+        config: RaftRegistrarConfig,
+        work_dir: &Path,
+    ) -> Result<RaftRegistrar, RegistrarError> {
         let backend = SledBackend::open(work_dir)?;
-        RaftRegistrar::start_on(node, config, Box::new(backend), Some(OwnThread(actix_rt::Arbiter::new())))
+        RaftRegistrar::start_on(
+            node,
+            config,
+            Box::new(backend),
+            Some(OwnThread(actix_rt::Arbiter::new())),
+        )
     }
 
     /// The registrar's pid.
@@ -651,7 +716,12 @@ impl Registrar for RaftRegistrar {
 
     fn state(&self) -> StateFuture {
         let future = self.process.dispatch(|p, _| p.driver().map(|d| d.state().clone()));
-        Box::pin(async move { future.await.map_err(|_| RegistrarError::Stopped)?.ok_or(RegistrarError::NotLeader { leader: None }) })
+        Box::pin(async move {
+            future
+                .await
+                .map_err(|_| RegistrarError::Stopped)?
+                .ok_or(RegistrarError::NotLeader { leader: None })
+        })
     }
 
     fn raft_status(&self) -> Option<super::StatusFuture> {

@@ -67,10 +67,15 @@ impl SledBackend {
         std::fs::create_dir_all(&path).map_err(|e| storage_error("create the raft folder", e))?;
         // No background flusher: every batch is flushed and fsynced before it is acknowledged,
         // and without the flusher thread closing the database releases its lock at once.
-        let db = sled::Config::new().path(&path).flush_every_ms(None).open().map_err(|e| storage_error("open sled", e))?;
+        let db = sled::Config::new()
+            .path(&path)
+            .flush_every_ms(None)
+            .open()
+            .map_err(|e| storage_error("open sled", e))?;
         let tree = db.open_tree("raft").map_err(|e| storage_error("open the raft tree", e))?;
         db.flush().map_err(|e| storage_error("flush sled", e))?;
-        let db_file = File::open(path.join("db")).map_err(|e| storage_error("open sled's db file", e))?;
+        let db_file =
+            File::open(path.join("db")).map_err(|e| storage_error("open sled's db file", e))?;
         if created {
             sync_dir(&path)?;
             sync_dir(work_dir)?;
@@ -138,7 +143,10 @@ impl LogBackend for SledBackend {
             persisted.snapshot = decode::<Snapshot>(&bytes, "snapshot")?;
         }
         if let Some(bytes) = get(MEMBER)? {
-            let id: [u8; 8] = bytes.as_ref().try_into().map_err(|_| storage_error("decode the stored member id", "not 8 bytes"))?;
+            let id: [u8; 8] = bytes
+                .as_ref()
+                .try_into()
+                .map_err(|_| storage_error("decode the stored member id", "not 8 bytes"))?;
             persisted.member = Some(u64::from_be_bytes(id));
         }
         let mut entries = BTreeMap::new();
@@ -155,7 +163,9 @@ impl LogBackend for SledBackend {
         let mut sled_batch = sled::Batch::default();
         for write in batch {
             match write {
-                LogWrite::PutEntry(entry) => sled_batch.insert(&entry_key(entry.index)[..], encode(entry)?),
+                LogWrite::PutEntry(entry) => {
+                    sled_batch.insert(&entry_key(entry.index)[..], encode(entry)?)
+                }
                 LogWrite::DeleteEntry(index) => sled_batch.remove(&entry_key(*index)[..]),
                 LogWrite::HardState(hs) => sled_batch.insert(HARD_STATE, encode(hs)?),
                 LogWrite::ConfState(cs) => sled_batch.insert(CONF_STATE, encode(cs)?),

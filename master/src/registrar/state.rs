@@ -164,7 +164,9 @@ impl RegistryState {
     }
 
     /// Unreachable agents.
-    pub fn unreachable_agents(&self) -> &[mesos_proto::mesos::internal::registry::UnreachableSlave] {
+    pub fn unreachable_agents(
+        &self,
+    ) -> &[mesos_proto::mesos::internal::registry::UnreachableSlave] {
         self.registry.unreachable.as_ref().map(|s| s.slaves.as_slice()).unwrap_or(&[])
     }
 
@@ -195,7 +197,9 @@ impl RegistryState {
         for framework in snapshot.frameworks {
             let id = framework.info.as_ref().and_then(|i| i.id.as_ref()).map(|id| id.value.clone());
             let Some(id) = id else {
-                return Err(RegistryError::Invalid { reason: "a registered framework has no id".into() });
+                return Err(RegistryError::Invalid {
+                    reason: "a registered framework has no id".into(),
+                });
             };
             state.frameworks.insert(id, framework);
         }
@@ -214,25 +218,35 @@ impl RegistryState {
         if bytes.is_empty() {
             return Ok(RegistryState::new());
         }
-        let snapshot = RegistrySnapshot::decode(bytes)
-            .map_err(|error| RegistryError::Invalid { reason: format!("undecodable registry: {error}") })?;
+        let snapshot = RegistrySnapshot::decode(bytes).map_err(|error| RegistryError::Invalid {
+            reason: format!("undecodable registry: {error}"),
+        })?;
         RegistryState::from_snapshot(snapshot)
     }
 
     /// Rebuilds the agent indexes from the registry lists; fails on a duplicate.
     fn reindex(&mut self) -> Result<(), RegistryError> {
-        fn index<'a>(ids: impl Iterator<Item = &'a str>, list: &str) -> Result<HashMap<String, usize>, RegistryError> {
+        fn index<'a>(
+            ids: impl Iterator<Item = &'a str>,
+            list: &str,
+        ) -> Result<HashMap<String, usize>, RegistryError> {
             let mut map = HashMap::new();
             for (position, id) in ids.enumerate() {
                 if map.insert(id.to_string(), position).is_some() {
-                    return Err(RegistryError::Invalid { reason: format!("agent {id} twice in the {list} list") });
+                    return Err(RegistryError::Invalid {
+                        reason: format!("agent {id} twice in the {list} list"),
+                    });
                 }
             }
             Ok(map)
         }
-        let admitted = self.admitted_agents().iter().map(|s| s.info.id.as_ref().map_or("", |id| id.value.as_str()));
+        let admitted = self
+            .admitted_agents()
+            .iter()
+            .map(|s| s.info.id.as_ref().map_or("", |id| id.value.as_str()));
         self.admitted = index(admitted, "admitted")?;
-        self.unreachable = index(self.unreachable_agents().iter().map(|s| s.id.value.as_str()), "unreachable")?;
+        self.unreachable =
+            index(self.unreachable_agents().iter().map(|s| s.id.value.as_str()), "unreachable")?;
         self.gone = index(self.gone_agents().iter().map(|s| s.id.value.as_str()), "gone")?;
         Ok(())
     }
@@ -241,11 +255,15 @@ impl RegistryState {
         &mut self.registry.slaves.get_or_insert_with(Slaves::default).slaves
     }
 
-    pub(crate) fn unreachable_mut(&mut self) -> &mut Vec<mesos_proto::mesos::internal::registry::UnreachableSlave> {
+    pub(crate) fn unreachable_mut(
+        &mut self,
+    ) -> &mut Vec<mesos_proto::mesos::internal::registry::UnreachableSlave> {
         &mut self.registry.unreachable.get_or_insert_with(UnreachableSlaves::default).slaves
     }
 
-    pub(crate) fn gone_mut(&mut self) -> &mut Vec<mesos_proto::mesos::internal::registry::GoneSlave> {
+    pub(crate) fn gone_mut(
+        &mut self,
+    ) -> &mut Vec<mesos_proto::mesos::internal::registry::GoneSlave> {
         &mut self.registry.gone.get_or_insert_with(GoneSlaves::default).slaves
     }
 }

@@ -129,8 +129,10 @@ impl RaftStorage {
     pub fn open(mut backend: Box<dyn LogBackend>) -> Result<RaftStorage, RegistrarError> {
         let persisted = backend.load()?;
         let snapshot_index = persisted.snapshot.get_metadata().index;
-        let entries: Vec<Entry> = persisted.entries.into_values().filter(|e| e.index > snapshot_index).collect();
-        let contiguous = entries.iter().enumerate().all(|(i, e)| e.index == snapshot_index + 1 + i as u64);
+        let entries: Vec<Entry> =
+            persisted.entries.into_values().filter(|e| e.index > snapshot_index).collect();
+        let contiguous =
+            entries.iter().enumerate().all(|(i, e)| e.index == snapshot_index + 1 + i as u64);
         if !contiguous {
             return Err(RegistrarError::Storage { reason: "the stored raft log has a gap".into() });
         }
@@ -179,7 +181,9 @@ impl RaftStorage {
     /// snapshot (with the group's configuration in it).
     pub fn join(&mut self, id: u64) -> Result<(), RegistrarError> {
         if !self.is_blank() {
-            return Err(RegistrarError::Storage { reason: "only a blank raft log can join a group".into() });
+            return Err(RegistrarError::Storage {
+                reason: "only a blank raft log can join a group".into(),
+            });
         }
         self.backend.write(&[LogWrite::Member(Some(id))])?;
         self.member = Some(id);
@@ -216,12 +220,21 @@ impl RaftStorage {
 
     /// Persists a Ready: new entries (overwriting any conflicting suffix) and the hard
     /// state, in one durable batch.
-    pub fn persist(&mut self, entries: &[Entry], hard_state: Option<&HardState>) -> Result<(), RegistrarError> {
+    pub fn persist(
+        &mut self,
+        entries: &[Entry],
+        hard_state: Option<&HardState>,
+    ) -> Result<(), RegistrarError> {
         let mut batch = Vec::new();
         if let Some(first) = entries.first() {
             if first.index < self.first() || first.index > self.last() + 1 {
                 return Err(RegistrarError::Storage {
-                    reason: format!("append at {} outside [{}, {}]", first.index, self.first(), self.last() + 1),
+                    reason: format!(
+                        "append at {} outside [{}, {}]",
+                        first.index,
+                        self.first(),
+                        self.last() + 1
+                    ),
                 });
             }
             let new_last = first.index + entries.len() as u64 - 1;
@@ -264,7 +277,8 @@ impl RaftStorage {
         let mut hs = self.hard_state.clone();
         hs.term = hs.term.max(meta.term);
         hs.commit = meta.index;
-        let mut batch: Vec<LogWrite> = self.entries.iter().map(|e| LogWrite::DeleteEntry(e.index)).collect();
+        let mut batch: Vec<LogWrite> =
+            self.entries.iter().map(|e| LogWrite::DeleteEntry(e.index)).collect();
         batch.push(LogWrite::Snapshot(snapshot.clone()));
         batch.push(LogWrite::ConfState(meta.get_conf_state().clone()));
         batch.push(LogWrite::HardState(hs.clone()));
@@ -287,11 +301,21 @@ impl RaftStorage {
     /// change reach a member that joins now: the leader catches it up from the snapshot
     /// (raft refuses a snapshot whose configuration does not name the receiver), and a
     /// restart replays only the entries after it, never the change a second time.
-    pub fn apply_conf_state(&mut self, index: u64, data: Vec<u8>, conf_state: ConfState) -> Result<(), RegistrarError> {
+    pub fn apply_conf_state(
+        &mut self,
+        index: u64,
+        data: Vec<u8>,
+        conf_state: ConfState,
+    ) -> Result<(), RegistrarError> {
         self.compact_with(index, data, Some(conf_state))
     }
 
-    fn compact_with(&mut self, index: u64, data: Vec<u8>, conf_state: Option<ConfState>) -> Result<(), RegistrarError> {
+    fn compact_with(
+        &mut self,
+        index: u64,
+        data: Vec<u8>,
+        conf_state: Option<ConfState>,
+    ) -> Result<(), RegistrarError> {
         if index <= self.snapshot.get_metadata().index {
             if let Some(cs) = conf_state {
                 self.backend.write(&[LogWrite::ConfState(cs.clone())])?;
@@ -301,15 +325,20 @@ impl RaftStorage {
         }
         let changed = conf_state.is_some();
         let conf_state = conf_state.unwrap_or_else(|| self.conf_state.clone());
-        let term = raft::Storage::term(self, index).map_err(|e| RegistrarError::Storage { reason: e.to_string() })?;
+        let term = raft::Storage::term(self, index)
+            .map_err(|e| RegistrarError::Storage { reason: e.to_string() })?;
         let mut snapshot = Snapshot::default();
         snapshot.data = data.into();
         let meta = snapshot.mut_metadata();
         meta.index = index;
         meta.term = term;
         meta.set_conf_state(conf_state.clone());
-        let mut batch: Vec<LogWrite> =
-            self.entries.iter().take_while(|e| e.index <= index).map(|e| LogWrite::DeleteEntry(e.index)).collect();
+        let mut batch: Vec<LogWrite> = self
+            .entries
+            .iter()
+            .take_while(|e| e.index <= index)
+            .map(|e| LogWrite::DeleteEntry(e.index))
+            .collect();
         batch.push(LogWrite::Snapshot(snapshot.clone()));
         if changed {
             batch.push(LogWrite::ConfState(conf_state.clone()));
@@ -389,11 +418,14 @@ impl Persisted {
                 break;
             }
             applied = entry.index;
-            if entry.data.is_empty() || entry.get_entry_type() != raft::eraftpb::EntryType::EntryNormal {
+            if entry.data.is_empty()
+                || entry.get_entry_type() != raft::eraftpb::EntryType::EntryNormal
+            {
                 continue; // A new leader's empty entry, or a membership change.
             }
-            let decoded = super::RegistryEntry::decode(&entry.data[..])
-                .map_err(|e| super::RegistryError::Invalid { reason: format!("entry {}: {e}", entry.index) })?;
+            let decoded = super::RegistryEntry::decode(&entry.data[..]).map_err(|e| {
+                super::RegistryError::Invalid { reason: format!("entry {}: {e}", entry.index) }
+            })?;
             if let Some(operation) = decoded.operation {
                 // Refused operations changed nothing on the members either.
                 let _ = operation.apply(&mut state);
@@ -406,9 +438,14 @@ impl Persisted {
 /// Replaces everything in `backend` with a log holding only `state`, as a snapshot at
 /// index 1 of term 1 with `voters` as members (`mesos-registry restore`). Restore every
 /// member with the same file, with the whole group stopped.
-pub fn restore(backend: &mut dyn LogBackend, state: &super::RegistryState, voters: &[u64]) -> Result<(), RegistrarError> {
+pub fn restore(
+    backend: &mut dyn LogBackend,
+    state: &super::RegistryState,
+    voters: &[u64],
+) -> Result<(), RegistrarError> {
     let existing = backend.load()?;
-    let mut batch: Vec<LogWrite> = existing.entries.keys().map(|i| LogWrite::DeleteEntry(*i)).collect();
+    let mut batch: Vec<LogWrite> =
+        existing.entries.keys().map(|i| LogWrite::DeleteEntry(*i)).collect();
     let mut conf_state = ConfState::default();
     conf_state.voters = voters.to_vec();
     let mut snapshot = Snapshot::default();

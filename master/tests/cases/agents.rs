@@ -44,11 +44,16 @@ async fn silent_agent_becomes_unreachable() {
     }
     assert_eq!(cluster.inspect(|c| c.agents().count()).await, 1, "not yet: 4 pings missed");
     cluster.advance(Duration::from_secs(15)).await;
-    assert_eq!(cluster.inspect(|c| (c.agents().count(), c.unreachable_agents().count())).await, (0, 1));
+    assert_eq!(
+        cluster.inspect(|c| (c.agents().count(), c.unreachable_agents().count())).await,
+        (0, 1)
+    );
     let messages = scheduler.drain();
     let lost: Vec<_> = messages
         .iter()
-        .filter_map(|m| if let SchedMsg::Update(u) = m { Some(u.update.status.clone()) } else { None })
+        .filter_map(
+            |m| if let SchedMsg::Update(u) = m { Some(u.update.status.clone()) } else { None },
+        )
         .collect();
     assert_eq!(lost.len(), 1);
     assert_eq!(lost[0].state(), mesos::TaskState::TaskLost);
@@ -74,7 +79,8 @@ async fn healthy_agent_stays() {
 #[actix_rt::test]
 async fn unreachable_agent_comes_back_with_its_tasks() {
     let cluster = Cluster::start(|o| o.max_agent_ping_timeouts = 1);
-    let (mut agent, mut scheduler, offer) = agent_framework_offer(&cluster, "cpus:2;mem:1024").await;
+    let (mut agent, mut scheduler, offer) =
+        agent_framework_offer(&cluster, "cpus:2;mem:1024").await;
     let t1 = task("t1", &offer, "cpus:1;mem:128");
     scheduler.accept(vec![offer.id.clone()], vec![t1.clone()], 5.0);
     cluster.settle().await;
@@ -97,7 +103,10 @@ async fn unreachable_agent_comes_back_with_its_tasks() {
         resources: t1.resources.clone(),
         ..Default::default()
     };
-    let framework = mesos::FrameworkInfo { id: Some(framework_id.clone()), ..super::support::framework_info("fw") };
+    let framework = mesos::FrameworkInfo {
+        id: Some(framework_id.clone()),
+        ..super::support::framework_info("fw")
+    };
     agent.send(internal::ReregisterSlaveMessage {
         slave: agent.info(),
         tasks: vec![running],
@@ -112,7 +121,13 @@ async fn unreachable_agent_comes_back_with_its_tasks() {
     assert_eq!(updates[0].state(), mesos::TaskState::TaskRunning);
     assert_eq!(updates[0].reason(), task_status::Reason::SlaveReregistered);
     let back = cluster
-        .inspect(move |c| (c.agents().count(), c.unreachable_agents().count(), c.framework(&framework_id.into()).unwrap().tasks.len()))
+        .inspect(move |c| {
+            (
+                c.agents().count(),
+                c.unreachable_agents().count(),
+                c.framework(&framework_id.into()).unwrap().tasks.len(),
+            )
+        })
         .await;
     assert_eq!(back, (1, 0, 1));
 }
@@ -125,11 +140,20 @@ async fn disconnected_agent_offers_are_rescinded() {
     let (agent, mut scheduler, offer) = agent_framework_offer(&cluster, "cpus:2;mem:1024").await;
     cluster.sim.partition(cluster.node.address(), agent.node.address());
     cluster.settle().await;
-    assert!(scheduler.drain().iter().any(|m| matches!(m, SchedMsg::Rescind(r) if r.offer_id == offer.id)));
+    assert!(
+        scheduler
+            .drain()
+            .iter()
+            .any(|m| matches!(m, SchedMsg::Rescind(r) if r.offer_id == offer.id))
+    );
     cluster.advance(Duration::from_secs(1)).await;
     assert!(scheduler.offers().is_empty());
     cluster.sim.heal(cluster.node.address(), agent.node.address());
-    agent.send(internal::ReregisterSlaveMessage { slave: agent.info(), version: Some("1.11.0".into()), ..Default::default() });
+    agent.send(internal::ReregisterSlaveMessage {
+        slave: agent.info(),
+        version: Some("1.11.0".into()),
+        ..Default::default()
+    });
     cluster.settle().await;
     cluster.advance(Duration::from_secs(1)).await;
     assert_eq!(scheduler.offers().len(), 1);

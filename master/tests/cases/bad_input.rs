@@ -42,7 +42,10 @@ async fn calls_from_non_owners_are_refused() {
         intruder.call(scheduler::Call {
             framework_id: scheduler.id.clone(),
             r#type: Some(kind as i32),
-            kill: Some(scheduler::call::Kill { task_id: mesos::TaskId { value: "t1".into() }, ..Default::default() }),
+            kill: Some(scheduler::call::Kill {
+                task_id: mesos::TaskId { value: "t1".into() },
+                ..Default::default()
+            }),
             ..Default::default()
         });
     }
@@ -53,7 +56,9 @@ async fn calls_from_non_owners_are_refused() {
     });
     cluster.settle().await;
     assert!(agent.drain().is_empty(), "nothing reached the agent");
-    let (frameworks, tasks) = cluster.inspect(|c| (c.frameworks().count(), c.frameworks().map(|f| f.tasks.len()).sum::<usize>())).await;
+    let (frameworks, tasks) = cluster
+        .inspect(|c| (c.frameworks().count(), c.frameworks().map(|f| f.tasks.len()).sum::<usize>()))
+        .await;
     assert_eq!((frameworks, tasks), (1, 1));
     let refused = cluster.node.metrics().snapshot()["master/invalid_messages"];
     assert_eq!(refused, 3.0);
@@ -73,7 +78,11 @@ async fn malformed_registrations_are_refused() {
     scheduler.call(scheduler::Call {
         r#type: Some(scheduler::call::Type::Subscribe as i32),
         subscribe: Some(scheduler::call::Subscribe {
-            framework_info: mesos::FrameworkInfo { user: "u".into(), name: String::new(), ..Default::default() },
+            framework_info: mesos::FrameworkInfo {
+                user: "u".into(),
+                name: String::new(),
+                ..Default::default()
+            },
             ..Default::default()
         }),
         ..Default::default()

@@ -32,12 +32,28 @@ async fn fault_tolerance_test_scheduler_failover() {
         ..Default::default()
     });
     cluster.settle().await;
-    assert!(first.drain().iter().any(|m| matches!(m, SchedMsg::Error(e) if e.message == "Framework failed over")));
-    assert!(second.drain().iter().any(|m| matches!(m, SchedMsg::Reregistered(r) if r.framework_id == framework_id)));
+    assert!(
+        first
+            .drain()
+            .iter()
+            .any(|m| matches!(m, SchedMsg::Error(e) if e.message == "Framework failed over"))
+    );
+    assert!(
+        second
+            .drain()
+            .iter()
+            .any(|m| matches!(m, SchedMsg::Reregistered(r) if r.framework_id == framework_id))
+    );
     let agent_messages = agent.drain();
     assert!(agent_messages.iter().any(|m| matches!(m, AgentMsg::UpdateFramework(u) if u.pid.as_deref() == Some(second.pid().to_string().as_str()))));
-    assert!(!agent_messages.iter().any(|m| matches!(m, AgentMsg::ShutdownFramework(_) | AgentMsg::KillTask(_))));
-    let tasks = cluster.inspect(move |core| core.framework(&framework_id.into()).unwrap().tasks.len()).await;
+    assert!(
+        !agent_messages
+            .iter()
+            .any(|m| matches!(m, AgentMsg::ShutdownFramework(_) | AgentMsg::KillTask(_)))
+    );
+    let tasks = cluster
+        .inspect(move |core| core.framework(&framework_id.into()).unwrap().tasks.len())
+        .await;
     assert_eq!(tasks, 1);
 }
 
@@ -62,9 +78,23 @@ async fn fault_tolerance_test_scheduler_reregister_after_failover_timeout() {
     cluster.sim.partition(cluster.node.address(), scheduler.node.address());
     cluster.settle().await;
     cluster.advance(Duration::from_secs(59)).await;
-    assert!(cluster.inspect({ let id = framework_id.clone(); move |c| c.framework(&id.into()).is_some() }).await);
+    assert!(
+        cluster
+            .inspect({
+                let id = framework_id.clone();
+                move |c| c.framework(&id.into()).is_some()
+            })
+            .await
+    );
     cluster.advance(Duration::from_secs(2)).await;
-    assert!(cluster.inspect({ let id = framework_id.clone(); move |c| c.framework(&id.into()).is_none() }).await);
+    assert!(
+        cluster
+            .inspect({
+                let id = framework_id.clone();
+                move |c| c.framework(&id.into()).is_none()
+            })
+            .await
+    );
     assert!(agent.drain().iter().any(|m| matches!(m, AgentMsg::ShutdownFramework(_))));
 
     cluster.sim.heal(cluster.node.address(), scheduler.node.address());
@@ -73,11 +103,19 @@ async fn fault_tolerance_test_scheduler_reregister_after_failover_timeout() {
     scheduler.call(mesos_proto::mesos::scheduler::Call {
         framework_id: Some(framework_id),
         r#type: Some(mesos_proto::mesos::scheduler::call::Type::Subscribe as i32),
-        subscribe: Some(mesos_proto::mesos::scheduler::call::Subscribe { framework_info: info, ..Default::default() }),
+        subscribe: Some(mesos_proto::mesos::scheduler::call::Subscribe {
+            framework_info: info,
+            ..Default::default()
+        }),
         ..Default::default()
     });
     cluster.settle().await;
-    assert!(scheduler.drain().iter().any(|m| matches!(m, SchedMsg::Error(e) if e.message == "Framework has been removed")));
+    assert!(
+        scheduler
+            .drain()
+            .iter()
+            .any(|m| matches!(m, SchedMsg::Error(e) if e.message == "Framework has been removed"))
+    );
 }
 
 /// `TeardownTest.Success`: `POST /master/teardown frameworkId=...` removes the framework,
@@ -89,12 +127,24 @@ async fn teardown_test_success() {
     scheduler.accept(vec![offer.id.clone()], vec![task("t1", &offer, "cpus:1;mem:128")], 5.0);
     cluster.settle().await;
     let framework_id = scheduler.id.clone().unwrap();
-    let response = cluster.node.request(Method::POST, "/master/teardown", format!("frameworkId={}", framework_id.value)).await;
+    let response = cluster
+        .node
+        .request(Method::POST, "/master/teardown", format!("frameworkId={}", framework_id.value))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     cluster.settle().await;
-    assert!(agent.drain().iter().any(|m| matches!(m, AgentMsg::ShutdownFramework(s) if s.framework_id == framework_id)));
+    assert!(
+        agent
+            .drain()
+            .iter()
+            .any(|m| matches!(m, AgentMsg::ShutdownFramework(s) if s.framework_id == framework_id))
+    );
     let completed: Vec<mesos::TaskState> = cluster
-        .inspect(|core| core.completed_frameworks().flat_map(|f| f.completed_tasks.iter().map(|t| t.state())).collect())
+        .inspect(|core| {
+            core.completed_frameworks()
+                .flat_map(|f| f.completed_tasks.iter().map(|t| t.state()))
+                .collect()
+        })
         .await;
     assert_eq!(completed, vec![mesos::TaskState::TaskKilled]);
 }
@@ -111,7 +161,10 @@ async fn roles_whitelist_is_enforced() {
     }
     scheduler.call(mesos_proto::mesos::scheduler::Call {
         r#type: Some(mesos_proto::mesos::scheduler::call::Type::Subscribe as i32),
-        subscribe: Some(mesos_proto::mesos::scheduler::call::Subscribe { framework_info: info.clone(), ..Default::default() }),
+        subscribe: Some(mesos_proto::mesos::scheduler::call::Subscribe {
+            framework_info: info.clone(),
+            ..Default::default()
+        }),
         ..Default::default()
     });
     cluster.settle().await;

@@ -14,10 +14,18 @@ fn master_pid(cluster: &Cluster, index: usize) -> libprocess::Pid {
 
 /// Points a fake agent at the leader the way a real agent does: ask any master; a
 /// follower answers with the leader's pid.
-async fn register_through_follower(cluster: &Cluster, agent: &mut FakeAgent, leader: usize) -> mesos::SlaveId {
+async fn register_through_follower(
+    cluster: &Cluster,
+    agent: &mut FakeAgent,
+    leader: usize,
+) -> mesos::SlaveId {
     let follower = (leader + 1) % cluster.masters.len();
     agent.master = master_pid(cluster, follower);
-    agent.send(internal::RegisterSlaveMessage { slave: agent.info(), version: Some("1.11.0".into()), ..Default::default() });
+    agent.send(internal::RegisterSlaveMessage {
+        slave: agent.info(),
+        version: Some("1.11.0".into()),
+        ..Default::default()
+    });
     cluster.settle().await;
     let detected = agent
         .drain()
@@ -29,7 +37,12 @@ async fn register_through_follower(cluster: &Cluster, agent: &mut FakeAgent, lea
     agent.register(cluster).await
 }
 
-async fn subscribe(cluster: &Cluster, scheduler: &mut FakeScheduler, leader: usize, info: mesos::FrameworkInfo) -> mesos::FrameworkId {
+async fn subscribe(
+    cluster: &Cluster,
+    scheduler: &mut FakeScheduler,
+    leader: usize,
+    info: mesos::FrameworkInfo,
+) -> mesos::FrameworkId {
     scheduler.master = master_pid(cluster, leader);
     scheduler.subscribe(cluster, info).await
 }
@@ -43,14 +56,19 @@ async fn followers_point_at_the_leader() {
     let mut agent = cluster.agent("cpus:2;mem:1024");
     register_through_follower(&cluster, &mut agent, leader).await;
     let follower = (leader + 1) % 3;
-    let response = cluster.masters[follower].0.request(http::Method::GET, "/master/state?x=1", "").await;
+    let response =
+        cluster.masters[follower].0.request(http::Method::GET, "/master/state?x=1", "").await;
     assert_eq!(response.status(), http::StatusCode::TEMPORARY_REDIRECT);
     let leader_address = cluster.masters[leader].0.address();
-    assert_eq!(response.headers()["location"], format!("//{leader_address}/master/state?x=1").as_str());
+    assert_eq!(
+        response.headers()["location"],
+        format!("//{leader_address}/master/state?x=1").as_str()
+    );
     let health = cluster.masters[follower].0.request(http::Method::GET, "/master/health", "").await;
     assert_eq!(health.status(), http::StatusCode::OK, "every master answers health");
     let raft = cluster.masters[follower].0.request(http::Method::GET, "/master/raft", "").await;
-    let raft: serde_json::Value = serde_json::from_slice(&raft.into_body().into_bytes().await).unwrap();
+    let raft: serde_json::Value =
+        serde_json::from_slice(&raft.into_body().into_bytes().await).unwrap();
     assert_eq!(raft["leader_address"], leader_address.to_string());
     assert_eq!(raft["members"].as_array().unwrap().len(), 3);
 }
@@ -110,7 +128,10 @@ async fn fault_tolerance_test_master_failover() {
         })
         .await
         .unwrap();
-    assert_eq!(recovered_agent, 0, "the fake agent's hostname is not an IP, so it is not announced to");
+    assert_eq!(
+        recovered_agent, 0,
+        "the fake agent's hostname is not an IP, so it is not announced to"
+    );
     assert_eq!(recovered_framework, Some(mesos_master::core::FrameworkState::Recovered));
 
     // The agent and the scheduler find the new leader and come back.
@@ -134,19 +155,33 @@ async fn fault_tolerance_test_master_failover() {
         ..Default::default()
     });
     cluster.settle().await;
-    assert!(agent.drain().iter().any(|m| matches!(m, AgentMsg::Reregistered(r) if r.slave_id == agent_id)));
+    assert!(
+        agent
+            .drain()
+            .iter()
+            .any(|m| matches!(m, AgentMsg::Reregistered(r) if r.slave_id == agent_id))
+    );
     scheduler.master = new_master.pid().clone();
     scheduler.drain();
     scheduler.call(scheduler::Call {
         framework_id: Some(framework_id.clone()),
         r#type: Some(scheduler::call::Type::Subscribe as i32),
-        subscribe: Some(scheduler::call::Subscribe { framework_info: registered_info, force: Some(true), ..Default::default() }),
+        subscribe: Some(scheduler::call::Subscribe {
+            framework_info: registered_info,
+            force: Some(true),
+            ..Default::default()
+        }),
         ..Default::default()
     });
     cluster.settle().await;
     cluster.advance(Duration::from_secs(1)).await;
     let messages = scheduler.drain();
-    assert!(messages.iter().any(|m| matches!(m, SchedMsg::Reregistered(r) if r.framework_id == framework_id)), "{messages:?}");
+    assert!(
+        messages
+            .iter()
+            .any(|m| matches!(m, SchedMsg::Reregistered(r) if r.framework_id == framework_id)),
+        "{messages:?}"
+    );
     let (agents, tasks, active) = new_master
         .dispatch({
             let framework_id = framework_id.clone();
@@ -157,14 +192,27 @@ async fn fault_tolerance_test_master_failover() {
         })
         .await
         .unwrap();
-    assert_eq!((agents, tasks, active), (1, 1, true), "the agent, its task and the framework are back");
+    assert_eq!(
+        (agents, tasks, active),
+        (1, 1, true),
+        "the agent, its task and the framework are back"
+    );
     let new_offer_ids: Vec<String> = messages
         .iter()
-        .filter_map(|m| if let SchedMsg::Offers(o) = m { Some(o.offers.iter().map(|o| o.id.value.clone()).collect::<Vec<_>>()) } else { None })
+        .filter_map(|m| {
+            if let SchedMsg::Offers(o) = m {
+                Some(o.offers.iter().map(|o| o.id.value.clone()).collect::<Vec<_>>())
+            } else {
+                None
+            }
+        })
         .flatten()
         .collect();
     assert!(!new_offer_ids.is_empty(), "the new leader offers the agent's free resources");
-    assert!(new_offer_ids.iter().all(|id| *id != offer.id.value), "IDs are never reused across leaders");
+    assert!(
+        new_offer_ids.iter().all(|id| *id != offer.id.value),
+        "IDs are never reused across leaders"
+    );
 }
 
 /// `FaultToleranceTest.SplitBrainMasters`: the leader is cut off from the other two; it
@@ -175,7 +223,8 @@ async fn fault_tolerance_test_split_brain_masters() {
     let cluster = Cluster::start_ha(3, |_| {});
     let leader = cluster.elect().await;
     cut_off_from_masters(&cluster, leader, true).await;
-    let old_role = cluster.masters[leader].1.master.dispatch(|m, _| m.role().clone()).await.unwrap();
+    let old_role =
+        cluster.masters[leader].1.master.dispatch(|m, _| m.role().clone()).await.unwrap();
     assert!(matches!(old_role, mesos_master::process::Role::Following { .. }), "{old_role:?}");
     let others_leading = futures_leading(&cluster, leader).await;
     assert_eq!(others_leading, 1, "exactly one leader in the majority");
@@ -185,12 +234,25 @@ async fn fault_tolerance_test_split_brain_masters() {
     scheduler.master = master_pid(&cluster, leader);
     scheduler.call(scheduler::Call {
         r#type: Some(scheduler::call::Type::Subscribe as i32),
-        subscribe: Some(scheduler::call::Subscribe { framework_info: framework_info("fw"), ..Default::default() }),
+        subscribe: Some(scheduler::call::Subscribe {
+            framework_info: framework_info("fw"),
+            ..Default::default()
+        }),
         ..Default::default()
     });
     cluster.settle().await;
-    assert!(scheduler.drain().iter().all(|m| !matches!(m, SchedMsg::Registered(_) | SchedMsg::Offers(_))));
-    let frameworks = cluster.masters[leader].1.master.dispatch(|m, _| m.core().frameworks().count()).await.unwrap();
+    assert!(
+        scheduler
+            .drain()
+            .iter()
+            .all(|m| !matches!(m, SchedMsg::Registered(_) | SchedMsg::Offers(_)))
+    );
+    let frameworks = cluster.masters[leader]
+        .1
+        .master
+        .dispatch(|m, _| m.core().frameworks().count())
+        .await
+        .unwrap();
     assert_eq!(frameworks, 0);
 }
 
@@ -210,16 +272,24 @@ async fn deposed_leader_points_its_agents_and_schedulers_at_the_new_leader() {
     cut_off_from_masters(&cluster, old, false).await;
     let mut leaders = Vec::new();
     for i in 0..3 {
-        if matches!(cluster.masters[i].1.master.dispatch(|m, _| m.role().clone()).await.unwrap(), mesos_master::process::Role::Leading { .. }) {
+        if matches!(
+            cluster.masters[i].1.master.dispatch(|m, _| m.role().clone()).await.unwrap(),
+            mesos_master::process::Role::Leading { .. }
+        ) {
             leaders.push(i);
         }
     }
     assert_eq!(leaders.len(), 1, "{leaders:?}");
     assert_ne!(leaders[0], old, "the majority's leader kept leading");
     let leader_pid = master_pid(&cluster, leaders[0]).to_string();
-    let told = |messages: Vec<SchedMsg>| messages.into_iter().any(|m| matches!(m, SchedMsg::NewMaster(n) if n.pid == leader_pid));
+    let told = |messages: Vec<SchedMsg>| {
+        messages.into_iter().any(|m| matches!(m, SchedMsg::NewMaster(n) if n.pid == leader_pid))
+    };
     assert!(told(scheduler.drain()), "the scheduler was pointed at the new leader");
-    let agent_told = agent.drain().into_iter().any(|m| matches!(m, AgentMsg::NewMaster(n) if n.pid == leader_pid));
+    let agent_told = agent
+        .drain()
+        .into_iter()
+        .any(|m| matches!(m, AgentMsg::NewMaster(n) if n.pid == leader_pid));
     assert!(agent_told, "the agent was pointed at the new leader");
 }
 
@@ -246,7 +316,12 @@ async fn futures_leading(cluster: &Cluster, except: usize) -> usize {
         if i == except {
             continue;
         }
-        if master.master.dispatch(|m, _| matches!(m.role(), mesos_master::process::Role::Leading { .. })).await.unwrap() {
+        if master
+            .master
+            .dispatch(|m, _| matches!(m.role(), mesos_master::process::Role::Leading { .. }))
+            .await
+            .unwrap()
+        {
             leading += 1;
         }
     }
@@ -322,7 +397,11 @@ fn resubscribe(running: &Running, to: &libprocess::Pid) {
     let call = scheduler::Call {
         framework_id: Some(running.framework_id.clone()),
         r#type: Some(scheduler::call::Type::Subscribe as i32),
-        subscribe: Some(scheduler::call::Subscribe { framework_info: running.info.clone(), force: Some(true), ..Default::default() }),
+        subscribe: Some(scheduler::call::Subscribe {
+            framework_info: running.info.clone(),
+            force: Some(true),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     running.scheduler.node.send(running.scheduler.pid(), to, call);
@@ -330,12 +409,16 @@ fn resubscribe(running: &Running, to: &libprocess::Pid) {
 
 /// What the new leader offers after both came back: the agent's total less the running
 /// task's resources, never more.
-async fn offered_after_failover(cluster: &Cluster, running: &mut Running) -> mesos_proto::resources::Resources {
+async fn offered_after_failover(
+    cluster: &Cluster,
+    running: &mut Running,
+) -> mesos_proto::resources::Resources {
     cluster.settle().await;
     cluster.advance(Duration::from_secs(1)).await;
     let offers = running.scheduler.offers();
     assert_eq!(offers.len(), 1, "one offer of the agent's free resources");
-    let mut offered = mesos_proto::resources::Resources::from_protos(offers[0].resources.clone()).unwrap();
+    let mut offered =
+        mesos_proto::resources::Resources::from_protos(offers[0].resources.clone()).unwrap();
     offered.unallocate();
     offered
 }
@@ -380,7 +463,8 @@ async fn repeated_failovers_lose_nothing() {
     let cluster = Cluster::start_ha(5, |_| {});
     let mut running = running_task(&cluster).await;
     let mut leader = running.leader;
-    let cluster_id = running.agent_id.value.strip_suffix("-S0").expect("the first agent id").to_string();
+    let cluster_id =
+        running.agent_id.value.strip_suffix("-S0").expect("the first agent id").to_string();
     assert_eq!(running.framework_id.value, format!("{cluster_id}-0000"));
     for round in 0..2 {
         leader = fail_over(&cluster, leader).await;
@@ -394,7 +478,12 @@ async fn repeated_failovers_lose_nothing() {
         let (agents, tasks) = cluster.masters[leader]
             .1
             .master
-            .dispatch(move |m, _| (m.core().agents().count(), m.core().framework(&framework_id.into()).map(|f| f.tasks.len())))
+            .dispatch(move |m, _| {
+                (
+                    m.core().agents().count(),
+                    m.core().framework(&framework_id.into()).map(|f| f.tasks.len()),
+                )
+            })
             .await
             .unwrap();
         assert_eq!((agents, tasks), (1, Some(1)), "round {round}");
@@ -403,7 +492,8 @@ async fn repeated_failovers_lose_nothing() {
         let agent_id = register_through_follower(&cluster, &mut agent, leader).await;
         assert_eq!(agent_id.value, format!("{cluster_id}-S{}", round + 1));
         let mut scheduler = cluster.scheduler();
-        let framework_id = subscribe(&cluster, &mut scheduler, leader, framework_info("another")).await;
+        let framework_id =
+            subscribe(&cluster, &mut scheduler, leader, framework_info("another")).await;
         assert_eq!(framework_id.value, format!("{cluster_id}-{:04}", round + 1));
         running.scheduler.drain(); // Offers of the new agent.
     }
@@ -414,7 +504,8 @@ async fn repeated_failovers_lose_nothing() {
 /// the agent re-registering with its task brings everything back.
 #[actix_rt::test]
 async fn full_cluster_restart_keeps_the_registry() {
-    let dirs: Vec<std::path::PathBuf> = (0..3).map(|_| tempfile::tempdir().unwrap().keep()).collect();
+    let dirs: Vec<std::path::PathBuf> =
+        (0..3).map(|_| tempfile::tempdir().unwrap().keep()).collect();
     let sim = libprocess::SimNetwork::new();
     let clock = libprocess::Clock::paused();
     let cluster = Cluster::start_ha_on(sim.clone(), clock.clone(), 3, Some(&dirs), |_| {});
@@ -428,14 +519,21 @@ async fn full_cluster_restart_keeps_the_registry() {
     let (recovered_framework, expected_agents) = restarted.masters[leader]
         .1
         .master
-        .dispatch(move |m, _| (m.core().framework(&framework_id.into()).map(|f| f.state), m.core().agents().count()))
+        .dispatch(move |m, _| {
+            (m.core().framework(&framework_id.into()).map(|f| f.state), m.core().agents().count())
+        })
         .await
         .unwrap();
     assert_eq!(recovered_framework, Some(mesos_master::core::FrameworkState::Recovered));
     assert_eq!(expected_agents, 0, "the agent has not re-registered yet");
     reregister(&running, &master_pid(&restarted, leader));
     restarted.settle().await;
-    let agents = restarted.masters[leader].1.master.dispatch(|m, _| m.core().agents().count()).await.unwrap();
+    let agents = restarted.masters[leader]
+        .1
+        .master
+        .dispatch(|m, _| m.core().agents().count())
+        .await
+        .unwrap();
     assert_eq!(agents, 1);
     for dir in dirs {
         let _ = std::fs::remove_dir_all(dir);
@@ -461,11 +559,20 @@ async fn zero_failover_timeout_framework_survives_master_failover() {
     scheduler.call(scheduler::Call {
         framework_id: Some(framework_id.clone()),
         r#type: Some(scheduler::call::Type::Subscribe as i32),
-        subscribe: Some(scheduler::call::Subscribe { framework_info: info, force: Some(true), ..Default::default() }),
+        subscribe: Some(scheduler::call::Subscribe {
+            framework_info: info,
+            force: Some(true),
+            ..Default::default()
+        }),
         ..Default::default()
     });
     cluster.settle().await;
     let messages = scheduler.drain();
-    assert!(messages.iter().any(|m| matches!(m, SchedMsg::Reregistered(r) if r.framework_id == framework_id)), "{messages:?}");
+    assert!(
+        messages
+            .iter()
+            .any(|m| matches!(m, SchedMsg::Reregistered(r) if r.framework_id == framework_id)),
+        "{messages:?}"
+    );
     assert!(!messages.iter().any(|m| matches!(m, SchedMsg::Error(_))), "{messages:?}");
 }

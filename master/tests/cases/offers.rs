@@ -27,7 +27,11 @@ async fn master_test_offer_timeout() {
 async fn master_test_launch_duplicate_offer_lost() {
     let cluster = Cluster::start(|_| {});
     let (_agent, mut scheduler, offer) = agent_framework_offer(&cluster, "cpus:2;mem:1024").await;
-    scheduler.accept(vec![offer.id.clone(), offer.id.clone()], vec![task("t1", &offer, "cpus:1;mem:128")], 5.0);
+    scheduler.accept(
+        vec![offer.id.clone(), offer.id.clone()],
+        vec![task("t1", &offer, "cpus:1;mem:128")],
+        5.0,
+    );
     cluster.settle().await;
     let updates = scheduler.updates();
     assert_eq!(updates.len(), 1);
@@ -59,14 +63,20 @@ async fn decline_filter_holds_until_refuse_seconds() {
 async fn suppress_and_revive_offers() {
     let cluster = Cluster::start(|_| {});
     let (_agent, mut scheduler, offer) = agent_framework_offer(&cluster, "cpus:2;mem:1024").await;
-    scheduler.call(scheduler::Call { r#type: Some(scheduler::call::Type::Suppress as i32), ..Default::default() });
+    scheduler.call(scheduler::Call {
+        r#type: Some(scheduler::call::Type::Suppress as i32),
+        ..Default::default()
+    });
     scheduler.decline(vec![offer.id.clone()], 0.0);
     cluster.settle().await;
     for _ in 0..5 {
         cluster.advance(Duration::from_secs(1)).await;
     }
     assert!(scheduler.offers().is_empty(), "suppressed");
-    scheduler.call(scheduler::Call { r#type: Some(scheduler::call::Type::Revive as i32), ..Default::default() });
+    scheduler.call(scheduler::Call {
+        r#type: Some(scheduler::call::Type::Revive as i32),
+        ..Default::default()
+    });
     cluster.settle().await;
     cluster.advance(Duration::from_secs(1)).await;
     assert_eq!(scheduler.offers().len(), 1);
@@ -110,7 +120,8 @@ async fn invalid_tasks_get_task_error() {
     assert!(errors[0].1.contains("CommandInfo or ExecutorInfo"));
     assert!(errors[1].1.contains("more resources"));
     assert!(errors[2].1.contains("duplicate ID"));
-    let live = cluster.inspect(|core| core.frameworks().map(|f| f.tasks.len()).sum::<usize>()).await;
+    let live =
+        cluster.inspect(|core| core.frameworks().map(|f| f.tasks.len()).sum::<usize>()).await;
     assert_eq!(live, 1);
 }
 

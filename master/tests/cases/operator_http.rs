@@ -30,7 +30,10 @@ async fn call_json(cluster: &Cluster, body: Value) -> Value {
 #[actix_rt::test]
 async fn simple_queries() {
     let cluster = Cluster::start(|_| {});
-    assert_eq!(call_json(&cluster, json!({"type": "GET_HEALTH"})).await["get_health"]["healthy"], true);
+    assert_eq!(
+        call_json(&cluster, json!({"type": "GET_HEALTH"})).await["get_health"]["healthy"],
+        true
+    );
     let version = call_json(&cluster, json!({"type": "GET_VERSION"})).await;
     assert_eq!(version["type"], "GET_VERSION");
     assert_eq!(version["get_version"]["version_info"]["version"], "1.11.0");
@@ -38,7 +41,13 @@ async fn simple_queries() {
     assert_eq!(master["get_master"]["master_info"]["id"], "c0ffee00-0000-4000-8000-000000000001");
     assert_eq!(call_json(&cluster, json!({"type": "GET_FLAGS"})).await["type"], "GET_FLAGS");
     let metrics = call_json(&cluster, json!({"type": "GET_METRICS", "get_metrics": {}})).await;
-    assert!(metrics["get_metrics"]["metrics"].as_array().unwrap().iter().any(|m| m["name"] == "master/elected"));
+    assert!(
+        metrics["get_metrics"]["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == "master/elected")
+    );
 }
 
 /// GET_STATE/GET_AGENTS/GET_FRAMEWORKS/GET_TASKS/GET_EXECUTORS/GET_ROLES reflect a
@@ -87,26 +96,53 @@ async fn subscribe_streams_events() {
             if buffer.len() < newline + 1 + length {
                 break;
             }
-            events.push(serde_json::from_slice(&buffer[newline + 1..newline + 1 + length]).unwrap());
+            events
+                .push(serde_json::from_slice(&buffer[newline + 1..newline + 1 + length]).unwrap());
             buffer.drain(..newline + 1 + length);
         }
     };
     scheduler.accept(vec![offer.id.clone()], vec![task("t1", &offer, "cpus:1;mem:128")], 5.0);
     cluster.settle().await;
-    agent.update(scheduler.id.as_ref().unwrap(), "t1", mesos_proto::mesos::TaskState::TaskRunning, b"u");
+    agent.update(
+        scheduler.id.as_ref().unwrap(),
+        "t1",
+        mesos_proto::mesos::TaskState::TaskRunning,
+        b"u",
+    );
     cluster.settle().await;
     let framework_id = scheduler.id.clone().unwrap().value;
-    assert_eq!(call(&cluster, json!({"type": "TEARDOWN", "teardown": {"framework_id": {"value": framework_id}}})).await.status(), StatusCode::OK);
+    assert_eq!(
+        call(
+            &cluster,
+            json!({"type": "TEARDOWN", "teardown": {"framework_id": {"value": framework_id}}})
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
     cluster.settle().await;
     while events.len() < 5 {
-        let chunk = tokio::time::timeout(std::time::Duration::from_secs(20), stream.body_mut().next_chunk()).await.unwrap().unwrap();
+        let chunk = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            stream.body_mut().next_chunk(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
         buffer.extend_from_slice(&chunk);
         read(&mut buffer, &mut events);
     }
     let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types[..4], ["SUBSCRIBED", "TASK_ADDED", "TASK_UPDATED", "TASK_UPDATED"], "{types:?}");
+    assert_eq!(
+        types[..4],
+        ["SUBSCRIBED", "TASK_ADDED", "TASK_UPDATED", "TASK_UPDATED"],
+        "{types:?}"
+    );
     assert!(types.contains(&"FRAMEWORK_REMOVED"), "{types:?}");
-    assert_eq!(events[0]["subscribed"]["get_state"]["get_agents"]["agents"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        events[0]["subscribed"]["get_state"]["get_agents"]["agents"].as_array().unwrap().len(),
+        1
+    );
     assert_eq!(events[2]["task_updated"]["state"], "TASK_RUNNING");
 }
 
@@ -114,12 +150,26 @@ async fn subscribe_streams_events() {
 #[actix_rt::test]
 async fn bad_operator_requests() {
     let cluster = Cluster::start(|_| {});
-    assert_eq!(cluster.node.request(Method::GET, "/api/v1", "").await.status(), StatusCode::METHOD_NOT_ALLOWED);
-    let no_type = http::Request::builder().method(Method::POST).uri("/api/v1").body(Bytes::from("{}")).unwrap();
+    assert_eq!(
+        cluster.node.request(Method::GET, "/api/v1", "").await.status(),
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    let no_type = http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1")
+        .body(Bytes::from("{}"))
+        .unwrap();
     assert_eq!(cluster.node.handle_http(no_type).await.status(), StatusCode::BAD_REQUEST);
     assert_eq!(call(&cluster, json!({"type": "NOPE"})).await.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(call(&cluster, json!({"type": "GET_QUOTA"})).await.status(), StatusCode::NOT_IMPLEMENTED);
-    let teardown = call(&cluster, json!({"type": "TEARDOWN", "teardown": {"framework_id": {"value": "nope"}}})).await;
+    assert_eq!(
+        call(&cluster, json!({"type": "GET_QUOTA"})).await.status(),
+        StatusCode::NOT_IMPLEMENTED
+    );
+    let teardown = call(
+        &cluster,
+        json!({"type": "TEARDOWN", "teardown": {"framework_id": {"value": "nope"}}}),
+    )
+    .await;
     assert_eq!(teardown.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -133,5 +183,8 @@ async fn web_ui() {
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let body = String::from_utf8(page.into_body().into_bytes().await.to_vec()).unwrap();
     assert!(body.contains("master/state"));
-    assert_eq!(cluster.node.request(Method::GET, "/master/nothing-here", "").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        cluster.node.request(Method::GET, "/master/nothing-here", "").await.status(),
+        StatusCode::NOT_FOUND
+    );
 }

@@ -10,7 +10,10 @@ fn reconcile(tasks: Vec<(&str, Option<mesos::SlaveId>)>) -> scheduler::Call {
         reconcile: Some(scheduler::call::Reconcile {
             tasks: tasks
                 .into_iter()
-                .map(|(id, agent)| scheduler::call::reconcile::Task { task_id: mesos::TaskId { value: id.into() }, slave_id: agent })
+                .map(|(id, agent)| scheduler::call::reconcile::Task {
+                    task_id: mesos::TaskId { value: id.into() },
+                    slave_id: agent,
+                })
                 .collect(),
         }),
         ..Default::default()
@@ -59,7 +62,11 @@ async fn reconciliation_test_unknown_task() {
 async fn reconciliation_test_implicit_non_terminal_task() {
     let cluster = Cluster::start(|_| {});
     let (agent, mut scheduler, offer) = agent_framework_offer(&cluster, "cpus:2;mem:1024").await;
-    scheduler.accept(vec![offer.id.clone()], vec![task("t1", &offer, "cpus:1;mem:128"), task("t2", &offer, "cpus:1;mem:128")], 5.0);
+    scheduler.accept(
+        vec![offer.id.clone()],
+        vec![task("t1", &offer, "cpus:1;mem:128"), task("t2", &offer, "cpus:1;mem:128")],
+        5.0,
+    );
     cluster.settle().await;
     agent.update(scheduler.id.as_ref().unwrap(), "t1", mesos::TaskState::TaskRunning, b"u");
     cluster.settle().await;
@@ -69,7 +76,13 @@ async fn reconciliation_test_implicit_non_terminal_task() {
     let mut states: Vec<(String, mesos::TaskState)> =
         scheduler.updates().into_iter().map(|u| (u.task_id.value.clone(), u.state())).collect();
     states.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(states, vec![("t1".into(), mesos::TaskState::TaskRunning), ("t2".into(), mesos::TaskState::TaskStaging)]);
+    assert_eq!(
+        states,
+        vec![
+            ("t1".into(), mesos::TaskState::TaskRunning),
+            ("t2".into(), mesos::TaskState::TaskStaging)
+        ]
+    );
 }
 
 /// Partition-aware frameworks get TASK_UNKNOWN/TASK_GONE instead of TASK_LOST.

@@ -35,10 +35,13 @@ async fn next_record(response: &mut Response) -> Vec<u8> {
                 return buffer[newline + 1..newline + 1 + length].to_vec();
             }
         }
-        let chunk = tokio::time::timeout(std::time::Duration::from_secs(20), response.body_mut().next_chunk())
-            .await
-            .expect("a record in time")
-            .expect("stream still open");
+        let chunk = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            response.body_mut().next_chunk(),
+        )
+        .await
+        .expect("a record in time")
+        .expect("stream still open");
         buffer.extend_from_slice(&chunk);
     }
 }
@@ -55,7 +58,8 @@ async fn scheduler_http_api_test_subscribe() {
     let cluster = Cluster::start(|_| {});
     let mut agent = cluster.agent("cpus:2;mem:1024");
     agent.register(&cluster).await;
-    let mut response = post(&cluster, &[("content-type", "application/json")], subscribe_json("http-fw")).await;
+    let mut response =
+        post(&cluster, &[("content-type", "application/json")], subscribe_json("http-fw")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/json");
     assert!(response.headers().contains_key("mesos-stream-id"));
@@ -77,15 +81,21 @@ async fn subscribe_with_protobuf() {
     let call = v1::scheduler::Call {
         r#type: Some(v1::scheduler::call::Type::Subscribe as i32),
         subscribe: Some(v1::scheduler::call::Subscribe {
-            framework_info: v1::FrameworkInfo { user: "u".into(), name: "pb".into(), ..Default::default() },
+            framework_info: v1::FrameworkInfo {
+                user: "u".into(),
+                name: "pb".into(),
+                ..Default::default()
+            },
             ..Default::default()
         }),
         ..Default::default()
     };
-    let headers = [("content-type", "application/x-protobuf"), ("accept", "application/x-protobuf")];
+    let headers =
+        [("content-type", "application/x-protobuf"), ("accept", "application/x-protobuf")];
     let mut response = post(&cluster, &headers, call.encode_to_vec()).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let event = v1::scheduler::Event::decode(Bytes::from(next_record(&mut response).await)).unwrap();
+    let event =
+        v1::scheduler::Event::decode(Bytes::from(next_record(&mut response).await)).unwrap();
     assert_eq!(event.r#type(), v1::scheduler::event::Type::Subscribed);
 }
 
@@ -93,7 +103,12 @@ async fn subscribe_with_protobuf() {
 #[actix_rt::test]
 async fn scheduler_http_api_test_subscribe_with_stream_id() {
     let cluster = Cluster::start(|_| {});
-    let response = post(&cluster, &[("content-type", "application/json"), ("mesos-stream-id", "abc")], subscribe_json("x")).await;
+    let response = post(
+        &cluster,
+        &[("content-type", "application/json"), ("mesos-stream-id", "abc")],
+        subscribe_json("x"),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -104,17 +119,30 @@ async fn scheduler_http_api_test_teardown_wrong_stream_id() {
     let cluster = Cluster::start(|_| {});
     let mut agent = cluster.agent("cpus:2;mem:1024");
     agent.register(&cluster).await;
-    let mut response = post(&cluster, &[("content-type", "application/json")], subscribe_json("fw")).await;
+    let mut response =
+        post(&cluster, &[("content-type", "application/json")], subscribe_json("fw")).await;
     let stream_id = response.headers()["mesos-stream-id"].to_str().unwrap().to_string();
     let subscribed = next_json(&mut response).await;
-    let framework_id = subscribed["subscribed"]["framework_id"]["value"].as_str().unwrap().to_string();
-    let teardown = json!({ "framework_id": { "value": framework_id }, "type": "TEARDOWN" }).to_string();
-    let wrong = post(&cluster, &[("content-type", "application/json"), ("mesos-stream-id", "not-it")], teardown.clone()).await;
+    let framework_id =
+        subscribed["subscribed"]["framework_id"]["value"].as_str().unwrap().to_string();
+    let teardown =
+        json!({ "framework_id": { "value": framework_id }, "type": "TEARDOWN" }).to_string();
+    let wrong = post(
+        &cluster,
+        &[("content-type", "application/json"), ("mesos-stream-id", "not-it")],
+        teardown.clone(),
+    )
+    .await;
     assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
     let missing = post(&cluster, &[("content-type", "application/json")], teardown.clone()).await;
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
     assert_eq!(cluster.inspect(|c| c.frameworks().count()).await, 1);
-    let right = post(&cluster, &[("content-type", "application/json"), ("mesos-stream-id", &stream_id)], teardown).await;
+    let right = post(
+        &cluster,
+        &[("content-type", "application/json"), ("mesos-stream-id", &stream_id)],
+        teardown,
+    )
+    .await;
     assert_eq!(right.status(), StatusCode::ACCEPTED);
     cluster.settle().await;
     assert_eq!(cluster.inspect(|c| c.frameworks().count()).await, 0);
@@ -126,7 +154,12 @@ async fn scheduler_http_api_test_teardown_wrong_stream_id() {
 async fn scheduler_http_api_test_bad_requests() {
     let cluster = Cluster::start(|_| {});
     assert_eq!(post(&cluster, &[], subscribe_json("x")).await.status(), StatusCode::BAD_REQUEST);
-    let not_acceptable = post(&cluster, &[("content-type", "application/json"), ("accept", "foo/bar")], subscribe_json("x")).await;
+    let not_acceptable = post(
+        &cluster,
+        &[("content-type", "application/json"), ("accept", "foo/bar")],
+        subscribe_json("x"),
+    )
+    .await;
     assert_eq!(not_acceptable.status(), StatusCode::NOT_ACCEPTABLE);
     let get = cluster.node.request(Method::GET, "/api/v1/scheduler", "").await;
     assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
@@ -136,7 +169,8 @@ async fn scheduler_http_api_test_bad_requests() {
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
     let no_type = post(&cluster, &[("content-type", "application/json")], "{}").await;
     assert_eq!(no_type.status(), StatusCode::BAD_REQUEST);
-    let garbage = post(&cluster, &[("content-type", "application/x-protobuf")], vec![0xff, 0xff, 0xff]).await;
+    let garbage =
+        post(&cluster, &[("content-type", "application/x-protobuf")], vec![0xff, 0xff, 0xff]).await;
     assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
     assert_eq!(cluster.inspect(|c| c.frameworks().count()).await, 0);
 }
@@ -148,10 +182,14 @@ async fn http_framework_launches_and_acknowledges() {
     let cluster = Cluster::start(|_| {});
     let mut agent = cluster.agent("cpus:2;mem:1024");
     let agent_id = agent.register(&cluster).await;
-    let mut response = post(&cluster, &[("content-type", "application/json")], subscribe_json("fw")).await;
+    let mut response =
+        post(&cluster, &[("content-type", "application/json")], subscribe_json("fw")).await;
     let stream_id = response.headers()["mesos-stream-id"].to_str().unwrap().to_string();
     let headers = [("content-type", "application/json"), ("mesos-stream-id", stream_id.as_str())];
-    let framework_id = next_json(&mut response).await["subscribed"]["framework_id"]["value"].as_str().unwrap().to_string();
+    let framework_id = next_json(&mut response).await["subscribed"]["framework_id"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
     cluster.settle().await;
     let offers = next_json(&mut response).await;
     let offer = &offers["offers"]["offers"][0];
@@ -172,7 +210,12 @@ async fn http_framework_launches_and_acknowledges() {
     });
     assert_eq!(post(&cluster, &headers, accept.to_string()).await.status(), StatusCode::ACCEPTED);
     cluster.settle().await;
-    assert!(agent.drain().iter().any(|m| matches!(m, AgentMsg::RunTask(r) if r.task.task_id.value == "t1")));
+    assert!(
+        agent
+            .drain()
+            .iter()
+            .any(|m| matches!(m, AgentMsg::RunTask(r) if r.task.task_id.value == "t1"))
+    );
     let fw = mesos_proto::mesos::FrameworkId { value: framework_id.clone() };
     agent.update(&fw, "t1", mesos_proto::mesos::TaskState::TaskRunning, b"0123456789abcdef");
     cluster.settle().await;
@@ -187,8 +230,11 @@ async fn http_framework_launches_and_acknowledges() {
     });
     assert_eq!(post(&cluster, &headers, ack.to_string()).await.status(), StatusCode::ACCEPTED);
     cluster.settle().await;
-    let acks: Vec<internal::StatusUpdateAcknowledgementMessage> =
-        agent.drain().into_iter().filter_map(|m| if let AgentMsg::Ack(a) = m { Some(a) } else { None }).collect();
+    let acks: Vec<internal::StatusUpdateAcknowledgementMessage> = agent
+        .drain()
+        .into_iter()
+        .filter_map(|m| if let AgentMsg::Ack(a) = m { Some(a) } else { None })
+        .collect();
     assert_eq!(acks.len(), 1);
     assert_eq!(acks[0].uuid, b"0123456789abcdef");
 }
@@ -198,7 +244,8 @@ async fn http_framework_launches_and_acknowledges() {
 #[actix_rt::test]
 async fn closing_the_stream_disconnects_the_framework() {
     let cluster = Cluster::start(|_| {});
-    let mut response = post(&cluster, &[("content-type", "application/json")], subscribe_json("fw")).await;
+    let mut response =
+        post(&cluster, &[("content-type", "application/json")], subscribe_json("fw")).await;
     next_json(&mut response).await;
     drop(response);
     cluster.settle().await;
@@ -210,7 +257,8 @@ async fn closing_the_stream_disconnects_the_framework() {
 #[actix_rt::test]
 async fn heartbeats() {
     let cluster = Cluster::start(|_| {});
-    let mut response = post(&cluster, &[("content-type", "application/json")], subscribe_json("fw")).await;
+    let mut response =
+        post(&cluster, &[("content-type", "application/json")], subscribe_json("fw")).await;
     next_json(&mut response).await;
     cluster.advance(std::time::Duration::from_secs(15)).await;
     assert_eq!(next_json(&mut response).await["type"], "HEARTBEAT");

@@ -82,22 +82,38 @@ impl Cluster {
         dirs: Option<&[std::path::PathBuf]>,
         tweak: impl Fn(&mut MasterOptions),
     ) -> Cluster {
-        use mesos_master::registrar::{LogBackend, MemBackend, RaftRegistrar, RaftRegistrarConfig, SledBackend};
+        use mesos_master::registrar::{
+            LogBackend, MemBackend, RaftRegistrar, RaftRegistrarConfig, SledBackend,
+        };
         let hooks = Arc::new(Hooks::default());
-        let addresses: Vec<std::net::SocketAddr> = (1..=n).map(|i| format!("10.0.0.{i}:5050").parse().unwrap()).collect();
+        let addresses: Vec<std::net::SocketAddr> =
+            (1..=n).map(|i| format!("10.0.0.{i}:5050").parse().unwrap()).collect();
         let masters: Vec<(Node, Master)> = addresses
             .iter()
             .enumerate()
             .map(|(i, address)| {
-                let node = Node::builder(*address).simulated(&sim).clock(clock.clone()).hooks(hooks.clone()).start().unwrap();
+                let node = Node::builder(*address)
+                    .simulated(&sim)
+                    .clock(clock.clone())
+                    .hooks(hooks.clone())
+                    .start()
+                    .unwrap();
                 let backend: Box<dyn LogBackend> = match dirs {
                     Some(dirs) => Box::new(SledBackend::open(&dirs[i]).unwrap()),
                     None => Box::new(MemBackend::new()),
                 };
-                let registrar = RaftRegistrar::start(&node, RaftRegistrarConfig::new(addresses.clone()), backend).unwrap();
-                let mut options = MasterOptions::with_id(format!("c0ffee00-0000-4000-8000-00000000000{}", i + 1));
+                let registrar = RaftRegistrar::start(
+                    &node,
+                    RaftRegistrarConfig::new(addresses.clone()),
+                    backend,
+                )
+                .unwrap();
+                let mut options =
+                    MasterOptions::with_id(format!("c0ffee00-0000-4000-8000-00000000000{}", i + 1));
                 tweak(&mut options);
-                let master = mesos_master::launch::spawn_master_with(&node, options, Arc::new(registrar)).unwrap();
+                let master =
+                    mesos_master::launch::spawn_master_with(&node, options, Arc::new(registrar))
+                        .unwrap();
                 (node, master)
             })
             .collect();
@@ -112,7 +128,9 @@ impl Cluster {
             for (i, (_, master)) in self.masters.iter().enumerate() {
                 let leading = master
                     .master
-                    .dispatch(|m, _| matches!(m.role(), mesos_master::process::Role::Leading { .. }))
+                    .dispatch(|m, _| {
+                        matches!(m.role(), mesos_master::process::Role::Leading { .. })
+                    })
                     .await
                     .unwrap_or(false);
                 if leading {
@@ -155,7 +173,15 @@ impl Cluster {
         let (tx, rx) = mpsc::unbounded_channel();
         let pong = Arc::new(AtomicBool::new(true));
         let process = node.spawn("slave(1)", Recorder { tx, pong: pong.clone() }).unwrap();
-        FakeAgent { node, process, rx, pong, master: self.master_pid(), resources: resources.to_string(), id: None }
+        FakeAgent {
+            node,
+            process,
+            rx,
+            pong,
+            master: self.master_pid(),
+            resources: resources.to_string(),
+            id: None,
+        }
     }
 
     /// A fake scheduler, not yet subscribed.
@@ -163,11 +189,21 @@ impl Cluster {
         let node = self.host("2", 8080);
         let (tx, rx) = mpsc::unbounded_channel();
         let process = node.spawn("scheduler(1)", Recorder { tx, pong: Arc::default() }).unwrap();
-        FakeScheduler { node, process, rx, master: self.master_pid(), id: None, pending: Vec::new() }
+        FakeScheduler {
+            node,
+            process,
+            rx,
+            master: self.master_pid(),
+            id: None,
+            pending: Vec::new(),
+        }
     }
 
     /// Reads the master's core.
-    pub async fn inspect<R: Send + 'static>(&self, f: impl FnOnce(&mesos_master::core::MasterCore) -> R + Send + 'static) -> R {
+    pub async fn inspect<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mesos_master::core::MasterCore) -> R + Send + 'static,
+    ) -> R {
         self.master.master.dispatch(move |m, _| f(m.core())).await.unwrap()
     }
 }
@@ -231,7 +267,13 @@ impl FakeAgent {
     }
 
     /// Sends a status update for `task` as an agent does (with a uuid).
-    pub fn update(&self, framework_id: &mesos::FrameworkId, task_id: &str, state: mesos::TaskState, uuid: &[u8]) {
+    pub fn update(
+        &self,
+        framework_id: &mesos::FrameworkId,
+        task_id: &str,
+        state: mesos::TaskState,
+        uuid: &[u8],
+    ) {
         let status = mesos::TaskStatus {
             task_id: mesos::TaskId { value: task_id.into() },
             state: state as i32,
@@ -282,14 +324,20 @@ impl FakeScheduler {
         self.node.send(self.pid(), &self.master, call);
     }
 
-
     /// Subscribes with `info` and returns the framework id (settles the cluster).
-    pub async fn subscribe(&mut self, cluster: &Cluster, info: mesos::FrameworkInfo) -> mesos::FrameworkId {
+    pub async fn subscribe(
+        &mut self,
+        cluster: &Cluster,
+        info: mesos::FrameworkInfo,
+    ) -> mesos::FrameworkId {
         let framework_id = info.id.clone();
         self.call(scheduler::Call {
             framework_id,
             r#type: Some(scheduler::call::Type::Subscribe as i32),
-            subscribe: Some(scheduler::call::Subscribe { framework_info: info, ..Default::default() }),
+            subscribe: Some(scheduler::call::Subscribe {
+                framework_info: info,
+                ..Default::default()
+            }),
             ..Default::default()
         });
         cluster.settle().await;
@@ -338,7 +386,12 @@ impl FakeScheduler {
             .collect()
     }
 
-    pub fn accept(&self, offer_ids: Vec<mesos::OfferId>, tasks: Vec<mesos::TaskInfo>, refuse_seconds: f64) {
+    pub fn accept(
+        &self,
+        offer_ids: Vec<mesos::OfferId>,
+        tasks: Vec<mesos::TaskInfo>,
+        refuse_seconds: f64,
+    ) {
         use mesos::offer::operation;
         self.call(scheduler::Call {
             r#type: Some(scheduler::call::Type::Accept as i32),
@@ -358,7 +411,10 @@ impl FakeScheduler {
     pub fn decline(&self, offer_ids: Vec<mesos::OfferId>, refuse_seconds: f64) {
         self.call(scheduler::Call {
             r#type: Some(scheduler::call::Type::Decline as i32),
-            decline: Some(scheduler::call::Decline { offer_ids, filters: Some(mesos::Filters { refuse_seconds: Some(refuse_seconds) }) }),
+            decline: Some(scheduler::call::Decline {
+                offer_ids,
+                filters: Some(mesos::Filters { refuse_seconds: Some(refuse_seconds) }),
+            }),
             ..Default::default()
         });
     }
@@ -371,13 +427,19 @@ pub fn task(id: &str, offer: &mesos::Offer, resources: &str) -> mesos::TaskInfo 
         task_id: mesos::TaskId { value: id.into() },
         slave_id: offer.slave_id.clone(),
         resources: Resources::parse(resources).unwrap().to_protos(),
-        command: Some(mesos::CommandInfo { value: Some("sleep 1000".into()), ..Default::default() }),
+        command: Some(mesos::CommandInfo {
+            value: Some("sleep 1000".into()),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
 
 /// Registers one agent and one framework and returns the first offer.
-pub async fn agent_framework_offer(cluster: &Cluster, resources: &str) -> (FakeAgent, FakeScheduler, mesos::Offer) {
+pub async fn agent_framework_offer(
+    cluster: &Cluster,
+    resources: &str,
+) -> (FakeAgent, FakeScheduler, mesos::Offer) {
     let mut agent = cluster.agent(resources);
     agent.register(cluster).await;
     let mut scheduler = cluster.scheduler();

@@ -9,7 +9,10 @@ use super::support::{AgentMsg, Cluster, agent_framework_offer, task};
 fn kill_call(task_id: &str) -> scheduler::Call {
     scheduler::Call {
         r#type: Some(scheduler::call::Type::Kill as i32),
-        kill: Some(scheduler::call::Kill { task_id: mesos::TaskId { value: task_id.into() }, ..Default::default() }),
+        kill: Some(scheduler::call::Kill {
+            task_id: mesos::TaskId { value: task_id.into() },
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -19,7 +22,8 @@ fn kill_call(task_id: &str) -> scheduler::Call {
 #[actix_rt::test]
 async fn master_test_task_running() {
     let cluster = Cluster::start(|_| {});
-    let (mut agent, mut scheduler, offer) = agent_framework_offer(&cluster, "cpus:2;mem:1024").await;
+    let (mut agent, mut scheduler, offer) =
+        agent_framework_offer(&cluster, "cpus:2;mem:1024").await;
     scheduler.accept(vec![offer.id.clone()], vec![task("t1", &offer, "cpus:1;mem:512")], 5.0);
     cluster.settle().await;
     let run = agent
@@ -56,7 +60,11 @@ async fn master_test_kill_task() {
     agent.drain();
     scheduler.call(kill_call("t1"));
     cluster.settle().await;
-    let kills: Vec<_> = agent.drain().into_iter().filter_map(|m| if let AgentMsg::KillTask(k) = m { Some(k) } else { None }).collect();
+    let kills: Vec<_> = agent
+        .drain()
+        .into_iter()
+        .filter_map(|m| if let AgentMsg::KillTask(k) = m { Some(k) } else { None })
+        .collect();
     assert_eq!(kills.len(), 1);
     assert_eq!(kills[0].task_id.value, "t1");
 }
@@ -66,7 +74,8 @@ async fn master_test_kill_task() {
 #[actix_rt::test]
 async fn master_test_kill_unknown_task() {
     let cluster = Cluster::start(|_| {});
-    let (mut agent, mut scheduler, _offer) = agent_framework_offer(&cluster, "cpus:2;mem:1024").await;
+    let (mut agent, mut scheduler, _offer) =
+        agent_framework_offer(&cluster, "cpus:2;mem:1024").await;
     scheduler.call(kill_call("nope"));
     cluster.settle().await;
     let updates = scheduler.updates();
@@ -81,7 +90,8 @@ async fn master_test_kill_unknown_task() {
 #[actix_rt::test]
 async fn master_test_status_update_ack() {
     let cluster = Cluster::start(|_| {});
-    let (mut agent, mut scheduler, offer) = agent_framework_offer(&cluster, "cpus:2;mem:1024").await;
+    let (mut agent, mut scheduler, offer) =
+        agent_framework_offer(&cluster, "cpus:2;mem:1024").await;
     scheduler.accept(vec![offer.id.clone()], vec![task("t1", &offer, "cpus:1;mem:512")], 5.0);
     cluster.settle().await;
     let framework_id = scheduler.id.clone().unwrap();
@@ -99,7 +109,11 @@ async fn master_test_status_update_ack() {
         ..Default::default()
     });
     cluster.settle().await;
-    let acks: Vec<_> = agent.drain().into_iter().filter_map(|m| if let AgentMsg::Ack(a) = m { Some(a) } else { None }).collect();
+    let acks: Vec<_> = agent
+        .drain()
+        .into_iter()
+        .filter_map(|m| if let AgentMsg::Ack(a) = m { Some(a) } else { None })
+        .collect();
     assert_eq!(acks.len(), 1);
     assert_eq!(acks[0].uuid, b"uuid-1");
     let (live, completed) = cluster
@@ -125,7 +139,8 @@ async fn master_test_recover_resources() {
     cluster.advance(Duration::from_secs(1)).await;
     let offers = scheduler.offers();
     assert_eq!(offers.len(), 1);
-    let offered = mesos_proto::resources::Resources::from_protos(offers[0].resources.clone()).unwrap();
+    let offered =
+        mesos_proto::resources::Resources::from_protos(offers[0].resources.clone()).unwrap();
     assert_eq!(offered.cpus(), Some(2.0));
     assert_eq!(offered.mem_mb(), Some(1024.0));
 }

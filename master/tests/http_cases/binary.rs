@@ -31,7 +31,8 @@ fn run(args: &[&str]) -> Output {
 fn start(args: &[&str], env: &[(&str, &str)]) -> (ChildGuard, SocketAddr, String) {
     let mut command = Command::new(BINARY);
     command.args(args).envs(env.iter().copied()).env("RUST_LOG", "warn");
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start mesos-master");
+    let mut child =
+        command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start mesos-master");
     let stdout = child.stdout.take().expect("stdout");
     let guard = ChildGuard(child);
     let mut line = String::new();
@@ -51,13 +52,29 @@ fn help_lists_every_flag() {
     assert_eq!(output.status.code(), Some(0));
     let help = String::from_utf8_lossy(&output.stdout);
     for flag in [
-        "--ip", "--port", "--work_dir", "--registry", "--masters", "--hostname", "--allocation_interval",
-        "--offer_timeout", "--agent_ping_timeout", "--max_agent_ping_timeouts", "--agent_reregister_timeout",
-        "--roles", "--weights",
+        "--ip",
+        "--port",
+        "--work_dir",
+        "--registry",
+        "--masters",
+        "--hostname",
+        "--allocation_interval",
+        "--offer_timeout",
+        "--agent_ping_timeout",
+        "--max_agent_ping_timeouts",
+        "--agent_reregister_timeout",
+        "--roles",
+        "--weights",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
-    for default in ["[default: 127.0.0.1]", "[default: 5050]", "[default: 1secs]", "[default: 15secs]", "[default: 10mins]"] {
+    for default in [
+        "[default: 127.0.0.1]",
+        "[default: 5050]",
+        "[default: 1secs]",
+        "[default: 15secs]",
+        "[default: 10mins]",
+    ] {
         assert!(help.contains(default), "--help lacks {default}:\n{help}");
     }
     assert!(help.contains("MESOS_PORT"), "--help names the environment variables");
@@ -86,7 +103,8 @@ fn refusals_exit_with_one() {
 /// serves `/master/health` and `/master/flags` over TCP, and exits 0 on SIGTERM.
 #[actix_rt::test]
 async fn serves_reads_env_and_stops_on_sigterm() {
-    let (mut child, address, line) = start(&["--hostname=probe.local"], &[("MESOS_PORT", "0"), ("MESOS_WEIGHTS", "a=3")]);
+    let (mut child, address, line) =
+        start(&["--hostname=probe.local"], &[("MESOS_PORT", "0"), ("MESOS_WEIGHTS", "a=3")]);
     assert_ne!(address.port(), 5050, "MESOS_PORT=0 picks a free port");
     assert!(line.contains("(id "), "{line}");
     assert_eq!(get(address, "/master/health").await.status, 200);
@@ -97,7 +115,8 @@ async fn serves_reads_env_and_stops_on_sigterm() {
     let state = get(address, "/master/state").await.json();
     assert_eq!(state["hostname"], "probe.local");
 
-    let killed = Command::new("kill").arg("-TERM").arg(child.0.id().to_string()).status().expect("kill");
+    let killed =
+        Command::new("kill").arg("-TERM").arg(child.0.id().to_string()).status().expect("kill");
     assert!(killed.success());
     let status = wait_with_guard(&mut child);
     assert_eq!(status.code(), Some(0), "SIGTERM stops the master cleanly");

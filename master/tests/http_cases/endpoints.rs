@@ -17,7 +17,10 @@ async fn frameworks_and_slaves_filters() {
     assert_eq!(all["frameworks"][0]["offers"][0]["id"], scene.offer.id.value);
     assert_eq!(all["completed_frameworks"], json!([]));
     assert_eq!(all["unregistered_frameworks"], json!([]));
-    let one = get(address, &format!("/master/frameworks?framework_id={}", scene.framework_id.value)).await.json();
+    let one =
+        get(address, &format!("/master/frameworks?framework_id={}", scene.framework_id.value))
+            .await
+            .json();
     assert_eq!(one["frameworks"].as_array().map(Vec::len), Some(1));
     let none = get(address, "/master/frameworks?framework_id=nope").await.json();
     assert_eq!(none["frameworks"], json!([]));
@@ -33,7 +36,8 @@ async fn frameworks_and_slaves_filters() {
     assert_eq!(slave["offered_resources_full"].as_array().map(Vec::len), Some(unreserved.len()));
     assert_eq!(slave["used_resources_full"], json!([]));
     assert_eq!(slave["reserved_resources_full"], json!({}));
-    let one = get(address, &format!("/master/slaves?slave_id={}", scene.agent_id.value)).await.json();
+    let one =
+        get(address, &format!("/master/slaves?slave_id={}", scene.agent_id.value)).await.json();
     assert_eq!(one["slaves"].as_array().map(Vec::len), Some(1));
     assert_eq!(get(address, "/master/slaves?slave_id=nope").await.json()["slaves"], json!([]));
 }
@@ -50,7 +54,12 @@ async fn tasks_order_paging_and_filters() {
     scene.report("a", TaskState::TaskRunning, 10.0).await;
     scene.report("c", TaskState::TaskRunning, 20.0).await;
     let ids = |value: serde_json::Value| -> Vec<String> {
-        value["tasks"].as_array().expect("tasks").iter().map(|t| t["id"].as_str().unwrap_or("").to_string()).collect()
+        value["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .map(|t| t["id"].as_str().unwrap_or("").to_string())
+            .collect()
     };
     assert_eq!(ids(get(address, "/master/tasks").await.json()), ["b", "c", "a"]);
     assert_eq!(ids(get(address, "/master/tasks?order=asc").await.json()), ["a", "c", "b"]);
@@ -81,7 +90,13 @@ async fn roles_and_flags() {
     let mut scene = Scene::start().await;
     let address = scene.master.address;
     let roles = get(address, "/master/roles").await.json();
-    let web = roles["roles"].as_array().expect("roles").iter().find(|r| r["name"] == "web").expect("role web").clone();
+    let web = roles["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .find(|r| r["name"] == "web")
+        .expect("role web")
+        .clone();
     assert_eq!(web["weight"].as_f64(), Some(2.5));
     assert_eq!(web["frameworks"], json!([scene.framework_id.value]));
     assert_eq!(web["offered"]["cpus"].as_f64(), Some(4.0));
@@ -90,7 +105,13 @@ async fn roles_and_flags() {
 
     scene.launch(&[("t", "cpus:1;mem:100")]).await;
     let roles = get(address, "/roles").await.json();
-    let web = roles["roles"].as_array().expect("roles").iter().find(|r| r["name"] == "web").expect("role web").clone();
+    let web = roles["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .find(|r| r["name"] == "web")
+        .expect("role web")
+        .clone();
     assert_eq!(web["allocated"]["cpus"].as_f64(), Some(1.0));
     assert_eq!(web["allocated"]["mem"].as_f64(), Some(100.0));
 
@@ -111,7 +132,10 @@ async fn health_and_redirect() {
     for path in ["/master/redirect", "/redirect"] {
         let redirect = get(master.address, path).await;
         assert_eq!(redirect.status, 307, "{path}");
-        assert_eq!(redirect.header("location"), Some(format!("//master.example:{}", master.address.port()).as_str()));
+        assert_eq!(
+            redirect.header("location"),
+            Some(format!("//master.example:{}", master.address.port()).as_str())
+        );
     }
     assert_eq!(get(master.address, "/master/redirect/state").await.status, 404);
 }
@@ -132,7 +156,10 @@ async fn teardown() {
     let unknown = http(address, "POST", "/master/teardown", "frameworkId=no-such-framework").await;
     assert_eq!(unknown.status, 400);
     assert!(unknown.body.contains("no-such-framework"), "{}", unknown.body);
-    assert_eq!(get(address, "/master/state").await.json()["frameworks"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        get(address, "/master/state").await.json()["frameworks"].as_array().map(Vec::len),
+        Some(1)
+    );
 
     scene.launch(&[("doomed", "cpus:1;mem:32")]).await;
     let body = format!("frameworkId={}", scene.framework_id.value);
@@ -156,7 +183,8 @@ async fn jsonp() {
     let wrapped = get(master.address, "/master/flags?jsonp=show").await;
     assert_eq!(wrapped.status, 200);
     assert_eq!(wrapped.header("content-type"), Some("text/javascript"));
-    let inner = wrapped.body.strip_prefix("show(").and_then(|b| b.strip_suffix(");")).expect("wrapped");
+    let inner =
+        wrapped.body.strip_prefix("show(").and_then(|b| b.strip_suffix(");")).expect("wrapped");
     let value: serde_json::Value = serde_json::from_str(inner).expect("JSON inside");
     assert_eq!(value["flags"]["port"], "0");
 }

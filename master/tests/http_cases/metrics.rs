@@ -71,7 +71,8 @@ async fn names_on_an_idle_master() {
 async fn values_follow_the_state() {
     let mut scene = Scene::start().await;
     let address = scene.master.address;
-    let value = |metrics: &serde_json::Value, name: &str| metrics[name].as_f64().unwrap_or(f64::NAN);
+    let value =
+        |metrics: &serde_json::Value, name: &str| metrics[name].as_f64().unwrap_or(f64::NAN);
     let metrics = get(address, "/metrics/snapshot").await.json();
     assert_eq!(value(&metrics, "master/slaves_active"), 1.0);
     assert_eq!(value(&metrics, "master/slaves_connected"), 1.0);

@@ -28,7 +28,9 @@ async fn state_shows_agent_framework_and_offer() {
     assert_eq!(state["deactivated_slaves"].as_f64(), Some(0.0));
     assert_eq!(state["unreachable_slaves"].as_f64(), Some(0.0));
     assert_eq!(state["flags"]["weights"], "web=2.5");
-    for empty in ["completed_frameworks", "orphan_tasks", "unregistered_frameworks", "recovered_slaves"] {
+    for empty in
+        ["completed_frameworks", "orphan_tasks", "unregistered_frameworks", "recovered_slaves"]
+    {
         assert_eq!(state[empty], json!([]), "{empty}");
     }
 

@@ -36,9 +36,12 @@ impl TcpMaster {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             actix_rt::System::new().block_on(async move {
-                let node = Node::builder("127.0.0.1:0".parse().unwrap()).start().expect("start master node");
+                let node = Node::builder("127.0.0.1:0".parse().unwrap())
+                    .start()
+                    .expect("start master node");
                 let mut options = MasterOptions::with_id(MASTER_ID);
-                options.flags = vec![("port".into(), "0".into()), ("weights".into(), "web=2.5".into())];
+                options.flags =
+                    vec![("port".into(), "0".into()), ("weights".into(), "web=2.5".into())];
                 tweak(&mut options);
                 let master = spawn_master(&node, options).expect("spawn master");
                 // A dispatch runs after `initialize`: the routes and metrics exist then.
@@ -49,7 +52,13 @@ impl TcpMaster {
             });
         });
         let (address, master) = ready_rx.recv_timeout(GUARD).expect("master started");
-        TcpMaster { address, pid: master.pid().clone(), master, stop: Some(stop_tx), thread: Some(thread) }
+        TcpMaster {
+            address,
+            pid: master.pid().clone(),
+            master,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
     }
 }
 
@@ -107,12 +116,18 @@ fn parse_response(raw: &[u8]) -> HttpResponse {
     let text = String::from_utf8_lossy(raw).to_string();
     let (head, body) = text.split_once("\r\n\r\n").expect("response head");
     let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).expect("status");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status");
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
         .collect();
-    let chunked = headers.iter().any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
     let body = if chunked { dechunk(body) } else { body.to_string() };
     HttpResponse { status, headers, body }
 }
@@ -204,10 +219,16 @@ impl Fake {
             hostname: "agent-host".into(),
             port: Some(5051),
             resources: Resources::parse(resources).expect("resources").to_protos(),
-            attributes: mesos_proto::attributes::Attributes::parse(attributes).expect("attributes").to_protos(),
+            attributes: mesos_proto::attributes::Attributes::parse(attributes)
+                .expect("attributes")
+                .to_protos(),
             ..Default::default()
         };
-        self.send(internal::RegisterSlaveMessage { slave: info, version: Some("1.11.0".into()), ..Default::default() });
+        self.send(internal::RegisterSlaveMessage {
+            slave: info,
+            version: Some("1.11.0".into()),
+            ..Default::default()
+        });
         self.next(|m| match m {
             FromMaster::AgentRegistered(r) => Some(r.slave_id),
             _ => None,
@@ -229,7 +250,10 @@ impl Fake {
         };
         self.send(scheduler::Call {
             r#type: Some(scheduler::call::Type::Subscribe as i32),
-            subscribe: Some(scheduler::call::Subscribe { framework_info: info, ..Default::default() }),
+            subscribe: Some(scheduler::call::Subscribe {
+                framework_info: info,
+                ..Default::default()
+            }),
             ..Default::default()
         });
         self.next(|m| match m {
@@ -249,7 +273,12 @@ impl Fake {
     }
 
     /// Accepts `offer` with one command task per `(task id, resources)`.
-    pub fn launch(&self, framework_id: &mesos::FrameworkId, offer: &mesos::Offer, tasks: &[(&str, &str)]) {
+    pub fn launch(
+        &self,
+        framework_id: &mesos::FrameworkId,
+        offer: &mesos::Offer,
+        tasks: &[(&str, &str)],
+    ) {
         use scheduler::call;
         let task_infos = tasks
             .iter()
@@ -258,7 +287,10 @@ impl Fake {
                 task_id: mesos::TaskId { value: id.to_string() },
                 slave_id: offer.slave_id.clone(),
                 resources: Resources::parse(resources).expect("task resources").to_protos(),
-                command: Some(mesos::CommandInfo { value: Some("sleep 1000".into()), ..Default::default() }),
+                command: Some(mesos::CommandInfo {
+                    value: Some("sleep 1000".into()),
+                    ..Default::default()
+                }),
                 ..Default::default()
             })
             .collect();
@@ -279,7 +311,14 @@ impl Fake {
     }
 
     /// As the agent: reports `state` for a task at `timestamp`.
-    pub fn report(&self, framework_id: &mesos::FrameworkId, agent_id: &mesos::SlaveId, task: &str, state: mesos::TaskState, timestamp: f64) {
+    pub fn report(
+        &self,
+        framework_id: &mesos::FrameworkId,
+        agent_id: &mesos::SlaveId,
+        task: &str,
+        state: mesos::TaskState,
+        timestamp: f64,
+    ) {
         let uuid = format!("{task}-{timestamp}").into_bytes();
         let status = mesos::TaskStatus {
             task_id: mesos::TaskId { value: task.into() },
@@ -320,7 +359,9 @@ impl Scene {
     pub async fn start() -> Scene {
         let master = TcpMaster::start(|_| {});
         let mut agent = Fake::new(&master, "slave(1)");
-        let agent_id = agent.register_agent("cpus:4;mem:1024;disk:2048;ports:[31000-31009]", "rack:a;zone:eu-1").await;
+        let agent_id = agent
+            .register_agent("cpus:4;mem:1024;disk:2048;ports:[31000-31009]", "rack:a;zone:eu-1")
+            .await;
         let mut scheduler = Fake::new(&master, "scheduler(1)");
         let framework_id = scheduler.subscribe("web-app", "web").await;
         let offer = scheduler.offers().await.into_iter().next().expect("one offer");

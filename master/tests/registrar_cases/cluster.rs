@@ -1,7 +1,9 @@
 //! Three registrars on a simulated network with a paused clock: election, replication,
 //! fencing of a deposed leader, minority partitions, restarts and snapshot catch-up.
 
-use mesos_master::registrar::{LeaderState, Registrar, RegistrarError, RegistryOperation as Op, SledBackend};
+use mesos_master::registrar::{
+    LeaderState, Registrar, RegistrarError, RegistryOperation as Op, SledBackend,
+};
 
 use super::support::{Cluster, agent};
 
@@ -14,7 +16,10 @@ async fn leader_elected_and_submits_commit_on_all() {
     cluster.start_all();
     // Before any election, nobody may propose.
     let early = cluster.registrar(0).submit(Op::AdmitAgent(agent("0")));
-    assert!(matches!(cluster.complete(early, 1).await, Err(RegistrarError::NotLeader { leader: None })));
+    assert!(matches!(
+        cluster.complete(early, 1).await,
+        Err(RegistrarError::NotLeader { leader: None })
+    ));
 
     let leader = cluster.wait_leader(&[0, 1, 2]).await;
     let applied = cluster.submit(leader, Op::AdmitAgent(agent("1"))).await.expect("admit");
@@ -25,11 +30,16 @@ async fn leader_elected_and_submits_commit_on_all() {
     }
     let follower = (leader + 1) % 3;
     match cluster.submit(follower, Op::AdmitAgent(agent("2"))).await {
-        Err(RegistrarError::NotLeader { leader: Some(pid) }) => assert_eq!(pid.address(), cluster.addresses[leader]),
+        Err(RegistrarError::NotLeader { leader: Some(pid) }) => {
+            assert_eq!(pid.address(), cluster.addresses[leader])
+        }
         other => panic!("a follower must refuse with the leader's pid, got {other:?}"),
     }
     // Mesos's refusal semantics survive replication: admitting twice is refused.
-    assert!(matches!(cluster.submit(leader, Op::AdmitAgent(agent("1"))).await, Err(RegistrarError::Rejected { .. })));
+    assert!(matches!(
+        cluster.submit(leader, Op::AdmitAgent(agent("1"))).await,
+        Err(RegistrarError::Rejected { .. })
+    ));
     cluster.shutdown().await;
 }
 
@@ -63,10 +73,16 @@ async fn partitioned_leader_is_fenced_and_catches_up() {
     cluster.run(30).await;
     let healed = cluster.state(old).await;
     assert!(healed.is_admitted("1") && healed.is_admitted("2"));
-    assert!(!healed.is_admitted("stranded"), "an uncommitted entry of a deposed leader is discarded");
+    assert!(
+        !healed.is_admitted("stranded"),
+        "an uncommitted entry of a deposed leader is discarded"
+    );
     assert_eq!(healed, cluster.state(new).await);
     let leadership = cluster.registrar(old).leadership().borrow().clone();
-    assert!(matches!(leadership.state, LeaderState::Following { leader: Some(_) }), "{leadership:?}");
+    assert!(
+        matches!(leadership.state, LeaderState::Following { leader: Some(_) }),
+        "{leadership:?}"
+    );
     cluster.shutdown().await;
 }
 
@@ -84,7 +100,10 @@ async fn minority_cannot_commit() {
     // nobody has a majority.
     cluster.sim.partition(cluster.addresses[(leader + 1) % 3], cluster.addresses[(leader + 2) % 3]);
     let submit = cluster.registrar(leader).submit(Op::AdmitAgent(agent("x")));
-    assert!(matches!(cluster.complete(submit, 50).await, Err(RegistrarError::LeadershipLost { .. })));
+    assert!(matches!(
+        cluster.complete(submit, 50).await,
+        Err(RegistrarError::LeadershipLost { .. })
+    ));
     cluster.run(20).await;
     assert!(cluster.leaders().is_empty(), "no member leads without a quorum");
     for i in 0..3 {
@@ -102,7 +121,10 @@ async fn partitioned_follower_catches_up() {
     let lagging = (leader + 1) % 3;
     cluster.sim.isolate(cluster.addresses[lagging]);
     for id in 0..5 {
-        cluster.submit(leader, Op::AdmitAgent(agent(&format!("a{id}")))).await.expect("commit with two of three");
+        cluster
+            .submit(leader, Op::AdmitAgent(agent(&format!("a{id}"))))
+            .await
+            .expect("commit with two of three");
     }
     assert!(!cluster.state(lagging).await.is_admitted("a0"));
     cluster.sim.rejoin(cluster.addresses[lagging]);
@@ -116,7 +138,8 @@ async fn partitioned_follower_catches_up() {
 /// id counters) is all there, a leader is elected again, and new submits commit.
 #[actix_rt::test]
 async fn full_restart_from_sled_keeps_registry() {
-    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().expect("temp dir")).collect();
+    let dirs: Vec<tempfile::TempDir> =
+        (0..3).map(|_| tempfile::tempdir().expect("temp dir")).collect();
     let mut cluster = Cluster::new(3);
     cluster.snapshot_interval = 4;
     for (i, dir) in dirs.iter().enumerate() {
@@ -161,7 +184,10 @@ async fn lagging_member_catches_up_via_snapshot() {
     cluster.run(3).await;
     cluster.stop(lagging).await;
     for id in 0..12 {
-        cluster.submit(leader, Op::AdmitAgent(agent(&format!("a{id}")))).await.expect("admit with two of three");
+        cluster
+            .submit(leader, Op::AdmitAgent(agent(&format!("a{id}"))))
+            .await
+            .expect("admit with two of three");
     }
     assert!(cluster.status(leader).await.snapshot_index >= 10, "the leader compacted its log");
     cluster.start(lagging, Box::new(backends[lagging].clone()));

@@ -23,7 +23,8 @@ fn entry(index: u64, term: u64) -> Entry {
 }
 
 fn open(dir: &Path) -> RaftStorage {
-    let mut storage = RaftStorage::open(Box::new(SledBackend::open(dir).expect("open sled"))).expect("open storage");
+    let mut storage = RaftStorage::open(Box::new(SledBackend::open(dir).expect("open sled")))
+        .expect("open storage");
     storage.bootstrap(1, &[1, 2, 3]).expect("bootstrap");
     storage
 }
@@ -83,7 +84,13 @@ fn kill_9_keeps_acknowledged_writes() {
     let mut last_acked = 0;
     for round in 0..3 {
         let mut child = Command::new(&exe)
-            .args(["--exact", "registrar_cases::durability::writer_child", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "registrar_cases::durability::writer_child",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(WRITER_DIR, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -108,8 +115,15 @@ fn kill_9_keeps_acknowledged_writes() {
         let mut backend = SledBackend::open(dir.path()).expect("reopen after kill -9");
         let persisted = backend.load().expect("load after kill -9");
         let indexes: Vec<u64> = persisted.entries.keys().copied().collect();
-        assert!(indexes.len() as u64 >= last_acked, "round {round}: {} entries, acked {last_acked}", indexes.len());
-        assert!(indexes.iter().enumerate().all(|(i, index)| *index == i as u64 + 1), "round {round}: a gap in the log");
+        assert!(
+            indexes.len() as u64 >= last_acked,
+            "round {round}: {} entries, acked {last_acked}",
+            indexes.len()
+        );
+        assert!(
+            indexes.iter().enumerate().all(|(i, index)| *index == i as u64 + 1),
+            "round {round}: a gap in the log"
+        );
         for index in 1..=last_acked {
             assert_eq!(persisted.entries[&index].data.len(), 300);
         }

@@ -10,23 +10,43 @@ use super::support::{Cluster, agent};
 /// Runs until member `i` is a member with raft id `id` whose registry equals member
 /// `leader`'s, and the leader's configuration is `members` (not joint); fails after 100
 /// ticks.
-async fn wait_rejoined(cluster: &Cluster, i: usize, id: u64, leader: usize, members: &[u64]) -> RaftStatus {
+async fn wait_rejoined(
+    cluster: &Cluster,
+    i: usize,
+    id: u64,
+    leader: usize,
+    members: &[u64],
+) -> RaftStatus {
     for _ in 0..100 {
         cluster.step().await;
         let status = cluster.status(i).await;
         let leader_status = cluster.status(leader).await;
-        if status.id == id && leader_status.members == members && status.applied == leader_status.applied {
-            assert_eq!(cluster.state(i).await, cluster.state(leader).await, "the rejoined member has the registry");
+        if status.id == id
+            && leader_status.members == members
+            && status.applied == leader_status.applied
+        {
+            assert_eq!(
+                cluster.state(i).await,
+                cluster.state(leader).await,
+                "the rejoined member has the registry"
+            );
             return status;
         }
     }
-    panic!("member {i} did not rejoin as {id}: {:?} / leader {:?}", cluster.status(i).await, cluster.status(leader).await);
+    panic!(
+        "member {i} did not rejoin as {id}: {:?} / leader {:?}",
+        cluster.status(i).await,
+        cluster.status(leader).await
+    );
 }
 
 /// Submits `n` agent admissions named `<prefix><k>` on `leader`.
 async fn admit(cluster: &Cluster, leader: usize, prefix: &str, n: usize) {
     for k in 0..n {
-        cluster.submit(leader, Op::AdmitAgent(agent(&format!("{prefix}{k}")))).await.expect("admit");
+        cluster
+            .submit(leader, Op::AdmitAgent(agent(&format!("{prefix}{k}"))))
+            .await
+            .expect("admit");
     }
 }
 
@@ -50,13 +70,20 @@ async fn wiped_follower_rejoins_as_a_new_member() {
     cluster.stop(wiped).await;
     cluster.start(wiped, Box::new(MemBackend::new()));
     let new_id = member_id(old_id, 1);
-    let mut members: Vec<u64> = [1, 2, 3].into_iter().map(|id| if id == old_id { new_id } else { id }).collect();
+    let mut members: Vec<u64> =
+        [1, 2, 3].into_iter().map(|id| if id == old_id { new_id } else { id }).collect();
     members.sort_unstable();
     let status = wait_rejoined(&cluster, wiped, new_id, leader, &members).await;
-    assert!(status.snapshot_index >= 12, "caught up from the snapshot taken at the change: {status:?}");
+    assert!(
+        status.snapshot_index >= 12,
+        "caught up from the snapshot taken at the change: {status:?}"
+    );
 
     cluster.stop(other).await;
-    cluster.submit(leader, Op::AdmitAgent(agent("needs-the-new-member"))).await.expect("commits with the new member's vote");
+    cluster
+        .submit(leader, Op::AdmitAgent(agent("needs-the-new-member")))
+        .await
+        .expect("commits with the new member's vote");
     cluster.run(2).await;
     assert!(cluster.state(wiped).await.is_admitted("needs-the-new-member"));
     assert!(cluster.state(wiped).await.is_admitted("before11"));
@@ -79,13 +106,15 @@ async fn wiped_leader_rejoins_and_each_wipe_is_a_new_generation() {
     let second = cluster.wait_leader(&rest).await;
     admit(&cluster, second, "b", 3).await;
     cluster.start(first, Box::new(MemBackend::new()));
-    let mut members: Vec<u64> = rest.iter().map(|i| *i as u64 + 1).chain([member_id(slot, 1)]).collect();
+    let mut members: Vec<u64> =
+        rest.iter().map(|i| *i as u64 + 1).chain([member_id(slot, 1)]).collect();
     members.sort_unstable();
     wait_rejoined(&cluster, first, member_id(slot, 1), second, &members).await;
 
     cluster.stop(first).await;
     cluster.start(first, Box::new(MemBackend::new()));
-    let mut members: Vec<u64> = rest.iter().map(|i| *i as u64 + 1).chain([member_id(slot, 2)]).collect();
+    let mut members: Vec<u64> =
+        rest.iter().map(|i| *i as u64 + 1).chain([member_id(slot, 2)]).collect();
     members.sort_unstable();
     wait_rejoined(&cluster, first, member_id(slot, 2), second, &members).await;
     let state = cluster.state(first).await;
@@ -152,7 +181,10 @@ async fn superseded_incarnation_cannot_come_back() {
     let old_id = wiped as u64 + 1;
     cluster.stop(wiped).await;
     cluster.start(wiped, Box::new(MemBackend::new()));
-    let mut members: Vec<u64> = [1, 2, 3].into_iter().map(|id| if id == old_id { member_id(old_id, 1) } else { id }).collect();
+    let mut members: Vec<u64> = [1, 2, 3]
+        .into_iter()
+        .map(|id| if id == old_id { member_id(old_id, 1) } else { id })
+        .collect();
     members.sort_unstable();
     wait_rejoined(&cluster, wiped, member_id(old_id, 1), leader, &members).await;
 
@@ -160,7 +192,11 @@ async fn superseded_incarnation_cannot_come_back() {
     cluster.start(wiped, Box::new(backends[wiped].clone()));
     assert_eq!(cluster.status(wiped).await.id, old_id);
     cluster.run(40).await;
-    assert_eq!(cluster.leaders().into_iter().map(|(i, _)| i).collect::<Vec<_>>(), vec![leader], "the old incarnation disrupted nothing");
+    assert_eq!(
+        cluster.leaders().into_iter().map(|(i, _)| i).collect::<Vec<_>>(),
+        vec![leader],
+        "the old incarnation disrupted nothing"
+    );
     cluster.submit(leader, Op::AdmitAgent(agent("after"))).await.expect("the group still commits");
     assert_eq!(cluster.status(leader).await.members, members);
     cluster.shutdown().await;
@@ -183,13 +219,17 @@ async fn replacement_survives_a_change_of_leader() {
     let old_id = wiped as u64 + 1;
     cluster.stop(wiped).await;
 
-    let held = cluster.hooks.hold::<RaftMessage>(Match::any().to_address(cluster.addresses[leader]));
+    let held =
+        cluster.hooks.hold::<RaftMessage>(Match::any().to_address(cluster.addresses[leader]));
     cluster.start(wiped, Box::new(MemBackend::new()));
     cluster.run(2).await;
     assert_eq!(cluster.status(wiped).await.role, "Joining");
     assert!(!held.is_empty(), "the others answered the leader's append of the change");
     let follower = backends[(leader + 2) % 5].clone().load().expect("load");
-    let change = follower.entries.values().find(|e| e.get_entry_type() == raft::eraftpb::EntryType::EntryConfChangeV2);
+    let change = follower
+        .entries
+        .values()
+        .find(|e| e.get_entry_type() == raft::eraftpb::EntryType::EntryConfChangeV2);
     let change = change.expect("the followers have the change in their logs");
     assert!(follower.hard_state.commit < change.index, "but do not know it is committed");
     cluster.stop(leader).await;

@@ -73,10 +73,7 @@ type Shared = Rc<RefCell<History>>;
 
 /// The operation's key: its encoding, unique because every id is.
 fn key(op: &Op) -> Vec<u8> {
-    RegistryEntry {
-        operation: Some(op.clone()),
-    }
-    .encode_to_vec()
+    RegistryEntry { operation: Some(op.clone()) }.encode_to_vec()
 }
 
 /// Generates operations with unique ids: registers and admits of new ids, removes and
@@ -93,19 +90,12 @@ impl Workload {
     fn next(&mut self, rng: &mut StdRng) -> Op {
         match rng.random_range(0..4) {
             1 if !self.removable.is_empty() => {
-                let id = self
-                    .removable
-                    .swap_remove(rng.random_range(0..self.removable.len()));
+                let id = self.removable.swap_remove(rng.random_range(0..self.removable.len()));
                 Op::RemoveFramework(FrameworkId { value: id })
             }
             3 if !self.reachable.is_empty() => {
-                let id = self
-                    .reachable
-                    .swap_remove(rng.random_range(0..self.reachable.len()));
-                Op::MarkUnreachable(AgentAtTime {
-                    info: Some(agent(&id)),
-                    time: Some(time(1_000)),
-                })
+                let id = self.reachable.swap_remove(rng.random_range(0..self.reachable.len()));
+                Op::MarkUnreachable(AgentAtTime { info: Some(agent(&id)), time: Some(time(1_000)) })
             }
             0 | 1 => {
                 self.frameworks += 1;
@@ -133,12 +123,7 @@ fn invoke(cluster: &Cluster, history: &Shared, i: usize, op: Op) {
         let mut h = history.borrow_mut();
         let invoked = h.next;
         h.next += 1;
-        h.records.push(Record {
-            op,
-            member: i,
-            invoked,
-            response: None,
-        });
+        h.records.push(Record { op, member: i, invoked, response: None });
         h.records.len() - 1
     };
     let history = history.clone();
@@ -173,11 +158,7 @@ fn committed_log(backends: &[MemBackend], seed: u64) -> Vec<Option<Op>> {
             .collect();
         logs.push(log);
     }
-    let longest = logs
-        .iter()
-        .max_by_key(|l| l.len())
-        .cloned()
-        .unwrap_or_default();
+    let longest = logs.iter().max_by_key(|l| l.len()).cloned().unwrap_or_default();
     for (i, log) in logs.iter().enumerate() {
         if let Some(k) = (0..log.len()).find(|k| log[*k] != longest[*k]) {
             panic!(
@@ -246,12 +227,8 @@ async fn check_members(cluster: &Cluster, backends: &[MemBackend], seed: u64) ->
 fn check_history(history: &History, log: &[Option<Op>], seed: u64) {
     let (results, _) = replay(log);
     let mut position: HashMap<Vec<u8>, u64> = HashMap::new();
-    let submitted: HashMap<Vec<u8>, usize> = history
-        .records
-        .iter()
-        .enumerate()
-        .map(|(n, r)| (key(&r.op), n))
-        .collect();
+    let submitted: HashMap<Vec<u8>, usize> =
+        history.records.iter().enumerate().map(|(n, r)| (key(&r.op), n)).collect();
     for (k, op) in log.iter().enumerate() {
         let Some(op) = op else { continue };
         let index = k as u64 + 1;
@@ -260,10 +237,7 @@ fn check_history(history: &History, log: &[Option<Op>], seed: u64) {
             "seed {seed}: entry {index} holds an operation nobody submitted: {op:?}"
         );
         if let Some(first) = position.insert(key(op), index) {
-            panic!(
-                "seed {seed}: {} committed twice, at {first} and {index}",
-                op.name()
-            );
+            panic!("seed {seed}: {} committed twice, at {first} and {index}", op.name());
         }
     }
     for record in &history.records {
@@ -276,9 +250,7 @@ fn check_history(history: &History, log: &[Option<Op>], seed: u64) {
                 record.op,
                 record.member
             );
-            let model = results[index as usize - 1]
-                .clone()
-                .expect("an operation entry");
+            let model = results[index as usize - 1].clone().expect("an operation entry");
             assert_eq!(
                 model, outcome,
                 "seed {seed}: entry {index}: the member answered differently from the model"
@@ -337,7 +309,11 @@ async fn run(seed: u64) -> (usize, usize) {
     // snapshots the log, and this model checks whole logs (membership.rs covers that).
     cluster.clock.settle().await;
     for i in 0..3 {
-        assert_eq!(cluster.status(i).await.id, i as u64 + 1, "seed {seed}: member {i} founded the group");
+        assert_eq!(
+            cluster.status(i).await.id,
+            i as u64 + 1,
+            "seed {seed}: member {i} founded the group"
+        );
     }
     let history: Shared = Rc::default();
     let mut workload = Workload::default();
@@ -356,13 +332,9 @@ async fn run(seed: u64) -> (usize, usize) {
             }
             40..48 => {
                 let (a, b) = (rng.random_range(0..3), rng.random_range(1..3));
-                cluster
-                    .sim
-                    .partition(cluster.addresses[a], cluster.addresses[(a + b) % 3]);
+                cluster.sim.partition(cluster.addresses[a], cluster.addresses[(a + b) % 3]);
             }
-            48..53 => cluster
-                .sim
-                .isolate(cluster.addresses[rng.random_range(0..3)]),
+            48..53 => cluster.sim.isolate(cluster.addresses[rng.random_range(0..3)]),
             53..60 => heal_all(&cluster),
             60..63 => {
                 let i = rng.random_range(0..3);
@@ -420,11 +392,7 @@ fn report(history: &History, log: &[Option<Op>], terms: usize, seed: u64) -> usi
         last.acknowledged().is_some(),
         "seed {seed}: the barrier submit on a settled leader did not commit"
     );
-    let acknowledged = history
-        .records
-        .iter()
-        .filter(|r| r.acknowledged().is_some())
-        .count();
+    let acknowledged = history.records.iter().filter(|r| r.acknowledged().is_some()).count();
     let refused = history
         .records
         .iter()

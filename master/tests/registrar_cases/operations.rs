@@ -2,8 +2,13 @@
 //! Mesos's `AWAIT_TRUE` is `Ok(_)` here and `AWAIT_FALSE` is `Err(Rejected)`.
 
 use mesos_master::registrar::json::{from_registry_json, to_registry_json};
-use mesos_master::registrar::operations::{AgentAtTime, AgentIdAtTime, FrameworkAtTime, MachineIds, PruneAgents, Weights};
-use mesos_master::registrar::{InMemoryRegistrar, Registrar, RegistrarError, RegistryError, RegistryOperation as Op, RegistryState};
+use mesos_master::registrar::operations::{
+    AgentAtTime, AgentIdAtTime, FrameworkAtTime, MachineIds, PruneAgents, Weights,
+};
+use mesos_master::registrar::{
+    InMemoryRegistrar, Registrar, RegistrarError, RegistryError, RegistryOperation as Op,
+    RegistryState,
+};
 use mesos_proto::mesos::maintenance::{Schedule, Window};
 use mesos_proto::mesos::{FrameworkId, MachineId, MasterInfo, SlaveId, Unavailability, WeightInfo};
 
@@ -57,7 +62,10 @@ async fn recover() {
 fn admit() {
     let registrar = InMemoryRegistrar::default();
     assert!(ok(&registrar, Op::AdmitAgent(agent("1"))));
-    assert_eq!(refused(&registrar, Op::AdmitAgent(agent("1"))), RegistryError::AgentAlreadyAdmitted { agent_id: "1".into() });
+    assert_eq!(
+        refused(&registrar, Op::AdmitAgent(agent("1"))),
+        RegistryError::AgentAlreadyAdmitted { agent_id: "1".into() }
+    );
 }
 
 /// RegistrarTest.MarkReachable: marking an admitted agent reachable is fine (no change),
@@ -80,7 +88,10 @@ async fn mark_unreachable() {
     assert!(ok(&registrar, unreachable("1")));
     assert!(ok(&registrar, Op::MarkReachable(agent("1"))));
     assert!(ok(&registrar, unreachable("1")));
-    assert_eq!(refused(&registrar, unreachable("1")), RegistryError::AgentNotAdmitted { agent_id: "1".into() });
+    assert_eq!(
+        refused(&registrar, unreachable("1")),
+        RegistryError::AgentNotAdmitted { agent_id: "1".into() }
+    );
     let state = registrar.state().await.unwrap();
     assert!(state.is_unreachable("1") && !state.is_admitted("1"));
 }
@@ -96,10 +107,22 @@ fn mark_gone() {
     assert!(ok(&registrar, Op::AdmitAgent(agent("2"))));
     assert!(ok(&registrar, unreachable("2")));
     assert!(ok(&registrar, gone("2")));
-    assert_eq!(refused(&registrar, gone("2")), RegistryError::AgentAlreadyGone { agent_id: "2".into() });
-    assert_eq!(refused(&registrar, unreachable("2")), RegistryError::AgentNotAdmitted { agent_id: "2".into() });
-    assert_eq!(refused(&registrar, Op::MarkReachable(agent("2"))), RegistryError::AgentGone { agent_id: "2".into() });
-    assert_eq!(refused(&registrar, gone("3")), RegistryError::UnknownAgent { agent_id: "3".into() });
+    assert_eq!(
+        refused(&registrar, gone("2")),
+        RegistryError::AgentAlreadyGone { agent_id: "2".into() }
+    );
+    assert_eq!(
+        refused(&registrar, unreachable("2")),
+        RegistryError::AgentNotAdmitted { agent_id: "2".into() }
+    );
+    assert_eq!(
+        refused(&registrar, Op::MarkReachable(agent("2"))),
+        RegistryError::AgentGone { agent_id: "2".into() }
+    );
+    assert_eq!(
+        refused(&registrar, gone("3")),
+        RegistryError::UnknownAgent { agent_id: "3".into() }
+    );
 }
 
 /// RegistrarTest.Prune: unreachable and gone agents are forgotten by Prune, after which
@@ -149,7 +172,10 @@ fn weight(role: &str, weight: f64) -> WeightInfo {
 async fn update_weights() {
     let registrar = InMemoryRegistrar::default();
     assert!(ok(&registrar, Op::UpdateWeights(Weights { weights: vec![weight("role1", 2.0)] })));
-    assert!(ok(&registrar, Op::UpdateWeights(Weights { weights: vec![weight("role1", 4.0), weight("role2", 1.0)] })));
+    assert!(ok(
+        &registrar,
+        Op::UpdateWeights(Weights { weights: vec![weight("role1", 4.0), weight("role2", 1.0)] })
+    ));
     assert!(!ok(&registrar, Op::UpdateWeights(Weights { weights: vec![weight("role2", 1.0)] })));
     assert!(!ok(&registrar, Op::UpdateWeights(Weights { weights: vec![] })));
     let state = registrar.state().await.unwrap();
@@ -185,10 +211,27 @@ async fn maintenance_schedule() {
     assert!(ok(&registrar, Op::UpdateSchedule(schedule(&[&["a"], &["b", "c"]]))));
     assert!(ok(&registrar, Op::StartMaintenance(MachineIds { machines: vec![machine("c")] })));
     let state = registrar.state().await.unwrap();
-    let modes: Vec<(String, i32)> = state.registry().machines.as_ref().unwrap().machines.iter()
-        .map(|m| (m.info.id.hostname.clone().unwrap(), m.info.mode.unwrap())).collect();
-    assert_eq!(modes, vec![("a".into(), Mode::Draining as i32), ("b".into(), Mode::Draining as i32), ("c".into(), Mode::Down as i32)]);
-    assert!(ok(&registrar, Op::StopMaintenance(MachineIds { machines: vec![machine("a"), machine("c")] })));
+    let modes: Vec<(String, i32)> = state
+        .registry()
+        .machines
+        .as_ref()
+        .unwrap()
+        .machines
+        .iter()
+        .map(|m| (m.info.id.hostname.clone().unwrap(), m.info.mode.unwrap()))
+        .collect();
+    assert_eq!(
+        modes,
+        vec![
+            ("a".into(), Mode::Draining as i32),
+            ("b".into(), Mode::Draining as i32),
+            ("c".into(), Mode::Down as i32)
+        ]
+    );
+    assert!(ok(
+        &registrar,
+        Op::StopMaintenance(MachineIds { machines: vec![machine("a"), machine("c")] })
+    ));
     let state = registrar.state().await.unwrap();
     assert_eq!(state.registry().schedules, vec![schedule(&[&["b"]])]);
     assert_eq!(state.registry().machines.as_ref().unwrap().machines.len(), 1);
@@ -202,17 +245,31 @@ async fn maintenance_schedule() {
 #[actix_rt::test]
 async fn frameworks_register_update_remove() {
     let registrar = InMemoryRegistrar::default();
-    let register = |id: &str| Op::RegisterFramework(FrameworkAtTime { info: Some(framework(id, 60.0)), time: Some(time(1)) });
+    let register = |id: &str| {
+        Op::RegisterFramework(FrameworkAtTime {
+            info: Some(framework(id, 60.0)),
+            time: Some(time(1)),
+        })
+    };
     assert!(ok(&registrar, register("f1")));
-    assert_eq!(refused(&registrar, register("f1")), RegistryError::FrameworkAlreadyRegistered { framework_id: "f1".into() });
-    let disconnect = Op::UpdateFramework(FrameworkAtTime { info: Some(framework("f1", 60.0)), time: Some(time(5_000_000_000)) });
+    assert_eq!(
+        refused(&registrar, register("f1")),
+        RegistryError::FrameworkAlreadyRegistered { framework_id: "f1".into() }
+    );
+    let disconnect = Op::UpdateFramework(FrameworkAtTime {
+        info: Some(framework("f1", 60.0)),
+        time: Some(time(5_000_000_000)),
+    });
     assert!(ok(&registrar, disconnect.clone()));
     assert!(!ok(&registrar, disconnect));
     let state = registrar.state().await.unwrap();
     assert_eq!(state.frameworks()["f1"].failover_deadline_ns(), Some(65_000_000_000));
     assert!(ok(&registrar, Op::RemoveFramework(FrameworkId { value: "f1".into() })));
     refused(&registrar, Op::RemoveFramework(FrameworkId { value: "f1".into() }));
-    assert_eq!(refused(&registrar, register("f1")), RegistryError::FrameworkCompleted { framework_id: "f1".into() });
+    assert_eq!(
+        refused(&registrar, register("f1")),
+        RegistryError::FrameworkCompleted { framework_id: "f1".into() }
+    );
 }
 
 /// The cluster id is set once; admitting an agent or registering a framework whose id
@@ -228,7 +285,12 @@ async fn ids_never_go_back() {
     assert!(ok(&registrar, Op::AdmitAgent(agent("c1-S99"))));
     assert!(ok(&registrar, Op::AdmitAgent(agent("c1-S5"))));
     assert!(ok(&registrar, Op::AdmitAgent(agent("other-S500"))));
-    let register = |id: &str| Op::RegisterFramework(FrameworkAtTime { info: Some(framework(id, 60.0)), time: Some(time(1)) });
+    let register = |id: &str| {
+        Op::RegisterFramework(FrameworkAtTime {
+            info: Some(framework(id, 60.0)),
+            time: Some(time(1)),
+        })
+    };
     assert!(ok(&registrar, register("c1-0012")));
     assert!(ok(&registrar, register("c1-0003")));
     let ids = registrar.state().await.unwrap().ids().clone();
@@ -241,7 +303,10 @@ async fn refused_operations_change_nothing() {
     let registrar = InMemoryRegistrar::default();
     assert!(ok(&registrar, Op::AdmitAgent(agent("1"))));
     let before = registrar.state().await.unwrap();
-    refused(&registrar, Op::MarkGone(AgentIdAtTime { id: Some(SlaveId { value: "1".into() }), time: None }));
+    refused(
+        &registrar,
+        Op::MarkGone(AgentIdAtTime { id: Some(SlaveId { value: "1".into() }), time: None }),
+    );
     refused(&registrar, Op::MarkUnreachable(AgentAtTime { info: Some(agent("1")), time: None }));
     assert_eq!(registrar.state().await.unwrap(), before);
 }
@@ -258,8 +323,20 @@ async fn encoding_and_json_round_trip() {
     ok(&registrar, unreachable("2"));
     ok(&registrar, gone("3"));
     ok(&registrar, Op::UpdateWeights(Weights { weights: vec![weight("r", 2.5)] }));
-    ok(&registrar, Op::RegisterFramework(FrameworkAtTime { info: Some(framework("f1", 10.0)), time: Some(time(7)) }));
-    ok(&registrar, Op::RegisterFramework(FrameworkAtTime { info: Some(framework("f2", 10.0)), time: Some(time(7)) }));
+    ok(
+        &registrar,
+        Op::RegisterFramework(FrameworkAtTime {
+            info: Some(framework("f1", 10.0)),
+            time: Some(time(7)),
+        }),
+    );
+    ok(
+        &registrar,
+        Op::RegisterFramework(FrameworkAtTime {
+            info: Some(framework("f2", 10.0)),
+            time: Some(time(7)),
+        }),
+    );
     ok(&registrar, Op::RemoveFramework(FrameworkId { value: "f2".into() }));
     let state = registrar.state().await.unwrap();
     assert_eq!(RegistryState::decode(&state.encode()).unwrap(), state);

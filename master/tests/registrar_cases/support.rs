@@ -6,13 +6,18 @@ use std::time::Duration;
 
 use libprocess::{Clock, Hooks, Node, SimNetwork};
 use mesos_master::registrar::{
-    Applied, Completion, LeaderState, LogBackend, MemBackend, RaftRegistrar, RaftRegistrarConfig, Registrar, RegistrarError, RegistryState,
+    Applied, Completion, LeaderState, LogBackend, MemBackend, RaftRegistrar, RaftRegistrarConfig,
+    Registrar, RegistrarError, RegistryState,
 };
 use mesos_proto::mesos::{FrameworkId, FrameworkInfo, SlaveId, SlaveInfo, TimeInfo};
 
 /// An agent's info with id `id`.
 pub fn agent(id: &str) -> SlaveInfo {
-    SlaveInfo { hostname: "localhost".into(), id: Some(SlaveId { value: id.into() }), ..Default::default() }
+    SlaveInfo {
+        hostname: "localhost".into(),
+        id: Some(SlaveId { value: id.into() }),
+        ..Default::default()
+    }
 }
 
 /// A framework's info with id `id` and a failover timeout.
@@ -81,7 +86,8 @@ impl Cluster {
     /// Starts every member, each on a new in-memory log; returns the logs (clone one to
     /// restart its member on the same data).
     pub fn start_all(&mut self) -> Vec<MemBackend> {
-        let backends: Vec<MemBackend> = (0..self.members.len()).map(|_| MemBackend::new()).collect();
+        let backends: Vec<MemBackend> =
+            (0..self.members.len()).map(|_| MemBackend::new()).collect();
         for (i, backend) in backends.iter().enumerate() {
             self.start(i, Box::new(backend.clone()));
         }
@@ -130,7 +136,8 @@ impl Cluster {
     pub async fn wait_leader(&self, among: &[usize]) -> usize {
         for _ in 0..100 {
             self.step().await;
-            let leaders: Vec<usize> = self.leaders().into_iter().map(|(i, _)| i).filter(|i| among.contains(i)).collect();
+            let leaders: Vec<usize> =
+                self.leaders().into_iter().map(|(i, _)| i).filter(|i| among.contains(i)).collect();
             if leaders.len() == 1 {
                 return leaders[0];
             }
@@ -139,7 +146,11 @@ impl Cluster {
     }
 
     /// Drives the clock until `completion` resolves; fails after `max_ticks`.
-    pub async fn complete(&self, completion: Completion, max_ticks: usize) -> Result<Applied, RegistrarError> {
+    pub async fn complete(
+        &self,
+        completion: Completion,
+        max_ticks: usize,
+    ) -> Result<Applied, RegistrarError> {
         let handle = actix_rt::spawn(completion);
         for _ in 0..max_ticks {
             self.clock.settle().await;
@@ -152,7 +163,11 @@ impl Cluster {
     }
 
     /// Submits on member `i` and drives the clock until it completes.
-    pub async fn submit(&self, i: usize, op: mesos_master::registrar::RegistryOperation) -> Result<Applied, RegistrarError> {
+    pub async fn submit(
+        &self,
+        i: usize,
+        op: mesos_master::registrar::RegistryOperation,
+    ) -> Result<Applied, RegistrarError> {
         let completion = self.registrar(i).submit(op);
         self.complete(completion, 100).await
     }

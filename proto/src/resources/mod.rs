@@ -72,10 +72,7 @@ impl Entry {
     fn new(mut resource: Resource) -> Entry {
         resource::normalize(&mut resource);
         let shared_count = resource.shared.is_some().then_some(1);
-        Entry {
-            resource,
-            shared_count,
-        }
+        Entry { resource, shared_count }
     }
 
     fn is_empty(&self) -> bool {
@@ -99,7 +96,9 @@ impl Resources {
     /// Validates each protobuf, converts it to the current reservation format
     /// and adds it. Empty resources (`cpus:0`) are accepted and hold nothing.
     /// The first invalid resource is an error.
-    pub fn from_protos(protos: impl IntoIterator<Item = Resource>) -> Result<Resources, ResourceError> {
+    pub fn from_protos(
+        protos: impl IntoIterator<Item = Resource>,
+    ) -> Result<Resources, ResourceError> {
         let mut result = Resources::new();
         for proto in protos {
             result.push(proto)?;
@@ -126,7 +125,10 @@ impl Resources {
 
     /// [`Resources::parse`], with resources that name no role reserved to
     /// `default_role` (`*` for unreserved).
-    pub fn parse_with_default_role(text: &str, default_role: &str) -> Result<Resources, ResourceError> {
+    pub fn parse_with_default_role(
+        text: &str,
+        default_role: &str,
+    ) -> Result<Resources, ResourceError> {
         parse::parse_resources(text, default_role)
     }
 
@@ -254,7 +256,11 @@ impl Resources {
     /// does (RESERVE turns unreserved into reserved, CREATE turns disk into
     /// a volume). An error, changing nothing, if `consumed` is not all held
     /// (Mesos: resources.cpp `ResourceConversion::apply`).
-    pub fn convert(&self, consumed: &Resources, converted: &Resources) -> Result<Resources, ResourceError> {
+    pub fn convert(
+        &self,
+        consumed: &Resources,
+        converted: &Resources,
+    ) -> Result<Resources, ResourceError> {
         let mut result = self.checked_sub(consumed)?;
         result += converted;
         Ok(result)
@@ -292,12 +298,7 @@ impl Resources {
     /// The resources for which `predicate` holds.
     pub fn filter(&self, mut predicate: impl FnMut(&Resource) -> bool) -> Resources {
         Resources {
-            entries: self
-                .entries
-                .iter()
-                .filter(|e| predicate(&e.resource))
-                .cloned()
-                .collect(),
+            entries: self.entries.iter().filter(|e| predicate(&e.resource)).cloned().collect(),
         }
     }
 
@@ -391,9 +392,7 @@ impl Resources {
     /// Marks every resource as allocated to `role`, replacing any earlier
     /// allocation (the master does this before offering).
     pub fn allocate(&mut self, role: &str) {
-        let allocation = AllocationInfo {
-            role: Some(role.to_string()),
-        };
+        let allocation = AllocationInfo { role: Some(role.to_string()) };
         self.map_metadata(|r| r.allocation_info = Some(allocation.clone()));
     }
 
@@ -407,7 +406,8 @@ impl Resources {
     pub fn allocations(&self) -> BTreeMap<String, Resources> {
         let mut result: BTreeMap<String, Resources> = BTreeMap::new();
         for entry in &self.entries {
-            if let Some(role) = entry.resource.allocation_info.as_ref().and_then(|a| a.role.clone()) {
+            if let Some(role) = entry.resource.allocation_info.as_ref().and_then(|a| a.role.clone())
+            {
                 result.entry(role).or_default().add_entry(entry.clone());
             }
         }
@@ -417,7 +417,10 @@ impl Resources {
     /// The same resources with `reservation` pushed on top of each one's
     /// reservation stack (a RESERVE). The result must be valid: the new
     /// reservation refines the current one.
-    pub fn push_reservation(&self, reservation: &ReservationInfo) -> Result<Resources, ResourceError> {
+    pub fn push_reservation(
+        &self,
+        reservation: &ReservationInfo,
+    ) -> Result<Resources, ResourceError> {
         let mut result = Resources::new();
         for entry in &self.entries {
             let mut entry = entry.clone();
@@ -480,13 +483,13 @@ impl Resources {
     /// is none.
     pub fn scalar(&self, name: &str) -> Option<f64> {
         let mut found = false;
-        let total = self
-            .iter()
-            .filter(|r| r.name == name && r.r#type == Type::Scalar as i32)
-            .fold(0.0, |total, r| {
+        let total = self.iter().filter(|r| r.name == name && r.r#type == Type::Scalar as i32).fold(
+            0.0,
+            |total, r| {
                 found = true;
                 values::scalar_add(total, r.scalar.as_ref().map_or(0.0, |s| s.value))
-            });
+            },
+        );
         found.then_some(total)
     }
 

@@ -82,9 +82,8 @@ fn from_json(text: &str, default_role: &str) -> Result<Vec<Resource>, ResourceEr
         serde_json::from_str(text).map_err(|e| ResourceError::Json { reason: e.to_string() })?;
     let mut protos = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
-        let mut proto: Resource = crate::json::from_json(item).map_err(|e| ResourceError::Json {
-            reason: format!("resource #{index}: {e}"),
-        })?;
+        let mut proto: Resource = crate::json::from_json(item)
+            .map_err(|e| ResourceError::Json { reason: format!("resource #{index}: {e}") })?;
         if proto.role.is_none() && proto.reservations.is_empty() {
             proto.role = Some(default_role.to_string());
         }
@@ -142,7 +141,11 @@ fn from_simple_string(input: &str, default_role: &str) -> Result<Vec<Resource>, 
 }
 
 /// `name(role):value` or `name:value`.
-fn parse_one(input: &str, token: &Token<'_>, default_role: &str) -> Result<Resource, ResourceError> {
+fn parse_one(
+    input: &str,
+    token: &Token<'_>,
+    default_role: &str,
+) -> Result<Resource, ResourceError> {
     let text = token.text;
     let Some(colon) = text.find(':') else {
         return Err(token.error(input, first_non_space(text), ParseProblem::MissingColon));
@@ -192,10 +195,7 @@ fn parse_one(input: &str, token: &Token<'_>, default_role: &str) -> Result<Resou
         return Err(token.error(
             input,
             colon + 1 + first_non_space(&text[colon + 1..]),
-            ParseProblem::WrongType {
-                found: "TEXT",
-                expected: "a scalar, [ranges] or {set}",
-            },
+            ParseProblem::WrongType { found: "TEXT", expected: "a scalar, [ranges] or {set}" },
         ));
     }
     Ok(Resource {

@@ -56,11 +56,7 @@ fn resource_text(universe: Universe) -> impl Strategy<Value = String> {
         set_text(universe).prop_map(|v| ("disks", v)),
     ];
     (value, role()).prop_map(|((name, value), role)| {
-        if role == "*" {
-            format!("{name}:{value}")
-        } else {
-            format!("{name}({role}):{value}")
-        }
+        if role == "*" { format!("{name}:{value}") } else { format!("{name}({role}):{value}") }
     })
 }
 
@@ -77,8 +73,8 @@ fn resources(universe: Universe) -> impl Strategy<Value = Resources> {
 /// Resources with metadata the text syntax cannot express: allocations,
 /// dynamic and refined reservations, revocability, persistent volumes.
 fn rich_resources() -> impl Strategy<Value = Resources> {
-    (resources(ANY), proptest::collection::vec(0u8..6, 0..4), proptest::option::of(role())).prop_map(
-        |(base, decorations, allocation)| {
+    (resources(ANY), proptest::collection::vec(0u8..6, 0..4), proptest::option::of(role()))
+        .prop_map(|(base, decorations, allocation)| {
             let mut result = base.clone();
             for (i, decoration) in decorations.into_iter().enumerate() {
                 let Some(mut proto) = base.iter().nth(i).cloned() else { break };
@@ -86,10 +82,8 @@ fn rich_resources() -> impl Strategy<Value = Resources> {
                     0 => proto.revocable = Some(RevocableInfo {}),
                     1 => proto.reservations = vec![dynamic_reservation("r1", Some("p"), None)],
                     2 => {
-                        proto.reservations = vec![
-                            static_reservation("a"),
-                            dynamic_reservation("a/b", None, None),
-                        ]
+                        proto.reservations =
+                            vec![static_reservation("a"), dynamic_reservation("a/b", None, None)]
                     }
                     3 if proto.r#type == Type::Scalar as i32 => {
                         proto.name = "disk".into();
@@ -108,8 +102,7 @@ fn rich_resources() -> impl Strategy<Value = Resources> {
                 result.allocate(role);
             }
             result
-        },
-    )
+        })
 }
 
 /// Checks every invariant the module docs promise.
@@ -121,7 +114,11 @@ fn check_invariants(resources: &Resources) -> Result<(), TestCaseError> {
         prop_assert!(!entry.is_empty(), "empty entry {}", one::display(r));
         prop_assert!(r.role.is_none() && r.reservation.is_none(), "old format");
         if let Some(scalar) = &r.scalar {
-            prop_assert!(scalar.value >= 0.001, "scalar {} below the smallest amount", scalar.value);
+            prop_assert!(
+                scalar.value >= 0.001,
+                "scalar {} below the smallest amount",
+                scalar.value
+            );
             prop_assert_eq!(scalar.value, values::normalize_scalar(scalar.value));
         }
         if let Some(ranges) = &r.ranges {
@@ -148,10 +145,7 @@ fn members(ranges: &Ranges) -> BTreeSet<u64> {
 
 fn raw_ranges() -> impl Strategy<Value = Ranges> {
     proptest::collection::vec((0u64..200, 0u64..200), 0..6).prop_map(|pairs| Ranges {
-        range: pairs
-            .into_iter()
-            .map(|(a, b)| Range { begin: a.min(b), end: a.max(b) })
-            .collect(),
+        range: pairs.into_iter().map(|(a, b)| Range { begin: a.min(b), end: a.max(b) }).collect(),
     })
 }
 
@@ -176,25 +170,27 @@ fn arbitrary_proto() -> impl Strategy<Value = crate::mesos::Resource> {
         proptest::collection::vec(reservation, 0..3),
         any::<(bool, bool, bool)>(),
     )
-        .prop_map(|(name, kind, scalar, ranges, set, reservations, (revocable, shared, disk))| {
-            crate::mesos::Resource {
-                name: name.to_string(),
-                r#type: kind,
-                scalar: scalar.map(|value| Scalar { value }),
-                ranges: ranges.map(|pairs| Ranges {
-                    range: pairs.into_iter().map(|(begin, end)| Range { begin, end }).collect(),
-                }),
-                set: set.map(|item| Set { item }),
-                reservations,
-                revocable: revocable.then_some(RevocableInfo {}),
-                shared: shared.then_some(crate::mesos::resource::SharedInfo {}),
-                disk: disk.then(|| DiskInfo {
-                    persistence: Some(Persistence { id: "v".into(), principal: None }),
+        .prop_map(
+            |(name, kind, scalar, ranges, set, reservations, (revocable, shared, disk))| {
+                crate::mesos::Resource {
+                    name: name.to_string(),
+                    r#type: kind,
+                    scalar: scalar.map(|value| Scalar { value }),
+                    ranges: ranges.map(|pairs| Ranges {
+                        range: pairs.into_iter().map(|(begin, end)| Range { begin, end }).collect(),
+                    }),
+                    set: set.map(|item| Set { item }),
+                    reservations,
+                    revocable: revocable.then_some(RevocableInfo {}),
+                    shared: shared.then_some(crate::mesos::resource::SharedInfo {}),
+                    disk: disk.then(|| DiskInfo {
+                        persistence: Some(Persistence { id: "v".into(), principal: None }),
+                        ..Default::default()
+                    }),
                     ..Default::default()
-                }),
-                ..Default::default()
-            }
-        })
+                }
+            },
+        )
 }
 
 proptest! {

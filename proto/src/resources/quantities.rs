@@ -114,10 +114,7 @@ impl ResourceQuantities {
                 input: format!("{name}:{amount}"),
                 offset: name.len() + 1,
                 token: amount.to_string(),
-                problem: ParseProblem::BadScalar {
-                    text: amount.to_string(),
-                    reason,
-                },
+                problem: ParseProblem::BadScalar { text: amount.to_string(), reason },
             });
         }
         self.add_fixed(name, to_fixed(amount));
@@ -264,7 +261,17 @@ mod tests {
     /// Proves malformed quantity strings are errors (QuantitiesTest.FromStringInvalid).
     #[test]
     fn quantities_test_from_string_invalid() {
-        for bad in ["cpus", "cpus:1:2", "cpus:-1", "cpus:nan", "cpus:inf", "ports:[1-2]", "foo:{a}", ":1", "cpus:abc"] {
+        for bad in [
+            "cpus",
+            "cpus:1:2",
+            "cpus:-1",
+            "cpus:nan",
+            "cpus:inf",
+            "ports:[1-2]",
+            "foo:{a}",
+            ":1",
+            "cpus:abc",
+        ] {
             assert!(ResourceQuantities::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -272,14 +279,17 @@ mod tests {
     /// Proves scalars are summed across roles and non-scalars ignored (QuantitiesTest.FromScalarResources).
     #[test]
     fn quantities_test_from_scalar_resources() {
-        let quantities = ResourceQuantities::from_scalar_resources(&r("cpus:1;cpus(role1):2;mem:10;ports:[1-10]"));
+        let quantities = ResourceQuantities::from_scalar_resources(&r(
+            "cpus:1;cpus(role1):2;mem:10;ports:[1-10]",
+        ));
         assert_eq!(quantities, q("cpus:3;mem:10"));
     }
 
     /// Proves ranges and sets count their elements (QuantitiesTest.FromResources).
     #[test]
     fn quantities_test_from_resources() {
-        let quantities = ResourceQuantities::from_resources(&r("cpus:1;ports:[1-10, 20-29];disks:{a,b,c}"));
+        let quantities =
+            ResourceQuantities::from_resources(&r("cpus:1;ports:[1-10, 20-29];disks:{a,b,c}"));
         assert_eq!(quantities, q("cpus:1;ports:20;disks:3"));
     }
 

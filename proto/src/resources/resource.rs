@@ -327,10 +327,7 @@ pub fn is_reserved(resource: &Resource, role: Option<&str>) -> bool {
 
 /// True if the current reservation is DYNAMIC.
 pub fn is_dynamically_reserved(resource: &Resource) -> bool {
-    resource
-        .reservations
-        .last()
-        .is_some_and(|r| r.r#type() == ReservationType::Dynamic)
+    resource.reservations.last().is_some_and(|r| r.r#type() == ReservationType::Dynamic)
 }
 
 /// True if the reservation stack has more than one level.
@@ -415,11 +412,7 @@ pub(crate) fn same_metadata(left: &Resource, right: &Resource) -> bool {
         && left.r#type == right.r#type
         && left.allocation_info == right.allocation_info
         && left.reservations.len() == right.reservations.len()
-        && left
-            .reservations
-            .iter()
-            .zip(&right.reservations)
-            .all(|(l, r)| reservation_eq(l, r))
+        && left.reservations.iter().zip(&right.reservations).all(|(l, r)| reservation_eq(l, r))
         && match (&left.disk, &right.disk) {
             (None, None) => true,
             (Some(l), Some(r)) => disk_eq(l, r),
@@ -437,14 +430,8 @@ pub fn resource_eq(left: &Resource, right: &Resource) -> bool {
             Ok(Type::Scalar) => {
                 scalar_cmp(scalar_of(left), scalar_of(right)) == std::cmp::Ordering::Equal
             }
-            Ok(Type::Ranges) => ranges_eq(
-                ranges_of(left),
-                ranges_of(right),
-            ),
-            Ok(Type::Set) => set_eq(
-                set_of(left),
-                set_of(right),
-            ),
+            Ok(Type::Ranges) => ranges_eq(ranges_of(left), ranges_of(right)),
+            Ok(Type::Set) => set_eq(set_of(left), set_of(right)),
             _ => false,
         }
 }
@@ -511,14 +498,8 @@ pub(crate) fn contains(left: &Resource, right: &Resource) -> bool {
     subtractable(left, right)
         && match Type::try_from(left.r#type) {
             Ok(Type::Scalar) => scalar_cmp(scalar_of(right), scalar_of(left)).is_le(),
-            Ok(Type::Ranges) => ranges_contains(
-                ranges_of(left),
-                ranges_of(right),
-            ),
-            Ok(Type::Set) => set_contains(
-                set_of(left),
-                set_of(right),
-            ),
+            Ok(Type::Ranges) => ranges_contains(ranges_of(left), ranges_of(right)),
+            Ok(Type::Set) => set_contains(set_of(left), set_of(right)),
             _ => false,
         }
 }
@@ -531,17 +512,11 @@ pub(crate) fn add_amount(left: &mut Resource, right: &Resource) {
             left.scalar.get_or_insert_default().value = sum;
         }
         Ok(Type::Ranges) => {
-            let sum = ranges_add(
-                ranges_of(left),
-                ranges_of(right),
-            );
+            let sum = ranges_add(ranges_of(left), ranges_of(right));
             left.ranges = Some(sum);
         }
         Ok(Type::Set) => {
-            let sum = set_add(
-                set_of(left),
-                set_of(right),
-            );
+            let sum = set_add(set_of(left), set_of(right));
             left.set = Some(sum);
         }
         _ => {}
@@ -558,17 +533,11 @@ pub(crate) fn sub_amount(left: &mut Resource, right: &Resource) -> bool {
             diff >= 0.0
         }
         Ok(Type::Ranges) => {
-            left.ranges = Some(ranges_sub(
-                ranges_of(left),
-                ranges_of(right),
-            ));
+            left.ranges = Some(ranges_sub(ranges_of(left), ranges_of(right)));
             true
         }
         Ok(Type::Set) => {
-            left.set = Some(set_sub(
-                set_of(left),
-                set_of(right),
-            ));
+            left.set = Some(set_sub(set_of(left), set_of(right)));
             true
         }
         _ => true,
@@ -693,9 +662,8 @@ fn write_metadata(f: &mut fmt::Formatter<'_>, r: &Resource) -> fmt::Result {
 
 fn write_disk(f: &mut fmt::Formatter<'_>, disk: &DiskInfo) -> fmt::Result {
     if let Some(source) = &disk.source {
-        let csi = (source.id.is_some() || source.profile.is_some()).then(|| {
-            format!("({},{},{})", source.vendor(), source.id(), source.profile())
-        });
+        let csi = (source.id.is_some() || source.profile.is_some())
+            .then(|| format!("({},{},{})", source.vendor(), source.id(), source.profile()));
         let (kind, root) = match SourceType::try_from(source.r#type) {
             Ok(SourceType::Mount) => ("MOUNT", source.mount.as_ref().and_then(|m| m.root.clone())),
             Ok(SourceType::Path) => ("PATH", source.path.as_ref().and_then(|p| p.root.clone())),

@@ -31,9 +31,7 @@ pub fn validate(role: &str) -> Result<(), String> {
     for component in role.split('/') {
         match component {
             "." | ".." | "*" => {
-                return Err(format!(
-                    "role '{role}' cannot include '{component}' as a component"
-                ));
+                return Err(format!("role '{role}' cannot include '{component}' as a component"));
             }
             _ => {}
         }
@@ -43,10 +41,7 @@ pub fn validate(role: &str) -> Result<(), String> {
             ));
         }
         // Mesos: roles.cpp INVALID_CHARACTERS (\t \n \v \f \r space DEL).
-        if component
-            .chars()
-            .any(|c| matches!(c, '\x09'..='\x0d' | ' ' | '\x7f'))
-        {
+        if component.chars().any(|c| matches!(c, '\x09'..='\x0d' | ' ' | '\x7f')) {
             return Err(format!(
                 "role component '{component}' is invalid because it contains backspace or whitespace"
             ));
@@ -65,11 +60,7 @@ pub fn is_strict_subrole_of(child: &str, ancestor: &str) -> bool {
 
 /// The ancestors of `role`, nearest first: `a/b/c` gives `a/b`, `a`.
 pub fn ancestors(role: &str) -> Vec<&str> {
-    role.char_indices()
-        .rev()
-        .filter(|&(_, c)| c == '/')
-        .map(|(i, _)| &role[..i])
-        .collect()
+    role.char_indices().rev().filter(|&(_, c)| c == '/').map(|(i, _)| &role[..i]).collect()
 }
 
 #[cfg(test)]

@@ -119,12 +119,8 @@ pub(crate) fn scalar_input_problem(value: f64) -> Option<&'static str> {
 /// form: sorted, no two overlapping or adjacent. Inverted intervals
 /// (`begin > end`, which validation rejects) hold no numbers and are dropped.
 fn canonical(ranges: &Ranges) -> Vec<(u64, u64)> {
-    let mut pairs: Vec<(u64, u64)> = ranges
-        .range
-        .iter()
-        .filter(|r| r.begin <= r.end)
-        .map(|r| (r.begin, r.end))
-        .collect();
+    let mut pairs: Vec<(u64, u64)> =
+        ranges.range.iter().filter(|r| r.begin <= r.end).map(|r| (r.begin, r.end)).collect();
     merge(&mut pairs);
     pairs
 }
@@ -146,12 +142,7 @@ fn merge(pairs: &mut Vec<(u64, u64)>) {
 }
 
 fn from_pairs(pairs: Vec<(u64, u64)>) -> Ranges {
-    Ranges {
-        range: pairs
-            .into_iter()
-            .map(|(begin, end)| Range { begin, end })
-            .collect(),
-    }
+    Ranges { range: pairs.into_iter().map(|(begin, end)| Range { begin, end }).collect() }
 }
 
 /// Builds coalesced `Ranges` from inclusive `(begin, end)` pairs; inverted
@@ -216,9 +207,7 @@ pub fn ranges_contains(outer: &Ranges, inner: &Ranges) -> bool {
     let outer = canonical(outer);
     // Canonical intervals are separated by gaps, so a contained interval must
     // sit inside a single one of them.
-    canonical(inner)
-        .iter()
-        .all(|&(b, e)| outer.iter().any(|&(ob, oe)| ob <= b && e <= oe))
+    canonical(inner).iter().all(|&(b, e)| outer.iter().any(|&(ob, oe)| ob <= b && e <= oe))
 }
 
 /// True if both hold the same numbers, however they are split into intervals.
@@ -228,18 +217,15 @@ pub fn ranges_eq(left: &Ranges, right: &Ranges) -> bool {
 
 /// How many numbers the ranges hold (saturating at `u64::MAX`).
 pub fn ranges_len(ranges: &Ranges) -> u64 {
-    canonical(ranges).iter().fold(0u64, |total, &(b, e)| {
-        total.saturating_add((e - b).saturating_add(1))
-    })
+    canonical(ranges)
+        .iter()
+        .fold(0u64, |total, &(b, e)| total.saturating_add((e - b).saturating_add(1)))
 }
 
 /// Prints ranges as `[a-b, c-d]`, in the order held.
 pub fn format_ranges(ranges: &Ranges) -> String {
-    let items: Vec<String> = ranges
-        .range
-        .iter()
-        .map(|r| format!("{}-{}", r.begin, r.end))
-        .collect();
+    let items: Vec<String> =
+        ranges.range.iter().map(|r| format!("{}-{}", r.begin, r.end)).collect();
     format!("[{}]", items.join(", "))
 }
 
@@ -260,14 +246,7 @@ pub fn set_add(left: &Set, right: &Set) -> Set {
 
 /// The items of `left` that are not in `right`, in `left`'s order.
 pub fn set_sub(left: &Set, right: &Set) -> Set {
-    Set {
-        item: left
-            .item
-            .iter()
-            .filter(|item| !right.item.contains(item))
-            .cloned()
-            .collect(),
-    }
+    Set { item: left.item.iter().filter(|item| !right.item.contains(item)).cloned().collect() }
 }
 
 /// True if every item of `inner` is in `outer`.
@@ -334,10 +313,8 @@ pub fn parse_value(text: &str) -> Result<Value, ResourceError> {
 /// [`parse_value`] with the error as (byte offset into `text`, problem), for
 /// callers that report offsets into a larger string.
 pub(crate) fn parse_value_at(text: &str) -> Result<Value, (usize, ParseProblem)> {
-    let chars: Vec<(usize, char)> = text
-        .char_indices()
-        .filter(|(_, c)| !c.is_whitespace())
-        .collect();
+    let chars: Vec<(usize, char)> =
+        text.char_indices().filter(|(_, c)| !c.is_whitespace()).collect();
     let Some(&(_, first)) = chars.first() else {
         return Err((0, ParseProblem::EmptyValue));
     };
@@ -372,13 +349,7 @@ pub(crate) fn parse_value_at(text: &str) -> Result<Value, (usize, ParseProblem)>
     match compact.parse::<f64>() {
         Ok(number) => {
             if let Some(reason) = scalar_input_problem(number) {
-                return Err((
-                    chars[0].0,
-                    ParseProblem::BadScalar {
-                        text: compact,
-                        reason,
-                    },
-                ));
+                return Err((chars[0].0, ParseProblem::BadScalar { text: compact, reason }));
             }
             // `+ 0.0` turns -0.0 into 0.0.
             Ok(scalar_value(number + 0.0))
@@ -393,11 +364,7 @@ pub(crate) fn parse_value_at(text: &str) -> Result<Value, (usize, ParseProblem)>
 
 /// A SCALAR `Value`.
 pub fn scalar_value(value: f64) -> Value {
-    Value {
-        r#type: Type::Scalar as i32,
-        scalar: Some(Scalar { value }),
-        ..Default::default()
-    }
+    Value { r#type: Type::Scalar as i32, scalar: Some(Scalar { value }), ..Default::default() }
 }
 
 /// Every `{`, `[` and `(` is closed by its partner, in order.
@@ -432,7 +399,11 @@ impl Cursor<'_> {
     }
 
     /// Consumes `want` or reports what was found instead.
-    fn expect(&mut self, want: &[char], expected: &'static str) -> Result<char, (usize, ParseProblem)> {
+    fn expect(
+        &mut self,
+        want: &[char],
+        expected: &'static str,
+    ) -> Result<char, (usize, ParseProblem)> {
         match self.peek() {
             Some((_, c)) if want.contains(&c) => {
                 self.next += 1;
@@ -468,8 +439,12 @@ impl Cursor<'_> {
         let (at, word) = self.word(&['-', ',', '[', ']']);
         if word.is_empty() {
             return match self.peek() {
-                Some((at, found)) => Err((at, ParseProblem::Unexpected { found, expected: "a number" })),
-                None => Err((self.end_offset, ParseProblem::UnexpectedEnd { expected: "a number" })),
+                Some((at, found)) => {
+                    Err((at, ParseProblem::Unexpected { found, expected: "a number" }))
+                }
+                None => {
+                    Err((self.end_offset, ParseProblem::UnexpectedEnd { expected: "a number" }))
+                }
             };
         }
         // Only plain decimal digits: `u64::from_str` would also take a '+'.
@@ -482,7 +457,10 @@ impl Cursor<'_> {
     }
 }
 
-fn parse_ranges(chars: &[(usize, char)], end_offset: usize) -> Result<Value, (usize, ParseProblem)> {
+fn parse_ranges(
+    chars: &[(usize, char)],
+    end_offset: usize,
+) -> Result<Value, (usize, ParseProblem)> {
     let mut cursor = Cursor { chars, next: 1, end_offset };
     let mut pairs = Vec::new();
     if matches!(cursor.peek(), Some((_, ']'))) {
@@ -527,11 +505,7 @@ fn parse_set(chars: &[(usize, char)], end_offset: usize) -> Result<Value, (usize
         }
     }
     cursor.expect_end("nothing after '}'")?;
-    Ok(Value {
-        r#type: Type::Set as i32,
-        set: Some(Set { item: items }),
-        ..Default::default()
-    })
+    Ok(Value { r#type: Type::Set as i32, set: Some(Set { item: items }), ..Default::default() })
 }
 
 #[cfg(test)]
@@ -574,9 +548,30 @@ mod tests {
     #[test]
     fn values_test_invalid_input() {
         for bad in [
-            "{aa,b}}", "[1-2]]", "[1-2b]", "  ", "nan", "-nan", "inf", "-inf", "infinity",
-            "-infinity", "-1", "[1-2", "[5-3]", "[1-2,]", "[1]", "{a,,b}", "a[1-2]", "a{b}",
-            "[1-2]x", "{a}b", "(", "1e-320", "1e16", "[1-99999999999999999999]",
+            "{aa,b}}",
+            "[1-2]]",
+            "[1-2b]",
+            "  ",
+            "nan",
+            "-nan",
+            "inf",
+            "-inf",
+            "infinity",
+            "-infinity",
+            "-1",
+            "[1-2",
+            "[5-3]",
+            "[1-2,]",
+            "[1]",
+            "{a,,b}",
+            "a[1-2]",
+            "a{b}",
+            "[1-2]x",
+            "{a}b",
+            "(",
+            "1e-320",
+            "1e16",
+            "[1-99999999999999999999]",
         ] {
             assert!(parse_value(bad).is_err(), "{bad:?} should not parse");
         }
@@ -697,7 +692,11 @@ mod tests {
             ("[1-10, 20-30, 40-50]", "[2-9, 15-45, 48-50]", "[1-1, 10-10, 46-47]"),
             ("[20000-40000]", "[10000-20000, 30000-50000]", "[20001-29999]"),
             ("[0-18446744073709551615]", "[0-0]", "[1-18446744073709551615]"),
-            ("[0-18446744073709551615]", "[18446744073709551615-18446744073709551615]", "[0-18446744073709551614]"),
+            (
+                "[0-18446744073709551615]",
+                "[18446744073709551615-18446744073709551615]",
+                "[0-18446744073709551614]",
+            ),
         ];
         for (a, b, want) in cases {
             let diff = ranges_sub(&ranges(a), &ranges(b));

@@ -41,15 +41,18 @@ use libprocess::http::{self as lhttp, Request, Responder, Response, StreamError,
 use libprocess::{Context, Pid, ProtoMessage};
 use mesos_proto::ids::{ExecutorId, FrameworkId};
 use mesos_proto::mesos::internal::{
-    ExecutorRegisteredMessage, ExecutorReregisteredMessage, ExecutorToFrameworkMessage, FrameworkToExecutorMessage, KillTaskMessage,
-    RegisterExecutorMessage, ReregisterExecutorMessage, RunTaskMessage, ShutdownExecutorMessage, StatusUpdate,
+    ExecutorRegisteredMessage, ExecutorReregisteredMessage, ExecutorToFrameworkMessage,
+    FrameworkToExecutorMessage, KillTaskMessage, RegisterExecutorMessage,
+    ReregisterExecutorMessage, RunTaskMessage, ShutdownExecutorMessage, StatusUpdate,
     StatusUpdateAcknowledgementMessage,
 };
 use mesos_proto::mesos::v1::executor::{Call, Event, call, event};
 use mesos_proto::mesos::{self, TaskState, task_status};
 
 use super::Agent;
-use super::v1::{Encoding, bad_request, evolve, parse_body, record, require_post, response_encoding};
+use super::v1::{
+    Encoding, bad_request, evolve, parse_body, record, require_post, response_encoding,
+};
 use crate::registration::AgentState;
 use crate::state::{Executor, ExecutorState};
 
@@ -95,7 +98,10 @@ impl HttpExecutors {
 
     fn new_pid(&mut self) -> Pid {
         self.next_id += 1;
-        Pid::new(format!("{PID_PREFIX}{}", self.next_id), SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0))
+        Pid::new(
+            format!("{PID_PREFIX}{}", self.next_id),
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        )
     }
 }
 
@@ -119,7 +125,10 @@ fn subscribed(agent: &Agent, executor: Option<&Executor>) -> Option<Event> {
         executor_info: evolve(&executor.info),
         framework_info: evolve(&framework.info),
         agent_info: evolve(&agent.info),
-        container_id: Some(mesos_proto::mesos::v1::ContainerId { value: executor.container_id.value().to_string(), parent: None }),
+        container_id: Some(mesos_proto::mesos::v1::ContainerId {
+            value: executor.container_id.value().to_string(),
+            parent: None,
+        }),
     });
     Some(e)
 }
@@ -147,7 +156,10 @@ impl ToExecutor for RunTaskMessage {
 impl ToExecutor for KillTaskMessage {
     fn event(self, _agent: &Agent, _executor: Option<&Executor>) -> Option<Event> {
         let mut e = typed(event::Type::Kill);
-        e.kill = Some(event::Kill { task_id: evolve(&self.task_id), kill_policy: self.kill_policy.as_ref().map(evolve) });
+        e.kill = Some(event::Kill {
+            task_id: evolve(&self.task_id),
+            kill_policy: self.kill_policy.as_ref().map(evolve),
+        });
         Some(e)
     }
 }
@@ -155,7 +167,8 @@ impl ToExecutor for KillTaskMessage {
 impl ToExecutor for StatusUpdateAcknowledgementMessage {
     fn event(self, _agent: &Agent, _executor: Option<&Executor>) -> Option<Event> {
         let mut e = typed(event::Type::Acknowledged);
-        e.acknowledged = Some(event::Acknowledged { task_id: evolve(&self.task_id), uuid: self.uuid });
+        e.acknowledged =
+            Some(event::Acknowledged { task_id: evolve(&self.task_id), uuid: self.uuid });
         Some(e)
     }
 }
@@ -176,12 +189,15 @@ impl ToExecutor for ShutdownExecutorMessage {
 
 /// Installs the route and the heartbeat timer.
 pub(super) fn install(ctx: &mut Context<'_, Agent>) {
-    ctx.route("/api/v1/executor", |agent: &mut Agent, request: Request, responder: Responder, ctx| {
-        let response = match agent.on_executor_call(request, ctx) {
-            Ok(response) | Err(response) => response,
-        };
-        responder.respond(response);
-    });
+    ctx.route(
+        "/api/v1/executor",
+        |agent: &mut Agent, request: Request, responder: Responder, ctx| {
+            let response = match agent.on_executor_call(request, ctx) {
+                Ok(response) | Err(response) => response,
+            };
+            responder.respond(response);
+        },
+    );
     schedule_heartbeat(ctx);
 }
 
@@ -199,7 +215,12 @@ impl Agent {
     /// Sends `message` to an executor: as a libprocess message, or as a v1 event if
     /// `to` is an HTTP executor's stream. To a closed stream it is dropped, as a
     /// message to a dead libprocess executor is.
-    pub(super) fn send_executor<M: ToExecutor>(&mut self, to: &Pid, message: M, ctx: &mut Context<'_, Self>) {
+    pub(super) fn send_executor<M: ToExecutor>(
+        &mut self,
+        to: &Pid,
+        message: M,
+        ctx: &mut Context<'_, Self>,
+    ) {
         if !is_http_executor(to) {
             ctx.send(to, message);
             return;
@@ -208,7 +229,11 @@ impl Agent {
             tracing::debug!(executor = %to, "dropping a message for a closed executor stream");
             return;
         }
-        let executor = self.frameworks.values().flat_map(|f| f.executors.values()).find(|e| e.pid.as_ref() == Some(to));
+        let executor = self
+            .frameworks
+            .values()
+            .flat_map(|f| f.executors.values())
+            .find(|e| e.pid.as_ref() == Some(to));
         if let Some(event) = message.event(self, executor) {
             self.write_executor_event(to, &event, ctx);
         }
@@ -240,28 +265,48 @@ impl Agent {
     }
 
     // Mesos: slave/http.cpp `Http::executor`.
-    fn on_executor_call(&mut self, request: Request, ctx: &mut Context<'_, Self>) -> Result<Response, Response> {
+    fn on_executor_call(
+        &mut self,
+        request: Request,
+        ctx: &mut Context<'_, Self>,
+    ) -> Result<Response, Response> {
         require_post(&request)?;
         let call: Call = parse_body(&request)?;
-        let kind = validate(&call).map_err(|e| bad_request(format!("Failed to validate Executor::Call: {e}")))?;
+        let kind = validate(&call)
+            .map_err(|e| bad_request(format!("Failed to validate Executor::Call: {e}")))?;
         let encoding = match kind {
             call::Type::Subscribe => response_encoding(&request)?,
             call::Type::Heartbeat => return Ok(lhttp::status(StatusCode::ACCEPTED)),
             _ if self.registration.state() == AgentState::Recovering => {
-                return Err(lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "Agent has not finished recovery"));
+                return Err(lhttp::text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Agent has not finished recovery",
+                ));
             }
             _ => Encoding::Json,
         };
         let framework_id = FrameworkId::from(&evolve::<_, mesos::FrameworkId>(&call.framework_id));
         let executor_id = ExecutorId::from(&evolve::<_, mesos::ExecutorId>(&call.executor_id));
-        let framework = self.frameworks.get(&framework_id).ok_or_else(|| bad_request("Framework cannot be found"))?;
-        let executor = framework.executors.get(&executor_id).ok_or_else(|| bad_request("Executor cannot be found"))?;
+        let framework = self
+            .frameworks
+            .get(&framework_id)
+            .ok_or_else(|| bad_request("Framework cannot be found"))?;
+        let executor = framework
+            .executors
+            .get(&executor_id)
+            .ok_or_else(|| bad_request("Executor cannot be found"))?;
         if executor.state == ExecutorState::Registering && kind != call::Type::Subscribe {
             return Err(lhttp::text(StatusCode::FORBIDDEN, "Executor is not subscribed"));
         }
         let executor_pid = executor.pid.clone();
         match kind {
-            call::Type::Subscribe => self.on_executor_subscribe(framework_id, executor_id, call.subscribe.unwrap_or_default(), encoding, ctx),
+            call::Type::Subscribe => self.on_executor_subscribe(
+                framework_id,
+                executor_id,
+                call.subscribe.unwrap_or_default(),
+                encoding,
+                ctx,
+            ),
             call::Type::Update => {
                 let status = call.update.map(|u| u.status).unwrap_or_default();
                 let update = self.executor_update(&framework_id, &executor_id, &status, ctx);
@@ -317,16 +362,28 @@ impl Agent {
         ctx: &mut Context<'_, Self>,
     ) -> Result<Response, Response> {
         if self.http_executors.len() >= MAX_EXECUTOR_STREAMS {
-            return Err(lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "Too many executor subscriptions"));
+            return Err(lhttp::text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Too many executor subscriptions",
+            ));
         }
-        let (response, writer) = lhttp::stream(StatusCode::OK, encoding.content_type(), EXECUTOR_STREAM_CAPACITY);
+        let (response, writer) =
+            lhttp::stream(StatusCode::OK, encoding.content_type(), EXECUTOR_STREAM_CAPACITY);
         let pid = self.http_executors.new_pid();
-        self.http_executors.streams.insert(pid.clone(), Stream { writer: writer.clone(), encoding });
+        self.http_executors
+            .streams
+            .insert(pid.clone(), Stream { writer: writer.clone(), encoding });
         let watched = pid.clone();
-        ctx.spawn(async move { writer.closed().await }, move |agent: &mut Agent, (), _ctx| agent.on_executor_stream_closed(&watched));
-        let updates: Vec<StatusUpdate> =
-            subscribe.unacknowledged_updates.iter().map(|u| self.executor_update(&framework_id, &executor_id, &u.status, ctx)).collect();
-        let executor = self.frameworks.get_mut(&framework_id).and_then(|f| f.executors.get_mut(&executor_id));
+        ctx.spawn(async move { writer.closed().await }, move |agent: &mut Agent, (), _ctx| {
+            agent.on_executor_stream_closed(&watched)
+        });
+        let updates: Vec<StatusUpdate> = subscribe
+            .unacknowledged_updates
+            .iter()
+            .map(|u| self.executor_update(&framework_id, &executor_id, &u.status, ctx))
+            .collect();
+        let executor =
+            self.frameworks.get_mut(&framework_id).and_then(|f| f.executors.get_mut(&executor_id));
         let state = executor.as_ref().map(|e| e.state);
         // A previous stream of this executor is replaced (Mesos closes it).
         if let Some(old) = executor.and_then(|e| e.pid.take()).filter(is_http_executor) {
@@ -336,23 +393,39 @@ impl Agent {
         match (self.registration.state(), state) {
             (AgentState::Recovering, _) => {
                 let tasks = subscribe.unacknowledged_tasks.iter().map(evolve).collect();
-                let message = ReregisterExecutorMessage { executor_id: eid, framework_id: fid, tasks, updates };
+                let message = ReregisterExecutorMessage {
+                    executor_id: eid,
+                    framework_id: fid,
+                    tasks,
+                    updates,
+                };
                 self.on_reregister_executor(pid, message, ctx);
             }
             (_, Some(ExecutorState::Running)) => {
                 // Re-subscription after a broken stream: the same executor, a new pid.
                 tracing::info!(%executor_id, %framework_id, "HTTP executor subscribed again");
-                if let Some(executor) = self.frameworks.get_mut(&framework_id).and_then(|f| f.executors.get_mut(&executor_id)) {
+                if let Some(executor) = self
+                    .frameworks
+                    .get_mut(&framework_id)
+                    .and_then(|f| f.executors.get_mut(&executor_id))
+                {
                     executor.pid = Some(pid.clone());
                 }
-                let message = ExecutorReregisteredMessage { slave_id: self.info.id.clone().unwrap_or_default(), slave_info: self.info.clone() };
+                let message = ExecutorReregisteredMessage {
+                    slave_id: self.info.id.clone().unwrap_or_default(),
+                    slave_info: self.info.clone(),
+                };
                 self.send_executor(&pid, message, ctx);
                 for update in updates {
                     self.status_update(update, Some(pid.clone()), ctx);
                 }
             }
             _ => {
-                self.on_register_executor(pid.clone(), RegisterExecutorMessage { executor_id: eid, framework_id: fid }, ctx);
+                self.on_register_executor(
+                    pid.clone(),
+                    RegisterExecutorMessage { executor_id: eid, framework_id: fid },
+                    ctx,
+                );
                 for update in updates {
                     self.status_update(update, Some(pid.clone()), ctx);
                 }
@@ -364,7 +437,8 @@ impl Agent {
 
 /// Mesos: common/validation.cpp `validateExecutorCall`.
 fn validate(call: &Call) -> Result<call::Type, String> {
-    let kind = call.r#type.and_then(|t| call::Type::try_from(t).ok()).unwrap_or(call::Type::Unknown);
+    let kind =
+        call.r#type.and_then(|t| call::Type::try_from(t).ok()).unwrap_or(call::Type::Unknown);
     if kind == call::Type::Unknown {
         return Err("Expecting 'type' to be present".into());
     }
@@ -372,23 +446,37 @@ fn validate(call: &Call) -> Result<call::Type, String> {
         return Err("Expecting 'executor_id' and 'framework_id' to be present".into());
     }
     match kind {
-        call::Type::Subscribe if call.subscribe.is_none() => Err("Expecting 'subscribe' to be present".into()),
-        call::Type::Message if call.message.is_none() => Err("Expecting 'message' to be present".into()),
+        call::Type::Subscribe if call.subscribe.is_none() => {
+            Err("Expecting 'subscribe' to be present".into())
+        }
+        call::Type::Message if call.message.is_none() => {
+            Err("Expecting 'message' to be present".into())
+        }
         call::Type::Update => {
-            let Some(update) = &call.update else { return Err("Expecting 'update' to be present".into()) };
+            let Some(update) = &call.update else {
+                return Err("Expecting 'update' to be present".into());
+            };
             let status = &update.status;
             match &status.uuid {
                 None => return Err("Expecting 'uuid' to be present".into()),
-                Some(uuid) if uuid.len() != 16 => return Err("Invalid 'uuid': expecting 16 bytes".into()),
+                Some(uuid) if uuid.len() != 16 => {
+                    return Err("Invalid 'uuid': expecting 16 bytes".into());
+                }
                 Some(_) => {}
             }
             if let Some(id) = &status.executor_id
                 && id.value != call.executor_id.value
             {
-                return Err(format!("ExecutorID in Call: {} does not match ExecutorID in TaskStatus: {}", call.executor_id.value, id.value));
+                return Err(format!(
+                    "ExecutorID in Call: {} does not match ExecutorID in TaskStatus: {}",
+                    call.executor_id.value, id.value
+                ));
             }
             if status.source != Some(task_status::Source::Executor as i32) {
-                return Err("Received Call from executor with invalid source, expecting 'SOURCE_EXECUTOR'".into());
+                return Err(
+                    "Received Call from executor with invalid source, expecting 'SOURCE_EXECUTOR'"
+                        .into(),
+                );
             }
             if status.state == TaskState::TaskStaging as i32 {
                 return Err("Received TASK_STAGING from executor which is not allowed".into());

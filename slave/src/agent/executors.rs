@@ -2,7 +2,9 @@
 
 use libprocess::{Context, Pid};
 use mesos_proto::ids::{ContainerId, ExecutorId, FrameworkId, TaskId};
-use mesos_proto::mesos::internal::{ExitedExecutorMessage, ShutdownExecutorMessage, ShutdownFrameworkMessage};
+use mesos_proto::mesos::internal::{
+    ExitedExecutorMessage, ShutdownExecutorMessage, ShutdownFrameworkMessage,
+};
 use mesos_proto::mesos::{TaskState, task_status};
 
 use super::Agent;
@@ -14,15 +16,20 @@ use crate::state::{ExecutorState, MAX_COMPLETED_FRAMEWORKS, PendingTermination};
 
 impl Agent {
     fn find_container(&self, container_id: &ContainerId) -> Option<(FrameworkId, ExecutorId)> {
-        self.frameworks
-            .iter()
-            .find_map(|(fid, f)| f.executor_by_container(container_id).map(|eid| (fid.clone(), eid)))
+        self.frameworks.iter().find_map(|(fid, f)| {
+            f.executor_by_container(container_id).map(|eid| (fid.clone(), eid))
+        })
     }
 
     /// An executor's process exited: fail its unfinished tasks and tell the master.
     // Mesos: Slave::executorTerminated.
-    pub(super) fn on_container_terminated(&mut self, termination: Termination, ctx: &mut Context<'_, Self>) {
-        let Some((framework_id, executor_id)) = self.find_container(&termination.container_id) else {
+    pub(super) fn on_container_terminated(
+        &mut self,
+        termination: Termination,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        let Some((framework_id, executor_id)) = self.find_container(&termination.container_id)
+        else {
             tracing::debug!(container = %termination.container_id, "exit of an unknown container");
             return;
         };
@@ -60,8 +67,14 @@ impl Agent {
         } else {
             for task_id in unfinished {
                 let (state, reason, message) = match &pending {
-                    Some(p) => (p.state, p.reason, format!("{}; {}", p.message, termination.message)),
-                    None => (TaskState::TaskFailed, task_status::Reason::ExecutorTerminated, termination.message.clone()),
+                    Some(p) => {
+                        (p.state, p.reason, format!("{}; {}", p.message, termination.message))
+                    }
+                    None => (
+                        TaskState::TaskFailed,
+                        task_status::Reason::ExecutorTerminated,
+                        termination.message.clone(),
+                    ),
                 };
                 let details = UpdateDetails {
                     source: Some(task_status::Source::Slave),
@@ -70,18 +83,28 @@ impl Agent {
                     executor_id: Some(executor_id.clone().into()),
                 };
                 self.agent_status_update(&framework_id, &task_id, state, details, ctx);
-                if let Some(executor) = self.frameworks.get_mut(&framework_id).and_then(|f| f.executors.get_mut(&executor_id)) {
+                if let Some(executor) = self
+                    .frameworks
+                    .get_mut(&framework_id)
+                    .and_then(|f| f.executors.get_mut(&executor_id))
+                {
                     executor.queued_tasks.remove(&task_id);
                 }
             }
         }
         // Mesos: the master does not track command executors, so it is not told.
         if !command_executor
-            && let (Some(master), Some(agent_id)) = (self.registration.master().cloned(), self.info.id.clone())
+            && let (Some(master), Some(agent_id)) =
+                (self.registration.master().cloned(), self.info.id.clone())
             && self.registration.state() == AgentState::Running
         {
             let status = termination.status.unwrap_or(-1);
-            let message = ExitedExecutorMessage { slave_id: agent_id, framework_id: framework_id.clone().into(), executor_id: executor_id.clone().into(), status };
+            let message = ExitedExecutorMessage {
+                slave_id: agent_id,
+                framework_id: framework_id.clone().into(),
+                executor_id: executor_id.clone().into(),
+                status,
+            };
             ctx.send(&master, message);
         }
         let Some(framework) = self.frameworks.get_mut(&framework_id) else { return };
@@ -112,7 +135,11 @@ impl Agent {
 
     /// Kills a container: SIGTERM to its process group now, SIGKILL after the grace
     /// period if it is still there.
-    pub(super) fn destroy_container(&mut self, container_id: &ContainerId, ctx: &mut Context<'_, Self>) {
+    pub(super) fn destroy_container(
+        &mut self,
+        container_id: &ContainerId,
+        ctx: &mut Context<'_, Self>,
+    ) {
         self.containerizer.signal(container_id, Signal::Term);
         let container_id = container_id.clone();
         ctx.delay(self.config.executor_shutdown_grace_period, move |agent, _ctx| {
@@ -123,8 +150,17 @@ impl Agent {
     /// Asks an executor to shut down; kills it if it has not exited after the grace
     /// period.
     // Mesos: Slave::shutdownExecutor, shutdownExecutorTimeout.
-    pub(super) fn shutdown_executor(&mut self, framework_id: &FrameworkId, executor_id: &ExecutorId, ctx: &mut Context<'_, Self>) {
-        let Some(executor) = self.frameworks.get_mut(framework_id).and_then(|f| f.executors.get_mut(executor_id)) else { return };
+    pub(super) fn shutdown_executor(
+        &mut self,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        let Some(executor) =
+            self.frameworks.get_mut(framework_id).and_then(|f| f.executors.get_mut(executor_id))
+        else {
+            return;
+        };
         if matches!(executor.state, ExecutorState::Terminating | ExecutorState::Terminated) {
             return;
         }
@@ -132,7 +168,10 @@ impl Agent {
         let container_id = executor.container_id.clone();
         match executor.pid.clone() {
             Some(pid) => {
-                let message = ShutdownExecutorMessage { executor_id: Some(executor_id.into()), framework_id: Some(framework_id.into()) };
+                let message = ShutdownExecutorMessage {
+                    executor_id: Some(executor_id.into()),
+                    framework_id: Some(framework_id.into()),
+                };
                 self.send_executor(&pid, message, ctx);
                 ctx.delay(self.config.executor_shutdown_grace_period, move |agent, ctx| {
                     agent.destroy_container(&container_id, ctx);
@@ -151,7 +190,11 @@ impl Agent {
         container_id: &ContainerId,
         ctx: &mut Context<'_, Self>,
     ) {
-        let Some(executor) = self.frameworks.get_mut(framework_id).and_then(|f| f.executors.get_mut(executor_id)) else { return };
+        let Some(executor) =
+            self.frameworks.get_mut(framework_id).and_then(|f| f.executors.get_mut(executor_id))
+        else {
+            return;
+        };
         if &executor.container_id != container_id || executor.state != ExecutorState::Registering {
             return;
         }
@@ -160,14 +203,22 @@ impl Agent {
         executor.pending_termination = Some(PendingTermination {
             state: TaskState::TaskFailed,
             reason: task_status::Reason::ExecutorRegistrationTimeout,
-            message: format!("Executor did not register within {:?}", self.config.executor_registration_timeout),
+            message: format!(
+                "Executor did not register within {:?}",
+                self.config.executor_registration_timeout
+            ),
         });
         self.destroy_container(container_id, ctx);
     }
 
     /// The master removed a framework: kill its executors without further updates.
     // Mesos: Slave::shutdownFramework.
-    pub(super) fn on_shutdown_framework(&mut self, from: Pid, message: ShutdownFrameworkMessage, ctx: &mut Context<'_, Self>) {
+    pub(super) fn on_shutdown_framework(
+        &mut self,
+        from: Pid,
+        message: ShutdownFrameworkMessage,
+        ctx: &mut Context<'_, Self>,
+    ) {
         if !self.registration.is_master(&from) {
             tracing::warn!(%from, "ignoring ShutdownFrameworkMessage from a process that is not our master");
             return;
@@ -189,12 +240,19 @@ impl Agent {
     }
 
     /// The master asks us to shut one executor down.
-    pub(super) fn on_shutdown_executor(&mut self, from: Pid, message: ShutdownExecutorMessage, ctx: &mut Context<'_, Self>) {
+    pub(super) fn on_shutdown_executor(
+        &mut self,
+        from: Pid,
+        message: ShutdownExecutorMessage,
+        ctx: &mut Context<'_, Self>,
+    ) {
         if !self.registration.is_master(&from) {
             tracing::warn!(%from, "ignoring ShutdownExecutorMessage from a process that is not our master");
             return;
         }
-        if let (Some(framework_id), Some(executor_id)) = (&message.framework_id, &message.executor_id) {
+        if let (Some(framework_id), Some(executor_id)) =
+            (&message.framework_id, &message.executor_id)
+        {
             self.shutdown_executor(&framework_id.into(), &executor_id.into(), ctx);
         }
     }
@@ -211,7 +269,9 @@ impl Agent {
 
     /// While terminating, ends the process once no executor is left.
     pub(super) fn terminate_if_done(&mut self, ctx: &mut Context<'_, Self>) {
-        if self.registration.state() == AgentState::Terminating && self.frameworks.values().all(|f| f.executors.is_empty()) {
+        if self.registration.state() == AgentState::Terminating
+            && self.frameworks.values().all(|f| f.executors.is_empty())
+        {
             tracing::info!("agent terminated");
             ctx.terminate();
         }

@@ -31,10 +31,12 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 fn int_param(params: &[(String, String)], name: &str) -> Result<Option<i64>, Response> {
     match param(params, name) {
         None | Some("") => Ok(None),
-        Some(text) => text
-            .parse()
-            .map(Some)
-            .map_err(|_| lhttp::text(StatusCode::BAD_REQUEST, format!("'{name}' must be an integer, not '{text}'"))),
+        Some(text) => text.parse().map(Some).map_err(|_| {
+            lhttp::text(
+                StatusCode::BAD_REQUEST,
+                format!("'{name}' must be an integer, not '{text}'"),
+            )
+        }),
     }
 }
 
@@ -42,18 +44,28 @@ fn serve_files(files: &Files, endpoint: &str, request: &Request) -> Response {
     let params = query(request);
     let path = param(&params, "path").unwrap_or("");
     match endpoint {
-        "browse" => files.browse(path).map(|v| lhttp::json(StatusCode::OK, &v)).unwrap_or_else(files_error),
+        "browse" => {
+            files.browse(path).map(|v| lhttp::json(StatusCode::OK, &v)).unwrap_or_else(files_error)
+        }
         "read" => {
-            let (offset, length) = match (int_param(&params, "offset"), int_param(&params, "length")) {
-                (Ok(o), Ok(l)) => (o, l),
-                (Err(response), _) | (_, Err(response)) => return response,
-            };
-            files.read(path, offset, length).map(|v| lhttp::json(StatusCode::OK, &v)).unwrap_or_else(files_error)
+            let (offset, length) =
+                match (int_param(&params, "offset"), int_param(&params, "length")) {
+                    (Ok(o), Ok(l)) => (o, l),
+                    (Err(response), _) | (_, Err(response)) => return response,
+                };
+            files
+                .read(path, offset, length)
+                .map(|v| lhttp::json(StatusCode::OK, &v))
+                .unwrap_or_else(files_error)
         }
         _ => match files.download(path) {
             Ok((name, bytes)) => {
-                let mut response = lhttp::response(StatusCode::OK, "application/octet-stream", bytes);
-                if let Ok(value) = http::HeaderValue::from_str(&format!("attachment; filename=\"{}\"", name.replace('"', ""))) {
+                let mut response =
+                    lhttp::response(StatusCode::OK, "application/octet-stream", bytes);
+                if let Ok(value) = http::HeaderValue::from_str(&format!(
+                    "attachment; filename=\"{}\"",
+                    name.replace('"', "")
+                )) {
                     response.headers_mut().insert(http::header::CONTENT_DISPOSITION, value);
                 }
                 response
@@ -143,9 +155,10 @@ impl Agent {
     }
 
     fn state_json(&self, ctx: &Context<'_, Self>) -> Value {
-        let attributes = mesos_proto::attributes::Attributes::from_protos(self.info.attributes.clone())
-            .map(|a| a.to_state_json())
-            .unwrap_or_else(|_| json!({}));
+        let attributes =
+            mesos_proto::attributes::Attributes::from_protos(self.info.attributes.clone())
+                .map(|a| a.to_state_json())
+                .unwrap_or_else(|_| json!({}));
         json!({
             "version": super::registration::MESOS_VERSION,
             "id": self.agent_id().unwrap_or_default(),
@@ -167,7 +180,9 @@ impl Agent {
         let mut out = Vec::new();
         for (framework_id, framework) in &self.frameworks {
             for executor in framework.executors.values() {
-                let Some(stats) = self.containerizer.usage(&executor.container_id) else { continue };
+                let Some(stats) = self.containerizer.usage(&executor.container_id) else {
+                    continue;
+                };
                 out.push(json!({
                     "executor_id": executor.info.executor_id.value,
                     "executor_name": executor.info.name.clone().unwrap_or_default(),

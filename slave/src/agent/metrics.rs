@@ -46,7 +46,9 @@ impl AgentMetrics {
         self.executors_running = metrics.gauge("slave/executors_running");
         self.executors_terminating = metrics.gauge("slave/executors_terminating");
         self.frameworks_active = metrics.gauge("slave/frameworks_active");
-        metrics.computed_gauge("slave/uptime_secs", move || clock.now().saturating_since(started).as_secs_f64());
+        metrics.computed_gauge("slave/uptime_secs", move || {
+            clock.now().saturating_since(started).as_secs_f64()
+        });
     }
 
     /// Counts a task reaching `state`.
@@ -67,9 +69,14 @@ impl AgentMetrics {
         let tasks = || executors().flat_map(|e| e.launched_tasks.values());
         let staging = executors().map(|e| e.queued_tasks.len()).sum::<usize>()
             + tasks().filter(|t| t.state == TaskState::TaskStaging as i32).count();
-        self.registered.set(if agent.registration.state() == AgentState::Running { 1.0 } else { 0.0 });
+        self.registered.set(if agent.registration.state() == AgentState::Running {
+            1.0
+        } else {
+            0.0
+        });
         self.tasks_staging.set(staging as f64);
-        self.tasks_running.set(tasks().filter(|t| t.state == TaskState::TaskRunning as i32).count() as f64);
+        self.tasks_running
+            .set(tasks().filter(|t| t.state == TaskState::TaskRunning as i32).count() as f64);
         self.executors_registering.set(count_executors(ExecutorState::Registering));
         self.executors_running.set(count_executors(ExecutorState::Running));
         self.executors_terminating.set(count_executors(ExecutorState::Terminating));

@@ -22,10 +22,10 @@ use std::time::Duration;
 use libprocess::{Context, DecodeError, Pid, Process, Time};
 use mesos_proto::ids::FrameworkId;
 use mesos_proto::mesos::internal::{
-    ExecutorToFrameworkMessage, FrameworkToExecutorMessage, KillTaskMessage, PingSlaveMessage, RegisterExecutorMessage,
-    ReregisterExecutorMessage, RunTaskMessage, ShutdownExecutorMessage, ShutdownFrameworkMessage, ShutdownMessage,
-    SlaveRegisteredMessage, SlaveReregisteredMessage, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
-    UpdateFrameworkMessage,
+    ExecutorToFrameworkMessage, FrameworkToExecutorMessage, KillTaskMessage, PingSlaveMessage,
+    RegisterExecutorMessage, ReregisterExecutorMessage, RunTaskMessage, ShutdownExecutorMessage,
+    ShutdownFrameworkMessage, ShutdownMessage, SlaveRegisteredMessage, SlaveReregisteredMessage,
+    StatusUpdateAcknowledgementMessage, StatusUpdateMessage, UpdateFrameworkMessage,
 };
 use mesos_proto::mesos::{Attribute, Resource, SlaveInfo};
 use rand::SeedableRng;
@@ -42,10 +42,10 @@ mod executor_api;
 mod executors;
 mod http;
 mod metrics;
+mod operator_api;
 mod recovery;
 mod registration;
 mod tasks;
-mod operator_api;
 mod updates;
 mod v1;
 
@@ -183,7 +183,11 @@ pub struct Agent {
 impl Agent {
     /// An agent that will take back `recovered` (see [`prepare_recovery`]) and run
     /// executors with `containerizer`.
-    pub fn new(config: AgentConfig, containerizer: Box<dyn Containerizer>, recovered: Option<RecoveredState>) -> Agent {
+    pub fn new(
+        config: AgentConfig,
+        containerizer: Box<dyn Containerizer>,
+        recovered: Option<RecoveredState>,
+    ) -> Agent {
         let info = SlaveInfo {
             hostname: config.hostname.clone(),
             resources: config.resources.clone(),
@@ -192,7 +196,10 @@ impl Agent {
             ..SlaveInfo::default()
         };
         Agent {
-            registration: Registration::new(config.masters.clone(), config.registration_backoff_factor),
+            registration: Registration::new(
+                config.masters.clone(),
+                config.registration_backoff_factor,
+            ),
             paths: Paths::new(&config.work_dir),
             rng: StdRng::seed_from_u64(config.seed),
             info,
@@ -260,7 +267,9 @@ impl Process for Agent {
             AgentMessage::RunTask(m) => self.on_run_task(from, m, ctx),
             AgentMessage::KillTask(m) => self.on_kill_task(from, m, ctx),
             AgentMessage::StatusUpdate(m) => self.on_status_update(from, m, ctx),
-            AgentMessage::StatusUpdateAcknowledgement(m) => self.on_status_update_acknowledgement(from, m, ctx),
+            AgentMessage::StatusUpdateAcknowledgement(m) => {
+                self.on_status_update_acknowledgement(from, m, ctx)
+            }
             AgentMessage::RegisterExecutor(m) => self.on_register_executor(from, m, ctx),
             AgentMessage::ReregisterExecutor(m) => self.on_reregister_executor(from, m, ctx),
             AgentMessage::ShutdownFramework(m) => self.on_shutdown_framework(from, m, ctx),

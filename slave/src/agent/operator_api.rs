@@ -39,17 +39,26 @@ fn executor(executor: &Executor) -> response::get_executors::Executor {
 }
 
 impl Agent {
-    fn on_operator_call(&mut self, request: &Request, ctx: &Context<'_, Self>) -> Result<Response, Response> {
+    fn on_operator_call(
+        &mut self,
+        request: &Request,
+        ctx: &Context<'_, Self>,
+    ) -> Result<Response, Response> {
         require_post(request)?;
         let call: Call = parse_body(request)?;
         let encoding = response_encoding(request)?;
-        let kind = call.r#type.and_then(|t| call::Type::try_from(t).ok()).unwrap_or(call::Type::Unknown);
+        let kind =
+            call.r#type.and_then(|t| call::Type::try_from(t).ok()).unwrap_or(call::Type::Unknown);
         let answer = self.operator_query(kind, ctx)?;
         Ok(lhttp::response(StatusCode::OK, encoding.content_type(), encoding.encode(&answer)))
     }
 
     /// The answer to one query call.
-    fn operator_query(&self, kind: call::Type, ctx: &Context<'_, Self>) -> Result<v1::agent::Response, Response> {
+    fn operator_query(
+        &self,
+        kind: call::Type,
+        ctx: &Context<'_, Self>,
+    ) -> Result<v1::agent::Response, Response> {
         use response::Type as R;
         let mut r = v1::agent::Response::default();
         let t = match kind {
@@ -58,18 +67,31 @@ impl Agent {
                 R::GetHealth
             }
             call::Type::GetFlags => {
-                let flags = self.config.flags.iter().map(|(name, value)| v1::Flag { name: name.clone(), value: Some(value.clone()) }).collect();
+                let flags = self
+                    .config
+                    .flags
+                    .iter()
+                    .map(|(name, value)| v1::Flag {
+                        name: name.clone(),
+                        value: Some(value.clone()),
+                    })
+                    .collect();
                 r.get_flags = Some(response::GetFlags { flags });
                 R::GetFlags
             }
             call::Type::GetVersion => {
                 let version = super::registration::MESOS_VERSION.to_string();
-                r.get_version = Some(response::GetVersion { version_info: v1::VersionInfo { version, ..Default::default() } });
+                r.get_version = Some(response::GetVersion {
+                    version_info: v1::VersionInfo { version, ..Default::default() },
+                });
                 R::GetVersion
             }
             call::Type::GetMetrics => {
                 let metrics = ctx.node().metrics().snapshot();
-                let metrics = metrics.into_iter().map(|(name, value)| v1::Metric { name, value: Some(value) }).collect();
+                let metrics = metrics
+                    .into_iter()
+                    .map(|(name, value)| v1::Metric { name, value: Some(value) })
+                    .collect();
                 r.get_metrics = Some(response::GetMetrics { metrics });
                 R::GetMetrics
             }
@@ -98,12 +120,22 @@ impl Agent {
                 R::GetTasks
             }
             call::Type::GetAgent => {
-                r.get_agent = Some(response::GetAgent { agent_info: Some(evolve(&self.info)), ..Default::default() });
+                r.get_agent = Some(response::GetAgent {
+                    agent_info: Some(evolve(&self.info)),
+                    ..Default::default()
+                });
                 R::GetAgent
             }
-            call::Type::Unknown => return Err(bad_request("Failed to validate agent::Call: Expecting 'type' to be present")),
+            call::Type::Unknown => {
+                return Err(bad_request(
+                    "Failed to validate agent::Call: Expecting 'type' to be present",
+                ));
+            }
             other => {
-                return Err(lhttp::text(StatusCode::NOT_IMPLEMENTED, format!("{} is not supported by this agent", other.as_str_name())));
+                return Err(lhttp::text(
+                    StatusCode::NOT_IMPLEMENTED,
+                    format!("{} is not supported by this agent", other.as_str_name()),
+                ));
             }
         };
         r.r#type = Some(t as i32);
@@ -114,13 +146,22 @@ impl Agent {
         let framework = |info| response::get_frameworks::Framework { framework_info: evolve(info) };
         response::GetFrameworks {
             frameworks: self.frameworks.values().map(|f| framework(&f.info)).collect(),
-            completed_frameworks: self.completed_frameworks.iter().map(|f| framework(&f.info)).collect(),
+            completed_frameworks: self
+                .completed_frameworks
+                .iter()
+                .map(|f| framework(&f.info))
+                .collect(),
         }
     }
 
     fn get_executors(&self) -> response::GetExecutors {
         response::GetExecutors {
-            executors: self.frameworks.values().flat_map(|f| f.executors.values()).map(executor).collect(),
+            executors: self
+                .frameworks
+                .values()
+                .flat_map(|f| f.executors.values())
+                .map(executor)
+                .collect(),
             completed_executors: self
                 .frameworks
                 .values()
@@ -137,13 +178,21 @@ impl Agent {
         for (framework_id, framework) in &self.frameworks {
             for e in framework.executors.values() {
                 let id = framework_id.into();
-                out.queued_tasks.extend(e.queued_tasks.values().map(|t| v1_task(&task_from_info(t, TaskState::TaskStaging, &id))));
+                out.queued_tasks.extend(
+                    e.queued_tasks
+                        .values()
+                        .map(|t| v1_task(&task_from_info(t, TaskState::TaskStaging, &id))),
+                );
                 out.launched_tasks.extend(e.launched_tasks.values().map(v1_task));
                 out.terminated_tasks.extend(e.terminated_tasks.values().map(v1_task));
                 out.completed_tasks.extend(e.completed_tasks.iter().map(v1_task));
             }
         }
-        let completed = self.frameworks.values().chain(self.completed_frameworks.iter()).flat_map(|f| f.completed_executors.iter());
+        let completed = self
+            .frameworks
+            .values()
+            .chain(self.completed_frameworks.iter())
+            .flat_map(|f| f.completed_executors.iter());
         out.completed_tasks.extend(completed.flat_map(|e| e.completed_tasks.iter()).map(v1_task));
         out
     }
@@ -152,7 +201,8 @@ impl Agent {
         let mut containers = Vec::new();
         for (framework_id, framework) in &self.frameworks {
             for e in framework.executors.values() {
-                let container_id = v1::ContainerId { value: e.container_id.value().to_string(), parent: None };
+                let container_id =
+                    v1::ContainerId { value: e.container_id.value().to_string(), parent: None };
                 containers.push(response::get_containers::Container {
                     framework_id: Some(v1::FrameworkId { value: framework_id.to_string() }),
                     executor_id: Some(evolve(&e.info.executor_id)),
@@ -162,7 +212,10 @@ impl Agent {
                         executor_pid: e.os_pid,
                         ..Default::default()
                     }),
-                    resource_statistics: self.containerizer.usage(&e.container_id).map(|s| evolve(&s)),
+                    resource_statistics: self
+                        .containerizer
+                        .usage(&e.container_id)
+                        .map(|s| evolve(&s)),
                     container_id,
                 });
             }

@@ -21,7 +21,10 @@
 
 use libprocess::{Context, Pid};
 use mesos_proto::ids::{ContainerId, ExecutorId, FrameworkId, TaskId};
-use mesos_proto::mesos::internal::{ExecutorReregisteredMessage, ReconnectExecutorMessage, ReregisterExecutorMessage, ShutdownExecutorMessage, StatusUpdateRecord, status_update_record};
+use mesos_proto::mesos::internal::{
+    ExecutorReregisteredMessage, ReconnectExecutorMessage, ReregisterExecutorMessage,
+    ShutdownExecutorMessage, StatusUpdateRecord, status_update_record,
+};
 use mesos_proto::mesos::{Task, TaskState, framework_info, task_status};
 
 use super::{Agent, AgentConfig, RecoverMode};
@@ -44,8 +47,9 @@ pub fn prepare_recovery(config: &AgentConfig) -> Result<Option<RecoveredState>, 
         reason,
         latest: paths.latest_agent_link(),
     };
-    let same_resources = mesos_proto::resources::Resources::from_protos(state.info.resources.clone()).ok()
-        == mesos_proto::resources::Resources::from_protos(config.resources.clone()).ok();
+    let same_resources =
+        mesos_proto::resources::Resources::from_protos(state.info.resources.clone()).ok()
+            == mesos_proto::resources::Resources::from_protos(config.resources.clone()).ok();
     if !same_resources {
         return Err(incompatible("the resources differ from --resources".into()));
     }
@@ -75,10 +79,14 @@ impl Agent {
         tracing::info!(agent_id = ?self.info.id.as_ref().map(|i| &i.value), frameworks = state.frameworks.len(), "recovering");
         let mut reconnect = Vec::new();
         for framework in state.frameworks {
-            let Some(framework_id) = framework.info.id.as_ref().map(FrameworkId::from) else { continue };
+            let Some(framework_id) = framework.info.id.as_ref().map(FrameworkId::from) else {
+                continue;
+            };
             let mut recovered = Framework::new(framework.info, framework.pid);
             for executor in framework.executors {
-                if let Some((exec, pid)) = self.recover_executor(&framework_id, executor, state.rebooted) {
+                if let Some((exec, pid)) =
+                    self.recover_executor(&framework_id, executor, state.rebooted)
+                {
                     if let Some(pid) = pid {
                         reconnect.push(pid);
                     }
@@ -93,7 +101,8 @@ impl Agent {
             self.cleanup_recovered(ctx);
             return;
         }
-        let message = ReconnectExecutorMessage { slave_id: self.info.id.clone().unwrap_or_default() };
+        let message =
+            ReconnectExecutorMessage { slave_id: self.info.id.clone().unwrap_or_default() };
         for pid in &reconnect {
             tracing::info!(executor = %pid, "asking executor to reconnect");
             ctx.link_reconnect(pid);
@@ -110,14 +119,25 @@ impl Agent {
     /// Rebuilds one executor and its tasks; returns its libprocess pid if it should
     /// be asked to reconnect.
     #[allow(deprecated)] // `source` marks command executors, as in Mesos.
-    fn recover_executor(&mut self, framework_id: &FrameworkId, recovered: RecoveredExecutor, rebooted: bool) -> Option<(Executor, Option<Pid>)> {
+    fn recover_executor(
+        &mut self,
+        framework_id: &FrameworkId,
+        recovered: RecoveredExecutor,
+        rebooted: bool,
+    ) -> Option<(Executor, Option<Pid>)> {
         let agent_id = self.agent_id()?;
         let executor_id = ExecutorId::from(&recovered.info.executor_id);
         let container_id = ContainerId::new(recovered.container_id.clone());
-        let sandbox = self.paths.sandbox_dir(&agent_id, framework_id.as_str(), executor_id.as_str(), &recovered.container_id);
+        let sandbox = self.paths.sandbox_dir(
+            &agent_id,
+            framework_id.as_str(),
+            executor_id.as_str(),
+            &recovered.container_id,
+        );
         let command = recovered.info.source.as_deref() == Some(executor_id.as_str())
             && recovered.info.name.as_deref().is_some_and(|n| n.starts_with("Command Executor"));
-        let mut executor = Executor::new(recovered.info, container_id.clone(), sandbox, true, command);
+        let mut executor =
+            Executor::new(recovered.info, container_id.clone(), sandbox, true, command);
         executor.os_pid = recovered.forked_pid;
         for task in recovered.tasks {
             self.recover_task(framework_id, &mut executor, task.task, &task.records);
@@ -125,7 +145,9 @@ impl Agent {
         if recovered.completed && !executor.has_incomplete_tasks() {
             return None;
         }
-        let alive = !rebooted && !recovered.completed && self.containerizer.recover(&container_id, recovered.forked_pid);
+        let alive = !rebooted
+            && !recovered.completed
+            && self.containerizer.recover(&container_id, recovered.forked_pid);
         if !alive {
             // Gone while we were down: it is treated as one that did not re-register.
             self.deferred_terminations.push(crate::containerizer::Termination {
@@ -136,12 +158,20 @@ impl Agent {
         }
         // An HTTP executor's pid named a stream of the previous run: it is not asked
         // to reconnect but subscribes again by itself (Mesos: the HTTP marker file).
-        let pid = recovered.libprocess_pid.filter(|pid| alive && !super::executor_api::is_http_executor(pid));
+        let pid = recovered
+            .libprocess_pid
+            .filter(|pid| alive && !super::executor_api::is_http_executor(pid));
         executor.pid = pid.clone();
         Some((executor, pid))
     }
 
-    fn recover_task(&mut self, framework_id: &FrameworkId, executor: &mut Executor, mut task: Task, records: &[StatusUpdateRecord]) {
+    fn recover_task(
+        &mut self,
+        framework_id: &FrameworkId,
+        executor: &mut Executor,
+        mut task: Task,
+        records: &[StatusUpdateRecord],
+    ) {
         let task_id = TaskId::from(&task.task_id);
         self.updates.replay(framework_id, &task_id, records);
         if let Some(status) = latest_status(records) {
@@ -162,37 +192,66 @@ impl Agent {
 
     /// A recovered executor answers our reconnect request.
     // Mesos: Slave::reregisterExecutor.
-    pub(super) fn on_reregister_executor(&mut self, from: Pid, message: ReregisterExecutorMessage, ctx: &mut Context<'_, Self>) {
+    pub(super) fn on_reregister_executor(
+        &mut self,
+        from: Pid,
+        message: ReregisterExecutorMessage,
+        ctx: &mut Context<'_, Self>,
+    ) {
         let framework_id = FrameworkId::from(&message.framework_id);
         let executor_id = ExecutorId::from(&message.executor_id);
-        let state = self.frameworks.get(&framework_id).and_then(|f| f.executors.get(&executor_id)).map(|e| e.state);
-        if self.registration.state() != AgentState::Recovering || state != Some(ExecutorState::Registering) {
+        let state = self
+            .frameworks
+            .get(&framework_id)
+            .and_then(|f| f.executors.get(&executor_id))
+            .map(|e| e.state);
+        if self.registration.state() != AgentState::Recovering
+            || state != Some(ExecutorState::Registering)
+        {
             tracing::warn!(%from, %executor_id, "unexpected executor re-registration: shutting it down");
-            let shutdown = ShutdownExecutorMessage { executor_id: Some(message.executor_id), framework_id: Some(message.framework_id) };
+            let shutdown = ShutdownExecutorMessage {
+                executor_id: Some(message.executor_id),
+                framework_id: Some(message.framework_id),
+            };
             self.send_executor(&from, shutdown, ctx);
             return;
         }
         let checkpointer = self.checkpointer();
-        let Some(executor) = self.frameworks.get_mut(&framework_id).and_then(|f| f.executors.get_mut(&executor_id)) else { return };
+        let Some(executor) =
+            self.frameworks.get_mut(&framework_id).and_then(|f| f.executors.get_mut(&executor_id))
+        else {
+            return;
+        };
         executor.pid = Some(from.clone());
         executor.state = ExecutorState::Running;
         if let Some(cp) = checkpointer {
             let run = (framework_id.as_str(), executor_id.as_str(), executor.container_id.value());
-            if let Err(error) = cp.run_file(run, crate::paths::files::LIBPROCESS_PID, &from.to_string()) {
+            if let Err(error) =
+                cp.run_file(run, crate::paths::files::LIBPROCESS_PID, &from.to_string())
+            {
                 tracing::error!(%error, "cannot checkpoint the executor's libprocess pid");
             }
         }
         // Tasks the executor has that we never checkpointed (we died in between).
         for task in &message.tasks {
             let task_id = TaskId::from(&task.task_id);
-            if executor.task(&task_id).is_none() && !executor.completed_tasks.iter().any(|t| t.task_id == task.task_id) {
-                executor.add_launched(task_from_info(task, TaskState::TaskStaging, &framework_id.clone().into()));
+            if executor.task(&task_id).is_none()
+                && !executor.completed_tasks.iter().any(|t| t.task_id == task.task_id)
+            {
+                executor.add_launched(task_from_info(
+                    task,
+                    TaskState::TaskStaging,
+                    &framework_id.clone().into(),
+                ));
             }
         }
         if !super::executor_api::is_http_executor(&from) {
             ctx.link(&from);
         }
-        let reregistered = ExecutorReregisteredMessage { slave_id: self.info.id.clone().unwrap_or_default(), slave_info: self.info.clone() };
+        let reregistered = ExecutorReregisteredMessage {
+            slave_id: self.info.id.clone().unwrap_or_default(),
+            slave_info: self.info.clone(),
+        };
         self.send_executor(&from, reregistered, ctx);
         tracing::info!(%executor_id, pid = %from, "executor re-registered");
         // Updates it sent that we may not have received; duplicates are recognised.
@@ -207,15 +266,25 @@ impl Agent {
         let timeout = self.config.executor_reregistration_timeout;
         let mut destroy = Vec::new();
         for framework in self.frameworks.values_mut() {
-            let partition_aware = framework.info.capabilities.iter().any(|c| c.r#type == Some(framework_info::capability::Type::PartitionAware as i32));
+            let partition_aware =
+                framework.info.capabilities.iter().any(|c| {
+                    c.r#type == Some(framework_info::capability::Type::PartitionAware as i32)
+                });
             for executor in framework.executors.values_mut() {
                 if executor.state == ExecutorState::Registering {
                     tracing::info!(executor_id = %executor.id(), "executor did not re-register; killing it");
                     executor.state = ExecutorState::Terminating;
                     executor.pending_termination = Some(PendingTermination {
-                        state: if partition_aware { TaskState::TaskGone } else { TaskState::TaskLost },
+                        state: if partition_aware {
+                            TaskState::TaskGone
+                        } else {
+                            TaskState::TaskLost
+                        },
                         reason: task_status::Reason::ExecutorReregistrationTimeout,
-                        message: format!("Executor did not reregister within {}", libprocess::duration::format_duration(timeout)),
+                        message: format!(
+                            "Executor did not reregister within {}",
+                            libprocess::duration::format_duration(timeout)
+                        ),
                     });
                     destroy.push(executor.container_id.clone());
                 }
@@ -240,7 +309,12 @@ impl Agent {
     fn cleanup_recovered(&mut self, ctx: &mut Context<'_, Self>) {
         tracing::warn!("--recover=cleanup: killing every checkpointed executor");
         self.registration.become_terminating();
-        let containers: Vec<ContainerId> = self.frameworks.values().flat_map(|f| f.executors.values()).map(|e| e.container_id.clone()).collect();
+        let containers: Vec<ContainerId> = self
+            .frameworks
+            .values()
+            .flat_map(|f| f.executors.values())
+            .map(|e| e.container_id.clone())
+            .collect();
         for container_id in containers {
             self.destroy_container(&container_id, ctx);
         }

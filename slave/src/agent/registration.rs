@@ -5,8 +5,8 @@ use std::time::Duration;
 use libprocess::{Context, Pid};
 use mesos_proto::ids::{FrameworkId, TaskId};
 use mesos_proto::mesos::internal::{
-    PingSlaveMessage, PongSlaveMessage, RegisterSlaveMessage, ReregisterSlaveMessage, ShutdownMessage,
-    SlaveRegisteredMessage, SlaveReregisteredMessage, UpdateFrameworkMessage,
+    PingSlaveMessage, PongSlaveMessage, RegisterSlaveMessage, ReregisterSlaveMessage,
+    ShutdownMessage, SlaveRegisteredMessage, SlaveReregisteredMessage, UpdateFrameworkMessage,
 };
 use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, TaskState, slave_info, task_status};
 
@@ -59,7 +59,9 @@ impl Agent {
             tracing::info!(master = %attempt.master, "re-registering with master");
             ctx.send(&attempt.master, self.reregister_message());
         }
-        ctx.delay(attempt.retry_after, move |agent, ctx| agent.do_reliable_registration(epoch, ctx));
+        ctx.delay(attempt.retry_after, move |agent, ctx| {
+            agent.do_reliable_registration(epoch, ctx)
+        });
     }
 
     /// Everything the master must learn about us when we come back.
@@ -89,7 +91,12 @@ impl Agent {
 
     /// The master accepted a new agent and gave it an id.
     // Mesos: Slave::registered.
-    pub(super) fn on_slave_registered(&mut self, from: Pid, message: SlaveRegisteredMessage, ctx: &mut Context<'_, Self>) {
+    pub(super) fn on_slave_registered(
+        &mut self,
+        from: Pid,
+        message: SlaveRegisteredMessage,
+        ctx: &mut Context<'_, Self>,
+    ) {
         if !self.registration.is_master(&from) {
             tracing::warn!(%from, "ignoring registration from a process that is not a configured master");
             return;
@@ -111,13 +118,20 @@ impl Agent {
                 let timeout = message.connection.and_then(|c| c.total_ping_timeout_seconds);
                 self.become_running(from, timeout, ctx);
             }
-            state => tracing::warn!(state = state.name(), "ignoring registration: not disconnected"),
+            state => {
+                tracing::warn!(state = state.name(), "ignoring registration: not disconnected")
+            }
         }
     }
 
     /// The master accepted us back.
     // Mesos: Slave::reregistered.
-    pub(super) fn on_slave_reregistered(&mut self, from: Pid, message: SlaveReregisteredMessage, ctx: &mut Context<'_, Self>) {
+    pub(super) fn on_slave_reregistered(
+        &mut self,
+        from: Pid,
+        message: SlaveReregisteredMessage,
+        ctx: &mut Context<'_, Self>,
+    ) {
         if !self.registration.is_master(&from) {
             tracing::warn!(%from, "ignoring re-registration from a process that is not a configured master");
             return;
@@ -127,7 +141,10 @@ impl Agent {
             return;
         }
         if self.registration.state() != AgentState::Disconnected {
-            tracing::warn!(state = self.registration.state().name(), "ignoring re-registration: not disconnected");
+            tracing::warn!(
+                state = self.registration.state().name(),
+                "ignoring re-registration: not disconnected"
+            );
             return;
         }
         tracing::info!(master = %from, "re-registered with master");
@@ -138,7 +155,10 @@ impl Agent {
             let framework_id = FrameworkId::from(&reconcile.framework_id);
             for status in reconcile.statuses {
                 let task_id = TaskId::from(&status.task_id);
-                let known = self.frameworks.get(&framework_id).is_some_and(|f| f.executor_of_task(&task_id).is_some());
+                let known = self
+                    .frameworks
+                    .get(&framework_id)
+                    .is_some_and(|f| f.executor_of_task(&task_id).is_some());
                 if !known && !self.updates.has_stream(&framework_id, &task_id) {
                     let details = UpdateDetails {
                         source: Some(task_status::Source::Slave),
@@ -146,14 +166,26 @@ impl Agent {
                         message: Some("Reconciliation: task unknown to the agent".into()),
                         executor_id: None,
                     };
-                    self.agent_status_update(&framework_id, &task_id, TaskState::TaskLost, details, ctx);
+                    self.agent_status_update(
+                        &framework_id,
+                        &task_id,
+                        TaskState::TaskLost,
+                        details,
+                        ctx,
+                    );
                 }
             }
         }
     }
 
-    fn become_running(&mut self, master: Pid, ping_timeout_secs: Option<f64>, ctx: &mut Context<'_, Self>) {
-        let timeout = ping_timeout_secs.filter(|s| s.is_finite() && *s > 0.0).map(Duration::from_secs_f64);
+    fn become_running(
+        &mut self,
+        master: Pid,
+        ping_timeout_secs: Option<f64>,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        let timeout =
+            ping_timeout_secs.filter(|s| s.is_finite() && *s > 0.0).map(Duration::from_secs_f64);
         self.registration.become_running(master, timeout);
         self.arm_ping_timer(ctx);
         for forward in self.updates.resume(ctx.now()) {
@@ -167,12 +199,18 @@ impl Agent {
         }
         let epoch = self.registration.epoch();
         let timeout = self.registration.ping_timeout();
-        self.ping_timer = Some(ctx.delay(timeout, move |agent, ctx| agent.on_ping_timeout(epoch, ctx)));
+        self.ping_timer =
+            Some(ctx.delay(timeout, move |agent, ctx| agent.on_ping_timeout(epoch, ctx)));
     }
 
     /// The master checks we are alive.
     // Mesos: Slave::ping.
-    pub(super) fn on_ping_slave(&mut self, from: Pid, message: PingSlaveMessage, ctx: &mut Context<'_, Self>) {
+    pub(super) fn on_ping_slave(
+        &mut self,
+        from: Pid,
+        message: PingSlaveMessage,
+        ctx: &mut Context<'_, Self>,
+    ) {
         if !self.registration.is_master(&from) {
             tracing::warn!(%from, "ignoring ping from a process that is not our master");
             return;
@@ -220,7 +258,9 @@ impl Agent {
 
     /// A linked process went away: if it is our master, register again.
     pub(super) fn on_link_exited(&mut self, pid: Pid, ctx: &mut Context<'_, Self>) {
-        if self.registration.state() == AgentState::Running && self.registration.master() == Some(&pid) {
+        if self.registration.state() == AgentState::Running
+            && self.registration.master() == Some(&pid)
+        {
             tracing::warn!(master = %pid, "lost the connection to the master; re-registering");
             self.become_disconnected(ctx);
         } else {
@@ -230,12 +270,20 @@ impl Agent {
 
     /// The master tells us to shut down (e.g. we were removed).
     // Mesos: Slave::shutdown.
-    pub(super) fn on_shutdown(&mut self, from: Pid, message: ShutdownMessage, ctx: &mut Context<'_, Self>) {
+    pub(super) fn on_shutdown(
+        &mut self,
+        from: Pid,
+        message: ShutdownMessage,
+        ctx: &mut Context<'_, Self>,
+    ) {
         if !self.registration.is_master(&from) {
             tracing::warn!(%from, "ignoring shutdown from a process that is not our master");
             return;
         }
-        tracing::warn!(reason = message.message.as_deref().unwrap_or(""), "master asked the agent to shut down");
+        tracing::warn!(
+            reason = message.message.as_deref().unwrap_or(""),
+            "master asked the agent to shut down"
+        );
         self.shutdown_agent(ctx);
     }
 
@@ -253,7 +301,11 @@ impl Agent {
             }
             if framework.checkpoint()
                 && let Some(checkpointer) = checkpointer
-                && let Err(error) = checkpointer.framework(&framework.info, framework_id.as_str(), framework.pid.as_deref())
+                && let Err(error) = checkpointer.framework(
+                    &framework.info,
+                    framework_id.as_str(),
+                    framework.pid.as_deref(),
+                )
             {
                 tracing::error!(%error, "cannot checkpoint the framework");
             }

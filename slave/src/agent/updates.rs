@@ -3,8 +3,10 @@
 
 use libprocess::{Context, Pid};
 use mesos_proto::ids::{ExecutorId, FrameworkId, TaskId};
-use mesos_proto::mesos::internal::{StatusUpdate, StatusUpdateAcknowledgementMessage, StatusUpdateMessage};
 use mesos_proto::mesos::TaskState;
+use mesos_proto::mesos::internal::{
+    StatusUpdate, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
+};
 
 use super::Agent;
 use crate::protobuf::{UpdateDetails, random_uuid, state_name, status_update};
@@ -15,7 +17,12 @@ use crate::status_update::Forward;
 impl Agent {
     /// An executor reports a task's new state.
     // Mesos: Slave::statusUpdate.
-    pub(super) fn on_status_update(&mut self, from: Pid, message: StatusUpdateMessage, ctx: &mut Context<'_, Self>) {
+    pub(super) fn on_status_update(
+        &mut self,
+        from: Pid,
+        message: StatusUpdateMessage,
+        ctx: &mut Context<'_, Self>,
+    ) {
         let mut update = message.update;
         if update.status.uuid.is_none() {
             update.status.uuid = update.uuid.clone();
@@ -35,14 +42,27 @@ impl Agent {
     ) {
         let uuid = random_uuid(&mut self.rng);
         let agent_id = self.info.id.clone();
-        let update = status_update(&framework_id.into(), agent_id.as_ref(), &task_id.into(), state, details, uuid, ctx.now());
+        let update = status_update(
+            &framework_id.into(),
+            agent_id.as_ref(),
+            &task_id.into(),
+            state,
+            details,
+            uuid,
+            ctx.now(),
+        );
         self.status_update(update, None, ctx);
     }
 
     /// The common path of every update: bookkeeping, checkpoint, acknowledge the
     /// sender, forward. `sender` is the executor to acknowledge, if any.
     // Mesos: Slave::statusUpdate, _statusUpdate, __statusUpdate.
-    pub(super) fn status_update(&mut self, update: StatusUpdate, sender: Option<Pid>, ctx: &mut Context<'_, Self>) {
+    pub(super) fn status_update(
+        &mut self,
+        update: StatusUpdate,
+        sender: Option<Pid>,
+        ctx: &mut Context<'_, Self>,
+    ) {
         if self.registration.state() == AgentState::Terminating && sender.is_some() {
             tracing::warn!("ignoring status update: the agent is terminating");
             return;
@@ -63,7 +83,8 @@ impl Agent {
             .filter(|id| framework.executors.contains_key(id))
             .or_else(|| framework.executor_id_of_task(&task_id));
         let mut run = None;
-        if let Some(executor) = executor_id.as_ref().and_then(|id| framework.executors.get_mut(id)) {
+        if let Some(executor) = executor_id.as_ref().and_then(|id| framework.executors.get_mut(id))
+        {
             executor.update_task_state(&update.status);
             run = Some((executor.id(), executor.container_id.clone()));
         }
@@ -78,7 +99,9 @@ impl Agent {
             }
         };
         self.metrics.valid_status_updates.inc();
-        if let (Some(checkpoint), Some((executor_id, container_id)), Some(cp)) = (&outcome.checkpoint, &run, self.checkpointer()) {
+        if let (Some(checkpoint), Some((executor_id, container_id)), Some(cp)) =
+            (&outcome.checkpoint, &run, self.checkpointer())
+        {
             let files = (framework_id.as_str(), executor_id.as_str(), container_id.value());
             if let Err(error) = cp.task_updates(files, task_id.as_str(), &checkpoint.records) {
                 // Not acknowledging lets the executor resend it after we recover.
@@ -145,18 +168,21 @@ impl Agent {
         }
         let framework_id = FrameworkId::from(&message.framework_id);
         let task_id = TaskId::from(&message.task_id);
-        let outcome = match self.updates.acknowledgement(&framework_id, &task_id, &message.uuid, ctx.now()) {
-            Ok(outcome) => outcome,
-            Err(error) => {
-                tracing::warn!(%error, "ignoring acknowledgement");
-                return;
-            }
-        };
+        let outcome =
+            match self.updates.acknowledgement(&framework_id, &task_id, &message.uuid, ctx.now()) {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    tracing::warn!(%error, "ignoring acknowledgement");
+                    return;
+                }
+            };
         let run = self.frameworks.get(&framework_id).and_then(|f| {
             let executor = f.executor_of_task(&task_id)?;
             Some((executor.id(), executor.container_id.clone()))
         });
-        if let (Some(checkpoint), Some((executor_id, container_id)), Some(cp)) = (&outcome.checkpoint, &run, self.checkpointer()) {
+        if let (Some(checkpoint), Some((executor_id, container_id)), Some(cp)) =
+            (&outcome.checkpoint, &run, self.checkpointer())
+        {
             let files = (framework_id.as_str(), executor_id.as_str(), container_id.value());
             if let Err(error) = cp.task_updates(files, task_id.as_str(), &checkpoint.records) {
                 tracing::error!(%error, "cannot checkpoint the acknowledgement");
@@ -174,7 +200,12 @@ impl Agent {
 
     /// A task's terminal update was acknowledged: it is done; so may its executor
     /// and framework be.
-    fn on_task_completed(&mut self, framework_id: &FrameworkId, executor_id: &ExecutorId, task_id: &TaskId) {
+    fn on_task_completed(
+        &mut self,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+        task_id: &TaskId,
+    ) {
         let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
         let Some(executor) = framework.executors.get_mut(executor_id) else { return };
         executor.complete_task(task_id);

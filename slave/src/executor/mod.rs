@@ -35,11 +35,14 @@ use std::time::Duration;
 
 use libprocess::{Context, Pid, Process};
 use mesos_proto::mesos::internal::{
-    ExecutorRegisteredMessage, ExecutorReregisteredMessage, FrameworkToExecutorMessage, KillTaskMessage,
-    ReconnectExecutorMessage, RegisterExecutorMessage, ReregisterExecutorMessage, RunTaskMessage, ShutdownExecutorMessage,
-    StatusUpdate, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
+    ExecutorRegisteredMessage, ExecutorReregisteredMessage, FrameworkToExecutorMessage,
+    KillTaskMessage, ReconnectExecutorMessage, RegisterExecutorMessage, ReregisterExecutorMessage,
+    RunTaskMessage, ShutdownExecutorMessage, StatusUpdate, StatusUpdateAcknowledgementMessage,
+    StatusUpdateMessage,
 };
-use mesos_proto::mesos::{ExecutorId, FrameworkId, KillPolicy, SlaveId, TaskInfo, TaskState, task_status};
+use mesos_proto::mesos::{
+    ExecutorId, FrameworkId, KillPolicy, SlaveId, TaskInfo, TaskState, task_status,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -80,18 +83,29 @@ pub struct ExecutorEnv {
 impl ExecutorEnv {
     /// Reads the environment the agent set; says which variable is missing or bad.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<ExecutorEnv, String> {
-        let need = |name: &str| get(name).ok_or_else(|| format!("{name} is not set; mesos-executor is started by the agent"));
+        let need = |name: &str| {
+            get(name)
+                .ok_or_else(|| format!("{name} is not set; mesos-executor is started by the agent"))
+        };
         let duration = |name: &str, default: Duration| match get(name) {
             None => Ok(default),
-            Some(text) => libprocess::duration::parse_duration(&text).map_err(|e| format!("{name}: {e}")),
+            Some(text) => {
+                libprocess::duration::parse_duration(&text).map_err(|e| format!("{name}: {e}"))
+            }
         };
         let agent_text = need("MESOS_SLAVE_PID")?;
         Ok(ExecutorEnv {
-            agent: agent_text.parse().map_err(|_| format!("MESOS_SLAVE_PID '{agent_text}' is not a libprocess pid"))?,
+            agent: agent_text
+                .parse()
+                .map_err(|_| format!("MESOS_SLAVE_PID '{agent_text}' is not a libprocess pid"))?,
             framework_id: need("MESOS_FRAMEWORK_ID")?,
             executor_id: need("MESOS_EXECUTOR_ID")?,
             agent_id: get("MESOS_SLAVE_ID").unwrap_or_default(),
-            sandbox: PathBuf::from(get("MESOS_SANDBOX").or_else(|| get("MESOS_DIRECTORY")).unwrap_or_else(|| ".".into())),
+            sandbox: PathBuf::from(
+                get("MESOS_SANDBOX")
+                    .or_else(|| get("MESOS_DIRECTORY"))
+                    .unwrap_or_else(|| ".".into()),
+            ),
             checkpoint: get("MESOS_CHECKPOINT").as_deref() == Some("1"),
             grace_period: duration("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", Duration::from_secs(5))?,
             recovery_timeout: duration("MESOS_RECOVERY_TIMEOUT", Duration::from_secs(15 * 60))?,
@@ -169,7 +183,12 @@ impl CommandExecutor {
         }
     }
 
-    fn send_update(&mut self, state: TaskState, message: Option<String>, ctx: &mut Context<'_, Self>) {
+    fn send_update(
+        &mut self,
+        state: TaskState,
+        message: Option<String>,
+        ctx: &mut Context<'_, Self>,
+    ) {
         let Some(task) = &self.task else { return };
         let uuid = random_uuid(&mut self.rng);
         let details = UpdateDetails {
@@ -180,7 +199,15 @@ impl CommandExecutor {
         };
         let agent_id = SlaveId { value: self.env.agent_id.clone() };
         let framework_id = FrameworkId { value: self.env.framework_id.clone() };
-        let update = status_update(&framework_id, Some(&agent_id), &task.task_id, state, details, uuid.clone(), ctx.now());
+        let update = status_update(
+            &framework_id,
+            Some(&agent_id),
+            &task.task_id,
+            state,
+            details,
+            uuid.clone(),
+            ctx.now(),
+        );
         if is_terminal(state as i32) {
             self.terminal_uuid = Some(uuid.clone());
         }
@@ -237,7 +264,11 @@ impl CommandExecutor {
         let Some(pid) = self.child else {
             if self.task.is_some() && self.terminal_uuid.is_none() {
                 self.killing = true;
-                self.send_update(TaskState::TaskKilled, Some("Killed before it started".into()), ctx);
+                self.send_update(
+                    TaskState::TaskKilled,
+                    Some("Killed before it started".into()),
+                    ctx,
+                );
             }
             return;
         };
@@ -249,7 +280,10 @@ impl CommandExecutor {
         self.runner.signal(pid, Signal::Term);
         ctx.delay(grace, move |executor, _ctx| {
             if executor.child == Some(pid) {
-                tracing::warn!(task_pid = pid, "task did not exit within its grace period; SIGKILL");
+                tracing::warn!(
+                    task_pid = pid,
+                    "task did not exit within its grace period; SIGKILL"
+                );
                 executor.runner.signal(pid, Signal::Kill);
             }
         });
@@ -257,7 +291,9 @@ impl CommandExecutor {
 
     fn on_kill_task(&mut self, message: KillTaskMessage, ctx: &mut Context<'_, Self>) {
         let task_policy = self.task.as_ref().and_then(|t| t.kill_policy.as_ref());
-        let grace = grace_of(message.kill_policy.as_ref()).or_else(|| grace_of(task_policy)).unwrap_or(self.env.grace_period);
+        let grace = grace_of(message.kill_policy.as_ref())
+            .or_else(|| grace_of(task_policy))
+            .unwrap_or(self.env.grace_period);
         self.kill_task(grace, ctx);
     }
 
@@ -288,7 +324,11 @@ impl CommandExecutor {
         });
     }
 
-    fn on_acknowledgement(&mut self, message: StatusUpdateAcknowledgementMessage, ctx: &mut Context<'_, Self>) {
+    fn on_acknowledgement(
+        &mut self,
+        message: StatusUpdateAcknowledgementMessage,
+        ctx: &mut Context<'_, Self>,
+    ) {
         self.unacked.remove(&message.uuid);
         if self.terminal_uuid.as_deref() == Some(message.uuid.as_slice()) {
             tracing::info!("terminal update acknowledged; executor exiting");
@@ -345,8 +385,12 @@ impl Process for CommandExecutor {
 
     fn on_message(&mut self, from: Pid, message: ExecutorMessage, ctx: &mut Context<'_, Self>) {
         match message {
-            ExecutorMessage::Registered(_) => tracing::info!(agent = %from, "registered with the agent"),
-            ExecutorMessage::Reregistered(_) => tracing::info!(agent = %from, "re-registered with the agent"),
+            ExecutorMessage::Registered(_) => {
+                tracing::info!(agent = %from, "registered with the agent")
+            }
+            ExecutorMessage::Reregistered(_) => {
+                tracing::info!(agent = %from, "re-registered with the agent")
+            }
             ExecutorMessage::Reconnect(_) => self.on_reconnect(from, ctx),
             ExecutorMessage::RunTask(m) => self.on_run_task(m, ctx),
             ExecutorMessage::KillTask(m) => self.on_kill_task(m, ctx),

@@ -23,7 +23,12 @@ pub type OnExit = Box<dyn FnOnce(Option<i32>) + Send>;
 pub trait TaskRunner: Send + 'static {
     /// Starts `command` in `sandbox`; returns an id for [`TaskRunner::signal`] (the OS
     /// pid of the process group leader). `on_exit` is called once when it ends.
-    fn start(&mut self, command: &CommandInfo, sandbox: &Path, on_exit: OnExit) -> Result<u32, String>;
+    fn start(
+        &mut self,
+        command: &CommandInfo,
+        sandbox: &Path,
+        on_exit: OnExit,
+    ) -> Result<u32, String>;
     /// Signals every process of the task.
     fn signal(&mut self, task: u32, signal: Signal);
 }
@@ -33,18 +38,29 @@ pub trait TaskRunner: Send + 'static {
 pub struct PosixTaskRunner;
 
 impl TaskRunner for PosixTaskRunner {
-    fn start(&mut self, command: &CommandInfo, sandbox: &Path, on_exit: OnExit) -> Result<u32, String> {
+    fn start(
+        &mut self,
+        command: &CommandInfo,
+        sandbox: &Path,
+        on_exit: OnExit,
+    ) -> Result<u32, String> {
         let mut process = Command::new("/bin/sh");
-        process.arg("-c").arg(command.value.clone().unwrap_or_default()).current_dir(sandbox).stdin(Stdio::null());
+        process
+            .arg("-c")
+            .arg(command.value.clone().unwrap_or_default())
+            .current_dir(sandbox)
+            .stdin(Stdio::null());
         // Its own group (pgid = its pid), in the executor's session.
         process.process_group(0);
-        let variables = command.environment.as_ref().map(|e| e.variables.as_slice()).unwrap_or_default();
+        let variables =
+            command.environment.as_ref().map(|e| e.variables.as_slice()).unwrap_or_default();
         for variable in variables {
             if let Some(value) = &variable.value {
                 process.env(&variable.name, value);
             }
         }
-        let mut child = process.spawn().map_err(|error| format!("Cannot start the command: {error}"))?;
+        let mut child =
+            process.spawn().map_err(|error| format!("Cannot start the command: {error}"))?;
         let pid = child.id();
         std::thread::Builder::new()
             .name("task-waiter".into())

@@ -14,14 +14,19 @@ use mesos_agent::AgentError;
 use mesos_agent::agent::{Agent, AgentConfig, EXECUTOR_HEARTBEAT_INTERVAL};
 use mesos_agent::containerizer::{Containerizer, LaunchRequest, Signal, Termination};
 use mesos_proto::ids::ContainerId;
-use mesos_proto::mesos::internal::{FrameworkToExecutorMessage, KillTaskMessage, RunTaskMessage, ShutdownExecutorMessage};
+use mesos_proto::mesos::internal::{
+    FrameworkToExecutorMessage, KillTaskMessage, RunTaskMessage, ShutdownExecutorMessage,
+};
 use mesos_proto::mesos::{self, CommandInfo, ExecutorInfo, ResourceStatistics, TaskState, v1};
 use parking_lot::Mutex;
 use prost::Message;
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::support::{AGENT_ID, MasterEvent, TempDir, command_task, fake_master, framework, next_event, next_update, within};
+use super::support::{
+    AGENT_ID, MasterEvent, TempDir, command_task, fake_master, framework, next_event, next_update,
+    within,
+};
 
 const EXECUTOR: &str = "http-exec";
 const FRAMEWORK: &str = "FW-0001";
@@ -65,14 +70,29 @@ impl Harness {
         let dir = TempDir::new(&format!("exec-http-{name}"));
         let sim = SimNetwork::new();
         let clock = Clock::paused();
-        let node = Node::builder("10.0.1.1:5051".parse().unwrap()).simulated(&sim).clock(clock.clone()).start().expect("node");
+        let node = Node::builder("10.0.1.1:5051".parse().unwrap())
+            .simulated(&sim)
+            .clock(clock.clone())
+            .start()
+            .expect("node");
         let (master, events) = fake_master(&node, true);
         let mut config = AgentConfig::new(vec![master.pid().clone()], dir.0.join("work"));
         config.registration_backoff_factor = Duration::from_millis(10);
         let launches = Recorder::default();
         node.set_default_process("slave(1)");
-        let agent = node.spawn("slave(1)", Agent::new(config, Box::new(launches.clone()), None)).expect("agent");
-        let mut harness = Harness { master: master.pid().clone(), agent: agent.pid().clone(), node, clock, events, launches, _sim: sim, _dir: dir };
+        let agent = node
+            .spawn("slave(1)", Agent::new(config, Box::new(launches.clone()), None))
+            .expect("agent");
+        let mut harness = Harness {
+            master: master.pid().clone(),
+            agent: agent.pid().clone(),
+            node,
+            clock,
+            events,
+            launches,
+            _sim: sim,
+            _dir: dir,
+        };
         harness.advance(Duration::from_millis(100)).await;
         assert!(matches!(next_event(&mut harness.events).await, MasterEvent::Registered { .. }));
         harness.run_task("t1").await;
@@ -91,10 +111,18 @@ impl Harness {
         task.executor = Some(ExecutorInfo {
             executor_id: mesos::ExecutorId { value: EXECUTOR.into() },
             framework_id: Some(mesos::FrameworkId { value: FRAMEWORK.into() }),
-            command: Some(CommandInfo { value: Some("./my-http-executor".into()), ..Default::default() }),
+            command: Some(CommandInfo {
+                value: Some("./my-http-executor".into()),
+                ..Default::default()
+            }),
             ..Default::default()
         });
-        let message = RunTaskMessage { framework: framework(false), task, pid: Some("scheduler@10.0.2.1:8080".into()), ..Default::default() };
+        let message = RunTaskMessage {
+            framework: framework(false),
+            task,
+            pid: Some("scheduler@10.0.2.1:8080".into()),
+            ..Default::default()
+        };
         self.send_from_master(message).await;
     }
 
@@ -114,7 +142,8 @@ impl Harness {
     }
 
     async fn call(&self, call: Value) -> Response {
-        self.post("/api/v1/executor", &[("content-type", "application/json")], call.to_string()).await
+        self.post("/api/v1/executor", &[("content-type", "application/json")], call.to_string())
+            .await
     }
 }
 
@@ -145,7 +174,10 @@ mod base64_like {
     pub fn encode(bytes: &[u8]) -> String {
         let mut out = String::new();
         for chunk in bytes.chunks(3) {
-            let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
             for i in 0..4 {
                 if i <= chunk.len() {
                     out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
@@ -169,7 +201,9 @@ async fn next_record(response: &mut Response, buffer: &mut Vec<u8>) -> Vec<u8> {
                 return record;
             }
         }
-        let chunk = within("an event on the executor stream", response.body_mut().next_chunk()).await.expect("stream still open");
+        let chunk = within("an event on the executor stream", response.body_mut().next_chunk())
+            .await
+            .expect("stream still open");
         buffer.extend_from_slice(&chunk);
     }
 }
@@ -199,7 +233,15 @@ async fn subscribe(h: &Harness) -> Events {
 async fn executor_http_api_test_subscribe() {
     let mut h = Harness::start("subscribe").await;
     let env = h.launches.0.lock()[0].clone();
-    for name in ["MESOS_FRAMEWORK_ID", "MESOS_EXECUTOR_ID", "MESOS_AGENT_ENDPOINT", "MESOS_SANDBOX", "MESOS_DIRECTORY", "MESOS_CHECKPOINT", "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"] {
+    for name in [
+        "MESOS_FRAMEWORK_ID",
+        "MESOS_EXECUTOR_ID",
+        "MESOS_AGENT_ENDPOINT",
+        "MESOS_SANDBOX",
+        "MESOS_DIRECTORY",
+        "MESOS_CHECKPOINT",
+        "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
+    ] {
         assert!(env.contains_key(name), "{name} missing from {env:?}");
     }
     assert_eq!(env["MESOS_AGENT_ENDPOINT"], "10.0.1.1:5051");
@@ -217,7 +259,10 @@ async fn executor_http_api_test_subscribe() {
     assert_eq!(launch["launch"]["task"]["task_id"]["value"], "t1");
 
     let uuid = [7u8; 16];
-    assert_eq!(h.call(update_call("t1", "TASK_RUNNING", &uuid)).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        h.call(update_call("t1", "TASK_RUNNING", &uuid)).await.status(),
+        StatusCode::ACCEPTED
+    );
     let update = next_update(&mut h.events).await;
     assert_eq!(update.status.state(), TaskState::TaskRunning);
     assert_eq!(update.status.message.as_deref(), Some("from the test"));
@@ -240,17 +285,31 @@ async fn executor_http_api_test_subscribe() {
     let framework_id = mesos::FrameworkId { value: FRAMEWORK.into() };
     let executor_id = mesos::ExecutorId { value: EXECUTOR.into() };
     let task_id = mesos::TaskId { value: "t1".into() };
-    h.send_from_master(KillTaskMessage { framework_id: framework_id.clone(), task_id, kill_policy: None }).await;
+    h.send_from_master(KillTaskMessage {
+        framework_id: framework_id.clone(),
+        task_id,
+        kill_policy: None,
+    })
+    .await;
     let kill = events.next().await;
     assert_eq!(kill["type"], "KILL");
     assert_eq!(kill["kill"]["task_id"]["value"], "t1");
     let data = b"to the executor".to_vec();
-    let message = FrameworkToExecutorMessage { slave_id: mesos::SlaveId { value: AGENT_ID.into() }, framework_id: framework_id.clone(), executor_id: executor_id.clone(), data };
+    let message = FrameworkToExecutorMessage {
+        slave_id: mesos::SlaveId { value: AGENT_ID.into() },
+        framework_id: framework_id.clone(),
+        executor_id: executor_id.clone(),
+        data,
+    };
     h.send_from_master(message).await;
     let message = events.next().await;
     assert_eq!(message["type"], "MESSAGE");
     assert_eq!(message["message"]["data"], base64_like::encode(b"to the executor"));
-    h.send_from_master(ShutdownExecutorMessage { executor_id: Some(executor_id), framework_id: Some(framework_id) }).await;
+    h.send_from_master(ShutdownExecutorMessage {
+        executor_id: Some(executor_id),
+        framework_id: Some(framework_id),
+    })
+    .await;
     assert_eq!(events.next().await["type"], "SHUTDOWN");
     h.node.shutdown().await;
 }
@@ -278,23 +337,36 @@ async fn executor_http_api_test_heartbeat_events() {
 async fn executor_http_api_test_no_content_type_and_other_refusals() {
     let h = Harness::start("refusals").await;
     let body = subscribe_call().to_string();
-    assert_eq!(h.post("/api/v1/executor", &[], body.clone()).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        h.post("/api/v1/executor", &[], body.clone()).await.status(),
+        StatusCode::BAD_REQUEST
+    );
     let get = h.node.request(Method::GET, "/api/v1/executor", Vec::new()).await;
     assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
-    let status = h.post("/api/v1/executor", &[("content-type", "text/plain")], body.clone()).await.status();
+    let status =
+        h.post("/api/v1/executor", &[("content-type", "text/plain")], body.clone()).await.status();
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let headers = [("content-type", "application/json"), ("accept", "foo/bar")];
-    assert_eq!(h.post("/api/v1/executor", &headers, body.clone()).await.status(), StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(
+        h.post("/api/v1/executor", &headers, body.clone()).await.status(),
+        StatusCode::NOT_ACCEPTABLE
+    );
     let mut unknown = subscribe_call();
     unknown["framework_id"]["value"] = json!("nope");
     assert_eq!(h.call(unknown).await.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(h.call(update_call("t1", "TASK_RUNNING", &[1; 16])).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        h.call(update_call("t1", "TASK_RUNNING", &[1; 16])).await.status(),
+        StatusCode::FORBIDDEN
+    );
 
     let _events = subscribe(&h).await;
     let mut no_uuid = update_call("t1", "TASK_RUNNING", &[1; 16]);
     no_uuid["update"]["status"].as_object_mut().unwrap().remove("uuid");
     assert_eq!(h.call(no_uuid).await.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(h.call(update_call("t1", "TASK_STAGING", &[2; 16])).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        h.call(update_call("t1", "TASK_STAGING", &[2; 16])).await.status(),
+        StatusCode::BAD_REQUEST
+    );
     h.node.shutdown().await;
 }
 
@@ -311,12 +383,15 @@ async fn protobuf_subscribe_and_resubscribe_after_disconnection() {
         subscribe: Some(Default::default()),
         ..Default::default()
     };
-    let headers = [("content-type", "application/x-protobuf"), ("accept", "application/x-protobuf")];
+    let headers =
+        [("content-type", "application/x-protobuf"), ("accept", "application/x-protobuf")];
     let mut response = h.post("/api/v1/executor", &headers, call.encode_to_vec()).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/x-protobuf");
     let mut buffer = Vec::new();
-    let event = v1::executor::Event::decode(Bytes::from(next_record(&mut response, &mut buffer).await)).unwrap();
+    let event =
+        v1::executor::Event::decode(Bytes::from(next_record(&mut response, &mut buffer).await))
+            .unwrap();
     assert_eq!(event.r#type(), v1::executor::event::Type::Subscribed);
     drop(response);
     h.clock.settle().await;
@@ -331,7 +406,9 @@ async fn protobuf_subscribe_and_resubscribe_after_disconnection() {
 }
 
 async fn operator(h: &Harness, call: &str) -> (StatusCode, Value) {
-    let response = h.post("/api/v1", &[("content-type", "application/json")], json!({"type": call}).to_string()).await;
+    let response = h
+        .post("/api/v1", &[("content-type", "application/json")], json!({"type": call}).to_string())
+        .await;
     let status = response.status();
     let body = response.into_body().into_bytes().await;
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
@@ -342,29 +419,48 @@ async fn operator(h: &Harness, call: &str) -> (StatusCode, Value) {
 #[actix_rt::test]
 async fn agent_operator_api() {
     let h = Harness::start("operator").await;
-    assert_eq!(operator(&h, "GET_HEALTH").await.1, json!({"type": "GET_HEALTH", "get_health": {"healthy": true}}));
+    assert_eq!(
+        operator(&h, "GET_HEALTH").await.1,
+        json!({"type": "GET_HEALTH", "get_health": {"healthy": true}})
+    );
     let (_, version) = operator(&h, "GET_VERSION").await;
     assert_eq!(version["get_version"]["version_info"]["version"], "1.11.0");
     assert_eq!(operator(&h, "GET_FLAGS").await.1["type"], "GET_FLAGS");
     let (_, metrics) = operator(&h, "GET_METRICS").await;
     let metrics = metrics["get_metrics"]["metrics"].as_array().unwrap().clone();
-    assert!(metrics.iter().any(|m| m["name"] == "slave/registered" && m["value"] == 1.0), "{metrics:?}");
+    assert!(
+        metrics.iter().any(|m| m["name"] == "slave/registered" && m["value"] == 1.0),
+        "{metrics:?}"
+    );
     let (_, state) = operator(&h, "GET_STATE").await;
     let state = &state["get_state"];
     assert_eq!(state["get_tasks"]["queued_tasks"][0]["task_id"]["value"], "t1");
-    assert_eq!(state["get_executors"]["executors"][0]["executor_info"]["executor_id"]["value"], EXECUTOR);
-    assert_eq!(state["get_frameworks"]["frameworks"][0]["framework_info"]["id"]["value"], FRAMEWORK);
+    assert_eq!(
+        state["get_executors"]["executors"][0]["executor_info"]["executor_id"]["value"],
+        EXECUTOR
+    );
+    assert_eq!(
+        state["get_frameworks"]["frameworks"][0]["framework_info"]["id"]["value"],
+        FRAMEWORK
+    );
     let (_, containers) = operator(&h, "GET_CONTAINERS").await;
     let container = &containers["get_containers"]["containers"][0];
     assert_eq!(container["executor_id"]["value"], EXECUTOR);
     assert_eq!(container["container_status"]["executor_pid"], 4242);
     assert_eq!(operator(&h, "GET_EXECUTORS").await.1["type"], "GET_EXECUTORS");
     assert_eq!(operator(&h, "GET_FRAMEWORKS").await.1["type"], "GET_FRAMEWORKS");
-    assert_eq!(operator(&h, "GET_TASKS").await.1["get_tasks"]["queued_tasks"][0]["task_id"]["value"], "t1");
+    assert_eq!(
+        operator(&h, "GET_TASKS").await.1["get_tasks"]["queued_tasks"][0]["task_id"]["value"],
+        "t1"
+    );
     assert_eq!(operator(&h, "GET_LOGGING_LEVEL").await.0, StatusCode::NOT_IMPLEMENTED);
 
-    let call = v1::agent::Call { r#type: Some(v1::agent::call::Type::GetHealth as i32), ..Default::default() };
-    let headers = [("content-type", "application/x-protobuf"), ("accept", "application/x-protobuf")];
+    let call = v1::agent::Call {
+        r#type: Some(v1::agent::call::Type::GetHealth as i32),
+        ..Default::default()
+    };
+    let headers =
+        [("content-type", "application/x-protobuf"), ("accept", "application/x-protobuf")];
     let response = h.post("/api/v1", &headers, call.encode_to_vec()).await;
     assert_eq!(response.status(), StatusCode::OK);
     let answer = v1::agent::Response::decode(response.into_body().into_bytes().await).unwrap();

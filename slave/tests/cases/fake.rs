@@ -80,13 +80,22 @@ impl FakeWorld {
 
     /// The executor of `container`: its libprocess pid, if it still runs.
     pub fn executor(&self, container: &ContainerId) -> Option<Pid> {
-        self.0.lock().executors.get(container).filter(|e| e.process.is_alive()).map(|e| e.process.pid().clone())
+        self.0
+            .lock()
+            .executors
+            .get(container)
+            .filter(|e| e.process.is_alive())
+            .map(|e| e.process.pid().clone())
     }
 
     /// Every executor process ever launched and whether it still runs.
     pub fn executors(&self) -> Vec<(ContainerId, Pid, bool)> {
         let world = self.0.lock();
-        world.executors.iter().map(|(c, e)| (c.clone(), e.process.pid().clone(), e.process.is_alive())).collect()
+        world
+            .executors
+            .iter()
+            .map(|(c, e)| (c.clone(), e.process.pid().clone(), e.process.is_alive()))
+            .collect()
     }
 }
 
@@ -97,7 +106,12 @@ pub struct FakeRunner {
 }
 
 impl TaskRunner for FakeRunner {
-    fn start(&mut self, command: &CommandInfo, _sandbox: &Path, on_exit: OnExit) -> Result<u32, String> {
+    fn start(
+        &mut self,
+        command: &CommandInfo,
+        _sandbox: &Path,
+        on_exit: OnExit,
+    ) -> Result<u32, String> {
         let mut world = self.world.0.lock();
         let pid = world.pid();
         let task = FakeTask {
@@ -141,17 +155,26 @@ impl FakeContainerizer {
 
 impl Containerizer for FakeContainerizer {
     fn launch(&mut self, request: LaunchRequest) -> Result<Option<u32>, AgentError> {
-        let env = ExecutorEnv::from_env(|name| request.env.get(name).cloned())
-            .map_err(|reason| AgentError::Launch { executor_id: request.container_id.to_string(), reason })?;
-        let runner = FakeRunner { world: self.world.clone(), container: request.container_id.clone() };
+        let env =
+            ExecutorEnv::from_env(|name| request.env.get(name).cloned()).map_err(|reason| {
+                AgentError::Launch { executor_id: request.container_id.to_string(), reason }
+            })?;
+        let runner =
+            FakeRunner { world: self.world.clone(), container: request.container_id.clone() };
         let id = self.node.generate_id("executor");
-        let process = self
-            .node
-            .spawn(id, CommandExecutor::new(env, Box::new(runner)))
-            .map_err(|e| AgentError::Launch { executor_id: request.container_id.to_string(), reason: e.to_string() })?;
+        let process =
+            self.node.spawn(id, CommandExecutor::new(env, Box::new(runner))).map_err(|e| {
+                AgentError::Launch {
+                    executor_id: request.container_id.to_string(),
+                    reason: e.to_string(),
+                }
+            })?;
         let mut world = self.world.0.lock();
         let os_pid = world.pid();
-        world.executors.insert(request.container_id.clone(), FakeExecutor { process, os_pid, killed_by: None });
+        world.executors.insert(
+            request.container_id.clone(),
+            FakeExecutor { process, os_pid, killed_by: None },
+        );
         self.watched.push(request.container_id);
         Ok(Some(os_pid))
     }
@@ -199,8 +222,13 @@ impl Containerizer for FakeContainerizer {
                 return true;
             }
             let status = executor.killed_by.unwrap_or(0);
-            let message = format!("Executor {}", mesos_agent::containerizer::describe_status(status));
-            exited.push(Termination { container_id: container_id.clone(), status: Some(status), message });
+            let message =
+                format!("Executor {}", mesos_agent::containerizer::describe_status(status));
+            exited.push(Termination {
+                container_id: container_id.clone(),
+                status: Some(status),
+                message,
+            });
             false
         });
         exited

@@ -26,7 +26,8 @@ async fn endpoints_answer_and_files_stay_in_sandboxes() {
     let mut config = AgentConfig::new(vec![master.pid().clone()], dir.0.join("work"));
     config.registration_backoff_factor = std::time::Duration::from_millis(1);
     node.set_default_process("slave(1)");
-    node.spawn("slave(1)", Agent::new(config, Box::new(PosixContainerizer::new()), None)).expect("agent");
+    node.spawn("slave(1)", Agent::new(config, Box::new(PosixContainerizer::new()), None))
+        .expect("agent");
     assert!(matches!(next_event(&mut events).await, MasterEvent::Registered { .. }));
 
     let (status, body) = get(&node, "/state").await;

@@ -1,5 +1,5 @@
-mod fake;
 mod executor_http;
+mod fake;
 mod files_http;
 mod processes;
 mod real_process;

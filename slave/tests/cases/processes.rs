@@ -40,13 +40,20 @@ impl Drop for Processes {
 
 /// A port nobody listens on now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// Starts the real `mesos-agent` on `port`, registering with `master`.
 pub fn start_agent(master: &Pid, port: u16, work_dir: &Path, extra: &[&str]) -> Child {
     let launcher_dir = PathBuf::from(env!("CARGO_BIN_EXE_mesos-executor"));
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(work_dir.with_extension(format!("agent-{port}.log"))).ok();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(work_dir.with_extension(format!("agent-{port}.log")))
+        .ok();
     let stderr = log.map(Stdio::from).unwrap_or_else(Stdio::null);
     Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
         .arg(format!("--master={}", master.address()))
@@ -69,14 +76,22 @@ pub fn make_fifo(path: &Path) {
 
 /// Blocks (off the runtime) until a line arrives on the fifo.
 pub async fn read_fifo(path: PathBuf) -> String {
-    let read = tokio::task::spawn_blocking(move || std::fs::read_to_string(path).expect("read fifo"));
-    tokio::time::timeout(std::time::Duration::from_secs(60), read).await.expect("the task never wrote").expect("reader")
+    let read =
+        tokio::task::spawn_blocking(move || std::fs::read_to_string(path).expect("read fifo"));
+    tokio::time::timeout(std::time::Duration::from_secs(60), read)
+        .await
+        .expect("the task never wrote")
+        .expect("reader")
 }
 
 /// Blocks (off the runtime) until the task opens the fifo, then writes a line.
 pub async fn write_fifo(path: PathBuf) {
-    let write = tokio::task::spawn_blocking(move || std::fs::write(path, "go\n").expect("write fifo"));
-    tokio::time::timeout(std::time::Duration::from_secs(60), write).await.expect("the task never read").expect("writer");
+    let write =
+        tokio::task::spawn_blocking(move || std::fs::write(path, "go\n").expect("write fifo"));
+    tokio::time::timeout(std::time::Duration::from_secs(60), write)
+        .await
+        .expect("the task never read")
+        .expect("writer");
 }
 
 /// True while the OS process `pid` exists.
@@ -85,7 +100,14 @@ pub fn alive(pid: i32) -> bool {
 }
 
 /// The OS pid of the latest run of `executor_id`, as the agent checkpointed it.
-pub fn executor_pid(work_dir: &Path, agent_id: &str, framework_id: &str, executor_id: &str) -> Option<i32> {
-    let run = work_dir.join(format!("meta/slaves/{agent_id}/frameworks/{framework_id}/executors/{executor_id}/runs/latest"));
+pub fn executor_pid(
+    work_dir: &Path,
+    agent_id: &str,
+    framework_id: &str,
+    executor_id: &str,
+) -> Option<i32> {
+    let run = work_dir.join(format!(
+        "meta/slaves/{agent_id}/frameworks/{framework_id}/executors/{executor_id}/runs/latest"
+    ));
     std::fs::read_to_string(run.join("pids/forked.pid")).ok()?.trim().parse().ok()
 }

@@ -8,9 +8,13 @@ use libprocess::Node;
 use mesos_proto::mesos::internal::{KillTaskMessage, RunTaskMessage};
 use mesos_proto::mesos::{TaskId, TaskState};
 
-use super::processes::{Processes, alive, free_port, make_fifo, read_fifo, start_agent, write_fifo};
+use super::processes::{
+    Processes, alive, free_port, make_fifo, read_fifo, start_agent, write_fifo,
+};
 
-use super::support::{AGENT_ID, MasterEvent, TempDir, command_task, fake_master, framework, next_event, next_update};
+use super::support::{
+    AGENT_ID, MasterEvent, TempDir, command_task, fake_master, framework, next_event, next_update,
+};
 
 fn executor_pid(work_dir: &Path) -> Option<i32> {
     super::processes::executor_pid(work_dir, AGENT_ID, "FW-0001", "task-1")
@@ -32,10 +36,17 @@ async fn task_survives_agent_kill_and_finishes_once() {
     let mut processes = Processes::default();
     let port = free_port();
     processes.agents.push(start_agent(master.pid(), port, &work_dir, &[]));
-    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else { panic!("expected registration") };
+    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
+        panic!("expected registration")
+    };
 
-    let command = format!("echo $$ > {}; read x < {}; echo finished", pid_fifo.display(), go_fifo.display());
-    let run = RunTaskMessage { framework: framework(true), task: command_task("task-1", &command), ..Default::default() };
+    let command =
+        format!("echo $$ > {}; read x < {}; echo finished", pid_fifo.display(), go_fifo.display());
+    let run = RunTaskMessage {
+        framework: framework(true),
+        task: command_task("task-1", &command),
+        ..Default::default()
+    };
     node.send(master.pid(), &agent, run);
     let task_pid: i32 = read_fifo(pid_fifo.clone()).await.trim().parse().expect("task pid");
     processes.groups.push(task_pid);
@@ -54,7 +65,10 @@ async fn task_survives_agent_kill_and_finishes_once() {
             break message;
         }
     };
-    assert!(reregistered.tasks.iter().any(|t| t.task_id.value == "task-1"), "re-registration carries the task");
+    assert!(
+        reregistered.tasks.iter().any(|t| t.task_id.value == "task-1"),
+        "re-registration carries the task"
+    );
     assert!(alive(task_pid), "same OS pid after the restart");
 
     write_fifo(go_fifo).await;
@@ -65,7 +79,11 @@ async fn task_survives_agent_kill_and_finishes_once() {
             finished += 1;
             break;
         }
-        assert_eq!(update.status.state, TaskState::TaskRunning as i32, "only RUNNING may be resent");
+        assert_eq!(
+            update.status.state,
+            TaskState::TaskRunning as i32,
+            "only RUNNING may be resent"
+        );
     }
     assert_eq!(finished, 1);
     // The stream on disk holds exactly one TASK_FINISHED.
@@ -76,11 +94,20 @@ async fn task_survives_agent_kill_and_finishes_once() {
     let bytes = std::fs::read(&updates_file).expect("task.updates");
     let stream: Vec<mesos_proto::mesos::internal::StatusUpdateRecord> =
         mesos_agent::checkpoint::decode_records(&updates_file, &bytes).expect("valid stream");
-    let finished_records = stream.iter().filter(|r| r.update.as_ref().is_some_and(|u| u.status.state == TaskState::TaskFinished as i32)).count();
+    let finished_records = stream
+        .iter()
+        .filter(|r| {
+            r.update.as_ref().is_some_and(|u| u.status.state == TaskState::TaskFinished as i32)
+        })
+        .count();
     assert_eq!(finished_records, 1, "TASK_FINISHED delivered exactly once");
     while let Ok(event) = events.try_recv() {
         if let MasterEvent::Update { update, .. } = event {
-            assert_ne!(update.status.state, TaskState::TaskFinished as i32, "no second TASK_FINISHED");
+            assert_ne!(
+                update.status.state,
+                TaskState::TaskFinished as i32,
+                "no second TASK_FINISHED"
+            );
         }
     }
     node.shutdown().await;
@@ -97,9 +124,15 @@ async fn missing_command_fails_and_kill_task_kills() {
     let (master, mut events) = fake_master(&node, true);
     let mut processes = Processes::default();
     processes.agents.push(start_agent(master.pid(), free_port(), &work_dir, &[]));
-    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else { panic!("expected registration") };
+    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
+        panic!("expected registration")
+    };
 
-    let run = RunTaskMessage { framework: framework(false), task: command_task("task-1", "/no/such/command --flag"), ..Default::default() };
+    let run = RunTaskMessage {
+        framework: framework(false),
+        task: command_task("task-1", "/no/such/command --flag"),
+        ..Default::default()
+    };
     node.send(master.pid(), &agent, run);
     if let Some(executor) = executor_pid(&work_dir) {
         processes.groups.push(executor);
@@ -115,10 +148,18 @@ async fn missing_command_fails_and_kill_task_kills() {
     assert_eq!(failed.status.state, TaskState::TaskFailed as i32, "states seen: {states:?}");
     assert_eq!(failed.status.message.as_deref(), Some("Command exited with status 127"));
 
-    let run = RunTaskMessage { framework: framework(false), task: command_task("task-2", "exec sleep 1000"), ..Default::default() };
+    let run = RunTaskMessage {
+        framework: framework(false),
+        task: command_task("task-2", "exec sleep 1000"),
+        ..Default::default()
+    };
     node.send(master.pid(), &agent, run);
     assert_eq!(next_update(&mut events).await.status.state, TaskState::TaskRunning as i32);
-    let kill_message = KillTaskMessage { framework_id: framework(false).id.unwrap(), task_id: TaskId { value: "task-2".into() }, kill_policy: None };
+    let kill_message = KillTaskMessage {
+        framework_id: framework(false).id.unwrap(),
+        task_id: TaskId { value: "task-2".into() },
+        kill_policy: None,
+    };
     node.send(master.pid(), &agent, kill_message);
     let killed = next_update(&mut events).await;
     assert_eq!(killed.status.state, TaskState::TaskKilled as i32);

@@ -9,8 +9,9 @@ use mesos_agent::checkpoint::read_state;
 use mesos_agent::paths::Paths;
 use mesos_agent::protobuf::task_from_info;
 use mesos_proto::mesos::internal::{
-    RegisterExecutorMessage, ReregisterExecutorMessage, RunTaskMessage, ShutdownExecutorMessage, StatusUpdateAcknowledgementMessage,
-    StatusUpdateMessage, UpdateFrameworkMessage, status_update_record,
+    RegisterExecutorMessage, ReregisterExecutorMessage, RunTaskMessage, ShutdownExecutorMessage,
+    StatusUpdateAcknowledgementMessage, StatusUpdateMessage, UpdateFrameworkMessage,
+    status_update_record,
 };
 use mesos_proto::mesos::{TaskInfo, TaskState, task_status};
 
@@ -37,8 +38,10 @@ async fn slave_recovery_test_recover_slave_state() {
     let mut scheduler = cluster.agent_and_scheduler(framework(true)).await;
     let agent_pid = cluster.agent_pid();
     let registered = cluster.hooks.expect::<RegisterExecutorMessage>(Match::any().to(&agent_pid));
-    let forwarded = cluster.hooks.expect::<StatusUpdateMessage>(Match::any().to(&cluster.master_pid()));
-    let acked = cluster.hooks.expect::<StatusUpdateAcknowledgementMessage>(Match::any().to(&agent_pid));
+    let forwarded =
+        cluster.hooks.expect::<StatusUpdateMessage>(Match::any().to(&cluster.master_pid()));
+    let acked =
+        cluster.hooks.expect::<StatusUpdateAcknowledgementMessage>(Match::any().to(&agent_pid));
     let run = cluster.hooks.expect::<RunTaskMessage>(Match::any().to(&agent_pid));
     let task = launch(&mut scheduler, "t1").await;
     let launched = within("run", run).await.message.task;
@@ -48,7 +51,9 @@ async fn slave_recovery_test_recover_slave_state() {
     let ack = within("acked", acked).await.message;
     cluster.settle().await; // the agent has checkpointed the acknowledgement
 
-    let state = read_state(&Paths::new(cluster.dir.0.join("work"))).expect("readable").expect("a checkpoint");
+    let state = read_state(&Paths::new(cluster.dir.0.join("work")))
+        .expect("readable")
+        .expect("a checkpoint");
     let agent_id = task.slave_id.clone();
     assert_eq!(state.info.id.as_ref(), Some(&agent_id));
     assert_eq!(state.frameworks.len(), 1);
@@ -61,10 +66,14 @@ async fn slave_recovery_test_recover_slave_state() {
     assert_eq!(executor.libprocess_pid.as_ref(), Some(&executor_pid));
     assert!(!executor.completed);
     let recovered_task = &executor.tasks[0];
-    assert_eq!(recovered_task.task, task_from_info(&launched, TaskState::TaskStaging, &framework_id));
+    assert_eq!(
+        recovered_task.task,
+        task_from_info(&launched, TaskState::TaskStaging, &framework_id)
+    );
     let records = &recovered_task.records;
     assert_eq!(records[0].update.as_ref().and_then(|u| u.uuid.clone()), update.uuid);
-    let acks: Vec<_> = records.iter().filter(|r| r.r#type == status_update_record::Type::Ack as i32).collect();
+    let acks: Vec<_> =
+        records.iter().filter(|r| r.r#type == status_update_record::Type::Ack as i32).collect();
     assert_eq!(acks.len(), 1);
     assert_eq!(acks[0].uuid.as_deref(), Some(ack.uuid.as_slice()));
 }
@@ -76,12 +85,17 @@ async fn slave_recovery_test_recover_slave_state() {
 async fn slave_recovery_test_reconnect_executor() {
     let mut cluster = SimCluster::start("reconnect");
     let mut scheduler = cluster.agent_and_scheduler(framework(true)).await;
-    let dropped = cluster.hooks.drop_next::<StatusUpdateMessage>(Match::any().to(&cluster.agent_pid()));
+    let dropped =
+        cluster.hooks.drop_next::<StatusUpdateMessage>(Match::any().to(&cluster.agent_pid()));
     launch(&mut scheduler, "t1").await;
-    assert_eq!(within("dropped", dropped).await.message.update.status.state(), TaskState::TaskRunning);
+    assert_eq!(
+        within("dropped", dropped).await.message.update.status.state(),
+        TaskState::TaskRunning
+    );
 
     cluster.crash_agent().await;
-    let reregister = cluster.hooks.expect::<ReregisterExecutorMessage>(Match::any().to(&cluster.agent_pid()));
+    let reregister =
+        cluster.hooks.expect::<ReregisterExecutorMessage>(Match::any().to(&cluster.agent_pid()));
     cluster.start_agent().await;
     let reregister = within("reregister", reregister).await.message;
     assert_eq!(reregister.updates.len(), 1, "the executor resends its unacknowledged update");
@@ -93,7 +107,10 @@ async fn slave_recovery_test_reconnect_executor() {
     cluster.advance(Duration::from_secs(3)).await;
     let status = scheduler.wait_update("t1", TaskState::TaskRunning).await;
     assert_eq!(status.source(), task_status::Source::Executor);
-    assert!(cluster.world.task_running(cluster.world.task("sleep 1000").expect("task")), "the task kept running");
+    assert!(
+        cluster.world.task_running(cluster.world.task("sleep 1000").expect("task")),
+        "the task kept running"
+    );
 }
 
 /// `SlaveRecoveryTest.RecoverTerminatedExecutor`: the executor is shut down while
@@ -104,7 +121,9 @@ async fn slave_recovery_test_reconnect_executor() {
 async fn slave_recovery_test_recover_terminated_executor() {
     let mut cluster = SimCluster::start("terminated");
     let mut scheduler = cluster.agent_and_scheduler(framework(true)).await;
-    let acked = cluster.hooks.expect::<StatusUpdateAcknowledgementMessage>(Match::any().to(&cluster.agent_pid()));
+    let acked = cluster
+        .hooks
+        .expect::<StatusUpdateAcknowledgementMessage>(Match::any().to(&cluster.agent_pid()));
     launch(&mut scheduler, "t1").await;
     scheduler.wait_update("t1", TaskState::TaskRunning).await;
     within("acked", acked).await;
@@ -137,12 +156,16 @@ async fn slave_recovery_test_non_checkpointing_framework() {
     let update = UpdateFrameworkMessage {
         framework_id: framework_id.clone(),
         pid: Some(String::new()),
-        framework_info: Some(mesos_proto::mesos::FrameworkInfo { id: Some(framework_id.clone()), ..framework(false) }),
+        framework_info: Some(mesos_proto::mesos::FrameworkInfo {
+            id: Some(framework_id.clone()),
+            ..framework(false)
+        }),
         ..Default::default()
     };
     cluster.master_node.send(&cluster.master_pid(), &cluster.agent_pid(), update);
     cluster.settle().await;
-    let meta = Paths::new(cluster.dir.0.join("work")).framework_meta_dir(&task.slave_id.value, &framework_id.value);
+    let meta = Paths::new(cluster.dir.0.join("work"))
+        .framework_meta_dir(&task.slave_id.value, &framework_id.value);
     assert!(!meta.exists(), "{} must not exist", meta.display());
 
     let task_pid = cluster.world.task("sleep 1000").expect("task");

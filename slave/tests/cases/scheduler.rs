@@ -25,9 +25,14 @@ impl Process for Forwarder {
     type Message = SchedMsg;
     fn on_message(&mut self, _from: Pid, message: SchedMsg, ctx: &mut Context<'_, Self>) {
         if let SchedMsg::Update(m) = &message
-            && let (Some(uuid), Some(agent_id)) = (m.update.uuid.clone(), m.update.status.slave_id.clone())
+            && let (Some(uuid), Some(agent_id)) =
+                (m.update.uuid.clone(), m.update.status.slave_id.clone())
         {
-            let acknowledge = scheduler::call::Acknowledge { slave_id: agent_id, task_id: m.update.status.task_id.clone(), uuid };
+            let acknowledge = scheduler::call::Acknowledge {
+                slave_id: agent_id,
+                task_id: m.update.status.task_id.clone(),
+                uuid,
+            };
             let call = scheduler::Call {
                 framework_id: Some(m.update.framework_id.clone()),
                 r#type: Some(scheduler::call::Type::Acknowledge as i32),
@@ -57,15 +62,27 @@ pub struct Scheduler {
 impl Scheduler {
     /// A scheduler on its own node on loopback, talking to `master`.
     pub fn start(master: Pid) -> Scheduler {
-        let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("scheduler node");
+        let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap())
+            .start()
+            .expect("scheduler node");
         Scheduler::on(node, master)
     }
 
     /// A scheduler on `node` (e.g. a simulated one), talking to `master`.
     pub fn on(node: Node, master: Pid) -> Scheduler {
         let (tx, rx) = mpsc::unbounded_channel();
-        let process = node.spawn("scheduler(1)", Forwarder { tx, master: master.clone() }).expect("scheduler process");
-        Scheduler { node, process, rx, master, framework_id: None, offers: BTreeMap::new(), updates: Vec::new() }
+        let process = node
+            .spawn("scheduler(1)", Forwarder { tx, master: master.clone() })
+            .expect("scheduler process");
+        Scheduler {
+            node,
+            process,
+            rx,
+            master,
+            framework_id: None,
+            offers: BTreeMap::new(),
+            updates: Vec::new(),
+        }
     }
 
     /// Sends a call to the master (with our framework id).
@@ -115,7 +132,10 @@ impl Scheduler {
     pub async fn subscribe(&mut self, info: mesos::FrameworkInfo) -> mesos::FrameworkId {
         self.call(scheduler::Call {
             r#type: Some(scheduler::call::Type::Subscribe as i32),
-            subscribe: Some(scheduler::call::Subscribe { framework_info: info, ..Default::default() }),
+            subscribe: Some(scheduler::call::Subscribe {
+                framework_info: info,
+                ..Default::default()
+            }),
             ..Default::default()
         });
         loop {
@@ -156,7 +176,11 @@ impl Scheduler {
 
     /// Waits for the update of `task_id` to `state` (acknowledging everything on the
     /// way); fails the test if the task reaches another terminal state first.
-    pub async fn wait_update(&mut self, task_id: &str, state: mesos::TaskState) -> mesos::TaskStatus {
+    pub async fn wait_update(
+        &mut self,
+        task_id: &str,
+        state: mesos::TaskState,
+    ) -> mesos::TaskStatus {
         loop {
             if let SchedMsg::Update(m) = self.step().await {
                 let status = m.update.status;
@@ -178,7 +202,10 @@ impl Scheduler {
 
     /// How many updates of `task_id` to `state` were received so far.
     pub fn count(&self, task_id: &str, state: mesos::TaskState) -> usize {
-        self.updates.iter().filter(|s| s.task_id.value == task_id && s.state == state as i32).count()
+        self.updates
+            .iter()
+            .filter(|s| s.task_id.value == task_id && s.state == state as i32)
+            .count()
     }
 
     /// Handles whatever has already arrived, without waiting; returns it.
@@ -197,13 +224,22 @@ impl Scheduler {
 }
 
 /// A command task using `resources` (Mesos syntax) of `offer`'s agent.
-pub fn command_task(id: &str, offer: &mesos::Offer, resources: &str, command: &str) -> mesos::TaskInfo {
+pub fn command_task(
+    id: &str,
+    offer: &mesos::Offer,
+    resources: &str,
+    command: &str,
+) -> mesos::TaskInfo {
     mesos::TaskInfo {
         name: id.into(),
         task_id: mesos::TaskId { value: id.into() },
         slave_id: offer.slave_id.clone(),
         resources: Resources::parse(resources).expect("resources").to_protos(),
-        command: Some(mesos::CommandInfo { value: Some(command.into()), shell: Some(true), ..Default::default() }),
+        command: Some(mesos::CommandInfo {
+            value: Some(command.into()),
+            shell: Some(true),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }

@@ -48,7 +48,11 @@ impl SimCluster {
         let clock = Clock::paused();
         let hooks = Arc::new(Hooks::default());
         let master_node = sim_node(&sim, &clock, &hooks, MASTER);
-        let master = spawn_master(&master_node, MasterOptions::with_id("5a5a5a5a-0000-4000-8000-000000000001")).expect("master");
+        let master = spawn_master(
+            &master_node,
+            MasterOptions::with_id("5a5a5a5a-0000-4000-8000-000000000001"),
+        )
+        .expect("master");
         let executor_node = sim_node(&sim, &clock, &hooks, EXECUTORS);
         SimCluster {
             sim,
@@ -90,7 +94,9 @@ impl SimCluster {
         let node = sim_node(&self.sim, &self.clock, &self.hooks, AGENT);
         node.set_default_process("slave(1)");
         let containerizer = FakeContainerizer::new(self.world.clone(), self.executor_node.clone());
-        let agent = node.spawn("slave(1)", Agent::new(config, Box::new(containerizer), recovered)).expect("agent");
+        let agent = node
+            .spawn("slave(1)", Agent::new(config, Box::new(containerizer), recovered))
+            .expect("agent");
         self.agent = Some(agent);
         self.agent_node = Some(node);
         self.settle().await;
@@ -140,10 +146,20 @@ impl SimCluster {
 }
 
 fn sim_node(sim: &SimNetwork, clock: &Clock, hooks: &Arc<Hooks>, address: &str) -> Node {
-    Node::builder(address.parse().expect("address")).simulated(sim).clock(clock.clone()).hooks(hooks.clone()).start().expect("sim node")
+    Node::builder(address.parse().expect("address"))
+        .simulated(sim)
+        .clock(clock.clone())
+        .hooks(hooks.clone())
+        .start()
+        .expect("sim node")
 }
 
 /// A framework for the tests.
 pub fn framework(checkpoint: bool) -> FrameworkInfo {
-    FrameworkInfo { user: "nobody".into(), name: "sim".into(), checkpoint: Some(checkpoint), ..Default::default() }
+    FrameworkInfo {
+        user: "nobody".into(),
+        name: "sim".into(),
+        checkpoint: Some(checkpoint),
+        ..Default::default()
+    }
 }

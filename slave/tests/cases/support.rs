@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use libprocess::{Context, DecodeError, Pid, Process, ProcessRef};
 use mesos_proto::mesos::internal::{
-    ExecutorToFrameworkMessage, ExitedExecutorMessage, PongSlaveMessage, RegisterSlaveMessage, ReregisterSlaveMessage, SlaveRegisteredMessage,
-    SlaveReregisteredMessage, StatusUpdate, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
+    ExecutorToFrameworkMessage, ExitedExecutorMessage, PongSlaveMessage, RegisterSlaveMessage,
+    ReregisterSlaveMessage, SlaveRegisteredMessage, SlaveReregisteredMessage, StatusUpdate,
+    StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
 };
 use mesos_proto::mesos::{CommandInfo, FrameworkId, FrameworkInfo, SlaveId, TaskId, TaskInfo};
 use tokio::sync::mpsc;
@@ -28,9 +29,17 @@ libprocess::protocol! {
 #[allow(dead_code)]
 #[derive(Debug, Clone)]
 pub enum MasterEvent {
-    Registered { from: Pid },
-    Reregistered { from: Pid, message: ReregisterSlaveMessage },
-    Update { from: Pid, update: StatusUpdate },
+    Registered {
+        from: Pid,
+    },
+    Reregistered {
+        from: Pid,
+        message: ReregisterSlaveMessage,
+    },
+    Update {
+        from: Pid,
+        update: StatusUpdate,
+    },
     ExitedExecutor(ExitedExecutorMessage),
     Pong,
     /// A framework message from an executor, with its data.
@@ -57,7 +66,10 @@ impl Process for FakeMaster {
                 MasterEvent::Registered { from }
             }
             FakeMasterMessage::Reregister(message) => {
-                ctx.send(&from, SlaveReregisteredMessage { slave_id: agent_id, ..Default::default() });
+                ctx.send(
+                    &from,
+                    SlaveReregisteredMessage { slave_id: agent_id, ..Default::default() },
+                );
                 MasterEvent::Reregistered { from, message }
             }
             FakeMasterMessage::Update(message) => {
@@ -86,7 +98,10 @@ impl Process for FakeMaster {
 }
 
 /// Spawns a fake master as `master` on `node`.
-pub fn fake_master(node: &libprocess::Node, auto_ack: bool) -> (ProcessRef<FakeMaster>, mpsc::UnboundedReceiver<MasterEvent>) {
+pub fn fake_master(
+    node: &libprocess::Node,
+    auto_ack: bool,
+) -> (ProcessRef<FakeMaster>, mpsc::UnboundedReceiver<MasterEvent>) {
     let (tx, rx) = mpsc::unbounded_channel();
     (node.spawn("master", FakeMaster { tx, auto_ack }).expect("spawn fake master"), rx)
 }
@@ -126,7 +141,11 @@ pub fn command_task(id: &str, command: &str) -> TaskInfo {
         name: id.into(),
         task_id: TaskId { value: id.into() },
         slave_id: SlaveId { value: AGENT_ID.into() },
-        command: Some(CommandInfo { value: Some(command.into()), shell: Some(true), ..CommandInfo::default() }),
+        command: Some(CommandInfo {
+            value: Some(command.into()),
+            shell: Some(true),
+            ..CommandInfo::default()
+        }),
         ..TaskInfo::default()
     }
 }
@@ -136,7 +155,8 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("mesos-agent-it-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("mesos-agent-it-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create temp dir");
         TempDir(dir)
@@ -146,7 +166,10 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("test failed; its files (agent logs, sandboxes) are kept in {}", self.0.display());
+            eprintln!(
+                "test failed; its files (agent logs, sandboxes) are kept in {}",
+                self.0.display()
+            );
             return;
         }
         let _ = std::fs::remove_dir_all(&self.0);

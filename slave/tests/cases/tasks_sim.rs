@@ -18,10 +18,16 @@ use super::support::within;
 const TASK: &str = "cpus:1;mem:128";
 
 fn kill(task_id: &str, grace: Option<Duration>) -> scheduler::Call {
-    let kill_policy = grace.map(|g| KillPolicy { grace_period: Some(DurationInfo { nanoseconds: g.as_nanos() as i64 }) });
+    let kill_policy = grace.map(|g| KillPolicy {
+        grace_period: Some(DurationInfo { nanoseconds: g.as_nanos() as i64 }),
+    });
     scheduler::Call {
         r#type: Some(scheduler::call::Type::Kill as i32),
-        kill: Some(scheduler::call::Kill { task_id: mesos::TaskId { value: task_id.into() }, slave_id: None, kill_policy }),
+        kill: Some(scheduler::call::Kill {
+            task_id: mesos::TaskId { value: task_id.into() },
+            slave_id: None,
+            kill_policy,
+        }),
         ..Default::default()
     }
 }
@@ -61,7 +67,8 @@ async fn slave_recovery_test_kill_task() {
 async fn slave_test_kill_queued_task_during_executor_registration() {
     let mut cluster = SimCluster::start("kill-queued");
     let mut scheduler = cluster.agent_and_scheduler(framework(false)).await;
-    let register = cluster.hooks.drop_next::<RegisterExecutorMessage>(Match::any().to(&cluster.agent_pid()));
+    let register =
+        cluster.hooks.drop_next::<RegisterExecutorMessage>(Match::any().to(&cluster.agent_pid()));
     let offer = scheduler.offer().await;
     let mut task = command_task("1", &offer, TASK, "unused");
     task.command = None;
@@ -126,7 +133,9 @@ async fn command_executor_kill_escalates_after_grace_period() {
 async fn agent_retries_status_updates_until_acknowledged() {
     let mut cluster = SimCluster::start("retry");
     let mut scheduler = cluster.agent_and_scheduler(framework(true)).await;
-    let drop_acks = cluster.hooks.drop_all::<StatusUpdateAcknowledgementMessage>(Match::any().to(&cluster.agent_pid()));
+    let drop_acks = cluster
+        .hooks
+        .drop_all::<StatusUpdateAcknowledgementMessage>(Match::any().to(&cluster.agent_pid()));
     launch_command(&mut scheduler, "t1").await;
     let start = cluster.clock.now();
     let mut arrivals = vec![Duration::ZERO];

@@ -34,10 +34,19 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
     let executor = executor_path(flags.executor.clone(), "pi-executor")?;
     actix_rt::System::new().block_on(async move {
         let node = mesos_framework::runtime::start_node()?;
-        let batch = Batch::new(flags.tasks, flags.samples, flags.cluster.task_resources()?, &executor.display().to_string());
+        let batch = Batch::new(
+            flags.tasks,
+            flags.samples,
+            flags.cluster.task_resources()?,
+            &executor.display().to_string(),
+        );
         let mut handle = spawn_scheduler(&node, flags.cluster.config("batch")?, batch)?;
         let (batch, _) = handle.join().await?;
         node.shutdown().await;
-        Ok(if batch.pi.is_some() { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })
+        Ok(if batch.pi.is_some() {
+            std::process::ExitCode::SUCCESS
+        } else {
+            std::process::ExitCode::FAILURE
+        })
     })
 }

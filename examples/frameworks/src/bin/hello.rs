@@ -33,6 +33,10 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
         let (hello, status) = handle.join().await?;
         node.shutdown().await;
         println!("{} of {} tasks finished (driver {status:?})", hello.finished, hello.tasks);
-        Ok(if hello.succeeded() { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })
+        Ok(if hello.succeeded() {
+            std::process::ExitCode::SUCCESS
+        } else {
+            std::process::ExitCode::FAILURE
+        })
     })
 }

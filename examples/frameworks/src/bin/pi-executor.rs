@@ -4,7 +4,8 @@ use mesos_examples::batch::PiExecutor;
 
 fn main() -> anyhow::Result<()> {
     mesos_framework::runtime::init_logging();
-    let status = actix_rt::System::new().block_on(mesos_framework::executor::run_executor(PiExecutor::default()))?;
+    let status = actix_rt::System::new()
+        .block_on(mesos_framework::executor::run_executor(PiExecutor::default()))?;
     tracing::info!(?status, "pi-executor done");
     Ok(())
 }

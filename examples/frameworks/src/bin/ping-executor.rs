@@ -4,7 +4,8 @@ use mesos_examples::ping::PingExecutor;
 
 fn main() -> anyhow::Result<()> {
     mesos_framework::runtime::init_logging();
-    let status = actix_rt::System::new().block_on(mesos_framework::executor::run_executor(PingExecutor::default()))?;
+    let status = actix_rt::System::new()
+        .block_on(mesos_framework::executor::run_executor(PingExecutor::default()))?;
     tracing::info!(?status, "ping-executor done");
     Ok(())
 }

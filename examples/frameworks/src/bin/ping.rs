@@ -31,7 +31,11 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
     let executor = executor_path(flags.executor.clone(), "ping-executor")?;
     actix_rt::System::new().block_on(async move {
         let node = mesos_framework::runtime::start_node()?;
-        let ping = Ping::new(flags.rounds, flags.cluster.task_resources()?, &executor.display().to_string());
+        let ping = Ping::new(
+            flags.rounds,
+            flags.cluster.task_resources()?,
+            &executor.display().to_string(),
+        );
         let mut handle = spawn_scheduler(&node, flags.cluster.config("ping")?, ping)?;
         let (ping, _) = handle.join().await?;
         node.shutdown().await;

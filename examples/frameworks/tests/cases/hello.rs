@@ -16,7 +16,12 @@ async fn hello_runs_every_task_and_stops() {
     let b = cluster.agent(AgentConfig::new("cpus:0.3;mem:96"));
     let hello = Hello::new(5, "echo hello", parse_resources("cpus:0.1;mem:32").unwrap());
     let node = cluster.host();
-    let mut handle = spawn_scheduler(&node, SchedulerConfig::new(framework_info("hello"), vec![cluster.master_pid()]), hello).unwrap();
+    let mut handle = spawn_scheduler(
+        &node,
+        SchedulerConfig::new(framework_info("hello"), vec![cluster.master_pid()]),
+        hello,
+    )
+    .unwrap();
     cluster.advance(Duration::from_secs(1)).await;
     let (hello, status) = handle.join().await.unwrap();
     assert_eq!(status, DriverStatus::Stopped);
@@ -33,7 +38,12 @@ async fn hello_reports_failures() {
     let _agent = cluster.agent(AgentConfig::new("cpus:1;mem:256"));
     let hello = Hello::new(2, "exit 1", parse_resources("cpus:0.1;mem:32").unwrap());
     let node = cluster.host();
-    let mut handle = spawn_scheduler(&node, SchedulerConfig::new(framework_info("hello"), vec![cluster.master_pid()]), hello).unwrap();
+    let mut handle = spawn_scheduler(
+        &node,
+        SchedulerConfig::new(framework_info("hello"), vec![cluster.master_pid()]),
+        hello,
+    )
+    .unwrap();
     cluster.advance(Duration::from_secs(1)).await;
     let (hello, _) = handle.join().await.unwrap();
     assert!(!hello.succeeded());

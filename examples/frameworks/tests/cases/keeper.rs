@@ -6,12 +6,18 @@ use std::time::Duration;
 
 use libprocess::Node;
 use mesos_examples::keeper::{Keeper, KeeperConfig};
-use mesos_framework::scheduler::{SchedulerConfig, SchedulerHandle, framework_info, spawn_scheduler};
+use mesos_framework::scheduler::{
+    SchedulerConfig, SchedulerHandle, framework_info, spawn_scheduler,
+};
 use mesos_framework::tasks::parse_resources;
 use mesos_framework::testing::{AgentConfig, Cluster, FakeAgent};
 use mesos_proto::mesos::TaskState;
 
-fn start_keeper(cluster: &Cluster, masters: Vec<libprocess::Pid>, state_file: &Path) -> (Node, SchedulerHandle<Keeper>) {
+fn start_keeper(
+    cluster: &Cluster,
+    masters: Vec<libprocess::Pid>,
+    state_file: &Path,
+) -> (Node, SchedulerHandle<Keeper>) {
     let mut info = framework_info("keeper");
     info.failover_timeout = Some(3600.0);
     info.id = Keeper::saved_framework_id(state_file);
@@ -28,7 +34,9 @@ fn start_keeper(cluster: &Cluster, masters: Vec<libprocess::Pid>, state_file: &P
 
 async fn live_is(cluster: &Cluster, agent: &FakeAgent, count: usize) -> bool {
     cluster
-        .advance_until(Duration::from_secs(1), Duration::from_secs(60), async || agent.live_tasks().await.len() == count)
+        .advance_until(Duration::from_secs(1), Duration::from_secs(60), async || {
+            agent.live_tasks().await.len() == count
+        })
         .await
 }
 
@@ -38,7 +46,8 @@ async fn keeper_replaces_failed_tasks() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = Cluster::start();
     let agent = cluster.agent(AgentConfig::new("cpus:4;mem:1024"));
-    let (_node, handle) = start_keeper(&cluster, vec![cluster.master_pid()], &dir.path().join("id"));
+    let (_node, handle) =
+        start_keeper(&cluster, vec![cluster.master_pid()], &dir.path().join("id"));
     assert!(live_is(&cluster, &agent, 2).await);
     agent.end_task("keeper-0", TaskState::TaskFailed).await;
     cluster.advance(Duration::from_secs(10)).await;
@@ -60,7 +69,8 @@ async fn keeper_survives_its_own_restart() {
     let agent = cluster.agent(AgentConfig::new("cpus:4;mem:1024"));
     let (node, _first) = start_keeper(&cluster, vec![cluster.master_pid()], &state_file);
     assert!(live_is(&cluster, &agent, 2).await);
-    let framework_id = Keeper::saved_framework_id(&state_file).expect("the keeper saved its FrameworkID");
+    let framework_id =
+        Keeper::saved_framework_id(&state_file).expect("the keeper saved its FrameworkID");
 
     node.shutdown().await; // kill -9 of the scheduler
     cluster.advance(Duration::from_secs(30)).await;
@@ -68,15 +78,27 @@ async fn keeper_survives_its_own_restart() {
     let id = framework_id.clone();
     let active = move || {
         let id = id.clone();
-        master.dispatch(move |m, _| m.core().framework(&id.into()).map(|f| format!("{:?}", f.state)))
+        master
+            .dispatch(move |m, _| m.core().framework(&id.into()).map(|f| format!("{:?}", f.state)))
     };
-    assert_eq!(active().await.unwrap().as_deref(), Some("Inactive"), "the master waits for a new scheduler");
+    assert_eq!(
+        active().await.unwrap().as_deref(),
+        Some("Inactive"),
+        "the master waits for a new scheduler"
+    );
 
     let (_node, second) = start_keeper(&cluster, vec![cluster.master_pid()], &state_file);
     cluster.advance(Duration::from_secs(10)).await;
-    assert_eq!(second.inspect(|_, core| core.framework_id().cloned()).await.unwrap(), Some(framework_id));
+    assert_eq!(
+        second.inspect(|_, core| core.framework_id().cloned()).await.unwrap(),
+        Some(framework_id)
+    );
     assert_eq!(active().await.unwrap().as_deref(), Some("Active"));
-    assert_eq!(second.inspect(|k, _| k.live_tasks()).await.unwrap(), ["keeper-0", "keeper-1"], "adopted by reconciliation");
+    assert_eq!(
+        second.inspect(|k, _| k.live_tasks()).await.unwrap(),
+        ["keeper-0", "keeper-1"],
+        "adopted by reconciliation"
+    );
     cluster.advance(Duration::from_secs(60)).await;
     assert_eq!(agent.live_tasks().await, ["keeper-0", "keeper-1"], "nothing new launched");
     assert_eq!(agent.inspect(|a| (a.kills, a.shutdowns)).await, (0, 0), "no task was ever killed");
@@ -94,7 +116,8 @@ async fn keeper_survives_master_failover() {
     assert!(live_is(&cluster, &agent, 2).await);
     cluster.fail_over_master("10.0.0.2:5050", "c0ffee00-0000-4000-8000-000000000002").await;
     cluster.advance(Duration::from_secs(30)).await;
-    let on_new_master = keeper.inspect(|_, core| core.master().map(|m| m.to_string())).await.unwrap();
+    let on_new_master =
+        keeper.inspect(|_, core| core.master().map(|m| m.to_string())).await.unwrap();
     assert_eq!(on_new_master.as_deref(), Some("master@10.0.0.2:5050"));
     assert_eq!(agent.live_tasks().await, ["keeper-0", "keeper-1"]);
     assert_eq!(agent.inspect(|a| (a.kills, a.shutdowns)).await, (0, 0));

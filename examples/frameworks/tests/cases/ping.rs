@@ -14,13 +14,17 @@ use mesos_proto::mesos::TaskState;
 #[actix_rt::test]
 async fn two_executors_rally_through_the_scheduler() {
     let cluster = Cluster::start();
-    let agent = cluster.agent(
-        AgentConfig::new("cpus:1;mem:512")
-            .launcher(|node, env| spawn_executor(node, env, PingExecutor::default(), 5).map(|h| h.pid().clone())),
-    );
+    let agent = cluster.agent(AgentConfig::new("cpus:1;mem:512").launcher(|node, env| {
+        spawn_executor(node, env, PingExecutor::default(), 5).map(|h| h.pid().clone())
+    }));
     let ping = Ping::new(10, parse_resources("cpus:0.1;mem:32").unwrap(), "ping-executor");
     let node = cluster.host();
-    let mut handle = spawn_scheduler(&node, SchedulerConfig::new(framework_info("ping"), vec![cluster.master_pid()]), ping).unwrap();
+    let mut handle = spawn_scheduler(
+        &node,
+        SchedulerConfig::new(framework_info("ping"), vec![cluster.master_pid()]),
+        ping,
+    )
+    .unwrap();
     cluster.advance(Duration::from_secs(1)).await;
     let (ping, status) = handle.join().await.unwrap();
     assert_eq!(status, DriverStatus::Stopped);

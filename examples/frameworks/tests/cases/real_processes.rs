@@ -49,7 +49,10 @@ impl Drop for Processes {
 }
 
 fn bin_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_hello")).parent().expect("binaries live in a directory").to_path_buf()
+    PathBuf::from(env!("CARGO_BIN_EXE_hello"))
+        .parent()
+        .expect("binaries live in a directory")
+        .to_path_buf()
 }
 
 /// The binaries of the other crates are not built by `cargo test -p mesos-examples`:
@@ -63,7 +66,16 @@ fn ensure_binaries() {
 fn build_binaries() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let status = Command::new(env!("CARGO"))
-        .args(["build", "-p", "mesos-master", "-p", "mesos-agent", "-p", "mesos-framework", "--bins"])
+        .args([
+            "build",
+            "-p",
+            "mesos-master",
+            "-p",
+            "mesos-agent",
+            "-p",
+            "mesos-framework",
+            "--bins",
+        ])
         .current_dir(root)
         .status()
         .expect("run cargo build");
@@ -71,7 +83,10 @@ fn build_binaries() {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// Starts `mesos-master --port=0` and returns its `ip:port` from its first line.
@@ -102,7 +117,13 @@ fn start_agent(dir: &Path, master: &str, work_dir: &Path, processes: &mut Proces
 
 /// Starts `mesos-agent` on `port` (a restarted agent keeps its port: it is part of its
 /// `SlaveInfo`); returns its OS pid.
-fn start_agent_at(dir: &Path, master: &str, work_dir: &Path, port: u16, processes: &mut Processes) -> u32 {
+fn start_agent_at(
+    dir: &Path,
+    master: &str,
+    work_dir: &Path,
+    port: u16,
+    processes: &mut Processes,
+) -> u32 {
     let child = Command::new(dir.join("mesos-agent"))
         .arg(format!("--master={master}"))
         .arg(format!("--port={port}"))
@@ -162,7 +183,8 @@ fn frameworks_run_on_a_real_cluster() {
     start_agent(&dir, &master, &temp.path().join("agent"), &mut processes);
     let master_flag = format!("--master={master}");
 
-    let (code, out) = run(&dir.join("mesos-execute"), &[&master_flag, "--name=hi", "--command=echo hi"]);
+    let (code, out) =
+        run(&dir.join("mesos-execute"), &[&master_flag, "--name=hi", "--command=echo hi"]);
     assert_eq!(code, Some(0), "mesos-execute output:\n{out}");
     assert!(out.contains("Received status update TASK_FINISHED for task 'hi'"), "{out}");
 
@@ -174,7 +196,8 @@ fn frameworks_run_on_a_real_cluster() {
     assert_eq!(code, Some(0), "batch output:\n{out}");
     assert!(out.contains("pi is about 3.1"), "{out}");
 
-    let (code, out) = run(&dir.join("mesos-execute"), &[&master_flag, "--name=bad", "--command=exit 1"]);
+    let (code, out) =
+        run(&dir.join("mesos-execute"), &[&master_flag, "--name=bad", "--command=exit 1"]);
     assert_eq!(code, Some(1), "a failing task fails mesos-execute:\n{out}");
 }
 
@@ -192,7 +215,8 @@ fn frameworks_find_the_leader_of_a_real_ha_group() {
     start_agent(&dir, &group, &temp.path().join("agent"), &mut processes);
     let master_flag = format!("--master={group}");
 
-    let (code, out) = run(&dir.join("mesos-execute"), &[&master_flag, "--name=ha", "--command=echo ha"]);
+    let (code, out) =
+        run(&dir.join("mesos-execute"), &[&master_flag, "--name=ha", "--command=echo ha"]);
     assert_eq!(code, Some(0), "mesos-execute output:\n{out}");
     assert!(out.contains("Received status update TASK_FINISHED for task 'ha'"), "{out}");
 
@@ -202,7 +226,12 @@ fn frameworks_find_the_leader_of_a_real_ha_group() {
 
 /// Starts `keeper` keeping `instances` copies of `sleep 1000` and returns it with a
 /// channel of its stdout lines.
-fn start_keeper(dir: &Path, master: &str, state_file: &Path, instances: usize) -> (Child, mpsc::Receiver<String>) {
+fn start_keeper(
+    dir: &Path,
+    master: &str,
+    state_file: &Path,
+    instances: usize,
+) -> (Child, mpsc::Receiver<String>) {
     let args = [
         format!("--master={master}"),
         format!("--instances={instances}"),
@@ -239,7 +268,9 @@ fn spawn_lines(program: &Path, args: &[String]) -> (Child, mpsc::Receiver<String
 fn wait_for(lines: &mpsc::Receiver<String>, wanted: &str) -> Vec<String> {
     let mut seen = Vec::new();
     loop {
-        let line = lines.recv_timeout(DEADLINE).unwrap_or_else(|_| panic!("no line with '{wanted}'; saw {seen:?}"));
+        let line = lines
+            .recv_timeout(DEADLINE)
+            .unwrap_or_else(|_| panic!("no line with '{wanted}'; saw {seen:?}"));
         let done = line.contains(wanted);
         seen.push(line);
         if done {
@@ -258,7 +289,9 @@ impl Drop for SandboxReaper {
         let marker = format!("MESOS_DIRECTORY={}", self.0.display());
         let Ok(entries) = std::fs::read_dir("/proc") else { return };
         for entry in entries.flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                continue;
+            };
             let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
             if environ.split(|b| *b == 0).any(|v| v.starts_with(marker.as_bytes())) {
                 let _ = Command::new("kill").args(["-9", "--", &format!("-{pid}")]).status();
@@ -301,11 +334,20 @@ fn ping_and_keeper_on_a_real_cluster() {
     let takeover = wait_for(&lines, "keeper reconciled");
     let _ = second.kill();
     let _ = second.wait();
-    assert!(takeover.iter().any(|l| l == &format!("taking over framework {framework_id}")), "{takeover:?}");
+    assert!(
+        takeover.iter().any(|l| l == &format!("taking over framework {framework_id}")),
+        "{takeover:?}"
+    );
     assert!(takeover.last().unwrap().contains("2 task(s) alive"), "{takeover:?}");
-    assert!(!takeover.iter().any(|l| l.contains("launching") || l.contains("replacing")), "{takeover:?}");
+    assert!(
+        !takeover.iter().any(|l| l.contains("launching") || l.contains("replacing")),
+        "{takeover:?}"
+    );
     let same_id = format!("keeper registered as {framework_id}");
-    assert!(takeover.iter().any(|l| *l == same_id || l.contains("keeper re-registered")), "the master kept the FrameworkID: {takeover:?}");
+    assert!(
+        takeover.iter().any(|l| *l == same_id || l.contains("keeper re-registered")),
+        "the master kept the FrameworkID: {takeover:?}"
+    );
 }
 
 /// Polls `check` every 50 ms until it gives a value; fails the test after POLL_DEADLINE
@@ -315,7 +357,9 @@ fn poll<T>(what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
     loop {
         match check() {
             Ok(value) => return value,
-            Err(reason) if Instant::now() > deadline => panic!("timed out waiting for {what}: {reason}"),
+            Err(reason) if Instant::now() > deadline => {
+                panic!("timed out waiting for {what}: {reason}")
+            }
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
     }
@@ -330,10 +374,12 @@ fn get_json(address: &str, path: &str) -> Result<(u16, Value), String> {
         .http_status_as_error(false)
         .build();
     let url = format!("http://{address}{path}");
-    let mut response = ureq::Agent::new_with_config(config).get(&url).call().map_err(|e| format!("{url}: {e}"))?;
+    let mut response =
+        ureq::Agent::new_with_config(config).get(&url).call().map_err(|e| format!("{url}: {e}"))?;
     let status = response.status().as_u16();
     let body = response.body_mut().read_to_string().map_err(|e| format!("{url}: {e}"))?;
-    let json = serde_json::from_str(&body).map_err(|e| format!("{url} answered {status} {body:?}: {e}"))?;
+    let json = serde_json::from_str(&body)
+        .map_err(|e| format!("{url} answered {status} {body:?}: {e}"))?;
     Ok((status, json))
 }
 
@@ -414,7 +460,9 @@ impl MasterGroup {
         let mut answers = Vec::new();
         for n in (0..3).filter(|n| self.running[*n].is_some()) {
             match get_json(&self.address(n), "/master/state") {
-                Ok((200, state)) if state["leader"] == format!("master@{}", self.address(n)) => return Ok((n, state)),
+                Ok((200, state)) if state["leader"] == format!("master@{}", self.address(n)) => {
+                    return Ok((n, state));
+                }
                 Ok((status, _)) => answers.push(format!("{}: {status}", self.address(n))),
                 Err(error) => answers.push(error),
             }
@@ -429,7 +477,8 @@ impl MasterGroup {
             let (leader, _) = self.leader()?;
             let (_, leading) = get_json(&self.address(leader), "/master/raft")?;
             let (_, member) = get_json(&self.address(n), "/master/raft")?;
-            let caught_up = member["leader"] == leading["id"] && member["applied"].as_u64() >= leading["commit"].as_u64();
+            let caught_up = member["leader"] == leading["id"]
+                && member["applied"].as_u64() >= leading["commit"].as_u64();
             if caught_up { Ok(()) } else { Err(format!("leader {leading}, member {member}")) }
         })
     }
@@ -444,20 +493,30 @@ fn mesos_registry(dir: &Path, args: &[String], input: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start mesos-registry");
-    child.stdin.take().expect("piped stdin").write_all(input).expect("write mesos-registry's stdin");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(input)
+        .expect("write mesos-registry's stdin");
     child.wait_with_output().expect("wait for mesos-registry")
 }
 
 /// `mesos-registry dump` of a stopped member's work dir, as JSON.
 fn dump(dir: &Path, work_dir: &Path) -> Value {
-    let out = mesos_registry(dir, &["dump".into(), format!("--work_dir={}", work_dir.display())], b"");
+    let out =
+        mesos_registry(dir, &["dump".into(), format!("--work_dir={}", work_dir.display())], b"");
     assert!(out.status.success(), "dump failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("dump prints JSON")
 }
 
 /// `mesos-registry restore` of `input` into `work_dir`, for the group `masters`.
 fn restore(dir: &Path, work_dir: &Path, masters: &str, input: &[u8]) -> Output {
-    let args = ["restore".to_string(), format!("--work_dir={}", work_dir.display()), format!("--masters={masters}")];
+    let args = [
+        "restore".to_string(),
+        format!("--work_dir={}", work_dir.display()),
+        format!("--masters={masters}"),
+    ];
     mesos_registry(dir, &args, input)
 }
 
@@ -466,12 +525,20 @@ fn registry_ids(dump: &Value) -> (Vec<String>, Vec<String>) {
     let strings = |list: &Value, pointer: &str| -> Vec<String> {
         let mut ids: Vec<String> = list
             .as_array()
-            .map(|items| items.iter().filter_map(|i| i.pointer(pointer)?.as_str().map(String::from)).collect())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.pointer(pointer)?.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         ids.sort();
         ids
     };
-    (strings(&dump["registry"]["slaves"]["slaves"], "/info/id/value"), strings(&dump["frameworks"], "/info/id/value"))
+    (
+        strings(&dump["registry"]["slaves"]["slaves"], "/info/id/value"),
+        strings(&dump["frameworks"], "/info/id/value"),
+    )
 }
 
 /// The framework `id` in a `/master/state`.
@@ -482,7 +549,14 @@ fn framework<'a>(state: &'a Value, id: &str) -> Option<&'a Value> {
 /// The active agents of a `/master/state`: ID -> pid.
 fn active_agents(state: &Value) -> BTreeMap<String, String> {
     let agents = state["slaves"].as_array().into_iter().flatten().filter(|a| a["active"] == true);
-    agents.map(|a| (a["id"].as_str().unwrap_or_default().to_string(), a["pid"].as_str().unwrap_or_default().to_string())).collect()
+    agents
+        .map(|a| {
+            (
+                a["id"].as_str().unwrap_or_default().to_string(),
+                a["pid"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
 }
 
 /// A task of `framework` that is TASK_RUNNING: its agent ID.
@@ -527,7 +601,11 @@ fn registry_restore_moves_a_cluster_to_a_new_master_group() {
         let keeper = framework(&state, &framework_id).ok_or("no keeper framework")?;
         let task = keeper["tasks"][0]["id"].as_str().ok_or("no keeper task")?.to_string();
         let on = running_on(keeper, &task)?;
-        if agents.len() == 1 && agents.contains_key(&on) { Ok((on, task)) } else { Err(format!("agents {agents:?}")) }
+        if agents.len() == 1 && agents.contains_key(&on) {
+            Ok((on, task))
+        } else {
+            Err(format!("agents {agents:?}"))
+        }
     });
 
     // The whole old cluster stops (the task keeps running: it is checkpointed).
@@ -535,7 +613,11 @@ fn registry_restore_moves_a_cluster_to_a_new_master_group() {
     processes.kill(agent);
     old.kill_all(&mut processes);
     let backup = dump(&dir, &old.work_dirs[0]);
-    assert_eq!(registry_ids(&backup), (vec![agent_id.clone()], vec![framework_id.clone()]), "{backup:#}");
+    assert_eq!(
+        registry_ids(&backup),
+        (vec![agent_id.clone()], vec![framework_id.clone()]),
+        "{backup:#}"
+    );
     let backup_text = serde_json::to_vec_pretty(&backup).unwrap();
 
     // Malformed input: a clear error, and no work dir changes.
@@ -544,11 +626,23 @@ fn registry_restore_moves_a_cluster_to_a_new_master_group() {
     for (target, masters) in [(&old.work_dirs[0], old.list()), (&new.work_dirs[0], new.list())] {
         let out = restore(&dir, target, &masters, b"{\"registry\": {\"slaves\": ");
         let error = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "malformed JSON restored into {}: {error}", target.display());
+        assert!(
+            !out.status.success(),
+            "malformed JSON restored into {}: {error}",
+            target.display()
+        );
         assert!(error.contains("parse the registry JSON"), "{error}");
     }
-    assert_eq!(dump(&dir, &old.work_dirs[0]), backup, "a refused restore left the registry as it was");
-    assert_eq!(std::fs::read_dir(&new.work_dirs[0]).unwrap().count(), 0, "a refused restore wrote nothing");
+    assert_eq!(
+        dump(&dir, &old.work_dirs[0]),
+        backup,
+        "a refused restore left the registry as it was"
+    );
+    assert_eq!(
+        std::fs::read_dir(&new.work_dirs[0]).unwrap().count(),
+        0,
+        "a refused restore wrote nothing"
+    );
 
     // The backup restored into the new group's empty work dirs.
     for work_dir in &new.work_dirs {
@@ -567,7 +661,8 @@ fn registry_restore_moves_a_cluster_to_a_new_master_group() {
     // from the restored registry, and every member started from the restored snapshot.
     poll("the new leader to serve the restored framework", || {
         let (_, state) = new.leader()?;
-        let restored = framework(&state, &framework_id).ok_or_else(|| format!("no framework in {}", state["frameworks"]))?;
+        let restored = framework(&state, &framework_id)
+            .ok_or_else(|| format!("no framework in {}", state["frameworks"]))?;
         if restored["recovered"] == true { Ok(()) } else { Err(format!("{restored}")) }
     });
     for n in 0..3 {
@@ -587,9 +682,15 @@ fn registry_restore_moves_a_cluster_to_a_new_master_group() {
     let (keeper, lines) = start_keeper(&dir, &new.list(), &state_file, 1);
     processes.hold(keeper);
     let takeover = wait_for(&lines, "keeper reconciled");
-    assert!(takeover.iter().any(|l| l == &format!("taking over framework {framework_id}")), "{takeover:?}");
+    assert!(
+        takeover.iter().any(|l| l == &format!("taking over framework {framework_id}")),
+        "{takeover:?}"
+    );
     assert!(takeover.last().unwrap().contains("1 task(s) alive"), "{takeover:?}");
-    assert!(!takeover.iter().any(|l| l.contains("launching") || l.contains("replacing")), "{takeover:?}");
+    assert!(
+        !takeover.iter().any(|l| l.contains("launching") || l.contains("replacing")),
+        "{takeover:?}"
+    );
     poll("the keeper's old task on the new leader", || {
         let (_, state) = new.leader()?;
         let keeper = framework(&state, &framework_id).ok_or("no keeper framework")?;
@@ -628,13 +729,27 @@ struct NewTask {
 
 /// Starts `mesos-execute` with a `sleep` task named `name` and waits until it runs;
 /// records its framework, offer and task in `ids`.
-fn launch_new_task(dir: &Path, master: &str, name: &str, processes: &mut Processes, ids: &mut IdLedger) -> NewTask {
-    let args = [format!("--master={master}"), format!("--name={name}"), "--command=sleep 1000".into(), "--checkpoint".into()];
+fn launch_new_task(
+    dir: &Path,
+    master: &str,
+    name: &str,
+    processes: &mut Processes,
+    ids: &mut IdLedger,
+) -> NewTask {
+    let args = [
+        format!("--master={master}"),
+        format!("--name={name}"),
+        "--command=sleep 1000".into(),
+        "--checkpoint".into(),
+    ];
     let (child, lines) = spawn_lines(&dir.join("mesos-execute"), &args);
     processes.hold(child);
     let seen = wait_for(&lines, &format!("Received status update TASK_RUNNING for task '{name}'"));
     let after = |prefix: &str| -> Vec<String> {
-        let line = seen.iter().find_map(|l| l.strip_prefix(prefix)).unwrap_or_else(|| panic!("no '{prefix}' in {seen:?}"));
+        let line = seen
+            .iter()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no '{prefix}' in {seen:?}"));
         line.split(['\'', ' ']).filter(|w| !w.is_empty()).map(String::from).collect()
     };
     let framework_id = after("Subscribed with ID ")[0].clone();
@@ -668,7 +783,8 @@ fn real_ha_group_survives_repeated_kill_9_of_the_leader() {
     for n in 0..2 {
         start_agent(&dir, &group.list(), &temp.path().join(format!("agent{n}")), &mut processes);
     }
-    let (keeper, keeper_lines) = start_keeper(&dir, &group.list(), &temp.path().join("keeper.id"), 2);
+    let (keeper, keeper_lines) =
+        start_keeper(&dir, &group.list(), &temp.path().join("keeper.id"), 2);
     processes.hold(keeper);
     let registered = wait_for(&keeper_lines, "keeper registered as");
     let keeper_id = registered.last().unwrap().rsplit(' ').next().unwrap().to_string();
@@ -710,7 +826,8 @@ fn real_ha_group_survives_repeated_kill_9_of_the_leader() {
                 }
             }
             for ((framework_id, task_id), agent) in &tasks {
-                let framework = framework(&state, framework_id).ok_or_else(|| format!("no framework {framework_id}"))?;
+                let framework = framework(&state, framework_id)
+                    .ok_or_else(|| format!("no framework {framework_id}"))?;
                 let on = running_on(framework, task_id)?;
                 assert_eq!(&on, agent, "task {task_id} of {framework_id} moved");
                 if framework["completed_tasks"].as_array().is_none_or(|c| !c.is_empty()) {
@@ -728,20 +845,36 @@ fn real_ha_group_survives_repeated_kill_9_of_the_leader() {
             let framework_id = framework["id"].as_str().unwrap_or_default();
             for task in framework["tasks"].as_array().into_iter().flatten() {
                 let task_id = task["id"].as_str().unwrap_or_default();
-                ids.record(&format!("{framework_id}/{task_id}"), &format!("task on {}", task["slave_id"].as_str().unwrap_or_default()));
+                ids.record(
+                    &format!("{framework_id}/{task_id}"),
+                    &format!("task on {}", task["slave_id"].as_str().unwrap_or_default()),
+                );
                 if let Some(executor) = task["executor_id"].as_str().filter(|e| !e.is_empty()) {
-                    ids.record(&format!("{framework_id}/executor {executor}"), &format!("executor of {task_id}"));
+                    ids.record(
+                        &format!("{framework_id}/executor {executor}"),
+                        &format!("executor of {task_id}"),
+                    );
                 }
             }
             for offer in framework["offers"].as_array().into_iter().flatten() {
-                ids.record(offer["id"].as_str().unwrap_or_default(), &format!("offer to {framework_id}"));
+                ids.record(
+                    offer["id"].as_str().unwrap_or_default(),
+                    &format!("offer to {framework_id}"),
+                );
             }
         }
-        let new = launch_new_task(&dir, &group.list(), &format!("new-{round}"), &mut processes, &mut ids);
+        let new =
+            launch_new_task(&dir, &group.list(), &format!("new-{round}"), &mut processes, &mut ids);
         assert!(agents.contains_key(&new.agent_id), "{} runs on a registered agent", new.task_id);
         tasks.insert((new.framework_id, new.task_id), new.agent_id);
     }
     let keeper_said: Vec<String> = keeper_lines.try_iter().chain(registered).collect();
-    assert!(!keeper_said.iter().any(|l| l.contains("replacing") || l.contains("ended")), "{keeper_said:?}");
-    assert!(keeper_said.iter().filter(|l| l.contains("keeper launching")).count() == 1, "{keeper_said:?}");
+    assert!(
+        !keeper_said.iter().any(|l| l.contains("replacing") || l.contains("ended")),
+        "{keeper_said:?}"
+    );
+    assert!(
+        keeper_said.iter().filter(|l| l.contains("keeper launching")).count() == 1,
+        "{keeper_said:?}"
+    );
 }

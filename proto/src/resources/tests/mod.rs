@@ -29,10 +29,7 @@ fn labels(pairs: &[(&str, Option<&str>)]) -> Labels {
     Labels {
         labels: pairs
             .iter()
-            .map(|(k, v)| Label {
-                key: k.to_string(),
-                value: v.map(str::to_string),
-            })
+            .map(|(k, v)| Label { key: k.to_string(), value: v.map(str::to_string) })
             .collect(),
     }
 }
@@ -53,10 +50,7 @@ fn volume(mb: f64, role: &str, id: &str, shared: bool) -> crate::mesos::Resource
         scalar: Some(Scalar { value: mb }),
         reservations: vec![dynamic_reservation(role, Some("principal"), None)],
         disk: Some(DiskInfo {
-            persistence: Some(Persistence {
-                id: id.into(),
-                principal: None,
-            }),
+            persistence: Some(Persistence { id: id.into(), principal: None }),
             volume: Some(Volume {
                 mode: volume::Mode::Rw as i32,
                 container_path: "path".into(),
@@ -116,7 +110,8 @@ fn resources_test_parsing_with_roles() {
     let parse2 = r("cpus(role1):2.5;ports(role2):[0-100]");
     assert_eq!(parse2, one("cpus", "2.5", "role1") + one("ports", "[0-100]", "role2"));
 
-    let parse3 = Resources::parse_with_default_role("cpus:2.5;ports(role2):[0-100]", "role1").unwrap();
+    let parse3 =
+        Resources::parse_with_default_role("cpus:2.5;ports(role2):[0-100]", "role1").unwrap();
     assert_eq!(parse2, parse3);
     assert_eq!(r(" cpus ( role1 ) : 2 "), one("cpus", "2", "role1"));
 }
@@ -181,10 +176,7 @@ fn resources_test_parsing_from_json() {
          "ranges": {"range": [{"begin": 10000, "end": 20000}, {"begin": 30000, "end": 50000}]}},
         {"name": "pandas", "type": "SET", "set": {"item": ["lun_lun", "yang_yang"]}}
     ]"#;
-    assert_eq!(
-        r(json),
-        r("cpus:45.55;ports:[10000-20000,30000-50000];pandas:{lun_lun,yang_yang}")
-    );
+    assert_eq!(r(json), r("cpus:45.55;ports:[10000-20000,30000-50000];pandas:{lun_lun,yang_yang}"));
 
     let json = r#"[{"name": "cpus", "type": "SCALAR", "scalar": {"value": 45.55},
                     "reservations": [{"type": "STATIC", "role": "role1"}]},

@@ -151,11 +151,15 @@ fn resources_test_hierarchical_reservations() {
     let father = r("cpus(a/bx):4;mem(a/bx):8;disk(a/bx):16");
     let uncle = r("cpus(a/b):4;mem(a/b):8;disk(a/b):16");
     let child = r("cpus(a/bx/c):8;mem(a/bx/c):16;disk(a/bx/c):32");
-    let family = [&unreserved, &grandfather, &father, &uncle, &child].into_iter().sum::<Resources>();
+    let family =
+        [&unreserved, &grandfather, &father, &uncle, &child].into_iter().sum::<Resources>();
 
     assert_eq!(family.allocatable_to("*"), unreserved);
     assert_eq!(family.allocatable_to("a"), &grandfather + &unreserved);
-    assert_eq!(family.allocatable_to("a/bx"), [&grandfather, &father, &unreserved].into_iter().sum());
+    assert_eq!(
+        family.allocatable_to("a/bx"),
+        [&grandfather, &father, &unreserved].into_iter().sum()
+    );
     assert_eq!(
         family.allocatable_to("a/bx/c"),
         [&grandfather, &father, &child, &unreserved].into_iter().sum()
@@ -192,7 +196,8 @@ fn resources_test_get() {
 /// Proves the distinct names (ResourcesTest.Names).
 #[test]
 fn resources_test_names() {
-    let names: Vec<String> = r("cpus(role1):2;cpus:4;mem(role1):10;mem:10").names().into_iter().collect();
+    let names: Vec<String> =
+        r("cpus(role1):2;cpus:4;mem(role1):10;mem:10").names().into_iter().collect();
     assert_eq!(names, vec!["cpus", "mem"]);
 }
 
@@ -299,7 +304,8 @@ fn resources_test_contains_resource_quantities() {
     assert!(!r("cpus(role1):2").contains_quantities(&q("cpus:3")));
     assert!(r("cpus(role1):2;cpus:1").contains_quantities(&q("cpus:3")));
 
-    let mut ports = reserved("ports", "[1-10]", Some(dynamic_reservation("role", Some("principal"), None)));
+    let mut ports =
+        reserved("ports", "[1-10]", Some(dynamic_reservation("role", Some("principal"), None)));
     assert!(!ports.contains_quantities(&q("ports:12")));
     ports += r("ports:[20-25]");
     assert!(ports.contains_quantities(&q("ports:12")));
@@ -319,7 +325,11 @@ fn reserved_resources_test_validation() {
     reserved(
         "cpus",
         "8",
-        Some(dynamic_reservation("role", Some("principal2"), Some(labels(&[("foo", Some("bar"))])))),
+        Some(dynamic_reservation(
+            "role",
+            Some("principal2"),
+            Some(labels(&[("foo", Some("bar"))])),
+        )),
     );
 }
 
@@ -336,8 +346,16 @@ fn reserved_resources_test_equals() {
         reserved("cpus", "8", Some(dynamic_reservation("role1", Some("principal2"), None))),
         reserved("cpus", "8", Some(dynamic_reservation("role2", Some("principal1"), None))),
         reserved("cpus", "8", Some(dynamic_reservation("role2", Some("principal2"), None))),
-        reserved("cpus", "8", Some(dynamic_reservation("role1", Some("principal2"), Some(labels1)))),
-        reserved("cpus", "8", Some(dynamic_reservation("role1", Some("principal2"), Some(labels2)))),
+        reserved(
+            "cpus",
+            "8",
+            Some(dynamic_reservation("role1", Some("principal2"), Some(labels1))),
+        ),
+        reserved(
+            "cpus",
+            "8",
+            Some(dynamic_reservation("role1", Some("principal2"), Some(labels2))),
+        ),
     ];
     for (i, left) in unique.iter().enumerate() {
         for (j, right) in unique.iter().enumerate() {
@@ -365,8 +383,16 @@ fn reserved_resources_test_addition_same_reservation() {
 /// Proves different labels keep reservations apart (ReservedResourcesTest.AdditionDynamicallyReservedWithDistinctLabels).
 #[test]
 fn reserved_resources_test_addition_dynamically_reserved_with_distinct_labels() {
-    let r1 = reserved("cpus", "6", Some(dynamic_reservation("role", Some("principal"), Some(labels(&[("foo", Some("bar"))])))));
-    let r2 = reserved("cpus", "6", Some(dynamic_reservation("role", Some("principal"), Some(labels(&[("foo", Some("baz"))])))));
+    let r1 = reserved(
+        "cpus",
+        "6",
+        Some(dynamic_reservation("role", Some("principal"), Some(labels(&[("foo", Some("bar"))])))),
+    );
+    let r2 = reserved(
+        "cpus",
+        "6",
+        Some(dynamic_reservation("role", Some("principal"), Some(labels(&[("foo", Some("baz"))])))),
+    );
     let sum = &r1 + &r2;
     assert_eq!(sum.len(), 2);
     assert_ne!(sum, &r1 + &r1);
@@ -376,7 +402,8 @@ fn reserved_resources_test_addition_dynamically_reserved_with_distinct_labels() 
 /// Proves subtraction only takes from the matching reservation (ReservedResourcesTest.Subtraction).
 #[test]
 fn reserved_resources_test_subtraction() {
-    let reservation1 = dynamic_reservation("role", Some("principal"), Some(labels(&[("foo", Some("bar"))])));
+    let reservation1 =
+        dynamic_reservation("role", Some("principal"), Some(labels(&[("foo", Some("bar"))])));
     let r1 = reserved("cpus", "8", Some(static_reservation("role")));
     let r2 = reserved("cpus", "8", Some(reservation1.clone()));
     assert!((&r1 - &r1).is_empty());
@@ -520,10 +547,8 @@ fn resource_format_test_upgrade_and_downgrade() {
     old_static.role = Some("role1".into());
     let mut old_dynamic = parse_resource("cpus", "1", "*").unwrap();
     old_dynamic.role = Some("role2".into());
-    old_dynamic.reservation = Some(ReservationInfo {
-        principal: Some("p".into()),
-        ..Default::default()
-    });
+    old_dynamic.reservation =
+        Some(ReservationInfo { principal: Some("p".into()), ..Default::default() });
     let mut old_unreserved = parse_resource("mem", "1", "*").unwrap();
     old_unreserved.role = Some("*".into());
 
@@ -595,7 +620,8 @@ fn resources_state_json() {
 #[test]
 fn resources_convert() {
     let total = r("cpus:4;mem:1024");
-    let reserved_cpus = r("cpus:1").push_reservation(&dynamic_reservation("r", Some("p"), None)).unwrap();
+    let reserved_cpus =
+        r("cpus:1").push_reservation(&dynamic_reservation("r", Some("p"), None)).unwrap();
     let after = total.convert(&r("cpus:1"), &reserved_cpus).unwrap();
     assert_eq!(after, r("cpus:3;mem:1024") + reserved_cpus.clone());
     assert_eq!(after.cpus(), Some(4.0));
