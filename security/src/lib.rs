@@ -12,10 +12,13 @@
 //! - [`credentials`]: the `--credentials` file of masters and agents (Mesos's JSON
 //!   format and the legacy `principal secret` lines) and the single `--credential` of an
 //!   agent or a scheduler.
+//! - [`principal`]: [`Principal`], who an entry point authenticated.
 //! - [`error`]: [`SecurityError`], what goes wrong reading or checking them.
 
 pub mod credentials;
 pub mod error;
+pub mod principal;
 
 pub use credentials::{Credential, Credentials};
 pub use error::SecurityError;
+pub use principal::Principal;
