@@ -623,3 +623,57 @@ fn messages_from_strangers_are_ignored() {
     assert!(core.drain_outputs().is_empty());
     assert!(core.frameworks().is_empty());
 }
+
+/// A launch that fails -> the task fails at once with REASON_CONTAINER_LAUNCH_FAILED
+/// and the containerizer's error, and no registration deadline is set.
+#[test]
+fn failed_launch_fails_the_task() {
+    let mut core = running_core();
+    core.on_run_task(&master(), run_task(command_task("t1")), now());
+    let container_id = launched_container(&core.drain_outputs());
+    core.on_launched(&container_id, Err("no such file".into()), now());
+    let outputs = core.drain_outputs();
+    assert!(
+        !outputs
+            .iter()
+            .any(|o| matches!(o, Output::Timer { timer: Timer::ExecutorRegistration { .. }, .. }))
+    );
+    let failed = update_writes(&outputs);
+    assert_eq!(failed.len(), 1, "{outputs:?}");
+    assert_eq!(failed[0].0.state, TaskState::TaskFailed as i32);
+    assert_eq!(failed[0].0.reason, Some(task_status::Reason::ContainerLaunchFailed as i32));
+    assert!(failed[0].0.message.as_deref().is_some_and(|m| m.contains("no such file")));
+}
+
+/// Each ping re-arms the ping timeout; only the latest arming counts, so an earlier
+/// timer firing after a later ping changes nothing, while the latest one makes the
+/// agent re-register (Mesos: SlaveTest.PingTimeoutNoPings in spirit).
+#[test]
+fn ping_timeout_counts_only_the_latest_ping() {
+    let mut core = running_core();
+    let ping = || mesos_proto::mesos::internal::PingSlaveMessage { connected: true };
+    let ping_timer = |outputs: &[Output]| {
+        outputs
+            .iter()
+            .find_map(|o| match o {
+                Output::Timer { after, timer: t @ Timer::PingTimeout { .. } } => {
+                    Some((*after, t.clone()))
+                }
+                _ => None,
+            })
+            .expect("a ping timer")
+    };
+    core.on_ping_slave(&master(), ping());
+    let (after, first) = ping_timer(&core.drain_outputs());
+    assert_eq!(after, Duration::from_secs(75));
+    core.on_ping_slave(&master(), ping());
+    let outputs = core.drain_outputs();
+    assert!(matches!(&outputs[0], Output::Send { message: Outgoing::PongSlave(_), .. }));
+    let (_, latest) = ping_timer(&outputs);
+    core.on_timer(first, now());
+    assert!(core.drain_outputs().is_empty());
+    assert_eq!(core.state(), AgentState::Running);
+    core.on_timer(latest, now());
+    assert_eq!(core.state(), AgentState::Disconnected);
+    registration_epoch(&core.drain_outputs());
+}
