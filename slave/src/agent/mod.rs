@@ -1,7 +1,7 @@
 //! The `Agent` libprocess process (`slave(1)`): a thin shell around [`AgentCore`].
 //!
 //! Mesos: src/slave/slave.cpp. One inbound enum, one exhaustive match; each arm hands
-//! the decoded message to the core, then [`Agent::flush`] performs what the core asked
+//! the decoded message to the core, then `Agent::flush` performs what the core asked
 //! for: sending messages (to HTTP executors as v1 events), linking, launching and
 //! signalling containers, writing checkpoints, setting timers. The actor also polls
 //! the containerizer for exited executors (Mesos's reaper) and reads the checkpoint
