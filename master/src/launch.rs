@@ -7,7 +7,7 @@ use std::time::Duration;
 use libprocess::{Node, ProcessRef};
 
 use crate::allocator::AllocatorConfig;
-use crate::allocator_process::AllocatorProcess;
+use crate::allocator::process::AllocatorProcess;
 use crate::core::MasterConfig;
 use crate::process::MasterProcess;
 use crate::registrar::{

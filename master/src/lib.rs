@@ -6,9 +6,8 @@
 //!
 //! # Layout
 //!
-//! - [`allocator`]: the allocator's pure core: resource quantities, the
-//!   hierarchical DRF sorter and the hierarchical allocator.
-//! - [`allocator_process`]: the allocator actor around that core.
+//! - [`allocator`]: the allocator: its pure core (resource quantities, the hierarchical
+//!   DRF sorter and the hierarchical allocator) and its actor ([`allocator::process`]).
 //! - [`cli`]: the `mesos-master` program.
 //! - [`core`]: the master's pure core: agents, frameworks, offers, tasks.
 //! - [`process`]: the master actor around the core.
@@ -22,7 +21,6 @@
 //! - [`flags`]: `mesos-master`'s command-line flags.
 
 pub mod allocator;
-pub mod allocator_process;
 pub mod cli;
 pub mod core;
 pub mod flags;

@@ -13,7 +13,7 @@ use mesos_proto::mesos::{internal, scheduler};
 use parking_lot::RwLock;
 use tokio::sync::watch;
 
-use crate::allocator_process::AllocatorProcess;
+use crate::allocator::process::AllocatorProcess;
 use crate::core::{MasterConfig, MasterCore, Outgoing, Output};
 use crate::leadership::{LeaderView, View};
 use crate::registrar::{LeaderState, Leadership, Registrar, RegistryState};
