@@ -83,7 +83,7 @@ pub use message::{Body, DecodeError, Envelope, Inbound, MessageName, ProtoMessag
 pub use metrics::{Counter, Gauge, Metrics};
 pub use node::{Delivered, LinkMode, Node, NodeBuilder, NodeConfig};
 pub use pid::Pid;
-pub use process::{Context, Process, ProcessActor, ProcessRef};
+pub use process::{Context, Process, ProcessActor, ProcessRef, Reserved};
 pub use sim::SimNetwork;
 
 /// Re-exported so users spawn on the same actix runtime.
