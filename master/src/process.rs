@@ -157,6 +157,16 @@ impl MasterProcess {
         StateSnapshot::of(&self.core, self.flags.read().clone())
     }
 
+    /// The allocator's decisions: offers to make (Mesos: master.cpp `Master::offer`).
+    pub(crate) fn on_allocations(
+        &mut self,
+        decisions: Vec<crate::core::AllocationDecision>,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        self.core.on_allocations(decisions);
+        self.flush(ctx);
+    }
+
     /// Performs everything the core asked for.
     pub(crate) fn flush(&mut self, ctx: &mut Context<'_, Self>) {
         self.snapshot.invalidate();
@@ -492,21 +502,6 @@ impl Process for MasterProcess {
     type Message = MasterMessage;
 
     fn initialize(&mut self, ctx: &mut Context<'_, Self>) {
-        let master = ctx.self_ref();
-        let tell = move |decisions| {
-            // The master may be gone during shutdown; the allocation is moot then.
-            let _ = master.tell(move |m: &mut MasterProcess, ctx| {
-                m.core.on_allocations(decisions);
-                m.flush(ctx);
-            });
-        };
-        if self
-            .allocator
-            .tell(move |allocator, _| allocator.set_offer_callback(Box::new(tell)))
-            .is_err()
-        {
-            tracing::error!("allocator is gone");
-        }
         let shared = crate::http::Shared {
             snapshot: self.snapshot.clone(),
             leader_view: self.leader_view.clone(),
