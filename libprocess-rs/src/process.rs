@@ -23,7 +23,7 @@ use tokio::sync::oneshot;
 use crate::clock::{Clock, Pending, Time, TimerId};
 use crate::error::Error;
 use crate::http::{Request, Responder, SharedHandler};
-use crate::message::{DecodeError, Envelope, Inbound, ProtoMessage};
+use crate::message::{DecodeError, Envelope, Inbound, Outbound, ProtoMessage};
 use crate::node::{LinkMode, Node, RouteTarget};
 use crate::pid::Pid;
 
@@ -287,6 +287,12 @@ impl<P: Process> Context<'_, P> {
     /// Sends a protobuf message (fire and forget, as in libprocess).
     pub fn send<T: ProtoMessage>(&self, to: &Pid, message: T) {
         self.core.node.send(&self.core.pid, to, message);
+    }
+
+    /// Sends one message of a [`protocol!`](crate::protocol) enum (any variant), as
+    /// [`Context::send`] sends a single protobuf message.
+    pub fn send_outbound<M: Outbound>(&self, to: &Pid, message: M) {
+        message.send(&self.core.node, &self.core.pid, to);
     }
 
     /// Sends raw bytes under a message name.
