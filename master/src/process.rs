@@ -14,7 +14,7 @@ use parking_lot::RwLock;
 use tokio::sync::watch;
 
 use crate::allocator::process::AllocatorProcess;
-use crate::core::{MasterConfig, MasterCore, Outgoing, Output};
+use crate::core::{MasterConfig, MasterCore, Output};
 use crate::leadership::{LeaderView, View};
 use crate::registrar::{LeaderState, Leadership, Registrar, RegistryState};
 use crate::snapshot::{SnapshotCell, StateSnapshot};
@@ -174,7 +174,7 @@ impl MasterProcess {
             match output {
                 Output::Send { to, message } => {
                     if !crate::http::scheduler_api::deliver(self, &to, &message, ctx) {
-                        send(ctx, &to, message);
+                        ctx.send_outbound(&to, message);
                     }
                 }
                 // HTTP subscribers are watched through their stream instead.
@@ -471,30 +471,6 @@ impl MasterProcess {
                 mesos_proto::extensions::NewMasterDetectedMessage { pid: leader.to_string() },
             );
         }
-    }
-}
-
-fn send(ctx: &Context<'_, MasterProcess>, to: &Pid, message: Outgoing) {
-    match message {
-        Outgoing::SlaveRegistered(m) => ctx.send(to, m),
-        Outgoing::SlaveReregistered(m) => ctx.send(to, m),
-        Outgoing::PingSlave(m) => ctx.send(to, m),
-        Outgoing::RunTask(m) => ctx.send(to, m),
-        Outgoing::KillTask(m) => ctx.send(to, m),
-        Outgoing::StatusUpdate(m) => ctx.send(to, m),
-        Outgoing::StatusUpdateAcknowledgement(m) => ctx.send(to, m),
-        Outgoing::ShutdownFramework(m) => ctx.send(to, m),
-        Outgoing::ShutdownExecutor(m) => ctx.send(to, m),
-        Outgoing::FrameworkToExecutor(m) => ctx.send(to, m),
-        Outgoing::ExecutorToFramework(m) => ctx.send(to, m),
-        Outgoing::UpdateFramework(m) => ctx.send(to, m),
-        Outgoing::FrameworkRegistered(m) => ctx.send(to, m),
-        Outgoing::FrameworkReregistered(m) => ctx.send(to, m),
-        Outgoing::FrameworkError(m) => ctx.send(to, m),
-        Outgoing::ResourceOffers(m) => ctx.send(to, m),
-        Outgoing::RescindResourceOffer(m) => ctx.send(to, m),
-        Outgoing::LostSlave(m) => ctx.send(to, m),
-        Outgoing::ExitedExecutor(m) => ctx.send(to, m),
     }
 }
 
