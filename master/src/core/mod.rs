@@ -203,6 +203,9 @@ pub enum MasterEvent {
 }
 
 /// Something the actor must do for the core.
+// `Send` carries the message by value (some are kilobytes): outputs live only from a
+// core call to the actor's `flush`, and boxing would cost an allocation per message sent.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Output {
     /// Send a message.

@@ -13,7 +13,7 @@
 //!
 //! | path | answer | module |
 //! |---|---|---|
-//! | `/state`, `/state.json` | the whole state | [`state_json`] |
+//! | `/state`, `/state.json` | the whole state | [`state_json`](mod@state_json) |
 //! | `/state-summary` | agents and frameworks with task counts | [`endpoints`] |
 //! | `/frameworks?framework_id=` | frameworks with their tasks and offers | [`endpoints`] |
 //! | `/slaves?slave_id=` | agents, with `*_full` resources | [`endpoints`] |
@@ -39,7 +39,7 @@
 //! - `read_only`: the snapshot-backed JSON endpoints, `/health`, `/redirect`.
 //! - [`endpoints`]: renderers of `/state-summary`, `/frameworks`, `/slaves`, `/tasks`,
 //!   `/roles`, `/flags`.
-//! - [`state_json`]: Mesos-shaped JSON of tasks, agents, frameworks and `/state`.
+//! - [`state_json`](mod@state_json): Mesos-shaped JSON of tasks, agents, frameworks and `/state`.
 //! - [`query`]: query strings, typed values, JSONP.
 //! - `teardown`: `POST /teardown`.
 //! - [`scheduler_api`]: the v1 scheduler HTTP API and its subscriber streams.
