@@ -120,3 +120,18 @@ async fn reserved_processes_queue_until_spawned() {
     assert!(node.spawn("gone", Echo::default()).is_ok());
     node.shutdown().await;
 }
+
+/// A protocol enum is also outbound: any variant is sent under its own message name.
+#[actix_rt::test]
+async fn protocol_enums_send_any_variant() {
+    use libprocess::Outbound;
+    use libprocess::testing::EchoMessage;
+    let node = tcp_node();
+    let (a, mut rx) = probe(&node, "a");
+    let echo = node.spawn("echo", Echo::default()).unwrap();
+    let ping = EchoMessage::Ping(Ping { seq: 9, ..Default::default() });
+    assert_eq!(ping.name().to_string(), "libprocess.testing.Ping");
+    ping.send(&node, a.pid(), echo.pid());
+    assert_eq!(next(&mut rx).await, Seen::Pong { from: echo.pid().clone(), seq: 9 });
+    node.shutdown().await;
+}
