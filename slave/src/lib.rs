@@ -20,10 +20,11 @@
 //! - [`limits`]: resource limits (cgroups v2 where available, else rlimits).
 //! - [`agent`]: the `Agent` process: messages, executors, updates, recovery, HTTP.
 //! - [`files`]: `/files/*`: browsing and reading sandboxes, confined to them.
-//! - [`executor`]: the command executor that `mesos-executor` runs.
+//! - [`executor`]: the command executor that `mesos-executor` runs: an `Executor` on
+//!   the SDK's executor driver (`mesos_framework::executor`), like every other executor.
 //! - [`flags`]: the `mesos-agent` flags and Mesos duration syntax.
 //! - [`protobuf`]: building status updates and tasks.
-//! - [`error`]: [`AgentError`].
+//! - [`error`]: the crate's error type, [`AgentError`].
 //! - [`cli`]: the `mesos-agent` and `mesos-executor` programs as functions.
 
 pub mod agent;
