@@ -9,6 +9,8 @@
 //! failover, and acknowledges status updates. Executors implement
 //! [`Executor`](executor::Executor) and run under
 //! [`run_executor`](executor::run_executor), which reads the environment the agent set.
+//! It is the one executor driver of the project: the agent's command executor
+//! (`mesos-executor`, in `mesos-agent`) is an `Executor` on it too.
 //!
 //! Both drivers speak Apache Mesos's own v0 driver protocol (Mesos 1.11's
 //! `sched.cpp` and `exec.cpp`), so they work with our master and agent and with real
@@ -38,7 +40,8 @@
 //!
 //! # Layout
 //! - [`scheduler`]: the `Scheduler` trait, its driver (core, handle, actor).
-//! - [`executor`]: the `Executor` trait, its driver, the executor environment.
+//! - [`executor`]: the `Executor` trait, its driver (core, `Notifier`, actor), the
+//!   executor environment.
 //! - [`masters`]: `--master` parsing and the choice of master to subscribe to.
 //! - [`execute`]: the scheduler behind `mesos-execute`.
 //! - [`tasks`]: helpers to build tasks from offers.

@@ -2,12 +2,12 @@
 //! (`mesos-local` runs every role from one executable).
 
 use std::ffi::OsString;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use crate::agent::{Agent, prepare_recovery};
 use crate::containerizer::PosixContainerizer;
-use crate::executor::{CommandExecutor, ExecutorEnv, PosixTaskRunner};
+use crate::executor::{CommandExecutor, PosixTaskRunner};
 use crate::flags::Flags;
 use clap::Parser;
 use libprocess::Node;
@@ -80,50 +80,29 @@ pub fn agent_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 /// Runs `mesos-executor` (configured by the `MESOS_*` environment the agent sets; the
-/// arguments only matter for `--help`).
+/// arguments only matter for `--help`): the [`CommandExecutor`] on the SDK's executor
+/// driver, until the driver ends.
 pub fn executor_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .try_init()
-        .ok();
+    mesos_framework::runtime::init_logging();
     if args.into_iter().any(|a| a == "--help" || a == "-h") {
         println!(
             "mesos-executor: the command executor; started by mesos-agent with MESOS_* environment variables."
         );
         return ExitCode::SUCCESS;
     }
-    let env = match ExecutorEnv::from_env(|name| std::env::var(name).ok()) {
-        Ok(env) => env,
-        Err(error) => {
-            eprintln!("mesos-executor: {error}");
-            return ExitCode::from(1);
-        }
-    };
-    let ip: IpAddr = std::env::var("LIBPROCESS_IP")
-        .ok()
-        .and_then(|ip| ip.parse().ok())
-        .unwrap_or(env.agent.address().ip());
     actix_rt::System::new().block_on(async move {
-        let node = match Node::builder(SocketAddr::new(ip, 0)).start() {
-            Ok(node) => node,
-            Err(error) => {
-                eprintln!("mesos-executor: cannot listen: {error}");
-                return ExitCode::from(1);
+        let executor = CommandExecutor::new(Box::new(PosixTaskRunner));
+        match mesos_framework::executor::run_executor(executor).await {
+            Ok(status) => {
+                // Stopped or aborted alike: the agent learns the task's fate from its
+                // updates, not from the executor's exit code.
+                tracing::info!(?status, "command executor done");
+                ExitCode::SUCCESS
             }
-        };
-        let id = node.generate_id("executor");
-        let executor = match node.spawn(id, CommandExecutor::new(env, Box::new(PosixTaskRunner))) {
-            Ok(executor) => executor,
             Err(error) => {
                 eprintln!("mesos-executor: {error}");
-                return ExitCode::from(1);
+                ExitCode::from(1)
             }
-        };
-        node.wait(executor.pid()).await;
-        node.shutdown().await;
-        ExitCode::SUCCESS
+        }
     })
 }

@@ -23,7 +23,8 @@
 //! - [`containerizer`]: the posix containerizer: executors as OS processes.
 //! - [`limits`]: resource limits (cgroups v2 where available, else rlimits).
 //! - [`files`]: `/files/*`: browsing and reading sandboxes, confined to them.
-//! - [`executor`]: the command executor that `mesos-executor` runs.
+//! - [`executor`]: the command executor that `mesos-executor` runs: an `Executor` on
+//!   the SDK's executor driver (`mesos_framework::executor`), like every other executor.
 //! - [`flags`]: the `mesos-agent` flags and Mesos duration syntax.
 //! - [`error`]: the crate's error type, [`AgentError`].
 //! - [`cli`]: the `mesos-agent` and `mesos-executor` programs as functions.
@@ -42,10 +43,5 @@ pub mod paths;
 pub mod state;
 pub mod status_update;
 pub mod updates;
-
-// The command executor (slave/src/executor/, being rewritten on another branch) still
-// names `crate::protobuf`, this module's old name; remove once it imports `updates`.
-#[allow(unused_imports)]
-pub(crate) use updates as protobuf;
 
 pub use error::AgentError;

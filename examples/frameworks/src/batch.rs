@@ -234,7 +234,12 @@ impl Executor for PiExecutor {
             driver.send_status_update(status(&job.task_id, TaskState::TaskFinished, Some(result)));
     }
 
-    fn kill_task(&mut self, driver: &mut ExecutorDriver, task_id: &mesos::TaskId) {
+    fn kill_task(
+        &mut self,
+        driver: &mut ExecutorDriver,
+        task_id: &mesos::TaskId,
+        _kill_policy: Option<&mesos::KillPolicy>,
+    ) {
         self.jobs.retain(|_, job| &job.task_id != task_id);
         let _ = driver.send_status_update(status(task_id, TaskState::TaskKilled, None));
     }

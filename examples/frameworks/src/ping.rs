@@ -160,7 +160,12 @@ impl Executor for PingExecutor {
         }
     }
 
-    fn kill_task(&mut self, driver: &mut ExecutorDriver, task_id: &mesos::TaskId) {
+    fn kill_task(
+        &mut self,
+        driver: &mut ExecutorDriver,
+        task_id: &mesos::TaskId,
+        _kill_policy: Option<&mesos::KillPolicy>,
+    ) {
         let killed = TaskStatus {
             task_id: task_id.clone(),
             state: TaskState::TaskKilled as i32,

@@ -41,7 +41,12 @@ pub enum ExecutorEvent {
     /// `launch_task`.
     LaunchTask(TaskInfo),
     /// `kill_task`.
-    KillTask(mesos::TaskId),
+    KillTask {
+        /// The task to kill.
+        task_id: mesos::TaskId,
+        /// The kill policy the scheduler gave with the kill, overriding the task's.
+        kill_policy: Option<mesos::KillPolicy>,
+    },
     /// `framework_message`.
     FrameworkMessage(Vec<u8>),
     /// `shutdown`.
@@ -146,7 +151,8 @@ pub struct ExecutorCore {
     /// Tasks received but not yet covered by an acknowledged update.
     tasks: Vec<TaskInfo>,
     retry_armed: bool,
-    /// `stop` was called with updates unacknowledged: terminate when they are.
+    /// `stop` was called with updates unacknowledged: terminate when they are (or, with
+    /// the agent gone and checkpointing, when a restarted agent has taken them).
     stopping: bool,
     rng: StdRng,
     now: Time,
@@ -248,6 +254,15 @@ impl ExecutorCore {
 
     /// `ExecutorReregisteredMessage`.
     pub fn on_reregistered(&mut self, message: internal::ExecutorReregisteredMessage) {
+        if self.stopping {
+            // Stopped while the agent was away: the restarted agent now has our updates
+            // (they rode on the re-registration) and acknowledges them; bound the wait.
+            tracing::info!(agent_id = %message.slave_id.value, "executor re-registered to deliver its last updates");
+            self.become_connected();
+            self.outbox
+                .push(ExecutorOutput::ShutdownTimer { after: self.env.shutdown_grace_period });
+            return;
+        }
         if !self.accepting("reregistered") {
             return;
         }
@@ -264,8 +279,10 @@ impl ExecutorCore {
 
     /// `ReconnectExecutorMessage` from a restarted agent: re-register with everything
     /// it may have missed. Mesos: `ExecutorProcess::reconnect`.
+    /// A driver stopped while the agent was away (`stopping`) re-registers too: its
+    /// unacknowledged updates, a task's terminal one among them, ride on it.
     pub fn on_reconnect(&mut self, from: &Pid, message: internal::ReconnectExecutorMessage) {
-        if !self.accepting("reconnect") {
+        if !self.stopping && !self.accepting("reconnect") {
             return;
         }
         tracing::info!(agent = %from, agent_id = %message.slave_id.value, "agent asks the executor to reconnect");
@@ -299,10 +316,13 @@ impl ExecutorCore {
     }
 
     /// `KillTaskMessage` (delivered even while disconnected: the executor may still
-    /// want to act on it).
+    /// want to act on it), with the scheduler's kill policy if it gave one.
     pub fn on_kill_task(&mut self, message: internal::KillTaskMessage) {
         if self.accepting("kill task") {
-            self.events.push_back(ExecutorEvent::KillTask(message.task_id));
+            self.events.push_back(ExecutorEvent::KillTask {
+                task_id: message.task_id,
+                kill_policy: message.kill_policy,
+            });
         }
     }
 
@@ -346,7 +366,14 @@ impl ExecutorCore {
 
     /// The agent's connection broke. Mesos: `ExecutorProcess::exited`.
     pub fn on_exited(&mut self, pid: &Pid) {
-        if pid != &self.agent || !self.accepting("exited") {
+        if pid != &self.agent {
+            return;
+        }
+        if self.stopping {
+            self.on_exited_while_stopping();
+            return;
+        }
+        if !self.accepting("exited") {
             return;
         }
         if self.env.checkpoint && self.is_connected() {
@@ -364,9 +391,50 @@ impl ExecutorCore {
         self.begin_shutdown();
     }
 
+    /// The agent's connection broke after `stop`, with updates unacknowledged. With
+    /// checkpointing a restarted agent takes them through the re-registration, so wait
+    /// for it as a running driver would (bounded by the recovery timeout); without,
+    /// nobody will ever acknowledge them.
+    fn on_exited_while_stopping(&mut self) {
+        let was_connected = self.is_connected();
+        self.connection = Connection::Disconnected;
+        if self.env.checkpoint && !self.shutting_down && was_connected {
+            tracing::info!(
+                unacknowledged = self.updates.len(),
+                timeout = ?self.env.recovery_timeout,
+                "agent exited while the driver stops; waiting for it to recover"
+            );
+            self.outbox.push(ExecutorOutput::RecoveryTimer {
+                after: self.env.recovery_timeout,
+                epoch: self.epoch,
+            });
+        } else {
+            tracing::warn!(
+                unacknowledged = self.updates.len(),
+                "agent exited while the driver stops; stopping without its acknowledgements"
+            );
+            self.outbox.push(ExecutorOutput::Terminate);
+        }
+    }
+
+    /// Disconnected from a checkpointing agent that may yet come back, and not asked
+    /// to shut down: a pending recovery timer bounds the wait.
+    fn awaiting_recovery(&self) -> bool {
+        self.connection == Connection::Disconnected && self.env.checkpoint && !self.shutting_down
+    }
+
     /// The recovery timeout for connection `epoch` expired.
     pub fn on_recovery_timeout(&mut self, epoch: u64) {
-        if !self.is_connected() && epoch == self.epoch && self.accepting("recovery timeout") {
+        if self.is_connected() || epoch != self.epoch {
+            return;
+        }
+        if self.stopping {
+            tracing::warn!(
+                unacknowledged = self.updates.len(),
+                "recovery timeout exceeded; stopping without the agent's acknowledgements"
+            );
+            self.outbox.push(ExecutorOutput::Terminate);
+        } else if self.accepting("recovery timeout") {
             tracing::info!("recovery timeout exceeded; shutting down");
             self.begin_shutdown();
         }
@@ -403,6 +471,10 @@ impl ExecutorCore {
 
     /// The shutdown grace period is over: if the executor has not stopped, give up.
     pub fn on_shutdown_timer(&mut self) {
+        if self.stopping && self.awaiting_recovery() {
+            // The recovery timer decides: the restarted agent should get our updates.
+            return;
+        }
         if self.stopping {
             tracing::warn!(
                 unacknowledged = self.updates.len(),
@@ -491,17 +563,26 @@ impl ExecutorCore {
 
     /// Stops the driver: at once if the agent has every update, else when it has
     /// acknowledged them or after the shutdown grace period, so that a terminal update
-    /// sent just before `stop` is not lost with the process.
+    /// sent just before `stop` is not lost with the process. While a checkpointing
+    /// executor waits for its agent to recover, the updates wait for the restarted agent
+    /// instead (up to the recovery timeout), as Mesos's command executor waits for the
+    /// acknowledgement of its terminal update.
     pub fn stop(&mut self) {
         if self.status == DriverStatus::Running {
             self.status = DriverStatus::Stopped;
         }
-        if self.updates.is_empty() || !self.is_connected() {
+        if self.updates.is_empty() {
             self.outbox.push(ExecutorOutput::Terminate);
-        } else if !self.stopping {
+        } else if self.stopping {
+            // Already waiting for the acknowledgements.
+        } else if self.is_connected() {
             self.stopping = true;
             self.outbox
                 .push(ExecutorOutput::ShutdownTimer { after: self.env.shutdown_grace_period });
+        } else if self.awaiting_recovery() {
+            self.stopping = true;
+        } else {
+            self.outbox.push(ExecutorOutput::Terminate);
         }
     }
 

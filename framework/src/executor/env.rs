@@ -24,8 +24,11 @@ pub struct ExecutorEnv {
     pub framework_id: mesos::FrameworkId,
     /// `MESOS_EXECUTOR_ID`.
     pub executor_id: mesos::ExecutorId,
-    /// `MESOS_DIRECTORY`: the sandbox.
+    /// `MESOS_DIRECTORY`: the sandbox, as the agent sees it.
     pub directory: PathBuf,
+    /// `MESOS_SANDBOX` (else `MESOS_DIRECTORY`): the sandbox as the executor sees it,
+    /// where tasks' commands run (Mesos: the command executor's `--sandbox_directory`).
+    pub sandbox: PathBuf,
     /// `MESOS_CHECKPOINT=1`: the framework checkpoints, so the executor outlives an
     /// agent restart.
     pub checkpoint: bool,
@@ -40,16 +43,23 @@ pub struct ExecutorEnv {
 impl ExecutorEnv {
     /// Reads the process environment.
     pub fn from_env() -> Result<ExecutorEnv, FrameworkError> {
-        ExecutorEnv::from_map(&std::env::vars().collect())
+        ExecutorEnv::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Reads `vars` (tests, or an environment captured elsewhere).
     pub fn from_map(vars: &HashMap<String, String>) -> Result<ExecutorEnv, FrameworkError> {
-        let required =
-            |name: &'static str| vars.get(name).cloned().ok_or(FrameworkError::MissingEnv { name });
-        let duration = |name: &'static str, default: Duration| match vars.get(name) {
+        ExecutorEnv::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    /// Reads the variables `get` returns: the one parser behind [`ExecutorEnv::from_env`]
+    /// and [`ExecutorEnv::from_map`] (a fake containerizer passes its launch request's).
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<ExecutorEnv, FrameworkError> {
+        let required = |name: &'static str| get(name).ok_or(FrameworkError::MissingEnv { name });
+        let duration = |name: &'static str, default: Duration| match get(name) {
             None => Ok(default),
-            Some(value) => libprocess::duration::parse_duration(value).map_err(|e| {
+            Some(value) => libprocess::duration::parse_duration(&value).map_err(|e| {
                 FrameworkError::BadEnv { name, value: value.clone(), reason: e.to_string() }
             }),
         };
@@ -61,18 +71,21 @@ impl ExecutorEnv {
                 reason: e.to_string(),
             }
         })?;
-        let checkpoint = vars.get("MESOS_CHECKPOINT").is_some_and(|v| v == "1");
+        let checkpoint = get("MESOS_CHECKPOINT").is_some_and(|v| v == "1");
         let recovery_timeout = if checkpoint {
             duration("MESOS_RECOVERY_TIMEOUT", DEFAULT_RECOVERY_TIMEOUT)?
         } else {
             DEFAULT_RECOVERY_TIMEOUT
         };
+        let directory = PathBuf::from(required("MESOS_DIRECTORY")?);
+        let sandbox = get("MESOS_SANDBOX").map_or_else(|| directory.clone(), PathBuf::from);
         Ok(ExecutorEnv {
             agent,
             agent_id: mesos::SlaveId { value: required("MESOS_SLAVE_ID")? },
             framework_id: mesos::FrameworkId { value: required("MESOS_FRAMEWORK_ID")? },
             executor_id: mesos::ExecutorId { value: required("MESOS_EXECUTOR_ID")? },
-            directory: PathBuf::from(required("MESOS_DIRECTORY")?),
+            directory,
+            sandbox,
             checkpoint,
             recovery_timeout,
             shutdown_grace_period: duration(
@@ -90,6 +103,7 @@ impl ExecutorEnv {
             ("MESOS_FRAMEWORK_ID".to_string(), self.framework_id.value.clone()),
             ("MESOS_EXECUTOR_ID".to_string(), self.executor_id.value.clone()),
             ("MESOS_DIRECTORY".to_string(), self.directory.display().to_string()),
+            ("MESOS_SANDBOX".to_string(), self.sandbox.display().to_string()),
             ("MESOS_CHECKPOINT".to_string(), if self.checkpoint { "1" } else { "0" }.to_string()),
             (
                 "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".to_string(),
@@ -140,6 +154,19 @@ mod tests {
         assert_eq!(env.shutdown_grace_period, Duration::from_secs(3));
         let round_trip: HashMap<String, String> = env.to_vars().into_iter().collect();
         assert_eq!(ExecutorEnv::from_map(&round_trip).unwrap(), env);
+    }
+
+    /// Commands run in MESOS_SANDBOX (the sandbox as the executor sees it), which
+    /// defaults to MESOS_DIRECTORY.
+    #[test]
+    fn sandbox_defaults_to_the_directory() {
+        let env = ExecutorEnv::from_map(&vars(BASE)).unwrap();
+        assert_eq!(env.sandbox, PathBuf::from("/tmp/sandbox"));
+        let mut with = vars(BASE);
+        with.insert("MESOS_SANDBOX".into(), "/mnt/mesos/sandbox".into());
+        let env = ExecutorEnv::from_lookup(|name| with.get(name).cloned()).unwrap();
+        assert_eq!(env.directory, PathBuf::from("/tmp/sandbox"));
+        assert_eq!(env.sandbox, PathBuf::from("/mnt/mesos/sandbox"));
     }
 
     /// Missing or malformed variables are errors naming the variable.

@@ -18,23 +18,35 @@
 //!    every unacknowledged update and task); if none comes, it shuts down.
 //! 4. Shutdown: `Executor::shutdown` runs, then the executor should stop the driver; if
 //!    it has not after `MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD`, the driver aborts.
+//! 5. Stop: `ExecutorDriver::stop` ends the driver once the agent has acknowledged every
+//!    update (bounded by the shutdown grace period). If the agent is away and the
+//!    framework checkpoints, the updates wait for the restarted agent instead: they ride
+//!    on the re-registration, bounded by the recovery timeout.
+//!
+//! Every executor runs on this one driver: users' executors, the examples', and the
+//! agent's own command executor (`mesos-executor`, in `mesos-agent`), which watches its
+//! task's process from a thread and reports back through a [`Notifier`].
 //!
 //! # Layout
 //! - `env`: [`ExecutorEnv`], the environment the agent sets.
 //! - `core`: the pure state machine.
-//! - `process`: the actor, [`ExecutorDriver`], [`spawn_executor`], [`run_executor`].
+//! - `process`: the actor, [`ExecutorDriver`], [`Notifier`], [`spawn_executor`],
+//!   [`run_executor`].
 
 mod core;
 mod env;
 mod process;
 
+use std::any::Any;
 use std::time::Duration;
 
-use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, SlaveInfo, TaskId, TaskInfo};
+use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, KillPolicy, SlaveInfo, TaskId, TaskInfo};
 
 pub use self::core::{ExecutorCore, ExecutorEvent, ExecutorOutput};
 pub use env::ExecutorEnv;
-pub use process::{ExecutorDriver, ExecutorHandle, ExecutorProcess, run_executor, spawn_executor};
+pub use process::{
+    ExecutorDriver, ExecutorHandle, ExecutorProcess, Notifier, run_executor, spawn_executor,
+};
 
 /// How often unacknowledged status updates are resent while connected.
 pub const STATUS_UPDATE_RETRY_INTERVAL: Duration = Duration::from_secs(10);
@@ -80,8 +92,14 @@ pub trait Executor: Sized + Unpin + 'static {
     /// (at least TASK_RUNNING, then a terminal state).
     fn launch_task(&mut self, driver: &mut ExecutorDriver, task: TaskInfo);
 
-    /// Kill a task; answer with TASK_KILLED.
-    fn kill_task(&mut self, driver: &mut ExecutorDriver, task_id: &TaskId);
+    /// Kill a task; answer with TASK_KILLED. `kill_policy` is the one the scheduler gave
+    /// with this kill, which overrides the task's own (Mesos: v1 executor `Event::Kill`).
+    fn kill_task(
+        &mut self,
+        driver: &mut ExecutorDriver,
+        task_id: &TaskId,
+        kill_policy: Option<&KillPolicy>,
+    );
 
     /// A message from the scheduler.
     fn framework_message(&mut self, driver: &mut ExecutorDriver, data: &[u8]) {
@@ -96,6 +114,13 @@ pub trait Executor: Sized + Unpin + 'static {
     /// A timer set with [`ExecutorDriver::schedule`] fired.
     fn timer(&mut self, driver: &mut ExecutorDriver, token: u64) {
         let _ = (driver, token);
+    }
+
+    /// Something sent with a [`Notifier`] (from [`ExecutorDriver::notifier`]) arrived:
+    /// work the executor started off the driver (a thread waiting for a task's process,
+    /// say) reports back here, on the driver, in order with the agent's messages.
+    fn notified(&mut self, driver: &mut ExecutorDriver, notice: Box<dyn Any + Send>) {
+        let _ = (driver, notice);
     }
 
     /// The driver cannot go on (bad environment); it stops after this.

@@ -1,7 +1,9 @@
 //! The executor driver's actor, the [`ExecutorDriver`] handle callbacks act through, and
 //! the entry points for executor binaries.
 
+use std::any::Any;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use libprocess::{Context, DecodeError, Node, Pid, Process, ProcessRef};
 use mesos_proto::mesos::{self, internal};
@@ -38,6 +40,30 @@ libprocess::protocol! {
 pub struct ExecutorDriver<'a> {
     core: &'a mut ExecutorCore,
     pid: &'a Pid,
+    notifier: &'a Notifier,
+}
+
+/// Hands values to [`Executor::notified`] from outside the driver: a thread waiting for
+/// a task's process, a blocking read. Each notice is queued on the driver's process
+/// like a message, so the executor sees it on the driver, in order with the agent's
+/// messages, and never re-entrantly (even when sent from inside a callback).
+#[derive(Clone)]
+pub struct Notifier {
+    deliver: Arc<dyn Fn(Box<dyn Any + Send>) -> bool + Send + Sync>,
+}
+
+impl Notifier {
+    /// Queues `notice` for [`Executor::notified`]; false once the driver has ended
+    /// (then nobody needs it).
+    pub fn notify<T: Any + Send>(&self, notice: T) -> bool {
+        (self.deliver)(Box::new(notice))
+    }
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Notifier")
+    }
 }
 
 impl ExecutorDriver<'_> {
@@ -61,6 +87,12 @@ impl ExecutorDriver<'_> {
         self.core.send_framework_message(data)
     }
 
+    /// A handle that delivers values to [`Executor::notified`] from anywhere (it is
+    /// `Send`); keep it in whatever works off the driver.
+    pub fn notifier(&self) -> Notifier {
+        self.notifier.clone()
+    }
+
     /// Calls [`Executor::timer`] with `token` after `after`.
     pub fn schedule(&mut self, after: std::time::Duration, token: u64) {
         self.core.schedule(after, token);
@@ -81,6 +113,8 @@ impl ExecutorDriver<'_> {
 pub struct ExecutorProcess<E: Executor> {
     executor: Option<E>,
     core: ExecutorCore,
+    /// Made in `initialize`, from the process's own reference.
+    notifier: Option<Notifier>,
     done: Option<oneshot::Sender<(E, DriverStatus)>>,
 }
 
@@ -89,8 +123,11 @@ impl<E: Executor> ExecutorProcess<E> {
         self.core.set_now(ctx.now());
         let pid = ctx.pid().clone();
         while let Some(event) = self.core.next_event() {
-            let Some(executor) = self.executor.as_mut() else { break };
-            let mut driver = ExecutorDriver { core: &mut self.core, pid: &pid };
+            let (Some(executor), Some(notifier)) = (self.executor.as_mut(), self.notifier.as_ref())
+            else {
+                break;
+            };
+            let mut driver = ExecutorDriver { core: &mut self.core, pid: &pid, notifier };
             match event {
                 ExecutorEvent::Registered { executor: info, framework, agent } => {
                     executor.registered(&mut driver, &info, &framework, &agent)
@@ -98,7 +135,9 @@ impl<E: Executor> ExecutorProcess<E> {
                 ExecutorEvent::Reregistered(agent) => executor.reregistered(&mut driver, &agent),
                 ExecutorEvent::Disconnected => executor.disconnected(&mut driver),
                 ExecutorEvent::LaunchTask(task) => executor.launch_task(&mut driver, task),
-                ExecutorEvent::KillTask(task_id) => executor.kill_task(&mut driver, &task_id),
+                ExecutorEvent::KillTask { task_id, kill_policy } => {
+                    executor.kill_task(&mut driver, &task_id, kill_policy.as_ref())
+                }
                 ExecutorEvent::FrameworkMessage(data) => {
                     executor.framework_message(&mut driver, &data)
                 }
@@ -107,6 +146,18 @@ impl<E: Executor> ExecutorProcess<E> {
             }
         }
         self.flush(ctx);
+    }
+
+    /// A [`Notifier`]'s value reached the driver: hand it to the executor, then do
+    /// what that made it ask for.
+    fn on_notice(&mut self, notice: Box<dyn Any + Send>, ctx: &mut Context<'_, Self>) {
+        self.core.set_now(ctx.now());
+        let pid = ctx.pid().clone();
+        if let (Some(executor), Some(notifier)) = (self.executor.as_mut(), self.notifier.as_ref()) {
+            let mut driver = ExecutorDriver { core: &mut self.core, pid: &pid, notifier };
+            executor.notified(&mut driver, notice);
+        }
+        self.run_events(ctx);
     }
 
     fn flush(&mut self, ctx: &mut Context<'_, Self>) {
@@ -165,6 +216,12 @@ impl<E: Executor> Process for ExecutorProcess<E> {
 
     fn initialize(&mut self, ctx: &mut Context<'_, Self>) {
         tracing::info!(pid = %ctx.pid(), agent = %self.core.env().agent, "executor driver started");
+        let me = ctx.self_ref();
+        self.notifier = Some(Notifier {
+            deliver: Arc::new(move |notice| {
+                me.tell(move |p: &mut Self, ctx| p.on_notice(notice, ctx)).is_ok()
+            }),
+        });
         self.core.start();
         self.run_events(ctx);
     }
@@ -224,6 +281,7 @@ pub fn spawn_executor<E: Executor>(
     let process = ExecutorProcess {
         executor: Some(executor),
         core: ExecutorCore::new(env, seed),
+        notifier: None,
         done: Some(done_tx),
     };
     let mut id = node.generate_id("executor");
@@ -238,6 +296,12 @@ impl<E: Executor> ExecutorHandle<E> {
     /// The driver's pid.
     pub fn pid(&self) -> &Pid {
         self.process.pid()
+    }
+
+    /// The driver's process: to watch it (`is_alive`) without holding on to the
+    /// executor the way [`ExecutorHandle::join`] does.
+    pub fn process(&self) -> &ProcessRef<ExecutorProcess<E>> {
+        &self.process
     }
 
     /// Reads the executor and the driver's core.

@@ -411,6 +411,7 @@ impl FakeAgentProcess {
             framework_id: framework_id.clone(),
             executor_id: info.executor_id.clone(),
             directory: PathBuf::from(format!("/sandbox/{key}")),
+            sandbox: PathBuf::from(format!("/sandbox/{key}")),
             checkpoint: self.config.checkpoint,
             recovery_timeout: crate::executor::DEFAULT_RECOVERY_TIMEOUT,
             shutdown_grace_period: crate::executor::DEFAULT_SHUTDOWN_GRACE_PERIOD,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use libprocess::{Clock, Context, Hooks, Node, Pid, Process, ProcessRef, SimNetwork};
 use mesos_framework::executor::{
-    Executor, ExecutorDriver, ExecutorEnv, ExecutorHandle, MAX_STATUS_UPDATE_RETRIES,
+    Executor, ExecutorDriver, ExecutorEnv, ExecutorHandle, MAX_STATUS_UPDATE_RETRIES, Notifier,
     STATUS_UPDATE_RETRY_INTERVAL, spawn_executor,
 };
 use mesos_framework::scheduler::DriverStatus;
@@ -43,7 +43,13 @@ struct Echoing {
     calls: Vec<String>,
     /// Stop the driver on shutdown (a well-behaved executor).
     stop_on_shutdown: bool,
+    /// Taken when registered, for the test to play work finishing off the driver.
+    notifier: Option<Notifier>,
 }
+
+/// What a test sends through the [`Notifier`]: the task's work ended; report
+/// TASK_FINISHED and stop the driver (as the command executor does).
+struct Finished(mesos::TaskId);
 
 fn status(task_id: &mesos::TaskId, state: TaskState) -> mesos::TaskStatus {
     mesos::TaskStatus { task_id: task_id.clone(), state: state as i32, ..Default::default() }
@@ -52,12 +58,19 @@ fn status(task_id: &mesos::TaskId, state: TaskState) -> mesos::TaskStatus {
 impl Executor for Echoing {
     fn registered(
         &mut self,
-        _d: &mut ExecutorDriver,
+        driver: &mut ExecutorDriver,
         _e: &mesos::ExecutorInfo,
         _f: &mesos::FrameworkInfo,
         _a: &mesos::SlaveInfo,
     ) {
         self.calls.push("registered".into());
+        self.notifier = Some(driver.notifier());
+    }
+    fn notified(&mut self, driver: &mut ExecutorDriver, notice: Box<dyn std::any::Any + Send>) {
+        let Ok(finished) = notice.downcast::<Finished>() else { panic!("unexpected notice") };
+        self.calls.push(format!("finished {}", finished.0.value));
+        driver.send_status_update(status(&finished.0, TaskState::TaskFinished)).unwrap();
+        driver.stop();
     }
     fn reregistered(&mut self, _d: &mut ExecutorDriver, _a: &mesos::SlaveInfo) {
         self.calls.push("reregistered".into());
@@ -69,8 +82,17 @@ impl Executor for Echoing {
         self.calls.push(format!("launch {}", task.task_id.value));
         driver.send_status_update(status(&task.task_id, TaskState::TaskRunning)).unwrap();
     }
-    fn kill_task(&mut self, driver: &mut ExecutorDriver, task_id: &mesos::TaskId) {
-        self.calls.push(format!("kill {}", task_id.value));
+    fn kill_task(
+        &mut self,
+        driver: &mut ExecutorDriver,
+        task_id: &mesos::TaskId,
+        kill_policy: Option<&mesos::KillPolicy>,
+    ) {
+        let grace = kill_policy.and_then(|p| p.grace_period.as_ref()).map(|d| d.nanoseconds);
+        self.calls.push(match grace {
+            Some(nanos) => format!("kill {} grace {nanos}ns", task_id.value),
+            None => format!("kill {}", task_id.value),
+        });
         driver.send_status_update(status(task_id, TaskState::TaskKilled)).unwrap();
     }
     fn framework_message(&mut self, driver: &mut ExecutorDriver, data: &[u8]) {
@@ -113,6 +135,7 @@ fn env(checkpoint: bool) -> ExecutorEnv {
         framework_id: mesos::FrameworkId { value: "fw-0000".into() },
         executor_id: mesos::ExecutorId { value: "exec".into() },
         directory: "/sandbox".into(),
+        sandbox: "/sandbox".into(),
         checkpoint,
         recovery_timeout: Duration::from_secs(60),
         shutdown_grace_period: Duration::from_secs(5),
@@ -185,6 +208,21 @@ impl Rig {
     async fn calls(&self) -> Vec<String> {
         self.executor.inspect(|e, _| e.calls.clone()).await.unwrap()
     }
+
+    async fn notifier(&self) -> Notifier {
+        self.executor.inspect(|e, _| e.notifier.clone().expect("registered")).await.unwrap()
+    }
+
+    /// Kills the agent's node and starts a new agent at the same address.
+    async fn restart_agent(&mut self) {
+        self.agent_node.shutdown().await;
+        self.settle().await;
+        let agent_node = node(&self.sim, &self.clock, &self.hooks, AGENT);
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.agent = agent_node.spawn("slave(1)", ScriptedAgent { tx }).unwrap();
+        self.agent_node = agent_node;
+        self.rx = rx;
+    }
 }
 
 /// The driver registers with the agent named by MESOS_SLAVE_PID, runs the task it is
@@ -254,15 +292,8 @@ async fn unacknowledged_updates_are_resent_a_bounded_number_of_times() {
 async fn checkpointing_executor_reconnects_to_a_restarted_agent() {
     let mut rig = Rig::start(true, Echoing::default());
     let update = rig.register_and_run().await;
-    rig.agent_node.shutdown().await;
-    rig.settle().await;
+    rig.restart_agent().await;
     assert_eq!(rig.calls().await.last().map(String::as_str), Some("disconnected"));
-
-    let agent_node = node(&rig.sim, &rig.clock, &rig.hooks, AGENT);
-    let (tx, rx) = mpsc::unbounded_channel();
-    rig.agent = agent_node.spawn("slave(1)", ScriptedAgent { tx }).unwrap();
-    rig.agent_node = agent_node;
-    rig.rx = rx;
     rig.send(internal::ReconnectExecutorMessage { slave_id: env(true).agent_id });
     rig.settle().await;
     let messages = rig.drain();
@@ -343,7 +374,13 @@ async fn stop_waits_for_the_last_acknowledgement() {
             driver.send_status_update(status(&task.task_id, TaskState::TaskFinished)).unwrap();
             driver.stop();
         }
-        fn kill_task(&mut self, _driver: &mut ExecutorDriver, _task_id: &mesos::TaskId) {}
+        fn kill_task(
+            &mut self,
+            _driver: &mut ExecutorDriver,
+            _task_id: &mesos::TaskId,
+            _kill_policy: Option<&mesos::KillPolicy>,
+        ) {
+        }
     }
     let (sim, clock, hooks) = (SimNetwork::new(), Clock::paused(), Arc::new(Hooks::default()));
     let agent_node = node(&sim, &clock, &hooks, AGENT);
@@ -375,5 +412,112 @@ async fn stop_waits_for_the_last_acknowledgement() {
     agent_node.send(agent.pid(), executor.pid(), ack);
     clock.settle().await;
     let (_, status) = executor.join().await.unwrap();
+    assert_eq!(status, DriverStatus::Stopped);
+}
+
+/// The scheduler's kill policy in a KillTaskMessage reaches `kill_task` (the command
+/// executor's grace period comes from it; Mesos: v1 executor `Event::Kill`).
+#[actix_rt::test]
+async fn kill_task_gets_the_kill_policy() {
+    let mut rig = Rig::start(false, Echoing::default());
+    let update = rig.register_and_run().await;
+    let kill_policy = mesos::KillPolicy {
+        grace_period: Some(mesos::DurationInfo { nanoseconds: 3_000_000_000 }),
+    };
+    rig.send(internal::KillTaskMessage {
+        task_id: update.status.task_id.clone(),
+        kill_policy: Some(kill_policy),
+        ..Default::default()
+    });
+    rig.send(internal::KillTaskMessage {
+        task_id: update.status.task_id.clone(),
+        ..Default::default()
+    });
+    rig.settle().await;
+    assert_eq!(rig.calls().await[2..], ["kill t1 grace 3000000000ns", "kill t1"]);
+}
+
+/// A notice sent from another thread reaches `notified` on the driver, which can act
+/// on it as in any callback; once the driver has ended, `notify` says so.
+#[actix_rt::test]
+async fn notifier_delivers_work_done_off_the_driver() {
+    let mut rig = Rig::start(false, Echoing::default());
+    let update = rig.register_and_run().await;
+    rig.ack(&update);
+    rig.settle().await;
+    let notifier = rig.notifier().await;
+    let task_id = update.status.task_id.clone();
+    let from_thread = notifier.clone();
+    let sent = std::thread::spawn(move || from_thread.notify(Finished(task_id))).join().unwrap();
+    assert!(sent);
+    rig.settle().await;
+    assert_eq!(rig.calls().await, ["registered", "launch t1", "finished t1"]);
+    let messages = rig.drain();
+    let [FromExecutor::Update(finished)] = messages.as_slice() else { panic!("got {messages:?}") };
+    assert_eq!(finished.update.status.state(), TaskState::TaskFinished);
+    rig.ack(&finished.update);
+    rig.settle().await;
+    let (_, status) = rig.executor.join().await.unwrap();
+    assert_eq!(status, DriverStatus::Stopped);
+    assert!(!notifier.notify(Finished(update.status.task_id)), "the driver is gone");
+}
+
+/// A checkpointing executor whose task ends while its agent is away keeps the
+/// terminal update past `stop`: the restarted agent gets it on the re-registration,
+/// acknowledges it, and only then does the driver end (the old command executor's
+/// behaviour, now the driver's for every executor).
+#[actix_rt::test]
+async fn stop_while_the_agent_is_away_waits_for_the_restarted_agent() {
+    let mut rig = Rig::start(true, Echoing::default());
+    let update = rig.register_and_run().await;
+    rig.ack(&update);
+    rig.settle().await;
+    let notifier = rig.notifier().await;
+    rig.restart_agent().await;
+    assert!(notifier.notify(Finished(update.status.task_id.clone())));
+    rig.settle().await;
+    rig.clock.advance(Duration::from_secs(10)); // past the shutdown grace period
+    rig.settle().await;
+    assert!(rig.executor.process().is_alive(), "waiting for the agent to recover");
+
+    rig.send(internal::ReconnectExecutorMessage { slave_id: env(true).agent_id });
+    rig.settle().await;
+    let messages = rig.drain();
+    let [FromExecutor::Reregister(reregister)] = messages.as_slice() else {
+        panic!("got {messages:?}")
+    };
+    let [finished] = reregister.updates.as_slice() else { panic!("got {reregister:?}") };
+    assert_eq!(finished.status.state(), TaskState::TaskFinished);
+    rig.send(internal::ExecutorReregisteredMessage {
+        slave_id: env(true).agent_id,
+        slave_info: Default::default(),
+    });
+    rig.settle().await;
+    assert!(rig.executor.process().is_alive(), "waiting for the acknowledgement");
+    rig.ack(finished);
+    rig.settle().await;
+    let (executor, status) = rig.executor.join().await.unwrap();
+    assert_eq!(status, DriverStatus::Stopped);
+    assert!(!executor.calls.contains(&"reregistered".to_string()), "a stopped driver");
+}
+
+/// ... and if the agent never comes back, the driver ends at the recovery timeout.
+#[actix_rt::test]
+async fn stop_while_the_agent_is_away_ends_at_the_recovery_timeout() {
+    let mut rig = Rig::start(true, Echoing::default());
+    let update = rig.register_and_run().await;
+    rig.ack(&update);
+    rig.settle().await;
+    let notifier = rig.notifier().await;
+    rig.agent_node.shutdown().await;
+    rig.settle().await;
+    assert!(notifier.notify(Finished(update.status.task_id.clone())));
+    rig.settle().await;
+    rig.clock.advance(Duration::from_secs(59));
+    rig.settle().await;
+    assert!(rig.executor.process().is_alive());
+    rig.clock.advance(Duration::from_secs(1));
+    rig.settle().await;
+    let (_, status) = rig.executor.join().await.unwrap();
     assert_eq!(status, DriverStatus::Stopped);
 }

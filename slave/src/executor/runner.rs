@@ -1,5 +1,5 @@
-//! How the command executor runs its task's command: the seam between the executor's
-//! protocol logic and the operating system.
+//! How the command executor runs its task's command: the seam between the executor
+//! (which decides what to start and when to signal it) and the operating system.
 //!
 //! [`PosixTaskRunner`] runs `sh -c <command>` in the sandbox as the leader of a new
 //! process group inside the executor's session, so a kill reaches every process the
@@ -16,7 +16,8 @@ use nix::sys::signal::{self, Signal as NixSignal};
 
 use crate::containerizer::Signal;
 
-/// Called once when the task's process exits, with its raw wait status if known.
+/// Called once when the task's process exits, with its raw wait status if known (from
+/// the waiter's thread: the command executor forwards it through the driver's `Notifier`).
 pub type OnExit = Box<dyn FnOnce(Option<i32>) + Send>;
 
 /// Starts the task's command and signals it.

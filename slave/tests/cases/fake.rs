@@ -1,7 +1,7 @@
 //! An in-memory containerizer for simulated-network tests (Mesos: `TestContainerizer`).
 //!
-//! Launching a container spawns our real [`CommandExecutor`] as a libprocess process
-//! on the executors' simulated node, with the environment the agent computed; its
+//! Launching a container spawns our real [`CommandExecutor`] on the SDK's executor
+//! driver, on the executors' simulated node, with the environment the agent computed; its
 //! task runs through a [`FakeRunner`], so no OS process is started and everything
 //! happens on the paused clock. The [`FakeWorld`] is the "machine": it outlives agent
 //! restarts, so a restarted agent's new containerizer finds the executors still there.
@@ -13,7 +13,8 @@ use std::sync::Arc;
 use libprocess::{Node, Pid, ProcessRef};
 use mesos_agent::AgentError;
 use mesos_agent::containerizer::{Containerizer, LaunchRequest, Signal, Termination};
-use mesos_agent::executor::{CommandExecutor, ExecutorEnv, OnExit, TaskRunner};
+use mesos_agent::executor::{CommandExecutor, OnExit, TaskRunner};
+use mesos_framework::executor::{ExecutorEnv, ExecutorProcess, spawn_executor};
 use mesos_proto::ids::ContainerId;
 use mesos_proto::mesos::{CommandInfo, ResourceStatistics};
 use parking_lot::Mutex;
@@ -31,7 +32,7 @@ pub struct FakeTask {
 
 /// An executor "process" of the fake world.
 pub struct FakeExecutor {
-    pub process: ProcessRef<CommandExecutor>,
+    pub process: ProcessRef<ExecutorProcess<CommandExecutor>>,
     pub os_pid: u32,
     /// How it ended, if a signal ended it (a raw wait status).
     killed_by: Option<i32>,
@@ -71,6 +72,14 @@ impl FakeWorld {
     /// Signals the task `pid` received so far.
     pub fn signals(&self, pid: u32) -> Vec<Signal> {
         self.0.lock().tasks.get(&pid).map(|t| t.signals.clone()).unwrap_or_default()
+    }
+
+    /// The task `pid` exits by itself with the raw wait status `status` (0: success).
+    pub fn exit(&self, pid: u32, status: i32) {
+        let on_exit = self.0.lock().tasks.get_mut(&pid).and_then(|t| t.on_exit.take());
+        if let Some(on_exit) = on_exit {
+            on_exit(Some(status));
+        }
     }
 
     /// True while the task `pid` runs.
@@ -155,22 +164,22 @@ impl FakeContainerizer {
 
 impl Containerizer for FakeContainerizer {
     fn launch(&mut self, request: LaunchRequest) -> Result<Option<u32>, AgentError> {
-        let env =
-            ExecutorEnv::from_env(|name| request.env.get(name).cloned()).map_err(|reason| {
-                AgentError::Launch { executor_id: request.container_id.to_string(), reason }
-            })?;
+        let launch_error = |reason: String| AgentError::Launch {
+            executor_id: request.container_id.to_string(),
+            reason,
+        };
+        let env = ExecutorEnv::from_lookup(|name| request.env.get(name).cloned())
+            .map_err(|e| launch_error(e.to_string()))?;
         let runner =
             FakeRunner { world: self.world.clone(), container: request.container_id.clone() };
-        let id = self.node.generate_id("executor");
-        let process =
-            self.node.spawn(id, CommandExecutor::new(env, Box::new(runner))).map_err(|e| {
-                AgentError::Launch {
-                    executor_id: request.container_id.to_string(),
-                    reason: e.to_string(),
-                }
-            })?;
+        let os_pid = self.world.0.lock().pid();
+        let executor = CommandExecutor::new(Box::new(runner));
+        let handle = spawn_executor(&self.node, env, executor, u64::from(os_pid))
+            .map_err(|e| launch_error(e.to_string()))?;
+        // Only the process is kept: the handle would keep the executor (and through its
+        // runner this world) alive after the driver ends.
+        let process = handle.process().clone();
         let mut world = self.world.0.lock();
-        let os_pid = world.pid();
         world.executors.insert(
             request.container_id.clone(),
             FakeExecutor { process, os_pid, killed_by: None },

@@ -113,6 +113,44 @@ async fn slave_recovery_test_reconnect_executor() {
     );
 }
 
+/// A command task that finishes while its checkpointing agent is down: the executor
+/// keeps its TASK_FINISHED (the driver's `stop` waits for the agent to recover), hands
+/// it over on the re-registration, and exits once the restarted agent acknowledges it;
+/// the scheduler gets TASK_FINISHED, not TASK_LOST. (Mesos: exec.cpp keeps unacknowledged
+/// updates for `reconnect`; launcher/executor.cpp waits for the terminal update's
+/// acknowledgement before exiting.)
+#[actix_rt::test]
+async fn command_task_finishing_while_the_agent_is_down_reaches_the_scheduler() {
+    let mut cluster = SimCluster::start("finish-while-down");
+    let mut scheduler = cluster.agent_and_scheduler(framework(true)).await;
+    let acked = cluster
+        .hooks
+        .expect::<StatusUpdateAcknowledgementMessage>(Match::any().to(&cluster.agent_pid()));
+    launch(&mut scheduler, "t1").await;
+    scheduler.wait_update("t1", TaskState::TaskRunning).await;
+    within("acked", acked).await;
+    cluster.settle().await;
+    let (container, _, _) = cluster.world.executors().remove(0);
+
+    cluster.crash_agent().await;
+    cluster.settle().await;
+    cluster.world.exit(cluster.world.task("sleep 1000").expect("task"), 0);
+    cluster.advance(Duration::from_secs(10)).await; // past the shutdown grace period
+    assert!(cluster.world.executor(&container).is_some(), "waiting for the agent to recover");
+
+    let reregister =
+        cluster.hooks.expect::<ReregisterExecutorMessage>(Match::any().to(&cluster.agent_pid()));
+    cluster.start_agent().await;
+    let reregister = within("reregister", reregister).await.message;
+    let [finished] = reregister.updates.as_slice() else { panic!("got {reregister:?}") };
+    assert_eq!(finished.status.state(), TaskState::TaskFinished);
+    cluster.advance(Duration::from_secs(3)).await;
+    let status = scheduler.wait_update("t1", TaskState::TaskFinished).await;
+    assert_eq!(status.message.as_deref(), Some("Command exited with status 0"));
+    cluster.settle().await;
+    assert_eq!(cluster.world.executor(&container), None, "the executor exited");
+}
+
 /// `SlaveRecoveryTest.RecoverTerminatedExecutor`: the executor is shut down while
 /// the agent is down; the restarted agent finds it gone and, after the
 /// re-registration timeout, reports its task `TASK_LOST` with
@@ -160,7 +198,6 @@ async fn slave_recovery_test_non_checkpointing_framework() {
             id: Some(framework_id.clone()),
             ..framework(false)
         }),
-        ..Default::default()
     };
     cluster.master_node.send(&cluster.master_pid(), &cluster.agent_pid(), update);
     cluster.settle().await;
