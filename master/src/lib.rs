@@ -1,8 +1,10 @@
 //! The Mesos master: frameworks, agents, offers, the DRF allocator, tasks.
 //!
 //! Protocol logic lives in pure cores that take inputs and return outputs (the master
-//! core, the allocator, the raft driver of the registrar); actors around them only do
-//! I/O. Three masters form an HA group replicated with raft (see docs/ha.md).
+//! core, the allocator); actors around them only do I/O. Three masters form an HA group
+//! replicated with raft: the registry and its raft driver are the `mesos-registrar` crate
+//! (`mesos_registrar`), which the master uses through its `Registrar` trait (see
+//! docs/ha.md).
 //!
 //! # Layout
 //!
@@ -19,7 +21,6 @@
 //! - [`leadership`]: whether this master leads, shared with the HTTP layer.
 //! - [`http`]: the HTTP endpoints.
 //! - [`metrics`]: `master/*` metrics.
-//! - [`registrar`]: the replicated registry (raft-rs + sled) and the in-memory one.
 //! - [`flags`]: `mesos-master`'s command-line flags.
 
 pub mod allocator;
@@ -33,6 +34,5 @@ pub mod leadership;
 pub mod metrics;
 pub mod operator_api;
 pub mod process;
-pub mod registrar;
 pub mod scheduler_api;
 pub mod snapshot;

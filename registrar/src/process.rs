@@ -39,11 +39,11 @@ use protobuf::Message as _;
 use raft::eraftpb::MessageType;
 use tokio::sync::{oneshot, watch};
 
-use super::driver::{DriverConfig, DriverOutput, DriverRole, RaftDriver, RaftStatus};
-use super::members::{Group, slot_of};
-use super::sled_backend::SledBackend;
-use super::storage::{LogBackend, RaftStorage};
-use super::{
+use crate::driver::{DriverConfig, DriverOutput, DriverRole, RaftDriver, RaftStatus};
+use crate::members::{Group, slot_of};
+use crate::sled_backend::SledBackend;
+use crate::storage::{LogBackend, RaftStorage};
+use crate::{
     Applied, Completion, LeaderState, Leadership, Registrar, RegistrarError, RegistryOperation,
     StateFuture,
 };
@@ -147,7 +147,7 @@ libprocess::protocol! {
 
 /// Raft ids of the masters of a new group: the sorted, deduplicated list numbered 1..=n.
 /// Every master given the same `--masters` derives the same ids. (A replaced member has a
-/// later generation of its slot's id; see [`members`](super::members).)
+/// later generation of its slot's id; see [`members`](crate::members).)
 pub fn raft_peers(masters: &[SocketAddr]) -> Vec<(u64, SocketAddr)> {
     Group::new(masters).map(|group| group.slots().collect()).unwrap_or_default()
 }
@@ -724,7 +724,7 @@ impl Registrar for RaftRegistrar {
         })
     }
 
-    fn raft_status(&self) -> Option<super::StatusFuture> {
+    fn raft_status(&self) -> Option<crate::StatusFuture> {
         let future = self.process.dispatch(|p, _| p.status());
         Some(Box::pin(async move { future.await.map_err(|_| RegistrarError::Stopped) }))
     }

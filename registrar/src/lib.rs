@@ -1,9 +1,15 @@
-//! The registrar: the master's replicated registry, on embedded raft (raft-rs) and sled.
+//! The registrar: the masters' replicated registry, on embedded raft (raft-rs) and sled.
 //!
 //! Mesos keeps its registry in a Paxos replicated log and elects its leader through
 //! ZooKeeper. Here one raft group of masters does both: the raft leader is the leading
 //! master, and every registry change is a raft entry that the master acts on only once a
 //! quorum has it on disk and it has been applied (see docs/ha.md).
+//!
+//! This crate knows nothing of the master beyond the registry's operations (Mesos:
+//! `src/master/registrar.cpp`, `registry_operations.cpp`); it is where raft-rs, sled and
+//! raft-rs's protobuf-2 types live, so no other crate depends on them. Its binary,
+//! `mesos-registry`, backs up and restores a stopped master's registry (`mesos-local`
+//! runs it too, through [`cli::main`]).
 //!
 //! The master uses the [`Registrar`] trait:
 //!
