@@ -79,11 +79,13 @@ pub mod wire;
 pub use clock::{Clock, Time, TimerId};
 pub use error::Error;
 pub use hooks::{Hooks, Match, Observed};
-pub use message::{Body, DecodeError, Envelope, Inbound, MessageName, ProtoMessage, decode_body};
+pub use message::{
+    Body, DecodeError, Envelope, Inbound, MessageName, Outbound, ProtoMessage, decode_body,
+};
 pub use metrics::{Counter, Gauge, Metrics};
 pub use node::{Delivered, LinkMode, Node, NodeBuilder, NodeConfig};
 pub use pid::Pid;
-pub use process::{Context, Process, ProcessActor, ProcessRef};
+pub use process::{Context, Process, ProcessActor, ProcessRef, Reserved};
 pub use sim::SimNetwork;
 
 /// Re-exported so users spawn on the same actix runtime.

@@ -255,6 +255,20 @@ pub trait Inbound: Sized + 'static {
     fn names() -> Vec<String>;
 }
 
+/// A set of messages a process sends: one enum, one variant per message type, each sent
+/// under its own protobuf name.
+///
+/// Implemented by [`protocol!`](crate::protocol), so a pure core can queue its outputs
+/// as one enum and the actor around it sends any of them with one call
+/// ([`Context::send_outbound`](crate::Context::send_outbound)).
+pub trait Outbound: Send + 'static {
+    /// Sends the message inside from `from` to `to`, as [`Node::send`](crate::Node::send)
+    /// sends a single protobuf message.
+    fn send(self, node: &crate::Node, from: &Pid, to: &Pid);
+    /// The protobuf full name of the message inside.
+    fn name(&self) -> MessageName;
+}
+
 /// Decodes a body as `T` (used by [`protocol!`](crate::protocol)).
 pub fn decode_body<T: ProtoMessage>(name: &MessageName, body: Body) -> Result<T, DecodeError> {
     match body {
@@ -271,7 +285,9 @@ pub fn decode_body<T: ProtoMessage>(name: &MessageName, body: Body) -> Result<T,
     }
 }
 
-/// Declares the messages a process accepts.
+/// Declares a set of messages: those a process accepts ([`Inbound`]: the runtime decodes
+/// into the enum) and, with the same declaration, those it sends ([`Outbound`]: any
+/// variant is sent under its own name). Adding a message is one variant.
 ///
 /// ```
 /// # #[derive(Clone, PartialEq, prost::Message)] pub struct Ping { #[prost(uint64, tag = "1")] pub seq: u64 }
@@ -315,6 +331,21 @@ macro_rules! protocol {
 
             fn names() -> ::std::vec::Vec<::std::string::String> {
                 vec![$( <$ty as $crate::prost::Name>::full_name() ),*]
+            }
+        }
+
+        impl $crate::message::Outbound for $name {
+            #[allow(unused_variables)]
+            fn send(self, node: &$crate::Node, from: &$crate::Pid, to: &$crate::Pid) {
+                match self {
+                    $( $name::$variant(message) => node.send(from, to, message), )*
+                }
+            }
+
+            fn name(&self) -> $crate::MessageName {
+                match *self {
+                    $( $name::$variant(_) => $crate::MessageName::of::<$ty>(), )*
+                }
             }
         }
     };
@@ -405,6 +436,16 @@ mod tests {
         assert_eq!(
             Accepts::names(),
             vec!["test.pkg.Hello".to_string(), "test.pkg.Outer.Nested".to_string()]
+        );
+    }
+
+    /// The same enum names each variant's message for sending.
+    #[test]
+    fn protocol_names_outbound_messages() {
+        assert_eq!(Outbound::name(&Accepts::Hello(Hello::default())).to_string(), "test.pkg.Hello");
+        assert_eq!(
+            Outbound::name(&Accepts::Nested(Nested {})).to_string(),
+            "test.pkg.Outer.Nested"
         );
     }
 }

@@ -26,7 +26,7 @@ use crate::message::{Body, Envelope, MessageName, ProtoMessage};
 use crate::metrics::{Counter, Metrics};
 use crate::net::Tcp;
 use crate::pid::Pid;
-use crate::process::{Delivery, Event, Process, ProcessActor, ProcessRef};
+use crate::process::{Delivery, Event, Process, ProcessActor, ProcessRef, Reserved};
 use crate::sim::SimNetwork;
 
 /// Bounds and settings of a node. Every bound says what happens when it is hit.
@@ -337,6 +337,14 @@ impl Node {
         process: P,
     ) -> Result<ProcessRef<P>, Error> {
         self.register(id.into(), |pid, node| ProcessActor::new(process, node, pid).start())
+    }
+
+    /// Takes `id` for a process to be spawned later with [`Reserved::spawn`], and gives
+    /// its [`ProcessRef`] now: what is sent to it waits in its mailbox until it starts.
+    /// For processes that need each other's reference at construction.
+    pub fn reserve<P: Process>(&self, id: impl Into<String>) -> Result<Reserved<P>, Error> {
+        let id = id.into();
+        Reserved::new(self.clone(), |addr| self.register(id, |_pid, _node| addr))
     }
 
     /// Spawns the process built by `make` on `arbiter` (another thread).

@@ -23,7 +23,7 @@ use tokio::sync::oneshot;
 use crate::clock::{Clock, Pending, Time, TimerId};
 use crate::error::Error;
 use crate::http::{Request, Responder, SharedHandler};
-use crate::message::{DecodeError, Envelope, Inbound, ProtoMessage};
+use crate::message::{DecodeError, Envelope, Inbound, Outbound, ProtoMessage};
 use crate::node::{LinkMode, Node, RouteTarget};
 use crate::pid::Pid;
 
@@ -289,6 +289,12 @@ impl<P: Process> Context<'_, P> {
         self.core.node.send(&self.core.pid, to, message);
     }
 
+    /// Sends one message of a [`protocol!`](crate::protocol) enum (any variant), as
+    /// [`Context::send`] sends a single protobuf message.
+    pub fn send_outbound<M: Outbound>(&self, to: &Pid, message: M) {
+        message.send(&self.core.node, &self.core.pid, to);
+    }
+
     /// Sends raw bytes under a message name.
     pub fn send_raw(&self, to: &Pid, name: &str, body: Bytes) {
         self.core.node.send_raw(&self.core.pid, to, name, body);
@@ -445,5 +451,66 @@ impl<P: Process> ProcessRef<P> {
     /// True while the process runs.
     pub fn is_alive(&self) -> bool {
         self.addr.connected()
+    }
+}
+
+/// A process id taken, and a [`ProcessRef`] to it handed out, before the process
+/// exists ([`Node::reserve`](crate::Node::reserve)): for two processes that each need
+/// the other's reference when they are constructed (the master and its allocator).
+///
+/// Messages, HTTP requests and dispatches sent to the reference meanwhile wait in the
+/// mailbox (bounded as a running process's is) and are handled once [`Reserved::spawn`]
+/// has run the process's `initialize`, so none is lost to the order of start-up.
+/// Dropping it unspawned frees the id and drops what waited.
+pub struct Reserved<P: Process> {
+    node: Node,
+    process_ref: ProcessRef<P>,
+    /// The mailbox and actor context, until the process is spawned into them.
+    context: Option<actix::Context<ProcessActor<P>>>,
+}
+
+impl<P: Process> Reserved<P> {
+    /// Creates the mailbox of a process to come; `register` enters its address in the
+    /// node's process table under the id (and fails if the id is taken).
+    pub(crate) fn new(
+        node: Node,
+        register: impl FnOnce(Addr<ProcessActor<P>>) -> Result<ProcessRef<P>, Error>,
+    ) -> Result<Reserved<P>, Error> {
+        let mut context = actix::Context::<ProcessActor<P>>::new();
+        // The process's own bound is set when it starts (`started`); until then, the
+        // default one.
+        context.set_mailbox_capacity(DEFAULT_MAILBOX_CAPACITY);
+        let process_ref = register(context.address())?;
+        Ok(Reserved { node, process_ref, context: Some(context) })
+    }
+
+    /// The reference the process will have, usable (and clonable) at once.
+    pub fn process_ref(&self) -> &ProcessRef<P> {
+        &self.process_ref
+    }
+
+    /// The reserved pid.
+    pub fn pid(&self) -> &Pid {
+        self.process_ref.pid()
+    }
+
+    /// Starts `process` under the reserved id on the current actix arbiter: its
+    /// `initialize` runs, then whatever waited in the mailbox. Must be called inside an
+    /// actix `System`, like [`Node::spawn`](crate::Node::spawn).
+    pub fn spawn(mut self, process: P) -> ProcessRef<P> {
+        if let Some(context) = self.context.take() {
+            let pid = self.process_ref.pid().clone();
+            context.run(ProcessActor::new(process, self.node.clone(), pid));
+        }
+        self.process_ref.clone()
+    }
+}
+
+impl<P: Process> Drop for Reserved<P> {
+    fn drop(&mut self) {
+        // Never spawned: the id is free again; linked processes are told it is gone.
+        if self.context.take().is_some() {
+            self.node.process_terminated(self.process_ref.pid());
+        }
     }
 }

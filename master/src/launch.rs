@@ -1,4 +1,5 @@
-//! Starting a master on a node: the allocator process, then the master process.
+//! Starting a master on a node: the master's id is reserved, the allocator process is
+//! spawned with the master's reference, then the master process with the allocator's.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,7 +8,7 @@ use std::time::Duration;
 use libprocess::{Node, ProcessRef};
 
 use crate::allocator::AllocatorConfig;
-use crate::allocator_process::AllocatorProcess;
+use crate::allocator::process::AllocatorProcess;
 use crate::core::MasterConfig;
 use crate::process::MasterProcess;
 use mesos_registrar::{
@@ -122,13 +123,19 @@ pub fn spawn_master_with(
         seed: options.seed,
         ..AllocatorConfig::default()
     };
-    let allocator = node.spawn("allocator", AllocatorProcess::new(allocator_config))?;
+    // The master's id is reserved first so that the allocator is built with the master's
+    // reference; what it sends before the master runs waits in the master's mailbox.
+    let reserved = node.reserve::<MasterProcess>("master")?;
+    let allocator = node.spawn(
+        "allocator",
+        AllocatorProcess::new(allocator_config, reserved.process_ref().clone()),
+    )?;
     if !options.weights.is_empty() {
         let weights = options.weights.clone();
         let _ = allocator.tell(move |a, _| a.update_weights(&weights));
     }
     let config = MasterConfig {
-        pid: node.pid("master"),
+        pid: reserved.pid().clone(),
         id: options.id.clone(),
         hostname: options.hostname.clone(),
         agent_ping_timeout: options.agent_ping_timeout,
@@ -140,7 +147,7 @@ pub fn spawn_master_with(
     };
     let process =
         MasterProcess::new(config, registrar, allocator.clone(), options.flags, node.clock().now());
-    let master = node.spawn("master", process)?;
+    let master = reserved.spawn(process);
     node.set_default_process("master");
     Ok(Master { master, allocator })
 }

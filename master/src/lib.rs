@@ -8,31 +8,25 @@
 //!
 //! # Layout
 //!
-//! - [`allocator`]: the allocator's pure core: resource quantities, the
-//!   hierarchical DRF sorter and the hierarchical allocator.
-//! - [`allocator_process`]: the allocator actor around that core.
+//! - [`allocator`]: the allocator: its pure core (resource quantities, the hierarchical
+//!   DRF sorter and the hierarchical allocator) and its actor ([`allocator::process`]).
 //! - [`cli`]: the `mesos-master` program.
 //! - [`core`]: the master's pure core: agents, frameworks, offers, tasks.
 //! - [`process`]: the master actor around the core.
-//! - [`scheduler_api`]: the v1 scheduler HTTP API (`/api/v1/scheduler`).
-//! - [`operator_api`]: the v1 operator HTTP API (`/api/v1`).
 //! - [`snapshot`]: state copies for the read-only endpoints.
 //! - [`launch`]: starting the registrar, allocator and master on a node.
 //! - [`leadership`]: whether this master leads, shared with the HTTP layer.
-//! - [`http`]: the HTTP endpoints.
-//! - [`metrics`]: `master/*` metrics.
+//! - [`http`]: everything the master serves over HTTP: the read-only endpoints, the v1
+//!   scheduler and operator APIs, `/teardown`, `/raft`, the web UI, and the `master/*`
+//!   metrics.
 //! - [`flags`]: `mesos-master`'s command-line flags.
 
 pub mod allocator;
-pub mod allocator_process;
 pub mod cli;
 pub mod core;
 pub mod flags;
 pub mod http;
 pub mod launch;
 pub mod leadership;
-pub mod metrics;
-pub mod operator_api;
 pub mod process;
-pub mod scheduler_api;
 pub mod snapshot;

@@ -13,8 +13,8 @@ use mesos_proto::mesos::{internal, scheduler};
 use parking_lot::RwLock;
 use tokio::sync::watch;
 
-use crate::allocator_process::AllocatorProcess;
-use crate::core::{MasterConfig, MasterCore, Outgoing, Output};
+use crate::allocator::process::AllocatorProcess;
+use crate::core::{MasterConfig, MasterCore, Output};
 use crate::leadership::{LeaderView, View};
 use crate::snapshot::{SnapshotCell, StateSnapshot};
 use mesos_registrar::{LeaderState, Leadership, Registrar, RegistryState};
@@ -90,9 +90,9 @@ pub struct MasterProcess {
     snapshot: Arc<SnapshotCell>,
     flags: Arc<RwLock<Vec<(String, String)>>>,
     /// Open v1 scheduler API subscriptions.
-    pub(crate) http: crate::scheduler_api::HttpSubscribers,
+    pub(crate) http: crate::http::scheduler_api::HttpSubscribers,
     /// Open v1 operator API subscriptions.
-    pub(crate) operator: crate::operator_api::OperatorSubscribers,
+    pub(crate) operator: crate::http::operator_api::OperatorSubscribers,
     /// Agents and schedulers this master had when it was deposed, to be told where the
     /// new leader is as soon as it is known (at most the agents and frameworks it had).
     deposed_clients: Vec<Pid>,
@@ -157,14 +157,24 @@ impl MasterProcess {
         StateSnapshot::of(&self.core, self.flags.read().clone())
     }
 
+    /// The allocator's decisions: offers to make (Mesos: master.cpp `Master::offer`).
+    pub(crate) fn on_allocations(
+        &mut self,
+        decisions: Vec<crate::core::AllocationDecision>,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        self.core.on_allocations(decisions);
+        self.flush(ctx);
+    }
+
     /// Performs everything the core asked for.
     pub(crate) fn flush(&mut self, ctx: &mut Context<'_, Self>) {
         self.snapshot.invalidate();
         for output in self.core.drain_outputs() {
             match output {
                 Output::Send { to, message } => {
-                    if !crate::scheduler_api::deliver(self, &to, &message, ctx) {
-                        send(ctx, &to, message);
+                    if !crate::http::scheduler_api::deliver(self, &to, &message, ctx) {
+                        ctx.send_outbound(&to, message);
                     }
                 }
                 // HTTP subscribers are watched through their stream instead.
@@ -179,7 +189,7 @@ impl MasterProcess {
                         tracing::error!("allocator is gone");
                     }
                 }
-                Output::Event(event) => crate::operator_api::publish(self, event, ctx),
+                Output::Event(event) => crate::http::operator_api::publish(self, event, ctx),
                 Output::Registry { operation, after } => self.submit(operation, after, ctx),
                 Output::Timer { after, timer } => {
                     let role = self.role.clone();
@@ -462,152 +472,27 @@ impl MasterProcess {
             );
         }
     }
-
-    /// `GET /master/raft`: this master's raft id, term, role, leader, commit and applied
-    /// index, snapshot index, and the members with their replication progress (as the
-    /// leader sees it). Answered by every master.
-    fn raft_route(&self, ctx: &mut Context<'_, Self>) {
-        let registrar = self.registrar.clone();
-        let view = self.leader_view.clone();
-        ctx.route_shared(
-            "/raft",
-            Arc::new(move |_request| {
-                let status = registrar.raft_status();
-                let addresses = registrar.clone();
-                let view = view.clone();
-                Box::pin(async move {
-                    let Some(status) = status else {
-                        return libprocess::http::text(http::StatusCode::NOT_FOUND, "this master runs --registry=in_memory: no raft");
-                    };
-                    match status.await {
-                        Ok(status) => {
-                            let address_of = |id: u64| addresses.address_of(id).map(|a| a.to_string());
-                            let progress: std::collections::HashMap<u64, (u64, u64)> =
-                                status.progress.iter().map(|(id, matched, next)| (*id, (*matched, *next))).collect();
-                            let members: Vec<serde_json::Value> = status
-                                .members
-                                .iter()
-                                .map(|id| {
-                                    let (matched, next) = progress.get(id).copied().unzip();
-                                    serde_json::json!({ "id": id, "address": address_of(*id), "matched": matched, "next": next })
-                                })
-                                .collect();
-                            libprocess::http::json(
-                                http::StatusCode::OK,
-                                &serde_json::json!({
-                                    "id": status.id,
-                                    "term": status.term,
-                                    "role": status.role,
-                                    "leader": status.leader,
-                                    "leader_address": address_of(status.leader),
-                                    "leading": view.is_leading(),
-                                    "commit": status.commit,
-                                    "applied": status.applied,
-                                    "snapshot_index": status.snapshot_index,
-                                    "members": members,
-                                }),
-                            )
-                        }
-                        Err(error) => libprocess::http::text(http::StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
-                    }
-                })
-            }),
-        );
-    }
-
-    /// `GET /`: a small web UI (one page reading `/master/state`).
-    fn web_ui_route(ctx: &mut Context<'_, Self>) {
-        const PAGE: &str = include_str!("webui/index.html");
-        ctx.route_shared(
-            "/",
-            Arc::new(|request| {
-                let path = request.uri().path().to_string();
-                Box::pin(async move {
-                    // `/` is the fallback for every path of the master; only the page itself is served.
-                    if path == "/"
-                        || path == "/master"
-                        || path == "/master/"
-                        || path.ends_with("/index.html")
-                    {
-                        libprocess::http::response(
-                            http::StatusCode::OK,
-                            "text/html; charset=utf-8",
-                            PAGE,
-                        )
-                    } else {
-                        libprocess::http::text(
-                            http::StatusCode::NOT_FOUND,
-                            format!("nothing is served at {path}"),
-                        )
-                    }
-                })
-            }),
-        );
-    }
-
-    fn routes(&mut self, ctx: &mut Context<'_, Self>) {
-        self.raft_route(ctx);
-        Self::web_ui_route(ctx);
-        crate::http::install(ctx, self.snapshot.clone(), self.leader_view.clone());
-    }
-}
-
-fn send(ctx: &Context<'_, MasterProcess>, to: &Pid, message: Outgoing) {
-    match message {
-        Outgoing::SlaveRegistered(m) => ctx.send(to, m),
-        Outgoing::SlaveReregistered(m) => ctx.send(to, m),
-        Outgoing::PingSlave(m) => ctx.send(to, m),
-        Outgoing::RunTask(m) => ctx.send(to, m),
-        Outgoing::KillTask(m) => ctx.send(to, m),
-        Outgoing::StatusUpdate(m) => ctx.send(to, m),
-        Outgoing::StatusUpdateAcknowledgement(m) => ctx.send(to, m),
-        Outgoing::ShutdownFramework(m) => ctx.send(to, m),
-        Outgoing::ShutdownExecutor(m) => ctx.send(to, m),
-        Outgoing::FrameworkToExecutor(m) => ctx.send(to, m),
-        Outgoing::ExecutorToFramework(m) => ctx.send(to, m),
-        Outgoing::UpdateFramework(m) => ctx.send(to, m),
-        Outgoing::FrameworkRegistered(m) => ctx.send(to, m),
-        Outgoing::FrameworkReregistered(m) => ctx.send(to, m),
-        Outgoing::FrameworkError(m) => ctx.send(to, m),
-        Outgoing::ResourceOffers(m) => ctx.send(to, m),
-        Outgoing::RescindResourceOffer(m) => ctx.send(to, m),
-        Outgoing::LostSlave(m) => ctx.send(to, m),
-        Outgoing::ExitedExecutor(m) => ctx.send(to, m),
-    }
 }
 
 impl Process for MasterProcess {
     type Message = MasterMessage;
 
     fn initialize(&mut self, ctx: &mut Context<'_, Self>) {
-        let master = ctx.self_ref();
-        let tell = move |decisions| {
-            // The master may be gone during shutdown; the allocation is moot then.
-            let _ = master.tell(move |m: &mut MasterProcess, ctx| {
-                m.core.on_allocations(decisions);
-                m.flush(ctx);
-            });
+        let shared = crate::http::Shared {
+            snapshot: self.snapshot.clone(),
+            leader_view: self.leader_view.clone(),
+            registrar: self.registrar.clone(),
         };
-        if self
-            .allocator
-            .tell(move |allocator, _| allocator.set_offer_callback(Box::new(tell)))
-            .is_err()
-        {
-            tracing::error!("allocator is gone");
-        }
-        self.routes(ctx);
+        crate::http::install(ctx, &shared);
         let leadership = self.registrar.leadership();
         let current = leadership.borrow().clone();
         self.on_leadership(current, ctx);
         MasterProcess::watch_leadership(ctx, leadership);
-        crate::scheduler_api::install(ctx);
-        crate::operator_api::install(ctx, self.snapshot.clone(), self.leader_view.clone());
-        crate::metrics::install(ctx);
         tracing::info!(pid = %ctx.pid(), id = %self.core.info().id, "master started");
     }
 
     fn on_message(&mut self, from: Pid, message: MasterMessage, ctx: &mut Context<'_, Self>) {
-        crate::metrics::count_message(ctx.node().metrics(), &message);
+        crate::http::metrics::count_message(ctx.node().metrics(), &message);
         if !matches!(self.role, Role::Leading { .. }) {
             self.on_message_not_leading(&from, &message, ctx);
             return;

@@ -3,42 +3,49 @@
 //! what it needs under `--work_dir`, and survives its own restarts without losing
 //! a running task.
 //!
-//! The protocol logic lives in plain structs that take inputs (a decoded message,
-//! the current time) and return what to do; the [`agent::Agent`] libprocess
-//! process around them only performs I/O: sending messages, writing checkpoints,
-//! starting and signalling OS processes.
+//! The protocol logic lives in a pure core, [`core::AgentCore`]: messages, container
+//! exits and timers go in, outputs come out (messages to send, executors to launch,
+//! containers to signal, checkpoints to write, timers to set). The
+//! [`agent::Agent`] libprocess process around it only performs them.
 //!
 //! See `docs/agent.md` for the lifecycle, the status-update flow and recovery.
 //!
 //! # Layout
-//! - [`registration`]: `AgentState` and registration with backoff (pure core).
+//! - [`core`]: the pure `AgentCore`: registration, tasks, executors, status-update
+//!   delivery and recovery decisions, with its transcript tests.
 //! - [`status_update`]: the task status-update manager (pure core).
 //! - [`state`]: bookkeeping of frameworks, executors and tasks (pure core).
+//! - [`updates`]: building status updates, task records and uuids.
+//! - [`agent`]: the `Agent` process: decodes messages, performs the core's outputs,
+//!   the HTTP endpoints and the v1 executor and operator APIs.
 //! - [`paths`]: where everything lives under `--work_dir`.
 //! - [`checkpoint`]: atomic checkpoint files and reading them back for recovery.
 //! - [`containerizer`]: the posix containerizer: executors as OS processes.
 //! - [`limits`]: resource limits (cgroups v2 where available, else rlimits).
-//! - [`agent`]: the `Agent` process: messages, executors, updates, recovery, HTTP.
 //! - [`files`]: `/files/*`: browsing and reading sandboxes, confined to them.
 //! - [`executor`]: the command executor that `mesos-executor` runs.
 //! - [`flags`]: the `mesos-agent` flags and Mesos duration syntax.
-//! - [`protobuf`]: building status updates and tasks.
-//! - [`error`]: [`AgentError`].
+//! - [`error`]: the crate's error type, [`AgentError`].
 //! - [`cli`]: the `mesos-agent` and `mesos-executor` programs as functions.
 
 pub mod agent;
 pub mod checkpoint;
 pub mod cli;
 pub mod containerizer;
+pub mod core;
 pub mod error;
 pub mod executor;
 pub mod files;
 pub mod flags;
 pub mod limits;
 pub mod paths;
-pub mod protobuf;
-pub mod registration;
 pub mod state;
 pub mod status_update;
+pub mod updates;
+
+// The command executor (slave/src/executor/, being rewritten on another branch) still
+// names `crate::protobuf`, this module's old name; remove once it imports `updates`.
+#[allow(unused_imports)]
+pub(crate) use updates as protobuf;
 
 pub use error::AgentError;

@@ -195,7 +195,7 @@ impl Executor {
         let queued = self
             .queued_tasks
             .values()
-            .map(|info| crate::protobuf::task_from_info(info, TaskState::TaskStaging, &fid));
+            .map(|info| crate::updates::task_from_info(info, TaskState::TaskStaging, &fid));
         queued
             .chain(self.launched_tasks.values().cloned())
             .chain(self.terminated_tasks.values().cloned())
@@ -277,7 +277,7 @@ impl Framework {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protobuf::task_from_info;
+    use crate::updates::task_from_info;
 
     fn executor() -> Executor {
         let info =

@@ -6,7 +6,7 @@ use mesos_proto::mesos::TaskState;
 use mesos_proto::mesos::internal::StatusUpdate;
 
 use super::*;
-use crate::protobuf::{UpdateDetails, status_update};
+use crate::updates::{UpdateDetails, status_update};
 
 fn t0() -> Time {
     Time::from_epoch(Duration::from_secs(1_000_000))

@@ -95,3 +95,43 @@ async fn messages_to_missing_processes_are_dropped() {
     assert_eq!(delivered, libprocess::Delivered::NoProcess);
     node.shutdown().await;
 }
+
+/// A reserved id holds its pid and reference before the process exists: messages and
+/// dispatches sent meanwhile wait and are handled once it is spawned; the id is taken
+/// while reserved and free again if the reservation is dropped unspawned.
+#[actix_rt::test]
+async fn reserved_processes_queue_until_spawned() {
+    let node = tcp_node();
+    let (a, mut rx) = probe(&node, "a");
+    let reserved = node.reserve::<Echo>("echo").unwrap();
+    let echo = reserved.process_ref().clone();
+    assert!(matches!(node.spawn("echo", Echo::default()), Err(Error::DuplicateProcessId { .. })));
+    node.send(a.pid(), echo.pid(), Ping { seq: 5, ..Default::default() });
+    let answered = echo.dispatch(|echo, _| echo.answered);
+    reserved.spawn(Echo::default());
+    assert_eq!(next(&mut rx).await, Seen::Pong { from: echo.pid().clone(), seq: 5 });
+    assert_eq!(answered.await.unwrap(), 1);
+
+    let dropped = node.reserve::<Echo>("gone").unwrap();
+    let gone = dropped.process_ref().clone();
+    drop(dropped);
+    assert!(!node.has_process("gone"));
+    assert!(matches!(gone.dispatch(|e, _| e.answered).await, Err(Error::ProcessGone { .. })));
+    assert!(node.spawn("gone", Echo::default()).is_ok());
+    node.shutdown().await;
+}
+
+/// A protocol enum is also outbound: any variant is sent under its own message name.
+#[actix_rt::test]
+async fn protocol_enums_send_any_variant() {
+    use libprocess::Outbound;
+    use libprocess::testing::EchoMessage;
+    let node = tcp_node();
+    let (a, mut rx) = probe(&node, "a");
+    let echo = node.spawn("echo", Echo::default()).unwrap();
+    let ping = EchoMessage::Ping(Ping { seq: 9, ..Default::default() });
+    assert_eq!(ping.name().to_string(), "libprocess.testing.Ping");
+    ping.send(&node, a.pid(), echo.pid());
+    assert_eq!(next(&mut rx).await, Seen::Pong { from: echo.pid().clone(), seq: 9 });
+    node.shutdown().await;
+}

@@ -1,6 +1,7 @@
-//! The allocator's pure core: who gets offered which resources.
+//! The allocator: who gets offered which resources. A pure core, and the actor around it
+//! ([`process`]).
 //!
-//! Nothing here does I/O or reads a clock. The allocator actor feeds events
+//! Nothing but [`process`] does I/O or reads a clock. The allocator actor feeds events
 //! in (agents and frameworks coming and going, offers declined, tasks
 //! ending) and, on every `--allocation_interval` tick, calls
 //! [`Allocator::allocate`] with the current time and sends out the
@@ -15,11 +16,13 @@
 //! - `core`: [`Allocator`], its state and the `on_<event>` handlers.
 //! - `bookkeeping`: who holds what where, role lifecycle, decline filters.
 //! - `allocate`: one allocation round (role DRF, then framework DRF).
+//! - [`process`]: the allocator actor around that core, on its own process as in Mesos.
 
 mod allocate;
 mod bookkeeping;
 mod core;
 pub mod filters;
+pub mod process;
 pub mod quantities;
 pub mod resources;
 pub mod sorter;

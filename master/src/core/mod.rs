@@ -66,29 +66,51 @@ pub struct MasterConfig {
     pub agent_reregister_timeout: Duration,
 }
 
-/// A message the master sends.
-#[derive(Debug, Clone, PartialEq)]
-#[allow(missing_docs)]
-pub enum Outgoing {
-    SlaveRegistered(internal::SlaveRegisteredMessage),
-    SlaveReregistered(internal::SlaveReregisteredMessage),
-    PingSlave(internal::PingSlaveMessage),
-    RunTask(internal::RunTaskMessage),
-    KillTask(internal::KillTaskMessage),
-    StatusUpdate(internal::StatusUpdateMessage),
-    StatusUpdateAcknowledgement(internal::StatusUpdateAcknowledgementMessage),
-    ShutdownFramework(internal::ShutdownFrameworkMessage),
-    ShutdownExecutor(internal::ShutdownExecutorMessage),
-    FrameworkToExecutor(internal::FrameworkToExecutorMessage),
-    ExecutorToFramework(internal::ExecutorToFrameworkMessage),
-    UpdateFramework(internal::UpdateFrameworkMessage),
-    FrameworkRegistered(internal::FrameworkRegisteredMessage),
-    FrameworkReregistered(internal::FrameworkReregisteredMessage),
-    FrameworkError(internal::FrameworkErrorMessage),
-    ResourceOffers(internal::ResourceOffersMessage),
-    RescindResourceOffer(internal::RescindResourceOfferMessage),
-    LostSlave(internal::LostSlaveMessage),
-    ExitedExecutor(internal::ExitedExecutorMessage),
+libprocess::protocol! {
+    /// A message the master sends (to agents and schedulers). Declared as a
+    /// `libprocess::protocol!` enum, so the actor sends any variant with one call
+    /// (`Context::send_outbound`): adding a message is one variant here.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Outgoing {
+        /// An agent is registered, with its new id.
+        SlaveRegistered(internal::SlaveRegisteredMessage),
+        /// An agent is re-registered.
+        SlaveReregistered(internal::SlaveReregisteredMessage),
+        /// The agent health check; the agent answers with a pong.
+        PingSlave(internal::PingSlaveMessage),
+        /// Tell an agent to run a task.
+        RunTask(internal::RunTaskMessage),
+        /// Tell an agent to kill a task.
+        KillTask(internal::KillTaskMessage),
+        /// A task's status update, forwarded to its scheduler.
+        StatusUpdate(internal::StatusUpdateMessage),
+        /// A scheduler's acknowledgement, forwarded to the agent.
+        StatusUpdateAcknowledgement(internal::StatusUpdateAcknowledgementMessage),
+        /// Tell an agent a framework is gone.
+        ShutdownFramework(internal::ShutdownFrameworkMessage),
+        /// Tell an agent to stop an executor.
+        ShutdownExecutor(internal::ShutdownExecutorMessage),
+        /// A scheduler's message, forwarded to the executor's agent.
+        FrameworkToExecutor(internal::FrameworkToExecutorMessage),
+        /// An executor's message, forwarded to its scheduler.
+        ExecutorToFramework(internal::ExecutorToFrameworkMessage),
+        /// Tell an agent a framework's scheduler moved (or its info changed).
+        UpdateFramework(internal::UpdateFrameworkMessage),
+        /// A framework is registered, with its new id.
+        FrameworkRegistered(internal::FrameworkRegisteredMessage),
+        /// A framework is re-registered.
+        FrameworkReregistered(internal::FrameworkReregisteredMessage),
+        /// A framework was refused or removed.
+        FrameworkError(internal::FrameworkErrorMessage),
+        /// Offers for a framework.
+        ResourceOffers(internal::ResourceOffersMessage),
+        /// An offer is withdrawn.
+        RescindResourceOffer(internal::RescindResourceOfferMessage),
+        /// Tell a scheduler an agent is lost.
+        LostSlave(internal::LostSlaveMessage),
+        /// Tell a scheduler an executor exited.
+        ExitedExecutor(internal::ExitedExecutorMessage),
+    }
 }
 
 /// What the allocator is told (Mesos: the `Allocator` interface the master calls).
@@ -181,6 +203,9 @@ pub enum MasterEvent {
 }
 
 /// Something the actor must do for the core.
+// `Send` carries the message by value (some are kilobytes): outputs live only from a
+// core call to the actor's `flush`, and boxing would cost an allocation per message sent.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Output {
     /// Send a message.

@@ -42,18 +42,18 @@ use libprocess::{Context, Pid, ProtoMessage};
 use mesos_proto::ids::{ExecutorId, FrameworkId};
 use mesos_proto::mesos::internal::{
     ExecutorRegisteredMessage, ExecutorReregisteredMessage, ExecutorToFrameworkMessage,
-    FrameworkToExecutorMessage, KillTaskMessage, RegisterExecutorMessage,
-    ReregisterExecutorMessage, RunTaskMessage, ShutdownExecutorMessage, StatusUpdate,
-    StatusUpdateAcknowledgementMessage,
+    FrameworkToExecutorMessage, KillTaskMessage, RunTaskMessage, ShutdownExecutorMessage,
+    StatusUpdate, StatusUpdateAcknowledgementMessage,
 };
 use mesos_proto::mesos::v1::executor::{Call, Event, call, event};
 use mesos_proto::mesos::{self, TaskState, task_status};
 
-use super::Agent;
-use super::v1::{
+use mesos_proto::http_api::{
     Encoding, bad_request, evolve, parse_body, record, require_post, response_encoding,
 };
-use crate::registration::AgentState;
+
+use super::Agent;
+use crate::core::{AgentCore, AgentState, HTTP_EXECUTOR_PID_PREFIX, is_http_executor};
 use crate::state::{Executor, ExecutorState};
 
 /// Time between HEARTBEAT events (Mesos: `DEFAULT_EXECUTOR_HEARTBEAT_INTERVAL`).
@@ -63,15 +63,6 @@ pub const EXECUTOR_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30 * 60);
 pub const EXECUTOR_STREAM_CAPACITY: usize = 1024;
 /// Most executor streams open at once; further SUBSCRIBEs get `503`.
 pub const MAX_EXECUTOR_STREAMS: usize = 10_000;
-
-/// The prefix of the synthetic pids of HTTP executors.
-const PID_PREFIX: &str = "http-executor-";
-
-/// True if `pid` is the synthetic pid of an HTTP executor (also one checkpointed by an
-/// earlier agent run, whose stream is gone).
-pub fn is_http_executor(pid: &Pid) -> bool {
-    pid.id().starts_with(PID_PREFIX) && pid.address().port() == 0
-}
 
 struct Stream {
     writer: StreamWriter,
@@ -99,7 +90,7 @@ impl HttpExecutors {
     fn new_pid(&mut self) -> Pid {
         self.next_id += 1;
         Pid::new(
-            format!("{PID_PREFIX}{}", self.next_id),
+            format!("{HTTP_EXECUTOR_PID_PREFIX}{}", self.next_id),
             SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
         )
     }
@@ -109,14 +100,14 @@ impl HttpExecutors {
 /// HTTP executor (Mesos: `evolve` of each message in src/internal/evolve.cpp).
 pub(super) trait ToExecutor: ProtoMessage + Sized {
     /// The event for the executor `executor` (None: nothing to send over HTTP).
-    fn event(self, agent: &Agent, executor: Option<&Executor>) -> Option<Event>;
+    fn event(self, agent: &AgentCore, executor: Option<&Executor>) -> Option<Event>;
 }
 
 fn typed(kind: event::Type) -> Event {
     Event { r#type: Some(kind as i32), ..Event::default() }
 }
 
-fn subscribed(agent: &Agent, executor: Option<&Executor>) -> Option<Event> {
+fn subscribed(agent: &AgentCore, executor: Option<&Executor>) -> Option<Event> {
     let executor = executor?;
     let framework_id = executor.info.framework_id.as_ref().map(FrameworkId::from);
     let framework = framework_id.and_then(|id| agent.frameworks.get(&id))?;
@@ -134,19 +125,19 @@ fn subscribed(agent: &Agent, executor: Option<&Executor>) -> Option<Event> {
 }
 
 impl ToExecutor for ExecutorRegisteredMessage {
-    fn event(self, agent: &Agent, executor: Option<&Executor>) -> Option<Event> {
+    fn event(self, agent: &AgentCore, executor: Option<&Executor>) -> Option<Event> {
         subscribed(agent, executor)
     }
 }
 
 impl ToExecutor for ExecutorReregisteredMessage {
-    fn event(self, agent: &Agent, executor: Option<&Executor>) -> Option<Event> {
+    fn event(self, agent: &AgentCore, executor: Option<&Executor>) -> Option<Event> {
         subscribed(agent, executor)
     }
 }
 
 impl ToExecutor for RunTaskMessage {
-    fn event(self, _agent: &Agent, _executor: Option<&Executor>) -> Option<Event> {
+    fn event(self, _agent: &AgentCore, _executor: Option<&Executor>) -> Option<Event> {
         let mut e = typed(event::Type::Launch);
         e.launch = Some(event::Launch { task: evolve(&self.task) });
         Some(e)
@@ -154,7 +145,7 @@ impl ToExecutor for RunTaskMessage {
 }
 
 impl ToExecutor for KillTaskMessage {
-    fn event(self, _agent: &Agent, _executor: Option<&Executor>) -> Option<Event> {
+    fn event(self, _agent: &AgentCore, _executor: Option<&Executor>) -> Option<Event> {
         let mut e = typed(event::Type::Kill);
         e.kill = Some(event::Kill {
             task_id: evolve(&self.task_id),
@@ -165,7 +156,7 @@ impl ToExecutor for KillTaskMessage {
 }
 
 impl ToExecutor for StatusUpdateAcknowledgementMessage {
-    fn event(self, _agent: &Agent, _executor: Option<&Executor>) -> Option<Event> {
+    fn event(self, _agent: &AgentCore, _executor: Option<&Executor>) -> Option<Event> {
         let mut e = typed(event::Type::Acknowledged);
         e.acknowledged =
             Some(event::Acknowledged { task_id: evolve(&self.task_id), uuid: self.uuid });
@@ -174,7 +165,7 @@ impl ToExecutor for StatusUpdateAcknowledgementMessage {
 }
 
 impl ToExecutor for FrameworkToExecutorMessage {
-    fn event(self, _agent: &Agent, _executor: Option<&Executor>) -> Option<Event> {
+    fn event(self, _agent: &AgentCore, _executor: Option<&Executor>) -> Option<Event> {
         let mut e = typed(event::Type::Message);
         e.message = Some(event::Message { data: self.data });
         Some(e)
@@ -182,7 +173,7 @@ impl ToExecutor for FrameworkToExecutorMessage {
 }
 
 impl ToExecutor for ShutdownExecutorMessage {
-    fn event(self, _agent: &Agent, _executor: Option<&Executor>) -> Option<Event> {
+    fn event(self, _agent: &AgentCore, _executor: Option<&Executor>) -> Option<Event> {
         Some(typed(event::Type::Shutdown))
     }
 }
@@ -229,12 +220,8 @@ impl Agent {
             tracing::debug!(executor = %to, "dropping a message for a closed executor stream");
             return;
         }
-        let executor = self
-            .frameworks
-            .values()
-            .flat_map(|f| f.executors.values())
-            .find(|e| e.pid.as_ref() == Some(to));
-        if let Some(event) = message.event(self, executor) {
+        let executor = self.core.executor_by_pid(to);
+        if let Some(event) = message.event(&self.core, executor) {
             self.write_executor_event(to, &event, ctx);
         }
     }
@@ -253,14 +240,8 @@ impl Agent {
 
     /// The executor's stream ended: it is disconnected until it subscribes again.
     fn on_executor_stream_closed(&mut self, pid: &Pid) {
-        if self.http_executors.streams.remove(pid).is_none() {
-            return;
-        }
-        for executor in self.frameworks.values_mut().flat_map(|f| f.executors.values_mut()) {
-            if executor.pid.as_ref() == Some(pid) {
-                tracing::info!(executor_id = %executor.id(), "HTTP executor disconnected");
-                executor.pid = None;
-            }
+        if self.http_executors.streams.remove(pid).is_some() {
+            self.core.on_executor_disconnected(pid);
         }
     }
 
@@ -277,7 +258,7 @@ impl Agent {
         let encoding = match kind {
             call::Type::Subscribe => response_encoding(&request)?,
             call::Type::Heartbeat => return Ok(lhttp::status(StatusCode::ACCEPTED)),
-            _ if self.registration.state() == AgentState::Recovering => {
+            _ if self.core.registration.state() == AgentState::Recovering => {
                 return Err(lhttp::text(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Agent has not finished recovery",
@@ -288,6 +269,7 @@ impl Agent {
         let framework_id = FrameworkId::from(&evolve::<_, mesos::FrameworkId>(&call.framework_id));
         let executor_id = ExecutorId::from(&evolve::<_, mesos::ExecutorId>(&call.executor_id));
         let framework = self
+            .core
             .frameworks
             .get(&framework_id)
             .ok_or_else(|| bad_request("Framework cannot be found"))?;
@@ -310,18 +292,20 @@ impl Agent {
             call::Type::Update => {
                 let status = call.update.map(|u| u.status).unwrap_or_default();
                 let update = self.executor_update(&framework_id, &executor_id, &status, ctx);
-                self.status_update(update, executor_pid, ctx);
+                self.core.status_update(update, executor_pid, ctx.now());
+                self.flush(ctx);
                 Ok(lhttp::status(StatusCode::ACCEPTED))
             }
             call::Type::Message => {
                 let message = ExecutorToFrameworkMessage {
-                    slave_id: self.info.id.clone().unwrap_or_default(),
+                    slave_id: self.core.info.id.clone().unwrap_or_default(),
                     framework_id: framework_id.into(),
                     executor_id: executor_id.into(),
                     data: call.message.map(|m| m.data).unwrap_or_default(),
                 };
                 let from = executor_pid.unwrap_or_else(|| ctx.pid().clone());
-                self.on_executor_to_framework(from, message, ctx);
+                self.core.on_executor_to_framework(&from, message);
+                self.flush(ctx);
                 Ok(lhttp::status(StatusCode::ACCEPTED))
             }
             call::Type::Heartbeat | call::Type::Unknown => Ok(lhttp::status(StatusCode::ACCEPTED)),
@@ -339,12 +323,12 @@ impl Agent {
     ) -> StatusUpdate {
         let mut status: mesos::TaskStatus = evolve(status);
         status.executor_id.get_or_insert_with(|| executor_id.into());
-        status.slave_id = self.info.id.clone();
+        status.slave_id = self.core.info.id.clone();
         let timestamp = status.timestamp.unwrap_or_else(|| ctx.now().secs_f64());
         StatusUpdate {
             framework_id: framework_id.into(),
             executor_id: status.executor_id.clone(),
-            slave_id: self.info.id.clone(),
+            slave_id: self.core.info.id.clone(),
             uuid: status.uuid.clone(),
             timestamp,
             latest_state: None,
@@ -382,55 +366,20 @@ impl Agent {
             .iter()
             .map(|u| self.executor_update(&framework_id, &executor_id, &u.status, ctx))
             .collect();
-        let executor =
-            self.frameworks.get_mut(&framework_id).and_then(|f| f.executors.get_mut(&executor_id));
-        let state = executor.as_ref().map(|e| e.state);
+        let tasks = subscribe.unacknowledged_tasks.iter().map(evolve).collect();
+        let old = self.core.on_executor_subscribe(
+            &framework_id,
+            &executor_id,
+            &pid,
+            tasks,
+            updates,
+            ctx.now(),
+        );
         // A previous stream of this executor is replaced (Mesos closes it).
-        if let Some(old) = executor.and_then(|e| e.pid.take()).filter(is_http_executor) {
+        if let Some(old) = old {
             self.http_executors.streams.remove(&old);
         }
-        let (fid, eid) = (framework_id.clone().into(), executor_id.clone().into());
-        match (self.registration.state(), state) {
-            (AgentState::Recovering, _) => {
-                let tasks = subscribe.unacknowledged_tasks.iter().map(evolve).collect();
-                let message = ReregisterExecutorMessage {
-                    executor_id: eid,
-                    framework_id: fid,
-                    tasks,
-                    updates,
-                };
-                self.on_reregister_executor(pid, message, ctx);
-            }
-            (_, Some(ExecutorState::Running)) => {
-                // Re-subscription after a broken stream: the same executor, a new pid.
-                tracing::info!(%executor_id, %framework_id, "HTTP executor subscribed again");
-                if let Some(executor) = self
-                    .frameworks
-                    .get_mut(&framework_id)
-                    .and_then(|f| f.executors.get_mut(&executor_id))
-                {
-                    executor.pid = Some(pid.clone());
-                }
-                let message = ExecutorReregisteredMessage {
-                    slave_id: self.info.id.clone().unwrap_or_default(),
-                    slave_info: self.info.clone(),
-                };
-                self.send_executor(&pid, message, ctx);
-                for update in updates {
-                    self.status_update(update, Some(pid.clone()), ctx);
-                }
-            }
-            _ => {
-                self.on_register_executor(
-                    pid.clone(),
-                    RegisterExecutorMessage { executor_id: eid, framework_id: fid },
-                    ctx,
-                );
-                for update in updates {
-                    self.status_update(update, Some(pid.clone()), ctx);
-                }
-            }
-        }
+        self.flush(ctx);
         Ok(response)
     }
 }

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use super::Agent;
 use crate::files::{Files, FilesError, parse_query};
-use crate::protobuf::state_name;
 use crate::state::{Executor, Framework};
+use crate::updates::state_name;
 
 fn files_error(error: FilesError) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
@@ -28,6 +28,8 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
+// The error is the whole HTTP answer, built once per bad request; boxing it buys nothing.
+#[allow(clippy::result_large_err)]
 fn int_param(params: &[(String, String)], name: &str) -> Result<Option<i64>, Response> {
     match param(params, name) {
         None | Some("") => Ok(None),
@@ -138,12 +140,13 @@ impl Agent {
             responder.respond(lhttp::status(StatusCode::OK));
         });
         ctx.route("/flags", |agent, _request, responder: Responder, _ctx| {
-            responder.respond(lhttp::json(StatusCode::OK, &json!({ "flags": agent.config.flags })));
+            responder
+                .respond(lhttp::json(StatusCode::OK, &json!({ "flags": agent.core.config.flags })));
         });
         ctx.route("/monitor/statistics", |agent, _request, responder: Responder, _ctx| {
             responder.respond(lhttp::json(StatusCode::OK, &agent.statistics_json()));
         });
-        let files = Files::new(self.paths.sandboxes_root());
+        let files = Files::new(self.core.paths.sandboxes_root());
         for endpoint in ["browse", "read", "download"] {
             let files = files.clone();
             let handler: lhttp::SharedHandler = Arc::new(move |request: Request| {
@@ -156,29 +159,29 @@ impl Agent {
 
     fn state_json(&self, ctx: &Context<'_, Self>) -> Value {
         let attributes =
-            mesos_proto::attributes::Attributes::from_protos(self.info.attributes.clone())
+            mesos_proto::attributes::Attributes::from_protos(self.core.info.attributes.clone())
                 .map(|a| a.to_state_json())
                 .unwrap_or_else(|_| json!({}));
         json!({
-            "version": super::registration::MESOS_VERSION,
-            "id": self.agent_id().unwrap_or_default(),
+            "version": crate::core::MESOS_VERSION,
+            "id": self.core.agent_id().unwrap_or_default(),
             "pid": ctx.pid().to_string(),
-            "hostname": self.info.hostname,
-            "state": self.registration.state().name(),
+            "hostname": self.core.info.hostname,
+            "state": self.core.registration.state().name(),
             "start_time": self.started.map(|t| t.secs_f64()).unwrap_or(0.0),
-            "master_hostname": self.registration.master().map(|m| m.address().ip().to_string()),
-            "resources": resources_json(&self.info.resources),
+            "master_hostname": self.core.registration.master().map(|m| m.address().ip().to_string()),
+            "resources": resources_json(&self.core.info.resources),
             "attributes": attributes,
-            "flags": self.config.flags,
-            "frameworks": self.frameworks.values().map(framework_json).collect::<Vec<_>>(),
-            "completed_frameworks": self.completed_frameworks.iter().map(framework_json).collect::<Vec<_>>(),
+            "flags": self.core.config.flags,
+            "frameworks": self.core.frameworks.values().map(framework_json).collect::<Vec<_>>(),
+            "completed_frameworks": self.core.completed_frameworks.iter().map(framework_json).collect::<Vec<_>>(),
         })
     }
 
     #[allow(deprecated)] // `source` is still shown by Mesos.
     fn statistics_json(&self) -> Value {
         let mut out = Vec::new();
-        for (framework_id, framework) in &self.frameworks {
+        for (framework_id, framework) in &self.core.frameworks {
             for executor in framework.executors.values() {
                 let Some(stats) = self.containerizer.usage(&executor.container_id) else {
                     continue;

@@ -4,17 +4,16 @@
 use libprocess::{Clock, Counter, Gauge, Metrics, Time};
 use mesos_proto::mesos::TaskState;
 
-use super::Agent;
-use crate::registration::AgentState;
+use crate::core::{AgentCore, AgentState, Stats};
 use crate::state::ExecutorState;
 
 /// Counters and gauges of one agent.
 #[derive(Default)]
 pub(super) struct AgentMetrics {
     pub(super) invalid_messages: Counter,
-    pub(super) valid_status_updates: Counter,
-    pub(super) invalid_status_updates: Counter,
-    pub(super) executors_terminated: Counter,
+    valid_status_updates: Counter,
+    invalid_status_updates: Counter,
+    executors_terminated: Counter,
     tasks_finished: Counter,
     tasks_failed: Counter,
     tasks_killed: Counter,
@@ -26,6 +25,8 @@ pub(super) struct AgentMetrics {
     executors_running: Gauge,
     executors_terminating: Gauge,
     frameworks_active: Gauge,
+    /// The core's counters as last added to the registry's.
+    synced: Stats,
 }
 
 impl AgentMetrics {
@@ -51,19 +52,39 @@ impl AgentMetrics {
         });
     }
 
-    /// Counts a task reaching `state`.
-    pub(super) fn count_state(&self, state: i32) {
-        match TaskState::try_from(state) {
-            Ok(TaskState::TaskFinished) => self.tasks_finished.inc(),
-            Ok(TaskState::TaskFailed) => self.tasks_failed.inc(),
-            Ok(TaskState::TaskKilled) => self.tasks_killed.inc(),
-            Ok(TaskState::TaskLost) => self.tasks_lost.inc(),
-            _ => {}
+    /// Adds what the core counted since the last call to the registry's counters.
+    fn sync_counters(&mut self, stats: &Stats) {
+        let pairs = [
+            (
+                &self.valid_status_updates,
+                stats.valid_status_updates,
+                self.synced.valid_status_updates,
+            ),
+            (
+                &self.invalid_status_updates,
+                stats.invalid_status_updates,
+                self.synced.invalid_status_updates,
+            ),
+            (
+                &self.executors_terminated,
+                stats.executors_terminated,
+                self.synced.executors_terminated,
+            ),
+            (&self.tasks_finished, stats.tasks_finished, self.synced.tasks_finished),
+            (&self.tasks_failed, stats.tasks_failed, self.synced.tasks_failed),
+            (&self.tasks_killed, stats.tasks_killed, self.synced.tasks_killed),
+            (&self.tasks_lost, stats.tasks_lost, self.synced.tasks_lost),
+        ];
+        for (counter, now, before) in pairs {
+            counter.add(now.saturating_sub(before));
         }
+        self.synced = stats.clone();
     }
 
-    /// Recomputes the gauges from the agent's state (after every message).
-    pub(super) fn refresh(&self, agent: &Agent) {
+    /// Recomputes the gauges from the agent's state and catches the counters up
+    /// (after every input).
+    pub(super) fn refresh(&mut self, agent: &AgentCore) {
+        self.sync_counters(&agent.stats);
         let executors = || agent.frameworks.values().flat_map(|f| f.executors.values());
         let count_executors = |state| executors().filter(|e| e.state == state).count() as f64;
         let tasks = || executors().flat_map(|e| e.launched_tasks.values());

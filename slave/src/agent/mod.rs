@@ -1,124 +1,47 @@
-//! The `Agent` libprocess process (`slave(1)`): a thin shell around the pure cores.
+//! The `Agent` libprocess process (`slave(1)`): a thin shell around [`AgentCore`].
 //!
-//! Mesos: src/slave/slave.cpp. One inbound enum, one exhaustive match, one
-//! `on_<message>` handler per message; the handlers live in submodules by
-//! responsibility:
-//! - `registration`: registering with the master, pings, losing the master.
-//! - `tasks`: running and killing tasks, launching executors, executor registration.
-//! - `updates`: status updates from executors to the master and acknowledgements.
-//! - `executors`: executor exits, shutdowns and kills.
-//! - `recovery`: taking back checkpointed work after a restart.
+//! Mesos: src/slave/slave.cpp. One inbound enum, one exhaustive match; each arm hands
+//! the decoded message to the core, then `Agent::flush` performs what the core asked
+//! for: sending messages (to HTTP executors as v1 events), linking, launching and
+//! signalling containers, writing checkpoints, setting timers. The actor also polls
+//! the containerizer for exited executors (Mesos's reaper) and reads the checkpoint
+//! before the core recovers. The rest lives in submodules:
+//! - `perform`: performing the core's outputs (I/O).
+//! - `recovery`: reading the checkpoint before the process starts.
 //! - `http`: `/state`, `/health`, `/flags`, `/monitor/statistics`, `/files/*`.
 //! - `executor_api`: `POST /api/v1/executor`, the v1 executor API (HTTP executors
 //!   share the v0 code paths through synthetic pids).
 //! - `operator_api`: `POST /api/v1`, the agent operator API.
-//! - `v1`: content negotiation and encodings shared by the two v1 APIs.
+//! - `metrics`: `slave/*` metrics.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use libprocess::{Context, DecodeError, Pid, Process, Time};
-use mesos_proto::ids::FrameworkId;
 use mesos_proto::mesos::internal::{
     ExecutorToFrameworkMessage, FrameworkToExecutorMessage, KillTaskMessage, PingSlaveMessage,
     RegisterExecutorMessage, ReregisterExecutorMessage, RunTaskMessage, ShutdownExecutorMessage,
     ShutdownFrameworkMessage, ShutdownMessage, SlaveRegisteredMessage, SlaveReregisteredMessage,
     StatusUpdateAcknowledgementMessage, StatusUpdateMessage, UpdateFrameworkMessage,
 };
-use mesos_proto::mesos::{Attribute, Resource, SlaveInfo};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 
-use crate::checkpoint::{Checkpointer, RecoveredState};
-use crate::containerizer::{Containerizer, Termination};
-use crate::paths::Paths;
-use crate::registration::Registration;
-use crate::state::Framework;
-use crate::status_update::StatusUpdateManager;
+use crate::checkpoint::RecoveredState;
+use crate::containerizer::Containerizer;
+use crate::core::AgentCore;
 
 mod executor_api;
-mod executors;
 mod http;
 mod metrics;
 mod operator_api;
+mod perform;
 mod recovery;
-mod registration;
-mod tasks;
-mod updates;
-mod v1;
 
-pub use executor_api::{EXECUTOR_HEARTBEAT_INTERVAL, is_http_executor};
+pub use crate::core::{AgentConfig, RecoverMode, command_executor_info, is_http_executor};
+pub use executor_api::EXECUTOR_HEARTBEAT_INTERVAL;
 pub use recovery::prepare_recovery;
 
 /// How often the agent asks the containerizer which executors exited (Mesos:
 /// `MAX_REAP_INTERVAL`).
 pub const REAP_INTERVAL: Duration = Duration::from_secs(1);
-
-/// What to do with checkpointed executors after a restart (`--recover`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecoverMode {
-    /// Reconnect to executors that are still alive.
-    Reconnect,
-    /// Kill every checkpointed executor and shut the agent down (Mesos's meaning).
-    Cleanup,
-}
-
-/// Everything the agent is configured with (from flags in the binary, directly in tests).
-#[derive(Debug, Clone)]
-pub struct AgentConfig {
-    /// The masters to register with (`master@ip:port`), tried in order.
-    pub masters: Vec<Pid>,
-    /// `--work_dir`.
-    pub work_dir: PathBuf,
-    /// The agent's advertised hostname.
-    pub hostname: String,
-    /// The resources offered to frameworks.
-    pub resources: Vec<Resource>,
-    /// The agent's attributes.
-    pub attributes: Vec<Attribute>,
-    /// `--recover`.
-    pub recover: RecoverMode,
-    /// `--executor_shutdown_grace_period`: SIGTERM to SIGKILL.
-    pub executor_shutdown_grace_period: Duration,
-    /// How long a launched executor has to register (Mesos: 1 min).
-    pub executor_registration_timeout: Duration,
-    /// How long recovered executors have to re-register (Mesos: 2 s).
-    pub executor_reregistration_timeout: Duration,
-    /// How long an executor waits for a restarted agent (`MESOS_RECOVERY_TIMEOUT`).
-    pub recovery_timeout: Duration,
-    /// `--registration_backoff_factor` (Mesos: 1 s).
-    pub registration_backoff_factor: Duration,
-    /// Where `mesos-executor` is.
-    pub launcher_dir: PathBuf,
-    /// The flags as given, for `/flags`.
-    pub flags: BTreeMap<String, String>,
-    /// Seed of the agent's randomness (backoff jitter, uuids, container ids).
-    pub seed: u64,
-}
-
-impl AgentConfig {
-    /// A configuration with Mesos's defaults for everything but the essentials.
-    pub fn new(masters: Vec<Pid>, work_dir: impl Into<PathBuf>) -> AgentConfig {
-        AgentConfig {
-            masters,
-            work_dir: work_dir.into(),
-            hostname: "localhost".into(),
-            resources: Vec::new(),
-            attributes: Vec::new(),
-            recover: RecoverMode::Reconnect,
-            executor_shutdown_grace_period: Duration::from_secs(5),
-            executor_registration_timeout: Duration::from_secs(60),
-            executor_reregistration_timeout: Duration::from_secs(2),
-            recovery_timeout: Duration::from_secs(15 * 60),
-            registration_backoff_factor: Duration::from_secs(1),
-            launcher_dir: PathBuf::from("."),
-            flags: BTreeMap::new(),
-            seed: 0,
-        }
-    }
-}
 
 libprocess::protocol! {
     /// Every message the agent accepts.
@@ -160,19 +83,11 @@ libprocess::protocol! {
 
 /// The agent.
 pub struct Agent {
-    config: AgentConfig,
-    info: SlaveInfo,
-    registration: Registration,
-    frameworks: BTreeMap<FrameworkId, Framework>,
-    completed_frameworks: VecDeque<Framework>,
-    updates: StatusUpdateManager,
+    core: AgentCore,
     containerizer: Box<dyn Containerizer>,
-    paths: Paths,
-    rng: StdRng,
     recovered: Option<RecoveredState>,
-    /// Exits noticed while recovering, handled once recovery decides each
-    /// executor's fate (Mesos handles them after the re-registration timeout).
-    deferred_terminations: Vec<Termination>,
+    /// The latest ping timer, cancelled when the next ping re-arms it (the core ignores
+    /// stale ones anyway; this keeps the clock's queue short).
     ping_timer: Option<libprocess::TimerId>,
     started: Option<Time>,
     metrics: metrics::AgentMetrics,
@@ -188,28 +103,10 @@ impl Agent {
         containerizer: Box<dyn Containerizer>,
         recovered: Option<RecoveredState>,
     ) -> Agent {
-        let info = SlaveInfo {
-            hostname: config.hostname.clone(),
-            resources: config.resources.clone(),
-            attributes: config.attributes.clone(),
-            checkpoint: Some(true),
-            ..SlaveInfo::default()
-        };
         Agent {
-            registration: Registration::new(
-                config.masters.clone(),
-                config.registration_backoff_factor,
-            ),
-            paths: Paths::new(&config.work_dir),
-            rng: StdRng::seed_from_u64(config.seed),
-            info,
-            config,
-            frameworks: BTreeMap::new(),
-            completed_frameworks: VecDeque::new(),
-            updates: StatusUpdateManager::new(),
+            core: AgentCore::new(config),
             containerizer,
             recovered,
-            deferred_terminations: Vec::new(),
             ping_timer: None,
             started: None,
             metrics: metrics::AgentMetrics::default(),
@@ -217,28 +114,17 @@ impl Agent {
         }
     }
 
-    /// The agent's id, once registered or recovered.
-    fn agent_id(&self) -> Option<String> {
-        self.info.id.as_ref().map(|id| id.value.clone())
-    }
-
-    /// The checkpointer, once the agent has an id.
-    fn checkpointer(&self) -> Option<Checkpointer> {
-        self.agent_id().map(|id| Checkpointer::new(self.paths.clone(), id))
-    }
-
-    fn agent_address(ctx: &Context<'_, Self>) -> SocketAddr {
-        ctx.pid().address()
+    /// The core (tests and the HTTP layer read it through dispatch).
+    pub fn core(&self) -> &AgentCore {
+        &self.core
     }
 
     fn on_reap_tick(&mut self, ctx: &mut Context<'_, Self>) {
+        let now = ctx.now();
         for termination in self.containerizer.reap() {
-            if self.registration.state() == crate::registration::AgentState::Recovering {
-                self.deferred_terminations.push(termination);
-            } else {
-                self.on_container_terminated(termination, ctx);
-            }
+            self.core.on_container_terminated(termination, now);
         }
+        self.flush(ctx);
         ctx.delay(REAP_INTERVAL, |agent, ctx| agent.on_reap_tick(ctx));
     }
 }
@@ -248,8 +134,7 @@ impl Process for Agent {
 
     fn initialize(&mut self, ctx: &mut Context<'_, Self>) {
         self.started = Some(ctx.now());
-        // Mesos: slave.cpp `initialize` sets `info.port` to the agent's own port.
-        self.info.port = Some(i32::from(ctx.pid().address().port()));
+        self.core.set_pid(ctx.pid().clone());
         self.install_routes(ctx);
         executor_api::install(ctx);
         operator_api::install(ctx);
@@ -259,31 +144,34 @@ impl Process for Agent {
     }
 
     fn on_message(&mut self, from: Pid, message: AgentMessage, ctx: &mut Context<'_, Self>) {
+        let now = ctx.now();
+        let core = &mut self.core;
         match message {
-            AgentMessage::SlaveRegistered(m) => self.on_slave_registered(from, m, ctx),
-            AgentMessage::NewMasterDetected(m) => self.on_new_master_detected(from, m, ctx),
-            AgentMessage::SlaveReregistered(m) => self.on_slave_reregistered(from, m, ctx),
-            AgentMessage::PingSlave(m) => self.on_ping_slave(from, m, ctx),
-            AgentMessage::RunTask(m) => self.on_run_task(from, m, ctx),
-            AgentMessage::KillTask(m) => self.on_kill_task(from, m, ctx),
-            AgentMessage::StatusUpdate(m) => self.on_status_update(from, m, ctx),
+            AgentMessage::SlaveRegistered(m) => core.on_slave_registered(&from, m, now),
+            AgentMessage::NewMasterDetected(m) => core.on_new_master_detected(&from, m),
+            AgentMessage::SlaveReregistered(m) => core.on_slave_reregistered(&from, m, now),
+            AgentMessage::PingSlave(m) => core.on_ping_slave(&from, m),
+            AgentMessage::RunTask(m) => core.on_run_task(&from, m, now),
+            AgentMessage::KillTask(m) => core.on_kill_task(&from, m, now),
+            AgentMessage::StatusUpdate(m) => core.on_status_update(&from, m, now),
             AgentMessage::StatusUpdateAcknowledgement(m) => {
-                self.on_status_update_acknowledgement(from, m, ctx)
+                core.on_status_update_acknowledgement(&from, m, now)
             }
-            AgentMessage::RegisterExecutor(m) => self.on_register_executor(from, m, ctx),
-            AgentMessage::ReregisterExecutor(m) => self.on_reregister_executor(from, m, ctx),
-            AgentMessage::ShutdownFramework(m) => self.on_shutdown_framework(from, m, ctx),
-            AgentMessage::ShutdownExecutor(m) => self.on_shutdown_executor(from, m, ctx),
-            AgentMessage::Shutdown(m) => self.on_shutdown(from, m, ctx),
-            AgentMessage::UpdateFramework(m) => self.on_update_framework(from, m),
-            AgentMessage::FrameworkToExecutor(m) => self.on_framework_to_executor(from, m, ctx),
-            AgentMessage::ExecutorToFramework(m) => self.on_executor_to_framework(from, m, ctx),
+            AgentMessage::RegisterExecutor(m) => core.on_register_executor(&from, m),
+            AgentMessage::ReregisterExecutor(m) => core.on_reregister_executor(&from, m, now),
+            AgentMessage::ShutdownFramework(m) => core.on_shutdown_framework(&from, m),
+            AgentMessage::ShutdownExecutor(m) => core.on_shutdown_executor(&from, m),
+            AgentMessage::Shutdown(m) => core.on_shutdown(&from, m),
+            AgentMessage::UpdateFramework(m) => core.on_update_framework(&from, m),
+            AgentMessage::FrameworkToExecutor(m) => core.on_framework_to_executor(&from, m),
+            AgentMessage::ExecutorToFramework(m) => core.on_executor_to_framework(&from, m),
         }
-        self.metrics.refresh(self);
+        self.flush(ctx);
     }
 
     fn on_exited(&mut self, pid: Pid, ctx: &mut Context<'_, Self>) {
-        self.on_link_exited(pid, ctx);
+        self.core.on_link_exited(&pid);
+        self.flush(ctx);
     }
 
     fn on_unknown(&mut self, from: Pid, error: DecodeError, _ctx: &mut Context<'_, Self>) {

@@ -20,9 +20,9 @@ use mesos_proto::mesos::{Task, TaskState};
 use v1::agent::{Call, call, response};
 
 use super::Agent;
-use super::v1::{bad_request, evolve, parse_body, require_post, response_encoding};
-use crate::protobuf::task_from_info;
 use crate::state::Executor;
+use crate::updates::task_from_info;
+use mesos_proto::http_api::{bad_request, evolve, parse_body, require_post, response_encoding};
 
 /// Installs the route.
 pub(super) fn install(ctx: &mut Context<'_, Agent>) {
@@ -68,6 +68,7 @@ impl Agent {
             }
             call::Type::GetFlags => {
                 let flags = self
+                    .core
                     .config
                     .flags
                     .iter()
@@ -80,7 +81,7 @@ impl Agent {
                 R::GetFlags
             }
             call::Type::GetVersion => {
-                let version = super::registration::MESOS_VERSION.to_string();
+                let version = crate::core::MESOS_VERSION.to_string();
                 r.get_version = Some(response::GetVersion {
                     version_info: v1::VersionInfo { version, ..Default::default() },
                 });
@@ -121,7 +122,7 @@ impl Agent {
             }
             call::Type::GetAgent => {
                 r.get_agent = Some(response::GetAgent {
-                    agent_info: Some(evolve(&self.info)),
+                    agent_info: Some(evolve(&self.core.info)),
                     ..Default::default()
                 });
                 R::GetAgent
@@ -145,8 +146,9 @@ impl Agent {
     fn get_frameworks(&self) -> response::GetFrameworks {
         let framework = |info| response::get_frameworks::Framework { framework_info: evolve(info) };
         response::GetFrameworks {
-            frameworks: self.frameworks.values().map(|f| framework(&f.info)).collect(),
+            frameworks: self.core.frameworks.values().map(|f| framework(&f.info)).collect(),
             completed_frameworks: self
+                .core
                 .completed_frameworks
                 .iter()
                 .map(|f| framework(&f.info))
@@ -157,15 +159,17 @@ impl Agent {
     fn get_executors(&self) -> response::GetExecutors {
         response::GetExecutors {
             executors: self
+                .core
                 .frameworks
                 .values()
                 .flat_map(|f| f.executors.values())
                 .map(executor)
                 .collect(),
             completed_executors: self
+                .core
                 .frameworks
                 .values()
-                .chain(self.completed_frameworks.iter())
+                .chain(self.core.completed_frameworks.iter())
                 .flat_map(|f| f.completed_executors.iter())
                 .map(executor)
                 .collect(),
@@ -175,7 +179,7 @@ impl Agent {
     fn get_tasks(&self) -> response::GetTasks {
         let mut out = response::GetTasks::default();
         let v1_task = |task: &Task| -> v1::Task { evolve(task) };
-        for (framework_id, framework) in &self.frameworks {
+        for (framework_id, framework) in &self.core.frameworks {
             for e in framework.executors.values() {
                 let id = framework_id.into();
                 out.queued_tasks.extend(
@@ -189,9 +193,10 @@ impl Agent {
             }
         }
         let completed = self
+            .core
             .frameworks
             .values()
-            .chain(self.completed_frameworks.iter())
+            .chain(self.core.completed_frameworks.iter())
             .flat_map(|f| f.completed_executors.iter());
         out.completed_tasks.extend(completed.flat_map(|e| e.completed_tasks.iter()).map(v1_task));
         out
@@ -199,7 +204,7 @@ impl Agent {
 
     fn get_containers(&self) -> response::GetContainers {
         let mut containers = Vec::new();
-        for (framework_id, framework) in &self.frameworks {
+        for (framework_id, framework) in &self.core.frameworks {
             for e in framework.executors.values() {
                 let container_id =
                     v1::ContainerId { value: e.container_id.value().to_string(), parent: None };

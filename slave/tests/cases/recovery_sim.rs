@@ -7,7 +7,7 @@ use std::time::Duration;
 use libprocess::Match;
 use mesos_agent::checkpoint::read_state;
 use mesos_agent::paths::Paths;
-use mesos_agent::protobuf::task_from_info;
+use mesos_agent::updates::task_from_info;
 use mesos_proto::mesos::internal::{
     RegisterExecutorMessage, ReregisterExecutorMessage, RunTaskMessage, ShutdownExecutorMessage,
     StatusUpdateAcknowledgementMessage, StatusUpdateMessage, UpdateFrameworkMessage,

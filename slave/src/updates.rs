@@ -1,4 +1,5 @@
-//! Building the protobufs the agent sends (Mesos: src/common/protobuf_utils.cpp).
+//! Building status updates, task records and uuids (Mesos:
+//! src/common/protobuf_utils.cpp).
 
 use libprocess::Time;
 use mesos_proto::mesos::internal::StatusUpdate;
@@ -85,7 +86,7 @@ pub fn task_from_info(info: &TaskInfo, state: TaskState, framework_id: &Framewor
         discovery: info.discovery.clone(),
         container: info.container.clone(),
         health_check: info.health_check.clone(),
-        kill_policy: info.kill_policy.clone(),
+        kill_policy: info.kill_policy,
         user: info.command.as_ref().and_then(|c| c.user.clone()),
         ..Task::default()
     }

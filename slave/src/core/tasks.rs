@@ -1,8 +1,12 @@
-//! Running tasks: launching executors, handing them tasks, killing tasks.
+//! Running tasks: choosing (or launching) the executor, handing it tasks, killing tasks,
+//! executor registration, and framework messages.
+//!
+//! Mesos: slave.cpp `Slave::runTask`, `run`, `__run`, `launchExecutor`,
+//! `registerExecutor`, `killTask`, `schedulerMessage`, `executorMessage`.
 
 use std::collections::BTreeMap;
 
-use libprocess::{Context, Pid};
+use libprocess::{Pid, Time};
 use mesos_proto::ids::{ContainerId, ExecutorId, FrameworkId, TaskId};
 use mesos_proto::mesos::internal::{
     ExecutorRegisteredMessage, ExecutorToFrameworkMessage, FrameworkToExecutorMessage,
@@ -12,12 +16,11 @@ use mesos_proto::mesos::{
     CommandInfo, ExecutorInfo, FrameworkInfo, TaskInfo, TaskState, task_status,
 };
 
-use super::Agent;
-use crate::containerizer::LaunchRequest;
+use super::{AgentCore, AgentState, CheckpointWrite, Outgoing, Output, Run, Timer};
+use crate::containerizer::{LaunchRequest, Termination};
 use crate::paths::{component, files};
-use crate::protobuf::{UpdateDetails, random_uuid, task_from_info, uuid_string};
-use crate::registration::AgentState;
-use crate::state::{Executor, ExecutorState, Framework};
+use crate::state::{Executor, ExecutorState, Framework, PendingTermination};
+use crate::updates::{UpdateDetails, random_uuid, task_from_info, uuid_string};
 
 /// The executor Mesos generates for a command task (Mesos: `Slave::getExecutorInfo`).
 #[allow(deprecated)] // Mesos still sets ExecutorInfo.source for command executors.
@@ -56,16 +59,25 @@ pub fn command_executor_info(
     }
 }
 
-impl Agent {
-    /// The master asks us to run a task.
+fn slave_details(
+    reason: task_status::Reason,
+    message: &str,
+    executor_id: Option<&ExecutorId>,
+) -> UpdateDetails {
+    UpdateDetails {
+        source: Some(task_status::Source::Slave),
+        reason: Some(reason),
+        message: Some(message.into()),
+        executor_id: executor_id.map(Into::into),
+    }
+}
+
+impl AgentCore {
+    /// The master asks us to run a task: the executor it names (or a generated command
+    /// executor) is launched, or given the task, or the task is queued for it.
     // Mesos: Slave::runTask, Slave::run, Slave::__run.
-    pub(super) fn on_run_task(
-        &mut self,
-        from: Pid,
-        message: RunTaskMessage,
-        ctx: &mut Context<'_, Self>,
-    ) {
-        if !self.registration.is_master(&from) || self.registration.state() != AgentState::Running {
+    pub fn on_run_task(&mut self, from: &Pid, message: RunTaskMessage, now: Time) {
+        if !self.registration.is_master(from) || self.registration.state() != AgentState::Running {
             tracing::warn!(%from, state = self.registration.state().name(), "ignoring RunTaskMessage");
             return;
         }
@@ -81,8 +93,6 @@ impl Agent {
             Some(executor) => executor.clone(),
             None => command_executor_info(&framework_info, &task, &self.config.launcher_dir),
         };
-        let checkpoint = framework_info.checkpoint.unwrap_or(false);
-        let checkpointer = self.checkpointer();
         let framework = self
             .frameworks
             .entry(framework_id.clone())
@@ -90,15 +100,13 @@ impl Agent {
         framework.info = framework_info;
         framework.pid = message.pid.or(framework.pid.clone());
         framework.terminating = false;
-        if checkpoint
-            && let Some(checkpointer) = checkpointer
-            && let Err(error) = checkpointer.framework(
-                &framework.info,
-                framework_id.as_str(),
-                framework.pid.as_deref(),
-            )
-        {
-            tracing::error!(%error, "cannot checkpoint the framework");
+        if framework.checkpoint() && self.info.id.is_some() {
+            let write = CheckpointWrite::Framework {
+                framework_id: framework_id.clone(),
+                info: Box::new(framework.info.clone()),
+                pid: framework.pid.clone(),
+            };
+            self.checkpoint(write);
         }
         let ids_ok = [
             ("framework id", framework_id.as_str()),
@@ -108,13 +116,12 @@ impl Agent {
         .iter()
         .all(|(kind, id)| component(kind, id).is_ok());
         if !ids_ok {
-            let details = UpdateDetails {
-                source: Some(task_status::Source::Slave),
-                reason: Some(task_status::Reason::TaskInvalid),
-                message: Some("Task, executor or framework id cannot name a sandbox folder".into()),
-                executor_id: None,
-            };
-            self.agent_status_update(&framework_id, &task_id, TaskState::TaskError, details, ctx);
+            let details = slave_details(
+                task_status::Reason::TaskInvalid,
+                "Task, executor or framework id cannot name a sandbox folder",
+                None,
+            );
+            self.agent_status_update(&framework_id, &task_id, TaskState::TaskError, details, now);
             return;
         }
         let executor_id = ExecutorId::from(&executor_info.executor_id);
@@ -124,30 +131,30 @@ impl Agent {
             .and_then(|f| f.executors.get(&executor_id))
             .map(|e| e.state);
         match state {
-            None => self.launch_executor(&framework_id, executor_info, task, command_task, ctx),
+            None => self.launch_executor(&framework_id, executor_info, task, command_task),
             Some(ExecutorState::Registering) => self.queue_task(&framework_id, &executor_id, task),
             Some(ExecutorState::Running) => {
-                self.send_task_to_executor(&framework_id, &executor_id, task, ctx)
+                self.send_task_to_executor(&framework_id, &executor_id, task)
             }
             Some(ExecutorState::Terminating | ExecutorState::Terminated) => {
-                let details = UpdateDetails {
-                    source: Some(task_status::Source::Slave),
-                    reason: Some(task_status::Reason::ExecutorTerminated),
-                    message: Some("Executor terminating".into()),
-                    executor_id: Some(executor_id.into()),
-                };
+                let details = slave_details(
+                    task_status::Reason::ExecutorTerminated,
+                    "Executor terminating",
+                    Some(&executor_id),
+                );
                 self.agent_status_update(
                     &framework_id,
                     &task_id,
                     TaskState::TaskLost,
                     details,
-                    ctx,
+                    now,
                 );
             }
         }
     }
 
-    /// Starts a new executor run for `task`.
+    /// Starts a new executor run for `task`: the executor is recorded (registering,
+    /// with the task queued), checkpointed, and handed to the actor to launch.
     // Mesos: Slave::launchExecutor.
     fn launch_executor(
         &mut self,
@@ -155,11 +162,11 @@ impl Agent {
         info: ExecutorInfo,
         task: TaskInfo,
         command: bool,
-        ctx: &mut Context<'_, Self>,
     ) {
         let Some(agent_id) = self.agent_id() else { return };
-        let Some(framework) = self.frameworks.get(framework_id) else { return };
-        let checkpoint = framework.checkpoint();
+        let Some(checkpoint) = self.frameworks.get(framework_id).map(Framework::checkpoint) else {
+            return;
+        };
         let executor_id = ExecutorId::from(&info.executor_id);
         let container_id = ContainerId::new(uuid_string(&random_uuid(&mut self.rng)));
         let sandbox = self.paths.sandbox_dir(
@@ -170,22 +177,17 @@ impl Agent {
         );
         let mut executor =
             Executor::new(info.clone(), container_id.clone(), sandbox.clone(), checkpoint, command);
-        let run = (framework_id.as_str(), executor_id.as_str(), container_id.value());
-        if let Err(error) = std::fs::create_dir_all(&sandbox) {
-            tracing::error!(%error, sandbox = %sandbox.display(), "cannot create the sandbox");
-        }
-        let latest = sandbox.parent().map(|runs| runs.join("latest"));
-        if let Some(latest) = latest
-            && let Err(error) =
-                crate::checkpoint::link_atomic(std::path::Path::new(container_id.value()), &latest)
-        {
-            tracing::warn!(%error, "cannot point runs/latest at the new sandbox");
-        }
-        let checkpointer = self.checkpointer().filter(|_| checkpoint);
-        if let Some(cp) = &checkpointer
-            && let Err(error) = cp.executor(framework_id.as_str(), &info, container_id.value())
-        {
-            tracing::error!(%error, "cannot checkpoint the executor");
+        let run = Run {
+            framework_id: framework_id.clone(),
+            executor_id: executor_id.clone(),
+            container_id: container_id.clone(),
+        };
+        if checkpoint {
+            self.checkpoint(CheckpointWrite::Executor {
+                framework_id: framework_id.clone(),
+                info: Box::new(info.clone()),
+                container_id: container_id.clone(),
+            });
         }
         let resources: Vec<_> =
             info.resources.iter().chain(task.resources.iter()).cloned().collect();
@@ -193,74 +195,96 @@ impl Agent {
             limits: crate::limits::ContainerLimits::of(&resources, command),
             container_id: container_id.clone(),
             command: info.command.clone().unwrap_or_default(),
-            env: self.executor_environment(framework_id, &info, &sandbox, checkpoint, ctx),
+            env: self.executor_environment(framework_id, &info, &sandbox, checkpoint),
             sandbox,
         };
-        executor.queued_tasks.insert(TaskId::from(&task.task_id), task.clone());
-        if let Some(cp) = &checkpointer {
+        if checkpoint {
             let record = task_from_info(&task, TaskState::TaskStaging, &framework_id.into());
-            if let Err(error) = cp.task(run, &record) {
-                tracing::error!(%error, "cannot checkpoint the task");
-            }
+            self.checkpoint(CheckpointWrite::Task { run, task: Box::new(record) });
         }
-        let launched = self.containerizer.launch(request);
-        let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
-        match launched {
+        executor.queued_tasks.insert(TaskId::from(&task.task_id), task);
+        if let Some(framework) = self.frameworks.get_mut(framework_id) {
+            framework.executors.insert(executor_id, executor);
+        }
+        self.outbox.push(Output::Launch(Box::new(request)));
+    }
+
+    /// The actor launched (or failed to launch) a container asked for with
+    /// [`Output::Launch`]: `Ok` carries the executor's OS pid, if it has one.
+    pub fn on_launched(
+        &mut self,
+        container_id: &ContainerId,
+        result: Result<Option<u32>, String>,
+        now: Time,
+    ) {
+        let Some((framework_id, executor_id)) = self.find_container(container_id) else { return };
+        let timeout = self.config.executor_registration_timeout;
+        let Some(executor) = self.executor_mut(&framework_id, &executor_id) else { return };
+        match result {
             Ok(os_pid) => {
                 executor.os_pid = os_pid;
-                if let (Some(cp), Some(pid)) = (&checkpointer, os_pid)
-                    && let Err(error) = cp.run_file(run, files::FORKED_PID, &pid.to_string())
-                {
-                    tracing::error!(%error, "cannot checkpoint the executor's pid");
+                if let (true, Some(pid)) = (executor.checkpoint, os_pid) {
+                    let run = Run {
+                        framework_id: framework_id.clone(),
+                        executor_id: executor_id.clone(),
+                        container_id: container_id.clone(),
+                    };
+                    let text = pid.to_string();
+                    self.checkpoint(CheckpointWrite::RunFile {
+                        run,
+                        name: files::FORKED_PID,
+                        text,
+                    });
                 }
-                framework.executors.insert(executor_id.clone(), executor);
-                let (fid, eid, cid) = (framework_id.clone(), executor_id, container_id);
-                let timeout = self.config.executor_registration_timeout;
-                ctx.delay(timeout, move |agent, ctx| {
-                    agent.on_executor_registration_timeout(&fid, &eid, &cid, ctx)
-                });
+                let timer = Timer::ExecutorRegistration {
+                    framework_id,
+                    executor_id,
+                    container_id: container_id.clone(),
+                };
+                self.timer(timeout, timer);
             }
             Err(error) => {
                 tracing::error!(%error, "executor launch failed");
-                executor.pending_termination = Some(crate::state::PendingTermination {
+                executor.pending_termination = Some(PendingTermination {
                     state: TaskState::TaskFailed,
                     reason: task_status::Reason::ContainerLaunchFailed,
-                    message: error.to_string(),
+                    message: error.clone(),
                 });
-                framework.executors.insert(executor_id, executor);
-                let termination = crate::containerizer::Termination {
-                    container_id,
+                let termination = Termination {
+                    container_id: container_id.clone(),
                     status: None,
-                    message: error.to_string(),
+                    message: error,
                 };
-                self.on_container_terminated(termination, ctx);
+                self.on_container_terminated(termination, now);
             }
         }
     }
 
-    /// Mesos's executor environment (Mesos: slave.cpp `executorEnvironment`).
+    /// Mesos's executor environment (Mesos: slave.cpp `executorEnvironment`). The actor
+    /// adds the agent's own `RUST_LOG`, if any.
     fn executor_environment(
         &self,
         framework_id: &FrameworkId,
         info: &ExecutorInfo,
         sandbox: &std::path::Path,
         checkpoint: bool,
-        ctx: &Context<'_, Self>,
     ) -> BTreeMap<String, String> {
-        let address = Self::agent_address(ctx);
         let directory = sandbox.to_string_lossy().into_owned();
         let grace =
             libprocess::duration::format_duration(self.config.executor_shutdown_grace_period);
         let mut env = BTreeMap::new();
-        env.insert("LIBPROCESS_IP".into(), address.ip().to_string());
+        if let Some(pid) = &self.pid {
+            let address = pid.address();
+            env.insert("LIBPROCESS_IP".into(), address.ip().to_string());
+            env.insert("MESOS_SLAVE_PID".into(), pid.to_string());
+            env.insert("MESOS_AGENT_ENDPOINT".into(), address.to_string());
+        }
         env.insert("LIBPROCESS_PORT".into(), "0".into());
         env.insert("MESOS_FRAMEWORK_ID".into(), framework_id.to_string());
         env.insert("MESOS_EXECUTOR_ID".into(), info.executor_id.value.clone());
         env.insert("MESOS_DIRECTORY".into(), directory.clone());
         env.insert("MESOS_SANDBOX".into(), directory);
         env.insert("MESOS_SLAVE_ID".into(), self.agent_id().unwrap_or_default());
-        env.insert("MESOS_SLAVE_PID".into(), ctx.pid().to_string());
-        env.insert("MESOS_AGENT_ENDPOINT".into(), address.to_string());
         env.insert("MESOS_CHECKPOINT".into(), if checkpoint { "1" } else { "0" }.into());
         env.insert("MESOS_HTTP_COMMAND_EXECUTOR".into(), "0".into());
         env.insert("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".into(), grace);
@@ -269,9 +293,6 @@ impl Agent {
                 "MESOS_RECOVERY_TIMEOUT".into(),
                 libprocess::duration::format_duration(self.config.recovery_timeout),
             );
-        }
-        if let Ok(filter) = std::env::var("RUST_LOG") {
-            env.insert("RUST_LOG".into(), filter);
         }
         let variables = info
             .command
@@ -287,22 +308,19 @@ impl Agent {
     }
 
     fn queue_task(&mut self, framework_id: &FrameworkId, executor_id: &ExecutorId, task: TaskInfo) {
-        let checkpointer = self.checkpointer();
-        let Some(executor) =
-            self.frameworks.get_mut(framework_id).and_then(|f| f.executors.get_mut(executor_id))
-        else {
-            return;
-        };
-        if executor.checkpoint
-            && let Some(cp) = checkpointer
-        {
-            let record = task_from_info(&task, TaskState::TaskStaging, &framework_id.into());
-            let run = (framework_id.as_str(), executor_id.as_str(), executor.container_id.value());
-            if let Err(error) = cp.task(run, &record) {
-                tracing::error!(%error, "cannot checkpoint the task");
-            }
-        }
+        let Some(executor) = self.executor_mut(framework_id, executor_id) else { return };
+        let write = executor.checkpoint.then(|| CheckpointWrite::Task {
+            run: Run {
+                framework_id: framework_id.clone(),
+                executor_id: executor_id.clone(),
+                container_id: executor.container_id.clone(),
+            },
+            task: Box::new(task_from_info(&task, TaskState::TaskStaging, &framework_id.into())),
+        });
         executor.queued_tasks.insert(TaskId::from(&task.task_id), task);
+        if let Some(write) = write {
+            self.checkpoint(write);
+        }
     }
 
     /// Hands a task to a registered executor.
@@ -312,24 +330,25 @@ impl Agent {
         framework_id: &FrameworkId,
         executor_id: &ExecutorId,
         task: TaskInfo,
-        ctx: &mut Context<'_, Self>,
     ) {
-        let checkpointer = self.checkpointer();
         let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
         let (info, pid) = (framework.info.clone(), framework.pid.clone());
         let Some(executor) = framework.executors.get_mut(executor_id) else { return };
         let record = task_from_info(&task, TaskState::TaskStaging, &framework_id.into());
-        if executor.checkpoint
-            && let Some(cp) = checkpointer
-            && let Err(error) = cp.task(
-                (framework_id.as_str(), executor_id.as_str(), executor.container_id.value()),
-                &record,
-            )
-        {
-            tracing::error!(%error, "cannot checkpoint the task");
-        }
+        let write = executor.checkpoint.then(|| CheckpointWrite::Task {
+            run: Run {
+                framework_id: framework_id.clone(),
+                executor_id: executor_id.clone(),
+                container_id: executor.container_id.clone(),
+            },
+            task: Box::new(record.clone()),
+        });
         executor.add_launched(record);
-        if let Some(executor_pid) = executor.pid.clone() {
+        let executor_pid = executor.pid.clone();
+        if let Some(write) = write {
+            self.checkpoint(write);
+        }
+        if let Some(executor_pid) = executor_pid {
             let message = RunTaskMessage {
                 framework_id: Some(framework_id.into()),
                 framework: info,
@@ -337,18 +356,13 @@ impl Agent {
                 pid,
                 ..RunTaskMessage::default()
             };
-            self.send_executor(&executor_pid, message, ctx);
+            self.send(&executor_pid, Outgoing::RunTask(message));
         }
     }
 
-    /// An executor we launched has started and says hello.
+    /// An executor we launched has started and says hello: it gets its queued tasks.
     // Mesos: Slave::registerExecutor.
-    pub(super) fn on_register_executor(
-        &mut self,
-        from: Pid,
-        message: RegisterExecutorMessage,
-        ctx: &mut Context<'_, Self>,
-    ) {
+    pub fn on_register_executor(&mut self, from: &Pid, message: RegisterExecutorMessage) {
         let framework_id = FrameworkId::from(&message.framework_id);
         let executor_id = ExecutorId::from(&message.executor_id);
         let state = self
@@ -365,52 +379,48 @@ impl Agent {
                 executor_id: Some(executor_id.into()),
                 framework_id: Some(framework_id.into()),
             };
-            self.send_executor(&from, message, ctx);
+            self.send(from, Outgoing::ShutdownExecutor(message));
             return;
         }
-        let checkpointer = self.checkpointer();
-        let (info, agent_info) = (self.info.clone(), self.info.clone());
+        let agent_info = self.info.clone();
         let Some(framework) = self.frameworks.get_mut(&framework_id) else { return };
         let framework_info = framework.info.clone();
         let Some(executor) = framework.executors.get_mut(&executor_id) else { return };
         executor.pid = Some(from.clone());
         executor.state = ExecutorState::Running;
-        if executor.checkpoint
-            && let Some(cp) = checkpointer
-        {
-            let run = (framework_id.as_str(), executor_id.as_str(), executor.container_id.value());
-            if let Err(error) = cp.run_file(run, files::LIBPROCESS_PID, &from.to_string()) {
-                tracing::error!(%error, "cannot checkpoint the executor's libprocess pid");
-            }
-        }
-        if !super::executor_api::is_http_executor(&from) {
-            ctx.link(&from);
-        }
+        let write = executor.checkpoint.then(|| CheckpointWrite::RunFile {
+            run: Run {
+                framework_id: framework_id.clone(),
+                executor_id: executor_id.clone(),
+                container_id: executor.container_id.clone(),
+            },
+            name: files::LIBPROCESS_PID,
+            text: from.to_string(),
+        });
         let queued: Vec<TaskInfo> =
             std::mem::take(&mut executor.queued_tasks).into_values().collect();
         let registered = ExecutorRegisteredMessage {
             executor_info: executor.info.clone(),
             framework_id: framework_id.clone().into(),
             framework_info,
-            slave_id: info.id.clone().unwrap_or_default(),
+            slave_id: agent_info.id.clone().unwrap_or_default(),
             slave_info: agent_info,
         };
-        self.send_executor(&from, registered, ctx);
+        if let Some(write) = write {
+            self.checkpoint(write);
+        }
+        self.outbox.push(Output::Link(from.clone()));
+        self.send(from, Outgoing::ExecutorRegistered(registered));
         tracing::info!(%executor_id, %framework_id, pid = %from, "executor registered");
         for task in queued {
-            self.send_task_to_executor(&framework_id, &executor_id, task, ctx);
+            self.send_task_to_executor(&framework_id, &executor_id, task);
         }
     }
 
     /// The master asks us to kill a task.
     // Mesos: Slave::killTask.
-    pub(super) fn on_kill_task(
-        &mut self,
-        from: Pid,
-        message: KillTaskMessage,
-        ctx: &mut Context<'_, Self>,
-    ) {
-        if !self.registration.is_master(&from) {
+    pub fn on_kill_task(&mut self, from: &Pid, message: KillTaskMessage, now: Time) {
+        if !self.registration.is_master(from) {
             tracing::warn!(%from, "ignoring KillTaskMessage from a process that is not our master");
             return;
         }
@@ -425,41 +435,39 @@ impl Agent {
             return;
         };
         let Some(executor_id) = framework.executor_id_of_task(&task_id) else {
-            let details = UpdateDetails {
-                source: Some(task_status::Source::Slave),
-                reason: Some(task_status::Reason::ExecutorTerminated),
-                message: Some("Cannot find executor".into()),
-                executor_id: None,
-            };
-            self.agent_status_update(&framework_id, &task_id, TaskState::TaskLost, details, ctx);
+            let details = slave_details(
+                task_status::Reason::ExecutorTerminated,
+                "Cannot find executor",
+                None,
+            );
+            self.agent_status_update(&framework_id, &task_id, TaskState::TaskLost, details, now);
             return;
         };
         let Some(executor) = framework.executors.get_mut(&executor_id) else { return };
         match executor.state {
             ExecutorState::Registering => {
-                // Mesos: Slave::kill, the task never reached the executor.
+                // Mesos: Slave::killTask, the task never reached the executor.
                 executor.queued_tasks.remove(&task_id);
-                let details = UpdateDetails {
-                    source: Some(task_status::Source::Slave),
-                    reason: Some(task_status::Reason::TaskKilledDuringLaunch),
-                    message: Some("Killed before delivery to the executor".into()),
-                    executor_id: Some(executor_id.clone().into()),
-                };
+                let details = slave_details(
+                    task_status::Reason::TaskKilledDuringLaunch,
+                    "Killed before delivery to the executor",
+                    Some(&executor_id),
+                );
                 let idle = !executor.has_incomplete_tasks();
                 self.agent_status_update(
                     &framework_id,
                     &task_id,
                     TaskState::TaskKilled,
                     details,
-                    ctx,
+                    now,
                 );
                 if idle {
-                    self.shutdown_executor(&framework_id, &executor_id, ctx);
+                    self.shutdown_executor(&framework_id, &executor_id);
                 }
             }
             ExecutorState::Running => {
                 if let Some(pid) = executor.pid.clone() {
-                    self.send_executor(&pid, message, ctx);
+                    self.send(&pid, Outgoing::KillTask(message));
                 }
             }
             ExecutorState::Terminating | ExecutorState::Terminated => {
@@ -469,13 +477,9 @@ impl Agent {
     }
 
     /// A framework message from the scheduler, for an executor.
-    pub(super) fn on_framework_to_executor(
-        &mut self,
-        from: Pid,
-        message: FrameworkToExecutorMessage,
-        ctx: &mut Context<'_, Self>,
-    ) {
-        if !self.registration.is_master(&from) {
+    // Mesos: Slave::schedulerMessage.
+    pub fn on_framework_to_executor(&mut self, from: &Pid, message: FrameworkToExecutorMessage) {
+        if !self.registration.is_master(from) {
             return;
         }
         let framework_id = FrameworkId::from(&message.framework_id);
@@ -486,7 +490,7 @@ impl Agent {
             .and_then(|f| f.executors.get(&executor_id))
             .and_then(|e| e.pid.clone());
         match pid {
-            Some(pid) => self.send_executor(&pid, message, ctx),
+            Some(pid) => self.send(&pid, Outgoing::FrameworkToExecutor(message)),
             None => {
                 tracing::warn!(%executor_id, "dropping framework message: executor not registered")
             }
@@ -495,18 +499,14 @@ impl Agent {
 
     /// A framework message from an executor, for the scheduler (sent via the master,
     /// which knows where the scheduler is).
-    pub(super) fn on_executor_to_framework(
-        &mut self,
-        from: Pid,
-        message: ExecutorToFrameworkMessage,
-        ctx: &mut Context<'_, Self>,
-    ) {
+    // Mesos: Slave::executorMessage.
+    pub fn on_executor_to_framework(&mut self, from: &Pid, message: ExecutorToFrameworkMessage) {
         if self.registration.state() != AgentState::Running {
             tracing::warn!(%from, "dropping executor message: not connected to a master");
             return;
         }
         if let Some(master) = self.registration.master().cloned() {
-            ctx.send(&master, message);
+            self.send(&master, Outgoing::ExecutorToFramework(message));
         }
     }
 }

@@ -1,44 +1,42 @@
-//! Status updates: executor -> agent (checkpoint, acknowledge) -> master (retried)
+//! Status updates: executor -> agent (checkpoint, acknowledge) -> master (retried),
 //! and the framework's acknowledgements coming back.
+//!
+//! Mesos: slave.cpp `Slave::statusUpdate`, `_statusUpdate`, `__statusUpdate`,
+//! `forward`, `statusUpdateAcknowledgement`, `_statusUpdateAcknowledgement`. The
+//! stream bookkeeping itself is [`crate::status_update::StatusUpdateManager`].
 
-use libprocess::{Context, Pid};
+use libprocess::{Pid, Time};
 use mesos_proto::ids::{ExecutorId, FrameworkId, TaskId};
 use mesos_proto::mesos::TaskState;
 use mesos_proto::mesos::internal::{
     StatusUpdate, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
 };
 
-use super::Agent;
-use crate::protobuf::{UpdateDetails, random_uuid, state_name, status_update};
-use crate::registration::AgentState;
+use super::{AgentCore, AgentState, CheckpointWrite, Outgoing, Output, Run, Timer};
 use crate::state::ExecutorState;
 use crate::status_update::Forward;
+use crate::updates::{UpdateDetails, random_uuid, state_name, status_update};
 
-impl Agent {
+impl AgentCore {
     /// An executor reports a task's new state.
     // Mesos: Slave::statusUpdate.
-    pub(super) fn on_status_update(
-        &mut self,
-        from: Pid,
-        message: StatusUpdateMessage,
-        ctx: &mut Context<'_, Self>,
-    ) {
+    pub fn on_status_update(&mut self, from: &Pid, message: StatusUpdateMessage, now: Time) {
         let mut update = message.update;
         if update.status.uuid.is_none() {
             update.status.uuid = update.uuid.clone();
         }
-        let sender = message.pid.and_then(|p| p.parse::<Pid>().ok()).unwrap_or(from);
-        self.status_update(update, Some(sender), ctx);
+        let sender = message.pid.and_then(|p| p.parse::<Pid>().ok()).unwrap_or(from.clone());
+        self.status_update(update, Some(sender), now);
     }
 
     /// Makes and handles an update of the agent's own (lost, killed, failed tasks).
-    pub(super) fn agent_status_update(
+    pub(crate) fn agent_status_update(
         &mut self,
         framework_id: &FrameworkId,
         task_id: &TaskId,
         state: TaskState,
         details: UpdateDetails,
-        ctx: &mut Context<'_, Self>,
+        now: Time,
     ) {
         let uuid = random_uuid(&mut self.rng);
         let agent_id = self.info.id.clone();
@@ -49,20 +47,25 @@ impl Agent {
             state,
             details,
             uuid,
-            ctx.now(),
+            now,
         );
-        self.status_update(update, None, ctx);
+        self.status_update(update, None, now);
+    }
+
+    fn count_state(&mut self, state: i32) {
+        match TaskState::try_from(state) {
+            Ok(TaskState::TaskFinished) => self.stats.tasks_finished += 1,
+            Ok(TaskState::TaskFailed) => self.stats.tasks_failed += 1,
+            Ok(TaskState::TaskKilled) => self.stats.tasks_killed += 1,
+            Ok(TaskState::TaskLost) => self.stats.tasks_lost += 1,
+            _ => {}
+        }
     }
 
     /// The common path of every update: bookkeeping, checkpoint, acknowledge the
     /// sender, forward. `sender` is the executor to acknowledge, if any.
     // Mesos: Slave::statusUpdate, _statusUpdate, __statusUpdate.
-    pub(super) fn status_update(
-        &mut self,
-        update: StatusUpdate,
-        sender: Option<Pid>,
-        ctx: &mut Context<'_, Self>,
-    ) {
+    pub(crate) fn status_update(&mut self, update: StatusUpdate, sender: Option<Pid>, now: Time) {
         if self.registration.state() == AgentState::Terminating && sender.is_some() {
             tracing::warn!("ignoring status update: the agent is terminating");
             return;
@@ -72,7 +75,7 @@ impl Agent {
         tracing::info!(%task_id, %framework_id, state = %state_name(update.status.state), "status update");
         let Some(framework) = self.frameworks.get_mut(&framework_id) else {
             tracing::warn!(%framework_id, "ignoring status update for an unknown framework");
-            self.metrics.invalid_status_updates.inc();
+            self.stats.invalid_status_updates += 1;
             return;
         };
         let framework_checkpoints = framework.checkpoint();
@@ -86,29 +89,24 @@ impl Agent {
         if let Some(executor) = executor_id.as_ref().and_then(|id| framework.executors.get_mut(id))
         {
             executor.update_task_state(&update.status);
-            run = Some((executor.id(), executor.container_id.clone()));
+            run = Some(Run {
+                framework_id: framework_id.clone(),
+                executor_id: executor.id(),
+                container_id: executor.container_id.clone(),
+            });
         }
-        self.metrics.count_state(update.status.state);
+        self.count_state(update.status.state);
         let checkpoint = framework_checkpoints && run.is_some();
-        let outcome = match self.updates.update(update.clone(), checkpoint, ctx.now()) {
+        let outcome = match self.updates.update(update.clone(), checkpoint, now) {
             Ok(outcome) => outcome,
             Err(error) => {
                 tracing::error!(%error, "status update not accepted; the executor will resend it");
-                self.metrics.invalid_status_updates.inc();
+                self.stats.invalid_status_updates += 1;
                 return;
             }
         };
-        self.metrics.valid_status_updates.inc();
-        if let (Some(checkpoint), Some((executor_id, container_id)), Some(cp)) =
-            (&outcome.checkpoint, &run, self.checkpointer())
-        {
-            let files = (framework_id.as_str(), executor_id.as_str(), container_id.value());
-            if let Err(error) = cp.task_updates(files, task_id.as_str(), &checkpoint.records) {
-                // Not acknowledging lets the executor resend it after we recover.
-                tracing::error!(%error, "cannot checkpoint the status update; not acknowledging it");
-                return;
-            }
-        }
+        self.stats.valid_status_updates += 1;
+        let mark = self.outbox.len();
         if let Some(sender) = sender {
             let ack = StatusUpdateAcknowledgementMessage {
                 slave_id: self.info.id.clone().unwrap_or_default(),
@@ -116,18 +114,26 @@ impl Agent {
                 task_id: update.status.task_id.clone(),
                 uuid: update.uuid.clone().unwrap_or_default(),
             };
-            self.send_executor(&sender, ack, ctx);
+            self.send(&sender, Outgoing::StatusUpdateAcknowledgement(ack));
         }
         if let Some(forward) = outcome.forward {
-            self.forward(forward, ctx);
+            self.forward(forward);
+        }
+        if let (Some(checkpoint), Some(run), true) =
+            (outcome.checkpoint, run, self.info.id.is_some())
+        {
+            // The acknowledgement and the forward wait for the write.
+            let then = self.outbox.split_off(mark);
+            let write = CheckpointWrite::TaskUpdates { run, task_id, records: checkpoint.records };
+            self.outbox.push(Output::CheckpointUpdates { write, then });
         }
     }
 
     /// Sends an update to the master and arms its resend check.
     // Mesos: Slave::forward.
-    pub(super) fn forward(&mut self, forward: Forward, ctx: &mut Context<'_, Self>) {
+    pub(crate) fn forward(&mut self, forward: Forward) {
         let Forward { update, retry_after } = forward;
-        ctx.delay(retry_after, |agent, ctx| agent.on_status_update_timeout(ctx));
+        self.timer(retry_after, Timer::StatusUpdateRetry);
         if self.registration.state() != AgentState::Running {
             return;
         }
@@ -143,33 +149,34 @@ impl Agent {
             task.status_update_state = Some(update.status.state);
             task.status_update_uuid = update.uuid.clone();
         }
-        let message = StatusUpdateMessage { update, pid: Some(ctx.pid().to_string()) };
-        ctx.send(&master, message);
+        let pid = self.pid.as_ref().map(ToString::to_string);
+        self.send(&master, Outgoing::StatusUpdate(StatusUpdateMessage { update, pid }));
     }
 
-    fn on_status_update_timeout(&mut self, ctx: &mut Context<'_, Self>) {
-        for forward in self.updates.on_timeout(ctx.now()) {
+    pub(super) fn on_status_update_timeout(&mut self, now: Time) {
+        for forward in self.updates.on_timeout(now) {
             // Only the resend itself; its own check is armed by `forward`.
-            self.forward(forward, ctx);
+            self.forward(forward);
         }
     }
 
-    /// The framework acknowledged an update (through the master).
+    /// The framework acknowledged an update (through the master): the next update of
+    /// the task goes out; a terminal one completes the task.
     // Mesos: Slave::statusUpdateAcknowledgement, _statusUpdateAcknowledgement.
-    pub(super) fn on_status_update_acknowledgement(
+    pub fn on_status_update_acknowledgement(
         &mut self,
-        from: Pid,
+        from: &Pid,
         message: StatusUpdateAcknowledgementMessage,
-        ctx: &mut Context<'_, Self>,
+        now: Time,
     ) {
-        if !self.registration.is_master(&from) {
+        if !self.registration.is_master(from) {
             tracing::warn!(%from, "ignoring acknowledgement from a process that is not our master");
             return;
         }
         let framework_id = FrameworkId::from(&message.framework_id);
         let task_id = TaskId::from(&message.task_id);
         let outcome =
-            match self.updates.acknowledgement(&framework_id, &task_id, &message.uuid, ctx.now()) {
+            match self.updates.acknowledgement(&framework_id, &task_id, &message.uuid, now) {
                 Ok(outcome) => outcome,
                 Err(error) => {
                     tracing::warn!(%error, "ignoring acknowledgement");
@@ -178,28 +185,35 @@ impl Agent {
             };
         let run = self.frameworks.get(&framework_id).and_then(|f| {
             let executor = f.executor_of_task(&task_id)?;
-            Some((executor.id(), executor.container_id.clone()))
+            Some(Run {
+                framework_id: framework_id.clone(),
+                executor_id: executor.id(),
+                container_id: executor.container_id.clone(),
+            })
         });
-        if let (Some(checkpoint), Some((executor_id, container_id)), Some(cp)) =
-            (&outcome.checkpoint, &run, self.checkpointer())
+        if let (Some(checkpoint), Some(run), true) =
+            (outcome.checkpoint, &run, self.info.id.is_some())
         {
-            let files = (framework_id.as_str(), executor_id.as_str(), container_id.value());
-            if let Err(error) = cp.task_updates(files, task_id.as_str(), &checkpoint.records) {
-                tracing::error!(%error, "cannot checkpoint the acknowledgement");
-            }
+            let write = CheckpointWrite::TaskUpdates {
+                run: run.clone(),
+                task_id: task_id.clone(),
+                records: checkpoint.records,
+            };
+            self.checkpoint(write);
         }
         if let Some(forward) = outcome.forward {
-            self.forward(forward, ctx);
+            self.forward(forward);
         }
         if outcome.terminated
-            && let Some((executor_id, _)) = run
+            && let Some(run) = run
         {
-            self.on_task_completed(&framework_id, &executor_id, &task_id);
+            self.on_task_completed(&framework_id, &run.executor_id, &task_id);
         }
     }
 
     /// A task's terminal update was acknowledged: it is done; so may its executor
     /// and framework be.
+    // Mesos: Slave::completeTask, removeExecutor, removeFramework.
     fn on_task_completed(
         &mut self,
         framework_id: &FrameworkId,

@@ -393,7 +393,7 @@ fn wait_blocking<F: Future + Unpin>(future: F, timeout: Duration) -> Option<F::O
     }
 }
 
-/// Registers every snapshot-derived gauge (called by [`crate::http::install`], which
+/// Registers every snapshot-derived gauge (called by [`super::install`], which
 /// has the master's [`SnapshotCell`]). Must run on the master's thread (its
 /// `initialize`).
 pub fn install_snapshot_gauges(ctx: &mut Context<'_, MasterProcess>, cell: Arc<SnapshotCell>) {

@@ -19,10 +19,10 @@ use mesos_proto::ids::FrameworkId;
 use mesos_proto::mesos::v1;
 use mesos_proto::resources::Resources;
 
+use super::scheduler_api::{HEARTBEAT_INTERVAL, STREAM_CAPACITY};
 use crate::core::{Agent, Framework, MasterEvent};
 use crate::leadership::LeaderView;
 use crate::process::MasterProcess;
-use crate::scheduler_api::{HEARTBEAT_INTERVAL, STREAM_CAPACITY};
 use crate::snapshot::{SnapshotCell, StateSnapshot};
 pub use mesos_proto::http_api::evolve;
 use mesos_proto::http_api::{Encoding, bad_request, parse_body, require_post, response_encoding};

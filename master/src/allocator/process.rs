@@ -5,11 +5,16 @@
 //! batch allocation every `--allocation_interval` and, after events that may free or
 //! want resources, an event-triggered allocation over the agents they touched (coalesced:
 //! one per burst of events). Decisions go back to the master, which makes the offers.
+//!
+//! The allocator is given the master's [`ProcessRef`] when it is constructed (the
+//! master's id is reserved first, see [`crate::launch`]), so every allocation reaches the
+//! master: there is no window in which decisions have nowhere to go. Mesos: the master
+//! hands its `offer` callback to `Allocator::initialize`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use libprocess::{Context, Pid, Process};
+use libprocess::{Context, Pid, Process, ProcessRef};
 use mesos_proto::mesos;
 use mesos_proto::resources::Resources;
 
@@ -19,6 +24,7 @@ use crate::allocator::{
     FrameworkId, FrameworkSpec, Used,
 };
 use crate::core::{AllocationDecision, AllocatorCall};
+use crate::process::MasterProcess;
 
 /// The full resource type plugs into the allocator core (Mesos's allocator works on
 /// `Resources` throughout).
@@ -67,9 +73,6 @@ impl AllocatorResources for Resources {
     }
 }
 
-/// Receives the allocation decisions (the master).
-pub type OfferCallback = Box<dyn Fn(Vec<AllocationDecision>) + Send>;
-
 libprocess::protocol! {
     /// The allocator takes no network messages: the master dispatches to it.
     pub enum AllocatorMessage {}
@@ -80,18 +83,19 @@ pub struct AllocatorProcess {
     core: Allocator<Resources>,
     config: AllocatorConfig,
     interval: Duration,
-    offer: Option<OfferCallback>,
+    /// Where decisions go.
+    master: ProcessRef<MasterProcess>,
     trigger_pending: bool,
 }
 
 impl AllocatorProcess {
-    /// An allocator with `config`.
-    pub fn new(config: AllocatorConfig) -> AllocatorProcess {
+    /// An allocator with `config` that sends its decisions to `master`.
+    pub fn new(config: AllocatorConfig, master: ProcessRef<MasterProcess>) -> AllocatorProcess {
         AllocatorProcess {
             interval: config.allocation_interval,
             core: Allocator::new(config.clone()),
             config,
-            offer: None,
+            master,
             trigger_pending: false,
         }
     }
@@ -99,11 +103,6 @@ impl AllocatorProcess {
     /// Forgets everything (the master lost leadership; the next leader starts afresh).
     pub fn reset(&mut self) {
         self.core = Allocator::new(self.config.clone());
-    }
-
-    /// Where decisions go.
-    pub fn set_offer_callback(&mut self, callback: OfferCallback) {
-        self.offer = Some(callback);
     }
 
     /// Sets role weights (`--weights`).
@@ -217,7 +216,7 @@ impl AllocatorProcess {
         if allocations.is_empty() {
             return;
         }
-        let decisions = allocations
+        let decisions: Vec<AllocationDecision> = allocations
             .into_iter()
             .map(|a| AllocationDecision {
                 framework_id: a.framework_id.0.into(),
@@ -225,9 +224,10 @@ impl AllocatorProcess {
                 resources: a.resources,
             })
             .collect();
-        match &self.offer {
-            Some(offer) => offer(decisions),
-            None => tracing::warn!("allocation made before the master subscribed"),
+        let sent = self.master.tell(move |master, ctx| master.on_allocations(decisions, ctx));
+        if sent.is_err() {
+            // Only while the node shuts down: the allocation is moot then.
+            tracing::debug!("master is gone: allocation dropped");
         }
     }
 

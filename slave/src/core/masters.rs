@@ -1,8 +1,12 @@
-//! Registering with the master, answering pings, losing the master.
+//! Registering with the master, answering pings, losing the master, shutting down.
+//!
+//! Mesos: slave.cpp `Slave::detected`, `doReliableRegistration`, `registered`,
+//! `reregistered`, `ping`, `pingTimeout`, `shutdown`, `updateFramework`.
 
 use std::time::Duration;
 
-use libprocess::{Context, Pid};
+use libprocess::{Pid, Time};
+use mesos_proto::extensions::NewMasterDetectedMessage;
 use mesos_proto::ids::{FrameworkId, TaskId};
 use mesos_proto::mesos::internal::{
     PingSlaveMessage, PongSlaveMessage, RegisterSlaveMessage, ReregisterSlaveMessage,
@@ -10,9 +14,8 @@ use mesos_proto::mesos::internal::{
 };
 use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, TaskState, slave_info, task_status};
 
-use super::Agent;
-use crate::protobuf::UpdateDetails;
-use crate::registration::AgentState;
+use super::{AgentCore, AgentState, CheckpointWrite, Outgoing, Output, Timer};
+use crate::updates::UpdateDetails;
 
 /// The Mesos version this agent speaks.
 pub const MESOS_VERSION: &str = "1.11.0";
@@ -25,47 +28,42 @@ fn capabilities() -> Vec<slave_info::Capability> {
         .collect()
 }
 
-impl Agent {
+impl AgentCore {
     /// Recovery is over (or the master was lost): register again, with backoff.
     // Mesos: Slave::detected.
-    pub(super) fn become_disconnected(&mut self, ctx: &mut Context<'_, Self>) {
+    pub(crate) fn become_disconnected(&mut self) {
         self.updates.pause();
-        if let Some(timer) = self.ping_timer.take() {
-            ctx.cancel_timer(timer);
-        }
         let delay = self.registration.become_disconnected(&mut self.rng);
         let epoch = self.registration.epoch();
-        ctx.delay(delay, move |agent, ctx| agent.do_reliable_registration(epoch, ctx));
+        self.timer(delay, Timer::Registration { epoch });
     }
 
     /// Sends one (re-)registration and schedules the next.
     // Mesos: Slave::doReliableRegistration.
-    fn do_reliable_registration(&mut self, epoch: u64, ctx: &mut Context<'_, Self>) {
+    pub(super) fn on_registration_timer(&mut self, epoch: u64) {
         if epoch != self.registration.epoch() {
             return;
         }
         let Some(attempt) = self.registration.next_attempt(&mut self.rng) else { return };
-        ctx.link(&attempt.master);
-        if self.info.id.is_none() {
+        self.outbox.push(Output::Link(attempt.master.clone()));
+        let message = if self.info.id.is_none() {
             tracing::info!(master = %attempt.master, "registering with master");
-            let message = RegisterSlaveMessage {
+            Outgoing::RegisterSlave(RegisterSlaveMessage {
                 slave: self.info.clone(),
                 version: Some(MESOS_VERSION.into()),
                 agent_capabilities: capabilities(),
                 ..RegisterSlaveMessage::default()
-            };
-            ctx.send(&attempt.master, message);
+            })
         } else {
             tracing::info!(master = %attempt.master, "re-registering with master");
-            ctx.send(&attempt.master, self.reregister_message());
-        }
-        ctx.delay(attempt.retry_after, move |agent, ctx| {
-            agent.do_reliable_registration(epoch, ctx)
-        });
+            Outgoing::ReregisterSlave(self.reregister_message())
+        };
+        self.send(&attempt.master, message);
+        self.timer(attempt.retry_after, Timer::Registration { epoch });
     }
 
     /// Everything the master must learn about us when we come back.
-    fn reregister_message(&self) -> ReregisterSlaveMessage {
+    pub(crate) fn reregister_message(&self) -> ReregisterSlaveMessage {
         let mut tasks = Vec::new();
         let mut executor_infos: Vec<ExecutorInfo> = Vec::new();
         let mut frameworks: Vec<FrameworkInfo> = Vec::new();
@@ -91,48 +89,37 @@ impl Agent {
 
     /// The master accepted a new agent and gave it an id.
     // Mesos: Slave::registered.
-    pub(super) fn on_slave_registered(
-        &mut self,
-        from: Pid,
-        message: SlaveRegisteredMessage,
-        ctx: &mut Context<'_, Self>,
-    ) {
-        if !self.registration.is_master(&from) {
+    pub fn on_slave_registered(&mut self, from: &Pid, message: SlaveRegisteredMessage, now: Time) {
+        if !self.registration.is_master(from) {
             tracing::warn!(%from, "ignoring registration from a process that is not a configured master");
             return;
         }
-        match self.registration.state() {
-            AgentState::Disconnected => {
-                if self.info.id.is_none() {
-                    self.info.id = Some(message.slave_id.clone());
-                    if let Some(checkpointer) = self.checkpointer()
-                        && let Err(error) = checkpointer.agent_info(&self.info)
-                    {
-                        tracing::error!(%error, "cannot checkpoint the agent info");
-                    }
-                } else if self.info.id.as_ref() != Some(&message.slave_id) {
-                    tracing::error!(got = %message.slave_id.value, "registered with a different agent id; ignoring");
-                    return;
-                }
-                tracing::info!(agent_id = %message.slave_id.value, master = %from, "registered with master");
-                let timeout = message.connection.and_then(|c| c.total_ping_timeout_seconds);
-                self.become_running(from, timeout, ctx);
-            }
-            state => {
-                tracing::warn!(state = state.name(), "ignoring registration: not disconnected")
-            }
+        let state = self.registration.state();
+        if state != AgentState::Disconnected {
+            tracing::warn!(state = state.name(), "ignoring registration: not disconnected");
+            return;
         }
+        if self.info.id.is_none() {
+            self.info.id = Some(message.slave_id.clone());
+            self.checkpoint(CheckpointWrite::AgentInfo(Box::new(self.info.clone())));
+        } else if self.info.id.as_ref() != Some(&message.slave_id) {
+            tracing::error!(got = %message.slave_id.value, "registered with a different agent id; ignoring");
+            return;
+        }
+        tracing::info!(agent_id = %message.slave_id.value, master = %from, "registered with master");
+        let timeout = message.connection.and_then(|c| c.total_ping_timeout_seconds);
+        self.become_running(from, timeout, now);
     }
 
     /// The master accepted us back.
     // Mesos: Slave::reregistered.
-    pub(super) fn on_slave_reregistered(
+    pub fn on_slave_reregistered(
         &mut self,
-        from: Pid,
+        from: &Pid,
         message: SlaveReregisteredMessage,
-        ctx: &mut Context<'_, Self>,
+        now: Time,
     ) {
-        if !self.registration.is_master(&from) {
+        if !self.registration.is_master(from) {
             tracing::warn!(%from, "ignoring re-registration from a process that is not a configured master");
             return;
         }
@@ -149,7 +136,7 @@ impl Agent {
         }
         tracing::info!(master = %from, "re-registered with master");
         let timeout = message.connection.and_then(|c| c.total_ping_timeout_seconds);
-        self.become_running(from, timeout, ctx);
+        self.become_running(from, timeout, now);
         // Tasks the master thinks we run but we do not know: tell it they are lost.
         for reconcile in message.reconciliations {
             let framework_id = FrameworkId::from(&reconcile.framework_id);
@@ -171,78 +158,62 @@ impl Agent {
                         &task_id,
                         TaskState::TaskLost,
                         details,
-                        ctx,
+                        now,
                     );
                 }
             }
         }
     }
 
-    fn become_running(
-        &mut self,
-        master: Pid,
-        ping_timeout_secs: Option<f64>,
-        ctx: &mut Context<'_, Self>,
-    ) {
+    fn become_running(&mut self, master: &Pid, ping_timeout_secs: Option<f64>, now: Time) {
         let timeout =
             ping_timeout_secs.filter(|s| s.is_finite() && *s > 0.0).map(Duration::from_secs_f64);
-        self.registration.become_running(master, timeout);
-        self.arm_ping_timer(ctx);
-        for forward in self.updates.resume(ctx.now()) {
-            self.forward(forward, ctx);
+        self.registration.become_running(master.clone(), timeout);
+        self.arm_ping_timer();
+        for forward in self.updates.resume(now) {
+            self.forward(forward);
         }
     }
 
-    fn arm_ping_timer(&mut self, ctx: &mut Context<'_, Self>) {
-        if let Some(timer) = self.ping_timer.take() {
-            ctx.cancel_timer(timer);
-        }
-        let epoch = self.registration.epoch();
-        let timeout = self.registration.ping_timeout();
-        self.ping_timer =
-            Some(ctx.delay(timeout, move |agent, ctx| agent.on_ping_timeout(epoch, ctx)));
+    fn arm_ping_timer(&mut self) {
+        self.ping_seq += 1;
+        let (epoch, seq) = (self.registration.epoch(), self.ping_seq);
+        self.timer(self.registration.ping_timeout(), Timer::PingTimeout { epoch, seq });
     }
 
     /// The master checks we are alive.
     // Mesos: Slave::ping.
-    pub(super) fn on_ping_slave(
-        &mut self,
-        from: Pid,
-        message: PingSlaveMessage,
-        ctx: &mut Context<'_, Self>,
-    ) {
-        if !self.registration.is_master(&from) {
+    pub fn on_ping_slave(&mut self, from: &Pid, message: PingSlaveMessage) {
+        if !self.registration.is_master(from) {
             tracing::warn!(%from, "ignoring ping from a process that is not our master");
             return;
         }
-        ctx.send(&from, PongSlaveMessage {});
+        self.send(from, Outgoing::PongSlave(PongSlaveMessage {}));
         match self.registration.state() {
             AgentState::Running if !message.connected => {
                 tracing::info!("master considers us disconnected; re-registering");
-                self.become_disconnected(ctx);
+                self.become_disconnected();
             }
-            AgentState::Running => self.arm_ping_timer(ctx),
+            AgentState::Running => self.arm_ping_timer(),
             _ => {}
         }
     }
 
-    fn on_ping_timeout(&mut self, epoch: u64, ctx: &mut Context<'_, Self>) {
-        if epoch == self.registration.epoch() && self.registration.state() == AgentState::Running {
+    // Mesos: Slave::pingTimeout.
+    pub(super) fn on_ping_timeout(&mut self, epoch: u64, seq: u64, _now: Time) {
+        if epoch == self.registration.epoch()
+            && seq == self.ping_seq
+            && self.registration.state() == AgentState::Running
+        {
             tracing::warn!(timeout = ?self.registration.ping_timeout(), "no ping from the master; re-registering");
-            self.ping_timer = None;
-            self.become_disconnected(ctx);
+            self.become_disconnected();
         }
     }
 
     /// A configured master says another one leads: register there (at once, if we are
     /// registering or registered with a deposed master).
-    pub(super) fn on_new_master_detected(
-        &mut self,
-        from: Pid,
-        message: mesos_proto::extensions::NewMasterDetectedMessage,
-        ctx: &mut Context<'_, Self>,
-    ) {
-        if !self.registration.masters().contains(&from) {
+    pub fn on_new_master_detected(&mut self, from: &Pid, message: NewMasterDetectedMessage) {
+        if !self.registration.masters().contains(from) {
             tracing::warn!(%from, "ignoring a leader announcement from a process that is not one of our masters");
             return;
         }
@@ -252,17 +223,17 @@ impl Agent {
         };
         if self.registration.on_leader_detected(&leader) {
             tracing::info!(%leader, "the leading master is elsewhere; registering with it");
-            self.become_disconnected(ctx);
+            self.become_disconnected();
         }
     }
 
     /// A linked process went away: if it is our master, register again.
-    pub(super) fn on_link_exited(&mut self, pid: Pid, ctx: &mut Context<'_, Self>) {
+    pub fn on_link_exited(&mut self, pid: &Pid) {
         if self.registration.state() == AgentState::Running
-            && self.registration.master() == Some(&pid)
+            && self.registration.master() == Some(pid)
         {
             tracing::warn!(master = %pid, "lost the connection to the master; re-registering");
-            self.become_disconnected(ctx);
+            self.become_disconnected();
         } else {
             tracing::debug!(%pid, "linked process exited");
         }
@@ -270,13 +241,8 @@ impl Agent {
 
     /// The master tells us to shut down (e.g. we were removed).
     // Mesos: Slave::shutdown.
-    pub(super) fn on_shutdown(
-        &mut self,
-        from: Pid,
-        message: ShutdownMessage,
-        ctx: &mut Context<'_, Self>,
-    ) {
-        if !self.registration.is_master(&from) {
+    pub fn on_shutdown(&mut self, from: &Pid, message: ShutdownMessage) {
+        if !self.registration.is_master(from) {
             tracing::warn!(%from, "ignoring shutdown from a process that is not our master");
             return;
         }
@@ -284,31 +250,28 @@ impl Agent {
             reason = message.message.as_deref().unwrap_or(""),
             "master asked the agent to shut down"
         );
-        self.shutdown_agent(ctx);
+        self.shutdown_agent();
     }
 
     /// A framework's scheduler moved (failover): send to its new pid.
-    pub(super) fn on_update_framework(&mut self, from: Pid, message: UpdateFrameworkMessage) {
-        if !self.registration.is_master(&from) {
+    // Mesos: Slave::updateFramework.
+    pub fn on_update_framework(&mut self, from: &Pid, message: UpdateFrameworkMessage) {
+        if !self.registration.is_master(from) {
             return;
         }
         let framework_id = FrameworkId::from(&message.framework_id);
-        let checkpointer = self.checkpointer();
-        if let Some(framework) = self.frameworks.get_mut(&framework_id) {
-            framework.pid = message.pid.clone();
-            if let Some(info) = message.framework_info {
-                framework.info = info;
-            }
-            if framework.checkpoint()
-                && let Some(checkpointer) = checkpointer
-                && let Err(error) = checkpointer.framework(
-                    &framework.info,
-                    framework_id.as_str(),
-                    framework.pid.as_deref(),
-                )
-            {
-                tracing::error!(%error, "cannot checkpoint the framework");
-            }
+        let Some(framework) = self.frameworks.get_mut(&framework_id) else { return };
+        framework.pid = message.pid.clone();
+        if let Some(info) = message.framework_info {
+            framework.info = info;
+        }
+        if framework.checkpoint() {
+            let write = CheckpointWrite::Framework {
+                framework_id,
+                info: Box::new(framework.info.clone()),
+                pid: framework.pid.clone(),
+            };
+            self.checkpoint(write);
         }
     }
 }

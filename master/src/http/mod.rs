@@ -1,0 +1,112 @@
+//! Everything the master serves over HTTP (Mesos: src/master/http.cpp,
+//! readonly_handler.cpp, master/metrics.cpp), installed by one call, [`install`], from
+//! the master actor's `initialize`.
+//!
+//! Read-only endpoints are shared routes: they run outside the master actor and render
+//! a [`StateSnapshot`] taken from the [`SnapshotCell`], so a client polling `/state`
+//! costs the master at most one state copy per change and never delays offers. Routes
+//! that change state or hold a stream of the master's events (`/teardown`, the v1 APIs)
+//! run on the master.
+//!
+//! Every route the master installs (the first path segment names the process; the
+//! master is the node's default, so `/state` is also `/master/state`):
+//!
+//! | path | answer | module |
+//! |---|---|---|
+//! | `/state`, `/state.json` | the whole state | [`state_json`](mod@state_json) |
+//! | `/state-summary` | agents and frameworks with task counts | [`endpoints`] |
+//! | `/frameworks?framework_id=` | frameworks with their tasks and offers | [`endpoints`] |
+//! | `/slaves?slave_id=` | agents, with `*_full` resources | [`endpoints`] |
+//! | `/tasks`, `/tasks.json` `?limit=&offset=&order=&framework_id=&task_id=` | tasks, newest first | [`endpoints`] |
+//! | `/roles` | roles, weights, allocated/offered/reserved | [`endpoints`] |
+//! | `/flags` | the master's flags (answered by followers too) | [`endpoints`] |
+//! | `/health` | `200` while the process is up | `read_only` |
+//! | `/redirect` | `307` to the leading master | `read_only` |
+//! | `POST /teardown` with `frameworkId=` | removes a framework | `teardown` |
+//! | `POST /api/v1/scheduler` | the v1 scheduler API (RecordIO event stream) | [`scheduler_api`] |
+//! | `POST /api/v1` | the v1 operator API (queries, TEARDOWN, SUBSCRIBE) | [`operator_api`] |
+//! | `/raft` | this master's raft status and members (every master) | `raft` |
+//! | `/` | the web UI page; `404` for any path no other route claims | `web_ui` |
+//!
+//! Outside the master's own routes, its metrics (`master/*`, `allocator/*`) appear in the
+//! node's `/metrics/snapshot` ([`metrics`]).
+//!
+//! Every read endpoint takes Mesos's `jsonp=<callback>`; a query value it cannot
+//! understand is a `400` naming the parameter ([`query`]).
+//!
+//! # Layout
+//!
+//! - `read_only`: the snapshot-backed JSON endpoints, `/health`, `/redirect`.
+//! - [`endpoints`]: renderers of `/state-summary`, `/frameworks`, `/slaves`, `/tasks`,
+//!   `/roles`, `/flags`.
+//! - [`state_json`](mod@state_json): Mesos-shaped JSON of tasks, agents, frameworks and `/state`.
+//! - [`query`]: query strings, typed values, JSONP.
+//! - `teardown`: `POST /teardown`.
+//! - [`scheduler_api`]: the v1 scheduler HTTP API and its subscriber streams.
+//! - [`operator_api`]: the v1 operator HTTP API and its subscriber streams.
+//! - [`metrics`]: the `master/*` metrics, computed from the snapshot.
+//! - `raft`: `/raft`.
+//! - `web_ui`: `/`.
+
+use std::sync::Arc;
+
+use libprocess::Context;
+use serde_json::{Value, json};
+
+use crate::leadership::LeaderView;
+use crate::process::MasterProcess;
+use crate::snapshot::{SnapshotCell, StateSnapshot};
+use mesos_registrar::Registrar;
+
+pub mod endpoints;
+pub mod metrics;
+pub mod operator_api;
+pub mod query;
+mod raft;
+mod read_only;
+pub mod scheduler_api;
+pub mod state_json;
+mod teardown;
+mod web_ui;
+
+pub use query::{Query, QueryError};
+pub use state_json::{
+    OfferedIndex, agent_json, executor_json, framework_json, master_info_json, offer_json,
+    state_json, task_json,
+};
+
+/// What the HTTP layer reads besides the master itself.
+pub struct Shared {
+    /// The cached state copy the read-only endpoints and metrics render.
+    pub snapshot: Arc<SnapshotCell>,
+    /// Whether this master leads (followers redirect).
+    pub leader_view: Arc<LeaderView>,
+    /// The registry, for `/raft`.
+    pub registrar: Arc<dyn Registrar>,
+}
+
+/// Installs every route listed above on the master process, the heartbeats of the v1
+/// API streams, and the master's metrics. Runs once, in the master's `initialize` (the
+/// snapshot-backed gauges must be registered on the master's thread).
+pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &Shared) {
+    raft::install(ctx, &shared.registrar, &shared.leader_view);
+    web_ui::install(ctx);
+    read_only::install(ctx, &shared.snapshot, &shared.leader_view);
+    teardown::install(ctx);
+    metrics::install_snapshot_gauges(ctx, shared.snapshot.clone());
+    scheduler_api::install(ctx);
+    operator_api::install(ctx, shared.snapshot.clone(), shared.leader_view.clone());
+    metrics::install(ctx);
+}
+
+/// The pid of the leading master, as `/state` shows it (`master@ip:port`).
+///
+/// Standalone, a master always leads; the HA issue makes this the raft leader's pid.
+pub fn leader_pid(s: &StateSnapshot) -> Option<String> {
+    s.info.pid.clone()
+}
+
+/// JSON helper for the endpoints: `{"error": ...}`.
+pub fn error_json(message: &str) -> Value {
+    json!({ "error": message })
+}

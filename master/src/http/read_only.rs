@@ -1,0 +1,116 @@
+//! The read-only endpoints (`/state`, `/frameworks`, `/tasks`, ...), `/health` and
+//! `/redirect`: shared routes that run outside the master actor.
+//!
+//! Mesos: master/readonly_handler.cpp and master/http.cpp. A read-only endpoint renders
+//! a [`StateSnapshot`] taken from the [`SnapshotCell`], so a client polling `/state`
+//! costs the master at most one state copy per change and never delays offers.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use http::StatusCode;
+use libprocess::http::{self as lhttp, Request, Response};
+use libprocess::{Context, ProcessRef};
+use serde_json::Value;
+
+use super::endpoints;
+use super::query::{self, Query, QueryError};
+use super::state_json::state_json;
+use crate::leadership::LeaderView;
+use crate::process::MasterProcess;
+use crate::snapshot::{SnapshotCell, StateSnapshot};
+
+/// A read-only endpoint: renders a snapshot and a query, or refuses the query.
+type Render = fn(&StateSnapshot, &Query) -> Result<Value, QueryError>;
+
+/// The read-only JSON endpoints and their renderers.
+const READ_ONLY: [(&str, Render); 9] = [
+    ("/state", |s, _| Ok(state_json(s))),
+    ("/state.json", |s, _| Ok(state_json(s))),
+    ("/state-summary", endpoints::state_summary),
+    ("/frameworks", endpoints::frameworks),
+    ("/slaves", endpoints::slaves),
+    ("/tasks", endpoints::tasks),
+    ("/tasks.json", endpoints::tasks),
+    ("/roles", endpoints::roles),
+    ("/flags", endpoints::flags),
+];
+
+/// Installs the read-only endpoints, `/health` and `/redirect` on the master process.
+pub(super) fn install(
+    ctx: &mut Context<'_, MasterProcess>,
+    cell: &Arc<SnapshotCell>,
+    view: &Arc<LeaderView>,
+) {
+    let master = ctx.self_ref();
+    for (path, render) in READ_ONLY {
+        let (cell, master, view) = (cell.clone(), master.clone(), view.clone());
+        // Every master answers its flags; the rest need the leader (Mesos redirects).
+        let needs_leader = path != "/flags";
+        ctx.route_shared(
+            path,
+            Arc::new(move |request: Request| {
+                let (cell, master, view) = (cell.clone(), master.clone(), view.clone());
+                Box::pin(async move {
+                    if needs_leader && let Some(redirect) = view.redirect(&request) {
+                        return redirect;
+                    }
+                    read_only(&cell, &master, &request, render).await
+                }) as Pin<Box<dyn Future<Output = Response> + Send>>
+            }),
+        );
+    }
+    ctx.route_shared(
+        "/health",
+        Arc::new(|_request: Request| Box::pin(async { lhttp::status(StatusCode::OK) })),
+    );
+    let view = view.clone();
+    ctx.route_shared(
+        "/redirect",
+        Arc::new(move |request: Request| {
+            let view = view.clone();
+            Box::pin(async move { redirect(&view, &request) })
+        }),
+    );
+}
+
+fn shutting_down() -> Response {
+    lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "master is shutting down")
+}
+
+/// Answers a read-only endpoint from the current snapshot.
+async fn read_only(
+    cell: &SnapshotCell,
+    master: &ProcessRef<MasterProcess>,
+    request: &Request,
+    render: Render,
+) -> Response {
+    let query = match Query::of(request) {
+        Ok(query) => query,
+        Err(error) => return query::bad_request(&error),
+    };
+    let jsonp = match query.jsonp() {
+        Ok(jsonp) => jsonp,
+        Err(error) => return query::bad_request(&error),
+    };
+    let Some(snapshot) = cell.get(master).await else { return shutting_down() };
+    match render(&snapshot, &query) {
+        Ok(value) => query::ok_json(&value, jsonp),
+        Err(error) => query::bad_request(&error),
+    }
+}
+
+/// `/master/redirect`: `307` to the leading master's base URL (`//<ip>:<port>`, so the
+/// client keeps its scheme); `/redirect/<more>` is `404` (a redirect loop guard, as in
+/// Mesos); `503` while no leader is known. Mesos: master/http.cpp `Master::Http::redirect`.
+fn redirect(view: &LeaderView, request: &Request) -> Response {
+    let path = request.uri().path();
+    if path != "/redirect" && path != "/master/redirect" {
+        return lhttp::status(StatusCode::NOT_FOUND);
+    }
+    match view.leader_location() {
+        Some(location) => crate::leadership::temporary_redirect(&location),
+        None => lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "No leader elected"),
+    }
+}

@@ -1,0 +1,24 @@
+//! Security at the edges of a Mesos cluster.
+//!
+//! Mesos lets an operator switch on authentication (who is calling) and authorization
+//! (may they do this) at every entry point: HTTP endpoints, the v1 APIs, and the
+//! libprocess messages of frameworks and agents. The cores of the master and agent never
+//! see a raw request: the entry point authenticates it and hands them a principal. This
+//! crate holds the pure pieces every entry point shares; the master, the agent and the
+//! SDK wire them in.
+//!
+//! # Layout
+//!
+//! - [`credentials`]: the `--credentials` file of masters and agents (Mesos's JSON
+//!   format and the legacy `principal secret` lines) and the single `--credential` of an
+//!   agent or a scheduler.
+//! - [`principal`]: [`Principal`], who an entry point authenticated.
+//! - [`error`]: [`SecurityError`], what goes wrong reading or checking them.
+
+pub mod credentials;
+pub mod error;
+pub mod principal;
+
+pub use credentials::{Credential, Credentials};
+pub use error::SecurityError;
+pub use principal::Principal;

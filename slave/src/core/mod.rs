@@ -1,0 +1,467 @@
+//! The agent's pure core: frameworks, executors, tasks, status updates and recovery
+//! decisions, with no I/O.
+//!
+//! Like the master's core (and raft-rs's `RawNode`), the core is driven by calls that
+//! each take one input (a decoded message with its sender, a container exit, a timer,
+//! the result of a launch) and the current time, and it answers by queueing
+//! [`Output`]s: messages to send, executors to launch, containers to signal,
+//! checkpoints to write, timers to set. The actor around it ([`crate::agent::Agent`])
+//! performs them: it writes the files, calls the containerizer, sets the timers and
+//! sends. The same core therefore runs under the real network, the simulated one, and
+//! in plain unit tests that read the outputs like a transcript (`tests.rs`).
+//!
+//! Mesos: src/slave/slave.cpp, split here by responsibility:
+//! - `registration`: the agent's lifecycle, the masters and the registration backoff;
+//! - `masters`: registering with the master, pings, losing the master, shutdown;
+//! - `tasks`: running and killing tasks, launching executors, executor registration;
+//! - `executors`: executor exits, shutdowns and kills, framework shutdown;
+//! - `delivery`: status updates from executors to the master and acknowledgements;
+//! - `recovery`: taking back checkpointed work after a restart.
+
+mod delivery;
+mod executors;
+mod masters;
+mod recovery;
+pub mod registration;
+mod tasks;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use libprocess::{Pid, Time};
+use mesos_proto::ids::{ContainerId, ExecutorId, FrameworkId, TaskId};
+use mesos_proto::mesos::internal;
+use mesos_proto::mesos::internal::StatusUpdateRecord;
+use mesos_proto::mesos::{Attribute, ExecutorInfo, FrameworkInfo, Resource, SlaveInfo, Task};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::containerizer::{LaunchRequest, Signal, Termination};
+use crate::paths::Paths;
+use crate::state::Framework;
+use crate::status_update::StatusUpdateManager;
+
+pub use masters::MESOS_VERSION;
+pub use recovery::containers_to_probe;
+pub use registration::{AgentState, Registration};
+pub use tasks::command_executor_info;
+
+/// What to do with checkpointed executors after a restart (`--recover`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecoverMode {
+    /// Reconnect to executors that are still alive.
+    Reconnect,
+    /// Kill every checkpointed executor and shut the agent down (Mesos's meaning).
+    Cleanup,
+}
+
+/// Everything the agent is configured with (from flags in the binary, directly in tests).
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// The masters to register with (`master@ip:port`), tried in order.
+    pub masters: Vec<Pid>,
+    /// `--work_dir`.
+    pub work_dir: PathBuf,
+    /// The agent's advertised hostname.
+    pub hostname: String,
+    /// The resources offered to frameworks.
+    pub resources: Vec<Resource>,
+    /// The agent's attributes.
+    pub attributes: Vec<Attribute>,
+    /// `--recover`.
+    pub recover: RecoverMode,
+    /// `--executor_shutdown_grace_period`: SIGTERM to SIGKILL.
+    pub executor_shutdown_grace_period: Duration,
+    /// How long a launched executor has to register (Mesos: 1 min).
+    pub executor_registration_timeout: Duration,
+    /// How long recovered executors have to re-register (Mesos: 2 s).
+    pub executor_reregistration_timeout: Duration,
+    /// How long an executor waits for a restarted agent (`MESOS_RECOVERY_TIMEOUT`).
+    pub recovery_timeout: Duration,
+    /// `--registration_backoff_factor` (Mesos: 1 s).
+    pub registration_backoff_factor: Duration,
+    /// Where `mesos-executor` is.
+    pub launcher_dir: PathBuf,
+    /// The flags as given, for `/flags`.
+    pub flags: BTreeMap<String, String>,
+    /// Seed of the agent's randomness (backoff jitter, uuids, container ids).
+    pub seed: u64,
+}
+
+impl AgentConfig {
+    /// A configuration with Mesos's defaults for everything but the essentials.
+    pub fn new(masters: Vec<Pid>, work_dir: impl Into<PathBuf>) -> AgentConfig {
+        AgentConfig {
+            masters,
+            work_dir: work_dir.into(),
+            hostname: "localhost".into(),
+            resources: Vec::new(),
+            attributes: Vec::new(),
+            recover: RecoverMode::Reconnect,
+            executor_shutdown_grace_period: Duration::from_secs(5),
+            executor_registration_timeout: Duration::from_secs(60),
+            executor_reregistration_timeout: Duration::from_secs(2),
+            recovery_timeout: Duration::from_secs(15 * 60),
+            registration_backoff_factor: Duration::from_secs(1),
+            launcher_dir: PathBuf::from("."),
+            flags: BTreeMap::new(),
+            seed: 0,
+        }
+    }
+}
+
+/// The prefix of the synthetic pids of HTTP executors (see `agent::executor_api`).
+pub const HTTP_EXECUTOR_PID_PREFIX: &str = "http-executor-";
+
+/// True if `pid` is the synthetic pid of an HTTP executor (also one checkpointed by an
+/// earlier agent run, whose stream is gone).
+pub fn is_http_executor(pid: &Pid) -> bool {
+    pid.id().starts_with(HTTP_EXECUTOR_PID_PREFIX) && pid.address().port() == 0
+}
+
+/// A message the agent sends: to its master, or to an executor.
+// Outputs live only until the actor drains them after each input; boxing the large
+// registration messages would buy nothing.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs, clippy::large_enum_variant)]
+pub enum Outgoing {
+    // To the master.
+    RegisterSlave(internal::RegisterSlaveMessage),
+    ReregisterSlave(internal::ReregisterSlaveMessage),
+    PongSlave(internal::PongSlaveMessage),
+    StatusUpdate(internal::StatusUpdateMessage),
+    ExitedExecutor(internal::ExitedExecutorMessage),
+    ExecutorToFramework(internal::ExecutorToFrameworkMessage),
+    // To an executor.
+    ExecutorRegistered(internal::ExecutorRegisteredMessage),
+    ExecutorReregistered(internal::ExecutorReregisteredMessage),
+    ReconnectExecutor(internal::ReconnectExecutorMessage),
+    RunTask(internal::RunTaskMessage),
+    KillTask(internal::KillTaskMessage),
+    StatusUpdateAcknowledgement(internal::StatusUpdateAcknowledgementMessage),
+    FrameworkToExecutor(internal::FrameworkToExecutorMessage),
+    ShutdownExecutor(internal::ShutdownExecutorMessage),
+}
+
+/// One executor run, naming its checkpoint folder: framework, executor, container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    /// The framework.
+    pub framework_id: FrameworkId,
+    /// The executor.
+    pub executor_id: ExecutorId,
+    /// The container (the run).
+    pub container_id: ContainerId,
+}
+
+impl Run {
+    /// The three ids as the checkpointer takes them.
+    pub fn ids(&self) -> (&str, &str, &str) {
+        (self.framework_id.as_str(), self.executor_id.as_str(), self.container_id.value())
+    }
+}
+
+/// A checkpoint file to write (under `<work_dir>/meta`, see `checkpoint.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckpointWrite {
+    /// `slave.info`, the boot id and `slaves/latest`.
+    AgentInfo(Box<SlaveInfo>),
+    /// `framework.info` and `framework.pid`.
+    Framework {
+        /// The framework.
+        framework_id: FrameworkId,
+        /// Its info.
+        info: Box<FrameworkInfo>,
+        /// The scheduler's pid.
+        pid: Option<String>,
+    },
+    /// `executor.info` and `runs/latest`.
+    Executor {
+        /// The framework.
+        framework_id: FrameworkId,
+        /// The executor.
+        info: Box<ExecutorInfo>,
+        /// The new run.
+        container_id: ContainerId,
+    },
+    /// A small text file of a run (`pids/forked.pid`, `pids/libprocess.pid`, the
+    /// sentinel), named by `paths::files`.
+    RunFile {
+        /// The run.
+        run: Run,
+        /// The file, relative to the run's folder.
+        name: &'static str,
+        /// Its content.
+        text: String,
+    },
+    /// `task.info`.
+    Task {
+        /// The run.
+        run: Run,
+        /// The task.
+        task: Box<Task>,
+    },
+    /// `task.updates`: the task's whole status-update stream.
+    TaskUpdates {
+        /// The run.
+        run: Run,
+        /// The task.
+        task_id: TaskId,
+        /// Every record so far.
+        records: Vec<StatusUpdateRecord>,
+    },
+}
+
+/// A timer the core wants set; it comes back through [`AgentCore::on_timer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Timer {
+    /// The next registration attempt of registration epoch `epoch`.
+    Registration {
+        /// The registration epoch that set it (a later one ignores it).
+        epoch: u64,
+    },
+    /// No ping from the master since this timer was armed.
+    PingTimeout {
+        /// The registration epoch that set it.
+        epoch: u64,
+        /// Which arming (each ping re-arms; only the latest counts).
+        seq: u64,
+    },
+    /// Time to resend unacknowledged status updates.
+    StatusUpdateRetry,
+    /// A launched executor's registration deadline.
+    ExecutorRegistration {
+        /// Its framework.
+        framework_id: FrameworkId,
+        /// The executor.
+        executor_id: ExecutorId,
+        /// The run the deadline is for.
+        container_id: ContainerId,
+    },
+    /// Recovered executors' re-registration deadline (ends recovery).
+    ExecutorReregistration,
+    /// A shut-down executor's grace period is over: destroy its container.
+    ShutdownGrace {
+        /// The container.
+        container_id: ContainerId,
+    },
+    /// A container's SIGTERM grace period is over: SIGKILL it.
+    KillGrace {
+        /// The container.
+        container_id: ContainerId,
+    },
+}
+
+/// Something the actor must do for the core.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // drained after each input, like `Outgoing`
+pub enum Output {
+    /// Send a message (to an executor's stream if `to` is an HTTP executor).
+    Send {
+        /// The receiver.
+        to: Pid,
+        /// The message.
+        message: Outgoing,
+    },
+    /// Link to a process (a master, or an executor; not HTTP executors).
+    Link(Pid),
+    /// Link over a fresh connection (executors asked to reconnect after a restart).
+    LinkReconnect(Pid),
+    /// Create the sandbox, point `runs/latest` at it, and start the executor; then
+    /// report with [`AgentCore::on_launched`].
+    Launch(Box<LaunchRequest>),
+    /// Signal every process of a container.
+    Signal {
+        /// The container.
+        container_id: ContainerId,
+        /// The signal.
+        signal: Signal,
+    },
+    /// Write a checkpoint file (failures are logged: the agent carries on, as Mesos
+    /// does for everything but the status-update stream).
+    Checkpoint(CheckpointWrite),
+    /// Write a task's status-update stream, and only if that succeeds perform `then`
+    /// (acknowledging the update to the executor, forwarding it): an update that is
+    /// not on disk is not acknowledged, so the executor resends it after we recover.
+    CheckpointUpdates {
+        /// The `TaskUpdates` write.
+        write: CheckpointWrite,
+        /// What follows a successful write.
+        then: Vec<Output>,
+    },
+    /// Set a timer.
+    Timer {
+        /// When, from now.
+        after: Duration,
+        /// Which.
+        timer: Timer,
+    },
+    /// Stop the agent process (it was shut down and no executor is left).
+    Terminate,
+}
+
+/// Counters behind `/metrics/snapshot` (`slave/*`).
+#[derive(Debug, Default, Clone)]
+#[allow(missing_docs)]
+pub struct Stats {
+    pub valid_status_updates: u64,
+    pub invalid_status_updates: u64,
+    pub executors_terminated: u64,
+    pub tasks_finished: u64,
+    pub tasks_failed: u64,
+    pub tasks_killed: u64,
+    pub tasks_lost: u64,
+}
+
+/// The agent's state and logic.
+pub struct AgentCore {
+    pub(crate) config: AgentConfig,
+    pub(crate) info: SlaveInfo,
+    pub(crate) registration: Registration,
+    pub(crate) frameworks: BTreeMap<FrameworkId, Framework>,
+    pub(crate) completed_frameworks: VecDeque<Framework>,
+    pub(crate) updates: StatusUpdateManager,
+    pub(crate) paths: Paths,
+    pub(crate) rng: StdRng,
+    /// The agent's own pid (`slave(1)@ip:port`), once its process started.
+    pub(crate) pid: Option<Pid>,
+    /// Exits noticed while recovering, handled once recovery decides each
+    /// executor's fate (Mesos handles them after the re-registration timeout).
+    pub(crate) deferred_terminations: Vec<Termination>,
+    /// The latest arming of the ping timer (older ones are ignored).
+    pub(crate) ping_seq: u64,
+    pub(crate) outbox: Vec<Output>,
+    pub(crate) stats: Stats,
+}
+
+impl AgentCore {
+    /// A recovering agent with no work, configured by `config`.
+    pub fn new(config: AgentConfig) -> AgentCore {
+        let info = SlaveInfo {
+            hostname: config.hostname.clone(),
+            resources: config.resources.clone(),
+            attributes: config.attributes.clone(),
+            checkpoint: Some(true),
+            ..SlaveInfo::default()
+        };
+        AgentCore {
+            registration: Registration::new(
+                config.masters.clone(),
+                config.registration_backoff_factor,
+            ),
+            paths: Paths::new(&config.work_dir),
+            rng: StdRng::seed_from_u64(config.seed),
+            info,
+            config,
+            frameworks: BTreeMap::new(),
+            completed_frameworks: VecDeque::new(),
+            updates: StatusUpdateManager::new(),
+            pid: None,
+            deferred_terminations: Vec::new(),
+            ping_seq: 0,
+            outbox: Vec::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The agent's process started as `pid` (Mesos: slave.cpp `initialize` sets
+    /// `info.port` to the agent's own port).
+    pub fn set_pid(&mut self, pid: Pid) {
+        self.info.port = Some(i32::from(pid.address().port()));
+        self.pid = Some(pid);
+    }
+
+    /// Takes the outputs queued so far.
+    pub fn drain_outputs(&mut self) -> Vec<Output> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AgentConfig {
+        &self.config
+    }
+
+    /// The agent's `SlaveInfo` (with its id once registered or recovered).
+    pub fn info(&self) -> &SlaveInfo {
+        &self.info
+    }
+
+    /// Where the agent is in its lifecycle.
+    pub fn state(&self) -> AgentState {
+        self.registration.state()
+    }
+
+    /// The registration state (masters, the accepting master).
+    pub fn registration(&self) -> &Registration {
+        &self.registration
+    }
+
+    /// Frameworks with work on this agent.
+    pub fn frameworks(&self) -> &BTreeMap<FrameworkId, Framework> {
+        &self.frameworks
+    }
+
+    /// Frameworks with nothing left here, newest last (bounded).
+    pub fn completed_frameworks(&self) -> &VecDeque<Framework> {
+        &self.completed_frameworks
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The agent's id, once registered or recovered.
+    pub fn agent_id(&self) -> Option<String> {
+        self.info.id.as_ref().map(|id| id.value.clone())
+    }
+
+    /// A timer fired.
+    pub fn on_timer(&mut self, timer: Timer, now: Time) {
+        match timer {
+            Timer::Registration { epoch } => self.on_registration_timer(epoch),
+            Timer::PingTimeout { epoch, seq } => self.on_ping_timeout(epoch, seq, now),
+            Timer::StatusUpdateRetry => self.on_status_update_timeout(now),
+            Timer::ExecutorRegistration { framework_id, executor_id, container_id } => self
+                .on_executor_registration_timeout(&framework_id, &executor_id, &container_id, now),
+            Timer::ExecutorReregistration => self.on_reregister_executor_timeout(now),
+            Timer::ShutdownGrace { container_id } => self.destroy_container(&container_id),
+            Timer::KillGrace { container_id } => {
+                self.outbox.push(Output::Signal { container_id, signal: Signal::Kill })
+            }
+        }
+    }
+
+    pub(crate) fn send(&mut self, to: &Pid, message: Outgoing) {
+        self.outbox.push(Output::Send { to: to.clone(), message });
+    }
+
+    pub(crate) fn timer(&mut self, after: Duration, timer: Timer) {
+        self.outbox.push(Output::Timer { after, timer });
+    }
+
+    pub(crate) fn checkpoint(&mut self, write: CheckpointWrite) {
+        self.outbox.push(Output::Checkpoint(write));
+    }
+
+    /// The executor of `framework_id` with id `executor_id`, if live.
+    pub(crate) fn executor_mut(
+        &mut self,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+    ) -> Option<&mut crate::state::Executor> {
+        self.frameworks.get_mut(framework_id).and_then(|f| f.executors.get_mut(executor_id))
+    }
+
+    /// The executor registered as `pid` (to turn messages into HTTP events).
+    pub fn executor_by_pid(&self, pid: &Pid) -> Option<&crate::state::Executor> {
+        self.frameworks
+            .values()
+            .flat_map(|f| f.executors.values())
+            .find(|e| e.pid.as_ref() == Some(pid))
+    }
+}
+
+#[cfg(test)]
+mod tests;
