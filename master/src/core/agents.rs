@@ -13,8 +13,8 @@ use mesos_proto::resources::Resources;
 use super::registry::{AfterRegistry, time_info};
 use super::state::{Agent, AgentState, Framework, UnreachableAgent};
 use super::{AllocatorCall, MAX_UNREACHABLE_AGENTS, MasterCore, MasterError, Outgoing, Timer};
-use crate::registrar::RegistryOperation;
-use crate::registrar::operations::AgentAtTime;
+use mesos_registrar::RegistryOperation;
+use mesos_registrar::operations::AgentAtTime;
 
 impl MasterCore {
     /// `RegisterSlaveMessage`: admit a new agent, or answer a retry from one already

@@ -16,8 +16,8 @@ use super::state::{Framework, FrameworkState};
 use super::{
     AllocatorCall, MAX_COMPLETED_FRAMEWORKS, MasterCore, MasterError, Outgoing, Output, Timer,
 };
-use crate::registrar::RegistryOperation;
-use crate::registrar::operations::FrameworkAtTime;
+use mesos_registrar::RegistryOperation;
+use mesos_registrar::operations::FrameworkAtTime;
 
 /// The roles a framework is subscribed to: `roles` with MULTI_ROLE, else `role`
 /// (default `*`). Mesos: protobuf_utils.cpp `framework::getRoles`.

@@ -232,7 +232,7 @@ pub enum Output {
     /// [`MasterCore::on_registry_result`].
     Registry {
         /// The change.
-        operation: crate::registrar::RegistryOperation,
+        operation: mesos_registrar::RegistryOperation,
         /// How to continue once it is committed.
         after: registry::AfterRegistry,
     },

@@ -82,7 +82,7 @@ impl Cluster {
         dirs: Option<&[std::path::PathBuf]>,
         tweak: impl Fn(&mut MasterOptions),
     ) -> Cluster {
-        use mesos_master::registrar::{
+        use mesos_registrar::{
             LogBackend, MemBackend, RaftRegistrar, RaftRegistrarConfig, SledBackend,
         };
         let hooks = Arc::new(Hooks::default());

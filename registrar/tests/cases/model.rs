@@ -24,12 +24,12 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use mesos_master::registrar::operations::{AgentAtTime, FrameworkAtTime, RegistryEntry};
-use mesos_master::registrar::{
+use mesos_proto::mesos::FrameworkId;
+use mesos_registrar::operations::{AgentAtTime, FrameworkAtTime, RegistryEntry};
+use mesos_registrar::{
     Applied, LogBackend, MemBackend, Registrar, RegistrarError, RegistryError,
     RegistryOperation as Op, RegistryState,
 };
-use mesos_proto::mesos::FrameworkId;
 use prost::Message as _;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -13,9 +13,9 @@
 use std::io::Read as _;
 use std::path::PathBuf;
 
-use super::json::{from_registry_json, to_registry_json};
-use super::storage::restore;
-use super::{LogBackend, RaftRegistrarConfig, SledBackend, raft_peers};
+use crate::json::{from_registry_json, to_registry_json};
+use crate::storage::restore;
+use crate::{LogBackend, RaftRegistrarConfig, SledBackend, raft_peers};
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 

@@ -20,7 +20,7 @@ use mesos_proto::mesos::internal::registry::{GoneSlaves, Slaves, UnreachableSlav
 use mesos_proto::mesos::{FrameworkInfo, TimeInfo};
 use prost::Message as _;
 
-use super::RegistryError;
+use crate::RegistryError;
 
 /// How many completed framework ids are remembered; at the bound the oldest is forgotten
 /// (Mesos: `--max_completed_frameworks`, default 50; we keep more because forgetting one

@@ -8,7 +8,7 @@
 //!
 //! What is stored: the entries after the last snapshot, the hard state (term, vote,
 //! commit), the conf state (the voters), and the last snapshot (its metadata and the
-//! encoded [`RegistryState`](super::RegistryState) as of its index). The applied registry
+//! encoded [`RegistryState`](crate::RegistryState) as of its index). The applied registry
 //! is persisted as that snapshot; on restart the driver restores it and raft replays the
 //! committed entries after it, so the applied index on disk is the snapshot's index.
 
@@ -23,7 +23,7 @@ use parking_lot::Mutex;
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot};
 use raft::{GetEntriesContext, RaftState, StorageError as RaftStorageError};
 
-use super::RegistrarError;
+use crate::RegistrarError;
 
 /// One write to the backend. A batch of them is applied atomically.
 #[derive(Debug, Clone)]
@@ -78,7 +78,7 @@ impl Persisted {
 }
 
 /// Where the raft log lives durably. Small on purpose, so tests use memory and
-/// production uses sled ([`SledBackend`](super::SledBackend)).
+/// production uses sled ([`SledBackend`](crate::SledBackend)).
 pub trait LogBackend: Send + 'static {
     /// Loads everything stored.
     fn load(&mut self) -> Result<Persisted, RegistrarError>;
@@ -409,9 +409,9 @@ impl raft::Storage for RaftStorage {
 impl Persisted {
     /// The committed registry as stored: the snapshot's registry with every committed
     /// entry after it applied, and the index it is at (for `mesos-registry dump`).
-    pub fn committed_state(&self) -> Result<(super::RegistryState, u64), super::RegistryError> {
+    pub fn committed_state(&self) -> Result<(crate::RegistryState, u64), crate::RegistryError> {
         use prost::Message as _;
-        let mut state = super::RegistryState::decode(&self.snapshot.data)?;
+        let mut state = crate::RegistryState::decode(&self.snapshot.data)?;
         let mut applied = self.snapshot.get_metadata().index;
         for entry in self.entries.range(applied + 1..=self.hard_state.commit).map(|(_, e)| e) {
             if entry.index != applied + 1 {
@@ -423,8 +423,8 @@ impl Persisted {
             {
                 continue; // A new leader's empty entry, or a membership change.
             }
-            let decoded = super::RegistryEntry::decode(&entry.data[..]).map_err(|e| {
-                super::RegistryError::Invalid { reason: format!("entry {}: {e}", entry.index) }
+            let decoded = crate::RegistryEntry::decode(&entry.data[..]).map_err(|e| {
+                crate::RegistryError::Invalid { reason: format!("entry {}: {e}", entry.index) }
             })?;
             if let Some(operation) = decoded.operation {
                 // Refused operations changed nothing on the members either.
@@ -440,7 +440,7 @@ impl Persisted {
 /// member with the same file, with the whole group stopped.
 pub fn restore(
     backend: &mut dyn LogBackend,
-    state: &super::RegistryState,
+    state: &crate::RegistryState,
     voters: &[u64],
 ) -> Result<(), RegistrarError> {
     let existing = backend.load()?;

@@ -27,8 +27,8 @@ use mesos_proto::mesos::{
     WeightInfo,
 };
 
-use super::RegistryError;
-use super::state::{
+use crate::RegistryError;
+use crate::state::{
     MAX_COMPLETED_FRAMEWORKS, RegisteredFramework, RegistryState, swap_remove_indexed,
 };
 

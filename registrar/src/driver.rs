@@ -20,7 +20,7 @@
 //!
 //! Membership changes are used for one thing: replacing a member that lost its disk by
 //! its next incarnation ([`RaftDriver::propose_replacement`], see
-//! [`members`](super::members)). The replacement is one joint-consensus change (add the
+//! [`members`](crate::members)). The replacement is one joint-consensus change (add the
 //! new id, remove the old one), which raft-rs leaves automatically once it is applied;
 //! the driver applies each committed change on every member, stores the resulting
 //! configuration with a snapshot, and remembers which joining incarnation (its nonce) got
@@ -37,16 +37,16 @@ use raft::{RawNode, StateRole};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::members::{generation_of, member_id, slot_of};
-use super::operations::RegistryEntry;
-use super::storage::RaftStorage;
-use super::{Applied, RegistrarError, RegistryError, RegistryOperation, RegistryState};
+use crate::members::{generation_of, member_id, slot_of};
+use crate::operations::RegistryEntry;
+use crate::storage::RaftStorage;
+use crate::{Applied, RegistrarError, RegistryError, RegistryOperation, RegistryState};
 
 /// How the driver is set up. Defaults: 100 ms ticks (set by the shell), elections after
 /// 5-9 ticks without a leader, heartbeats every tick.
 #[derive(Debug, Clone)]
 pub struct DriverConfig {
-    /// This member's raft id (see [`members`](super::members)).
+    /// This member's raft id (see [`members`](crate::members)).
     pub id: u64,
     /// How many masters (slots) the group has; raft messages from other slots are refused.
     pub slots: u64,
@@ -187,7 +187,7 @@ impl<W> RaftDriver<W> {
             max_election_tick: 2 * config.election_ticks,
             ..raft::Config::default()
         };
-        let logger = super::logger::raft_logger(config.id);
+        let logger = crate::logger::raft_logger(config.id);
         let node = RawNode::new(&raft_config, storage, &logger)
             .map_err(|e| RegistrarError::Raft { reason: e.to_string() })?;
         let rng = StdRng::seed_from_u64(config.seed);

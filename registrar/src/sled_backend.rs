@@ -20,7 +20,7 @@
 //!
 //! What remains: sled 0.34 has open reports of corruption after abrupt kills; we cannot
 //! fix sled, so its recovery is tested here by killing a writer process repeatedly
-//! (master/tests/registrar_cases/durability.rs), and the registry can be backed up with
+//! (registrar/tests/cases/durability.rs), and the registry can be backed up with
 //! `mesos-registry dump`. A member whose disk is lost starts blank and rejoins the group
 //! as a new member (see the registrar's `process` module and docs/ha.md).
 
@@ -30,8 +30,8 @@ use std::path::{Path, PathBuf};
 
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot};
 
-use super::RegistrarError;
-use super::storage::{LogBackend, LogWrite, Persisted};
+use crate::RegistrarError;
+use crate::storage::{LogBackend, LogWrite, Persisted};
 
 const HARD_STATE: &[u8] = b"m/hard_state";
 const CONF_STATE: &[u8] = b"m/conf_state";

@@ -2,7 +2,7 @@
 //! Markdown tables.
 //!
 //! ```text
-//! cargo bench -p mesos-master --bench registrar -- [--agents 2000] [--replicas 1,3]
+//! cargo bench -p mesos-registrar --bench registrar -- [--agents 2000] [--replicas 1,3]
 //!     [--puts 2000] [--put-clients 1,256,1000]
 //! ```
 //!
@@ -37,11 +37,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use libprocess::Node;
-use mesos_master::registrar::operations::AgentAtTime;
-use mesos_master::registrar::{
-    RaftRegistrar, RaftRegistrarConfig, Registrar, RegistryOperation as Op,
-};
 use mesos_proto::mesos::{Attribute, Resource, SlaveId, SlaveInfo, TimeInfo, value};
+use mesos_registrar::operations::AgentAtTime;
+use mesos_registrar::{RaftRegistrar, RaftRegistrarConfig, Registrar, RegistryOperation as Op};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 

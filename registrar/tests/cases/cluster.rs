@@ -1,7 +1,7 @@
 //! Three registrars on a simulated network with a paused clock: election, replication,
 //! fencing of a deposed leader, minority partitions, restarts and snapshot catch-up.
 
-use mesos_master::registrar::{
+use mesos_registrar::{
     LeaderState, Registrar, RegistrarError, RegistryOperation as Op, SledBackend,
 };
 
@@ -206,7 +206,7 @@ async fn lagging_member_catches_up_via_snapshot() {
 #[actix_rt::test]
 async fn raft_messages_from_strangers_are_refused() {
     use libprocess::Pid;
-    use mesos_master::registrar::RaftMessage;
+    use mesos_registrar::RaftMessage;
     let mut cluster = Cluster::new(3);
     cluster.start_all();
     let leader = cluster.wait_leader(&[0, 1, 2]).await;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
-use super::{
+use crate::{
     Applied, Completion, LeaderState, Leadership, Registrar, RegistrarError, RegistryOperation,
     RegistryState, StateFuture,
 };

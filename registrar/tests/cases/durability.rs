@@ -7,8 +7,8 @@ use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use mesos_master::registrar::storage::LogBackend;
-use mesos_master::registrar::{RaftStorage, SledBackend};
+use mesos_registrar::storage::LogBackend;
+use mesos_registrar::{RaftStorage, SledBackend};
 use raft::Storage as _;
 use raft::eraftpb::{Entry, HardState};
 
@@ -86,7 +86,7 @@ fn kill_9_keeps_acknowledged_writes() {
         let mut child = Command::new(&exe)
             .args([
                 "--exact",
-                "registrar_cases::durability::writer_child",
+                "cases::durability::writer_child",
                 "--ignored",
                 "--nocapture",
                 "--test-threads=1",

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use libprocess::{Clock, Hooks, Node, SimNetwork};
-use mesos_master::registrar::{
+use mesos_proto::mesos::{FrameworkId, FrameworkInfo, SlaveId, SlaveInfo, TimeInfo};
+use mesos_registrar::{
     Applied, Completion, LeaderState, LogBackend, MemBackend, RaftRegistrar, RaftRegistrarConfig,
     Registrar, RegistrarError, RegistryState,
 };
-use mesos_proto::mesos::{FrameworkId, FrameworkInfo, SlaveId, SlaveInfo, TimeInfo};
 
 /// An agent's info with id `id`.
 pub fn agent(id: &str) -> SlaveInfo {
@@ -166,7 +166,7 @@ impl Cluster {
     pub async fn submit(
         &self,
         i: usize,
-        op: mesos_master::registrar::RegistryOperation,
+        op: mesos_registrar::RegistryOperation,
     ) -> Result<Applied, RegistrarError> {
         let completion = self.registrar(i).submit(op);
         self.complete(completion, 100).await
@@ -181,7 +181,7 @@ impl Cluster {
     }
 
     /// Member `i`'s raft status.
-    pub async fn status(&self, i: usize) -> mesos_master::registrar::RaftStatus {
+    pub async fn status(&self, i: usize) -> mesos_registrar::RaftStatus {
         let registrar = self.registrar(i).clone();
         let handle = actix_rt::spawn(async move { registrar.status().await });
         self.clock.settle().await;

@@ -11,5 +11,5 @@
 //! member, with the whole group stopped).
 
 fn main() -> anyhow::Result<()> {
-    mesos_master::registrar::cli::main(std::env::args_os())
+    mesos_registrar::cli::main(std::env::args_os())
 }

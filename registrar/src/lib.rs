@@ -1,9 +1,15 @@
-//! The registrar: the master's replicated registry, on embedded raft (raft-rs) and sled.
+//! The registrar: the masters' replicated registry, on embedded raft (raft-rs) and sled.
 //!
 //! Mesos keeps its registry in a Paxos replicated log and elects its leader through
 //! ZooKeeper. Here one raft group of masters does both: the raft leader is the leading
 //! master, and every registry change is a raft entry that the master acts on only once a
 //! quorum has it on disk and it has been applied (see docs/ha.md).
+//!
+//! This crate knows nothing of the master beyond the registry's operations (Mesos:
+//! `src/master/registrar.cpp`, `registry_operations.cpp`); it is where raft-rs, sled and
+//! raft-rs's protobuf-2 types live, so no other crate depends on them. Its binary,
+//! `mesos-registry`, backs up and restores a stopped master's registry (`mesos-local`
+//! runs it too, through [`cli::main`]).
 //!
 //! The master uses the [`Registrar`] trait:
 //!
@@ -25,17 +31,27 @@
 //! - [`sled_backend`]: the durable backend under `<work_dir>/raft`.
 //! - [`members`]: masters by slot and raft ids by incarnation ([`Group`]).
 //! - [`driver`]: [`RaftDriver`], the pure raft driver (ticks and messages in, outputs out).
-//! - [`process`]: the [`RegistrarProcess`] actor and the [`RaftRegistrar`] handle.
+//! - [`messages`]: what registrars send each other ([`RaftMessage`], the blank member's
+//!   probe and join) and the actor's inbound enum.
+//! - [`process`]: the [`RegistrarProcess`] actor around the driver: raft messages over
+//!   libprocess, ticks on the libprocess clock, a blank member's probe and rejoin.
+//! - [`handle`]: [`RaftRegistrarConfig`] and the [`RaftRegistrar`] handle the master
+//!   holds (on a thread of its own for a real master).
+//! - [`error`]: [`RegistryError`] (the state machine refused) and [`RegistrarError`]
+//!   (an operation did not, or may not, take effect).
 //! - [`logger`]: raft-rs's slog output bridged to tracing.
 //! - [`json`]: the registry as JSON (`mesos-registry dump|restore`).
 //! - [`cli`]: the `mesos-registry` program.
 
 pub mod cli;
 pub mod driver;
+pub mod error;
+pub mod handle;
 pub mod json;
 pub mod logger;
 pub mod members;
 pub mod memory;
+pub mod messages;
 pub mod operations;
 pub mod process;
 pub mod sled_backend;
@@ -48,142 +64,16 @@ use std::pin::Pin;
 use libprocess::Pid;
 
 pub use driver::{DriverConfig, DriverOutput, RaftDriver, RaftStatus};
+pub use error::{RegistrarError, RegistryError};
+pub use handle::{RaftRegistrar, RaftRegistrarConfig, raft_peers};
 pub use members::Group;
 pub use memory::InMemoryRegistrar;
+pub use messages::RaftMessage;
 pub use operations::{RegistryEntry, RegistryOperation};
-pub use process::{RaftMessage, RaftRegistrar, RaftRegistrarConfig, RegistrarProcess, raft_peers};
+pub use process::RegistrarProcess;
 pub use sled_backend::SledBackend;
 pub use state::{IdCounters, RegisteredFramework, RegistryState};
 pub use storage::{LogBackend, MemBackend, RaftStorage};
-
-/// Why the state machine refused an operation (the operation changed nothing).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RegistryError {
-    /// Mesos: "Agent already admitted".
-    #[error("agent {agent_id} is already admitted")]
-    AgentAlreadyAdmitted {
-        /// The agent.
-        agent_id: String,
-    },
-    /// Mesos: "Agent not yet admitted".
-    #[error("agent {agent_id} is not admitted")]
-    AgentNotAdmitted {
-        /// The agent.
-        agent_id: String,
-    },
-    /// Mesos: "Agent ... already marked as gone".
-    #[error("agent {agent_id} is already marked gone")]
-    AgentAlreadyGone {
-        /// The agent.
-        agent_id: String,
-    },
-    /// A gone agent may never come back.
-    #[error("agent {agent_id} is gone")]
-    AgentGone {
-        /// The agent.
-        agent_id: String,
-    },
-    /// Mesos: "Failed to find agent".
-    #[error("agent {agent_id} is neither admitted nor unreachable")]
-    UnknownAgent {
-        /// The agent.
-        agent_id: String,
-    },
-    /// A framework id registered twice.
-    #[error("framework {framework_id} is already registered")]
-    FrameworkAlreadyRegistered {
-        /// The framework.
-        framework_id: String,
-    },
-    /// A completed framework id cannot be registered again.
-    #[error("framework {framework_id} has completed")]
-    FrameworkCompleted {
-        /// The framework.
-        framework_id: String,
-    },
-    /// The framework is not registered.
-    #[error("unknown framework {framework_id}")]
-    UnknownFramework {
-        /// The framework.
-        framework_id: String,
-    },
-    /// The cluster id is already set to another value.
-    #[error("cluster id is {current}, not {proposed}")]
-    ClusterIdMismatch {
-        /// The stored id.
-        current: String,
-        /// The refused id.
-        proposed: String,
-    },
-    /// A required field is missing, or stored data does not decode.
-    #[error("invalid registry data: {reason}")]
-    Invalid {
-        /// What is wrong.
-        reason: String,
-    },
-}
-
-/// Why a submitted operation did not (or may not) take effect, or why storage failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RegistrarError {
-    /// The operation was committed but refused by the state machine; nothing changed.
-    #[error("operation refused at index {index}: {error}")]
-    Rejected {
-        /// The raft index of the refused entry.
-        index: u64,
-        /// Why it was refused.
-        error: RegistryError,
-    },
-    /// This master is not the raft leader; nothing was proposed.
-    #[error("not the leader (leader: {leader:?})")]
-    NotLeader {
-        /// The leading registrar, if known.
-        leader: Option<Pid>,
-    },
-    /// This master lost leadership (or its entry was overwritten) before the operation
-    /// was applied. Its fate is unknown: a later leader may still commit it. The master
-    /// must stop acting as leader.
-    #[error("lost leadership of term {term} before the operation was applied")]
-    LeadershipLost {
-        /// The term this master led.
-        term: u64,
-    },
-    /// Too many operations are in flight (the bound of the pending map).
-    #[error("too many pending operations (limit {limit})")]
-    TooManyPending {
-        /// The bound.
-        limit: usize,
-    },
-    /// The encoded operation is larger than one raft entry may be.
-    #[error("operation of {bytes} bytes exceeds the {limit}-byte entry limit")]
-    EntryTooLarge {
-        /// Its size.
-        bytes: usize,
-        /// The bound.
-        limit: usize,
-    },
-    /// Reading or writing the raft storage failed; the registrar has stopped.
-    #[error("registry storage failed: {reason}")]
-    Storage {
-        /// What failed.
-        reason: String,
-    },
-    /// raft-rs refused an input.
-    #[error("raft: {reason}")]
-    Raft {
-        /// What raft said.
-        reason: String,
-    },
-    /// The registrar process has terminated.
-    #[error("the registrar has stopped")]
-    Stopped,
-    /// The registrar's configuration is unusable.
-    #[error("registrar configuration: {reason}")]
-    Config {
-        /// What is wrong.
-        reason: String,
-    },
-}
 
 /// A committed and applied operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

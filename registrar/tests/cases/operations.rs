@@ -1,16 +1,16 @@
 //! Registry operations, ported from Mesos's `RegistrarTest` (src/tests/registrar_tests.cpp).
 //! Mesos's `AWAIT_TRUE` is `Ok(_)` here and `AWAIT_FALSE` is `Err(Rejected)`.
 
-use mesos_master::registrar::json::{from_registry_json, to_registry_json};
-use mesos_master::registrar::operations::{
+use mesos_proto::mesos::maintenance::{Schedule, Window};
+use mesos_proto::mesos::{FrameworkId, MachineId, MasterInfo, SlaveId, Unavailability, WeightInfo};
+use mesos_registrar::json::{from_registry_json, to_registry_json};
+use mesos_registrar::operations::{
     AgentAtTime, AgentIdAtTime, FrameworkAtTime, MachineIds, PruneAgents, Weights,
 };
-use mesos_master::registrar::{
+use mesos_registrar::{
     InMemoryRegistrar, Registrar, RegistrarError, RegistryError, RegistryOperation as Op,
     RegistryState,
 };
-use mesos_proto::mesos::maintenance::{Schedule, Window};
-use mesos_proto::mesos::{FrameworkId, MachineId, MasterInfo, SlaveId, Unavailability, WeightInfo};
 
 use super::support::{agent, framework, time};
 

@@ -13,7 +13,7 @@
 //! vote, the entries it acknowledged), so raft does not let it back under its old id: it
 //! rejoins as the next generation of its slot (3 becomes 259, then 515, ...) through a
 //! membership change that replaces the old incarnation with the new one (see
-//! [`process`](super::process) and docs/ha.md, "Replacing a member"). The address of any
+//! [`process`](crate::process) and docs/ha.md, "Replacing a member"). The address of any
 //! raft id is the address of its slot, whatever its generation.
 
 use std::net::SocketAddr;

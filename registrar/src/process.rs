@@ -29,178 +29,21 @@
 //!    empty log that the leader fills (entries, or the snapshot taken at the change).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
-use libprocess::{Context, Counter, DecodeError, Node, Pid, Process, ProcessRef};
+use libprocess::{Context, Counter, DecodeError, Node, Pid, Process};
 use protobuf::Message as _;
 use raft::eraftpb::MessageType;
 use tokio::sync::{oneshot, watch};
 
-use super::driver::{DriverConfig, DriverOutput, DriverRole, RaftDriver, RaftStatus};
-use super::members::{Group, slot_of};
-use super::sled_backend::SledBackend;
-use super::storage::{LogBackend, RaftStorage};
-use super::{
-    Applied, Completion, LeaderState, Leadership, Registrar, RegistrarError, RegistryOperation,
-    StateFuture,
+use crate::driver::{DriverConfig, DriverOutput, DriverRole, RaftDriver, RaftStatus};
+use crate::handle::RaftRegistrarConfig;
+use crate::members::{Group, slot_of};
+use crate::messages::{
+    GroupJoined, JoinGroup, ProbeRegistrar, REGISTRAR_ID, RaftMessage, RegistrarMessage,
+    RegistrarProbed,
 };
-
-/// The libprocess id of the registrar process on every master.
-pub const REGISTRAR_ID: &str = "registrar";
-
-/// One raft message between registrars.
-///
-/// Sent by a master's registrar to a peer's registrar (`registrar@ip:port`), whenever
-/// raft-rs produces a message; no reply at this level (raft's own responses travel the
-/// same way). Lost or refused messages are recovered by raft's retries.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct RaftMessage {
-    /// The `raft::eraftpb::Message`, protobuf-2 encoded.
-    #[prost(bytes = "vec", tag = "1")]
-    pub data: Vec<u8>,
-    /// The sender's raft id.
-    #[prost(uint64, tag = "2")]
-    pub from: u64,
-    /// The receiver's raft id.
-    #[prost(uint64, tag = "3")]
-    pub to: u64,
-}
-
-impl prost::Name for RaftMessage {
-    const NAME: &'static str = "RaftMessage";
-    const PACKAGE: &'static str = "mesos.internal";
-    fn full_name() -> String {
-        "mesos.internal.RaftMessage".into()
-    }
-}
-
-macro_rules! registrar_message {
-    ($(#[$doc:meta])* $name:ident { $($(#[$field_doc:meta])* $field:ident: $ty:ty = $tag:literal,)* }) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, prost::Message)]
-        pub struct $name {
-            $($(#[$field_doc])* #[prost(uint64, tag = $tag)] pub $field: $ty,)*
-        }
-
-        impl prost::Name for $name {
-            const NAME: &'static str = stringify!($name);
-            const PACKAGE: &'static str = "mesos.internal";
-            fn full_name() -> String {
-                concat!("mesos.internal.", stringify!($name)).into()
-            }
-        }
-    };
-}
-
-registrar_message! {
-    /// Sent by a registrar whose log is blank to every peer registrar, every tick until
-    /// each has answered with [`RegistrarProbed`].
-    ProbeRegistrar {}
-}
-
-registrar_message! {
-    /// The answer to [`ProbeRegistrar`].
-    RegistrarProbed {
-        /// 1 if this member never stored an entry nor took part in an election (a new
-        /// group), else 0.
-        fresh: u64 = "1",
-    }
-}
-
-registrar_message! {
-    /// Sent by a registrar whose log is blank, in a group that has a log, to every peer
-    /// every tick: replace my old incarnation. The slot is the sender's address.
-    JoinGroup {
-        /// Random, drawn once per blank start: names this incarnation.
-        nonce: u64 = "1",
-    }
-}
-
-registrar_message! {
-    /// The leader's answer to [`JoinGroup`] once the replacement is applied.
-    GroupJoined {
-        /// The nonce of the request.
-        nonce: u64 = "1",
-        /// The joiner's new raft id.
-        member: u64 = "2",
-    }
-}
-
-libprocess::protocol! {
-    /// What the registrar accepts.
-    pub enum RegistrarMessage {
-        /// A raft message from a peer registrar.
-        Raft(RaftMessage),
-        /// A blank member asks whether we have a log.
-        Probe(ProbeRegistrar),
-        /// A peer's answer to our probe.
-        Probed(RegistrarProbed),
-        /// A member that lost its disk asks to rejoin.
-        Join(JoinGroup),
-        /// The leader gave us our new raft id.
-        Joined(GroupJoined),
-    }
-}
-
-/// Raft ids of the masters of a new group: the sorted, deduplicated list numbered 1..=n.
-/// Every master given the same `--masters` derives the same ids. (A replaced member has a
-/// later generation of its slot's id; see [`members`](super::members).)
-pub fn raft_peers(masters: &[SocketAddr]) -> Vec<(u64, SocketAddr)> {
-    Group::new(masters).map(|group| group.slots().collect()).unwrap_or_default()
-}
-
-/// How to run a raft registrar.
-#[derive(Debug, Clone)]
-pub struct RaftRegistrarConfig {
-    /// Every member's address (`--masters`), this master's included.
-    pub masters: Vec<SocketAddr>,
-    /// The raft tick period.
-    pub tick: Duration,
-    /// Base election timeout in ticks (timeouts are drawn from `[e, 2e)`).
-    pub election_ticks: usize,
-    /// Heartbeat period in ticks.
-    pub heartbeat_ticks: usize,
-    /// Snapshot and compact after this many applied entries.
-    pub snapshot_interval: u64,
-    /// Most submits in flight.
-    pub max_pending: usize,
-    /// Seed of the election jitter; `None` derives it from the raft id.
-    pub seed: Option<u64>,
-}
-
-impl RaftRegistrarConfig {
-    /// Defaults: 100 ms ticks, elections after 500-900 ms, heartbeats every 100 ms.
-    pub fn new(masters: Vec<SocketAddr>) -> RaftRegistrarConfig {
-        RaftRegistrarConfig {
-            masters,
-            tick: Duration::from_millis(100),
-            election_ticks: 5,
-            heartbeat_ticks: 1,
-            snapshot_interval: 1000,
-            max_pending: 10_000,
-            seed: None,
-        }
-    }
-
-    /// Parses `--masters=ip:port,ip:port,...`; an absent or empty list is a group of one
-    /// (`this`).
-    pub fn parse_masters(
-        list: Option<&str>,
-        this: SocketAddr,
-    ) -> Result<Vec<SocketAddr>, RegistrarError> {
-        let Some(list) = list.filter(|l| !l.trim().is_empty()) else { return Ok(vec![this]) };
-        list.split(',')
-            .map(|item| {
-                item.trim().parse().map_err(|_| RegistrarError::Config {
-                    reason: format!("bad master address '{item}'"),
-                })
-            })
-            .collect()
-    }
-}
+use crate::storage::{LogBackend, RaftStorage};
+use crate::{Applied, LeaderState, Leadership, RegistrarError, RegistryOperation};
 
 type Waiter = oneshot::Sender<Result<Applied, RegistrarError>>;
 
@@ -239,6 +82,68 @@ pub struct RegistrarProcess {
 }
 
 impl RegistrarProcess {
+    /// A registrar for the master at `node.address()` (one of `config.masters`), on the
+    /// log in `backend`, and the receiving end of its leadership reports. A blank log in a
+    /// group of one starts a new group at once; in a larger group it first probes the
+    /// peers (see the module docs).
+    pub(crate) fn new(
+        node: &Node,
+        config: RaftRegistrarConfig,
+        backend: Box<dyn LogBackend>,
+    ) -> Result<(RegistrarProcess, watch::Receiver<Leadership>), RegistrarError> {
+        let group = Group::new(&config.masters).ok_or_else(|| RegistrarError::Config {
+            reason: "--masters must name 1 to 255 masters".into(),
+        })?;
+        let slot = group.slot_at(node.address()).ok_or_else(|| RegistrarError::Config {
+            reason: format!("{} is not in --masters", node.address()),
+        })?;
+        let mut storage = RaftStorage::open(backend)?;
+        if storage.is_blank() && group.len() == 1 {
+            storage.bootstrap(slot, &group.founders())?;
+        }
+        let (leadership, receiver) =
+            watch::channel(Leadership { term: 0, state: LeaderState::Following { leader: None } });
+        let metrics = node.metrics();
+        let mut process = RegistrarProcess {
+            membership: Membership::Failed(RegistrarError::Stopped),
+            group: group.clone(),
+            slot,
+            peers: group
+                .slots()
+                .filter(|(s, _)| *s != slot)
+                .map(|(s, a)| (s, Pid::new(REGISTRAR_ID, a)))
+                .collect(),
+            config,
+            leadership,
+            stats: Stats {
+                refused: metrics.counter("registrar/raft_messages_refused"),
+                sent: metrics.counter("registrar/raft_messages_sent"),
+                received: metrics.counter("registrar/raft_messages_received"),
+            },
+            flush_queued: false,
+        };
+        process.membership = if storage.is_blank() {
+            Membership::Probing { storage, fresh: BTreeSet::new() }
+        } else {
+            let id = storage.member().unwrap_or(slot);
+            if slot_of(id) != slot {
+                return Err(RegistrarError::Config {
+                    reason: format!(
+                        "the raft log belongs to raft id {id} (slot {}) but this master is slot {slot} of --masters; was --masters changed?",
+                        slot_of(id)
+                    ),
+                });
+            }
+            Membership::Member(Box::new(process.driver_on(storage, id)?))
+        };
+        Ok((process, receiver))
+    }
+
+    /// The masters of the group, by slot.
+    pub(crate) fn group(&self) -> &Group {
+        &self.group
+    }
+
     /// The raft driver, once this master is a member of the group.
     pub fn driver(&self) -> Option<&RaftDriver<Waiter>> {
         match &self.membership {
@@ -248,7 +153,7 @@ impl RegistrarProcess {
     }
 
     /// The raft status; before this master is a member, its role says why not.
-    fn status(&self) -> RaftStatus {
+    pub(crate) fn status(&self) -> RaftStatus {
         match &self.membership {
             Membership::Member(driver) => driver.status(),
             Membership::Probing { .. } => {
@@ -444,7 +349,7 @@ impl RegistrarProcess {
         }
     }
 
-    fn on_submit(
+    pub(crate) fn on_submit(
         &mut self,
         operation: RegistryOperation,
         waiter: Waiter,
@@ -574,162 +479,5 @@ impl Process for RegistrarProcess {
     fn finalize(&mut self, _ctx: &mut Context<'_, Self>) {
         self.leadership
             .send_replace(Leadership { term: self.status().term, state: LeaderState::Stopped });
-    }
-}
-
-/// The master's handle to its raft registrar process.
-#[derive(Clone)]
-pub struct RaftRegistrar {
-    process: ProcessRef<RegistrarProcess>,
-    leadership: watch::Receiver<Leadership>,
-    group: Group,
-    /// The registrar's own thread, if it has one ([`RaftRegistrar::open`]); stopped with
-    /// the last handle.
-    _thread: Option<Arc<OwnThread>>,
-}
-
-/// An actix arbiter (a thread with its own event loop), stopped when dropped.
-struct OwnThread(actix_rt::Arbiter);
-
-impl Drop for OwnThread {
-    fn drop(&mut self) {
-        self.0.stop();
-    }
-}
-
-impl RaftRegistrar {
-    /// Starts the registrar on `node`, on the caller's actix arbiter (as the simulated
-    /// tests want: one thread, one paused clock), with the log in `backend`.
-    /// `node.address()` must be one of `config.masters`. A blank log first finds out
-    /// whether the group is new (see the module docs).
-    pub fn start(
-        node: &Node,
-        config: RaftRegistrarConfig,
-        backend: Box<dyn LogBackend>,
-    ) -> Result<RaftRegistrar, RegistrarError> {
-        RaftRegistrar::start_on(node, config, backend, None)
-    }
-
-    fn start_on(
-        node: &Node,
-        config: RaftRegistrarConfig,
-        backend: Box<dyn LogBackend>,
-        thread: Option<OwnThread>,
-    ) -> Result<RaftRegistrar, RegistrarError> {
-        let group = Group::new(&config.masters).ok_or_else(|| RegistrarError::Config {
-            reason: "--masters must name 1 to 255 masters".into(),
-        })?;
-        let slot = group.slot_at(node.address()).ok_or_else(|| RegistrarError::Config {
-            reason: format!("{} is not in --masters", node.address()),
-        })?;
-        let mut storage = RaftStorage::open(backend)?;
-        if storage.is_blank() && group.len() == 1 {
-            storage.bootstrap(slot, &group.founders())?;
-        }
-        let (leadership, receiver) =
-            watch::channel(Leadership { term: 0, state: LeaderState::Following { leader: None } });
-        let metrics = node.metrics();
-        let mut process = RegistrarProcess {
-            membership: Membership::Failed(RegistrarError::Stopped),
-            group: group.clone(),
-            slot,
-            peers: group
-                .slots()
-                .filter(|(s, _)| *s != slot)
-                .map(|(s, a)| (s, Pid::new(REGISTRAR_ID, a)))
-                .collect(),
-            config,
-            leadership,
-            stats: Stats {
-                refused: metrics.counter("registrar/raft_messages_refused"),
-                sent: metrics.counter("registrar/raft_messages_sent"),
-                received: metrics.counter("registrar/raft_messages_received"),
-            },
-            flush_queued: false,
-        };
-        process.membership = if storage.is_blank() {
-            Membership::Probing { storage, fresh: BTreeSet::new() }
-        } else {
-            let id = storage.member().unwrap_or(slot);
-            if slot_of(id) != slot {
-                return Err(RegistrarError::Config {
-                    reason: format!(
-                        "the raft log belongs to raft id {id} (slot {}) but this master is slot {slot} of --masters; was --masters changed?",
-                        slot_of(id)
-                    ),
-                });
-            }
-            Membership::Member(Box::new(process.driver_on(storage, id)?))
-        };
-        let process = match &thread {
-            Some(thread) => node.spawn_on(&thread.0.handle(), REGISTRAR_ID, move || process),
-            None => node.spawn(REGISTRAR_ID, process),
-        };
-        let process = process.map_err(|e| RegistrarError::Config { reason: e.to_string() })?;
-        Ok(RaftRegistrar { process, leadership: receiver, group, _thread: thread.map(Arc::new) })
-    }
-
-    /// Starts the registrar with its log in sled under `<work_dir>/raft`, on a thread of
-    /// its own: raft's ticks and heartbeats never wait behind the master's work (a leader
-    /// busy for a second with thousands of re-registrations must not miss its heartbeats
-    /// and be deposed for it).
-    pub fn open(
-        node: &Node,
-        config: RaftRegistrarConfig,
-        work_dir: &Path,
-    ) -> Result<RaftRegistrar, RegistrarError> {
-        let backend = SledBackend::open(work_dir)?;
-        RaftRegistrar::start_on(
-            node,
-            config,
-            Box::new(backend),
-            Some(OwnThread(actix_rt::Arbiter::new())),
-        )
-    }
-
-    /// The registrar's pid.
-    pub fn pid(&self) -> &Pid {
-        self.process.pid()
-    }
-
-    /// The raft status (for `/master/raft`).
-    pub async fn status(&self) -> Result<RaftStatus, RegistrarError> {
-        self.process.dispatch(|p, _| p.status()).await.map_err(|_| RegistrarError::Stopped)
-    }
-}
-
-impl Registrar for RaftRegistrar {
-    fn submit(&self, operation: RegistryOperation) -> Completion {
-        let (tx, rx) = oneshot::channel();
-        let told = self.process.tell(move |p, ctx| p.on_submit(operation, tx, ctx));
-        Box::pin(async move {
-            if told.is_err() {
-                return Err(RegistrarError::Stopped);
-            }
-            rx.await.unwrap_or(Err(RegistrarError::Stopped))
-        })
-    }
-
-    fn leadership(&self) -> watch::Receiver<Leadership> {
-        self.leadership.clone()
-    }
-
-    fn state(&self) -> StateFuture {
-        let future = self.process.dispatch(|p, _| p.driver().map(|d| d.state().clone()));
-        Box::pin(async move {
-            future
-                .await
-                .map_err(|_| RegistrarError::Stopped)?
-                .ok_or(RegistrarError::NotLeader { leader: None })
-        })
-    }
-
-    fn raft_status(&self) -> Option<super::StatusFuture> {
-        let future = self.process.dispatch(|p, _| p.status());
-        Some(Box::pin(async move { future.await.map_err(|_| RegistrarError::Stopped) }))
-    }
-
-    fn address_of(&self, raft_id: u64) -> Option<SocketAddr> {
-        self.group.address_of(raft_id)
     }
 }

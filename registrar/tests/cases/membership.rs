@@ -2,8 +2,8 @@
 //! incarnation of its slot (a membership change), a new group starts only when every
 //! member is blank, and an earlier incarnation can never come back.
 
-use mesos_master::registrar::members::member_id;
-use mesos_master::registrar::{LogBackend, MemBackend, RaftStatus, RegistryOperation as Op};
+use mesos_registrar::members::member_id;
+use mesos_registrar::{LogBackend, MemBackend, RaftStatus, RegistryOperation as Op};
 
 use super::support::{Cluster, agent};
 
@@ -210,7 +210,7 @@ async fn superseded_incarnation_cannot_come_back() {
 #[actix_rt::test]
 async fn replacement_survives_a_change_of_leader() {
     use libprocess::Match;
-    use mesos_master::registrar::RaftMessage;
+    use mesos_registrar::RaftMessage;
     let mut cluster = Cluster::new(5);
     let backends = cluster.start_all();
     let leader = cluster.wait_leader(&[0, 1, 2, 3, 4]).await;

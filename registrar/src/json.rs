@@ -16,8 +16,8 @@ use mesos_proto::mesos::internal::Registry;
 use mesos_proto::mesos::{FrameworkInfo, TimeInfo};
 use serde_json::{Value, json};
 
-use super::state::{IdCounters, RegisteredFramework, RegistrySnapshot};
-use super::{RegistryError, RegistryState};
+use crate::state::{IdCounters, RegisteredFramework, RegistrySnapshot};
+use crate::{RegistryError, RegistryState};
 
 fn invalid(reason: impl Into<String>) -> RegistryError {
     RegistryError::Invalid { reason: reason.into() }
