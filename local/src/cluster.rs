@@ -170,7 +170,12 @@ fn bind_all(
 ) -> anyhow::Result<Vec<(SocketAddr, TcpListener)>> {
     (0..count)
         .map(|i| {
-            let wanted = if port == 0 { 0 } else { port + offset + i };
+            let wanted = match port {
+                0 => 0,
+                _ => port
+                    .checked_add(offset + i)
+                    .with_context(|| format!("--port={port} leaves no room for every process"))?,
+            };
             let wanted = SocketAddr::new(ip, wanted);
             let listener =
                 TcpListener::bind(wanted).with_context(|| format!("cannot listen on {wanted}"))?;
