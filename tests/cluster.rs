@@ -2,7 +2,6 @@
 //! an unmodified third-party Mesos client (pymesos, installed by `scripts/test-setup.sh`).
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -65,32 +64,17 @@ fn wait_exit(child: &mut Child) -> Option<ExitStatus> {
     Some(std::os::unix::process::ExitStatusExt::from_raw(code << 8))
 }
 
-/// A base port with `count` free ports after it.
-fn free_ports(count: u16) -> u16 {
-    for _ in 0..200 {
-        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = probe.local_addr().unwrap().port();
-        drop(probe);
-        if base > 60_000 {
-            continue;
-        }
-        let all_free = (0..count).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok());
-        if all_free {
-            return base;
-        }
-    }
-    panic!("no run of {count} free ports");
-}
-
-/// Starts `mesos-local` and waits until it prints its summary.
-fn start_local(masters: u16, agents: u16) -> (Local, u16) {
-    let base = free_ports(16);
+/// Starts `mesos-local --port=0` (every process on a port the OS assigns, read back from
+/// the summary) and waits until it prints its summary. Returns it with the masters' ports.
+fn start_local(masters: u16, agents: u16) -> (Local, Vec<u16>) {
+    static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let work_dir =
-        std::env::temp_dir().join(format!("mesos-local-test-{base}-{}", std::process::id()));
+        std::env::temp_dir().join(format!("mesos-local-test-{}-{n}", std::process::id()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_mesos-local"))
         .arg(format!("--num_masters={masters}"))
         .arg(format!("--num_agents={agents}"))
-        .arg(format!("--port={base}"))
+        .arg("--port=0")
         .arg(format!("--work_dir={}", work_dir.display()))
         .arg("--resources=cpus:2;mem:1024")
         .stdout(Stdio::piped())
@@ -99,7 +83,12 @@ fn start_local(masters: u16, agents: u16) -> (Local, u16) {
         .expect("start mesos-local");
     let stdout = child.stdout.take().expect("stdout");
     let (lines, later) = read_until(stdout, "Ctrl-C stops everything.");
-    (Local { child, work_dir, lines, later }, base)
+    let ports = lines
+        .iter()
+        .filter(|l| l.trim_start().starts_with("master "))
+        .map(|l| master_line(l).0)
+        .collect();
+    (Local { child, work_dir, lines, later }, ports)
 }
 
 /// Reads lines until one equals `last` (on a thread, with the guard); later lines keep
@@ -207,13 +196,13 @@ fn processes_under(work_dir: &Path) -> Vec<i32> {
 /// executors included.
 #[test]
 fn local_cluster_runs_a_third_party_scheduler_and_stops_clean() {
-    let (mut local, base) = start_local(1, 2);
+    let (mut local, ports) = start_local(1, 2);
     assert!(
         local.lines.iter().filter(|l| l.trim_start().starts_with("agent")).count() == 2,
         "{:?}",
         local.lines
     );
-    let (status, output) = pymesos(&format!("127.0.0.1:{base}"), "echo hello", 3);
+    let (status, output) = pymesos(&format!("127.0.0.1:{}", ports[0]), "echo hello", 3);
     assert_eq!(status, Some(0), "pymesos output:\n{output}");
     assert_eq!(output.matches("TASK_FINISHED").count(), 3, "{output}");
 
@@ -234,12 +223,16 @@ fn local_cluster_runs_a_third_party_scheduler_and_stops_clean() {
 /// stops everything, the executor included.
 #[test]
 fn local_cluster_runs_a_third_party_executor() {
-    let (mut local, base) = start_local(1, 1);
+    let (mut local, ports) = start_local(1, 1);
     let executor =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/clients/pymesos_executor.py");
     let executor = executor.to_str().expect("utf-8 path");
-    let (status, output) =
-        pymesos_with(&["--executor", executor], &format!("127.0.0.1:{base}"), "via-executor", 1);
+    let (status, output) = pymesos_with(
+        &["--executor", executor],
+        &format!("127.0.0.1:{}", ports[0]),
+        "via-executor",
+        1,
+    );
     assert_eq!(status, Some(0), "pymesos output:\n{output}");
     assert!(output.contains("TASK_RUNNING running"), "{output}");
     assert!(output.contains("TASK_FINISHED finished by the pymesos executor"), "{output}");
@@ -256,16 +249,16 @@ fn local_cluster_runs_a_third_party_executor() {
 /// tasks again.
 #[test]
 fn ha_cluster_survives_kill_9_of_the_leader() {
-    let (local, base) = start_local(3, 2);
+    let (local, ports) = start_local(3, 2);
     let (leader_port, leader_pid, leader_dir) = leader_line(&local.lines);
-    let follower = (base..base + 3).find(|p| *p != leader_port).unwrap();
+    let follower = *ports.iter().find(|p| **p != leader_port).unwrap();
     let (status, output) = pymesos(&format!("127.0.0.1:{follower}"), "echo one", 2);
     assert_eq!(status, Some(0), "through a follower:\n{output}");
 
     kill(OsPid::from_raw(leader_pid), Signal::SIGKILL).unwrap();
     let line = local.wait_line(|l| l.starts_with("mesos-local: leading master is now"));
     assert!(!line.ends_with(&format!(":{leader_port}")), "a different master leads: {line}");
-    let survivor = (base..base + 3).find(|p| *p != leader_port).unwrap();
+    let survivor = follower;
     let (status, output) = pymesos(&format!("127.0.0.1:{survivor}"), "echo two", 2);
     assert_eq!(status, Some(0), "after the leader died:\n{output}");
     assert_eq!(output.matches("TASK_FINISHED").count(), 2, "{output}");
@@ -337,7 +330,7 @@ impl Drop for KillOnDrop {
 /// leader can only be elected with its vote.
 #[test]
 fn ha_master_with_a_wiped_disk_rejoins_the_group() {
-    let (local, base) = start_local(3, 1);
+    let (local, ports) = start_local(3, 1);
     let leader = leader_line(&local.lines);
     let follower = local
         .lines
@@ -349,7 +342,9 @@ fn ha_master_with_a_wiped_disk_rejoins_the_group() {
     local.wait_line(|l| l.contains(&format!("(os pid {pid}) exited")));
     std::fs::remove_dir_all(dir.join("raft")).expect("wipe the raft log");
 
-    let list = (base..base + 3).map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
+    // The killed master's port was freed by its death (mesos-local keeps no copy of a
+    // child's listener); it is bound again at once, by the restarted master.
+    let list = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
     let mut child = Command::new(local.work_dir.join("bin/mesos-master"))
         .args([
             "--ip=127.0.0.1".to_string(),
@@ -366,7 +361,10 @@ fn ha_master_with_a_wiped_disk_rejoins_the_group() {
         read_lines_until(stderr, |l| l.contains("rejoined the group as a new member"));
     assert!(lines.iter().any(|l| l.contains("the group has a log")), "{lines:?}");
 
-    let slot = u64::from(port - base + 1);
+    // A master's slot is its place in the sorted `--masters` list (registrar/members.rs).
+    let mut sorted = ports.clone();
+    sorted.sort_unstable();
+    let slot = sorted.iter().position(|p| *p == port).expect("a master's port") as u64 + 1;
     let status = raft_status(port);
     assert_eq!(status["id"], slot + 256, "{status}");
     let (leader_port, leader_pid, _) = leader;

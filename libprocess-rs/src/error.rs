@@ -21,6 +21,12 @@ pub enum Error {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// The listening socket handed to the node is unusable.
+    #[error("cannot listen on the given socket: {source}")]
+    Listener {
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
     /// The I/O runtime could not start.
     #[error("cannot start the network runtime: {0}")]
     Runtime(std::io::Error),

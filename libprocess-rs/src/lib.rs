@@ -51,6 +51,7 @@
 //! - `router`: how a node answers HTTP: messages, routes, built-ins.
 //! - [`wire`]: the libprocess wire format.
 //! - `net`: TCP listener and persistent outbound connections.
+//! - [`inherit`]: handing a listening socket to a child process (`--listen_fd`).
 //! - [`sim`]: the simulated network.
 //! - [`hooks`]: test hooks (`expect`, `drop_next`, `drop_all`, `hold`).
 //! - [`metrics`]: counters and gauges for `/metrics/snapshot`.
@@ -65,6 +66,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod hooks;
 pub mod http;
+pub mod inherit;
 pub mod message;
 pub mod metrics;
 mod net;

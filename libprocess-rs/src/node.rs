@@ -201,6 +201,7 @@ pub struct NodeBuilder {
     hooks: Option<Arc<Hooks>>,
     config: NodeConfig,
     sim: Option<SimNetwork>,
+    listener: Option<std::net::TcpListener>,
 }
 
 impl NodeBuilder {
@@ -228,12 +229,26 @@ impl NodeBuilder {
         self
     }
 
-    /// Starts the node: binds its TCP listener (port 0 picks a free port) and its
-    /// network runtime, or joins the simulated network.
-    pub fn start(self) -> Result<Node, Error> {
-        let (address, tcp) = match &self.sim {
-            Some(_) => (self.address, None),
-            None => {
+    /// Serves on `listener`, bound already, instead of binding the builder's address:
+    /// the node's address is the listener's. A process started with a listening socket
+    /// of its parent (see [`crate::inherit`]) keeps the port its parent chose, and a test
+    /// that binds the port itself never races another test for it.
+    pub fn listener(mut self, listener: std::net::TcpListener) -> NodeBuilder {
+        self.listener = Some(listener);
+        self
+    }
+
+    /// Starts the node: binds its TCP listener (port 0 picks a free port) or serves on
+    /// the one it was given, and starts its network runtime; or joins the simulated
+    /// network.
+    pub fn start(mut self) -> Result<Node, Error> {
+        let (address, tcp) = match (&self.sim, self.listener.take()) {
+            (Some(_), _) => (self.address, None),
+            (None, Some(listener)) => {
+                let (tcp, address) = Tcp::serve_listener(listener, &self.config)?;
+                (address, Some(tcp))
+            }
+            (None, None) => {
                 let (tcp, address) = Tcp::bind(self.address, &self.config)?;
                 (address, Some(tcp))
             }
@@ -273,7 +288,14 @@ impl NodeBuilder {
 impl Node {
     /// A builder for a node at `address` (`127.0.0.1:0` for any free port).
     pub fn builder(address: SocketAddr) -> NodeBuilder {
-        NodeBuilder { address, clock: None, hooks: None, config: NodeConfig::default(), sim: None }
+        NodeBuilder {
+            address,
+            clock: None,
+            hooks: None,
+            config: NodeConfig::default(),
+            sim: None,
+            listener: None,
+        }
     }
 
     pub(crate) fn from_inner(inner: Arc<NodeInner>) -> Node {

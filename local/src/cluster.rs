@@ -1,6 +1,9 @@
 //! Starting, watching and stopping the local cluster.
 //!
 //! 1. Make the work directory and link every role's program name to this executable.
+//!    Bind every member's listening socket (`--port=0`: on ports the OS assigns), so
+//!    each master knows where the others listen before any starts, and hand each child
+//!    its socket (`--listen_fd`): no port is ever released and bound again.
 //! 2. Start the masters (one, or an HA group told about each other with `--masters`) and
 //!    wait until one of them reports a leader.
 //! 3. Start the agents, pointed at every master, and wait until the leader has them all.
@@ -12,7 +15,7 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::Arc;
@@ -95,10 +98,11 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
     let work_dir = work_dir.canonicalize()?;
     let bin = link_programs(&work_dir)?;
 
-    let masters: Vec<SocketAddr> =
-        (0..flags.num_masters).map(|i| SocketAddr::new(flags.ip, flags.port + i)).collect();
+    let master_listeners = bind_all(flags.ip, flags.port, 0, flags.num_masters)?;
+    let agent_listeners = bind_all(flags.ip, flags.port, 11, flags.num_agents)?;
+    let masters: Vec<SocketAddr> = master_listeners.iter().map(|(a, _)| *a).collect();
     let master_list = masters.iter().map(SocketAddr::to_string).collect::<Vec<_>>().join(",");
-    for (i, address) in masters.iter().enumerate() {
+    for (i, (address, listener)) in master_listeners.into_iter().enumerate() {
         let dir = work_dir.join(format!("master-{}", i + 1));
         std::fs::create_dir_all(&dir)?;
         let mut args = vec![format!("--ip={}", address.ip()), format!("--port={}", address.port())];
@@ -111,12 +115,11 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
                 format!("--masters={master_list}"),
             ]);
         }
-        members.push(start(&bin.join("mesos-master"), "master", *address, &args, dir)?);
+        members.push(start(&bin.join("mesos-master"), "master", listener, &args, dir)?);
     }
     let leader = wait_for(stop, "a leading master", || leader_of(&masters))?;
 
-    for j in 0..flags.num_agents {
-        let address = SocketAddr::new(flags.ip, flags.port + 11 + j);
+    for (j, (address, listener)) in agent_listeners.into_iter().enumerate() {
         let dir = work_dir.join(format!("agent-{}", j + 1));
         std::fs::create_dir_all(&dir)?;
         let mut args = vec![
@@ -129,7 +132,7 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
         if let Some(resources) = &flags.resources {
             args.push(format!("--resources={resources}"));
         }
-        members.push(start(&bin.join("mesos-agent"), "agent", address, &args, dir)?);
+        members.push(start(&bin.join("mesos-agent"), "agent", listener, &args, dir)?);
     }
     let expected = usize::from(flags.num_agents);
     wait_for(stop, "the agents to register", || {
@@ -157,17 +160,47 @@ fn link_programs(work_dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
-/// Starts one member with its output in `<dir>/<role>.log`.
+/// Binds `count` listeners on `ip`: on `port + offset`, `port + offset + 1`, ..., or,
+/// with `port` 0, on ports the OS assigns. Returns each with its address.
+fn bind_all(
+    ip: IpAddr,
+    port: u16,
+    offset: u16,
+    count: u16,
+) -> anyhow::Result<Vec<(SocketAddr, TcpListener)>> {
+    (0..count)
+        .map(|i| {
+            let wanted = match port {
+                0 => 0,
+                _ => port
+                    .checked_add(offset + i)
+                    .with_context(|| format!("--port={port} leaves no room for every process"))?,
+            };
+            let wanted = SocketAddr::new(ip, wanted);
+            let listener =
+                TcpListener::bind(wanted).with_context(|| format!("cannot listen on {wanted}"))?;
+            Ok((listener.local_addr()?, listener))
+        })
+        .collect()
+}
+
+/// Starts one member on `listener` with its output in `<dir>/<role>.log`. The child
+/// inherits the listener; this process closes its own copy when this returns, so the
+/// port of a member that exits is free again (a user may restart it by hand).
 fn start(
     program: &Path,
     role: &'static str,
-    address: SocketAddr,
+    listener: TcpListener,
     args: &[String],
     dir: PathBuf,
 ) -> anyhow::Result<Member> {
+    let address = listener.local_addr()?;
     let log = File::create(dir.join(format!("{role}.log")))?;
-    let child = Command::new(program)
+    let mut command = Command::new(program);
+    let fd = libprocess::inherit::pass_listener(&mut command, &listener);
+    let child = command
         .args(args)
+        .arg(format!("--listen_fd={fd}"))
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)

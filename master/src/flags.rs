@@ -55,6 +55,11 @@ pub struct Flags {
     /// Port to listen on (0 picks a free port; the chosen one is printed at start).
     #[arg(long = "port", env = "MESOS_PORT", default_value_t = 5050)]
     pub port: u16,
+    /// Serve on this inherited listening socket instead of binding --ip:--port (its
+    /// address becomes --ip and --port): how `mesos-local --port=0` and the tests hand a
+    /// master a port chosen before it starts. Not in Apache Mesos; no environment form.
+    #[arg(long = "listen_fd")]
+    pub listen_fd: Option<i32>,
     /// Where the raft log, snapshots and registry live; required with --registry=raft.
     #[arg(long = "work_dir", env = "MESOS_WORK_DIR")]
     pub work_dir: Option<PathBuf>,

@@ -38,6 +38,12 @@ pub struct Flags {
     /// Port to listen on.
     #[arg(long = "port", env = "MESOS_PORT", default_value_t = 5051)]
     pub port: u16,
+    /// Serve on this inherited listening socket instead of binding --ip:--port (its
+    /// address becomes --ip and --port): how `mesos-local --port=0` and the tests hand an
+    /// agent a port chosen before it starts, and keep it across a restart. Not in Apache
+    /// Mesos; no environment form (executors inherit the agent's environment).
+    #[arg(long = "listen_fd")]
+    pub listen_fd: Option<i32>,
     /// Where sandboxes, checkpoints and meta data live.
     #[arg(long = "work_dir", env = "MESOS_WORK_DIR")]
     pub work_dir: PathBuf,

@@ -40,8 +40,17 @@ impl Tcp {
     ) -> Result<(Tcp, SocketAddr), Error> {
         let listener = std::net::TcpListener::bind(address)
             .map_err(|source| Error::Bind { address, source })?;
-        listener.set_nonblocking(true).map_err(|source| Error::Bind { address, source })?;
-        let bound = listener.local_addr().map_err(|source| Error::Bind { address, source })?;
+        Tcp::serve_listener(listener, config)
+    }
+
+    /// Starts the I/O runtime for a listener bound already (inherited from the parent
+    /// process, or bound by a test that keeps its port). Returns its address.
+    pub(crate) fn serve_listener(
+        listener: std::net::TcpListener,
+        config: &NodeConfig,
+    ) -> Result<(Tcp, SocketAddr), Error> {
+        let bound = listener.local_addr().map_err(|source| Error::Listener { source })?;
+        listener.set_nonblocking(true).map_err(|source| Error::Listener { source })?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.io_threads.max(1))
             .thread_name("libprocess-io")

@@ -149,6 +149,9 @@ async fn connection_quiet_for_31_seconds_survives() {
     let mut buf = [0u8; 256];
     for round in 0..2 {
         if round == 1 {
+            // Not a wait for an event: 31 s of silence on the wire *is* the input under
+            // test, and hyper's timers run on the node's own I/O runtime, which no test
+            // clock pauses. The one legitimate wall-clock sleep in the tests.
             tokio::time::sleep(Duration::from_secs(31)).await;
         }
         stream.write_all(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
