@@ -10,6 +10,9 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid as OsPid;
 
+/// The web UI in headless chromium.
+mod webui;
+
 /// Generous guard against hangs (not a wait: every wait below is on an event).
 const GUARD: Duration = Duration::from_secs(120);
 

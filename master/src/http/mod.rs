@@ -26,7 +26,8 @@
 //! | `POST /api/v1/scheduler` | the v1 scheduler API (RecordIO event stream) | [`scheduler_api`] |
 //! | `POST /api/v1` | the v1 operator API (queries, TEARDOWN, SUBSCRIBE) | [`operator_api`] |
 //! | `/raft` | this master's raft status and members (every master) | `raft` |
-//! | `/` | the web UI page; `404` for any path no other route claims | `web_ui` |
+//! | `/proxy/<ip:port>/<path>` | a read-only `GET` of another master or agent, for the web UI | `web_proxy` |
+//! | `/` | the web UI page and its assets; `404` for any path no other route claims | `web_ui` |
 //!
 //! Outside the master's own routes, its metrics (`master/*`, `allocator/*`) appear in the
 //! node's `/metrics/snapshot` ([`metrics`]).
@@ -46,7 +47,8 @@
 //! - [`operator_api`]: the v1 operator HTTP API and its subscriber streams.
 //! - [`metrics`]: the `master/*` metrics, computed from the snapshot.
 //! - `raft`: `/raft`.
-//! - `web_ui`: `/`.
+//! - `web_ui`: `/` and the page's assets (`webui/`).
+//! - `web_proxy`: `/proxy`, the page's reads of other masters and agents.
 
 use std::sync::Arc;
 
@@ -67,6 +69,7 @@ mod read_only;
 pub mod scheduler_api;
 pub mod state_json;
 mod teardown;
+mod web_proxy;
 mod web_ui;
 
 pub use query::{Query, QueryError};
@@ -91,6 +94,7 @@ pub struct Shared {
 pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &Shared) {
     raft::install(ctx, &shared.registrar, &shared.leader_view);
     web_ui::install(ctx);
+    web_proxy::install(ctx, &shared.snapshot, &shared.leader_view, &shared.registrar);
     read_only::install(ctx, &shared.snapshot, &shared.leader_view);
     teardown::install(ctx);
     metrics::install_snapshot_gauges(ctx, shared.snapshot.clone());
