@@ -3,3 +3,4 @@ mod endpoints;
 mod metrics;
 mod state;
 mod support;
+mod web_ui;
