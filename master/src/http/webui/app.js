@@ -126,6 +126,11 @@ const FIGURES = [
   ["master/event_queue_http_requests", "event queue: HTTP"], ["master/messages_run_task", "messages: run task"],
   ["master/messages_status_update", "messages: status update"], ["master/messages_launch_tasks", "messages: launch tasks"],
   ["master/messages_register_slave", "messages: register agent"], ["master/valid_status_updates", "valid status updates"],
+  ["registrar/raft_messages_sent", "raft messages sent"], ["registrar/raft_messages_received", "raft messages received"],
+  ["allocator/mesos/resources/cpus/total", "cpus total"], ["allocator/mesos/resources/cpus/offered_or_allocated", "cpus offered or allocated"],
+  ["allocator/mesos/resources/mem/total", "mem total"], ["allocator/mesos/resources/mem/offered_or_allocated", "mem offered or allocated"],
+  ["libprocess/mailbox_full", "mailbox full (refused)"], ["libprocess/outbound_dropped", "outbound dropped"],
+  // Shown once the master exports them (Mesos has both; not every build here does).
   ["registrar/state_store_ms", "registrar commit (ms)"], ["registrar/state_store_ms/p99", "registrar commit p99 (ms)"],
   ["allocator/mesos/allocation_runs", "allocation runs"],
 ];
