@@ -32,7 +32,8 @@ use crate::snapshot::SnapshotCell;
 use mesos_registrar::Registrar;
 
 /// The paths (after `<ip:port>`) the proxy forwards: the read-only JSON the page shows.
-/// A path matches an entry exactly or extends it with `/...` (no `..` is ever allowed).
+/// A path matches an entry exactly or extends it with `/...` (no `..` and no `%` escape
+/// other than the parentheses of `slave(1)` is ever allowed).
 const ALLOWED: [&str; 13] = [
     "/master/state",
     "/master/state-summary",
@@ -98,7 +99,9 @@ fn parse(path: &str) -> Option<(SocketAddr, String)> {
     let target: SocketAddr = target.parse().ok()?;
     // Browsers may escape the agent's process id (`slave%281%29`).
     let rest = format!("/{}", rest.replace("%28", "(").replace("%29", ")"));
+    // No other escapes: a `%2e%2e` or `%2f` could hide a path the list does not allow.
     let allowed = !rest.contains("..")
+        && !rest.contains('%')
         && ALLOWED.iter().any(|p| rest == *p || rest.starts_with(&format!("{p}/")));
     allowed.then_some((target, rest))
 }
@@ -230,6 +233,7 @@ mod tests {
         assert!(parse("/proxy/127.0.0.1:5050/master/teardown").is_none());
         assert!(parse("/proxy/127.0.0.1:5050/api/v1").is_none());
         assert!(parse("/proxy/127.0.0.1:5050/files/read/../../x").is_none());
+        assert!(parse("/proxy/127.0.0.1:5050/master/state%2f%2e%2e%2fteardown").is_none());
         assert!(parse("/proxy/example.com/master/state").is_none());
         assert!(parse("/proxy/127.0.0.1:5050/master/statex").is_none());
     }
