@@ -6,8 +6,8 @@
 //!
 //! # Layout
 //!
-//! - [`allocator`]: the allocator's pure core: resource quantities, the
-//!   hierarchical DRF sorter and the hierarchical allocator.
+//! - [`allocator`]: the allocator's pure core: the hierarchical DRF sorter and the
+//!   hierarchical allocator (on `mesos_proto`'s quantities and ids).
 //! - [`allocator_process`]: the allocator actor around that core.
 //! - [`cli`]: the `mesos-master` program.
 //! - [`core`]: the master's pure core: agents, frameworks, offers, tasks.

@@ -21,12 +21,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::filters::{IndexMap, IndexSet, OfferFilter, SplitMix64, refuse_timeout};
-use super::quantities::ResourceQuantities;
 use super::resources::AllocatorResources;
 use super::sorter::DrfSorter;
 use super::types::{
     AgentId, AgentSpec, AllocatorConfig, AllocatorError, FrameworkId, FrameworkSpec, Used,
 };
+use mesos_proto::resources::ResourceQuantities;
 
 /// Dense index of an agent in `Allocator::agents`.
 pub(super) type AgentIdx = u32;

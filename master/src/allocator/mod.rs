@@ -6,7 +6,6 @@
 //! [`Allocator::allocate`] with the current time and sends out the
 //! [`Allocation`]s that come back as offers.
 //!
-//! - [`quantities`]: scalar resource amounts with Mesos's fixed-point rules.
 //! - [`sorter`]: the hierarchical weighted DRF sorter over roles and frameworks.
 //! - [`resources`]: the [`AllocatorResources`] trait, what the allocator
 //!   needs from a resource bundle.
@@ -20,7 +19,6 @@ mod allocate;
 mod bookkeeping;
 mod core;
 pub mod filters;
-pub mod quantities;
 pub mod resources;
 pub mod sorter;
 mod types;
