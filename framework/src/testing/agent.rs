@@ -10,7 +10,6 @@ use mesos_proto::mesos::{self, TaskState, internal, task_status};
 use mesos_proto::resources::Resources;
 
 use crate::executor::ExecutorEnv;
-use crate::tasks::is_terminal;
 
 /// How often the fake agent retries registration while it has no master.
 const REGISTRATION_RETRY: Duration = Duration::from_secs(1);
@@ -221,7 +220,7 @@ impl FakeAgent {
             .task_states()
             .await
             .into_iter()
-            .filter(|(_, state)| !is_terminal(*state))
+            .filter(|(_, state)| !state.is_terminal())
             .map(|(id, _)| id)
             .collect();
         live.sort();
@@ -321,7 +320,7 @@ impl FakeAgentProcess {
         ctx: &mut Context<'_, Self>,
     ) {
         let Some(entry) = self.tasks.get_mut(task_id) else { return };
-        if is_terminal(entry.state) {
+        if entry.state.is_terminal() {
             return;
         }
         entry.state = state;

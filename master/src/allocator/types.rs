@@ -155,11 +155,13 @@ pub enum AllocatorError {
         /// The ID given.
         agent_id: AgentId,
     },
-    /// A role name is invalid (empty, or an empty or `.` path component).
-    #[error("invalid role '{role}'")]
+    /// A role name breaks Mesos's rules (`mesos_proto::resources::roles::validate`).
+    #[error("invalid role '{role}': {reason}")]
     InvalidRole {
         /// The role given.
         role: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// A role is not one the framework subscribes to.
     #[error("framework {framework_id} is not subscribed to role '{role}'")]

@@ -55,7 +55,7 @@ impl Agent {
         let unfinished: Vec<TaskId> = executor
             .launched_tasks
             .iter()
-            .filter(|(_, task)| !crate::status_update::is_terminal(task.state))
+            .filter(|(_, task)| !task.state().is_terminal())
             .map(|(id, _)| id.clone())
             .chain(executor.queued_tasks.keys().cloned())
             .collect();

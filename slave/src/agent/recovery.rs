@@ -34,7 +34,6 @@ use crate::paths::Paths;
 use crate::protobuf::task_from_info;
 use crate::registration::AgentState;
 use crate::state::{Executor, ExecutorState, Framework, PendingTermination};
-use crate::status_update::is_terminal;
 
 /// Reads the checkpoint under `--work_dir` and checks it belongs to an agent with
 /// the same resources and attributes. `Ok(None)`: nothing to recover.
@@ -179,7 +178,7 @@ impl Agent {
             task.statuses.push(status);
         }
         let unacked = self.updates.has_stream(framework_id, &task_id);
-        if is_terminal(task.state) {
+        if task.state().is_terminal() {
             if unacked {
                 executor.terminated_tasks.insert(task_id, task);
             } else {

@@ -48,7 +48,6 @@ use rand::rngs::StdRng;
 
 use crate::containerizer::{Signal, describe_status};
 use crate::protobuf::{UpdateDetails, random_uuid, status_update};
-use crate::status_update::is_terminal;
 
 mod runner;
 
@@ -208,7 +207,7 @@ impl CommandExecutor {
             uuid.clone(),
             ctx.now(),
         );
-        if is_terminal(state as i32) {
+        if state.is_terminal() {
             self.terminal_uuid = Some(uuid.clone());
         }
         self.unacked.insert(uuid, update.clone());
