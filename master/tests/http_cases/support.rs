@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use libprocess::{Context, Node, Pid, Process, ProcessRef};
+use libprocess::{Node, Pid, Process, ProcessRef};
 use mesos_master::launch::{MasterOptions, spawn_master};
 use mesos_master::process::MasterProcess;
 use mesos_proto::mesos::{self, internal, scheduler};
@@ -149,28 +149,9 @@ fn dechunk(mut body: &str) -> String {
 /// simulated-network fakes and the failover benchmarks' agents use).
 pub use mesos_proto::inbox::{AgentInbox, SchedulerInbox};
 
-/// Forwards what it receives.
-pub struct Recorder<M> {
-    tx: mpsc::UnboundedSender<M>,
-}
-
-/// As an agent it also answers pings like a live agent, so the master keeps it.
-impl Process for Recorder<AgentInbox> {
-    type Message = AgentInbox;
-    fn on_message(&mut self, from: Pid, message: AgentInbox, ctx: &mut Context<'_, Self>) {
-        if matches!(message, AgentInbox::Ping(_)) {
-            ctx.send(&from, internal::PongSlaveMessage {});
-        }
-        let _ = self.tx.send(message);
-    }
-}
-
-impl Process for Recorder<SchedulerInbox> {
-    type Message = SchedulerInbox;
-    fn on_message(&mut self, _from: Pid, message: SchedulerInbox, _ctx: &mut Context<'_, Self>) {
-        let _ = self.tx.send(message);
-    }
-}
+#[path = "../common/recorder.rs"]
+mod recorder;
+pub use recorder::Recorder;
 
 /// A fake agent (`Fake<AgentInbox>`) or scheduler (`Fake<SchedulerInbox>`): a recorder
 /// process on its own TCP node.
@@ -189,7 +170,7 @@ where
     pub fn new(master: &TcpMaster, id: &str) -> Fake<M> {
         let node = Node::builder("127.0.0.1:0".parse().unwrap()).start().expect("start node");
         let (tx, rx) = mpsc::unbounded_channel();
-        let process = node.spawn(id, Recorder { tx }).expect("spawn");
+        let process = node.spawn(id, Recorder::new(tx)).expect("spawn");
         Fake { pid: process.pid().clone(), node, master: master.pid.clone(), rx }
     }
 
