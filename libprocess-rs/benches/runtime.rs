@@ -638,18 +638,23 @@ async fn codec_mailbox(node: &Node, bytes: &Bytes, window: Duration, run: &str) 
 struct Options {
     runs: usize,
     act1_pings: u64,
+    /// `ours` or `bare`: run one side of ACT-1 only (to count its instructions).
+    act1_side: Option<String>,
     only: Option<Vec<String>>,
     write: bool,
 }
 
 impl Options {
     fn parse() -> Options {
-        let mut options = Options { runs: 3, act1_pings: 15_000_000, only: None, write: true };
+        let mut options =
+            Options { runs: 3, act1_pings: 15_000_000, act1_side: None, only: None, write: true };
         for arg in std::env::args().skip(1) {
             if let Some(v) = arg.strip_prefix("--runs=") {
                 options.runs = v.parse().expect("--runs=N");
             } else if let Some(v) = arg.strip_prefix("--act1-pings=") {
                 options.act1_pings = v.parse().expect("--act1-pings=N");
+            } else if let Some(v) = arg.strip_prefix("--act1-side=") {
+                options.act1_side = Some(v.to_string());
             } else if let Some(v) = arg.strip_prefix("--only=") {
                 options.only = Some(v.split(',').map(str::to_string).collect());
             } else if arg == "--no-write" {
@@ -722,14 +727,20 @@ fn main() {
         if options.wants("act1") {
             let node = Node::builder("127.0.0.1:0".parse().expect("literal")).start().expect("start node");
             let total = options.act1_pings;
+            let side = options.act1_side.as_deref();
             // Warm-up (allocator, arbiters), not reported.
-            act1_libprocess(&node, &arbiters, (total / 20).max(10_000), 999).await;
+            act1_libprocess(&node, &arbiters, 10_000, 999).await;
             let mut ours = Vec::new();
             let mut bare = Vec::new();
             for run in 0..runs {
-                ours.push(act1_libprocess(&node, &arbiters, total, run).await);
-                bare.push(act1_bare_actix(&arbiters, total).await);
-                eprintln!("ACT-1 run {run}: libprocess-rs {} msg/s, bare actix {} msg/s", human(ours[run]), human(bare[run]));
+                if side != Some("bare") {
+                    ours.push(act1_libprocess(&node, &arbiters, total, run).await);
+                }
+                if side != Some("ours") {
+                    bare.push(act1_bare_actix(&arbiters, total).await);
+                }
+                eprintln!("ACT-1 run {run}: libprocess-rs {} msg/s, bare actix {} msg/s",
+                    human(ours.last().copied().unwrap_or(f64::NAN)), human(bare.last().copied().unwrap_or(f64::NAN)));
             }
             node.shutdown().await;
             let (o, b) = (median(ours.clone()), median(bare.clone()));

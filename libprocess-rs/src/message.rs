@@ -248,9 +248,16 @@ pub enum DecodeError {
 ///
 /// Implemented by [`protocol!`](crate::protocol); the runtime calls [`Inbound::decode`]
 /// for every delivered message and hands the result to the process's `on_message`.
-pub trait Inbound: Sized + 'static {
+pub trait Inbound: Sized + Send + 'static {
     /// Turns a delivered message into the enum, or says why not.
     fn decode(name: &MessageName, body: Body) -> Result<Self, DecodeError>;
+    /// Takes a local message out of `value`, an `&mut Option<T>`, when `T` is the type
+    /// of one of the variants: how a local send skips boxing and name matching. `None`
+    /// leaves `value` as it was, and the message then goes through [`Inbound::decode`].
+    fn from_local(value: &mut dyn Any) -> Option<Self> {
+        let _ = value;
+        None
+    }
     /// The full names of every accepted message (the process's message table).
     fn names() -> Vec<String>;
 }
@@ -311,6 +318,18 @@ macro_rules! protocol {
                     }
                 )*
                 Err($crate::DecodeError::Unknown { name: name.to_string() })
+            }
+
+            #[allow(unused_variables)]
+            fn from_local(value: &mut dyn ::std::any::Any) -> ::std::option::Option<Self> {
+                $(
+                    if let ::std::option::Option::Some(slot) =
+                        value.downcast_mut::<::std::option::Option<$ty>>()
+                    {
+                        return slot.take().map($name::$variant);
+                    }
+                )*
+                ::std::option::Option::None
             }
 
             fn names() -> ::std::vec::Vec<::std::string::String> {

@@ -6,12 +6,13 @@
 //! router, the metrics, the test hooks and the clock. An OS process normally runs one
 //! node; a simulated cluster runs many in one OS process, each with its own address.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Actor, Recipient};
+use actix::Actor;
 use bytes::Bytes;
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
@@ -22,11 +23,12 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::hooks::{Hooks, Verdict};
 use crate::http::SharedHandler;
+use crate::mailbox::{Mailbox, MailboxOf, Refused, SendCache};
 use crate::message::{Body, Envelope, MessageName, ProtoMessage};
 use crate::metrics::{Counter, Metrics};
 use crate::net::Tcp;
 use crate::pid::Pid;
-use crate::process::{Delivery, Event, Process, ProcessActor, ProcessRef};
+use crate::process::{Event, Process, ProcessActor, ProcessRef};
 use crate::sim::SimNetwork;
 
 /// Bounds and settings of a node. Every bound says what happens when it is hit.
@@ -100,7 +102,7 @@ struct RouteEntry {
 }
 
 pub(crate) struct ProcessEntry {
-    pub(crate) mailbox: Recipient<Delivery>,
+    pub(crate) mailbox: Arc<dyn Mailbox>,
     routes: Vec<RouteEntry>,
 }
 
@@ -364,8 +366,8 @@ impl Node {
             }
             Entry::Vacant(entry) => {
                 let addr = start(pid.clone(), self.clone());
-                entry
-                    .insert(ProcessEntry { mailbox: addr.clone().recipient(), routes: Vec::new() });
+                let mailbox = Arc::new(MailboxOf::new(addr.clone()));
+                entry.insert(ProcessEntry { mailbox, routes: Vec::new() });
                 Ok(ProcessRef::new(pid, addr, self.inner.clock.clone()))
             }
         }
@@ -392,12 +394,98 @@ impl Node {
     /// Sends a protobuf message from `from` to `to`: moved as a value when `to` is on this
     /// node, encoded and sent over the network otherwise.
     pub fn send<T: ProtoMessage>(&self, from: &Pid, to: &Pid, message: T) {
-        if to.address() == self.inner.address {
-            self.deliver(Envelope::local(from.clone(), to.clone(), message));
-        } else {
+        if to.address() != self.inner.address {
             let body = Bytes::from(message.encode_to_vec());
             self.send_remote(from, to, MessageName::of::<T>(), body);
+        } else if self.inner.hooks.is_active() {
+            self.deliver(Envelope::local(from.clone(), to.clone(), message));
+        } else {
+            match self.inner.processes.get(to.id()) {
+                Some(entry) => self.deliver_typed(&*entry.mailbox, from, to, message),
+                None => self.no_process(to),
+            };
         }
+    }
+
+    /// [`Node::send`] from a process, resolving a local receiver through the sender's
+    /// cache of mailboxes instead of the process table.
+    pub(crate) fn send_from_process<T: ProtoMessage>(
+        &self,
+        cache: &RefCell<SendCache>,
+        from: &Pid,
+        to: &Pid,
+        message: T,
+    ) {
+        // The hot path of the runtime: one relaxed load decides that nobody watches the
+        // messages of this node. Anything that observes every delivery (test hooks, and
+        // later a ring of recent messages) belongs behind this check, in `deliver`.
+        if to.address() != self.inner.address || self.inner.hooks.is_active() {
+            return self.send(from, to, message);
+        }
+        // Never contended: a handler does not re-enter `send` while this borrow lives.
+        // Should it ever be, the table serves the send.
+        let Ok(mut cache) = cache.try_borrow_mut() else { return self.send(from, to, message) };
+        if let Some(mailbox) = cache.get(to) {
+            self.deliver_typed(&**mailbox, from, to, message);
+            return;
+        }
+        let Some(mailbox) = self.inner.processes.get(to.id()).map(|e| e.mailbox.clone()) else {
+            self.no_process(to);
+            return;
+        };
+        self.deliver_typed(&*mailbox, from, to, message);
+        cache.insert(to, mailbox);
+    }
+
+    /// Queues a local typed message to `mailbox` as the receiver's own protocol enum, or
+    /// by name when the receiver does not know the type (it is refused there).
+    fn deliver_typed<T: ProtoMessage>(
+        &self,
+        mailbox: &dyn Mailbox,
+        from: &Pid,
+        to: &Pid,
+        message: T,
+    ) -> Delivered {
+        let mut value = Some(message);
+        let delivered = match mailbox.send_local(from, &mut value, &self.inner.clock) {
+            Some(delivered) => delivered,
+            // `send_local` left the message in `value` when it refused it.
+            None => match value.take() {
+                Some(message) => {
+                    let envelope = Envelope::local(from.clone(), to.clone(), message);
+                    let sent = mailbox.send_event(
+                        Event::Message(Box::new(envelope)),
+                        &self.inner.clock,
+                        false,
+                    );
+                    Node::delivered(sent)
+                }
+                None => Delivered::NoProcess,
+            },
+        };
+        if delivered == Delivered::MailboxFull {
+            self.mailbox_full(to.id());
+        }
+        delivered
+    }
+
+    fn delivered(sent: Result<(), Refused>) -> Delivered {
+        match sent {
+            Ok(()) => Delivered::Queued,
+            Err(Refused::Full) => Delivered::MailboxFull,
+            Err(Refused::Closed) => Delivered::NoProcess,
+        }
+    }
+
+    fn no_process(&self, to: &Pid) -> Delivered {
+        self.inner.stats.messages_no_process.inc();
+        tracing::debug!(%to, "no such process");
+        Delivered::NoProcess
+    }
+
+    fn mailbox_full(&self, id: &str) {
+        self.inner.stats.mailbox_full.inc();
+        tracing::warn!(process = %id, "mailbox full: message dropped");
     }
 
     /// Sends raw bytes under a message name (for names without a protobuf type).
@@ -442,44 +530,28 @@ impl Node {
     /// Delivers a message without consulting the hooks (releasing held messages).
     pub(crate) fn deliver_unfiltered(&self, envelope: Envelope) -> Delivered {
         let Some(entry) = self.inner.processes.get(envelope.to.id()) else {
-            self.inner.stats.messages_no_process.inc();
-            tracing::debug!(to = %envelope.to, name = %envelope.name, "no such process");
-            return Delivered::NoProcess;
+            return self.no_process(&envelope.to);
         };
-        match entry.mailbox.try_send(Delivery {
-            event: Event::Message(envelope),
-            pending: self.inner.clock.pending(),
-        }) {
-            Ok(()) => Delivered::Queued,
-            Err(error) => match error {
-                actix::prelude::SendError::Full(_) => {
-                    self.inner.stats.mailbox_full.inc();
-                    tracing::warn!(process = %entry.key(), "mailbox full: message dropped");
-                    Delivered::MailboxFull
-                }
-                actix::prelude::SendError::Closed(_) => Delivered::NoProcess,
-            },
+        let sent =
+            entry.mailbox.send_event(Event::Message(Box::new(envelope)), &self.inner.clock, false);
+        let delivered = Node::delivered(sent);
+        if delivered == Delivered::MailboxFull {
+            self.mailbox_full(entry.key());
         }
+        delivered
     }
 
     /// Queues a non-message event to a local process, past the mailbox bound.
     pub(crate) fn post_event(&self, to: &Pid, event: Event) -> bool {
         let Some(entry) = self.inner.processes.get(to.id()) else { return false };
-        match entry.mailbox.try_send(Delivery { event, pending: self.inner.clock.pending() }) {
-            Ok(()) => true,
-            Err(actix::prelude::SendError::Full(delivery)) => {
-                entry.mailbox.do_send(delivery);
-                true
-            }
-            Err(actix::prelude::SendError::Closed(_)) => false,
-        }
+        entry.mailbox.send_event(event, &self.inner.clock, true).is_ok()
     }
 
     /// Queues an HTTP request to a process route; returns false if the mailbox is full
     /// or the process gone.
     pub(crate) fn post_http(&self, to: &str, event: Event) -> bool {
         let Some(entry) = self.inner.processes.get(to) else { return false };
-        entry.mailbox.try_send(Delivery { event, pending: self.inner.clock.pending() }).is_ok()
+        entry.mailbox.send_event(event, &self.inner.clock, false).is_ok()
     }
 
     /// Asks `pid` (on this node) to terminate; its `finalize` runs, linked processes get
@@ -574,7 +646,10 @@ impl Node {
 
     /// Called by a process's actor when it has stopped.
     pub(crate) fn process_terminated(&self, pid: &Pid) {
-        self.inner.processes.remove(pid.id());
+        if let Some((_, entry)) = self.inner.processes.remove(pid.id()) {
+            // Senders that cached this mailbox look the id up again from now on.
+            entry.mailbox.mark_dead();
+        }
         let linkers = {
             let mut links = self.inner.links.lock();
             // Processes linked to this one: told below.

@@ -95,3 +95,40 @@ async fn messages_to_missing_processes_are_dropped() {
     assert_eq!(delivered, libprocess::Delivered::NoProcess);
     node.shutdown().await;
 }
+
+/// A process remembers where it last sent (its mailbox cache) without ever outliving the
+/// receiver: after the receiver terminates its messages count as undeliverable, and a new
+/// process that takes the same id gets them. A local message of a type the receiver does
+/// not accept is still refused by name and counted.
+#[actix_rt::test]
+async fn cached_receivers_follow_the_process_table() {
+    let node = tcp_node();
+    let (a, mut rx) = probe(&node, "a");
+    let echo = node.spawn("echo", Echo::default()).unwrap();
+    let to = echo.pid().clone();
+    let send = |seq: u64| {
+        let to = to.clone();
+        a.dispatch(move |_, ctx| ctx.send(&to, Ping { seq, ..Default::default() }))
+    };
+    send(1).await.unwrap();
+    assert_eq!(next(&mut rx).await, Seen::Pong { from: to.clone(), seq: 1 });
+
+    node.terminate(echo.pid());
+    node.wait(echo.pid()).await;
+    send(2).await.unwrap();
+    assert_eq!(node.metrics().snapshot()["libprocess/messages_no_process"], 1.0);
+
+    let again = node.spawn("echo", Echo::default()).unwrap();
+    send(3).await.unwrap();
+    assert_eq!(next(&mut rx).await, Seen::Pong { from: to.clone(), seq: 3 });
+    assert_eq!(again.dispatch(|echo, _| echo.answered).await.unwrap(), 1);
+
+    let pong_to = to.clone();
+    a.dispatch(move |_, ctx| ctx.send(&pong_to, libprocess::testing::Pong::default()))
+        .await
+        .unwrap();
+    // Queued behind the pong, so the pong has been handled when this returns.
+    again.dispatch(|_, _| ()).await.unwrap();
+    assert_eq!(node.metrics().snapshot()["libprocess/messages_unknown"], 1.0);
+    node.shutdown().await;
+}
