@@ -126,6 +126,28 @@ impl MessageName {
         }
     }
 
+    /// The length of the full name.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            MessageName::Typed { package: "", name } => name.len(),
+            MessageName::Typed { package, name } => package.len() + 1 + name.len(),
+            MessageName::Owned(full) => full.len(),
+        }
+    }
+
+    /// Appends the full name to `out` (no intermediate string).
+    pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
+        match self {
+            MessageName::Typed { package: "", name } => out.extend_from_slice(name.as_bytes()),
+            MessageName::Typed { package, name } => {
+                out.extend_from_slice(package.as_bytes());
+                out.push(b'.');
+                out.extend_from_slice(name.as_bytes());
+            }
+            MessageName::Owned(full) => out.extend_from_slice(full.as_bytes()),
+        }
+    }
+
     /// The full name as an owned string.
     pub fn to_full(&self) -> Arc<str> {
         match self {
