@@ -20,6 +20,7 @@
 //! there.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -27,8 +28,8 @@ use actix::Addr;
 use actix::prelude::SendError;
 
 use crate::clock::Clock;
-use crate::message::Inbound;
-use crate::node::Delivered;
+use crate::message::{Envelope, Inbound, ProtoMessage};
+use crate::node::{Delivered, Node};
 use crate::pid::Pid;
 use crate::process::{Delivery, Event, Item, Process, ProcessActor};
 
@@ -143,5 +144,86 @@ impl SendCache {
     /// slot.
     pub(crate) fn insert(&mut self, to: &Pid, mailbox: Arc<dyn Mailbox>) {
         self.slots[SendCache::slot(to)] = Some((to.clone(), mailbox));
+    }
+}
+
+/// The local send path of a node (see the module overview).
+impl Node {
+    /// [`Node::send`] from a process, resolving a local receiver through the sender's
+    /// cache of mailboxes instead of the process table.
+    pub(crate) fn send_from_process<T: ProtoMessage>(
+        &self,
+        cache: &RefCell<SendCache>,
+        from: &Pid,
+        to: &Pid,
+        message: T,
+    ) {
+        // The hot path of the runtime: one relaxed load decides that nobody watches the
+        // messages of this node. Anything that observes every delivery (test hooks, and
+        // later a ring of recent messages) belongs behind this check, in `deliver`.
+        if to.address() != self.address() || self.hooks().is_active() {
+            return self.send(from, to, message);
+        }
+        // Never contended: a handler does not re-enter `send` while this borrow lives.
+        // Should it ever be, the table serves the send.
+        let Ok(mut cache) = cache.try_borrow_mut() else { return self.send(from, to, message) };
+        if let Some(mailbox) = cache.get(to) {
+            self.deliver_typed(&**mailbox, from, to, message);
+            return;
+        }
+        let Some(mailbox) = self.mailbox_of(to.id()) else {
+            self.no_process(to);
+            return;
+        };
+        self.deliver_typed(&*mailbox, from, to, message);
+        cache.insert(to, mailbox);
+    }
+
+    /// Queues a local typed message to `mailbox` as the receiver's own protocol enum, or
+    /// by name when the receiver does not know the type (it is refused there).
+    pub(crate) fn deliver_typed<T: ProtoMessage>(
+        &self,
+        mailbox: &dyn Mailbox,
+        from: &Pid,
+        to: &Pid,
+        message: T,
+    ) -> Delivered {
+        let mut value = Some(message);
+        let delivered = match mailbox.send_local(from, &mut value, self.clock()) {
+            Some(delivered) => delivered,
+            // `send_local` left the message in `value` when it refused it.
+            None => match value.take() {
+                Some(message) => {
+                    let envelope = Envelope::local(from.clone(), to.clone(), message);
+                    let sent =
+                        mailbox.send_event(Event::Message(Box::new(envelope)), self.clock(), false);
+                    Node::delivered(sent)
+                }
+                None => Delivered::NoProcess,
+            },
+        };
+        if delivered == Delivered::MailboxFull {
+            self.mailbox_full(to.id());
+        }
+        delivered
+    }
+
+    pub(crate) fn delivered(sent: Result<(), Refused>) -> Delivered {
+        match sent {
+            Ok(()) => Delivered::Queued,
+            Err(Refused::Full) => Delivered::MailboxFull,
+            Err(Refused::Closed) => Delivered::NoProcess,
+        }
+    }
+
+    pub(crate) fn no_process(&self, to: &Pid) -> Delivered {
+        self.stats().messages_no_process.inc();
+        tracing::debug!(%to, "no such process");
+        Delivered::NoProcess
+    }
+
+    pub(crate) fn mailbox_full(&self, id: &str) {
+        self.stats().mailbox_full.inc();
+        tracing::warn!(process = %id, "mailbox full: message dropped");
     }
 }

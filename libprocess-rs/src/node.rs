@@ -6,7 +6,6 @@
 //! router, the metrics, the test hooks and the clock. An OS process normally runs one
 //! node; a simulated cluster runs many in one OS process, each with its own address.
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,7 +22,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::hooks::{Hooks, Verdict};
 use crate::http::SharedHandler;
-use crate::mailbox::{Mailbox, MailboxOf, Refused, SendCache};
+use crate::mailbox::{Mailbox, MailboxOf};
 use crate::message::{Body, Envelope, MessageName, ProtoMessage};
 use crate::metrics::{Counter, Metrics};
 use crate::net::Tcp;
@@ -407,87 +406,6 @@ impl Node {
         }
     }
 
-    /// [`Node::send`] from a process, resolving a local receiver through the sender's
-    /// cache of mailboxes instead of the process table.
-    pub(crate) fn send_from_process<T: ProtoMessage>(
-        &self,
-        cache: &RefCell<SendCache>,
-        from: &Pid,
-        to: &Pid,
-        message: T,
-    ) {
-        // The hot path of the runtime: one relaxed load decides that nobody watches the
-        // messages of this node. Anything that observes every delivery (test hooks, and
-        // later a ring of recent messages) belongs behind this check, in `deliver`.
-        if to.address() != self.inner.address || self.inner.hooks.is_active() {
-            return self.send(from, to, message);
-        }
-        // Never contended: a handler does not re-enter `send` while this borrow lives.
-        // Should it ever be, the table serves the send.
-        let Ok(mut cache) = cache.try_borrow_mut() else { return self.send(from, to, message) };
-        if let Some(mailbox) = cache.get(to) {
-            self.deliver_typed(&**mailbox, from, to, message);
-            return;
-        }
-        let Some(mailbox) = self.inner.processes.get(to.id()).map(|e| e.mailbox.clone()) else {
-            self.no_process(to);
-            return;
-        };
-        self.deliver_typed(&*mailbox, from, to, message);
-        cache.insert(to, mailbox);
-    }
-
-    /// Queues a local typed message to `mailbox` as the receiver's own protocol enum, or
-    /// by name when the receiver does not know the type (it is refused there).
-    fn deliver_typed<T: ProtoMessage>(
-        &self,
-        mailbox: &dyn Mailbox,
-        from: &Pid,
-        to: &Pid,
-        message: T,
-    ) -> Delivered {
-        let mut value = Some(message);
-        let delivered = match mailbox.send_local(from, &mut value, &self.inner.clock) {
-            Some(delivered) => delivered,
-            // `send_local` left the message in `value` when it refused it.
-            None => match value.take() {
-                Some(message) => {
-                    let envelope = Envelope::local(from.clone(), to.clone(), message);
-                    let sent = mailbox.send_event(
-                        Event::Message(Box::new(envelope)),
-                        &self.inner.clock,
-                        false,
-                    );
-                    Node::delivered(sent)
-                }
-                None => Delivered::NoProcess,
-            },
-        };
-        if delivered == Delivered::MailboxFull {
-            self.mailbox_full(to.id());
-        }
-        delivered
-    }
-
-    fn delivered(sent: Result<(), Refused>) -> Delivered {
-        match sent {
-            Ok(()) => Delivered::Queued,
-            Err(Refused::Full) => Delivered::MailboxFull,
-            Err(Refused::Closed) => Delivered::NoProcess,
-        }
-    }
-
-    fn no_process(&self, to: &Pid) -> Delivered {
-        self.inner.stats.messages_no_process.inc();
-        tracing::debug!(%to, "no such process");
-        Delivered::NoProcess
-    }
-
-    fn mailbox_full(&self, id: &str) {
-        self.inner.stats.mailbox_full.inc();
-        tracing::warn!(process = %id, "mailbox full: message dropped");
-    }
-
     /// Sends raw bytes under a message name (for names without a protobuf type).
     pub fn send_raw(&self, from: &Pid, to: &Pid, name: &str, body: Bytes) {
         let name = MessageName::owned(name);
@@ -539,6 +457,11 @@ impl Node {
             self.mailbox_full(entry.key());
         }
         delivered
+    }
+
+    /// The mailbox of local process `id`.
+    pub(crate) fn mailbox_of(&self, id: &str) -> Option<Arc<dyn Mailbox>> {
+        self.inner.processes.get(id).map(|entry| entry.mailbox.clone())
     }
 
     /// Queues a non-message event to a local process, past the mailbox bound.
