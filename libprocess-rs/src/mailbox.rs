@@ -44,8 +44,9 @@ pub(crate) enum Refused {
 /// A process's mailbox, whatever the process's type.
 pub(crate) trait Mailbox: Send + Sync {
     /// Queues a local typed message: `value` is an `&mut Option<T>`. Returns `None`, with
-    /// `value` untouched, when `T` is not one of the receiver's message types (the caller
-    /// then sends it as an [`Event::Message`], to be refused by name in the receiver).
+    /// `value` untouched, when `T` is not one of the receiver's message types or the
+    /// receiver's protocol is too large to queue inline (the caller then sends it as an
+    /// [`Event::Message`], decoded or refused by name in the receiver).
     fn send_local(&self, from: &Pid, value: &mut dyn Any, clock: &Clock) -> Option<Delivered>;
 
     /// Queues an event; `past_bound` queues it even when the mailbox is full (exits and
@@ -71,8 +72,17 @@ impl<P: Process> MailboxOf<P> {
     }
 }
 
+/// Largest protocol enum queued inline. An enum is as large as its largest message (the
+/// agent's holds a `RunTaskMessage` of about 3 KB): queueing it inline would allocate and
+/// copy that much for every message however small, so larger protocols take the boxed
+/// path, whose box is the size of the message itself.
+const INLINE_MESSAGE_BYTES: usize = 256;
+
 impl<P: Process> Mailbox for MailboxOf<P> {
     fn send_local(&self, from: &Pid, value: &mut dyn Any, clock: &Clock) -> Option<Delivered> {
+        if size_of::<P::Message>() > INLINE_MESSAGE_BYTES {
+            return None;
+        }
         let message = <P::Message as Inbound>::from_local(value)?;
         let item = Item::Local { from: from.clone(), message };
         Some(match self.addr.try_send(Delivery { item, pending: clock.pending() }) {
