@@ -44,6 +44,7 @@
 //! - [`pid`]: `Pid`, parsing and printing `id@ip:port`.
 //! - [`message`]: envelopes, message names, bodies, the [`protocol!`] macro.
 //! - [`process`]: the [`Process`] trait, its [`Context`], [`ProcessRef`] handles.
+//! - `mailbox`: how a message reaches a local process; the per-sender mailbox cache.
 //! - [`node`]: a libprocess instance: process table, links, sending, spawning.
 //! - [`clock`]: the pausable clock and timers.
 //! - [`duration`]: Mesos's duration syntax (`500ms`, `10mins`).
@@ -67,6 +68,7 @@ pub mod fuzzing;
 pub mod hooks;
 pub mod http;
 pub mod inherit;
+mod mailbox;
 pub mod message;
 pub mod metrics;
 mod net;

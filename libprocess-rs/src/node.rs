@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Actor, Recipient};
+use actix::Actor;
 use bytes::Bytes;
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
@@ -22,11 +22,12 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::hooks::{Hooks, Verdict};
 use crate::http::SharedHandler;
+use crate::mailbox::{Mailbox, MailboxOf};
 use crate::message::{Body, Envelope, MessageName, ProtoMessage};
 use crate::metrics::{Counter, Metrics};
 use crate::net::Tcp;
 use crate::pid::Pid;
-use crate::process::{Delivery, Event, Process, ProcessActor, ProcessRef, Reserved};
+use crate::process::{Event, Process, ProcessActor, ProcessRef, Reserved};
 use crate::sim::SimNetwork;
 
 /// Bounds and settings of a node. Every bound says what happens when it is hit.
@@ -100,7 +101,7 @@ struct RouteEntry {
 }
 
 pub(crate) struct ProcessEntry {
-    pub(crate) mailbox: Recipient<Delivery>,
+    pub(crate) mailbox: Arc<dyn Mailbox>,
     routes: Vec<RouteEntry>,
 }
 
@@ -394,8 +395,8 @@ impl Node {
             }
             Entry::Vacant(entry) => {
                 let addr = start(pid.clone(), self.clone());
-                entry
-                    .insert(ProcessEntry { mailbox: addr.clone().recipient(), routes: Vec::new() });
+                let mailbox = Arc::new(MailboxOf::new(addr.clone()));
+                entry.insert(ProcessEntry { mailbox, routes: Vec::new() });
                 Ok(ProcessRef::new(pid, addr, self.inner.clock.clone()))
             }
         }
@@ -422,11 +423,16 @@ impl Node {
     /// Sends a protobuf message from `from` to `to`: moved as a value when `to` is on this
     /// node, encoded and sent over the network otherwise.
     pub fn send<T: ProtoMessage>(&self, from: &Pid, to: &Pid, message: T) {
-        if to.address() == self.inner.address {
-            self.deliver(Envelope::local(from.clone(), to.clone(), message));
-        } else {
+        if to.address() != self.inner.address {
             let body = Bytes::from(message.encode_to_vec());
             self.send_remote(from, to, MessageName::of::<T>(), body);
+        } else if self.inner.hooks.is_active() {
+            self.deliver(Envelope::local(from.clone(), to.clone(), message));
+        } else {
+            match self.inner.processes.get(to.id()) {
+                Some(entry) => self.deliver_typed(&*entry.mailbox, from, to, message),
+                None => self.no_process(to),
+            };
         }
     }
 
@@ -472,44 +478,33 @@ impl Node {
     /// Delivers a message without consulting the hooks (releasing held messages).
     pub(crate) fn deliver_unfiltered(&self, envelope: Envelope) -> Delivered {
         let Some(entry) = self.inner.processes.get(envelope.to.id()) else {
-            self.inner.stats.messages_no_process.inc();
-            tracing::debug!(to = %envelope.to, name = %envelope.name, "no such process");
-            return Delivered::NoProcess;
+            return self.no_process(&envelope.to);
         };
-        match entry.mailbox.try_send(Delivery {
-            event: Event::Message(envelope),
-            pending: self.inner.clock.pending(),
-        }) {
-            Ok(()) => Delivered::Queued,
-            Err(error) => match error {
-                actix::prelude::SendError::Full(_) => {
-                    self.inner.stats.mailbox_full.inc();
-                    tracing::warn!(process = %entry.key(), "mailbox full: message dropped");
-                    Delivered::MailboxFull
-                }
-                actix::prelude::SendError::Closed(_) => Delivered::NoProcess,
-            },
+        let sent =
+            entry.mailbox.send_event(Event::Message(Box::new(envelope)), &self.inner.clock, false);
+        let delivered = Node::delivered(sent);
+        if delivered == Delivered::MailboxFull {
+            self.mailbox_full(entry.key());
         }
+        delivered
+    }
+
+    /// The mailbox of local process `id`.
+    pub(crate) fn mailbox_of(&self, id: &str) -> Option<Arc<dyn Mailbox>> {
+        self.inner.processes.get(id).map(|entry| entry.mailbox.clone())
     }
 
     /// Queues a non-message event to a local process, past the mailbox bound.
     pub(crate) fn post_event(&self, to: &Pid, event: Event) -> bool {
         let Some(entry) = self.inner.processes.get(to.id()) else { return false };
-        match entry.mailbox.try_send(Delivery { event, pending: self.inner.clock.pending() }) {
-            Ok(()) => true,
-            Err(actix::prelude::SendError::Full(delivery)) => {
-                entry.mailbox.do_send(delivery);
-                true
-            }
-            Err(actix::prelude::SendError::Closed(_)) => false,
-        }
+        entry.mailbox.send_event(event, &self.inner.clock, true).is_ok()
     }
 
     /// Queues an HTTP request to a process route; returns false if the mailbox is full
     /// or the process gone.
     pub(crate) fn post_http(&self, to: &str, event: Event) -> bool {
         let Some(entry) = self.inner.processes.get(to) else { return false };
-        entry.mailbox.try_send(Delivery { event, pending: self.inner.clock.pending() }).is_ok()
+        entry.mailbox.send_event(event, &self.inner.clock, false).is_ok()
     }
 
     /// Asks `pid` (on this node) to terminate; its `finalize` runs, linked processes get
@@ -604,7 +599,10 @@ impl Node {
 
     /// Called by a process's actor when it has stopped.
     pub(crate) fn process_terminated(&self, pid: &Pid) {
-        self.inner.processes.remove(pid.id());
+        if let Some((_, entry)) = self.inner.processes.remove(pid.id()) {
+            // Senders that cached this mailbox look the id up again from now on.
+            entry.mailbox.mark_dead();
+        }
         let linkers = {
             let mut links = self.inner.links.lock();
             // Processes linked to this one: told below.

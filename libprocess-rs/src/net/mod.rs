@@ -89,7 +89,7 @@ impl Tcp {
 
     /// Sends an encoded message to `to`'s node over the persistent connection.
     pub(crate) fn send(&self, node: &Node, from: &Pid, to: &Pid, name: &MessageName, body: &[u8]) {
-        let bytes = crate::wire::encode_message(from, to, &name.to_string(), body);
+        let bytes = crate::wire::encode_named(from, to, name, body);
         self.outbound.send(node, to.address(), bytes);
     }
 
