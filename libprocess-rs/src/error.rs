@@ -21,6 +21,9 @@ pub enum Error {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// The node's TLS setting (`LIBPROCESS_SSL_*`) cannot be used.
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// The I/O runtime could not start.
     #[error("cannot start the network runtime: {0}")]
     Runtime(std::io::Error),

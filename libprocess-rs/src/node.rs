@@ -28,6 +28,7 @@ use crate::net::Tcp;
 use crate::pid::Pid;
 use crate::process::{Delivery, Event, Process, ProcessActor, ProcessRef};
 use crate::sim::SimNetwork;
+use crate::tls::TlsConfig;
 
 /// Bounds and settings of a node. Every bound says what happens when it is hit.
 #[derive(Clone, Debug)]
@@ -201,6 +202,7 @@ pub struct NodeBuilder {
     hooks: Option<Arc<Hooks>>,
     config: NodeConfig,
     sim: Option<SimNetwork>,
+    tls: Option<TlsConfig>,
 }
 
 impl NodeBuilder {
@@ -222,6 +224,12 @@ impl NodeBuilder {
         self
     }
 
+    /// Uses this TLS setting instead of reading `LIBPROCESS_SSL_*` from the environment.
+    pub fn tls(mut self, tls: TlsConfig) -> NodeBuilder {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Joins a simulated network at the builder's address instead of listening on TCP.
     pub fn simulated(mut self, sim: &SimNetwork) -> NodeBuilder {
         self.sim = Some(sim.clone());
@@ -229,12 +237,18 @@ impl NodeBuilder {
     }
 
     /// Starts the node: binds its TCP listener (port 0 picks a free port) and its
-    /// network runtime, or joins the simulated network.
+    /// network runtime, or joins the simulated network. A TCP node reads its TLS setting
+    /// from `LIBPROCESS_SSL_*` (unless [`NodeBuilder::tls`] gave one), as every libprocess
+    /// does at initialisation: every binary honours it without a flag of its own.
     pub fn start(self) -> Result<Node, Error> {
         let (address, tcp) = match &self.sim {
             Some(_) => (self.address, None),
             None => {
-                let (tcp, address) = Tcp::bind(self.address, &self.config)?;
+                let tls = match &self.tls {
+                    Some(tls) => tls.clone(),
+                    None => TlsConfig::from_env()?,
+                };
+                let (tcp, address) = Tcp::bind(self.address, &self.config, tls.load()?)?;
                 (address, Some(tcp))
             }
         };
@@ -273,7 +287,14 @@ impl NodeBuilder {
 impl Node {
     /// A builder for a node at `address` (`127.0.0.1:0` for any free port).
     pub fn builder(address: SocketAddr) -> NodeBuilder {
-        NodeBuilder { address, clock: None, hooks: None, config: NodeConfig::default(), sim: None }
+        NodeBuilder {
+            address,
+            clock: None,
+            hooks: None,
+            config: NodeConfig::default(),
+            sim: None,
+            tls: None,
+        }
     }
 
     pub(crate) fn from_inner(inner: Arc<NodeInner>) -> Node {

@@ -18,9 +18,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::guarded::{ConnState, GuardedIo};
+use super::tls::{self, Accepted};
 use crate::http::{self as lhttp, ClientAddr, Response};
 use crate::metrics::Counter;
 use crate::node::{Node, NodeConfig, NodeInner};
+use crate::tls::Tls;
 
 /// Connection counts, global and per client IP.
 struct Admission {
@@ -58,13 +60,18 @@ fn admit(admission: &Arc<Mutex<Admission>>, ip: IpAddr, config: &NodeConfig) -> 
     Some(Admitted { admission: admission.clone(), ip })
 }
 
-pub(super) async fn accept_loop(
-    listener: TcpListener,
-    node: Weak<NodeInner>,
-    config: NodeConfig,
-    mut stop: watch::Receiver<bool>,
-    rejected: Counter,
-) {
+/// What the accept loop serves with.
+pub(super) struct Accepting {
+    pub(super) node: Weak<NodeInner>,
+    pub(super) config: NodeConfig,
+    pub(super) stop: watch::Receiver<bool>,
+    pub(super) rejected: Counter,
+    /// The node's TLS setting; `None` serves plain.
+    pub(super) tls: Option<Tls>,
+}
+
+pub(super) async fn accept_loop(listener: TcpListener, accepting: Accepting) {
+    let Accepting { node, config, mut stop, rejected, tls } = accepting;
     let admission = Arc::new(Mutex::new(Admission { total: 0, per_ip: HashMap::new() }));
     loop {
         let accepted = tokio::select! {
@@ -89,9 +96,20 @@ pub(super) async fn accept_loop(
         let node = node.clone();
         let config = config.clone();
         let stop = stop.clone();
+        let tls = tls.clone();
         let _ = stream.set_nodelay(true);
         tokio::spawn(async move {
-            serve_connection(stream, client, node, config, stop).await;
+            // The handshake shares the head's deadline: a silent client cannot hold its
+            // admission longer than a slow plain one.
+            match tls::accept(stream, tls.as_ref(), config.header_read_timeout).await {
+                Ok(Accepted::Plain(stream)) => {
+                    serve_connection(stream, client, node, config, stop).await
+                }
+                Ok(Accepted::Tls(stream)) => {
+                    serve_connection(stream, client, node, config, stop).await
+                }
+                Err(error) => tracing::debug!(%client, %error, "TLS accept failed"),
+            }
             drop(admitted);
         });
     }
