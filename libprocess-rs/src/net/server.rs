@@ -185,6 +185,13 @@ async fn serve_request(
         );
     }
     let (parts, body) = request.into_parts();
+    // A declared length over the bound is refused before any of the body is read: waiting
+    // for a body that will be refused anyway would hold the connection until the body
+    // timeout.
+    if http_body::Body::size_hint(&body).lower() > config.max_body_bytes as u64 {
+        node.stats().bad_requests.inc();
+        return too_large(config);
+    }
     let limited = Limited::new(body, config.max_body_bytes);
     let body: Bytes = match tokio::time::timeout(config.body_read_timeout, limited.collect()).await
     {
@@ -192,10 +199,7 @@ async fn serve_request(
         Ok(Err(error)) => {
             node.stats().bad_requests.inc();
             return if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                lhttp::text(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("request body exceeds {} bytes", config.max_body_bytes),
-                )
+                too_large(config)
             } else {
                 lhttp::text(StatusCode::BAD_REQUEST, format!("cannot read request body: {error}"))
             };
@@ -208,4 +212,11 @@ async fn serve_request(
     let mut request = http::Request::from_parts(parts, body);
     request.extensions_mut().insert(ClientAddr(client));
     node.handle_http(request).await
+}
+
+fn too_large(config: &NodeConfig) -> Response {
+    lhttp::text(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("request body exceeds {} bytes", config.max_body_bytes),
+    )
 }

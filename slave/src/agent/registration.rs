@@ -1,7 +1,5 @@
 //! Registering with the master, answering pings, losing the master.
 
-use std::time::Duration;
-
 use libprocess::{Context, Pid};
 use mesos_proto::ids::{FrameworkId, TaskId};
 use mesos_proto::mesos::internal::{
@@ -184,8 +182,7 @@ impl Agent {
         ping_timeout_secs: Option<f64>,
         ctx: &mut Context<'_, Self>,
     ) {
-        let timeout =
-            ping_timeout_secs.filter(|s| s.is_finite() && *s > 0.0).map(Duration::from_secs_f64);
+        let timeout = crate::registration::announced_ping_timeout(ping_timeout_secs);
         self.registration.become_running(master, timeout);
         self.arm_ping_timer(ctx);
         for forward in self.updates.resume(ctx.now()) {

@@ -273,6 +273,9 @@ impl Agent {
         if let Ok(filter) = std::env::var("RUST_LOG") {
             env.insert("RUST_LOG".into(), filter);
         }
+        // The executor talks to this agent with the agent's TLS setting (Mesos operators
+        // pass it on with --executor_environment_variables; docs/ssl.md "Upgrading").
+        env.extend(libprocess::TlsConfig::inherited_environment());
         let variables = info
             .command
             .as_ref()
