@@ -8,7 +8,7 @@
 mod guarded;
 mod outbound;
 mod server;
-mod tls;
+pub(crate) mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector, client, server};
 
@@ -42,11 +43,20 @@ pub(crate) async fn accept(
             return Ok(Accepted::Plain(stream));
         }
     }
+    Ok(Accepted::Tls(Box::new(handshake(stream, tls, deadline).await?)))
+}
+
+/// The server side of the TLS handshake on any stream, within `deadline` (also what the
+/// TLS fuzz target drives, over an in-memory stream).
+pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    tls: &Tls,
+    deadline: Duration,
+) -> io::Result<server::TlsStream<S>> {
     let acceptor = TlsAcceptor::from(tls.server.clone());
-    let stream = tokio::time::timeout(deadline, acceptor.accept(stream))
+    tokio::time::timeout(deadline, acceptor.accept(stream))
         .await
-        .map_err(|_| timed_out())??;
-    Ok(Accepted::Tls(Box::new(stream)))
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))?
 }
 
 /// An established outbound connection.
