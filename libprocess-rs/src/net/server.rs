@@ -149,7 +149,11 @@ pub(crate) async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send + 
         .header_read_timeout(None)
         .max_buf_size(max_buf_size)
         .max_headers(100)
-        .pipeline_flush(true)
+        // No pipeline_flush: hyper then holds answers while unread bytes sit in its read
+        // buffer, and a request whose body fails to decode (an invalid chunk size) leaves
+        // such bytes forever, so its `400` was never sent; it also lifts hyper's cap on
+        // the write buffer (a slow reader of a large answer would hold all of it).
+        .pipeline_flush(false)
         .keep_alive(true)
         // A client that shuts down its write side after its requests still gets the
         // answers (and the fuzz harness relies on it to end a connection).

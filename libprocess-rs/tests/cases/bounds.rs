@@ -185,3 +185,18 @@ async fn declared_length_over_the_bound_is_refused_at_once() {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
     node.shutdown().await;
 }
+
+/// A chunked body with an invalid chunk size is answered `400` (the answer used to be
+/// lost: hyper held it while the rest of the bad body sat unread in its buffer).
+#[actix_rt::test]
+async fn invalid_chunk_size_is_answered_400() {
+    let node = node_with(NodeConfig::default());
+    let _echo = node.spawn("echo", Echo::default()).unwrap();
+    let answer = first_answer(
+        &node,
+        b"POST /echo/libprocess.testing.Ping HTTP/1.1\r\nHost: x\r\nLibprocess-From: a@127.0.0.1:1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
+    node.shutdown().await;
+}
