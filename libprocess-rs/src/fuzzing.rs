@@ -157,7 +157,6 @@ struct TlsHarness {
     node: Node,
     strict: crate::tls::Tls,
     downgrade: crate::tls::Tls,
-    _pki_dir: std::path::PathBuf,
 }
 
 #[cfg(feature = "test-pki")]
@@ -177,7 +176,8 @@ fn tls_harness() -> TlsHarness {
         config.load().expect("test PKI loads").expect("TLS is on in the test PKI")
     };
     let downgrade = load(crate::TlsConfig { support_downgrade: true, ..config.clone() });
-    TlsHarness { system, node, strict: load(config), downgrade, _pki_dir: dir }
+    // The files are read: the CA's directory goes when `pki` is dropped here.
+    TlsHarness { system, node, strict: load(config), downgrade }
 }
 
 /// Feeds `input` as one client connection to the TLS front: the downgrade decision on its

@@ -21,7 +21,8 @@ pub struct Identity {
     pub key_file: PathBuf,
 }
 
-/// A test CA whose certificate is written to `<dir>/ca.pem`.
+/// A test CA whose certificate is written to `<dir>/ca.pem`. The directory and every file
+/// in it are removed when the `TestPki` is dropped (keep it while processes read them).
 pub struct TestPki {
     dir: PathBuf,
     ca: CertifiedIssuer<'static, KeyPair>,
@@ -88,5 +89,11 @@ impl TestPki {
         let env = self.env(identity).into_iter().collect();
         // The environment above is complete and well formed.
         crate::TlsConfig::from_env_map(&env).expect("test PKI environment parses")
+    }
+}
+
+impl Drop for TestPki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

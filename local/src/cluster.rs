@@ -86,6 +86,9 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
     if flags.num_masters == 0 {
         bail!("--num_masters must be at least 1");
     }
+    // The children inherit LIBPROCESS_SSL_*: mesos-local asks them over the same setting.
+    let tls = libprocess::TlsConfig::from_env().context("LIBPROCESS_SSL_*")?;
+    let http = MasterHttp::new(&tls)?;
     let work_dir = match &flags.work_dir {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir()
@@ -95,9 +98,6 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
         .with_context(|| format!("cannot create {}", work_dir.display()))?;
     let work_dir = work_dir.canonicalize()?;
     let bin = link_programs(&work_dir)?;
-    // The children inherit LIBPROCESS_SSL_*: mesos-local asks them over the same setting.
-    let tls = libprocess::TlsConfig::from_env().context("LIBPROCESS_SSL_*")?;
-    let http = MasterHttp::new(&tls)?;
 
     let masters: Vec<SocketAddr> =
         (0..flags.num_masters).map(|i| SocketAddr::new(flags.ip, flags.port + i)).collect();
