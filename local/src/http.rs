@@ -46,26 +46,38 @@ fn ureq_tls(tls: &TlsConfig) -> anyhow::Result<ureq::tls::TlsConfig> {
         let path = path.as_ref().ok_or_else(|| anyhow!("LIBPROCESS_SSL_{what} is not set"))?;
         std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
     };
-    let chain = read(&tls.cert_file, "CERT_FILE")?;
-    let chain = ureq::tls::parse_pem(&chain)
-        .filter_map(|item| match item {
-            Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
-            _ => None,
-        })
-        .collect::<Vec<Certificate<'static>>>();
+    let chain = certificates(&read(&tls.cert_file, "CERT_FILE")?);
     let key = PrivateKey::from_pem(&read(&tls.key_file, "KEY_FILE")?)?;
     let mut builder = ureq::tls::TlsConfig::builder()
         .client_cert(Some(ClientCert::new_with_certs(&chain, key)))
         .disable_verification(!tls.verify_server_cert);
+    // The same CAs as the cluster's (`libprocess::tls`): the file, every PEM file of the
+    // directory; without either, ureq's web PKI roots, as libprocess falls back to.
+    let mut cas = Vec::new();
     if tls.ca_file.is_some() {
-        let cas = read(&tls.ca_file, "CA_FILE")?;
-        let cas = ureq::tls::parse_pem(&cas)
-            .filter_map(|item| match item {
-                Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
-                _ => None,
-            })
-            .collect::<Vec<_>>();
+        cas.extend(certificates(&read(&tls.ca_file, "CA_FILE")?));
+    }
+    if let Some(dir) = &tls.ca_dir {
+        let entries =
+            std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+        for entry in entries.flatten() {
+            cas.extend(
+                std::fs::read(entry.path()).map(|pem| certificates(&pem)).unwrap_or_default(),
+            );
+        }
+    }
+    if !cas.is_empty() {
         builder = builder.root_certs(RootCerts::new_with_certs(&cas));
     }
     Ok(builder.build())
+}
+
+/// The certificates of a PEM file (other items are skipped).
+fn certificates(pem: &[u8]) -> Vec<Certificate<'static>> {
+    ureq::tls::parse_pem(pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
+            _ => None,
+        })
+        .collect()
 }
