@@ -51,12 +51,14 @@
 //! - [`http`]: requests, responses, streaming, route handlers.
 //! - `router`: how a node answers HTTP: messages, routes, built-ins.
 //! - [`wire`]: the libprocess wire format.
-//! - `net`: TCP listener and persistent outbound connections.
+//! - `net`: TCP listener and persistent outbound connections, TLS on both.
 //! - [`inherit`]: handing a listening socket to a child process (`--listen_fd`).
+//! - [`tls`]: the TLS setting (`LIBPROCESS_SSL_*`), parsed and loaded once per node.
 //! - [`sim`]: the simulated network.
 //! - [`hooks`]: test hooks (`expect`, `drop_next`, `drop_all`, `hold`).
 //! - [`metrics`]: counters and gauges for `/metrics/snapshot`.
 //! - [`error`]: the error type.
+//! - `test_pki` (feature `test-pki`): a throwaway CA for TLS tests.
 //! - [`testing`]: `Ping`/`Pong` messages and an `Echo` process for tests and benchmarks.
 //! - `fuzzing` (hidden): the fuzz bodies shared by `fuzz/` and the seed-corpus test.
 
@@ -77,7 +79,10 @@ pub mod pid;
 pub mod process;
 mod router;
 pub mod sim;
+#[cfg(feature = "test-pki")]
+pub mod test_pki;
 pub mod testing;
+pub mod tls;
 pub mod wire;
 
 pub use clock::{Clock, Time, TimerId};
@@ -91,6 +96,7 @@ pub use node::{Delivered, LinkMode, Node, NodeBuilder, NodeConfig};
 pub use pid::Pid;
 pub use process::{Context, Process, ProcessActor, ProcessRef, Reserved};
 pub use sim::SimNetwork;
+pub use tls::TlsConfig;
 
 /// Re-exported so users spawn on the same actix runtime.
 pub use actix_rt;

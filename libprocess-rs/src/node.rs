@@ -29,6 +29,7 @@ use crate::net::Tcp;
 use crate::pid::Pid;
 use crate::process::{Event, Process, ProcessActor, ProcessRef, Reserved};
 use crate::sim::SimNetwork;
+use crate::tls::TlsConfig;
 
 /// Bounds and settings of a node. Every bound says what happens when it is hit.
 #[derive(Clone, Debug)]
@@ -203,6 +204,7 @@ pub struct NodeBuilder {
     config: NodeConfig,
     sim: Option<SimNetwork>,
     listener: Option<std::net::TcpListener>,
+    tls: Option<TlsConfig>,
 }
 
 impl NodeBuilder {
@@ -224,6 +226,12 @@ impl NodeBuilder {
         self
     }
 
+    /// Uses this TLS setting instead of reading `LIBPROCESS_SSL_*` from the environment.
+    pub fn tls(mut self, tls: TlsConfig) -> NodeBuilder {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Joins a simulated network at the builder's address instead of listening on TCP.
     pub fn simulated(mut self, sim: &SimNetwork) -> NodeBuilder {
         self.sim = Some(sim.clone());
@@ -241,16 +249,22 @@ impl NodeBuilder {
 
     /// Starts the node: binds its TCP listener (port 0 picks a free port) or serves on
     /// the one it was given, and starts its network runtime; or joins the simulated
-    /// network.
+    /// network. A TCP node reads its TLS setting from `LIBPROCESS_SSL_*` (unless
+    /// [`NodeBuilder::tls`] gave one), as every libprocess does at initialisation: every
+    /// binary honours it without a flag of its own.
     pub fn start(mut self) -> Result<Node, Error> {
         let (address, tcp) = match (&self.sim, self.listener.take()) {
             (Some(_), _) => (self.address, None),
-            (None, Some(listener)) => {
-                let (tcp, address) = Tcp::serve_listener(listener, &self.config)?;
-                (address, Some(tcp))
-            }
-            (None, None) => {
-                let (tcp, address) = Tcp::bind(self.address, &self.config)?;
+            (None, listener) => {
+                let tls = match &self.tls {
+                    Some(tls) => tls.clone(),
+                    None => TlsConfig::from_env()?,
+                };
+                let tls = tls.load()?;
+                let (tcp, address) = match listener {
+                    Some(listener) => Tcp::serve_listener(listener, &self.config, tls)?,
+                    None => Tcp::bind(self.address, &self.config, tls)?,
+                };
                 (address, Some(tcp))
             }
         };
@@ -296,6 +310,7 @@ impl Node {
             config: NodeConfig::default(),
             sim: None,
             listener: None,
+            tls: None,
         }
     }
 
