@@ -70,6 +70,11 @@ fn wait_exit(child: &mut Child) -> Option<ExitStatus> {
 /// Starts `mesos-local --port=0` (every process on a port the OS assigns, read back from
 /// the summary) and waits until it prints its summary. Returns it with the masters' ports.
 fn start_local(masters: u16, agents: u16) -> (Local, Vec<u16>) {
+    start_local_with(masters, agents, &[])
+}
+
+/// [`start_local`] with `env` added to `mesos-local`'s environment (its children inherit it).
+fn start_local_with(masters: u16, agents: u16, env: &[(String, String)]) -> (Local, Vec<u16>) {
     static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let work_dir =
@@ -80,6 +85,7 @@ fn start_local(masters: u16, agents: u16) -> (Local, Vec<u16>) {
         .arg("--port=0")
         .arg(format!("--work_dir={}", work_dir.display()))
         .arg("--resources=cpus:2;mem:1024")
+        .envs(env.iter().cloned())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -384,4 +390,90 @@ fn ha_master_with_a_wiped_disk_rejoins_the_group() {
     assert!(members.contains(&(slot + 256)) && !members.contains(&slot), "{status}");
     drop(restarted);
     drop(local);
+}
+
+/// `mesos-execute`, built beside `mesos-local` (another package's binary: built here, a
+/// no-op when up to date, so the test never runs a stale one).
+fn mesos_execute() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "-p", "mesos-framework", "--bin", "mesos-execute"])
+        .current_dir(root)
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building mesos-execute failed");
+    Path::new(env!("CARGO_BIN_EXE_mesos-local")).with_file_name("mesos-execute")
+}
+
+/// Runs `mesos-execute` (with the guard): exit code and output.
+fn execute(program: &Path, env: &[(String, String)], args: &[String]) -> (Option<i32>, String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .envs(env.iter().cloned())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start mesos-execute");
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines, _) =
+        read_lines_until(stdout, |l| l.contains("TASK_FINISHED") || l.contains("TASK_FAILED"));
+    let code = wait_exit(&mut child).and_then(|s| s.code());
+    (code, lines.join("\n"))
+}
+
+/// What a plain-HTTP client gets from `port`: whatever bytes come back before the server
+/// closes or 5 s pass.
+fn plain_http_answer(port: u16) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = stream.write_all(b"GET /master/state HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    answer
+}
+
+/// The whole HA cluster under TLS (`LIBPROCESS_SSL_*`, mutual TLS, certificates from a CA
+/// the test makes): raft between the masters, agents, the executors the agents start
+/// (they inherit the setting), `mesos-execute`, and mesos-local's own HTTPS queries. A
+/// plain-HTTP client gets no HTTP answer; `mesos-execute` runs a task; after kill -9 of
+/// the leader a new one is elected over TLS and `mesos-execute` runs a task again.
+#[test]
+fn ha_cluster_runs_under_tls() {
+    let pki_dir = std::env::temp_dir().join(format!("mesos-local-tls-{}", std::process::id()));
+    let pki = libprocess::test_pki::TestPki::new(&pki_dir, "mesos-rs test CA").expect("CA");
+    let identity = pki.issue("cluster", &["127.0.0.1".parse().unwrap()]).expect("certificate");
+    let env = pki.env(&identity);
+    let execute_bin = mesos_execute();
+    let (local, ports) = start_local_with(3, 1, &env);
+    let (leader_port, leader_pid, _) = leader_line(&local.lines);
+    assert!(local.lines.iter().any(|l| l.contains("web UI  https://")), "{:?}", local.lines);
+
+    let answer = plain_http_answer(leader_port);
+    assert!(
+        !answer.starts_with(b"HTTP/"),
+        "plain HTTP answered: {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+
+    let masters = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
+    let args = |name: &str| {
+        vec![
+            format!("--master={masters}"),
+            format!("--name={name}"),
+            format!("--command=echo {name}"),
+        ]
+    };
+    let (code, out) = execute(&execute_bin, &env, &args("tls-one"));
+    assert_eq!(code, Some(0), "mesos-execute over TLS:\n{out}");
+    assert!(out.contains("TASK_FINISHED for task 'tls-one'"), "{out}");
+
+    kill(OsPid::from_raw(leader_pid), Signal::SIGKILL).unwrap();
+    let line = local.wait_line(|l| l.starts_with("mesos-local: leading master is now"));
+    assert!(!line.ends_with(&format!(":{leader_port}")), "a different master leads: {line}");
+    let (code, out) = execute(&execute_bin, &env, &args("tls-two"));
+    assert_eq!(code, Some(0), "mesos-execute over TLS after the failover:\n{out}");
+    assert!(out.contains("TASK_FINISHED for task 'tls-two'"), "{out}");
+    drop(local);
+    let _ = std::fs::remove_dir_all(&pki_dir);
 }

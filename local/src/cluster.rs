@@ -29,6 +29,7 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid as OsPid;
 
 use crate::flags::Flags;
+use crate::http::MasterHttp;
 
 /// How long to wait for a leader and for the agents to register.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -88,6 +89,9 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
     if flags.num_masters == 0 {
         bail!("--num_masters must be at least 1");
     }
+    // The children inherit LIBPROCESS_SSL_*: mesos-local asks them over the same setting.
+    let tls = libprocess::TlsConfig::from_env().context("LIBPROCESS_SSL_*")?;
+    let http = MasterHttp::new(&tls)?;
     let work_dir = match &flags.work_dir {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir()
@@ -117,7 +121,7 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
         }
         members.push(start(&bin.join("mesos-master"), "master", listener, &args, dir)?);
     }
-    let leader = wait_for(stop, "a leading master", || leader_of(&masters))?;
+    let leader = wait_for(stop, "a leading master", || leader_of(&http, &masters))?;
 
     for (j, (address, listener)) in agent_listeners.into_iter().enumerate() {
         let dir = work_dir.join(format!("agent-{}", j + 1));
@@ -136,13 +140,13 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
     }
     let expected = usize::from(flags.num_agents);
     wait_for(stop, "the agents to register", || {
-        leader_of(&masters)
-            .and_then(|leader| state(leader).ok())
+        leader_of(&http, &masters)
+            .and_then(|leader| http.state(leader).ok())
             .filter(|s| active_agents(s) >= expected)
             .map(|_| ())
     })?;
-    print_summary(members, leader, &work_dir);
-    watch(stop, members, &masters, leader, expected)
+    print_summary(members, leader, &work_dir, http.scheme());
+    watch(stop, members, (&http, &masters), leader, expected)
 }
 
 /// Links `mesos-master`, `mesos-agent`, `mesos-executor` and `mesos-registry` to this
@@ -230,16 +234,6 @@ fn wait_for<T>(
     }
 }
 
-fn state(master: SocketAddr) -> anyhow::Result<serde_json::Value> {
-    let url = format!("http://{master}/master/state");
-    let agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(2)))
-        .max_redirects(0)
-        .build();
-    let body = ureq::Agent::new_with_config(agent).get(&url).call()?.body_mut().read_to_string()?;
-    serde_json::from_str(&body).map_err(|e| anyhow!("bad JSON from {url}: {e}"))
-}
-
 fn active_agents(state: &serde_json::Value) -> usize {
     state["slaves"]
         .as_array()
@@ -248,16 +242,16 @@ fn active_agents(state: &serde_json::Value) -> usize {
 }
 
 /// The address of the master that the masters agree leads.
-fn leader_of(masters: &[SocketAddr]) -> Option<SocketAddr> {
+fn leader_of(http: &MasterHttp, masters: &[SocketAddr]) -> Option<SocketAddr> {
     masters.iter().find_map(|m| {
-        let state = state(*m).ok()?;
+        let state = http.state(*m).ok()?;
         let leader = state["leader"].as_str()?;
         let address = leader.split_once('@')?.1.parse().ok()?;
         masters.contains(&address).then_some(address)
     })
 }
 
-fn print_summary(members: &[Member], leader: SocketAddr, work_dir: &Path) {
+fn print_summary(members: &[Member], leader: SocketAddr, work_dir: &Path, scheme: &str) {
     let mut out = std::io::stdout();
     let _ = writeln!(out, "mesos-local: cluster up (work dir {})", work_dir.display());
     for member in members {
@@ -274,7 +268,7 @@ fn print_summary(members: &[Member], leader: SocketAddr, work_dir: &Path) {
             member.work_dir.display()
         );
     }
-    let _ = writeln!(out, "  web UI  http://{leader}/");
+    let _ = writeln!(out, "  web UI  {scheme}://{leader}/");
     let _ = writeln!(out, "Ctrl-C stops everything.");
     let _ = out.flush();
 }
@@ -284,7 +278,7 @@ fn print_summary(members: &[Member], leader: SocketAddr, work_dir: &Path) {
 fn watch(
     stop: &AtomicBool,
     members: &mut [Member],
-    masters: &[SocketAddr],
+    (http, masters): (&MasterHttp, &[SocketAddr]),
     leader: SocketAddr,
     agents: usize,
 ) -> anyhow::Result<()> {
@@ -294,7 +288,7 @@ fn watch(
     while !stop.load(Ordering::SeqCst) {
         if Instant::now() >= next_check {
             next_check = Instant::now() + LEADER_CHECK;
-            let now_leader = leader_of(masters);
+            let now_leader = leader_of(http, masters);
             if now_leader != leader {
                 leader = now_leader;
                 let line = match leader {
@@ -303,7 +297,7 @@ fn watch(
                 };
                 let _ = writeln!(std::io::stdout(), "{line}");
             }
-            if let Some(count) = leader.and_then(|l| state(l).ok()).map(|s| active_agents(&s))
+            if let Some(count) = leader.and_then(|l| http.state(l).ok()).map(|s| active_agents(&s))
                 && count != registered
             {
                 registered = count;

@@ -8,6 +8,7 @@
 
 mod cluster;
 mod flags;
+mod http;
 
 use std::ffi::OsString;
 use std::path::Path;

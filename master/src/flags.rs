@@ -195,17 +195,11 @@ impl Flags {
     pub fn validate(&self) -> Result<Settings, FlagsError> {
         let registry = self.effective_registry();
         let address = SocketAddr::new(self.ip, self.port);
-        let mut masters = Vec::new();
-        if let Some(list) = &self.masters {
-            for member in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-                let member = member.parse::<SocketAddr>().map_err(|_| {
-                    invalid("masters", list, format!("'{member}' is not an ip:port"))
-                })?;
-                if !masters.contains(&member) {
-                    masters.push(member);
-                }
-            }
-        }
+        let masters = match &self.masters {
+            Some(list) => mesos_proto::masters::parse_master_addresses(list)
+                .map_err(|e| invalid("masters", list, e.to_string()))?,
+            None => Vec::new(),
+        };
         if registry == Registry::Raft && self.work_dir.is_none() {
             return Err(invalid("registry", "raft", "--registry=raft needs --work_dir"));
         }

@@ -8,8 +8,9 @@
 //!
 //! # Layout
 //!
-//! - [`allocator`]: the allocator: its pure core (resource quantities, the hierarchical
-//!   DRF sorter and the hierarchical allocator) and its actor ([`allocator::process`]).
+//! - [`allocator`]: the allocator: its pure core (the hierarchical DRF sorter and the
+//!   hierarchical allocator, on `mesos_proto`'s quantities and ids) and its actor
+//!   ([`allocator::process`]).
 //! - [`cli`]: the `mesos-master` program.
 //! - [`core`]: the master's pure core: agents, frameworks, offers, tasks.
 //! - [`process`]: the master actor around the core.

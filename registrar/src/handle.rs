@@ -67,13 +67,8 @@ impl RaftRegistrarConfig {
         this: SocketAddr,
     ) -> Result<Vec<SocketAddr>, RegistrarError> {
         let Some(list) = list.filter(|l| !l.trim().is_empty()) else { return Ok(vec![this]) };
-        list.split(',')
-            .map(|item| {
-                item.trim().parse().map_err(|_| RegistrarError::Config {
-                    reason: format!("bad master address '{item}'"),
-                })
-            })
-            .collect()
+        mesos_proto::masters::parse_master_addresses(list)
+            .map_err(|e| RegistrarError::Config { reason: e.to_string() })
     }
 }
 

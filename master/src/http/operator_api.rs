@@ -279,7 +279,7 @@ fn framework_v1(
 ) -> response::get_frameworks::Framework {
     let mut allocated = Resources::new();
     for task in framework.tasks.values() {
-        if !crate::core::is_terminal_state(task.state()) {
+        if !task.state().is_terminal() {
             allocated += Resources::from_protos(task.resources.clone()).unwrap_or_default();
         }
     }
@@ -374,7 +374,7 @@ fn get_roles(s: &StateSnapshot) -> response::GetRoles {
             roles.entry(role.clone()).or_default().0.push((&framework.id).into());
         }
         for task in framework.tasks.values() {
-            if crate::core::is_terminal_state(task.state()) {
+            if task.state().is_terminal() {
                 continue;
             }
             let task_resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();

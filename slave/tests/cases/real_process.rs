@@ -141,7 +141,7 @@ async fn missing_command_fails_and_kill_task_kills() {
     let failed = loop {
         let update = next_update(&mut events).await;
         states.push(update.status.state);
-        if crate::cases::is_terminal(update.status.state) {
+        if update.status.state().is_terminal() {
             break update;
         }
     };
