@@ -18,6 +18,15 @@ use super::{
 };
 use crate::registrar::RegistryOperation;
 use crate::registrar::operations::FrameworkAtTime;
+use mesos_security::{Action, Principal};
+
+/// The principal a framework acts as, `FrameworkInfo.principal` (`None`: it gave none
+/// and is treated as unauthenticated). Authentication, where it is on, makes sure the
+/// field is the principal that authenticated. Mesos: master.cpp, every
+/// `framework->info.has_principal() ? ... : None()`.
+pub fn framework_principal(info: &mesos::FrameworkInfo) -> Option<Principal> {
+    info.principal.clone().map(Principal)
+}
 
 /// The roles a framework is subscribed to: `roles` with MULTI_ROLE, else `role`
 /// (default `*`). Mesos: protobuf_utils.cpp `framework::getRoles`.
@@ -138,6 +147,7 @@ impl MasterCore {
         let mut info = subscribe.framework_info;
         validate_framework_info(&info)?;
         self.check_roles_allowed(&info)?;
+        self.authorize_subscribe(from, &info)?;
         let info_id = info.id.as_ref().map(FrameworkId::from).filter(|id| !id.as_str().is_empty());
         if call_framework_id.is_some() && info_id.is_some() && call_framework_id != info_id {
             return Err(MasterError::InvalidCall {
@@ -383,6 +393,31 @@ impl MasterCore {
         Ok(())
     }
 
+    /// The `register_frameworks` ACLs must let the framework's principal use every one
+    /// of its roles; if not, the scheduler gets a `FrameworkErrorMessage` (an ERROR
+    /// event on a v1 stream, which then closes) saying so, and nothing is registered.
+    /// Mesos: master.cpp `checkSubscribeAuthorization`, `_subscribe`.
+    fn authorize_subscribe(
+        &mut self,
+        from: &Pid,
+        info: &mesos::FrameworkInfo,
+    ) -> Result<(), MasterError> {
+        let roles: Vec<String> = framework_roles(info).into_iter().collect();
+        let principal = framework_principal(info);
+        if self.authorized(principal.as_ref(), Action::RegisterFramework { roles: &roles }) {
+            return Ok(());
+        }
+        let id = info.id.as_ref().map(|id| id.value.as_str()).unwrap_or("");
+        let message = format!(
+            "Not authorized to register framework {id} with roles {{ {} }}",
+            roles.join(", ")
+        );
+        tracing::info!(framework = %info.name, %from, %message, "refusing subscription");
+        let error = internal::FrameworkErrorMessage { message: message.clone() };
+        self.send(from, Outgoing::FrameworkError(error));
+        Err(MasterError::Unauthorized { message })
+    }
+
     /// With `--roles`, frameworks may only use the listed roles (Mesos: the deprecated
     /// role whitelist).
     fn check_roles_allowed(&self, info: &mesos::FrameworkInfo) -> Result<(), MasterError> {
@@ -479,10 +514,26 @@ impl MasterCore {
         });
     }
 
-    /// `POST /master/teardown` and TEARDOWN: remove a framework and kill its tasks.
-    pub fn teardown(&mut self, framework_id: &FrameworkId, now: Time) -> Result<(), MasterError> {
-        if !self.frameworks.contains_key(framework_id) {
+    /// `POST /master/teardown` and TEARDOWN by `principal` (`None`: unauthenticated):
+    /// remove a framework and kill its tasks, if the `teardown_frameworks` ACLs let
+    /// `principal` tear down frameworks of the framework's principal; refused, nothing
+    /// changes. Mesos: master/http.cpp `Master::Http::_teardown`.
+    pub fn teardown(
+        &mut self,
+        principal: Option<&Principal>,
+        framework_id: &FrameworkId,
+        now: Time,
+    ) -> Result<(), MasterError> {
+        let Some(framework) = self.frameworks.get(framework_id) else {
             return Err(MasterError::UnknownFramework { framework_id: framework_id.to_string() });
+        };
+        // Mesos: a framework without a principal is the object SOME [""].
+        let framework_principal = framework.info.principal.clone().unwrap_or_default();
+        let action = Action::TeardownFramework { framework_principal: &framework_principal };
+        if !self.authorized(principal, action) {
+            return Err(MasterError::Unauthorized {
+                message: format!("Not authorized to teardown framework {framework_id}"),
+            });
         }
         self.remove_framework(framework_id, now);
         Ok(())

@@ -31,8 +31,9 @@ use mesos_proto::mesos::{self, internal};
 use mesos_proto::resources::Resources;
 
 pub use agents::is_terminal as is_terminal_state;
-pub use frameworks::framework_roles;
+pub use frameworks::{framework_principal, framework_roles};
 pub use offers::AllocationDecision;
+pub use tasks::run_task_user;
 
 pub use state::{Agent, AgentState, Framework, FrameworkState, OfferEntry, UnreachableAgent};
 
@@ -64,6 +65,9 @@ pub struct MasterConfig {
     pub roles: Option<std::collections::BTreeSet<String>>,
     /// After a failover, how long agents from the registry have to re-register.
     pub agent_reregister_timeout: Duration,
+    /// The local authorizer (`--acls`); `None` authorizes everything, as Mesos does
+    /// without an authorizer.
+    pub authorizer: Option<std::sync::Arc<mesos_security::Authorizer>>,
 }
 
 libprocess::protocol! {
@@ -282,6 +286,9 @@ pub enum MasterError {
     InvalidCall { reason: String },
     #[error("framework {framework_id} has been removed")]
     FrameworkRemoved { framework_id: String },
+    /// The ACLs deny it; the message is Mesos's (`Not authorized to ...`).
+    #[error("{message}")]
+    Unauthorized { message: String },
 }
 
 /// The master's state and logic.
@@ -391,6 +398,23 @@ impl MasterCore {
     /// An agent by id.
     pub fn agent(&self, id: &AgentId) -> Option<&Agent> {
         self.agents.get(id)
+    }
+
+    /// The principal of the registered framework whose scheduler is at `pid`, if it
+    /// has one (for the per-principal message counters).
+    pub fn principal_of(&self, pid: &Pid) -> Option<String> {
+        let framework_id = self.frameworks_by_pid.get(pid)?;
+        self.frameworks.get(framework_id)?.info.principal.clone()
+    }
+
+    /// Whether the ACLs let `principal` (`None`: unauthenticated) perform `action`;
+    /// always true without `--acls`.
+    pub fn authorized(
+        &self,
+        principal: Option<&mesos_security::Principal>,
+        action: mesos_security::Action<'_>,
+    ) -> bool {
+        self.config.authorizer.as_ref().is_none_or(|a| a.authorize(principal, action))
     }
 
     /// The counters.

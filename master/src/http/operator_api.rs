@@ -20,7 +20,8 @@ use mesos_proto::mesos::v1;
 use mesos_proto::resources::Resources;
 
 use super::scheduler_api::{HEARTBEAT_INTERVAL, STREAM_CAPACITY};
-use crate::core::{Agent, Framework, MasterEvent};
+use super::visibility::{may_view_flags, visible};
+use crate::core::{Agent, Framework, MasterError, MasterEvent};
 use crate::leadership::LeaderView;
 use crate::process::MasterProcess;
 use crate::snapshot::{SnapshotCell, StateSnapshot};
@@ -47,21 +48,23 @@ fn resources(r: &Resources) -> Vec<v1::Resource> {
 }
 
 /// Installs `/api/v1` and the heartbeat on the master.
-pub fn install(
-    ctx: &mut Context<'_, MasterProcess>,
-    cell: Arc<SnapshotCell>,
-    view: Arc<LeaderView>,
-) {
+pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &super::Shared) {
     let master = ctx.self_ref();
+    let cell = shared.snapshot.clone();
+    let view = shared.leader_view.clone();
+    let authorizer = shared.authorizer.clone();
     ctx.route_shared(
         "/api/v1",
         Arc::new(move |request: Request| {
             let master = master.clone();
             let cell = cell.clone();
             let view = view.clone();
-            Box::pin(
-                async move { handle(request, master, cell, &view).await.unwrap_or_else(|e| e) },
-            )
+            let authorizer = authorizer.clone();
+            Box::pin(async move {
+                handle(request, master, cell, &view, authorizer.as_deref())
+                    .await
+                    .unwrap_or_else(|e| e)
+            })
         }),
     );
     schedule_heartbeat(ctx);
@@ -91,8 +94,10 @@ async fn handle(
     master: ProcessRef<MasterProcess>,
     cell: Arc<SnapshotCell>,
     view: &LeaderView,
+    authorizer: Option<&mesos_security::Authorizer>,
 ) -> Result<Response, Response> {
     let (call, encoding) = parse(&request)?;
+    let principal = super::principal(&request);
     let kind = call.r#type();
     // Any master answers about itself; everything else is the leader's (Mesos redirects).
     let local = matches!(
@@ -115,16 +120,22 @@ async fn handle(
             let result = master
                 .dispatch(move |m, ctx| {
                     let now = ctx.now();
-                    let result = m.core_mut().teardown(&framework_id, now);
+                    let result = m.core_mut().teardown(principal.as_ref(), &framework_id, now);
                     m.flush(ctx);
                     result
                 })
                 .await
                 .map_err(|_| unavailable())?;
-            result.map(|()| lhttp::status(StatusCode::OK)).map_err(|e| bad_request(e.to_string()))
+            match result {
+                Ok(()) => Ok(lhttp::status(StatusCode::OK)),
+                // Mesos: the teardown_frameworks ACLs deny it: 403, nothing changes.
+                Err(MasterError::Unauthorized { message }) => Err(super::forbidden(&message)),
+                Err(e) => Err(bad_request(e.to_string())),
+            }
         }
         call::Type::Subscribe => {
             let snapshot = cell.get(&master).await.ok_or_else(unavailable)?;
+            let snapshot = visible(snapshot, authorizer, principal.as_ref());
             let subscribed = v1::master::Event {
                 r#type: Some(event::Type::Subscribed as i32),
                 subscribed: Some(event::Subscribed {
@@ -138,8 +149,14 @@ async fn handle(
                 .await
                 .map_err(|_| unavailable())?
         }
+        call::Type::GetFlags if !may_view_flags(authorizer, principal.as_ref()) => {
+            Err(super::forbidden(""))
+        }
         _ => {
             let snapshot = cell.get(&master).await.ok_or_else(unavailable)?;
+            // GET_STATE, GET_FRAMEWORKS, GET_TASKS, GET_EXECUTORS, GET_AGENTS show only
+            // what the view_* ACLs let the caller see.
+            let snapshot = visible(snapshot, authorizer, principal.as_ref());
             let metrics = if kind == call::Type::GetMetrics {
                 master
                     .dispatch(|_, ctx| ctx.node().metrics().snapshot())
