@@ -355,3 +355,34 @@ fn flag_forms_and_errors() {
     // No ACLs at all: everything is allowed (permissive defaults to true).
     assert!(run(&authorizer("{}"), "anyone", "root"));
 }
+
+/// The complete example of docs/security.md parses and means what the text says.
+#[test]
+fn documented_example() {
+    let doc = include_str!("../../../docs/security.md");
+    let start = doc.find("```json\n").expect("a JSON example") + "```json\n".len();
+    let end = start + doc[start..].find("```").expect("its end");
+    let a = authorizer(&doc[start..end]);
+    assert!(register(&a, "ops", &["anything"]));
+    assert!(register(&a, "analytics", &["analytics", "analytics/adhoc"]));
+    assert!(!register(&a, "analytics", &["web"]));
+    assert!(!register(&a, "someone", &["*"]));
+    assert!(run(&a, "ops", "root"));
+    assert!(run(&a, "analytics", "nobody"));
+    assert!(!run(&a, "analytics", "www-data"));
+    assert!(!run(&a, "someone", "root"));
+    assert!(!a.authorize(None, Action::RunTask { user: "root" }));
+    assert!(run(&a, "someone", "www-data"), "permissive");
+    let teardown = |who: Option<&str>| {
+        a.authorize(who.map(p).as_ref(), Action::TeardownFramework { framework_principal: "x" })
+    };
+    assert!(teardown(Some("ops")));
+    assert!(!teardown(Some("someone")));
+    assert!(!teardown(None));
+    assert!(a.authorize(Some(&p("ops")), Action::ViewFlags));
+    assert!(!a.authorize(None, Action::ViewFlags));
+    assert!(
+        a.authorize(None, Action::ViewFramework { user: "anyone" }),
+        "everyone sees everything"
+    );
+}
