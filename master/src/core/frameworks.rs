@@ -181,6 +181,18 @@ impl MasterCore {
             return Err(MasterError::FrameworkRemoved { framework_id: framework_id.to_string() });
         }
         info.id = Some((&framework_id).into());
+        if let Some(known) = self.frameworks.get(&framework_id)
+            && known.info.principal != info.principal
+        {
+            // Re-subscribing under another principal would escape the ACLs that protect
+            // the framework (teardown_frameworks names its principal).
+            // Mesos: master/validation.cpp `framework::validateUpdate`.
+            tracing::warn!(%framework_id, old = ?known.info.principal, new = ?info.principal, "framework tried to change its principal");
+            let reason = "Changing framework's principal is not allowed.".to_string();
+            let error = internal::FrameworkErrorMessage { message: reason.clone() };
+            self.send(from, Outgoing::FrameworkError(error));
+            return Err(MasterError::InvalidCall { reason });
+        }
         if self.frameworks.contains_key(&framework_id) {
             self.resubscribe(
                 &framework_id,
@@ -381,6 +393,12 @@ impl MasterCore {
         let Some(framework) = self.frameworks.get_mut(framework_id) else {
             return Err(MasterError::UnknownFramework { framework_id: framework_id.to_string() });
         };
+        if framework.info.principal != info.principal {
+            // Mesos: master/validation.cpp `framework::validateUpdate`.
+            return Err(MasterError::InvalidCall {
+                reason: "Changing framework's principal is not allowed.".into(),
+            });
+        }
         framework.roles = framework_roles(&info);
         framework.info = info.clone();
         framework.suppressed_roles = suppressed.iter().cloned().collect();

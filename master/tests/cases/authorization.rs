@@ -312,3 +312,31 @@ async fn per_principal_message_metrics() {
     let metrics = get_json(&cluster, "/metrics/snapshot", None).await;
     assert!(metrics.get("frameworks/fw-p/messages_received").is_none(), "{metrics}");
 }
+
+/// A framework may not re-subscribe under another principal (it would escape the ACLs
+/// naming its principal): Mesos's `validateUpdate` refusal, the framework unchanged.
+#[actix_rt::test]
+async fn resubscribing_with_another_principal_is_refused() {
+    let cluster = Cluster::start(|_| {});
+    let mut scheduler = cluster.scheduler();
+    let id = scheduler.subscribe(&cluster, with_principal(framework_info("fw"), "first")).await;
+    let info = mesos::FrameworkInfo {
+        id: Some(id.clone()),
+        ..with_principal(framework_info("fw"), "second")
+    };
+    scheduler.call(subscribe_call(info));
+    cluster.settle().await;
+    match scheduler.drain().as_slice() {
+        [SchedMsg::Error(e)] => {
+            assert_eq!(e.message, "Changing framework's principal is not allowed.")
+        }
+        other => panic!("expected one FrameworkErrorMessage, got {other:?}"),
+    }
+    let principal = cluster
+        .inspect(move |core| {
+            core.framework(&mesos_proto::ids::FrameworkId::from(&id))
+                .and_then(|f| f.info.principal.clone())
+        })
+        .await;
+    assert_eq!(principal.as_deref(), Some("first"));
+}
