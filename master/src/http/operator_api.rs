@@ -27,6 +27,7 @@ use crate::process::MasterProcess;
 use crate::snapshot::{SnapshotCell, StateSnapshot};
 pub use mesos_proto::http_api::evolve;
 use mesos_proto::http_api::{Encoding, bad_request, parse_body, require_post, response_encoding};
+use mesos_security::Principal;
 
 use v1::master::{call, event, response};
 
@@ -36,7 +37,16 @@ pub const MAX_OPERATOR_SUBSCRIBERS: usize = 1000;
 /// Open operator SUBSCRIBE streams.
 #[derive(Default)]
 pub struct OperatorSubscribers {
-    streams: Vec<(StreamWriter, Encoding)>,
+    streams: Vec<Subscriber>,
+}
+
+/// One operator SUBSCRIBE stream.
+struct Subscriber {
+    writer: StreamWriter,
+    encoding: Encoding,
+    /// Who subscribed (`None`: unauthenticated); with `--acls` it is sent only the
+    /// events about frameworks and tasks the view ACLs let it see.
+    principal: Option<Principal>,
 }
 
 fn time_info(time: Time) -> v1::TimeInfo {
@@ -74,7 +84,7 @@ fn schedule_heartbeat(ctx: &mut Context<'_, MasterProcess>) {
     ctx.delay(HEARTBEAT_INTERVAL, |master: &mut MasterProcess, ctx| {
         let heartbeat =
             v1::master::Event { r#type: Some(event::Type::Heartbeat as i32), ..Default::default() };
-        broadcast(master, &heartbeat);
+        broadcast(master, &heartbeat, |_| true);
         schedule_heartbeat(ctx);
     });
 }
@@ -145,7 +155,7 @@ async fn handle(
                 ..Default::default()
             };
             master
-                .dispatch(move |m, _| subscribe(m, &subscribed, encoding))
+                .dispatch(move |m, _| subscribe(m, &subscribed, encoding, principal))
                 .await
                 .map_err(|_| unavailable())?
         }
@@ -175,6 +185,7 @@ fn subscribe(
     master: &mut MasterProcess,
     subscribed: &v1::master::Event,
     encoding: Encoding,
+    principal: Option<Principal>,
 ) -> Result<Response, Response> {
     if master.operator.streams.len() >= MAX_OPERATOR_SUBSCRIBERS {
         return Err(lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "Too many subscribers"));
@@ -184,7 +195,7 @@ fn subscribe(
     if writer.try_send(record(subscribed, encoding)).is_err() {
         return Err(lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "subscriber gone"));
     }
-    master.operator.streams.push((writer, encoding));
+    master.operator.streams.push(Subscriber { writer, encoding, principal });
     Ok(response)
 }
 
@@ -192,15 +203,22 @@ fn record(event: &v1::master::Event, encoding: Encoding) -> Bytes {
     mesos_proto::http_api::record(encoding.encode(event))
 }
 
-/// Sends an event to every operator subscriber; a subscriber that is gone or does not
-/// keep up is dropped.
-fn broadcast(master: &mut MasterProcess, event: &v1::master::Event) {
+/// Sends an event to every operator subscriber `seen` lets see it; a subscriber that is
+/// gone or does not keep up is dropped.
+fn broadcast(
+    master: &mut MasterProcess,
+    event: &v1::master::Event,
+    seen: impl Fn(Option<&Principal>) -> bool,
+) {
     if master.operator.streams.is_empty() {
         return;
     }
     let mut json = None;
     let mut protobuf = None;
-    master.operator.streams.retain(|(writer, encoding)| {
+    master.operator.streams.retain(|Subscriber { writer, encoding, principal }| {
+        if !seen(principal.as_ref()) {
+            return true;
+        }
         let bytes = match encoding {
             Encoding::Json => json.get_or_insert_with(|| record(event, Encoding::Json)).clone(),
             Encoding::Protobuf => {
@@ -221,6 +239,10 @@ pub(crate) fn publish(
         return;
     }
     let core = master.core();
+    let authorizer = core.config().authorizer.clone();
+    // Who may see the event (Mesos: master.cpp `Subscribers::send`, which checks
+    // VIEW_FRAMEWORK and VIEW_TASK per subscriber): `None` is everyone.
+    let guard = event_guard(core, &event);
     let mut e = v1::master::Event::default();
     let kind = match event {
         MasterEvent::TaskAdded(task) => {
@@ -262,7 +284,59 @@ pub(crate) fn publish(
         }
     };
     e.r#type = Some(kind as i32);
-    broadcast(master, &e);
+    broadcast(master, &e, |principal| match (&authorizer, &guard) {
+        (Some(authorizer), Some(guard)) => guard.seen_by(authorizer, principal),
+        _ => true,
+    });
+}
+
+/// The view ACLs an operator event is subject to.
+enum EventGuard {
+    /// About a framework run by `framework_user`.
+    Framework { framework_user: String },
+    /// About a task run as `task_user` of a framework run by `framework_user`.
+    Task { framework_user: String, task_user: String },
+}
+
+impl EventGuard {
+    fn seen_by(&self, authorizer: &mesos_security::Authorizer, who: Option<&Principal>) -> bool {
+        use mesos_security::Action;
+        let (framework_user, task_user) = match self {
+            EventGuard::Framework { framework_user } => (framework_user, None),
+            EventGuard::Task { framework_user, task_user } => (framework_user, Some(task_user)),
+        };
+        authorizer.authorize(who, Action::ViewFramework { user: framework_user })
+            && task_user.is_none_or(|user| authorizer.authorize(who, Action::ViewTask { user }))
+    }
+}
+
+/// What `event` reveals, for the view ACLs; `None` for agent events (always shown).
+fn event_guard(core: &crate::core::MasterCore, event: &MasterEvent) -> Option<EventGuard> {
+    let framework_user =
+        |id: &FrameworkId| core.framework(id).map(|f| f.info.user.clone()).unwrap_or_default();
+    match event {
+        MasterEvent::TaskAdded(task) => {
+            let framework_user = framework_user(&FrameworkId::from(&task.framework_id));
+            let task_user = task.user.clone().unwrap_or_else(|| framework_user.clone());
+            Some(EventGuard::Task { framework_user, task_user })
+        }
+        MasterEvent::TaskUpdated { framework_id, status, .. } => {
+            let framework_user = framework_user(framework_id);
+            let task_user = core
+                .framework(framework_id)
+                .and_then(|f| f.tasks.get(&mesos_proto::ids::TaskId::from(&status.task_id)))
+                .and_then(|t| t.user.clone())
+                .unwrap_or_else(|| framework_user.clone());
+            Some(EventGuard::Task { framework_user, task_user })
+        }
+        MasterEvent::FrameworkAdded(id) | MasterEvent::FrameworkUpdated(id) => {
+            Some(EventGuard::Framework { framework_user: framework_user(id) })
+        }
+        MasterEvent::FrameworkRemoved(info) => {
+            Some(EventGuard::Framework { framework_user: info.user.clone() })
+        }
+        MasterEvent::AgentAdded(_) | MasterEvent::AgentRemoved(_) => None,
+    }
 }
 
 fn agent_v1(agent: &Agent, offered: &Resources) -> response::get_agents::Agent {

@@ -340,3 +340,49 @@ async fn resubscribing_with_another_principal_is_refused() {
         .await;
     assert_eq!(principal.as_deref(), Some("first"));
 }
+
+/// The operator API's SUBSCRIBE stream sends a subscriber only the events the view ACLs
+/// let it see (Mesos: `Master::Subscribers::send`): alice, who may see only alice's
+/// frameworks, gets FRAMEWORK_ADDED for alice's framework and never for bob's, which
+/// registered first.
+#[actix_rt::test]
+async fn operator_events_are_filtered_by_view_acls() {
+    let cluster = cluster_with_acls(json!({"view_frameworks": [
+        {"principals": {"values": ["alice"]}, "users": {"values": ["alice"]}},
+        {"principals": {"type": "ANY"}, "users": {"type": "NONE"}}
+    ]}));
+    let mut stream =
+        request(&cluster, Method::POST, "/api/v1", Some("alice"), r#"{"type":"SUBSCRIBE"}"#).await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    let mut schedulers = Vec::new();
+    for user in ["bob", "alice"] {
+        let mut scheduler = cluster.scheduler();
+        let info = mesos::FrameworkInfo { user: user.into(), ..framework_info(user) };
+        scheduler.subscribe(&cluster, info).await;
+        schedulers.push(scheduler);
+    }
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut events: Vec<Value> = Vec::new();
+    while events.len() < 2 {
+        let chunk = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            stream.body_mut().next_chunk(),
+        )
+        .await
+        .expect("an event in time")
+        .expect("stream open");
+        buffer.extend_from_slice(&chunk);
+        while let Some(newline) = buffer.iter().position(|b| *b == b'\n') {
+            let length: usize = std::str::from_utf8(&buffer[..newline]).unwrap().parse().unwrap();
+            if buffer.len() < newline + 1 + length {
+                break;
+            }
+            events
+                .push(serde_json::from_slice(&buffer[newline + 1..newline + 1 + length]).unwrap());
+            buffer.drain(..newline + 1 + length);
+        }
+    }
+    assert_eq!(events[0]["type"], "SUBSCRIBED");
+    assert_eq!(events[1]["type"], "FRAMEWORK_ADDED", "{}", events[1]);
+    assert_eq!(events[1]["framework_added"]["framework"]["framework_info"]["user"], "alice");
+}
