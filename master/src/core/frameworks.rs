@@ -18,15 +18,7 @@ use super::{
 };
 use crate::registrar::RegistryOperation;
 use crate::registrar::operations::FrameworkAtTime;
-use mesos_security::{Action, Principal};
-
-/// The principal a framework acts as, `FrameworkInfo.principal` (`None`: it gave none
-/// and is treated as unauthenticated). Authentication, where it is on, makes sure the
-/// field is the principal that authenticated. Mesos: master.cpp, every
-/// `framework->info.has_principal() ? ... : None()`.
-pub fn framework_principal(info: &mesos::FrameworkInfo) -> Option<Principal> {
-    info.principal.clone().map(Principal)
-}
+use mesos_security::Principal;
 
 /// The roles a framework is subscribed to: `roles` with MULTI_ROLE, else `role`
 /// (default `*`). Mesos: protobuf_utils.cpp `framework::getRoles`.
@@ -411,31 +403,6 @@ impl MasterCore {
         Ok(())
     }
 
-    /// The `register_frameworks` ACLs must let the framework's principal use every one
-    /// of its roles; if not, the scheduler gets a `FrameworkErrorMessage` (an ERROR
-    /// event on a v1 stream, which then closes) saying so, and nothing is registered.
-    /// Mesos: master.cpp `checkSubscribeAuthorization`, `_subscribe`.
-    fn authorize_subscribe(
-        &mut self,
-        from: &Pid,
-        info: &mesos::FrameworkInfo,
-    ) -> Result<(), MasterError> {
-        let roles: Vec<String> = framework_roles(info).into_iter().collect();
-        let principal = framework_principal(info);
-        if self.authorized(principal.as_ref(), Action::RegisterFramework { roles: &roles }) {
-            return Ok(());
-        }
-        let id = info.id.as_ref().map(|id| id.value.as_str()).unwrap_or("");
-        let message = format!(
-            "Not authorized to register framework {id} with roles {{ {} }}",
-            roles.join(", ")
-        );
-        tracing::info!(framework = %info.name, %from, %message, "refusing subscription");
-        let error = internal::FrameworkErrorMessage { message: message.clone() };
-        self.send(from, Outgoing::FrameworkError(error));
-        Err(MasterError::Unauthorized { message })
-    }
-
     /// With `--roles`, frameworks may only use the listed roles (Mesos: the deprecated
     /// role whitelist).
     fn check_roles_allowed(&self, info: &mesos::FrameworkInfo) -> Result<(), MasterError> {
@@ -542,17 +509,7 @@ impl MasterCore {
         framework_id: &FrameworkId,
         now: Time,
     ) -> Result<(), MasterError> {
-        let Some(framework) = self.frameworks.get(framework_id) else {
-            return Err(MasterError::UnknownFramework { framework_id: framework_id.to_string() });
-        };
-        // Mesos: a framework without a principal is the object SOME [""].
-        let framework_principal = framework.info.principal.clone().unwrap_or_default();
-        let action = Action::TeardownFramework { framework_principal: &framework_principal };
-        if !self.authorized(principal, action) {
-            return Err(MasterError::Unauthorized {
-                message: format!("Not authorized to teardown framework {framework_id}"),
-            });
-        }
+        self.authorize_teardown(principal, framework_id)?;
         self.remove_framework(framework_id, now);
         Ok(())
     }

@@ -12,9 +12,11 @@
 //! - `frameworks`: subscription, failover, disconnection, teardown;
 //! - `offers`: allocations into offers, decline, rescind, offer timeout;
 //! - `tasks`: launch (with validation), kill, status updates, acknowledgements,
-//!   reconciliation, executors.
+//!   reconciliation, executors;
+//! - `authorization`: the `--acls` checks of SUBSCRIBE, LAUNCH and TEARDOWN.
 
 mod agents;
+mod authorization;
 mod frameworks;
 mod offers;
 pub mod registry;
@@ -31,9 +33,9 @@ use mesos_proto::mesos::{self, internal};
 use mesos_proto::resources::Resources;
 
 pub use agents::is_terminal as is_terminal_state;
-pub use frameworks::{framework_principal, framework_roles};
+pub use authorization::{framework_principal, run_task_user};
+pub use frameworks::framework_roles;
 pub use offers::AllocationDecision;
-pub use tasks::run_task_user;
 
 pub use state::{Agent, AgentState, Framework, FrameworkState, OfferEntry, UnreachableAgent};
 
@@ -405,16 +407,6 @@ impl MasterCore {
     pub fn principal_of(&self, pid: &Pid) -> Option<String> {
         let framework_id = self.frameworks_by_pid.get(pid)?;
         self.frameworks.get(framework_id)?.info.principal.clone()
-    }
-
-    /// Whether the ACLs let `principal` (`None`: unauthenticated) perform `action`;
-    /// always true without `--acls`.
-    pub fn authorized(
-        &self,
-        principal: Option<&mesos_security::Principal>,
-        action: mesos_security::Action<'_>,
-    ) -> bool {
-        self.config.authorizer.as_ref().is_none_or(|a| a.authorize(principal, action))
     }
 
     /// The counters.

@@ -13,17 +13,6 @@ use super::agents::is_terminal;
 use super::state::{AgentState, Framework};
 use super::validation::validate_task;
 use super::{AllocatorCall, MAX_COMPLETED_TASKS_PER_FRAMEWORK, MasterCore, MasterError, Outgoing};
-use mesos_security::Action;
-
-/// The OS user a task runs as: its command's `user`, else its executor's, else the
-/// framework's. The `run_tasks` ACLs are checked against it and `Task.user` records it.
-/// Mesos: authorizer.cpp (RUN_TASK object), protobuf_utils.cpp `createTask`.
-pub fn run_task_user(task: &mesos::TaskInfo, framework: &mesos::FrameworkInfo) -> String {
-    let command_user = |command: Option<&mesos::CommandInfo>| command.and_then(|c| c.user.clone());
-    command_user(task.command.as_ref())
-        .or_else(|| command_user(task.executor.as_ref().and_then(|e| e.command.as_ref())))
-        .unwrap_or_else(|| framework.user.clone())
-}
 
 /// Most statuses kept per task (the latest ones).
 const MAX_STATUSES_PER_TASK: usize = 16;
@@ -189,26 +178,10 @@ impl MasterCore {
             }
         }
         let task_id = TaskId::from(&task.task_id);
-        let user = run_task_user(&task, &framework.info);
-        let principal = super::frameworks::framework_principal(&framework.info);
-        if !self.authorized(principal.as_ref(), Action::RunTask { user: &user }) {
-            // Mesos: master.cpp `accept`, the LAUNCH case: TASK_ERROR, no launch.
-            let message = format!(
-                "Not authorized to launch task {task_id} of framework {framework_id} under user '{user}'"
-            );
-            tracing::info!(%framework_id, %task_id, %user, "task not authorized");
-            self.stats.tasks_error += 1;
-            let status = self.master_status(
-                &task_id,
-                mesos::TaskState::TaskError,
-                task_status::Reason::TaskUnauthorized,
-                &message,
-                Some(agent_id),
-                now,
-            );
-            self.forward_update(framework_id, agent_id, status, None, now);
+        if !self.authorize_launch(framework_id, agent_id, &task, now) {
             return None;
         }
+        let framework = self.frameworks.get(framework_id)?;
         let executor_id = task.executor.as_ref().map(|e| ExecutorId::from(&e.executor_id));
         let known_executor = executor_id
             .as_ref()
@@ -262,7 +235,7 @@ impl MasterCore {
             container: task.container.clone(),
             health_check: task.health_check.clone(),
             kill_policy: task.kill_policy,
-            user: Some(run_task_user(&task, &framework_info)),
+            user: Some(super::authorization::run_task_user(&task, &framework_info)),
             limits: task.limits.clone(),
         };
         let task_resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
