@@ -12,7 +12,7 @@
 //! 1. The subject is `SOME [principal]`, or `ANY` when the caller is unauthenticated
 //!    (no principal). The object is `SOME [value]`.
 //! 2. The action's rules are tried in order. A rule *matches* when its subject and its
-//!    object both match the request ([`matches`]); the first that matches decides, and
+//!    object both match the request ([`matches()`]); the first that matches decides, and
 //!    it allows the request only when both its entities *allow* the request's
 //!    ([`allows`]). So a rule naming `NONE` matches everyone and allows no one, and an
 //!    unauthenticated caller (ANY) matches only rules whose principals are ANY or NONE.
