@@ -15,6 +15,7 @@ const PROTO_FILES: &[&str] = &[
     // package mesos (v0, `Slave` naming) and its sub-packages.
     "mesos/mesos.proto",
     "mesos/allocator/allocator.proto",
+    "mesos/authorizer/acls.proto",
     "mesos/maintenance/maintenance.proto",
     "mesos/quota/quota.proto",
     "mesos/scheduler/scheduler.proto",

@@ -98,6 +98,20 @@ pub struct Flags {
     /// Comma list of role weights, `role1=2,role2=1` [default: every role weighs 1].
     #[arg(long = "weights", env = "MESOS_WEIGHTS")]
     pub weights: Option<String>,
+    /// The ACLs of the local authorizer, as Mesos's ACLs JSON: inline, or the path of a
+    /// file holding it (`file:///path/to/acls.json` or `/path/to/acls.json`) [default: no
+    /// authorization, everything is allowed].
+    ///
+    /// The format is the `ACLs` message of acls.proto (see docs/security.md). For each
+    /// action, rules pair `principals` with an object (roles, users, framework
+    /// principals, ...); the first rule matching a request decides, and `permissive`
+    /// (default true) decides when none does. Example:
+    /// {"permissive": false,
+    ///  "register_frameworks": [{"principals": {"type": "ANY"}, "roles": {"values": ["a"]}}],
+    ///  "run_tasks": [{"principals": {"values": ["a", "b"]}, "users": {"values": ["c"]}}],
+    ///  "teardown_frameworks": [{"principals": {"values": ["ops"]}, "framework_principals": {"type": "ANY"}}]}
+    #[arg(long = "acls", env = "MESOS_ACLS", verbatim_doc_comment)]
+    pub acls: Option<String>,
 }
 
 /// Why the flags cannot be used.
@@ -130,6 +144,8 @@ pub struct Settings {
     pub roles: Option<Vec<String>>,
     /// Role weights.
     pub weights: Vec<(String, f64)>,
+    /// The local authorizer (`--acls`), `None` without ACLs.
+    pub authorizer: Option<std::sync::Arc<mesos_security::Authorizer>>,
     /// The flags as given, for `/master/flags`.
     pub flags: Flags,
 }
@@ -168,6 +184,14 @@ pub fn parse_weights(text: &str) -> Result<Vec<(String, f64)>, FlagsError> {
         weights.push((role.to_string(), weight));
     }
     Ok(weights)
+}
+
+/// Reads `--acls` into the local authorizer; malformed ACLs (bad JSON, a missing
+/// entity, a rule Mesos refuses) stop the master at start with the reason.
+pub fn parse_acls(value: &str) -> Result<std::sync::Arc<mesos_security::Authorizer>, FlagsError> {
+    mesos_security::Authorizer::from_flag(value)
+        .map(std::sync::Arc::new)
+        .map_err(|e| invalid("acls", value, e.to_string()))
 }
 
 /// Parses the `--roles` whitelist.
@@ -237,7 +261,17 @@ impl Flags {
         }
         let roles = self.roles.as_deref().map(parse_roles).transpose()?;
         let weights = self.weights.as_deref().map(parse_weights).transpose()?.unwrap_or_default();
-        Ok(Settings { address, hostname, registry, masters, roles, weights, flags: self.clone() })
+        let authorizer = self.acls.as_deref().map(parse_acls).transpose()?;
+        Ok(Settings {
+            address,
+            hostname,
+            registry,
+            masters,
+            roles,
+            weights,
+            authorizer,
+            flags: self.clone(),
+        })
     }
 
     /// The flags with values, as `/master/flags` shows them (`name -> value`, the
@@ -259,6 +293,7 @@ impl Flags {
             ("offer_timeout", self.offer_timeout.map(format_duration)),
             ("roles", self.roles.clone()),
             ("weights", self.weights.clone()),
+            ("acls", self.acls.clone()),
         ];
         list.extend(optional.into_iter().filter_map(|(name, value)| value.map(|v| (name, v))));
         list.sort();
@@ -279,6 +314,7 @@ impl Settings {
         options.roles = self.roles.clone();
         options.agent_reregister_timeout = self.flags.agent_reregister_timeout;
         options.flags = self.flags.list();
+        options.authorizer = self.authorizer.clone();
         options
     }
 
@@ -349,5 +385,31 @@ mod tests {
         assert_eq!(ha.registry, Registry::Raft);
         assert_eq!(ha.masters.len(), 3);
         assert!(parse(&["--registry=in_memory", "--work_dir=/tmp/x"]).unwrap().validate().is_ok());
+    }
+
+    /// `--acls` takes Mesos's ACLs JSON inline or from a file; malformed ACLs are refused
+    /// at start with the reason.
+    #[test]
+    fn acls() {
+        let json = r#"{"permissive":false,"run_tasks":[{"principals":{"type":"ANY"},"users":{"values":["c"]}}]}"#;
+        let settings = parse(&[&format!("--acls={json}")]).unwrap().validate().unwrap();
+        let authorizer = settings.authorizer.expect("--acls gives an authorizer");
+        assert!(!authorizer.acls().permissive());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("acls.json");
+        std::fs::write(&path, json).unwrap();
+        let from_file =
+            parse(&[&format!("--acls=file://{}", path.display())]).unwrap().validate().unwrap();
+        assert!(from_file.authorizer.is_some());
+        assert!(parse(&[]).unwrap().validate().unwrap().authorizer.is_none());
+        for bad in [
+            "{nope",
+            r#"{"run_tasks":[{"principals":{"type":"ANY"}}]}"#,
+            r#"{"get_endpoints":[{"principals":{"type":"ANY"},"paths":{"values":["/state"]}}]}"#,
+            "file:///nonexistent/acls.json",
+        ] {
+            let error = parse(&[&format!("--acls={bad}")]).unwrap().validate().unwrap_err();
+            assert!(error.to_string().starts_with("invalid --acls="), "{error}");
+        }
     }
 }

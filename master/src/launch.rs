@@ -67,6 +67,8 @@ pub struct MasterOptions {
     pub seed: u64,
     /// Where the registry lives.
     pub registry: RegistryMode,
+    /// The local authorizer (`--acls`); `None` authorizes everything.
+    pub authorizer: Option<Arc<mesos_security::Authorizer>>,
 }
 
 impl MasterOptions {
@@ -85,6 +87,7 @@ impl MasterOptions {
             flags: Vec::new(),
             seed: 0,
             registry: RegistryMode::InMemory,
+            authorizer: None,
         }
     }
 }
@@ -144,6 +147,7 @@ pub fn spawn_master_with(
         version: node.config().version.clone(),
         roles: options.roles.clone().map(|roles| roles.into_iter().collect()),
         agent_reregister_timeout: options.agent_reregister_timeout,
+        authorizer: options.authorizer.clone(),
     };
     let process =
         MasterProcess::new(config, registrar, allocator.clone(), options.flags, node.clock().now());

@@ -189,7 +189,14 @@ impl MasterProcess {
                         tracing::error!("allocator is gone");
                     }
                 }
-                Output::Event(event) => crate::http::operator_api::publish(self, event, ctx),
+                Output::Event(event) => {
+                    crate::http::metrics::on_framework_event(
+                        ctx.node().metrics(),
+                        &self.core,
+                        &event,
+                    );
+                    crate::http::operator_api::publish(self, event, ctx)
+                }
                 Output::Registry { operation, after } => self.submit(operation, after, ctx),
                 Output::Timer { after, timer } => {
                     let role = self.role.clone();
@@ -482,6 +489,7 @@ impl Process for MasterProcess {
             snapshot: self.snapshot.clone(),
             leader_view: self.leader_view.clone(),
             registrar: self.registrar.clone(),
+            authorizer: self.core.config().authorizer.clone(),
         };
         crate::http::install(ctx, &shared);
         let leadership = self.registrar.leadership();
@@ -493,6 +501,14 @@ impl Process for MasterProcess {
 
     fn on_message(&mut self, from: Pid, message: MasterMessage, ctx: &mut Context<'_, Self>) {
         crate::http::metrics::count_message(ctx.node().metrics(), &message);
+        // Mesos: master.cpp `_visit`/`_consume`: a registered framework's messages count
+        // under its principal, received before and processed after the handler.
+        let principal = self.core.principal_of(&from);
+        crate::http::metrics::count_framework_message(
+            ctx.node().metrics(),
+            principal.as_deref(),
+            "messages_received",
+        );
         if !matches!(self.role, Role::Leading { .. }) {
             self.on_message_not_leading(&from, &message, ctx);
             return;
@@ -517,6 +533,11 @@ impl Process for MasterProcess {
             tracing::warn!(%from, %error, "refused message");
         }
         self.flush(ctx);
+        crate::http::metrics::count_framework_message(
+            ctx.node().metrics(),
+            principal.as_deref(),
+            "messages_processed",
+        );
     }
 
     fn on_exited(&mut self, pid: Pid, ctx: &mut Context<'_, Self>) {

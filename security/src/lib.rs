@@ -12,13 +12,17 @@
 //! - [`credentials`]: the `--credentials` file of masters and agents (Mesos's JSON
 //!   format and the legacy `principal secret` lines) and the single `--credential` of an
 //!   agent or a scheduler.
+//! - [`acls`]: the local authorizer: Mesos's `--acls` and [`Authorizer::authorize`],
+//!   which decides whether a principal may perform an [`Action`].
 //! - [`principal`]: [`Principal`], who an entry point authenticated.
 //! - [`error`]: [`SecurityError`], what goes wrong reading or checking them.
 
+pub mod acls;
 pub mod credentials;
 pub mod error;
 pub mod principal;
 
+pub use acls::{Action, Authorizer};
 pub use credentials::{Credential, Credentials};
 pub use error::SecurityError;
 pub use principal::Principal;

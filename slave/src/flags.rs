@@ -82,6 +82,17 @@ pub struct Flags {
     /// (fail if unusable), `rlimits`, or `none`.
     #[arg(long = "isolation", env = "MESOS_ISOLATION", default_value = "auto", value_parser = ["auto", "cgroups", "rlimits", "none"])]
     pub isolation: String,
+    /// The ACLs of the local authorizer, as Mesos's ACLs JSON: inline, or the path of a
+    /// file holding it (`file:///path/to/acls.json` or `/path/to/acls.json`) [default: no
+    /// authorization, everything is allowed].
+    ///
+    /// The format is the `ACLs` message of acls.proto (see docs/security.md). The agent
+    /// checks `view_flags` (`/flags`) and `get_endpoints` (`/monitor/statistics`).
+    /// Example:
+    /// {"view_flags": [{"principals": {"values": ["ops"]}, "flags": {"type": "ANY"}},
+    ///                 {"principals": {"type": "ANY"}, "flags": {"type": "NONE"}}]}
+    #[arg(long = "acls", env = "MESOS_ACLS", verbatim_doc_comment)]
+    pub acls: Option<String>,
 }
 
 /// The cgroup v2 hierarchy `--isolation=auto|cgroups` looks at.
@@ -151,7 +162,18 @@ impl Flags {
                 .and_then(|exe| exe.parent().map(Path::to_path_buf))
                 .unwrap_or_else(|| PathBuf::from(".")),
         };
+        // Malformed ACLs stop the agent at start, with the reason.
+        let authorizer = self
+            .acls
+            .as_deref()
+            .map(mesos_security::Authorizer::from_flag)
+            .transpose()
+            .map_err(|e| AgentError::Flag { flag: "acls", reason: e.to_string() })?
+            .map(std::sync::Arc::new);
         let mut flags = BTreeMap::new();
+        if let Some(acls) = &self.acls {
+            flags.insert("acls".into(), acls.clone());
+        }
         flags.insert("master".into(), self.master.clone());
         flags.insert("ip".into(), self.ip.to_string());
         flags.insert("port".into(), self.port.to_string());
@@ -179,6 +201,7 @@ impl Flags {
         config.launcher_dir = launcher_dir;
         config.flags = flags;
         config.seed = std::process::id() as u64 ^ u64::from(self.port);
+        config.authorizer = authorizer;
         Ok(config)
     }
 }
@@ -226,5 +249,23 @@ mod tests {
             .is_err()
         );
         assert!(Resources::parse(&detect_resources(Path::new("/"))).is_ok());
+    }
+
+    /// `--acls` gives the agent an authorizer; malformed ACLs are refused at start.
+    #[test]
+    fn acls_flag() {
+        let dir = std::env::temp_dir().join(format!("agent-acls-{}", std::process::id()));
+        let work_dir = format!("--work_dir={}", dir.display());
+        let parse = |acls: &str| {
+            Flags::try_parse_from(["mesos-agent", "--master=127.0.0.1:5050", &work_dir, acls])
+                .unwrap()
+                .into_config()
+        };
+        let config = parse(r#"--acls={"permissive":false}"#).unwrap();
+        assert!(!config.authorizer.expect("an authorizer").acls().permissive());
+        assert_eq!(config.flags["acls"], r#"{"permissive":false}"#);
+        let error = parse("--acls={oops").unwrap_err().to_string();
+        assert!(error.contains("acls"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

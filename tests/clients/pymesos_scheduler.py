@@ -1,11 +1,17 @@
 """A scheduler written with pymesos, a third-party pure-Python Mesos library that speaks
 the v1 scheduler HTTP API, run unmodified against our master by the whole-cluster tests.
 
-Usage: pymesos_scheduler.py [--executor SCRIPT] MASTER_HOST:PORT COMMAND [INSTANCES]
+Usage: pymesos_scheduler.py [--executor SCRIPT] [--principal NAME] [--wait SECONDS]
+                            MASTER_HOST:PORT COMMAND [INSTANCES]
 
 Launches INSTANCES command tasks (default 1) and exits 0 once all are TASK_FINISHED,
-1 if any ends in another terminal state, 2 if nothing finishes within 60 s.
-Prints every status update as `update <task id> <state> <message>`.
+1 if any ends in another terminal state, 2 if nothing finishes within --wait seconds
+(default 60), 3 if the master sends an ERROR event (refused or torn down).
+Prints every status update as `update <task id> <state> <message>` and an error as
+`error <message>`.
+
+With `--principal NAME`, FrameworkInfo.principal is NAME (no secret: this is what the
+ACLs see when HTTP authentication is off).
 
 With `--executor SCRIPT`, each task runs under a custom executor instead
 (`ExecutorInfo.command` = this Python running SCRIPT, e.g. pymesos_executor.py) and
@@ -71,6 +77,11 @@ class Hello(Scheduler):
             else:
                 driver.declineOffer(offer.id, Dict(refuse_seconds=60))
 
+    def error(self, driver, message):
+        print("error", message, flush=True)
+        self.result = 3
+        self.done.set()
+
     def statusUpdate(self, driver, update):
         state = update.state
         print("update", update.task_id.value, state, update.get("message", ""), flush=True)
@@ -88,15 +99,25 @@ def main():
     logging.basicConfig(level=logging.INFO)
     args = sys.argv[1:]
     executor = None
-    if args and args[0] == "--executor":
-        executor, args = args[1], args[2:]
+    principal = None
+    wait = 60
+    while args and args[0] in ("--executor", "--principal", "--wait"):
+        if args[0] == "--executor":
+            executor = args[1]
+        elif args[0] == "--principal":
+            principal = args[1]
+        else:
+            wait = float(args[1])
+        args = args[2:]
     master, command = args[0], args[1]
     instances = int(args[2]) if len(args) > 2 else 1
     framework = Dict(user="root", name="pymesos-hello", hostname="localhost")
+    if principal:
+        framework.principal = principal
     scheduler = Hello(command, instances, executor)
     driver = MesosSchedulerDriver(scheduler, framework, master, use_addict=True)
     driver.start()
-    finished = scheduler.done.wait(60)
+    finished = scheduler.done.wait(wait)
     driver.stop()
     driver.join()
     sys.exit(scheduler.result if finished else 2)

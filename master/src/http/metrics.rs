@@ -8,7 +8,11 @@
 //! from one snapshot are computed once ([`Figures`]) and shared by all gauges.
 //!
 //! Message counters (`master/messages_*`) are plain counters bumped by
-//! [`count_message`] as the master receives each message.
+//! [`count_message`] as the master receives each message. Frameworks with a principal
+//! also count their libprocess messages per principal
+//! (`frameworks/<principal>/messages_received` and `.../messages_processed`,
+//! [`count_framework_message`]); the pair exists while a framework with that principal
+//! is registered ([`on_framework_event`]).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -418,4 +422,46 @@ pub fn install_snapshot_gauges(ctx: &mut Context<'_, MasterProcess>, cell: Arc<S
             source.start_time().or_else(|| source.figures().and_then(|_| source.start_time()));
         start.map(|start| clock.now().saturating_since(start).as_secs_f64()).unwrap_or(0.0)
     });
+}
+
+/// Counts one libprocess message of a framework under its principal: `stage` is
+/// `messages_received` (before the handler) or `messages_processed` (after). Mesos:
+/// master/metrics.hpp `Metrics::Frameworks`, master.cpp `_visit`, `_consume`.
+pub fn count_framework_message(metrics: &Metrics, principal: Option<&str>, stage: &str) {
+    if let Some(principal) = principal {
+        metrics.counter(&format!("frameworks/{principal}/{stage}")).add(1);
+    }
+}
+
+/// Keeps the per-principal counters in step with the frameworks: registered at zero
+/// when a framework with a new principal is added, removed with the last framework of
+/// that principal. Mesos: master.cpp `addFramework`, `removeFramework`.
+pub fn on_framework_event(
+    metrics: &Metrics,
+    core: &crate::core::MasterCore,
+    event: &crate::core::MasterEvent,
+) {
+    use crate::core::MasterEvent;
+    match event {
+        MasterEvent::FrameworkAdded(id) => {
+            let Some(principal) = core.framework(id).and_then(|f| f.info.principal.as_deref())
+            else {
+                return;
+            };
+            for stage in ["messages_received", "messages_processed"] {
+                // Creates the counter at zero if it is new; an existing one keeps counting.
+                let _ = metrics.counter(&format!("frameworks/{principal}/{stage}"));
+            }
+        }
+        MasterEvent::FrameworkRemoved(info) => {
+            let Some(principal) = info.principal.as_deref() else { return };
+            let still_used =
+                core.frameworks().any(|f| f.info.principal.as_deref() == Some(principal));
+            if !still_used {
+                metrics.remove(&format!("frameworks/{principal}/messages_received"));
+                metrics.remove(&format!("frameworks/{principal}/messages_processed"));
+            }
+        }
+        _ => {}
+    }
 }

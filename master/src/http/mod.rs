@@ -43,6 +43,7 @@
 //! - [`state_json`](mod@state_json): Mesos-shaped JSON of tasks, agents, frameworks and `/state`.
 //! - [`query`]: query strings, typed values, JSONP.
 //! - `teardown`: `POST /teardown`.
+//! - [`visibility`]: the `view_*` ACLs applied to a snapshot before it is rendered.
 //! - [`scheduler_api`]: the v1 scheduler HTTP API and its subscriber streams.
 //! - [`operator_api`]: the v1 operator HTTP API and its subscriber streams.
 //! - [`metrics`]: the `master/*` metrics, computed from the snapshot.
@@ -69,6 +70,7 @@ mod read_only;
 pub mod scheduler_api;
 pub mod state_json;
 mod teardown;
+pub mod visibility;
 mod web_proxy;
 mod web_ui;
 
@@ -86,6 +88,8 @@ pub struct Shared {
     pub leader_view: Arc<LeaderView>,
     /// The registry, for `/raft`.
     pub registrar: Arc<dyn Registrar>,
+    /// The local authorizer (`--acls`), for the read-only endpoints; `None` without ACLs.
+    pub authorizer: Option<Arc<mesos_security::Authorizer>>,
 }
 
 /// Installs every route listed above on the master process, the heartbeats of the v1
@@ -95,11 +99,11 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &Shared) {
     raft::install(ctx, &shared.registrar, &shared.leader_view);
     web_ui::install(ctx);
     web_proxy::install(ctx, &shared.snapshot, &shared.leader_view, &shared.registrar);
-    read_only::install(ctx, &shared.snapshot, &shared.leader_view);
+    read_only::install(ctx, shared);
     teardown::install(ctx);
     metrics::install_snapshot_gauges(ctx, shared.snapshot.clone());
     scheduler_api::install(ctx);
-    operator_api::install(ctx, shared.snapshot.clone(), shared.leader_view.clone());
+    operator_api::install(ctx, shared);
     metrics::install(ctx);
 }
 
@@ -108,6 +112,18 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &Shared) {
 /// Standalone, a master always leads; the HA issue makes this the raft leader's pid.
 pub fn leader_pid(s: &StateSnapshot) -> Option<String> {
     s.info.pid.clone()
+}
+
+/// Who sent `request`: the principal HTTP authentication put in its extensions, or
+/// `None` when authentication is off for the endpoint (the authorizer then treats the
+/// caller as unauthenticated, as Mesos does).
+pub fn principal(request: &libprocess::http::Request) -> Option<mesos_security::Principal> {
+    request.extensions().get::<mesos_security::Principal>().cloned()
+}
+
+/// `403 Forbidden`: the ACLs deny the request (Mesos: `process::http::Forbidden`).
+pub fn forbidden(message: &str) -> libprocess::http::Response {
+    libprocess::http::text(http::StatusCode::FORBIDDEN, message)
 }
 
 /// JSON helper for the endpoints: `{"error": ...}`.

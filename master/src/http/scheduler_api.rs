@@ -24,7 +24,7 @@ use libprocess::{Context, Pid};
 use mesos_proto::ids::FrameworkId;
 use mesos_proto::mesos::{self, scheduler, v1};
 
-use crate::core::Outgoing;
+use crate::core::{MasterError, Outgoing};
 use crate::process::MasterProcess;
 
 /// Seconds between HEARTBEAT events (Mesos: `DEFAULT_HEARTBEAT_INTERVAL`).
@@ -125,6 +125,7 @@ fn handle(
         ));
     };
     let encoding = response_encoding(&request)?;
+    check_principal(&request, &call, master)?;
     match kind {
         scheduler::call::Type::Subscribe if request.headers().contains_key("mesos-stream-id") => {
             Err(bad_request("Subscribe calls should not include the 'Mesos-Stream-Id' header"))
@@ -170,6 +171,40 @@ fn handle(
     }
 }
 
+/// An authenticated scheduler acts only as itself: SUBSCRIBE's `FrameworkInfo.principal`,
+/// and the subscribed framework's principal for every other call, must be the one that
+/// authenticated (`400` otherwise). Without authentication there is nothing to compare.
+/// Mesos: master/validation.cpp `scheduler::call::validate`, http.cpp `scheduler`.
+fn check_principal(
+    request: &Request,
+    call: &scheduler::Call,
+    master: &MasterProcess,
+) -> Result<(), Response> {
+    let Some(authenticated) = super::principal(request) else { return Ok(()) };
+    let claimed = match &call.subscribe {
+        Some(subscribe) if call.r#type() == scheduler::call::Type::Subscribe => {
+            match &subscribe.framework_info.principal {
+                Some(principal) => principal.clone(),
+                None => return Ok(()),
+            }
+        }
+        _ => {
+            let framework_id = call.framework_id.as_ref().map(FrameworkId::from);
+            let framework = framework_id.and_then(|id| master.core().framework(&id));
+            match framework {
+                Some(framework) => framework.info.principal.clone().unwrap_or_default(),
+                None => return Ok(()),
+            }
+        }
+    };
+    if claimed == authenticated.as_str() {
+        return Ok(());
+    }
+    Err(bad_request(format!(
+        "Failed to validate scheduler::Call: Authenticated principal '{authenticated}' does not match principal '{claimed}' set in `FrameworkInfo`"
+    )))
+}
+
 fn subscribe(
     master: &mut MasterProcess,
     mut call: scheduler::Call,
@@ -197,9 +232,15 @@ fn subscribe(
     let now = ctx.now();
     let result = master.core_mut().on_scheduler_call(&pid, call, now);
     master.flush(ctx);
-    if let Err(error) = result {
-        master.http.streams.remove(&pid);
-        return Err(bad_request(error.to_string()));
+    match result {
+        Ok(()) => {}
+        // Mesos: an unauthorized SUBSCRIBE is `200` whose stream carries one ERROR event
+        // with the reason and then ends (`deliver` wrote the event and dropped the stream).
+        Err(MasterError::Unauthorized { .. }) => return Ok(response),
+        Err(error) => {
+            master.http.streams.remove(&pid);
+            return Err(bad_request(error.to_string()));
+        }
     }
     let watched = pid.clone();
     ctx.spawn(async move { writer.closed().await }, move |master: &mut MasterProcess, (), ctx| {

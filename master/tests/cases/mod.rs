@@ -1,4 +1,5 @@
 mod agents;
+mod authorization;
 mod bad_input;
 mod drf;
 mod frameworks;

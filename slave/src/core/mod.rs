@@ -87,6 +87,8 @@ pub struct AgentConfig {
     pub flags: BTreeMap<String, String>,
     /// Seed of the agent's randomness (backoff jitter, uuids, container ids).
     pub seed: u64,
+    /// The local authorizer (`--acls`); `None` authorizes everything.
+    pub authorizer: Option<std::sync::Arc<mesos_security::Authorizer>>,
 }
 
 impl AgentConfig {
@@ -107,6 +109,7 @@ impl AgentConfig {
             launcher_dir: PathBuf::from("."),
             flags: BTreeMap::new(),
             seed: 0,
+            authorizer: None,
         }
     }
 }
