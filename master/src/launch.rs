@@ -67,6 +67,8 @@ pub struct MasterOptions {
     pub seed: u64,
     /// Where the registry lives.
     pub registry: RegistryMode,
+    /// v0 authentication of frameworks and agents (off by default).
+    pub authentication: crate::authentication::AuthenticationConfig,
 }
 
 impl MasterOptions {
@@ -85,6 +87,10 @@ impl MasterOptions {
             flags: Vec::new(),
             seed: 0,
             registry: RegistryMode::InMemory,
+            authentication: crate::authentication::AuthenticationConfig {
+                timeout: mesos_security::cram_md5::AUTHENTICATION_V0_TIMEOUT,
+                ..Default::default()
+            },
         }
     }
 }
@@ -145,8 +151,9 @@ pub fn spawn_master_with(
         roles: options.roles.clone().map(|roles| roles.into_iter().collect()),
         agent_reregister_timeout: options.agent_reregister_timeout,
     };
-    let process =
+    let mut process =
         MasterProcess::new(config, registrar, allocator.clone(), options.flags, node.clock().now());
+    process.set_authentication(options.authentication);
     let master = reserved.spawn(process);
     node.set_default_process("master");
     Ok(Master { master, allocator })

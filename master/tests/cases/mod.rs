@@ -1,4 +1,5 @@
 mod agents;
+mod authentication;
 mod bad_input;
 mod drf;
 mod frameworks;
