@@ -11,6 +11,7 @@
 //! in plain unit tests that read the outputs like a transcript (`tests.rs`).
 //!
 //! Mesos: src/slave/slave.cpp, split here by responsibility:
+//! - `authentication`: CRAM-MD5 with the master before registering (`--credential`);
 //! - `registration`: the agent's lifecycle, the masters and the registration backoff;
 //! - `masters`: registering with the master, pings, losing the master, shutdown;
 //! - `tasks`: running and killing tasks, launching executors, executor registration;
@@ -18,6 +19,7 @@
 //! - `delivery`: status updates from executors to the master and acknowledgements;
 //! - `recovery`: taking back checkpointed work after a restart.
 
+pub mod authentication;
 mod delivery;
 mod executors;
 mod masters;
@@ -87,6 +89,8 @@ pub struct AgentConfig {
     pub flags: BTreeMap<String, String>,
     /// Seed of the agent's randomness (backoff jitter, uuids, container ids).
     pub seed: u64,
+    /// `--credential`: authenticate with the master (CRAM-MD5) before registering.
+    pub credential: Option<mesos_security::Credential>,
 }
 
 impl AgentConfig {
@@ -107,6 +111,7 @@ impl AgentConfig {
             launcher_dir: PathBuf::from("."),
             flags: BTreeMap::new(),
             seed: 0,
+            credential: None,
         }
     }
 }
@@ -133,6 +138,9 @@ pub enum Outgoing {
     StatusUpdate(internal::StatusUpdateMessage),
     ExitedExecutor(internal::ExitedExecutorMessage),
     ExecutorToFramework(internal::ExecutorToFrameworkMessage),
+    Authenticate(internal::AuthenticateMessage),
+    AuthenticationStart(internal::AuthenticationStartMessage),
+    AuthenticationStep(internal::AuthenticationStepMessage),
     // To an executor.
     ExecutorRegistered(internal::ExecutorRegisteredMessage),
     ExecutorReregistered(internal::ExecutorReregisteredMessage),
@@ -333,6 +341,10 @@ pub struct AgentCore {
     pub(crate) ping_seq: u64,
     pub(crate) outbox: Vec<Output>,
     pub(crate) stats: Stats,
+    /// An authentication with a master in progress.
+    pub(crate) authenticating: Option<authentication::Authenticating>,
+    /// The master authenticated with since the master was last lost.
+    pub(crate) authenticated_with: Option<Pid>,
 }
 
 impl AgentCore {
@@ -362,6 +374,8 @@ impl AgentCore {
             ping_seq: 0,
             outbox: Vec::new(),
             stats: Stats::default(),
+            authenticating: None,
+            authenticated_with: None,
         }
     }
 
