@@ -421,4 +421,32 @@ mod tests {
         assert_eq!(ha.masters.len(), 3);
         assert!(parse(&["--registry=in_memory", "--work_dir=/tmp/x"]).unwrap().validate().is_ok());
     }
+
+    /// The authentication flags: `--authenticate` is the old name of
+    /// `--authenticate_frameworks`; requiring authentication needs `--credentials`,
+    /// which is read (JSON or text); only `crammd5` is an authenticator.
+    #[test]
+    fn authentication_flags() {
+        let dir = std::env::temp_dir().join(format!("master-flags-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("credentials");
+        std::fs::write(&path, r#"{"credentials":[{"principal":"ops","secret":"s3cret"}]}"#)
+            .unwrap();
+        let credentials = format!("--credentials={}", path.display());
+        let settings = parse(&["--authenticate", "--authenticate_agents", &credentials])
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert!(settings.authentication.authenticate_frameworks);
+        assert!(settings.authentication.authenticate_agents);
+        let loaded = settings.authentication.credentials.unwrap();
+        assert_eq!(loaded.secret("ops"), Some("s3cret"));
+        let missing = parse(&["--authenticate_frameworks"]).unwrap().validate().unwrap_err();
+        assert!(missing.to_string().contains("need --credentials"), "{missing}");
+        assert!(parse(&["--authenticators=kerberos"]).unwrap().validate().is_err());
+        let off = parse(&[]).unwrap().validate().unwrap();
+        assert!(!off.authentication.authenticate_frameworks);
+        assert!(off.authentication.credentials.is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
