@@ -22,6 +22,8 @@ const PROTO_FILES: &[&str] = &[
     // package mesos.internal: libprocess messages and the registry.
     "mesos/internal/messages.proto",
     "mesos/internal/registry.proto",
+    // package mesos.internal: v0 authentication (CRAM-MD5 over libprocess).
+    "mesos/authentication/authentication.proto",
     // package mesos.v1 (`Agent` naming) and the v1 HTTP APIs.
     "mesos/v1/mesos.proto",
     "mesos/v1/allocator/allocator.proto",

@@ -7,6 +7,9 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+#[path = "cluster/authentication.rs"]
+mod authentication;
+
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid as OsPid;
 

@@ -112,6 +112,23 @@ pub struct Flags {
     ///  "teardown_frameworks": [{"principals": {"values": ["ops"]}, "framework_principals": {"type": "ANY"}}]}
     #[arg(long = "acls", env = "MESOS_ACLS", verbatim_doc_comment)]
     pub acls: Option<String>,
+    /// Only authenticated frameworks may register (v0 drivers authenticate with
+    /// CRAM-MD5). `--authenticate` is Mesos's older name.
+    #[arg(long = "authenticate_frameworks", alias = "authenticate", env = "MESOS_AUTHENTICATE_FRAMEWORKS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub authenticate_frameworks: bool,
+    /// Only authenticated agents may register (CRAM-MD5).
+    #[arg(long = "authenticate_agents", env = "MESOS_AUTHENTICATE_AGENTS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub authenticate_agents: bool,
+    /// Path (or `file://` URL) of the principals and secrets that may authenticate:
+    /// Mesos's JSON `{"credentials":[{"principal":..,"secret":..}]}` or `principal secret` lines.
+    #[arg(long = "credentials", env = "MESOS_CREDENTIALS")]
+    pub credentials: Option<String>,
+    /// The authenticator of frameworks and agents; only `crammd5`.
+    #[arg(long = "authenticators", env = "MESOS_AUTHENTICATORS", default_value = "crammd5")]
+    pub authenticators: String,
+    /// How long a v0 authentication may take.
+    #[arg(long = "authentication_v0_timeout", env = "MESOS_AUTHENTICATION_V0_TIMEOUT", default_value = "15secs", value_parser = duration)]
+    pub authentication_v0_timeout: Duration,
 }
 
 /// Why the flags cannot be used.
@@ -146,6 +163,8 @@ pub struct Settings {
     pub weights: Vec<(String, f64)>,
     /// The local authorizer (`--acls`), `None` without ACLs.
     pub authorizer: Option<std::sync::Arc<mesos_security::Authorizer>>,
+    /// v0 authentication (`--authenticate_*`, `--credentials`).
+    pub authentication: crate::authentication::AuthenticationConfig,
     /// The flags as given, for `/master/flags`.
     pub flags: Flags,
 }
@@ -262,6 +281,7 @@ impl Flags {
         let roles = self.roles.as_deref().map(parse_roles).transpose()?;
         let weights = self.weights.as_deref().map(parse_weights).transpose()?.unwrap_or_default();
         let authorizer = self.acls.as_deref().map(parse_acls).transpose()?;
+        let authentication = self.authentication()?;
         Ok(Settings {
             address,
             hostname,
@@ -270,7 +290,43 @@ impl Flags {
             roles,
             weights,
             authorizer,
+            authentication,
             flags: self.clone(),
+        })
+    }
+
+    /// `--authenticate_*`, `--credentials`, `--authenticators`: reads the credentials.
+    /// Mesos refuses to start when authentication is required without credentials.
+    fn authentication(&self) -> Result<crate::authentication::AuthenticationConfig, FlagsError> {
+        if self.authenticators != mesos_security::cram_md5::MODULE_NAME {
+            return Err(invalid(
+                "authenticators",
+                &self.authenticators,
+                "only 'crammd5' is built in",
+            ));
+        }
+        if self.authentication_v0_timeout.is_zero() {
+            return Err(invalid("authentication_v0_timeout", "0ns", "must be longer than zero"));
+        }
+        let credentials = match &self.credentials {
+            Some(path) => Some(
+                mesos_security::Credentials::read(path)
+                    .map_err(|e| invalid("credentials", path, e.to_string()))?,
+            ),
+            None => None,
+        };
+        if (self.authenticate_frameworks || self.authenticate_agents) && credentials.is_none() {
+            return Err(invalid(
+                "credentials",
+                "",
+                "--authenticate_frameworks and --authenticate_agents need --credentials",
+            ));
+        }
+        Ok(crate::authentication::AuthenticationConfig {
+            authenticate_frameworks: self.authenticate_frameworks,
+            authenticate_agents: self.authenticate_agents,
+            credentials,
+            timeout: self.authentication_v0_timeout,
         })
     }
 
@@ -286,6 +342,10 @@ impl Flags {
             ("agent_ping_timeout", format_duration(self.agent_ping_timeout)),
             ("max_agent_ping_timeouts", self.max_agent_ping_timeouts.to_string()),
             ("agent_reregister_timeout", format_duration(self.agent_reregister_timeout)),
+            ("authenticate_frameworks", self.authenticate_frameworks.to_string()),
+            ("authenticate_agents", self.authenticate_agents.to_string()),
+            ("authenticators", self.authenticators.clone()),
+            ("authentication_v0_timeout", format_duration(self.authentication_v0_timeout)),
         ];
         let optional = [
             ("work_dir", self.work_dir.as_ref().map(|p| p.display().to_string())),
@@ -294,6 +354,7 @@ impl Flags {
             ("roles", self.roles.clone()),
             ("weights", self.weights.clone()),
             ("acls", self.acls.clone()),
+            ("credentials", self.credentials.clone()),
         ];
         list.extend(optional.into_iter().filter_map(|(name, value)| value.map(|v| (name, v))));
         list.sort();
@@ -313,6 +374,7 @@ impl Settings {
         options.weights = self.weights.clone();
         options.roles = self.roles.clone();
         options.agent_reregister_timeout = self.flags.agent_reregister_timeout;
+        options.authentication = self.authentication.clone();
         options.flags = self.flags.list();
         options.authorizer = self.authorizer.clone();
         options
@@ -411,5 +473,33 @@ mod tests {
             let error = parse(&[&format!("--acls={bad}")]).unwrap().validate().unwrap_err();
             assert!(error.to_string().starts_with("invalid --acls="), "{error}");
         }
+    }
+
+    /// The authentication flags: `--authenticate` is the old name of
+    /// `--authenticate_frameworks`; requiring authentication needs `--credentials`,
+    /// which is read (JSON or text); only `crammd5` is an authenticator.
+    #[test]
+    fn authentication_flags() {
+        let dir = std::env::temp_dir().join(format!("master-flags-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("credentials");
+        std::fs::write(&path, r#"{"credentials":[{"principal":"ops","secret":"s3cret"}]}"#)
+            .unwrap();
+        let credentials = format!("--credentials={}", path.display());
+        let settings = parse(&["--authenticate", "--authenticate_agents", &credentials])
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert!(settings.authentication.authenticate_frameworks);
+        assert!(settings.authentication.authenticate_agents);
+        let loaded = settings.authentication.credentials.unwrap();
+        assert_eq!(loaded.secret("ops"), Some("s3cret"));
+        let missing = parse(&["--authenticate_frameworks"]).unwrap().validate().unwrap_err();
+        assert!(missing.to_string().contains("need --credentials"), "{missing}");
+        assert!(parse(&["--authenticators=kerberos"]).unwrap().validate().is_err());
+        let off = parse(&[]).unwrap().validate().unwrap();
+        assert!(!off.authentication.authenticate_frameworks);
+        assert!(off.authentication.credentials.is_none());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

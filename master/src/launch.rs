@@ -69,6 +69,8 @@ pub struct MasterOptions {
     pub registry: RegistryMode,
     /// The local authorizer (`--acls`); `None` authorizes everything.
     pub authorizer: Option<Arc<mesos_security::Authorizer>>,
+    /// v0 authentication of frameworks and agents (off by default).
+    pub authentication: crate::authentication::AuthenticationConfig,
 }
 
 impl MasterOptions {
@@ -88,6 +90,10 @@ impl MasterOptions {
             seed: 0,
             registry: RegistryMode::InMemory,
             authorizer: None,
+            authentication: crate::authentication::AuthenticationConfig {
+                timeout: mesos_security::cram_md5::AUTHENTICATION_V0_TIMEOUT,
+                ..Default::default()
+            },
         }
     }
 }
@@ -149,8 +155,9 @@ pub fn spawn_master_with(
         agent_reregister_timeout: options.agent_reregister_timeout,
         authorizer: options.authorizer.clone(),
     };
-    let process =
+    let mut process =
         MasterProcess::new(config, registrar, allocator.clone(), options.flags, node.clock().now());
+    process.set_authentication(options.authentication);
     let master = reserved.spawn(process);
     node.set_default_process("master");
     Ok(Master { master, allocator })

@@ -9,6 +9,9 @@
 //!
 //! # Layout
 //!
+//! - [`cram_md5`]: CRAM-MD5 (RFC 2195) as Mesos's v0 authentication runs it over
+//!   libprocess messages: the master's [`cram_md5::Authenticator`] and the client's
+//!   [`cram_md5::Authenticatee`], pure state machines.
 //! - [`credentials`]: the `--credentials` file of masters and agents (Mesos's JSON
 //!   format and the legacy `principal secret` lines) and the single `--credential` of an
 //!   agent or a scheduler.
@@ -18,6 +21,7 @@
 //! - [`error`]: [`SecurityError`], what goes wrong reading or checking them.
 
 pub mod acls;
+pub mod cram_md5;
 pub mod credentials;
 pub mod error;
 pub mod principal;

@@ -72,6 +72,13 @@ pub struct Flags {
     /// Upper bound of the first registration delay; doubles per attempt up to 1 min.
     #[arg(long = "registration_backoff_factor", env = "MESOS_REGISTRATION_BACKOFF_FACTOR", default_value = "1secs", value_parser = duration)]
     pub registration_backoff_factor: Duration,
+    /// Path (or `file://` URL) of the credential to authenticate with the master
+    /// (CRAM-MD5): JSON `{"principal":..,"secret":..}` or one `principal secret` line.
+    #[arg(long = "credential", env = "MESOS_CREDENTIAL")]
+    pub credential: Option<String>,
+    /// The authenticatee used with --credential; only `crammd5`.
+    #[arg(long = "authenticatee", env = "MESOS_AUTHENTICATEE", default_value = "crammd5")]
+    pub authenticatee: String,
     /// Where `mesos-executor` is; by default next to this binary.
     #[arg(long = "launcher_dir", env = "MESOS_LAUNCHER_DIR")]
     pub launcher_dir: Option<PathBuf>,
@@ -188,7 +195,25 @@ impl Flags {
             "executor_shutdown_grace_period".into(),
             libprocess::duration::format_duration(grace),
         );
+        if self.authenticatee != mesos_security::cram_md5::MODULE_NAME {
+            return Err(AgentError::Flag {
+                flag: "authenticatee",
+                reason: format!("'{}': only 'crammd5' is built in", self.authenticatee),
+            });
+        }
+        let credential = match &self.credential {
+            Some(path) => Some(
+                mesos_security::Credential::read(path)
+                    .map_err(|e| AgentError::Flag { flag: "credential", reason: e.to_string() })?,
+            ),
+            None => None,
+        };
+        flags.insert("authenticatee".into(), self.authenticatee.clone());
+        if let Some(path) = &self.credential {
+            flags.insert("credential".into(), path.clone());
+        }
         let mut config = AgentConfig::new(masters, &self.work_dir);
+        config.credential = credential;
         config.hostname = self.hostname.unwrap_or_else(|| self.ip.to_string());
         config.resources = resources.to_protos();
         config.attributes = attributes.to_protos();

@@ -62,10 +62,14 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>) {
     let metrics = ctx.node().metrics();
     // 1 while this master leads (set by the master as leadership changes).
     metrics.gauge("master/elected");
-    for name in MESSAGE_COUNTERS
-        .iter()
-        .chain(["master/messages_decline_offers", "master/messages_resource_request"].iter())
-    {
+    for name in MESSAGE_COUNTERS.iter().chain(
+        [
+            "master/messages_decline_offers",
+            "master/messages_resource_request",
+            "master/messages_authenticate",
+        ]
+        .iter(),
+    ) {
         metrics.counter(name);
     }
 }
@@ -109,6 +113,10 @@ pub fn message_counter(message: &MasterMessage) -> Option<&'static str> {
         MasterMessage::ReviveOffers(_) => "master/messages_revive_offers",
         MasterMessage::ReconcileTasks(_) => "master/messages_reconcile_tasks",
         MasterMessage::FrameworkToExecutor(_) => "master/messages_framework_to_executor",
+        MasterMessage::Authenticate(_) => "master/messages_authenticate",
+        MasterMessage::AuthenticationStart(_) | MasterMessage::AuthenticationStep(_) => {
+            return None;
+        }
     })
 }
 

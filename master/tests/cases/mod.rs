@@ -1,4 +1,5 @@
 mod agents;
+mod authentication;
 mod authorization;
 mod bad_input;
 mod drf;
