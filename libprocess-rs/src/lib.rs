@@ -54,6 +54,7 @@
 //! - [`inherit`]: handing a listening socket to a child process (`--listen_fd`).
 //! - [`sim`]: the simulated network.
 //! - [`hooks`]: test hooks (`expect`, `drop_next`, `drop_all`, `hold`).
+//! - [`ring`]: the message ring (recent messages for the web UI) and its endpoints.
 //! - [`metrics`]: counters and gauges for `/metrics/snapshot`.
 //! - [`error`]: the error type.
 //! - [`testing`]: `Ping`/`Pong` messages and an `Echo` process for tests and benchmarks.
@@ -73,6 +74,7 @@ mod net;
 pub mod node;
 pub mod pid;
 pub mod process;
+pub mod ring;
 mod router;
 pub mod sim;
 pub mod testing;
@@ -88,6 +90,7 @@ pub use metrics::{Counter, Gauge, Metrics};
 pub use node::{Delivered, LinkMode, Node, NodeBuilder, NodeConfig};
 pub use pid::Pid;
 pub use process::{Context, Process, ProcessActor, ProcessRef, Reserved};
+pub use ring::{MessageRing, RingConfig};
 pub use sim::SimNetwork;
 
 /// Re-exported so users spawn on the same actix runtime.
