@@ -44,27 +44,27 @@ fn serve(ring: &MessageRing, node: &str, decode: &BodyDecoder, request: &Request
     }
     let query = request.uri().query().unwrap_or("");
     let path = request.uri().path().trim_end_matches('/');
-    if path.ends_with("/messages/body") {
-        return match number(query, "seq") {
-            Ok(Some(seq)) => body(ring, decode, seq),
-            Ok(None) => lhttp::text(StatusCode::BAD_REQUEST, "missing 'seq'"),
-            Err(response) => response,
-        };
-    }
-    if !path.ends_with("/messages") {
+    let answer = if path.ends_with("/messages/body") {
+        number(query, "seq").and_then(|seq| {
+            let seq = seq.ok_or_else(|| "missing 'seq'".to_string())?;
+            Ok(body(ring, decode, seq))
+        })
+    } else if path.ends_with("/messages") {
+        list(ring, node, query)
+    } else {
         return lhttp::text(StatusCode::NOT_FOUND, format!("nothing is served at {path}"));
-    }
-    let after = match number(query, "after") {
-        Ok(after) => after,
-        Err(response) => return response,
     };
-    let limit = match number(query, "limit") {
-        Ok(limit) => limit.map_or(DEFAULT_LIMIT, |l| usize::try_from(l).unwrap_or(MAX_LIMIT)),
-        Err(response) => return response,
-    };
+    answer.unwrap_or_else(|error| lhttp::text(StatusCode::BAD_REQUEST, error))
+}
+
+fn list(ring: &MessageRing, node: &str, query: &str) -> Result<Response, String> {
+    let after = number(query, "after")?;
+    let limit = number(query, "limit")?
+        .map_or(DEFAULT_LIMIT, |l| usize::try_from(l).unwrap_or(MAX_LIMIT))
+        .min(MAX_LIMIT);
     ring.arm();
-    let page = ring.read(after, limit.min(MAX_LIMIT));
-    lhttp::json(StatusCode::OK, &page_json(node, &page))
+    let page = ring.read(after, limit);
+    Ok(lhttp::json(StatusCode::OK, &page_json(node, &page)))
 }
 
 /// The JSON of one page, as the endpoint answers it.
@@ -109,15 +109,13 @@ fn body(ring: &MessageRing, decode: &BodyDecoder, seq: u64) -> Response {
     lhttp::json(StatusCode::OK, &answer)
 }
 
-/// The value of `key` in a query string as a number; a `400` if it is not one.
-fn number(query: &str, key: &str) -> Result<Option<u64>, Response> {
+/// The value of `key` in a query string as a number (an error text if it is not one).
+fn number(query: &str, key: &str) -> Result<Option<u64>, String> {
     let Some(value) = query.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         (k == key).then_some(v)
     }) else {
         return Ok(None);
     };
-    value.parse().map(Some).map_err(|_| {
-        lhttp::text(StatusCode::BAD_REQUEST, format!("'{key}' must be a number, not '{value}'"))
-    })
+    value.parse().map(Some).map_err(|_| format!("'{key}' must be a number, not '{value}'"))
 }
