@@ -56,6 +56,7 @@
 //! - [`hooks`]: test hooks (`expect`, `drop_next`, `drop_all`, `hold`).
 //! - [`ring`]: the message ring (recent messages for the web UI) and its endpoints.
 //! - [`metrics`]: counters and gauges for `/metrics/snapshot`.
+//! - [`prometheus`]: the same metrics in the Prometheus text format, at `/metrics`.
 //! - [`error`]: the error type.
 //! - [`testing`]: `Ping`/`Pong` messages and an `Echo` process for tests and benchmarks.
 //! - `fuzzing` (hidden): the fuzz bodies shared by `fuzz/` and the seed-corpus test.
@@ -74,6 +75,7 @@ mod net;
 pub mod node;
 pub mod pid;
 pub mod process;
+pub mod prometheus;
 pub mod ring;
 mod router;
 pub mod sim;
