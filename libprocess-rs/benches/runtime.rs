@@ -7,7 +7,8 @@
 //! under `## libprocess` (only that section is replaced).
 //!
 //! Flags (after `--`): `--runs=N` (default 3), `--act1-pings=N` (default 15,000,000),
-//! `--only=act1,act2,net1,codec1`, `--no-write` (print only).
+//! `--only=act1,act2,net1,codec1`, `--no-write` (print only), `--arm-ring` (ACT-1 with the
+//! node's message ring recording, to measure its armed cost; see docs/libprocess.md).
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -640,11 +641,12 @@ struct Options {
     act1_pings: u64,
     only: Option<Vec<String>>,
     write: bool,
+    arm_ring: bool,
 }
 
 impl Options {
     fn parse() -> Options {
-        let mut options = Options { runs: 3, act1_pings: 15_000_000, only: None, write: true };
+        let mut options = Options { runs: 3, act1_pings: 15_000_000, only: None, write: true, arm_ring: false };
         for arg in std::env::args().skip(1) {
             if let Some(v) = arg.strip_prefix("--runs=") {
                 options.runs = v.parse().expect("--runs=N");
@@ -654,6 +656,8 @@ impl Options {
                 options.only = Some(v.split(',').map(str::to_string).collect());
             } else if arg == "--no-write" {
                 options.write = false;
+            } else if arg == "--arm-ring" {
+                options.arm_ring = true;
             }
             // Anything else (cargo passes `--bench`) is ignored.
         }
@@ -722,6 +726,9 @@ fn main() {
         if options.wants("act1") {
             let node = Node::builder("127.0.0.1:0".parse().expect("literal")).start().expect("start node");
             let total = options.act1_pings;
+            if options.arm_ring {
+                node.message_ring().arm();
+            }
             // Warm-up (allocator, arbiters), not reported.
             act1_libprocess(&node, &arbiters, (total / 20).max(10_000), 999).await;
             let mut ours = Vec::new();
