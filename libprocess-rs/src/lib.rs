@@ -5,8 +5,10 @@
 //! (`mesos.internal.RegisterSlaveMessage`), locally without encoding, or across the network
 //! with libprocess's own wire protocol (HTTP/1.1 `POST /<id>/<name>`), byte-compatible with
 //! Apache Mesos. On top of that: links and `exited` notifications, timers on a clock that
-//! tests pause and advance, per-process HTTP routes, metrics, test hooks that wait for,
-//! drop or hold chosen messages, and a simulated network for whole clusters in one test.
+//! tests pause and advance, per-process HTTP routes, metrics (also in Prometheus's
+//! format), test hooks that wait for, drop or hold chosen messages, a ring of recent
+//! messages for operators to watch, and a simulated network for whole clusters in one
+//! test.
 //!
 //! ```no_run
 //! use libprocess::{Context, Node, Pid, Process};

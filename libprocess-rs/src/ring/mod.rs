@@ -308,6 +308,8 @@ impl MessageRing {
                 // next read counts them as dropped.
                 break;
             }
+            // `start <= next_seq` (clamped above; `next_seq` only grows), so the index
+            // is at most the length and `range` cannot panic.
             let from_index = (start - state.first_seq) as usize;
             let take = (limit - entries.len()).min(READ_CHUNK);
             let before = entries.len();
