@@ -646,7 +646,8 @@ struct Options {
 
 impl Options {
     fn parse() -> Options {
-        let mut options = Options { runs: 3, act1_pings: 15_000_000, only: None, write: true, arm_ring: false };
+        let mut options =
+            Options { runs: 3, act1_pings: 15_000_000, only: None, write: true, arm_ring: false };
         for arg in std::env::args().skip(1) {
             if let Some(v) = arg.strip_prefix("--runs=") {
                 options.runs = v.parse().expect("--runs=N");
