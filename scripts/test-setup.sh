@@ -84,3 +84,12 @@ if [ ! -f "$BROWSER_STAMP" ]; then
     (cd tests/browser && npm ci --no-audit --no-fund --silent)
     touch "$BROWSER_STAMP"
 fi
+# The Prometheus text parser of the reference Python client, for the tests that parse
+# the masters' and agents' `/metrics` (master and agent HTTP tests): installed into
+# the client venv beside pymesos, under its own stamp.
+PROM_STAMP="$CLIENT_VENV/.ready-prometheus-client-0.26.0"
+if [ ! -f "$PROM_STAMP" ]; then
+    "$CLIENT_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps "prometheus-client==0.26.0"
+    "$CLIENT_VENV/bin/python" -c "import prometheus_client.parser; print('prometheus-client ready')"
+    touch "$PROM_STAMP"
+fi

@@ -4,7 +4,8 @@
 //! in-process callers (simulated clusters) alike:
 //! 1. a libprocess message (`POST` with `Libprocess-From`) is delivered: `202`, `404`,
 //!    `400`, or `503` when the mailbox is full;
-//! 2. built-ins: `/__processes__`, `/metrics/snapshot`, `/version`;
+//! 2. built-ins: `/__processes__`, `/metrics/snapshot`, `/metrics` (Prometheus),
+//!    `/version`;
 //! 3. `/<id>/<path>` goes to process `id`'s longest matching route;
 //! 4. anything else goes to the default process with the whole path (`/state`).
 
@@ -32,6 +33,10 @@ impl Node {
             "/__processes__" => return self.processes_json(),
             "/metrics/snapshot" => {
                 return lhttp::json(StatusCode::OK, &self.metrics().snapshot_json());
+            }
+            "/metrics" => {
+                let text = crate::prometheus::render(self.metrics());
+                return lhttp::response(StatusCode::OK, crate::prometheus::CONTENT_TYPE, text);
             }
             "/version" => return self.version_json(),
             _ => {}

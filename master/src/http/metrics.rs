@@ -173,6 +173,29 @@ const SNAPSHOT_GAUGES: [&str; 32] = [
     "master/slave_unreachable_completed",
 ];
 
+/// The snapshot-derived figures that Mesos declares as counters (master/metrics.hpp:
+/// `process::metrics::Counter`); every other one is a gauge. `/metrics` (Prometheus)
+/// types them so.
+pub const SNAPSHOT_COUNTERS: [&str; 17] = [
+    "master/tasks_finished",
+    "master/tasks_failed",
+    "master/tasks_killed",
+    "master/tasks_lost",
+    "master/tasks_error",
+    "master/tasks_dropped",
+    "master/tasks_gone",
+    "master/valid_status_updates",
+    "master/invalid_status_updates",
+    "master/valid_framework_to_executor_messages",
+    "master/invalid_framework_to_executor_messages",
+    "master/dropped_messages",
+    "master/slave_registrations",
+    "master/slave_reregistrations",
+    "master/slave_removals",
+    "master/slave_unreachable_scheduled",
+    "master/slave_unreachable_completed",
+];
+
 /// Every gauge [`Figures::of`] computes.
 pub fn gauge_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = SNAPSHOT_GAUGES.to_vec();
@@ -418,9 +441,13 @@ pub fn install_snapshot_gauges(ctx: &mut Context<'_, MasterProcess>, cell: Arc<S
     let metrics = ctx.node().metrics().clone();
     for name in gauge_names() {
         let source = source.clone();
-        metrics.computed_gauge(name, move || {
-            source.figures().and_then(|f| f.values.get(name).copied()).unwrap_or(0.0)
-        });
+        let value =
+            move || source.figures().and_then(|f| f.values.get(name).copied()).unwrap_or(0.0);
+        if SNAPSHOT_COUNTERS.contains(&name) {
+            metrics.computed_counter(name, value);
+        } else {
+            metrics.computed_gauge(name, value);
+        }
     }
     let clock = ctx.node().clock().clone();
     metrics.computed_gauge("master/uptime_secs", move || {

@@ -27,10 +27,11 @@
 //! | `POST /api/v1` | the v1 operator API (queries, TEARDOWN, SUBSCRIBE) | [`operator_api`] |
 //! | `/raft` | this master's raft status and members (every master) | `raft` |
 //! | `/proxy/<ip:port>/<path>` | a read-only `GET` of another master or agent, for the web UI | `web_proxy` |
+//! | `/messages?after=&limit=`, `/messages/body?seq=` | the node's message ring, bodies as Mesos JSON (every master) | [`mesos_proto::http_api::messages_handler`] |
 //! | `/` | the web UI page and its assets; `404` for any path no other route claims | `web_ui` |
 //!
 //! Outside the master's own routes, its metrics (`master/*`, `allocator/*`) appear in the
-//! node's `/metrics/snapshot` ([`metrics`]).
+//! node's `/metrics/snapshot` and, in the Prometheus format, `/metrics` ([`metrics`]).
 //!
 //! Every read endpoint takes Mesos's `jsonp=<callback>`; a query value it cannot
 //! understand is a `400` naming the parameter ([`query`]).
@@ -97,6 +98,7 @@ pub struct Shared {
 /// snapshot-backed gauges must be registered on the master's thread).
 pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &Shared) {
     raft::install(ctx, &shared.registrar, &shared.leader_view);
+    ctx.route_shared("/messages", mesos_proto::http_api::messages_handler(ctx.node()));
     web_ui::install(ctx);
     web_proxy::install(ctx, &shared.snapshot, &shared.leader_view, &shared.registrar);
     read_only::install(ctx, shared);

@@ -1,5 +1,6 @@
 mod binary;
 mod endpoints;
+mod messages;
 mod metrics;
 mod state;
 mod support;

@@ -174,6 +174,8 @@ impl Agent {
             });
             ctx.route_shared(&format!("/files/{endpoint}"), handler);
         }
+        // The node's message ring (issue 16): `/slave(1)/messages`, `/messages/body`.
+        ctx.route_shared("/messages", mesos_proto::http_api::messages_handler(ctx.node()));
     }
 
     /// Whether the `--acls` let the request's principal (from HTTP authentication,
