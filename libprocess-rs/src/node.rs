@@ -5,8 +5,14 @@
 //! (real TCP, or a [`SimNetwork`](crate::sim::SimNetwork) inside one test), the HTTP
 //! router, the metrics, the test hooks and the clock. An OS process normally runs one
 //! node; a simulated cluster runs many in one OS process, each with its own address.
+//!
+//! # Layout
+//! - this file: [`Node`], its [`NodeBuilder`] and [`NodeConfig`], the process table,
+//!   delivery, HTTP routes;
+//! - `links`: the link table (who is told `exited` when a process or a connection
+//!   goes), with [`LinkMode`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +37,11 @@ use crate::process::{Event, Process, ProcessActor, ProcessRef, Reserved};
 use crate::ring::{MessageRing, RingConfig};
 use crate::sim::SimNetwork;
 use crate::tls::TlsConfig;
+
+mod links;
+
+pub use links::LinkMode;
+use links::Links;
 
 /// Bounds and settings of a node. Every bound says what happens when it is hit.
 #[derive(Clone, Debug)]
@@ -81,16 +92,6 @@ impl Default for NodeConfig {
     }
 }
 
-/// How to link to a remote process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LinkMode {
-    /// Reuse the existing connection to the peer, if any.
-    Normal,
-    /// Open a new connection, replacing the existing one without reporting `exited`
-    /// for the links moved onto it.
-    Reconnect,
-}
-
 /// Where an HTTP route is served.
 #[derive(Clone)]
 pub(crate) enum RouteTarget {
@@ -133,30 +134,6 @@ impl NodeStats {
             outbound_dropped: metrics.counter("libprocess/outbound_dropped"),
             connections_rejected: metrics.counter("libprocess/connections_rejected"),
             bad_requests: metrics.counter("libprocess/bad_requests"),
-        }
-    }
-}
-
-#[derive(Default)]
-struct Links {
-    /// linkee (local) -> its linkers.
-    local: HashMap<Pid, HashSet<Pid>>,
-    /// peer address -> linkee -> its (local) linkers.
-    remote: HashMap<SocketAddr, HashMap<Pid, HashSet<Pid>>>,
-    /// linker -> its linkees (local or remote): the reverse of the two maps above, so a
-    /// terminating process leaves every link it made in time proportional to its own links,
-    /// not to every link on the node (libprocess MESOS-2182).
-    linkees: HashMap<Pid, HashSet<Pid>>,
-}
-
-impl Links {
-    /// Forgets that `linker` links to `linkee`, in the reverse index only.
-    fn forget_reverse(&mut self, linker: &Pid, linkee: &Pid) {
-        if let Some(set) = self.linkees.get_mut(linker) {
-            set.remove(linkee);
-            if set.is_empty() {
-                self.linkees.remove(linker);
-            }
         }
     }
 }
@@ -568,8 +545,7 @@ impl Node {
                 let mut links = self.inner.links.lock();
                 let alive = self.inner.processes.contains_key(linkee.id());
                 if alive {
-                    links.local.entry(linkee.clone()).or_default().insert(linker.clone());
-                    links.linkees.entry(linker.clone()).or_default().insert(linkee.clone());
+                    links.add_local(linker, linkee);
                 }
                 alive
             };
@@ -578,17 +554,7 @@ impl Node {
             }
             return;
         }
-        {
-            let mut links = self.inner.links.lock();
-            links
-                .remote
-                .entry(linkee.address())
-                .or_default()
-                .entry(linkee.clone())
-                .or_default()
-                .insert(linker.clone());
-            links.linkees.entry(linker.clone()).or_default().insert(linkee.clone());
-        }
+        self.inner.links.lock().add_remote(linker, linkee);
         match &*self.inner.transport.read() {
             Some(Transport::Tcp(tcp)) => tcp.connect(self, linkee.address(), mode),
             Some(Transport::Sim(sim)) => sim.connect(self, linkee.address()),
@@ -598,31 +564,13 @@ impl Node {
 
     /// Removes the link from `linker` to `linkee`.
     pub fn unlink(&self, linker: &Pid, linkee: &Pid) {
-        let mut links = self.inner.links.lock();
-        if let Some(linkers) = links.local.get_mut(linkee) {
-            linkers.remove(linker);
-        }
-        if let Some(linkees) = links.remote.get_mut(&linkee.address())
-            && let Some(linkers) = linkees.get_mut(linkee)
-        {
-            linkers.remove(linker);
-        }
-        links.forget_reverse(linker, linkee);
+        self.inner.links.lock().remove(linker, linkee);
     }
 
     /// The connection to `peer` broke (or could not be made): every process linked to a
     /// process there gets `exited`, as in libprocess.
     pub(crate) fn connection_broken(&self, peer: SocketAddr) {
-        let linkees = {
-            let mut links = self.inner.links.lock();
-            let linkees = links.remote.remove(&peer).unwrap_or_default();
-            for (linkee, linkers) in &linkees {
-                for linker in linkers {
-                    links.forget_reverse(linker, linkee);
-                }
-            }
-            linkees
-        };
+        let linkees = self.inner.links.lock().remove_peer(peer);
         for (linkee, linkers) in linkees {
             for linker in linkers {
                 self.post_event(&linker, Event::Exited(linkee.clone()));
@@ -636,27 +584,7 @@ impl Node {
             // Senders that cached this mailbox look the id up again from now on.
             entry.mailbox.mark_dead();
         }
-        let linkers = {
-            let mut links = self.inner.links.lock();
-            // Processes linked to this one: told below.
-            let linkers = links.local.remove(pid).unwrap_or_default();
-            for linker in &linkers {
-                links.forget_reverse(linker, pid);
-            }
-            // Links this process made: removed, visiting only its own linkees.
-            for linkee in links.linkees.remove(pid).unwrap_or_default() {
-                if linkee.address() == self.inner.address {
-                    if let Some(set) = links.local.get_mut(&linkee) {
-                        set.remove(pid);
-                    }
-                } else if let Some(linkees) = links.remote.get_mut(&linkee.address())
-                    && let Some(set) = linkees.get_mut(&linkee)
-                {
-                    set.remove(pid);
-                }
-            }
-            linkers
-        };
+        let linkers = self.inner.links.lock().remove_process(pid, self.inner.address);
         for linker in linkers {
             self.post_event(&linker, Event::Exited(pid.clone()));
         }
@@ -719,6 +647,7 @@ impl std::fmt::Debug for Node {
 mod tests {
     use super::*;
     use crate::testing::Echo;
+    use std::collections::HashSet;
 
     /// Every link table entry goes away with the processes: a terminating linker leaves
     /// its links through the reverse index (no scan of every link on the node), and a
