@@ -11,13 +11,15 @@
 //! - `agents`: registration, re-registration, health pings, unreachable agents;
 //! - `frameworks`: subscription, failover, disconnection, teardown;
 //! - `offers`: allocations into offers, decline, rescind, offer timeout;
-//! - `tasks`: launch (with validation), kill, status updates, acknowledgements,
-//!   reconciliation, executors;
+//! - `launch`: ACCEPT with offer validation, and each task's launch (authorization,
+//!   validation, bookkeeping, `RunTaskMessage`);
+//! - `tasks`: kill, status updates, acknowledgements, reconciliation, executors;
 //! - `authorization`: the `--acls` checks of SUBSCRIBE, LAUNCH and TEARDOWN.
 
 mod agents;
 mod authorization;
 mod frameworks;
+mod launch;
 mod offers;
 pub mod registry;
 mod state;

@@ -1,265 +1,21 @@
-//! Tasks: launch, kill, status updates, acknowledgements, reconciliation, executors and
-//! framework messages.
+//! Tasks after launch (launching is in `launch`): kill, status updates,
+//! acknowledgements, reconciliation, executors and framework messages.
 //!
-//! Mesos: master.cpp `accept`/`_accept`, `kill`, `statusUpdate`, `updateTask`,
+//! Mesos: master.cpp `kill`, `statusUpdate`, `updateTask`,
 //! `forward`, `acknowledge`, `reconcile`, `exitedExecutor`, `frameworkMessage`.
 
 use libprocess::Time;
-use mesos_proto::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
-use mesos_proto::mesos::{self, internal, offer, scheduler, task_status};
+use mesos_proto::ids::{AgentId, ExecutorId, FrameworkId, TaskId};
+use mesos_proto::mesos::{self, internal, scheduler, task_status};
 use mesos_proto::resources::Resources;
 
 use super::state::{AgentState, Framework};
-use super::validation::validate_task;
 use super::{AllocatorCall, MAX_COMPLETED_TASKS_PER_FRAMEWORK, MasterCore, MasterError, Outgoing};
 
 /// Most statuses kept per task (the latest ones).
 const MAX_STATUSES_PER_TASK: usize = 16;
 
 impl MasterCore {
-    /// ACCEPT: validate the offers, then launch each task that validates; the rest of
-    /// the offered resources go back to the allocator with the call's filters.
-    pub(crate) fn on_accept(
-        &mut self,
-        framework_id: &FrameworkId,
-        accept: scheduler::call::Accept,
-        now: Time,
-    ) -> Result<(), MasterError> {
-        let refuse =
-            accept.filters.as_ref().map(|f| f.refuse_seconds.unwrap_or(5.0)).unwrap_or(5.0);
-        let tasks: Vec<mesos::TaskInfo> = accept
-            .operations
-            .iter()
-            .filter(|op| op.r#type() == offer::operation::Type::Launch)
-            .flat_map(|op| op.launch.iter().flat_map(|l| l.task_infos.iter().cloned()))
-            .collect();
-        let offer_ids: Vec<OfferId> = accept.offer_ids.iter().map(OfferId::from).collect();
-        let agent_id = match self.validate_offers(framework_id, &offer_ids) {
-            Ok(agent_id) => agent_id,
-            Err(error) => {
-                // Mesos: every task of an ACCEPT with invalid offers is dropped (TASK_LOST
-                // for frameworks that are not partition-aware).
-                for offer_id in &offer_ids {
-                    if self.offers.get(offer_id).is_some_and(|o| &o.framework_id == framework_id) {
-                        self.rescind_offer(offer_id, None);
-                    }
-                }
-                let partition_aware =
-                    self.frameworks.get(framework_id).is_some_and(|f| f.partition_aware());
-                let state = if partition_aware {
-                    mesos::TaskState::TaskDropped
-                } else {
-                    mesos::TaskState::TaskLost
-                };
-                for task in tasks {
-                    self.stats.tasks_dropped += 1;
-                    let status = self.master_status(
-                        &TaskId::from(&task.task_id),
-                        state,
-                        task_status::Reason::InvalidOffers,
-                        &error,
-                        None,
-                        now,
-                    );
-                    self.forward_update(
-                        framework_id,
-                        &AgentId::from(&task.slave_id),
-                        status,
-                        None,
-                        now,
-                    );
-                }
-                return Err(MasterError::InvalidCall { reason: error });
-            }
-        };
-        let mut available = Resources::new();
-        for offer_id in &offer_ids {
-            if let Some(entry) = self.take_offer(offer_id) {
-                available += &entry.resources;
-            }
-        }
-        self.stats.offers_accepted += offer_ids.len() as u64;
-        let mut launched: Vec<TaskId> = Vec::new();
-        for operation in accept.operations {
-            match operation.r#type() {
-                offer::operation::Type::Launch => {
-                    for task in operation.launch.map(|l| l.task_infos).unwrap_or_default() {
-                        if let Some(used) = self.launch_task(
-                            framework_id,
-                            &agent_id,
-                            task,
-                            &available,
-                            &launched,
-                            now,
-                        ) {
-                            launched.push(used.0);
-                            available -= &used.1;
-                        }
-                    }
-                }
-                other => {
-                    tracing::warn!(%framework_id, operation = ?other, "ignoring unsupported offer operation")
-                }
-            }
-        }
-        if !available.is_empty() {
-            self.allocator(AllocatorCall::Recover {
-                framework_id: framework_id.clone(),
-                agent_id,
-                resources: available,
-                refuse_seconds: Some(refuse),
-            });
-        }
-        Ok(())
-    }
-
-    /// All offers exist, are this framework's, and are of one registered agent.
-    fn validate_offers(
-        &self,
-        framework_id: &FrameworkId,
-        offer_ids: &[OfferId],
-    ) -> Result<AgentId, String> {
-        if offer_ids.is_empty() {
-            return Err("No offers specified".into());
-        }
-        let mut agent: Option<AgentId> = None;
-        for offer_id in offer_ids {
-            let Some(entry) = self.offers.get(offer_id) else {
-                return Err(format!("Offer {offer_id} is no longer valid"));
-            };
-            if &entry.framework_id != framework_id {
-                return Err(format!(
-                    "Offer {offer_id} has invalid framework {}",
-                    entry.framework_id
-                ));
-            }
-            match &agent {
-                Some(a) if *a != entry.agent_id => {
-                    return Err("Aggregated offers must belong to one single agent".into());
-                }
-                _ => agent = Some(entry.agent_id.clone()),
-            }
-            if offer_ids.iter().filter(|o| *o == offer_id).count() > 1 {
-                return Err(format!("Duplicate offer {offer_id} in offer list"));
-            }
-        }
-        let agent_id = agent.ok_or("No offers specified")?;
-        match self.agents.get(&agent_id) {
-            Some(a) if a.state == AgentState::Active => Ok(agent_id),
-            _ => Err(format!("Agent {agent_id} is not available")),
-        }
-    }
-
-    /// Validates and launches one task; returns its id and the resources it used, or
-    /// sends TASK_ERROR and returns `None`.
-    fn launch_task(
-        &mut self,
-        framework_id: &FrameworkId,
-        agent_id: &AgentId,
-        mut task: mesos::TaskInfo,
-        available: &Resources,
-        launched: &[TaskId],
-        now: Time,
-    ) -> Option<(TaskId, Resources)> {
-        let framework = self.frameworks.get(framework_id)?;
-        // Mesos injects the allocation role for frameworks that are not MULTI_ROLE.
-        if framework.roles.len() == 1 {
-            let role = framework.roles.iter().next().cloned().unwrap_or_default();
-            let inject = |resources: &mut Vec<mesos::Resource>| {
-                for r in resources.iter_mut().filter(|r| r.allocation_info.is_none()) {
-                    r.allocation_info =
-                        Some(mesos::resource::AllocationInfo { role: Some(role.clone()) });
-                }
-            };
-            inject(&mut task.resources);
-            if let Some(executor) = task.executor.as_mut() {
-                inject(&mut executor.resources);
-            }
-        }
-        let task_id = TaskId::from(&task.task_id);
-        if !self.authorize_launch(framework_id, agent_id, &task, now) {
-            return None;
-        }
-        let framework = self.frameworks.get(framework_id)?;
-        let executor_id = task.executor.as_ref().map(|e| ExecutorId::from(&e.executor_id));
-        let known_executor = executor_id
-            .as_ref()
-            .and_then(|id| self.executor_on(framework_id, agent_id, id))
-            .cloned();
-        let needed = match validate_task(
-            &task,
-            framework,
-            agent_id,
-            known_executor.as_ref(),
-            launched,
-            available,
-        ) {
-            Ok(needed) => needed,
-            Err(message) => {
-                tracing::info!(%framework_id, %task_id, %message, "task invalid");
-                self.stats.tasks_error += 1;
-                let status = self.master_status(
-                    &task_id,
-                    mesos::TaskState::TaskError,
-                    task_status::Reason::TaskInvalid,
-                    &message,
-                    Some(agent_id),
-                    now,
-                );
-                self.forward_update(framework_id, agent_id, status, None, now);
-                return None;
-            }
-        };
-        let framework = self.frameworks.get(framework_id)?;
-        let framework_info = framework.info.clone();
-        let framework_pid = framework.pid.as_ref().map(|p| p.to_string());
-        let launch_executor = known_executor.is_none() && task.executor.is_some();
-        if let Some(mut executor) = task.executor.clone().filter(|_| launch_executor) {
-            executor.framework_id = Some(framework_id.into());
-            self.add_executor(agent_id, executor);
-        }
-        let record = mesos::Task {
-            name: task.name.clone(),
-            task_id: task.task_id.clone(),
-            framework_id: framework_id.into(),
-            executor_id: task.executor.as_ref().map(|e| e.executor_id.clone()),
-            slave_id: agent_id.into(),
-            state: mesos::TaskState::TaskStaging as i32,
-            resources: task.resources.clone(),
-            statuses: Vec::new(),
-            status_update_state: None,
-            status_update_uuid: None,
-            labels: task.labels.clone(),
-            discovery: task.discovery.clone(),
-            container: task.container.clone(),
-            health_check: task.health_check.clone(),
-            kill_policy: task.kill_policy,
-            user: Some(super::authorization::run_task_user(&task, &framework_info)),
-            limits: task.limits.clone(),
-        };
-        let task_resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
-        self.event(super::MasterEvent::TaskAdded(Box::new(record.clone())));
-        if let Some(framework) = self.frameworks.get_mut(framework_id) {
-            framework.tasks.insert(task_id.clone(), record);
-        }
-        let agent = self.agents.get_mut(agent_id)?;
-        agent.tasks.entry(framework_id.clone()).or_default().insert(task_id.clone());
-        *agent.used.entry(framework_id.clone()).or_default() += &task_resources;
-        let to = agent.pid.clone();
-        let message = internal::RunTaskMessage {
-            #[allow(deprecated)]
-            framework_id: Some(framework_id.into()),
-            framework: framework_info,
-            task,
-            resource_version_uuids: Vec::new(),
-            pid: framework_pid,
-            launch_executor: Some(launch_executor || known_executor.is_none()),
-        };
-        self.send(&to, Outgoing::RunTask(message));
-        tracing::info!(%framework_id, %task_id, %agent_id, "launching task");
-        Some((task_id, needed))
-    }
-
     /// KILL: ask the agent to kill a known task; for an unknown one answer at once with
     /// TASK_LOST (TASK_UNKNOWN for partition-aware frameworks), as Mesos does.
     pub(crate) fn on_kill(
@@ -600,83 +356,75 @@ impl MasterCore {
         let Some(framework) = self.frameworks.get(framework_id) else {
             return Err(MasterError::UnknownFramework { framework_id: framework_id.to_string() });
         };
-        let partition_aware = framework.partition_aware();
-        let reason = task_status::Reason::Reconciliation;
-        let mut statuses = Vec::new();
-        if reconcile.tasks.is_empty() {
-            for task in framework.tasks.values() {
-                let state = task
-                    .status_update_state
-                    .and_then(|s| mesos::TaskState::try_from(s).ok())
-                    .unwrap_or(task.state());
-                let mut status = self.master_status(
-                    &TaskId::from(&task.task_id),
-                    state,
-                    reason,
-                    "Reconciliation: Latest task state",
-                    Some(&AgentId::from(&task.slave_id)),
-                    now,
-                );
-                status.executor_id = task.executor_id.clone();
-                statuses.push(status);
-            }
+        let statuses = if reconcile.tasks.is_empty() {
+            self.reconcile_implicit(framework, now)
         } else {
-            for query in &reconcile.tasks {
-                let task_id = TaskId::from(&query.task_id);
-                let agent_id = query.slave_id.as_ref().map(AgentId::from);
-                let (state, message, agent) = match framework.tasks.get(&task_id) {
-                    Some(task) => (
-                        task.status_update_state
-                            .and_then(|s| mesos::TaskState::try_from(s).ok())
-                            .unwrap_or(task.state()),
-                        "Reconciliation: Latest task state",
-                        Some(AgentId::from(&task.slave_id)),
-                    ),
-                    None => match &agent_id {
-                        Some(a) if self.agents.contains_key(a) => (
-                            if partition_aware {
-                                mesos::TaskState::TaskGone
-                            } else {
-                                mesos::TaskState::TaskLost
-                            },
-                            "Reconciliation: Task is unknown to the agent",
-                            agent_id.clone(),
-                        ),
-                        Some(a) if self.unreachable.contains_key(a) => (
-                            if partition_aware {
-                                mesos::TaskState::TaskUnreachable
-                            } else {
-                                mesos::TaskState::TaskLost
-                            },
-                            "Reconciliation: Task is unreachable",
-                            agent_id.clone(),
-                        ),
-                        _ => (
-                            if partition_aware {
-                                mesos::TaskState::TaskUnknown
-                            } else {
-                                mesos::TaskState::TaskLost
-                            },
-                            "Reconciliation: Task is unknown",
-                            agent_id.clone(),
-                        ),
-                    },
-                };
-                statuses.push(self.master_status(
-                    &task_id,
-                    state,
-                    reason,
-                    message,
-                    agent.as_ref(),
-                    now,
-                ));
-            }
-        }
+            reconcile.tasks.iter().map(|query| self.reconcile_task(framework, query, now)).collect()
+        };
         for status in statuses {
             let agent_id = status.slave_id.as_ref().map(AgentId::from);
             self.send_status_to_framework(framework_id, status, agent_id.as_ref(), now);
         }
         Ok(())
+    }
+
+    /// Implicit reconciliation: the latest state of every task the master knows.
+    fn reconcile_implicit(&self, framework: &Framework, now: Time) -> Vec<mesos::TaskStatus> {
+        let mut statuses = Vec::new();
+        for task in framework.tasks.values() {
+            let mut status = self.master_status(
+                &TaskId::from(&task.task_id),
+                latest_task_state(task),
+                task_status::Reason::Reconciliation,
+                "Reconciliation: Latest task state",
+                Some(&AgentId::from(&task.slave_id)),
+                now,
+            );
+            status.executor_id = task.executor_id.clone();
+            statuses.push(status);
+        }
+        statuses
+    }
+
+    /// Explicit reconciliation of one task: its latest state if known; otherwise what the
+    /// master can say from the agent it names (known, unreachable, or unknown).
+    fn reconcile_task(
+        &self,
+        framework: &Framework,
+        query: &scheduler::call::reconcile::Task,
+        now: Time,
+    ) -> mesos::TaskStatus {
+        let partition_aware = framework.partition_aware();
+        let lost_unless_aware =
+            |state| if partition_aware { state } else { mesos::TaskState::TaskLost };
+        let task_id = TaskId::from(&query.task_id);
+        let agent_id = query.slave_id.as_ref().map(AgentId::from);
+        let (state, message, agent) = match framework.tasks.get(&task_id) {
+            Some(task) => (
+                latest_task_state(task),
+                "Reconciliation: Latest task state",
+                Some(AgentId::from(&task.slave_id)),
+            ),
+            None => match &agent_id {
+                Some(a) if self.agents.contains_key(a) => (
+                    lost_unless_aware(mesos::TaskState::TaskGone),
+                    "Reconciliation: Task is unknown to the agent",
+                    agent_id.clone(),
+                ),
+                Some(a) if self.unreachable.contains_key(a) => (
+                    lost_unless_aware(mesos::TaskState::TaskUnreachable),
+                    "Reconciliation: Task is unreachable",
+                    agent_id.clone(),
+                ),
+                _ => (
+                    lost_unless_aware(mesos::TaskState::TaskUnknown),
+                    "Reconciliation: Task is unknown",
+                    agent_id.clone(),
+                ),
+            },
+        };
+        let reason = task_status::Reason::Reconciliation;
+        self.master_status(&task_id, state, reason, message, agent.as_ref(), now)
     }
 
     /// MESSAGE: framework to executor, through the agent.
@@ -785,4 +533,12 @@ impl MasterCore {
             }
         }
     }
+}
+
+/// The state of the task's latest status update (what reconciliation reports), or its
+/// current state when no update has been recorded yet.
+fn latest_task_state(task: &mesos::Task) -> mesos::TaskState {
+    task.status_update_state
+        .and_then(|s| mesos::TaskState::try_from(s).ok())
+        .unwrap_or(task.state())
 }

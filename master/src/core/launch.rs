@@ -1,0 +1,319 @@
+//! Launching tasks: ACCEPT with its offer validation, and each LAUNCH operation's tasks
+//! (role injection, authorization, validation, bookkeeping, `RunTaskMessage`).
+//!
+//! Mesos: master.cpp `Master::accept` / `Master::_accept`, validation.cpp
+//! `offer::validate`.
+
+use libprocess::Time;
+use mesos_proto::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
+use mesos_proto::mesos::{self, internal, offer, scheduler, task_status};
+use mesos_proto::resources::Resources;
+
+use super::state::AgentState;
+use super::validation::validate_task;
+use super::{AllocatorCall, MasterCore, MasterError, Outgoing};
+
+impl MasterCore {
+    /// ACCEPT: validate the offers, then launch each task that validates; the rest of
+    /// the offered resources go back to the allocator with the call's filters.
+    pub(crate) fn on_accept(
+        &mut self,
+        framework_id: &FrameworkId,
+        accept: scheduler::call::Accept,
+        now: Time,
+    ) -> Result<(), MasterError> {
+        let refuse =
+            accept.filters.as_ref().map(|f| f.refuse_seconds.unwrap_or(5.0)).unwrap_or(5.0);
+        let offer_ids: Vec<OfferId> = accept.offer_ids.iter().map(OfferId::from).collect();
+        let agent_id = match self.validate_offers(framework_id, &offer_ids) {
+            Ok(agent_id) => agent_id,
+            Err(error) => {
+                let tasks: Vec<mesos::TaskInfo> = accept
+                    .operations
+                    .iter()
+                    .filter(|op| op.r#type() == offer::operation::Type::Launch)
+                    .flat_map(|op| op.launch.iter().flat_map(|l| l.task_infos.iter().cloned()))
+                    .collect();
+                self.drop_accept(framework_id, &offer_ids, tasks, &error, now);
+                return Err(MasterError::InvalidCall { reason: error });
+            }
+        };
+        let mut available = Resources::new();
+        for offer_id in &offer_ids {
+            if let Some(entry) = self.take_offer(offer_id) {
+                available += &entry.resources;
+            }
+        }
+        self.stats.offers_accepted += offer_ids.len() as u64;
+        let available =
+            self.apply_operations(framework_id, &agent_id, accept.operations, available, now);
+        if !available.is_empty() {
+            self.allocator(AllocatorCall::Recover {
+                framework_id: framework_id.clone(),
+                agent_id,
+                resources: available,
+                refuse_seconds: Some(refuse),
+            });
+        }
+        Ok(())
+    }
+
+    /// ACCEPT with invalid offers: rescind the framework's offers among them and drop
+    /// every task of the call.
+    ///
+    /// Mesos: every task of an ACCEPT with invalid offers is dropped (TASK_LOST for
+    /// frameworks that are not partition-aware).
+    fn drop_accept(
+        &mut self,
+        framework_id: &FrameworkId,
+        offer_ids: &[OfferId],
+        tasks: Vec<mesos::TaskInfo>,
+        error: &str,
+        now: Time,
+    ) {
+        for offer_id in offer_ids {
+            if self.offers.get(offer_id).is_some_and(|o| &o.framework_id == framework_id) {
+                self.rescind_offer(offer_id, None);
+            }
+        }
+        let partition_aware =
+            self.frameworks.get(framework_id).is_some_and(|f| f.partition_aware());
+        let state = if partition_aware {
+            mesos::TaskState::TaskDropped
+        } else {
+            mesos::TaskState::TaskLost
+        };
+        for task in tasks {
+            self.stats.tasks_dropped += 1;
+            let status = self.master_status(
+                &TaskId::from(&task.task_id),
+                state,
+                task_status::Reason::InvalidOffers,
+                error,
+                None,
+                now,
+            );
+            self.forward_update(framework_id, &AgentId::from(&task.slave_id), status, None, now);
+        }
+    }
+
+    /// Runs the ACCEPT's operations in order against `available` (LAUNCH is the only
+    /// one supported; others are logged and skipped) and returns what is left over.
+    fn apply_operations(
+        &mut self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        operations: Vec<offer::Operation>,
+        mut available: Resources,
+        now: Time,
+    ) -> Resources {
+        let mut launched: Vec<TaskId> = Vec::new();
+        for operation in operations {
+            match operation.r#type() {
+                offer::operation::Type::Launch => {
+                    for task in operation.launch.map(|l| l.task_infos).unwrap_or_default() {
+                        if let Some((task_id, used)) = self.launch_task(
+                            framework_id,
+                            agent_id,
+                            task,
+                            &available,
+                            &launched,
+                            now,
+                        ) {
+                            launched.push(task_id);
+                            available -= &used;
+                        }
+                    }
+                }
+                other => {
+                    tracing::warn!(%framework_id, operation = ?other, "ignoring unsupported offer operation")
+                }
+            }
+        }
+        available
+    }
+
+    /// All offers exist, are this framework's, and are of one registered agent.
+    fn validate_offers(
+        &self,
+        framework_id: &FrameworkId,
+        offer_ids: &[OfferId],
+    ) -> Result<AgentId, String> {
+        if offer_ids.is_empty() {
+            return Err("No offers specified".into());
+        }
+        let mut agent: Option<AgentId> = None;
+        for offer_id in offer_ids {
+            let Some(entry) = self.offers.get(offer_id) else {
+                return Err(format!("Offer {offer_id} is no longer valid"));
+            };
+            if &entry.framework_id != framework_id {
+                return Err(format!(
+                    "Offer {offer_id} has invalid framework {}",
+                    entry.framework_id
+                ));
+            }
+            match &agent {
+                Some(a) if *a != entry.agent_id => {
+                    return Err("Aggregated offers must belong to one single agent".into());
+                }
+                _ => agent = Some(entry.agent_id.clone()),
+            }
+            if offer_ids.iter().filter(|o| *o == offer_id).count() > 1 {
+                return Err(format!("Duplicate offer {offer_id} in offer list"));
+            }
+        }
+        let agent_id = agent.ok_or("No offers specified")?;
+        match self.agents.get(&agent_id) {
+            Some(a) if a.state == AgentState::Active => Ok(agent_id),
+            _ => Err(format!("Agent {agent_id} is not available")),
+        }
+    }
+
+    /// Validates and launches one task; returns its id and the resources it used, or
+    /// sends TASK_ERROR and returns `None`. Steps: inject the allocation role, authorize,
+    /// validate, record the task (and a new executor), send `RunTaskMessage`.
+    fn launch_task(
+        &mut self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        mut task: mesos::TaskInfo,
+        available: &Resources,
+        launched: &[TaskId],
+        now: Time,
+    ) -> Option<(TaskId, Resources)> {
+        let framework = self.frameworks.get(framework_id)?;
+        inject_allocation_role(&framework.roles, &mut task);
+        let task_id = TaskId::from(&task.task_id);
+        if !self.authorize_launch(framework_id, agent_id, &task, now) {
+            return None;
+        }
+        let executor_id = task.executor.as_ref().map(|e| ExecutorId::from(&e.executor_id));
+        let known_executor = executor_id
+            .as_ref()
+            .and_then(|id| self.executor_on(framework_id, agent_id, id))
+            .cloned();
+        let needed = self.validate_launch(
+            framework_id,
+            agent_id,
+            &task,
+            known_executor.as_ref(),
+            launched,
+            available,
+            now,
+        )?;
+        let framework = self.frameworks.get(framework_id)?;
+        let framework_info = framework.info.clone();
+        let framework_pid = framework.pid.as_ref().map(|p| p.to_string());
+        let launch_executor = known_executor.is_none() && task.executor.is_some();
+        if let Some(mut executor) = task.executor.clone().filter(|_| launch_executor) {
+            executor.framework_id = Some(framework_id.into());
+            self.add_executor(agent_id, executor);
+        }
+        let to = self.add_launched_task(framework_id, agent_id, &task, &framework_info)?;
+        let message = internal::RunTaskMessage {
+            #[allow(deprecated)]
+            framework_id: Some(framework_id.into()),
+            framework: framework_info,
+            task,
+            resource_version_uuids: Vec::new(),
+            pid: framework_pid,
+            launch_executor: Some(launch_executor || known_executor.is_none()),
+        };
+        self.send(&to, Outgoing::RunTask(message));
+        tracing::info!(%framework_id, %task_id, %agent_id, "launching task");
+        Some((task_id, needed))
+    }
+
+    /// Launch step: the task's validation; on failure the framework gets TASK_ERROR
+    /// (reason TASK_INVALID) and the task goes no further.
+    #[allow(clippy::too_many_arguments)]
+    fn validate_launch(
+        &mut self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        task: &mesos::TaskInfo,
+        known_executor: Option<&mesos::ExecutorInfo>,
+        launched: &[TaskId],
+        available: &Resources,
+        now: Time,
+    ) -> Option<Resources> {
+        let framework = self.frameworks.get(framework_id)?;
+        match validate_task(task, framework, agent_id, known_executor, launched, available) {
+            Ok(needed) => Some(needed),
+            Err(message) => {
+                let task_id = TaskId::from(&task.task_id);
+                tracing::info!(%framework_id, %task_id, %message, "task invalid");
+                self.stats.tasks_error += 1;
+                let status = self.master_status(
+                    &task_id,
+                    mesos::TaskState::TaskError,
+                    task_status::Reason::TaskInvalid,
+                    &message,
+                    Some(agent_id),
+                    now,
+                );
+                self.forward_update(framework_id, agent_id, status, None, now);
+                None
+            }
+        }
+    }
+
+    /// Launch step: record the task as STAGING under its framework and agent and charge
+    /// its resources to the agent; returns the agent's pid (`None` if the agent is gone).
+    fn add_launched_task(
+        &mut self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        task: &mesos::TaskInfo,
+        framework_info: &mesos::FrameworkInfo,
+    ) -> Option<libprocess::Pid> {
+        let task_id = TaskId::from(&task.task_id);
+        let record = mesos::Task {
+            name: task.name.clone(),
+            task_id: task.task_id.clone(),
+            framework_id: framework_id.into(),
+            executor_id: task.executor.as_ref().map(|e| e.executor_id.clone()),
+            slave_id: agent_id.into(),
+            state: mesos::TaskState::TaskStaging as i32,
+            resources: task.resources.clone(),
+            statuses: Vec::new(),
+            status_update_state: None,
+            status_update_uuid: None,
+            labels: task.labels.clone(),
+            discovery: task.discovery.clone(),
+            container: task.container.clone(),
+            health_check: task.health_check.clone(),
+            kill_policy: task.kill_policy,
+            user: Some(super::authorization::run_task_user(task, framework_info)),
+            limits: task.limits.clone(),
+        };
+        let task_resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
+        self.event(super::MasterEvent::TaskAdded(Box::new(record.clone())));
+        if let Some(framework) = self.frameworks.get_mut(framework_id) {
+            framework.tasks.insert(task_id.clone(), record);
+        }
+        let agent = self.agents.get_mut(agent_id)?;
+        agent.tasks.entry(framework_id.clone()).or_default().insert(task_id);
+        *agent.used.entry(framework_id.clone()).or_default() += &task_resources;
+        Some(agent.pid.clone())
+    }
+}
+
+/// Launch step: Mesos injects the allocation role into the task's (and its executor's)
+/// resources for frameworks that are not MULTI_ROLE, i.e. have exactly one role.
+fn inject_allocation_role(roles: &std::collections::BTreeSet<String>, task: &mut mesos::TaskInfo) {
+    if roles.len() != 1 {
+        return;
+    }
+    let role = roles.iter().next().cloned().unwrap_or_default();
+    let inject = |resources: &mut Vec<mesos::Resource>| {
+        for r in resources.iter_mut().filter(|r| r.allocation_info.is_none()) {
+            r.allocation_info = Some(mesos::resource::AllocationInfo { role: Some(role.clone()) });
+        }
+    };
+    inject(&mut task.resources);
+    if let Some(executor) = task.executor.as_mut() {
+        inject(&mut executor.resources);
+    }
+}
