@@ -99,6 +99,8 @@ fn encode_response(response: &v1::master::Response, encoding: Encoding) -> Respo
     lhttp::response(StatusCode::OK, encoding.content_type(), encoding.encode(response))
 }
 
+/// One `POST /api/v1` call: redirect to the leader unless it is about this master, then
+/// TEARDOWN, SUBSCRIBE, or a query.
 async fn handle(
     request: Request,
     master: ProcessRef<MasterProcess>,
@@ -120,74 +122,102 @@ async fn handle(
     if !local && let Some(redirect) = view.redirect(&request) {
         return Err(redirect);
     }
-    let unavailable = || lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "master is shutting down");
     match kind {
-        call::Type::Teardown => {
-            let framework_id = call
-                .teardown
-                .map(|t| FrameworkId::from(&t.framework_id))
-                .ok_or_else(|| bad_request("Expecting 'teardown' to be present"))?;
-            let result = master
-                .dispatch(move |m, ctx| {
-                    let now = ctx.now();
-                    let result = m.core_mut().teardown(principal.as_ref(), &framework_id, now);
-                    m.flush(ctx);
-                    result
-                })
-                .await
-                .map_err(|_| unavailable())?;
-            match result {
-                Ok(()) => Ok(lhttp::status(StatusCode::OK)),
-                // Mesos: the teardown_frameworks ACLs deny it: 403, nothing changes.
-                Err(MasterError::Unauthorized { message }) => Err(super::forbidden(&message)),
-                Err(e) => Err(bad_request(e.to_string())),
-            }
-        }
-        call::Type::Subscribe => {
-            // The state in SUBSCRIBED and the start of the stream are one step of the
-            // master, so no event falls between them (a copy taken in an earlier step
-            // would miss what happened in between, and a subscriber that follows the
-            // cluster from its events would never see it). Mesos: master/http.cpp
-            // `Master::Http::subscribe` builds the state and adds the subscriber in one
-            // continuation on the master.
-            let authorizer = authorizer.cloned();
-            master
-                .dispatch(move |m, _| {
-                    let snapshot = std::sync::Arc::new(m.take_snapshot());
-                    let snapshot = visible(snapshot, authorizer.as_ref(), principal.as_ref());
-                    let subscribed = v1::master::Event {
-                        r#type: Some(event::Type::Subscribed as i32),
-                        subscribed: Some(event::Subscribed {
-                            get_state: Some(get_state(&snapshot)),
-                            heartbeat_interval_seconds: Some(HEARTBEAT_INTERVAL.as_secs_f64()),
-                        }),
-                        ..Default::default()
-                    };
-                    subscribe(m, &subscribed, encoding, principal)
-                })
-                .await
-                .map_err(|_| unavailable())?
-        }
+        call::Type::Teardown => on_teardown(call.teardown, &master, principal).await,
+        call::Type::Subscribe => on_subscribe(&master, encoding, principal, authorizer).await,
         call::Type::GetFlags if !may_view_flags(authorizer, principal.as_ref()) => {
             Err(super::forbidden(""))
         }
-        _ => {
-            let snapshot = cell.get(&master).await.ok_or_else(unavailable)?;
-            // GET_STATE, GET_FRAMEWORKS, GET_TASKS, GET_EXECUTORS, GET_AGENTS show only
-            // what the view_* ACLs let the caller see.
-            let snapshot = visible(snapshot, authorizer, principal.as_ref());
-            let metrics = if kind == call::Type::GetMetrics {
-                master
-                    .dispatch(|_, ctx| ctx.node().metrics().snapshot())
-                    .await
-                    .map_err(|_| unavailable())?
-            } else {
-                Default::default()
-            };
-            let response = query(kind, &snapshot, metrics)?;
-            Ok(encode_response(&response, encoding))
-        }
+        _ => on_query(kind, &master, &cell, authorizer, principal.as_ref(), encoding).await,
     }
+}
+
+/// The answer when the master actor is gone (it is shutting down).
+fn unavailable() -> Response {
+    lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "master is shutting down")
+}
+
+/// TEARDOWN: runs on the master; `403` when the teardown_frameworks ACLs deny it.
+async fn on_teardown(
+    teardown: Option<call::Teardown>,
+    master: &ProcessRef<MasterProcess>,
+    principal: Option<Principal>,
+) -> Result<Response, Response> {
+    let framework_id = teardown
+        .map(|t| FrameworkId::from(&t.framework_id))
+        .ok_or_else(|| bad_request("Expecting 'teardown' to be present"))?;
+    let result = master
+        .dispatch(move |m, ctx| {
+            let now = ctx.now();
+            let result = m.core_mut().teardown(principal.as_ref(), &framework_id, now);
+            m.flush(ctx);
+            result
+        })
+        .await
+        .map_err(|_| unavailable())?;
+    match result {
+        Ok(()) => Ok(lhttp::status(StatusCode::OK)),
+        // Mesos: the teardown_frameworks ACLs deny it: 403, nothing changes.
+        Err(MasterError::Unauthorized { message }) => Err(super::forbidden(&message)),
+        Err(e) => Err(bad_request(e.to_string())),
+    }
+}
+
+/// SUBSCRIBE: SUBSCRIBED with the (visible) state, then the event stream.
+async fn on_subscribe(
+    master: &ProcessRef<MasterProcess>,
+    encoding: Encoding,
+    principal: Option<Principal>,
+    authorizer: Option<&mesos_security::Authorizer>,
+) -> Result<Response, Response> {
+    // The state in SUBSCRIBED and the start of the stream are one step of the master, so
+    // no event falls between them (a copy taken in an earlier step would miss what
+    // happened in between, and a subscriber that follows the cluster from its events
+    // would never see it). Mesos: master/http.cpp `Master::Http::subscribe` builds the
+    // state and adds the subscriber in one continuation on the master.
+    let authorizer = authorizer.cloned();
+    master
+        .dispatch(move |m, _| {
+            let snapshot = std::sync::Arc::new(m.take_snapshot());
+            let snapshot = visible(snapshot, authorizer.as_ref(), principal.as_ref());
+            let subscribed = v1::master::Event {
+                r#type: Some(event::Type::Subscribed as i32),
+                subscribed: Some(event::Subscribed {
+                    get_state: Some(get_state(&snapshot)),
+                    heartbeat_interval_seconds: Some(HEARTBEAT_INTERVAL.as_secs_f64()),
+                }),
+                ..Default::default()
+            };
+            subscribe(m, &subscribed, encoding, principal)
+        })
+        .await
+        .map_err(|_| unavailable())?
+}
+
+/// The queries (GET_STATE, GET_AGENTS, ...): answered from the cached snapshot, outside
+/// the master actor; GET_METRICS also reads the node's metrics.
+async fn on_query(
+    kind: call::Type,
+    master: &ProcessRef<MasterProcess>,
+    cell: &SnapshotCell,
+    authorizer: Option<&mesos_security::Authorizer>,
+    principal: Option<&Principal>,
+    encoding: Encoding,
+) -> Result<Response, Response> {
+    let snapshot = cell.get(master).await.ok_or_else(unavailable)?;
+    // GET_STATE, GET_FRAMEWORKS, GET_TASKS, GET_EXECUTORS, GET_AGENTS show only what the
+    // view_* ACLs let the caller see.
+    let snapshot = visible(snapshot, authorizer, principal);
+    let metrics = if kind == call::Type::GetMetrics {
+        master
+            .dispatch(|_, ctx| ctx.node().metrics().snapshot())
+            .await
+            .map_err(|_| unavailable())?
+    } else {
+        Default::default()
+    };
+    let response = query(kind, &snapshot, metrics)?;
+    Ok(encode_response(&response, encoding))
 }
 
 fn subscribe(
