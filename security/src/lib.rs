@@ -12,13 +12,17 @@
 //! - [`credentials`]: the `--credentials` file of masters and agents (Mesos's JSON
 //!   format and the legacy `principal secret` lines) and the single `--credential` of an
 //!   agent or a scheduler.
+//! - [`http_auth`]: HTTP authentication: Mesos's realms, the `basic` authenticator
+//!   (`Authorization: Basic`, the `401` challenge) and the node gate that applies it.
 //! - [`principal`]: [`Principal`], who an entry point authenticated.
 //! - [`error`]: [`SecurityError`], what goes wrong reading or checking them.
 
 pub mod credentials;
 pub mod error;
+pub mod http_auth;
 pub mod principal;
 
 pub use credentials::{Credential, Credentials};
 pub use error::SecurityError;
+pub use http_auth::{HttpAuthError, HttpAuthenticator};
 pub use principal::Principal;
