@@ -54,7 +54,7 @@ impl Node {
         }
         let path = request.uri().path().to_string();
         if let Some(builtin) = Builtin::of(&path) {
-            if let Err(refusal) = self.pass_gate(None, &path, &mut request) {
+            if let Some(refusal) = self.gate_refusal(None, &path, &mut request) {
                 return refusal;
             }
             return match builtin {
@@ -77,24 +77,22 @@ impl Node {
         };
         // The gate sees the request as routed (process and path inside it), so no
         // spelling of a path (`/state`, `/master/state`, percent-encoded ids) slips past.
-        if let Err(refusal) = self.pass_gate(Some(&id), &path, &mut request) {
+        if let Some(refusal) = self.gate_refusal(Some(&id), &path, &mut request) {
             return refusal;
         }
         self.serve_route(&id, path, request).await
     }
 
     /// Runs the node's HTTP gate, if any, on a request for `path` of process `id`
-    /// (`None`: a built-in).
-    fn pass_gate(
+    /// (`None`: a built-in); `Some` is the answer that replaces the route's.
+    fn gate_refusal(
         &self,
         id: Option<&str>,
         path: &str,
         request: &mut Request,
-    ) -> Result<(), Response> {
-        match self.http_gate() {
-            Some(gate) => gate(id, path, request).map_err(|refusal| *refusal),
-            None => Ok(()),
-        }
+    ) -> Option<Response> {
+        let gate = self.http_gate()?;
+        gate(id, path, request).err().map(|refusal| *refusal)
     }
 
     /// Serves `path` of process `id`. A route found in the table is served directly (a
