@@ -67,6 +67,8 @@ pub struct MasterOptions {
     pub seed: u64,
     /// Where the registry lives.
     pub registry: RegistryMode,
+    /// The HTTP authenticators of the realms switched on; empty: every endpoint open.
+    pub http_authenticator: mesos_security::HttpAuthenticator,
 }
 
 impl MasterOptions {
@@ -85,6 +87,7 @@ impl MasterOptions {
             flags: Vec::new(),
             seed: 0,
             registry: RegistryMode::InMemory,
+            http_authenticator: mesos_security::HttpAuthenticator::default(),
         }
     }
 }
@@ -149,5 +152,9 @@ pub fn spawn_master_with(
         MasterProcess::new(config, registrar, allocator.clone(), options.flags, node.clock().now());
     let master = reserved.spawn(process);
     node.set_default_process("master");
+    if !options.http_authenticator.is_empty() {
+        let realm_of = crate::http::authentication::realm_of;
+        node.set_http_gate(options.http_authenticator.gate(realm_of));
+    }
     Ok(Master { master, allocator })
 }

@@ -23,6 +23,7 @@ use libprocess::http::{self as lhttp, Request, Responder, Response, StreamError,
 use libprocess::{Context, Pid};
 use mesos_proto::ids::FrameworkId;
 use mesos_proto::mesos::{self, scheduler, v1};
+use mesos_security::Principal;
 
 use crate::core::Outgoing;
 use crate::process::MasterProcess;
@@ -125,11 +126,19 @@ fn handle(
         ));
     };
     let encoding = response_encoding(&request)?;
+    // Put there by the node's authenticator when `--authenticate_http_frameworks` is on.
+    let principal = request.extensions().get::<Principal>().cloned();
     match kind {
         scheduler::call::Type::Subscribe if request.headers().contains_key("mesos-stream-id") => {
             Err(bad_request("Subscribe calls should not include the 'Mesos-Stream-Id' header"))
         }
-        scheduler::call::Type::Subscribe => subscribe(master, call, encoding, ctx),
+        scheduler::call::Type::Subscribe => {
+            let info = call.subscribe.as_mut().map(|s| &mut s.framework_info);
+            if let Some(info) = info {
+                check_subscriber_principal(principal.as_ref(), info).map_err(bad_request)?;
+            }
+            subscribe(master, call, encoding, ctx)
+        }
         scheduler::call::Type::AcknowledgeOperationStatus
         | scheduler::call::Type::ReconcileOperations => {
             Err(lhttp::text(StatusCode::NOT_IMPLEMENTED, "Operation feedback is not implemented"))
@@ -148,9 +157,17 @@ fn handle(
                         )
                     },
                 )?;
-            let pid = master
-                .core()
-                .framework(&framework_id)
+            let framework = master.core().framework(&framework_id);
+            if let (Some(principal), Some(framework)) = (&principal, framework)
+                && framework.info.principal.as_deref() != Some(principal.as_str())
+            {
+                // Mesos: master/http.cpp `Master::Http::scheduler`.
+                return Err(bad_request(format!(
+                    "Authenticated principal '{principal}' does not match principal '{}' set in `FrameworkInfo`",
+                    framework.info.principal.as_deref().unwrap_or_default()
+                )));
+            }
+            let pid = framework
                 .and_then(|f| f.pid.clone())
                 .filter(|pid| master.http.contains(pid))
                 .ok_or_else(|| lhttp::text(StatusCode::FORBIDDEN, "Framework is not subscribed"))?;
@@ -166,6 +183,28 @@ fn handle(
             result
                 .map(|()| lhttp::status(StatusCode::ACCEPTED))
                 .map_err(|e| bad_request(e.to_string()))
+        }
+    }
+}
+
+/// A SUBSCRIBE of an authenticated framework: its `FrameworkInfo.principal`, if set,
+/// must be the authenticated principal; if unset it becomes it (Mesos logs a warning
+/// and does the same). Mesos: master/validation.cpp `scheduler::call::validate`,
+/// master/http.cpp `Master::Http::scheduler`.
+pub fn check_subscriber_principal(
+    principal: Option<&Principal>,
+    info: &mut mesos::FrameworkInfo,
+) -> Result<(), String> {
+    let Some(principal) = principal else { return Ok(()) };
+    match info.principal.as_deref() {
+        Some(claimed) if claimed != principal.as_str() => Err(format!(
+            "Failed to validate scheduler::Call: Authenticated principal '{principal}' does not match principal '{claimed}' set in `FrameworkInfo`"
+        )),
+        Some(_) => Ok(()),
+        None => {
+            tracing::warn!(%principal, "setting 'principal' in FrameworkInfo to the authenticated principal, which the framework did not set");
+            info.principal = Some(principal.to_string());
+            Ok(())
         }
     }
 }
