@@ -76,6 +76,61 @@ pub struct Flags {
     /// (fail if unusable), `rlimits`, or `none`.
     #[arg(long = "isolation", env = "MESOS_ISOLATION", default_value = "auto", value_parser = ["auto", "cgroups", "rlimits", "none"])]
     pub isolation: String,
+    /// Path (or `file://` URL) of a file of credentials used to authenticate HTTP
+    /// endpoints on the agent: Mesos's JSON `{"credentials": [{"principal": "yoda",
+    /// "secret": "usetheforce"}]}` or one `principal secret` per line (`--credentials`
+    /// is accepted too).
+    #[arg(long = "http_credentials", alias = "credentials", env = "MESOS_HTTP_CREDENTIALS")]
+    pub http_credentials: Option<String>,
+    /// If true, only authenticated requests for read-only HTTP endpoints supporting
+    /// authentication are allowed; if false, unauthenticated requests are allowed too.
+    #[arg(long = "authenticate_http_readonly", env = "MESOS_AUTHENTICATE_HTTP_READONLY", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
+    pub authenticate_http_readonly: bool,
+    /// If true, only authenticated requests for read-write HTTP endpoints supporting
+    /// authentication are allowed; if false, unauthenticated requests are allowed too.
+    #[arg(long = "authenticate_http_readwrite", env = "MESOS_AUTHENTICATE_HTTP_READWRITE", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
+    pub authenticate_http_readwrite: bool,
+    /// HTTP authenticator to use when handling requests to authenticated endpoints
+    /// (only `basic` is built in).
+    #[arg(
+        long = "http_authenticators",
+        env = "MESOS_HTTP_AUTHENTICATORS",
+        default_value = "basic"
+    )]
+    pub http_authenticators: String,
+}
+
+impl Flags {
+    /// Reads `--http_credentials` and sets up an authenticator for every realm switched
+    /// on, refusing what Mesos refuses at start. Mesos: slave.cpp `Slave::initialize`.
+    pub fn http_authenticator(&self) -> Result<mesos_security::HttpAuthenticator, AgentError> {
+        use mesos_security::http_auth::{AGENT_READONLY, AGENT_READWRITE};
+        let credentials = match &self.http_credentials {
+            Some(path) => {
+                let flag = "http_credentials";
+                let credentials = mesos_security::Credentials::read(path)
+                    .map_err(|e| AgentError::Flag { flag, reason: e.to_string() })?;
+                if credentials.is_empty() {
+                    let reason = "Credentials file must contain at least one credential".into();
+                    return Err(AgentError::Flag { flag, reason });
+                }
+                Some(std::sync::Arc::new(credentials))
+            }
+            None => None,
+        };
+        let mut authenticator = mesos_security::HttpAuthenticator::default();
+        for (flag, on, realm) in [
+            ("authenticate_http_readonly", self.authenticate_http_readonly, AGENT_READONLY),
+            ("authenticate_http_readwrite", self.authenticate_http_readwrite, AGENT_READWRITE),
+        ] {
+            if on {
+                authenticator
+                    .enable(realm, &self.http_authenticators, credentials.as_ref())
+                    .map_err(|e| AgentError::Flag { flag, reason: e.to_string() })?;
+            }
+        }
+        Ok(authenticator)
+    }
 }
 
 /// The cgroup v2 hierarchy `--isolation=auto|cgroups` looks at.
@@ -149,6 +204,7 @@ impl Flags {
     /// the flag.
     pub fn into_config(self) -> Result<AgentConfig, AgentError> {
         let masters = parse_masters(&self.master)?;
+        let http_authenticator = self.http_authenticator()?;
         std::fs::create_dir_all(&self.work_dir)
             .map_err(|e| AgentError::io("create folder", &self.work_dir, e))?;
         let resources_text =
@@ -179,7 +235,20 @@ impl Flags {
             "executor_shutdown_grace_period".into(),
             libprocess::duration::format_duration(grace),
         );
+        flags.insert(
+            "authenticate_http_readonly".into(),
+            self.authenticate_http_readonly.to_string(),
+        );
+        flags.insert(
+            "authenticate_http_readwrite".into(),
+            self.authenticate_http_readwrite.to_string(),
+        );
+        flags.insert("http_authenticators".into(), self.http_authenticators.clone());
+        if let Some(path) = &self.http_credentials {
+            flags.insert("http_credentials".into(), path.clone());
+        }
         let mut config = AgentConfig::new(masters, &self.work_dir);
+        config.http_authenticator = http_authenticator;
         config.hostname = self.hostname.unwrap_or_else(|| self.ip.to_string());
         config.resources = resources.to_protos();
         config.attributes = attributes.to_protos();

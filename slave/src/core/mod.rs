@@ -87,6 +87,9 @@ pub struct AgentConfig {
     pub flags: BTreeMap<String, String>,
     /// Seed of the agent's randomness (backoff jitter, uuids, container ids).
     pub seed: u64,
+    /// The HTTP authenticators of the realms switched on (`--authenticate_http_*`);
+    /// the actor puts them in front of the node's routes, the core never reads them.
+    pub http_authenticator: mesos_security::HttpAuthenticator,
 }
 
 impl AgentConfig {
@@ -107,6 +110,7 @@ impl AgentConfig {
             launcher_dir: PathBuf::from("."),
             flags: BTreeMap::new(),
             seed: 0,
+            http_authenticator: mesos_security::HttpAuthenticator::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 mod executor_http;
 mod fake;
 mod files_http;
+mod http_authentication;
 mod processes;
 mod real_process;
 mod recovery_sim;
