@@ -8,6 +8,7 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use base64::Engine as _;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid as OsPid;
 
@@ -84,6 +85,11 @@ fn free_ports(count: u16) -> u16 {
 
 /// Starts `mesos-local` and waits until it prints its summary.
 fn start_local(masters: u16, agents: u16) -> (Local, u16) {
+    start_local_with(masters, agents, &[])
+}
+
+/// [`start_local`] with more `mesos-local` flags (`--authenticate`).
+fn start_local_with(masters: u16, agents: u16, extra: &[&str]) -> (Local, u16) {
     let base = free_ports(16);
     let work_dir =
         std::env::temp_dir().join(format!("mesos-local-test-{base}-{}", std::process::id()));
@@ -93,6 +99,7 @@ fn start_local(masters: u16, agents: u16) -> (Local, u16) {
         .arg(format!("--port={base}"))
         .arg(format!("--work_dir={}", work_dir.display()))
         .arg("--resources=cpus:2;mem:1024")
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -224,6 +231,50 @@ fn local_cluster_runs_a_third_party_scheduler_and_stops_clean() {
         processes_under(&local.work_dir).is_empty(),
         "no executor or task outlives mesos-local"
     );
+}
+
+/// `mesos-local --authenticate`: every master and agent endpoint needs the generated
+/// credential. An unmodified pymesos scheduler given it (`principal`/`secret`) runs a
+/// task; one without it is refused (`401` on SUBSCRIBE) and never gets an offer; the
+/// master's state needs it too.
+#[test]
+fn authenticated_cluster_admits_only_a_scheduler_with_credentials() {
+    let (mut local, base) = start_local_with(1, 1, &["--authenticate"]);
+    let line = local
+        .lines
+        .iter()
+        .find(|l| l.contains("HTTP authentication on"))
+        .unwrap_or_else(|| panic!("the credential is printed: {:?}", local.lines));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let after = |key: &str| words[words.iter().position(|w| *w == key).expect(key) + 1];
+    let (principal, secret) = (after("principal").to_string(), after("secret").to_string());
+    let master = format!("127.0.0.1:{base}");
+
+    let options = ["--principal", principal.as_str(), "--secret", secret.as_str()];
+    let (status, output) = pymesos_with(&options, &master, "echo authenticated", 1);
+    assert_eq!(status, Some(0), "pymesos output:\n{output}");
+    assert_eq!(output.matches("TASK_FINISHED").count(), 1, "{output}");
+
+    // Without credentials pymesos's SUBSCRIBE is refused; it gives up after --wait.
+    let (status, output) = pymesos_with(&["--wait", "5"], &master, "echo refused", 1);
+    assert_ne!(status, Some(0), "pymesos output:\n{output}");
+    assert!(!output.contains("TASK_"), "{output}");
+
+    let config = ureq::Agent::config_builder().http_status_as_error(false).build();
+    let http = ureq::Agent::new_with_config(config);
+    let url = format!("http://{master}/master/state");
+    let refused = http.get(&url).call().expect("an answer");
+    assert_eq!(refused.status(), 401);
+    let challenge = refused.headers().get("www-authenticate").expect("a challenge");
+    assert_eq!(challenge, "Basic realm=\"mesos-master-readonly\"");
+    let pair = format!("{principal}:{secret}");
+    let authorization = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair));
+    let served = http.get(&url).header("Authorization", &authorization).call().expect("an answer");
+    assert_eq!(served.status(), 200);
+
+    kill(OsPid::from_raw(local.child.id() as i32), Signal::SIGINT).unwrap();
+    let exit = wait_exit(&mut local.child).expect("mesos-local exits on Ctrl-C");
+    assert!(exit.success(), "{exit:?}");
 }
 
 /// An unmodified pymesos *executor* (v1 executor HTTP API) launched by our agent: the

@@ -34,6 +34,58 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// How often the leader and the registered agents are checked.
 const LEADER_CHECK: Duration = Duration::from_millis(500);
 
+/// The credential `--authenticate` generates: every process accepts it, and
+/// `mesos-local` itself presents it when it polls the masters.
+struct Auth {
+    /// The credentials file (`<work dir>/credentials`).
+    path: PathBuf,
+    principal: String,
+    secret: String,
+}
+
+impl Auth {
+    /// Writes a credentials file with one fresh principal and secret, readable only by
+    /// its owner (masters warn about files others can read, as Mesos does).
+    fn generate(work_dir: &Path) -> anyhow::Result<Auth> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let principal = "mesos-local".to_string();
+        let secret = uuid::Uuid::new_v4().simple().to_string();
+        let path = work_dir.join("credentials");
+        let json =
+            serde_json::json!({ "credentials": [{ "principal": principal, "secret": secret }] });
+        let _ = std::fs::remove_file(&path);
+        let mut file =
+            std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+        file.write_all(json.to_string().as_bytes())?;
+        Ok(Auth { path, principal, secret })
+    }
+
+    fn master_args(&self) -> [String; 5] {
+        [
+            format!("--credentials={}", self.path.display()),
+            "--authenticate_http_readonly=true".into(),
+            "--authenticate_http_readwrite=true".into(),
+            "--authenticate_http_frameworks=true".into(),
+            "--http_framework_authenticators=basic".into(),
+        ]
+    }
+
+    fn agent_args(&self) -> [String; 3] {
+        [
+            format!("--http_credentials={}", self.path.display()),
+            "--authenticate_http_readonly=true".into(),
+            "--authenticate_http_readwrite=true".into(),
+        ]
+    }
+
+    /// The `Authorization` header value.
+    fn header(&self) -> String {
+        use base64::Engine;
+        let pair = format!("{}:{}", self.principal, self.secret);
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+    }
+}
+
 /// One child process.
 struct Member {
     role: &'static str,
@@ -94,6 +146,9 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
         .with_context(|| format!("cannot create {}", work_dir.display()))?;
     let work_dir = work_dir.canonicalize()?;
     let bin = link_programs(&work_dir)?;
+    let auth = if flags.authenticate { Some(Auth::generate(&work_dir)?) } else { None };
+    let authorization = auth.as_ref().map(Auth::header);
+    let authorization = authorization.as_deref();
 
     let masters: Vec<SocketAddr> =
         (0..flags.num_masters).map(|i| SocketAddr::new(flags.ip, flags.port + i)).collect();
@@ -111,9 +166,12 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
                 format!("--masters={master_list}"),
             ]);
         }
+        if let Some(auth) = &auth {
+            args.extend(auth.master_args());
+        }
         members.push(start(&bin.join("mesos-master"), "master", *address, &args, dir)?);
     }
-    let leader = wait_for(stop, "a leading master", || leader_of(&masters))?;
+    let leader = wait_for(stop, "a leading master", || leader_of(&masters, authorization))?;
 
     for j in 0..flags.num_agents {
         let address = SocketAddr::new(flags.ip, flags.port + 11 + j);
@@ -129,17 +187,20 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
         if let Some(resources) = &flags.resources {
             args.push(format!("--resources={resources}"));
         }
+        if let Some(auth) = &auth {
+            args.extend(auth.agent_args());
+        }
         members.push(start(&bin.join("mesos-agent"), "agent", address, &args, dir)?);
     }
     let expected = usize::from(flags.num_agents);
     wait_for(stop, "the agents to register", || {
-        leader_of(&masters)
-            .and_then(|leader| state(leader).ok())
+        leader_of(&masters, authorization)
+            .and_then(|leader| state(leader, authorization).ok())
             .filter(|s| active_agents(s) >= expected)
             .map(|_| ())
     })?;
-    print_summary(members, leader, &work_dir);
-    watch(stop, members, &masters, leader, expected)
+    print_summary(members, leader, &work_dir, auth.as_ref());
+    watch(stop, members, &masters, leader, expected, authorization)
 }
 
 /// Links `mesos-master`, `mesos-agent`, `mesos-executor` and `mesos-registry` to this
@@ -197,13 +258,19 @@ fn wait_for<T>(
     }
 }
 
-fn state(master: SocketAddr) -> anyhow::Result<serde_json::Value> {
+/// `/master/state` of `master`, presenting `authorization` (an `Authorization` header
+/// value) when authentication is on.
+fn state(master: SocketAddr, authorization: Option<&str>) -> anyhow::Result<serde_json::Value> {
     let url = format!("http://{master}/master/state");
     let agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(2)))
         .max_redirects(0)
         .build();
-    let body = ureq::Agent::new_with_config(agent).get(&url).call()?.body_mut().read_to_string()?;
+    let mut request = ureq::Agent::new_with_config(agent).get(&url);
+    if let Some(authorization) = authorization {
+        request = request.header("Authorization", authorization);
+    }
+    let body = request.call()?.body_mut().read_to_string()?;
     serde_json::from_str(&body).map_err(|e| anyhow!("bad JSON from {url}: {e}"))
 }
 
@@ -215,16 +282,16 @@ fn active_agents(state: &serde_json::Value) -> usize {
 }
 
 /// The address of the master that the masters agree leads.
-fn leader_of(masters: &[SocketAddr]) -> Option<SocketAddr> {
+fn leader_of(masters: &[SocketAddr], authorization: Option<&str>) -> Option<SocketAddr> {
     masters.iter().find_map(|m| {
-        let state = state(*m).ok()?;
+        let state = state(*m, authorization).ok()?;
         let leader = state["leader"].as_str()?;
         let address = leader.split_once('@')?.1.parse().ok()?;
         masters.contains(&address).then_some(address)
     })
 }
 
-fn print_summary(members: &[Member], leader: SocketAddr, work_dir: &Path) {
+fn print_summary(members: &[Member], leader: SocketAddr, work_dir: &Path, auth: Option<&Auth>) {
     let mut out = std::io::stdout();
     let _ = writeln!(out, "mesos-local: cluster up (work dir {})", work_dir.display());
     for member in members {
@@ -242,6 +309,15 @@ fn print_summary(members: &[Member], leader: SocketAddr, work_dir: &Path) {
         );
     }
     let _ = writeln!(out, "  web UI  http://{leader}/");
+    if let Some(auth) = auth {
+        let _ = writeln!(
+            out,
+            "  HTTP authentication on: principal {} secret {} (credentials {})",
+            auth.principal,
+            auth.secret,
+            auth.path.display()
+        );
+    }
     let _ = writeln!(out, "Ctrl-C stops everything.");
     let _ = out.flush();
 }
@@ -254,6 +330,7 @@ fn watch(
     masters: &[SocketAddr],
     leader: SocketAddr,
     agents: usize,
+    authorization: Option<&str>,
 ) -> anyhow::Result<()> {
     let mut leader = Some(leader);
     let mut registered = agents;
@@ -261,7 +338,7 @@ fn watch(
     while !stop.load(Ordering::SeqCst) {
         if Instant::now() >= next_check {
             next_check = Instant::now() + LEADER_CHECK;
-            let now_leader = leader_of(masters);
+            let now_leader = leader_of(masters, authorization);
             if now_leader != leader {
                 leader = now_leader;
                 let line = match leader {
@@ -270,7 +347,8 @@ fn watch(
                 };
                 let _ = writeln!(std::io::stdout(), "{line}");
             }
-            if let Some(count) = leader.and_then(|l| state(l).ok()).map(|s| active_agents(&s))
+            if let Some(count) =
+                leader.and_then(|l| state(l, authorization).ok()).map(|s| active_agents(&s))
                 && count != registered
             {
                 registered = count;

@@ -180,6 +180,8 @@ pub fn parse_masters(text: &str) -> Result<Vec<Pid>, AgentError> {
 /// The machine's resources as Mesos detects them: every cpu, memory minus what the
 /// system needs (1 GiB or half, whichever is less), the disk of `work_dir` likewise
 /// (5 GiB or half), and ports 31000-32000.
+// statvfs's block counts are u64 here but narrower on other platforms: the casts stay.
+#[allow(clippy::unnecessary_cast)]
 pub fn detect_resources(work_dir: &Path) -> String {
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let mem_mb = std::fs::read_to_string("/proc/meminfo")

@@ -88,15 +88,31 @@ def main():
     logging.basicConfig(level=logging.INFO)
     args = sys.argv[1:]
     executor = None
-    if args and args[0] == "--executor":
-        executor, args = args[1], args[2:]
+    principal = secret = None
+    wait = 60
+    # Leading options: --executor SCRIPT, --principal P --secret S (pymesos's own
+    # arguments, sent as HTTP Basic credentials), --wait SECONDS (give up after).
+    while args and args[0] in ("--executor", "--principal", "--secret", "--wait"):
+        option, value, args = args[0], args[1], args[2:]
+        if option == "--executor":
+            executor = value
+        elif option == "--principal":
+            principal = value
+        elif option == "--secret":
+            secret = value
+        else:
+            wait = float(value)
     master, command = args[0], args[1]
     instances = int(args[2]) if len(args) > 2 else 1
     framework = Dict(user="root", name="pymesos-hello", hostname="localhost")
+    if principal is not None:
+        framework.principal = principal
     scheduler = Hello(command, instances, executor)
-    driver = MesosSchedulerDriver(scheduler, framework, master, use_addict=True)
+    driver = MesosSchedulerDriver(
+        scheduler, framework, master, use_addict=True, principal=principal, secret=secret
+    )
     driver.start()
-    finished = scheduler.done.wait(60)
+    finished = scheduler.done.wait(wait)
     driver.stop()
     driver.join()
     sys.exit(scheduler.result if finished else 2)
