@@ -2,7 +2,6 @@
 //! an unmodified third-party Mesos client (pymesos, installed by `scripts/test-setup.sh`).
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -66,47 +65,44 @@ fn wait_exit(child: &mut Child) -> Option<ExitStatus> {
     Some(std::os::unix::process::ExitStatusExt::from_raw(code << 8))
 }
 
-/// A base port with `count` free ports after it.
-fn free_ports(count: u16) -> u16 {
-    for _ in 0..200 {
-        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = probe.local_addr().unwrap().port();
-        drop(probe);
-        if base > 60_000 {
-            continue;
-        }
-        let all_free = (0..count).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok());
-        if all_free {
-            return base;
-        }
-    }
-    panic!("no run of {count} free ports");
+/// Starts `mesos-local --port=0` (every process on a port the OS assigns, read back from
+/// the summary) and waits until it prints its summary. Returns it with the masters' ports.
+fn start_local(masters: u16, agents: u16) -> (Local, Vec<u16>) {
+    start_local_with(masters, agents, &[], &[])
 }
 
-/// Starts `mesos-local` and waits until it prints its summary.
-fn start_local(masters: u16, agents: u16) -> (Local, u16) {
-    start_local_with(masters, agents, &[])
-}
-
-/// [`start_local`] with more `mesos-local` flags (`--authenticate`).
-fn start_local_with(masters: u16, agents: u16, extra: &[&str]) -> (Local, u16) {
-    let base = free_ports(16);
+/// [`start_local`] with `env` added to `mesos-local`'s environment (its children inherit
+/// it) and more `mesos-local` flags in `args` (`--authenticate`).
+fn start_local_with(
+    masters: u16,
+    agents: u16,
+    env: &[(String, String)],
+    args: &[&str],
+) -> (Local, Vec<u16>) {
+    static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let work_dir =
-        std::env::temp_dir().join(format!("mesos-local-test-{base}-{}", std::process::id()));
+        std::env::temp_dir().join(format!("mesos-local-test-{}-{n}", std::process::id()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_mesos-local"))
         .arg(format!("--num_masters={masters}"))
         .arg(format!("--num_agents={agents}"))
-        .arg(format!("--port={base}"))
+        .arg("--port=0")
         .arg(format!("--work_dir={}", work_dir.display()))
         .arg("--resources=cpus:2;mem:1024")
-        .args(extra)
+        .envs(env.iter().cloned())
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start mesos-local");
     let stdout = child.stdout.take().expect("stdout");
     let (lines, later) = read_until(stdout, "Ctrl-C stops everything.");
-    (Local { child, work_dir, lines, later }, base)
+    let ports = lines
+        .iter()
+        .filter(|l| l.trim_start().starts_with("master "))
+        .map(|l| master_line(l).0)
+        .collect();
+    (Local { child, work_dir, lines, later }, ports)
 }
 
 /// Reads lines until one equals `last` (on a thread, with the guard); later lines keep
@@ -214,13 +210,13 @@ fn processes_under(work_dir: &Path) -> Vec<i32> {
 /// executors included.
 #[test]
 fn local_cluster_runs_a_third_party_scheduler_and_stops_clean() {
-    let (mut local, base) = start_local(1, 2);
+    let (mut local, ports) = start_local(1, 2);
     assert!(
         local.lines.iter().filter(|l| l.trim_start().starts_with("agent")).count() == 2,
         "{:?}",
         local.lines
     );
-    let (status, output) = pymesos(&format!("127.0.0.1:{base}"), "echo hello", 3);
+    let (status, output) = pymesos(&format!("127.0.0.1:{}", ports[0]), "echo hello", 3);
     assert_eq!(status, Some(0), "pymesos output:\n{output}");
     assert_eq!(output.matches("TASK_FINISHED").count(), 3, "{output}");
 
@@ -239,7 +235,7 @@ fn local_cluster_runs_a_third_party_scheduler_and_stops_clean() {
 /// master's state needs it too.
 #[test]
 fn authenticated_cluster_admits_only_a_scheduler_with_credentials() {
-    let (mut local, base) = start_local_with(1, 1, &["--authenticate"]);
+    let (mut local, ports) = start_local_with(1, 1, &[], &["--authenticate"]);
     let line = local
         .lines
         .iter()
@@ -248,7 +244,7 @@ fn authenticated_cluster_admits_only_a_scheduler_with_credentials() {
     let words: Vec<&str> = line.split_whitespace().collect();
     let after = |key: &str| words[words.iter().position(|w| *w == key).expect(key) + 1];
     let (principal, secret) = (after("principal").to_string(), after("secret").to_string());
-    let master = format!("127.0.0.1:{base}");
+    let master = format!("127.0.0.1:{}", ports[0]);
 
     let options = ["--principal", principal.as_str(), "--secret", secret.as_str()];
     let (status, output) = pymesos_with(&options, &master, "echo authenticated", 1);
@@ -285,12 +281,16 @@ fn authenticated_cluster_admits_only_a_scheduler_with_credentials() {
 /// stops everything, the executor included.
 #[test]
 fn local_cluster_runs_a_third_party_executor() {
-    let (mut local, base) = start_local(1, 1);
+    let (mut local, ports) = start_local(1, 1);
     let executor =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/clients/pymesos_executor.py");
     let executor = executor.to_str().expect("utf-8 path");
-    let (status, output) =
-        pymesos_with(&["--executor", executor], &format!("127.0.0.1:{base}"), "via-executor", 1);
+    let (status, output) = pymesos_with(
+        &["--executor", executor],
+        &format!("127.0.0.1:{}", ports[0]),
+        "via-executor",
+        1,
+    );
     assert_eq!(status, Some(0), "pymesos output:\n{output}");
     assert!(output.contains("TASK_RUNNING running"), "{output}");
     assert!(output.contains("TASK_FINISHED finished by the pymesos executor"), "{output}");
@@ -307,16 +307,16 @@ fn local_cluster_runs_a_third_party_executor() {
 /// tasks again.
 #[test]
 fn ha_cluster_survives_kill_9_of_the_leader() {
-    let (local, base) = start_local(3, 2);
+    let (local, ports) = start_local(3, 2);
     let (leader_port, leader_pid, leader_dir) = leader_line(&local.lines);
-    let follower = (base..base + 3).find(|p| *p != leader_port).unwrap();
+    let follower = *ports.iter().find(|p| **p != leader_port).unwrap();
     let (status, output) = pymesos(&format!("127.0.0.1:{follower}"), "echo one", 2);
     assert_eq!(status, Some(0), "through a follower:\n{output}");
 
     kill(OsPid::from_raw(leader_pid), Signal::SIGKILL).unwrap();
     let line = local.wait_line(|l| l.starts_with("mesos-local: leading master is now"));
     assert!(!line.ends_with(&format!(":{leader_port}")), "a different master leads: {line}");
-    let survivor = (base..base + 3).find(|p| *p != leader_port).unwrap();
+    let survivor = follower;
     let (status, output) = pymesos(&format!("127.0.0.1:{survivor}"), "echo two", 2);
     assert_eq!(status, Some(0), "after the leader died:\n{output}");
     assert_eq!(output.matches("TASK_FINISHED").count(), 2, "{output}");
@@ -388,7 +388,7 @@ impl Drop for KillOnDrop {
 /// leader can only be elected with its vote.
 #[test]
 fn ha_master_with_a_wiped_disk_rejoins_the_group() {
-    let (local, base) = start_local(3, 1);
+    let (local, ports) = start_local(3, 1);
     let leader = leader_line(&local.lines);
     let follower = local
         .lines
@@ -400,7 +400,9 @@ fn ha_master_with_a_wiped_disk_rejoins_the_group() {
     local.wait_line(|l| l.contains(&format!("(os pid {pid}) exited")));
     std::fs::remove_dir_all(dir.join("raft")).expect("wipe the raft log");
 
-    let list = (base..base + 3).map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
+    // The killed master's port was freed by its death (mesos-local keeps no copy of a
+    // child's listener); it is bound again at once, by the restarted master.
+    let list = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
     let mut child = Command::new(local.work_dir.join("bin/mesos-master"))
         .args([
             "--ip=127.0.0.1".to_string(),
@@ -417,7 +419,10 @@ fn ha_master_with_a_wiped_disk_rejoins_the_group() {
         read_lines_until(stderr, |l| l.contains("rejoined the group as a new member"));
     assert!(lines.iter().any(|l| l.contains("the group has a log")), "{lines:?}");
 
-    let slot = u64::from(port - base + 1);
+    // A master's slot is its place in the sorted `--masters` list (registrar/members.rs).
+    let mut sorted = ports.clone();
+    sorted.sort_unstable();
+    let slot = sorted.iter().position(|p| *p == port).expect("a master's port") as u64 + 1;
     let status = raft_status(port);
     assert_eq!(status["id"], slot + 256, "{status}");
     let (leader_port, leader_pid, _) = leader;
@@ -434,4 +439,90 @@ fn ha_master_with_a_wiped_disk_rejoins_the_group() {
     assert!(members.contains(&(slot + 256)) && !members.contains(&slot), "{status}");
     drop(restarted);
     drop(local);
+}
+
+/// `mesos-execute`, built beside `mesos-local` (another package's binary: built here, a
+/// no-op when up to date, so the test never runs a stale one).
+fn mesos_execute() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "-p", "mesos-framework", "--bin", "mesos-execute"])
+        .current_dir(root)
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building mesos-execute failed");
+    Path::new(env!("CARGO_BIN_EXE_mesos-local")).with_file_name("mesos-execute")
+}
+
+/// Runs `mesos-execute` (with the guard): exit code and output.
+fn execute(program: &Path, env: &[(String, String)], args: &[String]) -> (Option<i32>, String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .envs(env.iter().cloned())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start mesos-execute");
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines, _) =
+        read_lines_until(stdout, |l| l.contains("TASK_FINISHED") || l.contains("TASK_FAILED"));
+    let code = wait_exit(&mut child).and_then(|s| s.code());
+    (code, lines.join("\n"))
+}
+
+/// What a plain-HTTP client gets from `port`: whatever bytes come back before the server
+/// closes or 5 s pass.
+fn plain_http_answer(port: u16) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = stream.write_all(b"GET /master/state HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    answer
+}
+
+/// The whole HA cluster under TLS (`LIBPROCESS_SSL_*`, mutual TLS, certificates from a CA
+/// the test makes): raft between the masters, agents, the executors the agents start
+/// (they inherit the setting), `mesos-execute`, and mesos-local's own HTTPS queries. A
+/// plain-HTTP client gets no HTTP answer; `mesos-execute` runs a task; after kill -9 of
+/// the leader a new one is elected over TLS and `mesos-execute` runs a task again.
+#[test]
+fn ha_cluster_runs_under_tls() {
+    let pki_dir = std::env::temp_dir().join(format!("mesos-local-tls-{}", std::process::id()));
+    let pki = libprocess::test_pki::TestPki::new(&pki_dir, "mesos-rs test CA").expect("CA");
+    let identity = pki.issue("cluster", &["127.0.0.1".parse().unwrap()]).expect("certificate");
+    let env = pki.env(&identity);
+    let execute_bin = mesos_execute();
+    let (local, ports) = start_local_with(3, 1, &env, &[]);
+    let (leader_port, leader_pid, _) = leader_line(&local.lines);
+    assert!(local.lines.iter().any(|l| l.contains("web UI  https://")), "{:?}", local.lines);
+
+    let answer = plain_http_answer(leader_port);
+    assert!(
+        !answer.starts_with(b"HTTP/"),
+        "plain HTTP answered: {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+
+    let masters = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
+    let args = |name: &str| {
+        vec![
+            format!("--master={masters}"),
+            format!("--name={name}"),
+            format!("--command=echo {name}"),
+        ]
+    };
+    let (code, out) = execute(&execute_bin, &env, &args("tls-one"));
+    assert_eq!(code, Some(0), "mesos-execute over TLS:\n{out}");
+    assert!(out.contains("TASK_FINISHED for task 'tls-one'"), "{out}");
+
+    kill(OsPid::from_raw(leader_pid), Signal::SIGKILL).unwrap();
+    let line = local.wait_line(|l| l.starts_with("mesos-local: leading master is now"));
+    assert!(!line.ends_with(&format!(":{leader_port}")), "a different master leads: {line}");
+    let (code, out) = execute(&execute_bin, &env, &args("tls-two"));
+    assert_eq!(code, Some(0), "mesos-execute over TLS after the failover:\n{out}");
+    assert!(out.contains("TASK_FINISHED for task 'tls-two'"), "{out}");
+    drop(local);
+    let _ = std::fs::remove_dir_all(&pki_dir);
 }

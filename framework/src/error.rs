@@ -8,14 +8,9 @@ pub enum FrameworkError {
     /// `--master` named no master at all.
     #[error("no master given (expected `ip:port` or a comma list of them)")]
     NoMasters,
-    /// One entry of `--master` is not `ip:port`, `host:port` or `master@ip:port`.
-    #[error("bad master address '{input}': {reason}")]
-    BadMaster {
-        /// The entry as given.
-        input: String,
-        /// Why it was refused.
-        reason: String,
-    },
+    /// `--master` is not a list of masters.
+    #[error(transparent)]
+    Masters(#[from] mesos_proto::masters::MastersError),
     /// A variable of the executor environment is missing.
     #[error("expecting '{name}' to be set in the environment")]
     MissingEnv {

@@ -8,7 +8,7 @@ use mesos_proto::mesos::{self, FrameworkId, MasterInfo, Offer, TaskState, TaskSt
 use mesos_proto::resources::Resources;
 
 use crate::scheduler::{Scheduler, SchedulerDriver, refuse_for};
-use crate::tasks::{command_task, is_terminal, offered, state_name, take};
+use crate::tasks::{command_task, offered, state_name, take};
 
 /// Declined offers stay away this long (the task needs nothing more from this agent).
 const DECLINE_FOR: std::time::Duration = std::time::Duration::from_secs(60);
@@ -131,7 +131,7 @@ impl Scheduler for ExecuteScheduler {
             line.push_str(&format!("\n  source: {source}"));
         }
         (self.report)(&line);
-        if is_terminal(state) && !self.ended.iter().any(|(id, _)| id == &status.task_id.value) {
+        if state.is_terminal() && !self.ended.iter().any(|(id, _)| id == &status.task_id.value) {
             self.ended.push((status.task_id.value.clone(), state));
         }
         if self.all_launched() && self.ended.len() >= self.spec.instances as usize {

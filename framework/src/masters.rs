@@ -14,8 +14,6 @@
 //!    "not the leader" ([`NOT_LEADER_PREFIX`]): go to the leader it names, else move on.
 //! 4. Any other refusal is the framework's problem and reaches `Scheduler::error`.
 
-use std::net::{SocketAddr, ToSocketAddrs};
-
 use libprocess::Pid;
 
 use crate::error::FrameworkError;
@@ -29,39 +27,8 @@ pub const ATTEMPTS_PER_MASTER: u32 = 2;
 /// whose message starts with this, optionally followed by `; leader: <pid>`.
 pub const NOT_LEADER_PREFIX: &str = "Not the leading master";
 
-/// Parses `--master`: `ip:port`, `host:port` or `master@ip:port`, comma separated.
-/// Host names are resolved once, here (before any actor runs).
-pub fn parse_masters(text: &str) -> Result<Vec<Pid>, FrameworkError> {
-    let mut masters = Vec::new();
-    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let entry = entry.strip_prefix("http://").unwrap_or(entry).trim_end_matches('/');
-        let bad = |reason: &str| FrameworkError::BadMaster {
-            input: entry.to_string(),
-            reason: reason.to_string(),
-        };
-        let (id, address) = match entry.split_once('@') {
-            Some((id, address)) if !id.is_empty() => (id, address),
-            Some(_) => return Err(bad("empty process id before '@'")),
-            None => ("master", entry),
-        };
-        let address: SocketAddr = match libprocess::pid::parse_address(address) {
-            Some(address) => address,
-            None => address
-                .to_socket_addrs()
-                .map_err(|e| bad(&e.to_string()))?
-                .find(SocketAddr::is_ipv4)
-                .ok_or_else(|| bad("no IPv4 address"))?,
-        };
-        let pid = Pid::new(id, address);
-        if !masters.contains(&pid) {
-            masters.push(pid);
-        }
-    }
-    if masters.is_empty() {
-        return Err(FrameworkError::NoMasters);
-    }
-    Ok(masters)
-}
+// The `--master` list is parsed by `mesos_proto`, the one parser every program shares.
+pub use mesos_proto::masters::{MastersError, parse_masters};
 
 /// What a refusal of SUBSCRIBE means.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -189,18 +156,6 @@ mod tests {
 
     fn pids(text: &str) -> Vec<Pid> {
         parse_masters(text).unwrap()
-    }
-
-    /// `--master` accepts `ip:port`, `localhost:port` and full pids, drops duplicates,
-    /// and refuses empty or malformed lists with a precise error.
-    #[test]
-    fn parse_master_lists() {
-        let masters = pids("10.0.0.1:5050, master@10.0.0.2:5050,localhost:5051,10.0.0.1:5050");
-        let text: Vec<String> = masters.iter().map(Pid::to_string).collect();
-        assert_eq!(text, ["master@10.0.0.1:5050", "master@10.0.0.2:5050", "master@127.0.0.1:5051"]);
-        assert!(matches!(parse_masters(" , "), Err(FrameworkError::NoMasters)));
-        assert!(matches!(parse_masters("10.0.0.1"), Err(FrameworkError::BadMaster { .. })));
-        assert!(matches!(parse_masters("@10.0.0.1:5050"), Err(FrameworkError::BadMaster { .. })));
     }
 
     /// Unreachable masters and silent ones are skipped in order, round robin.

@@ -91,21 +91,6 @@ pub fn executor_info(executor_id: &str, name: &str, command: &str) -> mesos::Exe
     }
 }
 
-/// True for states a task never leaves. Mesos: `protobuf::isTerminalState`.
-pub fn is_terminal(state: TaskState) -> bool {
-    matches!(
-        state,
-        TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator
-    )
-}
-
 /// Mesos's name of a state (`TASK_RUNNING`).
 pub fn state_name(state: TaskState) -> &'static str {
     state.as_str_name()

@@ -21,6 +21,16 @@ pub enum Error {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// The listening socket handed to the node is unusable.
+    #[error("cannot listen on the given socket: {source}")]
+    Listener {
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The node's TLS setting (`LIBPROCESS_SSL_*`) cannot be used. (Not a `source`: the
+    /// message already holds it, and error chains would print it twice.)
+    #[error("TLS: {0}")]
+    Tls(crate::tls::TlsError),
     /// The I/O runtime could not start.
     #[error("cannot start the network runtime: {0}")]
     Runtime(std::io::Error),
@@ -36,4 +46,10 @@ pub enum Error {
         /// The process.
         pid: Pid,
     },
+}
+
+impl From<crate::tls::TlsError> for Error {
+    fn from(error: crate::tls::TlsError) -> Error {
+        Error::Tls(error)
+    }
 }

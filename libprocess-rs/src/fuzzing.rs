@@ -1,4 +1,4 @@
-//! Fuzz bodies for the inbound request path (not a public API).
+//! Fuzz bodies for the inbound request path and the TLS front (not a public API).
 //!
 //! The fuzz targets in `libprocess-rs/fuzz/` and the seed-corpus test in
 //! `tests/cases/fuzz_seeds.rs` call these same functions, so CI runs every fuzz body over
@@ -147,4 +147,110 @@ pub fn message_head(data: &[u8]) {
             "sender {printed:?} does not round-trip"
         );
     }
+}
+
+/// The TLS front's harness: a simulated node with an `echo` process and a server TLS
+/// setting from a throwaway CA (feature `test-pki`), with and without downgrade.
+#[cfg(feature = "test-pki")]
+struct TlsHarness {
+    system: actix_rt::SystemRunner,
+    node: Node,
+    strict: crate::tls::Tls,
+    downgrade: crate::tls::Tls,
+}
+
+#[cfg(feature = "test-pki")]
+thread_local! {
+    static TLS_HARNESS: RefCell<Option<TlsHarness>> = const { RefCell::new(None) };
+}
+
+#[cfg(feature = "test-pki")]
+fn tls_harness() -> TlsHarness {
+    let system = actix_rt::System::new();
+    let node = harness_node(&system);
+    let dir = std::env::temp_dir().join(format!("libprocess-fuzz-pki-{}", std::process::id()));
+    let pki = crate::test_pki::TestPki::new(&dir, "fuzz CA").expect("make the fuzz CA");
+    let identity = pki.issue("node", &["10.0.0.1".parse().expect("an IP")]).expect("issue");
+    let config = pki.config(&identity);
+    let load = |config: crate::TlsConfig| {
+        config.load().expect("test PKI loads").expect("TLS is on in the test PKI")
+    };
+    let downgrade = load(crate::TlsConfig { support_downgrade: true, ..config.clone() });
+    // The files are read: the CA's directory goes when `pki` is dropped here.
+    TlsHarness { system, node, strict: load(config), downgrade }
+}
+
+/// Feeds `input` as one client connection to the TLS front: the downgrade decision on its
+/// first bytes (with `tls`'s downgrade), then the handshake, then HTTP over TLS if the
+/// handshake completes; or the plain server path when downgraded. Returns every byte the
+/// server wrote back.
+#[cfg(feature = "test-pki")]
+pub async fn serve_tls_bytes(node: &Node, tls: &crate::tls::Tls, input: &[u8]) -> Vec<u8> {
+    if tls.support_downgrade && !crate::tls::looks_like_tls(&input[..input.len().min(6)]) {
+        return serve_bytes(node, input).await;
+    }
+    let (client, server) = tokio::io::duplex(64 * 1024);
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let peer: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 40_001));
+    let (weak, config) = (node.downgrade(), node.config().clone());
+    let serve = async move {
+        let deadline = Duration::from_secs(2);
+        if let Ok(stream) = crate::net::tls::handshake(server, tls, deadline).await {
+            crate::net::serve_connection(stream, peer, weak, config, stop).await;
+        }
+    };
+    let (mut read_half, mut write_half) = tokio::io::split(client);
+    let write = async move {
+        let _ = write_half.write_all(input).await;
+        let _ = write_half.shutdown().await;
+    };
+    let read = async move {
+        let mut answer = Vec::new();
+        let _ = read_half.read_to_end(&mut answer).await;
+        answer
+    };
+    let ((), (), answer) = tokio::join!(serve, write, read);
+    answer
+}
+
+/// Fuzz body of the TLS front (feature `test-pki`): `data` as one connection, to a node
+/// without downgrade and to one with it.
+///
+/// Invariants: no panic; the connection finishes within 10 s of real time once the
+/// client has closed its side; without downgrade (or when the bytes open a ClientHello)
+/// nothing but TLS records comes back (a client that completed no handshake never gets
+/// HTTP); when downgraded, the answer is HTTP/1.x.
+#[cfg(feature = "test-pki")]
+pub fn tls_front(data: &[u8]) {
+    TLS_HARNESS.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let harness = slot.get_or_insert_with(tls_harness);
+        let downgraded = !crate::tls::looks_like_tls(&data[..data.len().min(6)]);
+        let modes = [(harness.strict.clone(), false), (harness.downgrade.clone(), downgraded)];
+        for (tls, plain) in modes {
+            let node = harness.node.clone();
+            let answer = harness.system.block_on(async move {
+                let served = serve_tls_bytes(&node, &tls, data);
+                match tokio::time::timeout(Duration::from_secs(10), served).await {
+                    Ok(answer) => answer,
+                    Err(_) => panic!("the TLS front did not finish a closed connection in 10 s"),
+                }
+            });
+            let Some(first) = answer.first() else { continue };
+            if plain {
+                assert!(
+                    answer.starts_with(b"HTTP/1.1 ") || answer.starts_with(b"HTTP/1.0 "),
+                    "downgraded, but not an HTTP/1.x response: {:?}",
+                    String::from_utf8_lossy(&answer)
+                );
+            } else {
+                // TLS records start with their content type: alert (21) or handshake (22).
+                assert!(
+                    matches!(first, 0x15 | 0x16),
+                    "not a TLS record from the TLS front: {:?}",
+                    &answer[..answer.len().min(64)]
+                );
+            }
+        }
+    });
 }

@@ -166,9 +166,11 @@ impl Hooks {
         Held { hooks: self.clone(), id, queue, released: false }
     }
 
-    /// True when any rule is installed (checked on every delivery).
+    /// True when any rule is installed (checked on every delivery). Relaxed is enough:
+    /// whoever installs a rule and then causes a message synchronizes with its sender
+    /// through whatever carried the cause, and the rules themselves sit behind a lock.
     pub(crate) fn is_active(&self) -> bool {
-        self.active.load(Ordering::Acquire)
+        self.active.load(Ordering::Relaxed)
     }
 
     /// Runs the rules over one message about to be delivered by `node`.

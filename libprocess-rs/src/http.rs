@@ -226,6 +226,9 @@ pub fn route_matches(route: &str, path: &str) -> bool {
 
 /// Decodes `%XX` escapes (process ids such as `slave(1)` may arrive as `slave%281%29`).
 pub(crate) fn percent_decode(text: &str) -> Option<String> {
+    if !text.contains('%') {
+        return Some(text.to_string());
+    }
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

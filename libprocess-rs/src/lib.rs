@@ -44,17 +44,21 @@
 //! - [`pid`]: `Pid`, parsing and printing `id@ip:port`.
 //! - [`message`]: envelopes, message names, bodies, the [`protocol!`] macro.
 //! - [`process`]: the [`Process`] trait, its [`Context`], [`ProcessRef`] handles.
+//! - `mailbox`: how a message reaches a local process; the per-sender mailbox cache.
 //! - [`node`]: a libprocess instance: process table, links, sending, spawning.
 //! - [`clock`]: the pausable clock and timers.
 //! - [`duration`]: Mesos's duration syntax (`500ms`, `10mins`).
 //! - [`http`]: requests, responses, streaming, route handlers.
 //! - `router`: how a node answers HTTP: messages, routes, built-ins.
 //! - [`wire`]: the libprocess wire format.
-//! - `net`: TCP listener and persistent outbound connections.
+//! - `net`: TCP listener and persistent outbound connections, TLS on both.
+//! - [`inherit`]: handing a listening socket to a child process (`--listen_fd`).
+//! - [`tls`]: the TLS setting (`LIBPROCESS_SSL_*`), parsed and loaded once per node.
 //! - [`sim`]: the simulated network.
 //! - [`hooks`]: test hooks (`expect`, `drop_next`, `drop_all`, `hold`).
 //! - [`metrics`]: counters and gauges for `/metrics/snapshot`.
 //! - [`error`]: the error type.
+//! - `test_pki` (feature `test-pki`): a throwaway CA for TLS tests.
 //! - [`testing`]: `Ping`/`Pong` messages and an `Echo` process for tests and benchmarks.
 //! - `fuzzing` (hidden): the fuzz bodies shared by `fuzz/` and the seed-corpus test.
 
@@ -65,6 +69,8 @@ pub mod error;
 pub mod fuzzing;
 pub mod hooks;
 pub mod http;
+pub mod inherit;
+mod mailbox;
 pub mod message;
 pub mod metrics;
 mod net;
@@ -73,7 +79,10 @@ pub mod pid;
 pub mod process;
 mod router;
 pub mod sim;
+#[cfg(feature = "test-pki")]
+pub mod test_pki;
 pub mod testing;
+pub mod tls;
 pub mod wire;
 
 pub use clock::{Clock, Time, TimerId};
@@ -87,6 +96,7 @@ pub use node::{Delivered, LinkMode, Node, NodeBuilder, NodeConfig};
 pub use pid::Pid;
 pub use process::{Context, Process, ProcessActor, ProcessRef, Reserved};
 pub use sim::SimNetwork;
+pub use tls::TlsConfig;
 
 /// Re-exported so users spawn on the same actix runtime.
 pub use actix_rt;

@@ -111,6 +111,20 @@ impl MessageName {
         }
     }
 
+    /// True when the full name is `full`.
+    fn is_full(&self, full: &str) -> bool {
+        match self {
+            MessageName::Owned(mine) => **mine == *full,
+            MessageName::Typed { package: "", name } => *name == full,
+            MessageName::Typed { package, name } => {
+                full.len() == package.len() + 1 + name.len()
+                    && full.starts_with(package)
+                    && full.as_bytes()[package.len()] == b'.'
+                    && full.ends_with(name)
+            }
+        }
+    }
+
     fn matches(&self, package: &str, name: &str) -> bool {
         match self {
             MessageName::Typed { package: p, name: n } => *n == name && *p == package,
@@ -123,6 +137,28 @@ impl MessageName {
                     && full.as_bytes()[package.len()] == b'.'
                     && full.ends_with(name)
             }
+        }
+    }
+
+    /// The length of the full name.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            MessageName::Typed { package: "", name } => name.len(),
+            MessageName::Typed { package, name } => package.len() + 1 + name.len(),
+            MessageName::Owned(full) => full.len(),
+        }
+    }
+
+    /// Appends the full name to `out` (no intermediate string).
+    pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
+        match self {
+            MessageName::Typed { package: "", name } => out.extend_from_slice(name.as_bytes()),
+            MessageName::Typed { package, name } => {
+                out.extend_from_slice(package.as_bytes());
+                out.push(b'.');
+                out.extend_from_slice(name.as_bytes());
+            }
+            MessageName::Owned(full) => out.extend_from_slice(full.as_bytes()),
         }
     }
 
@@ -248,9 +284,16 @@ pub enum DecodeError {
 ///
 /// Implemented by [`protocol!`](crate::protocol); the runtime calls [`Inbound::decode`]
 /// for every delivered message and hands the result to the process's `on_message`.
-pub trait Inbound: Sized + 'static {
+pub trait Inbound: Sized + Send + 'static {
     /// Turns a delivered message into the enum, or says why not.
     fn decode(name: &MessageName, body: Body) -> Result<Self, DecodeError>;
+    /// Takes a local message out of `value`, an `&mut Option<T>`, when `T` is the type
+    /// of one of the variants: how a local send skips boxing and name matching. `None`
+    /// leaves `value` as it was, and the message then goes through [`Inbound::decode`].
+    fn from_local(value: &mut dyn Any) -> Option<Self> {
+        let _ = value;
+        None
+    }
     /// The full names of every accepted message (the process's message table).
     fn names() -> Vec<String>;
 }
@@ -267,6 +310,42 @@ pub trait Outbound: Send + 'static {
     fn send(self, node: &crate::Node, from: &Pid, to: &Pid);
     /// The protobuf full name of the message inside.
     fn name(&self) -> MessageName;
+}
+
+/// Protocols at most this long are searched in order; longer ones through a hash map.
+const LINEAR_NAMES: usize = 8;
+
+/// The full names a protocol accepts, in variant order, built once per protocol by
+/// [`protocol!`](crate::protocol): a message from the network is matched against plain
+/// strings (one compare per variant for a small protocol, one hash lookup for a large
+/// one such as the master's) instead of resolving every variant's type name per message.
+#[doc(hidden)]
+pub struct NameTable {
+    names: Vec<Box<str>>,
+    /// Full name -> first variant with it; empty for small protocols.
+    index: HashMap<Box<str>, usize>,
+}
+
+impl NameTable {
+    /// A table of `names`, in variant order.
+    pub fn new(names: Vec<String>) -> NameTable {
+        let names: Vec<Box<str>> = names.into_iter().map(String::into_boxed_str).collect();
+        let mut index = HashMap::new();
+        if names.len() > LINEAR_NAMES {
+            for (i, name) in names.iter().enumerate() {
+                index.entry(name.clone()).or_insert(i);
+            }
+        }
+        NameTable { names, index }
+    }
+
+    /// The first variant named `name`, as [`MessageName::is`] would find it.
+    pub fn find(&self, name: &MessageName) -> Option<usize> {
+        match name {
+            MessageName::Owned(full) if !self.index.is_empty() => self.index.get(&**full).copied(),
+            _ => self.names.iter().position(|candidate| name.is_full(candidate)),
+        }
+    }
 }
 
 /// Decodes a body as `T` (used by [`protocol!`](crate::protocol)).
@@ -317,16 +396,39 @@ macro_rules! protocol {
         }
 
         impl $crate::Inbound for $name {
+            #[allow(unused_mut, unused_variables, unused_assignments)]
             fn decode(
                 name: &$crate::MessageName,
                 body: $crate::Body,
             ) -> ::std::result::Result<Self, $crate::DecodeError> {
+                static NAMES: ::std::sync::OnceLock<$crate::message::NameTable> =
+                    ::std::sync::OnceLock::new();
+                let names = NAMES.get_or_init(|| {
+                    $crate::message::NameTable::new(::std::vec![
+                        $( $crate::MessageName::of::<$ty>().to_string() ),*
+                    ])
+                });
+                // Counts down to the matching variant.
+                let mut index = names.find(name);
                 $(
-                    if name.is::<$ty>() {
+                    if index == ::std::option::Option::Some(0) {
                         return $crate::decode_body::<$ty>(name, body).map($name::$variant);
                     }
+                    index = index.and_then(|i| i.checked_sub(1));
                 )*
                 Err($crate::DecodeError::Unknown { name: name.to_string() })
+            }
+
+            #[allow(unused_variables)]
+            fn from_local(value: &mut dyn ::std::any::Any) -> ::std::option::Option<Self> {
+                $(
+                    if let ::std::option::Option::Some(slot) =
+                        value.downcast_mut::<::std::option::Option<$ty>>()
+                    {
+                        return slot.take().map($name::$variant);
+                    }
+                )*
+                ::std::option::Option::None
             }
 
             fn names() -> ::std::vec::Vec<::std::string::String> {
@@ -394,6 +496,22 @@ mod tests {
             Body::Encoded(Bytes::new()),
         );
         assert!(matches!(decoded, Ok(Accepts::Nested(_))));
+    }
+
+    /// A protocol longer than the linear search decodes through the hash map, and finds
+    /// the first variant of a name, as a small one does.
+    #[test]
+    fn large_tables_find_the_first_variant() {
+        let names: Vec<String> = (0..20).map(|i| format!("p.M{}", i % 15)).collect();
+        let table = NameTable::new(names);
+        assert_eq!(table.find(&MessageName::owned("p.M3")), Some(3));
+        assert_eq!(table.find(&MessageName::owned("p.M14")), Some(14));
+        assert_eq!(table.find(&MessageName::owned("p.M15")), None);
+        assert_eq!(table.find(&MessageName::Typed { package: "p", name: "M3" }), Some(3));
+        let small = NameTable::new(vec!["Bare".into(), "a.b.C".into()]);
+        assert_eq!(small.find(&MessageName::Typed { package: "", name: "Bare" }), Some(0));
+        assert_eq!(small.find(&MessageName::Typed { package: "a.b", name: "C" }), Some(1));
+        assert_eq!(small.find(&MessageName::owned("a.bC")), None);
     }
 
     /// Typed and owned names compare equal exactly when the full names are equal.

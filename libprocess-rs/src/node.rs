@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Actor, Recipient};
+use actix::Actor;
 use bytes::Bytes;
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
@@ -22,12 +22,14 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::hooks::{Hooks, Verdict};
 use crate::http::{HttpGate, SharedHandler};
+use crate::mailbox::{Mailbox, MailboxOf};
 use crate::message::{Body, Envelope, MessageName, ProtoMessage};
 use crate::metrics::{Counter, Metrics};
 use crate::net::Tcp;
 use crate::pid::Pid;
-use crate::process::{Delivery, Event, Process, ProcessActor, ProcessRef, Reserved};
+use crate::process::{Event, Process, ProcessActor, ProcessRef, Reserved};
 use crate::sim::SimNetwork;
+use crate::tls::TlsConfig;
 
 /// Bounds and settings of a node. Every bound says what happens when it is hit.
 #[derive(Clone, Debug)]
@@ -100,7 +102,7 @@ struct RouteEntry {
 }
 
 pub(crate) struct ProcessEntry {
-    pub(crate) mailbox: Recipient<Delivery>,
+    pub(crate) mailbox: Arc<dyn Mailbox>,
     routes: Vec<RouteEntry>,
 }
 
@@ -203,6 +205,8 @@ pub struct NodeBuilder {
     hooks: Option<Arc<Hooks>>,
     config: NodeConfig,
     sim: Option<SimNetwork>,
+    listener: Option<std::net::TcpListener>,
+    tls: Option<TlsConfig>,
 }
 
 impl NodeBuilder {
@@ -224,19 +228,45 @@ impl NodeBuilder {
         self
     }
 
+    /// Uses this TLS setting instead of reading `LIBPROCESS_SSL_*` from the environment.
+    pub fn tls(mut self, tls: TlsConfig) -> NodeBuilder {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Joins a simulated network at the builder's address instead of listening on TCP.
     pub fn simulated(mut self, sim: &SimNetwork) -> NodeBuilder {
         self.sim = Some(sim.clone());
         self
     }
 
-    /// Starts the node: binds its TCP listener (port 0 picks a free port) and its
-    /// network runtime, or joins the simulated network.
-    pub fn start(self) -> Result<Node, Error> {
-        let (address, tcp) = match &self.sim {
-            Some(_) => (self.address, None),
-            None => {
-                let (tcp, address) = Tcp::bind(self.address, &self.config)?;
+    /// Serves on `listener`, bound already, instead of binding the builder's address:
+    /// the node's address is the listener's. A process started with a listening socket
+    /// of its parent (see [`crate::inherit`]) keeps the port its parent chose, and a test
+    /// that binds the port itself never races another test for it.
+    pub fn listener(mut self, listener: std::net::TcpListener) -> NodeBuilder {
+        self.listener = Some(listener);
+        self
+    }
+
+    /// Starts the node: binds its TCP listener (port 0 picks a free port) or serves on
+    /// the one it was given, and starts its network runtime; or joins the simulated
+    /// network. A TCP node reads its TLS setting from `LIBPROCESS_SSL_*` (unless
+    /// [`NodeBuilder::tls`] gave one), as every libprocess does at initialisation: every
+    /// binary honours it without a flag of its own.
+    pub fn start(mut self) -> Result<Node, Error> {
+        let (address, tcp) = match (&self.sim, self.listener.take()) {
+            (Some(_), _) => (self.address, None),
+            (None, listener) => {
+                let tls = match &self.tls {
+                    Some(tls) => tls.clone(),
+                    None => TlsConfig::from_env()?,
+                };
+                let tls = tls.load()?;
+                let (tcp, address) = match listener {
+                    Some(listener) => Tcp::serve_listener(listener, &self.config, tls)?,
+                    None => Tcp::bind(self.address, &self.config, tls)?,
+                };
                 (address, Some(tcp))
             }
         };
@@ -276,7 +306,15 @@ impl NodeBuilder {
 impl Node {
     /// A builder for a node at `address` (`127.0.0.1:0` for any free port).
     pub fn builder(address: SocketAddr) -> NodeBuilder {
-        NodeBuilder { address, clock: None, hooks: None, config: NodeConfig::default(), sim: None }
+        NodeBuilder {
+            address,
+            clock: None,
+            hooks: None,
+            config: NodeConfig::default(),
+            sim: None,
+            listener: None,
+            tls: None,
+        }
     }
 
     pub(crate) fn from_inner(inner: Arc<NodeInner>) -> Node {
@@ -375,8 +413,8 @@ impl Node {
             }
             Entry::Vacant(entry) => {
                 let addr = start(pid.clone(), self.clone());
-                entry
-                    .insert(ProcessEntry { mailbox: addr.clone().recipient(), routes: Vec::new() });
+                let mailbox = Arc::new(MailboxOf::new(addr.clone()));
+                entry.insert(ProcessEntry { mailbox, routes: Vec::new() });
                 Ok(ProcessRef::new(pid, addr, self.inner.clock.clone()))
             }
         }
@@ -416,11 +454,16 @@ impl Node {
     /// Sends a protobuf message from `from` to `to`: moved as a value when `to` is on this
     /// node, encoded and sent over the network otherwise.
     pub fn send<T: ProtoMessage>(&self, from: &Pid, to: &Pid, message: T) {
-        if to.address() == self.inner.address {
-            self.deliver(Envelope::local(from.clone(), to.clone(), message));
-        } else {
+        if to.address() != self.inner.address {
             let body = Bytes::from(message.encode_to_vec());
             self.send_remote(from, to, MessageName::of::<T>(), body);
+        } else if self.inner.hooks.is_active() {
+            self.deliver(Envelope::local(from.clone(), to.clone(), message));
+        } else {
+            match self.inner.processes.get(to.id()) {
+                Some(entry) => self.deliver_typed(&*entry.mailbox, from, to, message),
+                None => self.no_process(to),
+            };
         }
     }
 
@@ -466,44 +509,33 @@ impl Node {
     /// Delivers a message without consulting the hooks (releasing held messages).
     pub(crate) fn deliver_unfiltered(&self, envelope: Envelope) -> Delivered {
         let Some(entry) = self.inner.processes.get(envelope.to.id()) else {
-            self.inner.stats.messages_no_process.inc();
-            tracing::debug!(to = %envelope.to, name = %envelope.name, "no such process");
-            return Delivered::NoProcess;
+            return self.no_process(&envelope.to);
         };
-        match entry.mailbox.try_send(Delivery {
-            event: Event::Message(envelope),
-            pending: self.inner.clock.pending(),
-        }) {
-            Ok(()) => Delivered::Queued,
-            Err(error) => match error {
-                actix::prelude::SendError::Full(_) => {
-                    self.inner.stats.mailbox_full.inc();
-                    tracing::warn!(process = %entry.key(), "mailbox full: message dropped");
-                    Delivered::MailboxFull
-                }
-                actix::prelude::SendError::Closed(_) => Delivered::NoProcess,
-            },
+        let sent =
+            entry.mailbox.send_event(Event::Message(Box::new(envelope)), &self.inner.clock, false);
+        let delivered = Node::delivered(sent);
+        if delivered == Delivered::MailboxFull {
+            self.mailbox_full(entry.key());
         }
+        delivered
+    }
+
+    /// The mailbox of local process `id`.
+    pub(crate) fn mailbox_of(&self, id: &str) -> Option<Arc<dyn Mailbox>> {
+        self.inner.processes.get(id).map(|entry| entry.mailbox.clone())
     }
 
     /// Queues a non-message event to a local process, past the mailbox bound.
     pub(crate) fn post_event(&self, to: &Pid, event: Event) -> bool {
         let Some(entry) = self.inner.processes.get(to.id()) else { return false };
-        match entry.mailbox.try_send(Delivery { event, pending: self.inner.clock.pending() }) {
-            Ok(()) => true,
-            Err(actix::prelude::SendError::Full(delivery)) => {
-                entry.mailbox.do_send(delivery);
-                true
-            }
-            Err(actix::prelude::SendError::Closed(_)) => false,
-        }
+        entry.mailbox.send_event(event, &self.inner.clock, true).is_ok()
     }
 
     /// Queues an HTTP request to a process route; returns false if the mailbox is full
     /// or the process gone.
     pub(crate) fn post_http(&self, to: &str, event: Event) -> bool {
         let Some(entry) = self.inner.processes.get(to) else { return false };
-        entry.mailbox.try_send(Delivery { event, pending: self.inner.clock.pending() }).is_ok()
+        entry.mailbox.send_event(event, &self.inner.clock, false).is_ok()
     }
 
     /// Asks `pid` (on this node) to terminate; its `finalize` runs, linked processes get
@@ -598,7 +630,10 @@ impl Node {
 
     /// Called by a process's actor when it has stopped.
     pub(crate) fn process_terminated(&self, pid: &Pid) {
-        self.inner.processes.remove(pid.id());
+        if let Some((_, entry)) = self.inner.processes.remove(pid.id()) {
+            // Senders that cached this mailbox look the id up again from now on.
+            entry.mailbox.mark_dead();
+        }
         let linkers = {
             let mut links = self.inner.links.lock();
             // Processes linked to this one: told below.

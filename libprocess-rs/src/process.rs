@@ -12,6 +12,7 @@
 //! - a timer or a dispatched closure -> that closure;
 //! - an HTTP request for one of its routes -> that route's handler.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
@@ -23,6 +24,7 @@ use tokio::sync::oneshot;
 use crate::clock::{Clock, Pending, Time, TimerId};
 use crate::error::Error;
 use crate::http::{Request, Responder, SharedHandler};
+use crate::mailbox::SendCache;
 use crate::message::{DecodeError, Envelope, Inbound, Outbound, ProtoMessage};
 use crate::node::{LinkMode, Node, RouteTarget};
 use crate::pid::Pid;
@@ -75,6 +77,8 @@ pub(crate) struct Core<P: Process> {
     node: Node,
     pid: Pid,
     routes: Vec<RouteHandler<P>>,
+    /// Mailboxes this process sent to recently (`Context::send` takes `&self`).
+    sends: RefCell<SendCache>,
 }
 
 /// The actix actor that runs a [`Process`].
@@ -83,30 +87,45 @@ pub struct ProcessActor<P: Process> {
     core: Core<P>,
 }
 
-/// What the runtime queues to a process (other than typed dispatches).
+/// What the runtime queues to a process of any type (see [`Item`] for the typed path).
 pub(crate) enum Event {
-    Message(Envelope),
+    /// A message by name, decoded in the receiver (from the network, or seen by hooks).
+    /// Boxed, as `Http`: every queued item is as large as the largest one, and a small
+    /// item is what keeps the local path (`Item::Local`) cheap to move and allocate.
+    Message(Box<Envelope>),
     Exited(Pid),
-    /// An HTTP request; `route` is `None` when the route table was consulted before the
-    /// process had installed its routes (it is looked up again by `path`, as libprocess
-    /// routes requests inside the process).
-    Http {
-        route: Option<usize>,
-        path: String,
-        request: Request,
-        responder: Responder,
-    },
+    /// Boxed: a request is large and rare.
+    Http(Box<HttpEvent>),
     Terminate,
 }
 
-/// One queued event; `pending` keeps a paused clock's `settle` waiting until the event
-/// is handled or dropped.
-pub(crate) struct Delivery {
-    pub(crate) event: Event,
+/// An HTTP request for a process route; `route` is `None` when the route table was
+/// consulted before the process had installed its routes (it is looked up again by
+/// `path`, as libprocess routes requests inside the process).
+pub(crate) struct HttpEvent {
+    pub(crate) route: Option<usize>,
+    pub(crate) path: String,
+    pub(crate) request: Request,
+    pub(crate) responder: Responder,
+}
+
+/// What a process's mailbox holds besides dispatches.
+pub(crate) enum Item<P: Process> {
+    /// A local message already in the process's own protocol enum (the hot path: no
+    /// name, no box, nothing to decode).
+    Local { from: Pid, message: P::Message },
+    /// Anything else.
+    Event(Event),
+}
+
+/// One queued item; `pending` keeps a paused clock's `settle` waiting until the item is
+/// handled or dropped.
+pub(crate) struct Delivery<P: Process> {
+    pub(crate) item: Item<P>,
     pub(crate) pending: Pending,
 }
 
-impl actix::Message for Delivery {
+impl<P: Process> actix::Message for Delivery<P> {
     type Result = ();
 }
 
@@ -122,7 +141,8 @@ impl<P: Process> actix::Message for Dispatch<P> {
 
 impl<P: Process> ProcessActor<P> {
     pub(crate) fn new(process: P, node: Node, pid: Pid) -> ProcessActor<P> {
-        ProcessActor { process, core: Core { node, pid, routes: Vec::new() } }
+        let sends = RefCell::new(SendCache::default());
+        ProcessActor { process, core: Core { node, pid, routes: Vec::new(), sends } }
     }
 
     fn run<R>(
@@ -155,14 +175,8 @@ impl<P: Process> ProcessActor<P> {
 }
 
 impl<P: Process> ProcessActor<P> {
-    fn on_http(
-        &mut self,
-        route: Option<usize>,
-        path: String,
-        request: Request,
-        responder: Responder,
-        actx: &mut actix::Context<Self>,
-    ) {
+    fn on_http(&mut self, http: HttpEvent, actx: &mut actix::Context<Self>) {
+        let HttpEvent { route, path, request, responder } = http;
         let target = match route {
             Some(index) => Some(RouteTarget::Process(index)),
             None => self.core.node.find_route(self.core.pid.id(), &path),
@@ -203,18 +217,19 @@ impl<P: Process> Actor for ProcessActor<P> {
     }
 }
 
-impl<P: Process> Handler<Delivery> for ProcessActor<P> {
+impl<P: Process> Handler<Delivery<P>> for ProcessActor<P> {
     type Result = ();
 
-    fn handle(&mut self, delivery: Delivery, actx: &mut actix::Context<Self>) {
-        let Delivery { event, pending } = delivery;
-        match event {
-            Event::Message(envelope) => self.on_delivered_message(envelope, actx),
-            Event::Exited(pid) => self.run(actx, None, |p, ctx| p.on_exited(pid, ctx)),
-            Event::Http { route, path, request, responder } => {
-                self.on_http(route, path, request, responder, actx)
+    fn handle(&mut self, delivery: Delivery<P>, actx: &mut actix::Context<Self>) {
+        let Delivery { item, pending } = delivery;
+        match item {
+            Item::Local { from, message } => {
+                self.run(actx, Some(from.clone()), |p, ctx| p.on_message(from, message, ctx))
             }
-            Event::Terminate => actix::ActorContext::stop(actx),
+            Item::Event(Event::Message(envelope)) => self.on_delivered_message(*envelope, actx),
+            Item::Event(Event::Exited(pid)) => self.run(actx, None, |p, ctx| p.on_exited(pid, ctx)),
+            Item::Event(Event::Http(http)) => self.on_http(*http, actx),
+            Item::Event(Event::Terminate) => actix::ActorContext::stop(actx),
         }
         drop(pending);
     }
@@ -286,7 +301,7 @@ impl<P: Process> Context<'_, P> {
 
     /// Sends a protobuf message (fire and forget, as in libprocess).
     pub fn send<T: ProtoMessage>(&self, to: &Pid, message: T) {
-        self.core.node.send(&self.core.pid, to, message);
+        self.core.node.send_from_process(&self.core.sends, &self.core.pid, to, message);
     }
 
     /// Sends one message of a [`protocol!`](crate::protocol) enum (any variant), as
@@ -303,7 +318,7 @@ impl<P: Process> Context<'_, P> {
     /// Replies to the sender of the message being handled (no-op outside `on_message`).
     pub fn reply<T: ProtoMessage>(&self, message: T) {
         if let Some(from) = &self.from {
-            self.core.node.send(&self.core.pid, from, message);
+            self.core.node.send_from_process(&self.core.sends, &self.core.pid, from, message);
         }
     }
 

@@ -22,7 +22,7 @@ use crate::http::{
 use crate::message::{Body, Envelope, MessageName};
 use crate::node::{Delivered, Node, RouteTarget};
 use crate::pid::Pid;
-use crate::process::Event;
+use crate::process::{Event, HttpEvent};
 use crate::wire;
 
 /// The endpoints every node answers itself.
@@ -108,7 +108,8 @@ impl Node {
                     _ => None,
                 };
                 let (responder, answer) = Responder::new();
-                if !self.post_http(id, Event::Http { route, path, request, responder }) {
+                let http = HttpEvent { route, path, request, responder };
+                if !self.post_http(id, Event::Http(Box::new(http))) {
                     return lhttp::text(
                         StatusCode::SERVICE_UNAVAILABLE,
                         format!("process {id} is busy or gone"),

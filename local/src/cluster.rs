@@ -1,6 +1,9 @@
 //! Starting, watching and stopping the local cluster.
 //!
 //! 1. Make the work directory and link every role's program name to this executable.
+//!    Bind every member's listening socket (`--port=0`: on ports the OS assigns), so
+//!    each master knows where the others listen before any starts, and hand each child
+//!    its socket (`--listen_fd`): no port is ever released and bound again.
 //! 2. Start the masters (one, or an HA group told about each other with `--masters`) and
 //!    wait until one of them reports a leader.
 //! 3. Start the agents, pointed at every master, and wait until the leader has them all.
@@ -12,7 +15,7 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::Arc;
@@ -26,6 +29,7 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid as OsPid;
 
 use crate::flags::Flags;
+use crate::http::MasterHttp;
 
 /// How long to wait for a leader and for the agents to register.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -137,6 +141,9 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
     if flags.num_masters == 0 {
         bail!("--num_masters must be at least 1");
     }
+    // The children inherit LIBPROCESS_SSL_*: mesos-local asks them over the same setting.
+    let tls = libprocess::TlsConfig::from_env().context("LIBPROCESS_SSL_*")?;
+    let mut http = MasterHttp::new(&tls)?;
     let work_dir = match &flags.work_dir {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir()
@@ -147,13 +154,15 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
     let work_dir = work_dir.canonicalize()?;
     let bin = link_programs(&work_dir)?;
     let auth = if flags.authenticate { Some(Auth::generate(&work_dir)?) } else { None };
-    let authorization = auth.as_ref().map(Auth::header);
-    let authorization = authorization.as_deref();
+    if let Some(auth) = &auth {
+        http.authorize(auth.header());
+    }
 
-    let masters: Vec<SocketAddr> =
-        (0..flags.num_masters).map(|i| SocketAddr::new(flags.ip, flags.port + i)).collect();
+    let master_listeners = bind_all(flags.ip, flags.port, 0, flags.num_masters)?;
+    let agent_listeners = bind_all(flags.ip, flags.port, 11, flags.num_agents)?;
+    let masters: Vec<SocketAddr> = master_listeners.iter().map(|(a, _)| *a).collect();
     let master_list = masters.iter().map(SocketAddr::to_string).collect::<Vec<_>>().join(",");
-    for (i, address) in masters.iter().enumerate() {
+    for (i, (address, listener)) in master_listeners.into_iter().enumerate() {
         let dir = work_dir.join(format!("master-{}", i + 1));
         std::fs::create_dir_all(&dir)?;
         let mut args = vec![format!("--ip={}", address.ip()), format!("--port={}", address.port())];
@@ -169,12 +178,11 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
         if let Some(auth) = &auth {
             args.extend(auth.master_args());
         }
-        members.push(start(&bin.join("mesos-master"), "master", *address, &args, dir)?);
+        members.push(start(&bin.join("mesos-master"), "master", listener, &args, dir)?);
     }
-    let leader = wait_for(stop, "a leading master", || leader_of(&masters, authorization))?;
+    let leader = wait_for(stop, "a leading master", || leader_of(&http, &masters))?;
 
-    for j in 0..flags.num_agents {
-        let address = SocketAddr::new(flags.ip, flags.port + 11 + j);
+    for (j, (address, listener)) in agent_listeners.into_iter().enumerate() {
         let dir = work_dir.join(format!("agent-{}", j + 1));
         std::fs::create_dir_all(&dir)?;
         let mut args = vec![
@@ -190,17 +198,17 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
         if let Some(auth) = &auth {
             args.extend(auth.agent_args());
         }
-        members.push(start(&bin.join("mesos-agent"), "agent", address, &args, dir)?);
+        members.push(start(&bin.join("mesos-agent"), "agent", listener, &args, dir)?);
     }
     let expected = usize::from(flags.num_agents);
     wait_for(stop, "the agents to register", || {
-        leader_of(&masters, authorization)
-            .and_then(|leader| state(leader, authorization).ok())
+        leader_of(&http, &masters)
+            .and_then(|leader| http.state(leader).ok())
             .filter(|s| active_agents(s) >= expected)
             .map(|_| ())
     })?;
-    print_summary(members, leader, &work_dir, auth.as_ref());
-    watch(stop, members, &masters, leader, expected, authorization)
+    print_summary(members, leader, &work_dir, http.scheme(), auth.as_ref());
+    watch(stop, members, (&http, &masters), leader, expected)
 }
 
 /// Links `mesos-master`, `mesos-agent`, `mesos-executor` and `mesos-registry` to this
@@ -218,17 +226,47 @@ fn link_programs(work_dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
-/// Starts one member with its output in `<dir>/<role>.log`.
+/// Binds `count` listeners on `ip`: on `port + offset`, `port + offset + 1`, ..., or,
+/// with `port` 0, on ports the OS assigns. Returns each with its address.
+fn bind_all(
+    ip: IpAddr,
+    port: u16,
+    offset: u16,
+    count: u16,
+) -> anyhow::Result<Vec<(SocketAddr, TcpListener)>> {
+    (0..count)
+        .map(|i| {
+            let wanted = match port {
+                0 => 0,
+                _ => port
+                    .checked_add(offset + i)
+                    .with_context(|| format!("--port={port} leaves no room for every process"))?,
+            };
+            let wanted = SocketAddr::new(ip, wanted);
+            let listener =
+                TcpListener::bind(wanted).with_context(|| format!("cannot listen on {wanted}"))?;
+            Ok((listener.local_addr()?, listener))
+        })
+        .collect()
+}
+
+/// Starts one member on `listener` with its output in `<dir>/<role>.log`. The child
+/// inherits the listener; this process closes its own copy when this returns, so the
+/// port of a member that exits is free again (a user may restart it by hand).
 fn start(
     program: &Path,
     role: &'static str,
-    address: SocketAddr,
+    listener: TcpListener,
     args: &[String],
     dir: PathBuf,
 ) -> anyhow::Result<Member> {
+    let address = listener.local_addr()?;
     let log = File::create(dir.join(format!("{role}.log")))?;
-    let child = Command::new(program)
+    let mut command = Command::new(program);
+    let fd = libprocess::inherit::pass_listener(&mut command, &listener);
+    let child = command
         .args(args)
+        .arg(format!("--listen_fd={fd}"))
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
@@ -258,22 +296,6 @@ fn wait_for<T>(
     }
 }
 
-/// `/master/state` of `master`, presenting `authorization` (an `Authorization` header
-/// value) when authentication is on.
-fn state(master: SocketAddr, authorization: Option<&str>) -> anyhow::Result<serde_json::Value> {
-    let url = format!("http://{master}/master/state");
-    let agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(2)))
-        .max_redirects(0)
-        .build();
-    let mut request = ureq::Agent::new_with_config(agent).get(&url);
-    if let Some(authorization) = authorization {
-        request = request.header("Authorization", authorization);
-    }
-    let body = request.call()?.body_mut().read_to_string()?;
-    serde_json::from_str(&body).map_err(|e| anyhow!("bad JSON from {url}: {e}"))
-}
-
 fn active_agents(state: &serde_json::Value) -> usize {
     state["slaves"]
         .as_array()
@@ -282,16 +304,22 @@ fn active_agents(state: &serde_json::Value) -> usize {
 }
 
 /// The address of the master that the masters agree leads.
-fn leader_of(masters: &[SocketAddr], authorization: Option<&str>) -> Option<SocketAddr> {
+fn leader_of(http: &MasterHttp, masters: &[SocketAddr]) -> Option<SocketAddr> {
     masters.iter().find_map(|m| {
-        let state = state(*m, authorization).ok()?;
+        let state = http.state(*m).ok()?;
         let leader = state["leader"].as_str()?;
         let address = leader.split_once('@')?.1.parse().ok()?;
         masters.contains(&address).then_some(address)
     })
 }
 
-fn print_summary(members: &[Member], leader: SocketAddr, work_dir: &Path, auth: Option<&Auth>) {
+fn print_summary(
+    members: &[Member],
+    leader: SocketAddr,
+    work_dir: &Path,
+    scheme: &str,
+    auth: Option<&Auth>,
+) {
     let mut out = std::io::stdout();
     let _ = writeln!(out, "mesos-local: cluster up (work dir {})", work_dir.display());
     for member in members {
@@ -308,7 +336,7 @@ fn print_summary(members: &[Member], leader: SocketAddr, work_dir: &Path, auth: 
             member.work_dir.display()
         );
     }
-    let _ = writeln!(out, "  web UI  http://{leader}/");
+    let _ = writeln!(out, "  web UI  {scheme}://{leader}/");
     if let Some(auth) = auth {
         let _ = writeln!(
             out,
@@ -327,10 +355,9 @@ fn print_summary(members: &[Member], leader: SocketAddr, work_dir: &Path, auth: 
 fn watch(
     stop: &AtomicBool,
     members: &mut [Member],
-    masters: &[SocketAddr],
+    (http, masters): (&MasterHttp, &[SocketAddr]),
     leader: SocketAddr,
     agents: usize,
-    authorization: Option<&str>,
 ) -> anyhow::Result<()> {
     let mut leader = Some(leader);
     let mut registered = agents;
@@ -338,7 +365,7 @@ fn watch(
     while !stop.load(Ordering::SeqCst) {
         if Instant::now() >= next_check {
             next_check = Instant::now() + LEADER_CHECK;
-            let now_leader = leader_of(masters, authorization);
+            let now_leader = leader_of(http, masters);
             if now_leader != leader {
                 leader = now_leader;
                 let line = match leader {
@@ -347,8 +374,7 @@ fn watch(
                 };
                 let _ = writeln!(std::io::stdout(), "{line}");
             }
-            if let Some(count) =
-                leader.and_then(|l| state(l, authorization).ok()).map(|s| active_agents(&s))
+            if let Some(count) = leader.and_then(|l| http.state(l).ok()).map(|s| active_agents(&s))
                 && count != registered
             {
                 registered = count;

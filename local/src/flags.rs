@@ -27,6 +27,8 @@ pub struct Flags {
     pub ip: IpAddr,
 
     /// First port: masters listen on port, port+1, ...; agents on port+11, port+12, ...
+    /// 0: every process listens on a port the OS assigns (printed in the summary; no
+    /// other program can take it between the choice and the start).
     #[arg(long = "port", env = "MESOS_PORT", default_value_t = 5050)]
     pub port: u16,
 

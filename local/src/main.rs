@@ -8,6 +8,7 @@
 
 mod cluster;
 mod flags;
+mod http;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -24,7 +25,7 @@ fn main() -> ExitCode {
         "mesos-master" => mesos_master::cli::main(args),
         "mesos-agent" => mesos_agent::cli::agent_main(args),
         "mesos-executor" => mesos_agent::cli::executor_main(args),
-        "mesos-registry" => match mesos_master::registrar::cli::main(args) {
+        "mesos-registry" => match mesos_registrar::cli::main(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("mesos-registry: {error:#}");

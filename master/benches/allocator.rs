@@ -12,16 +12,17 @@
 //! with `refuse_seconds = INT_MAX` and times the next batch allocation.
 //! ALLOC-2 copies `BENCHMARK_HierarchicalAllocations.MultiFrameworkAllocations`.
 //!
-//! The allocator runs here on scalar quantities (the core is generic; the
-//! full `Resources` type is not plugged in yet), so ports are left out.
+//! The allocator runs here on `mesos_proto`'s scalar quantities (the core is
+//! generic; the allocator actor runs it on the full `Resources`), so ports are
+//! left out.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use mesos_master::allocator::quantities::ResourceQuantities;
 use mesos_master::allocator::{
     AgentId, AgentSpec, Allocation, Allocator, AllocatorConfig, FrameworkId, FrameworkSpec, Used,
 };
+use mesos_proto::resources::ResourceQuantities;
 
 fn q(text: &str) -> ResourceQuantities {
     match ResourceQuantities::parse(text) {
@@ -53,7 +54,7 @@ fn decline_offers(
     let interval = config.allocation_interval;
     let mut allocator: Allocator<ResourceQuantities> = Allocator::new(config);
     let ids: Vec<FrameworkId> =
-        (0..frameworks).map(|i| FrameworkId(format!("framework-{i:05}"))).collect();
+        (0..frameworks).map(|i| FrameworkId::new(format!("framework-{i:05}"))).collect();
     for id in &ids {
         allocator.on_add_framework(id.clone(), spec("*"), true).expect("unique framework");
     }
@@ -69,7 +70,7 @@ fn decline_offers(
         }];
         allocator
             .on_add_agent(
-                AgentId(format!("agent-{i:06}")),
+                AgentId::new(format!("agent-{i:06}")),
                 AgentSpec::default(),
                 total.clone(),
                 used,
@@ -195,7 +196,7 @@ fn alloc2(runs: usize) {
         for a in 0..80 {
             allocator
                 .on_add_agent(
-                    AgentId(format!("agent-{a:02}")),
+                    AgentId::new(format!("agent-{a:02}")),
                     AgentSpec::default(),
                     q("cpus:64;mem:488000"),
                     Vec::new(),
@@ -207,7 +208,7 @@ fn alloc2(runs: usize) {
         let mut target = 0;
         for p in &profiles {
             for i in 0..p.instances {
-                let id = FrameworkId(format!("{}-{i}", p.name));
+                let id = FrameworkId::new(format!("{}-{i}", p.name));
                 allocator
                     .on_add_framework(id.clone(), spec(&(p.role)(i)), true)
                     .expect("unique framework");

@@ -2,7 +2,7 @@
 //! role from one executable).
 //!
 //! Parses the flags (command line, then `MESOS_*` environment), starts a libprocess
-//! node on `--ip:--port`, spawns the allocator and the master on it, prints
+//! node on `--ip:--port` (or on the listening socket `--listen_fd` names), spawns the allocator and the master on it, prints
 //! `mesos-master: master@ip:port (id ...)` once listening (with the real port when
 //! `--port=0`), and runs until SIGINT or SIGTERM, then shuts the node down.
 
@@ -28,6 +28,15 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
             return if help { ExitCode::SUCCESS } else { ExitCode::from(1) };
         }
     };
+    let mut flags = flags;
+    let listener = match flags.listen_fd.map(libprocess::inherit::inherited_listener) {
+        None => None,
+        Some(Ok(listener)) => Some(listener),
+        Some(Err(error)) => return fail(&format!("--listen_fd: {error}")),
+    };
+    if let Some(address) = listener.as_ref().and_then(|l| l.local_addr().ok()) {
+        (flags.ip, flags.port) = (address.ip(), address.port());
+    }
     let settings = match flags.validate() {
         Ok(settings) => settings,
         Err(error) => return fail(&error.to_string()),
@@ -37,7 +46,12 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
 
     let system = actix_rt::System::new();
     system.block_on(async move {
-        let node = match Node::builder(settings.address).start() {
+        let builder = Node::builder(settings.address);
+        let builder = match listener {
+            Some(listener) => builder.listener(listener),
+            None => builder,
+        };
+        let node = match builder.start() {
             Ok(node) => node,
             Err(error) => return fail(&format!("cannot listen on {}: {error}", settings.address)),
         };

@@ -55,6 +55,11 @@ pub struct Flags {
     /// Port to listen on (0 picks a free port; the chosen one is printed at start).
     #[arg(long = "port", env = "MESOS_PORT", default_value_t = 5050)]
     pub port: u16,
+    /// Serve on this inherited listening socket instead of binding --ip:--port (its
+    /// address becomes --ip and --port): how `mesos-local --port=0` and the tests hand a
+    /// master a port chosen before it starts. Not in Apache Mesos; no environment form.
+    #[arg(long = "listen_fd")]
+    pub listen_fd: Option<i32>,
     /// Where the raft log, snapshots and registry live; required with --registry=raft.
     #[arg(long = "work_dir", env = "MESOS_WORK_DIR")]
     pub work_dir: Option<PathBuf>,
@@ -221,17 +226,11 @@ impl Flags {
     pub fn validate(&self) -> Result<Settings, FlagsError> {
         let registry = self.effective_registry();
         let address = SocketAddr::new(self.ip, self.port);
-        let mut masters = Vec::new();
-        if let Some(list) = &self.masters {
-            for member in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-                let member = member.parse::<SocketAddr>().map_err(|_| {
-                    invalid("masters", list, format!("'{member}' is not an ip:port"))
-                })?;
-                if !masters.contains(&member) {
-                    masters.push(member);
-                }
-            }
-        }
+        let masters = match &self.masters {
+            Some(list) => mesos_proto::masters::parse_master_addresses(list)
+                .map_err(|e| invalid("masters", list, e.to_string()))?,
+            None => Vec::new(),
+        };
         if registry == Registry::Raft && self.work_dir.is_none() {
             return Err(invalid("registry", "raft", "--registry=raft needs --work_dir"));
         }

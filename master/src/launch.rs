@@ -11,7 +11,7 @@ use crate::allocator::AllocatorConfig;
 use crate::allocator::process::AllocatorProcess;
 use crate::core::MasterConfig;
 use crate::process::MasterProcess;
-use crate::registrar::{
+use mesos_registrar::{
     InMemoryRegistrar, RaftRegistrar, RaftRegistrarConfig, Registrar, RegistrarError,
 };
 

@@ -1,13 +1,16 @@
 //! The Mesos master: frameworks, agents, offers, the DRF allocator, tasks.
 //!
 //! Protocol logic lives in pure cores that take inputs and return outputs (the master
-//! core, the allocator, the raft driver of the registrar); actors around them only do
-//! I/O. Three masters form an HA group replicated with raft (see docs/ha.md).
+//! core, the allocator); actors around them only do I/O. Three masters form an HA group
+//! replicated with raft: the registry and its raft driver are the `mesos-registrar` crate
+//! (`mesos_registrar`), which the master uses through its `Registrar` trait (see
+//! docs/ha.md).
 //!
 //! # Layout
 //!
-//! - [`allocator`]: the allocator: its pure core (resource quantities, the hierarchical
-//!   DRF sorter and the hierarchical allocator) and its actor ([`allocator::process`]).
+//! - [`allocator`]: the allocator: its pure core (the hierarchical DRF sorter and the
+//!   hierarchical allocator, on `mesos_proto`'s quantities and ids) and its actor
+//!   ([`allocator::process`]).
 //! - [`cli`]: the `mesos-master` program.
 //! - [`core`]: the master's pure core: agents, frameworks, offers, tasks.
 //! - [`process`]: the master actor around the core.
@@ -17,7 +20,6 @@
 //! - [`http`]: everything the master serves over HTTP: the read-only endpoints, the v1
 //!   scheduler and operator APIs, `/teardown`, `/raft`, the web UI, and the `master/*`
 //!   metrics.
-//! - [`registrar`]: the replicated registry (raft-rs + sled) and the in-memory one.
 //! - [`flags`]: `mesos-master`'s command-line flags.
 
 pub mod allocator;
@@ -28,5 +30,4 @@ pub mod http;
 pub mod launch;
 pub mod leadership;
 pub mod process;
-pub mod registrar;
 pub mod snapshot;

@@ -16,8 +16,8 @@ use tokio::sync::watch;
 use crate::allocator::process::AllocatorProcess;
 use crate::core::{MasterConfig, MasterCore, Output};
 use crate::leadership::{LeaderView, View};
-use crate::registrar::{LeaderState, Leadership, Registrar, RegistryState};
 use crate::snapshot::{SnapshotCell, StateSnapshot};
+use mesos_registrar::{LeaderState, Leadership, Registrar, RegistryState};
 
 libprocess::protocol! {
     /// Every message the master accepts.
@@ -288,7 +288,7 @@ impl MasterProcess {
     /// master stopped leading that term in the meantime.
     fn submit(
         &mut self,
-        operation: crate::registrar::RegistryOperation,
+        operation: mesos_registrar::RegistryOperation,
         after: crate::core::registry::AfterRegistry,
         ctx: &mut Context<'_, Self>,
     ) {
@@ -375,7 +375,7 @@ impl MasterProcess {
     fn on_registry_read(
         &mut self,
         term: u64,
-        result: Result<RegistryState, crate::registrar::RegistrarError>,
+        result: Result<RegistryState, mesos_registrar::RegistrarError>,
         ctx: &mut Context<'_, Self>,
     ) {
         if self.role != (Role::Recovering { term }) {

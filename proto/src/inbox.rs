@@ -2,6 +2,10 @@
 //! as `libprocess::protocol!` enums: the inboxes of fakes and emulated clients (tests,
 //! benchmarks) that speak the real protocol to a real master. The real agent and
 //! scheduler driver declare their own, with what they also receive from others.
+//!
+//! Its users: the master tests' one recording fake (`master/tests/common/recorder.rs`),
+//! the SDK's fake agent (`mesos_framework::testing`, which also runs tasks), and the
+//! failover benchmarks' agents (`master/benches/cluster`, which re-register by themselves).
 
 use crate::extensions::NewMasterDetectedMessage;
 use crate::mesos::internal;

@@ -48,6 +48,8 @@
 //! - [`json`]: Mesos's JSON mapping for every message, both directions.
 //! - [`extensions`]: messages of ours that Mesos 1.11 lacks (`NewMasterDetectedMessage`).
 //! - [`http_api`]: what every v1 HTTP API shares (content negotiation, RecordIO, evolve).
+//! - [`masters`]: the one parser of `--master` and `--masters` lists.
+//! - [`task_state`]: `TaskState::is_terminal`, the one test of whether a task has ended.
 //! - [`DESCRIPTOR_POOL`], [`FILE_DESCRIPTOR_SET`]: the compiled descriptors of
 //!   every `.proto` file, for reflection.
 
@@ -71,7 +73,9 @@ pub mod extensions;
 pub mod http_api;
 pub mod ids;
 pub mod inbox;
+pub mod masters;
 pub mod resources;
+pub mod task_state;
 
 /// The encoded `google.protobuf.FileDescriptorSet` of every `.proto` file in
 /// this crate (and the well-known types they import), made by `build.rs`.

@@ -31,6 +31,18 @@ pub fn agent_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let mut flags = flags;
+    let listener = match flags.listen_fd.map(libprocess::inherit::inherited_listener) {
+        None => None,
+        Some(Ok(listener)) => Some(listener),
+        Some(Err(error)) => {
+            eprintln!("mesos-agent: --listen_fd: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(bound) = listener.as_ref().and_then(|l| l.local_addr().ok()) {
+        (flags.ip, flags.port) = (bound.ip(), bound.port());
+    }
     let address = SocketAddr::new(flags.ip, flags.port);
     let limiter = match flags.limiter() {
         Ok(limiter) => limiter,
@@ -54,7 +66,12 @@ pub fn agent_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     actix_rt::System::new().block_on(async move {
-        let node = match Node::builder(address).start() {
+        let builder = Node::builder(address);
+        let builder = match listener {
+            Some(listener) => builder.listener(listener),
+            None => builder,
+        };
+        let node = match builder.start() {
             Ok(node) => node,
             Err(error) => {
                 eprintln!("mesos-agent: cannot listen on {address}: {error}");

@@ -1,5 +1,8 @@
 //! `/files/browse`, `/files/read`, `/files/download`: sandboxes over HTTP.
 //!
+//! These functions do blocking file I/O: the agent runs them on the blocking pool, never
+//! on the node's I/O threads (a slow disk must not stall messages).
+//!
 //! Mesos: src/files/files.cpp. The Mesos web UI passes the sandbox's absolute path
 //! (the `directory` of an executor in `/state`) and pages through files with
 //! `offset` and `length`; `offset=-1` asks for the file's size. Every path is
@@ -7,7 +10,8 @@
 //! `<work_dir>/slaves`: anything else is refused, so no request escapes a sandbox.
 
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -135,20 +139,15 @@ impl Files {
     }
 
     /// `{"data": ..., "offset": ...}` for a page of a file; `offset` -1 (or absent)
-    /// returns no data and the file's size as the offset.
+    /// returns no data and the file's size as the offset. Reads at most the page asked
+    /// for (seek, then at most `length` bytes), so a huge log costs one page.
     pub fn read(
         &self,
         path: &str,
         offset: Option<i64>,
         length: Option<i64>,
     ) -> Result<Value, FilesError> {
-        let file = self.resolve(path)?;
-        if file.is_dir() {
-            return Err(FilesError::BadRequest(format!("'{path}' is a folder")));
-        }
-        let bytes = fs::read(&file)
-            .map_err(|e| FilesError::NotFound(format!("cannot read '{path}': {e}")))?;
-        let size = bytes.len() as u64;
+        let (_, mut file, size) = self.open_regular(path)?;
         let offset = match offset {
             None | Some(-1) => return Ok(json!({ "data": "", "offset": size })),
             Some(o) if o < 0 => return Err(FilesError::BadRequest(format!("negative offset {o}"))),
@@ -159,28 +158,50 @@ impl Files {
             Some(l) if l < 0 => return Err(FilesError::BadRequest(format!("negative length {l}"))),
             Some(l) => (l as u64).min(MAX_READ_LENGTH),
         };
-        let end = (offset + length).min(size);
-        let data = String::from_utf8_lossy(&bytes[offset as usize..end as usize]).into_owned();
+        let cannot_read =
+            |e: std::io::Error| FilesError::NotFound(format!("cannot read '{path}': {e}"));
+        file.seek(SeekFrom::Start(offset)).map_err(cannot_read)?;
+        // The file may have grown since its size was taken; the page stays within it.
+        let mut page = Vec::with_capacity(length.min(size - offset) as usize);
+        file.take(length.min(size - offset)).read_to_end(&mut page).map_err(cannot_read)?;
+        let data = String::from_utf8_lossy(&page).into_owned();
         Ok(json!({ "data": data, "offset": offset }))
     }
 
     /// The whole content of a file and its name, for `/files/download`.
     pub fn download(&self, path: &str) -> Result<(String, Vec<u8>), FilesError> {
-        let file = self.resolve(path)?;
-        let meta =
-            fs::metadata(&file).map_err(|e| FilesError::NotFound(format!("'{path}': {e}")))?;
-        if meta.is_dir() {
-            return Err(FilesError::BadRequest(format!("'{path}' is a folder")));
-        }
-        if meta.len() > MAX_DOWNLOAD_BYTES {
+        let (resolved, file, size) = self.open_regular(path)?;
+        if size > MAX_DOWNLOAD_BYTES {
             return Err(FilesError::BadRequest(format!(
                 "'{path}' is larger than {MAX_DOWNLOAD_BYTES} bytes"
             )));
         }
-        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let bytes = fs::read(&file)
+        let name =
+            resolved.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut bytes = Vec::with_capacity(size as usize);
+        file.take(MAX_DOWNLOAD_BYTES)
+            .read_to_end(&mut bytes)
             .map_err(|e| FilesError::NotFound(format!("cannot read '{path}': {e}")))?;
         Ok((name, bytes))
+    }
+
+    /// Opens a regular file below the root: its resolved path, the file and its size. Opened non-blocking, so that a
+    /// FIFO in a sandbox (whose open would wait for a writer) is refused, not waited on.
+    fn open_regular(&self, path: &str) -> Result<(PathBuf, fs::File, u64), FilesError> {
+        let resolved = self.resolve(path)?;
+        if resolved.is_dir() {
+            return Err(FilesError::BadRequest(format!("'{path}' is a folder")));
+        }
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(&resolved)
+            .map_err(|e| FilesError::NotFound(format!("cannot open '{path}': {e}")))?;
+        let meta = file.metadata().map_err(|e| FilesError::NotFound(format!("'{path}': {e}")))?;
+        if !meta.is_file() {
+            return Err(FilesError::BadRequest(format!("'{path}' is not a regular file")));
+        }
+        Ok((resolved, file, meta.len()))
     }
 }
 
@@ -256,6 +277,26 @@ mod tests {
             files.download(&stdout).unwrap(),
             ("stdout".to_string(), b"hello world".to_vec())
         );
+    }
+
+    /// A FIFO in a sandbox is refused at once (opening it for reading would wait for a
+    /// writer), and a page of a big file is read without reading the rest.
+    #[test]
+    fn fifo_refused_and_pages_bounded() {
+        let (_root, files, sandbox) = setup("fifo");
+        let fifo = sandbox.join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let fifo = fifo.to_string_lossy().into_owned();
+        assert_eq!(files.read(&fifo, Some(0), Some(10)).unwrap_err().status(), 400);
+        assert_eq!(files.download(&fifo).unwrap_err().status(), 400);
+        let big = sandbox.join("big");
+        let file = fs::File::create(&big).unwrap();
+        file.set_len(8 * 1024 * 1024 * 1024).unwrap(); // sparse: 8 GiB, no disk used
+        let big = big.to_string_lossy().into_owned();
+        let page = files.read(&big, Some(4 * 1024 * 1024 * 1024), Some(5)).unwrap();
+        assert_eq!(page, json!({"data": "\0\0\0\0\0", "offset": 4u64 * 1024 * 1024 * 1024}));
+        let page = files.read(&big, Some(0), None).unwrap();
+        assert_eq!(page["data"].as_str().unwrap().len() as u64, MAX_READ_LENGTH);
     }
 
     /// Path traversal is refused: `..` out of the root, absolute paths elsewhere, and

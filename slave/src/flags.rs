@@ -1,13 +1,13 @@
 //! The `mesos-agent` flags (INTERFACES.md), each also read from `MESOS_<FLAG>`.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
-use libprocess::Pid;
 use mesos_proto::attributes::Attributes;
+use mesos_proto::masters::parse_masters;
 use mesos_proto::resources::Resources;
 
 use crate::agent::{AgentConfig, RecoverMode};
@@ -38,6 +38,12 @@ pub struct Flags {
     /// Port to listen on.
     #[arg(long = "port", env = "MESOS_PORT", default_value_t = 5051)]
     pub port: u16,
+    /// Serve on this inherited listening socket instead of binding --ip:--port (its
+    /// address becomes --ip and --port): how `mesos-local --port=0` and the tests hand an
+    /// agent a port chosen before it starts, and keep it across a restart. Not in Apache
+    /// Mesos; no environment form (executors inherit the agent's environment).
+    #[arg(long = "listen_fd")]
+    pub listen_fd: Option<i32>,
     /// Where sandboxes, checkpoints and meta data live.
     #[arg(long = "work_dir", env = "MESOS_WORK_DIR")]
     pub work_dir: PathBuf,
@@ -157,26 +163,6 @@ impl Flags {
     }
 }
 
-/// Parses `--master`: `ip:port`, `master@ip:port`, or a comma list of either.
-pub fn parse_masters(text: &str) -> Result<Vec<Pid>, AgentError> {
-    let bad = |reason: String| AgentError::Flag { flag: "master", reason };
-    let mut masters = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let pid = if part.contains('@') {
-            part.parse::<Pid>().map_err(|_| bad(format!("'{part}' is not a master pid")))?
-        } else {
-            let address: SocketAddr =
-                part.parse().map_err(|_| bad(format!("'{part}' is not ip:port")))?;
-            Pid::new("master", address)
-        };
-        masters.push(pid);
-    }
-    if masters.is_empty() {
-        return Err(bad("no master given".into()));
-    }
-    Ok(masters)
-}
-
 /// The machine's resources as Mesos detects them: every cpu, memory minus what the
 /// system needs (1 GiB or half, whichever is less), the disk of `work_dir` likewise
 /// (5 GiB or half), and ports 31000-32000.
@@ -205,7 +191,8 @@ impl Flags {
     /// The agent configuration these flags describe; bad values are errors naming
     /// the flag.
     pub fn into_config(self) -> Result<AgentConfig, AgentError> {
-        let masters = parse_masters(&self.master)?;
+        let masters = parse_masters(&self.master)
+            .map_err(|e| AgentError::Flag { flag: "master", reason: e.to_string() })?;
         let http_authenticator = self.http_authenticator()?;
         std::fs::create_dir_all(&self.work_dir)
             .map_err(|e| AgentError::io("create folder", &self.work_dir, e))?;

@@ -22,8 +22,6 @@ use mesos_proto::mesos::{
     ExecutorInfo, FrameworkInfo, Task, TaskInfo, TaskState, TaskStatus, task_status,
 };
 
-use crate::status_update::is_terminal;
-
 /// Completed tasks remembered per executor (Mesos: `MAX_COMPLETED_TASKS_PER_EXECUTOR`);
 /// the oldest is forgotten at the bound.
 pub const MAX_COMPLETED_TASKS_PER_EXECUTOR: usize = 200;
@@ -155,7 +153,7 @@ impl Executor {
     // Mesos: Executor::updateTaskState.
     pub fn update_task_state(&mut self, status: &TaskStatus) -> bool {
         let task_id = TaskId::from(&status.task_id);
-        let terminal = is_terminal(status.state);
+        let terminal = status.state().is_terminal();
         let Some(task) = self
             .launched_tasks
             .get_mut(&task_id)

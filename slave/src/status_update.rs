@@ -29,7 +29,6 @@ use std::time::Duration;
 
 use libprocess::Time;
 use mesos_proto::ids::{FrameworkId, TaskId};
-use mesos_proto::mesos::TaskState;
 use mesos_proto::mesos::internal::{StatusUpdate, StatusUpdateRecord, status_update_record};
 
 use crate::error::AgentError;
@@ -43,21 +42,6 @@ pub const RETRY_INTERVAL_MAX: Duration = Duration::from_secs(600);
 /// when it re-registers); a task has only a handful of states, so only a broken
 /// executor gets here.
 pub const MAX_PENDING_PER_STREAM: usize = 1000;
-
-/// True for the states after which a task never changes again.
-pub fn is_terminal(state: i32) -> bool {
-    matches!(
-        TaskState::try_from(state),
-        Ok(TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator)
-    )
-}
 
 /// An update to send to the master now; resend it after `retry_after` unless
 /// acknowledged (call [`StatusUpdateManager::on_timeout`] then).
@@ -146,7 +130,7 @@ impl Stream {
         self.acknowledged.insert(uuid.to_vec());
         let acked = self.pending.pop_front()?;
         if !self.terminated {
-            self.terminated = is_terminal(acked.status.state);
+            self.terminated = acked.status.state().is_terminal();
         }
         Some(acked)
     }

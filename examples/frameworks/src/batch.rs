@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use mesos_framework::executor::{Executor, ExecutorDriver};
 use mesos_framework::scheduler::{Scheduler, SchedulerDriver, refuse_for};
-use mesos_framework::tasks::{executor_task, is_terminal, offered, take};
+use mesos_framework::tasks::{executor_task, offered, take};
 use mesos_proto::mesos::{self, Offer, TaskState, TaskStatus};
 use mesos_proto::resources::Resources;
 use rand::rngs::StdRng;
@@ -153,7 +153,7 @@ impl Scheduler for Batch {
             {
                 self.record(driver, task_id, inside, samples);
             }
-        } else if is_terminal(state) {
+        } else if state.is_terminal() {
             eprintln!(
                 "task {} ended {}: the job cannot complete",
                 status.task_id.value,

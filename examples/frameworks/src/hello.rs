@@ -3,7 +3,7 @@
 //! step.
 
 use mesos_framework::scheduler::{Scheduler, SchedulerDriver, refuse_for};
-use mesos_framework::tasks::{command_task, is_terminal, offered, take};
+use mesos_framework::tasks::{command_task, offered, take};
 use mesos_proto::mesos::{FrameworkId, MasterInfo, Offer, TaskState, TaskStatus};
 use mesos_proto::resources::Resources;
 
@@ -77,7 +77,7 @@ impl Scheduler for Hello {
     // Step 3: follow the tasks; stop when all ended.
     fn status_update(&mut self, driver: &mut SchedulerDriver, status: &TaskStatus) {
         println!("task {} is {}", status.task_id.value, status.state().as_str_name());
-        if !is_terminal(status.state()) {
+        if !status.state().is_terminal() {
             return;
         }
         if status.state() == TaskState::TaskFinished {

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mesos_framework::scheduler::{Scheduler, SchedulerDriver, refuse_for};
-use mesos_framework::tasks::{command_task, is_terminal, offered, take};
+use mesos_framework::tasks::{command_task, offered, take};
 use mesos_proto::mesos::{self, FrameworkId, MasterInfo, Offer, TaskState, TaskStatus};
 use mesos_proto::resources::Resources;
 
@@ -167,7 +167,7 @@ impl Scheduler for Keeper {
     fn status_update(&mut self, driver: &mut SchedulerDriver, status: &TaskStatus) {
         let task_id = status.task_id.value.clone();
         let state = status.state();
-        if !is_terminal(state) {
+        if !state.is_terminal() {
             self.adopt(&task_id, state);
             // More copies than wanted (reconciliation found extras): kill the newest.
             while self.tasks.len() > self.config.instances {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use mesos_framework::executor::{Executor, ExecutorDriver};
 use mesos_framework::scheduler::{Scheduler, SchedulerDriver, refuse_for};
-use mesos_framework::tasks::{executor_task, is_terminal, offered, take};
+use mesos_framework::tasks::{executor_task, offered, take};
 use mesos_proto::mesos::{self, Offer, TaskState, TaskStatus};
 use mesos_proto::resources::Resources;
 
@@ -107,7 +107,7 @@ impl Scheduler for Ping {
                 println!("both players ready; serving");
                 self.send(driver, PLAYERS[0], 0);
             }
-        } else if is_terminal(status.state()) {
+        } else if status.state().is_terminal() {
             self.ended += 1;
             if self.ended == PLAYERS.len() {
                 driver.stop(false);

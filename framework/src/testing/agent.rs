@@ -5,12 +5,14 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use libprocess::{Context, DecodeError, Node, Pid, Process, ProcessRef};
+use libprocess::{
+    Body, Context, DecodeError, Inbound, MessageName, Node, Pid, Process, ProcessRef,
+};
+use mesos_proto::inbox::AgentInbox;
 use mesos_proto::mesos::{self, TaskState, internal, task_status};
 use mesos_proto::resources::Resources;
 
 use crate::executor::ExecutorEnv;
-use crate::tasks::is_terminal;
 
 /// How often the fake agent retries registration while it has no master.
 const REGISTRATION_RETRY: Duration = Duration::from_secs(1);
@@ -98,32 +100,45 @@ fn default_policy(task: &mesos::TaskInfo) -> TaskOutcome {
 }
 
 libprocess::protocol! {
-    /// What the fake agent accepts.
-    pub enum FakeAgentMessage {
-        /// Master: registered.
-        Registered(internal::SlaveRegisteredMessage),
-        /// Master: re-registered.
-        Reregistered(internal::SlaveReregisteredMessage),
-        /// Master: ping.
-        Ping(internal::PingSlaveMessage),
-        /// Master: run a task.
-        RunTask(internal::RunTaskMessage),
-        /// Master: kill a task.
-        KillTask(internal::KillTaskMessage),
-        /// Master: the framework acknowledged an update.
-        Ack(internal::StatusUpdateAcknowledgementMessage),
-        /// Master: the framework is gone.
-        ShutdownFramework(internal::ShutdownFrameworkMessage),
-        /// Master: the framework's scheduler moved.
-        UpdateFramework(internal::UpdateFrameworkMessage),
-        /// Master: a message for an executor.
-        FrameworkToExecutor(internal::FrameworkToExecutorMessage),
-        /// Executor: register.
+    /// What an executor sends the fake agent.
+    pub enum FromExecutor {
+        /// Register.
         RegisterExecutor(internal::RegisterExecutorMessage),
-        /// Executor: a status update.
+        /// A status update.
         StatusUpdate(internal::StatusUpdateMessage),
-        /// Executor: a message for the scheduler.
+        /// A message for the scheduler.
         ExecutorToFramework(internal::ExecutorToFrameworkMessage),
+    }
+}
+
+/// What the fake agent accepts: from masters, `mesos_proto`'s shared [`AgentInbox`] (the
+/// one the master's test fakes and benchmark agents use too); from executors,
+/// [`FromExecutor`].
+pub enum FakeAgentMessage {
+    /// From a master.
+    Master(AgentInbox),
+    /// From an executor.
+    Executor(FromExecutor),
+}
+
+impl Inbound for FakeAgentMessage {
+    fn decode(name: &MessageName, body: Body) -> Result<FakeAgentMessage, DecodeError> {
+        // The two tables are disjoint (a master never sends what an executor does), so
+        // the name alone says which one decodes the body.
+        let from_executor = name.is::<internal::RegisterExecutorMessage>()
+            || name.is::<internal::StatusUpdateMessage>()
+            || name.is::<internal::ExecutorToFrameworkMessage>();
+        if from_executor {
+            FromExecutor::decode(name, body).map(FakeAgentMessage::Executor)
+        } else {
+            AgentInbox::decode(name, body).map(FakeAgentMessage::Master)
+        }
+    }
+
+    fn names() -> Vec<String> {
+        let mut names = AgentInbox::names();
+        names.extend(FromExecutor::names());
+        names
     }
 }
 
@@ -221,7 +236,7 @@ impl FakeAgent {
             .task_states()
             .await
             .into_iter()
-            .filter(|(_, state)| !is_terminal(*state))
+            .filter(|(_, state)| !state.is_terminal())
             .map(|(id, _)| id)
             .collect();
         live.sort();
@@ -321,7 +336,7 @@ impl FakeAgentProcess {
         ctx: &mut Context<'_, Self>,
     ) {
         let Some(entry) = self.tasks.get_mut(task_id) else { return };
-        if is_terminal(entry.state) {
+        if entry.state.is_terminal() {
             return;
         }
         entry.state = state;
@@ -547,56 +562,16 @@ impl Process for FakeAgentProcess {
 
     fn on_message(&mut self, from: Pid, message: FakeAgentMessage, ctx: &mut Context<'_, Self>) {
         match message {
-            FakeAgentMessage::Registered(m) => {
-                self.agent_id = Some(m.slave_id);
-                self.connected = true;
+            FakeAgentMessage::Master(message) => self.on_master_message(from, message, ctx),
+            FakeAgentMessage::Executor(FromExecutor::RegisterExecutor(m)) => {
+                self.on_register_executor(from, m, ctx)
             }
-            FakeAgentMessage::Reregistered(_) => self.connected = true,
-            FakeAgentMessage::Ping(_) => ctx.send(&from, internal::PongSlaveMessage {}),
-            FakeAgentMessage::RunTask(m) => self.on_run_task(m, ctx),
-            FakeAgentMessage::KillTask(m) => {
-                self.kills += 1;
-                let executor =
-                    self.tasks.get(&m.task_id.value).and_then(|t| t.info.executor.clone());
-                match executor.and_then(|e| self.executor_pid(&m.framework_id, &e.executor_id)) {
-                    Some(pid) => ctx.send(&pid, m),
-                    None => self.set_state(&m.task_id.value, TaskState::TaskKilled, "killed", ctx),
-                }
+            FakeAgentMessage::Executor(FromExecutor::StatusUpdate(m)) => {
+                self.on_executor_update(from, m, ctx)
             }
-            FakeAgentMessage::Ack(_) => self.acks += 1,
-            FakeAgentMessage::ShutdownFramework(m) => {
-                self.shutdowns += 1;
-                let ids: Vec<String> = self
-                    .tasks
-                    .iter()
-                    .filter(|(_, t)| t.framework_id == m.framework_id)
-                    .map(|(id, _)| id.clone())
-                    .collect();
-                for task_id in ids {
-                    self.set_state(&task_id, TaskState::TaskKilled, "framework shut down", ctx);
-                }
-                for entry in self.executors.values().filter(|e| e.framework_id == m.framework_id) {
-                    if let Some(pid) = &entry.pid {
-                        ctx.send(pid, internal::ShutdownExecutorMessage::default());
-                    }
-                }
+            FakeAgentMessage::Executor(FromExecutor::ExecutorToFramework(m)) => {
+                ctx.send(&self.master(), m)
             }
-            FakeAgentMessage::UpdateFramework(m) => {
-                if let Some(info) = m.framework_info {
-                    self.frameworks.insert(m.framework_id.value.clone(), info);
-                }
-            }
-            FakeAgentMessage::FrameworkToExecutor(m) => {
-                match self.executor_pid(&m.framework_id, &m.executor_id) {
-                    Some(pid) => ctx.send(&pid, m),
-                    None => {
-                        tracing::warn!(executor_id = %m.executor_id.value, "framework message for an unknown executor")
-                    }
-                }
-            }
-            FakeAgentMessage::RegisterExecutor(m) => self.on_register_executor(from, m, ctx),
-            FakeAgentMessage::StatusUpdate(m) => self.on_executor_update(from, m, ctx),
-            FakeAgentMessage::ExecutorToFramework(m) => ctx.send(&self.master(), m),
         }
     }
 
@@ -613,5 +588,65 @@ impl Process for FakeAgentProcess {
 
     fn on_unknown(&mut self, from: Pid, error: DecodeError, _ctx: &mut Context<'_, Self>) {
         tracing::debug!(%from, %error, "fake agent ignores message");
+    }
+}
+
+impl FakeAgentProcess {
+    /// One message from a master.
+    fn on_master_message(&mut self, from: Pid, message: AgentInbox, ctx: &mut Context<'_, Self>) {
+        match message {
+            AgentInbox::Registered(m) => {
+                self.agent_id = Some(m.slave_id);
+                self.connected = true;
+            }
+            AgentInbox::Reregistered(_) => self.connected = true,
+            AgentInbox::Ping(_) => ctx.send(&from, internal::PongSlaveMessage {}),
+            AgentInbox::RunTask(m) => self.on_run_task(m, ctx),
+            AgentInbox::KillTask(m) => {
+                self.kills += 1;
+                let executor =
+                    self.tasks.get(&m.task_id.value).and_then(|t| t.info.executor.clone());
+                match executor.and_then(|e| self.executor_pid(&m.framework_id, &e.executor_id)) {
+                    Some(pid) => ctx.send(&pid, m),
+                    None => self.set_state(&m.task_id.value, TaskState::TaskKilled, "killed", ctx),
+                }
+            }
+            AgentInbox::Ack(_) => self.acks += 1,
+            AgentInbox::ShutdownFramework(m) => {
+                self.shutdowns += 1;
+                let ids: Vec<String> = self
+                    .tasks
+                    .iter()
+                    .filter(|(_, t)| t.framework_id == m.framework_id)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for task_id in ids {
+                    self.set_state(&task_id, TaskState::TaskKilled, "framework shut down", ctx);
+                }
+                for entry in self.executors.values().filter(|e| e.framework_id == m.framework_id) {
+                    if let Some(pid) = &entry.pid {
+                        ctx.send(pid, internal::ShutdownExecutorMessage::default());
+                    }
+                }
+            }
+            AgentInbox::UpdateFramework(m) => {
+                if let Some(info) = m.framework_info {
+                    self.frameworks.insert(m.framework_id.value.clone(), info);
+                }
+            }
+            AgentInbox::FrameworkToExecutor(m) => {
+                match self.executor_pid(&m.framework_id, &m.executor_id) {
+                    Some(pid) => ctx.send(&pid, m),
+                    None => {
+                        tracing::warn!(executor_id = %m.executor_id.value, "framework message for an unknown executor")
+                    }
+                }
+            }
+            AgentInbox::ShutdownExecutor(_) | AgentInbox::NewMaster(_) => {
+                // The SDK's tests need neither: executors end with their framework, and
+                // the fake agent finds a new leader by going down its list.
+                tracing::debug!(%from, "fake agent ignores message");
+            }
+        }
     }
 }

@@ -8,6 +8,7 @@
 mod guarded;
 mod outbound;
 mod server;
+pub(crate) mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use crate::error::Error;
 use crate::message::MessageName;
 use crate::node::{LinkMode, Node, NodeConfig};
 use crate::pid::Pid;
+use crate::tls::Tls;
 
 pub(crate) use outbound::Outbound;
 pub(crate) use server::serve_connection;
@@ -28,20 +30,33 @@ pub(crate) struct Tcp {
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     handle: tokio::runtime::Handle,
     listener: Mutex<Option<std::net::TcpListener>>,
+    tls: Option<Tls>,
     outbound: Arc<Outbound>,
     stop: watch::Sender<bool>,
 }
 
 impl Tcp {
-    /// Binds the listener and starts the I/O runtime. Returns the bound address.
+    /// Binds the listener and starts the I/O runtime. Returns the bound address. With
+    /// `tls`, every connection in and out speaks TLS (or plain, where downgrade allows).
     pub(crate) fn bind(
         address: SocketAddr,
         config: &NodeConfig,
+        tls: Option<Tls>,
     ) -> Result<(Tcp, SocketAddr), Error> {
         let listener = std::net::TcpListener::bind(address)
             .map_err(|source| Error::Bind { address, source })?;
-        listener.set_nonblocking(true).map_err(|source| Error::Bind { address, source })?;
-        let bound = listener.local_addr().map_err(|source| Error::Bind { address, source })?;
+        Tcp::serve_listener(listener, config, tls)
+    }
+
+    /// Starts the I/O runtime for a listener bound already (inherited from the parent
+    /// process, or bound by a test that keeps its port). Returns its address.
+    pub(crate) fn serve_listener(
+        listener: std::net::TcpListener,
+        config: &NodeConfig,
+        tls: Option<Tls>,
+    ) -> Result<(Tcp, SocketAddr), Error> {
+        let bound = listener.local_addr().map_err(|source| Error::Listener { source })?;
+        listener.set_nonblocking(true).map_err(|source| Error::Listener { source })?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.io_threads.max(1))
             .thread_name("libprocess-io")
@@ -52,9 +67,10 @@ impl Tcp {
         let (stop, _) = watch::channel(false);
         let tcp = Tcp {
             runtime: Mutex::new(Some(runtime)),
-            outbound: Arc::new(Outbound::new(handle.clone(), config)),
+            outbound: Arc::new(Outbound::new(handle.clone(), config, tls.clone())),
             handle,
             listener: Mutex::new(Some(listener)),
+            tls,
             stop,
         };
         Ok((tcp, bound))
@@ -67,10 +83,13 @@ impl Tcp {
             let config = node.config().clone();
             let stop = self.stop.subscribe();
             let rejected = node.stats().connections_rejected.clone();
+            let tls = self.tls.clone();
             self.handle.spawn(async move {
                 match tokio::net::TcpListener::from_std(listener) {
                     Ok(listener) => {
-                        server::accept_loop(listener, weak, config, stop, rejected).await
+                        let accepting =
+                            server::Accepting { node: weak, config, stop, rejected, tls };
+                        server::accept_loop(listener, accepting).await
                     }
                     Err(error) => tracing::error!(%error, "cannot serve: listener unusable"),
                 }
@@ -80,7 +99,7 @@ impl Tcp {
 
     /// Sends an encoded message to `to`'s node over the persistent connection.
     pub(crate) fn send(&self, node: &Node, from: &Pid, to: &Pid, name: &MessageName, body: &[u8]) {
-        let bytes = crate::wire::encode_message(from, to, &name.to_string(), body);
+        let bytes = crate::wire::encode_named(from, to, name, body);
         self.outbound.send(node, to.address(), bytes);
     }
 

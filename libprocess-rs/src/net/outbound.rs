@@ -15,11 +15,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
 
+use super::tls::{self, Connected};
 use crate::node::{Node, NodeConfig};
+use crate::tls::Tls;
 
 struct Conn {
     generation: u64,
@@ -32,19 +33,26 @@ pub(crate) struct Outbound {
     next_generation: AtomicU64,
     queue: usize,
     connect_timeout: Duration,
+    /// The node's TLS setting; `None` connects plain.
+    tls: Option<Tls>,
 }
 
 /// Most bytes gathered from the queue before a flush.
 const BATCH_BYTES: usize = 256 * 1024;
 
 impl Outbound {
-    pub(crate) fn new(handle: tokio::runtime::Handle, config: &NodeConfig) -> Outbound {
+    pub(crate) fn new(
+        handle: tokio::runtime::Handle,
+        config: &NodeConfig,
+        tls: Option<Tls>,
+    ) -> Outbound {
         Outbound {
             handle,
             conns: Mutex::new(HashMap::new()),
             next_generation: AtomicU64::new(1),
             queue: config.outbound_queue.max(1),
             connect_timeout: config.connect_timeout,
+            tls,
         }
     }
 
@@ -83,8 +91,9 @@ impl Outbound {
         let outbound: Weak<Outbound> = Arc::downgrade(self);
         let node = node.downgrade();
         let connect_timeout = self.connect_timeout;
+        let tls = self.tls.clone();
         self.handle.spawn(async move {
-            if let Err(error) = run_connection(peer, rx, connect_timeout).await {
+            if let Err(error) = run_connection(peer, rx, connect_timeout, tls).await {
                 tracing::debug!(%peer, %error, "connection to peer broke");
             }
             let current = outbound
@@ -117,14 +126,32 @@ impl Outbound {
 /// fails (`Err`).
 async fn run_connection(
     peer: SocketAddr,
-    mut rx: mpsc::Receiver<Bytes>,
+    rx: mpsc::Receiver<Bytes>,
     connect_timeout: Duration,
+    tls: Option<Tls>,
 ) -> std::io::Result<()> {
-    let stream = tokio::time::timeout(connect_timeout, TcpStream::connect(peer))
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
-    stream.set_nodelay(true)?;
-    let (mut reader, writer) = stream.into_split();
+    match tls::connect(peer, tls.as_ref(), connect_timeout).await? {
+        Connected::Plain(stream) => {
+            let (reader, writer) = stream.into_split();
+            drive_connection(reader, writer, rx).await
+        }
+        Connected::Tls(stream) => {
+            let (reader, writer) = tokio::io::split(stream);
+            drive_connection(reader, writer, rx).await
+        }
+    }
+}
+
+/// Writes queued messages to `writer` while discarding what comes back on `reader`.
+async fn drive_connection<R, W>(
+    mut reader: R,
+    writer: W,
+    mut rx: mpsc::Receiver<Bytes>,
+) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin,
+{
     let mut writer = BufWriter::with_capacity(64 * 1024, writer);
     // Discard answers concurrently, so a peer blocked on writing them never stalls us.
     let mut reader_task = tokio::spawn(async move {
@@ -156,8 +183,8 @@ async fn run_connection(
     result
 }
 
-async fn write_batch(
-    writer: &mut BufWriter<tokio::net::tcp::OwnedWriteHalf>,
+async fn write_batch<W: AsyncWrite + Unpin>(
+    writer: &mut BufWriter<W>,
     first: Bytes,
     rx: &mut mpsc::Receiver<Bytes>,
 ) -> std::io::Result<()> {

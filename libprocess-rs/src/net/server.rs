@@ -18,9 +18,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::guarded::{ConnState, GuardedIo};
+use super::tls::{self, Accepted};
 use crate::http::{self as lhttp, ClientAddr, Response};
 use crate::metrics::Counter;
 use crate::node::{Node, NodeConfig, NodeInner};
+use crate::tls::Tls;
 
 /// Connection counts, global and per client IP.
 struct Admission {
@@ -58,13 +60,18 @@ fn admit(admission: &Arc<Mutex<Admission>>, ip: IpAddr, config: &NodeConfig) -> 
     Some(Admitted { admission: admission.clone(), ip })
 }
 
-pub(super) async fn accept_loop(
-    listener: TcpListener,
-    node: Weak<NodeInner>,
-    config: NodeConfig,
-    mut stop: watch::Receiver<bool>,
-    rejected: Counter,
-) {
+/// What the accept loop serves with.
+pub(super) struct Accepting {
+    pub(super) node: Weak<NodeInner>,
+    pub(super) config: NodeConfig,
+    pub(super) stop: watch::Receiver<bool>,
+    pub(super) rejected: Counter,
+    /// The node's TLS setting; `None` serves plain.
+    pub(super) tls: Option<Tls>,
+}
+
+pub(super) async fn accept_loop(listener: TcpListener, accepting: Accepting) {
+    let Accepting { node, config, mut stop, rejected, tls } = accepting;
     let admission = Arc::new(Mutex::new(Admission { total: 0, per_ip: HashMap::new() }));
     loop {
         let accepted = tokio::select! {
@@ -89,9 +96,20 @@ pub(super) async fn accept_loop(
         let node = node.clone();
         let config = config.clone();
         let stop = stop.clone();
+        let tls = tls.clone();
         let _ = stream.set_nodelay(true);
         tokio::spawn(async move {
-            serve_connection(stream, client, node, config, stop).await;
+            // The handshake shares the head's deadline: a silent client cannot hold its
+            // admission longer than a slow plain one.
+            match tls::accept(stream, tls.as_ref(), config.header_read_timeout).await {
+                Ok(Accepted::Plain(stream)) => {
+                    serve_connection(stream, client, node, config, stop).await
+                }
+                Ok(Accepted::Tls(stream)) => {
+                    serve_connection(stream, client, node, config, stop).await
+                }
+                Err(error) => tracing::debug!(%client, %error, "TLS accept failed"),
+            }
             drop(admitted);
         });
     }
@@ -131,7 +149,11 @@ pub(crate) async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send + 
         .header_read_timeout(None)
         .max_buf_size(max_buf_size)
         .max_headers(100)
-        .pipeline_flush(true)
+        // No pipeline_flush: hyper then holds answers while unread bytes sit in its read
+        // buffer, and a request whose body fails to decode (an invalid chunk size) leaves
+        // such bytes forever, so its `400` was never sent; it also lifts hyper's cap on
+        // the write buffer (a slow reader of a large answer would hold all of it).
+        .pipeline_flush(false)
         .keep_alive(true)
         // A client that shuts down its write side after its requests still gets the
         // answers (and the fuzz harness relies on it to end a connection).
@@ -167,6 +189,13 @@ async fn serve_request(
         );
     }
     let (parts, body) = request.into_parts();
+    // A declared length over the bound is refused before any of the body is read: waiting
+    // for a body that will be refused anyway would hold the connection until the body
+    // timeout.
+    if http_body::Body::size_hint(&body).lower() > config.max_body_bytes as u64 {
+        node.stats().bad_requests.inc();
+        return too_large(config);
+    }
     let limited = Limited::new(body, config.max_body_bytes);
     let body: Bytes = match tokio::time::timeout(config.body_read_timeout, limited.collect()).await
     {
@@ -174,10 +203,7 @@ async fn serve_request(
         Ok(Err(error)) => {
             node.stats().bad_requests.inc();
             return if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                lhttp::text(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("request body exceeds {} bytes", config.max_body_bytes),
-                )
+                too_large(config)
             } else {
                 lhttp::text(StatusCode::BAD_REQUEST, format!("cannot read request body: {error}"))
             };
@@ -190,4 +216,11 @@ async fn serve_request(
     let mut request = http::Request::from_parts(parts, body);
     request.extensions_mut().insert(ClientAddr(client));
     node.handle_http(request).await
+}
+
+fn too_large(config: &NodeConfig) -> Response {
+    lhttp::text(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("request body exceeds {} bytes", config.max_body_bytes),
+    )
 }

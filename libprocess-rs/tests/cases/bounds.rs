@@ -149,6 +149,9 @@ async fn connection_quiet_for_31_seconds_survives() {
     let mut buf = [0u8; 256];
     for round in 0..2 {
         if round == 1 {
+            // Not a wait for an event: 31 s of silence on the wire *is* the input under
+            // test, and hyper's timers run on the node's own I/O runtime, which no test
+            // clock pauses. The one legitimate wall-clock sleep in the tests.
             tokio::time::sleep(Duration::from_secs(31)).await;
         }
         stream.write_all(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
@@ -159,5 +162,44 @@ async fn connection_quiet_for_31_seconds_survives() {
             String::from_utf8_lossy(&buf[..n])
         );
     }
+    node.shutdown().await;
+}
+
+/// Writes `request` on a fresh connection and returns what comes back first (the
+/// connection is left open: the server must answer without waiting for more bytes).
+async fn first_answer(node: &Node, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(node.address()).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut buf = [0u8; 512];
+    let n = within(stream.read(&mut buf)).await.unwrap();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// A `Content-Length` above the body bound is answered `413` at once, without waiting
+/// for a body that will never be accepted (it used to wait for the body timeout).
+#[actix_rt::test]
+async fn declared_length_over_the_bound_is_refused_at_once() {
+    let node = node_with(NodeConfig { max_body_bytes: 1024, ..NodeConfig::default() });
+    let answer = first_answer(
+        &node,
+        b"POST /echo/x HTTP/1.1\r\nHost: x\r\nLibprocess-From: a@127.0.0.1:1\r\nContent-Length: 1000000\r\n\r\nabc",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
+    node.shutdown().await;
+}
+
+/// A chunked body with an invalid chunk size is answered `400` (the answer used to be
+/// lost: hyper held it while the rest of the bad body sat unread in its buffer).
+#[actix_rt::test]
+async fn invalid_chunk_size_is_answered_400() {
+    let node = node_with(NodeConfig::default());
+    let _echo = node.spawn("echo", Echo::default()).unwrap();
+    let answer = first_answer(
+        &node,
+        b"POST /echo/libprocess.testing.Ping HTTP/1.1\r\nHost: x\r\nLibprocess-From: a@127.0.0.1:1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
     node.shutdown().await;
 }

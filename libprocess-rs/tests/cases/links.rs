@@ -68,12 +68,17 @@ async fn remote_link_fires_when_peer_node_dies() {
 async fn remote_link_to_nowhere_fires() {
     let here = tcp_node();
     let (watcher, mut rx) = probe(&here, "watcher");
-    // Bind then drop a listener to get a port that refuses connections.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // A socket bound but not listening: its port refuses connections, and no other test
+    // can start listening there while the socket lives (a listener bound and dropped
+    // would free the port for anyone).
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = closed.local_addr().unwrap().port();
     let nowhere: libprocess::Pid = format!("master@127.0.0.1:{port}").parse().unwrap();
     let target = nowhere.clone();
     watcher.dispatch(move |_, ctx| ctx.link(&target)).await.unwrap();
     assert_eq!(next(&mut rx).await, Seen::Exited(nowhere));
+    drop(closed);
     here.shutdown().await;
 }
 

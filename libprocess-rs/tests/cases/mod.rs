@@ -8,4 +8,5 @@ mod os_processes;
 mod processes;
 mod sim;
 mod support;
+mod tls;
 mod wire_bytes;

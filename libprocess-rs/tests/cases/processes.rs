@@ -135,3 +135,184 @@ async fn protocol_enums_send_any_variant() {
     assert_eq!(next(&mut rx).await, Seen::Pong { from: echo.pid().clone(), seq: 9 });
     node.shutdown().await;
 }
+
+/// A process remembers where it last sent (its mailbox cache) without ever outliving the
+/// receiver: after the receiver terminates its messages count as undeliverable, and a new
+/// process that takes the same id gets them. A local message of a type the receiver does
+/// not accept is still refused by name and counted.
+#[actix_rt::test]
+async fn cached_receivers_follow_the_process_table() {
+    let node = tcp_node();
+    let (a, mut rx) = probe(&node, "a");
+    let echo = node.spawn("echo", Echo::default()).unwrap();
+    let to = echo.pid().clone();
+    let send = |seq: u64| {
+        let to = to.clone();
+        a.dispatch(move |_, ctx| ctx.send(&to, Ping { seq, ..Default::default() }))
+    };
+    send(1).await.unwrap();
+    assert_eq!(next(&mut rx).await, Seen::Pong { from: to.clone(), seq: 1 });
+
+    node.terminate(echo.pid());
+    node.wait(echo.pid()).await;
+    send(2).await.unwrap();
+    assert_eq!(node.metrics().snapshot()["libprocess/messages_no_process"], 1.0);
+
+    let again = node.spawn("echo", Echo::default()).unwrap();
+    send(3).await.unwrap();
+    assert_eq!(next(&mut rx).await, Seen::Pong { from: to.clone(), seq: 3 });
+    assert_eq!(again.dispatch(|echo, _| echo.answered).await.unwrap(), 1);
+
+    let pong_to = to.clone();
+    a.dispatch(move |_, ctx| ctx.send(&pong_to, libprocess::testing::Pong::default()))
+        .await
+        .unwrap();
+    // Queued behind the pong, so the pong has been handled when this returns.
+    again.dispatch(|_, _| ()).await.unwrap();
+    assert_eq!(node.metrics().snapshot()["libprocess/messages_unknown"], 1.0);
+    node.shutdown().await;
+}
+
+/// A message of 320 bytes: a protocol holding it is too large to queue inline.
+#[derive(Clone, PartialEq, prost::Message)]
+struct Wide {
+    #[prost(fixed64, tag = "1")]
+    f1: u64,
+    #[prost(fixed64, tag = "2")]
+    f2: u64,
+    #[prost(fixed64, tag = "3")]
+    f3: u64,
+    #[prost(fixed64, tag = "4")]
+    f4: u64,
+    #[prost(fixed64, tag = "5")]
+    f5: u64,
+    #[prost(fixed64, tag = "6")]
+    f6: u64,
+    #[prost(fixed64, tag = "7")]
+    f7: u64,
+    #[prost(fixed64, tag = "8")]
+    f8: u64,
+    #[prost(fixed64, tag = "9")]
+    f9: u64,
+    #[prost(fixed64, tag = "10")]
+    f10: u64,
+    #[prost(fixed64, tag = "11")]
+    f11: u64,
+    #[prost(fixed64, tag = "12")]
+    f12: u64,
+    #[prost(fixed64, tag = "13")]
+    f13: u64,
+    #[prost(fixed64, tag = "14")]
+    f14: u64,
+    #[prost(fixed64, tag = "15")]
+    f15: u64,
+    #[prost(fixed64, tag = "16")]
+    f16: u64,
+    #[prost(fixed64, tag = "17")]
+    f17: u64,
+    #[prost(fixed64, tag = "18")]
+    f18: u64,
+    #[prost(fixed64, tag = "19")]
+    f19: u64,
+    #[prost(fixed64, tag = "20")]
+    f20: u64,
+    #[prost(fixed64, tag = "21")]
+    f21: u64,
+    #[prost(fixed64, tag = "22")]
+    f22: u64,
+    #[prost(fixed64, tag = "23")]
+    f23: u64,
+    #[prost(fixed64, tag = "24")]
+    f24: u64,
+    #[prost(fixed64, tag = "25")]
+    f25: u64,
+    #[prost(fixed64, tag = "26")]
+    f26: u64,
+    #[prost(fixed64, tag = "27")]
+    f27: u64,
+    #[prost(fixed64, tag = "28")]
+    f28: u64,
+    #[prost(fixed64, tag = "29")]
+    f29: u64,
+    #[prost(fixed64, tag = "30")]
+    f30: u64,
+    #[prost(fixed64, tag = "31")]
+    f31: u64,
+    #[prost(fixed64, tag = "32")]
+    f32: u64,
+    #[prost(fixed64, tag = "33")]
+    f33: u64,
+    #[prost(fixed64, tag = "34")]
+    f34: u64,
+    #[prost(fixed64, tag = "35")]
+    f35: u64,
+    #[prost(fixed64, tag = "36")]
+    f36: u64,
+    #[prost(fixed64, tag = "37")]
+    f37: u64,
+    #[prost(fixed64, tag = "38")]
+    f38: u64,
+    #[prost(fixed64, tag = "39")]
+    f39: u64,
+    #[prost(fixed64, tag = "40")]
+    f40: u64,
+}
+
+impl prost::Name for Wide {
+    const NAME: &'static str = "Wide";
+    const PACKAGE: &'static str = "libprocess.test";
+    fn full_name() -> String {
+        "libprocess.test.Wide".into()
+    }
+}
+
+libprocess::protocol! {
+    /// What `WideSink` accepts: larger than the inline bound.
+    enum WideMessage {
+        Wide(Wide),
+        Ping(Ping),
+    }
+}
+
+/// Reports the `f40` of every `Wide` and the seq of every `Ping`.
+struct WideSink {
+    tx: tokio::sync::mpsc::UnboundedSender<u64>,
+}
+
+impl libprocess::Process for WideSink {
+    type Message = WideMessage;
+    fn on_message(
+        &mut self,
+        _from: libprocess::Pid,
+        message: WideMessage,
+        _ctx: &mut libprocess::Context<'_, Self>,
+    ) {
+        let _ = self.tx.send(match message {
+            WideMessage::Wide(wide) => wide.f40,
+            WideMessage::Ping(ping) => ping.seq,
+        });
+    }
+}
+
+/// A process whose protocol enum is larger than the inline bound still gets local
+/// messages, boxed and decoded by name, from processes and from outside alike.
+#[actix_rt::test]
+async fn large_protocols_receive_local_messages_boxed() {
+    assert!(std::mem::size_of::<WideMessage>() > 256);
+    let node = tcp_node();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let sink = node.spawn("wide", WideSink { tx }).unwrap();
+    let (a, _a_rx) = probe(&node, "a");
+    let to = sink.pid().clone();
+    a.dispatch(move |_, ctx| {
+        ctx.send(&to, Wide { f40: 40, ..Default::default() });
+        ctx.send(&to, Ping { seq: 7, ..Default::default() });
+    })
+    .await
+    .unwrap();
+    node.send(a.pid(), sink.pid(), Ping { seq: 8, ..Default::default() });
+    assert_eq!(rx.recv().await, Some(40));
+    assert_eq!(rx.recv().await, Some(7));
+    assert_eq!(rx.recv().await, Some(8));
+    node.shutdown().await;
+}

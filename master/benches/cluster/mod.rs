@@ -19,8 +19,8 @@ use actix_rt::{Arbiter, ArbiterHandle};
 use libprocess::{Context, Node, Pid, Process, ProcessRef};
 use mesos_master::launch::{Master, MasterOptions, spawn_master_with};
 use mesos_master::process::Role;
-use mesos_master::registrar::{RaftRegistrar, RaftRegistrarConfig};
 use mesos_proto::mesos::{self, internal};
+use mesos_registrar::{RaftRegistrar, RaftRegistrarConfig};
 use tokio::sync::mpsc;
 
 /// How often a detached client tries the next master of its list.

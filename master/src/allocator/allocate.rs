@@ -25,9 +25,9 @@ use std::time::Duration;
 
 use super::core::{AgentIdx, Allocator, FwIdx, RoleIdx};
 use super::filters::IndexMap;
-use super::quantities::ResourceQuantities;
 use super::resources::AllocatorResources;
 use super::types::Allocation;
+use mesos_proto::resources::ResourceQuantities;
 
 impl<R: AllocatorResources> Allocator<R> {
     /// A batch allocation over every active agent (the

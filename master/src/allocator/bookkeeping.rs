@@ -16,10 +16,10 @@ use std::time::Duration;
 
 use super::core::{AgentIdx, Allocator, FwIdx, Role, RoleIdx};
 use super::filters::{IndexSet, MAX_FILTERS_PER_KEY, OfferFilter};
-use super::quantities::ResourceQuantities;
 use super::resources::AllocatorResources;
 use super::sorter::DrfSorter;
 use super::types::{AgentId, AllocatorError, FrameworkId};
+use mesos_proto::resources::ResourceQuantities;
 
 impl<R: AllocatorResources> Allocator<R> {
     pub(super) fn framework(&self, framework_id: &FrameworkId) -> Result<FwIdx, AllocatorError> {
@@ -52,7 +52,7 @@ impl<R: AllocatorResources> Allocator<R> {
     }
 
     pub(super) fn add_to_totals(&mut self, quantities: &ResourceQuantities) {
-        self.total.add_all(quantities);
+        self.total += quantities;
         self.role_sorter.add_total(quantities);
         for r in self.roles.indices().collect::<Vec<_>>() {
             self.roles.at_mut(r).sorter.add_total(quantities);
@@ -109,7 +109,7 @@ impl<R: AllocatorResources> Allocator<R> {
                 r
             }
         };
-        let framework_path = self.frameworks.at(fw).id.0.clone();
+        let framework_path = self.frameworks.at(fw).id.to_string();
         let role_state = self.roles.at_mut(r);
         if role_state.frameworks.insert(fw) {
             role_state.sorter.add(&framework_path, fw);

@@ -21,12 +21,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::filters::{IndexMap, IndexSet, OfferFilter, SplitMix64, refuse_timeout};
-use super::quantities::ResourceQuantities;
 use super::resources::AllocatorResources;
 use super::sorter::DrfSorter;
 use super::types::{
     AgentId, AgentSpec, AllocatorConfig, AllocatorError, FrameworkId, FrameworkSpec, Used,
 };
+use mesos_proto::resources::{ResourceQuantities, roles};
 
 /// Dense index of an agent in `Allocator::agents`.
 pub(super) type AgentIdx = u32;
@@ -653,11 +653,9 @@ impl<R: AllocatorResources> Allocator<R> {
     }
 }
 
-/// Checks a role name enough for the sorter's tree: non-empty `/`-separated
-/// components, none empty or `.`. (The master validates fully first.)
+/// Mesos's role rules, as an allocator error. The master has validated the
+/// role already; a bad name reaching here would corrupt the sorter's role tree.
 fn validate_role(role: &str) -> Result<(), AllocatorError> {
-    if role.is_empty() || role.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
-        return Err(AllocatorError::InvalidRole { role: role.to_string() });
-    }
-    Ok(())
+    roles::validate(role)
+        .map_err(|reason| AllocatorError::InvalidRole { role: role.to_string(), reason })
 }

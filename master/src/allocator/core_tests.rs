@@ -10,19 +10,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use super::quantities::ResourceQuantities;
 use super::*;
+use mesos_proto::resources::ResourceQuantities;
 
 fn q(text: &str) -> ResourceQuantities {
     ResourceQuantities::parse(text).expect("test quantities parse")
 }
 
 fn fid(name: &str) -> FrameworkId {
-    FrameworkId(name.to_string())
+    FrameworkId::new(name)
 }
 
 fn aid(name: &str) -> AgentId {
-    AgentId(name.to_string())
+    AgentId::new(name)
 }
 
 /// One offer as `(framework, agent, role, resources)`, for comparisons.
@@ -91,7 +91,7 @@ fn flatten(allocations: Vec<Allocation<ResourceQuantities>>) -> Vec<Flat> {
     let mut flat: Vec<Flat> = allocations
         .into_iter()
         .flat_map(|a| {
-            let (f, g) = (a.framework_id.0, a.agent_id.0);
+            let (f, g) = (a.framework_id.into_string(), a.agent_id.into_string());
             a.resources.into_iter().map(move |(role, r)| (f.clone(), g.clone(), role, r))
         })
         .collect();

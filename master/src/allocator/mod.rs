@@ -7,7 +7,6 @@
 //! [`Allocator::allocate`] with the current time and sends out the
 //! [`Allocation`]s that come back as offers.
 //!
-//! - [`quantities`]: scalar resource amounts with Mesos's fixed-point rules.
 //! - [`sorter`]: the hierarchical weighted DRF sorter over roles and frameworks.
 //! - [`resources`]: the [`AllocatorResources`] trait, what the allocator
 //!   needs from a resource bundle.
@@ -23,7 +22,6 @@ mod bookkeeping;
 mod core;
 pub mod filters;
 pub mod process;
-pub mod quantities;
 pub mod resources;
 pub mod sorter;
 mod types;

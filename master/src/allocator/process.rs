@@ -16,12 +16,11 @@ use std::time::Duration;
 
 use libprocess::{Context, Pid, Process, ProcessRef};
 use mesos_proto::mesos;
-use mesos_proto::resources::Resources;
+use mesos_proto::resources::{ResourceQuantities, Resources};
 
-use crate::allocator::quantities::ResourceQuantities;
 use crate::allocator::{
-    AgentId, AgentSpec, Allocator, AllocatorConfig, AllocatorResources, FrameworkCapabilities,
-    FrameworkId, FrameworkSpec, Used,
+    AgentSpec, Allocator, AllocatorConfig, AllocatorResources, FrameworkCapabilities,
+    FrameworkSpec, Used,
 };
 use crate::core::{AllocationDecision, AllocatorCall};
 use crate::process::MasterProcess;
@@ -46,13 +45,7 @@ impl AllocatorResources for Resources {
     }
 
     fn scalar_quantities(&self) -> ResourceQuantities {
-        let mut quantities = ResourceQuantities::new();
-        for resource in self.iter() {
-            if let Some(scalar) = &resource.scalar {
-                quantities.add(&resource.name, scalar.value);
-            }
-        }
-        quantities
+        ResourceQuantities::from_scalar_resources(self)
     }
 
     fn contains_quantities(&self, quantities: &ResourceQuantities) -> bool {
@@ -124,52 +117,43 @@ impl AllocatorProcess {
             AllocatorCall::AddAgent { agent_id, hostname, total, used } => {
                 let used = used
                     .into_iter()
-                    .map(|(framework_id, role, resources)| Used {
-                        framework_id: fid(&framework_id),
-                        role,
-                        resources,
-                    })
+                    .map(|(framework_id, role, resources)| Used { framework_id, role, resources })
                     .collect();
                 let spec = AgentSpec { hostname, ..AgentSpec::default() };
-                (self.core.on_add_agent(aid(&agent_id), spec, total, used), true)
+                (self.core.on_add_agent(agent_id, spec, total, used), true)
             }
             AllocatorCall::RemoveAgent { agent_id } => {
-                (self.core.on_remove_agent(&aid(&agent_id)), false)
+                (self.core.on_remove_agent(&agent_id), false)
             }
             AllocatorCall::ActivateAgent { agent_id } => {
-                (self.core.on_activate_agent(&aid(&agent_id)), true)
+                (self.core.on_activate_agent(&agent_id), true)
             }
             AllocatorCall::DeactivateAgent { agent_id } => {
-                (self.core.on_deactivate_agent(&aid(&agent_id)), false)
+                (self.core.on_deactivate_agent(&agent_id), false)
             }
             AllocatorCall::AddFramework { framework_id, info, suppressed_roles, active } => (
-                self.core.on_add_framework(
-                    fid(&framework_id),
-                    spec(&info, suppressed_roles),
-                    active,
-                ),
+                self.core.on_add_framework(framework_id, spec(&info, suppressed_roles), active),
                 active,
             ),
-            AllocatorCall::UpdateFramework { framework_id, info, suppressed_roles } => (
-                self.core.on_update_framework(&fid(&framework_id), spec(&info, suppressed_roles)),
-                true,
-            ),
+            AllocatorCall::UpdateFramework { framework_id, info, suppressed_roles } => {
+                (self.core.on_update_framework(&framework_id, spec(&info, suppressed_roles)), true)
+            }
             AllocatorCall::RemoveFramework { framework_id } => {
-                (self.core.on_remove_framework(&fid(&framework_id)), true)
+                (self.core.on_remove_framework(&framework_id), true)
             }
             AllocatorCall::ActivateFramework { framework_id } => {
-                (self.core.on_activate_framework(&fid(&framework_id)), true)
+                (self.core.on_activate_framework(&framework_id), true)
             }
             AllocatorCall::DeactivateFramework { framework_id } => {
-                (self.core.on_deactivate_framework(&fid(&framework_id)), false)
+                (self.core.on_deactivate_framework(&framework_id), false)
             }
             AllocatorCall::Recover { framework_id, agent_id, resources, refuse_seconds } => {
                 let mut result = Ok(());
                 for (role, mut by_role) in resources.allocations() {
                     by_role.unallocate();
                     let recovered = self.core.on_recover_resources(
-                        &fid(&framework_id),
-                        &aid(&agent_id),
+                        &framework_id,
+                        &agent_id,
                         &role,
                         &by_role,
                         refuse_seconds,
@@ -179,14 +163,12 @@ impl AllocatorProcess {
                 }
                 (result, true)
             }
-            AllocatorCall::Suppress { framework_id, roles } => (
-                self.core.on_suppress_offers(&fid(&framework_id), &roles.into_iter().collect()),
-                false,
-            ),
-            AllocatorCall::Revive { framework_id, roles } => (
-                self.core.on_revive_offers(&fid(&framework_id), &roles.into_iter().collect()),
-                true,
-            ),
+            AllocatorCall::Suppress { framework_id, roles } => {
+                (self.core.on_suppress_offers(&framework_id, &roles.into_iter().collect()), false)
+            }
+            AllocatorCall::Revive { framework_id, roles } => {
+                (self.core.on_revive_offers(&framework_id, &roles.into_iter().collect()), true)
+            }
         };
         if let Err(error) = result {
             tracing::warn!(%error, "allocator refused a call");
@@ -219,8 +201,8 @@ impl AllocatorProcess {
         let decisions: Vec<AllocationDecision> = allocations
             .into_iter()
             .map(|a| AllocationDecision {
-                framework_id: a.framework_id.0.into(),
-                agent_id: a.agent_id.0.into(),
+                framework_id: a.framework_id,
+                agent_id: a.agent_id,
                 resources: a.resources,
             })
             .collect();
@@ -237,14 +219,6 @@ impl AllocatorProcess {
             allocator.schedule_batch(ctx);
         });
     }
-}
-
-fn fid(id: &mesos_proto::ids::FrameworkId) -> FrameworkId {
-    FrameworkId(id.to_string())
-}
-
-fn aid(id: &mesos_proto::ids::AgentId) -> AgentId {
-    AgentId(id.to_string())
 }
 
 fn spec(info: &mesos::FrameworkInfo, suppressed: Vec<String>) -> FrameworkSpec {

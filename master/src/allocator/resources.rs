@@ -6,18 +6,18 @@
 //! inside one beyond that. [`AllocatorResources`] names exactly those
 //! operations, so the core can run on any bundle type:
 //!
-//! - [`ResourceQuantities`] (implemented here): scalar amounts only, with no
-//!   ports, reservations or revocable resources. Enough for DRF and for the
-//!   tests and benchmarks of this module.
-//! - `mesos_proto`'s full `Resources` (ranges, roles, reservations), to be
-//!   plugged in by implementing this trait for it when that type lands.
+//! - `mesos_proto`'s [`ResourceQuantities`] (implemented here): scalar
+//!   amounts only, with no ports, reservations or revocable resources. Enough
+//!   for DRF and for the tests and benchmarks of this module.
+//! - `mesos_proto`'s full `Resources` (ranges, roles, reservations), which the
+//!   allocator actor runs on (`allocator_process.rs`).
 //!
 //! Mesos's allocator uses `Resources` throughout (Mesos:
 //! `hierarchical.cpp`); the operations below are the ones it calls.
 
 use std::fmt::Debug;
 
-use super::quantities::ResourceQuantities;
+use mesos_proto::resources::ResourceQuantities;
 
 /// A bundle of resources the allocator can track and offer.
 ///
@@ -71,11 +71,11 @@ impl AllocatorResources for ResourceQuantities {
     }
 
     fn add(&mut self, other: &Self) {
-        self.add_all(other);
+        *self += other;
     }
 
     fn minus(&self, other: &Self) -> Self {
-        ResourceQuantities::minus(self, other)
+        self - other
     }
 
     fn scalar_quantities(&self) -> ResourceQuantities {

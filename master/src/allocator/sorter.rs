@@ -40,7 +40,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
 use std::hash::Hash;
 
-use super::quantities::ResourceQuantities;
+use mesos_proto::resources::ResourceQuantities;
 
 /// Weight of a node that has none configured (Mesos: `DEFAULT_WEIGHT`).
 pub const DEFAULT_WEIGHT: f64 = 1.0;
@@ -338,7 +338,7 @@ impl<K: Clone + Eq + Hash + Debug> DrfSorter<K> {
         let leaf = self.leaf(client);
         let mut current = Some(leaf);
         while let Some(node) = current {
-            self.nodes[node].allocated.add_all(resources);
+            self.nodes[node].allocated += resources;
             self.nodes[node].count += 1;
             self.reposition(node);
             current = self.nodes[node].parent;
@@ -367,7 +367,7 @@ impl<K: Clone + Eq + Hash + Debug> DrfSorter<K> {
         let mut current = Some(leaf);
         while let Some(node) = current {
             self.nodes[node].allocated.subtract(old);
-            self.nodes[node].allocated.add_all(new);
+            self.nodes[node].allocated += new;
             self.reposition(node);
             current = self.nodes[node].parent;
         }
@@ -385,7 +385,7 @@ impl<K: Clone + Eq + Hash + Debug> DrfSorter<K> {
 
     /// Adds an agent's resources to the total the shares are taken of.
     pub fn add_total(&mut self, quantities: &ResourceQuantities) {
-        self.total.add_all(quantities);
+        self.total += quantities;
         self.mark_dirty();
     }
 

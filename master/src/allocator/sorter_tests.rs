@@ -6,7 +6,7 @@
 //! per-agent `allocation(client, agent)` checks become quantity checks.
 
 use super::DrfSorter;
-use crate::allocator::quantities::ResourceQuantities;
+use mesos_proto::resources::ResourceQuantities;
 
 fn q(text: &str) -> ResourceQuantities {
     ResourceQuantities::parse(text).expect("test quantities parse")

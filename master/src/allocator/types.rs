@@ -2,30 +2,13 @@
 //! outputs and errors.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
 use std::time::Duration;
 
-use super::quantities::ResourceQuantities;
+use mesos_proto::resources::ResourceQuantities;
 
-/// A framework's ID (Mesos `FrameworkID`), e.g. `<master uuid>-0001`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FrameworkId(pub String);
-
-/// An agent's ID (Mesos `SlaveID`), e.g. `<master uuid>-S3`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AgentId(pub String);
-
-impl fmt::Display for FrameworkId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Display for AgentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+// The ids are `mesos_proto`'s, the same the master core uses: the allocator
+// names frameworks and agents exactly as the rest of the master does.
+pub use mesos_proto::ids::{AgentId, FrameworkId};
 
 /// The framework capabilities the allocator looks at
 /// (Mesos: `FrameworkInfo.Capability`).
@@ -172,11 +155,13 @@ pub enum AllocatorError {
         /// The ID given.
         agent_id: AgentId,
     },
-    /// A role name is invalid (empty, or an empty or `.` path component).
-    #[error("invalid role '{role}'")]
+    /// A role name breaks Mesos's rules (`mesos_proto::resources::roles::validate`).
+    #[error("invalid role '{role}': {reason}")]
     InvalidRole {
         /// The role given.
         role: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// A role is not one the framework subscribes to.
     #[error("framework {framework_id} is not subscribed to role '{role}'")]

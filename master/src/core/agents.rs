@@ -13,8 +13,8 @@ use mesos_proto::resources::Resources;
 use super::registry::{AfterRegistry, time_info};
 use super::state::{Agent, AgentState, Framework, UnreachableAgent};
 use super::{AllocatorCall, MAX_UNREACHABLE_AGENTS, MasterCore, MasterError, Outgoing, Timer};
-use crate::registrar::RegistryOperation;
-use crate::registrar::operations::AgentAtTime;
+use mesos_registrar::RegistryOperation;
+use mesos_registrar::operations::AgentAtTime;
 
 impl MasterCore {
     /// `RegisterSlaveMessage`: admit a new agent, or answer a retry from one already
@@ -216,7 +216,7 @@ impl MasterCore {
                 .frameworks
                 .get(&framework_id)
                 .and_then(|f| f.tasks.get(&task_id))
-                .is_some_and(|t| is_terminal(t.state()));
+                .is_some_and(|t| t.state().is_terminal());
             if !reported.contains(&task_id) && !pending_terminal {
                 self.transition_task_by_master(
                     &framework_id,
@@ -316,7 +316,7 @@ impl MasterCore {
         framework.tasks.insert(task_id.clone(), task);
         if let Some(agent) = self.agents.get_mut(agent_id) {
             agent.tasks.entry(framework_id.clone()).or_default().insert(task_id.clone());
-            if !is_terminal(state) {
+            if !state.is_terminal() {
                 *agent.used.entry(framework_id.clone()).or_default() += &resources;
             }
         }
@@ -550,20 +550,4 @@ impl MasterCore {
         }
         tracing::info!(%agent_id, unreachable, "removed agent: {message}");
     }
-}
-
-/// True for states a task never leaves.
-pub fn is_terminal(state: mesos::TaskState) -> bool {
-    use mesos::TaskState::*;
-    matches!(
-        state,
-        TaskFinished
-            | TaskFailed
-            | TaskKilled
-            | TaskError
-            | TaskLost
-            | TaskDropped
-            | TaskGone
-            | TaskGoneByOperator
-    )
 }

@@ -10,14 +10,15 @@ use std::time::Duration;
 use libprocess::{Pid, Time};
 use mesos_proto::ids::{FrameworkId, TaskId};
 use mesos_proto::mesos::{self, internal, scheduler, task_status};
+use mesos_proto::resources::roles;
 
 use super::registry::AfterRegistry;
 use super::state::{Framework, FrameworkState};
 use super::{
     AllocatorCall, MAX_COMPLETED_FRAMEWORKS, MasterCore, MasterError, Outgoing, Output, Timer,
 };
-use crate::registrar::RegistryOperation;
-use crate::registrar::operations::FrameworkAtTime;
+use mesos_registrar::RegistryOperation;
+use mesos_registrar::operations::FrameworkAtTime;
 
 /// The roles a framework is subscribed to: `roles` with MULTI_ROLE, else `role`
 /// (default `*`). Mesos: protobuf_utils.cpp `framework::getRoles`.
@@ -503,7 +504,7 @@ impl MasterCore {
         let task_ids: Vec<TaskId> = self.frameworks[framework_id].tasks.keys().cloned().collect();
         for task_id in task_ids {
             let state = self.frameworks[framework_id].tasks[&task_id].state();
-            if !super::agents::is_terminal(state) {
+            if !state.is_terminal() {
                 self.update_task_state(
                     framework_id,
                     &task_id,
@@ -568,7 +569,7 @@ fn validate_framework_info(info: &mesos::FrameworkInfo) -> Result<(), MasterErro
         return invalid("'roles' requires the MULTI_ROLE capability".into());
     }
     for role in &roles {
-        if let Err(reason) = validate_role(role) {
+        if let Err(reason) = roles::validate(role) {
             return invalid(reason);
         }
     }
@@ -576,25 +577,6 @@ fn validate_framework_info(info: &mesos::FrameworkInfo) -> Result<(), MasterErro
         && !(timeout.is_finite() && timeout >= 0.0)
     {
         return invalid(format!("invalid failover_timeout {timeout}"));
-    }
-    Ok(())
-}
-
-/// Mesos: roles.cpp `roles::validate`.
-pub(crate) fn validate_role(role: &str) -> Result<(), String> {
-    if role == "*" {
-        return Ok(());
-    }
-    if role.is_empty() || role.starts_with('/') || role.ends_with('/') {
-        return Err(format!("invalid role '{role}'"));
-    }
-    for part in role.split('/') {
-        if part.is_empty() || part == "." || part == ".." || part == "*" || part.starts_with('-') {
-            return Err(format!("invalid role '{role}'"));
-        }
-        if part.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\') {
-            return Err(format!("invalid role '{role}'"));
-        }
     }
     Ok(())
 }

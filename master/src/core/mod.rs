@@ -30,7 +30,6 @@ use mesos_proto::ids::{AgentId, FrameworkId, OfferId};
 use mesos_proto::mesos::{self, internal};
 use mesos_proto::resources::Resources;
 
-pub use agents::is_terminal as is_terminal_state;
 pub use frameworks::framework_roles;
 pub use offers::AllocationDecision;
 
@@ -232,7 +231,7 @@ pub enum Output {
     /// [`MasterCore::on_registry_result`].
     Registry {
         /// The change.
-        operation: crate::registrar::RegistryOperation,
+        operation: mesos_registrar::RegistryOperation,
         /// How to continue once it is committed.
         after: registry::AfterRegistry,
     },

@@ -18,7 +18,7 @@ use mesos_proto::ids::{AgentId, FrameworkId};
 use mesos_proto::mesos::{self, internal};
 
 use super::{MasterConfig, MasterCore, Output, Timer, UnreachableAgent};
-use crate::registrar::{RegistryOperation, RegistryState};
+use mesos_registrar::{RegistryOperation, RegistryState};
 
 /// How a flow continues once its registry change is committed.
 #[derive(Debug, Clone)]
@@ -170,7 +170,7 @@ impl MasterCore {
         for (agent_id, info) in missing {
             tracing::warn!(%agent_id, "agent did not re-register after master failover: unreachable");
             let operation =
-                RegistryOperation::MarkUnreachable(crate::registrar::operations::AgentAtTime {
+                RegistryOperation::MarkUnreachable(mesos_registrar::operations::AgentAtTime {
                     info: Some(info.clone()),
                     time: Some(time_info(now)),
                 });

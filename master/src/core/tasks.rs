@@ -9,7 +9,6 @@ use mesos_proto::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
 use mesos_proto::mesos::{self, internal, offer, scheduler, task_status};
 use mesos_proto::resources::Resources;
 
-use super::agents::is_terminal;
 use super::state::{AgentState, Framework};
 use super::validation::validate_task;
 use super::{AllocatorCall, MAX_COMPLETED_TASKS_PER_FRAMEWORK, MasterCore, MasterError, Outgoing};
@@ -346,7 +345,7 @@ impl MasterCore {
     ) {
         let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
         let Some(task) = framework.tasks.get_mut(task_id) else { return };
-        let was_terminal = is_terminal(task.state());
+        let was_terminal = task.state().is_terminal();
         let new_state = latest.unwrap_or(status.state());
         if !was_terminal {
             task.state = new_state as i32;
@@ -369,7 +368,7 @@ impl MasterCore {
         else {
             return;
         };
-        if !was_terminal && is_terminal(new_state) {
+        if !was_terminal && new_state.is_terminal() {
             let agent_id = AgentId::from(&task.slave_id);
             let resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
             self.count_terminal(new_state);
@@ -527,7 +526,7 @@ impl MasterCore {
         let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
         let Some(task) = framework.tasks.remove(task_id) else { return };
         let agent_id = AgentId::from(&task.slave_id);
-        if !is_terminal(task.state()) {
+        if !task.state().is_terminal() {
             let resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
             if let Some(agent) = self.agents.get_mut(&agent_id)
                 && let Some(used) = agent.used.get_mut(framework_id)
@@ -570,7 +569,7 @@ impl MasterCore {
                     t.status_update_uuid.as_deref() == Some(ack.uuid.as_slice())
                         && t.status_update_state
                             .and_then(|s| mesos::TaskState::try_from(s).ok())
-                            .is_some_and(is_terminal)
+                            .is_some_and(mesos::TaskState::is_terminal)
                 },
             );
         if done {

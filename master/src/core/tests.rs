@@ -73,10 +73,8 @@ fn register_agent_transcript() {
     register_agent(&mut core);
     let first = core.drain_outputs();
     assert_eq!(first.len(), 1);
-    let Output::Registry {
-        operation: crate::registrar::RegistryOperation::AdmitAgent(info),
-        after,
-    } = &first[0]
+    let Output::Registry { operation: mesos_registrar::RegistryOperation::AdmitAgent(info), after } =
+        &first[0]
     else {
         panic!("unexpected {first:?}")
     };
@@ -164,7 +162,7 @@ fn subscribe_transcript() {
     assert!(matches!(
         &registry[..],
         [Output::Registry {
-            operation: crate::registrar::RegistryOperation::RegisterFramework(_),
+            operation: mesos_registrar::RegistryOperation::RegisterFramework(_),
             ..
         }]
     ));

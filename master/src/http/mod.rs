@@ -60,8 +60,8 @@ use serde_json::{Value, json};
 
 use crate::leadership::LeaderView;
 use crate::process::MasterProcess;
-use crate::registrar::Registrar;
 use crate::snapshot::{SnapshotCell, StateSnapshot};
+use mesos_registrar::Registrar;
 
 pub mod authentication;
 pub mod endpoints;

@@ -124,17 +124,25 @@ async fn handle(
             result.map(|()| lhttp::status(StatusCode::OK)).map_err(|e| bad_request(e.to_string()))
         }
         call::Type::Subscribe => {
-            let snapshot = cell.get(&master).await.ok_or_else(unavailable)?;
-            let subscribed = v1::master::Event {
-                r#type: Some(event::Type::Subscribed as i32),
-                subscribed: Some(event::Subscribed {
-                    get_state: Some(get_state(&snapshot)),
-                    heartbeat_interval_seconds: Some(HEARTBEAT_INTERVAL.as_secs_f64()),
-                }),
-                ..Default::default()
-            };
+            // The state in SUBSCRIBED and the start of the stream are one step of the
+            // master, so no event falls between them (a copy taken in an earlier step
+            // would miss what happened in between, and a subscriber that follows the
+            // cluster from its events would never see it). Mesos: master/http.cpp
+            // `Master::Http::subscribe` builds the state and adds the subscriber in one
+            // continuation on the master.
             master
-                .dispatch(move |m, _| subscribe(m, &subscribed, encoding))
+                .dispatch(move |m, _| {
+                    let snapshot = m.take_snapshot();
+                    let subscribed = v1::master::Event {
+                        r#type: Some(event::Type::Subscribed as i32),
+                        subscribed: Some(event::Subscribed {
+                            get_state: Some(get_state(&snapshot)),
+                            heartbeat_interval_seconds: Some(HEARTBEAT_INTERVAL.as_secs_f64()),
+                        }),
+                        ..Default::default()
+                    };
+                    subscribe(m, &subscribed, encoding)
+                })
                 .await
                 .map_err(|_| unavailable())?
         }
@@ -271,7 +279,7 @@ fn framework_v1(
 ) -> response::get_frameworks::Framework {
     let mut allocated = Resources::new();
     for task in framework.tasks.values() {
-        if !crate::core::is_terminal_state(task.state()) {
+        if !task.state().is_terminal() {
             allocated += Resources::from_protos(task.resources.clone()).unwrap_or_default();
         }
     }
@@ -366,7 +374,7 @@ fn get_roles(s: &StateSnapshot) -> response::GetRoles {
             roles.entry(role.clone()).or_default().0.push((&framework.id).into());
         }
         for task in framework.tasks.values() {
-            if crate::core::is_terminal_state(task.state()) {
+            if task.state().is_terminal() {
                 continue;
             }
             let task_resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::leadership::LeaderView;
 use crate::process::MasterProcess;
-use crate::registrar::{RaftStatus, Registrar};
+use mesos_registrar::{RaftStatus, Registrar};
 
 /// Installs `/raft`: this master's raft id, term, role, leader, commit and applied
 /// index, snapshot index, and the members with their replication progress (as the

@@ -259,7 +259,7 @@ pub fn agent_json(agent: &Agent, offered: &OfferedIndex, full: bool) -> Value {
 pub fn framework_used(framework: &Framework) -> Resources {
     let mut used = Resources::new();
     for task in framework.tasks.values() {
-        if !crate::core::is_terminal_state(task.state()) {
+        if !task.state().is_terminal() {
             used += Resources::from_protos(task.resources.clone()).unwrap_or_default();
         }
     }

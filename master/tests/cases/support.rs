@@ -1,10 +1,10 @@
 //! A simulated cluster: one master, fake agents and fake schedulers, a paused clock.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use libprocess::{Clock, Context, Hooks, Node, Pid, Process, ProcessRef, SimNetwork};
+use libprocess::{Clock, Hooks, Node, Pid, ProcessRef, SimNetwork};
 use mesos_master::launch::{Master, MasterOptions, spawn_master};
 use mesos_proto::mesos::{self, internal, scheduler};
 use mesos_proto::resources::Resources;
@@ -13,28 +13,9 @@ use tokio::sync::mpsc;
 /// What a fake agent and a fake scheduler receive from the master.
 pub use mesos_proto::inbox::{AgentInbox as AgentMsg, SchedulerInbox as SchedMsg};
 
-/// Records what it receives; a fake agent also answers pings while `pong` is set.
-pub struct Recorder<M> {
-    tx: mpsc::UnboundedSender<M>,
-    pong: Arc<AtomicBool>,
-}
-
-impl Process for Recorder<AgentMsg> {
-    type Message = AgentMsg;
-    fn on_message(&mut self, from: Pid, message: AgentMsg, ctx: &mut Context<'_, Self>) {
-        if matches!(message, AgentMsg::Ping(_)) && self.pong.load(Ordering::SeqCst) {
-            ctx.send(&from, internal::PongSlaveMessage {});
-        }
-        let _ = self.tx.send(message);
-    }
-}
-
-impl Process for Recorder<SchedMsg> {
-    type Message = SchedMsg;
-    fn on_message(&mut self, _from: Pid, message: SchedMsg, _ctx: &mut Context<'_, Self>) {
-        let _ = self.tx.send(message);
-    }
-}
+#[path = "../common/recorder.rs"]
+mod recorder;
+pub use recorder::Recorder;
 
 /// The simulated cluster.
 pub struct Cluster {
@@ -82,7 +63,7 @@ impl Cluster {
         dirs: Option<&[std::path::PathBuf]>,
         tweak: impl Fn(&mut MasterOptions),
     ) -> Cluster {
-        use mesos_master::registrar::{
+        use mesos_registrar::{
             LogBackend, MemBackend, RaftRegistrar, RaftRegistrarConfig, SledBackend,
         };
         let hooks = Arc::new(Hooks::default());
@@ -188,7 +169,7 @@ impl Cluster {
     pub fn scheduler(&self) -> FakeScheduler {
         let node = self.host("2", 8080);
         let (tx, rx) = mpsc::unbounded_channel();
-        let process = node.spawn("scheduler(1)", Recorder { tx, pong: Arc::default() }).unwrap();
+        let process = node.spawn("scheduler(1)", Recorder::new(tx)).unwrap();
         FakeScheduler {
             node,
             process,

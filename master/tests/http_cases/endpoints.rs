@@ -4,7 +4,7 @@
 use mesos_proto::mesos::TaskState;
 use serde_json::json;
 
-use super::support::{FromMaster, Scene, TcpMaster, get, http};
+use super::support::{AgentInbox, Scene, TcpMaster, get, http};
 
 /// `?framework_id=` and `?slave_id=` select one framework or agent, an unknown id
 /// selects none; `/slaves` adds the `*_full` resource arrays as Mesos does.
@@ -164,7 +164,7 @@ async fn teardown() {
     scene.launch(&[("doomed", "cpus:1;mem:32")]).await;
     let body = format!("frameworkId={}", scene.framework_id.value);
     assert_eq!(http(address, "POST", "/master/teardown", &body).await.status, 200);
-    scene.agent.next(|m| matches!(m, FromMaster::ShutdownFramework(_)).then_some(())).await;
+    scene.agent.next(|m| matches!(m, AgentInbox::ShutdownFramework(_)).then_some(())).await;
     let state = get(address, "/master/state").await.json();
     assert_eq!(state["frameworks"], json!([]));
     let completed = &state["completed_frameworks"][0];

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use libprocess::{Context, Node, Pid, Process, ProcessRef};
+use libprocess::{Node, Pid, Process, ProcessRef};
 use mesos_master::launch::{MasterOptions, spawn_master};
 use mesos_master::process::MasterProcess;
 use mesos_proto::mesos::{self, internal, scheduler};
@@ -145,53 +145,32 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
-libprocess::protocol! {
-    /// What a fake agent or scheduler receives from the master.
-    #[derive(Debug, Clone)]
-    pub enum FromMaster {
-        AgentRegistered(internal::SlaveRegisteredMessage),
-        Ping(internal::PingSlaveMessage),
-        RunTask(internal::RunTaskMessage),
-        Ack(internal::StatusUpdateAcknowledgementMessage),
-        ShutdownFramework(internal::ShutdownFrameworkMessage),
-        UpdateFramework(internal::UpdateFrameworkMessage),
-        FrameworkRegistered(internal::FrameworkRegisteredMessage),
-        Offers(internal::ResourceOffersMessage),
-        Rescind(internal::RescindResourceOfferMessage),
-        Update(internal::StatusUpdateMessage),
-        Error(internal::FrameworkErrorMessage),
-    }
-}
+/// What the fakes receive: the shared inboxes of `mesos_proto` (the same the master's
+/// simulated-network fakes and the failover benchmarks' agents use).
+pub use mesos_proto::inbox::{AgentInbox, SchedulerInbox};
 
-/// Forwards what it receives; answers pings like a live agent.
-pub struct Recorder {
-    tx: mpsc::UnboundedSender<FromMaster>,
-}
+#[path = "../common/recorder.rs"]
+mod recorder;
+pub use recorder::Recorder;
 
-impl Process for Recorder {
-    type Message = FromMaster;
-    fn on_message(&mut self, from: Pid, message: FromMaster, ctx: &mut Context<'_, Self>) {
-        if matches!(message, FromMaster::Ping(_)) {
-            ctx.send(&from, internal::PongSlaveMessage {});
-        }
-        let _ = self.tx.send(message);
-    }
-}
-
-/// A fake agent or scheduler: a recorder process on its own TCP node.
-pub struct Fake {
+/// A fake agent (`Fake<AgentInbox>`) or scheduler (`Fake<SchedulerInbox>`): a recorder
+/// process on its own TCP node.
+pub struct Fake<M> {
     pub node: Node,
     pub pid: Pid,
     pub master: Pid,
-    rx: mpsc::UnboundedReceiver<FromMaster>,
+    rx: mpsc::UnboundedReceiver<M>,
 }
 
-impl Fake {
+impl<M: Send + 'static> Fake<M>
+where
+    Recorder<M>: Process,
+{
     /// A process called `id` on a new loopback node, talking to `master`.
-    pub fn new(master: &TcpMaster, id: &str) -> Fake {
+    pub fn new(master: &TcpMaster, id: &str) -> Fake<M> {
         let node = Node::builder("127.0.0.1:0".parse().unwrap()).start().expect("start node");
         let (tx, rx) = mpsc::unbounded_channel();
-        let process = node.spawn(id, Recorder { tx }).expect("spawn");
+        let process = node.spawn(id, Recorder::new(tx)).expect("spawn");
         Fake { pid: process.pid().clone(), node, master: master.pid.clone(), rx }
     }
 
@@ -200,7 +179,7 @@ impl Fake {
     }
 
     /// The next message `pick` accepts (others are skipped), failing after [`GUARD`].
-    pub async fn next<T>(&mut self, mut pick: impl FnMut(FromMaster) -> Option<T>) -> T {
+    pub async fn next<T>(&mut self, mut pick: impl FnMut(M) -> Option<T>) -> T {
         tokio::time::timeout(GUARD, async {
             loop {
                 let message = self.rx.recv().await.expect("recorder gone");
@@ -212,7 +191,9 @@ impl Fake {
         .await
         .expect("timed out waiting for a message from the master")
     }
+}
 
+impl Fake<AgentInbox> {
     /// Registers as an agent with `resources` and `attributes`; returns its id.
     pub async fn register_agent(&mut self, resources: &str, attributes: &str) -> mesos::SlaveId {
         let info = mesos::SlaveInfo {
@@ -230,12 +211,47 @@ impl Fake {
             ..Default::default()
         });
         self.next(|m| match m {
-            FromMaster::AgentRegistered(r) => Some(r.slave_id),
+            AgentInbox::Registered(r) => Some(r.slave_id),
             _ => None,
         })
         .await
     }
 
+    /// As the agent: reports `state` for a task at `timestamp`.
+    pub fn report(
+        &self,
+        framework_id: &mesos::FrameworkId,
+        agent_id: &mesos::SlaveId,
+        task: &str,
+        state: mesos::TaskState,
+        timestamp: f64,
+    ) {
+        let uuid = format!("{task}-{timestamp}").into_bytes();
+        let status = mesos::TaskStatus {
+            task_id: mesos::TaskId { value: task.into() },
+            state: state as i32,
+            source: Some(mesos::task_status::Source::Executor as i32),
+            slave_id: Some(agent_id.clone()),
+            timestamp: Some(timestamp),
+            uuid: Some(uuid.clone()),
+            ..Default::default()
+        };
+        self.send(internal::StatusUpdateMessage {
+            update: internal::StatusUpdate {
+                framework_id: framework_id.clone(),
+                executor_id: None,
+                slave_id: Some(agent_id.clone()),
+                status,
+                timestamp,
+                uuid: Some(uuid),
+                latest_state: None,
+            },
+            pid: Some(self.pid.to_string()),
+        });
+    }
+}
+
+impl Fake<SchedulerInbox> {
     /// Subscribes as a framework in `role`; returns its id.
     pub async fn subscribe(&mut self, name: &str, role: &str) -> mesos::FrameworkId {
         let info = mesos::FrameworkInfo {
@@ -257,7 +273,7 @@ impl Fake {
             ..Default::default()
         });
         self.next(|m| match m {
-            FromMaster::FrameworkRegistered(r) => Some(r.framework_id),
+            SchedulerInbox::Registered(r) => Some(r.framework_id),
             _ => None,
         })
         .await
@@ -266,7 +282,7 @@ impl Fake {
     /// The next offers.
     pub async fn offers(&mut self) -> Vec<mesos::Offer> {
         self.next(|m| match m {
-            FromMaster::Offers(o) => Some(o.offers),
+            SchedulerInbox::Offers(o) => Some(o.offers),
             _ => None,
         })
         .await
@@ -309,48 +325,15 @@ impl Fake {
             ..Default::default()
         });
     }
-
-    /// As the agent: reports `state` for a task at `timestamp`.
-    pub fn report(
-        &self,
-        framework_id: &mesos::FrameworkId,
-        agent_id: &mesos::SlaveId,
-        task: &str,
-        state: mesos::TaskState,
-        timestamp: f64,
-    ) {
-        let uuid = format!("{task}-{timestamp}").into_bytes();
-        let status = mesos::TaskStatus {
-            task_id: mesos::TaskId { value: task.into() },
-            state: state as i32,
-            source: Some(mesos::task_status::Source::Executor as i32),
-            slave_id: Some(agent_id.clone()),
-            timestamp: Some(timestamp),
-            uuid: Some(uuid.clone()),
-            ..Default::default()
-        };
-        self.send(internal::StatusUpdateMessage {
-            update: internal::StatusUpdate {
-                framework_id: framework_id.clone(),
-                executor_id: None,
-                slave_id: Some(agent_id.clone()),
-                status,
-                timestamp,
-                uuid: Some(uuid),
-                latest_state: None,
-            },
-            pid: Some(self.pid.to_string()),
-        });
-    }
 }
 
 /// A master with one agent (`cpus:4;mem:1024;disk:2048;ports:[31000-31009]`, rack `a`)
 /// and one framework in role `web` holding the agent's offer.
 pub struct Scene {
     pub master: TcpMaster,
-    pub agent: Fake,
+    pub agent: Fake<AgentInbox>,
     pub agent_id: mesos::SlaveId,
-    pub scheduler: Fake,
+    pub scheduler: Fake<SchedulerInbox>,
     pub framework_id: mesos::FrameworkId,
     pub offer: mesos::Offer,
 }
@@ -372,7 +355,7 @@ impl Scene {
     pub async fn launch(&mut self, tasks: &[(&str, &str)]) {
         self.scheduler.launch(&self.framework_id, &self.offer, tasks);
         for _ in tasks {
-            self.agent.next(|m| matches!(m, FromMaster::RunTask(_)).then_some(())).await;
+            self.agent.next(|m| matches!(m, AgentInbox::RunTask(_)).then_some(())).await;
         }
     }
 
@@ -382,7 +365,7 @@ impl Scene {
         let wanted = task.to_string();
         self.scheduler
             .next(|m| match m {
-                FromMaster::Update(u) if u.update.status.task_id.value == wanted => Some(()),
+                SchedulerInbox::Update(u) if u.update.status.task_id.value == wanted => Some(()),
                 _ => None,
             })
             .await;

@@ -181,9 +181,16 @@ impl Agent {
         let files = Files::new(self.core.paths.sandboxes_root());
         for endpoint in ["browse", "read", "download"] {
             let files = files.clone();
+            // Off the node's I/O threads: file I/O blocks (a slow disk, a huge file).
             let handler: lhttp::SharedHandler = Arc::new(move |request: Request| {
-                let response = serve_files(&files, endpoint, &request);
-                Box::pin(async move { response })
+                let files = files.clone();
+                Box::pin(async move {
+                    tokio::task::spawn_blocking(move || serve_files(&files, endpoint, &request))
+                        .await
+                        .unwrap_or_else(|error| {
+                            lhttp::text(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+                        })
+                })
             });
             ctx.route_shared(&format!("/files/{endpoint}"), handler);
         }

@@ -76,6 +76,11 @@ impl Agent {
         if let Ok(filter) = std::env::var("RUST_LOG") {
             request.env.entry("RUST_LOG".into()).or_insert(filter);
         }
+        // The executor talks to this agent with the agent's TLS setting (Mesos operators
+        // pass it on with --executor_environment_variables; Mesos docs/ssl.md).
+        for (name, value) in libprocess::TlsConfig::inherited_environment() {
+            request.env.entry(name).or_insert(value);
+        }
         let sandbox = &request.sandbox;
         if let Err(error) = std::fs::create_dir_all(sandbox) {
             tracing::error!(%error, sandbox = %sandbox.display(), "cannot create the sandbox");

@@ -15,7 +15,6 @@ use super::{AgentCore, AgentState, CheckpointWrite, Outgoing, Output, Run, Timer
 use crate::containerizer::{Signal, Termination};
 use crate::paths::files;
 use crate::state::{ExecutorState, MAX_COMPLETED_FRAMEWORKS, PendingTermination};
-use crate::status_update::is_terminal;
 use crate::updates::UpdateDetails;
 
 impl AgentCore {
@@ -65,7 +64,7 @@ impl AgentCore {
         let unfinished: Vec<TaskId> = executor
             .launched_tasks
             .iter()
-            .filter(|(_, task)| !is_terminal(task.state))
+            .filter(|(_, task)| !task.state().is_terminal())
             .map(|(id, _)| id.clone())
             .chain(executor.queued_tasks.keys().cloned())
             .collect();

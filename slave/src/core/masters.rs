@@ -3,8 +3,6 @@
 //! Mesos: slave.cpp `Slave::detected`, `doReliableRegistration`, `registered`,
 //! `reregistered`, `ping`, `pingTimeout`, `shutdown`, `updateFramework`.
 
-use std::time::Duration;
-
 use libprocess::{Pid, Time};
 use mesos_proto::extensions::NewMasterDetectedMessage;
 use mesos_proto::ids::{FrameworkId, TaskId};
@@ -166,8 +164,8 @@ impl AgentCore {
     }
 
     fn become_running(&mut self, master: &Pid, ping_timeout_secs: Option<f64>, now: Time) {
-        let timeout =
-            ping_timeout_secs.filter(|s| s.is_finite() && *s > 0.0).map(Duration::from_secs_f64);
+        // Validated: a value from the network never panics (huge, negative or NaN).
+        let timeout = super::registration::announced_ping_timeout(ping_timeout_secs);
         self.registration.become_running(master.clone(), timeout);
         self.arm_ping_timer();
         for forward in self.updates.resume(now) {

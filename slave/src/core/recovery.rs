@@ -35,7 +35,6 @@ use crate::checkpoint::{RecoveredExecutor, RecoveredState};
 use crate::containerizer::Termination;
 use crate::paths::files;
 use crate::state::{Executor, ExecutorState, Framework, PendingTermination};
-use crate::status_update::is_terminal;
 use crate::updates::task_from_info;
 
 /// The executor processes whose liveness recovery needs (those not known to have
@@ -172,7 +171,7 @@ impl AgentCore {
             task.statuses.push(status);
         }
         let unacked = self.updates.has_stream(framework_id, &task_id);
-        if is_terminal(task.state) {
+        if task.state().is_terminal() {
             if unacked {
                 executor.terminated_tasks.insert(task_id, task);
             } else {

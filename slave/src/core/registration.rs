@@ -29,6 +29,19 @@ pub const REGISTER_RETRY_INTERVAL_MAX: Duration = Duration::from_secs(60);
 /// 15 s x 5).
 pub const DEFAULT_MASTER_PING_TIMEOUT: Duration = Duration::from_secs(75);
 
+/// Longest ping timeout accepted from a master; larger values are ignored (the default
+/// stays). Mesos's is 75 s; a day leaves room for any real setting while keeping the
+/// timer's deadline far from overflowing.
+pub const MAX_MASTER_PING_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The ping timeout a master announced (`MasterSlaveConnection.total_ping_timeout_seconds`,
+/// a double from the network), if it is usable: finite, positive, at most
+/// [`MAX_MASTER_PING_TIMEOUT`]. Never panics, whatever the value.
+pub fn announced_ping_timeout(seconds: Option<f64>) -> Option<Duration> {
+    let seconds = seconds.filter(|s| s.is_finite() && *s > 0.0)?;
+    Duration::try_from_secs_f64(seconds).ok().filter(|t| *t <= MAX_MASTER_PING_TIMEOUT)
+}
+
 /// Where the agent is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgentState {
@@ -198,6 +211,18 @@ mod leader_tests {
 
     fn pid(s: &str) -> Pid {
         s.parse().unwrap()
+    }
+
+    /// A master's ping timeout is a double from the network: huge, negative, NaN or
+    /// infinite values are ignored instead of panicking; sane ones are taken.
+    #[test]
+    fn announced_ping_timeout_never_panics() {
+        assert_eq!(announced_ping_timeout(Some(75.0)), Some(Duration::from_secs(75)));
+        assert_eq!(announced_ping_timeout(Some(0.5)), Some(Duration::from_millis(500)));
+        for bad in [1e300, f64::MAX, 1e20, 86_401.0, -1.0, 0.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(announced_ping_timeout(Some(bad)), None, "{bad}");
+        }
+        assert_eq!(announced_ping_timeout(None), None);
     }
 
     /// A detected leader gets the next attempt; a registered agent re-registers only if

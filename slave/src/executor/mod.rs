@@ -39,7 +39,6 @@ use mesos_framework::executor::{Executor, ExecutorDriver};
 use mesos_proto::mesos::{KillPolicy, TaskId, TaskInfo, TaskState, TaskStatus};
 
 use crate::containerizer::{Signal, describe_status};
-use crate::status_update::is_terminal;
 
 mod runner;
 
@@ -95,7 +94,7 @@ impl CommandExecutor {
         if let Err(error) = driver.send_status_update(status) {
             tracing::warn!(%error, ?state, "cannot send the task's update");
         }
-        if is_terminal(state as i32) {
+        if state.is_terminal() {
             self.finished = true;
             driver.stop();
         }

@@ -1,5 +1,6 @@
-//! Real OS processes in tests: starting `mesos-agent`, free ports, fifos the tasks
-//! use to talk to the test, and a guard that kills everything a test started.
+//! Real OS processes in tests: starting `mesos-agent` on a listening socket the test
+//! holds, fifos the tasks use to talk to the test, and a guard that kills everything a
+//! test started.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -38,16 +39,16 @@ impl Drop for Processes {
     }
 }
 
-/// A port nobody listens on now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+/// A listening socket on a port the OS assigns, for an agent. The test holds it for as
+/// long as it runs and hands it to every start of the agent (`--listen_fd`): a restarted
+/// agent keeps its port (part of its `SlaveInfo`) and no other test can take it meanwhile.
+pub fn agent_listener() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").expect("listen on a port the OS assigns")
 }
 
-/// Starts the real `mesos-agent` on `port`, registering with `master`.
-pub fn start_agent(master: &Pid, port: u16, work_dir: &Path, extra: &[&str]) -> Child {
+/// Starts the real `mesos-agent` on `listener`, registering with `master`.
+pub fn start_agent(master: &Pid, listener: &TcpListener, work_dir: &Path, extra: &[&str]) -> Child {
+    let port = listener.local_addr().expect("a bound listener").port();
     let launcher_dir = PathBuf::from(env!("CARGO_BIN_EXE_mesos-executor"));
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -55,9 +56,11 @@ pub fn start_agent(master: &Pid, port: u16, work_dir: &Path, extra: &[&str]) -> 
         .open(work_dir.with_extension(format!("agent-{port}.log")))
         .ok();
     let stderr = log.map(Stdio::from).unwrap_or_else(Stdio::null);
-    Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mesos-agent"));
+    let fd = libprocess::inherit::pass_listener(&mut command, listener);
+    command
         .arg(format!("--master={}", master.address()))
-        .arg(format!("--port={port}"))
+        .arg(format!("--listen_fd={fd}"))
         .arg(format!("--work_dir={}", work_dir.display()))
         .arg("--resources=cpus:2;mem:1024;disk:1024;ports:[31000-31100]")
         .arg("--registration_backoff_factor=10ms")

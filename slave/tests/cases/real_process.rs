@@ -9,7 +9,7 @@ use mesos_proto::mesos::internal::{KillTaskMessage, RunTaskMessage};
 use mesos_proto::mesos::{TaskId, TaskState};
 
 use super::processes::{
-    Processes, alive, free_port, make_fifo, read_fifo, start_agent, write_fifo,
+    Processes, agent_listener, alive, make_fifo, read_fifo, start_agent, write_fifo,
 };
 
 use super::support::{
@@ -34,8 +34,8 @@ async fn task_survives_agent_kill_and_finishes_once() {
     let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
     let (master, mut events) = fake_master(&node, true);
     let mut processes = Processes::default();
-    let port = free_port();
-    processes.agents.push(start_agent(master.pid(), port, &work_dir, &[]));
+    let listener = agent_listener();
+    processes.agents.push(start_agent(master.pid(), &listener, &work_dir, &[]));
     let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
         panic!("expected registration")
     };
@@ -59,7 +59,7 @@ async fn task_survives_agent_kill_and_finishes_once() {
     // kill -9 the agent mid-task, then start it again with the same flags.
     processes.kill_agent(0);
     assert!(alive(task_pid), "the task outlives its agent");
-    processes.agents.push(start_agent(master.pid(), port, &work_dir, &[]));
+    processes.agents.push(start_agent(master.pid(), &listener, &work_dir, &[]));
     let reregistered = loop {
         if let MasterEvent::Reregistered { message, .. } = next_event(&mut events).await {
             break message;
@@ -123,7 +123,7 @@ async fn missing_command_fails_and_kill_task_kills() {
     let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
     let (master, mut events) = fake_master(&node, true);
     let mut processes = Processes::default();
-    processes.agents.push(start_agent(master.pid(), free_port(), &work_dir, &[]));
+    processes.agents.push(start_agent(master.pid(), &agent_listener(), &work_dir, &[]));
     let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
         panic!("expected registration")
     };
@@ -141,7 +141,7 @@ async fn missing_command_fails_and_kill_task_kills() {
     let failed = loop {
         let update = next_update(&mut events).await;
         states.push(update.status.state);
-        if crate::cases::is_terminal(update.status.state) {
+        if update.status.state().is_terminal() {
             break update;
         }
     };

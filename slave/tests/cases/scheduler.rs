@@ -191,7 +191,7 @@ impl Scheduler {
                     return status;
                 }
                 assert!(
-                    !crate::cases::is_terminal(status.state),
+                    !status.state().is_terminal(),
                     "task {task_id} ended {:?} ({:?}) while waiting for {state:?}",
                     status.state(),
                     status.message

@@ -122,7 +122,7 @@ async fn command_executor_kill_escalates_after_grace_period() {
     cluster.advance(Duration::from_secs(2)).await; // the agent reaps the exited executor
     assert!(cluster.world.executors().iter().all(|(_, _, alive)| !alive), "the executor exited");
     scheduler.drain();
-    let terminal = scheduler.updates.iter().filter(|s| super::is_terminal(s.state)).count();
+    let terminal = scheduler.updates.iter().filter(|s| s.state().is_terminal()).count();
     assert_eq!(terminal, 1, "one terminal update: {:?}", scheduler.updates);
 }
 

@@ -12,7 +12,7 @@ use mesos_proto::mesos::internal::ReregisterSlaveMessage;
 use mesos_proto::mesos::{FrameworkInfo, TaskState};
 
 use super::processes::{
-    Processes, alive, free_port, make_fifo, read_fifo, start_agent, write_fifo,
+    Processes, agent_listener, alive, make_fifo, read_fifo, start_agent, write_fifo,
 };
 use super::scheduler::{Scheduler, command_task};
 use super::support::TempDir;
@@ -55,8 +55,9 @@ async fn agent_runs_tasks_for_our_master_and_survives_restart() {
     };
     let framework_id = scheduler.subscribe(info).await;
     let mut processes = Processes::default();
-    let port = free_port();
-    processes.agents.push(start_agent(&master_pid, port, &work_dir, &[]));
+    let listener = agent_listener();
+    let port = listener.local_addr().expect("bound").port();
+    processes.agents.push(start_agent(&master_pid, &listener, &work_dir, &[]));
 
     // 1. echo hello: RUNNING, FINISHED, output in the sandbox; the container's
     //    memory (the task's 32 MB + the command executor's 32 MB) is its data limit.
@@ -96,7 +97,7 @@ async fn agent_runs_tasks_for_our_master_and_survives_restart() {
     processes.kill_agent(0);
     assert!(alive(task_pid) && alive(executor), "the executor and its task outlive the agent");
     let reregistered = node.hooks().expect::<ReregisterSlaveMessage>(Match::any().to(&master_pid));
-    processes.agents.push(start_agent(&master_pid, port, &work_dir, &[]));
+    processes.agents.push(start_agent(&master_pid, &listener, &work_dir, &[]));
     let reregistered = tokio::time::timeout(std::time::Duration::from_secs(60), reregistered)
         .await
         .expect("re-registration");

@@ -3,3 +3,4 @@ mod hello;
 mod keeper;
 mod ping;
 mod real_processes;
+mod real_support;

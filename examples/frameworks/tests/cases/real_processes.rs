@@ -1,173 +1,20 @@
 //! Real processes on loopback: the `mesos-master` and `mesos-agent` binaries, then
 //! `mesos-execute`, `hello` and `batch` (with its `pi-executor` started by the agent)
-//! as users run them.
+//! as users run them. The tests wait on events only (lines the processes print, the
+//! masters' operator events): see `real_support`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// How long one framework run may take before the test gives up on it.
-const DEADLINE: Duration = Duration::from_secs(120);
-
-/// How long a polled condition (a leader, registered agents, running tasks) may take.
-const POLL_DEADLINE: Duration = Duration::from_secs(30);
-
-/// Kills every process it holds when dropped (also when the test fails).
-#[derive(Default)]
-struct Processes(Vec<Child>);
-
-impl Processes {
-    /// Holds `child` (to be killed at the end); returns its OS pid.
-    fn hold(&mut self, child: Child) -> u32 {
-        let pid = child.id();
-        self.0.push(child);
-        pid
-    }
-
-    /// kill -9 of the held process `pid`, and waits for it to be gone.
-    fn kill(&mut self, pid: u32) {
-        let index = self.0.iter().position(|c| c.id() == pid).expect("a process this test started");
-        let mut child = self.0.remove(index);
-        child.kill().expect("kill -9");
-        child.wait().expect("reap the killed process");
-    }
-}
-
-impl Drop for Processes {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn bin_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_hello"))
-        .parent()
-        .expect("binaries live in a directory")
-        .to_path_buf()
-}
-
-/// The binaries of the other crates are not built by `cargo test -p mesos-examples`:
-/// build them (a no-op when up to date) in the same target directory, so the test never
-/// runs stale ones.
-fn ensure_binaries() {
-    static BUILT: std::sync::Once = std::sync::Once::new();
-    BUILT.call_once(build_binaries);
-}
-
-fn build_binaries() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "-p",
-            "mesos-master",
-            "-p",
-            "mesos-agent",
-            "-p",
-            "mesos-framework",
-            "--bins",
-        ])
-        .current_dir(root)
-        .status()
-        .expect("run cargo build");
-    assert!(status.success(), "building the cluster binaries failed");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// Starts `mesos-master --port=0` and returns its `ip:port` from its first line.
-fn start_master(dir: &Path, processes: &mut Processes) -> String {
-    let mut child = Command::new(dir.join("mesos-master"))
-        .args(["--ip=127.0.0.1", "--port=0", "--allocation_interval=100ms"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start mesos-master");
-    let stdout = child.stdout.take().expect("piped stdout");
-    processes.0.push(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let address = loop {
-        let line = lines.next().expect("mesos-master printed its address").expect("read stdout");
-        if let Some(rest) = line.strip_prefix("mesos-master: master@") {
-            break rest.split_whitespace().next().expect("ip:port").to_string();
-        }
-    };
-    // Keep draining so the master never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    address
-}
-
-fn start_agent(dir: &Path, master: &str, work_dir: &Path, processes: &mut Processes) -> u32 {
-    start_agent_at(dir, master, work_dir, free_port(), processes)
-}
-
-/// Starts `mesos-agent` on `port` (a restarted agent keeps its port: it is part of its
-/// `SlaveInfo`); returns its OS pid.
-fn start_agent_at(
-    dir: &Path,
-    master: &str,
-    work_dir: &Path,
-    port: u16,
-    processes: &mut Processes,
-) -> u32 {
-    let child = Command::new(dir.join("mesos-agent"))
-        .arg(format!("--master={master}"))
-        .arg(format!("--port={port}"))
-        .arg(format!("--work_dir={}", work_dir.display()))
-        .arg("--resources=cpus:2;mem:1024;disk:1024")
-        .arg("--registration_backoff_factor=10ms")
-        .arg(format!("--launcher_dir={}", dir.display()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start mesos-agent");
-    processes.hold(child)
-}
-
-/// Runs a framework binary to its end (killed after DEADLINE); returns its exit code
-/// and stdout.
-fn run(program: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let mut child = Command::new(program)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    let waiter = std::thread::spawn(move || {
-        let status = child.wait();
-        let _ = tx.send(());
-        status
-    });
-    if rx.recv_timeout(DEADLINE).is_err() {
-        // Past the deadline: kill it (by the pid we started) so the test fails, not hangs.
-        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-    }
-    let status = waiter.join().expect("waiter thread").expect("wait for the framework");
-    (status.code(), reader.join().expect("reader thread"))
-}
+use super::real_support::{
+    MasterGroup, Processes, SandboxReaper, bin_dir, ensure_binaries, get_json, listener, run,
+    spawn_lines, start_agent, start_agent_on, start_master, wait_for,
+};
 
 /// One cluster of real processes; `mesos-execute --command='echo hi'` exits 0 after
 /// TASK_FINISHED, `hello` runs its tasks to completion and exits 0, and `batch` gets
@@ -241,66 +88,6 @@ fn start_keeper(
     spawn_lines(&dir.join("keeper"), &args)
 }
 
-/// Starts a framework binary that keeps running and returns it with a channel of its
-/// stdout lines.
-fn spawn_lines(program: &Path, args: &[String]) -> (Child, mpsc::Receiver<String>) {
-    let mut child = Command::new(program)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        // Keep reading after the receiver is gone, so the process never writes into a
-        // closed pipe.
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    (child, rx)
-}
-
-/// Waits for a line containing `wanted` (with the deadline as a guard); returns the
-/// lines seen before it too.
-fn wait_for(lines: &mpsc::Receiver<String>, wanted: &str) -> Vec<String> {
-    let mut seen = Vec::new();
-    loop {
-        let line = lines
-            .recv_timeout(DEADLINE)
-            .unwrap_or_else(|_| panic!("no line with '{wanted}'; saw {seen:?}"));
-        let done = line.contains(wanted);
-        seen.push(line);
-        if done {
-            return seen;
-        }
-    }
-}
-
-/// Kills, when dropped, every process whose sandbox is under `root` (executors and their
-/// tasks run in their own sessions and, for checkpointing frameworks, outlive their agent
-/// for the recovery timeout; a test must not leave them behind).
-struct SandboxReaper(PathBuf);
-
-impl Drop for SandboxReaper {
-    fn drop(&mut self) {
-        let marker = format!("MESOS_DIRECTORY={}", self.0.display());
-        let Ok(entries) = std::fs::read_dir("/proc") else { return };
-        for entry in entries.flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-                continue;
-            };
-            let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
-            if environ.split(|b| *b == 0).any(|v| v.starts_with(marker.as_bytes())) {
-                let _ = Command::new("kill").args(["-9", "--", &format!("-{pid}")]).status();
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            }
-        }
-    }
-}
-
 /// Real processes: `ping`'s two executors (started by the real agent) exchange messages
 /// through the scheduler; `keeper` keeps 2 tasks, is killed with kill -9, and a new
 /// `keeper` with the same state file takes the framework over (same FrameworkID),
@@ -348,140 +135,6 @@ fn ping_and_keeper_on_a_real_cluster() {
         takeover.iter().any(|l| *l == same_id || l.contains("keeper re-registered")),
         "the master kept the FrameworkID: {takeover:?}"
     );
-}
-
-/// Polls `check` every 50 ms until it gives a value; fails the test after POLL_DEADLINE
-/// with the last reason `check` gave for not being there yet.
-fn poll<T>(what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + POLL_DEADLINE;
-    loop {
-        match check() {
-            Ok(value) => return value,
-            Err(reason) if Instant::now() > deadline => {
-                panic!("timed out waiting for {what}: {reason}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(50)),
-        }
-    }
-}
-
-/// `GET http://<address><path>` without following redirects: the status and the JSON
-/// body; Err when the master cannot be reached or does not answer JSON.
-fn get_json(address: &str, path: &str) -> Result<(u16, Value), String> {
-    let config = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(2)))
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .build();
-    let url = format!("http://{address}{path}");
-    let mut response =
-        ureq::Agent::new_with_config(config).get(&url).call().map_err(|e| format!("{url}: {e}"))?;
-    let status = response.status().as_u16();
-    let body = response.body_mut().read_to_string().map_err(|e| format!("{url}: {e}"))?;
-    let json = serde_json::from_str(&body)
-        .map_err(|e| format!("{url} answered {status} {body:?}: {e}"))?;
-    Ok((status, json))
-}
-
-/// An HA group of three real masters (raft) on loopback, each with its own work dir.
-struct MasterGroup {
-    dir: PathBuf,
-    ports: Vec<u16>,
-    work_dirs: Vec<PathBuf>,
-    /// The OS pid of each running member.
-    running: Vec<Option<u32>>,
-}
-
-impl MasterGroup {
-    /// A group on three free ports with work dirs `<root>/master<n>`; nothing started.
-    fn new(dir: &Path, root: &Path) -> MasterGroup {
-        let mut ports = Vec::new();
-        while ports.len() < 3 {
-            let port = free_port();
-            if !ports.contains(&port) {
-                ports.push(port);
-            }
-        }
-        let work_dirs = (0..3).map(|n| root.join(format!("master{n}"))).collect();
-        MasterGroup { dir: dir.to_path_buf(), ports, work_dirs, running: vec![None; 3] }
-    }
-
-    /// A new group with every member started.
-    fn start(dir: &Path, root: &Path, processes: &mut Processes) -> MasterGroup {
-        let mut group = MasterGroup::new(dir, root);
-        group.start_all(processes);
-        group
-    }
-
-    fn start_all(&mut self, processes: &mut Processes) {
-        (0..3).for_each(|n| self.start_member(n, processes));
-    }
-
-    fn address(&self, n: usize) -> String {
-        format!("127.0.0.1:{}", self.ports[n])
-    }
-
-    /// `ip:port,...` of every member (the `--masters` and `--master` flags).
-    fn list(&self) -> String {
-        (0..3).map(|n| self.address(n)).collect::<Vec<_>>().join(",")
-    }
-
-    /// Starts member `n` (again) with its work dir and flags.
-    fn start_member(&mut self, n: usize, processes: &mut Processes) {
-        assert!(self.running[n].is_none(), "master {n} runs already");
-        let child = Command::new(self.dir.join("mesos-master"))
-            .arg("--ip=127.0.0.1")
-            .arg(format!("--port={}", self.ports[n]))
-            .arg(format!("--masters={}", self.list()))
-            .arg(format!("--work_dir={}", self.work_dirs[n].display()))
-            .arg("--allocation_interval=100ms")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start mesos-master");
-        self.running[n] = Some(processes.hold(child));
-    }
-
-    /// kill -9 of member `n`.
-    fn kill_member(&mut self, n: usize, processes: &mut Processes) {
-        processes.kill(self.running[n].take().expect("a running master"));
-    }
-
-    fn kill_all(&mut self, processes: &mut Processes) {
-        for n in 0..3 {
-            if self.running[n].is_some() {
-                self.kill_member(n, processes);
-            }
-        }
-    }
-
-    /// The running member that serves `/master/state` as the leader, with that state.
-    fn leader(&self) -> Result<(usize, Value), String> {
-        let mut answers = Vec::new();
-        for n in (0..3).filter(|n| self.running[*n].is_some()) {
-            match get_json(&self.address(n), "/master/state") {
-                Ok((200, state)) if state["leader"] == format!("master@{}", self.address(n)) => {
-                    return Ok((n, state));
-                }
-                Ok((status, _)) => answers.push(format!("{}: {status}", self.address(n))),
-                Err(error) => answers.push(error),
-            }
-        }
-        Err(format!("no member leads: {answers:?}"))
-    }
-
-    /// Waits until member `n` follows the current leader and has applied everything the
-    /// leader had committed when asked (so the group can lose another member).
-    fn wait_caught_up(&self, n: usize) {
-        poll(&format!("master {n} to catch up"), || {
-            let (leader, _) = self.leader()?;
-            let (_, leading) = get_json(&self.address(leader), "/master/raft")?;
-            let (_, member) = get_json(&self.address(n), "/master/raft")?;
-            let caught_up = member["leader"] == leading["id"]
-                && member["applied"].as_u64() >= leading["commit"].as_u64();
-            if caught_up { Ok(()) } else { Err(format!("leader {leading}, member {member}")) }
-        })
-    }
 }
 
 /// Runs `mesos-registry` with `args` and `input` on its stdin.
@@ -541,34 +194,6 @@ fn registry_ids(dump: &Value) -> (Vec<String>, Vec<String>) {
     )
 }
 
-/// The framework `id` in a `/master/state`.
-fn framework<'a>(state: &'a Value, id: &str) -> Option<&'a Value> {
-    state["frameworks"].as_array()?.iter().find(|f| f["id"] == id)
-}
-
-/// The active agents of a `/master/state`: ID -> pid.
-fn active_agents(state: &Value) -> BTreeMap<String, String> {
-    let agents = state["slaves"].as_array().into_iter().flatten().filter(|a| a["active"] == true);
-    agents
-        .map(|a| {
-            (
-                a["id"].as_str().unwrap_or_default().to_string(),
-                a["pid"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
-}
-
-/// A task of `framework` that is TASK_RUNNING: its agent ID.
-fn running_on(framework: &Value, task_id: &str) -> Result<String, String> {
-    let mut tasks = framework["tasks"].as_array().into_iter().flatten();
-    let task = tasks.find(|t| t["id"] == task_id).ok_or_else(|| format!("no task {task_id}"))?;
-    if task["state"] != "TASK_RUNNING" {
-        return Err(format!("task {task_id} is {}", task["state"]));
-    }
-    Ok(task["slave_id"].as_str().unwrap_or_default().to_string())
-}
-
 /// `mesos-registry restore` as an operator uses it. A group of three real masters with an
 /// agent and a `keeper` framework (one checkpointed `sleep` task) is stopped and one
 /// member's registry is dumped. Malformed input is refused with a clear error and leaves
@@ -587,26 +212,27 @@ fn registry_restore_moves_a_cluster_to_a_new_master_group() {
     let _reaper = SandboxReaper(temp.path().to_path_buf());
     let mut processes = Processes::default();
     let mut old = MasterGroup::start(&dir, &temp.path().join("old"), &mut processes);
-    let (agent_dir, agent_port) = (temp.path().join("agent"), free_port());
-    let agent = start_agent_at(&dir, &old.list(), &agent_dir, agent_port, &mut processes);
+    // The agent's listening socket is held for the whole test: restarted against the
+    // new group, the agent gets its port (part of its `SlaveInfo`) back.
+    let (agent_dir, agent_listener) = (temp.path().join("agent"), listener());
+    let agent = start_agent_on(&dir, &old.list(), &agent_dir, &agent_listener, &mut processes);
     let state_file = temp.path().join("keeper.id");
     let (keeper, lines) = start_keeper(&dir, &old.list(), &state_file, 1);
     let keeper = processes.hold(keeper);
     let registered = wait_for(&lines, "keeper registered as");
     let framework_id = registered.last().unwrap().rsplit(' ').next().unwrap().to_string();
     wait_for(&lines, "running");
-    let (agent_id, task_id) = poll("the keeper's task on the old group's leader", || {
-        let (_, state) = old.leader()?;
-        let agents = active_agents(&state);
-        let keeper = framework(&state, &framework_id).ok_or("no keeper framework")?;
-        let task = keeper["tasks"][0]["id"].as_str().ok_or("no keeper task")?.to_string();
-        let on = running_on(keeper, &task)?;
-        if agents.len() == 1 && agents.contains_key(&on) {
-            Ok((on, task))
-        } else {
-            Err(format!("agents {agents:?}"))
-        }
-    });
+    let (_, (agent_id, task_id)) =
+        old.wait("the keeper's task on the old group's leader", |state| {
+            let agents = state.active_agents();
+            let task = state.tasks_of(&framework_id).pop().ok_or("no keeper task")?;
+            let on = state.running_on(&framework_id, &task)?;
+            if agents.len() == 1 && agents.contains_key(&on) {
+                Ok((on, task))
+            } else {
+                Err(format!("agents {agents:?}"))
+            }
+        });
 
     // The whole old cluster stops (the task keeps running: it is checkpointed).
     processes.kill(keeper);
@@ -659,23 +285,24 @@ fn registry_restore_moves_a_cluster_to_a_new_master_group() {
     new.start_all(&mut processes);
     // Before any agent or framework talks to it, the new leader has the old framework
     // from the restored registry, and every member started from the restored snapshot.
-    poll("the new leader to serve the restored framework", || {
-        let (_, state) = new.leader()?;
-        let restored = framework(&state, &framework_id)
-            .ok_or_else(|| format!("no framework in {}", state["frameworks"]))?;
-        if restored["recovered"] == true { Ok(()) } else { Err(format!("{restored}")) }
+    let (leader, ()) = new.wait("the new leader to serve the restored framework", |state| {
+        match state.frameworks.get(&framework_id) {
+            Some((_, true)) => Ok(()),
+            other => Err(format!("framework {framework_id}: {other:?} in {:?}", state.frameworks)),
+        }
     });
     for n in 0..3 {
-        new.wait_caught_up(n);
+        if n != leader {
+            new.wait_following(n);
+        }
         let (_, raft) = get_json(&new.address(n), "/master/raft").expect("/master/raft");
         assert_eq!(raft["snapshot_index"], 1, "member {n} runs from the restored snapshot: {raft}");
     }
 
     // The old agent, pointed at the new group, re-registers as itself with its task.
-    start_agent_at(&dir, &new.list(), &agent_dir, agent_port, &mut processes);
-    poll("the old agent on the new leader", || {
-        let (_, state) = new.leader()?;
-        let agents = active_agents(&state);
+    start_agent_on(&dir, &new.list(), &agent_dir, &agent_listener, &mut processes);
+    new.wait("the old agent on the new leader", |state| {
+        let agents = state.active_agents();
         if agents.keys().eq([&agent_id]) { Ok(()) } else { Err(format!("agents {agents:?}")) }
     });
     // The keeper takes its framework back from the new group: its task is alive.
@@ -691,13 +318,12 @@ fn registry_restore_moves_a_cluster_to_a_new_master_group() {
         !takeover.iter().any(|l| l.contains("launching") || l.contains("replacing")),
         "{takeover:?}"
     );
-    poll("the keeper's old task on the new leader", || {
-        let (_, state) = new.leader()?;
-        let keeper = framework(&state, &framework_id).ok_or("no keeper framework")?;
-        if keeper["recovered"] != false || keeper["active"] != true {
-            return Err(format!("keeper not back: {keeper}"));
+    new.wait("the keeper's old task on the new leader", |state| {
+        let keeper = state.frameworks.get(&framework_id);
+        if keeper != Some(&(true, false)) {
+            return Err(format!("keeper (active, recovered) not back: {keeper:?}"));
         }
-        let on = running_on(keeper, &task_id)?;
+        let on = state.running_on(&framework_id, &task_id)?;
         if on == agent_id { Ok(()) } else { Err(format!("task {task_id} moved to {on}")) }
     });
 
@@ -765,7 +391,9 @@ fn launch_new_task(
 /// The scenario with real processes: three `mesos-master`, two `mesos-agent`, a
 /// `keeper` framework keeping two `sleep` tasks. The leading master is killed with kill -9
 /// three times in a row; each time, once a new leader acts, the killed master is restarted
-/// with its work dir and flags and catches up, so the group stays at three. On the first
+/// with its work dir, flags and port and follows the new leader, so the group stays at
+/// three. The test follows the leader's operator events (`SUBSCRIBE`) and the masters'
+/// lines; it never polls. On the first
 /// leader and after every failover: both agents are registered with the leader under the
 /// same IDs, the keeper under its FrameworkID, every task (the keeper's and those of the
 /// earlier rounds) is still TASK_RUNNING on the same agent with nothing completed, and a
@@ -794,74 +422,61 @@ fn real_ha_group_survives_repeated_kill_9_of_the_leader() {
     // (framework, task) -> agent: every task that must keep running.
     let mut tasks: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut agents: BTreeMap<String, String> = BTreeMap::new();
-    let mut leader = None;
+    let mut leader = group.leader();
     for round in 0..=3 {
         if round > 0 {
-            let old = leader.expect("a leader");
+            let old = leader;
             group.kill_member(old, &mut processes);
-            let (new, _) = poll("a new leader", || group.leader());
-            assert_ne!(new, old);
+            leader = group.leader();
+            assert_ne!(leader, old);
             group.start_member(old, &mut processes);
-            group.wait_caught_up(old);
+            group.wait_following(old);
         }
-        let state = poll(&format!("the cluster on leader {round}"), || {
-            let (n, state) = group.leader()?;
-            leader = Some(n);
-            let active = active_agents(&state);
+        let (now_leading, state) = group.wait(&format!("the cluster on leader {round}"), |state| {
+            let active = state.active_agents();
             if active.len() != 2 || (!agents.is_empty() && active != agents) {
                 return Err(format!("agents {active:?}, expected {agents:?}"));
             }
-            let keeper = framework(&state, &keeper_id).ok_or("no keeper")?;
-            if keeper["active"] != true || keeper["recovered"] != false {
-                return Err(format!("keeper not re-registered: {keeper}"));
+            let keeper = state.frameworks.get(&keeper_id);
+            if keeper != Some(&(true, false)) {
+                return Err(format!("keeper (active, recovered) not re-registered: {keeper:?}"));
             }
             if round == 0 && tasks.is_empty() {
-                for task in keeper["tasks"].as_array().into_iter().flatten() {
-                    let id = task["id"].as_str().unwrap_or_default().to_string();
-                    tasks.insert((keeper_id.clone(), id.clone()), running_on(keeper, &id)?);
+                for id in state.tasks_of(&keeper_id) {
+                    let on = state.running_on(&keeper_id, &id)?;
+                    tasks.insert((keeper_id.clone(), id), on);
                 }
                 if tasks.len() != 2 {
                     tasks.clear();
-                    return Err(format!("keeper tasks {}", keeper["tasks"]));
+                    return Err(format!("keeper tasks {:?}", state.tasks));
                 }
             }
             for ((framework_id, task_id), agent) in &tasks {
-                let framework = framework(&state, framework_id)
-                    .ok_or_else(|| format!("no framework {framework_id}"))?;
-                let on = running_on(framework, task_id)?;
+                let on = state.running_on(framework_id, task_id)?;
                 assert_eq!(&on, agent, "task {task_id} of {framework_id} moved");
-                if framework["completed_tasks"].as_array().is_none_or(|c| !c.is_empty()) {
-                    return Err(format!("completed tasks: {}", framework["completed_tasks"]));
+                if state.completed.iter().any(|(f, _)| f == framework_id) {
+                    return Err(format!("completed tasks: {:?}", state.completed));
                 }
             }
             agents = active;
-            Ok(state)
+            Ok(state.clone())
         });
-        ids.record(state["id"].as_str().unwrap_or_default(), &format!("leader of round {round}"));
+        leader = now_leading;
+        ids.record(&group.id(leader), &format!("leader of round {round}"));
         for (id, pid) in &agents {
             ids.record(id, &format!("agent {pid}"));
         }
-        for framework in state["frameworks"].as_array().into_iter().flatten() {
-            let framework_id = framework["id"].as_str().unwrap_or_default();
-            for task in framework["tasks"].as_array().into_iter().flatten() {
-                let task_id = task["id"].as_str().unwrap_or_default();
-                ids.record(
-                    &format!("{framework_id}/{task_id}"),
-                    &format!("task on {}", task["slave_id"].as_str().unwrap_or_default()),
-                );
-                if let Some(executor) = task["executor_id"].as_str().filter(|e| !e.is_empty()) {
-                    ids.record(
-                        &format!("{framework_id}/executor {executor}"),
-                        &format!("executor of {task_id}"),
-                    );
-                }
-            }
-            for offer in framework["offers"].as_array().into_iter().flatten() {
-                ids.record(
-                    offer["id"].as_str().unwrap_or_default(),
-                    &format!("offer to {framework_id}"),
-                );
-            }
+        for ((framework_id, task_id), (_, agent)) in &state.tasks {
+            ids.record(&format!("{framework_id}/{task_id}"), &format!("task on {agent}"));
+        }
+        for ((framework_id, executor), task_id) in &state.executors {
+            ids.record(
+                &format!("{framework_id}/executor {executor}"),
+                &format!("executor of {task_id}"),
+            );
+        }
+        for (offer, framework_id) in &state.offers {
+            ids.record(offer, &format!("offer to {framework_id}"));
         }
         let new =
             launch_new_task(&dir, &group.list(), &format!("new-{round}"), &mut processes, &mut ids);

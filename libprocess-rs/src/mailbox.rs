@@ -1,0 +1,239 @@
+//! Mailboxes: how a message reaches a process of this node.
+//!
+//! Mesos: 3rdparty/libprocess/src/process.cpp `ProcessManager::deliver`, which finds the
+//! receiver by id and enqueues the event. Here a process's actix address sits behind the
+//! type-erased [`Mailbox`], so the node's process table and the senders can hold processes
+//! of every type.
+//!
+//! The hot path is a local typed send ([`Context::send`](crate::Context::send) to a
+//! process of the same node). There the message is turned into the receiver's protocol enum
+//! on the sending thread ([`Inbound::from_local`]: a `TypeId` match, no box, no name
+//! compare) and queued as that enum: one allocation per message (actix's envelope), as for
+//! a bare actix send. Everything else (encoded bodies from the network, messages the test
+//! hooks have seen, exits, HTTP requests) travels as an [`Event`] and is decoded by name in
+//! the receiver, as before.
+//!
+//! A process keeps a small cache from pid to mailbox ([`SendCache`]), so a process that
+//! talks to the same few processes does not hash the id and lock the process table for
+//! every message. A mailbox is marked dead when its process leaves the table, and a cached
+//! mailbox is used only while alive, so cached and uncached sends always agree on who is
+//! there.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use actix::Addr;
+use actix::prelude::SendError;
+
+use crate::clock::Clock;
+use crate::message::{Envelope, Inbound, ProtoMessage};
+use crate::node::{Delivered, Node};
+use crate::pid::Pid;
+use crate::process::{Delivery, Event, Item, Process, ProcessActor};
+
+/// Why an event was not queued.
+pub(crate) enum Refused {
+    /// The mailbox is at its bound.
+    Full,
+    /// The process has stopped.
+    Closed,
+}
+
+/// A process's mailbox, whatever the process's type.
+pub(crate) trait Mailbox: Send + Sync {
+    /// Queues a local typed message: `value` is an `&mut Option<T>`. Returns `None`, with
+    /// `value` untouched, when `T` is not one of the receiver's message types or the
+    /// receiver's protocol is too large to queue inline (the caller then sends it as an
+    /// [`Event::Message`], decoded or refused by name in the receiver).
+    fn send_local(&self, from: &Pid, value: &mut dyn Any, clock: &Clock) -> Option<Delivered>;
+
+    /// Queues an event; `past_bound` queues it even when the mailbox is full (exits and
+    /// terminations must not be lost to a busy process).
+    fn send_event(&self, event: Event, clock: &Clock, past_bound: bool) -> Result<(), Refused>;
+
+    /// False once the process has left the process table.
+    fn is_alive(&self) -> bool;
+
+    /// Called when the process leaves the process table.
+    fn mark_dead(&self);
+}
+
+/// The mailbox of a process of type `P`.
+pub(crate) struct MailboxOf<P: Process> {
+    addr: Addr<ProcessActor<P>>,
+    alive: AtomicBool,
+}
+
+impl<P: Process> MailboxOf<P> {
+    pub(crate) fn new(addr: Addr<ProcessActor<P>>) -> MailboxOf<P> {
+        MailboxOf { addr, alive: AtomicBool::new(true) }
+    }
+}
+
+/// Largest protocol enum queued inline. An enum is as large as its largest message (the
+/// agent's holds a `RunTaskMessage` of about 3 KB): queueing it inline would allocate and
+/// copy that much for every message however small, so larger protocols take the boxed
+/// path, whose box is the size of the message itself.
+const INLINE_MESSAGE_BYTES: usize = 256;
+
+impl<P: Process> Mailbox for MailboxOf<P> {
+    fn send_local(&self, from: &Pid, value: &mut dyn Any, clock: &Clock) -> Option<Delivered> {
+        if size_of::<P::Message>() > INLINE_MESSAGE_BYTES {
+            return None;
+        }
+        let message = <P::Message as Inbound>::from_local(value)?;
+        let item = Item::Local { from: from.clone(), message };
+        Some(match self.addr.try_send(Delivery { item, pending: clock.pending() }) {
+            Ok(()) => Delivered::Queued,
+            Err(SendError::Full(_)) => Delivered::MailboxFull,
+            Err(SendError::Closed(_)) => Delivered::NoProcess,
+        })
+    }
+
+    fn send_event(&self, event: Event, clock: &Clock, past_bound: bool) -> Result<(), Refused> {
+        let delivery = Delivery { item: Item::Event(event), pending: clock.pending() };
+        match self.addr.try_send(delivery) {
+            Ok(()) => Ok(()),
+            Err(SendError::Full(delivery)) if past_bound => {
+                self.addr.do_send(delivery);
+                Ok(())
+            }
+            Err(SendError::Full(_)) => Err(Refused::Full),
+            Err(SendError::Closed(_)) => Err(Refused::Closed),
+        }
+    }
+
+    fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::Relaxed)
+    }
+
+    fn mark_dead(&self) {
+        self.alive.store(false, Ordering::Relaxed);
+    }
+}
+
+/// Entries of a [`SendCache`]: a process talks to few others at a time (a client to its
+/// server, an agent to its master and executors); a miss costs one table lookup.
+const CACHE_SLOTS: usize = 8;
+
+/// Recently used mailboxes of one sending process, direct-mapped by the address of the
+/// receiver's id string.
+///
+/// Pids of local processes are clones of the pid the node made at spawn time, so they
+/// share its id string: comparing pointers identifies them without reading the id. A pid
+/// parsed from text has its own string and simply misses. An entry keeps its pid (and so
+/// the string's address) alive, so an address is never reused while cached.
+#[derive(Default)]
+pub(crate) struct SendCache {
+    slots: [Option<(Pid, Arc<dyn Mailbox>)>; CACHE_SLOTS],
+}
+
+impl SendCache {
+    fn slot(to: &Pid) -> usize {
+        let address = Arc::as_ptr(to.id_arc()).cast::<u8>() as usize;
+        ((address >> 4) ^ (address >> 10)) % CACHE_SLOTS
+    }
+
+    /// The cached mailbox of `to` (a pid of this node), if it is cached and its process
+    /// still runs.
+    pub(crate) fn get(&self, to: &Pid) -> Option<&Arc<dyn Mailbox>> {
+        match &self.slots[SendCache::slot(to)] {
+            // Only pids of this node are cached and asked for, so the ids decide.
+            Some((pid, mailbox))
+                if Arc::ptr_eq(pid.id_arc(), to.id_arc()) && mailbox.is_alive() =>
+            {
+                Some(mailbox)
+            }
+            _ => None,
+        }
+    }
+
+    /// Remembers the mailbox of `to` (a pid of this node), replacing whatever shared its
+    /// slot.
+    pub(crate) fn insert(&mut self, to: &Pid, mailbox: Arc<dyn Mailbox>) {
+        self.slots[SendCache::slot(to)] = Some((to.clone(), mailbox));
+    }
+}
+
+/// The local send path of a node (see the module overview).
+impl Node {
+    /// [`Node::send`] from a process, resolving a local receiver through the sender's
+    /// cache of mailboxes instead of the process table.
+    pub(crate) fn send_from_process<T: ProtoMessage>(
+        &self,
+        cache: &RefCell<SendCache>,
+        from: &Pid,
+        to: &Pid,
+        message: T,
+    ) {
+        // The hot path of the runtime: one relaxed load decides that nobody watches the
+        // messages of this node. Anything that observes every delivery (test hooks, and
+        // later a ring of recent messages) belongs behind this check, in `deliver`.
+        if to.address() != self.address() || self.hooks().is_active() {
+            return self.send(from, to, message);
+        }
+        // Never contended: a handler does not re-enter `send` while this borrow lives.
+        // Should it ever be, the table serves the send.
+        let Ok(mut cache) = cache.try_borrow_mut() else { return self.send(from, to, message) };
+        if let Some(mailbox) = cache.get(to) {
+            self.deliver_typed(&**mailbox, from, to, message);
+            return;
+        }
+        let Some(mailbox) = self.mailbox_of(to.id()) else {
+            self.no_process(to);
+            return;
+        };
+        self.deliver_typed(&*mailbox, from, to, message);
+        cache.insert(to, mailbox);
+    }
+
+    /// Queues a local typed message to `mailbox` as the receiver's own protocol enum, or
+    /// by name when the receiver does not know the type (it is refused there).
+    pub(crate) fn deliver_typed<T: ProtoMessage>(
+        &self,
+        mailbox: &dyn Mailbox,
+        from: &Pid,
+        to: &Pid,
+        message: T,
+    ) -> Delivered {
+        let mut value = Some(message);
+        let delivered = match mailbox.send_local(from, &mut value, self.clock()) {
+            Some(delivered) => delivered,
+            // `send_local` left the message in `value` when it refused it.
+            None => match value.take() {
+                Some(message) => {
+                    let envelope = Envelope::local(from.clone(), to.clone(), message);
+                    let sent =
+                        mailbox.send_event(Event::Message(Box::new(envelope)), self.clock(), false);
+                    Node::delivered(sent)
+                }
+                None => Delivered::NoProcess,
+            },
+        };
+        if delivered == Delivered::MailboxFull {
+            self.mailbox_full(to.id());
+        }
+        delivered
+    }
+
+    pub(crate) fn delivered(sent: Result<(), Refused>) -> Delivered {
+        match sent {
+            Ok(()) => Delivered::Queued,
+            Err(Refused::Full) => Delivered::MailboxFull,
+            Err(Refused::Closed) => Delivered::NoProcess,
+        }
+    }
+
+    pub(crate) fn no_process(&self, to: &Pid) -> Delivered {
+        self.stats().messages_no_process.inc();
+        tracing::debug!(%to, "no such process");
+        Delivered::NoProcess
+    }
+
+    pub(crate) fn mailbox_full(&self, id: &str) {
+        self.stats().mailbox_full.inc();
+        tracing::warn!(process = %id, "mailbox full: message dropped");
+    }
+}

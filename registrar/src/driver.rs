@@ -1,0 +1,656 @@
+//! The raft driver: a plain struct around raft-rs's `RawNode` that never touches a
+//! socket or a clock. Ticks, raft messages and proposals go in; [`DriverOutput`] comes
+//! out: raft messages to send, completed proposals, leadership changes.
+//!
+//! The Ready loop follows raft-rs's documentation (raft 0.7 `lib.rs`), with persistence
+//! strictly first:
+//!
+//! 1. install the Ready's snapshot (storage, then the registry), persist its entries and
+//!    hard state in one durable batch;
+//! 2. only then hand out its messages (`messages` and `persisted_messages`);
+//! 3. apply its committed entries to the registry, completing matching proposals;
+//! 4. `advance`; persist the `LightReady`'s commit index, hand out its messages, apply
+//!    its committed entries too (raft 0.7 marks them applied at `advance_apply`, so they
+//!    would otherwise be lost); `advance_apply`.
+//!
+//! A proposal is identified by the (index, term) its entry got in the leader's log. When
+//! an entry at that index is applied with the same term, the proposal completes; with
+//! another term, the entry was overwritten and the proposal fails. When this member stops
+//! leading, every pending proposal fails at once with `LeadershipLost` (fencing).
+//!
+//! Membership changes are used for one thing: replacing a member that lost its disk by
+//! its next incarnation ([`RaftDriver::propose_replacement`], see
+//! [`members`](crate::members)). The replacement is one joint-consensus change (add the
+//! new id, remove the old one), which raft-rs leaves automatically once it is applied;
+//! the driver applies each committed change on every member, stores the resulting
+//! configuration with a snapshot, and remembers which joining incarnation (its nonce) got
+//! which id.
+
+use std::collections::{BTreeMap, HashMap};
+
+use prost::Message as _;
+use raft::eraftpb::{
+    ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, Entry, EntryType,
+    Message, Snapshot,
+};
+use raft::{RawNode, StateRole};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::members::{generation_of, member_id, slot_of};
+use crate::operations::RegistryEntry;
+use crate::storage::RaftStorage;
+use crate::{Applied, RegistrarError, RegistryError, RegistryOperation, RegistryState};
+
+/// How the driver is set up. Defaults: 100 ms ticks (set by the shell), elections after
+/// 5-9 ticks without a leader, heartbeats every tick.
+#[derive(Debug, Clone)]
+pub struct DriverConfig {
+    /// This member's raft id (see [`members`](crate::members)).
+    pub id: u64,
+    /// How many masters (slots) the group has; raft messages from other slots are refused.
+    pub slots: u64,
+    /// Base election timeout in ticks; each timeout is drawn from
+    /// `[election_ticks, 2 * election_ticks)` with the seeded RNG.
+    pub election_ticks: usize,
+    /// Heartbeat period in ticks.
+    pub heartbeat_ticks: usize,
+    /// Snapshot (and compact the log) after this many applied entries.
+    pub snapshot_interval: u64,
+    /// Most proposals in flight; further submits fail with `TooManyPending`.
+    pub max_pending: usize,
+    /// Largest encoded operation; larger ones fail with `EntryTooLarge`.
+    pub max_entry_bytes: usize,
+    /// Seed of the election-jitter RNG (simulations replay).
+    pub seed: u64,
+}
+
+impl DriverConfig {
+    /// Defaults for member `id` of a group of `slots` masters.
+    pub fn new(id: u64, slots: u64) -> DriverConfig {
+        DriverConfig {
+            id,
+            slots,
+            election_ticks: 5,
+            heartbeat_ticks: 1,
+            snapshot_interval: 1000,
+            max_pending: 10_000,
+            max_entry_bytes: 1024 * 1024,
+            seed: id,
+        }
+    }
+}
+
+/// This member's role as the driver reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriverRole {
+    /// Not leader; `leader` is the known leader's raft id.
+    Following {
+        /// The leader, if known.
+        leader: Option<u64>,
+    },
+    /// Leader, catching up on entries committed before its term.
+    Elected,
+    /// Leader with everything committed before its term applied.
+    Leading,
+    /// Storage failed; the driver does nothing more.
+    Stopped,
+}
+
+/// What the driver produced since the last call to [`RaftDriver::take_output`].
+#[derive(Debug)]
+pub struct DriverOutput<W> {
+    /// Raft messages to send (storage already holds what they promise).
+    pub messages: Vec<Message>,
+    /// Finished proposals and their outcome.
+    pub completed: Vec<(W, Result<Applied, RegistrarError>)>,
+    /// The latest (term, role), if it changed.
+    pub leadership: Option<(u64, DriverRole)>,
+}
+
+impl<W> Default for DriverOutput<W> {
+    fn default() -> Self {
+        DriverOutput { messages: Vec::new(), completed: Vec::new(), leadership: None }
+    }
+}
+
+/// A snapshot of the driver for `/master/raft`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RaftStatus {
+    /// This member's raft id.
+    pub id: u64,
+    /// The current term.
+    pub term: u64,
+    /// `Follower`, `Candidate`, `PreCandidate` or `Leader`.
+    pub role: String,
+    /// The leader's raft id (0 if unknown).
+    pub leader: u64,
+    /// The commit index.
+    pub commit: u64,
+    /// The applied index.
+    pub applied: u64,
+    /// The index of the last snapshot.
+    pub snapshot_index: u64,
+    /// Per member (leader only): (id, matched index, next index).
+    pub progress: Vec<(u64, u64, u64)>,
+    /// The members' raft ids as this member's configuration has them (in a joint
+    /// configuration, the old and the new members).
+    pub members: Vec<u64>,
+}
+
+struct Pending<W> {
+    term: u64,
+    waiter: W,
+}
+
+/// The raft driver. `W` is whatever the shell uses to answer a proposal.
+pub struct RaftDriver<W> {
+    node: RawNode<RaftStorage>,
+    state: RegistryState,
+    applied: u64,
+    pending: BTreeMap<u64, Pending<W>>,
+    config: DriverConfig,
+    rng: StdRng,
+    /// (term, role) seen after the last input, to re-draw the election timeout.
+    last_role: (u64, StateRole),
+    /// (term, index of the term's first entry) once this member became leader.
+    leader_start: Option<(u64, u64)>,
+    reported: Option<(u64, DriverRole)>,
+    failed: Option<RegistrarError>,
+    /// Joined incarnations, as applied: slot -> (the joiner's nonce, its raft id).
+    joined: HashMap<u64, (u64, u64)>,
+    out: DriverOutput<W>,
+}
+
+impl<W> RaftDriver<W> {
+    /// A driver over `storage`, restoring the registry from its last snapshot.
+    pub fn new(
+        config: DriverConfig,
+        storage: RaftStorage,
+    ) -> Result<RaftDriver<W>, RegistrarError> {
+        let snapshot = storage.last_snapshot();
+        let state = RegistryState::decode(&snapshot.data)
+            .map_err(|e| RegistrarError::Storage { reason: e.to_string() })?;
+        let applied = snapshot.get_metadata().index;
+        let raft_config = raft::Config {
+            id: config.id,
+            election_tick: config.election_ticks,
+            heartbeat_tick: config.heartbeat_ticks,
+            applied,
+            check_quorum: true,
+            pre_vote: true,
+            max_size_per_msg: config.max_entry_bytes as u64,
+            max_inflight_msgs: 256,
+            // raft-rs draws from its thread RNG in this range at every reset; the driver
+            // overwrites each draw with one from its seeded RNG (`redraw_election_timeout`).
+            min_election_tick: config.election_ticks,
+            max_election_tick: 2 * config.election_ticks,
+            ..raft::Config::default()
+        };
+        let logger = crate::logger::raft_logger(config.id);
+        let node = RawNode::new(&raft_config, storage, &logger)
+            .map_err(|e| RegistrarError::Raft { reason: e.to_string() })?;
+        let rng = StdRng::seed_from_u64(config.seed);
+        let last_role = (node.raft.term, node.raft.state);
+        let mut driver = RaftDriver {
+            node,
+            state,
+            applied,
+            pending: BTreeMap::new(),
+            config,
+            rng,
+            last_role,
+            leader_start: None,
+            reported: None,
+            failed: None,
+            joined: HashMap::new(),
+            out: DriverOutput::default(),
+        };
+        driver.redraw_election_timeout();
+        Ok(driver)
+    }
+
+    /// The applied registry.
+    pub fn state(&self) -> &RegistryState {
+        &self.state
+    }
+
+    /// The applied index.
+    pub fn applied(&self) -> u64 {
+        self.applied
+    }
+
+    /// This member's raft id.
+    pub fn id(&self) -> u64 {
+        self.config.id
+    }
+
+    /// The storage (for inspection).
+    pub fn storage(&self) -> &RaftStorage {
+        self.node.store()
+    }
+
+    /// Proposals in flight.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The status for `/master/raft`.
+    pub fn status(&self) -> RaftStatus {
+        let status = self.node.status();
+        let mut progress: Vec<(u64, u64, u64)> = status
+            .progress
+            .map(|p| p.iter().map(|(id, pr)| (*id, pr.matched, pr.next_idx)).collect())
+            .unwrap_or_default();
+        progress.sort_unstable();
+        RaftStatus {
+            id: self.config.id,
+            term: self.node.raft.term,
+            role: format!("{:?}", self.node.raft.state),
+            leader: self.node.raft.leader_id,
+            commit: self.node.raft.raft_log.committed,
+            applied: self.applied,
+            snapshot_index: self.node.store().last_snapshot().get_metadata().index,
+            progress,
+            members: self.members(),
+        }
+    }
+
+    /// Every raft id in this member's configuration (voters, outgoing voters, learners).
+    pub fn members(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.configured_ids().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// The raft ids of the stored configuration, unsorted, possibly repeated.
+    fn configured_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        let cs = self.node.store().conf_state();
+        cs.voters.iter().chain(&cs.voters_outgoing).chain(&cs.learners).copied()
+    }
+
+    /// True while the configuration is joint (a replacement is under way).
+    fn is_joint(&self) -> bool {
+        !self.node.store().conf_state().voters_outgoing.is_empty()
+    }
+
+    /// True if `id` is an earlier incarnation of a member the configuration has a later
+    /// one of (it lost its disk and was replaced). Checked for every raft message.
+    fn is_superseded(&self, id: u64) -> bool {
+        self.configured_ids()
+            .any(|m| slot_of(m) == slot_of(id) && generation_of(m) > generation_of(id))
+    }
+
+    /// One tick of the election and heartbeat clock.
+    pub fn tick(&mut self) {
+        if self.failed.is_none() {
+            self.node.tick();
+            self.after_input();
+        }
+    }
+
+    /// A raft message from a peer. Messages not addressed to us are refused.
+    pub fn step(&mut self, message: Message) -> Result<(), RegistrarError> {
+        if self.failed.is_some() {
+            return Ok(());
+        }
+        let slot = slot_of(message.from);
+        if message.to != self.config.id
+            || slot == 0
+            || slot > self.config.slots
+            || self.is_superseded(message.from)
+        {
+            return Err(RegistrarError::Raft {
+                reason: format!("message {} -> {} is not for us", message.from, message.to),
+            });
+        }
+        let result =
+            self.node.step(message).map_err(|e| RegistrarError::Raft { reason: e.to_string() });
+        self.after_input();
+        result
+    }
+
+    /// Proposes `operation`; on refusal the waiter comes back with the reason.
+    pub fn propose(
+        &mut self,
+        operation: RegistryOperation,
+        waiter: W,
+    ) -> Result<(), (W, RegistrarError)> {
+        if let Some(error) = &self.failed {
+            return Err((waiter, error.clone()));
+        }
+        if self.node.raft.state != StateRole::Leader {
+            // The shell, which knows the peers' pids, fills in the leader.
+            return Err((waiter, RegistrarError::NotLeader { leader: None }));
+        }
+        if self.pending.len() >= self.config.max_pending {
+            return Err((
+                waiter,
+                RegistrarError::TooManyPending { limit: self.config.max_pending },
+            ));
+        }
+        let data = RegistryEntry { operation: Some(operation) }.encode_to_vec();
+        if data.len() > self.config.max_entry_bytes {
+            return Err((
+                waiter,
+                RegistrarError::EntryTooLarge {
+                    bytes: data.len(),
+                    limit: self.config.max_entry_bytes,
+                },
+            ));
+        }
+        if let Err(error) = self.node.propose(Vec::new(), data) {
+            return Err((waiter, RegistrarError::Raft { reason: error.to_string() }));
+        }
+        let index = self.node.raft.raft_log.last_index();
+        self.pending.insert(index, Pending { term: self.node.raft.term, waiter });
+        Ok(())
+    }
+
+    /// Proposes to replace the member in `slot` by its next incarnation, for a master that
+    /// lost its disk and asks to rejoin with `nonce` (random, one per blank start).
+    /// Returns the new incarnation's raft id once the change is applied and the joint
+    /// configuration left (ask again until then: `Ok(None)`); the proposal itself is made once, and not while another
+    /// membership change is under way.
+    pub fn propose_replacement(
+        &mut self,
+        slot: u64,
+        nonce: u64,
+    ) -> Result<Option<u64>, RegistrarError> {
+        let joint = self.is_joint();
+        if let Some((_, id)) =
+            self.joined.get(&slot).filter(|(joined_nonce, _)| *joined_nonce == nonce)
+        {
+            // Done once the joint configuration is left: the old incarnation is gone.
+            return Ok((!joint).then_some(*id));
+        }
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        if self.current_role() != DriverRole::Leading {
+            return Err(RegistrarError::NotLeader { leader: None });
+        }
+        if joint || self.node.raft.pending_conf_index > self.applied {
+            return Ok(None); // One membership change at a time.
+        }
+        let old: Vec<u64> = self.members().into_iter().filter(|m| slot_of(*m) == slot).collect();
+        let generation = old.iter().map(|m| generation_of(*m) + 1).max().unwrap_or(0);
+        let new = member_id(slot, generation);
+        let mut changes = vec![change(ConfChangeType::AddNode, new)];
+        changes.extend(old.iter().map(|m| change(ConfChangeType::RemoveNode, *m)));
+        let mut cc = ConfChangeV2::default();
+        cc.set_transition(ConfChangeTransition::Auto);
+        cc.set_changes(changes.into());
+        self.node
+            .propose_conf_change(nonce.to_be_bytes().to_vec(), cc)
+            .map_err(|e| RegistrarError::Raft { reason: e.to_string() })?;
+        tracing::info!(
+            raft_id = self.config.id,
+            slot,
+            ?old,
+            new,
+            "proposed to replace a member that lost its disk"
+        );
+        Ok(None)
+    }
+
+    /// Tells raft that a snapshot message went out to `to`. Sends are fire and forget:
+    /// if it is lost, the follower's next rejection makes the leader send it again.
+    pub fn report_snapshot_sent(&mut self, to: u64) {
+        self.node.report_snapshot(to, raft::SnapshotStatus::Finish);
+    }
+
+    /// True if this member never stored an entry nor got past a pre-vote: the group it
+    /// belongs to has not started yet.
+    pub fn is_fresh(&self) -> bool {
+        self.node.raft.term == 0 && self.node.raft.raft_log.last_index() == 0
+    }
+
+    /// The known leader's raft id.
+    pub fn leader(&self) -> Option<u64> {
+        Some(self.node.raft.leader_id).filter(|id| *id != 0)
+    }
+
+    /// Runs the Ready loop and returns everything produced since the last call.
+    pub fn take_output(&mut self) -> DriverOutput<W> {
+        self.maybe_leave_joint();
+        // Each round handles one Ready; new Readies only appear through the previous
+        // round's own progress, so a handful of rounds drains it. Bounded all the same.
+        for _ in 0..16 {
+            if self.failed.is_some() || !self.node.has_ready() {
+                break;
+            }
+            if let Err(error) = self.handle_ready() {
+                self.fail(error);
+            }
+        }
+        self.check_leadership();
+        std::mem::take(&mut self.out)
+    }
+
+    fn after_input(&mut self) {
+        let now = (self.node.raft.term, self.node.raft.state);
+        if now != self.last_role {
+            self.last_role = now;
+            self.redraw_election_timeout();
+            if now.1 == StateRole::Leader {
+                // become_leader appended this term's empty entry: the last one now.
+                self.leader_start = Some((now.0, self.node.raft.raft_log.last_index()));
+            }
+        }
+    }
+
+    fn redraw_election_timeout(&mut self) {
+        let base = self.config.election_ticks;
+        let timeout = self.rng.random_range(base..2 * base);
+        self.node.raft.set_randomized_election_timeout(timeout);
+    }
+
+    fn handle_ready(&mut self) -> Result<(), RegistrarError> {
+        let mut ready = self.node.ready();
+        if !ready.snapshot().is_empty() {
+            let snapshot = ready.snapshot().clone();
+            self.node.mut_store().apply_snapshot(&snapshot)?;
+            self.install_snapshot(&snapshot)?;
+        }
+        self.node.mut_store().persist(ready.entries(), ready.hs())?;
+        self.out.messages.extend(ready.take_messages());
+        self.out.messages.extend(ready.take_persisted_messages());
+        self.apply_entries(ready.take_committed_entries())?;
+        let mut light = self.node.advance(ready);
+        if let Some(commit) = light.commit_index() {
+            self.node.mut_store().set_commit(commit)?;
+        }
+        self.out.messages.extend(light.take_messages());
+        self.apply_entries(light.take_committed_entries())?;
+        self.node.advance_apply();
+        Ok(())
+    }
+
+    fn install_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), RegistrarError> {
+        self.state = RegistryState::decode(&snapshot.data)
+            .map_err(|e| RegistrarError::Storage { reason: e.to_string() })?;
+        let index = snapshot.get_metadata().index;
+        self.applied = self.applied.max(index);
+        let stale: Vec<u64> = self.pending.range(..=index).map(|(i, _)| *i).collect();
+        for i in stale {
+            if let Some(p) = self.pending.remove(&i) {
+                self.out
+                    .completed
+                    .push((p.waiter, Err(RegistrarError::LeadershipLost { term: p.term })));
+            }
+        }
+        tracing::info!(raft_id = self.config.id, index, "installed a registry snapshot");
+        Ok(())
+    }
+
+    fn apply_entries(&mut self, entries: Vec<Entry>) -> Result<(), RegistrarError> {
+        for entry in entries {
+            if entry.index <= self.applied {
+                continue;
+            }
+            self.applied = entry.index;
+            if matches!(
+                entry.get_entry_type(),
+                EntryType::EntryConfChange | EntryType::EntryConfChangeV2
+            ) {
+                self.apply_conf_change(&entry)?;
+                if let Some(p) = self.pending.remove(&entry.index) {
+                    // Our proposal at this index was overwritten by a later leader's change.
+                    self.out
+                        .completed
+                        .push((p.waiter, Err(RegistrarError::LeadershipLost { term: p.term })));
+                }
+                continue;
+            }
+            let outcome = self.apply_entry(&entry);
+            if let Some(p) = self.pending.remove(&entry.index) {
+                let result = if p.term == entry.term {
+                    outcome
+                        .map(|mutated| Applied { index: entry.index, term: entry.term, mutated })
+                        .map_err(|error| RegistrarError::Rejected { index: entry.index, error })
+                } else {
+                    Err(RegistrarError::LeadershipLost { term: p.term })
+                };
+                self.out.completed.push((p.waiter, result));
+            }
+        }
+        self.maybe_compact()
+    }
+
+    /// Applies one committed entry; the outcome is the same on every member.
+    fn apply_entry(&mut self, entry: &Entry) -> Result<bool, RegistryError> {
+        if entry.data.is_empty() {
+            return Ok(false); // A new leader's empty entry.
+        }
+        let decoded = RegistryEntry::decode(&entry.data[..]).map_err(|e| {
+            RegistryError::Invalid { reason: format!("undecodable entry {}: {e}", entry.index) }
+        })?;
+        match decoded.operation {
+            Some(operation) => operation.apply(&mut self.state),
+            None => Err(RegistryError::Invalid {
+                reason: format!("entry {} has no operation", entry.index),
+            }),
+        }
+    }
+
+    /// Applies a committed membership change (the same on every member) and stores the
+    /// configuration it produced with a snapshot at its index. A change raft-rs refuses
+    /// (it cannot happen with the changes this driver proposes) is logged and skipped, as
+    /// it is on every member.
+    fn apply_conf_change(&mut self, entry: &Entry) -> Result<(), RegistrarError> {
+        use protobuf::Message as _;
+        // This driver proposes only `ConfChangeV2`; a v1 change is applied all the same.
+        let (cc, applied) = if entry.get_entry_type() == EntryType::EntryConfChangeV2 {
+            match ConfChangeV2::parse_from_bytes(&entry.data) {
+                Ok(cc) => {
+                    let applied = self.node.apply_conf_change(&cc);
+                    (cc, applied.map_err(|e| e.to_string()))
+                }
+                Err(e) => (ConfChangeV2::default(), Err(e.to_string())),
+            }
+        } else {
+            let applied = raft::eraftpb::ConfChange::parse_from_bytes(&entry.data)
+                .map_err(|e| e.to_string())
+                .and_then(|cc| self.node.apply_conf_change(&cc).map_err(|e| e.to_string()));
+            (ConfChangeV2::default(), applied)
+        };
+        let conf_state = match applied {
+            Ok(conf_state) => conf_state,
+            Err(reason) => {
+                tracing::error!(raft_id = self.config.id, index = entry.index, %reason, "skipping a membership change raft refused");
+                return Ok(());
+            }
+        };
+        if let (Ok(nonce), Some(added)) = (
+            <[u8; 8]>::try_from(&entry.context[..]),
+            cc.changes.iter().find(|c| c.get_change_type() == ConfChangeType::AddNode),
+        ) {
+            self.joined.insert(slot_of(added.node_id), (u64::from_be_bytes(nonce), added.node_id));
+        }
+        tracing::info!(raft_id = self.config.id, index = entry.index, voters = ?conf_state.voters, outgoing = ?conf_state.voters_outgoing, "membership changed");
+        let data = self.state.encode();
+        self.node.mut_store().apply_conf_state(entry.index, data, conf_state)
+    }
+
+    /// A leader left in a joint configuration (its predecessor entered it and lost
+    /// leadership before leaving it; raft-rs leaves automatically only on the leader that
+    /// applied the change) proposes to leave it.
+    fn maybe_leave_joint(&mut self) {
+        if self.is_joint()
+            && self.current_role() == DriverRole::Leading
+            && self.node.raft.pending_conf_index <= self.applied
+            && let Err(error) = self.node.propose_conf_change(Vec::new(), ConfChangeV2::default())
+        {
+            tracing::warn!(raft_id = self.config.id, %error, "cannot propose to leave the joint configuration");
+        }
+    }
+
+    fn maybe_compact(&mut self) -> Result<(), RegistrarError> {
+        let snapshot_index = self.node.store().last_snapshot().get_metadata().index;
+        if self.applied.saturating_sub(snapshot_index) >= self.config.snapshot_interval {
+            let data = self.state.encode();
+            self.node.mut_store().compact(self.applied, data)?;
+            tracing::debug!(
+                raft_id = self.config.id,
+                index = self.applied,
+                "compacted the raft log"
+            );
+        }
+        Ok(())
+    }
+
+    fn current_role(&self) -> DriverRole {
+        if self.failed.is_some() {
+            return DriverRole::Stopped;
+        }
+        let raft = &self.node.raft;
+        if raft.state != StateRole::Leader {
+            return DriverRole::Following { leader: Some(raft.leader_id).filter(|id| *id != 0) };
+        }
+        match self.leader_start {
+            Some((term, start)) if term == raft.term && self.applied >= start => {
+                DriverRole::Leading
+            }
+            _ => DriverRole::Elected,
+        }
+    }
+
+    fn check_leadership(&mut self) {
+        let now = (self.node.raft.term, self.current_role());
+        if self.reported == Some(now) {
+            return;
+        }
+        if let Some((term, DriverRole::Elected | DriverRole::Leading)) = self.reported {
+            let still_leading =
+                now.0 == term && matches!(now.1, DriverRole::Elected | DriverRole::Leading);
+            if !still_leading {
+                self.fail_pending(|p| RegistrarError::LeadershipLost { term: p });
+                tracing::warn!(raft_id = self.config.id, term, "lost leadership");
+            }
+        }
+        tracing::info!(raft_id = self.config.id, term = now.0, role = ?now.1, "registrar leadership");
+        self.reported = Some(now);
+        self.out.leadership = Some(now);
+    }
+
+    fn fail_pending(&mut self, error: impl Fn(u64) -> RegistrarError) {
+        for (_, p) in std::mem::take(&mut self.pending) {
+            self.out.completed.push((p.waiter, Err(error(p.term))));
+        }
+    }
+
+    fn fail(&mut self, error: RegistrarError) {
+        tracing::error!(raft_id = self.config.id, %error, "registrar storage failed; stopping");
+        self.fail_pending(|_| error.clone());
+        self.failed = Some(error);
+    }
+}
+
+fn change(change_type: ConfChangeType, node_id: u64) -> ConfChangeSingle {
+    let mut single = ConfChangeSingle::default();
+    single.set_change_type(change_type);
+    single.node_id = node_id;
+    single
+}
