@@ -15,12 +15,15 @@ const PROTO_FILES: &[&str] = &[
     // package mesos (v0, `Slave` naming) and its sub-packages.
     "mesos/mesos.proto",
     "mesos/allocator/allocator.proto",
+    "mesos/authorizer/acls.proto",
     "mesos/maintenance/maintenance.proto",
     "mesos/quota/quota.proto",
     "mesos/scheduler/scheduler.proto",
     // package mesos.internal: libprocess messages and the registry.
     "mesos/internal/messages.proto",
     "mesos/internal/registry.proto",
+    // package mesos.internal: v0 authentication (CRAM-MD5 over libprocess).
+    "mesos/authentication/authentication.proto",
     // package mesos.v1 (`Agent` naming) and the v1 HTTP APIs.
     "mesos/v1/mesos.proto",
     "mesos/v1/allocator/allocator.proto",

@@ -68,3 +68,28 @@ if [ ! -f "$CLIENT_STAMP" ]; then
     "$CLIENT_VENV/bin/python" -c "import pymesos, http_parser.http; print('pymesos ready:', pymesos.__file__)"
     touch "$CLIENT_STAMP"
 fi
+
+# The web UI's browser test (tests/webui.rs): Debian's chromium, driven headless by
+# playwright-core from npm (pinned in tests/browser/package-lock.json, installed into
+# tests/browser/node_modules, which git ignores).
+if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium
+    else
+        sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends chromium
+    fi
+fi
+BROWSER_STAMP=tests/browser/node_modules/.ready-$(sha256sum tests/browser/package-lock.json | cut -c1-16)
+if [ ! -f "$BROWSER_STAMP" ]; then
+    (cd tests/browser && npm ci --no-audit --no-fund --silent)
+    touch "$BROWSER_STAMP"
+fi
+# The Prometheus text parser of the reference Python client, for the tests that parse
+# the masters' and agents' `/metrics` (master and agent HTTP tests): installed into
+# the client venv beside pymesos, under its own stamp.
+PROM_STAMP="$CLIENT_VENV/.ready-prometheus-client-0.26.0"
+if [ ! -f "$PROM_STAMP" ]; then
+    "$CLIENT_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps "prometheus-client==0.26.0"
+    "$CLIENT_VENV/bin/python" -c "import prometheus_client.parser; print('prometheus-client ready')"
+    touch "$PROM_STAMP"
+fi

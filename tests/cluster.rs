@@ -8,8 +8,14 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use base64::Engine as _;
+#[path = "cluster/authentication.rs"]
+mod authentication;
+
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid as OsPid;
+
+/// The web UI in headless chromium.
+mod webui;
 
 /// Generous guard against hangs (not a wait: every wait below is on an event).
 const GUARD: Duration = Duration::from_secs(120);
@@ -525,4 +531,130 @@ fn ha_cluster_runs_under_tls() {
     assert!(out.contains("TASK_FINISHED for task 'tls-two'"), "{out}");
     drop(local);
     let _ = std::fs::remove_dir_all(&pki_dir);
+}
+
+/// The pymesos scheduler started in the background; killed when dropped. Its output
+/// lines arrive on `lines`.
+struct Background {
+    child: KillOnDrop,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Background {
+    /// Waits (with the guard) for an output line containing `wanted`.
+    fn wait_for(&self, wanted: &str) -> String {
+        loop {
+            let line = self.lines.recv_timeout(GUARD).expect("pymesos printed the line in time");
+            if line.contains(wanted) {
+                return line;
+            }
+        }
+    }
+}
+
+/// Starts the pymesos scheduler with `options` against `master` in the background.
+fn pymesos_background(options: &[&str], master: &str, command: &str) -> Background {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/client-venv/bin/python");
+    assert!(python.exists(), "pymesos is installed by scripts/test-setup.sh (run scripts/test.sh)");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/clients/pymesos_scheduler.py");
+    let mut child = Command::new(python)
+        .arg(script)
+        .args(options)
+        .args([master, command, "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the pymesos scheduler");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    Background { child: KillOnDrop(child), lines }
+}
+
+/// `POST /master/teardown` of `framework_id` on the master at `port` (no credentials:
+/// the caller is unauthenticated); returns the status code.
+fn teardown(port: u16, framework_id: &str) -> u16 {
+    let config = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(5)))
+        .http_status_as_error(false)
+        .build();
+    ureq::Agent::new_with_config(config)
+        .post(&format!("http://127.0.0.1:{port}/master/teardown"))
+        .content_type("application/x-www-form-urlencoded")
+        .send(format!("frameworkId={framework_id}"))
+        .expect("POST /master/teardown")
+        .status()
+        .as_u16()
+}
+
+/// `GET /master/state` of the master on `port`.
+fn master_state(port: u16) -> serde_json::Value {
+    let config = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(5))).build();
+    let body = ureq::Agent::new_with_config(config)
+        .get(&format!("http://127.0.0.1:{port}/master/state"))
+        .call()
+        .expect("GET /master/state")
+        .body_mut()
+        .read_to_string()
+        .expect("body");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+/// The id of the framework registered with `principal`, from `/master/state`.
+fn framework_with_principal(state: &serde_json::Value, principal: &str) -> Option<String> {
+    state["frameworks"].as_array()?.iter().find(|f| f["principal"] == principal)?["id"]
+        .as_str()
+        .map(str::to_string)
+}
+
+/// `--acls` on real processes (given to the master and agent of `mesos-local` through
+/// `MESOS_ACLS`), with an unmodified pymesos scheduler that sets
+/// `FrameworkInfo.principal`: a principal the `register_frameworks` ACLs deny is refused
+/// with Mesos's reason; an unauthenticated teardown of a framework whose principal the
+/// `teardown_frameworks` ACLs protect gets `403` and the framework keeps running, while
+/// one the ACLs let anyone tear down is removed. (Teardown by an authenticated
+/// principal needs HTTP authentication, which lands on its own branch.)
+#[test]
+fn acls_refuse_a_principal_and_guard_teardown() {
+    let acls = serde_json::json!({
+        "register_frameworks": [
+            {"principals": {"values": ["banned"]}, "roles": {"type": "NONE"}}],
+        "teardown_frameworks": [
+            {"principals": {"type": "ANY"}, "framework_principals": {"values": ["open"]}},
+            {"principals": {"type": "ANY"}, "framework_principals": {"type": "NONE"}}]
+    })
+    .to_string();
+    let (_local, ports) = start_local_with(1, 1, &[("MESOS_ACLS".to_string(), acls.clone())], &[]);
+    let base = ports[0];
+    let master = format!("127.0.0.1:{base}");
+
+    let (status, output) =
+        pymesos_with(&["--principal", "banned", "--wait", "30"], &master, "echo hi", 1);
+    assert_eq!(status, Some(3), "refused with an ERROR event:\n{output}");
+    assert!(output.contains("error Not authorized to register framework"), "{output}");
+    assert!(framework_with_principal(&master_state(base), "banned").is_none());
+
+    let locked = pymesos_background(&["--principal", "locked"], &master, "sleep 1000");
+    locked.wait_for("TASK_RUNNING");
+    let open = pymesos_background(&["--principal", "open"], &master, "sleep 1000");
+    open.wait_for("TASK_RUNNING");
+    let state = master_state(base);
+    let locked_id = framework_with_principal(&state, "locked").expect("locked is registered");
+    let open_id = framework_with_principal(&state, "open").expect("open is registered");
+
+    assert_eq!(teardown(base, &locked_id), 403);
+    let state = master_state(base);
+    assert_eq!(framework_with_principal(&state, "locked").as_deref(), Some(locked_id.as_str()));
+    // The master answers once the framework is removed.
+    assert_eq!(teardown(base, &open_id), 200);
+    let state = master_state(base);
+    assert!(framework_with_principal(&state, "open").is_none(), "torn down");
+    assert!(framework_with_principal(&state, "locked").is_some(), "untouched");
+    drop(open.child);
+    drop(locked.child);
 }

@@ -15,6 +15,9 @@
 //! `benchmarks` binary (optimized build) measured on this machine type for issue 17,
 //! not in the same run. Every libprocess-rs figure stands beside a baseline measured in
 //! the same run (a bare actix pair, a raw socket) and interleaved with it.
+//!
+//! `--arm-ring`: ACT-1 with the node's message ring recording, to measure its armed
+//! cost (see docs/libprocess.md).
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -768,12 +771,19 @@ struct Options {
     act1_side: Option<String>,
     only: Option<Vec<String>>,
     write: bool,
+    arm_ring: bool,
 }
 
 impl Options {
     fn parse() -> Options {
-        let mut options =
-            Options { runs: 5, act1_pings: 15_000_000, act1_side: None, only: None, write: true };
+        let mut options = Options {
+            runs: 5,
+            act1_pings: 15_000_000,
+            act1_side: None,
+            only: None,
+            write: true,
+            arm_ring: false,
+        };
         for arg in std::env::args().skip(1) {
             if let Some(v) = arg.strip_prefix("--runs=") {
                 options.runs = v.parse().expect("--runs=N");
@@ -785,6 +795,8 @@ impl Options {
                 options.only = Some(v.split(',').map(str::to_string).collect());
             } else if arg == "--no-write" {
                 options.write = false;
+            } else if arg == "--arm-ring" {
+                options.arm_ring = true;
             }
             // Anything else (cargo passes `--bench`) is ignored.
         }
@@ -889,6 +901,9 @@ fn main() {
             let node = Node::builder("127.0.0.1:0".parse().expect("literal")).start().expect("start node");
             let total = options.act1_pings;
             let side = options.act1_side.as_deref();
+            if options.arm_ring {
+                node.message_ring().arm();
+            }
             // Warm-up (allocator, arbiters), not reported.
             act1_libprocess(&node, &arbiters, 10_000, 999).await;
             let mut ours = Vec::new();

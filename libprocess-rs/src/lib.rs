@@ -5,8 +5,10 @@
 //! (`mesos.internal.RegisterSlaveMessage`), locally without encoding, or across the network
 //! with libprocess's own wire protocol (HTTP/1.1 `POST /<id>/<name>`), byte-compatible with
 //! Apache Mesos. On top of that: links and `exited` notifications, timers on a clock that
-//! tests pause and advance, per-process HTTP routes, metrics, test hooks that wait for,
-//! drop or hold chosen messages, and a simulated network for whole clusters in one test.
+//! tests pause and advance, per-process HTTP routes, metrics (also in Prometheus's
+//! format), test hooks that wait for, drop or hold chosen messages, a ring of recent
+//! messages for operators to watch, and a simulated network for whole clusters in one
+//! test.
 //!
 //! ```no_run
 //! use libprocess::{Context, Node, Pid, Process};
@@ -56,7 +58,9 @@
 //! - [`tls`]: the TLS setting (`LIBPROCESS_SSL_*`), parsed and loaded once per node.
 //! - [`sim`]: the simulated network.
 //! - [`hooks`]: test hooks (`expect`, `drop_next`, `drop_all`, `hold`).
+//! - [`ring`]: the message ring (recent messages for the web UI) and its endpoints.
 //! - [`metrics`]: counters and gauges for `/metrics/snapshot`.
+//! - [`prometheus`]: the same metrics in the Prometheus text format, at `/metrics`.
 //! - [`error`]: the error type.
 //! - `test_pki` (feature `test-pki`): a throwaway CA for TLS tests.
 //! - [`testing`]: `Ping`/`Pong` messages and an `Echo` process for tests and benchmarks.
@@ -77,6 +81,8 @@ mod net;
 pub mod node;
 pub mod pid;
 pub mod process;
+pub mod prometheus;
+pub mod ring;
 mod router;
 pub mod sim;
 #[cfg(feature = "test-pki")]
@@ -95,6 +101,7 @@ pub use metrics::{Counter, Gauge, Metrics};
 pub use node::{Delivered, LinkMode, Node, NodeBuilder, NodeConfig};
 pub use pid::Pid;
 pub use process::{Context, Process, ProcessActor, ProcessRef, Reserved};
+pub use ring::{MessageRing, RingConfig};
 pub use sim::SimNetwork;
 pub use tls::TlsConfig;
 

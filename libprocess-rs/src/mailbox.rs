@@ -168,10 +168,13 @@ impl Node {
         to: &Pid,
         message: T,
     ) {
-        // The hot path of the runtime: one relaxed load decides that nobody watches the
-        // messages of this node. Anything that observes every delivery (test hooks, and
-        // later a ring of recent messages) belongs behind this check, in `deliver`.
-        if to.address() != self.address() || self.hooks().is_active() {
+        // The hot path of the runtime: two relaxed loads decide that nobody watches the
+        // messages of this node (test hooks, the message ring); whatever observes local
+        // messages does it on the table path, in `Node::send` and `deliver`.
+        if to.address() != self.address()
+            || self.hooks().is_active()
+            || self.message_ring().is_armed()
+        {
             return self.send(from, to, message);
         }
         // Never contended: a handler does not re-enter `send` while this borrow lives.

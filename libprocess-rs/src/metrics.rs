@@ -2,6 +2,8 @@
 //!
 //! Mesos: 3rdparty/libprocess/include/process/metrics/. Names are Mesos's
 //! (`master/tasks_running`, `allocator/event_queue_dispatches`); values are numbers.
+//! Each metric is a counter or a gauge ([`Kind`]), as Mesos declares it; the
+//! Prometheus rendering at `/metrics` ([`crate::prometheus`]) says which.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -48,12 +50,21 @@ impl Gauge {
 
 type GaugeFn = Arc<dyn Fn() -> f64 + Send + Sync>;
 
+/// What a metric measures (Mesos: `process::metrics::Counter` or `Gauge`/`PullGauge`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Counts events: only ever goes up (until the process restarts).
+    Counter,
+    /// A sample of some magnitude: goes up and down.
+    Gauge,
+}
+
 /// A node's metric registry. Cloning shares it.
 #[derive(Clone, Default)]
 pub struct Metrics {
     counters: Arc<DashMap<String, Counter>>,
     gauges: Arc<DashMap<String, Gauge>>,
-    computed: Arc<DashMap<String, GaugeFn>>,
+    computed: Arc<DashMap<String, (GaugeFn, Kind)>>,
 }
 
 impl Metrics {
@@ -69,7 +80,13 @@ impl Metrics {
 
     /// A gauge whose value is computed when a snapshot is taken.
     pub fn computed_gauge(&self, name: &str, f: impl Fn() -> f64 + Send + Sync + 'static) {
-        self.computed.insert(name.to_string(), Arc::new(f));
+        self.computed.insert(name.to_string(), (Arc::new(f), Kind::Gauge));
+    }
+
+    /// A counter whose value is computed when a snapshot is taken (a count the owner
+    /// keeps elsewhere and that only goes up, such as Mesos's `master/tasks_finished`).
+    pub fn computed_counter(&self, name: &str, f: impl Fn() -> f64 + Send + Sync + 'static) {
+        self.computed.insert(name.to_string(), (Arc::new(f), Kind::Counter));
     }
 
     /// Removes a metric of any kind.
@@ -81,17 +98,25 @@ impl Metrics {
 
     /// Every metric's current value, sorted by name.
     pub fn snapshot(&self) -> BTreeMap<String, f64> {
+        self.snapshot_kinds().into_iter().map(|(name, (value, _))| (name, value)).collect()
+    }
+
+    /// Every metric's current value and kind, sorted by name. A computed metric
+    /// replaces a plain one of the same name.
+    pub fn snapshot_kinds(&self) -> BTreeMap<String, (f64, Kind)> {
         let mut all = BTreeMap::new();
         for entry in self.counters.iter() {
-            all.insert(entry.key().clone(), entry.value().get() as f64);
+            all.insert(entry.key().clone(), (entry.value().get() as f64, Kind::Counter));
         }
         for entry in self.gauges.iter() {
-            all.insert(entry.key().clone(), entry.value().get());
+            all.insert(entry.key().clone(), (entry.value().get(), Kind::Gauge));
         }
-        let computed: Vec<(String, GaugeFn)> =
+        // Copied out first: a computed metric may take time, and must not run while
+        // holding a shard lock of the map.
+        let computed: Vec<(String, (GaugeFn, Kind))> =
             self.computed.iter().map(|e| (e.key().clone(), e.value().clone())).collect();
-        for (name, f) in computed {
-            all.insert(name, f());
+        for (name, (f, kind)) in computed {
+            all.insert(name, (f(), kind));
         }
         all
     }

@@ -28,6 +28,7 @@ use crate::metrics::{Counter, Metrics};
 use crate::net::Tcp;
 use crate::pid::Pid;
 use crate::process::{Event, Process, ProcessActor, ProcessRef, Reserved};
+use crate::ring::{MessageRing, RingConfig};
 use crate::sim::SimNetwork;
 use crate::tls::TlsConfig;
 
@@ -58,6 +59,8 @@ pub struct NodeConfig {
     pub io_threads: usize,
     /// The version `/version` reports (Mesos's API version, so v1 clients enable v1).
     pub version: String,
+    /// Bounds of the message ring (entries, body bytes; see [`crate::ring`]).
+    pub message_ring: RingConfig,
 }
 
 impl Default for NodeConfig {
@@ -73,6 +76,7 @@ impl Default for NodeConfig {
             outbound_queue: 100_000,
             io_threads: 1,
             version: "1.11.0".to_string(),
+            message_ring: RingConfig::default(),
         }
     }
 }
@@ -166,6 +170,7 @@ pub(crate) struct NodeInner {
     address: SocketAddr,
     clock: Clock,
     hooks: Arc<Hooks>,
+    ring: Arc<MessageRing>,
     metrics: Metrics,
     stats: NodeStats,
     config: NodeConfig,
@@ -271,9 +276,11 @@ impl NodeBuilder {
             }
         };
         let metrics = Metrics::default();
+        let clock = self.clock.unwrap_or_default();
         let inner = Arc::new(NodeInner {
             address,
-            clock: self.clock.unwrap_or_default(),
+            ring: Arc::new(MessageRing::new(self.config.message_ring, clock.clone())),
+            clock,
             hooks: self.hooks.unwrap_or_default(),
             stats: NodeStats::new(&metrics),
             metrics,
@@ -338,6 +345,11 @@ impl Node {
     /// The node's test hooks.
     pub fn hooks(&self) -> &Arc<Hooks> {
         &self.inner.hooks
+    }
+
+    /// The node's ring of recent messages (see [`crate::ring`]).
+    pub fn message_ring(&self) -> &Arc<MessageRing> {
+        &self.inner.ring
     }
 
     /// The node's metrics (served at `/metrics/snapshot`).
@@ -457,7 +469,11 @@ impl Node {
         if to.address() != self.inner.address {
             let body = Bytes::from(message.encode_to_vec());
             self.send_remote(from, to, MessageName::of::<T>(), body);
-        } else if self.inner.hooks.is_active() {
+            return;
+        }
+        // Message ring: the one place a local message's type is known.
+        self.inner.ring.observe_typed(from, to, &message);
+        if self.inner.hooks.is_active() {
             self.deliver(Envelope::local(from.clone(), to.clone(), message));
         } else {
             match self.inner.processes.get(to.id()) {
@@ -483,6 +499,7 @@ impl Node {
     }
 
     fn send_remote(&self, from: &Pid, to: &Pid, name: MessageName, body: Bytes) {
+        self.inner.ring.observe_out(from, to, &name, &body);
         match &*self.inner.transport.read() {
             Some(Transport::Tcp(tcp)) => tcp.send(self, from, to, &name, &body),
             Some(Transport::Sim(sim)) => sim.route(
@@ -495,6 +512,7 @@ impl Node {
 
     /// Delivers a message to a process of this node, through the test hooks.
     pub fn deliver(&self, envelope: Envelope) -> Delivered {
+        self.inner.ring.observe_delivery(&envelope);
         let envelope = if self.inner.hooks.is_active() {
             match self.inner.hooks.filter(self, envelope) {
                 Verdict::Deliver(envelope) => envelope,

@@ -4,7 +4,8 @@
 //! in-process callers (simulated clusters) alike:
 //! 1. a libprocess message (`POST` with `Libprocess-From`) is delivered: `202`, `404`,
 //!    `400`, or `503` when the mailbox is full;
-//! 2. built-ins: `/__processes__`, `/metrics/snapshot`, `/version`;
+//! 2. built-ins: `/__processes__`, `/metrics/snapshot`, `/metrics` (Prometheus),
+//!    `/version`;
 //! 3. `/<id>/<path>` goes to process `id`'s longest matching route;
 //! 4. anything else goes to the default process with the whole path (`/state`).
 //!
@@ -31,6 +32,8 @@ enum Builtin {
     Processes,
     /// `/metrics/snapshot`: every metric.
     Metrics,
+    /// `/metrics`: every metric in the Prometheus text format.
+    Prometheus,
     /// `/version`.
     Version,
 }
@@ -40,6 +43,7 @@ impl Builtin {
         match path {
             "/__processes__" => Some(Builtin::Processes),
             "/metrics/snapshot" => Some(Builtin::Metrics),
+            "/metrics" => Some(Builtin::Prometheus),
             "/version" => Some(Builtin::Version),
             _ => None,
         }
@@ -60,6 +64,11 @@ impl Node {
             return match builtin {
                 Builtin::Processes => self.processes_json(),
                 Builtin::Metrics => lhttp::json(StatusCode::OK, &self.metrics().snapshot_json()),
+                Builtin::Prometheus => lhttp::response(
+                    StatusCode::OK,
+                    crate::prometheus::CONTENT_TYPE,
+                    crate::prometheus::render(self.metrics()),
+                ),
                 Builtin::Version => self.version_json(),
             };
         }

@@ -127,6 +127,33 @@ pub struct Flags {
     /// used in conjunction with `--authenticate_http_frameworks`.
     #[arg(long = "http_framework_authenticators", env = "MESOS_HTTP_FRAMEWORK_AUTHENTICATORS")]
     pub http_framework_authenticators: Option<String>,
+    /// The ACLs of the local authorizer, as Mesos's ACLs JSON: inline, or the path of a
+    /// file holding it (`file:///path/to/acls.json` or `/path/to/acls.json`) [default: no
+    /// authorization, everything is allowed].
+    ///
+    /// The format is the `ACLs` message of acls.proto (see docs/security.md). For each
+    /// action, rules pair `principals` with an object (roles, users, framework
+    /// principals, ...); the first rule matching a request decides, and `permissive`
+    /// (default true) decides when none does. Example:
+    /// {"permissive": false,
+    ///  "register_frameworks": [{"principals": {"type": "ANY"}, "roles": {"values": ["a"]}}],
+    ///  "run_tasks": [{"principals": {"values": ["a", "b"]}, "users": {"values": ["c"]}}],
+    ///  "teardown_frameworks": [{"principals": {"values": ["ops"]}, "framework_principals": {"type": "ANY"}}]}
+    #[arg(long = "acls", env = "MESOS_ACLS", verbatim_doc_comment)]
+    pub acls: Option<String>,
+    /// Only authenticated frameworks may register (v0 drivers authenticate with
+    /// CRAM-MD5). `--authenticate` is Mesos's older name.
+    #[arg(long = "authenticate_frameworks", alias = "authenticate", env = "MESOS_AUTHENTICATE_FRAMEWORKS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub authenticate_frameworks: bool,
+    /// Only authenticated agents may register (CRAM-MD5).
+    #[arg(long = "authenticate_agents", env = "MESOS_AUTHENTICATE_AGENTS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub authenticate_agents: bool,
+    /// The authenticator of frameworks and agents; only `crammd5`.
+    #[arg(long = "authenticators", env = "MESOS_AUTHENTICATORS", default_value = "crammd5")]
+    pub authenticators: String,
+    /// How long a v0 authentication may take.
+    #[arg(long = "authentication_v0_timeout", env = "MESOS_AUTHENTICATION_V0_TIMEOUT", default_value = "15secs", value_parser = duration)]
+    pub authentication_v0_timeout: Duration,
 }
 
 /// Why the flags cannot be used.
@@ -159,6 +186,10 @@ pub struct Settings {
     pub roles: Option<Vec<String>>,
     /// Role weights.
     pub weights: Vec<(String, f64)>,
+    /// The local authorizer (`--acls`), `None` without ACLs.
+    pub authorizer: Option<std::sync::Arc<mesos_security::Authorizer>>,
+    /// v0 authentication (`--authenticate_*`, `--credentials`).
+    pub authentication: crate::authentication::AuthenticationConfig,
     /// The flags as given, for `/master/flags`.
     pub flags: Flags,
     /// The HTTP authenticators of the realms switched on (`--authenticate_http_*`).
@@ -199,6 +230,14 @@ pub fn parse_weights(text: &str) -> Result<Vec<(String, f64)>, FlagsError> {
         weights.push((role.to_string(), weight));
     }
     Ok(weights)
+}
+
+/// Reads `--acls` into the local authorizer; malformed ACLs (bad JSON, a missing
+/// entity, a rule Mesos refuses) stop the master at start with the reason.
+pub fn parse_acls(value: &str) -> Result<std::sync::Arc<mesos_security::Authorizer>, FlagsError> {
+    mesos_security::Authorizer::from_flag(value)
+        .map(std::sync::Arc::new)
+        .map_err(|e| invalid("acls", value, e.to_string()))
 }
 
 /// Parses the `--roles` whitelist.
@@ -269,6 +308,8 @@ impl Flags {
         let roles = self.roles.as_deref().map(parse_roles).transpose()?;
         let weights = self.weights.as_deref().map(parse_weights).transpose()?.unwrap_or_default();
         let http_authenticator = self.http_authenticator()?;
+        let authorizer = self.acls.as_deref().map(parse_acls).transpose()?;
+        let authentication = self.authentication()?;
         Ok(Settings {
             address,
             hostname,
@@ -276,8 +317,45 @@ impl Flags {
             masters,
             roles,
             weights,
+            authorizer,
+            authentication,
             flags: self.clone(),
             http_authenticator,
+        })
+    }
+
+    /// `--authenticate_*`, `--credentials`, `--authenticators`: reads the credentials.
+    /// Mesos refuses to start when authentication is required without credentials.
+    fn authentication(&self) -> Result<crate::authentication::AuthenticationConfig, FlagsError> {
+        if self.authenticators != mesos_security::cram_md5::MODULE_NAME {
+            return Err(invalid(
+                "authenticators",
+                &self.authenticators,
+                "only 'crammd5' is built in",
+            ));
+        }
+        if self.authentication_v0_timeout.is_zero() {
+            return Err(invalid("authentication_v0_timeout", "0ns", "must be longer than zero"));
+        }
+        let credentials = match &self.credentials {
+            Some(path) => Some(
+                mesos_security::Credentials::read(path)
+                    .map_err(|e| invalid("credentials", path, e.to_string()))?,
+            ),
+            None => None,
+        };
+        if (self.authenticate_frameworks || self.authenticate_agents) && credentials.is_none() {
+            return Err(invalid(
+                "credentials",
+                "",
+                "--authenticate_frameworks and --authenticate_agents need --credentials",
+            ));
+        }
+        Ok(crate::authentication::AuthenticationConfig {
+            authenticate_frameworks: self.authenticate_frameworks,
+            authenticate_agents: self.authenticate_agents,
+            credentials,
+            timeout: self.authentication_v0_timeout,
         })
     }
 
@@ -342,6 +420,10 @@ impl Flags {
             ("authenticate_http_readwrite", self.authenticate_http_readwrite.to_string()),
             ("authenticate_http_frameworks", self.authenticate_http_frameworks.to_string()),
             ("http_authenticators", self.http_authenticators.clone()),
+            ("authenticate_frameworks", self.authenticate_frameworks.to_string()),
+            ("authenticate_agents", self.authenticate_agents.to_string()),
+            ("authenticators", self.authenticators.clone()),
+            ("authentication_v0_timeout", format_duration(self.authentication_v0_timeout)),
         ];
         let optional = [
             ("work_dir", self.work_dir.as_ref().map(|p| p.display().to_string())),
@@ -351,6 +433,7 @@ impl Flags {
             ("weights", self.weights.clone()),
             ("credentials", self.credentials.clone()),
             ("http_framework_authenticators", self.http_framework_authenticators.clone()),
+            ("acls", self.acls.clone()),
         ];
         list.extend(optional.into_iter().filter_map(|(name, value)| value.map(|v| (name, v))));
         list.sort();
@@ -370,8 +453,10 @@ impl Settings {
         options.weights = self.weights.clone();
         options.roles = self.roles.clone();
         options.agent_reregister_timeout = self.flags.agent_reregister_timeout;
+        options.authentication = self.authentication.clone();
         options.flags = self.flags.list();
         options.http_authenticator = self.http_authenticator.clone();
+        options.authorizer = self.authorizer.clone();
         options
     }
 
@@ -482,5 +567,59 @@ mod tests {
         }
         let off = parse(&[&credentials, "--authenticate_http_readonly=false"]).unwrap().validate();
         assert!(off.unwrap().http_authenticator.is_empty());
+    }
+
+    /// `--acls` takes Mesos's ACLs JSON inline or from a file; malformed ACLs are refused
+    /// at start with the reason.
+    #[test]
+    fn acls() {
+        let json = r#"{"permissive":false,"run_tasks":[{"principals":{"type":"ANY"},"users":{"values":["c"]}}]}"#;
+        let settings = parse(&[&format!("--acls={json}")]).unwrap().validate().unwrap();
+        let authorizer = settings.authorizer.expect("--acls gives an authorizer");
+        assert!(!authorizer.acls().permissive());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("acls.json");
+        std::fs::write(&path, json).unwrap();
+        let from_file =
+            parse(&[&format!("--acls=file://{}", path.display())]).unwrap().validate().unwrap();
+        assert!(from_file.authorizer.is_some());
+        assert!(parse(&[]).unwrap().validate().unwrap().authorizer.is_none());
+        for bad in [
+            "{nope",
+            r#"{"run_tasks":[{"principals":{"type":"ANY"}}]}"#,
+            r#"{"get_endpoints":[{"principals":{"type":"ANY"},"paths":{"values":["/state"]}}]}"#,
+            "file:///nonexistent/acls.json",
+        ] {
+            let error = parse(&[&format!("--acls={bad}")]).unwrap().validate().unwrap_err();
+            assert!(error.to_string().starts_with("invalid --acls="), "{error}");
+        }
+    }
+
+    /// The authentication flags: `--authenticate` is the old name of
+    /// `--authenticate_frameworks`; requiring authentication needs `--credentials`,
+    /// which is read (JSON or text); only `crammd5` is an authenticator.
+    #[test]
+    fn authentication_flags() {
+        let dir = std::env::temp_dir().join(format!("master-flags-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("credentials");
+        std::fs::write(&path, r#"{"credentials":[{"principal":"ops","secret":"s3cret"}]}"#)
+            .unwrap();
+        let credentials = format!("--credentials={}", path.display());
+        let settings = parse(&["--authenticate", "--authenticate_agents", &credentials])
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert!(settings.authentication.authenticate_frameworks);
+        assert!(settings.authentication.authenticate_agents);
+        let loaded = settings.authentication.credentials.unwrap();
+        assert_eq!(loaded.secret("ops"), Some("s3cret"));
+        let missing = parse(&["--authenticate_frameworks"]).unwrap().validate().unwrap_err();
+        assert!(missing.to_string().contains("need --credentials"), "{missing}");
+        assert!(parse(&["--authenticators=kerberos"]).unwrap().validate().is_err());
+        let off = parse(&[]).unwrap().validate().unwrap();
+        assert!(!off.authentication.authenticate_frameworks);
+        assert!(off.authentication.credentials.is_none());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -69,6 +69,10 @@ pub struct MasterOptions {
     pub registry: RegistryMode,
     /// The HTTP authenticators of the realms switched on; empty: every endpoint open.
     pub http_authenticator: mesos_security::HttpAuthenticator,
+    /// The local authorizer (`--acls`); `None` authorizes everything.
+    pub authorizer: Option<Arc<mesos_security::Authorizer>>,
+    /// v0 authentication of frameworks and agents (off by default).
+    pub authentication: crate::authentication::AuthenticationConfig,
 }
 
 impl MasterOptions {
@@ -88,6 +92,11 @@ impl MasterOptions {
             seed: 0,
             registry: RegistryMode::InMemory,
             http_authenticator: mesos_security::HttpAuthenticator::default(),
+            authorizer: None,
+            authentication: crate::authentication::AuthenticationConfig {
+                timeout: mesos_security::cram_md5::AUTHENTICATION_V0_TIMEOUT,
+                ..Default::default()
+            },
         }
     }
 }
@@ -147,9 +156,11 @@ pub fn spawn_master_with(
         version: node.config().version.clone(),
         roles: options.roles.clone().map(|roles| roles.into_iter().collect()),
         agent_reregister_timeout: options.agent_reregister_timeout,
+        authorizer: options.authorizer.clone(),
     };
-    let process =
+    let mut process =
         MasterProcess::new(config, registrar, allocator.clone(), options.flags, node.clock().now());
+    process.set_authentication(options.authentication);
     let master = reserved.spawn(process);
     node.set_default_process("master");
     if !options.http_authenticator.is_empty() {

@@ -11,6 +11,8 @@
 //! - [`allocator`]: the allocator: its pure core (the hierarchical DRF sorter and the
 //!   hierarchical allocator, on `mesos_proto`'s quantities and ids) and its actor
 //!   ([`allocator::process`]).
+//! - [`authentication`]: v0 authentication of frameworks and agents (CRAM-MD5): who
+//!   authenticated as whom, and whether a registration may proceed.
 //! - [`cli`]: the `mesos-master` program.
 //! - [`core`]: the master's pure core: agents, frameworks, offers, tasks.
 //! - [`process`]: the master actor around the core.
@@ -23,6 +25,7 @@
 //! - [`flags`]: `mesos-master`'s command-line flags.
 
 pub mod allocator;
+pub mod authentication;
 pub mod cli;
 pub mod core;
 pub mod flags;

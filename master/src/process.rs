@@ -14,6 +14,7 @@ use parking_lot::RwLock;
 use tokio::sync::watch;
 
 use crate::allocator::process::AllocatorProcess;
+use crate::authentication::{AuthOutput, Authentication, AuthenticationConfig};
 use crate::core::{MasterConfig, MasterCore, Output};
 use crate::leadership::{LeaderView, View};
 use crate::snapshot::{SnapshotCell, StateSnapshot};
@@ -56,6 +57,12 @@ libprocess::protocol! {
         ReconcileTasks(internal::ReconcileTasksMessage),
         /// Legacy: a framework's message for an executor.
         FrameworkToExecutor(internal::FrameworkToExecutorMessage),
+        /// An authenticatee opens a v0 authentication (CRAM-MD5).
+        Authenticate(internal::AuthenticateMessage),
+        /// An authenticatee picked its mechanism.
+        AuthenticationStart(internal::AuthenticationStartMessage),
+        /// An authenticatee answers the challenge.
+        AuthenticationStep(internal::AuthenticationStepMessage),
     }
 }
 
@@ -96,6 +103,9 @@ pub struct MasterProcess {
     /// Agents and schedulers this master had when it was deposed, to be told where the
     /// new leader is as soon as it is known (at most the agents and frameworks it had).
     deposed_clients: Vec<Pid>,
+    /// v0 authentication: sessions in progress and who authenticated as whom. Kept
+    /// across leadership changes (it is about connections, not about the registry).
+    authentication: Authentication,
 }
 
 impl MasterProcess {
@@ -124,6 +134,85 @@ impl MasterProcess {
             http: Default::default(),
             operator: Default::default(),
             deposed_clients: Vec::new(),
+            authentication: Authentication::default(),
+        }
+    }
+
+    /// Switches on v0 authentication with these settings (before the master runs).
+    pub fn set_authentication(&mut self, config: AuthenticationConfig) {
+        self.authentication = Authentication::new(config);
+    }
+
+    /// Performs the outputs of the authentication bookkeeping.
+    fn flush_authentication(&mut self, outputs: Vec<AuthOutput>, ctx: &mut Context<'_, Self>) {
+        for output in outputs {
+            match output {
+                AuthOutput::Send { to, message } => ctx.send_outbound(&to, message),
+                AuthOutput::Timer { client, session, after } => {
+                    ctx.delay(after, move |master: &mut MasterProcess, _| {
+                        master.authentication.on_timeout(&client, session)
+                    });
+                }
+            }
+        }
+    }
+
+    /// An authentication message; handled whatever the role (a follower's answer does
+    /// no harm: the client then registers and is pointed at the leader).
+    fn on_authentication(
+        &mut self,
+        from: &Pid,
+        message: MasterMessage,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        let outputs = match message {
+            MasterMessage::Authenticate(m) => {
+                let random = rand::random::<u32>() as u64;
+                let now_secs = ctx.now().since_epoch().as_secs();
+                let hostname = self.config.hostname.clone();
+                self.authentication.on_authenticate(from, &m, &hostname, random, now_secs)
+            }
+            MasterMessage::AuthenticationStart(m) => self.authentication.on_start(from, &m),
+            MasterMessage::AuthenticationStep(m) => self.authentication.on_step(from, &m),
+            _ => Vec::new(),
+        };
+        self.flush_authentication(outputs, ctx);
+    }
+
+    /// Whether a registration may reach the core: an unauthenticated framework is
+    /// refused with a `FrameworkErrorMessage` and an unauthenticated agent ignored when
+    /// authentication is required; an authenticated framework's principal is checked
+    /// (and filled in). Every other message passes.
+    fn admit(
+        &mut self,
+        from: &Pid,
+        message: &mut MasterMessage,
+        ctx: &mut Context<'_, Self>,
+    ) -> bool {
+        let info = match message {
+            MasterMessage::RegisterSlave(_) | MasterMessage::ReregisterSlave(_) => {
+                if self.authentication.admit_agent(from) {
+                    return true;
+                }
+                ctx.node().metrics().counter("master/dropped_messages").inc();
+                tracing::warn!(%from, "refusing registration of agent: it is not authenticated");
+                return false;
+            }
+            MasterMessage::RegisterFramework(m) => Some(&mut m.framework),
+            MasterMessage::ReregisterFramework(m) => Some(&mut m.framework),
+            MasterMessage::SchedulerCall(call) => match call.subscribe.as_mut() {
+                Some(subscribe) => Some(&mut subscribe.framework_info),
+                None => return true,
+            },
+            _ => return true,
+        };
+        match self.authentication.admit_framework(from, info) {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%from, %error, "refusing framework subscription");
+                ctx.send(from, internal::FrameworkErrorMessage { message: error });
+                false
+            }
         }
     }
 
@@ -189,7 +278,14 @@ impl MasterProcess {
                         tracing::error!("allocator is gone");
                     }
                 }
-                Output::Event(event) => crate::http::operator_api::publish(self, event, ctx),
+                Output::Event(event) => {
+                    crate::http::metrics::on_framework_event(
+                        ctx.node().metrics(),
+                        &self.core,
+                        &event,
+                    );
+                    crate::http::operator_api::publish(self, event, ctx)
+                }
                 Output::Registry { operation, after } => self.submit(operation, after, ctx),
                 Output::Timer { after, timer } => {
                     let role = self.role.clone();
@@ -482,6 +578,7 @@ impl Process for MasterProcess {
             snapshot: self.snapshot.clone(),
             leader_view: self.leader_view.clone(),
             registrar: self.registrar.clone(),
+            authorizer: self.core.config().authorizer.clone(),
         };
         crate::http::install(ctx, &shared);
         let leadership = self.registrar.leadership();
@@ -491,10 +588,30 @@ impl Process for MasterProcess {
         tracing::info!(pid = %ctx.pid(), id = %self.core.info().id, "master started");
     }
 
-    fn on_message(&mut self, from: Pid, message: MasterMessage, ctx: &mut Context<'_, Self>) {
+    fn on_message(&mut self, from: Pid, mut message: MasterMessage, ctx: &mut Context<'_, Self>) {
         crate::http::metrics::count_message(ctx.node().metrics(), &message);
+        if matches!(
+            message,
+            MasterMessage::Authenticate(_)
+                | MasterMessage::AuthenticationStart(_)
+                | MasterMessage::AuthenticationStep(_)
+        ) {
+            self.on_authentication(&from, message, ctx);
+            return;
+        }
+        // Mesos: master.cpp `_visit`/`_consume`: a registered framework's messages count
+        // under its principal, received before and processed after the handler.
+        let principal = self.core.principal_of(&from);
+        crate::http::metrics::count_framework_message(
+            ctx.node().metrics(),
+            principal.as_deref(),
+            "messages_received",
+        );
         if !matches!(self.role, Role::Leading { .. }) {
             self.on_message_not_leading(&from, &message, ctx);
+            return;
+        }
+        if !self.admit(&from, &mut message, ctx) {
             return;
         }
         let now = ctx.now();
@@ -517,9 +634,19 @@ impl Process for MasterProcess {
             tracing::warn!(%from, %error, "refused message");
         }
         self.flush(ctx);
+        crate::http::metrics::count_framework_message(
+            ctx.node().metrics(),
+            principal.as_deref(),
+            "messages_processed",
+        );
     }
 
     fn on_exited(&mut self, pid: Pid, ctx: &mut Context<'_, Self>) {
+        // A broken link ends the peer's authentication: whoever reconnects under that
+        // pid authenticates again (our agents and drivers do before every
+        // (re-)registration, as Mesos's do). This also bounds the map by the peers
+        // currently connected.
+        self.authentication.forget(&pid);
         if !matches!(self.role, Role::Leading { .. }) {
             return;
         }

@@ -14,6 +14,18 @@ use http::{StatusCode, header};
 use libprocess::http::{self as lhttp, Request, Response};
 use prost::Message;
 
+/// The message ring's endpoints (`/messages`, `/messages/body`; see
+/// [`libprocess::ring::http`]) with bodies decoded by Mesos's JSON mapping: the one
+/// handler the master installs at `/master/messages` and the agent at
+/// `/slave(1)/messages`.
+pub fn messages_handler(node: &libprocess::Node) -> lhttp::SharedHandler {
+    libprocess::ring::http::handler(
+        node.message_ring().clone(),
+        node.address().to_string(),
+        std::sync::Arc::new(crate::json::bytes_to_json),
+    )
+}
+
 /// `application/json`.
 pub const JSON: &str = "application/json";
 /// `application/x-protobuf`.

@@ -117,6 +117,15 @@ pub fn to_json_string<M: ReflectMessage>(message: &M) -> String {
     to_json(message).to_string()
 }
 
+/// Decodes the binary protobuf of the message called `full_name`
+/// (`mesos.internal.RegisterSlaveMessage`) and renders it in Mesos's mapping; `None`
+/// if no message of that name is known or the bytes are not one. The message ring's
+/// `/messages/body` endpoint shows bodies this way.
+pub fn bytes_to_json(full_name: &str, bytes: &[u8]) -> Option<Value> {
+    let descriptor = crate::DESCRIPTOR_POOL.get_message_by_name(full_name)?;
+    DynamicMessage::decode(descriptor, bytes).ok().map(|message| message_to_json(&message))
+}
+
 /// Parses a message of type `M` from a JSON value, accepting what Mesos accepts
 /// (see the module docs).
 pub fn from_json<M: ReflectMessage + Default>(json: &Value) -> Result<M, JsonError> {

@@ -40,6 +40,8 @@
 //!     scheduler drivers send as libprocess messages.
 //!   - [`mesos::allocator`], [`mesos::maintenance`], [`mesos::quota`]: types the
 //!     registry and the operator API need.
+//!   - `mesos::Acl` and `mesos::AcLs` (package `mesos`, from
+//!     `mesos/authorizer/acls.proto`): the `--acls` flag of masters and agents.
 //!   - [`mesos::v1`]: package `mesos.v1`, the v1 core types with `Agent` naming
 //!     (`AgentInfo`, `AgentId`, ...), and the v1 HTTP APIs:
 //!     [`mesos::v1::scheduler`], [`mesos::v1::executor`], [`mesos::v1::master`]

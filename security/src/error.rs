@@ -19,4 +19,10 @@ pub enum SecurityError {
         /// What is wrong, with the line or JSON error.
         reason: String,
     },
+    /// `--acls` is not Mesos's ACLs JSON, or breaks one of the local authorizer's rules.
+    #[error("invalid ACLs: {reason}")]
+    InvalidAcls {
+        /// What is wrong.
+        reason: String,
+    },
 }

@@ -9,19 +9,27 @@
 //!
 //! # Layout
 //!
+//! - [`cram_md5`]: CRAM-MD5 (RFC 2195) as Mesos's v0 authentication runs it over
+//!   libprocess messages: the master's [`cram_md5::Authenticator`] and the client's
+//!   [`cram_md5::Authenticatee`], pure state machines.
 //! - [`credentials`]: the `--credentials` file of masters and agents (Mesos's JSON
 //!   format and the legacy `principal secret` lines) and the single `--credential` of an
 //!   agent or a scheduler.
 //! - [`http_auth`]: HTTP authentication: Mesos's realms, the `basic` authenticator
 //!   (`Authorization: Basic`, the `401` challenge) and the node gate that applies it.
+//! - [`acls`]: the local authorizer: Mesos's `--acls` and [`Authorizer::authorize`],
+//!   which decides whether a principal may perform an [`Action`].
 //! - [`principal`]: [`Principal`], who an entry point authenticated.
 //! - [`error`]: [`SecurityError`], what goes wrong reading or checking them.
 
+pub mod acls;
+pub mod cram_md5;
 pub mod credentials;
 pub mod error;
 pub mod http_auth;
 pub mod principal;
 
+pub use acls::{Action, Authorizer};
 pub use credentials::{Credential, Credentials};
 pub use error::SecurityError;
 pub use http_auth::{HttpAuthError, HttpAuthenticator};

@@ -72,6 +72,13 @@ pub struct Flags {
     /// Upper bound of the first registration delay; doubles per attempt up to 1 min.
     #[arg(long = "registration_backoff_factor", env = "MESOS_REGISTRATION_BACKOFF_FACTOR", default_value = "1secs", value_parser = duration)]
     pub registration_backoff_factor: Duration,
+    /// Path (or `file://` URL) of the credential to authenticate with the master
+    /// (CRAM-MD5): JSON `{"principal":..,"secret":..}` or one `principal secret` line.
+    #[arg(long = "credential", env = "MESOS_CREDENTIAL")]
+    pub credential: Option<String>,
+    /// The authenticatee used with --credential; only `crammd5`.
+    #[arg(long = "authenticatee", env = "MESOS_AUTHENTICATEE", default_value = "crammd5")]
+    pub authenticatee: String,
     /// Where `mesos-executor` is; by default next to this binary.
     #[arg(long = "launcher_dir", env = "MESOS_LAUNCHER_DIR")]
     pub launcher_dir: Option<PathBuf>,
@@ -104,6 +111,17 @@ pub struct Flags {
         default_value = "basic"
     )]
     pub http_authenticators: String,
+    /// The ACLs of the local authorizer, as Mesos's ACLs JSON: inline, or the path of a
+    /// file holding it (`file:///path/to/acls.json` or `/path/to/acls.json`) [default: no
+    /// authorization, everything is allowed].
+    ///
+    /// The format is the `ACLs` message of acls.proto (see docs/security.md). The agent
+    /// checks `view_flags` (`/flags`) and `get_endpoints` (`/monitor/statistics`).
+    /// Example:
+    /// {"view_flags": [{"principals": {"values": ["ops"]}, "flags": {"type": "ANY"}},
+    ///                 {"principals": {"type": "ANY"}, "flags": {"type": "NONE"}}]}
+    #[arg(long = "acls", env = "MESOS_ACLS", verbatim_doc_comment)]
+    pub acls: Option<String>,
 }
 
 impl Flags {
@@ -209,7 +227,18 @@ impl Flags {
                 .and_then(|exe| exe.parent().map(Path::to_path_buf))
                 .unwrap_or_else(|| PathBuf::from(".")),
         };
+        // Malformed ACLs stop the agent at start, with the reason.
+        let authorizer = self
+            .acls
+            .as_deref()
+            .map(mesos_security::Authorizer::from_flag)
+            .transpose()
+            .map_err(|e| AgentError::Flag { flag: "acls", reason: e.to_string() })?
+            .map(std::sync::Arc::new);
         let mut flags = BTreeMap::new();
+        if let Some(acls) = &self.acls {
+            flags.insert("acls".into(), acls.clone());
+        }
         flags.insert("master".into(), self.master.clone());
         flags.insert("ip".into(), self.ip.to_string());
         flags.insert("port".into(), self.port.to_string());
@@ -236,8 +265,26 @@ impl Flags {
         if let Some(path) = &self.http_credentials {
             flags.insert("http_credentials".into(), path.clone());
         }
+        if self.authenticatee != mesos_security::cram_md5::MODULE_NAME {
+            return Err(AgentError::Flag {
+                flag: "authenticatee",
+                reason: format!("'{}': only 'crammd5' is built in", self.authenticatee),
+            });
+        }
+        let credential = match &self.credential {
+            Some(path) => Some(
+                mesos_security::Credential::read(path)
+                    .map_err(|e| AgentError::Flag { flag: "credential", reason: e.to_string() })?,
+            ),
+            None => None,
+        };
+        flags.insert("authenticatee".into(), self.authenticatee.clone());
+        if let Some(path) = &self.credential {
+            flags.insert("credential".into(), path.clone());
+        }
         let mut config = AgentConfig::new(masters, &self.work_dir);
         config.http_authenticator = http_authenticator;
+        config.credential = credential;
         config.hostname = self.hostname.unwrap_or_else(|| self.ip.to_string());
         config.resources = resources.to_protos();
         config.attributes = attributes.to_protos();
@@ -250,6 +297,7 @@ impl Flags {
         config.launcher_dir = launcher_dir;
         config.flags = flags;
         config.seed = std::process::id() as u64 ^ u64::from(self.port);
+        config.authorizer = authorizer;
         Ok(config)
     }
 }
@@ -297,5 +345,23 @@ mod tests {
             .is_err()
         );
         assert!(Resources::parse(&detect_resources(Path::new("/"))).is_ok());
+    }
+
+    /// `--acls` gives the agent an authorizer; malformed ACLs are refused at start.
+    #[test]
+    fn acls_flag() {
+        let dir = std::env::temp_dir().join(format!("agent-acls-{}", std::process::id()));
+        let work_dir = format!("--work_dir={}", dir.display());
+        let parse = |acls: &str| {
+            Flags::try_parse_from(["mesos-agent", "--master=127.0.0.1:5050", &work_dir, acls])
+                .unwrap()
+                .into_config()
+        };
+        let config = parse(r#"--acls={"permissive":false}"#).unwrap();
+        assert!(!config.authorizer.expect("an authorizer").acls().permissive());
+        assert_eq!(config.flags["acls"], r#"{"permissive":false}"#);
+        let error = parse("--acls={oops").unwrap_err().to_string();
+        assert!(error.contains("acls"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

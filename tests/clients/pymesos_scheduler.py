@@ -1,11 +1,17 @@
 """A scheduler written with pymesos, a third-party pure-Python Mesos library that speaks
 the v1 scheduler HTTP API, run unmodified against our master by the whole-cluster tests.
 
-Usage: pymesos_scheduler.py [--executor SCRIPT] MASTER_HOST:PORT COMMAND [INSTANCES]
+Usage: pymesos_scheduler.py [--executor SCRIPT] [--principal NAME] [--wait SECONDS]
+                            MASTER_HOST:PORT COMMAND [INSTANCES]
 
 Launches INSTANCES command tasks (default 1) and exits 0 once all are TASK_FINISHED,
-1 if any ends in another terminal state, 2 if nothing finishes within 60 s.
-Prints every status update as `update <task id> <state> <message>`.
+1 if any ends in another terminal state, 2 if nothing finishes within --wait seconds
+(default 60), 3 if the master sends an ERROR event (refused or torn down).
+Prints every status update as `update <task id> <state> <message>` and an error as
+`error <message>`.
+
+With `--principal NAME`, FrameworkInfo.principal is NAME (no secret: this is what the
+ACLs see when HTTP authentication is off).
 
 With `--executor SCRIPT`, each task runs under a custom executor instead
 (`ExecutorInfo.command` = this Python running SCRIPT, e.g. pymesos_executor.py) and
@@ -70,6 +76,11 @@ class Hello(Scheduler):
                 driver.launchTasks(offer.id, tasks)
             else:
                 driver.declineOffer(offer.id, Dict(refuse_seconds=60))
+
+    def error(self, driver, message):
+        print("error", message, flush=True)
+        self.result = 3
+        self.done.set()
 
     def statusUpdate(self, driver, update):
         state = update.state

@@ -17,6 +17,13 @@ pub struct ClusterFlags {
     /// Role to subscribe with.
     #[arg(long, env = "MESOS_ROLE", default_value = "*")]
     pub role: String,
+    /// Principal to authenticate as (CRAM-MD5, with --secret); also the framework's
+    /// principal.
+    #[arg(long, env = "MESOS_PRINCIPAL")]
+    pub principal: Option<String>,
+    /// Secret of --principal.
+    #[arg(long, env = "MESOS_SECRET", requires = "principal")]
+    pub secret: Option<String>,
 }
 
 impl ClusterFlags {
@@ -28,8 +35,15 @@ impl ClusterFlags {
         {
             framework.role = Some(self.role.clone());
         }
+        framework.principal = self.principal.clone();
         let mut config = SchedulerConfig::new(framework, masters);
         config.seed = u64::from(std::process::id());
+        if let (Some(principal), Some(secret)) = (&self.principal, &self.secret) {
+            config.credential = Some(mesos_security::Credential {
+                principal: principal.clone(),
+                secret: secret.clone(),
+            });
+        }
         Ok(config)
     }
 

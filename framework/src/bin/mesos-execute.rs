@@ -47,6 +47,13 @@ struct Flags {
         default_value = "mesos-execute instance"
     )]
     framework_name: String,
+    /// The principal to authenticate the framework as (CRAM-MD5, with --secret); also
+    /// set as the framework's principal.
+    #[arg(long, env = "MESOS_PRINCIPAL")]
+    principal: Option<String>,
+    /// The secret of --principal.
+    #[arg(long, env = "MESOS_SECRET", requires = "principal")]
+    secret: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -79,6 +86,12 @@ async fn run(flags: Flags) -> anyhow::Result<bool> {
         framework.role = Some(flags.role.clone());
     }
     framework.checkpoint = Some(flags.checkpoint);
+    framework.principal = flags.principal.clone();
+    // Mesos's mesos-execute authenticates when given a principal and a secret.
+    let credential = match (flags.principal, flags.secret) {
+        (Some(principal), Some(secret)) => Some(mesos_security::Credential { principal, secret }),
+        _ => None,
+    };
     let spec = ExecuteSpec {
         name: flags.name,
         command: flags.command,
@@ -89,6 +102,7 @@ async fn run(flags: Flags) -> anyhow::Result<bool> {
     let node = mesos_framework::runtime::start_node()?;
     let mut config = SchedulerConfig::new(framework, masters);
     config.seed = u64::from(std::process::id());
+    config.credential = credential;
     let mut handle = spawn_scheduler(&node, config, ExecuteScheduler::new(spec, report))?;
     let (scheduler, status) = handle.join().await?;
     node.shutdown().await;

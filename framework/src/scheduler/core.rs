@@ -17,6 +17,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::{DriverStatus, REGISTRATION_RETRY_INTERVAL_MAX, SchedulerConfig};
+pub use auth::{AUTHENTICATION_TIMEOUT, AuthenticateeMessage, AuthenticatorMessage};
+
+#[path = "core_auth.rs"]
+mod auth;
 use crate::error::FrameworkError;
 use crate::masters::{MasterDetector, Refusal};
 
@@ -90,6 +94,13 @@ pub enum Output {
         /// The call.
         call: scheduler::Call,
     },
+    /// Send an authentication message (to the master or its authenticator).
+    Authentication {
+        /// The master (or its authenticator session).
+        to: Pid,
+        /// The message.
+        message: AuthenticateeMessage,
+    },
     /// Tell the master to stop sending us anything (the driver aborted).
     Deactivate {
         /// The master.
@@ -156,6 +167,14 @@ pub struct SchedulerCore {
     now: Time,
     events: VecDeque<Event>,
     outbox: Vec<Output>,
+    /// Authenticate before subscribing (CRAM-MD5), with this.
+    credential: Option<mesos_security::Credential>,
+    /// The driver's own pid, known once its process runs ([`SchedulerCore::set_pid`]).
+    self_pid: Option<Pid>,
+    /// An authentication in progress.
+    authenticating: Option<auth::Authenticating>,
+    /// The master authenticated with on the current connection.
+    authenticated_with: Option<Pid>,
 }
 
 impl SchedulerCore {
@@ -181,7 +200,16 @@ impl SchedulerCore {
             now: Time::from_epoch(Duration::ZERO),
             events: VecDeque::new(),
             outbox: Vec::new(),
+            credential: config.credential,
+            self_pid: None,
+            authenticating: None,
+            authenticated_with: None,
         })
+    }
+
+    /// The driver's own pid (the one it authenticates as).
+    pub fn set_pid(&mut self, pid: Pid) {
+        self.self_pid = Some(pid);
     }
 
     /// Sets the time used for updates the driver makes itself.
@@ -259,6 +287,9 @@ impl SchedulerCore {
     /// `REGISTRATION_RETRY_INTERVAL_MAX` and to a tenth of the failover timeout).
     fn send_subscribe(&mut self) {
         let to = self.detector.candidate().clone();
+        if self.authenticate_first(&to) {
+            return;
+        }
         let mut subscribe = scheduler::call::Subscribe {
             framework_info: self.framework.clone(),
             suppressed_roles: self.suppressed_roles.iter().cloned().collect(),
@@ -355,6 +386,8 @@ impl SchedulerCore {
 
     fn become_disconnected(&mut self, master: &Pid, leader: Option<&Pid>) {
         self.offers.clear();
+        // The master forgets an authentication when the connection breaks.
+        self.authenticated_with = None;
         self.events.push_back(Event::Disconnected);
         self.detector.on_unreachable(master);
         if let Some(leader) = leader {

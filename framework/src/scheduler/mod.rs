@@ -31,7 +31,10 @@ use std::time::Duration;
 
 use mesos_proto::mesos::{self, FrameworkId, MasterInfo, Offer, OfferId, SlaveId, TaskStatus};
 
-pub use self::core::{Event, Output, SchedulerCore};
+pub use self::core::{
+    AUTHENTICATION_TIMEOUT, AuthenticateeMessage, AuthenticatorMessage, Event, Output,
+    SchedulerCore,
+};
 pub use driver::SchedulerDriver;
 pub use process::{SchedulerHandle, SchedulerProcess, spawn_scheduler};
 
@@ -146,6 +149,10 @@ pub struct SchedulerConfig {
     pub registration_backoff_factor: Duration,
     /// Seed of the backoff jitter (reproducible simulations).
     pub seed: u64,
+    /// Authenticate with CRAM-MD5 before subscribing (Mesos:
+    /// `MesosSchedulerDriver(scheduler, framework, master, credential)`). Set
+    /// `framework.principal` to the same principal.
+    pub credential: Option<mesos_security::Credential>,
 }
 
 impl SchedulerConfig {
@@ -158,6 +165,7 @@ impl SchedulerConfig {
             suppressed_roles: Vec::new(),
             registration_backoff_factor: REGISTRATION_BACKOFF_FACTOR,
             seed: 0,
+            credential: None,
         }
     }
 }

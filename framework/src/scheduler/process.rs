@@ -5,7 +5,7 @@ use libprocess::{Context, DecodeError, Node, Pid, Process, ProcessRef};
 use mesos_proto::mesos::internal;
 use tokio::sync::{oneshot, watch};
 
-use super::core::{Event, Output, SchedulerCore};
+use super::core::{AuthenticatorMessage, Event, Output, SchedulerCore};
 use super::driver::SchedulerDriver;
 use super::{DriverStatus, Scheduler, SchedulerConfig};
 use crate::error::FrameworkError;
@@ -33,6 +33,16 @@ libprocess::protocol! {
         Error(internal::FrameworkErrorMessage),
         /// A master: the leading master is elsewhere (follower answer, new leader).
         NewMaster(mesos_proto::extensions::NewMasterDetectedMessage),
+        /// Authenticator: the mechanisms on offer.
+        AuthenticationMechanisms(internal::AuthenticationMechanismsMessage),
+        /// Authenticator: the challenge.
+        AuthenticationStep(internal::AuthenticationStepMessage),
+        /// Authenticator: authenticated.
+        AuthenticationCompleted(internal::AuthenticationCompletedMessage),
+        /// Authenticator: refused.
+        AuthenticationFailed(internal::AuthenticationFailedMessage),
+        /// Authenticator: the exchange broke.
+        AuthenticationError(internal::AuthenticationErrorMessage),
     }
 }
 
@@ -82,6 +92,7 @@ impl<S: Scheduler> SchedulerProcess<S> {
         for output in self.core.drain_outputs() {
             match output {
                 Output::Call { to, call } => ctx.send(&to, call),
+                Output::Authentication { to, message } => ctx.send_outbound(&to, message),
                 Output::Deactivate { to, message } => ctx.send(&to, message),
                 Output::Link(pid) => ctx.link(&pid),
                 Output::RetryTimer { after, epoch } => {
@@ -124,6 +135,7 @@ impl<S: Scheduler> Process for SchedulerProcess<S> {
 
     fn initialize(&mut self, ctx: &mut Context<'_, Self>) {
         tracing::info!(pid = %ctx.pid(), framework = %self.core.framework().name, "scheduler driver started");
+        self.core.set_pid(ctx.pid().clone());
         self.core.start();
         self.run_events(ctx);
     }
@@ -144,6 +156,21 @@ impl<S: Scheduler> Process for SchedulerProcess<S> {
             SchedulerMessage::ExecutorToFramework(m) => self.core.on_executor_message(m),
             SchedulerMessage::Error(m) => self.core.on_error(&from, m.message),
             SchedulerMessage::NewMaster(m) => self.core.on_new_master(&from, &m.pid),
+            SchedulerMessage::AuthenticationMechanisms(m) => {
+                self.core.on_authentication(&from, AuthenticatorMessage::Mechanisms(m))
+            }
+            SchedulerMessage::AuthenticationStep(m) => {
+                self.core.on_authentication(&from, AuthenticatorMessage::Step(m))
+            }
+            SchedulerMessage::AuthenticationCompleted(_) => {
+                self.core.on_authentication(&from, AuthenticatorMessage::Completed)
+            }
+            SchedulerMessage::AuthenticationFailed(_) => {
+                self.core.on_authentication(&from, AuthenticatorMessage::Failed)
+            }
+            SchedulerMessage::AuthenticationError(m) => {
+                self.core.on_authentication(&from, AuthenticatorMessage::Error(m))
+            }
         }
         self.run_events(ctx);
     }

@@ -1,3 +1,4 @@
+mod authentication;
 mod execute;
 mod executor_driver;
 mod real_processes;

@@ -6,6 +6,7 @@ mod http_routes;
 mod links;
 mod os_processes;
 mod processes;
+mod ring;
 mod sim;
 mod support;
 mod tls;

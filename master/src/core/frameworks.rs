@@ -19,6 +19,7 @@ use super::{
 };
 use mesos_registrar::RegistryOperation;
 use mesos_registrar::operations::FrameworkAtTime;
+use mesos_security::Principal;
 
 /// The roles a framework is subscribed to: `roles` with MULTI_ROLE, else `role`
 /// (default `*`). Mesos: protobuf_utils.cpp `framework::getRoles`.
@@ -139,6 +140,7 @@ impl MasterCore {
         let mut info = subscribe.framework_info;
         validate_framework_info(&info)?;
         self.check_roles_allowed(&info)?;
+        self.authorize_subscribe(from, &info)?;
         let info_id = info.id.as_ref().map(FrameworkId::from).filter(|id| !id.as_str().is_empty());
         if call_framework_id.is_some() && info_id.is_some() && call_framework_id != info_id {
             return Err(MasterError::InvalidCall {
@@ -172,6 +174,18 @@ impl MasterCore {
             return Err(MasterError::FrameworkRemoved { framework_id: framework_id.to_string() });
         }
         info.id = Some((&framework_id).into());
+        if let Some(known) = self.frameworks.get(&framework_id)
+            && known.info.principal != info.principal
+        {
+            // Re-subscribing under another principal would escape the ACLs that protect
+            // the framework (teardown_frameworks names its principal).
+            // Mesos: master/validation.cpp `framework::validateUpdate`.
+            tracing::warn!(%framework_id, old = ?known.info.principal, new = ?info.principal, "framework tried to change its principal");
+            let reason = "Changing framework's principal is not allowed.".to_string();
+            let error = internal::FrameworkErrorMessage { message: reason.clone() };
+            self.send(from, Outgoing::FrameworkError(error));
+            return Err(MasterError::InvalidCall { reason });
+        }
         if self.frameworks.contains_key(&framework_id) {
             self.resubscribe(
                 &framework_id,
@@ -372,6 +386,12 @@ impl MasterCore {
         let Some(framework) = self.frameworks.get_mut(framework_id) else {
             return Err(MasterError::UnknownFramework { framework_id: framework_id.to_string() });
         };
+        if framework.info.principal != info.principal {
+            // Mesos: master/validation.cpp `framework::validateUpdate`.
+            return Err(MasterError::InvalidCall {
+                reason: "Changing framework's principal is not allowed.".into(),
+            });
+        }
         framework.roles = framework_roles(&info);
         framework.info = info.clone();
         framework.suppressed_roles = suppressed.iter().cloned().collect();
@@ -480,11 +500,17 @@ impl MasterCore {
         });
     }
 
-    /// `POST /master/teardown` and TEARDOWN: remove a framework and kill its tasks.
-    pub fn teardown(&mut self, framework_id: &FrameworkId, now: Time) -> Result<(), MasterError> {
-        if !self.frameworks.contains_key(framework_id) {
-            return Err(MasterError::UnknownFramework { framework_id: framework_id.to_string() });
-        }
+    /// `POST /master/teardown` and TEARDOWN by `principal` (`None`: unauthenticated):
+    /// remove a framework and kill its tasks, if the `teardown_frameworks` ACLs let
+    /// `principal` tear down frameworks of the framework's principal; refused, nothing
+    /// changes. Mesos: master/http.cpp `Master::Http::_teardown`.
+    pub fn teardown(
+        &mut self,
+        principal: Option<&Principal>,
+        framework_id: &FrameworkId,
+        now: Time,
+    ) -> Result<(), MasterError> {
+        self.authorize_teardown(principal, framework_id)?;
         self.remove_framework(framework_id, now);
         Ok(())
     }

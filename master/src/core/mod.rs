@@ -12,9 +12,11 @@
 //! - `frameworks`: subscription, failover, disconnection, teardown;
 //! - `offers`: allocations into offers, decline, rescind, offer timeout;
 //! - `tasks`: launch (with validation), kill, status updates, acknowledgements,
-//!   reconciliation, executors.
+//!   reconciliation, executors;
+//! - `authorization`: the `--acls` checks of SUBSCRIBE, LAUNCH and TEARDOWN.
 
 mod agents;
+mod authorization;
 mod frameworks;
 mod offers;
 pub mod registry;
@@ -30,6 +32,7 @@ use mesos_proto::ids::{AgentId, FrameworkId, OfferId};
 use mesos_proto::mesos::{self, internal};
 use mesos_proto::resources::Resources;
 
+pub use authorization::{framework_principal, run_task_user};
 pub use frameworks::framework_roles;
 pub use offers::AllocationDecision;
 
@@ -63,6 +66,9 @@ pub struct MasterConfig {
     pub roles: Option<std::collections::BTreeSet<String>>,
     /// After a failover, how long agents from the registry have to re-register.
     pub agent_reregister_timeout: Duration,
+    /// The local authorizer (`--acls`); `None` authorizes everything, as Mesos does
+    /// without an authorizer.
+    pub authorizer: Option<std::sync::Arc<mesos_security::Authorizer>>,
 }
 
 libprocess::protocol! {
@@ -281,6 +287,9 @@ pub enum MasterError {
     InvalidCall { reason: String },
     #[error("framework {framework_id} has been removed")]
     FrameworkRemoved { framework_id: String },
+    /// The ACLs deny it; the message is Mesos's (`Not authorized to ...`).
+    #[error("{message}")]
+    Unauthorized { message: String },
 }
 
 /// The master's state and logic.
@@ -390,6 +399,13 @@ impl MasterCore {
     /// An agent by id.
     pub fn agent(&self, id: &AgentId) -> Option<&Agent> {
         self.agents.get(id)
+    }
+
+    /// The principal of the registered framework whose scheduler is at `pid`, if it
+    /// has one (for the per-principal message counters).
+    pub fn principal_of(&self, pid: &Pid) -> Option<String> {
+        let framework_id = self.frameworks_by_pid.get(pid)?;
+        self.frameworks.get(framework_id)?.info.principal.clone()
     }
 
     /// The counters.

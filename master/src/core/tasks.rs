@@ -176,12 +176,16 @@ impl MasterCore {
                 inject(&mut executor.resources);
             }
         }
+        let task_id = TaskId::from(&task.task_id);
+        if !self.authorize_launch(framework_id, agent_id, &task, now) {
+            return None;
+        }
+        let framework = self.frameworks.get(framework_id)?;
         let executor_id = task.executor.as_ref().map(|e| ExecutorId::from(&e.executor_id));
         let known_executor = executor_id
             .as_ref()
             .and_then(|id| self.executor_on(framework_id, agent_id, id))
             .cloned();
-        let task_id = TaskId::from(&task.task_id);
         let needed = match validate_task(
             &task,
             framework,
@@ -230,7 +234,7 @@ impl MasterCore {
             container: task.container.clone(),
             health_check: task.health_check.clone(),
             kill_policy: task.kill_policy,
-            user: Some(framework_info.user.clone()),
+            user: Some(super::authorization::run_task_user(&task, &framework_info)),
             limits: task.limits.clone(),
         };
         let task_resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();

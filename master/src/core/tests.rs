@@ -20,6 +20,7 @@ fn core() -> MasterCore {
         version: "1.11.0".into(),
         roles: None,
         agent_reregister_timeout: Duration::from_secs(600),
+        authorizer: None,
     };
     MasterCore::new(config, Time::from_epoch(Duration::from_secs(1000)))
 }

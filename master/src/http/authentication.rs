@@ -46,7 +46,7 @@ pub const ROUTE_REALMS: &[(&str, &str)] = &[
 /// `path` inside it. Only the master's own routes and `/metrics/snapshot` have one.
 pub fn realm_of(process: Option<&str>, path: &str) -> Option<&'static str> {
     match process {
-        None => (path == "/metrics/snapshot").then_some(MASTER_READONLY),
+        None => matches!(path, "/metrics/snapshot" | "/metrics").then_some(MASTER_READONLY),
         Some("master") => realm_in(ROUTE_REALMS, path),
         Some(_) => None,
     }

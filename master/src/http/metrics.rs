@@ -8,7 +8,11 @@
 //! from one snapshot are computed once ([`Figures`]) and shared by all gauges.
 //!
 //! Message counters (`master/messages_*`) are plain counters bumped by
-//! [`count_message`] as the master receives each message.
+//! [`count_message`] as the master receives each message. Frameworks with a principal
+//! also count their libprocess messages per principal
+//! (`frameworks/<principal>/messages_received` and `.../messages_processed`,
+//! [`count_framework_message`]); the pair exists while a framework with that principal
+//! is registered ([`on_framework_event`]).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -58,10 +62,14 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>) {
     let metrics = ctx.node().metrics();
     // 1 while this master leads (set by the master as leadership changes).
     metrics.gauge("master/elected");
-    for name in MESSAGE_COUNTERS
-        .iter()
-        .chain(["master/messages_decline_offers", "master/messages_resource_request"].iter())
-    {
+    for name in MESSAGE_COUNTERS.iter().chain(
+        [
+            "master/messages_decline_offers",
+            "master/messages_resource_request",
+            "master/messages_authenticate",
+        ]
+        .iter(),
+    ) {
         metrics.counter(name);
     }
 }
@@ -105,6 +113,10 @@ pub fn message_counter(message: &MasterMessage) -> Option<&'static str> {
         MasterMessage::ReviveOffers(_) => "master/messages_revive_offers",
         MasterMessage::ReconcileTasks(_) => "master/messages_reconcile_tasks",
         MasterMessage::FrameworkToExecutor(_) => "master/messages_framework_to_executor",
+        MasterMessage::Authenticate(_) => "master/messages_authenticate",
+        MasterMessage::AuthenticationStart(_) | MasterMessage::AuthenticationStep(_) => {
+            return None;
+        }
     })
 }
 
@@ -149,6 +161,29 @@ const SNAPSHOT_GAUGES: [&str; 32] = [
     "master/tasks_dropped",
     "master/tasks_gone",
     "master/tasks_unreachable",
+    "master/valid_status_updates",
+    "master/invalid_status_updates",
+    "master/valid_framework_to_executor_messages",
+    "master/invalid_framework_to_executor_messages",
+    "master/dropped_messages",
+    "master/slave_registrations",
+    "master/slave_reregistrations",
+    "master/slave_removals",
+    "master/slave_unreachable_scheduled",
+    "master/slave_unreachable_completed",
+];
+
+/// The snapshot-derived figures that Mesos declares as counters (master/metrics.hpp:
+/// `process::metrics::Counter`); every other one is a gauge. `/metrics` (Prometheus)
+/// types them so.
+pub const SNAPSHOT_COUNTERS: [&str; 17] = [
+    "master/tasks_finished",
+    "master/tasks_failed",
+    "master/tasks_killed",
+    "master/tasks_lost",
+    "master/tasks_error",
+    "master/tasks_dropped",
+    "master/tasks_gone",
     "master/valid_status_updates",
     "master/invalid_status_updates",
     "master/valid_framework_to_executor_messages",
@@ -406,9 +441,13 @@ pub fn install_snapshot_gauges(ctx: &mut Context<'_, MasterProcess>, cell: Arc<S
     let metrics = ctx.node().metrics().clone();
     for name in gauge_names() {
         let source = source.clone();
-        metrics.computed_gauge(name, move || {
-            source.figures().and_then(|f| f.values.get(name).copied()).unwrap_or(0.0)
-        });
+        let value =
+            move || source.figures().and_then(|f| f.values.get(name).copied()).unwrap_or(0.0);
+        if SNAPSHOT_COUNTERS.contains(&name) {
+            metrics.computed_counter(name, value);
+        } else {
+            metrics.computed_gauge(name, value);
+        }
     }
     let clock = ctx.node().clock().clone();
     metrics.computed_gauge("master/uptime_secs", move || {
@@ -418,4 +457,46 @@ pub fn install_snapshot_gauges(ctx: &mut Context<'_, MasterProcess>, cell: Arc<S
             source.start_time().or_else(|| source.figures().and_then(|_| source.start_time()));
         start.map(|start| clock.now().saturating_since(start).as_secs_f64()).unwrap_or(0.0)
     });
+}
+
+/// Counts one libprocess message of a framework under its principal: `stage` is
+/// `messages_received` (before the handler) or `messages_processed` (after). Mesos:
+/// master/metrics.hpp `Metrics::Frameworks`, master.cpp `_visit`, `_consume`.
+pub fn count_framework_message(metrics: &Metrics, principal: Option<&str>, stage: &str) {
+    if let Some(principal) = principal {
+        metrics.counter(&format!("frameworks/{principal}/{stage}")).add(1);
+    }
+}
+
+/// Keeps the per-principal counters in step with the frameworks: registered at zero
+/// when a framework with a new principal is added, removed with the last framework of
+/// that principal. Mesos: master.cpp `addFramework`, `removeFramework`.
+pub fn on_framework_event(
+    metrics: &Metrics,
+    core: &crate::core::MasterCore,
+    event: &crate::core::MasterEvent,
+) {
+    use crate::core::MasterEvent;
+    match event {
+        MasterEvent::FrameworkAdded(id) => {
+            let Some(principal) = core.framework(id).and_then(|f| f.info.principal.as_deref())
+            else {
+                return;
+            };
+            for stage in ["messages_received", "messages_processed"] {
+                // Creates the counter at zero if it is new; an existing one keeps counting.
+                let _ = metrics.counter(&format!("frameworks/{principal}/{stage}"));
+            }
+        }
+        MasterEvent::FrameworkRemoved(info) => {
+            let Some(principal) = info.principal.as_deref() else { return };
+            let still_used =
+                core.frameworks().any(|f| f.info.principal.as_deref() == Some(principal));
+            if !still_used {
+                metrics.remove(&format!("frameworks/{principal}/messages_received"));
+                metrics.remove(&format!("frameworks/{principal}/messages_processed"));
+            }
+        }
+        _ => {}
+    }
 }

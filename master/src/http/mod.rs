@@ -26,10 +26,12 @@
 //! | `POST /api/v1/scheduler` | the v1 scheduler API (RecordIO event stream) | [`scheduler_api`] |
 //! | `POST /api/v1` | the v1 operator API (queries, TEARDOWN, SUBSCRIBE) | [`operator_api`] |
 //! | `/raft` | this master's raft status and members (every master) | `raft` |
-//! | `/` | the web UI page; `404` for any path no other route claims | `web_ui` |
+//! | `/proxy/<ip:port>/<path>` | a read-only `GET` of another master or agent, for the web UI | `web_proxy` |
+//! | `/messages?after=&limit=`, `/messages/body?seq=` | the node's message ring, bodies as Mesos JSON (every master) | [`mesos_proto::http_api::messages_handler`] |
+//! | `/` | the web UI page and its assets; `404` for any path no other route claims | `web_ui` |
 //!
 //! Outside the master's own routes, its metrics (`master/*`, `allocator/*`) appear in the
-//! node's `/metrics/snapshot` ([`metrics`]).
+//! node's `/metrics/snapshot` and, in the Prometheus format, `/metrics` ([`metrics`]).
 //!
 //! Every read endpoint takes Mesos's `jsonp=<callback>`; a query value it cannot
 //! understand is a `400` naming the parameter ([`query`]).
@@ -47,11 +49,13 @@
 //! - [`state_json`](mod@state_json): Mesos-shaped JSON of tasks, agents, frameworks and `/state`.
 //! - [`query`]: query strings, typed values, JSONP.
 //! - `teardown`: `POST /teardown`.
+//! - [`visibility`]: the `view_*` ACLs applied to a snapshot before it is rendered.
 //! - [`scheduler_api`]: the v1 scheduler HTTP API and its subscriber streams.
 //! - [`operator_api`]: the v1 operator HTTP API and its subscriber streams.
 //! - [`metrics`]: the `master/*` metrics, computed from the snapshot.
 //! - `raft`: `/raft`.
-//! - `web_ui`: `/`.
+//! - `web_ui`: `/` and the page's assets (`webui/`).
+//! - `web_proxy`: `/proxy`, the page's reads of other masters and agents.
 
 use std::sync::Arc;
 
@@ -73,6 +77,8 @@ mod read_only;
 pub mod scheduler_api;
 pub mod state_json;
 mod teardown;
+pub mod visibility;
+mod web_proxy;
 mod web_ui;
 
 pub use query::{Query, QueryError};
@@ -89,6 +95,8 @@ pub struct Shared {
     pub leader_view: Arc<LeaderView>,
     /// The registry, for `/raft`.
     pub registrar: Arc<dyn Registrar>,
+    /// The local authorizer (`--acls`), for the read-only endpoints; `None` without ACLs.
+    pub authorizer: Option<Arc<mesos_security::Authorizer>>,
 }
 
 /// Installs every route listed above on the master process, the heartbeats of the v1
@@ -96,12 +104,14 @@ pub struct Shared {
 /// snapshot-backed gauges must be registered on the master's thread).
 pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &Shared) {
     raft::install(ctx, &shared.registrar, &shared.leader_view);
+    ctx.route_shared("/messages", mesos_proto::http_api::messages_handler(ctx.node()));
     web_ui::install(ctx);
-    read_only::install(ctx, &shared.snapshot, &shared.leader_view);
+    web_proxy::install(ctx, &shared.snapshot, &shared.leader_view, &shared.registrar);
+    read_only::install(ctx, shared);
     teardown::install(ctx);
     metrics::install_snapshot_gauges(ctx, shared.snapshot.clone());
     scheduler_api::install(ctx);
-    operator_api::install(ctx, shared.snapshot.clone(), shared.leader_view.clone());
+    operator_api::install(ctx, shared);
     metrics::install(ctx);
 }
 
@@ -110,6 +120,18 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &Shared) {
 /// Standalone, a master always leads; the HA issue makes this the raft leader's pid.
 pub fn leader_pid(s: &StateSnapshot) -> Option<String> {
     s.info.pid.clone()
+}
+
+/// Who sent `request`: the principal HTTP authentication put in its extensions, or
+/// `None` when authentication is off for the endpoint (the authorizer then treats the
+/// caller as unauthenticated, as Mesos does).
+pub fn principal(request: &libprocess::http::Request) -> Option<mesos_security::Principal> {
+    request.extensions().get::<mesos_security::Principal>().cloned()
+}
+
+/// `403 Forbidden`: the ACLs deny the request (Mesos: `process::http::Forbidden`).
+pub fn forbidden(message: &str) -> libprocess::http::Response {
+    libprocess::http::text(http::StatusCode::FORBIDDEN, message)
 }
 
 /// JSON helper for the endpoints: `{"error": ...}`.

@@ -20,12 +20,14 @@ use mesos_proto::mesos::v1;
 use mesos_proto::resources::Resources;
 
 use super::scheduler_api::{HEARTBEAT_INTERVAL, STREAM_CAPACITY};
-use crate::core::{Agent, Framework, MasterEvent};
+use super::visibility::{may_view_flags, visible};
+use crate::core::{Agent, Framework, MasterError, MasterEvent};
 use crate::leadership::LeaderView;
 use crate::process::MasterProcess;
 use crate::snapshot::{SnapshotCell, StateSnapshot};
 pub use mesos_proto::http_api::evolve;
 use mesos_proto::http_api::{Encoding, bad_request, parse_body, require_post, response_encoding};
+use mesos_security::Principal;
 
 use v1::master::{call, event, response};
 
@@ -35,7 +37,16 @@ pub const MAX_OPERATOR_SUBSCRIBERS: usize = 1000;
 /// Open operator SUBSCRIBE streams.
 #[derive(Default)]
 pub struct OperatorSubscribers {
-    streams: Vec<(StreamWriter, Encoding)>,
+    streams: Vec<Subscriber>,
+}
+
+/// One operator SUBSCRIBE stream.
+struct Subscriber {
+    writer: StreamWriter,
+    encoding: Encoding,
+    /// Who subscribed (`None`: unauthenticated); with `--acls` it is sent only the
+    /// events about frameworks and tasks the view ACLs let it see.
+    principal: Option<Principal>,
 }
 
 fn time_info(time: Time) -> v1::TimeInfo {
@@ -47,21 +58,23 @@ fn resources(r: &Resources) -> Vec<v1::Resource> {
 }
 
 /// Installs `/api/v1` and the heartbeat on the master.
-pub fn install(
-    ctx: &mut Context<'_, MasterProcess>,
-    cell: Arc<SnapshotCell>,
-    view: Arc<LeaderView>,
-) {
+pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &super::Shared) {
     let master = ctx.self_ref();
+    let cell = shared.snapshot.clone();
+    let view = shared.leader_view.clone();
+    let authorizer = shared.authorizer.clone();
     ctx.route_shared(
         "/api/v1",
         Arc::new(move |request: Request| {
             let master = master.clone();
             let cell = cell.clone();
             let view = view.clone();
-            Box::pin(
-                async move { handle(request, master, cell, &view).await.unwrap_or_else(|e| e) },
-            )
+            let authorizer = authorizer.clone();
+            Box::pin(async move {
+                handle(request, master, cell, &view, authorizer.as_deref())
+                    .await
+                    .unwrap_or_else(|e| e)
+            })
         }),
     );
     schedule_heartbeat(ctx);
@@ -71,7 +84,7 @@ fn schedule_heartbeat(ctx: &mut Context<'_, MasterProcess>) {
     ctx.delay(HEARTBEAT_INTERVAL, |master: &mut MasterProcess, ctx| {
         let heartbeat =
             v1::master::Event { r#type: Some(event::Type::Heartbeat as i32), ..Default::default() };
-        broadcast(master, &heartbeat);
+        broadcast(master, &heartbeat, |_| true);
         schedule_heartbeat(ctx);
     });
 }
@@ -91,8 +104,10 @@ async fn handle(
     master: ProcessRef<MasterProcess>,
     cell: Arc<SnapshotCell>,
     view: &LeaderView,
+    authorizer: Option<&mesos_security::Authorizer>,
 ) -> Result<Response, Response> {
     let (call, encoding) = parse(&request)?;
+    let principal = super::principal(&request);
     let kind = call.r#type();
     // Any master answers about itself; everything else is the leader's (Mesos redirects).
     let local = matches!(
@@ -115,13 +130,18 @@ async fn handle(
             let result = master
                 .dispatch(move |m, ctx| {
                     let now = ctx.now();
-                    let result = m.core_mut().teardown(&framework_id, now);
+                    let result = m.core_mut().teardown(principal.as_ref(), &framework_id, now);
                     m.flush(ctx);
                     result
                 })
                 .await
                 .map_err(|_| unavailable())?;
-            result.map(|()| lhttp::status(StatusCode::OK)).map_err(|e| bad_request(e.to_string()))
+            match result {
+                Ok(()) => Ok(lhttp::status(StatusCode::OK)),
+                // Mesos: the teardown_frameworks ACLs deny it: 403, nothing changes.
+                Err(MasterError::Unauthorized { message }) => Err(super::forbidden(&message)),
+                Err(e) => Err(bad_request(e.to_string())),
+            }
         }
         call::Type::Subscribe => {
             // The state in SUBSCRIBED and the start of the stream are one step of the
@@ -130,9 +150,11 @@ async fn handle(
             // cluster from its events would never see it). Mesos: master/http.cpp
             // `Master::Http::subscribe` builds the state and adds the subscriber in one
             // continuation on the master.
+            let authorizer = authorizer.cloned();
             master
                 .dispatch(move |m, _| {
-                    let snapshot = m.take_snapshot();
+                    let snapshot = std::sync::Arc::new(m.take_snapshot());
+                    let snapshot = visible(snapshot, authorizer.as_ref(), principal.as_ref());
                     let subscribed = v1::master::Event {
                         r#type: Some(event::Type::Subscribed as i32),
                         subscribed: Some(event::Subscribed {
@@ -141,13 +163,19 @@ async fn handle(
                         }),
                         ..Default::default()
                     };
-                    subscribe(m, &subscribed, encoding)
+                    subscribe(m, &subscribed, encoding, principal)
                 })
                 .await
                 .map_err(|_| unavailable())?
         }
+        call::Type::GetFlags if !may_view_flags(authorizer, principal.as_ref()) => {
+            Err(super::forbidden(""))
+        }
         _ => {
             let snapshot = cell.get(&master).await.ok_or_else(unavailable)?;
+            // GET_STATE, GET_FRAMEWORKS, GET_TASKS, GET_EXECUTORS, GET_AGENTS show only
+            // what the view_* ACLs let the caller see.
+            let snapshot = visible(snapshot, authorizer, principal.as_ref());
             let metrics = if kind == call::Type::GetMetrics {
                 master
                     .dispatch(|_, ctx| ctx.node().metrics().snapshot())
@@ -166,6 +194,7 @@ fn subscribe(
     master: &mut MasterProcess,
     subscribed: &v1::master::Event,
     encoding: Encoding,
+    principal: Option<Principal>,
 ) -> Result<Response, Response> {
     if master.operator.streams.len() >= MAX_OPERATOR_SUBSCRIBERS {
         return Err(lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "Too many subscribers"));
@@ -175,7 +204,7 @@ fn subscribe(
     if writer.try_send(record(subscribed, encoding)).is_err() {
         return Err(lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "subscriber gone"));
     }
-    master.operator.streams.push((writer, encoding));
+    master.operator.streams.push(Subscriber { writer, encoding, principal });
     Ok(response)
 }
 
@@ -183,15 +212,22 @@ fn record(event: &v1::master::Event, encoding: Encoding) -> Bytes {
     mesos_proto::http_api::record(encoding.encode(event))
 }
 
-/// Sends an event to every operator subscriber; a subscriber that is gone or does not
-/// keep up is dropped.
-fn broadcast(master: &mut MasterProcess, event: &v1::master::Event) {
+/// Sends an event to every operator subscriber `seen` lets see it; a subscriber that is
+/// gone or does not keep up is dropped.
+fn broadcast(
+    master: &mut MasterProcess,
+    event: &v1::master::Event,
+    seen: impl Fn(Option<&Principal>) -> bool,
+) {
     if master.operator.streams.is_empty() {
         return;
     }
     let mut json = None;
     let mut protobuf = None;
-    master.operator.streams.retain(|(writer, encoding)| {
+    master.operator.streams.retain(|Subscriber { writer, encoding, principal }| {
+        if !seen(principal.as_ref()) {
+            return true;
+        }
         let bytes = match encoding {
             Encoding::Json => json.get_or_insert_with(|| record(event, Encoding::Json)).clone(),
             Encoding::Protobuf => {
@@ -212,6 +248,10 @@ pub(crate) fn publish(
         return;
     }
     let core = master.core();
+    let authorizer = core.config().authorizer.clone();
+    // Who may see the event (Mesos: master.cpp `Subscribers::send`, which checks
+    // VIEW_FRAMEWORK and VIEW_TASK per subscriber): `None` is everyone.
+    let guard = event_guard(core, &event);
     let mut e = v1::master::Event::default();
     let kind = match event {
         MasterEvent::TaskAdded(task) => {
@@ -253,7 +293,59 @@ pub(crate) fn publish(
         }
     };
     e.r#type = Some(kind as i32);
-    broadcast(master, &e);
+    broadcast(master, &e, |principal| match (&authorizer, &guard) {
+        (Some(authorizer), Some(guard)) => guard.seen_by(authorizer, principal),
+        _ => true,
+    });
+}
+
+/// The view ACLs an operator event is subject to.
+enum EventGuard {
+    /// About a framework run by `framework_user`.
+    Framework { framework_user: String },
+    /// About a task run as `task_user` of a framework run by `framework_user`.
+    Task { framework_user: String, task_user: String },
+}
+
+impl EventGuard {
+    fn seen_by(&self, authorizer: &mesos_security::Authorizer, who: Option<&Principal>) -> bool {
+        use mesos_security::Action;
+        let (framework_user, task_user) = match self {
+            EventGuard::Framework { framework_user } => (framework_user, None),
+            EventGuard::Task { framework_user, task_user } => (framework_user, Some(task_user)),
+        };
+        authorizer.authorize(who, Action::ViewFramework { user: framework_user })
+            && task_user.is_none_or(|user| authorizer.authorize(who, Action::ViewTask { user }))
+    }
+}
+
+/// What `event` reveals, for the view ACLs; `None` for agent events (always shown).
+fn event_guard(core: &crate::core::MasterCore, event: &MasterEvent) -> Option<EventGuard> {
+    let framework_user =
+        |id: &FrameworkId| core.framework(id).map(|f| f.info.user.clone()).unwrap_or_default();
+    match event {
+        MasterEvent::TaskAdded(task) => {
+            let framework_user = framework_user(&FrameworkId::from(&task.framework_id));
+            let task_user = task.user.clone().unwrap_or_else(|| framework_user.clone());
+            Some(EventGuard::Task { framework_user, task_user })
+        }
+        MasterEvent::TaskUpdated { framework_id, status, .. } => {
+            let framework_user = framework_user(framework_id);
+            let task_user = core
+                .framework(framework_id)
+                .and_then(|f| f.tasks.get(&mesos_proto::ids::TaskId::from(&status.task_id)))
+                .and_then(|t| t.user.clone())
+                .unwrap_or_else(|| framework_user.clone());
+            Some(EventGuard::Task { framework_user, task_user })
+        }
+        MasterEvent::FrameworkAdded(id) | MasterEvent::FrameworkUpdated(id) => {
+            Some(EventGuard::Framework { framework_user: framework_user(id) })
+        }
+        MasterEvent::FrameworkRemoved(info) => {
+            Some(EventGuard::Framework { framework_user: info.user.clone() })
+        }
+        MasterEvent::AgentAdded(_) | MasterEvent::AgentRemoved(_) => None,
+    }
 }
 
 fn agent_v1(agent: &Agent, offered: &Resources) -> response::get_agents::Agent {

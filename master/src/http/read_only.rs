@@ -3,7 +3,9 @@
 //!
 //! Mesos: master/readonly_handler.cpp and master/http.cpp. A read-only endpoint renders
 //! a [`StateSnapshot`] taken from the [`SnapshotCell`], so a client polling `/state`
-//! costs the master at most one state copy per change and never delays offers.
+//! costs the master at most one state copy per change and never delays offers. With
+//! `--acls`, each caller sees the snapshot through [`visibility`] (the `view_*` ACLs),
+//! and `/flags` is `403` for a caller `view_flags` denies.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,9 +19,11 @@ use serde_json::Value;
 use super::endpoints;
 use super::query::{self, Query, QueryError};
 use super::state_json::state_json;
+use super::visibility;
 use crate::leadership::LeaderView;
 use crate::process::MasterProcess;
 use crate::snapshot::{SnapshotCell, StateSnapshot};
+use mesos_security::{Authorizer, Principal};
 
 /// A read-only endpoint: renders a snapshot and a query, or refuses the query.
 type Render = fn(&StateSnapshot, &Query) -> Result<Value, QueryError>;
@@ -38,25 +42,31 @@ const READ_ONLY: [(&str, Render); 9] = [
 ];
 
 /// Installs the read-only endpoints, `/health` and `/redirect` on the master process.
-pub(super) fn install(
-    ctx: &mut Context<'_, MasterProcess>,
-    cell: &Arc<SnapshotCell>,
-    view: &Arc<LeaderView>,
-) {
+pub(super) fn install(ctx: &mut Context<'_, MasterProcess>, shared: &super::Shared) {
+    let (cell, view) = (&shared.snapshot, &shared.leader_view);
     let master = ctx.self_ref();
     for (path, render) in READ_ONLY {
         let (cell, master, view) = (cell.clone(), master.clone(), view.clone());
+        let authorizer = shared.authorizer.clone();
         // Every master answers its flags; the rest need the leader (Mesos redirects).
         let needs_leader = path != "/flags";
         ctx.route_shared(
             path,
             Arc::new(move |request: Request| {
                 let (cell, master, view) = (cell.clone(), master.clone(), view.clone());
+                let authorizer = authorizer.clone();
                 Box::pin(async move {
                     if needs_leader && let Some(redirect) = view.redirect(&request) {
                         return redirect;
                     }
-                    read_only(&cell, &master, &request, render).await
+                    let principal = super::principal(&request);
+                    if path == "/flags"
+                        && !visibility::may_view_flags(authorizer.as_deref(), principal.as_ref())
+                    {
+                        return super::forbidden("");
+                    }
+                    let viewer = (authorizer.as_deref(), principal.as_ref());
+                    read_only(&cell, &master, &request, viewer, render).await
                 }) as Pin<Box<dyn Future<Output = Response> + Send>>
             }),
         );
@@ -84,6 +94,7 @@ async fn read_only(
     cell: &SnapshotCell,
     master: &ProcessRef<MasterProcess>,
     request: &Request,
+    (authorizer, principal): (Option<&Authorizer>, Option<&Principal>),
     render: Render,
 ) -> Response {
     let query = match Query::of(request) {
@@ -95,6 +106,8 @@ async fn read_only(
         Err(error) => return query::bad_request(&error),
     };
     let Some(snapshot) = cell.get(master).await else { return shutting_down() };
+    // The caller sees only what the view_* ACLs let it see.
+    let snapshot = visibility::visible(snapshot, authorizer, principal);
     match render(&snapshot, &query) {
         Ok(value) => query::ok_json(&value, jsonp),
         Err(error) => query::bad_request(&error),

@@ -25,7 +25,7 @@ use mesos_proto::ids::FrameworkId;
 use mesos_proto::mesos::{self, scheduler, v1};
 use mesos_security::Principal;
 
-use crate::core::Outgoing;
+use crate::core::{MasterError, Outgoing};
 use crate::process::MasterProcess;
 
 /// Seconds between HEARTBEAT events (Mesos: `DEFAULT_HEARTBEAT_INTERVAL`).
@@ -236,9 +236,15 @@ fn subscribe(
     let now = ctx.now();
     let result = master.core_mut().on_scheduler_call(&pid, call, now);
     master.flush(ctx);
-    if let Err(error) = result {
-        master.http.streams.remove(&pid);
-        return Err(bad_request(error.to_string()));
+    match result {
+        Ok(()) => {}
+        // Mesos: an unauthorized SUBSCRIBE is `200` whose stream carries one ERROR event
+        // with the reason and then ends (`deliver` wrote the event and dropped the stream).
+        Err(MasterError::Unauthorized { .. }) => return Ok(response),
+        Err(error) => {
+            master.http.streams.remove(&pid);
+            return Err(bad_request(error.to_string()));
+        }
     }
     let watched = pid.clone();
     ctx.spawn(async move { writer.closed().await }, move |master: &mut MasterProcess, (), ctx| {

@@ -59,6 +59,17 @@ pub fn task_status_json(status: &mesos::TaskStatus) -> Value {
         "state": state_name(status.state()),
         "timestamp": status.timestamp.unwrap_or(0.0),
     });
+    // Beyond Mesos's `json(TaskStatus)`: who sent the update and why, so the web UI's
+    // status history shows what Mesos's UI could only show for the latest state.
+    if let Some(source) = status.source.and_then(|s| mesos::task_status::Source::try_from(s).ok()) {
+        value["source"] = json!(source.as_str_name());
+    }
+    if let Some(reason) = status.reason.and_then(|r| mesos::task_status::Reason::try_from(r).ok()) {
+        value["reason"] = json!(reason.as_str_name());
+    }
+    if let Some(message) = status.message.as_ref().filter(|m| !m.is_empty()) {
+        value["message"] = json!(message);
+    }
     if let Some(labels) = &status.labels {
         value["labels"] = labels_json(labels);
     }

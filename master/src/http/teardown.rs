@@ -7,6 +7,7 @@ use libprocess::http::{self as lhttp, Request, Responder};
 use mesos_proto::ids::FrameworkId;
 
 use super::query::Query;
+use crate::core::MasterError;
 use crate::process::MasterProcess;
 
 /// Installs `/teardown` on the master process.
@@ -16,7 +17,8 @@ pub(super) fn install(ctx: &mut Context<'_, MasterProcess>) {
 
 /// `POST /master/teardown` with `frameworkId=<id>` in the form body (or, leniently, the
 /// query). Mesos: master/http.cpp `Master::Http::teardown`: `405` for other methods,
-/// `400` without an id or for an unknown framework, `200` once the framework is removed.
+/// `400` without an id or for an unknown framework, `403` when the `teardown_frameworks`
+/// ACLs deny the caller (nothing changes), `200` once the framework is removed.
 fn on_teardown(
     master: &mut MasterProcess,
     request: Request,
@@ -58,8 +60,10 @@ fn on_teardown(
         return;
     };
     let now = ctx.now();
-    let response = match master.core_mut().teardown(&framework_id, now) {
+    let principal = super::principal(&request);
+    let response = match master.core_mut().teardown(principal.as_ref(), &framework_id, now) {
         Ok(()) => lhttp::status(StatusCode::OK),
+        Err(MasterError::Unauthorized { message }) => super::forbidden(&message),
         Err(error) => lhttp::text(
             StatusCode::BAD_REQUEST,
             format!("No framework found with specified ID: {error}"),

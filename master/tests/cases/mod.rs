@@ -1,4 +1,6 @@
 mod agents;
+mod authentication;
+mod authorization;
 mod bad_input;
 mod drf;
 mod frameworks;

@@ -173,8 +173,8 @@ async fn bad_operator_requests() {
     assert_eq!(teardown.status(), StatusCode::BAD_REQUEST);
 }
 
-/// `GET /` serves the web UI page (which reads `master/state`); other unknown paths stay
-/// 404s.
+/// `GET /` serves the web UI page (which loads its script from the binary); other
+/// unknown paths stay 404s.
 #[actix_rt::test]
 async fn web_ui() {
     let cluster = Cluster::start(|_| {});
@@ -182,7 +182,7 @@ async fn web_ui() {
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let body = String::from_utf8(page.into_body().into_bytes().await.to_vec()).unwrap();
-    assert!(body.contains("master/state"));
+    assert!(body.contains("/master/webui/app.js"));
     assert_eq!(
         cluster.node.request(Method::GET, "/master/nothing-here", "").await.status(),
         StatusCode::NOT_FOUND

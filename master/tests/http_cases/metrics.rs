@@ -2,7 +2,7 @@
 
 use mesos_proto::mesos::TaskState;
 
-use super::support::{Scene, TcpMaster, get};
+use super::support::{Scene, TcpMaster, get, parse_prometheus};
 
 /// Every Mesos master metric this master reports (Mesos: src/master/metrics.cpp).
 const NAMES: &[&str] = &[
@@ -95,4 +95,53 @@ async fn values_follow_the_state() {
     assert_eq!(value(&metrics, "master/cpus_used"), 1.0);
     assert_eq!(value(&metrics, "master/cpus_percent"), 0.25);
     assert_eq!(value(&metrics, "master/mem_used"), 128.0);
+}
+
+/// `/metrics` is the same figures in the Prometheus text format, as the reference
+/// parser reads it: `mesos_` + the sanitised Mesos name, HELP naming the Mesos metric,
+/// counters and gauges typed as Mesos declares them (master/metrics.hpp).
+#[actix_rt::test]
+async fn prometheus_text_parses_with_the_reference_parser() {
+    let mut scene = Scene::start().await;
+    scene.launch(&[("done", "cpus:1;mem:128")]).await;
+    scene.report("done", TaskState::TaskFinished, 2.0).await;
+    let response = get(scene.master.address, "/metrics").await;
+    assert_eq!(response.status, 200);
+    assert!(
+        response.header("content-type").is_some_and(|c| c.starts_with("text/plain; version=0.0.4"))
+    );
+    let families = parse_prometheus(&response.body);
+    let snapshot = get(scene.master.address, "/metrics/snapshot").await.json();
+    // Every Mesos metric appears, once, under its sanitised name.
+    for (name, _) in snapshot.as_object().expect("an object") {
+        let family = format!("mesos_{}", name.replace(['/', '.', '-'], "_"));
+        assert!(families.get(&family).is_some(), "{name} missing as {family}");
+        assert_eq!(families[&family]["help"], format!("Mesos metric {name}"));
+    }
+    let kind = |family: &str| families[family]["type"].as_str().unwrap_or("").to_string();
+    let value = |family: &str| {
+        families[family]["samples"][0][1].as_str().and_then(|v| v.parse::<f64>().ok())
+    };
+    for counter in [
+        "mesos_master_tasks_finished",
+        "mesos_master_valid_status_updates",
+        "mesos_master_slave_registrations",
+        "mesos_master_messages_register_slave",
+        "mesos_master_dropped_messages",
+    ] {
+        assert_eq!(kind(counter), "counter", "{counter}");
+    }
+    for gauge in [
+        "mesos_master_tasks_running",
+        "mesos_master_tasks_unreachable",
+        "mesos_master_elected",
+        "mesos_master_cpus_percent",
+        "mesos_master_uptime_secs",
+        "mesos_allocator_mesos_resources_cpus_total",
+    ] {
+        assert_eq!(kind(gauge), "gauge", "{gauge}");
+    }
+    assert_eq!(value("mesos_master_tasks_finished"), Some(1.0));
+    assert_eq!(value("mesos_master_cpus_total"), Some(4.0));
+    assert_eq!(value("mesos_master_elected"), Some(1.0));
 }

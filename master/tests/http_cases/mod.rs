@@ -1,5 +1,7 @@
 mod binary;
 mod endpoints;
+mod messages;
 mod metrics;
 mod state;
 mod support;
+mod web_ui;

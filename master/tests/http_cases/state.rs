@@ -72,8 +72,8 @@ async fn state_shows_agent_framework_and_offer() {
     assert_eq!(framework["tasks"], json!([]));
 }
 
-/// After a launch and a TASK_RUNNING update, `/state` shows the task (state, statuses,
-/// role, resources), the executor-less framework's used resources and the agent's.
+/// After a launch and a TASK_RUNNING update, `/state` shows the task (state, statuses
+/// with their source, role, resources), the executor-less framework's used resources and the agent's.
 #[actix_rt::test]
 async fn state_shows_running_task() {
     let mut scene = Scene::start().await;
@@ -90,7 +90,10 @@ async fn state_shows_running_task() {
     assert_eq!(task["role"], "web");
     assert_eq!(task["user"], "tester");
     assert_eq!(task["resources"]["cpus"].as_f64(), Some(1.0));
-    assert_eq!(task["statuses"], json!([{ "state": "TASK_RUNNING", "timestamp": 1000.5 }]));
+    assert_eq!(
+        task["statuses"],
+        json!([{ "state": "TASK_RUNNING", "timestamp": 1000.5, "source": "SOURCE_EXECUTOR" }])
+    );
     assert_eq!(framework["used_resources"]["mem"].as_f64(), Some(128.0));
     assert_eq!(state["slaves"][0]["used_resources"]["cpus"].as_f64(), Some(1.0));
 
@@ -131,4 +134,26 @@ async fn state_answers_while_master_is_busy() {
     let health = get(scene.master.address, "/master/health").await;
     assert_eq!(health.status, 200);
     release_tx.send(()).expect("master still holding");
+}
+
+/// A task's status history in `/state` names who sent each update and why (source,
+/// reason, message), for the web UI's status-update table.
+#[test]
+fn task_status_json_names_source_reason_and_message() {
+    use mesos_proto::mesos::task_status::{Reason, Source};
+    let status = mesos_proto::mesos::TaskStatus {
+        state: TaskState::TaskFailed as i32,
+        source: Some(Source::Slave as i32),
+        reason: Some(Reason::ContainerLaunchFailed as i32),
+        message: Some("cannot exec".into()),
+        timestamp: Some(7.0),
+        ..Default::default()
+    };
+    assert_eq!(
+        mesos_master::http::state_json::task_status_json(&status),
+        json!({
+            "state": "TASK_FAILED", "timestamp": 7.0, "source": "SOURCE_SLAVE",
+            "reason": "REASON_CONTAINER_LAUNCH_FAILED", "message": "cannot exec",
+        })
+    );
 }

@@ -9,6 +9,7 @@ use libprocess::Context;
 use libprocess::http::{self as lhttp, Request, Responder, Response};
 use mesos_proto::mesos::Task;
 use mesos_security::http_auth::{AGENT_EXECUTOR, AGENT_READONLY, AGENT_READWRITE, realm_in};
+use mesos_security::{Action, Principal};
 use serde_json::{Value, json};
 
 use super::Agent;
@@ -36,7 +37,7 @@ pub const ROUTE_REALMS: &[(&str, &str)] = &[
 /// `path` inside it.
 pub fn realm_of(process: Option<&str>, path: &str) -> Option<&'static str> {
     match process {
-        None => (path == "/metrics/snapshot").then_some(AGENT_READONLY),
+        None => matches!(path, "/metrics/snapshot" | "/metrics").then_some(AGENT_READONLY),
         Some("slave(1)") => realm_in(ROUTE_REALMS, path),
         Some(_) => None,
     }
@@ -171,11 +172,22 @@ impl Agent {
         ctx.route("/health", |_agent, _request, responder: Responder, _ctx| {
             responder.respond(lhttp::status(StatusCode::OK));
         });
-        ctx.route("/flags", |agent, _request, responder: Responder, _ctx| {
+        ctx.route("/flags", |agent, request, responder: Responder, _ctx| {
+            // Mesos: slave/http.cpp `Http::flags` (VIEW_FLAGS): 403 when denied.
+            if !agent.authorized(&request, Action::ViewFlags) {
+                responder.respond(lhttp::status(StatusCode::FORBIDDEN));
+                return;
+            }
             responder
                 .respond(lhttp::json(StatusCode::OK, &json!({ "flags": agent.core.config.flags })));
         });
-        ctx.route("/monitor/statistics", |agent, _request, responder: Responder, _ctx| {
+        ctx.route("/monitor/statistics", |agent, request, responder: Responder, _ctx| {
+            // Mesos: one of the AUTHORIZABLE_ENDPOINTS (get_endpoints).
+            let action = Action::GetEndpoint { path: "/monitor/statistics" };
+            if !agent.authorized(&request, action) {
+                responder.respond(lhttp::status(StatusCode::FORBIDDEN));
+                return;
+            }
             responder.respond(lhttp::json(StatusCode::OK, &agent.statistics_json()));
         });
         let files = Files::new(self.core.paths.sandboxes_root());
@@ -194,6 +206,15 @@ impl Agent {
             });
             ctx.route_shared(&format!("/files/{endpoint}"), handler);
         }
+        // The node's message ring (issue 16): `/slave(1)/messages`, `/messages/body`.
+        ctx.route_shared("/messages", mesos_proto::http_api::messages_handler(ctx.node()));
+    }
+
+    /// Whether the `--acls` let the request's principal (from HTTP authentication,
+    /// absent when it is off) perform `action`; true without ACLs.
+    fn authorized(&self, request: &Request, action: Action<'_>) -> bool {
+        let principal = request.extensions().get::<Principal>();
+        self.core.config.authorizer.as_ref().is_none_or(|a| a.authorize(principal, action))
     }
 
     fn state_json(&self, ctx: &Context<'_, Self>) -> Value {

@@ -27,6 +27,7 @@ use mesos_proto::mesos::internal::{
 use crate::checkpoint::RecoveredState;
 use crate::containerizer::Containerizer;
 use crate::core::AgentCore;
+use crate::core::authentication::AuthenticatorMessage;
 
 mod executor_api;
 mod http;
@@ -78,6 +79,16 @@ libprocess::protocol! {
         ExecutorToFramework(ExecutorToFrameworkMessage),
         /// A master of the HA group: the leading master is elsewhere.
         NewMasterDetected(mesos_proto::extensions::NewMasterDetectedMessage),
+        /// Master's authenticator: the mechanisms on offer.
+        AuthenticationMechanisms(mesos_proto::mesos::internal::AuthenticationMechanismsMessage),
+        /// Master's authenticator: the challenge.
+        AuthenticationStep(mesos_proto::mesos::internal::AuthenticationStepMessage),
+        /// Master's authenticator: authenticated.
+        AuthenticationCompleted(mesos_proto::mesos::internal::AuthenticationCompletedMessage),
+        /// Master's authenticator: refused.
+        AuthenticationFailed(mesos_proto::mesos::internal::AuthenticationFailedMessage),
+        /// Master's authenticator: the exchange broke.
+        AuthenticationError(mesos_proto::mesos::internal::AuthenticationErrorMessage),
     }
 }
 
@@ -165,6 +176,21 @@ impl Process for Agent {
             AgentMessage::UpdateFramework(m) => core.on_update_framework(&from, m),
             AgentMessage::FrameworkToExecutor(m) => core.on_framework_to_executor(&from, m),
             AgentMessage::ExecutorToFramework(m) => core.on_executor_to_framework(&from, m),
+            AgentMessage::AuthenticationMechanisms(m) => {
+                core.on_authentication(&from, AuthenticatorMessage::Mechanisms(m))
+            }
+            AgentMessage::AuthenticationStep(m) => {
+                core.on_authentication(&from, AuthenticatorMessage::Step(m))
+            }
+            AgentMessage::AuthenticationCompleted(_) => {
+                core.on_authentication(&from, AuthenticatorMessage::Completed)
+            }
+            AgentMessage::AuthenticationFailed(_) => {
+                core.on_authentication(&from, AuthenticatorMessage::Failed)
+            }
+            AgentMessage::AuthenticationError(m) => {
+                core.on_authentication(&from, AuthenticatorMessage::Error(m))
+            }
         }
         self.flush(ctx);
     }

@@ -31,6 +31,9 @@ impl AgentCore {
     // Mesos: Slave::detected.
     pub(crate) fn become_disconnected(&mut self) {
         self.updates.pause();
+        // Mesos authenticates again with every newly detected master.
+        self.authenticated_with = None;
+        self.authenticating = None;
         let delay = self.registration.become_disconnected(&mut self.rng);
         let epoch = self.registration.epoch();
         self.timer(delay, Timer::Registration { epoch });
@@ -44,8 +47,18 @@ impl AgentCore {
         }
         let Some(attempt) = self.registration.next_attempt(&mut self.rng) else { return };
         self.outbox.push(Output::Link(attempt.master.clone()));
+        if self.authenticate_first(&attempt.master) {
+            self.authentication_retry(attempt.retry_after, epoch);
+            return;
+        }
+        self.send_registration(&attempt.master);
+        self.timer(attempt.retry_after, Timer::Registration { epoch });
+    }
+
+    /// Sends a registration (or re-registration, once the agent has an id) to `master`.
+    pub(super) fn send_registration(&mut self, master: &Pid) {
         let message = if self.info.id.is_none() {
-            tracing::info!(master = %attempt.master, "registering with master");
+            tracing::info!(%master, "registering with master");
             Outgoing::RegisterSlave(RegisterSlaveMessage {
                 slave: self.info.clone(),
                 version: Some(MESOS_VERSION.into()),
@@ -53,11 +66,10 @@ impl AgentCore {
                 ..RegisterSlaveMessage::default()
             })
         } else {
-            tracing::info!(master = %attempt.master, "re-registering with master");
+            tracing::info!(%master, "re-registering with master");
             Outgoing::ReregisterSlave(self.reregister_message())
         };
-        self.send(&attempt.master, message);
-        self.timer(attempt.retry_after, Timer::Registration { epoch });
+        self.send(master, message);
     }
 
     /// Everything the master must learn about us when we come back.

@@ -11,6 +11,7 @@
 //! in plain unit tests that read the outputs like a transcript (`tests.rs`).
 //!
 //! Mesos: src/slave/slave.cpp, split here by responsibility:
+//! - `authentication`: CRAM-MD5 with the master before registering (`--credential`);
 //! - `registration`: the agent's lifecycle, the masters and the registration backoff;
 //! - `masters`: registering with the master, pings, losing the master, shutdown;
 //! - `tasks`: running and killing tasks, launching executors, executor registration;
@@ -18,6 +19,7 @@
 //! - `delivery`: status updates from executors to the master and acknowledgements;
 //! - `recovery`: taking back checkpointed work after a restart.
 
+pub mod authentication;
 mod delivery;
 mod executors;
 mod masters;
@@ -90,6 +92,10 @@ pub struct AgentConfig {
     /// The HTTP authenticators of the realms switched on (`--authenticate_http_*`);
     /// the actor puts them in front of the node's routes, the core never reads them.
     pub http_authenticator: mesos_security::HttpAuthenticator,
+    /// The local authorizer (`--acls`); `None` authorizes everything.
+    pub authorizer: Option<std::sync::Arc<mesos_security::Authorizer>>,
+    /// `--credential`: authenticate with the master (CRAM-MD5) before registering.
+    pub credential: Option<mesos_security::Credential>,
 }
 
 impl AgentConfig {
@@ -111,6 +117,8 @@ impl AgentConfig {
             flags: BTreeMap::new(),
             seed: 0,
             http_authenticator: mesos_security::HttpAuthenticator::default(),
+            authorizer: None,
+            credential: None,
         }
     }
 }
@@ -137,6 +145,9 @@ pub enum Outgoing {
     StatusUpdate(internal::StatusUpdateMessage),
     ExitedExecutor(internal::ExitedExecutorMessage),
     ExecutorToFramework(internal::ExecutorToFrameworkMessage),
+    Authenticate(internal::AuthenticateMessage),
+    AuthenticationStart(internal::AuthenticationStartMessage),
+    AuthenticationStep(internal::AuthenticationStepMessage),
     // To an executor.
     ExecutorRegistered(internal::ExecutorRegisteredMessage),
     ExecutorReregistered(internal::ExecutorReregisteredMessage),
@@ -337,6 +348,10 @@ pub struct AgentCore {
     pub(crate) ping_seq: u64,
     pub(crate) outbox: Vec<Output>,
     pub(crate) stats: Stats,
+    /// An authentication with a master in progress.
+    pub(crate) authenticating: Option<authentication::Authenticating>,
+    /// The master authenticated with since the master was last lost.
+    pub(crate) authenticated_with: Option<Pid>,
 }
 
 impl AgentCore {
@@ -366,6 +381,8 @@ impl AgentCore {
             ping_seq: 0,
             outbox: Vec::new(),
             stats: Stats::default(),
+            authenticating: None,
+            authenticated_with: None,
         }
     }
 

@@ -52,3 +52,46 @@ async fn endpoints_answer_and_files_stay_in_sandboxes() {
     assert_eq!(get(&node, "/files/read?path=/etc/passwd&offset=x").await.0, 400);
     node.shutdown().await;
 }
+
+/// With `--acls`, `/flags` (`view_flags`) and `/monitor/statistics` (`get_endpoints`)
+/// answer `403` to a principal the ACLs deny and to an unauthenticated caller, and
+/// `200` to an allowed principal (put in the request as HTTP authentication does).
+#[actix_rt::test]
+async fn acls_guard_flags_and_statistics() {
+    let dir = TempDir::new("http-acls");
+    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
+    let (master, mut events) = fake_master(&node, true);
+    let mut config = AgentConfig::new(vec![master.pid().clone()], dir.0.join("work"));
+    config.registration_backoff_factor = std::time::Duration::from_millis(1);
+    let acls = r#"{
+        "view_flags": [{"principals": {"values": ["ops"]}, "flags": {"type": "ANY"}},
+                       {"principals": {"type": "ANY"}, "flags": {"type": "NONE"}}],
+        "get_endpoints": [{"principals": {"values": ["ops"]}, "paths": {"values": ["/monitor/statistics"]}},
+                          {"principals": {"type": "ANY"}, "paths": {"type": "NONE"}}]}"#;
+    config.authorizer =
+        Some(std::sync::Arc::new(mesos_security::Authorizer::from_flag(acls).expect("acls")));
+    node.set_default_process("slave(1)");
+    node.spawn("slave(1)", Agent::new(config, Box::new(PosixContainerizer::new()), None))
+        .expect("agent");
+    assert!(matches!(next_event(&mut events).await, MasterEvent::Registered { .. }));
+    let status = |path: &'static str, principal: Option<&'static str>| {
+        let node = node.clone();
+        async move {
+            let mut request = http::Request::builder()
+                .method(Method::GET)
+                .uri(path)
+                .body(bytes::Bytes::new())
+                .unwrap();
+            if let Some(p) = principal {
+                request.extensions_mut().insert(mesos_security::Principal(p.into()));
+            }
+            node.handle_http(request).await.status().as_u16()
+        }
+    };
+    for path in ["/flags", "/monitor/statistics"] {
+        assert_eq!(status(path, None).await, 403, "{path} unauthenticated");
+        assert_eq!(status(path, Some("eve")).await, 403, "{path} as eve");
+        assert_eq!(status(path, Some("ops")).await, 200, "{path} as ops");
+    }
+    node.shutdown().await;
+}

@@ -184,3 +184,28 @@ pub async fn within<T>(what: &str, future: impl std::future::Future<Output = T>)
         Err(_) => panic!("timed out waiting for {what}"),
     }
 }
+
+/// Parses Prometheus text with the reference Python client's parser (in the venv of
+/// scripts/test-setup.sh); the families as JSON (`tests/clients/prometheus_parse.py`).
+pub fn parse_prometheus(text: &str) -> serde_json::Value {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = root.join("target/client-venv/bin/python");
+    assert!(python.exists(), "prometheus-client is installed by scripts/test-setup.sh");
+    let mut child = Command::new(python)
+        .arg(root.join("tests/clients/prometheus_parse.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the parser");
+    child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write the text");
+    let output = child.wait_with_output().expect("the parser ends");
+    assert!(
+        output.status.success(),
+        "not Prometheus text: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the parser prints JSON")
+}

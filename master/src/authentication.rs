@@ -1,0 +1,442 @@
+//! v0 authentication of frameworks and agents (CRAM-MD5 over libprocess messages).
+//!
+//! With `--authenticate_frameworks` or `--authenticate_agents`, a scheduler driver or
+//! an agent first proves, with the CRAM-MD5 exchange of [`mesos_security::cram_md5`],
+//! that it holds the secret of a principal in the master's `--credentials`; the master
+//! then remembers which pid authenticated as which principal. This module is that
+//! bookkeeping, pure like the core: messages and timeouts in, [`AuthOutput`]s out. The
+//! actor ([`crate::process`]) performs them and asks [`Authentication::admit_framework`]
+//! and [`Authentication::admit_agent`] before a registration reaches the core.
+//!
+//! 1. `AuthenticateMessage { pid }` from an authenticatee opens a session for `pid`
+//!    (discarding any earlier one, and any earlier authentication of `pid`), answered
+//!    with the mechanisms; a timer bounds the session
+//!    ([`cram_md5::AUTHENTICATION_V0_TIMEOUT`]).
+//! 2. Start and step messages from the authenticatee run the exchange.
+//! 3. Completed: `pid` is authenticated as the principal. Failed, error or timeout: the
+//!    session is dropped and `pid` stays unauthenticated.
+//!
+//! At most [`MAX_SESSIONS`] sessions run at once; an `AuthenticateMessage` beyond that
+//! is answered with an error (the peer retries with backoff). Authenticated pids are
+//! forgotten when the peer's link breaks or it re-authenticates, so the map holds at
+//! most one entry per connected framework or agent.
+//!
+//! Mesos: master.cpp `Master::authenticate`, `_authenticate`, `authenticationTimeout`,
+//! `validateFrameworkAuthentication`, the checks at the top of `registerSlave`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use libprocess::Pid;
+use mesos_proto::mesos::{self, internal};
+use mesos_security::cram_md5::{self, Authenticator, Outcome, ToAuthenticatee};
+use mesos_security::{Credentials, Principal};
+
+/// Most authentications in progress at once.
+pub const MAX_SESSIONS: usize = 1024;
+
+/// The master's authentication settings (its flags).
+#[derive(Clone, Debug, Default)]
+pub struct AuthenticationConfig {
+    /// `--authenticate_frameworks` (alias `--authenticate`): only authenticated
+    /// schedulers may register.
+    pub authenticate_frameworks: bool,
+    /// `--authenticate_agents`: only authenticated agents may register.
+    pub authenticate_agents: bool,
+    /// `--credentials`: who may authenticate. `None`: no authenticator is loaded, and an
+    /// `AuthenticateMessage` is answered with an error, as in Mesos.
+    pub credentials: Option<Credentials>,
+    /// `--authentication_v0_timeout`.
+    pub timeout: Duration,
+}
+
+libprocess::protocol! {
+    /// What the master's authenticator sends an authenticatee.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum AuthMessage {
+        /// The mechanisms on offer (CRAM-MD5).
+        Mechanisms(internal::AuthenticationMechanismsMessage),
+        /// The challenge.
+        Step(internal::AuthenticationStepMessage),
+        /// Authenticated.
+        Completed(internal::AuthenticationCompletedMessage),
+        /// Refused.
+        Failed(internal::AuthenticationFailedMessage),
+        /// The exchange broke.
+        Error(internal::AuthenticationErrorMessage),
+    }
+}
+
+/// What the actor must do after an authentication input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthOutput {
+    /// Send `message` to the authenticatee `to`.
+    Send {
+        /// The authenticatee.
+        to: Pid,
+        /// What.
+        message: AuthMessage,
+    },
+    /// Call [`Authentication::on_timeout`] with these after `after`.
+    Timer {
+        /// The pid being authenticated.
+        client: Pid,
+        /// The session the timer belongs to.
+        session: u64,
+        /// When.
+        after: Duration,
+    },
+}
+
+/// One authentication in progress.
+#[derive(Debug)]
+struct Session {
+    /// Where the exchange's messages come from and go to (Mesos's authenticatee
+    /// process; ours is the client itself).
+    authenticatee: Pid,
+    /// Tells a stale timeout from the current session's.
+    id: u64,
+    authenticator: Authenticator,
+}
+
+/// The master's authentication state.
+#[derive(Debug, Default)]
+pub struct Authentication {
+    config: AuthenticationConfig,
+    /// Client pid -> its session in progress.
+    sessions: HashMap<Pid, Session>,
+    /// Authenticatee pid -> client pid, to route start and step messages.
+    by_authenticatee: HashMap<Pid, Pid>,
+    /// Client pid -> the principal it authenticated as.
+    authenticated: HashMap<Pid, Principal>,
+    next_session: u64,
+}
+
+impl Authentication {
+    /// No authentication in progress or done yet.
+    pub fn new(config: AuthenticationConfig) -> Self {
+        Self { config, ..Self::default() }
+    }
+
+    /// The principal `pid` authenticated as, if it did.
+    pub fn principal(&self, pid: &Pid) -> Option<&Principal> {
+        self.authenticated.get(pid)
+    }
+
+    /// True while `pid` is authenticating.
+    pub fn is_authenticating(&self, pid: &Pid) -> bool {
+        self.sessions.contains_key(pid)
+    }
+
+    /// `AuthenticateMessage` from `from` for the pid in `message`. `random` and
+    /// `now_secs` make the challenge (injected so tests replay).
+    pub fn on_authenticate(
+        &mut self,
+        from: &Pid,
+        message: &internal::AuthenticateMessage,
+        hostname: &str,
+        random: u64,
+        now_secs: u64,
+    ) -> Vec<AuthOutput> {
+        let error = |error: &str| {
+            vec![AuthOutput::Send {
+                to: from.clone(),
+                message: AuthMessage::Error(internal::AuthenticationErrorMessage {
+                    error: Some(error.to_string()),
+                }),
+            }]
+        };
+        let Ok(client) = message.pid.parse::<Pid>() else {
+            return error("Invalid pid");
+        };
+        let erased = self.authenticated.remove(&client).is_some();
+        if self.config.credentials.is_none() {
+            tracing::error!(%client, "authentication request but no authenticator is loaded (no --credentials)");
+            return error("No authenticator loaded");
+        }
+        if let Some(old) = self.sessions.remove(&client) {
+            self.by_authenticatee.remove(&old.authenticatee);
+            tracing::info!(%client, "re-authenticating; discarding outstanding authentication");
+        } else if self.sessions.len() >= MAX_SESSIONS {
+            tracing::warn!(%client, "too many authentications in progress; refusing one");
+            return error("Too many authentications in progress");
+        } else {
+            tracing::info!(%client, erased, "authenticating");
+        }
+        // One authenticatee runs one exchange: a second client from the same
+        // authenticatee pid replaces the first.
+        if let Some(previous) = self.by_authenticatee.remove(from) {
+            self.sessions.remove(&previous);
+        }
+        let challenge = cram_md5::challenge(random, now_secs, hostname);
+        let (authenticator, mechanisms) = Authenticator::new(challenge);
+        self.next_session += 1;
+        let id = self.next_session;
+        let session = Session { authenticatee: from.clone(), id, authenticator };
+        self.sessions.insert(client.clone(), session);
+        self.by_authenticatee.insert(from.clone(), client.clone());
+        vec![
+            AuthOutput::Send { to: from.clone(), message: AuthMessage::Mechanisms(mechanisms) },
+            AuthOutput::Timer { client, session: id, after: self.config.timeout },
+        ]
+    }
+
+    /// `AuthenticationStartMessage` from an authenticatee.
+    pub fn on_start(
+        &mut self,
+        from: &Pid,
+        start: &internal::AuthenticationStartMessage,
+    ) -> Vec<AuthOutput> {
+        self.step_session(from, |authenticator, _| authenticator.on_start(start))
+    }
+
+    /// `AuthenticationStepMessage` from an authenticatee.
+    pub fn on_step(
+        &mut self,
+        from: &Pid,
+        step: &internal::AuthenticationStepMessage,
+    ) -> Vec<AuthOutput> {
+        self.step_session(from, |authenticator, credentials| {
+            authenticator.on_step(step, credentials)
+        })
+    }
+
+    fn step_session(
+        &mut self,
+        from: &Pid,
+        step: impl FnOnce(&mut Authenticator, &Credentials) -> ToAuthenticatee,
+    ) -> Vec<AuthOutput> {
+        let Some(client) = self.by_authenticatee.get(from).cloned() else {
+            tracing::warn!(%from, "authentication message from a peer not authenticating; ignored");
+            return Vec::new();
+        };
+        let (Some(session), Some(credentials)) =
+            (self.sessions.get_mut(&client), self.config.credentials.as_ref())
+        else {
+            return Vec::new();
+        };
+        let reply = step(&mut session.authenticator, credentials);
+        let outcome = session.authenticator.outcome().clone();
+        if outcome != Outcome::Pending {
+            self.finish(&client, outcome);
+        }
+        let message = match reply {
+            ToAuthenticatee::Step(m) => AuthMessage::Step(m),
+            ToAuthenticatee::Completed(m) => AuthMessage::Completed(m),
+            ToAuthenticatee::Failed(m) => AuthMessage::Failed(m),
+            ToAuthenticatee::Error(m) => AuthMessage::Error(m),
+        };
+        vec![AuthOutput::Send { to: from.clone(), message }]
+    }
+
+    fn finish(&mut self, client: &Pid, outcome: Outcome) {
+        if let Some(session) = self.sessions.remove(client) {
+            self.by_authenticatee.remove(&session.authenticatee);
+        }
+        match outcome {
+            Outcome::Authenticated(principal) => {
+                tracing::info!(%client, %principal, "successfully authenticated");
+                self.authenticated.insert(client.clone(), principal);
+            }
+            Outcome::Refused => {
+                tracing::info!(%client, "authentication unsuccessful: invalid credentials")
+            }
+            Outcome::Error(error) => tracing::warn!(%client, %error, "authentication error"),
+            Outcome::Pending => {}
+        }
+    }
+
+    /// A session's timer fired: drop it if it is still running (Mesos discards it; the
+    /// authenticatee's own timeout makes it retry).
+    pub fn on_timeout(&mut self, client: &Pid, session: u64) {
+        if self.sessions.get(client).is_some_and(|s| s.id == session) {
+            tracing::warn!(%client, "authentication timed out");
+            self.finish(client, Outcome::Error("timed out".into()));
+        }
+    }
+
+    /// `pid`'s link broke or it was removed: forget its authentication (Mesos erases it
+    /// when it removes the framework or agent). It authenticates again to come back.
+    pub fn forget(&mut self, pid: &Pid) {
+        self.authenticated.remove(pid);
+        if let Some(session) = self.sessions.remove(pid) {
+            self.by_authenticatee.remove(&session.authenticatee);
+        }
+    }
+
+    /// May a scheduler at `from` subscribe with `info`? Fills in `info.principal` from
+    /// the authentication when the framework left it out. `Err` is the refusal's text,
+    /// for a `FrameworkErrorMessage`.
+    ///
+    /// Mesos: master.cpp `Master::validateFrameworkAuthentication`.
+    pub fn admit_framework(
+        &self,
+        from: &Pid,
+        info: Option<&mut mesos::FrameworkInfo>,
+    ) -> Result<(), String> {
+        if self.is_authenticating(from) {
+            return Err("Re-authentication in progress".into());
+        }
+        let principal = self.authenticated.get(from);
+        if self.config.authenticate_frameworks && principal.is_none() {
+            return Err(format!("Framework at {from} is not authenticated"));
+        }
+        let (Some(principal), Some(info)) = (principal, info) else { return Ok(()) };
+        match &info.principal {
+            Some(claimed) if claimed != principal.as_str() => Err(format!(
+                "Framework principal '{claimed}' does not match authenticated principal '{principal}'"
+            )),
+            Some(_) => Ok(()),
+            None => {
+                tracing::warn!(%from, %principal, "setting the framework's principal to the one it authenticated as");
+                info.principal = Some(principal.to_string());
+                Ok(())
+            }
+        }
+    }
+
+    /// May an agent at `from` (re-)register? Mesos ignores one that may not: it logs
+    /// and does not answer, and the agent retries (after authenticating).
+    ///
+    /// Mesos: master.cpp `Master::registerSlave`, `Master::reregisterSlave`.
+    pub fn admit_agent(&self, from: &Pid) -> bool {
+        if self.is_authenticating(from) {
+            return false;
+        }
+        !self.config.authenticate_agents || self.authenticated.contains_key(from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mesos_security::Credential;
+    use mesos_security::cram_md5::Authenticatee;
+
+    use super::*;
+
+    fn gate(frameworks: bool) -> Authentication {
+        Authentication::new(AuthenticationConfig {
+            authenticate_frameworks: frameworks,
+            authenticate_agents: true,
+            credentials: Some(Credentials::parse("ops s3cret\n").unwrap()),
+            timeout: cram_md5::AUTHENTICATION_V0_TIMEOUT,
+        })
+    }
+
+    fn sent(outputs: &[AuthOutput]) -> AuthMessage {
+        outputs
+            .iter()
+            .find_map(|o| match o {
+                AuthOutput::Send { message, .. } => Some(message.clone()),
+                _ => None,
+            })
+            .expect("a message")
+    }
+
+    /// Runs the whole exchange for `client` with `secret`; returns the verdict.
+    fn authenticate(gate: &mut Authentication, client: &Pid, secret: &str) -> AuthMessage {
+        let credential = Credential { principal: "ops".into(), secret: secret.into() };
+        let (mut authenticatee, hello) = Authenticatee::new(credential, &client.to_string());
+        let AuthMessage::Mechanisms(m) = sent(&gate.on_authenticate(client, &hello, "m", 1, 2))
+        else {
+            panic!("mechanisms expected")
+        };
+        let start = authenticatee.on_mechanisms(&m).unwrap();
+        let AuthMessage::Step(challenge) = sent(&gate.on_start(client, &start)) else {
+            panic!("challenge expected")
+        };
+        let answer = authenticatee.on_step(&challenge).unwrap();
+        sent(&gate.on_step(client, &answer))
+    }
+
+    fn pid(text: &str) -> Pid {
+        text.parse().unwrap()
+    }
+
+    /// Mesos: AuthenticationTest.UnauthenticatedFramework — an unauthenticated framework
+    /// is refused when authentication is required; an authenticated one is admitted and
+    /// gets its principal filled in.
+    #[test]
+    fn framework_admission_follows_authentication() {
+        let mut gate = gate(true);
+        let scheduler = pid("scheduler(1)@10.0.0.1:4000");
+        let mut info = mesos::FrameworkInfo::default();
+        let refusal = gate.admit_framework(&scheduler, Some(&mut info)).unwrap_err();
+        assert!(refusal.contains("is not authenticated"), "{refusal}");
+
+        let verdict = authenticate(&mut gate, &scheduler, "s3cret");
+        assert!(matches!(verdict, AuthMessage::Completed(_)));
+        assert_eq!(gate.principal(&scheduler), Some(&Principal("ops".into())));
+        gate.admit_framework(&scheduler, Some(&mut info)).unwrap();
+        assert_eq!(info.principal.as_deref(), Some("ops"));
+        // Another pid (a forger claiming another name) is still unauthenticated.
+        assert!(gate.admit_framework(&pid("scheduler(2)@10.0.0.1:4000"), None).is_err());
+    }
+
+    /// Mesos: AuthenticationTest.InvalidCredentials — a wrong secret is refused and the
+    /// framework stays unauthenticated.
+    #[test]
+    fn wrong_secret_is_refused() {
+        let mut gate = gate(true);
+        let scheduler = pid("scheduler(1)@10.0.0.1:4000");
+        assert!(matches!(authenticate(&mut gate, &scheduler, "guess"), AuthMessage::Failed(_)));
+        assert!(gate.admit_framework(&scheduler, None).is_err());
+    }
+
+    /// Mesos: AuthenticationTest.AuthenticatedFramework with a mismatching principal.
+    #[test]
+    fn principal_must_match() {
+        let mut gate = gate(false);
+        let scheduler = pid("scheduler(1)@10.0.0.1:4000");
+        authenticate(&mut gate, &scheduler, "s3cret");
+        let mut info =
+            mesos::FrameworkInfo { principal: Some("root".into()), ..Default::default() };
+        let refusal = gate.admit_framework(&scheduler, Some(&mut info)).unwrap_err();
+        assert!(refusal.contains("does not match"), "{refusal}");
+    }
+
+    /// Agents: refused until authenticated, admitted after; forgotten on exit.
+    #[test]
+    fn agent_admission_and_forget() {
+        let mut gate = gate(false);
+        let agent = pid("slave(1)@10.0.0.2:5051");
+        assert!(!gate.admit_agent(&agent));
+        authenticate(&mut gate, &agent, "s3cret");
+        assert!(gate.admit_agent(&agent));
+        gate.forget(&agent);
+        assert!(!gate.admit_agent(&agent));
+    }
+
+    /// A session that outlives the timeout is dropped; a stale timer does nothing.
+    #[test]
+    fn timeout_drops_the_session() {
+        let mut gate = gate(true);
+        let agent = pid("slave(1)@10.0.0.2:5051");
+        let hello = internal::AuthenticateMessage { pid: agent.to_string() };
+        let outputs = gate.on_authenticate(&agent, &hello, "m", 1, 2);
+        let Some(AuthOutput::Timer { session, .. }) = outputs.get(1).cloned() else {
+            panic!("timer expected")
+        };
+        gate.on_timeout(&agent, session + 1);
+        assert!(gate.is_authenticating(&agent));
+        gate.on_timeout(&agent, session);
+        assert!(!gate.is_authenticating(&agent));
+        let start = internal::AuthenticationStartMessage {
+            mechanism: cram_md5::MECHANISM.into(),
+            data: None,
+        };
+        assert!(gate.on_start(&agent, &start).is_empty());
+    }
+
+    /// Without `--credentials` an authentication request gets an error, as in Mesos.
+    #[test]
+    fn no_authenticator_is_an_error() {
+        let mut gate = Authentication::new(AuthenticationConfig::default());
+        let agent = pid("slave(1)@10.0.0.2:5051");
+        let hello = internal::AuthenticateMessage { pid: agent.to_string() };
+        assert!(matches!(
+            sent(&gate.on_authenticate(&agent, &hello, "m", 1, 2)),
+            AuthMessage::Error(_)
+        ));
+    }
+}
