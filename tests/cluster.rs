@@ -7,6 +7,7 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use base64::Engine as _;
 #[path = "cluster/authentication.rs"]
 mod authentication;
 
@@ -73,11 +74,17 @@ fn wait_exit(child: &mut Child) -> Option<ExitStatus> {
 /// Starts `mesos-local --port=0` (every process on a port the OS assigns, read back from
 /// the summary) and waits until it prints its summary. Returns it with the masters' ports.
 fn start_local(masters: u16, agents: u16) -> (Local, Vec<u16>) {
-    start_local_with(masters, agents, &[])
+    start_local_with(masters, agents, &[], &[])
 }
 
-/// [`start_local`] with `env` added to `mesos-local`'s environment (its children inherit it).
-fn start_local_with(masters: u16, agents: u16, env: &[(String, String)]) -> (Local, Vec<u16>) {
+/// [`start_local`] with `env` added to `mesos-local`'s environment (its children inherit
+/// it) and more `mesos-local` flags in `args` (`--authenticate`).
+fn start_local_with(
+    masters: u16,
+    agents: u16,
+    env: &[(String, String)],
+    args: &[&str],
+) -> (Local, Vec<u16>) {
     static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let work_dir =
@@ -89,6 +96,7 @@ fn start_local_with(masters: u16, agents: u16, env: &[(String, String)]) -> (Loc
         .arg(format!("--work_dir={}", work_dir.display()))
         .arg("--resources=cpus:2;mem:1024")
         .envs(env.iter().cloned())
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -225,6 +233,50 @@ fn local_cluster_runs_a_third_party_scheduler_and_stops_clean() {
         processes_under(&local.work_dir).is_empty(),
         "no executor or task outlives mesos-local"
     );
+}
+
+/// `mesos-local --authenticate`: every master and agent endpoint needs the generated
+/// credential. An unmodified pymesos scheduler given it (`principal`/`secret`) runs a
+/// task; one without it is refused (`401` on SUBSCRIBE) and never gets an offer; the
+/// master's state needs it too.
+#[test]
+fn authenticated_cluster_admits_only_a_scheduler_with_credentials() {
+    let (mut local, ports) = start_local_with(1, 1, &[], &["--authenticate"]);
+    let line = local
+        .lines
+        .iter()
+        .find(|l| l.contains("HTTP authentication on"))
+        .unwrap_or_else(|| panic!("the credential is printed: {:?}", local.lines));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let after = |key: &str| words[words.iter().position(|w| *w == key).expect(key) + 1];
+    let (principal, secret) = (after("principal").to_string(), after("secret").to_string());
+    let master = format!("127.0.0.1:{}", ports[0]);
+
+    let options = ["--principal", principal.as_str(), "--secret", secret.as_str()];
+    let (status, output) = pymesos_with(&options, &master, "echo authenticated", 1);
+    assert_eq!(status, Some(0), "pymesos output:\n{output}");
+    assert_eq!(output.matches("TASK_FINISHED").count(), 1, "{output}");
+
+    // Without credentials pymesos's SUBSCRIBE is refused; it gives up after --wait.
+    let (status, output) = pymesos_with(&["--wait", "5"], &master, "echo refused", 1);
+    assert_ne!(status, Some(0), "pymesos output:\n{output}");
+    assert!(!output.contains("TASK_"), "{output}");
+
+    let config = ureq::Agent::config_builder().http_status_as_error(false).build();
+    let http = ureq::Agent::new_with_config(config);
+    let url = format!("http://{master}/master/state");
+    let refused = http.get(&url).call().expect("an answer");
+    assert_eq!(refused.status(), 401);
+    let challenge = refused.headers().get("www-authenticate").expect("a challenge");
+    assert_eq!(challenge, "Basic realm=\"mesos-master-readonly\"");
+    let pair = format!("{principal}:{secret}");
+    let authorization = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair));
+    let served = http.get(&url).header("Authorization", &authorization).call().expect("an answer");
+    assert_eq!(served.status(), 200);
+
+    kill(OsPid::from_raw(local.child.id() as i32), Signal::SIGINT).unwrap();
+    let exit = wait_exit(&mut local.child).expect("mesos-local exits on Ctrl-C");
+    assert!(exit.success(), "{exit:?}");
 }
 
 /// An unmodified pymesos *executor* (v1 executor HTTP API) launched by our agent: the
@@ -448,7 +500,7 @@ fn ha_cluster_runs_under_tls() {
     let identity = pki.issue("cluster", &["127.0.0.1".parse().unwrap()]).expect("certificate");
     let env = pki.env(&identity);
     let execute_bin = mesos_execute();
-    let (local, ports) = start_local_with(3, 1, &env);
+    let (local, ports) = start_local_with(3, 1, &env, &[]);
     let (leader_port, leader_pid, _) = leader_line(&local.lines);
     assert!(local.lines.iter().any(|l| l.contains("web UI  https://")), "{:?}", local.lines);
 
@@ -577,7 +629,7 @@ fn acls_refuse_a_principal_and_guard_teardown() {
             {"principals": {"type": "ANY"}, "framework_principals": {"type": "NONE"}}]
     })
     .to_string();
-    let (_local, ports) = start_local_with(1, 1, &[("MESOS_ACLS".to_string(), acls.clone())]);
+    let (_local, ports) = start_local_with(1, 1, &[("MESOS_ACLS".to_string(), acls.clone())], &[]);
     let base = ports[0];
     let master = format!("127.0.0.1:{base}");
 

@@ -33,6 +33,16 @@ pub struct ClientAddr(pub SocketAddr);
 pub type SharedHandler =
     Arc<dyn Fn(Request) -> Pin<Box<dyn Future<Output = Response> + Send>> + Send + Sync>;
 
+/// Checks an HTTP request before a node serves it ([`Node::set_http_gate`]), given the
+/// process it is routed to (`None` for the node's built-ins: `/metrics/snapshot`,
+/// `/version`, `/__processes__`) and the path inside that process (`/state`). `Err` is
+/// the answer instead of the route's (a `401`); `Ok` lets it through, possibly with
+/// extensions added (the authenticated principal).
+///
+/// [`Node::set_http_gate`]: crate::Node::set_http_gate
+pub type HttpGate =
+    Arc<dyn Fn(Option<&str>, &str, &mut Request) -> Result<(), Box<Response>> + Send + Sync>;
+
 /// A response body: whole, or a stream of chunks sent with chunked encoding.
 pub enum ResponseBody {
     /// The whole body.
@@ -206,7 +216,7 @@ pub(crate) fn split_first_segment(path: &str) -> (&str, &str) {
 
 /// True if `route` is a segment-wise prefix of `path` (`/api/v1` matches `/api/v1/x` but
 /// not `/api/v10`).
-pub(crate) fn route_matches(route: &str, path: &str) -> bool {
+pub fn route_matches(route: &str, path: &str) -> bool {
     if route == "/" {
         return true;
     }

@@ -27,7 +27,7 @@ use tokio::sync::oneshot;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::hooks::{Hooks, Verdict};
-use crate::http::SharedHandler;
+use crate::http::{HttpGate, SharedHandler};
 use crate::mailbox::{Mailbox, MailboxOf};
 use crate::message::{Body, Envelope, MessageName, ProtoMessage};
 use crate::metrics::{Counter, Metrics};
@@ -157,6 +157,8 @@ pub(crate) struct NodeInner {
     links: Mutex<Links>,
     waiters: Mutex<HashMap<Pid, Vec<oneshot::Sender<()>>>>,
     transport: RwLock<Option<Transport>>,
+    /// What every HTTP request passes before any route (an authenticator); none = open.
+    http_gate: RwLock<Option<HttpGate>>,
 }
 
 /// A handle to a node. Cloning shares the node.
@@ -266,6 +268,7 @@ impl NodeBuilder {
             links: Mutex::new(Links::default()),
             waiters: Mutex::new(HashMap::new()),
             transport: RwLock::new(None),
+            http_gate: RwLock::new(None),
         });
         let node = Node { inner };
         let transport = match (tcp, self.sim) {
@@ -418,6 +421,19 @@ impl Node {
     /// (the master answers `/state`, the agent `slave(1)` answers `/state`).
     pub fn set_default_process(&self, id: &str) {
         *self.inner.default_process.write() = Some(Arc::from(id));
+    }
+
+    /// Puts `gate` in front of every HTTP request this node answers (built-ins and
+    /// routes alike; libprocess messages do not pass it). The master and agent install
+    /// their authenticator here, so a request is authenticated before any route (a
+    /// follower's redirect included) sees it. Mesos: libprocess process.cpp
+    /// `ProcessBase::_visit`, which authenticates a route's realm before its handler.
+    pub fn set_http_gate(&self, gate: HttpGate) {
+        *self.inner.http_gate.write() = Some(gate);
+    }
+
+    pub(crate) fn http_gate(&self) -> Option<HttpGate> {
+        self.inner.http_gate.read().clone()
     }
 
     pub(crate) fn default_process(&self) -> Option<Arc<str>> {

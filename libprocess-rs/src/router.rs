@@ -8,6 +8,10 @@
 //!    `/version`;
 //! 3. `/<id>/<path>` goes to process `id`'s longest matching route;
 //! 4. anything else goes to the default process with the whole path (`/state`).
+//!
+//! Before a built-in or a route answers, the node's HTTP gate, if one is set
+//! ([`Node::set_http_gate`]: the authenticator), sees the request with the process and
+//! path it was routed to, and may answer instead.
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -22,37 +26,82 @@ use crate::pid::Pid;
 use crate::process::{Event, HttpEvent};
 use crate::wire;
 
+/// The endpoints every node answers itself.
+enum Builtin {
+    /// `/__processes__`: the processes running here.
+    Processes,
+    /// `/metrics/snapshot`: every metric.
+    Metrics,
+    /// `/metrics`: every metric in the Prometheus text format.
+    Prometheus,
+    /// `/version`.
+    Version,
+}
+
+impl Builtin {
+    fn of(path: &str) -> Option<Builtin> {
+        match path {
+            "/__processes__" => Some(Builtin::Processes),
+            "/metrics/snapshot" => Some(Builtin::Metrics),
+            "/metrics" => Some(Builtin::Prometheus),
+            "/version" => Some(Builtin::Version),
+            _ => None,
+        }
+    }
+}
+
 impl Node {
     /// Answers one HTTP request (the body already read).
-    pub async fn handle_http(&self, request: Request) -> Response {
+    pub async fn handle_http(&self, mut request: Request) -> Response {
         if wire::is_message(request.method(), request.headers()) {
             return self.on_message_request(request);
         }
         let path = request.uri().path().to_string();
-        match path.as_str() {
-            "/__processes__" => return self.processes_json(),
-            "/metrics/snapshot" => {
-                return lhttp::json(StatusCode::OK, &self.metrics().snapshot_json());
+        if let Some(builtin) = Builtin::of(&path) {
+            if let Some(refusal) = self.gate_refusal(None, &path, &mut request) {
+                return refusal;
             }
-            "/metrics" => {
-                let text = crate::prometheus::render(self.metrics());
-                return lhttp::response(StatusCode::OK, crate::prometheus::CONTENT_TYPE, text);
-            }
-            "/version" => return self.version_json(),
-            _ => {}
+            return match builtin {
+                Builtin::Processes => self.processes_json(),
+                Builtin::Metrics => lhttp::json(StatusCode::OK, &self.metrics().snapshot_json()),
+                Builtin::Prometheus => lhttp::response(
+                    StatusCode::OK,
+                    crate::prometheus::CONTENT_TYPE,
+                    crate::prometheus::render(self.metrics()),
+                ),
+                Builtin::Version => self.version_json(),
+            };
         }
         let (first, rest) = split_first_segment(&path);
         let Some(first) = percent_decode(first) else {
             self.stats().bad_requests.inc();
             return lhttp::text(StatusCode::BAD_REQUEST, "malformed percent-encoding in path");
         };
-        if self.has_process(&first) {
-            return self.serve_route(&first, rest.to_string(), request).await;
+        let (id, path): (std::sync::Arc<str>, String) = if self.has_process(&first) {
+            (first.into(), rest.to_string())
+        } else if let Some(default) = self.default_process() {
+            (default, path)
+        } else {
+            return lhttp::text(StatusCode::NOT_FOUND, format!("nothing is served at {path}"));
+        };
+        // The gate sees the request as routed (process and path inside it), so no
+        // spelling of a path (`/state`, `/master/state`, percent-encoded ids) slips past.
+        if let Some(refusal) = self.gate_refusal(Some(&id), &path, &mut request) {
+            return refusal;
         }
-        if let Some(default) = self.default_process() {
-            return self.serve_route(&default, path, request).await;
-        }
-        lhttp::text(StatusCode::NOT_FOUND, format!("nothing is served at {path}"))
+        self.serve_route(&id, path, request).await
+    }
+
+    /// Runs the node's HTTP gate, if any, on a request for `path` of process `id`
+    /// (`None`: a built-in); `Some` is the answer that replaces the route's.
+    fn gate_refusal(
+        &self,
+        id: Option<&str>,
+        path: &str,
+        request: &mut Request,
+    ) -> Option<Response> {
+        let gate = self.http_gate()?;
+        gate(id, path, request).err().map(|refusal| *refusal)
     }
 
     /// Serves `path` of process `id`. A route found in the table is served directly (a

@@ -38,6 +38,58 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// How often the leader and the registered agents are checked.
 const LEADER_CHECK: Duration = Duration::from_millis(500);
 
+/// The credential `--authenticate` generates: every process accepts it, and
+/// `mesos-local` itself presents it when it polls the masters.
+struct Auth {
+    /// The credentials file (`<work dir>/credentials`).
+    path: PathBuf,
+    principal: String,
+    secret: String,
+}
+
+impl Auth {
+    /// Writes a credentials file with one fresh principal and secret, readable only by
+    /// its owner (masters warn about files others can read, as Mesos does).
+    fn generate(work_dir: &Path) -> anyhow::Result<Auth> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let principal = "mesos-local".to_string();
+        let secret = uuid::Uuid::new_v4().simple().to_string();
+        let path = work_dir.join("credentials");
+        let json =
+            serde_json::json!({ "credentials": [{ "principal": principal, "secret": secret }] });
+        let _ = std::fs::remove_file(&path);
+        let mut file =
+            std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+        file.write_all(json.to_string().as_bytes())?;
+        Ok(Auth { path, principal, secret })
+    }
+
+    fn master_args(&self) -> [String; 5] {
+        [
+            format!("--credentials={}", self.path.display()),
+            "--authenticate_http_readonly=true".into(),
+            "--authenticate_http_readwrite=true".into(),
+            "--authenticate_http_frameworks=true".into(),
+            "--http_framework_authenticators=basic".into(),
+        ]
+    }
+
+    fn agent_args(&self) -> [String; 3] {
+        [
+            format!("--http_credentials={}", self.path.display()),
+            "--authenticate_http_readonly=true".into(),
+            "--authenticate_http_readwrite=true".into(),
+        ]
+    }
+
+    /// The `Authorization` header value.
+    fn header(&self) -> String {
+        use base64::Engine;
+        let pair = format!("{}:{}", self.principal, self.secret);
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+    }
+}
+
 /// One child process.
 struct Member {
     role: &'static str,
@@ -91,7 +143,7 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
     }
     // The children inherit LIBPROCESS_SSL_*: mesos-local asks them over the same setting.
     let tls = libprocess::TlsConfig::from_env().context("LIBPROCESS_SSL_*")?;
-    let http = MasterHttp::new(&tls)?;
+    let mut http = MasterHttp::new(&tls)?;
     let work_dir = match &flags.work_dir {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir()
@@ -101,6 +153,10 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
         .with_context(|| format!("cannot create {}", work_dir.display()))?;
     let work_dir = work_dir.canonicalize()?;
     let bin = link_programs(&work_dir)?;
+    let auth = if flags.authenticate { Some(Auth::generate(&work_dir)?) } else { None };
+    if let Some(auth) = &auth {
+        http.authorize(auth.header());
+    }
 
     let master_listeners = bind_all(flags.ip, flags.port, 0, flags.num_masters)?;
     let agent_listeners = bind_all(flags.ip, flags.port, 11, flags.num_agents)?;
@@ -119,6 +175,9 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
                 format!("--masters={master_list}"),
             ]);
         }
+        if let Some(auth) = &auth {
+            args.extend(auth.master_args());
+        }
         members.push(start(&bin.join("mesos-master"), "master", listener, &args, dir)?);
     }
     let leader = wait_for(stop, "a leading master", || leader_of(&http, &masters))?;
@@ -136,6 +195,9 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
         if let Some(resources) = &flags.resources {
             args.push(format!("--resources={resources}"));
         }
+        if let Some(auth) = &auth {
+            args.extend(auth.agent_args());
+        }
         members.push(start(&bin.join("mesos-agent"), "agent", listener, &args, dir)?);
     }
     let expected = usize::from(flags.num_agents);
@@ -145,7 +207,7 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
             .filter(|s| active_agents(s) >= expected)
             .map(|_| ())
     })?;
-    print_summary(members, leader, &work_dir, http.scheme());
+    print_summary(members, leader, &work_dir, http.scheme(), auth.as_ref());
     watch(stop, members, (&http, &masters), leader, expected)
 }
 
@@ -251,7 +313,13 @@ fn leader_of(http: &MasterHttp, masters: &[SocketAddr]) -> Option<SocketAddr> {
     })
 }
 
-fn print_summary(members: &[Member], leader: SocketAddr, work_dir: &Path, scheme: &str) {
+fn print_summary(
+    members: &[Member],
+    leader: SocketAddr,
+    work_dir: &Path,
+    scheme: &str,
+    auth: Option<&Auth>,
+) {
     let mut out = std::io::stdout();
     let _ = writeln!(out, "mesos-local: cluster up (work dir {})", work_dir.display());
     for member in members {
@@ -269,6 +337,15 @@ fn print_summary(members: &[Member], leader: SocketAddr, work_dir: &Path, scheme
         );
     }
     let _ = writeln!(out, "  web UI  {scheme}://{leader}/");
+    if let Some(auth) = auth {
+        let _ = writeln!(
+            out,
+            "  HTTP authentication on: principal {} secret {} (credentials {})",
+            auth.principal,
+            auth.secret,
+            auth.path.display()
+        );
+    }
     let _ = writeln!(out, "Ctrl-C stops everything.");
     let _ = out.flush();
 }

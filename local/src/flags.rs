@@ -35,4 +35,12 @@ pub struct Flags {
     /// Resources of each agent, in Mesos syntax [default: detected from the machine].
     #[arg(long = "resources", env = "MESOS_RESOURCES")]
     pub resources: Option<String>,
+
+    /// Turn HTTP authentication on everywhere: write a credentials file with a fresh
+    /// principal and secret into the work dir, start masters with `--credentials`,
+    /// `--authenticate_http_readonly`, `--authenticate_http_readwrite` and
+    /// `--authenticate_http_frameworks`, agents with `--http_credentials` and both
+    /// `--authenticate_http_*`, and print the principal and secret.
+    #[arg(long = "authenticate", env = "MESOS_AUTHENTICATE", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
+    pub authenticate: bool,
 }

@@ -13,6 +13,8 @@ use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts};
 pub struct MasterHttp {
     agent: ureq::Agent,
     scheme: &'static str,
+    /// The `Authorization` header value presented with `--authenticate`.
+    authorization: Option<String>,
 }
 
 impl MasterHttp {
@@ -25,7 +27,14 @@ impl MasterHttp {
             config = config.tls_config(ureq_tls(tls)?);
         }
         let scheme = if tls.enabled { "https" } else { "http" };
-        Ok(MasterHttp { agent: ureq::Agent::new_with_config(config.build()), scheme })
+        let agent = ureq::Agent::new_with_config(config.build());
+        Ok(MasterHttp { agent, scheme, authorization: None })
+    }
+
+    /// Presents `authorization` (an `Authorization` header value) with every request,
+    /// for masters started with HTTP authentication on.
+    pub fn authorize(&mut self, authorization: String) {
+        self.authorization = Some(authorization);
     }
 
     /// `http` or `https`.
@@ -36,7 +45,11 @@ impl MasterHttp {
     /// `GET /master/state` of `master`.
     pub fn state(&self, master: SocketAddr) -> anyhow::Result<serde_json::Value> {
         let url = format!("{}://{master}/master/state", self.scheme);
-        let body = self.agent.get(&url).call()?.body_mut().read_to_string()?;
+        let mut request = self.agent.get(&url);
+        if let Some(authorization) = &self.authorization {
+            request = request.header("Authorization", authorization);
+        }
+        let body = request.call()?.body_mut().read_to_string()?;
         serde_json::from_str(&body).map_err(|e| anyhow!("bad JSON from {url}: {e}"))
     }
 }

@@ -98,6 +98,35 @@ pub struct Flags {
     /// Comma list of role weights, `role1=2,role2=1` [default: every role weighs 1].
     #[arg(long = "weights", env = "MESOS_WEIGHTS")]
     pub weights: Option<String>,
+    /// Path (or `file://` URL) of a file of credentials: Mesos's JSON
+    /// `{"credentials": [{"principal": "sherman", "secret": "kitesurf"}]}` or one
+    /// `principal secret` per line.
+    #[arg(long = "credentials", env = "MESOS_CREDENTIALS")]
+    pub credentials: Option<String>,
+    /// If true, only authenticated requests for read-only HTTP endpoints supporting
+    /// authentication are allowed; if false, unauthenticated requests are allowed too.
+    #[arg(long = "authenticate_http_readonly", env = "MESOS_AUTHENTICATE_HTTP_READONLY", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
+    pub authenticate_http_readonly: bool,
+    /// If true, only authenticated requests for read-write HTTP endpoints supporting
+    /// authentication are allowed; if false, unauthenticated requests are allowed too.
+    #[arg(long = "authenticate_http_readwrite", env = "MESOS_AUTHENTICATE_HTTP_READWRITE", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
+    pub authenticate_http_readwrite: bool,
+    /// If true, only authenticated HTTP frameworks are allowed to register; if false,
+    /// HTTP frameworks are not authenticated.
+    #[arg(long = "authenticate_http_frameworks", env = "MESOS_AUTHENTICATE_HTTP_FRAMEWORKS", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
+    pub authenticate_http_frameworks: bool,
+    /// HTTP authenticator to use when handling requests to authenticated endpoints
+    /// (only `basic` is built in; there is no support for several).
+    #[arg(
+        long = "http_authenticators",
+        env = "MESOS_HTTP_AUTHENTICATORS",
+        default_value = "basic"
+    )]
+    pub http_authenticators: String,
+    /// HTTP authenticator to use when authenticating HTTP frameworks (`basic`). Must be
+    /// used in conjunction with `--authenticate_http_frameworks`.
+    #[arg(long = "http_framework_authenticators", env = "MESOS_HTTP_FRAMEWORK_AUTHENTICATORS")]
+    pub http_framework_authenticators: Option<String>,
     /// The ACLs of the local authorizer, as Mesos's ACLs JSON: inline, or the path of a
     /// file holding it (`file:///path/to/acls.json` or `/path/to/acls.json`) [default: no
     /// authorization, everything is allowed].
@@ -119,10 +148,6 @@ pub struct Flags {
     /// Only authenticated agents may register (CRAM-MD5).
     #[arg(long = "authenticate_agents", env = "MESOS_AUTHENTICATE_AGENTS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub authenticate_agents: bool,
-    /// Path (or `file://` URL) of the principals and secrets that may authenticate:
-    /// Mesos's JSON `{"credentials":[{"principal":..,"secret":..}]}` or `principal secret` lines.
-    #[arg(long = "credentials", env = "MESOS_CREDENTIALS")]
-    pub credentials: Option<String>,
     /// The authenticator of frameworks and agents; only `crammd5`.
     #[arg(long = "authenticators", env = "MESOS_AUTHENTICATORS", default_value = "crammd5")]
     pub authenticators: String,
@@ -167,6 +192,8 @@ pub struct Settings {
     pub authentication: crate::authentication::AuthenticationConfig,
     /// The flags as given, for `/master/flags`.
     pub flags: Flags,
+    /// The HTTP authenticators of the realms switched on (`--authenticate_http_*`).
+    pub http_authenticator: mesos_security::HttpAuthenticator,
 }
 
 fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> FlagsError {
@@ -280,6 +307,7 @@ impl Flags {
         }
         let roles = self.roles.as_deref().map(parse_roles).transpose()?;
         let weights = self.weights.as_deref().map(parse_weights).transpose()?.unwrap_or_default();
+        let http_authenticator = self.http_authenticator()?;
         let authorizer = self.acls.as_deref().map(parse_acls).transpose()?;
         let authentication = self.authentication()?;
         Ok(Settings {
@@ -292,6 +320,7 @@ impl Flags {
             authorizer,
             authentication,
             flags: self.clone(),
+            http_authenticator,
         })
     }
 
@@ -330,6 +359,51 @@ impl Flags {
         })
     }
 
+    /// Reads `--credentials` and sets up an authenticator for every realm switched on,
+    /// refusing what Mesos refuses at start. Mesos: master.cpp `Master::initialize`.
+    fn http_authenticator(&self) -> Result<mesos_security::HttpAuthenticator, FlagsError> {
+        use mesos_security::http_auth::{MASTER_READONLY, MASTER_READWRITE, MASTER_SCHEDULER};
+        let credentials = match &self.credentials {
+            Some(path) => {
+                let credentials = mesos_security::Credentials::read(path)
+                    .map_err(|e| invalid("credentials", path, e.to_string()))?;
+                if credentials.is_empty() {
+                    return Err(invalid(
+                        "credentials",
+                        path,
+                        "Credentials file must contain at least one credential",
+                    ));
+                }
+                Some(std::sync::Arc::new(credentials))
+            }
+            None => None,
+        };
+        let mut authenticator = mesos_security::HttpAuthenticator::default();
+        let mut enable = |flag: &'static str, realm: &str, names: &str| {
+            authenticator
+                .enable(realm, names, credentials.as_ref())
+                .map_err(|e| invalid(flag, "true", e.to_string()))
+        };
+        if self.authenticate_http_readonly {
+            enable("authenticate_http_readonly", MASTER_READONLY, &self.http_authenticators)?;
+        }
+        if self.authenticate_http_readwrite {
+            enable("authenticate_http_readwrite", MASTER_READWRITE, &self.http_authenticators)?;
+        }
+        if self.authenticate_http_frameworks {
+            let Some(names) = &self.http_framework_authenticators else {
+                return Err(invalid(
+                    "authenticate_http_frameworks",
+                    "true",
+                    "Missing `--http_framework_authenticators` flag. This must be used in \
+                     conjunction with `--authenticate_http_frameworks`",
+                ));
+            };
+            enable("authenticate_http_frameworks", MASTER_SCHEDULER, names)?;
+        }
+        Ok(authenticator)
+    }
+
     /// The flags with values, as `/master/flags` shows them (`name -> value`, the
     /// values printed the way they are written on the command line).
     pub fn list(&self) -> Vec<(String, String)> {
@@ -342,6 +416,10 @@ impl Flags {
             ("agent_ping_timeout", format_duration(self.agent_ping_timeout)),
             ("max_agent_ping_timeouts", self.max_agent_ping_timeouts.to_string()),
             ("agent_reregister_timeout", format_duration(self.agent_reregister_timeout)),
+            ("authenticate_http_readonly", self.authenticate_http_readonly.to_string()),
+            ("authenticate_http_readwrite", self.authenticate_http_readwrite.to_string()),
+            ("authenticate_http_frameworks", self.authenticate_http_frameworks.to_string()),
+            ("http_authenticators", self.http_authenticators.clone()),
             ("authenticate_frameworks", self.authenticate_frameworks.to_string()),
             ("authenticate_agents", self.authenticate_agents.to_string()),
             ("authenticators", self.authenticators.clone()),
@@ -353,8 +431,9 @@ impl Flags {
             ("offer_timeout", self.offer_timeout.map(format_duration)),
             ("roles", self.roles.clone()),
             ("weights", self.weights.clone()),
-            ("acls", self.acls.clone()),
             ("credentials", self.credentials.clone()),
+            ("http_framework_authenticators", self.http_framework_authenticators.clone()),
+            ("acls", self.acls.clone()),
         ];
         list.extend(optional.into_iter().filter_map(|(name, value)| value.map(|v| (name, v))));
         list.sort();
@@ -376,6 +455,7 @@ impl Settings {
         options.agent_reregister_timeout = self.flags.agent_reregister_timeout;
         options.authentication = self.authentication.clone();
         options.flags = self.flags.list();
+        options.http_authenticator = self.http_authenticator.clone();
         options.authorizer = self.authorizer.clone();
         options
     }
@@ -447,6 +527,46 @@ mod tests {
         assert_eq!(ha.registry, Registry::Raft);
         assert_eq!(ha.masters.len(), 3);
         assert!(parse(&["--registry=in_memory", "--work_dir=/tmp/x"]).unwrap().validate().is_ok());
+    }
+
+    /// HTTP authentication is refused at start without credentials, without
+    /// `--http_framework_authenticators`, or with an authenticator other than `basic`;
+    /// with a credentials file every realm asked for is on.
+    #[test]
+    fn http_authentication_flags() {
+        use mesos_security::http_auth::{MASTER_READONLY, MASTER_READWRITE, MASTER_SCHEDULER};
+        let error = parse(&["--authenticate_http_readonly"]).unwrap().validate().unwrap_err();
+        assert!(error.to_string().contains("No credentials provided"), "{error}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        std::fs::write(&path, "ops s3cret\n").unwrap();
+        let credentials = format!("--credentials={}", path.display());
+        let error = parse(&[&credentials, "--authenticate_http_frameworks"])
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(error.to_string().contains("Missing `--http_framework_authenticators`"), "{error}");
+        let error =
+            parse(&[&credentials, "--authenticate_http_readwrite", "--http_authenticators=jwt"])
+                .unwrap()
+                .validate()
+                .unwrap_err();
+        assert!(error.to_string().contains("'jwt'"), "{error}");
+        let settings = parse(&[
+            &credentials,
+            "--authenticate_http_readonly=true",
+            "--authenticate_http_readwrite",
+            "--authenticate_http_frameworks",
+            "--http_framework_authenticators=basic",
+        ])
+        .unwrap()
+        .validate()
+        .unwrap();
+        for realm in [MASTER_READONLY, MASTER_READWRITE, MASTER_SCHEDULER] {
+            assert!(settings.http_authenticator.is_enabled(realm), "{realm}");
+        }
+        let off = parse(&[&credentials, "--authenticate_http_readonly=false"]).unwrap().validate();
+        assert!(off.unwrap().http_authenticator.is_empty());
     }
 
     /// `--acls` takes Mesos's ACLs JSON inline or from a file; malformed ACLs are refused

@@ -67,6 +67,8 @@ pub struct MasterOptions {
     pub seed: u64,
     /// Where the registry lives.
     pub registry: RegistryMode,
+    /// The HTTP authenticators of the realms switched on; empty: every endpoint open.
+    pub http_authenticator: mesos_security::HttpAuthenticator,
     /// The local authorizer (`--acls`); `None` authorizes everything.
     pub authorizer: Option<Arc<mesos_security::Authorizer>>,
     /// v0 authentication of frameworks and agents (off by default).
@@ -89,6 +91,7 @@ impl MasterOptions {
             flags: Vec::new(),
             seed: 0,
             registry: RegistryMode::InMemory,
+            http_authenticator: mesos_security::HttpAuthenticator::default(),
             authorizer: None,
             authentication: crate::authentication::AuthenticationConfig {
                 timeout: mesos_security::cram_md5::AUTHENTICATION_V0_TIMEOUT,
@@ -160,5 +163,9 @@ pub fn spawn_master_with(
     process.set_authentication(options.authentication);
     let master = reserved.spawn(process);
     node.set_default_process("master");
+    if !options.http_authenticator.is_empty() {
+        let realm_of = crate::http::authentication::realm_of;
+        node.set_http_gate(options.http_authenticator.gate(realm_of));
+    }
     Ok(Master { master, allocator })
 }

@@ -15,6 +15,8 @@
 //! - [`credentials`]: the `--credentials` file of masters and agents (Mesos's JSON
 //!   format and the legacy `principal secret` lines) and the single `--credential` of an
 //!   agent or a scheduler.
+//! - [`http_auth`]: HTTP authentication: Mesos's realms, the `basic` authenticator
+//!   (`Authorization: Basic`, the `401` challenge) and the node gate that applies it.
 //! - [`acls`]: the local authorizer: Mesos's `--acls` and [`Authorizer::authorize`],
 //!   which decides whether a principal may perform an [`Action`].
 //! - [`principal`]: [`Principal`], who an entry point authenticated.
@@ -24,9 +26,11 @@ pub mod acls;
 pub mod cram_md5;
 pub mod credentials;
 pub mod error;
+pub mod http_auth;
 pub mod principal;
 
 pub use acls::{Action, Authorizer};
 pub use credentials::{Credential, Credentials};
 pub use error::SecurityError;
+pub use http_auth::{HttpAuthError, HttpAuthenticator};
 pub use principal::Principal;

@@ -89,6 +89,28 @@ pub struct Flags {
     /// (fail if unusable), `rlimits`, or `none`.
     #[arg(long = "isolation", env = "MESOS_ISOLATION", default_value = "auto", value_parser = ["auto", "cgroups", "rlimits", "none"])]
     pub isolation: String,
+    /// Path (or `file://` URL) of a file of credentials used to authenticate HTTP
+    /// endpoints on the agent: Mesos's JSON `{"credentials": [{"principal": "yoda",
+    /// "secret": "usetheforce"}]}` or one `principal secret` per line (`--credentials`
+    /// is accepted too).
+    #[arg(long = "http_credentials", alias = "credentials", env = "MESOS_HTTP_CREDENTIALS")]
+    pub http_credentials: Option<String>,
+    /// If true, only authenticated requests for read-only HTTP endpoints supporting
+    /// authentication are allowed; if false, unauthenticated requests are allowed too.
+    #[arg(long = "authenticate_http_readonly", env = "MESOS_AUTHENTICATE_HTTP_READONLY", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
+    pub authenticate_http_readonly: bool,
+    /// If true, only authenticated requests for read-write HTTP endpoints supporting
+    /// authentication are allowed; if false, unauthenticated requests are allowed too.
+    #[arg(long = "authenticate_http_readwrite", env = "MESOS_AUTHENTICATE_HTTP_READWRITE", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
+    pub authenticate_http_readwrite: bool,
+    /// HTTP authenticator to use when handling requests to authenticated endpoints
+    /// (only `basic` is built in).
+    #[arg(
+        long = "http_authenticators",
+        env = "MESOS_HTTP_AUTHENTICATORS",
+        default_value = "basic"
+    )]
+    pub http_authenticators: String,
     /// The ACLs of the local authorizer, as Mesos's ACLs JSON: inline, or the path of a
     /// file holding it (`file:///path/to/acls.json` or `/path/to/acls.json`) [default: no
     /// authorization, everything is allowed].
@@ -100,6 +122,39 @@ pub struct Flags {
     ///                 {"principals": {"type": "ANY"}, "flags": {"type": "NONE"}}]}
     #[arg(long = "acls", env = "MESOS_ACLS", verbatim_doc_comment)]
     pub acls: Option<String>,
+}
+
+impl Flags {
+    /// Reads `--http_credentials` and sets up an authenticator for every realm switched
+    /// on, refusing what Mesos refuses at start. Mesos: slave.cpp `Slave::initialize`.
+    pub fn http_authenticator(&self) -> Result<mesos_security::HttpAuthenticator, AgentError> {
+        use mesos_security::http_auth::{AGENT_READONLY, AGENT_READWRITE};
+        let credentials = match &self.http_credentials {
+            Some(path) => {
+                let flag = "http_credentials";
+                let credentials = mesos_security::Credentials::read(path)
+                    .map_err(|e| AgentError::Flag { flag, reason: e.to_string() })?;
+                if credentials.is_empty() {
+                    let reason = "Credentials file must contain at least one credential".into();
+                    return Err(AgentError::Flag { flag, reason });
+                }
+                Some(std::sync::Arc::new(credentials))
+            }
+            None => None,
+        };
+        let mut authenticator = mesos_security::HttpAuthenticator::default();
+        for (flag, on, realm) in [
+            ("authenticate_http_readonly", self.authenticate_http_readonly, AGENT_READONLY),
+            ("authenticate_http_readwrite", self.authenticate_http_readwrite, AGENT_READWRITE),
+        ] {
+            if on {
+                authenticator
+                    .enable(realm, &self.http_authenticators, credentials.as_ref())
+                    .map_err(|e| AgentError::Flag { flag, reason: e.to_string() })?;
+            }
+        }
+        Ok(authenticator)
+    }
 }
 
 /// The cgroup v2 hierarchy `--isolation=auto|cgroups` looks at.
@@ -129,6 +184,8 @@ impl Flags {
 /// The machine's resources as Mesos detects them: every cpu, memory minus what the
 /// system needs (1 GiB or half, whichever is less), the disk of `work_dir` likewise
 /// (5 GiB or half), and ports 31000-32000.
+// statvfs's block counts are u64 here but narrower on other platforms: the casts stay.
+#[allow(clippy::unnecessary_cast)]
 pub fn detect_resources(work_dir: &Path) -> String {
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let mem_mb = std::fs::read_to_string("/proc/meminfo")
@@ -154,6 +211,7 @@ impl Flags {
     pub fn into_config(self) -> Result<AgentConfig, AgentError> {
         let masters = parse_masters(&self.master)
             .map_err(|e| AgentError::Flag { flag: "master", reason: e.to_string() })?;
+        let http_authenticator = self.http_authenticator()?;
         std::fs::create_dir_all(&self.work_dir)
             .map_err(|e| AgentError::io("create folder", &self.work_dir, e))?;
         let resources_text =
@@ -195,6 +253,18 @@ impl Flags {
             "executor_shutdown_grace_period".into(),
             libprocess::duration::format_duration(grace),
         );
+        flags.insert(
+            "authenticate_http_readonly".into(),
+            self.authenticate_http_readonly.to_string(),
+        );
+        flags.insert(
+            "authenticate_http_readwrite".into(),
+            self.authenticate_http_readwrite.to_string(),
+        );
+        flags.insert("http_authenticators".into(), self.http_authenticators.clone());
+        if let Some(path) = &self.http_credentials {
+            flags.insert("http_credentials".into(), path.clone());
+        }
         if self.authenticatee != mesos_security::cram_md5::MODULE_NAME {
             return Err(AgentError::Flag {
                 flag: "authenticatee",
@@ -213,6 +283,7 @@ impl Flags {
             flags.insert("credential".into(), path.clone());
         }
         let mut config = AgentConfig::new(masters, &self.work_dir);
+        config.http_authenticator = http_authenticator;
         config.credential = credential;
         config.hostname = self.hostname.unwrap_or_else(|| self.ip.to_string());
         config.resources = resources.to_protos();

@@ -99,23 +99,29 @@ def main():
     logging.basicConfig(level=logging.INFO)
     args = sys.argv[1:]
     executor = None
-    principal = None
+    principal = secret = None
     wait = 60
-    while args and args[0] in ("--executor", "--principal", "--wait"):
-        if args[0] == "--executor":
-            executor = args[1]
-        elif args[0] == "--principal":
-            principal = args[1]
+    # Leading options: --executor SCRIPT, --principal P --secret S (pymesos's own
+    # arguments, sent as HTTP Basic credentials), --wait SECONDS (give up after).
+    while args and args[0] in ("--executor", "--principal", "--secret", "--wait"):
+        option, value, args = args[0], args[1], args[2:]
+        if option == "--executor":
+            executor = value
+        elif option == "--principal":
+            principal = value
+        elif option == "--secret":
+            secret = value
         else:
-            wait = float(args[1])
-        args = args[2:]
+            wait = float(value)
     master, command = args[0], args[1]
     instances = int(args[2]) if len(args) > 2 else 1
     framework = Dict(user="root", name="pymesos-hello", hostname="localhost")
-    if principal:
+    if principal is not None:
         framework.principal = principal
     scheduler = Hello(command, instances, executor)
-    driver = MesosSchedulerDriver(scheduler, framework, master, use_addict=True)
+    driver = MesosSchedulerDriver(
+        scheduler, framework, master, use_addict=True, principal=principal, secret=secret
+    )
     driver.start()
     finished = scheduler.done.wait(wait)
     driver.stop()

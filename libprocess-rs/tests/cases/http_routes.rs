@@ -162,3 +162,55 @@ async fn streaming_response_over_tcp() {
     assert!(super::support::within(body.frame()).await.is_none());
     node.shutdown().await;
 }
+
+/// The node's HTTP gate sees every request with the process and path it is routed to
+/// (`/web/state`, a percent-encoded `/%77eb/state` and the default process's `/state`,
+/// `None` for built-ins) before any route or built-in, and may answer instead or pass
+/// extensions to the route; libprocess messages do not pass it.
+#[actix_rt::test]
+async fn http_gate_runs_before_routes_and_builtins() {
+    let node = tcp_node();
+    let _web = node.spawn("web", Web::default()).unwrap();
+    node.set_default_process("web");
+    node.set_http_gate(Arc::new(|process: Option<&str>, path: &str, request: &mut Request| {
+        let seen = format!("{process:?} {path}");
+        if request.headers().contains_key("x-let-me-in") {
+            request.extensions_mut().insert(seen);
+            return Ok(());
+        }
+        Err(Box::new(lhttp::text(StatusCode::UNAUTHORIZED, seen)))
+    }));
+    let get = |path: &'static str| {
+        let node = node.clone();
+        async move { body_text(node.request(Method::GET, path, "").await).await }
+    };
+    for (path, seen) in [
+        ("/web/state", r#"Some("web") /state"#),
+        ("/state", r#"Some("web") /state"#),
+        ("/%77eb/state", r#"Some("web") /state"#),
+        ("/metrics/snapshot", "None /metrics/snapshot"),
+        ("/version", "None /version"),
+    ] {
+        assert_eq!(get(path).await, (StatusCode::UNAUTHORIZED, seen.to_string()), "{path}");
+    }
+    let request = http::Request::builder()
+        .uri("/web/state")
+        .header("x-let-me-in", "1")
+        .body(bytes::Bytes::new())
+        .unwrap();
+    assert_eq!(node.handle_http(request).await.status(), StatusCode::OK);
+    // A libprocess message arriving over HTTP is delivered whatever the gate says.
+    let message = http::Request::builder()
+        .method(Method::POST)
+        .uri("/web/libprocess.testing.Ping")
+        .header("Libprocess-From", "t@127.0.0.1:1")
+        .body(bytes::Bytes::new())
+        .unwrap();
+    assert_eq!(node.handle_http(message).await.status(), StatusCode::ACCEPTED);
+    node.clock().settle().await;
+    let request =
+        http::Request::builder().uri("/state").header("x-let-me-in", "1").body(bytes::Bytes::new());
+    let (_, body) = body_text(node.handle_http(request.unwrap()).await).await;
+    assert_eq!(body, r#"{"pings":1}"#);
+    node.shutdown().await;
+}

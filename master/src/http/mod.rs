@@ -36,8 +36,13 @@
 //! Every read endpoint takes Mesos's `jsonp=<callback>`; a query value it cannot
 //! understand is a `400` naming the parameter ([`query`]).
 //!
+//! With `--authenticate_http_*`, the node authenticates a request by its route's realm
+//! before any route sees it ([`authentication`]); handlers find the principal in the
+//! request's extensions (`request.extensions().get::<mesos_security::Principal>()`).
+//!
 //! # Layout
 //!
+//! - [`authentication`]: which realm guards which route.
 //! - `read_only`: the snapshot-backed JSON endpoints, `/health`, `/redirect`.
 //! - [`endpoints`]: renderers of `/state-summary`, `/frameworks`, `/slaves`, `/tasks`,
 //!   `/roles`, `/flags`.
@@ -62,6 +67,7 @@ use crate::process::MasterProcess;
 use crate::snapshot::{SnapshotCell, StateSnapshot};
 use mesos_registrar::Registrar;
 
+pub mod authentication;
 pub mod endpoints;
 pub mod metrics;
 pub mod operator_api;

@@ -23,6 +23,7 @@ use libprocess::http::{self as lhttp, Request, Responder, Response, StreamError,
 use libprocess::{Context, Pid};
 use mesos_proto::ids::FrameworkId;
 use mesos_proto::mesos::{self, scheduler, v1};
+use mesos_security::Principal;
 
 use crate::core::{MasterError, Outgoing};
 use crate::process::MasterProcess;
@@ -125,12 +126,19 @@ fn handle(
         ));
     };
     let encoding = response_encoding(&request)?;
-    check_principal(&request, &call, master)?;
+    // Put there by the node's authenticator when `--authenticate_http_frameworks` is on.
+    let principal = request.extensions().get::<Principal>().cloned();
     match kind {
         scheduler::call::Type::Subscribe if request.headers().contains_key("mesos-stream-id") => {
             Err(bad_request("Subscribe calls should not include the 'Mesos-Stream-Id' header"))
         }
-        scheduler::call::Type::Subscribe => subscribe(master, call, encoding, ctx),
+        scheduler::call::Type::Subscribe => {
+            let info = call.subscribe.as_mut().map(|s| &mut s.framework_info);
+            if let Some(info) = info {
+                check_subscriber_principal(principal.as_ref(), info).map_err(bad_request)?;
+            }
+            subscribe(master, call, encoding, ctx)
+        }
         scheduler::call::Type::AcknowledgeOperationStatus
         | scheduler::call::Type::ReconcileOperations => {
             Err(lhttp::text(StatusCode::NOT_IMPLEMENTED, "Operation feedback is not implemented"))
@@ -149,9 +157,17 @@ fn handle(
                         )
                     },
                 )?;
-            let pid = master
-                .core()
-                .framework(&framework_id)
+            let framework = master.core().framework(&framework_id);
+            if let (Some(principal), Some(framework)) = (&principal, framework)
+                && framework.info.principal.as_deref() != Some(principal.as_str())
+            {
+                // Mesos: master/http.cpp `Master::Http::scheduler`.
+                return Err(bad_request(format!(
+                    "Authenticated principal '{principal}' does not match principal '{}' set in `FrameworkInfo`",
+                    framework.info.principal.as_deref().unwrap_or_default()
+                )));
+            }
+            let pid = framework
                 .and_then(|f| f.pid.clone())
                 .filter(|pid| master.http.contains(pid))
                 .ok_or_else(|| lhttp::text(StatusCode::FORBIDDEN, "Framework is not subscribed"))?;
@@ -171,38 +187,26 @@ fn handle(
     }
 }
 
-/// An authenticated scheduler acts only as itself: SUBSCRIBE's `FrameworkInfo.principal`,
-/// and the subscribed framework's principal for every other call, must be the one that
-/// authenticated (`400` otherwise). Without authentication there is nothing to compare.
-/// Mesos: master/validation.cpp `scheduler::call::validate`, http.cpp `scheduler`.
-fn check_principal(
-    request: &Request,
-    call: &scheduler::Call,
-    master: &MasterProcess,
-) -> Result<(), Response> {
-    let Some(authenticated) = super::principal(request) else { return Ok(()) };
-    let claimed = match &call.subscribe {
-        Some(subscribe) if call.r#type() == scheduler::call::Type::Subscribe => {
-            match &subscribe.framework_info.principal {
-                Some(principal) => principal.clone(),
-                None => return Ok(()),
-            }
+/// A SUBSCRIBE of an authenticated framework: its `FrameworkInfo.principal`, if set,
+/// must be the authenticated principal; if unset it becomes it (Mesos logs a warning
+/// and does the same). Mesos: master/validation.cpp `scheduler::call::validate`,
+/// master/http.cpp `Master::Http::scheduler`.
+pub fn check_subscriber_principal(
+    principal: Option<&Principal>,
+    info: &mut mesos::FrameworkInfo,
+) -> Result<(), String> {
+    let Some(principal) = principal else { return Ok(()) };
+    match info.principal.as_deref() {
+        Some(claimed) if claimed != principal.as_str() => Err(format!(
+            "Failed to validate scheduler::Call: Authenticated principal '{principal}' does not match principal '{claimed}' set in `FrameworkInfo`"
+        )),
+        Some(_) => Ok(()),
+        None => {
+            tracing::warn!(%principal, "setting 'principal' in FrameworkInfo to the authenticated principal, which the framework did not set");
+            info.principal = Some(principal.to_string());
+            Ok(())
         }
-        _ => {
-            let framework_id = call.framework_id.as_ref().map(FrameworkId::from);
-            let framework = framework_id.and_then(|id| master.core().framework(&id));
-            match framework {
-                Some(framework) => framework.info.principal.clone().unwrap_or_default(),
-                None => return Ok(()),
-            }
-        }
-    };
-    if claimed == authenticated.as_str() {
-        return Ok(());
     }
-    Err(bad_request(format!(
-        "Failed to validate scheduler::Call: Authenticated principal '{authenticated}' does not match principal '{claimed}' set in `FrameworkInfo`"
-    )))
 }
 
 fn subscribe(

@@ -5,6 +5,7 @@ mod bad_input;
 mod drf;
 mod frameworks;
 mod ha;
+mod http_authentication;
 mod offers;
 mod operator_http;
 mod reconciliation;

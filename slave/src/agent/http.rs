@@ -8,6 +8,7 @@ use http::StatusCode;
 use libprocess::Context;
 use libprocess::http::{self as lhttp, Request, Responder, Response};
 use mesos_proto::mesos::Task;
+use mesos_security::http_auth::{AGENT_EXECUTOR, AGENT_READONLY, AGENT_READWRITE, realm_in};
 use mesos_security::{Action, Principal};
 use serde_json::{Value, json};
 
@@ -15,6 +16,32 @@ use super::Agent;
 use crate::files::{Files, FilesError, parse_query};
 use crate::state::{Executor, Framework};
 use crate::updates::state_name;
+
+/// Every authenticated agent route and its realm; `/health`, `/version` and
+/// `/api/v1/executor` (the executor realm, on only with executor authentication) stay
+/// open. Mesos: slave.cpp `Slave::initialize` `route(path, realm, ...)`; files.cpp
+/// serves `/files/*` in the read-only realm; libprocess `/metrics/snapshot` too.
+pub const ROUTE_REALMS: &[(&str, &str)] = &[
+    ("/state", AGENT_READONLY),
+    ("/state.json", AGENT_READONLY),
+    ("/flags", AGENT_READONLY),
+    ("/monitor/statistics", AGENT_READONLY),
+    ("/containers", AGENT_READONLY),
+    ("/containerizer/debug", AGENT_READONLY),
+    ("/files", AGENT_READONLY),
+    ("/api/v1", AGENT_READWRITE),
+    ("/api/v1/executor", AGENT_EXECUTOR),
+];
+
+/// The realm of a request the node routes to `process` (`None`: a node built-in) at
+/// `path` inside it.
+pub fn realm_of(process: Option<&str>, path: &str) -> Option<&'static str> {
+    match process {
+        None => matches!(path, "/metrics/snapshot" | "/metrics").then_some(AGENT_READONLY),
+        Some("slave(1)") => realm_in(ROUTE_REALMS, path),
+        Some(_) => None,
+    }
+}
 
 fn files_error(error: FilesError) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
@@ -131,6 +158,11 @@ fn framework_json(framework: &Framework) -> Value {
 
 impl Agent {
     pub(super) fn install_routes(&mut self, ctx: &mut Context<'_, Self>) {
+        if !self.core.config.http_authenticator.is_empty() {
+            // Every request is authenticated by its route's realm before any route runs.
+            let gate = self.core.config.http_authenticator.clone().gate(realm_of);
+            ctx.node().set_http_gate(gate);
+        }
         ctx.route("/state", |agent, _request, responder: Responder, ctx| {
             responder.respond(lhttp::json(StatusCode::OK, &agent.state_json(ctx)));
         });

@@ -89,6 +89,9 @@ pub struct AgentConfig {
     pub flags: BTreeMap<String, String>,
     /// Seed of the agent's randomness (backoff jitter, uuids, container ids).
     pub seed: u64,
+    /// The HTTP authenticators of the realms switched on (`--authenticate_http_*`);
+    /// the actor puts them in front of the node's routes, the core never reads them.
+    pub http_authenticator: mesos_security::HttpAuthenticator,
     /// The local authorizer (`--acls`); `None` authorizes everything.
     pub authorizer: Option<std::sync::Arc<mesos_security::Authorizer>>,
     /// `--credential`: authenticate with the master (CRAM-MD5) before registering.
@@ -113,6 +116,7 @@ impl AgentConfig {
             launcher_dir: PathBuf::from("."),
             flags: BTreeMap::new(),
             seed: 0,
+            http_authenticator: mesos_security::HttpAuthenticator::default(),
             authorizer: None,
             credential: None,
         }

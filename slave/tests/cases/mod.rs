@@ -1,6 +1,7 @@
 mod executor_http;
 mod fake;
 mod files_http;
+mod http_authentication;
 mod messages_http;
 mod processes;
 mod real_process;

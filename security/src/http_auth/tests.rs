@@ -1,0 +1,130 @@
+use super::*;
+use crate::Credential;
+
+fn credentials() -> Arc<Credentials> {
+    Arc::new(Credentials::from_list([Credential {
+        principal: "ops".into(),
+        secret: "s3cret:x".into(),
+    }]))
+}
+
+fn header(principal: &str, secret: &str) -> Vec<u8> {
+    basic_header(principal, secret).into_bytes()
+}
+
+/// `Authorization: Basic` parses as RFC 7617 writes it; anything else is malformed.
+#[test]
+fn parses_basic_header() {
+    assert_eq!(parse_basic(b"Basic b3BzOnMzY3JldA=="), Ok(("ops".into(), "s3cret".into())));
+    assert_eq!(basic_header("ops", "s3cret"), "Basic b3BzOnMzY3JldA==");
+    for bad in
+        [&b"Bearer b3BzOnMzY3JldA=="[..], b"Basic", b"Basic  b3Bz", b"Basic !!!", b"Basic b3Bz"]
+    {
+        assert_eq!(parse_basic(bad), Err(BasicFailure::Malformed), "{bad:?}");
+    }
+}
+
+/// The right principal and secret authenticate; a missing header, a wrong secret or an
+/// unknown principal do not, and the challenge names the realm.
+#[test]
+fn basic_authenticator_checks_credentials() {
+    let basic = BasicAuthenticator::new(MASTER_READONLY, credentials());
+    let right = header("ops", "s3cret:x");
+    assert_eq!(basic.authenticate(Some(&right)), Ok(Principal("ops".into())));
+    assert_eq!(basic.authenticate(None), Err(BasicFailure::Missing));
+    let wrong = header("ops", "guess");
+    assert_eq!(basic.authenticate(Some(&wrong)), Err(BasicFailure::WrongCredentials));
+    let unknown = header("eve", "s3cret:x");
+    assert_eq!(basic.authenticate(Some(&unknown)), Err(BasicFailure::WrongCredentials));
+    assert_eq!(basic.challenge(), "Basic realm=\"mesos-master-readonly\"");
+    let response = basic.unauthorized();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.headers()[header::WWW_AUTHENTICATE],
+        "Basic realm=\"mesos-master-readonly\""
+    );
+}
+
+/// Only enabled realms authenticate; a path of no realm or of a realm left off is open.
+#[test]
+fn realms_left_off_stay_open() {
+    let mut auth = HttpAuthenticator::default();
+    auth.enable(MASTER_READWRITE, "basic", Some(&credentials())).unwrap();
+    assert_eq!(auth.authenticate(None, None), Outcome::Open);
+    assert_eq!(auth.authenticate(Some(MASTER_READONLY), None), Outcome::Open);
+    assert_eq!(
+        auth.authenticate(Some(MASTER_READWRITE), None),
+        Outcome::Refused { realm: MASTER_READWRITE.into(), failure: BasicFailure::Missing }
+    );
+    let right = header("ops", "s3cret:x");
+    assert_eq!(
+        auth.authenticate(Some(MASTER_READWRITE), Some(&right)),
+        Outcome::Authenticated(Principal("ops".into()))
+    );
+}
+
+/// Enabling a realm refuses what Mesos refuses: no authenticator, an unknown one,
+/// several, or `basic` without credentials.
+#[test]
+fn enable_refuses_bad_configurations() {
+    let mut auth = HttpAuthenticator::default();
+    let creds = credentials();
+    assert_eq!(
+        auth.enable(MASTER_READONLY, "", Some(&creds)),
+        Err(HttpAuthError::NoAuthenticator { realm: MASTER_READONLY.into() })
+    );
+    assert_eq!(
+        auth.enable(MASTER_READONLY, "jwt", Some(&creds)),
+        Err(HttpAuthError::UnknownAuthenticator { name: "jwt".into() })
+    );
+    assert!(matches!(
+        auth.enable(MASTER_READONLY, "basic,basic", Some(&creds)),
+        Err(HttpAuthError::SeveralAuthenticators { .. })
+    ));
+    let error = auth.enable(MASTER_READONLY, "basic", None).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "No credentials provided for the default 'basic' HTTP authenticator for realm \
+         'mesos-master-readonly'"
+    );
+    assert!(auth.is_empty());
+}
+
+/// A route table maps paths to realms by the longest segment-wise match.
+#[test]
+fn realm_table_matches_longest_route() {
+    let table = [
+        ("/state", MASTER_READONLY),
+        ("/api/v1", MASTER_READWRITE),
+        ("/api/v1/scheduler", MASTER_SCHEDULER),
+    ];
+    assert_eq!(realm_in(&table, "/state"), Some(MASTER_READONLY));
+    assert_eq!(realm_in(&table, "/state/"), Some(MASTER_READONLY));
+    assert_eq!(realm_in(&table, "/api/v1"), Some(MASTER_READWRITE));
+    assert_eq!(realm_in(&table, "/api/v1/scheduler"), Some(MASTER_SCHEDULER));
+    assert_eq!(realm_in(&table, "/api/v10"), None);
+    assert_eq!(realm_in(&table, "/health"), None);
+}
+
+/// The gate refuses with the challenge, or lets the request through with its principal
+/// in the extensions.
+#[test]
+fn gate_inserts_principal_or_answers_401() {
+    let mut auth = HttpAuthenticator::default();
+    auth.enable(MASTER_READONLY, "basic", Some(&credentials())).unwrap();
+    let gate = auth.gate(|_, path| realm_in(&[("/state", MASTER_READONLY)], path));
+    let mut request = Request::new(bytes_body());
+    let refusal = gate(Some("master"), "/state", &mut request).unwrap_err();
+    assert_eq!(refusal.status(), StatusCode::UNAUTHORIZED);
+    assert!(gate(Some("master"), "/health", &mut request).is_ok());
+    request.headers_mut().insert(
+        header::AUTHORIZATION,
+        HeaderValue::from_str(&basic_header("ops", "s3cret:x")).unwrap(),
+    );
+    assert!(gate(Some("master"), "/state", &mut request).is_ok());
+    assert_eq!(request.extensions().get::<Principal>(), Some(&Principal("ops".into())));
+}
+
+fn bytes_body() -> bytes::Bytes {
+    bytes::Bytes::new()
+}
