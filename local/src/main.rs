@@ -24,13 +24,7 @@ fn main() -> ExitCode {
         "mesos-master" => mesos_master::cli::main(args),
         "mesos-agent" => mesos_agent::cli::agent_main(args),
         "mesos-executor" => mesos_agent::cli::executor_main(args),
-        "mesos-registry" => match mesos_registrar::cli::main(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("mesos-registry: {error:#}");
-                ExitCode::from(1)
-            }
-        },
+        "mesos-registry" => mesos_registrar::cli::main(args),
         _ => cluster::main(args),
     }
 }
