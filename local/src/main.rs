@@ -1,4 +1,4 @@
-//! `mesos-local`: a whole Mesos cluster on this machine (INTERFACES.md).
+//! `mesos-local`: a whole Mesos cluster on this machine (docs/interfaces.md).
 //!
 //! One executable holds every role. Started as `mesos-local` it creates a work
 //! directory, links `mesos-master`, `mesos-agent` and `mesos-executor` to itself there,

@@ -1,4 +1,4 @@
-//! The `mesos-agent` flags (INTERFACES.md), each also read from `MESOS_<FLAG>`.
+//! The `mesos-agent` flags (docs/interfaces.md), each also read from `MESOS_<FLAG>`.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
