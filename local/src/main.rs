@@ -5,6 +5,10 @@
 //! and starts the masters and agents as child OS processes on loopback; started under
 //! one of those names it *is* that program (the busybox trick), so
 //! `cargo run --release --bin mesos-local` is all a newcomer needs to build and run.
+//!
+//! # Layout
+//! * `cluster` — starting, watching and stopping the local cluster.
+//! * `flags` — `mesos-local`'s flags.
 
 mod cluster;
 mod flags;
