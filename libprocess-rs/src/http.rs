@@ -224,22 +224,32 @@ pub fn route_matches(route: &str, path: &str) -> bool {
     path == route || (path.starts_with(route) && path.as_bytes().get(route.len()) == Some(&b'/'))
 }
 
-/// Decodes `%XX` escapes (process ids such as `slave(1)` may arrive as `slave%281%29`).
-pub(crate) fn percent_decode(text: &str) -> Option<String> {
-    if !text.contains('%') {
+/// Decodes `%XX` escapes: process ids in paths (`slave(1)` may arrive as `slave%281%29`)
+/// and, with `plus_is_space`, form-encoded query strings, where `+` is a space (in a path
+/// `+` is itself). `None` for a broken escape or bytes that are not UTF-8. The one
+/// decoder of the workspace: libprocess's paths and the master's query strings use it.
+pub fn percent_decode(text: &str, plus_is_space: bool) -> Option<String> {
+    if !text.contains('%') && !(plus_is_space && text.contains('+')) {
         return Some(text.to_string());
     }
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+        match bytes[i] {
+            b'%' => {
+                let hex = text.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            byte => {
+                out.push(byte);
+                i += 1;
+            }
         }
     }
     String::from_utf8(out).ok()
@@ -259,8 +269,10 @@ mod tests {
         assert!(route_matches("/api/v1", "/api/v1"));
         assert!(!route_matches("/api/v1", "/api/v10"));
         assert!(route_matches("/", "/anything"));
-        assert_eq!(percent_decode("slave%281%29").as_deref(), Some("slave(1)"));
-        assert_eq!(percent_decode("bad%2"), None);
-        assert_eq!(percent_decode("bad%zz"), None);
+        assert_eq!(percent_decode("slave%281%29", false).as_deref(), Some("slave(1)"));
+        assert_eq!(percent_decode("a+b", false).as_deref(), Some("a+b"));
+        assert_eq!(percent_decode("a+b", true).as_deref(), Some("a b"));
+        assert_eq!(percent_decode("bad%2", false), None);
+        assert_eq!(percent_decode("bad%zz", true), None);
     }
 }

@@ -73,7 +73,7 @@ impl Node {
             };
         }
         let (first, rest) = split_first_segment(&path);
-        let Some(first) = percent_decode(first) else {
+        let Some(first) = percent_decode(first, false) else {
             self.stats().bad_requests.inc();
             return lhttp::text(StatusCode::BAD_REQUEST, "malformed percent-encoding in path");
         };

@@ -192,7 +192,7 @@ pub fn parse_message_head(path: &str, headers: &HeaderMap) -> Result<MessageHead
 
     let rest = path.strip_prefix('/').ok_or_else(|| WireError::BadPath(path.to_string()))?;
     let (to, name) = rest.split_once('/').ok_or_else(|| WireError::BadPath(path.to_string()))?;
-    let to_id = percent_decode(to).ok_or_else(|| WireError::BadPath(path.to_string()))?;
+    let to_id = percent_decode(to, false).ok_or_else(|| WireError::BadPath(path.to_string()))?;
     if to_id.is_empty() || name.is_empty() {
         return Err(WireError::BadPath(path.to_string()));
     }

@@ -1,4 +1,4 @@
-//! `mesos-local`'s flags (INTERFACES.md), also read from `MESOS_<FLAG>`.
+//! `mesos-local`'s flags (docs/interfaces.md), also read from `MESOS_<FLAG>`.
 
 use std::net::IpAddr;
 use std::path::PathBuf;

@@ -1,10 +1,14 @@
-//! `mesos-local`: a whole Mesos cluster on this machine (INTERFACES.md).
+//! `mesos-local`: a whole Mesos cluster on this machine (docs/interfaces.md).
 //!
 //! One executable holds every role. Started as `mesos-local` it creates a work
 //! directory, links `mesos-master`, `mesos-agent` and `mesos-executor` to itself there,
 //! and starts the masters and agents as child OS processes on loopback; started under
 //! one of those names it *is* that program (the busybox trick), so
 //! `cargo run --release --bin mesos-local` is all a newcomer needs to build and run.
+//!
+//! # Layout
+//! * `cluster` — starting, watching and stopping the local cluster.
+//! * `flags` — `mesos-local`'s flags.
 
 mod cluster;
 mod flags;
@@ -25,13 +29,7 @@ fn main() -> ExitCode {
         "mesos-master" => mesos_master::cli::main(args),
         "mesos-agent" => mesos_agent::cli::agent_main(args),
         "mesos-executor" => mesos_agent::cli::executor_main(args),
-        "mesos-registry" => match mesos_registrar::cli::main(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("mesos-registry: {error:#}");
-                ExitCode::from(1)
-            }
-        },
+        "mesos-registry" => mesos_registrar::cli::main(args),
         _ => cluster::main(args),
     }
 }

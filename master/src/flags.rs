@@ -1,4 +1,4 @@
-//! `mesos-master`'s flags (INTERFACES.md, Mesos: src/master/flags.cpp).
+//! `mesos-master`'s flags (docs/interfaces.md, Mesos: src/master/flags.cpp).
 //!
 //! Parsed with clap: `--name=value` (Mesos's spelling, underscores kept), every flag
 //! also read from `MESOS_<NAME>` with the command line winning, durations in Mesos's
@@ -252,7 +252,7 @@ pub fn parse_roles(text: &str) -> Result<Vec<String>, FlagsError> {
 }
 
 impl Flags {
-    /// The registry asked for, with INTERFACES.md's default.
+    /// The registry asked for, with docs/interfaces.md's default.
     pub fn effective_registry(&self) -> Registry {
         self.registry.unwrap_or(if self.work_dir.is_some() {
             Registry::Raft
@@ -481,7 +481,7 @@ mod tests {
         Flags::try_parse_from(std::iter::once("mesos-master").chain(args.iter().copied()))
     }
 
-    /// Defaults are INTERFACES.md's; Mesos duration syntax and weights parse.
+    /// Defaults are docs/interfaces.md's; Mesos duration syntax and weights parse.
     #[test]
     fn defaults_and_values() {
         let flags = parse(&[]).unwrap();

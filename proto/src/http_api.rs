@@ -144,6 +144,35 @@ pub fn record(body: Vec<u8>) -> Bytes {
     Bytes::from(out)
 }
 
+/// The v1 `Flag`s of a process's flags, the GET_FLAGS answer of master and agent alike
+/// (Mesos: master/http.cpp and slave/http.cpp `getFlags`).
+pub fn v1_flags<'a>(
+    flags: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<crate::mesos::v1::Flag> {
+    flags
+        .into_iter()
+        .map(|(name, value)| crate::mesos::v1::Flag {
+            name: name.to_string(),
+            value: Some(value.to_string()),
+        })
+        .collect()
+}
+
+/// The v1 `Metric`s of a metrics snapshot, the GET_METRICS answer of master and agent.
+pub fn v1_metrics(
+    snapshot: impl IntoIterator<Item = (String, f64)>,
+) -> Vec<crate::mesos::v1::Metric> {
+    snapshot
+        .into_iter()
+        .map(|(name, value)| crate::mesos::v1::Metric { name, value: Some(value) })
+        .collect()
+}
+
+/// The v1 `VersionInfo` naming `version`, the GET_VERSION answer of master and agent.
+pub fn v1_version(version: String) -> crate::mesos::v1::VersionInfo {
+    crate::mesos::v1::VersionInfo { version, ..Default::default() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,6 +52,12 @@
 //! - [`http_api`]: what every v1 HTTP API shares (content negotiation, RecordIO, evolve).
 //! - [`masters`]: the one parser of `--master` and `--masters` lists.
 //! - [`task_state`]: `TaskState::is_terminal`, the one test of whether a task has ended.
+//! - [`resources`]: `Resources` with Mesos's arithmetic, the `--resources` parser,
+//!   `ResourceQuantities`.
+//! - [`attributes`]: agent attributes and the `--attributes` parser.
+//! - [`ids`]: typed identifiers (`FrameworkId`, `AgentId`, `OfferId`, ...).
+//! - [`inbox`]: what a master sends agents and schedulers, as protocol enums for test
+//!   fakes and benchmark clients.
 //! - [`DESCRIPTOR_POOL`], [`FILE_DESCRIPTOR_SET`]: the compiled descriptors of
 //!   every `.proto` file, for reflection.
 

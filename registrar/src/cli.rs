@@ -12,6 +12,7 @@
 
 use std::io::Read as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use crate::json::{from_registry_json, to_registry_json};
 use crate::storage::restore;
@@ -21,7 +22,7 @@ use clap::{Parser, Subcommand};
 
 /// Back up and restore a master's replicated registry.
 #[derive(Parser)]
-#[command(name = "mesos-registry")]
+#[command(name = "mesos-registry", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,8 +48,31 @@ enum Command {
 }
 
 /// Runs `mesos-registry` with these arguments (the first is the program name).
-pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> anyhow::Result<()> {
-    match Cli::try_parse_from(args)?.command {
+/// `--help` and `--version` print to stdout and exit 0; a bad command line or a failed
+/// dump/restore prints one `mesos-registry: ...` line to stderr and exits 1.
+pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            // clap returns `--help`/`--version` as an "error" meant for stdout.
+            let code = if error.use_stderr() { 1 } else { 0 };
+            // Printing can only fail if the stream is closed; the exit code still tells.
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("mesos-registry: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Runs one parsed command.
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Dump { work_dir } => {
             if !work_dir.join("raft").exists() {
                 bail!("no registry under {}", work_dir.join("raft").display());

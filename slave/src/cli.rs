@@ -5,7 +5,8 @@ use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use crate::agent::{Agent, prepare_recovery};
+use crate::agent::{Agent, AgentConfig, prepare_recovery};
+use crate::checkpoint::RecoveredState;
 use crate::containerizer::PosixContainerizer;
 use crate::executor::{CommandExecutor, PosixTaskRunner};
 use crate::flags::Flags;
@@ -15,13 +16,7 @@ use libprocess::Node;
 /// Runs `mesos-agent` with these arguments (the first is the program name) until the
 /// agent stops.
 pub fn agent_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .try_init()
-        .ok();
+    init_logging();
     let flags = match Flags::try_parse_from(args) {
         Ok(flags) => flags,
         Err(error) => {
@@ -31,69 +26,88 @@ pub fn agent_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let mut flags = flags;
-    let listener = match flags.listen_fd.map(libprocess::inherit::inherited_listener) {
-        None => None,
-        Some(Ok(listener)) => Some(listener),
-        Some(Err(error)) => {
-            eprintln!("mesos-agent: --listen_fd: {error}");
-            return ExitCode::from(1);
+    match AgentStartup::prepare(flags) {
+        Ok(startup) => startup.run(),
+        Err(message) => {
+            eprintln!("mesos-agent: {message}");
+            ExitCode::from(1)
         }
-    };
-    if let Some(bound) = listener.as_ref().and_then(|l| l.local_addr().ok()) {
-        (flags.ip, flags.port) = (bound.ip(), bound.port());
     }
-    let address = SocketAddr::new(flags.ip, flags.port);
-    let limiter = match flags.limiter() {
-        Ok(limiter) => limiter,
-        Err(error) => {
-            eprintln!("mesos-agent: {error}");
-            return ExitCode::from(1);
-        }
-    };
-    let config = match flags.into_config() {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("mesos-agent: {error}");
-            return ExitCode::from(1);
-        }
-    };
-    let recovered = match prepare_recovery(&config) {
-        Ok(recovered) => recovered,
-        Err(error) => {
-            eprintln!("mesos-agent: cannot recover from --work_dir: {error}");
-            return ExitCode::from(1);
-        }
-    };
-    actix_rt::System::new().block_on(async move {
-        let builder = Node::builder(address);
-        let builder = match listener {
-            Some(listener) => builder.listener(listener),
-            None => builder,
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init()
+        .ok();
+}
+
+/// Everything the agent needs before its node starts, checked from the flags.
+struct AgentStartup {
+    address: SocketAddr,
+    /// The socket `mesos-local` bound for us (`--listen_fd`), if any.
+    listener: Option<std::net::TcpListener>,
+    limiter: crate::limits::Limiter,
+    config: AgentConfig,
+    recovered: Option<RecoveredState>,
+}
+
+impl AgentStartup {
+    /// Step 1: the listening socket, the resource limiter, the configuration and what
+    /// to recover from `--work_dir`; any failure is a message for the operator.
+    fn prepare(mut flags: Flags) -> Result<AgentStartup, String> {
+        let listener = match flags.listen_fd.map(libprocess::inherit::inherited_listener) {
+            None => None,
+            Some(Ok(listener)) => Some(listener),
+            Some(Err(error)) => return Err(format!("--listen_fd: {error}")),
         };
-        let node = match builder.start() {
-            Ok(node) => node,
-            Err(error) => {
-                eprintln!("mesos-agent: cannot listen on {address}: {error}");
-                return ExitCode::from(1);
-            }
-        };
-        node.set_default_process("slave(1)");
-        tracing::info!(limiter = limiter.name(), "resource limits");
-        let agent =
-            Agent::new(config, Box::new(PosixContainerizer::with_limiter(limiter)), recovered);
-        let agent = match node.spawn("slave(1)", agent) {
-            Ok(agent) => agent,
-            Err(error) => {
-                eprintln!("mesos-agent: {error}");
-                return ExitCode::from(1);
-            }
-        };
-        tracing::info!(pid = %agent.pid(), "agent started");
-        node.wait(agent.pid()).await;
-        node.shutdown().await;
-        ExitCode::SUCCESS
-    })
+        if let Some(bound) = listener.as_ref().and_then(|l| l.local_addr().ok()) {
+            (flags.ip, flags.port) = (bound.ip(), bound.port());
+        }
+        let address = SocketAddr::new(flags.ip, flags.port);
+        let limiter = flags.limiter().map_err(|error| error.to_string())?;
+        let config = flags.into_config().map_err(|error| error.to_string())?;
+        let recovered = prepare_recovery(&config)
+            .map_err(|error| format!("cannot recover from --work_dir: {error}"))?;
+        Ok(AgentStartup { address, listener, limiter, config, recovered })
+    }
+
+    /// Step 2: start the node, spawn `slave(1)` and wait until it stops.
+    fn run(self) -> ExitCode {
+        let AgentStartup { address, listener, limiter, config, recovered } = self;
+        actix_rt::System::new().block_on(async move {
+            let builder = Node::builder(address);
+            let builder = match listener {
+                Some(listener) => builder.listener(listener),
+                None => builder,
+            };
+            let node = match builder.start() {
+                Ok(node) => node,
+                Err(error) => {
+                    eprintln!("mesos-agent: cannot listen on {address}: {error}");
+                    return ExitCode::from(1);
+                }
+            };
+            node.set_default_process("slave(1)");
+            tracing::info!(limiter = limiter.name(), "resource limits");
+            let containerizer = Box::new(PosixContainerizer::with_limiter(limiter));
+            let agent = match node.spawn("slave(1)", Agent::new(config, containerizer, recovered)) {
+                Ok(agent) => agent,
+                Err(error) => {
+                    eprintln!("mesos-agent: {error}");
+                    return ExitCode::from(1);
+                }
+            };
+            tracing::info!(pid = %agent.pid(), "agent started");
+            node.wait(agent.pid()).await;
+            node.shutdown().await;
+            ExitCode::SUCCESS
+        })
+    }
 }
 
 /// Runs `mesos-executor` (configured by the `MESOS_*` environment the agent sets; the

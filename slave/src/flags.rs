@@ -1,4 +1,4 @@
-//! The `mesos-agent` flags (INTERFACES.md), each also read from `MESOS_<FLAG>`.
+//! The `mesos-agent` flags (docs/interfaces.md), each also read from `MESOS_<FLAG>`.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -198,6 +198,9 @@ pub fn detect_resources(work_dir: &Path) -> String {
         .map(|kb| kb / 1024)
         .unwrap_or(1024);
     let mem_mb = mem_mb.saturating_sub((mem_mb / 2).min(1024)).max(32);
+    // `statvfs`'s block counts are `u64` on Linux but `u32` on some other targets (macOS,
+    // 32-bit); the casts keep this portable, so clippy's same-type lint does not apply.
+    #[allow(clippy::unnecessary_cast)]
     let disk_mb = nix::sys::statvfs::statvfs(work_dir)
         .map(|s| (s.blocks() as u64).saturating_mul(s.fragment_size() as u64) / (1024 * 1024))
         .unwrap_or(10_240);

@@ -1,7 +1,7 @@
 //! The environment an agent starts an executor with.
 //!
 //! Mesos: exec.cpp `MesosExecutorDriver::start` reads these; the agent sets them
-//! (slave/containerizer `executorEnvironment`). INTERFACES.md lists them.
+//! (slave/containerizer `executorEnvironment`). docs/interfaces.md lists them.
 
 use std::collections::HashMap;
 use std::path::PathBuf;

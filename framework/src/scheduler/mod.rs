@@ -19,7 +19,8 @@
 //! 4. `Stopped`: [`SchedulerDriver::stop`] or an error from the master.
 //!
 //! # Layout
-//! - `core`: the pure state machine (messages and ticks in, calls and events out).
+//! - `core`: the pure state machine (messages and ticks in, calls and events out); its
+//!   `calls` submodule is what the scheduler asks of the driver (ACCEPT, DECLINE, ...).
 //! - `driver`: [`SchedulerDriver`], what callbacks act through.
 //! - `process`: the actor shell, [`spawn_scheduler`] and [`SchedulerHandle`].
 

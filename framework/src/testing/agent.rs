@@ -115,10 +115,11 @@ libprocess::protocol! {
 /// one the master's test fakes and benchmark agents use too); from executors,
 /// [`FromExecutor`].
 pub enum FakeAgentMessage {
-    /// From a master.
-    Master(AgentInbox),
+    /// From a master. Both variants are boxed: `AgentInbox` is some 3 KB and
+    /// `FromExecutor` some 500 bytes, and neither should size every mailbox slot.
+    Master(Box<AgentInbox>),
     /// From an executor.
-    Executor(FromExecutor),
+    Executor(Box<FromExecutor>),
 }
 
 impl Inbound for FakeAgentMessage {
@@ -129,9 +130,9 @@ impl Inbound for FakeAgentMessage {
             || name.is::<internal::StatusUpdateMessage>()
             || name.is::<internal::ExecutorToFrameworkMessage>();
         if from_executor {
-            FromExecutor::decode(name, body).map(FakeAgentMessage::Executor)
+            FromExecutor::decode(name, body).map(|m| FakeAgentMessage::Executor(Box::new(m)))
         } else {
-            AgentInbox::decode(name, body).map(FakeAgentMessage::Master)
+            AgentInbox::decode(name, body).map(|m| FakeAgentMessage::Master(Box::new(m)))
         }
     }
 
@@ -562,16 +563,12 @@ impl Process for FakeAgentProcess {
 
     fn on_message(&mut self, from: Pid, message: FakeAgentMessage, ctx: &mut Context<'_, Self>) {
         match message {
-            FakeAgentMessage::Master(message) => self.on_master_message(from, message, ctx),
-            FakeAgentMessage::Executor(FromExecutor::RegisterExecutor(m)) => {
-                self.on_register_executor(from, m, ctx)
-            }
-            FakeAgentMessage::Executor(FromExecutor::StatusUpdate(m)) => {
-                self.on_executor_update(from, m, ctx)
-            }
-            FakeAgentMessage::Executor(FromExecutor::ExecutorToFramework(m)) => {
-                ctx.send(&self.master(), m)
-            }
+            FakeAgentMessage::Master(message) => self.on_master_message(from, *message, ctx),
+            FakeAgentMessage::Executor(message) => match *message {
+                FromExecutor::RegisterExecutor(m) => self.on_register_executor(from, m, ctx),
+                FromExecutor::StatusUpdate(m) => self.on_executor_update(from, m, ctx),
+                FromExecutor::ExecutorToFramework(m) => ctx.send(&self.master(), m),
+            },
         }
     }
 

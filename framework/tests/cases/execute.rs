@@ -66,7 +66,7 @@ async fn a_failed_task_fails_the_run() {
 }
 
 /// The binary's flags: unknown flags and missing required ones exit 1 with a message,
-/// `--help` exits 0 and lists every flag of INTERFACES.md, and MESOS_* variables are
+/// `--help` exits 0 and lists every flag of docs/interfaces.md, and MESOS_* variables are
 /// read (a bad `MESOS_INSTANCES` is refused, not defaulted).
 #[test]
 fn flags_follow_the_mesos_conventions() {

@@ -1,4 +1,4 @@
-//! `mesos-master`: one Mesos master on this machine (INTERFACES.md).
+//! `mesos-master`: one Mesos master on this machine (docs/interfaces.md).
 //!
 //! Parses the flags (command line, then `MESOS_*` environment), starts a libprocess
 //! node on `--ip:--port`, spawns the allocator and the master on it, prints

@@ -26,7 +26,10 @@ use crate::leadership::LeaderView;
 use crate::process::MasterProcess;
 use crate::snapshot::{SnapshotCell, StateSnapshot};
 pub use mesos_proto::http_api::evolve;
-use mesos_proto::http_api::{Encoding, bad_request, parse_body, require_post, response_encoding};
+use mesos_proto::http_api::{
+    Encoding, bad_request, parse_body, require_post, response_encoding, v1_flags, v1_metrics,
+    v1_version,
+};
 use mesos_security::Principal;
 
 use v1::master::{call, event, response};
@@ -530,27 +533,18 @@ fn query(
             R::GetHealth
         }
         call::Type::GetFlags => {
-            let flags = s
-                .flags
-                .iter()
-                .map(|(name, value)| v1::Flag { name: name.clone(), value: Some(value.clone()) })
-                .collect();
+            let flags =
+                v1_flags(s.flags.iter().map(|(name, value)| (name.as_str(), value.as_str())));
             r.get_flags = Some(response::GetFlags { flags });
             R::GetFlags
         }
         call::Type::GetVersion => {
-            let version = s.info.version.clone().unwrap_or_default();
-            r.get_version = Some(response::GetVersion {
-                version_info: v1::VersionInfo { version, ..Default::default() },
-            });
+            let version_info = v1_version(s.info.version.clone().unwrap_or_default());
+            r.get_version = Some(response::GetVersion { version_info });
             R::GetVersion
         }
         call::Type::GetMetrics => {
-            let metrics = metrics
-                .into_iter()
-                .map(|(name, value)| v1::Metric { name, value: Some(value) })
-                .collect();
-            r.get_metrics = Some(response::GetMetrics { metrics });
+            r.get_metrics = Some(response::GetMetrics { metrics: v1_metrics(metrics) });
             R::GetMetrics
         }
         call::Type::GetState => {

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use http::{HeaderValue, StatusCode, header};
-use libprocess::http::{self as lhttp, Request, Response};
+use libprocess::http::{self as lhttp, Request, Response, percent_decode};
 use serde_json::Value;
 
 /// The decoded query parameters of a request (a later duplicate wins, as in Mesos).
@@ -28,9 +28,9 @@ impl Query {
         let mut values = HashMap::new();
         for pair in text.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let key = percent_decode(key)
+            let key = percent_decode(key, true)
                 .ok_or_else(|| QueryError(format!("malformed query parameter name '{key}'")))?;
-            let value = percent_decode(value)
+            let value = percent_decode(value, true)
                 .ok_or_else(|| QueryError(format!("malformed value of query parameter '{key}'")))?;
             values.insert(key, value);
         }
@@ -107,31 +107,6 @@ pub fn ok_json(value: &Value, jsonp: Option<&str>) -> Response {
 /// `400 Bad Request` with the explanation as text, as Mesos answers.
 pub fn bad_request(error: &QueryError) -> Response {
     lhttp::text(StatusCode::BAD_REQUEST, error.0.clone())
-}
-
-/// Decodes `%XX` escapes and `+` (a space in form encoding).
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = text.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            byte => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ fn start(args: &[&str], env: &[(&str, &str)]) -> (ChildGuard, SocketAddr, String
     (guard, address, line)
 }
 
-/// `--help` exits 0 and lists every flag of INTERFACES.md with its default.
+/// `--help` exits 0 and lists every flag of docs/interfaces.md with its default.
 #[test]
 fn help_lists_every_flag() {
     let output = run(&["--help"]);

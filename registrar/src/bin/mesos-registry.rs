@@ -10,6 +10,6 @@
 //! `<work_dir>/raft` with a snapshot of the file's registry (the same file on every
 //! member, with the whole group stopped).
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     mesos_registrar::cli::main(std::env::args_os())
 }

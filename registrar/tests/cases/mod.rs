@@ -1,5 +1,6 @@
 //! Test cases of the registrar.
 
+mod binary;
 mod cluster;
 mod durability;
 mod membership;

@@ -22,7 +22,10 @@ use v1::agent::{Call, call, response};
 use super::Agent;
 use crate::state::Executor;
 use crate::updates::task_from_info;
-use mesos_proto::http_api::{bad_request, evolve, parse_body, require_post, response_encoding};
+use mesos_proto::http_api::{
+    bad_request, evolve, parse_body, require_post, response_encoding, v1_flags, v1_metrics,
+    v1_version,
+};
 
 /// Installs the route.
 pub(super) fn install(ctx: &mut Context<'_, Agent>) {
@@ -67,41 +70,23 @@ impl Agent {
                 R::GetHealth
             }
             call::Type::GetFlags => {
-                let flags = self
-                    .core
-                    .config
-                    .flags
-                    .iter()
-                    .map(|(name, value)| v1::Flag {
-                        name: name.clone(),
-                        value: Some(value.clone()),
-                    })
-                    .collect();
+                let flags = self.core.config.flags.iter();
+                let flags = v1_flags(flags.map(|(name, value)| (name.as_str(), value.as_str())));
                 r.get_flags = Some(response::GetFlags { flags });
                 R::GetFlags
             }
             call::Type::GetVersion => {
-                let version = crate::core::MESOS_VERSION.to_string();
-                r.get_version = Some(response::GetVersion {
-                    version_info: v1::VersionInfo { version, ..Default::default() },
-                });
+                let version_info = v1_version(crate::core::MESOS_VERSION.to_string());
+                r.get_version = Some(response::GetVersion { version_info });
                 R::GetVersion
             }
             call::Type::GetMetrics => {
-                let metrics = ctx.node().metrics().snapshot();
-                let metrics = metrics
-                    .into_iter()
-                    .map(|(name, value)| v1::Metric { name, value: Some(value) })
-                    .collect();
+                let metrics = v1_metrics(ctx.node().metrics().snapshot());
                 r.get_metrics = Some(response::GetMetrics { metrics });
                 R::GetMetrics
             }
             call::Type::GetState => {
-                r.get_state = Some(response::GetState {
-                    get_tasks: Some(self.get_tasks()),
-                    get_executors: Some(self.get_executors()),
-                    get_frameworks: Some(self.get_frameworks()),
-                });
+                r.get_state = Some(self.get_state());
                 R::GetState
             }
             call::Type::GetContainers => {
@@ -121,10 +106,7 @@ impl Agent {
                 R::GetTasks
             }
             call::Type::GetAgent => {
-                r.get_agent = Some(response::GetAgent {
-                    agent_info: Some(evolve(&self.core.info)),
-                    ..Default::default()
-                });
+                r.get_agent = Some(self.get_agent());
                 R::GetAgent
             }
             call::Type::Unknown => {
@@ -141,6 +123,18 @@ impl Agent {
         };
         r.r#type = Some(t as i32);
         Ok(r)
+    }
+
+    fn get_state(&self) -> response::GetState {
+        response::GetState {
+            get_tasks: Some(self.get_tasks()),
+            get_executors: Some(self.get_executors()),
+            get_frameworks: Some(self.get_frameworks()),
+        }
+    }
+
+    fn get_agent(&self) -> response::GetAgent {
+        response::GetAgent { agent_info: Some(evolve(&self.core.info)), ..Default::default() }
     }
 
     fn get_frameworks(&self) -> response::GetFrameworks {

@@ -1,4 +1,4 @@
-//! `mesos-agent`: one Mesos agent. See INTERFACES.md for its flags.
+//! `mesos-agent`: one Mesos agent. See docs/interfaces.md for its flags.
 
 use std::process::ExitCode;
 
