@@ -229,7 +229,7 @@ pub fn route_matches(route: &str, path: &str) -> bool {
 /// `+` is itself). `None` for a broken escape or bytes that are not UTF-8. The one
 /// decoder of the workspace: libprocess's paths and the master's query strings use it.
 pub fn percent_decode(text: &str, plus_is_space: bool) -> Option<String> {
-    if !text.contains('%') && !(plus_is_space && text.contains('+')) {
+    if !(text.contains('%') || (plus_is_space && text.contains('+'))) {
         return Some(text.to_string());
     }
     let bytes = text.as_bytes();
