@@ -230,18 +230,7 @@ impl Flags {
                 .and_then(|exe| exe.parent().map(Path::to_path_buf))
                 .unwrap_or_else(|| PathBuf::from(".")),
         };
-        // Malformed ACLs stop the agent at start, with the reason.
-        let authorizer = self
-            .acls
-            .as_deref()
-            .map(mesos_security::Authorizer::from_flag)
-            .transpose()
-            .map_err(|e| AgentError::Flag { flag: "acls", reason: e.to_string() })?
-            .map(std::sync::Arc::new);
         let mut flags = BTreeMap::new();
-        if let Some(acls) = &self.acls {
-            flags.insert("acls".into(), acls.clone());
-        }
         flags.insert("master".into(), self.master.clone());
         flags.insert("ip".into(), self.ip.to_string());
         flags.insert("port".into(), self.port.to_string());
@@ -256,6 +245,47 @@ impl Flags {
             "executor_shutdown_grace_period".into(),
             libprocess::duration::format_duration(grace),
         );
+        let (authorizer, credential) = self.security_settings(&mut flags)?;
+        let mut config = AgentConfig::new(masters, &self.work_dir);
+        config.http_authenticator = http_authenticator;
+        config.credential = credential;
+        config.hostname = self.hostname.unwrap_or_else(|| self.ip.to_string());
+        config.resources = resources.to_protos();
+        config.attributes = attributes.to_protos();
+        config.recover = self.recover;
+        config.executor_shutdown_grace_period = grace;
+        config.executor_registration_timeout = self.executor_registration_timeout;
+        config.executor_reregistration_timeout = self.executor_reregistration_timeout;
+        config.recovery_timeout = self.recovery_timeout;
+        config.registration_backoff_factor = self.registration_backoff_factor;
+        config.launcher_dir = launcher_dir;
+        config.flags = flags;
+        config.seed = std::process::id() as u64 ^ u64::from(self.port);
+        config.authorizer = authorizer;
+        Ok(config)
+    }
+
+    /// `--acls`, `--authenticatee` and `--credential`, checked (malformed ACLs or an
+    /// unreadable credential stop the agent at start, with the reason), and the security
+    /// flags as `/flags` shows them.
+    fn security_settings(
+        &self,
+        flags: &mut BTreeMap<String, String>,
+    ) -> Result<
+        (Option<std::sync::Arc<mesos_security::Authorizer>>, Option<mesos_security::Credential>),
+        AgentError,
+    > {
+        // Malformed ACLs stop the agent at start, with the reason.
+        let authorizer = self
+            .acls
+            .as_deref()
+            .map(mesos_security::Authorizer::from_flag)
+            .transpose()
+            .map_err(|e| AgentError::Flag { flag: "acls", reason: e.to_string() })?
+            .map(std::sync::Arc::new);
+        if let Some(acls) = &self.acls {
+            flags.insert("acls".into(), acls.clone());
+        }
         flags.insert(
             "authenticate_http_readonly".into(),
             self.authenticate_http_readonly.to_string(),
@@ -285,23 +315,7 @@ impl Flags {
         if let Some(path) = &self.credential {
             flags.insert("credential".into(), path.clone());
         }
-        let mut config = AgentConfig::new(masters, &self.work_dir);
-        config.http_authenticator = http_authenticator;
-        config.credential = credential;
-        config.hostname = self.hostname.unwrap_or_else(|| self.ip.to_string());
-        config.resources = resources.to_protos();
-        config.attributes = attributes.to_protos();
-        config.recover = self.recover;
-        config.executor_shutdown_grace_period = grace;
-        config.executor_registration_timeout = self.executor_registration_timeout;
-        config.executor_reregistration_timeout = self.executor_reregistration_timeout;
-        config.recovery_timeout = self.recovery_timeout;
-        config.registration_backoff_factor = self.registration_backoff_factor;
-        config.launcher_dir = launcher_dir;
-        config.flags = flags;
-        config.seed = std::process::id() as u64 ^ u64::from(self.port);
-        config.authorizer = authorizer;
-        Ok(config)
+        Ok((authorizer, credential))
     }
 }
 
