@@ -63,6 +63,10 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
             Ok(master) => master,
             Err(error) => return fail(&format!("cannot start the master: {error}")),
         };
+        // Say we are up only once the master has run `initialize` (its routes are
+        // installed): a dispatch is handled after it. Before that, a request for a route
+        // of the default process (`/health`) would find none and get a 404.
+        let _ = master.master.dispatch(|_, _| ()).await;
         let mut stdout = std::io::stdout();
         let _ = writeln!(stdout, "mesos-master: {} (id {id})", master.master.pid());
         let _ = stdout.flush();
