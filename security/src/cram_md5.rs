@@ -233,6 +233,31 @@ enum ClientState {
     Done,
 }
 
+/// What the master's authenticator sends the authenticatee (an agent or a scheduler
+/// driver); both hand every such message to [`Authenticatee::on_message`].
+#[derive(Debug, Clone)]
+pub enum AuthenticatorMessage {
+    /// The mechanisms on offer.
+    Mechanisms(AuthenticationMechanismsMessage),
+    /// The challenge.
+    Step(AuthenticationStepMessage),
+    /// Authenticated.
+    Completed,
+    /// Refused.
+    Failed,
+    /// The exchange broke.
+    Error(AuthenticationErrorMessage),
+}
+
+/// What the authenticatee answers within an exchange.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthenticateeReply {
+    /// The chosen mechanism.
+    Start(AuthenticationStartMessage),
+    /// The answer to the challenge.
+    Step(AuthenticationStepMessage),
+}
+
 /// The client's side of one authentication (an agent or a scheduler driver).
 ///
 /// Mesos: authenticatee.cpp `CRAMMD5AuthenticateeProcess`.
@@ -254,6 +279,29 @@ impl Authenticatee {
     /// How the exchange ended, or `Pending`.
     pub fn outcome(&self) -> &Outcome {
         &self.outcome
+    }
+
+    /// One message of the master's authenticator: the reply to send, if any; the
+    /// exchange's [`outcome`](Self::outcome) says whether it ended.
+    pub fn on_message(&mut self, message: AuthenticatorMessage) -> Option<AuthenticateeReply> {
+        match message {
+            AuthenticatorMessage::Mechanisms(m) => {
+                self.on_mechanisms(&m).map(AuthenticateeReply::Start)
+            }
+            AuthenticatorMessage::Step(m) => self.on_step(&m).map(AuthenticateeReply::Step),
+            AuthenticatorMessage::Completed => {
+                self.on_completed();
+                None
+            }
+            AuthenticatorMessage::Failed => {
+                self.on_failed();
+                None
+            }
+            AuthenticatorMessage::Error(m) => {
+                self.on_error(&m);
+                None
+            }
+        }
     }
 
     /// The master's mechanisms: pick CRAM-MD5 and start (no initial response: in

@@ -14,8 +14,8 @@
 use std::time::Duration;
 
 use libprocess::Pid;
-use mesos_proto::mesos::internal;
-use mesos_security::cram_md5::{Authenticatee, Outcome};
+pub use mesos_security::cram_md5::AuthenticatorMessage;
+use mesos_security::cram_md5::{Authenticatee, AuthenticateeReply, Outcome};
 
 use super::{AgentCore, AgentState, Outgoing, Timer};
 
@@ -28,21 +28,6 @@ pub const AUTHENTICATION_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) struct Authenticating {
     master: Pid,
     exchange: Authenticatee,
-}
-
-/// What the master's authenticator sent.
-#[derive(Debug, Clone)]
-pub enum AuthenticatorMessage {
-    /// The mechanisms on offer.
-    Mechanisms(internal::AuthenticationMechanismsMessage),
-    /// The challenge.
-    Step(internal::AuthenticationStepMessage),
-    /// Authenticated.
-    Completed,
-    /// Refused.
-    Failed,
-    /// The exchange broke.
-    Error(internal::AuthenticationErrorMessage),
 }
 
 impl AgentCore {
@@ -71,26 +56,10 @@ impl AgentCore {
             tracing::debug!(%from, "ignoring an authentication message: not authenticating");
             return;
         };
-        let reply = match message {
-            AuthenticatorMessage::Mechanisms(m) => {
-                authenticating.exchange.on_mechanisms(&m).map(Outgoing::AuthenticationStart)
-            }
-            AuthenticatorMessage::Step(m) => {
-                authenticating.exchange.on_step(&m).map(Outgoing::AuthenticationStep)
-            }
-            AuthenticatorMessage::Completed => {
-                authenticating.exchange.on_completed();
-                None
-            }
-            AuthenticatorMessage::Failed => {
-                authenticating.exchange.on_failed();
-                None
-            }
-            AuthenticatorMessage::Error(m) => {
-                authenticating.exchange.on_error(&m);
-                None
-            }
-        };
+        let reply = authenticating.exchange.on_message(message).map(|reply| match reply {
+            AuthenticateeReply::Start(m) => Outgoing::AuthenticationStart(m),
+            AuthenticateeReply::Step(m) => Outgoing::AuthenticationStep(m),
+        });
         let outcome = authenticating.exchange.outcome().clone();
         let master = authenticating.master.clone();
         if let Some(message) = reply {

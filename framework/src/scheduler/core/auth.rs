@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use libprocess::Pid;
 use mesos_proto::mesos::internal;
-use mesos_security::cram_md5::{Authenticatee, Outcome};
+pub use mesos_security::cram_md5::AuthenticatorMessage;
+use mesos_security::cram_md5::{Authenticatee, AuthenticateeReply, Outcome};
 
 use super::{Connection, Event, Output, SchedulerCore};
 
@@ -38,21 +39,6 @@ pub(super) struct Authenticating {
     /// The master being authenticated with.
     master: Pid,
     exchange: Authenticatee,
-}
-
-/// What the master's authenticator sent the driver.
-#[derive(Debug, Clone)]
-pub enum AuthenticatorMessage {
-    /// The mechanisms on offer.
-    Mechanisms(internal::AuthenticationMechanismsMessage),
-    /// The challenge.
-    Step(internal::AuthenticationStepMessage),
-    /// Authenticated.
-    Completed,
-    /// Refused.
-    Failed,
-    /// The exchange broke.
-    Error(internal::AuthenticationErrorMessage),
 }
 
 impl SchedulerCore {
@@ -88,26 +74,10 @@ impl SchedulerCore {
             tracing::debug!(%from, "ignoring an authentication message: not authenticating");
             return;
         };
-        let reply = match message {
-            AuthenticatorMessage::Mechanisms(m) => {
-                authenticating.exchange.on_mechanisms(&m).map(AuthenticateeMessage::Start)
-            }
-            AuthenticatorMessage::Step(m) => {
-                authenticating.exchange.on_step(&m).map(AuthenticateeMessage::Step)
-            }
-            AuthenticatorMessage::Completed => {
-                authenticating.exchange.on_completed();
-                None
-            }
-            AuthenticatorMessage::Failed => {
-                authenticating.exchange.on_failed();
-                None
-            }
-            AuthenticatorMessage::Error(m) => {
-                authenticating.exchange.on_error(&m);
-                None
-            }
-        };
+        let reply = authenticating.exchange.on_message(message).map(|reply| match reply {
+            AuthenticateeReply::Start(m) => AuthenticateeMessage::Start(m),
+            AuthenticateeReply::Step(m) => AuthenticateeMessage::Step(m),
+        });
         if let Some(message) = reply {
             self.outbox.push(Output::Authentication { to: from.clone(), message });
         }
