@@ -216,8 +216,13 @@ impl Authenticator {
     }
 
     fn error(&mut self, error: String) -> ToAuthenticatee {
-        self.state = ServerState::Done;
-        self.outcome = Outcome::Error(error.clone());
+        // A finished exchange keeps its verdict: a late, replayed or forged message is
+        // answered with an error but cannot turn `Authenticated` into `Error` (Mesos's
+        // session sets its promise once; later messages cannot change it).
+        if self.state != ServerState::Done {
+            self.state = ServerState::Done;
+            self.outcome = Outcome::Error(error.clone());
+        }
         ToAuthenticatee::Error(AuthenticationErrorMessage { error: Some(error) })
     }
 }
@@ -338,27 +343,33 @@ impl Authenticatee {
             self.error::<()>("Unexpected authentication 'completed' received");
             return;
         }
-        self.state = ClientState::Done;
-        self.outcome = Outcome::Authenticated(Principal(self.credential.principal.clone()));
+        self.finish(Outcome::Authenticated(Principal(self.credential.principal.clone())));
     }
 
     /// The master refused the credential.
     pub fn on_failed(&mut self) {
-        self.state = ClientState::Done;
-        self.outcome = Outcome::Refused;
+        self.finish(Outcome::Refused);
     }
 
     /// The master reported an error.
     pub fn on_error(&mut self, error: &AuthenticationErrorMessage) {
         let error = format!("Authentication error: {}", error.error.as_deref().unwrap_or(""));
-        self.state = ClientState::Done;
-        self.outcome = Outcome::Error(error);
+        self.finish(Outcome::Error(error));
     }
 
     fn error<T>(&mut self, error: &str) -> Option<T> {
-        self.state = ClientState::Done;
-        self.outcome = Outcome::Error(error.to_string());
+        self.finish(Outcome::Error(error.to_string()));
         None
+    }
+
+    /// Ends the exchange with `outcome`, unless it has already ended: the first verdict
+    /// stands (Mesos's authenticatee sets its promise once), so a late or forged
+    /// `Failed` or `Error` cannot undo an `Authenticated`, nor the reverse.
+    fn finish(&mut self, outcome: Outcome) {
+        if self.state != ClientState::Done {
+            self.state = ClientState::Done;
+            self.outcome = outcome;
+        }
     }
 }
 

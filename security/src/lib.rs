@@ -21,11 +21,14 @@
 //!   which decides whether a principal may perform an [`Action`].
 //! - [`principal`]: [`Principal`], who an entry point authenticated.
 //! - [`error`]: [`SecurityError`], what goes wrong reading or checking them.
+//! - `fuzzing` (hidden): the CRAM-MD5 fuzz body shared by `fuzz/` and the seed test.
 
 pub mod acls;
 pub mod cram_md5;
 pub mod credentials;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http_auth;
 pub mod principal;
 
