@@ -498,6 +498,35 @@ mod tests {
         }
     }
 
+    /// A finished exchange keeps its first verdict: a late or forged message cannot turn
+    /// an authenticated client into a refused one, nor the master's verdict into an
+    /// error (found by the fuzz body's seeds; Mesos sets each side's promise once).
+    #[test]
+    fn verdicts_are_final() {
+        let tim_ok = Outcome::Authenticated(Principal("tim".into()));
+        let (mut client, _) = Authenticatee::new(tim(), "x@1.2.3.4:5");
+        let (mut server, mechanisms) = Authenticator::new(RFC_CHALLENGE.to_vec());
+        let start = client.on_mechanisms(&mechanisms).unwrap();
+        let ToAuthenticatee::Step(step) = server.on_start(&start) else { panic!("no challenge") };
+        let answer = client.on_step(&step).unwrap();
+        server.on_step(&answer, &credentials());
+        client.on_completed();
+        client.on_failed();
+        client.on_error(&AuthenticationErrorMessage { error: None });
+        assert!(client.on_mechanisms(&mechanisms).is_none());
+        assert!(client.on_step(&step).is_none());
+        assert_eq!(client.outcome(), &tim_ok);
+        assert!(matches!(server.on_start(&start), ToAuthenticatee::Error(_)));
+        assert!(matches!(server.on_step(&answer, &credentials()), ToAuthenticatee::Error(_)));
+        assert_eq!(server.outcome(), &tim_ok);
+
+        let (mut client, _) = Authenticatee::new(tim(), "x@1.2.3.4:5");
+        client.on_mechanisms(&mechanisms).unwrap();
+        client.on_failed();
+        client.on_completed();
+        assert_eq!(client.outcome(), &Outcome::Refused);
+    }
+
     /// Messages out of order and unknown mechanisms are errors, as in Mesos.
     #[test]
     fn out_of_order_is_an_error() {
