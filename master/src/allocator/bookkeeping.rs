@@ -163,6 +163,11 @@ impl<R: AllocatorResources> Allocator<R> {
     /// are free again. Panics if they are not held: callers check first.
     // Mesos: hierarchical.cpp untrackAllocatedResources + Slave::increaseAvailable.
     pub(super) fn untrack_allocated(&mut self, a: AgentIdx, fw: FwIdx, r: RoleIdx, resources: &R) {
+        // Unreachable from messages: of the three callers, `on_recover_resources` (the
+        // only one with resources from the outside: a decline, a rescind, a finished
+        // task) answers `AllocatorError::NotHeld` unless `held` contains them, and
+        // `on_remove_agent` / `on_remove_framework` pass back exactly what `held` (or
+        // `held_on`, kept in step with it by `track_held` and this function) records.
         let agent = self.agents.at_mut(a);
         let Some(held) = agent.held.get_mut(&(fw, r)) else {
             panic!("framework {fw} holds nothing in role {r} on agent {}", agent.id);

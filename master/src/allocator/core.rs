@@ -118,6 +118,9 @@ impl<T> Slab<T> {
     }
     /// The entry at `i`, which the caller knows is live: every index held
     /// in the allocator's maps refers to a live entry (removal clears them).
+    /// Messages never carry indices: the ids they carry are looked up in
+    /// `framework_index` / `agent_index` / `role_index` first, and an unknown id is
+    /// an `AllocatorError` (or ignored, for resources coming back), never an index.
     pub(super) fn at(&self, i: u32) -> &T {
         match self.get(i) {
             Some(value) => value,
@@ -200,6 +203,12 @@ impl<R: AllocatorResources> Allocator<R> {
         if self.framework_index.contains_key(&framework_id) {
             return Err(AllocatorError::FrameworkExists { framework_id });
         }
+        // The id becomes the framework's path in each role's sorter, which asserts valid
+        // paths. The master validates ids first (`validate_framework_id_and_roles`);
+        // this keeps a bad one that slipped past from panicking the allocator.
+        if let Err(e) = framework_id.validate() {
+            return Err(AllocatorError::InvalidFrameworkId { framework_id, reason: e.to_string() });
+        }
         for role in spec.roles.iter().chain(&spec.suppressed_roles) {
             validate_role(role)?;
         }
@@ -265,6 +274,8 @@ impl<R: AllocatorResources> Allocator<R> {
             self.roles.indices().filter(|&r| self.roles.at(r).frameworks.contains(&fw)).collect();
         for r in tracked {
             let untracked = self.try_untrack_framework_under_role(fw, r);
+            // Cannot fail: the loop above released every (role, agent) in `held_on`,
+            // and `untrack_allocated` empties `held_on` as it goes, so nothing is held.
             assert!(untracked, "framework {framework_id} still holds resources after release");
         }
         self.frameworks.remove(fw);

@@ -449,6 +449,18 @@ fn bad_input_is_rejected() {
         h.allocator.on_add_framework(fid("g"), bad, true),
         Err(AllocatorError::InvalidRole { .. })
     ));
+    // Framework ids that are no sorter path (an empty one panicked the sorter before
+    // the allocator checked ids) are refused, and nothing is left behind.
+    for id in ["", "a//b", "a/b", "/", ".", "..", "a\nb"] {
+        assert!(
+            matches!(
+                h.allocator.on_add_framework(fid(id), FrameworkSpec::default(), true),
+                Err(AllocatorError::InvalidFrameworkId { .. })
+            ),
+            "{id:?} accepted"
+        );
+        assert!(h.allocator.on_activate_framework(&fid(id)).is_err());
+    }
     assert!(matches!(
         h.allocator.on_activate_framework(&fid("nope")),
         Err(AllocatorError::UnknownFramework { .. })

@@ -171,6 +171,12 @@ impl<K: Clone + Eq + Hash + Debug> DrfSorter<K> {
     /// empty component: the allocator validates roles and IDs first.
     // Mesos: sorter.cpp DRFSorter::add.
     pub fn add(&mut self, path: &str, client: K) {
+        // Unreachable from messages: the allocator adds a client only where its index
+        // maps say it is new (`track_framework_under_role`), and paths are role names
+        // and framework ids that `Allocator::on_add_framework`, `on_update_framework`,
+        // `on_add_agent` and `on_update_weights` validate first (`InvalidRole`,
+        // `InvalidFrameworkId`), as the master does before them
+        // (`core::frameworks::validate_framework_id_and_roles`).
         assert!(!self.clients.contains_key(&client), "client {client:?} already in sorter");
         assert!(
             !path.is_empty() && path.split('/').all(|t| !t.is_empty() && t != "."),
@@ -323,6 +329,8 @@ impl<K: Clone + Eq + Hash + Debug> DrfSorter<K> {
     /// need not exist yet; the weight applies when it appears.
     // Mesos: sorter.cpp DRFSorter::updateWeight.
     pub fn update_weight(&mut self, path: &str, weight: f64) {
+        // Unreachable from messages: the only caller, `Allocator::on_update_weights`,
+        // answers `InvalidWeight` for a weight that is not positive and finite.
         assert!(weight > 0.0 && weight.is_finite(), "invalid weight {weight} for {path}");
         self.weights.insert(path.to_string(), weight);
         if let Some(node) = self.find_path(path) {
@@ -443,6 +451,9 @@ impl<K: Clone + Eq + Hash + Debug> DrfSorter<K> {
     }
 
     fn leaf(&self, client: &K) -> NodeId {
+        // The allocator only names clients it added: it allocates to a framework after
+        // `track_framework_under_role`, and removes it from a role's sorter only once it
+        // holds nothing there (`try_untrack_framework_under_role`).
         match self.clients.get(client) {
             Some(&node) => node,
             None => panic!("unknown sorter client {client:?}"),

@@ -155,6 +155,15 @@ pub enum AllocatorError {
         /// The ID given.
         agent_id: AgentId,
     },
+    /// A framework id breaks Mesos's id rules (empty, `.`, `..`, a `/`, a control
+    /// character): it would be an invalid path in the role sorters.
+    #[error("invalid framework id '{framework_id}': {reason}")]
+    InvalidFrameworkId {
+        /// The id given.
+        framework_id: FrameworkId,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A role name breaks Mesos's rules (`mesos_proto::resources::roles::validate`).
     #[error("invalid role '{role}': {reason}")]
     InvalidRole {

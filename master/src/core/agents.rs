@@ -133,6 +133,8 @@ impl MasterCore {
         Resources::from_protos(message.slave.resources.clone()).map_err(|e| {
             MasterError::InvalidCall { reason: format!("invalid agent resources: {e}") }
         })?;
+        validate_reported_frameworks(&message.frameworks)
+            .map_err(|reason| MasterError::InvalidCall { reason })?;
         self.stats.slave_reregistrations += 1;
         if self.agents.contains_key(&agent_id) {
             self.reregister_known_agent(&agent_id, from, message, now);
@@ -206,6 +208,7 @@ impl MasterCore {
         // Mesos: master.cpp reconcileKnownSlave.
         let reported: HashSet<TaskId> =
             message.tasks.iter().map(|t| TaskId::from(&t.task_id)).collect();
+        // Present: looked up at the top of this function; nothing since removes agents.
         let known: Vec<(FrameworkId, TaskId)> = self.agents[agent_id]
             .tasks
             .iter()
@@ -276,6 +279,7 @@ impl MasterCore {
             }
             self.add_recovered_task(&agent_id, task, why, now);
         }
+        // Present: `add_agent` inserted it above.
         let used: Vec<(FrameworkId, String, Resources)> = self.agents[&agent_id]
             .used
             .iter()
@@ -386,6 +390,7 @@ impl MasterCore {
     ) -> Result<(), MasterError> {
         let agent_id = AgentId::from(&message.slave_id);
         self.check_agent_owner(&agent_id, from)?;
+        // Present: `check_agent_owner` answered `UnknownAgent` otherwise.
         let info = self.agents[&agent_id].info.clone();
         self.registry(RegistryOperation::RemoveAgent(info), AfterRegistry::Nothing);
         self.remove_agent(
@@ -459,6 +464,7 @@ impl MasterCore {
         agent.state = AgentState::Disconnected;
         tracing::info!(%agent_id, "agent disconnected");
         self.allocator(AllocatorCall::DeactivateAgent { agent_id: agent_id.clone() });
+        // Present: looked up at the top; the allocator call only queues an output.
         let offers: Vec<_> = self.agents[agent_id].offers.iter().cloned().collect();
         for offer_id in offers {
             self.rescind_offer(&offer_id, None);
@@ -550,4 +556,25 @@ impl MasterCore {
         }
         tracing::info!(%agent_id, unreachable, "removed agent: {message}");
     }
+}
+
+/// The frameworks a re-registering agent reports: each with a valid id and valid roles,
+/// no id twice. They become recovered frameworks and reach the allocator, whose sorters
+/// assert valid paths, so a bad one refuses the whole re-registration before anything
+/// changes (the agent retries; Mesos's master drops the message the same way).
+///
+/// Mesos: master/validation.cpp `master::message::reregisterSlave`.
+fn validate_reported_frameworks(frameworks: &[mesos::FrameworkInfo]) -> Result<(), String> {
+    let mut seen = HashSet::new();
+    for framework in frameworks {
+        let Some(id) = framework.id.as_ref().filter(|id| !id.value.is_empty()) else {
+            return Err("reported framework has no id".into());
+        };
+        super::frameworks::validate_framework_id_and_roles(framework)
+            .map_err(|reason| format!("reported framework '{}': {reason}", id.value))?;
+        if !seen.insert(id.value.as_str()) {
+            return Err(format!("Framework has a duplicate FrameworkID: '{}'", id.value));
+        }
+    }
+    Ok(())
 }

@@ -106,6 +106,7 @@ impl MasterCore {
                     reason: "operation feedback is not supported".into(),
                 })
             }
+            // Returned from at the top of this function, before the framework id check.
             Type::Subscribe => unreachable!("handled above"),
             Type::Unknown => Err(MasterError::InvalidCall { reason: "unknown call type".into() }),
         }
@@ -165,6 +166,11 @@ impl MasterCore {
             self.register_framework_in_registry(from, info, suppressed, false, now);
             return Ok(());
         };
+        // The call's id is checked here (the one in `framework_info` was, above): an
+        // empty or `/`-holding id taken at its word would reach the allocator's sorter.
+        framework_id.validate().map_err(|e| MasterError::InvalidCall {
+            reason: format!("invalid framework id: {e}"),
+        })?;
         if self.completed_framework_ids.contains(&framework_id)
             || self.completed_frameworks.iter().any(|f| f.id == framework_id)
         {
@@ -299,6 +305,8 @@ impl MasterCore {
             self.send(old, Outgoing::FrameworkError(error));
             self.frameworks_by_pid.remove(old);
         }
+        // Present: the `let else` at the top returned if not, and nothing since removes
+        // frameworks (only `frameworks_by_pid` and the outbox changed).
         let framework = self.frameworks.get_mut(framework_id).expect("checked above");
         framework.info = info.clone();
         framework.roles = framework_roles(&info);
@@ -310,7 +318,7 @@ impl MasterCore {
         framework.state = FrameworkState::Active;
         self.frameworks_by_pid.insert(from.clone(), framework_id.clone());
         self.outbox.push(Output::Link(from.clone()));
-        // Offers made to the previous scheduler are void.
+        // Offers made to the previous scheduler are void. (Indexing: present, above.)
         let offers: Vec<_> = self.frameworks[framework_id].offers.iter().cloned().collect();
         for offer_id in offers {
             self.rescind_offer(&offer_id, None);
@@ -451,6 +459,7 @@ impl MasterCore {
         }
         self.allocator(AllocatorCall::DeactivateFramework { framework_id: framework_id.clone() });
         self.event(super::MasterEvent::FrameworkUpdated(framework_id.clone()));
+        // Present: looked up at the top; the allocator call and event only queue outputs.
         let offers: Vec<_> = self.frameworks[framework_id].offers.iter().cloned().collect();
         for offer_id in offers {
             self.rescind_offer(&offer_id, None);
@@ -527,6 +536,8 @@ impl MasterCore {
         for pid in self.agents_running(framework_id) {
             self.send(&pid, Outgoing::ShutdownFramework(shutdown.clone()));
         }
+        // Present: looked up at the top; rescinding offers and sending shutdowns do not
+        // remove frameworks.
         let task_ids: Vec<TaskId> = self.frameworks[framework_id].tasks.keys().cloned().collect();
         for task_id in task_ids {
             let state = self.frameworks[framework_id].tasks[&task_id].state();
@@ -576,13 +587,30 @@ fn required<T>(field: Option<T>, name: &str) -> Result<T, MasterError> {
     field.ok_or_else(|| MasterError::InvalidCall { reason: format!("missing '{name}'") })
 }
 
+/// The framework's id (when set) and roles by Mesos's rules, for SUBSCRIBE and for the
+/// frameworks an agent reports when it re-registers. The id names the framework's leaf
+/// in the allocator's role sorters (and its folders on agents), whose paths must not
+/// be empty nor hold a `/`, `.` or `..`: the sorter asserts that, so a bad id must stop
+/// here, before the allocator sees it.
+///
+/// Mesos: master/validation.cpp `framework::internal::validateFrameworkId`,
+/// `validateRoles`.
+pub(crate) fn validate_framework_id_and_roles(info: &mesos::FrameworkInfo) -> Result<(), String> {
+    if let Some(id) = info.id.as_ref().filter(|id| !id.value.is_empty()) {
+        FrameworkId::from(id).validate().map_err(|e| e.to_string())?;
+    }
+    for role in &framework_roles(info) {
+        roles::validate(role)?;
+    }
+    Ok(())
+}
+
 /// Mesos: master/validation.cpp `framework::validate`.
 fn validate_framework_info(info: &mesos::FrameworkInfo) -> Result<(), MasterError> {
     let invalid = |reason: String| Err(MasterError::InvalidCall { reason });
     if info.name.is_empty() {
         return invalid("'framework_info.name' must not be empty".into());
     }
-    let roles = framework_roles(info);
     let multi_role = info
         .capabilities
         .iter()
@@ -594,10 +622,8 @@ fn validate_framework_info(info: &mesos::FrameworkInfo) -> Result<(), MasterErro
     if !multi_role && !info.roles.is_empty() {
         return invalid("'roles' requires the MULTI_ROLE capability".into());
     }
-    for role in &roles {
-        if let Err(reason) = roles::validate(role) {
-            return invalid(reason);
-        }
+    if let Err(reason) = validate_framework_id_and_roles(info) {
+        return invalid(reason);
     }
     if let Some(timeout) = info.failover_timeout
         && !(timeout.is_finite() && timeout >= 0.0)

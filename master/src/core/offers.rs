@@ -67,6 +67,8 @@ impl MasterCore {
     ) -> OfferId {
         let offer_id = OfferId::generate(&self.config.id, self.next_offer);
         self.next_offer += 1;
+        // Present: the only caller, `on_allocations`, makes offers only on agents it
+        // found active (an allocation for a removed agent goes back to the allocator).
         let agent = &self.agents[agent_id];
         let executor_ids: Vec<mesos::ExecutorId> = agent
             .executors

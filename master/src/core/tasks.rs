@@ -295,6 +295,7 @@ impl MasterCore {
                 *used -= &resources;
             }
         }
+        // Present: the `let else` at the top returned if not; only agents changed since.
         let framework = self.frameworks.get_mut(framework_id).expect("present above");
         framework.completed_tasks.push_back(task);
         while framework.completed_tasks.len() > MAX_COMPLETED_TASKS_PER_FRAMEWORK {

@@ -190,3 +190,102 @@ fn subscribe_transcript() {
         matches!(&retry[0], Output::Send { message: Outgoing::FrameworkRegistered(m), .. } if m.framework_id.value == "m1-0000")
     );
 }
+
+fn subscribe_call(info_id: Option<&str>, call_id: Option<&str>) -> scheduler::Call {
+    scheduler::Call {
+        r#type: Some(scheduler::call::Type::Subscribe as i32),
+        framework_id: call_id.map(|id| mesos::FrameworkId { value: id.into() }),
+        subscribe: Some(scheduler::call::Subscribe {
+            framework_info: mesos::FrameworkInfo {
+                user: "u".into(),
+                name: "n".into(),
+                id: info_id.map(|id| mesos::FrameworkId { value: id.into() }),
+                ..Default::default()
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A (re-)SUBSCRIBE whose framework id is no valid id (Mesos: validation.cpp
+/// `validateFrameworkId`) is refused before anything changes. Such ids used to be taken
+/// at their word and reach the allocator, whose role sorter asserts on an empty path or
+/// an empty component (`""` from the call, `a//b` from the info).
+#[test]
+fn subscribe_with_invalid_framework_id_is_refused() {
+    let mut core = core();
+    let scheduler: Pid = "scheduler(1)@10.0.2.1:8080".parse().unwrap();
+    let bad = [
+        (Some("a//b"), None),
+        (Some("a/b"), None),
+        (Some(".."), None),
+        (None, Some("")),
+        (None, Some("x/")),
+        (Some(""), Some("")),
+    ];
+    for (info_id, call_id) in bad {
+        let result = core.on_scheduler_call(&scheduler, subscribe_call(info_id, call_id), now());
+        assert!(
+            matches!(result, Err(super::MasterError::InvalidCall { .. })),
+            "{info_id:?}/{call_id:?}: {result:?}"
+        );
+        assert!(drain(&mut core).is_empty(), "{info_id:?}/{call_id:?} changed something");
+    }
+    // A valid id of a framework this master does not know is still taken at its word.
+    core.on_scheduler_call(&scheduler, subscribe_call(Some("fw-1"), None), now()).unwrap();
+    assert!(drain(&mut core).iter().any(|o| matches!(
+        o,
+        Output::Allocator(AllocatorCall::AddFramework { framework_id, .. })
+            if framework_id.as_str() == "fw-1"
+    )));
+}
+
+fn reregister(frameworks: &[&str]) -> internal::ReregisterSlaveMessage {
+    let slave = mesos::SlaveInfo {
+        hostname: "a1".into(),
+        id: Some(mesos::SlaveId { value: "agent-1".into() }),
+        resources: Resources::parse("cpus:4;mem:1024").unwrap().to_protos(),
+        ..Default::default()
+    };
+    let frameworks = frameworks
+        .iter()
+        .map(|id| mesos::FrameworkInfo {
+            user: "u".into(),
+            name: "n".into(),
+            id: Some(mesos::FrameworkId { value: (*id).into() }),
+            ..Default::default()
+        })
+        .collect();
+    internal::ReregisterSlaveMessage { slave, frameworks, ..Default::default() }
+}
+
+/// A re-registering agent that reports a framework without an id, with an invalid id or
+/// role, or one id twice is refused before anything changes (Mesos: validation.cpp
+/// `master::message::reregisterSlave`): its frameworks become recovered frameworks in
+/// the allocator, whose sorter asserts valid paths.
+#[test]
+fn reregistration_with_invalid_frameworks_is_refused() {
+    let mut core = core();
+    for frameworks in [&["a//b"][..], &[""], &["/"], &["f1", "f1"], &["f1", "."]] {
+        let result = core.on_reregister_agent(&agent_pid(), reregister(frameworks), now());
+        assert!(
+            matches!(result, Err(super::MasterError::InvalidCall { .. })),
+            "{frameworks:?}: {result:?}"
+        );
+        assert!(drain(&mut core).is_empty(), "{frameworks:?} changed something");
+    }
+    let mut bad_role = reregister(&["f1"]);
+    #[allow(deprecated)]
+    {
+        bad_role.frameworks[0].role = Some("a//b".into());
+    }
+    assert!(core.on_reregister_agent(&agent_pid(), bad_role, now()).is_err());
+    assert!(drain(&mut core).is_empty());
+    core.on_reregister_agent(&agent_pid(), reregister(&["f1", "f2"]), now()).unwrap();
+    assert!(drain(&mut core).iter().any(|o| matches!(
+        o,
+        Output::Allocator(AllocatorCall::AddFramework { framework_id, .. })
+            if framework_id.as_str() == "f2"
+    )));
+}

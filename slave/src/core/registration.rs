@@ -165,6 +165,7 @@ impl Registration {
         if self.state != AgentState::Disconnected || self.masters.is_empty() {
             return None;
         }
+        // In bounds: `masters` is not empty (checked just above).
         let master = self.masters[self.next_master % self.masters.len()].clone();
         self.next_master = (self.next_master + 1) % self.masters.len();
         self.backoff = (self.backoff * 2).min(REGISTER_RETRY_INTERVAL_MAX);
