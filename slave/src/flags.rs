@@ -103,6 +103,16 @@ pub struct Flags {
     /// authentication are allowed; if false, unauthenticated requests are allowed too.
     #[arg(long = "authenticate_http_readwrite", env = "MESOS_AUTHENTICATE_HTTP_READWRITE", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub authenticate_http_readwrite: bool,
+    /// If true, only authenticated requests for the HTTP executor API are allowed: each
+    /// executor must send the token the agent gave it
+    /// (`MESOS_EXECUTOR_AUTHENTICATION_TOKEN`) as `Authorization: Bearer <token>`.
+    /// Requires --jwt_secret_key.
+    #[arg(long = "authenticate_http_executors", env = "MESOS_AUTHENTICATE_HTTP_EXECUTORS", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
+    pub authenticate_http_executors: bool,
+    /// Path (or `file://` URL) to a file containing the key used when generating JWT
+    /// secrets for executors (HMAC-SHA256); keep it readable by the agent only.
+    #[arg(long = "jwt_secret_key", alias = "executor_secret_key", env = "MESOS_JWT_SECRET_KEY")]
+    pub jwt_secret_key: Option<String>,
     /// HTTP authenticator to use when handling requests to authenticated endpoints
     /// (only `basic` is built in).
     #[arg(
@@ -143,6 +153,18 @@ impl Flags {
             None => None,
         };
         let mut authenticator = mesos_security::HttpAuthenticator::default();
+        if self.authenticate_http_executors {
+            // Mesos: slave.cpp `Slave::initialize` exits with this message.
+            let Some(key) = self.executor_token_key()? else {
+                return Err(AgentError::Flag {
+                    flag: "jwt_secret_key",
+                    reason: "--jwt_secret_key must be specified when \
+                             --authenticate_http_executors is set to true"
+                        .into(),
+                });
+            };
+            authenticator.enable_jwt(mesos_security::http_auth::AGENT_EXECUTOR, key);
+        }
         for (flag, on, realm) in [
             ("authenticate_http_readonly", self.authenticate_http_readonly, AGENT_READONLY),
             ("authenticate_http_readwrite", self.authenticate_http_readwrite, AGENT_READWRITE),
@@ -154,6 +176,16 @@ impl Flags {
             }
         }
         Ok(authenticator)
+    }
+}
+
+impl Flags {
+    /// The key of `--jwt_secret_key`, read (an unreadable or empty file is an error).
+    pub fn executor_token_key(&self) -> Result<Option<mesos_security::jwt::JwtKey>, AgentError> {
+        let Some(path) = &self.jwt_secret_key else { return Ok(None) };
+        mesos_security::jwt::JwtKey::read(path)
+            .map(Some)
+            .map_err(|e| AgentError::Flag { flag: "jwt_secret_key", reason: e.to_string() })
     }
 }
 
@@ -249,6 +281,7 @@ impl Flags {
         let mut config = AgentConfig::new(masters, &self.work_dir);
         config.http_authenticator = http_authenticator;
         config.credential = credential;
+        config.executor_token_key = self.executor_token_key()?;
         config.hostname = self.hostname.unwrap_or_else(|| self.ip.to_string());
         config.resources = resources.to_protos();
         config.attributes = attributes.to_protos();
@@ -295,6 +328,13 @@ impl Flags {
             self.authenticate_http_readwrite.to_string(),
         );
         flags.insert("http_authenticators".into(), self.http_authenticators.clone());
+        flags.insert(
+            "authenticate_http_executors".into(),
+            self.authenticate_http_executors.to_string(),
+        );
+        if let Some(path) = &self.jwt_secret_key {
+            flags.insert("jwt_secret_key".into(), path.clone());
+        }
         if let Some(path) = &self.http_credentials {
             flags.insert("http_credentials".into(), path.clone());
         }
@@ -379,6 +419,36 @@ mod tests {
         assert_eq!(config.flags["acls"], r#"{"permissive":false}"#);
         let error = parse("--acls={oops").unwrap_err().to_string();
         assert!(error.contains("acls"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// `--authenticate_http_executors` needs `--jwt_secret_key` (Mesos's message);
+    /// with it, the executor realm is on and the agent holds the key to sign tokens.
+    #[test]
+    fn executor_authentication_flags() {
+        let dir = std::env::temp_dir().join(format!("agent-jwt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key_file = dir.join("jwt.key");
+        std::fs::write(&key_file, "k3y").unwrap();
+        let work_dir = format!("--work_dir={}", dir.join("work").display());
+        let key_flag = format!("--jwt_secret_key={}", key_file.display());
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["mesos-agent", "--master=127.0.0.1:5050", &work_dir];
+            args.extend_from_slice(extra);
+            Flags::try_parse_from(args).unwrap().into_config()
+        };
+        let error = parse(&["--authenticate_http_executors"]).unwrap_err().to_string();
+        assert!(error.contains("--jwt_secret_key must be specified"), "{error}");
+        let config = parse(&["--authenticate_http_executors", &key_flag]).unwrap();
+        assert!(config.http_authenticator.is_enabled(mesos_security::http_auth::AGENT_EXECUTOR));
+        assert!(config.executor_token_key.is_some());
+        assert_eq!(config.flags["authenticate_http_executors"], "true");
+        // A key alone hands out tokens but checks nothing (Mesos's secret generator).
+        let config = parse(&[&key_flag]).unwrap();
+        assert!(config.executor_token_key.is_some());
+        assert!(config.http_authenticator.is_empty());
+        let missing = format!("--jwt_secret_key={}", dir.join("none").display());
+        assert!(parse(&[&missing]).is_err());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

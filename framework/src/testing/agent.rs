@@ -431,6 +431,7 @@ impl FakeAgentProcess {
             checkpoint: self.config.checkpoint,
             recovery_timeout: crate::executor::DEFAULT_RECOVERY_TIMEOUT,
             shutdown_grace_period: crate::executor::DEFAULT_SHUTDOWN_GRACE_PERIOD,
+            authentication_token: None,
         };
         let task_id = task.task_id.value.clone();
         let launched = match self.config.launcher.as_mut() {

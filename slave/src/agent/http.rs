@@ -158,9 +158,16 @@ fn framework_json(framework: &Framework) -> Value {
 
 impl Agent {
     pub(super) fn install_routes(&mut self, ctx: &mut Context<'_, Self>) {
-        if !self.core.config.http_authenticator.is_empty() {
-            // Every request is authenticated by its route's realm before any route runs.
-            let gate = self.core.config.http_authenticator.clone().gate(realm_of);
+        let config = &self.core.config;
+        if !config.http_authenticator.is_empty() || config.authorizer.is_some() {
+            // Every request is authenticated by its route's realm before any route runs;
+            // with `--acls`, `/metrics/snapshot` is checked against `get_endpoints` too.
+            let clock = ctx.node().clock().clone();
+            let gate = config.http_authenticator.clone().gate_with(
+                realm_of,
+                clock,
+                config.authorizer.clone(),
+            );
             ctx.node().set_http_gate(gate);
         }
         ctx.route("/state", |agent, _request, responder: Responder, ctx| {

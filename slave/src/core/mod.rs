@@ -96,6 +96,10 @@ pub struct AgentConfig {
     pub authorizer: Option<std::sync::Arc<mesos_security::Authorizer>>,
     /// `--credential`: authenticate with the master (CRAM-MD5) before registering.
     pub credential: Option<mesos_security::Credential>,
+    /// `--jwt_secret_key`: every executor gets a token signed with it in
+    /// `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` (checked on `/api/v1/executor` with
+    /// `--authenticate_http_executors`).
+    pub executor_token_key: Option<mesos_security::jwt::JwtKey>,
 }
 
 impl AgentConfig {
@@ -119,6 +123,7 @@ impl AgentConfig {
             http_authenticator: mesos_security::HttpAuthenticator::default(),
             authorizer: None,
             credential: None,
+            executor_token_key: None,
         }
     }
 }

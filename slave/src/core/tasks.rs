@@ -195,7 +195,13 @@ impl AgentCore {
             limits: crate::limits::ContainerLimits::of(&resources, command),
             container_id: container_id.clone(),
             command: info.command.clone().unwrap_or_default(),
-            env: self.executor_environment(framework_id, &info, &sandbox, checkpoint),
+            env: self.executor_environment(
+                framework_id,
+                &info,
+                &container_id,
+                &sandbox,
+                checkpoint,
+            ),
             sandbox,
         };
         if checkpoint {
@@ -261,11 +267,14 @@ impl AgentCore {
     }
 
     /// Mesos's executor environment (Mesos: slave.cpp `executorEnvironment`). The actor
-    /// adds the agent's own `RUST_LOG`, if any.
+    /// adds the agent's own `RUST_LOG`, if any. With `--jwt_secret_key`, the executor's
+    /// token for the executor API (Mesos: `Slave::generateSecret`, claims `fid`, `eid`,
+    /// `cid`) is in `MESOS_EXECUTOR_AUTHENTICATION_TOKEN`.
     fn executor_environment(
         &self,
         framework_id: &FrameworkId,
         info: &ExecutorInfo,
+        container_id: &ContainerId,
         sandbox: &std::path::Path,
         checkpoint: bool,
     ) -> BTreeMap<String, String> {
@@ -288,6 +297,14 @@ impl AgentCore {
         env.insert("MESOS_CHECKPOINT".into(), if checkpoint { "1" } else { "0" }.into());
         env.insert("MESOS_HTTP_COMMAND_EXECUTOR".into(), "0".into());
         env.insert("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".into(), grace);
+        if let Some(key) = &self.config.executor_token_key {
+            let claims = mesos_security::jwt::Claims::executor(
+                framework_id.as_str(),
+                &info.executor_id.value,
+                container_id.value(),
+            );
+            env.insert(mesos_security::jwt::EXECUTOR_TOKEN_ENV.into(), key.sign(&claims));
+        }
         if checkpoint {
             env.insert(
                 "MESOS_RECOVERY_TIMEOUT".into(),

@@ -1,3 +1,4 @@
+mod executor_authentication;
 mod executor_http;
 mod fake;
 mod files_http;
