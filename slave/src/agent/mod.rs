@@ -13,6 +13,8 @@
 //!   share the v0 code paths through synthetic pids).
 //! - `operator_api`: `POST /api/v1`, the agent operator API.
 //! - `metrics`: `slave/*` metrics.
+//! - `visibility`: what the ACLs let a caller see (`/state`, the operator API's
+//!   queries) and read (`/files/*`).
 
 use std::time::Duration;
 
@@ -35,6 +37,7 @@ mod metrics;
 mod operator_api;
 mod perform;
 mod recovery;
+mod visibility;
 
 pub use crate::core::{AgentConfig, RecoverMode, command_executor_info, is_http_executor};
 pub use executor_api::EXECUTOR_HEARTBEAT_INTERVAL;

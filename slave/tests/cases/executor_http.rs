@@ -135,9 +135,20 @@ impl Harness {
         self.send_from_master(message).await;
     }
 
-    async fn send_from_master<M: libprocess::ProtoMessage>(&self, message: M) {
+    pub(super) async fn send_from_master<M: libprocess::ProtoMessage>(&self, message: M) {
         self.node.send(&self.master, &self.agent, message);
         self.clock.settle().await;
+    }
+
+    /// A GET of `path` with `headers`, answered by the agent's node.
+    pub(super) async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut request = http::Request::builder().method(Method::GET).uri(path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self.node.handle_http(request.body(Bytes::new()).unwrap()).await;
+        self.clock.settle().await;
+        response
     }
 
     pub(super) async fn post(

@@ -1,3 +1,4 @@
+mod acls;
 mod executor_authentication;
 mod executor_http;
 mod fake;
