@@ -126,7 +126,10 @@ pub struct Flags {
     /// authorization, everything is allowed].
     ///
     /// The format is the `ACLs` message of acls.proto (see docs/security.md). The agent
-    /// checks `view_flags` (`/flags`) and `get_endpoints` (`/monitor/statistics`).
+    /// checks `view_flags` (`/flags`, GET_FLAGS, `/state`), `view_frameworks`,
+    /// `view_executors` and `view_tasks` (`/state`, the operator API's queries),
+    /// `access_sandboxes` (`/files/*`) and `get_endpoints` (`/monitor/statistics`,
+    /// `/metrics/snapshot`).
     /// Example:
     /// {"view_flags": [{"principals": {"values": ["ops"]}, "flags": {"type": "ANY"}},
     ///                 {"principals": {"type": "ANY"}, "flags": {"type": "NONE"}}]}
