@@ -235,17 +235,21 @@ fn local_cluster_runs_a_third_party_scheduler_and_stops_clean() {
     );
 }
 
-/// `mesos-local --authenticate`: every master and agent endpoint needs the generated
-/// credential. An unmodified pymesos scheduler given it (`principal`/`secret`) runs a
-/// task; one without it is refused (`401` on SUBSCRIBE) and never gets an offer; the
-/// master's state needs it too.
+/// `mesos-local --authenticate` turns everything on: every master and agent endpoint
+/// needs the generated credential, the agents authenticate with it (CRAM-MD5: they
+/// registered, or the summary would not be printed) and v0 frameworks must too. An
+/// unmodified pymesos scheduler given it (`principal`/`secret`) runs a task; one
+/// without it is refused (`401` on SUBSCRIBE) and never gets an offer; the master's
+/// state needs it too. The printed `try` line runs the `hello` example as it stands;
+/// `hello` without the credential is refused.
 #[test]
 fn authenticated_cluster_admits_only_a_scheduler_with_credentials() {
+    let hello = example("hello");
     let (mut local, ports) = start_local_with(1, 1, &[], &["--authenticate"]);
     let line = local
         .lines
         .iter()
-        .find(|l| l.contains("HTTP authentication on"))
+        .find(|l| l.contains("authentication on (HTTP, frameworks, agents)"))
         .unwrap_or_else(|| panic!("the credential is printed: {:?}", local.lines));
     let words: Vec<&str> = line.split_whitespace().collect();
     let after = |key: &str| words[words.iter().position(|w| *w == key).expect(key) + 1];
@@ -271,8 +275,34 @@ fn authenticated_cluster_admits_only_a_scheduler_with_credentials() {
     assert_eq!(challenge, "Basic realm=\"mesos-master-readonly\"");
     let pair = format!("{principal}:{secret}");
     let authorization = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair));
-    let served = http.get(&url).header("Authorization", &authorization).call().expect("an answer");
+    let mut served =
+        http.get(&url).header("Authorization", &authorization).call().expect("an answer");
     assert_eq!(served.status(), 200);
+    let state: serde_json::Value =
+        serde_json::from_str(&served.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(state["flags"]["authenticate_frameworks"], "true", "{}", state["flags"]);
+    assert_eq!(state["flags"]["authenticate_agents"], "true");
+
+    // The printed line runs `hello` (a v0 driver) with the credential, as it stands.
+    let try_line = local
+        .lines
+        .iter()
+        .find_map(|l| l.trim_start().strip_prefix("try "))
+        .unwrap_or_else(|| panic!("a try line is printed: {:?}", local.lines));
+    let words: Vec<String> = try_line.split_whitespace().map(str::to_string).collect();
+    assert_eq!(Path::new(&words[0]), hello.as_path());
+    let (code, out) = run_example(&words, &["--tasks=1"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("1 of 1 tasks finished"), "{out}");
+    // Without the credential the master refuses the driver.
+    let bare: Vec<String> = words
+        .iter()
+        .filter(|w| !w.starts_with("--principal") && !w.starts_with("--secret"))
+        .cloned()
+        .collect();
+    let (code, out) = run_example(&bare, &["--tasks=1"]);
+    assert_ne!(code, Some(0), "{out}");
+    assert!(out.contains("is not authenticated"), "{out}");
 
     kill(OsPid::from_raw(local.child.id() as i32), Signal::SIGINT).unwrap();
     let exit = wait_exit(&mut local.child).expect("mesos-local exits on Ctrl-C");
@@ -458,6 +488,39 @@ fn mesos_execute() -> PathBuf {
         .expect("run cargo build");
     assert!(status.success(), "building mesos-execute failed");
     Path::new(env!("CARGO_BIN_EXE_mesos-local")).with_file_name("mesos-execute")
+}
+
+/// Builds the example framework `name` (it lands beside `mesos-local`, where
+/// `mesos-local` looks for it to print its `try` line).
+fn example(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "-p", "mesos-examples", "--bin", name])
+        .current_dir(root)
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building {name} failed");
+    Path::new(env!("CARGO_BIN_EXE_mesos-local")).with_file_name(name)
+}
+
+/// Runs an example's command line `words` plus `extra` to its end (with the guard):
+/// exit code and everything it printed.
+fn run_example(words: &[String], extra: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(&words[0])
+        .args(&words[1..])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the example");
+    let (stdout, stderr) =
+        (child.stdout.take().expect("stdout"), child.stderr.take().expect("stderr"));
+    let err = std::thread::spawn(move || {
+        BufReader::new(stderr).lines().map_while(Result::ok).collect::<Vec<_>>().join("\n")
+    });
+    let (lines, _) = read_lines_until(stdout, |l| l.contains("tasks finished"));
+    let code = wait_exit(&mut child).and_then(|s| s.code());
+    (code, format!("{}\n{}", lines.join("\n"), err.join().unwrap_or_default()))
 }
 
 /// Runs `mesos-execute` (with the guard): exit code and output.
