@@ -371,17 +371,25 @@ impl Authentication {
         self.authenticated.retain(|pid, a| !a.link_broken || known(pid));
     }
 
-    /// May a scheduler at `from` subscribe with `info`? Fills in `info.principal` from
-    /// the authentication when the framework left it out. `Err` is the refusal's text,
-    /// for a `FrameworkErrorMessage`.
+    /// True while `pid` is authenticating on `via`. An exchange someone opened for the
+    /// pid on another connection does not count: it must not hold up (or, through a
+    /// "Re-authentication in progress" error, abort) the peer bound to `via`.
+    fn is_authenticating_on(&self, pid: &Pid, via: Option<Connection>) -> bool {
+        self.sessions.get(pid).is_some_and(|session| session.via == via)
+    }
+
+    /// May a scheduler at `from`, speaking on `via`, subscribe with `info`? Fills in
+    /// `info.principal` from the authentication when the framework left it out. `Err`
+    /// is the refusal's text, for a `FrameworkErrorMessage`.
     ///
     /// Mesos: master.cpp `Master::validateFrameworkAuthentication`.
     pub fn admit_framework(
         &self,
         from: &Pid,
+        via: Option<Connection>,
         info: Option<&mut mesos::FrameworkInfo>,
     ) -> Result<(), String> {
-        if self.is_authenticating(from) {
+        if self.is_authenticating_on(from, via) {
             return Err("Re-authentication in progress".into());
         }
         let principal = self.principal(from);
@@ -402,12 +410,13 @@ impl Authentication {
         }
     }
 
-    /// May an agent at `from` (re-)register? Mesos ignores one that may not: it logs
-    /// and does not answer, and the agent retries (after authenticating).
+    /// May an agent at `from`, speaking on `via`, (re-)register? Mesos ignores one that
+    /// may not: it logs and does not answer, and the agent retries (after
+    /// authenticating).
     ///
     /// Mesos: master.cpp `Master::registerSlave`, `Master::reregisterSlave`.
-    pub fn admit_agent(&self, from: &Pid) -> bool {
-        if self.is_authenticating(from) {
+    pub fn admit_agent(&self, from: &Pid, via: Option<Connection>) -> bool {
+        if self.is_authenticating_on(from, via) {
             return false;
         }
         !self.config.authenticate_agents || self.authenticated.contains_key(from)
@@ -484,16 +493,16 @@ mod tests {
         let mut gate = gate(true);
         let scheduler = pid("scheduler(1)@10.0.0.1:4000");
         let mut info = mesos::FrameworkInfo::default();
-        let refusal = gate.admit_framework(&scheduler, Some(&mut info)).unwrap_err();
+        let refusal = gate.admit_framework(&scheduler, None, Some(&mut info)).unwrap_err();
         assert!(refusal.contains("is not authenticated"), "{refusal}");
 
         let verdict = authenticate(&mut gate, &scheduler, "s3cret");
         assert!(matches!(verdict, AuthMessage::Completed(_)));
         assert_eq!(gate.principal(&scheduler), Some(&Principal("ops".into())));
-        gate.admit_framework(&scheduler, Some(&mut info)).unwrap();
+        gate.admit_framework(&scheduler, None, Some(&mut info)).unwrap();
         assert_eq!(info.principal.as_deref(), Some("ops"));
         // Another pid (a forger claiming another name) is still unauthenticated.
-        assert!(gate.admit_framework(&pid("scheduler(2)@10.0.0.1:4000"), None).is_err());
+        assert!(gate.admit_framework(&pid("scheduler(2)@10.0.0.1:4000"), None, None).is_err());
     }
 
     /// Mesos: AuthenticationTest.InvalidCredentials — a wrong secret is refused and the
@@ -503,7 +512,7 @@ mod tests {
         let mut gate = gate(true);
         let scheduler = pid("scheduler(1)@10.0.0.1:4000");
         assert!(matches!(authenticate(&mut gate, &scheduler, "guess"), AuthMessage::Failed(_)));
-        assert!(gate.admit_framework(&scheduler, None).is_err());
+        assert!(gate.admit_framework(&scheduler, None, None).is_err());
     }
 
     /// Mesos: AuthenticationTest.AuthenticatedFramework with a mismatching principal.
@@ -514,7 +523,7 @@ mod tests {
         authenticate(&mut gate, &scheduler, "s3cret");
         let mut info =
             mesos::FrameworkInfo { principal: Some("root".into()), ..Default::default() };
-        let refusal = gate.admit_framework(&scheduler, Some(&mut info)).unwrap_err();
+        let refusal = gate.admit_framework(&scheduler, None, Some(&mut info)).unwrap_err();
         assert!(refusal.contains("does not match"), "{refusal}");
     }
 
@@ -523,11 +532,11 @@ mod tests {
     fn agent_admission_and_forget() {
         let mut gate = gate(false);
         let agent = pid("slave(1)@10.0.0.2:5051");
-        assert!(!gate.admit_agent(&agent));
+        assert!(!gate.admit_agent(&agent, None));
         authenticate(&mut gate, &agent, "s3cret");
-        assert!(gate.admit_agent(&agent));
+        assert!(gate.admit_agent(&agent, None));
         gate.forget(&agent);
-        assert!(!gate.admit_agent(&agent));
+        assert!(!gate.admit_agent(&agent, None));
     }
 
     /// A session that outlives the timeout is dropped; a stale timer does nothing.
@@ -646,5 +655,19 @@ mod tests {
         // The core has removed the framework: the next broken link sweeps it.
         gate.on_link_broken(&stranger, |_| false);
         assert_eq!(gate.admit_sender(&framework, connection(3)), Ok(()));
+    }
+
+    /// A forger's `AuthenticateMessage` for a bound pid, from its own connection, does
+    /// not make the real peer's registration wait ("Re-authentication in progress").
+    #[test]
+    fn a_forged_exchange_does_not_hold_up_the_bound_peer() {
+        let mut gate = gate(true);
+        let scheduler = pid("scheduler(1)@10.0.0.1:4000");
+        authenticate_as(&mut gate, &scheduler, connection(1), "ops", "s3cret");
+        let hello = internal::AuthenticateMessage { pid: scheduler.to_string() };
+        gate.on_authenticate(&scheduler, connection(2), &hello, "m", 1, 2);
+        assert!(gate.is_authenticating(&scheduler));
+        gate.admit_framework(&scheduler, connection(1), None).unwrap();
+        assert!(gate.admit_framework(&scheduler, connection(2), None).is_err());
     }
 }

@@ -192,7 +192,7 @@ impl MasterProcess {
     ) -> bool {
         let info = match message {
             MasterMessage::RegisterSlave(_) | MasterMessage::ReregisterSlave(_) => {
-                if self.authentication.admit_agent(from) {
+                if self.authentication.admit_agent(from, ctx.via()) {
                     return true;
                 }
                 ctx.node().metrics().counter("master/dropped_messages").inc();
@@ -207,7 +207,7 @@ impl MasterProcess {
             },
             _ => return true,
         };
-        match self.authentication.admit_framework(from, info) {
+        match self.authentication.admit_framework(from, ctx.via(), info) {
             Ok(()) => true,
             Err(error) => {
                 tracing::warn!(%from, %error, "refusing framework subscription");
