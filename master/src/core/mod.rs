@@ -410,6 +410,12 @@ impl MasterCore {
         self.frameworks.get(framework_id)?.info.principal.clone()
     }
 
+    /// True while `pid` is the pid of a framework's scheduler or of an agent the master
+    /// knows (connected or not).
+    pub fn knows_pid(&self, pid: &Pid) -> bool {
+        self.agents_by_pid.contains_key(pid) || self.frameworks_by_pid.contains_key(pid)
+    }
+
     /// The counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
