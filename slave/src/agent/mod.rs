@@ -7,6 +7,7 @@
 //! the containerizer for exited executors (Mesos's reaper) and reads the checkpoint
 //! before the core recovers. The rest lives in submodules:
 //! - `perform`: performing the core's outputs (I/O).
+//! - `fetch`: fetching an executor's URIs off the actor before starting it.
 //! - `recovery`: reading the checkpoint before the process starts.
 //! - `http`: `/state`, `/health`, `/flags`, `/monitor/statistics`, `/files/*`.
 //! - `executor_api`: `POST /api/v1/executor`, the v1 executor API (HTTP executors
@@ -30,6 +31,7 @@ use crate::core::AgentCore;
 use crate::core::authentication::AuthenticatorMessage;
 
 mod executor_api;
+mod fetch;
 mod http;
 mod metrics;
 mod operator_api;
@@ -104,6 +106,13 @@ pub struct Agent {
     metrics: metrics::AgentMetrics,
     /// The open streams of HTTP executors.
     http_executors: executor_api::HttpExecutors,
+    /// The fetcher and its cache, shared with the fetches running off the actor.
+    fetcher: std::sync::Arc<crate::fetcher::Fetcher>,
+    /// The containers whose URIs are being fetched, with their cancel flags.
+    fetching: std::collections::HashMap<
+        mesos_proto::ids::ContainerId,
+        std::sync::Arc<std::sync::atomic::AtomicBool>,
+    >,
 }
 
 impl Agent {
@@ -114,7 +123,10 @@ impl Agent {
         containerizer: Box<dyn Containerizer>,
         recovered: Option<RecoveredState>,
     ) -> Agent {
+        let fetcher = std::sync::Arc::new(crate::fetcher::Fetcher::new(config.fetcher.clone()));
         Agent {
+            fetcher,
+            fetching: std::collections::HashMap::new(),
             core: AgentCore::new(config),
             containerizer,
             recovered,

@@ -96,14 +96,18 @@ pub struct AgentConfig {
     pub authorizer: Option<std::sync::Arc<mesos_security::Authorizer>>,
     /// `--credential`: authenticate with the master (CRAM-MD5) before registering.
     pub credential: Option<mesos_security::Credential>,
+    /// The fetcher's flags (`--fetcher_cache_*`, ...); the actor's fetcher reads them.
+    pub fetcher: crate::fetcher::FetcherConfig,
 }
 
 impl AgentConfig {
     /// A configuration with Mesos's defaults for everything but the essentials.
     pub fn new(masters: Vec<Pid>, work_dir: impl Into<PathBuf>) -> AgentConfig {
+        let work_dir = work_dir.into();
         AgentConfig {
             masters,
-            work_dir: work_dir.into(),
+            fetcher: crate::fetcher::FetcherConfig::new(&work_dir),
+            work_dir,
             hostname: "localhost".into(),
             resources: Vec::new(),
             attributes: Vec::new(),
