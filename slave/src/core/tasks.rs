@@ -266,10 +266,12 @@ impl AgentCore {
             }
             Err(error) => {
                 tracing::error!(%error, "executor launch failed");
+                // The task's message reads "Failed to launch container; <error>"
+                // (Mesos: "Failed to launch container: <error>").
                 executor.pending_termination = Some(PendingTermination {
                     state: TaskState::TaskFailed,
                     reason: task_status::Reason::ContainerLaunchFailed,
-                    message: error.clone(),
+                    message: "Failed to launch container".into(),
                 });
                 let termination = Termination {
                     container_id: container_id.clone(),

@@ -1,5 +1,6 @@
 mod executor_http;
 mod fake;
+mod fetcher;
 mod files_http;
 mod http_authentication;
 mod messages_http;
