@@ -107,22 +107,34 @@ pub struct FetchJob {
 /// The agent's fetcher: its configuration and its cache, shared by concurrent fetches.
 pub struct Fetcher {
     config: FetcherConfig,
-    cache: Option<cache::Cache>,
+    /// Set up by the first fetch that uses it (so an agent that never fetches never
+    /// touches `--fetcher_cache_dir`); `None` inside if disabled or unusable.
+    cache: std::sync::OnceLock<Option<cache::Cache>>,
 }
 
 impl Fetcher {
-    /// A fetcher; creates (emptied) the cache folder unless the cache is disabled. If
-    /// the folder cannot be made, the agent fetches without a cache and says so.
+    /// A fetcher; nothing is touched on disk until the first fetch.
     pub fn new(config: FetcherConfig) -> Fetcher {
-        let cache = (config.cache_size > 0)
-            .then(|| cache::Cache::new(config.cache_dir.clone(), config.cache_size))
-            .and_then(|made| {
-                made.map_err(|error| {
-                    tracing::error!(%error, dir = %config.cache_dir.display(), "cannot set up the fetcher cache; fetching without it")
-                })
-                .ok()
-            });
-        Fetcher { config, cache }
+        Fetcher { config, cache: std::sync::OnceLock::new() }
+    }
+
+    /// The cache, emptied and created on first use (Mesos empties it when the agent
+    /// starts; nothing can be cached before the first use). If its folder cannot be
+    /// made, the agent fetches without a cache and says so.
+    fn cache(&self) -> Option<&cache::Cache> {
+        let config = &self.config;
+        self.cache
+            .get_or_init(|| {
+                if config.cache_size == 0 {
+                    return None;
+                }
+                cache::Cache::new(config.cache_dir.clone(), config.cache_size)
+                    .map_err(|error| {
+                        tracing::error!(%error, dir = %config.cache_dir.display(), "cannot set up the fetcher cache; fetching without it")
+                    })
+                    .ok()
+            })
+            .as_ref()
     }
 
     /// Fetches every URI of `job` into its sandbox (blocking: run it off the actor).
@@ -162,8 +174,9 @@ impl Fetcher {
         let name = relative.to_string_lossy().into_owned();
         let extract_kind = uri.extract().then(|| ArchiveKind::of(&name)).flatten();
         let executable = uri.executable();
-        match (&self.cache, uri.cache()) {
-            (Some(cache), true) => {
+        let cache = if uri.cache() { self.cache() } else { None };
+        match cache {
+            Some(cache) => {
                 log.line(&format!("Fetching '{}' through the fetcher cache", uri.value));
                 let key = plan::cache_key(job.user.as_deref(), uri.value.trim_start());
                 let basename = plan::basename(uri.value.trim_start())?;
@@ -188,7 +201,7 @@ impl Fetcher {
                     }
                 }
             }
-            _ => {
+            None => {
                 log.line(&format!("Fetching '{}' directly into the sandbox", uri.value));
                 let bytes = download::download(&source, &destination, limits)?;
                 log.line(&format!("Fetched {bytes} bytes to '{}'", destination.display()));

@@ -11,36 +11,66 @@ use std::sync::{Arc, Mutex};
 
 use libprocess::Node;
 use mesos_proto::mesos::command_info::Uri;
-use mesos_proto::mesos::internal::{RunTaskMessage, StatusUpdate};
-use mesos_proto::mesos::{TaskState, task_status};
+use mesos_proto::mesos::internal::{KillTaskMessage, RunTaskMessage, StatusUpdate};
+use mesos_proto::mesos::{TaskId, TaskState, task_status};
 use tokio::sync::mpsc;
 
 use super::processes::{Processes, agent_listener, start_agent};
 use super::support::{
     AGENT_ID, MasterEvent, TempDir, command_task, fake_master, framework, next_event, next_update,
+    within,
 };
 
-/// A static file server on loopback that counts the requests for each path.
+/// A static file server on loopback that counts the requests for each path. Requests
+/// under `held/` are announced on `arrived` and answered only once `release` is
+/// called.
 struct FileServer {
     address: SocketAddr,
     requests: Arc<Mutex<HashMap<String, u32>>>,
+    held: Arc<Held>,
+}
+
+/// The gate of `held/` requests.
+struct Held {
+    released: Mutex<bool>,
+    changed: std::sync::Condvar,
+    arrived: mpsc::UnboundedSender<String>,
+}
+
+impl Held {
+    fn wait(&self, path: &str) {
+        let _ = self.arrived.send(path.to_string());
+        let mut released = self.released.lock().expect("gate");
+        while !*released {
+            released = self.changed.wait(released).expect("gate");
+        }
+    }
 }
 
 impl FileServer {
     /// Serves the files of `root` (GET only; 404 for anything missing) from a thread
     /// that lives as long as the test binary.
-    fn start(root: PathBuf) -> FileServer {
+    fn start(root: PathBuf) -> (FileServer, mpsc::UnboundedReceiver<String>) {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the file server");
         let address = listener.local_addr().expect("bound");
         let requests = Arc::new(Mutex::new(HashMap::new()));
-        let counts = requests.clone();
+        let (arrived, arrivals) = mpsc::unbounded_channel();
+        let held =
+            Arc::new(Held { released: Mutex::new(false), changed: Default::default(), arrived });
+        let (counts, gate) = (requests.clone(), held.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (root, counts) = (root.clone(), counts.clone());
-                std::thread::spawn(move || serve(stream, &root, &counts));
+                let (root, counts, gate) = (root.clone(), counts.clone(), gate.clone());
+                std::thread::spawn(move || serve(stream, &root, &counts, &gate));
             }
         });
-        FileServer { address, requests }
+        (FileServer { address, requests, held }, arrivals)
+    }
+
+    /// Lets every held request (and later ones) be answered.
+    fn release(&self) {
+        *self.held.released.lock().expect("gate") = true;
+        self.held.changed.notify_all();
     }
 
     fn url(&self, path: &str) -> String {
@@ -52,7 +82,7 @@ impl FileServer {
     }
 }
 
-fn serve(stream: TcpStream, root: &Path, counts: &Mutex<HashMap<String, u32>>) {
+fn serve(stream: TcpStream, root: &Path, counts: &Mutex<HashMap<String, u32>>, held: &Held) {
     let mut reader = BufReader::new(stream);
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).is_err() {
@@ -68,6 +98,9 @@ fn serve(stream: TcpStream, root: &Path, counts: &Mutex<HashMap<String, u32>>) {
     }
     let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
     *counts.lock().expect("counts").entry(path.clone()).or_default() += 1;
+    if path.starts_with("/held/") {
+        held.wait(&path);
+    }
     let file = root.join(path.trim_start_matches('/'));
     let mut stream = reader.into_inner();
     let _ = match std::fs::read(&file) {
@@ -159,7 +192,7 @@ async fn task_fetches_extracts_and_runs_then_hits_the_cache() {
         .expect("archive");
     std::fs::write(files.join("run.sh"), "#!/bin/sh\necho \"got $(cat app/data.txt)\"\n")
         .expect("script");
-    let server = FileServer::start(files);
+    let (server, _arrivals) = FileServer::start(files);
     let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
     let (master, mut events) = fake_master(&node, true);
     let mut processes = Processes::default();
@@ -211,7 +244,7 @@ async fn missing_and_escaping_uris_fail_the_task() {
     std::fs::create_dir_all(&files).expect("www");
     std::fs::write(files.join("evil.tar"), raw_tar("../../../../../evil")).expect("archive");
     std::fs::write(files.join("ok.sh"), "echo ok").expect("script");
-    let server = FileServer::start(files);
+    let (server, _arrivals) = FileServer::start(files);
     let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
     let (master, mut events) = fake_master(&node, true);
     let mut processes = Processes::default();
@@ -249,5 +282,47 @@ async fn missing_and_escaping_uris_fail_the_task() {
     for outside in [dir.0.join("evil"), work_dir.join("evil"), sandboxes.join("evil")] {
         assert!(!outside.exists(), "{} was written", outside.display());
     }
+    node.shutdown().await;
+}
+
+/// The agent keeps working while a download hangs (the fetch runs off its actor): a
+/// kill of the task whose URI the server holds answers `TASK_KILLED`
+/// (`REASON_TASK_KILLED_DURING_LAUNCH`) at once, and a task without URIs runs
+/// meanwhile.
+#[actix_rt::test]
+async fn kill_while_fetching_does_not_wait_for_the_download() {
+    let dir = TempDir::new("fetch-kill");
+    let work_dir = dir.0.join("work");
+    let files = dir.0.join("www");
+    std::fs::create_dir_all(files.join("held")).expect("www");
+    std::fs::write(files.join("held/app.sh"), "echo never").expect("script");
+    let (server, mut arrivals) = FileServer::start(files);
+    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
+    let (master, mut events) = fake_master(&node, true);
+    let mut processes = Processes::default();
+    processes.agents.push(start_agent(master.pid(), &agent_listener(), &work_dir, &[]));
+    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
+        panic!("expected registration")
+    };
+
+    let uri = fetched(server.url("held/app.sh"), |u| u.executable = Some(true));
+    node.send(master.pid(), &agent, task_with_uris("fetching", "./app.sh", vec![uri]));
+    let path = within("the download to start", arrivals.recv()).await.expect("server alive");
+    assert_eq!(path, "/held/app.sh");
+    node.send(master.pid(), &agent, task_with_uris("plain", "echo plain", vec![]));
+    assert_eq!(
+        terminal_update(&mut events, "plain").await.status.state,
+        TaskState::TaskFinished as i32
+    );
+    let kill = KillTaskMessage {
+        framework_id: framework(false).id.expect("id"),
+        task_id: TaskId { value: "fetching".into() },
+        kill_policy: None,
+    };
+    node.send(master.pid(), &agent, kill);
+    let killed = terminal_update(&mut events, "fetching").await;
+    assert_eq!(killed.status.state, TaskState::TaskKilled as i32);
+    assert_eq!(killed.status.reason, Some(task_status::Reason::TaskKilledDuringLaunch as i32));
+    server.release();
     node.shutdown().await;
 }
