@@ -311,6 +311,8 @@ impl Flags {
         fetcher.cache_size = self.fetcher_cache_size;
         fetcher.stall_timeout = self.fetcher_stall_timeout;
         fetcher.frameworks_home = self.frameworks_home.clone();
+        // The CA the agent's own TLS trusts is trusted for HTTPS URIs too.
+        fetcher.extra_ca_file = std::env::var_os("LIBPROCESS_SSL_CA_FILE").map(PathBuf::from);
         flags.insert("fetcher_cache_dir".into(), fetcher.cache_dir.to_string_lossy().into_owned());
         flags.insert("fetcher_cache_size".into(), format!("{}B", fetcher.cache_size));
         let stall = libprocess::duration::format_duration(fetcher.stall_timeout);

@@ -72,9 +72,58 @@ pub fn bounded_copy(
     Ok(total)
 }
 
-/// Puts the bytes of `source` into the new file `path` (which must not exist as a
-/// symlink: the caller checked it); returns their number.
-pub fn download(source: &Source, path: &Path, limits: &Limits) -> Result<u64, String> {
+/// System CA bundles, as libcurl (which Mesos's fetcher uses) finds them on the
+/// common distributions.
+pub const SYSTEM_CA_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+/// The HTTP client of every download: rustls trusting the system's CA bundle (the
+/// first of [`SYSTEM_CA_BUNDLES`] that exists) plus `extra_ca` (the agent's
+/// `LIBPROCESS_SSL_CA_FILE`), or Mozilla's webpki roots when neither is there; no
+/// compressed transfer asked for (the bytes are stored as served); reads stalling for
+/// `stall_timeout` fail.
+pub fn http_client(extra_ca: Option<&Path>, stall_timeout: Duration) -> ureq::Agent {
+    let mut roots: Vec<ureq::tls::Certificate<'static>> = Vec::new();
+    let system = SYSTEM_CA_BUNDLES.iter().map(Path::new).find(|p| p.exists());
+    for file in system.into_iter().chain(extra_ca) {
+        match std::fs::read(file) {
+            Ok(pem) => roots.extend(ureq::tls::parse_pem(&pem).filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert.to_owned()),
+                _ => None,
+            })),
+            Err(error) => {
+                tracing::warn!(%error, file = %file.display(), "cannot read CA certificates")
+            }
+        }
+    }
+    let roots = if roots.is_empty() {
+        ureq::tls::RootCerts::WebPki
+    } else {
+        ureq::tls::RootCerts::new_with_certs(&roots)
+    };
+    let tls = ureq::tls::TlsConfig::builder().root_certs(roots).build();
+    let config = ureq::Agent::config_builder()
+        .tls_config(tls)
+        .accept_encoding(ureq::config::AutoHeaderValue::None)
+        .timeout_connect(Some(CONNECT_TIMEOUT))
+        .timeout_per_read(Some(stall_timeout))
+        .http_status_as_error(false)
+        .build();
+    ureq::Agent::new_with_config(config)
+}
+
+/// Puts the bytes of `source` into the new file `path` (an existing symlink there is
+/// replaced, never followed); returns their number.
+pub fn download(
+    http: &ureq::Agent,
+    source: &Source,
+    path: &Path,
+    limits: &Limits,
+) -> Result<u64, String> {
     limits.check()?;
     let mut file = super::extract::create_file(path, 0o644)?;
     match source {
@@ -87,14 +136,13 @@ pub fn download(source: &Source, path: &Path, limits: &Limits) -> Result<u64, St
             bounded_copy(&mut input, &mut file, limits)
         }
         Source::Net(url) => {
-            let config = ureq::Agent::config_builder()
+            let response = http
+                .get(url)
+                .config()
                 .timeout_global(Some(limits.remaining()))
-                .timeout_connect(Some(CONNECT_TIMEOUT.min(limits.remaining())))
-                .timeout_per_read(Some(limits.stall_timeout))
-                .http_status_as_error(false)
-                .build();
-            let agent = ureq::Agent::new_with_config(config);
-            let response = agent.get(url).call().map_err(|e| format!("download failed: {e}"))?;
+                .build()
+                .call()
+                .map_err(|e| format!("download failed: {e}"))?;
             let status = response.status().as_u16();
             // Mesos: downloadWithNet accepts only 200.
             if status != 200 {

@@ -74,6 +74,9 @@ pub struct FetcherConfig {
     pub frameworks_home: Option<PathBuf>,
     /// See [`DEFAULT_MAX_DOWNLOAD_SIZE`].
     pub max_download_size: u64,
+    /// A CA (PEM) trusted for HTTPS besides the system's: the agent's
+    /// `LIBPROCESS_SSL_CA_FILE`, so URIs on the cluster's own TLS servers fetch.
+    pub extra_ca_file: Option<PathBuf>,
 }
 
 impl FetcherConfig {
@@ -85,6 +88,7 @@ impl FetcherConfig {
             stall_timeout: DEFAULT_STALL_TIMEOUT,
             frameworks_home: None,
             max_download_size: DEFAULT_MAX_DOWNLOAD_SIZE,
+            extra_ca_file: None,
         }
     }
 }
@@ -110,12 +114,14 @@ pub struct Fetcher {
     /// Set up by the first fetch that uses it (so an agent that never fetches never
     /// touches `--fetcher_cache_dir`); `None` inside if disabled or unusable.
     cache: std::sync::OnceLock<Option<cache::Cache>>,
+    /// The HTTP client, made by the first download (it reads the CA bundles).
+    http: std::sync::OnceLock<ureq::Agent>,
 }
 
 impl Fetcher {
     /// A fetcher; nothing is touched on disk until the first fetch.
     pub fn new(config: FetcherConfig) -> Fetcher {
-        Fetcher { config, cache: std::sync::OnceLock::new() }
+        Fetcher { config, cache: std::sync::OnceLock::new(), http: std::sync::OnceLock::new() }
     }
 
     /// The cache, emptied and created on first use (Mesos empties it when the agent
@@ -135,6 +141,12 @@ impl Fetcher {
                     .ok()
             })
             .as_ref()
+    }
+
+    fn http(&self) -> &ureq::Agent {
+        self.http.get_or_init(|| {
+            download::http_client(self.config.extra_ca_file.as_deref(), self.config.stall_timeout)
+        })
     }
 
     /// Fetches every URI of `job` into its sandbox (blocking: run it off the actor).
@@ -180,7 +192,8 @@ impl Fetcher {
                 log.line(&format!("Fetching '{}' through the fetcher cache", uri.value));
                 let key = plan::cache_key(job.user.as_deref(), uri.value.trim_start());
                 let basename = plan::basename(uri.value.trim_start())?;
-                let mut download = |path: &Path| download::download(&source, path, limits);
+                let mut download =
+                    |path: &Path| download::download(self.http(), &source, path, limits);
                 let (pinned, hit) =
                     cache.get(&key, &basename, limits.deadline, limits.cancelled, &mut download)?;
                 log.line(if hit {
@@ -203,7 +216,7 @@ impl Fetcher {
             }
             None => {
                 log.line(&format!("Fetching '{}' directly into the sandbox", uri.value));
-                let bytes = download::download(&source, &destination, limits)?;
+                let bytes = download::download(self.http(), &source, &destination, limits)?;
                 log.line(&format!("Fetched {bytes} bytes to '{}'", destination.display()));
                 if let (false, Some(kind)) = (executable, extract_kind) {
                     self.extract(&destination, kind, &name, &job.sandbox, limits, log)?;

@@ -303,3 +303,67 @@ fn cached_uris_are_fetched_once() {
     scratch.fetcher(0).fetch(&scratch.job(vec![cached])).expect("uncached");
     assert_eq!(std::fs::read(scratch.sandbox().join("tool.sh")).unwrap(), b"v2");
 }
+
+/// Serves `body` once over TLS with `identity` on a loopback port; returns the port.
+fn https_once(identity: &libprocess::test_pki::Identity, body: &'static [u8]) -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&identity.cert_file)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(&identity.key_file).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let connection = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+        let mut tls = rustls::StreamOwned::new(connection, tcp);
+        let mut request = Vec::new();
+        let mut byte = [0u8; 1];
+        while !request.ends_with(b"\r\n\r\n") {
+            if std::io::Read::read(&mut tls, &mut byte).unwrap_or(0) == 0 {
+                return;
+            }
+            request.push(byte[0]);
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = tls.write_all(head.as_bytes()).and_then(|()| tls.write_all(body));
+        let _ = tls.flush();
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
+    });
+    port
+}
+
+/// An `https://` URI downloads over rustls, trusting the CA of `extra_ca_file` (the
+/// agent's `LIBPROCESS_SSL_CA_FILE`); without it the server's certificate is refused.
+#[test]
+fn https_downloads_verify_the_server() {
+    let scratch = Scratch::new("https");
+    let pki =
+        libprocess::test_pki::TestPki::new(&scratch.0.join("pki"), "fetcher test CA").unwrap();
+    let identity = pki.issue("server", &["127.0.0.1".parse().unwrap()]).unwrap();
+    let port = https_once(&identity, b"over tls");
+    let url = format!("https://127.0.0.1:{port}/secret.txt");
+    let https = Uri { value: url.clone(), ..Uri::default() };
+    let mut config = FetcherConfig::new(&scratch.0);
+    config.extra_ca_file = Some(pki.ca_file());
+    Fetcher::new(config).fetch(&scratch.job(vec![https.clone()])).expect("fetched over https");
+    assert_eq!(std::fs::read(scratch.sandbox().join("secret.txt")).unwrap(), b"over tls");
+
+    let port = https_once(&identity, b"over tls");
+    let https = Uri { value: format!("https://127.0.0.1:{port}/secret.txt"), ..Uri::default() };
+    let error = scratch.fetcher(0).fetch(&scratch.job(vec![https])).unwrap_err().to_string();
+    assert!(error.contains("download failed"), "{error}");
+}
