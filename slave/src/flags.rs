@@ -36,6 +36,16 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
     Ok((value * scale as f64) as u64)
 }
 
+/// A size as Mesos prints a `Bytes` (stout bytes.hpp): the largest unit dividing it.
+pub fn format_bytes(bytes: u64) -> String {
+    let units = [("TB", 1u64 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)];
+    units
+        .iter()
+        .find(|(_, scale)| bytes > 0 && bytes % scale == 0)
+        .map(|(unit, scale)| format!("{}{unit}", bytes / scale))
+        .unwrap_or_else(|| format!("{bytes}B"))
+}
+
 fn recover_mode(text: &str) -> Result<RecoverMode, String> {
     match text {
         "reconnect" => Ok(RecoverMode::Reconnect),
@@ -314,7 +324,7 @@ impl Flags {
         // The CA the agent's own TLS trusts is trusted for HTTPS URIs too.
         fetcher.extra_ca_file = std::env::var_os("LIBPROCESS_SSL_CA_FILE").map(PathBuf::from);
         flags.insert("fetcher_cache_dir".into(), fetcher.cache_dir.to_string_lossy().into_owned());
-        flags.insert("fetcher_cache_size".into(), format!("{}B", fetcher.cache_size));
+        flags.insert("fetcher_cache_size".into(), format_bytes(fetcher.cache_size));
         let stall = libprocess::duration::format_duration(fetcher.stall_timeout);
         flags.insert("fetcher_stall_timeout".into(), stall);
         if let Some(home) = &fetcher.frameworks_home {
@@ -432,6 +442,10 @@ mod tests {
         assert!(parse_bytes("2").is_err());
         assert!(parse_bytes("2GiB").is_err());
         assert!(parse_bytes("GB").is_err());
+        assert_eq!(format_bytes(2 << 30), "2GB");
+        assert_eq!(format_bytes(1536), "1536B");
+        assert_eq!(format_bytes(3 << 20), "3MB");
+        assert_eq!(format_bytes(0), "0B");
     }
 
     /// `--acls` gives the agent an authorizer; malformed ACLs are refused at start.

@@ -54,6 +54,10 @@ impl Agent {
     ) {
         let container_id = request.container_id.clone();
         self.fetching.remove(&container_id);
+        match &fetched {
+            Ok(()) => self.metrics.task_fetches_succeeded.inc(),
+            Err(_) => self.metrics.task_fetches_failed.inc(),
+        }
         let result = match fetched {
             Ok(()) if self.core.awaits_launch(&container_id) => {
                 self.containerizer.launch(request).map_err(|e| e.to_string())

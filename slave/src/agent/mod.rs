@@ -161,7 +161,8 @@ impl Process for Agent {
         self.install_routes(ctx);
         executor_api::install(ctx);
         operator_api::install(ctx);
-        self.metrics.register(ctx.node().metrics(), ctx.clock().clone(), ctx.now());
+        let (metrics, clock) = (ctx.node().metrics(), ctx.clock().clone());
+        self.metrics.register(metrics, clock, ctx.now(), &self.fetcher);
         ctx.delay(REAP_INTERVAL, |agent, ctx| agent.on_reap_tick(ctx));
         self.start_recovery(ctx);
     }

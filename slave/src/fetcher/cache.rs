@@ -227,6 +227,11 @@ impl Cache {
         &self.dir
     }
 
+    /// Bytes of the files of ready entries.
+    pub fn used(&self) -> u64 {
+        self.index().used()
+    }
+
     fn index(&self) -> std::sync::MutexGuard<'_, CacheIndex> {
         // A panic while holding the lock leaves the index consistent (every method
         // finishes its update before anything can panic), so a poisoned lock is used.

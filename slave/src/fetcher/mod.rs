@@ -143,6 +143,16 @@ impl Fetcher {
             .as_ref()
     }
 
+    /// `--fetcher_cache_size` (0 when the cache is off).
+    pub fn cache_size_total_bytes(&self) -> u64 {
+        self.config.cache_size
+    }
+
+    /// Bytes of the files in the cache now.
+    pub fn cache_size_used_bytes(&self) -> u64 {
+        self.cache.get().and_then(Option::as_ref).map_or(0, cache::Cache::used)
+    }
+
     fn http(&self) -> &ureq::Agent {
         self.http.get_or_init(|| {
             download::http_client(self.config.extra_ca_file.as_deref(), self.config.stall_timeout)

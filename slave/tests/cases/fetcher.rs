@@ -173,6 +173,22 @@ async fn terminal_update(
     }
 }
 
+/// The real agent's `/metrics/snapshot` (one plain HTTP/1.1 request, off the runtime).
+async fn agent_metrics(agent: &libprocess::Pid) -> serde_json::Value {
+    let address = agent.address();
+    let get = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(address).expect("connect to the agent");
+        let request = "GET /metrics/snapshot HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n";
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut response = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut response).expect("read");
+        response
+    });
+    let response = within("the agent's metrics", get).await.expect("reader");
+    let body = response.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {response}"))
+}
+
 fn sandbox(work_dir: &Path, executor_id: &str) -> PathBuf {
     work_dir
         .join(format!("slaves/{AGENT_ID}/frameworks/FW-0001/executors/{executor_id}/runs/latest"))
@@ -227,8 +243,15 @@ async fn task_fetches_extracts_and_runs_then_hits_the_cache() {
     }
     assert_eq!(server.requests("app.tar.gz"), 1, "the second task got the archive from the cache");
     assert_eq!(server.requests("run.sh"), 1, "the second task got the script from the cache");
-    let cached = std::fs::read_dir(work_dir.join("fetch")).expect("cache dir").count();
-    assert_eq!(cached, 2, "one cache file per URI");
+    let cache_files: Vec<_> =
+        std::fs::read_dir(work_dir.join("fetch")).expect("cache dir").flatten().collect();
+    assert_eq!(cache_files.len(), 2, "one cache file per URI");
+    let cached_bytes: u64 = cache_files.iter().map(|f| f.metadata().expect("size").len()).sum();
+    let metrics = agent_metrics(&agent).await;
+    assert_eq!(metrics["containerizer/fetcher/task_fetches_succeeded"], 2.0, "{metrics}");
+    assert_eq!(metrics["containerizer/fetcher/task_fetches_failed"], 0.0);
+    assert_eq!(metrics["containerizer/fetcher/cache_size_used_bytes"], cached_bytes as f64);
+    assert_eq!(metrics["containerizer/fetcher/cache_size_total_bytes"], (2u64 << 30) as f64);
     node.shutdown().await;
 }
 
@@ -278,6 +301,8 @@ async fn missing_and_escaping_uris_fail_the_task() {
             "{task_id}: {message}"
         );
     }
+    let metrics = agent_metrics(&agent).await;
+    assert_eq!(metrics["containerizer/fetcher/task_fetches_failed"], 3.0, "{metrics}");
     let sandboxes = work_dir.join(format!("slaves/{AGENT_ID}/frameworks/FW-0001/executors"));
     for outside in [dir.0.join("evil"), work_dir.join("evil"), sandboxes.join("evil")] {
         assert!(!outside.exists(), "{} was written", outside.display());
