@@ -41,7 +41,7 @@ pub fn format_bytes(bytes: u64) -> String {
     let units = [("TB", 1u64 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)];
     units
         .iter()
-        .find(|(_, scale)| bytes > 0 && bytes % scale == 0)
+        .find(|(_, scale)| bytes > 0 && bytes.is_multiple_of(*scale))
         .map(|(unit, scale)| format!("{}{unit}", bytes / scale))
         .unwrap_or_else(|| format!("{bytes}B"))
 }
