@@ -12,7 +12,8 @@
 //! - devices and fifos are skipped; modes keep only the permission bits;
 //! - files are opened with `O_NOFOLLOW` after any symlink at their path is removed,
 //!   and their folder is resolved on disk and checked to be inside the sandbox;
-//! - the bytes extracted from one archive are bounded like a download.
+//! - the bytes extracted from one archive are bounded like a download, and its entries
+//!   by [`MAX_ENTRIES`] (empty entries cost inodes, not bytes).
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
@@ -21,6 +22,9 @@ use std::path::{Path, PathBuf};
 
 use super::download::{Limits, bounded_copy};
 use super::plan::{ArchiveKind, inside, link_stays_inside};
+
+/// The most entries one archive may have; past it the extraction fails.
+pub const MAX_ENTRIES: usize = 1_000_000;
 
 /// Creates (or truncates) the file `path` with permission bits `mode`, refusing to
 /// follow a symlink there.
@@ -84,6 +88,7 @@ pub struct Extractor<'a> {
     root: Root,
     limits: &'a Limits<'a>,
     written: u64,
+    entries: usize,
     links: Vec<PathBuf>,
     /// Lines for the fetcher's log (skipped entries, removed links).
     pub notes: Vec<String>,
@@ -96,6 +101,7 @@ impl<'a> Extractor<'a> {
             root: Root::new(dir)?,
             limits,
             written: 0,
+            entries: 0,
             links: Vec::new(),
             notes: Vec::new(),
         })
@@ -124,7 +130,11 @@ impl<'a> Extractor<'a> {
         self.check_links()
     }
 
-    fn entry_path(&self, path: &Path) -> Result<Option<PathBuf>, String> {
+    fn entry_path(&mut self, path: &Path) -> Result<Option<PathBuf>, String> {
+        self.entries += 1;
+        if self.entries > MAX_ENTRIES {
+            return Err(format!("more than {MAX_ENTRIES} entries"));
+        }
         let relative = inside(path).ok_or_else(|| {
             format!("archive entry '{}' would be written outside the sandbox", path.display())
         })?;
