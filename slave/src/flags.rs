@@ -12,9 +12,38 @@ use mesos_proto::resources::Resources;
 
 use crate::agent::{AgentConfig, RecoverMode};
 use crate::error::AgentError;
+use crate::fetcher::FetcherConfig;
 
 fn duration(text: &str) -> Result<Duration, String> {
     libprocess::duration::parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// Mesos's `Bytes` syntax (stout bytes.hpp `Bytes::parse`): a number and one of the
+/// units `B`, `KB`, `MB`, `GB`, `TB` (powers of 1024), e.g. `2GB` or `512MB`.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("'{text}' is not a size like 2GB"))?;
+    let scale: u64 = match unit {
+        "B" => 1,
+        "KB" => 1 << 10,
+        "MB" => 1 << 20,
+        "GB" => 1 << 30,
+        "TB" => 1 << 40,
+        _ => return Err(format!("unknown bytes unit '{unit}' in '{text}' (B, KB, MB, GB, TB)")),
+    };
+    // Sizes up to petabytes are exact in f64; the cast saturates beyond u64.
+    Ok((value * scale as f64) as u64)
+}
+
+/// A size as Mesos prints a `Bytes` (stout bytes.hpp): the largest unit dividing it.
+pub fn format_bytes(bytes: u64) -> String {
+    let units = [("TB", 1u64 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)];
+    units
+        .iter()
+        .find(|(_, scale)| bytes > 0 && bytes.is_multiple_of(*scale))
+        .map(|(unit, scale)| format!("{}{unit}", bytes / scale))
+        .unwrap_or_else(|| format!("{bytes}B"))
 }
 
 fn recover_mode(text: &str) -> Result<RecoverMode, String> {
@@ -85,6 +114,21 @@ pub struct Flags {
     /// Advertised hostname; the ip by default.
     #[arg(long = "hostname", env = "MESOS_HOSTNAME")]
     pub hostname: Option<String>,
+    /// Size of the fetcher cache in bytes (Mesos syntax: `2GB`, `512MB`); `0B` turns
+    /// the cache off.
+    #[arg(long = "fetcher_cache_size", env = "MESOS_FETCHER_CACHE_SIZE", default_value = "2GB", value_parser = parse_bytes)]
+    pub fetcher_cache_size: u64,
+    /// Folder of the fetcher cache, emptied when the agent starts [default:
+    /// <work_dir>/fetch; Mesos's is /tmp/mesos/fetch, which agents sharing a machine
+    /// would share and clear].
+    #[arg(long = "fetcher_cache_dir", env = "MESOS_FETCHER_CACHE_DIR")]
+    pub fetcher_cache_dir: Option<PathBuf>,
+    /// A download whose reads stall this long fails.
+    #[arg(long = "fetcher_stall_timeout", env = "MESOS_FETCHER_STALL_TIMEOUT", default_value = "1mins", value_parser = duration)]
+    pub fetcher_stall_timeout: Duration,
+    /// Folder prepended to relative plain-path URIs of executors.
+    #[arg(long = "frameworks_home", env = "MESOS_FRAMEWORKS_HOME")]
+    pub frameworks_home: Option<PathBuf>,
     /// Resource limits: `auto` (cgroups v2 when usable, else rlimits), `cgroups`
     /// (fail if unusable), `rlimits`, or `none`.
     #[arg(long = "isolation", env = "MESOS_ISOLATION", default_value = "auto", value_parser = ["auto", "cgroups", "rlimits", "none"])]
@@ -280,6 +324,7 @@ impl Flags {
             "executor_shutdown_grace_period".into(),
             libprocess::duration::format_duration(grace),
         );
+        let fetcher = self.fetcher_settings(&mut flags);
         let (authorizer, credential) = self.security_settings(&mut flags)?;
         let mut config = AgentConfig::new(masters, &self.work_dir);
         config.http_authenticator = http_authenticator;
@@ -298,7 +343,30 @@ impl Flags {
         config.flags = flags;
         config.seed = std::process::id() as u64 ^ u64::from(self.port);
         config.authorizer = authorizer;
+        config.fetcher = fetcher;
         Ok(config)
+    }
+
+    /// `--fetcher_cache_size`, `--fetcher_cache_dir`, `--fetcher_stall_timeout` and
+    /// `--frameworks_home`, and their `/flags` echo.
+    fn fetcher_settings(&self, flags: &mut BTreeMap<String, String>) -> FetcherConfig {
+        let mut fetcher = FetcherConfig::new(&self.work_dir);
+        if let Some(dir) = &self.fetcher_cache_dir {
+            fetcher.cache_dir = dir.clone();
+        }
+        fetcher.cache_size = self.fetcher_cache_size;
+        fetcher.stall_timeout = self.fetcher_stall_timeout;
+        fetcher.frameworks_home = self.frameworks_home.clone();
+        // The CA the agent's own TLS trusts is trusted for HTTPS URIs too.
+        fetcher.extra_ca_file = std::env::var_os("LIBPROCESS_SSL_CA_FILE").map(PathBuf::from);
+        flags.insert("fetcher_cache_dir".into(), fetcher.cache_dir.to_string_lossy().into_owned());
+        flags.insert("fetcher_cache_size".into(), format_bytes(fetcher.cache_size));
+        let stall = libprocess::duration::format_duration(fetcher.stall_timeout);
+        flags.insert("fetcher_stall_timeout".into(), stall);
+        if let Some(home) = &fetcher.frameworks_home {
+            flags.insert("frameworks_home".into(), home.to_string_lossy().into_owned());
+        }
+        fetcher
     }
 
     /// `--acls`, `--authenticatee` and `--credential`, checked (malformed ACLs or an
@@ -405,6 +473,22 @@ mod tests {
             .is_err()
         );
         assert!(Resources::parse(&detect_resources(Path::new("/"))).is_ok());
+    }
+
+    /// Mesos's Bytes syntax for `--fetcher_cache_size`.
+    #[test]
+    fn bytes_flag() {
+        assert_eq!(parse_bytes("2GB"), Ok(2 << 30));
+        assert_eq!(parse_bytes("512MB"), Ok(512 << 20));
+        assert_eq!(parse_bytes("1.5KB"), Ok(1536));
+        assert_eq!(parse_bytes("0B"), Ok(0));
+        assert!(parse_bytes("2").is_err());
+        assert!(parse_bytes("2GiB").is_err());
+        assert!(parse_bytes("GB").is_err());
+        assert_eq!(format_bytes(2 << 30), "2GB");
+        assert_eq!(format_bytes(1536), "1536B");
+        assert_eq!(format_bytes(3 << 20), "3MB");
+        assert_eq!(format_bytes(0), "0B");
     }
 
     /// `--acls` gives the agent an authorizer; malformed ACLs are refused at start.

@@ -7,6 +7,7 @@
 //! the containerizer for exited executors (Mesos's reaper) and reads the checkpoint
 //! before the core recovers. The rest lives in submodules:
 //! - `perform`: performing the core's outputs (I/O).
+//! - `fetch`: fetching an executor's URIs off the actor before starting it.
 //! - `recovery`: reading the checkpoint before the process starts.
 //! - `http`: `/state`, `/health`, `/flags`, `/monitor/statistics`, `/files/*`.
 //! - `executor_api`: `POST /api/v1/executor`, the v1 executor API (HTTP executors
@@ -32,6 +33,7 @@ use crate::core::AgentCore;
 use crate::core::authentication::AuthenticatorMessage;
 
 mod executor_api;
+mod fetch;
 mod http;
 mod metrics;
 mod operator_api;
@@ -107,6 +109,13 @@ pub struct Agent {
     metrics: metrics::AgentMetrics,
     /// The open streams of HTTP executors.
     http_executors: executor_api::HttpExecutors,
+    /// The fetcher and its cache, shared with the fetches running off the actor.
+    fetcher: std::sync::Arc<crate::fetcher::Fetcher>,
+    /// The containers whose URIs are being fetched, with their cancel flags.
+    fetching: std::collections::HashMap<
+        mesos_proto::ids::ContainerId,
+        std::sync::Arc<std::sync::atomic::AtomicBool>,
+    >,
 }
 
 impl Agent {
@@ -117,7 +126,10 @@ impl Agent {
         containerizer: Box<dyn Containerizer>,
         recovered: Option<RecoveredState>,
     ) -> Agent {
+        let fetcher = std::sync::Arc::new(crate::fetcher::Fetcher::new(config.fetcher.clone()));
         Agent {
+            fetcher,
+            fetching: std::collections::HashMap::new(),
             core: AgentCore::new(config),
             containerizer,
             recovered,
@@ -152,7 +164,8 @@ impl Process for Agent {
         self.install_routes(ctx);
         executor_api::install(ctx);
         operator_api::install(ctx);
-        self.metrics.register(ctx.node().metrics(), ctx.clock().clone(), ctx.now());
+        let (metrics, clock) = (ctx.node().metrics(), ctx.clock().clone());
+        self.metrics.register(metrics, clock, ctx.now(), &self.fetcher);
         ctx.delay(REAP_INTERVAL, |agent, ctx| agent.on_reap_tick(ctx));
         self.start_recovery(ctx);
     }

@@ -35,7 +35,10 @@ impl Agent {
             Output::LinkReconnect(pid) => ctx.link_reconnect(&pid),
             Output::Launch(request) => self.launch(*request, ctx),
             Output::Signal { container_id, signal } => {
-                self.containerizer.signal(&container_id, signal)
+                // A container still fetching has no process yet: its fetch is stopped.
+                if !self.cancel_fetch(&container_id) {
+                    self.containerizer.signal(&container_id, signal)
+                }
             }
             Output::Checkpoint(write) => {
                 if let Err(error) = self.write_checkpoint(write) {
@@ -70,7 +73,8 @@ impl Agent {
         }
     }
 
-    /// Creates the sandbox (with `runs/latest`), starts the executor, and tells the
+    /// Creates the sandbox (with `runs/latest`), fetches the command's URIs if it has
+    /// any (then the rest happens in `fetch.rs`), starts the executor, and tells the
     /// core how that went.
     fn launch(&mut self, mut request: LaunchRequest, ctx: &mut Context<'_, Self>) {
         if let Ok(filter) = std::env::var("RUST_LOG") {
@@ -91,6 +95,9 @@ impl Agent {
             && let Err(error) = crate::checkpoint::link_atomic(target, &latest)
         {
             tracing::warn!(%error, "cannot point runs/latest at the new sandbox");
+        }
+        if !request.command.uris.is_empty() {
+            return self.fetch_then_launch(request, ctx);
         }
         let container_id = request.container_id.clone();
         let result = self.containerizer.launch(request).map_err(|e| e.to_string());

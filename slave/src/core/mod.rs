@@ -100,14 +100,18 @@ pub struct AgentConfig {
     /// `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` (checked on `/api/v1/executor` with
     /// `--authenticate_http_executors`).
     pub executor_token_key: Option<mesos_security::jwt::JwtKey>,
+    /// The fetcher's flags (`--fetcher_cache_*`, ...); the actor's fetcher reads them.
+    pub fetcher: crate::fetcher::FetcherConfig,
 }
 
 impl AgentConfig {
     /// A configuration with Mesos's defaults for everything but the essentials.
     pub fn new(masters: Vec<Pid>, work_dir: impl Into<PathBuf>) -> AgentConfig {
+        let work_dir = work_dir.into();
         AgentConfig {
             masters,
-            work_dir: work_dir.into(),
+            fetcher: crate::fetcher::FetcherConfig::new(&work_dir),
+            work_dir,
             hostname: "localhost".into(),
             resources: Vec::new(),
             attributes: Vec::new(),

@@ -191,10 +191,20 @@ impl AgentCore {
         }
         let resources: Vec<_> =
             info.resources.iter().chain(task.resources.iter()).cloned().collect();
+        let mut launch_command = info.command.clone().unwrap_or_default();
+        // The user the executor runs as: its command's, else the framework's (Mesos:
+        // slave.cpp `Slave::launchExecutor`); the fetcher's cache key includes it.
+        if launch_command.user.is_none() {
+            launch_command.user = self
+                .frameworks
+                .get(framework_id)
+                .map(|f| f.info.user.clone())
+                .filter(|user| !user.is_empty());
+        }
         let request = LaunchRequest {
             limits: crate::limits::ContainerLimits::of(&resources, command),
             container_id: container_id.clone(),
-            command: info.command.clone().unwrap_or_default(),
+            command: launch_command,
             env: self.executor_environment(
                 framework_id,
                 &info,
@@ -213,6 +223,17 @@ impl AgentCore {
             framework.executors.insert(executor_id, executor);
         }
         self.outbox.push(Output::Launch(Box::new(request)));
+    }
+
+    /// True while the executor of `container_id` still waits for its container to
+    /// start (the actor asks after a fetch: an executor shut down meanwhile is not
+    /// started).
+    pub fn awaits_launch(&self, container_id: &ContainerId) -> bool {
+        self.find_container(container_id)
+            .and_then(|(framework_id, executor_id)| {
+                self.frameworks.get(&framework_id)?.executors.get(&executor_id).map(|e| e.state)
+            })
+            .is_some_and(|state| state == ExecutorState::Registering)
     }
 
     /// The actor launched (or failed to launch) a container asked for with
@@ -251,10 +272,12 @@ impl AgentCore {
             }
             Err(error) => {
                 tracing::error!(%error, "executor launch failed");
+                // The task's message reads "Failed to launch container; <error>"
+                // (Mesos: "Failed to launch container: <error>").
                 executor.pending_termination = Some(PendingTermination {
                     state: TaskState::TaskFailed,
                     reason: task_status::Reason::ContainerLaunchFailed,
-                    message: error.clone(),
+                    message: "Failed to launch container".into(),
                 });
                 let termination = Termination {
                     container_id: container_id.clone(),

@@ -677,3 +677,27 @@ fn ping_timeout_counts_only_the_latest_ping() {
     assert_eq!(core.state(), AgentState::Disconnected);
     registration_epoch(&core.drain_outputs());
 }
+
+/// A task killed while its executor's URIs are fetched: TASK_KILLED at once, the core
+/// no longer awaits the launch (so the actor does not start the executor after the
+/// fetch), and the failed launch the actor then reports sends no second update and
+/// removes the executor.
+#[test]
+fn kill_during_fetch_then_no_launch() {
+    let mut core = running_core();
+    core.on_run_task(&master(), run_task(command_task("t1")), now());
+    let container_id = launched_container(&core.drain_outputs());
+    assert!(core.awaits_launch(&container_id), "fetching: the launch is awaited");
+    let kill = KillTaskMessage {
+        framework_id: fw().into(),
+        task_id: TaskId::new("t1").into(),
+        kill_policy: None,
+    };
+    core.on_kill_task(&master(), kill, now());
+    let killed = update_writes(&core.drain_outputs());
+    assert_eq!(killed[0].0.state, TaskState::TaskKilled as i32);
+    assert!(!core.awaits_launch(&container_id), "shut down while fetching");
+    core.on_launched(&container_id, Err("the fetch was cancelled".into()), now());
+    assert!(update_writes(&core.drain_outputs()).is_empty(), "no second update");
+    assert!(core.frameworks().get(&fw()).is_none_or(|f| f.executors.is_empty()));
+}

@@ -2,6 +2,7 @@ mod acls;
 mod executor_authentication;
 mod executor_http;
 mod fake;
+mod fetcher;
 mod files_http;
 mod http_authentication;
 mod messages_http;
