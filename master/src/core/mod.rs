@@ -13,6 +13,8 @@
 //! - `offers`: allocations into offers, decline, rescind, offer timeout;
 //! - `launch`: ACCEPT with offer validation, and each task's launch (authorization,
 //!   validation, bookkeeping, `RunTaskMessage`);
+//! - `operations`: the offer operations other than LAUNCH; answering every operation
+//!   the master does not perform;
 //! - `tasks`: kill, status updates, acknowledgements, reconciliation, executors;
 //! - `authorization`: the `--acls` checks of SUBSCRIBE, LAUNCH and TEARDOWN.
 
@@ -21,6 +23,7 @@ mod authorization;
 mod frameworks;
 mod launch;
 mod offers;
+mod operations;
 pub mod registry;
 mod state;
 mod tasks;
@@ -117,6 +120,12 @@ libprocess::protocol! {
         LostSlave(internal::LostSlaveMessage),
         /// Tell a scheduler an executor exited.
         ExitedExecutor(internal::ExitedExecutorMessage),
+        /// Tell a scheduler what became of an offer operation it gave an id
+        /// (`OperationInfo.id`); v1 schedulers see it as UPDATE_OPERATION_STATUS.
+        UpdateOperationStatus(internal::UpdateOperationStatusMessage),
+        /// Tell an agent (without resource providers) its whole set of checkpointed
+        /// resources (dynamic reservations, persistent volumes) after an operation.
+        CheckpointResources(internal::CheckpointResourcesMessage),
     }
 }
 
@@ -270,6 +279,10 @@ pub struct Stats {
     pub offers_rescinded: u64,
     pub offers_accepted: u64,
     pub frameworks_removed: u64,
+    /// Offer operations (other than LAUNCH) applied.
+    pub operations_finished: u64,
+    /// Offer operations refused (invalid, unauthorized or unsupported).
+    pub operations_error: u64,
 }
 
 /// Why a message was refused. Refusals change nothing and are counted and logged; the

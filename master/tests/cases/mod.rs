@@ -7,6 +7,7 @@ mod frameworks;
 mod ha;
 mod http_authentication;
 mod offers;
+mod operations;
 mod operator_http;
 mod reconciliation;
 mod scheduler_http;
