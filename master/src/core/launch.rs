@@ -121,6 +121,9 @@ impl MasterCore {
         now: Time,
     ) -> Resources {
         use offer::operation::Type;
+        // Every offer of an ACCEPT is for one role (see `validate_offers`).
+        let role = available.allocations().into_keys().next().unwrap_or_default();
+        let role = role.as_str();
         let mut launched: Vec<TaskId> = Vec::new();
         for operation in operations {
             match operation.r#type() {
@@ -155,11 +158,15 @@ impl MasterCore {
                 | Type::Create
                 | Type::Destroy
                 | Type::GrowVolume
-                | Type::ShrinkVolume => self.drop_operation(
-                    framework_id,
-                    &operation,
-                    "This operation is not supported by this master yet",
-                ),
+                | Type::ShrinkVolume => {
+                    available = self.apply_offer_operation(
+                        framework_id,
+                        agent_id,
+                        operation,
+                        role,
+                        available,
+                    );
+                }
                 Type::CreateDisk | Type::DestroyDisk => self.drop_operation(
                     framework_id,
                     &operation,
@@ -181,6 +188,7 @@ impl MasterCore {
             return Err("No offers specified".into());
         }
         let mut agent: Option<AgentId> = None;
+        let mut allocation_role: Option<String> = None;
         for offer_id in offer_ids {
             let Some(entry) = self.offers.get(offer_id) else {
                 return Err(format!("Offer {offer_id} is no longer valid"));
@@ -196,6 +204,14 @@ impl MasterCore {
                     return Err("Aggregated offers must belong to one single agent".into());
                 }
                 _ => agent = Some(entry.agent_id.clone()),
+            }
+            // Mesos: validation.cpp `offer::validateAllocationRole`.
+            let role = entry.offer.allocation_info.as_ref().and_then(|a| a.role.as_ref());
+            match &allocation_role {
+                Some(r) if Some(r) != role => {
+                    return Err("Aggregated offers must be allocated to the same role".into());
+                }
+                _ => allocation_role = role.cloned(),
             }
             if offer_ids.iter().filter(|o| *o == offer_id).count() > 1 {
                 return Err(format!("Duplicate offer {offer_id} in offer list"));

@@ -23,6 +23,7 @@ mod authorization;
 mod frameworks;
 mod launch;
 mod offers;
+mod operation_validation;
 mod operations;
 pub mod registry;
 mod state;
@@ -175,6 +176,21 @@ pub enum AllocatorCall {
         agent_id: AgentId,
         resources: Resources,
         refuse_seconds: Option<f64>,
+    },
+    /// A framework converted offered resources (RESERVE, CREATE, ... in an ACCEPT):
+    /// `consumed` it held in `role` became `converted` (both unallocated).
+    UpdateAllocation {
+        framework_id: FrameworkId,
+        agent_id: AgentId,
+        role: String,
+        consumed: Resources,
+        converted: Resources,
+    },
+    /// The operator converted free resources of an agent (`RESERVE_RESOURCES`, ...).
+    UpdateAvailable {
+        agent_id: AgentId,
+        consumed: Resources,
+        converted: Resources,
     },
     Suppress {
         framework_id: FrameworkId,

@@ -14,10 +14,126 @@
 use libprocess::Time;
 use mesos_proto::ids::{AgentId, FrameworkId, TaskId};
 use mesos_proto::mesos::{self, internal, offer, task_status};
+use mesos_proto::resources::Resources;
+use mesos_proto::resources::conversions::{Conversion, conversions};
 
-use super::{MasterCore, Outgoing};
+use super::operation_validation::{Requester, validate_operation};
+use super::{AllocatorCall, MasterCore, Outgoing};
 
 impl MasterCore {
+    /// RESERVE, UNRESERVE, CREATE, DESTROY, GROW_VOLUME or SHRINK_VOLUME in an ACCEPT:
+    /// validated, applied to the accepted resources (`available`, allocated to `role`),
+    /// to the agent's total (which the agent is sent to checkpoint) and to what the
+    /// allocator has the framework hold. Returns what is left of `available`; an
+    /// operation that fails changes nothing and is answered (see [`Self::drop_operation`]).
+    ///
+    /// Mesos: master.cpp `Master::_accept` (the RESERVE ... SHRINK_VOLUME cases) and
+    /// `Master::_apply` for agents without resource providers.
+    pub(crate) fn apply_offer_operation(
+        &mut self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        mut operation: offer::Operation,
+        role: &str,
+        available: Resources,
+    ) -> Resources {
+        if operation.id.is_some() {
+            // Mesos: feedback needs an agent with the RESOURCE_PROVIDER capability;
+            // ours have none, so the master cannot promise an operation status.
+            let message = format!(
+                "Operation requested feedback, but agent {agent_id} does not have the required RESOURCE_PROVIDER capability"
+            );
+            self.drop_operation(framework_id, &operation, &message);
+            return available;
+        }
+        inject_allocation_role(&mut operation, role);
+        let (Some(framework), Some(agent)) =
+            (self.frameworks.get(framework_id), self.agents.get(agent_id))
+        else {
+            return available;
+        };
+        let requester = Requester {
+            principal: framework.info.principal.as_deref(),
+            framework: Some((&framework.info, &framework.roles)),
+        };
+        let checked = validate_operation(&operation, &requester, agent)
+            .and_then(|()| conversions(&operation))
+            .and_then(|steps| available.apply(&steps).map(|rest| (steps, rest)));
+        let (steps, remaining) = match checked {
+            Ok(checked) => checked,
+            Err(message) => {
+                self.drop_operation(framework_id, &operation, &message);
+                return available;
+            }
+        };
+        if operation.r#type() == offer::operation::Type::Destroy {
+            self.rescind_offers_holding(agent_id, &steps);
+        }
+        let (consumed, converted) = unallocated_sums(&steps);
+        self.convert_agent_total(agent_id, &consumed, &converted);
+        self.allocator(AllocatorCall::UpdateAllocation {
+            framework_id: framework_id.clone(),
+            agent_id: agent_id.clone(),
+            role: role.to_string(),
+            consumed,
+            converted,
+        });
+        self.stats.operations_finished += 1;
+        tracing::info!(%framework_id, %agent_id, operation = ?operation.r#type(), "applied offer operation");
+        remaining
+    }
+
+    /// DESTROY: other offers that hold the volumes (shared volumes) are withdrawn.
+    /// Mesos: master.cpp `_accept`, DESTROY.
+    fn rescind_offers_holding(&mut self, agent_id: &AgentId, steps: &[Conversion]) {
+        let Some(agent) = self.agents.get(agent_id) else { return };
+        let holding: Vec<_> = agent
+            .offers
+            .iter()
+            .filter(|offer_id| {
+                self.offers.get(*offer_id).is_some_and(|entry| {
+                    let mut offered = entry.resources.clone();
+                    offered.unallocate();
+                    steps.iter().any(|step| {
+                        let mut volume = step.consumed.clone();
+                        volume.unallocate();
+                        volume.iter().any(|v| offered.contains_resource(v))
+                    })
+                })
+            })
+            .cloned()
+            .collect();
+        for offer_id in holding {
+            self.rescind_offer(&offer_id, None);
+        }
+    }
+
+    /// Applies a conversion to the agent's total and sends the agent its new
+    /// checkpointed resources. `consumed` is part of the total: it was offered, or
+    /// free for an operator's call.
+    ///
+    /// Mesos: master.cpp `Slave::apply` and the `CheckpointResourcesMessage` of
+    /// `Master::_apply`.
+    pub(crate) fn convert_agent_total(
+        &mut self,
+        agent_id: &AgentId,
+        consumed: &Resources,
+        converted: &Resources,
+    ) {
+        let Some(agent) = self.agents.get_mut(agent_id) else { return };
+        if !agent.total.contains(consumed) {
+            // Cannot happen: offered or free resources are part of the total.
+            tracing::error!(%agent_id, total = %agent.total, %consumed, "conversion of resources the agent does not have");
+            return;
+        }
+        agent.total = &agent.total - consumed + converted;
+        let message = internal::CheckpointResourcesMessage {
+            resources: agent.total.checkpointed().to_protos(),
+        };
+        let pid = agent.pid.clone();
+        self.send(&pid, Outgoing::CheckpointResources(message));
+    }
+
     /// Refuses an operation that is not a launch: logged, counted, and answered with
     /// OPERATION_ERROR if the framework gave it an id.
     ///
@@ -101,6 +217,46 @@ impl MasterCore {
             message,
             now,
         );
+    }
+}
+
+/// What `steps` consume and produce in all, without allocation (the agent's and the
+/// allocator's books are unallocated).
+pub(crate) fn unallocated_sums(steps: &[Conversion]) -> (Resources, Resources) {
+    let mut consumed: Resources = steps.iter().map(|s| &s.consumed).sum();
+    let mut converted: Resources = steps.iter().map(|s| &s.converted).sum();
+    consumed.unallocate();
+    converted.unallocate();
+    (consumed, converted)
+}
+
+/// Mesos: `protobuf::injectAllocationInfo`: resources of an operation in an ACCEPT
+/// that name no allocation role are taken to be the offers' role's.
+fn inject_allocation_role(operation: &mut offer::Operation, role: &str) {
+    let inject = |resource: &mut mesos::Resource| {
+        if resource.allocation_info.is_none() {
+            resource.allocation_info =
+                Some(mesos::resource::AllocationInfo { role: Some(role.to_string()) });
+        }
+    };
+    if let Some(reserve) = operation.reserve.as_mut() {
+        reserve.resources.iter_mut().chain(reserve.source.iter_mut()).for_each(inject);
+    }
+    if let Some(unreserve) = operation.unreserve.as_mut() {
+        unreserve.resources.iter_mut().for_each(inject);
+    }
+    if let Some(create) = operation.create.as_mut() {
+        create.volumes.iter_mut().for_each(inject);
+    }
+    if let Some(destroy) = operation.destroy.as_mut() {
+        destroy.volumes.iter_mut().for_each(inject);
+    }
+    if let Some(grow) = operation.grow_volume.as_mut() {
+        inject(&mut grow.volume);
+        inject(&mut grow.addition);
+    }
+    if let Some(shrink) = operation.shrink_volume.as_mut() {
+        inject(&mut shrink.volume);
     }
 }
 

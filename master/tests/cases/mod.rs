@@ -10,6 +10,7 @@ mod offers;
 mod operations;
 mod operator_http;
 mod reconciliation;
+mod reservations;
 mod scheduler_http;
 mod support;
 mod tasks;
