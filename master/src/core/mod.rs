@@ -321,6 +321,10 @@ pub enum MasterError {
     /// The ACLs deny it; the message is Mesos's (`Not authorized to ...`).
     #[error("{message}")]
     Unauthorized { message: String },
+    /// The request is valid but the state does not allow it now (an operator's
+    /// reservation of resources that are in use); HTTP `409 Conflict`.
+    #[error("{reason}")]
+    Conflict { reason: String },
 }
 
 /// The master's state and logic.

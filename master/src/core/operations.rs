@@ -18,7 +18,7 @@ use mesos_proto::resources::Resources;
 use mesos_proto::resources::conversions::{Conversion, conversions};
 
 use super::operation_validation::{Requester, validate_operation};
-use super::{AllocatorCall, MasterCore, Outgoing};
+use super::{AllocatorCall, MasterCore, MasterError, Outgoing};
 
 impl MasterCore {
     /// RESERVE, UNRESERVE, CREATE, DESTROY, GROW_VOLUME or SHRINK_VOLUME in an ACCEPT:
@@ -56,7 +56,9 @@ impl MasterCore {
             principal: framework.info.principal.as_deref(),
             framework: Some((&framework.info, &framework.roles)),
         };
+        let principal = super::authorization::framework_principal(&framework.info);
         let checked = validate_operation(&operation, &requester, agent)
+            .and_then(|()| self.authorize_operation(principal.as_ref(), &operation))
             .and_then(|()| conversions(&operation))
             .and_then(|steps| available.apply(&steps).map(|rest| (steps, rest)));
         let (steps, remaining) = match checked {
@@ -81,6 +83,81 @@ impl MasterCore {
         self.stats.operations_finished += 1;
         tracing::info!(%framework_id, %agent_id, operation = ?operation.r#type(), "applied offer operation");
         remaining
+    }
+
+    /// An operator's RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE_VOLUMES,
+    /// DESTROY_VOLUMES, GROW_VOLUME or SHRINK_VOLUME (v1 operator API, or the v0
+    /// `/reserve`, `/unreserve`, `/create-volumes`, `/destroy-volumes`): validated
+    /// (no allocation; the principal, if any, must sign reservations and volumes),
+    /// authorized, and applied to the agent's free resources, withdrawing offers of
+    /// the agent until they suffice. `Conflict` if they never do (in use by tasks).
+    ///
+    /// Mesos: master/http.cpp `Master::Http::_reserve` ... and master.cpp
+    /// `Master::_operation` (rescind offers, then `allocator->updateAvailable`).
+    pub fn on_operator_operation(
+        &mut self,
+        principal: Option<&mesos_security::Principal>,
+        agent_id: &AgentId,
+        operation: offer::Operation,
+    ) -> Result<(), MasterError> {
+        let invalid = |reason: String| MasterError::InvalidCall { reason };
+        let agent = self
+            .agents
+            .get(agent_id)
+            .ok_or_else(|| invalid(format!("No agent found with specified ID {agent_id}")))?;
+        let requester = Requester { principal: principal.map(|p| p.as_str()), framework: None };
+        validate_operation(&operation, &requester, agent).map_err(invalid)?;
+        self.authorize_operation(principal, &operation)
+            .map_err(|message| MasterError::Unauthorized { message })?;
+        let steps = conversions(&operation).map_err(invalid)?;
+        let (consumed, converted) = unallocated_sums(&steps);
+        self.free_for_operator(agent_id, &consumed)?;
+        self.convert_agent_total(agent_id, &consumed, &converted);
+        self.allocator(AllocatorCall::UpdateAvailable {
+            agent_id: agent_id.clone(),
+            consumed,
+            converted,
+        });
+        self.stats.operations_finished += 1;
+        tracing::info!(%agent_id, operation = ?operation.r#type(), "applied operator operation");
+        Ok(())
+    }
+
+    /// Makes `needed` free on the agent (not offered, not used), rescinding the
+    /// agent's offers one by one as Mesos does; `Conflict` if that is not enough.
+    fn free_for_operator(
+        &mut self,
+        agent_id: &AgentId,
+        needed: &Resources,
+    ) -> Result<(), MasterError> {
+        let free = |core: &MasterCore| -> Resources {
+            let Some(agent) = core.agents.get(agent_id) else { return Resources::new() };
+            let mut taken: Resources = agent.used_total();
+            for offer_id in &agent.offers {
+                if let Some(entry) = core.offers.get(offer_id) {
+                    taken += &entry.resources;
+                }
+            }
+            taken.unallocate();
+            &agent.total - &taken
+        };
+        let offers: Vec<_> = self
+            .agents
+            .get(agent_id)
+            .map(|a| a.offers.iter().cloned().collect())
+            .unwrap_or_default();
+        for offer_id in offers {
+            if free(self).contains(needed) {
+                return Ok(());
+            }
+            self.rescind_offer(&offer_id, None);
+        }
+        if free(self).contains(needed) {
+            return Ok(());
+        }
+        Err(MasterError::Conflict {
+            reason: format!("Insufficient resources on agent {agent_id}: {needed} are not free"),
+        })
     }
 
     /// DESTROY: other offers that hold the volumes (shared volumes) are withdrawn.

@@ -9,6 +9,7 @@ mod http_authentication;
 mod offers;
 mod operations;
 mod operator_http;
+mod operator_reservations;
 mod reconciliation;
 mod reservations;
 mod scheduler_http;

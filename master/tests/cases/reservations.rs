@@ -10,10 +10,10 @@ use mesos_proto::resources::{Resources, resource};
 
 use super::support::{AgentMsg, Cluster, FakeAgent, FakeScheduler, framework_info, task};
 
-const ROLE: &str = "role1";
-const PRINCIPAL: &str = "test-principal";
+pub(super) const ROLE: &str = "role1";
+pub(super) const PRINCIPAL: &str = "test-principal";
 
-fn role_framework(name: &str, role: &str) -> mesos::FrameworkInfo {
+pub(super) fn role_framework(name: &str, role: &str) -> mesos::FrameworkInfo {
     let mut info = framework_info(name);
     info.roles = vec![role.into()];
     info.principal = Some(PRINCIPAL.into());
@@ -24,7 +24,7 @@ fn role_framework(name: &str, role: &str) -> mesos::FrameworkInfo {
 }
 
 /// `text` reserved dynamically to `role` by the test principal.
-fn reserved(text: &str, role: &str) -> Resources {
+pub(super) fn reserved(text: &str, role: &str) -> Resources {
     let reservation = resource::dynamic_reservation(role, Some(PRINCIPAL), None);
     Resources::parse(text).unwrap().push_reservation(&reservation).unwrap()
 }
@@ -49,7 +49,7 @@ fn unreserve(resources: &Resources) -> offer::Operation {
 }
 
 /// A persistent volume `id` at `path` made of the (reserved) `disk`.
-fn volume(disk: &Resources, id: &str, path: &str) -> mesos::Resource {
+pub(super) fn volume(disk: &Resources, id: &str, path: &str) -> mesos::Resource {
     let mut volume = disk.to_protos().remove(0);
     volume.disk = Some(DiskInfo {
         persistence: Some(disk_info::Persistence {
@@ -83,14 +83,14 @@ fn destroy(volumes: Vec<mesos::Resource>) -> offer::Operation {
 }
 
 /// The offer's resources without allocation, as the agent's books hold them.
-fn unallocated(offer: &mesos::Offer) -> Resources {
+pub(super) fn unallocated(offer: &mesos::Offer) -> Resources {
     let mut resources = Resources::from_protos(offer.resources.clone()).unwrap();
     resources.unallocate();
     resources
 }
 
 /// The last `CheckpointResourcesMessage` the agent got, if any.
-fn checkpointed(agent: &mut FakeAgent) -> Option<Resources> {
+pub(super) fn checkpointed(agent: &mut FakeAgent) -> Option<Resources> {
     agent.drain().into_iter().rev().find_map(|m| match m {
         AgentMsg::CheckpointResources(c) => Some(Resources::from_protos(c.resources).unwrap()),
         _ => None,
@@ -98,7 +98,10 @@ fn checkpointed(agent: &mut FakeAgent) -> Option<Resources> {
 }
 
 /// One agent, one framework in `ROLE`; returns the first offer.
-async fn setup(cluster: &Cluster, resources: &str) -> (FakeAgent, FakeScheduler, mesos::Offer) {
+pub(super) async fn setup(
+    cluster: &Cluster,
+    resources: &str,
+) -> (FakeAgent, FakeScheduler, mesos::Offer) {
     let mut agent = cluster.agent(resources);
     agent.register(cluster).await;
     let mut scheduler = cluster.scheduler();
@@ -110,7 +113,7 @@ async fn setup(cluster: &Cluster, resources: &str) -> (FakeAgent, FakeScheduler,
 }
 
 /// The next offer after the 5 s default filter of an ACCEPT has passed.
-async fn next_offer(cluster: &Cluster, scheduler: &mut FakeScheduler) -> mesos::Offer {
+pub(super) async fn next_offer(cluster: &Cluster, scheduler: &mut FakeScheduler) -> mesos::Offer {
     cluster.advance(Duration::from_secs(6)).await;
     let mut offers = scheduler.offers();
     assert_eq!(offers.len(), 1, "one offer");
