@@ -311,3 +311,62 @@ async fn reservations_come_back_with_reregistration() {
     assert!(offered.contains(&reserved_cpus), "{offered}");
     assert_eq!(offered.reserved(None), reserved_cpus);
 }
+
+/// `ReservationTest` with refinement (`RefinedReservations` in Mesos's reservation
+/// tests): resources reserved to `eng` are offered to a framework of `eng/web`, which
+/// refines the reservation for its own role (a second `reservations` entry); the
+/// refined reservation is offered back to `eng/web`, and UNRESERVE pops only the
+/// refinement. The agent announces HIERARCHICAL_ROLE and RESERVATION_REFINEMENT.
+#[actix_rt::test]
+async fn reservation_test_refined_reservation() {
+    use mesos_proto::mesos::slave_info::{Capability, capability};
+    let cluster = Cluster::start(|_| {});
+    let mut agent = cluster.agent("cpus:1;mem:256");
+    let capabilities =
+        [capability::Type::HierarchicalRole, capability::Type::ReservationRefinement]
+            .into_iter()
+            .map(|t| Capability { r#type: Some(t as i32) })
+            .collect();
+    agent.send(internal::RegisterSlaveMessage {
+        slave: agent.info(),
+        version: Some("1.11.0".into()),
+        agent_capabilities: capabilities,
+        ..Default::default()
+    });
+    cluster.settle().await;
+    agent.drain();
+
+    // `eng` reserves everything.
+    let mut eng = cluster.scheduler();
+    eng.subscribe(&cluster, role_framework("eng", "eng")).await;
+    cluster.settle().await;
+    let offer = eng.offers().remove(0);
+    let for_eng = reserved("cpus:1;mem:256", "eng");
+    eng.accept_operations(vec![offer.id.clone()], vec![reserve(&for_eng)]);
+    cluster.settle().await;
+    // `eng` stops taking offers: suppress.
+    eng.call(mesos_proto::mesos::scheduler::Call {
+        r#type: Some(mesos_proto::mesos::scheduler::call::Type::Suppress as i32),
+        ..Default::default()
+    });
+    cluster.settle().await;
+
+    let mut web = cluster.scheduler();
+    web.subscribe(&cluster, role_framework("web", "eng/web")).await;
+    cluster.advance(Duration::from_secs(6)).await;
+    let offers = web.offers();
+    assert_eq!(offers.len(), 1, "reserved to eng, offered to its subrole");
+    assert_eq!(unallocated(&offers[0]), for_eng);
+    let refinement = resource::dynamic_reservation("eng/web", Some(PRINCIPAL), None);
+    let refined = for_eng.push_reservation(&refinement).unwrap();
+    web.accept_operations(vec![offers[0].id.clone()], vec![reserve(&refined)]);
+    cluster.settle().await;
+    assert_eq!(checkpointed(&mut agent), Some(refined.clone()));
+    let offer = next_offer(&cluster, &mut web).await;
+    assert_eq!(unallocated(&offer), refined);
+    assert!(unallocated(&offer).iter().all(|r| r.reservations.len() == 2));
+
+    web.accept_operations(vec![offer.id.clone()], vec![unreserve(&refined)]);
+    cluster.settle().await;
+    assert_eq!(checkpointed(&mut agent), Some(for_eng), "back to eng's reservation");
+}
