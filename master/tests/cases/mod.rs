@@ -12,6 +12,7 @@ mod operator_http;
 mod operator_reservations;
 mod reconciliation;
 mod reservations;
+mod reservations_ha;
 mod scheduler_http;
 mod support;
 mod tasks;

@@ -29,7 +29,7 @@ pub(super) fn reserved(text: &str, role: &str) -> Resources {
     Resources::parse(text).unwrap().push_reservation(&reservation).unwrap()
 }
 
-fn reserve(resources: &Resources) -> offer::Operation {
+pub(super) fn reserve(resources: &Resources) -> offer::Operation {
     offer::Operation {
         r#type: Some(offer::operation::Type::Reserve as i32),
         reserve: Some(offer::operation::Reserve {
@@ -40,7 +40,7 @@ fn reserve(resources: &Resources) -> offer::Operation {
     }
 }
 
-fn unreserve(resources: &Resources) -> offer::Operation {
+pub(super) fn unreserve(resources: &Resources) -> offer::Operation {
     offer::Operation {
         r#type: Some(offer::operation::Type::Unreserve as i32),
         unreserve: Some(offer::operation::Unreserve { resources: resources.to_protos() }),
@@ -66,7 +66,7 @@ pub(super) fn volume(disk: &Resources, id: &str, path: &str) -> mesos::Resource 
     volume
 }
 
-fn create(volumes: Vec<mesos::Resource>) -> offer::Operation {
+pub(super) fn create(volumes: Vec<mesos::Resource>) -> offer::Operation {
     offer::Operation {
         r#type: Some(offer::operation::Type::Create as i32),
         create: Some(offer::operation::Create { volumes }),
@@ -74,7 +74,7 @@ fn create(volumes: Vec<mesos::Resource>) -> offer::Operation {
     }
 }
 
-fn destroy(volumes: Vec<mesos::Resource>) -> offer::Operation {
+pub(super) fn destroy(volumes: Vec<mesos::Resource>) -> offer::Operation {
     offer::Operation {
         r#type: Some(offer::operation::Type::Destroy as i32),
         destroy: Some(offer::operation::Destroy { volumes }),
