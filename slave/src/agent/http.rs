@@ -273,7 +273,9 @@ impl Agent {
             "state": self.core.registration.state().name(),
             "start_time": self.started.map(|t| t.secs_f64()).unwrap_or(0.0),
             "master_hostname": self.core.registration.master().map(|m| m.address().ip().to_string()),
-            "resources": resources_json(&self.core.info.resources),
+            // Mesos shows the total: the static resources with the checkpointed
+            // reservations and volumes applied.
+            "resources": resources_json(&self.total_resources()),
             "attributes": attributes,
             "frameworks": self.core.frameworks.values().filter(shown).map(framework).collect::<Vec<_>>(),
             "completed_frameworks": self.core.completed_frameworks.iter().filter(shown).map(framework).collect::<Vec<_>>(),
@@ -283,6 +285,19 @@ impl Agent {
             state["flags"] = json!(self.core.config.flags);
         }
         state
+    }
+
+    /// The agent's total: `--resources` with the checkpointed resources applied (the
+    /// static resources alone if they somehow do not fit).
+    fn total_resources(&self) -> Vec<mesos_proto::mesos::Resource> {
+        let total =
+            mesos_proto::resources::Resources::from_protos(self.core.info.resources.clone())
+                .ok()
+                .and_then(|r| r.with_checkpointed(self.core.checkpointed_resources()).ok());
+        match total {
+            Some(total) => total.to_protos(),
+            None => self.core.info.resources.clone(),
+        }
     }
 
     #[allow(deprecated)] // `source` is still shown by Mesos.

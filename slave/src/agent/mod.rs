@@ -80,6 +80,8 @@ libprocess::protocol! {
         UpdateFramework(UpdateFrameworkMessage),
         /// Master: a framework message for an executor.
         FrameworkToExecutor(FrameworkToExecutorMessage),
+        /// Master: our reservations and persistent volumes, to checkpoint.
+        CheckpointResources(mesos_proto::mesos::internal::CheckpointResourcesMessage),
         /// Executor: a framework message for the scheduler.
         ExecutorToFramework(ExecutorToFrameworkMessage),
         /// A master of the HA group: the leading master is elsewhere.
@@ -191,6 +193,7 @@ impl Process for Agent {
             AgentMessage::Shutdown(m) => core.on_shutdown(&from, m),
             AgentMessage::UpdateFramework(m) => core.on_update_framework(&from, m),
             AgentMessage::FrameworkToExecutor(m) => core.on_framework_to_executor(&from, m),
+            AgentMessage::CheckpointResources(m) => core.on_checkpoint_resources(&from, m),
             AgentMessage::ExecutorToFramework(m) => core.on_executor_to_framework(&from, m),
             AgentMessage::AuthenticationMechanisms(m) => {
                 core.on_authentication(&from, AuthenticatorMessage::Mechanisms(m))

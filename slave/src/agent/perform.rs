@@ -56,6 +56,8 @@ impl Agent {
                     tracing::error!(%error, "cannot checkpoint the status update; not acknowledging it")
                 }
             },
+            Output::SyncVolumes { create, remove } => sync_volumes(&create, &remove),
+            Output::LinkVolumes { sandbox, links } => link_volumes(&sandbox, &links),
             Output::Timer { after, timer } => self.set_timer(after, timer, ctx),
             Output::Terminate => ctx.terminate(),
         }
@@ -109,6 +111,7 @@ impl Agent {
         let Some(agent_id) = self.core.agent_id() else { return Ok(()) };
         let cp = Checkpointer::new(self.core.paths.clone(), agent_id);
         match write {
+            CheckpointWrite::Resources(resources) => cp.resources(&resources),
             CheckpointWrite::AgentInfo(info) => cp.agent_info(&info),
             CheckpointWrite::Framework { framework_id, info, pid } => {
                 cp.framework(&info, framework_id.as_str(), pid.as_deref())
@@ -143,6 +146,54 @@ impl Agent {
             Outgoing::StatusUpdateAcknowledgement(m) => self.send_executor(to, m, ctx),
             Outgoing::FrameworkToExecutor(m) => self.send_executor(to, m, ctx),
             Outgoing::ShutdownExecutor(m) => self.send_executor(to, m, ctx),
+        }
+    }
+}
+
+/// Creates new volumes' folders and deletes destroyed ones'. Failures are logged: the
+/// checkpoint still follows the master (Mesos aborts the agent when a folder cannot
+/// be created; a task on that volume then fails to find it instead).
+// Mesos: slave.cpp syncCheckpointedResources.
+fn sync_volumes(create: &[std::path::PathBuf], remove: &[std::path::PathBuf]) {
+    for dir in create {
+        match std::fs::create_dir_all(dir) {
+            Ok(()) => tracing::info!(volume = %dir.display(), "created persistent volume"),
+            Err(error) => {
+                tracing::error!(%error, volume = %dir.display(), "cannot create persistent volume")
+            }
+        }
+    }
+    for dir in remove {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => tracing::info!(volume = %dir.display(), "deleted persistent volume"),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                tracing::error!(%error, volume = %dir.display(), "cannot delete persistent volume")
+            }
+        }
+    }
+}
+
+/// Makes each volume visible in the sandbox as a symlink at its container path.
+///
+/// Without mount namespaces a bind mount would be visible to the whole machine and
+/// would need root; Mesos's posix filesystem isolator makes the same symlink. The
+/// folder is created if missing (a volume created before this agent version).
+// Mesos: isolators/filesystem/posix.cpp PosixFilesystemIsolatorProcess::update.
+fn link_volumes(sandbox: &std::path::Path, links: &[(std::path::PathBuf, std::path::PathBuf)]) {
+    for (container_path, volume) in links {
+        let link = sandbox.join(container_path);
+        let made = std::fs::create_dir_all(volume)
+            .and_then(|()| match link.parent() {
+                Some(parent) => std::fs::create_dir_all(parent),
+                None => Ok(()),
+            })
+            .and_then(|()| match std::fs::read_link(&link) {
+                Ok(target) if target == *volume => Ok(()),
+                _ => std::os::unix::fs::symlink(volume, &link),
+            });
+        if let Err(error) = made {
+            tracing::error!(%error, link = %link.display(), volume = %volume.display(), "cannot link persistent volume into the sandbox");
         }
     }
 }

@@ -17,7 +17,9 @@
 //! - `tasks`: running and killing tasks, launching executors, executor registration;
 //! - `executors`: executor exits, shutdowns and kills, framework shutdown;
 //! - `delivery`: status updates from executors to the master and acknowledgements;
-//! - `recovery`: taking back checkpointed work after a restart.
+//! - `recovery`: taking back checkpointed work after a restart;
+//! - `resources`: checkpointed resources (reservations, persistent volumes) and the
+//!   volumes' folders.
 
 pub mod authentication;
 mod delivery;
@@ -25,6 +27,7 @@ mod executors;
 mod masters;
 mod recovery;
 pub mod registration;
+mod resources;
 mod tasks;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -226,6 +229,8 @@ pub enum CheckpointWrite {
         /// The task.
         task: Box<Task>,
     },
+    /// `meta/resources/resources.info`: the checkpointed resources.
+    Resources(Vec<Resource>),
     /// `task.updates`: the task's whole status-update stream.
     TaskUpdates {
         /// The run.
@@ -314,6 +319,22 @@ pub enum Output {
         /// What follows a successful write.
         then: Vec<Output>,
     },
+    /// Create the folders of new persistent volumes and delete those of destroyed
+    /// ones (before the new set is checkpointed).
+    SyncVolumes {
+        /// Folders to create.
+        create: Vec<PathBuf>,
+        /// Folders to delete with their content.
+        remove: Vec<PathBuf>,
+    },
+    /// Make persistent volumes visible in a sandbox: `sandbox/<container path>` is a
+    /// symlink to the volume's folder (after the sandbox exists).
+    LinkVolumes {
+        /// The sandbox.
+        sandbox: PathBuf,
+        /// (path relative to the sandbox, volume folder).
+        links: Vec<(PathBuf, PathBuf)>,
+    },
     /// Set a timer.
     Timer {
         /// When, from now.
@@ -361,6 +382,9 @@ pub struct AgentCore {
     pub(crate) authenticating: Option<authentication::Authenticating>,
     /// The master authenticated with since the master was last lost.
     pub(crate) authenticated_with: Option<Pid>,
+    /// Dynamic reservations and persistent volumes, as the master last sent them
+    /// (checkpointed; reported in every (re-)registration).
+    pub(crate) checkpointed: mesos_proto::resources::Resources,
 }
 
 impl AgentCore {
@@ -392,6 +416,7 @@ impl AgentCore {
             stats: Stats::default(),
             authenticating: None,
             authenticated_with: None,
+            checkpointed: Default::default(),
         }
     }
 

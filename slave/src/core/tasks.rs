@@ -124,6 +124,20 @@ impl AgentCore {
             self.agent_status_update(&framework_id, &task_id, TaskState::TaskError, details, now);
             return;
         }
+        let links = match self.volume_links(&task) {
+            Ok(links) => links,
+            Err(message) => {
+                let details = slave_details(task_status::Reason::TaskInvalid, &message, None);
+                self.agent_status_update(
+                    &framework_id,
+                    &task_id,
+                    TaskState::TaskError,
+                    details,
+                    now,
+                );
+                return;
+            }
+        };
         let executor_id = ExecutorId::from(&executor_info.executor_id);
         let state = self
             .frameworks
@@ -149,7 +163,18 @@ impl AgentCore {
                     details,
                     now,
                 );
+                return;
             }
+        }
+        // After the launch output (which creates a new executor's sandbox), before
+        // the executor can run the task.
+        let sandbox = self
+            .frameworks
+            .get(&framework_id)
+            .and_then(|f| f.executors.get(&executor_id))
+            .map(|e| e.directory.clone());
+        if let Some(sandbox) = sandbox.filter(|_| !links.is_empty()) {
+            self.outbox.push(Output::LinkVolumes { sandbox, links });
         }
     }
 

@@ -27,7 +27,7 @@ fn pid(text: &str) -> Pid {
     text.parse().unwrap()
 }
 
-fn master() -> Pid {
+pub(super) fn master() -> Pid {
     pid("master@10.0.0.1:5050")
 }
 
@@ -35,7 +35,7 @@ fn executor_pid() -> Pid {
     pid("executor(1)@10.0.0.2:40000")
 }
 
-fn now() -> Time {
+pub(super) fn now() -> Time {
     Time::from_epoch(Duration::from_secs(1000))
 }
 
@@ -69,7 +69,7 @@ fn registration_epoch(outputs: &[Output]) -> u64 {
 }
 
 /// A new agent registered with the master as `S1`.
-fn running_core() -> AgentCore {
+pub(super) fn running_core() -> AgentCore {
     let mut core = new_core();
     core.recover(None, &HashSet::new(), now());
     let epoch = registration_epoch(&core.drain_outputs());
@@ -98,7 +98,7 @@ fn framework_info() -> FrameworkInfo {
     }
 }
 
-fn command_task(id: &str) -> TaskInfo {
+pub(super) fn command_task(id: &str) -> TaskInfo {
     TaskInfo {
         name: id.into(),
         task_id: TaskId::new(id).into(),
@@ -107,7 +107,7 @@ fn command_task(id: &str) -> TaskInfo {
     }
 }
 
-fn run_task(task: TaskInfo) -> RunTaskMessage {
+pub(super) fn run_task(task: TaskInfo) -> RunTaskMessage {
     RunTaskMessage {
         framework: framework_info(),
         task,
@@ -443,6 +443,7 @@ fn recovery_keeps_live_executors_and_loses_dead_ones() {
             pid: None,
             executors: vec![done, live, dead],
         }],
+        resources: Vec::new(),
     };
     let probes = super::containers_to_probe(&state);
     assert_eq!(probes.len(), 2, "the completed executor is not probed");

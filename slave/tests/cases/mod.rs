@@ -13,4 +13,5 @@ mod scheduler;
 mod sim_cluster;
 mod support;
 mod tasks_sim;
+mod volumes_real;
 mod with_master;
