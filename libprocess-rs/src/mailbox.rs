@@ -57,7 +57,8 @@ pub(crate) enum QueueKind {
 /// references and its own context. Each queued item holds a [`Queued`] token that
 /// counts it up when queued and down when handled or dropped, so the counts stay
 /// right whatever happens to the item (refused at a full mailbox, thrown away with a
-/// stopped process). Two relaxed atomic operations per item: cheap enough to keep on
+/// stopped process). Per item: a relaxed increment and decrement of its counter, and the
+/// token's reference to the counts (an `Arc` clone and drop): cheap enough to keep on
 /// always, so `/metrics/snapshot` can read them at any time.
 #[derive(Debug, Default)]
 pub(crate) struct QueueDepth {
