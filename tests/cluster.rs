@@ -156,6 +156,18 @@ fn pymesos_with(
     command: &str,
     instances: u32,
 ) -> (Option<i32>, String) {
+    let (status, stdout, _stderr) = pymesos_output(options, master, command, instances);
+    (status, stdout)
+}
+
+/// Runs the pymesos scheduler (waits for it to exit, with the guard); returns its exit
+/// code, its stdout (our script's lines) and its stderr (pymesos's own log).
+fn pymesos_output(
+    options: &[&str],
+    master: &str,
+    command: &str,
+    instances: u32,
+) -> (Option<i32>, String, String) {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/client-venv/bin/python");
     assert!(python.exists(), "pymesos is installed by scripts/test-setup.sh (run scripts/test.sh)");
     let script =
@@ -167,20 +179,24 @@ fn pymesos_with(
         .arg(command)
         .arg(instances.to_string())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start the pymesos scheduler");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            all.push_str(&line);
-            all.push('\n');
-        }
-        let _ = tx.send(all);
-    });
-    let output = rx.recv_timeout(GUARD).unwrap_or_default();
+    let read_all = |pipe: Box<dyn std::io::Read + Send>| {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                all.push_str(&line);
+                all.push('\n');
+            }
+            let _ = tx.send(all);
+        });
+        rx
+    };
+    let stdout = read_all(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = read_all(Box::new(child.stderr.take().expect("stderr")));
+    let output = stdout.recv_timeout(GUARD).unwrap_or_default();
     let status = match child.try_wait() {
         Ok(Some(status)) => status.code(),
         _ => {
@@ -188,7 +204,7 @@ fn pymesos_with(
             child.wait().ok().and_then(|s| s.code())
         }
     };
-    (status, output)
+    (status, output, stderr.recv_timeout(GUARD).unwrap_or_default())
 }
 
 /// The master `mesos-local` marked as leader in its summary: (port, OS pid, work dir).
@@ -307,6 +323,90 @@ fn authenticated_cluster_admits_only_a_scheduler_with_credentials() {
     kill(OsPid::from_raw(local.child.id() as i32), Signal::SIGINT).unwrap();
     let exit = wait_exit(&mut local.child).expect("mesos-local exits on Ctrl-C");
     assert!(exit.success(), "{exit:?}");
+}
+
+/// pymesos's `driver.stop()` sends a v1 TEARDOWN on its call connection while its
+/// subscription stream is still open: the master answers `202 Accepted` and then closes
+/// the stream, so pymesos logs no "Failed to Teardown" (a connection reset on that call
+/// would be logged so), and the framework is torn down (completed, not merely
+/// disconnected: its failover timeout is 100 s). Run twice, the second time after the
+/// call connection has been idle while the task runs.
+#[test]
+fn pymesos_stop_tears_the_framework_down_cleanly() {
+    let (_local, ports) = start_local(1, 1);
+    let master = format!("127.0.0.1:{}", ports[0]);
+    for command in ["echo teardown", "sleep 3"] {
+        let (status, stdout, stderr) = pymesos_output(&[], &master, command, 1);
+        assert_eq!(status, Some(0), "pymesos stdout:\n{stdout}\nstderr:\n{stderr}");
+        assert!(!stderr.contains("Failed to Teardown"), "pymesos stderr:\n{stderr}");
+        assert!(!stderr.contains("Connection reset"), "pymesos stderr:\n{stderr}");
+    }
+    let state = master_state(ports[0]);
+    assert_eq!(state["frameworks"], serde_json::json!([]), "no framework left registered");
+    let completed = state["completed_frameworks"].as_array().expect("completed_frameworks");
+    assert_eq!(completed.len(), 2, "both torn down: {completed:?}");
+    assert!(completed.iter().all(|f| f["name"] == "pymesos-hello" && f["active"] == false));
+}
+
+/// Runs the maintained Mesos CLI (avmesos-cli from PyPI, unmodified, installed by
+/// `scripts/test-setup.sh`) with `args` against the master on `port`, configured as its
+/// users do: a TOML file naming the master, found through `MESOS_CLI_CONFIG`.
+fn mesos_cli(work_dir: &Path, port: u16, args: &[&str]) -> (Option<i32>, String) {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/client-venv/bin/python");
+    let config = work_dir.join("mesos-cli.toml");
+    std::fs::write(&config, format!("[master]\naddress = \"127.0.0.1:{port}\"\n"))
+        .expect("write the CLI config");
+    let output = Command::new(python)
+        .args(["-m", "avmesos.cli.mesos-cli"])
+        .args(args)
+        .env("MESOS_CLI_CONFIG", &config)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the Mesos CLI");
+    let text = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code(), text)
+}
+
+/// The Mesos CLI (avmesos-cli 1.0.0) as a new user runs it: `mesos task list` (which asks
+/// for `/tasks?order=asc&limit=-1`, a negative limit being Mesos's "no limit") shows the
+/// running task of an unmodified pymesos scheduler, `task list --all` also the finished
+/// one, `agent list` the agent and `framework list` the framework.
+#[test]
+fn mesos_cli_lists_tasks_agents_and_frameworks() {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/client-venv/bin/python");
+    let installed = Command::new(&python)
+        .args(["-c", "import avmesos.cli.plugins.task.main"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(installed, "avmesos-cli is installed by scripts/test-setup.sh (run scripts/test.sh)");
+    let (local, ports) = start_local(1, 1);
+    let master = format!("127.0.0.1:{}", ports[0]);
+    let (status, output) = pymesos(&master, "echo finished-before", 1);
+    assert_eq!(status, Some(0), "{output}");
+    let finished = output.split_whitespace().find(|w| w.starts_with("pymesos-")).expect("task id");
+    let scheduler = pymesos_background(&[], &master, "sleep 600");
+    let running = scheduler.wait_for("TASK_RUNNING");
+    let running = running.split_whitespace().nth(1).expect("task id").to_string();
+
+    let (code, tasks) = mesos_cli(&local.work_dir, ports[0], &["task", "list"]);
+    assert_eq!(code, Some(0), "{tasks}");
+    assert!(tasks.contains(&running) && tasks.contains("TASK_RUNNING"), "{tasks}");
+    assert!(!tasks.contains(finished), "only running tasks without --all: {tasks}");
+    let (code, all) = mesos_cli(&local.work_dir, ports[0], &["task", "list", "--all"]);
+    assert_eq!(code, Some(0), "{all}");
+    assert!(all.contains(&running) && all.contains(finished) && all.contains("TASK_FINISHED"));
+
+    let state = master_state(ports[0]);
+    let (code, agents) = mesos_cli(&local.work_dir, ports[0], &["agent", "list"]);
+    assert_eq!(code, Some(0), "{agents}");
+    let agent_id = state["slaves"][0]["id"].as_str().expect("agent id");
+    assert!(agents.contains(agent_id), "{agents}");
+    let (code, frameworks) = mesos_cli(&local.work_dir, ports[0], &["framework", "list"]);
+    assert_eq!(code, Some(0), "{frameworks}");
+    let framework_id = state["frameworks"][0]["id"].as_str().expect("framework id");
+    assert!(frameworks.contains(framework_id) && frameworks.contains("pymesos-hello"));
+    drop(scheduler);
 }
 
 /// An unmodified pymesos *executor* (v1 executor HTTP API) launched by our agent: the

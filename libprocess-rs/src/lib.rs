@@ -46,7 +46,8 @@
 //! - [`pid`]: `Pid`, parsing and printing `id@ip:port`.
 //! - [`message`]: envelopes, message names, bodies, the [`protocol!`] macro.
 //! - [`process`]: the [`Process`] trait, its [`Context`], [`ProcessRef`] handles.
-//! - `mailbox`: how a message reaches a local process; the per-sender mailbox cache.
+//! - `mailbox`: how a message reaches a local process; the per-sender mailbox cache;
+//!   what waits in a mailbox ([`QueueSizes`]).
 //! - [`node`]: a libprocess instance: process table, links, sending, spawning.
 //! - [`clock`]: the pausable clock and timers.
 //! - [`duration`]: Mesos's duration syntax (`500ms`, `10mins`).
@@ -94,6 +95,7 @@ pub mod wire;
 pub use clock::{Clock, Time, TimerId};
 pub use error::Error;
 pub use hooks::{Hooks, Match, Observed};
+pub use mailbox::QueueSizes;
 pub use message::{
     Body, Connection, DecodeError, Envelope, Inbound, MessageName, Outbound, ProtoMessage,
     decode_body,

@@ -28,7 +28,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::hooks::{Hooks, Verdict};
 use crate::http::{HttpGate, SharedHandler};
-use crate::mailbox::{Mailbox, MailboxOf};
+use crate::mailbox::{Mailbox, MailboxOf, QueueDepth, QueueSizes};
 use crate::message::{Body, Envelope, MessageName, ProtoMessage};
 use crate::metrics::{Counter, Metrics};
 use crate::net::Tcp;
@@ -366,7 +366,9 @@ impl Node {
         id: impl Into<String>,
         process: P,
     ) -> Result<ProcessRef<P>, Error> {
-        self.register(id.into(), |pid, node| ProcessActor::new(process, node, pid).start())
+        self.register(id.into(), |pid, node, depth| {
+            ProcessActor::new(process, node, pid, depth).start()
+        })
     }
 
     /// Takes `id` for a process to be spawned later with [`Reserved::spawn`], and gives
@@ -374,7 +376,7 @@ impl Node {
     /// For processes that need each other's reference at construction.
     pub fn reserve<P: Process>(&self, id: impl Into<String>) -> Result<Reserved<P>, Error> {
         let id = id.into();
-        Reserved::new(self.clone(), |addr| self.register(id, |_pid, _node| addr))
+        Reserved::new(self.clone(), |addr| self.register(id, |_pid, _node, _depth| addr))
     }
 
     /// Spawns the process built by `make` on `arbiter` (another thread).
@@ -384,15 +386,17 @@ impl Node {
         id: impl Into<String>,
         make: impl FnOnce() -> P + Send + 'static,
     ) -> Result<ProcessRef<P>, Error> {
-        self.register(id.into(), |pid, node| {
-            ProcessActor::start_in_arbiter(arbiter, move |_| ProcessActor::new(make(), node, pid))
+        self.register(id.into(), |pid, node, depth| {
+            ProcessActor::start_in_arbiter(arbiter, move |_| {
+                ProcessActor::new(make(), node, pid, depth)
+            })
         })
     }
 
     fn register<P: Process>(
         &self,
         id: String,
-        start: impl FnOnce(Pid, Node) -> actix::Addr<ProcessActor<P>>,
+        start: impl FnOnce(Pid, Node, Arc<QueueDepth>) -> actix::Addr<ProcessActor<P>>,
     ) -> Result<ProcessRef<P>, Error> {
         let id: Arc<str> = Arc::from(id);
         let pid = Pid::new(id.clone(), self.inner.address);
@@ -401,12 +405,19 @@ impl Node {
                 Err(Error::DuplicateProcessId { id: entry.key().to_string() })
             }
             Entry::Vacant(entry) => {
-                let addr = start(pid.clone(), self.clone());
-                let mailbox = Arc::new(MailboxOf::new(addr.clone()));
+                let depth = Arc::new(QueueDepth::default());
+                let addr = start(pid.clone(), self.clone(), depth.clone());
+                let mailbox = Arc::new(MailboxOf::new(addr.clone(), depth.clone()));
                 entry.insert(ProcessEntry { mailbox, routes: Vec::new() });
-                Ok(ProcessRef::new(pid, addr, self.inner.clock.clone()))
+                Ok(ProcessRef::new(pid, addr, self.inner.clock.clone(), depth))
             }
         }
+    }
+
+    /// What waits in the mailbox of the process `id` (Mesos: `event_queue_*`), or `None`
+    /// if there is no such process.
+    pub fn queue_sizes(&self, id: &str) -> Option<QueueSizes> {
+        self.mailbox_of(id).map(|mailbox| mailbox.queue_sizes())
     }
 
     /// The ids of every running process.

@@ -9,8 +9,13 @@
 //! 3. Start the agents, pointed at every master, and wait until the leader has them all.
 //! 4. Print one line per process (role, pid, OS pid, work dir) and the web UI URL.
 //! 5. Until Ctrl-C: report children that exit (a user may `kill -9` any of them to watch
-//!    the cluster recover). On Ctrl-C: SIGTERM every child, SIGKILL stragglers after a
-//!    grace period, and kill every executor the agents started, so nothing is left.
+//!    the cluster recover). An agent that exits is started again after
+//!    [`AGENT_RESTART_DELAY`] (unless `--restart_agents=false`), on the same socket and
+//!    work dir, as a service manager restarts a Mesos agent: it recovers its checkpoint,
+//!    reconnects to its executors and re-registers, and its tasks keep running. A
+//!    master that exits stays down (the HA group carries on; a user may restart it by
+//!    hand). On Ctrl-C: SIGTERM every child, SIGKILL stragglers after a grace period,
+//!    and kill every executor the agents started, so nothing is left.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -37,6 +42,11 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// How often the leader and the registered agents are checked.
 const LEADER_CHECK: Duration = Duration::from_millis(500);
+/// How long after an agent exits it is started again.
+pub const AGENT_RESTART_DELAY: Duration = Duration::from_secs(1);
+/// Most restarts of one agent: one that keeps dying (a broken work dir) is left down
+/// after this many, rather than restarted forever.
+pub const MAX_AGENT_RESTARTS: u32 = 20;
 
 /// The credential `--authenticate` generates: every process accepts it, the agents
 /// authenticate with it (CRAM-MD5), and `mesos-local` itself presents it when it polls
@@ -120,7 +130,19 @@ struct Member {
     address: SocketAddr,
     child: Child,
     work_dir: PathBuf,
-    exited: bool,
+    /// When it exited, if it has.
+    exited: Option<Instant>,
+    /// How to start it again (agents, unless `--restart_agents=false`).
+    restart: Option<Restart>,
+}
+
+/// What restarting a member takes: its program and arguments, and its listening socket,
+/// kept open here so the port stays reserved while the member is down.
+struct Restart {
+    program: PathBuf,
+    args: Vec<String>,
+    listener: TcpListener,
+    restarts: u32,
 }
 
 /// Runs `mesos-local` with `args`.
@@ -202,7 +224,7 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
         if let Some(auth) = &auth {
             args.extend(auth.master_args());
         }
-        members.push(start(&bin.join("mesos-master"), "master", listener, &args, dir)?);
+        members.push(start(&bin.join("mesos-master"), "master", &listener, &args, dir)?);
     }
     let leader = wait_for(stop, "a leading master", || leader_of(&http, &masters))?;
 
@@ -222,7 +244,12 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
         if let Some(auth) = &auth {
             args.extend(auth.agent_args());
         }
-        members.push(start(&bin.join("mesos-agent"), "agent", listener, &args, dir)?);
+        let program = bin.join("mesos-agent");
+        let mut member = start(&program, "agent", &listener, &args, dir)?;
+        if flags.restart_agents {
+            member.restart = Some(Restart { program, args, listener, restarts: 0 });
+        }
+        members.push(member);
     }
     let expected = usize::from(flags.num_agents);
     wait_for(stop, "the agents to register", || {
@@ -276,28 +303,73 @@ fn bind_all(
 }
 
 /// Starts one member on `listener` with its output in `<dir>/<role>.log`. The child
-/// inherits the listener; this process closes its own copy when this returns, so the
-/// port of a member that exits is free again (a user may restart it by hand).
+/// inherits the listener. Unless the caller keeps it (a restartable agent), this
+/// process's copy closes when the caller drops it, so the port of a member that exits is
+/// free again (a user may restart it by hand).
 fn start(
     program: &Path,
     role: &'static str,
-    listener: TcpListener,
+    listener: &TcpListener,
     args: &[String],
     dir: PathBuf,
 ) -> anyhow::Result<Member> {
     let address = listener.local_addr()?;
     let log = File::create(dir.join(format!("{role}.log")))?;
+    let child = spawn_member(program, listener, args, log)?;
+    Ok(Member { role, address, child, work_dir: dir, exited: None, restart: None })
+}
+
+fn spawn_member(
+    program: &Path,
+    listener: &TcpListener,
+    args: &[String],
+    log: File,
+) -> anyhow::Result<Child> {
     let mut command = Command::new(program);
-    let fd = libprocess::inherit::pass_listener(&mut command, &listener);
-    let child = command
+    let fd = libprocess::inherit::pass_listener(&mut command, listener);
+    command
         .args(args)
         .arg(format!("--listen_fd={fd}"))
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()
-        .with_context(|| format!("cannot start {}", program.display()))?;
-    Ok(Member { role, address, child, work_dir: dir, exited: false })
+        .with_context(|| format!("cannot start {}", program.display()))
+}
+
+/// Starts an exited member again if it is restartable, its delay has passed and it has
+/// restarts left; its log continues in the same file. Returns true if it restarted.
+fn maybe_restart(member: &mut Member) -> bool {
+    let Some(exited) = member.exited else { return false };
+    let Some(restart) = member.restart.as_mut() else { return false };
+    if exited.elapsed() < AGENT_RESTART_DELAY || restart.restarts >= MAX_AGENT_RESTARTS {
+        return false;
+    }
+    let log = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(member.work_dir.join(format!("{}.log", member.role)));
+    let started = log
+        .map_err(anyhow::Error::from)
+        .and_then(|log| spawn_member(&restart.program, &restart.listener, &restart.args, log));
+    restart.restarts += 1;
+    match started {
+        Ok(child) => {
+            member.child = child;
+            member.exited = None;
+            true
+        }
+        Err(error) => {
+            let _ = writeln!(
+                std::io::stdout(),
+                "mesos-local: cannot restart {}: {error:#}",
+                member.role
+            );
+            // Counted as a restart: a program that cannot start is not retried forever.
+            member.exited = Some(Instant::now());
+            false
+        }
+    }
 }
 
 /// Polls `check` until it gives a value, Ctrl-C, or the startup timeout.
@@ -415,9 +487,20 @@ fn watch(
                 let _ = writeln!(std::io::stdout(), "mesos-local: {count} agents registered");
             }
         }
-        for member in members.iter_mut().filter(|m| !m.exited) {
+        for member in members.iter_mut() {
+            if maybe_restart(member) {
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "mesos-local: {} at {} restarted (os pid {})",
+                    member.role,
+                    member.address,
+                    member.child.id()
+                );
+            }
+        }
+        for member in members.iter_mut().filter(|m| m.exited.is_none()) {
             if let Ok(Some(status)) = member.child.try_wait() {
-                member.exited = true;
+                member.exited = Some(Instant::now());
                 // Output may be gone (a closed pipe); that is no reason to stop.
                 let _ = writeln!(
                     std::io::stdout(),
@@ -436,7 +519,7 @@ fn watch(
 
 /// SIGTERM everyone, SIGKILL stragglers, then kill every executor started under `work_dir`.
 fn stop_all(members: &mut [Member], work_dir: Option<&Path>) {
-    for member in members.iter().filter(|m| !m.exited) {
+    for member in members.iter().filter(|m| m.exited.is_none()) {
         let _ = kill(OsPid::from_raw(member.child.id() as i32), Signal::SIGTERM);
     }
     let deadline = Instant::now() + STOP_GRACE;

@@ -44,4 +44,11 @@ pub struct Flags {
     /// and secret, which frameworks pass as `--principal`/`--secret`.
     #[arg(long = "authenticate", env = "MESOS_AUTHENTICATE", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub authenticate: bool,
+
+    /// Start an agent again when it exits (after a second, on the same port and work
+    /// dir), as a service manager would: `kill -9` one to watch it recover its tasks
+    /// and re-register. `false`: an agent that exits stays down (to watch the master
+    /// mark it unreachable).
+    #[arg(long = "restart_agents", env = "MESOS_RESTART_AGENTS", num_args = 0..=1, default_missing_value = "true", default_value_t = true, action = clap::ArgAction::Set)]
+    pub restart_agents: bool,
 }

@@ -12,7 +12,8 @@ use crate::allocator::process::AllocatorProcess;
 use crate::core::MasterConfig;
 use crate::process::MasterProcess;
 use mesos_registrar::{
-    InMemoryRegistrar, RaftRegistrar, RaftRegistrarConfig, Registrar, RegistrarError,
+    InMemoryRegistrar, MeasuredRegistrar, RaftRegistrar, RaftRegistrarConfig, Registrar,
+    RegistrarError,
 };
 
 /// Where the registry lives (`--registry`).
@@ -158,6 +159,9 @@ pub fn spawn_master_with(
         agent_reregister_timeout: options.agent_reregister_timeout,
         authorizer: options.authorizer.clone(),
     };
+    // Mesos's registrar/* metrics (commit latency, queued operations, registry size).
+    let registrar: Arc<dyn Registrar> =
+        Arc::new(MeasuredRegistrar::new(registrar, node.clock().clone(), node.metrics().clone()));
     let mut process =
         MasterProcess::new(config, registrar, allocator.clone(), options.flags, node.clock().now());
     process.set_authentication(options.authentication);

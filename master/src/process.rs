@@ -280,6 +280,12 @@ impl MasterProcess {
                     }
                 }
                 Output::Event(event) => {
+                    if let crate::core::MasterEvent::FrameworkRemoved(info) = &event
+                        && let Some(id) = &info.id
+                    {
+                        let id = mesos_proto::ids::FrameworkId::from(id);
+                        crate::http::scheduler_api::on_framework_removed(self, &id);
+                    }
                     crate::http::metrics::on_framework_event(
                         ctx.node().metrics(),
                         &self.core,

@@ -34,8 +34,8 @@
 //! Outside the master's own routes, its metrics (`master/*`, `allocator/*`) appear in the
 //! node's `/metrics/snapshot` and, in the Prometheus format, `/metrics` ([`metrics`]).
 //!
-//! Every read endpoint takes Mesos's `jsonp=<callback>`; a query value it cannot
-//! understand is a `400` naming the parameter ([`query`]).
+//! Every read endpoint takes Mesos's `jsonp=<callback>`; query values are read as Mesos
+//! reads them (`/tasks?limit=-1` is every task), see [`query`].
 //!
 //! With `--authenticate_http_*`, the node authenticates a request by its route's realm
 //! before any route sees it ([`authentication`]); handlers find the principal in the
