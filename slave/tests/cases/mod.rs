@@ -1,3 +1,4 @@
+mod checks_process;
 mod executor_http;
 mod fake;
 mod files_http;
