@@ -1,4 +1,5 @@
 mod checks_process;
+mod checks_sim;
 mod executor_http;
 mod fake;
 mod files_http;
