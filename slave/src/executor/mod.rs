@@ -26,10 +26,11 @@
 //!    the exit status in the message. Then the driver is stopped: the executor exits once
 //!    the agent has acknowledged that update (or, the agent being away with
 //!    checkpointing, once the restarted agent has it; the driver's `stop`).
-//! 4. `kill_task`: the checks stop; SIGTERM to the task's process group, SIGKILL after the grace period
-//!    (the kill's `kill_policy`, else the task's, else
-//!    `MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD`). The agent only escalates on the executor if
-//!    it does not exit.
+//! 4. `kill_task`: the checks stop; `TASK_KILLING` is sent if the framework has the
+//!    `TASK_KILLING_STATE` capability; SIGTERM to the task's process group, SIGKILL
+//!    after the grace period (the kill's `kill_policy`, else the task's, else
+//!    `MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD`). The agent only escalates on the executor
+//!    if it does not exit.
 //! 5. `shutdown` (`ShutdownExecutorMessage`, or the agent gone for good): the task is
 //!    killed with a grace period [`SHUTDOWN_MARGIN`] shorter than the agent's, so its
 //!    SIGKILL and `TASK_KILLED` come before the driver gives up at the full grace period
@@ -49,7 +50,8 @@ use mesos_framework::checks::{
 };
 use mesos_framework::executor::{Executor, ExecutorDriver};
 use mesos_proto::mesos::{
-    KillPolicy, TaskId, TaskInfo, TaskResourceLimitation, TaskState, TaskStatus, task_status,
+    ExecutorInfo, FrameworkInfo, KillPolicy, SlaveInfo, TaskId, TaskInfo, TaskResourceLimitation,
+    TaskState, TaskStatus, framework_info, task_status,
 };
 
 use crate::containerizer::{Signal, describe_status};
@@ -92,6 +94,8 @@ pub struct CommandExecutor {
     killed_by_health_check: bool,
     /// The terminal update went out; the driver is stopping.
     finished: bool,
+    /// The framework understands `TASK_KILLING` (capability `TASK_KILLING_STATE`).
+    framework_knows_killing: bool,
 }
 
 fn grace_of(policy: Option<&KillPolicy>) -> Option<Duration> {
@@ -120,6 +124,7 @@ impl CommandExecutor {
             killing: false,
             killed_by_health_check: false,
             finished: false,
+            framework_knows_killing: false,
         }
     }
 
@@ -270,6 +275,11 @@ impl CommandExecutor {
         }
         if !self.killing {
             self.killing = true;
+            if self.framework_knows_killing {
+                // Mesos: launcher/executor.cpp `kill`, for frameworks that opted in.
+                let killing = self.fresh_status(TaskState::TaskKilling, None);
+                self.forward(driver, killing);
+            }
             tracing::info!(task_pid = pid, ?grace, "sending SIGTERM to the task's process group");
             self.runner.signal(pid, Signal::Term);
         }
@@ -291,6 +301,18 @@ impl CommandExecutor {
 }
 
 impl Executor for CommandExecutor {
+    fn registered(
+        &mut self,
+        _driver: &mut ExecutorDriver,
+        _executor: &ExecutorInfo,
+        framework: &FrameworkInfo,
+        _agent: &SlaveInfo,
+    ) {
+        let killing_state = framework_info::capability::Type::TaskKillingState as i32;
+        self.framework_knows_killing =
+            framework.capabilities.iter().any(|c| c.r#type == Some(killing_state));
+    }
+
     fn launch_task(&mut self, driver: &mut ExecutorDriver, task: TaskInfo) {
         if self.task.is_some() {
             tracing::warn!(task_id = %task.task_id.value, "a command executor runs one task; ignoring another");

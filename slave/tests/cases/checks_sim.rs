@@ -117,3 +117,33 @@ async fn oom_killed_task_fails_with_memory_limitation() {
     let failed = scheduler.wait_update("t2", TaskState::TaskFailed).await;
     assert_eq!(failed.reason, None, "SIGKILL without an OOM kill: {failed:?}");
 }
+
+/// The command executor's `TASK_KILLING`
+/// (Mesos: launcher/executor.cpp `kill`): a framework with the `TASK_KILLING_STATE`
+/// capability hears `TASK_KILLING` when the kill starts, then `TASK_KILLED`; one
+/// without it (every other test here) hears only `TASK_KILLED`.
+#[actix_rt::test]
+async fn task_killing_for_frameworks_with_the_capability() {
+    let mut cluster = SimCluster::start("killing");
+    let mut info = framework(true);
+    info.capabilities.push(mesos::framework_info::Capability {
+        r#type: Some(mesos::framework_info::capability::Type::TaskKillingState as i32),
+    });
+    let mut scheduler = cluster.agent_and_scheduler(info).await;
+    let offer = scheduler.offer().await;
+    scheduler.launch(&offer, command_task("t1", &offer, TASK, "sleep 1000"));
+    scheduler.wait_update("t1", TaskState::TaskRunning).await;
+    let _ = updates(&cluster, &mut scheduler).await;
+    scheduler.call(mesos::scheduler::Call {
+        r#type: Some(mesos::scheduler::call::Type::Kill as i32),
+        kill: Some(mesos::scheduler::call::Kill {
+            task_id: mesos::TaskId { value: "t1".into() },
+            slave_id: None,
+            kill_policy: None,
+        }),
+        ..Default::default()
+    });
+    scheduler.wait_update("t1", TaskState::TaskKilled).await;
+    let states: Vec<_> = scheduler.updates.iter().map(|s| s.state()).collect();
+    assert_eq!(states, [TaskState::TaskKilling, TaskState::TaskKilled]);
+}
