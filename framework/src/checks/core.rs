@@ -18,12 +18,13 @@
 //! 4. [`Checker::pause`] (the task is being killed or has exited): nothing more is run
 //!    or reported.
 
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use libprocess::Time;
 use mesos_proto::mesos::{
     CheckInfo, CheckStatusInfo, CommandInfo, HealthCheck, check_info, check_status_info,
-    health_check,
+    health_check, network_info,
 };
 
 use crate::FrameworkError;
@@ -34,19 +35,19 @@ use crate::FrameworkError;
 pub enum Probe {
     /// Run a command in the task's sandbox; exit code 0 is success.
     Command(CommandInfo),
-    /// `GET scheme://127.0.0.1:port/path`.
+    /// `GET scheme://address/path`.
     Http {
         /// `http` or `https`.
         scheme: String,
-        /// The task's port.
-        port: u16,
+        /// The task's port on loopback: `127.0.0.1`, or `::1` for `protocol: IPv6`.
+        address: SocketAddr,
         /// Starts with `/`.
         path: String,
     },
-    /// Open a TCP connection to `127.0.0.1:port`.
+    /// Open a TCP connection to `address`.
     Tcp {
-        /// The task's port.
-        port: u16,
+        /// The task's port on loopback: `127.0.0.1`, or `::1` for `protocol: IPv6`.
+        address: SocketAddr,
     },
 }
 
@@ -180,8 +181,14 @@ fn invalid(reason: impl Into<String>) -> FrameworkError {
     FrameworkError::InvalidCheck { reason: reason.into() }
 }
 
-fn port(value: u32) -> Result<u16, FrameworkError> {
-    u16::try_from(value).map_err(|_| invalid(format!("Port {value} is out of range")))
+/// The task's `port` on loopback (Mesos: checker_process.cpp `DEFAULT_DOMAIN`, or
+/// `::1` for IPv6).
+fn loopback(value: u32, protocol: Option<i32>) -> Result<SocketAddr, FrameworkError> {
+    let port =
+        u16::try_from(value).map_err(|_| invalid(format!("Port {value} is out of range")))?;
+    let ipv6 = protocol == Some(network_info::Protocol::IPv6 as i32);
+    let ip = if ipv6 { Ipv6Addr::LOCALHOST.into() } else { Ipv4Addr::LOCALHOST.into() };
+    Ok(SocketAddr::new(ip, port))
 }
 
 fn checked_path(path: Option<&str>) -> Result<String, FrameworkError> {
@@ -213,13 +220,13 @@ fn health_probe(check: &HealthCheck) -> Result<Probe, FrameworkError> {
             }
             Ok(Probe::Http {
                 scheme,
-                port: port(http.port)?,
+                address: loopback(http.port, http.protocol)?,
                 path: checked_path(http.path.as_deref())?,
             })
         }
         health_check::Type::Tcp => {
             let tcp = check.tcp.as_ref().ok_or_else(|| invalid("Expecting 'tcp' to be set"))?;
-            Ok(Probe::Tcp { port: port(tcp.port)? })
+            Ok(Probe::Tcp { address: loopback(tcp.port, tcp.protocol)? })
         }
         health_check::Type::Unknown => Err(invalid("'UNKNOWN' is not a valid health check type")),
     }
@@ -233,13 +240,13 @@ fn general_probe(check: &CheckInfo) -> Result<Probe, FrameworkError> {
             let http = check.http.as_ref().ok_or_else(|| invalid("Expecting 'http' to be set"))?;
             Ok(Probe::Http {
                 scheme: "http".into(),
-                port: port(http.port)?,
+                address: loopback(http.port, None)?,
                 path: checked_path(http.path.as_deref())?,
             })
         }
         check_info::Type::Tcp => {
             let tcp = check.tcp.as_ref().ok_or_else(|| invalid("Expecting 'tcp' to be set"))?;
-            Ok(Probe::Tcp { port: port(tcp.port)? })
+            Ok(Probe::Tcp { address: loopback(tcp.port, None)? })
         }
         check_info::Type::Unknown => Err(invalid("'UNKNOWN' is not a valid check type")),
     }

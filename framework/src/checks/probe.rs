@@ -10,10 +10,10 @@
 //!
 //! Mesos: checker_process.cpp runs the command with the executor's environment in the
 //! task's sandbox (`commandCheck`), the HTTP check with `curl -s -S -L -k` against
-//! `scheme://127.0.0.1:port/path` (`httpCheck`), and the TCP check with
+//! `scheme://127.0.0.1:port/path` (`[::1]` for IPv6; `httpCheck`), and the TCP check with
 //! `mesos-tcp-connect` (`tcpCheck`).
 
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -63,8 +63,10 @@ impl Prober for OsProber {
         let spawned = std::thread::Builder::new().name("check-probe".into()).spawn(move || {
             let result = match &probe {
                 Probe::Command(command) => command_probe(command, timeout, &context),
-                Probe::Http { scheme, port, path } => http_probe(scheme, *port, path, timeout),
-                Probe::Tcp { port } => tcp_probe(*port, timeout),
+                Probe::Http { scheme, address, path } => {
+                    http_probe(scheme, *address, path, timeout)
+                }
+                Probe::Tcp { address } => tcp_probe(*address, timeout),
             };
             done(result);
         });
@@ -146,8 +148,14 @@ fn command_probe(
 
 /// Mesos runs `curl -L -k`: redirects are followed, certificates are not checked (the
 /// task's own, on loopback), any answer is a status code; no answer is an error.
-fn http_probe(scheme: &str, port: u16, path: &str, timeout: Option<Duration>) -> ProbeResult {
-    let url = format!("{scheme}://127.0.0.1:{port}{path}");
+fn http_probe(
+    scheme: &str,
+    address: SocketAddr,
+    path: &str,
+    timeout: Option<Duration>,
+) -> ProbeResult {
+    // An IPv6 address prints in brackets, as a URL wants it.
+    let url = format!("{scheme}://{address}{path}");
     let tls = ureq::tls::TlsConfig::builder().disable_verification(true).build();
     let config = ureq::Agent::config_builder()
         .timeout_global(timeout)
@@ -165,8 +173,7 @@ fn http_probe(scheme: &str, port: u16, path: &str, timeout: Option<Duration>) ->
 
 /// Mesos: `mesos-tcp-connect` exits 0 when it connects; a refused connection is a
 /// result (not connected), a connection that hangs past the timeout an error.
-fn tcp_probe(port: u16, timeout: Option<Duration>) -> ProbeResult {
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+fn tcp_probe(address: SocketAddr, timeout: Option<Duration>) -> ProbeResult {
     let connected = match timeout {
         Some(timeout) => TcpStream::connect_timeout(&address, timeout),
         None => TcpStream::connect(address),

@@ -300,7 +300,8 @@ fn check_status_only_on_change() {
     assert_eq!(statuses, vec![exit_status(1), exit_status(0), empty, exit_status(0)]);
 }
 
-/// Invalid checks are refused with Mesos's reasons (common/validation.cpp).
+/// Invalid checks are refused with Mesos's reasons (common/validation.cpp); an IPv6
+/// check probes `::1`.
 #[test]
 fn invalid_checks_are_refused() {
     let now = Time::default();
@@ -325,6 +326,16 @@ fn invalid_checks_are_refused() {
     };
     let error = Checker::health(&negative, now).unwrap_err().to_string();
     assert!(error.contains("delay_seconds"), "{error}");
+    let ipv6 = HealthCheck {
+        r#type: Some(health_check::Type::Tcp as i32),
+        tcp: Some(health_check::TcpCheckInfo {
+            port: 80,
+            protocol: Some(mesos_proto::mesos::network_info::Protocol::IPv6 as i32),
+        }),
+        ..Default::default()
+    };
+    let checker = Checker::health(&ipv6, now).expect("valid");
+    assert_eq!(checker.probe(), &Probe::Tcp { address: "[::1]:80".parse().unwrap() });
     let no_command =
         CheckInfo { r#type: Some(check_info::Type::Command as i32), ..Default::default() };
     assert!(Checker::general(&no_command).is_err());
@@ -347,15 +358,15 @@ fn os_prober_probes() {
     let context = ProbeContext::default();
     // A listener accepts connections into its backlog without calling accept.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let tcp_port = listener.local_addr().unwrap().port();
-    let tcp = probe_once(Probe::Tcp { port: tcp_port }, Some(Duration::from_secs(5)), &context);
+    let address = listener.local_addr().unwrap();
+    let tcp = probe_once(Probe::Tcp { address }, Some(Duration::from_secs(5)), &context);
     assert_eq!(tcp, ProbeResult::Tcp { succeeded: true });
     drop(listener);
-    let refused = probe_once(Probe::Tcp { port: tcp_port }, Some(Duration::from_secs(5)), &context);
+    let refused = probe_once(Probe::Tcp { address }, Some(Duration::from_secs(5)), &context);
     assert_eq!(refused, ProbeResult::Tcp { succeeded: false });
 
     let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = server.local_addr().unwrap().port();
+    let address = server.local_addr().unwrap();
     let serving = std::thread::spawn(move || {
         for status in ["200 OK", "503 Service Unavailable"] {
             let (mut stream, _) = server.accept().unwrap();
@@ -366,7 +377,7 @@ fn os_prober_probes() {
             stream.write_all(reply.as_bytes()).unwrap();
         }
     });
-    let http = Probe::Http { scheme: "http".into(), port, path: "/health".into() };
+    let http = Probe::Http { scheme: "http".into(), address, path: "/health".into() };
     let first = probe_once(http.clone(), Some(Duration::from_secs(5)), &context);
     let second = probe_once(http.clone(), Some(Duration::from_secs(5)), &context);
     serving.join().unwrap();
