@@ -235,17 +235,21 @@ fn local_cluster_runs_a_third_party_scheduler_and_stops_clean() {
     );
 }
 
-/// `mesos-local --authenticate`: every master and agent endpoint needs the generated
-/// credential. An unmodified pymesos scheduler given it (`principal`/`secret`) runs a
-/// task; one without it is refused (`401` on SUBSCRIBE) and never gets an offer; the
-/// master's state needs it too.
+/// `mesos-local --authenticate` turns everything on: every master and agent endpoint
+/// needs the generated credential, the agents authenticate with it (CRAM-MD5: they
+/// registered, or the summary would not be printed) and v0 frameworks must too. An
+/// unmodified pymesos scheduler given it (`principal`/`secret`) runs a task; one
+/// without it is refused (`401` on SUBSCRIBE) and never gets an offer; the master's
+/// state needs it too. The printed `try` line runs the `hello` example as it stands;
+/// `hello` without the credential is refused.
 #[test]
 fn authenticated_cluster_admits_only_a_scheduler_with_credentials() {
+    let hello = example("hello");
     let (mut local, ports) = start_local_with(1, 1, &[], &["--authenticate"]);
     let line = local
         .lines
         .iter()
-        .find(|l| l.contains("HTTP authentication on"))
+        .find(|l| l.contains("authentication on (HTTP, frameworks, agents)"))
         .unwrap_or_else(|| panic!("the credential is printed: {:?}", local.lines));
     let words: Vec<&str> = line.split_whitespace().collect();
     let after = |key: &str| words[words.iter().position(|w| *w == key).expect(key) + 1];
@@ -271,8 +275,34 @@ fn authenticated_cluster_admits_only_a_scheduler_with_credentials() {
     assert_eq!(challenge, "Basic realm=\"mesos-master-readonly\"");
     let pair = format!("{principal}:{secret}");
     let authorization = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair));
-    let served = http.get(&url).header("Authorization", &authorization).call().expect("an answer");
+    let mut served =
+        http.get(&url).header("Authorization", &authorization).call().expect("an answer");
     assert_eq!(served.status(), 200);
+    let state: serde_json::Value =
+        serde_json::from_str(&served.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(state["flags"]["authenticate_frameworks"], "true", "{}", state["flags"]);
+    assert_eq!(state["flags"]["authenticate_agents"], "true");
+
+    // The printed line runs `hello` (a v0 driver) with the credential, as it stands.
+    let try_line = local
+        .lines
+        .iter()
+        .find_map(|l| l.trim_start().strip_prefix("try "))
+        .unwrap_or_else(|| panic!("a try line is printed: {:?}", local.lines));
+    let words: Vec<String> = try_line.split_whitespace().map(str::to_string).collect();
+    assert_eq!(Path::new(&words[0]), hello.as_path());
+    let (code, out) = run_example(&words, &["--tasks=1"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("1 of 1 tasks finished"), "{out}");
+    // Without the credential the master refuses the driver.
+    let bare: Vec<String> = words
+        .iter()
+        .filter(|w| !w.starts_with("--principal") && !w.starts_with("--secret"))
+        .cloned()
+        .collect();
+    let (code, out) = run_example(&bare, &["--tasks=1"]);
+    assert_ne!(code, Some(0), "{out}");
+    assert!(out.contains("is not authenticated"), "{out}");
 
     kill(OsPid::from_raw(local.child.id() as i32), Signal::SIGINT).unwrap();
     let exit = wait_exit(&mut local.child).expect("mesos-local exits on Ctrl-C");
@@ -460,6 +490,39 @@ fn mesos_execute() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_mesos-local")).with_file_name("mesos-execute")
 }
 
+/// Builds the example framework `name` (it lands beside `mesos-local`, where
+/// `mesos-local` looks for it to print its `try` line).
+fn example(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "-p", "mesos-examples", "--bin", name])
+        .current_dir(root)
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building {name} failed");
+    Path::new(env!("CARGO_BIN_EXE_mesos-local")).with_file_name(name)
+}
+
+/// Runs an example's command line `words` plus `extra` to its end (with the guard):
+/// exit code and everything it printed.
+fn run_example(words: &[String], extra: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(&words[0])
+        .args(&words[1..])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the example");
+    let (stdout, stderr) =
+        (child.stdout.take().expect("stdout"), child.stderr.take().expect("stderr"));
+    let err = std::thread::spawn(move || {
+        BufReader::new(stderr).lines().map_while(Result::ok).collect::<Vec<_>>().join("\n")
+    });
+    let (lines, _) = read_lines_until(stdout, |l| l.contains("tasks finished"));
+    let code = wait_exit(&mut child).and_then(|s| s.code());
+    (code, format!("{}\n{}", lines.join("\n"), err.join().unwrap_or_default()))
+}
+
 /// Runs `mesos-execute` (with the guard): exit code and output.
 fn execute(program: &Path, env: &[(String, String)], args: &[String]) -> (Option<i32>, String) {
     let mut child = Command::new(program)
@@ -579,13 +642,24 @@ fn pymesos_background(options: &[&str], master: &str, command: &str) -> Backgrou
 /// `POST /master/teardown` of `framework_id` on the master at `port` (no credentials:
 /// the caller is unauthenticated); returns the status code.
 fn teardown(port: u16, framework_id: &str) -> u16 {
+    teardown_as(port, framework_id, None)
+}
+
+/// `POST /master/teardown` with HTTP Basic `credential` (principal, secret), if any.
+fn teardown_as(port: u16, framework_id: &str, credential: Option<(&str, &str)>) -> u16 {
     let config = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(5)))
         .http_status_as_error(false)
         .build();
-    ureq::Agent::new_with_config(config)
+    let mut request = ureq::Agent::new_with_config(config)
         .post(&format!("http://127.0.0.1:{port}/master/teardown"))
-        .content_type("application/x-www-form-urlencoded")
+        .content_type("application/x-www-form-urlencoded");
+    if let Some((principal, secret)) = credential {
+        let pair = format!("{principal}:{secret}");
+        let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+        request = request.header("Authorization", &format!("Basic {encoded}"));
+    }
+    request
         .send(format!("frameworkId={framework_id}"))
         .expect("POST /master/teardown")
         .status()
@@ -617,8 +691,8 @@ fn framework_with_principal(state: &serde_json::Value, principal: &str) -> Optio
 /// `FrameworkInfo.principal`: a principal the `register_frameworks` ACLs deny is refused
 /// with Mesos's reason; an unauthenticated teardown of a framework whose principal the
 /// `teardown_frameworks` ACLs protect gets `403` and the framework keeps running, while
-/// one the ACLs let anyone tear down is removed. (Teardown by an authenticated
-/// principal needs HTTP authentication, which lands on its own branch.)
+/// one the ACLs let anyone tear down is removed. (Teardown by authenticated principals:
+/// `ha_cluster_with_http_authentication_enforces_acls`.)
 #[test]
 fn acls_refuse_a_principal_and_guard_teardown() {
     let acls = serde_json::json!({
@@ -657,4 +731,75 @@ fn acls_refuse_a_principal_and_guard_teardown() {
     assert!(framework_with_principal(&state, "locked").is_some(), "untouched");
     drop(open.child);
     drop(locked.child);
+}
+
+/// Issue 13's ACL proof on a whole HA cluster (three masters with raft, an agent), with
+/// `--acls`, `--credentials` and HTTP authentication of the read-write realm and the
+/// scheduler API: an unmodified pymesos scheduler authenticated as a principal that
+/// `register_frameworks` denies is refused; a `POST /master/teardown` without
+/// credentials gets `401`, by an authenticated principal that `teardown_frameworks`
+/// denies `403` (the framework keeps running), and by the one it allows `200` (the
+/// framework is gone).
+#[test]
+fn ha_cluster_with_http_authentication_enforces_acls() {
+    let acls = serde_json::json!({
+        "register_frameworks": [
+            {"principals": {"values": ["banned"]}, "roles": {"type": "NONE"}}],
+        "teardown_frameworks": [
+            {"principals": {"values": ["ops"]}, "framework_principals": {"type": "ANY"}},
+            {"principals": {"type": "ANY"}, "framework_principals": {"type": "NONE"}}]
+    })
+    .to_string();
+    let credentials =
+        std::env::temp_dir().join(format!("mesos-acl-credentials-{}.json", std::process::id()));
+    let pairs = [
+        ("ops", "ops-secret"),
+        ("analytics", "an-secret"),
+        ("banned", "b-secret"),
+        ("locked", "l-secret"),
+    ];
+    let list: Vec<_> =
+        pairs.iter().map(|(p, s)| serde_json::json!({"principal": p, "secret": s})).collect();
+    std::fs::write(&credentials, serde_json::json!({ "credentials": list }).to_string()).unwrap();
+    let path = credentials.display().to_string();
+    // The children read these (mesos-local's own polling stays on the open read-only realm).
+    let env: Vec<(String, String)> = [
+        ("MESOS_ACLS", acls.as_str()),
+        ("MESOS_CREDENTIALS", path.as_str()),
+        ("MESOS_HTTP_CREDENTIALS", path.as_str()),
+        ("MESOS_AUTHENTICATE_HTTP_READWRITE", "true"),
+        ("MESOS_AUTHENTICATE_HTTP_FRAMEWORKS", "true"),
+        ("MESOS_HTTP_FRAMEWORK_AUTHENTICATORS", "basic"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let (local, _ports) = start_local_with(3, 1, &env, &[]);
+    let (leader, _, _) = leader_line(&local.lines);
+    let master = format!("127.0.0.1:{leader}");
+
+    let banned = ["--principal", "banned", "--secret", "b-secret", "--wait", "30"];
+    let (status, output) = pymesos_with(&banned, &master, "echo hi", 1);
+    assert_eq!(status, Some(3), "refused with an ERROR event:\n{output}");
+    assert!(output.contains("error Not authorized to register framework"), "{output}");
+    assert!(framework_with_principal(&master_state(leader), "banned").is_none());
+
+    let locked = pymesos_background(
+        &["--principal", "locked", "--secret", "l-secret"],
+        &master,
+        "sleep 1000",
+    );
+    locked.wait_for("TASK_RUNNING");
+    let id = framework_with_principal(&master_state(leader), "locked").expect("registered");
+
+    assert_eq!(teardown_as(leader, &id, None), 401);
+    assert_eq!(teardown_as(leader, &id, Some(("analytics", "an-secret"))), 403);
+    let state = master_state(leader);
+    assert_eq!(framework_with_principal(&state, "locked").as_deref(), Some(id.as_str()));
+    assert_eq!(state["frameworks"][0]["tasks"][0]["state"], "TASK_RUNNING", "{state}");
+    assert_eq!(teardown_as(leader, &id, Some(("ops", "ops-secret"))), 200);
+    assert!(framework_with_principal(&master_state(leader), "locked").is_none(), "torn down");
+    drop(locked.child);
+    drop(local);
+    let _ = std::fs::remove_file(&credentials);
 }

@@ -95,7 +95,8 @@ pub use clock::{Clock, Time, TimerId};
 pub use error::Error;
 pub use hooks::{Hooks, Match, Observed};
 pub use message::{
-    Body, DecodeError, Envelope, Inbound, MessageName, Outbound, ProtoMessage, decode_body,
+    Body, Connection, DecodeError, Envelope, Inbound, MessageName, Outbound, ProtoMessage,
+    decode_body,
 };
 pub use metrics::{Counter, Gauge, Metrics};
 pub use node::{Delivered, LinkMode, Node, NodeBuilder, NodeConfig};

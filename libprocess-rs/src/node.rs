@@ -469,6 +469,7 @@ impl Node {
                 to: to.clone(),
                 name,
                 body: Body::Encoded(body),
+                via: None,
             });
         } else {
             self.send_remote(from, to, name, body);
@@ -481,7 +482,14 @@ impl Node {
             Some(Transport::Tcp(tcp)) => tcp.send(self, from, to, &name, &body),
             Some(Transport::Sim(sim)) => sim.route(
                 self.inner.address,
-                Envelope { from: from.clone(), to: to.clone(), name, body: Body::Encoded(body) },
+                Envelope {
+                    from: from.clone(),
+                    to: to.clone(),
+                    name,
+                    body: Body::Encoded(body),
+                    // Set by the simulated network as it routes.
+                    via: None,
+                },
             ),
             None => self.inner.stats.outbound_dropped.inc(),
         }

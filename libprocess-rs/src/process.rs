@@ -25,7 +25,7 @@ use crate::clock::{Clock, Pending, Time, TimerId};
 use crate::error::Error;
 use crate::http::{Request, Responder, SharedHandler};
 use crate::mailbox::SendCache;
-use crate::message::{DecodeError, Envelope, Inbound, Outbound, ProtoMessage};
+use crate::message::{Connection, DecodeError, Envelope, Inbound, Outbound, ProtoMessage};
 use crate::node::{LinkMode, Node, RouteTarget};
 use crate::pid::Pid;
 
@@ -151,16 +151,17 @@ impl<P: Process> ProcessActor<P> {
         from: Option<Pid>,
         f: impl FnOnce(&mut P, &mut Context<'_, P>) -> R,
     ) -> R {
-        let mut ctx = Context { core: &mut self.core, actix: actx, from };
+        let mut ctx = Context { core: &mut self.core, actix: actx, from, via: None };
         f(&mut self.process, &mut ctx)
     }
 
     fn on_delivered_message(&mut self, envelope: Envelope, actx: &mut actix::Context<Self>) {
-        let Envelope { from, to: _, name, body } = envelope;
+        let Envelope { from, to: _, name, body, via } = envelope;
         match P::Message::decode(&name, body) {
-            Ok(message) => {
-                self.run(actx, Some(from.clone()), |p, ctx| p.on_message(from, message, ctx))
-            }
+            Ok(message) => self.run(actx, Some(from.clone()), |p, ctx| {
+                ctx.via = via;
+                p.on_message(from, message, ctx)
+            }),
             Err(error) => {
                 let node = &self.core.node;
                 match &error {
@@ -267,6 +268,8 @@ pub struct Context<'a, P: Process> {
     core: &'a mut Core<P>,
     actix: &'a mut actix::Context<ProcessActor<P>>,
     from: Option<Pid>,
+    /// The connection the message being handled arrived on (see [`Context::via`]).
+    via: Option<Connection>,
 }
 
 impl<P: Process> Context<'_, P> {
@@ -325,6 +328,13 @@ impl<P: Process> Context<'_, P> {
     /// The sender of the message being handled.
     pub fn sender(&self) -> Option<&Pid> {
         self.from.as_ref()
+    }
+
+    /// The inbound connection the message being handled arrived on: `None` for a
+    /// message from a process of this node, and outside `on_message`. The sender's pid
+    /// is only claimed; this is what tells two peers claiming the same pid apart.
+    pub fn via(&self) -> Option<Connection> {
+        self.via
     }
 
     /// Links to `pid`: [`Process::on_exited`] fires when it terminates (local) or when the

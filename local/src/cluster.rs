@@ -38,47 +38,55 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// How often the leader and the registered agents are checked.
 const LEADER_CHECK: Duration = Duration::from_millis(500);
 
-/// The credential `--authenticate` generates: every process accepts it, and
-/// `mesos-local` itself presents it when it polls the masters.
+/// The credential `--authenticate` generates: every process accepts it, the agents
+/// authenticate with it (CRAM-MD5), and `mesos-local` itself presents it when it polls
+/// the masters.
 struct Auth {
-    /// The credentials file (`<work dir>/credentials`).
+    /// The credentials file (`<work dir>/credentials`): who the masters and agents accept.
     path: PathBuf,
+    /// The agents' own credential (`<work dir>/credential`, Mesos's `--credential`).
+    credential: PathBuf,
     principal: String,
     secret: String,
 }
 
 impl Auth {
-    /// Writes a credentials file with one fresh principal and secret, readable only by
-    /// its owner (masters warn about files others can read, as Mesos does).
+    /// Writes a credentials file with one fresh principal and secret, and the agents'
+    /// credential with the same pair, each readable only by its owner (masters and
+    /// agents warn about files others can read, as Mesos does).
     fn generate(work_dir: &Path) -> anyhow::Result<Auth> {
-        use std::os::unix::fs::OpenOptionsExt;
         let principal = "mesos-local".to_string();
         let secret = uuid::Uuid::new_v4().simple().to_string();
+        let pair = serde_json::json!({ "principal": principal, "secret": secret });
         let path = work_dir.join("credentials");
-        let json =
-            serde_json::json!({ "credentials": [{ "principal": principal, "secret": secret }] });
-        let _ = std::fs::remove_file(&path);
-        let mut file =
-            std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
-        file.write_all(json.to_string().as_bytes())?;
-        Ok(Auth { path, principal, secret })
+        write_private(&path, &serde_json::json!({ "credentials": [pair.clone()] }))?;
+        let credential = work_dir.join("credential");
+        write_private(&credential, &pair)?;
+        Ok(Auth { path, credential, principal, secret })
     }
 
-    fn master_args(&self) -> [String; 5] {
+    /// Every realm of HTTP authentication, and CRAM-MD5 required of v0 frameworks and
+    /// of agents.
+    fn master_args(&self) -> [String; 7] {
         [
             format!("--credentials={}", self.path.display()),
             "--authenticate_http_readonly=true".into(),
             "--authenticate_http_readwrite=true".into(),
             "--authenticate_http_frameworks=true".into(),
             "--http_framework_authenticators=basic".into(),
+            "--authenticate_frameworks=true".into(),
+            "--authenticate_agents=true".into(),
         ]
     }
 
-    fn agent_args(&self) -> [String; 3] {
+    /// HTTP authentication of the agent's endpoints, and its own credential to
+    /// authenticate with the masters.
+    fn agent_args(&self) -> [String; 4] {
         [
             format!("--http_credentials={}", self.path.display()),
             "--authenticate_http_readonly=true".into(),
             "--authenticate_http_readwrite=true".into(),
+            format!("--credential={}", self.credential.display()),
         ]
     }
 
@@ -88,6 +96,22 @@ impl Auth {
         let pair = format!("{}:{}", self.principal, self.secret);
         format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
     }
+}
+
+/// The program `name` in the directory of this executable, if it is there.
+fn sibling(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    Some(exe.parent()?.join(name)).filter(|path| path.is_file())
+}
+
+/// Writes `json` to a new file at `path` that only its owner can read.
+fn write_private(path: &Path, json: &serde_json::Value) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(json.to_string().as_bytes())?;
+    Ok(())
 }
 
 /// One child process.
@@ -207,7 +231,8 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
             .filter(|s| active_agents(s) >= expected)
             .map(|_| ())
     })?;
-    print_summary(members, leader, &work_dir, http.scheme(), auth.as_ref());
+    let summary = Summary { work_dir: &work_dir, scheme: http.scheme(), masters: &master_list };
+    print_summary(members, leader, &summary, auth.as_ref());
     watch(stop, members, (&http, &masters), leader, expected)
 }
 
@@ -313,13 +338,17 @@ fn leader_of(http: &MasterHttp, masters: &[SocketAddr]) -> Option<SocketAddr> {
     })
 }
 
-fn print_summary(
-    members: &[Member],
-    leader: SocketAddr,
-    work_dir: &Path,
-    scheme: &str,
-    auth: Option<&Auth>,
-) {
+/// What the summary names besides the processes.
+struct Summary<'a> {
+    work_dir: &'a Path,
+    /// `http` or `https`.
+    scheme: &'a str,
+    /// Every master, as `--master` takes them.
+    masters: &'a str,
+}
+
+fn print_summary(members: &[Member], leader: SocketAddr, summary: &Summary, auth: Option<&Auth>) {
+    let Summary { work_dir, scheme, masters } = summary;
     let mut out = std::io::stdout();
     let _ = writeln!(out, "mesos-local: cluster up (work dir {})", work_dir.display());
     for member in members {
@@ -337,14 +366,19 @@ fn print_summary(
         );
     }
     let _ = writeln!(out, "  web UI  {scheme}://{leader}/");
+    let mut credential = String::new();
     if let Some(auth) = auth {
+        let (principal, secret) = (&auth.principal, &auth.secret);
         let _ = writeln!(
             out,
-            "  HTTP authentication on: principal {} secret {} (credentials {})",
-            auth.principal,
-            auth.secret,
+            "  authentication on (HTTP, frameworks, agents): principal {principal} secret {secret} (credentials {})",
             auth.path.display()
         );
+        credential = format!(" --principal={principal} --secret={secret}");
+    }
+    // The example framework, when it was built beside this binary (`cargo build`).
+    if let Some(hello) = sibling("hello") {
+        let _ = writeln!(out, "  try     {} --master={masters}{credential}", hello.display());
     }
     let _ = writeln!(out, "Ctrl-C stops everything.");
     let _ = out.flush();

@@ -163,9 +163,17 @@ pub fn spawn_master_with(
     process.set_authentication(options.authentication);
     let master = reserved.spawn(process);
     node.set_default_process("master");
-    if !options.http_authenticator.is_empty() {
+    // The gate authenticates every request by its realm and, with `--acls`, checks
+    // `get_endpoints` on the node's built-in `/metrics/snapshot` (Mesos: libprocess's
+    // metrics process asks the master's authorization callback).
+    if !options.http_authenticator.is_empty() || options.authorizer.is_some() {
         let realm_of = crate::http::authentication::realm_of;
-        node.set_http_gate(options.http_authenticator.gate(realm_of));
+        let gate = options.http_authenticator.gate_with(
+            realm_of,
+            node.clock().clone(),
+            options.authorizer.clone(),
+        );
+        node.set_http_gate(gate);
     }
     Ok(Master { master, allocator })
 }

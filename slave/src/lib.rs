@@ -21,6 +21,8 @@
 //! - [`paths`]: where everything lives under `--work_dir`.
 //! - [`checkpoint`]: atomic checkpoint files and reading them back for recovery.
 //! - [`containerizer`]: the posix containerizer: executors as OS processes.
+//! - [`fetcher`]: the fetcher (Mesos's `mesos-fetcher`): an executor's URIs into its
+//!   sandbox before it starts, with the agent's fetcher cache.
 //! - [`limits`]: resource limits (cgroups v2 where available, else rlimits).
 //! - [`files`]: `/files/*`: browsing and reading sandboxes, confined to them.
 //! - [`executor`]: the command executor that `mesos-executor` runs: an `Executor` on
@@ -36,6 +38,7 @@ pub mod containerizer;
 pub mod core;
 pub mod error;
 pub mod executor;
+pub mod fetcher;
 pub mod files;
 pub mod flags;
 pub mod limits;

@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use super::guarded::{ConnState, GuardedIo};
 use super::tls::{self, Accepted};
 use crate::http::{self as lhttp, ClientAddr, Response};
+use crate::message::Connection;
 use crate::metrics::Counter;
 use crate::node::{Node, NodeConfig, NodeInner};
 use crate::tls::Tls;
@@ -124,6 +125,8 @@ pub(crate) async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send + 
     mut stop: watch::Receiver<bool>,
 ) {
     let state = Arc::new(ConnState::default());
+    // Every message read from this connection carries its identity (see `Connection`).
+    let connection = Connection::open(client);
     let io = TokioIo::new(GuardedIo::new(stream, state.clone(), config.header_read_timeout));
     // hyper's read buffer bounds the head it parses; heads between the configured bound and
     // twice it are parsed and answered `431` below, larger ones make hyper close the
@@ -135,7 +138,7 @@ pub(crate) async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send + 
         let config = config.clone();
         async move {
             state.begin();
-            let response = serve_request(request, client, node, &config).await;
+            let response = serve_request(request, connection, node, &config).await;
             state.end();
             Ok::<Response, Infallible>(response)
         }
@@ -172,7 +175,7 @@ pub(crate) async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send + 
 
 async fn serve_request(
     request: hyper::Request<Incoming>,
-    client: SocketAddr,
+    connection: Connection,
     node: Weak<NodeInner>,
     config: &NodeConfig,
 ) -> Response {
@@ -214,7 +217,8 @@ async fn serve_request(
         }
     };
     let mut request = http::Request::from_parts(parts, body);
-    request.extensions_mut().insert(ClientAddr(client));
+    request.extensions_mut().insert(ClientAddr(connection.peer));
+    request.extensions_mut().insert(connection);
     node.handle_http(request).await
 }
 

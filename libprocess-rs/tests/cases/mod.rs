@@ -1,5 +1,6 @@
 mod bounds;
 mod clock;
+mod connections;
 mod fuzz_seeds;
 mod hooks;
 mod http_routes;

@@ -24,7 +24,8 @@
 //! | `/redirect` | `307` to the leading master | `read_only` |
 //! | `POST /teardown` with `frameworkId=` | removes a framework | `teardown` |
 //! | `POST /api/v1/scheduler` | the v1 scheduler API (RecordIO event stream) | [`scheduler_api`] |
-//! | `POST /api/v1` | the v1 operator API (queries, TEARDOWN, SUBSCRIBE) | [`operator_api`] |
+//! | `POST /api/v1` | the v1 operator API (queries, TEARDOWN, SUBSCRIBE, reservations and volumes) | [`operator_api`] |
+//! | `POST /reserve`, `/unreserve`, `/create-volumes`, `/destroy-volumes` | operator reservations and volumes (v0) | `operations` |
 //! | `/raft` | this master's raft status and members (every master) | `raft` |
 //! | `/proxy/<ip:port>/<path>` | a read-only `GET` of another master or agent, for the web UI | `web_proxy` |
 //! | `/messages?after=&limit=`, `/messages/body?seq=` | the node's message ring, bodies as Mesos JSON (every master) | [`mesos_proto::http_api::messages_handler`] |
@@ -49,6 +50,7 @@
 //! - [`state_json`](mod@state_json): Mesos-shaped JSON of tasks, agents, frameworks and `/state`.
 //! - [`query`]: query strings, typed values, JSONP.
 //! - `teardown`: `POST /teardown`.
+//! - `operations`: the operator's reservations and volumes (v1 calls and v0 endpoints).
 //! - [`visibility`]: the `view_*` ACLs applied to a snapshot before it is rendered.
 //! - [`scheduler_api`]: the v1 scheduler HTTP API and its subscriber streams.
 //! - [`operator_api`]: the v1 operator HTTP API and its subscriber streams.
@@ -70,6 +72,7 @@ use mesos_registrar::Registrar;
 pub mod authentication;
 pub mod endpoints;
 pub mod metrics;
+mod operations;
 pub mod operator_api;
 pub mod query;
 mod raft;
@@ -109,6 +112,7 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &Shared) {
     web_proxy::install(ctx, &shared.snapshot, &shared.leader_view, &shared.registrar);
     read_only::install(ctx, shared);
     teardown::install(ctx);
+    operations::install(ctx);
     metrics::install_snapshot_gauges(ctx, shared.snapshot.clone());
     scheduler_api::install(ctx);
     operator_api::install(ctx, shared);

@@ -125,6 +125,9 @@ async fn handle(
     if !local && let Some(redirect) = view.redirect(&request) {
         return Err(redirect);
     }
+    if let Some(operation) = super::operations::v1_operation(&call) {
+        return super::operations::on_v1_operation(operation, &master, principal).await;
+    }
     match kind {
         call::Type::Teardown => on_teardown(call.teardown, &master, principal).await,
         call::Type::Subscribe => on_subscribe(&master, encoding, principal, authorizer).await,

@@ -328,6 +328,11 @@ fn to_event(message: &Outgoing) -> Option<mesos::scheduler::Event> {
             e.rescind = Some(event::Rescind { offer_id: m.offer_id.clone() });
             Type::Rescind
         }
+        Outgoing::UpdateOperationStatus(m) => {
+            e.update_operation_status =
+                Some(event::UpdateOperationStatus { status: m.status.clone() });
+            Type::UpdateOperationStatus
+        }
         Outgoing::StatusUpdate(m) => {
             let mut status = m.update.status.clone();
             status.uuid = m.update.uuid.clone();

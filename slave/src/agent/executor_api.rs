@@ -47,6 +47,7 @@ use mesos_proto::mesos::internal::{
 };
 use mesos_proto::mesos::v1::executor::{Call, Event, call, event};
 use mesos_proto::mesos::{self, TaskState, task_status};
+use mesos_security::jwt::Claims;
 
 use mesos_proto::http_api::{
     Encoding, bad_request, evolve, parse_body, record, require_post, response_encoding,
@@ -277,6 +278,18 @@ impl Agent {
             .executors
             .get(&executor_id)
             .ok_or_else(|| bad_request("Executor cannot be found"))?;
+        // With `--authenticate_http_executors` the gate put the token's claims here;
+        // they must name this executor and its current container (Mesos: slave/http.cpp
+        // `verifyExecutorClaims`, before any call is served).
+        if let Some(claims) = request.extensions().get::<Claims>() {
+            claims
+                .verify_executor(
+                    framework_id.as_str(),
+                    executor_id.as_str(),
+                    executor.container_id.value(),
+                )
+                .map_err(|reason| lhttp::text(StatusCode::FORBIDDEN, reason))?;
+        }
         if executor.state == ExecutorState::Registering && kind != call::Type::Subscribe {
             return Err(lhttp::text(StatusCode::FORBIDDEN, "Executor is not subscribed"));
         }

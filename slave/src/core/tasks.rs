@@ -124,6 +124,20 @@ impl AgentCore {
             self.agent_status_update(&framework_id, &task_id, TaskState::TaskError, details, now);
             return;
         }
+        let links = match self.volume_links(&task) {
+            Ok(links) => links,
+            Err(message) => {
+                let details = slave_details(task_status::Reason::TaskInvalid, &message, None);
+                self.agent_status_update(
+                    &framework_id,
+                    &task_id,
+                    TaskState::TaskError,
+                    details,
+                    now,
+                );
+                return;
+            }
+        };
         let executor_id = ExecutorId::from(&executor_info.executor_id);
         let state = self
             .frameworks
@@ -149,7 +163,18 @@ impl AgentCore {
                     details,
                     now,
                 );
+                return;
             }
+        }
+        // After the launch output (which creates a new executor's sandbox), before
+        // the executor can run the task.
+        let sandbox = self
+            .frameworks
+            .get(&framework_id)
+            .and_then(|f| f.executors.get(&executor_id))
+            .map(|e| e.directory.clone());
+        if let Some(sandbox) = sandbox.filter(|_| !links.is_empty()) {
+            self.outbox.push(Output::LinkVolumes { sandbox, links });
         }
     }
 
@@ -191,11 +216,27 @@ impl AgentCore {
         }
         let resources: Vec<_> =
             info.resources.iter().chain(task.resources.iter()).cloned().collect();
+        let mut launch_command = info.command.clone().unwrap_or_default();
+        // The user the executor runs as: its command's, else the framework's (Mesos:
+        // slave.cpp `Slave::launchExecutor`); the fetcher's cache key includes it.
+        if launch_command.user.is_none() {
+            launch_command.user = self
+                .frameworks
+                .get(framework_id)
+                .map(|f| f.info.user.clone())
+                .filter(|user| !user.is_empty());
+        }
         let request = LaunchRequest {
             limits: crate::limits::ContainerLimits::of(&resources, command),
             container_id: container_id.clone(),
-            command: info.command.clone().unwrap_or_default(),
-            env: self.executor_environment(framework_id, &info, &sandbox, checkpoint),
+            command: launch_command,
+            env: self.executor_environment(
+                framework_id,
+                &info,
+                &container_id,
+                &sandbox,
+                checkpoint,
+            ),
             sandbox,
         };
         if checkpoint {
@@ -207,6 +248,17 @@ impl AgentCore {
             framework.executors.insert(executor_id, executor);
         }
         self.outbox.push(Output::Launch(Box::new(request)));
+    }
+
+    /// True while the executor of `container_id` still waits for its container to
+    /// start (the actor asks after a fetch: an executor shut down meanwhile is not
+    /// started).
+    pub fn awaits_launch(&self, container_id: &ContainerId) -> bool {
+        self.find_container(container_id)
+            .and_then(|(framework_id, executor_id)| {
+                self.frameworks.get(&framework_id)?.executors.get(&executor_id).map(|e| e.state)
+            })
+            .is_some_and(|state| state == ExecutorState::Registering)
     }
 
     /// The actor launched (or failed to launch) a container asked for with
@@ -245,10 +297,12 @@ impl AgentCore {
             }
             Err(error) => {
                 tracing::error!(%error, "executor launch failed");
+                // The task's message reads "Failed to launch container; <error>"
+                // (Mesos: "Failed to launch container: <error>").
                 executor.pending_termination = Some(PendingTermination {
                     state: TaskState::TaskFailed,
                     reason: task_status::Reason::ContainerLaunchFailed,
-                    message: error.clone(),
+                    message: "Failed to launch container".into(),
                 });
                 let termination = Termination {
                     container_id: container_id.clone(),
@@ -261,11 +315,14 @@ impl AgentCore {
     }
 
     /// Mesos's executor environment (Mesos: slave.cpp `executorEnvironment`). The actor
-    /// adds the agent's own `RUST_LOG`, if any.
+    /// adds the agent's own `RUST_LOG`, if any. With `--jwt_secret_key`, the executor's
+    /// token for the executor API (Mesos: `Slave::generateSecret`, claims `fid`, `eid`,
+    /// `cid`) is in `MESOS_EXECUTOR_AUTHENTICATION_TOKEN`.
     fn executor_environment(
         &self,
         framework_id: &FrameworkId,
         info: &ExecutorInfo,
+        container_id: &ContainerId,
         sandbox: &std::path::Path,
         checkpoint: bool,
     ) -> BTreeMap<String, String> {
@@ -288,6 +345,14 @@ impl AgentCore {
         env.insert("MESOS_CHECKPOINT".into(), if checkpoint { "1" } else { "0" }.into());
         env.insert("MESOS_HTTP_COMMAND_EXECUTOR".into(), "0".into());
         env.insert("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".into(), grace);
+        if let Some(key) = &self.config.executor_token_key {
+            let claims = mesos_security::jwt::Claims::executor(
+                framework_id.as_str(),
+                &info.executor_id.value,
+                container_id.value(),
+            );
+            env.insert(mesos_security::jwt::EXECUTOR_TOKEN_ENV.into(), key.sign(&claims));
+        }
         if checkpoint {
             env.insert(
                 "MESOS_RECOVERY_TIMEOUT".into(),

@@ -58,6 +58,9 @@ impl TaskRunner for PosixTaskRunner {
             .stdin(Stdio::null());
         // Its own group (pgid = its pid), in the executor's session.
         process.process_group(0);
+        // The executor's token is its own, not the task's (Mesos: executor.cpp erases it
+        // from the environment so no other process of the container sees it).
+        process.env_remove(mesos_security::jwt::EXECUTOR_TOKEN_ENV);
         let variables =
             command.environment.as_ref().map(|e| e.variables.as_slice()).unwrap_or_default();
         for variable in variables {

@@ -1,7 +1,10 @@
+mod acls;
 mod checks_process;
 mod checks_sim;
+mod executor_authentication;
 mod executor_http;
 mod fake;
+mod fetcher;
 mod files_http;
 mod http_authentication;
 mod messages_http;
@@ -12,4 +15,5 @@ mod scheduler;
 mod sim_cluster;
 mod support;
 mod tasks_sim;
+mod volumes_real;
 mod with_master;
