@@ -186,6 +186,11 @@ impl ExecutorCore {
         self.now = now;
     }
 
+    /// The time given by the last [`ExecutorCore::set_now`].
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
     /// The environment the driver runs with.
     pub fn env(&self) -> &ExecutorEnv {
         &self.env

@@ -72,6 +72,11 @@ impl ExecutorDriver<'_> {
         self.core.env()
     }
 
+    /// The driver's clock (the libprocess clock: paused and advanced in tests).
+    pub fn now(&self) -> libprocess::Time {
+        self.core.now()
+    }
+
     /// True while registered with the agent.
     pub fn is_connected(&self) -> bool {
         self.core.is_connected()

@@ -1,4 +1,6 @@
 mod acls;
+mod checks_process;
+mod checks_sim;
 mod executor_authentication;
 mod executor_http;
 mod fake;

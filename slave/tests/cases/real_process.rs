@@ -50,6 +50,8 @@ async fn task_survives_agent_kill_and_finishes_once() {
     node.send(master.pid(), &agent, run);
     let task_pid: i32 = read_fifo(pid_fifo.clone()).await.trim().parse().expect("task pid");
     processes.groups.push(task_pid);
+    let starting = next_update(&mut events).await;
+    assert_eq!(starting.status.state, TaskState::TaskStarting as i32, "Mesos 1.x sends it first");
     let running = next_update(&mut events).await;
     assert_eq!(running.status.state, TaskState::TaskRunning as i32);
     if let Some(executor) = executor_pid(&work_dir) {
@@ -79,10 +81,10 @@ async fn task_survives_agent_kill_and_finishes_once() {
             finished += 1;
             break;
         }
-        assert_eq!(
-            update.status.state,
-            TaskState::TaskRunning as i32,
-            "only RUNNING may be resent"
+        assert!(
+            [TaskState::TaskStarting as i32, TaskState::TaskRunning as i32]
+                .contains(&update.status.state),
+            "only STARTING and RUNNING may be resent"
         );
     }
     assert_eq!(finished, 1);
@@ -154,6 +156,7 @@ async fn missing_command_fails_and_kill_task_kills() {
         ..Default::default()
     };
     node.send(master.pid(), &agent, run);
+    assert_eq!(next_update(&mut events).await.status.state, TaskState::TaskStarting as i32);
     assert_eq!(next_update(&mut events).await.status.state, TaskState::TaskRunning as i32);
     let kill_message = KillTaskMessage {
         framework_id: framework(false).id.unwrap(),
@@ -194,6 +197,8 @@ async fn task_runs_with_executor_authentication_on() {
         ..Default::default()
     };
     node.send(master.pid(), &agent, run);
+    let starting = next_update(&mut events).await;
+    assert_eq!(starting.status.state, TaskState::TaskStarting as i32);
     let running = next_update(&mut events).await;
     assert_eq!(running.status.state, TaskState::TaskRunning as i32);
     let executor = executor_pid(&work_dir).expect("the executor's checkpointed pid");
