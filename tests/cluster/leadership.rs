@@ -12,7 +12,10 @@ use libprocess::prost::Message as _;
 use mesos_proto::mesos::{self, internal};
 use mesos_proto::resources::Resources;
 
-use super::{GUARD, leader_line, raft_status, start_local};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid as OsPid;
+
+use super::{GUARD, leader_line, pymesos_background, raft_status, start_local};
 
 /// Agents that re-register, with their tasks, before the load (they make `/state` big).
 const AGENTS: usize = 600;
@@ -235,3 +238,73 @@ fn client_load_on_the_leader_never_costs_its_leadership() {
     drop(local);
 }
 
+/// A process stopped with SIGSTOP (Jepsen's process pause), continued when dropped so a
+/// failing test leaves nothing frozen behind.
+struct Paused(i32);
+
+impl Paused {
+    fn stop(pid: i32) -> Paused {
+        kill(OsPid::from_raw(pid), Signal::SIGSTOP).expect("SIGSTOP the leader");
+        Paused(pid)
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        let _ = kill(OsPid::from_raw(self.0), Signal::SIGCONT);
+    }
+}
+
+/// Subscribes to the v1 operator API of the master at `port` (answered once subscribed);
+/// the receiver gets the bytes of the whole stream when the master ends it.
+fn operator_subscription(port: u16) -> mpsc::Receiver<Vec<u8>> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let body = r#"{"type": "SUBSCRIBE"}"#;
+    let request = format!(
+        "POST /api/v1 HTTP/1.1\r\nHost: master\r\nContent-Type: application/json\r\n\
+         Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("subscribe");
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).expect("the answer's status line");
+    assert_eq!(&head, b"HTTP/1.1 200", "subscribed");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = stream.read_to_end(&mut all);
+        let _ = tx.send(all);
+    });
+    rx
+}
+
+/// A deposed leader closes its v1 scheduler and operator subscriptions at once, so an
+/// unmodified pymesos framework comes back (issue 18, section 3): the framework
+/// subscribes to the leader and runs a task that waits for a file, and an operator
+/// subscribes too; the leader is paused (SIGSTOP) until another master leads, then woken
+/// (SIGCONT). It learns it was deposed and must end both event streams; pymesos then
+/// subscribes again at the old leader, follows its `307` to the new one, and gets its
+/// task's TASK_FINISHED there. Before, the scheduler's stream stayed open after fencing
+/// (the master's watcher of the client's side kept a copy of its writer) and pymesos
+/// waited on it forever.
+#[test]
+fn paused_leader_closes_its_subscriptions_and_the_framework_comes_back() {
+    let (local, _ports) = start_local(3, 1);
+    let (leader, leader_pid, _) = leader_line(&local.lines);
+    let go = local.work_dir.join("go");
+    let command = format!("while [ ! -e {} ]; do sleep 0.05; done", go.display());
+    let framework = pymesos_background(&["--wait", "90"], &format!("127.0.0.1:{leader}"), &command);
+    framework.wait_for("TASK_RUNNING");
+    let operator = operator_subscription(leader);
+
+    let paused = Paused::stop(leader_pid);
+    let line = local.wait_line(|l| l.starts_with("mesos-local: leading master is now"));
+    assert!(!line.ends_with(&format!(":{leader}")), "another master leads: {line}");
+    drop(paused);
+    operator.recv_timeout(GUARD).expect("the deposed leader ended the operator's event stream");
+    // The task ends only now: its TASK_FINISHED reaches the framework only if the
+    // framework found the new leader.
+    std::fs::write(&go, b"").expect("create the file the task waits for");
+    framework.wait_for("TASK_FINISHED");
+    drop(local);
+}

@@ -24,6 +24,7 @@ use libprocess::{Context, Pid};
 use mesos_proto::ids::FrameworkId;
 use mesos_proto::mesos::{self, scheduler, v1};
 use mesos_security::Principal;
+use tokio::sync::oneshot;
 
 use crate::core::{MasterError, Outgoing};
 use crate::process::MasterProcess;
@@ -45,6 +46,10 @@ struct Stream {
     writer: StreamWriter,
     encoding: Encoding,
     stream_id: String,
+    /// Dropped with the subscription: stops the watcher of the client's side, whose copy
+    /// of `writer` would otherwise keep the stream open after the master let it go (a
+    /// deposed leader's subscribers never saw their stream end, so never came back).
+    _watched: oneshot::Sender<()>,
 }
 
 /// The open HTTP subscriptions, by synthetic pid.
@@ -232,7 +237,9 @@ fn subscribe(
         response.headers_mut().insert("mesos-stream-id", value);
     }
     let pid = stream_pid(&stream_id);
-    master.http.streams.insert(pid.clone(), Stream { writer: writer.clone(), encoding, stream_id });
+    let (watched, dropped) = oneshot::channel();
+    let stream = Stream { writer: writer.clone(), encoding, stream_id, _watched: watched };
+    master.http.streams.insert(pid.clone(), stream);
     let now = ctx.now();
     let result = master.core_mut().on_scheduler_call(&pid, call, now);
     master.flush(ctx);
@@ -246,8 +253,17 @@ fn subscribe(
             return Err(bad_request(error.to_string()));
         }
     }
+    // Until the client goes, or the master drops the subscription (fencing, teardown, a
+    // subscriber too slow): either way this copy of the writer goes too, and the stream
+    // ends for the client (Mesos: the connection closes when the master lets it go).
+    let gone = async move {
+        tokio::select! {
+            () = writer.closed() => {}
+            _ = dropped => {}
+        }
+    };
     let watched = pid.clone();
-    ctx.spawn(async move { writer.closed().await }, move |master: &mut MasterProcess, (), ctx| {
+    ctx.spawn(gone, move |master: &mut MasterProcess, (), ctx| {
         on_stream_closed(master, &watched, ctx);
     });
     Ok(response)
