@@ -3,6 +3,7 @@ mod clock;
 mod fuzz_seeds;
 mod hooks;
 mod http_routes;
+mod lane;
 mod links;
 mod os_processes;
 mod processes;
