@@ -30,33 +30,60 @@ const STATE_POLLERS: usize = 4;
 const GET_STATE_POLLERS: usize = 2;
 const POLLS: usize = 2;
 
+/// What the test waits on: an agent answered, or a line `mesos-local` printed.
+enum Event {
+    Acknowledged,
+    Line(String),
+}
+
 /// Where the emulated agents live: one listener standing for every `slave(<n>)`, which
 /// reads whatever masters send it and counts the (re-)registration acknowledgements.
 struct Agents {
     port: u16,
-    acknowledged: mpsc::Receiver<()>,
+    events: mpsc::Receiver<Event>,
 }
 
 impl Agents {
-    fn start() -> Agents {
+    /// Starts the listener; `mesos-local`'s later lines (`lines`) come in among the
+    /// acknowledgements, so a leadership change ends a wait at once.
+    fn start(lines: mpsc::Receiver<String>) -> Agents {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the agents' address");
         let port = listener.local_addr().expect("address").port();
-        let (tx, acknowledged) = mpsc::channel();
+        let (tx, events) = mpsc::channel();
+        let forward = tx.clone();
+        std::thread::spawn(move || {
+            for line in lines {
+                let _ = forward.send(Event::Line(line));
+            }
+        });
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
                 let tx = tx.clone();
                 std::thread::spawn(move || count_acknowledgements(stream, &tx));
             }
         });
-        Agents { port, acknowledged }
+        Agents { port, events }
     }
 
     /// Waits (on the acknowledgements, with the guard) until `n` more agents were
-    /// answered.
-    fn wait_acknowledged(&self, n: usize) {
-        for i in 0..n {
-            if self.acknowledged.recv_timeout(GUARD).is_err() {
-                panic!("only {i} of {n} agents were answered in time");
+    /// answered; fails at once if `mesos-local` reports that a master other than the one
+    /// on `leader` leads. (Its "no leading master" is no evidence: it reads each master's
+    /// whole `/master/state` within 2 s, which a leader rendering for many clients may not
+    /// answer in time; the raft terms checked at the end are the proof.)
+    fn wait_acknowledged(&self, n: usize, leader: u16) {
+        let mut answered = 0;
+        let other_leader = |line: &str| {
+            line.starts_with("mesos-local: leading master is now")
+                && !line.ends_with(&format!(":{leader}"))
+        };
+        while answered < n {
+            match self.events.recv_timeout(GUARD) {
+                Ok(Event::Acknowledged) => answered += 1,
+                Ok(Event::Line(line)) if other_leader(&line) => {
+                    panic!("leadership changed under load: {line}")
+                }
+                Ok(Event::Line(_)) => {}
+                Err(_) => panic!("only {answered} of {n} agents were answered in time"),
             }
         }
     }
@@ -64,7 +91,7 @@ impl Agents {
 
 /// Reads a master's connection to the agents, signalling each `SlaveRegisteredMessage`
 /// and `SlaveReregisteredMessage` (a name split across two reads is still seen).
-fn count_acknowledgements(mut stream: TcpStream, tx: &mpsc::Sender<()>) {
+fn count_acknowledgements(mut stream: TcpStream, tx: &mpsc::Sender<Event>) {
     const NAMES: [&[u8]; 2] =
         [b"/mesos.internal.SlaveRegisteredMessage ", b"/mesos.internal.SlaveReregisteredMessage "];
     let find = |haystack: &[u8], name: &[u8]| {
@@ -80,7 +107,7 @@ fn count_acknowledgements(mut stream: TcpStream, tx: &mpsc::Sender<()>) {
         carry.extend_from_slice(&buffer[..n]);
         let mut consumed = 0;
         while let Some(end) = NAMES.iter().filter_map(|name| find(&carry[consumed..], name)).min() {
-            let _ = tx.send(());
+            let _ = tx.send(Event::Acknowledged);
             consumed += end;
         }
         carry.drain(..consumed);
@@ -190,20 +217,20 @@ fn poll(port: u16, path: &'static str, body: Option<&'static str>, times: usize)
 /// within seconds.
 #[test]
 fn client_load_on_the_leader_never_costs_its_leadership() {
-    let (local, ports) = start_local(3, 0);
+    let (mut local, ports) = start_local(3, 0);
     let (leader, _, _) = leader_line(&local.lines);
     let terms = |ports: &[u16]| -> Vec<u64> {
         ports.iter().map(|p| raft_status(*p)["term"].as_u64().expect("a term")).collect()
     };
     let before = terms(&ports);
 
-    let agents = Agents::start();
+    let agents = Agents::start(std::mem::replace(&mut local.later, mpsc::channel().1));
     let reregistrations = (0..AGENTS).map(|n| {
         let name = "mesos.internal.ReregisterSlaveMessage";
         (n, name, reregistration(n).encode_to_vec())
     });
     send_all(leader, agents.port, reregistrations);
-    agents.wait_acknowledged(AGENTS);
+    agents.wait_acknowledged(AGENTS, leader);
 
     let mut load = Vec::new();
     for _ in 0..STATE_POLLERS {
@@ -228,7 +255,7 @@ fn client_load_on_the_leader_never_costs_its_leadership() {
     for client in load {
         client.join().expect("a client thread");
     }
-    agents.wait_acknowledged(NEW_AGENTS);
+    agents.wait_acknowledged(NEW_AGENTS, leader);
 
     let after = terms(&ports);
     assert_eq!(before, after, "no master's raft term moved (masters {ports:?})");
