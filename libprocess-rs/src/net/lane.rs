@@ -99,9 +99,16 @@ pub(crate) fn classify(first: &[u8], ids: &[Arc<str>]) -> Option<bool> {
     (!undecided || first.len() >= PEEK_BYTES).then_some(false)
 }
 
+/// Peeks again this many times, 1 ms, 2 ms, 4 ms, ... apart (63 ms in all), at a request
+/// line that arrived cut short, before handing the connection to the I/O runtime. A lane
+/// peer writes each message in one piece, so its first request line comes whole; only an
+/// odd or hostile client trickles, and it must not make the lane thread spin.
+const PEEK_RETRIES: u32 = 6;
+
 /// Peeks at a new plain connection until its first bytes say whether it belongs to the
-/// lane (see [`classify`]). A connection that sends nothing, or too little to tell, within
-/// `deadline` is not the lane's (the I/O runtime's head deadline then deals with it).
+/// lane (see [`classify`]). A connection that sends nothing within `deadline`, or too
+/// little to tell within [`PEEK_RETRIES`], is not the lane's (the I/O runtime's head
+/// deadline then deals with it).
 pub(crate) async fn is_lane_connection(
     stream: &TcpStream,
     ids: &LaneIds,
@@ -109,7 +116,11 @@ pub(crate) async fn is_lane_connection(
 ) -> bool {
     let classified = async {
         let mut first = [0u8; PEEK_BYTES];
-        loop {
+        for retry in 0..=PEEK_RETRIES {
+            if retry > 0 {
+                // peek returns at once while any byte is unread, hence the pause.
+                tokio::time::sleep(Duration::from_millis(1 << (retry - 1))).await;
+            }
             let n = stream.peek(&mut first).await.ok()?;
             if n == 0 {
                 return Some(false);
@@ -117,10 +128,8 @@ pub(crate) async fn is_lane_connection(
             if let Some(lane) = classify(&first[..n], &ids.read()) {
                 return Some(lane);
             }
-            // A request line cut short by the network: peek again once more has come.
-            // (peek returns at once while any byte is unread, hence the pause.)
-            tokio::time::sleep(Duration::from_millis(1)).await;
         }
+        Some(false)
     };
     matches!(tokio::time::timeout(deadline, classified).await, Ok(Some(true)))
 }
