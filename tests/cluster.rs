@@ -10,6 +10,8 @@ use std::time::Duration;
 use base64::Engine as _;
 #[path = "cluster/authentication.rs"]
 mod authentication;
+#[path = "cluster/leadership.rs"]
+mod leadership;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid as OsPid;

@@ -54,7 +54,8 @@
 //! - [`http`]: requests, responses, streaming, route handlers.
 //! - `router`: how a node answers HTTP: messages, routes, built-ins.
 //! - [`wire`]: the libprocess wire format.
-//! - `net`: TCP listener and persistent outbound connections, TLS on both.
+//! - `net`: TCP listener and persistent outbound connections, TLS on both, and the
+//!   priority lane ([`Node::give_priority_lane`]).
 //! - [`inherit`]: handing a listening socket to a child process (`--listen_fd`).
 //! - [`tls`]: the TLS setting (`LIBPROCESS_SSL_*`), parsed and loaded once per node.
 //! - [`sim`]: the simulated network.

@@ -471,6 +471,17 @@ impl Node {
         }
     }
 
+    /// Gives local process `id` the node's priority lane (a runtime thread and connections
+    /// of its own): the messages it sends, and connections whose first request is a
+    /// message to it, never wait behind the node's other traffic. For a master's raft
+    /// registrar, whose heartbeats must not wait behind HTTP clients. A simulated node has
+    /// no sockets to separate: nothing changes there.
+    pub fn give_priority_lane(&self, id: &str) {
+        if let Some(Transport::Tcp(tcp)) = &*self.inner.transport.read() {
+            tcp.add_to_lane(id);
+        }
+    }
+
     /// Sends raw bytes under a message name (for names without a protobuf type).
     pub fn send_raw(&self, from: &Pid, to: &Pid, name: &str, body: Bytes) {
         let name = MessageName::owned(name);

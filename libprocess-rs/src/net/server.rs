@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::guarded::{ConnState, GuardedIo};
+use super::lane::{LaneIds, is_lane_connection};
 use super::tls::{self, Accepted};
 use crate::http::{self as lhttp, ClientAddr, Response};
 use crate::message::Connection;
@@ -69,10 +70,21 @@ pub(super) struct Accepting {
     pub(super) rejected: Counter,
     /// The node's TLS setting; `None` serves plain.
     pub(super) tls: Option<Tls>,
+    /// Which runtime serves which connection.
+    pub(super) routing: Routing,
+}
+
+/// Where accepted connections are served: the accept loop runs on the lane's runtime and
+/// keeps the lane's connections there; every other goes to the I/O runtime.
+pub(super) struct Routing {
+    /// The node's I/O runtime.
+    pub(super) io: tokio::runtime::Handle,
+    /// The processes of the lane.
+    pub(super) lane_ids: LaneIds,
 }
 
 pub(super) async fn accept_loop(listener: TcpListener, accepting: Accepting) {
-    let Accepting { node, config, mut stop, rejected, tls } = accepting;
+    let Accepting { node, config, mut stop, rejected, tls, routing } = accepting;
     let admission = Arc::new(Mutex::new(Admission { total: 0, per_ip: HashMap::new() }));
     loop {
         let accepted = tokio::select! {
@@ -94,25 +106,60 @@ pub(super) async fn accept_loop(listener: TcpListener, accepting: Accepting) {
             drop(stream);
             continue;
         };
-        let node = node.clone();
-        let config = config.clone();
-        let stop = stop.clone();
-        let tls = tls.clone();
         let _ = stream.set_nodelay(true);
+        let serving = Serving {
+            node: node.clone(),
+            config: config.clone(),
+            stop: stop.clone(),
+            tls: tls.clone(),
+            admitted,
+        };
+        let (io, lane_ids) = (routing.io.clone(), routing.lane_ids.clone());
         tokio::spawn(async move {
-            // The handshake shares the head's deadline: a silent client cannot hold its
-            // admission longer than a slow plain one.
-            match tls::accept(stream, tls.as_ref(), config.header_read_timeout).await {
-                Ok(Accepted::Plain(stream)) => {
-                    serve_connection(stream, client, node, config, stop).await
-                }
-                Ok(Accepted::Tls(stream)) => {
-                    serve_connection(stream, client, node, config, stop).await
-                }
-                Err(error) => tracing::debug!(%client, %error, "TLS accept failed"),
+            let deadline = serving.config.header_read_timeout;
+            // TLS hides the request line: such connections all go to the I/O runtime.
+            if serving.tls.is_none() && is_lane_connection(&stream, &lane_ids, deadline).await {
+                return serving.serve(stream, client).await;
             }
-            drop(admitted);
+            // Handed over untouched (nothing was read, only peeked).
+            match stream.into_std() {
+                Ok(stream) => {
+                    io.spawn(async move {
+                        match tokio::net::TcpStream::from_std(stream) {
+                            Ok(stream) => serving.serve(stream, client).await,
+                            Err(error) => tracing::debug!(%client, %error, "cannot serve"),
+                        }
+                    });
+                }
+                Err(error) => tracing::debug!(%client, %error, "cannot hand the connection over"),
+            }
         });
+    }
+}
+
+/// What one accepted connection is served with, on whichever runtime it lands.
+struct Serving {
+    node: Weak<NodeInner>,
+    config: NodeConfig,
+    stop: watch::Receiver<bool>,
+    tls: Option<Tls>,
+    /// Released when the connection ends.
+    admitted: Admitted,
+}
+
+impl Serving {
+    async fn serve(self, stream: tokio::net::TcpStream, client: SocketAddr) {
+        let Serving { node, config, stop, tls, admitted } = self;
+        // The handshake shares the head's deadline: a silent client cannot hold its
+        // admission longer than a slow plain one.
+        match tls::accept(stream, tls.as_ref(), config.header_read_timeout).await {
+            Ok(Accepted::Plain(stream)) => {
+                serve_connection(stream, client, node, config, stop).await
+            }
+            Ok(Accepted::Tls(stream)) => serve_connection(stream, client, node, config, stop).await,
+            Err(error) => tracing::debug!(%client, %error, "TLS accept failed"),
+        }
+        drop(admitted);
     }
 }
 

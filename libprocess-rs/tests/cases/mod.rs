@@ -4,6 +4,7 @@ mod connections;
 mod fuzz_seeds;
 mod hooks;
 mod http_routes;
+mod lane;
 mod links;
 mod os_processes;
 mod processes;

@@ -45,6 +45,7 @@
 //!
 //! - [`authentication`]: which realm guards which route.
 //! - `read_only`: the snapshot-backed JSON endpoints, `/health`, `/redirect`.
+//! - [`render`]: rendering those answers off the node's I/O thread, on a bounded pool.
 //! - [`endpoints`]: renderers of `/state-summary`, `/frameworks`, `/slaves`, `/tasks`,
 //!   `/roles`, `/flags`.
 //! - [`state_json`](mod@state_json): Mesos-shaped JSON of tasks, agents, frameworks and `/state`.
@@ -77,6 +78,7 @@ pub mod operator_api;
 pub mod query;
 mod raft;
 mod read_only;
+pub mod render;
 pub mod scheduler_api;
 pub mod state_json;
 mod teardown;

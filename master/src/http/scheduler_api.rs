@@ -259,8 +259,10 @@ fn subscribe(
         }
     }
     let watched = pid.clone();
-    // Ends when the client goes, or when the master drops the stream (its `_close`);
-    // either way this writer goes with it, so the response ends once the map's is gone.
+    // Ends when the client goes, or when the master drops the stream (its `_close`:
+    // fencing, teardown, a subscriber too slow); either way this copy of the writer goes
+    // with it, so the response ends once the map's is gone (Mesos: the connection closes
+    // when the master lets it go; a deposed leader's subscribers must see it end).
     let watch = async move {
         tokio::select! {
             () = writer.closed() => {}
