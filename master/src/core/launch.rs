@@ -31,8 +31,11 @@ impl MasterCore {
                 let tasks: Vec<mesos::TaskInfo> = accept
                     .operations
                     .iter()
-                    .filter(|op| op.r#type() == offer::operation::Type::Launch)
-                    .flat_map(|op| op.launch.iter().flat_map(|l| l.task_infos.iter().cloned()))
+                    .flat_map(|op| {
+                        let launch = op.launch.iter().flat_map(|l| l.task_infos.iter());
+                        let group = op.launch_group.iter().flat_map(|g| g.task_group.tasks.iter());
+                        launch.chain(group).cloned()
+                    })
                     .collect();
                 self.drop_accept(framework_id, &offer_ids, tasks, &error, now);
                 return Err(MasterError::InvalidCall { reason: error });
@@ -97,8 +100,9 @@ impl MasterCore {
         }
     }
 
-    /// Runs the ACCEPT's operations in order against `available` (LAUNCH is the only
-    /// one supported; others are logged and skipped) and returns what is left over.
+    /// Runs the ACCEPT's operations in order against `available` (LAUNCH and
+    /// LAUNCH_GROUP are supported; others are logged and skipped) and returns what is
+    /// left over.
     fn apply_operations(
         &mut self,
         framework_id: &FrameworkId,
@@ -123,6 +127,15 @@ impl MasterCore {
                             launched.push(task_id);
                             available -= &used;
                         }
+                    }
+                }
+                offer::operation::Type::LaunchGroup => {
+                    let Some(group) = operation.launch_group else { continue };
+                    if let Some((ids, used)) =
+                        self.launch_group(framework_id, agent_id, group, &available, &launched, now)
+                    {
+                        launched.extend(ids);
+                        available -= &used;
                     }
                 }
                 other => {
@@ -261,7 +274,7 @@ impl MasterCore {
 
     /// Launch step: record the task as STAGING under its framework and agent and charge
     /// its resources to the agent; returns the agent's pid (`None` if the agent is gone).
-    fn add_launched_task(
+    pub(super) fn add_launched_task(
         &mut self,
         framework_id: &FrameworkId,
         agent_id: &AgentId,
@@ -302,7 +315,10 @@ impl MasterCore {
 
 /// Launch step: Mesos injects the allocation role into the task's (and its executor's)
 /// resources for frameworks that are not MULTI_ROLE, i.e. have exactly one role.
-fn inject_allocation_role(roles: &std::collections::BTreeSet<String>, task: &mut mesos::TaskInfo) {
+pub(super) fn inject_allocation_role(
+    roles: &std::collections::BTreeSet<String>,
+    task: &mut mesos::TaskInfo,
+) {
     if roles.len() != 1 {
         return;
     }

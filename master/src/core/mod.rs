@@ -13,6 +13,8 @@
 //! - `offers`: allocations into offers, decline, rescind, offer timeout;
 //! - `launch`: ACCEPT with offer validation, and each task's launch (authorization,
 //!   validation, bookkeeping, `RunTaskMessage`);
+//! - `launch_group`: LAUNCH_GROUP, a task group validated whole and sent to its agent
+//!   as one `RunTaskGroupMessage`;
 //! - `tasks`: kill, status updates, acknowledgements, reconciliation, executors;
 //! - `authorization`: the `--acls` checks of SUBSCRIBE, LAUNCH and TEARDOWN.
 
@@ -20,6 +22,7 @@ mod agents;
 mod authorization;
 mod frameworks;
 mod launch;
+mod launch_group;
 mod offers;
 pub mod registry;
 mod state;
@@ -87,6 +90,8 @@ libprocess::protocol! {
         PingSlave(internal::PingSlaveMessage),
         /// Tell an agent to run a task.
         RunTask(internal::RunTaskMessage),
+        /// Tell an agent to run a task group under one executor.
+        RunTaskGroup(internal::RunTaskGroupMessage),
         /// Tell an agent to kill a task.
         KillTask(internal::KillTaskMessage),
         /// A task's status update, forwarded to its scheduler.
@@ -492,5 +497,7 @@ fn master_info(config: &MasterConfig) -> mesos::MasterInfo {
     }
 }
 
+#[cfg(test)]
+mod launch_group_tests;
 #[cfg(test)]
 pub(crate) mod tests;
