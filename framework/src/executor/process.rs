@@ -142,7 +142,13 @@ struct HttpState {
     resubscribe: bool,
     /// Failed first SUBSCRIBEs so far.
     failed_subscribes: u32,
+    /// The queue of UPDATE and MESSAGE calls, sent one after the other.
+    calls: Option<tokio::sync::mpsc::Sender<mesos_proto::mesos::v1::executor::Call>>,
 }
+
+/// Calls queued for the agent at most; past this a call is dropped (the core resends
+/// unacknowledged updates).
+const MAX_QUEUED_CALLS: usize = 1024;
 
 /// First SUBSCRIBEs that may fail (the agent not listening yet) before the driver gives
 /// up; the agent's registration timeout would end the executor anyway.
@@ -254,15 +260,38 @@ impl<E: Executor> ExecutorProcess<E> {
         match to_call(self.core.env(), message) {
             HttpOutput::Subscribe { call, resubscribe } => self.open_stream(call, resubscribe, ctx),
             HttpOutput::Send(call) => {
-                let endpoint = http.endpoint.clone();
-                // A lost UPDATE is resent by the core's retry timer.
-                ctx.spawn(async move { endpoint.send(call).await }, |_, result, _| {
-                    if let Err(error) = result {
-                        tracing::warn!(%error, "executor call failed");
-                    }
-                });
+                let calls = match &http.calls {
+                    Some(calls) => calls.clone(),
+                    None => self.start_call_sender(ctx),
+                };
+                // Full: the call is dropped; a lost UPDATE is resent by the core's
+                // retry timer, a MESSAGE is best effort.
+                if calls.try_send(call).is_err() {
+                    tracing::warn!("executor call queue full or closed: dropping a call");
+                }
             }
         }
+    }
+
+    /// Calls go out one at a time, in order (an UPDATE of TASK_RUNNING must not overtake
+    /// the task's TASK_STARTING), as over Mesos's one connection per executor.
+    fn start_call_sender(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+    ) -> tokio::sync::mpsc::Sender<mesos_proto::mesos::v1::executor::Call> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(MAX_QUEUED_CALLS);
+        let Some(http) = self.http.as_mut() else { return tx };
+        http.calls = Some(tx.clone());
+        let endpoint = http.endpoint.clone();
+        let sender = async move {
+            while let Some(call) = rx.recv().await {
+                if let Err(error) = endpoint.send(call).await {
+                    tracing::warn!(%error, "executor call failed");
+                }
+            }
+        };
+        ctx.spawn(sender, |_, (), _| {});
+        tx
     }
 
     fn open_stream(
@@ -446,6 +475,7 @@ pub fn spawn_executor_on<E: Executor>(
         epoch: 0,
         resubscribe: false,
         failed_subscribes: 0,
+        calls: None,
     });
     let process = ExecutorProcess {
         executor: Some(executor),

@@ -11,5 +11,6 @@ mod recovery_sim;
 mod scheduler;
 mod sim_cluster;
 mod support;
+mod task_group;
 mod tasks_sim;
 mod with_master;

@@ -1,0 +1,149 @@
+//! Task groups under the real `mesos-agent` and the real `mesos-default-executor` (a v1
+//! HTTP executor on the SDK), with a fake master in the test process sending
+//! `RunTaskGroupMessage` as the master does for LAUNCH_GROUP.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use libprocess::Node;
+use mesos_proto::mesos::internal::{KillTaskMessage, RunTaskGroupMessage};
+use mesos_proto::mesos::{
+    ExecutorId, ExecutorInfo, TaskGroupInfo, TaskId, TaskState, executor_info,
+};
+use mesos_proto::resources::Resources;
+
+use super::processes::{Processes, agent_listener, make_fifo, read_fifo, start_agent};
+use super::support::{
+    AGENT_ID, MasterEvent, TempDir, command_task, fake_master, framework, next_event, next_update,
+};
+
+/// Runs a two-task group (`t1`, `t2`) to TASK_RUNNING, checks the per-task sandboxes,
+/// kills `t1` and expects both tasks killed and the executor gone.
+async fn run_group_and_kill_one(name: &str, flags: &[&str]) {
+    let dir = TempDir::new(name);
+    let work_dir = dir.0.join("work");
+    let key_file = dir.0.join("jwt.key");
+    std::fs::write(&key_file, "a key only the agent reads").unwrap();
+    let key_flag = format!("--jwt_secret_key={}", key_file.display());
+    let mut flags: Vec<&str> = flags.to_vec();
+    if flags.contains(&"--authenticate_http_executors") {
+        flags.push(key_flag.as_str());
+    }
+    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
+    let (master, mut events) = fake_master(&node, true);
+    let mut processes = Processes::default();
+    processes.agents.push(start_agent(master.pid(), &agent_listener(), &work_dir, &flags));
+    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
+        panic!("expected registration")
+    };
+
+    let executor = ExecutorInfo {
+        r#type: Some(executor_info::Type::Default as i32),
+        executor_id: ExecutorId { value: "default".into() },
+        framework_id: framework(true).id,
+        resources: Resources::parse("cpus:0.1;mem:32;disk:32").unwrap().to_protos(),
+        ..Default::default()
+    };
+    // Each task writes a file in its sandbox, then tells the test (through its fifo)
+    // its pid (for the cleanup guard: tasks lead their own process groups), working
+    // directory and MESOS_SANDBOX, then sleeps until killed.
+    for id in ["t1", "t2"] {
+        make_fifo(&dir.0.join(format!("{id}.fifo")));
+    }
+    let task = |id: &str| {
+        let fifo = dir.0.join(format!("{id}.fifo"));
+        let command = format!(
+            "echo {id} > out; echo \"$$ $PWD $MESOS_SANDBOX\" > {}; exec sleep 1000",
+            fifo.display()
+        );
+        let mut task = command_task(id, &command);
+        task.executor = Some(executor.clone());
+        task.resources = Resources::parse("cpus:0.1;mem:32").unwrap().to_protos();
+        task
+    };
+    let run = RunTaskGroupMessage {
+        framework: framework(true),
+        executor: executor.clone(),
+        task_group: TaskGroupInfo { tasks: vec![task("t1"), task("t2")] },
+        resource_version_uuids: Vec::new(),
+        launch_executor: Some(true),
+    };
+    node.send(master.pid(), &agent, run);
+
+    let mut states: BTreeMap<String, Vec<TaskState>> = BTreeMap::new();
+    let running = |states: &BTreeMap<String, Vec<TaskState>>| {
+        ["t1", "t2"]
+            .iter()
+            .all(|t| states.get(*t).is_some_and(|s| s.contains(&TaskState::TaskRunning)))
+    };
+    while !running(&states) {
+        let update = next_update(&mut events).await;
+        let state = update.status.state();
+        assert!(!state.is_terminal(), "{:?}: {:?}", update.status.task_id, update.status.message);
+        states.entry(update.status.task_id.value.clone()).or_default().push(state);
+    }
+    for task in ["t1", "t2"] {
+        assert_eq!(states[task], [TaskState::TaskStarting, TaskState::TaskRunning], "{task}");
+    }
+    if let Some(executor) =
+        super::processes::executor_pid(&work_dir, AGENT_ID, "FW-0001", "default")
+    {
+        processes.groups.push(executor);
+    }
+    // Per-task sandboxes: `tasks/<task_id>` under the executor's sandbox, which is
+    // the task's working directory and MESOS_SANDBOX.
+    for id in ["t1", "t2"] {
+        let line = read_fifo(dir.0.join(format!("{id}.fifo"))).await;
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [pid, pwd, sandbox] = fields[..] else { panic!("{line:?}") };
+        processes.groups.push(pid.parse().expect("a pid"));
+        assert!(pwd.ends_with(&format!("/tasks/{id}")), "{pwd}");
+        assert_eq!(pwd, sandbox, "MESOS_SANDBOX is the task's own sandbox");
+        let out = Path::new(pwd).join("out");
+        assert_eq!(std::fs::read_to_string(out).unwrap().trim(), id);
+        let executor_sandbox = Path::new(pwd).parent().and_then(Path::parent).unwrap();
+        assert!(executor_sandbox.join("stderr").exists(), "tasks/ is in the executor's sandbox");
+    }
+
+    // Killing one task kills the group (Mesos's default policy).
+    let kill = KillTaskMessage {
+        framework_id: framework(true).id.unwrap(),
+        task_id: TaskId { value: "t1".into() },
+        kill_policy: None,
+    };
+    node.send(master.pid(), &agent, kill);
+    let mut terminal: BTreeMap<String, TaskState> = BTreeMap::new();
+    while terminal.len() < 2 {
+        let update = next_update(&mut events).await;
+        if update.status.state().is_terminal() {
+            terminal.insert(update.status.task_id.value.clone(), update.status.state());
+        }
+    }
+    assert_eq!(terminal["t1"], TaskState::TaskKilled);
+    assert_eq!(terminal["t2"], TaskState::TaskKilled, "the rest of the group is killed");
+    // Every task terminal and acknowledged: the executor exits.
+    loop {
+        if let MasterEvent::ExitedExecutor(m) = next_event(&mut events).await {
+            assert_eq!(m.executor_id.value, "default");
+            break;
+        }
+    }
+    node.shutdown().await;
+}
+
+/// The proof: a two-task group runs under the default executor, every task
+/// reports TASK_STARTING and TASK_RUNNING, each has its sandbox `tasks/<task_id>`;
+/// killing one task kills the group, and the executor exits when all are terminal.
+/// Mesos: default_executor_tests.cpp `KillTask` ("killing a task kills the group").
+#[actix_rt::test]
+async fn task_group_runs_under_the_default_executor() {
+    run_group_and_kill_one("group", &[]).await;
+}
+
+/// The same with `--authenticate_http_executors`: the default executor subscribes and
+/// sends its updates with its `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` as a Bearer token.
+#[actix_rt::test]
+async fn task_group_runs_with_executor_authentication_on() {
+    run_group_and_kill_one("group-jwt", &["--authenticate_http_executors"]).await;
+}
