@@ -147,3 +147,89 @@ async fn task_group_runs_under_the_default_executor() {
 async fn task_group_runs_with_executor_authentication_on() {
     run_group_and_kill_one("group-jwt", &["--authenticate_http_executors"]).await;
 }
+
+/// The whole path: a scheduler's ACCEPT with LAUNCH_GROUP reaches our real master (in
+/// the test process), which validates the group and sends `RunTaskGroupMessage` to the
+/// real agent, which starts the real default executor; both tasks report RUNNING to the
+/// scheduler, and the scheduler's KILL of one ends both as TASK_KILLED.
+#[actix_rt::test]
+async fn launch_group_from_a_scheduler_through_the_master() {
+    use mesos_master::launch::{MasterOptions, spawn_master};
+    use mesos_proto::mesos::{FrameworkInfo, offer, scheduler};
+
+    use super::scheduler::{Scheduler, command_task as offered_task};
+
+    let dir = TempDir::new("group-master");
+    let work_dir = dir.0.join("work");
+    let node =
+        Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("master node");
+    let mut options = MasterOptions::with_id("0f0f0f0f-0000-4000-8000-000000000002");
+    options.allocation_interval = std::time::Duration::from_millis(50);
+    let master = spawn_master(&node, options).expect("master");
+    let master_pid = master.master.pid().clone();
+    let mut scheduler = Scheduler::start(master_pid.clone());
+    let info = FrameworkInfo {
+        user: "nobody".into(),
+        name: "group-it".into(),
+        checkpoint: Some(true),
+        ..Default::default()
+    };
+    let framework_id = scheduler.subscribe(info).await;
+    let mut processes = Processes::default();
+    processes.agents.push(start_agent(&master_pid, &agent_listener(), &work_dir, &[]));
+
+    let offer = scheduler.offer().await;
+    let executor = ExecutorInfo {
+        r#type: Some(executor_info::Type::Default as i32),
+        executor_id: ExecutorId { value: "default".into() },
+        framework_id: Some(framework_id.clone()),
+        resources: Resources::parse("cpus:0.1;mem:32;disk:32").unwrap().to_protos(),
+        ..Default::default()
+    };
+    let tasks: Vec<_> = ["g1", "g2"]
+        .iter()
+        .map(|id| {
+            let mut task = offered_task(id, &offer, "cpus:0.1;mem:32", "exec sleep 1000");
+            task.executor = Some(executor.clone());
+            task
+        })
+        .collect();
+    scheduler.call(scheduler::Call {
+        r#type: Some(scheduler::call::Type::Accept as i32),
+        accept: Some(scheduler::call::Accept {
+            offer_ids: vec![offer.id.clone()],
+            operations: vec![mesos_proto::mesos::offer::Operation {
+                r#type: Some(offer::operation::Type::LaunchGroup as i32),
+                launch_group: Some(offer::operation::LaunchGroup {
+                    executor,
+                    task_group: TaskGroupInfo { tasks },
+                }),
+                ..Default::default()
+            }],
+            filters: None,
+        }),
+        ..Default::default()
+    });
+    scheduler.wait_update("g1", TaskState::TaskRunning).await;
+    scheduler.wait_update("g2", TaskState::TaskRunning).await;
+    if let Some(executor) = super::processes::executor_pid(
+        &work_dir,
+        &offer.slave_id.value,
+        &framework_id.value,
+        "default",
+    ) {
+        processes.groups.push(executor);
+    }
+    scheduler.call(scheduler::Call {
+        r#type: Some(scheduler::call::Type::Kill as i32),
+        kill: Some(scheduler::call::Kill {
+            task_id: TaskId { value: "g1".into() },
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    scheduler.wait_update("g1", TaskState::TaskKilled).await;
+    scheduler.wait_update("g2", TaskState::TaskKilled).await;
+    scheduler.shutdown().await;
+    node.shutdown().await;
+}
