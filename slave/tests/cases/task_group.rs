@@ -233,3 +233,87 @@ async fn launch_group_from_a_scheduler_through_the_master() {
     scheduler.shutdown().await;
     node.shutdown().await;
 }
+
+/// The default executor outlives `kill -9` of its agent: its event stream breaks, it
+/// subscribes again (with its unacknowledged updates and tasks) once the restarted
+/// agent listens, and a KILL sent afterwards still reaches it and kills the group.
+/// Mesos: the v1 executor library's reconnection (`MesosProcess::disconnected`).
+#[actix_rt::test]
+async fn default_executor_resubscribes_after_agent_restart() {
+    let dir = TempDir::new("group-restart");
+    let work_dir = dir.0.join("work");
+    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
+    let (master, mut events) = fake_master(&node, true);
+    let mut processes = Processes::default();
+    let listener = agent_listener();
+    processes.agents.push(start_agent(master.pid(), &listener, &work_dir, &[]));
+    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
+        panic!("expected registration")
+    };
+    let executor = ExecutorInfo {
+        r#type: Some(executor_info::Type::Default as i32),
+        executor_id: ExecutorId { value: "default".into() },
+        framework_id: framework(true).id,
+        resources: Resources::parse("cpus:0.1;mem:32;disk:32").unwrap().to_protos(),
+        ..Default::default()
+    };
+    let task = |id: &str| {
+        let fifo = dir.0.join(format!("{id}.fifo"));
+        make_fifo(&fifo);
+        let mut task = command_task(id, &format!("echo $$ > {}; exec sleep 1000", fifo.display()));
+        task.executor = Some(executor.clone());
+        task.resources = Resources::parse("cpus:0.1;mem:32").unwrap().to_protos();
+        task
+    };
+    let run = RunTaskGroupMessage {
+        framework: framework(true),
+        executor: executor.clone(),
+        task_group: TaskGroupInfo { tasks: vec![task("r1"), task("r2")] },
+        resource_version_uuids: Vec::new(),
+        launch_executor: Some(true),
+    };
+    node.send(master.pid(), &agent, run);
+    for id in ["r1", "r2"] {
+        let pid = read_fifo(dir.0.join(format!("{id}.fifo"))).await;
+        processes.groups.push(pid.trim().parse().expect("a pid"));
+    }
+    let mut running = 0;
+    while running < 2 {
+        if next_update(&mut events).await.status.state() == TaskState::TaskRunning {
+            running += 1;
+        }
+    }
+    if let Some(executor) =
+        super::processes::executor_pid(&work_dir, AGENT_ID, "FW-0001", "default")
+    {
+        processes.groups.push(executor);
+    }
+
+    processes.kill_agent(0);
+    processes.agents.push(start_agent(master.pid(), &listener, &work_dir, &[]));
+    let agent = loop {
+        if let MasterEvent::Reregistered { from, message } = next_event(&mut events).await {
+            let mut tasks: Vec<&str> =
+                message.tasks.iter().map(|t| t.task_id.value.as_str()).collect();
+            tasks.sort();
+            assert_eq!(tasks, ["r1", "r2"], "the group survived the restart");
+            break from;
+        }
+    };
+    let kill = KillTaskMessage {
+        framework_id: framework(true).id.unwrap(),
+        task_id: TaskId { value: "r2".into() },
+        kill_policy: None,
+    };
+    node.send(master.pid(), &agent, kill);
+    let mut terminal: BTreeMap<String, TaskState> = BTreeMap::new();
+    while terminal.len() < 2 {
+        let update = next_update(&mut events).await;
+        if update.status.state().is_terminal() {
+            terminal.insert(update.status.task_id.value.clone(), update.status.state());
+        }
+    }
+    assert_eq!(terminal["r1"], TaskState::TaskKilled, "{terminal:?}");
+    assert_eq!(terminal["r2"], TaskState::TaskKilled, "{terminal:?}");
+    node.shutdown().await;
+}
