@@ -154,14 +154,20 @@ impl DefaultExecutor {
 
     /// Sends a task's terminal update; a failed or killed task kills its group; the
     /// driver stops once every task is terminal.
-    fn finish(&mut self, driver: &mut ExecutorDriver, task_id: &str, state: TaskState, m: String) {
+    fn finish(
+        &mut self,
+        driver: &mut ExecutorDriver,
+        task_id: &str,
+        state: TaskState,
+        message: String,
+    ) {
         let Some(child) = self.tasks.get_mut(task_id) else { return };
         if child.terminal {
             return;
         }
         child.terminal = true;
         let group = child.group;
-        Self::send(driver, &child.task.task_id.clone(), state, m);
+        Self::send(driver, &child.task.task_id.clone(), state, message);
         if matches!(state, TaskState::TaskFailed | TaskState::TaskKilled) {
             let grace = driver.env().shutdown_grace_period.saturating_sub(SHUTDOWN_MARGIN);
             self.kill_group(driver, group, grace);

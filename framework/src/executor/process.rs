@@ -26,6 +26,9 @@ libprocess::protocol! {
         Reconnect(internal::ReconnectExecutorMessage),
         /// Agent: run a task.
         RunTask(internal::RunTaskMessage),
+        /// Agent: run a task group (Mesos sends these to v1 executors only; ours take
+        /// them on either transport).
+        RunTaskGroup(internal::RunTaskGroupMessage),
         /// Agent: kill a task.
         KillTask(internal::KillTaskMessage),
         /// Agent: it has this status update.
@@ -412,6 +415,7 @@ impl<E: Executor> Process for ExecutorProcess<E> {
             ExecutorMessage::Reregistered(m) => self.core.on_reregistered(m),
             ExecutorMessage::Reconnect(m) => self.core.on_reconnect(&from, m),
             ExecutorMessage::RunTask(m) => self.core.on_run_task(m),
+            ExecutorMessage::RunTaskGroup(m) => self.core.on_run_task_group(m),
             ExecutorMessage::KillTask(m) => self.core.on_kill_task(m),
             ExecutorMessage::Acknowledgement(m) => self.core.on_acknowledgement(m),
             ExecutorMessage::FrameworkToExecutor(m) => self.core.on_framework_message(m),
