@@ -150,8 +150,22 @@ impl MasterCore {
                         }
                     }
                 }
+                Type::LaunchGroup if operation.id.is_some() => self.error_tasks(
+                    framework_id,
+                    agent_id,
+                    &launch_group_tasks(&operation),
+                    task_status::Reason::TaskGroupInvalid,
+                    "The `id` field cannot be set on LAUNCH_GROUP operations",
+                    now,
+                ),
                 Type::LaunchGroup => {
-                    self.refuse_launch_group(framework_id, agent_id, &operation, now)
+                    let Some(group) = operation.launch_group else { continue };
+                    if let Some((ids, used)) =
+                        self.launch_group(framework_id, agent_id, group, &available, &launched, now)
+                    {
+                        launched.extend(ids);
+                        available -= &used;
+                    }
                 }
                 Type::Reserve
                 | Type::Unreserve
@@ -315,7 +329,7 @@ impl MasterCore {
 
     /// Launch step: record the task as STAGING under its framework and agent and charge
     /// its resources to the agent; returns the agent's pid (`None` if the agent is gone).
-    fn add_launched_task(
+    pub(super) fn add_launched_task(
         &mut self,
         framework_id: &FrameworkId,
         agent_id: &AgentId,
@@ -356,7 +370,10 @@ impl MasterCore {
 
 /// Launch step: Mesos injects the allocation role into the task's (and its executor's)
 /// resources for frameworks that are not MULTI_ROLE, i.e. have exactly one role.
-fn inject_allocation_role(roles: &std::collections::BTreeSet<String>, task: &mut mesos::TaskInfo) {
+pub(super) fn inject_allocation_role(
+    roles: &std::collections::BTreeSet<String>,
+    task: &mut mesos::TaskInfo,
+) {
     if roles.len() != 1 {
         return;
     }

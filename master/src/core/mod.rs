@@ -15,6 +15,8 @@
 //!   validation, bookkeeping, `RunTaskMessage`);
 //! - `operations`: the offer operations other than LAUNCH; answering every operation
 //!   the master does not perform;
+//! - `launch_group`: LAUNCH_GROUP, a task group validated whole and sent to its agent
+//!   as one `RunTaskGroupMessage`;
 //! - `tasks`: kill, status updates, acknowledgements, reconciliation, executors;
 //! - `authorization`: the `--acls` checks of SUBSCRIBE, LAUNCH and TEARDOWN.
 
@@ -22,6 +24,7 @@ mod agents;
 mod authorization;
 mod frameworks;
 mod launch;
+mod launch_group;
 mod offers;
 mod operation_validation;
 mod operations;
@@ -91,6 +94,8 @@ libprocess::protocol! {
         PingSlave(internal::PingSlaveMessage),
         /// Tell an agent to run a task.
         RunTask(internal::RunTaskMessage),
+        /// Tell an agent to run a task group under one executor.
+        RunTaskGroup(internal::RunTaskGroupMessage),
         /// Tell an agent to kill a task.
         KillTask(internal::KillTaskMessage),
         /// A task's status update, forwarded to its scheduler.
@@ -531,5 +536,7 @@ fn master_info(config: &MasterConfig) -> mesos::MasterInfo {
     }
 }
 
+#[cfg(test)]
+mod launch_group_tests;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -269,32 +269,6 @@ impl MasterCore {
             self.forward_update(framework_id, agent_id, status, None, now);
         }
     }
-
-    /// LAUNCH_GROUP: task groups need Mesos's default executor, which this agent does
-    /// not run yet; every task of the group gets TASK_ERROR (REASON_TASK_GROUP_INVALID)
-    /// instead of silence, and the resources go back with the rest of the offer.
-    pub(crate) fn refuse_launch_group(
-        &mut self,
-        framework_id: &FrameworkId,
-        agent_id: &AgentId,
-        operation: &offer::Operation,
-        now: Time,
-    ) {
-        let tasks = launch_group_tasks(operation);
-        let message = if operation.id.is_some() {
-            "The `id` field cannot be set on LAUNCH_GROUP operations"
-        } else {
-            "LAUNCH_GROUP is not supported yet: task groups need the default executor"
-        };
-        self.error_tasks(
-            framework_id,
-            agent_id,
-            &tasks,
-            task_status::Reason::TaskGroupInvalid,
-            message,
-            now,
-        );
-    }
 }
 
 /// What `steps` consume and produce in all, without allocation (the agent's and the

@@ -21,6 +21,7 @@
 //!  ExecutorRegisteredMessage         ->  SUBSCRIBED (executor, framework, agent, container)
 //!  ExecutorReregisteredMessage       ->  SUBSCRIBED
 //!  RunTaskMessage                    ->  LAUNCH
+//!  RunTaskGroupMessage               ->  LAUNCH_GROUP
 //!  KillTaskMessage                   ->  KILL
 //!  StatusUpdateAcknowledgementMessage->  ACKNOWLEDGED
 //!  FrameworkToExecutorMessage        ->  MESSAGE
@@ -141,6 +142,14 @@ impl ToExecutor for RunTaskMessage {
     fn event(self, _agent: &AgentCore, _executor: Option<&Executor>) -> Option<Event> {
         let mut e = typed(event::Type::Launch);
         e.launch = Some(event::Launch { task: evolve(&self.task) });
+        Some(e)
+    }
+}
+
+impl ToExecutor for mesos_proto::mesos::internal::RunTaskGroupMessage {
+    fn event(self, _agent: &AgentCore, _executor: Option<&Executor>) -> Option<Event> {
+        let mut e = typed(event::Type::LaunchGroup);
+        e.launch_group = Some(event::LaunchGroup { task_group: evolve(&self.task_group) });
         Some(e)
     }
 }

@@ -60,6 +60,8 @@ libprocess::protocol! {
         PingSlave(PingSlaveMessage),
         /// Master: run a task.
         RunTask(RunTaskMessage),
+        /// Master: run a task group under one executor.
+        RunTaskGroup(mesos_proto::mesos::internal::RunTaskGroupMessage),
         /// Master: kill a task.
         KillTask(KillTaskMessage),
         /// Executor: a task's status changed.
@@ -181,6 +183,7 @@ impl Process for Agent {
             AgentMessage::SlaveReregistered(m) => core.on_slave_reregistered(&from, m, now),
             AgentMessage::PingSlave(m) => core.on_ping_slave(&from, m),
             AgentMessage::RunTask(m) => core.on_run_task(&from, m, now),
+            AgentMessage::RunTaskGroup(m) => core.on_run_task_group(&from, m, now),
             AgentMessage::KillTask(m) => core.on_kill_task(&from, m, now),
             AgentMessage::StatusUpdate(m) => core.on_status_update(&from, m, now),
             AgentMessage::StatusUpdateAcknowledgement(m) => {

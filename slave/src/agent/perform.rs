@@ -142,6 +142,7 @@ impl Agent {
             Outgoing::ExecutorRegistered(m) => self.send_executor(to, m, ctx),
             Outgoing::ExecutorReregistered(m) => self.send_executor(to, m, ctx),
             Outgoing::RunTask(m) => self.send_executor(to, m, ctx),
+            Outgoing::RunTaskGroup(m) => self.send_executor(to, m, ctx),
             Outgoing::KillTask(m) => self.send_executor(to, m, ctx),
             Outgoing::StatusUpdateAcknowledgement(m) => self.send_executor(to, m, ctx),
             Outgoing::FrameworkToExecutor(m) => self.send_executor(to, m, ctx),

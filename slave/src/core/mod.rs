@@ -15,6 +15,7 @@
 //! - `registration`: the agent's lifecycle, the masters and the registration backoff;
 //! - `masters`: registering with the master, pings, losing the master, shutdown;
 //! - `tasks`: running and killing tasks, launching executors, executor registration;
+//! - `task_groups`: running task groups (`RunTaskGroupMessage`) under the default executor;
 //! - `executors`: executor exits, shutdowns and kills, framework shutdown;
 //! - `delivery`: status updates from executors to the master and acknowledgements;
 //! - `recovery`: taking back checkpointed work after a restart;
@@ -28,6 +29,7 @@ mod masters;
 mod recovery;
 pub mod registration;
 mod resources;
+mod task_groups;
 mod tasks;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -50,6 +52,7 @@ use crate::status_update::StatusUpdateManager;
 pub use masters::MESOS_VERSION;
 pub use recovery::containers_to_probe;
 pub use registration::{AgentState, Registration};
+pub use task_groups::{DEFAULT_EXECUTOR_BINARY, default_executor_info};
 pub use tasks::command_executor_info;
 
 /// What to do with checkpointed executors after a restart (`--recover`).
@@ -165,6 +168,7 @@ pub enum Outgoing {
     ExecutorReregistered(internal::ExecutorReregisteredMessage),
     ReconnectExecutor(internal::ReconnectExecutorMessage),
     RunTask(internal::RunTaskMessage),
+    RunTaskGroup(internal::RunTaskGroupMessage),
     KillTask(internal::KillTaskMessage),
     StatusUpdateAcknowledgement(internal::StatusUpdateAcknowledgementMessage),
     FrameworkToExecutor(internal::FrameworkToExecutorMessage),

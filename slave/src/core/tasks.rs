@@ -81,33 +81,19 @@ impl AgentCore {
             tracing::warn!(%from, state = self.registration.state().name(), "ignoring RunTaskMessage");
             return;
         }
-        let framework_info = message.framework;
         let task = message.task;
-        let Some(framework_id) = framework_info.id.as_ref().map(FrameworkId::from) else {
-            tracing::warn!("ignoring RunTaskMessage without a framework id");
+        let Some(framework_id) = self.admit_framework(message.framework, message.pid) else {
             return;
         };
         let task_id = TaskId::from(&task.task_id);
         let command_task = task.executor.is_none();
         let executor_info = match &task.executor {
             Some(executor) => executor.clone(),
-            None => command_executor_info(&framework_info, &task, &self.config.launcher_dir),
+            None => {
+                let framework_info = &self.frameworks[&framework_id].info;
+                command_executor_info(framework_info, &task, &self.config.launcher_dir)
+            }
         };
-        let framework = self
-            .frameworks
-            .entry(framework_id.clone())
-            .or_insert_with(|| Framework::new(framework_info.clone(), message.pid.clone()));
-        framework.info = framework_info;
-        framework.pid = message.pid.or(framework.pid.clone());
-        framework.terminating = false;
-        if framework.checkpoint() && self.info.id.is_some() {
-            let write = CheckpointWrite::Framework {
-                framework_id: framework_id.clone(),
-                info: Box::new(framework.info.clone()),
-                pid: framework.pid.clone(),
-            };
-            self.checkpoint(write);
-        }
         let ids_ok = [
             ("framework id", framework_id.as_str()),
             ("executor id", executor_info.executor_id.value.as_str()),
@@ -145,7 +131,7 @@ impl AgentCore {
             .and_then(|f| f.executors.get(&executor_id))
             .map(|e| e.state);
         match state {
-            None => self.launch_executor(&framework_id, executor_info, task, command_task),
+            None => self.launch_executor(&framework_id, executor_info, vec![task], command_task),
             Some(ExecutorState::Registering) => self.queue_task(&framework_id, &executor_id, task),
             Some(ExecutorState::Running) => {
                 self.send_task_to_executor(&framework_id, &executor_id, task)
@@ -178,14 +164,44 @@ impl AgentCore {
         }
     }
 
-    /// Starts a new executor run for `task`: the executor is recorded (registering,
-    /// with the task queued), checkpointed, and handed to the actor to launch.
+    /// The framework of a task (or task group) from the master: added or updated (and
+    /// checkpointed); `None` if its info carries no id.
+    pub(super) fn admit_framework(
+        &mut self,
+        framework_info: FrameworkInfo,
+        pid: Option<String>,
+    ) -> Option<FrameworkId> {
+        let Some(framework_id) = framework_info.id.as_ref().map(FrameworkId::from) else {
+            tracing::warn!("ignoring a task without a framework id");
+            return None;
+        };
+        let framework = self
+            .frameworks
+            .entry(framework_id.clone())
+            .or_insert_with(|| Framework::new(framework_info.clone(), pid.clone()));
+        framework.info = framework_info;
+        framework.pid = pid.or(framework.pid.clone());
+        framework.terminating = false;
+        if framework.checkpoint() && self.info.id.is_some() {
+            let write = CheckpointWrite::Framework {
+                framework_id: framework_id.clone(),
+                info: Box::new(framework.info.clone()),
+                pid: framework.pid.clone(),
+            };
+            self.checkpoint(write);
+        }
+        Some(framework_id)
+    }
+
+    /// Starts a new executor run for `tasks` (one task, or a task group): the executor
+    /// is recorded (registering, with the tasks queued), checkpointed, and handed to the
+    /// actor to launch.
     // Mesos: Slave::launchExecutor.
-    fn launch_executor(
+    pub(super) fn launch_executor(
         &mut self,
         framework_id: &FrameworkId,
         info: ExecutorInfo,
-        task: TaskInfo,
+        tasks: Vec<TaskInfo>,
         command: bool,
     ) {
         let Some(agent_id) = self.agent_id() else { return };
@@ -214,8 +230,12 @@ impl AgentCore {
                 container_id: container_id.clone(),
             });
         }
-        let resources: Vec<_> =
-            info.resources.iter().chain(task.resources.iter()).cloned().collect();
+        let resources: Vec<_> = info
+            .resources
+            .iter()
+            .chain(tasks.iter().flat_map(|t| t.resources.iter()))
+            .cloned()
+            .collect();
         let mut launch_command = info.command.clone().unwrap_or_default();
         // The user the executor runs as: its command's, else the framework's (Mesos:
         // slave.cpp `Slave::launchExecutor`); the fetcher's cache key includes it.
@@ -239,11 +259,14 @@ impl AgentCore {
             ),
             sandbox,
         };
-        if checkpoint {
-            let record = task_from_info(&task, TaskState::TaskStaging, &framework_id.into());
-            self.checkpoint(CheckpointWrite::Task { run, task: Box::new(record) });
+        for task in tasks {
+            if checkpoint {
+                let record = task_from_info(&task, TaskState::TaskStaging, &framework_id.into());
+                let run = run.clone();
+                self.checkpoint(CheckpointWrite::Task { run, task: Box::new(record) });
+            }
+            executor.queued_tasks.insert(TaskId::from(&task.task_id), task);
         }
-        executor.queued_tasks.insert(TaskId::from(&task.task_id), task);
         if let Some(framework) = self.frameworks.get_mut(framework_id) {
             framework.executors.insert(executor_id, executor);
         }
@@ -372,7 +395,12 @@ impl AgentCore {
         env
     }
 
-    fn queue_task(&mut self, framework_id: &FrameworkId, executor_id: &ExecutorId, task: TaskInfo) {
+    pub(super) fn queue_task(
+        &mut self,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+        task: TaskInfo,
+    ) {
         let Some(executor) = self.executor_mut(framework_id, executor_id) else { return };
         let write = executor.checkpoint.then(|| CheckpointWrite::Task {
             run: Run {
@@ -388,18 +416,16 @@ impl AgentCore {
         }
     }
 
-    /// Hands a task to a registered executor.
-    #[allow(deprecated)] // Mesos still sets RunTaskMessage.framework_id.
-    fn send_task_to_executor(
+    /// Records a task handed to the executor (STAGING, checkpointed); returns the
+    /// executor's pid, if it has one.
+    pub(super) fn record_launched(
         &mut self,
         framework_id: &FrameworkId,
         executor_id: &ExecutorId,
-        task: TaskInfo,
-    ) {
-        let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
-        let (info, pid) = (framework.info.clone(), framework.pid.clone());
-        let Some(executor) = framework.executors.get_mut(executor_id) else { return };
-        let record = task_from_info(&task, TaskState::TaskStaging, &framework_id.into());
+        task: &TaskInfo,
+    ) -> Option<Pid> {
+        let executor = self.executor_mut(framework_id, executor_id)?;
+        let record = task_from_info(task, TaskState::TaskStaging, &framework_id.into());
         let write = executor.checkpoint.then(|| CheckpointWrite::Task {
             run: Run {
                 framework_id: framework_id.clone(),
@@ -413,7 +439,20 @@ impl AgentCore {
         if let Some(write) = write {
             self.checkpoint(write);
         }
-        if let Some(executor_pid) = executor_pid {
+        executor_pid
+    }
+
+    /// Hands a task to a registered executor.
+    #[allow(deprecated)] // Mesos still sets RunTaskMessage.framework_id.
+    fn send_task_to_executor(
+        &mut self,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+        task: TaskInfo,
+    ) {
+        let Some(framework) = self.frameworks.get(framework_id) else { return };
+        let (info, pid) = (framework.info.clone(), framework.pid.clone());
+        if let Some(executor_pid) = self.record_launched(framework_id, executor_id, &task) {
             let message = RunTaskMessage {
                 framework_id: Some(framework_id.into()),
                 framework: info,
@@ -462,8 +501,14 @@ impl AgentCore {
             name: files::LIBPROCESS_PID,
             text: from.to_string(),
         });
-        let queued: Vec<TaskInfo> =
-            std::mem::take(&mut executor.queued_tasks).into_values().collect();
+        let groups = std::mem::take(&mut executor.queued_groups);
+        let mut queued = std::mem::take(&mut executor.queued_tasks);
+        let groups: Vec<Vec<TaskInfo>> = groups
+            .into_iter()
+            .map(|ids| ids.iter().filter_map(|id| queued.remove(id)).collect::<Vec<_>>())
+            .filter(|group| !group.is_empty())
+            .collect();
+        let queued: Vec<TaskInfo> = queued.into_values().collect();
         let registered = ExecutorRegisteredMessage {
             executor_info: executor.info.clone(),
             framework_id: framework_id.clone().into(),
@@ -477,6 +522,9 @@ impl AgentCore {
         self.outbox.push(Output::Link(from.clone()));
         self.send(from, Outgoing::ExecutorRegistered(registered));
         tracing::info!(%executor_id, %framework_id, pid = %from, "executor registered");
+        for group in groups {
+            self.send_group_to_executor(&framework_id, &executor_id, group);
+        }
         for task in queued {
             self.send_task_to_executor(&framework_id, &executor_id, task);
         }

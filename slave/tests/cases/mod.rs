@@ -14,6 +14,7 @@ mod recovery_sim;
 mod scheduler;
 mod sim_cluster;
 mod support;
+mod task_group;
 mod tasks_sim;
 mod volumes_real;
 mod with_master;
