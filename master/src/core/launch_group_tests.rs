@@ -9,13 +9,13 @@ use mesos_proto::ids::{AgentId, FrameworkId};
 use mesos_proto::mesos::{self, internal, offer, scheduler, task_status};
 use mesos_proto::resources::Resources;
 
-use super::tests::{core, drain, now, register_agent};
+use super::tests::{core, drain, now, register_agent_with};
 use super::{AllocationDecision, MasterCore, Outgoing, Output};
 
 /// A subscribed framework and an offer of the whole agent: (framework, agent, offer).
 fn offered() -> (MasterCore, FrameworkId, AgentId, mesos::OfferId) {
     let mut core = core();
-    register_agent(&mut core);
+    register_agent_with(&mut core, "cpus:4;mem:1024;disk:1024");
     drain(&mut core);
     let scheduler: libprocess::Pid = "scheduler(1)@10.0.2.1:8080".parse().unwrap();
     let call = scheduler::Call {

@@ -52,9 +52,14 @@ pub(super) fn drain(core: &mut MasterCore) -> Vec<Output> {
 }
 
 pub(super) fn register_agent(core: &mut MasterCore) {
+    register_agent_with(core, "cpus:4;mem:1024");
+}
+
+/// The agent of [`register_agent`] with the given resources.
+pub(super) fn register_agent_with(core: &mut MasterCore, resources: &str) {
     let slave = mesos::SlaveInfo {
         hostname: "a1".into(),
-        resources: Resources::parse("cpus:4;mem:1024").unwrap().to_protos(),
+        resources: Resources::parse(resources).unwrap().to_protos(),
         ..Default::default()
     };
     core.on_register_agent(
