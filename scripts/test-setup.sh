@@ -93,3 +93,17 @@ if [ ! -f "$PROM_STAMP" ]; then
     "$CLIENT_VENV/bin/python" -c "import prometheus_client.parser; print('prometheus-client ready')"
     touch "$PROM_STAMP"
 fi
+# The maintained Mesos CLI (avmesos-cli, PyPI), for the whole-cluster test that runs its
+# `mesos task list`, `agent list` and `framework list` against a live cluster. 1.0.0 is
+# the newest release for Python 3.11 (later ones need 3.12). Its declared requirements
+# pull in build tools it never imports (PyInstaller, tox, isort), so it is installed
+# without them and with only what its modules import, pinned.
+CLI_STAMP="$CLIENT_VENV/.ready-avmesos-cli-1.0.0"
+if [ ! -f "$CLI_STAMP" ]; then
+    "$CLIENT_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps "avmesos-cli==1.0.0"
+    "$CLIENT_VENV/bin/pip" install --quiet --disable-pip-version-check --no-warn-conflicts \
+        "requests==2.34.2" "toml==0.10.2" "tenacity==9.2.1" "ujson==6.1.0" "docopt==0.6.2" \
+        "kazoo==2.11.0"
+    "$CLIENT_VENV/bin/python" -c "import importlib; importlib.import_module('avmesos.cli.plugins.task.main'); print('avmesos-cli ready')"
+    touch "$CLI_STAMP"
+fi

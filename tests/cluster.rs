@@ -10,6 +10,8 @@ use std::time::Duration;
 use base64::Engine as _;
 #[path = "cluster/authentication.rs"]
 mod authentication;
+#[path = "cluster/leadership.rs"]
+mod leadership;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid as OsPid;
@@ -156,6 +158,18 @@ fn pymesos_with(
     command: &str,
     instances: u32,
 ) -> (Option<i32>, String) {
+    let (status, stdout, _stderr) = pymesos_output(options, master, command, instances);
+    (status, stdout)
+}
+
+/// Runs the pymesos scheduler (waits for it to exit, with the guard); returns its exit
+/// code, its stdout (our script's lines) and its stderr (pymesos's own log).
+fn pymesos_output(
+    options: &[&str],
+    master: &str,
+    command: &str,
+    instances: u32,
+) -> (Option<i32>, String, String) {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/client-venv/bin/python");
     assert!(python.exists(), "pymesos is installed by scripts/test-setup.sh (run scripts/test.sh)");
     let script =
@@ -167,20 +181,24 @@ fn pymesos_with(
         .arg(command)
         .arg(instances.to_string())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start the pymesos scheduler");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            all.push_str(&line);
-            all.push('\n');
-        }
-        let _ = tx.send(all);
-    });
-    let output = rx.recv_timeout(GUARD).unwrap_or_default();
+    let read_all = |pipe: Box<dyn std::io::Read + Send>| {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                all.push_str(&line);
+                all.push('\n');
+            }
+            let _ = tx.send(all);
+        });
+        rx
+    };
+    let stdout = read_all(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = read_all(Box::new(child.stderr.take().expect("stderr")));
+    let output = stdout.recv_timeout(GUARD).unwrap_or_default();
     let status = match child.try_wait() {
         Ok(Some(status)) => status.code(),
         _ => {
@@ -188,7 +206,7 @@ fn pymesos_with(
             child.wait().ok().and_then(|s| s.code())
         }
     };
-    (status, output)
+    (status, output, stderr.recv_timeout(GUARD).unwrap_or_default())
 }
 
 /// The master `mesos-local` marked as leader in its summary: (port, OS pid, work dir).
@@ -235,17 +253,21 @@ fn local_cluster_runs_a_third_party_scheduler_and_stops_clean() {
     );
 }
 
-/// `mesos-local --authenticate`: every master and agent endpoint needs the generated
-/// credential. An unmodified pymesos scheduler given it (`principal`/`secret`) runs a
-/// task; one without it is refused (`401` on SUBSCRIBE) and never gets an offer; the
-/// master's state needs it too.
+/// `mesos-local --authenticate` turns everything on: every master and agent endpoint
+/// needs the generated credential, the agents authenticate with it (CRAM-MD5: they
+/// registered, or the summary would not be printed) and v0 frameworks must too. An
+/// unmodified pymesos scheduler given it (`principal`/`secret`) runs a task; one
+/// without it is refused (`401` on SUBSCRIBE) and never gets an offer; the master's
+/// state needs it too. The printed `try` line runs the `hello` example as it stands;
+/// `hello` without the credential is refused.
 #[test]
 fn authenticated_cluster_admits_only_a_scheduler_with_credentials() {
+    let hello = example("hello");
     let (mut local, ports) = start_local_with(1, 1, &[], &["--authenticate"]);
     let line = local
         .lines
         .iter()
-        .find(|l| l.contains("HTTP authentication on"))
+        .find(|l| l.contains("authentication on (HTTP, frameworks, agents)"))
         .unwrap_or_else(|| panic!("the credential is printed: {:?}", local.lines));
     let words: Vec<&str> = line.split_whitespace().collect();
     let after = |key: &str| words[words.iter().position(|w| *w == key).expect(key) + 1];
@@ -271,12 +293,122 @@ fn authenticated_cluster_admits_only_a_scheduler_with_credentials() {
     assert_eq!(challenge, "Basic realm=\"mesos-master-readonly\"");
     let pair = format!("{principal}:{secret}");
     let authorization = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair));
-    let served = http.get(&url).header("Authorization", &authorization).call().expect("an answer");
+    let mut served =
+        http.get(&url).header("Authorization", &authorization).call().expect("an answer");
     assert_eq!(served.status(), 200);
+    let state: serde_json::Value =
+        serde_json::from_str(&served.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(state["flags"]["authenticate_frameworks"], "true", "{}", state["flags"]);
+    assert_eq!(state["flags"]["authenticate_agents"], "true");
+
+    // The printed line runs `hello` (a v0 driver) with the credential, as it stands.
+    let try_line = local
+        .lines
+        .iter()
+        .find_map(|l| l.trim_start().strip_prefix("try "))
+        .unwrap_or_else(|| panic!("a try line is printed: {:?}", local.lines));
+    let words: Vec<String> = try_line.split_whitespace().map(str::to_string).collect();
+    assert_eq!(Path::new(&words[0]), hello.as_path());
+    let (code, out) = run_example(&words, &["--tasks=1"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("1 of 1 tasks finished"), "{out}");
+    // Without the credential the master refuses the driver.
+    let bare: Vec<String> = words
+        .iter()
+        .filter(|w| !w.starts_with("--principal") && !w.starts_with("--secret"))
+        .cloned()
+        .collect();
+    let (code, out) = run_example(&bare, &["--tasks=1"]);
+    assert_ne!(code, Some(0), "{out}");
+    assert!(out.contains("is not authenticated"), "{out}");
 
     kill(OsPid::from_raw(local.child.id() as i32), Signal::SIGINT).unwrap();
     let exit = wait_exit(&mut local.child).expect("mesos-local exits on Ctrl-C");
     assert!(exit.success(), "{exit:?}");
+}
+
+/// pymesos's `driver.stop()` sends a v1 TEARDOWN on its call connection while its
+/// subscription stream is still open: the master answers `202 Accepted` and then closes
+/// the stream, so pymesos logs no "Failed to Teardown" (a connection reset on that call
+/// would be logged so), and the framework is torn down (completed, not merely
+/// disconnected: its failover timeout is 100 s). Run twice, the second time after the
+/// call connection has been idle while the task runs.
+#[test]
+fn pymesos_stop_tears_the_framework_down_cleanly() {
+    let (_local, ports) = start_local(1, 1);
+    let master = format!("127.0.0.1:{}", ports[0]);
+    for command in ["echo teardown", "sleep 3"] {
+        let (status, stdout, stderr) = pymesos_output(&[], &master, command, 1);
+        assert_eq!(status, Some(0), "pymesos stdout:\n{stdout}\nstderr:\n{stderr}");
+        assert!(!stderr.contains("Failed to Teardown"), "pymesos stderr:\n{stderr}");
+        assert!(!stderr.contains("Connection reset"), "pymesos stderr:\n{stderr}");
+    }
+    let state = master_state(ports[0]);
+    assert_eq!(state["frameworks"], serde_json::json!([]), "no framework left registered");
+    let completed = state["completed_frameworks"].as_array().expect("completed_frameworks");
+    assert_eq!(completed.len(), 2, "both torn down: {completed:?}");
+    assert!(completed.iter().all(|f| f["name"] == "pymesos-hello" && f["active"] == false));
+}
+
+/// Runs the maintained Mesos CLI (avmesos-cli from PyPI, unmodified, installed by
+/// `scripts/test-setup.sh`) with `args` against the master on `port`, configured as its
+/// users do: a TOML file naming the master, found through `MESOS_CLI_CONFIG`.
+fn mesos_cli(work_dir: &Path, port: u16, args: &[&str]) -> (Option<i32>, String) {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/client-venv/bin/python");
+    let config = work_dir.join("mesos-cli.toml");
+    std::fs::write(&config, format!("[master]\naddress = \"127.0.0.1:{port}\"\n"))
+        .expect("write the CLI config");
+    let output = Command::new(python)
+        .args(["-m", "avmesos.cli.mesos-cli"])
+        .args(args)
+        .env("MESOS_CLI_CONFIG", &config)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the Mesos CLI");
+    let text = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code(), text)
+}
+
+/// The Mesos CLI (avmesos-cli 1.0.0) as a new user runs it: `mesos task list` (which asks
+/// for `/tasks?order=asc&limit=-1`, a negative limit being Mesos's "no limit") shows the
+/// running task of an unmodified pymesos scheduler, `task list --all` also the finished
+/// one, `agent list` the agent and `framework list` the framework.
+#[test]
+fn mesos_cli_lists_tasks_agents_and_frameworks() {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/client-venv/bin/python");
+    let installed = Command::new(&python)
+        .args(["-c", "import avmesos.cli.plugins.task.main"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(installed, "avmesos-cli is installed by scripts/test-setup.sh (run scripts/test.sh)");
+    let (local, ports) = start_local(1, 1);
+    let master = format!("127.0.0.1:{}", ports[0]);
+    let (status, output) = pymesos(&master, "echo finished-before", 1);
+    assert_eq!(status, Some(0), "{output}");
+    let finished = output.split_whitespace().find(|w| w.starts_with("pymesos-")).expect("task id");
+    let scheduler = pymesos_background(&[], &master, "sleep 600");
+    let running = scheduler.wait_for("TASK_RUNNING");
+    let running = running.split_whitespace().nth(1).expect("task id").to_string();
+
+    let (code, tasks) = mesos_cli(&local.work_dir, ports[0], &["task", "list"]);
+    assert_eq!(code, Some(0), "{tasks}");
+    assert!(tasks.contains(&running) && tasks.contains("TASK_RUNNING"), "{tasks}");
+    assert!(!tasks.contains(finished), "only running tasks without --all: {tasks}");
+    let (code, all) = mesos_cli(&local.work_dir, ports[0], &["task", "list", "--all"]);
+    assert_eq!(code, Some(0), "{all}");
+    assert!(all.contains(&running) && all.contains(finished) && all.contains("TASK_FINISHED"));
+
+    let state = master_state(ports[0]);
+    let (code, agents) = mesos_cli(&local.work_dir, ports[0], &["agent", "list"]);
+    assert_eq!(code, Some(0), "{agents}");
+    let agent_id = state["slaves"][0]["id"].as_str().expect("agent id");
+    assert!(agents.contains(agent_id), "{agents}");
+    let (code, frameworks) = mesos_cli(&local.work_dir, ports[0], &["framework", "list"]);
+    assert_eq!(code, Some(0), "{frameworks}");
+    let framework_id = state["frameworks"][0]["id"].as_str().expect("framework id");
+    assert!(frameworks.contains(framework_id) && frameworks.contains("pymesos-hello"));
+    drop(scheduler);
 }
 
 /// An unmodified pymesos *executor* (v1 executor HTTP API) launched by our agent: the
@@ -460,6 +592,39 @@ fn mesos_execute() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_mesos-local")).with_file_name("mesos-execute")
 }
 
+/// Builds the example framework `name` (it lands beside `mesos-local`, where
+/// `mesos-local` looks for it to print its `try` line).
+fn example(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "-p", "mesos-examples", "--bin", name])
+        .current_dir(root)
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building {name} failed");
+    Path::new(env!("CARGO_BIN_EXE_mesos-local")).with_file_name(name)
+}
+
+/// Runs an example's command line `words` plus `extra` to its end (with the guard):
+/// exit code and everything it printed.
+fn run_example(words: &[String], extra: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(&words[0])
+        .args(&words[1..])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the example");
+    let (stdout, stderr) =
+        (child.stdout.take().expect("stdout"), child.stderr.take().expect("stderr"));
+    let err = std::thread::spawn(move || {
+        BufReader::new(stderr).lines().map_while(Result::ok).collect::<Vec<_>>().join("\n")
+    });
+    let (lines, _) = read_lines_until(stdout, |l| l.contains("tasks finished"));
+    let code = wait_exit(&mut child).and_then(|s| s.code());
+    (code, format!("{}\n{}", lines.join("\n"), err.join().unwrap_or_default()))
+}
+
 /// Runs `mesos-execute` (with the guard): exit code and output.
 fn execute(program: &Path, env: &[(String, String)], args: &[String]) -> (Option<i32>, String) {
     let mut child = Command::new(program)
@@ -579,13 +744,24 @@ fn pymesos_background(options: &[&str], master: &str, command: &str) -> Backgrou
 /// `POST /master/teardown` of `framework_id` on the master at `port` (no credentials:
 /// the caller is unauthenticated); returns the status code.
 fn teardown(port: u16, framework_id: &str) -> u16 {
+    teardown_as(port, framework_id, None)
+}
+
+/// `POST /master/teardown` with HTTP Basic `credential` (principal, secret), if any.
+fn teardown_as(port: u16, framework_id: &str, credential: Option<(&str, &str)>) -> u16 {
     let config = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(5)))
         .http_status_as_error(false)
         .build();
-    ureq::Agent::new_with_config(config)
+    let mut request = ureq::Agent::new_with_config(config)
         .post(&format!("http://127.0.0.1:{port}/master/teardown"))
-        .content_type("application/x-www-form-urlencoded")
+        .content_type("application/x-www-form-urlencoded");
+    if let Some((principal, secret)) = credential {
+        let pair = format!("{principal}:{secret}");
+        let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+        request = request.header("Authorization", &format!("Basic {encoded}"));
+    }
+    request
         .send(format!("frameworkId={framework_id}"))
         .expect("POST /master/teardown")
         .status()
@@ -617,8 +793,8 @@ fn framework_with_principal(state: &serde_json::Value, principal: &str) -> Optio
 /// `FrameworkInfo.principal`: a principal the `register_frameworks` ACLs deny is refused
 /// with Mesos's reason; an unauthenticated teardown of a framework whose principal the
 /// `teardown_frameworks` ACLs protect gets `403` and the framework keeps running, while
-/// one the ACLs let anyone tear down is removed. (Teardown by an authenticated
-/// principal needs HTTP authentication, which lands on its own branch.)
+/// one the ACLs let anyone tear down is removed. (Teardown by authenticated principals:
+/// `ha_cluster_with_http_authentication_enforces_acls`.)
 #[test]
 fn acls_refuse_a_principal_and_guard_teardown() {
     let acls = serde_json::json!({
@@ -657,4 +833,75 @@ fn acls_refuse_a_principal_and_guard_teardown() {
     assert!(framework_with_principal(&state, "locked").is_some(), "untouched");
     drop(open.child);
     drop(locked.child);
+}
+
+/// Issue 13's ACL proof on a whole HA cluster (three masters with raft, an agent), with
+/// `--acls`, `--credentials` and HTTP authentication of the read-write realm and the
+/// scheduler API: an unmodified pymesos scheduler authenticated as a principal that
+/// `register_frameworks` denies is refused; a `POST /master/teardown` without
+/// credentials gets `401`, by an authenticated principal that `teardown_frameworks`
+/// denies `403` (the framework keeps running), and by the one it allows `200` (the
+/// framework is gone).
+#[test]
+fn ha_cluster_with_http_authentication_enforces_acls() {
+    let acls = serde_json::json!({
+        "register_frameworks": [
+            {"principals": {"values": ["banned"]}, "roles": {"type": "NONE"}}],
+        "teardown_frameworks": [
+            {"principals": {"values": ["ops"]}, "framework_principals": {"type": "ANY"}},
+            {"principals": {"type": "ANY"}, "framework_principals": {"type": "NONE"}}]
+    })
+    .to_string();
+    let credentials =
+        std::env::temp_dir().join(format!("mesos-acl-credentials-{}.json", std::process::id()));
+    let pairs = [
+        ("ops", "ops-secret"),
+        ("analytics", "an-secret"),
+        ("banned", "b-secret"),
+        ("locked", "l-secret"),
+    ];
+    let list: Vec<_> =
+        pairs.iter().map(|(p, s)| serde_json::json!({"principal": p, "secret": s})).collect();
+    std::fs::write(&credentials, serde_json::json!({ "credentials": list }).to_string()).unwrap();
+    let path = credentials.display().to_string();
+    // The children read these (mesos-local's own polling stays on the open read-only realm).
+    let env: Vec<(String, String)> = [
+        ("MESOS_ACLS", acls.as_str()),
+        ("MESOS_CREDENTIALS", path.as_str()),
+        ("MESOS_HTTP_CREDENTIALS", path.as_str()),
+        ("MESOS_AUTHENTICATE_HTTP_READWRITE", "true"),
+        ("MESOS_AUTHENTICATE_HTTP_FRAMEWORKS", "true"),
+        ("MESOS_HTTP_FRAMEWORK_AUTHENTICATORS", "basic"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let (local, _ports) = start_local_with(3, 1, &env, &[]);
+    let (leader, _, _) = leader_line(&local.lines);
+    let master = format!("127.0.0.1:{leader}");
+
+    let banned = ["--principal", "banned", "--secret", "b-secret", "--wait", "30"];
+    let (status, output) = pymesos_with(&banned, &master, "echo hi", 1);
+    assert_eq!(status, Some(3), "refused with an ERROR event:\n{output}");
+    assert!(output.contains("error Not authorized to register framework"), "{output}");
+    assert!(framework_with_principal(&master_state(leader), "banned").is_none());
+
+    let locked = pymesos_background(
+        &["--principal", "locked", "--secret", "l-secret"],
+        &master,
+        "sleep 1000",
+    );
+    locked.wait_for("TASK_RUNNING");
+    let id = framework_with_principal(&master_state(leader), "locked").expect("registered");
+
+    assert_eq!(teardown_as(leader, &id, None), 401);
+    assert_eq!(teardown_as(leader, &id, Some(("analytics", "an-secret"))), 403);
+    let state = master_state(leader);
+    assert_eq!(framework_with_principal(&state, "locked").as_deref(), Some(id.as_str()));
+    assert_eq!(state["frameworks"][0]["tasks"][0]["state"], "TASK_RUNNING", "{state}");
+    assert_eq!(teardown_as(leader, &id, Some(("ops", "ops-secret"))), 200);
+    assert!(framework_with_principal(&master_state(leader), "locked").is_none(), "torn down");
+    drop(locked.child);
+    drop(local);
+    let _ = std::fs::remove_file(&credentials);
 }

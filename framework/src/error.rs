@@ -45,6 +45,12 @@ pub enum FrameworkError {
         /// Its pid.
         pid: Pid,
     },
+    /// A task's `HealthCheck` or `CheckInfo` cannot be run (Mesos's validation reason).
+    #[error("invalid check: {reason}")]
+    InvalidCheck {
+        /// Why.
+        reason: String,
+    },
     /// The runtime refused something (spawning a process, binding a port).
     #[error(transparent)]
     Runtime(#[from] libprocess::Error),

@@ -40,6 +40,8 @@
 //!
 //! # Layout
 //! - [`scheduler`]: the `Scheduler` trait, its driver (core, handle, actor).
+//! - [`checks`]: health checks and general checks of tasks (pure checker, probes, the
+//!   runner executors use).
 //! - [`executor`]: the `Executor` trait, its driver (core, `Notifier`, actor), the
 //!   executor environment.
 //! - [`masters`]: `--master` parsing and the choice of master to subscribe to.
@@ -49,6 +51,7 @@
 //! - [`error`]: the error type.
 //! - [`testing`] (feature `testing`): a master and fake agents on a simulated network.
 
+pub mod checks;
 pub mod error;
 pub mod execute;
 pub mod executor;

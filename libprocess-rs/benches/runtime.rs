@@ -704,6 +704,7 @@ impl CodecSink {
             to: me,
             name: self.name.clone(),
             body: Body::Encoded(self.bytes.clone()),
+            via: None,
         });
     }
 

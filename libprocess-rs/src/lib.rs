@@ -46,14 +46,16 @@
 //! - [`pid`]: `Pid`, parsing and printing `id@ip:port`.
 //! - [`message`]: envelopes, message names, bodies, the [`protocol!`] macro.
 //! - [`process`]: the [`Process`] trait, its [`Context`], [`ProcessRef`] handles.
-//! - `mailbox`: how a message reaches a local process; the per-sender mailbox cache.
+//! - `mailbox`: how a message reaches a local process; the per-sender mailbox cache;
+//!   what waits in a mailbox ([`QueueSizes`]).
 //! - [`node`]: a libprocess instance: process table, links, sending, spawning.
 //! - [`clock`]: the pausable clock and timers.
 //! - [`duration`]: Mesos's duration syntax (`500ms`, `10mins`).
 //! - [`http`]: requests, responses, streaming, route handlers.
 //! - `router`: how a node answers HTTP: messages, routes, built-ins.
 //! - [`wire`]: the libprocess wire format.
-//! - `net`: TCP listener and persistent outbound connections, TLS on both.
+//! - `net`: TCP listener and persistent outbound connections, TLS on both, and the
+//!   priority lane ([`Node::give_priority_lane`]).
 //! - [`inherit`]: handing a listening socket to a child process (`--listen_fd`).
 //! - [`tls`]: the TLS setting (`LIBPROCESS_SSL_*`), parsed and loaded once per node.
 //! - [`sim`]: the simulated network.
@@ -94,8 +96,10 @@ pub mod wire;
 pub use clock::{Clock, Time, TimerId};
 pub use error::Error;
 pub use hooks::{Hooks, Match, Observed};
+pub use mailbox::QueueSizes;
 pub use message::{
-    Body, DecodeError, Envelope, Inbound, MessageName, Outbound, ProtoMessage, decode_body,
+    Body, Connection, DecodeError, Envelope, Inbound, MessageName, Outbound, ProtoMessage,
+    decode_body,
 };
 pub use metrics::{Counter, Gauge, Metrics};
 pub use node::{Delivered, LinkMode, Node, NodeBuilder, NodeConfig};

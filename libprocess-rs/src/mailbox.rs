@@ -22,7 +22,7 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use actix::Addr;
 use actix::prelude::SendError;
@@ -32,6 +32,86 @@ use crate::message::{Envelope, Inbound, ProtoMessage};
 use crate::node::{Delivered, Node};
 use crate::pid::Pid;
 use crate::process::{Delivery, Event, Item, Process, ProcessActor};
+
+/// How many items of each kind wait in a process's mailbox (Mesos: the `event_queue_*`
+/// metrics, `ProcessBase::EventQueue` counted by event type).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueSizes {
+    /// Messages (local or from the network) and exit notifications.
+    pub messages: usize,
+    /// Dispatches: timers, deferred continuations, `ProcessRef::dispatch`/`tell`.
+    pub dispatches: usize,
+    /// HTTP requests for routes handled on the process.
+    pub http_requests: usize,
+}
+
+/// What kind of item a [`Queued`] token counts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum QueueKind {
+    Message,
+    Dispatch,
+    Http,
+}
+
+/// The live counts behind [`QueueSizes`], shared by a process's mailbox, its
+/// references and its own context. Each queued item holds a [`Queued`] token that
+/// counts it up when queued and down when handled or dropped, so the counts stay
+/// right whatever happens to the item (refused at a full mailbox, thrown away with a
+/// stopped process). Per item: a relaxed increment and decrement of its counter, and the
+/// token's reference to the counts (an `Arc` clone and drop): cheap enough to keep on
+/// always, so `/metrics/snapshot` can read them at any time.
+#[derive(Debug, Default)]
+pub(crate) struct QueueDepth {
+    messages: AtomicUsize,
+    dispatches: AtomicUsize,
+    http_requests: AtomicUsize,
+}
+
+impl QueueDepth {
+    fn counter(&self, kind: QueueKind) -> &AtomicUsize {
+        match kind {
+            QueueKind::Message => &self.messages,
+            QueueKind::Dispatch => &self.dispatches,
+            QueueKind::Http => &self.http_requests,
+        }
+    }
+
+    /// Counts one item of `kind` until the returned token is dropped.
+    pub(crate) fn queued(self: &Arc<Self>, kind: QueueKind) -> Queued {
+        self.counter(kind).fetch_add(1, Ordering::Relaxed);
+        Queued { depth: self.clone(), kind }
+    }
+
+    /// The current counts (each read on its own: a consistent cut is not needed for a
+    /// gauge).
+    pub(crate) fn sizes(&self) -> QueueSizes {
+        QueueSizes {
+            messages: self.messages.load(Ordering::Relaxed),
+            dispatches: self.dispatches.load(Ordering::Relaxed),
+            http_requests: self.http_requests.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// One item counted in a [`QueueDepth`] until dropped.
+pub(crate) struct Queued {
+    depth: Arc<QueueDepth>,
+    kind: QueueKind,
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.depth.counter(self.kind).fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The kind an event counts as.
+fn kind_of(event: &Event) -> QueueKind {
+    match event {
+        Event::Http(_) => QueueKind::Http,
+        Event::Message(_) | Event::Exited(_) | Event::Terminate => QueueKind::Message,
+    }
+}
 
 /// Why an event was not queued.
 pub(crate) enum Refused {
@@ -58,17 +138,21 @@ pub(crate) trait Mailbox: Send + Sync {
 
     /// Called when the process leaves the process table.
     fn mark_dead(&self);
+
+    /// What waits in the mailbox now.
+    fn queue_sizes(&self) -> QueueSizes;
 }
 
 /// The mailbox of a process of type `P`.
 pub(crate) struct MailboxOf<P: Process> {
     addr: Addr<ProcessActor<P>>,
     alive: AtomicBool,
+    depth: Arc<QueueDepth>,
 }
 
 impl<P: Process> MailboxOf<P> {
-    pub(crate) fn new(addr: Addr<ProcessActor<P>>) -> MailboxOf<P> {
-        MailboxOf { addr, alive: AtomicBool::new(true) }
+    pub(crate) fn new(addr: Addr<ProcessActor<P>>, depth: Arc<QueueDepth>) -> MailboxOf<P> {
+        MailboxOf { addr, alive: AtomicBool::new(true), depth }
     }
 }
 
@@ -85,7 +169,8 @@ impl<P: Process> Mailbox for MailboxOf<P> {
         }
         let message = <P::Message as Inbound>::from_local(value)?;
         let item = Item::Local { from: from.clone(), message };
-        Some(match self.addr.try_send(Delivery { item, pending: clock.pending() }) {
+        let queued = self.depth.queued(QueueKind::Message);
+        Some(match self.addr.try_send(Delivery { item, pending: clock.pending(), queued }) {
             Ok(()) => Delivered::Queued,
             Err(SendError::Full(_)) => Delivered::MailboxFull,
             Err(SendError::Closed(_)) => Delivered::NoProcess,
@@ -93,7 +178,8 @@ impl<P: Process> Mailbox for MailboxOf<P> {
     }
 
     fn send_event(&self, event: Event, clock: &Clock, past_bound: bool) -> Result<(), Refused> {
-        let delivery = Delivery { item: Item::Event(event), pending: clock.pending() };
+        let queued = self.depth.queued(kind_of(&event));
+        let delivery = Delivery { item: Item::Event(event), pending: clock.pending(), queued };
         match self.addr.try_send(delivery) {
             Ok(()) => Ok(()),
             Err(SendError::Full(delivery)) if past_bound => {
@@ -111,6 +197,10 @@ impl<P: Process> Mailbox for MailboxOf<P> {
 
     fn mark_dead(&self) {
         self.alive.store(false, Ordering::Relaxed);
+    }
+
+    fn queue_sizes(&self) -> QueueSizes {
+        self.depth.sizes()
     }
 }
 

@@ -12,7 +12,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
@@ -229,6 +231,37 @@ impl fmt::Debug for Body {
     }
 }
 
+/// The inbound connection a message from another node arrived on.
+///
+/// The sender's pid is only what the `Libprocess-From` header claims, and anyone can
+/// write any header; the connection is what the receiving node saw. A process that
+/// learned who is at the other end of a connection (the master, once a peer has
+/// authenticated on it) can refuse a claimed pid that arrives on another one. Mesos's
+/// libprocess has no such notion: it trusts the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Connection {
+    /// Unique among the connections of this OS process, never reused.
+    pub id: u64,
+    /// The peer's socket address (for a simulated network: the sending node's address).
+    pub peer: SocketAddr,
+}
+
+/// The last connection id handed out.
+static LAST_CONNECTION: AtomicU64 = AtomicU64::new(0);
+
+impl Connection {
+    /// A new connection from `peer`, with an id no other connection had.
+    pub fn open(peer: SocketAddr) -> Connection {
+        Connection { id: LAST_CONNECTION.fetch_add(1, Ordering::Relaxed) + 1, peer }
+    }
+}
+
+impl fmt::Display for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{} from {}", self.id, self.peer)
+    }
+}
+
 /// A message in flight: who sent it, to whom, its name and its body.
 #[derive(Debug)]
 pub struct Envelope {
@@ -240,12 +273,21 @@ pub struct Envelope {
     pub name: MessageName,
     /// The payload.
     pub body: Body,
+    /// The inbound connection it arrived on; `None` for a message from a process of
+    /// this node (or an in-process request), which cannot be forged from outside.
+    pub via: Option<Connection>,
 }
 
 impl Envelope {
     /// An envelope carrying a typed message for local delivery.
     pub fn local<T: ProtoMessage>(from: Pid, to: Pid, message: T) -> Envelope {
-        Envelope { from, to, name: MessageName::of::<T>(), body: Body::Local(Box::new(message)) }
+        Envelope {
+            from,
+            to,
+            name: MessageName::of::<T>(),
+            body: Body::Local(Box::new(message)),
+            via: None,
+        }
     }
 
     /// Decodes (or, for a local body, clones) the message as a `T`, if it is one.

@@ -28,7 +28,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::hooks::{Hooks, Verdict};
 use crate::http::{HttpGate, SharedHandler};
-use crate::mailbox::{Mailbox, MailboxOf};
+use crate::mailbox::{Mailbox, MailboxOf, QueueDepth, QueueSizes};
 use crate::message::{Body, Envelope, MessageName, ProtoMessage};
 use crate::metrics::{Counter, Metrics};
 use crate::net::Tcp;
@@ -366,7 +366,9 @@ impl Node {
         id: impl Into<String>,
         process: P,
     ) -> Result<ProcessRef<P>, Error> {
-        self.register(id.into(), |pid, node| ProcessActor::new(process, node, pid).start())
+        self.register(id.into(), |pid, node, depth| {
+            ProcessActor::new(process, node, pid, depth).start()
+        })
     }
 
     /// Takes `id` for a process to be spawned later with [`Reserved::spawn`], and gives
@@ -374,7 +376,7 @@ impl Node {
     /// For processes that need each other's reference at construction.
     pub fn reserve<P: Process>(&self, id: impl Into<String>) -> Result<Reserved<P>, Error> {
         let id = id.into();
-        Reserved::new(self.clone(), |addr| self.register(id, |_pid, _node| addr))
+        Reserved::new(self.clone(), |addr| self.register(id, |_pid, _node, _depth| addr))
     }
 
     /// Spawns the process built by `make` on `arbiter` (another thread).
@@ -384,15 +386,17 @@ impl Node {
         id: impl Into<String>,
         make: impl FnOnce() -> P + Send + 'static,
     ) -> Result<ProcessRef<P>, Error> {
-        self.register(id.into(), |pid, node| {
-            ProcessActor::start_in_arbiter(arbiter, move |_| ProcessActor::new(make(), node, pid))
+        self.register(id.into(), |pid, node, depth| {
+            ProcessActor::start_in_arbiter(arbiter, move |_| {
+                ProcessActor::new(make(), node, pid, depth)
+            })
         })
     }
 
     fn register<P: Process>(
         &self,
         id: String,
-        start: impl FnOnce(Pid, Node) -> actix::Addr<ProcessActor<P>>,
+        start: impl FnOnce(Pid, Node, Arc<QueueDepth>) -> actix::Addr<ProcessActor<P>>,
     ) -> Result<ProcessRef<P>, Error> {
         let id: Arc<str> = Arc::from(id);
         let pid = Pid::new(id.clone(), self.inner.address);
@@ -401,12 +405,19 @@ impl Node {
                 Err(Error::DuplicateProcessId { id: entry.key().to_string() })
             }
             Entry::Vacant(entry) => {
-                let addr = start(pid.clone(), self.clone());
-                let mailbox = Arc::new(MailboxOf::new(addr.clone()));
+                let depth = Arc::new(QueueDepth::default());
+                let addr = start(pid.clone(), self.clone(), depth.clone());
+                let mailbox = Arc::new(MailboxOf::new(addr.clone(), depth.clone()));
                 entry.insert(ProcessEntry { mailbox, routes: Vec::new() });
-                Ok(ProcessRef::new(pid, addr, self.inner.clock.clone()))
+                Ok(ProcessRef::new(pid, addr, self.inner.clock.clone(), depth))
             }
         }
+    }
+
+    /// What waits in the mailbox of the process `id` (Mesos: `event_queue_*`), or `None`
+    /// if there is no such process.
+    pub fn queue_sizes(&self, id: &str) -> Option<QueueSizes> {
+        self.mailbox_of(id).map(|mailbox| mailbox.queue_sizes())
     }
 
     /// The ids of every running process.
@@ -460,6 +471,17 @@ impl Node {
         }
     }
 
+    /// Gives local process `id` the node's priority lane (a runtime thread and connections
+    /// of its own): the messages it sends, and connections whose first request is a
+    /// message to it, never wait behind the node's other traffic. For a master's raft
+    /// registrar, whose heartbeats must not wait behind HTTP clients. A simulated node has
+    /// no sockets to separate: nothing changes there.
+    pub fn give_priority_lane(&self, id: &str) {
+        if let Some(Transport::Tcp(tcp)) = &*self.inner.transport.read() {
+            tcp.add_to_lane(id);
+        }
+    }
+
     /// Sends raw bytes under a message name (for names without a protobuf type).
     pub fn send_raw(&self, from: &Pid, to: &Pid, name: &str, body: Bytes) {
         let name = MessageName::owned(name);
@@ -469,6 +491,7 @@ impl Node {
                 to: to.clone(),
                 name,
                 body: Body::Encoded(body),
+                via: None,
             });
         } else {
             self.send_remote(from, to, name, body);
@@ -481,7 +504,14 @@ impl Node {
             Some(Transport::Tcp(tcp)) => tcp.send(self, from, to, &name, &body),
             Some(Transport::Sim(sim)) => sim.route(
                 self.inner.address,
-                Envelope { from: from.clone(), to: to.clone(), name, body: Body::Encoded(body) },
+                Envelope {
+                    from: from.clone(),
+                    to: to.clone(),
+                    name,
+                    body: Body::Encoded(body),
+                    // Set by the simulated network as it routes.
+                    via: None,
+                },
             ),
             None => self.inner.stats.outbound_dropped.inc(),
         }

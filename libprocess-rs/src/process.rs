@@ -15,6 +15,7 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Handler};
@@ -24,8 +25,8 @@ use tokio::sync::oneshot;
 use crate::clock::{Clock, Pending, Time, TimerId};
 use crate::error::Error;
 use crate::http::{Request, Responder, SharedHandler};
-use crate::mailbox::SendCache;
-use crate::message::{DecodeError, Envelope, Inbound, Outbound, ProtoMessage};
+use crate::mailbox::{QueueDepth, QueueKind, QueueSizes, Queued, SendCache};
+use crate::message::{Connection, DecodeError, Envelope, Inbound, Outbound, ProtoMessage};
 use crate::node::{LinkMode, Node, RouteTarget};
 use crate::pid::Pid;
 
@@ -76,6 +77,8 @@ type DispatchFn<P> = Box<dyn for<'a> FnOnce(&mut P, &mut Context<'a, P>) + Send>
 pub(crate) struct Core<P: Process> {
     node: Node,
     pid: Pid,
+    /// The counts of what waits in this process's mailbox (shared with the mailbox).
+    depth: Arc<QueueDepth>,
     routes: Vec<RouteHandler<P>>,
     /// Mailboxes this process sent to recently (`Context::send` takes `&self`).
     sends: RefCell<SendCache>,
@@ -123,6 +126,8 @@ pub(crate) enum Item<P: Process> {
 pub(crate) struct Delivery<P: Process> {
     pub(crate) item: Item<P>,
     pub(crate) pending: Pending,
+    /// Counts the item in the process's [`QueueSizes`] until it is handled or dropped.
+    pub(crate) queued: Queued,
 }
 
 impl<P: Process> actix::Message for Delivery<P> {
@@ -133,6 +138,7 @@ impl<P: Process> actix::Message for Delivery<P> {
 pub(crate) struct Dispatch<P: Process> {
     f: DispatchFn<P>,
     pending: Pending,
+    queued: Queued,
 }
 
 impl<P: Process> actix::Message for Dispatch<P> {
@@ -140,9 +146,9 @@ impl<P: Process> actix::Message for Dispatch<P> {
 }
 
 impl<P: Process> ProcessActor<P> {
-    pub(crate) fn new(process: P, node: Node, pid: Pid) -> ProcessActor<P> {
+    pub(crate) fn new(process: P, node: Node, pid: Pid, depth: Arc<QueueDepth>) -> ProcessActor<P> {
         let sends = RefCell::new(SendCache::default());
-        ProcessActor { process, core: Core { node, pid, routes: Vec::new(), sends } }
+        ProcessActor { process, core: Core { node, pid, depth, routes: Vec::new(), sends } }
     }
 
     fn run<R>(
@@ -151,16 +157,17 @@ impl<P: Process> ProcessActor<P> {
         from: Option<Pid>,
         f: impl FnOnce(&mut P, &mut Context<'_, P>) -> R,
     ) -> R {
-        let mut ctx = Context { core: &mut self.core, actix: actx, from };
+        let mut ctx = Context { core: &mut self.core, actix: actx, from, via: None };
         f(&mut self.process, &mut ctx)
     }
 
     fn on_delivered_message(&mut self, envelope: Envelope, actx: &mut actix::Context<Self>) {
-        let Envelope { from, to: _, name, body } = envelope;
+        let Envelope { from, to: _, name, body, via } = envelope;
         match P::Message::decode(&name, body) {
-            Ok(message) => {
-                self.run(actx, Some(from.clone()), |p, ctx| p.on_message(from, message, ctx))
-            }
+            Ok(message) => self.run(actx, Some(from.clone()), |p, ctx| {
+                ctx.via = via;
+                p.on_message(from, message, ctx)
+            }),
             Err(error) => {
                 let node = &self.core.node;
                 match &error {
@@ -221,7 +228,9 @@ impl<P: Process> Handler<Delivery<P>> for ProcessActor<P> {
     type Result = ();
 
     fn handle(&mut self, delivery: Delivery<P>, actx: &mut actix::Context<Self>) {
-        let Delivery { item, pending } = delivery;
+        let Delivery { item, pending, queued } = delivery;
+        // Off the count before the handler runs: what waits is what comes after it.
+        drop(queued);
         match item {
             Item::Local { from, message } => {
                 self.run(actx, Some(from.clone()), |p, ctx| p.on_message(from, message, ctx))
@@ -239,7 +248,8 @@ impl<P: Process> Handler<Dispatch<P>> for ProcessActor<P> {
     type Result = ();
 
     fn handle(&mut self, dispatch: Dispatch<P>, actx: &mut actix::Context<Self>) {
-        let Dispatch { f, pending } = dispatch;
+        let Dispatch { f, pending, queued } = dispatch;
+        drop(queued);
         self.run(actx, None, f);
         drop(pending);
     }
@@ -250,9 +260,11 @@ impl<P: Process> Handler<Dispatch<P>> for ProcessActor<P> {
 fn queue_dispatch<P: Process>(
     addr: &Addr<ProcessActor<P>>,
     clock: &Clock,
+    depth: &Arc<QueueDepth>,
     f: DispatchFn<P>,
 ) -> bool {
-    match addr.try_send(Dispatch { f, pending: clock.pending() }) {
+    let queued = depth.queued(QueueKind::Dispatch);
+    match addr.try_send(Dispatch { f, pending: clock.pending(), queued }) {
         Ok(()) => true,
         Err(actix::prelude::SendError::Full(dispatch)) => {
             addr.do_send(dispatch);
@@ -267,6 +279,8 @@ pub struct Context<'a, P: Process> {
     core: &'a mut Core<P>,
     actix: &'a mut actix::Context<ProcessActor<P>>,
     from: Option<Pid>,
+    /// The connection the message being handled arrived on (see [`Context::via`]).
+    via: Option<Connection>,
 }
 
 impl<P: Process> Context<'_, P> {
@@ -296,6 +310,7 @@ impl<P: Process> Context<'_, P> {
             pid: self.core.pid.clone(),
             addr: self.actix.address(),
             clock: self.clock().clone(),
+            depth: self.core.depth.clone(),
         }
     }
 
@@ -327,6 +342,13 @@ impl<P: Process> Context<'_, P> {
         self.from.as_ref()
     }
 
+    /// The inbound connection the message being handled arrived on: `None` for a
+    /// message from a process of this node, and outside `on_message`. The sender's pid
+    /// is only claimed; this is what tells two peers claiming the same pid apart.
+    pub fn via(&self) -> Option<Connection> {
+        self.via
+    }
+
     /// Links to `pid`: [`Process::on_exited`] fires when it terminates (local) or when the
     /// connection to its node breaks (remote).
     pub fn link(&self, pid: &Pid) {
@@ -352,8 +374,9 @@ impl<P: Process> Context<'_, P> {
     ) -> TimerId {
         let addr = self.actix.address();
         let clock = self.clock().clone();
+        let depth = self.core.depth.clone();
         self.clock().schedule(after, move || {
-            queue_dispatch(&addr, &clock, Box::new(f));
+            queue_dispatch(&addr, &clock, &depth, Box::new(f));
         })
     }
 
@@ -364,7 +387,12 @@ impl<P: Process> Context<'_, P> {
 
     /// Queues `f` to run on this process after the events already queued.
     pub fn defer(&self, f: impl for<'a> FnOnce(&mut P, &mut Context<'a, P>) + Send + 'static) {
-        queue_dispatch(&self.actix.address(), self.clock(), Box::new(f));
+        queue_dispatch(&self.actix.address(), self.clock(), &self.core.depth, Box::new(f));
+    }
+
+    /// What waits in this process's mailbox now (Mesos: `event_queue_*`).
+    pub fn queue_sizes(&self) -> QueueSizes {
+        self.core.depth.sizes()
     }
 
     /// Runs `future` and then `then` on this process with its output (libprocess
@@ -408,17 +436,34 @@ pub struct ProcessRef<P: Process> {
     pid: Pid,
     addr: Addr<ProcessActor<P>>,
     clock: Clock,
+    depth: Arc<QueueDepth>,
 }
 
 impl<P: Process> Clone for ProcessRef<P> {
     fn clone(&self) -> Self {
-        ProcessRef { pid: self.pid.clone(), addr: self.addr.clone(), clock: self.clock.clone() }
+        ProcessRef {
+            pid: self.pid.clone(),
+            addr: self.addr.clone(),
+            clock: self.clock.clone(),
+            depth: self.depth.clone(),
+        }
     }
 }
 
 impl<P: Process> ProcessRef<P> {
-    pub(crate) fn new(pid: Pid, addr: Addr<ProcessActor<P>>, clock: Clock) -> ProcessRef<P> {
-        ProcessRef { pid, addr, clock }
+    pub(crate) fn new(
+        pid: Pid,
+        addr: Addr<ProcessActor<P>>,
+        clock: Clock,
+        depth: Arc<QueueDepth>,
+    ) -> ProcessRef<P> {
+        ProcessRef { pid, addr, clock, depth }
+    }
+
+    /// What waits in the process's mailbox now: messages, dispatches and HTTP requests
+    /// (Mesos: the `event_queue_*` metrics). A read of three counters, from any thread.
+    pub fn queue_sizes(&self) -> QueueSizes {
+        self.depth.sizes()
     }
 
     /// The process's pid.
@@ -437,6 +482,7 @@ impl<P: Process> ProcessRef<P> {
         let queued = queue_dispatch(
             &self.addr,
             &self.clock,
+            &self.depth,
             Box::new(move |p: &mut P, ctx: &mut Context<'_, P>| {
                 // The caller may have stopped waiting; nothing to do then.
                 let _ = tx.send(f(p, ctx));
@@ -456,7 +502,7 @@ impl<P: Process> ProcessRef<P> {
         &self,
         f: impl for<'a> FnOnce(&mut P, &mut Context<'a, P>) + Send + 'static,
     ) -> Result<(), Error> {
-        if queue_dispatch(&self.addr, &self.clock, Box::new(f)) {
+        if queue_dispatch(&self.addr, &self.clock, &self.depth, Box::new(f)) {
             Ok(())
         } else {
             Err(Error::ProcessGone { pid: self.pid.clone() })
@@ -515,7 +561,8 @@ impl<P: Process> Reserved<P> {
     pub fn spawn(mut self, process: P) -> ProcessRef<P> {
         if let Some(context) = self.context.take() {
             let pid = self.process_ref.pid().clone();
-            context.run(ProcessActor::new(process, self.node.clone(), pid));
+            let depth = self.process_ref.depth.clone();
+            context.run(ProcessActor::new(process, self.node.clone(), pid, depth));
         }
         self.process_ref.clone()
     }

@@ -20,7 +20,7 @@ use serde_json::json;
 use crate::http::{
     self as lhttp, Request, Responder, Response, percent_decode, split_first_segment,
 };
-use crate::message::{Body, Envelope, MessageName};
+use crate::message::{Body, Connection, Envelope, MessageName};
 use crate::node::{Delivered, Node, RouteTarget};
 use crate::pid::Pid;
 use crate::process::{Event, HttpEvent};
@@ -143,11 +143,15 @@ impl Node {
                 return lhttp::text(StatusCode::BAD_REQUEST, error.to_string());
             }
         };
+        // The TCP server tags each request with its connection; an in-process request
+        // has none.
+        let via = request.extensions().get::<Connection>().copied();
         let envelope = Envelope {
             from: head.from,
             to: Pid::new(head.to_id, self.address()),
             name: MessageName::owned(&head.name),
             body: Body::Encoded(request.into_body()),
+            via,
         };
         match self.deliver(envelope) {
             Delivered::Queued | Delivered::Filtered => lhttp::status(StatusCode::ACCEPTED),

@@ -14,7 +14,7 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
-use crate::message::Envelope;
+use crate::message::{Connection, Envelope};
 use crate::node::{Node, NodeInner};
 
 #[derive(Default)]
@@ -25,6 +25,17 @@ struct State {
     /// Addresses cut off from everyone.
     isolated: HashSet<SocketAddr>,
     dropped: u64,
+    /// The "connection" each ordered pair of nodes (sender, receiver) talks on: opened
+    /// by the first message, replaced after the pair is cut, as a TCP connection would
+    /// be, so a receiver sees the same [`Connection`] as long as a real one would last.
+    connections: HashMap<(SocketAddr, SocketAddr), Connection>,
+}
+
+impl State {
+    /// Forgets every connection to or from `address`.
+    fn close_connections(&mut self, address: SocketAddr) {
+        self.connections.retain(|(from, to), _| *from != address && *to != address);
+    }
 }
 
 /// The shared network of a simulated cluster. Cloning shares it.
@@ -51,6 +62,7 @@ impl SimNetwork {
         let others = {
             let mut state = self.state.lock();
             state.nodes.remove(&address);
+            state.close_connections(address);
             live_nodes(&state)
         };
         for node in others {
@@ -66,7 +78,7 @@ impl SimNetwork {
 
     /// Delivers an encoded message from the node at `from` to the node of `envelope.to`,
     /// unless the network between them is cut or that node does not exist.
-    pub(crate) fn route(&self, from: SocketAddr, envelope: Envelope) {
+    pub(crate) fn route(&self, from: SocketAddr, mut envelope: Envelope) {
         let target = {
             let mut state = self.state.lock();
             let to = envelope.to.address();
@@ -75,6 +87,10 @@ impl SimNetwork {
                 .flatten();
             if target.is_none() {
                 state.dropped += 1;
+            } else {
+                let connection =
+                    *state.connections.entry((from, to)).or_insert_with(|| Connection::open(from));
+                envelope.via = Some(connection);
             }
             target
         };
@@ -101,6 +117,8 @@ impl SimNetwork {
         let (node_a, node_b) = {
             let mut state = self.state.lock();
             state.cut.insert(pair(a, b));
+            state.connections.remove(&(a, b));
+            state.connections.remove(&(b, a));
             (upgrade(&state, a), upgrade(&state, b))
         };
         if let Some(node) = node_a {
@@ -121,6 +139,7 @@ impl SimNetwork {
         let (this, others) = {
             let mut state = self.state.lock();
             state.isolated.insert(address);
+            state.close_connections(address);
             let others: Vec<Node> =
                 live_nodes(&state).into_iter().filter(|n| n.address() != address).collect();
             (upgrade(&state, address), others)

@@ -9,8 +9,13 @@
 //! 3. Start the agents, pointed at every master, and wait until the leader has them all.
 //! 4. Print one line per process (role, pid, OS pid, work dir) and the web UI URL.
 //! 5. Until Ctrl-C: report children that exit (a user may `kill -9` any of them to watch
-//!    the cluster recover). On Ctrl-C: SIGTERM every child, SIGKILL stragglers after a
-//!    grace period, and kill every executor the agents started, so nothing is left.
+//!    the cluster recover). An agent that exits is started again after
+//!    [`AGENT_RESTART_DELAY`] (unless `--restart_agents=false`), on the same socket and
+//!    work dir, as a service manager restarts a Mesos agent: it recovers its checkpoint,
+//!    reconnects to its executors and re-registers, and its tasks keep running. A
+//!    master that exits stays down (the HA group carries on; a user may restart it by
+//!    hand). On Ctrl-C: SIGTERM every child, SIGKILL stragglers after a grace period,
+//!    and kill every executor the agents started, so nothing is left.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -37,48 +42,61 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// How often the leader and the registered agents are checked.
 const LEADER_CHECK: Duration = Duration::from_millis(500);
+/// How long after an agent exits it is started again.
+pub const AGENT_RESTART_DELAY: Duration = Duration::from_secs(1);
+/// Most restarts of one agent: one that keeps dying (a broken work dir) is left down
+/// after this many, rather than restarted forever.
+pub const MAX_AGENT_RESTARTS: u32 = 20;
 
-/// The credential `--authenticate` generates: every process accepts it, and
-/// `mesos-local` itself presents it when it polls the masters.
+/// The credential `--authenticate` generates: every process accepts it, the agents
+/// authenticate with it (CRAM-MD5), and `mesos-local` itself presents it when it polls
+/// the masters.
 struct Auth {
-    /// The credentials file (`<work dir>/credentials`).
+    /// The credentials file (`<work dir>/credentials`): who the masters and agents accept.
     path: PathBuf,
+    /// The agents' own credential (`<work dir>/credential`, Mesos's `--credential`).
+    credential: PathBuf,
     principal: String,
     secret: String,
 }
 
 impl Auth {
-    /// Writes a credentials file with one fresh principal and secret, readable only by
-    /// its owner (masters warn about files others can read, as Mesos does).
+    /// Writes a credentials file with one fresh principal and secret, and the agents'
+    /// credential with the same pair, each readable only by its owner (masters and
+    /// agents warn about files others can read, as Mesos does).
     fn generate(work_dir: &Path) -> anyhow::Result<Auth> {
-        use std::os::unix::fs::OpenOptionsExt;
         let principal = "mesos-local".to_string();
         let secret = uuid::Uuid::new_v4().simple().to_string();
+        let pair = serde_json::json!({ "principal": principal, "secret": secret });
         let path = work_dir.join("credentials");
-        let json =
-            serde_json::json!({ "credentials": [{ "principal": principal, "secret": secret }] });
-        let _ = std::fs::remove_file(&path);
-        let mut file =
-            std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
-        file.write_all(json.to_string().as_bytes())?;
-        Ok(Auth { path, principal, secret })
+        write_private(&path, &serde_json::json!({ "credentials": [pair.clone()] }))?;
+        let credential = work_dir.join("credential");
+        write_private(&credential, &pair)?;
+        Ok(Auth { path, credential, principal, secret })
     }
 
-    fn master_args(&self) -> [String; 5] {
+    /// Every realm of HTTP authentication, and CRAM-MD5 required of v0 frameworks and
+    /// of agents.
+    fn master_args(&self) -> [String; 7] {
         [
             format!("--credentials={}", self.path.display()),
             "--authenticate_http_readonly=true".into(),
             "--authenticate_http_readwrite=true".into(),
             "--authenticate_http_frameworks=true".into(),
             "--http_framework_authenticators=basic".into(),
+            "--authenticate_frameworks=true".into(),
+            "--authenticate_agents=true".into(),
         ]
     }
 
-    fn agent_args(&self) -> [String; 3] {
+    /// HTTP authentication of the agent's endpoints, and its own credential to
+    /// authenticate with the masters.
+    fn agent_args(&self) -> [String; 4] {
         [
             format!("--http_credentials={}", self.path.display()),
             "--authenticate_http_readonly=true".into(),
             "--authenticate_http_readwrite=true".into(),
+            format!("--credential={}", self.credential.display()),
         ]
     }
 
@@ -90,13 +108,41 @@ impl Auth {
     }
 }
 
+/// The program `name` in the directory of this executable, if it is there.
+fn sibling(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    Some(exe.parent()?.join(name)).filter(|path| path.is_file())
+}
+
+/// Writes `json` to a new file at `path` that only its owner can read.
+fn write_private(path: &Path, json: &serde_json::Value) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(json.to_string().as_bytes())?;
+    Ok(())
+}
+
 /// One child process.
 struct Member {
     role: &'static str,
     address: SocketAddr,
     child: Child,
     work_dir: PathBuf,
-    exited: bool,
+    /// When it exited, if it has.
+    exited: Option<Instant>,
+    /// How to start it again (agents, unless `--restart_agents=false`).
+    restart: Option<Restart>,
+}
+
+/// What restarting a member takes: its program and arguments, and its listening socket,
+/// kept open here so the port stays reserved while the member is down.
+struct Restart {
+    program: PathBuf,
+    args: Vec<String>,
+    listener: TcpListener,
+    restarts: u32,
 }
 
 /// Runs `mesos-local` with `args`.
@@ -178,7 +224,7 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
         if let Some(auth) = &auth {
             args.extend(auth.master_args());
         }
-        members.push(start(&bin.join("mesos-master"), "master", listener, &args, dir)?);
+        members.push(start(&bin.join("mesos-master"), "master", &listener, &args, dir)?);
     }
     let leader = wait_for(stop, "a leading master", || leader_of(&http, &masters))?;
 
@@ -198,7 +244,12 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
         if let Some(auth) = &auth {
             args.extend(auth.agent_args());
         }
-        members.push(start(&bin.join("mesos-agent"), "agent", listener, &args, dir)?);
+        let program = bin.join("mesos-agent");
+        let mut member = start(&program, "agent", &listener, &args, dir)?;
+        if flags.restart_agents {
+            member.restart = Some(Restart { program, args, listener, restarts: 0 });
+        }
+        members.push(member);
     }
     let expected = usize::from(flags.num_agents);
     wait_for(stop, "the agents to register", || {
@@ -207,7 +258,8 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
             .filter(|s| active_agents(s) >= expected)
             .map(|_| ())
     })?;
-    print_summary(members, leader, &work_dir, http.scheme(), auth.as_ref());
+    let summary = Summary { work_dir: &work_dir, scheme: http.scheme(), masters: &master_list };
+    print_summary(members, leader, &summary, auth.as_ref());
     watch(stop, members, (&http, &masters), leader, expected)
 }
 
@@ -251,28 +303,73 @@ fn bind_all(
 }
 
 /// Starts one member on `listener` with its output in `<dir>/<role>.log`. The child
-/// inherits the listener; this process closes its own copy when this returns, so the
-/// port of a member that exits is free again (a user may restart it by hand).
+/// inherits the listener. Unless the caller keeps it (a restartable agent), this
+/// process's copy closes when the caller drops it, so the port of a member that exits is
+/// free again (a user may restart it by hand).
 fn start(
     program: &Path,
     role: &'static str,
-    listener: TcpListener,
+    listener: &TcpListener,
     args: &[String],
     dir: PathBuf,
 ) -> anyhow::Result<Member> {
     let address = listener.local_addr()?;
     let log = File::create(dir.join(format!("{role}.log")))?;
+    let child = spawn_member(program, listener, args, log)?;
+    Ok(Member { role, address, child, work_dir: dir, exited: None, restart: None })
+}
+
+fn spawn_member(
+    program: &Path,
+    listener: &TcpListener,
+    args: &[String],
+    log: File,
+) -> anyhow::Result<Child> {
     let mut command = Command::new(program);
-    let fd = libprocess::inherit::pass_listener(&mut command, &listener);
-    let child = command
+    let fd = libprocess::inherit::pass_listener(&mut command, listener);
+    command
         .args(args)
         .arg(format!("--listen_fd={fd}"))
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()
-        .with_context(|| format!("cannot start {}", program.display()))?;
-    Ok(Member { role, address, child, work_dir: dir, exited: false })
+        .with_context(|| format!("cannot start {}", program.display()))
+}
+
+/// Starts an exited member again if it is restartable, its delay has passed and it has
+/// restarts left; its log continues in the same file. Returns true if it restarted.
+fn maybe_restart(member: &mut Member) -> bool {
+    let Some(exited) = member.exited else { return false };
+    let Some(restart) = member.restart.as_mut() else { return false };
+    if exited.elapsed() < AGENT_RESTART_DELAY || restart.restarts >= MAX_AGENT_RESTARTS {
+        return false;
+    }
+    let log = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(member.work_dir.join(format!("{}.log", member.role)));
+    let started = log
+        .map_err(anyhow::Error::from)
+        .and_then(|log| spawn_member(&restart.program, &restart.listener, &restart.args, log));
+    restart.restarts += 1;
+    match started {
+        Ok(child) => {
+            member.child = child;
+            member.exited = None;
+            true
+        }
+        Err(error) => {
+            let _ = writeln!(
+                std::io::stdout(),
+                "mesos-local: cannot restart {}: {error:#}",
+                member.role
+            );
+            // Counted as a restart: a program that cannot start is not retried forever.
+            member.exited = Some(Instant::now());
+            false
+        }
+    }
 }
 
 /// Polls `check` until it gives a value, Ctrl-C, or the startup timeout.
@@ -313,13 +410,17 @@ fn leader_of(http: &MasterHttp, masters: &[SocketAddr]) -> Option<SocketAddr> {
     })
 }
 
-fn print_summary(
-    members: &[Member],
-    leader: SocketAddr,
-    work_dir: &Path,
-    scheme: &str,
-    auth: Option<&Auth>,
-) {
+/// What the summary names besides the processes.
+struct Summary<'a> {
+    work_dir: &'a Path,
+    /// `http` or `https`.
+    scheme: &'a str,
+    /// Every master, as `--master` takes them.
+    masters: &'a str,
+}
+
+fn print_summary(members: &[Member], leader: SocketAddr, summary: &Summary, auth: Option<&Auth>) {
+    let Summary { work_dir, scheme, masters } = summary;
     let mut out = std::io::stdout();
     let _ = writeln!(out, "mesos-local: cluster up (work dir {})", work_dir.display());
     for member in members {
@@ -337,14 +438,19 @@ fn print_summary(
         );
     }
     let _ = writeln!(out, "  web UI  {scheme}://{leader}/");
+    let mut credential = String::new();
     if let Some(auth) = auth {
+        let (principal, secret) = (&auth.principal, &auth.secret);
         let _ = writeln!(
             out,
-            "  HTTP authentication on: principal {} secret {} (credentials {})",
-            auth.principal,
-            auth.secret,
+            "  authentication on (HTTP, frameworks, agents): principal {principal} secret {secret} (credentials {})",
             auth.path.display()
         );
+        credential = format!(" --principal={principal} --secret={secret}");
+    }
+    // The example framework, when it was built beside this binary (`cargo build`).
+    if let Some(hello) = sibling("hello") {
+        let _ = writeln!(out, "  try     {} --master={masters}{credential}", hello.display());
     }
     let _ = writeln!(out, "Ctrl-C stops everything.");
     let _ = out.flush();
@@ -381,9 +487,20 @@ fn watch(
                 let _ = writeln!(std::io::stdout(), "mesos-local: {count} agents registered");
             }
         }
-        for member in members.iter_mut().filter(|m| !m.exited) {
+        for member in members.iter_mut() {
+            if maybe_restart(member) {
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "mesos-local: {} at {} restarted (os pid {})",
+                    member.role,
+                    member.address,
+                    member.child.id()
+                );
+            }
+        }
+        for member in members.iter_mut().filter(|m| m.exited.is_none()) {
             if let Ok(Some(status)) = member.child.try_wait() {
-                member.exited = true;
+                member.exited = Some(Instant::now());
                 // Output may be gone (a closed pipe); that is no reason to stop.
                 let _ = writeln!(
                     std::io::stdout(),
@@ -402,7 +519,7 @@ fn watch(
 
 /// SIGTERM everyone, SIGKILL stragglers, then kill every executor started under `work_dir`.
 fn stop_all(members: &mut [Member], work_dir: Option<&Path>) {
-    for member in members.iter().filter(|m| !m.exited) {
+    for member in members.iter().filter(|m| m.exited.is_none()) {
         let _ = kill(OsPid::from_raw(member.child.id() as i32), Signal::SIGTERM);
     }
     let deadline = Instant::now() + STOP_GRACE;

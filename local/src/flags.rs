@@ -36,11 +36,19 @@ pub struct Flags {
     #[arg(long = "resources", env = "MESOS_RESOURCES")]
     pub resources: Option<String>,
 
-    /// Turn HTTP authentication on everywhere: write a credentials file with a fresh
-    /// principal and secret into the work dir, start masters with `--credentials`,
-    /// `--authenticate_http_readonly`, `--authenticate_http_readwrite` and
-    /// `--authenticate_http_frameworks`, agents with `--http_credentials` and both
-    /// `--authenticate_http_*`, and print the principal and secret.
+    /// Turn authentication on everywhere: write a credentials file with a fresh
+    /// principal and secret into the work dir; start masters with `--credentials`,
+    /// every `--authenticate_http_*` realm, `--authenticate_frameworks` and
+    /// `--authenticate_agents` (CRAM-MD5); start agents with `--http_credentials`, both
+    /// `--authenticate_http_*` and `--credential` (the same pair); print the principal
+    /// and secret, which frameworks pass as `--principal`/`--secret`.
     #[arg(long = "authenticate", env = "MESOS_AUTHENTICATE", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub authenticate: bool,
+
+    /// Start an agent again when it exits (after a second, on the same port and work
+    /// dir), as a service manager would: `kill -9` one to watch it recover its tasks
+    /// and re-register. `false`: an agent that exits stays down (to watch the master
+    /// mark it unreachable).
+    #[arg(long = "restart_agents", env = "MESOS_RESTART_AGENTS", num_args = 0..=1, default_missing_value = "true", default_value_t = true, action = clap::ArgAction::Set)]
+    pub restart_agents: bool,
 }

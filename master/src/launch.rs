@@ -12,7 +12,8 @@ use crate::allocator::process::AllocatorProcess;
 use crate::core::MasterConfig;
 use crate::process::MasterProcess;
 use mesos_registrar::{
-    InMemoryRegistrar, RaftRegistrar, RaftRegistrarConfig, Registrar, RegistrarError,
+    InMemoryRegistrar, MeasuredRegistrar, RaftRegistrar, RaftRegistrarConfig, Registrar,
+    RegistrarError,
 };
 
 /// Where the registry lives (`--registry`).
@@ -158,14 +159,25 @@ pub fn spawn_master_with(
         agent_reregister_timeout: options.agent_reregister_timeout,
         authorizer: options.authorizer.clone(),
     };
+    // Mesos's registrar/* metrics (commit latency, queued operations, registry size).
+    let registrar: Arc<dyn Registrar> =
+        Arc::new(MeasuredRegistrar::new(registrar, node.clock().clone(), node.metrics().clone()));
     let mut process =
         MasterProcess::new(config, registrar, allocator.clone(), options.flags, node.clock().now());
     process.set_authentication(options.authentication);
     let master = reserved.spawn(process);
     node.set_default_process("master");
-    if !options.http_authenticator.is_empty() {
+    // The gate authenticates every request by its realm and, with `--acls`, checks
+    // `get_endpoints` on the node's built-in `/metrics/snapshot` (Mesos: libprocess's
+    // metrics process asks the master's authorization callback).
+    if !options.http_authenticator.is_empty() || options.authorizer.is_some() {
         let realm_of = crate::http::authentication::realm_of;
-        node.set_http_gate(options.http_authenticator.gate(realm_of));
+        let gate = options.http_authenticator.gate_with(
+            realm_of,
+            node.clock().clone(),
+            options.authorizer.clone(),
+        );
+        node.set_http_gate(gate);
     }
     Ok(Master { master, allocator })
 }

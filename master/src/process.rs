@@ -165,15 +165,16 @@ impl MasterProcess {
         message: MasterMessage,
         ctx: &mut Context<'_, Self>,
     ) {
+        let via = ctx.via();
         let outputs = match message {
             MasterMessage::Authenticate(m) => {
                 let random = rand::random::<u32>() as u64;
                 let now_secs = ctx.now().since_epoch().as_secs();
                 let hostname = self.config.hostname.clone();
-                self.authentication.on_authenticate(from, &m, &hostname, random, now_secs)
+                self.authentication.on_authenticate(from, via, &m, &hostname, random, now_secs)
             }
-            MasterMessage::AuthenticationStart(m) => self.authentication.on_start(from, &m),
-            MasterMessage::AuthenticationStep(m) => self.authentication.on_step(from, &m),
+            MasterMessage::AuthenticationStart(m) => self.authentication.on_start(from, via, &m),
+            MasterMessage::AuthenticationStep(m) => self.authentication.on_step(from, via, &m),
             _ => Vec::new(),
         };
         self.flush_authentication(outputs, ctx);
@@ -191,7 +192,7 @@ impl MasterProcess {
     ) -> bool {
         let info = match message {
             MasterMessage::RegisterSlave(_) | MasterMessage::ReregisterSlave(_) => {
-                if self.authentication.admit_agent(from) {
+                if self.authentication.admit_agent(from, ctx.via()) {
                     return true;
                 }
                 ctx.node().metrics().counter("master/dropped_messages").inc();
@@ -206,7 +207,7 @@ impl MasterProcess {
             },
             _ => return true,
         };
-        match self.authentication.admit_framework(from, info) {
+        match self.authentication.admit_framework(from, ctx.via(), info) {
             Ok(()) => true,
             Err(error) => {
                 tracing::warn!(%from, %error, "refusing framework subscription");
@@ -279,6 +280,12 @@ impl MasterProcess {
                     }
                 }
                 Output::Event(event) => {
+                    if let crate::core::MasterEvent::FrameworkRemoved(info) = &event
+                        && let Some(id) = &info.id
+                    {
+                        let id = mesos_proto::ids::FrameworkId::from(id);
+                        crate::http::scheduler_api::on_framework_removed(self, &id);
+                    }
                     crate::http::metrics::on_framework_event(
                         ctx.node().metrics(),
                         &self.core,
@@ -599,6 +606,20 @@ impl Process for MasterProcess {
             self.on_authentication(&from, message, ctx);
             return;
         }
+        // A pid that authenticated speaks only on the connection it authenticated on: a
+        // forged `Libprocess-From` from anywhere else gets nothing (not even an error,
+        // which would go to the real peer).
+        if let Err(forged) = self.authentication.admit_sender(&from, ctx.via()) {
+            ctx.node().metrics().counter("master/invalid_sender_messages").inc();
+            tracing::warn!(
+                %from,
+                message = %libprocess::Outbound::name(&message),
+                bound = ?forged.bound,
+                via = ?forged.via,
+                "dropping a message from an authenticated pid that arrived on another connection"
+            );
+            return;
+        }
         // Mesos: master.cpp `_visit`/`_consume`: a registered framework's messages count
         // under its principal, received before and processed after the handler.
         let principal = self.core.principal_of(&from);
@@ -642,11 +663,12 @@ impl Process for MasterProcess {
     }
 
     fn on_exited(&mut self, pid: Pid, ctx: &mut Context<'_, Self>) {
-        // A broken link ends the peer's authentication: whoever reconnects under that
-        // pid authenticates again (our agents and drivers do before every
-        // (re-)registration, as Mesos's do). This also bounds the map by the peers
-        // currently connected.
-        self.authentication.forget(&pid);
+        // A broken link ends the authentication of a peer the core does not know; a
+        // disconnected framework or agent keeps its binding, so nobody else speaks for
+        // it. Whoever reconnects under that pid authenticates again (our agents and
+        // drivers do before every (re-)registration, as Mesos's do).
+        let core = &self.core;
+        self.authentication.on_link_broken(&pid, |pid| core.knows_pid(pid));
         if !matches!(self.role, Role::Leading { .. }) {
             return;
         }

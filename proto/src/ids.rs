@@ -72,7 +72,7 @@ pub enum IdError {
 pub const MAX_ID_LEN: usize = 255;
 
 /// Mesos's `validateID` rules.
-fn validate_id(kind: &'static str, id: &str) -> Result<(), IdError> {
+pub fn validate_id(kind: &'static str, id: &str) -> Result<(), IdError> {
     if id.is_empty() {
         return Err(IdError::Empty { kind });
     }

@@ -34,6 +34,8 @@ libprocess::protocol! {
         UpdateFramework(internal::UpdateFrameworkMessage),
         /// A scheduler's message for an executor.
         FrameworkToExecutor(internal::FrameworkToExecutorMessage),
+        /// The agent's checkpointed resources (reservations, volumes) after an operation.
+        CheckpointResources(internal::CheckpointResourcesMessage),
         /// Another master leads (sent by followers and deposed leaders).
         NewMaster(NewMasterDetectedMessage),
     }
@@ -61,6 +63,8 @@ libprocess::protocol! {
         ExitedExecutor(internal::ExitedExecutorMessage),
         /// An executor's message for the scheduler.
         ExecutorMessage(internal::ExecutorToFrameworkMessage),
+        /// What became of an offer operation the scheduler gave an id.
+        OperationStatus(internal::UpdateOperationStatusMessage),
         /// Another master leads (sent by followers and deposed leaders).
         NewMaster(NewMasterDetectedMessage),
     }

@@ -507,8 +507,14 @@ impl<W> RaftDriver<W> {
             let outcome = self.apply_entry(&entry);
             if let Some(p) = self.pending.remove(&entry.index) {
                 let result = if p.term == entry.term {
+                    let registry_size_bytes = self.state.registry_size_bytes();
                     outcome
-                        .map(|mutated| Applied { index: entry.index, term: entry.term, mutated })
+                        .map(|mutated| Applied {
+                            index: entry.index,
+                            term: entry.term,
+                            mutated,
+                            registry_size_bytes,
+                        })
                         .map_err(|error| RegistrarError::Rejected { index: entry.index, error })
                 } else {
                     Err(RegistrarError::LeadershipLost { term: p.term })

@@ -122,15 +122,20 @@ impl RaftRegistrar {
     }
 
     /// Starts the registrar with its log in sled under `<work_dir>/raft`, on a thread of
-    /// its own: raft's ticks and heartbeats never wait behind the master's work (a leader
-    /// busy for a second with thousands of re-registrations must not miss its heartbeats
-    /// and be deposed for it).
+    /// its own, its messages on the node's priority lane: raft's ticks, heartbeats and
+    /// messages never wait behind the master's work or its clients (a leader busy for a
+    /// second with thousands of re-registrations, or rendering `/master/state`, must not
+    /// miss its heartbeats and be deposed for it).
     pub fn open(
         node: &Node,
         config: RaftRegistrarConfig,
         work_dir: &Path,
     ) -> Result<RaftRegistrar, RegistrarError> {
         let backend = SledBackend::open(work_dir)?;
+        // Its messages also travel apart from the node's other traffic (libprocess's
+        // priority lane): a thread of its own would not help a heartbeat stuck behind a
+        // 30 MB `/master/state` on the node's I/O thread.
+        node.give_priority_lane(REGISTRAR_ID);
         RaftRegistrar::start_on(
             node,
             config,

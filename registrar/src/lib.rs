@@ -39,6 +39,8 @@
 //!   holds (on a thread of its own for a real master).
 //! - [`error`]: [`RegistryError`] (the state machine refused) and [`RegistrarError`]
 //!   (an operation did not, or may not, take effect).
+//! - [`metrics`]: [`MeasuredRegistrar`], Mesos's `registrar/*` metrics (commit latency
+//!   percentiles, queued operations, registry size) around any registrar.
 //! - [`logger`]: raft-rs's slog output bridged to tracing.
 //! - [`json`]: the registry as JSON (`mesos-registry dump|restore`).
 //! - [`cli`]: the `mesos-registry` program.
@@ -52,6 +54,7 @@ pub mod logger;
 pub mod members;
 pub mod memory;
 pub mod messages;
+pub mod metrics;
 pub mod operations;
 pub mod process;
 pub mod sled_backend;
@@ -69,6 +72,7 @@ pub use handle::{RaftRegistrar, RaftRegistrarConfig, raft_peers};
 pub use members::Group;
 pub use memory::InMemoryRegistrar;
 pub use messages::RaftMessage;
+pub use metrics::MeasuredRegistrar;
 pub use operations::{RegistryEntry, RegistryOperation};
 pub use process::RegistrarProcess;
 pub use sled_backend::SledBackend;
@@ -84,6 +88,9 @@ pub struct Applied {
     pub term: u64,
     /// True if the registry changed (Mesos: the operation "mutated").
     pub mutated: bool,
+    /// The registry's encoded size once this operation applied
+    /// ([`RegistryState::registry_size_bytes`]).
+    pub registry_size_bytes: u64,
 }
 
 /// What this registrar's master may do.

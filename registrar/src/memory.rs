@@ -45,7 +45,12 @@ impl InMemoryRegistrar {
         inner.index += 1;
         let index = inner.index;
         match operation.apply(&mut inner.state) {
-            Ok(mutated) => Ok(Applied { index, term: 1, mutated }),
+            Ok(mutated) => Ok(Applied {
+                index,
+                term: 1,
+                mutated,
+                registry_size_bytes: inner.state.registry_size_bytes(),
+            }),
             Err(error) => Err(RegistrarError::Rejected { index, error }),
         }
     }

@@ -207,6 +207,13 @@ impl RegistryState {
         Ok(state)
     }
 
+    /// The encoded size of the registry message (agents, weights, quota, maintenance),
+    /// without the frameworks kept beside it (Mesos: `registrar/registry_size_bytes`,
+    /// `Registry::ByteSize`). Walks the message without copying it.
+    pub fn registry_size_bytes(&self) -> u64 {
+        self.registry.encoded_len() as u64
+    }
+
     /// Encodes the state (raft snapshot data).
     pub fn encode(&self) -> Vec<u8> {
         self.to_snapshot().encode_to_vec()

@@ -166,20 +166,19 @@ fn parse_lines(text: &str) -> Result<Vec<Credential>, SecurityError> {
 /// Reads a flag's file: a plain path or a `file://` URL, as Mesos's `Path` flags take.
 fn read_file(flag: &str) -> Result<String, SecurityError> {
     let path = PathBuf::from(flag.strip_prefix("file://").unwrap_or(flag));
-    warn_if_open(&path);
+    warn_if_open(&path, "credentials file");
     std::fs::read_to_string(&path).map_err(|source| SecurityError::Read { path, source })
 }
 
-/// Mesos warns when others may read a credentials file; so do we.
-fn warn_if_open(path: &Path) {
+/// Mesos warns when others may read a credentials (or key) file; so do we.
+pub(crate) fn warn_if_open(path: &Path, what: &str) {
     use std::os::unix::fs::PermissionsExt;
     if let Ok(metadata) = std::fs::metadata(path)
         && metadata.permissions().mode() & 0o007 != 0
     {
         tracing::warn!(
             path = %path.display(),
-            "permissions on the credentials file are too open; it should not be \
-             accessible by others"
+            "permissions on the {what} are too open; it should not be accessible by others"
         );
     }
 }

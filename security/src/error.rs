@@ -25,4 +25,10 @@ pub enum SecurityError {
         /// What is wrong.
         reason: String,
     },
+    /// The `--jwt_secret_key` file is empty.
+    #[error("invalid jwt secret key: {reason}")]
+    InvalidKey {
+        /// What is wrong.
+        reason: String,
+    },
 }

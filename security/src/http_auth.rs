@@ -26,8 +26,10 @@ use std::sync::Arc;
 use base64::Engine;
 use http::{HeaderValue, StatusCode, header};
 use libprocess::http::{self as lhttp, HttpGate, Request, Response};
+use libprocess::{Clock, Time};
 
-use crate::{Credentials, Principal};
+use crate::jwt::{BearerFailure, Claims, JwtAuthenticator, JwtKey};
+use crate::{Action, Authorizer, Credentials, Principal};
 
 /// The master's read-only endpoints (`/state`, `/tasks`, `/metrics/snapshot`, ...).
 pub const MASTER_READONLY: &str = "mesos-master-readonly";
@@ -169,7 +171,14 @@ pub enum HttpAuthError {
 /// authenticates nothing.
 #[derive(Clone, Debug, Default)]
 pub struct HttpAuthenticator {
-    realms: BTreeMap<String, BasicAuthenticator>,
+    realms: BTreeMap<String, RealmAuthenticator>,
+}
+
+/// The authenticator of one realm: `basic` for people and tools, `jwt` for executors.
+#[derive(Clone, Debug)]
+enum RealmAuthenticator {
+    Basic(BasicAuthenticator),
+    Jwt(JwtAuthenticator),
 }
 
 /// What a request's realm decides about it.
@@ -179,12 +188,21 @@ pub enum Outcome {
     Open,
     /// The request proved to be this principal.
     Authenticated(Principal),
+    /// The request carried a valid token with these claims (an executor's JWT).
+    Claimed(Claims),
     /// Refused: answer `401` with this realm's challenge.
     Refused {
         /// The realm whose challenge to send.
         realm: String,
         /// Why (logged only).
         failure: BasicFailure,
+    },
+    /// Refused by a `Bearer` realm: answer `401` with its challenge.
+    RefusedBearer {
+        /// The realm whose challenge to send.
+        realm: String,
+        /// Why (logged; a bad token's challenge says `invalid_token`).
+        failure: BearerFailure,
     },
 }
 
@@ -207,8 +225,8 @@ impl HttpAuthenticator {
                 let credentials = credentials
                     .ok_or_else(|| HttpAuthError::NoCredentials { realm: realm_owned() })?;
                 tracing::info!(realm, "creating the default 'basic' HTTP authenticator");
-                self.realms
-                    .insert(realm.to_string(), BasicAuthenticator::new(realm, credentials.clone()));
+                let basic = BasicAuthenticator::new(realm, credentials.clone());
+                self.realms.insert(realm.to_string(), RealmAuthenticator::Basic(basic));
                 Ok(())
             }
             [name] => Err(HttpAuthError::UnknownAuthenticator { name: name.to_string() }),
@@ -229,12 +247,42 @@ impl HttpAuthenticator {
     /// Decides a request of `realm` (none: an open endpoint) from its `Authorization`
     /// header value.
     pub fn authenticate(&self, realm: Option<&str>, authorization: Option<&[u8]>) -> Outcome {
-        let Some(authenticator) = realm.and_then(|realm| self.realms.get(realm)) else {
-            return Outcome::Open;
-        };
-        match authenticator.authenticate(authorization) {
-            Ok(principal) => Outcome::Authenticated(principal),
-            Err(failure) => Outcome::Refused { realm: authenticator.realm.clone(), failure },
+        self.authenticate_at(realm, authorization, Clock::new().now())
+    }
+
+    /// Turns `Bearer` authentication on for `realm`: tokens signed with `key` (Mesos's
+    /// `jwt` authenticator, which the agent's `--authenticate_http_executors` puts on
+    /// the executor realm).
+    pub fn enable_jwt(&mut self, realm: &str, key: JwtKey) {
+        tracing::info!(realm, "creating the 'jwt' HTTP authenticator");
+        let jwt = JwtAuthenticator::new(realm, key);
+        self.realms.insert(realm.to_string(), RealmAuthenticator::Jwt(jwt));
+    }
+
+    /// [`HttpAuthenticator::authenticate`] at time `now` (a token's `exp` is compared
+    /// with it).
+    pub fn authenticate_at(
+        &self,
+        realm: Option<&str>,
+        authorization: Option<&[u8]>,
+        now: Time,
+    ) -> Outcome {
+        match realm.and_then(|realm| self.realms.get(realm)) {
+            None => Outcome::Open,
+            Some(RealmAuthenticator::Basic(basic)) => match basic.authenticate(authorization) {
+                Ok(principal) => Outcome::Authenticated(principal),
+                Err(failure) => Outcome::Refused { realm: basic.realm.clone(), failure },
+            },
+            Some(RealmAuthenticator::Jwt(jwt)) => {
+                // Seconds since the epoch fit an i64 for the next 292 billion years.
+                let now_secs = i64::try_from(now.since_epoch().as_secs()).unwrap_or(i64::MAX);
+                match jwt.authenticate(authorization, now_secs) {
+                    Ok(claims) => Outcome::Claimed(claims),
+                    Err(failure) => {
+                        Outcome::RefusedBearer { realm: jwt.realm().to_string(), failure }
+                    }
+                }
+            }
         }
     }
 
@@ -244,25 +292,75 @@ impl HttpAuthenticator {
     /// its [`Principal`] in the request's extensions; a refused one is answered `401`
     /// with the realm's challenge.
     pub fn gate(self, realm_of: fn(Option<&str>, &str) -> Option<&'static str>) -> HttpGate {
+        self.gate_with(realm_of, Clock::new(), None)
+    }
+
+    /// The node gate of [`HttpAuthenticator::gate`], reading the time for tokens' `exp`
+    /// from `clock` (the node's), and then, with an `authorizer`, checking the
+    /// `get_endpoints` ACL on the node's built-in `/metrics/snapshot` (and its
+    /// Prometheus twin `/metrics`): `403` when denied. Mesos authorizes
+    /// `/metrics/snapshot` in libprocess through the authorization callbacks the master
+    /// and agent install (common/authorization.cpp `createAuthorizationCallbacks`,
+    /// `GET_ENDPOINT_WITH_PATH`).
+    pub fn gate_with(
+        self,
+        realm_of: fn(Option<&str>, &str) -> Option<&'static str>,
+        clock: Clock,
+        authorizer: Option<Arc<Authorizer>>,
+    ) -> HttpGate {
         Arc::new(move |process: Option<&str>, path: &str, request: &mut Request| {
-            let realm = realm_of(process, path);
-            let header = request.headers().get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
-            match self.authenticate(realm, header) {
-                Outcome::Open => Ok(()),
-                Outcome::Authenticated(principal) => {
-                    request.extensions_mut().insert(principal);
-                    Ok(())
-                }
-                Outcome::Refused { realm, failure } => {
-                    tracing::debug!(%realm, ?failure, path, "HTTP request not authenticated");
-                    // `realm` came from `self.realms`, so the lookup finds it.
-                    let response = self.realms.get(&realm).map(BasicAuthenticator::unauthorized);
-                    Err(Box::new(
-                        response.unwrap_or_else(|| lhttp::status(StatusCode::UNAUTHORIZED)),
-                    ))
+            self.admit(realm_of(process, path), path, request, clock.now())?;
+            let metrics = process.is_none() && matches!(path, "/metrics/snapshot" | "/metrics");
+            if let Some(authorizer) = authorizer.as_deref().filter(|_| metrics) {
+                let principal = request.extensions().get::<Principal>();
+                let action = Action::GetEndpoint { path: "/metrics/snapshot" };
+                if !authorizer.authorize(principal, action) {
+                    return Err(Box::new(lhttp::status(StatusCode::FORBIDDEN)));
                 }
             }
+            Ok(())
         })
+    }
+
+    /// Authenticates `request` (of `realm`) at `now`: adds its principal or claims to
+    /// its extensions, or answers it with the realm's `401`.
+    fn admit(
+        &self,
+        realm: Option<&str>,
+        path: &str,
+        request: &mut Request,
+        now: Time,
+    ) -> Result<(), Box<Response>> {
+        let header = request.headers().get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
+        match self.authenticate_at(realm, header, now) {
+            Outcome::Open => Ok(()),
+            Outcome::Authenticated(principal) => {
+                request.extensions_mut().insert(principal);
+                Ok(())
+            }
+            Outcome::Claimed(claims) => {
+                request.extensions_mut().insert(claims);
+                Ok(())
+            }
+            Outcome::Refused { realm, failure } => {
+                tracing::debug!(%realm, ?failure, path, "HTTP request not authenticated");
+                let response = match self.realms.get(&realm) {
+                    Some(RealmAuthenticator::Basic(basic)) => basic.unauthorized(),
+                    // `realm` came from `self.realms` as a basic realm.
+                    _ => lhttp::status(StatusCode::UNAUTHORIZED),
+                };
+                Err(Box::new(response))
+            }
+            Outcome::RefusedBearer { realm, failure } => {
+                tracing::debug!(%realm, ?failure, path, "HTTP request not authenticated");
+                let response = match self.realms.get(&realm) {
+                    Some(RealmAuthenticator::Jwt(jwt)) => jwt.unauthorized(&failure),
+                    // `realm` came from `self.realms` as a Bearer realm.
+                    _ => lhttp::status(StatusCode::UNAUTHORIZED),
+                };
+                Err(Box::new(response))
+            }
+        }
     }
 }
 

@@ -17,6 +17,8 @@
 //!   agent or a scheduler.
 //! - [`http_auth`]: HTTP authentication: Mesos's realms, the `basic` authenticator
 //!   (`Authorization: Basic`, the `401` challenge) and the node gate that applies it.
+//! - [`jwt`]: the tokens (JWT, HMAC-SHA256) an agent gives its executors with
+//!   `--authenticate_http_executors`, and the `Bearer` authenticator that checks them.
 //! - [`acls`]: the local authorizer: Mesos's `--acls` and [`Authorizer::authorize`],
 //!   which decides whether a principal may perform an [`Action`].
 //! - [`principal`]: [`Principal`], who an entry point authenticated.
@@ -30,6 +32,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http_auth;
+pub mod jwt;
 pub mod principal;
 
 pub use acls::{Action, Authorizer};

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use libprocess::Pid;
 use mesos_proto::mesos::internal::StatusUpdateRecord;
-use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, SlaveInfo, Task};
+use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, Resource, SlaveInfo, Task};
 use prost::Message;
 
 use crate::error::AgentError;
@@ -165,6 +165,14 @@ impl Checkpointer {
         &self.paths
     }
 
+    /// `meta/resources/resources.info`: the agent's checkpointed resources, as framed
+    /// records (Mesos: slave.cpp `checkpointResources`, paths.cpp
+    /// `getResourcesInfoPath`). Kept outside `slaves/<id>`: reservations and volumes
+    /// belong to the machine, whatever id the agent has.
+    pub fn resources(&self, resources: &[Resource]) -> Result<(), AgentError> {
+        write_atomic(&self.paths().resources_info_file(), &encode_records(resources))
+    }
+
     /// Writes `slave.info` and the boot id, then points `meta/slaves/latest` at it.
     pub fn agent_info(&self, info: &SlaveInfo) -> Result<(), AgentError> {
         if let Some(boot_id) = current_boot_id() {
@@ -286,6 +294,9 @@ pub struct RecoveredState {
     pub rebooted: bool,
     /// Checkpointing frameworks with work on the agent.
     pub frameworks: Vec<RecoveredFramework>,
+    /// The checkpointed resources (dynamic reservations, persistent volumes) the
+    /// master last sent (`meta/resources/resources.info`).
+    pub resources: Vec<Resource>,
 }
 
 #[path = "checkpoint_read.rs"]

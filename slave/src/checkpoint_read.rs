@@ -67,7 +67,12 @@ pub fn read_state(paths: &Paths) -> Result<Option<RecoveredState>, AgentError> {
     for (_, dir) in subdirs(&paths.agent_meta_dir(&agent_id).join("frameworks"))? {
         frameworks.push(read_framework(&dir)?);
     }
-    Ok(Some(RecoveredState { info, rebooted, frameworks }))
+    let resources_file = paths.resources_info_file();
+    let resources = match read_optional(&resources_file)? {
+        Some(bytes) => decode_records(&resources_file, &bytes)?,
+        None => Vec::new(),
+    };
+    Ok(Some(RecoveredState { info, rebooted, frameworks, resources }))
 }
 
 fn read_framework(dir: &Path) -> Result<RecoveredFramework, AgentError> {

@@ -136,3 +136,22 @@ fn atomic_write_replaces_content() {
         fs::read_dir(dir.0.join("a/b")).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
 }
+
+/// The checkpointed resources (`meta/resources/resources.info`) come back with the
+/// rest of the state (Mesos: `SlaveRecoveryTest` reads `resources.info` the same way).
+#[test]
+fn checkpointed_resources_round_trip() {
+    let dir = TempDir::new("resources");
+    let (paths, cp) = populated(&dir);
+    let reservation =
+        mesos_proto::resources::resource::dynamic_reservation("role1", Some("p"), None);
+    let reserved = mesos_proto::resources::Resources::parse("cpus:1;disk:32")
+        .unwrap()
+        .push_reservation(&reservation)
+        .unwrap();
+    assert!(read_state(&paths).unwrap().unwrap().resources.is_empty(), "none yet");
+    cp.resources(&reserved.to_protos()).unwrap();
+    assert!(paths.resources_info_file().starts_with(paths.meta_dir()));
+    let state = read_state(&paths).unwrap().unwrap();
+    assert_eq!(mesos_proto::resources::Resources::from_protos(state.resources).unwrap(), reserved);
+}

@@ -137,3 +137,30 @@ pub fn executor_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     })
 }
+
+/// `mesos-default-executor`: Mesos's default executor, which the agent starts for task
+/// groups (DEFAULT executors); a v1 HTTP executor configured by the agent's `MESOS_*`
+/// environment.
+pub fn default_executor_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    mesos_framework::runtime::init_logging();
+    if args.into_iter().any(|a| a == "--help" || a == "-h") {
+        println!(
+            "mesos-default-executor: runs task groups; started by mesos-agent with MESOS_* environment variables."
+        );
+        return ExitCode::SUCCESS;
+    }
+    actix_rt::System::new().block_on(async move {
+        let executor = crate::default_executor::DefaultExecutor::new(Box::new(PosixTaskRunner));
+        let transport = mesos_framework::executor::Transport::Http;
+        match mesos_framework::executor::run_executor_on(executor, transport).await {
+            Ok(status) => {
+                tracing::info!(?status, "default executor done");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("mesos-default-executor: {error}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}

@@ -162,10 +162,13 @@ fn build_command(request: &LaunchRequest, limits: ChildLimits) -> Result<Command
         c.args(args);
         c
     };
-    let stdout = fs::File::create(request.sandbox.join("stdout"))
-        .map_err(|e| format!("cannot create stdout: {e}"))?;
-    let stderr = fs::File::create(request.sandbox.join("stderr"))
-        .map_err(|e| format!("cannot create stderr: {e}"))?;
+    // Appended to: the fetcher's log comes first (Mesos: the executor's output follows
+    // `mesos-fetcher`'s in the same files).
+    let append = |name: &str| {
+        fs::OpenOptions::new().create(true).append(true).open(request.sandbox.join(name))
+    };
+    let stdout = append("stdout").map_err(|e| format!("cannot create stdout: {e}"))?;
+    let stderr = append("stderr").map_err(|e| format!("cannot create stderr: {e}"))?;
     command
         .current_dir(&request.sandbox)
         .env_clear()

@@ -44,6 +44,14 @@ pub enum AgentError {
         /// Why.
         reason: String,
     },
+    /// A URI of an executor's command could not be fetched into its sandbox.
+    #[error("Failed to fetch '{uri}': {reason}")]
+    Fetch {
+        /// The URI.
+        uri: String,
+        /// Why.
+        reason: String,
+    },
     /// A status update could not be accepted by the status-update manager.
     #[error("status update for task '{task_id}' rejected: {reason}")]
     StatusUpdate {

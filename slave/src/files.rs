@@ -113,6 +113,23 @@ impl Files {
         Ok(resolved)
     }
 
+    /// The framework and executor whose sandbox `path` resolves into (a path below
+    /// `<agent>/frameworks/<f>/executors/<e>/` of the root), or `None` for a path in
+    /// no executor's sandbox. Errors as [`Files::resolve`].
+    pub fn sandbox_of(&self, path: &str) -> Result<Option<(String, String)>, FilesError> {
+        let resolved = self.resolve(path)?;
+        let root = fs::canonicalize(&self.root)
+            .map_err(|_| FilesError::NotFound(format!("no sandboxes yet: '{path}'")))?;
+        let Ok(relative) = resolved.strip_prefix(&root) else { return Ok(None) };
+        let parts: Vec<&str> = relative.iter().filter_map(|c| c.to_str()).collect();
+        Ok(match parts.as_slice() {
+            [_agent, "frameworks", framework, "executors", executor, ..] => {
+                Some((framework.to_string(), executor.to_string()))
+            }
+            _ => None,
+        })
+    }
+
     /// The entries of a folder, as Mesos's `/files/browse` lists them.
     pub fn browse(&self, path: &str) -> Result<Value, FilesError> {
         let dir = self.resolve(path)?;
@@ -247,6 +264,24 @@ mod tests {
         std::os::unix::fs::symlink(base.join("secret"), sandbox.join("escape")).unwrap();
         let files = Files::new(base.join("slaves"));
         (Root(base), files, sandbox)
+    }
+
+    /// A path names the sandbox it resolves into (after `..` and symlinks), so the
+    /// `access_sandboxes` check asks about the executor whose files are really read.
+    #[test]
+    fn sandbox_of_names_the_executor() {
+        let (root, files, sandbox) = setup("owner");
+        let stdout = sandbox.join("stdout").to_string_lossy().into_owned();
+        let owner = Some(("F".to_string(), "E".to_string()));
+        assert_eq!(files.sandbox_of(&stdout).unwrap(), owner);
+        let other = root.0.join("slaves/A/frameworks/G/executors/X/runs/C");
+        fs::create_dir_all(&other).unwrap();
+        std::os::unix::fs::symlink(&other, sandbox.join("peek")).unwrap();
+        let through = sandbox.join("peek").to_string_lossy().into_owned();
+        assert_eq!(files.sandbox_of(&through).unwrap(), Some(("G".into(), "X".into())));
+        let above = root.0.join("slaves/A/frameworks").to_string_lossy().into_owned();
+        assert_eq!(files.sandbox_of(&above).unwrap(), None);
+        assert_eq!(files.sandbox_of("/etc/passwd").unwrap_err().status(), 403);
     }
 
     /// Reads page through a sandbox file with offset and length as the Mesos UI does;

@@ -12,9 +12,38 @@ use mesos_proto::resources::Resources;
 
 use crate::agent::{AgentConfig, RecoverMode};
 use crate::error::AgentError;
+use crate::fetcher::FetcherConfig;
 
 fn duration(text: &str) -> Result<Duration, String> {
     libprocess::duration::parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// Mesos's `Bytes` syntax (stout bytes.hpp `Bytes::parse`): a number and one of the
+/// units `B`, `KB`, `MB`, `GB`, `TB` (powers of 1024), e.g. `2GB` or `512MB`.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("'{text}' is not a size like 2GB"))?;
+    let scale: u64 = match unit {
+        "B" => 1,
+        "KB" => 1 << 10,
+        "MB" => 1 << 20,
+        "GB" => 1 << 30,
+        "TB" => 1 << 40,
+        _ => return Err(format!("unknown bytes unit '{unit}' in '{text}' (B, KB, MB, GB, TB)")),
+    };
+    // Sizes up to petabytes are exact in f64; the cast saturates beyond u64.
+    Ok((value * scale as f64) as u64)
+}
+
+/// A size as Mesos prints a `Bytes` (stout bytes.hpp): the largest unit dividing it.
+pub fn format_bytes(bytes: u64) -> String {
+    let units = [("TB", 1u64 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)];
+    units
+        .iter()
+        .find(|(_, scale)| bytes > 0 && bytes.is_multiple_of(*scale))
+        .map(|(unit, scale)| format!("{}{unit}", bytes / scale))
+        .unwrap_or_else(|| format!("{bytes}B"))
 }
 
 fn recover_mode(text: &str) -> Result<RecoverMode, String> {
@@ -85,6 +114,21 @@ pub struct Flags {
     /// Advertised hostname; the ip by default.
     #[arg(long = "hostname", env = "MESOS_HOSTNAME")]
     pub hostname: Option<String>,
+    /// Size of the fetcher cache in bytes (Mesos syntax: `2GB`, `512MB`); `0B` turns
+    /// the cache off.
+    #[arg(long = "fetcher_cache_size", env = "MESOS_FETCHER_CACHE_SIZE", default_value = "2GB", value_parser = parse_bytes)]
+    pub fetcher_cache_size: u64,
+    /// Folder of the fetcher cache, emptied when the agent starts [default:
+    /// <work_dir>/fetch; Mesos's is /tmp/mesos/fetch, which agents sharing a machine
+    /// would share and clear].
+    #[arg(long = "fetcher_cache_dir", env = "MESOS_FETCHER_CACHE_DIR")]
+    pub fetcher_cache_dir: Option<PathBuf>,
+    /// A download whose reads stall this long fails.
+    #[arg(long = "fetcher_stall_timeout", env = "MESOS_FETCHER_STALL_TIMEOUT", default_value = "1mins", value_parser = duration)]
+    pub fetcher_stall_timeout: Duration,
+    /// Folder prepended to relative plain-path URIs of executors.
+    #[arg(long = "frameworks_home", env = "MESOS_FRAMEWORKS_HOME")]
+    pub frameworks_home: Option<PathBuf>,
     /// Resource limits: `auto` (cgroups v2 when usable, else rlimits), `cgroups`
     /// (fail if unusable), `rlimits`, or `none`.
     #[arg(long = "isolation", env = "MESOS_ISOLATION", default_value = "auto", value_parser = ["auto", "cgroups", "rlimits", "none"])]
@@ -103,6 +147,16 @@ pub struct Flags {
     /// authentication are allowed; if false, unauthenticated requests are allowed too.
     #[arg(long = "authenticate_http_readwrite", env = "MESOS_AUTHENTICATE_HTTP_READWRITE", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub authenticate_http_readwrite: bool,
+    /// If true, only authenticated requests for the HTTP executor API are allowed: each
+    /// executor must send the token the agent gave it
+    /// (`MESOS_EXECUTOR_AUTHENTICATION_TOKEN`) as `Authorization: Bearer <token>`.
+    /// Requires --jwt_secret_key.
+    #[arg(long = "authenticate_http_executors", env = "MESOS_AUTHENTICATE_HTTP_EXECUTORS", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
+    pub authenticate_http_executors: bool,
+    /// Path (or `file://` URL) to a file containing the key used when generating JWT
+    /// secrets for executors (HMAC-SHA256); keep it readable by the agent only.
+    #[arg(long = "jwt_secret_key", alias = "executor_secret_key", env = "MESOS_JWT_SECRET_KEY")]
+    pub jwt_secret_key: Option<String>,
     /// HTTP authenticator to use when handling requests to authenticated endpoints
     /// (only `basic` is built in).
     #[arg(
@@ -116,7 +170,10 @@ pub struct Flags {
     /// authorization, everything is allowed].
     ///
     /// The format is the `ACLs` message of acls.proto (see docs/security.md). The agent
-    /// checks `view_flags` (`/flags`) and `get_endpoints` (`/monitor/statistics`).
+    /// checks `view_flags` (`/flags`, GET_FLAGS, `/state`), `view_frameworks`,
+    /// `view_executors` and `view_tasks` (`/state`, the operator API's queries),
+    /// `access_sandboxes` (`/files/*`) and `get_endpoints` (`/monitor/statistics`,
+    /// `/metrics/snapshot`).
     /// Example:
     /// {"view_flags": [{"principals": {"values": ["ops"]}, "flags": {"type": "ANY"}},
     ///                 {"principals": {"type": "ANY"}, "flags": {"type": "NONE"}}]}
@@ -143,6 +200,18 @@ impl Flags {
             None => None,
         };
         let mut authenticator = mesos_security::HttpAuthenticator::default();
+        if self.authenticate_http_executors {
+            // Mesos: slave.cpp `Slave::initialize` exits with this message.
+            let Some(key) = self.executor_token_key()? else {
+                return Err(AgentError::Flag {
+                    flag: "jwt_secret_key",
+                    reason: "--jwt_secret_key must be specified when \
+                             --authenticate_http_executors is set to true"
+                        .into(),
+                });
+            };
+            authenticator.enable_jwt(mesos_security::http_auth::AGENT_EXECUTOR, key);
+        }
         for (flag, on, realm) in [
             ("authenticate_http_readonly", self.authenticate_http_readonly, AGENT_READONLY),
             ("authenticate_http_readwrite", self.authenticate_http_readwrite, AGENT_READWRITE),
@@ -154,6 +223,16 @@ impl Flags {
             }
         }
         Ok(authenticator)
+    }
+}
+
+impl Flags {
+    /// The key of `--jwt_secret_key`, read (an unreadable or empty file is an error).
+    pub fn executor_token_key(&self) -> Result<Option<mesos_security::jwt::JwtKey>, AgentError> {
+        let Some(path) = &self.jwt_secret_key else { return Ok(None) };
+        mesos_security::jwt::JwtKey::read(path)
+            .map(Some)
+            .map_err(|e| AgentError::Flag { flag: "jwt_secret_key", reason: e.to_string() })
     }
 }
 
@@ -245,10 +324,12 @@ impl Flags {
             "executor_shutdown_grace_period".into(),
             libprocess::duration::format_duration(grace),
         );
+        let fetcher = self.fetcher_settings(&mut flags);
         let (authorizer, credential) = self.security_settings(&mut flags)?;
         let mut config = AgentConfig::new(masters, &self.work_dir);
         config.http_authenticator = http_authenticator;
         config.credential = credential;
+        config.executor_token_key = self.executor_token_key()?;
         config.hostname = self.hostname.unwrap_or_else(|| self.ip.to_string());
         config.resources = resources.to_protos();
         config.attributes = attributes.to_protos();
@@ -262,7 +343,30 @@ impl Flags {
         config.flags = flags;
         config.seed = std::process::id() as u64 ^ u64::from(self.port);
         config.authorizer = authorizer;
+        config.fetcher = fetcher;
         Ok(config)
+    }
+
+    /// `--fetcher_cache_size`, `--fetcher_cache_dir`, `--fetcher_stall_timeout` and
+    /// `--frameworks_home`, and their `/flags` echo.
+    fn fetcher_settings(&self, flags: &mut BTreeMap<String, String>) -> FetcherConfig {
+        let mut fetcher = FetcherConfig::new(&self.work_dir);
+        if let Some(dir) = &self.fetcher_cache_dir {
+            fetcher.cache_dir = dir.clone();
+        }
+        fetcher.cache_size = self.fetcher_cache_size;
+        fetcher.stall_timeout = self.fetcher_stall_timeout;
+        fetcher.frameworks_home = self.frameworks_home.clone();
+        // The CA the agent's own TLS trusts is trusted for HTTPS URIs too.
+        fetcher.extra_ca_file = std::env::var_os("LIBPROCESS_SSL_CA_FILE").map(PathBuf::from);
+        flags.insert("fetcher_cache_dir".into(), fetcher.cache_dir.to_string_lossy().into_owned());
+        flags.insert("fetcher_cache_size".into(), format_bytes(fetcher.cache_size));
+        let stall = libprocess::duration::format_duration(fetcher.stall_timeout);
+        flags.insert("fetcher_stall_timeout".into(), stall);
+        if let Some(home) = &fetcher.frameworks_home {
+            flags.insert("frameworks_home".into(), home.to_string_lossy().into_owned());
+        }
+        fetcher
     }
 
     /// `--acls`, `--authenticatee` and `--credential`, checked (malformed ACLs or an
@@ -295,6 +399,13 @@ impl Flags {
             self.authenticate_http_readwrite.to_string(),
         );
         flags.insert("http_authenticators".into(), self.http_authenticators.clone());
+        flags.insert(
+            "authenticate_http_executors".into(),
+            self.authenticate_http_executors.to_string(),
+        );
+        if let Some(path) = &self.jwt_secret_key {
+            flags.insert("jwt_secret_key".into(), path.clone());
+        }
         if let Some(path) = &self.http_credentials {
             flags.insert("http_credentials".into(), path.clone());
         }
@@ -364,6 +475,22 @@ mod tests {
         assert!(Resources::parse(&detect_resources(Path::new("/"))).is_ok());
     }
 
+    /// Mesos's Bytes syntax for `--fetcher_cache_size`.
+    #[test]
+    fn bytes_flag() {
+        assert_eq!(parse_bytes("2GB"), Ok(2 << 30));
+        assert_eq!(parse_bytes("512MB"), Ok(512 << 20));
+        assert_eq!(parse_bytes("1.5KB"), Ok(1536));
+        assert_eq!(parse_bytes("0B"), Ok(0));
+        assert!(parse_bytes("2").is_err());
+        assert!(parse_bytes("2GiB").is_err());
+        assert!(parse_bytes("GB").is_err());
+        assert_eq!(format_bytes(2 << 30), "2GB");
+        assert_eq!(format_bytes(1536), "1536B");
+        assert_eq!(format_bytes(3 << 20), "3MB");
+        assert_eq!(format_bytes(0), "0B");
+    }
+
     /// `--acls` gives the agent an authorizer; malformed ACLs are refused at start.
     #[test]
     fn acls_flag() {
@@ -379,6 +506,36 @@ mod tests {
         assert_eq!(config.flags["acls"], r#"{"permissive":false}"#);
         let error = parse("--acls={oops").unwrap_err().to_string();
         assert!(error.contains("acls"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// `--authenticate_http_executors` needs `--jwt_secret_key` (Mesos's message);
+    /// with it, the executor realm is on and the agent holds the key to sign tokens.
+    #[test]
+    fn executor_authentication_flags() {
+        let dir = std::env::temp_dir().join(format!("agent-jwt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key_file = dir.join("jwt.key");
+        std::fs::write(&key_file, "k3y").unwrap();
+        let work_dir = format!("--work_dir={}", dir.join("work").display());
+        let key_flag = format!("--jwt_secret_key={}", key_file.display());
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["mesos-agent", "--master=127.0.0.1:5050", &work_dir];
+            args.extend_from_slice(extra);
+            Flags::try_parse_from(args).unwrap().into_config()
+        };
+        let error = parse(&["--authenticate_http_executors"]).unwrap_err().to_string();
+        assert!(error.contains("--jwt_secret_key must be specified"), "{error}");
+        let config = parse(&["--authenticate_http_executors", &key_flag]).unwrap();
+        assert!(config.http_authenticator.is_enabled(mesos_security::http_auth::AGENT_EXECUTOR));
+        assert!(config.executor_token_key.is_some());
+        assert_eq!(config.flags["authenticate_http_executors"], "true");
+        // A key alone hands out tokens but checks nothing (Mesos's secret generator).
+        let config = parse(&[&key_flag]).unwrap();
+        assert!(config.executor_token_key.is_some());
+        assert!(config.http_authenticator.is_empty());
+        let missing = format!("--jwt_secret_key={}", dir.join("none").display());
+        assert!(parse(&[&missing]).is_err());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -21,21 +21,29 @@
 //! - [`paths`]: where everything lives under `--work_dir`.
 //! - [`checkpoint`]: atomic checkpoint files and reading them back for recovery.
 //! - [`containerizer`]: the posix containerizer: executors as OS processes.
+//! - [`fetcher`]: the fetcher (Mesos's `mesos-fetcher`): an executor's URIs into its
+//!   sandbox before it starts, with the agent's fetcher cache.
 //! - [`limits`]: resource limits (cgroups v2 where available, else rlimits).
 //! - [`files`]: `/files/*`: browsing and reading sandboxes, confined to them.
 //! - [`executor`]: the command executor that `mesos-executor` runs: an `Executor` on
 //!   the SDK's executor driver (`mesos_framework::executor`), like every other executor.
+//! - [`default_executor`]: Mesos's default executor (`mesos-default-executor`): task
+//!   groups on the SDK's v1 HTTP executor transport, one process group per task,
+//!   per-task sandboxes, the group killed as a unit.
 //! - [`flags`]: the `mesos-agent` flags and Mesos duration syntax.
 //! - [`error`]: the crate's error type, [`AgentError`].
-//! - [`cli`]: the `mesos-agent` and `mesos-executor` programs as functions.
+//! - [`cli`]: the `mesos-agent`, `mesos-executor` and `mesos-default-executor` programs
+//!   as functions.
 
 pub mod agent;
 pub mod checkpoint;
 pub mod cli;
 pub mod containerizer;
 pub mod core;
+pub mod default_executor;
 pub mod error;
 pub mod executor;
+pub mod fetcher;
 pub mod files;
 pub mod flags;
 pub mod limits;

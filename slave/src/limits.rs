@@ -18,6 +18,15 @@
 //!
 //! A container's limits are its executor's resources plus its first task's (for a
 //! command executor, the task's plus Mesos's allowance of 0.1 cpus and 32 MB).
+//!
+//! **Out of memory.** Mesos's memory isolator listens for the cgroup's OOM event and
+//! fails the task with `REASON_CONTAINER_LIMITATION_MEMORY`. Under cgroups v2 the
+//! kernel counts its OOM kills in the cgroup's `memory.events` (`oom_kill`); the
+//! command executor, which lives in its task's cgroup, reads that count
+//! ([`oom_kills_of_own_cgroup`]) at launch and again when the task ends by SIGKILL it
+//! did not send: a higher count means the OOM killer ended it. Under rlimits nothing
+//! tells: a process over `RLIMIT_DATA` sees its allocations fail and ends however
+//! its runtime handles that (an abort, an exit code), so the task simply fails.
 
 use std::ffi::CString;
 use std::fs;
@@ -172,6 +181,29 @@ fn prepare_cgroups_root(hierarchy: &Path) -> Result<PathBuf, String> {
     Ok(root)
 }
 
+/// The `oom_kill` count of a cgroup v2 `memory.events` file's text.
+pub fn parse_oom_kills(memory_events: &str) -> Option<u64> {
+    memory_events.lines().find_map(|line| {
+        let (key, value) = line.split_once(' ')?;
+        if key == "oom_kill" { value.trim().parse().ok() } else { None }
+    })
+}
+
+/// The cgroup v2 path of this process from `/proc/self/cgroup`'s text (the `0::` line).
+pub fn parse_own_cgroup(proc_self_cgroup: &str) -> Option<&str> {
+    proc_self_cgroup.lines().find_map(|line| line.strip_prefix("0::"))
+}
+
+/// How many processes the kernel's OOM killer has killed in this process's own cgroup
+/// (cgroups v2 under `hierarchy`, normally `/sys/fs/cgroup`); `None` where that cannot
+/// be read (no cgroup v2, no memory controller).
+pub fn oom_kills_of_own_cgroup(hierarchy: &Path) -> Option<u64> {
+    let own = fs::read_to_string("/proc/self/cgroup").ok()?;
+    let relative = parse_own_cgroup(&own)?.trim_start_matches('/');
+    let events = fs::read_to_string(hierarchy.join(relative).join("memory.events")).ok()?;
+    parse_oom_kills(&events)
+}
+
 /// What the forked child applies to itself before exec.
 #[derive(Debug, Default)]
 pub struct ChildLimits {
@@ -219,6 +251,16 @@ mod tests {
         let small = Resources::parse("cpus:1;mem:1").unwrap().to_protos();
         assert_eq!(ContainerLimits::of(&small, false).mem_bytes, Some(MIN_MEMORY_BYTES));
         assert!(ContainerLimits::of(&[], false).is_empty());
+    }
+
+    /// The OOM kill count and the own cgroup are read from the kernel's formats.
+    #[test]
+    fn reads_oom_kills_and_own_cgroup() {
+        let events = "low 0\nhigh 0\nmax 12\noom 3\noom_kill 2\noom_group_kill 0\n";
+        assert_eq!(parse_oom_kills(events), Some(2));
+        assert_eq!(parse_oom_kills("low 0\n"), None);
+        assert_eq!(parse_own_cgroup("0::/mesos/abc\n"), Some("/mesos/abc"));
+        assert_eq!(parse_own_cgroup("12:memory:/x\n"), None);
     }
 
     /// Without a cgroup v2 hierarchy offering cpu and memory, rlimits are used.

@@ -3,6 +3,8 @@
 //! ```text
 //! <work_dir>/
 //!   meta/boot_id                                    boot id of the machine at checkpoint time
+//!   meta/resources/resources.info                   checkpointed resources (reservations, volumes)
+//!   volumes/roles/<role>/<persistence id>/          a persistent volume's content
 //!   meta/slaves/latest -> <id>                      the agent id in use
 //!   meta/slaves/<agent id>/slave.info               SlaveInfo
 //!     frameworks/<framework id>/framework.info      FrameworkInfo
@@ -62,6 +64,24 @@ impl Paths {
     /// `meta/boot_id`.
     pub fn boot_id_file(&self) -> PathBuf {
         self.meta_dir().join("boot_id")
+    }
+
+    /// `meta/resources/resources.info`: the checkpointed resources.
+    pub fn resources_info_file(&self) -> PathBuf {
+        self.meta_dir().join("resources").join("resources.info")
+    }
+
+    /// `volumes/roles/<role>/<persistence id>`: a persistent volume's folder. A `/`
+    /// of a hierarchical role becomes a space (as in Mesos: a folder per role level
+    /// could be mistaken for the volume's content). Both names were validated by the
+    /// master (role names have no spaces; ids are one path component).
+    // Mesos: paths.cpp getPersistentVolumePath.
+    pub fn persistent_volume_dir(&self, role: &str, persistence_id: &str) -> PathBuf {
+        self.work_dir
+            .join("volumes")
+            .join("roles")
+            .join(role.replace('/', " "))
+            .join(persistence_id)
     }
 
     /// `meta/slaves/latest`.

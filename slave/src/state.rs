@@ -88,6 +88,9 @@ pub struct Executor {
     pub command_executor: bool,
     /// Tasks waiting for the executor to register.
     pub queued_tasks: BTreeMap<TaskId, TaskInfo>,
+    /// Task groups among the queued tasks: each goes to the executor as one
+    /// LAUNCH_GROUP (a task killed while queued simply drops out of its group).
+    pub queued_groups: Vec<Vec<TaskId>>,
     /// Tasks sent to the executor and not terminal.
     pub launched_tasks: BTreeMap<TaskId, Task>,
     /// Tasks in a terminal state whose updates are not all acknowledged.
@@ -117,6 +120,7 @@ impl Executor {
             checkpoint,
             command_executor,
             queued_tasks: BTreeMap::new(),
+            queued_groups: Vec::new(),
             launched_tasks: BTreeMap::new(),
             terminated_tasks: BTreeMap::new(),
             completed_tasks: VecDeque::new(),

@@ -9,6 +9,8 @@
 //   WEBUI_MASTERS    how many masters; WEBUI_AGENTS how many agents
 //   WEBUI_LAUNCH     JSON argv of a scheduler that starts one long-running task
 //   WEBUI_STDOUT     a line that task prints
+//   WEBUI_AGENT_OS_PIDS  JSON {"ip:port": OS pid} of the agents (the task's agent is
+//                    killed -9; mesos-local restarts it)
 //   WEBUI_SHOTS      folder for the screenshots
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
@@ -104,6 +106,47 @@ try {
       await page.uncheck("#flow-pause");
     });
   }
+  await step("the metrics panel shows the event queue sizes and the registrar's commit latency as numbers", async () => {
+    const keys = ["master/event_queue_messages", "master/event_queue_dispatches", "master/event_queue_http_requests",
+      "registrar/state_store_ms", "registrar/state_store_ms/p50", "registrar/state_store_ms/p99",
+      "registrar/state_store_ms/count", "registrar/queued_operations", "registrar/registry_size_bytes"];
+    await page.waitForFunction(ks => ks.every(k => {
+      const dd = document.querySelector(`#metrics div[title="${k}"] dd`);
+      return dd && dd.textContent.trim() !== "" && Number.isFinite(Number(dd.textContent));
+    }), keys, { timeout: WAIT });
+    await page.locator("#metrics").scrollIntoViewIfNeeded();
+    await shot("webui-metrics");
+  });
+  await step("after kill -9 of the task's agent, mesos-local restarts it: the diagram shows its re-registration and the task is still TASK_RUNNING", async () => {
+    // The agent that runs the task, and its OS pid from mesos-local's summary.
+    const [agentId, agentAddress] = await page.evaluate(() => {
+      const task = allTasks().find(t => t.state === "TASK_RUNNING");
+      const agent = UI.state.slaves.find(a => a.id === task.slave_id);
+      return [agent.id, agent.pid.slice(agent.pid.indexOf("@") + 1)];
+    });
+    const osPid = JSON.parse(env.WEBUI_AGENT_OS_PIDS)[agentAddress];
+    if (!osPid) throw new Error(`no OS pid for the agent at ${agentAddress}`);
+    process.kill(Number(osPid), "SIGKILL");
+    // ReregisterSlaveMessage (agent -> master) and SlaveReregisteredMessage (master -> agent).
+    const names = ["mesos.internal.ReregisterSlaveMessage", "mesos.internal.SlaveReregisteredMessage"];
+    await page.fill("#filter-name", "reregister");
+    await page.waitForFunction(ns => ns.every(n => [...document.querySelectorAll("#flow text")].some(t => t.textContent === n)),
+      names, { timeout: WAIT });
+    // After the re-registration: the same agent active again, the task still running on it.
+    await page.waitForFunction(id => {
+      const agent = UI.state.slaves.find(a => a.id === id);
+      return agent && agent.active && allTasks().some(t => t.slave_id === id && t.state === "TASK_RUNNING")
+        && [...document.querySelectorAll("#tasks tr")].some(r => r.textContent.includes(id) && r.textContent.includes("TASK_RUNNING"));
+    }, agentId, { timeout: WAIT });
+    await page.check("#flow-pause");
+    await page.click(`#flow g.msg[data-name="${names[0]}"] text.msg-name`);
+    await page.waitForFunction(() => document.getElementById("message-body").textContent.includes("executor_infos")
+      || document.getElementById("message-body").textContent.includes("tasks"), null, { timeout: WAIT });
+    await page.locator("#flow-panel").scrollIntoViewIfNeeded();
+    await shot("webui-agent-restart");
+    await page.fill("#filter-name", "");
+    await page.uncheck("#flow-pause");
+  });
   await step(`after kill -9 of the leader ${LEADER}, the page (reloaded at ${FOLLOWER}) shows it down and a new leader`, async () => {
     process.kill(Number(env.WEBUI_LEADER_OS_PID), "SIGKILL");
     await page.reload();

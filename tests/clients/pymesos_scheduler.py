@@ -2,7 +2,7 @@
 the v1 scheduler HTTP API, run unmodified against our master by the whole-cluster tests.
 
 Usage: pymesos_scheduler.py [--executor SCRIPT] [--principal NAME] [--wait SECONDS]
-                            MASTER_HOST:PORT COMMAND [INSTANCES]
+                            [--checkpoint] MASTER_HOST:PORT COMMAND [INSTANCES]
 
 Launches INSTANCES command tasks (default 1) and exits 0 once all are TASK_FINISHED,
 1 if any ends in another terminal state, 2 if nothing finishes within --wait seconds
@@ -12,6 +12,9 @@ Prints every status update as `update <task id> <state> <message>` and an error 
 
 With `--principal NAME`, FrameworkInfo.principal is NAME (no secret: this is what the
 ACLs see when HTTP authentication is off).
+
+With `--checkpoint`, FrameworkInfo.checkpoint is true: agents checkpoint the framework's
+tasks, so they survive an agent restart (Mesos recovers only checkpointing frameworks).
 
 With `--executor SCRIPT`, each task runs under a custom executor instead
 (`ExecutorInfo.command` = this Python running SCRIPT, e.g. pymesos_executor.py) and
@@ -101,9 +104,13 @@ def main():
     executor = None
     principal = secret = None
     wait = 60
+    checkpoint = False
     # Leading options: --executor SCRIPT, --principal P --secret S (pymesos's own
     # arguments, sent as HTTP Basic credentials), --wait SECONDS (give up after).
-    while args and args[0] in ("--executor", "--principal", "--secret", "--wait"):
+    while args and args[0] in ("--executor", "--principal", "--secret", "--wait", "--checkpoint"):
+        if args[0] == "--checkpoint":
+            checkpoint, args = True, args[1:]
+            continue
         option, value, args = args[0], args[1], args[2:]
         if option == "--executor":
             executor = value
@@ -118,6 +125,8 @@ def main():
     framework = Dict(user="root", name="pymesos-hello", hostname="localhost")
     if principal is not None:
         framework.principal = principal
+    if checkpoint:
+        framework.checkpoint = True
     scheduler = Hello(command, instances, executor)
     driver = MesosSchedulerDriver(
         scheduler, framework, master, use_addict=True, principal=principal, secret=secret

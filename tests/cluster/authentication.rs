@@ -164,3 +164,166 @@ fn cram_md5_agent_and_driver_run_a_task() {
         "{status:?}"
     );
 }
+
+/// One libprocess message as any TCP client can write it, claiming to be `from`.
+fn forged_request(from: &str, name: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "POST /master/{name} HTTP/1.1\r\nLibprocess-From: {from}\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+/// Reads from `listener` until the master delivers a message to `probe`: proof that it
+/// has handled everything queued before the message that asked for it.
+fn wait_for_delivery(listener: std::net::TcpListener, probe: &str) {
+    use std::io::Read;
+    let (tx, rx) = mpsc::channel();
+    let wanted = format!("POST /{probe}/");
+    std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else { return };
+        let mut seen = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut chunk) {
+            if n == 0 {
+                return;
+            }
+            seen.extend_from_slice(&chunk[..n]);
+            if String::from_utf8_lossy(&seen).contains(&wanted) {
+                let _ = tx.send(());
+                return;
+            }
+        }
+    });
+    rx.recv_timeout(GUARD).expect("the master answered the probe in time");
+}
+
+/// `GET /metrics/snapshot` of the master on `port`.
+fn metrics(port: u16) -> serde_json::Value {
+    let body = ureq::get(&format!("http://127.0.0.1:{port}/metrics/snapshot"))
+        .call()
+        .expect("GET /metrics/snapshot")
+        .body_mut()
+        .read_to_string()
+        .expect("body");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+/// Issue 13: a forged `Libprocess-From` gets nothing. With an authenticated agent and
+/// an authenticated v0 driver running a task, a hand-written TCP client claiming the
+/// framework's pid sends `KillTaskMessage` and `UnregisterFrameworkMessage`, and claiming
+/// the agent's pid a `StatusUpdateMessage` (TASK_FAILED): the master drops all three
+/// (`master/invalid_sender_messages`), the framework stays registered and its task
+/// running. The real driver then kills the task over its own connection, and the real
+/// agent's TASK_KILLED reaches it.
+#[test]
+fn forged_libprocess_from_gets_nothing() {
+    use libprocess::prost::Message as _;
+    use mesos_proto::mesos::{FrameworkId, SlaveId, TaskId, TaskStatus, internal};
+    use std::io::Write;
+
+    let (_processes, port) = start_secured();
+    actix_rt::System::new().block_on(async move {
+        let node = mesos_framework::runtime::start_node().unwrap();
+        let mut info = framework_info("victim");
+        info.principal = Some("ops".into());
+        let masters =
+            mesos_framework::masters::parse_masters(&format!("127.0.0.1:{port}")).unwrap();
+        let mut config = SchedulerConfig::new(info, masters);
+        config.credential =
+            Some(mesos_security::Credential { principal: "ops".into(), secret: "s3cret".into() });
+        let spec = ExecuteSpec {
+            name: "job".into(),
+            command: "sleep 600".into(),
+            resources: mesos_framework::tasks::parse_resources("cpus:0.1;mem:32").unwrap(),
+            instances: 1,
+        };
+        let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let report = Box::new(move |line: &str| {
+            let _ = lines_tx.send(line.to_string());
+        });
+        let mut handle = spawn_scheduler(&node, config, ExecuteScheduler::new(spec, report))
+            .expect("the driver starts");
+        let running = async {
+            while let Some(line) = lines.recv().await {
+                if line.contains("TASK_RUNNING") {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(GUARD, running).await.expect("the task runs in time");
+
+        let state = super::master_state(port);
+        let framework = &state["frameworks"][0];
+        let framework_id = framework["id"].as_str().expect("a framework").to_string();
+        let framework_pid = framework["pid"].as_str().expect("its pid").to_string();
+        let agent = &state["slaves"][0];
+        let agent_pid = agent["pid"].as_str().expect("the agent's pid").to_string();
+        let agent_id = agent["id"].as_str().expect("the agent's id").to_string();
+
+        let framework_id = FrameworkId { value: framework_id };
+        let task_id = TaskId { value: "job".into() };
+        let kill = internal::KillTaskMessage {
+            framework_id: framework_id.clone(),
+            task_id: task_id.clone(),
+            kill_policy: None,
+        };
+        let unregister =
+            internal::UnregisterFrameworkMessage { framework_id: framework_id.clone() };
+        let mut status = TaskStatus { task_id, ..Default::default() };
+        status.set_state(TaskState::TaskFailed);
+        status.slave_id = Some(SlaveId { value: agent_id.clone() });
+        let update = internal::StatusUpdateMessage {
+            update: internal::StatusUpdate {
+                framework_id,
+                slave_id: Some(SlaveId { value: agent_id }),
+                status,
+                timestamp: 1.0,
+                uuid: Some(vec![7; 16]),
+                ..Default::default()
+            },
+            pid: Some(agent_pid.clone()),
+        };
+        // The forger asks, last, for an answer at an address of its own: once it comes,
+        // the master has handled the three forged messages before it (one connection,
+        // one mailbox, in order).
+        let probe_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let probe = format!("forger@{}", probe_listener.local_addr().unwrap());
+        let hello = internal::AuthenticateMessage { pid: probe.clone() };
+        let mut bytes = Vec::new();
+        for (from, name, body) in [
+            (&framework_pid, "mesos.internal.KillTaskMessage", kill.encode_to_vec()),
+            (
+                &framework_pid,
+                "mesos.internal.UnregisterFrameworkMessage",
+                unregister.encode_to_vec(),
+            ),
+            (&agent_pid, "mesos.internal.StatusUpdateMessage", update.encode_to_vec()),
+            (&probe, "mesos.internal.AuthenticateMessage", hello.encode_to_vec()),
+        ] {
+            bytes.extend(forged_request(from, name, &body));
+        }
+        let mut forger = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        forger.write_all(&bytes).unwrap();
+        wait_for_delivery(probe_listener, "forger");
+
+        assert_eq!(metrics(port)["master/invalid_sender_messages"], 3.0);
+        let state = super::master_state(port);
+        assert_eq!(state["frameworks"].as_array().map(Vec::len), Some(1), "{state}");
+        assert_eq!(state["frameworks"][0]["active"], true, "{state}");
+        assert_eq!(state["frameworks"][0]["tasks"][0]["state"], "TASK_RUNNING", "{state}");
+
+        // The real framework, on its own connection, is still heard.
+        let task = TaskId { value: "job".into() };
+        handle.call(move |_, driver| driver.kill(&task)).await.expect("the driver runs");
+        let (scheduler, status) = tokio::time::timeout(GUARD, handle.join())
+            .await
+            .expect("the driver ended in time")
+            .unwrap();
+        assert_eq!(status, DriverStatus::Stopped);
+        assert_eq!(scheduler.ended(), [("job".to_string(), TaskState::TaskKilled)]);
+        node.shutdown().await;
+    });
+}

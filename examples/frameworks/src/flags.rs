@@ -35,15 +35,19 @@ impl ClusterFlags {
         {
             framework.role = Some(self.role.clone());
         }
-        framework.principal = self.principal.clone();
-        let mut config = SchedulerConfig::new(framework, masters);
-        config.seed = u64::from(std::process::id());
-        if let (Some(principal), Some(secret)) = (&self.principal, &self.secret) {
-            config.credential = Some(mesos_security::Credential {
+        let credential = match (&self.principal, &self.secret) {
+            (Some(principal), Some(secret)) => Some(mesos_security::Credential {
                 principal: principal.clone(),
                 secret: secret.clone(),
-            });
-        }
+            }),
+            (Some(_), None) => None,
+            (None, _) => mesos_env_credential(|name| std::env::var(name).ok())?,
+        };
+        framework.principal =
+            self.principal.clone().or(credential.as_ref().map(|c| c.principal.clone()));
+        let mut config = SchedulerConfig::new(framework, masters);
+        config.seed = u64::from(std::process::id());
+        config.credential = credential;
         Ok(config)
     }
 
@@ -52,6 +56,23 @@ impl ClusterFlags {
         mesos_framework::tasks::parse_resources(&self.resources)
             .map_err(|e| anyhow::anyhow!("bad --resources: {e}"))
     }
+}
+
+/// The credential Mesos's own example frameworks take from their environment: with
+/// `MESOS_AUTHENTICATE_FRAMEWORKS` set, `DEFAULT_PRINCIPAL` and `DEFAULT_SECRET`
+/// (Mesos: src/examples/test_framework.cpp). `get` reads a variable. `--principal` and
+/// `--secret` win over them.
+pub fn mesos_env_credential(
+    get: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<mesos_security::Credential>> {
+    if get("MESOS_AUTHENTICATE_FRAMEWORKS").is_none() {
+        return Ok(None);
+    }
+    let principal = get("DEFAULT_PRINCIPAL")
+        .ok_or_else(|| anyhow::anyhow!("Expecting authentication principal in the environment"))?;
+    let secret = get("DEFAULT_SECRET")
+        .ok_or_else(|| anyhow::anyhow!("Expecting authentication secret in the environment"))?;
+    Ok(Some(mesos_security::Credential { principal, secret }))
 }
 
 /// The executor binary `name` next to the running one (how `cargo build` lays them out),
@@ -74,5 +95,30 @@ pub fn parse<T: clap::Parser>() -> T {
             let _ = error.print();
             std::process::exit(code);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Mesos's examples' variables: nothing without `MESOS_AUTHENTICATE_FRAMEWORKS`, the
+    /// pair with it, and an error when one half is missing.
+    #[test]
+    fn mesos_environment_credential() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        assert!(mesos_env_credential(env(&[("DEFAULT_PRINCIPAL", "p")])).unwrap().is_none());
+        const FULL: [(&str, &str); 3] = [
+            ("MESOS_AUTHENTICATE_FRAMEWORKS", "1"),
+            ("DEFAULT_PRINCIPAL", "p"),
+            ("DEFAULT_SECRET", "s"),
+        ];
+        let credential = mesos_env_credential(env(&FULL)).unwrap().unwrap();
+        assert_eq!((credential.principal.as_str(), credential.secret.as_str()), ("p", "s"));
+        const HALF: [(&str, &str); 2] =
+            [("MESOS_AUTHENTICATE_FRAMEWORKS", "1"), ("DEFAULT_PRINCIPAL", "p")];
+        assert!(mesos_env_credential(env(&HALF)).is_err());
     }
 }

@@ -40,6 +40,8 @@ pub enum ExecutorEvent {
     Disconnected,
     /// `launch_task`.
     LaunchTask(TaskInfo),
+    /// `launch_group`.
+    LaunchGroup(mesos::TaskGroupInfo),
     /// `kill_task`.
     KillTask {
         /// The task to kill.
@@ -186,6 +188,11 @@ impl ExecutorCore {
         self.now = now;
     }
 
+    /// The time given by the last [`ExecutorCore::set_now`].
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
     /// The environment the driver runs with.
     pub fn env(&self) -> &ExecutorEnv {
         &self.env
@@ -313,6 +320,37 @@ impl ExecutorCore {
         }
         self.tasks.push(message.task.clone());
         self.events.push_back(ExecutorEvent::LaunchTask(message.task));
+    }
+
+    /// `RunTaskGroupMessage` (LAUNCH_GROUP on the v1 transport): the group's tasks are
+    /// kept like single tasks until their updates are acknowledged.
+    pub fn on_run_task_group(&mut self, message: internal::RunTaskGroupMessage) {
+        if !self.accepting("run task group") {
+            return;
+        }
+        if !self.is_connected() {
+            tracing::warn!("ignoring task group: not registered");
+            return;
+        }
+        let mut group = message.task_group;
+        group.tasks.retain(|task| !self.tasks.iter().any(|t| t.task_id == task.task_id));
+        if group.tasks.is_empty() {
+            tracing::warn!("ignoring duplicate task group");
+            return;
+        }
+        self.tasks.extend(group.tasks.iter().cloned());
+        self.events.push_back(ExecutorEvent::LaunchGroup(group));
+    }
+
+    /// Disconnected from a checkpointing agent, waiting for it to come back (the v1
+    /// transport then subscribes again on its own: no agent tells it to).
+    pub fn is_awaiting_recovery(&self) -> bool {
+        self.awaiting_recovery()
+    }
+
+    /// True until the first registration is answered.
+    pub fn is_registering(&self) -> bool {
+        self.connection == Connection::Registering
     }
 
     /// `KillTaskMessage` (delivered even while disconnected: the executor may still

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use libprocess::Pid;
 use mesos_proto::mesos;
+use mesos_security::jwt::EXECUTOR_TOKEN_ENV;
 
 use super::{DEFAULT_RECOVERY_TIMEOUT, DEFAULT_SHUTDOWN_GRACE_PERIOD};
 use crate::error::FrameworkError;
@@ -38,6 +39,11 @@ pub struct ExecutorEnv {
     /// `MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD`: time between the shutdown request and the
     /// driver giving up on the executor.
     pub shutdown_grace_period: Duration,
+    /// `MESOS_EXECUTOR_AUTHENTICATION_TOKEN`: the token an agent with
+    /// `--jwt_secret_key` gives the executor, to send on every v1 executor API call as
+    /// `Authorization: Bearer <token>` ([`ExecutorEnv::authorization`]). The libprocess
+    /// protocol this driver speaks does not use it. Never logged.
+    pub authentication_token: Option<String>,
 }
 
 impl ExecutorEnv {
@@ -92,7 +98,14 @@ impl ExecutorEnv {
                 "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
                 DEFAULT_SHUTDOWN_GRACE_PERIOD,
             )?,
+            authentication_token: get(EXECUTOR_TOKEN_ENV).filter(|t| !t.is_empty()),
         })
+    }
+
+    /// The `Authorization` header value for the v1 executor API (`Bearer <token>`),
+    /// when the agent gave a token (Mesos: executor.cpp sends it with every call).
+    pub fn authorization(&self) -> Option<String> {
+        self.authentication_token.as_ref().map(|token| format!("Bearer {token}"))
     }
 
     /// The environment variables that describe `self` (what an agent sets).
@@ -115,6 +128,9 @@ impl ExecutorEnv {
                 "MESOS_RECOVERY_TIMEOUT".to_string(),
                 libprocess::duration::format_duration(self.recovery_timeout),
             ));
+        }
+        if let Some(token) = &self.authentication_token {
+            vars.push((EXECUTOR_TOKEN_ENV.to_string(), token.clone()));
         }
         vars
     }
@@ -154,6 +170,20 @@ mod tests {
         assert_eq!(env.shutdown_grace_period, Duration::from_secs(3));
         let round_trip: HashMap<String, String> = env.to_vars().into_iter().collect();
         assert_eq!(ExecutorEnv::from_map(&round_trip).unwrap(), env);
+    }
+
+    /// The agent's token (`--jwt_secret_key`) is read, offered as a Bearer header, and
+    /// written back; without it there is none.
+    #[test]
+    fn reads_the_authentication_token() {
+        assert_eq!(ExecutorEnv::from_map(&vars(BASE)).unwrap().authorization(), None);
+        let mut with = vars(BASE);
+        with.insert(EXECUTOR_TOKEN_ENV.into(), "a.b.c".into());
+        let env = ExecutorEnv::from_map(&with).unwrap();
+        assert_eq!(env.authentication_token.as_deref(), Some("a.b.c"));
+        assert_eq!(env.authorization().as_deref(), Some("Bearer a.b.c"));
+        let round_trip: HashMap<String, String> = env.to_vars().into_iter().collect();
+        assert_eq!(round_trip[EXECUTOR_TOKEN_ENV], "a.b.c");
     }
 
     /// Commands run in MESOS_SANDBOX (the sandbox as the executor sees it), which

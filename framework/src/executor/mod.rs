@@ -23,6 +23,10 @@
 //!    framework checkpoints, the updates wait for the restarted agent instead: they ride
 //!    on the re-registration, bounded by the recovery timeout.
 //!
+//! The driver reaches its agent over libprocess messages (Mesos's v0 driver) or the v1
+//! executor HTTP API ([`Transport`]); the core and the [`Executor`] callbacks are the
+//! same on both.
+//!
 //! Every executor runs on this one driver: users' executors, the examples', and the
 //! agent's own command executor (`mesos-executor`, in `mesos-agent`), which watches its
 //! task's process from a thread and reports back through a [`Notifier`].
@@ -30,22 +34,29 @@
 //! # Layout
 //! - `env`: [`ExecutorEnv`], the environment the agent sets.
 //! - `core`: the pure state machine.
+//! - `http`: the v1 HTTP transport ([`Transport::Http`]): SUBSCRIBE with its RecordIO
+//!   event stream, UPDATE and MESSAGE as POSTs, re-subscription after an agent restart.
 //! - `process`: the actor, [`ExecutorDriver`], [`Notifier`], [`spawn_executor`],
-//!   [`run_executor`].
+//!   [`run_executor`] (and their `_on` forms taking a [`Transport`]).
 
 mod core;
 mod env;
+mod http;
 mod process;
 
 use std::any::Any;
 use std::time::Duration;
 
-use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, KillPolicy, SlaveInfo, TaskId, TaskInfo};
+use mesos_proto::mesos::{
+    ExecutorInfo, FrameworkInfo, KillPolicy, SlaveInfo, TaskGroupInfo, TaskId, TaskInfo,
+};
 
 pub use self::core::{ExecutorCore, ExecutorEvent, ExecutorOutput};
 pub use env::ExecutorEnv;
+pub use http::{HttpEndpoint, MAX_EVENT_BYTES, RESUBSCRIBE_INTERVAL};
 pub use process::{
-    ExecutorDriver, ExecutorHandle, ExecutorProcess, Notifier, run_executor, spawn_executor,
+    ExecutorDriver, ExecutorHandle, ExecutorProcess, Notifier, Transport, run_executor,
+    run_executor_on, spawn_executor, spawn_executor_on,
 };
 
 /// How often unacknowledged status updates are resent while connected.
@@ -91,6 +102,15 @@ pub trait Executor: Sized + Unpin + 'static {
     /// Run `task`; report its progress with [`ExecutorDriver::send_status_update`]
     /// (at least TASK_RUNNING, then a terminal state).
     fn launch_task(&mut self, driver: &mut ExecutorDriver, task: TaskInfo);
+
+    /// Run a task group (LAUNCH_GROUP, v1 transport only): all of its tasks together.
+    /// The default runs each with [`Executor::launch_task`]; Mesos's default executor
+    /// (`mesos-default-executor`) overrides it to treat the group as one unit.
+    fn launch_group(&mut self, driver: &mut ExecutorDriver, group: TaskGroupInfo) {
+        for task in group.tasks {
+            self.launch_task(driver, task);
+        }
+    }
 
     /// Kill a task; answer with TASK_KILLED. `kill_policy` is the one the scheduler gave
     /// with this kill, which overrides the task's own (Mesos: v1 executor `Event::Kill`).

@@ -10,6 +10,7 @@ use mesos_proto::mesos::{self, internal};
 use tokio::sync::oneshot;
 
 use super::core::{ExecutorCore, ExecutorEvent, ExecutorOutput, ToAgent};
+use super::http::{HttpEndpoint, HttpOutput, Inbound, RESUBSCRIBE_INTERVAL, from_event, to_call};
 use super::{Executor, ExecutorEnv};
 use crate::error::FrameworkError;
 use crate::scheduler::DriverStatus;
@@ -25,6 +26,9 @@ libprocess::protocol! {
         Reconnect(internal::ReconnectExecutorMessage),
         /// Agent: run a task.
         RunTask(internal::RunTaskMessage),
+        /// Agent: run a task group (Mesos sends these to v1 executors only; ours take
+        /// them on either transport).
+        RunTaskGroup(internal::RunTaskGroupMessage),
         /// Agent: kill a task.
         KillTask(internal::KillTaskMessage),
         /// Agent: it has this status update.
@@ -72,6 +76,11 @@ impl ExecutorDriver<'_> {
         self.core.env()
     }
 
+    /// The driver's clock (the libprocess clock: paused and advanced in tests).
+    pub fn now(&self) -> libprocess::Time {
+        self.core.now()
+    }
+
     /// True while registered with the agent.
     pub fn is_connected(&self) -> bool {
         self.core.is_connected()
@@ -116,7 +125,42 @@ pub struct ExecutorProcess<E: Executor> {
     /// Made in `initialize`, from the process's own reference.
     notifier: Option<Notifier>,
     done: Option<oneshot::Sender<(E, DriverStatus)>>,
+    /// Set on the v1 HTTP transport; `None` speaks libprocess messages.
+    http: Option<HttpState>,
 }
+
+/// How an executor driver reaches its agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Transport {
+    /// libprocess messages (Mesos's v0 executor driver, exec.cpp).
+    #[default]
+    Libprocess,
+    /// The v1 executor HTTP API (Mesos's v1 executor library, executor.cpp).
+    Http,
+}
+
+/// The v1 transport's state.
+struct HttpState {
+    endpoint: HttpEndpoint,
+    /// The framework from SUBSCRIBED (LAUNCH events carry none).
+    framework: mesos::FrameworkInfo,
+    /// Counts SUBSCRIBEs: events and the end of an older stream are ignored.
+    epoch: u64,
+    /// The current stream answers a re-subscription.
+    resubscribe: bool,
+    /// Failed first SUBSCRIBEs so far.
+    failed_subscribes: u32,
+    /// The queue of UPDATE and MESSAGE calls, sent one after the other.
+    calls: Option<tokio::sync::mpsc::Sender<mesos_proto::mesos::v1::executor::Call>>,
+}
+
+/// Calls queued for the agent at most; past this a call is dropped (the core resends
+/// unacknowledged updates).
+const MAX_QUEUED_CALLS: usize = 1024;
+
+/// First SUBSCRIBEs that may fail (the agent not listening yet) before the driver gives
+/// up; the agent's registration timeout would end the executor anyway.
+const MAX_FAILED_SUBSCRIBES: u32 = 60;
 
 impl<E: Executor> ExecutorProcess<E> {
     fn run_events(&mut self, ctx: &mut Context<'_, Self>) {
@@ -135,6 +179,7 @@ impl<E: Executor> ExecutorProcess<E> {
                 ExecutorEvent::Reregistered(agent) => executor.reregistered(&mut driver, &agent),
                 ExecutorEvent::Disconnected => executor.disconnected(&mut driver),
                 ExecutorEvent::LaunchTask(task) => executor.launch_task(&mut driver, task),
+                ExecutorEvent::LaunchGroup(group) => executor.launch_group(&mut driver, group),
                 ExecutorEvent::KillTask { task_id, kill_policy } => {
                     executor.kill_task(&mut driver, &task_id, kill_policy.as_ref())
                 }
@@ -163,6 +208,11 @@ impl<E: Executor> ExecutorProcess<E> {
     fn flush(&mut self, ctx: &mut Context<'_, Self>) {
         for output in self.core.drain_outputs() {
             match output {
+                ExecutorOutput::Send { message, .. } if self.http.is_some() => {
+                    self.http_send(message, ctx)
+                }
+                // The v1 transport's stream is its link.
+                ExecutorOutput::Link { .. } if self.http.is_some() => {}
                 ExecutorOutput::Send { to, message } => match message {
                     ToAgent::Register(m) => ctx.send(&to, m),
                     ToAgent::Reregister(m) => ctx.send(&to, m),
@@ -211,6 +261,144 @@ impl<E: Executor> ExecutorProcess<E> {
     }
 }
 
+/// The v1 transport. Mesos: executor.cpp `MesosProcess`.
+impl<E: Executor> ExecutorProcess<E> {
+    fn http_send(&mut self, message: ToAgent, ctx: &mut Context<'_, Self>) {
+        let Some(http) = self.http.as_ref() else { return };
+        match to_call(self.core.env(), message) {
+            HttpOutput::Subscribe { call, resubscribe } => self.open_stream(call, resubscribe, ctx),
+            HttpOutput::Send(call) => {
+                let calls = match &http.calls {
+                    Some(calls) => calls.clone(),
+                    None => self.start_call_sender(ctx),
+                };
+                // Full: the call is dropped; a lost UPDATE is resent by the core's
+                // retry timer, a MESSAGE is best effort.
+                if calls.try_send(call).is_err() {
+                    tracing::warn!("executor call queue full or closed: dropping a call");
+                }
+            }
+        }
+    }
+
+    /// Calls go out one at a time, in order (an UPDATE of TASK_RUNNING must not overtake
+    /// the task's TASK_STARTING), as over Mesos's one connection per executor.
+    fn start_call_sender(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+    ) -> tokio::sync::mpsc::Sender<mesos_proto::mesos::v1::executor::Call> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(MAX_QUEUED_CALLS);
+        let Some(http) = self.http.as_mut() else { return tx };
+        http.calls = Some(tx.clone());
+        let endpoint = http.endpoint.clone();
+        let sender = async move {
+            while let Some(call) = rx.recv().await {
+                if let Err(error) = endpoint.send(call).await {
+                    tracing::warn!(%error, "executor call failed");
+                }
+            }
+        };
+        ctx.spawn(sender, |_, (), _| {});
+        tx
+    }
+
+    fn open_stream(
+        &mut self,
+        call: mesos_proto::mesos::v1::executor::Call,
+        resubscribe: bool,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        let Some(http) = self.http.as_mut() else { return };
+        http.epoch += 1;
+        http.resubscribe = resubscribe;
+        let epoch = http.epoch;
+        let endpoint = http.endpoint.clone();
+        let me = ctx.self_ref();
+        let deliver = move |event| {
+            me.tell(move |p: &mut Self, ctx| p.on_http_event(epoch, event, ctx)).is_ok()
+        };
+        ctx.spawn(async move { endpoint.subscribe(call, deliver).await }, move |p, reason, ctx| {
+            p.on_http_stream_ended(epoch, reason, ctx)
+        });
+    }
+
+    fn on_http_event(
+        &mut self,
+        epoch: u64,
+        event: mesos_proto::mesos::v1::executor::Event,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        let Some(http) = self.http.as_mut().filter(|h| h.epoch == epoch) else { return };
+        self.core.set_now(ctx.now());
+        match from_event(self.core.env(), &http.framework, event) {
+            None => {}
+            Some(Inbound::Subscribed(m)) if http.resubscribe => {
+                http.framework = m.framework_info.clone();
+                let message = internal::ExecutorReregisteredMessage {
+                    slave_id: m.slave_id,
+                    slave_info: m.slave_info,
+                };
+                self.core.on_reregistered(message);
+            }
+            Some(Inbound::Subscribed(m)) => {
+                http.framework = m.framework_info.clone();
+                self.core.on_registered(m);
+            }
+            Some(Inbound::Launch(m)) => self.core.on_run_task(m),
+            Some(Inbound::LaunchGroup(m)) => self.core.on_run_task_group(m),
+            Some(Inbound::Kill(m)) => self.core.on_kill_task(m),
+            Some(Inbound::Acknowledged(m)) => self.core.on_acknowledgement(m),
+            Some(Inbound::Message(m)) => self.core.on_framework_message(m),
+            Some(Inbound::Shutdown) => self.core.on_shutdown(),
+            Some(Inbound::Error(message)) => {
+                tracing::error!(%message, "the agent sent ERROR");
+                self.core.abort(&message);
+            }
+        }
+        self.run_events(ctx);
+    }
+
+    /// The event stream ended: the agent's connection broke (Mesos: `disconnected`).
+    fn on_http_stream_ended(&mut self, epoch: u64, reason: String, ctx: &mut Context<'_, Self>) {
+        let Some(http) = self.http.as_mut().filter(|h| h.epoch == epoch) else { return };
+        self.core.set_now(ctx.now());
+        tracing::info!(%reason, "executor event stream ended");
+        if self.core.is_registering() {
+            http.failed_subscribes += 1;
+            if http.failed_subscribes >= MAX_FAILED_SUBSCRIBES {
+                self.core.abort(&format!("cannot subscribe with the agent: {reason}"));
+            } else {
+                ctx.delay(RESUBSCRIBE_INTERVAL, |p: &mut Self, ctx| {
+                    if p.core.is_registering() {
+                        p.core.start();
+                        p.flush(ctx);
+                    }
+                });
+            }
+        } else {
+            if self.core.is_connected() {
+                let agent = self.core.env().agent.clone();
+                self.core.on_exited(&agent);
+            }
+            if self.core.is_awaiting_recovery() {
+                ctx.delay(RESUBSCRIBE_INTERVAL, |p: &mut Self, ctx| p.resubscribe(ctx));
+            }
+        }
+        self.run_events(ctx);
+    }
+
+    /// Subscribes again after the agent went away, with what it may have missed.
+    fn resubscribe(&mut self, ctx: &mut Context<'_, Self>) {
+        if !self.core.is_awaiting_recovery() {
+            return;
+        }
+        let env = self.core.env();
+        let (agent, agent_id) = (env.agent.clone(), env.agent_id.clone());
+        self.core.on_reconnect(&agent, internal::ReconnectExecutorMessage { slave_id: agent_id });
+        self.run_events(ctx);
+    }
+}
+
 impl<E: Executor> Process for ExecutorProcess<E> {
     type Message = ExecutorMessage;
 
@@ -232,6 +420,7 @@ impl<E: Executor> Process for ExecutorProcess<E> {
             ExecutorMessage::Reregistered(m) => self.core.on_reregistered(m),
             ExecutorMessage::Reconnect(m) => self.core.on_reconnect(&from, m),
             ExecutorMessage::RunTask(m) => self.core.on_run_task(m),
+            ExecutorMessage::RunTaskGroup(m) => self.core.on_run_task_group(m),
             ExecutorMessage::KillTask(m) => self.core.on_kill_task(m),
             ExecutorMessage::Acknowledgement(m) => self.core.on_acknowledgement(m),
             ExecutorMessage::FrameworkToExecutor(m) => self.core.on_framework_message(m),
@@ -277,12 +466,32 @@ pub fn spawn_executor<E: Executor>(
     executor: E,
     seed: u64,
 ) -> Result<ExecutorHandle<E>, FrameworkError> {
+    spawn_executor_on(node, env, executor, seed, Transport::Libprocess)
+}
+
+/// [`spawn_executor`] on a chosen [`Transport`].
+pub fn spawn_executor_on<E: Executor>(
+    node: &Node,
+    env: ExecutorEnv,
+    executor: E,
+    seed: u64,
+    transport: Transport,
+) -> Result<ExecutorHandle<E>, FrameworkError> {
     let (done_tx, done_rx) = oneshot::channel();
+    let http = (transport == Transport::Http).then(|| HttpState {
+        endpoint: HttpEndpoint::from_env(&env),
+        framework: mesos::FrameworkInfo::default(),
+        epoch: 0,
+        resubscribe: false,
+        failed_subscribes: 0,
+        calls: None,
+    });
     let process = ExecutorProcess {
         executor: Some(executor),
         core: ExecutorCore::new(env, seed),
         notifier: None,
         done: Some(done_tx),
+        http,
     };
     let mut id = node.generate_id("executor");
     while node.has_process(&id) {
@@ -331,13 +540,22 @@ impl<E: Executor> ExecutorHandle<E> {
 /// node on the agent's IP (or `LIBPROCESS_IP`), registers, and returns when the driver
 /// stops. Must run inside an actix `System`.
 pub async fn run_executor<E: Executor>(executor: E) -> Result<DriverStatus, FrameworkError> {
+    run_executor_on(executor, Transport::Libprocess).await
+}
+
+/// [`run_executor`] on a chosen [`Transport`] (Mesos's default executor uses
+/// [`Transport::Http`]).
+pub async fn run_executor_on<E: Executor>(
+    executor: E,
+    transport: Transport,
+) -> Result<DriverStatus, FrameworkError> {
     let env = ExecutorEnv::from_env()?;
     let node = match std::env::var("LIBPROCESS_IP") {
         Ok(ip) if !ip.is_empty() => crate::runtime::start_node()?,
         _ => Node::builder(SocketAddr::new(env.agent.address().ip(), 0)).start()?,
     };
     let seed = u64::from(std::process::id()) ^ node.clock().now().since_epoch().as_nanos() as u64;
-    let handle = spawn_executor(&node, env, executor, seed)?;
+    let handle = spawn_executor_on(&node, env, executor, seed, transport)?;
     let (_executor, status) = handle.join().await?;
     node.shutdown().await;
     Ok(status)

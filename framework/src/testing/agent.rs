@@ -431,6 +431,7 @@ impl FakeAgentProcess {
             checkpoint: self.config.checkpoint,
             recovery_timeout: crate::executor::DEFAULT_RECOVERY_TIMEOUT,
             shutdown_grace_period: crate::executor::DEFAULT_SHUTDOWN_GRACE_PERIOD,
+            authentication_token: None,
         };
         let task_id = task.task_id.value.clone();
         let launched = match self.config.launcher.as_mut() {
@@ -639,9 +640,12 @@ impl FakeAgentProcess {
                     }
                 }
             }
-            AgentInbox::ShutdownExecutor(_) | AgentInbox::NewMaster(_) => {
-                // The SDK's tests need neither: executors end with their framework, and
-                // the fake agent finds a new leader by going down its list.
+            AgentInbox::ShutdownExecutor(_)
+            | AgentInbox::NewMaster(_)
+            | AgentInbox::CheckpointResources(_) => {
+                // The SDK's tests need none: executors end with their framework, the
+                // fake agent finds a new leader by going down its list, and it keeps
+                // no reservations or volumes.
                 tracing::debug!(%from, "fake agent ignores message");
             }
         }

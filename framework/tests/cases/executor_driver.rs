@@ -139,6 +139,7 @@ fn env(checkpoint: bool) -> ExecutorEnv {
         checkpoint,
         recovery_timeout: Duration::from_secs(60),
         shutdown_grace_period: Duration::from_secs(5),
+        authentication_token: None,
     }
 }
 

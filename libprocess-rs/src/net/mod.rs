@@ -3,9 +3,11 @@
 //!
 //! Both run on the node's own tokio runtime (the "I/O threads"), separate from the actix
 //! arbiters that run processes, as libprocess separates its event loop from its worker
-//! threads.
+//! threads. The accept loop and the traffic of the processes given the priority lane run
+//! on a second runtime of one thread (`lane`).
 
 mod guarded;
+mod lane;
 mod outbound;
 mod server;
 pub(crate) mod tls;
@@ -33,6 +35,8 @@ pub(crate) struct Tcp {
     tls: Option<Tls>,
     outbound: Arc<Outbound>,
     stop: watch::Sender<bool>,
+    /// Boxed: it holds a runtime and an outbound table of its own.
+    lane: Box<lane::Lane>,
 }
 
 impl Tcp {
@@ -67,16 +71,17 @@ impl Tcp {
         let (stop, _) = watch::channel(false);
         let tcp = Tcp {
             runtime: Mutex::new(Some(runtime)),
-            outbound: Arc::new(Outbound::new(handle.clone(), config, tls.clone())),
+            outbound: Arc::new(Outbound::new(handle.clone(), config, tls.clone(), true)),
             handle,
             listener: Mutex::new(Some(listener)),
+            lane: Box::new(lane::Lane::start(config, tls.clone())?),
             tls,
             stop,
         };
         Ok((tcp, bound))
     }
 
-    /// Starts accepting connections for `node`.
+    /// Starts accepting connections for `node`, on the lane's runtime (see `lane`).
     pub(crate) fn serve(&self, node: &Node) {
         if let Some(listener) = self.listener.lock().take() {
             let weak = node.downgrade();
@@ -84,11 +89,13 @@ impl Tcp {
             let stop = self.stop.subscribe();
             let rejected = node.stats().connections_rejected.clone();
             let tls = self.tls.clone();
-            self.handle.spawn(async move {
+            let routing =
+                server::Routing { io: self.handle.clone(), lane_ids: self.lane.ids.clone() };
+            self.lane.handle.spawn(async move {
                 match tokio::net::TcpListener::from_std(listener) {
                     Ok(listener) => {
                         let accepting =
-                            server::Accepting { node: weak, config, stop, rejected, tls };
+                            server::Accepting { node: weak, config, stop, rejected, tls, routing };
                         server::accept_loop(listener, accepting).await
                     }
                     Err(error) => tracing::error!(%error, "cannot serve: listener unusable"),
@@ -97,10 +104,22 @@ impl Tcp {
         }
     }
 
-    /// Sends an encoded message to `to`'s node over the persistent connection.
+    /// Sends an encoded message to `to`'s node over the persistent connection (the lane's
+    /// own, when `from` is a lane process).
     pub(crate) fn send(&self, node: &Node, from: &Pid, to: &Pid, name: &MessageName, body: &[u8]) {
         let bytes = crate::wire::encode_named(from, to, name, body);
-        self.outbound.send(node, to.address(), bytes);
+        let outbound =
+            if self.lane.carries(from.id()) { &self.lane.outbound } else { &self.outbound };
+        outbound.send(node, to.address(), bytes);
+    }
+
+    /// Gives process `id` the priority lane: its messages out, and connections whose first
+    /// request is a message to it, are carried by the lane's own thread and connections.
+    pub(crate) fn add_to_lane(&self, id: &str) {
+        let mut ids = self.lane.ids.write();
+        if !ids.iter().any(|lane| &**lane == id) {
+            ids.push(id.into());
+        }
     }
 
     /// Makes sure a connection to `peer` exists (for links).
@@ -112,6 +131,7 @@ impl Tcp {
     pub(crate) fn shutdown(&self) {
         let _ = self.stop.send(true);
         self.outbound.close_all();
+        self.lane.shutdown();
         if let Some(runtime) = self.runtime.lock().take() {
             runtime.shutdown_background();
         }

@@ -35,6 +35,9 @@ pub(crate) struct Outbound {
     connect_timeout: Duration,
     /// The node's TLS setting; `None` connects plain.
     tls: Option<Tls>,
+    /// Whether a broken connection tells linked processes `exited` (the lane's do not: links
+    /// ride the node's ordinary connection to the same peer, which reports for it).
+    reports_exits: bool,
 }
 
 /// Most bytes gathered from the queue before a flush.
@@ -45,6 +48,7 @@ impl Outbound {
         handle: tokio::runtime::Handle,
         config: &NodeConfig,
         tls: Option<Tls>,
+        reports_exits: bool,
     ) -> Outbound {
         Outbound {
             handle,
@@ -53,6 +57,7 @@ impl Outbound {
             queue: config.outbound_queue.max(1),
             connect_timeout: config.connect_timeout,
             tls,
+            reports_exits,
         }
     }
 
@@ -92,6 +97,7 @@ impl Outbound {
         let node = node.downgrade();
         let connect_timeout = self.connect_timeout;
         let tls = self.tls.clone();
+        let reports_exits = self.reports_exits;
         self.handle.spawn(async move {
             if let Err(error) = run_connection(peer, rx, connect_timeout, tls).await {
                 tracing::debug!(%peer, %error, "connection to peer broke");
@@ -99,7 +105,10 @@ impl Outbound {
             let current = outbound
                 .upgrade()
                 .is_some_and(|outbound| outbound.remove_if_current(peer, generation));
-            if current && let Some(node) = node.upgrade() {
+            if current
+                && reports_exits
+                && let Some(node) = node.upgrade()
+            {
                 Node::from_inner(node).connection_broken(peer);
             }
         });

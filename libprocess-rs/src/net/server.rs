@@ -18,8 +18,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::guarded::{ConnState, GuardedIo};
+use super::lane::{LaneIds, is_lane_connection};
 use super::tls::{self, Accepted};
 use crate::http::{self as lhttp, ClientAddr, Response};
+use crate::message::Connection;
 use crate::metrics::Counter;
 use crate::node::{Node, NodeConfig, NodeInner};
 use crate::tls::Tls;
@@ -68,10 +70,21 @@ pub(super) struct Accepting {
     pub(super) rejected: Counter,
     /// The node's TLS setting; `None` serves plain.
     pub(super) tls: Option<Tls>,
+    /// Which runtime serves which connection.
+    pub(super) routing: Routing,
+}
+
+/// Where accepted connections are served: the accept loop runs on the lane's runtime and
+/// keeps the lane's connections there; every other goes to the I/O runtime.
+pub(super) struct Routing {
+    /// The node's I/O runtime.
+    pub(super) io: tokio::runtime::Handle,
+    /// The processes of the lane.
+    pub(super) lane_ids: LaneIds,
 }
 
 pub(super) async fn accept_loop(listener: TcpListener, accepting: Accepting) {
-    let Accepting { node, config, mut stop, rejected, tls } = accepting;
+    let Accepting { node, config, mut stop, rejected, tls, routing } = accepting;
     let admission = Arc::new(Mutex::new(Admission { total: 0, per_ip: HashMap::new() }));
     loop {
         let accepted = tokio::select! {
@@ -93,25 +106,60 @@ pub(super) async fn accept_loop(listener: TcpListener, accepting: Accepting) {
             drop(stream);
             continue;
         };
-        let node = node.clone();
-        let config = config.clone();
-        let stop = stop.clone();
-        let tls = tls.clone();
         let _ = stream.set_nodelay(true);
+        let serving = Serving {
+            node: node.clone(),
+            config: config.clone(),
+            stop: stop.clone(),
+            tls: tls.clone(),
+            admitted,
+        };
+        let (io, lane_ids) = (routing.io.clone(), routing.lane_ids.clone());
         tokio::spawn(async move {
-            // The handshake shares the head's deadline: a silent client cannot hold its
-            // admission longer than a slow plain one.
-            match tls::accept(stream, tls.as_ref(), config.header_read_timeout).await {
-                Ok(Accepted::Plain(stream)) => {
-                    serve_connection(stream, client, node, config, stop).await
-                }
-                Ok(Accepted::Tls(stream)) => {
-                    serve_connection(stream, client, node, config, stop).await
-                }
-                Err(error) => tracing::debug!(%client, %error, "TLS accept failed"),
+            let deadline = serving.config.header_read_timeout;
+            // TLS hides the request line: such connections all go to the I/O runtime.
+            if serving.tls.is_none() && is_lane_connection(&stream, &lane_ids, deadline).await {
+                return serving.serve(stream, client).await;
             }
-            drop(admitted);
+            // Handed over untouched (nothing was read, only peeked).
+            match stream.into_std() {
+                Ok(stream) => {
+                    io.spawn(async move {
+                        match tokio::net::TcpStream::from_std(stream) {
+                            Ok(stream) => serving.serve(stream, client).await,
+                            Err(error) => tracing::debug!(%client, %error, "cannot serve"),
+                        }
+                    });
+                }
+                Err(error) => tracing::debug!(%client, %error, "cannot hand the connection over"),
+            }
         });
+    }
+}
+
+/// What one accepted connection is served with, on whichever runtime it lands.
+struct Serving {
+    node: Weak<NodeInner>,
+    config: NodeConfig,
+    stop: watch::Receiver<bool>,
+    tls: Option<Tls>,
+    /// Released when the connection ends.
+    admitted: Admitted,
+}
+
+impl Serving {
+    async fn serve(self, stream: tokio::net::TcpStream, client: SocketAddr) {
+        let Serving { node, config, stop, tls, admitted } = self;
+        // The handshake shares the head's deadline: a silent client cannot hold its
+        // admission longer than a slow plain one.
+        match tls::accept(stream, tls.as_ref(), config.header_read_timeout).await {
+            Ok(Accepted::Plain(stream)) => {
+                serve_connection(stream, client, node, config, stop).await
+            }
+            Ok(Accepted::Tls(stream)) => serve_connection(stream, client, node, config, stop).await,
+            Err(error) => tracing::debug!(%client, %error, "TLS accept failed"),
+        }
+        drop(admitted);
     }
 }
 
@@ -124,6 +172,8 @@ pub(crate) async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send + 
     mut stop: watch::Receiver<bool>,
 ) {
     let state = Arc::new(ConnState::default());
+    // Every message read from this connection carries its identity (see `Connection`).
+    let connection = Connection::open(client);
     let io = TokioIo::new(GuardedIo::new(stream, state.clone(), config.header_read_timeout));
     // hyper's read buffer bounds the head it parses; heads between the configured bound and
     // twice it are parsed and answered `431` below, larger ones make hyper close the
@@ -135,7 +185,7 @@ pub(crate) async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send + 
         let config = config.clone();
         async move {
             state.begin();
-            let response = serve_request(request, client, node, &config).await;
+            let response = serve_request(request, connection, node, &config).await;
             state.end();
             Ok::<Response, Infallible>(response)
         }
@@ -172,7 +222,7 @@ pub(crate) async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send + 
 
 async fn serve_request(
     request: hyper::Request<Incoming>,
-    client: SocketAddr,
+    connection: Connection,
     node: Weak<NodeInner>,
     config: &NodeConfig,
 ) -> Response {
@@ -214,7 +264,8 @@ async fn serve_request(
         }
     };
     let mut request = http::Request::from_parts(parts, body);
-    request.extensions_mut().insert(ClientAddr(client));
+    request.extensions_mut().insert(ClientAddr(connection.peer));
+    request.extensions_mut().insert(connection);
     node.handle_http(request).await
 }
 

@@ -89,6 +89,39 @@ async fn mailbox_bound() {
     node.shutdown().await;
 }
 
+/// `queue_sizes` counts what waits in a mailbox by kind (Mesos's `event_queue_messages`
+/// and `event_queue_dispatches`): messages and dispatches queued while the process is
+/// busy are counted, refused ones are not, and all counts return to zero once handled.
+#[actix_rt::test]
+async fn queue_sizes_count_waiting_items() {
+    let node = node_with(NodeConfig::default());
+    let tiny = node.spawn("tiny", Tiny).unwrap();
+    tiny.dispatch(|_, _| ()).await.unwrap();
+    assert_eq!(tiny.queue_sizes(), libprocess::QueueSizes::default());
+    // Queued from this thread without yielding, so the process cannot take any yet.
+    let delivered = (0..3)
+        .map(|_| node.deliver(Envelope::local(node.pid("t"), tiny.pid().clone(), Ping::default())))
+        .filter(|d| *d == Delivered::Queued)
+        .count();
+    tiny.tell(|_, _| ()).unwrap();
+    let sizes = node.queue_sizes("tiny").expect("tiny runs");
+    assert_eq!(sizes.messages, delivered);
+    assert_eq!(sizes.dispatches, 1);
+    assert_eq!(sizes.http_requests, 0);
+    // Past the bound (4): refused messages are not counted.
+    for _ in 0..10 {
+        node.deliver(Envelope::local(node.pid("t"), tiny.pid().clone(), Ping::default()));
+    }
+    assert!(tiny.queue_sizes().messages <= 4, "{:?}", tiny.queue_sizes());
+    // A dispatch is handled after everything queued before it: then nothing waits
+    // but itself, which is off the count while it runs.
+    let inside = tiny.dispatch(|_, ctx| ctx.queue_sizes()).await.unwrap();
+    assert_eq!(inside, libprocess::QueueSizes::default());
+    assert_eq!(tiny.queue_sizes(), libprocess::QueueSizes::default());
+    assert_eq!(node.queue_sizes("nobody"), None);
+    node.shutdown().await;
+}
+
 /// A client trickling a request head is cut off after the header timeout, while other
 /// clients are served meanwhile and an idle persistent connection (as libprocess peers
 /// keep) survives the same span.

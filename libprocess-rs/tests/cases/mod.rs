@@ -1,8 +1,10 @@
 mod bounds;
 mod clock;
+mod connections;
 mod fuzz_seeds;
 mod hooks;
 mod http_routes;
+mod lane;
 mod links;
 mod os_processes;
 mod processes;

@@ -13,12 +13,14 @@
 //! - [`filters`]: decline filters, `refuse_seconds` rules, the seeded shuffle.
 //! - `types`: IDs, capabilities, configuration, inputs, outputs, errors.
 //! - `core`: [`Allocator`], its state and the `on_<event>` handlers.
+//! - `conversions`: offer operations (reservations, volumes) changing an agent's total.
 //! - `bookkeeping`: who holds what where, role lifecycle, decline filters.
 //! - `allocate`: one allocation round (role DRF, then framework DRF).
 //! - [`process`]: the allocator actor around that core, on its own process as in Mesos.
 
 mod allocate;
 mod bookkeeping;
+mod conversions;
 mod core;
 pub mod filters;
 pub mod process;

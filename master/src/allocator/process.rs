@@ -163,6 +163,25 @@ impl AllocatorProcess {
                 }
                 (result, true)
             }
+            AllocatorCall::UpdateAllocation {
+                framework_id,
+                agent_id,
+                role,
+                consumed,
+                converted,
+            } => (
+                self.core.on_update_allocation(
+                    &framework_id,
+                    &agent_id,
+                    &role,
+                    &consumed,
+                    &converted,
+                ),
+                false,
+            ),
+            AllocatorCall::UpdateAvailable { agent_id, consumed, converted } => {
+                (self.core.on_update_available(&agent_id, &consumed, &converted), true)
+            }
             AllocatorCall::Suppress { framework_id, roles } => {
                 (self.core.on_suppress_offers(&framework_id, &roles.into_iter().collect()), false)
             }

@@ -194,6 +194,14 @@ pub enum AllocatorError {
         /// The resources, printed.
         resources: String,
     },
+    /// Resources to convert are not free on the agent (offered or in use).
+    #[error("{resources} are not available on agent {agent_id}")]
+    NotAvailable {
+        /// The agent.
+        agent_id: AgentId,
+        /// The resources, printed.
+        resources: String,
+    },
     /// A weight is not a positive finite number.
     #[error("invalid weight {weight} for role '{role}'")]
     InvalidWeight {

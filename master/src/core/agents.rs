@@ -34,9 +34,7 @@ impl MasterCore {
             // A retry while its admission is being replicated: the answer comes then.
             return Ok(());
         }
-        Resources::from_protos(message.slave.resources.clone()).map_err(|e| {
-            MasterError::InvalidCall { reason: format!("invalid agent resources: {e}") }
-        })?;
+        agent_total(&message.slave.resources, &message.checkpointed_resources)?;
         let agent_id = AgentId::generate(&self.id_prefix, self.next_agent);
         self.next_agent += 1;
         let mut message = message;
@@ -59,7 +57,8 @@ impl MasterCore {
         now: Time,
     ) {
         let Some(agent_id) = message.slave.id.as_ref().map(AgentId::from) else { return };
-        let total = Resources::from_protos(message.slave.resources.clone()).unwrap_or_default();
+        let total = agent_total(&message.slave.resources, &message.checkpointed_resources)
+            .unwrap_or_default();
         let version = message.version.unwrap_or_default();
         let agent = Agent::new(
             agent_id.clone(),
@@ -96,6 +95,15 @@ impl MasterCore {
         };
         self.send(to, Outgoing::SlaveReregistered(reply));
         self.send_framework_pids_to_agent(agent_id);
+        // Mesos: master.cpp `__reregisterSlave`: an agent without resource providers
+        // gets the master's view of its checkpointed resources, in case an operation
+        // reached the master but not the agent (a broken connection).
+        if let Some(agent) = self.agents.get(agent_id) {
+            let message = internal::CheckpointResourcesMessage {
+                resources: agent.total.checkpointed().to_protos(),
+            };
+            self.send(to, Outgoing::CheckpointResources(message));
+        }
     }
 
     fn connection_info(&self) -> internal::MasterSlaveConnection {
@@ -130,9 +138,7 @@ impl MasterCore {
         };
         let agent_id = AgentId::from(id);
         // Malformed resources are refused before anything changes.
-        Resources::from_protos(message.slave.resources.clone()).map_err(|e| {
-            MasterError::InvalidCall { reason: format!("invalid agent resources: {e}") }
-        })?;
+        agent_total(&message.slave.resources, &message.checkpointed_resources)?;
         validate_reported_frameworks(&message.frameworks)
             .map_err(|reason| MasterError::InvalidCall { reason })?;
         self.stats.slave_reregistrations += 1;
@@ -175,7 +181,10 @@ impl MasterCore {
         now: Time,
     ) {
         let Some(agent_id) = message.slave.id.as_ref().map(AgentId::from) else { return };
-        let Ok(total) = Resources::from_protos(message.slave.resources.clone()) else { return };
+        let Ok(total) = agent_total(&message.slave.resources, &message.checkpointed_resources)
+        else {
+            return;
+        };
         self.recovered_agents.remove(&agent_id);
         let came_back = self.unreachable.remove(&agent_id).is_some();
         self.readmit_agent(agent_id.clone(), from, message, total, now, came_back);
@@ -577,4 +586,20 @@ fn validate_reported_frameworks(frameworks: &[mesos::FrameworkInfo]) -> Result<(
         }
     }
     Ok(())
+}
+
+/// An agent's total: its static resources with the checkpointed ones (dynamic
+/// reservations, persistent volumes) it reported applied; refused if they do not fit.
+/// Mesos: master.cpp `Slave::Slave` with `applyCheckpointedResources`.
+fn agent_total(
+    resources: &[mesos::Resource],
+    checkpointed: &[mesos::Resource],
+) -> Result<Resources, MasterError> {
+    let invalid =
+        |e: String| MasterError::InvalidCall { reason: format!("invalid agent resources: {e}") };
+    let resources =
+        Resources::from_protos(resources.iter().cloned()).map_err(|e| invalid(e.to_string()))?;
+    let checkpointed =
+        Resources::from_protos(checkpointed.iter().cloned()).map_err(|e| invalid(e.to_string()))?;
+    resources.with_checkpointed(&checkpointed).map_err(invalid)
 }

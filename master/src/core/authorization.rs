@@ -1,5 +1,6 @@
 //! Authorization at the master's entry points: the `--acls` checks of SUBSCRIBE,
-//! LAUNCH and TEARDOWN, and who a framework acts as.
+//! LAUNCH, TEARDOWN and the operations on reservations and volumes, and who a
+//! framework acts as.
 //!
 //! The decision itself is `mesos_security::Authorizer` (Mesos's local authorizer); this
 //! module builds each request (subject, action, object) the way Mesos's master does and
@@ -99,6 +100,67 @@ impl MasterCore {
         );
         self.forward_update(framework_id, agent_id, status, None, now);
         false
+    }
+
+    /// The ACLs of an operation on reservations or volumes: `reserve_resources` and
+    /// `create_volumes` by the role of each reservation (volume), `unreserve_resources`
+    /// and `destroy_volumes` by the principal that reserved (created) each one (`""`
+    /// when none). Resizing a volume needs no ACL here (Mesos's `resize_volume` ACL is
+    /// not parsed by `mesos_security` yet).
+    ///
+    /// Mesos: master.cpp `authorizeReserveResources`, `authorizeUnreserveResources`,
+    /// `authorizeCreateVolume`, `authorizeDestroyVolume`.
+    pub(super) fn authorize_operation(
+        &self,
+        principal: Option<&Principal>,
+        operation: &mesos::offer::Operation,
+    ) -> Result<(), String> {
+        use mesos::offer::operation::Type;
+        use mesos_proto::resources::resource::reservation_role;
+        let denied = |what: &str| Err(format!("Not authorized to {what}"));
+        match operation.r#type() {
+            Type::Reserve => {
+                for r in operation.reserve.iter().flat_map(|o| o.resources.iter()) {
+                    let role = reservation_role(r).unwrap_or("*");
+                    if !self.authorized(principal, Action::ReserveResources { role }) {
+                        return denied(&format!("reserve resources for role '{role}'"));
+                    }
+                }
+            }
+            Type::Unreserve => {
+                for r in operation.unreserve.iter().flat_map(|o| o.resources.iter()) {
+                    let by = r.reservations.last().and_then(|r| r.principal.as_deref());
+                    let action =
+                        Action::UnreserveResources { reserver_principal: by.unwrap_or("") };
+                    if !self.authorized(principal, action) {
+                        return denied("unreserve resources");
+                    }
+                }
+            }
+            Type::Create => {
+                for r in operation.create.iter().flat_map(|o| o.volumes.iter()) {
+                    let role = reservation_role(r).unwrap_or("*");
+                    if !self.authorized(principal, Action::CreateVolume { role }) {
+                        return denied(&format!("create persistent volumes for role '{role}'"));
+                    }
+                }
+            }
+            Type::Destroy => {
+                for r in operation.destroy.iter().flat_map(|o| o.volumes.iter()) {
+                    let by = r
+                        .disk
+                        .as_ref()
+                        .and_then(|d| d.persistence.as_ref())
+                        .and_then(|p| p.principal.as_deref());
+                    let action = Action::DestroyVolume { creator_principal: by.unwrap_or("") };
+                    if !self.authorized(principal, action) {
+                        return denied("destroy persistent volumes");
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// The `teardown_frameworks` ACLs must let `principal` tear down frameworks of this

@@ -9,6 +9,7 @@ use mesos_proto::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
 use mesos_proto::mesos::{self, internal, offer, scheduler, task_status};
 use mesos_proto::resources::Resources;
 
+use super::operations::{launch_group_tasks, launch_tasks};
 use super::state::AgentState;
 use super::validation::validate_task;
 use super::{AllocatorCall, MasterCore, MasterError, Outgoing};
@@ -28,13 +29,7 @@ impl MasterCore {
         let agent_id = match self.validate_offers(framework_id, &offer_ids) {
             Ok(agent_id) => agent_id,
             Err(error) => {
-                let tasks: Vec<mesos::TaskInfo> = accept
-                    .operations
-                    .iter()
-                    .filter(|op| op.r#type() == offer::operation::Type::Launch)
-                    .flat_map(|op| op.launch.iter().flat_map(|l| l.task_infos.iter().cloned()))
-                    .collect();
-                self.drop_accept(framework_id, &offer_ids, tasks, &error, now);
+                self.drop_accept(framework_id, &offer_ids, accept.operations, &error, now);
                 return Err(MasterError::InvalidCall { reason: error });
             }
         };
@@ -58,16 +53,16 @@ impl MasterCore {
         Ok(())
     }
 
-    /// ACCEPT with invalid offers: rescind the framework's offers among them and drop
-    /// every task of the call.
+    /// ACCEPT with invalid offers: rescind the framework's offers among them, drop
+    /// every task of the call and refuse every other operation.
     ///
-    /// Mesos: every task of an ACCEPT with invalid offers is dropped (TASK_LOST for
-    /// frameworks that are not partition-aware).
+    /// Mesos: master.cpp `Master::accept`: tasks are dropped (TASK_LOST for frameworks
+    /// that are not partition-aware), other operations get OPERATION_ERROR.
     fn drop_accept(
         &mut self,
         framework_id: &FrameworkId,
         offer_ids: &[OfferId],
-        tasks: Vec<mesos::TaskInfo>,
+        operations: Vec<offer::Operation>,
         error: &str,
         now: Time,
     ) {
@@ -83,22 +78,40 @@ impl MasterCore {
         } else {
             mesos::TaskState::TaskLost
         };
-        for task in tasks {
-            self.stats.tasks_dropped += 1;
-            let status = self.master_status(
-                &TaskId::from(&task.task_id),
-                state,
-                task_status::Reason::InvalidOffers,
-                error,
-                None,
-                now,
-            );
-            self.forward_update(framework_id, &AgentId::from(&task.slave_id), status, None, now);
+        for operation in operations {
+            let tasks = match operation.r#type() {
+                offer::operation::Type::Launch => launch_tasks(&operation),
+                offer::operation::Type::LaunchGroup => launch_group_tasks(&operation),
+                _ => {
+                    let message = format!("Operation attempted with invalid offers: {error}");
+                    self.drop_operation(framework_id, &operation, &message);
+                    continue;
+                }
+            };
+            for task in tasks {
+                self.stats.tasks_dropped += 1;
+                let status = self.master_status(
+                    &TaskId::from(&task.task_id),
+                    state,
+                    task_status::Reason::InvalidOffers,
+                    &format!("Task launched with invalid offers: {error}"),
+                    None,
+                    now,
+                );
+                self.forward_update(
+                    framework_id,
+                    &AgentId::from(&task.slave_id),
+                    status,
+                    None,
+                    now,
+                );
+            }
         }
     }
 
-    /// Runs the ACCEPT's operations in order against `available` (LAUNCH is the only
-    /// one supported; others are logged and skipped) and returns what is left over.
+    /// Runs the ACCEPT's operations in order against `available` and returns what is
+    /// left over. Every operation is either performed or answered (see
+    /// [`super::operations`]).
     fn apply_operations(
         &mut self,
         framework_id: &FrameworkId,
@@ -107,11 +120,23 @@ impl MasterCore {
         mut available: Resources,
         now: Time,
     ) -> Resources {
+        use offer::operation::Type;
+        // Every offer of an ACCEPT is for one role (see `validate_offers`).
+        let role = available.allocations().into_keys().next().unwrap_or_default();
+        let role = role.as_str();
         let mut launched: Vec<TaskId> = Vec::new();
         for operation in operations {
             match operation.r#type() {
-                offer::operation::Type::Launch => {
-                    for task in operation.launch.map(|l| l.task_infos).unwrap_or_default() {
+                Type::Launch if operation.id.is_some() => self.error_tasks(
+                    framework_id,
+                    agent_id,
+                    &launch_tasks(&operation),
+                    task_status::Reason::TaskInvalid,
+                    "The `id` field cannot be set on LAUNCH operations",
+                    now,
+                ),
+                Type::Launch => {
+                    for task in launch_tasks(&operation) {
                         if let Some((task_id, used)) = self.launch_task(
                             framework_id,
                             agent_id,
@@ -125,9 +150,43 @@ impl MasterCore {
                         }
                     }
                 }
-                other => {
-                    tracing::warn!(%framework_id, operation = ?other, "ignoring unsupported offer operation")
+                Type::LaunchGroup if operation.id.is_some() => self.error_tasks(
+                    framework_id,
+                    agent_id,
+                    &launch_group_tasks(&operation),
+                    task_status::Reason::TaskGroupInvalid,
+                    "The `id` field cannot be set on LAUNCH_GROUP operations",
+                    now,
+                ),
+                Type::LaunchGroup => {
+                    let Some(group) = operation.launch_group else { continue };
+                    if let Some((ids, used)) =
+                        self.launch_group(framework_id, agent_id, group, &available, &launched, now)
+                    {
+                        launched.extend(ids);
+                        available -= &used;
+                    }
                 }
+                Type::Reserve
+                | Type::Unreserve
+                | Type::Create
+                | Type::Destroy
+                | Type::GrowVolume
+                | Type::ShrinkVolume => {
+                    available = self.apply_offer_operation(
+                        framework_id,
+                        agent_id,
+                        operation,
+                        role,
+                        available,
+                    );
+                }
+                Type::CreateDisk | Type::DestroyDisk => self.drop_operation(
+                    framework_id,
+                    &operation,
+                    "CREATE_DISK and DESTROY_DISK need a resource provider; no agent has one",
+                ),
+                Type::Unknown => self.drop_operation(framework_id, &operation, "Unknown operation"),
             }
         }
         available
@@ -143,6 +202,7 @@ impl MasterCore {
             return Err("No offers specified".into());
         }
         let mut agent: Option<AgentId> = None;
+        let mut allocation_role: Option<String> = None;
         for offer_id in offer_ids {
             let Some(entry) = self.offers.get(offer_id) else {
                 return Err(format!("Offer {offer_id} is no longer valid"));
@@ -158,6 +218,14 @@ impl MasterCore {
                     return Err("Aggregated offers must belong to one single agent".into());
                 }
                 _ => agent = Some(entry.agent_id.clone()),
+            }
+            // Mesos: validation.cpp `offer::validateAllocationRole`.
+            let role = entry.offer.allocation_info.as_ref().and_then(|a| a.role.as_ref());
+            match &allocation_role {
+                Some(r) if Some(r) != role => {
+                    return Err("Aggregated offers must be allocated to the same role".into());
+                }
+                _ => allocation_role = role.cloned(),
             }
             if offer_ids.iter().filter(|o| *o == offer_id).count() > 1 {
                 return Err(format!("Duplicate offer {offer_id} in offer list"));
@@ -261,7 +329,7 @@ impl MasterCore {
 
     /// Launch step: record the task as STAGING under its framework and agent and charge
     /// its resources to the agent; returns the agent's pid (`None` if the agent is gone).
-    fn add_launched_task(
+    pub(super) fn add_launched_task(
         &mut self,
         framework_id: &FrameworkId,
         agent_id: &AgentId,
@@ -302,7 +370,10 @@ impl MasterCore {
 
 /// Launch step: Mesos injects the allocation role into the task's (and its executor's)
 /// resources for frameworks that are not MULTI_ROLE, i.e. have exactly one role.
-fn inject_allocation_role(roles: &std::collections::BTreeSet<String>, task: &mut mesos::TaskInfo) {
+pub(super) fn inject_allocation_role(
+    roles: &std::collections::BTreeSet<String>,
+    task: &mut mesos::TaskInfo,
+) {
     if roles.len() != 1 {
         return;
     }

@@ -13,6 +13,10 @@
 //! - `offers`: allocations into offers, decline, rescind, offer timeout;
 //! - `launch`: ACCEPT with offer validation, and each task's launch (authorization,
 //!   validation, bookkeeping, `RunTaskMessage`);
+//! - `operations`: the offer operations other than LAUNCH; answering every operation
+//!   the master does not perform;
+//! - `launch_group`: LAUNCH_GROUP, a task group validated whole and sent to its agent
+//!   as one `RunTaskGroupMessage`;
 //! - `tasks`: kill, status updates, acknowledgements, reconciliation, executors;
 //! - `authorization`: the `--acls` checks of SUBSCRIBE, LAUNCH and TEARDOWN.
 
@@ -20,7 +24,10 @@ mod agents;
 mod authorization;
 mod frameworks;
 mod launch;
+mod launch_group;
 mod offers;
+mod operation_validation;
+mod operations;
 pub mod registry;
 mod state;
 mod tasks;
@@ -87,6 +94,8 @@ libprocess::protocol! {
         PingSlave(internal::PingSlaveMessage),
         /// Tell an agent to run a task.
         RunTask(internal::RunTaskMessage),
+        /// Tell an agent to run a task group under one executor.
+        RunTaskGroup(internal::RunTaskGroupMessage),
         /// Tell an agent to kill a task.
         KillTask(internal::KillTaskMessage),
         /// A task's status update, forwarded to its scheduler.
@@ -117,6 +126,12 @@ libprocess::protocol! {
         LostSlave(internal::LostSlaveMessage),
         /// Tell a scheduler an executor exited.
         ExitedExecutor(internal::ExitedExecutorMessage),
+        /// Tell a scheduler what became of an offer operation it gave an id
+        /// (`OperationInfo.id`); v1 schedulers see it as UPDATE_OPERATION_STATUS.
+        UpdateOperationStatus(internal::UpdateOperationStatusMessage),
+        /// Tell an agent (without resource providers) its whole set of checkpointed
+        /// resources (dynamic reservations, persistent volumes) after an operation.
+        CheckpointResources(internal::CheckpointResourcesMessage),
     }
 }
 
@@ -166,6 +181,21 @@ pub enum AllocatorCall {
         agent_id: AgentId,
         resources: Resources,
         refuse_seconds: Option<f64>,
+    },
+    /// A framework converted offered resources (RESERVE, CREATE, ... in an ACCEPT):
+    /// `consumed` it held in `role` became `converted` (both unallocated).
+    UpdateAllocation {
+        framework_id: FrameworkId,
+        agent_id: AgentId,
+        role: String,
+        consumed: Resources,
+        converted: Resources,
+    },
+    /// The operator converted free resources of an agent (`RESERVE_RESOURCES`, ...).
+    UpdateAvailable {
+        agent_id: AgentId,
+        consumed: Resources,
+        converted: Resources,
     },
     Suppress {
         framework_id: FrameworkId,
@@ -270,6 +300,10 @@ pub struct Stats {
     pub offers_rescinded: u64,
     pub offers_accepted: u64,
     pub frameworks_removed: u64,
+    /// Offer operations (other than LAUNCH) applied.
+    pub operations_finished: u64,
+    /// Offer operations refused (invalid, unauthorized or unsupported).
+    pub operations_error: u64,
 }
 
 /// Why a message was refused. Refusals change nothing and are counted and logged; the
@@ -292,6 +326,10 @@ pub enum MasterError {
     /// The ACLs deny it; the message is Mesos's (`Not authorized to ...`).
     #[error("{message}")]
     Unauthorized { message: String },
+    /// The request is valid but the state does not allow it now (an operator's
+    /// reservation of resources that are in use); HTTP `409 Conflict`.
+    #[error("{reason}")]
+    Conflict { reason: String },
 }
 
 /// The master's state and logic.
@@ -410,6 +448,12 @@ impl MasterCore {
         self.frameworks.get(framework_id)?.info.principal.clone()
     }
 
+    /// True while `pid` is the pid of a framework's scheduler or of an agent the master
+    /// knows (connected or not).
+    pub fn knows_pid(&self, pid: &Pid) -> bool {
+        self.agents_by_pid.contains_key(pid) || self.frameworks_by_pid.contains_key(pid)
+    }
+
     /// The counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
@@ -492,5 +536,7 @@ fn master_info(config: &MasterConfig) -> mesos::MasterInfo {
     }
 }
 
+#[cfg(test)]
+mod launch_group_tests;
 #[cfg(test)]
 pub(crate) mod tests;

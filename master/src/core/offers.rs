@@ -35,7 +35,8 @@ impl MasterCore {
                 && self
                     .agents
                     .get(&allocation.agent_id)
-                    .is_some_and(|a| a.state == AgentState::Active);
+                    .is_some_and(|a| a.state == AgentState::Active)
+                && self.fits_agent(&allocation);
             for (role, resources) in allocation.resources {
                 let mut tagged = resources;
                 tagged.allocate(&role);
@@ -56,6 +57,21 @@ impl MasterCore {
         for (framework_id, offer_ids) in by_framework {
             self.send_offers(&framework_id, &offer_ids);
         }
+    }
+
+    /// The allocated resources still exist on the agent in this form. They do not only
+    /// when an operator's reservation or volume changed them while the allocation was
+    /// on its way from the allocator; it then goes back, and the allocator, which
+    /// already has the new form, does not make it again (Mesos avoids the race by
+    /// waiting for the allocator in `Master::_operation`).
+    fn fits_agent(&self, allocation: &AllocationDecision) -> bool {
+        let Some(agent) = self.agents.get(&allocation.agent_id) else { return false };
+        let wanted: Resources = allocation.resources.values().sum();
+        let fits = agent.total.contains(&wanted);
+        if !fits {
+            tracing::info!(agent_id = %allocation.agent_id, %wanted, total = %agent.total, "allocation no longer fits the agent: handing it back");
+        }
+        fits
     }
 
     fn make_offer(

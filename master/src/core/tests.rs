@@ -9,7 +9,7 @@ use mesos_proto::resources::Resources;
 
 use super::{AllocatorCall, MasterConfig, MasterCore, Outgoing, Output, Timer};
 
-fn core() -> MasterCore {
+pub(super) fn core() -> MasterCore {
     let config = MasterConfig {
         pid: "master@10.0.0.1:5050".parse().unwrap(),
         id: "m1".into(),
@@ -25,7 +25,7 @@ fn core() -> MasterCore {
     MasterCore::new(config, Time::from_epoch(Duration::from_secs(1000)))
 }
 
-fn now() -> Time {
+pub(super) fn now() -> Time {
     Time::from_epoch(Duration::from_secs(1001))
 }
 
@@ -35,7 +35,7 @@ fn agent_pid() -> Pid {
 
 /// The outputs without operator-API events (tested by the operator API tests), with
 /// every registry change committed (its continuation's outputs follow it).
-fn drain(core: &mut MasterCore) -> Vec<Output> {
+pub(super) fn drain(core: &mut MasterCore) -> Vec<Output> {
     let mut all = Vec::new();
     let mut pending = core.drain_outputs();
     while !pending.is_empty() {
@@ -51,10 +51,15 @@ fn drain(core: &mut MasterCore) -> Vec<Output> {
     all
 }
 
-fn register_agent(core: &mut MasterCore) {
+pub(super) fn register_agent(core: &mut MasterCore) {
+    register_agent_with(core, "cpus:4;mem:1024");
+}
+
+/// The agent of [`register_agent`] with the given resources.
+pub(super) fn register_agent_with(core: &mut MasterCore, resources: &str) {
     let slave = mesos::SlaveInfo {
         hostname: "a1".into(),
-        resources: Resources::parse("cpus:4;mem:1024").unwrap().to_protos(),
+        resources: Resources::parse(resources).unwrap().to_protos(),
         ..Default::default()
     };
     core.on_register_agent(

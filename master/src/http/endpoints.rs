@@ -140,10 +140,25 @@ fn first_timestamp(task: &mesos::Task) -> Option<f64> {
 /// `/master/tasks[?limit=&offset=&order=asc|des&framework_id=&task_id=]`: tasks of
 /// registered and completed frameworks (live, unreachable and completed tasks), sorted
 /// by their first status's timestamp, newest first unless `order=asc`.
+///
+/// The parameters are read as Mesos reads them (readonly_handler.cpp `tasks`): `limit`
+/// and `offset` are `numify<int>` with the defaults when absent or unparseable, and
+/// Mesos stores them in a `size_t`, so a negative `limit` means no limit (the Mesos CLI
+/// sends `limit=-1`) and a negative `offset` starts past the end (no tasks). Any
+/// `order` but `asc` is descending (Mesos's help says `asc|desc`, its code compares
+/// with `asc` only). One Mesos quirk is not reproduced: with a negative `limit` and a
+/// positive `offset`, its `offset + limit` wraps around and returns no tasks; here
+/// the page starts at `offset` and has no limit.
 pub fn tasks(s: &StateSnapshot, query: &Query) -> Result<Value, QueryError> {
-    let limit = query.usize("limit")?.unwrap_or(TASK_LIMIT);
-    let offset = query.usize("offset")?.unwrap_or(0);
-    let ascending = query.one_of("order", &["asc", "des"])? == Some("asc");
+    let limit = match query.int("limit") {
+        None => TASK_LIMIT,
+        Some(limit) => usize::try_from(limit).unwrap_or(usize::MAX),
+    };
+    let offset = match query.int("offset") {
+        None => 0,
+        Some(offset) => usize::try_from(offset).unwrap_or(usize::MAX),
+    };
+    let ascending = query.get("order") == Some("asc");
     let framework_id = query.get("framework_id");
     let task_id = query.get("task_id");
     let mut tasks: Vec<&mesos::Task> = s

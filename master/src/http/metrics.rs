@@ -56,12 +56,32 @@ pub const MESSAGE_COUNTERS: [&str; 17] = [
     "master/messages_launch_tasks",
 ];
 
-/// Registers the metrics that need no snapshot: `master/elected` and the message
-/// counters (at zero, so they show before the first message, as in Mesos).
+/// The master's event queue gauges and what each counts of its mailbox (Mesos:
+/// master/metrics.cpp `event_queue_messages`, `event_queue_dispatches`,
+/// `event_queue_http_requests`, which count the master process's queued events by kind).
+pub const EVENT_QUEUE_GAUGES: [&str; 3] = [
+    "master/event_queue_messages",
+    "master/event_queue_dispatches",
+    "master/event_queue_http_requests",
+];
+
+/// Registers the metrics that need no snapshot: `master/elected`, the event queue
+/// sizes and the message counters (at zero, so they show before the first message, as
+/// in Mesos).
 pub fn install(ctx: &mut Context<'_, MasterProcess>) {
     let metrics = ctx.node().metrics();
     // 1 while this master leads (set by the master as leadership changes).
     metrics.gauge("master/elected");
+    // Read from the master's mailbox counters at scrape time: no message to the master,
+    // so a scrape of a flooded master still answers (and shows the flood).
+    let [messages, dispatches, http_requests] = EVENT_QUEUE_GAUGES;
+    let master = ctx.self_ref();
+    let sizes = move || master.queue_sizes();
+    let read = sizes.clone();
+    metrics.computed_gauge(messages, move || read().messages as f64);
+    let read = sizes.clone();
+    metrics.computed_gauge(dispatches, move || read().dispatches as f64);
+    metrics.computed_gauge(http_requests, move || sizes().http_requests as f64);
     for name in MESSAGE_COUNTERS.iter().chain(
         [
             "master/messages_decline_offers",

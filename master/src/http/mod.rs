@@ -24,7 +24,8 @@
 //! | `/redirect` | `307` to the leading master | `read_only` |
 //! | `POST /teardown` with `frameworkId=` | removes a framework | `teardown` |
 //! | `POST /api/v1/scheduler` | the v1 scheduler API (RecordIO event stream) | [`scheduler_api`] |
-//! | `POST /api/v1` | the v1 operator API (queries, TEARDOWN, SUBSCRIBE) | [`operator_api`] |
+//! | `POST /api/v1` | the v1 operator API (queries, TEARDOWN, SUBSCRIBE, reservations and volumes) | [`operator_api`] |
+//! | `POST /reserve`, `/unreserve`, `/create-volumes`, `/destroy-volumes` | operator reservations and volumes (v0) | `operations` |
 //! | `/raft` | this master's raft status and members (every master) | `raft` |
 //! | `/proxy/<ip:port>/<path>` | a read-only `GET` of another master or agent, for the web UI | `web_proxy` |
 //! | `/messages?after=&limit=`, `/messages/body?seq=` | the node's message ring, bodies as Mesos JSON (every master) | [`mesos_proto::http_api::messages_handler`] |
@@ -33,8 +34,8 @@
 //! Outside the master's own routes, its metrics (`master/*`, `allocator/*`) appear in the
 //! node's `/metrics/snapshot` and, in the Prometheus format, `/metrics` ([`metrics`]).
 //!
-//! Every read endpoint takes Mesos's `jsonp=<callback>`; a query value it cannot
-//! understand is a `400` naming the parameter ([`query`]).
+//! Every read endpoint takes Mesos's `jsonp=<callback>`; query values are read as Mesos
+//! reads them (`/tasks?limit=-1` is every task), see [`query`].
 //!
 //! With `--authenticate_http_*`, the node authenticates a request by its route's realm
 //! before any route sees it ([`authentication`]); handlers find the principal in the
@@ -44,11 +45,13 @@
 //!
 //! - [`authentication`]: which realm guards which route.
 //! - `read_only`: the snapshot-backed JSON endpoints, `/health`, `/redirect`.
+//! - [`render`]: rendering those answers off the node's I/O thread, on a bounded pool.
 //! - [`endpoints`]: renderers of `/state-summary`, `/frameworks`, `/slaves`, `/tasks`,
 //!   `/roles`, `/flags`.
 //! - [`state_json`](mod@state_json): Mesos-shaped JSON of tasks, agents, frameworks and `/state`.
 //! - [`query`]: query strings, typed values, JSONP.
 //! - `teardown`: `POST /teardown`.
+//! - `operations`: the operator's reservations and volumes (v1 calls and v0 endpoints).
 //! - [`visibility`]: the `view_*` ACLs applied to a snapshot before it is rendered.
 //! - [`scheduler_api`]: the v1 scheduler HTTP API and its subscriber streams.
 //! - [`operator_api`]: the v1 operator HTTP API and its subscriber streams.
@@ -70,10 +73,12 @@ use mesos_registrar::Registrar;
 pub mod authentication;
 pub mod endpoints;
 pub mod metrics;
+mod operations;
 pub mod operator_api;
 pub mod query;
 mod raft;
 mod read_only;
+pub mod render;
 pub mod scheduler_api;
 pub mod state_json;
 mod teardown;
@@ -109,6 +114,7 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &Shared) {
     web_proxy::install(ctx, &shared.snapshot, &shared.leader_view, &shared.registrar);
     read_only::install(ctx, shared);
     teardown::install(ctx);
+    operations::install(ctx);
     metrics::install_snapshot_gauges(ctx, shared.snapshot.clone());
     scheduler_api::install(ctx);
     operator_api::install(ctx, shared);

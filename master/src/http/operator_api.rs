@@ -125,6 +125,9 @@ async fn handle(
     if !local && let Some(redirect) = view.redirect(&request) {
         return Err(redirect);
     }
+    if let Some(operation) = super::operations::v1_operation(&call) {
+        return super::operations::on_v1_operation(operation, &master, principal).await;
+    }
     match kind {
         call::Type::Teardown => on_teardown(call.teardown, &master, principal).await,
         call::Type::Subscribe => on_subscribe(&master, encoding, principal, authorizer).await,
@@ -208,9 +211,6 @@ async fn on_query(
     encoding: Encoding,
 ) -> Result<Response, Response> {
     let snapshot = cell.get(master).await.ok_or_else(unavailable)?;
-    // GET_STATE, GET_FRAMEWORKS, GET_TASKS, GET_EXECUTORS, GET_AGENTS show only what the
-    // view_* ACLs let the caller see.
-    let snapshot = visible(snapshot, authorizer, principal);
     let metrics = if kind == call::Type::GetMetrics {
         master
             .dispatch(|_, ctx| ctx.node().metrics().snapshot())
@@ -219,8 +219,19 @@ async fn on_query(
     } else {
         Default::default()
     };
-    let response = query(kind, &snapshot, metrics)?;
-    Ok(encode_response(&response, encoding))
+    let (authorizer, principal) = (authorizer.cloned(), principal.cloned());
+    // Rendered off the I/O thread: GET_STATE is as big as `/master/state`.
+    let answer = super::render::off_io(move || {
+        // GET_STATE, GET_FRAMEWORKS, GET_TASKS, GET_EXECUTORS, GET_AGENTS show only what
+        // the view_* ACLs let the caller see.
+        let snapshot = visible(snapshot, authorizer.as_ref(), principal.as_ref());
+        match query(kind, &snapshot, metrics) {
+            Ok(response) => encode_response(&response, encoding),
+            Err(refusal) => refusal,
+        }
+    })
+    .await;
+    Ok(answer)
 }
 
 fn subscribe(

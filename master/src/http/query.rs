@@ -1,9 +1,15 @@
 //! Query strings of the read-only endpoints: decoding, typed values, JSONP.
 //!
 //! Mesos: libprocess `http::query::decode` and the `OK(json, jsonp)` response helper.
-//! Unlike Mesos, a value that cannot be understood (`limit=ten`, `order=sideways`) is a
-//! `400` saying which parameter is wrong, never a silent default; parameters an endpoint
-//! does not know are ignored, as in Mesos (browsers add cache busters such as `_=123`).
+//! Values are read the way Mesos reads them, because real clients depend on it (the
+//! Mesos CLI asks for `/tasks?limit=-1`): a number is stout's `numify<int>` (decimal or
+//! `0x` hex, optionally signed), and a number Mesos cannot parse falls back to the
+//! endpoint's default instead of failing ([`Query::int`]); parameters an endpoint does
+//! not know are ignored, as in Mesos (browsers add cache busters such as `_=123`). Two
+//! things are still refused with `400`: a query whose `%` escapes are broken (Mesos's
+//! decoder rejects the request too) and a `jsonp` callback that is not a JavaScript
+//! name (Mesos echoes any text into the script it returns; we do not, see
+//! [`Query::jsonp`]).
 
 use std::collections::HashMap;
 
@@ -47,26 +53,11 @@ impl Query {
         self.values.get(name).map(String::as_str)
     }
 
-    /// A non-negative integer parameter (`limit`, `offset`), or `None` if absent.
-    pub fn usize(&self, name: &str) -> Result<Option<usize>, QueryError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(text) => text.trim().parse::<usize>().map(Some).map_err(|_| {
-                QueryError(format!("Invalid value '{text}' for query parameter '{name}': expected a non-negative integer"))
-            }),
-        }
-    }
-
-    /// A parameter that must be one of `allowed`, or `None` if absent.
-    pub fn one_of(&self, name: &str, allowed: &[&str]) -> Result<Option<&str>, QueryError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(value) if allowed.contains(&value) => Ok(Some(value)),
-            Some(value) => Err(QueryError(format!(
-                "Invalid value '{value}' for query parameter '{name}': expected one of {}",
-                allowed.join(", ")
-            ))),
-        }
+    /// An integer parameter read as Mesos reads it (stout `numify<int>`): `None` if
+    /// absent or not a number Mesos would accept, so the caller applies its default as
+    /// Mesos does. Mesos: master/readonly_handler.cpp `tasks` (`numify<int>(query.get("limit"))`).
+    pub fn int(&self, name: &str) -> Option<i32> {
+        self.get(name).and_then(numify_int)
     }
 
     /// The JSONP callback name, checked so that it cannot inject script.
@@ -85,6 +76,26 @@ impl Query {
                 "Invalid value '{name}' for query parameter 'jsonp': expected a JavaScript function name"
             ))),
         }
+    }
+}
+
+/// stout's `numify<int>`: a decimal integer with an optional sign, or a hexadecimal one
+/// (`0x1f`, `-0x1f`); no spaces, no fractions, nothing past `i32`'s range.
+pub fn numify_int(text: &str) -> Option<i32> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let hex = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X"));
+    match hex {
+        // `from_str_radix` takes a sign of its own: refuse `0x-1` and `0x+1`.
+        Some(hex) if hex.starts_with(['-', '+']) => None,
+        Some(hex) => {
+            let value = i64::from_str_radix(hex, 16).ok()?;
+            i32::try_from(if negative { -value } else { value }).ok()
+        }
+        None if digits.starts_with(['-', '+']) => None,
+        None => text.parse::<i32>().ok(),
     }
 }
 
@@ -124,15 +135,32 @@ mod tests {
         assert!(Query::decode("a=%zz").is_err());
     }
 
-    /// Typed accessors reject values they cannot understand with a message naming them.
+    /// Numbers parse as Mesos's `numify<int>`: signed decimal and hex; anything else
+    /// (words, spaces, fractions, past `i32`) is `None`, i.e. the endpoint's default.
     #[test]
-    fn typed_values() {
-        let query = Query::decode("limit=ten&offset=3&order=up&jsonp=cb.x&bad=1").unwrap();
-        assert!(query.usize("limit").unwrap_err().0.contains("'limit'"));
-        assert_eq!(query.usize("offset").unwrap(), Some(3));
-        assert_eq!(query.usize("missing").unwrap(), None);
-        assert!(query.one_of("order", &["asc", "des"]).unwrap_err().0.contains("asc, des"));
-        assert_eq!(query.jsonp().unwrap(), Some("cb.x"));
+    fn numbers_as_mesos_reads_them() {
+        let query =
+            Query::decode("limit=-1&offset=3&hex=0x1F&neg=-0x10&plus=%2B7&space=+7").unwrap();
+        assert_eq!(query.int("limit"), Some(-1));
+        assert_eq!(query.int("offset"), Some(3));
+        assert_eq!(query.int("hex"), Some(31));
+        assert_eq!(query.int("neg"), Some(-16));
+        assert_eq!(query.int("plus"), Some(7));
+        // A bare `+` in a query is a space, and " 7" is no number.
+        assert_eq!(query.int("space"), None);
+        assert_eq!(query.int("missing"), None);
+        for text in ["ten", "", " 5", "1.5", "2147483648", "0x", "0x-1", "--1", "0x1.8"] {
+            assert_eq!(numify_int(text), None, "{text:?}");
+        }
+        assert_eq!(numify_int("-2147483648"), Some(i32::MIN));
+    }
+
+    /// Only an unsafe JSONP callback is refused.
+    #[test]
+    fn jsonp_callbacks() {
+        let query = Query::decode("jsonp=angular.callbacks._0").unwrap();
+        assert_eq!(query.jsonp().unwrap(), Some("angular.callbacks._0"));
+        assert_eq!(Query::decode("a=1").unwrap().jsonp().unwrap(), None);
         assert!(Query::decode("jsonp=alert(1)").unwrap().jsonp().is_err());
     }
 }

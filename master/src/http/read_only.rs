@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use super::endpoints;
 use super::query::{self, Query, QueryError};
+use super::render;
 use super::state_json::state_json;
 use super::visibility;
 use crate::leadership::LeaderView;
@@ -65,8 +66,7 @@ pub(super) fn install(ctx: &mut Context<'_, MasterProcess>, shared: &super::Shar
                     {
                         return super::forbidden("");
                     }
-                    let viewer = (authorizer.as_deref(), principal.as_ref());
-                    read_only(&cell, &master, &request, viewer, render).await
+                    read_only(&cell, &master, &request, (authorizer, principal), render).await
                 }) as Pin<Box<dyn Future<Output = Response> + Send>>
             }),
         );
@@ -89,29 +89,32 @@ fn shutting_down() -> Response {
     lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "master is shutting down")
 }
 
-/// Answers a read-only endpoint from the current snapshot.
+/// Answers a read-only endpoint from the current snapshot, rendered off the I/O thread
+/// ([`render::off_io`]).
 async fn read_only(
     cell: &SnapshotCell,
     master: &ProcessRef<MasterProcess>,
     request: &Request,
-    (authorizer, principal): (Option<&Authorizer>, Option<&Principal>),
+    (authorizer, principal): (Option<Arc<Authorizer>>, Option<Principal>),
     render: Render,
 ) -> Response {
     let query = match Query::of(request) {
         Ok(query) => query,
         Err(error) => return query::bad_request(&error),
     };
-    let jsonp = match query.jsonp() {
-        Ok(jsonp) => jsonp,
-        Err(error) => return query::bad_request(&error),
-    };
-    let Some(snapshot) = cell.get(master).await else { return shutting_down() };
-    // The caller sees only what the view_* ACLs let it see.
-    let snapshot = visibility::visible(snapshot, authorizer, principal);
-    match render(&snapshot, &query) {
-        Ok(value) => query::ok_json(&value, jsonp),
-        Err(error) => query::bad_request(&error),
+    if let Err(error) = query.jsonp() {
+        return query::bad_request(&error);
     }
+    let Some(snapshot) = cell.get(master).await else { return shutting_down() };
+    render::off_io(move || {
+        // The caller sees only what the view_* ACLs let it see.
+        let snapshot = visibility::visible(snapshot, authorizer.as_deref(), principal.as_ref());
+        match (render(&snapshot, &query), query.jsonp()) {
+            (Ok(value), Ok(jsonp)) => query::ok_json(&value, jsonp),
+            (Err(error), _) | (_, Err(error)) => query::bad_request(&error),
+        }
+    })
+    .await
 }
 
 /// `/master/redirect`: `307` to the leading master's base URL (`//<ip>:<port>`, so the

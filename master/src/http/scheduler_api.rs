@@ -9,7 +9,10 @@
 //! framework by a `Pid`. An HTTP subscription gets a synthetic pid (`http-<stream id>`
 //! at `0.0.0.0:0`) that names its stream; the actor turns messages the core sends to it
 //! into v1 events on the stream, and the stream closing into `exited`, exactly as a
-//! broken libprocess connection would be.
+//! broken libprocess connection would be. The master ends a stream itself after an
+//! ERROR event and when the framework is removed (TEARDOWN: the call is answered `202
+//! Accepted` and the subscription ends; Mesos: `Framework::disconnect` closes the HTTP
+//! pipe in `Master::removeFramework`).
 
 // An error answer is a whole HTTP response, built once per failed request.
 #![allow(clippy::result_large_err)]
@@ -24,6 +27,7 @@ use libprocess::{Context, Pid};
 use mesos_proto::ids::FrameworkId;
 use mesos_proto::mesos::{self, scheduler, v1};
 use mesos_security::Principal;
+use tokio::sync::oneshot;
 
 use crate::core::{MasterError, Outgoing};
 use crate::process::MasterProcess;
@@ -45,6 +49,11 @@ struct Stream {
     writer: StreamWriter,
     encoding: Encoding,
     stream_id: String,
+    /// The framework it carries, once the master has sent it SUBSCRIBED.
+    framework_id: Option<FrameworkId>,
+    /// Dropped with the stream: tells the watcher of the client's side (which holds a
+    /// writer too) to let go, so that removing a stream from the map ends the response.
+    _close: oneshot::Sender<()>,
 }
 
 /// The open HTTP subscriptions, by synthetic pid.
@@ -232,7 +241,10 @@ fn subscribe(
         response.headers_mut().insert("mesos-stream-id", value);
     }
     let pid = stream_pid(&stream_id);
-    master.http.streams.insert(pid.clone(), Stream { writer: writer.clone(), encoding, stream_id });
+    let (close, closing) = oneshot::channel::<()>();
+    let stream =
+        Stream { writer: writer.clone(), encoding, stream_id, framework_id: None, _close: close };
+    master.http.streams.insert(pid.clone(), stream);
     let now = ctx.now();
     let result = master.core_mut().on_scheduler_call(&pid, call, now);
     master.flush(ctx);
@@ -247,7 +259,17 @@ fn subscribe(
         }
     }
     let watched = pid.clone();
-    ctx.spawn(async move { writer.closed().await }, move |master: &mut MasterProcess, (), ctx| {
+    // Ends when the client goes, or when the master drops the stream (its `_close`:
+    // fencing, teardown, a subscriber too slow); either way this copy of the writer goes
+    // with it, so the response ends once the map's is gone (Mesos: the connection closes
+    // when the master lets it go; a deposed leader's subscribers must see it end).
+    let watch = async move {
+        tokio::select! {
+            () = writer.closed() => {}
+            _ = closing => {}
+        }
+    };
+    ctx.spawn(watch, move |master: &mut MasterProcess, (), ctx| {
         on_stream_closed(master, &watched, ctx);
     });
     Ok(response)
@@ -259,6 +281,20 @@ fn on_stream_closed(master: &mut MasterProcess, pid: &Pid, ctx: &mut Context<'_,
         let now = ctx.now();
         master.core_mut().on_exited(pid, now);
         master.flush(ctx);
+    }
+}
+
+/// The framework `framework_id` was removed (torn down): its subscription stream, if it
+/// has one, ends (Mesos: `Master::removeFramework` -> `Framework::disconnect`). The core
+/// has forgotten the framework already, so the stream's end is not reported as `exited`.
+pub(crate) fn on_framework_removed(master: &mut MasterProcess, framework_id: &FrameworkId) {
+    let streams = &mut master.http.streams;
+    let pid = streams
+        .iter()
+        .find(|(_, stream)| stream.framework_id.as_ref() == Some(framework_id))
+        .map(|(pid, _)| pid.clone());
+    if let Some(pid) = pid {
+        streams.remove(&pid);
     }
 }
 
@@ -274,6 +310,17 @@ pub(crate) fn deliver(
         return false;
     }
     let Some(event) = to_event(message) else { return true };
+    // SUBSCRIBED names the stream's framework (for `on_framework_removed`).
+    let subscribed = match message {
+        Outgoing::FrameworkRegistered(m) => Some(&m.framework_id),
+        Outgoing::FrameworkReregistered(m) => Some(&m.framework_id),
+        _ => None,
+    };
+    if let Some(framework_id) = subscribed
+        && let Some(stream) = master.http.streams.get_mut(to)
+    {
+        stream.framework_id = Some(FrameworkId::from(framework_id));
+    }
     let is_error = matches!(message, Outgoing::FrameworkError(_));
     write_event(master, to, event, ctx);
     if is_error {
@@ -327,6 +374,11 @@ fn to_event(message: &Outgoing) -> Option<mesos::scheduler::Event> {
         Outgoing::RescindResourceOffer(m) => {
             e.rescind = Some(event::Rescind { offer_id: m.offer_id.clone() });
             Type::Rescind
+        }
+        Outgoing::UpdateOperationStatus(m) => {
+            e.update_operation_status =
+                Some(event::UpdateOperationStatus { status: m.status.clone() });
+            Type::UpdateOperationStatus
         }
         Outgoing::StatusUpdate(m) => {
             let mut status = m.update.status.clone();

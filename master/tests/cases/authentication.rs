@@ -177,3 +177,48 @@ async fn agent_registers_only_after_authenticating() {
     assert!(matches!(outcome, Outcome::Authenticated(_)));
     agent.register(&cluster).await;
 }
+
+/// A forged `Libprocess-From` on the simulated network: another node claiming the pid
+/// of an authenticated framework (`UnregisterFrameworkMessage`) gets nothing
+/// (`master/invalid_sender_messages`). After a partition the real scheduler's messages
+/// come on a new connection: they are dropped until it authenticates again, as our
+/// driver does after it loses the master, and then it re-registers: never locked out.
+#[actix_rt::test]
+async fn forged_pid_gets_nothing_and_a_reconnected_peer_is_heard_again() {
+    let cluster = Cluster::start(secured);
+    let mut scheduler = cluster.scheduler();
+    let outcome = authenticate(&cluster, &scheduler.node, scheduler.pid(), "ops", "s3cret").await;
+    assert!(matches!(outcome, Outcome::Authenticated(_)), "{outcome:?}");
+    let framework_id = scheduler.subscribe(&cluster, framework_info("fw")).await;
+    let dropped = cluster.node.metrics().counter("master/invalid_sender_messages");
+
+    let forger = cluster.scheduler();
+    let unregister = internal::UnregisterFrameworkMessage { framework_id: framework_id.clone() };
+    forger.node.send(scheduler.pid(), &cluster.master_pid(), unregister.clone());
+    cluster.settle().await;
+    assert_eq!(dropped.get(), 1);
+    assert_eq!(cluster.inspect(|core| core.frameworks().count()).await, 1);
+
+    // The network between master and scheduler breaks and heals: a new connection.
+    cluster.sim.partition(cluster.node.address(), scheduler.node.address());
+    cluster.settle().await;
+    cluster.sim.heal(cluster.node.address(), scheduler.node.address());
+    let mut info = framework_info("fw");
+    info.id = Some(framework_id.clone());
+    scheduler.call(subscribe_call(info.clone()));
+    cluster.settle().await;
+    assert_eq!(dropped.get(), 2, "not yet authenticated on the new connection");
+    let outcome = authenticate(&cluster, &scheduler.node, scheduler.pid(), "ops", "s3cret").await;
+    assert!(matches!(outcome, Outcome::Authenticated(_)), "{outcome:?}");
+    assert_eq!(scheduler.subscribe(&cluster, info).await, framework_id);
+
+    // The forger is still refused; the real scheduler is heard and tears itself down.
+    forger.node.send(scheduler.pid(), &cluster.master_pid(), unregister.clone());
+    cluster.settle().await;
+    assert_eq!(dropped.get(), 3);
+    assert_eq!(cluster.inspect(|core| core.frameworks().count()).await, 1);
+    scheduler.node.send(scheduler.pid(), &cluster.master_pid(), unregister);
+    cluster.settle().await;
+    assert_eq!(dropped.get(), 3);
+    assert_eq!(cluster.inspect(|core| core.frameworks().count()).await, 0);
+}

@@ -386,3 +386,25 @@ async fn operator_events_are_filtered_by_view_acls() {
     assert_eq!(events[1]["type"], "FRAMEWORK_ADDED", "{}", events[1]);
     assert_eq!(events[1]["framework_added"]["framework"]["framework_info"]["user"], "alice");
 }
+
+/// `get_endpoints` guards the node's built-in `/metrics/snapshot` (and `/metrics`), as
+/// Mesos's libprocess asks the master's authorizer (`GET_ENDPOINT_WITH_PATH`): the
+/// allowed principal gets the metrics, anyone else `403`; other paths are unaffected.
+#[actix_rt::test]
+async fn metrics_snapshot_is_guarded_by_get_endpoints() {
+    let cluster = cluster_with_acls(json!({
+        "get_endpoints": [
+            {"principals": {"values": ["ops"]}, "paths": {"values": ["/metrics/snapshot"]}},
+            {"principals": {"type": "ANY"}, "paths": {"type": "NONE"}}]
+    }));
+    for path in ["/metrics/snapshot", "/metrics"] {
+        let ops = request(&cluster, Method::GET, path, Some("ops"), "").await;
+        assert_eq!(ops.status(), StatusCode::OK, "{path} as ops");
+        for principal in [Some("eve"), None] {
+            let denied = request(&cluster, Method::GET, path, principal, "").await;
+            assert_eq!(denied.status(), StatusCode::FORBIDDEN, "{path} as {principal:?}");
+        }
+    }
+    let health = request(&cluster, Method::GET, "/master/health", None, "").await;
+    assert_eq!(health.status(), StatusCode::OK);
+}

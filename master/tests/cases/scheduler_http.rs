@@ -46,6 +46,22 @@ async fn next_record(response: &mut Response) -> Vec<u8> {
     }
 }
 
+/// Reads a streamed response to its end (what is left of it, events included); fails
+/// if it does not end in time.
+async fn read_to_end(response: &mut Response) {
+    loop {
+        let chunk = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            response.body_mut().next_chunk(),
+        )
+        .await
+        .expect("the stream ends in time");
+        if chunk.is_none() {
+            return;
+        }
+    }
+}
+
 async fn next_json(response: &mut Response) -> Value {
     serde_json::from_slice(&next_record(response).await).unwrap()
 }
@@ -113,7 +129,8 @@ async fn scheduler_http_api_test_subscribe_with_stream_id() {
 }
 
 /// `SchedulerHttpApiTest.TeardownWrongStreamId`: a call with another stream's id is a
-/// 400 and the framework stays; with the right id TEARDOWN answers 202 and removes it.
+/// 400 and the framework stays; with the right id TEARDOWN answers 202, removes it and
+/// ends its subscription stream (Mesos: `Framework::disconnect` closes the pipe).
 #[actix_rt::test]
 async fn scheduler_http_api_test_teardown_wrong_stream_id() {
     let cluster = Cluster::start(|_| {});
@@ -146,6 +163,7 @@ async fn scheduler_http_api_test_teardown_wrong_stream_id() {
     assert_eq!(right.status(), StatusCode::ACCEPTED);
     cluster.settle().await;
     assert_eq!(cluster.inspect(|c| c.frameworks().count()).await, 0);
+    read_to_end(&mut response).await;
 }
 
 /// `SchedulerHttpApiTest.NoContentType`, `.NotAcceptable`, `.GetRequest` and malformed

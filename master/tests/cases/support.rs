@@ -389,6 +389,30 @@ impl FakeScheduler {
         });
     }
 
+    /// ACCEPT with any operations (no filters).
+    pub fn accept_operations(
+        &self,
+        offer_ids: Vec<mesos::OfferId>,
+        operations: Vec<mesos::offer::Operation>,
+    ) {
+        self.call(scheduler::Call {
+            r#type: Some(scheduler::call::Type::Accept as i32),
+            accept: Some(scheduler::call::Accept { offer_ids, operations, filters: None }),
+            ..Default::default()
+        });
+    }
+
+    /// Operation status updates received so far (drains).
+    pub fn operation_statuses(&mut self) -> Vec<mesos::OperationStatus> {
+        self.drain()
+            .into_iter()
+            .filter_map(|m| match m {
+                SchedMsg::OperationStatus(u) => Some(u.status),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn decline(&self, offer_ids: Vec<mesos::OfferId>, refuse_seconds: f64) {
         self.call(scheduler::Call {
             r#type: Some(scheduler::call::Type::Decline as i32),

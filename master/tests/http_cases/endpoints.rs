@@ -43,8 +43,11 @@ async fn frameworks_and_slaves_filters() {
 }
 
 /// `/tasks` sorts by the first status's timestamp (newest first, `order=asc` oldest
-/// first), pages with `limit`/`offset`, filters by `task_id` and `framework_id`, and
-/// refuses values it cannot understand with a 400 naming the parameter.
+/// first), pages with `limit`/`offset`, filters by `task_id` and `framework_id`, reads
+/// its numbers as Mesos does (`limit=-1`, the Mesos CLI's, is every task; a negative
+/// `offset` is past the end; a value that is no number is the default; `order=desc`
+/// is descending), and refuses only broken escapes and an unsafe `jsonp` with a 400
+/// naming the parameter.
 #[actix_rt::test]
 async fn tasks_order_paging_and_filters() {
     let mut scene = Scene::start().await;
@@ -70,10 +73,24 @@ async fn tasks_order_paging_and_filters() {
     assert_eq!(ids(get(address, &by_framework).await.json()).len(), 3);
     assert_eq!(ids(get(address, "/master/tasks?framework_id=other").await.json()).len(), 0);
 
+    // Mesos's parsing (readonly_handler.cpp `tasks`, stout `numify<int>`).
+    for (query, expected) in [
+        ("limit=-1", vec!["b", "c", "a"]),
+        ("limit=-1&order=asc&offset=1", vec!["c", "b"]),
+        ("limit=0x2", vec!["b", "c"]),
+        ("limit=ten", vec!["b", "c", "a"]),
+        ("limit=2147483648", vec!["b", "c", "a"]),
+        ("offset=-1", vec![]),
+        ("offset=x&limit=1", vec!["b"]),
+        ("order=desc", vec!["b", "c", "a"]),
+        ("order=sideways", vec!["b", "c", "a"]),
+        ("order=asc&limit=1", vec!["a"]),
+    ] {
+        let path = format!("/master/tasks?{query}");
+        assert_eq!(ids(get(address, &path).await.json()), expected, "{path}");
+    }
+
     for (path, parameter) in [
-        ("/master/tasks?limit=ten", "'limit'"),
-        ("/master/tasks?offset=-1", "'offset'"),
-        ("/master/tasks?order=sideways", "'order'"),
         ("/master/state?jsonp=alert(1)", "'jsonp'"),
         ("/master/tasks?framework_id=%zz", "framework_id"),
     ] {

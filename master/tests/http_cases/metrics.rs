@@ -145,3 +145,45 @@ async fn prometheus_text_parses_with_the_reference_parser() {
     assert_eq!(value("mesos_master_cpus_total"), Some(4.0));
     assert_eq!(value("mesos_master_elected"), Some(1.0));
 }
+
+/// The master's event queue sizes (read from its mailbox; zero on an idle master) and
+/// the registrar's figures (Mesos: master/metrics.cpp `event_queue_*`,
+/// registrar.cpp `registrar/*`): the admission of the agent and the master's recovery
+/// were committed, so the commit latency has its last value and its percentiles, nothing
+/// is queued, the registry has a size and its read at election was timed. Prometheus
+/// has them as gauges.
+#[actix_rt::test]
+async fn event_queues_and_registrar_figures() {
+    let scene = Scene::start().await;
+    let metrics = get(scene.master.address, "/metrics/snapshot").await.json();
+    let value = |name: &str| metrics[name].as_f64();
+    for name in [
+        "master/event_queue_messages",
+        "master/event_queue_dispatches",
+        "master/event_queue_http_requests",
+    ] {
+        assert_eq!(value(name), Some(0.0), "{name}");
+    }
+    assert!(value("registrar/state_store_ms").is_some_and(|ms| ms >= 0.0));
+    assert!(value("registrar/state_store_ms/count").is_some_and(|n| n >= 2.0), "{metrics}");
+    for statistic in ["min", "max", "p50", "p90", "p95", "p99", "p999", "p9999"] {
+        let name = format!("registrar/state_store_ms/{statistic}");
+        assert!(value(&name).is_some_and(|ms| ms >= 0.0), "{name}");
+    }
+    assert_eq!(value("registrar/queued_operations"), Some(0.0));
+    assert!(value("registrar/registry_size_bytes").is_some_and(|bytes| bytes > 0.0));
+    assert!(value("registrar/state_fetch_ms").is_some_and(|ms| ms >= 0.0));
+
+    let families = parse_prometheus(&get(scene.master.address, "/metrics").await.body);
+    for family in [
+        "mesos_master_event_queue_messages",
+        "mesos_master_event_queue_dispatches",
+        "mesos_master_event_queue_http_requests",
+        "mesos_registrar_state_store_ms",
+        "mesos_registrar_state_store_ms_p99",
+        "mesos_registrar_queued_operations",
+        "mesos_registrar_registry_size_bytes",
+    ] {
+        assert_eq!(families[family]["type"], "gauge", "{family}");
+    }
+}

@@ -29,8 +29,11 @@
 //! * `ops` — the standard traits on [`Resources`]: `+`/`-`, `Sum`, equality, `Display`,
 //!   `FromStr`, conversions to and from protobuf vectors.
 //! * `parse` — the `--resources` text syntax.
+//! * [`conversions`] — what offer operations do to resources ([`Resources::apply`]) and
+//!   the agent's checkpointed resources ([`Resources::with_checkpointed`]).
 //! * [`error`] — [`ResourceError`].
 
+pub mod conversions;
 pub mod error;
 mod ops;
 mod parse;

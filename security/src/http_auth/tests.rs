@@ -128,3 +128,95 @@ fn gate_inserts_principal_or_answers_401() {
 fn bytes_body() -> bytes::Bytes {
     bytes::Bytes::new()
 }
+
+/// A `jwt` realm takes `Bearer` tokens of its key (claims in the extensions, `exp`
+/// read from the gate's clock) and answers anything else with a `Bearer` challenge.
+#[test]
+fn gate_checks_bearer_tokens_in_a_jwt_realm() {
+    use crate::jwt::{Claims, JwtKey};
+    let key = JwtKey::new(b"k".to_vec()).unwrap();
+    let mut auth = HttpAuthenticator::default();
+    auth.enable_jwt(AGENT_EXECUTOR, key.clone());
+    let clock = Clock::paused();
+    let realm_of =
+        |_: Option<&str>, path: &str| realm_in(&[("/api/v1/executor", AGENT_EXECUTOR)], path);
+    let gate = auth.gate_with(realm_of, clock.clone(), None);
+    let with = |value: &str| {
+        let mut request = Request::new(bytes_body());
+        request.headers_mut().insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        request
+    };
+    let mut request = Request::new(bytes_body());
+    let refusal = gate(Some("slave(1)"), "/api/v1/executor", &mut request).unwrap_err();
+    assert_eq!(refusal.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refusal.headers()[header::WWW_AUTHENTICATE],
+        "Bearer realm=\"mesos-agent-executor\""
+    );
+    let claims = Claims::executor("f", "e", "c");
+    let mut request = with(&format!("Bearer {}", key.sign(&claims)));
+    assert!(gate(Some("slave(1)"), "/api/v1/executor", &mut request).is_ok());
+    assert_eq!(request.extensions().get::<Claims>(), Some(&claims));
+    assert!(request.extensions().get::<Principal>().is_none());
+    // Expired by the gate's clock, not by the wall clock.
+    let exp = clock.now().since_epoch().as_secs() + 10;
+    let token = key.sign_payload(&serde_json::json!({"fid": "f", "exp": exp}));
+    assert!(
+        gate(Some("slave(1)"), "/api/v1/executor", &mut with(&format!("Bearer {token}"))).is_ok()
+    );
+    clock.advance(std::time::Duration::from_secs(11));
+    let refusal = gate(Some("slave(1)"), "/api/v1/executor", &mut with(&format!("Bearer {token}")))
+        .unwrap_err();
+    assert!(
+        refusal.headers()[header::WWW_AUTHENTICATE].to_str().unwrap().contains("invalid_token")
+    );
+    // Basic credentials do not open a Bearer realm.
+    let basic = basic_header("ops", "s3cret:x");
+    assert!(gate(Some("slave(1)"), "/api/v1/executor", &mut with(&basic)).is_err());
+}
+
+/// With an authorizer, the gate checks `get_endpoints` on the built-in
+/// `/metrics/snapshot` and `/metrics` (403), and leaves other paths alone.
+#[test]
+fn gate_authorizes_metrics_with_get_endpoints() {
+    let authorizer = Authorizer::from_flag(
+        r#"{"get_endpoints": [
+            {"principals": {"values": ["ops"]}, "paths": {"values": ["/metrics/snapshot"]}},
+            {"principals": {"type": "ANY"}, "paths": {"type": "NONE"}}]}"#,
+    )
+    .unwrap();
+    let mut auth = HttpAuthenticator::default();
+    auth.enable(MASTER_READONLY, "basic", Some(&credentials())).unwrap();
+    let realm_of = |process: Option<&str>, path: &str| match process {
+        None => matches!(path, "/metrics/snapshot" | "/metrics").then_some(MASTER_READONLY),
+        Some(_) => None,
+    };
+    let gate = auth.gate_with(realm_of, Clock::paused(), Some(Arc::new(authorizer)));
+    let mut ops = Request::new(bytes_body());
+    ops.headers_mut().insert(
+        header::AUTHORIZATION,
+        HeaderValue::from_str(&basic_header("ops", "s3cret:x")).unwrap(),
+    );
+    assert!(gate(None, "/metrics/snapshot", &mut ops).is_ok());
+    assert!(gate(None, "/metrics", &mut ops).is_ok());
+    // Unauthenticated callers of open paths are not asked about; of /metrics, 401 first.
+    let mut anonymous = Request::new(bytes_body());
+    assert!(gate(Some("master"), "/health", &mut anonymous).is_ok());
+    assert_eq!(
+        gate(None, "/metrics/snapshot", &mut anonymous).unwrap_err().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Without authentication, the caller is ANY and the last rule denies it.
+    let open = HttpAuthenticator::default();
+    let denying = Authorizer::from_flag(
+        r#"{"get_endpoints": [{"principals": {"type": "ANY"}, "paths": {"type": "NONE"}}]}"#,
+    )
+    .unwrap();
+    let gate = open.gate_with(realm_of, Clock::paused(), Some(Arc::new(denying)));
+    let mut anonymous = Request::new(bytes_body());
+    for path in ["/metrics/snapshot", "/metrics"] {
+        assert_eq!(gate(None, path, &mut anonymous).unwrap_err().status(), StatusCode::FORBIDDEN);
+    }
+    assert!(gate(Some("master"), "/metrics/snapshot", &mut anonymous).is_ok());
+    assert!(gate(None, "/version", &mut anonymous).is_ok());
+}

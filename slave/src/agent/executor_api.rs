@@ -21,6 +21,7 @@
 //!  ExecutorRegisteredMessage         ->  SUBSCRIBED (executor, framework, agent, container)
 //!  ExecutorReregisteredMessage       ->  SUBSCRIBED
 //!  RunTaskMessage                    ->  LAUNCH
+//!  RunTaskGroupMessage               ->  LAUNCH_GROUP
 //!  KillTaskMessage                   ->  KILL
 //!  StatusUpdateAcknowledgementMessage->  ACKNOWLEDGED
 //!  FrameworkToExecutorMessage        ->  MESSAGE
@@ -47,6 +48,7 @@ use mesos_proto::mesos::internal::{
 };
 use mesos_proto::mesos::v1::executor::{Call, Event, call, event};
 use mesos_proto::mesos::{self, TaskState, task_status};
+use mesos_security::jwt::Claims;
 
 use mesos_proto::http_api::{
     Encoding, bad_request, evolve, parse_body, record, require_post, response_encoding,
@@ -140,6 +142,14 @@ impl ToExecutor for RunTaskMessage {
     fn event(self, _agent: &AgentCore, _executor: Option<&Executor>) -> Option<Event> {
         let mut e = typed(event::Type::Launch);
         e.launch = Some(event::Launch { task: evolve(&self.task) });
+        Some(e)
+    }
+}
+
+impl ToExecutor for mesos_proto::mesos::internal::RunTaskGroupMessage {
+    fn event(self, _agent: &AgentCore, _executor: Option<&Executor>) -> Option<Event> {
+        let mut e = typed(event::Type::LaunchGroup);
+        e.launch_group = Some(event::LaunchGroup { task_group: evolve(&self.task_group) });
         Some(e)
     }
 }
@@ -277,6 +287,18 @@ impl Agent {
             .executors
             .get(&executor_id)
             .ok_or_else(|| bad_request("Executor cannot be found"))?;
+        // With `--authenticate_http_executors` the gate put the token's claims here;
+        // they must name this executor and its current container (Mesos: slave/http.cpp
+        // `verifyExecutorClaims`, before any call is served).
+        if let Some(claims) = request.extensions().get::<Claims>() {
+            claims
+                .verify_executor(
+                    framework_id.as_str(),
+                    executor_id.as_str(),
+                    executor.container_id.value(),
+                )
+                .map_err(|reason| lhttp::text(StatusCode::FORBIDDEN, reason))?;
+        }
         if executor.state == ExecutorState::Registering && kind != call::Type::Subscribe {
             return Err(lhttp::text(StatusCode::FORBIDDEN, "Executor is not subscribed"));
         }

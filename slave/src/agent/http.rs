@@ -2,17 +2,16 @@
 //! src/slave/monitor.cpp). `slave(1)` is the node's default process, so each route
 //! is served both as `/slave(1)/<path>` and as `/<path>`.
 
-use std::sync::Arc;
-
 use http::StatusCode;
 use libprocess::Context;
 use libprocess::http::{self as lhttp, Request, Responder, Response};
-use mesos_proto::mesos::Task;
+use mesos_proto::mesos::{FrameworkInfo, Task};
 use mesos_security::http_auth::{AGENT_EXECUTOR, AGENT_READONLY, AGENT_READWRITE, realm_in};
 use mesos_security::{Action, Principal};
 use serde_json::{Value, json};
 
 use super::Agent;
+use super::visibility::{SandboxAccess, Viewer};
 use crate::files::{Files, FilesError, parse_query};
 use crate::state::{Executor, Framework};
 use crate::updates::state_name;
@@ -128,7 +127,10 @@ fn resources_json(resources: &[mesos_proto::mesos::Resource]) -> Value {
 }
 
 #[allow(deprecated)] // `source` is still shown by Mesos.
-fn executor_json(executor: &Executor) -> Value {
+fn executor_json(executor: &Executor, framework: &FrameworkInfo, viewer: Viewer<'_>) -> Value {
+    let task = |t: &&Task| viewer.task(t, framework);
+    let tasks = executor.launched_tasks.values().chain(executor.terminated_tasks.values());
+    let queued = executor.queued_tasks.values().filter(|t| viewer.task_info(t, framework));
     json!({
         "id": executor.info.executor_id.value,
         "name": executor.info.name.clone().unwrap_or_default(),
@@ -137,38 +139,48 @@ fn executor_json(executor: &Executor) -> Value {
         "directory": executor.directory.to_string_lossy(),
         "state": executor.state.name(),
         "resources": resources_json(&executor.info.resources),
-        "tasks": executor.launched_tasks.values().chain(executor.terminated_tasks.values()).map(task_json).collect::<Vec<_>>(),
-        "queued_tasks": executor.queued_tasks.values().map(|t| json!({"id": t.task_id.value, "name": t.name})).collect::<Vec<_>>(),
-        "completed_tasks": executor.completed_tasks.iter().map(task_json).collect::<Vec<_>>(),
+        "tasks": tasks.filter(task).map(task_json).collect::<Vec<_>>(),
+        "queued_tasks": queued.map(|t| json!({"id": t.task_id.value, "name": t.name})).collect::<Vec<_>>(),
+        "completed_tasks": executor.completed_tasks.iter().filter(task).map(task_json).collect::<Vec<_>>(),
     })
 }
 
 #[allow(deprecated)] // `role` is still shown by Mesos.
-fn framework_json(framework: &Framework) -> Value {
+fn framework_json(framework: &Framework, viewer: Viewer<'_>) -> Value {
+    let info = &framework.info;
+    let shown = |e: &&Executor| viewer.executor(&e.info, info);
+    let executor = |e: &Executor| executor_json(e, info, viewer);
     json!({
         "id": framework.id().as_str(),
         "name": framework.info.name,
         "user": framework.info.user,
         "role": framework.info.role.clone().unwrap_or_else(|| "*".into()),
         "checkpoint": framework.checkpoint(),
-        "executors": framework.executors.values().map(executor_json).collect::<Vec<_>>(),
-        "completed_executors": framework.completed_executors.iter().map(executor_json).collect::<Vec<_>>(),
+        "executors": framework.executors.values().filter(shown).map(executor).collect::<Vec<_>>(),
+        "completed_executors": framework.completed_executors.iter().filter(shown).map(executor).collect::<Vec<_>>(),
     })
 }
 
 impl Agent {
     pub(super) fn install_routes(&mut self, ctx: &mut Context<'_, Self>) {
-        if !self.core.config.http_authenticator.is_empty() {
-            // Every request is authenticated by its route's realm before any route runs.
-            let gate = self.core.config.http_authenticator.clone().gate(realm_of);
+        let config = &self.core.config;
+        if !config.http_authenticator.is_empty() || config.authorizer.is_some() {
+            // Every request is authenticated by its route's realm before any route runs;
+            // with `--acls`, `/metrics/snapshot` is checked against `get_endpoints` too.
+            let clock = ctx.node().clock().clone();
+            let gate = config.http_authenticator.clone().gate_with(
+                realm_of,
+                clock,
+                config.authorizer.clone(),
+            );
             ctx.node().set_http_gate(gate);
         }
-        ctx.route("/state", |agent, _request, responder: Responder, ctx| {
-            responder.respond(lhttp::json(StatusCode::OK, &agent.state_json(ctx)));
-        });
-        ctx.route("/state.json", |agent, _request, responder: Responder, ctx| {
-            responder.respond(lhttp::json(StatusCode::OK, &agent.state_json(ctx)));
-        });
+        for path in ["/state", "/state.json"] {
+            ctx.route(path, |agent, request, responder: Responder, ctx| {
+                let viewer = Viewer::of(agent.core.config.authorizer.as_deref(), &request);
+                responder.respond(lhttp::json(StatusCode::OK, &agent.state_json(ctx, viewer)));
+            });
+        }
         ctx.route("/health", |_agent, _request, responder: Responder, _ctx| {
             responder.respond(lhttp::status(StatusCode::OK));
         });
@@ -190,24 +202,52 @@ impl Agent {
             }
             responder.respond(lhttp::json(StatusCode::OK, &agent.statistics_json()));
         });
-        let files = Files::new(self.core.paths.sandboxes_root());
         for endpoint in ["browse", "read", "download"] {
-            let files = files.clone();
-            // Off the node's I/O threads: file I/O blocks (a slow disk, a huge file).
-            let handler: lhttp::SharedHandler = Arc::new(move |request: Request| {
-                let files = files.clone();
-                Box::pin(async move {
-                    tokio::task::spawn_blocking(move || serve_files(&files, endpoint, &request))
-                        .await
-                        .unwrap_or_else(|error| {
-                            lhttp::text(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
-                        })
-                })
+            ctx.route(&format!("/files/{endpoint}"), move |agent, request, responder, ctx| {
+                agent.on_files(endpoint, request, responder, ctx);
             });
-            ctx.route_shared(&format!("/files/{endpoint}"), handler);
         }
         // The node's message ring (issue 16): `/slave(1)/messages`, `/messages/body`.
         ctx.route_shared("/messages", mesos_proto::http_api::messages_handler(ctx.node()));
+    }
+
+    /// `/files/{endpoint}`: the caller's sandbox access is decided from the agent's
+    /// state here, the path is resolved and served off the actor and off the node's
+    /// I/O threads (file I/O blocks: a slow disk, a huge file). Mesos: files.cpp with
+    /// the `authorizeSandboxAccess` callback of each attached sandbox.
+    fn on_files(
+        &mut self,
+        endpoint: &'static str,
+        request: Request,
+        responder: Responder,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        let files = Files::new(self.core.paths.sandboxes_root());
+        let frameworks = self.core.frameworks.values().chain(self.core.completed_frameworks.iter());
+        let access = SandboxAccess::of(self.core.config.authorizer.as_ref(), &request, frameworks);
+        let serve = move || {
+            if let Some(access) = &access {
+                let path = param(&query(&request), "path").unwrap_or("").to_string();
+                match files.sandbox_of(&path) {
+                    Err(error) => return files_error(error),
+                    Ok(sandbox) => {
+                        let sandbox = sandbox.as_ref().map(|(f, e)| (f.as_str(), e.as_str()));
+                        if !access.allows(sandbox) {
+                            return lhttp::status(StatusCode::FORBIDDEN);
+                        }
+                    }
+                }
+            }
+            serve_files(&files, endpoint, &request)
+        };
+        let blocking = async move {
+            tokio::task::spawn_blocking(serve).await.unwrap_or_else(|error| {
+                lhttp::text(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+            })
+        };
+        ctx.spawn(blocking, move |_agent, response, _ctx| {
+            responder.respond(response);
+        });
     }
 
     /// Whether the `--acls` let the request's principal (from HTTP authentication,
@@ -217,12 +257,15 @@ impl Agent {
         self.core.config.authorizer.as_ref().is_none_or(|a| a.authorize(principal, action))
     }
 
-    fn state_json(&self, ctx: &Context<'_, Self>) -> Value {
+    /// `/state` as `viewer` may see it (Mesos: slave/http.cpp `Http::state`).
+    fn state_json(&self, ctx: &Context<'_, Self>, viewer: Viewer<'_>) -> Value {
         let attributes =
             mesos_proto::attributes::Attributes::from_protos(self.core.info.attributes.clone())
                 .map(|a| a.to_state_json())
                 .unwrap_or_else(|_| json!({}));
-        json!({
+        let shown = |f: &&Framework| viewer.framework(&f.info);
+        let framework = |f: &Framework| framework_json(f, viewer);
+        let mut state = json!({
             "version": crate::core::MESOS_VERSION,
             "id": self.core.agent_id().unwrap_or_default(),
             "pid": ctx.pid().to_string(),
@@ -230,12 +273,31 @@ impl Agent {
             "state": self.core.registration.state().name(),
             "start_time": self.started.map(|t| t.secs_f64()).unwrap_or(0.0),
             "master_hostname": self.core.registration.master().map(|m| m.address().ip().to_string()),
-            "resources": resources_json(&self.core.info.resources),
+            // Mesos shows the total: the static resources with the checkpointed
+            // reservations and volumes applied.
+            "resources": resources_json(&self.total_resources()),
             "attributes": attributes,
-            "flags": self.core.config.flags,
-            "frameworks": self.core.frameworks.values().map(framework_json).collect::<Vec<_>>(),
-            "completed_frameworks": self.core.completed_frameworks.iter().map(framework_json).collect::<Vec<_>>(),
-        })
+            "frameworks": self.core.frameworks.values().filter(shown).map(framework).collect::<Vec<_>>(),
+            "completed_frameworks": self.core.completed_frameworks.iter().filter(shown).map(framework).collect::<Vec<_>>(),
+        });
+        // Mesos leaves the flags out for a caller `view_flags` denies.
+        if viewer.flags() {
+            state["flags"] = json!(self.core.config.flags);
+        }
+        state
+    }
+
+    /// The agent's total: `--resources` with the checkpointed resources applied (the
+    /// static resources alone if they somehow do not fit).
+    fn total_resources(&self) -> Vec<mesos_proto::mesos::Resource> {
+        let total =
+            mesos_proto::resources::Resources::from_protos(self.core.info.resources.clone())
+                .ok()
+                .and_then(|r| r.with_checkpointed(self.core.checkpointed_resources()).ok());
+        match total {
+            Some(total) => total.to_protos(),
+            None => self.core.info.resources.clone(),
+        }
     }
 
     #[allow(deprecated)] // `source` is still shown by Mesos.

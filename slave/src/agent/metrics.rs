@@ -25,13 +25,24 @@ pub(super) struct AgentMetrics {
     executors_running: Gauge,
     executors_terminating: Gauge,
     frameworks_active: Gauge,
+    /// Fetches of executors' URIs that succeeded (Mesos's
+    /// `containerizer/fetcher/task_fetches_succeeded`).
+    pub(super) task_fetches_succeeded: Counter,
+    /// ... and that failed.
+    pub(super) task_fetches_failed: Counter,
     /// The core's counters as last added to the registry's.
     synced: Stats,
 }
 
 impl AgentMetrics {
     /// Binds every metric to the node's registry.
-    pub(super) fn register(&mut self, metrics: &Metrics, clock: Clock, started: Time) {
+    pub(super) fn register(
+        &mut self,
+        metrics: &Metrics,
+        clock: Clock,
+        started: Time,
+        fetcher: &std::sync::Arc<crate::fetcher::Fetcher>,
+    ) {
         self.invalid_messages = metrics.counter("slave/invalid_framework_messages");
         self.valid_status_updates = metrics.counter("slave/valid_status_updates");
         self.invalid_status_updates = metrics.counter("slave/invalid_status_updates");
@@ -49,6 +60,16 @@ impl AgentMetrics {
         self.frameworks_active = metrics.gauge("slave/frameworks_active");
         metrics.computed_gauge("slave/uptime_secs", move || {
             clock.now().saturating_since(started).as_secs_f64()
+        });
+        // Mesos: fetcher.cpp FetcherProcess::Metrics.
+        self.task_fetches_succeeded =
+            metrics.counter("containerizer/fetcher/task_fetches_succeeded");
+        self.task_fetches_failed = metrics.counter("containerizer/fetcher/task_fetches_failed");
+        let total = fetcher.cache_size_total_bytes() as f64;
+        metrics.computed_gauge("containerizer/fetcher/cache_size_total_bytes", move || total);
+        let fetcher = fetcher.clone();
+        metrics.computed_gauge("containerizer/fetcher/cache_size_used_bytes", move || {
+            fetcher.cache_size_used_bytes() as f64
         });
     }
 

@@ -7,12 +7,15 @@
 //! the containerizer for exited executors (Mesos's reaper) and reads the checkpoint
 //! before the core recovers. The rest lives in submodules:
 //! - `perform`: performing the core's outputs (I/O).
+//! - `fetch`: fetching an executor's URIs off the actor before starting it.
 //! - `recovery`: reading the checkpoint before the process starts.
 //! - `http`: `/state`, `/health`, `/flags`, `/monitor/statistics`, `/files/*`.
 //! - `executor_api`: `POST /api/v1/executor`, the v1 executor API (HTTP executors
 //!   share the v0 code paths through synthetic pids).
 //! - `operator_api`: `POST /api/v1`, the agent operator API.
 //! - `metrics`: `slave/*` metrics.
+//! - `visibility`: what the ACLs let a caller see (`/state`, the operator API's
+//!   queries) and read (`/files/*`).
 
 use std::time::Duration;
 
@@ -30,11 +33,13 @@ use crate::core::AgentCore;
 use crate::core::authentication::AuthenticatorMessage;
 
 mod executor_api;
+mod fetch;
 mod http;
 mod metrics;
 mod operator_api;
 mod perform;
 mod recovery;
+mod visibility;
 
 pub use crate::core::{AgentConfig, RecoverMode, command_executor_info, is_http_executor};
 pub use executor_api::EXECUTOR_HEARTBEAT_INTERVAL;
@@ -55,6 +60,8 @@ libprocess::protocol! {
         PingSlave(PingSlaveMessage),
         /// Master: run a task.
         RunTask(RunTaskMessage),
+        /// Master: run a task group under one executor.
+        RunTaskGroup(mesos_proto::mesos::internal::RunTaskGroupMessage),
         /// Master: kill a task.
         KillTask(KillTaskMessage),
         /// Executor: a task's status changed.
@@ -75,6 +82,8 @@ libprocess::protocol! {
         UpdateFramework(UpdateFrameworkMessage),
         /// Master: a framework message for an executor.
         FrameworkToExecutor(FrameworkToExecutorMessage),
+        /// Master: our reservations and persistent volumes, to checkpoint.
+        CheckpointResources(mesos_proto::mesos::internal::CheckpointResourcesMessage),
         /// Executor: a framework message for the scheduler.
         ExecutorToFramework(ExecutorToFrameworkMessage),
         /// A master of the HA group: the leading master is elsewhere.
@@ -104,6 +113,13 @@ pub struct Agent {
     metrics: metrics::AgentMetrics,
     /// The open streams of HTTP executors.
     http_executors: executor_api::HttpExecutors,
+    /// The fetcher and its cache, shared with the fetches running off the actor.
+    fetcher: std::sync::Arc<crate::fetcher::Fetcher>,
+    /// The containers whose URIs are being fetched, with their cancel flags.
+    fetching: std::collections::HashMap<
+        mesos_proto::ids::ContainerId,
+        std::sync::Arc<std::sync::atomic::AtomicBool>,
+    >,
 }
 
 impl Agent {
@@ -114,7 +130,10 @@ impl Agent {
         containerizer: Box<dyn Containerizer>,
         recovered: Option<RecoveredState>,
     ) -> Agent {
+        let fetcher = std::sync::Arc::new(crate::fetcher::Fetcher::new(config.fetcher.clone()));
         Agent {
+            fetcher,
+            fetching: std::collections::HashMap::new(),
             core: AgentCore::new(config),
             containerizer,
             recovered,
@@ -149,7 +168,8 @@ impl Process for Agent {
         self.install_routes(ctx);
         executor_api::install(ctx);
         operator_api::install(ctx);
-        self.metrics.register(ctx.node().metrics(), ctx.clock().clone(), ctx.now());
+        let (metrics, clock) = (ctx.node().metrics(), ctx.clock().clone());
+        self.metrics.register(metrics, clock, ctx.now(), &self.fetcher);
         ctx.delay(REAP_INTERVAL, |agent, ctx| agent.on_reap_tick(ctx));
         self.start_recovery(ctx);
     }
@@ -163,6 +183,7 @@ impl Process for Agent {
             AgentMessage::SlaveReregistered(m) => core.on_slave_reregistered(&from, m, now),
             AgentMessage::PingSlave(m) => core.on_ping_slave(&from, m),
             AgentMessage::RunTask(m) => core.on_run_task(&from, m, now),
+            AgentMessage::RunTaskGroup(m) => core.on_run_task_group(&from, m, now),
             AgentMessage::KillTask(m) => core.on_kill_task(&from, m, now),
             AgentMessage::StatusUpdate(m) => core.on_status_update(&from, m, now),
             AgentMessage::StatusUpdateAcknowledgement(m) => {
@@ -175,6 +196,7 @@ impl Process for Agent {
             AgentMessage::Shutdown(m) => core.on_shutdown(&from, m),
             AgentMessage::UpdateFramework(m) => core.on_update_framework(&from, m),
             AgentMessage::FrameworkToExecutor(m) => core.on_framework_to_executor(&from, m),
+            AgentMessage::CheckpointResources(m) => core.on_checkpoint_resources(&from, m),
             AgentMessage::ExecutorToFramework(m) => core.on_executor_to_framework(&from, m),
             AgentMessage::AuthenticationMechanisms(m) => {
                 core.on_authentication(&from, AuthenticatorMessage::Mechanisms(m))

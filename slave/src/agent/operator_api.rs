@@ -5,7 +5,10 @@
 //! is one machine's, small), converted to the v1 types by re-encoding (`evolve`).
 //! Supported: GET_HEALTH, GET_FLAGS, GET_VERSION, GET_METRICS, GET_STATE,
 //! GET_CONTAINERS, GET_FRAMEWORKS, GET_EXECUTORS, GET_TASKS, GET_AGENT. Every other
-//! call answers `501 Not Implemented`.
+//! call answers `501 Not Implemented`. With `--acls`, GET_STATE, GET_FRAMEWORKS,
+//! GET_EXECUTORS and GET_TASKS leave out what the caller may not see (`visibility`),
+//! and GET_FLAGS answers `403` to a caller `view_flags` denies (Mesos: slave/http.cpp
+//! `Http::getFlags`).
 
 // An error answer is a whole HTTP response, built once per failed request; boxing it
 // would buy nothing.
@@ -20,7 +23,8 @@ use mesos_proto::mesos::{Task, TaskState};
 use v1::agent::{Call, call, response};
 
 use super::Agent;
-use crate::state::Executor;
+use super::visibility::Viewer;
+use crate::state::{Executor, Framework};
 use crate::updates::task_from_info;
 use mesos_proto::http_api::{
     bad_request, evolve, parse_body, require_post, response_encoding, v1_flags, v1_metrics,
@@ -52,7 +56,8 @@ impl Agent {
         let encoding = response_encoding(request)?;
         let kind =
             call.r#type.and_then(|t| call::Type::try_from(t).ok()).unwrap_or(call::Type::Unknown);
-        let answer = self.operator_query(kind, ctx)?;
+        let viewer = Viewer::of(self.core.config.authorizer.as_deref(), request);
+        let answer = self.operator_query(kind, viewer, ctx)?;
         Ok(lhttp::response(StatusCode::OK, encoding.content_type(), encoding.encode(&answer)))
     }
 
@@ -60,6 +65,7 @@ impl Agent {
     fn operator_query(
         &self,
         kind: call::Type,
+        viewer: Viewer<'_>,
         ctx: &Context<'_, Self>,
     ) -> Result<v1::agent::Response, Response> {
         use response::Type as R;
@@ -70,6 +76,9 @@ impl Agent {
                 R::GetHealth
             }
             call::Type::GetFlags => {
+                if !viewer.flags() {
+                    return Err(lhttp::status(StatusCode::FORBIDDEN));
+                }
                 let flags = self.core.config.flags.iter();
                 let flags = v1_flags(flags.map(|(name, value)| (name.as_str(), value.as_str())));
                 r.get_flags = Some(response::GetFlags { flags });
@@ -86,7 +95,7 @@ impl Agent {
                 R::GetMetrics
             }
             call::Type::GetState => {
-                r.get_state = Some(self.get_state());
+                r.get_state = Some(self.get_state(viewer));
                 R::GetState
             }
             call::Type::GetContainers => {
@@ -94,15 +103,15 @@ impl Agent {
                 R::GetContainers
             }
             call::Type::GetFrameworks => {
-                r.get_frameworks = Some(self.get_frameworks());
+                r.get_frameworks = Some(self.get_frameworks(viewer));
                 R::GetFrameworks
             }
             call::Type::GetExecutors => {
-                r.get_executors = Some(self.get_executors());
+                r.get_executors = Some(self.get_executors(viewer));
                 R::GetExecutors
             }
             call::Type::GetTasks => {
-                r.get_tasks = Some(self.get_tasks());
+                r.get_tasks = Some(self.get_tasks(viewer));
                 R::GetTasks
             }
             call::Type::GetAgent => {
@@ -125,75 +134,99 @@ impl Agent {
         Ok(r)
     }
 
-    fn get_state(&self) -> response::GetState {
+    fn get_state(&self, viewer: Viewer<'_>) -> response::GetState {
         response::GetState {
-            get_tasks: Some(self.get_tasks()),
-            get_executors: Some(self.get_executors()),
-            get_frameworks: Some(self.get_frameworks()),
+            get_tasks: Some(self.get_tasks(viewer)),
+            get_executors: Some(self.get_executors(viewer)),
+            get_frameworks: Some(self.get_frameworks(viewer)),
         }
+    }
+
+    /// The frameworks `viewer` may see, live then completed.
+    fn visible_frameworks<'a>(
+        &'a self,
+        viewer: Viewer<'a>,
+    ) -> (impl Iterator<Item = &'a Framework>, impl Iterator<Item = &'a Framework>) {
+        let shown = move |f: &&Framework| viewer.framework(&f.info);
+        (
+            self.core.frameworks.values().filter(shown),
+            self.core.completed_frameworks.iter().filter(shown),
+        )
     }
 
     fn get_agent(&self) -> response::GetAgent {
         response::GetAgent { agent_info: Some(evolve(&self.core.info)), ..Default::default() }
     }
 
-    fn get_frameworks(&self) -> response::GetFrameworks {
-        let framework = |info| response::get_frameworks::Framework { framework_info: evolve(info) };
+    fn get_frameworks(&self, viewer: Viewer<'_>) -> response::GetFrameworks {
+        let framework =
+            |f: &Framework| response::get_frameworks::Framework { framework_info: evolve(&f.info) };
+        let (live, completed) = self.visible_frameworks(viewer);
         response::GetFrameworks {
-            frameworks: self.core.frameworks.values().map(|f| framework(&f.info)).collect(),
-            completed_frameworks: self
-                .core
-                .completed_frameworks
-                .iter()
-                .map(|f| framework(&f.info))
-                .collect(),
+            frameworks: live.map(framework).collect(),
+            completed_frameworks: completed.map(framework).collect(),
         }
     }
 
-    fn get_executors(&self) -> response::GetExecutors {
-        response::GetExecutors {
-            executors: self
-                .core
-                .frameworks
-                .values()
-                .flat_map(|f| f.executors.values())
-                .map(executor)
-                .collect(),
-            completed_executors: self
-                .core
-                .frameworks
-                .values()
-                .chain(self.core.completed_frameworks.iter())
-                .flat_map(|f| f.completed_executors.iter())
-                .map(executor)
-                .collect(),
+    fn get_executors(&self, viewer: Viewer<'_>) -> response::GetExecutors {
+        let mut out = response::GetExecutors::default();
+        let (live, completed) = self.visible_frameworks(viewer);
+        for f in live {
+            let shown = |e: &&Executor| viewer.executor(&e.info, &f.info);
+            out.executors.extend(f.executors.values().filter(shown).map(executor));
+            out.completed_executors
+                .extend(f.completed_executors.iter().filter(shown).map(executor));
         }
+        for f in completed {
+            let shown = |e: &&Executor| viewer.executor(&e.info, &f.info);
+            out.completed_executors
+                .extend(f.completed_executors.iter().filter(shown).map(executor));
+        }
+        out
     }
 
-    fn get_tasks(&self) -> response::GetTasks {
+    /// The tasks `viewer` may see: of frameworks and executors it may see, each task
+    /// allowed by `view_tasks`.
+    fn get_tasks(&self, viewer: Viewer<'_>) -> response::GetTasks {
         let mut out = response::GetTasks::default();
-        let v1_task = |task: &Task| -> v1::Task { evolve(task) };
-        for (framework_id, framework) in &self.core.frameworks {
-            for e in framework.executors.values() {
-                let id = framework_id.into();
+        let (live, completed) = self.visible_frameworks(viewer);
+        for f in live {
+            let info = &f.info;
+            let id = f.id().into();
+            let task = |t: &&Task| viewer.task(t, info);
+            let v1_task = |task: &Task| -> v1::Task { evolve(task) };
+            for e in f.executors.values().filter(|e| viewer.executor(&e.info, info)) {
                 out.queued_tasks.extend(
                     e.queued_tasks
                         .values()
+                        .filter(|t| viewer.task_info(t, info))
                         .map(|t| v1_task(&task_from_info(t, TaskState::TaskStaging, &id))),
                 );
-                out.launched_tasks.extend(e.launched_tasks.values().map(v1_task));
-                out.terminated_tasks.extend(e.terminated_tasks.values().map(v1_task));
-                out.completed_tasks.extend(e.completed_tasks.iter().map(v1_task));
+                out.launched_tasks.extend(e.launched_tasks.values().filter(task).map(v1_task));
+                out.terminated_tasks.extend(e.terminated_tasks.values().filter(task).map(v1_task));
+                out.completed_tasks.extend(e.completed_tasks.iter().filter(task).map(v1_task));
             }
+            self.completed_tasks_of(f, viewer, &mut out);
         }
-        let completed = self
-            .core
-            .frameworks
-            .values()
-            .chain(self.core.completed_frameworks.iter())
-            .flat_map(|f| f.completed_executors.iter());
-        out.completed_tasks.extend(completed.flat_map(|e| e.completed_tasks.iter()).map(v1_task));
+        for f in completed {
+            self.completed_tasks_of(f, viewer, &mut out);
+        }
         out
+    }
+
+    /// The visible tasks of `framework`'s completed executors, into `out`.
+    fn completed_tasks_of(
+        &self,
+        framework: &Framework,
+        viewer: Viewer<'_>,
+        out: &mut response::GetTasks,
+    ) {
+        let info = &framework.info;
+        let executors =
+            framework.completed_executors.iter().filter(|e| viewer.executor(&e.info, info));
+        let tasks =
+            executors.flat_map(|e| e.completed_tasks.iter()).filter(|t| viewer.task(t, info));
+        out.completed_tasks.extend(tasks.map(|t| -> v1::Task { evolve(t) }));
     }
 
     fn get_containers(&self) -> response::GetContainers {

@@ -35,7 +35,10 @@ impl Agent {
             Output::LinkReconnect(pid) => ctx.link_reconnect(&pid),
             Output::Launch(request) => self.launch(*request, ctx),
             Output::Signal { container_id, signal } => {
-                self.containerizer.signal(&container_id, signal)
+                // A container still fetching has no process yet: its fetch is stopped.
+                if !self.cancel_fetch(&container_id) {
+                    self.containerizer.signal(&container_id, signal)
+                }
             }
             Output::Checkpoint(write) => {
                 if let Err(error) = self.write_checkpoint(write) {
@@ -53,6 +56,8 @@ impl Agent {
                     tracing::error!(%error, "cannot checkpoint the status update; not acknowledging it")
                 }
             },
+            Output::SyncVolumes { create, remove } => sync_volumes(&create, &remove),
+            Output::LinkVolumes { sandbox, links } => link_volumes(&sandbox, &links),
             Output::Timer { after, timer } => self.set_timer(after, timer, ctx),
             Output::Terminate => ctx.terminate(),
         }
@@ -70,7 +75,8 @@ impl Agent {
         }
     }
 
-    /// Creates the sandbox (with `runs/latest`), starts the executor, and tells the
+    /// Creates the sandbox (with `runs/latest`), fetches the command's URIs if it has
+    /// any (then the rest happens in `fetch.rs`), starts the executor, and tells the
     /// core how that went.
     fn launch(&mut self, mut request: LaunchRequest, ctx: &mut Context<'_, Self>) {
         if let Ok(filter) = std::env::var("RUST_LOG") {
@@ -92,6 +98,9 @@ impl Agent {
         {
             tracing::warn!(%error, "cannot point runs/latest at the new sandbox");
         }
+        if !request.command.uris.is_empty() {
+            return self.fetch_then_launch(request, ctx);
+        }
         let container_id = request.container_id.clone();
         let result = self.containerizer.launch(request).map_err(|e| e.to_string());
         self.core.on_launched(&container_id, result, ctx.now());
@@ -102,6 +111,7 @@ impl Agent {
         let Some(agent_id) = self.core.agent_id() else { return Ok(()) };
         let cp = Checkpointer::new(self.core.paths.clone(), agent_id);
         match write {
+            CheckpointWrite::Resources(resources) => cp.resources(&resources),
             CheckpointWrite::AgentInfo(info) => cp.agent_info(&info),
             CheckpointWrite::Framework { framework_id, info, pid } => {
                 cp.framework(&info, framework_id.as_str(), pid.as_deref())
@@ -132,10 +142,59 @@ impl Agent {
             Outgoing::ExecutorRegistered(m) => self.send_executor(to, m, ctx),
             Outgoing::ExecutorReregistered(m) => self.send_executor(to, m, ctx),
             Outgoing::RunTask(m) => self.send_executor(to, m, ctx),
+            Outgoing::RunTaskGroup(m) => self.send_executor(to, m, ctx),
             Outgoing::KillTask(m) => self.send_executor(to, m, ctx),
             Outgoing::StatusUpdateAcknowledgement(m) => self.send_executor(to, m, ctx),
             Outgoing::FrameworkToExecutor(m) => self.send_executor(to, m, ctx),
             Outgoing::ShutdownExecutor(m) => self.send_executor(to, m, ctx),
+        }
+    }
+}
+
+/// Creates new volumes' folders and deletes destroyed ones'. Failures are logged: the
+/// checkpoint still follows the master (Mesos aborts the agent when a folder cannot
+/// be created; a task on that volume then fails to find it instead).
+// Mesos: slave.cpp syncCheckpointedResources.
+fn sync_volumes(create: &[std::path::PathBuf], remove: &[std::path::PathBuf]) {
+    for dir in create {
+        match std::fs::create_dir_all(dir) {
+            Ok(()) => tracing::info!(volume = %dir.display(), "created persistent volume"),
+            Err(error) => {
+                tracing::error!(%error, volume = %dir.display(), "cannot create persistent volume")
+            }
+        }
+    }
+    for dir in remove {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => tracing::info!(volume = %dir.display(), "deleted persistent volume"),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                tracing::error!(%error, volume = %dir.display(), "cannot delete persistent volume")
+            }
+        }
+    }
+}
+
+/// Makes each volume visible in the sandbox as a symlink at its container path.
+///
+/// Without mount namespaces a bind mount would be visible to the whole machine and
+/// would need root; Mesos's posix filesystem isolator makes the same symlink. The
+/// folder is created if missing (a volume created before this agent version).
+// Mesos: isolators/filesystem/posix.cpp PosixFilesystemIsolatorProcess::update.
+fn link_volumes(sandbox: &std::path::Path, links: &[(std::path::PathBuf, std::path::PathBuf)]) {
+    for (container_path, volume) in links {
+        let link = sandbox.join(container_path);
+        let made = std::fs::create_dir_all(volume)
+            .and_then(|()| match link.parent() {
+                Some(parent) => std::fs::create_dir_all(parent),
+                None => Ok(()),
+            })
+            .and_then(|()| match std::fs::read_link(&link) {
+                Ok(target) if target == *volume => Ok(()),
+                _ => std::os::unix::fs::symlink(volume, &link),
+            });
+        if let Err(error) = made {
+            tracing::error!(%error, link = %link.display(), volume = %volume.display(), "cannot link persistent volume into the sandbox");
         }
     }
 }

@@ -38,6 +38,19 @@ pub fn prepare_recovery(config: &AgentConfig) -> Result<Option<RecoveredState>, 
     if state.info.attributes != config.attributes {
         return Err(incompatible("the attributes differ from --attributes".into()));
     }
+    // Mesos: slave.cpp `Slave::recover`: the checkpointed reservations and volumes
+    // must still fit the resources the agent is started with.
+    let fits = mesos_proto::resources::Resources::from_protos(config.resources.clone())
+        .map_err(|e| e.to_string())
+        .and_then(|total| {
+            let checkpointed =
+                mesos_proto::resources::Resources::from_protos(state.resources.clone())
+                    .map_err(|e| e.to_string())?;
+            total.with_checkpointed(&checkpointed)
+        });
+    if let Err(reason) = fits {
+        return Err(incompatible(format!("the checkpointed resources do not fit: {reason}")));
+    }
     Ok(Some(state))
 }
 

@@ -20,7 +20,9 @@ pub const MESOS_VERSION: &str = "1.11.0";
 
 fn capabilities() -> Vec<slave_info::Capability> {
     use slave_info::capability::Type;
-    [Type::MultiRole, Type::HierarchicalRole, Type::ReservationRefinement]
+    // RESIZE_VOLUME: growing or shrinking a volume changes only its size in the
+    // checkpointed resources; the folder stays (no disk quota is enforced here).
+    [Type::MultiRole, Type::HierarchicalRole, Type::ReservationRefinement, Type::ResizeVolume]
         .into_iter()
         .map(|t| slave_info::Capability { r#type: Some(t as i32) })
         .collect()
@@ -63,6 +65,7 @@ impl AgentCore {
                 slave: self.info.clone(),
                 version: Some(MESOS_VERSION.into()),
                 agent_capabilities: capabilities(),
+                checkpointed_resources: self.checkpointed.to_protos(),
                 ..RegisterSlaveMessage::default()
             })
         } else {
@@ -93,6 +96,7 @@ impl AgentCore {
             frameworks,
             version: Some(MESOS_VERSION.into()),
             agent_capabilities: capabilities(),
+            checkpointed_resources: self.checkpointed.to_protos(),
             ..ReregisterSlaveMessage::default()
         }
     }

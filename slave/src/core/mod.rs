@@ -15,9 +15,12 @@
 //! - `registration`: the agent's lifecycle, the masters and the registration backoff;
 //! - `masters`: registering with the master, pings, losing the master, shutdown;
 //! - `tasks`: running and killing tasks, launching executors, executor registration;
+//! - `task_groups`: running task groups (`RunTaskGroupMessage`) under the default executor;
 //! - `executors`: executor exits, shutdowns and kills, framework shutdown;
 //! - `delivery`: status updates from executors to the master and acknowledgements;
-//! - `recovery`: taking back checkpointed work after a restart.
+//! - `recovery`: taking back checkpointed work after a restart;
+//! - `resources`: checkpointed resources (reservations, persistent volumes) and the
+//!   volumes' folders.
 
 pub mod authentication;
 mod delivery;
@@ -25,6 +28,8 @@ mod executors;
 mod masters;
 mod recovery;
 pub mod registration;
+mod resources;
+mod task_groups;
 mod tasks;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -47,6 +52,7 @@ use crate::status_update::StatusUpdateManager;
 pub use masters::MESOS_VERSION;
 pub use recovery::containers_to_probe;
 pub use registration::{AgentState, Registration};
+pub use task_groups::{DEFAULT_EXECUTOR_BINARY, default_executor_info};
 pub use tasks::command_executor_info;
 
 /// What to do with checkpointed executors after a restart (`--recover`).
@@ -96,14 +102,22 @@ pub struct AgentConfig {
     pub authorizer: Option<std::sync::Arc<mesos_security::Authorizer>>,
     /// `--credential`: authenticate with the master (CRAM-MD5) before registering.
     pub credential: Option<mesos_security::Credential>,
+    /// `--jwt_secret_key`: every executor gets a token signed with it in
+    /// `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` (checked on `/api/v1/executor` with
+    /// `--authenticate_http_executors`).
+    pub executor_token_key: Option<mesos_security::jwt::JwtKey>,
+    /// The fetcher's flags (`--fetcher_cache_*`, ...); the actor's fetcher reads them.
+    pub fetcher: crate::fetcher::FetcherConfig,
 }
 
 impl AgentConfig {
     /// A configuration with Mesos's defaults for everything but the essentials.
     pub fn new(masters: Vec<Pid>, work_dir: impl Into<PathBuf>) -> AgentConfig {
+        let work_dir = work_dir.into();
         AgentConfig {
             masters,
-            work_dir: work_dir.into(),
+            fetcher: crate::fetcher::FetcherConfig::new(&work_dir),
+            work_dir,
             hostname: "localhost".into(),
             resources: Vec::new(),
             attributes: Vec::new(),
@@ -119,6 +133,7 @@ impl AgentConfig {
             http_authenticator: mesos_security::HttpAuthenticator::default(),
             authorizer: None,
             credential: None,
+            executor_token_key: None,
         }
     }
 }
@@ -153,6 +168,7 @@ pub enum Outgoing {
     ExecutorReregistered(internal::ExecutorReregisteredMessage),
     ReconnectExecutor(internal::ReconnectExecutorMessage),
     RunTask(internal::RunTaskMessage),
+    RunTaskGroup(internal::RunTaskGroupMessage),
     KillTask(internal::KillTaskMessage),
     StatusUpdateAcknowledgement(internal::StatusUpdateAcknowledgementMessage),
     FrameworkToExecutor(internal::FrameworkToExecutorMessage),
@@ -217,6 +233,8 @@ pub enum CheckpointWrite {
         /// The task.
         task: Box<Task>,
     },
+    /// `meta/resources/resources.info`: the checkpointed resources.
+    Resources(Vec<Resource>),
     /// `task.updates`: the task's whole status-update stream.
     TaskUpdates {
         /// The run.
@@ -305,6 +323,22 @@ pub enum Output {
         /// What follows a successful write.
         then: Vec<Output>,
     },
+    /// Create the folders of new persistent volumes and delete those of destroyed
+    /// ones (before the new set is checkpointed).
+    SyncVolumes {
+        /// Folders to create.
+        create: Vec<PathBuf>,
+        /// Folders to delete with their content.
+        remove: Vec<PathBuf>,
+    },
+    /// Make persistent volumes visible in a sandbox: `sandbox/<container path>` is a
+    /// symlink to the volume's folder (after the sandbox exists).
+    LinkVolumes {
+        /// The sandbox.
+        sandbox: PathBuf,
+        /// (path relative to the sandbox, volume folder).
+        links: Vec<(PathBuf, PathBuf)>,
+    },
     /// Set a timer.
     Timer {
         /// When, from now.
@@ -352,6 +386,9 @@ pub struct AgentCore {
     pub(crate) authenticating: Option<authentication::Authenticating>,
     /// The master authenticated with since the master was last lost.
     pub(crate) authenticated_with: Option<Pid>,
+    /// Dynamic reservations and persistent volumes, as the master last sent them
+    /// (checkpointed; reported in every (re-)registration).
+    pub(crate) checkpointed: mesos_proto::resources::Resources,
 }
 
 impl AgentCore {
@@ -383,6 +420,7 @@ impl AgentCore {
             stats: Stats::default(),
             authenticating: None,
             authenticated_with: None,
+            checkpointed: Default::default(),
         }
     }
 

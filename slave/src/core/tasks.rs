@@ -81,33 +81,19 @@ impl AgentCore {
             tracing::warn!(%from, state = self.registration.state().name(), "ignoring RunTaskMessage");
             return;
         }
-        let framework_info = message.framework;
         let task = message.task;
-        let Some(framework_id) = framework_info.id.as_ref().map(FrameworkId::from) else {
-            tracing::warn!("ignoring RunTaskMessage without a framework id");
+        let Some(framework_id) = self.admit_framework(message.framework, message.pid) else {
             return;
         };
         let task_id = TaskId::from(&task.task_id);
         let command_task = task.executor.is_none();
         let executor_info = match &task.executor {
             Some(executor) => executor.clone(),
-            None => command_executor_info(&framework_info, &task, &self.config.launcher_dir),
+            None => {
+                let framework_info = &self.frameworks[&framework_id].info;
+                command_executor_info(framework_info, &task, &self.config.launcher_dir)
+            }
         };
-        let framework = self
-            .frameworks
-            .entry(framework_id.clone())
-            .or_insert_with(|| Framework::new(framework_info.clone(), message.pid.clone()));
-        framework.info = framework_info;
-        framework.pid = message.pid.or(framework.pid.clone());
-        framework.terminating = false;
-        if framework.checkpoint() && self.info.id.is_some() {
-            let write = CheckpointWrite::Framework {
-                framework_id: framework_id.clone(),
-                info: Box::new(framework.info.clone()),
-                pid: framework.pid.clone(),
-            };
-            self.checkpoint(write);
-        }
         let ids_ok = [
             ("framework id", framework_id.as_str()),
             ("executor id", executor_info.executor_id.value.as_str()),
@@ -124,6 +110,20 @@ impl AgentCore {
             self.agent_status_update(&framework_id, &task_id, TaskState::TaskError, details, now);
             return;
         }
+        let links = match self.volume_links(&task) {
+            Ok(links) => links,
+            Err(message) => {
+                let details = slave_details(task_status::Reason::TaskInvalid, &message, None);
+                self.agent_status_update(
+                    &framework_id,
+                    &task_id,
+                    TaskState::TaskError,
+                    details,
+                    now,
+                );
+                return;
+            }
+        };
         let executor_id = ExecutorId::from(&executor_info.executor_id);
         let state = self
             .frameworks
@@ -131,7 +131,7 @@ impl AgentCore {
             .and_then(|f| f.executors.get(&executor_id))
             .map(|e| e.state);
         match state {
-            None => self.launch_executor(&framework_id, executor_info, task, command_task),
+            None => self.launch_executor(&framework_id, executor_info, vec![task], command_task),
             Some(ExecutorState::Registering) => self.queue_task(&framework_id, &executor_id, task),
             Some(ExecutorState::Running) => {
                 self.send_task_to_executor(&framework_id, &executor_id, task)
@@ -149,18 +149,59 @@ impl AgentCore {
                     details,
                     now,
                 );
+                return;
             }
+        }
+        // After the launch output (which creates a new executor's sandbox), before
+        // the executor can run the task.
+        let sandbox = self
+            .frameworks
+            .get(&framework_id)
+            .and_then(|f| f.executors.get(&executor_id))
+            .map(|e| e.directory.clone());
+        if let Some(sandbox) = sandbox.filter(|_| !links.is_empty()) {
+            self.outbox.push(Output::LinkVolumes { sandbox, links });
         }
     }
 
-    /// Starts a new executor run for `task`: the executor is recorded (registering,
-    /// with the task queued), checkpointed, and handed to the actor to launch.
+    /// The framework of a task (or task group) from the master: added or updated (and
+    /// checkpointed); `None` if its info carries no id.
+    pub(super) fn admit_framework(
+        &mut self,
+        framework_info: FrameworkInfo,
+        pid: Option<String>,
+    ) -> Option<FrameworkId> {
+        let Some(framework_id) = framework_info.id.as_ref().map(FrameworkId::from) else {
+            tracing::warn!("ignoring a task without a framework id");
+            return None;
+        };
+        let framework = self
+            .frameworks
+            .entry(framework_id.clone())
+            .or_insert_with(|| Framework::new(framework_info.clone(), pid.clone()));
+        framework.info = framework_info;
+        framework.pid = pid.or(framework.pid.clone());
+        framework.terminating = false;
+        if framework.checkpoint() && self.info.id.is_some() {
+            let write = CheckpointWrite::Framework {
+                framework_id: framework_id.clone(),
+                info: Box::new(framework.info.clone()),
+                pid: framework.pid.clone(),
+            };
+            self.checkpoint(write);
+        }
+        Some(framework_id)
+    }
+
+    /// Starts a new executor run for `tasks` (one task, or a task group): the executor
+    /// is recorded (registering, with the tasks queued), checkpointed, and handed to the
+    /// actor to launch.
     // Mesos: Slave::launchExecutor.
-    fn launch_executor(
+    pub(super) fn launch_executor(
         &mut self,
         framework_id: &FrameworkId,
         info: ExecutorInfo,
-        task: TaskInfo,
+        tasks: Vec<TaskInfo>,
         command: bool,
     ) {
         let Some(agent_id) = self.agent_id() else { return };
@@ -189,24 +230,58 @@ impl AgentCore {
                 container_id: container_id.clone(),
             });
         }
-        let resources: Vec<_> =
-            info.resources.iter().chain(task.resources.iter()).cloned().collect();
+        let resources: Vec<_> = info
+            .resources
+            .iter()
+            .chain(tasks.iter().flat_map(|t| t.resources.iter()))
+            .cloned()
+            .collect();
+        let mut launch_command = info.command.clone().unwrap_or_default();
+        // The user the executor runs as: its command's, else the framework's (Mesos:
+        // slave.cpp `Slave::launchExecutor`); the fetcher's cache key includes it.
+        if launch_command.user.is_none() {
+            launch_command.user = self
+                .frameworks
+                .get(framework_id)
+                .map(|f| f.info.user.clone())
+                .filter(|user| !user.is_empty());
+        }
         let request = LaunchRequest {
             limits: crate::limits::ContainerLimits::of(&resources, command),
             container_id: container_id.clone(),
-            command: info.command.clone().unwrap_or_default(),
-            env: self.executor_environment(framework_id, &info, &sandbox, checkpoint),
+            command: launch_command,
+            env: self.executor_environment(
+                framework_id,
+                &info,
+                &container_id,
+                &sandbox,
+                checkpoint,
+            ),
             sandbox,
         };
-        if checkpoint {
-            let record = task_from_info(&task, TaskState::TaskStaging, &framework_id.into());
-            self.checkpoint(CheckpointWrite::Task { run, task: Box::new(record) });
+        for task in tasks {
+            if checkpoint {
+                let record = task_from_info(&task, TaskState::TaskStaging, &framework_id.into());
+                let run = run.clone();
+                self.checkpoint(CheckpointWrite::Task { run, task: Box::new(record) });
+            }
+            executor.queued_tasks.insert(TaskId::from(&task.task_id), task);
         }
-        executor.queued_tasks.insert(TaskId::from(&task.task_id), task);
         if let Some(framework) = self.frameworks.get_mut(framework_id) {
             framework.executors.insert(executor_id, executor);
         }
         self.outbox.push(Output::Launch(Box::new(request)));
+    }
+
+    /// True while the executor of `container_id` still waits for its container to
+    /// start (the actor asks after a fetch: an executor shut down meanwhile is not
+    /// started).
+    pub fn awaits_launch(&self, container_id: &ContainerId) -> bool {
+        self.find_container(container_id)
+            .and_then(|(framework_id, executor_id)| {
+                self.frameworks.get(&framework_id)?.executors.get(&executor_id).map(|e| e.state)
+            })
+            .is_some_and(|state| state == ExecutorState::Registering)
     }
 
     /// The actor launched (or failed to launch) a container asked for with
@@ -245,10 +320,12 @@ impl AgentCore {
             }
             Err(error) => {
                 tracing::error!(%error, "executor launch failed");
+                // The task's message reads "Failed to launch container; <error>"
+                // (Mesos: "Failed to launch container: <error>").
                 executor.pending_termination = Some(PendingTermination {
                     state: TaskState::TaskFailed,
                     reason: task_status::Reason::ContainerLaunchFailed,
-                    message: error.clone(),
+                    message: "Failed to launch container".into(),
                 });
                 let termination = Termination {
                     container_id: container_id.clone(),
@@ -261,11 +338,14 @@ impl AgentCore {
     }
 
     /// Mesos's executor environment (Mesos: slave.cpp `executorEnvironment`). The actor
-    /// adds the agent's own `RUST_LOG`, if any.
+    /// adds the agent's own `RUST_LOG`, if any. With `--jwt_secret_key`, the executor's
+    /// token for the executor API (Mesos: `Slave::generateSecret`, claims `fid`, `eid`,
+    /// `cid`) is in `MESOS_EXECUTOR_AUTHENTICATION_TOKEN`.
     fn executor_environment(
         &self,
         framework_id: &FrameworkId,
         info: &ExecutorInfo,
+        container_id: &ContainerId,
         sandbox: &std::path::Path,
         checkpoint: bool,
     ) -> BTreeMap<String, String> {
@@ -288,6 +368,14 @@ impl AgentCore {
         env.insert("MESOS_CHECKPOINT".into(), if checkpoint { "1" } else { "0" }.into());
         env.insert("MESOS_HTTP_COMMAND_EXECUTOR".into(), "0".into());
         env.insert("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".into(), grace);
+        if let Some(key) = &self.config.executor_token_key {
+            let claims = mesos_security::jwt::Claims::executor(
+                framework_id.as_str(),
+                &info.executor_id.value,
+                container_id.value(),
+            );
+            env.insert(mesos_security::jwt::EXECUTOR_TOKEN_ENV.into(), key.sign(&claims));
+        }
         if checkpoint {
             env.insert(
                 "MESOS_RECOVERY_TIMEOUT".into(),
@@ -307,7 +395,12 @@ impl AgentCore {
         env
     }
 
-    fn queue_task(&mut self, framework_id: &FrameworkId, executor_id: &ExecutorId, task: TaskInfo) {
+    pub(super) fn queue_task(
+        &mut self,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+        task: TaskInfo,
+    ) {
         let Some(executor) = self.executor_mut(framework_id, executor_id) else { return };
         let write = executor.checkpoint.then(|| CheckpointWrite::Task {
             run: Run {
@@ -323,18 +416,16 @@ impl AgentCore {
         }
     }
 
-    /// Hands a task to a registered executor.
-    #[allow(deprecated)] // Mesos still sets RunTaskMessage.framework_id.
-    fn send_task_to_executor(
+    /// Records a task handed to the executor (STAGING, checkpointed); returns the
+    /// executor's pid, if it has one.
+    pub(super) fn record_launched(
         &mut self,
         framework_id: &FrameworkId,
         executor_id: &ExecutorId,
-        task: TaskInfo,
-    ) {
-        let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
-        let (info, pid) = (framework.info.clone(), framework.pid.clone());
-        let Some(executor) = framework.executors.get_mut(executor_id) else { return };
-        let record = task_from_info(&task, TaskState::TaskStaging, &framework_id.into());
+        task: &TaskInfo,
+    ) -> Option<Pid> {
+        let executor = self.executor_mut(framework_id, executor_id)?;
+        let record = task_from_info(task, TaskState::TaskStaging, &framework_id.into());
         let write = executor.checkpoint.then(|| CheckpointWrite::Task {
             run: Run {
                 framework_id: framework_id.clone(),
@@ -348,7 +439,20 @@ impl AgentCore {
         if let Some(write) = write {
             self.checkpoint(write);
         }
-        if let Some(executor_pid) = executor_pid {
+        executor_pid
+    }
+
+    /// Hands a task to a registered executor.
+    #[allow(deprecated)] // Mesos still sets RunTaskMessage.framework_id.
+    fn send_task_to_executor(
+        &mut self,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+        task: TaskInfo,
+    ) {
+        let Some(framework) = self.frameworks.get(framework_id) else { return };
+        let (info, pid) = (framework.info.clone(), framework.pid.clone());
+        if let Some(executor_pid) = self.record_launched(framework_id, executor_id, &task) {
             let message = RunTaskMessage {
                 framework_id: Some(framework_id.into()),
                 framework: info,
@@ -397,8 +501,14 @@ impl AgentCore {
             name: files::LIBPROCESS_PID,
             text: from.to_string(),
         });
-        let queued: Vec<TaskInfo> =
-            std::mem::take(&mut executor.queued_tasks).into_values().collect();
+        let groups = std::mem::take(&mut executor.queued_groups);
+        let mut queued = std::mem::take(&mut executor.queued_tasks);
+        let groups: Vec<Vec<TaskInfo>> = groups
+            .into_iter()
+            .map(|ids| ids.iter().filter_map(|id| queued.remove(id)).collect::<Vec<_>>())
+            .filter(|group| !group.is_empty())
+            .collect();
+        let queued: Vec<TaskInfo> = queued.into_values().collect();
         let registered = ExecutorRegisteredMessage {
             executor_info: executor.info.clone(),
             framework_id: framework_id.clone().into(),
@@ -412,6 +522,9 @@ impl AgentCore {
         self.outbox.push(Output::Link(from.clone()));
         self.send(from, Outgoing::ExecutorRegistered(registered));
         tracing::info!(%executor_id, %framework_id, pid = %from, "executor registered");
+        for group in groups {
+            self.send_group_to_executor(&framework_id, &executor_id, group);
+        }
         for task in queued {
             self.send_task_to_executor(&framework_id, &executor_id, task);
         }

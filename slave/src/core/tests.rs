@@ -27,7 +27,7 @@ fn pid(text: &str) -> Pid {
     text.parse().unwrap()
 }
 
-fn master() -> Pid {
+pub(super) fn master() -> Pid {
     pid("master@10.0.0.1:5050")
 }
 
@@ -35,7 +35,7 @@ fn executor_pid() -> Pid {
     pid("executor(1)@10.0.0.2:40000")
 }
 
-fn now() -> Time {
+pub(super) fn now() -> Time {
     Time::from_epoch(Duration::from_secs(1000))
 }
 
@@ -69,7 +69,7 @@ fn registration_epoch(outputs: &[Output]) -> u64 {
 }
 
 /// A new agent registered with the master as `S1`.
-fn running_core() -> AgentCore {
+pub(super) fn running_core() -> AgentCore {
     let mut core = new_core();
     core.recover(None, &HashSet::new(), now());
     let epoch = registration_epoch(&core.drain_outputs());
@@ -98,7 +98,7 @@ fn framework_info() -> FrameworkInfo {
     }
 }
 
-fn command_task(id: &str) -> TaskInfo {
+pub(super) fn command_task(id: &str) -> TaskInfo {
     TaskInfo {
         name: id.into(),
         task_id: TaskId::new(id).into(),
@@ -107,7 +107,7 @@ fn command_task(id: &str) -> TaskInfo {
     }
 }
 
-fn run_task(task: TaskInfo) -> RunTaskMessage {
+pub(super) fn run_task(task: TaskInfo) -> RunTaskMessage {
     RunTaskMessage {
         framework: framework_info(),
         task,
@@ -443,6 +443,7 @@ fn recovery_keeps_live_executors_and_loses_dead_ones() {
             pid: None,
             executors: vec![done, live, dead],
         }],
+        resources: Vec::new(),
     };
     let probes = super::containers_to_probe(&state);
     assert_eq!(probes.len(), 2, "the completed executor is not probed");
@@ -676,4 +677,91 @@ fn ping_timeout_counts_only_the_latest_ping() {
     core.on_timer(latest, now());
     assert_eq!(core.state(), AgentState::Disconnected);
     registration_epoch(&core.drain_outputs());
+}
+
+/// A task killed while its executor's URIs are fetched: TASK_KILLED at once, the core
+/// no longer awaits the launch (so the actor does not start the executor after the
+/// fetch), and the failed launch the actor then reports sends no second update and
+/// removes the executor.
+#[test]
+fn kill_during_fetch_then_no_launch() {
+    let mut core = running_core();
+    core.on_run_task(&master(), run_task(command_task("t1")), now());
+    let container_id = launched_container(&core.drain_outputs());
+    assert!(core.awaits_launch(&container_id), "fetching: the launch is awaited");
+    let kill = KillTaskMessage {
+        framework_id: fw().into(),
+        task_id: TaskId::new("t1").into(),
+        kill_policy: None,
+    };
+    core.on_kill_task(&master(), kill, now());
+    let killed = update_writes(&core.drain_outputs());
+    assert_eq!(killed[0].0.state, TaskState::TaskKilled as i32);
+    assert!(!core.awaits_launch(&container_id), "shut down while fetching");
+    core.on_launched(&container_id, Err("the fetch was cancelled".into()), now());
+    assert!(update_writes(&core.drain_outputs()).is_empty(), "no second update");
+    assert!(core.frameworks().get(&fw()).is_none_or(|f| f.executors.is_empty()));
+}
+
+/// RunTaskGroupMessage with a DEFAULT executor: the agent launches
+/// `launcher_dir/mesos-default-executor`, queues both tasks, and on registration hands
+/// them over as one RunTaskGroupMessage (LAUNCH_GROUP over HTTP). A second group for
+/// the running executor goes straight to it. Mesos: slave.cpp `Slave::runTaskGroup`.
+#[test]
+fn run_task_group_launches_the_default_executor() {
+    let mut core = running_core();
+    let framework = framework_info();
+    let executor = ExecutorInfo {
+        r#type: Some(mesos::executor_info::Type::Default as i32),
+        executor_id: ExecutorId::new("default").into(),
+        framework_id: framework.id.clone(),
+        ..Default::default()
+    };
+    let task = |id: &str| TaskInfo { executor: Some(executor.clone()), ..command_task(id) };
+    let group = |ids: &[&str]| mesos_proto::mesos::internal::RunTaskGroupMessage {
+        framework: framework.clone(),
+        executor: executor.clone(),
+        task_group: mesos::TaskGroupInfo { tasks: ids.iter().map(|id| task(id)).collect() },
+        resource_version_uuids: Vec::new(),
+        launch_executor: Some(true),
+    };
+    core.on_run_task_group(&master(), group(&["t1", "t2"]), now());
+    let outputs = core.drain_outputs();
+    let launch = outputs
+        .iter()
+        .find_map(|o| match o {
+            Output::Launch(request) => Some(request),
+            _ => None,
+        })
+        .expect("a launch");
+    assert_eq!(
+        launch.command.value.as_deref(),
+        Some("/opt/mesos/mesos-default-executor"),
+        "the agent fills in the default executor's command"
+    );
+    let register = RegisterExecutorMessage {
+        framework_id: fw().into(),
+        executor_id: ExecutorId::new("default").into(),
+    };
+    core.on_register_executor(&executor_pid(), register);
+    let groups: Vec<Vec<String>> = core
+        .drain_outputs()
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send { to, message: Outgoing::RunTaskGroup(m) } if *to == executor_pid() => {
+                Some(m.task_group.tasks.iter().map(|t| t.task_id.value.clone()).collect())
+            }
+            Output::Send { message: Outgoing::RunTask(m), .. } => {
+                panic!("task {} sent on its own", m.task.task_id.value)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(groups, [vec!["t1".to_string(), "t2".to_string()]]);
+    core.on_run_task_group(&master(), group(&["t3"]), now());
+    let outputs = core.drain_outputs();
+    assert!(outputs.iter().any(|o| matches!(o,
+        Output::Send { message: Outgoing::RunTaskGroup(m), .. } if m.task_group.tasks.len() == 1)));
+    let executor = &core.frameworks()[&fw()].executors[&ExecutorId::new("default")];
+    assert_eq!(executor.launched_tasks.len(), 3);
 }

@@ -32,6 +32,11 @@ pub trait TaskRunner: Send + 'static {
     ) -> Result<u32, String>;
     /// Signals every process of the task.
     fn signal(&mut self, task: u32, signal: Signal);
+    /// How many processes the kernel's OOM killer has killed in the task's container so
+    /// far, where the machine tells (`None`: it does not; see `limits`).
+    fn oom_kills(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The real runner: an OS process group per task.
@@ -53,6 +58,9 @@ impl TaskRunner for PosixTaskRunner {
             .stdin(Stdio::null());
         // Its own group (pgid = its pid), in the executor's session.
         process.process_group(0);
+        // The executor's token is its own, not the task's (Mesos: executor.cpp erases it
+        // from the environment so no other process of the container sees it).
+        process.env_remove(mesos_security::jwt::EXECUTOR_TOKEN_ENV);
         let variables =
             command.environment.as_ref().map(|e| e.variables.as_slice()).unwrap_or_default();
         for variable in variables {
@@ -83,5 +91,10 @@ impl TaskRunner for PosixTaskRunner {
             // ESRCH: the group is already gone, which is what we wanted.
             let _ = signal::killpg(nix::unistd::Pid::from_raw(raw), sig);
         }
+    }
+
+    /// The executor joined its container's cgroup before exec, and the task is in it too.
+    fn oom_kills(&self) -> Option<u64> {
+        crate::limits::oom_kills_of_own_cgroup(Path::new("/sys/fs/cgroup"))
     }
 }

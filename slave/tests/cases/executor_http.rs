@@ -28,12 +28,12 @@ use super::support::{
     within,
 };
 
-const EXECUTOR: &str = "http-exec";
-const FRAMEWORK: &str = "FW-0001";
+pub(super) const EXECUTOR: &str = "http-exec";
+pub(super) const FRAMEWORK: &str = "FW-0001";
 
 /// Records every launch (its environment); starts nothing.
 #[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<BTreeMap<String, String>>>>);
+pub(super) struct Recorder(pub(super) Arc<Mutex<Vec<BTreeMap<String, String>>>>);
 
 impl Containerizer for Recorder {
     fn launch(&mut self, request: LaunchRequest) -> Result<Option<u32>, AgentError> {
@@ -52,13 +52,13 @@ impl Containerizer for Recorder {
     }
 }
 
-struct Harness {
+pub(super) struct Harness {
     node: Node,
     clock: Clock,
     events: UnboundedReceiver<MasterEvent>,
     master: Pid,
     agent: Pid,
-    launches: Recorder,
+    pub(super) launches: Recorder,
     _sim: SimNetwork,
     _dir: TempDir,
 }
@@ -66,7 +66,15 @@ struct Harness {
 impl Harness {
     /// A registered agent (with a fake master) that was asked to run one task with a
     /// custom executor.
-    async fn start(name: &str) -> Harness {
+    pub(super) async fn start(name: &str) -> Harness {
+        Harness::start_with(name, |_| {}).await
+    }
+
+    /// [`Harness::start`] with the agent's configuration changed by `configure` first.
+    pub(super) async fn start_with(
+        name: &str,
+        configure: impl FnOnce(&mut AgentConfig),
+    ) -> Harness {
         let dir = TempDir::new(&format!("exec-http-{name}"));
         let sim = SimNetwork::new();
         let clock = Clock::paused();
@@ -78,6 +86,7 @@ impl Harness {
         let (master, events) = fake_master(&node, true);
         let mut config = AgentConfig::new(vec![master.pid().clone()], dir.0.join("work"));
         config.registration_backoff_factor = Duration::from_millis(10);
+        configure(&mut config);
         let launches = Recorder::default();
         node.set_default_process("slave(1)");
         let agent = node
@@ -126,12 +135,28 @@ impl Harness {
         self.send_from_master(message).await;
     }
 
-    async fn send_from_master<M: libprocess::ProtoMessage>(&self, message: M) {
+    pub(super) async fn send_from_master<M: libprocess::ProtoMessage>(&self, message: M) {
         self.node.send(&self.master, &self.agent, message);
         self.clock.settle().await;
     }
 
-    async fn post(&self, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Response {
+    /// A GET of `path` with `headers`, answered by the agent's node.
+    pub(super) async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut request = http::Request::builder().method(Method::GET).uri(path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self.node.handle_http(request.body(Bytes::new()).unwrap()).await;
+        self.clock.settle().await;
+        response
+    }
+
+    pub(super) async fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Response {
         let mut request = http::Request::builder().method(Method::POST).uri(path);
         for (name, value) in headers {
             request = request.header(*name, *value);
@@ -147,7 +172,7 @@ impl Harness {
     }
 }
 
-fn subscribe_call() -> Value {
+pub(super) fn subscribe_call() -> Value {
     json!({
         "type": "SUBSCRIBE",
         "framework_id": {"value": FRAMEWORK},
@@ -156,7 +181,7 @@ fn subscribe_call() -> Value {
     })
 }
 
-fn update_call(task_id: &str, state: &str, uuid: &[u8; 16]) -> Value {
+pub(super) fn update_call(task_id: &str, state: &str, uuid: &[u8; 16]) -> Value {
     use base64_like::encode;
     json!({
         "type": "UPDATE",
@@ -209,10 +234,15 @@ async fn next_record(response: &mut Response, buffer: &mut Vec<u8>) -> Vec<u8> {
 }
 
 /// An open event stream and what was read of it but not yet parsed.
-struct Events(Response, Vec<u8>);
+pub(super) struct Events(pub(super) Response, Vec<u8>);
 
 impl Events {
-    async fn next(&mut self) -> Value {
+    /// The stream of a response to SUBSCRIBE.
+    pub(super) fn new(response: Response) -> Events {
+        Events(response, Vec::new())
+    }
+
+    pub(super) async fn next(&mut self) -> Value {
         serde_json::from_slice(&next_record(&mut self.0, &mut self.1).await).expect("json event")
     }
 }

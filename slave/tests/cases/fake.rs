@@ -14,6 +14,7 @@ use libprocess::{Node, Pid, ProcessRef};
 use mesos_agent::AgentError;
 use mesos_agent::containerizer::{Containerizer, LaunchRequest, Signal, Termination};
 use mesos_agent::executor::{CommandExecutor, OnExit, TaskRunner};
+use mesos_framework::checks::{OnProbeDone, Probe, ProbeContext, ProbeResult, Prober};
 use mesos_framework::executor::{ExecutorEnv, ExecutorProcess, spawn_executor};
 use mesos_proto::ids::ContainerId;
 use mesos_proto::mesos::{CommandInfo, ResourceStatistics};
@@ -45,6 +46,12 @@ struct World {
     next_pid: u32,
     /// Tasks ignore SIGTERM (only SIGKILL ends them).
     ignore_term: bool,
+    /// What every check probe answers at once; `None`: probes hang.
+    probe_answer: Option<ProbeResult>,
+    /// Probes started so far.
+    probes: usize,
+    /// The kernel's OOM kills so far (one count for the whole world).
+    oom_kills: u64,
 }
 
 impl World {
@@ -62,6 +69,22 @@ impl FakeWorld {
     /// Makes tasks ignore SIGTERM from now on.
     pub fn ignore_term(&self, ignore: bool) {
         self.0.lock().ignore_term = ignore;
+    }
+
+    /// Every check probe from now on answers `answer` at once (`None`: hangs).
+    pub fn answer_probes(&self, answer: Option<ProbeResult>) {
+        self.0.lock().probe_answer = answer;
+    }
+
+    /// Check probes started so far.
+    pub fn probes(&self) -> usize {
+        self.0.lock().probes
+    }
+
+    /// The kernel's OOM killer kills the task `pid` (SIGKILL, and the count rises).
+    pub fn oom_kill(&self, pid: u32) {
+        self.0.lock().oom_kills += 1;
+        self.exit(pid, 9);
     }
 
     /// The running task whose command contains `text`: its fake pid.
@@ -146,6 +169,40 @@ impl TaskRunner for FakeRunner {
             on_exit(Some(if signal == Signal::Kill { 9 } else { 15 }));
         }
     }
+
+    fn oom_kills(&self) -> Option<u64> {
+        Some(self.oom_count())
+    }
+}
+
+impl FakeRunner {
+    fn oom_count(&self) -> u64 {
+        self.world.0.lock().oom_kills
+    }
+}
+
+/// Runs a command executor's check probes inside the fake world.
+pub struct FakeProber {
+    world: FakeWorld,
+}
+
+impl Prober for FakeProber {
+    fn run(
+        &mut self,
+        _probe: &Probe,
+        _timeout: Option<std::time::Duration>,
+        _context: &ProbeContext,
+        done: OnProbeDone,
+    ) {
+        let answer = {
+            let mut world = self.world.0.lock();
+            world.probes += 1;
+            world.probe_answer.clone()
+        };
+        if let Some(answer) = answer {
+            done(answer);
+        }
+    }
 }
 
 /// The containerizer one agent incarnation uses.
@@ -173,7 +230,8 @@ impl Containerizer for FakeContainerizer {
         let runner =
             FakeRunner { world: self.world.clone(), container: request.container_id.clone() };
         let os_pid = self.world.0.lock().pid();
-        let executor = CommandExecutor::new(Box::new(runner));
+        let prober = FakeProber { world: self.world.clone() };
+        let executor = CommandExecutor::with_prober(Box::new(runner), Box::new(prober));
         let handle = spawn_executor(&self.node, env, executor, u64::from(os_pid))
             .map_err(|e| launch_error(e.to_string()))?;
         // Only the process is kept: the handle would keep the executor (and through its

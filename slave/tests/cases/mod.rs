@@ -1,5 +1,10 @@
+mod acls;
+mod checks_process;
+mod checks_sim;
+mod executor_authentication;
 mod executor_http;
 mod fake;
+mod fetcher;
 mod files_http;
 mod http_authentication;
 mod messages_http;
@@ -9,5 +14,7 @@ mod recovery_sim;
 mod scheduler;
 mod sim_cluster;
 mod support;
+mod task_group;
 mod tasks_sim;
+mod volumes_real;
 mod with_master;

@@ -50,6 +50,8 @@ async fn task_survives_agent_kill_and_finishes_once() {
     node.send(master.pid(), &agent, run);
     let task_pid: i32 = read_fifo(pid_fifo.clone()).await.trim().parse().expect("task pid");
     processes.groups.push(task_pid);
+    let starting = next_update(&mut events).await;
+    assert_eq!(starting.status.state, TaskState::TaskStarting as i32, "Mesos 1.x sends it first");
     let running = next_update(&mut events).await;
     assert_eq!(running.status.state, TaskState::TaskRunning as i32);
     if let Some(executor) = executor_pid(&work_dir) {
@@ -79,10 +81,10 @@ async fn task_survives_agent_kill_and_finishes_once() {
             finished += 1;
             break;
         }
-        assert_eq!(
-            update.status.state,
-            TaskState::TaskRunning as i32,
-            "only RUNNING may be resent"
+        assert!(
+            [TaskState::TaskStarting as i32, TaskState::TaskRunning as i32]
+                .contains(&update.status.state),
+            "only STARTING and RUNNING may be resent"
         );
     }
     assert_eq!(finished, 1);
@@ -154,6 +156,7 @@ async fn missing_command_fails_and_kill_task_kills() {
         ..Default::default()
     };
     node.send(master.pid(), &agent, run);
+    assert_eq!(next_update(&mut events).await.status.state, TaskState::TaskStarting as i32);
     assert_eq!(next_update(&mut events).await.status.state, TaskState::TaskRunning as i32);
     let kill_message = KillTaskMessage {
         framework_id: framework(false).id.unwrap(),
@@ -163,5 +166,64 @@ async fn missing_command_fails_and_kill_task_kills() {
     node.send(master.pid(), &agent, kill_message);
     let killed = next_update(&mut events).await;
     assert_eq!(killed.status.state, TaskState::TaskKilled as i32);
+    node.shutdown().await;
+}
+
+/// With `--authenticate_http_executors` and `--jwt_secret_key`, the real agent still
+/// runs a command task to its end through the real `mesos-executor`. The executor
+/// process holds a token signed with the key that names it (`fid`, `eid`, `cid`); the
+/// task's own process does not see it (Mesos's executor erases it).
+#[actix_rt::test]
+async fn task_runs_with_executor_authentication_on() {
+    let dir = TempDir::new("jwt");
+    let work_dir = dir.0.join("work");
+    let key_file = dir.0.join("jwt.key");
+    std::fs::write(&key_file, "a key only the agent reads").unwrap();
+    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
+    let (master, mut events) = fake_master(&node, true);
+    let mut processes = Processes::default();
+    let key_flag = format!("--jwt_secret_key={}", key_file.display());
+    let flags = ["--authenticate_http_executors", key_flag.as_str()];
+    processes.agents.push(start_agent(master.pid(), &agent_listener(), &work_dir, &flags));
+    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
+        panic!("expected registration")
+    };
+
+    // Runs only while the token is absent from the task's environment.
+    let command = r#"[ -z "$MESOS_EXECUTOR_AUTHENTICATION_TOKEN" ] && exec sleep 1000"#;
+    let run = RunTaskMessage {
+        framework: framework(true),
+        task: command_task("task-1", command),
+        ..Default::default()
+    };
+    node.send(master.pid(), &agent, run);
+    let starting = next_update(&mut events).await;
+    assert_eq!(starting.status.state, TaskState::TaskStarting as i32);
+    let running = next_update(&mut events).await;
+    assert_eq!(running.status.state, TaskState::TaskRunning as i32);
+    let executor = executor_pid(&work_dir).expect("the executor's checkpointed pid");
+    processes.groups.push(executor);
+    let environ = std::fs::read(format!("/proc/{executor}/environ")).expect("executor environ");
+    let token = environ
+        .split(|b| *b == 0)
+        .find_map(|v| v.strip_prefix(b"MESOS_EXECUTOR_AUTHENTICATION_TOKEN="))
+        .map(|t| String::from_utf8_lossy(t).into_owned())
+        .expect("the executor has a token");
+    let key = mesos_security::jwt::JwtKey::new(b"a key only the agent reads".to_vec()).unwrap();
+    let claims = key.verify(&token, 0).expect("signed with --jwt_secret_key");
+    assert_eq!(claims.get("fid"), Some("FW-0001"));
+    assert_eq!(claims.get("eid"), Some("task-1"), "the command executor is named after its task");
+    assert!(claims.get("cid").is_some_and(|cid| !cid.is_empty()));
+
+    let kill_message = KillTaskMessage {
+        framework_id: framework(true).id.unwrap(),
+        task_id: TaskId { value: "task-1".into() },
+        kill_policy: None,
+    };
+    node.send(master.pid(), &agent, kill_message);
+    let killed = next_update(&mut events).await;
+    // KILLED, not FAILED or FINISHED: the task was still in its `sleep`, so the test
+    // in front of it saw no token.
+    assert_eq!(killed.status.state, TaskState::TaskKilled as i32, "{:?}", killed.status.message);
     node.shutdown().await;
 }

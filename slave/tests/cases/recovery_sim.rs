@@ -47,7 +47,7 @@ async fn slave_recovery_test_recover_slave_state() {
     let launched = within("run", run).await.message.task;
     let executor_pid = within("registered", registered).await.from;
     let update = within("forwarded", forwarded).await.message.update;
-    assert_eq!(update.status.state(), TaskState::TaskRunning);
+    assert_eq!(update.status.state(), TaskState::TaskStarting, "the command executor's first");
     let ack = within("acked", acked).await.message;
     cluster.settle().await; // the agent has checkpointed the acknowledgement
 
@@ -74,22 +74,27 @@ async fn slave_recovery_test_recover_slave_state() {
     assert_eq!(records[0].update.as_ref().and_then(|u| u.uuid.clone()), update.uuid);
     let acks: Vec<_> =
         records.iter().filter(|r| r.r#type == status_update_record::Type::Ack as i32).collect();
-    assert_eq!(acks.len(), 1);
+    assert_eq!(acks.len(), 2, "TASK_STARTING's and TASK_RUNNING's");
     assert_eq!(acks[0].uuid.as_deref(), Some(ack.uuid.as_slice()));
 }
 
-/// `SlaveRecoveryTest.ReconnectExecutor`: the executor's update is lost with the
+/// `SlaveRecoveryTest.ReconnectExecutor`: the executor's updates are lost with the
 /// agent; the restarted agent asks the executor to reconnect, the executor
-/// re-registers with its unacknowledged update, and the scheduler receives it.
+/// re-registers with its unacknowledged updates, and the scheduler receives them.
 #[actix_rt::test]
 async fn slave_recovery_test_reconnect_executor() {
     let mut cluster = SimCluster::start("reconnect");
     let mut scheduler = cluster.agent_and_scheduler(framework(true)).await;
-    let dropped =
-        cluster.hooks.drop_next::<StatusUpdateMessage>(Match::any().to(&cluster.agent_pid()));
+    let to_agent = || Match::any().to(&cluster.agent_pid());
+    let dropped_starting = cluster.hooks.drop_next::<StatusUpdateMessage>(to_agent());
+    let dropped_running = cluster.hooks.drop_next::<StatusUpdateMessage>(to_agent());
     launch(&mut scheduler, "t1").await;
     assert_eq!(
-        within("dropped", dropped).await.message.update.status.state(),
+        within("dropped", dropped_starting).await.message.update.status.state(),
+        TaskState::TaskStarting
+    );
+    assert_eq!(
+        within("dropped", dropped_running).await.message.update.status.state(),
         TaskState::TaskRunning
     );
 
@@ -98,9 +103,10 @@ async fn slave_recovery_test_reconnect_executor() {
         cluster.hooks.expect::<ReregisterExecutorMessage>(Match::any().to(&cluster.agent_pid()));
     cluster.start_agent().await;
     let reregister = within("reregister", reregister).await.message;
-    assert_eq!(reregister.updates.len(), 1, "the executor resends its unacknowledged update");
+    assert_eq!(reregister.updates.len(), 2, "the executor resends its unacknowledged updates");
     assert_eq!(reregister.updates[0].status.task_id.value, "t1");
-    assert_eq!(reregister.updates[0].status.state(), TaskState::TaskRunning);
+    assert_eq!(reregister.updates[0].status.state(), TaskState::TaskStarting);
+    assert_eq!(reregister.updates[1].status.state(), TaskState::TaskRunning);
 
     // Recovery ends after the re-registration timeout; the agent re-registers and
     // forwards the recovered update.

@@ -5,7 +5,9 @@
 // Each node answers `{"node", "next", "dropped", "messages": [{seq, time, direction,
 // from, to, name, size}]}` after the cursor `after`; the first read arms the ring.
 // A message between two nodes this page reads appears in both rings (out at the
-// sender, in at the receiver): the sender's record is kept. Messages to or from
+// sender, in at the receiver): the sender's record is kept, unless the sender's ring
+// was not recording then (not armed yet, or restarted since: a killed and restarted
+// agent re-registers before the page reads its new ring). Messages to or from
 // schedulers and executors (nodes the page does not read) come from the one ring that
 // saw them. Drawn as SVG with <text>, so names are in the DOM exactly as on the wire.
 "use strict";
@@ -27,31 +29,50 @@ function flowNodes() {
   return nodes;
 }
 
+// A node's ring records only while someone reads it, and starts over when the node
+// restarts (an agent that was killed and restarted): `covered` is the time from which the
+// page has every message of that node's ring, null until its first message arrives.
+// Reads the node's new entries and moves its cursor; `mergeMessages` adds them.
 async function pollNode(address, prefix) {
   let node = FLOW.nodes.get(address);
-  if (!node) { node = { prefix, after: null, missing: false }; FLOW.nodes.set(address, node); }
+  if (!node) { node = { prefix, after: null, missing: false, covered: null, epoch: 0 }; FLOW.nodes.set(address, node); }
   const after = node.after === null ? "" : "after=" + node.after + "&";
   const response = await fetch(proxied(address, prefix + "/messages?" + after + "limit=1000"), { cache: "no-store" });
-  if (response.status === 404) { node.missing = true; return; }
-  if (!response.ok) return;
+  if (response.status === 404) { node.missing = true; return []; }
+  if (!response.ok) return [];
   const ring = await response.json();
+  // A cursor past the ring's end: the node restarted with a fresh ring (its seqs start
+  // over, so its entries get keys of a new epoch) and is covered anew from its next message.
+  if (node.after !== null && ring.next < node.after) { node.covered = null; node.epoch++; }
   node.missing = false;
   node.after = ring.next;
-  for (const m of ring.messages || []) {
+  const messages = ring.messages || [];
+  if (node.covered === null && messages.length > 0) node.covered = messages[0].time;
+  return messages.map(m => ({ ...m, node: address, prefix, epoch: node.epoch }));
+}
+
+// Adds the entries of one round of reads (after every node's `covered` is updated, so
+// the order the reads finished in does not matter).
+function mergeMessages(entries) {
+  for (const m of entries) {
     const fromNode = pidAddress(m.from);
-    // The sender's ring has it too (when the page reads the sender): keep that one.
-    if (m.direction === "in" && FLOW.nodes.has(fromNode) && fromNode !== address) continue;
-    const key = address + "#" + m.seq;
+    // The sender's ring has it too if the page was reading that ring when it was sent:
+    // keep the sender's copy then. Otherwise (the sender's ring was not armed yet, or the
+    // sender restarted since) this receiver's copy is the only one.
+    const sender = FLOW.nodes.get(fromNode);
+    if (m.direction === "in" && fromNode !== m.node && sender && sender.covered !== null && m.time >= sender.covered) continue;
+    const key = m.node + "#" + m.epoch + "#" + m.seq;
     if (FLOW.seen.has(key)) continue;
     FLOW.seen.add(key);
-    FLOW.messages.push({ key, node: address, prefix, seq: m.seq, time: m.time, from: m.from, to: m.to, name: m.name, size: m.size });
+    FLOW.messages.push({ key, node: m.node, prefix: m.prefix, seq: m.seq, time: m.time, from: m.from, to: m.to, name: m.name, size: m.size });
   }
 }
 
 async function flowTick() {
   try {
     if (!document.getElementById("flow-pause").checked) {
-      await Promise.all(flowNodes().map(([address, prefix]) => pollNode(address, prefix).catch(() => {})));
+      const pages = await Promise.all(flowNodes().map(([address, prefix]) => pollNode(address, prefix).catch(() => [])));
+      mergeMessages(pages.flat());
       FLOW.messages.sort((a, b) => a.time - b.time);
       if (FLOW.messages.length > FLOW.KEEP) {
         for (const m of FLOW.messages.splice(0, FLOW.messages.length - FLOW.KEEP)) { FLOW.seen.delete(m.key); FLOW.bodies.delete(m.key); }

@@ -1,0 +1,319 @@
+//! Task groups under the real `mesos-agent` and the real `mesos-default-executor` (a v1
+//! HTTP executor on the SDK), with a fake master in the test process sending
+//! `RunTaskGroupMessage` as the master does for LAUNCH_GROUP.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use libprocess::Node;
+use mesos_proto::mesos::internal::{KillTaskMessage, RunTaskGroupMessage};
+use mesos_proto::mesos::{
+    ExecutorId, ExecutorInfo, TaskGroupInfo, TaskId, TaskState, executor_info,
+};
+use mesos_proto::resources::Resources;
+
+use super::processes::{Processes, agent_listener, make_fifo, read_fifo, start_agent};
+use super::support::{
+    AGENT_ID, MasterEvent, TempDir, command_task, fake_master, framework, next_event, next_update,
+};
+
+/// Runs a two-task group (`t1`, `t2`) to TASK_RUNNING, checks the per-task sandboxes,
+/// kills `t1` and expects both tasks killed and the executor gone.
+async fn run_group_and_kill_one(name: &str, flags: &[&str]) {
+    let dir = TempDir::new(name);
+    let work_dir = dir.0.join("work");
+    let key_file = dir.0.join("jwt.key");
+    std::fs::write(&key_file, "a key only the agent reads").unwrap();
+    let key_flag = format!("--jwt_secret_key={}", key_file.display());
+    let mut flags: Vec<&str> = flags.to_vec();
+    if flags.contains(&"--authenticate_http_executors") {
+        flags.push(key_flag.as_str());
+    }
+    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
+    let (master, mut events) = fake_master(&node, true);
+    let mut processes = Processes::default();
+    processes.agents.push(start_agent(master.pid(), &agent_listener(), &work_dir, &flags));
+    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
+        panic!("expected registration")
+    };
+
+    let executor = ExecutorInfo {
+        r#type: Some(executor_info::Type::Default as i32),
+        executor_id: ExecutorId { value: "default".into() },
+        framework_id: framework(true).id,
+        resources: Resources::parse("cpus:0.1;mem:32;disk:32").unwrap().to_protos(),
+        ..Default::default()
+    };
+    // Each task writes a file in its sandbox, then tells the test (through its fifo)
+    // its pid (for the cleanup guard: tasks lead their own process groups), working
+    // directory and MESOS_SANDBOX, then sleeps until killed.
+    for id in ["t1", "t2"] {
+        make_fifo(&dir.0.join(format!("{id}.fifo")));
+    }
+    let task = |id: &str| {
+        let fifo = dir.0.join(format!("{id}.fifo"));
+        let command = format!(
+            "echo {id} > out; echo \"$$ $PWD $MESOS_SANDBOX\" > {}; exec sleep 1000",
+            fifo.display()
+        );
+        let mut task = command_task(id, &command);
+        task.executor = Some(executor.clone());
+        task.resources = Resources::parse("cpus:0.1;mem:32").unwrap().to_protos();
+        task
+    };
+    let run = RunTaskGroupMessage {
+        framework: framework(true),
+        executor: executor.clone(),
+        task_group: TaskGroupInfo { tasks: vec![task("t1"), task("t2")] },
+        resource_version_uuids: Vec::new(),
+        launch_executor: Some(true),
+    };
+    node.send(master.pid(), &agent, run);
+
+    let mut states: BTreeMap<String, Vec<TaskState>> = BTreeMap::new();
+    let running = |states: &BTreeMap<String, Vec<TaskState>>| {
+        ["t1", "t2"]
+            .iter()
+            .all(|t| states.get(*t).is_some_and(|s| s.contains(&TaskState::TaskRunning)))
+    };
+    while !running(&states) {
+        let update = next_update(&mut events).await;
+        let state = update.status.state();
+        assert!(!state.is_terminal(), "{:?}: {:?}", update.status.task_id, update.status.message);
+        states.entry(update.status.task_id.value.clone()).or_default().push(state);
+    }
+    for task in ["t1", "t2"] {
+        assert_eq!(states[task], [TaskState::TaskStarting, TaskState::TaskRunning], "{task}");
+    }
+    if let Some(executor) =
+        super::processes::executor_pid(&work_dir, AGENT_ID, "FW-0001", "default")
+    {
+        processes.groups.push(executor);
+    }
+    // Per-task sandboxes: `tasks/<task_id>` under the executor's sandbox, which is
+    // the task's working directory and MESOS_SANDBOX.
+    for id in ["t1", "t2"] {
+        let line = read_fifo(dir.0.join(format!("{id}.fifo"))).await;
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [pid, pwd, sandbox] = fields[..] else { panic!("{line:?}") };
+        processes.groups.push(pid.parse().expect("a pid"));
+        assert!(pwd.ends_with(&format!("/tasks/{id}")), "{pwd}");
+        assert_eq!(pwd, sandbox, "MESOS_SANDBOX is the task's own sandbox");
+        let out = Path::new(pwd).join("out");
+        assert_eq!(std::fs::read_to_string(out).unwrap().trim(), id);
+        let executor_sandbox = Path::new(pwd).parent().and_then(Path::parent).unwrap();
+        assert!(executor_sandbox.join("stderr").exists(), "tasks/ is in the executor's sandbox");
+    }
+
+    // Killing one task kills the group (Mesos's default policy).
+    let kill = KillTaskMessage {
+        framework_id: framework(true).id.unwrap(),
+        task_id: TaskId { value: "t1".into() },
+        kill_policy: None,
+    };
+    node.send(master.pid(), &agent, kill);
+    let mut terminal: BTreeMap<String, TaskState> = BTreeMap::new();
+    while terminal.len() < 2 {
+        let update = next_update(&mut events).await;
+        if update.status.state().is_terminal() {
+            terminal.insert(update.status.task_id.value.clone(), update.status.state());
+        }
+    }
+    assert_eq!(terminal["t1"], TaskState::TaskKilled);
+    assert_eq!(terminal["t2"], TaskState::TaskKilled, "the rest of the group is killed");
+    // Every task terminal and acknowledged: the executor exits.
+    loop {
+        if let MasterEvent::ExitedExecutor(m) = next_event(&mut events).await {
+            assert_eq!(m.executor_id.value, "default");
+            break;
+        }
+    }
+    node.shutdown().await;
+}
+
+/// The proof: a two-task group runs under the default executor, every task
+/// reports TASK_STARTING and TASK_RUNNING, each has its sandbox `tasks/<task_id>`;
+/// killing one task kills the group, and the executor exits when all are terminal.
+/// Mesos: default_executor_tests.cpp `KillTask` ("killing a task kills the group").
+#[actix_rt::test]
+async fn task_group_runs_under_the_default_executor() {
+    run_group_and_kill_one("group", &[]).await;
+}
+
+/// The same with `--authenticate_http_executors`: the default executor subscribes and
+/// sends its updates with its `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` as a Bearer token.
+#[actix_rt::test]
+async fn task_group_runs_with_executor_authentication_on() {
+    run_group_and_kill_one("group-jwt", &["--authenticate_http_executors"]).await;
+}
+
+/// The whole path: a scheduler's ACCEPT with LAUNCH_GROUP reaches our real master (in
+/// the test process), which validates the group and sends `RunTaskGroupMessage` to the
+/// real agent, which starts the real default executor; both tasks report RUNNING to the
+/// scheduler, and the scheduler's KILL of one ends both as TASK_KILLED.
+#[actix_rt::test]
+async fn launch_group_from_a_scheduler_through_the_master() {
+    use mesos_master::launch::{MasterOptions, spawn_master};
+    use mesos_proto::mesos::{FrameworkInfo, offer, scheduler};
+
+    use super::scheduler::{Scheduler, command_task as offered_task};
+
+    let dir = TempDir::new("group-master");
+    let work_dir = dir.0.join("work");
+    let node =
+        Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("master node");
+    let mut options = MasterOptions::with_id("0f0f0f0f-0000-4000-8000-000000000002");
+    options.allocation_interval = std::time::Duration::from_millis(50);
+    let master = spawn_master(&node, options).expect("master");
+    let master_pid = master.master.pid().clone();
+    let mut scheduler = Scheduler::start(master_pid.clone());
+    let info = FrameworkInfo {
+        user: "nobody".into(),
+        name: "group-it".into(),
+        checkpoint: Some(true),
+        ..Default::default()
+    };
+    let framework_id = scheduler.subscribe(info).await;
+    let mut processes = Processes::default();
+    processes.agents.push(start_agent(&master_pid, &agent_listener(), &work_dir, &[]));
+
+    let offer = scheduler.offer().await;
+    let executor = ExecutorInfo {
+        r#type: Some(executor_info::Type::Default as i32),
+        executor_id: ExecutorId { value: "default".into() },
+        framework_id: Some(framework_id.clone()),
+        resources: Resources::parse("cpus:0.1;mem:32;disk:32").unwrap().to_protos(),
+        ..Default::default()
+    };
+    let tasks: Vec<_> = ["g1", "g2"]
+        .iter()
+        .map(|id| {
+            let mut task = offered_task(id, &offer, "cpus:0.1;mem:32", "exec sleep 1000");
+            task.executor = Some(executor.clone());
+            task
+        })
+        .collect();
+    scheduler.call(scheduler::Call {
+        r#type: Some(scheduler::call::Type::Accept as i32),
+        accept: Some(scheduler::call::Accept {
+            offer_ids: vec![offer.id.clone()],
+            operations: vec![mesos_proto::mesos::offer::Operation {
+                r#type: Some(offer::operation::Type::LaunchGroup as i32),
+                launch_group: Some(offer::operation::LaunchGroup {
+                    executor,
+                    task_group: TaskGroupInfo { tasks },
+                }),
+                ..Default::default()
+            }],
+            filters: None,
+        }),
+        ..Default::default()
+    });
+    scheduler.wait_update("g1", TaskState::TaskRunning).await;
+    scheduler.wait_update("g2", TaskState::TaskRunning).await;
+    if let Some(executor) = super::processes::executor_pid(
+        &work_dir,
+        &offer.slave_id.value,
+        &framework_id.value,
+        "default",
+    ) {
+        processes.groups.push(executor);
+    }
+    scheduler.call(scheduler::Call {
+        r#type: Some(scheduler::call::Type::Kill as i32),
+        kill: Some(scheduler::call::Kill {
+            task_id: TaskId { value: "g1".into() },
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    scheduler.wait_update("g1", TaskState::TaskKilled).await;
+    scheduler.wait_update("g2", TaskState::TaskKilled).await;
+    scheduler.shutdown().await;
+    node.shutdown().await;
+}
+
+/// The default executor outlives `kill -9` of its agent: its event stream breaks, it
+/// subscribes again (with its unacknowledged updates and tasks) once the restarted
+/// agent listens, and a KILL sent afterwards still reaches it and kills the group.
+/// Mesos: the v1 executor library's reconnection (`MesosProcess::disconnected`).
+#[actix_rt::test]
+async fn default_executor_resubscribes_after_agent_restart() {
+    let dir = TempDir::new("group-restart");
+    let work_dir = dir.0.join("work");
+    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
+    let (master, mut events) = fake_master(&node, true);
+    let mut processes = Processes::default();
+    let listener = agent_listener();
+    processes.agents.push(start_agent(master.pid(), &listener, &work_dir, &[]));
+    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
+        panic!("expected registration")
+    };
+    let executor = ExecutorInfo {
+        r#type: Some(executor_info::Type::Default as i32),
+        executor_id: ExecutorId { value: "default".into() },
+        framework_id: framework(true).id,
+        resources: Resources::parse("cpus:0.1;mem:32;disk:32").unwrap().to_protos(),
+        ..Default::default()
+    };
+    let task = |id: &str| {
+        let fifo = dir.0.join(format!("{id}.fifo"));
+        make_fifo(&fifo);
+        let mut task = command_task(id, &format!("echo $$ > {}; exec sleep 1000", fifo.display()));
+        task.executor = Some(executor.clone());
+        task.resources = Resources::parse("cpus:0.1;mem:32").unwrap().to_protos();
+        task
+    };
+    let run = RunTaskGroupMessage {
+        framework: framework(true),
+        executor: executor.clone(),
+        task_group: TaskGroupInfo { tasks: vec![task("r1"), task("r2")] },
+        resource_version_uuids: Vec::new(),
+        launch_executor: Some(true),
+    };
+    node.send(master.pid(), &agent, run);
+    for id in ["r1", "r2"] {
+        let pid = read_fifo(dir.0.join(format!("{id}.fifo"))).await;
+        processes.groups.push(pid.trim().parse().expect("a pid"));
+    }
+    let mut running = 0;
+    while running < 2 {
+        if next_update(&mut events).await.status.state() == TaskState::TaskRunning {
+            running += 1;
+        }
+    }
+    if let Some(executor) =
+        super::processes::executor_pid(&work_dir, AGENT_ID, "FW-0001", "default")
+    {
+        processes.groups.push(executor);
+    }
+
+    processes.kill_agent(0);
+    processes.agents.push(start_agent(master.pid(), &listener, &work_dir, &[]));
+    let agent = loop {
+        if let MasterEvent::Reregistered { from, message } = next_event(&mut events).await {
+            let mut tasks: Vec<&str> =
+                message.tasks.iter().map(|t| t.task_id.value.as_str()).collect();
+            tasks.sort();
+            assert_eq!(tasks, ["r1", "r2"], "the group survived the restart");
+            break from;
+        }
+    };
+    let kill = KillTaskMessage {
+        framework_id: framework(true).id.unwrap(),
+        task_id: TaskId { value: "r2".into() },
+        kill_policy: None,
+    };
+    node.send(master.pid(), &agent, kill);
+    let mut terminal: BTreeMap<String, TaskState> = BTreeMap::new();
+    while terminal.len() < 2 {
+        let update = next_update(&mut events).await;
+        if update.status.state().is_terminal() {
+            terminal.insert(update.status.task_id.value.clone(), update.status.state());
+        }
+    }
+    assert_eq!(terminal["r1"], TaskState::TaskKilled, "{terminal:?}");
+    assert_eq!(terminal["r2"], TaskState::TaskKilled, "{terminal:?}");
+    node.shutdown().await;
+}
