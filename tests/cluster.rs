@@ -216,7 +216,9 @@ fn leader_line(lines: &[String]) -> (u16, i32, PathBuf) {
 
 /// Processes whose environment names a sandbox under `work_dir` (executors and tasks).
 fn processes_under(work_dir: &Path) -> Vec<i32> {
-    let marker = format!("MESOS_DIRECTORY={}", work_dir.display());
+    // With the separator: `...-test-<pid>-1` must not match `...-test-<pid>-10`, another
+    // test's cluster running in parallel.
+    let marker = format!("MESOS_DIRECTORY={}/", work_dir.display());
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
@@ -227,6 +229,26 @@ fn processes_under(work_dir: &Path) -> Vec<i32> {
                 .unwrap_or(false)
         })
         .collect()
+}
+
+/// Each process's pid, state (`/proc/<pid>/stat`), command line and sandbox, so a
+/// failure names what was left behind.
+fn describe(pids: &[i32]) -> String {
+    let read = |pid: i32, what: &str| {
+        let bytes = std::fs::read(format!("/proc/{pid}/{what}")).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).replace('\0', " ")
+    };
+    pids.iter()
+        .map(|pid| {
+            let sandbox = read(*pid, "environ")
+                .split(' ')
+                .find(|v| v.starts_with("MESOS_DIRECTORY="))
+                .map(str::to_string)
+                .unwrap_or_default();
+            format!("[{pid}: {} | {} | {sandbox}]", read(*pid, "stat"), read(*pid, "cmdline"))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A single-master cluster from `mesos-local`: an unmodified pymesos scheduler (v1 HTTP
@@ -247,10 +269,8 @@ fn local_cluster_runs_a_third_party_scheduler_and_stops_clean() {
     kill(OsPid::from_raw(local.child.id() as i32), Signal::SIGINT).unwrap();
     let exit = wait_exit(&mut local.child).expect("mesos-local exits on Ctrl-C");
     assert!(exit.success(), "{exit:?}");
-    assert!(
-        processes_under(&local.work_dir).is_empty(),
-        "no executor or task outlives mesos-local"
-    );
+    let left = processes_under(&local.work_dir);
+    assert!(left.is_empty(), "no executor or task outlives mesos-local: {}", describe(&left));
 }
 
 /// `mesos-local --authenticate` turns everything on: every master and agent endpoint
@@ -436,7 +456,8 @@ fn local_cluster_runs_a_third_party_executor() {
     kill(OsPid::from_raw(local.child.id() as i32), Signal::SIGINT).unwrap();
     let exit = wait_exit(&mut local.child).expect("mesos-local exits on Ctrl-C");
     assert!(exit.success(), "{exit:?}");
-    assert!(processes_under(&local.work_dir).is_empty(), "no executor outlives mesos-local");
+    let left = processes_under(&local.work_dir);
+    assert!(left.is_empty(), "no executor outlives mesos-local: {}", describe(&left));
 }
 
 /// The three-master HA cluster of `mesos-local`: pymesos pointed at a follower follows

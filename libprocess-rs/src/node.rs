@@ -17,7 +17,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::Actor;
 use bytes::Bytes;
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
@@ -367,7 +366,7 @@ impl Node {
         process: P,
     ) -> Result<ProcessRef<P>, Error> {
         self.register(id.into(), |pid, node, depth| {
-            ProcessActor::new(process, node, pid, depth).start()
+            ProcessActor::new(process, node, pid, depth).start_bounded()
         })
     }
 
@@ -387,7 +386,7 @@ impl Node {
         make: impl FnOnce() -> P + Send + 'static,
     ) -> Result<ProcessRef<P>, Error> {
         self.register(id.into(), |pid, node, depth| {
-            ProcessActor::start_in_arbiter(arbiter, move |_| {
+            ProcessActor::start_bounded_in_arbiter(arbiter, move || {
                 ProcessActor::new(make(), node, pid, depth)
             })
         })

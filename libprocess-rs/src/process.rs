@@ -151,6 +151,37 @@ impl<P: Process> ProcessActor<P> {
         ProcessActor { process, core: Core { node, pid, depth, routes: Vec::new(), sends } }
     }
 
+    /// Starts the actor on this thread with its mailbox already at the process's bound.
+    ///
+    /// Why not actix's `Actor::start`: its mailbox holds 16 items until `started` runs,
+    /// which is only when this thread's executor first polls the actor. Messages that
+    /// arrive from the network before that (the I/O threads deliver at once) were refused
+    /// past the 16th: `503 mailbox full`, the message lost, and the ones after it kept,
+    /// so a peer saw a gap in the per-pair order (`ping_pong_across_os_processes` under
+    /// load). The bound must hold from the moment the address exists.
+    pub(crate) fn start_bounded(self) -> Addr<Self> {
+        let mut actx = actix::Context::new();
+        actx.set_mailbox_capacity(self.process.mailbox_capacity());
+        actx.run(self)
+    }
+
+    /// [`ProcessActor::start_bounded`] on `arbiter`, with the actor built there by `make`.
+    /// Until `make` has run (and the process can name its own bound) the mailbox holds
+    /// [`DEFAULT_MAILBOX_CAPACITY`] items, as a reserved process's does.
+    pub(crate) fn start_bounded_in_arbiter(
+        arbiter: &actix_rt::ArbiterHandle,
+        make: impl FnOnce() -> ProcessActor<P> + Send + 'static,
+    ) -> Addr<Self> {
+        let (tx, rx) = actix::dev::channel::channel(DEFAULT_MAILBOX_CAPACITY);
+        arbiter.spawn_fn(move || {
+            let mut actx = actix::Context::with_receiver(rx);
+            let actor = make();
+            actx.set_mailbox_capacity(actor.process.mailbox_capacity());
+            actix_rt::spawn(actx.into_future(actor));
+        });
+        Addr::new(tx)
+    }
+
     fn run<R>(
         &mut self,
         actx: &mut actix::Context<Self>,

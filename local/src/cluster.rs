@@ -541,20 +541,94 @@ fn stop_all(members: &mut [Member], work_dir: Option<&Path>) {
     }
 }
 
+/// How long `mesos-local` waits at most for killed executors to be gone.
+const EXECUTOR_KILL_WAIT: Duration = Duration::from_secs(10);
+
 /// Executors live in their own sessions (so they survive agent restarts); find them by
-/// the sandbox the agent gave them and kill their process groups.
+/// the sandbox the agent gave them, kill their process groups, and return only once none
+/// is left: Ctrl-C leaves nothing behind, and whoever waits for `mesos-local` to exit
+/// (a user's shell, a test) finds no executor afterwards.
+///
+/// One pass is not enough. `kill(2)` only queues SIGKILL: on a loaded machine the
+/// process runs on (its `/proc` entry and environment intact) until it is scheduled to
+/// die, and `mesos-local` used to exit within that window (`no executor outlives
+/// mesos-local`, `local_cluster_runs_a_third_party_executor`, under load). And a process
+/// the scan missed (forked by an executor while its group was being killed into a new
+/// group, or still between `fork` and `exec` with its parent's environment) is found by
+/// a later pass. So: kill what is found, look again, until a pass finds nothing (a dead
+/// process leaves `/proc`, or as a zombie shows an empty environment) or the bound.
 fn kill_executors(work_dir: &Path) {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return };
-    let marker = format!("MESOS_DIRECTORY={}", work_dir.display());
-    for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
-        let ours = environ.split(|b| *b == 0).any(|var| var.starts_with(marker.as_bytes()));
-        if ours {
-            let _ = killpg(OsPid::from_raw(pid), Signal::SIGKILL);
-            let _ = kill(OsPid::from_raw(pid), Signal::SIGKILL);
+    let deadline = Instant::now() + EXECUTOR_KILL_WAIT;
+    loop {
+        let found = executors_under(work_dir);
+        if found.is_empty() {
+            return;
         }
+        for pid in &found {
+            let _ = killpg(OsPid::from_raw(*pid), Signal::SIGKILL);
+            let _ = kill(OsPid::from_raw(*pid), Signal::SIGKILL);
+        }
+        if Instant::now() > deadline {
+            eprintln!("mesos-local: executors {found:?} still there after SIGKILL");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The OS pids of live processes whose environment names a sandbox under `work_dir`
+/// (executors and their tasks).
+fn executors_under(work_dir: &Path) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    // With the separator: `/tmp/x` must not match the sandboxes of `/tmp/x2`, another
+    // cluster's (parallel tests run clusters in `...-1` and `...-10`).
+    let marker = format!("MESOS_DIRECTORY={}/", work_dir.display());
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok())?;
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            let ours = environ.split(|b| *b == 0).any(|var| var.starts_with(marker.as_bytes()));
+            ours.then_some(pid)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::CommandExt as _;
+
+    use super::*;
+
+    /// A stand-in executor: `sleep` with the environment an agent gives an executor.
+    fn executor_in(sandbox: &Path) -> Child {
+        Command::new("sleep")
+            .arg("600")
+            .env("MESOS_DIRECTORY", sandbox)
+            .process_group(0)
+            .spawn()
+            .expect("start sleep")
+    }
+
+    /// `kill_executors` returns only once every executor of the cluster is gone (not
+    /// merely sent SIGKILL), and leaves alone those of a cluster whose work dir merely
+    /// starts with the same characters.
+    #[test]
+    fn kill_executors_waits_until_gone_and_spares_other_clusters() {
+        let base = std::env::temp_dir().join(format!("mesos-local-kill-{}", std::process::id()));
+        let ours = base.join("work-1");
+        let other = base.join("work-10");
+        let mut executors: Vec<Child> =
+            (0..3).map(|i| executor_in(&ours.join(format!("agent-1/e{i}")))).collect();
+        let mut bystander = executor_in(&other.join("agent-1/e"));
+        kill_executors(&ours);
+        assert!(executors_under(&ours).is_empty(), "{:?}", executors_under(&ours));
+        assert_eq!(executors_under(&other), vec![bystander.id() as i32]);
+        for executor in &mut executors {
+            let status = executor.wait().expect("reaped");
+            assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
+        }
+        let _ = bystander.kill();
+        let _ = bystander.wait();
     }
 }

@@ -236,3 +236,59 @@ async fn invalid_chunk_size_is_answered_400() {
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
     node.shutdown().await;
 }
+
+/// A process holds its own bound from the moment it is spawned, not only once it first
+/// runs: messages delivered before then (the I/O threads deliver from the network at
+/// once, e.g. to `libprocess-echo`'s process right after it printed its pid) are all
+/// queued and handled in order. With actix's start-up bound of 16 the 17th and later were
+/// refused (`503 mailbox full`): pongs went missing, which a peer saw as pongs out of
+/// order (`ping_pong_across_os_processes`, about 1 run in 20 under load).
+#[actix_rt::test]
+async fn a_process_takes_messages_at_its_bound_before_it_first_runs() {
+    let node = node_with(NodeConfig::default());
+    let (probe, mut rx) = super::support::probe(&node, "fresh");
+    // Queued from this thread without yielding: the probe has not run yet.
+    let from = node.pid("sender");
+    let delivered: Vec<Delivered> = (0..100)
+        .map(|seq| {
+            let ping = Ping { seq, ..Default::default() };
+            node.deliver(Envelope::local(from.clone(), probe.pid().clone(), ping))
+        })
+        .collect();
+    assert!(delivered.iter().all(|d| *d == Delivered::Queued), "{delivered:?}");
+    for seq in 0..100 {
+        let seen = super::support::next(&mut rx).await;
+        assert_eq!(seen, super::support::Seen::Ping { from: from.clone(), seq });
+    }
+    node.shutdown().await;
+}
+
+/// [`Node::spawn_on`] gives the same guarantee for a process started on another thread.
+#[actix_rt::test]
+async fn a_process_spawned_on_an_arbiter_takes_messages_before_it_first_runs() {
+    let node = node_with(NodeConfig::default());
+    let arbiter = actix_rt::Arbiter::new();
+    // The arbiter's thread is held up until every message is queued.
+    let (hold, held) = std::sync::mpsc::channel::<()>();
+    arbiter.spawn_fn(move || {
+        let _ = held.recv();
+    });
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let probe =
+        node.spawn_on(&arbiter.handle(), "fresh", move || super::support::Probe { tx }).unwrap();
+    let from = node.pid("sender");
+    let delivered: Vec<Delivered> = (0..100)
+        .map(|seq| {
+            let ping = Ping { seq, ..Default::default() };
+            node.deliver(Envelope::local(from.clone(), probe.pid().clone(), ping))
+        })
+        .collect();
+    hold.send(()).unwrap();
+    assert!(delivered.iter().all(|d| *d == Delivered::Queued), "{delivered:?}");
+    for seq in 0..100 {
+        let seen = super::support::next(&mut rx).await;
+        assert_eq!(seen, super::support::Seen::Ping { from: from.clone(), seq });
+    }
+    node.shutdown().await;
+    arbiter.stop();
+}
