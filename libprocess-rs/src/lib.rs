@@ -51,6 +51,7 @@
 //! - [`node`]: a libprocess instance: process table, links, sending, spawning.
 //! - [`clock`]: the pausable clock and timers.
 //! - [`duration`]: Mesos's duration syntax (`500ms`, `10mins`).
+//! - [`logging`]: the log verbosity and its temporary toggle (`/logging/toggle`).
 //! - [`http`]: requests, responses, streaming, route handlers.
 //! - `router`: how a node answers HTTP: messages, routes, built-ins.
 //! - [`wire`]: the libprocess wire format.
@@ -76,6 +77,7 @@ pub mod fuzzing;
 pub mod hooks;
 pub mod http;
 pub mod inherit;
+pub mod logging;
 mod mailbox;
 pub mod message;
 pub mod metrics;

@@ -35,15 +35,29 @@ pub fn agent_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`). The filter can be raised
+/// for a while (`/logging/toggle`, `SET_LOGGING_LEVEL`): verbosity 0 is this filter,
+/// higher levels swap in `debug` or `trace` until they revert.
 fn init_logging() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+    let original = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    let filter = |directive: &str| {
+        tracing_subscriber::EnvFilter::try_new(directive)
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter(&original))
         .with_writer(std::io::stderr)
-        .try_init()
-        .ok();
+        .with_filter_reloading();
+    let handle = builder.reload_handle();
+    if builder.try_init().is_ok() {
+        libprocess::logging::install_applier(move |level| {
+            let directive =
+                if level == 0 { original.as_str() } else { libprocess::logging::directive(level) };
+            if let Err(error) = handle.reload(filter(directive)) {
+                tracing::warn!(%error, "cannot change the logging level");
+            }
+        });
+    }
 }
 
 /// Everything the agent needs before its node starts, checked from the flags.

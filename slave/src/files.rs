@@ -83,6 +83,47 @@ fn decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// One entry of a folder listing.
+#[derive(Debug, Clone)]
+pub struct FileEntry {
+    /// The entry's full path.
+    pub path: String,
+    /// Its metadata (symlinks followed).
+    pub meta: fs::Metadata,
+}
+
+impl FileEntry {
+    /// As `/files/browse` shows it.
+    pub fn to_json(&self) -> Value {
+        let meta = &self.meta;
+        json!({
+            "path": self.path,
+            "nlink": meta.nlink(),
+            "size": meta.len(),
+            "mtime": meta.mtime(),
+            "mode": mode_string(meta),
+            "uid": meta.uid().to_string(),
+            "gid": meta.gid().to_string(),
+        })
+    }
+
+    /// As the v1 operator API's `FileInfo` (`mode` is the whole `st_mode`, `mtime` in
+    /// nanoseconds). Mesos: files.cpp `FilesProcess::_browse`.
+    pub fn to_v1(&self) -> mesos_proto::mesos::v1::FileInfo {
+        let meta = &self.meta;
+        let nanos = meta.mtime().saturating_mul(1_000_000_000).saturating_add(meta.mtime_nsec());
+        mesos_proto::mesos::v1::FileInfo {
+            path: self.path.clone(),
+            nlink: Some(i32::try_from(meta.nlink()).unwrap_or(i32::MAX)),
+            size: Some(meta.len()),
+            mtime: Some(mesos_proto::mesos::v1::TimeInfo { nanoseconds: nanos }),
+            mode: Some(meta.mode()),
+            uid: Some(meta.uid().to_string()),
+            gid: Some(meta.gid().to_string()),
+        }
+    }
+}
+
 /// Serves files below one root (the agent's `<work_dir>/slaves`).
 #[derive(Debug, Clone)]
 pub struct Files {
@@ -130,8 +171,9 @@ impl Files {
         })
     }
 
-    /// The entries of a folder, as Mesos's `/files/browse` lists them.
-    pub fn browse(&self, path: &str) -> Result<Value, FilesError> {
+    /// The entries of a folder (at most 10,000, sorted by path): what `/files/browse`
+    /// and the operator API's `LIST_FILES` list.
+    pub fn list(&self, path: &str) -> Result<Vec<FileEntry>, FilesError> {
         let dir = self.resolve(path)?;
         if !dir.is_dir() {
             return Err(FilesError::BadRequest(format!("'{path}' is not a folder")));
@@ -141,18 +183,36 @@ impl Files {
         let mut listing = Vec::new();
         for entry in entries.flatten().take(10_000) {
             let Ok(meta) = entry.metadata() else { continue };
-            listing.push(json!({
-                "path": entry.path().to_string_lossy(),
-                "nlink": meta.nlink(),
-                "size": meta.len(),
-                "mtime": meta.mtime(),
-                "mode": mode_string(&meta),
-                "uid": meta.uid().to_string(),
-                "gid": meta.gid().to_string(),
-            }));
+            listing.push(FileEntry { path: entry.path().to_string_lossy().into_owned(), meta });
         }
-        listing.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
+        listing.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(listing)
+    }
+
+    /// The entries of a folder, as Mesos's `/files/browse` lists them.
+    pub fn browse(&self, path: &str) -> Result<Value, FilesError> {
+        let listing = self.list(path)?.iter().map(FileEntry::to_json).collect();
         Ok(Value::Array(listing))
+    }
+
+    /// The file's size and at most `length` bytes from `offset` (all the rest when
+    /// `None`, capped at [`MAX_READ_LENGTH`]); nothing past the end. What the operator
+    /// API's `READ_FILE` answers. Mesos: files.cpp `FilesProcess::_read`.
+    pub fn read_bytes(
+        &self,
+        path: &str,
+        offset: u64,
+        length: Option<u64>,
+    ) -> Result<(u64, Vec<u8>), FilesError> {
+        let (_, mut file, size) = self.open_regular(path)?;
+        let offset = offset.min(size);
+        let length = length.unwrap_or(size - offset).min(size - offset).min(MAX_READ_LENGTH);
+        let cannot_read =
+            |e: std::io::Error| FilesError::NotFound(format!("cannot read '{path}': {e}"));
+        file.seek(SeekFrom::Start(offset)).map_err(cannot_read)?;
+        let mut page = Vec::with_capacity(length as usize);
+        file.take(length).read_to_end(&mut page).map_err(cannot_read)?;
+        Ok((size, page))
     }
 
     /// `{"data": ..., "offset": ...}` for a page of a file; `offset` -1 (or absent)
@@ -308,6 +368,12 @@ mod tests {
                 .iter()
                 .any(|e| e["path"].as_str().unwrap().ends_with("/stdout"))
         );
+        assert_eq!(files.read_bytes(&stdout, 6, Some(3)).unwrap(), (11, b"wor".to_vec()));
+        assert_eq!(files.read_bytes(&stdout, 6, None).unwrap(), (11, b"world".to_vec()));
+        assert_eq!(files.read_bytes(&stdout, 50, None).unwrap(), (11, Vec::new()));
+        let listed = files.list(&sandbox.to_string_lossy()).unwrap();
+        let info = listed.iter().find(|e| e.path.ends_with("/stdout")).unwrap().to_v1();
+        assert_eq!(info.size, Some(11));
         assert_eq!(
             files.download(&stdout).unwrap(),
             ("stdout".to_string(), b"hello world".to_vec())

@@ -24,6 +24,7 @@
 //! - [`fetcher`]: the fetcher (Mesos's `mesos-fetcher`): an executor's URIs into its
 //!   sandbox before it starts, with the agent's fetcher cache.
 //! - [`limits`]: resource limits (cgroups v2 where available, else rlimits).
+//! - [`gc`]: sandbox garbage collection, the pure part (which paths are due, when).
 //! - [`files`]: `/files/*`: browsing and reading sandboxes, confined to them.
 //! - [`executor`]: the command executor that `mesos-executor` runs: an `Executor` on
 //!   the SDK's executor driver (`mesos_framework::executor`), like every other executor.
@@ -46,6 +47,7 @@ pub mod executor;
 pub mod fetcher;
 pub mod files;
 pub mod flags;
+pub mod gc;
 pub mod limits;
 pub mod paths;
 pub mod state;

@@ -39,6 +39,8 @@ pub const ROUTE_REALMS: &[(&str, &str)] = &[
     ("/maintenance/schedule", MASTER_READWRITE),
     ("/machine/down", MASTER_READWRITE),
     ("/machine/up", MASTER_READWRITE),
+    // Mesos: libprocess puts its `logging` process in the read-write realm.
+    ("/logging/toggle", MASTER_READWRITE),
     ("/api/v1/scheduler", MASTER_SCHEDULER),
 ];
 

@@ -5,7 +5,9 @@
 //! cached state snapshot, like `/master/state`. TEARDOWN runs on the master. SUBSCRIBE
 //! keeps the response open as a RecordIO stream: SUBSCRIBED with the full state, then
 //! TASK_ADDED, TASK_UPDATED, AGENT_ADDED, AGENT_REMOVED, FRAMEWORK_ADDED/UPDATED/REMOVED
-//! as the master's core reports them, and a HEARTBEAT every 15 s.
+//! as the master's core reports them, and a HEARTBEAT every 15 s. GET_LOGGING_LEVEL and
+//! SET_LOGGING_LEVEL (and `/logging/toggle`) read and raise this master's log verbosity,
+//! which reverts after the call's duration on the node's clock.
 
 // An error answer is a whole HTTP response, built once per failed request.
 #![allow(clippy::result_large_err)]
@@ -14,6 +16,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::StatusCode;
 use libprocess::http::{self as lhttp, Request, Response, StreamWriter};
+use libprocess::logging::Logging;
 use libprocess::{Context, ProcessRef, Time};
 use mesos_proto::ids::FrameworkId;
 use mesos_proto::mesos::v1;
@@ -66,6 +69,8 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &super::Shared) {
     let cell = shared.snapshot.clone();
     let view = shared.leader_view.clone();
     let authorizer = shared.authorizer.clone();
+    let logging = Logging::new(ctx.clock().clone());
+    install_logging_toggle(ctx, &logging, authorizer.clone());
     ctx.route_shared(
         "/api/v1",
         Arc::new(move |request: Request| {
@@ -73,10 +78,10 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &super::Shared) {
             let cell = cell.clone();
             let view = view.clone();
             let authorizer = authorizer.clone();
+            let logging = logging.clone();
             Box::pin(async move {
-                handle(request, master, cell, &view, authorizer.as_deref())
-                    .await
-                    .unwrap_or_else(|e| e)
+                let shared = (&*view, authorizer.as_deref(), &logging);
+                handle(request, master, cell, shared).await.unwrap_or_else(|e| e)
             })
         }),
     );
@@ -108,8 +113,7 @@ async fn handle(
     request: Request,
     master: ProcessRef<MasterProcess>,
     cell: Arc<SnapshotCell>,
-    view: &LeaderView,
-    authorizer: Option<&mesos_security::Authorizer>,
+    (view, authorizer, logging): (&LeaderView, Option<&mesos_security::Authorizer>, &Logging),
 ) -> Result<Response, Response> {
     let (call, encoding) = parse(&request)?;
     let principal = super::principal(&request);
@@ -121,6 +125,8 @@ async fn handle(
             | call::Type::GetVersion
             | call::Type::GetFlags
             | call::Type::GetMetrics
+            | call::Type::GetLoggingLevel
+            | call::Type::SetLoggingLevel
     );
     if !local && let Some(redirect) = view.redirect(&request) {
         return Err(redirect);
@@ -134,8 +140,84 @@ async fn handle(
         call::Type::GetFlags if !may_view_flags(authorizer, principal.as_ref()) => {
             Err(super::forbidden(""))
         }
+        call::Type::GetLoggingLevel | call::Type::SetLoggingLevel => {
+            on_logging_call(&call, logging, authorizer, principal.as_ref(), encoding)
+        }
         _ => on_query(kind, &master, &cell, authorizer, principal.as_ref(), encoding).await,
     }
+}
+
+/// `GET_LOGGING_LEVEL` and `SET_LOGGING_LEVEL` (authorized by `set_log_level`); the
+/// level reverts after `duration` on the node's clock. Mesos: master/http.cpp
+/// `Master::Http::getLoggingLevel`, `setLoggingLevel`.
+fn on_logging_call(
+    call: &v1::master::Call,
+    logging: &Logging,
+    authorizer: Option<&mesos_security::Authorizer>,
+    principal: Option<&Principal>,
+    encoding: Encoding,
+) -> Result<Response, Response> {
+    if call.r#type() == call::Type::GetLoggingLevel {
+        let answer = v1::master::Response {
+            r#type: Some(response::Type::GetLoggingLevel as i32),
+            get_logging_level: Some(response::GetLoggingLevel { level: logging.level() }),
+            ..Default::default()
+        };
+        return Ok(encode_response(&answer, encoding));
+    }
+    let Some(set) = &call.set_logging_level else {
+        return Err(bad_request("Expecting 'set_logging_level' to be present"));
+    };
+    if !authorizer.is_none_or(|a| a.authorize(principal, mesos_security::Action::SetLogLevel)) {
+        return Err(super::forbidden(""));
+    }
+    let Ok(nanos) = u64::try_from(set.duration.nanoseconds) else {
+        return Err(bad_request("'duration' must not be negative"));
+    };
+    logging.set_level(set.level, std::time::Duration::from_nanos(nanos));
+    Ok(lhttp::status(StatusCode::OK))
+}
+
+/// `/logging/toggle?level=L&duration=D` on the master (Mesos: libprocess logging.cpp
+/// `Logging::toggle`, authorized by `set_log_level`).
+fn install_logging_toggle(
+    ctx: &mut Context<'_, MasterProcess>,
+    logging: &Logging,
+    authorizer: Option<Arc<mesos_security::Authorizer>>,
+) {
+    let logging = logging.clone();
+    ctx.route_shared(
+        "/logging/toggle",
+        Arc::new(move |request: Request| {
+            let principal = super::principal(&request);
+            let allowed = authorizer.as_deref().is_none_or(|a| {
+                a.authorize(principal.as_ref(), mesos_security::Action::SetLogLevel)
+            });
+            let params: Vec<(String, String)> =
+                request.uri().query().map(query_pairs).unwrap_or_default();
+            let param =
+                |name: &str| params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+            let response = if !allowed {
+                super::forbidden("")
+            } else {
+                match logging.toggle(param("level"), param("duration")) {
+                    Ok(Some(level)) => lhttp::text(StatusCode::OK, format!("{level}\n")),
+                    Ok(None) => lhttp::status(StatusCode::OK),
+                    Err(error) => lhttp::text(StatusCode::BAD_REQUEST, format!("{error}.\n")),
+                }
+            };
+            Box::pin(async move { response })
+        }),
+    );
+}
+
+/// `a=1&b=2` as pairs (the toggle's values need no unescaping: digits and units).
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    let pair = |p: &str| {
+        let (name, value) = p.split_once('=').unwrap_or((p, ""));
+        (name.to_string(), value.to_string())
+    };
+    query.split('&').filter(|p| !p.is_empty()).map(pair).collect()
 }
 
 /// The answer when the master actor is gone (it is shutting down).

@@ -146,6 +146,32 @@ async fn subscribe_streams_events() {
     assert_eq!(events[2]["task_updated"]["state"], "TASK_RUNNING");
 }
 
+/// SET_LOGGING_LEVEL raises the level GET_LOGGING_LEVEL reports until `duration` has
+/// passed on the master's clock; `/logging/toggle` does the same. Mesos: master/http.cpp
+/// `setLoggingLevel`, libprocess logging.cpp `Logging::set_level`.
+#[actix_rt::test]
+async fn logging_level_is_set_and_reverts() {
+    let cluster = Cluster::start(|_| {});
+    async fn level(cluster: &Cluster) -> u64 {
+        let answer = call_json(cluster, json!({"type": "GET_LOGGING_LEVEL"})).await;
+        answer["get_logging_level"]["level"].as_u64().unwrap()
+    }
+    assert_eq!(level(&cluster).await, 0);
+    let set = json!({"type": "SET_LOGGING_LEVEL",
+        "set_logging_level": {"level": 1, "duration": {"nanoseconds": 30_000_000_000u64}}});
+    assert_eq!(call(&cluster, set).await.status(), StatusCode::OK);
+    assert_eq!(level(&cluster).await, 1);
+    cluster.advance(std::time::Duration::from_secs(29)).await;
+    assert_eq!(level(&cluster).await, 1);
+    cluster.advance(std::time::Duration::from_secs(1)).await;
+    assert_eq!(level(&cluster).await, 0);
+    let toggle = cluster.node.request(Method::GET, "/logging/toggle?level=2&duration=5secs", "");
+    assert_eq!(toggle.await.status(), StatusCode::OK);
+    assert_eq!(level(&cluster).await, 2);
+    cluster.advance(std::time::Duration::from_secs(5)).await;
+    assert_eq!(level(&cluster).await, 0);
+}
+
 /// Bad requests: GET, no content type, malformed bodies, unsupported calls.
 #[actix_rt::test]
 async fn bad_operator_requests() {

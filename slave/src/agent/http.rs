@@ -29,6 +29,8 @@ pub const ROUTE_REALMS: &[(&str, &str)] = &[
     ("/containerizer/debug", AGENT_READONLY),
     ("/files", AGENT_READONLY),
     ("/api/v1", AGENT_READWRITE),
+    // Mesos: libprocess puts its `logging` process in the read-write realm.
+    ("/logging/toggle", AGENT_READWRITE),
     ("/api/v1/executor", AGENT_EXECUTOR),
 ];
 
@@ -207,14 +209,14 @@ impl Agent {
                 agent.on_files(endpoint, request, responder, ctx);
             });
         }
+        ctx.route("/logging/toggle", |agent, request, responder: Responder, ctx| {
+            responder.respond(agent.on_logging_toggle(&request, ctx));
+        });
         // The node's message ring (issue 16): `/slave(1)/messages`, `/messages/body`.
         ctx.route_shared("/messages", mesos_proto::http_api::messages_handler(ctx.node()));
     }
 
-    /// `/files/{endpoint}`: the caller's sandbox access is decided from the agent's
-    /// state here, the path is resolved and served off the actor and off the node's
-    /// I/O threads (file I/O blocks: a slow disk, a huge file). Mesos: files.cpp with
-    /// the `authorizeSandboxAccess` callback of each attached sandbox.
+    /// `/files/{endpoint}`, served by [`Agent::serve_sandbox_path`].
     fn on_files(
         &mut self,
         endpoint: &'static str,
@@ -222,12 +224,29 @@ impl Agent {
         responder: Responder,
         ctx: &mut Context<'_, Self>,
     ) {
+        let path = param(&query(&request), "path").unwrap_or("").to_string();
+        let serve = move |files: &Files, request: &Request| serve_files(files, endpoint, request);
+        self.serve_sandbox_path(request, path, serve, responder, ctx);
+    }
+
+    /// Serves a request for `path` below the sandboxes (`/files/*`, the operator API's
+    /// `LIST_FILES` and `READ_FILE`): the caller's sandbox access is decided from the
+    /// agent's state here, the path is resolved and `serve` runs off the actor and off
+    /// the node's I/O threads (file I/O blocks: a slow disk, a huge file). Mesos:
+    /// files.cpp with the `authorizeSandboxAccess` callback of each attached sandbox.
+    pub(super) fn serve_sandbox_path(
+        &mut self,
+        request: Request,
+        path: String,
+        serve: impl FnOnce(&Files, &Request) -> Response + Send + 'static,
+        responder: Responder,
+        ctx: &mut Context<'_, Self>,
+    ) {
         let files = Files::new(self.core.paths.sandboxes_root());
         let frameworks = self.core.frameworks.values().chain(self.core.completed_frameworks.iter());
         let access = SandboxAccess::of(self.core.config.authorizer.as_ref(), &request, frameworks);
-        let serve = move || {
+        let checked = move || {
             if let Some(access) = &access {
-                let path = param(&query(&request), "path").unwrap_or("").to_string();
                 match files.sandbox_of(&path) {
                     Err(error) => return files_error(error),
                     Ok(sandbox) => {
@@ -238,16 +257,33 @@ impl Agent {
                     }
                 }
             }
-            serve_files(&files, endpoint, &request)
+            serve(&files, &request)
         };
         let blocking = async move {
-            tokio::task::spawn_blocking(serve).await.unwrap_or_else(|error| {
+            tokio::task::spawn_blocking(checked).await.unwrap_or_else(|error| {
                 lhttp::text(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
             })
         };
         ctx.spawn(blocking, move |_agent, response, _ctx| {
             responder.respond(response);
         });
+    }
+
+    /// `/logging/toggle?level=L&duration=D` (and with neither, the current level).
+    /// Mesos: libprocess logging.cpp `Logging::toggle`, authorized by `set_log_level`.
+    fn on_logging_toggle(&mut self, request: &Request, ctx: &Context<'_, Self>) -> Response {
+        if !self.authorized(request, Action::SetLogLevel) {
+            return lhttp::status(StatusCode::FORBIDDEN);
+        }
+        let params = query(request);
+        let logging = self
+            .logging
+            .get_or_insert_with(|| libprocess::logging::Logging::new(ctx.clock().clone()));
+        match logging.toggle(param(&params, "level"), param(&params, "duration")) {
+            Ok(Some(level)) => lhttp::text(StatusCode::OK, format!("{level}\n")),
+            Ok(None) => lhttp::status(StatusCode::OK),
+            Err(error) => lhttp::text(StatusCode::BAD_REQUEST, format!("{error}.\n")),
+        }
     }
 
     /// Whether the `--acls` let the request's principal (from HTTP authentication,

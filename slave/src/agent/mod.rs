@@ -9,7 +9,8 @@
 //! - `perform`: performing the core's outputs (I/O).
 //! - `fetch`: fetching an executor's URIs off the actor before starting it.
 //! - `recovery`: reading the checkpoint before the process starts.
-//! - `http`: `/state`, `/health`, `/flags`, `/monitor/statistics`, `/files/*`.
+//! - `http`: `/state`, `/health`, `/flags`, `/monitor/statistics`, `/files/*`,
+//!   `/logging/toggle`.
 //! - `executor_api`: `POST /api/v1/executor`, the v1 executor API (HTTP executors
 //!   share the v0 code paths through synthetic pids).
 //! - `operator_api`: `POST /api/v1`, the agent operator API.
@@ -120,6 +121,9 @@ pub struct Agent {
         mesos_proto::ids::ContainerId,
         std::sync::Arc<std::sync::atomic::AtomicBool>,
     >,
+    /// The log verbosity (`/logging/toggle`, `SET_LOGGING_LEVEL`), made on first use
+    /// with the node's clock.
+    logging: Option<libprocess::logging::Logging>,
 }
 
 impl Agent {
@@ -141,6 +145,7 @@ impl Agent {
             started: None,
             metrics: metrics::AgentMetrics::default(),
             http_executors: executor_api::HttpExecutors::default(),
+            logging: None,
         }
     }
 

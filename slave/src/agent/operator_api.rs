@@ -4,7 +4,10 @@
 //! Every answer is built from the agent's own bookkeeping inside the actor (the state
 //! is one machine's, small), converted to the v1 types by re-encoding (`evolve`).
 //! Supported: GET_HEALTH, GET_FLAGS, GET_VERSION, GET_METRICS, GET_STATE,
-//! GET_CONTAINERS, GET_FRAMEWORKS, GET_EXECUTORS, GET_TASKS, GET_AGENT. Every other
+//! GET_CONTAINERS, GET_FRAMEWORKS, GET_EXECUTORS, GET_TASKS, GET_AGENT, LIST_FILES and
+//! READ_FILE (the sandboxes `/files` serves, under the same `access_sandboxes` check,
+//! read off the actor), GET_LOGGING_LEVEL and SET_LOGGING_LEVEL (`set_log_level`; the
+//! level reverts after the call's duration, as Mesos's `/logging/toggle`). Every other
 //! call answers `501 Not Implemented`. With `--acls`, GET_STATE, GET_FRAMEWORKS,
 //! GET_EXECUTORS and GET_TASKS leave out what the caller may not see (`visibility`),
 //! and GET_FLAGS answers `403` to a caller `view_flags` denies (Mesos: slave/http.cpp
@@ -24,20 +27,19 @@ use v1::agent::{Call, call, response};
 
 use super::Agent;
 use super::visibility::Viewer;
+use crate::files::{Files, FilesError};
 use crate::state::{Executor, Framework};
 use crate::updates::task_from_info;
+use libprocess::logging::Logging;
 use mesos_proto::http_api::{
-    bad_request, evolve, parse_body, require_post, response_encoding, v1_flags, v1_metrics,
-    v1_version,
+    Encoding, bad_request, evolve, parse_body, require_post, response_encoding, v1_flags,
+    v1_metrics, v1_version,
 };
 
 /// Installs the route.
 pub(super) fn install(ctx: &mut Context<'_, Agent>) {
     ctx.route("/api/v1", |agent: &mut Agent, request: Request, responder: Responder, ctx| {
-        let response = match agent.on_operator_call(&request, ctx) {
-            Ok(response) | Err(response) => response,
-        };
-        responder.respond(response);
+        agent.on_operator_request(request, responder, ctx);
     });
 }
 
@@ -45,26 +47,131 @@ fn executor(executor: &Executor) -> response::get_executors::Executor {
     response::get_executors::Executor { executor_info: evolve(&executor.info) }
 }
 
+/// The HTTP answer for a `/files` error (Mesos: slave/http.cpp maps `FilesError`s the
+/// same way: not found 404, unauthorized 403, invalid 400).
+fn files_error(error: FilesError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    lhttp::text(status, error.message().to_string())
+}
+
+/// `LIST_FILES` or `READ_FILE`, done off the actor (file I/O blocks).
+fn file_call(files: &Files, call: &Call) -> Result<v1::agent::Response, FilesError> {
+    use response::Type as R;
+    let mut r = v1::agent::Response::default();
+    if let Some(list) = &call.list_files {
+        let file_infos = files.list(&list.path)?.iter().map(|e| e.to_v1()).collect();
+        r.list_files = Some(response::ListFiles { file_infos });
+        r.r#type = Some(R::ListFiles as i32);
+    } else if let Some(read) = &call.read_file {
+        let (size, data) = files.read_bytes(&read.path, read.offset, read.length)?;
+        r.read_file = Some(response::ReadFile { size, data });
+        r.r#type = Some(R::ReadFile as i32);
+    }
+    Ok(r)
+}
+
 impl Agent {
-    fn on_operator_call(
+    fn on_operator_request(
         &mut self,
-        request: &Request,
-        ctx: &Context<'_, Self>,
-    ) -> Result<Response, Response> {
-        require_post(request)?;
-        let call: Call = parse_body(request)?;
-        let encoding = response_encoding(request)?;
+        request: Request,
+        responder: Responder,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        let parsed = require_post(&request)
+            .and_then(|()| parse_body::<Call>(&request))
+            .and_then(|call| Ok((call, response_encoding(&request)?)));
+        let (call, encoding) = match parsed {
+            Ok(parsed) => parsed,
+            Err(response) => {
+                responder.respond(response);
+                return;
+            }
+        };
         let kind =
             call.r#type.and_then(|t| call::Type::try_from(t).ok()).unwrap_or(call::Type::Unknown);
-        let viewer = Viewer::of(self.core.config.authorizer.as_deref(), request);
-        let answer = self.operator_query(kind, viewer, ctx)?;
-        Ok(lhttp::response(StatusCode::OK, encoding.content_type(), encoding.encode(&answer)))
+        if matches!(kind, call::Type::ListFiles | call::Type::ReadFile) {
+            return self.on_file_call(call, kind, encoding, request, responder, ctx);
+        }
+        // A clone of the `Arc`, so that the viewer does not borrow the agent.
+        let authorizer = self.core.config.authorizer.clone();
+        let viewer = Viewer::of(authorizer.as_deref(), &request);
+        let response = match self.operator_query(kind, &call, viewer, ctx) {
+            Ok(answer) => {
+                lhttp::response(StatusCode::OK, encoding.content_type(), encoding.encode(&answer))
+            }
+            Err(response) => response,
+        };
+        responder.respond(response);
+    }
+
+    /// `LIST_FILES` and `READ_FILE`: the same files, and the same `access_sandboxes`
+    /// check, as `/files/browse` and `/files/read`. Mesos: slave/http.cpp
+    /// `Http::listFiles`, `Http::readFile` (both through files.cpp).
+    fn on_file_call(
+        &mut self,
+        call: Call,
+        kind: call::Type,
+        encoding: Encoding,
+        request: Request,
+        responder: Responder,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        let path = match (&call.list_files, &call.read_file) {
+            (Some(list), _) if kind == call::Type::ListFiles => list.path.clone(),
+            (_, Some(read)) if kind == call::Type::ReadFile => read.path.clone(),
+            _ => {
+                let field = if kind == call::Type::ListFiles { "list_files" } else { "read_file" };
+                let message = format!("Failed to validate agent::Call: Expecting '{field}'");
+                responder.respond(bad_request(message));
+                return;
+            }
+        };
+        let serve = move |files: &Files, _: &Request| match file_call(files, &call) {
+            Ok(answer) => {
+                lhttp::response(StatusCode::OK, encoding.content_type(), encoding.encode(&answer))
+            }
+            Err(error) => files_error(error),
+        };
+        self.serve_sandbox_path(request, path, serve, responder, ctx);
+    }
+
+    /// `GET_LOGGING_LEVEL` and `SET_LOGGING_LEVEL` (Mesos: slave/http.cpp
+    /// `Http::getLoggingLevel`, `Http::setLoggingLevel`, the latter authorized by
+    /// `set_log_level`); the level reverts after `duration` on the node's clock.
+    fn logging_call(
+        &mut self,
+        kind: call::Type,
+        call: &Call,
+        viewer: Viewer<'_>,
+        ctx: &Context<'_, Self>,
+        r: &mut v1::agent::Response,
+    ) -> Result<response::Type, Response> {
+        let logging = self.logging.get_or_insert_with(|| Logging::new(ctx.clock().clone()));
+        if kind == call::Type::GetLoggingLevel {
+            r.get_logging_level = Some(response::GetLoggingLevel { level: logging.level() });
+            return Ok(response::Type::GetLoggingLevel);
+        }
+        let Some(set) = &call.set_logging_level else {
+            return Err(bad_request(
+                "Failed to validate agent::Call: Expecting 'set_logging_level' to be present",
+            ));
+        };
+        if !viewer.set_log_level() {
+            return Err(lhttp::status(StatusCode::FORBIDDEN));
+        }
+        let nanos = set.duration.nanoseconds;
+        let Ok(nanos) = u64::try_from(nanos) else {
+            return Err(bad_request(format!("negative duration {nanos}ns")));
+        };
+        logging.set_level(set.level, std::time::Duration::from_nanos(nanos));
+        Ok(response::Type::Unknown)
     }
 
     /// The answer to one query call.
     fn operator_query(
-        &self,
+        &mut self,
         kind: call::Type,
+        call: &Call,
         viewer: Viewer<'_>,
         ctx: &Context<'_, Self>,
     ) -> Result<v1::agent::Response, Response> {
@@ -117,6 +224,13 @@ impl Agent {
             call::Type::GetAgent => {
                 r.get_agent = Some(self.get_agent());
                 R::GetAgent
+            }
+            call::Type::GetLoggingLevel | call::Type::SetLoggingLevel => {
+                match self.logging_call(kind, call, viewer, ctx, &mut r)? {
+                    // Mesos answers a SET_LOGGING_LEVEL with an empty `200 OK`.
+                    response::Type::Unknown => return Err(lhttp::status(StatusCode::OK)),
+                    t => t,
+                }
             }
             call::Type::Unknown => {
                 return Err(bad_request(

@@ -59,6 +59,11 @@ impl<'a> Viewer<'a> {
         self.allows(Action::ViewFlags)
     }
 
+    /// Whether the caller may change the logging level (`SET_LOGGING_LEVEL`).
+    pub(super) fn set_log_level(&self) -> bool {
+        self.allows(Action::SetLogLevel)
+    }
+
     /// Whether the caller may see this framework (and so anything of it).
     pub(super) fn framework(&self, framework: &FrameworkInfo) -> bool {
         self.allows(Action::ViewFramework { user: &framework.user })

@@ -1,6 +1,7 @@
 //! The agent's ACLs beyond `/flags`: `view_frameworks`, `view_executors` and
 //! `view_tasks` on `/state` and the operator API's queries, `access_sandboxes` on
-//! `/files/*`, `view_flags` on `/state` and GET_FLAGS, and `get_endpoints` on
+//! `/files/*` and the operator API's `LIST_FILES`/`READ_FILE`, `set_log_level` on
+//! `SET_LOGGING_LEVEL` and `/logging/toggle`, `view_flags` on `/state` and GET_FLAGS, and `get_endpoints` on
 //! `/metrics/snapshot`. Callers prove who they are with HTTP Basic, as an operator's
 //! tools would; the simulated network and paused clock come from the executor harness.
 
@@ -36,7 +37,10 @@ const ACLS: &str = r#"{
         {"principals": {"type": "ANY"}, "flags": {"type": "NONE"}}],
     "get_endpoints": [
         {"principals": {"values": ["ops"]}, "paths": {"values": ["/metrics/snapshot"]}},
-        {"principals": {"type": "ANY"}, "paths": {"type": "NONE"}}]
+        {"principals": {"type": "ANY"}, "paths": {"type": "NONE"}}],
+    "set_log_level": [
+        {"principals": {"values": ["ops"]}, "level": {"type": "ANY"}},
+        {"principals": {"type": "ANY"}, "level": {"type": "NONE"}}]
 }"#;
 
 /// An agent with the ACLs above and Basic authentication of both realms for `ops` and
@@ -227,4 +231,93 @@ async fn metrics_are_guarded_by_get_endpoints() {
         let eve = h.get(path, &[("authorization", &auth("eve"))]).await;
         assert_eq!(eve.status(), StatusCode::FORBIDDEN, "{path}");
     }
+}
+
+async fn operator_call(h: &Harness, principal: &str, call: Value) -> libprocess::http::Response {
+    let headers = [("authorization", auth(principal)), ("content-type", "application/json".into())];
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    h.post("/api/v1", &headers, call.to_string()).await
+}
+
+/// The operator API's `LIST_FILES` and `READ_FILE` read the sandboxes `/files` serves,
+/// under the same `access_sandboxes` check: `eve` lists and reads the `nobody`
+/// sandbox, not the `root` one; `ops` reads both; a path outside every sandbox is
+/// `403`, a missing one `404`. Mesos: slave/http.cpp `listFiles`, `readFile`.
+#[actix_rt::test]
+async fn list_and_read_files_are_guarded_by_access_sandboxes() {
+    let h = agent("acls-v1-files").await;
+    let ops = state(&h, "ops").await;
+    let mut directories = std::collections::BTreeMap::new();
+    for framework in ops["frameworks"].as_array().unwrap() {
+        for executor in framework["executors"].as_array().unwrap() {
+            let dir = executor["directory"].as_str().unwrap().to_string();
+            std::fs::write(std::path::Path::new(&dir).join("stdout"), "hello sandbox").unwrap();
+            directories.insert(executor["id"].as_str().unwrap().to_string(), dir);
+        }
+    }
+    let list = |dir: &str| json!({"type": "LIST_FILES", "list_files": {"path": dir}});
+    let read = |dir: &str| {
+        let path = format!("{dir}/stdout");
+        json!({"type": "READ_FILE", "read_file": {"path": path, "offset": 6, "length": 3}})
+    };
+    let listed = json_of(operator_call(&h, "eve", list(&directories["http-exec"])).await).await;
+    assert_eq!(listed["type"], "LIST_FILES");
+    let infos = listed["list_files"]["file_infos"].as_array().unwrap();
+    let stdout = infos.iter().find(|f| f["path"].as_str().unwrap().ends_with("/stdout")).unwrap();
+    assert_eq!(stdout["size"], 13);
+    let page = json_of(operator_call(&h, "eve", read(&directories["http-exec"])).await).await;
+    assert_eq!(page["type"], "READ_FILE");
+    assert_eq!(page["read_file"]["size"], 13);
+    // Mesos's JSON carries `bytes` as base64: "san".
+    assert_eq!(page["read_file"]["data"], "c2Fu");
+    for call in [list(&directories["root-exec"]), read(&directories["root-exec"])] {
+        let status = operator_call(&h, "eve", call.clone()).await.status();
+        assert_eq!(status, StatusCode::FORBIDDEN, "{call}");
+        assert_eq!(operator_call(&h, "ops", call).await.status(), StatusCode::OK);
+    }
+    let outside = json!({"type": "READ_FILE", "read_file": {"path": "/etc/passwd", "offset": 0}});
+    assert_eq!(operator_call(&h, "ops", outside).await.status(), StatusCode::FORBIDDEN);
+    let missing = format!("{}/nope", directories["http-exec"]);
+    let missing = json!({"type": "READ_FILE", "read_file": {"path": missing, "offset": 0}});
+    assert_eq!(operator_call(&h, "ops", missing).await.status(), StatusCode::NOT_FOUND);
+    let no_field = json!({"type": "LIST_FILES"});
+    assert_eq!(operator_call(&h, "ops", no_field).await.status(), StatusCode::BAD_REQUEST);
+}
+
+/// `SET_LOGGING_LEVEL` (allowed by `set_log_level` to `ops` only) raises the level that
+/// `GET_LOGGING_LEVEL` reports, and the level reverts once `duration` has passed on
+/// the agent's clock; `/logging/toggle` does the same from a query string. Mesos:
+/// slave/http.cpp `setLoggingLevel`, libprocess logging.cpp `Logging::toggle`.
+#[actix_rt::test]
+async fn logging_level_is_set_and_reverts() {
+    let h = agent("acls-logging").await;
+    async fn level(h: &Harness) -> u64 {
+        let get = json!({"type": "GET_LOGGING_LEVEL"});
+        let answer = json_of(operator_call(h, "eve", get).await).await;
+        answer["get_logging_level"]["level"].as_u64().unwrap()
+    }
+    assert_eq!(level(&h).await, 0);
+    let set = json!({"type": "SET_LOGGING_LEVEL",
+        "set_logging_level": {"level": 2, "duration": {"nanoseconds": 60_000_000_000u64}}});
+    assert_eq!(operator_call(&h, "eve", set.clone()).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(level(&h).await, 0);
+    assert_eq!(operator_call(&h, "ops", set).await.status(), StatusCode::OK);
+    assert_eq!(level(&h).await, 2);
+    h.advance(std::time::Duration::from_secs(59)).await;
+    assert_eq!(level(&h).await, 2, "not yet reverted");
+    h.advance(std::time::Duration::from_secs(1)).await;
+    assert_eq!(level(&h).await, 0, "reverted after the duration");
+
+    let toggle = |principal: &str, query: &str| {
+        let path = format!("/logging/toggle{query}");
+        let header = auth(principal);
+        let h = &h;
+        async move { h.get(&path, &[("authorization", &header)]).await.status() }
+    };
+    assert_eq!(toggle("eve", "?level=1&duration=10secs").await, StatusCode::FORBIDDEN);
+    assert_eq!(toggle("ops", "?level=1").await, StatusCode::BAD_REQUEST);
+    assert_eq!(toggle("ops", "?level=1&duration=10secs").await, StatusCode::OK);
+    assert_eq!(level(&h).await, 1);
+    h.advance(std::time::Duration::from_secs(10)).await;
+    assert_eq!(level(&h).await, 0);
 }

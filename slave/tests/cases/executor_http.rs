@@ -108,7 +108,7 @@ impl Harness {
         harness
     }
 
-    async fn advance(&self, by: Duration) {
+    pub(super) async fn advance(&self, by: Duration) {
         self.clock.settle().await;
         self.clock.advance(by);
         self.clock.settle().await;
@@ -483,7 +483,8 @@ async fn agent_operator_api() {
         operator(&h, "GET_TASKS").await.1["get_tasks"]["queued_tasks"][0]["task_id"]["value"],
         "t1"
     );
-    assert_eq!(operator(&h, "GET_LOGGING_LEVEL").await.0, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(operator(&h, "GET_LOGGING_LEVEL").await.1["get_logging_level"]["level"], 0);
+    assert_eq!(operator(&h, "PRUNE_IMAGES").await.0, StatusCode::NOT_IMPLEMENTED);
 
     let call = v1::agent::Call {
         r#type: Some(v1::agent::call::Type::GetHealth as i32),
