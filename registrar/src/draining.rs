@@ -57,7 +57,7 @@ pub(crate) fn drain_agent(
     let Some(entry) = fields(state, &id) else { return Ok(false) };
     *entry.drain_info = Some(DrainInfo {
         state: DrainState::Draining as i32,
-        config: op.config.clone().unwrap_or_default(),
+        config: op.config.unwrap_or_default(),
     });
     *entry.deactivated = Some(true);
     Ok(true)

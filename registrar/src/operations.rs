@@ -319,11 +319,8 @@ fn mark_unreachable(state: &mut RegistryState, op: &AgentAtTime) -> Result<bool,
         return Err(RegistryError::AgentNotAdmitted { agent_id: id });
     };
     // Draining and deactivation survive the partition (Mesos copies them too).
-    let (drain_info, deactivated) = state
-        .slaves_mut()
-        .get(position)
-        .map(|s| (s.drain_info.clone(), s.deactivated))
-        .unwrap_or_default();
+    let (drain_info, deactivated) =
+        state.slaves_mut().get(position).map(|s| (s.drain_info, s.deactivated)).unwrap_or_default();
     let mut admitted = std::mem::take(&mut state.admitted);
     swap_remove_indexed(state.slaves_mut(), &mut admitted, position, slave_id_of);
     state.admitted = admitted;
@@ -383,7 +380,7 @@ fn mark_reachable(state: &mut RegistryState, info: &SlaveInfo) -> Result<bool, R
         .unreachable
         .get(&id)
         .and_then(|&p| state.unreachable_agents().get(p))
-        .map(|s| (s.drain_info.clone(), s.deactivated));
+        .map(|s| (s.drain_info, s.deactivated));
     if !take_unreachable(state, &id) {
         tracing::warn!(agent_id = %id, "allowing an unknown agent to reregister");
     }

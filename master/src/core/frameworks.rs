@@ -83,7 +83,7 @@ impl MasterCore {
                 self.on_shutdown_executor(&framework_id, required(call.shutdown, "shutdown")?)
             }
             Type::Acknowledge => {
-                self.on_acknowledge(&framework_id, required(call.acknowledge, "acknowledge")?)
+                self.on_acknowledge(&framework_id, required(call.acknowledge, "acknowledge")?, now)
             }
             Type::Reconcile => {
                 self.on_reconcile(&framework_id, required(call.reconcile, "reconcile")?, now)

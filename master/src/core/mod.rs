@@ -14,10 +14,13 @@
 //! - `launch`: ACCEPT with offer validation, and each task's launch (authorization,
 //!   validation, bookkeeping, `RunTaskMessage`);
 //! - `tasks`: kill, status updates, acknowledgements, reconciliation, executors;
-//! - `authorization`: the `--acls` checks of SUBSCRIBE, LAUNCH and TEARDOWN.
+//! - `authorization`: the `--acls` checks of SUBSCRIBE, LAUNCH and TEARDOWN;
+//! - `draining`: the operator calls on one agent (MARK_AGENT_GONE, DEACTIVATE_AGENT,
+//!   REACTIVATE_AGENT, DRAIN_AGENT) and the draining lifecycle.
 
 mod agents;
 mod authorization;
+mod draining;
 mod frameworks;
 mod launch;
 mod offers;
@@ -35,6 +38,7 @@ use mesos_proto::mesos::{self, internal};
 use mesos_proto::resources::Resources;
 
 pub use authorization::{framework_principal, run_task_user};
+pub use draining::{AgentCallDone, OperatorReply, OperatorRequest};
 pub use frameworks::framework_roles;
 pub use offers::AllocationDecision;
 
@@ -117,6 +121,10 @@ libprocess::protocol! {
         LostSlave(internal::LostSlaveMessage),
         /// Tell a scheduler an executor exited.
         ExitedExecutor(internal::ExitedExecutorMessage),
+        /// Tell an agent to shut down (it is marked gone).
+        Shutdown(internal::ShutdownMessage),
+        /// Tell an agent to drain: kill its tasks within the config's grace period.
+        DrainSlave(internal::DrainSlaveMessage),
     }
 }
 
@@ -243,6 +251,14 @@ pub enum Output {
         /// How to continue once it is committed.
         after: registry::AfterRegistry,
     },
+    /// Answer an operator call that waited for the registry (see
+    /// [`OperatorReply::Pending`]): `Ok` is `200 OK`.
+    OperatorReply {
+        /// The HTTP layer's number for the call.
+        request: OperatorRequest,
+        /// Whether the registry took the change.
+        result: Result<(), String>,
+    },
 }
 
 /// Counters behind `/metrics/snapshot` (`master/*`).
@@ -317,6 +333,16 @@ pub struct MasterCore {
     pub(crate) recovered_agents: HashMap<AgentId, mesos::SlaveInfo>,
     /// Frameworks the registry says were removed (they may not come back).
     pub(crate) completed_framework_ids: std::collections::HashSet<FrameworkId>,
+    /// Agents marked gone, with when (bounded like `unreachable`). Mesos `slaves.gone`.
+    pub(crate) gone: HashMap<AgentId, Time>,
+    /// Agents being marked gone in the registry. Mesos `slaves.markingGone`.
+    pub(crate) marking_gone: std::collections::HashSet<AgentId>,
+    /// Deactivated agents (no offers). Mesos `slaves.deactivated`.
+    pub(crate) deactivated: std::collections::HashSet<AgentId>,
+    /// Draining and drained agents. Mesos `slaves.draining`.
+    pub(crate) draining: HashMap<AgentId, mesos::DrainInfo>,
+    /// DRAINING agents whose DRAINED state is being written to the registry.
+    pub(crate) draining_pending: std::collections::HashSet<AgentId>,
     pub(crate) outbox: Vec<Output>,
     pub(crate) stats: Stats,
     pub(crate) epoch: u64,
@@ -345,6 +371,11 @@ impl MasterCore {
             pending_pids: Default::default(),
             recovered_agents: HashMap::new(),
             completed_framework_ids: Default::default(),
+            gone: HashMap::new(),
+            marking_gone: Default::default(),
+            deactivated: Default::default(),
+            draining: HashMap::new(),
+            draining_pending: Default::default(),
             outbox: Vec::new(),
             stats: Stats::default(),
             epoch: 0,

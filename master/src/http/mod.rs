@@ -52,6 +52,8 @@
 //! - [`visibility`]: the `view_*` ACLs applied to a snapshot before it is rendered.
 //! - [`scheduler_api`]: the v1 scheduler HTTP API and its subscriber streams.
 //! - [`operator_api`]: the v1 operator HTTP API and its subscriber streams.
+//! - [`agent_calls`]: the operator calls on one agent (MARK_AGENT_GONE,
+//!   DEACTIVATE_AGENT, REACTIVATE_AGENT, DRAIN_AGENT), answered once in the registry.
 //! - [`metrics`]: the `master/*` metrics, computed from the snapshot.
 //! - `raft`: `/raft`.
 //! - `web_ui`: `/` and the page's assets (`webui/`).
@@ -67,6 +69,7 @@ use crate::process::MasterProcess;
 use crate::snapshot::{SnapshotCell, StateSnapshot};
 use mesos_registrar::Registrar;
 
+pub mod agent_calls;
 pub mod authentication;
 pub mod endpoints;
 pub mod metrics;

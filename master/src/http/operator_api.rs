@@ -41,6 +41,8 @@ pub const MAX_OPERATOR_SUBSCRIBERS: usize = 1000;
 #[derive(Default)]
 pub struct OperatorSubscribers {
     streams: Vec<Subscriber>,
+    /// Operator calls waiting for the registry (`super::agent_calls`).
+    pub(crate) pending: super::agent_calls::PendingCalls,
 }
 
 /// One operator SUBSCRIBE stream.
@@ -128,6 +130,9 @@ async fn handle(
     match kind {
         call::Type::Teardown => on_teardown(call.teardown, &master, principal).await,
         call::Type::Subscribe => on_subscribe(&master, encoding, principal, authorizer).await,
+        kind if super::agent_calls::handles(kind) => {
+            super::agent_calls::on_agent_call(call, &master, principal).await
+        }
         call::Type::GetFlags if !may_view_flags(authorizer, principal.as_ref()) => {
             Err(super::forbidden(""))
         }
@@ -136,7 +141,7 @@ async fn handle(
 }
 
 /// The answer when the master actor is gone (it is shutting down).
-fn unavailable() -> Response {
+pub(super) fn unavailable() -> Response {
     lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "master is shutting down")
 }
 

@@ -364,13 +364,13 @@ async fn drain_deactivate_reactivate() {
     assert!(!ok(&registrar, Op::DeactivateAgent(id("2"))));
     refused(&registrar, Op::MarkAgentDrained(id("1")));
     let config = DrainConfig { max_grace_period: None, mark_gone: Some(true) };
-    let drain = Op::DrainAgent(DrainAgent { id: Some(id("1")), config: Some(config.clone()) });
+    let drain = Op::DrainAgent(DrainAgent { id: Some(id("1")), config: Some(config) });
     assert!(ok(&registrar, drain));
     assert!(ok(&registrar, unreachable("1")));
     let state = registrar.state().await.expect("state");
     let entry = &state.unreachable_agents()[0];
     assert_eq!(entry.deactivated, Some(true));
-    assert_eq!(entry.drain_info.as_ref().map(|d| d.config.clone()), Some(config));
+    assert_eq!(entry.drain_info.as_ref().map(|d| d.config), Some(config));
     assert!(ok(&registrar, Op::MarkReachable(agent("1"))));
     assert!(ok(&registrar, Op::MarkAgentDrained(id("1"))));
     let state = registrar.state().await.expect("state");
