@@ -20,7 +20,7 @@ pub const MESOS_VERSION: &str = "1.11.0";
 
 fn capabilities() -> Vec<slave_info::Capability> {
     use slave_info::capability::Type;
-    [Type::MultiRole, Type::HierarchicalRole, Type::ReservationRefinement]
+    [Type::MultiRole, Type::HierarchicalRole, Type::ReservationRefinement, Type::AgentDraining]
         .into_iter()
         .map(|t| slave_info::Capability { r#type: Some(t as i32) })
         .collect()

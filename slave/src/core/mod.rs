@@ -17,10 +17,12 @@
 //! - `tasks`: running and killing tasks, launching executors, executor registration;
 //! - `executors`: executor exits, shutdowns and kills, framework shutdown;
 //! - `delivery`: status updates from executors to the master and acknowledgements;
-//! - `recovery`: taking back checkpointed work after a restart.
+//! - `recovery`: taking back checkpointed work after a restart;
+//! - `draining`: the master's DrainSlaveMessage (kill every task within a grace period).
 
 pub mod authentication;
 mod delivery;
+mod draining;
 mod executors;
 mod masters;
 mod recovery;
