@@ -37,6 +37,9 @@ impl MasterCore {
         Resources::from_protos(message.slave.resources.clone()).map_err(|e| {
             MasterError::InvalidCall { reason: format!("invalid agent resources: {e}") }
         })?;
+        if self.refuse_if_down(&message.slave.hostname, from) {
+            return Ok(());
+        }
         let agent_id = AgentId::generate(&self.id_prefix, self.next_agent);
         self.next_agent += 1;
         let mut message = message;
@@ -135,6 +138,9 @@ impl MasterCore {
             let message = "Agent has been marked gone".to_string();
             let shutdown = internal::ShutdownMessage { message: Some(message) };
             self.send(from, Outgoing::Shutdown(shutdown));
+            return Ok(());
+        }
+        if self.refuse_if_down(&message.slave.hostname, from) {
             return Ok(());
         }
         // Malformed resources are refused before anything changes.

@@ -195,6 +195,13 @@ impl MasterCore {
         request: OperatorRequest,
     ) -> OperatorReply {
         if let Some(agent) = self.agents.get(agent_id) {
+            // Mesos: a best-effort check that maintenance and draining do not mix.
+            let machine = Self::machine_of(&agent.info.hostname, &agent.pid);
+            if self.machines.contains_key(&machine) {
+                return OperatorReply::BadRequest(format!(
+                    "Agent {agent_id} is part of a maintenance schedule"
+                ));
+            }
             let capable = agent
                 .capabilities
                 .iter()

@@ -15,6 +15,7 @@
 //!   validation, bookkeeping, `RunTaskMessage`);
 //! - `tasks`: kill, status updates, acknowledgements, reconciliation, executors;
 //! - `authorization`: the `--acls` checks of SUBSCRIBE, LAUNCH and TEARDOWN;
+//! - `maintenance`: the maintenance schedule, machines DOWN and UP;
 //! - `draining`: the operator calls on one agent (MARK_AGENT_GONE, DEACTIVATE_AGENT,
 //!   REACTIVATE_AGENT, DRAIN_AGENT) and the draining lifecycle.
 
@@ -23,6 +24,7 @@ mod authorization;
 mod draining;
 mod frameworks;
 mod launch;
+mod maintenance;
 mod offers;
 pub mod registry;
 mod state;
@@ -40,6 +42,7 @@ use mesos_proto::resources::Resources;
 pub use authorization::{framework_principal, run_task_user};
 pub use draining::{AgentCallDone, OperatorReply, OperatorRequest};
 pub use frameworks::framework_roles;
+pub use maintenance::MaintenanceDone;
 pub use offers::AllocationDecision;
 
 pub use state::{Agent, AgentState, Framework, FrameworkState, OfferEntry, UnreachableAgent};
@@ -343,6 +346,10 @@ pub struct MasterCore {
     pub(crate) draining: HashMap<AgentId, mesos::DrainInfo>,
     /// DRAINING agents whose DRAINED state is being written to the registry.
     pub(crate) draining_pending: std::collections::HashSet<AgentId>,
+    /// The maintenance schedule (Mesos keeps one).
+    pub(crate) schedule: Option<mesos::maintenance::Schedule>,
+    /// Scheduled machines with their mode, by `(hostname, ip)`. Mesos `machines`.
+    pub(crate) machines: std::collections::BTreeMap<maintenance::MachineKey, mesos::MachineInfo>,
     pub(crate) outbox: Vec<Output>,
     pub(crate) stats: Stats,
     pub(crate) epoch: u64,
@@ -376,6 +383,8 @@ impl MasterCore {
             deactivated: Default::default(),
             draining: HashMap::new(),
             draining_pending: Default::default(),
+            schedule: None,
+            machines: Default::default(),
             outbox: Vec::new(),
             stats: Stats::default(),
             epoch: 0,

@@ -46,6 +46,8 @@ pub enum AfterRegistry {
         done: super::AgentCallDone,
         request: Option<super::OperatorRequest>,
     },
+    /// A maintenance change is in the registry; `request` is the waiting HTTP call.
+    Maintenance { done: super::MaintenanceDone, request: super::OperatorRequest },
     /// Nothing more to do (the master already acted, e.g. removing a framework).
     Nothing,
 }
@@ -74,6 +76,11 @@ impl MasterCore {
             Err(error) if matches!(after, AfterRegistry::AgentCall { .. }) => {
                 if let AfterRegistry::AgentCall { agent_id, done, request } = after {
                     self.on_agent_call_done(&agent_id, done, request, Err(error), now);
+                }
+            }
+            Err(error) if matches!(after, AfterRegistry::Maintenance { .. }) => {
+                if let AfterRegistry::Maintenance { done, request } = after {
+                    self.on_maintenance_done(done, request, Err(error), now);
                 }
             }
             Err(error) => {
@@ -112,6 +119,9 @@ impl MasterCore {
             }
             AfterRegistry::AgentCall { agent_id, done, request } => {
                 self.on_agent_call_done(&agent_id, done, request, Ok(()), now)
+            }
+            AfterRegistry::Maintenance { done, request } => {
+                self.on_maintenance_done(done, request, Ok(()), now)
             }
             AfterRegistry::Nothing => {}
         }
@@ -165,6 +175,7 @@ impl MasterCore {
             }
         }
         core.recover_draining(registry, now);
+        core.recover_maintenance(registry);
         for id in registry.completed_frameworks() {
             core.completed_framework_ids.insert(FrameworkId::from(id));
         }

@@ -1,6 +1,10 @@
-//! The v1 operator calls on one agent: `MARK_AGENT_GONE`, `DEACTIVATE_AGENT`,
-//! `REACTIVATE_AGENT`, `DRAIN_AGENT` (Mesos: master/http.cpp `markAgentGone`,
-//! `deactivateAgent`, `reactivateAgent`, `drainAgent`).
+//! The v1 operator calls that change agents and machines: `MARK_AGENT_GONE`,
+//! `DEACTIVATE_AGENT`, `REACTIVATE_AGENT`, `DRAIN_AGENT`, `UPDATE_MAINTENANCE_SCHEDULE`,
+//! `START_MAINTENANCE`, `STOP_MAINTENANCE`, and the maintenance queries
+//! `GET_MAINTENANCE_SCHEDULE`, `GET_MAINTENANCE_STATUS` (Mesos: master/http.cpp
+//! `markAgentGone`, `deactivateAgent`, `reactivateAgent`, `drainAgent`,
+//! `updateMaintenanceSchedule`, `startMaintenance`, `stopMaintenance`,
+//! `getMaintenanceSchedule`, `getMaintenanceStatus`).
 //!
 //! Each runs on the master's core (`crate::core::MasterCore::mark_agent_gone`, ...),
 //! which either answers at once or writes the change to the registry first; then the
@@ -16,7 +20,7 @@ use std::collections::HashMap;
 use http::StatusCode;
 use libprocess::ProcessRef;
 use libprocess::http::{self as lhttp, Response};
-use mesos_proto::http_api::bad_request;
+use mesos_proto::http_api::{Encoding, bad_request, evolve};
 use mesos_proto::ids::AgentId;
 use mesos_proto::mesos::{self, v1};
 use mesos_security::Principal;
@@ -64,6 +68,9 @@ enum AgentCall {
     Deactivate(AgentId),
     Reactivate(AgentId),
     Drain(AgentId, mesos::DrainConfig),
+    UpdateSchedule(mesos::maintenance::Schedule),
+    StartMaintenance(Vec<mesos::MachineId>),
+    StopMaintenance(Vec<mesos::MachineId>),
 }
 
 fn decode(call: v1::master::Call) -> Result<AgentCall, Response> {
@@ -80,6 +87,20 @@ fn decode(call: v1::master::Call) -> Result<AgentCall, Response> {
         call::Type::ReactivateAgent => {
             let c = call.reactivate_agent.ok_or_else(|| missing("reactivate_agent"))?;
             AgentCall::Reactivate(AgentId::from(&c.agent_id))
+        }
+        call::Type::UpdateMaintenanceSchedule => {
+            let c = call
+                .update_maintenance_schedule
+                .ok_or_else(|| missing("update_maintenance_schedule"))?;
+            AgentCall::UpdateSchedule(evolve(&c.schedule))
+        }
+        call::Type::StartMaintenance => {
+            let c = call.start_maintenance.ok_or_else(|| missing("start_maintenance"))?;
+            AgentCall::StartMaintenance(c.machines.iter().map(evolve).collect())
+        }
+        call::Type::StopMaintenance => {
+            let c = call.stop_maintenance.ok_or_else(|| missing("stop_maintenance"))?;
+            AgentCall::StopMaintenance(c.machines.iter().map(evolve).collect())
         }
         _ => {
             let c = call.drain_agent.ok_or_else(|| missing("drain_agent"))?;
@@ -100,6 +121,9 @@ pub fn handles(kind: call::Type) -> bool {
             | call::Type::DeactivateAgent
             | call::Type::ReactivateAgent
             | call::Type::DrainAgent
+            | call::Type::UpdateMaintenanceSchedule
+            | call::Type::StartMaintenance
+            | call::Type::StopMaintenance
     )
 }
 
@@ -124,6 +148,9 @@ pub async fn on_agent_call(
                 AgentCall::Deactivate(id) => core.deactivate_agent(p, &id, request),
                 AgentCall::Reactivate(id) => core.reactivate_agent(p, &id, request),
                 AgentCall::Drain(id, config) => core.drain_agent(p, &id, config, request),
+                AgentCall::UpdateSchedule(s) => core.update_maintenance_schedule(p, s, request),
+                AgentCall::StartMaintenance(ids) => core.start_maintenance(p, ids, request),
+                AgentCall::StopMaintenance(ids) => core.stop_maintenance(p, ids, request),
             };
             if reply != OperatorReply::Pending {
                 m.operator.pending.waiting.remove(&request);
@@ -147,4 +174,46 @@ pub async fn on_agent_call(
         OperatorReply::Conflict(message) => text(StatusCode::CONFLICT, message),
         OperatorReply::Unavailable(message) => text(StatusCode::SERVICE_UNAVAILABLE, message),
     }
+}
+
+/// GET_MAINTENANCE_SCHEDULE and GET_MAINTENANCE_STATUS, read on the master. Without the
+/// `get_maintenance_schedules` / `get_maintenance_statuses` ACLs' leave, the answer is
+/// empty (Mesos filters the machines the caller may not see).
+pub async fn on_maintenance_query(
+    kind: call::Type,
+    master: &ProcessRef<MasterProcess>,
+    principal: Option<Principal>,
+    encoding: Encoding,
+) -> Result<Response, Response> {
+    use mesos_security::Action;
+    use v1::master::response;
+    let mut r = v1::master::Response::default();
+    let (schedule, status) = master
+        .dispatch(move |m, _| {
+            let core = m.core();
+            let p = principal.as_ref();
+            let schedule = if core.authorized(p, Action::GetMaintenanceSchedule) {
+                core.maintenance_schedule()
+            } else {
+                Default::default()
+            };
+            let status = if core.authorized(p, Action::GetMaintenanceStatus) {
+                core.maintenance_status()
+            } else {
+                Default::default()
+            };
+            (schedule, status)
+        })
+        .await
+        .map_err(|_| super::operator_api::unavailable())?;
+    let t = if kind == call::Type::GetMaintenanceSchedule {
+        r.get_maintenance_schedule =
+            Some(response::GetMaintenanceSchedule { schedule: evolve(&schedule) });
+        response::Type::GetMaintenanceSchedule
+    } else {
+        r.get_maintenance_status = Some(response::GetMaintenanceStatus { status: evolve(&status) });
+        response::Type::GetMaintenanceStatus
+    };
+    r.r#type = Some(t as i32);
+    Ok(lhttp::response(StatusCode::OK, encoding.content_type(), encoding.encode(&r)))
 }

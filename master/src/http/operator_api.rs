@@ -130,6 +130,9 @@ async fn handle(
     match kind {
         call::Type::Teardown => on_teardown(call.teardown, &master, principal).await,
         call::Type::Subscribe => on_subscribe(&master, encoding, principal, authorizer).await,
+        call::Type::GetMaintenanceSchedule | call::Type::GetMaintenanceStatus => {
+            super::agent_calls::on_maintenance_query(kind, &master, principal, encoding).await
+        }
         kind if super::agent_calls::handles(kind) => {
             super::agent_calls::on_agent_call(call, &master, principal).await
         }

@@ -230,3 +230,82 @@ async fn drain_agent_mark_gone() {
         "not capable of draining"
     );
 }
+
+fn machine(agent: &FakeAgent) -> Value {
+    let ip = agent.pid().address().ip().to_string();
+    json!({"hostname": format!("host-{ip}"), "ip": ip})
+}
+
+fn schedule(machines: Vec<Value>) -> Value {
+    let windows: Vec<Value> = machines
+        .into_iter()
+        .map(|m| json!({"machine_ids": [m], "unavailability": {"start": {"nanoseconds": 1}}}))
+        .collect();
+    json!({"type": "UPDATE_MAINTENANCE_SCHEDULE",
+           "update_maintenance_schedule": {"schedule": {"windows": windows}}})
+}
+
+async fn call_json(cluster: &Cluster, body: Value) -> Value {
+    let response = call(cluster, body).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    serde_json::from_slice(&response.into_body().into_bytes().await).unwrap()
+}
+
+/// `MasterMaintenanceTest.UpdateSchedule`, `.BringDownMachines`, `.BringUpMachines`:
+/// a scheduled machine is DRAINING; invalid schedules and transitions are 400; START
+/// brings it DOWN (its agent shut down and removed, and refused when it comes back),
+/// and a DOWN machine cannot leave the schedule; STOP brings it UP (out of the schedule)
+/// and its agent registers again.
+#[actix_rt::test]
+async fn maintenance_schedule_down_and_up() {
+    let cluster = Cluster::start(|_| {});
+    let mut agent = cluster.agent("cpus:2;mem:1024");
+    agent.register(&cluster).await;
+    let m = machine(&agent);
+    let empty_window = json!({"type": "UPDATE_MAINTENANCE_SCHEDULE",
+        "update_maintenance_schedule": {"schedule": {"windows": [{"machine_ids": [],
+            "unavailability": {"start": {"nanoseconds": 1}}}]}}});
+    assert_eq!(call(&cluster, empty_window).await.status(), StatusCode::BAD_REQUEST);
+    let twice = schedule(vec![m.clone(), m.clone()]);
+    assert_eq!(call(&cluster, twice).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(call(&cluster, schedule(vec![m.clone()])).await.status(), StatusCode::OK);
+
+    let got = call_json(&cluster, json!({"type": "GET_MAINTENANCE_SCHEDULE"})).await;
+    assert_eq!(got["get_maintenance_schedule"]["schedule"]["windows"][0]["machine_ids"][0], m);
+    let status = call_json(&cluster, json!({"type": "GET_MAINTENANCE_STATUS"})).await;
+    assert_eq!(status["get_maintenance_status"]["status"]["draining_machines"][0]["id"], m);
+
+    let up = json!({"type": "STOP_MAINTENANCE", "stop_maintenance": {"machines": [m.clone()]}});
+    assert_eq!(call(&cluster, up.clone()).await.status(), StatusCode::BAD_REQUEST, "not DOWN");
+    let down = json!({"type": "START_MAINTENANCE", "start_maintenance": {"machines": [m.clone()]}});
+    agent.drain();
+    assert_eq!(call(&cluster, down).await.status(), StatusCode::OK);
+    cluster.settle().await;
+    assert!(agent.drain().iter().any(|m| matches!(m, AgentMsg::Shutdown(_))));
+    assert_eq!(cluster.inspect(|core| core.agents().count()).await, 0);
+    let status = call_json(&cluster, json!({"type": "GET_MAINTENANCE_STATUS"})).await;
+    assert_eq!(status["get_maintenance_status"]["status"]["down_machines"][0], m);
+    assert_eq!(
+        call(&cluster, schedule(vec![])).await.status(),
+        StatusCode::BAD_REQUEST,
+        "a DOWN machine cannot leave the schedule"
+    );
+
+    // The agent comes back while its machine is DOWN: refused.
+    agent.id = None;
+    agent.send(internal::RegisterSlaveMessage {
+        slave: agent.info(),
+        version: Some("1.11.0".into()),
+        ..Default::default()
+    });
+    cluster.settle().await;
+    let back = agent.drain();
+    assert!(back.iter().any(|m| matches!(m, AgentMsg::Shutdown(_))), "{back:?}");
+    assert!(!back.iter().any(|m| matches!(m, AgentMsg::Registered(_))));
+
+    assert_eq!(call(&cluster, up).await.status(), StatusCode::OK);
+    let got = call_json(&cluster, json!({"type": "GET_MAINTENANCE_SCHEDULE"})).await;
+    assert!(got["get_maintenance_schedule"]["schedule"]["windows"].is_null(), "{got}");
+    agent.register(&cluster).await;
+    assert_eq!(cluster.inspect(|core| core.agents().count()).await, 1);
+}
