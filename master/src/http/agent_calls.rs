@@ -176,19 +176,15 @@ pub async fn on_agent_call(
     }
 }
 
-/// GET_MAINTENANCE_SCHEDULE and GET_MAINTENANCE_STATUS, read on the master. Without the
-/// `get_maintenance_schedules` / `get_maintenance_statuses` ACLs' leave, the answer is
-/// empty (Mesos filters the machines the caller may not see).
-pub async fn on_maintenance_query(
-    kind: call::Type,
+/// The maintenance schedule and cluster status as `principal` may see them, read on the
+/// master. When the `get_maintenance_schedules` / `get_maintenance_statuses` ACLs deny
+/// it the answer is empty (Mesos filters out the machines the caller may not see).
+pub async fn read_maintenance(
     master: &ProcessRef<MasterProcess>,
     principal: Option<Principal>,
-    encoding: Encoding,
-) -> Result<Response, Response> {
+) -> Result<(mesos::maintenance::Schedule, mesos::maintenance::ClusterStatus), Response> {
     use mesos_security::Action;
-    use v1::master::response;
-    let mut r = v1::master::Response::default();
-    let (schedule, status) = master
+    master
         .dispatch(move |m, _| {
             let core = m.core();
             let p = principal.as_ref();
@@ -205,7 +201,19 @@ pub async fn on_maintenance_query(
             (schedule, status)
         })
         .await
-        .map_err(|_| super::operator_api::unavailable())?;
+        .map_err(|_| super::operator_api::unavailable())
+}
+
+/// GET_MAINTENANCE_SCHEDULE and GET_MAINTENANCE_STATUS.
+pub async fn on_maintenance_query(
+    kind: call::Type,
+    master: &ProcessRef<MasterProcess>,
+    principal: Option<Principal>,
+    encoding: Encoding,
+) -> Result<Response, Response> {
+    use v1::master::response;
+    let (schedule, status) = read_maintenance(master, principal).await?;
+    let mut r = v1::master::Response::default();
     let t = if kind == call::Type::GetMaintenanceSchedule {
         r.get_maintenance_schedule =
             Some(response::GetMaintenanceSchedule { schedule: evolve(&schedule) });

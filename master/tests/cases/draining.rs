@@ -309,3 +309,41 @@ async fn maintenance_schedule_down_and_up() {
     agent.register(&cluster).await;
     assert_eq!(cluster.inspect(|core| core.agents().count()).await, 1);
 }
+
+async fn endpoint(cluster: &Cluster, method: Method, path: &str, body: Value) -> Response {
+    let request = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(Bytes::from(if body.is_null() { String::new() } else { body.to_string() }))
+        .unwrap();
+    cluster.node.handle_http(request).await
+}
+
+/// The v0 maintenance endpoints (`MasterMaintenanceTest` drives Mesos through them):
+/// POST `/master/maintenance/schedule`, GET `/master/maintenance/status` and
+/// `/master/maintenance/schedule`, POST `/master/machine/down` and `/master/machine/up`;
+/// other methods are 405.
+#[actix_rt::test]
+async fn maintenance_endpoints() {
+    let cluster = Cluster::start(|_| {});
+    let mut agent = cluster.agent("cpus:2;mem:1024");
+    agent.register(&cluster).await;
+    let m = machine(&agent);
+    let schedule = json!({"windows": [{"machine_ids": [m.clone()],
+        "unavailability": {"start": {"nanoseconds": 1}}}]});
+    let post = endpoint(&cluster, Method::POST, "/master/maintenance/schedule", schedule).await;
+    assert_eq!(post.status(), StatusCode::OK);
+    let got = endpoint(&cluster, Method::GET, "/master/maintenance/schedule", Value::Null).await;
+    let got: Value = serde_json::from_slice(&got.into_body().into_bytes().await).unwrap();
+    assert_eq!(got["windows"][0]["machine_ids"][0], m);
+    let down = endpoint(&cluster, Method::POST, "/master/machine/down", json!([m.clone()])).await;
+    assert_eq!(down.status(), StatusCode::OK);
+    let status = endpoint(&cluster, Method::GET, "/master/maintenance/status", Value::Null).await;
+    let status: Value = serde_json::from_slice(&status.into_body().into_bytes().await).unwrap();
+    assert_eq!(status["down_machines"][0], m);
+    let up = endpoint(&cluster, Method::POST, "/master/machine/up", json!([m])).await;
+    assert_eq!(up.status(), StatusCode::OK);
+    let wrong = endpoint(&cluster, Method::GET, "/master/machine/up", Value::Null).await;
+    assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
