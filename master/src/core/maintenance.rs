@@ -9,7 +9,8 @@
 //! registry first (`UpdateSchedule`, `StartMaintenance`, `StopMaintenance`) and the
 //! operator answered once it is committed.
 //!
-//! Not done yet: unavailability on offers and inverse offers (issue 15, section 3).
+//! Offers of a scheduled machine's agents carry its `unavailability`. Not done yet:
+//! inverse offers (issue 15, section 3) and the allocator's view of unavailability.
 //!
 //! Mesos: master/maintenance.cpp (validation), master/http.cpp
 //! `_updateMaintenanceSchedule`, `_startMaintenance`, `_stopMaintenance`,
@@ -86,6 +87,16 @@ impl MasterCore {
     /// Whether the machine of an agent at `pid` with `hostname` is DOWN.
     pub(crate) fn machine_down(&self, hostname: &str, pid: &Pid) -> bool {
         self.machines.get(&Self::machine_of(hostname, pid)).is_some_and(|m| m.mode() == Mode::Down)
+    }
+
+    /// The scheduled unavailability of the machine of an agent at `pid` with
+    /// `hostname`, shown on its offers.
+    pub(crate) fn unavailability_of(
+        &self,
+        hostname: &str,
+        pid: &Pid,
+    ) -> Option<mesos::Unavailability> {
+        self.machines.get(&Self::machine_of(hostname, pid)).and_then(|m| m.unavailability)
     }
 
     /// Refuses an agent of a DOWN machine: it is told to shut down. Mesos: master.cpp

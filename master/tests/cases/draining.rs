@@ -347,3 +347,25 @@ async fn maintenance_endpoints() {
     let wrong = endpoint(&cluster, Method::GET, "/master/machine/up", Value::Null).await;
     assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
+
+/// `MasterMaintenanceTest.PendingUnavailabilityTest` (the offer half): offers of an
+/// agent on a scheduled machine carry the machine's unavailability.
+#[actix_rt::test]
+async fn offers_carry_unavailability() {
+    let cluster = Cluster::start(|_| {});
+    let mut agent = cluster.agent("cpus:2;mem:1024");
+    agent.register(&cluster).await;
+    let window = json!({"type": "UPDATE_MAINTENANCE_SCHEDULE",
+        "update_maintenance_schedule": {"schedule": {"windows": [{
+            "machine_ids": [machine(&agent)],
+            "unavailability": {"start": {"nanoseconds": 7_000_000_000_i64},
+                               "duration": {"nanoseconds": 3_600_000_000_000_i64}}}]}}});
+    assert_eq!(call(&cluster, window).await.status(), StatusCode::OK);
+    let mut scheduler = cluster.scheduler();
+    scheduler.subscribe(&cluster, framework_info("fw")).await;
+    cluster.settle().await;
+    let offers = scheduler.offers();
+    let unavailability = offers[0].unavailability.expect("unavailability on the offer");
+    assert_eq!(unavailability.start.nanoseconds, 7_000_000_000);
+    assert_eq!(unavailability.duration.map(|d| d.nanoseconds), Some(3_600_000_000_000));
+}
