@@ -539,4 +539,6 @@ fn master_info(config: &MasterConfig) -> mesos::MasterInfo {
 }
 
 #[cfg(test)]
+mod draining_tests;
+#[cfg(test)]
 pub(crate) mod tests;
