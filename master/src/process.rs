@@ -294,6 +294,9 @@ impl MasterProcess {
                     crate::http::operator_api::publish(self, event, ctx)
                 }
                 Output::Registry { operation, after } => self.submit(operation, after, ctx),
+                Output::OperatorReply { request, result } => {
+                    self.operator.pending.answer(request, result)
+                }
                 Output::Timer { after, timer } => {
                     let role = self.role.clone();
                     ctx.delay(after, move |master: &mut MasterProcess, ctx| {

@@ -38,6 +38,10 @@ libprocess::protocol! {
         CheckpointResources(internal::CheckpointResourcesMessage),
         /// Another master leads (sent by followers and deposed leaders).
         NewMaster(NewMasterDetectedMessage),
+        /// Shut down (e.g. the agent was marked gone).
+        Shutdown(internal::ShutdownMessage),
+        /// Drain: kill every task within the config's grace period.
+        Drain(internal::DrainSlaveMessage),
     }
 }
 

@@ -25,6 +25,7 @@
 //!
 //! - [`state`]: [`RegistryState`], what is replicated, and its encoding.
 //! - [`operations`]: [`RegistryOperation`] and how each applies (Mesos semantics).
+//! - [`draining`]: the draining and deactivation operations (Mesos 1.9+).
 //! - [`memory`]: [`InMemoryRegistrar`] (`--registry=in_memory`).
 //! - [`storage`]: the raft log storage ([`RaftStorage`]) over a small [`LogBackend`]
 //!   trait, with an in-memory backend for tests.
@@ -46,6 +47,7 @@
 //! - [`cli`]: the `mesos-registry` program.
 
 pub mod cli;
+pub mod draining;
 pub mod driver;
 pub mod error;
 pub mod handle;

@@ -4,7 +4,9 @@
 //! Mesos: src/master/registry_operations.cpp (`AdmitSlave`, `UpdateSlave`,
 //! `MarkSlaveUnreachable`, `MarkSlaveReachable`, `Prune`, `RemoveSlave`, `MarkSlaveGone`),
 //! registrar.cpp (`Recover`), weights.cpp (`UpdateWeights`), quota.cpp (`UpdateQuota`),
-//! maintenance.cpp (`UpdateSchedule`, `StartMaintenance`, `StopMaintenance`). Each
+//! maintenance.cpp (`UpdateSchedule`, `StartMaintenance`, `StopMaintenance`), and the
+//! draining ones (`DrainAgent`, `MarkAgentDrained`, `DeactivateAgent`,
+//! `ReactivateAgent`, in [`crate::draining`]). Each
 //! `apply` returns what Mesos's `perform` returns: `Ok(true)` when the registry changed,
 //! `Ok(false)` when the operation is valid but changes nothing, `Err` when the operation
 //! is refused (Mesos resolves the registrar future to `false` then). Applying is
@@ -27,10 +29,10 @@ use mesos_proto::mesos::{
     WeightInfo,
 };
 
-use crate::RegistryError;
 use crate::state::{
     MAX_COMPLETED_FRAMEWORKS, RegisteredFramework, RegistryState, swap_remove_indexed,
 };
+use crate::{RegistryError, draining};
 
 /// An agent and the time it was marked unreachable.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -145,6 +147,18 @@ pub enum RegistryOperation {
     /// Mesos `maintenance::StopMaintenance`: machines leave the schedule.
     #[prost(message, tag = "14")]
     StopMaintenance(MachineIds),
+    /// Mesos `DrainAgent`: the agent is DRAINING with a config, and deactivated.
+    #[prost(message, tag = "15")]
+    DrainAgent(crate::draining::DrainAgent),
+    /// Mesos `MarkAgentDrained`: DRAINING -> DRAINED.
+    #[prost(message, tag = "16")]
+    MarkAgentDrained(SlaveId),
+    /// Mesos `DeactivateAgent`: no offers for the agent until it is reactivated.
+    #[prost(message, tag = "17")]
+    DeactivateAgent(SlaveId),
+    /// Mesos `ReactivateAgent`: offers again; ends any draining.
+    #[prost(message, tag = "18")]
+    ReactivateAgent(SlaveId),
     /// A new framework: fails if its id is registered or completed.
     #[prost(message, tag = "20")]
     RegisterFramework(FrameworkAtTime),
@@ -162,7 +176,7 @@ pub struct RegistryEntry {
     /// The operation.
     #[prost(
         oneof = "RegistryOperation",
-        tags = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 20, 21, 22, 23"
+        tags = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 20, 21, 22, 23"
     )]
     pub operation: Option<RegistryOperation>,
 }
@@ -206,6 +220,10 @@ impl RegistryOperation {
             RegistryOperation::UpdateSchedule(_) => "update_schedule",
             RegistryOperation::StartMaintenance(_) => "start_maintenance",
             RegistryOperation::StopMaintenance(_) => "stop_maintenance",
+            RegistryOperation::DrainAgent(_) => "drain_agent",
+            RegistryOperation::MarkAgentDrained(_) => "mark_agent_drained",
+            RegistryOperation::DeactivateAgent(_) => "deactivate_agent",
+            RegistryOperation::ReactivateAgent(_) => "reactivate_agent",
             RegistryOperation::RegisterFramework(_) => "register_framework",
             RegistryOperation::UpdateFramework(_) => "update_framework",
             RegistryOperation::RemoveFramework(_) => "remove_framework",
@@ -234,6 +252,10 @@ impl RegistryOperation {
             RegistryOperation::UpdateSchedule(schedule) => Ok(update_schedule(state, schedule)),
             RegistryOperation::StartMaintenance(op) => Ok(start_maintenance(state, &op.machines)),
             RegistryOperation::StopMaintenance(op) => Ok(stop_maintenance(state, &op.machines)),
+            RegistryOperation::DrainAgent(op) => draining::drain_agent(state, op),
+            RegistryOperation::MarkAgentDrained(id) => draining::mark_agent_drained(state, id),
+            RegistryOperation::DeactivateAgent(id) => Ok(draining::deactivate_agent(state, id)),
+            RegistryOperation::ReactivateAgent(id) => Ok(draining::reactivate_agent(state, id)),
             RegistryOperation::RegisterFramework(op) => register_framework(state, op),
             RegistryOperation::UpdateFramework(op) => update_framework(state, op),
             RegistryOperation::RemoveFramework(id) => remove_framework(state, &id.value),
@@ -296,6 +318,9 @@ fn mark_unreachable(state: &mut RegistryState, op: &AgentAtTime) -> Result<bool,
     let Some(position) = state.admitted.remove(&id) else {
         return Err(RegistryError::AgentNotAdmitted { agent_id: id });
     };
+    // Draining and deactivation survive the partition (Mesos copies them too).
+    let (drain_info, deactivated) =
+        state.slaves_mut().get(position).map(|s| (s.drain_info, s.deactivated)).unwrap_or_default();
     let mut admitted = std::mem::take(&mut state.admitted);
     swap_remove_indexed(state.slaves_mut(), &mut admitted, position, slave_id_of);
     state.admitted = admitted;
@@ -304,8 +329,8 @@ fn mark_unreachable(state: &mut RegistryState, op: &AgentAtTime) -> Result<bool,
         UnreachableSlave {
             id: SlaveId { value: id },
             timestamp: op.time.unwrap_or_default(),
-            drain_info: None,
-            deactivated: None,
+            drain_info,
+            deactivated,
         },
     );
     Ok(true)
@@ -351,10 +376,23 @@ fn mark_reachable(state: &mut RegistryState, info: &SlaveInfo) -> Result<bool, R
         // replicated registry must not resurrect one either.
         return Err(RegistryError::AgentGone { agent_id: id });
     }
+    let drain = state
+        .unreachable
+        .get(&id)
+        .and_then(|&p| state.unreachable_agents().get(p))
+        .map(|s| (s.drain_info, s.deactivated));
     if !take_unreachable(state, &id) {
         tracing::warn!(agent_id = %id, "allowing an unknown agent to reregister");
     }
-    admit_agent(state, info)
+    let admitted = admit_agent(state, info)?;
+    // Mesos: MarkSlaveReachable copies the draining and deactivation state back.
+    if let Some((drain_info, deactivated)) = drain
+        && let Some(slave) = state.slaves_mut().last_mut()
+    {
+        slave.drain_info = drain_info;
+        slave.deactivated = deactivated;
+    }
+    Ok(admitted)
 }
 
 // Mesos: MarkSlaveGone::perform.

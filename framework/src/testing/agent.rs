@@ -642,10 +642,13 @@ impl FakeAgentProcess {
             }
             AgentInbox::ShutdownExecutor(_)
             | AgentInbox::NewMaster(_)
-            | AgentInbox::CheckpointResources(_) => {
-                // The SDK's tests need none: executors end with their framework, the
-                // fake agent finds a new leader by going down its list, and it keeps
-                // no reservations or volumes.
+            | AgentInbox::CheckpointResources(_)
+            | AgentInbox::Shutdown(_)
+            | AgentInbox::Drain(_) => {
+                // The SDK's tests need none: executors end with their framework, the fake
+                // agent finds a new leader by going down its list, it keeps no
+                // reservations or volumes, and no test marks it gone, drains it or brings
+                // its machine down.
                 tracing::debug!(%from, "fake agent ignores message");
             }
         }

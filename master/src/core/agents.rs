@@ -35,6 +35,9 @@ impl MasterCore {
             return Ok(());
         }
         agent_total(&message.slave.resources, &message.checkpointed_resources)?;
+        if self.refuse_if_down(&message.slave.hostname, from) {
+            return Ok(());
+        }
         let agent_id = AgentId::generate(&self.id_prefix, self.next_agent);
         self.next_agent += 1;
         let mut message = message;
@@ -137,6 +140,17 @@ impl MasterCore {
             });
         };
         let agent_id = AgentId::from(id);
+        if self.gone.contains_key(&agent_id) {
+            // Mesos: master.cpp reregisterSlave refuses a gone agent and shuts it down.
+            tracing::warn!(%agent_id, pid = %from, "refusing re-registration of a gone agent");
+            let message = "Agent has been marked gone".to_string();
+            let shutdown = internal::ShutdownMessage { message: Some(message) };
+            self.send(from, Outgoing::Shutdown(shutdown));
+            return Ok(());
+        }
+        if self.refuse_if_down(&message.slave.hostname, from) {
+            return Ok(());
+        }
         // Malformed resources are refused before anything changes.
         agent_total(&message.slave.resources, &message.checkpointed_resources)?;
         validate_reported_frameworks(&message.frameworks)
@@ -210,7 +224,8 @@ impl MasterCore {
         self.agents_by_pid.remove(&old_pid);
         self.agents_by_pid.insert(from.clone(), agent_id.clone());
         self.outbox.push(super::Output::Link(from.clone()));
-        if was_disconnected {
+        // A deactivated agent stays so (Mesos: master.cpp `___reregisterSlave`).
+        if was_disconnected && !self.deactivated.contains(agent_id) {
             self.allocator(AllocatorCall::ActivateAgent { agent_id: agent_id.clone() });
         }
         // Tasks we think run there but the agent does not report are lost.
@@ -240,6 +255,7 @@ impl MasterCore {
                 );
             }
         }
+        self.on_agent_added_draining(agent_id, now);
         tracing::info!(%agent_id, pid = %from, "agent re-registered");
     }
 
@@ -301,7 +317,13 @@ impl MasterCore {
             })
             .collect();
         tracing::info!(%agent_id, pid = %from, came_back, "re-admitted agent");
-        self.allocator(AllocatorCall::AddAgent { agent_id, hostname, total, used });
+        self.allocator(AllocatorCall::AddAgent {
+            agent_id: agent_id.clone(),
+            hostname,
+            total,
+            used,
+        });
+        self.on_agent_added_draining(&agent_id, now);
     }
 
     fn add_recovered_task(
@@ -544,7 +566,9 @@ impl MasterCore {
             let partition_aware =
                 self.frameworks.get(framework_id).is_some_and(|f| f.partition_aware());
             for task_id in tasks {
+                let by_operator = reason == task_status::Reason::SlaveRemovedByOperator;
                 let state = match (unreachable, partition_aware) {
+                    (false, true) if by_operator => mesos::TaskState::TaskGoneByOperator,
                     (true, true) => mesos::TaskState::TaskUnreachable,
                     (false, true) => mesos::TaskState::TaskGone,
                     (_, false) => mesos::TaskState::TaskLost,

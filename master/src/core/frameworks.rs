@@ -83,7 +83,7 @@ impl MasterCore {
                 self.on_shutdown_executor(&framework_id, required(call.shutdown, "shutdown")?)
             }
             Type::Acknowledge => {
-                self.on_acknowledge(&framework_id, required(call.acknowledge, "acknowledge")?)
+                self.on_acknowledge(&framework_id, required(call.acknowledge, "acknowledge")?, now)
             }
             Type::Reconcile => {
                 self.on_reconcile(&framework_id, required(call.reconcile, "reconcile")?, now)
@@ -92,7 +92,12 @@ impl MasterCore {
                 self.on_framework_message(&framework_id, required(call.message, "message")?)
             }
             Type::Request => Ok(()),
-            Type::AcceptInverseOffers | Type::DeclineInverseOffers => Ok(()),
+            // This master sends no inverse offers yet, so every id named here is unknown;
+            // Mesos logs such calls as using invalid inverse offers and drops them.
+            Type::AcceptInverseOffers | Type::DeclineInverseOffers => {
+                tracing::warn!(%framework_id, kind = ?call.r#type(), "ignoring a call on inverse offers: none outstanding");
+                Ok(())
+            }
             Type::UpdateFramework => {
                 let update = required(call.update_framework, "update_framework")?;
                 self.on_update_framework(

@@ -18,13 +18,18 @@
 //! - `launch_group`: LAUNCH_GROUP, a task group validated whole and sent to its agent
 //!   as one `RunTaskGroupMessage`;
 //! - `tasks`: kill, status updates, acknowledgements, reconciliation, executors;
-//! - `authorization`: the `--acls` checks of SUBSCRIBE, LAUNCH and TEARDOWN.
+//! - `authorization`: the `--acls` checks of SUBSCRIBE, LAUNCH and TEARDOWN;
+//! - `maintenance`: the maintenance schedule, machines DOWN and UP;
+//! - `draining`: the operator calls on one agent (MARK_AGENT_GONE, DEACTIVATE_AGENT,
+//!   REACTIVATE_AGENT, DRAIN_AGENT) and the draining lifecycle.
 
 mod agents;
 mod authorization;
+mod draining;
 mod frameworks;
 mod launch;
 mod launch_group;
+mod maintenance;
 mod offers;
 mod operation_validation;
 mod operations;
@@ -42,7 +47,9 @@ use mesos_proto::mesos::{self, internal};
 use mesos_proto::resources::Resources;
 
 pub use authorization::{framework_principal, run_task_user};
+pub use draining::{AgentCallDone, OperatorReply, OperatorRequest};
 pub use frameworks::framework_roles;
+pub use maintenance::MaintenanceDone;
 pub use offers::AllocationDecision;
 
 pub use state::{Agent, AgentState, Framework, FrameworkState, OfferEntry, UnreachableAgent};
@@ -132,6 +139,10 @@ libprocess::protocol! {
         /// Tell an agent (without resource providers) its whole set of checkpointed
         /// resources (dynamic reservations, persistent volumes) after an operation.
         CheckpointResources(internal::CheckpointResourcesMessage),
+        /// Tell an agent to shut down (it is marked gone).
+        Shutdown(internal::ShutdownMessage),
+        /// Tell an agent to drain: kill its tasks within the config's grace period.
+        DrainSlave(internal::DrainSlaveMessage),
     }
 }
 
@@ -273,6 +284,14 @@ pub enum Output {
         /// How to continue once it is committed.
         after: registry::AfterRegistry,
     },
+    /// Answer an operator call that waited for the registry (see
+    /// [`OperatorReply::Pending`]): `Ok` is `200 OK`.
+    OperatorReply {
+        /// The HTTP layer's number for the call.
+        request: OperatorRequest,
+        /// Whether the registry took the change.
+        result: Result<(), String>,
+    },
 }
 
 /// Counters behind `/metrics/snapshot` (`master/*`).
@@ -355,6 +374,20 @@ pub struct MasterCore {
     pub(crate) recovered_agents: HashMap<AgentId, mesos::SlaveInfo>,
     /// Frameworks the registry says were removed (they may not come back).
     pub(crate) completed_framework_ids: std::collections::HashSet<FrameworkId>,
+    /// Agents marked gone, with when (bounded like `unreachable`). Mesos `slaves.gone`.
+    pub(crate) gone: HashMap<AgentId, Time>,
+    /// Agents being marked gone in the registry. Mesos `slaves.markingGone`.
+    pub(crate) marking_gone: std::collections::HashSet<AgentId>,
+    /// Deactivated agents (no offers). Mesos `slaves.deactivated`.
+    pub(crate) deactivated: std::collections::HashSet<AgentId>,
+    /// Draining and drained agents. Mesos `slaves.draining`.
+    pub(crate) draining: HashMap<AgentId, mesos::DrainInfo>,
+    /// DRAINING agents whose DRAINED state is being written to the registry.
+    pub(crate) draining_pending: std::collections::HashSet<AgentId>,
+    /// The maintenance schedule (Mesos keeps one).
+    pub(crate) schedule: Option<mesos::maintenance::Schedule>,
+    /// Scheduled machines with their mode, by `(hostname, ip)`. Mesos `machines`.
+    pub(crate) machines: std::collections::BTreeMap<maintenance::MachineKey, mesos::MachineInfo>,
     pub(crate) outbox: Vec<Output>,
     pub(crate) stats: Stats,
     pub(crate) epoch: u64,
@@ -383,6 +416,13 @@ impl MasterCore {
             pending_pids: Default::default(),
             recovered_agents: HashMap::new(),
             completed_framework_ids: Default::default(),
+            gone: HashMap::new(),
+            marking_gone: Default::default(),
+            deactivated: Default::default(),
+            draining: HashMap::new(),
+            draining_pending: Default::default(),
+            schedule: None,
+            machines: Default::default(),
             outbox: Vec::new(),
             stats: Stats::default(),
             epoch: 0,
@@ -536,6 +576,8 @@ fn master_info(config: &MasterConfig) -> mesos::MasterInfo {
     }
 }
 
+#[cfg(test)]
+mod draining_tests;
 #[cfg(test)]
 mod launch_group_tests;
 #[cfg(test)]

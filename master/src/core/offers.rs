@@ -101,7 +101,9 @@ impl MasterCore {
             resources: resources.to_protos(),
             attributes: agent.info.attributes.clone(),
             executor_ids,
-            unavailability: None,
+            // Mesos: master.cpp `Master::offer` sets the machine's scheduled
+            // unavailability, so frameworks can plan around maintenance.
+            unavailability: self.unavailability_of(&agent.info.hostname, &agent.pid),
             allocation_info: Some(mesos::resource::AllocationInfo { role: Some(role.to_string()) }),
         };
         let entry = OfferEntry {

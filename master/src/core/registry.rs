@@ -39,6 +39,15 @@ pub enum AfterRegistry {
         suppressed: BTreeSet<String>,
         reregistered: bool,
     },
+    /// An operator call on an agent (or the draining it started) is in the registry;
+    /// `request` is the HTTP call waiting for it, if any.
+    AgentCall {
+        agent_id: AgentId,
+        done: super::AgentCallDone,
+        request: Option<super::OperatorRequest>,
+    },
+    /// A maintenance change is in the registry; `request` is the waiting HTTP call.
+    Maintenance { done: super::MaintenanceDone, request: super::OperatorRequest },
     /// Nothing more to do (the master already acted, e.g. removing a framework).
     Nothing,
 }
@@ -64,6 +73,16 @@ impl MasterCore {
     ) {
         match result {
             Ok(()) => self.on_registry_done(after, now),
+            Err(error) if matches!(after, AfterRegistry::AgentCall { .. }) => {
+                if let AfterRegistry::AgentCall { agent_id, done, request } = after {
+                    self.on_agent_call_done(&agent_id, done, request, Err(error), now);
+                }
+            }
+            Err(error) if matches!(after, AfterRegistry::Maintenance { .. }) => {
+                if let AfterRegistry::Maintenance { done, request } = after {
+                    self.on_maintenance_done(done, request, Err(error), now);
+                }
+            }
             Err(error) => {
                 tracing::warn!(%error, ?after, "registry change failed");
                 match after {
@@ -97,6 +116,12 @@ impl MasterCore {
             AfterRegistry::FrameworkRegistered { pid, info, suppressed, reregistered } => {
                 self.pending_pids.remove(&pid);
                 self.on_framework_registered(&pid, *info, suppressed, reregistered, now);
+            }
+            AfterRegistry::AgentCall { agent_id, done, request } => {
+                self.on_agent_call_done(&agent_id, done, request, Ok(()), now)
+            }
+            AfterRegistry::Maintenance { done, request } => {
+                self.on_maintenance_done(done, request, Ok(()), now)
             }
             AfterRegistry::Nothing => {}
         }
@@ -149,6 +174,8 @@ impl MasterCore {
                 }
             }
         }
+        core.recover_draining(registry, now);
+        core.recover_maintenance(registry);
         for id in registry.completed_frameworks() {
             core.completed_framework_ids.insert(FrameworkId::from(id));
         }

@@ -317,6 +317,7 @@ impl MasterCore {
         &mut self,
         framework_id: &FrameworkId,
         ack: scheduler::call::Acknowledge,
+        now: Time,
     ) -> Result<(), MasterError> {
         let agent_id = AgentId::from(&ack.slave_id);
         let task_id = TaskId::from(&ack.task_id);
@@ -335,6 +336,7 @@ impl MasterCore {
             );
         if done {
             self.remove_task(framework_id, &task_id);
+            self.check_drained(&agent_id, now);
         }
         let message = internal::StatusUpdateAcknowledgementMessage {
             slave_id: ack.slave_id,

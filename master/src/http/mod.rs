@@ -55,6 +55,10 @@
 //! - [`visibility`]: the `view_*` ACLs applied to a snapshot before it is rendered.
 //! - [`scheduler_api`]: the v1 scheduler HTTP API and its subscriber streams.
 //! - [`operator_api`]: the v1 operator HTTP API and its subscriber streams.
+//! - `maintenance`: `/maintenance/schedule`, `/maintenance/status`, `/machine/down`,
+//!   `/machine/up` (the maintenance operator calls with Mesos's v0 JSON bodies).
+//! - [`agent_calls`]: the operator calls on one agent (MARK_AGENT_GONE,
+//!   DEACTIVATE_AGENT, REACTIVATE_AGENT, DRAIN_AGENT), answered once in the registry.
 //! - [`metrics`]: the `master/*` metrics, computed from the snapshot.
 //! - `raft`: `/raft`.
 //! - `web_ui`: `/` and the page's assets (`webui/`).
@@ -70,8 +74,10 @@ use crate::process::MasterProcess;
 use crate::snapshot::{SnapshotCell, StateSnapshot};
 use mesos_registrar::Registrar;
 
+pub mod agent_calls;
 pub mod authentication;
 pub mod endpoints;
+mod maintenance;
 pub mod metrics;
 mod operations;
 pub mod operator_api;
@@ -118,6 +124,7 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &Shared) {
     metrics::install_snapshot_gauges(ctx, shared.snapshot.clone());
     scheduler_api::install(ctx);
     operator_api::install(ctx, shared);
+    maintenance::install(ctx, shared);
     metrics::install(ctx);
 }
 

@@ -44,6 +44,8 @@ pub const MAX_OPERATOR_SUBSCRIBERS: usize = 1000;
 #[derive(Default)]
 pub struct OperatorSubscribers {
     streams: Vec<Subscriber>,
+    /// Operator calls waiting for the registry (`super::agent_calls`).
+    pub(crate) pending: super::agent_calls::PendingCalls,
 }
 
 /// One operator SUBSCRIBE stream.
@@ -137,6 +139,12 @@ async fn handle(
     match kind {
         call::Type::Teardown => on_teardown(call.teardown, &master, principal).await,
         call::Type::Subscribe => on_subscribe(&master, encoding, principal, authorizer).await,
+        call::Type::GetMaintenanceSchedule | call::Type::GetMaintenanceStatus => {
+            super::agent_calls::on_maintenance_query(kind, &master, principal, encoding).await
+        }
+        kind if super::agent_calls::handles(kind) => {
+            super::agent_calls::on_agent_call(call, &master, principal).await
+        }
         call::Type::GetFlags if !may_view_flags(authorizer, principal.as_ref()) => {
             Err(super::forbidden(""))
         }
@@ -221,7 +229,7 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
 }
 
 /// The answer when the master actor is gone (it is shutting down).
-fn unavailable() -> Response {
+pub(super) fn unavailable() -> Response {
     lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "master is shutting down")
 }
 

@@ -2,6 +2,7 @@ mod agents;
 mod authentication;
 mod authorization;
 mod bad_input;
+mod draining;
 mod drf;
 mod frameworks;
 mod ha;

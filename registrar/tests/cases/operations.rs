@@ -350,3 +350,34 @@ async fn encoding_and_json_round_trip() {
     assert_eq!(json["registry"]["slaves"]["slaves"].as_array().map(Vec::len), Some(3));
     assert_eq!(json["ids"]["next_agent"], 7);
 }
+
+/// RegistrarTest.DrainAgent / DeactivateAgent (Mesos 1.9): draining records the config
+/// and deactivates; both survive a partition; MARK_AGENT_DRAINED needs DRAINING;
+/// reactivation ends draining; unknown agents change nothing.
+#[actix_rt::test]
+async fn drain_deactivate_reactivate() {
+    use mesos_proto::mesos::{DrainConfig, DrainState};
+    use mesos_registrar::draining::DrainAgent;
+    let registrar = InMemoryRegistrar::default();
+    let id = |v: &str| SlaveId { value: v.into() };
+    assert!(ok(&registrar, Op::AdmitAgent(agent("1"))));
+    assert!(!ok(&registrar, Op::DeactivateAgent(id("2"))));
+    refused(&registrar, Op::MarkAgentDrained(id("1")));
+    let config = DrainConfig { max_grace_period: None, mark_gone: Some(true) };
+    let drain = Op::DrainAgent(DrainAgent { id: Some(id("1")), config: Some(config) });
+    assert!(ok(&registrar, drain));
+    assert!(ok(&registrar, unreachable("1")));
+    let state = registrar.state().await.expect("state");
+    let entry = &state.unreachable_agents()[0];
+    assert_eq!(entry.deactivated, Some(true));
+    assert_eq!(entry.drain_info.as_ref().map(|d| d.config), Some(config));
+    assert!(ok(&registrar, Op::MarkReachable(agent("1"))));
+    assert!(ok(&registrar, Op::MarkAgentDrained(id("1"))));
+    let state = registrar.state().await.expect("state");
+    let entry = &state.admitted_agents()[0];
+    assert_eq!(entry.drain_info.as_ref().map(|d| d.state), Some(DrainState::Drained as i32));
+    assert!(ok(&registrar, Op::ReactivateAgent(id("1"))));
+    let state = registrar.state().await.expect("state");
+    let entry = &state.admitted_agents()[0];
+    assert_eq!((entry.deactivated, entry.drain_info.is_none()), (Some(false), true));
+}

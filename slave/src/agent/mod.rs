@@ -79,6 +79,8 @@ libprocess::protocol! {
         ShutdownExecutor(ShutdownExecutorMessage),
         /// Master: shut the agent down.
         Shutdown(ShutdownMessage),
+        /// Master: drain (an operator's DRAIN_AGENT): kill every task.
+        DrainSlave(mesos_proto::mesos::internal::DrainSlaveMessage),
         /// Master: the framework's pid or info changed.
         UpdateFramework(UpdateFrameworkMessage),
         /// Master: a framework message for an executor.
@@ -199,6 +201,7 @@ impl Process for Agent {
             AgentMessage::ShutdownFramework(m) => core.on_shutdown_framework(&from, m),
             AgentMessage::ShutdownExecutor(m) => core.on_shutdown_executor(&from, m),
             AgentMessage::Shutdown(m) => core.on_shutdown(&from, m),
+            AgentMessage::DrainSlave(m) => core.on_drain(&from, m, now),
             AgentMessage::UpdateFramework(m) => core.on_update_framework(&from, m),
             AgentMessage::FrameworkToExecutor(m) => core.on_framework_to_executor(&from, m),
             AgentMessage::CheckpointResources(m) => core.on_checkpoint_resources(&from, m),

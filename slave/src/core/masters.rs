@@ -22,10 +22,16 @@ fn capabilities() -> Vec<slave_info::Capability> {
     use slave_info::capability::Type;
     // RESIZE_VOLUME: growing or shrinking a volume changes only its size in the
     // checkpointed resources; the folder stays (no disk quota is enforced here).
-    [Type::MultiRole, Type::HierarchicalRole, Type::ReservationRefinement, Type::ResizeVolume]
-        .into_iter()
-        .map(|t| slave_info::Capability { r#type: Some(t as i32) })
-        .collect()
+    [
+        Type::MultiRole,
+        Type::HierarchicalRole,
+        Type::ReservationRefinement,
+        Type::ResizeVolume,
+        Type::AgentDraining,
+    ]
+    .into_iter()
+    .map(|t| slave_info::Capability { r#type: Some(t as i32) })
+    .collect()
 }
 
 impl AgentCore {

@@ -21,9 +21,11 @@
 //! - `recovery`: taking back checkpointed work after a restart;
 //! - `resources`: checkpointed resources (reservations, persistent volumes) and the
 //!   volumes' folders.
+//! - `draining`: the master's DrainSlaveMessage (kill every task within a grace period).
 
 pub mod authentication;
 mod delivery;
+mod draining;
 mod executors;
 mod masters;
 mod recovery;
