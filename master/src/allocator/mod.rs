@@ -15,6 +15,7 @@
 //! - `core`: [`Allocator`], its state and the `on_<event>` handlers.
 //! - `bookkeeping`: who holds what where, role lifecycle, decline filters.
 //! - `allocate`: one allocation round (role DRF, then framework DRF).
+//! - `quota`: quota guarantees and limits, and the headroom held back for them.
 //! - [`process`]: the allocator actor around that core, on its own process as in Mesos.
 
 mod allocate;
@@ -22,6 +23,7 @@ mod bookkeeping;
 mod core;
 pub mod filters;
 pub mod process;
+mod quota;
 pub mod resources;
 pub mod sorter;
 mod types;
@@ -30,7 +32,7 @@ pub use self::core::Allocator;
 pub use self::resources::AllocatorResources;
 pub use self::types::{
     AgentCapabilities, AgentId, AgentSpec, Allocation, AllocatorConfig, AllocatorError,
-    FrameworkCapabilities, FrameworkId, FrameworkSpec, Used,
+    FrameworkCapabilities, FrameworkId, FrameworkSpec, Quota, Used,
 };
 
 #[cfg(test)]
