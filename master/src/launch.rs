@@ -157,6 +157,7 @@ pub fn spawn_master_with(
         roles: options.roles.clone().map(|roles| roles.into_iter().collect()),
         agent_reregister_timeout: options.agent_reregister_timeout,
         authorizer: options.authorizer.clone(),
+        weights: options.weights.clone(),
     };
     let mut process =
         MasterProcess::new(config, registrar, allocator.clone(), options.flags, node.clock().now());

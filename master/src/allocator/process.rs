@@ -212,6 +212,12 @@ impl AllocatorProcess {
             AllocatorCall::Revive { framework_id, roles } => {
                 (self.core.on_revive_offers(&framework_id, &roles.into_iter().collect()), true)
             }
+            AllocatorCall::UpdateWeights { weights } => {
+                (self.core.on_update_weights(&weights), true)
+            }
+            AllocatorCall::UpdateQuota { role, quota } => {
+                (self.core.on_update_quota(&role, quota), true)
+            }
         };
         if let Err(error) = result {
             tracing::warn!(%error, "allocator refused a call");

@@ -14,13 +14,15 @@
 //! - `launch`: ACCEPT with offer validation, and each task's launch (authorization,
 //!   validation, bookkeeping, `RunTaskMessage`);
 //! - `tasks`: kill, status updates, acknowledgements, reconciliation, executors;
-//! - `authorization`: the `--acls` checks of SUBSCRIBE, LAUNCH and TEARDOWN.
+//! - `authorization`: the `--acls` checks of SUBSCRIBE, LAUNCH and TEARDOWN;
+//! - `quota`: quota and weights (validation, registry, allocator).
 
 mod agents;
 mod authorization;
 mod frameworks;
 mod launch;
 mod offers;
+pub mod quota;
 pub mod registry;
 mod state;
 mod tasks;
@@ -71,6 +73,8 @@ pub struct MasterConfig {
     /// The local authorizer (`--acls`); `None` authorizes everything, as Mesos does
     /// without an authorizer.
     pub authorizer: Option<std::sync::Arc<mesos_security::Authorizer>>,
+    /// Role weights from `--weights` (the registry's, once written, win).
+    pub weights: Vec<(String, f64)>,
 }
 
 libprocess::protocol! {
@@ -174,6 +178,15 @@ pub enum AllocatorCall {
     Revive {
         framework_id: FrameworkId,
         roles: Vec<String>,
+    },
+    /// Role weights changed (or a new term loads them).
+    UpdateWeights {
+        weights: Vec<(String, f64)>,
+    },
+    /// A role's quota changed (the default quota removes it).
+    UpdateQuota {
+        role: String,
+        quota: crate::allocator::Quota,
     },
 }
 
@@ -322,12 +335,17 @@ pub struct MasterCore {
     pub(crate) epoch: u64,
     pub(crate) start_time: Time,
     pub(crate) elected_time: Time,
+    /// Role weights in force (`--weights`, then the registry's).
+    pub(crate) weights: std::collections::BTreeMap<String, f64>,
+    /// Quota configs in force, by role (from the registry).
+    pub(crate) quota_configs: std::collections::BTreeMap<String, mesos::quota::QuotaConfig>,
 }
 
 impl MasterCore {
     /// A master with no agents or frameworks, started at `now`.
     pub fn new(config: MasterConfig, now: Time) -> MasterCore {
         let info = master_info(&config);
+        let weights = config.weights.iter().cloned().collect();
         MasterCore {
             id_prefix: config.id.clone(),
             config,
@@ -350,6 +368,8 @@ impl MasterCore {
             epoch: 0,
             start_time: now,
             elected_time: now,
+            weights,
+            quota_configs: Default::default(),
         }
     }
 

@@ -39,6 +39,10 @@ pub enum AfterRegistry {
         suppressed: BTreeSet<String>,
         reregistered: bool,
     },
+    /// An operator's quota update is committed: apply it.
+    QuotaUpdated { configs: Vec<mesos::quota::QuotaConfig> },
+    /// An operator's weights update is committed: apply it.
+    WeightsUpdated { weights: Vec<mesos::WeightInfo> },
     /// Nothing more to do (the master already acted, e.g. removing a framework).
     Nothing,
 }
@@ -98,6 +102,8 @@ impl MasterCore {
                 self.pending_pids.remove(&pid);
                 self.on_framework_registered(&pid, *info, suppressed, reregistered, now);
             }
+            AfterRegistry::QuotaUpdated { configs } => self.on_quota_updated(configs),
+            AfterRegistry::WeightsUpdated { weights } => self.on_weights_updated(weights),
             AfterRegistry::Nothing => {}
         }
     }
@@ -149,6 +155,7 @@ impl MasterCore {
                 }
             }
         }
+        core.load_quota_and_weights(registry);
         for id in registry.completed_frameworks() {
             core.completed_framework_ids.insert(FrameworkId::from(id));
         }

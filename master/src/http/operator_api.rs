@@ -103,7 +103,9 @@ fn encode_response(response: &v1::master::Response, encoding: Encoding) -> Respo
 }
 
 /// One `POST /api/v1` call: redirect to the leader unless it is about this master, then
-/// TEARDOWN, SUBSCRIBE, or a query.
+/// TEARDOWN, SUBSCRIBE, a quota or weights update, or a query.
+// The legacy SET_QUOTA / REMOVE_QUOTA are deprecated in Mesos, and still served.
+#[allow(deprecated)]
 async fn handle(
     request: Request,
     master: ProcessRef<MasterProcess>,
@@ -128,6 +130,16 @@ async fn handle(
     match kind {
         call::Type::Teardown => on_teardown(call.teardown, &master, principal).await,
         call::Type::Subscribe => on_subscribe(&master, encoding, principal, authorizer).await,
+        call::Type::UpdateQuota
+        | call::Type::SetQuota
+        | call::Type::RemoveQuota
+        | call::Type::UpdateWeights => {
+            match super::quota::on_v1_update(&call, &master, principal).await {
+                Some(response) if response.status().is_success() => Ok(response),
+                Some(response) => Err(response),
+                None => Err(bad_request("not a quota or weights call")),
+            }
+        }
         call::Type::GetFlags if !may_view_flags(authorizer, principal.as_ref()) => {
             Err(super::forbidden(""))
         }
@@ -219,7 +231,7 @@ async fn on_query(
     } else {
         Default::default()
     };
-    let response = query(kind, &snapshot, metrics)?;
+    let response = query(kind, &snapshot, metrics, authorizer, principal)?;
     Ok(encode_response(&response, encoding))
 }
 
@@ -491,7 +503,13 @@ fn get_state(s: &StateSnapshot) -> response::GetState {
     }
 }
 
-fn get_roles(s: &StateSnapshot) -> response::GetRoles {
+/// GET_ROLES: roles of frameworks, weights and quotas, with their weight, frameworks and
+/// the resources of their live tasks; only roles the `view_roles` ACLs let the caller see.
+fn get_roles(
+    s: &StateSnapshot,
+    authorizer: Option<&mesos_security::Authorizer>,
+    principal: Option<&Principal>,
+) -> response::GetRoles {
     let mut roles: std::collections::BTreeMap<String, (Vec<v1::FrameworkId>, Resources)> =
         Default::default();
     for framework in &s.frameworks {
@@ -508,11 +526,18 @@ fn get_roles(s: &StateSnapshot) -> response::GetRoles {
             }
         }
     }
+    for role in s.weights.keys().chain(s.quota_configs.keys()) {
+        roles.entry(role.clone()).or_default();
+    }
+    let visible = |role: &str| {
+        authorizer.is_none_or(|a| a.authorize(principal, mesos_security::Action::ViewRole { role }))
+    };
     let roles = roles
         .into_iter()
+        .filter(|(name, _)| visible(name))
         .map(|(name, (frameworks, allocated))| v1::Role {
+            weight: s.weights.get(&name).copied().unwrap_or(1.0),
             name,
-            weight: 1.0,
             frameworks,
             resources: resources(&allocated),
         })
@@ -524,6 +549,8 @@ fn query(
     kind: call::Type,
     s: &StateSnapshot,
     metrics: std::collections::BTreeMap<String, f64>,
+    authorizer: Option<&mesos_security::Authorizer>,
+    principal: Option<&Principal>,
 ) -> Result<v1::master::Response, Response> {
     use response::Type as R;
     let mut r = v1::master::Response::default();
@@ -568,8 +595,19 @@ fn query(
             R::GetTasks
         }
         call::Type::GetRoles => {
-            r.get_roles = Some(get_roles(s));
+            r.get_roles = Some(get_roles(s, authorizer, principal));
             R::GetRoles
+        }
+        call::Type::GetQuota => {
+            let status = super::quota::quota_status(s, authorizer, principal);
+            r.get_quota = Some(response::GetQuota { status: evolve(&status) });
+            R::GetQuota
+        }
+        call::Type::GetWeights => {
+            let infos = super::quota::weight_infos(s, authorizer, principal);
+            r.get_weights =
+                Some(response::GetWeights { weight_infos: infos.iter().map(evolve).collect() });
+            R::GetWeights
         }
         call::Type::GetMaster => {
             r.get_master = Some(response::GetMaster {
