@@ -8,6 +8,7 @@ mod ha;
 mod http_authentication;
 mod offers;
 mod operator_http;
+mod quota;
 mod reconciliation;
 mod scheduler_http;
 mod support;
