@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use super::core::{Allocator, validate_role};
 use super::resources::AllocatorResources;
 use super::types::{AllocatorError, Quota};
-use mesos_proto::resources::ResourceQuantities;
+use mesos_proto::resources::{ResourceQuantities, roles};
 
 impl<R: AllocatorResources> Allocator<R> {
     /// Sets a role's quota; the default quota (no guarantees, no limits) removes it.
@@ -81,7 +81,14 @@ impl<R: AllocatorResources> Allocator<R> {
         for a in self.agents.indices() {
             available += &self.agents.at(a).available.split_quota().0.scalar_quantities();
         }
-        Some(QuotaRound { quotas: self.quotas.clone(), consumed, available })
+        let mut round = QuotaRound {
+            quotas: self.quotas.clone(),
+            consumed,
+            available,
+            required: Default::default(),
+        };
+        round.required = round.required_headroom();
+        Some(round)
     }
 }
 
@@ -107,6 +114,8 @@ pub(super) struct QuotaRound {
     consumed: BTreeMap<String, ResourceQuantities>,
     /// Unreserved non-revocable resources nobody holds.
     available: ResourceQuantities,
+    /// What must stay unallocated for unmet guarantees; kept up to date by `offered`.
+    required: ResourceQuantities,
 }
 
 impl QuotaRound {
@@ -118,19 +127,30 @@ impl QuotaRound {
         }
     }
 
-    /// Sum over the outermost roles with guarantees of what they still lack: what
-    /// must stay unallocated for them. A sub-role's guarantee lies within its
+    /// Sum over the outermost roles with a quota of what their guarantees still lack:
+    /// what must stay unallocated for them. A sub-role's guarantee lies within its
     /// ancestor's, so only the outermost counts.
     fn required_headroom(&self) -> ResourceQuantities {
         let mut required = ResourceQuantities::new();
         for role in self.quotas.keys() {
-            let nested =
-                self.quotas.keys().any(|other| other != role && is_in_subtree(role, other));
-            if !nested {
+            if self.outermost_quota_role(role) == Some(role.as_str()) {
                 required += &self.unsatisfied(role);
             }
         }
         required
+    }
+
+    /// `role` itself or its ancestors that have a quota, innermost first.
+    fn quota_roles_over<'a>(&self, role: &'a str) -> Vec<&'a str> {
+        std::iter::once(role)
+            .chain(roles::ancestors(role))
+            .filter(|r| self.quotas.contains_key(*r))
+            .collect()
+    }
+
+    /// The outermost of `role` and its ancestors that has a quota.
+    fn outermost_quota_role<'a>(&self, role: &'a str) -> Option<&'a str> {
+        self.quota_roles_over(role).pop()
     }
 
     /// What of `offer` the role may be offered in this stage, or `None` when the
@@ -158,10 +178,9 @@ impl QuotaRound {
         if let Some(limits) = self.limit_headroom(role, &guarantees_offering.scalar_quantities()) {
             additional = additional.shrink(&limits, true);
         }
-        let required = self.required_headroom();
-        if !required.is_empty() && !additional.is_empty() {
+        if !self.required.is_empty() && !additional.is_empty() {
             // Surplus = (available - guaranteed) - (required - guaranteed).
-            let surplus = &self.available - &required;
+            let surplus = &self.available - &self.required;
             additional = additional.shrink(&caps_of(&surplus), false);
         }
         to_offer.add(&guarantees_offering);
@@ -177,8 +196,9 @@ impl QuotaRound {
         extra: &ResourceQuantities,
     ) -> Option<BTreeMap<String, f64>> {
         let mut caps: Option<BTreeMap<String, f64>> = None;
-        for (quota_role, quota) in &self.quotas {
-            if quota.limits.is_empty() || !is_in_subtree(role, quota_role) {
+        for quota_role in self.quota_roles_over(role) {
+            let quota = &self.quotas[quota_role];
+            if quota.limits.is_empty() {
                 continue;
             }
             let consumed = self.consumed.get(quota_role).cloned().unwrap_or_default();
@@ -197,11 +217,18 @@ impl QuotaRound {
     pub(super) fn offered<R: AllocatorResources>(&mut self, role: &str, offer: &R) {
         let counted = offer.split_quota().0.scalar_quantities();
         let all = offer.scalar_quantities();
-        for (quota_role, consumed) in &mut self.consumed {
-            if is_in_subtree(role, quota_role) {
+        let outermost = self.outermost_quota_role(role);
+        let before = outermost.map(|q| self.unsatisfied(q));
+        for quota_role in self.quota_roles_over(role) {
+            if let Some(consumed) = self.consumed.get_mut(quota_role) {
                 // Reservations count as consumption too (Mesos: quotaOfferedOrConsumed).
                 *consumed += &all;
             }
+        }
+        if let (Some(q), Some(before)) = (outermost, before) {
+            // The part of the outermost role's unmet guarantee this offer met.
+            let met = &before - &self.unsatisfied(q);
+            self.required -= &met;
         }
         self.available -= &counted;
     }

@@ -117,3 +117,18 @@ fn invalid_limit_is_refused() {
     assert!(matches!(error, Err(AllocatorError::InvalidQuota { .. })), "{error:?}");
     assert_eq!(h.allocator.quota("r"), Quota::default());
 }
+
+/// A parent role's limit caps what its sub-roles are offered together.
+#[test]
+fn parent_limit_caps_sub_roles() {
+    let mut h = Harness::new();
+    h.allocator.on_update_quota("eng", quota("", &[("cpus", 1.0)])).expect("valid quota");
+    h.add_framework("web", &["eng/web"]);
+    h.add_framework("db", &["eng/db"]);
+    h.add_agent("agent1", "cpus:2;mem:1024");
+    h.add_agent("agent2", "cpus:2;mem:1024");
+    let offers = h.settle();
+    let cpus = offered(&offers, "eng/web").get("cpus") + offered(&offers, "eng/db").get("cpus");
+    assert_eq!(cpus, 1.0, "{offers:?}");
+    assert_eq!(h.allocator.quota_consumed("eng").get("cpus"), 1.0);
+}
