@@ -158,6 +158,7 @@ pub fn spawn_master_with(
         roles: options.roles.clone().map(|roles| roles.into_iter().collect()),
         agent_reregister_timeout: options.agent_reregister_timeout,
         authorizer: options.authorizer.clone(),
+        weights: options.weights.clone(),
     };
     // Mesos's registrar/* metrics (commit latency, queued operations, registry size).
     let registrar: Arc<dyn Registrar> =

@@ -398,6 +398,19 @@ impl MasterProcess {
         after: crate::core::registry::AfterRegistry,
         ctx: &mut Context<'_, Self>,
     ) {
+        self.submit_with_reply(operation, after, None, ctx);
+    }
+
+    /// An operator's registry change (quota, weights): submitted like any other, and
+    /// `reply` hears the outcome once the master has applied it (an error if it failed
+    /// or this master stopped leading meanwhile; a dropped `reply` means the same).
+    pub(crate) fn submit_with_reply(
+        &mut self,
+        operation: mesos_registrar::RegistryOperation,
+        after: crate::core::registry::AfterRegistry,
+        reply: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
+        ctx: &mut Context<'_, Self>,
+    ) {
         let Role::Leading { term } = self.role else { return };
         let completion = self.registrar.submit(operation);
         ctx.spawn(completion, move |master: &mut MasterProcess, result, ctx| {
@@ -405,12 +418,13 @@ impl MasterProcess {
                 return;
             }
             let now = ctx.now();
-            master.core.on_registry_result(
-                after,
-                result.map(|_| ()).map_err(|e| e.to_string()),
-                now,
-            );
+            let result = result.map(|_| ()).map_err(|e| e.to_string());
+            master.core.on_registry_result(after, result.clone(), now);
             master.flush(ctx);
+            if let Some(reply) = reply {
+                // The caller may have gone (its HTTP connection closed): nothing to tell.
+                let _ = reply.send(result);
+            }
         });
     }
 

@@ -40,6 +40,10 @@ pub struct StateSnapshot {
     pub stats: Stats,
     /// The master's flags, as `--name=value` pairs.
     pub flags: Vec<(String, String)>,
+    /// Role weights in force (`--weights` overlaid with the registry's).
+    pub weights: std::collections::BTreeMap<String, f64>,
+    /// Quota configs in force, by role.
+    pub quota_configs: std::collections::BTreeMap<String, mesos::quota::QuotaConfig>,
 }
 
 impl StateSnapshot {
@@ -61,6 +65,8 @@ impl StateSnapshot {
             offers: core.offers().cloned().collect(),
             stats: core.stats().clone(),
             flags,
+            weights: core.weights().clone(),
+            quota_configs: core.quota_configs().clone(),
         }
     }
 }

@@ -16,8 +16,12 @@
 //! 4. Count the offer as allocated in both sorters at once, so the next
 //!    agent sees the new shares; stop with this agent when nothing is free.
 //!
-//! Mesos: `hierarchical.cpp HierarchicalAllocatorProcess::__generateOffers`,
-//! second stage (the first stage, for quota guarantees, is not ported).
+//! When some role has a quota, the round runs twice over the agents: first
+//! only for roles below their guarantees, then for everyone, each offer cut
+//! to the role's limits and to the headroom held back for guarantees (see
+//! `quota.rs`). Without quotas only the second stage runs, uncut.
+//!
+//! Mesos: `hierarchical.cpp HierarchicalAllocatorProcess::__generateOffers`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,6 +29,7 @@ use std::time::Duration;
 
 use super::core::{AgentIdx, Allocator, FwIdx, RoleIdx};
 use super::filters::IndexMap;
+use super::quota::{QuotaRound, Stage};
 use super::resources::AllocatorResources;
 use super::types::Allocation;
 use mesos_proto::resources::ResourceQuantities;
@@ -55,36 +60,64 @@ impl<R: AllocatorResources> Allocator<R> {
         self.rng.shuffle(&mut agents);
 
         let mut out = Offers::default();
-        let mut role_order: Vec<RoleIdx> = Vec::new();
         let ctx = RoundContext { now, round };
+        let mut quota = self.quota_round();
+        if quota.is_some() {
+            self.run_stage(ctx, Stage::Guarantees, &agents, &mut quota, &mut out);
+            // Mesos shuffles again, so the first stage's bias to the front of
+            // the list does not carry over.
+            self.rng.shuffle(&mut agents);
+        }
+        self.run_stage(ctx, Stage::Rest, &agents, &mut quota, &mut out);
+        out.allocations
+    }
+
+    /// One pass over the agents: step 1 for each, then steps 2-4 per role.
+    /// In the guarantees stage only roles below their guarantees take part.
+    fn run_stage(
+        &mut self,
+        ctx: RoundContext,
+        stage: Stage,
+        agents: &[AgentIdx],
+        quota: &mut Option<QuotaRound>,
+        out: &mut Offers<R>,
+    ) {
+        let mut role_order: Vec<RoleIdx> = Vec::new();
         let mut framework_order: Vec<FwIdx> = Vec::new();
-        for &a in &agents {
+        for &a in agents {
             role_order.clear();
             role_order.extend_from_slice(self.role_sorter.sort());
             for &r in &role_order {
                 if self.agents.at(a).available.is_empty() {
                     break;
                 }
-                self.allocate_role_on_agent(ctx, a, r, &mut framework_order, &mut out);
+                if stage == Stage::Guarantees
+                    && quota
+                        .as_ref()
+                        .is_none_or(|q| q.unsatisfied(&self.roles.at(r).name).is_empty())
+                {
+                    continue;
+                }
+                let role = RoleContext { stage, r };
+                self.allocate_role_on_agent(ctx, role, a, &mut framework_order, quota, out);
             }
         }
-        out.allocations
     }
 
     /// Steps 2-4 for one role on one agent.
     fn allocate_role_on_agent(
         &mut self,
         ctx: RoundContext,
+        role: RoleContext,
         a: AgentIdx,
-        r: RoleIdx,
         framework_order: &mut Vec<FwIdx>,
+        quota: &mut Option<QuotaRound>,
         out: &mut Offers<R>,
     ) {
-        let role = self.roles.at_mut(r);
-        let role_name: Arc<str> = role.name.clone();
+        let r = role.r;
+        let role_name: Arc<str> = self.roles.at(r).name.clone();
         framework_order.clear();
-        framework_order.extend_from_slice(role.sorter.sort());
-        let hierarchical = role_name.contains('/');
+        framework_order.extend_from_slice(self.roles.at_mut(r).sorter.sort());
 
         let mut available = self.agents.at(a).available.allocatable_to(&role_name);
         let mut globally_allocatable = self.allocatable(&available, None);
@@ -92,20 +125,11 @@ impl<R: AllocatorResources> Allocator<R> {
             if available.is_empty() {
                 break;
             }
-            let agent = self.agents.at(a);
-            let framework = self.frameworks.at(fw);
-            let capabilities = &framework.spec.capabilities;
-
-            // Mesos: isFiltered (implicit filters) and isCapableOfReceivingAgent.
-            if (capabilities.multi_role && !agent.spec.capabilities.multi_role)
-                || (hierarchical && !agent.spec.capabilities.hierarchical_role)
-                || (self.config.filter_gpu_resources
-                    && agent.has_gpu
-                    && !capabilities.gpu_resources)
-            {
+            if !self.can_receive(a, fw, &role_name) {
                 continue;
             }
-            let minimum = framework.spec.min_allocatable_resources.get(&*role_name);
+            let capabilities = &self.frameworks.at(fw).spec.capabilities;
+            let minimum = self.frameworks.at(fw).spec.min_allocatable_resources.get(&*role_name);
             let allocatable = match minimum {
                 None => globally_allocatable,
                 Some(_) => self.allocatable(&available, minimum),
@@ -119,8 +143,18 @@ impl<R: AllocatorResources> Allocator<R> {
             {
                 continue;
             }
-            let to_offer = stripped.as_ref().unwrap_or(&available);
-            let filtered = agent.filters.get(&(fw, r)).is_some_and(|filters| {
+            // Cut to the role's quota limits and the headroom (quota.rs).
+            let shaped = match quota.as_ref() {
+                None => None,
+                Some(q) => {
+                    match q.shape(role.stage, &role_name, stripped.as_ref().unwrap_or(&available)) {
+                        Some(shaped) if self.allocatable(&shaped, minimum) => Some(shaped),
+                        _ => continue,
+                    }
+                }
+            };
+            let to_offer = shaped.as_ref().or(stripped.as_ref()).unwrap_or(&available);
+            let filtered = self.agents.at(a).filters.get(&(fw, r)).is_some_and(|filters| {
                 filters
                     .iter()
                     .any(|f| f.applies(ctx.now, ctx.round) && f.refused.contains(to_offer))
@@ -129,12 +163,33 @@ impl<R: AllocatorResources> Allocator<R> {
                 continue;
             }
 
-            let to_offer = stripped.unwrap_or_else(|| available.clone());
+            let to_offer = shaped.or(stripped).unwrap_or_else(|| available.clone());
+            if let Some(q) = quota.as_mut() {
+                q.offered(&role_name, &to_offer);
+            }
             self.track_allocated(a, fw, &role_name, &to_offer);
             out.add(fw, a, &role_name, to_offer, self);
             available = self.agents.at(a).available.allocatable_to(&role_name);
             globally_allocatable = self.allocatable(&available, None);
+            if role.stage == Stage::Guarantees
+                && quota.as_ref().is_none_or(|q| q.unsatisfied(&role_name).is_empty())
+            {
+                break;
+            }
         }
+    }
+
+    /// False when the framework cannot be offered this agent's resources in
+    /// this role at all: a multi-role framework on an agent that is not, a
+    /// hierarchical role on an agent that does not know them, or GPUs to a
+    /// framework without `GPU_RESOURCES`.
+    // Mesos: isFiltered (implicit filters) and isCapableOfReceivingAgent.
+    fn can_receive(&self, a: AgentIdx, fw: FwIdx, role: &str) -> bool {
+        let agent = self.agents.at(a);
+        let capabilities = &self.frameworks.at(fw).spec.capabilities;
+        !((capabilities.multi_role && !agent.spec.capabilities.multi_role)
+            || (role.contains('/') && !agent.spec.capabilities.hierarchical_role)
+            || (self.config.filter_gpu_resources && agent.has_gpu && !capabilities.gpu_resources))
     }
 
     /// True when `resources` are worth offering: not empty, and covering
@@ -159,6 +214,13 @@ impl<R: AllocatorResources> Allocator<R> {
 struct RoundContext {
     now: Duration,
     round: u64,
+}
+
+/// The stage being run and the role being offered.
+#[derive(Clone, Copy)]
+struct RoleContext {
+    stage: Stage,
+    r: RoleIdx,
 }
 
 /// The round's output, one entry per (framework, agent).

@@ -12,11 +12,12 @@
 //! state and the bookkeeping events.
 //!
 //! Mesos: `src/master/allocator/mesos/hierarchical.{hpp,cpp}`.
-//! Not ported yet: quota (guarantees and limits), maintenance and inverse
+//! Quota (guarantees, limits, headroom) is in `quota.rs`.
+//! Not ported yet: maintenance and inverse
 //! offers, agent attributes and offer constraints, the random sorter.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ use super::filters::{IndexMap, IndexSet, OfferFilter, SplitMix64, refuse_timeout
 use super::resources::AllocatorResources;
 use super::sorter::DrfSorter;
 use super::types::{
-    AgentId, AgentSpec, AllocatorConfig, AllocatorError, FrameworkId, FrameworkSpec, Used,
+    AgentId, AgentSpec, AllocatorConfig, AllocatorError, FrameworkId, FrameworkSpec, Quota, Used,
 };
 use mesos_proto::resources::{ResourceQuantities, roles};
 
@@ -164,6 +165,10 @@ pub struct Allocator<R: AllocatorResources> {
     pub(super) rng: SplitMix64,
     /// Number of allocation rounds run (Mesos metric `allocator/mesos/allocation_runs`).
     pub(super) allocation_runs: u64,
+    /// Quota of the roles that have one (none: every role has the default,
+    /// and rounds run the single DRF stage). Bounded by the master's role
+    /// validation and its limit on quota configs.
+    pub(super) quotas: BTreeMap<String, Quota>,
 }
 
 impl<R: AllocatorResources> Allocator<R> {
@@ -186,6 +191,7 @@ impl<R: AllocatorResources> Allocator<R> {
             live_filters: 0,
             candidates: IndexSet::default(),
             allocation_runs: 0,
+            quotas: BTreeMap::new(),
         }
     }
 
@@ -666,7 +672,7 @@ impl<R: AllocatorResources> Allocator<R> {
 
 /// Mesos's role rules, as an allocator error. The master has validated the
 /// role already; a bad name reaching here would corrupt the sorter's role tree.
-fn validate_role(role: &str) -> Result<(), AllocatorError> {
+pub(super) fn validate_role(role: &str) -> Result<(), AllocatorError> {
     roles::validate(role)
         .map_err(|reason| AllocatorError::InvalidRole { role: role.to_string(), reason })
 }

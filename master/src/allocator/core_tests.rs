@@ -507,3 +507,6 @@ fn rounds_replay_from_seed() {
     });
     assert!(per_framework.values().all(|&n| n == 4), "DRF spreads evenly: {per_framework:?}");
 }
+
+#[path = "quota_tests.rs"]
+mod quota_tests;

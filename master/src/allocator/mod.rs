@@ -16,6 +16,7 @@
 //! - `conversions`: offer operations (reservations, volumes) changing an agent's total.
 //! - `bookkeeping`: who holds what where, role lifecycle, decline filters.
 //! - `allocate`: one allocation round (role DRF, then framework DRF).
+//! - `quota`: quota guarantees and limits, and the headroom held back for them.
 //! - [`process`]: the allocator actor around that core, on its own process as in Mesos.
 
 mod allocate;
@@ -24,6 +25,7 @@ mod conversions;
 mod core;
 pub mod filters;
 pub mod process;
+mod quota;
 pub mod resources;
 pub mod sorter;
 mod types;
@@ -32,7 +34,7 @@ pub use self::core::Allocator;
 pub use self::resources::AllocatorResources;
 pub use self::types::{
     AgentCapabilities, AgentId, AgentSpec, Allocation, AllocatorConfig, AllocatorError,
-    FrameworkCapabilities, FrameworkId, FrameworkSpec, Used,
+    FrameworkCapabilities, FrameworkId, FrameworkSpec, Quota, Used,
 };
 
 #[cfg(test)]

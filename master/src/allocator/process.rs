@@ -11,7 +11,7 @@
 //! master: there is no window in which decisions have nowhere to go. Mesos: the master
 //! hands its `offer` callback to `Allocator::initialize`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use libprocess::{Context, Pid, Process, ProcessRef};
@@ -63,6 +63,49 @@ impl AllocatorResources for Resources {
                 && (capabilities.gpu_resources || r.name != "gpus")
         };
         if self.iter().all(keep) { None } else { Some(self.filter(keep)) }
+    }
+
+    fn split_quota(&self) -> (Self, Self) {
+        let counts = |r: &mesos::Resource| {
+            r.scalar.is_some() && r.reservations.is_empty() && r.revocable.is_none()
+        };
+        (self.filter(counts), self.filter(|r| !counts(r)))
+    }
+
+    fn shrink(&self, caps: &BTreeMap<String, f64>, unlisted_unlimited: bool) -> Self {
+        // What is left of each capped name as resources are walked.
+        let mut left: BTreeMap<&str, f64> = caps.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        let mut out = Resources::new();
+        for resource in self.iter() {
+            let Some(scalar) = &resource.scalar else {
+                push(&mut out, resource.clone());
+                continue;
+            };
+            let kept = match left.get_mut(resource.name.as_str()) {
+                Some(cap) => {
+                    let kept = scalar.value.min(*cap).max(0.0);
+                    *cap -= kept;
+                    kept
+                }
+                None if unlisted_unlimited => scalar.value,
+                None => 0.0,
+            };
+            if kept > 0.0 {
+                let mut cut = resource.clone();
+                cut.scalar = Some(mesos::value::Scalar { value: kept });
+                push(&mut out, cut);
+            }
+        }
+        out
+    }
+}
+
+/// Adds a resource taken from a valid bundle (or a smaller positive amount of
+/// one), which `Resources::push` accepts; a refusal would only lose that piece
+/// from an offer, so it is logged rather than fatal.
+fn push(out: &mut Resources, resource: mesos::Resource) {
+    if let Err(error) = out.push(resource) {
+        tracing::warn!(%error, "resource dropped while shrinking to quota");
     }
 }
 
@@ -187,6 +230,12 @@ impl AllocatorProcess {
             }
             AllocatorCall::Revive { framework_id, roles } => {
                 (self.core.on_revive_offers(&framework_id, &roles.into_iter().collect()), true)
+            }
+            AllocatorCall::UpdateWeights { weights } => {
+                (self.core.on_update_weights(&weights), true)
+            }
+            AllocatorCall::UpdateQuota { role, quota } => {
+                (self.core.on_update_quota(&role, quota), true)
             }
         };
         if let Err(error) = result {

@@ -15,6 +15,7 @@
 //! Mesos's allocator uses `Resources` throughout (Mesos:
 //! `hierarchical.cpp`); the operations below are the ones it calls.
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 use mesos_proto::resources::ResourceQuantities;
@@ -57,6 +58,18 @@ pub trait AllocatorResources: Clone + Debug + Default + PartialEq {
     /// or `None` when nothing would be removed, so the hot allocation loop
     /// copies nothing in the common case.
     fn strip_incapable(&self, capabilities: &super::FrameworkCapabilities) -> Option<Self>;
+
+    /// Splits the bundle into what counts against quota (unreserved,
+    /// non-revocable scalar resources) and the rest (reservations, ranges,
+    /// sets, revocable resources). Mesos: the `quotaResources` filter of
+    /// `hierarchical.cpp __generateOffers`.
+    fn split_quota(&self) -> (Self, Self);
+
+    /// The bundle with its scalar amounts cut down to `caps` (name ->
+    /// largest amount kept); names not in `caps` are kept whole when
+    /// `unlisted_unlimited` (limits), dropped otherwise (quantities).
+    /// Non-scalar resources are kept. Mesos: `shrinkResources`.
+    fn shrink(&self, caps: &BTreeMap<String, f64>, unlisted_unlimited: bool) -> Self;
 }
 
 /// Quantities are scalar, unreserved, non-revocable and not shared, so
@@ -92,5 +105,24 @@ impl AllocatorResources for ResourceQuantities {
 
     fn strip_incapable(&self, _capabilities: &super::FrameworkCapabilities) -> Option<Self> {
         None
+    }
+
+    fn split_quota(&self) -> (Self, Self) {
+        (self.clone(), ResourceQuantities::new())
+    }
+
+    fn shrink(&self, caps: &BTreeMap<String, f64>, unlisted_unlimited: bool) -> Self {
+        let mut out = ResourceQuantities::new();
+        for (name, amount) in self.iter() {
+            let kept = match caps.get(name) {
+                Some(&cap) => amount.min(cap),
+                None if unlisted_unlimited => amount,
+                None => 0.0,
+            };
+            // `single` drops amounts that are not positive, so a cap of zero
+            // (or below, from a consumed quota past its limit) keeps nothing.
+            out += &ResourceQuantities::single(name, kept);
+        }
+        out
     }
 }

@@ -79,6 +79,27 @@ impl Default for AllocatorConfig {
     }
 }
 
+/// A role's quota (Mesos 1.9+: `Quota` of `master/quota.hpp`).
+///
+/// The allocator sets aside enough unreserved resources (headroom) for every
+/// role to reach its guarantees, and never lets a role's consumption of
+/// unreserved resources pass its limits.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Quota {
+    /// Resources the role is guaranteed (empty: none).
+    pub guarantees: ResourceQuantities,
+    /// Largest amount of each named resource the role may consume; a name
+    /// not listed is unlimited (a limit of zero is a real limit).
+    pub limits: BTreeMap<String, f64>,
+}
+
+impl Quota {
+    /// True for the default quota: no guarantees and no limits.
+    pub fn is_default(&self) -> bool {
+        self.guarantees.is_empty() && self.limits.is_empty()
+    }
+}
+
 /// What the allocator needs to know about a framework
 /// (from `FrameworkInfo` and the subscribe call).
 #[derive(Debug, Clone, Default)]
@@ -201,6 +222,16 @@ pub enum AllocatorError {
         agent_id: AgentId,
         /// The resources, printed.
         resources: String,
+    },
+    /// A quota limit is not a finite number >= 0.
+    #[error("invalid quota limit {limit} of '{name}' for role '{role}'")]
+    InvalidQuota {
+        /// The role.
+        role: String,
+        /// The resource name.
+        name: String,
+        /// The limit given, printed.
+        limit: String,
     },
     /// A weight is not a positive finite number.
     #[error("invalid weight {weight} for role '{role}'")]

@@ -64,6 +64,7 @@ fn recovery_keeps_gone_draining_and_down() {
         roles: None,
         agent_reregister_timeout: Duration::from_secs(600),
         authorizer: None,
+        weights: Vec::new(),
     };
     let core = MasterCore::recover(config, &state, Time::from_epoch(Duration::from_secs(9)));
     assert!(core.is_gone(&AgentId::from("a")));

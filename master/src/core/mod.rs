@@ -22,6 +22,7 @@
 //! - `maintenance`: the maintenance schedule, machines DOWN and UP;
 //! - `draining`: the operator calls on one agent (MARK_AGENT_GONE, DEACTIVATE_AGENT,
 //!   REACTIVATE_AGENT, DRAIN_AGENT) and the draining lifecycle.
+//! - `quota`: quota and weights (validation, registry, allocator).
 
 mod agents;
 mod authorization;
@@ -33,6 +34,7 @@ mod maintenance;
 mod offers;
 mod operation_validation;
 mod operations;
+pub mod quota;
 pub mod registry;
 mod state;
 mod tasks;
@@ -85,6 +87,8 @@ pub struct MasterConfig {
     /// The local authorizer (`--acls`); `None` authorizes everything, as Mesos does
     /// without an authorizer.
     pub authorizer: Option<std::sync::Arc<mesos_security::Authorizer>>,
+    /// Role weights from `--weights` (the registry's, once written, win).
+    pub weights: Vec<(String, f64)>,
 }
 
 libprocess::protocol! {
@@ -215,6 +219,15 @@ pub enum AllocatorCall {
     Revive {
         framework_id: FrameworkId,
         roles: Vec<String>,
+    },
+    /// Role weights changed (or a new term loads them).
+    UpdateWeights {
+        weights: Vec<(String, f64)>,
+    },
+    /// A role's quota changed (the default quota removes it).
+    UpdateQuota {
+        role: String,
+        quota: crate::allocator::Quota,
     },
 }
 
@@ -393,12 +406,17 @@ pub struct MasterCore {
     pub(crate) epoch: u64,
     pub(crate) start_time: Time,
     pub(crate) elected_time: Time,
+    /// Role weights in force (`--weights`, then the registry's).
+    pub(crate) weights: std::collections::BTreeMap<String, f64>,
+    /// Quota configs in force, by role (from the registry).
+    pub(crate) quota_configs: std::collections::BTreeMap<String, mesos::quota::QuotaConfig>,
 }
 
 impl MasterCore {
     /// A master with no agents or frameworks, started at `now`.
     pub fn new(config: MasterConfig, now: Time) -> MasterCore {
         let info = master_info(&config);
+        let weights = config.weights.iter().cloned().collect();
         MasterCore {
             id_prefix: config.id.clone(),
             config,
@@ -428,6 +446,8 @@ impl MasterCore {
             epoch: 0,
             start_time: now,
             elected_time: now,
+            weights,
+            quota_configs: Default::default(),
         }
     }
 

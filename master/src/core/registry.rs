@@ -48,6 +48,10 @@ pub enum AfterRegistry {
     },
     /// A maintenance change is in the registry; `request` is the waiting HTTP call.
     Maintenance { done: super::MaintenanceDone, request: super::OperatorRequest },
+    /// An operator's quota update is committed: apply it.
+    QuotaUpdated { configs: Vec<mesos::quota::QuotaConfig> },
+    /// An operator's weights update is committed: apply it.
+    WeightsUpdated { weights: Vec<mesos::WeightInfo> },
     /// Nothing more to do (the master already acted, e.g. removing a framework).
     Nothing,
 }
@@ -123,6 +127,8 @@ impl MasterCore {
             AfterRegistry::Maintenance { done, request } => {
                 self.on_maintenance_done(done, request, Ok(()), now)
             }
+            AfterRegistry::QuotaUpdated { configs } => self.on_quota_updated(configs),
+            AfterRegistry::WeightsUpdated { weights } => self.on_weights_updated(weights),
             AfterRegistry::Nothing => {}
         }
     }
@@ -176,6 +182,7 @@ impl MasterCore {
         }
         core.recover_draining(registry, now);
         core.recover_maintenance(registry);
+        core.load_quota_and_weights(registry);
         for id in registry.completed_frameworks() {
             core.completed_framework_ids.insert(FrameworkId::from(id));
         }

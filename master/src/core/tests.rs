@@ -21,6 +21,7 @@ pub(super) fn core() -> MasterCore {
         roles: None,
         agent_reregister_timeout: Duration::from_secs(600),
         authorizer: None,
+        weights: Vec::new(),
     };
     MasterCore::new(config, Time::from_epoch(Duration::from_secs(1000)))
 }

@@ -191,14 +191,12 @@ pub fn tasks(s: &StateSnapshot, query: &Query) -> Result<Value, QueryError> {
 
 /// Role weights from the `weights` flag (`role1=2,role2=1`), as shown at `/flags`.
 pub fn weights(s: &StateSnapshot) -> BTreeMap<String, f64> {
-    let text =
-        s.flags.iter().find(|(name, _)| name == "weights").map(|(_, v)| v.as_str()).unwrap_or("");
-    text.split(',')
-        .filter_map(|pair| pair.split_once('='))
-        .filter_map(|(role, weight)| {
-            weight.trim().parse::<f64>().ok().map(|w| (role.trim().to_string(), w))
-        })
-        .collect()
+    s.weights.clone()
+}
+
+/// A quota config's scalars as JSON (`{"cpus": 1.0}`).
+fn scalars_json(map: &BTreeMap<String, mesos_proto::mesos::value::Scalar>) -> Value {
+    Value::Object(map.iter().map(|(name, s)| (name.clone(), json!(s.value))).collect())
 }
 
 fn quantities_json(quantities: &ResourceQuantities) -> Value {
@@ -244,6 +242,7 @@ pub fn roles(s: &StateSnapshot, _query: &Query) -> Result<Value, QueryError> {
     let named = frameworks_of
         .keys()
         .chain(weights.keys())
+        .chain(s.quota_configs.keys())
         .chain(reserved.keys())
         .chain(allocated.keys())
         .cloned()
@@ -268,10 +267,18 @@ pub fn roles(s: &StateSnapshot, _query: &Query) -> Result<Value, QueryError> {
             let allocated = subtree(&allocated, role);
             let offered = subtree(&offered, role);
             let total = &allocated + &offered;
+            let config = s.quota_configs.get(role);
+            let guarantee = config.map(|c| scalars_json(&c.guarantees)).unwrap_or(json!({}));
+            let limit = config.map(|c| scalars_json(&c.limits)).unwrap_or(json!({}));
             json!({
                 "name": role,
                 "weight": weights.get(role).copied().unwrap_or(DEFAULT_WEIGHT),
-                "quota": { "role": role, "guarantee": {}, "limit": {}, "consumed": quantities_json(&allocated) },
+                "quota": {
+                    "role": role,
+                    "guarantee": guarantee,
+                    "limit": limit,
+                    "consumed": quantities_json(&allocated),
+                },
                 "resources": quantities_json(&total),
                 "allocated": quantities_json(&allocated),
                 "offered": quantities_json(&offered),

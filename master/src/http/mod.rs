@@ -26,6 +26,8 @@
 //! | `POST /api/v1/scheduler` | the v1 scheduler API (RecordIO event stream) | [`scheduler_api`] |
 //! | `POST /api/v1` | the v1 operator API (queries, TEARDOWN, SUBSCRIBE, reservations and volumes) | [`operator_api`] |
 //! | `POST /reserve`, `/unreserve`, `/create-volumes`, `/destroy-volumes` | operator reservations and volumes (v0) | `operations` |
+//! | `/quota`: `GET`, `POST` a `QuotaRequest`, `DELETE /quota/<role>` | quota (legacy endpoint) | [`quota`] |
+//! | `/weights`: `GET`, `PUT` an array of `WeightInfo` | role weights | [`quota`] |
 //! | `/raft` | this master's raft status and members (every master) | `raft` |
 //! | `/proxy/<ip:port>/<path>` | a read-only `GET` of another master or agent, for the web UI | `web_proxy` |
 //! | `/messages?after=&limit=`, `/messages/body?seq=` | the node's message ring, bodies as Mesos JSON (every master) | [`mesos_proto::http_api::messages_handler`] |
@@ -82,6 +84,7 @@ pub mod metrics;
 mod operations;
 pub mod operator_api;
 pub mod query;
+pub mod quota;
 mod raft;
 mod read_only;
 pub mod render;
@@ -125,6 +128,7 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &Shared) {
     scheduler_api::install(ctx);
     operator_api::install(ctx, shared);
     maintenance::install(ctx, shared);
+    quota::install(ctx, shared);
     metrics::install(ctx);
 }
 

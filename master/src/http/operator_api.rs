@@ -110,7 +110,9 @@ fn encode_response(response: &v1::master::Response, encoding: Encoding) -> Respo
 }
 
 /// One `POST /api/v1` call: redirect to the leader unless it is about this master, then
-/// TEARDOWN, SUBSCRIBE, or a query.
+/// TEARDOWN, SUBSCRIBE, a quota or weights update, or a query.
+// The legacy SET_QUOTA / REMOVE_QUOTA are deprecated in Mesos, and still served.
+#[allow(deprecated)]
 async fn handle(
     request: Request,
     master: ProcessRef<MasterProcess>,
@@ -144,6 +146,16 @@ async fn handle(
         }
         kind if super::agent_calls::handles(kind) => {
             super::agent_calls::on_agent_call(call, &master, principal).await
+        }
+        call::Type::UpdateQuota
+        | call::Type::SetQuota
+        | call::Type::RemoveQuota
+        | call::Type::UpdateWeights => {
+            match super::quota::on_v1_update(&call, &master, principal).await {
+                Some(response) if response.status().is_success() => Ok(response),
+                Some(response) => Err(response),
+                None => Err(bad_request("not a quota or weights call")),
+            }
         }
         call::Type::GetFlags if !may_view_flags(authorizer, principal.as_ref()) => {
             Err(super::forbidden(""))
@@ -315,7 +327,7 @@ async fn on_query(
         // GET_STATE, GET_FRAMEWORKS, GET_TASKS, GET_EXECUTORS, GET_AGENTS show only what
         // the view_* ACLs let the caller see.
         let snapshot = visible(snapshot, authorizer.as_ref(), principal.as_ref());
-        match query(kind, &snapshot, metrics) {
+        match query(kind, &snapshot, metrics, authorizer.as_ref(), principal.as_ref()) {
             Ok(response) => encode_response(&response, encoding),
             Err(refusal) => refusal,
         }
@@ -592,7 +604,13 @@ fn get_state(s: &StateSnapshot) -> response::GetState {
     }
 }
 
-fn get_roles(s: &StateSnapshot) -> response::GetRoles {
+/// GET_ROLES: roles of frameworks, weights and quotas, with their weight, frameworks and
+/// the resources of their live tasks; only roles the `view_roles` ACLs let the caller see.
+fn get_roles(
+    s: &StateSnapshot,
+    authorizer: Option<&mesos_security::Authorizer>,
+    principal: Option<&Principal>,
+) -> response::GetRoles {
     let mut roles: std::collections::BTreeMap<String, (Vec<v1::FrameworkId>, Resources)> =
         Default::default();
     for framework in &s.frameworks {
@@ -609,11 +627,18 @@ fn get_roles(s: &StateSnapshot) -> response::GetRoles {
             }
         }
     }
+    for role in s.weights.keys().chain(s.quota_configs.keys()) {
+        roles.entry(role.clone()).or_default();
+    }
+    let visible = |role: &str| {
+        authorizer.is_none_or(|a| a.authorize(principal, mesos_security::Action::ViewRole { role }))
+    };
     let roles = roles
         .into_iter()
+        .filter(|(name, _)| visible(name))
         .map(|(name, (frameworks, allocated))| v1::Role {
+            weight: s.weights.get(&name).copied().unwrap_or(1.0),
             name,
-            weight: 1.0,
             frameworks,
             resources: resources(&allocated),
         })
@@ -625,6 +650,8 @@ fn query(
     kind: call::Type,
     s: &StateSnapshot,
     metrics: std::collections::BTreeMap<String, f64>,
+    authorizer: Option<&mesos_security::Authorizer>,
+    principal: Option<&Principal>,
 ) -> Result<v1::master::Response, Response> {
     use response::Type as R;
     let mut r = v1::master::Response::default();
@@ -669,8 +696,19 @@ fn query(
             R::GetTasks
         }
         call::Type::GetRoles => {
-            r.get_roles = Some(get_roles(s));
+            r.get_roles = Some(get_roles(s, authorizer, principal));
             R::GetRoles
+        }
+        call::Type::GetQuota => {
+            let status = super::quota::quota_status(s, authorizer, principal);
+            r.get_quota = Some(response::GetQuota { status: evolve(&status) });
+            R::GetQuota
+        }
+        call::Type::GetWeights => {
+            let infos = super::quota::weight_infos(s, authorizer, principal);
+            r.get_weights =
+                Some(response::GetWeights { weight_infos: infos.iter().map(evolve).collect() });
+            R::GetWeights
         }
         call::Type::GetMaster => {
             r.get_master = Some(response::GetMaster {

@@ -11,6 +11,7 @@ mod offers;
 mod operations;
 mod operator_http;
 mod operator_reservations;
+mod quota;
 mod reconciliation;
 mod reservations;
 mod reservations_ha;

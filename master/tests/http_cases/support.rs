@@ -42,6 +42,8 @@ impl TcpMaster {
                 let mut options = MasterOptions::with_id(MASTER_ID);
                 options.flags =
                     vec![("port".into(), "0".into()), ("weights".into(), "web=2.5".into())];
+                // `/roles` shows the weights in force, not the flag's text.
+                options.weights = vec![("web".into(), 2.5)];
                 tweak(&mut options);
                 let master = spawn_master(&node, options).expect("spawn master");
                 // A dispatch runs after `initialize`: the routes and metrics exist then.
