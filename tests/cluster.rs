@@ -24,6 +24,8 @@ const GUARD: Duration = Duration::from_secs(120);
 
 /// A running `mesos-local`, stopped (SIGINT, then SIGKILL) when dropped.
 struct Local {
+    /// Its share of the machine (see [`MACHINE`]); released when the cluster is.
+    _share: Share,
     child: Child,
     work_dir: PathBuf,
     lines: Vec<String>,
@@ -79,6 +81,26 @@ fn start_local(masters: u16, agents: u16) -> (Local, Vec<u16>) {
     start_local_with(masters, agents, &[], &[])
 }
 
+/// Cluster tests run in parallel, but the ones that time leadership under load
+/// (`tests/cluster/leadership.rs`) run alone: on a 2-core CI machine a dozen other
+/// clusters starve every process of CPU, which, unlike the client load those tests
+/// make, can cost any leader its term. Every [`Local`] holds this lock shared; those
+/// tests hold it alone ([`start_local_alone`]).
+static MACHINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// A [`Local`]'s hold on [`MACHINE`].
+enum Share {
+    Shared(#[allow(dead_code)] std::sync::RwLockReadGuard<'static, ()>),
+    Alone(#[allow(dead_code)] std::sync::RwLockWriteGuard<'static, ()>),
+}
+
+/// [`start_local`] once no other cluster of this test binary runs, and none starts
+/// until it is dropped.
+fn start_local_alone(masters: u16, agents: u16) -> (Local, Vec<u16>) {
+    let alone = MACHINE.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    spawn_local(masters, agents, &[], &[], Share::Alone(alone))
+}
+
 /// [`start_local`] with `env` added to `mesos-local`'s environment (its children inherit
 /// it) and more `mesos-local` flags in `args` (`--authenticate`).
 fn start_local_with(
@@ -86,6 +108,17 @@ fn start_local_with(
     agents: u16,
     env: &[(String, String)],
     args: &[&str],
+) -> (Local, Vec<u16>) {
+    let shared = MACHINE.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    spawn_local(masters, agents, env, args, Share::Shared(shared))
+}
+
+fn spawn_local(
+    masters: u16,
+    agents: u16,
+    env: &[(String, String)],
+    args: &[&str],
+    share: Share,
 ) -> (Local, Vec<u16>) {
     static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -110,7 +143,7 @@ fn start_local_with(
         .filter(|l| l.trim_start().starts_with("master "))
         .map(|l| master_line(l).0)
         .collect();
-    (Local { child, work_dir, lines, later }, ports)
+    (Local { _share: share, child, work_dir, lines, later }, ports)
 }
 
 /// Reads lines until one equals `last` (on a thread, with the guard); later lines keep

@@ -15,7 +15,7 @@ use mesos_proto::resources::Resources;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid as OsPid;
 
-use super::{GUARD, leader_line, pymesos_background, raft_status, start_local};
+use super::{GUARD, leader_line, pymesos_background, raft_status, start_local_alone};
 
 /// Agents that re-register, with their tasks, before the load (they make `/state` big).
 const AGENTS: usize = 600;
@@ -217,7 +217,7 @@ fn poll(port: u16, path: &'static str, body: Option<&'static str>, times: usize)
 /// within seconds.
 #[test]
 fn client_load_on_the_leader_never_costs_its_leadership() {
-    let (mut local, ports) = start_local(3, 0);
+    let (mut local, ports) = start_local_alone(3, 0);
     let (leader, _, _) = leader_line(&local.lines);
     let terms = |ports: &[u16]| -> Vec<u64> {
         ports.iter().map(|p| raft_status(*p)["term"].as_u64().expect("a term")).collect()
@@ -316,7 +316,7 @@ fn operator_subscription(port: u16) -> mpsc::Receiver<Vec<u8>> {
 /// waited on it forever.
 #[test]
 fn paused_leader_closes_its_subscriptions_and_the_framework_comes_back() {
-    let (local, _ports) = start_local(3, 1);
+    let (local, _ports) = start_local_alone(3, 1);
     let (leader, leader_pid, _) = leader_line(&local.lines);
     let go = local.work_dir.join("go");
     let command = format!("while [ ! -e {} ]; do sleep 0.05; done", go.display());
