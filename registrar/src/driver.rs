@@ -486,6 +486,7 @@ impl<W> RaftDriver<W> {
     }
 
     fn apply_entries(&mut self, entries: Vec<Entry>) -> Result<(), RegistrarError> {
+        let completed_before = self.out.completed.len();
         for entry in entries {
             if entry.index <= self.applied {
                 continue;
@@ -507,19 +508,31 @@ impl<W> RaftDriver<W> {
             let outcome = self.apply_entry(&entry);
             if let Some(p) = self.pending.remove(&entry.index) {
                 let result = if p.term == entry.term {
-                    let registry_size_bytes = self.state.registry_size_bytes();
                     outcome
                         .map(|mutated| Applied {
                             index: entry.index,
                             term: entry.term,
                             mutated,
-                            registry_size_bytes,
+                            // Filled in once for the whole batch, below.
+                            registry_size_bytes: 0,
                         })
                         .map_err(|error| RegistrarError::Rejected { index: entry.index, error })
                 } else {
                     Err(RegistrarError::LeadershipLost { term: p.term })
                 };
                 self.out.completed.push((p.waiter, result));
+            }
+        }
+        // The registry's size once per batch, not once per entry: `encoded_len` walks the
+        // whole registry, and a burst of n entries (600 agents re-registering at once)
+        // would cost n walks on the raft thread, long enough to miss heartbeats. Every
+        // operation of a batch reports the size after the batch.
+        if self.out.completed.len() > completed_before {
+            let size = self.state.registry_size_bytes();
+            for (_, result) in &mut self.out.completed[completed_before..] {
+                if let Ok(applied) = result {
+                    applied.registry_size_bytes = size;
+                }
             }
         }
         self.maybe_compact()

@@ -216,14 +216,12 @@ fn poll(port: u16, path: &'static str, body: Option<&'static str>, times: usize)
 /// leader's I/O thread rendered `/state` while its heartbeats waited: it was deposed
 /// within seconds.
 ///
-/// Ignored for now (run it with `cargo test -p mesos-local --test cluster -- --ignored
-/// client_load`): after the merges of 2026-12-04 it fails about two runs in five on an
-/// idle 2-core machine, always in the first phase, while the 600 agents re-register
-/// (before any HTTP load): the burst of 600 registry entries costs the leader its term,
-/// so the raft thread's own work for a burst (persisting and applying the entries) still
-/// outlasts the 500-900 ms election timeout. Issue 18 tracks it.
+/// The first phase alone (600 re-registrations at once, before any HTTP load) used to
+/// cost the leader its term about two runs in five: the registrar measured the registry's
+/// encoded size once per applied entry, a walk of the whole registry each time, which on
+/// a burst kept the raft thread busy past the election timeout (see
+/// `RaftDriver::apply_entries`).
 #[test]
-#[ignore = "flaky: a 600-agent re-registration burst can still cost the leader its term (issue 18)"]
 fn client_load_on_the_leader_never_costs_its_leadership() {
     let (mut local, ports) = start_local_alone(3, 0);
     let (leader, _, _) = leader_line(&local.lines);

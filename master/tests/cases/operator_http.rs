@@ -188,7 +188,7 @@ async fn bad_operator_requests() {
     assert_eq!(cluster.node.handle_http(no_type).await.status(), StatusCode::BAD_REQUEST);
     assert_eq!(call(&cluster, json!({"type": "NOPE"})).await.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
-        call(&cluster, json!({"type": "GET_LOGGING_LEVEL"})).await.status(),
+        call(&cluster, json!({"type": "GET_OPERATIONS"})).await.status(),
         StatusCode::NOT_IMPLEMENTED
     );
     let teardown = call(
