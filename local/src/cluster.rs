@@ -263,13 +263,20 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
     watch(stop, members, (&http, &masters), leader, expected)
 }
 
-/// Links `mesos-master`, `mesos-agent`, `mesos-executor` and `mesos-registry` to this
-/// executable.
+/// Links `mesos-master`, `mesos-agent`, `mesos-executor`, `mesos-default-executor` (the
+/// agents start it for task groups) and `mesos-registry` to this executable.
 fn link_programs(work_dir: &Path) -> anyhow::Result<PathBuf> {
     let me = std::env::current_exe().context("cannot find this executable")?;
     let bin = work_dir.join("bin");
     std::fs::create_dir_all(&bin)?;
-    for name in ["mesos-master", "mesos-agent", "mesos-executor", "mesos-registry"] {
+    let names = [
+        "mesos-master",
+        "mesos-agent",
+        "mesos-executor",
+        "mesos-default-executor",
+        "mesos-registry",
+    ];
+    for name in names {
         let link = bin.join(name);
         let _ = std::fs::remove_file(&link);
         std::os::unix::fs::symlink(&me, &link)
