@@ -189,26 +189,8 @@ impl MasterCore {
         ids: Vec<MachineId>,
         request: OperatorRequest,
     ) -> OperatorReply {
-        if let Err(error) = validate_machines(&ids) {
-            return OperatorReply::BadRequest(error);
-        }
-        for id in &ids {
-            match self.machines.get(&key(id)) {
-                None => {
-                    return OperatorReply::BadRequest(format!(
-                        "Machine '{id:?}' is not part of a maintenance schedule"
-                    ));
-                }
-                Some(m) if m.mode() != Mode::Draining => {
-                    return OperatorReply::BadRequest(format!(
-                        "Machine '{id:?}' is not in DRAINING mode and cannot be brought down"
-                    ));
-                }
-                Some(_) => {}
-            }
-        }
-        if !self.authorized(principal, Action::StartMaintenance) {
-            return OperatorReply::Forbidden;
+        if let Err(reply) = self.check_transition(principal, &ids, Mode::Draining) {
+            return reply;
         }
         let after =
             AfterRegistry::Maintenance { done: MaintenanceDone::Started(ids.clone()), request };
@@ -223,31 +205,47 @@ impl MasterCore {
         ids: Vec<MachineId>,
         request: OperatorRequest,
     ) -> OperatorReply {
-        if let Err(error) = validate_machines(&ids) {
-            return OperatorReply::BadRequest(error);
-        }
-        for id in &ids {
-            match self.machines.get(&key(id)) {
-                None => {
-                    return OperatorReply::BadRequest(format!(
-                        "Machine '{id:?}' is not part of a maintenance schedule"
-                    ));
-                }
-                Some(m) if m.mode() != Mode::Down => {
-                    return OperatorReply::BadRequest(format!(
-                        "Machine '{id:?}' is not in DOWN mode and cannot be brought up"
-                    ));
-                }
-                Some(_) => {}
-            }
-        }
-        if !self.authorized(principal, Action::StopMaintenance) {
-            return OperatorReply::Forbidden;
+        if let Err(reply) = self.check_transition(principal, &ids, Mode::Down) {
+            return reply;
         }
         let after =
             AfterRegistry::Maintenance { done: MaintenanceDone::Stopped(ids.clone()), request };
         self.registry(RegistryOperation::StopMaintenance(MachineIds { machines: ids }), after);
         OperatorReply::Pending
+    }
+
+    /// START/STOP_MAINTENANCE's checks, in Mesos's order: valid machines, each scheduled
+    /// and in mode `from` (DRAINING to go down, DOWN to come up), then the ACL.
+    fn check_transition(
+        &self,
+        principal: Option<&Principal>,
+        ids: &[MachineId],
+        from: Mode,
+    ) -> Result<(), OperatorReply> {
+        validate_machines(ids).map_err(OperatorReply::BadRequest)?;
+        let (mode, verb, action) = match from {
+            Mode::Down => ("DOWN", "brought up", Action::StopMaintenance),
+            _ => ("DRAINING", "brought down", Action::StartMaintenance),
+        };
+        for id in ids {
+            match self.machines.get(&key(id)) {
+                None => {
+                    return Err(OperatorReply::BadRequest(format!(
+                        "Machine '{id:?}' is not part of a maintenance schedule"
+                    )));
+                }
+                Some(m) if m.mode() != from => {
+                    return Err(OperatorReply::BadRequest(format!(
+                        "Machine '{id:?}' is not in {mode} mode and cannot be {verb}"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        if !self.authorized(principal, action) {
+            return Err(OperatorReply::Forbidden);
+        }
+        Ok(())
     }
 
     /// A maintenance change is committed (or failed): act, then answer the operator.
