@@ -38,6 +38,30 @@ fn apply(level: u32) {
         apply(level);
     }
 }
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`), and installs the applier
+/// that swaps the filter when the level is raised (`/logging/toggle`,
+/// `SET_LOGGING_LEVEL`): verbosity 0 is this filter, higher levels `debug` or `trace`
+/// until they revert. For binaries (`mesos-master`, `mesos-agent`); a second call, or
+/// one after another subscriber was set, does nothing.
+pub fn init_stderr() {
+    use tracing_subscriber::EnvFilter;
+    let original = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    let filter =
+        |directive: &str| EnvFilter::try_new(directive).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter(&original))
+        .with_writer(std::io::stderr)
+        .with_filter_reloading();
+    let handle = builder.reload_handle();
+    if builder.try_init().is_ok() {
+        install_applier(move |level| {
+            let directive = if level == 0 { original.as_str() } else { directive(level) };
+            if let Err(error) = handle.reload(filter(directive)) {
+                tracing::warn!(%error, "cannot change the logging level");
+            }
+        });
+    }
+}
 
 /// The `tracing` filter directive for a verbosity level above the original: 1 is
 /// `debug`, 2 and more `trace` (Mesos's `VLOG(1)` is debugging, `VLOG(2)` and up are

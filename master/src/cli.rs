@@ -14,7 +14,6 @@ use crate::launch::spawn_master;
 use clap::Parser;
 use clap::error::ErrorKind;
 use libprocess::Node;
-use tracing_subscriber::EnvFilter;
 
 /// Runs `mesos-master` with these arguments (the first is the program name) until
 /// SIGINT or SIGTERM.
@@ -41,7 +40,7 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Ok(settings) => settings,
         Err(error) => return fail(&error.to_string()),
     };
-    init_logging();
+    libprocess::logging::init_stderr();
 
     let system = actix_rt::System::new();
     system.block_on(async move {
@@ -103,27 +102,4 @@ async fn wait_for_signal() -> &'static str {
 fn fail(message: &str) -> ExitCode {
     eprintln!("mesos-master: {message}");
     ExitCode::from(1)
-}
-
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`). The filter can be raised
-/// for a while (`/logging/toggle`, `SET_LOGGING_LEVEL`): verbosity 0 is this filter,
-/// higher levels swap in `debug` or `trace` until they revert.
-fn init_logging() {
-    let original = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
-    let filter =
-        |directive: &str| EnvFilter::try_new(directive).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter(&original))
-        .with_writer(std::io::stderr)
-        .with_filter_reloading();
-    let handle = builder.reload_handle();
-    if builder.try_init().is_ok() {
-        libprocess::logging::install_applier(move |level| {
-            let directive =
-                if level == 0 { original.as_str() } else { libprocess::logging::directive(level) };
-            if let Err(error) = handle.reload(filter(directive)) {
-                tracing::warn!(%error, "cannot change the logging level");
-            }
-        });
-    }
 }

@@ -16,7 +16,7 @@ use libprocess::Node;
 /// Runs `mesos-agent` with these arguments (the first is the program name) until the
 /// agent stops.
 pub fn agent_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    init_logging();
+    libprocess::logging::init_stderr();
     let flags = match Flags::try_parse_from(args) {
         Ok(flags) => flags,
         Err(error) => {
@@ -32,31 +32,6 @@ pub fn agent_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             eprintln!("mesos-agent: {message}");
             ExitCode::from(1)
         }
-    }
-}
-
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`). The filter can be raised
-/// for a while (`/logging/toggle`, `SET_LOGGING_LEVEL`): verbosity 0 is this filter,
-/// higher levels swap in `debug` or `trace` until they revert.
-fn init_logging() {
-    let original = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
-    let filter = |directive: &str| {
-        tracing_subscriber::EnvFilter::try_new(directive)
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter(&original))
-        .with_writer(std::io::stderr)
-        .with_filter_reloading();
-    let handle = builder.reload_handle();
-    if builder.try_init().is_ok() {
-        libprocess::logging::install_applier(move |level| {
-            let directive =
-                if level == 0 { original.as_str() } else { libprocess::logging::directive(level) };
-            if let Err(error) = handle.reload(filter(directive)) {
-                tracing::warn!(%error, "cannot change the logging level");
-            }
-        });
     }
 }
 
