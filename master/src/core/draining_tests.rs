@@ -11,7 +11,7 @@ use mesos_registrar::draining::DrainAgent;
 use mesos_registrar::operations::{AgentIdAtTime, MachineIds};
 use mesos_registrar::{RegistryOperation as Op, RegistryState};
 
-use super::{MasterConfig, MasterCore};
+use super::MasterCore;
 
 fn agent(id: &str) -> SlaveInfo {
     SlaveInfo {
@@ -53,19 +53,7 @@ fn recovery_keeps_gone_draining_and_down() {
     for op in ops {
         op.apply(&mut state).unwrap_or_else(|e| panic!("{}: {e}", op.name()));
     }
-    let config = MasterConfig {
-        pid: "master@10.0.0.1:5050".parse().unwrap(),
-        id: "m1".into(),
-        hostname: "m1".into(),
-        agent_ping_timeout: Duration::from_secs(15),
-        max_agent_ping_timeouts: 5,
-        offer_timeout: None,
-        version: "1.11.0".into(),
-        roles: None,
-        agent_reregister_timeout: Duration::from_secs(600),
-        authorizer: None,
-        weights: Vec::new(),
-    };
+    let config = super::tests::config();
     let core = MasterCore::recover(config, &state, Time::from_epoch(Duration::from_secs(9)));
     assert!(core.is_gone(&AgentId::from("a")));
     assert!(core.is_deactivated(&AgentId::from("b")));

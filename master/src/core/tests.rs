@@ -10,7 +10,12 @@ use mesos_proto::resources::Resources;
 use super::{AllocatorCall, MasterConfig, MasterCore, Outgoing, Output, Timer};
 
 pub(super) fn core() -> MasterCore {
-    let config = MasterConfig {
+    MasterCore::new(config(), Time::from_epoch(Duration::from_secs(1000)))
+}
+
+/// The configuration of [`core`]'s master.
+pub(super) fn config() -> MasterConfig {
+    MasterConfig {
         pid: "master@10.0.0.1:5050".parse().unwrap(),
         id: "m1".into(),
         hostname: "m1.example".into(),
@@ -22,8 +27,7 @@ pub(super) fn core() -> MasterCore {
         agent_reregister_timeout: Duration::from_secs(600),
         authorizer: None,
         weights: Vec::new(),
-    };
-    MasterCore::new(config, Time::from_epoch(Duration::from_secs(1000)))
+    }
 }
 
 pub(super) fn now() -> Time {
