@@ -525,4 +525,8 @@ impl AgentCore {
 }
 
 #[cfg(test)]
+mod draining_tests;
+#[cfg(test)]
+mod task_groups_tests;
+#[cfg(test)]
 mod tests;

@@ -23,7 +23,7 @@ use crate::containerizer::{Signal, Termination};
 use crate::paths::files;
 use crate::state::ExecutorState;
 
-fn pid(text: &str) -> Pid {
+pub(super) fn pid(text: &str) -> Pid {
     text.parse().unwrap()
 }
 
@@ -31,7 +31,7 @@ pub(super) fn master() -> Pid {
     pid("master@10.0.0.1:5050")
 }
 
-fn executor_pid() -> Pid {
+pub(super) fn executor_pid() -> Pid {
     pid("executor(1)@10.0.0.2:40000")
 }
 
@@ -39,7 +39,7 @@ pub(super) fn now() -> Time {
     Time::from_epoch(Duration::from_secs(1000))
 }
 
-fn fw() -> FrameworkId {
+pub(super) fn fw() -> FrameworkId {
     FrameworkId::new("fw")
 }
 
@@ -88,7 +88,7 @@ pub(super) fn running_core() -> AgentCore {
     core
 }
 
-fn framework_info() -> FrameworkInfo {
+pub(super) fn framework_info() -> FrameworkInfo {
     FrameworkInfo {
         user: "u".into(),
         name: "f".into(),
@@ -140,7 +140,7 @@ fn launch_t1(core: &mut AgentCore) -> ContainerId {
 }
 
 /// `launch_t1`, then the executor registers and gets `t1`.
-fn running_t1(core: &mut AgentCore) -> ContainerId {
+pub(super) fn running_t1(core: &mut AgentCore) -> ContainerId {
     let container_id = launch_t1(core);
     let register = RegisterExecutorMessage {
         framework_id: fw().into(),
@@ -701,95 +701,4 @@ fn kill_during_fetch_then_no_launch() {
     core.on_launched(&container_id, Err("the fetch was cancelled".into()), now());
     assert!(update_writes(&core.drain_outputs()).is_empty(), "no second update");
     assert!(core.frameworks().get(&fw()).is_none_or(|f| f.executors.is_empty()));
-}
-
-/// RunTaskGroupMessage with a DEFAULT executor: the agent launches
-/// `launcher_dir/mesos-default-executor`, queues both tasks, and on registration hands
-/// them over as one RunTaskGroupMessage (LAUNCH_GROUP over HTTP). A second group for
-/// the running executor goes straight to it. Mesos: slave.cpp `Slave::runTaskGroup`.
-#[test]
-fn run_task_group_launches_the_default_executor() {
-    let mut core = running_core();
-    let framework = framework_info();
-    let executor = ExecutorInfo {
-        r#type: Some(mesos::executor_info::Type::Default as i32),
-        executor_id: ExecutorId::new("default").into(),
-        framework_id: framework.id.clone(),
-        ..Default::default()
-    };
-    let task = |id: &str| TaskInfo { executor: Some(executor.clone()), ..command_task(id) };
-    let group = |ids: &[&str]| mesos_proto::mesos::internal::RunTaskGroupMessage {
-        framework: framework.clone(),
-        executor: executor.clone(),
-        task_group: mesos::TaskGroupInfo { tasks: ids.iter().map(|id| task(id)).collect() },
-        resource_version_uuids: Vec::new(),
-        launch_executor: Some(true),
-    };
-    core.on_run_task_group(&master(), group(&["t1", "t2"]), now());
-    let outputs = core.drain_outputs();
-    let launch = outputs
-        .iter()
-        .find_map(|o| match o {
-            Output::Launch(request) => Some(request),
-            _ => None,
-        })
-        .expect("a launch");
-    assert_eq!(
-        launch.command.value.as_deref(),
-        Some("/opt/mesos/mesos-default-executor"),
-        "the agent fills in the default executor's command"
-    );
-    let register = RegisterExecutorMessage {
-        framework_id: fw().into(),
-        executor_id: ExecutorId::new("default").into(),
-    };
-    core.on_register_executor(&executor_pid(), register);
-    let groups: Vec<Vec<String>> = core
-        .drain_outputs()
-        .iter()
-        .filter_map(|o| match o {
-            Output::Send { to, message: Outgoing::RunTaskGroup(m) } if *to == executor_pid() => {
-                Some(m.task_group.tasks.iter().map(|t| t.task_id.value.clone()).collect())
-            }
-            Output::Send { message: Outgoing::RunTask(m), .. } => {
-                panic!("task {} sent on its own", m.task.task_id.value)
-            }
-            _ => None,
-        })
-        .collect();
-    assert_eq!(groups, [vec!["t1".to_string(), "t2".to_string()]]);
-    core.on_run_task_group(&master(), group(&["t3"]), now());
-    let outputs = core.drain_outputs();
-    assert!(outputs.iter().any(|o| matches!(o,
-        Output::Send { message: Outgoing::RunTaskGroup(m), .. } if m.task_group.tasks.len() == 1)));
-    let executor = &core.frameworks()[&fw()].executors[&ExecutorId::new("default")];
-    assert_eq!(executor.launched_tasks.len(), 3);
-}
-
-/// `MasterDrainingTest` on the agent side (Mesos `Slave::drain`): DrainSlaveMessage from
-/// the master kills every running task with the drain's grace period; from anyone else
-/// it is ignored.
-#[test]
-fn drain_kills_every_task_within_the_grace_period() {
-    use mesos_proto::mesos::internal::DrainSlaveMessage;
-    let mut core = running_core();
-    running_t1(&mut core);
-    let five = mesos::DurationInfo { nanoseconds: 5_000_000_000 };
-    let drain = DrainSlaveMessage {
-        config: mesos::DrainConfig { max_grace_period: Some(five), mark_gone: None },
-    };
-    core.on_drain(&pid("stranger(1)@10.9.9.9:1"), drain, now());
-    assert!(core.drain_outputs().is_empty(), "only the master may drain");
-    core.on_drain(&master(), drain, now());
-    let outputs = core.drain_outputs();
-    let kills: Vec<_> = outputs
-        .iter()
-        .filter_map(|o| match o {
-            Output::Send { to, message: Outgoing::KillTask(k) } if *to == executor_pid() => Some(k),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(kills.len(), 1, "{outputs:?}");
-    assert_eq!(kills[0].task_id.value, "t1");
-    assert_eq!(kills[0].kill_policy.and_then(|p| p.grace_period), Some(five));
 }
