@@ -84,7 +84,7 @@ fn running(frameworks: usize, tasks: usize) -> Running {
                 }
             })
             .collect();
-        (infos.clone(), tasks)
+        (infos.clone(), tasks, Vec::new())
     })
 }
 

@@ -128,7 +128,7 @@ async fn failover(
     let (agent_node, scheduler_node) = (tcp_node(), tcp_node());
     let resources = Resources::parse("cpus:4;mem:8192").expect("resources").to_protos();
     let here = actix_rt::Arbiter::current();
-    let nothing: Running = Arc::new(|_| (Vec::new(), Vec::new()));
+    let nothing: Running = Arc::new(|_| (Vec::new(), Vec::new(), Vec::new()));
     for i in 0..agents {
         let info = mesos::SlaveInfo {
             hostname: format!("agent-{i}.invalid"),

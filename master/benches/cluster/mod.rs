@@ -111,10 +111,14 @@ impl Detector {
     }
 }
 
-/// What an agent reports running when it re-registers, made from its id at each send
-/// (so that 40,000 agents do not each keep their tasks in memory).
-pub type Running =
-    Arc<dyn Fn(&mesos::SlaveId) -> (Vec<mesos::FrameworkInfo>, Vec<mesos::Task>) + Send + Sync>;
+/// What an agent reports when it re-registers: its frameworks, their tasks, and its
+/// completed frameworks with their finished tasks.
+pub type Reported =
+    (Vec<mesos::FrameworkInfo>, Vec<mesos::Task>, Vec<internal::archive::Framework>);
+
+/// What an agent reports when it re-registers, made from its id at each send (so that
+/// 40,000 agents do not each keep their tasks in memory).
+pub type Running = Arc<dyn Fn(&mesos::SlaveId) -> Reported + Send + Sync>;
 
 /// An emulated agent; [`Agent::register`] starts it.
 pub struct Agent {
@@ -159,7 +163,7 @@ impl Agent {
     fn register(&self, ctx: &mut Context<'_, Self>) {
         let to = self.detector.current.clone();
         if let Some(id) = &self.info.id {
-            let (frameworks, tasks) = (self.running)(id);
+            let (frameworks, tasks, completed_frameworks) = (self.running)(id);
             ctx.send(
                 &to,
                 internal::ReregisterSlaveMessage {
@@ -167,6 +171,7 @@ impl Agent {
                     version: Some("1.11.0".into()),
                     frameworks,
                     tasks,
+                    completed_frameworks,
                     ..Default::default()
                 },
             );

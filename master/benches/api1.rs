@@ -1,0 +1,404 @@
+//! State-query benchmark API-1 (issue 18, section 2; after Mesos
+//! `MasterStateQuery_BENCHMARK_Test.GetState` and
+//! `MasterActorResponsiveness_BENCHMARK_Test.WithV0StateLoad`), as a `--release` bench
+//! binary printing Markdown tables.
+//!
+//! ```text
+//! cargo bench -p mesos-master --bench api1 -- [--agents 1000,10000] [--big] [--runs 5]
+//!     [--pollers 5] [--health 200]
+//! ```
+//!
+//! One production master (`mesos_master::launch`, a one-member raft registrar in sled)
+//! on its own TCP loopback node and thread; emulated agents (`cluster::Agent`) on another.
+//! Each agent re-registers carrying the Mesos benchmark's load: 5 frameworks with 2
+//! `TASK_RUNNING` tasks each, and 5 completed frameworks with 2 `TASK_FINISHED` tasks
+//! each (`ReregisterSlaveMessage.completed_frameworks`). As in Mesos, the master keeps a
+//! completed task only for a framework it knows (Mesos: master.cpp `Master::addSlave`,
+//! "Possibly orphaned completed task"), and the completed frameworks are known to no
+//! one, so neither master shows them. `--big` adds 20,000 and 40,000 agents.
+//!
+//! Then, over real HTTP (a fresh connection per request, `Connection: close`, the whole
+//! body read): each endpoint `--runs` times, sequentially (median, min, max, body size,
+//! and the OS process's CPU time per request: `/proc/self/stat` user + system delta over
+//! the requests, which includes the master's other work and the client's reading); then
+//! `/health` `--health` times alone, and again while `--pollers` clients poll
+//! `/master/state` in a loop (Mesos's `WithV0StateLoad`).
+
+// Only the emulated agents and helpers are used here: API-1 runs one master, not the
+// three-master `Cluster` of HA-1 and FAIL-1.
+#[allow(dead_code)]
+mod cluster;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use cluster::{Agent, Detector, Running, list, on_thread, tcp_node};
+use libprocess::Node;
+use mesos_master::launch::{Master, MasterOptions, spawn_master_with};
+use mesos_proto::mesos::{self, internal};
+use mesos_proto::resources::Resources;
+use mesos_registrar::{RaftRegistrar, RaftRegistrarConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+/// Running frameworks, tasks per running framework, completed frameworks, tasks per
+/// completed framework: Mesos's (5, 2, 5, 2).
+const SHAPE: (usize, usize, usize, usize) = (5, 2, 5, 2);
+
+fn framework_info(k: usize) -> mesos::FrameworkInfo {
+    mesos::FrameworkInfo {
+        id: Some(mesos::FrameworkId { value: format!("framework{k}") }),
+        user: "bench".into(),
+        name: "default".into(),
+        principal: Some("test-principal".into()),
+        roles: vec!["*".into()],
+        capabilities: [
+            mesos::framework_info::capability::Type::MultiRole,
+            mesos::framework_info::capability::Type::ReservationRefinement,
+        ]
+        .into_iter()
+        .map(|t| mesos::framework_info::Capability { r#type: Some(t as i32) })
+        .collect(),
+        ..Default::default()
+    }
+}
+
+/// What every agent reports: `SHAPE`, tasks `cpus:0.1;mem:5` with 10 labels (as Mesos's
+/// `createTaskInfo`).
+fn reported() -> Running {
+    let (frameworks, tasks, completed, completed_tasks) = SHAPE;
+    let resources = Resources::parse("cpus:0.1;mem:5").expect("resources").to_protos();
+    let labels = mesos::Labels {
+        labels: (0..10)
+            .map(|i| mesos::Label { key: format!("key{i}"), value: Some(format!("value{i}")) })
+            .collect(),
+    };
+    let task = move |agent: &mesos::SlaveId, k: usize, j: usize, state: mesos::TaskState| {
+        let id = format!("{}-framework{k}-task{j}", agent.value);
+        mesos::Task {
+            name: id.clone(),
+            task_id: mesos::TaskId { value: id },
+            framework_id: mesos::FrameworkId { value: format!("framework{k}") },
+            slave_id: agent.clone(),
+            state: state as i32,
+            resources: resources.clone(),
+            labels: Some(labels.clone()),
+            ..Default::default()
+        }
+    };
+    Arc::new(move |agent: &mesos::SlaveId| {
+        let infos = (0..frameworks).map(framework_info).collect();
+        let running = (0..frameworks)
+            .flat_map(|k| (0..tasks).map(move |j| (k, j)))
+            .map(|(k, j)| task(agent, k, j, mesos::TaskState::TaskRunning))
+            .collect();
+        let done = (frameworks..frameworks + completed)
+            .map(|k| internal::archive::Framework {
+                framework_info: framework_info(k),
+                pid: None,
+                tasks: (0..completed_tasks)
+                    .map(|j| task(agent, k, j, mesos::TaskState::TaskFinished))
+                    .collect(),
+            })
+            .collect();
+        (infos, running, done)
+    })
+}
+
+/// One master with a one-member raft registrar, on its own node and thread.
+async fn start_master(dir: &std::path::Path) -> (actix_rt::Arbiter, Node, Master) {
+    let dir = dir.to_path_buf();
+    let (arbiter, (node, master)) = on_thread(move || {
+        let node = tcp_node();
+        let config = RaftRegistrarConfig::new(vec![node.address()]);
+        let registrar = RaftRegistrar::open(&node, config, &dir).expect("registrar");
+        let mut options = MasterOptions::with_id("c0ffee00-0000-4000-8000-00000000a111");
+        options.hostname = "127.0.0.1".into();
+        let master = spawn_master_with(&node, options, Arc::new(registrar)).expect("master");
+        (node, master)
+    })
+    .await;
+    (arbiter, node, master)
+}
+
+/// (agents, running tasks) the master holds, once it leads.
+async fn holds(master: &Master) -> (usize, usize) {
+    master
+        .master
+        .dispatch(|m, _| {
+            let core = m.core();
+            let tasks = core
+                .frameworks()
+                .flat_map(|f| f.tasks.values())
+                .filter(|t| t.state() == mesos::TaskState::TaskRunning)
+                .count();
+            (core.agents().count(), tasks)
+        })
+        .await
+        .expect("the master answers")
+}
+
+/// Starts `agents` emulated agents, 1,000 at a time, and waits until each re-registered.
+async fn fill(master: &Master, agents: usize) -> (actix_rt::Arbiter, Node) {
+    let pid = master.master.pid().clone();
+    let (arbiter, node) = on_thread(tcp_node).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let resources = Resources::parse("cpus:20;mem:10240").expect("resources").to_protos();
+    let running = reported();
+    let spawned: Vec<_> = (0..agents)
+        .map(|i| {
+            let info = mesos::SlaveInfo {
+                id: Some(mesos::SlaveId { value: format!("agent{i}") }),
+                hostname: format!("agent{i}"),
+                port: Some(i32::from(node.address().port())),
+                resources: resources.clone(),
+                ..Default::default()
+            };
+            let detector = Detector::new(vec![pid.clone()], pid.clone());
+            Agent::new(i, info, running.clone(), detector, tx.clone())
+                .spawn(&node, &arbiter.handle())
+        })
+        .collect();
+    let limit = Duration::from_secs(60 + agents as u64 / 100);
+    let mut registered = HashSet::new();
+    for chunk in spawned.chunks(1000) {
+        for agent in chunk {
+            let _ = agent.tell(|a, ctx| a.start(ctx));
+        }
+        let want = registered.len() + chunk.len();
+        while registered.len() < want {
+            match tokio::time::timeout(limit, rx.recv()).await {
+                Ok(Some((_, n, _))) => registered.insert(n),
+                _ => panic!("only {}/{agents} agents registered in {limit:?}", registered.len()),
+            };
+        }
+    }
+    (arbiter, node)
+}
+
+/// One HTTP/1.1 request on a fresh connection: (status, body bytes).
+async fn request(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    extra: &str,
+    body: &str,
+) -> (u16, usize) {
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").map_or(raw.len(), |i| i + 4);
+    let status = std::str::from_utf8(&raw[..split.min(raw.len())])
+        .ok()
+        .and_then(|h| h.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, raw.len() - split)
+}
+
+/// The queries timed, as (name, method, path, extra headers, body).
+const QUERIES: [(&str, &str, &str, &str, &str); 8] = [
+    ("`/master/state`", "GET", "/master/state", "", ""),
+    (
+        "v1 `GET_STATE` JSON",
+        "POST",
+        "/api/v1",
+        "Content-Type: application/json\r\nAccept: application/json\r\n",
+        r#"{"type":"GET_STATE"}"#,
+    ),
+    (
+        "v1 `GET_STATE` protobuf",
+        "POST",
+        "/api/v1",
+        "Content-Type: application/json\r\nAccept: application/x-protobuf\r\n",
+        r#"{"type":"GET_STATE"}"#,
+    ),
+    ("`/master/state-summary`", "GET", "/master/state-summary", "", ""),
+    ("`/master/tasks`", "GET", "/master/tasks", "", ""),
+    ("`/master/tasks?limit=-1`", "GET", "/master/tasks?limit=-1", "", ""),
+    ("`/master/frameworks`", "GET", "/master/frameworks", "", ""),
+    ("`/master/slaves`", "GET", "/master/slaves", "", ""),
+];
+
+/// The OS process's user + system CPU time so far (`/proc/self/stat`, 100 ticks/s).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at field 3 (state);
+    // utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn loadavg() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+/// Percentile `p` (0-100) of `values` in ms.
+fn percentile(values: &mut [f64], p: usize) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[(values.len() - 1) * p / 100] * 1000.0
+}
+
+/// Times each query `runs` times; prints one row each.
+async fn queries(address: SocketAddr, agents: usize, runs: usize) {
+    for (name, method, path, extra, body) in QUERIES {
+        let mut times = Vec::new();
+        let mut size = 0;
+        let cpu = cpu_seconds();
+        for _ in 0..runs {
+            let started = Instant::now();
+            let (status, bytes) = request(address, method, path, extra, body).await;
+            times.push(started.elapsed().as_secs_f64());
+            assert_eq!(status, 200, "{path}");
+            size = bytes;
+        }
+        let cpu = (cpu_seconds() - cpu) / runs as f64;
+        println!(
+            "| {agents} | {name} | {:.3} s | {:.3} / {:.3} s | {:.1} MB | {:.3} s |",
+            percentile(&mut times, 50) / 1000.0,
+            times[0],
+            times[times.len() - 1],
+            size as f64 / 1e6,
+            cpu
+        );
+    }
+}
+
+/// `/health` `count` times, sequentially: the latencies in seconds.
+async fn health(address: SocketAddr, count: usize) -> Vec<f64> {
+    let mut times = Vec::with_capacity(count);
+    for _ in 0..count {
+        let started = Instant::now();
+        let (status, _) = request(address, "GET", "/health", "", "").await;
+        assert_eq!(status, 200);
+        times.push(started.elapsed().as_secs_f64());
+    }
+    times
+}
+
+/// `/health` alone, then while `pollers` clients poll `/master/state`; prints one row.
+async fn responsiveness(address: SocketAddr, agents: usize, pollers: usize, count: usize) {
+    let mut alone = health(address, count).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let cpu = cpu_seconds();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..pollers)
+        .map(|_| {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut times = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let at = Instant::now();
+                    let (status, _) = request(address, "GET", "/master/state", "", "").await;
+                    assert_eq!(status, 200);
+                    times.push(at.elapsed().as_secs_f64());
+                }
+                times
+            })
+        })
+        .collect();
+    // Let every poller have its first request in flight.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut loaded = health(address, count).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut states = Vec::new();
+    for task in tasks {
+        states.extend(task.await.expect("a poller"));
+    }
+    let (elapsed, cpu) = (started.elapsed().as_secs_f64(), cpu_seconds() - cpu);
+    println!(
+        "| {agents} | {pollers} | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {} in {elapsed:.1} s | {:.3} s | {:.3} s |",
+        percentile(&mut alone, 50),
+        percentile(&mut alone, 90),
+        percentile(&mut loaded, 50),
+        percentile(&mut loaded, 90),
+        states.len(),
+        percentile(&mut states, 50) / 1000.0,
+        cpu / states.len().max(1) as f64,
+    );
+}
+
+async fn api1(root: &std::path::Path, agents: usize, runs: usize, pollers: usize, count: usize) {
+    let dir = root.join(format!("api1-{agents}"));
+    let (master_thread, master_node, master) = start_master(&dir).await;
+    let address = master_node.address();
+    // The one-member raft group elects itself; wait until the master leads.
+    for _ in 0..5000 {
+        let leading = master
+            .master
+            .dispatch(|m, _| matches!(m.role(), mesos_master::process::Role::Leading { .. }))
+            .await
+            .unwrap_or(false);
+        if leading {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let started = Instant::now();
+    let (agent_thread, agent_node) = fill(&master, agents).await;
+    let (frameworks, tasks, _, _) = SHAPE;
+    assert_eq!(holds(&master).await, (agents, agents * frameworks * tasks));
+    eprintln!(
+        "api1: {agents} agents re-registered in {:.1} s; load {}",
+        started.elapsed().as_secs_f64(),
+        loadavg()
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    println!("\nload average before: {}\n", loadavg());
+    println!("| agents | query | median | min / max | body | CPU per request |");
+    println!("|---|---|---|---|---|---|");
+    queries(address, agents, runs).await;
+    println!(
+        "\n| agents | `/state` pollers | `/health` alone p50 / p90 | `/health` under load p50 / p90 \
+         | `/state` answered | `/state` p50 under load | CPU per `/state` |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    responsiveness(address, agents, pollers, count).await;
+    println!("\nload average after: {}", loadavg());
+    agent_node.shutdown().await;
+    agent_thread.stop();
+    master_node.shutdown().await;
+    master_thread.stop();
+}
+
+fn main() {
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut agent_counts = list(&args, "--agents", &[1000, 10000]);
+    if args.iter().any(|a| a == "--big") {
+        agent_counts.extend([20000, 40000]);
+    }
+    let runs = list(&args, "--runs", &[5])[0].max(1);
+    let pollers = list(&args, "--pollers", &[5])[0];
+    let count = list(&args, "--health", &[200])[0].max(1);
+    let root = tempfile::tempdir().expect("a temporary folder");
+    let (frameworks, tasks, completed, completed_tasks) = SHAPE;
+    println!(
+        "API-1: 1 master (one-member raft, sled) on 127.0.0.1 TCP, its own thread; emulated \
+         agents on another; per agent {frameworks} frameworks x {tasks} running tasks + \
+         {completed} completed frameworks x {completed_tasks} finished tasks; {runs} runs \
+         per query; {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    actix_rt::System::new().block_on(async move {
+        for &agents in &agent_counts {
+            api1(root.path(), agents, runs, pollers, count).await;
+        }
+    });
+}
