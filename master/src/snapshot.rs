@@ -76,6 +76,7 @@ impl StateSnapshot {
 pub struct SnapshotCell {
     generation: AtomicU64,
     cached: Mutex<Option<(u64, Arc<StateSnapshot>)>>,
+    renderings: crate::http::render::Renderings,
 }
 
 impl SnapshotCell {
@@ -86,14 +87,28 @@ impl SnapshotCell {
 
     /// The current state: the cached copy if nothing changed since, else a fresh one.
     pub async fn get(&self, master: &ProcessRef<MasterProcess>) -> Option<Arc<StateSnapshot>> {
+        Some(self.get_at(master).await?.1)
+    }
+
+    /// [`SnapshotCell::get`] with the generation the copy shows (or a later one: a copy
+    /// taken after the generation was read), for [`Self::renderings`].
+    pub async fn get_at(
+        &self,
+        master: &ProcessRef<MasterProcess>,
+    ) -> Option<(u64, Arc<StateSnapshot>)> {
         let generation = self.generation.load(Ordering::Acquire);
         if let Some((cached_at, snapshot)) = self.cached.lock().as_ref()
             && *cached_at == generation
         {
-            return Some(snapshot.clone());
+            return Some((generation, snapshot.clone()));
         }
         let snapshot = Arc::new(master.dispatch(|master, _| master.take_snapshot()).await.ok()?);
         *self.cached.lock() = Some((generation, snapshot.clone()));
-        Some(snapshot)
+        Some((generation, snapshot))
+    }
+
+    /// The answers rendered from this cell's copies, shared between concurrent requests.
+    pub fn renderings(&self) -> &crate::http::render::Renderings {
+        &self.renderings
     }
 }

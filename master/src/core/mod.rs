@@ -456,6 +456,20 @@ impl MasterCore {
         std::mem::take(&mut self.outbox)
     }
 
+    /// True while the outbox holds only pings and ping timers: after a pong or a ping
+    /// period that did nothing else, nothing the state endpoints show has changed
+    /// (`pings_missed` is not shown; marking an agent unreachable goes through the
+    /// registry, an output).
+    pub fn only_pings_pending(&self) -> bool {
+        self.outbox.iter().all(|output| {
+            matches!(
+                output,
+                Output::Send { message: Outgoing::PingSlave(_), .. }
+                    | Output::Timer { timer: Timer::AgentPing { .. }, .. }
+            )
+        })
+    }
+
     /// This master's `MasterInfo`.
     pub fn info(&self) -> &mesos::MasterInfo {
         &self.info

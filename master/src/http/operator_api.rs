@@ -312,7 +312,7 @@ async fn on_query(
     principal: Option<&Principal>,
     encoding: Encoding,
 ) -> Result<Response, Response> {
-    let snapshot = cell.get(master).await.ok_or_else(unavailable)?;
+    let (generation, snapshot) = cell.get_at(master).await.ok_or_else(unavailable)?;
     let metrics = if kind == call::Type::GetMetrics {
         master
             .dispatch(|_, ctx| ctx.node().metrics().snapshot())
@@ -322,8 +322,14 @@ async fn on_query(
         Default::default()
     };
     let (authorizer, principal) = (authorizer.cloned(), principal.cloned());
-    // Rendered off the I/O thread: GET_STATE is as big as `/master/state`.
-    let answer = super::render::off_io(move || {
+    let key = super::render::RenderKey {
+        route: format!("/api/v1 {kind:?} {encoding:?}"),
+        params: String::new(),
+        principal: principal.as_ref().map(|p| p.0.clone()),
+    };
+    // Rendered off the I/O thread, once for concurrent equal queries: GET_STATE is as big
+    // as `/master/state`. GET_METRICS reads more than the snapshot: never shared.
+    let render = move || {
         // GET_STATE, GET_FRAMEWORKS, GET_TASKS, GET_EXECUTORS, GET_AGENTS show only what
         // the view_* ACLs let the caller see.
         let snapshot = visible(snapshot, authorizer.as_ref(), principal.as_ref());
@@ -331,8 +337,12 @@ async fn on_query(
             Ok(response) => encode_response(&response, encoding),
             Err(refusal) => refusal,
         }
-    })
-    .await;
+    };
+    let answer = if kind == call::Type::GetMetrics {
+        super::render::off_io(render).await
+    } else {
+        cell.renderings().answer(generation, key, render).await
+    };
     Ok(answer)
 }
 

@@ -90,7 +90,7 @@ fn shutting_down() -> Response {
 }
 
 /// Answers a read-only endpoint from the current snapshot, rendered off the I/O thread
-/// ([`render::off_io`]).
+/// once for every request asking the same of the same snapshot ([`render::Renderings`]).
 async fn read_only(
     cell: &SnapshotCell,
     master: &ProcessRef<MasterProcess>,
@@ -105,16 +105,24 @@ async fn read_only(
     if let Err(error) = query.jsonp() {
         return query::bad_request(&error);
     }
-    let Some(snapshot) = cell.get(master).await else { return shutting_down() };
-    render::off_io(move || {
-        // The caller sees only what the view_* ACLs let it see.
-        let snapshot = visibility::visible(snapshot, authorizer.as_deref(), principal.as_ref());
-        match (render(&snapshot, &query), query.jsonp()) {
-            (Ok(value), Ok(jsonp)) => query::ok_json(&value, jsonp),
-            (Err(error), _) | (_, Err(error)) => query::bad_request(&error),
-        }
-    })
-    .await
+    let Some((generation, snapshot)) = cell.get_at(master).await else {
+        return shutting_down();
+    };
+    let key = render::RenderKey {
+        route: request.uri().path().to_string(),
+        params: request.uri().query().unwrap_or_default().to_string(),
+        principal: principal.as_ref().map(|p| p.0.clone()),
+    };
+    cell.renderings()
+        .answer(generation, key, move || {
+            // The caller sees only what the view_* ACLs let it see.
+            let snapshot = visibility::visible(snapshot, authorizer.as_deref(), principal.as_ref());
+            match (render(&snapshot, &query), query.jsonp()) {
+                (Ok(value), Ok(jsonp)) => query::ok_json(&value, jsonp),
+                (Err(error), _) | (_, Err(error)) => query::bad_request(&error),
+            }
+        })
+        .await
 }
 
 /// `/master/redirect`: `307` to the leading master's base URL (`//<ip>:<port>`, so the

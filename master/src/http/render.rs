@@ -8,12 +8,21 @@
 //! take every core from the master's actor and the raft registrar either. Mesos renders
 //! `/state` on a libprocess worker for the same reason (master/readonly_handler.cpp,
 //! `Master::ReadOnlyHandler`, which runs off the master actor since 1.7).
+//!
+//! Concurrent requests for the same answer of the same snapshot share one rendering
+//! ([`Renderings`]): Mesos answers identical read-only requests of one batch with one
+//! rendering the same way (master/http.cpp `Master::Http::deferBatchedRequest` matches
+//! handler, principal, content type and query parameters).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use bytes::Bytes;
 use http::StatusCode;
-use libprocess::http::{self as lhttp, Response};
-use tokio::sync::Semaphore;
+use libprocess::http::{self as lhttp, Response, ResponseBody};
+use parking_lot::Mutex;
+use tokio::sync::{OnceCell, Semaphore};
 
 /// Renderings running at once (in the whole OS process: a simulated cluster's masters
 /// share them). Two: a machine of two cores keeps one for everything else.
@@ -54,4 +63,263 @@ pub async fn off_io(render: impl FnOnce() -> Response + Send + 'static) -> Respo
     rendered.unwrap_or_else(|_| {
         lhttp::text(StatusCode::INTERNAL_SERVER_ERROR, "rendering the answer failed")
     })
+}
+
+/// Most answers kept per snapshot generation (different endpoints, queries or callers);
+/// a request beyond it renders alone, unshared.
+pub const MAX_SHARED: usize = 32;
+/// Most bytes of finished answers kept per generation; an answer that would pass it is
+/// handed to the requests already waiting for it and then forgotten.
+pub const MAX_SHARED_BYTES: usize = 256 << 20;
+
+/// What makes two requests' answers the same, besides the snapshot they read: the route
+/// (or v1 call and encoding), its query, and who asks (the `view_*` ACLs trim the
+/// snapshot per principal).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct RenderKey {
+    /// The endpoint path, or the v1 call with its encoding.
+    pub route: String,
+    /// The query string (v0) or nothing (v1 queries carry no parameters that matter).
+    pub params: String,
+    /// The authenticated principal, if any.
+    pub principal: Option<String>,
+}
+
+/// A finished answer, cheap to clone (the body is shared).
+#[derive(Clone)]
+struct Rendered {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+impl Rendered {
+    /// A whole `200` body can be shared; anything else (a refusal, a stream) is not.
+    fn of(response: Response) -> Result<Rendered, Box<Response>> {
+        if response.status() != StatusCode::OK {
+            return Err(Box::new(response));
+        }
+        let (parts, body) = response.into_parts();
+        match body {
+            ResponseBody::Full(bytes) => Ok(Rendered {
+                status: parts.status,
+                headers: parts.headers,
+                body: bytes.unwrap_or_default(),
+            }),
+            stream => Err(Box::new(Response::from_parts(parts, stream))),
+        }
+    }
+
+    fn response(&self) -> Response {
+        let mut response = http::Response::new(ResponseBody::Full(Some(self.body.clone())));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers.clone();
+        response
+    }
+}
+
+/// The answers of one snapshot generation, in flight or finished.
+#[derive(Default)]
+struct Generation {
+    generation: u64,
+    answers: HashMap<RenderKey, Arc<OnceCell<Rendered>>>,
+    bytes: usize,
+}
+
+/// Renderings shared between concurrent requests for the same answer of the same snapshot.
+///
+/// Five clients polling `/master/state` of a 10,000-agent master each asked for tens of
+/// megabytes of JSON rendered from the same snapshot; the first request of a (generation,
+/// [`RenderKey`]) now renders and every other one waits for that rendering and gets the
+/// same bytes, also after it finished, until the master's state changes. Only the newest
+/// generation is kept: a request of a newer one drops the older answers (their waiters
+/// keep what they hold), a request of an older one renders alone. If the request rendering
+/// goes away (its client disconnected) or fails, the next waiter renders instead.
+#[derive(Default)]
+pub struct Renderings {
+    current: Mutex<Generation>,
+    rendered: AtomicU64,
+    shared: AtomicU64,
+}
+
+impl Renderings {
+    /// The answer to `key` for snapshot `generation`: rendered by `render` (off the I/O
+    /// thread, [`off_io`]) unless another request renders or rendered it already.
+    pub async fn answer(
+        &self,
+        generation: u64,
+        key: RenderKey,
+        render: impl FnOnce() -> Response + Send + 'static,
+    ) -> Response {
+        let Some(cell) = self.cell(generation, &key) else {
+            self.rendered.fetch_add(1, Ordering::Relaxed);
+            return off_io(render).await;
+        };
+        let mut refused = None;
+        let mut ran = false;
+        let answer = cell
+            .get_or_try_init(|| async {
+                ran = true;
+                self.rendered.fetch_add(1, Ordering::Relaxed);
+                Rendered::of(off_io(render).await).map_err(|r| refused = Some(r))
+            })
+            .await;
+        match (answer, refused) {
+            (Ok(rendered), _) => {
+                if ran {
+                    self.account(generation, &key, rendered.body.len());
+                } else {
+                    self.shared.fetch_add(1, Ordering::Relaxed);
+                }
+                rendered.response()
+            }
+            (Err(()), Some(response)) => *response,
+            // `get_or_try_init` fails only with the error our closure returned.
+            (Err(()), None) => lhttp::text(StatusCode::INTERNAL_SERVER_ERROR, "no answer"),
+        }
+    }
+
+    /// Renderings run so far (shared or not): a test hook.
+    pub fn rendered(&self) -> u64 {
+        self.rendered.load(Ordering::Relaxed)
+    }
+
+    /// Answers served from another request's rendering so far: a test hook.
+    pub fn shared(&self) -> u64 {
+        self.shared.load(Ordering::Relaxed)
+    }
+
+    /// The shared slot of `key` in `generation`; `None` to render alone (an older
+    /// generation, or [`MAX_SHARED`] answers kept already).
+    fn cell(&self, generation: u64, key: &RenderKey) -> Option<Arc<OnceCell<Rendered>>> {
+        let mut current = self.current.lock();
+        if generation > current.generation {
+            *current = Generation { generation, ..Default::default() };
+        }
+        if generation < current.generation {
+            return None;
+        }
+        if let Some(cell) = current.answers.get(key) {
+            return Some(cell.clone());
+        }
+        if current.answers.len() >= MAX_SHARED {
+            return None;
+        }
+        let cell = Arc::new(OnceCell::new());
+        current.answers.insert(key.clone(), cell.clone());
+        Some(cell)
+    }
+
+    /// Counts a finished answer against [`MAX_SHARED_BYTES`]; forgets it past the bound.
+    fn account(&self, generation: u64, key: &RenderKey, bytes: usize) {
+        let mut current = self.current.lock();
+        if current.generation != generation {
+            return;
+        }
+        if current.bytes + bytes > MAX_SHARED_BYTES {
+            current.answers.remove(key);
+        } else {
+            current.bytes += bytes;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn key(principal: Option<&str>) -> RenderKey {
+        RenderKey {
+            route: "/state".into(),
+            params: String::new(),
+            principal: principal.map(str::to_string),
+        }
+    }
+
+    /// A rendering that counts itself and answers `body`.
+    fn counted(count: &Arc<AtomicUsize>, body: &'static str) -> impl FnOnce() -> Response + use<> {
+        let count = count.clone();
+        move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            lhttp::text(StatusCode::OK, body)
+        }
+    }
+
+    async fn body(response: Response) -> Bytes {
+        response.into_body().into_bytes().await
+    }
+
+    /// Two concurrent requests for the same answer of one snapshot share one rendering
+    /// (the second waits for the first's); a later request of the same snapshot gets the
+    /// finished answer; a newer snapshot renders again.
+    #[tokio::test]
+    async fn concurrent_requests_of_one_snapshot_share_one_rendering() {
+        let renderings = Arc::new(Renderings::default());
+        let count = Arc::new(AtomicUsize::new(0));
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel();
+        let first = tokio::spawn({
+            let (renderings, count) = (renderings.clone(), count.clone());
+            async move {
+                let render = move || {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let _ = started.send(());
+                    let _ = gate.recv();
+                    lhttp::text(StatusCode::OK, "generation 1")
+                };
+                body(renderings.answer(1, key(None), render).await).await
+            }
+        });
+        running.await.expect("the first rendering runs");
+        let second = tokio::spawn({
+            let (renderings, count) = (renderings.clone(), count.clone());
+            async move { body(renderings.answer(1, key(None), counted(&count, "other")).await).await }
+        });
+        // Let the second request reach the rendering in flight before it finishes.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        release.send(()).expect("the rendering waits");
+        assert_eq!(first.await.expect("first"), "generation 1");
+        assert_eq!(second.await.expect("second"), "generation 1");
+        assert_eq!(
+            (count.load(Ordering::SeqCst), renderings.rendered(), renderings.shared()),
+            (1, 1, 1)
+        );
+
+        // Finished, the answer still serves its snapshot.
+        let third = renderings.answer(1, key(None), counted(&count, "other")).await;
+        assert_eq!(body(third).await, "generation 1");
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+
+        // The state changed: a new rendering, then shared again.
+        let newer = renderings.answer(2, key(None), counted(&count, "generation 2")).await;
+        assert_eq!(body(newer).await, "generation 2");
+        let again = renderings.answer(2, key(None), counted(&count, "other")).await;
+        assert_eq!(body(again).await, "generation 2");
+        assert_eq!((count.load(Ordering::SeqCst), renderings.shared()), (2, 3));
+    }
+
+    /// Another caller (another ACL view) or an older snapshot gets its own rendering, and
+    /// a refusal is not kept for the next request.
+    #[tokio::test]
+    async fn other_views_older_snapshots_and_refusals_render_alone() {
+        let renderings = Renderings::default();
+        let count = Arc::new(AtomicUsize::new(0));
+        let mine = renderings.answer(2, key(Some("alice")), counted(&count, "alice")).await;
+        assert_eq!(body(mine).await, "alice");
+        let theirs = renderings.answer(2, key(Some("bob")), counted(&count, "bob")).await;
+        assert_eq!(body(theirs).await, "bob");
+        let older = renderings.answer(1, key(Some("alice")), counted(&count, "old")).await;
+        assert_eq!(body(older).await, "old");
+        assert_eq!(count.load(Ordering::SeqCst), 3);
+
+        let refuse = || lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "busy");
+        let refused = renderings.answer(2, key(None), refuse).await;
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let retried = renderings.answer(2, key(None), counted(&count, "ok")).await;
+        assert_eq!(body(retried).await, "ok");
+        assert_eq!((count.load(Ordering::SeqCst), renderings.shared()), (4, 0));
+    }
 }
