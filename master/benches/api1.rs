@@ -18,7 +18,9 @@
 //! one, so neither master shows them. `--big` adds 20,000 and 40,000 agents.
 //!
 //! Then, over real HTTP (a fresh connection per request, `Connection: close`, the whole
-//! body read): each endpoint `--runs` times, sequentially (median, min, max, body size,
+//! body read): each endpoint `--runs` times, sequentially, each time after the first
+//! agent re-registered (so that every request renders a new snapshot rather than reuse
+//! the answer kept for an unchanged one) (median, min, max, body size,
 //! and the OS process's CPU time per request: `/proc/self/stat` user + system delta over
 //! the requests, which includes the master's other work and the client's reading); then
 //! `/health` `--health` times alone, and again while `--pollers` clients poll
@@ -142,7 +144,11 @@ async fn holds(master: &Master) -> (usize, usize) {
 }
 
 /// Starts `agents` emulated agents, 1,000 at a time, and waits until each re-registered.
-async fn fill(master: &Master, agents: usize) -> (actix_rt::Arbiter, Node) {
+/// The agents' thread and node, the first agent, and where agents report (re-)registering.
+type Filled = (actix_rt::Arbiter, Node, libprocess::ProcessRef<Agent>, Reports);
+type Reports = mpsc::UnboundedReceiver<(bool, usize, Instant)>;
+
+async fn fill(master: &Master, agents: usize) -> Filled {
     let pid = master.master.pid().clone();
     let (arbiter, node) = on_thread(tcp_node).await;
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -176,7 +182,19 @@ async fn fill(master: &Master, agents: usize) -> (actix_rt::Arbiter, Node) {
             };
         }
     }
-    (arbiter, node)
+    (arbiter, node, spawned[0].clone(), rx)
+}
+
+/// Changes the master's state (the first agent re-registers) so that the next query
+/// renders a new snapshot instead of reusing the answer kept for the current one.
+async fn nudge(first: &libprocess::ProcessRef<Agent>, pid: &libprocess::Pid, rx: &mut Reports) {
+    let pid = pid.clone();
+    let _ = first.tell(move |a, ctx| a.detected(pid, ctx));
+    while let Some((_, n, _)) = rx.recv().await {
+        if n == 0 {
+            break;
+        }
+    }
 }
 
 /// One HTTP/1.1 request on a fresh connection: (status, body bytes).
@@ -250,13 +268,19 @@ fn percentile(values: &mut [f64], p: usize) -> f64 {
     values[(values.len() - 1) * p / 100] * 1000.0
 }
 
-/// Times each query `runs` times; prints one row each.
-async fn queries(address: SocketAddr, agents: usize, runs: usize) {
+/// The first agent, the master, and the agents' reports: for [`nudge`].
+type Nudged<'a> = (&'a libprocess::ProcessRef<Agent>, &'a libprocess::Pid, &'a mut Reports);
+
+/// Times each query `runs` times, each on a changed state (so each renders); prints one
+/// row each.
+async fn queries(address: SocketAddr, agents: usize, runs: usize, nudged: Nudged<'_>) {
+    let (first, pid, rx) = nudged;
     for (name, method, path, extra, body) in QUERIES {
         let mut times = Vec::new();
         let mut size = 0;
         let cpu = cpu_seconds();
         for _ in 0..runs {
+            nudge(first, pid, rx).await;
             let started = Instant::now();
             let (status, bytes) = request(address, method, path, extra, body).await;
             times.push(started.elapsed().as_secs_f64());
@@ -346,7 +370,7 @@ async fn api1(root: &std::path::Path, agents: usize, runs: usize, pollers: usize
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let started = Instant::now();
-    let (agent_thread, agent_node) = fill(&master, agents).await;
+    let (agent_thread, agent_node, first, mut rx) = fill(&master, agents).await;
     let (frameworks, tasks, _, _) = SHAPE;
     assert_eq!(holds(&master).await, (agents, agents * frameworks * tasks));
     eprintln!(
@@ -358,7 +382,7 @@ async fn api1(root: &std::path::Path, agents: usize, runs: usize, pollers: usize
     println!("\nload average before: {}\n", loadavg());
     println!("| agents | query | median | min / max | body | CPU per request |");
     println!("|---|---|---|---|---|---|");
-    queries(address, agents, runs).await;
+    queries(address, agents, runs, (&first, master.master.pid(), &mut rx)).await;
     println!(
         "\n| agents | `/state` pollers | `/health` alone p50 / p90 | `/health` under load p50 / p90 \
          | `/state` answered | `/state` p50 under load | CPU per `/state` |"
