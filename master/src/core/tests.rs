@@ -149,6 +149,29 @@ fn ping_misses_transcript() {
     assert!(core.drain_outputs().is_empty());
 }
 
+/// Liveness alone leaves the state endpoints' snapshot current: after a pong, or a ping
+/// period that only pings (answered or missed), only pings are pending; the period that
+/// gives the agent up asks the registry, so the master marks the snapshot stale then.
+#[test]
+fn only_pings_pending_after_liveness() {
+    let mut core = MasterCore { ..core() };
+    core.config.max_agent_ping_timeouts = 2;
+    register_agent(&mut core);
+    drain(&mut core);
+    let agent = core.agents().next().unwrap();
+    let timer = Timer::AgentPing { agent_id: agent.id.clone(), epoch: agent.ping_epoch };
+    core.on_pong(&agent_pid());
+    assert!(core.only_pings_pending());
+    core.on_timer(timer.clone(), now());
+    assert!(core.only_pings_pending(), "answered: pinged again");
+    drain(&mut core);
+    core.on_timer(timer.clone(), now());
+    assert!(core.only_pings_pending(), "one miss: pinged again");
+    drain(&mut core);
+    core.on_timer(timer, now());
+    assert!(!core.only_pings_pending(), "given up: the registry is asked");
+}
+
 /// SUBSCRIBE without an id -> a new framework id, FrameworkRegisteredMessage carrying the
 /// MasterInfo, a link, and AddFramework to the allocator; a retry from the same pid gets
 /// the same id.
