@@ -21,6 +21,8 @@
 //! - [`paths`]: where everything lives under `--work_dir`.
 //! - [`checkpoint`]: atomic checkpoint files and reading them back for recovery.
 //! - [`containerizer`]: the posix containerizer: executors as OS processes.
+//! - [`containers`]: nested and standalone containers of the operator API (the book
+//!   of them, their processes, the RecordIO of `ProcessIO` their sessions speak).
 //! - [`fetcher`]: the fetcher (Mesos's `mesos-fetcher`): an executor's URIs into its
 //!   sandbox before it starts, with the agent's fetcher cache.
 //! - [`limits`]: resource limits (cgroups v2 where available, else rlimits).
@@ -40,6 +42,7 @@ pub mod agent;
 pub mod checkpoint;
 pub mod cli;
 pub mod containerizer;
+pub mod containers;
 pub mod core;
 pub mod default_executor;
 pub mod error;
