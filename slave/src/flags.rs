@@ -101,6 +101,10 @@ pub struct Flags {
     /// Upper bound of the first registration delay; doubles per attempt up to 1 min.
     #[arg(long = "registration_backoff_factor", env = "MESOS_REGISTRATION_BACKOFF_FACTOR", default_value = "1secs", value_parser = duration)]
     pub registration_backoff_factor: Duration,
+    /// Time between heartbeats on the operator API's long-lived streams (container
+    /// sessions and ATTACH_CONTAINER_OUTPUT), as Mesos's flag.
+    #[arg(long = "http_heartbeat_interval", env = "MESOS_HTTP_HEARTBEAT_INTERVAL", default_value = "30secs", value_parser = duration)]
+    pub http_heartbeat_interval: Duration,
     /// Path (or `file://` URL) of the credential to authenticate with the master
     /// (CRAM-MD5): JSON `{"principal":..,"secret":..}` or one `principal secret` line.
     #[arg(long = "credential", env = "MESOS_CREDENTIAL")]
@@ -339,6 +343,7 @@ impl Flags {
         config.executor_reregistration_timeout = self.executor_reregistration_timeout;
         config.recovery_timeout = self.recovery_timeout;
         config.registration_backoff_factor = self.registration_backoff_factor;
+        config.http_heartbeat_interval = self.http_heartbeat_interval;
         config.launcher_dir = launcher_dir;
         config.flags = flags;
         config.seed = std::process::id() as u64 ^ u64::from(self.port);

@@ -14,6 +14,8 @@
 //! - `executor_api`: `POST /api/v1/executor`, the v1 executor API (HTTP executors
 //!   share the v0 code paths through synthetic pids).
 //! - `operator_api`: `POST /api/v1`, the agent operator API.
+//! - `containers`, `container_io`: its container calls (nested, standalone, sessions
+//!   and their attached input and output).
 //! - `metrics`: `slave/*` metrics.
 //! - `visibility`: what the ACLs let a caller see (`/state`, the operator API's
 //!   queries) and read (`/files/*`).
@@ -33,6 +35,8 @@ use crate::containerizer::Containerizer;
 use crate::core::AgentCore;
 use crate::core::authentication::AuthenticatorMessage;
 
+mod container_io;
+mod containers;
 mod executor_api;
 mod fetch;
 mod http;
@@ -126,6 +130,8 @@ pub struct Agent {
     /// The log verbosity (`/logging/toggle`, `SET_LOGGING_LEVEL`), made on first use
     /// with the node's clock.
     logging: Option<libprocess::logging::Logging>,
+    /// The operator API's nested and standalone containers.
+    containers: containers::Containers,
 }
 
 impl Agent {
@@ -148,6 +154,7 @@ impl Agent {
             metrics: metrics::AgentMetrics::default(),
             http_executors: executor_api::HttpExecutors::default(),
             logging: None,
+            containers: containers::Containers::default(),
         }
     }
 
@@ -159,6 +166,7 @@ impl Agent {
     fn on_reap_tick(&mut self, ctx: &mut Context<'_, Self>) {
         let now = ctx.now();
         for termination in self.containerizer.reap() {
+            self.on_root_container_terminated(&termination.container_id);
             self.core.on_container_terminated(termination, now);
         }
         self.flush(ctx);

@@ -7,8 +7,9 @@
 //! GET_CONTAINERS, GET_FRAMEWORKS, GET_EXECUTORS, GET_TASKS, GET_AGENT, LIST_FILES and
 //! READ_FILE (the sandboxes `/files` serves, under the same `access_sandboxes` check,
 //! read off the actor), GET_LOGGING_LEVEL and SET_LOGGING_LEVEL (`set_log_level`; the
-//! level reverts after the call's duration, as Mesos's `/logging/toggle`). Every other
-//! call answers `501 Not Implemented`. With `--acls`, GET_STATE, GET_FRAMEWORKS,
+//! level reverts after the call's duration, as Mesos's `/logging/toggle`), and the
+//! container calls (`containers`: nested and standalone containers, sessions, attach).
+//! Every other call answers `501 Not Implemented`. With `--acls`, GET_STATE, GET_FRAMEWORKS,
 //! GET_EXECUTORS and GET_TASKS leave out what the caller may not see (`visibility`),
 //! and GET_FLAGS answers `403` to a caller `view_flags` denies (Mesos: slave/http.cpp
 //! `Http::getFlags`).
@@ -25,8 +26,9 @@ use mesos_proto::mesos::{Task, TaskState};
 
 use v1::agent::{Call, call, response};
 
-use super::Agent;
 use super::visibility::Viewer;
+use super::{Agent, containers};
+use crate::containers::io::MediaTypes;
 use crate::files::{Files, FilesError};
 use crate::state::{Executor, Framework};
 use crate::updates::task_from_info;
@@ -77,6 +79,9 @@ impl Agent {
         responder: Responder,
         ctx: &mut Context<'_, Self>,
     ) {
+        if request.method() == http::Method::POST && containers::is_streaming(&request) {
+            return self.on_streaming_request(request, responder, ctx);
+        }
         let parsed = require_post(&request)
             .and_then(|()| parse_body::<Call>(&request))
             .and_then(|call| Ok((call, response_encoding(&request)?)));
@@ -91,6 +96,15 @@ impl Agent {
             call.r#type.and_then(|t| call::Type::try_from(t).ok()).unwrap_or(call::Type::Unknown);
         if matches!(kind, call::Type::ListFiles | call::Type::ReadFile) {
             return self.on_file_call(call, kind, encoding, request, responder, ctx);
+        }
+        if containers::is_container_call(kind) {
+            let media = MediaTypes {
+                content: encoding,
+                streamed_content: false,
+                accept: encoding,
+                streamed_accept: false,
+            };
+            return self.on_container_call(call, kind, media, &request, responder, ctx);
         }
         // A clone of the `Arc`, so that the viewer does not borrow the agent.
         let authorizer = self.core.config.authorizer.clone();

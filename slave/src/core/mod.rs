@@ -91,6 +91,9 @@ pub struct AgentConfig {
     pub recovery_timeout: Duration,
     /// `--registration_backoff_factor` (Mesos: 1 s).
     pub registration_backoff_factor: Duration,
+    /// `--http_heartbeat_interval`: heartbeats on container sessions' output streams
+    /// (the actor's `container_io` sends them).
+    pub http_heartbeat_interval: Duration,
     /// Where `mesos-executor` is.
     pub launcher_dir: PathBuf,
     /// The flags as given, for `/flags`.
@@ -129,6 +132,7 @@ impl AgentConfig {
             executor_reregistration_timeout: Duration::from_secs(2),
             recovery_timeout: Duration::from_secs(15 * 60),
             registration_backoff_factor: Duration::from_secs(1),
+            http_heartbeat_interval: Duration::from_secs(30),
             launcher_dir: PathBuf::from("."),
             flags: BTreeMap::new(),
             seed: 0,
