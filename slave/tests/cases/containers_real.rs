@@ -286,7 +286,8 @@ async fn wait_for_file(path: &Path) {
 /// `AttachContainerInput`, `LaunchNestedContainerSessionWithTTY`,
 /// `LaunchNestedContainerSessionDisconnected`): `cat` of a file the task wrote, in a
 /// session inside the task's container, streams the file back and exits 0; a
-/// session's stdin is fed by ATTACH_CONTAINER_INPUT; a TTY session sees its window
+/// session's stdin is fed by ATTACH_CONTAINER_INPUT; ATTACH_CONTAINER_OUTPUT gives a
+/// second client the same output; a TTY session sees its window
 /// size and its resize; a session dies with its client's connection.
 #[actix_rt::test]
 async fn session_streams_output_and_takes_input() {
@@ -314,6 +315,27 @@ async fn session_streams_output_and_takes_input() {
     assert_eq!(output(&out, "STDERR"), "done\n");
     assert_eq!(wait(agent, id.clone()).await, (200, Some(0)));
     assert_eq!(attach_input(agent, id, &[stdin(b"late\n")]).await, 400, "its input is closed");
+
+    // ATTACH_CONTAINER_OUTPUT: a second client sees the same output.
+    let id = nested_id(&run.container, "exec-two");
+    let first = launch_session(agent, id.clone(), "read x; echo got $x", None).await;
+    assert_eq!(first.status, 200);
+    let attach = json!({"type": "ATTACH_CONTAINER_OUTPUT",
+                        "attach_container_output": {"container_id": id}});
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Accept", "application/recordio"),
+        ("Message-Accept", "application/json"),
+    ];
+    let second = within("the attach", post(agent, &headers, attach.to_string().as_bytes())).await;
+    assert_eq!(second.status, 200);
+    let (first, second) = (tokio::spawn(first.body()), tokio::spawn(second.body()));
+    assert_eq!(attach_input(agent, id.clone(), &[stdin(b"both\n"), stdin(b"")]).await, 200);
+    for reader in [first, second] {
+        let out = records(&within("an output", reader).await.expect("reader"));
+        assert_eq!(output(&out, "STDOUT"), "got both\n");
+    }
+    assert_eq!(wait(agent, id).await, (200, Some(0)));
 
     // A TTY: the window size at launch, then (once the first size is out) a resize
     // through TTY_INFO.
