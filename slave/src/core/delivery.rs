@@ -65,7 +65,12 @@ impl AgentCore {
     /// The common path of every update: bookkeeping, checkpoint, acknowledge the
     /// sender, forward. `sender` is the executor to acknowledge, if any.
     // Mesos: Slave::statusUpdate, _statusUpdate, __statusUpdate.
-    pub(crate) fn status_update(&mut self, update: StatusUpdate, sender: Option<Pid>, now: Time) {
+    pub(crate) fn status_update(
+        &mut self,
+        mut update: StatusUpdate,
+        sender: Option<Pid>,
+        now: Time,
+    ) {
         if self.registration.state() == AgentState::Terminating && sender.is_some() {
             tracing::warn!("ignoring status update: the agent is terminating");
             return;
@@ -89,6 +94,15 @@ impl AgentCore {
         if let Some(executor) = executor_id.as_ref().and_then(|id| framework.executors.get_mut(id))
         {
             executor.update_task_state(&update.status);
+            // Mesos: Slave::_statusUpdate adds the container's status; its ContainerID
+            // is what `mesos task exec` nests its session under.
+            if update.status.container_status.is_none() {
+                update.status.container_status = Some(mesos_proto::mesos::ContainerStatus {
+                    container_id: Some((&executor.container_id).into()),
+                    executor_pid: executor.os_pid,
+                    ..Default::default()
+                });
+            }
             run = Some(Run {
                 framework_id: framework_id.clone(),
                 executor_id: executor.id(),

@@ -256,17 +256,21 @@ async fn running_task(name: &str) -> Running {
         &from,
         RunTaskMessage { framework: framework(false), task, ..Default::default() },
     );
-    loop {
-        if next_update(&mut events).await.status.state == TaskState::TaskRunning as i32 {
-            break;
+    // The agent adds the container's status to the task's updates (Mesos:
+    // `Slave::_statusUpdate`): where `mesos task exec` finds the container to nest in.
+    let reported = loop {
+        let update = next_update(&mut events).await;
+        if update.status.state == TaskState::TaskRunning as i32 {
+            break update.status.container_status.and_then(|c| c.container_id);
         }
-    }
+    };
     if let Some(executor) = executor_pid(&work_dir, AGENT_ID, "FW-0001", "task-1") {
         processes.groups.push(executor);
     }
     let runs = work_dir.join(format!("slaves/{AGENT_ID}/frameworks/FW-0001/executors/task-1/runs"));
     let container = std::fs::read_link(runs.join("latest")).expect("runs/latest");
     let container = container.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(reported.map(|c| c.value).as_deref(), Some(container.as_str()));
     let sandbox = runs.join(&container);
     wait_for_file(&sandbox.join("note.txt")).await;
     Running { _dir: dir, _processes: processes, node, agent, container, sandbox, work_dir }
