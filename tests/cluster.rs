@@ -12,6 +12,8 @@ use base64::Engine as _;
 mod authentication;
 #[path = "cluster/leadership.rs"]
 mod leadership;
+#[path = "cluster/volumes.rs"]
+mod volumes;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid as OsPid;
