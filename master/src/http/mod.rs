@@ -18,7 +18,7 @@
 //! | `/frameworks?framework_id=` | frameworks with their tasks and offers | [`endpoints`] |
 //! | `/slaves?slave_id=` | agents, with `*_full` resources | [`endpoints`] |
 //! | `/tasks`, `/tasks.json` `?limit=&offset=&order=&framework_id=&task_id=` | tasks, newest first | [`endpoints`] |
-//! | `/roles` | roles, weights, allocated/offered/reserved | [`endpoints`] |
+//! | `/roles` | known roles (`view_roles`), weights, quota with its consumption, allocated/offered/reserved | [`roles`] |
 //! | `/flags` | the master's flags (answered by followers too) | [`endpoints`] |
 //! | `/health` | `200` while the process is up | `read_only` |
 //! | `/redirect` | `307` to the leading master | `read_only` |
@@ -49,7 +49,8 @@
 //! - `read_only`: the snapshot-backed JSON endpoints, `/health`, `/redirect`.
 //! - [`render`]: rendering those answers off the node's I/O thread, on a bounded pool.
 //! - [`endpoints`]: renderers of `/state-summary`, `/frameworks`, `/slaves`, `/tasks`,
-//!   `/roles`, `/flags`.
+//!   `/flags`.
+//! - [`roles`]: the known roles and their figures, for `/roles` and `GET_ROLES`.
 //! - [`state_json`](mod@state_json): Mesos-shaped JSON of tasks, agents, frameworks and `/state`.
 //! - [`query`]: query strings, typed values, JSONP.
 //! - `teardown`: `POST /teardown`.
@@ -88,6 +89,7 @@ pub mod quota;
 mod raft;
 mod read_only;
 pub mod render;
+pub mod roles;
 pub mod scheduler_api;
 pub mod state_json;
 mod teardown;

@@ -604,48 +604,6 @@ fn get_state(s: &StateSnapshot) -> response::GetState {
     }
 }
 
-/// GET_ROLES: roles of frameworks, weights and quotas, with their weight, frameworks and
-/// the resources of their live tasks; only roles the `view_roles` ACLs let the caller see.
-fn get_roles(
-    s: &StateSnapshot,
-    authorizer: Option<&mesos_security::Authorizer>,
-    principal: Option<&Principal>,
-) -> response::GetRoles {
-    let mut roles: std::collections::BTreeMap<String, (Vec<v1::FrameworkId>, Resources)> =
-        Default::default();
-    for framework in &s.frameworks {
-        for role in &framework.roles {
-            roles.entry(role.clone()).or_default().0.push((&framework.id).into());
-        }
-        for task in framework.tasks.values() {
-            if task.state().is_terminal() {
-                continue;
-            }
-            let task_resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
-            for (role, r) in task_resources.allocations() {
-                roles.entry(role).or_default().1 += r;
-            }
-        }
-    }
-    for role in s.weights.keys().chain(s.quota_configs.keys()) {
-        roles.entry(role.clone()).or_default();
-    }
-    let visible = |role: &str| {
-        authorizer.is_none_or(|a| a.authorize(principal, mesos_security::Action::ViewRole { role }))
-    };
-    let roles = roles
-        .into_iter()
-        .filter(|(name, _)| visible(name))
-        .map(|(name, (frameworks, allocated))| v1::Role {
-            weight: s.weights.get(&name).copied().unwrap_or(1.0),
-            name,
-            frameworks,
-            resources: resources(&allocated),
-        })
-        .collect();
-    response::GetRoles { roles }
-}
-
 fn query(
     kind: call::Type,
     s: &StateSnapshot,
@@ -696,7 +654,7 @@ fn query(
             R::GetTasks
         }
         call::Type::GetRoles => {
-            r.get_roles = Some(get_roles(s, authorizer, principal));
+            r.get_roles = Some(super::roles::get_roles(s, authorizer, principal));
             R::GetRoles
         }
         call::Type::GetQuota => {

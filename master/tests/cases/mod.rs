@@ -15,6 +15,7 @@ mod quota;
 mod reconciliation;
 mod reservations;
 mod reservations_ha;
+mod roles;
 mod scheduler_http;
 mod support;
 mod tasks;
