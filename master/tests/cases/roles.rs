@@ -1,5 +1,6 @@
-//! Roles as the operator sees them (`/master/roles`, v1 `GET_ROLES`) and the
-//! `view_roles` ACL. Ports of Mesos's `RoleTest` scenarios (src/tests/role_tests.cpp),
+//! Roles as the operator sees them (`/master/roles`, v1 `GET_ROLES`) and the ACLs on
+//! roles and volumes (`view_roles`, `resize_volumes`). Ports of Mesos's `RoleTest`
+//! scenarios (src/tests/role_tests.cpp) and `PersistentVolumeTest`'s resize ACL cases,
 //! with fake agents and schedulers on the simulated network.
 
 use std::sync::Arc;
@@ -7,11 +8,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
+use mesos_proto::mesos::{self, internal};
+use mesos_proto::resources::Resources;
 use mesos_security::{Authorizer, Principal};
 use serde_json::{Value, json};
 
-use super::reservations::role_framework;
-use super::support::{Cluster, FakeScheduler, task};
+use super::reservations::{PRINCIPAL, ROLE, reserved, role_framework, volume};
+use super::support::{Cluster, FakeAgent, FakeScheduler, task};
 
 /// `GET path` (or a POST of `body` to it) as `principal`; the status and the JSON body.
 async fn call(
@@ -186,4 +189,87 @@ async fn roles_are_known_from_weights_quotas_reservations_and_filtered_by_view_r
     assert_eq!(dev.len(), 1);
     assert_eq!(dev[0]["name"], "eng/db");
     assert!(get_roles(&cluster, None).await.is_empty());
+}
+
+/// Registers `agent` announcing RESIZE_VOLUME (needed to grow or shrink volumes).
+async fn register_resizable(cluster: &Cluster, agent: &mut FakeAgent) -> mesos::SlaveId {
+    use mesos_proto::mesos::slave_info::{Capability, capability};
+    agent.send(internal::RegisterSlaveMessage {
+        slave: agent.info(),
+        version: Some("1.11.0".into()),
+        agent_capabilities: vec![Capability {
+            r#type: Some(capability::Type::ResizeVolume as i32),
+        }],
+        ..Default::default()
+    });
+    cluster.settle().await;
+    let id = agent
+        .drain()
+        .into_iter()
+        .find_map(|m| match m {
+            super::support::AgentMsg::Registered(r) => Some(r.slave_id),
+            _ => None,
+        })
+        .expect("SlaveRegisteredMessage");
+    agent.id = Some(id.clone());
+    id
+}
+
+/// The (one) agent's total resources, as the master holds them.
+async fn agent_total(cluster: &Cluster) -> Resources {
+    cluster.inspect(|core| core.agents().next().expect("the agent").total.clone()).await
+}
+
+fn json_of(resource: &mesos::Resource) -> Value {
+    mesos_proto::json::to_json(resource)
+}
+
+fn resources_json(resources: &Resources) -> Value {
+    Value::Array(resources.iter().map(json_of).collect())
+}
+
+/// `PersistentVolumeTest.GoodACLGrowThenShrink` and `BadACLDropGrowAndShrink`, through
+/// the operator API: the `resize_volumes` ACLs decide GROW_VOLUME and SHRINK_VOLUME by
+/// the volume's role. A principal they do not allow gets `403` and the volume keeps
+/// its size; the allowed principal grows it, then shrinks it.
+#[actix_rt::test]
+async fn resize_volume_acls_guard_grow_and_shrink() {
+    let acls = json!({"resize_volumes": [
+        {"principals": {"values": [PRINCIPAL]}, "roles": {"values": [ROLE]}},
+        {"principals": {"type": "ANY"}, "roles": {"type": "NONE"}},
+    ]});
+    let authorizer = Authorizer::from_flag(&acls.to_string()).expect("valid ACLs");
+    let cluster = Cluster::start(move |options| options.authorizer = Some(Arc::new(authorizer)));
+    let mut agent = cluster.agent("cpus:1;mem:128;disk:1024");
+    let agent_id = json!({"value": register_resizable(&cluster, &mut agent).await.value});
+    let as_operator = |principal: &'static str, call_body: Value| {
+        let cluster = &cluster;
+        async move { call(cluster, "/api/v1", Some(principal), Some(call_body)).await.0 }
+    };
+
+    let disk = reserved("disk:512", ROLE);
+    let reserve = json!({"type": "RESERVE_RESOURCES", "reserve_resources": {
+        "agent_id": agent_id, "resources": resources_json(&disk)}});
+    assert_eq!(as_operator(PRINCIPAL, reserve).await, StatusCode::ACCEPTED);
+    let small = volume(&reserved("disk:256", ROLE), "vol", "data");
+    let create = json!({"type": "CREATE_VOLUMES", "create_volumes": {
+        "agent_id": agent_id, "volumes": [json_of(&small)]}});
+    assert_eq!(as_operator(PRINCIPAL, create).await, StatusCode::ACCEPTED);
+
+    let addition = reserved("disk:128", ROLE).to_protos().remove(0);
+    let grow = json!({"type": "GROW_VOLUME", "grow_volume": {
+        "agent_id": agent_id, "volume": json_of(&small), "addition": json_of(&addition)}});
+    assert_eq!(as_operator("intruder", grow.clone()).await, StatusCode::FORBIDDEN);
+    let shrink_small = json!({"type": "SHRINK_VOLUME", "shrink_volume": {
+        "agent_id": agent_id, "volume": json_of(&small), "subtract": {"value": 128}}});
+    assert_eq!(as_operator("intruder", shrink_small).await, StatusCode::FORBIDDEN);
+    assert!(agent_total(&cluster).await.contains_resource(&small), "unchanged");
+
+    assert_eq!(as_operator(PRINCIPAL, grow).await, StatusCode::ACCEPTED);
+    let grown = volume(&reserved("disk:384", ROLE), "vol", "data");
+    assert!(agent_total(&cluster).await.contains_resource(&grown), "grown");
+    let shrink = json!({"type": "SHRINK_VOLUME", "shrink_volume": {
+        "agent_id": agent_id, "volume": json_of(&grown), "subtract": {"value": 128}}});
+    assert_eq!(as_operator(PRINCIPAL, shrink).await, StatusCode::ACCEPTED);
+    assert!(agent_total(&cluster).await.contains_resource(&small), "shrunk back");
 }
