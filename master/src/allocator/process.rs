@@ -72,6 +72,13 @@ impl AllocatorResources for Resources {
         (self.filter(counts), self.filter(|r| !counts(r)))
     }
 
+    fn reservation_quantities(&self) -> Vec<(String, ResourceQuantities)> {
+        self.reservations()
+            .into_iter()
+            .map(|(role, reserved)| (role, ResourceQuantities::from_scalar_resources(&reserved)))
+            .collect()
+    }
+
     fn shrink(&self, caps: &BTreeMap<String, f64>, unlisted_unlimited: bool) -> Self {
         // What is left of each capped name as resources are walked.
         let mut left: BTreeMap<&str, f64> = caps.iter().map(|(n, v)| (n.as_str(), *v)).collect();
