@@ -34,8 +34,8 @@
 //! executor's own node (`LIBPROCESS_SSL_*`, which the executor inherits from its agent),
 //! so it speaks TLS exactly when the agent does, with the same CAs, server
 //! verification, client certificate (for `LIBPROCESS_SSL_REQUIRE_CERT`) and downgrade
-//! as the node's libprocess links. Mesos: executor.cpp connects through libprocess's
-//! `http::connect`, which is TLS when libprocess is.
+//! as the node's libprocess links. Mesos: executor.cpp `MesosProcess` uses the
+//! `https` scheme whenever libprocess's SSL is enabled.
 
 use std::net::SocketAddr;
 use std::time::Duration;
