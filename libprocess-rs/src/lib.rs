@@ -58,7 +58,8 @@
 //! - `net`: TCP listener and persistent outbound connections, TLS on both, and the
 //!   priority lane ([`Node::give_priority_lane`]).
 //! - [`inherit`]: handing a listening socket to a child process (`--listen_fd`).
-//! - [`tls`]: the TLS setting (`LIBPROCESS_SSL_*`), parsed and loaded once per node.
+//! - [`tls`]: the TLS setting (`LIBPROCESS_SSL_*`), parsed and loaded once per node;
+//!   `tls::connect` for HTTP clients that talk to other nodes with it.
 //! - [`sim`]: the simulated network.
 //! - [`hooks`]: test hooks (`expect`, `drop_next`, `drop_all`, `hold`).
 //! - [`ring`]: the message ring (recent messages for the web UI) and its endpoints.

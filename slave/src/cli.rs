@@ -12,6 +12,7 @@ use crate::executor::{CommandExecutor, PosixTaskRunner};
 use crate::flags::Flags;
 use clap::Parser;
 use libprocess::Node;
+use mesos_framework::executor::Transport;
 
 /// Runs `mesos-agent` with these arguments (the first is the program name) until the
 /// agent stops.
@@ -99,9 +100,17 @@ impl AgentStartup {
     }
 }
 
+/// The command executor's transport, chosen as Mesos's command executor chooses its
+/// library: the v1 executor HTTP API when the agent set `MESOS_HTTP_COMMAND_EXECUTOR=1`
+/// (`--http_command_executor`), else libprocess messages (anything else, or unset).
+// Mesos: launcher/executor.cpp `CommandExecutor::initialize`.
+pub fn command_executor_transport(value: Option<&str>) -> Transport {
+    if value == Some("1") { Transport::Http } else { Transport::Libprocess }
+}
+
 /// Runs `mesos-executor` (configured by the `MESOS_*` environment the agent sets; the
 /// arguments only matter for `--help`): the [`CommandExecutor`] on the SDK's executor
-/// driver, until the driver ends.
+/// driver, on the transport [`command_executor_transport`] picks, until the driver ends.
 pub fn executor_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     mesos_framework::runtime::init_logging();
     if args.into_iter().any(|a| a == "--help" || a == "-h") {
@@ -110,9 +119,15 @@ pub fn executor_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
+    let variable = std::env::var("MESOS_HTTP_COMMAND_EXECUTOR").ok();
+    let transport = command_executor_transport(variable.as_deref());
+    match transport {
+        Transport::Http => tracing::info!("command executor on the v1 executor HTTP API"),
+        Transport::Libprocess => tracing::info!("command executor on libprocess messages"),
+    }
     actix_rt::System::new().block_on(async move {
         let executor = CommandExecutor::new(Box::new(PosixTaskRunner));
-        match mesos_framework::executor::run_executor(executor).await {
+        match mesos_framework::executor::run_executor_on(executor, transport).await {
             Ok(status) => {
                 // Stopped or aborted alike: the agent learns the task's fate from its
                 // updates, not from the executor's exit code.
@@ -140,8 +155,7 @@ pub fn default_executor_main(args: impl IntoIterator<Item = OsString>) -> ExitCo
     }
     actix_rt::System::new().block_on(async move {
         let executor = crate::default_executor::DefaultExecutor::new(Box::new(PosixTaskRunner));
-        let transport = mesos_framework::executor::Transport::Http;
-        match mesos_framework::executor::run_executor_on(executor, transport).await {
+        match mesos_framework::executor::run_executor_on(executor, Transport::Http).await {
             Ok(status) => {
                 tracing::info!(?status, "default executor done");
                 ExitCode::SUCCESS
@@ -152,4 +166,19 @@ pub fn default_executor_main(args: impl IntoIterator<Item = OsString>) -> ExitCo
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only `MESOS_HTTP_COMMAND_EXECUTOR=1` selects the v1 HTTP API, as in Mesos's
+    /// command executor; `0`, anything else or nothing keeps libprocess.
+    #[test]
+    fn command_executor_transport_follows_the_agent() {
+        assert_eq!(command_executor_transport(Some("1")), Transport::Http);
+        assert_eq!(command_executor_transport(Some("0")), Transport::Libprocess);
+        assert_eq!(command_executor_transport(Some("true")), Transport::Libprocess);
+        assert_eq!(command_executor_transport(None), Transport::Libprocess);
+    }
 }

@@ -108,6 +108,9 @@ pub struct AgentConfig {
     /// `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` (checked on `/api/v1/executor` with
     /// `--authenticate_http_executors`).
     pub executor_token_key: Option<mesos_security::jwt::JwtKey>,
+    /// `--http_command_executor`: command executors use the v1 executor HTTP API
+    /// (`MESOS_HTTP_COMMAND_EXECUTOR=1`).
+    pub http_command_executor: bool,
     /// The fetcher's flags (`--fetcher_cache_*`, ...); the actor's fetcher reads them.
     pub fetcher: crate::fetcher::FetcherConfig,
 }
@@ -136,6 +139,7 @@ impl AgentConfig {
             authorizer: None,
             credential: None,
             executor_token_key: None,
+            http_command_executor: false,
         }
     }
 }

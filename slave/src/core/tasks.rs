@@ -366,7 +366,9 @@ impl AgentCore {
         env.insert("MESOS_SANDBOX".into(), directory);
         env.insert("MESOS_SLAVE_ID".into(), self.agent_id().unwrap_or_default());
         env.insert("MESOS_CHECKPOINT".into(), if checkpoint { "1" } else { "0" }.into());
-        env.insert("MESOS_HTTP_COMMAND_EXECUTOR".into(), "0".into());
+        // Mesos sets it for every executor; only the command executor reads it.
+        let http_command_executor = if self.config.http_command_executor { "1" } else { "0" };
+        env.insert("MESOS_HTTP_COMMAND_EXECUTOR".into(), http_command_executor.into());
         env.insert("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".into(), grace);
         if let Some(key) = &self.config.executor_token_key {
             let claims = mesos_security::jwt::Claims::executor(
