@@ -44,6 +44,10 @@ impl AllocatorResources for Resources {
         self - other
     }
 
+    fn subtract(&mut self, other: &Self) {
+        *self -= other;
+    }
+
     fn scalar_quantities(&self) -> ResourceQuantities {
         ResourceQuantities::from_scalar_resources(self)
     }

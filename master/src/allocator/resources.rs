@@ -40,6 +40,12 @@ pub trait AllocatorResources: Clone + Debug + Default + PartialEq {
     /// (Mesos's `operator-`).
     fn minus(&self, other: &Self) -> Self;
 
+    /// Takes `other` out of this bundle in place: [`AllocatorResources::minus`]
+    /// without building a new bundle (the bookkeeping of every offer does this).
+    fn subtract(&mut self, other: &Self) {
+        *self = self.minus(other);
+    }
+
     /// The summed amounts of the scalar resources, for DRF shares.
     fn scalar_quantities(&self) -> ResourceQuantities;
 
@@ -94,6 +100,10 @@ impl AllocatorResources for ResourceQuantities {
 
     fn minus(&self, other: &Self) -> Self {
         self - other
+    }
+
+    fn subtract(&mut self, other: &Self) {
+        *self -= other;
     }
 
     fn scalar_quantities(&self) -> ResourceQuantities {
