@@ -110,6 +110,8 @@ pub struct AgentConfig {
     pub executor_token_key: Option<mesos_security::jwt::JwtKey>,
     /// The fetcher's flags (`--fetcher_cache_*`, ...); the actor's fetcher reads them.
     pub fetcher: crate::fetcher::FetcherConfig,
+    /// The agent's log file (`--log_dir`), served at `/slave/log`; `None` without one.
+    pub log_file: Option<PathBuf>,
 }
 
 impl AgentConfig {
@@ -136,6 +138,7 @@ impl AgentConfig {
             authorizer: None,
             credential: None,
             executor_token_key: None,
+            log_file: None,
         }
     }
 }
