@@ -107,7 +107,9 @@ impl LogFiles {
         let host = fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "localhost".into());
-        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".into());
         let severity = level.name();
         let prefix = format!("{program}.{host}.{user}.log.{severity}.");
         let link = dir.join(format!("{program}.{severity}"));
