@@ -49,8 +49,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mesos_framework::checks::{
-    CheckEvent, OsProber, ProbeContext, ProbeDone, Prober, TaskCheckers, check_token_owner,
-    empty_check_status,
+    CHECK_OWNERS, CheckEvent, OsProber, ProbeContext, ProbeDone, Prober, TaskCheckers,
+    check_token_owner, empty_check_status,
 };
 use mesos_framework::executor::{Executor, ExecutorDriver};
 use mesos_proto::mesos::{
@@ -391,7 +391,8 @@ impl Executor for DefaultExecutor {
                 checks: None,
                 last_status: None,
             };
-            self.next_number = self.next_number.wrapping_add(1);
+            // Numbers wrap where check tokens do, so a task's number is its checks' owner.
+            self.next_number = (self.next_number + 1) % CHECK_OWNERS;
             self.tasks.insert(task.task_id.value.clone(), child);
         }
         for task in group.tasks {

@@ -36,4 +36,6 @@ pub use self::core::{
     Checker, CheckerOutput, HealthReport, Probe, ProbeResult, empty_check_status,
 };
 pub use probe::{OnProbeDone, OsProber, ProbeContext, Prober};
-pub use task::{CheckEvent, ProbeDone, TaskCheckers, check_token_owner, is_check_token};
+pub use task::{
+    CHECK_OWNERS, CheckEvent, ProbeDone, TaskCheckers, check_token_owner, is_check_token,
+};

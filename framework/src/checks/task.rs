@@ -25,8 +25,12 @@ const TOKEN_GENERAL: u64 = 1 << 60;
 /// The owner (the task's number in an executor running many, see
 /// [`TaskCheckers::with_owner`]) sits in bits 40 to 59, above the attempt.
 const TOKEN_OWNER_SHIFT: u32 = 40;
-const TOKEN_OWNER_MASK: u64 = (1 << 20) - 1;
+const TOKEN_OWNER_MASK: u64 = CHECK_OWNERS as u64 - 1;
 const TOKEN_ATTEMPT_MASK: u64 = (1 << TOKEN_OWNER_SHIFT) - 1;
+
+/// How many owners tokens tell apart (see [`TaskCheckers::with_owner`]): owners are
+/// taken modulo this.
+pub const CHECK_OWNERS: u32 = 1 << 20;
 
 /// True for a timer token that belongs to [`TaskCheckers::on_timer`].
 pub fn is_check_token(token: u64) -> bool {

@@ -67,9 +67,9 @@ fn update(
     (task.to_string(), state, healthy)
 }
 
-/// A two-task group whose `t1` has an HTTP health check (`consecutive_failures` 2):
-/// the check answers 200, so `t1` is reported healthy; then 500, so unhealthy; at the
-/// second failure in a row `t1` is killed, and with it the whole group: both
+/// A two-task group whose `t2` has an HTTP health check (`consecutive_failures` 2):
+/// the check answers 200, so `t2` is reported healthy; then 500, so unhealthy; at the
+/// second failure in a row `t2` is killed, and with it the whole group: both
 /// TASK_KILLED updates say `healthy=false`, and no probe runs after the kill.
 #[actix_rt::test]
 async fn default_executor_kills_the_group_of_an_unhealthy_task() {
@@ -77,8 +77,11 @@ async fn default_executor_kills_the_group_of_an_unhealthy_task() {
     let mut scheduler = cluster.agent_and_scheduler(framework(true)).await;
     cluster.world.answer_probes(Some(ProbeResult::Http { status_code: 200 }));
     let offer = scheduler.offer().await;
-    let mut t1 = command_task("t1", &offer, TASK, "sleep 1001");
-    t1.health_check = Some(HealthCheck {
+    let t1 = command_task("t1", &offer, TASK, "sleep 1001");
+    // The second task carries the check, so its checks' owner number is not the
+    // default 0: timers and probe results find it by number.
+    let mut t2 = command_task("t2", &offer, TASK, "sleep 1002");
+    t2.health_check = Some(HealthCheck {
         r#type: Some(health_check::Type::Http as i32),
         http: Some(health_check::HttpCheckInfo {
             port: 8080,
@@ -92,7 +95,6 @@ async fn default_executor_kills_the_group_of_an_unhealthy_task() {
         consecutive_failures: Some(2),
         ..Default::default()
     });
-    let t2 = command_task("t2", &offer, TASK, "sleep 1002");
     launch_group(&mut scheduler, &offer, vec![t1, t2]);
     scheduler.wait_update("t1", TaskState::TaskRunning).await;
     scheduler.wait_update("t2", TaskState::TaskRunning).await;
@@ -102,7 +104,7 @@ async fn default_executor_kills_the_group_of_an_unhealthy_task() {
     cluster.advance(Duration::from_secs(1)).await;
     assert_eq!(
         seen(&cluster, &mut scheduler).await,
-        [update("t1", TaskState::TaskRunning, Some(true))],
+        [update("t2", TaskState::TaskRunning, Some(true))],
         "healthy at the first success"
     );
 
@@ -110,7 +112,7 @@ async fn default_executor_kills_the_group_of_an_unhealthy_task() {
     cluster.advance(Duration::from_secs(1)).await;
     assert_eq!(
         seen(&cluster, &mut scheduler).await,
-        [update("t1", TaskState::TaskRunning, Some(false))],
+        [update("t2", TaskState::TaskRunning, Some(false))],
         "unhealthy at the first failure"
     );
 
@@ -120,11 +122,11 @@ async fn default_executor_kills_the_group_of_an_unhealthy_task() {
     assert_eq!(
         updates,
         [
-            update("t1", TaskState::TaskRunning, Some(false)),
             update("t1", TaskState::TaskKilled, Some(false)),
+            update("t2", TaskState::TaskRunning, Some(false)),
             update("t2", TaskState::TaskKilled, Some(false)),
         ],
-        "the second failure kills t1, and the group with it"
+        "the second failure kills t2, and the group with it"
     );
     for task in ["sleep 1001", "sleep 1002"] {
         let pid = cluster.world.task(task).expect("task");
