@@ -51,7 +51,9 @@
 //! - [`node`]: a libprocess instance: process table, links, sending, spawning.
 //! - [`clock`]: the pausable clock and timers.
 //! - [`duration`]: Mesos's duration syntax (`500ms`, `10mins`).
-//! - [`logging`]: the log verbosity and its temporary toggle (`/logging/toggle`).
+//! - [`logging`]: the log verbosity and its temporary toggle (`/logging/toggle`), and the
+//!   binaries' logging setup.
+//! - [`log_file`]: the binaries' glog-style log files (`--log_dir`), rotated and bounded.
 //! - [`http`]: requests, responses, streaming, route handlers.
 //! - `router`: how a node answers HTTP: messages, routes, built-ins.
 //! - [`wire`]: the libprocess wire format.
@@ -78,6 +80,7 @@ pub mod fuzzing;
 pub mod hooks;
 pub mod http;
 pub mod inherit;
+pub mod log_file;
 pub mod logging;
 mod mailbox;
 pub mod message;

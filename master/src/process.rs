@@ -106,6 +106,8 @@ pub struct MasterProcess {
     /// v0 authentication: sessions in progress and who authenticated as whom. Kept
     /// across leadership changes (it is about connections, not about the registry).
     authentication: Authentication,
+    /// The master's log file (`--log_dir`), served at `/master/log`.
+    log_file: Option<std::path::PathBuf>,
 }
 
 impl MasterProcess {
@@ -135,7 +137,13 @@ impl MasterProcess {
             operator: Default::default(),
             deposed_clients: Vec::new(),
             authentication: Authentication::default(),
+            log_file: None,
         }
+    }
+
+    /// Serves `log_file` at `/master/log` (before the master runs).
+    pub fn set_log_file(&mut self, log_file: Option<std::path::PathBuf>) {
+        self.log_file = log_file;
     }
 
     /// Switches on v0 authentication with these settings (before the master runs).
@@ -603,6 +611,7 @@ impl Process for MasterProcess {
             leader_view: self.leader_view.clone(),
             registrar: self.registrar.clone(),
             authorizer: self.core.config().authorizer.clone(),
+            log_file: self.log_file.clone(),
         };
         crate::http::install(ctx, &shared);
         let leadership = self.registrar.leadership();

@@ -17,7 +17,6 @@ use mesos_framework::executor::Transport;
 /// Runs `mesos-agent` with these arguments (the first is the program name) until the
 /// agent stops.
 pub fn agent_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    libprocess::logging::init_stderr();
     let flags = match Flags::try_parse_from(args) {
         Ok(flags) => flags,
         Err(error) => {
@@ -27,7 +26,19 @@ pub fn agent_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match AgentStartup::prepare(flags) {
+    let logging = libprocess::logging::LogOptions {
+        program: "mesos-agent".into(),
+        log_dir: flags.log_dir.clone(),
+        level: flags.logging_level,
+    };
+    let log_file = match libprocess::logging::init(&logging) {
+        Ok(log_file) => log_file,
+        Err(error) => {
+            eprintln!("mesos-agent: cannot write log files in --log_dir: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match AgentStartup::prepare(flags, log_file) {
         Ok(startup) => startup.run(),
         Err(message) => {
             eprintln!("mesos-agent: {message}");
@@ -49,7 +60,10 @@ struct AgentStartup {
 impl AgentStartup {
     /// Step 1: the listening socket, the resource limiter, the configuration and what
     /// to recover from `--work_dir`; any failure is a message for the operator.
-    fn prepare(mut flags: Flags) -> Result<AgentStartup, String> {
+    fn prepare(
+        mut flags: Flags,
+        log_file: Option<std::path::PathBuf>,
+    ) -> Result<AgentStartup, String> {
         let listener = match flags.listen_fd.map(libprocess::inherit::inherited_listener) {
             None => None,
             Some(Ok(listener)) => Some(listener),
@@ -60,7 +74,8 @@ impl AgentStartup {
         }
         let address = SocketAddr::new(flags.ip, flags.port);
         let limiter = flags.limiter().map_err(|error| error.to_string())?;
-        let config = flags.into_config().map_err(|error| error.to_string())?;
+        let mut config = flags.into_config().map_err(|error| error.to_string())?;
+        config.log_file = log_file;
         let recovered = prepare_recovery(&config)
             .map_err(|error| format!("cannot recover from --work_dir: {error}"))?;
         Ok(AgentStartup { address, listener, limiter, config, recovered })

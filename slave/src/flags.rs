@@ -85,6 +85,15 @@ pub struct Flags {
     /// Where sandboxes, checkpoints and meta data live.
     #[arg(long = "work_dir", env = "MESOS_WORK_DIR")]
     pub work_dir: PathBuf,
+    /// Also write log files in this folder, glog-style (`mesos-agent.INFO` links to the
+    /// current one; rotated, at most 8 of 64 MiB kept), served at `/slave/log`. By
+    /// default nothing is written to disk.
+    #[arg(long = "log_dir", env = "MESOS_LOG_DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Log events at or above this level: INFO, WARNING or ERROR (`RUST_LOG`, when
+    /// set, takes precedence).
+    #[arg(long = "logging_level", env = "MESOS_LOGGING_LEVEL", default_value = "INFO")]
+    pub logging_level: libprocess::log_file::LogLevel,
     /// Resources, Mesos syntax (`cpus:4;mem:8192;disk:20000;ports:[31000-32000]`);
     /// detected from the machine when absent.
     #[arg(long = "resources", env = "MESOS_RESOURCES")]
@@ -330,6 +339,10 @@ impl Flags {
         flags.insert("ip".into(), self.ip.to_string());
         flags.insert("port".into(), self.port.to_string());
         flags.insert("work_dir".into(), self.work_dir.to_string_lossy().into_owned());
+        if let Some(dir) = &self.log_dir {
+            flags.insert("log_dir".into(), dir.to_string_lossy().into_owned());
+        }
+        flags.insert("logging_level".into(), self.logging_level.name().into());
         flags.insert("resources".into(), resources_text);
         flags.insert("attributes".into(), self.attributes.clone());
         flags.insert("recover".into(), format!("{:?}", self.recover).to_lowercase());

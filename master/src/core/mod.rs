@@ -597,6 +597,8 @@ fn master_info(config: &MasterConfig) -> mesos::MasterInfo {
 }
 
 #[cfg(test)]
+mod check_validation_tests;
+#[cfg(test)]
 mod draining_tests;
 #[cfg(test)]
 mod launch_group_tests;

@@ -72,6 +72,7 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &super::Shared) {
     let view = shared.leader_view.clone();
     let authorizer = shared.authorizer.clone();
     let logging = Logging::new(ctx.clock().clone());
+    let files = super::files::files_of(shared.log_file.as_deref());
     install_logging_toggle(ctx, &logging, authorizer.clone());
     ctx.route_shared(
         "/api/v1",
@@ -81,8 +82,9 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &super::Shared) {
             let view = view.clone();
             let authorizer = authorizer.clone();
             let logging = logging.clone();
+            let files = files.clone();
             Box::pin(async move {
-                let shared = (&*view, authorizer.as_deref(), &logging);
+                let shared = (&*view, authorizer.as_deref(), &logging, files);
                 handle(request, master, cell, shared).await.unwrap_or_else(|e| e)
             })
         }),
@@ -117,7 +119,12 @@ async fn handle(
     request: Request,
     master: ProcessRef<MasterProcess>,
     cell: Arc<SnapshotCell>,
-    (view, authorizer, logging): (&LeaderView, Option<&mesos_security::Authorizer>, &Logging),
+    (view, authorizer, logging, files): (
+        &LeaderView,
+        Option<&mesos_security::Authorizer>,
+        &Logging,
+        mesos_files::Files,
+    ),
 ) -> Result<Response, Response> {
     let (call, encoding) = parse(&request)?;
     let principal = super::principal(&request);
@@ -131,6 +138,8 @@ async fn handle(
             | call::Type::GetMetrics
             | call::Type::GetLoggingLevel
             | call::Type::SetLoggingLevel
+            | call::Type::ListFiles
+            | call::Type::ReadFile
     );
     if !local && let Some(redirect) = view.redirect(&request) {
         return Err(redirect);
@@ -162,6 +171,12 @@ async fn handle(
         }
         call::Type::GetLoggingLevel | call::Type::SetLoggingLevel => {
             on_logging_call(&call, logging, authorizer, principal.as_ref(), encoding)
+        }
+        call::Type::ListFiles | call::Type::ReadFile => {
+            let principal = principal.as_ref();
+            let response =
+                super::files::on_file_call(call, files, authorizer, principal, encoding).await;
+            if response.status().is_success() { Ok(response) } else { Err(response) }
         }
         _ => on_query(kind, &master, &cell, authorizer, principal.as_ref(), encoding).await,
     }

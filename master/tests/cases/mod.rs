@@ -4,6 +4,7 @@ mod authorization;
 mod bad_input;
 mod draining;
 mod drf;
+mod files_http;
 mod frameworks;
 mod ha;
 mod http_authentication;

@@ -113,6 +113,8 @@ pub struct AgentConfig {
     pub http_command_executor: bool,
     /// The fetcher's flags (`--fetcher_cache_*`, ...); the actor's fetcher reads them.
     pub fetcher: crate::fetcher::FetcherConfig,
+    /// The agent's log file (`--log_dir`), served at `/slave/log`; `None` without one.
+    pub log_file: Option<PathBuf>,
 }
 
 impl AgentConfig {
@@ -140,6 +142,7 @@ impl AgentConfig {
             credential: None,
             executor_token_key: None,
             http_command_executor: false,
+            log_file: None,
         }
     }
 }
