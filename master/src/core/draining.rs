@@ -305,6 +305,7 @@ impl MasterCore {
         for offer_id in offers {
             self.rescind_offer(&offer_id, None);
         }
+        self.rescind_inverse_offers_of_agent(agent_id);
     }
 
     fn on_agent_reactivated(&mut self, agent_id: &AgentId) {

@@ -7,6 +7,7 @@ mod drf;
 mod frameworks;
 mod ha;
 mod http_authentication;
+mod inverse_offers;
 mod offers;
 mod operations;
 mod operator_http;
