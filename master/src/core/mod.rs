@@ -52,7 +52,7 @@ use mesos_proto::mesos::{self, internal};
 use mesos_proto::resources::Resources;
 
 pub use authorization::{framework_principal, run_task_user};
-pub use draining::{AgentCallDone, OperatorReply, OperatorRequest};
+pub use draining::{AgentCallDone, AgentOperatorState, OperatorReply, OperatorRequest};
 pub use frameworks::framework_roles;
 pub use maintenance::MaintenanceDone;
 pub use offers::AllocationDecision;
