@@ -42,3 +42,5 @@ pub use self::types::{
 
 #[cfg(test)]
 mod core_tests;
+#[cfg(test)]
+mod maintenance_tests;

@@ -297,3 +297,82 @@ async fn inverse_offer_timeout() {
     let asked = messages.iter().filter(|m| matches!(m, SchedMsg::InverseOffers(_))).count();
     assert_eq!(asked + inverse_offers(&mut scheduler).len(), 1, "asked again");
 }
+
+async fn post_scheduler(cluster: &Cluster, headers: &[(&str, &str)], body: Value) -> StatusCode {
+    let mut request = http::Request::builder().method(Method::POST).uri("/api/v1/scheduler");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Bytes::from(body.to_string())).unwrap();
+    cluster.node.handle_http(request).await.status()
+}
+
+/// The next event of type `kind` on a v1 scheduler stream (skipping others).
+async fn next_event(response: &mut libprocess::http::Response, kind: &str) -> Value {
+    let mut buffer: Vec<u8> = Vec::new();
+    loop {
+        while let Some(newline) = buffer.iter().position(|b| *b == b'\n') {
+            let length: usize = std::str::from_utf8(&buffer[..newline]).unwrap().parse().unwrap();
+            if buffer.len() < newline + 1 + length {
+                break;
+            }
+            let record: Vec<u8> = buffer.drain(..newline + 1 + length).skip(newline + 1).collect();
+            let event: Value = serde_json::from_slice(&record).unwrap();
+            if event["type"] == kind {
+                return event;
+            }
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(20), response.body_mut().next_chunk())
+            .await
+            .expect("an event in time")
+            .expect("stream still open");
+        buffer.extend_from_slice(&chunk);
+    }
+}
+
+/// A v1 HTTP framework (Mesos's `InverseOffers` test drives one): INVERSE_OFFERS comes
+/// on its stream in v1 JSON, DECLINE_INVERSE_OFFERS is `202 Accepted` and recorded,
+/// and a new schedule brings RESCIND_INVERSE_OFFER.
+#[actix_rt::test]
+async fn v1_http_framework_gets_and_answers_inverse_offers() {
+    let cluster = Cluster::start(|_| {});
+    let mut agent = cluster.agent("cpus:2;mem:1024");
+    agent.register(&cluster).await;
+    schedule(&cluster, &agent, 60).await;
+    let subscribe = json!({"type": "SUBSCRIBE",
+        "subscribe": {"framework_info": {"user": "test", "name": "http"}}});
+    let request = http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/scheduler")
+        .header("content-type", "application/json")
+        .body(Bytes::from(subscribe.to_string()))
+        .unwrap();
+    let mut stream = cluster.node.handle_http(request).await;
+    let stream_id = stream.headers()["mesos-stream-id"].to_str().unwrap().to_string();
+    let subscribed = next_event(&mut stream, "SUBSCRIBED").await;
+    let framework_id = subscribed["subscribed"]["framework_id"].clone();
+    cluster.settle().await;
+    let offers = next_event(&mut stream, "OFFERS").await;
+    assert!(offers["offers"]["offers"][0]["unavailability"]["start"].is_object());
+    let inverse = next_event(&mut stream, "INVERSE_OFFERS").await;
+    let offer = inverse["inverse_offers"]["inverse_offers"][0].clone();
+    assert_eq!(offer["agent_id"]["value"], json!(agent.id.clone().unwrap().value));
+    assert_eq!(offer["unavailability"]["start"]["nanoseconds"], 60_000_000_000_i64);
+
+    let headers = [("content-type", "application/json"), ("mesos-stream-id", stream_id.as_str())];
+    let decline = json!({"framework_id": framework_id, "type": "DECLINE_INVERSE_OFFERS",
+        "decline_inverse_offers": {"inverse_offer_ids": [offer["id"]],
+                                   "filters": {"refuse_seconds": 0}}});
+    assert_eq!(post_scheduler(&cluster, &headers, decline).await, StatusCode::ACCEPTED);
+    cluster.settle().await;
+    let listed = statuses(&cluster).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["status"], "DECLINE");
+
+    cluster.advance(Duration::from_secs(1)).await;
+    let again = next_event(&mut stream, "INVERSE_OFFERS").await;
+    let again_id = again["inverse_offers"]["inverse_offers"][0]["id"].clone();
+    schedule(&cluster, &agent, 120).await;
+    let rescind = next_event(&mut stream, "RESCIND_INVERSE_OFFER").await;
+    assert_eq!(rescind["rescind_inverse_offer"]["inverse_offer_id"], again_id);
+}
