@@ -41,6 +41,8 @@ pub struct StateSnapshot {
     pub completed_frameworks: Vec<Framework>,
     /// Outstanding offers.
     pub offers: Vec<OfferEntry>,
+    /// Outstanding inverse offers (maintenance).
+    pub inverse_offers: Vec<mesos::InverseOffer>,
     /// Counters.
     pub stats: Stats,
     /// The master's flags, as `--name=value` pairs.
@@ -74,6 +76,7 @@ impl StateSnapshot {
             frameworks,
             completed_frameworks: core.completed_frameworks().cloned().collect(),
             offers: core.offers().cloned().collect(),
+            inverse_offers: core.inverse_offers().cloned().collect(),
             stats: core.stats().clone(),
             flags,
             weights: core.weights().clone(),

@@ -569,7 +569,17 @@ fn get_frameworks(s: &StateSnapshot) -> response::GetFrameworks {
     };
     #[allow(deprecated)]
     response::GetFrameworks {
-        frameworks: s.frameworks.iter().map(|f| framework_v1(f, &offers_of(f))).collect(),
+        frameworks: s
+            .frameworks
+            .iter()
+            .map(|f| {
+                let mut framework = framework_v1(f, &offers_of(f));
+                let id: mesos_proto::mesos::FrameworkId = (&f.id).into();
+                framework.inverse_offers =
+                    s.inverse_offers.iter().filter(|o| o.framework_id == id).map(evolve).collect();
+                framework
+            })
+            .collect(),
         completed_frameworks: s.completed_frameworks.iter().map(|f| framework_v1(f, &[])).collect(),
         recovered_frameworks: Vec::new(),
     }

@@ -146,6 +146,9 @@ async fn inverse_offers_answered() {
     let url = first.url.clone().expect("the agent's url");
     assert_eq!(url.path.as_deref(), Some("/slave(1)"));
     assert_ne!(first.id, offers[0].id, "offer and inverse offer ids never collide");
+    let (_, frameworks) = call(&cluster, json!({"type": "GET_FRAMEWORKS"})).await;
+    let listed = &frameworks["get_frameworks"]["frameworks"][0]["inverse_offers"];
+    assert_eq!(listed[0]["id"]["value"], json!(first.id.value), "GET_FRAMEWORKS lists it");
 
     answer(&scheduler, false, &first.id, 0.0);
     cluster.settle().await;
