@@ -265,6 +265,16 @@ impl MasterProcess {
         self.flush(ctx);
     }
 
+    /// The allocator's inverse offers to make (Mesos: master.cpp `Master::inverseOffer`).
+    pub(crate) fn on_inverse_offers(
+        &mut self,
+        decisions: Vec<crate::allocator::InverseOfferAllocation>,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        self.core.on_inverse_offers(decisions);
+        self.flush(ctx);
+    }
+
     /// Performs everything the core asked for.
     pub(crate) fn flush(&mut self, ctx: &mut Context<'_, Self>) {
         self.snapshot.invalidate();

@@ -81,7 +81,8 @@ pub fn state_summary(s: &StateSnapshot, _query: &Query) -> Result<Value, QueryEr
         .iter()
         .map(|agent| {
             let id = agent.id.as_str();
-            let mut value = agent_json(agent, &offered, false);
+            let operator = s.agent_operator_states.get(&agent.id);
+            let mut value = agent_json(agent, operator, &offered, false);
             by_agent.get(id).copied().unwrap_or_default().write(&mut value);
             value["framework_ids"] = json!(agent_frameworks.get(id).cloned().unwrap_or_default());
             value
@@ -126,7 +127,7 @@ pub fn slaves(s: &StateSnapshot, query: &Query) -> Result<Value, QueryError> {
             .agents
             .iter()
             .filter(|a| wanted.is_none_or(|w| w == a.id.as_str()))
-            .map(|a| agent_json(a, &offered, true))
+            .map(|a| agent_json(a, s.agent_operator_states.get(&a.id), &offered, true))
             .collect::<Vec<_>>(),
         "recovered_slaves": [],
     }))

@@ -24,7 +24,7 @@ use mesos_proto::resources::Resources;
 
 use super::scheduler_api::{HEARTBEAT_INTERVAL, STREAM_CAPACITY};
 use super::visibility::{may_view_flags, visible};
-use crate::core::{Agent, Framework, MasterError, MasterEvent};
+use crate::core::{Agent, AgentOperatorState, Framework, MasterError, MasterEvent};
 use crate::leadership::LeaderView;
 use crate::process::MasterProcess;
 use crate::snapshot::{SnapshotCell, StateSnapshot};
@@ -429,7 +429,9 @@ pub(crate) fn publish(
         }
         MasterEvent::AgentAdded(agent_id) => {
             let Some(agent) = core.agent(&agent_id) else { return };
-            e.agent_added = Some(event::AgentAdded { agent: agent_v1(agent, &Resources::new()) });
+            let operator = core.agent_operator_state(&agent_id);
+            let agent = agent_v1(agent, Some(&operator), &Resources::new());
+            e.agent_added = Some(event::AgentAdded { agent });
             event::Type::AgentAdded
         }
         MasterEvent::AgentRemoved(agent_id) => {
@@ -509,11 +511,18 @@ fn event_guard(core: &crate::core::MasterCore, event: &MasterEvent) -> Option<Ev
     }
 }
 
-fn agent_v1(agent: &Agent, offered: &Resources) -> response::get_agents::Agent {
+fn agent_v1(
+    agent: &Agent,
+    operator: Option<&AgentOperatorState>,
+    offered: &Resources,
+) -> response::get_agents::Agent {
+    // Mesos: protobuf_utils.cpp `createAgentResponse`.
+    let operator = operator.cloned().unwrap_or_default();
     response::get_agents::Agent {
         agent_info: evolve(&agent.info),
         active: agent.state == crate::core::AgentState::Active,
-        deactivated: Some(false),
+        deactivated: Some(operator.deactivated),
+        drain_info: operator.drain_info.as_ref().map(evolve),
         version: agent.version.clone(),
         pid: Some(agent.pid.to_string()),
         registered_time: Some(time_info(agent.registered_time)),
@@ -563,7 +572,7 @@ fn get_agents(s: &StateSnapshot) -> response::GetAgents {
                 .filter(|o| o.agent_id == agent.id)
                 .map(|o| o.resources.clone())
                 .sum();
-            agent_v1(agent, &offered)
+            agent_v1(agent, s.agent_operator_states.get(&agent.id), &offered)
         })
         .collect();
     response::GetAgents { agents, recovered_agents: Vec::new() }
@@ -575,7 +584,17 @@ fn get_frameworks(s: &StateSnapshot) -> response::GetFrameworks {
     };
     #[allow(deprecated)]
     response::GetFrameworks {
-        frameworks: s.frameworks.iter().map(|f| framework_v1(f, &offers_of(f))).collect(),
+        frameworks: s
+            .frameworks
+            .iter()
+            .map(|f| {
+                let mut framework = framework_v1(f, &offers_of(f));
+                let id: mesos_proto::mesos::FrameworkId = (&f.id).into();
+                framework.inverse_offers =
+                    s.inverse_offers.iter().filter(|o| o.framework_id == id).map(evolve).collect();
+                framework
+            })
+            .collect(),
         completed_frameworks: s.completed_frameworks.iter().map(|f| framework_v1(f, &[])).collect(),
         recovered_frameworks: Vec::new(),
     }

@@ -8,6 +8,7 @@ mod files_http;
 mod frameworks;
 mod ha;
 mod http_authentication;
+mod inverse_offers;
 mod offers;
 mod operations;
 mod operator_http;

@@ -270,6 +270,10 @@ impl Agent {
             "frameworks": self.core.frameworks.values().filter(shown).map(framework).collect::<Vec<_>>(),
             "completed_frameworks": self.core.completed_frameworks.iter().filter(shown).map(framework).collect::<Vec<_>>(),
         });
+        // Mesos: slave/http.cpp `state` shows the drain in progress.
+        if let Some(config) = self.core.drain_config() {
+            state["drain_config"] = mesos_proto::json::to_json(config);
+        }
         // Mesos leaves the flags out for a caller `view_flags` denies.
         if viewer.flags() {
             state["flags"] = json!(self.core.config.flags);

@@ -269,7 +269,11 @@ impl Agent {
     }
 
     fn get_agent(&self) -> response::GetAgent {
-        response::GetAgent { agent_info: Some(evolve(&self.core.info)), ..Default::default() }
+        response::GetAgent {
+            agent_info: Some(evolve(&self.core.info)),
+            drain_config: self.core.drain_config().map(evolve),
+            ..Default::default()
+        }
     }
 
     fn get_frameworks(&self, viewer: Viewer<'_>) -> response::GetFrameworks {

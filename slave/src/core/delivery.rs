@@ -65,11 +65,17 @@ impl AgentCore {
     /// The common path of every update: bookkeeping, checkpoint, acknowledge the
     /// sender, forward. `sender` is the executor to acknowledge, if any.
     // Mesos: Slave::statusUpdate, _statusUpdate, __statusUpdate.
-    pub(crate) fn status_update(&mut self, update: StatusUpdate, sender: Option<Pid>, now: Time) {
+    pub(crate) fn status_update(
+        &mut self,
+        mut update: StatusUpdate,
+        sender: Option<Pid>,
+        now: Time,
+    ) {
         if self.registration.state() == AgentState::Terminating && sender.is_some() {
             tracing::warn!("ignoring status update: the agent is terminating");
             return;
         }
+        self.mark_draining(&mut update);
         let framework_id = FrameworkId::from(&update.framework_id);
         let task_id = TaskId::from(&update.status.task_id);
         tracing::info!(%task_id, %framework_id, state = %state_name(update.status.state), "status update");

@@ -244,6 +244,8 @@ pub enum CheckpointWrite {
     },
     /// `meta/resources/resources.info`: the checkpointed resources.
     Resources(Vec<Resource>),
+    /// `meta/slaves/<id>/drain.config`: the drain in progress (`None` removes it).
+    DrainConfig(Option<mesos_proto::mesos::DrainConfig>),
     /// `task.updates`: the task's whole status-update stream.
     TaskUpdates {
         /// The run.
@@ -398,6 +400,9 @@ pub struct AgentCore {
     /// Dynamic reservations and persistent volumes, as the master last sent them
     /// (checkpointed; reported in every (re-)registration).
     pub(crate) checkpointed: mesos_proto::resources::Resources,
+    /// The drain in progress, if any (checkpointed until the agent is empty).
+    /// Mesos: `Slave::drainConfig`.
+    pub(crate) drain_config: Option<mesos_proto::mesos::DrainConfig>,
 }
 
 impl AgentCore {
@@ -421,6 +426,7 @@ impl AgentCore {
             config,
             frameworks: BTreeMap::new(),
             completed_frameworks: VecDeque::new(),
+            drain_config: None,
             updates: StatusUpdateManager::new(),
             pid: None,
             deferred_terminations: Vec::new(),

@@ -86,6 +86,9 @@ impl AgentCore {
             return;
         };
         let task_id = TaskId::from(&task.task_id);
+        if self.refuse_while_draining(&framework_id, std::slice::from_ref(&task_id), now) {
+            return;
+        }
         let command_task = task.executor.is_none();
         let executor_info = match &task.executor {
             Some(executor) => executor.clone(),
@@ -539,6 +542,11 @@ impl AgentCore {
             tracing::warn!(%from, "ignoring KillTaskMessage from a process that is not our master");
             return;
         }
+        self.kill_task(message, now);
+    }
+
+    /// Kills a task (the master's KillTaskMessage, or a drain).
+    pub(crate) fn kill_task(&mut self, message: KillTaskMessage, now: Time) {
         if matches!(self.registration.state(), AgentState::Recovering | AgentState::Terminating) {
             tracing::warn!(state = self.registration.state().name(), "cannot kill a task now");
             return;

@@ -1,6 +1,7 @@
 mod acls;
 mod checks_process;
 mod checks_sim;
+mod draining_sim;
 mod executor_authentication;
 mod executor_http;
 mod fake;
