@@ -470,6 +470,17 @@ impl Node {
         }
     }
 
+    /// The node's TLS setting as loaded at start (`LIBPROCESS_SSL_*`, or
+    /// [`NodeBuilder::tls`]); `None` when TLS is off or the node is simulated. An HTTP
+    /// client of this process that talks to another node connects with it through
+    /// [`crate::tls::connect`], so it speaks TLS exactly when the node's links do.
+    pub fn tls(&self) -> Option<crate::tls::Tls> {
+        match &*self.inner.transport.read() {
+            Some(Transport::Tcp(tcp)) => tcp.tls().cloned(),
+            _ => None,
+        }
+    }
+
     /// Gives local process `id` the node's priority lane (a runtime thread and connections
     /// of its own): the messages it sends, and connections whose first request is a
     /// message to it, never wait behind the node's other traffic. For a master's raft

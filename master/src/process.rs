@@ -106,6 +106,8 @@ pub struct MasterProcess {
     /// v0 authentication: sessions in progress and who authenticated as whom. Kept
     /// across leadership changes (it is about connections, not about the registry).
     authentication: Authentication,
+    /// The master's log file (`--log_dir`), served at `/master/log`.
+    log_file: Option<std::path::PathBuf>,
 }
 
 impl MasterProcess {
@@ -135,7 +137,13 @@ impl MasterProcess {
             operator: Default::default(),
             deposed_clients: Vec::new(),
             authentication: Authentication::default(),
+            log_file: None,
         }
+    }
+
+    /// Serves `log_file` at `/master/log` (before the master runs).
+    pub fn set_log_file(&mut self, log_file: Option<std::path::PathBuf>) {
+        self.log_file = log_file;
     }
 
     /// Switches on v0 authentication with these settings (before the master runs).
@@ -254,6 +262,16 @@ impl MasterProcess {
         ctx: &mut Context<'_, Self>,
     ) {
         self.core.on_allocations(decisions);
+        self.flush(ctx);
+    }
+
+    /// The allocator's inverse offers to make (Mesos: master.cpp `Master::inverseOffer`).
+    pub(crate) fn on_inverse_offers(
+        &mut self,
+        decisions: Vec<crate::allocator::InverseOfferAllocation>,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        self.core.on_inverse_offers(decisions);
         self.flush(ctx);
     }
 
@@ -603,6 +621,7 @@ impl Process for MasterProcess {
             leader_view: self.leader_view.clone(),
             registrar: self.registrar.clone(),
             authorizer: self.core.config().authorizer.clone(),
+            log_file: self.log_file.clone(),
         };
         crate::http::install(ctx, &shared);
         let leadership = self.registrar.leadership();

@@ -71,5 +71,9 @@ libprocess::protocol! {
         OperationStatus(internal::UpdateOperationStatusMessage),
         /// Another master leads (sent by followers and deposed leaders).
         NewMaster(NewMasterDetectedMessage),
+        /// Inverse offers: agents scheduled for maintenance, to give back.
+        InverseOffers(internal::InverseOffersMessage),
+        /// An inverse offer is withdrawn.
+        RescindInverseOffer(internal::RescindInverseOfferMessage),
     }
 }

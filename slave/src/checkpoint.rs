@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use libprocess::Pid;
 use mesos_proto::mesos::internal::StatusUpdateRecord;
-use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, Resource, SlaveInfo, Task};
+use mesos_proto::mesos::{DrainConfig, ExecutorInfo, FrameworkInfo, Resource, SlaveInfo, Task};
 use prost::Message;
 
 use crate::error::AgentError;
@@ -173,6 +173,21 @@ impl Checkpointer {
         write_atomic(&self.paths().resources_info_file(), &encode_records(resources))
     }
 
+    /// Writes `drain.config` (Mesos checkpoints it as one protobuf record), or removes
+    /// it once the drain is over (`None`).
+    pub fn drain_config(&self, config: Option<&DrainConfig>) -> Result<(), AgentError> {
+        let path = self.paths.drain_config_file(&self.agent_id);
+        match config {
+            Some(config) => write_atomic(&path, &encode_records(std::slice::from_ref(config))),
+            None => match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(AgentError::io("remove", &path, e))
+                }
+                _ => Ok(()),
+            },
+        }
+    }
+
     /// Writes `slave.info` and the boot id, then points `meta/slaves/latest` at it.
     pub fn agent_info(&self, info: &SlaveInfo) -> Result<(), AgentError> {
         if let Some(boot_id) = current_boot_id() {
@@ -297,6 +312,8 @@ pub struct RecoveredState {
     /// The checkpointed resources (dynamic reservations, persistent volumes) the
     /// master last sent (`meta/resources/resources.info`).
     pub resources: Vec<Resource>,
+    /// The drain in progress when the agent stopped (`drain.config`).
+    pub drain_config: Option<DrainConfig>,
 }
 
 #[path = "checkpoint_read.rs"]

@@ -46,6 +46,15 @@ pub fn format_bytes(bytes: u64) -> String {
         .unwrap_or_else(|| format!("{bytes}B"))
 }
 
+/// A boolean as Mesos's flags take it (stout flags/parse.hpp): `true`/`1`, `false`/`0`.
+fn boolean(text: &str) -> Result<bool, String> {
+    match text {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(format!("'{text}' is not a boolean (true, false, 1 or 0)")),
+    }
+}
+
 fn recover_mode(text: &str) -> Result<RecoverMode, String> {
     match text {
         "reconnect" => Ok(RecoverMode::Reconnect),
@@ -76,6 +85,15 @@ pub struct Flags {
     /// Where sandboxes, checkpoints and meta data live.
     #[arg(long = "work_dir", env = "MESOS_WORK_DIR")]
     pub work_dir: PathBuf,
+    /// Also write log files in this folder, glog-style (`mesos-agent.INFO` links to the
+    /// current one; rotated, at most 8 of 64 MiB kept), served at `/slave/log`. By
+    /// default nothing is written to disk.
+    #[arg(long = "log_dir", env = "MESOS_LOG_DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Log events at or above this level: INFO, WARNING or ERROR (`RUST_LOG`, when
+    /// set, takes precedence).
+    #[arg(long = "logging_level", env = "MESOS_LOGGING_LEVEL", default_value = "INFO")]
+    pub logging_level: libprocess::log_file::LogLevel,
     /// Resources, Mesos syntax (`cpus:4;mem:8192;disk:20000;ports:[31000-32000]`);
     /// detected from the machine when absent.
     #[arg(long = "resources", env = "MESOS_RESOURCES")]
@@ -161,6 +179,13 @@ pub struct Flags {
     /// secrets for executors (HMAC-SHA256); keep it readable by the agent only.
     #[arg(long = "jwt_secret_key", alias = "executor_secret_key", env = "MESOS_JWT_SECRET_KEY")]
     pub jwt_secret_key: Option<String>,
+    /// The command executor (`mesos-executor`) talks to the agent over the v1 executor
+    /// HTTP API instead of libprocess messages: the agent sets
+    /// `MESOS_HTTP_COMMAND_EXECUTOR=1` in its environment. Only an HTTP executor
+    /// authenticates, so with --authenticate_http_executors this makes command tasks'
+    /// executors prove who they are too.
+    #[arg(long = "http_command_executor", env = "MESOS_HTTP_COMMAND_EXECUTOR", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = boolean, action = clap::ArgAction::Set)]
+    pub http_command_executor: bool,
     /// HTTP authenticator to use when handling requests to authenticated endpoints
     /// (only `basic` is built in).
     #[arg(
@@ -318,6 +343,10 @@ impl Flags {
         flags.insert("ip".into(), self.ip.to_string());
         flags.insert("port".into(), self.port.to_string());
         flags.insert("work_dir".into(), self.work_dir.to_string_lossy().into_owned());
+        if let Some(dir) = &self.log_dir {
+            flags.insert("log_dir".into(), dir.to_string_lossy().into_owned());
+        }
+        flags.insert("logging_level".into(), self.logging_level.name().into());
         flags.insert("resources".into(), resources_text);
         flags.insert("attributes".into(), self.attributes.clone());
         flags.insert("recover".into(), format!("{:?}", self.recover).to_lowercase());
@@ -334,6 +363,7 @@ impl Flags {
         config.http_authenticator = http_authenticator;
         config.credential = credential;
         config.executor_token_key = self.executor_token_key()?;
+        config.http_command_executor = self.http_command_executor;
         config.hostname = self.hostname.unwrap_or_else(|| self.ip.to_string());
         config.resources = resources.to_protos();
         config.attributes = attributes.to_protos();
@@ -411,6 +441,7 @@ impl Flags {
         if let Some(path) = &self.jwt_secret_key {
             flags.insert("jwt_secret_key".into(), path.clone());
         }
+        flags.insert("http_command_executor".into(), self.http_command_executor.to_string());
         if let Some(path) = &self.http_credentials {
             flags.insert("http_credentials".into(), path.clone());
         }
@@ -542,5 +573,23 @@ mod tests {
         let missing = format!("--jwt_secret_key={}", dir.join("none").display());
         assert!(parse(&[&missing]).is_err());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// `--http_command_executor` is off by default and takes Mesos's booleans
+    /// (`true`/`1`, `false`/`0`); the agent hands it to its executors as
+    /// `MESOS_HTTP_COMMAND_EXECUTOR`.
+    #[test]
+    fn http_command_executor_flag() {
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["mesos-agent", "--master=127.0.0.1:5050", "--work_dir=/w"];
+            args.extend_from_slice(extra);
+            Flags::try_parse_from(args).map(|flags| flags.http_command_executor)
+        };
+        assert!(!parse(&[]).unwrap());
+        assert!(parse(&["--http_command_executor"]).unwrap());
+        assert!(parse(&["--http_command_executor=1"]).unwrap());
+        assert!(!parse(&["--http_command_executor=0"]).unwrap());
+        assert!(!parse(&["--http_command_executor=false"]).unwrap());
+        assert!(parse(&["--http_command_executor=yes"]).is_err());
     }
 }

@@ -99,6 +99,12 @@ impl Paths {
         self.agent_meta_dir(agent_id).join("slave.info")
     }
 
+    /// `meta/slaves/<agent id>/drain.config`: the drain in progress (Mesos:
+    /// `paths::getDrainConfigPath`).
+    pub fn drain_config_file(&self, agent_id: &str) -> PathBuf {
+        self.agent_meta_dir(agent_id).join("drain.config")
+    }
+
     /// `meta/slaves/<agent id>/frameworks/<framework id>`.
     pub fn framework_meta_dir(&self, agent_id: &str, framework_id: &str) -> PathBuf {
         self.agent_meta_dir(agent_id).join("frameworks").join(framework_id)

@@ -77,6 +77,19 @@ impl<'a> SchedulerDriver<'a> {
         self.core.decline(offer_id, filters);
     }
 
+    /// Answers inverse offers: the framework will give the agents back by their
+    /// unavailability. `filters` keeps the master from asking again about those agents
+    /// for `refuse_seconds` (Mesos's default: 5 s). Mesos: `ACCEPT_INVERSE_OFFERS`.
+    pub fn accept_inverse_offers(&mut self, ids: &[OfferId], filters: Option<mesos::Filters>) {
+        self.core.accept_inverse_offers(ids.to_vec(), filters);
+    }
+
+    /// Answers inverse offers: the framework cannot give the agents back.
+    /// Mesos: `DECLINE_INVERSE_OFFERS`.
+    pub fn decline_inverse_offers(&mut self, ids: &[OfferId], filters: Option<mesos::Filters>) {
+        self.core.decline_inverse_offers(ids.to_vec(), filters);
+    }
+
     /// Removes every decline filter and resumes offers (for `roles`, or all).
     pub fn revive(&mut self, roles: Vec<String>) {
         self.core.revive(roles);

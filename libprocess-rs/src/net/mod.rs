@@ -81,6 +81,11 @@ impl Tcp {
         Ok((tcp, bound))
     }
 
+    /// The node's loaded TLS setting, if TLS is on.
+    pub(crate) fn tls(&self) -> Option<&Tls> {
+        self.tls.as_ref()
+    }
+
     /// Starts accepting connections for `node`, on the lane's runtime (see `lane`).
     pub(crate) fn serve(&self, node: &Node) {
         if let Some(listener) = self.listener.lock().take() {

@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
 
-use super::tls::{self, Connected};
+use super::tls::{self, ClientStream};
 use crate::node::{Node, NodeConfig};
 use crate::tls::Tls;
 
@@ -140,11 +140,11 @@ async fn run_connection(
     tls: Option<Tls>,
 ) -> std::io::Result<()> {
     match tls::connect(peer, tls.as_ref(), connect_timeout).await? {
-        Connected::Plain(stream) => {
+        ClientStream::Plain(stream) => {
             let (reader, writer) = stream.into_split();
             drive_connection(reader, writer, rx).await
         }
-        Connected::Tls(stream) => {
+        ClientStream::Tls(stream) => {
             let (reader, writer) = tokio::io::split(stream);
             drive_connection(reader, writer, rx).await
         }

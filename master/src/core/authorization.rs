@@ -105,11 +105,11 @@ impl MasterCore {
     /// The ACLs of an operation on reservations or volumes: `reserve_resources` and
     /// `create_volumes` by the role of each reservation (volume), `unreserve_resources`
     /// and `destroy_volumes` by the principal that reserved (created) each one (`""`
-    /// when none). Resizing a volume needs no ACL here (Mesos's `resize_volume` ACL is
-    /// not parsed by `mesos_security` yet).
+    /// when none), `resize_volumes` by the role of the volume grown or shrunk.
     ///
     /// Mesos: master.cpp `authorizeReserveResources`, `authorizeUnreserveResources`,
-    /// `authorizeCreateVolume`, `authorizeDestroyVolume`.
+    /// `authorizeCreateVolume`, `authorizeDestroyVolume`; master/authorization.cpp
+    /// `ActionObject::growVolume`, `shrinkVolume` (`RESIZE_VOLUME`).
     pub(super) fn authorize_operation(
         &self,
         principal: Option<&Principal>,
@@ -155,6 +155,19 @@ impl MasterCore {
                     let action = Action::DestroyVolume { creator_principal: by.unwrap_or("") };
                     if !self.authorized(principal, action) {
                         return denied("destroy persistent volumes");
+                    }
+                }
+            }
+            Type::GrowVolume | Type::ShrinkVolume => {
+                let volume = match operation.r#type() {
+                    Type::GrowVolume => operation.grow_volume.as_ref().map(|g| &g.volume),
+                    _ => operation.shrink_volume.as_ref().map(|s| &s.volume),
+                };
+                // Validation (run first) refused an operation without its volume.
+                if let Some(volume) = volume {
+                    let role = reservation_role(volume).unwrap_or("*");
+                    if !self.authorized(principal, Action::ResizeVolume { role }) {
+                        return denied(&format!("resize persistent volumes for role '{role}'"));
                     }
                 }
             }

@@ -20,6 +20,8 @@
 //! - `tasks`: kill, status updates, acknowledgements, reconciliation, executors;
 //! - `authorization`: the `--acls` checks of SUBSCRIBE, LAUNCH and TEARDOWN;
 //! - `maintenance`: the maintenance schedule, machines DOWN and UP;
+//! - `inverse_offers`: inverse offers for agents scheduled for maintenance, and the
+//!   frameworks' answers;
 //! - `draining`: the operator calls on one agent (MARK_AGENT_GONE, DEACTIVATE_AGENT,
 //!   REACTIVATE_AGENT, DRAIN_AGENT) and the draining lifecycle.
 //! - `quota`: quota and weights (validation, registry, allocator).
@@ -28,6 +30,7 @@ mod agents;
 mod authorization;
 mod draining;
 mod frameworks;
+mod inverse_offers;
 mod launch;
 mod launch_group;
 mod maintenance;
@@ -49,7 +52,7 @@ use mesos_proto::mesos::{self, internal};
 use mesos_proto::resources::Resources;
 
 pub use authorization::{framework_principal, run_task_user};
-pub use draining::{AgentCallDone, OperatorReply, OperatorRequest};
+pub use draining::{AgentCallDone, AgentOperatorState, OperatorReply, OperatorRequest};
 pub use frameworks::framework_roles;
 pub use maintenance::MaintenanceDone;
 pub use offers::AllocationDecision;
@@ -147,6 +150,10 @@ libprocess::protocol! {
         Shutdown(internal::ShutdownMessage),
         /// Tell an agent to drain: kill its tasks within the config's grace period.
         DrainSlave(internal::DrainSlaveMessage),
+        /// Ask a framework to give back agents scheduled for maintenance.
+        InverseOffers(internal::InverseOffersMessage),
+        /// An inverse offer is withdrawn.
+        RescindInverseOffer(internal::RescindInverseOfferMessage),
     }
 }
 
@@ -229,6 +236,18 @@ pub enum AllocatorCall {
         role: String,
         quota: crate::allocator::Quota,
     },
+    /// The agent's machine was (re)scheduled for maintenance, or left the schedule.
+    UpdateUnavailability {
+        agent_id: AgentId,
+        unavailability: Option<mesos::Unavailability>,
+    },
+    /// An inverse offer ended: answered (with the answer's `refuse_seconds`), or
+    /// rescinded or timed out (`None`).
+    UpdateInverseOffer {
+        agent_id: AgentId,
+        framework_id: FrameworkId,
+        refuse_seconds: Option<f64>,
+    },
 }
 
 /// A timer the core wants set; it comes back through [`MasterCore::on_timer`].
@@ -243,6 +262,8 @@ pub enum Timer {
     OfferTimeout { offer_id: OfferId },
     /// After a failover: agents that have not re-registered yet are unreachable.
     AgentReregisterTimeout,
+    /// An inverse offer held too long (`--offer_timeout`).
+    InverseOfferTimeout { inverse_offer_id: OfferId },
 }
 
 /// A change of state the operator API streams to its subscribers (Mesos:
@@ -401,6 +422,8 @@ pub struct MasterCore {
     pub(crate) schedule: Option<mesos::maintenance::Schedule>,
     /// Scheduled machines with their mode, by `(hostname, ip)`. Mesos `machines`.
     pub(crate) machines: std::collections::BTreeMap<maintenance::MachineKey, mesos::MachineInfo>,
+    /// Outstanding inverse offers and the frameworks' answers.
+    pub(crate) inverse_offers: inverse_offers::InverseOffers,
     pub(crate) outbox: Vec<Output>,
     pub(crate) stats: Stats,
     pub(crate) epoch: u64,
@@ -441,6 +464,7 @@ impl MasterCore {
             draining_pending: Default::default(),
             schedule: None,
             machines: Default::default(),
+            inverse_offers: Default::default(),
             outbox: Vec::new(),
             stats: Stats::default(),
             epoch: 0,
@@ -556,6 +580,9 @@ impl MasterCore {
             }
             Timer::OfferTimeout { offer_id } => self.on_offer_timeout(&offer_id),
             Timer::AgentReregisterTimeout => self.on_agent_reregister_timeout(now),
+            Timer::InverseOfferTimeout { inverse_offer_id } => {
+                self.on_inverse_offer_timeout(&inverse_offer_id)
+            }
         }
     }
 
@@ -596,6 +623,8 @@ fn master_info(config: &MasterConfig) -> mesos::MasterInfo {
     }
 }
 
+#[cfg(test)]
+mod check_validation_tests;
 #[cfg(test)]
 mod draining_tests;
 #[cfg(test)]

@@ -18,8 +18,8 @@
 //!    unauthenticated caller (ANY) matches only rules whose principals are ANY or NONE.
 //! 3. No rule matches: `permissive` decides (default `true`).
 //!
-//! Role objects (register_frameworks, reserve_resources, create_volumes, update_quotas,
-//! update_weights, view_roles, get_quotas) understand role hierarchies: a value ending
+//! Role objects (register_frameworks, reserve_resources, create_volumes, resize_volumes,
+//! update_quotas, update_weights, view_roles, get_quotas) understand role hierarchies: a value ending
 //! in `/%` (`eng/%`) covers every role nested under `eng/` but not `eng` itself. A
 //! framework registering with several roles must be allowed each of them.
 //!
@@ -89,6 +89,11 @@ pub enum Action<'a> {
     DestroyVolume {
         /// The principal that created the volume.
         creator_principal: &'a str,
+    },
+    /// Grow or shrink a persistent volume of this role (GROW_VOLUME, SHRINK_VOLUME).
+    ResizeVolume {
+        /// The volume's role (the role of its reservation).
+        role: &'a str,
     },
     /// Set a role's quota (waits for UPDATE_QUOTA).
     UpdateQuota {
@@ -366,6 +371,7 @@ impl Authorizer {
             Action::DestroyVolume { creator_principal } => {
                 flat(rules!(destroy_volumes, creator_principals), creator_principal)
             }
+            Action::ResizeVolume { role: r } => role(rules!(resize_volumes, roles), r),
             Action::UpdateQuota { role: r } => role(rules!(update_quotas, roles), r),
             Action::GetQuota { role: r } => role(rules!(get_quotas, roles), r),
             Action::UpdateWeight { role: r } => role(rules!(update_weights, roles), r),

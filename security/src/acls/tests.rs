@@ -149,11 +149,11 @@ fn register_framework_hierarchical() {
     assert!(register(&a, "elizabeth-ii", &all));
 }
 
-/// AuthorizationTest.Reserve (the role part) and CreateVolume: role objects, nested
-/// roles included.
+/// AuthorizationTest.Reserve (the role part), CreateVolume and ResizeVolume: role
+/// objects, nested roles included.
 #[test]
-fn reserve_and_create_volume() {
-    for list in ["reserve_resources", "create_volumes"] {
+fn reserve_create_and_resize_volume() {
+    for list in ["reserve_resources", "create_volumes", "resize_volumes"] {
         let a = authorizer(&format!(
             r#"{{"{list}":[
                 {{"principals":{{"values":["foo"]}},"roles":{{"type":"ANY"}}}},
@@ -162,10 +162,10 @@ fn reserve_and_create_volume() {
                 {{"principals":{{"type":"ANY"}},"roles":{{"type":"NONE"}}}}]}}"#
         ));
         let check = |who: &str, role: &str| {
-            let action = if list == "reserve_resources" {
-                Action::ReserveResources { role }
-            } else {
-                Action::CreateVolume { role }
+            let action = match list {
+                "reserve_resources" => Action::ReserveResources { role },
+                "create_volumes" => Action::CreateVolume { role },
+                _ => Action::ResizeVolume { role },
             };
             a.authorize(Some(&p(who)), action)
         };

@@ -29,7 +29,8 @@ use v1::agent::{Call, call, response};
 use super::visibility::Viewer;
 use super::{Agent, containers};
 use crate::containers::io::MediaTypes;
-use crate::files::{Files, FilesError};
+use crate::files::http::{FileCallAnswer, files_error};
+use crate::files::{self, Files, FilesError};
 use crate::state::{Executor, Framework};
 use crate::updates::task_from_info;
 use libprocess::logging::Logging;
@@ -49,25 +50,24 @@ fn executor(executor: &Executor) -> response::get_executors::Executor {
     response::get_executors::Executor { executor_info: evolve(&executor.info) }
 }
 
-/// The HTTP answer for a `/files` error (Mesos: slave/http.cpp maps `FilesError`s the
-/// same way: not found 404, unauthorized 403, invalid 400).
-fn files_error(error: FilesError) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    lhttp::text(status, error.message().to_string())
-}
-
 /// `LIST_FILES` or `READ_FILE`, done off the actor (file I/O blocks).
 fn file_call(files: &Files, call: &Call) -> Result<v1::agent::Response, FilesError> {
     use response::Type as R;
     let mut r = v1::agent::Response::default();
-    if let Some(list) = &call.list_files {
-        let file_infos = files.list(&list.path)?.iter().map(|e| e.to_v1()).collect();
-        r.list_files = Some(response::ListFiles { file_infos });
-        r.r#type = Some(R::ListFiles as i32);
-    } else if let Some(read) = &call.read_file {
-        let (size, data) = files.read_bytes(&read.path, read.offset, read.length)?;
-        r.read_file = Some(response::ReadFile { size, data });
-        r.r#type = Some(R::ReadFile as i32);
+    let answer = match (&call.list_files, &call.read_file) {
+        (Some(list), _) => files::http::list_files(files, &list.path)?,
+        (None, Some(read)) => files::http::read_file(files, &read.path, read.offset, read.length)?,
+        (None, None) => return Ok(r),
+    };
+    match answer {
+        FileCallAnswer::List(file_infos) => {
+            r.list_files = Some(response::ListFiles { file_infos });
+            r.r#type = Some(R::ListFiles as i32);
+        }
+        FileCallAnswer::Read { size, data } => {
+            r.read_file = Some(response::ReadFile { size, data });
+            r.r#type = Some(R::ReadFile as i32);
+        }
     }
     Ok(r)
 }
@@ -283,7 +283,11 @@ impl Agent {
     }
 
     fn get_agent(&self) -> response::GetAgent {
-        response::GetAgent { agent_info: Some(evolve(&self.core.info)), ..Default::default() }
+        response::GetAgent {
+            agent_info: Some(evolve(&self.core.info)),
+            drain_config: self.core.drain_config().map(evolve),
+            ..Default::default()
+        }
     }
 
     fn get_frameworks(&self, viewer: Viewer<'_>) -> response::GetFrameworks {

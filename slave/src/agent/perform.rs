@@ -112,6 +112,7 @@ impl Agent {
         let cp = Checkpointer::new(self.core.paths.clone(), agent_id);
         match write {
             CheckpointWrite::Resources(resources) => cp.resources(&resources),
+            CheckpointWrite::DrainConfig(config) => cp.drain_config(config.as_ref()),
             CheckpointWrite::AgentInfo(info) => cp.agent_info(&info),
             CheckpointWrite::Framework { framework_id, info, pid } => {
                 cp.framework(&info, framework_id.as_str(), pid.as_deref())

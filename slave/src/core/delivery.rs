@@ -75,6 +75,7 @@ impl AgentCore {
             tracing::warn!("ignoring status update: the agent is terminating");
             return;
         }
+        self.mark_draining(&mut update);
         let framework_id = FrameworkId::from(&update.framework_id);
         let task_id = TaskId::from(&update.status.task_id);
         tracing::info!(%task_id, %framework_id, state = %state_name(update.status.state), "status update");

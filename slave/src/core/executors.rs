@@ -163,6 +163,7 @@ impl AgentCore {
             while self.completed_frameworks.len() > MAX_COMPLETED_FRAMEWORKS {
                 self.completed_frameworks.pop_front();
             }
+            self.update_drain_status();
         }
     }
 

@@ -111,8 +111,13 @@ pub struct AgentConfig {
     /// `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` (checked on `/api/v1/executor` with
     /// `--authenticate_http_executors`).
     pub executor_token_key: Option<mesos_security::jwt::JwtKey>,
+    /// `--http_command_executor`: command executors use the v1 executor HTTP API
+    /// (`MESOS_HTTP_COMMAND_EXECUTOR=1`).
+    pub http_command_executor: bool,
     /// The fetcher's flags (`--fetcher_cache_*`, ...); the actor's fetcher reads them.
     pub fetcher: crate::fetcher::FetcherConfig,
+    /// The agent's log file (`--log_dir`), served at `/slave/log`; `None` without one.
+    pub log_file: Option<PathBuf>,
 }
 
 impl AgentConfig {
@@ -140,6 +145,8 @@ impl AgentConfig {
             authorizer: None,
             credential: None,
             executor_token_key: None,
+            http_command_executor: false,
+            log_file: None,
         }
     }
 }
@@ -241,6 +248,8 @@ pub enum CheckpointWrite {
     },
     /// `meta/resources/resources.info`: the checkpointed resources.
     Resources(Vec<Resource>),
+    /// `meta/slaves/<id>/drain.config`: the drain in progress (`None` removes it).
+    DrainConfig(Option<mesos_proto::mesos::DrainConfig>),
     /// `task.updates`: the task's whole status-update stream.
     TaskUpdates {
         /// The run.
@@ -395,6 +404,9 @@ pub struct AgentCore {
     /// Dynamic reservations and persistent volumes, as the master last sent them
     /// (checkpointed; reported in every (re-)registration).
     pub(crate) checkpointed: mesos_proto::resources::Resources,
+    /// The drain in progress, if any (checkpointed until the agent is empty).
+    /// Mesos: `Slave::drainConfig`.
+    pub(crate) drain_config: Option<mesos_proto::mesos::DrainConfig>,
 }
 
 impl AgentCore {
@@ -418,6 +430,7 @@ impl AgentCore {
             config,
             frameworks: BTreeMap::new(),
             completed_frameworks: VecDeque::new(),
+            drain_config: None,
             updates: StatusUpdateManager::new(),
             pid: None,
             deferred_terminations: Vec::new(),

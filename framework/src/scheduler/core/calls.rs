@@ -96,6 +96,22 @@ impl SchedulerCore {
         });
     }
 
+    /// ACCEPT_INVERSE_OFFERS: the framework agrees to give the agents back.
+    pub fn accept_inverse_offers(&mut self, ids: Vec<OfferId>, filters: Option<mesos::Filters>) {
+        self.call(scheduler::call::Type::AcceptInverseOffers, |call| {
+            call.accept_inverse_offers =
+                Some(scheduler::call::AcceptInverseOffers { inverse_offer_ids: ids, filters });
+        });
+    }
+
+    /// DECLINE_INVERSE_OFFERS: the framework cannot give the agents back (yet).
+    pub fn decline_inverse_offers(&mut self, ids: Vec<OfferId>, filters: Option<mesos::Filters>) {
+        self.call(scheduler::call::Type::DeclineInverseOffers, |call| {
+            call.decline_inverse_offers =
+                Some(scheduler::call::DeclineInverseOffers { inverse_offer_ids: ids, filters });
+        });
+    }
+
     /// REVIVE (all roles when `roles` is empty); remembered for re-subscription.
     pub fn revive(&mut self, roles: Vec<String>) {
         if roles.is_empty() {

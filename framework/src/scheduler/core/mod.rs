@@ -55,6 +55,10 @@ pub enum Event {
     Offers(Vec<mesos::Offer>),
     /// `offer_rescinded`.
     Rescinded(OfferId),
+    /// `inverse_offers`.
+    InverseOffers(Vec<mesos::InverseOffer>),
+    /// `inverse_offer_rescinded`.
+    InverseOfferRescinded(OfferId),
     /// `status_update`.
     Update(TaskStatus),
     /// `framework_message`.
@@ -496,6 +500,24 @@ impl SchedulerCore {
         if self.is_from_master(from, "rescind") {
             self.offers.remove(&message.offer_id);
             self.events.push_back(Event::Rescinded(message.offer_id));
+        }
+    }
+
+    /// `InverseOffersMessage`: agents to give back for maintenance.
+    pub fn on_inverse_offers(&mut self, from: &Pid, message: internal::InverseOffersMessage) {
+        if self.is_from_master(from, "inverse offers") && !message.inverse_offers.is_empty() {
+            self.events.push_back(Event::InverseOffers(message.inverse_offers));
+        }
+    }
+
+    /// `RescindInverseOfferMessage`.
+    pub fn on_rescind_inverse_offer(
+        &mut self,
+        from: &Pid,
+        message: internal::RescindInverseOfferMessage,
+    ) {
+        if self.is_from_master(from, "inverse offer rescind") {
+            self.events.push_back(Event::InverseOfferRescinded(message.inverse_offer_id));
         }
     }
 
