@@ -72,7 +72,12 @@ pub fn read_state(paths: &Paths) -> Result<Option<RecoveredState>, AgentError> {
         Some(bytes) => decode_records(&resources_file, &bytes)?,
         None => Vec::new(),
     };
-    Ok(Some(RecoveredState { info, rebooted, frameworks, resources }))
+    let operations_file = paths.operations_info_file();
+    let operations = match read_optional(&operations_file)? {
+        Some(bytes) => decode_records(&operations_file, &bytes)?,
+        None => Vec::new(),
+    };
+    Ok(Some(RecoveredState { info, rebooted, frameworks, resources, operations }))
 }
 
 fn read_framework(dir: &Path) -> Result<RecoveredFramework, AgentError> {

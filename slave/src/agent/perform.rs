@@ -112,6 +112,7 @@ impl Agent {
         let cp = Checkpointer::new(self.core.paths.clone(), agent_id);
         match write {
             CheckpointWrite::Resources(resources) => cp.resources(&resources),
+            CheckpointWrite::Operations(operations) => cp.operations(&operations),
             CheckpointWrite::AgentInfo(info) => cp.agent_info(&info),
             CheckpointWrite::Framework { framework_id, info, pid } => {
                 cp.framework(&info, framework_id.as_str(), pid.as_deref())
@@ -135,6 +136,8 @@ impl Agent {
             Outgoing::StatusUpdate(m) => ctx.send(to, m),
             Outgoing::ExitedExecutor(m) => ctx.send(to, m),
             Outgoing::ExecutorToFramework(m) => ctx.send(to, m),
+            Outgoing::UpdateOperationStatus(m) => ctx.send(to, m),
+            Outgoing::UpdateSlave(m) => ctx.send(to, m),
             Outgoing::Authenticate(m) => ctx.send(to, m),
             Outgoing::AuthenticationStart(m) => ctx.send(to, m),
             Outgoing::AuthenticationStep(m) => ctx.send(to, m),

@@ -444,6 +444,7 @@ fn recovery_keeps_live_executors_and_loses_dead_ones() {
             executors: vec![done, live, dead],
         }],
         resources: Vec::new(),
+        operations: Vec::new(),
     };
     let probes = super::containers_to_probe(&state);
     assert_eq!(probes.len(), 2, "the completed executor is not probed");
