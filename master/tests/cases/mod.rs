@@ -8,6 +8,7 @@ mod frameworks;
 mod ha;
 mod http_authentication;
 mod offers;
+mod operation_feedback;
 mod operations;
 mod operator_http;
 mod operator_reservations;
