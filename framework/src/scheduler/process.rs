@@ -23,6 +23,8 @@ libprocess::protocol! {
         Rescind(internal::RescindResourceOfferMessage),
         /// Master: a task status update (acknowledge it if it has a uuid).
         StatusUpdate(internal::StatusUpdateMessage),
+        /// Master: what became of an operation with an id (operation feedback).
+        OperationStatus(internal::UpdateOperationStatusMessage),
         /// Master: an agent is lost.
         LostSlave(internal::LostSlaveMessage),
         /// Master: an executor ended.
@@ -74,6 +76,7 @@ impl<S: Scheduler> SchedulerProcess<S> {
                     scheduler.status_update(&mut driver, status);
                     self.core.after_status_update(status);
                 }
+                Event::OperationStatus(status) => scheduler.operation_status(&mut driver, status),
                 Event::Message { agent_id, executor_id, data } => {
                     scheduler.framework_message(&mut driver, executor_id, agent_id, data)
                 }
@@ -151,6 +154,7 @@ impl<S: Scheduler> Process for SchedulerProcess<S> {
             SchedulerMessage::Offers(m) => self.core.on_offers(&from, m),
             SchedulerMessage::Rescind(m) => self.core.on_rescind(&from, m),
             SchedulerMessage::StatusUpdate(m) => self.core.on_status_update(&from, m),
+            SchedulerMessage::OperationStatus(m) => self.core.on_operation_status(&from, m),
             SchedulerMessage::LostSlave(m) => self.core.on_lost_agent(&from, m),
             SchedulerMessage::ExitedExecutor(m) => self.core.on_exited_executor(&from, m),
             SchedulerMessage::ExecutorToFramework(m) => self.core.on_executor_message(m),
