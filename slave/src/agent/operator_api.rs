@@ -225,7 +225,7 @@ impl Agent {
             call::Type::GetOperations => {
                 // The applied operations awaiting acknowledgement (core/operations.rs):
                 // the agent forgets an operation once its terminal status is acknowledged.
-                let operations = self.core.operations().map(|o| evolve(o)).collect();
+                let operations = self.core.operations().map(evolve).collect();
                 r.get_operations = Some(response::GetOperations { operations });
                 R::GetOperations
             }
