@@ -13,15 +13,10 @@ use super::support::{AgentMsg, Cluster, FakeAgent, FakeScheduler};
 
 /// Registers `agent` as a Mesos 1.11 agent with operation feedback.
 async fn register_with_feedback(agent: &mut FakeAgent, cluster: &Cluster) {
-    use mesos::slave_info::capability::Type;
-    let capabilities = [Type::MultiRole, Type::ResourceProvider, Type::AgentOperationFeedback]
-        .into_iter()
-        .map(|t| mesos::slave_info::Capability { r#type: Some(t as i32) })
-        .collect();
     agent.send(internal::RegisterSlaveMessage {
         slave: agent.info(),
         version: Some("1.11.0".into()),
-        agent_capabilities: capabilities,
+        agent_capabilities: feedback_capabilities(),
         ..Default::default()
     });
     cluster.settle().await;
@@ -284,4 +279,123 @@ async fn agent_without_feedback_capability_refuses_operations_with_ids() {
     let statuses = scheduler.operation_statuses();
     assert_eq!(statuses[0].state(), OperationState::OperationError);
     assert!(statuses[0].message().contains("AGENT_OPERATION_FEEDBACK"));
+}
+
+fn feedback_capabilities() -> Vec<mesos::slave_info::Capability> {
+    use mesos::slave_info::capability::Type;
+    [Type::MultiRole, Type::ResourceProvider, Type::AgentOperationFeedback]
+        .into_iter()
+        .map(|t| mesos::slave_info::Capability { r#type: Some(t as i32) })
+        .collect()
+}
+
+/// `OperationReconciliationTest.AgentPendingOperationAfterMasterFailover` in spirit, with
+/// a real raft group: the leader sends the operation, the agent finishes it, the leader
+/// dies before the framework acknowledges. The agent re-registers with the new leader
+/// and reports the operation (`UpdateSlaveMessage`); its status, resent, reaches the
+/// re-subscribed framework (not before: the master neither forwards nor acknowledges it
+/// while the framework is away), and the framework's acknowledgement reaches the agent.
+#[actix_rt::test]
+async fn no_acknowledgement_is_lost_across_master_failover() {
+    let cluster = Cluster::start_ha(3, |_| {});
+    let leader = cluster.elect().await;
+    let leader_pid = cluster.masters[leader].1.master.pid().clone();
+    let mut agent = cluster.agent("cpus:2;mem:512");
+    agent.master = leader_pid.clone();
+    register_with_feedback(&mut agent, &cluster).await;
+    let mut scheduler = cluster.scheduler();
+    scheduler.master = leader_pid;
+    let mut info = role_framework("fw", ROLE);
+    info.failover_timeout = Some(3600.0);
+    let framework_id = scheduler.subscribe(&cluster, info.clone()).await;
+    cluster.settle().await;
+    let offer = scheduler.offers().remove(0);
+    scheduler.accept_operations(vec![offer.id.clone()], vec![reserve_with_id("op1")]);
+    cluster.settle().await;
+    let apply = applied(&mut agent).remove(0);
+    let finished = answer(&agent, &apply, OperationState::OperationFinished, Some(STATUS_UUID));
+
+    cluster.masters[leader].0.shutdown().await;
+    let mut new_leader = None;
+    for _ in 0..300 {
+        cluster.advance(Duration::from_millis(100)).await;
+        for i in (0..3).filter(|i| *i != leader) {
+            let leading = cluster.masters[i]
+                .1
+                .master
+                .dispatch(|m, _| matches!(m.role(), mesos_master::process::Role::Leading { .. }))
+                .await
+                .unwrap();
+            if leading {
+                new_leader = Some(i);
+            }
+        }
+        if new_leader.is_some() {
+            break;
+        }
+    }
+    let new_master = cluster.masters[new_leader.expect("a new leader")].1.master.clone();
+
+    // The agent comes back, reports the operation and resends its status.
+    agent.master = new_master.pid().clone();
+    let mut registered_info = info.clone();
+    registered_info.id = Some(framework_id.clone());
+    agent.send(internal::ReregisterSlaveMessage {
+        slave: agent.info(),
+        checkpointed_resources: reserved("cpus:1", ROLE).to_protos(),
+        frameworks: vec![registered_info.clone()],
+        version: Some("1.11.0".into()),
+        agent_capabilities: feedback_capabilities(),
+        ..Default::default()
+    });
+    cluster.settle().await;
+    let operation = mesos::Operation {
+        framework_id: apply.framework_id.clone(),
+        slave_id: agent.id.clone(),
+        info: apply.operation_info.clone(),
+        latest_status: finished.status.clone(),
+        statuses: vec![finished.status.clone()],
+        uuid: apply.operation_uuid.clone(),
+    };
+    agent.send(internal::UpdateSlaveMessage {
+        slave_id: agent.id.clone().unwrap(),
+        operations: Some(update_slave_message::Operations { operations: vec![operation] }),
+        ..Default::default()
+    });
+    agent.send(finished.clone());
+    cluster.settle().await;
+    let new_pid = new_master.pid().clone();
+    let known = new_master.dispatch(|m, _| m.core().operations().count()).await.unwrap();
+    assert_eq!(known, 1, "the new leader learned the operation from the agent");
+    let early_acks =
+        agent.drain().iter().filter(|m| matches!(m, AgentMsg::AckOperation(_))).count();
+    assert_eq!(early_acks, 0, "nobody acknowledges for a framework that may come back");
+
+    // The framework re-subscribes; the agent's next resend reaches it.
+    scheduler.master = new_pid;
+    scheduler.drain();
+    scheduler.call(scheduler::Call {
+        framework_id: Some(framework_id.clone()),
+        r#type: Some(scheduler::call::Type::Subscribe as i32),
+        subscribe: Some(scheduler::call::Subscribe {
+            framework_info: registered_info,
+            force: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    cluster.settle().await;
+    agent.send(finished);
+    cluster.settle().await;
+    let statuses = scheduler.operation_statuses();
+    assert_eq!(statuses.len(), 1, "{statuses:?}");
+    assert_eq!(statuses[0].state(), OperationState::OperationFinished);
+    acknowledge(&scheduler, &agent, "op1", STATUS_UUID);
+    cluster.settle().await;
+    let acked = agent.drain().into_iter().any(
+        |m| matches!(m, AgentMsg::AckOperation(a) if a.operation_uuid == apply.operation_uuid),
+    );
+    assert!(acked, "the acknowledgement reaches the agent through the new leader");
+    let known = new_master.dispatch(|m, _| m.core().operations().count()).await.unwrap();
+    assert_eq!(known, 0);
 }
