@@ -14,6 +14,7 @@ mod operator_http;
 mod operator_reservations;
 mod quota;
 mod reconciliation;
+mod reservation_updates;
 mod reservations;
 mod reservations_ha;
 mod scheduler_http;
