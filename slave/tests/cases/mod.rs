@@ -8,6 +8,7 @@ mod fetcher;
 mod files_http;
 mod http_authentication;
 mod messages_http;
+mod operations_sim;
 mod processes;
 mod real_process;
 mod recovery_sim;
