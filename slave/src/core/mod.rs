@@ -277,6 +277,8 @@ pub enum Timer {
     OperationStatusRetry {
         /// The operation's uuid.
         operation_uuid: Vec<u8>,
+        /// Which arming (only the latest counts).
+        seq: u64,
     },
     /// A launched executor's registration deadline.
     ExecutorRegistration {
@@ -501,8 +503,8 @@ impl AgentCore {
             Timer::Registration { epoch } => self.on_registration_timer(epoch),
             Timer::PingTimeout { epoch, seq } => self.on_ping_timeout(epoch, seq, now),
             Timer::StatusUpdateRetry => self.on_status_update_timeout(now),
-            Timer::OperationStatusRetry { operation_uuid } => {
-                self.on_operation_status_retry(&operation_uuid)
+            Timer::OperationStatusRetry { operation_uuid, seq } => {
+                self.on_operation_status_retry(&operation_uuid, seq)
             }
             Timer::ExecutorRegistration { framework_id, executor_id, container_id } => self
                 .on_executor_registration_timeout(&framework_id, &executor_id, &container_id, now),

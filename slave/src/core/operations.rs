@@ -55,6 +55,9 @@ pub struct PendingOperation {
     pub operation: Operation,
     /// The next resend interval.
     pub retry: Duration,
+    /// The latest arming of its resend timer (older ones are ignored, so a resend at
+    /// re-registration does not start a second chain of resends).
+    pub timer_seq: u64,
 }
 
 impl AgentCore {
@@ -105,8 +108,10 @@ impl AgentCore {
             self.send_to_master(Outgoing::UpdateOperationStatus(update));
             return;
         }
-        self.operations
-            .insert(uuid.clone(), PendingOperation { operation, retry: RETRY_INTERVAL_MIN });
+        self.operations.insert(
+            uuid.clone(),
+            PendingOperation { operation, retry: RETRY_INTERVAL_MIN, timer_seq: 0 },
+        );
         self.checkpoint_operations();
         self.send_operation_update(&uuid);
     }
@@ -191,8 +196,11 @@ impl AgentCore {
     }
 
     /// A resend timer: resend if still unacknowledged, and back off.
-    pub(super) fn on_operation_status_retry(&mut self, uuid: &[u8]) {
+    pub(super) fn on_operation_status_retry(&mut self, uuid: &[u8], seq: u64) {
         let Some(pending) = self.operations.get_mut(uuid) else { return };
+        if pending.timer_seq != seq {
+            return;
+        }
         pending.retry = (pending.retry * 2).min(RETRY_INTERVAL_MAX);
         self.send_operation_update(uuid);
     }
@@ -223,7 +231,8 @@ impl AgentCore {
     pub(crate) fn recover_operations(&mut self, operations: Vec<Operation>) {
         for operation in operations.into_iter().take(MAX_PENDING_OPERATIONS) {
             let uuid = operation.uuid.value.clone();
-            self.operations.insert(uuid, PendingOperation { operation, retry: RETRY_INTERVAL_MIN });
+            let pending = PendingOperation { operation, retry: RETRY_INTERVAL_MIN, timer_seq: 0 };
+            self.operations.insert(uuid, pending);
         }
     }
 
@@ -237,10 +246,13 @@ impl AgentCore {
     fn send_operation_update(&mut self, uuid: &[u8]) {
         let Some(pending) = self.operations.get(uuid) else { return };
         let update = self.operation_update(&pending.operation);
-        let retry = pending.retry;
-        if self.send_to_master(Outgoing::UpdateOperationStatus(update)) {
-            self.timer(retry, Timer::OperationStatusRetry { operation_uuid: uuid.to_vec() });
+        if !self.send_to_master(Outgoing::UpdateOperationStatus(update)) {
+            return;
         }
+        let Some(pending) = self.operations.get_mut(uuid) else { return };
+        pending.timer_seq += 1;
+        let (retry, seq) = (pending.retry, pending.timer_seq);
+        self.timer(retry, Timer::OperationStatusRetry { operation_uuid: uuid.to_vec(), seq });
     }
 
     fn operation_update(&self, operation: &Operation) -> UpdateOperationStatusMessage {

@@ -98,10 +98,13 @@ fn applied_operation_is_reported_until_acknowledged() {
     assert_eq!(retry_timers(&outputs), vec![Duration::from_secs(10)]);
     assert_eq!(core.checkpointed_resources().to_protos(), reserved("cpus:1"));
 
-    core.on_timer(Timer::OperationStatusRetry { operation_uuid: b"U1".to_vec() }, now());
+    let retry = |seq| Timer::OperationStatusRetry { operation_uuid: b"U1".to_vec(), seq };
+    core.on_timer(retry(1), now());
     let outputs = core.drain_outputs();
     assert_eq!(updates(&outputs).len(), 1, "resent");
     assert_eq!(retry_timers(&outputs), vec![Duration::from_secs(20)]);
+    core.on_timer(retry(1), now());
+    assert!(core.drain_outputs().is_empty(), "a stale timer starts no second chain");
 
     let ack = |uuid: &[u8]| AcknowledgeOperationStatusMessage {
         status_uuid: Uuid { value: uuid.to_vec() },
@@ -116,7 +119,7 @@ fn applied_operation_is_reported_until_acknowledged() {
     assert!(
         matches!(&outputs[..], [Output::Checkpoint(CheckpointWrite::Operations(ops))] if ops.is_empty())
     );
-    core.on_timer(Timer::OperationStatusRetry { operation_uuid: b"U1".to_vec() }, now());
+    core.on_timer(retry(2), now());
     assert!(core.drain_outputs().is_empty(), "no resend after the acknowledgement");
 }
 
