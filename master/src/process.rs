@@ -37,6 +37,10 @@ libprocess::protocol! {
         ExitedExecutor(internal::ExitedExecutorMessage),
         /// An executor's message for its scheduler.
         ExecutorToFramework(internal::ExecutorToFrameworkMessage),
+        /// An agent's status of an operation with feedback.
+        UpdateOperationStatus(internal::UpdateOperationStatusMessage),
+        /// An agent's update after (re-)registering: the operations it holds.
+        UpdateSlave(internal::UpdateSlaveMessage),
         /// Every scheduler call of the driver since Mesos 1.0.
         SchedulerCall(scheduler::Call),
         /// Legacy: register a framework.
@@ -684,6 +688,10 @@ impl Process for MasterProcess {
             MasterMessage::ExitedExecutor(m) => self.core.on_exited_executor(&from, m),
             MasterMessage::ExecutorToFramework(m) => self.core.on_executor_to_framework(&from, m),
             MasterMessage::SchedulerCall(call) => self.core.on_scheduler_call(&from, call, now),
+            MasterMessage::UpdateOperationStatus(m) => {
+                self.core.on_update_operation_status(&from, m)
+            }
+            MasterMessage::UpdateSlave(m) => self.core.on_update_slave(&from, m),
             legacy => self.on_legacy(&from, legacy, ctx),
         };
         if let Err(error) = result {

@@ -51,6 +51,8 @@ pub struct StateSnapshot {
     pub weights: std::collections::BTreeMap<String, f64>,
     /// Quota configs in force, by role.
     pub quota_configs: std::collections::BTreeMap<String, mesos::quota::QuotaConfig>,
+    /// Operations with feedback being tracked (GET_OPERATIONS).
+    pub operations: Vec<mesos::Operation>,
 }
 
 impl StateSnapshot {
@@ -81,6 +83,7 @@ impl StateSnapshot {
             flags,
             weights: core.weights().clone(),
             quota_configs: core.quota_configs().clone(),
+            operations: core.operations().cloned().collect(),
         }
     }
 }

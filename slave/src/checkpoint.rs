@@ -188,6 +188,16 @@ impl Checkpointer {
         }
     }
 
+    /// `meta/resources/operations.info`: the applied operations whose terminal status
+    /// the framework has not acknowledged, as framed records (Mesos keeps them beside
+    /// the resources, in `resources_and_operations.state`).
+    pub fn operations(
+        &self,
+        operations: &[mesos_proto::mesos::Operation],
+    ) -> Result<(), AgentError> {
+        write_atomic(&self.paths().operations_info_file(), &encode_records(operations))
+    }
+
     /// Writes `slave.info` and the boot id, then points `meta/slaves/latest` at it.
     pub fn agent_info(&self, info: &SlaveInfo) -> Result<(), AgentError> {
         if let Some(boot_id) = current_boot_id() {
@@ -314,6 +324,8 @@ pub struct RecoveredState {
     pub resources: Vec<Resource>,
     /// The drain in progress when the agent stopped (`drain.config`).
     pub drain_config: Option<DrainConfig>,
+    /// Operations awaiting acknowledgement (`meta/resources/operations.info`).
+    pub operations: Vec<mesos_proto::mesos::Operation>,
 }
 
 #[path = "checkpoint_read.rs"]

@@ -71,6 +71,11 @@ impl Paths {
         self.meta_dir().join("resources").join("resources.info")
     }
 
+    /// `meta/resources/operations.info`: operations awaiting acknowledgement.
+    pub fn operations_info_file(&self) -> PathBuf {
+        self.meta_dir().join("resources").join("operations.info")
+    }
+
     /// `volumes/roles/<role>/<persistence id>`: a persistent volume's folder. A `/`
     /// of a hierarchical role becomes a space (as in Mesos: a folder per role level
     /// could be mistaken for the volume's content). Both names were validated by the

@@ -215,3 +215,50 @@ fn inverse_offers_reach_the_scheduler_and_answers_reach_the_master() {
     assert_eq!(calls[1].r#type(), Type::DeclineInverseOffers);
     assert_eq!(calls[1].decline_inverse_offers.as_ref().unwrap().inverse_offer_ids, vec![id]);
 }
+
+/// Operation feedback: an `UpdateOperationStatusMessage` from our master becomes an
+/// `operation_status` event (with the agent id filled in), never acknowledged
+/// implicitly; `acknowledge_operation_status` sends ACKNOWLEDGE_OPERATION_STATUS with
+/// the agent, operation id and uuid, and a status without uuid needs none;
+/// `reconcile_operations` sends RECONCILE_OPERATIONS.
+#[test]
+fn operation_statuses_are_delivered_and_acknowledged_explicitly() {
+    let mut core = core(None);
+    core.start();
+    let id = mesos::FrameworkId { value: "F".into() };
+    core.on_subscribed(&master(), id.clone(), Default::default());
+    core.next_event();
+    core.drain_outputs();
+    let status = mesos::OperationStatus {
+        operation_id: Some(mesos::OperationId { value: "op1".into() }),
+        state: mesos::OperationState::OperationFinished as i32,
+        uuid: Some(mesos::Uuid { value: vec![9; 16] }),
+        ..Default::default()
+    };
+    let update = internal::UpdateOperationStatusMessage {
+        framework_id: Some(id),
+        slave_id: Some(mesos::SlaveId { value: "A".into() }),
+        status,
+        ..Default::default()
+    };
+    core.on_operation_status(&master(), update);
+    let Some(Event::OperationStatus(status)) = core.next_event() else { panic!("an event") };
+    assert_eq!(status.slave_id.as_ref().unwrap().value, "A");
+    assert!(core.drain_outputs().is_empty(), "no implicit acknowledgement");
+    core.acknowledge_operation_status(&status).unwrap();
+    let outputs = core.drain_outputs();
+    let [Output::Call { call, .. }] = &outputs[..] else { panic!("one call: {outputs:?}") };
+    let ack = call.acknowledge_operation_status.clone().unwrap();
+    assert_eq!(
+        (ack.operation_id.value.as_str(), ack.slave_id.unwrap().value.as_str(), ack.uuid),
+        ("op1", "A", vec![9; 16])
+    );
+    let mut unreliable = status.clone();
+    unreliable.uuid = None;
+    core.acknowledge_operation_status(&unreliable).unwrap();
+    assert!(core.drain_outputs().is_empty());
+    core.reconcile_operations(Vec::new());
+    let outputs = core.drain_outputs();
+    assert!(matches!(&outputs[..], [Output::Call { call, .. }]
+        if call.r#type() == scheduler::call::Type::ReconcileOperations));
+}

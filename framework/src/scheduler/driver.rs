@@ -117,6 +117,24 @@ impl<'a> SchedulerDriver<'a> {
         self.core.reconcile(tasks);
     }
 
+    /// Acknowledges an operation status that carries a uuid (until then the agent
+    /// keeps resending it); others need none.
+    pub fn acknowledge_operation_status(
+        &mut self,
+        status: &mesos::OperationStatus,
+    ) -> Result<(), FrameworkError> {
+        self.core.acknowledge_operation_status(status)
+    }
+
+    /// Asks for the latest state of `operations` (empty: every operation the master
+    /// tracks for this framework). Answers come as `operation_status` callbacks.
+    pub fn reconcile_operations(
+        &mut self,
+        operations: Vec<(mesos::OperationId, Option<mesos::SlaveId>)>,
+    ) {
+        self.core.reconcile_operations(operations);
+    }
+
     /// Sends `data` to an executor (through the master; best effort, no delivery
     /// guarantee, as in Mesos).
     pub fn send_message(

@@ -116,6 +116,13 @@ pub trait Scheduler: Sized + Unpin + 'static {
         let _ = (driver, status);
     }
 
+    /// What became of an offer operation this framework gave an id (`OperationInfo.id`),
+    /// or a reconciliation answer. A status with a `uuid` must be acknowledged with
+    /// [`SchedulerDriver::acknowledge_operation_status`].
+    fn operation_status(&mut self, driver: &mut SchedulerDriver, status: &mesos::OperationStatus) {
+        let _ = (driver, status);
+    }
+
     /// A message from one of this framework's executors.
     fn framework_message(
         &mut self,

@@ -27,6 +27,8 @@ libprocess::protocol! {
         RescindInverseOffer(internal::RescindInverseOfferMessage),
         /// Master: a task status update (acknowledge it if it has a uuid).
         StatusUpdate(internal::StatusUpdateMessage),
+        /// Master: what became of an operation with an id (operation feedback).
+        OperationStatus(internal::UpdateOperationStatusMessage),
         /// Master: an agent is lost.
         LostSlave(internal::LostSlaveMessage),
         /// Master: an executor ended.
@@ -84,6 +86,7 @@ impl<S: Scheduler> SchedulerProcess<S> {
                     scheduler.status_update(&mut driver, status);
                     self.core.after_status_update(status);
                 }
+                Event::OperationStatus(status) => scheduler.operation_status(&mut driver, status),
                 Event::Message { agent_id, executor_id, data } => {
                     scheduler.framework_message(&mut driver, executor_id, agent_id, data)
                 }
@@ -165,6 +168,7 @@ impl<S: Scheduler> Process for SchedulerProcess<S> {
                 self.core.on_rescind_inverse_offer(&from, m)
             }
             SchedulerMessage::StatusUpdate(m) => self.core.on_status_update(&from, m),
+            SchedulerMessage::OperationStatus(m) => self.core.on_operation_status(&from, m),
             SchedulerMessage::LostSlave(m) => self.core.on_lost_agent(&from, m),
             SchedulerMessage::ExitedExecutor(m) => self.core.on_exited_executor(&from, m),
             SchedulerMessage::ExecutorToFramework(m) => self.core.on_executor_message(m),

@@ -564,6 +564,7 @@ impl MasterCore {
         for offer_id in offers {
             self.rescind_offer(&offer_id, None);
         }
+        self.remove_agent_operations(agent_id, unreachable);
         let Some(agent) = self.agents.remove(agent_id) else { return };
         self.agents_by_pid.remove(&agent.pid);
         self.event(super::MasterEvent::AgentRemoved(agent_id.clone()));

@@ -108,11 +108,14 @@ impl MasterCore {
                     update.suppressed_roles,
                 )
             }
-            Type::AcknowledgeOperationStatus | Type::ReconcileOperations => {
-                Err(MasterError::InvalidCall {
-                    reason: "operation feedback is not supported".into(),
-                })
-            }
+            Type::AcknowledgeOperationStatus => self.on_acknowledge_operation_status(
+                &framework_id,
+                required(call.acknowledge_operation_status, "acknowledge_operation_status")?,
+            ),
+            Type::ReconcileOperations => self.on_reconcile_operations(
+                &framework_id,
+                required(call.reconcile_operations, "reconcile_operations")?,
+            ),
             // Returned from at the top of this function, before the framework id check.
             Type::Subscribe => unreachable!("handled above"),
             Type::Unknown => Err(MasterError::InvalidCall { reason: "unknown call type".into() }),

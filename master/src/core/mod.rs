@@ -15,6 +15,8 @@
 //!   validation, bookkeeping, `RunTaskMessage`);
 //! - `operations`: the offer operations other than LAUNCH; answering every operation
 //!   the master does not perform;
+//! - `operations_feedback`: operations with an id, tracked until acknowledged
+//!   (ACKNOWLEDGE_OPERATION_STATUS, RECONCILE_OPERATIONS, GET_OPERATIONS);
 //! - `launch_group`: LAUNCH_GROUP, a task group validated whole and sent to its agent
 //!   as one `RunTaskGroupMessage`;
 //! - `tasks`: kill, status updates, acknowledgements, reconciliation, executors;
@@ -37,6 +39,7 @@ mod maintenance;
 mod offers;
 mod operation_validation;
 mod operations;
+pub mod operations_feedback;
 pub mod quota;
 pub mod registry;
 mod state;
@@ -146,6 +149,13 @@ libprocess::protocol! {
         /// Tell an agent (without resource providers) its whole set of checkpointed
         /// resources (dynamic reservations, persistent volumes) after an operation.
         CheckpointResources(internal::CheckpointResourcesMessage),
+        /// Tell an agent to apply an offer operation whose framework wants feedback.
+        ApplyOperation(internal::ApplyOperationMessage),
+        /// A framework's acknowledgement of an operation status, forwarded to the agent.
+        AcknowledgeOperationStatus(internal::AcknowledgeOperationStatusMessage),
+        /// Ask an agent about operations it did not report (it answers OPERATION_DROPPED
+        /// for those it never received).
+        ReconcileOperations(internal::ReconcileOperationsMessage),
         /// Tell an agent to shut down (it is marked gone).
         Shutdown(internal::ShutdownMessage),
         /// Tell an agent to drain: kill its tasks within the config's grace period.
@@ -433,6 +443,8 @@ pub struct MasterCore {
     pub(crate) weights: std::collections::BTreeMap<String, f64>,
     /// Quota configs in force, by role (from the registry).
     pub(crate) quota_configs: std::collections::BTreeMap<String, mesos::quota::QuotaConfig>,
+    /// Operations with an id, until their terminal status is acknowledged.
+    pub(crate) operations: operations_feedback::OperationBook,
 }
 
 impl MasterCore {
@@ -472,6 +484,7 @@ impl MasterCore {
             elected_time: now,
             weights,
             quota_configs: Default::default(),
+            operations: Default::default(),
         }
     }
 

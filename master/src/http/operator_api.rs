@@ -687,6 +687,12 @@ fn query(
             r.get_tasks = Some(get_tasks(s));
             R::GetTasks
         }
+        call::Type::GetOperations => {
+            // Operations with feedback until acknowledged (core/operations_feedback.rs).
+            let operations = s.operations.iter().map(evolve).collect();
+            r.get_operations = Some(response::GetOperations { operations });
+            R::GetOperations
+        }
         call::Type::GetRoles => {
             r.get_roles = Some(super::roles::get_roles(s, authorizer, principal));
             R::GetRoles

@@ -148,10 +148,6 @@ fn handle(
             }
             subscribe(master, call, encoding, ctx)
         }
-        scheduler::call::Type::AcknowledgeOperationStatus
-        | scheduler::call::Type::ReconcileOperations => {
-            Err(lhttp::text(StatusCode::NOT_IMPLEMENTED, "Operation feedback is not implemented"))
-        }
         _ => {
             let framework_id = call
                 .framework_id

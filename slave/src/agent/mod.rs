@@ -93,6 +93,12 @@ libprocess::protocol! {
         CheckpointResources(mesos_proto::mesos::internal::CheckpointResourcesMessage),
         /// Executor: a framework message for the scheduler.
         ExecutorToFramework(ExecutorToFrameworkMessage),
+        /// Master: apply an offer operation whose framework wants feedback.
+        ApplyOperation(mesos_proto::mesos::internal::ApplyOperationMessage),
+        /// Master: the framework acknowledged an operation status.
+        AcknowledgeOperationStatus(mesos_proto::mesos::internal::AcknowledgeOperationStatusMessage),
+        /// Master: operations it knows that we did not report.
+        ReconcileOperations(mesos_proto::mesos::internal::ReconcileOperationsMessage),
         /// A master of the HA group: the leading master is elsewhere.
         NewMasterDetected(mesos_proto::extensions::NewMasterDetectedMessage),
         /// Master's authenticator: the mechanisms on offer.
@@ -213,6 +219,11 @@ impl Process for Agent {
             AgentMessage::UpdateFramework(m) => core.on_update_framework(&from, m),
             AgentMessage::FrameworkToExecutor(m) => core.on_framework_to_executor(&from, m),
             AgentMessage::CheckpointResources(m) => core.on_checkpoint_resources(&from, m),
+            AgentMessage::ApplyOperation(m) => core.on_apply_operation(&from, m),
+            AgentMessage::AcknowledgeOperationStatus(m) => {
+                core.on_acknowledge_operation_status(&from, m)
+            }
+            AgentMessage::ReconcileOperations(m) => core.on_reconcile_operations(&from, m),
             AgentMessage::ExecutorToFramework(m) => core.on_executor_to_framework(&from, m),
             AgentMessage::AuthenticationMechanisms(m) => {
                 core.on_authentication(&from, AuthenticatorMessage::Mechanisms(m))

@@ -4,7 +4,8 @@
 //! Every answer is built from the agent's own bookkeeping inside the actor (the state
 //! is one machine's, small), converted to the v1 types by re-encoding (`evolve`).
 //! Supported: GET_HEALTH, GET_FLAGS, GET_VERSION, GET_METRICS, GET_STATE,
-//! GET_CONTAINERS, GET_FRAMEWORKS, GET_EXECUTORS, GET_TASKS, GET_AGENT, LIST_FILES and
+//! GET_CONTAINERS, GET_FRAMEWORKS, GET_EXECUTORS, GET_TASKS, GET_AGENT, GET_OPERATIONS
+//! (operations awaiting acknowledgement), LIST_FILES and
 //! READ_FILE (the sandboxes `/files` serves, under the same `access_sandboxes` check,
 //! read off the actor), GET_LOGGING_LEVEL and SET_LOGGING_LEVEL (`set_log_level`; the
 //! level reverts after the call's duration, as Mesos's `/logging/toggle`), and the
@@ -234,6 +235,13 @@ impl Agent {
             call::Type::GetTasks => {
                 r.get_tasks = Some(self.get_tasks(viewer));
                 R::GetTasks
+            }
+            call::Type::GetOperations => {
+                // The applied operations awaiting acknowledgement (core/operations.rs):
+                // the agent forgets an operation once its terminal status is acknowledged.
+                let operations = self.core.operations().map(evolve).collect();
+                r.get_operations = Some(response::GetOperations { operations });
+                R::GetOperations
             }
             call::Type::GetAgent => {
                 r.get_agent = Some(self.get_agent());

@@ -113,6 +113,7 @@ impl Agent {
         match write {
             CheckpointWrite::Resources(resources) => cp.resources(&resources),
             CheckpointWrite::DrainConfig(config) => cp.drain_config(config.as_ref()),
+            CheckpointWrite::Operations(operations) => cp.operations(&operations),
             CheckpointWrite::AgentInfo(info) => cp.agent_info(&info),
             CheckpointWrite::Framework { framework_id, info, pid } => {
                 cp.framework(&info, framework_id.as_str(), pid.as_deref())
@@ -136,6 +137,8 @@ impl Agent {
             Outgoing::StatusUpdate(m) => ctx.send(to, m),
             Outgoing::ExitedExecutor(m) => ctx.send(to, m),
             Outgoing::ExecutorToFramework(m) => ctx.send(to, m),
+            Outgoing::UpdateOperationStatus(m) => ctx.send(to, m),
+            Outgoing::UpdateSlave(m) => ctx.send(to, m),
             Outgoing::Authenticate(m) => ctx.send(to, m),
             Outgoing::AuthenticationStart(m) => ctx.send(to, m),
             Outgoing::AuthenticationStep(m) => ctx.send(to, m),

@@ -120,6 +120,7 @@ fn drain_survives_an_agent_restart() {
         }],
         resources: Vec::new(),
         drain_config: Some(config),
+        operations: Vec::new(),
     };
     let mut core = new_core();
     let alive: HashSet<_> = [mesos_proto::ids::ContainerId::new("c-live")].into();

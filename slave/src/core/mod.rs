@@ -22,12 +22,15 @@
 //! - `resources`: checkpointed resources (reservations, persistent volumes) and the
 //!   volumes' folders.
 //! - `draining`: the master's DrainSlaveMessage (kill every task within a grace period).
+//! - `operations`: operation feedback (`ApplyOperationMessage`, reliable
+//!   `UpdateOperationStatusMessage`, acknowledgements, reconciliation).
 
 pub mod authentication;
 mod delivery;
 mod draining;
 mod executors;
 mod masters;
+mod operations;
 mod recovery;
 pub mod registration;
 mod resources;
@@ -52,6 +55,7 @@ use crate::state::Framework;
 use crate::status_update::StatusUpdateManager;
 
 pub use masters::MESOS_VERSION;
+pub use operations::{MAX_PENDING_OPERATIONS, PendingOperation};
 pub use recovery::containers_to_probe;
 pub use registration::{AgentState, Registration};
 pub use task_groups::{DEFAULT_EXECUTOR_BINARY, default_executor_info};
@@ -173,6 +177,8 @@ pub enum Outgoing {
     StatusUpdate(internal::StatusUpdateMessage),
     ExitedExecutor(internal::ExitedExecutorMessage),
     ExecutorToFramework(internal::ExecutorToFrameworkMessage),
+    UpdateOperationStatus(internal::UpdateOperationStatusMessage),
+    UpdateSlave(internal::UpdateSlaveMessage),
     Authenticate(internal::AuthenticateMessage),
     AuthenticationStart(internal::AuthenticationStartMessage),
     AuthenticationStep(internal::AuthenticationStepMessage),
@@ -250,6 +256,8 @@ pub enum CheckpointWrite {
     Resources(Vec<Resource>),
     /// `meta/slaves/<id>/drain.config`: the drain in progress (`None` removes it).
     DrainConfig(Option<mesos_proto::mesos::DrainConfig>),
+    /// `meta/resources/operations.info`: the operations awaiting acknowledgement.
+    Operations(Vec<mesos_proto::mesos::Operation>),
     /// `task.updates`: the task's whole status-update stream.
     TaskUpdates {
         /// The run.
@@ -278,6 +286,13 @@ pub enum Timer {
     },
     /// Time to resend unacknowledged status updates.
     StatusUpdateRetry,
+    /// Time to resend an operation's unacknowledged status.
+    OperationStatusRetry {
+        /// The operation's uuid.
+        operation_uuid: Vec<u8>,
+        /// Which arming (only the latest counts).
+        seq: u64,
+    },
     /// A launched executor's registration deadline.
     ExecutorRegistration {
         /// Its framework.
@@ -407,6 +422,9 @@ pub struct AgentCore {
     /// The drain in progress, if any (checkpointed until the agent is empty).
     /// Mesos: `Slave::drainConfig`.
     pub(crate) drain_config: Option<mesos_proto::mesos::DrainConfig>,
+    /// Applied operations awaiting acknowledgement, by operation uuid (checkpointed;
+    /// at most [`MAX_PENDING_OPERATIONS`]).
+    pub(crate) operations: BTreeMap<Vec<u8>, PendingOperation>,
 }
 
 impl AgentCore {
@@ -440,6 +458,7 @@ impl AgentCore {
             authenticating: None,
             authenticated_with: None,
             checkpointed: Default::default(),
+            operations: BTreeMap::new(),
         }
     }
 
@@ -501,6 +520,9 @@ impl AgentCore {
             Timer::Registration { epoch } => self.on_registration_timer(epoch),
             Timer::PingTimeout { epoch, seq } => self.on_ping_timeout(epoch, seq, now),
             Timer::StatusUpdateRetry => self.on_status_update_timeout(now),
+            Timer::OperationStatusRetry { operation_uuid, seq } => {
+                self.on_operation_status_retry(&operation_uuid, seq)
+            }
             Timer::ExecutorRegistration { framework_id, executor_id, container_id } => self
                 .on_executor_registration_timeout(&framework_id, &executor_id, &container_id, now),
             Timer::ExecutorReregistration => self.on_reregister_executor_timeout(now),

@@ -78,6 +78,7 @@ impl AgentCore {
         self.info.id = state.info.id.clone();
         self.recover_checkpointed_resources(state.resources);
         self.drain_config = state.drain_config;
+        self.recover_operations(state.operations);
         tracing::info!(agent_id = ?self.info.id.as_ref().map(|i| &i.value), frameworks = state.frameworks.len(), "recovering");
         let mut reconnect = Vec::new();
         for framework in state.frameworks {

@@ -445,6 +445,7 @@ fn recovery_keeps_live_executors_and_loses_dead_ones() {
         }],
         resources: Vec::new(),
         drain_config: None,
+        operations: Vec::new(),
     };
     let probes = super::containers_to_probe(&state);
     assert_eq!(probes.len(), 2, "the completed executor is not probed");

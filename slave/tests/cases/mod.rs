@@ -11,6 +11,7 @@ mod files_http;
 mod group_checks_sim;
 mod http_authentication;
 mod messages_http;
+mod operations_sim;
 mod processes;
 mod real_process;
 mod recovery_sim;

@@ -180,6 +180,51 @@ impl SchedulerCore {
         });
     }
 
+    /// ACKNOWLEDGE_OPERATION_STATUS of a status that carries a uuid (operation
+    /// statuses are always acknowledged explicitly, as with Mesos's v1 library).
+    pub fn acknowledge_operation_status(
+        &mut self,
+        status: &mesos::OperationStatus,
+    ) -> Result<(), FrameworkError> {
+        if !self.running() {
+            return Err(FrameworkError::NotRunning);
+        }
+        let (Some(uuid), Some(operation_id)) = (status.uuid.clone(), status.operation_id.clone())
+        else {
+            return Ok(()); // not sent reliably: nothing to acknowledge
+        };
+        let slave_id = status.slave_id.clone();
+        let resource_provider_id = status.resource_provider_id.clone();
+        self.call(scheduler::call::Type::AcknowledgeOperationStatus, |call| {
+            call.acknowledge_operation_status = Some(scheduler::call::AcknowledgeOperationStatus {
+                slave_id,
+                resource_provider_id,
+                uuid: uuid.value,
+                operation_id,
+            });
+        });
+        Ok(())
+    }
+
+    /// RECONCILE_OPERATIONS of `operations` (operation id, and agent id if known);
+    /// empty asks for every operation the master tracks for this framework.
+    pub fn reconcile_operations(
+        &mut self,
+        operations: Vec<(mesos::OperationId, Option<mesos::SlaveId>)>,
+    ) {
+        self.call(scheduler::call::Type::ReconcileOperations, |call| {
+            let operations = operations
+                .into_iter()
+                .map(|(operation_id, slave_id)| scheduler::call::reconcile_operations::Operation {
+                    operation_id,
+                    slave_id,
+                    resource_provider_id: None,
+                })
+                .collect();
+            call.reconcile_operations = Some(scheduler::call::ReconcileOperations { operations });
+        });
+    }
+
     /// MESSAGE to an executor, through the master.
     pub fn message(
         &mut self,

@@ -61,6 +61,8 @@ pub enum Event {
     InverseOfferRescinded(OfferId),
     /// `status_update`.
     Update(TaskStatus),
+    /// `operation_status`.
+    OperationStatus(mesos::OperationStatus),
     /// `framework_message`.
     Message {
         /// The sending executor's agent.
@@ -534,6 +536,23 @@ impl SchedulerCore {
             status.slave_id = update.slave_id;
         }
         self.events.push_back(Event::Update(status));
+    }
+
+    /// `UpdateOperationStatusMessage`: what became of an operation this framework gave an
+    /// id (or a reconciliation answer). A status with a uuid must be acknowledged with
+    /// [`SchedulerCore::acknowledge_operation_status`].
+    pub fn on_operation_status(
+        &mut self,
+        from: &Pid,
+        message: internal::UpdateOperationStatusMessage,
+    ) {
+        if self.is_from_master(from, "operation status") {
+            let mut status = message.status;
+            if status.slave_id.is_none() {
+                status.slave_id = message.slave_id;
+            }
+            self.events.push_back(Event::OperationStatus(status));
+        }
     }
 
     /// Called after `status_update` returned: the implicit acknowledgement.
