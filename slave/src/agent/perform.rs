@@ -58,6 +58,8 @@ impl Agent {
             },
             Output::SyncVolumes { create, remove } => sync_volumes(&create, &remove),
             Output::LinkVolumes { sandbox, links } => link_volumes(&sandbox, &links),
+            Output::GarbageCollect(paths) => self.gc_schedule(paths, ctx),
+            Output::Unschedule(paths) => self.gc_unschedule(paths),
             Output::Timer { after, timer } => self.set_timer(after, timer, ctx),
             Output::Terminate => ctx.terminate(),
         }

@@ -223,8 +223,9 @@ impl AgentCore {
         let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
         let Some(executor) = framework.executors.get_mut(executor_id) else { return };
         executor.complete_task(task_id);
-        if executor.state == ExecutorState::Terminated && !executor.has_incomplete_tasks() {
-            framework.remove_executor(executor_id);
+        let done = executor.state == ExecutorState::Terminated && !executor.has_incomplete_tasks();
+        if done {
+            self.remove_executor(framework_id, executor_id);
         }
         self.remove_framework_if_idle(framework_id);
     }

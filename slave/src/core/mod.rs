@@ -22,11 +22,13 @@
 //! - `resources`: checkpointed resources (reservations, persistent volumes) and the
 //!   volumes' folders.
 //! - `draining`: the master's DrainSlaveMessage (kill every task within a grace period).
+//! - `gc`: which folders of finished executors and frameworks to garbage collect.
 
 pub mod authentication;
 mod delivery;
 mod draining;
 mod executors;
+mod gc;
 mod masters;
 mod recovery;
 pub mod registration;
@@ -110,6 +112,9 @@ pub struct AgentConfig {
     pub executor_token_key: Option<mesos_security::jwt::JwtKey>,
     /// The fetcher's flags (`--fetcher_cache_*`, ...); the actor's fetcher reads them.
     pub fetcher: crate::fetcher::FetcherConfig,
+    /// The garbage collector's flags (`--gc_delay`, `--disk_watch_interval`,
+    /// `--gc_disk_headroom`); the actor's collector reads them.
+    pub gc: crate::gc::GcConfig,
 }
 
 impl AgentConfig {
@@ -136,6 +141,7 @@ impl AgentConfig {
             authorizer: None,
             credential: None,
             executor_token_key: None,
+            gc: crate::gc::GcConfig::default(),
         }
     }
 }
@@ -341,6 +347,12 @@ pub enum Output {
         /// (path relative to the sandbox, volume folder).
         links: Vec<(PathBuf, PathBuf)>,
     },
+    /// Schedule the folders of finished work (sandboxes, checkpointed meta folders)
+    /// for removal `--gc_delay` from now (Mesos: slave.cpp `Slave::garbageCollect`).
+    GarbageCollect(Vec<PathBuf>),
+    /// Take folders off the removal schedule: their framework or executor is back
+    /// (Mesos: `gc->unschedule` in `Slave::run`).
+    Unschedule(Vec<PathBuf>),
     /// Set a timer.
     Timer {
         /// When, from now.
@@ -526,6 +538,8 @@ impl AgentCore {
 
 #[cfg(test)]
 mod draining_tests;
+#[cfg(test)]
+mod gc_tests;
 #[cfg(test)]
 mod task_groups_tests;
 #[cfg(test)]

@@ -268,9 +268,10 @@ impl AgentCore {
             executor.queued_tasks.insert(TaskId::from(&task.task_id), task);
         }
         if let Some(framework) = self.frameworks.get_mut(framework_id) {
-            framework.executors.insert(executor_id, executor);
+            framework.executors.insert(executor_id.clone(), executor);
         }
         self.outbox.push(Output::Launch(Box::new(request)));
+        self.unschedule(framework_id, &executor_id);
     }
 
     /// True while the executor of `container_id` still waits for its container to

@@ -6,6 +6,7 @@ mod executor_http;
 mod fake;
 mod fetcher;
 mod files_http;
+mod gc_sim;
 mod http_authentication;
 mod messages_http;
 mod processes;
