@@ -143,6 +143,11 @@ pub struct Flags {
     /// (fail if unusable), `rlimits`, or `none`.
     #[arg(long = "isolation", env = "MESOS_ISOLATION", default_value = "auto", value_parser = ["auto", "cgroups", "rlimits", "none"])]
     pub isolation: String,
+    /// Run each executor and its tasks as the user of its command, else of its
+    /// framework, when the agent runs as root (a user that does not exist fails the
+    /// task); otherwise, or when false, as the agent's own user.
+    #[arg(long = "switch_user", env = "MESOS_SWITCH_USER", num_args = 0..=1, default_missing_value = "true", default_value_t = true, action = clap::ArgAction::Set)]
+    pub switch_user: bool,
     /// How long after an executor or framework finished its sandbox (and checkpointed
     /// meta folder) is deleted, when the disk is empty; the fuller the disk, the sooner
     /// (see --gc_disk_headroom).
@@ -349,6 +354,7 @@ impl Flags {
         );
         let fetcher = self.fetcher_settings(&mut flags);
         let gc = self.gc_settings(&mut flags);
+        flags.insert("switch_user".into(), self.switch_user.to_string());
         let (authorizer, credential) = self.security_settings(&mut flags)?;
         let mut config = AgentConfig::new(masters, &self.work_dir);
         config.http_authenticator = http_authenticator;
@@ -369,6 +375,7 @@ impl Flags {
         config.authorizer = authorizer;
         config.fetcher = fetcher;
         config.gc = gc;
+        config.switch_user = self.switch_user;
         Ok(config)
     }
 

@@ -96,6 +96,9 @@ impl AgentCore {
             });
         }
         self.count_state(update.status.state);
+        if let (Some(run), true) = (&run, update.status.state().is_terminal()) {
+            self.refresh_limits(&framework_id, &run.executor_id);
+        }
         let checkpoint = framework_checkpoints && run.is_some();
         let outcome = match self.updates.update(update.clone(), checkpoint, now) {
             Ok(outcome) => outcome,

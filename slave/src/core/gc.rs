@@ -21,6 +21,7 @@ impl AgentCore {
     pub(crate) fn remove_executor(&mut self, framework_id: &FrameworkId, executor_id: &ExecutorId) {
         let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
         let Some(executor) = framework.remove_executor(executor_id) else { return };
+        self.limits.remove(&executor.container_id);
         let Some(agent_id) = self.agent_id() else { return };
         let (f, e) = (framework_id.as_str(), executor_id.as_str());
         let mut paths =

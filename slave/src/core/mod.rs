@@ -22,6 +22,7 @@
 //! - `resources`: checkpointed resources (reservations, persistent volumes) and the
 //!   volumes' folders.
 //! - `draining`: the master's DrainSlaveMessage (kill every task within a grace period).
+//! - `limits`: resizing a custom executor's container as tasks join and leave it.
 //! - `gc`: which folders of finished executors and frameworks to garbage collect.
 
 pub mod authentication;
@@ -29,6 +30,7 @@ mod delivery;
 mod draining;
 mod executors;
 mod gc;
+mod limits;
 mod masters;
 mod recovery;
 pub mod registration;
@@ -112,6 +114,9 @@ pub struct AgentConfig {
     pub executor_token_key: Option<mesos_security::jwt::JwtKey>,
     /// The fetcher's flags (`--fetcher_cache_*`, ...); the actor's fetcher reads them.
     pub fetcher: crate::fetcher::FetcherConfig,
+    /// `--switch_user`: run executors as their command's user, else their
+    /// framework's, when the agent runs as root (Mesos's default: true).
+    pub switch_user: bool,
     /// The garbage collector's flags (`--gc_delay`, `--disk_watch_interval`,
     /// `--gc_disk_headroom`); the actor's collector reads them.
     pub gc: crate::gc::GcConfig,
@@ -142,6 +147,7 @@ impl AgentConfig {
             credential: None,
             executor_token_key: None,
             gc: crate::gc::GcConfig::default(),
+            switch_user: true,
         }
     }
 }
@@ -347,6 +353,15 @@ pub enum Output {
         /// (path relative to the sandbox, volume folder).
         links: Vec<(PathBuf, PathBuf)>,
     },
+    /// Set a running container's limits to what its executor now holds: tasks joined
+    /// or left a custom executor (Mesos: `containerizer->update` in `Slave::__run`
+    /// and `Slave::statusUpdate`).
+    UpdateLimits {
+        /// The container.
+        container_id: ContainerId,
+        /// Its new limits.
+        limits: crate::limits::ContainerLimits,
+    },
     /// Schedule the folders of finished work (sandboxes, checkpointed meta folders)
     /// for removal `--gc_delay` from now (Mesos: slave.cpp `Slave::garbageCollect`).
     GarbageCollect(Vec<PathBuf>),
@@ -403,6 +418,9 @@ pub struct AgentCore {
     /// Dynamic reservations and persistent volumes, as the master last sent them
     /// (checkpointed; reported in every (re-)registration).
     pub(crate) checkpointed: mesos_proto::resources::Resources,
+    /// Each live container's limits as last set (at launch or by `UpdateLimits`);
+    /// an entry goes with its executor.
+    pub(crate) limits: BTreeMap<ContainerId, crate::limits::ContainerLimits>,
 }
 
 impl AgentCore {
@@ -435,6 +453,7 @@ impl AgentCore {
             authenticating: None,
             authenticated_with: None,
             checkpointed: Default::default(),
+            limits: BTreeMap::new(),
         }
     }
 
@@ -540,6 +559,8 @@ impl AgentCore {
 mod draining_tests;
 #[cfg(test)]
 mod gc_tests;
+#[cfg(test)]
+mod limits_tests;
 #[cfg(test)]
 mod task_groups_tests;
 #[cfg(test)]

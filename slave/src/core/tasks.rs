@@ -246,8 +246,10 @@ impl AgentCore {
                 .map(|f| f.info.user.clone())
                 .filter(|user| !user.is_empty());
         }
+        let limits = crate::limits::ContainerLimits::of(&resources, command);
+        self.limits.insert(container_id.clone(), limits);
         let request = LaunchRequest {
-            limits: crate::limits::ContainerLimits::of(&resources, command),
+            limits,
             container_id: container_id.clone(),
             command: launch_command,
             env: self.executor_environment(
@@ -258,6 +260,7 @@ impl AgentCore {
                 checkpoint,
             ),
             sandbox,
+            run_as: None,
         };
         for task in tasks {
             if checkpoint {
@@ -415,6 +418,7 @@ impl AgentCore {
         if let Some(write) = write {
             self.checkpoint(write);
         }
+        self.refresh_limits(framework_id, executor_id);
     }
 
     /// Records a task handed to the executor (STAGING, checkpointed); returns the
@@ -440,6 +444,7 @@ impl AgentCore {
         if let Some(write) = write {
             self.checkpoint(write);
         }
+        self.refresh_limits(framework_id, executor_id);
         executor_pid
     }
 

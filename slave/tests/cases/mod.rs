@@ -15,6 +15,7 @@ mod recovery_sim;
 mod scheduler;
 mod sim_cluster;
 mod support;
+mod switch_user;
 mod task_group;
 mod tasks_sim;
 mod volumes_real;
