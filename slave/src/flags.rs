@@ -18,6 +18,16 @@ fn duration(text: &str) -> Result<Duration, String> {
     libprocess::duration::parse_duration(text).map_err(|e| e.to_string())
 }
 
+/// `--gc_disk_headroom`: a share of the disk, 0.0 to 1.0 (Mesos refuses others).
+fn parse_headroom(text: &str) -> Result<f64, String> {
+    let value: f64 = text.trim().parse().map_err(|e| format!("'{text}': {e}"))?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("'{text}' must be between 0.0 and 1.0"))
+    }
+}
+
 /// Mesos's `Bytes` syntax (stout bytes.hpp `Bytes::parse`): a number and one of the
 /// units `B`, `KB`, `MB`, `GB`, `TB` (powers of 1024), e.g. `2GB` or `512MB`.
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
@@ -155,6 +165,24 @@ pub struct Flags {
     /// (fail if unusable), `rlimits`, or `none`.
     #[arg(long = "isolation", env = "MESOS_ISOLATION", default_value = "auto", value_parser = ["auto", "cgroups", "rlimits", "none"])]
     pub isolation: String,
+    /// Run each executor and its tasks as the user of its command, else of its
+    /// framework, when the agent runs as root (a user that does not exist fails the
+    /// task); otherwise, or when false, as the agent's own user.
+    #[arg(long = "switch_user", env = "MESOS_SWITCH_USER", num_args = 0..=1, default_missing_value = "true", default_value_t = true, action = clap::ArgAction::Set)]
+    pub switch_user: bool,
+    /// How long after an executor or framework finished its sandbox (and checkpointed
+    /// meta folder) is deleted, when the disk is empty; the fuller the disk, the sooner
+    /// (see --gc_disk_headroom).
+    #[arg(long = "gc_delay", env = "MESOS_GC_DELAY", default_value = "1weeks", value_parser = duration)]
+    pub gc_delay: Duration,
+    /// How often the disk's usage is checked, deleting the finished sandboxes that
+    /// usage makes too old.
+    #[arg(long = "disk_watch_interval", env = "MESOS_DISK_WATCH_INTERVAL", default_value = "1mins", value_parser = duration)]
+    pub disk_watch_interval: Duration,
+    /// The share of the disk to keep free (0.0 to 1.0): a finished sandbox is deleted
+    /// once older than `gc_delay * max(0, 1 - gc_disk_headroom - disk usage)`.
+    #[arg(long = "gc_disk_headroom", env = "MESOS_GC_DISK_HEADROOM", default_value_t = crate::gc::DEFAULT_GC_DISK_HEADROOM, value_parser = parse_headroom)]
+    pub gc_disk_headroom: f64,
     /// Path (or `file://` URL) of a file of credentials used to authenticate HTTP
     /// endpoints on the agent: Mesos's JSON `{"credentials": [{"principal": "yoda",
     /// "secret": "usetheforce"}]}` or one `principal secret` per line (`--credentials`
@@ -358,6 +386,8 @@ impl Flags {
             libprocess::duration::format_duration(grace),
         );
         let fetcher = self.fetcher_settings(&mut flags);
+        let gc = self.gc_settings(&mut flags);
+        flags.insert("switch_user".into(), self.switch_user.to_string());
         let (authorizer, credential) = self.security_settings(&mut flags)?;
         let mut config = AgentConfig::new(masters, &self.work_dir);
         config.http_authenticator = http_authenticator;
@@ -379,7 +409,24 @@ impl Flags {
         config.seed = std::process::id() as u64 ^ u64::from(self.port);
         config.authorizer = authorizer;
         config.fetcher = fetcher;
+        config.gc = gc;
+        config.switch_user = self.switch_user;
         Ok(config)
+    }
+
+    /// `--gc_delay`, `--disk_watch_interval`, `--gc_disk_headroom`, and their `/flags`
+    /// echo.
+    fn gc_settings(&self, flags: &mut BTreeMap<String, String>) -> crate::gc::GcConfig {
+        let format = libprocess::duration::format_duration;
+        flags.insert("gc_delay".into(), format(self.gc_delay));
+        flags.insert("disk_watch_interval".into(), format(self.disk_watch_interval));
+        flags.insert("gc_disk_headroom".into(), self.gc_disk_headroom.to_string());
+        crate::gc::GcConfig {
+            delay: self.gc_delay,
+            disk_watch_interval: self.disk_watch_interval,
+            disk_headroom: self.gc_disk_headroom,
+            ..crate::gc::GcConfig::default()
+        }
     }
 
     /// `--fetcher_cache_size`, `--fetcher_cache_dir`, `--fetcher_stall_timeout` and

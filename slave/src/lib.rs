@@ -27,6 +27,7 @@
 //!   sandbox before it starts, with the agent's fetcher cache.
 //! - [`limits`]: resource limits (cgroups v2 where available, else rlimits).
 //! - [`gc`]: sandbox garbage collection, the pure part (which paths are due, when).
+//! - [`users`]: running executors as their user (`--switch_user`).
 //! - [`files`]: `/files/*`: browsing and reading sandboxes, confined to them.
 //! - [`executor`]: the command executor that `mesos-executor` runs: an `Executor` on
 //!   the SDK's executor driver (`mesos_framework::executor`), like every other executor.
@@ -56,5 +57,6 @@ pub mod paths;
 pub mod state;
 pub mod status_update;
 pub mod updates;
+pub mod users;
 
 pub use error::AgentError;

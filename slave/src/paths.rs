@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! <work_dir>/
+//!   .gc/                                            folders being deleted by the garbage collector
 //!   meta/boot_id                                    boot id of the machine at checkpoint time
 //!   meta/resources/resources.info                   checkpointed resources (reservations, volumes)
 //!   volumes/roles/<role>/<persistence id>/          a persistent volume's content
@@ -161,12 +162,12 @@ impl Paths {
         framework_id: &str,
         executor_id: &str,
     ) -> PathBuf {
-        self.sandboxes_root()
-            .join(agent_id)
-            .join("frameworks")
-            .join(framework_id)
-            .join("executors")
-            .join(executor_id)
+        self.framework_sandbox_root(agent_id, framework_id).join("executors").join(executor_id)
+    }
+
+    /// `slaves/<a>/frameworks/<f>`: every sandbox of a framework.
+    pub fn framework_sandbox_root(&self, agent_id: &str, framework_id: &str) -> PathBuf {
+        self.sandboxes_root().join(agent_id).join("frameworks").join(framework_id)
     }
 
     /// `slaves/`: every sandbox is below it (the `/files` confinement root).

@@ -8,6 +8,7 @@
 //! before the core recovers. The rest lives in submodules:
 //! - `perform`: performing the core's outputs (I/O).
 //! - `fetch`: fetching an executor's URIs off the actor before starting it.
+//! - `gc`: sandbox garbage collection (timers, the disk watch, removal off the actor).
 //! - `recovery`: reading the checkpoint before the process starts.
 //! - `http`: `/state`, `/health`, `/flags`, `/monitor/statistics`, `/files/*`,
 //!   `/logging/toggle`.
@@ -39,6 +40,7 @@ mod container_io;
 mod containers;
 mod executor_api;
 mod fetch;
+mod gc;
 mod http;
 mod metrics;
 mod operator_api;
@@ -48,6 +50,7 @@ mod visibility;
 
 pub use crate::core::{AgentConfig, RecoverMode, command_executor_info, is_http_executor};
 pub use executor_api::EXECUTOR_HEARTBEAT_INTERVAL;
+pub use gc::{GcProgress, TRASH_DIR};
 pub use recovery::prepare_recovery;
 
 /// How often the agent asks the containerizer which executors exited (Mesos:
@@ -138,6 +141,8 @@ pub struct Agent {
     logging: Option<libprocess::logging::Logging>,
     /// The operator API's nested and standalone containers.
     containers: containers::Containers,
+    /// The sandbox garbage collector.
+    gc: gc::SandboxGc,
 }
 
 impl Agent {
@@ -150,6 +155,7 @@ impl Agent {
     ) -> Agent {
         let fetcher = std::sync::Arc::new(crate::fetcher::Fetcher::new(config.fetcher.clone()));
         Agent {
+            gc: gc::SandboxGc::new(config.gc, &config.work_dir),
             fetcher,
             fetching: std::collections::HashMap::new(),
             core: AgentCore::new(config),
@@ -192,6 +198,7 @@ impl Process for Agent {
         let (metrics, clock) = (ctx.node().metrics(), ctx.clock().clone());
         self.metrics.register(metrics, clock, ctx.now(), &self.fetcher);
         ctx.delay(REAP_INTERVAL, |agent, ctx| agent.on_reap_tick(ctx));
+        self.start_gc(ctx);
         self.start_recovery(ctx);
     }
 

@@ -111,6 +111,9 @@ impl AgentCore {
             });
         }
         self.count_state(update.status.state);
+        if let (Some(run), true) = (&run, update.status.state().is_terminal()) {
+            self.refresh_limits(&framework_id, &run.executor_id);
+        }
         let checkpoint = framework_checkpoints && run.is_some();
         let outcome = match self.updates.update(update.clone(), checkpoint, now) {
             Ok(outcome) => outcome,
@@ -238,8 +241,9 @@ impl AgentCore {
         let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
         let Some(executor) = framework.executors.get_mut(executor_id) else { return };
         executor.complete_task(task_id);
-        if executor.state == ExecutorState::Terminated && !executor.has_incomplete_tasks() {
-            framework.remove_executor(executor_id);
+        let done = executor.state == ExecutorState::Terminated && !executor.has_incomplete_tasks();
+        if done {
+            self.remove_executor(framework_id, executor_id);
         }
         self.remove_framework_if_idle(framework_id);
     }

@@ -24,11 +24,15 @@
 //! - `draining`: the master's DrainSlaveMessage (kill every task within a grace period).
 //! - `operations`: operation feedback (`ApplyOperationMessage`, reliable
 //!   `UpdateOperationStatusMessage`, acknowledgements, reconciliation).
+//! - `limits`: resizing a custom executor's container as tasks join and leave it.
+//! - `gc`: which folders of finished executors and frameworks to garbage collect.
 
 pub mod authentication;
 mod delivery;
 mod draining;
 mod executors;
+mod gc;
+mod limits;
 mod masters;
 mod operations;
 mod recovery;
@@ -122,6 +126,12 @@ pub struct AgentConfig {
     pub fetcher: crate::fetcher::FetcherConfig,
     /// The agent's log file (`--log_dir`), served at `/slave/log`; `None` without one.
     pub log_file: Option<PathBuf>,
+    /// `--switch_user`: run executors as their command's user, else their
+    /// framework's, when the agent runs as root (Mesos's default: true).
+    pub switch_user: bool,
+    /// The garbage collector's flags (`--gc_delay`, `--disk_watch_interval`,
+    /// `--gc_disk_headroom`); the actor's collector reads them.
+    pub gc: crate::gc::GcConfig,
 }
 
 impl AgentConfig {
@@ -151,6 +161,8 @@ impl AgentConfig {
             executor_token_key: None,
             http_command_executor: false,
             log_file: None,
+            gc: crate::gc::GcConfig::default(),
+            switch_user: true,
         }
     }
 }
@@ -369,6 +381,21 @@ pub enum Output {
         /// (path relative to the sandbox, volume folder).
         links: Vec<(PathBuf, PathBuf)>,
     },
+    /// Set a running container's limits to what its executor now holds: tasks joined
+    /// or left a custom executor (Mesos: `containerizer->update` in `Slave::__run`
+    /// and `Slave::statusUpdate`).
+    UpdateLimits {
+        /// The container.
+        container_id: ContainerId,
+        /// Its new limits.
+        limits: crate::limits::ContainerLimits,
+    },
+    /// Schedule the folders of finished work (sandboxes, checkpointed meta folders)
+    /// for removal `--gc_delay` from now (Mesos: slave.cpp `Slave::garbageCollect`).
+    GarbageCollect(Vec<PathBuf>),
+    /// Take folders off the removal schedule: their framework or executor is back
+    /// (Mesos: `gc->unschedule` in `Slave::run`).
+    Unschedule(Vec<PathBuf>),
     /// Set a timer.
     Timer {
         /// When, from now.
@@ -425,6 +452,9 @@ pub struct AgentCore {
     /// Applied operations awaiting acknowledgement, by operation uuid (checkpointed;
     /// at most [`MAX_PENDING_OPERATIONS`]).
     pub(crate) operations: BTreeMap<Vec<u8>, PendingOperation>,
+    /// Each live container's limits as last set (at launch or by `UpdateLimits`);
+    /// an entry goes with its executor.
+    pub(crate) limits: BTreeMap<ContainerId, crate::limits::ContainerLimits>,
 }
 
 impl AgentCore {
@@ -459,6 +489,7 @@ impl AgentCore {
             authenticated_with: None,
             checkpointed: Default::default(),
             operations: BTreeMap::new(),
+            limits: BTreeMap::new(),
         }
     }
 
@@ -565,6 +596,10 @@ impl AgentCore {
 
 #[cfg(test)]
 mod draining_tests;
+#[cfg(test)]
+mod gc_tests;
+#[cfg(test)]
+mod limits_tests;
 #[cfg(test)]
 mod task_groups_tests;
 #[cfg(test)]

@@ -249,8 +249,10 @@ impl AgentCore {
                 .map(|f| f.info.user.clone())
                 .filter(|user| !user.is_empty());
         }
+        let limits = crate::limits::ContainerLimits::of(&resources, command);
+        self.limits.insert(container_id.clone(), limits);
         let request = LaunchRequest {
-            limits: crate::limits::ContainerLimits::of(&resources, command),
+            limits,
             container_id: container_id.clone(),
             command: launch_command,
             env: self.executor_environment(
@@ -261,6 +263,7 @@ impl AgentCore {
                 checkpoint,
             ),
             sandbox,
+            run_as: None,
         };
         for task in tasks {
             if checkpoint {
@@ -271,9 +274,10 @@ impl AgentCore {
             executor.queued_tasks.insert(TaskId::from(&task.task_id), task);
         }
         if let Some(framework) = self.frameworks.get_mut(framework_id) {
-            framework.executors.insert(executor_id, executor);
+            framework.executors.insert(executor_id.clone(), executor);
         }
         self.outbox.push(Output::Launch(Box::new(request)));
+        self.unschedule(framework_id, &executor_id);
     }
 
     /// True while the executor of `container_id` still waits for its container to
@@ -419,6 +423,7 @@ impl AgentCore {
         if let Some(write) = write {
             self.checkpoint(write);
         }
+        self.refresh_limits(framework_id, executor_id);
     }
 
     /// Records a task handed to the executor (STAGING, checkpointed); returns the
@@ -444,6 +449,7 @@ impl AgentCore {
         if let Some(write) = write {
             self.checkpoint(write);
         }
+        self.refresh_limits(framework_id, executor_id);
         executor_pid
     }
 

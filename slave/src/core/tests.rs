@@ -188,8 +188,10 @@ fn run_task_launches_the_command_executor() {
     let mut core = running_core();
     core.on_run_task(&master(), run_task(command_task("t1")), now());
     let outputs = core.drain_outputs();
-    assert_eq!(outputs.len(), 4, "{outputs:?}");
+    assert_eq!(outputs.len(), 5, "{outputs:?}");
     assert!(matches!(&outputs[0], Output::Checkpoint(CheckpointWrite::Framework { .. })));
+    // Mesos: Slave::run unschedules a returning framework's and executor's folders.
+    assert!(matches!(&outputs[4], Output::Unschedule(paths) if paths.len() == 4));
     assert!(matches!(&outputs[1],
         Output::Checkpoint(CheckpointWrite::Executor { info, .. }) if info.executor_id.value == "t1"));
     assert!(matches!(&outputs[2],

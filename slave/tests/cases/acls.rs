@@ -60,6 +60,8 @@ const ACLS: &str = r#"{
 /// tasks stay queued.
 async fn agent(name: &str) -> Harness {
     let h = Harness::start_with(name, |config| {
+        // The users `secret` and `alice` exist only in the ACLs: nothing switches.
+        config.switch_user = false;
         config.authorizer = Some(Arc::new(Authorizer::from_flag(ACLS).expect("acls")));
         let credentials = Arc::new(Credentials::from_list(
             ["ops", "eve"]
