@@ -83,8 +83,11 @@ pub(super) async fn serve_messages<S: AsyncRead + AsyncWrite + Unpin>(
         }
         waiting = match served {
             Served::All => Waiting::Idle,
-            Served::UpTo { head_done } => match (waiting, head_done) {
-                (Waiting::Head(deadline), false) | (Waiting::Body(deadline), true) => {
+            Served::UpTo { head_done, served_some } => match (waiting, head_done) {
+                // The same request as before, still in the same part: its deadline holds.
+                (Waiting::Head(deadline), false) | (Waiting::Body(deadline), true)
+                    if !served_some =>
+                {
                     Waiting::from_deadline(deadline, head_done)
                 }
                 (_, false) => Waiting::Head(Instant::now() + config.header_read_timeout),
@@ -132,8 +135,9 @@ impl Waiting {
 enum Served {
     /// Every buffered byte was a whole message, now served.
     All,
-    /// The buffer ends in part of a message request.
-    UpTo { head_done: bool },
+    /// The buffer ends in part of a message request (`served_some`: after whole ones,
+    /// so the part is of a new request, whose deadlines start now).
+    UpTo { head_done: bool, served_some: bool },
     /// The buffer starts with a request that is hyper's.
     Other,
 }
@@ -150,6 +154,7 @@ fn serve_buffered(
     // One upgrade and one clock read for all that one read brought.
     let node = node.upgrade().map(Node::from_inner);
     let date = http_date();
+    let mut served_some = false;
     loop {
         if buffer.is_empty() {
             return Served::All;
@@ -159,10 +164,11 @@ fn serve_buffered(
                 let resolved = node.as_ref().map(|node| heads.resolve(&request, node.address()));
                 (resolved, request.body, request.len)
             }
-            Decoded::Incomplete { head_done } => return Served::UpTo { head_done },
+            Decoded::Incomplete { head_done } => return Served::UpTo { head_done, served_some },
             Decoded::Other => return Served::Other,
         };
         let request = buffer.split_to(len).freeze();
+        served_some = true;
         let (status, text) = match (node.as_ref(), resolved) {
             (Some(node), Some(Ok((from, to, name)))) => {
                 let body = match body {

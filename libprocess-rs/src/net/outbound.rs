@@ -124,7 +124,7 @@ impl Outbound {
             if let Err(error) = run_connection(peer, &running, connect_timeout, tls).await {
                 tracing::debug!(%peer, %error, "connection to peer broke");
             }
-            running.close();
+            running.fail();
             let current = outbound
                 .upgrade()
                 .is_some_and(|outbound| outbound.remove_if_current(peer, generation));
@@ -227,13 +227,14 @@ impl Pipe {
         self.enqueue(&mut state, batch.messages);
     }
 
-    /// Takes the next batch for the writer task, or marks it idle and returns `None`.
+    /// Takes the next batch for the writer task, or marks it idle and returns `None`;
+    /// `Err` once the pipe is closed and drained.
     fn take_batch(&self) -> Result<Option<Batch>, ()> {
         let mut state = self.state.lock();
-        if state.closed {
-            return Err(());
-        }
         if state.queue.is_empty() {
+            if state.closed {
+                return Err(());
+            }
             state.busy = false;
             return Ok(None);
         }
@@ -254,14 +255,20 @@ impl Pipe {
         self.state.lock().socket = Some(socket);
     }
 
-    /// Drops what waits and everything sent from now on; ends the writer task.
+    /// Refuses everything sent from now on; the writer task writes what already waits
+    /// (as a replaced connection always did), then ends. Direct writes stop at once.
     fn close(&self) {
         let mut state = self.state.lock();
         state.closed = true;
-        state.queue.clear();
         state.socket = None;
         drop(state);
         self.wake.notify_one();
+    }
+
+    /// The connection is gone: what waits is dropped with it.
+    fn fail(&self) {
+        self.close();
+        self.state.lock().queue.clear();
     }
 }
 
