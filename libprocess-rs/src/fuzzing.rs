@@ -23,9 +23,9 @@ use crate::wire;
 /// The address of the fuzzed node (on a simulated network: no sockets are opened).
 pub const NODE_ADDRESS: &str = "10.0.0.1:5050";
 
-/// Feeds `input` as the bytes of one client connection to `node`'s real HTTP server path
-/// (hyper over an in-memory duplex stream, then the node's router), closes the client's
-/// write side, and returns every byte the server wrote back.
+/// Feeds `input` as the bytes of one client connection to `node`'s real server path (the
+/// message path, then hyper, over an in-memory duplex stream, then the node's router),
+/// closes the client's write side, and returns every byte the server wrote back.
 ///
 /// Must run inside an actix `System` (processes answer their routes).
 pub async fn serve_bytes(node: &Node, input: &[u8]) -> Vec<u8> {
