@@ -58,7 +58,8 @@
 //! - `router`: how a node answers HTTP: messages, routes, built-ins.
 //! - [`wire`]: the libprocess wire format.
 //! - `net`: TCP listener and persistent outbound connections, TLS on both, and the
-//!   priority lane ([`Node::give_priority_lane`]).
+//!   priority lane ([`Node::give_priority_lane`]); inbound messages are read by their own
+//!   decoder (`net/front.rs`, `net/decoder.rs`), every other request by hyper.
 //! - [`inherit`]: handing a listening socket to a child process (`--listen_fd`).
 //! - [`tls`]: the TLS setting (`LIBPROCESS_SSL_*`), parsed and loaded once per node;
 //!   `tls::connect` for HTTP clients that talk to other nodes with it.

@@ -6,6 +6,8 @@
 //! threads. The accept loop and the traffic of the processes given the priority lane run
 //! on a second runtime of one thread (`lane`).
 
+pub(crate) mod decoder;
+mod front;
 mod guarded;
 mod lane;
 mod outbound;
