@@ -12,6 +12,8 @@ use base64::Engine as _;
 mod authentication;
 #[path = "cluster/leadership.rs"]
 mod leadership;
+#[path = "cluster/volumes.rs"]
+mod volumes;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid as OsPid;
@@ -320,7 +322,7 @@ fn authenticated_cluster_admits_only_a_scheduler_with_credentials() {
     let line = local
         .lines
         .iter()
-        .find(|l| l.contains("authentication on (HTTP, frameworks, agents)"))
+        .find(|l| l.contains("authentication on (HTTP, frameworks, agents, executors)"))
         .unwrap_or_else(|| panic!("the credential is printed: {:?}", local.lines));
     let words: Vec<&str> = line.split_whitespace().collect();
     let after = |key: &str| words[words.iter().position(|w| *w == key).expect(key) + 1];
@@ -353,6 +355,17 @@ fn authenticated_cluster_admits_only_a_scheduler_with_credentials() {
         serde_json::from_str(&served.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(state["flags"]["authenticate_frameworks"], "true", "{}", state["flags"]);
     assert_eq!(state["flags"]["authenticate_agents"], "true");
+    // The agent makes its executors authenticate, and the command executor that ran
+    // pymesos's task above spoke the v1 HTTP API, so it presented its token.
+    let agent_pid = state["slaves"][0]["pid"].as_str().expect("an agent pid");
+    let (id, address) = agent_pid.split_once('@').expect("id@address");
+    let url = format!("http://{address}/{id}/flags");
+    let mut flags = http.get(&url).header("Authorization", &authorization).call().unwrap();
+    assert_eq!(flags.status(), 200);
+    let flags: serde_json::Value =
+        serde_json::from_str(&flags.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(flags["flags"]["authenticate_http_executors"], "true", "{flags}");
+    assert_eq!(flags["flags"]["http_command_executor"], "true", "{flags}");
 
     // The printed line runs `hello` (a v0 driver) with the credential, as it stands.
     let try_line = local

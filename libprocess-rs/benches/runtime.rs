@@ -9,7 +9,9 @@
 //! Flags (after `--`): `--runs=N` (default 5), `--act1-pings=N` (default 15,000,000),
 //! `--only=act1,act2,net1,codec1`, `--no-write` (print only). For instruction counts:
 //! `--act1-side=ours|bare` (one side of ACT-1 only), `--codec-profile=SUBMESSAGES,COUNT`
-//! (the direct CODEC-1 path COUNT times, then exit).
+//! (the direct CODEC-1 path COUNT times, then exit), `--net1-profile=CLIENTS,REQUESTS,INFLIGHT`
+//! (one NET-1 shape across two OS processes, then exit; `LIBPROCESS_ECHO_BIN` picks the
+//! echo server's binary).
 //!
 //! The Apache libprocess figures the tables compare with are *anchors*: its own
 //! `benchmarks` binary (optimized build) measured on this machine type for issue 17,
@@ -433,7 +435,10 @@ struct EchoServer {
 
 impl EchoServer {
     fn start() -> EchoServer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_libprocess-echo"))
+        // LIBPROCESS_ECHO_BIN runs another build's server (before/after comparisons).
+        let binary = std::env::var("LIBPROCESS_ECHO_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_libprocess-echo").to_string());
+        let mut child = Command::new(binary)
             .arg("--port=0")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -869,9 +874,38 @@ fn codec_profile(spec: &str) {
     println!("decoded {handled} messages of {} bytes", bytes.len());
 }
 
+/// `--net1-profile=CLIENTS,REQUESTS,INFLIGHT`: one NET-1 shape across two OS processes,
+/// once after a warm-up, then exit; for instruction counts per round trip (the
+/// difference of two REQUESTS, under `valgrind --tool=callgrind --trace-children=yes`,
+/// which counts the echo server too).
+fn net1_profile(spec: &str) {
+    let parts: Vec<u64> = spec
+        .split(',')
+        .map(|p| p.parse().expect("--net1-profile=CLIENTS,REQUESTS,INFLIGHT"))
+        .collect();
+    let [clients, requests, inflight] = parts[..] else {
+        panic!("--net1-profile=CLIENTS,REQUESTS,INFLIGHT")
+    };
+    let system = actix_rt::System::new();
+    system.block_on(async {
+        let echo = EchoServer::start();
+        let node =
+            Node::builder("127.0.0.1:0".parse().expect("literal")).start().expect("start node");
+        net1_run(&node, &echo.pid, 1, 2_000, 250, "warm").await;
+        let (rate, _) = net1_run(&node, &echo.pid, clients as usize, requests, inflight, "p").await;
+        println!("{clients} x {requests} requests, {inflight} in flight: {} rpcs/s", human(rate));
+        node.shutdown().await;
+    });
+}
+
 fn main() {
     if std::env::args().any(|a| a == raw::SERVER_FLAG) {
         return raw::serve_main();
+    }
+    if let Some(spec) =
+        std::env::args().find_map(|a| a.strip_prefix("--net1-profile=").map(str::to_string))
+    {
+        return net1_profile(&spec);
     }
     if let Some(spec) =
         std::env::args().find_map(|a| a.strip_prefix("--codec-profile=").map(str::to_string))

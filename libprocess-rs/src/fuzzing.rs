@@ -1,4 +1,5 @@
-//! Fuzz bodies for the inbound request path and the TLS front (not a public API).
+//! Fuzz bodies for the inbound request path, its message decoder and the TLS front (not
+//! a public API).
 //!
 //! The fuzz targets in `libprocess-rs/fuzz/` and the seed-corpus test in
 //! `tests/cases/fuzz_seeds.rs` call these same functions, so CI runs every fuzz body over
@@ -22,9 +23,9 @@ use crate::wire;
 /// The address of the fuzzed node (on a simulated network: no sockets are opened).
 pub const NODE_ADDRESS: &str = "10.0.0.1:5050";
 
-/// Feeds `input` as the bytes of one client connection to `node`'s real HTTP server path
-/// (hyper over an in-memory duplex stream, then the node's router), closes the client's
-/// write side, and returns every byte the server wrote back.
+/// Feeds `input` as the bytes of one client connection to `node`'s real server path (the
+/// message path, then hyper, over an in-memory duplex stream, then the node's router),
+/// closes the client's write side, and returns every byte the server wrote back.
 ///
 /// Must run inside an actix `System` (processes answer their routes).
 pub async fn serve_bytes(node: &Node, input: &[u8]) -> Vec<u8> {
@@ -146,6 +147,37 @@ pub fn message_head(data: &[u8]) {
             Some(head.from),
             "sender {printed:?} does not round-trip"
         );
+    }
+}
+
+/// Fuzz body of the message decoder (`net/decoder.rs`, the message connections' own
+/// parser; the `inbound_request` body drives it inside the real server path): `data` as a
+/// receive buffer. Never panics; a message it finds lies within the buffer, its body
+/// within the message; and no proper prefix of that message is anything but incomplete
+/// (a message is never taken before all of it has arrived, nor handed to hyper half read).
+pub fn message_decoder(data: &[u8]) {
+    use crate::net::decoder::{BodyAt, Decoded, Limits, decode, gather_chunks};
+    let limits = Limits { max_header_bytes: 4096, max_body_bytes: 4096 };
+    let Decoded::Message(request) = decode(data, &limits) else { return };
+    assert!(request.len <= data.len(), "a message longer than the buffer");
+    match request.body {
+        BodyAt::Slice(range) => assert!(range.start <= range.end && range.end <= request.len),
+        BodyAt::Chunks { start, total } => {
+            assert!(start <= request.len && total <= limits.max_body_bytes);
+            assert_eq!(gather_chunks(&data[..request.len], start, total).len(), total);
+        }
+    }
+    assert!(crate::wire::is_message_parts(request.from, request.user_agent));
+    // Quadratic: only for inputs of the size the fuzzer mostly makes.
+    if request.len <= 2048 {
+        for cut in 0..request.len {
+            let verdict = decode(&data[..cut], &limits);
+            assert!(
+                matches!(verdict, Decoded::Incomplete { .. }),
+                "a prefix of {cut} bytes of a {}-byte message: {verdict:?}",
+                request.len
+            );
+        }
     }
 }
 

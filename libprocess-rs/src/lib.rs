@@ -51,14 +51,18 @@
 //! - [`node`]: a libprocess instance: process table, links, sending, spawning.
 //! - [`clock`]: the pausable clock and timers.
 //! - [`duration`]: Mesos's duration syntax (`500ms`, `10mins`).
-//! - [`logging`]: the log verbosity and its temporary toggle (`/logging/toggle`).
+//! - [`logging`]: the log verbosity and its temporary toggle (`/logging/toggle`), and the
+//!   binaries' logging setup.
+//! - [`log_file`]: the binaries' glog-style log files (`--log_dir`), rotated and bounded.
 //! - [`http`]: requests, responses, streaming, route handlers.
 //! - `router`: how a node answers HTTP: messages, routes, built-ins.
 //! - [`wire`]: the libprocess wire format.
 //! - `net`: TCP listener and persistent outbound connections, TLS on both, and the
-//!   priority lane ([`Node::give_priority_lane`]).
+//!   priority lane ([`Node::give_priority_lane`]); inbound messages are read by their own
+//!   decoder (`net/front.rs`, `net/decoder.rs`), every other request by hyper.
 //! - [`inherit`]: handing a listening socket to a child process (`--listen_fd`).
-//! - [`tls`]: the TLS setting (`LIBPROCESS_SSL_*`), parsed and loaded once per node.
+//! - [`tls`]: the TLS setting (`LIBPROCESS_SSL_*`), parsed and loaded once per node;
+//!   `tls::connect` for HTTP clients that talk to other nodes with it.
 //! - [`sim`]: the simulated network.
 //! - [`hooks`]: test hooks (`expect`, `drop_next`, `drop_all`, `hold`).
 //! - [`ring`]: the message ring (recent messages for the web UI) and its endpoints.
@@ -77,6 +81,7 @@ pub mod fuzzing;
 pub mod hooks;
 pub mod http;
 pub mod inherit;
+pub mod log_file;
 pub mod logging;
 mod mailbox;
 pub mod message;

@@ -38,22 +38,54 @@ fn apply(level: u32) {
         apply(level);
     }
 }
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`), and installs the applier
-/// that swaps the filter when the level is raised (`/logging/toggle`,
-/// `SET_LOGGING_LEVEL`): verbosity 0 is this filter, higher levels `debug` or `trace`
-/// until they revert. For binaries (`mesos-master`, `mesos-agent`); a second call, or
-/// one after another subscriber was set, does nothing.
+/// How a binary logs: Mesos's logging flags (logging/flags.hpp).
+#[derive(Debug, Clone, Default)]
+pub struct LogOptions {
+    /// The program's name, in the log files' names (`mesos-master`).
+    pub program: String,
+    /// `--log_dir`: also write log files there (none by default, as in Mesos).
+    pub log_dir: Option<std::path::PathBuf>,
+    /// `--logging_level`: the least severe events logged (when `RUST_LOG` is unset)
+    /// and the severity the log file is named after.
+    pub level: crate::log_file::LogLevel,
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`): [`init`] without log files.
 pub fn init_stderr() {
+    // Without a log directory nothing can fail.
+    let _ = init(&LogOptions::default());
+}
+
+/// Logs to stderr and, with `log_dir`, to rotating glog-style files there
+/// ([`crate::log_file`]); both filtered by `RUST_LOG`, else by the level. Installs the
+/// applier that swaps the filter when the level is raised (`/logging/toggle`,
+/// `SET_LOGGING_LEVEL`): verbosity 0 is this filter, higher levels `debug` or `trace`
+/// until they revert. Returns the symlink to the current log file (what the master
+/// and agent serve at `/master/log` and `/slave/log`). For binaries (`mesos-master`,
+/// `mesos-agent`); a second call, or one after another subscriber was set, sets
+/// nothing up (the files are still opened). Fails if the log directory cannot be
+/// written.
+pub fn init(options: &LogOptions) -> std::io::Result<Option<std::path::PathBuf>> {
     use tracing_subscriber::EnvFilter;
-    let original = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    use tracing_subscriber::prelude::*;
+    let original =
+        std::env::var("RUST_LOG").unwrap_or_else(|_| options.level.directive().to_string());
     let filter =
         |directive: &str| EnvFilter::try_new(directive).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter(&original))
-        .with_writer(std::io::stderr)
-        .with_filter_reloading();
-    let handle = builder.reload_handle();
-    if builder.try_init().is_ok() {
+    let (filter_layer, handle) = tracing_subscriber::reload::Layer::new(filter(&original));
+    let files = match &options.log_dir {
+        Some(dir) => Some(crate::log_file::LogFiles::open(dir, &options.program, options.level)?),
+        None => None,
+    };
+    let link = files.as_ref().map(|f| f.link().to_path_buf());
+    let file_layer = files.map(|files| {
+        let writer = crate::log_file::LogFileWriter(Arc::new(Mutex::new(files)));
+        tracing_subscriber::fmt::layer().with_ansi(false).with_writer(writer)
+    });
+    let stderr_layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let subscriber =
+        tracing_subscriber::registry().with(filter_layer).with(stderr_layer).with(file_layer);
+    if subscriber.try_init().is_ok() {
         install_applier(move |level| {
             let directive = if level == 0 { original.as_str() } else { directive(level) };
             if let Err(error) = handle.reload(filter(directive)) {
@@ -61,6 +93,7 @@ pub fn init_stderr() {
             }
         });
     }
+    Ok(link)
 }
 
 /// The `tracing` filter directive for a verbosity level above the original: 1 is

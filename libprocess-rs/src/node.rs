@@ -40,7 +40,7 @@ use crate::tls::TlsConfig;
 mod links;
 
 pub use links::LinkMode;
-use links::Links;
+use links::{Links, PidMap};
 
 /// Bounds and settings of a node. Every bound says what happens when it is hit.
 #[derive(Clone, Debug)]
@@ -150,11 +150,11 @@ pub(crate) struct NodeInner {
     metrics: Metrics,
     stats: NodeStats,
     config: NodeConfig,
-    processes: DashMap<Arc<str>, ProcessEntry>,
+    processes: DashMap<Arc<str>, ProcessEntry, foldhash::fast::RandomState>,
     default_process: RwLock<Option<Arc<str>>>,
     id_counters: Mutex<HashMap<String, u64>>,
     links: Mutex<Links>,
-    waiters: Mutex<HashMap<Pid, Vec<oneshot::Sender<()>>>>,
+    waiters: Mutex<PidMap<Vec<oneshot::Sender<()>>>>,
     transport: RwLock<Option<Transport>>,
     /// What every HTTP request passes before any route (an authenticator); none = open.
     http_gate: RwLock<Option<HttpGate>>,
@@ -261,11 +261,11 @@ impl NodeBuilder {
             stats: NodeStats::new(&metrics),
             metrics,
             config: self.config,
-            processes: DashMap::new(),
+            processes: DashMap::with_hasher(foldhash::fast::RandomState::default()),
             default_process: RwLock::new(None),
             id_counters: Mutex::new(HashMap::new()),
             links: Mutex::new(Links::default()),
-            waiters: Mutex::new(HashMap::new()),
+            waiters: Mutex::new(PidMap::default()),
             transport: RwLock::new(None),
             http_gate: RwLock::new(None),
         });
@@ -467,6 +467,17 @@ impl Node {
                 Some(entry) => self.deliver_typed(&*entry.mailbox, from, to, message),
                 None => self.no_process(to),
             };
+        }
+    }
+
+    /// The node's TLS setting as loaded at start (`LIBPROCESS_SSL_*`, or
+    /// [`NodeBuilder::tls`]); `None` when TLS is off or the node is simulated. An HTTP
+    /// client of this process that talks to another node connects with it through
+    /// [`crate::tls::connect`], so it speaks TLS exactly when the node's links do.
+    pub fn tls(&self) -> Option<crate::tls::Tls> {
+        match &*self.inner.transport.read() {
+            Some(Transport::Tcp(tcp)) => tcp.tls().cloned(),
+            _ => None,
         }
     }
 
@@ -723,7 +734,7 @@ mod tests {
         node.wait(early.pid()).await;
         {
             let links = node.inner.links.lock();
-            assert_eq!(links.local[linkee.pid()], HashSet::from([late.pid().clone()]));
+            assert_eq!(links.local[linkee.pid()], links::PidSet::from_iter([late.pid().clone()]));
             assert!(!links.linkees.contains_key(early.pid()));
         }
         node.terminate(linkee.pid());

@@ -50,6 +50,16 @@ impl Builtin {
     }
 }
 
+/// The answer to a message from the network, by what became of it: status and text (the
+/// router's, and the message connections' in `net/front.rs`, which write it themselves).
+pub(crate) fn delivery_answer(delivered: Delivered) -> (StatusCode, &'static str) {
+    match delivered {
+        Delivered::Queued | Delivered::Filtered => (StatusCode::ACCEPTED, ""),
+        Delivered::NoProcess => (StatusCode::NOT_FOUND, ""),
+        Delivered::MailboxFull => (StatusCode::SERVICE_UNAVAILABLE, "mailbox full"),
+    }
+}
+
 impl Node {
     /// Answers one HTTP request (the body already read).
     pub async fn handle_http(&self, mut request: Request) -> Response {
@@ -153,10 +163,9 @@ impl Node {
             body: Body::Encoded(request.into_body()),
             via,
         };
-        match self.deliver(envelope) {
-            Delivered::Queued | Delivered::Filtered => lhttp::status(StatusCode::ACCEPTED),
-            Delivered::NoProcess => lhttp::status(StatusCode::NOT_FOUND),
-            Delivered::MailboxFull => lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "mailbox full"),
+        match delivery_answer(self.deliver(envelope)) {
+            (status, "") => lhttp::status(status),
+            (status, text) => lhttp::text(status, text),
         }
     }
 

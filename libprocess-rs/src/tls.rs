@@ -4,7 +4,9 @@
 //! every HTTP endpoint it serves. [`TlsConfig::from_env_map`] is a pure parser (an
 //! environment in, settings or a clear error out); [`TlsConfig::load`] reads the
 //! certificate files once, at node start, into the rustls configurations that
-//! `net` uses for every inbound and outbound connection.
+//! `net` uses for every inbound and outbound connection. [`connect`] opens a client
+//! connection with a node's setting ([`crate::Node::tls`]), for the HTTP clients that
+//! talk to other nodes.
 //!
 //! The variables and their defaults follow Mesos (`docs/ssl.md`, libprocess
 //! `openssl.cpp` `Flags::Flags` and `reinitialize`):
@@ -40,6 +42,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
+
+pub use crate::net::tls::{ClientStream, connect};
 
 /// The prefix of every TLS variable.
 pub const ENV_PREFIX: &str = "LIBPROCESS_SSL_";

@@ -17,8 +17,8 @@
 //! The sender never waits for the answer: it writes messages back to back on one
 //! persistent connection per peer and discards whatever comes back. The receiver answers
 //! `202 Accepted` (delivered), `404 Not Found` (no such process) or `400 Bad Request`.
-//! Requests are parsed by hyper; this module only writes the bytes above and reads
-//! sender, receiver and name out of a parsed request.
+//! This module writes the bytes above and reads sender, receiver and name out of a
+//! request's head; `net/decoder.rs` finds message requests in a connection's bytes.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -145,11 +145,25 @@ fn write_hex(out: &mut Vec<u8>, mut n: usize) {
 /// `User-Agent` starting `libprocess/` (older peers).
 pub fn is_message(method: &Method, headers: &HeaderMap) -> bool {
     method == Method::POST
-        && (headers.contains_key("libprocess-from")
-            || headers
-                .get(http::header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|agent| agent.starts_with("libprocess/")))
+        && is_message_parts(
+            headers.get("libprocess-from").map(|v| v.as_bytes()),
+            headers.get(http::header::USER_AGENT).map(|v| v.as_bytes()),
+        )
+}
+
+/// [`is_message`] for a POST whose two headers are given as raw values (the first of each;
+/// `None` when absent), as the message connections' own decoder reads them.
+pub(crate) fn is_message_parts(from: Option<&[u8]>, user_agent: Option<&[u8]>) -> bool {
+    from.is_some() || user_agent.and_then(as_text).is_some_and(|a| a.starts_with("libprocess/"))
+}
+
+/// A header value as text, as `HeaderValue::to_str` allows it: visible ASCII and tabs.
+fn as_text(value: &[u8]) -> Option<&str> {
+    if value.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b)) {
+        std::str::from_utf8(value).ok()
+    } else {
+        None
+    }
 }
 
 /// Sender, receiver and name of a message request.
@@ -176,27 +190,41 @@ pub enum WireError {
 
 /// Reads sender, receiver and name from a message request (libprocess `parse`).
 pub fn parse_message_head(path: &str, headers: &HeaderMap) -> Result<MessageHead, WireError> {
-    let from_text = match headers.get("libprocess-from") {
-        Some(value) => value
-            .to_str()
-            .map_err(|_| WireError::BadSender("Libprocess-From is not text".into()))?,
-        None => headers
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
+    let from = parse_sender(
+        headers.get("libprocess-from").map(|v| v.as_bytes()),
+        headers.get(http::header::USER_AGENT).map(|v| v.as_bytes()),
+    )?;
+    let (to_id, name) = parse_path(path)?;
+    Ok(MessageHead { from, to_id, name: name.to_string() })
+}
+
+/// The sender of a message from its `Libprocess-From` value, or (when absent) its
+/// `User-Agent: libprocess/<pid>` (raw values, the first of each header).
+pub(crate) fn parse_sender(
+    from: Option<&[u8]>,
+    user_agent: Option<&[u8]>,
+) -> Result<Pid, WireError> {
+    let from_text = match from {
+        Some(value) => as_text(value)
+            .ok_or_else(|| WireError::BadSender("Libprocess-From is not text".into()))?,
+        None => user_agent
+            .and_then(as_text)
             .and_then(|agent| agent.strip_prefix("libprocess/"))
             .ok_or_else(|| WireError::BadSender("no Libprocess-From header".into()))?,
     };
-    let from: Pid = from_text
-        .parse()
-        .map_err(|e: crate::pid::PidParseError| WireError::BadSender(e.to_string()))?;
+    from_text.parse().map_err(|e: crate::pid::PidParseError| WireError::BadSender(e.to_string()))
+}
 
+/// The receiving process's id (percent-decoded) and the message name of a message path
+/// `/<id>/<name>`.
+pub(crate) fn parse_path(path: &str) -> Result<(String, &str), WireError> {
     let rest = path.strip_prefix('/').ok_or_else(|| WireError::BadPath(path.to_string()))?;
     let (to, name) = rest.split_once('/').ok_or_else(|| WireError::BadPath(path.to_string()))?;
     let to_id = percent_decode(to, false).ok_or_else(|| WireError::BadPath(path.to_string()))?;
     if to_id.is_empty() || name.is_empty() {
         return Err(WireError::BadPath(path.to_string()));
     }
-    Ok(MessageHead { from, to_id, name: name.to_string() })
+    Ok((to_id, name))
 }
 
 #[cfg(test)]

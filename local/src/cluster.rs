@@ -56,6 +56,8 @@ struct Auth {
     path: PathBuf,
     /// The agents' own credential (`<work dir>/credential`, Mesos's `--credential`).
     credential: PathBuf,
+    /// The key agents sign their executors' tokens with (`<work dir>/jwt_secret_key`).
+    jwt_key: PathBuf,
     principal: String,
     secret: String,
 }
@@ -72,7 +74,9 @@ impl Auth {
         write_private(&path, &serde_json::json!({ "credentials": [pair.clone()] }))?;
         let credential = work_dir.join("credential");
         write_private(&credential, &pair)?;
-        Ok(Auth { path, credential, principal, secret })
+        let jwt_key = work_dir.join("jwt_secret_key");
+        write_private_bytes(&jwt_key, uuid::Uuid::new_v4().simple().to_string().as_bytes())?;
+        Ok(Auth { path, credential, jwt_key, principal, secret })
     }
 
     /// Every realm of HTTP authentication, and CRAM-MD5 required of v0 frameworks and
@@ -89,14 +93,19 @@ impl Auth {
         ]
     }
 
-    /// HTTP authentication of the agent's endpoints, and its own credential to
-    /// authenticate with the masters.
-    fn agent_args(&self) -> [String; 4] {
+    /// HTTP authentication of the agent's endpoints, its own credential to
+    /// authenticate with the masters, and executors that must present the token the
+    /// agent signs for each of them: the command executor speaks the v1 HTTP API so
+    /// that it has one (over libprocess messages it would need none).
+    fn agent_args(&self) -> [String; 7] {
         [
             format!("--http_credentials={}", self.path.display()),
             "--authenticate_http_readonly=true".into(),
             "--authenticate_http_readwrite=true".into(),
             format!("--credential={}", self.credential.display()),
+            "--authenticate_http_executors=true".into(),
+            format!("--jwt_secret_key={}", self.jwt_key.display()),
+            "--http_command_executor=true".into(),
         ]
     }
 
@@ -116,11 +125,16 @@ fn sibling(name: &str) -> Option<PathBuf> {
 
 /// Writes `json` to a new file at `path` that only its owner can read.
 fn write_private(path: &Path, json: &serde_json::Value) -> anyhow::Result<()> {
+    write_private_bytes(path, json.to_string().as_bytes())
+}
+
+/// Writes `bytes` to a new file at `path` that only its owner can read.
+fn write_private_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let _ = std::fs::remove_file(path);
     let mut file =
         std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    file.write_all(json.to_string().as_bytes())?;
+    file.write_all(bytes)?;
     Ok(())
 }
 
@@ -450,7 +464,7 @@ fn print_summary(members: &[Member], leader: SocketAddr, summary: &Summary, auth
         let (principal, secret) = (&auth.principal, &auth.secret);
         let _ = writeln!(
             out,
-            "  authentication on (HTTP, frameworks, agents): principal {principal} secret {secret} (credentials {})",
+            "  authentication on (HTTP, frameworks, agents, executors): principal {principal} secret {secret} (credentials {})",
             auth.path.display()
         );
         credential = format!(" --principal={principal} --secret={secret}");

@@ -40,8 +40,10 @@ pub struct Flags {
     /// principal and secret into the work dir; start masters with `--credentials`,
     /// every `--authenticate_http_*` realm, `--authenticate_frameworks` and
     /// `--authenticate_agents` (CRAM-MD5); start agents with `--http_credentials`, both
-    /// `--authenticate_http_*` and `--credential` (the same pair); print the principal
-    /// and secret, which frameworks pass as `--principal`/`--secret`.
+    /// `--authenticate_http_*` and `--credential` (the same pair), and with
+    /// `--authenticate_http_executors`, a generated `--jwt_secret_key` and
+    /// `--http_command_executor` (every executor presents the token its agent signed);
+    /// print the principal and secret, which frameworks pass as `--principal`/`--secret`.
     #[arg(long = "authenticate", env = "MESOS_AUTHENTICATE", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub authenticate: bool,
 

@@ -2,7 +2,7 @@
 //! `--release` bench binary printing Markdown tables.
 //!
 //! ```text
-//! cargo bench -p mesos-master --bench allocator -- [alloc1|alloc2|all] [--rounds N] [--runs N]
+//! cargo bench -p mesos-master --bench allocator -- [alloc1|alloc2|all] [--rounds N] [--runs N] [--resources=quantities]
 //! ```
 //!
 //! ALLOC-1 copies Mesos's `HierarchicalAllocator_BENCHMARK_Test.DeclineOffers`:
@@ -12,23 +12,60 @@
 //! with `refuse_seconds = INT_MAX` and times the next batch allocation.
 //! ALLOC-2 copies `BENCHMARK_HierarchicalAllocations.MultiFrameworkAllocations`.
 //!
-//! The allocator runs here on `mesos_proto`'s scalar quantities (the core is
-//! generic; the allocator actor runs it on the full `Resources`), so ports are
-//! left out.
+//! The allocator core is generic over its resource type. The master runs it on
+//! `mesos_proto`'s full `Resources` (protobuf `Resource`s with roles,
+//! reservations and port ranges); that is what the tables measure, ports
+//! included. `--resources=quantities` runs the same scenarios on scalar
+//! `ResourceQuantities` instead (no ports), to show what the full type costs.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use mesos_master::allocator::{
-    AgentId, AgentSpec, Allocation, Allocator, AllocatorConfig, FrameworkId, FrameworkSpec, Used,
+    AgentId, AgentSpec, Allocation, Allocator, AllocatorConfig, AllocatorResources, FrameworkId,
+    FrameworkSpec, Used,
 };
-use mesos_proto::resources::ResourceQuantities;
+use mesos_proto::resources::{ResourceQuantities, Resources};
 
-fn q(text: &str) -> ResourceQuantities {
-    match ResourceQuantities::parse(text) {
-        Ok(parsed) => parsed,
-        Err(e) => panic!("bad benchmark quantities {text}: {e}"),
+/// A resource type the allocator can run on, parsed from Mesos's text form.
+trait BenchResources: AllocatorResources + Clone {
+    /// What the tables call it.
+    const NAME: &'static str;
+    /// Parses `text`; `ports` is a port-range list (`[a-b,c-d]`) that types
+    /// without ranges leave out.
+    fn parse(text: &str, ports: Option<&str>) -> Self;
+}
+
+impl BenchResources for Resources {
+    const NAME: &'static str = "`Resources` (as the master runs it)";
+    fn parse(text: &str, ports: Option<&str>) -> Self {
+        let text = match ports {
+            Some(ports) => format!("{text};ports:{ports}"),
+            None => text.to_string(),
+        };
+        match Resources::parse(&text) {
+            Ok(parsed) => parsed,
+            Err(e) => panic!("bad benchmark resources {text}: {e}"),
+        }
     }
+}
+
+impl BenchResources for ResourceQuantities {
+    const NAME: &'static str = "`ResourceQuantities` (scalars only)";
+    fn parse(text: &str, _ports: Option<&str>) -> Self {
+        match ResourceQuantities::parse(text) {
+            Ok(parsed) => parsed,
+            Err(e) => panic!("bad benchmark quantities {text}: {e}"),
+        }
+    }
+}
+
+/// Mesos's `fragment(createRange(31000, 32000), 16)`: 16 disjoint ranges spread
+/// over the agent's port range, as 16 tasks holding a port each would leave it.
+fn sixteen_port_ranges() -> String {
+    let ranges: Vec<String> =
+        (0..16).map(|i| format!("{}-{}", 31000 + i * 62, 31000 + i * 62 + 30)).collect();
+    format!("[{}]", ranges.join(","))
 }
 
 fn median(values: &mut [Duration]) -> Duration {
@@ -45,21 +82,21 @@ fn spec(role: &str) -> FrameworkSpec {
 }
 
 /// One ALLOC-1 run; returns (agents-added time, per-round times, offers per round).
-fn decline_offers(
+fn decline_offers<R: BenchResources>(
     agents: usize,
     frameworks: usize,
     rounds: usize,
 ) -> (Duration, Vec<Duration>, Vec<usize>) {
     let config = AllocatorConfig::default();
     let interval = config.allocation_interval;
-    let mut allocator: Allocator<ResourceQuantities> = Allocator::new(config);
+    let mut allocator: Allocator<R> = Allocator::new(config);
     let ids: Vec<FrameworkId> =
         (0..frameworks).map(|i| FrameworkId::new(format!("framework-{i:05}"))).collect();
     for id in &ids {
         allocator.on_add_framework(id.clone(), spec("*"), true).expect("unique framework");
     }
-    let total = q("cpus:24;mem:4096;disk:4096");
-    let used = q("cpus:16;mem:2014;disk:1024");
+    let total = R::parse("cpus:24;mem:4096;disk:4096", Some("[31000-32000]"));
+    let used = R::parse("cpus:16;mem:2014;disk:1024", Some(&sixteen_port_ranges()));
     let mut now = Duration::ZERO;
     let start = Instant::now();
     for i in 0..agents {
@@ -78,7 +115,7 @@ fn decline_offers(
             .expect("unique agent");
     }
     // Mesos settles the allocations the additions trigger inside its timing.
-    let mut offers: Vec<Allocation<ResourceQuantities>> = allocator.allocate_candidates(now);
+    let mut offers: Vec<Allocation<R>> = allocator.allocate_candidates(now);
     let added = start.elapsed();
 
     let mut times = Vec::with_capacity(rounds);
@@ -107,8 +144,8 @@ fn decline_offers(
     (added, times, counts)
 }
 
-fn alloc1(rounds: usize, runs: usize) {
-    println!("### ALLOC-1 DeclineOffers ({rounds} rounds per run, {runs} runs)\n");
+fn alloc1<R: BenchResources>(rounds: usize, runs: usize) {
+    println!("### ALLOC-1 DeclineOffers ({rounds} rounds per run, {runs} runs, {})\n", R::NAME);
     println!(
         "| agents x frameworks | added agents (median) | first round | median round | slowest round | offers in first / last round |"
     );
@@ -127,7 +164,7 @@ fn alloc1(rounds: usize, runs: usize) {
         let mut all = Vec::new();
         let mut counts = (0, 0);
         for _ in 0..runs {
-            let (a, times, c) = decline_offers(agents, frameworks, rounds);
+            let (a, times, c) = decline_offers::<R>(agents, frameworks, rounds);
             added.push(a);
             first.push(times[0]);
             all.extend_from_slice(&times);
@@ -157,7 +194,7 @@ struct Profile {
     max_per_offer: usize,
 }
 
-fn alloc2(runs: usize) {
+fn alloc2<R: BenchResources>(runs: usize) {
     let profiles = [
         Profile {
             name: "Marathon",
@@ -184,7 +221,7 @@ fn alloc2(runs: usize) {
             max_per_offer: 5,
         },
     ];
-    println!("### ALLOC-2 MultiFrameworkAllocations ({runs} runs)\n");
+    println!("### ALLOC-2 MultiFrameworkAllocations ({runs} runs, {})\n", R::NAME);
     println!(
         "| run | rounds (last with a launch) | tasks launched / target | median round | slowest round | total allocate time |"
     );
@@ -192,13 +229,13 @@ fn alloc2(runs: usize) {
     for run in 0..runs {
         let config = AllocatorConfig::default();
         let interval = config.allocation_interval;
-        let mut allocator: Allocator<ResourceQuantities> = Allocator::new(config);
+        let mut allocator: Allocator<R> = Allocator::new(config);
         for a in 0..80 {
             allocator
                 .on_add_agent(
                     AgentId::new(format!("agent-{a:02}")),
                     AgentSpec::default(),
-                    q("cpus:64;mem:488000"),
+                    R::parse("cpus:64;mem:488000", None),
                     Vec::new(),
                 )
                 .expect("unique agent");
@@ -212,7 +249,7 @@ fn alloc2(runs: usize) {
                 allocator
                     .on_add_framework(id.clone(), spec(&(p.role)(i)), true)
                     .expect("unique framework");
-                frameworks.push((id, q(p.task), p.max_tasks, p.max_per_offer, 0usize));
+                frameworks.push((id, R::parse(p.task, None), p.max_tasks, p.max_per_offer, 0usize));
                 target += p.max_tasks;
             }
         }
@@ -239,7 +276,7 @@ fn alloc2(runs: usize) {
                     let mut remaining = resources;
                     let mut in_offer = 0;
                     while remaining.contains(&f.1) && f.4 < f.2 && in_offer < f.3 {
-                        remaining.subtract(&f.1);
+                        remaining = remaining.minus(&f.1);
                         f.4 += 1;
                         in_offer += 1;
                         launched += 1;
@@ -287,10 +324,19 @@ fn main() {
         .iter()
         .find(|a| ["alloc1", "alloc2", "all"].contains(&a.as_str()))
         .map_or("all", String::as_str);
-    if which == "alloc1" || which == "all" {
-        alloc1(rounds, runs);
-    }
-    if which == "alloc2" || which == "all" {
-        alloc2(runs);
+    let quantities = args.iter().any(|a| a == "--resources=quantities");
+    match (which, quantities) {
+        ("alloc1", false) => alloc1::<Resources>(rounds, runs),
+        ("alloc1", true) => alloc1::<ResourceQuantities>(rounds, runs),
+        ("alloc2", false) => alloc2::<Resources>(runs),
+        ("alloc2", true) => alloc2::<ResourceQuantities>(runs),
+        (_, false) => {
+            alloc1::<Resources>(rounds, runs);
+            alloc2::<Resources>(runs);
+        }
+        (_, true) => {
+            alloc1::<ResourceQuantities>(rounds, runs);
+            alloc2::<ResourceQuantities>(runs);
+        }
     }
 }

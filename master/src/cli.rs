@@ -40,7 +40,15 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Ok(settings) => settings,
         Err(error) => return fail(&error.to_string()),
     };
-    libprocess::logging::init_stderr();
+    let logging = libprocess::logging::LogOptions {
+        program: "mesos-master".into(),
+        log_dir: settings.flags.log_dir.clone(),
+        level: settings.flags.logging_level,
+    };
+    let log_file = match libprocess::logging::init(&logging) {
+        Ok(log_file) => log_file,
+        Err(error) => return fail(&format!("cannot write log files in --log_dir: {error}")),
+    };
 
     let system = actix_rt::System::new();
     system.block_on(async move {
@@ -57,6 +65,7 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         let mut options = settings.master_options(id.clone());
         options.seed = rand_seed(&id);
         options.registry = settings.registry_mode(node.address());
+        options.log_file = log_file;
         let master = match spawn_master(&node, options) {
             Ok(master) => master,
             Err(error) => return fail(&format!("cannot start the master: {error}")),

@@ -63,6 +63,15 @@ pub struct Flags {
     /// Where the raft log, snapshots and registry live; required with --registry=raft.
     #[arg(long = "work_dir", env = "MESOS_WORK_DIR")]
     pub work_dir: Option<PathBuf>,
+    /// Also write log files in this folder, glog-style (`mesos-master.INFO` links to the
+    /// current one; rotated, at most 8 of 64 MiB kept), served at `/master/log`. By
+    /// default nothing is written to disk.
+    #[arg(long = "log_dir", env = "MESOS_LOG_DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Log events at or above this level: INFO, WARNING or ERROR (`RUST_LOG`, when
+    /// set, takes precedence).
+    #[arg(long = "logging_level", env = "MESOS_LOGGING_LEVEL", default_value = "INFO")]
+    pub logging_level: libprocess::log_file::LogLevel,
     /// `in_memory` or `raft` [default: raft when --work_dir is set, else in_memory].
     #[arg(long = "registry", env = "MESOS_REGISTRY")]
     pub registry: Option<Registry>,
@@ -424,9 +433,11 @@ impl Flags {
             ("authenticate_agents", self.authenticate_agents.to_string()),
             ("authenticators", self.authenticators.clone()),
             ("authentication_v0_timeout", format_duration(self.authentication_v0_timeout)),
+            ("logging_level", self.logging_level.name().to_string()),
         ];
         let optional = [
             ("work_dir", self.work_dir.as_ref().map(|p| p.display().to_string())),
+            ("log_dir", self.log_dir.as_ref().map(|p| p.display().to_string())),
             ("masters", self.masters.clone()),
             ("offer_timeout", self.offer_timeout.map(format_duration)),
             ("roles", self.roles.clone()),

@@ -74,6 +74,8 @@ pub struct MasterOptions {
     pub authorizer: Option<Arc<mesos_security::Authorizer>>,
     /// v0 authentication of frameworks and agents (off by default).
     pub authentication: crate::authentication::AuthenticationConfig,
+    /// The master's log file (`--log_dir`), served at `/master/log`.
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 impl MasterOptions {
@@ -98,6 +100,7 @@ impl MasterOptions {
                 timeout: mesos_security::cram_md5::AUTHENTICATION_V0_TIMEOUT,
                 ..Default::default()
             },
+            log_file: None,
         }
     }
 }
@@ -166,6 +169,7 @@ pub fn spawn_master_with(
     let mut process =
         MasterProcess::new(config, registrar, allocator.clone(), options.flags, node.clock().now());
     process.set_authentication(options.authentication);
+    process.set_log_file(options.log_file);
     let master = reserved.spawn(process);
     node.set_default_process("master");
     // The gate authenticates every request by its realm and, with `--acls`, checks

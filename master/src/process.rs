@@ -37,6 +37,10 @@ libprocess::protocol! {
         ExitedExecutor(internal::ExitedExecutorMessage),
         /// An executor's message for its scheduler.
         ExecutorToFramework(internal::ExecutorToFrameworkMessage),
+        /// An agent's status of an operation with feedback.
+        UpdateOperationStatus(internal::UpdateOperationStatusMessage),
+        /// An agent's update after (re-)registering: the operations it holds.
+        UpdateSlave(internal::UpdateSlaveMessage),
         /// Every scheduler call of the driver since Mesos 1.0.
         SchedulerCall(scheduler::Call),
         /// Legacy: register a framework.
@@ -106,6 +110,8 @@ pub struct MasterProcess {
     /// v0 authentication: sessions in progress and who authenticated as whom. Kept
     /// across leadership changes (it is about connections, not about the registry).
     authentication: Authentication,
+    /// The master's log file (`--log_dir`), served at `/master/log`.
+    log_file: Option<std::path::PathBuf>,
 }
 
 impl MasterProcess {
@@ -135,7 +141,13 @@ impl MasterProcess {
             operator: Default::default(),
             deposed_clients: Vec::new(),
             authentication: Authentication::default(),
+            log_file: None,
         }
+    }
+
+    /// Serves `log_file` at `/master/log` (before the master runs).
+    pub fn set_log_file(&mut self, log_file: Option<std::path::PathBuf>) {
+        self.log_file = log_file;
     }
 
     /// Switches on v0 authentication with these settings (before the master runs).
@@ -254,6 +266,16 @@ impl MasterProcess {
         ctx: &mut Context<'_, Self>,
     ) {
         self.core.on_allocations(decisions);
+        self.flush(ctx);
+    }
+
+    /// The allocator's inverse offers to make (Mesos: master.cpp `Master::inverseOffer`).
+    pub(crate) fn on_inverse_offers(
+        &mut self,
+        decisions: Vec<crate::allocator::InverseOfferAllocation>,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        self.core.on_inverse_offers(decisions);
         self.flush(ctx);
     }
 
@@ -616,6 +638,7 @@ impl Process for MasterProcess {
             leader_view: self.leader_view.clone(),
             registrar: self.registrar.clone(),
             authorizer: self.core.config().authorizer.clone(),
+            log_file: self.log_file.clone(),
         };
         crate::http::install(ctx, &shared);
         let leadership = self.registrar.leadership();
@@ -679,6 +702,10 @@ impl Process for MasterProcess {
             MasterMessage::ExitedExecutor(m) => self.core.on_exited_executor(&from, m),
             MasterMessage::ExecutorToFramework(m) => self.core.on_executor_to_framework(&from, m),
             MasterMessage::SchedulerCall(call) => self.core.on_scheduler_call(&from, call, now),
+            MasterMessage::UpdateOperationStatus(m) => {
+                self.core.on_update_operation_status(&from, m)
+            }
+            MasterMessage::UpdateSlave(m) => self.core.on_update_slave(&from, m),
             legacy => self.on_legacy(&from, legacy, ctx),
         };
         if let Err(error) = result {

@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use libprocess::{ProcessRef, Time};
 use parking_lot::Mutex;
 
-use crate::core::{Agent, Framework, MasterCore, OfferEntry, Stats, UnreachableAgent};
+use crate::core::{
+    Agent, AgentOperatorState, Framework, MasterCore, OfferEntry, Stats, UnreachableAgent,
+};
 use crate::process::MasterProcess;
 use mesos_proto::ids::AgentId;
 use mesos_proto::mesos;
@@ -28,6 +30,9 @@ pub struct StateSnapshot {
     pub elected_time: Time,
     /// Registered agents.
     pub agents: Vec<Agent>,
+    /// The operator's state of the registered agents that are deactivated or draining
+    /// (the others have the default).
+    pub agent_operator_states: std::collections::HashMap<AgentId, AgentOperatorState>,
     /// Unreachable agents.
     pub unreachable: Vec<(AgentId, UnreachableAgent)>,
     /// Registered frameworks.
@@ -36,6 +41,8 @@ pub struct StateSnapshot {
     pub completed_frameworks: Vec<Framework>,
     /// Outstanding offers.
     pub offers: Vec<OfferEntry>,
+    /// Outstanding inverse offers (maintenance).
+    pub inverse_offers: Vec<mesos::InverseOffer>,
     /// Counters.
     pub stats: Stats,
     /// The master's flags, as `--name=value` pairs.
@@ -44,6 +51,8 @@ pub struct StateSnapshot {
     pub weights: std::collections::BTreeMap<String, f64>,
     /// Quota configs in force, by role.
     pub quota_configs: std::collections::BTreeMap<String, mesos::quota::QuotaConfig>,
+    /// Operations with feedback being tracked (GET_OPERATIONS).
+    pub operations: Vec<mesos::Operation>,
 }
 
 impl StateSnapshot {
@@ -54,7 +63,13 @@ impl StateSnapshot {
         agents.sort_by(|a, b| a.id.cmp(&b.id));
         let mut frameworks: Vec<Framework> = core.frameworks().cloned().collect();
         frameworks.sort_by(|a, b| a.id.cmp(&b.id));
+        let agent_operator_states = agents
+            .iter()
+            .map(|a| (a.id.clone(), core.agent_operator_state(&a.id)))
+            .filter(|(_, state)| *state != AgentOperatorState::default())
+            .collect();
         StateSnapshot {
+            agent_operator_states,
             info: core.info().clone(),
             start_time,
             elected_time,
@@ -63,10 +78,12 @@ impl StateSnapshot {
             frameworks,
             completed_frameworks: core.completed_frameworks().cloned().collect(),
             offers: core.offers().cloned().collect(),
+            inverse_offers: core.inverse_offers().cloned().collect(),
             stats: core.stats().clone(),
             flags,
             weights: core.weights().clone(),
             quota_configs: core.quota_configs().clone(),
+            operations: core.operations().cloned().collect(),
         }
     }
 }

@@ -42,6 +42,12 @@ libprocess::protocol! {
         Shutdown(internal::ShutdownMessage),
         /// Drain: kill every task within the config's grace period.
         Drain(internal::DrainSlaveMessage),
+        /// Apply an offer operation whose framework wants feedback.
+        ApplyOperation(internal::ApplyOperationMessage),
+        /// The framework acknowledged an operation status.
+        AckOperation(internal::AcknowledgeOperationStatusMessage),
+        /// Operations the master knows that the agent did not report.
+        ReconcileOperations(internal::ReconcileOperationsMessage),
     }
 }
 
@@ -71,5 +77,9 @@ libprocess::protocol! {
         OperationStatus(internal::UpdateOperationStatusMessage),
         /// Another master leads (sent by followers and deposed leaders).
         NewMaster(NewMasterDetectedMessage),
+        /// Inverse offers: agents scheduled for maintenance, to give back.
+        InverseOffers(internal::InverseOffersMessage),
+        /// An inverse offer is withdrawn.
+        RescindInverseOffer(internal::RescindInverseOfferMessage),
     }
 }

@@ -55,6 +55,7 @@
 //! - [`resources`]: `Resources` with Mesos's arithmetic, the `--resources` parser,
 //!   `ResourceQuantities`.
 //! - [`attributes`]: agent attributes and the `--attributes` parser.
+//! - [`checks`]: validation of a task's health check and general check (Mesos's rules).
 //! - [`ids`]: typed identifiers (`FrameworkId`, `AgentId`, `OfferId`, ...).
 //! - [`inbox`]: what a master sends agents and schedulers, as protocol enums for test
 //!   fakes and benchmark clients.
@@ -77,6 +78,7 @@ mod generated {
 pub use generated::mesos;
 
 pub mod attributes;
+pub mod checks;
 pub mod extensions;
 pub mod http_api;
 pub mod ids;

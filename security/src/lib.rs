@@ -35,7 +35,7 @@ pub mod http_auth;
 pub mod jwt;
 pub mod principal;
 
-pub use acls::{Action, Authorizer};
+pub use acls::{Action, Authorizer, NestedContainerCall, StandaloneContainerCall};
 pub use credentials::{Credential, Credentials};
 pub use error::SecurityError;
 pub use http_auth::{HttpAuthError, HttpAuthenticator};

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use libprocess::Pid;
 use mesos_proto::mesos::internal::StatusUpdateRecord;
-use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, Resource, SlaveInfo, Task};
+use mesos_proto::mesos::{DrainConfig, ExecutorInfo, FrameworkInfo, Resource, SlaveInfo, Task};
 use prost::Message;
 
 use crate::error::AgentError;
@@ -173,6 +173,31 @@ impl Checkpointer {
         write_atomic(&self.paths().resources_info_file(), &encode_records(resources))
     }
 
+    /// Writes `drain.config` (Mesos checkpoints it as one protobuf record), or removes
+    /// it once the drain is over (`None`).
+    pub fn drain_config(&self, config: Option<&DrainConfig>) -> Result<(), AgentError> {
+        let path = self.paths.drain_config_file(&self.agent_id);
+        match config {
+            Some(config) => write_atomic(&path, &encode_records(std::slice::from_ref(config))),
+            None => match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(AgentError::io("remove", &path, e))
+                }
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// `meta/resources/operations.info`: the applied operations whose terminal status
+    /// the framework has not acknowledged, as framed records (Mesos keeps them beside
+    /// the resources, in `resources_and_operations.state`).
+    pub fn operations(
+        &self,
+        operations: &[mesos_proto::mesos::Operation],
+    ) -> Result<(), AgentError> {
+        write_atomic(&self.paths().operations_info_file(), &encode_records(operations))
+    }
+
     /// Writes `slave.info` and the boot id, then points `meta/slaves/latest` at it.
     pub fn agent_info(&self, info: &SlaveInfo) -> Result<(), AgentError> {
         if let Some(boot_id) = current_boot_id() {
@@ -297,6 +322,10 @@ pub struct RecoveredState {
     /// The checkpointed resources (dynamic reservations, persistent volumes) the
     /// master last sent (`meta/resources/resources.info`).
     pub resources: Vec<Resource>,
+    /// The drain in progress when the agent stopped (`drain.config`).
+    pub drain_config: Option<DrainConfig>,
+    /// Operations awaiting acknowledgement (`meta/resources/operations.info`).
+    pub operations: Vec<mesos_proto::mesos::Operation>,
 }
 
 #[path = "checkpoint_read.rs"]

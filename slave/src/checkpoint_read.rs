@@ -72,7 +72,17 @@ pub fn read_state(paths: &Paths) -> Result<Option<RecoveredState>, AgentError> {
         Some(bytes) => decode_records(&resources_file, &bytes)?,
         None => Vec::new(),
     };
-    Ok(Some(RecoveredState { info, rebooted, frameworks, resources }))
+    let drain_file = paths.drain_config_file(&agent_id);
+    let drain_config = match read_optional(&drain_file)? {
+        Some(bytes) => decode_records(&drain_file, &bytes)?.into_iter().next(),
+        None => None,
+    };
+    let operations_file = paths.operations_info_file();
+    let operations = match read_optional(&operations_file)? {
+        Some(bytes) => decode_records(&operations_file, &bytes)?,
+        None => Vec::new(),
+    };
+    Ok(Some(RecoveredState { info, rebooted, frameworks, resources, drain_config, operations }))
 }
 
 fn read_framework(dir: &Path) -> Result<RecoveredFramework, AgentError> {

@@ -155,3 +155,23 @@ fn checkpointed_resources_round_trip() {
     let state = read_state(&paths).unwrap().unwrap();
     assert_eq!(mesos_proto::resources::Resources::from_protos(state.resources).unwrap(), reserved);
 }
+
+/// The drain config is checkpointed at `meta/slaves/<id>/drain.config` (Mesos's path),
+/// read back after a restart, and gone once removed (removing twice is fine).
+#[test]
+fn drain_config_round_trip() {
+    use mesos_proto::mesos::{DrainConfig, DurationInfo};
+    let dir = TempDir::new("drain-config");
+    let (paths, cp) = populated(&dir);
+    assert_eq!(read_state(&paths).unwrap().unwrap().drain_config, None);
+    let config = DrainConfig {
+        max_grace_period: Some(DurationInfo { nanoseconds: 9 }),
+        mark_gone: Some(true),
+    };
+    cp.drain_config(Some(&config)).unwrap();
+    assert!(dir.0.join("meta/slaves/A-S1/drain.config").is_file());
+    assert_eq!(read_state(&paths).unwrap().unwrap().drain_config, Some(config));
+    cp.drain_config(None).unwrap();
+    cp.drain_config(None).unwrap();
+    assert_eq!(read_state(&paths).unwrap().unwrap().drain_config, None);
+}

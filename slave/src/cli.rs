@@ -12,11 +12,11 @@ use crate::executor::{CommandExecutor, PosixTaskRunner};
 use crate::flags::Flags;
 use clap::Parser;
 use libprocess::Node;
+use mesos_framework::executor::Transport;
 
 /// Runs `mesos-agent` with these arguments (the first is the program name) until the
 /// agent stops.
 pub fn agent_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    libprocess::logging::init_stderr();
     let flags = match Flags::try_parse_from(args) {
         Ok(flags) => flags,
         Err(error) => {
@@ -26,7 +26,19 @@ pub fn agent_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match AgentStartup::prepare(flags) {
+    let logging = libprocess::logging::LogOptions {
+        program: "mesos-agent".into(),
+        log_dir: flags.log_dir.clone(),
+        level: flags.logging_level,
+    };
+    let log_file = match libprocess::logging::init(&logging) {
+        Ok(log_file) => log_file,
+        Err(error) => {
+            eprintln!("mesos-agent: cannot write log files in --log_dir: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match AgentStartup::prepare(flags, log_file) {
         Ok(startup) => startup.run(),
         Err(message) => {
             eprintln!("mesos-agent: {message}");
@@ -48,7 +60,10 @@ struct AgentStartup {
 impl AgentStartup {
     /// Step 1: the listening socket, the resource limiter, the configuration and what
     /// to recover from `--work_dir`; any failure is a message for the operator.
-    fn prepare(mut flags: Flags) -> Result<AgentStartup, String> {
+    fn prepare(
+        mut flags: Flags,
+        log_file: Option<std::path::PathBuf>,
+    ) -> Result<AgentStartup, String> {
         let listener = match flags.listen_fd.map(libprocess::inherit::inherited_listener) {
             None => None,
             Some(Ok(listener)) => Some(listener),
@@ -59,7 +74,8 @@ impl AgentStartup {
         }
         let address = SocketAddr::new(flags.ip, flags.port);
         let limiter = flags.limiter().map_err(|error| error.to_string())?;
-        let config = flags.into_config().map_err(|error| error.to_string())?;
+        let mut config = flags.into_config().map_err(|error| error.to_string())?;
+        config.log_file = log_file;
         let recovered = prepare_recovery(&config)
             .map_err(|error| format!("cannot recover from --work_dir: {error}"))?;
         Ok(AgentStartup { address, listener, limiter, config, recovered })
@@ -99,9 +115,17 @@ impl AgentStartup {
     }
 }
 
+/// The command executor's transport, chosen as Mesos's command executor chooses its
+/// library: the v1 executor HTTP API when the agent set `MESOS_HTTP_COMMAND_EXECUTOR=1`
+/// (`--http_command_executor`), else libprocess messages (anything else, or unset).
+// Mesos: launcher/executor.cpp `CommandExecutor::initialize`.
+pub fn command_executor_transport(value: Option<&str>) -> Transport {
+    if value == Some("1") { Transport::Http } else { Transport::Libprocess }
+}
+
 /// Runs `mesos-executor` (configured by the `MESOS_*` environment the agent sets; the
 /// arguments only matter for `--help`): the [`CommandExecutor`] on the SDK's executor
-/// driver, until the driver ends.
+/// driver, on the transport [`command_executor_transport`] picks, until the driver ends.
 pub fn executor_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     mesos_framework::runtime::init_logging();
     if args.into_iter().any(|a| a == "--help" || a == "-h") {
@@ -110,9 +134,15 @@ pub fn executor_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
+    let variable = std::env::var("MESOS_HTTP_COMMAND_EXECUTOR").ok();
+    let transport = command_executor_transport(variable.as_deref());
+    match transport {
+        Transport::Http => tracing::info!("command executor on the v1 executor HTTP API"),
+        Transport::Libprocess => tracing::info!("command executor on libprocess messages"),
+    }
     actix_rt::System::new().block_on(async move {
         let executor = CommandExecutor::new(Box::new(PosixTaskRunner));
-        match mesos_framework::executor::run_executor(executor).await {
+        match mesos_framework::executor::run_executor_on(executor, transport).await {
             Ok(status) => {
                 // Stopped or aborted alike: the agent learns the task's fate from its
                 // updates, not from the executor's exit code.
@@ -140,8 +170,7 @@ pub fn default_executor_main(args: impl IntoIterator<Item = OsString>) -> ExitCo
     }
     actix_rt::System::new().block_on(async move {
         let executor = crate::default_executor::DefaultExecutor::new(Box::new(PosixTaskRunner));
-        let transport = mesos_framework::executor::Transport::Http;
-        match mesos_framework::executor::run_executor_on(executor, transport).await {
+        match mesos_framework::executor::run_executor_on(executor, Transport::Http).await {
             Ok(status) => {
                 tracing::info!(?status, "default executor done");
                 ExitCode::SUCCESS
@@ -152,4 +181,19 @@ pub fn default_executor_main(args: impl IntoIterator<Item = OsString>) -> ExitCo
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only `MESOS_HTTP_COMMAND_EXECUTOR=1` selects the v1 HTTP API, as in Mesos's
+    /// command executor; `0`, anything else or nothing keeps libprocess.
+    #[test]
+    fn command_executor_transport_follows_the_agent() {
+        assert_eq!(command_executor_transport(Some("1")), Transport::Http);
+        assert_eq!(command_executor_transport(Some("0")), Transport::Libprocess);
+        assert_eq!(command_executor_transport(Some("true")), Transport::Libprocess);
+        assert_eq!(command_executor_transport(None), Transport::Libprocess);
+    }
 }

@@ -46,6 +46,9 @@ pub struct LaunchRequest {
     pub sandbox: PathBuf,
     /// The container's resource limits.
     pub limits: ContainerLimits,
+    /// The user to run as (`--switch_user` under root; the actor looks it up), else
+    /// the agent's.
+    pub run_as: Option<crate::users::RunAs>,
 }
 
 /// A container whose executor process has exited.
@@ -81,6 +84,11 @@ pub trait Containerizer: 'static {
     fn reap(&mut self) -> Vec<Termination>;
     /// Resource usage of the container, if it can be measured.
     fn usage(&self, container_id: &ContainerId) -> Option<ResourceStatistics>;
+    /// Sets a running container's limits (tasks joined or left its executor). The
+    /// default does nothing (containerizers that limit nothing).
+    fn update(&mut self, container_id: &ContainerId, limits: ContainerLimits) {
+        let _ = (container_id, limits);
+    }
 }
 
 /// Describes a wait status like Mesos's `WSTRINGIFY`.
@@ -127,19 +135,45 @@ impl PosixContainerizer {
     }
 }
 
+/// The identity the child takes before exec (`--switch_user`).
+struct ChildUser {
+    uid: nix::unistd::Uid,
+    gid: nix::unistd::Gid,
+    groups: Vec<nix::unistd::Gid>,
+}
+
+impl ChildUser {
+    fn of(user: &crate::users::RunAs) -> ChildUser {
+        ChildUser {
+            uid: nix::unistd::Uid::from_raw(user.uid),
+            gid: nix::unistd::Gid::from_raw(user.gid),
+            groups: user.groups.iter().map(|g| nix::unistd::Gid::from_raw(*g)).collect(),
+        }
+    }
+}
+
 /// Makes the child call `setsid(2)` before exec, so the executor leads its own
 /// session and process group: it survives the agent and its terminal, and a kill
-/// reaches every process it started. Then it applies its resource limits.
+/// reaches every process it started. Then it applies its resource limits (joining
+/// its cgroup needs the agent's identity) and, last, becomes its user (Mesos:
+/// `os::su`: the user's groups, gid, then uid).
 #[allow(unsafe_code)]
-fn new_session(command: &mut Command, limits: ChildLimits) {
+fn new_session(command: &mut Command, limits: ChildLimits, user: Option<ChildUser>) {
     // SAFETY: the closure runs in the forked child before exec and only makes
     // system calls (setsid(2); open(2)/write(2) on a path prepared beforehand;
-    // setrlimit(2)), which are async-signal-safe, allocate nothing and touch no
+    // setrlimit(2); setgroups(2)/setgid(2)/setuid(2) with values prepared
+    // beforehand), which are async-signal-safe, allocate nothing and touch no
     // state shared with the parent.
     unsafe {
         command.pre_exec(move || {
             nix::unistd::setsid().map_err(std::io::Error::from)?;
-            limits.apply_in_child()
+            limits.apply_in_child()?;
+            if let Some(user) = &user {
+                nix::unistd::setgroups(&user.groups)?;
+                nix::unistd::setgid(user.gid)?;
+                nix::unistd::setuid(user.uid)?;
+            }
+            Ok(())
         });
     }
 }
@@ -169,6 +203,14 @@ fn build_command(request: &LaunchRequest, limits: ChildLimits) -> Result<Command
     };
     let stdout = append("stdout").map_err(|e| format!("cannot create stdout: {e}"))?;
     let stderr = append("stderr").map_err(|e| format!("cannot create stderr: {e}"))?;
+    if let Some(user) = &request.run_as {
+        // The sandbox is the user's (Mesos chowns it whole); so are its output files.
+        for file in [&stdout, &stderr] {
+            std::os::unix::fs::fchown(file, Some(user.uid), Some(user.gid)).map_err(|e| {
+                format!("cannot chown the sandbox's output to '{}': {e}", user.name)
+            })?;
+        }
+    }
     command
         .current_dir(&request.sandbox)
         .env_clear()
@@ -179,7 +221,7 @@ fn build_command(request: &LaunchRequest, limits: ChildLimits) -> Result<Command
     if !request.env.contains_key("PATH") {
         command.env("PATH", DEFAULT_PATH);
     }
-    new_session(&mut command, limits);
+    new_session(&mut command, limits, request.run_as.as_ref().map(ChildUser::of));
     Ok(command)
 }
 
@@ -239,7 +281,8 @@ impl Containerizer for PosixContainerizer {
         let mut command = build_command(&request, limits).map_err(fail)?;
         let child = command.spawn().map_err(|e| fail(format!("cannot start the executor: {e}")))?;
         let pid = child.id();
-        tracing::info!(container = %request.container_id, pid, "launched executor");
+        let user = request.run_as.as_ref().map(|u| u.name.as_str());
+        tracing::info!(container = %request.container_id, pid, ?user, "launched executor");
         self.containers.insert(request.container_id, Watched { pid, child: Some(child) });
         Ok(Some(pid))
     }
@@ -301,6 +344,15 @@ impl Containerizer for PosixContainerizer {
             self.limiter.cleanup(&termination.container_id);
         }
         exited
+    }
+
+    fn update(&mut self, container_id: &ContainerId, limits: ContainerLimits) {
+        if !self.containers.contains_key(container_id) {
+            return;
+        }
+        if let Err(error) = self.limiter.update(container_id, limits) {
+            tracing::warn!(container = %container_id, %error, "cannot resize the container");
+        }
     }
 
     fn usage(&self, container_id: &ContainerId) -> Option<ResourceStatistics> {

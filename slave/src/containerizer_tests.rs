@@ -37,6 +37,7 @@ fn request(sandbox: &Sandbox, id: &str, shell_command: &str) -> LaunchRequest {
         env,
         sandbox: sandbox.0.clone(),
         limits: crate::limits::ContainerLimits::default(),
+        run_as: None,
     }
 }
 

@@ -24,6 +24,16 @@
 //!    when no containers are left).
 //! 5. `shutdown` (SHUTDOWN): every task is killed, with a grace period a little shorter
 //!    than the driver's (as the command executor does).
+//! 6. Checks: once a task runs, its `health_check` and `check` run as under the command
+//!    executor (`mesos_framework::checks`, one [`TaskCheckers`] per task, told apart by
+//!    their owner number). A report goes out as a copy of the task's last update with
+//!    `healthy` (reason `REASON_TASK_HEALTH_CHECK_STATUS_UPDATED`) or `check_status`
+//!    (`REASON_TASK_CHECK_STATUS_UPDATED`); every update of a checked task carries a
+//!    check status, empty until the first result. At `consecutive_failures` health
+//!    failures the task is killed, so (by 2) its group too; from then on every terminal
+//!    update says `healthy=false` (Mesos: `DefaultExecutor::taskHealthUpdated` sets the
+//!    executor-wide `unhealthy`, MESOS-8543). A task being killed or ended reports no
+//!    more checks.
 //!
 //! Mesos launches each task as a nested container through the agent's operator API
 //! (LAUNCH_NESTED_CONTAINER, WAIT_NESTED_CONTAINER, KILL_NESTED_CONTAINER). Ours runs
@@ -38,9 +48,13 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use mesos_framework::checks::{
+    CHECK_OWNERS, CheckEvent, OsProber, ProbeContext, ProbeDone, Prober, TaskCheckers,
+    check_token_owner, empty_check_status,
+};
 use mesos_framework::executor::{Executor, ExecutorDriver};
 use mesos_proto::mesos::{
-    KillPolicy, TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus, environment,
+    KillPolicy, TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus, environment, task_status,
 };
 
 use crate::containerizer::{Signal, describe_status};
@@ -69,15 +83,31 @@ struct Child {
     killed: bool,
     /// Its terminal update went out.
     terminal: bool,
+    /// Its number among this executor's tasks: the owner of its checks' timers.
+    number: u32,
+    /// Its health check and general check, while it runs and is not being killed.
+    checks: Option<TaskCheckers>,
+    /// Its last update: check and health updates are copies of it (Mesos:
+    /// `Container::lastTaskStatus`).
+    last_status: Option<TaskStatus>,
 }
+
+/// Makes the prober of each task's checks.
+pub type ProberFactory = Box<dyn Fn() -> Box<dyn Prober>>;
 
 /// The default executor.
 pub struct DefaultExecutor {
     runner: Box<dyn TaskRunner>,
+    probers: ProberFactory,
     tasks: BTreeMap<String, Child>,
     next_group: u64,
+    /// The next task's number (see `Child::number`).
+    next_number: u32,
     /// Shutting down: no new task starts.
     shutting_down: bool,
+    /// A task was killed for failing its health check: every terminal update from
+    /// now on says `healthy=false` (Mesos: `DefaultExecutor::unhealthy`).
+    unhealthy: bool,
 }
 
 fn grace_of(policy: Option<&KillPolicy>) -> Option<Duration> {
@@ -90,20 +120,56 @@ fn grace_of(policy: Option<&KillPolicy>) -> Option<Duration> {
 const ESCALATE_KILL: u64 = 1;
 
 impl DefaultExecutor {
-    /// A default executor starting its tasks with `runner`.
+    /// A default executor starting its tasks with `runner` and probing their checks on
+    /// this machine.
     pub fn new(runner: Box<dyn TaskRunner>) -> DefaultExecutor {
-        DefaultExecutor { runner, tasks: BTreeMap::new(), next_group: 0, shutting_down: false }
+        DefaultExecutor::with_probers(runner, Box::new(|| Box::new(OsProber)))
     }
 
-    fn send(driver: &mut ExecutorDriver, task_id: &TaskId, state: TaskState, message: String) {
+    /// A default executor starting its tasks with `runner` and probing each task's
+    /// checks with a prober from `probers`.
+    pub fn with_probers(runner: Box<dyn TaskRunner>, probers: ProberFactory) -> DefaultExecutor {
+        DefaultExecutor {
+            runner,
+            probers,
+            tasks: BTreeMap::new(),
+            next_group: 0,
+            next_number: 0,
+            shutting_down: false,
+            unhealthy: false,
+        }
+    }
+
+    /// Sends a new update of `task_id` in `state`, with the empty check status when
+    /// the task has a check (Mesos: default_executor.cpp `createTaskStatus`).
+    fn send(
+        &mut self,
+        driver: &mut ExecutorDriver,
+        task_id: &TaskId,
+        state: TaskState,
+        message: String,
+    ) {
+        let child = self.tasks.get(&task_id.value);
+        let check = child.and_then(|c| c.task.check.as_ref());
         let status = TaskStatus {
             task_id: task_id.clone(),
             state: state as i32,
-            message: Some(message),
+            message: (!message.is_empty()).then_some(message),
+            check_status: check.map(|check| empty_check_status(check.r#type())),
             ..TaskStatus::default()
         };
-        if let Err(error) = driver.send_status_update(status) {
-            tracing::warn!(%error, task_id = %task_id.value, ?state, "cannot send an update");
+        self.forward(driver, status);
+    }
+
+    /// Sends `status` and remembers it as its task's last.
+    fn forward(&mut self, driver: &mut ExecutorDriver, status: TaskStatus) {
+        let task_id = status.task_id.value.clone();
+        let state = status.state();
+        if let Err(error) = driver.send_status_update(status.clone()) {
+            tracing::warn!(%error, %task_id, ?state, "cannot send an update");
+        }
+        if let Some(child) = self.tasks.get_mut(&task_id) {
+            child.last_status = Some(status);
         }
     }
 
@@ -166,8 +232,20 @@ impl DefaultExecutor {
             return;
         }
         child.terminal = true;
+        child.checks = None;
         let group = child.group;
-        Self::send(driver, &child.task.task_id.clone(), state, message);
+        let task_id = child.task.task_id.clone();
+        let check = child.task.check.as_ref().map(|check| empty_check_status(check.r#type()));
+        let status = TaskStatus {
+            task_id,
+            state: state as i32,
+            message: Some(message),
+            check_status: check,
+            // Mesos: default_executor.cpp `waited`, "a task has been unhealthy".
+            healthy: self.unhealthy.then_some(false),
+            ..TaskStatus::default()
+        };
+        self.forward(driver, status);
         if matches!(state, TaskState::TaskFailed | TaskState::TaskKilled) {
             let grace = driver.env().shutdown_grace_period.saturating_sub(SHUTDOWN_MARGIN);
             self.kill_group(driver, group, grace);
@@ -202,6 +280,8 @@ impl DefaultExecutor {
             return;
         }
         child.killed = true;
+        // Mesos: `DefaultExecutor::kill` stops the checks; no report after the kill.
+        child.checks = None;
         match child.pid {
             Some(pid) => {
                 self.runner.signal(pid, Signal::Term);
@@ -210,6 +290,80 @@ impl DefaultExecutor {
             None => {
                 let message = "Killed before it started".to_string();
                 self.finish(driver, task_id, TaskState::TaskKilled, message);
+            }
+        }
+    }
+}
+
+/// The checks of each task (step 6).
+impl DefaultExecutor {
+    /// Starts the task's health check and general check, if it has any.
+    fn start_checks(&mut self, driver: &mut ExecutorDriver, task_id: &str) {
+        let Some(child) = self.tasks.get_mut(task_id) else { return };
+        let sandbox = task_sandbox(&driver.env().sandbox, task_id);
+        let context = ProbeContext::for_task(&child.task, &sandbox);
+        let checks = TaskCheckers::new(&child.task, context, (self.probers)(), driver)
+            .with_owner(child.number);
+        if !checks.is_empty() {
+            child.checks.insert(checks).start(driver);
+        }
+    }
+
+    /// The running task whose checks `owner` numbers.
+    fn checked_task(&mut self, owner: u32) -> Option<&mut Child> {
+        self.tasks.values_mut().find(|c| c.number == owner && c.checks.is_some())
+    }
+
+    fn on_check_timer(&mut self, driver: &mut ExecutorDriver, owner: u32, token: u64) {
+        let Some(child) = self.checked_task(owner) else { return };
+        let task_id = child.task.task_id.value.clone();
+        let events = child.checks.as_mut().and_then(|c| c.on_timer(driver, token));
+        for event in events.unwrap_or_default() {
+            self.on_check_event(driver, &task_id, event);
+        }
+    }
+
+    fn on_probe_done(&mut self, driver: &mut ExecutorDriver, done: ProbeDone) {
+        // A probe of a task that ended or is being killed: nobody needs its result.
+        let Some(child) = self.checked_task(done.owner()) else { return };
+        let task_id = child.task.task_id.value.clone();
+        let events = child.checks.as_mut().map(|c| c.on_probe_done(driver, done));
+        for event in events.unwrap_or_default() {
+            self.on_check_event(driver, &task_id, event);
+        }
+    }
+
+    /// A check of `task_id` reported: send it as a copy of the task's last update; kill
+    /// the task (and so its group) after too many failed health checks. Mesos:
+    /// default_executor.cpp `taskCheckUpdated`, `taskHealthUpdated`.
+    fn on_check_event(&mut self, driver: &mut ExecutorDriver, task_id: &str, event: CheckEvent) {
+        let Some(child) = self.tasks.get(task_id) else { return };
+        if child.checks.is_none() || child.terminal || child.killed {
+            return;
+        }
+        let Some(mut status) = child.last_status.clone() else { return };
+        let grace =
+            grace_of(child.task.kill_policy.as_ref()).unwrap_or(driver.env().shutdown_grace_period);
+        match event {
+            CheckEvent::Health(report) => {
+                tracing::info!(task_id, healthy = report.healthy, "task health changed");
+                status.reason = Some(task_status::Reason::TaskHealthCheckStatusUpdated as i32);
+                status.healthy = Some(report.healthy);
+                self.forward(driver, status);
+                if report.kill_task {
+                    tracing::warn!(
+                        task_id,
+                        failures = report.consecutive_failures,
+                        "killing the task: its health check failed too many times"
+                    );
+                    self.unhealthy = true;
+                    self.kill(driver, task_id, grace);
+                }
+            }
+            CheckEvent::CheckStatus(check_status) => {
+                status.reason = Some(task_status::Reason::TaskCheckStatusUpdated as i32);
+                status.check_status = Some(check_status);
+                self.forward(driver, status);
             }
         }
     }
@@ -227,8 +381,18 @@ impl Executor for DefaultExecutor {
         let ids: Vec<&str> = group.tasks.iter().map(|t| t.task_id.value.as_str()).collect();
         tracing::info!(tasks = ?ids, "launching a task group");
         for task in &group.tasks {
-            let child =
-                Child { task: task.clone(), group: id, pid: None, killed: false, terminal: false };
+            let child = Child {
+                task: task.clone(),
+                group: id,
+                pid: None,
+                killed: false,
+                terminal: false,
+                number: self.next_number,
+                checks: None,
+                last_status: None,
+            };
+            // Numbers wrap where check tokens do, so a task's number is its checks' owner.
+            self.next_number = (self.next_number + 1) % CHECK_OWNERS;
             self.tasks.insert(task.task_id.value.clone(), child);
         }
         for task in group.tasks {
@@ -242,13 +406,14 @@ impl Executor for DefaultExecutor {
                 );
                 continue;
             }
-            Self::send(driver, &task.task_id, TaskState::TaskStarting, String::new());
+            self.send(driver, &task.task_id, TaskState::TaskStarting, String::new());
             match self.start(driver, &task) {
                 Ok(pid) => {
                     if let Some(child) = self.tasks.get_mut(&task_id) {
                         child.pid = Some(pid);
                     }
-                    Self::send(driver, &task.task_id, TaskState::TaskRunning, String::new());
+                    self.start_checks(driver, &task_id);
+                    self.send(driver, &task.task_id, TaskState::TaskRunning, String::new());
                 }
                 Err(error) => self.finish(driver, &task_id, TaskState::TaskFailed, error),
             }
@@ -285,7 +450,10 @@ impl Executor for DefaultExecutor {
         }
     }
 
-    fn timer(&mut self, _driver: &mut ExecutorDriver, token: u64) {
+    fn timer(&mut self, driver: &mut ExecutorDriver, token: u64) {
+        if let Some(owner) = check_token_owner(token) {
+            return self.on_check_timer(driver, owner, token);
+        }
         if token != ESCALATE_KILL {
             return;
         }
@@ -298,8 +466,12 @@ impl Executor for DefaultExecutor {
     }
 
     fn notified(&mut self, driver: &mut ExecutorDriver, notice: Box<dyn Any + Send>) {
-        match notice.downcast::<TaskExited>() {
-            Ok(exited) => self.on_task_exited(driver, *exited),
+        let notice = match notice.downcast::<TaskExited>() {
+            Ok(exited) => return self.on_task_exited(driver, *exited),
+            Err(notice) => notice,
+        };
+        match notice.downcast::<ProbeDone>() {
+            Ok(done) => self.on_probe_done(driver, *done),
             Err(_) => tracing::warn!("ignoring an unknown notice"),
         }
     }

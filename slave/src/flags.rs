@@ -18,6 +18,16 @@ fn duration(text: &str) -> Result<Duration, String> {
     libprocess::duration::parse_duration(text).map_err(|e| e.to_string())
 }
 
+/// `--gc_disk_headroom`: a share of the disk, 0.0 to 1.0 (Mesos refuses others).
+fn parse_headroom(text: &str) -> Result<f64, String> {
+    let value: f64 = text.trim().parse().map_err(|e| format!("'{text}': {e}"))?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("'{text}' must be between 0.0 and 1.0"))
+    }
+}
+
 /// Mesos's `Bytes` syntax (stout bytes.hpp `Bytes::parse`): a number and one of the
 /// units `B`, `KB`, `MB`, `GB`, `TB` (powers of 1024), e.g. `2GB` or `512MB`.
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
@@ -44,6 +54,15 @@ pub fn format_bytes(bytes: u64) -> String {
         .find(|(_, scale)| bytes > 0 && bytes.is_multiple_of(*scale))
         .map(|(unit, scale)| format!("{}{unit}", bytes / scale))
         .unwrap_or_else(|| format!("{bytes}B"))
+}
+
+/// A boolean as Mesos's flags take it (stout flags/parse.hpp): `true`/`1`, `false`/`0`.
+fn boolean(text: &str) -> Result<bool, String> {
+    match text {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(format!("'{text}' is not a boolean (true, false, 1 or 0)")),
+    }
 }
 
 fn recover_mode(text: &str) -> Result<RecoverMode, String> {
@@ -76,6 +95,15 @@ pub struct Flags {
     /// Where sandboxes, checkpoints and meta data live.
     #[arg(long = "work_dir", env = "MESOS_WORK_DIR")]
     pub work_dir: PathBuf,
+    /// Also write log files in this folder, glog-style (`mesos-agent.INFO` links to the
+    /// current one; rotated, at most 8 of 64 MiB kept), served at `/slave/log`. By
+    /// default nothing is written to disk.
+    #[arg(long = "log_dir", env = "MESOS_LOG_DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Log events at or above this level: INFO, WARNING or ERROR (`RUST_LOG`, when
+    /// set, takes precedence).
+    #[arg(long = "logging_level", env = "MESOS_LOGGING_LEVEL", default_value = "INFO")]
+    pub logging_level: libprocess::log_file::LogLevel,
     /// Resources, Mesos syntax (`cpus:4;mem:8192;disk:20000;ports:[31000-32000]`);
     /// detected from the machine when absent.
     #[arg(long = "resources", env = "MESOS_RESOURCES")]
@@ -101,6 +129,10 @@ pub struct Flags {
     /// Upper bound of the first registration delay; doubles per attempt up to 1 min.
     #[arg(long = "registration_backoff_factor", env = "MESOS_REGISTRATION_BACKOFF_FACTOR", default_value = "1secs", value_parser = duration)]
     pub registration_backoff_factor: Duration,
+    /// Time between heartbeats on the operator API's long-lived streams (container
+    /// sessions and ATTACH_CONTAINER_OUTPUT), as Mesos's flag.
+    #[arg(long = "http_heartbeat_interval", env = "MESOS_HTTP_HEARTBEAT_INTERVAL", default_value = "30secs", value_parser = duration)]
+    pub http_heartbeat_interval: Duration,
     /// Path (or `file://` URL) of the credential to authenticate with the master
     /// (CRAM-MD5): JSON `{"principal":..,"secret":..}` or one `principal secret` line.
     #[arg(long = "credential", env = "MESOS_CREDENTIAL")]
@@ -133,6 +165,24 @@ pub struct Flags {
     /// (fail if unusable), `rlimits`, or `none`.
     #[arg(long = "isolation", env = "MESOS_ISOLATION", default_value = "auto", value_parser = ["auto", "cgroups", "rlimits", "none"])]
     pub isolation: String,
+    /// Run each executor and its tasks as the user of its command, else of its
+    /// framework, when the agent runs as root (a user that does not exist fails the
+    /// task); otherwise, or when false, as the agent's own user.
+    #[arg(long = "switch_user", env = "MESOS_SWITCH_USER", num_args = 0..=1, default_missing_value = "true", default_value_t = true, action = clap::ArgAction::Set)]
+    pub switch_user: bool,
+    /// How long after an executor or framework finished its sandbox (and checkpointed
+    /// meta folder) is deleted, when the disk is empty; the fuller the disk, the sooner
+    /// (see --gc_disk_headroom).
+    #[arg(long = "gc_delay", env = "MESOS_GC_DELAY", default_value = "1weeks", value_parser = duration)]
+    pub gc_delay: Duration,
+    /// How often the disk's usage is checked, deleting the finished sandboxes that
+    /// usage makes too old.
+    #[arg(long = "disk_watch_interval", env = "MESOS_DISK_WATCH_INTERVAL", default_value = "1mins", value_parser = duration)]
+    pub disk_watch_interval: Duration,
+    /// The share of the disk to keep free (0.0 to 1.0): a finished sandbox is deleted
+    /// once older than `gc_delay * max(0, 1 - gc_disk_headroom - disk usage)`.
+    #[arg(long = "gc_disk_headroom", env = "MESOS_GC_DISK_HEADROOM", default_value_t = crate::gc::DEFAULT_GC_DISK_HEADROOM, value_parser = parse_headroom)]
+    pub gc_disk_headroom: f64,
     /// Path (or `file://` URL) of a file of credentials used to authenticate HTTP
     /// endpoints on the agent: Mesos's JSON `{"credentials": [{"principal": "yoda",
     /// "secret": "usetheforce"}]}` or one `principal secret` per line (`--credentials`
@@ -157,6 +207,13 @@ pub struct Flags {
     /// secrets for executors (HMAC-SHA256); keep it readable by the agent only.
     #[arg(long = "jwt_secret_key", alias = "executor_secret_key", env = "MESOS_JWT_SECRET_KEY")]
     pub jwt_secret_key: Option<String>,
+    /// The command executor (`mesos-executor`) talks to the agent over the v1 executor
+    /// HTTP API instead of libprocess messages: the agent sets
+    /// `MESOS_HTTP_COMMAND_EXECUTOR=1` in its environment. Only an HTTP executor
+    /// authenticates, so with --authenticate_http_executors this makes command tasks'
+    /// executors prove who they are too.
+    #[arg(long = "http_command_executor", env = "MESOS_HTTP_COMMAND_EXECUTOR", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = boolean, action = clap::ArgAction::Set)]
+    pub http_command_executor: bool,
     /// HTTP authenticator to use when handling requests to authenticated endpoints
     /// (only `basic` is built in).
     #[arg(
@@ -314,6 +371,10 @@ impl Flags {
         flags.insert("ip".into(), self.ip.to_string());
         flags.insert("port".into(), self.port.to_string());
         flags.insert("work_dir".into(), self.work_dir.to_string_lossy().into_owned());
+        if let Some(dir) = &self.log_dir {
+            flags.insert("log_dir".into(), dir.to_string_lossy().into_owned());
+        }
+        flags.insert("logging_level".into(), self.logging_level.name().into());
         flags.insert("resources".into(), resources_text);
         flags.insert("attributes".into(), self.attributes.clone());
         flags.insert("recover".into(), format!("{:?}", self.recover).to_lowercase());
@@ -325,11 +386,14 @@ impl Flags {
             libprocess::duration::format_duration(grace),
         );
         let fetcher = self.fetcher_settings(&mut flags);
+        let gc = self.gc_settings(&mut flags);
+        flags.insert("switch_user".into(), self.switch_user.to_string());
         let (authorizer, credential) = self.security_settings(&mut flags)?;
         let mut config = AgentConfig::new(masters, &self.work_dir);
         config.http_authenticator = http_authenticator;
         config.credential = credential;
         config.executor_token_key = self.executor_token_key()?;
+        config.http_command_executor = self.http_command_executor;
         config.hostname = self.hostname.unwrap_or_else(|| self.ip.to_string());
         config.resources = resources.to_protos();
         config.attributes = attributes.to_protos();
@@ -339,12 +403,30 @@ impl Flags {
         config.executor_reregistration_timeout = self.executor_reregistration_timeout;
         config.recovery_timeout = self.recovery_timeout;
         config.registration_backoff_factor = self.registration_backoff_factor;
+        config.http_heartbeat_interval = self.http_heartbeat_interval;
         config.launcher_dir = launcher_dir;
         config.flags = flags;
         config.seed = std::process::id() as u64 ^ u64::from(self.port);
         config.authorizer = authorizer;
         config.fetcher = fetcher;
+        config.gc = gc;
+        config.switch_user = self.switch_user;
         Ok(config)
+    }
+
+    /// `--gc_delay`, `--disk_watch_interval`, `--gc_disk_headroom`, and their `/flags`
+    /// echo.
+    fn gc_settings(&self, flags: &mut BTreeMap<String, String>) -> crate::gc::GcConfig {
+        let format = libprocess::duration::format_duration;
+        flags.insert("gc_delay".into(), format(self.gc_delay));
+        flags.insert("disk_watch_interval".into(), format(self.disk_watch_interval));
+        flags.insert("gc_disk_headroom".into(), self.gc_disk_headroom.to_string());
+        crate::gc::GcConfig {
+            delay: self.gc_delay,
+            disk_watch_interval: self.disk_watch_interval,
+            disk_headroom: self.gc_disk_headroom,
+            ..crate::gc::GcConfig::default()
+        }
     }
 
     /// `--fetcher_cache_size`, `--fetcher_cache_dir`, `--fetcher_stall_timeout` and
@@ -406,6 +488,7 @@ impl Flags {
         if let Some(path) = &self.jwt_secret_key {
             flags.insert("jwt_secret_key".into(), path.clone());
         }
+        flags.insert("http_command_executor".into(), self.http_command_executor.to_string());
         if let Some(path) = &self.http_credentials {
             flags.insert("http_credentials".into(), path.clone());
         }
@@ -537,5 +620,23 @@ mod tests {
         let missing = format!("--jwt_secret_key={}", dir.join("none").display());
         assert!(parse(&[&missing]).is_err());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// `--http_command_executor` is off by default and takes Mesos's booleans
+    /// (`true`/`1`, `false`/`0`); the agent hands it to its executors as
+    /// `MESOS_HTTP_COMMAND_EXECUTOR`.
+    #[test]
+    fn http_command_executor_flag() {
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["mesos-agent", "--master=127.0.0.1:5050", "--work_dir=/w"];
+            args.extend_from_slice(extra);
+            Flags::try_parse_from(args).map(|flags| flags.http_command_executor)
+        };
+        assert!(!parse(&[]).unwrap());
+        assert!(parse(&["--http_command_executor"]).unwrap());
+        assert!(parse(&["--http_command_executor=1"]).unwrap());
+        assert!(!parse(&["--http_command_executor=0"]).unwrap());
+        assert!(!parse(&["--http_command_executor=false"]).unwrap());
+        assert!(parse(&["--http_command_executor=yes"]).is_err());
     }
 }

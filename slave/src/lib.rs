@@ -21,10 +21,13 @@
 //! - [`paths`]: where everything lives under `--work_dir`.
 //! - [`checkpoint`]: atomic checkpoint files and reading them back for recovery.
 //! - [`containerizer`]: the posix containerizer: executors as OS processes.
+//! - [`containers`]: nested and standalone containers of the operator API (the book
+//!   of them, their processes, the RecordIO of `ProcessIO` their sessions speak).
 //! - [`fetcher`]: the fetcher (Mesos's `mesos-fetcher`): an executor's URIs into its
 //!   sandbox before it starts, with the agent's fetcher cache.
 //! - [`limits`]: resource limits (cgroups v2 where available, else rlimits).
 //! - [`gc`]: sandbox garbage collection, the pure part (which paths are due, when).
+//! - [`users`]: running executors as their user (`--switch_user`).
 //! - [`files`]: `/files/*`: browsing and reading sandboxes, confined to them.
 //! - [`executor`]: the command executor that `mesos-executor` runs: an `Executor` on
 //!   the SDK's executor driver (`mesos_framework::executor`), like every other executor.
@@ -40,6 +43,7 @@ pub mod agent;
 pub mod checkpoint;
 pub mod cli;
 pub mod containerizer;
+pub mod containers;
 pub mod core;
 pub mod default_executor;
 pub mod error;
@@ -53,5 +57,6 @@ pub mod paths;
 pub mod state;
 pub mod status_update;
 pub mod updates;
+pub mod users;
 
 pub use error::AgentError;

@@ -17,7 +17,9 @@
 //!   total), so it is not limited, as with Mesos's posix isolator.
 //!
 //! A container's limits are its executor's resources plus its first task's (for a
-//! command executor, the task's plus Mesos's allowance of 0.1 cpus and 32 MB).
+//! command executor, the task's plus Mesos's allowance of 0.1 cpus and 32 MB); a
+//! custom executor's are updated as tasks join and leave it ([`Limiter::update`]:
+//! cgroups v2 only).
 //!
 //! **Out of memory.** Mesos's memory isolator listens for the cgroup's OOM event and
 //! fails the task with `REASON_CONTAINER_LIMITATION_MEMORY`. Under cgroups v2 the
@@ -137,9 +139,8 @@ impl Limiter {
                         format!("cannot write {value:?} to {}/{file}: {e}", dir.display())
                     })
                 };
-                if let Some(cpus) = limits.cpus {
-                    let quota = ((cpus * CFS_PERIOD_US as f64) as u64).max(1000);
-                    write("cpu.max", format!("{quota} {CFS_PERIOD_US}"))?;
+                if limits.cpus.is_some() {
+                    write("cpu.max", cpu_max(limits.cpus))?;
                 }
                 if let Some(bytes) = limits.mem_bytes {
                     write("memory.max", bytes.to_string())?;
@@ -147,6 +148,35 @@ impl Limiter {
                 let procs = CString::new(dir.join("cgroup.procs").to_string_lossy().into_owned())
                     .map_err(|_| "cgroup path holds a NUL byte".to_string())?;
                 Ok(ChildLimits { data_bytes: None, cgroup_procs: Some(procs) })
+            }
+        }
+    }
+
+    /// Resizes a running container (Mesos: `containerizer->update`). Under cgroups v2
+    /// its `cpu.max` and `memory.max` are rewritten (a limit gone becomes `max`);
+    /// rlimits are the executor process's own and cannot be changed from here, as
+    /// Mesos's posix isolators do not enforce either: the change is logged only.
+    pub fn update(
+        &self,
+        container_id: &ContainerId,
+        limits: ContainerLimits,
+    ) -> Result<(), String> {
+        match self {
+            Limiter::None => Ok(()),
+            Limiter::Rlimits => {
+                tracing::info!(container = %container_id, ?limits, "rlimits cannot be resized; the executor keeps its launch limits");
+                Ok(())
+            }
+            Limiter::CgroupsV2 { root } => {
+                let dir = root.join(container_id.value());
+                let write = |file: &str, value: String| {
+                    fs::write(dir.join(file), &value).map_err(|e| {
+                        format!("cannot write {value:?} to {}/{file}: {e}", dir.display())
+                    })
+                };
+                write("cpu.max", cpu_max(limits.cpus))?;
+                let memory = limits.mem_bytes.map_or("max".to_string(), |b| b.to_string());
+                write("memory.max", memory)
             }
         }
     }
@@ -162,6 +192,17 @@ impl Limiter {
                 tracing::warn!(%error, cgroup = %dir.display(), "cannot remove the container's cgroup");
             }
         }
+    }
+}
+
+/// `cpu.max` for `cpus` as a CFS quota per period (`max`: no limit).
+fn cpu_max(cpus: Option<f64>) -> String {
+    match cpus {
+        Some(cpus) => {
+            let quota = ((cpus * CFS_PERIOD_US as f64) as u64).max(1000);
+            format!("{quota} {CFS_PERIOD_US}")
+        }
+        None => format!("max {CFS_PERIOD_US}"),
     }
 }
 
@@ -261,6 +302,28 @@ mod tests {
         assert_eq!(parse_oom_kills("low 0\n"), None);
         assert_eq!(parse_own_cgroup("0::/mesos/abc\n"), Some("/mesos/abc"));
         assert_eq!(parse_own_cgroup("12:memory:/x\n"), None);
+    }
+
+    /// Resizing a container rewrites its cgroup's `cpu.max` and `memory.max` (here in a
+    /// folder standing for the hierarchy); a limit gone becomes `max`.
+    #[test]
+    fn update_rewrites_the_cgroup_files() {
+        let root =
+            std::env::temp_dir().join(format!("mesos-agent-cgroup-update-{}", std::process::id()));
+        let container = ContainerId::new("c1");
+        fs::create_dir_all(root.join("c1")).unwrap();
+        let limiter = Limiter::CgroupsV2 { root: root.clone() };
+        let two_tasks = Resources::parse("cpus:1.5;mem:384").unwrap().to_protos();
+        limiter.update(&container, ContainerLimits::of(&two_tasks, false)).unwrap();
+        assert_eq!(fs::read_to_string(root.join("c1/cpu.max")).unwrap(), "150000 100000");
+        assert_eq!(
+            fs::read_to_string(root.join("c1/memory.max")).unwrap(),
+            (384u64 << 20).to_string()
+        );
+        limiter.update(&container, ContainerLimits::default()).unwrap();
+        assert_eq!(fs::read_to_string(root.join("c1/cpu.max")).unwrap(), "max 100000");
+        assert_eq!(fs::read_to_string(root.join("c1/memory.max")).unwrap(), "max");
+        fs::remove_dir_all(&root).unwrap();
     }
 
     /// Without a cgroup v2 hierarchy offering cpu and memory, rlimits are used.

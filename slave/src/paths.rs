@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! <work_dir>/
+//!   .gc/                                            folders being deleted by the garbage collector
 //!   meta/boot_id                                    boot id of the machine at checkpoint time
 //!   meta/resources/resources.info                   checkpointed resources (reservations, volumes)
 //!   volumes/roles/<role>/<persistence id>/          a persistent volume's content
@@ -71,6 +72,11 @@ impl Paths {
         self.meta_dir().join("resources").join("resources.info")
     }
 
+    /// `meta/resources/operations.info`: operations awaiting acknowledgement.
+    pub fn operations_info_file(&self) -> PathBuf {
+        self.meta_dir().join("resources").join("operations.info")
+    }
+
     /// `volumes/roles/<role>/<persistence id>`: a persistent volume's folder. A `/`
     /// of a hierarchical role becomes a space (as in Mesos: a folder per role level
     /// could be mistaken for the volume's content). Both names were validated by the
@@ -97,6 +103,12 @@ impl Paths {
     /// `meta/slaves/<agent id>/slave.info`.
     pub fn agent_info_file(&self, agent_id: &str) -> PathBuf {
         self.agent_meta_dir(agent_id).join("slave.info")
+    }
+
+    /// `meta/slaves/<agent id>/drain.config`: the drain in progress (Mesos:
+    /// `paths::getDrainConfigPath`).
+    pub fn drain_config_file(&self, agent_id: &str) -> PathBuf {
+        self.agent_meta_dir(agent_id).join("drain.config")
     }
 
     /// `meta/slaves/<agent id>/frameworks/<framework id>`.
@@ -150,12 +162,12 @@ impl Paths {
         framework_id: &str,
         executor_id: &str,
     ) -> PathBuf {
-        self.sandboxes_root()
-            .join(agent_id)
-            .join("frameworks")
-            .join(framework_id)
-            .join("executors")
-            .join(executor_id)
+        self.framework_sandbox_root(agent_id, framework_id).join("executors").join(executor_id)
+    }
+
+    /// `slaves/<a>/frameworks/<f>`: every sandbox of a framework.
+    pub fn framework_sandbox_root(&self, agent_id: &str, framework_id: &str) -> PathBuf {
+        self.sandboxes_root().join(agent_id).join("frameworks").join(framework_id)
     }
 
     /// `slaves/`: every sandbox is below it (the `/files` confinement root).

@@ -191,41 +191,34 @@ fn loopback(value: u32, protocol: Option<i32>) -> Result<SocketAddr, FrameworkEr
     Ok(SocketAddr::new(ip, port))
 }
 
-fn checked_path(path: Option<&str>) -> Result<String, FrameworkError> {
-    match path {
-        None => Ok("/".into()),
-        Some(p) if p.starts_with('/') => Ok(p.into()),
-        Some(p) => Err(invalid(format!("The path '{p}' of HTTP check must start with '/'"))),
-    }
+/// The path of a validated HTTP check: `/` when unset.
+fn path_or_root(path: Option<&str>) -> String {
+    path.unwrap_or("/").to_string()
 }
 
-fn command_probe(command: Option<&CommandInfo>) -> Result<Probe, FrameworkError> {
-    let command = command.ok_or_else(|| invalid("Expecting 'command' to be set"))?;
-    if command.value.is_none() {
-        return Err(invalid("Command check must contain a command"));
-    }
-    Ok(Probe::Command(command.clone()))
+/// A field the validation already found set.
+fn missing(field: &str) -> FrameworkError {
+    invalid(format!("Expecting '{field}' to be set"))
 }
 
-/// Mesos: common/validation.cpp `validateHealthCheck`, then health_checker.cpp
-/// `toCheckInfo`.
+/// Mesos: common/validation.cpp `validateHealthCheck` (shared with the master, which
+/// refuses such a task), then health_checker.cpp `toCheckInfo`.
 fn health_probe(check: &HealthCheck) -> Result<Probe, FrameworkError> {
+    mesos_proto::checks::validate_health_check(check).map_err(invalid)?;
     match check.r#type() {
-        health_check::Type::Command => command_probe(check.command.as_ref()),
+        health_check::Type::Command => {
+            Ok(Probe::Command(check.command.clone().ok_or_else(|| missing("command"))?))
+        }
         health_check::Type::Http => {
-            let http = check.http.as_ref().ok_or_else(|| invalid("Expecting 'http' to be set"))?;
-            let scheme = http.scheme.clone().unwrap_or_else(|| "http".into());
-            if scheme != "http" && scheme != "https" {
-                return Err(invalid(format!("Unsupported HTTP health check scheme: '{scheme}'")));
-            }
+            let http = check.http.as_ref().ok_or_else(|| missing("http"))?;
             Ok(Probe::Http {
-                scheme,
+                scheme: http.scheme.clone().unwrap_or_else(|| "http".into()),
                 address: loopback(http.port, http.protocol)?,
-                path: checked_path(http.path.as_deref())?,
+                path: path_or_root(http.path.as_deref()),
             })
         }
         health_check::Type::Tcp => {
-            let tcp = check.tcp.as_ref().ok_or_else(|| invalid("Expecting 'tcp' to be set"))?;
+            let tcp = check.tcp.as_ref().ok_or_else(|| missing("tcp"))?;
             Ok(Probe::Tcp { address: loopback(tcp.port, tcp.protocol)? })
         }
         health_check::Type::Unknown => Err(invalid("'UNKNOWN' is not a valid health check type")),
@@ -234,18 +227,22 @@ fn health_probe(check: &HealthCheck) -> Result<Probe, FrameworkError> {
 
 /// Mesos: common/validation.cpp `validateCheckInfo`.
 fn general_probe(check: &CheckInfo) -> Result<Probe, FrameworkError> {
+    mesos_proto::checks::validate_check_info(check).map_err(invalid)?;
     match check.r#type() {
-        check_info::Type::Command => command_probe(check.command.as_ref().map(|c| &c.command)),
+        check_info::Type::Command => {
+            let command = check.command.as_ref().ok_or_else(|| missing("command"))?;
+            Ok(Probe::Command(command.command.clone()))
+        }
         check_info::Type::Http => {
-            let http = check.http.as_ref().ok_or_else(|| invalid("Expecting 'http' to be set"))?;
+            let http = check.http.as_ref().ok_or_else(|| missing("http"))?;
             Ok(Probe::Http {
                 scheme: "http".into(),
                 address: loopback(http.port, None)?,
-                path: checked_path(http.path.as_deref())?,
+                path: path_or_root(http.path.as_deref()),
             })
         }
         check_info::Type::Tcp => {
-            let tcp = check.tcp.as_ref().ok_or_else(|| invalid("Expecting 'tcp' to be set"))?;
+            let tcp = check.tcp.as_ref().ok_or_else(|| missing("tcp"))?;
             Ok(Probe::Tcp { address: loopback(tcp.port, None)? })
         }
         check_info::Type::Unknown => Err(invalid("'UNKNOWN' is not a valid check type")),

@@ -16,7 +16,9 @@
 //!   that could not be carried out reports the empty status of its type.
 //!
 //! What the executor does with the reports (status updates with Mesos's reasons, the
-//! kill) is the executor's: `mesos-executor`'s command executor in `mesos-agent`.
+//! kill) is the executor's: `mesos-executor`'s command executor and the default executor
+//! (`mesos-default-executor`, which numbers its tasks' checks with
+//! [`TaskCheckers::with_owner`]) in `mesos-agent`.
 //!
 //! # Layout
 //! - `core`: [`Checker`], the pure state machine of one check.
@@ -34,4 +36,6 @@ pub use self::core::{
     Checker, CheckerOutput, HealthReport, Probe, ProbeResult, empty_check_status,
 };
 pub use probe::{OnProbeDone, OsProber, ProbeContext, Prober};
-pub use task::{CheckEvent, ProbeDone, TaskCheckers, is_check_token};
+pub use task::{
+    CHECK_OWNERS, CheckEvent, ProbeDone, TaskCheckers, check_token_owner, is_check_token,
+};

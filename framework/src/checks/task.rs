@@ -20,26 +20,51 @@ use crate::executor::{ExecutorDriver, Notifier};
 const TOKEN_TAG: u64 = 1 << 62;
 /// Set for a probe's timeout; clear for the timer that starts a probe.
 const TOKEN_TIMEOUT: u64 = 1 << 61;
-/// The checker's slot (0: health check, 1: general check) sits above the attempt.
-const TOKEN_SLOT_SHIFT: u32 = 56;
-const TOKEN_ATTEMPT_MASK: u64 = (1 << TOKEN_SLOT_SHIFT) - 1;
+/// Set for the general check's timers; clear for the health check's.
+const TOKEN_GENERAL: u64 = 1 << 60;
+/// The owner (the task's number in an executor running many, see
+/// [`TaskCheckers::with_owner`]) sits in bits 40 to 59, above the attempt.
+const TOKEN_OWNER_SHIFT: u32 = 40;
+const TOKEN_OWNER_MASK: u64 = CHECK_OWNERS as u64 - 1;
+const TOKEN_ATTEMPT_MASK: u64 = (1 << TOKEN_OWNER_SHIFT) - 1;
+
+/// How many owners tokens tell apart (see [`TaskCheckers::with_owner`]): owners are
+/// taken modulo this.
+pub const CHECK_OWNERS: u32 = 1 << 20;
 
 /// True for a timer token that belongs to [`TaskCheckers::on_timer`].
 pub fn is_check_token(token: u64) -> bool {
     token & TOKEN_TAG != 0
 }
 
-fn token(slot: usize, timeout: bool, attempt: u64) -> u64 {
-    let flag = if timeout { TOKEN_TIMEOUT } else { 0 };
-    TOKEN_TAG | flag | ((slot as u64) << TOKEN_SLOT_SHIFT) | (attempt & TOKEN_ATTEMPT_MASK)
+/// The owner of a check's timer token (see [`TaskCheckers::with_owner`]); `None` for a
+/// token that is not a check's.
+pub fn check_token_owner(token: u64) -> Option<u32> {
+    // The mask keeps 20 bits, so the value fits in a u32.
+    is_check_token(token).then_some(((token >> TOKEN_OWNER_SHIFT) & TOKEN_OWNER_MASK) as u32)
+}
+
+fn token(owner: u32, slot: usize, timeout: bool, attempt: u64) -> u64 {
+    let timeout = if timeout { TOKEN_TIMEOUT } else { 0 };
+    let general = if slot == 1 { TOKEN_GENERAL } else { 0 };
+    let owner = (u64::from(owner) & TOKEN_OWNER_MASK) << TOKEN_OWNER_SHIFT;
+    TOKEN_TAG | timeout | general | owner | (attempt & TOKEN_ATTEMPT_MASK)
 }
 
 /// A probe ended: the notice [`TaskCheckers`] sends itself through the driver.
 #[derive(Debug)]
 pub struct ProbeDone {
+    owner: u32,
     slot: usize,
     attempt: u64,
     result: ProbeResult,
+}
+
+impl ProbeDone {
+    /// The owner of the checks that ran the probe (see [`TaskCheckers::with_owner`]).
+    pub fn owner(&self) -> u32 {
+        self.owner
+    }
 }
 
 /// What the executor must report about its task.
@@ -57,6 +82,8 @@ pub enum CheckEvent {
 pub struct TaskCheckers {
     /// Slot 0 the health check, slot 1 the general check, if the task has them.
     checkers: [Option<Checker>; 2],
+    /// Tells these checks' timers and probe results from other tasks' (0 by default).
+    owner: u32,
     prober: Box<dyn Prober>,
     context: ProbeContext,
     notifier: Notifier,
@@ -88,7 +115,23 @@ impl TaskCheckers {
                 .inspect_err(|error| tracing::error!(%error, "cannot create the checker"))
                 .ok()
         });
-        TaskCheckers { checkers: [health, general], prober, context, notifier: driver.notifier() }
+        TaskCheckers {
+            checkers: [health, general],
+            owner: 0,
+            prober,
+            context,
+            notifier: driver.notifier(),
+        }
+    }
+
+    /// The same checks, owned by `owner`: an executor running the checks of many tasks
+    /// on one driver numbers them, and routes a timer by [`check_token_owner`] and a
+    /// [`ProbeDone`] by [`ProbeDone::owner`]. Only the low 20 bits count: owners a
+    /// million apart share timers, which an executor avoids by numbering its live tasks
+    /// (a million tasks in one executor's life would be needed to collide).
+    pub fn with_owner(mut self, owner: u32) -> TaskCheckers {
+        self.owner = owner & TOKEN_OWNER_MASK as u32;
+        self
     }
 
     /// True when the task has no check to run.
@@ -110,12 +153,12 @@ impl TaskCheckers {
         self.checkers.iter_mut().flatten().for_each(Checker::pause);
     }
 
-    /// A timer fired: `None` if `token` is not a check's, else what to report.
+    /// A timer fired: `None` if `token` is not one of these checks', else what to report.
     pub fn on_timer(&mut self, driver: &mut ExecutorDriver, token: u64) -> Option<Vec<CheckEvent>> {
-        if !is_check_token(token) {
+        if check_token_owner(token) != Some(self.owner) {
             return None;
         }
-        let slot = ((token & !(TOKEN_TAG | TOKEN_TIMEOUT)) >> TOKEN_SLOT_SHIFT) as usize;
+        let slot = usize::from(token & TOKEN_GENERAL != 0);
         let attempt = token & TOKEN_ATTEMPT_MASK;
         let now = driver.now();
         let Some(checker) = self.checkers.get_mut(slot).and_then(Option::as_mut) else {
@@ -129,19 +172,31 @@ impl TaskCheckers {
         Some(self.perform(driver, slot, outputs))
     }
 
-    /// A notice arrived: `Err` gives it back if it is not a [`ProbeDone`].
+    /// A notice arrived: `Err` gives it back if it is not a [`ProbeDone`] of these checks.
     pub fn on_notice(
         &mut self,
         driver: &mut ExecutorDriver,
         notice: Box<dyn Any + Send>,
     ) -> Result<Vec<CheckEvent>, Box<dyn Any + Send>> {
         let done = notice.downcast::<ProbeDone>()?;
+        if done.owner != self.owner {
+            return Err(done);
+        }
+        Ok(self.on_probe_done(driver, *done))
+    }
+
+    /// A probe of these checks ended (its [`ProbeDone::owner`] is theirs): what to report.
+    pub fn on_probe_done(
+        &mut self,
+        driver: &mut ExecutorDriver,
+        done: ProbeDone,
+    ) -> Vec<CheckEvent> {
         let now = driver.now();
         let Some(checker) = self.checkers.get_mut(done.slot).and_then(Option::as_mut) else {
-            return Ok(Vec::new());
+            return Vec::new();
         };
         let outputs = checker.on_result(now, done.attempt, done.result);
-        Ok(self.perform(driver, done.slot, outputs))
+        self.perform(driver, done.slot, outputs)
     }
 
     fn perform(
@@ -154,11 +209,11 @@ impl TaskCheckers {
         for output in outputs {
             match output {
                 CheckerOutput::ScheduleCheck { after, attempt } => {
-                    driver.schedule(after, token(slot, false, attempt));
+                    driver.schedule(after, token(self.owner, slot, false, attempt));
                 }
                 CheckerOutput::Run { attempt, probe, timeout } => {
                     if let Some(timeout) = timeout {
-                        driver.schedule(timeout, token(slot, true, attempt));
+                        driver.schedule(timeout, token(self.owner, slot, true, attempt));
                     }
                     self.run_probe(slot, attempt, &probe, timeout);
                 }
@@ -177,9 +232,10 @@ impl TaskCheckers {
         timeout: Option<Duration>,
     ) {
         let notifier = self.notifier.clone();
+        let owner = self.owner;
         let done = Box::new(move |result| {
             // The driver may have ended; then nobody needs the result.
-            let _ = notifier.notify(ProbeDone { slot, attempt, result });
+            let _ = notifier.notify(ProbeDone { owner, slot, attempt, result });
         });
         self.prober.run(probe, timeout, &self.context, done);
     }

@@ -30,8 +30,12 @@
 //! library does. With `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` set every request carries
 //! `Authorization: Bearer <token>`.
 //!
-//! Plain HTTP only: an agent with `LIBPROCESS_SSL_ENABLED` is not reachable over this
-//! transport yet.
+//! TLS: every request goes over [`libprocess::tls::connect`] with the setting of the
+//! executor's own node (`LIBPROCESS_SSL_*`, which the executor inherits from its agent),
+//! so it speaks TLS exactly when the agent does, with the same CAs, server
+//! verification, client certificate (for `LIBPROCESS_SSL_REQUIRE_CERT`) and downgrade
+//! as the node's libprocess links. Mesos: executor.cpp `MesosProcess` uses the
+//! `https` scheme whenever libprocess's SSL is enabled.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -39,6 +43,7 @@ use std::time::Duration;
 use bytes::{Buf, Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
+use libprocess::tls::Tls;
 use mesos_proto::http_api::{PROTOBUF, evolve};
 use mesos_proto::mesos::v1::executor::{Call, Event, call, event};
 use mesos_proto::mesos::{self, internal};
@@ -53,27 +58,51 @@ pub const RESUBSCRIBE_INTERVAL: Duration = Duration::from_secs(1);
 /// Largest event accepted on the stream; a bigger record ends the stream as broken.
 pub const MAX_EVENT_BYTES: usize = 64 * 1024 * 1024;
 
+/// Longest a connection to the agent may take (TCP and TLS handshake); the failed
+/// attempt is then retried like any other (see `process`).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Where and how to reach the agent's executor API.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HttpEndpoint {
     address: SocketAddr,
     path: String,
     authorization: Option<String>,
+    /// The executor node's TLS setting; `None` speaks plain HTTP.
+    tls: Option<Tls>,
+}
+
+impl std::fmt::Debug for HttpEndpoint {
+    // Not the token: it is a credential.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpEndpoint")
+            .field("address", &self.address)
+            .field("path", &self.path)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
 }
 
 impl HttpEndpoint {
-    /// `http://<agent address>/<agent id>/api/v1/executor`, from the environment.
-    pub fn from_env(env: &ExecutorEnv) -> HttpEndpoint {
+    /// `http(s)://<agent address>/<agent id>/api/v1/executor`, from the environment,
+    /// over TLS when `tls` is given (the executor's node's, [`libprocess::Node::tls`]).
+    pub fn from_env(env: &ExecutorEnv, tls: Option<Tls>) -> HttpEndpoint {
         HttpEndpoint {
             address: env.agent.address(),
             path: format!("/{}/api/v1/executor", env.agent.id()),
             authorization: env.authorization(),
+            tls,
         }
+    }
+
+    /// True when requests go over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// POSTs `call`; the response (its body not read yet) or why there is none.
     async fn post(&self, call: &Call) -> Result<http::Response<hyper::body::Incoming>, String> {
-        let stream = tokio::net::TcpStream::connect(self.address)
+        let stream = libprocess::tls::connect(self.address, self.tls.as_ref(), CONNECT_TIMEOUT)
             .await
             .map_err(|e| format!("cannot connect to the agent at {}: {e}", self.address))?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))

@@ -34,7 +34,7 @@
 //! # Layout
 //! - `env`: [`ExecutorEnv`], the environment the agent sets.
 //! - `core`: the pure state machine.
-//! - `http`: the v1 HTTP transport ([`Transport::Http`]): SUBSCRIBE with its RecordIO
+//! - `http`: the v1 HTTP transport ([`Transport::Http`], over TLS when the node is): SUBSCRIBE with its RecordIO
 //!   event stream, UPDATE and MESSAGE as POSTs, re-subscription after an agent restart.
 //! - `process`: the actor, [`ExecutorDriver`], [`Notifier`], [`spawn_executor`],
 //!   [`run_executor`] (and their `_on` forms taking a [`Transport`]).
@@ -53,7 +53,7 @@ use mesos_proto::mesos::{
 
 pub use self::core::{ExecutorCore, ExecutorEvent, ExecutorOutput};
 pub use env::ExecutorEnv;
-pub use http::{HttpEndpoint, MAX_EVENT_BYTES, RESUBSCRIBE_INTERVAL};
+pub use http::{CONNECT_TIMEOUT, HttpEndpoint, MAX_EVENT_BYTES, RESUBSCRIBE_INTERVAL};
 pub use process::{
     ExecutorDriver, ExecutorHandle, ExecutorProcess, Notifier, Transport, run_executor,
     run_executor_on, spawn_executor, spawn_executor_on,

@@ -479,7 +479,7 @@ pub fn spawn_executor_on<E: Executor>(
 ) -> Result<ExecutorHandle<E>, FrameworkError> {
     let (done_tx, done_rx) = oneshot::channel();
     let http = (transport == Transport::Http).then(|| HttpState {
-        endpoint: HttpEndpoint::from_env(&env),
+        endpoint: HttpEndpoint::from_env(&env, node.tls()),
         framework: mesos::FrameworkInfo::default(),
         epoch: 0,
         resubscribe: false,

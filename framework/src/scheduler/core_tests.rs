@@ -166,3 +166,99 @@ fn registration_from_a_master_we_moved_on_from_is_taken() {
     );
     assert_eq!(core.master(), Some(&master()));
 }
+
+/// Inverse offers from our master reach the scheduler (a stranger's are dropped), a
+/// rescind does too, and the answers become ACCEPT_INVERSE_OFFERS /
+/// DECLINE_INVERSE_OFFERS calls to the master with the ids and filters given.
+#[test]
+fn inverse_offers_reach_the_scheduler_and_answers_reach_the_master() {
+    use scheduler::call::Type;
+    let mut core = core(None);
+    core.start();
+    core.on_subscribed(&master(), mesos::FrameworkId { value: "F".into() }, Default::default());
+    core.next_event();
+    core.drain_outputs();
+    let id = mesos::OfferId { value: "m1-O7".into() };
+    let inverse = mesos::InverseOffer {
+        id: id.clone(),
+        framework_id: mesos::FrameworkId { value: "F".into() },
+        slave_id: Some(mesos::SlaveId { value: "A".into() }),
+        ..Default::default()
+    };
+    let message =
+        internal::InverseOffersMessage { inverse_offers: vec![inverse], pids: Vec::new() };
+    let stranger: Pid = "master@10.9.9.9:5050".parse().unwrap();
+    core.on_inverse_offers(&stranger, message.clone());
+    assert!(core.next_event().is_none(), "only our master's");
+    core.on_inverse_offers(&master(), message);
+    assert!(matches!(core.next_event(), Some(Event::InverseOffers(o)) if o[0].id == id));
+    let rescind = internal::RescindInverseOfferMessage { inverse_offer_id: id.clone() };
+    core.on_rescind_inverse_offer(&master(), rescind);
+    assert!(matches!(core.next_event(), Some(Event::InverseOfferRescinded(r)) if r == id));
+
+    let filters = Some(mesos::Filters { refuse_seconds: Some(60.0) });
+    core.accept_inverse_offers(vec![id.clone()], filters);
+    core.decline_inverse_offers(vec![id.clone()], None);
+    let calls: Vec<scheduler::Call> = core
+        .drain_outputs()
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Call { to, call } if to == master() => Some(call),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0].r#type(), Type::AcceptInverseOffers);
+    let accept = calls[0].accept_inverse_offers.as_ref().unwrap();
+    assert_eq!(accept.inverse_offer_ids, vec![id.clone()]);
+    assert_eq!(accept.filters.and_then(|f| f.refuse_seconds), Some(60.0));
+    assert_eq!(calls[1].r#type(), Type::DeclineInverseOffers);
+    assert_eq!(calls[1].decline_inverse_offers.as_ref().unwrap().inverse_offer_ids, vec![id]);
+}
+
+/// Operation feedback: an `UpdateOperationStatusMessage` from our master becomes an
+/// `operation_status` event (with the agent id filled in), never acknowledged
+/// implicitly; `acknowledge_operation_status` sends ACKNOWLEDGE_OPERATION_STATUS with
+/// the agent, operation id and uuid, and a status without uuid needs none;
+/// `reconcile_operations` sends RECONCILE_OPERATIONS.
+#[test]
+fn operation_statuses_are_delivered_and_acknowledged_explicitly() {
+    let mut core = core(None);
+    core.start();
+    let id = mesos::FrameworkId { value: "F".into() };
+    core.on_subscribed(&master(), id.clone(), Default::default());
+    core.next_event();
+    core.drain_outputs();
+    let status = mesos::OperationStatus {
+        operation_id: Some(mesos::OperationId { value: "op1".into() }),
+        state: mesos::OperationState::OperationFinished as i32,
+        uuid: Some(mesos::Uuid { value: vec![9; 16] }),
+        ..Default::default()
+    };
+    let update = internal::UpdateOperationStatusMessage {
+        framework_id: Some(id),
+        slave_id: Some(mesos::SlaveId { value: "A".into() }),
+        status,
+        ..Default::default()
+    };
+    core.on_operation_status(&master(), update);
+    let Some(Event::OperationStatus(status)) = core.next_event() else { panic!("an event") };
+    assert_eq!(status.slave_id.as_ref().unwrap().value, "A");
+    assert!(core.drain_outputs().is_empty(), "no implicit acknowledgement");
+    core.acknowledge_operation_status(&status).unwrap();
+    let outputs = core.drain_outputs();
+    let [Output::Call { call, .. }] = &outputs[..] else { panic!("one call: {outputs:?}") };
+    let ack = call.acknowledge_operation_status.clone().unwrap();
+    assert_eq!(
+        (ack.operation_id.value.as_str(), ack.slave_id.unwrap().value.as_str(), ack.uuid),
+        ("op1", "A", vec![9; 16])
+    );
+    let mut unreliable = status.clone();
+    unreliable.uuid = None;
+    core.acknowledge_operation_status(&unreliable).unwrap();
+    assert!(core.drain_outputs().is_empty());
+    core.reconcile_operations(Vec::new());
+    let outputs = core.drain_outputs();
+    assert!(matches!(&outputs[..], [Output::Call { call, .. }]
+        if call.r#type() == scheduler::call::Type::ReconcileOperations));
+}

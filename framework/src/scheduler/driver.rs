@@ -77,6 +77,19 @@ impl<'a> SchedulerDriver<'a> {
         self.core.decline(offer_id, filters);
     }
 
+    /// Answers inverse offers: the framework will give the agents back by their
+    /// unavailability. `filters` keeps the master from asking again about those agents
+    /// for `refuse_seconds` (Mesos's default: 5 s). Mesos: `ACCEPT_INVERSE_OFFERS`.
+    pub fn accept_inverse_offers(&mut self, ids: &[OfferId], filters: Option<mesos::Filters>) {
+        self.core.accept_inverse_offers(ids.to_vec(), filters);
+    }
+
+    /// Answers inverse offers: the framework cannot give the agents back.
+    /// Mesos: `DECLINE_INVERSE_OFFERS`.
+    pub fn decline_inverse_offers(&mut self, ids: &[OfferId], filters: Option<mesos::Filters>) {
+        self.core.decline_inverse_offers(ids.to_vec(), filters);
+    }
+
     /// Removes every decline filter and resumes offers (for `roles`, or all).
     pub fn revive(&mut self, roles: Vec<String>) {
         self.core.revive(roles);
@@ -102,6 +115,24 @@ impl<'a> SchedulerDriver<'a> {
     /// knows of this framework (implicit reconciliation). Answers come as updates.
     pub fn reconcile(&mut self, tasks: Vec<(mesos::TaskId, Option<mesos::SlaveId>)>) {
         self.core.reconcile(tasks);
+    }
+
+    /// Acknowledges an operation status that carries a uuid (until then the agent
+    /// keeps resending it); others need none.
+    pub fn acknowledge_operation_status(
+        &mut self,
+        status: &mesos::OperationStatus,
+    ) -> Result<(), FrameworkError> {
+        self.core.acknowledge_operation_status(status)
+    }
+
+    /// Asks for the latest state of `operations` (empty: every operation the master
+    /// tracks for this framework). Answers come as `operation_status` callbacks.
+    pub fn reconcile_operations(
+        &mut self,
+        operations: Vec<(mesos::OperationId, Option<mesos::SlaveId>)>,
+    ) {
+        self.core.reconcile_operations(operations);
     }
 
     /// Sends `data` to an executor (through the master; best effort, no delivery

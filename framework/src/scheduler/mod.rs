@@ -30,7 +30,9 @@ mod process;
 
 use std::time::Duration;
 
-use mesos_proto::mesos::{self, FrameworkId, MasterInfo, Offer, OfferId, SlaveId, TaskStatus};
+use mesos_proto::mesos::{
+    self, FrameworkId, InverseOffer, MasterInfo, Offer, OfferId, SlaveId, TaskStatus,
+};
 
 pub use self::core::{
     AUTHENTICATION_TIMEOUT, AuthenticateeMessage, AuthenticatorMessage, Event, Output,
@@ -89,9 +91,35 @@ pub trait Scheduler: Sized + Unpin + 'static {
         let _ = (driver, offer_id);
     }
 
+    /// Inverse offers: the master asks for agents back because their machines are
+    /// scheduled for maintenance (each names the agent and its `unavailability`).
+    /// Answer with [`SchedulerDriver::accept_inverse_offers`] or
+    /// [`SchedulerDriver::decline_inverse_offers`]; by default they are left
+    /// unanswered (the master rescinds them when the schedule changes or on
+    /// `--offer_timeout`). Mesos: v1 `INVERSE_OFFERS`.
+    fn inverse_offers(&mut self, driver: &mut SchedulerDriver, inverse_offers: Vec<InverseOffer>) {
+        let _ = (driver, inverse_offers);
+    }
+
+    /// An inverse offer is withdrawn. Mesos: v1 `RESCIND_INVERSE_OFFER`.
+    fn inverse_offer_rescinded(
+        &mut self,
+        driver: &mut SchedulerDriver,
+        inverse_offer_id: &OfferId,
+    ) {
+        let _ = (driver, inverse_offer_id);
+    }
+
     /// A task changed state. With implicit acknowledgements the driver acknowledges it
     /// when this returns; otherwise call [`SchedulerDriver::acknowledge`].
     fn status_update(&mut self, driver: &mut SchedulerDriver, status: &TaskStatus) {
+        let _ = (driver, status);
+    }
+
+    /// What became of an offer operation this framework gave an id (`OperationInfo.id`),
+    /// or a reconciliation answer. A status with a `uuid` must be acknowledged with
+    /// [`SchedulerDriver::acknowledge_operation_status`].
+    fn operation_status(&mut self, driver: &mut SchedulerDriver, status: &mesos::OperationStatus) {
         let _ = (driver, status);
     }
 

@@ -21,8 +21,14 @@ libprocess::protocol! {
         Offers(internal::ResourceOffersMessage),
         /// Master: an offer is withdrawn.
         Rescind(internal::RescindResourceOfferMessage),
+        /// Master: inverse offers (agents to give back for maintenance).
+        InverseOffers(internal::InverseOffersMessage),
+        /// Master: an inverse offer is withdrawn.
+        RescindInverseOffer(internal::RescindInverseOfferMessage),
         /// Master: a task status update (acknowledge it if it has a uuid).
         StatusUpdate(internal::StatusUpdateMessage),
+        /// Master: what became of an operation with an id (operation feedback).
+        OperationStatus(internal::UpdateOperationStatusMessage),
         /// Master: an agent is lost.
         LostSlave(internal::LostSlaveMessage),
         /// Master: an executor ended.
@@ -70,10 +76,17 @@ impl<S: Scheduler> SchedulerProcess<S> {
                 Event::Disconnected => scheduler.disconnected(&mut driver),
                 Event::Offers(offers) => scheduler.resource_offers(&mut driver, offers.clone()),
                 Event::Rescinded(offer_id) => scheduler.offer_rescinded(&mut driver, offer_id),
+                Event::InverseOffers(offers) => {
+                    scheduler.inverse_offers(&mut driver, offers.clone())
+                }
+                Event::InverseOfferRescinded(id) => {
+                    scheduler.inverse_offer_rescinded(&mut driver, id)
+                }
                 Event::Update(status) => {
                     scheduler.status_update(&mut driver, status);
                     self.core.after_status_update(status);
                 }
+                Event::OperationStatus(status) => scheduler.operation_status(&mut driver, status),
                 Event::Message { agent_id, executor_id, data } => {
                     scheduler.framework_message(&mut driver, executor_id, agent_id, data)
                 }
@@ -150,7 +163,12 @@ impl<S: Scheduler> Process for SchedulerProcess<S> {
             }
             SchedulerMessage::Offers(m) => self.core.on_offers(&from, m),
             SchedulerMessage::Rescind(m) => self.core.on_rescind(&from, m),
+            SchedulerMessage::InverseOffers(m) => self.core.on_inverse_offers(&from, m),
+            SchedulerMessage::RescindInverseOffer(m) => {
+                self.core.on_rescind_inverse_offer(&from, m)
+            }
             SchedulerMessage::StatusUpdate(m) => self.core.on_status_update(&from, m),
+            SchedulerMessage::OperationStatus(m) => self.core.on_operation_status(&from, m),
             SchedulerMessage::LostSlave(m) => self.core.on_lost_agent(&from, m),
             SchedulerMessage::ExitedExecutor(m) => self.core.on_exited_executor(&from, m),
             SchedulerMessage::ExecutorToFramework(m) => self.core.on_executor_message(m),

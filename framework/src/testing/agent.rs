@@ -644,11 +644,14 @@ impl FakeAgentProcess {
             | AgentInbox::NewMaster(_)
             | AgentInbox::CheckpointResources(_)
             | AgentInbox::Shutdown(_)
-            | AgentInbox::Drain(_) => {
+            | AgentInbox::Drain(_)
+            | AgentInbox::ApplyOperation(_)
+            | AgentInbox::AckOperation(_)
+            | AgentInbox::ReconcileOperations(_) => {
                 // The SDK's tests need none: executors end with their framework, the fake
                 // agent finds a new leader by going down its list, it keeps no
-                // reservations or volumes, and no test marks it gone, drains it or brings
-                // its machine down.
+                // reservations or volumes (and does not advertise operation feedback),
+                // and no test marks it gone, drains it or brings its machine down.
                 tracing::debug!(%from, "fake agent ignores message");
             }
         }

@@ -6,6 +6,8 @@
 //! threads. The accept loop and the traffic of the processes given the priority lane run
 //! on a second runtime of one thread (`lane`).
 
+pub(crate) mod decoder;
+mod front;
 mod guarded;
 mod lane;
 mod outbound;
@@ -79,6 +81,11 @@ impl Tcp {
             stop,
         };
         Ok((tcp, bound))
+    }
+
+    /// The node's loaded TLS setting, if TLS is on.
+    pub(crate) fn tls(&self) -> Option<&Tls> {
+        self.tls.as_ref()
     }
 
     /// Starts accepting connections for `node`, on the lane's runtime (see `lane`).

@@ -1,30 +1,44 @@
 //! The outbound side: one persistent connection per peer address, messages written back
 //! to back without waiting for answers (libprocess `SocketManager`).
 //!
-//! Each connection is a writer loop fed by a bounded queue, plus a reader that discards
-//! whatever the peer answers (libprocess `ignore_recv_data`) and notices when the peer
-//! closes. A connection that fails to open or breaks is removed, its queued messages are
-//! lost (as in libprocess; Mesos protocols retry what matters), and every process linked
-//! to a process at that address gets `exited`.
+//! Each connection is a [`Pipe`]: a bounded queue of encoded messages, a writer task that
+//! drains it many messages per write (vectored: the encoded messages go out as they are,
+//! not copied into a buffer first), and a reader that discards whatever the peer answers
+//! (libprocess `ignore_recv_data`) and notices when the peer closes. A connection that
+//! fails to open or breaks is removed, its queued messages are lost (as in libprocess;
+//! Mesos protocols retry what matters), and every process linked to a process at that
+//! address gets `exited`.
+//!
+//! A sender on an actix arbiter thread (every process) does not wake the writer task per
+//! message: its messages wait in a per-thread cork until the thread has finished what it
+//! is doing (`cork`), then all of them to one peer go out in one `writev`, from that same
+//! thread, when the connection is idle (plain TCP, nothing queued, the writer task not
+//! writing). Otherwise they join the queue behind what waits. So a message usually leaves
+//! from the thread that sent it, without a hop to the I/O thread, and a process that sends
+//! many in one turn still makes one system call for them.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
-use tokio::sync::mpsc;
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
 
-use super::tls::{self, Connected};
+use super::tls::{self, ClientStream};
+use crate::metrics::Counter;
 use crate::node::{Node, NodeConfig};
 use crate::tls::Tls;
 
 struct Conn {
     generation: u64,
-    tx: mpsc::Sender<Bytes>,
+    pipe: Arc<Pipe>,
 }
 
 pub(crate) struct Outbound {
@@ -40,8 +54,10 @@ pub(crate) struct Outbound {
     reports_exits: bool,
 }
 
-/// Most bytes gathered from the queue before a flush.
+/// Most bytes, and most messages (the kernel's `IOV_MAX`), taken from the queue for one
+/// write.
 const BATCH_BYTES: usize = 256 * 1024;
+const BATCH_MESSAGES: usize = 1024;
 
 impl Outbound {
     pub(crate) fn new(
@@ -61,23 +77,21 @@ impl Outbound {
         }
     }
 
-    /// Queues encoded bytes to `peer`, opening the connection if needed.
+    /// Sends encoded bytes to `peer`, opening the connection if needed: corked until the
+    /// sending thread's turn ends when it is an arbiter's, else queued at once.
     pub(crate) fn send(self: &Arc<Self>, node: &Node, peer: SocketAddr, bytes: Bytes) {
-        let mut conns = self.conns.lock();
-        let conn = match conns.get(&peer) {
-            Some(conn) => conn,
-            None => {
-                let conn = self.open(node, peer);
-                conns.entry(peer).insert_entry(conn).into_mut()
+        let pipe = {
+            let mut conns = self.conns.lock();
+            match conns.get(&peer) {
+                Some(conn) => conn.pipe.clone(),
+                None => {
+                    let conn = self.open(node, peer);
+                    conns.entry(peer).insert_entry(conn).into_mut().pipe.clone()
+                }
             }
         };
-        match conn.tx.try_send(bytes) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                node.stats().outbound_queue_full.inc();
-                tracing::warn!(%peer, "outbound queue full: message dropped");
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => node.stats().outbound_dropped.inc(),
+        if let Err(bytes) = cork::add(&pipe, bytes) {
+            pipe.push(std::iter::once(bytes));
         }
     }
 
@@ -86,22 +100,31 @@ impl Outbound {
         let mut conns = self.conns.lock();
         if reconnect || !conns.contains_key(&peer) {
             let conn = self.open(node, peer);
-            conns.insert(peer, conn);
+            if let Some(old) = conns.insert(peer, conn) {
+                old.pipe.close();
+            }
         }
     }
 
     fn open(self: &Arc<Self>, node: &Node, peer: SocketAddr) -> Conn {
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(self.queue);
+        let stats = node.stats();
+        let pipe = Arc::new(Pipe::new(
+            self.queue,
+            stats.outbound_queue_full.clone(),
+            stats.outbound_dropped.clone(),
+        ));
         let outbound: Weak<Outbound> = Arc::downgrade(self);
         let node = node.downgrade();
         let connect_timeout = self.connect_timeout;
         let tls = self.tls.clone();
         let reports_exits = self.reports_exits;
+        let running = pipe.clone();
         self.handle.spawn(async move {
-            if let Err(error) = run_connection(peer, rx, connect_timeout, tls).await {
+            if let Err(error) = run_connection(peer, &running, connect_timeout, tls).await {
                 tracing::debug!(%peer, %error, "connection to peer broke");
             }
+            running.fail();
             let current = outbound
                 .upgrade()
                 .is_some_and(|outbound| outbound.remove_if_current(peer, generation));
@@ -112,7 +135,7 @@ impl Outbound {
                 Node::from_inner(node).connection_broken(peer);
             }
         });
-        Conn { generation, tx }
+        Conn { generation, pipe }
     }
 
     fn remove_if_current(&self, peer: SocketAddr, generation: u64) -> bool {
@@ -127,82 +150,309 @@ impl Outbound {
 
     /// Closes every connection without reporting `exited` (node shutdown).
     pub(crate) fn close_all(&self) {
-        self.conns.lock().clear();
+        for (_, conn) in self.conns.lock().drain() {
+            conn.pipe.close();
+        }
     }
 }
 
-/// Runs one connection until its queue closes (replaced or shut down: `Ok`) or the socket
+/// One connection's queue, shared by its senders and its writer task.
+struct Pipe {
+    state: Mutex<PipeState>,
+    /// Wakes the writer task: something was queued, or the pipe closed.
+    wake: Notify,
+    /// The bound of the queue (`NodeConfig::outbound_queue`).
+    capacity: usize,
+    /// `libprocess/outbound_queue_full`: messages dropped at the bound.
+    full: Counter,
+    /// `libprocess/outbound_dropped`: messages sent to a closed connection.
+    dropped: Counter,
+}
+
+struct PipeState {
+    queue: VecDeque<Bytes>,
+    /// The writer task owns the socket's write side (connecting, or writing a batch):
+    /// senders queue behind it.
+    busy: bool,
+    /// The plain socket once connected: a sender finding the pipe idle writes to it.
+    socket: Option<Arc<TcpStream>>,
+    /// The connection is gone or replaced: further messages are dropped.
+    closed: bool,
+}
+
+impl Pipe {
+    fn new(capacity: usize, full: Counter, dropped: Counter) -> Pipe {
+        let state = PipeState { queue: VecDeque::new(), busy: true, socket: None, closed: false };
+        Pipe { state: Mutex::new(state), wake: Notify::new(), capacity, full, dropped }
+    }
+
+    /// Queues `messages` behind what waits, within the bound, and wakes the writer.
+    fn push(&self, messages: impl IntoIterator<Item = Bytes>) {
+        let mut state = self.state.lock();
+        self.enqueue(&mut state, messages);
+    }
+
+    fn enqueue(&self, state: &mut PipeState, messages: impl IntoIterator<Item = Bytes>) {
+        if state.closed {
+            self.dropped.add(messages.into_iter().count() as u64);
+            return;
+        }
+        for bytes in messages {
+            if state.queue.len() >= self.capacity {
+                self.full.inc();
+                tracing::warn!("outbound queue full: message dropped");
+            } else {
+                state.queue.push_back(bytes);
+            }
+        }
+        if !state.busy {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Writes `messages` now, from this thread, if the connection is idle; what the socket
+    /// does not take at once (or everything, when not idle) is queued.
+    fn write_or_push(&self, messages: Vec<Bytes>) {
+        let mut state = self.state.lock();
+        let idle = !state.busy && !state.closed && state.queue.is_empty();
+        let mut batch = Batch { messages: messages.into(), bytes: 0 };
+        if let (true, Some(socket)) = (idle, state.socket.as_ref()) {
+            // Under the lock: no other sender and no writer can write in between. An error
+            // leaves the rest queued; the writer task meets it too and closes the pipe.
+            let _ = batch.write_now(socket);
+            if batch.messages.is_empty() {
+                return;
+            }
+        }
+        self.enqueue(&mut state, batch.messages);
+    }
+
+    /// Takes the next batch for the writer task, or marks it idle and returns `None`;
+    /// `Err` once the pipe is closed and drained.
+    fn take_batch(&self) -> Result<Option<Batch>, ()> {
+        let mut state = self.state.lock();
+        if state.queue.is_empty() {
+            if state.closed {
+                return Err(());
+            }
+            state.busy = false;
+            return Ok(None);
+        }
+        state.busy = true;
+        let mut batch = Batch { messages: VecDeque::new(), bytes: 0 };
+        while let Some(bytes) = state.queue.pop_front() {
+            batch.bytes += bytes.len();
+            batch.messages.push_back(bytes);
+            if batch.bytes >= BATCH_BYTES || batch.messages.len() >= BATCH_MESSAGES {
+                break;
+            }
+        }
+        Ok(Some(batch))
+    }
+
+    /// The socket is connected plain: idle senders may write to it from now on.
+    fn connected(&self, socket: Arc<TcpStream>) {
+        self.state.lock().socket = Some(socket);
+    }
+
+    /// Refuses everything sent from now on; the writer task writes what already waits
+    /// (as a replaced connection always did), then ends. Direct writes stop at once.
+    fn close(&self) {
+        let mut state = self.state.lock();
+        state.closed = true;
+        state.socket = None;
+        drop(state);
+        self.wake.notify_one();
+    }
+
+    /// The connection is gone: what waits is dropped with it.
+    fn fail(&self) {
+        self.close();
+        self.state.lock().queue.clear();
+    }
+}
+
+/// Messages to write, the first perhaps partly written already.
+struct Batch {
+    messages: VecDeque<Bytes>,
+    /// Their length (for the batch bound; not kept up to date while writing).
+    bytes: usize,
+}
+
+impl Batch {
+    /// The messages as slices for one vectored write.
+    fn slices(&self) -> Vec<IoSlice<'_>> {
+        self.messages.iter().take(BATCH_MESSAGES).map(|m| IoSlice::new(m)).collect()
+    }
+
+    /// Drops the first `n` written bytes.
+    fn advance(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(first) = self.messages.front_mut() else { return };
+            if n < first.len() {
+                first.advance(n);
+                return;
+            }
+            n -= first.len();
+            self.messages.pop_front();
+        }
+    }
+
+    /// Writes as much as the socket takes without waiting.
+    fn write_now(&mut self, socket: &TcpStream) -> io::Result<()> {
+        while !self.messages.is_empty() {
+            match socket.try_write_vectored(&self.slices()) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.advance(n),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes all of it, waiting for the socket as needed.
+    async fn write_all(&mut self, socket: &TcpStream) -> io::Result<()> {
+        loop {
+            self.write_now(socket)?;
+            if self.messages.is_empty() {
+                return Ok(());
+            }
+            socket.writable().await?;
+        }
+    }
+}
+
+/// Runs one connection until its pipe closes (replaced or shut down: `Ok`) or the socket
 /// fails (`Err`).
 async fn run_connection(
     peer: SocketAddr,
-    rx: mpsc::Receiver<Bytes>,
+    pipe: &Pipe,
     connect_timeout: Duration,
     tls: Option<Tls>,
-) -> std::io::Result<()> {
+) -> io::Result<()> {
     match tls::connect(peer, tls.as_ref(), connect_timeout).await? {
-        Connected::Plain(stream) => {
-            let (reader, writer) = stream.into_split();
-            drive_connection(reader, writer, rx).await
+        ClientStream::Plain(stream) => {
+            let stream = Arc::new(stream);
+            let reader = stream.clone();
+            let mut reader_task = tokio::spawn(async move { discard_plain(&reader).await });
+            pipe.connected(stream.clone());
+            let result = tokio::select! {
+                result = drive_plain(&stream, pipe) => result,
+                closed = &mut reader_task => Err(joined(closed)),
+            };
+            reader_task.abort();
+            result
         }
-        Connected::Tls(stream) => {
+        ClientStream::Tls(stream) => {
             let (reader, writer) = tokio::io::split(stream);
-            drive_connection(reader, writer, rx).await
+            let mut reader_task = tokio::spawn(discard(reader));
+            let result = tokio::select! {
+                result = drive_stream(writer, pipe) => result,
+                closed = &mut reader_task => Err(joined(closed)),
+            };
+            reader_task.abort();
+            result
         }
     }
 }
 
-/// Writes queued messages to `writer` while discarding what comes back on `reader`.
-async fn drive_connection<R, W>(
-    mut reader: R,
-    writer: W,
-    mut rx: mpsc::Receiver<Bytes>,
-) -> std::io::Result<()>
-where
-    R: AsyncRead + Unpin + Send + 'static,
-    W: AsyncWrite + Unpin,
-{
+fn joined(closed: Result<io::Error, tokio::task::JoinError>) -> io::Error {
+    closed.unwrap_or_else(|e| io::Error::other(e.to_string()))
+}
+
+/// Writes the pipe's batches to a plain socket until the pipe closes.
+async fn drive_plain(socket: &TcpStream, pipe: &Pipe) -> io::Result<()> {
+    loop {
+        match pipe.take_batch() {
+            Err(()) => return Ok(()),
+            Ok(Some(mut batch)) => batch.write_all(socket).await?,
+            Ok(None) => pipe.wake.notified().await,
+        }
+    }
+}
+
+/// Writes the pipe's batches to any stream (TLS) until the pipe closes.
+async fn drive_stream<W: AsyncWrite + Unpin>(writer: W, pipe: &Pipe) -> io::Result<()> {
     let mut writer = BufWriter::with_capacity(64 * 1024, writer);
-    // Discard answers concurrently, so a peer blocked on writing them never stalls us.
-    let mut reader_task = tokio::spawn(async move {
-        let mut sink = vec![0u8; 16 * 1024];
-        loop {
-            match reader.read(&mut sink).await {
-                Ok(0) => {
-                    return std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "peer closed");
+    loop {
+        match pipe.take_batch() {
+            Err(()) => return Ok(()),
+            Ok(Some(batch)) => {
+                for bytes in &batch.messages {
+                    writer.write_all(bytes).await?;
                 }
-                Ok(_) => {}
-                Err(error) => return error,
+                writer.flush().await?;
             }
+            Ok(None) => pipe.wake.notified().await,
         }
-    });
-    let result = loop {
-        tokio::select! {
-            message = rx.recv() => {
-                let Some(bytes) = message else { break Ok(()) };
-                if let Err(error) = write_batch(&mut writer, bytes, &mut rx).await {
-                    break Err(error);
-                }
-            }
-            closed = &mut reader_task => {
-                break Err(closed.unwrap_or_else(|e| std::io::Error::other(e.to_string())));
-            }
-        }
-    };
-    reader_task.abort();
-    result
+    }
 }
 
-async fn write_batch<W: AsyncWrite + Unpin>(
-    writer: &mut BufWriter<W>,
-    first: Bytes,
-    rx: &mut mpsc::Receiver<Bytes>,
-) -> std::io::Result<()> {
-    writer.write_all(&first).await?;
-    let mut batched = first.len();
-    while batched < BATCH_BYTES {
-        let Ok(more) = rx.try_recv() else { break };
-        batched += more.len();
-        writer.write_all(&more).await?;
+/// Reads and drops the peer's answers until it closes (what that is, as an error).
+async fn discard_plain(socket: &TcpStream) -> io::Error {
+    let mut sink = vec![0u8; 16 * 1024];
+    loop {
+        if let Err(error) = socket.readable().await {
+            return error;
+        }
+        match socket.try_read(&mut sink) {
+            Ok(0) => return io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed"),
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+            Err(error) => return error,
+        }
     }
-    writer.flush().await
+}
+
+/// [`discard_plain`] for any stream (TLS).
+async fn discard<R: AsyncRead + Unpin>(mut reader: R) -> io::Error {
+    let mut sink = vec![0u8; 16 * 1024];
+    loop {
+        match reader.read(&mut sink).await {
+            Ok(0) => return io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed"),
+            Ok(_) => {}
+            Err(error) => return error,
+        }
+    }
+}
+
+/// The per-thread cork: messages an arbiter thread sent during its current turn, by
+/// pipe, written when the turn ends.
+mod cork {
+    use super::*;
+
+    thread_local! {
+        static CORKED: RefCell<Vec<(Arc<Pipe>, Vec<Bytes>)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Corks `bytes` for `pipe` on this thread; `Err` gives them back when this thread is
+    /// not an arbiter's (an I/O thread, a plain thread), which then queues them at once.
+    pub(super) fn add(pipe: &Arc<Pipe>, bytes: Bytes) -> Result<(), Bytes> {
+        CORKED.with(|cell| {
+            let mut corked = cell.borrow_mut();
+            if corked.is_empty() {
+                // The first of this turn: the flush runs once the arbiter has finished
+                // what it is running now (the actor's batch of mailbox items), as the next
+                // item of its own queue.
+                let Some(arbiter) = actix_rt::Arbiter::try_current() else { return Err(bytes) };
+                if !arbiter.spawn_fn(flush) {
+                    return Err(bytes);
+                }
+            }
+            match corked.iter_mut().find(|(corked, _)| Arc::ptr_eq(corked, pipe)) {
+                Some((_, messages)) => messages.push(bytes),
+                None => corked.push((pipe.clone(), vec![bytes])),
+            }
+            Ok(())
+        })
+    }
+
+    /// Writes (or queues) everything this thread corked.
+    fn flush() {
+        let corked = CORKED.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
+        for (pipe, messages) in corked {
+            pipe.write_or_push(messages);
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! The inbound side: accept connections within bounds and serve HTTP/1.1 on each.
+//! The inbound side: accept connections within bounds and serve each: libprocess
+//! messages on their own path (`front`), everything else with hyper.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -17,6 +18,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::decoder;
+use super::front;
 use super::guarded::{ConnState, GuardedIo};
 use super::lane::{LaneIds, is_lane_connection};
 use super::tls::{self, Accepted};
@@ -163,17 +166,40 @@ impl Serving {
     }
 }
 
-/// Serves HTTP/1.1 on one connection until it closes or the node stops.
+/// Serves one connection until it closes or the node stops: libprocess messages on the
+/// message path (`front`), and from the first request that is not one, HTTP/1.1 by hyper.
 pub(crate) async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
-    stream: S,
+    mut stream: S,
     client: SocketAddr,
     node: Weak<NodeInner>,
     config: NodeConfig,
     mut stop: watch::Receiver<bool>,
 ) {
-    let state = Arc::new(ConnState::default());
     // Every message read from this connection carries its identity (see `Connection`).
     let connection = Connection::open(client);
+    let served = async move {
+        if let Some(unserved) = front::serve_messages(&mut stream, &node, &config, connection).await
+        {
+            let stream = front::Prefixed::new(unserved, stream);
+            serve_http(stream, client, connection, node, config).await;
+        }
+    };
+    tokio::select! {
+        () = served => {}
+        _ = stop.changed() => {}
+    }
+}
+
+/// Serves HTTP/1.1 with hyper on a connection (whose first bytes may have been read by
+/// the message path already: `Prefixed` gives them back).
+async fn serve_http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    stream: S,
+    client: SocketAddr,
+    connection: Connection,
+    node: Weak<NodeInner>,
+    config: NodeConfig,
+) {
+    let state = Arc::new(ConnState::default());
     let io = TokioIo::new(GuardedIo::new(stream, state.clone(), config.header_read_timeout));
     // hyper's read buffer bounds the head it parses; heads between the configured bound and
     // twice it are parsed and answered `431` below, larger ones make hyper close the
@@ -190,7 +216,7 @@ pub(crate) async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send + 
             Ok::<Response, Infallible>(response)
         }
     });
-    let connection = http1::Builder::new()
+    let served = http1::Builder::new()
         .timer(TokioTimer::new())
         // hyper's own header timeout (30 s by default once a timer is set) also runs while
         // a keep-alive connection waits for its next request: it cut every libprocess
@@ -198,7 +224,7 @@ pub(crate) async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send + 
         // and its agent: `exited` on both sides). GuardedIo enforces the head deadline.
         .header_read_timeout(None)
         .max_buf_size(max_buf_size)
-        .max_headers(100)
+        .max_headers(decoder::MAX_HEADERS)
         // No pipeline_flush: hyper then holds answers while unread bytes sit in its read
         // buffer, and a request whose body fails to decode (an invalid chunk size) leaves
         // such bytes forever, so its `400` was never sent; it also lifts hyper's cap on
@@ -209,14 +235,8 @@ pub(crate) async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin + Send + 
         // answers (and the fuzz harness relies on it to end a connection).
         .half_close(true)
         .serve_connection(io, service);
-    tokio::pin!(connection);
-    tokio::select! {
-        result = connection.as_mut() => {
-            if let Err(error) = result {
-                tracing::debug!(%client, %error, "connection ended");
-            }
-        }
-        _ = stop.changed() => {}
+    if let Err(error) = served.await {
+        tracing::debug!(%client, %error, "connection ended");
     }
 }
 

@@ -6,6 +6,14 @@
 //! changes it with the methods below, and then posts the `exited` events they return.
 
 use std::collections::{HashMap, HashSet};
+
+/// Maps and sets keyed by pids, hashed with foldhash instead of SipHash: every spawn,
+/// link and termination hashes pids here, and SipHash made up a good part of their cost.
+/// The keys are this node's processes and the peers they chose to link to, not keys a
+/// remote client picks; foldhash's per-map random seed still varies the layout.
+pub(crate) type PidMap<V> = HashMap<Pid, V, foldhash::fast::RandomState>;
+/// See [`PidMap`].
+pub(crate) type PidSet = HashSet<Pid, foldhash::fast::RandomState>;
 use std::net::SocketAddr;
 
 use crate::pid::Pid;
@@ -24,13 +32,13 @@ pub enum LinkMode {
 #[derive(Default)]
 pub(super) struct Links {
     /// linkee (local) -> its linkers.
-    pub(super) local: HashMap<Pid, HashSet<Pid>>,
+    pub(super) local: PidMap<PidSet>,
     /// peer address -> linkee -> its (local) linkers.
-    pub(super) remote: HashMap<SocketAddr, HashMap<Pid, HashSet<Pid>>>,
+    pub(super) remote: HashMap<SocketAddr, PidMap<PidSet>>,
     /// linker -> its linkees (local or remote): the reverse of the two maps above, so a
     /// terminating process leaves every link it made in time proportional to its own links,
     /// not to every link on the node (libprocess MESOS-2182).
-    pub(super) linkees: HashMap<Pid, HashSet<Pid>>,
+    pub(super) linkees: PidMap<PidSet>,
 }
 
 impl Links {
@@ -66,7 +74,7 @@ impl Links {
 
     /// The connection to `peer` broke: removes every link to a process there and returns
     /// them (linkee -> its linkers), each linker to be told `exited`.
-    pub(super) fn remove_peer(&mut self, peer: SocketAddr) -> HashMap<Pid, HashSet<Pid>> {
+    pub(super) fn remove_peer(&mut self, peer: SocketAddr) -> PidMap<PidSet> {
         let linkees = self.remote.remove(&peer).unwrap_or_default();
         for (linkee, linkers) in &linkees {
             for linker in linkers {
@@ -78,7 +86,7 @@ impl Links {
 
     /// Process `pid` of the node at `local` terminated: removes the links to it and the
     /// links it made, and returns its linkers, each to be told `exited`.
-    pub(super) fn remove_process(&mut self, pid: &Pid, local: SocketAddr) -> HashSet<Pid> {
+    pub(super) fn remove_process(&mut self, pid: &Pid, local: SocketAddr) -> PidSet {
         // Processes linked to this one: returned to be told.
         let linkers = self.local.remove(pid).unwrap_or_default();
         for linker in &linkers {

@@ -102,6 +102,32 @@ async fn plain_http_gets_no_answer_without_downgrade() {
     node.shutdown().await;
 }
 
+/// An HTTP client of a process connects to another node as the node's links do:
+/// `libprocess::tls::connect` with `Node::tls` speaks mutual TLS to a TLS node (and gets
+/// an answer); with TLS off, `Node::tls` is `None` and the same call connects plain.
+#[actix_rt::test]
+async fn http_clients_connect_with_the_nodes_setting() {
+    let (_pki, config) = pki("client");
+    let server = tls_node(&config);
+    let client = tls_node(&config);
+    let tls = client.tls().expect("a TLS node has its setting");
+    let timeout = std::time::Duration::from_secs(10);
+    let stream = within(libprocess::tls::connect(server.address(), Some(&tls), timeout)).await;
+    let stream = stream.expect("TLS connect");
+    assert!(matches!(stream, libprocess::tls::ClientStream::Tls(_)));
+    let answer = within(exchange(stream)).await;
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+
+    let plain_node = Node::builder(loopback()).tls(TlsConfig::default()).start().unwrap();
+    assert!(plain_node.tls().is_none(), "TLS off: no setting");
+    let plain = within(libprocess::tls::connect(server.address(), None, timeout)).await.unwrap();
+    let answer = within(exchange(plain)).await;
+    assert!(!answer.starts_with(b"HTTP/"), "plain client answered: {answer:?}");
+    for node in [server, client, plain_node] {
+        node.shutdown().await;
+    }
+}
+
 /// With `LIBPROCESS_SSL_SUPPORT_DOWNGRADE`, one port serves plain and TLS clients
 /// (Mesos: the accept side peeks for a ClientHello).
 #[actix_rt::test]

@@ -124,3 +124,70 @@ async fn sends_exactly_libprocess_bytes() {
     assert_eq!(String::from_utf8_lossy(&received), String::from_utf8_lossy(&expected));
     node.shutdown().await;
 }
+
+/// One connection switches between the message path and hyper: two messages, an HTTP
+/// request, a message again, pipelined in one write, are answered in order (`202`, `202`,
+/// `200`, `202`) and all three messages are delivered; a body sent as several chunks and
+/// one split across writes arrive whole.
+#[actix_rt::test]
+async fn messages_and_http_share_a_connection() {
+    let node = tcp_node();
+    let (_target, mut rx) = probe(&node, "echo");
+    let mut stream = TcpStream::connect(node.address()).await.unwrap();
+    let from = "a@127.0.0.1:9";
+    let ping = |seq: u64| Ping { seq, payload: Bytes::from_static(b"abc") }.encode_to_vec();
+    let mut bytes = libprocess_request(from, "echo", "libprocess.testing.Ping", &ping(1));
+    // Two chunks: the decoder joins them.
+    let two = ping(2);
+    bytes.extend(format!("POST /echo/libprocess.testing.Ping HTTP/1.1\r\nLibprocess-From: {from}\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n").as_bytes());
+    bytes.extend(&two[..2]);
+    bytes.extend(format!("\r\n{:x}\r\n", two.len() - 2).as_bytes());
+    bytes.extend(&two[2..]);
+    bytes.extend(b"\r\n0\r\n\r\n");
+    bytes.extend(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n");
+    bytes.extend(libprocess_request(from, "echo", "libprocess.testing.Ping", &ping(3)));
+    stream.write_all(&bytes).await.unwrap();
+    assert_eq!(read_statuses(&mut stream, 4).await, vec![202, 202, 200, 202]);
+    for seq in 1..=3 {
+        assert_eq!(next(&mut rx).await, Seen::Ping { from: from.parse().unwrap(), seq });
+    }
+    // A message split in the middle of its head and of its body, on a fresh connection.
+    let mut stream = TcpStream::connect(node.address()).await.unwrap();
+    let bytes = libprocess_request(from, "echo", "libprocess.testing.Ping", &ping(4));
+    let (head, rest) = bytes.split_at(30);
+    let (body, end) = rest.split_at(rest.len() - 8);
+    for part in [head, body, end] {
+        stream.write_all(part).await.unwrap();
+        stream.flush().await.unwrap();
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(read_statuses(&mut stream, 1).await, vec![202]);
+    assert_eq!(next(&mut rx).await, Seen::Ping { from: from.parse().unwrap(), seq: 4 });
+    node.shutdown().await;
+}
+
+/// A process that sends many messages to another node in one turn (more than one write
+/// takes) has them all delivered, in order: the per-thread cork and the writer's batches
+/// keep the order of one sender's messages.
+#[actix_rt::test]
+async fn a_burst_from_one_turn_arrives_in_order() {
+    let (a, b) = (tcp_node(), tcp_node());
+    let (target, mut rx) = probe(&b, "target");
+    let (sender, _sender_rx) = probe(&a, "sender");
+    let to = target.pid().clone();
+    let payload = Bytes::from(vec![7u8; 1000]);
+    sender
+        .dispatch(move |_, ctx| {
+            for seq in 0..3000 {
+                ctx.send(&to, Ping { seq, payload: payload.clone() });
+            }
+        })
+        .await
+        .unwrap();
+    let from = sender.pid().clone();
+    for seq in 0..3000 {
+        assert_eq!(next(&mut rx).await, Seen::Ping { from: from.clone(), seq });
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+}

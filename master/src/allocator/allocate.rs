@@ -24,6 +24,7 @@
 //! Mesos: `hierarchical.cpp HierarchicalAllocatorProcess::__generateOffers`.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -245,6 +246,11 @@ impl<R: AllocatorResources> Offers<R> {
             });
             self.allocations.len() - 1
         });
-        self.allocations[i].resources.entry(role.to_string()).or_default().add(&resources);
+        match self.allocations[i].resources.entry(role.to_string()) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(resources);
+            }
+            Entry::Occupied(mut held) => held.get_mut().add(&resources),
+        }
     }
 }

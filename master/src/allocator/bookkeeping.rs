@@ -145,7 +145,7 @@ impl<R: AllocatorResources> Allocator<R> {
         self.track_held(a, fw, role, resources);
         let agent = self.agents.at_mut(a);
         agent.used.add(resources);
-        agent.available = agent.available.minus(resources);
+        agent.available.subtract(resources);
     }
 
     /// The sorter and `held` half of [`Allocator::track_allocated`]: who
@@ -173,12 +173,12 @@ impl<R: AllocatorResources> Allocator<R> {
             panic!("framework {fw} holds nothing in role {r} on agent {}", agent.id);
         };
         assert!(held.contains(resources), "{held:?} does not contain {resources:?}");
-        *held = held.minus(resources);
+        held.subtract(resources);
         let now_empty = held.is_empty();
         if now_empty {
             agent.held.remove(&(fw, r));
         }
-        agent.used = agent.used.minus(resources);
+        agent.used.subtract(resources);
         agent.available = agent.total.minus(&agent.used);
 
         let quantities = resources.scalar_quantities();

@@ -12,9 +12,9 @@
 //! state and the bookkeeping events.
 //!
 //! Mesos: `src/master/allocator/mesos/hierarchical.{hpp,cpp}`.
-//! Quota (guarantees, limits, headroom) is in `quota.rs`.
-//! Not ported yet: maintenance and inverse
-//! offers, agent attributes and offer constraints, the random sorter.
+//! Quota (guarantees, limits, headroom) is in `quota.rs`; maintenance and inverse
+//! offers in `maintenance.rs`. Not ported yet: agent attributes and offer
+//! constraints, the random sorter.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
@@ -57,6 +57,8 @@ pub(super) struct Agent<R> {
     /// Decline filters of frameworks on this agent, by framework and role.
     pub(super) filters: IndexMap<(FwIdx, RoleIdx), Vec<OfferFilter<R>>>,
     pub(super) has_gpu: bool,
+    /// The machine's scheduled unavailability and its inverse offers, if scheduled.
+    pub(super) maintenance: Option<super::maintenance::Maintenance>,
 }
 
 /// A framework as the allocator sees it.
@@ -276,6 +278,7 @@ impl<R: AllocatorResources> Allocator<R> {
             self.untrack_allocated(a, fw, r, &held);
         }
         self.clear_filters(fw, None);
+        self.clear_inverse_offer_state(fw, true);
         let tracked: Vec<RoleIdx> =
             self.roles.indices().filter(|&r| self.roles.at(r).frameworks.contains(&fw)).collect();
         for r in tracked {
@@ -317,6 +320,7 @@ impl<R: AllocatorResources> Allocator<R> {
             self.refresh_activation(fw, r);
         }
         self.clear_filters(fw, None);
+        self.clear_inverse_offer_state(fw, false);
         Ok(())
     }
 
@@ -389,6 +393,7 @@ impl<R: AllocatorResources> Allocator<R> {
             self.frameworks.at_mut(fw).spec.suppressed_roles.remove(&role);
             self.refresh_activation(fw, r);
         }
+        self.clear_inverse_offer_state(fw, false);
         self.mark_all_candidates();
         Ok(())
     }
@@ -445,6 +450,7 @@ impl<R: AllocatorResources> Allocator<R> {
             held: IndexMap::default(),
             unknown_used: HashMap::new(),
             filters: IndexMap::default(),
+            maintenance: None,
         });
         self.agent_index.insert(agent_id, a);
         self.add_to_totals(&self.agents.at(a).total_quantities.clone());

@@ -4,8 +4,9 @@
 //! Mesos runs an allocation after each event (a new agent, a new framework,
 //! a revive) and one per `--allocation_interval`; here the test calls
 //! `settle` for the former (`allocate_candidates`) and `tick` for the latter
-//! (`allocate` after advancing `now`). Resources are scalar quantities, so
-//! Mesos's reserved-resource variants are not ported yet.
+//! (`allocate` after advancing `now`). Resources are scalar quantities here;
+//! the quota tests with reservations (`quota_tests::reserved`) run the allocator on
+//! full `Resources`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

@@ -16,6 +16,7 @@
 //! - `conversions`: offer operations (reservations, volumes) changing an agent's total.
 //! - `bookkeeping`: who holds what where, role lifecycle, decline filters.
 //! - `allocate`: one allocation round (role DRF, then framework DRF).
+//! - `maintenance`: scheduled unavailability and inverse offers.
 //! - `quota`: quota guarantees and limits, and the headroom held back for them.
 //! - [`process`]: the allocator actor around that core, on its own process as in Mesos.
 
@@ -24,6 +25,7 @@ mod bookkeeping;
 mod conversions;
 mod core;
 pub mod filters;
+mod maintenance;
 pub mod process;
 mod quota;
 pub mod resources;
@@ -31,6 +33,7 @@ pub mod sorter;
 mod types;
 
 pub use self::core::Allocator;
+pub use self::maintenance::InverseOfferAllocation;
 pub use self::resources::AllocatorResources;
 pub use self::types::{
     AgentCapabilities, AgentId, AgentSpec, Allocation, AllocatorConfig, AllocatorError,
@@ -39,3 +42,5 @@ pub use self::types::{
 
 #[cfg(test)]
 mod core_tests;
+#[cfg(test)]
+mod maintenance_tests;

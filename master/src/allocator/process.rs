@@ -44,6 +44,10 @@ impl AllocatorResources for Resources {
         self - other
     }
 
+    fn subtract(&mut self, other: &Self) {
+        *self -= other;
+    }
+
     fn scalar_quantities(&self) -> ResourceQuantities {
         ResourceQuantities::from_scalar_resources(self)
     }
@@ -70,6 +74,13 @@ impl AllocatorResources for Resources {
             r.scalar.is_some() && r.reservations.is_empty() && r.revocable.is_none()
         };
         (self.filter(counts), self.filter(|r| !counts(r)))
+    }
+
+    fn reservation_quantities(&self) -> Vec<(String, ResourceQuantities)> {
+        self.reservations()
+            .into_iter()
+            .map(|(role, reserved)| (role, ResourceQuantities::from_scalar_resources(&reserved)))
+            .collect()
     }
 
     fn shrink(&self, caps: &BTreeMap<String, f64>, unlisted_unlimited: bool) -> Self {
@@ -237,6 +248,13 @@ impl AllocatorProcess {
             AllocatorCall::UpdateQuota { role, quota } => {
                 (self.core.on_update_quota(&role, quota), true)
             }
+            AllocatorCall::UpdateUnavailability { agent_id, unavailability } => {
+                (self.core.on_update_unavailability(&agent_id, unavailability), true)
+            }
+            AllocatorCall::UpdateInverseOffer { agent_id, framework_id, refuse_seconds } => (
+                self.core.on_update_inverse_offer(&agent_id, &framework_id, refuse_seconds, now),
+                false,
+            ),
         };
         if let Err(error) = result {
             tracing::warn!(%error, "allocator refused a call");
@@ -263,21 +281,29 @@ impl AllocatorProcess {
         let now = ctx.now().since_epoch();
         let allocations =
             if full { self.core.allocate(now) } else { self.core.allocate_candidates(now) };
-        if allocations.is_empty() {
-            return;
+        // Mesos: hierarchical.cpp `generateAllocations` runs `generateInverseOffers`
+        // after each round, on the same timer.
+        let inverse = self.core.generate_inverse_offers(now);
+        if !allocations.is_empty() {
+            let decisions: Vec<AllocationDecision> = allocations
+                .into_iter()
+                .map(|a| AllocationDecision {
+                    framework_id: a.framework_id,
+                    agent_id: a.agent_id,
+                    resources: a.resources,
+                })
+                .collect();
+            let sent = self.master.tell(move |master, ctx| master.on_allocations(decisions, ctx));
+            if sent.is_err() {
+                // Only while the node shuts down: the allocation is moot then.
+                tracing::debug!("master is gone: allocation dropped");
+            }
         }
-        let decisions: Vec<AllocationDecision> = allocations
-            .into_iter()
-            .map(|a| AllocationDecision {
-                framework_id: a.framework_id,
-                agent_id: a.agent_id,
-                resources: a.resources,
-            })
-            .collect();
-        let sent = self.master.tell(move |master, ctx| master.on_allocations(decisions, ctx));
-        if sent.is_err() {
-            // Only while the node shuts down: the allocation is moot then.
-            tracing::debug!("master is gone: allocation dropped");
+        if !inverse.is_empty() {
+            let sent = self.master.tell(move |master, ctx| master.on_inverse_offers(inverse, ctx));
+            if sent.is_err() {
+                tracing::debug!("master is gone: inverse offers dropped");
+            }
         }
     }
 

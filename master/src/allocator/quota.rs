@@ -15,12 +15,17 @@
 //! 3. **Limits.** In both stages unreserved resources offered to a role are cut so that
 //!    `consumed + offered <= limits`.
 //!
-//! A role consumes what it (and its sub-roles) hold: offered or allocated resources,
-//! reserved ones included. Not yet counted: reservations nobody holds (Mesos counts
-//! them against their role's quota).
+//! A role's consumption (Mesos 1.9+) covers it and its sub-roles: the unreserved
+//! non-revocable resources they hold (offered or allocated), plus every resource
+//! reserved to them, held or not. A reservation is the role's whether or not a
+//! framework uses it, so it counts against the role's guarantees (a role with
+//! reservations needs less headroom) and its limits (a role past its limit in
+//! reservations is offered no more unreserved resources); reserved resources
+//! themselves are never cut by limits.
 //!
 //! Mesos: `hierarchical.cpp HierarchicalAllocatorProcess::__generateOffers` (the two
-//! stages), `updateQuota`; `docs/quota.md`.
+//! stages), `updateQuota`; `hierarchical.hpp Role::quotaOfferedOrConsumed`;
+//! `docs/quota.md`.
 
 use std::collections::BTreeMap;
 
@@ -58,15 +63,30 @@ impl<R: AllocatorResources> Allocator<R> {
         self.quotas.get(role).cloned().unwrap_or_default()
     }
 
-    /// What a role and its sub-roles hold now, as quota counts it.
+    /// What a role and its sub-roles consume now, as quota counts it: unreserved
+    /// non-revocable resources held, plus everything reserved to them.
     pub fn quota_consumed(&self, role: &str) -> ResourceQuantities {
-        let mut consumed = ResourceQuantities::new();
-        for (name, &r) in &self.role_index {
-            if is_in_subtree(name, role) {
-                consumed += self.role_sorter.allocation(&r);
+        subtree_sum(&self.consumption_by_role(), role)
+    }
+
+    /// Each role's own consumption (without its sub-roles'): what it holds of the
+    /// resources quota counts, and what is reserved to it on any agent.
+    // Mesos: hierarchical.hpp Role::quotaOfferedOrConsumed.
+    fn consumption_by_role(&self) -> BTreeMap<String, ResourceQuantities> {
+        let mut by_role: BTreeMap<String, ResourceQuantities> = BTreeMap::new();
+        for a in self.agents.indices() {
+            let agent = self.agents.at(a);
+            for (&(_, r), held) in &agent.held {
+                let counted = held.split_quota().0.scalar_quantities();
+                if !counted.is_empty() {
+                    *by_role.entry(self.roles.at(r).name.to_string()).or_default() += &counted;
+                }
+            }
+            for (role, reserved) in agent.total.reservation_quantities() {
+                *by_role.entry(role).or_default() += &reserved;
             }
         }
-        consumed
+        by_role
     }
 
     /// The quota bookkeeping of one round, or `None` when no role has a quota
@@ -75,8 +95,9 @@ impl<R: AllocatorResources> Allocator<R> {
         if self.quotas.is_empty() {
             return None;
         }
+        let by_role = self.consumption_by_role();
         let consumed =
-            self.quotas.keys().map(|role| (role.clone(), self.quota_consumed(role))).collect();
+            self.quotas.keys().map(|role| (role.clone(), subtree_sum(&by_role, role))).collect();
         let mut available = ResourceQuantities::new();
         for a in self.agents.indices() {
             available += &self.agents.at(a).available.split_quota().0.scalar_quantities();
@@ -90,6 +111,17 @@ impl<R: AllocatorResources> Allocator<R> {
         round.required = round.required_headroom();
         Some(round)
     }
+}
+
+/// The sum of `by_role` over `role` and its sub-roles.
+fn subtree_sum(by_role: &BTreeMap<String, ResourceQuantities>, role: &str) -> ResourceQuantities {
+    let mut sum = ResourceQuantities::new();
+    for (name, quantities) in by_role {
+        if is_in_subtree(name, role) {
+            sum += quantities;
+        }
+    }
+    sum
 }
 
 /// True if `role` is `ancestor` or one of its sub-roles (`a/b` is under `a`).
@@ -110,7 +142,8 @@ pub(super) enum Stage {
 #[derive(Debug)]
 pub(super) struct QuotaRound {
     quotas: BTreeMap<String, Quota>,
-    /// Consumption of each role that has a quota (its subtree's holdings).
+    /// Consumption of each role that has a quota (its subtree's holdings of unreserved
+    /// resources, and its reservations).
     consumed: BTreeMap<String, ResourceQuantities>,
     /// Unreserved non-revocable resources nobody holds.
     available: ResourceQuantities,
@@ -213,16 +246,15 @@ impl QuotaRound {
     }
 
     /// Books an offer made to `role`: its quota part counts against the role's (and
-    /// its ancestors') quota and leaves the available headroom.
+    /// its ancestors') quota and leaves the available headroom. Its reserved part was
+    /// counted already: reservations are consumed whether offered or not.
     pub(super) fn offered<R: AllocatorResources>(&mut self, role: &str, offer: &R) {
         let counted = offer.split_quota().0.scalar_quantities();
-        let all = offer.scalar_quantities();
         let outermost = self.outermost_quota_role(role);
         let before = outermost.map(|q| self.unsatisfied(q));
         for quota_role in self.quota_roles_over(role) {
             if let Some(consumed) = self.consumed.get_mut(quota_role) {
-                // Reservations count as consumption too (Mesos: quotaOfferedOrConsumed).
-                *consumed += &all;
+                *consumed += &counted;
             }
         }
         if let (Some(q), Some(before)) = (outermost, before) {

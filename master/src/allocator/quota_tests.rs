@@ -132,3 +132,100 @@ fn parent_limit_caps_sub_roles() {
     assert_eq!(cpus, 1.0, "{offers:?}");
     assert_eq!(h.allocator.quota_consumed("eng").get("cpus"), 1.0);
 }
+
+/// An allocator on full `Resources` (with reservations), and helpers for it.
+mod reserved {
+    use super::*;
+    use mesos_proto::resources::Resources;
+
+    fn r(text: &str) -> Resources {
+        Resources::parse(text).expect("test resources parse")
+    }
+
+    fn allocator() -> Allocator<Resources> {
+        Allocator::new(AllocatorConfig::default())
+    }
+
+    fn add_agent(allocator: &mut Allocator<Resources>, name: &str, total: &str) {
+        allocator.on_add_agent(aid(name), AgentSpec::default(), r(total), Vec::new()).unwrap();
+    }
+
+    fn add_framework(allocator: &mut Allocator<Resources>, name: &str, role: &str) {
+        let spec = FrameworkSpec { roles: [role.to_string()].into(), ..FrameworkSpec::default() };
+        allocator.on_add_framework(fid(name), spec, true).unwrap();
+    }
+
+    /// What each (framework, agent) pair was offered, as quantities.
+    fn offers(
+        allocations: Vec<Allocation<Resources>>,
+    ) -> Vec<(String, String, ResourceQuantities)> {
+        let mut flat: Vec<_> = allocations
+            .into_iter()
+            .map(|a| {
+                let all: Resources = a.resources.into_values().sum();
+                let quantities = ResourceQuantities::from_scalar_resources(&all);
+                (a.framework_id.into_string(), a.agent_id.into_string(), quantities)
+            })
+            .collect();
+        flat.sort_by(|x, y| (&x.0, &x.1).cmp(&(&y.0, &y.1)));
+        flat
+    }
+
+    /// Mesos 1.9+ quota accounting (`ReservationWithinQuota`, with the reservation
+    /// unheld): a role's reservations count towards its guarantee even when nobody holds
+    /// them, so no unreserved headroom is held back for a guarantee they cover, and a
+    /// greedy role gets every unreserved resource. Before, the 2 unheld reserved cpus
+    /// did not count and 2 unreserved cpus were kept from the greedy role.
+    #[test]
+    fn unheld_reservations_count_towards_the_guarantee() {
+        let mut allocator = allocator();
+        let guarantee = quota("cpus:2", &[]);
+        allocator.on_update_quota("quota", guarantee).expect("valid quota");
+        add_agent(&mut allocator, "agent1", "cpus(quota):2;mem(quota):256");
+        add_agent(&mut allocator, "agent2", "cpus:2;mem:512");
+        add_framework(&mut allocator, "greedy", "other");
+        assert_eq!(allocator.quota_consumed("quota"), q("cpus:2;mem:256"));
+        let offered = offers(allocator.allocate_candidates(Duration::ZERO));
+        let expected = ("greedy".to_string(), "agent2".to_string(), q("cpus:2;mem:512"));
+        assert_eq!(offered, [expected]);
+    }
+
+    /// A role's unheld reservations count towards its limit: with 2 cpus reserved and
+    /// a cpu limit of 2, its framework is offered the reservation and the unreserved
+    /// memory, but no unreserved cpu (reserved resources are never cut by a limit).
+    /// Before, the unreserved cpus of `agent2` went to it too when it came first.
+    #[test]
+    fn unheld_reservations_count_towards_the_limit() {
+        let mut allocator = allocator();
+        allocator.on_update_quota("capped", quota("", &[("cpus", 2.0)])).expect("valid quota");
+        add_agent(&mut allocator, "agent1", "cpus(capped):2;mem:64");
+        add_agent(&mut allocator, "agent2", "cpus:2;mem:512");
+        // Only agent2 first: its cpus would fit the limit were the reservation not
+        // counted.
+        allocator.on_deactivate_agent(&aid("agent1")).unwrap();
+        add_framework(&mut allocator, "fw", "capped");
+        let offered = offers(allocator.allocate_candidates(Duration::ZERO));
+        assert_eq!(offered, [("fw".to_string(), "agent2".to_string(), q("mem:512"))]);
+        allocator.on_activate_agent(&aid("agent1")).unwrap();
+        let offered = offers(allocator.allocate_candidates(Duration::ZERO));
+        assert_eq!(offered, [("fw".to_string(), "agent1".to_string(), q("cpus:2;mem:64"))]);
+        assert_eq!(allocator.quota_consumed("capped"), q("cpus:2;mem:576"));
+    }
+
+    /// Reservations of a sub-role count towards its parent's quota, and an offer of a
+    /// reservation does not count it twice.
+    #[test]
+    fn sub_role_reservations_count_once_for_the_parent() {
+        let mut allocator = allocator();
+        allocator.on_update_quota("eng", quota("cpus:1", &[("cpus", 3.0)])).expect("valid");
+        add_agent(&mut allocator, "agent1", "cpus(eng/web):1;mem(eng/web):32");
+        add_agent(&mut allocator, "agent2", "cpus:4;mem:512");
+        add_framework(&mut allocator, "web", "eng/web");
+        assert_eq!(allocator.quota_consumed("eng"), q("cpus:1;mem:32"));
+        let offered = offers(allocator.allocate_candidates(Duration::ZERO));
+        let cpus: f64 = offered.iter().map(|o| o.2.get("cpus")).sum();
+        // 1 reserved + 2 unreserved: the limit of 3 counts the reservation once.
+        assert_eq!(cpus, 3.0, "{offered:?}");
+        assert_eq!(allocator.quota_consumed("eng").get("cpus"), 3.0);
+    }
+}

@@ -8,7 +8,7 @@
 //!
 //! - `mesos_proto`'s [`ResourceQuantities`] (implemented here): scalar
 //!   amounts only, with no ports, reservations or revocable resources. Enough
-//!   for DRF and for the tests and benchmarks of this module.
+//!   for DRF and for most tests and the benchmarks of this module.
 //! - `mesos_proto`'s full `Resources` (ranges, roles, reservations), which the
 //!   allocator actor runs on (`allocator_process.rs`).
 //!
@@ -40,6 +40,12 @@ pub trait AllocatorResources: Clone + Debug + Default + PartialEq {
     /// (Mesos's `operator-`).
     fn minus(&self, other: &Self) -> Self;
 
+    /// Takes `other` out of this bundle in place: [`AllocatorResources::minus`]
+    /// without building a new bundle (the bookkeeping of every offer does this).
+    fn subtract(&mut self, other: &Self) {
+        *self = self.minus(other);
+    }
+
     /// The summed amounts of the scalar resources, for DRF shares.
     fn scalar_quantities(&self) -> ResourceQuantities;
 
@@ -70,6 +76,11 @@ pub trait AllocatorResources: Clone + Debug + Default + PartialEq {
     /// `unlisted_unlimited` (limits), dropped otherwise (quantities).
     /// Non-scalar resources are kept. Mesos: `shrinkResources`.
     fn shrink(&self, caps: &BTreeMap<String, f64>, unlisted_unlimited: bool) -> Self;
+
+    /// The scalar amounts reserved to each role (the role of each resource's innermost
+    /// reservation), which count against that role's quota whether or not anyone holds
+    /// them. Mesos: `RoleTree::trackReservations` (`reservationScalarQuantities`).
+    fn reservation_quantities(&self) -> Vec<(String, ResourceQuantities)>;
 }
 
 /// Quantities are scalar, unreserved, non-revocable and not shared, so
@@ -89,6 +100,10 @@ impl AllocatorResources for ResourceQuantities {
 
     fn minus(&self, other: &Self) -> Self {
         self - other
+    }
+
+    fn subtract(&mut self, other: &Self) {
+        *self -= other;
     }
 
     fn scalar_quantities(&self) -> ResourceQuantities {
@@ -124,5 +139,9 @@ impl AllocatorResources for ResourceQuantities {
             out += &ResourceQuantities::single(name, kept);
         }
         out
+    }
+
+    fn reservation_quantities(&self) -> Vec<(String, ResourceQuantities)> {
+        Vec::new()
     }
 }

@@ -78,7 +78,13 @@ impl MasterCore {
         self.stats.slave_registrations += 1;
         tracing::info!(%agent_id, pid = %from, %hostname, "registered agent");
         self.send_agent_registered(&agent_id, from);
-        self.allocator(AllocatorCall::AddAgent { agent_id, hostname, total, used: Vec::new() });
+        self.allocator(AllocatorCall::AddAgent {
+            agent_id: agent_id.clone(),
+            hostname,
+            total,
+            used: Vec::new(),
+        });
+        self.on_agent_added_maintenance(&agent_id);
     }
 
     fn send_agent_registered(&mut self, agent_id: &AgentId, to: &Pid) {
@@ -323,6 +329,7 @@ impl MasterCore {
             total,
             used,
         });
+        self.on_agent_added_maintenance(&agent_id);
         self.on_agent_added_draining(&agent_id, now);
     }
 
@@ -500,6 +507,7 @@ impl MasterCore {
         for offer_id in offers {
             self.rescind_offer(&offer_id, None);
         }
+        self.rescind_inverse_offers_of_agent(agent_id);
     }
 
     /// Marks an agent unreachable: its tasks become TASK_UNREACHABLE (partition-aware
@@ -556,11 +564,13 @@ impl MasterCore {
         for offer_id in offers {
             self.rescind_offer(&offer_id, None);
         }
+        self.remove_agent_operations(agent_id, unreachable);
         let Some(agent) = self.agents.remove(agent_id) else { return };
         self.agents_by_pid.remove(&agent.pid);
         self.event(super::MasterEvent::AgentRemoved(agent_id.clone()));
         self.stats.slave_removals += 1;
         self.allocator(AllocatorCall::RemoveAgent { agent_id: agent_id.clone() });
+        self.remove_inverse_offers_of_agent(agent_id);
         let reason = if unreachable { task_status::Reason::SlaveRemoved } else { reason };
         for (framework_id, tasks) in &agent.tasks {
             let partition_aware =

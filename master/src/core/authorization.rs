@@ -105,11 +105,11 @@ impl MasterCore {
     /// The ACLs of an operation on reservations or volumes: `reserve_resources` and
     /// `create_volumes` by the role of each reservation (volume), `unreserve_resources`
     /// and `destroy_volumes` by the principal that reserved (created) each one (`""`
-    /// when none). Resizing a volume needs no ACL here (Mesos's `resize_volume` ACL is
-    /// not parsed by `mesos_security` yet).
+    /// when none), `resize_volumes` by the role of the volume grown or shrunk.
     ///
     /// Mesos: master.cpp `authorizeReserveResources`, `authorizeUnreserveResources`,
-    /// `authorizeCreateVolume`, `authorizeDestroyVolume`.
+    /// `authorizeCreateVolume`, `authorizeDestroyVolume`; master/authorization.cpp
+    /// `ActionObject::growVolume`, `shrinkVolume` (`RESIZE_VOLUME`).
     pub(super) fn authorize_operation(
         &self,
         principal: Option<&Principal>,
@@ -119,6 +119,9 @@ impl MasterCore {
         use mesos_proto::resources::resource::reservation_role;
         let denied = |what: &str| Err(format!("Not authorized to {what}"));
         match operation.r#type() {
+            Type::Reserve if operation.reserve.as_ref().is_some_and(|r| !r.source.is_empty()) => {
+                return self.authorize_reservation_update(principal, operation);
+            }
             Type::Reserve => {
                 for r in operation.reserve.iter().flat_map(|o| o.resources.iter()) {
                     let role = reservation_role(r).unwrap_or("*");
@@ -158,7 +161,50 @@ impl MasterCore {
                     }
                 }
             }
+            Type::GrowVolume | Type::ShrinkVolume => {
+                let volume = match operation.r#type() {
+                    Type::GrowVolume => operation.grow_volume.as_ref().map(|g| &g.volume),
+                    _ => operation.shrink_volume.as_ref().map(|s| &s.volume),
+                };
+                // Validation (run first) refused an operation without its volume.
+                if let Some(volume) = volume {
+                    let role = reservation_role(volume).unwrap_or("*");
+                    if !self.authorized(principal, Action::ResizeVolume { role }) {
+                        return denied(&format!("resize persistent volumes for role '{role}'"));
+                    }
+                }
+            }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// A reservation update (RESERVE with `source`): `unreserve_resources` for each
+    /// reservation popped from `source` down to the stack it shares with the target,
+    /// then `reserve_resources` for each role pushed from there up to the target.
+    /// Validation made every resource of each side carry the same stack.
+    /// Mesos: authorization.cpp `ActionObject::reserve` (with `source`).
+    fn authorize_reservation_update(
+        &self,
+        principal: Option<&Principal>,
+        operation: &mesos::offer::Operation,
+    ) -> Result<(), String> {
+        let Some(reserve) = operation.reserve.as_ref() else { return Ok(()) };
+        let empty = Vec::new();
+        let from = reserve.source.first().map_or(&empty, |r| &r.reservations);
+        let to = reserve.resources.first().map_or(&empty, |r| &r.reservations);
+        let shared = from.iter().zip(to.iter()).take_while(|(a, b)| a == b).count();
+        for popped in from[shared..].iter().rev() {
+            let by = popped.principal.as_deref().unwrap_or("");
+            if !self.authorized(principal, Action::UnreserveResources { reserver_principal: by }) {
+                return Err("Not authorized to unreserve resources".into());
+            }
+        }
+        for pushed in &to[shared..] {
+            let role = pushed.role.as_deref().unwrap_or("*");
+            if !self.authorized(principal, Action::ReserveResources { role }) {
+                return Err(format!("Not authorized to reserve resources for role '{role}'"));
+            }
         }
         Ok(())
     }

@@ -73,6 +73,16 @@ pub enum AgentCallDone {
     Drained,
 }
 
+/// An agent's state as set by the operator (DEACTIVATE_AGENT, DRAIN_AGENT), shown by
+/// `GET_AGENTS`, `/master/state` and `/master/slaves` (`deactivated`, `drain_info`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AgentOperatorState {
+    /// Deactivated: no offers until REACTIVATE_AGENT (draining agents are too).
+    pub deactivated: bool,
+    /// The drain's state and config, while DRAINING or once DRAINED.
+    pub drain_info: Option<mesos::DrainInfo>,
+}
+
 impl MasterCore {
     /// Whether `agent_id` is known: registered, recovered from the registry, or unreachable.
     fn knows_agent(&self, agent_id: &AgentId) -> bool {
@@ -94,6 +104,14 @@ impl MasterCore {
     /// The agent's draining state, if it is draining or drained.
     pub fn drain_info(&self, agent_id: &AgentId) -> Option<&mesos::DrainInfo> {
         self.draining.get(agent_id)
+    }
+
+    /// What the operator made of the agent, as the agent views show it.
+    pub fn agent_operator_state(&self, agent_id: &AgentId) -> AgentOperatorState {
+        AgentOperatorState {
+            deactivated: self.is_deactivated(agent_id),
+            drain_info: self.drain_info(agent_id).copied(),
+        }
     }
 
     fn operator_call(
@@ -305,6 +323,7 @@ impl MasterCore {
         for offer_id in offers {
             self.rescind_offer(&offer_id, None);
         }
+        self.rescind_inverse_offers_of_agent(agent_id);
     }
 
     fn on_agent_reactivated(&mut self, agent_id: &AgentId) {

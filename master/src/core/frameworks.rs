@@ -92,11 +92,13 @@ impl MasterCore {
                 self.on_framework_message(&framework_id, required(call.message, "message")?)
             }
             Type::Request => Ok(()),
-            // This master sends no inverse offers yet, so every id named here is unknown;
-            // Mesos logs such calls as using invalid inverse offers and drops them.
-            Type::AcceptInverseOffers | Type::DeclineInverseOffers => {
-                tracing::warn!(%framework_id, kind = ?call.r#type(), "ignoring a call on inverse offers: none outstanding");
-                Ok(())
+            Type::AcceptInverseOffers => {
+                let accept = required(call.accept_inverse_offers, "accept_inverse_offers")?;
+                self.on_accept_inverse_offers(&framework_id, accept, now)
+            }
+            Type::DeclineInverseOffers => {
+                let decline = required(call.decline_inverse_offers, "decline_inverse_offers")?;
+                self.on_decline_inverse_offers(&framework_id, decline, now)
             }
             Type::UpdateFramework => {
                 let update = required(call.update_framework, "update_framework")?;
@@ -106,11 +108,14 @@ impl MasterCore {
                     update.suppressed_roles,
                 )
             }
-            Type::AcknowledgeOperationStatus | Type::ReconcileOperations => {
-                Err(MasterError::InvalidCall {
-                    reason: "operation feedback is not supported".into(),
-                })
-            }
+            Type::AcknowledgeOperationStatus => self.on_acknowledge_operation_status(
+                &framework_id,
+                required(call.acknowledge_operation_status, "acknowledge_operation_status")?,
+            ),
+            Type::ReconcileOperations => self.on_reconcile_operations(
+                &framework_id,
+                required(call.reconcile_operations, "reconcile_operations")?,
+            ),
             // Returned from at the top of this function, before the framework id check.
             Type::Subscribe => unreachable!("handled above"),
             Type::Unknown => Err(MasterError::InvalidCall { reason: "unknown call type".into() }),
@@ -328,6 +333,7 @@ impl MasterCore {
         for offer_id in offers {
             self.rescind_offer(&offer_id, None);
         }
+        self.remove_inverse_offers_of_framework(framework_id, true);
         self.allocator(AllocatorCall::UpdateFramework {
             framework_id: framework_id.clone(),
             info: Box::new(info),
@@ -469,6 +475,7 @@ impl MasterCore {
         for offer_id in offers {
             self.rescind_offer(&offer_id, None);
         }
+        self.remove_inverse_offers_of_framework(framework_id, true);
         self.timer(timeout, Timer::FrameworkFailover { framework_id: framework_id.clone(), epoch });
     }
 
@@ -537,6 +544,7 @@ impl MasterCore {
         for offer_id in offers {
             self.rescind_offer(&offer_id, None);
         }
+        self.remove_inverse_offers_of_framework(framework_id, false);
         let shutdown = internal::ShutdownFrameworkMessage { framework_id: framework_id.into() };
         for pid in self.agents_running(framework_id) {
             self.send(&pid, Outgoing::ShutdownFramework(shutdown.clone()));

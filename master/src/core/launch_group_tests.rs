@@ -13,7 +13,7 @@ use super::tests::{core, drain, now, register_agent_with};
 use super::{AllocationDecision, MasterCore, Outgoing, Output};
 
 /// A subscribed framework and an offer of the whole agent: (framework, agent, offer).
-fn offered() -> (MasterCore, FrameworkId, AgentId, mesos::OfferId) {
+pub(super) fn offered() -> (MasterCore, FrameworkId, AgentId, mesos::OfferId) {
     let mut core = core();
     register_agent_with(&mut core, "cpus:4;mem:1024;disk:1024");
     drain(&mut core);
@@ -52,7 +52,7 @@ fn offered() -> (MasterCore, FrameworkId, AgentId, mesos::OfferId) {
     (core, framework_id, agent_id, offer_id)
 }
 
-fn executor(framework_id: &FrameworkId) -> mesos::ExecutorInfo {
+pub(super) fn executor(framework_id: &FrameworkId) -> mesos::ExecutorInfo {
     mesos::ExecutorInfo {
         r#type: Some(mesos::executor_info::Type::Default as i32),
         executor_id: mesos::ExecutorId { value: "default".into() },
@@ -62,7 +62,11 @@ fn executor(framework_id: &FrameworkId) -> mesos::ExecutorInfo {
     }
 }
 
-fn task(id: &str, agent_id: &AgentId, executor: &mesos::ExecutorInfo) -> mesos::TaskInfo {
+pub(super) fn task(
+    id: &str,
+    agent_id: &AgentId,
+    executor: &mesos::ExecutorInfo,
+) -> mesos::TaskInfo {
     mesos::TaskInfo {
         name: id.into(),
         task_id: mesos::TaskId { value: id.into() },
@@ -74,7 +78,7 @@ fn task(id: &str, agent_id: &AgentId, executor: &mesos::ExecutorInfo) -> mesos::
     }
 }
 
-fn accept_group(
+pub(super) fn accept_group(
     core: &mut MasterCore,
     framework_id: &FrameworkId,
     offer_id: mesos::OfferId,
@@ -97,7 +101,7 @@ fn accept_group(
     drain(core)
 }
 
-fn errors(outputs: &[Output]) -> Vec<(String, i32, String)> {
+pub(super) fn errors(outputs: &[Output]) -> Vec<(String, i32, String)> {
     outputs
         .iter()
         .filter_map(|o| match o {

@@ -9,8 +9,9 @@
 //! registry first (`UpdateSchedule`, `StartMaintenance`, `StopMaintenance`) and the
 //! operator answered once it is committed.
 //!
-//! Offers of a scheduled machine's agents carry its `unavailability`. Not done yet:
-//! inverse offers (issue 15, section 3) and the allocator's view of unavailability.
+//! Offers of a scheduled machine's agents carry its `unavailability`, the allocator
+//! knows it too, and frameworks using those agents get inverse offers
+//! (`inverse_offers.rs`); their answers appear in the maintenance status.
 //!
 //! Mesos: master/maintenance.cpp (validation), master/http.cpp
 //! `_updateMaintenanceSchedule`, `_startMaintenance`, `_stopMaintenance`,
@@ -116,15 +117,15 @@ impl MasterCore {
         self.schedule.clone().unwrap_or_default()
     }
 
-    /// DRAINING and DOWN machines (GET_MAINTENANCE_STATUS). Inverse offer answers are
-    /// not collected yet, so `statuses` is empty.
+    /// DRAINING machines with the frameworks' answers to their inverse offers, and DOWN
+    /// machines (GET_MAINTENANCE_STATUS).
     pub fn maintenance_status(&self) -> ClusterStatus {
         let mut status = ClusterStatus::default();
-        for machine in self.machines.values() {
+        for (key, machine) in &self.machines {
             match machine.mode() {
                 Mode::Draining => status.draining_machines.push(cluster_status::DrainingMachine {
                     id: machine.id.clone(),
-                    statuses: Vec::new(),
+                    statuses: self.inverse_offer_statuses(key),
                 }),
                 Mode::Down => status.down_machines.push(machine.id.clone()),
                 Mode::Up => {}
@@ -268,6 +269,10 @@ impl MasterCore {
 
     /// Scheduled machines keep their mode and take the new unavailability; new ones are
     /// DRAINING; unscheduled ones are forgotten (as the registry's `UpdateSchedule`).
+    /// The agents of every machine in the old or new schedule have their offers and
+    /// inverse offers rescinded and the allocator is told their new unavailability
+    /// (Mesos: master/http.cpp `___updateMaintenanceSchedule` calls
+    /// `updateUnavailability` for each).
     fn apply_schedule(&mut self, schedule: Schedule) {
         let mut machines = BTreeMap::new();
         for window in &schedule.windows {
@@ -282,8 +287,18 @@ impl MasterCore {
                 machines.insert(key(id), info);
             }
         }
-        self.machines = machines;
+        let old = std::mem::replace(&mut self.machines, machines);
         self.schedule = (!schedule.windows.is_empty()).then_some(schedule);
+        let unscheduled: Vec<MachineKey> =
+            old.into_keys().filter(|k| !self.machines.contains_key(k)).collect();
+        for machine in unscheduled {
+            self.update_unavailability(&machine, None);
+        }
+        let scheduled: Vec<(MachineKey, Option<mesos::Unavailability>)> =
+            self.machines.iter().map(|(k, m)| (k.clone(), m.unavailability)).collect();
+        for (machine, unavailability) in scheduled {
+            self.update_unavailability(&machine, unavailability);
+        }
     }
 
     /// The machines go DOWN: their agents are shut down and removed.
@@ -313,6 +328,8 @@ impl MasterCore {
     fn machines_up(&mut self, ids: &[MachineId]) {
         let up: HashSet<MachineKey> = ids.iter().map(key).collect();
         self.machines.retain(|k, _| !up.contains(k));
+        // A DOWN machine has no agents (they were removed and are refused), so the
+        // allocator has nothing to forget: agents registering from now on are plain.
         if let Some(schedule) = &mut self.schedule {
             for window in &mut schedule.windows {
                 window.machine_ids.retain(|id| !up.contains(&key(id)));

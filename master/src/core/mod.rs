@@ -15,11 +15,15 @@
 //!   validation, bookkeeping, `RunTaskMessage`);
 //! - `operations`: the offer operations other than LAUNCH; answering every operation
 //!   the master does not perform;
+//! - `operations_feedback`: operations with an id, tracked until acknowledged
+//!   (ACKNOWLEDGE_OPERATION_STATUS, RECONCILE_OPERATIONS, GET_OPERATIONS);
 //! - `launch_group`: LAUNCH_GROUP, a task group validated whole and sent to its agent
 //!   as one `RunTaskGroupMessage`;
 //! - `tasks`: kill, status updates, acknowledgements, reconciliation, executors;
 //! - `authorization`: the `--acls` checks of SUBSCRIBE, LAUNCH and TEARDOWN;
 //! - `maintenance`: the maintenance schedule, machines DOWN and UP;
+//! - `inverse_offers`: inverse offers for agents scheduled for maintenance, and the
+//!   frameworks' answers;
 //! - `draining`: the operator calls on one agent (MARK_AGENT_GONE, DEACTIVATE_AGENT,
 //!   REACTIVATE_AGENT, DRAIN_AGENT) and the draining lifecycle.
 //! - `quota`: quota and weights (validation, registry, allocator).
@@ -28,12 +32,14 @@ mod agents;
 mod authorization;
 mod draining;
 mod frameworks;
+mod inverse_offers;
 mod launch;
 mod launch_group;
 mod maintenance;
 mod offers;
 mod operation_validation;
 mod operations;
+pub mod operations_feedback;
 pub mod quota;
 pub mod registry;
 mod state;
@@ -49,7 +55,7 @@ use mesos_proto::mesos::{self, internal};
 use mesos_proto::resources::Resources;
 
 pub use authorization::{framework_principal, run_task_user};
-pub use draining::{AgentCallDone, OperatorReply, OperatorRequest};
+pub use draining::{AgentCallDone, AgentOperatorState, OperatorReply, OperatorRequest};
 pub use frameworks::framework_roles;
 pub use maintenance::MaintenanceDone;
 pub use offers::AllocationDecision;
@@ -143,10 +149,21 @@ libprocess::protocol! {
         /// Tell an agent (without resource providers) its whole set of checkpointed
         /// resources (dynamic reservations, persistent volumes) after an operation.
         CheckpointResources(internal::CheckpointResourcesMessage),
+        /// Tell an agent to apply an offer operation whose framework wants feedback.
+        ApplyOperation(internal::ApplyOperationMessage),
+        /// A framework's acknowledgement of an operation status, forwarded to the agent.
+        AcknowledgeOperationStatus(internal::AcknowledgeOperationStatusMessage),
+        /// Ask an agent about operations it did not report (it answers OPERATION_DROPPED
+        /// for those it never received).
+        ReconcileOperations(internal::ReconcileOperationsMessage),
         /// Tell an agent to shut down (it is marked gone).
         Shutdown(internal::ShutdownMessage),
         /// Tell an agent to drain: kill its tasks within the config's grace period.
         DrainSlave(internal::DrainSlaveMessage),
+        /// Ask a framework to give back agents scheduled for maintenance.
+        InverseOffers(internal::InverseOffersMessage),
+        /// An inverse offer is withdrawn.
+        RescindInverseOffer(internal::RescindInverseOfferMessage),
     }
 }
 
@@ -229,6 +246,18 @@ pub enum AllocatorCall {
         role: String,
         quota: crate::allocator::Quota,
     },
+    /// The agent's machine was (re)scheduled for maintenance, or left the schedule.
+    UpdateUnavailability {
+        agent_id: AgentId,
+        unavailability: Option<mesos::Unavailability>,
+    },
+    /// An inverse offer ended: answered (with the answer's `refuse_seconds`), or
+    /// rescinded or timed out (`None`).
+    UpdateInverseOffer {
+        agent_id: AgentId,
+        framework_id: FrameworkId,
+        refuse_seconds: Option<f64>,
+    },
 }
 
 /// A timer the core wants set; it comes back through [`MasterCore::on_timer`].
@@ -243,6 +272,8 @@ pub enum Timer {
     OfferTimeout { offer_id: OfferId },
     /// After a failover: agents that have not re-registered yet are unreachable.
     AgentReregisterTimeout,
+    /// An inverse offer held too long (`--offer_timeout`).
+    InverseOfferTimeout { inverse_offer_id: OfferId },
 }
 
 /// A change of state the operator API streams to its subscribers (Mesos:
@@ -401,6 +432,8 @@ pub struct MasterCore {
     pub(crate) schedule: Option<mesos::maintenance::Schedule>,
     /// Scheduled machines with their mode, by `(hostname, ip)`. Mesos `machines`.
     pub(crate) machines: std::collections::BTreeMap<maintenance::MachineKey, mesos::MachineInfo>,
+    /// Outstanding inverse offers and the frameworks' answers.
+    pub(crate) inverse_offers: inverse_offers::InverseOffers,
     pub(crate) outbox: Vec<Output>,
     pub(crate) stats: Stats,
     pub(crate) epoch: u64,
@@ -410,6 +443,8 @@ pub struct MasterCore {
     pub(crate) weights: std::collections::BTreeMap<String, f64>,
     /// Quota configs in force, by role (from the registry).
     pub(crate) quota_configs: std::collections::BTreeMap<String, mesos::quota::QuotaConfig>,
+    /// Operations with an id, until their terminal status is acknowledged.
+    pub(crate) operations: operations_feedback::OperationBook,
 }
 
 impl MasterCore {
@@ -441,6 +476,7 @@ impl MasterCore {
             draining_pending: Default::default(),
             schedule: None,
             machines: Default::default(),
+            inverse_offers: Default::default(),
             outbox: Vec::new(),
             stats: Stats::default(),
             epoch: 0,
@@ -448,6 +484,7 @@ impl MasterCore {
             elected_time: now,
             weights,
             quota_configs: Default::default(),
+            operations: Default::default(),
         }
     }
 
@@ -570,6 +607,9 @@ impl MasterCore {
             }
             Timer::OfferTimeout { offer_id } => self.on_offer_timeout(&offer_id),
             Timer::AgentReregisterTimeout => self.on_agent_reregister_timeout(now),
+            Timer::InverseOfferTimeout { inverse_offer_id } => {
+                self.on_inverse_offer_timeout(&inverse_offer_id)
+            }
         }
     }
 
@@ -610,6 +650,8 @@ fn master_info(config: &MasterConfig) -> mesos::MasterInfo {
     }
 }
 
+#[cfg(test)]
+mod check_validation_tests;
 #[cfg(test)]
 mod draining_tests;
 #[cfg(test)]

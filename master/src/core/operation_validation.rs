@@ -132,9 +132,7 @@ fn validate_reserve(
         return Err("Invalid resources: Resource cannot be empty".into());
     }
     if !reserve.source.is_empty() {
-        // Mesos: master.cpp `_accept` refuses reservation updates from frameworks, and
-        // the operator API here does not offer them either.
-        return Err("Reservation updates are not yet implemented".into());
+        validate_reservation_update(&reserve.source, &resources, requester)?;
     }
     for resource in resources.iter() {
         let shown = resource::display(resource);
@@ -162,6 +160,41 @@ fn validate_reserve(
     if requester.framework.is_some() {
         allocated_to_single_role(&resources)
             .map_err(|e| format!("Invalid reservation resources: {e}"))?;
+    }
+    Ok(())
+}
+
+/// RESERVE with `source` (a reservation update, Mesos 1.11): only through the operator
+/// API; `source` and the target each carry one reservation stack, over the same
+/// quantities. Conversions then consume `source` as given (it must be free).
+/// Mesos: master.cpp `_accept` (refused for the scheduler API) and validation.cpp
+/// `operation::validate(Reserve)`.
+fn validate_reservation_update(
+    source: &[mesos::Resource],
+    target: &Resources,
+    requester: &Requester<'_>,
+) -> Result<(), String> {
+    if requester.framework.is_some() {
+        return Err("Reservation updates are not yet implemented for the scheduler API.".into());
+    }
+    let source = validate_resources(source).map_err(|e| format!("Invalid source: {e}"))?;
+    let same_stack = |resources: &Resources| -> Result<(), String> {
+        let mut stacks = resources.iter().map(|r| &r.reservations);
+        let Some(first) = stacks.next() else { return Err("Resource cannot be empty".into()) };
+        if stacks.all(|stack| stack == first) {
+            Ok(())
+        } else {
+            Err(format!("Mixed reservations are not supported {resources}"))
+        }
+    };
+    same_stack(&source).map_err(|e| format!("Invalid source: {e}"))?;
+    same_stack(target).map_err(|e| format!("Invalid resources: {e}"))?;
+    if source.to_unreserved() != target.to_unreserved() {
+        return Err(format!(
+            "Source and target resources should refer to identical resource quantities: {} vs. {}",
+            source.to_unreserved(),
+            target.to_unreserved()
+        ));
     }
     Ok(())
 }

@@ -4,9 +4,10 @@
 //! * A task the master will not launch gets a status update (TASK_ERROR, or
 //!   TASK_LOST/TASK_DROPPED when the offers were invalid).
 //! * Any other operation that carries an id (`Offer.Operation.id`, the framework asked
-//!   for feedback) gets an `UpdateOperationStatusMessage` with OPERATION_ERROR and the
-//!   reason. One without an id is logged and counted (`operations_error`): Mesos
-//!   offers such a framework no channel to hear about it.
+//!   for feedback) and is refused gets an `UpdateOperationStatusMessage` with
+//!   OPERATION_ERROR and the reason. One without an id is logged and counted
+//!   (`operations_error`): Mesos offers such a framework no channel to hear about it.
+//!   An operation with an id that is applied is then tracked (`operations_feedback`).
 //!
 //! Mesos: master.cpp `Master::drop(Framework*, const Offer::Operation&, ...)`,
 //! `Master::_accept`.
@@ -37,12 +38,11 @@ impl MasterCore {
         role: &str,
         available: Resources,
     ) -> Resources {
-        if operation.id.is_some() {
-            // Mesos: feedback needs an agent with the RESOURCE_PROVIDER capability;
-            // ours have none, so the master cannot promise an operation status.
-            let message = format!(
-                "Operation requested feedback, but agent {agent_id} does not have the required RESOURCE_PROVIDER capability"
-            );
+        // Feedback (an id) needs an agent that answers operations reliably
+        // (`operations_feedback.rs`); otherwise the master cannot promise a status.
+        if operation.id.is_some()
+            && let Some(message) = self.feedback_refusal(framework_id, agent_id, &operation)
+        {
             self.drop_operation(framework_id, &operation, &message);
             return available;
         }
@@ -72,7 +72,15 @@ impl MasterCore {
             self.rescind_offers_holding(agent_id, &steps);
         }
         let (consumed, converted) = unallocated_sums(&steps);
-        self.convert_agent_total(agent_id, &consumed, &converted);
+        if operation.id.is_some() {
+            // The agent applies this one itself and answers (Mesos `_apply` with
+            // RESOURCE_PROVIDER); the master's books change speculatively all the same.
+            if self.update_agent_total(agent_id, &consumed, &converted) {
+                self.send_apply_operation(framework_id, agent_id, operation.clone());
+            }
+        } else {
+            self.convert_agent_total(agent_id, &consumed, &converted);
+        }
         self.allocator(AllocatorCall::UpdateAllocation {
             framework_id: framework_id.clone(),
             agent_id: agent_id.clone(),
@@ -197,18 +205,32 @@ impl MasterCore {
         consumed: &Resources,
         converted: &Resources,
     ) {
-        let Some(agent) = self.agents.get_mut(agent_id) else { return };
-        if !agent.total.contains(consumed) {
-            // Cannot happen: offered or free resources are part of the total.
-            tracing::error!(%agent_id, total = %agent.total, %consumed, "conversion of resources the agent does not have");
+        if !self.update_agent_total(agent_id, consumed, converted) {
             return;
         }
-        agent.total = &agent.total - consumed + converted;
+        let Some(agent) = self.agents.get(agent_id) else { return };
         let message = internal::CheckpointResourcesMessage {
             resources: agent.total.checkpointed().to_protos(),
         };
         let pid = agent.pid.clone();
         self.send(&pid, Outgoing::CheckpointResources(message));
+    }
+
+    /// Applies a conversion to the agent's total only; false if it cannot be applied.
+    pub(crate) fn update_agent_total(
+        &mut self,
+        agent_id: &AgentId,
+        consumed: &Resources,
+        converted: &Resources,
+    ) -> bool {
+        let Some(agent) = self.agents.get_mut(agent_id) else { return false };
+        if !agent.total.contains(consumed) {
+            // Cannot happen: offered or free resources are part of the total.
+            tracing::error!(%agent_id, total = %agent.total, %consumed, "conversion of resources the agent does not have");
+            return false;
+        }
+        agent.total = &agent.total - consumed + converted;
+        true
     }
 
     /// Refuses an operation that is not a launch: logged, counted, and answered with

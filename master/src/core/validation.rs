@@ -1,4 +1,5 @@
-//! Validation of tasks in ACCEPT. Mesos: master/validation.cpp `task::validate`.
+//! Validation of tasks in ACCEPT (LAUNCH and LAUNCH_GROUP), their checks included.
+//! Mesos: master/validation.cpp `task::validate`, `task::group::validate`.
 
 use mesos_proto::ids::{AgentId, ExecutorId, FrameworkId, TaskId};
 use mesos_proto::mesos;
@@ -28,6 +29,7 @@ pub(crate) fn validate_task(
             task.slave_id.value
         ));
     }
+    validate_checks(task)?;
     match (&task.executor, &task.command) {
         (Some(_), Some(_)) => {
             return Err(
@@ -77,6 +79,21 @@ pub(crate) fn validate_task(
     Ok(needed)
 }
 
+/// A task's general check and health check, in Mesos's order (validation.cpp
+/// `task::internal::validateCheck`, then `validateHealthCheck`): an invalid one gives
+/// the task TASK_ERROR, so no executor is asked to run a check it cannot.
+fn validate_checks(task: &mesos::TaskInfo) -> Result<(), String> {
+    if let Some(check) = &task.check {
+        mesos_proto::checks::validate_check_info(check)
+            .map_err(|e| format!("Task uses invalid check: {e}"))?;
+    }
+    if let Some(check) = &task.health_check {
+        mesos_proto::checks::validate_health_check(check)
+            .map_err(|e| format!("Task uses invalid health check: {e}"))?;
+    }
+    Ok(())
+}
+
 /// Mesos: validation.cpp `MIN_CPUS` (an executor of a task group needs at least this).
 pub(crate) const MIN_EXECUTOR_CPUS: f64 = 0.01;
 /// Mesos: validation.cpp `MIN_MEM`, in MB.
@@ -122,6 +139,7 @@ pub(crate) fn validate_task_group(
                 task.slave_id.value
             )));
         }
+        validate_checks(task).map_err(invalid)?;
         if task.resources.is_empty() {
             return Err(invalid("Task uses no resources".into()));
         }

@@ -1,14 +1,14 @@
-//! The read-only endpoints other than `/state`: `/state-summary`, `/frameworks`,
-//! `/slaves`, `/tasks`, `/roles`, `/flags`. Each renders a [`StateSnapshot`] and its
-//! query into a JSON value, or refuses the query with a [`QueryError`].
+//! The read-only endpoints other than `/state` and `/roles` ([`super::roles`]):
+//! `/state-summary`, `/frameworks`, `/slaves`, `/tasks`, `/flags`. Each renders a
+//! [`StateSnapshot`] and its query into a JSON value, or refuses the query with a
+//! [`QueryError`].
 //!
-//! Mesos: master/readonly_handler.cpp `stateSummary`, `frameworks`, `slaves`, `tasks`,
-//! `roles` and master/http.cpp `flags`.
+//! Mesos: master/readonly_handler.cpp `stateSummary`, `frameworks`, `slaves`, `tasks`
+//! and master/http.cpp `flags`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mesos_proto::mesos;
-use mesos_proto::resources::{ResourceQuantities, Resources, roles};
 use serde_json::{Value, json};
 
 use super::query::{Query, QueryError};
@@ -81,7 +81,8 @@ pub fn state_summary(s: &StateSnapshot, _query: &Query) -> Result<Value, QueryEr
         .iter()
         .map(|agent| {
             let id = agent.id.as_str();
-            let mut value = agent_json(agent, &offered, false);
+            let operator = s.agent_operator_states.get(&agent.id);
+            let mut value = agent_json(agent, operator, &offered, false);
             by_agent.get(id).copied().unwrap_or_default().write(&mut value);
             value["framework_ids"] = json!(agent_frameworks.get(id).cloned().unwrap_or_default());
             value
@@ -126,7 +127,7 @@ pub fn slaves(s: &StateSnapshot, query: &Query) -> Result<Value, QueryError> {
             .agents
             .iter()
             .filter(|a| wanted.is_none_or(|w| w == a.id.as_str()))
-            .map(|a| agent_json(a, &offered, true))
+            .map(|a| agent_json(a, s.agent_operator_states.get(&a.id), &offered, true))
             .collect::<Vec<_>>(),
         "recovered_slaves": [],
     }))
@@ -192,102 +193,6 @@ pub fn tasks(s: &StateSnapshot, query: &Query) -> Result<Value, QueryError> {
 /// Role weights from the `weights` flag (`role1=2,role2=1`), as shown at `/flags`.
 pub fn weights(s: &StateSnapshot) -> BTreeMap<String, f64> {
     s.weights.clone()
-}
-
-/// A quota config's scalars as JSON (`{"cpus": 1.0}`).
-fn scalars_json(map: &BTreeMap<String, mesos_proto::mesos::value::Scalar>) -> Value {
-    Value::Object(map.iter().map(|(name, s)| (name.clone(), json!(s.value))).collect())
-}
-
-fn quantities_json(quantities: &ResourceQuantities) -> Value {
-    Value::Object(
-        quantities.iter().map(|(name, amount)| (name.to_string(), json!(amount))).collect(),
-    )
-}
-
-/// `/master/roles`: every known role (roles of frameworks, weights, reservations and
-/// `--roles`, with their ancestors) with its weight and what it is allocated, offered
-/// and has reserved.
-pub fn roles(s: &StateSnapshot, _query: &Query) -> Result<Value, QueryError> {
-    let weights = weights(s);
-    let mut frameworks_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for framework in &s.frameworks {
-        for role in &framework.roles {
-            frameworks_of.entry(role.clone()).or_default().push(framework.id.to_string());
-        }
-    }
-    let mut allocated: BTreeMap<String, Resources> = BTreeMap::new();
-    let mut reserved: BTreeMap<String, Resources> = BTreeMap::new();
-    for agent in &s.agents {
-        for (role, resources) in agent.used_total().allocations() {
-            *allocated.entry(role).or_default() += resources;
-        }
-        for (role, resources) in agent.total.reservations() {
-            *reserved.entry(role).or_default() += resources;
-        }
-    }
-    let mut offered: BTreeMap<String, Resources> = BTreeMap::new();
-    for offer in &s.offers {
-        for (role, resources) in offer.resources.allocations() {
-            *offered.entry(role).or_default() += resources;
-        }
-    }
-    let listed = s
-        .flags
-        .iter()
-        .find(|(name, _)| name == "roles")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let mut known: BTreeSet<String> = BTreeSet::new();
-    let named = frameworks_of
-        .keys()
-        .chain(weights.keys())
-        .chain(s.quota_configs.keys())
-        .chain(reserved.keys())
-        .chain(allocated.keys())
-        .cloned()
-        .chain(listed.split(',').map(str::trim).filter(|r| !r.is_empty()).map(String::from))
-        .collect::<Vec<_>>();
-    for role in named {
-        known.extend(roles::ancestors(&role).into_iter().map(String::from));
-        known.insert(role);
-    }
-    // A role's figures include its subroles (Mesos: `RoleResourceBreakdown`).
-    let subtree = |map: &BTreeMap<String, Resources>, role: &str| -> ResourceQuantities {
-        let sum: Resources = map
-            .iter()
-            .filter(|(r, _)| r.as_str() == role || roles::is_strict_subrole_of(r, role))
-            .map(|(_, resources)| resources)
-            .sum();
-        ResourceQuantities::from_scalar_resources(&sum)
-    };
-    let list: Vec<Value> = known
-        .iter()
-        .map(|role| {
-            let allocated = subtree(&allocated, role);
-            let offered = subtree(&offered, role);
-            let total = &allocated + &offered;
-            let config = s.quota_configs.get(role);
-            let guarantee = config.map(|c| scalars_json(&c.guarantees)).unwrap_or(json!({}));
-            let limit = config.map(|c| scalars_json(&c.limits)).unwrap_or(json!({}));
-            json!({
-                "name": role,
-                "weight": weights.get(role).copied().unwrap_or(DEFAULT_WEIGHT),
-                "quota": {
-                    "role": role,
-                    "guarantee": guarantee,
-                    "limit": limit,
-                    "consumed": quantities_json(&allocated),
-                },
-                "resources": quantities_json(&total),
-                "allocated": quantities_json(&allocated),
-                "offered": quantities_json(&offered),
-                "reserved": quantities_json(&subtree(&reserved, role)),
-                "frameworks": frameworks_of.get(role).cloned().unwrap_or_default(),
-            })
-        })
-        .collect();
-    Ok(json!({ "roles": list }))
 }
 
 /// `/master/flags`: `{"flags": {"name": "value", ...}}`.

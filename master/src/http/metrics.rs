@@ -87,6 +87,10 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>) {
             "master/messages_decline_offers",
             "master/messages_resource_request",
             "master/messages_authenticate",
+            "master/messages_operation_status_update",
+            "master/messages_operation_status_update_acknowledgement",
+            "master/messages_reconcile_operations",
+            "master/messages_update_slave",
         ]
         .iter(),
     ) {
@@ -105,6 +109,8 @@ pub fn message_counter(message: &MasterMessage) -> Option<&'static str> {
         MasterMessage::StatusUpdate(_) => "master/messages_status_update",
         MasterMessage::ExitedExecutor(_) => "master/messages_exited_executor",
         MasterMessage::ExecutorToFramework(_) => "master/messages_executor_to_framework",
+        MasterMessage::UpdateOperationStatus(_) => "master/messages_operation_status_update",
+        MasterMessage::UpdateSlave(_) => "master/messages_update_slave",
         MasterMessage::SchedulerCall(call) => match call.r#type() {
             Type::Subscribe if call.framework_id.is_some() => {
                 "master/messages_reregister_framework"
@@ -120,6 +126,10 @@ pub fn message_counter(message: &MasterMessage) -> Option<&'static str> {
             Type::Reconcile => "master/messages_reconcile_tasks",
             Type::Message => "master/messages_framework_to_executor",
             Type::Request => "master/messages_resource_request",
+            Type::AcknowledgeOperationStatus => {
+                "master/messages_operation_status_update_acknowledgement"
+            }
+            Type::ReconcileOperations => "master/messages_reconcile_operations",
             _ => return None,
         },
         MasterMessage::RegisterFramework(_) => "master/messages_register_framework",

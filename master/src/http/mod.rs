@@ -18,7 +18,7 @@
 //! | `/frameworks?framework_id=` | frameworks with their tasks and offers | [`endpoints`] |
 //! | `/slaves?slave_id=` | agents, with `*_full` resources | [`endpoints`] |
 //! | `/tasks`, `/tasks.json` `?limit=&offset=&order=&framework_id=&task_id=` | tasks, newest first | [`endpoints`] |
-//! | `/roles` | roles, weights, allocated/offered/reserved | [`endpoints`] |
+//! | `/roles` | known roles (`view_roles`), weights, quota with its consumption, allocated/offered/reserved | [`roles`] |
 //! | `/flags` | the master's flags (answered by followers too) | [`endpoints`] |
 //! | `/health` | `200` while the process is up | `read_only` |
 //! | `/redirect` | `307` to the leading master | `read_only` |
@@ -30,6 +30,7 @@
 //! | `/weights`: `GET`, `PUT` an array of `WeightInfo` | role weights | [`quota`] |
 //! | `/raft` | this master's raft status and members (every master) | `raft` |
 //! | `/proxy/<ip:port>/<path>` | a read-only `GET` of another master or agent, for the web UI | `web_proxy` |
+//! | `/files/browse`, `/files/read`, `/files/download` `?path=/master/log` | the master's log (`--log_dir`), guarded by `access_mesos_logs` | [`files`] |
 //! | `/messages?after=&limit=`, `/messages/body?seq=` | the node's message ring, bodies as Mesos JSON (every master) | [`mesos_proto::http_api::messages_handler`] |
 //! | `/` | the web UI page and its assets; `404` for any path no other route claims | `web_ui` |
 //!
@@ -49,7 +50,8 @@
 //! - `read_only`: the snapshot-backed JSON endpoints, `/health`, `/redirect`.
 //! - [`render`]: rendering those answers off the node's I/O thread, on a bounded pool.
 //! - [`endpoints`]: renderers of `/state-summary`, `/frameworks`, `/slaves`, `/tasks`,
-//!   `/roles`, `/flags`.
+//!   `/flags`.
+//! - [`roles`]: the known roles and their figures, for `/roles` and `GET_ROLES`.
 //! - [`state_json`](mod@state_json): Mesos-shaped JSON of tasks, agents, frameworks and `/state`.
 //! - [`query`]: query strings, typed values, JSONP.
 //! - `teardown`: `POST /teardown`.
@@ -61,6 +63,7 @@
 //!   `/machine/up` (the maintenance operator calls with Mesos's v0 JSON bodies).
 //! - [`agent_calls`]: the operator calls on one agent (MARK_AGENT_GONE,
 //!   DEACTIVATE_AGENT, REACTIVATE_AGENT, DRAIN_AGENT), answered once in the registry.
+//! - [`files`]: `/files/*` and the v1 `LIST_FILES`/`READ_FILE` over the master's log.
 //! - [`metrics`]: the `master/*` metrics, computed from the snapshot.
 //! - `raft`: `/raft`.
 //! - `web_ui`: `/` and the page's assets (`webui/`).
@@ -79,6 +82,7 @@ use mesos_registrar::Registrar;
 pub mod agent_calls;
 pub mod authentication;
 pub mod endpoints;
+pub mod files;
 mod maintenance;
 pub mod metrics;
 mod operations;
@@ -88,6 +92,7 @@ pub mod quota;
 mod raft;
 mod read_only;
 pub mod render;
+pub mod roles;
 pub mod scheduler_api;
 pub mod state_json;
 mod teardown;
@@ -111,6 +116,8 @@ pub struct Shared {
     pub registrar: Arc<dyn Registrar>,
     /// The local authorizer (`--acls`), for the read-only endpoints; `None` without ACLs.
     pub authorizer: Option<Arc<mesos_security::Authorizer>>,
+    /// The master's log file (`--log_dir`), served at `/master/log` by [`files`].
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 /// Installs every route listed above on the master process, the heartbeats of the v1
@@ -129,6 +136,7 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &Shared) {
     operator_api::install(ctx, shared);
     maintenance::install(ctx, shared);
     quota::install(ctx, shared);
+    files::install(ctx, shared);
     metrics::install(ctx);
 }
 

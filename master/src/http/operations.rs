@@ -225,9 +225,20 @@ fn v0_operation(
             .map_err(|e| bad(format!("Error in parsing '{field}' query parameter: {e}")))?;
         list.push(resource);
     }
+    // `/reserve` takes an optional `source` (a reservation update, Mesos 1.11).
+    let mut source = Vec::new();
+    if let (V0::Reserve, Some(text)) = (&which, body.get("source")) {
+        let json: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| bad(format!("Error in parsing 'source' query parameter: {e}")))?;
+        for item in json.as_array().cloned().unwrap_or_else(|| vec![json]) {
+            let resource: mesos::Resource = mesos_proto::json::from_json(&item)
+                .map_err(|e| bad(format!("Error in parsing 'source' query parameter: {e}")))?;
+            source.push(resource);
+        }
+    }
     let op = match which {
         V0::Reserve => offer::Operation {
-            reserve: Some(offer::operation::Reserve { source: Vec::new(), resources: list }),
+            reserve: Some(offer::operation::Reserve { source, resources: list }),
             ..operation(Type::Reserve)
         },
         V0::Unreserve => offer::Operation {

@@ -24,7 +24,7 @@ use mesos_proto::resources::Resources;
 
 use super::scheduler_api::{HEARTBEAT_INTERVAL, STREAM_CAPACITY};
 use super::visibility::{may_view_flags, visible};
-use crate::core::{Agent, Framework, MasterError, MasterEvent};
+use crate::core::{Agent, AgentOperatorState, Framework, MasterError, MasterEvent};
 use crate::leadership::LeaderView;
 use crate::process::MasterProcess;
 use crate::snapshot::{SnapshotCell, StateSnapshot};
@@ -72,6 +72,7 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &super::Shared) {
     let view = shared.leader_view.clone();
     let authorizer = shared.authorizer.clone();
     let logging = Logging::new(ctx.clock().clone());
+    let files = super::files::files_of(shared.log_file.as_deref());
     install_logging_toggle(ctx, &logging, authorizer.clone());
     ctx.route_shared(
         "/api/v1",
@@ -81,8 +82,9 @@ pub fn install(ctx: &mut Context<'_, MasterProcess>, shared: &super::Shared) {
             let view = view.clone();
             let authorizer = authorizer.clone();
             let logging = logging.clone();
+            let files = files.clone();
             Box::pin(async move {
-                let shared = (&*view, authorizer.as_deref(), &logging);
+                let shared = (&*view, authorizer.as_deref(), &logging, files);
                 handle(request, master, cell, shared).await.unwrap_or_else(|e| e)
             })
         }),
@@ -117,7 +119,12 @@ async fn handle(
     request: Request,
     master: ProcessRef<MasterProcess>,
     cell: Arc<SnapshotCell>,
-    (view, authorizer, logging): (&LeaderView, Option<&mesos_security::Authorizer>, &Logging),
+    (view, authorizer, logging, files): (
+        &LeaderView,
+        Option<&mesos_security::Authorizer>,
+        &Logging,
+        mesos_files::Files,
+    ),
 ) -> Result<Response, Response> {
     let (call, encoding) = parse(&request)?;
     let principal = super::principal(&request);
@@ -131,6 +138,8 @@ async fn handle(
             | call::Type::GetMetrics
             | call::Type::GetLoggingLevel
             | call::Type::SetLoggingLevel
+            | call::Type::ListFiles
+            | call::Type::ReadFile
     );
     if !local && let Some(redirect) = view.redirect(&request) {
         return Err(redirect);
@@ -162,6 +171,12 @@ async fn handle(
         }
         call::Type::GetLoggingLevel | call::Type::SetLoggingLevel => {
             on_logging_call(&call, logging, authorizer, principal.as_ref(), encoding)
+        }
+        call::Type::ListFiles | call::Type::ReadFile => {
+            let principal = principal.as_ref();
+            let response =
+                super::files::on_file_call(call, files, authorizer, principal, encoding).await;
+            if response.status().is_success() { Ok(response) } else { Err(response) }
         }
         _ => on_query(kind, &master, &cell, authorizer, principal.as_ref(), encoding).await,
     }
@@ -424,7 +439,9 @@ pub(crate) fn publish(
         }
         MasterEvent::AgentAdded(agent_id) => {
             let Some(agent) = core.agent(&agent_id) else { return };
-            e.agent_added = Some(event::AgentAdded { agent: agent_v1(agent, &Resources::new()) });
+            let operator = core.agent_operator_state(&agent_id);
+            let agent = agent_v1(agent, Some(&operator), &Resources::new());
+            e.agent_added = Some(event::AgentAdded { agent });
             event::Type::AgentAdded
         }
         MasterEvent::AgentRemoved(agent_id) => {
@@ -504,11 +521,18 @@ fn event_guard(core: &crate::core::MasterCore, event: &MasterEvent) -> Option<Ev
     }
 }
 
-fn agent_v1(agent: &Agent, offered: &Resources) -> response::get_agents::Agent {
+fn agent_v1(
+    agent: &Agent,
+    operator: Option<&AgentOperatorState>,
+    offered: &Resources,
+) -> response::get_agents::Agent {
+    // Mesos: protobuf_utils.cpp `createAgentResponse`.
+    let operator = operator.cloned().unwrap_or_default();
     response::get_agents::Agent {
         agent_info: evolve(&agent.info),
         active: agent.state == crate::core::AgentState::Active,
-        deactivated: Some(false),
+        deactivated: Some(operator.deactivated),
+        drain_info: operator.drain_info.as_ref().map(evolve),
         version: agent.version.clone(),
         pid: Some(agent.pid.to_string()),
         registered_time: Some(time_info(agent.registered_time)),
@@ -558,7 +582,7 @@ fn get_agents(s: &StateSnapshot) -> response::GetAgents {
                 .filter(|o| o.agent_id == agent.id)
                 .map(|o| o.resources.clone())
                 .sum();
-            agent_v1(agent, &offered)
+            agent_v1(agent, s.agent_operator_states.get(&agent.id), &offered)
         })
         .collect();
     response::GetAgents { agents, recovered_agents: Vec::new() }
@@ -570,7 +594,17 @@ fn get_frameworks(s: &StateSnapshot) -> response::GetFrameworks {
     };
     #[allow(deprecated)]
     response::GetFrameworks {
-        frameworks: s.frameworks.iter().map(|f| framework_v1(f, &offers_of(f))).collect(),
+        frameworks: s
+            .frameworks
+            .iter()
+            .map(|f| {
+                let mut framework = framework_v1(f, &offers_of(f));
+                let id: mesos_proto::mesos::FrameworkId = (&f.id).into();
+                framework.inverse_offers =
+                    s.inverse_offers.iter().filter(|o| o.framework_id == id).map(evolve).collect();
+                framework
+            })
+            .collect(),
         completed_frameworks: s.completed_frameworks.iter().map(|f| framework_v1(f, &[])).collect(),
         recovered_frameworks: Vec::new(),
     }
@@ -612,48 +646,6 @@ fn get_state(s: &StateSnapshot) -> response::GetState {
         get_frameworks: Some(get_frameworks(s)),
         get_agents: Some(get_agents(s)),
     }
-}
-
-/// GET_ROLES: roles of frameworks, weights and quotas, with their weight, frameworks and
-/// the resources of their live tasks; only roles the `view_roles` ACLs let the caller see.
-fn get_roles(
-    s: &StateSnapshot,
-    authorizer: Option<&mesos_security::Authorizer>,
-    principal: Option<&Principal>,
-) -> response::GetRoles {
-    let mut roles: std::collections::BTreeMap<String, (Vec<v1::FrameworkId>, Resources)> =
-        Default::default();
-    for framework in &s.frameworks {
-        for role in &framework.roles {
-            roles.entry(role.clone()).or_default().0.push((&framework.id).into());
-        }
-        for task in framework.tasks.values() {
-            if task.state().is_terminal() {
-                continue;
-            }
-            let task_resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
-            for (role, r) in task_resources.allocations() {
-                roles.entry(role).or_default().1 += r;
-            }
-        }
-    }
-    for role in s.weights.keys().chain(s.quota_configs.keys()) {
-        roles.entry(role.clone()).or_default();
-    }
-    let visible = |role: &str| {
-        authorizer.is_none_or(|a| a.authorize(principal, mesos_security::Action::ViewRole { role }))
-    };
-    let roles = roles
-        .into_iter()
-        .filter(|(name, _)| visible(name))
-        .map(|(name, (frameworks, allocated))| v1::Role {
-            weight: s.weights.get(&name).copied().unwrap_or(1.0),
-            name,
-            frameworks,
-            resources: resources(&allocated),
-        })
-        .collect();
-    response::GetRoles { roles }
 }
 
 fn query(
@@ -705,8 +697,14 @@ fn query(
             r.get_tasks = Some(get_tasks(s));
             R::GetTasks
         }
+        call::Type::GetOperations => {
+            // Operations with feedback until acknowledged (core/operations_feedback.rs).
+            let operations = s.operations.iter().map(evolve).collect();
+            r.get_operations = Some(response::GetOperations { operations });
+            R::GetOperations
+        }
         call::Type::GetRoles => {
-            r.get_roles = Some(get_roles(s, authorizer, principal));
+            r.get_roles = Some(super::roles::get_roles(s, authorizer, principal));
             R::GetRoles
         }
         call::Type::GetQuota => {

@@ -5,7 +5,8 @@
 //! a [`StateSnapshot`] taken from the [`SnapshotCell`], so a client polling `/state`
 //! costs the master at most one state copy per change and never delays offers. With
 //! `--acls`, each caller sees the snapshot through [`visibility`] (the `view_*` ACLs),
-//! and `/flags` is `403` for a caller `view_flags` denies.
+//! `/flags` is `403` for a caller `view_flags` denies, and `/roles` lists only the roles
+//! `view_roles` lets the caller see.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,6 +20,7 @@ use serde_json::Value;
 use super::endpoints;
 use super::query::{self, Query, QueryError};
 use super::render;
+use super::roles;
 use super::state_json::state_json;
 use super::visibility;
 use crate::leadership::LeaderView;
@@ -38,7 +40,7 @@ const READ_ONLY: [(&str, Render); 9] = [
     ("/slaves", endpoints::slaves),
     ("/tasks", endpoints::tasks),
     ("/tasks.json", endpoints::tasks),
-    ("/roles", endpoints::roles),
+    ("/roles", roles::roles),
     ("/flags", endpoints::flags),
 ];
 
@@ -66,6 +68,11 @@ pub(super) fn install(ctx: &mut Context<'_, MasterProcess>, shared: &super::Shar
                     {
                         return super::forbidden("");
                     }
+                    let render = if path == "/roles" && authorizer.is_some() {
+                        Renderer::Roles
+                    } else {
+                        Renderer::Plain(render)
+                    };
                     read_only(&cell, &master, &request, (authorizer, principal), render).await
                 }) as Pin<Box<dyn Future<Output = Response> + Send>>
             }),
@@ -89,6 +96,13 @@ fn shutting_down() -> Response {
     lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "master is shutting down")
 }
 
+/// How a read-only endpoint renders: by its table entry, or `/roles` under ACLs (only
+/// the roles `view_roles` lets the caller see; Mesos: readonly_handler.cpp `roles`).
+enum Renderer {
+    Plain(Render),
+    Roles,
+}
+
 /// Answers a read-only endpoint from the current snapshot, rendered off the I/O thread
 /// once for every request asking the same of the same snapshot ([`render::Renderings`]).
 async fn read_only(
@@ -96,7 +110,7 @@ async fn read_only(
     master: &ProcessRef<MasterProcess>,
     request: &Request,
     (authorizer, principal): (Option<Arc<Authorizer>>, Option<Principal>),
-    render: Render,
+    render: Renderer,
 ) -> Response {
     let query = match Query::of(request) {
         Ok(query) => query,
@@ -117,7 +131,13 @@ async fn read_only(
         .answer(generation, key, move || {
             // The caller sees only what the view_* ACLs let it see.
             let snapshot = visibility::visible(snapshot, authorizer.as_deref(), principal.as_ref());
-            match (render(&snapshot, &query), query.jsonp()) {
+            let rendered = match render {
+                Renderer::Plain(render) => render(&snapshot, &query),
+                Renderer::Roles => Ok(roles::roles_json(&snapshot, |role| {
+                    roles::may_view_role(authorizer.as_deref(), principal.as_ref(), role)
+                })),
+            };
+            match (rendered, query.jsonp()) {
                 (Ok(value), Ok(jsonp)) => query::ok_json(&value, jsonp),
                 (Err(error), _) | (_, Err(error)) => query::bad_request(&error),
             }

@@ -148,10 +148,6 @@ fn handle(
             }
             subscribe(master, call, encoding, ctx)
         }
-        scheduler::call::Type::AcknowledgeOperationStatus
-        | scheduler::call::Type::ReconcileOperations => {
-            Err(lhttp::text(StatusCode::NOT_IMPLEMENTED, "Operation feedback is not implemented"))
-        }
         _ => {
             let framework_id = call
                 .framework_id
@@ -374,6 +370,16 @@ fn to_event(message: &Outgoing) -> Option<mesos::scheduler::Event> {
         Outgoing::RescindResourceOffer(m) => {
             e.rescind = Some(event::Rescind { offer_id: m.offer_id.clone() });
             Type::Rescind
+        }
+        Outgoing::InverseOffers(m) => {
+            e.inverse_offers =
+                Some(event::InverseOffers { inverse_offers: m.inverse_offers.clone() });
+            Type::InverseOffers
+        }
+        Outgoing::RescindInverseOffer(m) => {
+            let inverse_offer_id = m.inverse_offer_id.clone();
+            e.rescind_inverse_offer = Some(event::RescindInverseOffer { inverse_offer_id });
+            Type::RescindInverseOffer
         }
         Outgoing::UpdateOperationStatus(m) => {
             e.update_operation_status =

@@ -15,7 +15,7 @@ use mesos_proto::mesos;
 use mesos_proto::resources::Resources;
 use serde_json::{Map, Value, json};
 
-use crate::core::{Agent, AgentState, Framework, FrameworkState};
+use crate::core::{Agent, AgentOperatorState, AgentState, Framework, FrameworkState};
 use crate::snapshot::StateSnapshot;
 
 /// The Mesos name of a task state (`TASK_RUNNING`).
@@ -231,7 +231,12 @@ fn slave_info_json(info: &mesos::SlaveInfo) -> Value {
 
 /// One agent (Mesos: `SlaveWriter`). With `full`, also the `*_full` arrays that
 /// `/master/slaves` adds (Mesos: `SlavesWriter::writeSlave`).
-pub fn agent_json(agent: &Agent, offered: &OfferedIndex, full: bool) -> Value {
+pub fn agent_json(
+    agent: &Agent,
+    operator: Option<&AgentOperatorState>,
+    offered: &OfferedIndex,
+    full: bool,
+) -> Value {
     let used = agent.used_total();
     let empty = Resources::new();
     let offered = offered.by_agent.get(&agent.id).unwrap_or(&empty);
@@ -251,7 +256,13 @@ pub fn agent_json(agent: &Agent, offered: &OfferedIndex, full: bool) -> Value {
     );
     value["unreserved_resources"] = resources_json(&unreserved);
     value["active"] = json!(agent.state == AgentState::Active);
-    value["deactivated"] = json!(false);
+    // Mesos: readonly_handler.cpp `SlaveWriter` writes `deactivated`, and `drain_info`
+    // for a draining or drained agent.
+    let operator = operator.cloned().unwrap_or_default();
+    value["deactivated"] = json!(operator.deactivated);
+    if let Some(drain_info) = &operator.drain_info {
+        value["drain_info"] = to_json(drain_info);
+    }
     value["version"] = json!(agent.version);
     value["capabilities"] =
         json!(agent.capabilities.iter().map(|c| c.r#type().as_str_name()).collect::<Vec<_>>());
@@ -409,7 +420,11 @@ pub fn state_json(s: &StateSnapshot) -> Value {
         "leader": super::leader_pid(s),
         "leader_info": master_info_json(&s.info),
         "flags": flags_json(s),
-        "slaves": s.agents.iter().map(|a| agent_json(a, &offered, false)).collect::<Vec<_>>(),
+        "slaves": s
+            .agents
+            .iter()
+            .map(|a| agent_json(a, s.agent_operator_states.get(&a.id), &offered, false))
+            .collect::<Vec<_>>(),
         "recovered_slaves": [],
         "frameworks": s.frameworks.iter().map(|f| framework_json(f, s, &offered)).collect::<Vec<_>>(),
         "completed_frameworks": s.completed_frameworks.iter().map(|f| framework_json(f, s, &offered)).collect::<Vec<_>>(),

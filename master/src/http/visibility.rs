@@ -20,7 +20,8 @@
 //!    (`/flags` and GET_FLAGS answer `403` instead).
 //!
 //! Agents themselves are always shown: Mesos has no ACL for viewing agents (there is no
-//! `view_agents`; `view_roles` governs per-role reservations, which we do not have yet).
+//! `view_agents`). `view_roles` applies to the role lists of `/roles` and `GET_ROLES`
+//! (`super::roles`), not to the snapshot.
 
 use std::sync::Arc;
 

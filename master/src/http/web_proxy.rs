@@ -11,6 +11,10 @@
 //! leader's proxy (one hop: a forwarded request carries [`HOP`] and is not forwarded
 //! again).
 //!
+//! The proxy connects as the master's own links do (`libprocess::tls::connect` with the
+//! node's setting): over TLS when the cluster runs with `LIBPROCESS_SSL_ENABLED`, where a
+//! plain request would get no answer.
+//!
 //! Bounds: one request at a time per browser fetch, [`TIMEOUT`] for the whole exchange,
 //! answers over [`MAX_BODY`] bytes are refused with `502` (a `/files/read` page is 16
 //! KiB, `/state` of a large cluster a few MiB).
@@ -67,6 +71,8 @@ struct Proxy {
     view: Arc<LeaderView>,
     registrar: Arc<dyn Registrar>,
     this: SocketAddr,
+    /// The node's TLS setting, for connections to the other members.
+    tls: Option<libprocess::tls::Tls>,
 }
 
 /// Installs `/proxy` on the master.
@@ -82,6 +88,7 @@ pub(super) fn install(
         view: view.clone(),
         registrar: registrar.clone(),
         this: ctx.pid().address(),
+        tls: ctx.node().tls(),
     };
     ctx.route_shared(
         "/proxy",
@@ -120,14 +127,15 @@ impl Proxy {
         let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
         let auth = request.headers().get(header::AUTHORIZATION).cloned();
         if self.is_master(target).await || self.is_agent(target).await {
-            return forward(target, &format!("{path}{query}"), auth, false).await;
+            let path = format!("{path}{query}");
+            return forward(target, self.tls.as_ref(), &path, auth, false).await;
         }
         // A follower knows no agents: the leader's proxy decides (one hop only).
         let leader = self.view.leader().filter(|l| *l != self.this);
         match leader {
             Some(leader) if !request.headers().contains_key(HOP) => {
                 let hop = format!("/master/proxy/{target}{path}{query}");
-                forward(leader, &hop, auth, true).await
+                forward(leader, self.tls.as_ref(), &hop, auth, true).await
             }
             _ => lhttp::text(
                 StatusCode::FORBIDDEN,
@@ -166,11 +174,13 @@ impl Proxy {
 /// when the target cannot be reached or answers too much, `504` after [`TIMEOUT`].
 async fn forward(
     target: SocketAddr,
+    tls: Option<&libprocess::tls::Tls>,
     path_and_query: &str,
     auth: Option<HeaderValue>,
     hop: bool,
 ) -> Response {
-    match tokio::time::timeout(TIMEOUT, exchange(target, path_and_query, auth, hop)).await {
+    let exchange = exchange(target, tls, path_and_query, auth, hop);
+    match tokio::time::timeout(TIMEOUT, exchange).await {
         Ok(Ok(response)) => response,
         Ok(Err(error)) => lhttp::text(StatusCode::BAD_GATEWAY, format!("{target}: {error}")),
         Err(_) => lhttp::text(StatusCode::GATEWAY_TIMEOUT, format!("{target} did not answer")),
@@ -179,11 +189,12 @@ async fn forward(
 
 async fn exchange(
     target: SocketAddr,
+    tls: Option<&libprocess::tls::Tls>,
     path_and_query: &str,
     auth: Option<HeaderValue>,
     hop: bool,
 ) -> Result<Response, String> {
-    let stream = tokio::net::TcpStream::connect(target).await.map_err(|e| e.to_string())?;
+    let stream = libprocess::tls::connect(target, tls, TIMEOUT).await.map_err(|e| e.to_string())?;
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await

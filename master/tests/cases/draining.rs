@@ -207,6 +207,69 @@ async fn drain_agent() {
     assert!(!scheduler.offers().is_empty(), "offers again once reactivated");
 }
 
+async fn get_json(cluster: &Cluster, path: &str) -> Value {
+    let request = http::Request::builder().uri(path).body(Bytes::new()).unwrap();
+    let response = cluster.node.handle_http(request).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    serde_json::from_slice(&response.into_body().into_bytes().await).unwrap()
+}
+
+/// `MasterDrainingTest.DrainAgent`'s checks of the views: GET_AGENTS, `/master/state`
+/// and `/master/slaves` show a draining agent `deactivated` with its `drain_info`
+/// (state DRAINING and the config); a merely deactivated agent has no `drain_info`.
+#[actix_rt::test]
+async fn views_show_deactivated_and_drain_info() {
+    let cluster = Cluster::start(|_| {});
+    let agent = draining_agent(&cluster, "cpus:2;mem:1024").await;
+    let mut scheduler = cluster.scheduler();
+    scheduler.subscribe(&cluster, framework_info("fw")).await;
+    cluster.settle().await;
+    let offer = scheduler.offers().remove(0);
+    scheduler.accept(vec![offer.id.clone()], vec![task("t1", &offer, "cpus:1;mem:128")], 5.0);
+    cluster.settle().await;
+    let mut other = cluster.agent("cpus:1;mem:128");
+    other.register(&cluster).await;
+    let agents = call_json(&cluster, json!({"type": "GET_AGENTS"})).await;
+    let listed = &agents["get_agents"]["agents"];
+    assert_eq!(listed[0]["deactivated"], false);
+    assert!(listed[0]["drain_info"].is_null());
+
+    let mut drain = on_agent("DRAIN_AGENT", &agent);
+    drain["drain_agent"]["max_grace_period"] = json!({"seconds": 10});
+    assert_eq!(call(&cluster, drain).await.status(), StatusCode::OK);
+    assert_eq!(call(&cluster, on_agent("DEACTIVATE_AGENT", &other)).await.status(), StatusCode::OK);
+    cluster.settle().await;
+
+    let id = agent.id.clone().unwrap().value;
+    let agents = call_json(&cluster, json!({"type": "GET_AGENTS"})).await;
+    let by_id = |list: &Value, field: &str| -> Value {
+        let list = list.as_array().expect("a list of agents");
+        list.iter().find(|a| a[field] == json!(id)).cloned().expect("the drained agent")
+    };
+    let v1_agents = agents["get_agents"]["agents"].as_array().unwrap().clone();
+    let drained = v1_agents.iter().find(|a| a["agent_info"]["id"]["value"] == json!(id)).unwrap();
+    assert_eq!(drained["deactivated"], true);
+    assert_eq!(drained["drain_info"]["state"], "DRAINING");
+    assert_eq!(
+        drained["drain_info"]["config"]["max_grace_period"]["nanoseconds"],
+        10_000_000_000_i64
+    );
+    let plain = v1_agents.iter().find(|a| a["agent_info"]["id"]["value"] != json!(id)).unwrap();
+    assert_eq!(plain["deactivated"], true);
+    assert!(plain["drain_info"].is_null());
+
+    for (path, list) in [("/master/state", "slaves"), ("/master/slaves", "slaves")] {
+        let body = get_json(&cluster, path).await;
+        let slave = by_id(&body[list], "id");
+        assert_eq!(slave["deactivated"], true, "{path}");
+        assert_eq!(slave["drain_info"]["state"], "DRAINING", "{path}");
+        assert_eq!(
+            slave["drain_info"]["config"]["max_grace_period"]["nanoseconds"], 10_000_000_000_i64,
+            "{path}"
+        );
+    }
+}
+
 /// `MasterDrainingTest.DrainAgentMarkGone`: an idle agent drained with `mark_gone` is
 /// marked gone at once and shut down; an agent that cannot drain is refused (400).
 #[actix_rt::test]

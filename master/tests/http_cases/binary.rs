@@ -65,6 +65,8 @@ fn help_lists_every_flag() {
         "--agent_reregister_timeout",
         "--roles",
         "--weights",
+        "--log_dir",
+        "--logging_level",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
@@ -91,6 +93,7 @@ fn refusals_exit_with_one() {
         (&["--registry=raft"][..], "needs --work_dir"),
         (&["--masters=127.0.0.1:5050,127.0.0.1:5051"][..], "needs --registry=raft"),
         (&["--weights=web=heavy"][..], "heavy"),
+        (&["--logging_level=LOUD"][..], "LOUD"),
     ] {
         let output = run(args);
         assert_eq!(output.status.code(), Some(1), "{args:?}");
@@ -120,6 +123,25 @@ async fn serves_reads_env_and_stops_on_sigterm() {
     assert!(killed.success());
     let status = wait_with_guard(&mut child);
     assert_eq!(status.code(), Some(0), "SIGTERM stops the master cleanly");
+}
+
+/// `--log_dir`: the binary writes its glog-named log file there behind the
+/// `mesos-master.INFO` symlink and serves it at `/master/log`.
+#[actix_rt::test]
+async fn log_dir_writes_and_serves_the_log() {
+    let dir = std::env::temp_dir().join(format!("mesos-master-log-dir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let log_dir = format!("--log_dir={}", dir.display());
+    let (_child, address, _) = start(&["--port=0", &log_dir], &[]);
+    let link = dir.join("mesos-master.INFO");
+    let target = std::fs::read_link(&link).expect("the symlink to the current log");
+    let name = target.to_string_lossy().into_owned();
+    assert!(name.starts_with("mesos-master.") && name.contains(".log.INFO."), "{name}");
+    let size = get(address, "/files/read?path=/master/log&offset=-1").await;
+    assert_eq!(size.status, 200);
+    let on_disk = std::fs::metadata(&link).expect("log file").len();
+    assert!(size.json()["offset"].as_u64().expect("offset") <= on_disk);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The command line wins over the environment.

@@ -168,20 +168,33 @@ impl Resources {
     // -- Arithmetic ---------------------------------------------------------
 
     fn add_entry(&mut self, entry: Entry) {
+        if !self.merge_into_held(&entry) {
+            self.entries.push(entry);
+        }
+    }
+
+    /// [`Resources::add_entry`] for a borrowed entry: copied only when it does not
+    /// merge into one already held (adding `cpus:1` to `cpus:4` copies nothing).
+    fn add_entry_ref(&mut self, entry: &Entry) {
+        if !self.merge_into_held(entry) {
+            self.entries.push(entry.clone());
+        }
+    }
+
+    /// Adds `entry` into the held entry it merges with; false if there is none
+    /// (an empty entry counts as added: it holds nothing).
+    fn merge_into_held(&mut self, entry: &Entry) -> bool {
         if entry.is_empty() {
-            return;
+            return true;
         }
-        match self
-            .entries
-            .iter_mut()
-            .find(|held| resource::addable(&held.resource, &entry.resource))
-        {
-            Some(held) => match (&mut held.shared_count, entry.shared_count) {
-                (Some(copies), Some(more)) => *copies = copies.saturating_add(more),
-                _ => resource::add_amount(&mut held.resource, &entry.resource),
-            },
-            None => self.entries.push(entry),
+        let held =
+            self.entries.iter_mut().find(|held| resource::addable(&held.resource, &entry.resource));
+        let Some(held) = held else { return false };
+        match (&mut held.shared_count, entry.shared_count) {
+            (Some(copies), Some(more)) => *copies = copies.saturating_add(more),
+            _ => resource::add_amount(&mut held.resource, &entry.resource),
         }
+        true
     }
 
     fn sub_entry(&mut self, entry: &Entry) {
@@ -216,6 +229,21 @@ impl Resources {
 
     /// True if these resources hold at least `that` (Mesos: `contains`).
     pub fn contains(&self, that: &Resources) -> bool {
+        // Both sides are merged, so when every wanted entry is one that merges with
+        // its kind (anything but an indivisible disk), distinct wanted entries have
+        // distinct metadata and each can only come out of the one held entry with its
+        // metadata: checking them one by one is the whole answer, with no copy. This
+        // is the allocator's decline-filter check, run per framework per agent.
+        if that
+            .entries
+            .iter()
+            .all(|e| e.shared_count.is_some() || resource::disk_divisible(&e.resource))
+        {
+            return that
+                .entries
+                .iter()
+                .all(|entry| self.entries.iter().any(|held| contains_entry(held, entry)));
+        }
         let mut remaining = self.clone();
         for entry in &that.entries {
             if !remaining.entries.iter().any(|held| contains_entry(held, entry)) {

@@ -84,7 +84,7 @@ impl<'a> IntoIterator for &'a Resources {
 impl AddAssign<&Resources> for Resources {
     fn add_assign(&mut self, that: &Resources) {
         for entry in &that.entries {
-            self.add_entry(entry.clone());
+            self.add_entry_ref(entry);
         }
     }
 }

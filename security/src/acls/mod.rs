@@ -18,8 +18,8 @@
 //!    unauthenticated caller (ANY) matches only rules whose principals are ANY or NONE.
 //! 3. No rule matches: `permissive` decides (default `true`).
 //!
-//! Role objects (register_frameworks, reserve_resources, create_volumes, update_quotas,
-//! update_weights, view_roles, get_quotas) understand role hierarchies: a value ending
+//! Role objects (register_frameworks, reserve_resources, create_volumes, resize_volumes,
+//! update_quotas, update_weights, view_roles, get_quotas) understand role hierarchies: a value ending
 //! in `/%` (`eng/%`) covers every role nested under `eng/` but not `eng` itself. A
 //! framework registering with several roles must be allowed each of them.
 //!
@@ -89,6 +89,11 @@ pub enum Action<'a> {
     DestroyVolume {
         /// The principal that created the volume.
         creator_principal: &'a str,
+    },
+    /// Grow or shrink a persistent volume of this role (GROW_VOLUME, SHRINK_VOLUME).
+    ResizeVolume {
+        /// The volume's role (the role of its reservation).
+        role: &'a str,
     },
     /// Set a role's quota (waits for UPDATE_QUOTA).
     UpdateQuota {
@@ -162,6 +167,62 @@ pub enum Action<'a> {
     ReactivateAgent,
     /// Mark an agent gone.
     MarkAgentGone,
+    /// Launch a nested container (LAUNCH_NESTED_CONTAINER), or a session when
+    /// `session` (LAUNCH_NESTED_CONTAINER_SESSION). Two rules must both allow it:
+    /// `..._as_user` for the user the command runs as (`None`: the command names none,
+    /// an ANY object) and `..._under_parent_with_user` for the user of the executor it
+    /// is nested under. Mesos: authorizer.cpp `LocalNestedContainerObjectApprover`.
+    LaunchNestedContainer {
+        /// LAUNCH_NESTED_CONTAINER_SESSION rather than LAUNCH_NESTED_CONTAINER.
+        session: bool,
+        /// `CommandInfo.user` of the new container, if set.
+        user: Option<&'a str>,
+        /// The parent executor's user (its `command.user`, else its framework's).
+        parent_user: &'a str,
+    },
+    /// Attach to, kill, wait for or remove a nested container. The object is the
+    /// user of the executor it is nested under, or the container's id when no
+    /// executor owns it (Mesos's fallback object).
+    NestedContainer {
+        /// Which call.
+        call: NestedContainerCall,
+        /// The executor's user, or the container id.
+        user: &'a str,
+    },
+    /// Launch, kill, wait for or remove a standalone container (no parent): the
+    /// rules' objects are matched against ANY, as in Mesos.
+    StandaloneContainer {
+        /// Which call.
+        call: StandaloneContainerCall,
+    },
+}
+
+/// The calls on an existing nested container that an ACL guards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NestedContainerCall {
+    /// ATTACH_CONTAINER_INPUT (`attach_containers_input`).
+    AttachInput,
+    /// ATTACH_CONTAINER_OUTPUT (`attach_containers_output`).
+    AttachOutput,
+    /// KILL_NESTED_CONTAINER (`kill_nested_containers`).
+    Kill,
+    /// WAIT_NESTED_CONTAINER (`wait_nested_containers`).
+    Wait,
+    /// REMOVE_NESTED_CONTAINER (`remove_nested_containers`).
+    Remove,
+}
+
+/// The calls on standalone containers that an ACL guards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StandaloneContainerCall {
+    /// LAUNCH_CONTAINER without a parent (`launch_standalone_containers`).
+    Launch,
+    /// KILL_CONTAINER (`kill_standalone_containers`).
+    Kill,
+    /// WAIT_CONTAINER (`wait_standalone_containers`).
+    Wait,
+    /// REMOVE_CONTAINER (`remove_standalone_containers`).
+    Remove,
 }
 
 /// An ACL entity: who or what a rule names, or who or what a request is.
@@ -310,6 +371,7 @@ impl Authorizer {
             Action::DestroyVolume { creator_principal } => {
                 flat(rules!(destroy_volumes, creator_principals), creator_principal)
             }
+            Action::ResizeVolume { role: r } => role(rules!(resize_volumes, roles), r),
             Action::UpdateQuota { role: r } => role(rules!(update_quotas, roles), r),
             Action::GetQuota { role: r } => role(rules!(get_quotas, roles), r),
             Action::UpdateWeight { role: r } => role(rules!(update_weights, roles), r),
@@ -336,6 +398,41 @@ impl Authorizer {
             Action::DeactivateAgent => any(rules!(deactivate_agents, agents)),
             Action::ReactivateAgent => any(rules!(reactivate_agents, agents)),
             Action::MarkAgentGone => any(rules!(mark_agents_gone, agents)),
+            Action::LaunchNestedContainer { session, user, parent_user } => {
+                let (as_user, under_parent) = if session {
+                    (
+                        rules!(launch_nested_container_sessions_as_user, users),
+                        rules!(launch_nested_container_sessions_under_parent_with_user, users),
+                    )
+                } else {
+                    (
+                        rules!(launch_nested_containers_as_user, users),
+                        rules!(launch_nested_containers_under_parent_with_user, users),
+                    )
+                };
+                let child = user.map_or(Entity::Any, Entity::one);
+                flat(under_parent, parent_user) && approved(&as_user, &subject, &child, permissive)
+            }
+            Action::NestedContainer { call, user } => {
+                use NestedContainerCall as C;
+                let rules = match call {
+                    C::AttachInput => rules!(attach_containers_input, users),
+                    C::AttachOutput => rules!(attach_containers_output, users),
+                    C::Kill => rules!(kill_nested_containers, users),
+                    C::Wait => rules!(wait_nested_containers, users),
+                    C::Remove => rules!(remove_nested_containers, users),
+                };
+                flat(rules, user)
+            }
+            Action::StandaloneContainer { call } => {
+                use StandaloneContainerCall as C;
+                any(match call {
+                    C::Launch => rules!(launch_standalone_containers, users),
+                    C::Kill => rules!(kill_standalone_containers, users),
+                    C::Wait => rules!(wait_standalone_containers, users),
+                    C::Remove => rules!(remove_standalone_containers, users),
+                })
+            }
         }
     }
 }

@@ -149,11 +149,11 @@ fn register_framework_hierarchical() {
     assert!(register(&a, "elizabeth-ii", &all));
 }
 
-/// AuthorizationTest.Reserve (the role part) and CreateVolume: role objects, nested
-/// roles included.
+/// AuthorizationTest.Reserve (the role part), CreateVolume and ResizeVolume: role
+/// objects, nested roles included.
 #[test]
-fn reserve_and_create_volume() {
-    for list in ["reserve_resources", "create_volumes"] {
+fn reserve_create_and_resize_volume() {
+    for list in ["reserve_resources", "create_volumes", "resize_volumes"] {
         let a = authorizer(&format!(
             r#"{{"{list}":[
                 {{"principals":{{"values":["foo"]}},"roles":{{"type":"ANY"}}}},
@@ -162,10 +162,10 @@ fn reserve_and_create_volume() {
                 {{"principals":{{"type":"ANY"}},"roles":{{"type":"NONE"}}}}]}}"#
         ));
         let check = |who: &str, role: &str| {
-            let action = if list == "reserve_resources" {
-                Action::ReserveResources { role }
-            } else {
-                Action::CreateVolume { role }
+            let action = match list {
+                "reserve_resources" => Action::ReserveResources { role },
+                "create_volumes" => Action::CreateVolume { role },
+                _ => Action::ResizeVolume { role },
             };
             a.authorize(Some(&p(who)), action)
         };
@@ -385,4 +385,60 @@ fn documented_example() {
         a.authorize(None, Action::ViewFramework { user: "anyone" }),
         "everyone sees everything"
     );
+}
+
+/// AuthorizationTest.LaunchNestedContainers: the `as_user` rule for the command's user
+/// and the `under_parent_with_user` rule for the parent's user must both allow.
+#[test]
+fn launch_nested_containers_needs_both_rules() {
+    let a = authorizer(
+        r#"{"permissive":false,
+            "launch_nested_containers_as_user":[
+              {"principals":{"values":["ops"]},"users":{"values":["guest"]}}],
+            "launch_nested_containers_under_parent_with_user":[
+              {"principals":{"values":["ops"]},"users":{"values":["app"]}}]}"#,
+    );
+    let launch = |who: &str, user: Option<&str>, parent_user: &str| {
+        a.authorize(
+            Some(&p(who)),
+            Action::LaunchNestedContainer { session: false, user, parent_user },
+        )
+    };
+    assert!(launch("ops", Some("guest"), "app"));
+    assert!(!launch("ops", Some("root"), "app"), "the command's user is not allowed");
+    assert!(!launch("ops", Some("guest"), "root"), "the parent's user is not allowed");
+    assert!(!launch("dev", Some("guest"), "app"), "no rule for this principal");
+    assert!(!launch("ops", None, "app"), "no user: an ANY object, which a SOME rule refuses");
+    let session = a.authorize(
+        Some(&p("ops")),
+        Action::LaunchNestedContainer { session: true, user: Some("guest"), parent_user: "app" },
+    );
+    assert!(!session, "sessions have rules of their own; none match: not permissive");
+}
+
+/// AuthorizationTest.KillNestedContainer, WaitNestedContainer, AttachContainerInput,
+/// ...: one rule per call, on the parent executor's user; standalone containers' rules
+/// match ANY objects only.
+#[test]
+fn nested_and_standalone_container_calls() {
+    let a = authorizer(
+        r#"{"kill_nested_containers":[
+              {"principals":{"values":["ops"]},"users":{"type":"NONE"}}],
+            "attach_containers_output":[
+              {"principals":{"type":"ANY"},"users":{"values":["app"]}}],
+            "wait_standalone_containers":[
+              {"principals":{"values":["ops"]},"users":{"type":"NONE"}}]}"#,
+    );
+    let nested = |who: &str, call: NestedContainerCall, user: &str| {
+        a.authorize(Some(&p(who)), Action::NestedContainer { call, user })
+    };
+    assert!(!nested("ops", NestedContainerCall::Kill, "app"));
+    assert!(nested("dev", NestedContainerCall::Kill, "app"), "permissive");
+    assert!(nested("ops", NestedContainerCall::Wait, "app"));
+    assert!(nested("ops", NestedContainerCall::AttachOutput, "app"));
+    let standalone = |who: &str, call: StandaloneContainerCall| {
+        a.authorize(Some(&p(who)), Action::StandaloneContainer { call })
+    };
+    assert!(!standalone("ops", StandaloneContainerCall::Wait));
+    assert!(standalone("ops", StandaloneContainerCall::Launch));
 }

@@ -28,6 +28,7 @@ impl Agent {
             uris: request.command.uris.clone(),
             sandbox: request.sandbox.clone(),
             user: request.command.user.clone(),
+            run_as: request.run_as.clone(),
             timeout: self.core.config.executor_registration_timeout,
             cancel: cancel.clone(),
         };
@@ -35,7 +36,20 @@ impl Agent {
         // One entry per executor waiting to start: bounded by the executors the agent runs.
         self.fetching.insert(request.container_id.clone(), cancel);
         let fetcher = self.fetcher.clone();
-        let fetch = async move { tokio::task::spawn_blocking(move || fetcher.fetch(&job)).await };
+        // What was fetched belongs to the user the executor runs as.
+        let fetch_and_chown = move || {
+            fetcher.fetch(&job)?;
+            match &job.run_as {
+                Some(user) => crate::users::chown_tree(&job.sandbox, user).map_err(|reason| {
+                    crate::AgentError::Launch {
+                        executor_id: job.sandbox.display().to_string(),
+                        reason,
+                    }
+                }),
+                None => Ok(()),
+            }
+        };
+        let fetch = async move { tokio::task::spawn_blocking(fetch_and_chown).await };
         ctx.spawn(fetch, move |agent: &mut Agent, result, ctx| {
             let result = match result {
                 Ok(fetched) => fetched.map_err(|error| error.to_string()),

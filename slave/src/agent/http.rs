@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 use super::Agent;
 use super::visibility::{SandboxAccess, Viewer};
-use crate::files::{Files, FilesError, parse_query};
+use crate::files::Files;
+use crate::files::http::{files_error, param, path_param, query, serve_files};
 use crate::state::{Executor, Framework};
 use crate::updates::state_name;
 
@@ -44,67 +45,9 @@ pub fn realm_of(process: Option<&str>, path: &str) -> Option<&'static str> {
     }
 }
 
-fn files_error(error: FilesError) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    lhttp::text(status, error.message().to_string())
-}
-
-fn query(request: &Request) -> Vec<(String, String)> {
-    request.uri().query().map(parse_query).unwrap_or_default()
-}
-
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-}
-
-// The error is the whole HTTP answer, built once per bad request; boxing it buys nothing.
-#[allow(clippy::result_large_err)]
-fn int_param(params: &[(String, String)], name: &str) -> Result<Option<i64>, Response> {
-    match param(params, name) {
-        None | Some("") => Ok(None),
-        Some(text) => text.parse().map(Some).map_err(|_| {
-            lhttp::text(
-                StatusCode::BAD_REQUEST,
-                format!("'{name}' must be an integer, not '{text}'"),
-            )
-        }),
-    }
-}
-
-fn serve_files(files: &Files, endpoint: &str, request: &Request) -> Response {
-    let params = query(request);
-    let path = param(&params, "path").unwrap_or("");
-    match endpoint {
-        "browse" => {
-            files.browse(path).map(|v| lhttp::json(StatusCode::OK, &v)).unwrap_or_else(files_error)
-        }
-        "read" => {
-            let (offset, length) =
-                match (int_param(&params, "offset"), int_param(&params, "length")) {
-                    (Ok(o), Ok(l)) => (o, l),
-                    (Err(response), _) | (_, Err(response)) => return response,
-                };
-            files
-                .read(path, offset, length)
-                .map(|v| lhttp::json(StatusCode::OK, &v))
-                .unwrap_or_else(files_error)
-        }
-        _ => match files.download(path) {
-            Ok((name, bytes)) => {
-                let mut response =
-                    lhttp::response(StatusCode::OK, "application/octet-stream", bytes);
-                if let Ok(value) = http::HeaderValue::from_str(&format!(
-                    "attachment; filename=\"{}\"",
-                    name.replace('"', "")
-                )) {
-                    response.headers_mut().insert(http::header::CONTENT_DISPOSITION, value);
-                }
-                response
-            }
-            Err(error) => files_error(error),
-        },
-    }
-}
+/// The virtual path of the agent's log file. Mesos: slave.cpp `files->attach(log,
+/// "/slave/log", authorizeLogAccess)`.
+pub const LOG_PATH: &str = "/slave/log";
 
 fn task_json(task: &Task) -> Value {
     json!({
@@ -224,16 +167,19 @@ impl Agent {
         responder: Responder,
         ctx: &mut Context<'_, Self>,
     ) {
-        let path = param(&query(&request), "path").unwrap_or("").to_string();
+        let path = path_param(&request);
         let serve = move |files: &Files, request: &Request| serve_files(files, endpoint, request);
         self.serve_sandbox_path(request, path, serve, responder, ctx);
     }
 
-    /// Serves a request for `path` below the sandboxes (`/files/*`, the operator API's
-    /// `LIST_FILES` and `READ_FILE`): the caller's sandbox access is decided from the
-    /// agent's state here, the path is resolved and `serve` runs off the actor and off
-    /// the node's I/O threads (file I/O blocks: a slow disk, a huge file). Mesos:
-    /// files.cpp with the `authorizeSandboxAccess` callback of each attached sandbox.
+    /// Serves a request for `path` below the sandboxes or at the agent's log
+    /// (`/slave/log`, with `--log_dir`) for `/files/*` and the operator API's
+    /// `LIST_FILES` and `READ_FILE`: the caller's access is decided here (the log by
+    /// `access_mesos_logs`, a sandbox by `access_sandboxes` from the agent's state),
+    /// the path is resolved and `serve` runs off the actor and off the node's I/O
+    /// threads (file I/O blocks: a slow disk, a huge file). Mesos: files.cpp with the
+    /// authorization callback of each attached path (slave.cpp `authorizeLogAccess`,
+    /// `authorizeSandboxAccess`).
     pub(super) fn serve_sandbox_path(
         &mut self,
         request: Request,
@@ -242,11 +188,19 @@ impl Agent {
         responder: Responder,
         ctx: &mut Context<'_, Self>,
     ) {
-        let files = Files::new(self.core.paths.sandboxes_root());
+        let mut files = Files::new(self.core.paths.sandboxes_root());
+        if let Some(log) = &self.core.config.log_file {
+            files = files.attach(LOG_PATH, log);
+        }
         let frameworks = self.core.frameworks.values().chain(self.core.completed_frameworks.iter());
         let access = SandboxAccess::of(self.core.config.authorizer.as_ref(), &request, frameworks);
+        let log_access = self.authorized(&request, Action::AccessMesosLog);
         let checked = move || {
-            if let Some(access) = &access {
+            if files.attachment_of(&path).is_some() {
+                if !log_access {
+                    return lhttp::status(StatusCode::FORBIDDEN);
+                }
+            } else if let Some(access) = &access {
                 match files.sandbox_of(&path) {
                     Err(error) => return files_error(error),
                     Ok(sandbox) => {
@@ -316,6 +270,10 @@ impl Agent {
             "frameworks": self.core.frameworks.values().filter(shown).map(framework).collect::<Vec<_>>(),
             "completed_frameworks": self.core.completed_frameworks.iter().filter(shown).map(framework).collect::<Vec<_>>(),
         });
+        // Mesos: slave/http.cpp `state` shows the drain in progress.
+        if let Some(config) = self.core.drain_config() {
+            state["drain_config"] = mesos_proto::json::to_json(config);
+        }
         // Mesos leaves the flags out for a caller `view_flags` denies.
         if viewer.flags() {
             state["flags"] = json!(self.core.config.flags);

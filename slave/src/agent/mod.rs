@@ -8,12 +8,15 @@
 //! before the core recovers. The rest lives in submodules:
 //! - `perform`: performing the core's outputs (I/O).
 //! - `fetch`: fetching an executor's URIs off the actor before starting it.
+//! - `gc`: sandbox garbage collection (timers, the disk watch, removal off the actor).
 //! - `recovery`: reading the checkpoint before the process starts.
 //! - `http`: `/state`, `/health`, `/flags`, `/monitor/statistics`, `/files/*`,
 //!   `/logging/toggle`.
 //! - `executor_api`: `POST /api/v1/executor`, the v1 executor API (HTTP executors
 //!   share the v0 code paths through synthetic pids).
 //! - `operator_api`: `POST /api/v1`, the agent operator API.
+//! - `containers`, `container_io`: its container calls (nested, standalone, sessions
+//!   and their attached input and output).
 //! - `metrics`: `slave/*` metrics.
 //! - `visibility`: what the ACLs let a caller see (`/state`, the operator API's
 //!   queries) and read (`/files/*`).
@@ -33,8 +36,11 @@ use crate::containerizer::Containerizer;
 use crate::core::AgentCore;
 use crate::core::authentication::AuthenticatorMessage;
 
+mod container_io;
+mod containers;
 mod executor_api;
 mod fetch;
+mod gc;
 mod http;
 mod metrics;
 mod operator_api;
@@ -44,6 +50,7 @@ mod visibility;
 
 pub use crate::core::{AgentConfig, RecoverMode, command_executor_info, is_http_executor};
 pub use executor_api::EXECUTOR_HEARTBEAT_INTERVAL;
+pub use gc::{GcProgress, TRASH_DIR};
 pub use recovery::prepare_recovery;
 
 /// How often the agent asks the containerizer which executors exited (Mesos:
@@ -89,6 +96,12 @@ libprocess::protocol! {
         CheckpointResources(mesos_proto::mesos::internal::CheckpointResourcesMessage),
         /// Executor: a framework message for the scheduler.
         ExecutorToFramework(ExecutorToFrameworkMessage),
+        /// Master: apply an offer operation whose framework wants feedback.
+        ApplyOperation(mesos_proto::mesos::internal::ApplyOperationMessage),
+        /// Master: the framework acknowledged an operation status.
+        AcknowledgeOperationStatus(mesos_proto::mesos::internal::AcknowledgeOperationStatusMessage),
+        /// Master: operations it knows that we did not report.
+        ReconcileOperations(mesos_proto::mesos::internal::ReconcileOperationsMessage),
         /// A master of the HA group: the leading master is elsewhere.
         NewMasterDetected(mesos_proto::extensions::NewMasterDetectedMessage),
         /// Master's authenticator: the mechanisms on offer.
@@ -126,6 +139,10 @@ pub struct Agent {
     /// The log verbosity (`/logging/toggle`, `SET_LOGGING_LEVEL`), made on first use
     /// with the node's clock.
     logging: Option<libprocess::logging::Logging>,
+    /// The operator API's nested and standalone containers.
+    containers: containers::Containers,
+    /// The sandbox garbage collector.
+    gc: gc::SandboxGc,
 }
 
 impl Agent {
@@ -138,6 +155,7 @@ impl Agent {
     ) -> Agent {
         let fetcher = std::sync::Arc::new(crate::fetcher::Fetcher::new(config.fetcher.clone()));
         Agent {
+            gc: gc::SandboxGc::new(config.gc, &config.work_dir),
             fetcher,
             fetching: std::collections::HashMap::new(),
             core: AgentCore::new(config),
@@ -148,6 +166,7 @@ impl Agent {
             metrics: metrics::AgentMetrics::default(),
             http_executors: executor_api::HttpExecutors::default(),
             logging: None,
+            containers: containers::Containers::default(),
         }
     }
 
@@ -159,6 +178,7 @@ impl Agent {
     fn on_reap_tick(&mut self, ctx: &mut Context<'_, Self>) {
         let now = ctx.now();
         for termination in self.containerizer.reap() {
+            self.on_root_container_terminated(&termination.container_id);
             self.core.on_container_terminated(termination, now);
         }
         self.flush(ctx);
@@ -178,6 +198,7 @@ impl Process for Agent {
         let (metrics, clock) = (ctx.node().metrics(), ctx.clock().clone());
         self.metrics.register(metrics, clock, ctx.now(), &self.fetcher);
         ctx.delay(REAP_INTERVAL, |agent, ctx| agent.on_reap_tick(ctx));
+        self.start_gc(ctx);
         self.start_recovery(ctx);
     }
 
@@ -205,6 +226,11 @@ impl Process for Agent {
             AgentMessage::UpdateFramework(m) => core.on_update_framework(&from, m),
             AgentMessage::FrameworkToExecutor(m) => core.on_framework_to_executor(&from, m),
             AgentMessage::CheckpointResources(m) => core.on_checkpoint_resources(&from, m),
+            AgentMessage::ApplyOperation(m) => core.on_apply_operation(&from, m),
+            AgentMessage::AcknowledgeOperationStatus(m) => {
+                core.on_acknowledge_operation_status(&from, m)
+            }
+            AgentMessage::ReconcileOperations(m) => core.on_reconcile_operations(&from, m),
             AgentMessage::ExecutorToFramework(m) => core.on_executor_to_framework(&from, m),
             AgentMessage::AuthenticationMechanisms(m) => {
                 core.on_authentication(&from, AuthenticatorMessage::Mechanisms(m))

@@ -4,11 +4,13 @@
 //! Every answer is built from the agent's own bookkeeping inside the actor (the state
 //! is one machine's, small), converted to the v1 types by re-encoding (`evolve`).
 //! Supported: GET_HEALTH, GET_FLAGS, GET_VERSION, GET_METRICS, GET_STATE,
-//! GET_CONTAINERS, GET_FRAMEWORKS, GET_EXECUTORS, GET_TASKS, GET_AGENT, LIST_FILES and
+//! GET_CONTAINERS, GET_FRAMEWORKS, GET_EXECUTORS, GET_TASKS, GET_AGENT, GET_OPERATIONS
+//! (operations awaiting acknowledgement), LIST_FILES and
 //! READ_FILE (the sandboxes `/files` serves, under the same `access_sandboxes` check,
 //! read off the actor), GET_LOGGING_LEVEL and SET_LOGGING_LEVEL (`set_log_level`; the
-//! level reverts after the call's duration, as Mesos's `/logging/toggle`). Every other
-//! call answers `501 Not Implemented`. With `--acls`, GET_STATE, GET_FRAMEWORKS,
+//! level reverts after the call's duration, as Mesos's `/logging/toggle`), and the
+//! container calls (`containers`: nested and standalone containers, sessions, attach).
+//! Every other call answers `501 Not Implemented`. With `--acls`, GET_STATE, GET_FRAMEWORKS,
 //! GET_EXECUTORS and GET_TASKS leave out what the caller may not see (`visibility`),
 //! and GET_FLAGS answers `403` to a caller `view_flags` denies (Mesos: slave/http.cpp
 //! `Http::getFlags`).
@@ -25,9 +27,11 @@ use mesos_proto::mesos::{Task, TaskState};
 
 use v1::agent::{Call, call, response};
 
-use super::Agent;
 use super::visibility::Viewer;
-use crate::files::{Files, FilesError};
+use super::{Agent, containers};
+use crate::containers::io::MediaTypes;
+use crate::files::http::{FileCallAnswer, files_error};
+use crate::files::{self, Files, FilesError};
 use crate::state::{Executor, Framework};
 use crate::updates::task_from_info;
 use libprocess::logging::Logging;
@@ -47,25 +51,24 @@ fn executor(executor: &Executor) -> response::get_executors::Executor {
     response::get_executors::Executor { executor_info: evolve(&executor.info) }
 }
 
-/// The HTTP answer for a `/files` error (Mesos: slave/http.cpp maps `FilesError`s the
-/// same way: not found 404, unauthorized 403, invalid 400).
-fn files_error(error: FilesError) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    lhttp::text(status, error.message().to_string())
-}
-
 /// `LIST_FILES` or `READ_FILE`, done off the actor (file I/O blocks).
 fn file_call(files: &Files, call: &Call) -> Result<v1::agent::Response, FilesError> {
     use response::Type as R;
     let mut r = v1::agent::Response::default();
-    if let Some(list) = &call.list_files {
-        let file_infos = files.list(&list.path)?.iter().map(|e| e.to_v1()).collect();
-        r.list_files = Some(response::ListFiles { file_infos });
-        r.r#type = Some(R::ListFiles as i32);
-    } else if let Some(read) = &call.read_file {
-        let (size, data) = files.read_bytes(&read.path, read.offset, read.length)?;
-        r.read_file = Some(response::ReadFile { size, data });
-        r.r#type = Some(R::ReadFile as i32);
+    let answer = match (&call.list_files, &call.read_file) {
+        (Some(list), _) => files::http::list_files(files, &list.path)?,
+        (None, Some(read)) => files::http::read_file(files, &read.path, read.offset, read.length)?,
+        (None, None) => return Ok(r),
+    };
+    match answer {
+        FileCallAnswer::List(file_infos) => {
+            r.list_files = Some(response::ListFiles { file_infos });
+            r.r#type = Some(R::ListFiles as i32);
+        }
+        FileCallAnswer::Read { size, data } => {
+            r.read_file = Some(response::ReadFile { size, data });
+            r.r#type = Some(R::ReadFile as i32);
+        }
     }
     Ok(r)
 }
@@ -77,6 +80,9 @@ impl Agent {
         responder: Responder,
         ctx: &mut Context<'_, Self>,
     ) {
+        if request.method() == http::Method::POST && containers::is_streaming(&request) {
+            return self.on_streaming_request(request, responder, ctx);
+        }
         let parsed = require_post(&request)
             .and_then(|()| parse_body::<Call>(&request))
             .and_then(|call| Ok((call, response_encoding(&request)?)));
@@ -91,6 +97,15 @@ impl Agent {
             call.r#type.and_then(|t| call::Type::try_from(t).ok()).unwrap_or(call::Type::Unknown);
         if matches!(kind, call::Type::ListFiles | call::Type::ReadFile) {
             return self.on_file_call(call, kind, encoding, request, responder, ctx);
+        }
+        if containers::is_container_call(kind) {
+            let media = MediaTypes {
+                content: encoding,
+                streamed_content: false,
+                accept: encoding,
+                streamed_accept: false,
+            };
+            return self.on_container_call(call, kind, media, &request, responder, ctx);
         }
         // A clone of the `Arc`, so that the viewer does not borrow the agent.
         let authorizer = self.core.config.authorizer.clone();
@@ -221,6 +236,13 @@ impl Agent {
                 r.get_tasks = Some(self.get_tasks(viewer));
                 R::GetTasks
             }
+            call::Type::GetOperations => {
+                // The applied operations awaiting acknowledgement (core/operations.rs):
+                // the agent forgets an operation once its terminal status is acknowledged.
+                let operations = self.core.operations().map(evolve).collect();
+                r.get_operations = Some(response::GetOperations { operations });
+                R::GetOperations
+            }
             call::Type::GetAgent => {
                 r.get_agent = Some(self.get_agent());
                 R::GetAgent
@@ -269,7 +291,11 @@ impl Agent {
     }
 
     fn get_agent(&self) -> response::GetAgent {
-        response::GetAgent { agent_info: Some(evolve(&self.core.info)), ..Default::default() }
+        response::GetAgent {
+            agent_info: Some(evolve(&self.core.info)),
+            drain_config: self.core.drain_config().map(evolve),
+            ..Default::default()
+        }
     }
 
     fn get_frameworks(&self, viewer: Viewer<'_>) -> response::GetFrameworks {

@@ -58,6 +58,11 @@ impl Agent {
             },
             Output::SyncVolumes { create, remove } => sync_volumes(&create, &remove),
             Output::LinkVolumes { sandbox, links } => link_volumes(&sandbox, &links),
+            Output::UpdateLimits { container_id, limits } => {
+                self.containerizer.update(&container_id, limits)
+            }
+            Output::GarbageCollect(paths) => self.gc_schedule(paths, ctx),
+            Output::Unschedule(paths) => self.gc_unschedule(paths),
             Output::Timer { after, timer } => self.set_timer(after, timer, ctx),
             Output::Terminate => ctx.terminate(),
         }
@@ -98,10 +103,25 @@ impl Agent {
         {
             tracing::warn!(%error, "cannot point runs/latest at the new sandbox");
         }
+        let container_id = request.container_id.clone();
+        // Mesos: Framework::addExecutor, paths::createExecutorDirectory.
+        let switch = self.core.config.switch_user;
+        let run_as =
+            crate::users::run_as(request.command.user.as_deref(), switch).and_then(|user| {
+                if let Some(user) = &user {
+                    crate::users::chown_tree(&request.sandbox, user).map_err(|e| {
+                        format!("Failed to chown directory to '{}': {e}", user.name)
+                    })?;
+                }
+                Ok(user)
+            });
+        match run_as {
+            Ok(user) => request.run_as = user,
+            Err(error) => return self.core.on_launched(&container_id, Err(error), ctx.now()),
+        }
         if !request.command.uris.is_empty() {
             return self.fetch_then_launch(request, ctx);
         }
-        let container_id = request.container_id.clone();
         let result = self.containerizer.launch(request).map_err(|e| e.to_string());
         self.core.on_launched(&container_id, result, ctx.now());
     }
@@ -112,6 +132,8 @@ impl Agent {
         let cp = Checkpointer::new(self.core.paths.clone(), agent_id);
         match write {
             CheckpointWrite::Resources(resources) => cp.resources(&resources),
+            CheckpointWrite::DrainConfig(config) => cp.drain_config(config.as_ref()),
+            CheckpointWrite::Operations(operations) => cp.operations(&operations),
             CheckpointWrite::AgentInfo(info) => cp.agent_info(&info),
             CheckpointWrite::Framework { framework_id, info, pid } => {
                 cp.framework(&info, framework_id.as_str(), pid.as_deref())
@@ -135,6 +157,8 @@ impl Agent {
             Outgoing::StatusUpdate(m) => ctx.send(to, m),
             Outgoing::ExitedExecutor(m) => ctx.send(to, m),
             Outgoing::ExecutorToFramework(m) => ctx.send(to, m),
+            Outgoing::UpdateOperationStatus(m) => ctx.send(to, m),
+            Outgoing::UpdateSlave(m) => ctx.send(to, m),
             Outgoing::Authenticate(m) => ctx.send(to, m),
             Outgoing::AuthenticationStart(m) => ctx.send(to, m),
             Outgoing::AuthenticationStep(m) => ctx.send(to, m),
@@ -182,7 +206,14 @@ fn sync_volumes(create: &[std::path::PathBuf], remove: &[std::path::PathBuf]) {
 /// folder is created if missing (a volume created before this agent version).
 // Mesos: isolators/filesystem/posix.cpp PosixFilesystemIsolatorProcess::update.
 fn link_volumes(sandbox: &std::path::Path, links: &[(std::path::PathBuf, std::path::PathBuf)]) {
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(sandbox).ok().map(|m| (m.uid(), m.gid()));
     for (container_path, volume) in links {
+        // A new volume (its folder just made by the agent) becomes the sandbox's
+        // owner's, so a task run as its user can write in it (Mesos: posix.cpp
+        // "Changing the ownership of the persistent volume"); one already in use
+        // keeps its owner.
+        let fresh = !volume.exists();
         let link = sandbox.join(container_path);
         let made = std::fs::create_dir_all(volume)
             .and_then(|()| match link.parent() {
@@ -195,6 +226,13 @@ fn link_volumes(sandbox: &std::path::Path, links: &[(std::path::PathBuf, std::pa
             });
         if let Err(error) = made {
             tracing::error!(%error, link = %link.display(), volume = %volume.display(), "cannot link persistent volume into the sandbox");
+        }
+        let root_owned = std::fs::metadata(volume).is_ok_and(|m| m.uid() == 0);
+        if let (Some((uid, gid)), true) = (owner, fresh || root_owned)
+            && uid != 0
+            && let Err(error) = std::os::unix::fs::chown(volume, Some(uid), Some(gid))
+        {
+            tracing::warn!(%error, volume = %volume.display(), "cannot give the volume to the task's user");
         }
     }
 }

@@ -66,5 +66,6 @@ impl Agent {
             .collect();
         self.core.recover(state, &alive, ctx.now());
         self.flush(ctx);
+        self.gc_recovered(ctx);
     }
 }

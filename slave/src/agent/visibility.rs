@@ -50,7 +50,8 @@ impl<'a> Viewer<'a> {
         Viewer { authorizer, principal: request.extensions().get::<Principal>() }
     }
 
-    fn allows(&self, action: Action<'_>) -> bool {
+    /// Whether the ACLs let the caller do `action`.
+    pub(super) fn allows(&self, action: Action<'_>) -> bool {
         self.authorizer.is_none_or(|a| a.authorize(self.principal, action))
     }
 

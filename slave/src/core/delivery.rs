@@ -65,11 +65,17 @@ impl AgentCore {
     /// The common path of every update: bookkeeping, checkpoint, acknowledge the
     /// sender, forward. `sender` is the executor to acknowledge, if any.
     // Mesos: Slave::statusUpdate, _statusUpdate, __statusUpdate.
-    pub(crate) fn status_update(&mut self, update: StatusUpdate, sender: Option<Pid>, now: Time) {
+    pub(crate) fn status_update(
+        &mut self,
+        mut update: StatusUpdate,
+        sender: Option<Pid>,
+        now: Time,
+    ) {
         if self.registration.state() == AgentState::Terminating && sender.is_some() {
             tracing::warn!("ignoring status update: the agent is terminating");
             return;
         }
+        self.mark_draining(&mut update);
         let framework_id = FrameworkId::from(&update.framework_id);
         let task_id = TaskId::from(&update.status.task_id);
         tracing::info!(%task_id, %framework_id, state = %state_name(update.status.state), "status update");
@@ -89,6 +95,15 @@ impl AgentCore {
         if let Some(executor) = executor_id.as_ref().and_then(|id| framework.executors.get_mut(id))
         {
             executor.update_task_state(&update.status);
+            // Mesos: Slave::_statusUpdate adds the container's status; its ContainerID
+            // is what `mesos task exec` nests its session under.
+            if update.status.container_status.is_none() {
+                update.status.container_status = Some(mesos_proto::mesos::ContainerStatus {
+                    container_id: Some((&executor.container_id).into()),
+                    executor_pid: executor.os_pid,
+                    ..Default::default()
+                });
+            }
             run = Some(Run {
                 framework_id: framework_id.clone(),
                 executor_id: executor.id(),
@@ -96,6 +111,9 @@ impl AgentCore {
             });
         }
         self.count_state(update.status.state);
+        if let (Some(run), true) = (&run, update.status.state().is_terminal()) {
+            self.refresh_limits(&framework_id, &run.executor_id);
+        }
         let checkpoint = framework_checkpoints && run.is_some();
         let outcome = match self.updates.update(update.clone(), checkpoint, now) {
             Ok(outcome) => outcome,
@@ -223,8 +241,9 @@ impl AgentCore {
         let Some(framework) = self.frameworks.get_mut(framework_id) else { return };
         let Some(executor) = framework.executors.get_mut(executor_id) else { return };
         executor.complete_task(task_id);
-        if executor.state == ExecutorState::Terminated && !executor.has_incomplete_tasks() {
-            framework.remove_executor(executor_id);
+        let done = executor.state == ExecutorState::Terminated && !executor.has_incomplete_tasks();
+        if done {
+            self.remove_executor(framework_id, executor_id);
         }
         self.remove_framework_if_idle(framework_id);
     }

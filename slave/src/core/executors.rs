@@ -88,13 +88,13 @@ impl AgentCore {
             self.report_exited_executor(&framework_id, &executor_id, termination.status);
         }
         let terminating = self.registration.state() == AgentState::Terminating;
-        let Some(framework) = self.frameworks.get_mut(&framework_id) else { return };
+        let Some(framework) = self.frameworks.get(&framework_id) else { return };
         let remove = framework
             .executors
             .get(&executor_id)
             .is_some_and(|e| framework.terminating || !e.has_incomplete_tasks());
         if remove || terminating {
-            framework.remove_executor(&executor_id);
+            self.remove_executor(&framework_id, &executor_id);
         }
         self.remove_framework_if_idle(&framework_id);
         self.terminate_if_done();
@@ -159,10 +159,12 @@ impl AgentCore {
         {
             tracing::info!(%framework_id, "framework has no more work on this agent");
             self.updates.cleanup_framework(framework_id);
+            self.garbage_collect_framework(framework_id, framework.checkpoint());
             self.completed_frameworks.push_back(framework);
             while self.completed_frameworks.len() > MAX_COMPLETED_FRAMEWORKS {
                 self.completed_frameworks.pop_front();
             }
+            self.update_drain_status();
         }
     }
 

@@ -20,6 +20,9 @@ pub const MESOS_VERSION: &str = "1.11.0";
 
 fn capabilities() -> Vec<slave_info::Capability> {
     use slave_info::capability::Type;
+    // RESOURCE_PROVIDER + AGENT_OPERATION_FEEDBACK: operations with an id come as
+    // `ApplyOperationMessage` and are answered reliably (core/operations.rs); no
+    // resource provider runs here, as on a Mesos agent without any.
     // RESIZE_VOLUME: growing or shrinking a volume changes only its size in the
     // checkpointed resources; the folder stays (no disk quota is enforced here).
     [
@@ -28,6 +31,8 @@ fn capabilities() -> Vec<slave_info::Capability> {
         Type::ReservationRefinement,
         Type::ResizeVolume,
         Type::AgentDraining,
+        Type::ResourceProvider,
+        Type::AgentOperationFeedback,
     ]
     .into_iter()
     .map(|t| slave_info::Capability { r#type: Some(t as i32) })
@@ -193,6 +198,7 @@ impl AgentCore {
         for forward in self.updates.resume(now) {
             self.forward(forward);
         }
+        self.report_operations();
     }
 
     fn arm_ping_timer(&mut self) {

@@ -22,12 +22,19 @@
 //! - `resources`: checkpointed resources (reservations, persistent volumes) and the
 //!   volumes' folders.
 //! - `draining`: the master's DrainSlaveMessage (kill every task within a grace period).
+//! - `operations`: operation feedback (`ApplyOperationMessage`, reliable
+//!   `UpdateOperationStatusMessage`, acknowledgements, reconciliation).
+//! - `limits`: resizing a custom executor's container as tasks join and leave it.
+//! - `gc`: which folders of finished executors and frameworks to garbage collect.
 
 pub mod authentication;
 mod delivery;
 mod draining;
 mod executors;
+mod gc;
+mod limits;
 mod masters;
+mod operations;
 mod recovery;
 pub mod registration;
 mod resources;
@@ -52,6 +59,7 @@ use crate::state::Framework;
 use crate::status_update::StatusUpdateManager;
 
 pub use masters::MESOS_VERSION;
+pub use operations::{MAX_PENDING_OPERATIONS, PendingOperation};
 pub use recovery::containers_to_probe;
 pub use registration::{AgentState, Registration};
 pub use task_groups::{DEFAULT_EXECUTOR_BINARY, default_executor_info};
@@ -91,6 +99,9 @@ pub struct AgentConfig {
     pub recovery_timeout: Duration,
     /// `--registration_backoff_factor` (Mesos: 1 s).
     pub registration_backoff_factor: Duration,
+    /// `--http_heartbeat_interval`: heartbeats on container sessions' output streams
+    /// (the actor's `container_io` sends them).
+    pub http_heartbeat_interval: Duration,
     /// Where `mesos-executor` is.
     pub launcher_dir: PathBuf,
     /// The flags as given, for `/flags`.
@@ -108,8 +119,19 @@ pub struct AgentConfig {
     /// `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` (checked on `/api/v1/executor` with
     /// `--authenticate_http_executors`).
     pub executor_token_key: Option<mesos_security::jwt::JwtKey>,
+    /// `--http_command_executor`: command executors use the v1 executor HTTP API
+    /// (`MESOS_HTTP_COMMAND_EXECUTOR=1`).
+    pub http_command_executor: bool,
     /// The fetcher's flags (`--fetcher_cache_*`, ...); the actor's fetcher reads them.
     pub fetcher: crate::fetcher::FetcherConfig,
+    /// The agent's log file (`--log_dir`), served at `/slave/log`; `None` without one.
+    pub log_file: Option<PathBuf>,
+    /// `--switch_user`: run executors as their command's user, else their
+    /// framework's, when the agent runs as root (Mesos's default: true).
+    pub switch_user: bool,
+    /// The garbage collector's flags (`--gc_delay`, `--disk_watch_interval`,
+    /// `--gc_disk_headroom`); the actor's collector reads them.
+    pub gc: crate::gc::GcConfig,
 }
 
 impl AgentConfig {
@@ -129,6 +151,7 @@ impl AgentConfig {
             executor_reregistration_timeout: Duration::from_secs(2),
             recovery_timeout: Duration::from_secs(15 * 60),
             registration_backoff_factor: Duration::from_secs(1),
+            http_heartbeat_interval: Duration::from_secs(30),
             launcher_dir: PathBuf::from("."),
             flags: BTreeMap::new(),
             seed: 0,
@@ -136,6 +159,10 @@ impl AgentConfig {
             authorizer: None,
             credential: None,
             executor_token_key: None,
+            http_command_executor: false,
+            log_file: None,
+            gc: crate::gc::GcConfig::default(),
+            switch_user: true,
         }
     }
 }
@@ -162,6 +189,8 @@ pub enum Outgoing {
     StatusUpdate(internal::StatusUpdateMessage),
     ExitedExecutor(internal::ExitedExecutorMessage),
     ExecutorToFramework(internal::ExecutorToFrameworkMessage),
+    UpdateOperationStatus(internal::UpdateOperationStatusMessage),
+    UpdateSlave(internal::UpdateSlaveMessage),
     Authenticate(internal::AuthenticateMessage),
     AuthenticationStart(internal::AuthenticationStartMessage),
     AuthenticationStep(internal::AuthenticationStepMessage),
@@ -237,6 +266,10 @@ pub enum CheckpointWrite {
     },
     /// `meta/resources/resources.info`: the checkpointed resources.
     Resources(Vec<Resource>),
+    /// `meta/slaves/<id>/drain.config`: the drain in progress (`None` removes it).
+    DrainConfig(Option<mesos_proto::mesos::DrainConfig>),
+    /// `meta/resources/operations.info`: the operations awaiting acknowledgement.
+    Operations(Vec<mesos_proto::mesos::Operation>),
     /// `task.updates`: the task's whole status-update stream.
     TaskUpdates {
         /// The run.
@@ -265,6 +298,13 @@ pub enum Timer {
     },
     /// Time to resend unacknowledged status updates.
     StatusUpdateRetry,
+    /// Time to resend an operation's unacknowledged status.
+    OperationStatusRetry {
+        /// The operation's uuid.
+        operation_uuid: Vec<u8>,
+        /// Which arming (only the latest counts).
+        seq: u64,
+    },
     /// A launched executor's registration deadline.
     ExecutorRegistration {
         /// Its framework.
@@ -341,6 +381,21 @@ pub enum Output {
         /// (path relative to the sandbox, volume folder).
         links: Vec<(PathBuf, PathBuf)>,
     },
+    /// Set a running container's limits to what its executor now holds: tasks joined
+    /// or left a custom executor (Mesos: `containerizer->update` in `Slave::__run`
+    /// and `Slave::statusUpdate`).
+    UpdateLimits {
+        /// The container.
+        container_id: ContainerId,
+        /// Its new limits.
+        limits: crate::limits::ContainerLimits,
+    },
+    /// Schedule the folders of finished work (sandboxes, checkpointed meta folders)
+    /// for removal `--gc_delay` from now (Mesos: slave.cpp `Slave::garbageCollect`).
+    GarbageCollect(Vec<PathBuf>),
+    /// Take folders off the removal schedule: their framework or executor is back
+    /// (Mesos: `gc->unschedule` in `Slave::run`).
+    Unschedule(Vec<PathBuf>),
     /// Set a timer.
     Timer {
         /// When, from now.
@@ -391,6 +446,15 @@ pub struct AgentCore {
     /// Dynamic reservations and persistent volumes, as the master last sent them
     /// (checkpointed; reported in every (re-)registration).
     pub(crate) checkpointed: mesos_proto::resources::Resources,
+    /// The drain in progress, if any (checkpointed until the agent is empty).
+    /// Mesos: `Slave::drainConfig`.
+    pub(crate) drain_config: Option<mesos_proto::mesos::DrainConfig>,
+    /// Applied operations awaiting acknowledgement, by operation uuid (checkpointed;
+    /// at most [`MAX_PENDING_OPERATIONS`]).
+    pub(crate) operations: BTreeMap<Vec<u8>, PendingOperation>,
+    /// Each live container's limits as last set (at launch or by `UpdateLimits`);
+    /// an entry goes with its executor.
+    pub(crate) limits: BTreeMap<ContainerId, crate::limits::ContainerLimits>,
 }
 
 impl AgentCore {
@@ -414,6 +478,7 @@ impl AgentCore {
             config,
             frameworks: BTreeMap::new(),
             completed_frameworks: VecDeque::new(),
+            drain_config: None,
             updates: StatusUpdateManager::new(),
             pid: None,
             deferred_terminations: Vec::new(),
@@ -423,6 +488,8 @@ impl AgentCore {
             authenticating: None,
             authenticated_with: None,
             checkpointed: Default::default(),
+            operations: BTreeMap::new(),
+            limits: BTreeMap::new(),
         }
     }
 
@@ -484,6 +551,9 @@ impl AgentCore {
             Timer::Registration { epoch } => self.on_registration_timer(epoch),
             Timer::PingTimeout { epoch, seq } => self.on_ping_timeout(epoch, seq, now),
             Timer::StatusUpdateRetry => self.on_status_update_timeout(now),
+            Timer::OperationStatusRetry { operation_uuid, seq } => {
+                self.on_operation_status_retry(&operation_uuid, seq)
+            }
             Timer::ExecutorRegistration { framework_id, executor_id, container_id } => self
                 .on_executor_registration_timeout(&framework_id, &executor_id, &container_id, now),
             Timer::ExecutorReregistration => self.on_reregister_executor_timeout(now),
@@ -526,6 +596,10 @@ impl AgentCore {
 
 #[cfg(test)]
 mod draining_tests;
+#[cfg(test)]
+mod gc_tests;
+#[cfg(test)]
+mod limits_tests;
 #[cfg(test)]
 mod task_groups_tests;
 #[cfg(test)]

@@ -77,6 +77,8 @@ impl AgentCore {
         };
         self.info.id = state.info.id.clone();
         self.recover_checkpointed_resources(state.resources);
+        self.drain_config = state.drain_config;
+        self.recover_operations(state.operations);
         tracing::info!(agent_id = ?self.info.id.as_ref().map(|i| &i.value), frameworks = state.frameworks.len(), "recovering");
         let mut reconnect = Vec::new();
         for framework in state.frameworks {
@@ -280,6 +282,7 @@ impl AgentCore {
         for termination in std::mem::take(&mut self.deferred_terminations) {
             self.on_container_terminated(termination, now);
         }
+        self.replay_drain(now);
     }
 
     /// `--recover=cleanup`: kill every recovered executor, then stop.

@@ -38,6 +38,12 @@ impl AgentCore {
                 return;
             }
         };
+        self.replace_checkpointed(new);
+    }
+
+    /// Makes `new` the checkpointed resources: volume folders made and removed, the
+    /// set checkpointed.
+    pub(crate) fn replace_checkpointed(&mut self, new: Resources) {
         if new == self.checkpointed {
             return;
         }
@@ -66,7 +72,7 @@ impl AgentCore {
         &self.checkpointed
     }
 
-    fn fits_static_resources(&self, checkpointed: &Resources) -> Result<(), String> {
+    pub(crate) fn fits_static_resources(&self, checkpointed: &Resources) -> Result<(), String> {
         let static_resources =
             Resources::from_protos(self.info.resources.clone()).map_err(|e| e.to_string())?;
         static_resources.with_checkpointed(checkpointed).map(|_| ())

@@ -51,6 +51,10 @@ impl AgentCore {
         }
         let tasks = message.task_group.tasks;
         let Some(framework_id) = self.admit_framework(message.framework, None) else { return };
+        let task_ids: Vec<TaskId> = tasks.iter().map(|t| TaskId::from(&t.task_id)).collect();
+        if self.refuse_while_draining(&framework_id, &task_ids, now) {
+            return;
+        }
         let executor_info = default_executor_info(message.executor, &self.config.launcher_dir);
         let executor_id = ExecutorId::from(&executor_info.executor_id);
         let ids_ok = component("framework id", framework_id.as_str()).is_ok()

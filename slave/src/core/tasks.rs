@@ -86,6 +86,9 @@ impl AgentCore {
             return;
         };
         let task_id = TaskId::from(&task.task_id);
+        if self.refuse_while_draining(&framework_id, std::slice::from_ref(&task_id), now) {
+            return;
+        }
         let command_task = task.executor.is_none();
         let executor_info = match &task.executor {
             Some(executor) => executor.clone(),
@@ -246,8 +249,10 @@ impl AgentCore {
                 .map(|f| f.info.user.clone())
                 .filter(|user| !user.is_empty());
         }
+        let limits = crate::limits::ContainerLimits::of(&resources, command);
+        self.limits.insert(container_id.clone(), limits);
         let request = LaunchRequest {
-            limits: crate::limits::ContainerLimits::of(&resources, command),
+            limits,
             container_id: container_id.clone(),
             command: launch_command,
             env: self.executor_environment(
@@ -258,6 +263,7 @@ impl AgentCore {
                 checkpoint,
             ),
             sandbox,
+            run_as: None,
         };
         for task in tasks {
             if checkpoint {
@@ -268,9 +274,10 @@ impl AgentCore {
             executor.queued_tasks.insert(TaskId::from(&task.task_id), task);
         }
         if let Some(framework) = self.frameworks.get_mut(framework_id) {
-            framework.executors.insert(executor_id, executor);
+            framework.executors.insert(executor_id.clone(), executor);
         }
         self.outbox.push(Output::Launch(Box::new(request)));
+        self.unschedule(framework_id, &executor_id);
     }
 
     /// True while the executor of `container_id` still waits for its container to
@@ -366,7 +373,9 @@ impl AgentCore {
         env.insert("MESOS_SANDBOX".into(), directory);
         env.insert("MESOS_SLAVE_ID".into(), self.agent_id().unwrap_or_default());
         env.insert("MESOS_CHECKPOINT".into(), if checkpoint { "1" } else { "0" }.into());
-        env.insert("MESOS_HTTP_COMMAND_EXECUTOR".into(), "0".into());
+        // Mesos sets it for every executor; only the command executor reads it.
+        let http_command_executor = if self.config.http_command_executor { "1" } else { "0" };
+        env.insert("MESOS_HTTP_COMMAND_EXECUTOR".into(), http_command_executor.into());
         env.insert("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".into(), grace);
         if let Some(key) = &self.config.executor_token_key {
             let claims = mesos_security::jwt::Claims::executor(
@@ -414,6 +423,7 @@ impl AgentCore {
         if let Some(write) = write {
             self.checkpoint(write);
         }
+        self.refresh_limits(framework_id, executor_id);
     }
 
     /// Records a task handed to the executor (STAGING, checkpointed); returns the
@@ -439,6 +449,7 @@ impl AgentCore {
         if let Some(write) = write {
             self.checkpoint(write);
         }
+        self.refresh_limits(framework_id, executor_id);
         executor_pid
     }
 
@@ -537,6 +548,11 @@ impl AgentCore {
             tracing::warn!(%from, "ignoring KillTaskMessage from a process that is not our master");
             return;
         }
+        self.kill_task(message, now);
+    }
+
+    /// Kills a task (the master's KillTaskMessage, or a drain).
+    pub(crate) fn kill_task(&mut self, message: KillTaskMessage, now: Time) {
         if matches!(self.registration.state(), AgentState::Recovering | AgentState::Terminating) {
             tracing::warn!(state = self.registration.state().name(), "cannot kill a task now");
             return;

@@ -52,7 +52,7 @@ fn config() -> AgentConfig {
 }
 
 /// A core with its pid, not yet recovered.
-fn new_core() -> AgentCore {
+pub(super) fn new_core() -> AgentCore {
     let mut core = AgentCore::new(config());
     core.set_pid(pid("slave(1)@10.0.0.2:5051"));
     core
@@ -153,7 +153,7 @@ pub(super) fn running_t1(core: &mut AgentCore) -> ContainerId {
 
 /// Every status update the agent wrote to a task's stream, with the outputs that
 /// wait for the write.
-fn update_writes(outputs: &[Output]) -> Vec<(TaskStatus, Vec<Output>)> {
+pub(super) fn update_writes(outputs: &[Output]) -> Vec<(TaskStatus, Vec<Output>)> {
     outputs
         .iter()
         .filter_map(|o| match o {
@@ -188,8 +188,10 @@ fn run_task_launches_the_command_executor() {
     let mut core = running_core();
     core.on_run_task(&master(), run_task(command_task("t1")), now());
     let outputs = core.drain_outputs();
-    assert_eq!(outputs.len(), 4, "{outputs:?}");
+    assert_eq!(outputs.len(), 5, "{outputs:?}");
     assert!(matches!(&outputs[0], Output::Checkpoint(CheckpointWrite::Framework { .. })));
+    // Mesos: Slave::run unschedules a returning framework's and executor's folders.
+    assert!(matches!(&outputs[4], Output::Unschedule(paths) if paths.len() == 4));
     assert!(matches!(&outputs[1],
         Output::Checkpoint(CheckpointWrite::Executor { info, .. }) if info.executor_id.value == "t1"));
     assert!(matches!(&outputs[2],
@@ -282,7 +284,7 @@ fn executor_registration_sends_queued_tasks() {
     assert!(matches!(&outputs[..], [Output::Send { message: Outgoing::ShutdownExecutor(_), .. }]));
 }
 
-fn executor_update(task: &str, state: TaskState, uuid: u8) -> StatusUpdateMessage {
+pub(super) fn executor_update(task: &str, state: TaskState, uuid: u8) -> StatusUpdateMessage {
     let uuid = vec![uuid; 16];
     let update = StatusUpdate {
         framework_id: fw().into(),
@@ -371,7 +373,7 @@ fn status_update_is_checkpointed_then_acknowledged_and_forwarded() {
         [Outgoing::StatusUpdate(m)] if m.update.status.state == TaskState::TaskFinished as i32));
 }
 
-fn update_record(task: &str, state: TaskState, uuid: u8) -> StatusUpdateRecord {
+pub(super) fn update_record(task: &str, state: TaskState, uuid: u8) -> StatusUpdateRecord {
     StatusUpdateRecord {
         r#type: status_update_record::Type::Update as i32,
         update: Some(executor_update(task, state, uuid).update),
@@ -388,7 +390,7 @@ fn ack_record(uuid: u8) -> StatusUpdateRecord {
 }
 
 #[allow(deprecated)] // `source` marks command executors.
-fn recovered_executor(
+pub(super) fn recovered_executor(
     id: &str,
     state: TaskState,
     records: Vec<StatusUpdateRecord>,
@@ -444,6 +446,8 @@ fn recovery_keeps_live_executors_and_loses_dead_ones() {
             executors: vec![done, live, dead],
         }],
         resources: Vec::new(),
+        drain_config: None,
+        operations: Vec::new(),
     };
     let probes = super::containers_to_probe(&state);
     assert_eq!(probes.len(), 2, "the completed executor is not probed");

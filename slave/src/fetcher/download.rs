@@ -5,7 +5,6 @@
 //! `--fetcher_stall_timeout`), `copyFile`. HTTP goes through `ureq` on rustls with
 //! webpki roots (no system OpenSSL).
 
-use std::fs::File;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -117,19 +116,21 @@ pub fn http_client(extra_ca: Option<&Path>, stall_timeout: Duration) -> ureq::Ag
 }
 
 /// Puts the bytes of `source` into the new file `path` (an existing symlink there is
-/// replaced, never followed); returns their number.
+/// replaced, never followed); returns their number. A local source is opened with
+/// the permissions of `run_as`, if given (Mesos's fetcher runs as the task's user).
 pub fn download(
     http: &ureq::Agent,
     source: &Source,
     path: &Path,
     limits: &Limits,
+    run_as: Option<&crate::users::RunAs>,
 ) -> Result<u64, String> {
     limits.check()?;
     let mut file = super::extract::create_file(path, 0o644)?;
     match source {
         Source::Local(from) => {
-            let mut input =
-                File::open(from).map_err(|e| format!("cannot open '{}': {e}", from.display()))?;
+            let mut input = crate::users::open_as(from, run_as)
+                .map_err(|e| format!("cannot open '{}': {e}", from.display()))?;
             if input.metadata().is_ok_and(|m| m.is_dir()) {
                 return Err(format!("'{}' is a directory", from.display()));
             }

@@ -102,6 +102,9 @@ pub struct FetchJob {
     pub sandbox: PathBuf,
     /// The user the executor runs as (part of the cache key).
     pub user: Option<String>,
+    /// With `--switch_user` under root: the user local files (`file://`, plain
+    /// paths) are read as.
+    pub run_as: Option<crate::users::RunAs>,
     /// How long the whole fetch may take.
     pub timeout: Duration,
     /// Set by the agent when it no longer wants the fetch.
@@ -197,13 +200,14 @@ impl Fetcher {
         let extract_kind = uri.extract().then(|| ArchiveKind::of(&name)).flatten();
         let executable = uri.executable();
         let cache = if uri.cache() { self.cache() } else { None };
+        let run_as = job.run_as.as_ref();
         match cache {
             Some(cache) => {
                 log.line(&format!("Fetching '{}' through the fetcher cache", uri.value));
                 let key = plan::cache_key(job.user.as_deref(), uri.value.trim_start());
                 let basename = plan::basename(uri.value.trim_start())?;
                 let mut download =
-                    |path: &Path| download::download(self.http(), &source, path, limits);
+                    |path: &Path| download::download(self.http(), &source, path, limits, run_as);
                 let (pinned, hit) =
                     cache.get(&key, &basename, limits.deadline, limits.cancelled, &mut download)?;
                 log.line(if hit {
@@ -226,7 +230,7 @@ impl Fetcher {
             }
             None => {
                 log.line(&format!("Fetching '{}' directly into the sandbox", uri.value));
-                let bytes = download::download(self.http(), &source, &destination, limits)?;
+                let bytes = download::download(self.http(), &source, &destination, limits, run_as)?;
                 log.line(&format!("Fetched {bytes} bytes to '{}'", destination.display()));
                 if let (false, Some(kind)) = (executable, extract_kind) {
                     self.extract(&destination, kind, &name, &job.sandbox, limits, log)?;

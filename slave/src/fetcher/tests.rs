@@ -111,6 +111,7 @@ impl Scratch {
     }
     fn job(&self, uris: Vec<Uri>) -> FetchJob {
         FetchJob {
+            run_as: None,
             uris,
             sandbox: self.sandbox(),
             user: Some("alice".into()),

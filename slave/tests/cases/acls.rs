@@ -2,7 +2,8 @@
 //! `view_tasks` on `/state` and the operator API's queries, `access_sandboxes` on
 //! `/files/*` and the operator API's `LIST_FILES`/`READ_FILE`, `set_log_level` on
 //! `SET_LOGGING_LEVEL` and `/logging/toggle`, `view_flags` on `/state` and GET_FLAGS, and `get_endpoints` on
-//! `/metrics/snapshot`. Callers prove who they are with HTTP Basic, as an operator's
+//! `/metrics/snapshot`, and the nested and standalone container ACLs on the container
+//! calls. Callers prove who they are with HTTP Basic, as an operator's
 //! tools would; the simulated network and paused clock come from the executor harness.
 
 use std::sync::Arc;
@@ -40,7 +41,16 @@ const ACLS: &str = r#"{
         {"principals": {"type": "ANY"}, "paths": {"type": "NONE"}}],
     "set_log_level": [
         {"principals": {"values": ["ops"]}, "level": {"type": "ANY"}},
-        {"principals": {"type": "ANY"}, "level": {"type": "NONE"}}]
+        {"principals": {"type": "ANY"}, "level": {"type": "NONE"}}],
+    "launch_nested_containers_under_parent_with_user": [
+        {"principals": {"values": ["ops"]}, "users": {"type": "ANY"}},
+        {"principals": {"type": "NONE"}, "users": {"values": ["root"]}}],
+    "kill_nested_containers": [
+        {"principals": {"values": ["ops"]}, "users": {"type": "ANY"}},
+        {"principals": {"type": "NONE"}, "users": {"values": ["root"]}}],
+    "launch_standalone_containers": [
+        {"principals": {"values": ["ops"]}, "users": {"type": "ANY"}},
+        {"principals": {"type": "ANY"}, "users": {"type": "NONE"}}]
 }"#;
 
 /// An agent with the ACLs above and Basic authentication of both realms for `ops` and
@@ -50,6 +60,8 @@ const ACLS: &str = r#"{
 /// tasks stay queued.
 async fn agent(name: &str) -> Harness {
     let h = Harness::start_with(name, |config| {
+        // The users `secret` and `alice` exist only in the ACLs: nothing switches.
+        config.switch_user = false;
         config.authorizer = Some(Arc::new(Authorizer::from_flag(ACLS).expect("acls")));
         let credentials = Arc::new(Credentials::from_list(
             ["ops", "eve"]
@@ -282,6 +294,41 @@ async fn list_and_read_files_are_guarded_by_access_sandboxes() {
     assert_eq!(operator_call(&h, "ops", missing).await.status(), StatusCode::NOT_FOUND);
     let no_field = json!({"type": "LIST_FILES"});
     assert_eq!(operator_call(&h, "ops", no_field).await.status(), StatusCode::BAD_REQUEST);
+}
+
+/// The container calls pass the nested-container ACLs on the user of the executor at
+/// the root of the container id, and the standalone ones on ANY: `eve` may neither
+/// launch nor kill a container nested in the `root` executor, nor launch a standalone
+/// one; `ops` gets past the ACLs to the call's own answer (an unknown container, a
+/// launch without a command). Mesos: slave/http.cpp `_launchContainer`,
+/// `_killContainer`; authorizer.cpp `LocalNestedContainerObjectApprover`.
+#[actix_rt::test]
+async fn container_calls_are_guarded_by_their_acls() {
+    let h = agent("acls-containers").await;
+    let ops = state(&h, "ops").await;
+    let executors = ops["frameworks"].as_array().unwrap().iter().flat_map(|f| {
+        f["executors"].as_array().unwrap().iter().map(|e| (e["id"].clone(), e["container"].clone()))
+    });
+    let root = executors.into_iter().find(|(id, _)| id == "root-exec").expect("root-exec").1;
+    let nested = json!({"value": "debug", "parent": {"value": root}});
+    let launch = json!({"type": "LAUNCH_NESTED_CONTAINER",
+        "launch_nested_container": {"container_id": nested}});
+    let kill = json!({"type": "KILL_NESTED_CONTAINER",
+        "kill_nested_container": {"container_id": nested}});
+    let standalone = json!({"type": "LAUNCH_CONTAINER",
+        "launch_container": {"container_id": {"value": "alone"}}});
+    for call in [&launch, &kill, &standalone] {
+        let status = operator_call(&h, "eve", call.clone()).await.status();
+        assert_eq!(status, StatusCode::FORBIDDEN, "{call}");
+    }
+    let status = |call: &Value| {
+        let call = call.clone();
+        let h = &h;
+        async move { operator_call(h, "ops", call).await.status() }
+    };
+    assert_eq!(status(&launch).await, StatusCode::BAD_REQUEST, "allowed, but no command");
+    assert_eq!(status(&kill).await, StatusCode::NOT_FOUND, "allowed, but unknown");
+    assert_eq!(status(&standalone).await, StatusCode::BAD_REQUEST, "allowed, but no command");
 }
 
 /// `SET_LOGGING_LEVEL` (allowed by `set_log_level` to `ops` only) raises the level that

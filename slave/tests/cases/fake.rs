@@ -1,7 +1,7 @@
 //! An in-memory containerizer for simulated-network tests (Mesos: `TestContainerizer`).
 //!
-//! Launching a container spawns our real [`CommandExecutor`] on the SDK's executor
-//! driver, on the executors' simulated node, with the environment the agent computed; its
+//! Launching a container spawns our real [`CommandExecutor`] (or, for a task group's
+//! `mesos-default-executor`, our real [`DefaultExecutor`]) on the SDK's executor driver, on the executors' simulated node, with the environment the agent computed; its
 //! task runs through a [`FakeRunner`], so no OS process is started and everything
 //! happens on the paused clock. The [`FakeWorld`] is the "machine": it outlives agent
 //! restarts, so a restarted agent's new containerizer finds the executors still there.
@@ -13,6 +13,7 @@ use std::sync::Arc;
 use libprocess::{Node, Pid, ProcessRef};
 use mesos_agent::AgentError;
 use mesos_agent::containerizer::{Containerizer, LaunchRequest, Signal, Termination};
+use mesos_agent::default_executor::DefaultExecutor;
 use mesos_agent::executor::{CommandExecutor, OnExit, TaskRunner};
 use mesos_framework::checks::{OnProbeDone, Probe, ProbeContext, ProbeResult, Prober};
 use mesos_framework::executor::{ExecutorEnv, ExecutorProcess, spawn_executor};
@@ -31,9 +32,31 @@ pub struct FakeTask {
     on_exit: Option<OnExit>,
 }
 
+/// The executor's libprocess process, whichever executor it runs.
+pub enum FakeProcess {
+    Command(ProcessRef<ExecutorProcess<CommandExecutor>>),
+    Default(ProcessRef<ExecutorProcess<DefaultExecutor>>),
+}
+
+impl FakeProcess {
+    pub fn is_alive(&self) -> bool {
+        match self {
+            FakeProcess::Command(p) => p.is_alive(),
+            FakeProcess::Default(p) => p.is_alive(),
+        }
+    }
+
+    pub fn pid(&self) -> &Pid {
+        match self {
+            FakeProcess::Command(p) => p.pid(),
+            FakeProcess::Default(p) => p.pid(),
+        }
+    }
+}
+
 /// An executor "process" of the fake world.
 pub struct FakeExecutor {
-    pub process: ProcessRef<ExecutorProcess<CommandExecutor>>,
+    pub process: FakeProcess,
     pub os_pid: u32,
     /// How it ended, if a signal ended it (a raw wait status).
     killed_by: Option<i32>,
@@ -181,7 +204,8 @@ impl FakeRunner {
     }
 }
 
-/// Runs a command executor's check probes inside the fake world.
+/// Runs an executor's check probes inside the fake world.
+#[derive(Clone)]
 pub struct FakeProber {
     world: FakeWorld,
 }
@@ -231,12 +255,22 @@ impl Containerizer for FakeContainerizer {
             FakeRunner { world: self.world.clone(), container: request.container_id.clone() };
         let os_pid = self.world.0.lock().pid();
         let prober = FakeProber { world: self.world.clone() };
-        let executor = CommandExecutor::with_prober(Box::new(runner), Box::new(prober));
-        let handle = spawn_executor(&self.node, env, executor, u64::from(os_pid))
-            .map_err(|e| launch_error(e.to_string()))?;
+        let default =
+            request.command.value.as_deref().is_some_and(|c| c.ends_with("mesos-default-executor"));
         // Only the process is kept: the handle would keep the executor (and through its
         // runner this world) alive after the driver ends.
-        let process = handle.process().clone();
+        let process = if default {
+            let probers = Box::new(move || Box::new(prober.clone()) as Box<dyn Prober>);
+            let executor = DefaultExecutor::with_probers(Box::new(runner), probers);
+            let handle = spawn_executor(&self.node, env, executor, u64::from(os_pid))
+                .map_err(|e| launch_error(e.to_string()))?;
+            FakeProcess::Default(handle.process().clone())
+        } else {
+            let executor = CommandExecutor::with_prober(Box::new(runner), Box::new(prober));
+            let handle = spawn_executor(&self.node, env, executor, u64::from(os_pid))
+                .map_err(|e| launch_error(e.to_string()))?;
+            FakeProcess::Command(handle.process().clone())
+        };
         let mut world = self.world.0.lock();
         world.executors.insert(
             request.container_id.clone(),

@@ -46,7 +46,9 @@ pub fn agent_listener() -> TcpListener {
     TcpListener::bind("127.0.0.1:0").expect("listen on a port the OS assigns")
 }
 
-/// Starts the real `mesos-agent` on `listener`, registering with `master`.
+/// Starts the real `mesos-agent` on `listener`, registering with `master`. Tasks run
+/// as the test's user (`--switch_user=false`: the fifos and folders tests share with
+/// their tasks are the test's) unless `extra` sets `--switch_user`.
 pub fn start_agent(master: &Pid, listener: &TcpListener, work_dir: &Path, extra: &[&str]) -> Child {
     let port = listener.local_addr().expect("a bound listener").port();
     let launcher_dir = PathBuf::from(env!("CARGO_BIN_EXE_mesos-executor"));
@@ -66,6 +68,10 @@ pub fn start_agent(master: &Pid, listener: &TcpListener, work_dir: &Path, extra:
         .arg("--registration_backoff_factor=10ms")
         .arg(format!("--launcher_dir={}", launcher_dir.parent().expect("bin dir").display()))
         .args(extra)
+        .args(
+            (!extra.iter().any(|flag| flag.starts_with("--switch_user")))
+                .then_some("--switch_user=false"),
+        )
         .stdout(Stdio::null())
         .stderr(stderr)
         .spawn()

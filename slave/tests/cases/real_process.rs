@@ -227,3 +227,53 @@ async fn task_runs_with_executor_authentication_on() {
     assert_eq!(killed.status.state, TaskState::TaskKilled as i32, "{:?}", killed.status.message);
     node.shutdown().await;
 }
+
+/// `--http_command_executor` with `--authenticate_http_executors`: the real agent
+/// starts the real `mesos-executor` with `MESOS_HTTP_COMMAND_EXECUTOR=1`, so it talks
+/// to the agent over the v1 executor HTTP API (its log says so) and authenticates with
+/// its token; its command task runs to `TASK_FINISHED` (Mesos's
+/// `CommandExecutorTest` on the HTTP library, with executor authentication on).
+#[actix_rt::test]
+async fn http_command_executor_runs_a_task_with_its_token() {
+    let dir = TempDir::new("http-command");
+    let work_dir = dir.0.join("work");
+    let key_file = dir.0.join("jwt.key");
+    std::fs::write(&key_file, "a key only the agent reads").unwrap();
+    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
+    let (master, mut events) = fake_master(&node, true);
+    let mut processes = Processes::default();
+    let key_flag = format!("--jwt_secret_key={}", key_file.display());
+    let flags = ["--authenticate_http_executors", key_flag.as_str(), "--http_command_executor"];
+    processes.agents.push(start_agent(master.pid(), &agent_listener(), &work_dir, &flags));
+    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
+        panic!("expected registration")
+    };
+
+    let run = RunTaskMessage {
+        framework: framework(true),
+        task: command_task("task-1", "echo over-http"),
+        ..Default::default()
+    };
+    node.send(master.pid(), &agent, run);
+    let mut states = Vec::new();
+    let last = loop {
+        let update = next_update(&mut events).await;
+        states.push(update.status.state);
+        if update.status.state().is_terminal() {
+            break update;
+        }
+    };
+    if let Some(executor) = executor_pid(&work_dir) {
+        processes.groups.push(executor);
+    }
+    assert_eq!(last.status.state, TaskState::TaskFinished as i32, "states seen: {states:?}");
+    assert_eq!(states[0], TaskState::TaskStarting as i32);
+
+    let sandbox =
+        work_dir.join(format!("slaves/{AGENT_ID}/frameworks/FW-0001/executors/task-1/runs/latest"));
+    let stderr = std::fs::read_to_string(sandbox.join("stderr")).expect("the executor's stderr");
+    assert!(stderr.contains("command executor on the v1 executor HTTP API"), "{stderr}");
+    let stdout = std::fs::read_to_string(sandbox.join("stdout")).expect("the task's stdout");
+    assert!(stdout.contains("over-http"), "{stdout}");
+    node.shutdown().await;
+}

@@ -34,6 +34,8 @@ pub struct SimCluster {
     pub executor_node: Node,
     pub world: FakeWorld,
     pub dir: TempDir,
+    /// Applied to the agent's configuration at every start.
+    pub configure: fn(&mut AgentConfig),
 }
 
 impl SimCluster {
@@ -65,6 +67,7 @@ impl SimCluster {
             executor_node,
             world: FakeWorld::default(),
             dir: TempDir::new(&format!("sim-{name}")),
+            configure: |_| {},
         }
     }
 
@@ -82,6 +85,7 @@ impl SimCluster {
         let mut config = AgentConfig::new(vec![self.master_pid()], self.dir.0.join("work"));
         config.resources = Resources::parse(AGENT_RESOURCES).expect("resources").to_protos();
         config.registration_backoff_factor = Duration::from_millis(10);
+        (self.configure)(&mut config);
         config
     }
 

@@ -22,6 +22,9 @@ libprocess::protocol! {
         Exited(ExitedExecutorMessage),
         Pong(PongSlaveMessage),
         FromExecutor(ExecutorToFrameworkMessage),
+        /// Sent after every (re-)registration: the agent's operations (none here).
+        AgentUpdate(mesos_proto::mesos::internal::UpdateSlaveMessage),
+        OperationStatus(mesos_proto::mesos::internal::UpdateOperationStatusMessage),
     }
 }
 
@@ -44,6 +47,8 @@ pub enum MasterEvent {
     Pong,
     /// A framework message from an executor, with its data.
     FromExecutor(Vec<u8>),
+    /// An operation status.
+    OperationStatus(mesos_proto::mesos::internal::UpdateOperationStatusMessage),
 }
 
 /// The master side of the protocol: registers agents as `AGENT-S1`, acknowledges
@@ -88,6 +93,9 @@ impl Process for FakeMaster {
             FakeMasterMessage::Exited(message) => MasterEvent::ExitedExecutor(message),
             FakeMasterMessage::Pong(_) => MasterEvent::Pong,
             FakeMasterMessage::FromExecutor(message) => MasterEvent::FromExecutor(message.data),
+            // Mesos's agents send it after every (re-)registration; nothing to report.
+            FakeMasterMessage::AgentUpdate(_) => return,
+            FakeMasterMessage::OperationStatus(message) => MasterEvent::OperationStatus(message),
         };
         let _ = self.tx.send(event);
     }

@@ -96,6 +96,22 @@ impl SchedulerCore {
         });
     }
 
+    /// ACCEPT_INVERSE_OFFERS: the framework agrees to give the agents back.
+    pub fn accept_inverse_offers(&mut self, ids: Vec<OfferId>, filters: Option<mesos::Filters>) {
+        self.call(scheduler::call::Type::AcceptInverseOffers, |call| {
+            call.accept_inverse_offers =
+                Some(scheduler::call::AcceptInverseOffers { inverse_offer_ids: ids, filters });
+        });
+    }
+
+    /// DECLINE_INVERSE_OFFERS: the framework cannot give the agents back (yet).
+    pub fn decline_inverse_offers(&mut self, ids: Vec<OfferId>, filters: Option<mesos::Filters>) {
+        self.call(scheduler::call::Type::DeclineInverseOffers, |call| {
+            call.decline_inverse_offers =
+                Some(scheduler::call::DeclineInverseOffers { inverse_offer_ids: ids, filters });
+        });
+    }
+
     /// REVIVE (all roles when `roles` is empty); remembered for re-subscription.
     pub fn revive(&mut self, roles: Vec<String>) {
         if roles.is_empty() {
@@ -161,6 +177,51 @@ impl SchedulerCore {
                 .map(|(task_id, slave_id)| scheduler::call::reconcile::Task { task_id, slave_id })
                 .collect();
             call.reconcile = Some(scheduler::call::Reconcile { tasks });
+        });
+    }
+
+    /// ACKNOWLEDGE_OPERATION_STATUS of a status that carries a uuid (operation
+    /// statuses are always acknowledged explicitly, as with Mesos's v1 library).
+    pub fn acknowledge_operation_status(
+        &mut self,
+        status: &mesos::OperationStatus,
+    ) -> Result<(), FrameworkError> {
+        if !self.running() {
+            return Err(FrameworkError::NotRunning);
+        }
+        let (Some(uuid), Some(operation_id)) = (status.uuid.clone(), status.operation_id.clone())
+        else {
+            return Ok(()); // not sent reliably: nothing to acknowledge
+        };
+        let slave_id = status.slave_id.clone();
+        let resource_provider_id = status.resource_provider_id.clone();
+        self.call(scheduler::call::Type::AcknowledgeOperationStatus, |call| {
+            call.acknowledge_operation_status = Some(scheduler::call::AcknowledgeOperationStatus {
+                slave_id,
+                resource_provider_id,
+                uuid: uuid.value,
+                operation_id,
+            });
+        });
+        Ok(())
+    }
+
+    /// RECONCILE_OPERATIONS of `operations` (operation id, and agent id if known);
+    /// empty asks for every operation the master tracks for this framework.
+    pub fn reconcile_operations(
+        &mut self,
+        operations: Vec<(mesos::OperationId, Option<mesos::SlaveId>)>,
+    ) {
+        self.call(scheduler::call::Type::ReconcileOperations, |call| {
+            let operations = operations
+                .into_iter()
+                .map(|(operation_id, slave_id)| scheduler::call::reconcile_operations::Operation {
+                    operation_id,
+                    slave_id,
+                    resource_provider_id: None,
+                })
+                .collect();
+            call.reconcile_operations = Some(scheduler::call::ReconcileOperations { operations });
         });
     }
 

@@ -55,8 +55,14 @@ pub enum Event {
     Offers(Vec<mesos::Offer>),
     /// `offer_rescinded`.
     Rescinded(OfferId),
+    /// `inverse_offers`.
+    InverseOffers(Vec<mesos::InverseOffer>),
+    /// `inverse_offer_rescinded`.
+    InverseOfferRescinded(OfferId),
     /// `status_update`.
     Update(TaskStatus),
+    /// `operation_status`.
+    OperationStatus(mesos::OperationStatus),
     /// `framework_message`.
     Message {
         /// The sending executor's agent.
@@ -499,6 +505,24 @@ impl SchedulerCore {
         }
     }
 
+    /// `InverseOffersMessage`: agents to give back for maintenance.
+    pub fn on_inverse_offers(&mut self, from: &Pid, message: internal::InverseOffersMessage) {
+        if self.is_from_master(from, "inverse offers") && !message.inverse_offers.is_empty() {
+            self.events.push_back(Event::InverseOffers(message.inverse_offers));
+        }
+    }
+
+    /// `RescindInverseOfferMessage`.
+    pub fn on_rescind_inverse_offer(
+        &mut self,
+        from: &Pid,
+        message: internal::RescindInverseOfferMessage,
+    ) {
+        if self.is_from_master(from, "inverse offer rescind") {
+            self.events.push_back(Event::InverseOfferRescinded(message.inverse_offer_id));
+        }
+    }
+
     /// `StatusUpdateMessage`. The status carries the update's uuid only when the update
     /// needs acknowledging. Mesos: `SchedulerProcess::statusUpdate`.
     pub fn on_status_update(&mut self, from: &Pid, message: internal::StatusUpdateMessage) {
@@ -512,6 +536,23 @@ impl SchedulerCore {
             status.slave_id = update.slave_id;
         }
         self.events.push_back(Event::Update(status));
+    }
+
+    /// `UpdateOperationStatusMessage`: what became of an operation this framework gave an
+    /// id (or a reconciliation answer). A status with a uuid must be acknowledged with
+    /// [`SchedulerCore::acknowledge_operation_status`].
+    pub fn on_operation_status(
+        &mut self,
+        from: &Pid,
+        message: internal::UpdateOperationStatusMessage,
+    ) {
+        if self.is_from_master(from, "operation status") {
+            let mut status = message.status;
+            if status.slave_id.is_none() {
+                status.slave_id = message.slave_id;
+            }
+            self.events.push_back(Event::OperationStatus(status));
+        }
     }
 
     /// Called after `status_update` returned: the implicit acknowledgement.

@@ -462,7 +462,7 @@ fn set_of(r: &Resource) -> &Set {
 /// Whether the disk kind lets two resources with the same metadata be merged
 /// or split. MOUNT and BLOCK disks are indivisible; RAW disks with an identity
 /// too; persistent volumes are only ever taken whole.
-fn disk_divisible(r: &Resource) -> bool {
+pub(crate) fn disk_divisible(r: &Resource) -> bool {
     let Some(disk) = &r.disk else { return true };
     if let Some(source) = &disk.source {
         match SourceType::try_from(source.r#type) {

@@ -21,6 +21,7 @@
 //! * this file — scalar, range and set arithmetic, comparison and printing;
 //! * `parse` — the text syntax of one value ([`parse_value`]).
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use crate::mesos::Value;
@@ -122,14 +123,20 @@ pub(crate) fn scalar_input_problem(value: f64) -> Option<&'static str> {
 // Ranges.
 // ---------------------------------------------------------------------------
 
-/// The intervals of `ranges` as `(begin, end)` pairs, merged into canonical
-/// form: sorted, no two overlapping or adjacent. Inverted intervals
-/// (`begin > end`, which validation rejects) hold no numbers and are dropped.
-fn canonical(ranges: &Ranges) -> Vec<(u64, u64)> {
+/// The intervals of `ranges` in canonical form: sorted, no two overlapping or
+/// adjacent. Inverted intervals (`begin > end`, which validation rejects) hold
+/// no numbers and are dropped. Ranges inside a `Resources` are always canonical
+/// already, so this borrows them without copying; only ranges from elsewhere
+/// are sorted and merged into a new list.
+fn canonical(ranges: &Ranges) -> Cow<'_, [Range]> {
+    let in_order = ranges.range.windows(2).all(|w| w[0].end.saturating_add(1) < w[1].begin);
+    if in_order && ranges.range.iter().all(|r| r.begin <= r.end) {
+        return Cow::Borrowed(&ranges.range);
+    }
     let mut pairs: Vec<(u64, u64)> =
         ranges.range.iter().filter(|r| r.begin <= r.end).map(|r| (r.begin, r.end)).collect();
     merge(&mut pairs);
-    pairs
+    Cow::Owned(from_pairs(pairs).range)
 }
 
 /// Sorts and merges `(begin, end)` pairs in place (Mesos: values.cpp
@@ -152,6 +159,16 @@ fn from_pairs(pairs: Vec<(u64, u64)>) -> Ranges {
     Ranges { range: pairs.into_iter().map(|(begin, end)| Range { begin, end }).collect() }
 }
 
+/// Appends `[begin, end]` to a canonical list whose intervals all begin at or
+/// before `begin`, merging it into the last one if they overlap or touch.
+fn push_merged(out: &mut Vec<Range>, begin: u64, end: u64) {
+    match out.last_mut() {
+        // `saturating_add`: an interval ending at u64::MAX absorbs the rest.
+        Some(last) if begin <= last.end.saturating_add(1) => last.end = last.end.max(end),
+        _ => out.push(Range { begin, end }),
+    }
+}
+
 /// Builds coalesced `Ranges` from inclusive `(begin, end)` pairs; inverted
 /// pairs are dropped.
 pub fn ranges_from(pairs: impl IntoIterator<Item = (u64, u64)>) -> Ranges {
@@ -163,37 +180,58 @@ pub fn ranges_from(pairs: impl IntoIterator<Item = (u64, u64)>) -> Ranges {
 /// Rewrites `ranges` in canonical form: sorted, overlapping and adjacent
 /// intervals merged (Mesos: values.cpp `coalesce`).
 pub fn coalesce(ranges: &mut Ranges) {
-    *ranges = from_pairs(canonical(ranges));
+    if let Cow::Owned(range) = canonical(ranges) {
+        ranges.range = range;
+    }
 }
 
-/// The union of two ranges, coalesced.
+/// The union of two range lists, coalesced: one merge walk over both sorted
+/// lists.
 pub fn ranges_add(left: &Ranges, right: &Ranges) -> Ranges {
-    let mut pairs = canonical(left);
-    pairs.extend(canonical(right));
-    merge(&mut pairs);
-    from_pairs(pairs)
+    let (left, right) = (canonical(left), canonical(right));
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let (mut l, mut r) = (0, 0);
+    while l < left.len() || r < right.len() {
+        let next = match (left.get(l), right.get(r)) {
+            (Some(a), Some(b)) if a.begin <= b.begin => {
+                l += 1;
+                a
+            }
+            (_, Some(b)) => {
+                r += 1;
+                b
+            }
+            (Some(a), None) => {
+                l += 1;
+                a
+            }
+            (None, None) => break,
+        };
+        push_merged(&mut out, next.begin, next.end);
+    }
+    Ranges { range: out }
 }
 
 /// The numbers in `left` that are not in `right`, coalesced (Mesos:
 /// values.cpp `internal::subtract`). Well defined for any two ranges; it does
 /// not require `right` to be inside `left`.
 pub fn ranges_sub(left: &Ranges, right: &Ranges) -> Ranges {
-    let right = canonical(right);
-    let mut result = Vec::new();
+    let (left, right) = (canonical(left), canonical(right));
+    let mut result = Vec::with_capacity(left.len() + 1);
     // Both lists are sorted and disjoint: walk them together, carving each
     // left interval by the right intervals that overlap it.
     let mut r = 0;
-    for (begin, end) in canonical(left) {
-        let mut start = begin;
-        while r < right.len() && right[r].1 < start {
+    for interval in left.iter() {
+        let (mut start, end) = (interval.begin, interval.end);
+        while r < right.len() && right[r].end < start {
             r += 1;
         }
         let mut k = r;
         let mut covered_to_end = false;
-        while k < right.len() && right[k].0 <= end {
-            let (cut_begin, cut_end) = right[k];
+        while k < right.len() && right[k].begin <= end {
+            let (cut_begin, cut_end) = (right[k].begin, right[k].end);
             if cut_begin > start {
-                result.push((start, cut_begin - 1));
+                result.push(Range { begin: start, end: cut_begin - 1 });
             }
             if cut_end >= end {
                 covered_to_end = true;
@@ -203,18 +241,24 @@ pub fn ranges_sub(left: &Ranges, right: &Ranges) -> Ranges {
             k += 1;
         }
         if !covered_to_end {
-            result.push((start, end));
+            result.push(Range { begin: start, end });
         }
     }
-    from_pairs(result)
+    Ranges { range: result }
 }
 
-/// True if every number in `inner` is also in `outer` (Mesos: `operator<=`).
+/// True if every number of `inner` is in `outer`.
 pub fn ranges_contains(outer: &Ranges, inner: &Ranges) -> bool {
-    let outer = canonical(outer);
-    // Canonical intervals are separated by gaps, so a contained interval must
-    // sit inside a single one of them.
-    canonical(inner).iter().all(|&(b, e)| outer.iter().any(|&(ob, oe)| ob <= b && e <= oe))
+    let (outer, inner) = (canonical(outer), canonical(inner));
+    // Canonical intervals are sorted and separated by gaps, so a contained
+    // interval must sit inside a single one of them: walk both lists once.
+    let mut o = 0;
+    inner.iter().all(|i| {
+        while o < outer.len() && outer[o].end < i.end {
+            o += 1;
+        }
+        o < outer.len() && outer[o].begin <= i.begin
+    })
 }
 
 /// True if both hold the same numbers, however they are split into intervals.
@@ -226,7 +270,7 @@ pub fn ranges_eq(left: &Ranges, right: &Ranges) -> bool {
 pub fn ranges_len(ranges: &Ranges) -> u64 {
     canonical(ranges)
         .iter()
-        .fold(0u64, |total, &(b, e)| total.saturating_add((e - b).saturating_add(1)))
+        .fold(0u64, |total, r| total.saturating_add((r.end - r.begin).saturating_add(1)))
 }
 
 /// Prints ranges as `[a-b, c-d]`, in the order held.

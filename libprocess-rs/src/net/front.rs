@@ -1,0 +1,379 @@
+//! Message connections: how the inbound side serves libprocess messages without hyper.
+//!
+//! Mesos: process.cpp `SocketManager` reads each connection through `decoder.hpp` and
+//! turns every request that names a sender into a `MessageEvent` for its process,
+//! answering `202 Accepted`. Here every accepted connection starts in [`serve_messages`]:
+//!
+//! 1. Bytes are read into one receive buffer; [`decoder::decode`] finds the message
+//!    requests at its start (head fields borrowed, body located, nothing copied).
+//! 2. Each message is resolved (sender and receiver pids, name: cached per connection,
+//!    since a connection carries one peer's traffic), delivered through
+//!    [`Node::deliver`] with its body as a slice of the buffer, and answered `202`,
+//!    `404`, `400` or `503` as the router answers it (`router.rs`).
+//! 3. The answers to everything one read brought go out in one write.
+//! 4. The first request that is not a plain message (an HTTP endpoint, a browser, curl,
+//!    a v1 API call, a stream, a malformed or oversized message) ends this loop: the
+//!    connection and the bytes read but not served go to hyper ([`Prefixed`]), which
+//!    serves it from that request on as it serves every HTTP client, error answers
+//!    (`413`, `400`, `431`) included.
+//!
+//! The bounds are the node's: a head that starts arriving must be complete within
+//! `header_read_timeout` (else the connection closes, as hyper's path does), a body
+//! within `body_read_timeout` (else `408`); the decoder leaves anything over
+//! `max_header_bytes` or `max_body_bytes` to hyper; an idle connection waits forever.
+
+use std::cell::RefCell;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Weak;
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::StatusCode;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::time::Instant;
+
+use super::decoder::{self, BodyAt, Decoded, Limits, MessageRequest};
+use crate::message::{Body, Connection, Envelope, MessageName};
+use crate::node::{Node, NodeConfig, NodeInner};
+use crate::pid::Pid;
+use crate::wire::{self, WireError};
+
+/// Room made in the receive buffer before each read.
+const READ_BYTES: usize = 64 * 1024;
+
+/// Entries in each of a connection's head caches (senders, paths); a peer using more
+/// churns them (round robin) and pays a parse per miss.
+const CACHED_HEADS: usize = 8;
+
+/// What a connection is waiting for.
+#[derive(Clone, Copy)]
+enum Waiting {
+    /// Nothing: no request has started (idle persistent connections wait forever).
+    Idle,
+    /// The rest of a request head, until the deadline.
+    Head(Instant),
+    /// The rest of a body, until the deadline.
+    Body(Instant),
+}
+
+/// Serves libprocess messages on `stream` until it closes (`None`) or a request that is
+/// not a plain message arrives: then the bytes read and not yet served are returned, and
+/// hyper serves the connection from there.
+pub(super) async fn serve_messages<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    node: &Weak<NodeInner>,
+    config: &NodeConfig,
+    via: Connection,
+) -> Option<Bytes> {
+    let limits =
+        Limits { max_header_bytes: config.max_header_bytes, max_body_bytes: config.max_body_bytes };
+    let mut buffer = BytesMut::with_capacity(READ_BYTES);
+    let mut answers = Vec::new();
+    let mut heads = Heads::default();
+    let mut waiting = Waiting::Idle;
+    loop {
+        let served = serve_buffered(&mut buffer, &mut answers, &mut heads, node, &limits, via);
+        if !answers.is_empty() {
+            stream.write_all(&answers).await.ok()?;
+            stream.flush().await.ok()?;
+            answers.clear();
+        }
+        waiting = match served {
+            Served::All => Waiting::Idle,
+            Served::UpTo { head_done, served_some } => match (waiting, head_done) {
+                // The same request as before, still in the same part: its deadline holds.
+                (Waiting::Head(deadline), false) | (Waiting::Body(deadline), true)
+                    if !served_some =>
+                {
+                    Waiting::from_deadline(deadline, head_done)
+                }
+                (_, false) => Waiting::Head(Instant::now() + config.header_read_timeout),
+                (_, true) => Waiting::Body(Instant::now() + config.body_read_timeout),
+            },
+            Served::Other => return Some(buffer.freeze()),
+        };
+        if buffer.capacity() - buffer.len() < READ_BYTES / 4 {
+            buffer.reserve(READ_BYTES);
+        }
+        let read = match waiting {
+            Waiting::Idle => Ok(stream.read_buf(&mut buffer).await),
+            Waiting::Head(deadline) | Waiting::Body(deadline) => {
+                tokio::time::timeout_at(deadline, stream.read_buf(&mut buffer)).await
+            }
+        };
+        match read {
+            // End of stream (every answer is written) or a broken connection.
+            Ok(Ok(0)) | Ok(Err(_)) => return None,
+            Ok(Ok(_)) => {}
+            Err(_elapsed) => {
+                if let Waiting::Body(_) = waiting {
+                    // As the hyper path answers a body that does not arrive in time.
+                    if let Some(node) = node.upgrade().map(Node::from_inner) {
+                        node.stats().bad_requests.inc();
+                    }
+                    let text = "request body not received in time";
+                    write_answer(&mut answers, StatusCode::REQUEST_TIMEOUT, text, &http_date());
+                    let _ = stream.write_all(&answers).await;
+                    let _ = stream.flush().await;
+                }
+                return None;
+            }
+        }
+    }
+}
+
+impl Waiting {
+    fn from_deadline(deadline: Instant, head_done: bool) -> Waiting {
+        if head_done { Waiting::Body(deadline) } else { Waiting::Head(deadline) }
+    }
+}
+
+/// How far [`serve_buffered`] got.
+enum Served {
+    /// Every buffered byte was a whole message, now served.
+    All,
+    /// The buffer ends in part of a message request (`served_some`: after whole ones,
+    /// so the part is of a new request, whose deadlines start now).
+    UpTo { head_done: bool, served_some: bool },
+    /// The buffer starts with a request that is hyper's.
+    Other,
+}
+
+/// Serves every whole message at the start of `buffer`, appending their answers.
+fn serve_buffered(
+    buffer: &mut BytesMut,
+    answers: &mut Vec<u8>,
+    heads: &mut Heads,
+    node: &Weak<NodeInner>,
+    limits: &Limits,
+    via: Connection,
+) -> Served {
+    // One upgrade and one clock read for all that one read brought.
+    let node = node.upgrade().map(Node::from_inner);
+    let date = http_date();
+    let mut served_some = false;
+    loop {
+        if buffer.is_empty() {
+            return Served::All;
+        }
+        let (resolved, body, len) = match decoder::decode(buffer, limits) {
+            Decoded::Message(request) => {
+                let resolved = node.as_ref().map(|node| heads.resolve(&request, node.address()));
+                (resolved, request.body, request.len)
+            }
+            Decoded::Incomplete { head_done } => return Served::UpTo { head_done, served_some },
+            Decoded::Other => return Served::Other,
+        };
+        let request = buffer.split_to(len).freeze();
+        served_some = true;
+        let (status, text) = match (node.as_ref(), resolved) {
+            (Some(node), Some(Ok((from, to, name)))) => {
+                let body = match body {
+                    BodyAt::Slice(range) => request.slice(range),
+                    BodyAt::Chunks { start, total } => {
+                        Bytes::from(decoder::gather_chunks(&request, start, total))
+                    }
+                };
+                let envelope =
+                    Envelope { from, to, name, body: Body::Encoded(body), via: Some(via) };
+                crate::router::delivery_answer(node.deliver(envelope))
+            }
+            (Some(node), Some(Err(error))) => {
+                node.stats().bad_requests.inc();
+                write_answer(answers, StatusCode::BAD_REQUEST, &error.to_string(), &date);
+                continue;
+            }
+            _ => (StatusCode::SERVICE_UNAVAILABLE, "node is shutting down"),
+        };
+        write_answer(answers, status, text, &date);
+    }
+}
+
+/// The pids and names a connection's messages carried lately: a connection carries one
+/// peer's messages, from a few processes, of a few names, so most messages parse neither
+/// their sender nor their path (nor allocate for them).
+#[derive(Default)]
+struct Heads {
+    senders: Vec<(Box<[u8]>, Pid)>,
+    paths: Vec<(Box<str>, Pid, MessageName)>,
+    next_sender: usize,
+    next_path: usize,
+}
+
+impl Heads {
+    /// Sender, receiver (on the node at `address`) and name of a message, or why it is
+    /// refused (libprocess `parse`; checked in the order `wire::parse_message_head` does).
+    fn resolve(
+        &mut self,
+        request: &MessageRequest<'_>,
+        address: SocketAddr,
+    ) -> Result<(Pid, Pid, MessageName), WireError> {
+        let from = match request.from {
+            Some(key) => match self.senders.iter().find(|(k, _)| **k == *key) {
+                Some((_, pid)) => pid.clone(),
+                None => {
+                    let pid = wire::parse_sender(Some(key), None)?;
+                    remember(&mut self.senders, &mut self.next_sender, (key.into(), pid.clone()));
+                    pid
+                }
+            },
+            None => wire::parse_sender(None, request.user_agent)?,
+        };
+        if let Some((_, to, name)) = self.paths.iter().find(|(k, _, _)| **k == *request.path) {
+            return Ok((from, to.clone(), name.clone()));
+        }
+        let (to_id, name) = wire::parse_path(request.path)?;
+        let (to, name) = (Pid::new(to_id, address), MessageName::owned(name));
+        let entry = (request.path.into(), to.clone(), name.clone());
+        remember(&mut self.paths, &mut self.next_path, entry);
+        Ok((from, to, name))
+    }
+}
+
+/// Adds `entry` to a cache of [`CACHED_HEADS`], replacing round robin when full.
+fn remember<T>(cache: &mut Vec<T>, next: &mut usize, entry: T) {
+    if cache.len() < CACHED_HEADS {
+        cache.push(entry);
+    } else {
+        cache[*next] = entry;
+        *next = (*next + 1) % CACHED_HEADS;
+    }
+}
+
+/// Appends an answer as hyper writes it for the router's responses: status line,
+/// `content-type` when there is a text, `content-length`, `date`.
+fn write_answer(out: &mut Vec<u8>, status: StatusCode, text: &str, date: &[u8; 29]) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    if !text.is_empty() {
+        out.extend_from_slice(b"\r\ncontent-type: text/plain; charset=utf-8");
+    }
+    out.extend_from_slice(b"\r\ncontent-length: ");
+    write_decimal(out, text.len());
+    out.extend_from_slice(b"\r\ndate: ");
+    out.extend_from_slice(date);
+    out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(text.as_bytes());
+}
+
+/// `n` in decimal.
+fn write_decimal(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+thread_local! {
+    /// The `date` value of this second (hyper caches it the same way).
+    static DATE: RefCell<(u64, [u8; 29])> = const { RefCell::new((u64::MAX, [b' '; 29])) };
+}
+
+/// The current time as an HTTP date (`Sun, 22 Nov 2026 01:32:44 GMT`, always 29 bytes).
+fn http_date() -> [u8; 29] {
+    let now = SystemTime::now();
+    let second = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    DATE.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if cached.0 != second {
+            let text = httpdate::fmt_http_date(now);
+            let mut date = [b' '; 29];
+            let n = text.len().min(29);
+            date[..n].copy_from_slice(&text.as_bytes()[..n]);
+            *cached = (second, date);
+        }
+        cached.1
+    })
+}
+
+/// A stream whose first bytes were already read: they are read again first. What hyper
+/// serves a connection the message loop handed over with.
+pub(super) struct Prefixed<S> {
+    prefix: Bytes,
+    inner: S,
+}
+
+impl<S> Prefixed<S> {
+    pub(super) fn new(prefix: Bytes, inner: S) -> Prefixed<S> {
+        Prefixed { prefix, inner }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.prefix.is_empty() {
+            return Pin::new(&mut self.inner).poll_read(cx, buf);
+        }
+        let n = self.prefix.len().min(buf.remaining());
+        buf.put_slice(&self.prefix[..n]);
+        self.prefix.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers look like hyper's: status line, length, a 29-byte date.
+    #[test]
+    fn answers_like_hyper() {
+        let mut out = Vec::new();
+        let date = http_date();
+        write_answer(&mut out, StatusCode::ACCEPTED, "", &date);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\ndate: "), "{text}");
+        assert!(text.ends_with(" GMT\r\n\r\n"), "{text}");
+        let mut out = Vec::new();
+        write_answer(&mut out, StatusCode::BAD_REQUEST, "bad", &date);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 3\r\n"));
+        assert!(text.ends_with("\r\n\r\nbad"));
+    }
+}

@@ -1,0 +1,401 @@
+//! Operation feedback (issue 15, section 1): operations with an id are tracked, sent to
+//! the agent, answered, acknowledged and reconciled. Ports of Mesos's
+//! `OperationReconciliationTest` scenarios (src/tests/operation_reconciliation_tests.cpp)
+//! with a fake agent that has the AGENT_OPERATION_FEEDBACK capability.
+
+use std::time::Duration;
+
+use mesos_proto::mesos::internal::{self, UpdateOperationStatusMessage, update_slave_message};
+use mesos_proto::mesos::{self, OperationState, offer, scheduler};
+
+use super::reservations::{ROLE, reserve, reserved, role_framework};
+use super::support::{AgentMsg, Cluster, FakeAgent, FakeScheduler};
+
+/// Registers `agent` as a Mesos 1.11 agent with operation feedback.
+async fn register_with_feedback(agent: &mut FakeAgent, cluster: &Cluster) {
+    agent.send(internal::RegisterSlaveMessage {
+        slave: agent.info(),
+        version: Some("1.11.0".into()),
+        agent_capabilities: feedback_capabilities(),
+        ..Default::default()
+    });
+    cluster.settle().await;
+    let id = agent.drain().into_iter().find_map(|m| match m {
+        AgentMsg::Registered(r) => Some(r.slave_id),
+        _ => None,
+    });
+    agent.id = Some(id.expect("SlaveRegisteredMessage"));
+}
+
+async fn setup(cluster: &Cluster) -> (FakeAgent, FakeScheduler, mesos::Offer) {
+    let mut agent = cluster.agent("cpus:2;mem:512");
+    register_with_feedback(&mut agent, cluster).await;
+    let mut scheduler = cluster.scheduler();
+    scheduler.subscribe(cluster, role_framework("fw", ROLE)).await;
+    cluster.settle().await;
+    let mut offers = scheduler.offers();
+    assert_eq!(offers.len(), 1);
+    (agent, scheduler, offers.remove(0))
+}
+
+fn reserve_with_id(id: &str) -> offer::Operation {
+    let mut operation = reserve(&reserved("cpus:1", ROLE));
+    operation.id = Some(mesos::OperationId { value: id.into() });
+    operation
+}
+
+fn applied(agent: &mut FakeAgent) -> Vec<internal::ApplyOperationMessage> {
+    agent
+        .drain()
+        .into_iter()
+        .filter_map(|m| match m {
+            AgentMsg::ApplyOperation(a) => Some(a),
+            AgentMsg::CheckpointResources(_) => panic!("no whole checkpoint for feedback"),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What the agent answers: `state` for `apply`, with status uuid `status_uuid`.
+fn answer(
+    agent: &FakeAgent,
+    apply: &internal::ApplyOperationMessage,
+    state: OperationState,
+    status_uuid: Option<&[u8]>,
+) -> UpdateOperationStatusMessage {
+    let status = mesos::OperationStatus {
+        operation_id: apply.operation_info.id.clone(),
+        state: state as i32,
+        uuid: status_uuid.map(|u| mesos::Uuid { value: u.to_vec() }),
+        slave_id: agent.id.clone(),
+        ..Default::default()
+    };
+    UpdateOperationStatusMessage {
+        framework_id: apply.framework_id.clone(),
+        slave_id: agent.id.clone(),
+        latest_status: Some(status.clone()),
+        status,
+        operation_uuid: Some(apply.operation_uuid.clone()),
+    }
+}
+
+fn reconcile(scheduler: &FakeScheduler, operations: Vec<(&str, Option<mesos::SlaveId>)>) {
+    let operations = operations
+        .into_iter()
+        .map(|(id, slave_id)| scheduler::call::reconcile_operations::Operation {
+            operation_id: mesos::OperationId { value: id.into() },
+            slave_id,
+            resource_provider_id: None,
+        })
+        .collect();
+    scheduler.call(scheduler::Call {
+        r#type: Some(scheduler::call::Type::ReconcileOperations as i32),
+        reconcile_operations: Some(scheduler::call::ReconcileOperations { operations }),
+        ..Default::default()
+    });
+}
+
+fn acknowledge(scheduler: &FakeScheduler, agent: &FakeAgent, id: &str, uuid: &[u8]) {
+    scheduler.call(scheduler::Call {
+        r#type: Some(scheduler::call::Type::AcknowledgeOperationStatus as i32),
+        acknowledge_operation_status: Some(scheduler::call::AcknowledgeOperationStatus {
+            slave_id: agent.id.clone(),
+            resource_provider_id: None,
+            uuid: uuid.to_vec(),
+            operation_id: mesos::OperationId { value: id.into() },
+        }),
+        ..Default::default()
+    });
+}
+
+const STATUS_UUID: &[u8] = b"0123456789abcdef";
+
+/// A RESERVE with an id goes to the agent as `ApplyOperationMessage` and is tracked as
+/// OPERATION_PENDING (reconciliation says so); the agent's OPERATION_FINISHED reaches
+/// the framework; its acknowledgement reaches the agent and ends the operation, after
+/// which it is unknown (`OperationReconciliationTest.PendingOperation` and
+/// `.UnknownOperationKnownAgent`).
+#[actix_rt::test]
+async fn operation_finishes_is_acknowledged_and_forgotten() {
+    let cluster = Cluster::start(|_| {});
+    let (mut agent, mut scheduler, offer) = setup(&cluster).await;
+    scheduler.accept_operations(vec![offer.id.clone()], vec![reserve_with_id("op1")]);
+    cluster.settle().await;
+    let apply = applied(&mut agent);
+    assert_eq!(apply.len(), 1);
+    assert_eq!(apply[0].operation_info.id.as_ref().unwrap().value, "op1");
+    assert_eq!(cluster.inspect(|m| m.operations().count()).await, 1);
+
+    reconcile(&scheduler, vec![("op1", agent.id.clone())]);
+    cluster.settle().await;
+    let statuses = scheduler.operation_statuses();
+    assert_eq!(statuses.len(), 1);
+    assert_eq!(statuses[0].state(), OperationState::OperationPending);
+
+    agent.send(answer(&agent, &apply[0], OperationState::OperationFinished, Some(STATUS_UUID)));
+    cluster.settle().await;
+    let statuses = scheduler.operation_statuses();
+    assert_eq!(statuses.len(), 1);
+    assert_eq!(statuses[0].state(), OperationState::OperationFinished);
+    assert_eq!(statuses[0].uuid.as_ref().unwrap().value, STATUS_UUID);
+
+    reconcile(&scheduler, vec![]);
+    cluster.settle().await;
+    let statuses = scheduler.operation_statuses();
+    assert_eq!(statuses.len(), 1, "implicit reconciliation lists the operation");
+    assert_eq!(statuses[0].state(), OperationState::OperationFinished);
+    assert!(statuses[0].uuid.is_none(), "reconciliation answers are not reliable");
+
+    acknowledge(&scheduler, &agent, "op1", STATUS_UUID);
+    cluster.settle().await;
+    let acks: Vec<_> = agent
+        .drain()
+        .into_iter()
+        .filter_map(|m| match m {
+            AgentMsg::AckOperation(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].status_uuid.value, STATUS_UUID);
+    assert_eq!(acks[0].operation_uuid, apply[0].operation_uuid);
+    assert_eq!(cluster.inspect(|m| m.operations().count()).await, 0);
+
+    reconcile(&scheduler, vec![("op1", agent.id.clone())]);
+    cluster.settle().await;
+    let statuses = scheduler.operation_statuses();
+    assert_eq!(statuses[0].state(), OperationState::OperationUnknown);
+}
+
+/// Reconciliation of operations the master does not know answers by the agent's
+/// state: unknown agent or none named -> OPERATION_UNKNOWN
+/// (`OperationReconciliationTest.UnknownOperationUnknownAgent`); an agent marked
+/// unreachable -> its pending operations end OPERATION_UNREACHABLE, and asking again
+/// answers OPERATION_UNREACHABLE (`.UnknownOperationUnreachableAgent`).
+#[actix_rt::test]
+async fn reconciliation_answers_by_agent_state() {
+    let cluster = Cluster::start(|_| {});
+    let (mut agent, mut scheduler, offer) = setup(&cluster).await;
+    let stranger = mesos::SlaveId { value: "no-such-agent".into() };
+    reconcile(&scheduler, vec![("x", Some(stranger)), ("y", None)]);
+    cluster.settle().await;
+    let statuses = scheduler.operation_statuses();
+    assert_eq!(statuses.len(), 2);
+    assert!(statuses.iter().all(|s| s.state() == OperationState::OperationUnknown));
+
+    scheduler.accept_operations(vec![offer.id.clone()], vec![reserve_with_id("op1")]);
+    cluster.settle().await;
+    assert_eq!(applied(&mut agent).len(), 1);
+    agent.pong.store(false, std::sync::atomic::Ordering::SeqCst);
+    for _ in 0..7 {
+        cluster.advance(Duration::from_secs(15)).await;
+    }
+    let statuses = scheduler.operation_statuses();
+    assert!(
+        statuses.iter().any(|s| s.state() == OperationState::OperationUnreachable),
+        "{statuses:?}"
+    );
+    assert_eq!(cluster.inspect(|m| m.operations().count()).await, 0);
+    reconcile(&scheduler, vec![("op1", agent.id.clone())]);
+    cluster.settle().await;
+    let statuses = scheduler.operation_statuses();
+    assert_eq!(statuses.len(), 1);
+    assert_eq!(statuses[0].state(), OperationState::OperationUnreachable);
+}
+
+/// What a new leading master sees after a failover: the agent reports an operation
+/// it holds (`UpdateSlaveMessage`) that this master never sent; the master learns it,
+/// the agent's resent status reaches the framework and the acknowledgement reaches the
+/// agent, so no acknowledgement is lost. An operation the master sent but the agent
+/// does not report is asked about (`ReconcileOperationsMessage`); the agent's
+/// OPERATION_DROPPED ends it (`OperationReconciliationTest.AgentPendingOperationAfterMasterFailover`
+/// and `.PendingOperationDroppedAfterAgentRestart` in spirit).
+#[actix_rt::test]
+async fn agent_reports_operations_after_reregistration() {
+    let cluster = Cluster::start(|_| {});
+    let (mut agent, mut scheduler, offer) = setup(&cluster).await;
+    scheduler.accept_operations(vec![offer.id.clone()], vec![reserve_with_id("sent")]);
+    cluster.settle().await;
+    let sent = applied(&mut agent).remove(0);
+
+    // An operation of this framework from before the failover, finished, unacknowledged.
+    let mut earlier = sent.clone();
+    earlier.operation_info.id = Some(mesos::OperationId { value: "earlier".into() });
+    earlier.operation_uuid = mesos::Uuid { value: b"earlier-uuid".to_vec() };
+    let held = answer(&agent, &earlier, OperationState::OperationFinished, Some(STATUS_UUID));
+    let operation = mesos::Operation {
+        framework_id: earlier.framework_id.clone(),
+        slave_id: agent.id.clone(),
+        info: earlier.operation_info.clone(),
+        latest_status: held.status.clone(),
+        statuses: vec![held.status.clone()],
+        uuid: earlier.operation_uuid.clone(),
+    };
+    agent.send(internal::UpdateSlaveMessage {
+        slave_id: agent.id.clone().unwrap(),
+        operations: Some(update_slave_message::Operations { operations: vec![operation] }),
+        ..Default::default()
+    });
+    cluster.settle().await;
+    let asked = agent.drain().into_iter().find_map(|m| match m {
+        AgentMsg::ReconcileOperations(r) => Some(r),
+        _ => None,
+    });
+    let asked = asked.expect("the unreported operation is asked about");
+    assert_eq!(asked.operations.len(), 1);
+    assert_eq!(asked.operations[0].operation_uuid.as_ref(), Some(&sent.operation_uuid));
+    assert_eq!(cluster.inspect(|m| m.operations().count()).await, 2);
+
+    let mut dropped = answer(&agent, &sent, OperationState::OperationDropped, None);
+    dropped.framework_id = None;
+    dropped.latest_status = None;
+    agent.send(dropped);
+    agent.send(held);
+    cluster.settle().await;
+    let statuses = scheduler.operation_statuses();
+    let state_of = |id: &str| {
+        statuses.iter().find(|s| s.operation_id.as_ref().unwrap().value == id).map(|s| s.state())
+    };
+    assert_eq!(state_of("sent"), Some(OperationState::OperationDropped));
+    assert_eq!(state_of("earlier"), Some(OperationState::OperationFinished));
+
+    acknowledge(&scheduler, &agent, "earlier", STATUS_UUID);
+    cluster.settle().await;
+    let acked = agent.drain().into_iter().any(
+        |m| matches!(m, AgentMsg::AckOperation(a) if a.operation_uuid.value == b"earlier-uuid"),
+    );
+    assert!(acked, "the acknowledgement reaches the agent");
+    assert_eq!(cluster.inspect(|m| m.operations().count()).await, 0);
+}
+
+/// An agent without AGENT_OPERATION_FEEDBACK (an old one) cannot give feedback: the
+/// operation is refused with OPERATION_ERROR naming the capabilities, as in Mesos.
+#[actix_rt::test]
+async fn agent_without_feedback_capability_refuses_operations_with_ids() {
+    let cluster = Cluster::start(|_| {});
+    let (_agent, mut scheduler, offer) = super::reservations::setup(&cluster, "cpus:1").await;
+    scheduler.accept_operations(vec![offer.id.clone()], vec![reserve_with_id("op1")]);
+    cluster.settle().await;
+    let statuses = scheduler.operation_statuses();
+    assert_eq!(statuses[0].state(), OperationState::OperationError);
+    assert!(statuses[0].message().contains("AGENT_OPERATION_FEEDBACK"));
+}
+
+fn feedback_capabilities() -> Vec<mesos::slave_info::Capability> {
+    use mesos::slave_info::capability::Type;
+    [Type::MultiRole, Type::ResourceProvider, Type::AgentOperationFeedback]
+        .into_iter()
+        .map(|t| mesos::slave_info::Capability { r#type: Some(t as i32) })
+        .collect()
+}
+
+/// `OperationReconciliationTest.AgentPendingOperationAfterMasterFailover` in spirit, with
+/// a real raft group: the leader sends the operation, the agent finishes it, the leader
+/// dies before the framework acknowledges. The agent re-registers with the new leader
+/// and reports the operation (`UpdateSlaveMessage`); its status, resent, reaches the
+/// re-subscribed framework (not before: the master neither forwards nor acknowledges it
+/// while the framework is away), and the framework's acknowledgement reaches the agent.
+#[actix_rt::test]
+async fn no_acknowledgement_is_lost_across_master_failover() {
+    let cluster = Cluster::start_ha(3, |_| {});
+    let leader = cluster.elect().await;
+    let leader_pid = cluster.masters[leader].1.master.pid().clone();
+    let mut agent = cluster.agent("cpus:2;mem:512");
+    agent.master = leader_pid.clone();
+    register_with_feedback(&mut agent, &cluster).await;
+    let mut scheduler = cluster.scheduler();
+    scheduler.master = leader_pid;
+    let mut info = role_framework("fw", ROLE);
+    info.failover_timeout = Some(3600.0);
+    let framework_id = scheduler.subscribe(&cluster, info.clone()).await;
+    cluster.settle().await;
+    let offer = scheduler.offers().remove(0);
+    scheduler.accept_operations(vec![offer.id.clone()], vec![reserve_with_id("op1")]);
+    cluster.settle().await;
+    let apply = applied(&mut agent).remove(0);
+    let finished = answer(&agent, &apply, OperationState::OperationFinished, Some(STATUS_UUID));
+
+    cluster.masters[leader].0.shutdown().await;
+    let mut new_leader = None;
+    for _ in 0..300 {
+        cluster.advance(Duration::from_millis(100)).await;
+        for i in (0..3).filter(|i| *i != leader) {
+            let leading = cluster.masters[i]
+                .1
+                .master
+                .dispatch(|m, _| matches!(m.role(), mesos_master::process::Role::Leading { .. }))
+                .await
+                .unwrap();
+            if leading {
+                new_leader = Some(i);
+            }
+        }
+        if new_leader.is_some() {
+            break;
+        }
+    }
+    let new_master = cluster.masters[new_leader.expect("a new leader")].1.master.clone();
+
+    // The agent comes back, reports the operation and resends its status.
+    agent.master = new_master.pid().clone();
+    let mut registered_info = info.clone();
+    registered_info.id = Some(framework_id.clone());
+    agent.send(internal::ReregisterSlaveMessage {
+        slave: agent.info(),
+        checkpointed_resources: reserved("cpus:1", ROLE).to_protos(),
+        frameworks: vec![registered_info.clone()],
+        version: Some("1.11.0".into()),
+        agent_capabilities: feedback_capabilities(),
+        ..Default::default()
+    });
+    cluster.settle().await;
+    let operation = mesos::Operation {
+        framework_id: apply.framework_id.clone(),
+        slave_id: agent.id.clone(),
+        info: apply.operation_info.clone(),
+        latest_status: finished.status.clone(),
+        statuses: vec![finished.status.clone()],
+        uuid: apply.operation_uuid.clone(),
+    };
+    agent.send(internal::UpdateSlaveMessage {
+        slave_id: agent.id.clone().unwrap(),
+        operations: Some(update_slave_message::Operations { operations: vec![operation] }),
+        ..Default::default()
+    });
+    agent.send(finished.clone());
+    cluster.settle().await;
+    let new_pid = new_master.pid().clone();
+    let known = new_master.dispatch(|m, _| m.core().operations().count()).await.unwrap();
+    assert_eq!(known, 1, "the new leader learned the operation from the agent");
+    let early_acks =
+        agent.drain().iter().filter(|m| matches!(m, AgentMsg::AckOperation(_))).count();
+    assert_eq!(early_acks, 0, "nobody acknowledges for a framework that may come back");
+
+    // The framework re-subscribes; the agent's next resend reaches it.
+    scheduler.master = new_pid;
+    scheduler.drain();
+    scheduler.call(scheduler::Call {
+        framework_id: Some(framework_id.clone()),
+        r#type: Some(scheduler::call::Type::Subscribe as i32),
+        subscribe: Some(scheduler::call::Subscribe {
+            framework_info: registered_info,
+            force: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    cluster.settle().await;
+    agent.send(finished);
+    cluster.settle().await;
+    let statuses = scheduler.operation_statuses();
+    assert_eq!(statuses.len(), 1, "{statuses:?}");
+    assert_eq!(statuses[0].state(), OperationState::OperationFinished);
+    acknowledge(&scheduler, &agent, "op1", STATUS_UUID);
+    cluster.settle().await;
+    let acked = agent.drain().into_iter().any(
+        |m| matches!(m, AgentMsg::AckOperation(a) if a.operation_uuid == apply.operation_uuid),
+    );
+    assert!(acked, "the acknowledgement reaches the agent through the new leader");
+    let known = new_master.dispatch(|m, _| m.core().operations().count()).await.unwrap();
+    assert_eq!(known, 0);
+}
