@@ -1,8 +1,8 @@
 //! Emulated Mesos agents: thousands of them in one OS process, each a libprocess process
 //! speaking the agent's side of the real protocol to real masters, with no executors
 //! behind them. Masters see ordinary agents: they register, re-register with their tasks
-//! after a leader change, answer pings, run tasks at once and acknowledge-driven
-//! forget finished ones. The `mesos-emulate` binary runs them against masters started
+//! after a leader change, answer pings, run tasks at once, and forget finished tasks once
+//! the master acknowledged their last update. The `mesos-emulate` binary runs them against masters started
 //! as users start them; the failover benchmarks (`master/benches`) run them in-process.
 //!
 //! # Layout
