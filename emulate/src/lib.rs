@@ -9,11 +9,13 @@
 //! - [`detector`]: how an agent finds the leading master after losing one.
 //! - [`agent`]: the emulated agent process and its report events.
 //! - [`load`]: the benchmark load agents report when they start by re-registering.
+//! - [`scheduler`]: an emulated framework that launches what its offers hold.
 //! - [`spawn_agents`] (here): many agents on one node.
 
 pub mod agent;
 pub mod detector;
 pub mod load;
+pub mod scheduler;
 
 use std::time::Duration;
 
@@ -23,6 +25,7 @@ use mesos_proto::mesos;
 
 pub use agent::{Agent, Event, EventKind, MAX_TASKS, Report, Running};
 pub use detector::{Detector, RETRY};
+pub use scheduler::{Framework, FrameworkEvent, FrameworkEventKind, FrameworkReport};
 
 /// What a group of emulated agents looks like.
 #[derive(Clone)]

@@ -23,16 +23,17 @@
 //!
 //! Every master process is killed and the temporary folder removed at the end of a run.
 
+mod real;
+
 use std::collections::{HashMap, HashSet};
-use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libprocess::{Node, Pid};
 use mesos_emulate::{AgentsConfig, Event, EventKind, Report, load, spawn_agents};
 use mesos_proto::resources::Resources;
+use real::{Masters, holds, list, median, on_thread};
 use tokio::sync::mpsc;
 
 /// The command line's settings besides the agent counts and runs.
@@ -48,68 +49,6 @@ struct Figures {
     setup_s: f64,
     back_s: f64,
     rss_kib: u64,
-}
-
-/// The three master processes of a run.
-struct Masters {
-    children: Vec<Child>,
-    addresses: Vec<SocketAddr>,
-}
-
-impl Masters {
-    fn start(dir: &Path) -> Masters {
-        let listeners: Vec<TcpListener> =
-            (0..3).map(|_| TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1")).collect();
-        let addresses: Vec<SocketAddr> =
-            listeners.iter().map(|l| l.local_addr().expect("an address")).collect();
-        let group = addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",");
-        let children = listeners
-            .iter()
-            .enumerate()
-            .map(|(i, listener)| {
-                let work_dir = dir.join(format!("master-{i}"));
-                let log = std::fs::File::create(dir.join(format!("master-{i}.log"))).expect("log");
-                let mut command = Command::new(env!("CARGO_BIN_EXE_mesos-master"));
-                let fd = libprocess::inherit::pass_listener(&mut command, listener);
-                command
-                    .arg(format!("--listen_fd={fd}"))
-                    .arg(format!("--masters={group}"))
-                    .arg(format!("--work_dir={}", work_dir.display()))
-                    .arg("--registry=raft")
-                    .arg("--logging_level=WARNING")
-                    .stdin(Stdio::null())
-                    .stdout(log.try_clone().expect("log"))
-                    .stderr(log)
-                    .spawn()
-                    .expect("start mesos-master")
-            })
-            .collect();
-        Masters { children, addresses }
-    }
-
-    fn index_of(&self, pid: &Pid) -> usize {
-        self.addresses.iter().position(|a| *a == pid.address()).expect("one of the masters")
-    }
-
-    fn kill(&mut self, i: usize) {
-        let _ = self.children[i].kill();
-        let _ = self.children[i].wait();
-    }
-
-    fn kill_all(&mut self) {
-        for i in 0..self.children.len() {
-            self.kill(i);
-        }
-    }
-}
-
-/// (active agents, running tasks) in the metrics of the master at `address`.
-fn holds(address: SocketAddr) -> Option<(u64, u64)> {
-    let mut response = ureq::get(format!("http://{address}/metrics/snapshot")).call().ok()?;
-    let text = response.body_mut().read_to_string().ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let count = |key: &str| json.get(key).and_then(serde_json::Value::as_f64).map(|v| v as u64);
-    Some((count("master/slaves_active")?, count("master/tasks_running")?))
 }
 
 /// The leader's resident memory in KiB.
@@ -157,8 +96,7 @@ async fn settle(
 async fn fail1_real(root: &Path, agents: usize, options: Options) -> Figures {
     let dir = tempfile::tempdir_in(root).expect("a temporary folder");
     let mut masters = Masters::start(dir.path());
-    let pids: Vec<Pid> =
-        masters.addresses.iter().map(|a| format!("master@{a}").parse().expect("a pid")).collect();
+    let pids = real::pids(&masters);
     let limit = Duration::from_secs(120 + agents as u64 / 50);
     let expected = (agents as u64, (agents * options.frameworks * options.tasks) as u64);
 
@@ -229,31 +167,6 @@ async fn fail1_real(root: &Path, agents: usize, options: Options) -> Figures {
     arbiter.stop();
     masters.kill_all();
     Figures { setup_s, back_s, rss_kib }
-}
-
-/// Runs `make` on a new arbiter (an OS thread with its own event loop).
-async fn on_thread<T: Send + 'static>(
-    make: impl FnOnce() -> T + Send + 'static,
-) -> (actix_rt::Arbiter, T) {
-    let arbiter = actix_rt::Arbiter::new();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    arbiter.spawn(async move {
-        let _ = tx.send(make());
-    });
-    (arbiter, rx.await.expect("the arbiter runs"))
-}
-
-fn list(args: &[String], name: &str, default: &[usize]) -> Vec<usize> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
-        .unwrap_or_else(|| default.to_vec())
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 fn main() {
