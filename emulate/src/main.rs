@@ -22,7 +22,11 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use libprocess::{Node, Pid};
-use mesos_emulate::{AgentsConfig, Event, EventKind, Report, load, spawn_agents};
+use mesos_emulate::scheduler::MAX_TASKS_PER_OFFER;
+use mesos_emulate::{
+    AgentsConfig, Detector, Event, EventKind, Framework, FrameworkReport, Report, load,
+    spawn_agents,
+};
 use mesos_proto::resources::Resources;
 use tokio::sync::mpsc;
 
@@ -34,7 +38,8 @@ const REPORT_QUEUE: usize = 1 << 16;
 /// --frameworks, re-register with that many frameworks' running tasks each, as in
 /// Mesos's failover benchmark), follow leader changes as real agents do, answer pings,
 /// run launched tasks at once (TASK_RUNNING, then TASK_FINISHED after
-/// --task_duration_ms) and print one line per registration, re-registration,
+/// --task_duration_ms), optionally with emulated frameworks keeping them busy
+/// (--busy_frameworks), and print one line per registration, re-registration,
 /// disconnection and task on stdout.
 #[derive(Parser, Debug)]
 #[command(name = "mesos-emulate", version)]
@@ -69,6 +74,17 @@ struct Flags {
     /// Agents' hostnames and (with --frameworks) ids: `<prefix><n>`.
     #[arg(long = "prefix", default_value = "agent")]
     prefix: String,
+    /// Emulated frameworks to start once every agent is registered: each launches as
+    /// many tasks (--task_cpus, --task_mem) as every offer holds, keeping the agents busy
+    /// (tasks end after --task_duration_ms).
+    #[arg(long = "busy_frameworks", default_value_t = 0)]
+    busy_frameworks: usize,
+    /// Cpus of each task the emulated frameworks launch.
+    #[arg(long = "task_cpus", default_value_t = 1.0)]
+    task_cpus: f64,
+    /// Memory (MB) of each task the emulated frameworks launch.
+    #[arg(long = "task_mem", default_value_t = 512.0)]
+    task_mem: f64,
     /// Print task events too (off by default: one line per task is a lot at scale).
     #[arg(long = "print_tasks", default_value_t = false)]
     print_tasks: bool,
@@ -147,6 +163,18 @@ async fn run(flags: Flags, config: AgentsConfig) -> anyhow::Result<()> {
         agents.len(),
         attached.len()
     );
+    let ignore: FrameworkReport = Arc::new(|_| {});
+    for i in 0..flags.busy_frameworks {
+        let detector = Detector::new(config.masters.clone(), config.masters[0].clone());
+        let name = format!("{}-framework{i}", flags.prefix);
+        let shape = (flags.task_cpus, flags.task_mem);
+        let framework =
+            Framework::new(i, name, detector, shape, MAX_TASKS_PER_OFFER, ignore.clone());
+        node.spawn(format!("scheduler({})", i + 1), framework)?;
+    }
+    if flags.busy_frameworks > 0 {
+        println!("{:.6} frameworks={}", node.clock().now().secs_f64(), flags.busy_frameworks);
+    }
     let mut seen_dropped = 0;
     while let Some(event) = rx.recv().await {
         print_event(&event, flags.print_tasks);
