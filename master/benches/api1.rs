@@ -37,8 +37,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use cluster::{Agent, Detector, Running, list, on_thread, tcp_node};
+use cluster::{agent_report, list, on_thread, spawn_agent, tcp_node};
 use libprocess::Node;
+use mesos_emulate::{Agent, Detector, Running};
 use mesos_master::launch::{Master, MasterOptions, spawn_master_with};
 use mesos_proto::mesos::{self, internal};
 use mesos_proto::resources::Resources;
@@ -152,6 +153,7 @@ async fn fill(master: &Master, agents: usize) -> Filled {
     let pid = master.master.pid().clone();
     let (arbiter, node) = on_thread(tcp_node).await;
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let report = agent_report(&tx);
     let resources = Resources::parse("cpus:20;mem:10240").expect("resources").to_protos();
     let running = reported();
     let spawned: Vec<_> = (0..agents)
@@ -164,8 +166,8 @@ async fn fill(master: &Master, agents: usize) -> Filled {
                 ..Default::default()
             };
             let detector = Detector::new(vec![pid.clone()], pid.clone());
-            Agent::new(i, info, running.clone(), detector, tx.clone())
-                .spawn(&node, &arbiter.handle())
+            let agent = Agent::new(i, info, running.clone(), detector, report.clone());
+            spawn_agent(&node, &arbiter.handle(), i, agent)
         })
         .collect();
     let limit = Duration::from_secs(60 + agents as u64 / 100);

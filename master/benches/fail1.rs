@@ -29,64 +29,14 @@
 mod cluster;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cluster::{Agent, Cluster, Detector, Running, list, median, on_thread, tcp_node, wait_back};
+use cluster::{Cluster, agent_report, list, median, on_thread, spawn_agent, tcp_node, wait_back};
+use mesos_emulate::{Agent, Detector, load::running};
 use mesos_master::launch::Master;
 use mesos_proto::mesos;
 use mesos_proto::resources::Resources;
 use tokio::sync::mpsc;
-
-/// What every agent runs: `frameworks` frameworks with `tasks` running tasks each.
-fn running(frameworks: usize, tasks: usize) -> Running {
-    let task_resources = Resources::parse("cpus:0.1;mem:5").expect("resources").to_protos();
-    let labels = mesos::Labels {
-        labels: (0..10)
-            .map(|i| mesos::Label { key: format!("key{i}"), value: Some(format!("value{i}")) })
-            .collect(),
-    };
-    let infos: Vec<mesos::FrameworkInfo> = (0..frameworks)
-        .map(|k| mesos::FrameworkInfo {
-            id: Some(mesos::FrameworkId { value: format!("framework{k}") }),
-            user: "bench".into(),
-            name: "default".into(),
-            principal: Some("test-principal".into()),
-            roles: vec!["*".into()],
-            capabilities: [
-                mesos::framework_info::capability::Type::MultiRole,
-                mesos::framework_info::capability::Type::ReservationRefinement,
-            ]
-            .into_iter()
-            .map(|t| mesos::framework_info::Capability { r#type: Some(t as i32) })
-            .collect(),
-            ..Default::default()
-        })
-        .collect();
-    Arc::new(move |agent: &mesos::SlaveId| {
-        let tasks = infos
-            .iter()
-            .enumerate()
-            .flat_map(|(k, framework)| {
-                (0..tasks).map(move |j| (k, j, framework.id.clone().expect("an id")))
-            })
-            .map(|(k, j, framework_id)| {
-                let id = format!("{}-framework{k}-task{j}", agent.value);
-                mesos::Task {
-                    name: id.clone(),
-                    task_id: mesos::TaskId { value: id },
-                    framework_id,
-                    slave_id: agent.clone(),
-                    state: mesos::TaskState::TaskRunning as i32,
-                    resources: task_resources.clone(),
-                    labels: Some(labels.clone()),
-                    ..Default::default()
-                }
-            })
-            .collect();
-        (infos.clone(), tasks, Vec::new())
-    })
-}
 
 /// (agents, running tasks) the master holds.
 async fn holds(master: &Master) -> (usize, usize) {
@@ -143,6 +93,7 @@ async fn fail1(
     let here = agent_thread.as_ref().map_or_else(actix_rt::Arbiter::current, |a| a.handle());
     let resources = Resources::parse("cpus:20;mem:10240").expect("resources").to_protos();
     let running = running(frameworks, tasks);
+    let report = agent_report(&tx);
     let spawned: Vec<_> = (0..agents)
         .map(|i| {
             let info = mesos::SlaveInfo {
@@ -153,7 +104,8 @@ async fn fail1(
                 ..Default::default()
             };
             let detector = Detector::new(pids.clone(), pids[leader].clone());
-            Agent::new(i, info, running.clone(), detector, tx.clone()).spawn(&agent_node, &here)
+            let agent = Agent::new(i, info, running.clone(), detector, report.clone());
+            spawn_agent(&agent_node, &here, i, agent)
         })
         .collect();
     // Let every agent start before the clock does.

@@ -7,7 +7,7 @@
 //!
 //! Three masters (raft registrars with their logs in sled, fsynced) on libprocess nodes
 //! that talk TCP on 127.0.0.1, in one OS process (`cluster/mod.rs`). Emulated agents
-//! (`cluster::Agent`, without tasks here) and schedulers are small processes on two more
+//! (`mesos_emulate::Agent`, without tasks here) and schedulers are small processes on two more
 //! TCP nodes speaking the real protocol; a scheduler subscribes with a failover timeout
 //! and re-subscribes with its FrameworkID (`force`), finding the leader again the same
 //! way as the agents (`cluster::Detector`).
@@ -18,13 +18,11 @@
 
 mod cluster;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cluster::{
-    Agent, Cluster, Detector, RETRY, Report, Running, list, median, tcp_node, wait_back,
-};
+use cluster::{Cluster, Report, agent_report, list, median, spawn_agent, tcp_node, wait_back};
 use libprocess::{Context, Pid, Process};
+use mesos_emulate::{Agent, Detector, RETRY, load};
 use mesos_proto::extensions::NewMasterDetectedMessage;
 use mesos_proto::mesos::{self, internal, scheduler};
 use mesos_proto::resources::Resources;
@@ -128,7 +126,8 @@ async fn failover(
     let (agent_node, scheduler_node) = (tcp_node(), tcp_node());
     let resources = Resources::parse("cpus:4;mem:8192").expect("resources").to_protos();
     let here = actix_rt::Arbiter::current();
-    let nothing: Running = Arc::new(|_| (Vec::new(), Vec::new(), Vec::new()));
+    let nothing = load::nothing();
+    let report = agent_report(&tx);
     for i in 0..agents {
         let info = mesos::SlaveInfo {
             hostname: format!("agent-{i}.invalid"),
@@ -137,8 +136,8 @@ async fn failover(
             ..Default::default()
         };
         let detector = Detector::new(pids.clone(), pids[leader].clone());
-        let agent = Agent::new(i, info, nothing.clone(), detector, tx.clone());
-        let _ = agent.spawn(&agent_node, &here).tell(|a, ctx| a.start(ctx));
+        let agent = Agent::new(i, info, nothing.clone(), detector, report.clone());
+        let _ = spawn_agent(&agent_node, &here, i, agent).tell(|a, ctx| a.start(ctx));
     }
     for i in 0..frameworks {
         let info = mesos::FrameworkInfo {

@@ -1,14 +1,7 @@
 //! What the failover benchmarks (`failover.rs`, HA-1; `fail1.rs`, FAIL-1) share: three
-//! raft masters on TCP loopback nodes in one OS process, emulated agents speaking the
-//! real protocol, how clients find the leader again, and the small CLI helpers.
-//!
-//! An emulated agent registers (`RegisterSlaveMessage`), or, when it was built with an id,
-//! re-registers (`ReregisterSlaveMessage`, with its frameworks and tasks), again after 1 s,
-//! 2 s, ... while unanswered, links to the master that answered and answers pings. When the link breaks it re-registers with
-//! each master of its list in turn every 250 ms until one names the leader
-//! (`NewMasterDetectedMessage`: a follower answers so once it knows the leader, and a new
-//! leader tells the agents of its registry); from then on it re-sends to that leader only
-//! after 1 s, 2 s, 4 s, ... (Mesos agents back off from 1 s as well).
+//! raft masters on TCP loopback nodes in one OS process, the emulated agents of
+//! `mesos-emulate` (the crate's docs say how they register, re-register and follow
+//! leader changes), and the small CLI helpers.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -16,226 +9,35 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_rt::{Arbiter, ArbiterHandle};
-use libprocess::{Context, Node, Pid, Process, ProcessRef};
+use libprocess::{Node, Pid, ProcessRef};
+use mesos_emulate::{Agent, EventKind};
 use mesos_master::launch::{Master, MasterOptions, spawn_master_with};
 use mesos_master::process::Role;
-use mesos_proto::mesos::{self, internal};
 use mesos_registrar::{RaftRegistrar, RaftRegistrarConfig};
 use tokio::sync::mpsc;
 
-/// How often a detached client tries the next master of its list.
-pub const RETRY: Duration = Duration::from_millis(250);
-/// The first re-send to a named leader that has not answered; doubles up to [`MAX_BACKOFF`].
-const BACKOFF: Duration = Duration::from_secs(1);
-const MAX_BACKOFF: Duration = Duration::from_secs(8);
-
-/// What an emulated agent receives from a master.
-pub use mesos_proto::inbox::AgentInbox as AgentMsg;
-
-/// Who was (re-)registered: an agent (`true`) or a framework (`false`), its number, and when.
+/// Who was (re-)registered: an agent (`true`) or a framework (`false`), its number, and
+/// when. Unbounded: at most one entry per client and registration.
 pub type Report = mpsc::UnboundedSender<(bool, usize, Instant)>;
 
-/// Which master a client talks to, and how it finds another.
-pub struct Detector {
-    masters: Vec<Pid>,
-    /// The master the client talks to.
-    pub current: Pid,
-    /// True between losing the master and being (re-)registered.
-    pub detached: bool,
-    /// While detached: a master named `current` as the leader; wait for it with backoff.
-    named: bool,
-    /// The master lost last (a follower may still name it until it learns of a new one).
-    lost: Option<Pid>,
-    backoff: Duration,
-    next: usize,
+/// An emulated agent's report that forwards its (re-)registrations to `report`.
+pub fn agent_report(report: &Report) -> mesos_emulate::Report {
+    let report = report.clone();
+    Arc::new(move |event| {
+        if matches!(event.kind, EventKind::Registered | EventKind::Reregistered) {
+            let _ = report.send((true, event.agent, Instant::now()));
+        }
+    })
 }
 
-impl Detector {
-    /// Talks to `leader`, one of `masters`.
-    pub fn new(masters: Vec<Pid>, leader: Pid) -> Detector {
-        Detector {
-            masters,
-            current: leader,
-            detached: false,
-            named: false,
-            lost: None,
-            backoff: BACKOFF,
-            next: 0,
-        }
-    }
-
-    /// The current master is lost: go to the next one.
-    pub fn lost(&mut self) {
-        self.detached = true;
-        self.named = false;
-        self.lost = Some(self.current.clone());
-        self.next = (self.next + 1) % self.masters.len();
-        self.current = self.masters[self.next].clone();
-    }
-
-    /// A master names `leader`: true if the client should (re-)register with it now
-    /// (not when it is already waiting for that leader's answer, nor when it is the
-    /// master just lost).
-    pub fn named(&mut self, leader: Pid) -> bool {
-        if (self.named && leader == self.current) || self.lost.as_ref() == Some(&leader) {
-            return false;
-        }
-        self.current = leader;
-        if self.detached {
-            self.named = true;
-            self.backoff = BACKOFF;
-        }
-        true
-    }
-
-    /// The retry timer fired while detached: when to fire next, after the client tried
-    /// `current` again (a named leader) or moved to the next master.
-    pub fn retry(&mut self) -> Duration {
-        if self.named {
-            let wait = self.backoff;
-            self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-            wait
-        } else {
-            self.next = (self.next + 1) % self.masters.len();
-            self.current = self.masters[self.next].clone();
-            RETRY
-        }
-    }
-
-    /// (Re-)registered by `from`.
-    pub fn attached(&mut self, from: Pid) {
-        self.detached = false;
-        self.named = false;
-        self.lost = None;
-        self.current = from;
-    }
-}
-
-/// What an agent reports when it re-registers: its frameworks, their tasks, and its
-/// completed frameworks with their finished tasks.
-pub type Reported =
-    (Vec<mesos::FrameworkInfo>, Vec<mesos::Task>, Vec<internal::archive::Framework>);
-
-/// What an agent reports when it re-registers, made from its id at each send (so that
-/// 40,000 agents do not each keep their tasks in memory).
-pub type Running = Arc<dyn Fn(&mesos::SlaveId) -> Reported + Send + Sync>;
-
-/// An emulated agent; [`Agent::register`] starts it.
-pub struct Agent {
+/// Spawns `agent` (number `number`) as `slave(number + 1)` on `node`, running on `arbiter`.
+pub fn spawn_agent(
+    node: &Node,
+    arbiter: &ArbiterHandle,
     number: usize,
-    info: mesos::SlaveInfo,
-    running: Running,
-    detector: Detector,
-    report: Report,
-}
-
-impl Agent {
-    /// Agent `number`; with an id in `info` it starts by re-registering. Re-registrations
-    /// carry the frameworks and tasks that `running` makes.
-    pub fn new(
-        number: usize,
-        info: mesos::SlaveInfo,
-        running: Running,
-        detector: Detector,
-        report: Report,
-    ) -> Agent {
-        Agent { number, info, running, detector, report }
-    }
-
-    /// Spawns agent `number` as `slave(number + 1)` on `node`, running on `arbiter`
-    /// ([`Agent::start`] comes later).
-    pub fn spawn(self, node: &Node, arbiter: &ArbiterHandle) -> ProcessRef<Agent> {
-        node.spawn_on(arbiter, format!("slave({})", self.number + 1), move || self)
-            .expect("spawn agent")
-    }
-
-    /// Registers with the master it was given, and again with backoff while unanswered
-    /// (the leader may change meanwhile: a follower then names the new one).
-    pub fn start(&mut self, ctx: &mut Context<'_, Self>) {
-        self.detector.detached = true;
-        self.detector.named = true;
-        self.register(ctx);
-        let next = self.detector.retry();
-        ctx.delay(next, |p, ctx| p.on_retry_timeout(ctx));
-    }
-
-    /// Sends a (re-)registration to the current master.
-    fn register(&self, ctx: &mut Context<'_, Self>) {
-        let to = self.detector.current.clone();
-        if let Some(id) = &self.info.id {
-            let (frameworks, tasks, completed_frameworks) = (self.running)(id);
-            ctx.send(
-                &to,
-                internal::ReregisterSlaveMessage {
-                    slave: self.info.clone(),
-                    version: Some("1.11.0".into()),
-                    frameworks,
-                    tasks,
-                    completed_frameworks,
-                    ..Default::default()
-                },
-            );
-        } else {
-            ctx.send(
-                &to,
-                internal::RegisterSlaveMessage {
-                    slave: self.info.clone(),
-                    version: Some("1.11.0".into()),
-                    ..Default::default()
-                },
-            );
-        }
-    }
-
-    /// `leader` leads (a master or the benchmark says so): re-register with it unless
-    /// already waiting for its answer.
-    pub fn detected(&mut self, leader: Pid, ctx: &mut Context<'_, Self>) {
-        if self.detector.named(leader) {
-            self.register(ctx);
-        }
-    }
-
-    fn on_registered(&mut self, from: Pid, id: mesos::SlaveId, ctx: &mut Context<'_, Self>) {
-        self.info.id = Some(id);
-        self.detector.attached(from.clone());
-        ctx.link(&from);
-        let _ = self.report.send((true, self.number, Instant::now()));
-    }
-
-    fn on_retry_timeout(&mut self, ctx: &mut Context<'_, Self>) {
-        if self.detector.detached {
-            let next = self.detector.retry();
-            self.register(ctx);
-            ctx.delay(next, |p, ctx| p.on_retry_timeout(ctx));
-        }
-    }
-}
-
-impl Process for Agent {
-    type Message = AgentMsg;
-
-    fn on_message(&mut self, from: Pid, message: AgentMsg, ctx: &mut Context<'_, Self>) {
-        match message {
-            AgentMsg::Registered(m) => self.on_registered(from, m.slave_id, ctx),
-            AgentMsg::Reregistered(m) => self.on_registered(from, m.slave_id, ctx),
-            AgentMsg::Ping(_) => ctx.send(&from, internal::PongSlaveMessage {}),
-            AgentMsg::NewMaster(m) => {
-                if let Ok(pid) = m.pid.parse::<Pid>() {
-                    self.detected(pid, ctx);
-                }
-            }
-            // Emulated agents run no tasks: nothing else comes in these benchmarks.
-            _ => {}
-        }
-    }
-
-    fn on_exited(&mut self, pid: Pid, ctx: &mut Context<'_, Self>) {
-        if pid == self.detector.current && !self.detector.detached {
-            self.detector.lost();
-            self.register(ctx);
-            ctx.delay(RETRY, |p, ctx| p.on_retry_timeout(ctx));
-        }
-    }
+    agent: Agent,
+) -> ProcessRef<Agent> {
+    node.spawn_on(arbiter, format!("slave({})", number + 1), move || agent).expect("spawn agent")
 }
 
 /// A libprocess node on an ephemeral 127.0.0.1 port.

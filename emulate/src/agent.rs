@@ -1,0 +1,340 @@
+//! One emulated agent: a libprocess process named `slave(N)` that speaks the agent's
+//! side of the real master protocol with no containerizer behind it.
+//!
+//! 1. It registers (`RegisterSlaveMessage`), or, built with an id, re-registers
+//!    (`ReregisterSlaveMessage` with the frameworks and tasks it runs), again with
+//!    backoff while unanswered ([`Detector`]).
+//! 2. Registered, it links to the master that answered and answers its pings.
+//! 3. `RunTaskMessage`: the task runs at once (`TASK_RUNNING`); with a task duration it
+//!    finishes after it (`TASK_FINISHED`). `KillTaskMessage`: `TASK_KILLED`. A task
+//!    whose terminal update the master acknowledged is forgotten.
+//! 4. When the link breaks, or a master names another leader, it re-registers with its
+//!    tasks, as our real agents do (Mesos: slave.cpp `Slave::detected`,
+//!    `Slave::doReliableRegistration`).
+//!
+//! Not emulated: executors, task groups, operations, update retries (an unacknowledged
+//! update is re-sent only inside the next re-registration, as the task's state).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use libprocess::{Context, Pid, Process, Time};
+use mesos_proto::inbox::AgentInbox;
+use mesos_proto::mesos::{self, TaskState, internal};
+
+use crate::Detector;
+
+/// The most tasks one emulated agent holds; a launch beyond it is answered
+/// `TASK_DROPPED` (the master only launches what the agent's resources hold, so this is
+/// reached only with tiny task resources).
+pub const MAX_TASKS: usize = 10_000;
+
+/// The Mesos version emulated agents announce.
+const VERSION: &str = "1.11.0";
+
+/// What an agent reports running besides the tasks it was given, made from its id at
+/// each re-registration (so that 40,000 agents do not each keep them in memory): the
+/// benchmark load of [`crate::load::running`]. The frameworks and their running tasks,
+/// and completed frameworks with their finished tasks (Mesos's
+/// `ReregisterSlaveMessage.completed_frameworks`).
+pub type Running = Arc<
+    dyn Fn(
+            &mesos::SlaveId,
+        )
+            -> (Vec<mesos::FrameworkInfo>, Vec<mesos::Task>, Vec<internal::archive::Framework>)
+        + Send
+        + Sync,
+>;
+
+/// What happened to an emulated agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// `SlaveRegisteredMessage`: the master admitted the agent under a new id.
+    Registered,
+    /// `SlaveReregisteredMessage`: the master took the agent (and its tasks) back.
+    Reregistered,
+    /// The link to the master it was registered with broke.
+    Disconnected,
+    /// A task of a `RunTaskMessage` runs (`TASK_RUNNING` sent).
+    TaskRunning,
+    /// A task finished (`TASK_FINISHED` sent).
+    TaskFinished,
+}
+
+/// One report line: agent `agent` saw `kind` from `master` at `at` (the node's clock).
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// The agent's number (0-based; its process is `slave(agent + 1)`).
+    pub agent: usize,
+    /// What happened.
+    pub kind: EventKind,
+    /// The master concerned.
+    pub master: Pid,
+    /// When, on the libprocess clock.
+    pub at: Time,
+}
+
+/// Where agents report their events; called on the agent's thread, so it must not block.
+pub type Report = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// An emulated agent; spawn it on a node, then [`Agent::start`] it.
+pub struct Agent {
+    number: usize,
+    info: mesos::SlaveInfo,
+    running: Running,
+    detector: Detector,
+    report: Report,
+    /// How long launched tasks run before `TASK_FINISHED` (`None`: until killed).
+    task_duration: Option<Duration>,
+    /// Tasks launched here, by task id, with their frameworks.
+    tasks: HashMap<String, mesos::Task>,
+    frameworks: HashMap<String, mesos::FrameworkInfo>,
+    /// Status updates sent (makes each update's uuid unique).
+    updates: u64,
+    /// The master shut this agent down: it stays silent.
+    shut_down: bool,
+}
+
+impl Agent {
+    /// Agent `number`; with an id in `info` it starts by re-registering. Re-registrations
+    /// carry the frameworks and tasks that `running` makes plus those launched here.
+    pub fn new(
+        number: usize,
+        info: mesos::SlaveInfo,
+        running: Running,
+        detector: Detector,
+        report: Report,
+    ) -> Agent {
+        Agent {
+            number,
+            info,
+            running,
+            detector,
+            report,
+            task_duration: None,
+            tasks: HashMap::new(),
+            frameworks: HashMap::new(),
+            updates: 0,
+            shut_down: false,
+        }
+    }
+
+    /// Launched tasks finish after `duration` (default: they run until killed).
+    pub fn with_task_duration(mut self, duration: Option<Duration>) -> Agent {
+        self.task_duration = duration;
+        self
+    }
+
+    /// Registers with the master it was given, and again with backoff while unanswered
+    /// (the leader may change meanwhile: a follower then names the new one).
+    pub fn start(&mut self, ctx: &mut Context<'_, Self>) {
+        self.detector.starting();
+        self.register(ctx);
+        let next = self.detector.retry();
+        ctx.delay(next, |p, ctx| p.on_retry_timeout(ctx));
+    }
+
+    /// `leader` leads (a master or the caller says so): re-register with it unless
+    /// already waiting for its answer.
+    pub fn detected(&mut self, leader: Pid, ctx: &mut Context<'_, Self>) {
+        if !self.shut_down && self.detector.named(leader) {
+            self.register(ctx);
+        }
+    }
+
+    /// Sends a (re-)registration to the current master.
+    fn register(&self, ctx: &mut Context<'_, Self>) {
+        let to = self.detector.current.clone();
+        let Some(id) = &self.info.id else {
+            let message = internal::RegisterSlaveMessage {
+                slave: self.info.clone(),
+                version: Some(VERSION.into()),
+                ..Default::default()
+            };
+            return ctx.send(&to, message);
+        };
+        let (mut frameworks, mut tasks, completed_frameworks) = (self.running)(id);
+        frameworks.extend(self.frameworks.values().cloned());
+        tasks.extend(self.tasks.values().cloned());
+        let message = internal::ReregisterSlaveMessage {
+            slave: self.info.clone(),
+            version: Some(VERSION.into()),
+            frameworks,
+            tasks,
+            completed_frameworks,
+            ..Default::default()
+        };
+        ctx.send(&to, message);
+    }
+
+    fn emit(&self, kind: EventKind, master: Pid, ctx: &Context<'_, Self>) {
+        (self.report)(Event { agent: self.number, kind, master, at: ctx.now() });
+    }
+
+    fn on_registered(
+        &mut self,
+        from: Pid,
+        id: mesos::SlaveId,
+        kind: EventKind,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        self.info.id = Some(id);
+        self.detector.attached(from.clone());
+        ctx.link(&from);
+        self.emit(kind, from, ctx);
+    }
+
+    fn on_retry_timeout(&mut self, ctx: &mut Context<'_, Self>) {
+        if self.detector.detached && !self.shut_down {
+            let next = self.detector.retry();
+            self.register(ctx);
+            ctx.delay(next, |p, ctx| p.on_retry_timeout(ctx));
+        }
+    }
+
+    fn on_run_task(&mut self, m: internal::RunTaskMessage, ctx: &mut Context<'_, Self>) {
+        let Some(framework_id) = m.framework.id.clone() else {
+            return; // A launch without a framework id cannot be answered.
+        };
+        let Some(slave_id) = self.info.id.clone() else {
+            return; // Not registered yet: the master cannot have meant us.
+        };
+        let task = mesos::Task {
+            name: m.task.name.clone(),
+            task_id: m.task.task_id.clone(),
+            framework_id: framework_id.clone(),
+            executor_id: m.task.executor.as_ref().map(|e| e.executor_id.clone()),
+            slave_id,
+            state: TaskState::TaskRunning as i32,
+            resources: m.task.resources.clone(),
+            labels: m.task.labels.clone(),
+            ..Default::default()
+        };
+        if self.tasks.len() >= MAX_TASKS {
+            return self.send_update(&task, TaskState::TaskDropped, ctx);
+        }
+        self.frameworks.insert(framework_id.value.clone(), m.framework);
+        self.send_update(&task, TaskState::TaskRunning, ctx);
+        let id = task.task_id.value.clone();
+        self.tasks.insert(id.clone(), task);
+        self.emit(EventKind::TaskRunning, self.detector.current.clone(), ctx);
+        if let Some(duration) = self.task_duration {
+            ctx.delay(duration, move |p, ctx| p.on_task_timeout(id, ctx));
+        }
+    }
+
+    /// A launched task's duration is over: it finished.
+    fn on_task_timeout(&mut self, task_id: String, ctx: &mut Context<'_, Self>) {
+        self.end_task(&task_id, TaskState::TaskFinished, ctx);
+        if self.tasks.contains_key(&task_id) {
+            self.emit(EventKind::TaskFinished, self.detector.current.clone(), ctx);
+        }
+    }
+
+    /// Moves a running task to the terminal `state` and says so; it is forgotten once
+    /// the master acknowledges.
+    fn end_task(&mut self, task_id: &str, state: TaskState, ctx: &mut Context<'_, Self>) {
+        let Some(task) = self.tasks.get_mut(task_id) else { return };
+        if task.state != TaskState::TaskRunning as i32 {
+            return;
+        }
+        task.state = state as i32;
+        let task = task.clone();
+        self.send_update(&task, state, ctx);
+    }
+
+    fn send_update(&mut self, task: &mesos::Task, state: TaskState, ctx: &mut Context<'_, Self>) {
+        self.updates += 1;
+        // Unique per agent and update: the agent's number, then the update's.
+        let mut uuid = (self.number as u64).to_be_bytes().to_vec();
+        uuid.extend(self.updates.to_be_bytes());
+        let now = ctx.now().secs_f64();
+        let status = mesos::TaskStatus {
+            task_id: task.task_id.clone(),
+            state: state as i32,
+            slave_id: Some(task.slave_id.clone()),
+            executor_id: task.executor_id.clone(),
+            source: Some(mesos::task_status::Source::Executor as i32),
+            timestamp: Some(now),
+            uuid: Some(uuid.clone()),
+            ..Default::default()
+        };
+        let update = internal::StatusUpdate {
+            framework_id: task.framework_id.clone(),
+            executor_id: task.executor_id.clone(),
+            slave_id: Some(task.slave_id.clone()),
+            status,
+            timestamp: now,
+            uuid: Some(uuid),
+            latest_state: None,
+        };
+        let message = internal::StatusUpdateMessage { update, pid: Some(ctx.pid().to_string()) };
+        ctx.send(&self.detector.current.clone(), message);
+    }
+
+    fn on_ack(&mut self, m: internal::StatusUpdateAcknowledgementMessage) {
+        let terminal = self
+            .tasks
+            .get(&m.task_id.value)
+            .is_some_and(|t| t.state != TaskState::TaskRunning as i32);
+        if terminal {
+            self.tasks.remove(&m.task_id.value);
+        }
+    }
+
+    fn on_shutdown_framework(&mut self, framework_id: &mesos::FrameworkId) {
+        self.tasks.retain(|_, t| t.framework_id != *framework_id);
+        self.frameworks.remove(&framework_id.value);
+    }
+}
+
+impl Process for Agent {
+    type Message = AgentInbox;
+
+    fn on_message(&mut self, from: Pid, message: AgentInbox, ctx: &mut Context<'_, Self>) {
+        if self.shut_down {
+            return;
+        }
+        match message {
+            AgentInbox::Registered(m) => {
+                self.on_registered(from, m.slave_id, EventKind::Registered, ctx)
+            }
+            AgentInbox::Reregistered(m) => {
+                self.on_registered(from, m.slave_id, EventKind::Reregistered, ctx)
+            }
+            AgentInbox::Ping(_) => ctx.send(&from, internal::PongSlaveMessage {}),
+            AgentInbox::NewMaster(m) => {
+                if let Ok(pid) = m.pid.parse::<Pid>() {
+                    self.detected(pid, ctx);
+                }
+            }
+            AgentInbox::RunTask(m) => self.on_run_task(m, ctx),
+            AgentInbox::KillTask(m) => self.end_task(&m.task_id.value, TaskState::TaskKilled, ctx),
+            AgentInbox::Ack(m) => self.on_ack(m),
+            AgentInbox::ShutdownFramework(m) => self.on_shutdown_framework(&m.framework_id),
+            // Mesos: slave.cpp `Slave::shutdown`; the master removed this agent.
+            AgentInbox::Shutdown(_) => self.shut_down = true,
+            // No executors, no checkpointed resources, no draining and no operation
+            // feedback here (the emulated agent advertises no AGENT_OPERATION_FEEDBACK,
+            // so masters send it no operations): nothing to do.
+            AgentInbox::ShutdownExecutor(_)
+            | AgentInbox::UpdateFramework(_)
+            | AgentInbox::FrameworkToExecutor(_)
+            | AgentInbox::CheckpointResources(_)
+            | AgentInbox::Drain(_)
+            | AgentInbox::ApplyOperation(_)
+            | AgentInbox::AckOperation(_)
+            | AgentInbox::ReconcileOperations(_) => {}
+        }
+    }
+
+    fn on_exited(&mut self, pid: Pid, ctx: &mut Context<'_, Self>) {
+        if pid == self.detector.current && !self.detector.detached && !self.shut_down {
+            self.emit(EventKind::Disconnected, pid, ctx);
+            self.detector.lost();
+            self.register(ctx);
+            ctx.delay(crate::detector::RETRY, |p, ctx| p.on_retry_timeout(ctx));
+        }
+    }
+}

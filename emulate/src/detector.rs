@@ -1,0 +1,128 @@
+//! How an emulated client finds the leading master, the way our real agents do: after a
+//! broken link it tries each master of its list in turn every [`RETRY`] until one names
+//! the leader (`NewMasterDetectedMessage`: a follower answers so once it knows the
+//! leader, and a new leader tells the agents of its registry); from then on it re-sends
+//! to that leader only after 1 s, 2 s, 4 s, ... up to 8 s (Mesos agents back off from
+//! 1 s as well; Mesos: slave.cpp `Slave::doReliableRegistration`).
+
+use std::time::Duration;
+
+use libprocess::Pid;
+
+/// How often a detached client tries the next master of its list.
+pub const RETRY: Duration = Duration::from_millis(250);
+/// The first re-send to a named leader that has not answered; doubles up to [`MAX_BACKOFF`].
+const BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(8);
+
+/// Which master a client talks to, and how it finds another.
+#[derive(Debug, Clone)]
+pub struct Detector {
+    masters: Vec<Pid>,
+    /// The master the client talks to.
+    pub current: Pid,
+    /// True between losing the master and being (re-)registered.
+    pub detached: bool,
+    /// While detached: a master named `current` as the leader; wait for it with backoff.
+    named: bool,
+    /// The master lost last (a follower may still name it until it learns of a new one).
+    lost: Option<Pid>,
+    backoff: Duration,
+    next: usize,
+}
+
+impl Detector {
+    /// Talks to `leader`, one of `masters` (which must hold at least `leader`).
+    pub fn new(masters: Vec<Pid>, leader: Pid) -> Detector {
+        let masters = if masters.is_empty() { vec![leader.clone()] } else { masters };
+        Detector {
+            masters,
+            current: leader,
+            detached: false,
+            named: false,
+            lost: None,
+            backoff: BACKOFF,
+            next: 0,
+        }
+    }
+
+    /// About to register for the first time: wait for `current` with backoff, as for a
+    /// named leader.
+    pub fn starting(&mut self) {
+        self.detached = true;
+        self.named = true;
+    }
+
+    /// The current master is lost: go to the next one.
+    pub fn lost(&mut self) {
+        self.detached = true;
+        self.named = false;
+        self.lost = Some(self.current.clone());
+        self.next = (self.next + 1) % self.masters.len();
+        self.current = self.masters[self.next].clone();
+    }
+
+    /// A master names `leader`: true if the client should (re-)register with it now
+    /// (not when it is already waiting for that leader's answer, nor when it is the
+    /// master just lost).
+    pub fn named(&mut self, leader: Pid) -> bool {
+        if (self.named && leader == self.current) || self.lost.as_ref() == Some(&leader) {
+            return false;
+        }
+        self.current = leader;
+        if self.detached {
+            self.named = true;
+            self.backoff = BACKOFF;
+        }
+        true
+    }
+
+    /// The retry timer fired while detached: when to fire next, after the client tried
+    /// `current` again (a named leader) or moved to the next master.
+    pub fn retry(&mut self) -> Duration {
+        if self.named {
+            let wait = self.backoff;
+            self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+            wait
+        } else {
+            self.next = (self.next + 1) % self.masters.len();
+            self.current = self.masters[self.next].clone();
+            RETRY
+        }
+    }
+
+    /// (Re-)registered by `from`.
+    pub fn attached(&mut self, from: Pid) {
+        self.detached = false;
+        self.named = false;
+        self.lost = None;
+        self.current = from;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pid(port: u16) -> Pid {
+        format!("master@127.0.0.1:{port}").parse().unwrap()
+    }
+
+    /// A lost client walks the list every RETRY, then backs off once a leader is named,
+    /// and ignores the master it just lost.
+    #[test]
+    fn walks_the_list_then_backs_off_on_the_named_leader() {
+        let mut d = Detector::new(vec![pid(1), pid(2), pid(3)], pid(1));
+        d.lost();
+        assert_eq!(d.current, pid(2));
+        assert_eq!(d.retry(), RETRY);
+        assert_eq!(d.current, pid(3));
+        assert!(!d.named(pid(1)), "the lost master is not taken back");
+        assert!(d.named(pid(2)));
+        assert!(!d.named(pid(2)), "already waiting for it");
+        assert_eq!(d.retry(), Duration::from_secs(1));
+        assert_eq!(d.retry(), Duration::from_secs(2));
+        d.attached(pid(2));
+        assert!(!d.detached);
+    }
+}

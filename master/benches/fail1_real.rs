@@ -1,0 +1,216 @@
+//! FAIL-1 on real processes (issue 18, section 4): three `mesos-master` processes started
+//! as users start them, emulated agents carrying the Mesos benchmark load, a `kill -9` of
+//! the leader. A `--release` bench binary printing a Markdown table.
+//!
+//! ```text
+//! cargo bench -p mesos-master --bench fail1_real -- [--agents 1000,10000] [--runs 3]
+//!     [--frameworks 5] [--tasks 2] [--window 1000]
+//! ```
+//!
+//! 1. Three `mesos-master --registry=raft --masters=a,b,c --work_dir=<temp>` on 127.0.0.1,
+//!    each on a port the OS assigned (this process binds the sockets and hands each
+//!    master its own with `--listen_fd`), logs in the temporary folder.
+//! 2. The emulated agents of `mesos-emulate` run on their own thread of this process (as
+//!    the `mesos-emulate` binary runs them), on one libprocess node. Each starts by
+//!    re-registering with the first master with `--frameworks` x `--tasks` running tasks,
+//!    `--window` agents at a time; followers name the leader, and the agents go there.
+//!    Set-up is over when every agent is re-registered with one master and its
+//!    `/metrics/snapshot` counts every agent active and every task running.
+//! 3. The leader's RSS (`/proc/<pid>/status` VmRSS) is read; then it gets SIGKILL. Timed
+//!    from the kill until every agent reported `SlaveReregisteredMessage` from another
+//!    master (the agents' report stream); that master's metrics must then count every
+//!    agent and task again.
+//!
+//! Every master process is killed and the temporary folder removed at the end of a run.
+
+mod real;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use libprocess::{Node, Pid};
+use mesos_emulate::{AgentsConfig, Event, EventKind, Report, load, spawn_agents};
+use mesos_proto::resources::Resources;
+use real::{Masters, holds, list, median, on_thread};
+use tokio::sync::mpsc;
+
+/// The command line's settings besides the agent counts and runs.
+#[derive(Clone, Copy)]
+struct Options {
+    frameworks: usize,
+    tasks: usize,
+    window: usize,
+}
+
+/// What one run measured.
+struct Figures {
+    setup_s: f64,
+    back_s: f64,
+    rss_kib: u64,
+}
+
+/// The leader's resident memory in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Reads events until every agent's last (re-)registration is with one master, `since`
+/// or later; returns that master. Panics after `limit`.
+async fn settle(
+    rx: &mut mpsc::UnboundedReceiver<Event>,
+    with: &mut HashMap<usize, Pid>,
+    agents: usize,
+    since: Instant,
+    limit: Duration,
+) -> Pid {
+    loop {
+        let leaders: HashSet<&Pid> = with.values().collect();
+        if with.len() == agents && leaders.len() == 1 {
+            return with.values().next().expect("agents").clone();
+        }
+        let left = limit.saturating_sub(since.elapsed());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(event)) => match event.kind {
+                EventKind::Registered | EventKind::Reregistered => {
+                    with.insert(event.agent, event.master);
+                }
+                EventKind::Disconnected => {
+                    with.remove(&event.agent);
+                }
+                EventKind::TaskRunning | EventKind::TaskFinished => {}
+            },
+            _ => {
+                panic!("only {}/{agents} agents settled on one master within {limit:?}", with.len())
+            }
+        }
+    }
+}
+
+async fn fail1_real(root: &Path, agents: usize, options: Options) -> Figures {
+    let dir = tempfile::tempdir_in(root).expect("a temporary folder");
+    let mut masters = Masters::start(dir.path());
+    let pids = real::pids(&masters);
+    let limit = Duration::from_secs(120 + agents as u64 / 50);
+    let expected = (agents as u64, (agents * options.frameworks * options.tasks) as u64);
+
+    let (arbiter, node) = on_thread(|| {
+        Node::builder("127.0.0.1:0".parse().expect("an address")).start().expect("bind")
+    })
+    .await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let report: Report = Arc::new(move |event| {
+        let _ = tx.send(event);
+    });
+    let config = AgentsConfig {
+        masters: pids.clone(),
+        agents,
+        resources: Resources::parse("cpus:20;mem:10240").expect("resources").to_protos(),
+        running: load::running(options.frameworks, options.tasks),
+        reregister: true,
+        task_duration: None,
+        prefix: "agent".into(),
+    };
+    let spawned = spawn_agents(&node, &arbiter.handle(), &config, &report).expect("spawn agents");
+
+    let started = Instant::now();
+    let mut with = HashMap::new();
+    for chunk in spawned.chunks(options.window.max(1)) {
+        for agent in chunk {
+            let _ = agent.tell(|a, ctx| a.start(ctx));
+        }
+        let want = with.len() + chunk.len();
+        while with.len() < want {
+            match tokio::time::timeout(limit, rx.recv()).await {
+                Ok(Some(e)) if matches!(e.kind, EventKind::Reregistered) => {
+                    with.insert(e.agent, e.master);
+                }
+                Ok(Some(_)) => {}
+                _ => panic!("only {}/{agents} agents re-registered within {limit:?}", with.len()),
+            }
+        }
+    }
+    let leader = settle(&mut rx, &mut with, agents, started, limit).await;
+    let leader_index = masters.index_of(&leader);
+    // The metrics lag the re-registrations by the registry writes: poll them.
+    let mut polls = 0;
+    while holds(masters.addresses[leader_index]) != Some(expected) {
+        polls += 1;
+        assert!(started.elapsed() < limit, "the leader never held {expected:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let setup_s = started.elapsed().as_secs_f64();
+    let rss_kib = rss_kib(masters.children[leader_index].id());
+    if polls > 0 {
+        eprintln!("{agents} agents: leader metrics caught up after {polls} polls");
+    }
+
+    let killed = Instant::now();
+    masters.kill(leader_index);
+    with.clear();
+    let new_leader = settle(&mut rx, &mut with, agents, killed, limit).await;
+    let back_s = killed.elapsed().as_secs_f64();
+    assert_ne!(new_leader, leader, "the agents went back to a killed master");
+    let new_index = masters.index_of(&new_leader);
+    while holds(masters.addresses[new_index]) != Some(expected) {
+        assert!(killed.elapsed() < limit, "the new leader never held {expected:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    node.shutdown().await;
+    arbiter.stop();
+    masters.kill_all();
+    Figures { setup_s, back_s, rss_kib }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let agent_counts = list(&args, "--agents", &[1000, 10000]);
+    let runs = list(&args, "--runs", &[3])[0].max(1);
+    let options = Options {
+        frameworks: list(&args, "--frameworks", &[5])[0],
+        tasks: list(&args, "--tasks", &[2])[0],
+        window: list(&args, "--window", &[1000])[0],
+    };
+    let root = tempfile::tempdir().expect("a temporary folder");
+    println!(
+        "FAIL-1 on real processes: 3 mesos-master (raft, default elections) on 127.0.0.1, \
+         emulated agents on one node in this process; {} frameworks x {} running tasks per \
+         agent; kill -9 of the leader; median of {runs} runs\n",
+        options.frameworks, options.tasks
+    );
+    println!(
+        "| agents | running tasks | set-up s | all agents back after kill -9 | leader RSS \
+         | RSS per 1k agents | RSS per 10k tasks | runs (back s) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    actix_rt::System::new().block_on(async move {
+        for &agents in &agent_counts {
+            let mut results = Vec::new();
+            for _ in 0..runs {
+                results.push(fail1_real(root.path(), agents, options).await);
+            }
+            let tasks = agents * options.frameworks * options.tasks;
+            let rss_mib = median(results.iter().map(|r| r.rss_kib as f64 / 1024.0).collect());
+            let each: Vec<String> = results.iter().map(|r| format!("{:.2}", r.back_s)).collect();
+            println!(
+                "| {agents} | {tasks} | {:.1} | {:.2} s | {rss_mib:.0} MiB | {:.1} MiB | {} | {} |",
+                median(results.iter().map(|r| r.setup_s).collect()),
+                median(results.iter().map(|r| r.back_s).collect()),
+                rss_mib * 1000.0 / agents as f64,
+                if tasks > 0 {
+                    format!("{:.1} MiB", rss_mib * 10_000.0 / tasks as f64)
+                } else {
+                    "-".into()
+                },
+                each.join(", ")
+            );
+        }
+    });
+}
