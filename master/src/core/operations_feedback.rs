@@ -221,6 +221,11 @@ impl MasterCore {
         update.framework_id = operation.framework_id.clone();
         update.status.operation_id = operation.info.id.clone();
         let status = update.latest_status.clone().unwrap_or_else(|| update.status.clone());
+        // Failed just now: the master's speculative application is undone below.
+        let undo = (!is_terminal(operation.latest_status.state())
+            && is_terminal(status.state())
+            && status.state() != OperationState::OperationFinished)
+            .then(|| operation.info.clone());
         if !is_terminal(operation.latest_status.state()) {
             operation.latest_status = status.clone();
         }
@@ -231,6 +236,9 @@ impl MasterCore {
         let terminal = is_terminal(update.status.state());
         let operation_uuid = operation.uuid.clone();
         tracing::info!(%agent_id, state = ?update.status.state(), "operation status update");
+        if let Some(info) = undo {
+            self.undo_failed_operation(&agent_id, &info);
+        }
         let framework_id = update.framework_id.as_ref().map(FrameworkId::from);
         let completed = framework_id.as_ref().is_none_or(|id| {
             self.completed_framework_ids.contains(id) && !self.frameworks.contains_key(id)

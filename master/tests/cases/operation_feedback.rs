@@ -399,3 +399,46 @@ async fn no_acknowledgement_is_lost_across_master_failover() {
     let known = new_master.dispatch(|m, _| m.core().operations().count()).await.unwrap();
     assert_eq!(known, 0);
 }
+
+/// The agent fails an operation the master applied speculatively: the master's books
+/// follow the agent. The reservation leaves the master's agent total, the allocator
+/// converts it back, and the next offer holds the unreserved cpus again; the framework
+/// hears OPERATION_FAILED. (Mesos's agent aborts on such a failure and re-registers
+/// with its checkpointed resources, which the master adopts; the outcome is the same.)
+#[actix_rt::test]
+async fn failed_operation_leaves_master_and_agent_agreeing() {
+    let cluster = Cluster::start(|_| {});
+    let (mut agent, mut scheduler, offer) = setup(&cluster).await;
+    scheduler.accept_operations(vec![offer.id.clone()], vec![reserve_with_id("op1")]);
+    cluster.settle().await;
+    let apply = applied(&mut agent);
+    assert_eq!(apply.len(), 1);
+    let total = |core: &mesos_master::core::MasterCore| {
+        core.agents().next().expect("the agent").total.clone()
+    };
+    let reservation = reserved("cpus:1", ROLE);
+    assert!(cluster.inspect(total).await.contains(&reservation), "applied speculatively");
+
+    let mut failed = answer(&agent, &apply[0], OperationState::OperationFailed, Some(STATUS_UUID));
+    failed.status.message = Some("Failed to create the volume's directory".into());
+    failed.latest_status = Some(failed.status.clone());
+    agent.send(failed);
+    cluster.settle().await;
+    let received = scheduler.drain();
+    scheduler.pending = received.clone();
+    let statuses = scheduler.operation_statuses();
+    assert_eq!(statuses.len(), 1);
+    assert_eq!(statuses[0].state(), OperationState::OperationFailed);
+    let after = cluster.inspect(total).await;
+    assert!(!after.contains(&reservation), "the master follows the agent: {after}");
+    assert_eq!(after, mesos_proto::resources::Resources::parse("cpus:2;mem:512").unwrap());
+
+    // The allocator follows too: the next offer holds no reservation.
+    scheduler.pending = received;
+    let offers = scheduler.offers();
+    assert_eq!(offers.len(), 1, "re-offered");
+    let mut offered =
+        mesos_proto::resources::Resources::from_protos(offers[0].resources.clone()).unwrap();
+    offered.unallocate();
+    assert_eq!(offered, mesos_proto::resources::Resources::parse("cpus:2;mem:512").unwrap());
+}
