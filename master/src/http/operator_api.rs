@@ -688,8 +688,15 @@ fn query(
             R::GetTasks
         }
         call::Type::GetOperations => {
-            // Operations with feedback until acknowledged (core/operations_feedback.rs).
-            let operations = s.operations.iter().map(evolve).collect();
+            // Operations with feedback until acknowledged (core/operations_feedback.rs),
+            // those whose consumed resources `view_roles` lets the caller see.
+            // Mesos: master/http.cpp `Master::Http::getOperations`.
+            let operations = s
+                .operations
+                .iter()
+                .filter(|o| authorizer.is_none_or(|a| a.may_view_operation(principal, o)))
+                .map(evolve)
+                .collect();
             r.get_operations = Some(response::GetOperations { operations });
             R::GetOperations
         }

@@ -442,3 +442,37 @@ async fn failed_operation_leaves_master_and_agent_agreeing() {
     offered.unallocate();
     assert_eq!(offered, mesos_proto::resources::Resources::parse("cpus:2;mem:512").unwrap());
 }
+
+/// GET_OPERATIONS shows an operation only to callers `view_roles` lets see every
+/// resource it consumes (Mesos's `Master::Http::getOperations` with the VIEW_ROLE
+/// approver): `ops` sees the RESERVE for `role1`, `dev` (no `role1`) sees none.
+#[actix_rt::test]
+async fn get_operations_is_filtered_by_view_roles() {
+    use serde_json::json;
+    let acls = json!({"view_roles": [
+        {"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}},
+        {"principals": {"type": "ANY"}, "roles": {"type": "NONE"}},
+    ]});
+    let authorizer = mesos_security::Authorizer::from_flag(&acls.to_string()).expect("valid ACLs");
+    let cluster = Cluster::start(move |options| {
+        options.authorizer = Some(std::sync::Arc::new(authorizer));
+    });
+    let (mut agent, scheduler, offer) = setup(&cluster).await;
+    scheduler.accept_operations(vec![offer.id.clone()], vec![reserve_with_id("op1")]);
+    cluster.settle().await;
+    assert_eq!(applied(&mut agent).len(), 1);
+    let listed = |principal: &'static str| {
+        let cluster = &cluster;
+        async move {
+            let body = json!({"type": "GET_OPERATIONS"});
+            let (status, value) =
+                super::roles::call(cluster, "/api/v1", Some(principal), Some(body)).await;
+            assert_eq!(status, http::StatusCode::OK, "{value}");
+            value["get_operations"]["operations"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    let seen = listed("ops").await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0]["info"]["id"]["value"], "op1");
+    assert!(listed("dev").await.is_empty(), "role1 is hidden from dev");
+}

@@ -239,7 +239,10 @@ impl Agent {
             call::Type::GetOperations => {
                 // The applied operations awaiting acknowledgement (core/operations.rs):
                 // the agent forgets an operation once its terminal status is acknowledged.
-                let operations = self.core.operations().map(evolve).collect();
+                // Only those `view_roles` lets the caller see (Mesos: slave/http.cpp
+                // `Http::getOperations`).
+                let operations =
+                    self.core.operations().filter(|o| viewer.operation(o)).map(evolve).collect();
                 r.get_operations = Some(response::GetOperations { operations });
                 R::GetOperations
             }
