@@ -11,7 +11,7 @@
 //! Draining, per agent:
 //!
 //! ```text
-//!   (active) --DRAIN_AGENT--> DRAINING --no tasks left--> DRAINED   (mark_gone: GONE)
+//!   (active) --DRAIN_AGENT--> DRAINING --no tasks, no operations--> DRAINED   (mark_gone: GONE)
 //!       ^                                                    |
 //!       +------------------- REACTIVATE_AGENT ---------------+
 //! ```
@@ -352,13 +352,15 @@ impl MasterCore {
         self.check_drained(agent_id, now);
     }
 
-    /// A DRAINING agent with no tasks left becomes DRAINED, or gone if its config says
-    /// so. Called whenever an agent loses a task or re-registers.
+    /// A DRAINING agent with no tasks and no operations left (every operation's
+    /// terminal status acknowledged) becomes DRAINED, or gone if its config says so.
+    /// Called whenever an agent loses a task or an operation, or re-registers.
     /// Mesos: master.cpp `checkAndTransitionDrainingAgent`.
     pub(crate) fn check_drained(&mut self, agent_id: &AgentId, now: Time) {
         let Some(info) = self.draining.get(agent_id) else { return };
         if info.state() != mesos::DrainState::Draining
             || self.agents.get(agent_id).is_none_or(|a| !a.tasks.is_empty())
+            || self.operations.any_of_agent(agent_id)
             || self.marking_gone.contains(agent_id)
             || self.draining_pending.contains(agent_id)
         {

@@ -32,7 +32,7 @@
 
 use std::collections::HashMap;
 
-use libprocess::Pid;
+use libprocess::{Pid, Time};
 use mesos_proto::ids::{AgentId, FrameworkId};
 use mesos_proto::mesos::internal::{
     self, AcknowledgeOperationStatusMessage, ApplyOperationMessage, ReconcileOperationsMessage,
@@ -81,6 +81,12 @@ impl OperationBook {
     fn of_framework(&self, framework_id: &FrameworkId, id: &str) -> Option<&Operation> {
         let uuid = self.by_framework.get(&(framework_id.clone(), id.to_string()))?;
         self.by_uuid.get(uuid)
+    }
+
+    /// Whether any operation on the agent is tracked (a draining agent waits for none).
+    pub(crate) fn any_of_agent(&self, agent_id: &AgentId) -> bool {
+        let slave_id: mesos::SlaveId = agent_id.into();
+        self.by_uuid.values().any(|o| o.slave_id.as_ref() == Some(&slave_id))
     }
 
     fn of_agent(&self, agent_id: &AgentId) -> Vec<Vec<u8>> {
@@ -200,6 +206,7 @@ impl MasterCore {
         &mut self,
         from: &Pid,
         mut update: UpdateOperationStatusMessage,
+        now: Time,
     ) -> Result<(), MasterError> {
         let agent_id = update.slave_id.as_ref().map(AgentId::from).ok_or_else(|| {
             MasterError::InvalidCall { reason: "operation status without an agent id".into() }
@@ -262,6 +269,8 @@ impl MasterCore {
         } else if terminal {
             self.operations.remove(&uuid);
         }
+        // A draining agent may have been waiting for this operation.
+        self.check_drained(&agent_id, now);
         Ok(())
     }
 
@@ -282,6 +291,7 @@ impl MasterCore {
         &mut self,
         framework_id: &FrameworkId,
         ack: call::AcknowledgeOperationStatus,
+        now: Time,
     ) -> Result<(), MasterError> {
         let invalid = |reason: &str| MasterError::InvalidCall { reason: reason.into() };
         let agent_id = ack.slave_id.as_ref().map(AgentId::from).ok_or_else(|| {
@@ -321,6 +331,8 @@ impl MasterCore {
             resource_provider_id: ack.resource_provider_id,
         };
         self.send(&pid, Outgoing::AcknowledgeOperationStatus(message));
+        // Mesos: `acknowledgeOperationStatus` ends in `checkAndTransitionDrainingAgent`.
+        self.check_drained(&agent_id, now);
         Ok(())
     }
 
@@ -445,10 +457,15 @@ impl MasterCore {
         &mut self,
         from: &Pid,
         message: UpdateSlaveMessage,
+        now: Time,
     ) -> Result<(), MasterError> {
         let agent_id = AgentId::from(&message.slave_id);
         self.check_agent_owner(&agent_id, from)?;
-        let Some(reported) = message.operations else { return Ok(()) };
+        let Some(reported) = message.operations else {
+            // Mesos: `updateSlave` checks a draining agent even when nothing changed.
+            self.check_drained(&agent_id, now);
+            return Ok(());
+        };
         let mut seen = std::collections::HashSet::new();
         for mut operation in reported.operations {
             seen.insert(operation.uuid.value.clone());
@@ -490,6 +507,7 @@ impl MasterCore {
             let reconcile = ReconcileOperationsMessage { operations: missing, framework_id: None };
             self.send(from, Outgoing::ReconcileOperations(reconcile));
         }
+        self.check_drained(&agent_id, now);
         Ok(())
     }
 }

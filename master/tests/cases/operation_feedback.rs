@@ -283,7 +283,7 @@ async fn agent_without_feedback_capability_refuses_operations_with_ids() {
 
 fn feedback_capabilities() -> Vec<mesos::slave_info::Capability> {
     use mesos::slave_info::capability::Type;
-    [Type::MultiRole, Type::ResourceProvider, Type::AgentOperationFeedback]
+    [Type::MultiRole, Type::ResourceProvider, Type::AgentOperationFeedback, Type::AgentDraining]
         .into_iter()
         .map(|t| mesos::slave_info::Capability { r#type: Some(t as i32) })
         .collect()
@@ -475,4 +475,40 @@ async fn get_operations_is_filtered_by_view_roles() {
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(seen[0]["info"]["id"]["value"], "op1");
     assert!(listed("dev").await.is_empty(), "role1 is hidden from dev");
+}
+
+/// `MasterDrainingTest` with an operation: a draining agent with no tasks but an
+/// operation the framework has not acknowledged stays DRAINING (Mesos's
+/// `checkAndTransitionDrainingAgent` checks `slave->operations`); the acknowledgement of
+/// its terminal status makes it DRAINED.
+#[actix_rt::test]
+async fn drain_waits_for_pending_operations() {
+    use serde_json::json;
+    let cluster = Cluster::start(|_| {});
+    let (mut agent, scheduler, offer) = setup(&cluster).await;
+    scheduler.accept_operations(vec![offer.id.clone()], vec![reserve_with_id("op1")]);
+    cluster.settle().await;
+    let apply = applied(&mut agent);
+    let id = agent.id.clone().unwrap();
+    let drain = json!({"type": "DRAIN_AGENT", "drain_agent": {"agent_id": {"value": id.value}}});
+    let (status, body) = super::roles::call(&cluster, "/api/v1", None, Some(drain)).await;
+    assert_eq!(status, http::StatusCode::OK, "{body}");
+    let state = move |core: &mesos_master::core::MasterCore| {
+        core.drain_info(&id.clone().into()).map(|d| d.state())
+    };
+    assert_eq!(cluster.inspect(state.clone()).await, Some(mesos::DrainState::Draining));
+
+    agent.send(answer(&agent, &apply[0], OperationState::OperationFinished, Some(STATUS_UUID)));
+    cluster.settle().await;
+    assert_eq!(
+        cluster.inspect(state.clone()).await,
+        Some(mesos::DrainState::Draining),
+        "finished but not acknowledged: still pending"
+    );
+    acknowledge(&scheduler, &agent, "op1", STATUS_UUID);
+    cluster.settle().await;
+    for _ in 0..5 {
+        cluster.advance(Duration::from_millis(100)).await;
+    }
+    assert_eq!(cluster.inspect(state).await, Some(mesos::DrainState::Drained));
 }

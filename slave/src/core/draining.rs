@@ -48,7 +48,7 @@ impl AgentCore {
 
     /// Starts (or restarts) a drain with `config`.
     fn drain(&mut self, config: mesos::DrainConfig, now: Time) {
-        if self.frameworks.is_empty() {
+        if self.frameworks.is_empty() && self.operations.is_empty() {
             tracing::info!(
                 ?config,
                 "asked to drain with no work here: draining is already complete"
@@ -117,10 +117,12 @@ impl AgentCore {
         true
     }
 
-    /// The drain is over once no framework has work here: forget it (and its
-    /// checkpoint). Mesos: slave.cpp `Slave::updateDrainStatus`.
+    /// The drain is over once no framework has work here and no operation awaits its
+    /// acknowledgement: forget it (and its checkpoint). Called when a framework or an
+    /// operation leaves. Mesos: slave.cpp `Slave::updateDrainStatus`.
     pub(crate) fn update_drain_status(&mut self) {
-        if self.drain_config.is_none() || !self.frameworks.is_empty() {
+        if self.drain_config.is_none() || !self.frameworks.is_empty() || !self.operations.is_empty()
+        {
             return;
         }
         tracing::info!("agent finished draining");
