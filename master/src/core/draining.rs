@@ -81,6 +81,9 @@ pub struct AgentOperatorState {
     pub deactivated: bool,
     /// The drain's state and config, while DRAINING or once DRAINED.
     pub drain_info: Option<mesos::DrainInfo>,
+    /// When this master told the agent to drain (`estimated_drain_start_time`); none
+    /// after a failover, as in Mesos, which keeps it outside the registry.
+    pub estimated_drain_start_time: Option<Time>,
 }
 
 impl MasterCore {
@@ -111,6 +114,9 @@ impl MasterCore {
         AgentOperatorState {
             deactivated: self.is_deactivated(agent_id),
             drain_info: self.drain_info(agent_id).copied(),
+            estimated_drain_start_time: self
+                .drain_info(agent_id)
+                .and_then(|_| self.drain_start_times.get(agent_id).copied()),
         }
     }
 
@@ -300,6 +306,7 @@ impl MasterCore {
         }
         self.gone.insert(agent_id.clone(), now);
         self.draining.remove(agent_id);
+        self.drain_start_times.remove(agent_id);
         self.deactivated.remove(agent_id);
         self.recovered_agents.remove(agent_id);
         self.unreachable.remove(agent_id);
@@ -328,6 +335,7 @@ impl MasterCore {
 
     fn on_agent_reactivated(&mut self, agent_id: &AgentId) {
         self.draining.remove(agent_id);
+        self.drain_start_times.remove(agent_id);
         self.deactivated.remove(agent_id);
         let Some(agent) = self.agents.get(agent_id) else { return };
         if agent.state == super::AgentState::Active {
@@ -349,6 +357,8 @@ impl MasterCore {
         tracing::info!(%agent_id, "agent is DRAINING");
         self.deactivate_registered_agent(agent_id);
         self.send(&pid, Outgoing::DrainSlave(internal::DrainSlaveMessage { config }));
+        // Mesos: master/http.cpp `_drainAgent` sets `estimatedDrainStartTime` here.
+        self.drain_start_times.insert(agent_id.clone(), now);
         self.check_drained(agent_id, now);
     }
 

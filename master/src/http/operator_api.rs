@@ -523,6 +523,7 @@ fn agent_v1(
         active: agent.state == crate::core::AgentState::Active,
         deactivated: Some(operator.deactivated),
         drain_info: operator.drain_info.as_ref().map(evolve),
+        estimated_drain_start_time: operator.estimated_drain_start_time.map(time_info),
         version: agent.version.clone(),
         pid: Some(agent.pid.to_string()),
         registered_time: Some(time_info(agent.registered_time)),

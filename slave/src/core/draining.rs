@@ -57,6 +57,7 @@ impl AgentCore {
         }
         self.checkpoint(CheckpointWrite::DrainConfig(Some(config)));
         self.drain_config = Some(config);
+        self.drain_start_time = Some(now);
         let max = config.max_grace_period;
         let mut kills = Vec::new();
         for (framework_id, framework) in &self.frameworks {
@@ -127,6 +128,7 @@ impl AgentCore {
         }
         tracing::info!("agent finished draining");
         self.drain_config = None;
+        self.drain_start_time = None;
         self.checkpoint(CheckpointWrite::DrainConfig(None));
     }
 
@@ -153,5 +155,10 @@ impl AgentCore {
     /// The drain in progress, if any.
     pub fn drain_config(&self) -> Option<&mesos::DrainConfig> {
         self.drain_config.as_ref()
+    }
+
+    /// When the drain in progress started (`estimated_drain_start_time`).
+    pub fn drain_start_time(&self) -> Option<Time> {
+        self.drain_config.and(self.drain_start_time)
     }
 }

@@ -216,6 +216,7 @@ fn drain_waits_for_unacknowledged_operations() {
     };
     core.on_drain(&master(), drain, now());
     assert!(core.drain_config().is_some(), "an operation is pending: still draining");
+    assert_eq!(core.drain_start_time(), Some(now()), "estimated_drain_start_time");
     core.drain_outputs();
     core.on_acknowledge_operation_status(
         &master(),
@@ -226,6 +227,7 @@ fn drain_waits_for_unacknowledged_operations() {
         },
     );
     assert!(core.drain_config().is_none(), "drained once the operation is acknowledged");
+    assert_eq!(core.drain_start_time(), None);
     let outputs = core.drain_outputs();
     assert!(
         outputs.iter().any(|o| matches!(o, Output::Checkpoint(CheckpointWrite::DrainConfig(None)))),
