@@ -9,6 +9,9 @@
 //! 2. The agent applies and checkpoints it and answers `UpdateOperationStatusMessage`
 //!    (OPERATION_FINISHED or FAILED), resending until acknowledged. The master records
 //!    the status and forwards it to the framework (UPDATE_OPERATION_STATUS for v1).
+//!    A status saying the agent did not apply it (FAILED, DROPPED, ERROR) undoes the
+//!    master's speculative application (`operations.rs` `undo_failed_operation`), so
+//!    the master's books follow the agent's.
 //! 3. ACKNOWLEDGE_OPERATION_STATUS goes to the agent as
 //!    `AcknowledgeOperationStatusMessage`; a terminal status acknowledged ends the
 //!    operation here too. A framework that was removed never acknowledges: the master
@@ -22,6 +25,8 @@
 //!    agent's `UpdateSlaveMessage`, sent after every (re-)registration; operations the
 //!    master knows but the agent does not report are asked about with
 //!    `ReconcileOperationsMessage` (the agent answers OPERATION_DROPPED).
+//! 7. A draining agent is DRAINED only once none of its operations is tracked any
+//!    more (`draining.rs` `check_drained`, called again as operations end).
 //!
 //! Deviation: Mesos gives feedback only to HTTP (v1) frameworks; the SDK's schedulers
 //! speak the v0 wire protocol, so libprocess frameworks get it too.
