@@ -703,9 +703,9 @@ impl Process for MasterProcess {
             MasterMessage::ExecutorToFramework(m) => self.core.on_executor_to_framework(&from, m),
             MasterMessage::SchedulerCall(call) => self.core.on_scheduler_call(&from, call, now),
             MasterMessage::UpdateOperationStatus(m) => {
-                self.core.on_update_operation_status(&from, m)
+                self.core.on_update_operation_status(&from, m, now)
             }
-            MasterMessage::UpdateSlave(m) => self.core.on_update_slave(&from, m),
+            MasterMessage::UpdateSlave(m) => self.core.on_update_slave(&from, m, now),
             legacy => self.on_legacy(&from, legacy, ctx),
         };
         if let Err(error) = result {

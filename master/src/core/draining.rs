@@ -11,7 +11,7 @@
 //! Draining, per agent:
 //!
 //! ```text
-//!   (active) --DRAIN_AGENT--> DRAINING --no tasks left--> DRAINED   (mark_gone: GONE)
+//!   (active) --DRAIN_AGENT--> DRAINING --no tasks, no operations--> DRAINED   (mark_gone: GONE)
 //!       ^                                                    |
 //!       +------------------- REACTIVATE_AGENT ---------------+
 //! ```
@@ -81,6 +81,9 @@ pub struct AgentOperatorState {
     pub deactivated: bool,
     /// The drain's state and config, while DRAINING or once DRAINED.
     pub drain_info: Option<mesos::DrainInfo>,
+    /// When this master told the agent to drain (`estimated_drain_start_time`); none
+    /// after a failover, as in Mesos, which keeps it outside the registry.
+    pub estimated_drain_start_time: Option<Time>,
 }
 
 impl MasterCore {
@@ -111,6 +114,9 @@ impl MasterCore {
         AgentOperatorState {
             deactivated: self.is_deactivated(agent_id),
             drain_info: self.drain_info(agent_id).copied(),
+            estimated_drain_start_time: self
+                .drain_info(agent_id)
+                .and_then(|_| self.drain_start_times.get(agent_id).copied()),
         }
     }
 
@@ -300,6 +306,7 @@ impl MasterCore {
         }
         self.gone.insert(agent_id.clone(), now);
         self.draining.remove(agent_id);
+        self.drain_start_times.remove(agent_id);
         self.deactivated.remove(agent_id);
         self.recovered_agents.remove(agent_id);
         self.unreachable.remove(agent_id);
@@ -328,6 +335,7 @@ impl MasterCore {
 
     fn on_agent_reactivated(&mut self, agent_id: &AgentId) {
         self.draining.remove(agent_id);
+        self.drain_start_times.remove(agent_id);
         self.deactivated.remove(agent_id);
         let Some(agent) = self.agents.get(agent_id) else { return };
         if agent.state == super::AgentState::Active {
@@ -349,16 +357,20 @@ impl MasterCore {
         tracing::info!(%agent_id, "agent is DRAINING");
         self.deactivate_registered_agent(agent_id);
         self.send(&pid, Outgoing::DrainSlave(internal::DrainSlaveMessage { config }));
+        // Mesos: master/http.cpp `_drainAgent` sets `estimatedDrainStartTime` here.
+        self.drain_start_times.insert(agent_id.clone(), now);
         self.check_drained(agent_id, now);
     }
 
-    /// A DRAINING agent with no tasks left becomes DRAINED, or gone if its config says
-    /// so. Called whenever an agent loses a task or re-registers.
+    /// A DRAINING agent with no tasks and no operations left (every operation's
+    /// terminal status acknowledged) becomes DRAINED, or gone if its config says so.
+    /// Called whenever an agent loses a task or an operation, or re-registers.
     /// Mesos: master.cpp `checkAndTransitionDrainingAgent`.
     pub(crate) fn check_drained(&mut self, agent_id: &AgentId, now: Time) {
         let Some(info) = self.draining.get(agent_id) else { return };
         if info.state() != mesos::DrainState::Draining
             || self.agents.get(agent_id).is_none_or(|a| !a.tasks.is_empty())
+            || self.operations.any_of_agent(agent_id)
             || self.marking_gone.contains(agent_id)
             || self.draining_pending.contains(agent_id)
         {

@@ -111,6 +111,7 @@ impl MasterCore {
             Type::AcknowledgeOperationStatus => self.on_acknowledge_operation_status(
                 &framework_id,
                 required(call.acknowledge_operation_status, "acknowledge_operation_status")?,
+                now,
             ),
             Type::ReconcileOperations => self.on_reconcile_operations(
                 &framework_id,

@@ -426,6 +426,10 @@ pub struct MasterCore {
     pub(crate) deactivated: std::collections::HashSet<AgentId>,
     /// Draining and drained agents. Mesos `slaves.draining`.
     pub(crate) draining: HashMap<AgentId, mesos::DrainInfo>,
+    /// When this master told each draining agent to drain (Mesos
+    /// `Slave::estimatedDrainStartTime`; not in the registry, so a new leader has none).
+    /// At most one per known agent: removed on reactivation or when the agent is gone.
+    pub(crate) drain_start_times: HashMap<AgentId, Time>,
     /// DRAINING agents whose DRAINED state is being written to the registry.
     pub(crate) draining_pending: std::collections::HashSet<AgentId>,
     /// The maintenance schedule (Mesos keeps one).
@@ -473,6 +477,7 @@ impl MasterCore {
             marking_gone: Default::default(),
             deactivated: Default::default(),
             draining: HashMap::new(),
+            drain_start_times: HashMap::new(),
             draining_pending: Default::default(),
             schedule: None,
             machines: Default::default(),

@@ -233,6 +233,40 @@ impl MasterCore {
         true
     }
 
+    /// An operation the master applied speculatively that the agent reports it did not
+    /// apply (OPERATION_FAILED, DROPPED, ERROR): the agent's resources are as before
+    /// the operation (its apply is all or nothing), so the master's books follow it.
+    /// The converted resources are freed (offers holding them rescinded), the agent's
+    /// total takes back the consumed ones, and the allocator converts them back, so the
+    /// next offers show what the agent really has. If the converted resources are in
+    /// use (a task launched on them in the same ACCEPT, which the agent then fails as
+    /// it has no such resources), the books stay as they are and the agent's next
+    /// re-registration, which carries its checkpointed resources, corrects them.
+    ///
+    /// Mesos: a speculative operation on agent default resources cannot fail there
+    /// (slave.cpp `Slave::applyOperation` CHECKs it; the agent aborts and re-registers
+    /// with its checkpointed resources, which `Master::reregisterSlave` adopts). Ours
+    /// can fail (e.g. a volume beyond the agent's disk), so the master undoes it at
+    /// once, with the same outcome as Mesos's `Master::updateSlave` adopting the
+    /// agent's total and calling the allocator's `updateSlave`.
+    pub(crate) fn undo_failed_operation(&mut self, agent_id: &AgentId, info: &offer::Operation) {
+        let Ok(steps) = conversions(info) else { return };
+        let (consumed, converted) = unallocated_sums(&steps);
+        if let Err(error) = self.free_for_operator(agent_id, &converted) {
+            tracing::warn!(%agent_id, %error, "cannot undo a failed operation now; the agent's re-registration will");
+            return;
+        }
+        if !self.update_agent_total(agent_id, &converted, &consumed) {
+            return;
+        }
+        tracing::info!(%agent_id, operation = ?info.r#type(), "undid a failed operation");
+        self.allocator(AllocatorCall::UpdateAvailable {
+            agent_id: agent_id.clone(),
+            consumed: converted,
+            converted: consumed,
+        });
+    }
+
     /// Refuses an operation that is not a launch: logged, counted, and answered with
     /// OPERATION_ERROR if the framework gave it an id.
     ///

@@ -9,6 +9,9 @@
 //! 2. The agent applies and checkpoints it and answers `UpdateOperationStatusMessage`
 //!    (OPERATION_FINISHED or FAILED), resending until acknowledged. The master records
 //!    the status and forwards it to the framework (UPDATE_OPERATION_STATUS for v1).
+//!    A status saying the agent did not apply it (FAILED, DROPPED, ERROR) undoes the
+//!    master's speculative application (`operations.rs` `undo_failed_operation`), so
+//!    the master's books follow the agent's.
 //! 3. ACKNOWLEDGE_OPERATION_STATUS goes to the agent as
 //!    `AcknowledgeOperationStatusMessage`; a terminal status acknowledged ends the
 //!    operation here too. A framework that was removed never acknowledges: the master
@@ -22,6 +25,8 @@
 //!    agent's `UpdateSlaveMessage`, sent after every (re-)registration; operations the
 //!    master knows but the agent does not report are asked about with
 //!    `ReconcileOperationsMessage` (the agent answers OPERATION_DROPPED).
+//! 7. A draining agent is DRAINED only once none of its operations is tracked any
+//!    more (`draining.rs` `check_drained`, called again as operations end).
 //!
 //! Deviation: Mesos gives feedback only to HTTP (v1) frameworks; the SDK's schedulers
 //! speak the v0 wire protocol, so libprocess frameworks get it too.
@@ -32,7 +37,7 @@
 
 use std::collections::HashMap;
 
-use libprocess::Pid;
+use libprocess::{Pid, Time};
 use mesos_proto::ids::{AgentId, FrameworkId};
 use mesos_proto::mesos::internal::{
     self, AcknowledgeOperationStatusMessage, ApplyOperationMessage, ReconcileOperationsMessage,
@@ -81,6 +86,12 @@ impl OperationBook {
     fn of_framework(&self, framework_id: &FrameworkId, id: &str) -> Option<&Operation> {
         let uuid = self.by_framework.get(&(framework_id.clone(), id.to_string()))?;
         self.by_uuid.get(uuid)
+    }
+
+    /// Whether any operation on the agent is tracked (a draining agent waits for none).
+    pub(crate) fn any_of_agent(&self, agent_id: &AgentId) -> bool {
+        let slave_id: mesos::SlaveId = agent_id.into();
+        self.by_uuid.values().any(|o| o.slave_id.as_ref() == Some(&slave_id))
     }
 
     fn of_agent(&self, agent_id: &AgentId) -> Vec<Vec<u8>> {
@@ -200,6 +211,7 @@ impl MasterCore {
         &mut self,
         from: &Pid,
         mut update: UpdateOperationStatusMessage,
+        now: Time,
     ) -> Result<(), MasterError> {
         let agent_id = update.slave_id.as_ref().map(AgentId::from).ok_or_else(|| {
             MasterError::InvalidCall { reason: "operation status without an agent id".into() }
@@ -221,6 +233,11 @@ impl MasterCore {
         update.framework_id = operation.framework_id.clone();
         update.status.operation_id = operation.info.id.clone();
         let status = update.latest_status.clone().unwrap_or_else(|| update.status.clone());
+        // Failed just now: the master's speculative application is undone below.
+        let undo = (!is_terminal(operation.latest_status.state())
+            && is_terminal(status.state())
+            && status.state() != OperationState::OperationFinished)
+            .then(|| operation.info.clone());
         if !is_terminal(operation.latest_status.state()) {
             operation.latest_status = status.clone();
         }
@@ -231,6 +248,9 @@ impl MasterCore {
         let terminal = is_terminal(update.status.state());
         let operation_uuid = operation.uuid.clone();
         tracing::info!(%agent_id, state = ?update.status.state(), "operation status update");
+        if let Some(info) = undo {
+            self.undo_failed_operation(&agent_id, &info);
+        }
         let framework_id = update.framework_id.as_ref().map(FrameworkId::from);
         let completed = framework_id.as_ref().is_none_or(|id| {
             self.completed_framework_ids.contains(id) && !self.frameworks.contains_key(id)
@@ -254,6 +274,8 @@ impl MasterCore {
         } else if terminal {
             self.operations.remove(&uuid);
         }
+        // A draining agent may have been waiting for this operation.
+        self.check_drained(&agent_id, now);
         Ok(())
     }
 
@@ -274,6 +296,7 @@ impl MasterCore {
         &mut self,
         framework_id: &FrameworkId,
         ack: call::AcknowledgeOperationStatus,
+        now: Time,
     ) -> Result<(), MasterError> {
         let invalid = |reason: &str| MasterError::InvalidCall { reason: reason.into() };
         let agent_id = ack.slave_id.as_ref().map(AgentId::from).ok_or_else(|| {
@@ -313,6 +336,8 @@ impl MasterCore {
             resource_provider_id: ack.resource_provider_id,
         };
         self.send(&pid, Outgoing::AcknowledgeOperationStatus(message));
+        // Mesos: `acknowledgeOperationStatus` ends in `checkAndTransitionDrainingAgent`.
+        self.check_drained(&agent_id, now);
         Ok(())
     }
 
@@ -437,10 +462,15 @@ impl MasterCore {
         &mut self,
         from: &Pid,
         message: UpdateSlaveMessage,
+        now: Time,
     ) -> Result<(), MasterError> {
         let agent_id = AgentId::from(&message.slave_id);
         self.check_agent_owner(&agent_id, from)?;
-        let Some(reported) = message.operations else { return Ok(()) };
+        let Some(reported) = message.operations else {
+            // Mesos: `updateSlave` checks a draining agent even when nothing changed.
+            self.check_drained(&agent_id, now);
+            return Ok(());
+        };
         let mut seen = std::collections::HashSet::new();
         for mut operation in reported.operations {
             seen.insert(operation.uuid.value.clone());
@@ -482,6 +512,7 @@ impl MasterCore {
             let reconcile = ReconcileOperationsMessage { operations: missing, framework_id: None };
             self.send(from, Outgoing::ReconcileOperations(reconcile));
         }
+        self.check_drained(&agent_id, now);
         Ok(())
     }
 }

@@ -533,6 +533,7 @@ fn agent_v1(
         active: agent.state == crate::core::AgentState::Active,
         deactivated: Some(operator.deactivated),
         drain_info: operator.drain_info.as_ref().map(evolve),
+        estimated_drain_start_time: operator.estimated_drain_start_time.map(time_info),
         version: agent.version.clone(),
         pid: Some(agent.pid.to_string()),
         registered_time: Some(time_info(agent.registered_time)),
@@ -698,8 +699,15 @@ fn query(
             R::GetTasks
         }
         call::Type::GetOperations => {
-            // Operations with feedback until acknowledged (core/operations_feedback.rs).
-            let operations = s.operations.iter().map(evolve).collect();
+            // Operations with feedback until acknowledged (core/operations_feedback.rs),
+            // those whose consumed resources `view_roles` lets the caller see.
+            // Mesos: master/http.cpp `Master::Http::getOperations`.
+            let operations = s
+                .operations
+                .iter()
+                .filter(|o| authorizer.is_none_or(|a| a.may_view_operation(principal, o)))
+                .map(evolve)
+                .collect();
             r.get_operations = Some(response::GetOperations { operations });
             R::GetOperations
         }

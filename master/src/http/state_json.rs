@@ -257,11 +257,14 @@ pub fn agent_json(
     value["unreserved_resources"] = resources_json(&unreserved);
     value["active"] = json!(agent.state == AgentState::Active);
     // Mesos: readonly_handler.cpp `SlaveWriter` writes `deactivated`, and `drain_info`
-    // for a draining or drained agent.
+    // (with `estimated_drain_start_time_seconds` if known) for a draining or drained agent.
     let operator = operator.cloned().unwrap_or_default();
     value["deactivated"] = json!(operator.deactivated);
     if let Some(drain_info) = &operator.drain_info {
         value["drain_info"] = to_json(drain_info);
+        if let Some(start) = operator.estimated_drain_start_time {
+            value["estimated_drain_start_time_seconds"] = json!(start.secs_f64());
+        }
     }
     value["version"] = json!(agent.version);
     value["capabilities"] =

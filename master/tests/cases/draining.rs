@@ -216,7 +216,9 @@ async fn get_json(cluster: &Cluster, path: &str) -> Value {
 
 /// `MasterDrainingTest.DrainAgent`'s checks of the views: GET_AGENTS, `/master/state`
 /// and `/master/slaves` show a draining agent `deactivated` with its `drain_info`
-/// (state DRAINING and the config); a merely deactivated agent has no `drain_info`.
+/// (state DRAINING and the config) and when its drain started
+/// (`estimated_drain_start_time`, `estimated_drain_start_time_seconds`); a merely
+/// deactivated agent has neither.
 #[actix_rt::test]
 async fn views_show_deactivated_and_drain_info() {
     let cluster = Cluster::start(|_| {});
@@ -254,9 +256,13 @@ async fn views_show_deactivated_and_drain_info() {
         drained["drain_info"]["config"]["max_grace_period"]["nanoseconds"],
         10_000_000_000_i64
     );
+    // Mesos's `MasterDrainingTest`s check `estimated_drain_start_time` > 0.
+    let start = drained["estimated_drain_start_time"]["nanoseconds"].as_i64().unwrap_or(0);
+    assert!(start > 0, "{drained}");
     let plain = v1_agents.iter().find(|a| a["agent_info"]["id"]["value"] != json!(id)).unwrap();
     assert_eq!(plain["deactivated"], true);
     assert!(plain["drain_info"].is_null());
+    assert!(plain["estimated_drain_start_time"].is_null());
 
     for (path, list) in [("/master/state", "slaves"), ("/master/slaves", "slaves")] {
         let body = get_json(&cluster, path).await;
@@ -267,6 +273,8 @@ async fn views_show_deactivated_and_drain_info() {
             slave["drain_info"]["config"]["max_grace_period"]["nanoseconds"], 10_000_000_000_i64,
             "{path}"
         );
+        let seconds = slave["estimated_drain_start_time_seconds"].as_f64().unwrap_or(0.0);
+        assert!((seconds * 1e9 - start as f64).abs() < 1e3, "{path}: {seconds} vs {start}");
     }
 }
 

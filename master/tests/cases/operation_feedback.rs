@@ -283,7 +283,7 @@ async fn agent_without_feedback_capability_refuses_operations_with_ids() {
 
 fn feedback_capabilities() -> Vec<mesos::slave_info::Capability> {
     use mesos::slave_info::capability::Type;
-    [Type::MultiRole, Type::ResourceProvider, Type::AgentOperationFeedback]
+    [Type::MultiRole, Type::ResourceProvider, Type::AgentOperationFeedback, Type::AgentDraining]
         .into_iter()
         .map(|t| mesos::slave_info::Capability { r#type: Some(t as i32) })
         .collect()
@@ -398,4 +398,117 @@ async fn no_acknowledgement_is_lost_across_master_failover() {
     assert!(acked, "the acknowledgement reaches the agent through the new leader");
     let known = new_master.dispatch(|m, _| m.core().operations().count()).await.unwrap();
     assert_eq!(known, 0);
+}
+
+/// The agent fails an operation the master applied speculatively: the master's books
+/// follow the agent. The reservation leaves the master's agent total, the allocator
+/// converts it back, and the next offer holds the unreserved cpus again; the framework
+/// hears OPERATION_FAILED. (Mesos's agent aborts on such a failure and re-registers
+/// with its checkpointed resources, which the master adopts; the outcome is the same.)
+#[actix_rt::test]
+async fn failed_operation_leaves_master_and_agent_agreeing() {
+    let cluster = Cluster::start(|_| {});
+    let (mut agent, mut scheduler, offer) = setup(&cluster).await;
+    scheduler.accept_operations(vec![offer.id.clone()], vec![reserve_with_id("op1")]);
+    cluster.settle().await;
+    let apply = applied(&mut agent);
+    assert_eq!(apply.len(), 1);
+    let total = |core: &mesos_master::core::MasterCore| {
+        core.agents().next().expect("the agent").total.clone()
+    };
+    let reservation = reserved("cpus:1", ROLE);
+    assert!(cluster.inspect(total).await.contains(&reservation), "applied speculatively");
+
+    let mut failed = answer(&agent, &apply[0], OperationState::OperationFailed, Some(STATUS_UUID));
+    failed.status.message = Some("Failed to create the volume's directory".into());
+    failed.latest_status = Some(failed.status.clone());
+    agent.send(failed);
+    cluster.settle().await;
+    let received = scheduler.drain();
+    scheduler.pending = received.clone();
+    let statuses = scheduler.operation_statuses();
+    assert_eq!(statuses.len(), 1);
+    assert_eq!(statuses[0].state(), OperationState::OperationFailed);
+    let after = cluster.inspect(total).await;
+    assert!(!after.contains(&reservation), "the master follows the agent: {after}");
+    assert_eq!(after, mesos_proto::resources::Resources::parse("cpus:2;mem:512").unwrap());
+
+    // The allocator follows too: the next offer holds no reservation.
+    scheduler.pending = received;
+    let offers = scheduler.offers();
+    assert_eq!(offers.len(), 1, "re-offered");
+    let mut offered =
+        mesos_proto::resources::Resources::from_protos(offers[0].resources.clone()).unwrap();
+    offered.unallocate();
+    assert_eq!(offered, mesos_proto::resources::Resources::parse("cpus:2;mem:512").unwrap());
+}
+
+/// GET_OPERATIONS shows an operation only to callers `view_roles` lets see every
+/// resource it consumes (Mesos's `Master::Http::getOperations` with the VIEW_ROLE
+/// approver): `ops` sees the RESERVE for `role1`, `dev` (no `role1`) sees none.
+#[actix_rt::test]
+async fn get_operations_is_filtered_by_view_roles() {
+    use serde_json::json;
+    let acls = json!({"view_roles": [
+        {"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}},
+        {"principals": {"type": "ANY"}, "roles": {"type": "NONE"}},
+    ]});
+    let authorizer = mesos_security::Authorizer::from_flag(&acls.to_string()).expect("valid ACLs");
+    let cluster = Cluster::start(move |options| {
+        options.authorizer = Some(std::sync::Arc::new(authorizer));
+    });
+    let (mut agent, scheduler, offer) = setup(&cluster).await;
+    scheduler.accept_operations(vec![offer.id.clone()], vec![reserve_with_id("op1")]);
+    cluster.settle().await;
+    assert_eq!(applied(&mut agent).len(), 1);
+    let listed = |principal: &'static str| {
+        let cluster = &cluster;
+        async move {
+            let body = json!({"type": "GET_OPERATIONS"});
+            let (status, value) =
+                super::roles::call(cluster, "/api/v1", Some(principal), Some(body)).await;
+            assert_eq!(status, http::StatusCode::OK, "{value}");
+            value["get_operations"]["operations"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    let seen = listed("ops").await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0]["info"]["id"]["value"], "op1");
+    assert!(listed("dev").await.is_empty(), "role1 is hidden from dev");
+}
+
+/// `MasterDrainingTest` with an operation: a draining agent with no tasks but an
+/// operation the framework has not acknowledged stays DRAINING (Mesos's
+/// `checkAndTransitionDrainingAgent` checks `slave->operations`); the acknowledgement of
+/// its terminal status makes it DRAINED.
+#[actix_rt::test]
+async fn drain_waits_for_pending_operations() {
+    use serde_json::json;
+    let cluster = Cluster::start(|_| {});
+    let (mut agent, scheduler, offer) = setup(&cluster).await;
+    scheduler.accept_operations(vec![offer.id.clone()], vec![reserve_with_id("op1")]);
+    cluster.settle().await;
+    let apply = applied(&mut agent);
+    let id = agent.id.clone().unwrap();
+    let drain = json!({"type": "DRAIN_AGENT", "drain_agent": {"agent_id": {"value": id.value}}});
+    let (status, body) = super::roles::call(&cluster, "/api/v1", None, Some(drain)).await;
+    assert_eq!(status, http::StatusCode::OK, "{body}");
+    let state = move |core: &mesos_master::core::MasterCore| {
+        core.drain_info(&id.clone().into()).map(|d| d.state())
+    };
+    assert_eq!(cluster.inspect(state.clone()).await, Some(mesos::DrainState::Draining));
+
+    agent.send(answer(&agent, &apply[0], OperationState::OperationFinished, Some(STATUS_UUID)));
+    cluster.settle().await;
+    assert_eq!(
+        cluster.inspect(state.clone()).await,
+        Some(mesos::DrainState::Draining),
+        "finished but not acknowledged: still pending"
+    );
+    acknowledge(&scheduler, &agent, "op1", STATUS_UUID);
+    cluster.settle().await;
+    for _ in 0..5 {
+        cluster.advance(Duration::from_millis(100)).await;
+    }
+    assert_eq!(cluster.inspect(state).await, Some(mesos::DrainState::Drained));
 }

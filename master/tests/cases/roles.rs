@@ -17,7 +17,7 @@ use super::reservations::{PRINCIPAL, ROLE, reserved, role_framework, volume};
 use super::support::{Cluster, FakeAgent, FakeScheduler, task};
 
 /// `GET path` (or a POST of `body` to it) as `principal`; the status and the JSON body.
-async fn call(
+pub(super) async fn call(
     cluster: &Cluster,
     path: &str,
     principal: Option<&str>,

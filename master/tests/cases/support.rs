@@ -285,7 +285,7 @@ pub struct FakeScheduler {
     rx: mpsc::UnboundedReceiver<SchedMsg>,
     pub master: Pid,
     pub id: Option<mesos::FrameworkId>,
-    pending: Vec<SchedMsg>,
+    pub pending: Vec<SchedMsg>,
 }
 
 /// A FrameworkInfo for tests.

@@ -328,6 +328,41 @@ impl Authorizer {
         &self.acls
     }
 
+    /// Whether `subject` may see `resource` under `view_roles`: its (legacy) role, every
+    /// role of its reservation stack and its allocation role must all be visible.
+    /// Mesos: common/http.hpp `ObjectApprovers::approved<VIEW_ROLE>(const Resource&)`.
+    #[allow(deprecated)] // Reads the old-format `role` field, as Mesos does for recovered agents.
+    pub fn may_view_resource(
+        &self,
+        subject: Option<&Principal>,
+        resource: &mesos_proto::mesos::Resource,
+    ) -> bool {
+        let view = |role: &str| self.authorize(subject, Action::ViewRole { role });
+        let legacy = resource.role.as_deref().filter(|r| *r != "*");
+        let reservations = resource.reservations.iter().filter_map(|r| r.role.as_deref());
+        let allocation = resource.allocation_info.as_ref().and_then(|a| a.role.as_deref());
+        legacy.into_iter().chain(reservations).chain(allocation).all(view)
+    }
+
+    /// Whether `subject` may see an operation (GET_OPERATIONS): it may see every
+    /// resource the operation consumes. An operation whose consumed resources cannot be
+    /// determined is hidden.
+    /// Mesos: master/http.cpp `Master::Http::getOperations`, slave/http.cpp
+    /// `Http::getOperations`.
+    pub fn may_view_operation(
+        &self,
+        subject: Option<&Principal>,
+        operation: &mesos_proto::mesos::Operation,
+    ) -> bool {
+        let Ok(steps) = mesos_proto::resources::conversions::conversions(&operation.info) else {
+            return false;
+        };
+        steps
+            .iter()
+            .flat_map(|step| step.consumed.iter())
+            .all(|resource| self.may_view_resource(subject, resource))
+    }
+
     /// Whether `subject` (`None`: unauthenticated) may perform `action` on its object.
     /// Mesos: `LocalAuthorizer::authorized`.
     pub fn authorize(&self, subject: Option<&Principal>, action: Action<'_>) -> bool {

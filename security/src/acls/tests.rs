@@ -442,3 +442,50 @@ fn nested_and_standalone_container_calls() {
     assert!(!standalone("ops", StandaloneContainerCall::Wait));
     assert!(standalone("ops", StandaloneContainerCall::Launch));
 }
+
+/// `view_roles` on resources and operations (Mesos's VIEW_ROLE approver on a
+/// `Resource`): every role of the reservation stack and the allocation role must be
+/// visible; an operation is visible if all it consumes is.
+#[test]
+fn view_role_on_resources_and_operations() {
+    use mesos_proto::mesos::{Operation, Resource, offer, resource};
+    let a = authorizer(
+        r#"{"view_roles":[
+              {"principals":{"values":["ops"]},"roles":{"type":"ANY"}},
+              {"principals":{"values":["dev"]},"roles":{"values":["eng"]}},
+              {"principals":{"type":"ANY"},"roles":{"type":"NONE"}}]}"#,
+    );
+    let cpus = |reserved: &[&str], allocated: Option<&str>| {
+        let mut r = mesos_proto::resources::Resources::parse("cpus:1").unwrap().to_protos();
+        let mut r: Resource = r.remove(0);
+        r.reservations = reserved
+            .iter()
+            .map(|role| resource::ReservationInfo {
+                r#type: Some(resource::reservation_info::Type::Dynamic as i32),
+                role: Some(role.to_string()),
+                ..Default::default()
+            })
+            .collect();
+        r.allocation_info =
+            allocated.map(|role| resource::AllocationInfo { role: Some(role.into()) });
+        r
+    };
+    assert!(a.may_view_resource(Some(&p("dev")), &cpus(&[], None)), "unreserved");
+    assert!(a.may_view_resource(Some(&p("dev")), &cpus(&["eng"], Some("eng"))));
+    assert!(!a.may_view_resource(Some(&p("dev")), &cpus(&["eng", "eng/db"], None)), "stack");
+    assert!(!a.may_view_resource(Some(&p("dev")), &cpus(&[], Some("web"))), "allocation");
+    assert!(a.may_view_resource(Some(&p("ops")), &cpus(&["web"], Some("web"))));
+    let unreserve = |role: &str| Operation {
+        info: offer::Operation {
+            r#type: Some(offer::operation::Type::Unreserve as i32),
+            unreserve: Some(offer::operation::Unreserve {
+                resources: vec![cpus(&[role], Some(role))],
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert!(a.may_view_operation(Some(&p("dev")), &unreserve("eng")));
+    assert!(!a.may_view_operation(Some(&p("dev")), &unreserve("web")));
+    assert!(a.may_view_operation(Some(&p("ops")), &unreserve("web")));
+}

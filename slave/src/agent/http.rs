@@ -273,6 +273,10 @@ impl Agent {
         // Mesos: slave/http.cpp `state` shows the drain in progress.
         if let Some(config) = self.core.drain_config() {
             state["drain_config"] = mesos_proto::json::to_json(config);
+            if let Some(start) = self.core.drain_start_time() {
+                // Mesos writes whole seconds here.
+                state["estimated_drain_start_time_seconds"] = json!(start.since_epoch().as_secs());
+            }
         }
         // Mesos leaves the flags out for a caller `view_flags` denies.
         if viewer.flags() {

@@ -239,7 +239,10 @@ impl Agent {
             call::Type::GetOperations => {
                 // The applied operations awaiting acknowledgement (core/operations.rs):
                 // the agent forgets an operation once its terminal status is acknowledged.
-                let operations = self.core.operations().map(evolve).collect();
+                // Only those `view_roles` lets the caller see (Mesos: slave/http.cpp
+                // `Http::getOperations`).
+                let operations =
+                    self.core.operations().filter(|o| viewer.operation(o)).map(evolve).collect();
                 r.get_operations = Some(response::GetOperations { operations });
                 R::GetOperations
             }
@@ -294,7 +297,11 @@ impl Agent {
         response::GetAgent {
             agent_info: Some(evolve(&self.core.info)),
             drain_config: self.core.drain_config().map(evolve),
-            ..Default::default()
+            // Mesos: slave/http.cpp `getAgent`, whole seconds as nanoseconds.
+            estimated_drain_start_time: self.core.drain_start_time().map(|t| {
+                let secs = i64::try_from(t.since_epoch().as_secs()).unwrap_or(i64::MAX);
+                v1::TimeInfo { nanoseconds: secs.saturating_mul(1_000_000_000) }
+            }),
         }
     }
 

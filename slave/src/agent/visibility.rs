@@ -55,6 +55,11 @@ impl<'a> Viewer<'a> {
         self.authorizer.is_none_or(|a| a.authorize(self.principal, action))
     }
 
+    /// Whether the caller may see `operation` (`view_roles` on what it consumes).
+    pub(super) fn operation(&self, operation: &mesos_proto::mesos::Operation) -> bool {
+        self.authorizer.is_none_or(|a| a.may_view_operation(self.principal, operation))
+    }
+
     /// Whether the caller may see the flags.
     pub(super) fn flags(&self) -> bool {
         self.allows(Action::ViewFlags)

@@ -48,7 +48,7 @@ impl AgentCore {
 
     /// Starts (or restarts) a drain with `config`.
     fn drain(&mut self, config: mesos::DrainConfig, now: Time) {
-        if self.frameworks.is_empty() {
+        if self.frameworks.is_empty() && self.operations.is_empty() {
             tracing::info!(
                 ?config,
                 "asked to drain with no work here: draining is already complete"
@@ -57,6 +57,7 @@ impl AgentCore {
         }
         self.checkpoint(CheckpointWrite::DrainConfig(Some(config)));
         self.drain_config = Some(config);
+        self.drain_start_time = Some(now);
         let max = config.max_grace_period;
         let mut kills = Vec::new();
         for (framework_id, framework) in &self.frameworks {
@@ -117,14 +118,17 @@ impl AgentCore {
         true
     }
 
-    /// The drain is over once no framework has work here: forget it (and its
-    /// checkpoint). Mesos: slave.cpp `Slave::updateDrainStatus`.
+    /// The drain is over once no framework has work here and no operation awaits its
+    /// acknowledgement: forget it (and its checkpoint). Called when a framework or an
+    /// operation leaves. Mesos: slave.cpp `Slave::updateDrainStatus`.
     pub(crate) fn update_drain_status(&mut self) {
-        if self.drain_config.is_none() || !self.frameworks.is_empty() {
+        if self.drain_config.is_none() || !self.frameworks.is_empty() || !self.operations.is_empty()
+        {
             return;
         }
         tracing::info!("agent finished draining");
         self.drain_config = None;
+        self.drain_start_time = None;
         self.checkpoint(CheckpointWrite::DrainConfig(None));
     }
 
@@ -151,5 +155,10 @@ impl AgentCore {
     /// The drain in progress, if any.
     pub fn drain_config(&self) -> Option<&mesos::DrainConfig> {
         self.drain_config.as_ref()
+    }
+
+    /// When the drain in progress started (`estimated_drain_start_time`).
+    pub fn drain_start_time(&self) -> Option<Time> {
+        self.drain_config.and(self.drain_start_time)
     }
 }

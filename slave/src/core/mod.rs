@@ -449,6 +449,9 @@ pub struct AgentCore {
     /// The drain in progress, if any (checkpointed until the agent is empty).
     /// Mesos: `Slave::drainConfig`.
     pub(crate) drain_config: Option<mesos_proto::mesos::DrainConfig>,
+    /// When the drain in progress started here (Mesos `Slave::estimatedDrainStartTime`,
+    /// not checkpointed: a drain replayed after a restart starts again).
+    pub(crate) drain_start_time: Option<Time>,
     /// Applied operations awaiting acknowledgement, by operation uuid (checkpointed;
     /// at most [`MAX_PENDING_OPERATIONS`]).
     pub(crate) operations: BTreeMap<Vec<u8>, PendingOperation>,
@@ -479,6 +482,7 @@ impl AgentCore {
             frameworks: BTreeMap::new(),
             completed_frameworks: VecDeque::new(),
             drain_config: None,
+            drain_start_time: None,
             updates: StatusUpdateManager::new(),
             pid: None,
             deferred_terminations: Vec::new(),

@@ -164,6 +164,8 @@ impl AgentCore {
         tracing::info!("operation status acknowledged");
         self.operations.remove(uuid);
         self.checkpoint_operations();
+        // Mesos: `Slave::removeOperation` ends in `updateDrainStatus`.
+        self.update_drain_status();
     }
 
     /// `ReconcileOperationsMessage`: the master knows operations we did not report;

@@ -201,3 +201,36 @@ fn apply_from_a_stranger_is_ignored() {
     assert!(core.drain_outputs().is_empty());
     assert_eq!(core.operations().count(), 0);
 }
+
+/// Draining waits for operations (Mesos `Slave::drain` and `updateDrainStatus` check
+/// `operations`): an agent with no tasks but an unacknowledged operation stays
+/// draining; the acknowledgement ends the drain and removes its checkpoint.
+#[test]
+fn drain_waits_for_unacknowledged_operations() {
+    use mesos_proto::mesos::internal::DrainSlaveMessage;
+    let mut core = core_with_cpus();
+    core.on_apply_operation(&master(), apply(offer::operation::Type::Reserve, "op1", b"U1"));
+    let status_uuid = updates(&core.drain_outputs())[0].status.uuid.clone().expect("reliable");
+    let drain = DrainSlaveMessage {
+        config: mesos::DrainConfig { max_grace_period: None, mark_gone: Some(false) },
+    };
+    core.on_drain(&master(), drain, now());
+    assert!(core.drain_config().is_some(), "an operation is pending: still draining");
+    assert_eq!(core.drain_start_time(), Some(now()), "estimated_drain_start_time");
+    core.drain_outputs();
+    core.on_acknowledge_operation_status(
+        &master(),
+        AcknowledgeOperationStatusMessage {
+            status_uuid,
+            operation_uuid: Uuid { value: b"U1".to_vec() },
+            resource_provider_id: None,
+        },
+    );
+    assert!(core.drain_config().is_none(), "drained once the operation is acknowledged");
+    assert_eq!(core.drain_start_time(), None);
+    let outputs = core.drain_outputs();
+    assert!(
+        outputs.iter().any(|o| matches!(o, Output::Checkpoint(CheckpointWrite::DrainConfig(None)))),
+        "{outputs:?}"
+    );
+}
