@@ -47,8 +47,9 @@ pub fn running(frameworks: usize, tasks: usize) -> Running {
     })
 }
 
-/// The `k`th benchmark framework.
-fn framework(k: usize) -> mesos::FrameworkInfo {
+/// The `k`th benchmark framework (`framework<k>`, role `*`, `MULTI_ROLE` and
+/// `RESERVATION_REFINEMENT`, as Mesos's benchmark makes them).
+pub fn framework(k: usize) -> mesos::FrameworkInfo {
     mesos::FrameworkInfo {
         id: Some(mesos::FrameworkId { value: format!("framework{k}") }),
         user: "bench".into(),

@@ -37,8 +37,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use cluster::{agent_report, list, on_thread, spawn_agent, tcp_node};
+use cluster::{agent_report, holds, list, on_thread, spawn_agent, tcp_node};
 use libprocess::Node;
+use mesos_emulate::load::framework;
 use mesos_emulate::{Agent, Detector, Running};
 use mesos_master::launch::{Master, MasterOptions, spawn_master_with};
 use mesos_proto::mesos::{self, internal};
@@ -50,24 +51,6 @@ use tokio::sync::mpsc;
 /// Running frameworks, tasks per running framework, completed frameworks, tasks per
 /// completed framework: Mesos's (5, 2, 5, 2).
 const SHAPE: (usize, usize, usize, usize) = (5, 2, 5, 2);
-
-fn framework_info(k: usize) -> mesos::FrameworkInfo {
-    mesos::FrameworkInfo {
-        id: Some(mesos::FrameworkId { value: format!("framework{k}") }),
-        user: "bench".into(),
-        name: "default".into(),
-        principal: Some("test-principal".into()),
-        roles: vec!["*".into()],
-        capabilities: [
-            mesos::framework_info::capability::Type::MultiRole,
-            mesos::framework_info::capability::Type::ReservationRefinement,
-        ]
-        .into_iter()
-        .map(|t| mesos::framework_info::Capability { r#type: Some(t as i32) })
-        .collect(),
-        ..Default::default()
-    }
-}
 
 /// What every agent reports: `SHAPE`, tasks `cpus:0.1;mem:5` with 10 labels (as Mesos's
 /// `createTaskInfo`).
@@ -93,14 +76,14 @@ fn reported() -> Running {
         }
     };
     Arc::new(move |agent: &mesos::SlaveId| {
-        let infos = (0..frameworks).map(framework_info).collect();
+        let infos = (0..frameworks).map(framework).collect();
         let running = (0..frameworks)
             .flat_map(|k| (0..tasks).map(move |j| (k, j)))
             .map(|(k, j)| task(agent, k, j, mesos::TaskState::TaskRunning))
             .collect();
         let done = (frameworks..frameworks + completed)
             .map(|k| internal::archive::Framework {
-                framework_info: framework_info(k),
+                framework_info: framework(k),
                 pid: None,
                 tasks: (0..completed_tasks)
                     .map(|j| task(agent, k, j, mesos::TaskState::TaskFinished))
@@ -125,23 +108,6 @@ async fn start_master(dir: &std::path::Path) -> (actix_rt::Arbiter, Node, Master
     })
     .await;
     (arbiter, node, master)
-}
-
-/// (agents, running tasks) the master holds, once it leads.
-async fn holds(master: &Master) -> (usize, usize) {
-    master
-        .master
-        .dispatch(|m, _| {
-            let core = m.core();
-            let tasks = core
-                .frameworks()
-                .flat_map(|f| f.tasks.values())
-                .filter(|t| t.state() == mesos::TaskState::TaskRunning)
-                .count();
-            (core.agents().count(), tasks)
-        })
-        .await
-        .expect("the master answers")
 }
 
 /// Starts `agents` emulated agents, 1,000 at a time, and waits until each re-registered.

@@ -31,29 +31,13 @@ mod cluster;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use cluster::{Cluster, agent_report, list, median, on_thread, spawn_agent, tcp_node, wait_back};
+use cluster::{
+    Cluster, agent_report, holds, list, median, on_thread, spawn_agent, tcp_node, wait_back,
+};
 use mesos_emulate::{Agent, Detector, load::running};
-use mesos_master::launch::Master;
 use mesos_proto::mesos;
 use mesos_proto::resources::Resources;
 use tokio::sync::mpsc;
-
-/// (agents, running tasks) the master holds.
-async fn holds(master: &Master) -> (usize, usize) {
-    master
-        .master
-        .dispatch(|m, _| {
-            let core = m.core();
-            let tasks = core
-                .frameworks()
-                .flat_map(|f| f.tasks.values())
-                .filter(|t| t.state() == mesos::TaskState::TaskRunning)
-                .count();
-            (core.agents().count(), tasks)
-        })
-        .await
-        .expect("the leader answers")
-}
 
 /// One run: (s until every agent re-registered with the first leader, `window` agents at a
 /// time, s from the kill to a new leader, s from the kill until every agent is back with it).

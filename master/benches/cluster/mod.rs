@@ -226,3 +226,21 @@ pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
+
+/// (agents, running tasks) the master holds.
+#[allow(dead_code)] // Not every bench that shares this module counts them.
+pub async fn holds(master: &Master) -> (usize, usize) {
+    master
+        .master
+        .dispatch(|m, _| {
+            let core = m.core();
+            let tasks = core
+                .frameworks()
+                .flat_map(|f| f.tasks.values())
+                .filter(|t| t.state() == mesos_proto::mesos::TaskState::TaskRunning)
+                .count();
+            (core.agents().count(), tasks)
+        })
+        .await
+        .expect("the master answers")
+}
