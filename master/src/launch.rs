@@ -62,6 +62,10 @@ pub struct MasterOptions {
     pub roles: Option<Vec<String>>,
     /// `--agent_reregister_timeout`.
     pub agent_reregister_timeout: Duration,
+    /// `--raft_tick` (raft registry only).
+    pub raft_tick: Duration,
+    /// `--raft_election_ticks` (raft registry only).
+    pub raft_election_ticks: usize,
     /// Flags shown at `/master/flags` and in `/master/state`.
     pub flags: Vec<(String, String)>,
     /// Seed of the allocator's shuffle (reproducible runs).
@@ -91,6 +95,8 @@ impl MasterOptions {
             weights: Vec::new(),
             roles: None,
             agent_reregister_timeout: Duration::from_secs(600),
+            raft_tick: Duration::from_millis(100),
+            raft_election_ticks: 5,
             flags: Vec::new(),
             seed: 0,
             registry: RegistryMode::InMemory,
@@ -119,11 +125,14 @@ pub struct Master {
 pub fn spawn_master(node: &Node, options: MasterOptions) -> Result<Master, LaunchError> {
     let registrar: Arc<dyn Registrar> = match &options.registry {
         RegistryMode::InMemory => Arc::new(InMemoryRegistrar::default()),
-        RegistryMode::Raft { masters, work_dir } => Arc::new(RaftRegistrar::open(
-            node,
-            RaftRegistrarConfig::new(masters.clone()),
-            work_dir,
-        )?),
+        RegistryMode::Raft { masters, work_dir } => {
+            let config = RaftRegistrarConfig {
+                tick: options.raft_tick,
+                election_ticks: options.raft_election_ticks,
+                ..RaftRegistrarConfig::new(masters.clone())
+            };
+            Arc::new(RaftRegistrar::open(node, config, work_dir)?)
+        }
     };
     spawn_master_with(node, options, registrar)
 }
