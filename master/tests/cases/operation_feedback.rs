@@ -56,6 +56,28 @@ fn applied(agent: &mut FakeAgent) -> Vec<internal::ApplyOperationMessage> {
         .collect()
 }
 
+/// The agent's `UpdateSlaveMessage` reporting that it holds `apply`'s operation with
+/// `status` as its latest (what an agent sends after a (re-)registration).
+fn report_held(
+    agent: &FakeAgent,
+    apply: &internal::ApplyOperationMessage,
+    status: &UpdateOperationStatusMessage,
+) {
+    let operation = mesos::Operation {
+        framework_id: apply.framework_id.clone(),
+        slave_id: agent.id.clone(),
+        info: apply.operation_info.clone(),
+        latest_status: status.status.clone(),
+        statuses: vec![status.status.clone()],
+        uuid: apply.operation_uuid.clone(),
+    };
+    agent.send(internal::UpdateSlaveMessage {
+        slave_id: agent.id.clone().unwrap(),
+        operations: Some(update_slave_message::Operations { operations: vec![operation] }),
+        ..Default::default()
+    });
+}
+
 /// What the agent answers: `state` for `apply`, with status uuid `status_uuid`.
 fn answer(
     agent: &FakeAgent,
@@ -223,19 +245,7 @@ async fn agent_reports_operations_after_reregistration() {
     earlier.operation_info.id = Some(mesos::OperationId { value: "earlier".into() });
     earlier.operation_uuid = mesos::Uuid { value: b"earlier-uuid".to_vec() };
     let held = answer(&agent, &earlier, OperationState::OperationFinished, Some(STATUS_UUID));
-    let operation = mesos::Operation {
-        framework_id: earlier.framework_id.clone(),
-        slave_id: agent.id.clone(),
-        info: earlier.operation_info.clone(),
-        latest_status: held.status.clone(),
-        statuses: vec![held.status.clone()],
-        uuid: earlier.operation_uuid.clone(),
-    };
-    agent.send(internal::UpdateSlaveMessage {
-        slave_id: agent.id.clone().unwrap(),
-        operations: Some(update_slave_message::Operations { operations: vec![operation] }),
-        ..Default::default()
-    });
+    report_held(&agent, &earlier, &held);
     cluster.settle().await;
     let asked = agent.drain().into_iter().find_map(|m| match m {
         AgentMsg::ReconcileOperations(r) => Some(r),
@@ -349,19 +359,7 @@ async fn no_acknowledgement_is_lost_across_master_failover() {
         ..Default::default()
     });
     cluster.settle().await;
-    let operation = mesos::Operation {
-        framework_id: apply.framework_id.clone(),
-        slave_id: agent.id.clone(),
-        info: apply.operation_info.clone(),
-        latest_status: finished.status.clone(),
-        statuses: vec![finished.status.clone()],
-        uuid: apply.operation_uuid.clone(),
-    };
-    agent.send(internal::UpdateSlaveMessage {
-        slave_id: agent.id.clone().unwrap(),
-        operations: Some(update_slave_message::Operations { operations: vec![operation] }),
-        ..Default::default()
-    });
+    report_held(&agent, &apply, &finished);
     agent.send(finished.clone());
     cluster.settle().await;
     let new_pid = new_master.pid().clone();
