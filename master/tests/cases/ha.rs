@@ -96,27 +96,7 @@ async fn fault_tolerance_test_master_failover() {
     assert_eq!(scheduler.updates().len(), 1);
 
     // The leader's machine dies.
-    cluster.masters[leader].0.shutdown().await;
-    let survivors: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
-    let mut new_leader = None;
-    for _ in 0..300 {
-        cluster.advance(Duration::from_millis(100)).await;
-        for &i in &survivors {
-            let leading = cluster.masters[i]
-                .1
-                .master
-                .dispatch(|m, _| matches!(m.role(), mesos_master::process::Role::Leading { .. }))
-                .await
-                .unwrap();
-            if leading {
-                new_leader = Some(i);
-            }
-        }
-        if new_leader.is_some() {
-            break;
-        }
-    }
-    let new_leader = new_leader.expect("a new leader within 30 s of clock time");
+    let new_leader = cluster.fail_over(leader).await;
     let new_master = &cluster.masters[new_leader].1.master;
     let (recovered_agent, recovered_framework) = new_master
         .dispatch({
@@ -358,21 +338,6 @@ async fn running_task(cluster: &Cluster) -> Running {
     Running { agent, scheduler, agent_id, framework_id, info, leader }
 }
 
-/// Kills the leader's machine and returns the index of the next leader.
-async fn fail_over(cluster: &Cluster, leader: usize) -> usize {
-    cluster.masters[leader].0.shutdown().await;
-    for _ in 0..300 {
-        cluster.advance(Duration::from_millis(100)).await;
-        for i in (0..cluster.masters.len()).filter(|i| *i != leader) {
-            let role = cluster.masters[i].1.master.dispatch(|m, _| m.role().clone()).await;
-            if matches!(role, Ok(mesos_master::process::Role::Leading { .. })) {
-                return i;
-            }
-        }
-    }
-    panic!("no new leader within 30 s of clock time");
-}
-
 fn reregister(running: &Running, to: &libprocess::Pid) {
     let task = mesos::Task {
         name: "t1".into(),
@@ -430,7 +395,7 @@ async fn offered_after_failover(
 async fn master_allocator_test_framework_reregisters_first() {
     let cluster = Cluster::start_ha(3, |_| {});
     let mut running = running_task(&cluster).await;
-    let new_leader = fail_over(&cluster, running.leader).await;
+    let new_leader = cluster.fail_over(running.leader).await;
     let to = master_pid(&cluster, new_leader);
     resubscribe(&running, &to);
     cluster.settle().await;
@@ -445,7 +410,7 @@ async fn master_allocator_test_framework_reregisters_first() {
 async fn master_allocator_test_slave_reregisters_first() {
     let cluster = Cluster::start_ha(3, |_| {});
     let mut running = running_task(&cluster).await;
-    let new_leader = fail_over(&cluster, running.leader).await;
+    let new_leader = cluster.fail_over(running.leader).await;
     let to = master_pid(&cluster, new_leader);
     reregister(&running, &to);
     cluster.settle().await;
@@ -467,7 +432,7 @@ async fn repeated_failovers_lose_nothing() {
         running.agent_id.value.strip_suffix("-S0").expect("the first agent id").to_string();
     assert_eq!(running.framework_id.value, format!("{cluster_id}-0000"));
     for round in 0..2 {
-        leader = fail_over(&cluster, leader).await;
+        leader = cluster.fail_over(leader).await;
         let to = master_pid(&cluster, leader);
         reregister(&running, &to);
         resubscribe(&running, &to);
@@ -551,7 +516,7 @@ async fn zero_failover_timeout_framework_survives_master_failover() {
     let mut info = framework_info("fw");
     info.failover_timeout = Some(0.0);
     let framework_id = subscribe(&cluster, &mut scheduler, leader, info.clone()).await;
-    let new_leader = fail_over(&cluster, leader).await;
+    let new_leader = cluster.fail_over(leader).await;
     cluster.advance(Duration::from_secs(5)).await;
     info.id = Some(framework_id.clone());
     scheduler.master = master_pid(&cluster, new_leader);

@@ -325,26 +325,8 @@ async fn no_acknowledgement_is_lost_across_master_failover() {
     let apply = applied(&mut agent).remove(0);
     let finished = answer(&agent, &apply, OperationState::OperationFinished, Some(STATUS_UUID));
 
-    cluster.masters[leader].0.shutdown().await;
-    let mut new_leader = None;
-    for _ in 0..300 {
-        cluster.advance(Duration::from_millis(100)).await;
-        for i in (0..3).filter(|i| *i != leader) {
-            let leading = cluster.masters[i]
-                .1
-                .master
-                .dispatch(|m, _| matches!(m.role(), mesos_master::process::Role::Leading { .. }))
-                .await
-                .unwrap();
-            if leading {
-                new_leader = Some(i);
-            }
-        }
-        if new_leader.is_some() {
-            break;
-        }
-    }
-    let new_master = cluster.masters[new_leader.expect("a new leader")].1.master.clone();
+    let new_leader = cluster.fail_over(leader).await;
+    let new_master = cluster.masters[new_leader].1.master.clone();
 
     // The agent comes back, reports the operation and resends its status.
     agent.master = new_master.pid().clone();

@@ -227,21 +227,6 @@ async fn guarantee_is_held_back_and_limit_caps_offers() {
     assert_eq!(offered.get("mem"), 2048.0, "2048 mem held back for q: {offered}");
 }
 
-/// Kills the leader's machine and returns the index of the next leader.
-async fn fail_over(cluster: &Cluster, leader: usize) -> usize {
-    cluster.masters[leader].0.shutdown().await;
-    for _ in 0..300 {
-        cluster.advance(Duration::from_millis(100)).await;
-        for i in (0..cluster.masters.len()).filter(|i| *i != leader) {
-            let role = cluster.masters[i].1.master.dispatch(|m, _| m.role().clone()).await;
-            if matches!(role, Ok(mesos_master::process::Role::Leading { .. })) {
-                return i;
-            }
-        }
-    }
-    panic!("no new leader within 30 s of clock time");
-}
-
 /// Quota and weights are in the replicated registry: after the leader dies, the new
 /// leader answers GET_QUOTA and GET_WEIGHTS with them and its allocator enforces them.
 #[actix_rt::test]
@@ -254,7 +239,7 @@ async fn quota_and_weights_survive_failover() {
     assert_eq!(api(&cluster, &node, quota).await.0, StatusCode::OK);
     assert_eq!(api(&cluster, &node, update_weights("q", 4.0)).await.0, StatusCode::OK);
 
-    let next = fail_over(&cluster, leader).await;
+    let next = cluster.fail_over(leader).await;
     let node = cluster.masters[next].0.clone();
     let configs = quota_configs(&cluster, &node).await;
     assert_eq!(configs.len(), 1, "{configs:?}");

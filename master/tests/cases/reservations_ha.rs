@@ -42,26 +42,8 @@ async fn reservation_and_volume_survive_master_failover() {
     assert_eq!(kept, Resources::from_protos([vol.clone()]).unwrap());
 
     // The leader's machine dies; wait for another master to lead.
-    cluster.masters[leader].0.shutdown().await;
-    let mut new_leader = None;
-    for _ in 0..300 {
-        cluster.advance(Duration::from_millis(100)).await;
-        for i in (0..3).filter(|i| *i != leader) {
-            let leading = cluster.masters[i]
-                .1
-                .master
-                .dispatch(|m, _| matches!(m.role(), mesos_master::process::Role::Leading { .. }))
-                .await
-                .unwrap();
-            if leading {
-                new_leader = Some(i);
-            }
-        }
-        if new_leader.is_some() {
-            break;
-        }
-    }
-    let new_master = cluster.masters[new_leader.expect("a new leader")].1.master.clone();
+    let new_leader = cluster.fail_over(leader).await;
+    let new_master = cluster.masters[new_leader].1.master.clone();
 
     // The agent comes back with what it checkpointed, the framework re-subscribes.
     agent.master = new_master.pid().clone();

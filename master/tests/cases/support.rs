@@ -123,6 +123,23 @@ impl Cluster {
         panic!("no master was elected within 30 s of clock time");
     }
 
+    /// Kills the machine of master `leader` (its node shuts down, as with `kill -9`) and
+    /// advances the clock in 100 ms steps until another master leads (at most 30 s of
+    /// clock time); returns its index.
+    pub async fn fail_over(&self, leader: usize) -> usize {
+        self.masters[leader].0.shutdown().await;
+        for _ in 0..300 {
+            self.advance(Duration::from_millis(100)).await;
+            for i in (0..self.masters.len()).filter(|i| *i != leader) {
+                let role = self.masters[i].1.master.dispatch(|m, _| m.role().clone()).await;
+                if matches!(role, Ok(mesos_master::process::Role::Leading { .. })) {
+                    return i;
+                }
+            }
+        }
+        panic!("no new leader within 30 s of clock time");
+    }
+
     pub fn master_pid(&self) -> Pid {
         self.master.master.pid().clone()
     }
