@@ -5,7 +5,7 @@
 //! the agent's own types or helpers is used to speak the protocol.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use libprocess::Node;
 use mesos_proto::mesos::TaskState;
@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use super::processes::{Processes, agent_listener, executor_pid, start_agent};
+use super::processes::{
+    Processes, agent_listener, executor_pid, make_fifo, read_fifo, start_agent,
+};
 use super::support::{
     AGENT_ID, MasterEvent, TempDir, command_task, fake_master, framework, next_event, next_update,
     within,
@@ -250,7 +252,14 @@ async fn running_task(name: &str) -> Running {
     let MasterEvent::Registered { from } = next_event(&mut events).await else {
         panic!("expected registration")
     };
-    let task = command_task("task-1", "echo secret-from-task > note.txt; exec sleep 1000");
+    // The task says on a fifo once its file is written, so the test waits on that.
+    let written = dir.0.join("written.fifo");
+    make_fifo(&written);
+    let command = format!(
+        "echo secret-from-task > note.txt; echo written > {}; exec sleep 1000",
+        written.display()
+    );
+    let task = command_task("task-1", &command);
     node.send(
         master.pid(),
         &from,
@@ -272,18 +281,8 @@ async fn running_task(name: &str) -> Running {
     let container = container.file_name().unwrap().to_string_lossy().into_owned();
     assert_eq!(reported.map(|c| c.value).as_deref(), Some(container.as_str()));
     let sandbox = runs.join(&container);
-    wait_for_file(&sandbox.join("note.txt")).await;
+    read_fifo(written).await;
     Running { _dir: dir, _processes: processes, node, agent, container, sandbox, work_dir }
-}
-
-/// Waits (polling the file system, bounded) until the task has written `path`.
-async fn wait_for_file(path: &Path) {
-    within("the task's file", async {
-        while !std::fs::read_to_string(path).is_ok_and(|t| t.ends_with('\n')) {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    })
-    .await;
 }
 
 /// The proof (Mesos: `AgentAPITest.LaunchNestedContainerSession`,
