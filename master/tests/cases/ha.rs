@@ -141,18 +141,7 @@ async fn fault_tolerance_test_master_failover() {
             .iter()
             .any(|m| matches!(m, AgentMsg::Reregistered(r) if r.slave_id == agent_id))
     );
-    scheduler.master = new_master.pid().clone();
-    scheduler.drain();
-    scheduler.call(scheduler::Call {
-        framework_id: Some(framework_id.clone()),
-        r#type: Some(scheduler::call::Type::Subscribe as i32),
-        subscribe: Some(scheduler::call::Subscribe {
-            framework_info: registered_info,
-            force: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    });
+    scheduler.resubscribe(new_master.pid().clone(), &framework_id, registered_info);
     cluster.settle().await;
     cluster.advance(Duration::from_secs(1)).await;
     let messages = scheduler.drain();
@@ -519,18 +508,7 @@ async fn zero_failover_timeout_framework_survives_master_failover() {
     let new_leader = cluster.fail_over(leader).await;
     cluster.advance(Duration::from_secs(5)).await;
     info.id = Some(framework_id.clone());
-    scheduler.master = master_pid(&cluster, new_leader);
-    scheduler.drain();
-    scheduler.call(scheduler::Call {
-        framework_id: Some(framework_id.clone()),
-        r#type: Some(scheduler::call::Type::Subscribe as i32),
-        subscribe: Some(scheduler::call::Subscribe {
-            framework_info: info,
-            force: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    });
+    scheduler.resubscribe(master_pid(&cluster, new_leader), &framework_id, info);
     cluster.settle().await;
     let messages = scheduler.drain();
     assert!(

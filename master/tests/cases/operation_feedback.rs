@@ -352,18 +352,7 @@ async fn no_acknowledgement_is_lost_across_master_failover() {
     assert_eq!(early_acks, 0, "nobody acknowledges for a framework that may come back");
 
     // The framework re-subscribes; the agent's next resend reaches it.
-    scheduler.master = new_pid;
-    scheduler.drain();
-    scheduler.call(scheduler::Call {
-        framework_id: Some(framework_id.clone()),
-        r#type: Some(scheduler::call::Type::Subscribe as i32),
-        subscribe: Some(scheduler::call::Subscribe {
-            framework_info: registered_info,
-            force: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    });
+    scheduler.resubscribe(new_pid, &framework_id, registered_info);
     cluster.settle().await;
     agent.send(finished);
     cluster.settle().await;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use mesos_proto::mesos::{self, internal, scheduler};
+use mesos_proto::mesos::{self, internal};
 use mesos_proto::resources::Resources;
 
 use super::reservations::{
@@ -68,18 +68,7 @@ async fn reservation_and_volume_survive_master_failover() {
         _ => None,
     });
     assert_eq!(echoed, Some(kept.clone()), "the new leader sends its view back: the same");
-    scheduler.master = new_master.pid().clone();
-    scheduler.drain();
-    scheduler.call(scheduler::Call {
-        framework_id: Some(framework_id.clone()),
-        r#type: Some(scheduler::call::Type::Subscribe as i32),
-        subscribe: Some(scheduler::call::Subscribe {
-            framework_info: registered_info,
-            force: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    });
+    scheduler.resubscribe(new_master.pid().clone(), &framework_id, registered_info);
     cluster.settle().await;
     cluster.advance(Duration::from_secs(1)).await;
     let offers: Vec<mesos::Offer> = scheduler

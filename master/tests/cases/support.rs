@@ -315,6 +315,29 @@ impl FakeScheduler {
         self.process.pid()
     }
 
+    /// Follows a new leader at `master`: forgets what it had received and re-subscribes
+    /// as `framework_id` with `info`, forcing the takeover (what a scheduler driver does
+    /// after a master failover).
+    pub fn resubscribe(
+        &mut self,
+        master: Pid,
+        framework_id: &mesos::FrameworkId,
+        info: mesos::FrameworkInfo,
+    ) {
+        self.master = master;
+        self.drain();
+        self.call(scheduler::Call {
+            framework_id: Some(framework_id.clone()),
+            r#type: Some(scheduler::call::Type::Subscribe as i32),
+            subscribe: Some(scheduler::call::Subscribe {
+                framework_info: info,
+                force: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+
     pub fn call(&self, mut call: scheduler::Call) {
         if call.framework_id.is_none() {
             call.framework_id = self.id.clone();
