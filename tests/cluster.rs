@@ -366,6 +366,8 @@ fn authenticated_cluster_admits_only_a_scheduler_with_credentials() {
         serde_json::from_str(&flags.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(flags["flags"]["authenticate_http_executors"], "true", "{flags}");
     assert_eq!(flags["flags"]["http_command_executor"], "true", "{flags}");
+    // mesos-local's agents wait at most 200 ms before re-registering with a new leader.
+    assert_eq!(flags["flags"]["registration_backoff_factor"], "200ms", "{flags}");
 
     // The printed line runs `hello` (a v0 driver) with the credential, as it stands.
     let try_line = local

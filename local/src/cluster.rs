@@ -251,6 +251,7 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
             format!("--port={}", address.port()),
             format!("--work_dir={}", dir.display()),
             format!("--launcher_dir={}", bin.display()),
+            format!("--registration_backoff_factor={}", flags.registration_backoff_factor),
         ];
         if let Some(resources) = &flags.resources {
             args.push(format!("--resources={resources}"));

@@ -53,4 +53,17 @@ pub struct Flags {
     /// mark it unreachable).
     #[arg(long = "restart_agents", env = "MESOS_RESTART_AGENTS", num_args = 0..=1, default_missing_value = "true", default_value_t = true, action = clap::ArgAction::Set)]
     pub restart_agents: bool,
+
+    /// Passed to every agent. An agent waits a random time in `[0, factor]` before it
+    /// registers, and before it re-registers with a newly elected master. Mesos's agents
+    /// default to `1secs`, which spreads thousands of agents' re-registrations; a cluster
+    /// on one machine has a few agents, so a shorter wait brings them back to a new
+    /// leader sooner (docs/ha.md "Election timing").
+    #[arg(long = "registration_backoff_factor", env = "MESOS_REGISTRATION_BACKOFF_FACTOR", default_value = "200ms", value_parser = duration)]
+    pub registration_backoff_factor: String,
+}
+
+/// Checks Mesos duration syntax, and keeps the text to pass on to the agents.
+fn duration(text: &str) -> Result<String, String> {
+    libprocess::duration::parse_duration(text).map(|_| text.to_string()).map_err(|e| e.to_string())
 }

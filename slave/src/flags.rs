@@ -385,6 +385,10 @@ impl Flags {
             "executor_shutdown_grace_period".into(),
             libprocess::duration::format_duration(grace),
         );
+        flags.insert(
+            "registration_backoff_factor".into(),
+            libprocess::duration::format_duration(self.registration_backoff_factor),
+        );
         let fetcher = self.fetcher_settings(&mut flags);
         let gc = self.gc_settings(&mut flags);
         flags.insert("switch_user".into(), self.switch_user.to_string());
