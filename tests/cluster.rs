@@ -8,8 +8,12 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use base64::Engine as _;
+#[path = "cluster/acls.rs"]
+mod acls;
 #[path = "cluster/authentication.rs"]
 mod authentication;
+#[path = "cluster/ha.rs"]
+mod ha;
 #[path = "cluster/leadership.rs"]
 mod leadership;
 #[path = "cluster/volumes.rs"]
@@ -508,43 +512,6 @@ fn local_cluster_runs_a_third_party_executor() {
     assert!(left.is_empty(), "no executor outlives mesos-local: {}", describe(&left));
 }
 
-/// The three-master HA cluster of `mesos-local`: pymesos pointed at a follower follows
-/// its redirect to the leader and runs tasks; after kill -9 of the leading master a new
-/// leader is elected, the agents re-register, and pymesos (pointed at a survivor) runs
-/// tasks again.
-#[test]
-fn ha_cluster_survives_kill_9_of_the_leader() {
-    let (local, ports) = start_local(3, 2);
-    let (leader_port, leader_pid, leader_dir) = leader_line(&local.lines);
-    let follower = *ports.iter().find(|p| **p != leader_port).unwrap();
-    let (status, output) = pymesos(&format!("127.0.0.1:{follower}"), "echo one", 2);
-    assert_eq!(status, Some(0), "through a follower:\n{output}");
-
-    kill(OsPid::from_raw(leader_pid), Signal::SIGKILL).unwrap();
-    let line = local.wait_line(|l| l.starts_with("mesos-local: leading master is now"));
-    assert!(!line.ends_with(&format!(":{leader_port}")), "a different master leads: {line}");
-    let survivor = follower;
-    let (status, output) = pymesos(&format!("127.0.0.1:{survivor}"), "echo two", 2);
-    assert_eq!(status, Some(0), "after the leader died:\n{output}");
-    assert_eq!(output.matches("TASK_FINISHED").count(), 2, "{output}");
-
-    // The dead leader's registry is on disk: `mesos-registry dump` reads it (a backup).
-    let dump = Command::new(local.work_dir.join("bin/mesos-registry"))
-        .arg("dump")
-        .arg(format!("--work_dir={}", leader_dir.display()))
-        .output()
-        .expect("run mesos-registry");
-    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
-    let registry: serde_json::Value = serde_json::from_slice(&dump.stdout).expect("JSON");
-    let text = registry.to_string();
-    assert_eq!(
-        text.matches("\"hostname\":\"127.0.0.1\"").count(),
-        2,
-        "both agents are in the registry: {text}"
-    );
-    drop(local);
-}
-
 /// A master of `mesos-local`'s line in its summary: (port, OS pid, work dir).
 fn master_line(line: &str) -> (u16, i32, PathBuf) {
     let port = line
@@ -586,66 +553,6 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// A master whose disk is lost (kill -9, then its raft log deleted) is started again on
-/// the same address: its log is blank, the other masters have one, so it rejoins as the
-/// next incarnation of its slot (raft id slot + 256) through a membership change and
-/// catches up. It is a real voter afterwards: when the leader is then killed, the new
-/// leader can only be elected with its vote.
-#[test]
-fn ha_master_with_a_wiped_disk_rejoins_the_group() {
-    let (local, ports) = start_local(3, 1);
-    let leader = leader_line(&local.lines);
-    let follower = local
-        .lines
-        .iter()
-        .find(|l| l.trim_start().starts_with("master") && !l.contains("(leader)"));
-    let wiped = master_line(follower.expect("a follower"));
-    let (port, pid, dir) = wiped;
-    kill(OsPid::from_raw(pid), Signal::SIGKILL).unwrap();
-    local.wait_line(|l| l.contains(&format!("(os pid {pid}) exited")));
-    std::fs::remove_dir_all(dir.join("raft")).expect("wipe the raft log");
-
-    // The killed master's port was freed by its death (mesos-local keeps no copy of a
-    // child's listener); it is bound again at once, by the restarted master.
-    let list = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
-    let mut child = Command::new(local.work_dir.join("bin/mesos-master"))
-        .args([
-            "--ip=127.0.0.1".to_string(),
-            format!("--port={port}"),
-            format!("--work_dir={}", dir.display()),
-        ])
-        .args(["--registry=raft".to_string(), format!("--masters={list}")])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("restart the wiped master");
-    let stderr = child.stderr.take().expect("stderr");
-    let restarted = KillOnDrop(child);
-    let (lines, _later) =
-        read_lines_until(stderr, |l| l.contains("rejoined the group as a new member"));
-    assert!(lines.iter().any(|l| l.contains("the group has a log")), "{lines:?}");
-
-    // A master's slot is its place in the sorted `--masters` list (registrar/members.rs).
-    let mut sorted = ports.clone();
-    sorted.sort_unstable();
-    let slot = sorted.iter().position(|p| *p == port).expect("a master's port") as u64 + 1;
-    let status = raft_status(port);
-    assert_eq!(status["id"], slot + 256, "{status}");
-    let (leader_port, leader_pid, _) = leader;
-    kill(OsPid::from_raw(leader_pid), Signal::SIGKILL).unwrap();
-    let line = local.wait_line(|l| l.starts_with("mesos-local: leading master is now"));
-    assert!(!line.ends_with(&format!(":{leader_port}")), "a different master leads: {line}");
-    let status = raft_status(port);
-    let members: Vec<u64> = status["members"]
-        .as_array()
-        .expect("members")
-        .iter()
-        .filter_map(|m| m["id"].as_u64())
-        .collect();
-    assert!(members.contains(&(slot + 256)) && !members.contains(&slot), "{status}");
-    drop(restarted);
-    drop(local);
 }
 
 /// `mesos-execute`, built beside `mesos-local` (another package's binary: built here, a
@@ -710,63 +617,6 @@ fn execute(program: &Path, env: &[(String, String)], args: &[String]) -> (Option
     (code, lines.join("\n"))
 }
 
-/// What a plain-HTTP client gets from `port`: whatever bytes come back before the server
-/// closes or 5 s pass.
-fn plain_http_answer(port: u16) -> Vec<u8> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let _ = stream.write_all(b"GET /master/state HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    answer
-}
-
-/// The whole HA cluster under TLS (`LIBPROCESS_SSL_*`, mutual TLS, certificates from a CA
-/// the test makes): raft between the masters, agents, the executors the agents start
-/// (they inherit the setting), `mesos-execute`, and mesos-local's own HTTPS queries. A
-/// plain-HTTP client gets no HTTP answer; `mesos-execute` runs a task; after kill -9 of
-/// the leader a new one is elected over TLS and `mesos-execute` runs a task again.
-#[test]
-fn ha_cluster_runs_under_tls() {
-    let pki_dir = std::env::temp_dir().join(format!("mesos-local-tls-{}", std::process::id()));
-    let pki = libprocess::test_pki::TestPki::new(&pki_dir, "mesos-rs test CA").expect("CA");
-    let identity = pki.issue("cluster", &["127.0.0.1".parse().unwrap()]).expect("certificate");
-    let env = pki.env(&identity);
-    let execute_bin = mesos_execute();
-    let (local, ports) = start_local_with(3, 1, &env, &[]);
-    let (leader_port, leader_pid, _) = leader_line(&local.lines);
-    assert!(local.lines.iter().any(|l| l.contains("web UI  https://")), "{:?}", local.lines);
-
-    let answer = plain_http_answer(leader_port);
-    assert!(
-        !answer.starts_with(b"HTTP/"),
-        "plain HTTP answered: {:?}",
-        String::from_utf8_lossy(&answer)
-    );
-
-    let masters = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
-    let args = |name: &str| {
-        vec![
-            format!("--master={masters}"),
-            format!("--name={name}"),
-            format!("--command=echo {name}"),
-        ]
-    };
-    let (code, out) = execute(&execute_bin, &env, &args("tls-one"));
-    assert_eq!(code, Some(0), "mesos-execute over TLS:\n{out}");
-    assert!(out.contains("TASK_FINISHED for task 'tls-one'"), "{out}");
-
-    kill(OsPid::from_raw(leader_pid), Signal::SIGKILL).unwrap();
-    let line = local.wait_line(|l| l.starts_with("mesos-local: leading master is now"));
-    assert!(!line.ends_with(&format!(":{leader_port}")), "a different master leads: {line}");
-    let (code, out) = execute(&execute_bin, &env, &args("tls-two"));
-    assert_eq!(code, Some(0), "mesos-execute over TLS after the failover:\n{out}");
-    assert!(out.contains("TASK_FINISHED for task 'tls-two'"), "{out}");
-    drop(local);
-    let _ = std::fs::remove_dir_all(&pki_dir);
-}
-
 /// The pymesos scheduler started in the background; killed when dropped. Its output
 /// lines arrive on `lines`.
 struct Background {
@@ -810,33 +660,6 @@ fn pymesos_background(options: &[&str], master: &str, command: &str) -> Backgrou
     Background { child: KillOnDrop(child), lines }
 }
 
-/// `POST /master/teardown` of `framework_id` on the master at `port` (no credentials:
-/// the caller is unauthenticated); returns the status code.
-fn teardown(port: u16, framework_id: &str) -> u16 {
-    teardown_as(port, framework_id, None)
-}
-
-/// `POST /master/teardown` with HTTP Basic `credential` (principal, secret), if any.
-fn teardown_as(port: u16, framework_id: &str, credential: Option<(&str, &str)>) -> u16 {
-    let config = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(5)))
-        .http_status_as_error(false)
-        .build();
-    let mut request = ureq::Agent::new_with_config(config)
-        .post(&format!("http://127.0.0.1:{port}/master/teardown"))
-        .content_type("application/x-www-form-urlencoded");
-    if let Some((principal, secret)) = credential {
-        let pair = format!("{principal}:{secret}");
-        let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
-        request = request.header("Authorization", &format!("Basic {encoded}"));
-    }
-    request
-        .send(format!("frameworkId={framework_id}"))
-        .expect("POST /master/teardown")
-        .status()
-        .as_u16()
-}
-
 /// `GET /master/state` of the master on `port`.
 fn master_state(port: u16) -> serde_json::Value {
     let config = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(5))).build();
@@ -848,129 +671,4 @@ fn master_state(port: u16) -> serde_json::Value {
         .read_to_string()
         .expect("body");
     serde_json::from_str(&body).expect("JSON")
-}
-
-/// The id of the framework registered with `principal`, from `/master/state`.
-fn framework_with_principal(state: &serde_json::Value, principal: &str) -> Option<String> {
-    state["frameworks"].as_array()?.iter().find(|f| f["principal"] == principal)?["id"]
-        .as_str()
-        .map(str::to_string)
-}
-
-/// `--acls` on real processes (given to the master and agent of `mesos-local` through
-/// `MESOS_ACLS`), with an unmodified pymesos scheduler that sets
-/// `FrameworkInfo.principal`: a principal the `register_frameworks` ACLs deny is refused
-/// with Mesos's reason; an unauthenticated teardown of a framework whose principal the
-/// `teardown_frameworks` ACLs protect gets `403` and the framework keeps running, while
-/// one the ACLs let anyone tear down is removed. (Teardown by authenticated principals:
-/// `ha_cluster_with_http_authentication_enforces_acls`.)
-#[test]
-fn acls_refuse_a_principal_and_guard_teardown() {
-    let acls = serde_json::json!({
-        "register_frameworks": [
-            {"principals": {"values": ["banned"]}, "roles": {"type": "NONE"}}],
-        "teardown_frameworks": [
-            {"principals": {"type": "ANY"}, "framework_principals": {"values": ["open"]}},
-            {"principals": {"type": "ANY"}, "framework_principals": {"type": "NONE"}}]
-    })
-    .to_string();
-    let (_local, ports) = start_local_with(1, 1, &[("MESOS_ACLS".to_string(), acls.clone())], &[]);
-    let base = ports[0];
-    let master = format!("127.0.0.1:{base}");
-
-    let (status, output) =
-        pymesos_with(&["--principal", "banned", "--wait", "30"], &master, "echo hi", 1);
-    assert_eq!(status, Some(3), "refused with an ERROR event:\n{output}");
-    assert!(output.contains("error Not authorized to register framework"), "{output}");
-    assert!(framework_with_principal(&master_state(base), "banned").is_none());
-
-    let locked = pymesos_background(&["--principal", "locked"], &master, "sleep 1000");
-    locked.wait_for("TASK_RUNNING");
-    let open = pymesos_background(&["--principal", "open"], &master, "sleep 1000");
-    open.wait_for("TASK_RUNNING");
-    let state = master_state(base);
-    let locked_id = framework_with_principal(&state, "locked").expect("locked is registered");
-    let open_id = framework_with_principal(&state, "open").expect("open is registered");
-
-    assert_eq!(teardown(base, &locked_id), 403);
-    let state = master_state(base);
-    assert_eq!(framework_with_principal(&state, "locked").as_deref(), Some(locked_id.as_str()));
-    // The master answers once the framework is removed.
-    assert_eq!(teardown(base, &open_id), 200);
-    let state = master_state(base);
-    assert!(framework_with_principal(&state, "open").is_none(), "torn down");
-    assert!(framework_with_principal(&state, "locked").is_some(), "untouched");
-    drop(open.child);
-    drop(locked.child);
-}
-
-/// Issue 13's ACL proof on a whole HA cluster (three masters with raft, an agent), with
-/// `--acls`, `--credentials` and HTTP authentication of the read-write realm and the
-/// scheduler API: an unmodified pymesos scheduler authenticated as a principal that
-/// `register_frameworks` denies is refused; a `POST /master/teardown` without
-/// credentials gets `401`, by an authenticated principal that `teardown_frameworks`
-/// denies `403` (the framework keeps running), and by the one it allows `200` (the
-/// framework is gone).
-#[test]
-fn ha_cluster_with_http_authentication_enforces_acls() {
-    let acls = serde_json::json!({
-        "register_frameworks": [
-            {"principals": {"values": ["banned"]}, "roles": {"type": "NONE"}}],
-        "teardown_frameworks": [
-            {"principals": {"values": ["ops"]}, "framework_principals": {"type": "ANY"}},
-            {"principals": {"type": "ANY"}, "framework_principals": {"type": "NONE"}}]
-    })
-    .to_string();
-    let credentials =
-        std::env::temp_dir().join(format!("mesos-acl-credentials-{}.json", std::process::id()));
-    let pairs = [
-        ("ops", "ops-secret"),
-        ("analytics", "an-secret"),
-        ("banned", "b-secret"),
-        ("locked", "l-secret"),
-    ];
-    let list: Vec<_> =
-        pairs.iter().map(|(p, s)| serde_json::json!({"principal": p, "secret": s})).collect();
-    std::fs::write(&credentials, serde_json::json!({ "credentials": list }).to_string()).unwrap();
-    let path = credentials.display().to_string();
-    // The children read these (mesos-local's own polling stays on the open read-only realm).
-    let env: Vec<(String, String)> = [
-        ("MESOS_ACLS", acls.as_str()),
-        ("MESOS_CREDENTIALS", path.as_str()),
-        ("MESOS_HTTP_CREDENTIALS", path.as_str()),
-        ("MESOS_AUTHENTICATE_HTTP_READWRITE", "true"),
-        ("MESOS_AUTHENTICATE_HTTP_FRAMEWORKS", "true"),
-        ("MESOS_HTTP_FRAMEWORK_AUTHENTICATORS", "basic"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let (local, _ports) = start_local_with(3, 1, &env, &[]);
-    let (leader, _, _) = leader_line(&local.lines);
-    let master = format!("127.0.0.1:{leader}");
-
-    let banned = ["--principal", "banned", "--secret", "b-secret", "--wait", "30"];
-    let (status, output) = pymesos_with(&banned, &master, "echo hi", 1);
-    assert_eq!(status, Some(3), "refused with an ERROR event:\n{output}");
-    assert!(output.contains("error Not authorized to register framework"), "{output}");
-    assert!(framework_with_principal(&master_state(leader), "banned").is_none());
-
-    let locked = pymesos_background(
-        &["--principal", "locked", "--secret", "l-secret"],
-        &master,
-        "sleep 1000",
-    );
-    locked.wait_for("TASK_RUNNING");
-    let id = framework_with_principal(&master_state(leader), "locked").expect("registered");
-
-    assert_eq!(teardown_as(leader, &id, None), 401);
-    assert_eq!(teardown_as(leader, &id, Some(("analytics", "an-secret"))), 403);
-    let state = master_state(leader);
-    assert_eq!(framework_with_principal(&state, "locked").as_deref(), Some(id.as_str()));
-    assert_eq!(state["frameworks"][0]["tasks"][0]["state"], "TASK_RUNNING", "{state}");
-    assert_eq!(teardown_as(leader, &id, Some(("ops", "ops-secret"))), 200);
-    assert!(framework_with_principal(&master_state(leader), "locked").is_none(), "torn down");
-    drop(locked.child);
-    drop(local);
-    let _ = std::fs::remove_file(&credentials);
 }
