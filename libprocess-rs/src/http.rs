@@ -1,5 +1,6 @@
-//! HTTP as processes see it: requests with a fully read body, responses with a whole or
-//! streamed body, and the route handlers processes install.
+//! HTTP as processes see it: requests with a fully read body (or, for the routes that
+//! ask, a streamed one: [`StreamedRequest`]), responses with a whole or streamed body,
+//! and the route handlers processes install.
 //!
 //! Mesos: 3rdparty/libprocess/include/process/http.hpp. As in libprocess, the first path
 //! segment of a URL names a process (`/master/state`), the rest is matched against that
@@ -17,6 +18,8 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use http_body::Frame;
 use tokio::sync::{mpsc, oneshot};
+
+pub use crate::request_body::{BodyError, BodySender, RequestBody, StreamedBody, StreamedRequest};
 
 /// An HTTP request whose body has been read (within the node's size bound).
 pub type Request = http::Request<Bytes>;

@@ -55,6 +55,7 @@
 //!   binaries' logging setup.
 //! - [`log_file`]: the binaries' glog-style log files (`--log_dir`), rotated and bounded.
 //! - [`http`]: requests, responses, streaming, route handlers.
+//! - `request_body` (re-exported by [`http`]): streamed request bodies and their bounds.
 //! - `router`: how a node answers HTTP: messages, routes, built-ins.
 //! - [`wire`]: the libprocess wire format.
 //! - `net`: TCP listener and persistent outbound connections, TLS on both, and the
@@ -91,6 +92,7 @@ pub mod node;
 pub mod pid;
 pub mod process;
 pub mod prometheus;
+mod request_body;
 pub mod ring;
 mod router;
 pub mod sim;

@@ -26,7 +26,7 @@ use tokio::sync::oneshot;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::hooks::{Hooks, Verdict};
-use crate::http::{HttpGate, SharedHandler};
+use crate::http::{HttpGate, SharedHandler, StreamedBody};
 use crate::mailbox::{Mailbox, MailboxOf, QueueDepth, QueueSizes};
 use crate::message::{Body, Envelope, MessageName, ProtoMessage};
 use crate::metrics::{Counter, Metrics};
@@ -96,6 +96,8 @@ impl Default for NodeConfig {
 pub(crate) enum RouteTarget {
     /// On the process, by index into its route table.
     Process(usize),
+    /// On the process, body streamed, by index into its table of streamed routes.
+    ProcessStreamed(usize),
     /// Outside the process.
     Shared(SharedHandler),
 }
@@ -103,6 +105,8 @@ pub(crate) enum RouteTarget {
 struct RouteEntry {
     path: String,
     target: RouteTarget,
+    /// Set for a route that streams the bodies of the requests it wants.
+    streamed: Option<StreamedBody>,
 }
 
 pub(crate) struct ProcessEntry {
@@ -650,23 +654,40 @@ impl Node {
         }
     }
 
-    pub(crate) fn add_route(&self, id: &Arc<str>, path: &str, target: RouteTarget) {
+    /// Installs a route of process `id`; it replaces the one of the same kind (whole or
+    /// streamed body) at the same path.
+    pub(crate) fn add_route(
+        &self,
+        id: &Arc<str>,
+        path: &str,
+        target: RouteTarget,
+        streamed: Option<StreamedBody>,
+    ) {
         let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
         if let Some(mut entry) = self.inner.processes.get_mut(id) {
-            entry.routes.retain(|route| route.path != path);
-            entry.routes.push(RouteEntry { path, target });
+            let kind = streamed.is_some();
+            entry.routes.retain(|route| route.path != path || route.streamed.is_some() != kind);
+            entry.routes.push(RouteEntry { path, target, streamed });
         }
     }
 
-    /// The route of process `id` that serves `path` (longest matching prefix).
-    pub(crate) fn find_route(&self, id: &str, path: &str) -> Option<RouteTarget> {
+    /// The route of process `id` that serves `path` (longest matching prefix), with its
+    /// body bounds when it streams this request's body. At the same path a streamed
+    /// route that wants the request (by its `headers`) wins over a whole-body one.
+    pub(crate) fn find_route(
+        &self,
+        id: &str,
+        path: &str,
+        headers: &http::HeaderMap,
+    ) -> Option<(RouteTarget, Option<StreamedBody>)> {
         let entry = self.inner.processes.get(id)?;
         entry
             .routes
             .iter()
             .filter(|route| crate::http::route_matches(&route.path, path))
-            .max_by_key(|route| route.path.len())
-            .map(|route| route.target.clone())
+            .filter(|route| route.streamed.as_ref().is_none_or(|spec| (spec.wants)(headers)))
+            .max_by_key(|route| (route.path.len(), route.streamed.is_some()))
+            .map(|route| (route.target.clone(), route.streamed.clone()))
     }
 
     /// True if a process called `id` runs here.

@@ -24,11 +24,12 @@ use tokio::sync::oneshot;
 
 use crate::clock::{Clock, Pending, Time, TimerId};
 use crate::error::Error;
-use crate::http::{Request, Responder, SharedHandler};
+use crate::http::{Request, Responder, SharedHandler, StreamedBody, StreamedRequest};
 use crate::mailbox::{QueueDepth, QueueKind, QueueSizes, Queued, SendCache};
 use crate::message::{Connection, DecodeError, Envelope, Inbound, Outbound, ProtoMessage};
 use crate::node::{LinkMode, Node, RouteTarget};
 use crate::pid::Pid;
+use crate::request_body::RouteBody;
 
 /// Default bound of a process mailbox. At the bound, messages from the network are
 /// refused (`503`) and local sends are dropped and counted (`libprocess/mailbox_full`).
@@ -71,6 +72,7 @@ pub trait Process: Sized + Unpin + 'static {
 }
 
 type RouteHandler<P> = Rc<dyn Fn(&mut P, Request, Responder, &mut Context<'_, P>)>;
+type StreamedHandler<P> = Rc<dyn Fn(&mut P, StreamedRequest, Responder, &mut Context<'_, P>)>;
 type DispatchFn<P> = Box<dyn for<'a> FnOnce(&mut P, &mut Context<'a, P>) + Send>;
 
 /// Runtime state of a process, beside the process itself.
@@ -80,6 +82,8 @@ pub(crate) struct Core<P: Process> {
     /// The counts of what waits in this process's mailbox (shared with the mailbox).
     depth: Arc<QueueDepth>,
     routes: Vec<RouteHandler<P>>,
+    /// The routes that take their bodies streamed.
+    streamed_routes: Vec<StreamedHandler<P>>,
     /// Mailboxes this process sent to recently (`Context::send` takes `&self`).
     sends: RefCell<SendCache>,
 }
@@ -106,9 +110,9 @@ pub(crate) enum Event {
 /// consulted before the process had installed its routes (it is looked up again by
 /// `path`, as libprocess routes requests inside the process).
 pub(crate) struct HttpEvent {
-    pub(crate) route: Option<usize>,
+    pub(crate) route: Option<RouteTarget>,
     pub(crate) path: String,
-    pub(crate) request: Request,
+    pub(crate) request: http::Request<RouteBody>,
     pub(crate) responder: Responder,
 }
 
@@ -148,7 +152,10 @@ impl<P: Process> actix::Message for Dispatch<P> {
 impl<P: Process> ProcessActor<P> {
     pub(crate) fn new(process: P, node: Node, pid: Pid, depth: Arc<QueueDepth>) -> ProcessActor<P> {
         let sends = RefCell::new(SendCache::default());
-        ProcessActor { process, core: Core { node, pid, depth, routes: Vec::new(), sends } }
+        ProcessActor {
+            process,
+            core: Core { node, pid, depth, routes: Vec::new(), streamed_routes: Vec::new(), sends },
+        }
     }
 
     /// Starts the actor on this thread with its mailbox already at the process's bound.
@@ -215,16 +222,40 @@ impl<P: Process> ProcessActor<P> {
 impl<P: Process> ProcessActor<P> {
     fn on_http(&mut self, http: HttpEvent, actx: &mut actix::Context<Self>) {
         let HttpEvent { route, path, request, responder } = http;
-        let target = match route {
-            Some(index) => Some(RouteTarget::Process(index)),
-            None => self.core.node.find_route(self.core.pid.id(), &path),
+        let target = route.or_else(|| {
+            let found = self.core.node.find_route(self.core.pid.id(), &path, request.headers());
+            found.map(|(target, _)| target)
+        });
+        let Some(target) = target else {
+            let message = format!("no route {path} on process {}", self.core.pid.id());
+            responder.respond(crate::http::text(http::StatusCode::NOT_FOUND, message));
+            return;
         };
+        if let RouteTarget::ProcessStreamed(index) = target {
+            match self.core.streamed_routes.get(index).cloned() {
+                Some(handler) => {
+                    let request = request.map(RouteBody::into_stream);
+                    self.run(actx, None, |p, ctx| handler(p, request, responder, ctx))
+                }
+                None => drop(responder),
+            }
+            return;
+        }
+        let (parts, body) = request.into_parts();
+        let RouteBody::Whole(body) = body else {
+            // The server streams a body only to a route that wants it streamed; this
+            // one was replaced by a whole-body route meanwhile.
+            let message = "the route changed while the request was read; try again";
+            responder.respond(crate::http::text(http::StatusCode::SERVICE_UNAVAILABLE, message));
+            return;
+        };
+        let request = http::Request::from_parts(parts, body);
         match target {
-            Some(RouteTarget::Process(index)) => match self.core.routes.get(index).cloned() {
+            RouteTarget::Process(index) => match self.core.routes.get(index).cloned() {
                 Some(handler) => self.run(actx, None, |p, ctx| handler(p, request, responder, ctx)),
                 None => drop(responder),
             },
-            Some(RouteTarget::Shared(handler)) => {
+            RouteTarget::Shared(handler) => {
                 let future = handler(request);
                 actix::AsyncContext::spawn(
                     actx,
@@ -233,10 +264,7 @@ impl<P: Process> ProcessActor<P> {
                     }),
                 );
             }
-            None => {
-                let message = format!("no route {path} on process {}", self.core.pid.id());
-                responder.respond(crate::http::text(http::StatusCode::NOT_FOUND, message));
-            }
+            RouteTarget::ProcessStreamed(_) => {}
         }
     }
 }
@@ -447,13 +475,30 @@ impl<P: Process> Context<'_, P> {
     ) {
         let index = self.core.routes.len();
         self.core.routes.push(Rc::new(handler));
-        self.core.node.add_route(self.core.pid.id_arc(), path, RouteTarget::Process(index));
+        self.core.node.add_route(self.core.pid.id_arc(), path, RouteTarget::Process(index), None);
+    }
+
+    /// Installs an HTTP route handled on this process that takes the bodies of the
+    /// requests `spec` wants as a stream ([`StreamedRequest`]), within `spec`'s bounds;
+    /// the handler runs when the head has arrived (and passed the node's HTTP gate).
+    /// Other requests for `path` go to the whole-body route at the same path, if any.
+    /// Mesos: libprocess `RouteOptions::requestStreaming`.
+    pub fn route_streamed(
+        &mut self,
+        path: &str,
+        spec: StreamedBody,
+        handler: impl Fn(&mut P, StreamedRequest, Responder, &mut Context<'_, P>) + 'static,
+    ) {
+        let index = self.core.streamed_routes.len();
+        self.core.streamed_routes.push(Rc::new(handler));
+        let target = RouteTarget::ProcessStreamed(index);
+        self.core.node.add_route(self.core.pid.id_arc(), path, target, Some(spec));
     }
 
     /// Installs an HTTP route answered outside the process (from shared state such as a
     /// snapshot), so clients of this route never delay the process.
     pub fn route_shared(&mut self, path: &str, handler: SharedHandler) {
-        self.core.node.add_route(self.core.pid.id_arc(), path, RouteTarget::Shared(handler));
+        self.core.node.add_route(self.core.pid.id_arc(), path, RouteTarget::Shared(handler), None);
     }
 
     /// Terminates this process after the current event.

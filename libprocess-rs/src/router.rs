@@ -17,13 +17,17 @@ use bytes::Bytes;
 use http::StatusCode;
 use serde_json::json;
 
+use std::sync::Arc;
+
 use crate::http::{
-    self as lhttp, Request, Responder, Response, percent_decode, split_first_segment,
+    self as lhttp, BodyError, Request, Responder, Response, StreamedBody, StreamedRequest,
+    percent_decode, split_first_segment,
 };
 use crate::message::{Body, Connection, Envelope, MessageName};
 use crate::node::{Delivered, Node, RouteTarget};
 use crate::pid::Pid;
 use crate::process::{Event, HttpEvent};
+use crate::request_body::RouteBody;
 use crate::wire;
 
 /// The endpoints every node answers itself.
@@ -50,6 +54,24 @@ impl Builtin {
     }
 }
 
+/// Why a path reaches no process.
+enum Unrouted {
+    /// Its first segment has a broken `%XX` escape.
+    BadEscape,
+    /// No process of that name, and no default process.
+    Nowhere,
+}
+
+/// The answer to a request whose body broke a bound or broke off.
+pub(crate) fn body_error_answer(error: &BodyError) -> Response {
+    let status = match error {
+        BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        BodyError::IdleTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+        BodyError::Broken { .. } => StatusCode::BAD_REQUEST,
+    };
+    lhttp::text(status, error.to_string())
+}
+
 /// The answer to a message from the network, by what became of it: status and text (the
 /// router's, and the message connections' in `net/front.rs`, which write it themselves).
 pub(crate) fn delivery_answer(delivered: Delivered) -> (StatusCode, &'static str) {
@@ -62,10 +84,32 @@ pub(crate) fn delivery_answer(delivered: Delivered) -> (StatusCode, &'static str
 
 impl Node {
     /// Answers one HTTP request (the body already read).
-    pub async fn handle_http(&self, mut request: Request) -> Response {
+    pub async fn handle_http(&self, request: Request) -> Response {
         if wire::is_message(request.method(), request.headers()) {
             return self.on_message_request(request);
         }
+        self.route_request(request.map(RouteBody::Whole)).await
+    }
+
+    /// Answers one HTTP request whose body is still arriving: a route that streams
+    /// bodies reads it as it comes, any other gets it read whole (within
+    /// `max_body_bytes`). The TCP server calls this for the routes that stream; an
+    /// in-process caller may too. Never a libprocess message.
+    pub async fn handle_http_streamed(&self, request: StreamedRequest) -> Response {
+        self.route_request(request.map(RouteBody::Streamed)).await
+    }
+
+    /// For the server, from the head alone: the bounds of the body when its route
+    /// streams it (`None`: read it whole first).
+    pub(crate) fn streamed_body(&self, head: &http::request::Parts) -> Option<StreamedBody> {
+        if wire::is_message(&head.method, &head.headers) || Builtin::of(head.uri.path()).is_some() {
+            return None;
+        }
+        let (id, path) = self.resolve(head.uri.path()).ok()?;
+        self.find_route(&id, &path, &head.headers)?.1
+    }
+
+    async fn route_request(&self, mut request: http::Request<RouteBody>) -> Response {
         let path = request.uri().path().to_string();
         if let Some(builtin) = Builtin::of(&path) {
             if let Some(refusal) = self.gate_refusal(None, &path, &mut request) {
@@ -82,17 +126,15 @@ impl Node {
                 Builtin::Version => self.version_json(),
             };
         }
-        let (first, rest) = split_first_segment(&path);
-        let Some(first) = percent_decode(first, false) else {
-            self.stats().bad_requests.inc();
-            return lhttp::text(StatusCode::BAD_REQUEST, "malformed percent-encoding in path");
-        };
-        let (id, path): (std::sync::Arc<str>, String) = if self.has_process(&first) {
-            (first.into(), rest.to_string())
-        } else if let Some(default) = self.default_process() {
-            (default, path)
-        } else {
-            return lhttp::text(StatusCode::NOT_FOUND, format!("nothing is served at {path}"));
+        let (id, path) = match self.resolve(&path) {
+            Ok(routed) => routed,
+            Err(Unrouted::BadEscape) => {
+                self.stats().bad_requests.inc();
+                return lhttp::text(StatusCode::BAD_REQUEST, "malformed percent-encoding in path");
+            }
+            Err(Unrouted::Nowhere) => {
+                return lhttp::text(StatusCode::NOT_FOUND, format!("nothing is served at {path}"));
+            }
         };
         // The gate sees the request as routed (process and path inside it), so no
         // spelling of a path (`/state`, `/master/state`, percent-encoded ids) slips past.
@@ -102,45 +144,83 @@ impl Node {
         self.serve_route(&id, path, request).await
     }
 
+    /// The process that serves `path`, and the path inside it: the first segment names
+    /// the process, else the default process gets the whole path.
+    fn resolve(&self, path: &str) -> Result<(Arc<str>, String), Unrouted> {
+        let (first, rest) = split_first_segment(path);
+        let first = percent_decode(first, false).ok_or(Unrouted::BadEscape)?;
+        if self.has_process(&first) {
+            Ok((first.into(), rest.to_string()))
+        } else if let Some(default) = self.default_process() {
+            Ok((default, path.to_string()))
+        } else {
+            Err(Unrouted::Nowhere)
+        }
+    }
+
     /// Runs the node's HTTP gate, if any, on a request for `path` of process `id`
-    /// (`None`: a built-in); `Some` is the answer that replaces the route's.
+    /// (`None`: a built-in); `Some` is the answer that replaces the route's. The gate
+    /// sees the head (and a whole body); a streamed body is not read before it passes.
     fn gate_refusal(
         &self,
         id: Option<&str>,
         path: &str,
-        request: &mut Request,
+        request: &mut http::Request<RouteBody>,
     ) -> Option<Response> {
         let gate = self.http_gate()?;
-        gate(id, path, request).err().map(|refusal| *refusal)
+        let mut seen = http::Request::new(Bytes::new());
+        *seen.method_mut() = request.method().clone();
+        *seen.uri_mut() = request.uri().clone();
+        *seen.version_mut() = request.version();
+        std::mem::swap(seen.headers_mut(), request.headers_mut());
+        std::mem::swap(seen.extensions_mut(), request.extensions_mut());
+        if let RouteBody::Whole(body) = request.body_mut() {
+            std::mem::swap(seen.body_mut(), body);
+        }
+        let verdict = gate(id, path, &mut seen);
+        std::mem::swap(seen.headers_mut(), request.headers_mut());
+        std::mem::swap(seen.extensions_mut(), request.extensions_mut());
+        if let RouteBody::Whole(body) = request.body_mut() {
+            std::mem::swap(seen.body_mut(), body);
+        }
+        verdict.err().map(|refusal| *refusal)
     }
 
     /// Serves `path` of process `id`. A route found in the table is served directly (a
     /// shared one without the process); otherwise the process itself looks the path up
     /// once it has run `initialize`, so a request never races route installation.
-    async fn serve_route(&self, id: &str, path: String, request: Request) -> Response {
-        let target = self.find_route(id, &path);
-        match target {
-            Some(RouteTarget::Shared(handler)) => handler(request).await,
-            target => {
-                let route = match target {
-                    Some(RouteTarget::Process(index)) => Some(index),
-                    _ => None,
-                };
-                let (responder, answer) = Responder::new();
-                let http = HttpEvent { route, path, request, responder };
-                if !self.post_http(id, Event::Http(Box::new(http))) {
-                    return lhttp::text(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        format!("process {id} is busy or gone"),
-                    );
+    async fn serve_route(
+        &self,
+        id: &str,
+        path: String,
+        request: http::Request<RouteBody>,
+    ) -> Response {
+        let route = self.find_route(id, &path, request.headers()).map(|(target, _)| target);
+        if let Some(RouteTarget::Shared(handler)) = route {
+            let (parts, body) = request.into_parts();
+            let body = match body {
+                RouteBody::Whole(bytes) => bytes,
+                RouteBody::Streamed(stream) => {
+                    match stream.collect(self.config().max_body_bytes as u64).await {
+                        Ok(bytes) => bytes,
+                        Err(error) => return body_error_answer(&error),
+                    }
                 }
-                match answer.await {
-                    Ok(response) => response,
-                    Err(_) => lhttp::text(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "the process dropped the request",
-                    ),
-                }
+            };
+            return handler(http::Request::from_parts(parts, body)).await;
+        }
+        let (responder, answer) = Responder::new();
+        let http = HttpEvent { route, path, request, responder };
+        if !self.post_http(id, Event::Http(Box::new(http))) {
+            return lhttp::text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("process {id} is busy or gone"),
+            );
+        }
+        match answer.await {
+            Ok(response) => response,
+            Err(_) => {
+                lhttp::text(StatusCode::INTERNAL_SERVER_ERROR, "the process dropped the request")
             }
         }
     }

@@ -19,7 +19,7 @@
 //! A container's limits are its executor's resources plus its first task's (for a
 //! command executor, the task's plus Mesos's allowance of 0.1 cpus and 32 MB); a
 //! custom executor's are updated as tasks join and leave it ([`Limiter::update`]:
-//! cgroups v2 only).
+//! cgroups v2 only; rlimits stay as launched, as with Mesos's posix isolators).
 //!
 //! **Out of memory.** Mesos's memory isolator listens for the cgroup's OOM event and
 //! fails the task with `REASON_CONTAINER_LIMITATION_MEMORY`. Under cgroups v2 the
@@ -153,9 +153,12 @@ impl Limiter {
     }
 
     /// Resizes a running container (Mesos: `containerizer->update`). Under cgroups v2
-    /// its `cpu.max` and `memory.max` are rewritten (a limit gone becomes `max`);
-    /// rlimits are the executor process's own and cannot be changed from here, as
-    /// Mesos's posix isolators do not enforce either: the change is logged only.
+    /// its `cpu.max` and `memory.max` are rewritten (a limit gone becomes `max`).
+    /// Under rlimits nothing changes, as in Mesos: its `posix/rlimits` isolator has no
+    /// `update` (the `Isolator` default, which does nothing: rlimits are set once, at
+    /// `prepare`, from `ContainerInfo.rlimit_info`), and `posix/cpu` and `posix/mem`
+    /// only measure. It could not be done right anyway: `prlimit(2)` reaches one
+    /// process, and each process the executor forked already holds its own copy.
     pub fn update(
         &self,
         container_id: &ContainerId,
@@ -164,7 +167,7 @@ impl Limiter {
         match self {
             Limiter::None => Ok(()),
             Limiter::Rlimits => {
-                tracing::info!(container = %container_id, ?limits, "rlimits cannot be resized; the executor keeps its launch limits");
+                tracing::debug!(container = %container_id, ?limits, "rlimits are not resized (as Mesos's posix/rlimits); the executor keeps its launch limits");
                 Ok(())
             }
             Limiter::CgroupsV2 { root } => {

@@ -3,7 +3,8 @@
 //! Mesos: slave.cpp `Framework::addExecutor` (the user is the executor command's
 //! `user`, else the framework's; with `--switch_user`), paths.cpp
 //! `createExecutorDirectory` (the sandbox is chowned to the user, and a user that
-//! cannot be looked up fails the launch: "Failed to chown directory to '<user>'"),
+//! cannot be looked up drops the tasks before any container starts: "Failed to
+//! chown directory to '<user>': No such user '<user>'"),
 //! the launcher's `os::su` (initgroups, setgid, setuid before exec), and the fetcher,
 //! which runs as the user.
 //!
@@ -33,10 +34,10 @@ pub struct RunAs {
 impl RunAs {
     /// Looks `name` up; the error is Mesos's.
     pub fn lookup(name: &str) -> Result<RunAs, String> {
-        let fail = |why: String| format!("Failed to get user information for '{name}': {why}");
+        // Mesos: stout `os::chown(user, ...)`, whose `getpwnam` errors these are.
         let user = User::from_name(name)
-            .map_err(|e| fail(e.to_string()))?
-            .ok_or_else(|| fail("no such user".into()))?;
+            .map_err(|e| format!("Failed to get user information for '{name}': {e}"))?
+            .ok_or_else(|| format!("No such user '{name}'"))?;
         let groups = CString::new(name)
             .ok()
             .and_then(|c| nix::unistd::getgrouplist(&c, user.gid).ok())
@@ -109,7 +110,7 @@ mod tests {
         if switching(true) {
             let error = error.unwrap_err();
             assert!(error.starts_with("Failed to chown directory to 'no-such-user-mesos-rs'"));
-            assert!(error.contains("Failed to get user information"), "{error}");
+            assert!(error.ends_with("No such user 'no-such-user-mesos-rs'"), "{error}");
         }
         let root = RunAs::lookup("root").expect("root exists");
         assert_eq!((root.uid, root.gid), (0, 0));

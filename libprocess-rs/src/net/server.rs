@@ -23,10 +23,11 @@ use super::front;
 use super::guarded::{ConnState, GuardedIo};
 use super::lane::{LaneIds, is_lane_connection};
 use super::tls::{self, Accepted};
-use crate::http::{self as lhttp, ClientAddr, Response};
+use crate::http::{self as lhttp, ClientAddr, Response, StreamedBody};
 use crate::message::Connection;
 use crate::metrics::Counter;
 use crate::node::{Node, NodeConfig, NodeInner};
+use crate::request_body;
 use crate::tls::Tls;
 
 /// Connection counts, global and per client IP.
@@ -259,6 +260,9 @@ async fn serve_request(
         );
     }
     let (parts, body) = request.into_parts();
+    if let Some(spec) = node.streamed_body(&parts) {
+        return serve_streamed(parts, body, &spec, connection, &node).await;
+    }
     // A declared length over the bound is refused before any of the body is read: waiting
     // for a body that will be refused anyway would hold the connection until the body
     // timeout.
@@ -287,6 +291,31 @@ async fn serve_request(
     request.extensions_mut().insert(ClientAddr(connection.peer));
     request.extensions_mut().insert(connection);
     node.handle_http(request).await
+}
+
+/// A request for a route that streams its body: the route gets it as it arrives, within
+/// the route's bounds (`request_body`), instead of the node's whole-body ones.
+async fn serve_streamed(
+    parts: http::request::Parts,
+    body: Incoming,
+    spec: &StreamedBody,
+    connection: Connection,
+    node: &Node,
+) -> Response {
+    // As for whole bodies: a declared length over the bound is refused at once.
+    if let Some(limit) = spec.max_bytes
+        && http_body::Body::size_hint(&body).lower() > limit
+    {
+        node.stats().bad_requests.inc();
+        return lhttp::text(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body exceeds {limit} bytes"),
+        );
+    }
+    let mut request = http::Request::from_parts(parts, request_body::pump(body, spec));
+    request.extensions_mut().insert(ClientAddr(connection.peer));
+    request.extensions_mut().insert(connection);
+    node.handle_http_streamed(request).await
 }
 
 fn too_large(config: &NodeConfig) -> Response {

@@ -10,6 +10,7 @@ mod os_processes;
 mod processes;
 mod ring;
 mod sim;
+mod streamed_bodies;
 mod support;
 mod tls;
 mod wire_bytes;

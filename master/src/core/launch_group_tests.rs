@@ -200,3 +200,45 @@ fn invalid_groups_error_every_task() {
         assert!(reasons.iter().all(|r| *r == task_status::Reason::TaskGroupInvalid as i32));
     }
 }
+
+/// A task group may run on a CUSTOM executor, as in Mesos (validation.cpp
+/// `group::internal::validateExecutor` asks only for a known type, and
+/// `executor::internal::validateType` a command for CUSTOM): the master cannot know
+/// whether that executor speaks the v1 HTTP API, so it sends the group like any
+/// other. A CUSTOM executor without a command is refused.
+#[test]
+fn task_group_on_a_custom_executor() {
+    let (mut core, framework_id, agent_id, offer_id) = offered();
+    let custom = mesos::ExecutorInfo {
+        r#type: Some(mesos::executor_info::Type::Custom as i32),
+        executor_id: mesos::ExecutorId { value: "custom".into() },
+        command: Some(mesos::CommandInfo {
+            value: Some("./my-executor".into()),
+            ..Default::default()
+        }),
+        ..executor(&framework_id)
+    };
+    let tasks = vec![task("t1", &agent_id, &custom), task("t2", &agent_id, &custom)];
+    let outputs = accept_group(&mut core, &framework_id, offer_id, custom.clone(), tasks);
+    assert!(errors(&outputs).is_empty(), "{outputs:?}");
+    let sent = outputs.iter().find_map(|o| match o {
+        Output::Send { message: Outgoing::RunTaskGroup(m), .. } => Some(m),
+        _ => None,
+    });
+    let sent = sent.expect("the group goes to the agent");
+    assert_eq!(sent.executor.r#type, Some(mesos::executor_info::Type::Custom as i32));
+    assert_eq!(sent.task_group.tasks.len(), 2);
+
+    let (mut core, framework_id, agent_id, offer_id) = offered();
+    let no_command = mesos::ExecutorInfo { command: None, ..custom };
+    let no_command =
+        mesos::ExecutorInfo { framework_id: Some((&framework_id).into()), ..no_command };
+    let tasks = vec![task("t1", &agent_id, &no_command)];
+    let outputs = accept_group(&mut core, &framework_id, offer_id, no_command, tasks);
+    let errors = errors(&outputs);
+    assert_eq!(errors.len(), 1, "{outputs:?}");
+    assert!(
+        errors[0].2.contains("'ExecutorInfo.command' must be set for 'CUSTOM' executor"),
+        "{errors:?}"
+    );
+}

@@ -9,9 +9,24 @@
 //! allowed"; `TTY_INFO` sets the window size), src/slave/http.cpp
 //! `launchNestedContainerSession` (the container is destroyed when its client goes).
 //!
+//! Input is interactive: ATTACH_CONTAINER_INPUT's body is streamed (libprocess
+//! `route_streamed`), so each record reaches the process as it arrives:
+//! 1. the head arrives: content negotiation; the body is not read yet;
+//! 2. the first record names the container: validated, authorized, the session found,
+//!    its input free (else `409`: one input connection at a time);
+//! 3. each later record: `DATA` is written to stdin (or the terminal) at once, an empty
+//!    one closes stdin (a terminal gets nothing: its client sends EOT itself, as
+//!    Mesos), `TTY_INFO` resizes the terminal, `HEARTBEAT` changes nothing;
+//! 4. the answer: `200` when the body ends or the session's process ends, `400` for a
+//!    bad record, `500` when stdin cannot be written. The input is free again after
+//!    (unless closed).
+//!
 //! Bounds: each client's stream buffers [`CLIENT_BUFFER`] records; a client that reads
 //! slower makes the pump wait (and so the process, once its pipe is full), as Mesos's
-//! switchboard does. At most [`MAX_CLIENTS`] output clients per session.
+//! switchboard does. At most [`MAX_CLIENTS`] output clients per session. An input
+//! stream is read [`INPUT_BUFFER`] chunks ahead of the process (then the client waits),
+//! its records are at most `MAX_INPUT_RECORD_BYTES`, and it ends after
+//! [`INPUT_IDLE_TIMEOUT`] without a byte (Mesos's CLI sends a heartbeat every 30 s).
 
 // An error answer is a whole HTTP response, built once per failed request.
 #![allow(clippy::result_large_err)]
@@ -20,19 +35,21 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
-use libprocess::http::{self as lhttp, Response, ResponseBody};
+use libprocess::http::{
+    self as lhttp, RequestBody, Response, ResponseBody, StreamedBody, StreamedRequest,
+};
 use mesos_proto::http_api::Encoding;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::containers::io::{
-    self as cio, Input, MESSAGE_CONTENT_TYPE, MediaTypes, RECORDIO, Stream,
+    self as cio, Input, MESSAGE_CONTENT_TYPE, MediaTypes, RECORDIO, RecordDecoder, Stream,
 };
 use crate::containers::process::{self, SessionIo, set_window_size};
 use libprocess::Context;
 use libprocess::http::Responder;
 use mesos_proto::ids::ContainerId;
-use mesos_security::{NestedContainerCall, StandaloneContainerCall};
+use mesos_security::{NestedContainerCall, Principal, StandaloneContainerCall};
 use nix::sys::signal::Signal;
 
 use super::Agent;
@@ -47,6 +64,10 @@ pub const CLIENT_BUFFER: usize = 16;
 pub const MAX_CLIENTS: usize = 16;
 /// Bytes read from a stream at a time (one `ProcessIO` record each at most).
 const CHUNK: usize = 16 * 1024;
+/// Chunks of an ATTACH_CONTAINER_INPUT body read ahead of the process.
+pub const INPUT_BUFFER: usize = 16;
+/// How long an input connection may stay silent (ten of Mesos's CLI heartbeats).
+pub const INPUT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 type Reader = Box<dyn AsyncRead + Unpin + Send>;
 type Writer = Box<dyn AsyncWrite + Unpin + Send>;
@@ -64,8 +85,12 @@ type Clients = Arc<Mutex<Option<Vec<Client>>>>;
 pub(super) enum InputState {
     /// Nobody writes: the next ATTACH_CONTAINER_INPUT may.
     Idle(Writer),
-    /// An ATTACH_CONTAINER_INPUT is writing.
-    Busy,
+    /// An ATTACH_CONTAINER_INPUT is writing; replacing this state (the session ended)
+    /// drops the sender, which ends that input's connection.
+    Busy {
+        /// Held for its drop only.
+        _feeding: oneshot::Sender<()>,
+    },
     /// End of file was sent (or the process ended).
     Closed,
 }
@@ -220,42 +245,103 @@ async fn pump(
     end
 }
 
-/// Writes an ATTACH_CONTAINER_INPUT's input to the process: the writer comes back
-/// unless end of file closed it. A write error (the process has gone) ends the input.
-pub(super) async fn write_input(
-    mut writer: Writer,
+/// The bounds of ATTACH_CONTAINER_INPUT's streamed body: the requests of `/api/v1`
+/// with a RecordIO body (Mesos's agent streams exactly those).
+pub(super) fn input_body() -> StreamedBody {
+    StreamedBody {
+        wants: has_recordio_body,
+        max_bytes: None,
+        idle_timeout: INPUT_IDLE_TIMEOUT,
+        capacity: INPUT_BUFFER,
+    }
+}
+
+fn has_recordio_body(headers: &http::HeaderMap) -> bool {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    content_type.is_some_and(|v| v.split(';').next().unwrap_or("").trim() == RECORDIO)
+}
+
+/// The records of a streamed input body, as they arrive.
+pub(super) struct InputRecords {
+    body: RequestBody,
+    decoder: RecordDecoder,
+    encoding: Encoding,
+}
+
+impl InputRecords {
+    /// The next whole record; `None` at the body's end.
+    async fn next(&mut self) -> Option<Result<Vec<u8>, String>> {
+        loop {
+            match self.decoder.next_record() {
+                Ok(Some(record)) => return Some(Ok(record)),
+                Ok(None) => {}
+                Err(message) => return Some(Err(message)),
+            }
+            match self.body.next_chunk().await {
+                Some(Ok(chunk)) => self.decoder.feed(&chunk),
+                Some(Err(error)) => return Some(Err(format!("Cannot read the input: {error}"))),
+                None if self.decoder.is_empty() => return None,
+                None => {
+                    return Some(Err("a RecordIO record cut off by the end of the body".into()));
+                }
+            }
+        }
+    }
+}
+
+/// Feeds the records after the first to the process until the body ends, a record is
+/// bad, or the session ends (`ended`). Returns the answer and the writer, unless end
+/// of file or a failed write closed it. Mesos: switchboard.cpp `attachContainerInput`.
+async fn feed_input(
+    mut records: InputRecords,
+    mut writer: Option<Writer>,
     tty: Option<std::fs::File>,
-    inputs: Vec<Input>,
-) -> Option<Writer> {
-    for input in inputs {
+    mut ended: oneshot::Receiver<()>,
+) -> (Response, Option<Writer>) {
+    let ok = || lhttp::status(StatusCode::OK);
+    loop {
+        let record = tokio::select! {
+            record = records.next() => record,
+            _ = &mut ended => return (ok(), writer),
+        };
+        let input = match record.map(|r| r.and_then(|r| cio::next_input_call(records.encoding, &r)))
+        {
+            None => return (ok(), writer),
+            Some(Ok(input)) => input,
+            Some(Err(message)) => return (bad_request(message), writer),
+        };
         match input {
             Input::Stdin(bytes) => {
-                if writer.write_all(&bytes).await.is_err() || writer.flush().await.is_err() {
-                    return None;
+                let written = match writer.as_mut() {
+                    Some(w) => match w.write_all(&bytes).await {
+                        Ok(()) => w.flush().await,
+                        Err(error) => Err(error),
+                    },
+                    None => Err(std::io::Error::other("stdin is closed")),
+                };
+                if let Err(error) = written {
+                    let message = format!("Failed writing to stdin: {error}");
+                    return (status(500, message), None);
                 }
             }
-            Input::Eof => {
-                // A terminal has no end of file of its own: its line discipline reads
-                // ^D as one (and the master stays open for the output).
-                if tty.is_some() {
-                    let _ = writer.write_all(b"\x04").await;
-                    let _ = writer.flush().await;
-                } else {
-                    let _ = writer.shutdown().await;
+            // End of file closes a pipe; a terminal has none of its own (its line
+            // discipline reads the client's EOT, ^D), so Mesos writes nothing to it.
+            Input::Eof if tty.is_none() => {
+                if let Some(mut w) = writer.take() {
+                    let _ = w.shutdown().await;
                 }
-                return None;
             }
+            Input::Eof | Input::Nothing => {}
             Input::WindowSize(rows, columns) => {
                 if let Some(master) = &tty
                     && let Err(error) = set_window_size(master, rows, columns)
                 {
-                    tracing::warn!(%error, "cannot resize the session's terminal");
+                    let message = format!("Unable to set the window size: {error}");
+                    return (bad_request(message), writer);
                 }
             }
-            Input::Nothing => {}
         }
     }
-    Some(writer)
 }
 
 /// The answer when the output cannot be attached.
@@ -361,16 +447,61 @@ impl Agent {
         Ok(response)
     }
 
-    /// ATTACH_CONTAINER_INPUT: the body's input written to the session's stdin, then
-    /// `200`. One input connection at a time (`409`), as Mesos's switchboard.
-    pub(super) fn attach_input(
+    /// ATTACH_CONTAINER_INPUT's head arrived (step 1): its body is read up to the
+    /// first record off the actor. Mesos: http.cpp `Http::api` (a streaming request's
+    /// first record is read before the call is dispatched).
+    pub(super) fn on_attach_input_request(
         &mut self,
-        input: cio::AttachInput,
-        viewer: Viewer<'_>,
+        request: StreamedRequest,
         responder: Responder,
         ctx: &mut Context<'_, Self>,
     ) {
-        let id = input.container_id;
+        if request.method() != http::Method::POST {
+            let message = format!("Expecting 'POST', received '{}'", request.method());
+            responder.respond(status(405, message));
+            return;
+        }
+        let media = match cio::negotiate(request.headers()) {
+            Ok(media) => media,
+            Err((code, message)) => {
+                responder.respond(status(code, message));
+                return;
+            }
+        };
+        let principal = request.extensions().get::<Principal>().cloned();
+        let mut records = InputRecords {
+            body: request.into_body(),
+            decoder: RecordDecoder::default(),
+            encoding: media.content,
+        };
+        let first = async move {
+            let first = records.next().await;
+            (first, records)
+        };
+        ctx.spawn(first, move |agent: &mut Agent, (first, records), ctx| {
+            let encoding = records.encoding;
+            let first = first
+                .unwrap_or_else(|| Err("Received EOF while reading request body".into()))
+                .and_then(|record| cio::first_input_call(encoding, &record));
+            match first {
+                Ok(id) => agent.on_attach_input_opened(id, records, principal, responder, ctx),
+                Err(message) => {
+                    responder.respond(bad_request(message));
+                }
+            }
+        });
+    }
+
+    /// The first record named the container (step 2): the input is taken and fed from
+    /// the rest of the body; `409` when another connection feeds it.
+    fn on_attach_input_opened(
+        &mut self,
+        id: ContainerId,
+        records: InputRecords,
+        principal: Option<Principal>,
+        responder: Responder,
+        ctx: &mut Context<'_, Self>,
+    ) {
         if let Err(message) =
             validate_container_id("attach_container_input.container_id", &id, None)
         {
@@ -381,6 +512,8 @@ impl Agent {
             responder.respond(status(404, format!("Container {id} cannot be found")));
             return;
         }
+        let authorizer = self.core.config.authorizer.clone();
+        let viewer = Viewer::of_principal(authorizer.as_deref(), principal.as_ref());
         if !self.allowed(
             viewer,
             &id,
@@ -394,27 +527,31 @@ impl Agent {
             responder.respond(not_attachable(&id.to_string()));
             return;
         };
-        let writer = match std::mem::replace(&mut session.input, InputState::Busy) {
-            InputState::Idle(writer) => writer,
-            InputState::Busy => {
-                responder.respond(status(409, "Multiple input connections are not allowed"));
-                return;
-            }
-            InputState::Closed => {
-                session.input = InputState::Closed;
-                responder.respond(bad_request(format!("The input of container {id} is closed")));
-                return;
-            }
-        };
+        let (busy, ended) = oneshot::channel();
+        let writer =
+            match std::mem::replace(&mut session.input, InputState::Busy { _feeding: busy }) {
+                InputState::Idle(writer) => writer,
+                busy @ InputState::Busy { .. } => {
+                    session.input = busy;
+                    responder.respond(status(409, "Multiple input connections are not allowed"));
+                    return;
+                }
+                InputState::Closed => {
+                    session.input = InputState::Closed;
+                    responder
+                        .respond(bad_request(format!("The input of container {id} is closed")));
+                    return;
+                }
+            };
         let tty = session.tty.as_ref().and_then(|t| t.try_clone().ok());
-        let write = write_input(writer, tty, input.inputs);
-        ctx.spawn(write, move |agent: &mut Agent, writer, _ctx| {
+        let feed = feed_input(records, Some(writer), tty, ended);
+        ctx.spawn(feed, move |agent: &mut Agent, (response, writer), _ctx| {
             if let Some(session) = agent.containers.sessions.get_mut(&id)
-                && matches!(session.input, InputState::Busy)
+                && matches!(session.input, InputState::Busy { .. })
             {
                 session.input = writer.map_or(InputState::Closed, InputState::Idle);
             }
-            responder.respond(lhttp::status(StatusCode::OK));
+            responder.respond(response);
         });
     }
 }

@@ -176,8 +176,9 @@ fn target(kind: call::Type, call: &Call) -> Option<(&'static str, &v1::Container
 }
 
 impl Agent {
-    /// A request with a RecordIO body or answer: ATTACH_CONTAINER_INPUT, or
-    /// ATTACH_CONTAINER_OUTPUT / LAUNCH_NESTED_CONTAINER_SESSION asking for a stream.
+    /// A request asking for a RecordIO answer: ATTACH_CONTAINER_OUTPUT or
+    /// LAUNCH_NESTED_CONTAINER_SESSION. (A RecordIO body, ATTACH_CONTAINER_INPUT, goes
+    /// to the streamed route: `container_io`.)
     /// Mesos: slave/http.cpp `Http::api` and `_api` (which calls may stream).
     pub(super) fn on_streaming_request(
         &mut self,
@@ -192,17 +193,6 @@ impl Agent {
                 return;
             }
         };
-        if media.streamed_content {
-            let authorizer = self.core.config.authorizer.clone();
-            let viewer = Viewer::of(authorizer.as_deref(), &request);
-            match cio::parse_attach_input(media.content, request.body()) {
-                Ok(input) => self.attach_input(input, viewer, responder, ctx),
-                Err(message) => {
-                    responder.respond(status(400, message));
-                }
-            }
-            return;
-        }
         let call = match cio::decode_call(media.content, request.body()) {
             Ok(call) => call,
             Err(e) => {

@@ -45,6 +45,14 @@ pub(super) fn install(ctx: &mut Context<'_, Agent>) {
     ctx.route("/api/v1", |agent: &mut Agent, request: Request, responder: Responder, ctx| {
         agent.on_operator_request(request, responder, ctx);
     });
+    // ATTACH_CONTAINER_INPUT: a RecordIO body, read as it arrives (interactive input).
+    ctx.route_streamed(
+        "/api/v1",
+        super::container_io::input_body(),
+        |agent: &mut Agent, request, responder, ctx| {
+            agent.on_attach_input_request(request, responder, ctx);
+        },
+    );
 }
 
 fn executor(executor: &Executor) -> response::get_executors::Executor {

@@ -117,7 +117,9 @@ impl Agent {
             });
         match run_as {
             Ok(user) => request.run_as = user,
-            Err(error) => return self.core.on_launched(&container_id, Err(error), ctx.now()),
+            Err(error) => {
+                return self.core.on_executor_not_added(&container_id, error, ctx.now());
+            }
         }
         if !request.command.uris.is_empty() {
             return self.fetch_then_launch(request, ctx);

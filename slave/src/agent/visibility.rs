@@ -50,6 +50,14 @@ impl<'a> Viewer<'a> {
         Viewer { authorizer, principal: request.extensions().get::<Principal>() }
     }
 
+    /// The caller `principal` (a streamed request's, kept from its head).
+    pub(super) fn of_principal(
+        authorizer: Option<&'a Authorizer>,
+        principal: Option<&'a Principal>,
+    ) -> Viewer<'a> {
+        Viewer { authorizer, principal }
+    }
+
     /// Whether the ACLs let the caller do `action`.
     pub(super) fn allows(&self, action: Action<'_>) -> bool {
         self.authorizer.is_none_or(|a| a.authorize(self.principal, action))

@@ -231,11 +231,24 @@ pub struct AttachInput {
 
 /// Parses a whole ATTACH_CONTAINER_INPUT body (Mesos: validation.cpp, the first
 /// message must be `CONTAINER_ID`, the others `PROCESS_IO` carrying `STDIN` data or a
-/// control message).
+/// control message). The agent reads a streamed body record by record with
+/// [`RecordDecoder`], [`first_input_call`] and [`next_input_call`]; this is the same
+/// over a body already whole.
 pub fn parse_attach_input(encoding: Encoding, body: &[u8]) -> Result<AttachInput, String> {
-    let records = split_records(body)?;
-    let mut calls = records.into_iter().map(|r| decode_call(encoding, r));
-    let first = calls.next().ok_or("Received EOF while reading request body")??;
+    let mut records = split_records(body)?.into_iter();
+    let first = records.next().ok_or("Received EOF while reading request body")?;
+    let container_id = first_input_call(encoding, first)?;
+    let inputs = records.map(|r| next_input_call(encoding, r)).collect::<Result<_, _>>()?;
+    Ok(AttachInput { container_id, inputs })
+}
+
+/// The first record of an ATTACH_CONTAINER_INPUT body: the call naming the container
+/// (Mesos: http.cpp `Http::api` reads it before anything else).
+pub fn first_input_call(
+    encoding: Encoding,
+    record: &[u8],
+) -> Result<mesos_proto::ids::ContainerId, String> {
+    let first = decode_call(encoding, record)?;
     let attach = first
         .attach_container_input
         .filter(|_| first.r#type == Some(call::Type::AttachContainerInput as i32))
@@ -244,16 +257,68 @@ pub fn parse_attach_input(encoding: Encoding, body: &[u8]) -> Result<AttachInput
         .container_id
         .filter(|_| attach.r#type == Some(call::attach_container_input::Type::ContainerId as i32))
         .ok_or("Expecting the first message to be of type CONTAINER_ID")?;
-    let mut inputs = Vec::new();
-    for call in calls {
-        let io = call?
-            .attach_container_input
-            .filter(|a| a.r#type == Some(call::attach_container_input::Type::ProcessIo as i32))
-            .and_then(|a| a.process_io)
-            .ok_or("Expecting every later message to be of type PROCESS_IO")?;
-        inputs.push(input_of(io)?);
+    Ok(container_id.into())
+}
+
+/// A later record of an ATTACH_CONTAINER_INPUT body: what it asks of the session.
+pub fn next_input_call(encoding: Encoding, record: &[u8]) -> Result<Input, String> {
+    let io = decode_call(encoding, record)?
+        .attach_container_input
+        .filter(|a| a.r#type == Some(call::attach_container_input::Type::ProcessIo as i32))
+        .and_then(|a| a.process_io)
+        .ok_or("Expecting every later message to be of type PROCESS_IO")?;
+    input_of(io)
+}
+
+/// The largest input record taken (a keystroke or a pasted block is far smaller);
+/// a larger one ends the input with `400`.
+pub const MAX_INPUT_RECORD_BYTES: usize = 1024 * 1024;
+
+/// Cuts RecordIO records out of a body that arrives in pieces of any size (Mesos:
+/// `recordio::Decoder`): [`feed`](Self::feed) what arrived, then take whole records.
+#[derive(Default)]
+pub struct RecordDecoder {
+    buffer: Vec<u8>,
+}
+
+impl RecordDecoder {
+    /// Appends bytes that arrived.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.buffer.extend_from_slice(bytes);
     }
-    Ok(AttachInput { container_id: container_id.into(), inputs })
+
+    /// True when no partial record is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.buffer.is_empty()
+    }
+
+    /// The next whole record, `Ok(None)` until more bytes arrive; an error for a
+    /// length that is not a number or is over [`MAX_INPUT_RECORD_BYTES`].
+    pub fn next_record(&mut self) -> Result<Option<Vec<u8>>, String> {
+        let Some(newline) = self.buffer.iter().position(|b| *b == b'\n') else {
+            // A length has at most 20 digits (u64); more without a newline is garbage.
+            if self.buffer.len() > 20 {
+                return Err("a RecordIO record length that is not a number".into());
+            }
+            return Ok(None);
+        };
+        let digits = std::str::from_utf8(&self.buffer[..newline])
+            .ok()
+            .filter(|d| !d.is_empty() && d.len() <= 20 && d.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or("a RecordIO record length that is not a number")?;
+        let length: usize = digits.parse().map_err(|_| "a RecordIO record length too large")?;
+        if length > MAX_INPUT_RECORD_BYTES {
+            return Err(format!(
+                "a RecordIO record of {length} bytes (at most {MAX_INPUT_RECORD_BYTES})"
+            ));
+        }
+        if self.buffer.len() - (newline + 1) < length {
+            return Ok(None);
+        }
+        let record = self.buffer[newline + 1..newline + 1 + length].to_vec();
+        self.buffer.drain(..newline + 1 + length);
+        Ok(Some(record))
+    }
 }
 
 fn input_of(io: ProcessIo) -> Result<Input, String> {

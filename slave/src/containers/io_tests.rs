@@ -71,3 +71,37 @@ fn attach_input_body() {
     assert!(parse_attach_input(Encoding::Json, &wrong_first).is_err());
     assert!(parse_attach_input(Encoding::Json, b"").is_err());
 }
+
+/// The streaming decoder finds the same records whatever pieces the body arrives in
+/// (one byte at a time here), and refuses a bad or oversized length as soon as it
+/// sees one.
+#[test]
+fn record_decoder_takes_any_pieces() {
+    let mut body = record(b"hello").to_vec();
+    body.extend_from_slice(&record(b""));
+    body.extend_from_slice(&record(b"x\ny"));
+    let mut decoder = RecordDecoder::default();
+    let mut found = Vec::new();
+    for byte in &body {
+        decoder.feed(std::slice::from_ref(byte));
+        while let Some(record) = decoder.next_record().unwrap() {
+            found.push(record);
+        }
+    }
+    assert_eq!(found, vec![b"hello".to_vec(), Vec::new(), b"x\ny".to_vec()]);
+    assert!(decoder.is_empty());
+
+    let mut partial = RecordDecoder::default();
+    partial.feed(b"5\nabc");
+    assert_eq!(partial.next_record().unwrap(), None, "waits for the rest");
+    assert!(!partial.is_empty());
+    let mut garbage = RecordDecoder::default();
+    garbage.feed(b"five\n");
+    assert!(garbage.next_record().is_err());
+    let mut endless = RecordDecoder::default();
+    endless.feed(&[b'1'; 21]);
+    assert!(endless.next_record().is_err(), "no newline after 20 digits");
+    let mut huge = RecordDecoder::default();
+    huge.feed(format!("{}\n", MAX_INPUT_RECORD_BYTES + 1).as_bytes());
+    assert!(huge.next_record().is_err(), "over the bound before its bytes arrive");
+}

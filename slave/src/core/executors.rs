@@ -112,6 +112,7 @@ impl AgentCore {
     ) {
         for task_id in unfinished {
             let (state, reason, message) = match &pending {
+                Some(p) if p.message.is_empty() => (p.state, p.reason, exit.into()),
                 Some(p) => (p.state, p.reason, format!("{}; {exit}", p.message)),
                 None => {
                     (TaskState::TaskFailed, task_status::Reason::ExecutorTerminated, exit.into())

@@ -69,3 +69,77 @@ fn run_task_group_launches_the_default_executor() {
     let executor = &core.frameworks()[&fw()].executors[&ExecutorId::new("default")];
     assert_eq!(executor.launched_tasks.len(), 3);
 }
+
+/// A task group on a CUSTOM executor that registers over libprocess (a v0 driver, not
+/// a v1 HTTP executor), as Mesos's agent treats it (slave.cpp `Slave::run` and
+/// `Slave::registerExecutor`: no check of how the executor connects): the agent
+/// launches the framework's own command, queues the group, and on registration sends
+/// the whole group as one message to the executor's pid, the tasks launched and left
+/// STAGING (no update of the agent's own); a kill goes to the executor. An executor
+/// built on our SDK handles the message; one that does not know it (Mesos's C++ v0
+/// driver drops Mesos's `LAUNCH_GROUP` event alike) leaves the tasks STAGING until
+/// they are killed, as with Mesos.
+#[test]
+fn task_group_on_a_custom_pid_executor() {
+    let mut core = running_core();
+    let framework = framework_info();
+    let executor = ExecutorInfo {
+        r#type: Some(mesos::executor_info::Type::Custom as i32),
+        executor_id: ExecutorId::new("custom").into(),
+        framework_id: framework.id.clone(),
+        command: Some(mesos::CommandInfo {
+            value: Some("./my-executor".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let task = |id: &str| TaskInfo { executor: Some(executor.clone()), ..command_task(id) };
+    let group = mesos_proto::mesos::internal::RunTaskGroupMessage {
+        framework: framework.clone(),
+        executor: executor.clone(),
+        task_group: mesos::TaskGroupInfo { tasks: vec![task("t1"), task("t2")] },
+        resource_version_uuids: Vec::new(),
+        launch_executor: Some(true),
+    };
+    core.on_run_task_group(&master(), group, now());
+    let outputs = core.drain_outputs();
+    let launch = outputs.iter().find_map(|o| match o {
+        Output::Launch(request) => Some(request),
+        _ => None,
+    });
+    let launch = launch.expect("the custom executor is launched");
+    assert_eq!(launch.command.value.as_deref(), Some("./my-executor"), "its own command");
+    let register = RegisterExecutorMessage {
+        framework_id: fw().into(),
+        executor_id: ExecutorId::new("custom").into(),
+    };
+    core.on_register_executor(&executor_pid(), register);
+    let outputs = core.drain_outputs();
+    let sent: Vec<usize> = outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send { to, message: Outgoing::RunTaskGroup(m) } if *to == executor_pid() => {
+                Some(m.task_group.tasks.len())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, [2], "one message with the whole group: {outputs:?}");
+    assert!(super::tests::update_writes(&outputs).is_empty(), "no update of the agent's own");
+    let executor = &core.frameworks()[&fw()].executors[&ExecutorId::new("custom")];
+    assert_eq!(executor.launched_tasks.len(), 2);
+
+    let kill = mesos_proto::mesos::internal::KillTaskMessage {
+        framework_id: fw().into(),
+        task_id: mesos::TaskId { value: "t1".into() },
+        ..Default::default()
+    };
+    core.on_kill_task(&master(), kill, now());
+    let outputs = core.drain_outputs();
+    assert!(
+        outputs.iter().any(|o| matches!(o,
+            Output::Send { to, message: Outgoing::KillTask(m) }
+                if *to == executor_pid() && m.task_id.value == "t1")),
+        "the kill goes to the executor: {outputs:?}"
+    );
+}

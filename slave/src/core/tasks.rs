@@ -13,7 +13,7 @@ use mesos_proto::mesos::internal::{
     KillTaskMessage, RegisterExecutorMessage, RunTaskMessage, ShutdownExecutorMessage,
 };
 use mesos_proto::mesos::{
-    CommandInfo, ExecutorInfo, FrameworkInfo, TaskInfo, TaskState, task_status,
+    CommandInfo, ExecutorInfo, FrameworkInfo, TaskInfo, TaskState, framework_info, task_status,
 };
 
 use super::{AgentCore, AgentState, CheckpointWrite, Outgoing, Output, Run, Timer};
@@ -289,6 +289,34 @@ impl AgentCore {
                 self.frameworks.get(&framework_id)?.executors.get(&executor_id).map(|e| e.state)
             })
             .is_some_and(|state| state == ExecutorState::Registering)
+    }
+
+    /// The executor's sandbox could not be given to its user (`--switch_user` as root,
+    /// and the user does not exist): Mesos's `Framework::addExecutor` fails there
+    /// (`paths::createExecutorDirectory` cannot chown), before any container, and
+    /// `Slave::__run` drops the tasks: `TASK_DROPPED` (`TASK_LOST` for a framework
+    /// that is not partition-aware) with `REASON_EXECUTOR_TERMINATED` and the error as
+    /// the message, and the master hears that the executor exited.
+    pub fn on_executor_not_added(&mut self, container_id: &ContainerId, error: String, now: Time) {
+        let Some((framework_id, executor_id)) = self.find_container(container_id) else { return };
+        let partition_aware = self.frameworks.get(&framework_id).is_some_and(|f| {
+            f.info
+                .capabilities
+                .iter()
+                .any(|c| c.r#type == Some(framework_info::capability::Type::PartitionAware as i32))
+        });
+        let state = if partition_aware { TaskState::TaskDropped } else { TaskState::TaskLost };
+        let Some(executor) = self.executor_mut(&framework_id, &executor_id) else { return };
+        tracing::error!(%error, %executor_id, "cannot set the executor up for its user");
+        // No message of its own: the task's message is the error alone, as Mesos's.
+        executor.pending_termination = Some(PendingTermination {
+            state,
+            reason: task_status::Reason::ExecutorTerminated,
+            message: String::new(),
+        });
+        let termination =
+            Termination { container_id: container_id.clone(), status: None, message: error };
+        self.on_container_terminated(termination, now);
     }
 
     /// The actor launched (or failed to launch) a container asked for with

@@ -650,6 +650,24 @@ fn failed_launch_fails_the_task() {
     assert!(failed[0].0.message.as_deref().is_some_and(|m| m.contains("no such file")));
 }
 
+/// An executor whose user does not exist (Mesos: `Framework::addExecutor` fails to
+/// chown the sandbox) -> its task is lost (the framework is not partition-aware) with
+/// REASON_EXECUTOR_TERMINATED and exactly the error, as Mesos's `sendTaskDroppedUpdate`.
+#[test]
+fn executor_without_its_user_loses_the_task() {
+    let mut core = running_core();
+    core.on_run_task(&master(), run_task(command_task("t1")), now());
+    let container_id = launched_container(&core.drain_outputs());
+    let error = "Failed to chown directory to 'ghost': No such user 'ghost'";
+    core.on_executor_not_added(&container_id, error.into(), now());
+    let outputs = core.drain_outputs();
+    let lost = update_writes(&outputs);
+    assert_eq!(lost.len(), 1, "{outputs:?}");
+    assert_eq!(lost[0].0.state, TaskState::TaskLost as i32);
+    assert_eq!(lost[0].0.reason, Some(task_status::Reason::ExecutorTerminated as i32));
+    assert_eq!(lost[0].0.message.as_deref(), Some(error));
+}
+
 /// Each ping re-arms the ping timeout; only the latest arming counts, so an earlier
 /// timer firing after a later ping changes nothing, while the latest one makes the
 /// agent re-register (Mesos: SlaveTest.PingTimeoutNoPings in spirit).

@@ -216,6 +216,53 @@ fn stdin(data: &[u8]) -> Value {
     json!({"type": "DATA", "data": {"type": "STDIN", "data": base64(data)}})
 }
 
+/// One ATTACH_CONTAINER_INPUT connection whose body is written record by record
+/// (chunked transfer encoding: one chunk per record), as an interactive client does.
+struct InputConnection {
+    writer: tokio::net::tcp::OwnedWriteHalf,
+    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
+}
+
+impl InputConnection {
+    /// Opens the connection and sends the first record, naming the container.
+    async fn open(agent: SocketAddr, id: Value) -> InputConnection {
+        let stream = TcpStream::connect(agent).await.expect("connect to the agent");
+        let (reader, mut writer) = stream.into_split();
+        let head = format!(
+            "POST /slave(1)/api/v1 HTTP/1.1\r\nHost: {agent}\r\nContent-Type: application/recordio\r\nMessage-Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+        writer.write_all(head.as_bytes()).await.expect("send head");
+        let mut input = InputConnection { writer, reader: BufReader::new(reader) };
+        input
+            .send_call(json!({"type": "ATTACH_CONTAINER_INPUT",
+                "attach_container_input": {"type": "CONTAINER_ID", "container_id": id}}))
+            .await;
+        input
+    }
+
+    async fn send_call(&mut self, call: Value) {
+        let record = record(&call);
+        let mut chunk = format!("{:x}\r\n", record.len()).into_bytes();
+        chunk.extend(record);
+        chunk.extend_from_slice(b"\r\n");
+        self.writer.write_all(&chunk).await.expect("send a record");
+    }
+
+    /// Sends one `ProcessIO` message.
+    async fn send(&mut self, io: Value) {
+        self.send_call(json!({"type": "ATTACH_CONTAINER_INPUT",
+            "attach_container_input": {"type": "PROCESS_IO", "process_io": io}}))
+            .await;
+    }
+
+    /// The answer's status (the body may still be open).
+    async fn status(&mut self) -> u16 {
+        let mut line = String::new();
+        within("the input's answer", self.reader.read_line(&mut line)).await.expect("status");
+        line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+    }
+}
+
 /// WAIT_NESTED_CONTAINER: status and `exit_status`.
 async fn wait(agent: SocketAddr, id: Value) -> (u16, Option<i64>) {
     let (status, body) = call(
@@ -367,6 +414,46 @@ async fn session_streams_output_and_takes_input() {
     assert_eq!(answer.status, 200);
     drop(answer);
     assert_eq!(wait(agent, id).await, (200, Some(9)));
+    run.node.shutdown().await;
+}
+
+/// Interactive input (Mesos: `AgentAPITest.AttachContainerInput`, with the input
+/// streamed as `mesos task exec` streams it): a session runs `cat`; each line sent on
+/// one open ATTACH_CONTAINER_INPUT connection comes back on the session's output
+/// before the next is sent; a second input connection meanwhile gets `409`; end of
+/// file (an empty DATA record) ends `cat`, the session (exit status 0) and the input's
+/// answer (`200`), though the client never ended its request body.
+#[actix_rt::test]
+async fn interactive_input_echoes_line_by_line() {
+    let run = running_task("interactive").await;
+    let agent = run.agent;
+    let id = nested_id(&run.container, "exec-interactive");
+    let mut output_answer = launch_session(agent, id.clone(), "cat", None).await;
+    assert_eq!(output_answer.status, 200);
+
+    let mut input = InputConnection::open(agent, id.clone()).await;
+    let mut seen = Vec::new();
+    for line in ["first line\n", "second line\n", "third\n"] {
+        input.send(stdin(line.as_bytes())).await;
+        let expected: String = {
+            let before = output(&records(&seen), "STDOUT");
+            format!("{before}{line}")
+        };
+        while output(&records(&seen), "STDOUT") != expected {
+            let piece = within("the echo of one line", output_answer.next_piece()).await;
+            seen.extend(piece.expect("the session ended before echoing"));
+        }
+    }
+    input.send(json!({"type": "CONTROL", "control": {"type": "HEARTBEAT"}})).await;
+
+    let mut second = InputConnection::open(agent, id.clone()).await;
+    assert_eq!(second.status().await, 409, "one input connection at a time");
+
+    input.send(stdin(b"")).await;
+    assert_eq!(input.status().await, 200, "the session's end answers the open input");
+    seen.extend(within("the end of the output", output_answer.body()).await);
+    assert_eq!(output(&records(&seen), "STDOUT"), "first line\nsecond line\nthird\n");
+    assert_eq!(wait(agent, id).await, (200, Some(0)));
     run.node.shutdown().await;
 }
 

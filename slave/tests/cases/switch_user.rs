@@ -97,9 +97,12 @@ async fn command_user_wins_and_switch_user_false_keeps_the_agent_user() {
     assert_eq!(owner(&sandbox.join("written")), 0, "the agent's user");
 }
 
-/// A user that does not exist fails the task with Mesos's message, and nothing runs.
+/// A user that does not exist loses the task as Mesos's agent does (`Slave::__run`
+/// when `Framework::addExecutor` cannot chown the sandbox: `TASK_LOST` for a framework
+/// that is not partition-aware, `REASON_EXECUTOR_TERMINATED`, the chown error as the
+/// message), and nothing runs.
 #[actix_rt::test]
-async fn unknown_user_fails_the_task() {
+async fn unknown_user_loses_the_task() {
     if !is_root() {
         eprintln!("skipped: switching users needs root");
         return;
@@ -108,13 +111,14 @@ async fn unknown_user_fails_the_task() {
     task.command.as_mut().expect("command").user = Some("mesos-rs-no-such-user".into());
     let (update, sandbox, _dir) = run("switch-user-ghost", task, &["--switch_user"]).await;
     let status = update.status;
-    assert_eq!(status.state(), TaskState::TaskFailed);
-    assert_eq!(status.reason(), task_status::Reason::ContainerLaunchFailed);
-    let message = status.message.unwrap_or_default();
-    assert!(
-        message.contains("Failed to chown directory to 'mesos-rs-no-such-user'")
-            && message.contains("Failed to get user information"),
-        "{message}"
+    assert_eq!(status.state(), TaskState::TaskLost);
+    assert_eq!(status.reason(), task_status::Reason::ExecutorTerminated);
+    assert_eq!(status.source(), task_status::Source::Slave);
+    assert_eq!(
+        status.message.as_deref(),
+        Some(
+            "Failed to chown directory to 'mesos-rs-no-such-user': No such user 'mesos-rs-no-such-user'"
+        )
     );
     assert!(!sandbox.join("written").exists());
 }
