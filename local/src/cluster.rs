@@ -278,7 +278,7 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
 }
 
 /// Links `mesos-master`, `mesos-agent`, `mesos-executor`, `mesos-default-executor` (the
-/// agents start it for task groups) and `mesos-registry` to this executable.
+/// agents start it for task groups), `mesos-containerizer` (their containers' launcher) and `mesos-registry` to this executable.
 fn link_programs(work_dir: &Path) -> anyhow::Result<PathBuf> {
     let me = std::env::current_exe().context("cannot find this executable")?;
     let bin = work_dir.join("bin");
@@ -288,6 +288,7 @@ fn link_programs(work_dir: &Path) -> anyhow::Result<PathBuf> {
         "mesos-agent",
         "mesos-executor",
         "mesos-default-executor",
+        "mesos-containerizer",
         "mesos-registry",
     ];
     for name in names {

@@ -18,6 +18,7 @@ use nix::sys::signal::{self, Signal};
 use nix::unistd::Pid as OsPid;
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 
+use super::launcher::Invocation;
 use crate::containerizer::DEFAULT_PATH;
 
 /// Where a container's standard streams go.
@@ -43,6 +44,10 @@ pub struct Spec {
     pub env: BTreeMap<String, String>,
     /// Where the standard streams go.
     pub io: IoMode,
+    /// Start it through `mesos-containerizer launch` (the launcher's path and the
+    /// container's runtime folder), which records its exit status there (see
+    /// `launcher`); `None`: start the command itself.
+    pub launcher: Option<(PathBuf, PathBuf)>,
 }
 
 /// The agent's ends of a session's streams.
@@ -95,22 +100,10 @@ fn new_session(command: &mut Command, controlling_tty: bool) {
 }
 
 fn base_command(spec: &Spec) -> Result<Command, String> {
-    let value = spec.command.value.clone().unwrap_or_default();
-    if value.is_empty() {
-        return Err("the command has no value".into());
-    }
-    let mut command = if spec.command.shell.unwrap_or(true) {
-        let mut c = Command::new("/bin/sh");
-        c.arg("-c").arg(&value);
-        c
-    } else {
-        let mut c = Command::new(&value);
-        let mut args = spec.command.arguments.iter();
-        if let Some(arg0) = args.next() {
-            c.arg0(arg0);
-        }
-        c.args(args);
-        c
+    let invocation = Invocation::of(&spec.command)?;
+    let mut command = match &spec.launcher {
+        Some((launcher, runtime_dir)) => invocation.under_launcher(launcher, runtime_dir),
+        None => invocation.direct(),
     };
     command.current_dir(&spec.sandbox).env_clear().envs(&spec.env);
     if !spec.env.contains_key("PATH") {

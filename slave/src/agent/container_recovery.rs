@@ -1,0 +1,128 @@
+//! The operator API's `DEFAULT` containers across an agent restart: where their
+//! runtime checkpoint is, how their exit is learnt, and taking them back.
+//!
+//! Mesos: containerizer.cpp `MesosContainerizerProcess::recover` (nested containers
+//! whose root container is recovered are recoverable, the others orphans to destroy),
+//! `__recover` (reap each recovered container, destroy the orphans), `reaped` (the exit
+//! status from the `status` file the launcher wrote). See `containers::checkpoint` for
+//! the files and `containers::launcher` for the launcher step.
+//!
+//! 1. At the launch the agent writes the container's `config` and `command`, starts
+//!    `mesos-containerizer launch`, and writes its `pid`.
+//! 2. When the launcher (the agent's child) exits, the exit is the status it recorded;
+//!    without one (it was SIGKILLed with its group) the launcher's own status.
+//! 3. After a restart, once the core has taken back the executors
+//!    ([`Agent::recover_containers`], called from `start_recovery`), each checkpointed
+//!    container whose root (an executor's container, or a standalone container) is
+//!    alive is taken back into the book: running (its launcher holds its lock: the agent
+//!    waits on a blocking thread for the lock to drop, then reads the status) or exited
+//!    while the agent was down (its recorded status answers WAIT until REMOVE). The
+//!    others are orphans: killed if they run, their checkpoint deleted.
+//! 4. REMOVE, and the end of a container's root, delete its runtime folder.
+
+use std::path::{Path, PathBuf};
+
+use libprocess::Context;
+use mesos_proto::ids::ContainerId;
+use nix::sys::signal::Signal;
+
+use super::Agent;
+use crate::containers::checkpoint::{self, Found, runtime_root};
+use crate::containers::launcher::{self, LAUNCHER_BINARY};
+use crate::containers::{ContainerState, Exit, process};
+
+/// How a launched container ended: the status its launcher recorded in `runtime_dir`,
+/// else the wait status of the process the agent started.
+pub(super) fn exit_of_launched(
+    status: std::io::Result<std::process::ExitStatus>,
+    runtime_dir: Option<&Path>,
+) -> Exit {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(recorded) = runtime_dir.and_then(launcher::read_status) {
+        return Exit { status: Some(recorded), message: None };
+    }
+    match status {
+        Ok(status) => Exit { status: Some(status.into_raw()), message: None },
+        Err(e) => {
+            Exit { status: None, message: Some(format!("Cannot wait for the container: {e}")) }
+        }
+    }
+}
+
+/// How a re-adopted container ended, once its launcher's lock dropped.
+fn exit_of_adopted(runtime_dir: &Path) -> Exit {
+    match launcher::read_status(runtime_dir) {
+        Some(status) => Exit { status: Some(status), message: None },
+        None => Exit {
+            status: None,
+            message: Some("The container's launcher ended without recording an exit status".into()),
+        },
+    }
+}
+
+impl Agent {
+    /// The runtime folder of container `id`.
+    pub(super) fn runtime_dir(&self, id: &ContainerId) -> PathBuf {
+        checkpoint::runtime_path(&runtime_root(&self.core.config.work_dir), id)
+    }
+
+    /// The launcher and runtime folder to start `id` with, when the launcher is installed
+    /// beside the agent (`--launcher_dir`); without it the container runs unrecorded and
+    /// is not taken back after a restart.
+    pub(super) fn launcher_for(&self, id: &ContainerId) -> Option<(PathBuf, PathBuf)> {
+        let launcher = self.core.config.launcher_dir.join(LAUNCHER_BINARY);
+        if !launcher.is_file() {
+            tracing::warn!(launcher = %launcher.display(), "no launcher: the container will not survive an agent restart");
+            return None;
+        }
+        Some((launcher, self.runtime_dir(id)))
+    }
+
+    /// Step 3: takes back the checkpointed containers whose root lives, destroys the
+    /// orphans.
+    pub(super) fn recover_containers(&mut self, ctx: &mut Context<'_, Self>) {
+        let root = runtime_root(&self.core.config.work_dir);
+        for recovered in checkpoint::read_all(&root) {
+            let id = recovered.id;
+            if !self.root_alive(id.root()) {
+                tracing::info!(container = %id, "cleaning up an orphan container: its root is gone");
+                if let Found::Running { pid } = recovered.found {
+                    process::signal_group(pid, Signal::SIGKILL);
+                }
+                checkpoint::remove(&recovered.dir);
+                continue;
+            }
+            let state = match &recovered.found {
+                Found::Running { pid } => ContainerState::Running { pid: *pid },
+                Found::Exited(exit) => ContainerState::Exited(exit.clone()),
+            };
+            let launched = recovered.launched;
+            if let Err(error) =
+                self.containers.book.adopt(&id, launched.sandbox, launched.env, state)
+            {
+                tracing::warn!(container = %id, %error, "cannot take back a container");
+                continue;
+            }
+            match recovered.found {
+                Found::Running { pid } => {
+                    tracing::info!(container = %id, pid, "took back a running container");
+                    self.watch_adopted(id, recovered.dir, ctx);
+                }
+                Found::Exited(exit) => {
+                    tracing::info!(container = %id, status = ?exit.status, "a container ended while the agent was down");
+                }
+            }
+        }
+    }
+
+    /// Waits (on a blocking thread: the launcher is not our child) for a re-adopted
+    /// container's launcher to drop its lock, then reports the exit. At most
+    /// `MAX_CONTAINERS` such threads.
+    fn watch_adopted(&mut self, id: ContainerId, dir: PathBuf, ctx: &mut Context<'_, Self>) {
+        let waited = dir.clone();
+        let wait = tokio::task::spawn_blocking(move || launcher::wait_unlocked(&waited));
+        ctx.spawn(wait, move |agent: &mut Agent, _, ctx| {
+            agent.on_container_exited(&id, exit_of_adopted(&dir), ctx);
+        });
+    }
+}
