@@ -269,11 +269,12 @@ pub(super) async fn running_task_with(name: &str, checkpoint: bool) -> Running {
     let MasterEvent::Registered { from } = next_event(&mut events).await else {
         panic!("expected registration")
     };
-    // The task says on a fifo once its file is written, so the test waits on that.
+    // The task says on a fifo (with its pid, for the cleanup guard: it leads its own
+    // process group) once its file is written, so the test waits on that.
     let written = dir.0.join("written.fifo");
     make_fifo(&written);
     let command = format!(
-        "echo secret-from-task > note.txt; echo written > {}; exec sleep 1000",
+        "echo secret-from-task > note.txt; echo $$ > {}; exec sleep 1000",
         written.display()
     );
     let task = command_task("task-1", &command);
@@ -298,7 +299,7 @@ pub(super) async fn running_task_with(name: &str, checkpoint: bool) -> Running {
     let container = container.file_name().unwrap().to_string_lossy().into_owned();
     assert_eq!(reported.map(|c| c.value).as_deref(), Some(container.as_str()));
     let sandbox = runs.join(&container);
-    read_fifo(written).await;
+    processes.groups.push(read_fifo(written).await.trim().parse().expect("the task's pid"));
     let master = master.pid().clone();
     Running {
         _dir: dir,
