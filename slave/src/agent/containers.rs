@@ -408,7 +408,12 @@ impl Agent {
             })
             .and_then(|()| {
                 let command = launched.command;
-                process::spawn(&Spec { command, sandbox, env, io, launcher })
+                // Inside an executor's container it joins the executor's cgroup.
+                let limits = match id.parent() {
+                    Some(_) => self.containerizer.join_limits(id.root()),
+                    None => Default::default(),
+                };
+                process::spawn(&Spec { command, sandbox, env, io, launcher, limits })
             });
         let started = match started {
             Ok(started) => started,

@@ -7,8 +7,8 @@
 use serde_json::{Value, json};
 
 use super::containers_real::{call, nested_id, running_task_with, wait};
-use super::processes::{make_fifo, read_fifo, start_agent};
-use super::support::{MasterEvent, next_event};
+use super::processes::{executor_pid, make_fifo, read_fifo, start_agent};
+use super::support::{AGENT_ID, MasterEvent, next_event};
 
 fn launch(id: &Value, command: &str) -> Value {
     json!({"type": "LAUNCH_NESTED_CONTAINER",
@@ -28,7 +28,8 @@ async fn release(fifo: std::path::PathBuf) {
 
 /// A nested container that runs through an agent restart is waited for by the restarted
 /// agent, which reports its later exit; one that ends while the agent is down reports
-/// the status its launcher recorded; REMOVE deletes their checkpoints.
+/// the status its launcher recorded; REMOVE deletes their checkpoints. The running one
+/// is in its executor's cgroup and GET_CONTAINERS lists it with `show_nested`.
 #[actix_rt::test]
 async fn nested_containers_survive_an_agent_restart() {
     let mut run = running_task_with("nested-restart", true).await;
@@ -46,7 +47,11 @@ async fn nested_containers_survive_an_agent_restart() {
         format!("cat {} > /dev/null; echo bye > {}; exit 4", down.display(), done.display());
     assert_eq!(call(agent, launch(&ended, &command)).await.0, 200);
     let runtime = run.work_dir.join("meta/runtime/containers").join(&run.container);
-    assert!(runtime.join("containers/survivor/pid").exists(), "checkpointed");
+    let pid = std::fs::read_to_string(runtime.join("containers/survivor/pid")).expect("pid");
+    // It runs in its executor's cgroup (under cgroups v2; else both are the agent's).
+    let executor = executor_pid(&run.work_dir, AGENT_ID, "FW-0001", "task-1").expect("executor");
+    let cgroup = |pid: &str| std::fs::read_to_string(format!("/proc/{}/cgroup", pid.trim()));
+    assert_eq!(cgroup(&pid).expect("its cgroup"), cgroup(&executor.to_string()).expect("cgroup"));
 
     run.processes.kill_agent(0);
     // While the agent is down, `ended` finishes (its launcher records exit 4).
@@ -59,6 +64,22 @@ async fn nested_containers_survive_an_agent_restart() {
         }
     }
     assert_eq!(wait(agent, ended.clone()).await, (200, Some(4 << 8)), "ended while down");
+    // GET_CONTAINERS lists the running nested container with its parent when asked to.
+    let listed = |body: Value| -> Vec<Value> {
+        let containers = body["get_containers"]["containers"].as_array().cloned();
+        containers.unwrap_or_default().into_iter().map(|c| c["container_id"].clone()).collect()
+    };
+    let get =
+        |nested: bool| json!({"type": "GET_CONTAINERS", "get_containers": {"show_nested": nested}});
+    let (status, body) = call(agent, get(true)).await;
+    assert_eq!(status, 200);
+    let ids = listed(body);
+    assert!(ids.contains(&survivor), "{ids:?}");
+    assert!(!ids.contains(&ended), "an exited container is not listed: {ids:?}");
+    assert!(
+        !listed(call(agent, get(false)).await.1).contains(&survivor),
+        "not without show_nested"
+    );
     let waiting = tokio::spawn(wait(agent, survivor.clone()));
     release(go).await;
     let waited = super::support::within("the wait", waiting).await.expect("waiter");
