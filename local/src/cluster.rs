@@ -96,12 +96,15 @@ impl Auth {
     /// HTTP authentication of the agent's endpoints, its own credential to
     /// authenticate with the masters, and executors that must present the token the
     /// agent signs for each of them: the command executor speaks the v1 HTTP API so
-    /// that it has one (over libprocess messages it would need none).
-    fn agent_args(&self) -> [String; 7] {
+    /// that it has one (over libprocess messages it would need none). The operator API
+    /// takes executors' tokens too (`jwt` beside `basic`): the default executor
+    /// launches its tasks' nested containers there.
+    fn agent_args(&self) -> [String; 8] {
         [
             format!("--http_credentials={}", self.path.display()),
             "--authenticate_http_readonly=true".into(),
             "--authenticate_http_readwrite=true".into(),
+            "--http_authenticators=basic,jwt".into(),
             format!("--credential={}", self.credential.display()),
             "--authenticate_http_executors=true".into(),
             format!("--jwt_secret_key={}", self.jwt_key.display()),

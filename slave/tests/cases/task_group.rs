@@ -26,9 +26,16 @@ async fn run_group_and_kill_one(name: &str, flags: &[&str]) {
     let key_file = dir.0.join("jwt.key");
     std::fs::write(&key_file, "a key only the agent reads").unwrap();
     let key_flag = format!("--jwt_secret_key={}", key_file.display());
+    let credentials = dir.0.join("credentials.json");
+    let credentials_json = r#"{"credentials": [{"principal": "ops", "secret": "s"}]}"#;
+    std::fs::write(&credentials, credentials_json).unwrap();
+    let credentials_flag = format!("--http_credentials={}", credentials.display());
     let mut flags: Vec<&str> = flags.to_vec();
     if flags.contains(&"--authenticate_http_executors") {
         flags.push(key_flag.as_str());
+    }
+    if flags.contains(&"--authenticate_http_readwrite") {
+        flags.push(credentials_flag.as_str());
     }
     let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
     let (master, mut events) = fake_master(&node, true);
@@ -146,6 +153,20 @@ async fn task_group_runs_under_the_default_executor() {
 #[actix_rt::test]
 async fn task_group_runs_with_executor_authentication_on() {
     run_group_and_kill_one("group-jwt", &["--authenticate_http_executors"]).await;
+}
+
+/// With the operator API authenticated too (`--authenticate_http_readwrite`), the
+/// default executor's LAUNCH/WAIT/KILL_NESTED_CONTAINER calls pass with its token
+/// because `jwt` is named beside `basic` (`--http_authenticators=basic,jwt`, as Mesos
+/// needs for its default executor).
+#[actix_rt::test]
+async fn task_group_runs_with_operator_api_authentication_on() {
+    let flags = [
+        "--authenticate_http_executors",
+        "--authenticate_http_readwrite",
+        "--http_authenticators=basic,jwt",
+    ];
+    run_group_and_kill_one("group-rw", &flags).await;
 }
 
 /// The whole path: a scheduler's ACCEPT with LAUNCH_GROUP reaches our real master (in
