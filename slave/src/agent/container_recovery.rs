@@ -20,6 +20,7 @@
 //!    others are orphans: killed if they run, their checkpoint deleted.
 //! 4. REMOVE, and the end of a container's root, delete its runtime folder.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use libprocess::Context;
@@ -78,13 +79,25 @@ impl Agent {
         Some((launcher, self.runtime_dir(id)))
     }
 
-    /// Step 3: takes back the checkpointed containers whose root lives, destroys the
-    /// orphans.
-    pub(super) fn recover_containers(&mut self, ctx: &mut Context<'_, Self>) {
+    /// Step 3: takes back the checkpointed containers whose root lives (`alive`: the
+    /// executors' containers the containerizer found running; a standalone root taken
+    /// back just before), destroys the orphans. An executor that died while the agent
+    /// was down is still in the core until its re-registration timeout, so its being
+    /// known is not enough.
+    pub(super) fn recover_containers(
+        &mut self,
+        alive: &HashSet<ContainerId>,
+        ctx: &mut Context<'_, Self>,
+    ) {
         let root = runtime_root(&self.core.config.work_dir);
         for recovered in checkpoint::read_all(&root) {
             let id = recovered.id;
-            if !self.root_alive(id.root()) {
+            let root_id = id.root();
+            let root_lives = match self.containers.book.get(root_id) {
+                Some(record) => record.is_live(),
+                None => alive.contains(root_id),
+            };
+            if !root_lives {
                 tracing::info!(container = %id, "cleaning up an orphan container: its root is gone");
                 if let Found::Running { pid } = recovered.found {
                     process::signal_group(pid, Signal::SIGKILL);

@@ -91,3 +91,42 @@ async fn nested_containers_survive_an_agent_restart() {
     assert!(!runtime.join("containers/ended").exists());
     run.node.shutdown().await;
 }
+
+/// A nested container whose executor died while the agent was down is an orphan on
+/// recovery: the restarted agent kills it and deletes its checkpoint. Mesos:
+/// containerizer.cpp `recover` ("Cleaning up orphan container").
+#[actix_rt::test]
+async fn orphan_nested_containers_are_killed_on_recovery() {
+    let mut run = running_task_with("nested-orphan", true).await;
+    let agent = run.agent;
+    let started = run.dir().join("started.fifo");
+    make_fifo(&started);
+    let orphan = nested_id(&run.container, "orphan");
+    let command = format!("echo $$ > {}; exec sleep 1000", started.display());
+    assert_eq!(call(agent, launch(&orphan, &command)).await.0, 200);
+    let pid: i32 = read_fifo(started).await.trim().parse().expect("its pid");
+    run.processes.groups.push(pid);
+    let runtime = run.work_dir.join("meta/runtime/containers").join(&run.container);
+    assert!(runtime.join("containers/orphan").exists());
+
+    run.processes.kill_agent(0);
+    // Its executor dies while the agent is down.
+    let executor = executor_pid(&run.work_dir, AGENT_ID, "FW-0001", "task-1").expect("executor");
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(executor),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    run.processes.agents.push(start_agent(&run.master, &run.listener, &run.work_dir, &[]));
+    // Recovery is done before the agent re-registers.
+    loop {
+        if let MasterEvent::Reregistered { .. } = next_event(&mut run.events).await {
+            break;
+        }
+    }
+    assert!(!runtime.join("containers/orphan").exists(), "its checkpoint is deleted");
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = state.rsplit(')').next().and_then(|rest| rest.split_whitespace().next());
+    assert!(matches!(state, None | Some("Z") | Some("X")), "killed: {state:?}");
+    assert_eq!(wait(agent, orphan).await.0, 404, "forgotten");
+    run.node.shutdown().await;
+}
