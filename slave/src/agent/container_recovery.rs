@@ -1,5 +1,6 @@
-//! The operator API's `DEFAULT` containers across an agent restart: where their
-//! runtime checkpoint is, how their exit is learnt, and taking them back.
+//! Starting the operator API's containers' processes, and the `DEFAULT` ones across an
+//! agent restart: where their runtime checkpoint is, how their exit is learnt, and
+//! taking them back.
 //!
 //! Mesos: containerizer.cpp `MesosContainerizerProcess::recover` (nested containers
 //! whose root container is recovered are recoverable, the others orphans to destroy),
@@ -20,21 +21,37 @@
 //!    others are orphans: killed if they run, their checkpoint deleted.
 //! 4. REMOVE, and the end of a container's root, delete its runtime folder.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use libprocess::Context;
 use mesos_proto::ids::ContainerId;
+use mesos_proto::mesos::CommandInfo;
 use nix::sys::signal::Signal;
 
 use super::Agent;
 use crate::containers::checkpoint::{self, Found, runtime_root};
 use crate::containers::launcher::{self, LAUNCHER_BINARY};
-use crate::containers::{ContainerState, Exit, process};
+use crate::containers::process::{IoMode, SessionIo, Spec};
+use crate::containers::{ContainerClass, ContainerState, Exit, process};
+
+/// What a container admitted to the book is started with.
+pub(super) struct Launch {
+    /// What it is for.
+    pub(super) class: ContainerClass,
+    /// Its sandbox (created here).
+    pub(super) sandbox: PathBuf,
+    /// Its whole environment.
+    pub(super) env: BTreeMap<String, String>,
+    /// Where its streams go.
+    pub(super) io: IoMode,
+    /// Its command.
+    pub(super) command: CommandInfo,
+}
 
 /// How a launched container ended: the status its launcher recorded in `runtime_dir`,
 /// else the wait status of the process the agent started.
-pub(super) fn exit_of_launched(
+fn exit_of_launched(
     status: std::io::Result<std::process::ExitStatus>,
     runtime_dir: Option<&Path>,
 ) -> Exit {
@@ -77,6 +94,60 @@ impl Agent {
             return None;
         }
         Some((launcher, self.runtime_dir(id)))
+    }
+
+    /// Steps 1 and 2: starts the process of `id` (admitted to the book): its sandbox,
+    /// for a `DEFAULT` container its checkpoint and the launcher, inside an executor's
+    /// container its cgroup; then waits for it. The session's streams, or why it could
+    /// not start (its checkpoint is then gone; the caller forgets it).
+    pub(super) fn start_container(
+        &mut self,
+        id: &ContainerId,
+        launch: Launch,
+        ctx: &mut Context<'_, Self>,
+    ) -> Result<SessionIo, String> {
+        let Launch { class, sandbox, env, io, command } = launch;
+        let launcher = (class == ContainerClass::Default).then(|| self.launcher_for(id)).flatten();
+        let runtime_dir = launcher.as_ref().map(|(_, dir)| dir.clone());
+        let launched = checkpoint::Launched { sandbox: sandbox.clone(), env: env.clone(), command };
+        // Inside an executor's container it joins the executor's cgroup.
+        let limits = match id.parent() {
+            Some(_) => self.containerizer.join_limits(id.root()),
+            None => Default::default(),
+        };
+        let started = std::fs::create_dir_all(&sandbox)
+            .map_err(|e| format!("Failed to create sandbox: {e}"))
+            .and_then(|()| match &runtime_dir {
+                Some(dir) => checkpoint::write_launched(dir, &launched).map_err(|e| e.to_string()),
+                None => Ok(()),
+            })
+            .and_then(|()| {
+                let command = launched.command;
+                process::spawn(&Spec { command, sandbox, env, io, launcher, limits })
+            });
+        let started = match started {
+            Ok(started) => started,
+            Err(reason) => {
+                if let Some(dir) = &runtime_dir {
+                    checkpoint::remove(dir);
+                }
+                return Err(reason);
+            }
+        };
+        tracing::info!(container = %id, pid = started.pid, ?class, "launched a container");
+        self.containers.book.on_started(id, started.pid);
+        if let Some(dir) = &runtime_dir
+            && let Err(error) = checkpoint::write_pid(dir, started.pid)
+        {
+            tracing::warn!(container = %id, %error, "cannot checkpoint the container's pid");
+        }
+        let waited = id.clone();
+        let mut child = started.child;
+        ctx.spawn(async move { child.wait().await }, move |agent: &mut Agent, status, ctx| {
+            let exit = exit_of_launched(status, runtime_dir.as_deref());
+            agent.on_container_exited(&waited, exit, ctx);
+        });
+        Ok(started.io)
     }
 
     /// Step 3: takes back the checkpointed containers whose root lives (`alive`: the

@@ -47,11 +47,11 @@ use nix::sys::signal::Signal;
 
 use super::Agent;
 use super::container_io::{InputState, Session};
-use super::container_recovery::exit_of_launched;
+use super::container_recovery::Launch;
 use super::visibility::{Viewer, executor_user};
 use crate::containers::checkpoint;
 use crate::containers::io::{self as cio, MediaTypes};
-use crate::containers::process::{self, IoMode, Spec};
+use crate::containers::process::{self, IoMode};
 use crate::containers::{
     ContainerBook, ContainerClass, ContainerError, ContainerState, Exit, LaunchError,
     validate_container_id,
@@ -391,55 +391,16 @@ impl Agent {
             Err(LaunchError::Full) => return Err(status(503, LaunchError::Full.to_string())),
             Err(error) => return Err(bad_request(error.to_string())),
         }
-        // A DEFAULT container is checkpointed and started through the launcher, so a
-        // restarted agent can take it back (`container_recovery`); a session is not.
-        let launcher = (class == ContainerClass::Default).then(|| self.launcher_for(&id)).flatten();
-        let runtime_dir = launcher.as_ref().map(|(_, dir)| dir.clone());
-        let launched = checkpoint::Launched {
-            sandbox: sandbox.clone(),
-            env: env.clone(),
-            command: evolve(&command),
-        };
-        let started = std::fs::create_dir_all(&sandbox)
-            .map_err(|e| format!("Failed to create sandbox: {e}"))
-            .and_then(|()| match &runtime_dir {
-                Some(dir) => checkpoint::write_launched(dir, &launched).map_err(|e| e.to_string()),
-                None => Ok(()),
-            })
-            .and_then(|()| {
-                let command = launched.command;
-                // Inside an executor's container it joins the executor's cgroup.
-                let limits = match id.parent() {
-                    Some(_) => self.containerizer.join_limits(id.root()),
-                    None => Default::default(),
-                };
-                process::spawn(&Spec { command, sandbox, env, io, launcher, limits })
-            });
-        let started = match started {
-            Ok(started) => started,
+        let launch = Launch { class, sandbox, env, io, command: evolve(&command) };
+        let io = match self.start_container(&id, launch, ctx) {
+            Ok(io) => io,
             Err(reason) => {
                 tracing::warn!(container = %id, %reason, "failed to launch the container");
                 self.containers.book.on_launch_failed(&id);
-                if let Some(dir) = &runtime_dir {
-                    checkpoint::remove(dir);
-                }
                 return Err(bad_request(format!("Failed to launch container {id}: {reason}")));
             }
         };
-        tracing::info!(container = %id, pid = started.pid, ?class, "launched a container");
-        self.containers.book.on_started(&id, started.pid);
-        if let Some(dir) = &runtime_dir
-            && let Err(error) = checkpoint::write_pid(dir, started.pid)
-        {
-            tracing::warn!(container = %id, %error, "cannot checkpoint the container's pid");
-        }
-        let waited = id.clone();
-        let mut child = started.child;
-        ctx.spawn(async move { child.wait().await }, move |agent: &mut Agent, status, ctx| {
-            let exit = exit_of_launched(status, runtime_dir.as_deref());
-            agent.on_container_exited(&waited, exit, ctx);
-        });
-        Ok((id, Some(started.io)))
+        Ok((id, Some(io)))
     }
 
     /// The launch ACLs: standalone, or nested (on the command's user and the user of
