@@ -96,12 +96,15 @@ impl Auth {
     /// HTTP authentication of the agent's endpoints, its own credential to
     /// authenticate with the masters, and executors that must present the token the
     /// agent signs for each of them: the command executor speaks the v1 HTTP API so
-    /// that it has one (over libprocess messages it would need none).
-    fn agent_args(&self) -> [String; 7] {
+    /// that it has one (over libprocess messages it would need none). The operator API
+    /// takes executors' tokens too (`jwt` beside `basic`): the default executor
+    /// launches its tasks' nested containers there.
+    fn agent_args(&self) -> [String; 8] {
         [
             format!("--http_credentials={}", self.path.display()),
             "--authenticate_http_readonly=true".into(),
             "--authenticate_http_readwrite=true".into(),
+            "--http_authenticators=basic,jwt".into(),
             format!("--credential={}", self.credential.display()),
             "--authenticate_http_executors=true".into(),
             format!("--jwt_secret_key={}", self.jwt_key.display()),
@@ -279,7 +282,7 @@ fn run(flags: &Flags, stop: &AtomicBool, members: &mut Vec<Member>) -> anyhow::R
 }
 
 /// Links `mesos-master`, `mesos-agent`, `mesos-executor`, `mesos-default-executor` (the
-/// agents start it for task groups) and `mesos-registry` to this executable.
+/// agents start it for task groups), `mesos-containerizer` (their containers' launcher) and `mesos-registry` to this executable.
 fn link_programs(work_dir: &Path) -> anyhow::Result<PathBuf> {
     let me = std::env::current_exe().context("cannot find this executable")?;
     let bin = work_dir.join("bin");
@@ -289,6 +292,7 @@ fn link_programs(work_dir: &Path) -> anyhow::Result<PathBuf> {
         "mesos-agent",
         "mesos-executor",
         "mesos-default-executor",
+        "mesos-containerizer",
         "mesos-registry",
     ];
     for name in names {

@@ -1,8 +1,8 @@
 //! `mesos-local`: a whole Mesos cluster on this machine (docs/interfaces.md).
 //!
 //! One executable holds every role. Started as `mesos-local` it creates a work
-//! directory, links `mesos-master`, `mesos-agent`, `mesos-executor` and
-//! `mesos-default-executor` to itself there,
+//! directory, links `mesos-master`, `mesos-agent`, `mesos-executor`,
+//! `mesos-default-executor` and `mesos-containerizer` to itself there,
 //! and starts the masters and agents as child OS processes on loopback; started under
 //! one of those names it *is* that program (the busybox trick), so
 //! `cargo run --release --bin mesos-local` is all a newcomer needs to build and run.
@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         "mesos-agent" => mesos_agent::cli::agent_main(args),
         "mesos-executor" => mesos_agent::cli::executor_main(args),
         "mesos-default-executor" => mesos_agent::cli::default_executor_main(args),
+        "mesos-containerizer" => mesos_agent::containers::launcher::main(args),
         "mesos-registry" => mesos_registrar::cli::main(args),
         _ => cluster::main(args),
     }

@@ -179,6 +179,27 @@ pub struct HttpAuthenticator {
 enum RealmAuthenticator {
     Basic(BasicAuthenticator),
     Jwt(JwtAuthenticator),
+    /// `--http_authenticators=basic,jwt`: a `Bearer` header is an executor's token,
+    /// anything else goes to `basic` (Mesos: the combined authenticator of a realm with
+    /// several authenticators; the default executor calls the agent's `/api/v1` with
+    /// its token).
+    BasicOrJwt(BasicAuthenticator, JwtAuthenticator),
+}
+
+fn basic_outcome(basic: &BasicAuthenticator, authorization: Option<&[u8]>) -> Outcome {
+    match basic.authenticate(authorization) {
+        Ok(principal) => Outcome::Authenticated(principal),
+        Err(failure) => Outcome::Refused { realm: basic.realm.clone(), failure },
+    }
+}
+
+fn jwt_outcome(jwt: &JwtAuthenticator, authorization: Option<&[u8]>, now: Time) -> Outcome {
+    // Seconds since the epoch fit an i64 for the next 292 billion years.
+    let now_secs = i64::try_from(now.since_epoch().as_secs()).unwrap_or(i64::MAX);
+    match jwt.authenticate(authorization, now_secs) {
+        Ok(claims) => Outcome::Claimed(claims),
+        Err(failure) => Outcome::RefusedBearer { realm: jwt.realm().to_string(), failure },
+    }
 }
 
 /// What a request's realm decides about it.
@@ -259,6 +280,20 @@ impl HttpAuthenticator {
         self.realms.insert(realm.to_string(), RealmAuthenticator::Jwt(jwt));
     }
 
+    /// Makes the `basic` realm `realm` accept executors' tokens signed with `key` too
+    /// (`jwt` named in `--http_authenticators` beside `basic`). False when `realm` is
+    /// not a `basic` realm (nothing changes).
+    pub fn also_accept_jwt(&mut self, realm: &str, key: JwtKey) -> bool {
+        let Some(RealmAuthenticator::Basic(basic)) = self.realms.get(realm) else {
+            return false;
+        };
+        tracing::info!(realm, "adding the 'jwt' HTTP authenticator");
+        let combined =
+            RealmAuthenticator::BasicOrJwt(basic.clone(), JwtAuthenticator::new(realm, key));
+        self.realms.insert(realm.to_string(), combined);
+        true
+    }
+
     /// [`HttpAuthenticator::authenticate`] at time `now` (a token's `exp` is compared
     /// with it).
     pub fn authenticate_at(
@@ -269,18 +304,13 @@ impl HttpAuthenticator {
     ) -> Outcome {
         match realm.and_then(|realm| self.realms.get(realm)) {
             None => Outcome::Open,
-            Some(RealmAuthenticator::Basic(basic)) => match basic.authenticate(authorization) {
-                Ok(principal) => Outcome::Authenticated(principal),
-                Err(failure) => Outcome::Refused { realm: basic.realm.clone(), failure },
-            },
-            Some(RealmAuthenticator::Jwt(jwt)) => {
-                // Seconds since the epoch fit an i64 for the next 292 billion years.
-                let now_secs = i64::try_from(now.since_epoch().as_secs()).unwrap_or(i64::MAX);
-                match jwt.authenticate(authorization, now_secs) {
-                    Ok(claims) => Outcome::Claimed(claims),
-                    Err(failure) => {
-                        Outcome::RefusedBearer { realm: jwt.realm().to_string(), failure }
-                    }
+            Some(RealmAuthenticator::Basic(basic)) => basic_outcome(basic, authorization),
+            Some(RealmAuthenticator::Jwt(jwt)) => jwt_outcome(jwt, authorization, now),
+            Some(RealmAuthenticator::BasicOrJwt(basic, jwt)) => {
+                if authorization.is_some_and(|a| a.starts_with(b"Bearer ")) {
+                    jwt_outcome(jwt, authorization, now)
+                } else {
+                    basic_outcome(basic, authorization)
                 }
             }
         }
@@ -345,7 +375,9 @@ impl HttpAuthenticator {
             Outcome::Refused { realm, failure } => {
                 tracing::debug!(%realm, ?failure, path, "HTTP request not authenticated");
                 let response = match self.realms.get(&realm) {
-                    Some(RealmAuthenticator::Basic(basic)) => basic.unauthorized(),
+                    Some(
+                        RealmAuthenticator::Basic(basic) | RealmAuthenticator::BasicOrJwt(basic, _),
+                    ) => basic.unauthorized(),
                     // `realm` came from `self.realms` as a basic realm.
                     _ => lhttp::status(StatusCode::UNAUTHORIZED),
                 };
@@ -354,7 +386,9 @@ impl HttpAuthenticator {
             Outcome::RefusedBearer { realm, failure } => {
                 tracing::debug!(%realm, ?failure, path, "HTTP request not authenticated");
                 let response = match self.realms.get(&realm) {
-                    Some(RealmAuthenticator::Jwt(jwt)) => jwt.unauthorized(&failure),
+                    Some(RealmAuthenticator::Jwt(jwt) | RealmAuthenticator::BasicOrJwt(_, jwt)) => {
+                        jwt.unauthorized(&failure)
+                    }
                     // `realm` came from `self.realms` as a Bearer realm.
                     _ => lhttp::status(StatusCode::UNAUTHORIZED),
                 };

@@ -169,8 +169,7 @@ pub fn default_executor_main(args: impl IntoIterator<Item = OsString>) -> ExitCo
         return ExitCode::SUCCESS;
     }
     actix_rt::System::new().block_on(async move {
-        let executor = crate::default_executor::DefaultExecutor::new(Box::new(PosixTaskRunner));
-        match mesos_framework::executor::run_executor_on(executor, Transport::Http).await {
+        match run_default_executor().await {
             Ok(status) => {
                 tracing::info!(?status, "default executor done");
                 ExitCode::SUCCESS
@@ -181,6 +180,27 @@ pub fn default_executor_main(args: impl IntoIterator<Item = OsString>) -> ExitCo
             }
         }
     })
+}
+
+/// The default executor on its node, its tasks nested containers of its own (see
+/// [`crate::nested_runner`]), until its driver stops. As
+/// `mesos_framework::executor::run_executor_on`, with the node's TLS handed to the
+/// runner too.
+async fn run_default_executor()
+-> Result<mesos_framework::scheduler::DriverStatus, mesos_framework::FrameworkError> {
+    use mesos_framework::executor::{ExecutorEnv, spawn_executor_on};
+    let env = ExecutorEnv::from_env()?;
+    let node = match std::env::var("LIBPROCESS_IP") {
+        Ok(ip) if !ip.is_empty() => mesos_framework::runtime::start_node()?,
+        _ => Node::builder(SocketAddr::new(env.agent.address().ip(), 0)).start()?,
+    };
+    let runner = crate::nested_runner::NestedContainerRunner::new(&env, node.tls());
+    let executor = crate::default_executor::DefaultExecutor::new(Box::new(runner));
+    let seed = u64::from(std::process::id()) ^ node.clock().now().since_epoch().as_nanos() as u64;
+    let handle = spawn_executor_on(&node, env, executor, seed, Transport::Http)?;
+    let (_executor, status) = handle.join().await?;
+    node.shutdown().await;
+    Ok(status)
 }
 
 #[cfg(test)]

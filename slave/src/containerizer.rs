@@ -89,6 +89,13 @@ pub trait Containerizer: 'static {
     fn update(&mut self, container_id: &ContainerId, limits: ContainerLimits) {
         let _ = (container_id, limits);
     }
+    /// What a process started inside the executor's container `root` (a nested
+    /// container) applies to itself before exec to join that container's limits. The
+    /// default: nothing.
+    fn join_limits(&self, root: &ContainerId) -> ChildLimits {
+        let _ = root;
+        ChildLimits::default()
+    }
 }
 
 /// Describes a wait status like Mesos's `WSTRINGIFY`.
@@ -353,6 +360,13 @@ impl Containerizer for PosixContainerizer {
         if let Err(error) = self.limiter.update(container_id, limits) {
             tracing::warn!(container = %container_id, %error, "cannot resize the container");
         }
+    }
+
+    fn join_limits(&self, root: &ContainerId) -> ChildLimits {
+        if !self.containers.contains_key(root) {
+            return ChildLimits::default();
+        }
+        self.limiter.join(root)
     }
 
     fn usage(&self, container_id: &ContainerId) -> Option<ResourceStatistics> {

@@ -10,13 +10,14 @@
 //! 1. `launch_group` (LAUNCH_GROUP): each task gets its own sandbox,
 //!    `<executor sandbox>/tasks/<task_id>` (its working directory and `MESOS_SANDBOX`),
 //!    inside the executor's sandbox, which all tasks of the executor share (the path is
-//!    in `MESOS_EXECUTOR_SANDBOX`). Its command runs as `sh -c <command>` in a process
-//!    group of its own; `TASK_STARTING` then `TASK_RUNNING` are sent for it.
+//!    in `MESOS_EXECUTOR_SANDBOX`). Its command starts through the [`TaskRunner`]
+//!    (in `mesos-default-executor`: a nested container of the executor's container,
+//!    [`crate::nested_runner`]); `TASK_STARTING` then `TASK_RUNNING` are sent for it.
 //! 2. A task's process exits: `TASK_FINISHED` (exit 0), `TASK_FAILED` (other exits) or
 //!    `TASK_KILLED` (after a kill). A task that fails or is killed takes its whole
 //!    group with it: every other task of the group is killed (Mesos's default policy,
 //!    `DefaultExecutor::waited`, "shutting down the task group").
-//! 3. `kill_task` (KILL): SIGTERM to the task's process group, SIGKILL after the grace
+//! 3. `kill_task` (KILL): SIGTERM to the task (its container), SIGKILL after the grace
 //!    period (the kill's policy, else the task's, else the executor's shutdown grace
 //!    period); its exit then kills the group as in 2.
 //! 4. When every task is terminal the driver stops: the executor exits once the agent
@@ -35,11 +36,10 @@
 //!    executor-wide `unhealthy`, MESOS-8543). A task being killed or ended reports no
 //!    more checks.
 //!
-//! Mesos launches each task as a nested container through the agent's operator API
-//! (LAUNCH_NESTED_CONTAINER, WAIT_NESTED_CONTAINER, KILL_NESTED_CONTAINER). Ours runs
-//! each task as a child process group of the executor, inside the executor's container
-//! (the agent's kill of the container reaches them all), with the same observable
-//! semantics: per-task statuses and sandboxes, the group killed as a unit. See
+//! As Mesos's, `mesos-default-executor` launches each task as a nested container
+//! through the agent's operator API (LAUNCH_NESTED_CONTAINER, WAIT_NESTED_CONTAINER,
+//! KILL_NESTED_CONTAINER: [`crate::nested_runner`]), so its tasks survive an agent
+//! restart with it; the in-process tests give it a runner of their own. See
 //! docs/agent.md, "Task groups and the default executor".
 
 use std::any::Any;
@@ -77,7 +77,7 @@ struct Child {
     task: TaskInfo,
     /// The group it belongs to (killed together).
     group: u64,
-    /// Its process group, while it runs.
+    /// The runner's id of its process or container, while it runs.
     pid: Option<u32>,
     /// A kill was asked for: its exit is `TASK_KILLED`.
     killed: bool,
@@ -273,7 +273,7 @@ impl DefaultExecutor {
         }
     }
 
-    /// SIGTERM to the task's process group now, SIGKILL after `grace`.
+    /// SIGTERM to the task now, SIGKILL after `grace`.
     fn kill(&mut self, driver: &mut ExecutorDriver, task_id: &str, grace: Duration) {
         let Some(child) = self.tasks.get_mut(task_id) else { return };
         if child.terminal || child.killed {

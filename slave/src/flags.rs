@@ -269,14 +269,29 @@ impl Flags {
             };
             authenticator.enable_jwt(mesos_security::http_auth::AGENT_EXECUTOR, key);
         }
+        // `jwt` beside `basic` in --http_authenticators: the realm also takes
+        // executors' tokens (what the default executor sends to `/api/v1`).
+        let names: Vec<&str> = self.http_authenticators.split(',').map(str::trim).collect();
+        let with_jwt = names.contains(&"jwt");
+        let others = names.iter().filter(|n| **n != "jwt").copied().collect::<Vec<_>>().join(",");
         for (flag, on, realm) in [
             ("authenticate_http_readonly", self.authenticate_http_readonly, AGENT_READONLY),
             ("authenticate_http_readwrite", self.authenticate_http_readwrite, AGENT_READWRITE),
         ] {
             if on {
                 authenticator
-                    .enable(realm, &self.http_authenticators, credentials.as_ref())
+                    .enable(realm, &others, credentials.as_ref())
                     .map_err(|e| AgentError::Flag { flag, reason: e.to_string() })?;
+                if with_jwt {
+                    let Some(key) = self.executor_token_key()? else {
+                        return Err(AgentError::Flag {
+                            flag: "jwt_secret_key",
+                            reason: "No secret key provided for the 'jwt' HTTP authenticator"
+                                .into(),
+                        });
+                    };
+                    authenticator.also_accept_jwt(realm, key);
+                }
             }
         }
         Ok(authenticator)

@@ -32,8 +32,10 @@
 //! - [`executor`]: the command executor that `mesos-executor` runs: an `Executor` on
 //!   the SDK's executor driver (`mesos_framework::executor`), like every other executor.
 //! - [`default_executor`]: Mesos's default executor (`mesos-default-executor`): task
-//!   groups on the SDK's v1 HTTP executor transport, one process group per task,
-//!   per-task sandboxes, the group killed as a unit.
+//!   groups on the SDK's v1 HTTP executor transport, per-task sandboxes, the group
+//!   killed as a unit.
+//! - [`nested_runner`]: how the default executor runs each task: a nested container
+//!   through the agent's operator API (LAUNCH/WAIT/KILL_NESTED_CONTAINER).
 //! - [`flags`]: the `mesos-agent` flags and Mesos duration syntax.
 //! - [`error`]: the crate's error type, [`AgentError`].
 //! - [`cli`]: the `mesos-agent`, `mesos-executor` and `mesos-default-executor` programs
@@ -53,6 +55,7 @@ pub mod files;
 pub mod flags;
 pub mod gc;
 pub mod limits;
+pub mod nested_runner;
 pub mod paths;
 pub mod state;
 pub mod status_update;

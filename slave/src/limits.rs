@@ -184,6 +184,22 @@ impl Limiter {
         }
     }
 
+    /// What a process joining the running container `container_id` applies before
+    /// exec: under cgroups v2, moving into its cgroup (if it has one), so that a nested
+    /// container counts against its executor's limits and is killed by its OOM, rather
+    /// than running in the agent's cgroup. Mesos: nested containers without resources
+    /// of their own share their parent's cgroup (cgroups v2 isolator, `isolate` of a
+    /// nested container). Nothing elsewhere.
+    pub fn join(&self, container_id: &ContainerId) -> ChildLimits {
+        let Limiter::CgroupsV2 { root } = self else { return ChildLimits::default() };
+        let procs = root.join(container_id.value()).join("cgroup.procs");
+        if !procs.exists() {
+            return ChildLimits::default();
+        }
+        let procs = CString::new(procs.to_string_lossy().into_owned()).ok();
+        ChildLimits { data_bytes: None, cgroup_procs: procs }
+    }
+
     /// Removes what [`Limiter::prepare`] made for a container that is gone.
     pub fn cleanup(&self, container_id: &ContainerId) {
         if let Limiter::CgroupsV2 { root } = self {
@@ -249,7 +265,7 @@ pub fn oom_kills_of_own_cgroup(hierarchy: &Path) -> Option<u64> {
 }
 
 /// What the forked child applies to itself before exec.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ChildLimits {
     data_bytes: Option<u64>,
     cgroup_procs: Option<CString>,
@@ -326,6 +342,26 @@ mod tests {
         limiter.update(&container, ContainerLimits::default()).unwrap();
         assert_eq!(fs::read_to_string(root.join("c1/cpu.max")).unwrap(), "max 100000");
         assert_eq!(fs::read_to_string(root.join("c1/memory.max")).unwrap(), "max");
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// A nested container joins its executor's cgroup when it has one, and nothing
+    /// without cgroups v2.
+    #[test]
+    fn nested_containers_join_their_executors_cgroup() {
+        let root =
+            std::env::temp_dir().join(format!("mesos-agent-cgroup-join-{}", std::process::id()));
+        fs::create_dir_all(root.join("exec")).unwrap();
+        fs::write(root.join("exec/cgroup.procs"), "").unwrap();
+        let limiter = Limiter::CgroupsV2 { root: root.clone() };
+        let joined = limiter.join(&ContainerId::new("exec"));
+        let expected = root.join("exec/cgroup.procs").to_string_lossy().into_owned();
+        assert_eq!(
+            joined.cgroup_procs.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            Some(expected)
+        );
+        assert!(limiter.join(&ContainerId::new("unlimited")).is_empty(), "no cgroup of its own");
+        assert!(Limiter::Rlimits.join(&ContainerId::new("exec")).is_empty());
         fs::remove_dir_all(&root).unwrap();
     }
 

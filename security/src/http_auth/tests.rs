@@ -220,3 +220,40 @@ fn gate_authorizes_metrics_with_get_endpoints() {
     assert!(gate(Some("master"), "/metrics/snapshot", &mut anonymous).is_ok());
     assert!(gate(None, "/version", &mut anonymous).is_ok());
 }
+
+/// `basic,jwt`: a realm that takes Basic credentials also takes an executor's token
+/// (the default executor on the agent's `/api/v1`); a bad token is refused with the
+/// Bearer challenge, a bad password with the Basic one. Only a basic realm combines.
+#[test]
+fn a_basic_realm_also_accepts_executor_tokens() {
+    use crate::jwt::{Claims, JwtKey};
+    let key = JwtKey::new(b"k".to_vec()).unwrap();
+    let mut auth = HttpAuthenticator::default();
+    auth.enable(AGENT_READWRITE, "basic", Some(&credentials())).unwrap();
+    assert!(auth.also_accept_jwt(AGENT_READWRITE, key.clone()));
+    assert!(!auth.also_accept_jwt(AGENT_READONLY, key.clone()), "not a basic realm");
+    let now = Clock::paused().now();
+    let claims = Claims::executor("f", "e", "c");
+    let bearer = format!("Bearer {}", key.sign(&claims)).into_bytes();
+    assert_eq!(
+        auth.authenticate_at(Some(AGENT_READWRITE), Some(&bearer), now),
+        Outcome::Claimed(claims)
+    );
+    let basic = header("ops", "s3cret:x");
+    assert!(matches!(
+        auth.authenticate_at(Some(AGENT_READWRITE), Some(&basic), now),
+        Outcome::Authenticated(_)
+    ));
+    let forged = format!(
+        "Bearer {}",
+        JwtKey::new(b"x".to_vec()).unwrap().sign(&Claims::executor("f", "e", "c"))
+    );
+    assert!(matches!(
+        auth.authenticate_at(Some(AGENT_READWRITE), Some(forged.as_bytes()), now),
+        Outcome::RefusedBearer { .. }
+    ));
+    assert!(matches!(
+        auth.authenticate_at(Some(AGENT_READWRITE), Some(&header("ops", "wrong")), now),
+        Outcome::Refused { .. }
+    ));
+}

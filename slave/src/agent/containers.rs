@@ -32,7 +32,6 @@
 #![allow(deprecated)]
 
 use std::collections::{BTreeMap, HashMap};
-use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 
 use http::StatusCode;
@@ -48,9 +47,11 @@ use nix::sys::signal::Signal;
 
 use super::Agent;
 use super::container_io::{InputState, Session};
+use super::container_recovery::Launch;
 use super::visibility::{Viewer, executor_user};
+use crate::containers::checkpoint;
 use crate::containers::io::{self as cio, MediaTypes};
-use crate::containers::process::{self, IoMode, Spec};
+use crate::containers::process::{self, IoMode};
 use crate::containers::{
     ContainerBook, ContainerClass, ContainerError, ContainerState, Exit, LaunchError,
     validate_container_id,
@@ -380,32 +381,16 @@ impl Agent {
             Err(LaunchError::Full) => return Err(status(503, LaunchError::Full.to_string())),
             Err(error) => return Err(bad_request(error.to_string())),
         }
-        let started = std::fs::create_dir_all(&sandbox)
-            .map_err(|e| format!("Failed to create sandbox: {e}"))
-            .and_then(|()| process::spawn(&Spec { command: evolve(&command), sandbox, env, io }));
-        let started = match started {
-            Ok(started) => started,
+        let launch = Launch { class, sandbox, env, io, command: evolve(&command) };
+        let io = match self.start_container(&id, launch, ctx) {
+            Ok(io) => io,
             Err(reason) => {
                 tracing::warn!(container = %id, %reason, "failed to launch the container");
                 self.containers.book.on_launch_failed(&id);
                 return Err(bad_request(format!("Failed to launch container {id}: {reason}")));
             }
         };
-        tracing::info!(container = %id, pid = started.pid, ?class, "launched a container");
-        self.containers.book.on_started(&id, started.pid);
-        let waited = id.clone();
-        let mut child = started.child;
-        ctx.spawn(async move { child.wait().await }, move |agent: &mut Agent, status, ctx| {
-            let exit = match status {
-                Ok(status) => Exit { status: Some(status.into_raw()), message: None },
-                Err(e) => Exit {
-                    status: None,
-                    message: Some(format!("Cannot wait for the container: {e}")),
-                },
-            };
-            agent.on_container_exited(&waited, exit, ctx);
-        });
-        Ok((id, Some(started.io)))
+        Ok((id, Some(io)))
     }
 
     /// The launch ACLs: standalone, or nested (on the command's user and the user of
@@ -463,7 +448,12 @@ impl Agent {
 
     /// The process of a container ended: its group goes too, its WAITs are answered,
     /// and if its root is gone it is forgotten.
-    fn on_container_exited(&mut self, id: &ContainerId, exit: Exit, _ctx: &mut Context<'_, Self>) {
+    pub(super) fn on_container_exited(
+        &mut self,
+        id: &ContainerId,
+        exit: Exit,
+        _ctx: &mut Context<'_, Self>,
+    ) {
         let pid = self.containers.book.kill_target(id).ok();
         if !self.containers.book.on_exited(id, exit.clone()) {
             return;
@@ -491,7 +481,7 @@ impl Agent {
     }
 
     /// Whether the root container `root` still runs (an executor's, or standalone).
-    fn root_alive(&self, root: &ContainerId) -> bool {
+    pub(super) fn root_alive(&self, root: &ContainerId) -> bool {
         match self.containers.book.get(root) {
             Some(record) => record.is_live(),
             None => self.owner(root).is_some_and(|(e, _)| e.state != ExecutorState::Terminated),
@@ -508,6 +498,13 @@ impl Agent {
         }
         for (id, _) in self.containers.book.forget_exited_under(root) {
             self.containers.sessions.remove(&id);
+            checkpoint::remove(&self.runtime_dir(&id));
+        }
+        if self.containers.book.get(root).is_none()
+            && self.containers.book.running_under(root).is_empty()
+        {
+            // An executor's container, with nothing left nested in it.
+            checkpoint::remove(&self.runtime_dir(root));
         }
     }
 
@@ -595,6 +592,7 @@ impl Agent {
             }
         };
         self.containers.sessions.remove(id);
+        checkpoint::remove(&self.runtime_dir(id));
         if id.parent().is_none() {
             self.on_root_container_terminated(id);
         }

@@ -15,8 +15,9 @@
 //! - `executor_api`: `POST /api/v1/executor`, the v1 executor API (HTTP executors
 //!   share the v0 code paths through synthetic pids).
 //! - `operator_api`: `POST /api/v1`, the agent operator API.
-//! - `containers`, `container_io`: its container calls (nested, standalone, sessions
-//!   and their attached input and output).
+//! - `containers`, `container_io`, `container_recovery`: its container calls (nested,
+//!   standalone, sessions and their attached input and output) and taking its
+//!   containers back after a restart.
 //! - `metrics`: `slave/*` metrics.
 //! - `visibility`: what the ACLs let a caller see (`/state`, the operator API's
 //!   queries) and read (`/files/*`).
@@ -37,6 +38,7 @@ use crate::core::AgentCore;
 use crate::core::authentication::AuthenticatorMessage;
 
 mod container_io;
+mod container_recovery;
 mod containers;
 mod executor_api;
 mod fetch;

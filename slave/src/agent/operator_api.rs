@@ -29,6 +29,7 @@ use v1::agent::{Call, call, response};
 
 use super::visibility::Viewer;
 use super::{Agent, containers};
+use crate::containers::ContainerState;
 use crate::containers::io::MediaTypes;
 use crate::files::http::{FileCallAnswer, files_error};
 use crate::files::{self, Files, FilesError};
@@ -229,7 +230,10 @@ impl Agent {
                 R::GetState
             }
             call::Type::GetContainers => {
-                r.get_containers = Some(self.get_containers());
+                let options = call.get_containers.as_ref();
+                let nested = options.and_then(|o| o.show_nested).unwrap_or(false);
+                let standalone = options.and_then(|o| o.show_standalone).unwrap_or(false);
+                r.get_containers = Some(self.get_containers(nested, standalone));
                 R::GetContainers
             }
             call::Type::GetFrameworks => {
@@ -384,7 +388,12 @@ impl Agent {
         out.completed_tasks.extend(tasks.map(|t| -> v1::Task { evolve(t) }));
     }
 
-    fn get_containers(&self) -> response::GetContainers {
+    /// GET_CONTAINERS: the executors' containers, and with `show_nested` /
+    /// `show_standalone` the running nested / standalone containers of the operator API
+    /// (their ids with their parents; a nested one under its root executor's framework
+    /// and executor). Mesos: slave/http.cpp `Http::_containers`, which lists what the
+    /// containerizer runs (an exited container is destroyed there, so not listed).
+    fn get_containers(&self, show_nested: bool, show_standalone: bool) -> response::GetContainers {
         let mut containers = Vec::new();
         for (framework_id, framework) in &self.core.frameworks {
             for e in framework.executors.values() {
@@ -406,6 +415,30 @@ impl Agent {
                     container_id,
                 });
             }
+        }
+        for (id, record) in self.containers.book.iter() {
+            let ContainerState::Running { pid } = record.state else { continue };
+            let nested = id.parent().is_some();
+            if (nested && !show_nested) || (!nested && !show_standalone) {
+                continue;
+            }
+            let owner = self.owner(id);
+            let framework_id = owner
+                .and_then(|(_, f)| f.id.as_ref())
+                .map(|i| v1::FrameworkId { value: i.value.clone() });
+            let container_id = v1::ContainerId::from(id);
+            containers.push(response::get_containers::Container {
+                framework_id,
+                executor_id: owner.map(|(e, _)| evolve(&e.info.executor_id)),
+                executor_name: owner.and_then(|(e, _)| e.info.name.clone()),
+                container_status: Some(v1::ContainerStatus {
+                    container_id: Some(container_id.clone()),
+                    executor_pid: Some(pid),
+                    ..Default::default()
+                }),
+                resource_statistics: None,
+                container_id,
+            });
         }
         response::GetContainers { containers }
     }

@@ -65,6 +65,7 @@ impl Agent {
             .map(|(container_id, _)| container_id)
             .collect();
         self.core.recover(state, &alive, ctx.now());
+        self.recover_containers(&alive, ctx);
         self.flush(ctx);
         self.gc_recovered(ctx);
     }

@@ -35,7 +35,9 @@ use std::path::PathBuf;
 
 use mesos_proto::ids::ContainerId;
 
+pub mod checkpoint;
 pub mod io;
+pub mod launcher;
 pub mod process;
 
 /// How many containers (running, or exited and not yet removed) the book holds. A
@@ -231,6 +233,23 @@ impl ContainerBook {
                 Ok(())
             }
         }
+    }
+
+    /// Takes back a container found in the runtime checkpoint after an agent restart
+    /// (running, or exited while the agent was down). Refused like a launch when the
+    /// book is full or knows the id.
+    pub fn adopt(
+        &mut self,
+        id: &ContainerId,
+        sandbox: PathBuf,
+        env: BTreeMap<String, String>,
+        state: ContainerState,
+    ) -> Result<(), LaunchError> {
+        self.admit(id, ContainerClass::Default, sandbox, env)?;
+        if let Some(record) = self.records.get_mut(id) {
+            record.state = state;
+        }
+        Ok(())
     }
 
     /// The process of `id` started as `pid`.

@@ -18,7 +18,9 @@ use nix::sys::signal::{self, Signal};
 use nix::unistd::Pid as OsPid;
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 
+use super::launcher::Invocation;
 use crate::containerizer::DEFAULT_PATH;
+use crate::limits::ChildLimits;
 
 /// Where a container's standard streams go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +45,13 @@ pub struct Spec {
     pub env: BTreeMap<String, String>,
     /// Where the standard streams go.
     pub io: IoMode,
+    /// Start it through `mesos-containerizer launch` (the launcher's path and the
+    /// container's runtime folder), which records its exit status there (see
+    /// `launcher`); `None`: start the command itself.
+    pub launcher: Option<(PathBuf, PathBuf)>,
+    /// What the process applies to itself before exec (a nested container joins its
+    /// executor's cgroup).
+    pub limits: ChildLimits,
 }
 
 /// The agent's ends of a session's streams.
@@ -79,12 +88,14 @@ pub struct Started {
 /// that terminal its controlling one), so that a kill of its group reaches everything
 /// it starts and a TTY behaves as one (job control, `^C`).
 #[allow(unsafe_code)]
-fn new_session(command: &mut Command, controlling_tty: bool) {
+fn new_session(command: &mut Command, controlling_tty: bool, limits: ChildLimits) {
     // SAFETY: the closure runs in the forked child before exec and makes only
-    // async-signal-safe system calls (setsid(2), ioctl(2) on fd 0), allocating
-    // nothing and touching no state shared with the parent.
+    // async-signal-safe system calls (setsid(2), ioctl(2) on fd 0, and
+    // `apply_in_child`'s open(2)/write(2)/setrlimit(2) on data prepared before the
+    // fork), allocating nothing and touching no state shared with the parent.
     unsafe {
         command.pre_exec(move || {
+            limits.apply_in_child()?;
             nix::unistd::setsid().map_err(std::io::Error::from)?;
             if controlling_tty && nix::libc::ioctl(0, nix::libc::TIOCSCTTY as _, 0) == -1 {
                 return Err(std::io::Error::last_os_error());
@@ -95,22 +106,10 @@ fn new_session(command: &mut Command, controlling_tty: bool) {
 }
 
 fn base_command(spec: &Spec) -> Result<Command, String> {
-    let value = spec.command.value.clone().unwrap_or_default();
-    if value.is_empty() {
-        return Err("the command has no value".into());
-    }
-    let mut command = if spec.command.shell.unwrap_or(true) {
-        let mut c = Command::new("/bin/sh");
-        c.arg("-c").arg(&value);
-        c
-    } else {
-        let mut c = Command::new(&value);
-        let mut args = spec.command.arguments.iter();
-        if let Some(arg0) = args.next() {
-            c.arg0(arg0);
-        }
-        c.args(args);
-        c
+    let invocation = Invocation::of(&spec.command)?;
+    let mut command = match &spec.launcher {
+        Some((launcher, runtime_dir)) => invocation.under_launcher(launcher, runtime_dir),
+        None => invocation.direct(),
     };
     command.current_dir(&spec.sandbox).env_clear().envs(&spec.env);
     if !spec.env.contains_key("PATH") {
@@ -149,7 +148,7 @@ pub fn spawn(spec: &Spec) -> Result<Started, String> {
             master = Some(File::from(pty.master));
         }
     }
-    new_session(&mut command, master.is_some());
+    new_session(&mut command, master.is_some(), spec.limits.clone());
     let mut child = tokio::process::Command::from(command)
         .spawn()
         .map_err(|e| format!("cannot start the command: {e}"))?;

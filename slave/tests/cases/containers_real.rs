@@ -102,7 +102,7 @@ async fn post(agent: SocketAddr, headers: &[(&str, &str)], body: &[u8]) -> Answe
 }
 
 /// A JSON call; its status and JSON body (Null when empty).
-async fn call(agent: SocketAddr, body: Value) -> (u16, Value) {
+pub(super) async fn call(agent: SocketAddr, body: Value) -> (u16, Value) {
     let headers = [("Content-Type", "application/json"), ("Accept", "application/json")];
     let answer = within("a call", post(agent, &headers, body.to_string().as_bytes())).await;
     let status = answer.status;
@@ -177,7 +177,7 @@ fn output(records: &[Value], stream: &str) -> String {
     String::from_utf8_lossy(&text).into_owned()
 }
 
-fn nested_id(parent: &str, value: &str) -> Value {
+pub(super) fn nested_id(parent: &str, value: &str) -> Value {
     json!({"value": value, "parent": {"value": parent}})
 }
 
@@ -264,7 +264,7 @@ impl InputConnection {
 }
 
 /// WAIT_NESTED_CONTAINER: status and `exit_status`.
-async fn wait(agent: SocketAddr, id: Value) -> (u16, Option<i64>) {
+pub(super) async fn wait(agent: SocketAddr, id: Value) -> (u16, Option<i64>) {
     let (status, body) = call(
         agent,
         json!({"type": "WAIT_NESTED_CONTAINER", "wait_nested_container": {"container_id": id}}),
@@ -274,18 +274,35 @@ async fn wait(agent: SocketAddr, id: Value) -> (u16, Option<i64>) {
 }
 
 /// A real agent running one command task (`task-1`) that writes `note.txt` and waits;
-/// the agent's address and the task's container id and sandbox.
-struct Running {
+/// the agent's address and the task's container id and sandbox, and what restarting
+/// the agent takes (its processes, listener and master).
+pub(super) struct Running {
     _dir: TempDir,
-    _processes: Processes,
-    node: Node,
-    agent: SocketAddr,
-    container: String,
-    sandbox: PathBuf,
-    work_dir: PathBuf,
+    pub(super) processes: Processes,
+    pub(super) node: Node,
+    pub(super) agent: SocketAddr,
+    pub(super) container: String,
+    pub(super) sandbox: PathBuf,
+    pub(super) work_dir: PathBuf,
+    pub(super) listener: std::net::TcpListener,
+    pub(super) master: libprocess::Pid,
+    pub(super) events: tokio::sync::mpsc::UnboundedReceiver<MasterEvent>,
+}
+
+impl Running {
+    /// A folder of the test's own, for its fifos.
+    pub(super) fn dir(&self) -> &std::path::Path {
+        &self._dir.0
+    }
 }
 
 async fn running_task(name: &str) -> Running {
+    running_task_with(name, false).await
+}
+
+/// [`running_task`] for a framework that checkpoints (`checkpoint`), whose task
+/// survives an agent restart.
+pub(super) async fn running_task_with(name: &str, checkpoint: bool) -> Running {
     let dir = TempDir::new(name);
     let work_dir = dir.0.join("work");
     let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
@@ -299,18 +316,19 @@ async fn running_task(name: &str) -> Running {
     let MasterEvent::Registered { from } = next_event(&mut events).await else {
         panic!("expected registration")
     };
-    // The task says on a fifo once its file is written, so the test waits on that.
+    // The task says on a fifo (with its pid, for the cleanup guard: it leads its own
+    // process group) once its file is written, so the test waits on that.
     let written = dir.0.join("written.fifo");
     make_fifo(&written);
     let command = format!(
-        "echo secret-from-task > note.txt; echo written > {}; exec sleep 1000",
+        "echo secret-from-task > note.txt; echo $$ > {}; exec sleep 1000",
         written.display()
     );
     let task = command_task("task-1", &command);
     node.send(
         master.pid(),
         &from,
-        RunTaskMessage { framework: framework(false), task, ..Default::default() },
+        RunTaskMessage { framework: framework(checkpoint), task, ..Default::default() },
     );
     // The agent adds the container's status to the task's updates (Mesos:
     // `Slave::_statusUpdate`): where `mesos task exec` finds the container to nest in.
@@ -328,8 +346,20 @@ async fn running_task(name: &str) -> Running {
     let container = container.file_name().unwrap().to_string_lossy().into_owned();
     assert_eq!(reported.map(|c| c.value).as_deref(), Some(container.as_str()));
     let sandbox = runs.join(&container);
-    read_fifo(written).await;
-    Running { _dir: dir, _processes: processes, node, agent, container, sandbox, work_dir }
+    processes.groups.push(read_fifo(written).await.trim().parse().expect("the task's pid"));
+    let master = master.pid().clone();
+    Running {
+        _dir: dir,
+        processes,
+        node,
+        agent,
+        container,
+        sandbox,
+        work_dir,
+        listener,
+        master,
+        events,
+    }
 }
 
 /// The proof (Mesos: `AgentAPITest.LaunchNestedContainerSession`,

@@ -2,6 +2,7 @@ mod acls;
 mod checks_process;
 mod checks_sim;
 mod containers_real;
+mod containers_recovery_real;
 mod draining_sim;
 mod executor_authentication;
 mod executor_http;

@@ -31,6 +31,9 @@ impl Drop for Processes {
     fn drop(&mut self) {
         for group in &self.groups {
             let _ = killpg(OsPid::from_raw(*group), Signal::SIGKILL);
+            // A task in a nested container is not its group's leader (its launcher
+            // is): the process itself goes too.
+            let _ = nix::sys::signal::kill(OsPid::from_raw(*group), Signal::SIGKILL);
         }
         for agent in &mut self.agents {
             let _ = agent.kill();
@@ -119,4 +122,16 @@ pub fn executor_pid(
         "meta/slaves/{agent_id}/frameworks/{framework_id}/executors/{executor_id}/runs/latest"
     ));
     std::fs::read_to_string(run.join("pids/forked.pid")).ok()?.trim().parse().ok()
+}
+
+/// The sandbox of an executor's latest run (through the `runs/latest` link).
+pub fn executor_sandbox(
+    work_dir: &Path,
+    agent_id: &str,
+    framework_id: &str,
+    executor_id: &str,
+) -> PathBuf {
+    work_dir.join(format!(
+        "slaves/{agent_id}/frameworks/{framework_id}/executors/{executor_id}/runs/latest"
+    ))
 }

@@ -26,9 +26,16 @@ async fn run_group_and_kill_one(name: &str, flags: &[&str]) {
     let key_file = dir.0.join("jwt.key");
     std::fs::write(&key_file, "a key only the agent reads").unwrap();
     let key_flag = format!("--jwt_secret_key={}", key_file.display());
+    let credentials = dir.0.join("credentials.json");
+    let credentials_json = r#"{"credentials": [{"principal": "ops", "secret": "s"}]}"#;
+    std::fs::write(&credentials, credentials_json).unwrap();
+    let credentials_flag = format!("--http_credentials={}", credentials.display());
     let mut flags: Vec<&str> = flags.to_vec();
     if flags.contains(&"--authenticate_http_executors") {
         flags.push(key_flag.as_str());
+    }
+    if flags.contains(&"--authenticate_http_readwrite") {
+        flags.push(credentials_flag.as_str());
     }
     let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
     let (master, mut events) = fake_master(&node, true);
@@ -146,6 +153,20 @@ async fn task_group_runs_under_the_default_executor() {
 #[actix_rt::test]
 async fn task_group_runs_with_executor_authentication_on() {
     run_group_and_kill_one("group-jwt", &["--authenticate_http_executors"]).await;
+}
+
+/// With the operator API authenticated too (`--authenticate_http_readwrite`), the
+/// default executor's LAUNCH/WAIT/KILL_NESTED_CONTAINER calls pass with its token
+/// because `jwt` is named beside `basic` (`--http_authenticators=basic,jwt`, as Mesos
+/// needs for its default executor).
+#[actix_rt::test]
+async fn task_group_runs_with_operator_api_authentication_on() {
+    let flags = [
+        "--authenticate_http_executors",
+        "--authenticate_http_readwrite",
+        "--http_authenticators=basic,jwt",
+    ];
+    run_group_and_kill_one("group-rw", &flags).await;
 }
 
 /// The whole path: a scheduler's ACCEPT with LAUNCH_GROUP reaches our real master (in
@@ -315,5 +336,107 @@ async fn default_executor_resubscribes_after_agent_restart() {
     }
     assert_eq!(terminal["r1"], TaskState::TaskKilled, "{terminal:?}");
     assert_eq!(terminal["r2"], TaskState::TaskKilled, "{terminal:?}");
+    node.shutdown().await;
+}
+
+/// Writes a line into `fifo`, whose reader (a task) is waiting for it.
+async fn release(fifo: std::path::PathBuf) {
+    tokio::task::spawn_blocking(move || std::fs::write(fifo, "go\n").expect("write fifo"))
+        .await
+        .expect("writer");
+}
+
+/// The default executor's tasks are nested containers the agent takes back after a
+/// restart: `live` keeps running through `kill -9` of the agent and its later exit (3)
+/// is reported as TASK_FAILED, which kills the rest of its group (`sleeper`); `down`
+/// ends while the agent is down and its exit, recorded by its launcher, is reported as
+/// TASK_FINISHED once the executor waits again. Mesos: `DefaultExecutorTest.
+/// ROOT_ContainerStatusForTask`-style recovery with `SlaveRecoveryTest` semantics.
+#[actix_rt::test]
+async fn group_tasks_survive_an_agent_restart_as_nested_containers() {
+    let dir = TempDir::new("group-nested-restart");
+    let work_dir = dir.0.join("work");
+    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
+    let (master, mut events) = fake_master(&node, true);
+    let mut processes = Processes::default();
+    let listener = agent_listener();
+    processes.agents.push(start_agent(master.pid(), &listener, &work_dir, &[]));
+    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
+        panic!("expected registration")
+    };
+    let executor = ExecutorInfo {
+        r#type: Some(executor_info::Type::Default as i32),
+        executor_id: ExecutorId { value: "default".into() },
+        framework_id: framework(true).id,
+        resources: Resources::parse("cpus:0.1;mem:32;disk:32").unwrap().to_protos(),
+        ..Default::default()
+    };
+    let fifo = |name: &str| {
+        let path = dir.0.join(format!("{name}.fifo"));
+        make_fifo(&path);
+        path
+    };
+    let (started, go, down, done) = (fifo("started"), fifo("go"), fifo("down"), fifo("done"));
+    let task = |id: &str, command: String| {
+        let mut task = command_task(id, &command);
+        task.executor = Some(executor.clone());
+        task.resources = Resources::parse("cpus:0.1;mem:32").unwrap().to_protos();
+        task
+    };
+    let tasks = vec![
+        task(
+            "live",
+            format!("echo $$ > {}; cat {} > /dev/null; exit 3", started.display(), go.display()),
+        ),
+        task("down", format!("cat {} > /dev/null; echo bye > {}", down.display(), done.display())),
+        task("sleeper", "exec sleep 1000".into()),
+    ];
+    let run = RunTaskGroupMessage {
+        framework: framework(true),
+        executor: executor.clone(),
+        task_group: TaskGroupInfo { tasks },
+        resource_version_uuids: Vec::new(),
+        launch_executor: Some(true),
+    };
+    node.send(master.pid(), &agent, run);
+    processes.groups.push(read_fifo(started).await.trim().parse().expect("a pid"));
+    let mut running = 0;
+    while running < 3 {
+        if next_update(&mut events).await.status.state() == TaskState::TaskRunning {
+            running += 1;
+        }
+    }
+    if let Some(executor) =
+        super::processes::executor_pid(&work_dir, AGENT_ID, "FW-0001", "default")
+    {
+        processes.groups.push(executor);
+    }
+    // Each task's sandbox is a link to its nested container's.
+    let sandbox = super::processes::executor_sandbox(&work_dir, AGENT_ID, "FW-0001", "default");
+    let link = std::fs::read_link(sandbox.join("tasks/live")).expect("tasks/live is a link");
+    assert!(link.starts_with("../containers"), "{}", link.display());
+
+    processes.kill_agent(0);
+    release(down).await;
+    assert_eq!(read_fifo(done).await.trim(), "bye", "`down` ended while the agent was down");
+    processes.agents.push(start_agent(master.pid(), &listener, &work_dir, &[]));
+    let mut terminal: BTreeMap<String, TaskState> = BTreeMap::new();
+    while !terminal.contains_key("down") {
+        let update = next_update(&mut events).await;
+        if update.status.state().is_terminal() {
+            terminal.insert(update.status.task_id.value.clone(), update.status.state());
+        }
+    }
+    assert_eq!(terminal["down"], TaskState::TaskFinished, "{terminal:?}");
+    assert!(!terminal.contains_key("live"), "`live` still runs: {terminal:?}");
+    release(go).await;
+    while terminal.len() < 3 {
+        let update = next_update(&mut events).await;
+        if update.status.state().is_terminal() {
+            terminal.insert(update.status.task_id.value.clone(), update.status.state());
+        }
+    }
+    assert_eq!(terminal["live"], TaskState::TaskFailed, "its exit after the restart");
+    assert_eq!(terminal["sleeper"], TaskState::TaskKilled, "the group goes with it");
     node.shutdown().await;
 }
