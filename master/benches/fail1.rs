@@ -136,7 +136,9 @@ async fn fail1(
     if leadership_changes > 0 {
         eprintln!("{agents} agents, run {run}: the leader changed during set-up; agents told");
     }
-    // Let the registry and pings settle before the kill.
+    // Let the registry and pings settle before the kill. The line on stderr lets a
+    // profiler attach for the failover alone (`perf record -p`; docs/benchmarks.md).
+    eprintln!("fail1: {agents} agents set up, run {run}; killing the leader in 1 s");
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let (killed, led) = cluster.kill_leader().await;
