@@ -114,11 +114,12 @@ fn phase_reregister(
     core: &mut MasterCore,
     messages: Vec<internal::ReregisterSlaveMessage>,
     now: Time,
-) -> Vec<Output> {
-    let mut outputs = Vec::new();
+) -> Vec<Vec<Output>> {
+    // One batch of outputs per message, as the master actor performs them.
+    let mut outputs = Vec::with_capacity(messages.len());
     for (i, message) in messages.into_iter().enumerate() {
         core.on_reregister_agent(&pid(i), message, now).expect("re-registered");
-        outputs.extend(core.drain_outputs());
+        outputs.push(core.drain_outputs());
     }
     outputs
 }
@@ -126,11 +127,11 @@ fn phase_reregister(
 /// The `AddFramework` and `AddAgent` calls as `AllocatorProcess::on_call` makes them,
 /// then one allocation of the agents they touched.
 #[inline(never)]
-fn phase_allocator(outputs: &mut Vec<Output>) -> usize {
+fn phase_allocator(outputs: &mut [Vec<Output>]) -> usize {
     let mut allocator: Allocator<Resources> = Allocator::new(AllocatorConfig::default());
     let now = Duration::from_secs(1001);
     let mut others = 0;
-    for output in outputs.iter_mut() {
+    for output in outputs.iter_mut().flatten() {
         let Output::Allocator(call) = output else { continue };
         match std::mem::replace(call, AllocatorCall::UpdateWeights { weights: Vec::new() }) {
             AllocatorCall::AddAgent { agent_id, hostname, total, used } => {
@@ -155,10 +156,10 @@ fn phase_allocator(outputs: &mut Vec<Output>) -> usize {
 }
 
 #[inline(never)]
-fn phase_replies(outputs: &[Output]) -> usize {
+fn phase_replies(outputs: &[Vec<Output>]) -> usize {
     let mut bytes = 0;
-    for output in outputs {
-        let Output::Send { message, .. } = output else { continue };
+    for output in outputs.iter().flatten() {
+        let Some((_, message)) = output.sent() else { continue };
         bytes += match message {
             Outgoing::SlaveReregistered(m) => m.encode_to_vec().len(),
             Outgoing::CheckpointResources(m) => m.encode_to_vec().len(),
@@ -190,6 +191,11 @@ fn arg(args: &[String], name: &str, default: usize) -> usize {
 }
 
 fn main() {
+    println!(
+        "size of Output {} bytes, of Outgoing {} bytes",
+        std::mem::size_of::<Output>(),
+        std::mem::size_of::<Outgoing>()
+    );
     let args: Vec<String> = std::env::args().skip(1).collect();
     let agents = arg(&args, "--agents", 10_000);
     let frameworks = arg(&args, "--frameworks", 5);

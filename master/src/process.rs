@@ -298,7 +298,7 @@ impl MasterProcess {
             match output {
                 Output::Send { to, message } => {
                     if !crate::http::scheduler_api::deliver(self, &to, &message, ctx) {
-                        ctx.send_outbound(&to, message);
+                        ctx.send_outbound(&to, *message);
                     }
                 }
                 // HTTP subscribers are watched through their stream instead.

@@ -295,9 +295,11 @@ pub enum MasterEvent {
 }
 
 /// Something the actor must do for the core.
-// `Send` carries the message by value (some are kilobytes): outputs live only from a
-// core call to the actor's `flush`, and boxing would cost an allocation per message sent.
-#[allow(clippy::large_enum_variant)]
+// `Send` boxes its message: `Outgoing` is as large as its largest variant (7 KB, an
+// `ApplyOperationMessage`; a `RunTaskMessage` is 3 KB), and by value every output of
+// every kind was that large. A re-admitted agent with 10 tasks makes about 16 outputs:
+// the outbox grew to 115 KB per message and each output was copied whole into it and
+// out of it. One allocation per message sent costs far less (FAIL-1, docs/benchmarks.md).
 #[derive(Debug, Clone)]
 pub enum Output {
     /// Send a message.
@@ -305,7 +307,7 @@ pub enum Output {
         /// The receiver.
         to: Pid,
         /// The message.
-        message: Outgoing,
+        message: Box<Outgoing>,
     },
     /// Link to a process (to learn when it disconnects).
     Link(Pid),
@@ -336,6 +338,16 @@ pub enum Output {
         /// Whether the registry took the change.
         result: Result<(), String>,
     },
+}
+
+impl Output {
+    /// The receiver and the message, if this output sends one.
+    pub fn sent(&self) -> Option<(&Pid, &Outgoing)> {
+        match self {
+            Output::Send { to, message } => Some((to, message)),
+            _ => None,
+        }
+    }
 }
 
 /// Counters behind `/metrics/snapshot` (`master/*`).
@@ -503,12 +515,10 @@ impl MasterCore {
     /// (`pings_missed` is not shown; marking an agent unreachable goes through the
     /// registry, an output).
     pub fn only_pings_pending(&self) -> bool {
-        self.outbox.iter().all(|output| {
-            matches!(
-                output,
-                Output::Send { message: Outgoing::PingSlave(_), .. }
-                    | Output::Timer { timer: Timer::AgentPing { .. }, .. }
-            )
+        self.outbox.iter().all(|output| match output {
+            Output::Send { message, .. } => matches!(**message, Outgoing::PingSlave(_)),
+            Output::Timer { timer, .. } => matches!(timer, Timer::AgentPing { .. }),
+            _ => false,
         })
     }
 
@@ -581,7 +591,7 @@ impl MasterCore {
     }
 
     pub(crate) fn send(&mut self, to: &Pid, message: Outgoing) {
-        self.outbox.push(Output::Send { to: to.clone(), message });
+        self.outbox.push(Output::Send { to: to.clone(), message: Box::new(message) });
     }
 
     pub(crate) fn allocator(&mut self, call: AllocatorCall) {
