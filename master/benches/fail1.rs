@@ -148,6 +148,21 @@ async fn fail1(
         expected,
         "(agents, tasks) on the new leader"
     );
+    // What the new leader handled for it: re-registrations (the first of each agent and
+    // its re-sends) and messages it dropped before it acted (the agents' tries while the
+    // election ran), each decoded in full.
+    let (node, master) = &cluster.masters[cluster.leader];
+    let reregistrations = master
+        .master
+        .dispatch(|m, _| m.core().stats().slave_reregistrations)
+        .await
+        .expect("the master answers");
+    let dropped = node.metrics().counter("master/dropped_messages").get();
+    eprintln!(
+        "fail1: {agents} agents, run {run}: the new leader handled {reregistrations} \
+         re-registrations ({:.2} per agent) and dropped {dropped} messages before acting",
+        reregistrations as f64 / agents as f64
+    );
     let figures = ((first - started).as_secs_f64(), led, (back - killed).as_secs_f64());
     agent_node.shutdown().await;
     if let Some(arbiter) = agent_thread {
