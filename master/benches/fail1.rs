@@ -39,6 +39,10 @@ use mesos_proto::mesos;
 use mesos_proto::resources::Resources;
 use tokio::sync::mpsc;
 
+// The allocator `mesos-master` runs with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// One run: (s until every agent re-registered with the first leader, `window` agents at a
 /// time, s from the kill to a new leader, s from the kill until every agent is back with it).
 /// The command line's settings besides the agent counts and runs.

@@ -36,6 +36,10 @@ use mesos_proto::resources::Resources;
 use real::{Masters, holds, list, median, on_thread};
 use tokio::sync::mpsc;
 
+// The allocator `mesos-master` runs with, for the emulated agents here too.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The command line's settings besides the agent counts and runs.
 #[derive(Clone, Copy)]
 struct Options {

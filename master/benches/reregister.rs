@@ -32,6 +32,10 @@ use mesos_proto::resources::Resources;
 use mesos_registrar::{RegistryOperation, RegistryState};
 use prost::Message;
 
+// The allocator `mesos-master` runs with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn config() -> MasterConfig {
     MasterConfig {
         pid: "master@127.0.0.1:5050".parse().expect("a pid"),
