@@ -334,7 +334,8 @@ impl Process for Agent {
             self.emit(EventKind::Disconnected, pid, ctx);
             self.detector.lost();
             self.register(ctx);
-            ctx.delay(crate::detector::RETRY, |p, ctx| p.on_retry_timeout(ctx));
+            let first = self.detector.first_rotation();
+            ctx.delay(first, |p, ctx| p.on_retry_timeout(ctx));
         }
     }
 }

@@ -1,5 +1,6 @@
 //! How an emulated client finds the leading master, the way our real agents do: after a
-//! broken link it tries each master of its list in turn every [`RETRY`] until one names
+//! broken link it tries each master of its list in turn, first after at most [`RETRY`]
+//! and then backing off (up to 2 s, each wait drawn at random), until one names
 //! the leader (`NewMasterDetectedMessage`: a follower answers so once it knows the
 //! leader, and a new leader tells the agents of its registry); from then on it re-sends
 //! to that leader only after 1 s, 2 s, 4 s, ... up to 8 s (Mesos agents back off from
@@ -9,8 +10,15 @@ use std::time::Duration;
 
 use libprocess::Pid;
 
-/// How often a detached client tries the next master of its list.
+/// How soon a detached client first tries the next master of its list; each later try
+/// waits up to twice as long, up to [`MAX_ROTATION`], a random time in the upper half of
+/// that period (as our real agents back off between masters: `slave/src/core/registration.rs`).
 pub const RETRY: Duration = Duration::from_millis(250);
+/// The longest wait between two masters of the list while no master names the leader.
+/// Before this bound existed, every client tried the next master every 250 ms, all in
+/// step: at 40,000 agents the surviving masters decoded 40,000 re-registrations every
+/// 250 ms, most of them only to drop them or to answer an agent already answered.
+const MAX_ROTATION: Duration = Duration::from_secs(2);
 /// The first re-send to a named leader that has not answered; doubles up to [`MAX_BACKOFF`].
 const BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
@@ -28,8 +36,17 @@ pub struct Detector {
     /// The master lost last (a follower may still name it until it learns of a new one).
     lost: Option<Pid>,
     backoff: Duration,
+    /// While rotating: the longest wait before the next master (doubles up to
+    /// [`MAX_ROTATION`]).
+    rotation: Duration,
+    /// A xorshift state for the random part of the rotation waits, seeded by the order in
+    /// which detectors are made (the benchmarks make them in agent order, so runs replay).
+    rng: u64,
     next: usize,
 }
+
+/// Seeds the detectors in the order they are made.
+static SEEDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Detector {
     /// Talks to `leader`, one of `masters` (which must hold at least `leader`).
@@ -42,8 +59,29 @@ impl Detector {
             named: false,
             lost: None,
             backoff: BACKOFF,
+            rotation: RETRY,
+            rng: SEEDS
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                | 1,
             next: 0,
         }
+    }
+
+    /// How long to wait after losing the master before trying the next one: at most
+    /// [`RETRY`], not all clients at once.
+    pub fn first_rotation(&mut self) -> Duration {
+        self.jitter(RETRY)
+    }
+
+    /// A random wait in `[period / 2, period]`.
+    fn jitter(&mut self, period: Duration) -> Duration {
+        // xorshift64: never zero, as the seed is odd.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let fraction = (self.rng >> 11) as f64 / (1u64 << 53) as f64;
+        period.mul_f64(0.5 + fraction / 2.0)
     }
 
     /// About to register for the first time: wait for `current` with backoff, as for a
@@ -58,6 +96,7 @@ impl Detector {
         self.detached = true;
         self.named = false;
         self.lost = Some(self.current.clone());
+        self.rotation = RETRY;
         self.next = (self.next + 1) % self.masters.len();
         self.current = self.masters[self.next].clone();
     }
@@ -87,7 +126,9 @@ impl Detector {
         } else {
             self.next = (self.next + 1) % self.masters.len();
             self.current = self.masters[self.next].clone();
-            RETRY
+            let period = self.rotation;
+            self.rotation = (self.rotation * 2).min(MAX_ROTATION);
+            self.jitter(period)
         }
     }
 
@@ -108,14 +149,16 @@ mod tests {
         format!("master@127.0.0.1:{port}").parse().unwrap()
     }
 
-    /// A lost client walks the list every RETRY, then backs off once a leader is named,
+    /// A lost client walks the list (first after at most RETRY), then backs off once a
+    /// leader is named,
     /// and ignores the master it just lost.
     #[test]
     fn walks_the_list_then_backs_off_on_the_named_leader() {
         let mut d = Detector::new(vec![pid(1), pid(2), pid(3)], pid(1));
         d.lost();
         assert_eq!(d.current, pid(2));
-        assert_eq!(d.retry(), RETRY);
+        let wait = d.retry();
+        assert!(wait >= RETRY / 2 && wait <= RETRY, "{wait:?}");
         assert_eq!(d.current, pid(3));
         assert!(!d.named(pid(1)), "the lost master is not taken back");
         assert!(d.named(pid(2)));

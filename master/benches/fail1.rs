@@ -39,6 +39,10 @@ use mesos_proto::mesos;
 use mesos_proto::resources::Resources;
 use tokio::sync::mpsc;
 
+// The allocator `mesos-master` runs with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// One run: (s until every agent re-registered with the first leader, `window` agents at a
 /// time, s from the kill to a new leader, s from the kill until every agent is back with it).
 /// The command line's settings besides the agent counts and runs.
@@ -136,7 +140,9 @@ async fn fail1(
     if leadership_changes > 0 {
         eprintln!("{agents} agents, run {run}: the leader changed during set-up; agents told");
     }
-    // Let the registry and pings settle before the kill.
+    // Let the registry and pings settle before the kill. The line on stderr lets a
+    // profiler attach for the failover alone (`perf record -p`; docs/benchmarks.md).
+    eprintln!("fail1: {agents} agents set up, run {run}; killing the leader in 1 s");
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let (killed, led) = cluster.kill_leader().await;
@@ -145,6 +151,21 @@ async fn fail1(
         holds(&cluster.masters[cluster.leader].1).await,
         expected,
         "(agents, tasks) on the new leader"
+    );
+    // What the new leader handled for it: re-registrations (the first of each agent and
+    // its re-sends) and messages it dropped before it acted (the agents' tries while the
+    // election ran), each decoded in full.
+    let (node, master) = &cluster.masters[cluster.leader];
+    let reregistrations = master
+        .master
+        .dispatch(|m, _| m.core().stats().slave_reregistrations)
+        .await
+        .expect("the master answers");
+    let dropped = node.metrics().counter("master/dropped_messages").get();
+    eprintln!(
+        "fail1: {agents} agents, run {run}: the new leader handled {reregistrations} \
+         re-registrations ({:.2} per agent) and dropped {dropped} messages before acting",
+        reregistrations as f64 / agents as f64
     );
     let figures = ((first - started).as_secs_f64(), led, (back - killed).as_secs_f64());
     agent_node.shutdown().await;

@@ -298,7 +298,7 @@ impl MasterProcess {
             match output {
                 Output::Send { to, message } => {
                     if !crate::http::scheduler_api::deliver(self, &to, &message, ctx) {
-                        ctx.send_outbound(&to, message);
+                        ctx.send_outbound(&to, *message);
                     }
                 }
                 // HTTP subscribers are watched through their stream instead.
@@ -545,6 +545,7 @@ impl MasterProcess {
             }
         };
         self.core = MasterCore::recover(self.config.clone(), &state, ctx.now());
+        self.core.set_operator_subscribers(self.operator.any());
         self.role = Role::Leading { term };
         self.leader_view.set(View::Leading);
         ctx.node().metrics().gauge("master/elected").set(1.0);

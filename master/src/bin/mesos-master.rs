@@ -7,6 +7,12 @@
 
 use std::process::ExitCode;
 
+// mimalloc rather than glibc's malloc: a re-registering agent's message decodes into a
+// few hundred small allocations, and glibc's malloc/free were half of the instructions
+// of re-admitting it after a failover (docs/benchmarks.md, FAIL-1).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     mesos_master::cli::main(std::env::args_os())
 }

@@ -342,6 +342,7 @@ impl MasterCore {
     ) {
         let framework_id = FrameworkId::from(&task.framework_id);
         let task_id = TaskId::from(&task.task_id);
+        let task_events = self.task_events;
         let Some(framework) = self.frameworks.get_mut(&framework_id) else { return };
         framework.completed_tasks.retain(|t| t.task_id != task.task_id);
         let role = framework.roles.iter().next().cloned().unwrap_or_else(|| "*".to_string());
@@ -353,14 +354,22 @@ impl MasterCore {
         }
         let resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
         let state = task.state();
-        self.outbox
-            .push(super::Output::Event(super::MasterEvent::TaskAdded(Box::new(task.clone()))));
+        if task_events {
+            self.outbox
+                .push(super::Output::Event(super::MasterEvent::TaskAdded(Box::new(task.clone()))));
+        }
+        let active = framework.active();
         framework.tasks.insert(task_id.clone(), task);
         if let Some(agent) = self.agents.get_mut(agent_id) {
             agent.tasks.entry(framework_id.clone()).or_default().insert(task_id.clone());
             if !state.is_terminal() {
                 *agent.used.entry(framework_id.clone()).or_default() += &resources;
             }
+        }
+        // Only a connected scheduler is told (a recovered framework has none yet): the
+        // status is not even made for the others.
+        if !active {
+            return;
         }
         let status = self.master_status(
             &task_id,

@@ -32,17 +32,17 @@ fn launch(
 fn reasons(outputs: &[Output]) -> Vec<i32> {
     outputs
         .iter()
-        .filter_map(|o| match o {
-            Output::Send { message: Outgoing::StatusUpdate(m), .. } => m.update.status.reason,
+        .filter_map(|o| match o.sent() {
+            Some((_, Outgoing::StatusUpdate(m))) => m.update.status.reason,
             _ => None,
         })
         .collect()
 }
 
 fn launched(outputs: &[Output]) -> bool {
-    outputs.iter().any(|o| {
-        matches!(o, Output::Send { message: Outgoing::RunTask(_) | Outgoing::RunTaskGroup(_), .. })
-    })
+    outputs
+        .iter()
+        .any(|o| matches!(o.sent(), Some((_, Outgoing::RunTask(_) | Outgoing::RunTaskGroup(_)))))
 }
 
 fn http_health(port: u32) -> mesos::HealthCheck {

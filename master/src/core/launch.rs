@@ -357,7 +357,7 @@ impl MasterCore {
             limits: task.limits.clone(),
         };
         let task_resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
-        self.event(super::MasterEvent::TaskAdded(Box::new(record.clone())));
+        self.task_added(&record);
         if let Some(framework) = self.frameworks.get_mut(framework_id) {
             framework.tasks.insert(task_id.clone(), record);
         }

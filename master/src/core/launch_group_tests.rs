@@ -42,10 +42,8 @@ pub(super) fn offered() -> (MasterCore, FrameworkId, AgentId, mesos::OfferId) {
     }]);
     let offer_id = drain(&mut core)
         .into_iter()
-        .find_map(|o| match o {
-            Output::Send { message: Outgoing::ResourceOffers(m), .. } => {
-                Some(m.offers[0].id.clone())
-            }
+        .find_map(|o| match o.sent() {
+            Some((_, Outgoing::ResourceOffers(m))) => Some(m.offers[0].id.clone()),
             _ => None,
         })
         .expect("an offer");
@@ -104,8 +102,8 @@ pub(super) fn accept_group(
 pub(super) fn errors(outputs: &[Output]) -> Vec<(String, i32, String)> {
     outputs
         .iter()
-        .filter_map(|o| match o {
-            Output::Send { message: Outgoing::StatusUpdate(m), .. } => {
+        .filter_map(|o| match o.sent() {
+            Some((_, Outgoing::StatusUpdate(m))) => {
                 let s = &m.update.status;
                 Some((s.task_id.value.clone(), s.state, s.message.clone().unwrap_or_default()))
             }
@@ -124,8 +122,8 @@ fn launch_group_sends_run_task_group() {
     let outputs = accept_group(&mut core, &framework_id, offer_id, executor, tasks);
     let groups: Vec<&internal::RunTaskGroupMessage> = outputs
         .iter()
-        .filter_map(|o| match o {
-            Output::Send { message: Outgoing::RunTaskGroup(m), .. } => Some(m),
+        .filter_map(|o| match o.sent() {
+            Some((_, Outgoing::RunTaskGroup(m))) => Some(m),
             _ => None,
         })
         .collect();
@@ -179,9 +177,7 @@ fn invalid_groups_error_every_task() {
         let count = tasks.len();
         let outputs = accept_group(&mut core, &framework_id, offer_id, executor, tasks);
         assert!(
-            !outputs
-                .iter()
-                .any(|o| matches!(o, Output::Send { message: Outgoing::RunTaskGroup(_), .. })),
+            !outputs.iter().any(|o| matches!(o.sent(), Some((_, Outgoing::RunTaskGroup(_))))),
             "{expected}: {outputs:?}"
         );
         let errors = errors(&outputs);
@@ -192,8 +188,8 @@ fn invalid_groups_error_every_task() {
         }
         let reasons: Vec<_> = outputs
             .iter()
-            .filter_map(|o| match o {
-                Output::Send { message: Outgoing::StatusUpdate(m), .. } => m.update.status.reason,
+            .filter_map(|o| match o.sent() {
+                Some((_, Outgoing::StatusUpdate(m))) => m.update.status.reason,
                 _ => None,
             })
             .collect();

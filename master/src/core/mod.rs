@@ -295,8 +295,13 @@ pub enum MasterEvent {
 }
 
 /// Something the actor must do for the core.
-// `Send` carries the message by value (some are kilobytes): outputs live only from a
-// core call to the actor's `flush`, and boxing would cost an allocation per message sent.
+// `Send` boxes its message: `Outgoing` is as large as its largest variant (7 KB, an
+// `ApplyOperationMessage`; a `RunTaskMessage` is 3 KB), and by value every output of
+// every kind was that large. A re-admitted agent with 10 tasks makes about 16 outputs:
+// the outbox grew to 115 KB per message and each output was copied whole into it and
+// out of it. One allocation per message sent costs far less (FAIL-1, docs/benchmarks.md).
+// The largest variant is now `Registry` (400 bytes, its operation by value): one per
+// registry write, far rarer than sends.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Output {
@@ -305,7 +310,7 @@ pub enum Output {
         /// The receiver.
         to: Pid,
         /// The message.
-        message: Outgoing,
+        message: Box<Outgoing>,
     },
     /// Link to a process (to learn when it disconnects).
     Link(Pid),
@@ -336,6 +341,16 @@ pub enum Output {
         /// Whether the registry took the change.
         result: Result<(), String>,
     },
+}
+
+impl Output {
+    /// The receiver and the message, if this output sends one.
+    pub fn sent(&self) -> Option<(&Pid, &Outgoing)> {
+        match self {
+            Output::Send { to, message } => Some((to, message)),
+            _ => None,
+        }
+    }
 }
 
 /// Counters behind `/metrics/snapshot` (`master/*`).
@@ -449,6 +464,10 @@ pub struct MasterCore {
     pub(crate) quota_configs: std::collections::BTreeMap<String, mesos::quota::QuotaConfig>,
     /// Operations with an id, until their terminal status is acknowledged.
     pub(crate) operations: operations_feedback::OperationBook,
+    /// Whether anyone streams the operator API's events ([`Self::set_operator_subscribers`]):
+    /// without subscribers no `TaskAdded` event is made, each a copy of a whole task (a
+    /// quarter of the work of re-admitting an agent with 10 tasks after a failover).
+    pub(crate) task_events: bool,
 }
 
 impl MasterCore {
@@ -483,6 +502,7 @@ impl MasterCore {
             machines: Default::default(),
             inverse_offers: Default::default(),
             outbox: Vec::new(),
+            task_events: false,
             stats: Stats::default(),
             epoch: 0,
             start_time: now,
@@ -503,12 +523,10 @@ impl MasterCore {
     /// (`pings_missed` is not shown; marking an agent unreachable goes through the
     /// registry, an output).
     pub fn only_pings_pending(&self) -> bool {
-        self.outbox.iter().all(|output| {
-            matches!(
-                output,
-                Output::Send { message: Outgoing::PingSlave(_), .. }
-                    | Output::Timer { timer: Timer::AgentPing { .. }, .. }
-            )
+        self.outbox.iter().all(|output| match output {
+            Output::Send { message, .. } => matches!(**message, Outgoing::PingSlave(_)),
+            Output::Timer { timer, .. } => matches!(timer, Timer::AgentPing { .. }),
+            _ => false,
         })
     }
 
@@ -581,7 +599,7 @@ impl MasterCore {
     }
 
     pub(crate) fn send(&mut self, to: &Pid, message: Outgoing) {
-        self.outbox.push(Output::Send { to: to.clone(), message });
+        self.outbox.push(Output::Send { to: to.clone(), message: Box::new(message) });
     }
 
     pub(crate) fn allocator(&mut self, call: AllocatorCall) {
@@ -594,6 +612,20 @@ impl MasterCore {
 
     pub(crate) fn event(&mut self, event: MasterEvent) {
         self.outbox.push(Output::Event(event));
+    }
+
+    /// Tells the core whether the operator API has subscribers, who are the only readers
+    /// of `TaskAdded` events: the actor says so whenever its set of subscribers changes
+    /// and whenever it replaces the core.
+    pub fn set_operator_subscribers(&mut self, any: bool) {
+        self.task_events = any;
+    }
+
+    /// A `TaskAdded` event for `task`, if anyone subscribed to events.
+    pub(crate) fn task_added(&mut self, task: &mesos::Task) {
+        if self.task_events {
+            self.event(MasterEvent::TaskAdded(Box::new(task.clone())));
+        }
     }
 
     pub(crate) fn next_epoch(&mut self) -> u64 {

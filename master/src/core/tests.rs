@@ -100,8 +100,8 @@ fn register_agent_transcript() {
     assert!(
         matches!(&outputs[1], Output::Timer { after, timer: Timer::AgentPing { .. } } if *after == Duration::from_secs(15))
     );
-    match &outputs[2] {
-        Output::Send { to, message: Outgoing::SlaveRegistered(m) } => {
+    match outputs[2].sent() {
+        Some((to, Outgoing::SlaveRegistered(m))) => {
             assert_eq!(*to, agent_pid());
             assert_eq!(m.slave_id.value, "m1-S0");
             assert_eq!(m.connection.as_ref().unwrap().total_ping_timeout_seconds, Some(75.0));
@@ -127,14 +127,10 @@ fn ping_misses_transcript() {
     let timer = Timer::AgentPing { agent_id: agent_id.clone(), epoch };
     core.on_timer(timer.clone(), now());
     let first = drain(&mut core);
-    assert!(
-        first.iter().any(|o| matches!(o, Output::Send { message: Outgoing::PingSlave(_), .. }))
-    );
+    assert!(first.iter().any(|o| matches!(o.sent(), Some((_, Outgoing::PingSlave(_))))));
     core.on_timer(timer.clone(), now());
     assert!(
-        drain(&mut core)
-            .iter()
-            .any(|o| matches!(o, Output::Send { message: Outgoing::PingSlave(_), .. })),
+        drain(&mut core).iter().any(|o| matches!(o.sent(), Some((_, Outgoing::PingSlave(_))))),
         "one miss"
     );
     core.on_timer(timer, now());
@@ -208,8 +204,8 @@ fn subscribe_transcript() {
         &outputs[1],
         Output::Allocator(AllocatorCall::AddFramework { active: true, .. })
     ));
-    let registered_id = match &outputs[2] {
-        Output::Send { message: Outgoing::FrameworkRegistered(m), .. } => {
+    let registered_id = match outputs[2].sent() {
+        Some((_, Outgoing::FrameworkRegistered(m))) => {
             assert_eq!(m.master_info.hostname.as_deref(), Some("m1.example"));
             m.framework_id.value.clone()
         }
@@ -220,7 +216,7 @@ fn subscribe_transcript() {
     let retry = drain(&mut core);
     assert_eq!(retry.len(), 1);
     assert!(
-        matches!(&retry[0], Output::Send { message: Outgoing::FrameworkRegistered(m), .. } if m.framework_id.value == "m1-0000")
+        matches!(retry[0].sent(), Some((_, Outgoing::FrameworkRegistered(m))) if m.framework_id.value == "m1-0000")
     );
 }
 

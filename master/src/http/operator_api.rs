@@ -48,6 +48,13 @@ pub struct OperatorSubscribers {
     pub(crate) pending: super::agent_calls::PendingCalls,
 }
 
+impl OperatorSubscribers {
+    /// True while at least one operator SUBSCRIBE stream is open.
+    pub fn any(&self) -> bool {
+        !self.streams.is_empty()
+    }
+}
+
 /// One operator SUBSCRIBE stream.
 struct Subscriber {
     writer: StreamWriter,
@@ -376,6 +383,7 @@ fn subscribe(
         return Err(lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "subscriber gone"));
     }
     master.operator.streams.push(Subscriber { writer, encoding, principal });
+    master.core_mut().set_operator_subscribers(true);
     Ok(response)
 }
 
@@ -407,6 +415,8 @@ fn broadcast(
         };
         writer.try_send(bytes).is_ok()
     });
+    let any = !master.operator.streams.is_empty();
+    master.core_mut().set_operator_subscribers(any);
 }
 
 /// Turns a core event into an operator event and broadcasts it.
