@@ -217,8 +217,8 @@ fn task_group_on_a_custom_executor() {
     let tasks = vec![task("t1", &agent_id, &custom), task("t2", &agent_id, &custom)];
     let outputs = accept_group(&mut core, &framework_id, offer_id, custom.clone(), tasks);
     assert!(errors(&outputs).is_empty(), "{outputs:?}");
-    let sent = outputs.iter().find_map(|o| match o {
-        Output::Send { message: Outgoing::RunTaskGroup(m), .. } => Some(m),
+    let sent = outputs.iter().find_map(|o| match o.sent() {
+        Some((_, Outgoing::RunTaskGroup(m))) => Some(m),
         _ => None,
     });
     let sent = sent.expect("the group goes to the agent");
