@@ -932,7 +932,8 @@ fn main() {
     let _ = writeln!(
         report,
         "Machine: {workers} cores, {}; build profile `bench` (release: opt-level 3, debug = 1); \
-        rustc via `cargo bench -p libprocess --bench runtime`. Medians of {runs} runs (individual runs in brackets). \
+        rustc via `cargo bench -p libprocess --bench runtime`; global allocator mimalloc (`libprocess::Allocator`), \
+        as in the binaries and `libprocess-echo`. Medians of {runs} runs (individual runs in brackets). \
         The machine is shared with other workers, so absolute figures are noisy; the ratios to a baseline measured in the \
         same run (bare actix, raw socket) much less so. Load average (1 min) when the run started: {}.\n",
         cpu_model(),
