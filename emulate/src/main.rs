@@ -95,6 +95,10 @@ fn master_pid(text: &str) -> anyhow::Result<Pid> {
     text.parse().with_context(|| format!("--master: not a master address: {text}"))
 }
 
+/// The workspace's global allocator (docs/libprocess.md, "The allocator").
+#[global_allocator]
+static ALLOCATOR: libprocess::Allocator = libprocess::Allocator;
+
 fn main() -> anyhow::Result<()> {
     let flags = Flags::parse();
     if let Ok(filter) = std::env::var("RUST_LOG") {

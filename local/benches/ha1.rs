@@ -91,6 +91,11 @@ impl Drop for Local {
     }
 }
 
+/// The allocator the binaries run on, so the bench measures what users run
+/// (docs/libprocess.md, "The allocator").
+#[global_allocator]
+static ALLOCATOR: libprocess::Allocator = libprocess::Allocator;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let runs = args

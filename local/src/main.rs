@@ -19,6 +19,10 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::ExitCode;
 
+/// The workspace's global allocator (docs/libprocess.md, "The allocator").
+#[global_allocator]
+static ALLOCATOR: libprocess::Allocator = libprocess::Allocator;
+
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     let program = args

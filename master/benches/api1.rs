@@ -364,6 +364,11 @@ async fn api1(root: &std::path::Path, agents: usize, runs: usize, pollers: usize
     master_thread.stop();
 }
 
+/// The allocator the binaries run on, so the bench measures what users run
+/// (docs/libprocess.md, "The allocator").
+#[global_allocator]
+static ALLOCATOR: libprocess::Allocator = libprocess::Allocator;
+
 fn main() {
     if let Ok(filter) = std::env::var("RUST_LOG") {
         tracing_subscriber::fmt()

@@ -164,6 +164,11 @@ async fn e2e1(
     results
 }
 
+/// The allocator the binaries run on, so the bench measures what users run
+/// (docs/libprocess.md, "The allocator").
+#[global_allocator]
+static ALLOCATOR: libprocess::Allocator = libprocess::Allocator;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let agent_counts = list(&args, "--agents", &[1000, 10000]);

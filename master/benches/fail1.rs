@@ -39,10 +39,6 @@ use mesos_proto::mesos;
 use mesos_proto::resources::Resources;
 use tokio::sync::mpsc;
 
-// The allocator `mesos-master` runs with.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// One run: (s until every agent re-registered with the first leader, `window` agents at a
 /// time, s from the kill to a new leader, s from the kill until every agent is back with it).
 /// The command line's settings besides the agent counts and runs.
@@ -175,6 +171,11 @@ async fn fail1(
     cluster.shutdown().await;
     figures
 }
+
+/// The allocator the binaries run on, so the bench measures what users run
+/// (docs/libprocess.md, "The allocator").
+#[global_allocator]
+static ALLOCATOR: libprocess::Allocator = libprocess::Allocator;
 
 fn main() {
     if let Ok(filter) = std::env::var("RUST_LOG") {

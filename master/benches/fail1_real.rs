@@ -36,10 +36,6 @@ use mesos_proto::resources::Resources;
 use real::{Masters, holds, list, median, on_thread};
 use tokio::sync::mpsc;
 
-// The allocator `mesos-master` runs with, for the emulated agents here too.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The command line's settings besides the agent counts and runs.
 #[derive(Clone, Copy)]
 struct Options {
@@ -194,6 +190,11 @@ async fn fail1_real(root: &Path, agents: usize, options: Options) -> Figures {
     masters.kill_all();
     Figures { setup_s, back_s, rss_kib }
 }
+
+/// The allocator the binaries run on, so the bench measures what users run
+/// (docs/libprocess.md, "The allocator").
+#[global_allocator]
+static ALLOCATOR: libprocess::Allocator = libprocess::Allocator;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -169,6 +169,11 @@ async fn failover(
     figures
 }
 
+/// The allocator the binaries run on, so the bench measures what users run
+/// (docs/libprocess.md, "The allocator").
+#[global_allocator]
+static ALLOCATOR: libprocess::Allocator = libprocess::Allocator;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let agent_counts = list(&args, "--agents", &[200, 1000, 4000]);

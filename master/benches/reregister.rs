@@ -32,9 +32,10 @@ use mesos_proto::resources::Resources;
 use mesos_registrar::{RegistryOperation, RegistryState};
 use prost::Message;
 
-// The allocator `mesos-master` runs with.
+/// The allocator the binaries run on, so the bench measures what users run
+/// (docs/libprocess.md, "The allocator").
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: libprocess::Allocator = libprocess::Allocator;
 
 fn config() -> MasterConfig {
     MasterConfig {

@@ -310,6 +310,11 @@ fn list(args: &[String], name: &str, default: &[usize]) -> Vec<usize> {
         .unwrap_or_else(|| default.to_vec())
 }
 
+/// The allocator the binaries run on, so the bench measures what users run
+/// (docs/libprocess.md, "The allocator").
+#[global_allocator]
+static ALLOCATOR: libprocess::Allocator = libprocess::Allocator;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let agents = list(&args, "--agents", &[2_000]);

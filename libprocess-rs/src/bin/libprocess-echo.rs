@@ -8,6 +8,10 @@ use std::io::BufRead;
 use libprocess::testing::Echo;
 use libprocess::{Node, NodeConfig};
 
+/// The workspace's global allocator (docs/libprocess.md, "The allocator").
+#[global_allocator]
+static ALLOCATOR: libprocess::Allocator = libprocess::Allocator;
+
 fn main() {
     let mut ip = "127.0.0.1".to_string();
     let mut port = 0u16;

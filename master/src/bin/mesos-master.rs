@@ -7,11 +7,9 @@
 
 use std::process::ExitCode;
 
-// mimalloc rather than glibc's malloc: a re-registering agent's message decodes into a
-// few hundred small allocations, and glibc's malloc/free were half of the instructions
-// of re-admitting it after a failover (docs/benchmarks.md, FAIL-1).
+/// The workspace's global allocator (docs/libprocess.md, "The allocator").
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: libprocess::Allocator = libprocess::Allocator;
 
 fn main() -> ExitCode {
     mesos_master::cli::main(std::env::args_os())

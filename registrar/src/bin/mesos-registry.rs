@@ -10,6 +10,10 @@
 //! `<work_dir>/raft` with a snapshot of the file's registry (the same file on every
 //! member, with the whole group stopped).
 
+/// The workspace's global allocator (docs/libprocess.md, "The allocator").
+#[global_allocator]
+static ALLOCATOR: libprocess::Allocator = libprocess::Allocator;
+
 fn main() -> std::process::ExitCode {
     mesos_registrar::cli::main(std::env::args_os())
 }

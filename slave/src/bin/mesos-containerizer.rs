@@ -4,6 +4,10 @@
 
 use std::process::ExitCode;
 
+/// The workspace's global allocator (docs/libprocess.md, "The allocator").
+#[global_allocator]
+static ALLOCATOR: libprocess::Allocator = libprocess::Allocator;
+
 fn main() -> ExitCode {
     mesos_agent::containers::launcher::main(std::env::args_os())
 }
