@@ -68,6 +68,26 @@ fn sixteen_port_ranges() -> String {
     format!("[{}]", ranges.join(","))
 }
 
+/// With `ALLOC_DIGEST=1`, folds every round's offers (who, where, what, in order)
+/// into one hash printed at exit, so two builds can be shown to make the same
+/// decisions. Outside the timed calls.
+fn digest_offers<R: BenchResources>(offers: &[Allocation<R>]) {
+    use std::hash::{Hash, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static DIGEST: AtomicU64 = AtomicU64::new(0);
+    if std::env::var_os("ALLOC_DIGEST").is_none() {
+        return;
+    }
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    DIGEST.load(Ordering::Relaxed).hash(&mut hasher);
+    for offer in offers {
+        format!("{offer:?}").hash(&mut hasher);
+    }
+    let digest = hasher.finish();
+    DIGEST.store(digest, Ordering::Relaxed);
+    eprintln!("offers digest {digest:016x}");
+}
+
 fn median(values: &mut [Duration]) -> Duration {
     values.sort_unstable();
     values[values.len() / 2]
@@ -140,6 +160,7 @@ fn decline_offers<R: BenchResources>(
         offers = allocator.allocate(now);
         times.push(start.elapsed());
         counts.push(offers.len());
+        digest_offers(&offers);
     }
     (added, times, counts)
 }
@@ -270,6 +291,7 @@ fn alloc2<R: BenchResources>(runs: usize) {
             let start = Instant::now();
             let offers = allocator.allocate(now);
             times.push(start.elapsed());
+            digest_offers(&offers);
             for offer in offers {
                 let f = &mut frameworks[index[&offer.framework_id]];
                 for (role, resources) in offer.resources {

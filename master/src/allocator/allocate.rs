@@ -120,9 +120,13 @@ impl<R: AllocatorResources> Allocator<R> {
         framework_order.clear();
         framework_order.extend_from_slice(self.roles.at_mut(r).sorter.sort());
 
-        let mut available = self.agents.at(a).available.allocatable_to(&role_name);
-        let mut globally_allocatable = self.allocatable(&available, None);
+        // What the role may use of the agent's free resources; `None` when that is
+        // all of them (nothing reserved to another role), so nothing is copied.
+        let mut restricted = self.agents.at(a).available.allocatable_to(&role_name);
+        let mut globally_allocatable =
+            self.allocatable(restricted.as_ref().unwrap_or(&self.agents.at(a).available), None);
         for &fw in framework_order.iter() {
+            let available = restricted.as_ref().unwrap_or(&self.agents.at(a).available);
             if available.is_empty() {
                 break;
             }
@@ -133,7 +137,7 @@ impl<R: AllocatorResources> Allocator<R> {
             let minimum = self.frameworks.at(fw).spec.min_allocatable_resources.get(&*role_name);
             let allocatable = match minimum {
                 None => globally_allocatable,
-                Some(_) => self.allocatable(&available, minimum),
+                Some(_) => self.allocatable(available, minimum),
             };
             if !allocatable {
                 continue;
@@ -148,13 +152,13 @@ impl<R: AllocatorResources> Allocator<R> {
             let shaped = match quota.as_ref() {
                 None => None,
                 Some(q) => {
-                    match q.shape(role.stage, &role_name, stripped.as_ref().unwrap_or(&available)) {
+                    match q.shape(role.stage, &role_name, stripped.as_ref().unwrap_or(available)) {
                         Some(shaped) if self.allocatable(&shaped, minimum) => Some(shaped),
                         _ => continue,
                     }
                 }
             };
-            let to_offer = shaped.as_ref().or(stripped.as_ref()).unwrap_or(&available);
+            let to_offer = shaped.as_ref().or(stripped.as_ref()).unwrap_or(available);
             let filtered = self.agents.at(a).filters.get(&(fw, r)).is_some_and(|filters| {
                 filters
                     .iter()
@@ -164,14 +168,28 @@ impl<R: AllocatorResources> Allocator<R> {
                 continue;
             }
 
-            let to_offer = shaped.or(stripped).unwrap_or_else(|| available.clone());
+            // The offer owns its resources: a cut made above, else the role's part
+            // (moved, it is recomputed below), else all the agent has free (moved out
+            // of the agent: nothing to copy, nothing left to subtract).
+            let cut = shaped.or(stripped);
+            let whole = cut.is_none() && restricted.is_none();
+            let to_offer = match (cut, restricted.take()) {
+                (Some(cut), _) => cut,
+                (None, Some(part)) => part,
+                (None, None) => std::mem::take(&mut self.agents.at_mut(a).available),
+            };
             if let Some(q) = quota.as_mut() {
                 q.offered(&role_name, &to_offer);
             }
-            self.track_allocated(a, fw, &role_name, &to_offer);
+            if whole {
+                self.track_offered_whole(a, fw, r, &to_offer);
+            } else {
+                self.track_allocated_in(a, fw, r, &to_offer);
+            }
             out.add(fw, a, &role_name, to_offer, self);
-            available = self.agents.at(a).available.allocatable_to(&role_name);
-            globally_allocatable = self.allocatable(&available, None);
+            restricted = self.agents.at(a).available.allocatable_to(&role_name);
+            globally_allocatable =
+                self.allocatable(restricted.as_ref().unwrap_or(&self.agents.at(a).available), None);
             if role.stage == Stage::Guarantees
                 && quota.as_ref().is_none_or(|q| q.unsatisfied(&role_name).is_empty())
             {

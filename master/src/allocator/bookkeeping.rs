@@ -142,16 +142,39 @@ impl<R: AllocatorResources> Allocator<R> {
     /// framework `fw` in `role`.
     // Mesos: hierarchical.cpp trackAllocatedResources + Slave::decreaseAvailable.
     pub(super) fn track_allocated(&mut self, a: AgentIdx, fw: FwIdx, role: &str, resources: &R) {
-        self.track_held(a, fw, role, resources);
+        let r = self.track_framework_under_role(fw, role);
+        self.track_allocated_in(a, fw, r, resources);
+    }
+
+    /// [`Allocator::track_allocated`] for a framework already tracked under role
+    /// `r` (the allocation loop's case: it walks the role's sorter), which skips
+    /// looking the role up by name.
+    pub(super) fn track_allocated_in(&mut self, a: AgentIdx, fw: FwIdx, r: RoleIdx, resources: &R) {
+        self.track_held_in(a, fw, r, resources);
         let agent = self.agents.at_mut(a);
         agent.used.add(resources);
         agent.available.subtract(resources);
+    }
+
+    /// [`Allocator::track_allocated_in`] for an offer of all the agent's free
+    /// resources, already taken out of `available` (moved into the offer, which
+    /// is the usual offer: nothing is left to subtract, nothing was copied).
+    pub(super) fn track_offered_whole(&mut self, a: AgentIdx, fw: FwIdx, r: RoleIdx, offered: &R) {
+        debug_assert!(self.agents.at(a).available.is_empty());
+        self.track_held_in(a, fw, r, offered);
+        self.agents.at_mut(a).used.add(offered);
     }
 
     /// The sorter and `held` half of [`Allocator::track_allocated`]: who
     /// holds resources already counted in the agent's `used`.
     pub(super) fn track_held(&mut self, a: AgentIdx, fw: FwIdx, role: &str, resources: &R) {
         let r = self.track_framework_under_role(fw, role);
+        self.track_held_in(a, fw, r, resources);
+    }
+
+    /// [`Allocator::track_held`] for a framework already tracked under role `r`.
+    fn track_held_in(&mut self, a: AgentIdx, fw: FwIdx, r: RoleIdx, resources: &R) {
+        debug_assert!(self.roles.at(r).frameworks.contains(&fw));
         let quantities = resources.scalar_quantities();
         self.role_sorter.allocated(&r, &quantities);
         self.roles.at_mut(r).sorter.allocated(&fw, &quantities);

@@ -56,8 +56,10 @@ pub trait AllocatorResources: Clone + Debug + Default + PartialEq {
 
     /// The part of the bundle that may be offered to `role`: unreserved
     /// resources and those reserved to `role` or an ancestor (Mesos:
-    /// `Resources::allocatableTo`).
-    fn allocatable_to(&self, role: &str) -> Self;
+    /// `Resources::allocatableTo`), or `None` when that is all of it (nothing
+    /// here is reserved to another role), so the allocation loop copies
+    /// nothing in the common case.
+    fn allocatable_to(&self, role: &str) -> Option<Self>;
 
     /// The bundle without the kinds of resources a framework lacking
     /// these capabilities cannot receive (Mesos: `stripIncapableResources`),
@@ -114,8 +116,8 @@ impl AllocatorResources for ResourceQuantities {
         ResourceQuantities::contains(self, quantities)
     }
 
-    fn allocatable_to(&self, _role: &str) -> Self {
-        self.clone()
+    fn allocatable_to(&self, _role: &str) -> Option<Self> {
+        None
     }
 
     fn strip_incapable(&self, _capabilities: &super::FrameworkCapabilities) -> Option<Self> {
