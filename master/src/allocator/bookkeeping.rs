@@ -11,6 +11,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -179,7 +180,14 @@ impl<R: AllocatorResources> Allocator<R> {
         self.role_sorter.allocated(&r, &quantities);
         self.roles.at_mut(r).sorter.allocated(&fw, &quantities);
         self.frameworks.at_mut(fw).held_on.entry(r).or_default().insert(a);
-        self.agents.at_mut(a).held.entry((fw, r)).or_default().add(resources);
+        match self.agents.at_mut(a).held.entry((fw, r)) {
+            Entry::Occupied(mut held) => held.get_mut().add(resources),
+            // A copy, not an add into an empty bundle: the same entries, without
+            // looking for one to merge each into.
+            Entry::Vacant(slot) => {
+                slot.insert(resources.clone());
+            }
+        }
     }
 
     /// Records that `resources` (held by `fw` in role `r` on agent `a`)
