@@ -664,8 +664,8 @@ fn flat_incremental_order_matches_full_resort() {
     let names: Vec<&'static str> =
         (0..CLIENTS).map(|i| &*Box::leak(format!("framework-{i:03}").into_boxed_str())).collect();
     let mut s = Sorter::new("cpus:100000;mem:100000");
-    let mut present = vec![true; CLIENTS];
-    let mut active = vec![true; CLIENTS];
+    let mut present = [true; CLIENTS];
+    let mut active = [true; CLIENTS];
     for n in &names {
         s.add(n);
     }
