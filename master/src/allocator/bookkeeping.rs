@@ -253,6 +253,20 @@ impl<R: AllocatorResources> Allocator<R> {
         }
     }
 
+    /// The declined `resources` as a new filter on agent `a` holds them: the
+    /// agent's previous filter's bundle when equal, else a new one.
+    pub(super) fn shared_refused(&mut self, a: AgentIdx, resources: &R) -> Arc<R> {
+        let agent = self.agents.at_mut(a);
+        if let Some(previous) = &agent.last_refused
+            && **previous == *resources
+        {
+            return previous.clone();
+        }
+        let refused = Arc::new(resources.clone());
+        agent.last_refused = Some(refused.clone());
+        refused
+    }
+
     /// Drops every filter of `fw` on agent `a` in role `r`.
     pub(super) fn remove_filters_at(&mut self, a: AgentIdx, fw: FwIdx, r: RoleIdx) {
         if let Some(filters) = self.agents.at_mut(a).filters.remove(&(fw, r)) {
