@@ -8,9 +8,10 @@
 //!
 //! - `mesos_proto`'s [`ResourceQuantities`] (implemented here): scalar
 //!   amounts only, with no ports, reservations or revocable resources. Enough
-//!   for DRF and for most tests and the benchmarks of this module.
+//!   for DRF and for most of this module's unit tests.
 //! - `mesos_proto`'s full `Resources` (ranges, roles, reservations), which the
-//!   allocator actor runs on (`allocator_process.rs`).
+//!   allocator actor runs on (implemented in `process.rs`), and which the
+//!   benchmarks (`master/benches/allocator.rs`) measure.
 //!
 //! Mesos's allocator uses `Resources` throughout (Mesos:
 //! `hierarchical.cpp`); the operations below are the ones it calls.
