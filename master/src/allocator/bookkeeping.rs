@@ -204,8 +204,13 @@ impl<R: AllocatorResources> Allocator<R> {
             panic!("framework {fw} holds nothing in role {r} on agent {}", agent.id);
         };
         assert!(held.contains(resources), "{held:?} does not contain {resources:?}");
-        held.subtract(resources);
-        let now_empty = held.is_empty();
+        // The usual return (a declined offer, the last task there ending) is all
+        // the framework holds there: then the holding just goes, without taking
+        // every entry (port ranges included) out of it one by one.
+        let now_empty = resources.contains(held) || {
+            held.subtract(resources);
+            held.is_empty()
+        };
         if now_empty {
             agent.held.remove(&(fw, r));
         }
