@@ -11,6 +11,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -142,21 +143,51 @@ impl<R: AllocatorResources> Allocator<R> {
     /// framework `fw` in `role`.
     // Mesos: hierarchical.cpp trackAllocatedResources + Slave::decreaseAvailable.
     pub(super) fn track_allocated(&mut self, a: AgentIdx, fw: FwIdx, role: &str, resources: &R) {
-        self.track_held(a, fw, role, resources);
+        let r = self.track_framework_under_role(fw, role);
+        self.track_allocated_in(a, fw, r, resources);
+    }
+
+    /// [`Allocator::track_allocated`] for a framework already tracked under role
+    /// `r` (the allocation loop's case: it walks the role's sorter), which skips
+    /// looking the role up by name.
+    pub(super) fn track_allocated_in(&mut self, a: AgentIdx, fw: FwIdx, r: RoleIdx, resources: &R) {
+        self.track_held_in(a, fw, r, resources);
         let agent = self.agents.at_mut(a);
         agent.used.add(resources);
         agent.available.subtract(resources);
+    }
+
+    /// [`Allocator::track_allocated_in`] for an offer of all the agent's free
+    /// resources, already taken out of `available` (moved into the offer, which
+    /// is the usual offer: nothing is left to subtract, nothing was copied).
+    pub(super) fn track_offered_whole(&mut self, a: AgentIdx, fw: FwIdx, r: RoleIdx, offered: &R) {
+        debug_assert!(self.agents.at(a).available.is_empty());
+        self.track_held_in(a, fw, r, offered);
+        self.agents.at_mut(a).used.add(offered);
     }
 
     /// The sorter and `held` half of [`Allocator::track_allocated`]: who
     /// holds resources already counted in the agent's `used`.
     pub(super) fn track_held(&mut self, a: AgentIdx, fw: FwIdx, role: &str, resources: &R) {
         let r = self.track_framework_under_role(fw, role);
+        self.track_held_in(a, fw, r, resources);
+    }
+
+    /// [`Allocator::track_held`] for a framework already tracked under role `r`.
+    fn track_held_in(&mut self, a: AgentIdx, fw: FwIdx, r: RoleIdx, resources: &R) {
+        debug_assert!(self.roles.at(r).frameworks.contains(&fw));
         let quantities = resources.scalar_quantities();
         self.role_sorter.allocated(&r, &quantities);
         self.roles.at_mut(r).sorter.allocated(&fw, &quantities);
         self.frameworks.at_mut(fw).held_on.entry(r).or_default().insert(a);
-        self.agents.at_mut(a).held.entry((fw, r)).or_default().add(resources);
+        match self.agents.at_mut(a).held.entry((fw, r)) {
+            Entry::Occupied(mut held) => held.get_mut().add(resources),
+            // A copy, not an add into an empty bundle: the same entries, without
+            // looking for one to merge each into.
+            Entry::Vacant(slot) => {
+                slot.insert(resources.clone());
+            }
+        }
     }
 
     /// Records that `resources` (held by `fw` in role `r` on agent `a`)
@@ -173,8 +204,13 @@ impl<R: AllocatorResources> Allocator<R> {
             panic!("framework {fw} holds nothing in role {r} on agent {}", agent.id);
         };
         assert!(held.contains(resources), "{held:?} does not contain {resources:?}");
-        held.subtract(resources);
-        let now_empty = held.is_empty();
+        // The usual return (a declined offer, the last task there ending) is all
+        // the framework holds there: then the holding just goes, without taking
+        // every entry (port ranges included) out of it one by one.
+        let now_empty = resources.contains(held) || {
+            held.subtract(resources);
+            held.is_empty()
+        };
         if now_empty {
             agent.held.remove(&(fw, r));
         }
@@ -220,6 +256,20 @@ impl<R: AllocatorResources> Allocator<R> {
         if self.filter_expiry.len() > 2 * self.live_filters + 1024 {
             self.rebuild_filter_expiry();
         }
+    }
+
+    /// The declined `resources` as a new filter on agent `a` holds them: the
+    /// agent's previous filter's bundle when equal, else a new one.
+    pub(super) fn shared_refused(&mut self, a: AgentIdx, resources: &R) -> Arc<R> {
+        let agent = self.agents.at_mut(a);
+        if let Some(previous) = &agent.last_refused
+            && **previous == *resources
+        {
+            return previous.clone();
+        }
+        let refused = Arc::new(resources.clone());
+        agent.last_refused = Some(refused.clone());
+        refused
     }
 
     /// Drops every filter of `fw` on agent `a` in role `r`.

@@ -56,6 +56,9 @@ pub(super) struct Agent<R> {
     pub(super) unknown_used: HashMap<FrameworkId, Vec<(String, R)>>,
     /// Decline filters of frameworks on this agent, by framework and role.
     pub(super) filters: IndexMap<(FwIdx, RoleIdx), Vec<OfferFilter<R>>>,
+    /// The resources of the latest decline filter made here, which the next
+    /// filter shares when it refuses the same (one bundle per agent at most).
+    pub(super) last_refused: Option<Arc<R>>,
     pub(super) has_gpu: bool,
     /// The machine's scheduled unavailability and its inverse offers, if scheduled.
     pub(super) maintenance: Option<super::maintenance::Maintenance>,
@@ -450,6 +453,7 @@ impl<R: AllocatorResources> Allocator<R> {
             held: IndexMap::default(),
             unknown_used: HashMap::new(),
             filters: IndexMap::default(),
+            last_refused: None,
             maintenance: None,
         });
         self.agent_index.insert(agent_id, a);
@@ -589,7 +593,7 @@ impl<R: AllocatorResources> Allocator<R> {
             // it and this was the last thing it held there).
             if self.roles.get(r).is_some() {
                 let filter = OfferFilter {
-                    refused: resources.clone(),
+                    refused: self.shared_refused(a, resources),
                     expires_at: now + timeout,
                     applies_through_round: self.allocation_runs + 1,
                 };

@@ -7,6 +7,7 @@
 //! larger offer (more became free) gets through.
 
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Mesos's default `Filters.refuse_seconds`.
@@ -23,8 +24,12 @@ pub const MAX_FILTERS_PER_KEY: usize = 8;
 /// One decline filter.
 #[derive(Debug, Clone)]
 pub struct OfferFilter<R> {
-    /// The declined resources; offers contained in them are filtered.
-    pub refused: R,
+    /// The declined resources; offers contained in them are filtered. Shared
+    /// between the filters of one agent that refused equal resources (frameworks
+    /// declining an agent's free resources in turn all refuse the same bundle),
+    /// so an allocation round checks the bundle once per agent, not once per
+    /// framework (see `allocate.rs`).
+    pub refused: Arc<R>,
     /// When the filter stops applying, on the allocator's clock.
     pub expires_at: Duration,
     /// The first allocation round after the decline: the filter applies to

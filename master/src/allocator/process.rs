@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use libprocess::{Context, Pid, Process, ProcessRef};
 use mesos_proto::mesos;
-use mesos_proto::resources::{ResourceQuantities, Resources};
+use mesos_proto::resources::values::to_fixed;
+use mesos_proto::resources::{ResourceQuantities, Resources, resource};
 
 use crate::allocator::{
     AgentSpec, Allocator, AllocatorConfig, AllocatorResources, FrameworkCapabilities,
@@ -53,11 +54,24 @@ impl AllocatorResources for Resources {
     }
 
     fn contains_quantities(&self, quantities: &ResourceQuantities) -> bool {
-        self.scalar_quantities().contains(quantities)
+        // `self.scalar_quantities().contains(quantities)`, summed in place: the
+        // allocator asks this per agent and framework, and building the quantities
+        // costs an allocation per name.
+        quantities.iter_fixed().all(|(name, wanted)| {
+            let held = self
+                .iter()
+                .filter(|r| r.name == name && r.r#type == mesos::value::Type::Scalar as i32)
+                .filter_map(|r| r.scalar.as_ref())
+                .map(|s| to_fixed(s.value))
+                .filter(|&fixed| fixed > 0)
+                .fold(0i64, i64::saturating_add);
+            held >= wanted
+        })
     }
 
-    fn allocatable_to(&self, role: &str) -> Self {
-        Resources::allocatable_to(self, role)
+    fn allocatable_to(&self, role: &str) -> Option<Self> {
+        let all = self.iter().all(|r| resource::is_allocatable_to(r, role));
+        if all { None } else { Some(Resources::allocatable_to(self, role)) }
     }
 
     fn strip_incapable(&self, capabilities: &FrameworkCapabilities) -> Option<Self> {

@@ -8,9 +8,10 @@
 //!
 //! - `mesos_proto`'s [`ResourceQuantities`] (implemented here): scalar
 //!   amounts only, with no ports, reservations or revocable resources. Enough
-//!   for DRF and for most tests and the benchmarks of this module.
+//!   for DRF and for most of this module's unit tests.
 //! - `mesos_proto`'s full `Resources` (ranges, roles, reservations), which the
-//!   allocator actor runs on (`allocator_process.rs`).
+//!   allocator actor runs on (implemented in `process.rs`), and which the
+//!   benchmarks (`master/benches/allocator.rs`) measure.
 //!
 //! Mesos's allocator uses `Resources` throughout (Mesos:
 //! `hierarchical.cpp`); the operations below are the ones it calls.
@@ -56,8 +57,10 @@ pub trait AllocatorResources: Clone + Debug + Default + PartialEq {
 
     /// The part of the bundle that may be offered to `role`: unreserved
     /// resources and those reserved to `role` or an ancestor (Mesos:
-    /// `Resources::allocatableTo`).
-    fn allocatable_to(&self, role: &str) -> Self;
+    /// `Resources::allocatableTo`), or `None` when that is all of it (nothing
+    /// here is reserved to another role), so the allocation loop copies
+    /// nothing in the common case.
+    fn allocatable_to(&self, role: &str) -> Option<Self>;
 
     /// The bundle without the kinds of resources a framework lacking
     /// these capabilities cannot receive (Mesos: `stripIncapableResources`),
@@ -114,8 +117,8 @@ impl AllocatorResources for ResourceQuantities {
         ResourceQuantities::contains(self, quantities)
     }
 
-    fn allocatable_to(&self, _role: &str) -> Self {
-        self.clone()
+    fn allocatable_to(&self, _role: &str) -> Option<Self> {
+        None
     }
 
     fn strip_incapable(&self, _capabilities: &super::FrameworkCapabilities) -> Option<Self> {

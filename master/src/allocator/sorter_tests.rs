@@ -653,3 +653,62 @@ fn incremental_order_matches_full_resort() {
         }
     }
 }
+
+/// A flat sorter (a role's framework sorter: many clients, all children of the
+/// root) keeps the order `sort` returns in step with a full recompute while
+/// allocations move clients, clients are (de)activated, added and removed, and
+/// shares tie (equal amounts, so the count and path tie-breaks decide).
+#[test]
+fn flat_incremental_order_matches_full_resort() {
+    const CLIENTS: usize = 60;
+    let names: Vec<&'static str> =
+        (0..CLIENTS).map(|i| &*Box::leak(format!("framework-{i:03}").into_boxed_str())).collect();
+    let mut s = Sorter::new("cpus:100000;mem:100000");
+    let mut present = [true; CLIENTS];
+    let mut active = [true; CLIENTS];
+    for n in &names {
+        s.add(n);
+    }
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for step in 0..20_000 {
+        let r = next();
+        let i = (r % CLIENTS as u64) as usize;
+        let name = names[i];
+        match (r >> 16) % 10 {
+            _ if !present[i] => {
+                s.add(name);
+                present[i] = true;
+                active[i] = true;
+            }
+            0 => {
+                if active[i] {
+                    s.0.deactivate(&name);
+                } else {
+                    s.0.activate(&name);
+                }
+                active[i] = !active[i];
+            }
+            1 if !s.0.allocation(&name).is_empty() => {
+                let all = s.0.allocation(&name).clone();
+                s.0.unallocated(&name, &all);
+            }
+            2 if s.0.allocation(&name).is_empty() => {
+                s.0.remove(&name);
+                present[i] = false;
+            }
+            3..=5 => s.alloc(name, &format!("cpus:{};mem:{}", 1 + (r >> 24) % 2, 1)),
+            _ => s.alloc(name, "cpus:1;mem:1"),
+        }
+        if step % 3 == 0 {
+            let incremental = s.sort();
+            s.0.mark_dirty();
+            assert_eq!(s.sort(), incremental, "step {step}");
+        }
+    }
+}

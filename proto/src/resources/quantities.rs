@@ -14,6 +14,7 @@
 //! `mem` is one integer comparison, and adding bundles with the same names
 //! (the usual case) is one pass with no search.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
@@ -36,8 +37,13 @@ use super::values::{
 struct Name {
     /// First 8 bytes, zero-padded, big-endian: orders like the bytes.
     prefix: u64,
-    text: Box<str>,
+    /// Mesos's predefined names are borrowed, so building or cloning the
+    /// quantities of an offer (the sorter does per offer) allocates nothing for them.
+    text: Cow<'static, str>,
 }
+
+/// The names agents report in practice (Mesos's predefined resources).
+const WELL_KNOWN: [&str; 5] = ["cpus", "mem", "disk", "gpus", "ports"];
 
 fn prefix_of(name: &str) -> u64 {
     let mut word = [0u8; 8];
@@ -49,7 +55,11 @@ fn prefix_of(name: &str) -> u64 {
 
 impl Name {
     fn new(name: &str) -> Name {
-        Name { prefix: prefix_of(name), text: name.into() }
+        let text = match WELL_KNOWN.iter().find(|&&known| known == name) {
+            Some(known) => Cow::Borrowed(*known),
+            None => Cow::Owned(name.to_string()),
+        };
+        Name { prefix: prefix_of(name), text }
     }
 
     /// Orders this name against `name` (whose prefix is `prefix`) exactly as
