@@ -68,7 +68,7 @@ pub fn state_summary(s: &StateSnapshot, _query: &Query) -> Result<Value, QueryEr
     let mut framework_agents: HashMap<String, BTreeSet<&str>> = HashMap::new();
     for framework in &s.frameworks {
         let id = framework.id.to_string();
-        for task in framework.tasks.values().chain(framework.completed_tasks.iter()) {
+        for task in framework.tasks.values().chain(framework.completed_tasks.iter().map(|t| &**t)) {
             let agent = task.slave_id.value.as_str();
             by_agent.entry(agent).or_default().count(task);
             by_framework.entry(id.clone()).or_default().count(task);
@@ -170,7 +170,7 @@ pub fn tasks(s: &StateSnapshot, query: &Query) -> Result<Value, QueryError> {
         .flat_map(|f| {
             let mut live: Vec<&mesos::Task> = f.tasks.values().collect();
             live.sort_by(|a, b| a.task_id.value.cmp(&b.task_id.value));
-            live.into_iter().chain(f.completed_tasks.iter())
+            live.into_iter().chain(f.completed_tasks.iter().map(|t| &**t))
         })
         .filter(|t| task_id.is_none_or(|w| w == t.task_id.value))
         .collect();
