@@ -15,34 +15,50 @@ use std::sync::Arc;
 use http::StatusCode;
 use libprocess::http::{self as lhttp, Request, Response};
 use libprocess::{Context, ProcessRef};
-use serde_json::Value;
 
 use super::endpoints;
+use super::json_out::JsonOut;
 use super::query::{self, Query, QueryError};
 use super::render;
 use super::roles;
-use super::state_json::state_json;
+use super::state_writer;
 use super::visibility;
 use crate::leadership::LeaderView;
 use crate::process::MasterProcess;
 use crate::snapshot::{SnapshotCell, StateSnapshot};
 use mesos_security::{Authorizer, Principal};
 
-/// A read-only endpoint: renders a snapshot and a query, or refuses the query.
-type Render = fn(&StateSnapshot, &Query) -> Result<Value, QueryError>;
+/// A read-only endpoint: writes the JSON of a snapshot and a query, or refuses the
+/// query (before writing anything).
+type Render = fn(&StateSnapshot, &Query, &mut JsonOut) -> Result<(), QueryError>;
 
-/// The read-only JSON endpoints and their renderers.
+/// The read-only JSON endpoints and their renderers. The big ones write straight to
+/// bytes ([`state_writer`]); the small ones print a `Value`.
 const READ_ONLY: [(&str, Render); 9] = [
-    ("/state", |s, _| Ok(state_json(s))),
-    ("/state.json", |s, _| Ok(state_json(s))),
-    ("/state-summary", endpoints::state_summary),
-    ("/frameworks", endpoints::frameworks),
-    ("/slaves", endpoints::slaves),
-    ("/tasks", endpoints::tasks),
-    ("/tasks.json", endpoints::tasks),
-    ("/roles", roles::roles),
-    ("/flags", endpoints::flags),
+    ("/state", write_state),
+    ("/state.json", write_state),
+    ("/state-summary", endpoints::write_state_summary),
+    ("/frameworks", endpoints::write_frameworks),
+    ("/slaves", endpoints::write_slaves),
+    ("/tasks", endpoints::write_tasks),
+    ("/tasks.json", endpoints::write_tasks),
+    ("/roles", |s, q, out| printed(roles::roles(s, q), out)),
+    ("/flags", |s, q, out| printed(endpoints::flags(s, q), out)),
 ];
+
+fn write_state(s: &StateSnapshot, _query: &Query, out: &mut JsonOut) -> Result<(), QueryError> {
+    state_writer::state(out, s);
+    Ok(())
+}
+
+/// A small answer rendered as a `Value`, printed.
+fn printed(
+    value: Result<serde_json::Value, QueryError>,
+    out: &mut JsonOut,
+) -> Result<(), QueryError> {
+    out.value(&value?);
+    Ok(())
+}
 
 /// Installs the read-only endpoints, `/health` and `/redirect` on the master process.
 pub(super) fn install(ctx: &mut Context<'_, MasterProcess>, shared: &super::Shared) {
@@ -131,16 +147,31 @@ async fn read_only(
         .answer(generation, key, move || {
             // The caller sees only what the view_* ACLs let it see.
             let snapshot = visibility::visible(snapshot, authorizer.as_deref(), principal.as_ref());
-            let rendered = match render {
-                Renderer::Plain(render) => render(&snapshot, &query),
-                Renderer::Roles => Ok(roles::roles_json(&snapshot, |role| {
-                    roles::may_view_role(authorizer.as_deref(), principal.as_ref(), role)
-                })),
+            let jsonp = match query.jsonp() {
+                Ok(jsonp) => jsonp,
+                Err(error) => return query::bad_request(&error),
             };
-            match (rendered, query.jsonp()) {
-                (Ok(value), Ok(jsonp)) => query::ok_json(&value, jsonp),
-                (Err(error), _) | (_, Err(error)) => query::bad_request(&error),
+            let mut out = JsonOut::new();
+            if let Some(callback) = jsonp {
+                out.raw(format!("{callback}(").as_bytes());
             }
+            let rendered = match render {
+                Renderer::Plain(render) => render(&snapshot, &query, &mut out),
+                Renderer::Roles => {
+                    out.value(&roles::roles_json(&snapshot, |role| {
+                        roles::may_view_role(authorizer.as_deref(), principal.as_ref(), role)
+                    }));
+                    Ok(())
+                }
+            };
+            if let Err(error) = rendered {
+                return query::bad_request(&error);
+            }
+            if jsonp.is_some() {
+                out.raw(b");");
+            }
+            let content_type = if jsonp.is_some() { "text/javascript" } else { "application/json" };
+            lhttp::response(StatusCode::OK, content_type, out.into_bytes())
         })
         .await
 }
