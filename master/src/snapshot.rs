@@ -95,7 +95,7 @@ impl StateSnapshot {
 pub struct SnapshotCell {
     generation: AtomicU64,
     cached: Mutex<Option<(u64, Arc<StateSnapshot>)>>,
-    renderings: crate::http::render::Renderings,
+    renderings: Arc<crate::http::render::Renderings>,
 }
 
 impl SnapshotCell {
@@ -127,7 +127,7 @@ impl SnapshotCell {
     }
 
     /// The answers rendered from this cell's copies, shared between concurrent requests.
-    pub fn renderings(&self) -> &crate::http::render::Renderings {
+    pub fn renderings(&self) -> &Arc<crate::http::render::Renderings> {
         &self.renderings
     }
 }

@@ -198,35 +198,23 @@ pub fn tasks(s: &StateSnapshot, query: &Query) -> Result<Value, QueryError> {
 }
 
 /// [`tasks`] written straight to bytes.
-pub fn write_tasks(s: &StateSnapshot, query: &Query, out: &mut JsonOut) -> Result<(), QueryError> {
+pub fn write_tasks(s: &StateSnapshot, query: &Query, out: &mut JsonOut) {
     state_writer::tasks_endpoint(out, select_tasks(s, query));
-    Ok(())
 }
 
 /// [`state_summary`] written straight to bytes.
-pub fn write_state_summary(
-    s: &StateSnapshot,
-    _query: &Query,
-    out: &mut JsonOut,
-) -> Result<(), QueryError> {
+pub fn write_state_summary(s: &StateSnapshot, _query: &Query, out: &mut JsonOut) {
     state_writer::state_summary(out, s);
-    Ok(())
 }
 
 /// [`frameworks`] written straight to bytes.
-pub fn write_frameworks(
-    s: &StateSnapshot,
-    query: &Query,
-    out: &mut JsonOut,
-) -> Result<(), QueryError> {
+pub fn write_frameworks(s: &StateSnapshot, query: &Query, out: &mut JsonOut) {
     state_writer::frameworks_endpoint(out, s, query.get("framework_id"));
-    Ok(())
 }
 
 /// [`slaves`] written straight to bytes.
-pub fn write_slaves(s: &StateSnapshot, query: &Query, out: &mut JsonOut) -> Result<(), QueryError> {
+pub fn write_slaves(s: &StateSnapshot, query: &Query, out: &mut JsonOut) {
     state_writer::slaves_endpoint(out, s, query.get("slave_id"));
-    Ok(())
 }
 
 /// Role weights from the `weights` flag (`role1=2,role2=1`), as shown at `/flags`.

@@ -28,37 +28,33 @@ use crate::process::MasterProcess;
 use crate::snapshot::{SnapshotCell, StateSnapshot};
 use mesos_security::{Authorizer, Principal};
 
-/// A read-only endpoint: writes the JSON of a snapshot and a query, or refuses the
-/// query (before writing anything).
-type Render = fn(&StateSnapshot, &Query, &mut JsonOut) -> Result<(), QueryError>;
+/// A big read-only answer: writes the JSON of a snapshot and a query, streamed.
+type Write = fn(&StateSnapshot, &Query, &mut JsonOut);
+/// A small read-only answer: a snapshot and a query as a `Value`, or the query refused.
+type Print = fn(&StateSnapshot, &Query) -> Result<serde_json::Value, QueryError>;
+
+/// How a read-only endpoint renders: by its table entry, or `/roles` under ACLs (only
+/// the roles `view_roles` lets the caller see; Mesos: readonly_handler.cpp `roles`).
+#[derive(Clone, Copy)]
+enum Renderer {
+    Write(Write),
+    Print(Print),
+    Roles,
+}
 
 /// The read-only JSON endpoints and their renderers. The big ones write straight to
-/// bytes ([`state_writer`]); the small ones print a `Value`.
-const READ_ONLY: [(&str, Render); 9] = [
-    ("/state", write_state),
-    ("/state.json", write_state),
-    ("/state-summary", endpoints::write_state_summary),
-    ("/frameworks", endpoints::write_frameworks),
-    ("/slaves", endpoints::write_slaves),
-    ("/tasks", endpoints::write_tasks),
-    ("/tasks.json", endpoints::write_tasks),
-    ("/roles", |s, q, out| printed(roles::roles(s, q), out)),
-    ("/flags", |s, q, out| printed(endpoints::flags(s, q), out)),
+/// bytes ([`state_writer`]) and stream; the small ones print a `Value`.
+const READ_ONLY: [(&str, Renderer); 9] = [
+    ("/state", Renderer::Write(|s, _, out| state_writer::state(out, s))),
+    ("/state.json", Renderer::Write(|s, _, out| state_writer::state(out, s))),
+    ("/state-summary", Renderer::Write(endpoints::write_state_summary)),
+    ("/frameworks", Renderer::Write(endpoints::write_frameworks)),
+    ("/slaves", Renderer::Write(endpoints::write_slaves)),
+    ("/tasks", Renderer::Write(endpoints::write_tasks)),
+    ("/tasks.json", Renderer::Write(endpoints::write_tasks)),
+    ("/roles", Renderer::Print(roles::roles)),
+    ("/flags", Renderer::Print(endpoints::flags)),
 ];
-
-fn write_state(s: &StateSnapshot, _query: &Query, out: &mut JsonOut) -> Result<(), QueryError> {
-    state_writer::state(out, s);
-    Ok(())
-}
-
-/// A small answer rendered as a `Value`, printed.
-fn printed(
-    value: Result<serde_json::Value, QueryError>,
-    out: &mut JsonOut,
-) -> Result<(), QueryError> {
-    out.value(&value?);
-    Ok(())
-}
 
 /// Installs the read-only endpoints, `/health` and `/redirect` on the master process.
 pub(super) fn install(ctx: &mut Context<'_, MasterProcess>, shared: &super::Shared) {
@@ -87,7 +83,7 @@ pub(super) fn install(ctx: &mut Context<'_, MasterProcess>, shared: &super::Shar
                     let render = if path == "/roles" && authorizer.is_some() {
                         Renderer::Roles
                     } else {
-                        Renderer::Plain(render)
+                        render
                     };
                     read_only(&cell, &master, &request, (authorizer, principal), render).await
                 }) as Pin<Box<dyn Future<Output = Response> + Send>>
@@ -110,13 +106,6 @@ pub(super) fn install(ctx: &mut Context<'_, MasterProcess>, shared: &super::Shar
 
 fn shutting_down() -> Response {
     lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "master is shutting down")
-}
-
-/// How a read-only endpoint renders: by its table entry, or `/roles` under ACLs (only
-/// the roles `view_roles` lets the caller see; Mesos: readonly_handler.cpp `roles`).
-enum Renderer {
-    Plain(Render),
-    Roles,
 }
 
 /// Answers a read-only endpoint from the current snapshot, rendered off the I/O thread
@@ -143,35 +132,41 @@ async fn read_only(
         params: request.uri().query().unwrap_or_default().to_string(),
         principal: principal.as_ref().map(|p| p.0.clone()),
     };
+    let jsonp = match query.jsonp() {
+        Ok(jsonp) => jsonp.map(str::to_string),
+        Err(error) => return query::bad_request(&error),
+    };
+    if let Renderer::Write(write) = render {
+        let content_type = if jsonp.is_some() { "text/javascript" } else { "application/json" };
+        return cell
+            .renderings()
+            .stream(generation, key, content_type, move |out| {
+                // The caller sees only what the view_* ACLs let it see.
+                let snapshot =
+                    visibility::visible(snapshot, authorizer.as_deref(), principal.as_ref());
+                if let Some(callback) = &jsonp {
+                    out.raw(format!("{callback}(").as_bytes());
+                }
+                write(&snapshot, &query, out);
+                if jsonp.is_some() {
+                    out.raw(b");");
+                }
+            })
+            .await;
+    }
     cell.renderings()
         .answer(generation, key, move || {
-            // The caller sees only what the view_* ACLs let it see.
             let snapshot = visibility::visible(snapshot, authorizer.as_deref(), principal.as_ref());
-            let jsonp = match query.jsonp() {
-                Ok(jsonp) => jsonp,
-                Err(error) => return query::bad_request(&error),
-            };
-            let mut out = JsonOut::new();
-            if let Some(callback) = jsonp {
-                out.raw(format!("{callback}(").as_bytes());
-            }
             let rendered = match render {
-                Renderer::Plain(render) => render(&snapshot, &query, &mut out),
-                Renderer::Roles => {
-                    out.value(&roles::roles_json(&snapshot, |role| {
-                        roles::may_view_role(authorizer.as_deref(), principal.as_ref(), role)
-                    }));
-                    Ok(())
-                }
+                Renderer::Print(print) => print(&snapshot, &query),
+                Renderer::Write(_) | Renderer::Roles => Ok(roles::roles_json(&snapshot, |role| {
+                    roles::may_view_role(authorizer.as_deref(), principal.as_ref(), role)
+                })),
             };
-            if let Err(error) = rendered {
-                return query::bad_request(&error);
+            match rendered {
+                Ok(value) => query::ok_json(&value, jsonp.as_deref()),
+                Err(error) => query::bad_request(&error),
             }
-            if jsonp.is_some() {
-                out.raw(b");");
-            }
-            let content_type = if jsonp.is_some() { "text/javascript" } else { "application/json" };
-            lhttp::response(StatusCode::OK, content_type, out.into_bytes())
         })
         .await
 }

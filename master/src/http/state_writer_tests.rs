@@ -298,21 +298,21 @@ fn direct_writers_print_what_the_value_renderers_printed() {
     for query in ["", "framework_id=F0", "framework_id=F2", "framework_id=nope"] {
         let query = Query::decode(query).expect("query");
         let mut out = JsonOut::new();
-        endpoints::write_frameworks(&s, &query, &mut out).expect("frameworks");
+        endpoints::write_frameworks(&s, &query, &mut out);
         let expected = endpoints::frameworks(&s, &query).expect("frameworks").to_string();
         assert_eq!(String::from_utf8(out.into_bytes()).expect("UTF-8"), expected);
     }
     for query in ["", "slave_id=S1"] {
         let query = Query::decode(query).expect("query");
         let mut out = JsonOut::new();
-        endpoints::write_slaves(&s, &query, &mut out).expect("slaves");
+        endpoints::write_slaves(&s, &query, &mut out);
         let expected = endpoints::slaves(&s, &query).expect("slaves").to_string();
         assert_eq!(String::from_utf8(out.into_bytes()).expect("UTF-8"), expected);
     }
     for query in ["", "limit=-1&order=asc", "framework_id=F0&limit=1&offset=1"] {
         let query = Query::decode(query).expect("query");
         let mut out = JsonOut::new();
-        endpoints::write_tasks(&s, &query, &mut out).expect("tasks");
+        endpoints::write_tasks(&s, &query, &mut out);
         let expected = endpoints::tasks(&s, &query).expect("tasks").to_string();
         assert_eq!(String::from_utf8(out.into_bytes()).expect("UTF-8"), expected);
     }
