@@ -93,6 +93,7 @@ pub mod quota;
 mod raft;
 mod read_only;
 pub mod render;
+mod resource_summary;
 pub mod roles;
 pub mod scheduler_api;
 pub mod state_json;

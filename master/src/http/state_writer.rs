@@ -13,9 +13,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use mesos_proto::ids::AgentId;
 use mesos_proto::json::to_json;
 use mesos_proto::mesos;
-use mesos_proto::resources::{Resources, resource, values};
+use mesos_proto::resources::{Resources, resource};
 
 use super::json_out::JsonOut;
+use super::resource_summary;
 use super::state_json::{OfferedIndex, agent_counts, framework_used, resources_full_json};
 use crate::core::{Agent, AgentOperatorState, AgentState, Framework, FrameworkState};
 use crate::snapshot::StateSnapshot;
@@ -39,41 +40,12 @@ const SUMMARY_STATES: [mesos::TaskState; 10] = {
 
 /// Resources as Mesos's summary object, like `Resources::to_state_json`.
 fn resources(out: &mut JsonOut, resources: &Resources) {
-    out.value(&resources.to_state_json());
+    resource_summary::write_resources(out, resources);
 }
 
-/// The summary of resource protos. Plain positive non-revocable scalars (nearly every
-/// task's and executor's) are summed here without copying them; anything else goes
-/// through [`Resources`] as [`super::state_json`] does.
+/// The summary of one group of resource protos (a task's, an executor's, an offer's).
 fn protos_summary(out: &mut JsonOut, protos: &[mesos::Resource]) {
-    let plain = protos.iter().all(|r| {
-        r.r#type == mesos::value::Type::Scalar as i32
-            && !resource::is_revocable(r)
-            && r.scalar.as_ref().is_some_and(|s| s.value > 0.0)
-            && resource::validate(r).is_ok()
-    });
-    if !plain {
-        let summed = Resources::from_protos(protos.iter().cloned()).unwrap_or_default();
-        return resources(out, &summed);
-    }
-    let mut sums: BTreeMap<&str, f64> =
-        ["cpus", "disk", "gpus", "mem"].into_iter().map(|name| (name, 0.0)).collect();
-    let mut seen: BTreeSet<&str> = BTreeSet::new();
-    for r in protos {
-        let value = r.scalar.as_ref().map_or(0.0, |s| s.value);
-        let sum = sums.entry(r.name.as_str()).or_insert(0.0);
-        // The first of a name starts from zero, as `Resources::scalar` does.
-        *sum = if seen.insert(r.name.as_str()) {
-            values::scalar_add(0.0, value)
-        } else {
-            values::scalar_add(*sum, value)
-        };
-    }
-    out.begin_object();
-    for (name, sum) in sums {
-        out.field_f64(name, sum);
-    }
-    out.end_object();
+    resource_summary::write_protos(out, std::iter::once(protos));
 }
 
 fn labels(out: &mut JsonOut, labels: &mesos::Labels) {
@@ -272,11 +244,10 @@ fn summary_ids(out: &mut JsonOut, key: &str, extra: Option<&SummaryExtra>) {
     }
 }
 
-fn reserved(out: &mut JsonOut, reservations: &BTreeMap<String, Resources>, full: bool) {
+fn reserved_full(out: &mut JsonOut, reservations: &BTreeMap<String, Resources>) {
     out.begin_object();
     for (role, r) in reservations {
-        out.key(role);
-        if full { out.value(&resources_full_json(r)) } else { resources(out, r) }
+        out.field(role, &resources_full_json(r));
     }
     out.end_object();
 }
@@ -291,11 +262,8 @@ fn agent(
     full: bool,
     extra: Option<&SummaryExtra>,
 ) {
-    let used = agent.used_total();
     let empty = Resources::new();
     let offered = offered.by_agent.get(&agent.id).unwrap_or(&empty);
-    let reservations = agent.total.reservations();
-    let unreserved = agent.total.unreserved();
     let default_operator = AgentOperatorState::default();
     let operator = operator.unwrap_or(&default_operator);
     let info = &agent.info;
@@ -332,26 +300,73 @@ fn agent(
     if let Some(time) = agent.reregistered_time {
         out.field_f64("reregistered_time", time.secs_f64());
     }
+    // Summed from the agent's own resources; the `*_full` arrays need them as
+    // `Resources` (/master/slaves only).
+    let mut reservations: BTreeMap<&str, Vec<&mesos::Resource>> = BTreeMap::new();
+    for r in agent.total.iter() {
+        if let Some(role) = resource::reservation_role(r) {
+            reservations.entry(role).or_default().push(r);
+        }
+    }
     out.key("reserved_resources");
-    reserved(out, &reservations, false);
+    out.begin_object();
+    for (role, reserved) in &reservations {
+        out.key(role);
+        if !resource_summary::write(out, reserved.iter().copied()) {
+            resources(out, &agent.total.reservations()[*role]);
+        }
+    }
+    out.end_object();
     if full {
         out.key("reserved_resources_full");
-        reserved(out, &reservations, true);
+        reserved_full(out, &agent.total.reservations());
     }
     out.key("resources");
     resources(out, &agent.total);
     out.key("unreserved_resources");
-    resources(out, &unreserved);
+    if !resource_summary::write(out, agent.total.iter().filter(|r| resource::is_unreserved(r))) {
+        resources(out, &agent.total.unreserved());
+    }
     if full {
-        out.field("unreserved_resources_full", &resources_full_json(&unreserved));
+        out.field("unreserved_resources_full", &resources_full_json(&agent.total.unreserved()));
     }
     out.key("used_resources");
-    resources(out, &used);
+    if !resource_summary::write(out, agent.used.values().flat_map(|r| r.iter())) {
+        resources(out, &agent.used_total());
+    }
     if full {
-        out.field("used_resources_full", &resources_full_json(&used));
+        out.field("used_resources_full", &resources_full_json(&agent.used_total()));
     }
     out.field("version", &agent.version);
     out.end_object();
+}
+
+/// The resource groups a framework uses (Mesos counts them as `Resources::from_protos`
+/// does, which takes a group that does not validate as nothing): its non-terminal
+/// tasks' and its executors'.
+fn used_groups(framework: &Framework) -> Vec<&[mesos::Resource]> {
+    let tasks = framework.tasks.values().filter(|t| !t.state().is_terminal());
+    let executors = framework.executors.values().flat_map(|on_agent| on_agent.values());
+    tasks
+        .map(|t| t.resources.as_slice())
+        .chain(executors.map(|e| e.resources.as_slice()))
+        .filter(|group| group.iter().all(|r| resource::validate(r).is_ok()))
+        .collect()
+}
+
+/// The summary of what a framework uses (`used`, from [`used_groups`]), plus `offered`.
+fn framework_resources(
+    out: &mut JsonOut,
+    framework: &Framework,
+    used: &[&[mesos::Resource]],
+    offered: Option<&Resources>,
+) {
+    let entries =
+        used.iter().flat_map(|g| g.iter()).chain(offered.into_iter().flat_map(|r| r.iter()));
+    if !resource_summary::write(out, entries) {
+        let used = framework_used(framework);
+        resources(out, &offered.map_or_else(|| used.clone(), |o| used.clone() + o));
+    }
 }
 
 /// The tasks of one framework by id, split into live and unreachable (Mesos lists
@@ -384,7 +399,7 @@ fn framework(
     let info = &framework.info;
     let empty = Resources::new();
     let offered_here = offered.by_framework.get(&framework.id).unwrap_or(&empty);
-    let used = framework_used(framework);
+    let used = used_groups(framework);
     let full = snapshot.is_some();
     out.begin_object();
     summary_counts(out, extra);
@@ -455,7 +470,7 @@ fn framework(
             out.field_f64("reregistered_time", time.secs_f64());
         }
         out.key("resources");
-        resources(out, &(used.clone() + offered_here));
+        framework_resources(out, framework, &used, Some(offered_here));
         if framework.has_capability(mesos::framework_info::capability::Type::MultiRole) {
             out.key("roles");
             out.strings(info.roles.iter().map(String::as_str));
@@ -477,7 +492,7 @@ fn framework(
         );
     }
     out.key("used_resources");
-    resources(out, &used);
+    framework_resources(out, framework, &used, None);
     if full {
         out.field("user", &info.user);
     }
