@@ -244,6 +244,24 @@ fn summary_ids(out: &mut JsonOut, key: &str, extra: Option<&SummaryExtra>) {
     }
 }
 
+/// The summaries of `total`'s reservations, by role.
+fn reserved(out: &mut JsonOut, total: &Resources) {
+    let mut reservations: BTreeMap<&str, Vec<&mesos::Resource>> = BTreeMap::new();
+    for r in total.iter() {
+        if let Some(role) = resource::reservation_role(r) {
+            reservations.entry(role).or_default().push(r);
+        }
+    }
+    out.begin_object();
+    for (role, reserved) in &reservations {
+        out.key(role);
+        if !resource_summary::write(out, reserved.iter().copied()) {
+            resources(out, &total.reservations()[*role]);
+        }
+    }
+    out.end_object();
+}
+
 fn reserved_full(out: &mut JsonOut, reservations: &BTreeMap<String, Resources>) {
     out.begin_object();
     for (role, r) in reservations {
@@ -302,21 +320,8 @@ fn agent(
     }
     // Summed from the agent's own resources; the `*_full` arrays need them as
     // `Resources` (/master/slaves only).
-    let mut reservations: BTreeMap<&str, Vec<&mesos::Resource>> = BTreeMap::new();
-    for r in agent.total.iter() {
-        if let Some(role) = resource::reservation_role(r) {
-            reservations.entry(role).or_default().push(r);
-        }
-    }
     out.key("reserved_resources");
-    out.begin_object();
-    for (role, reserved) in &reservations {
-        out.key(role);
-        if !resource_summary::write(out, reserved.iter().copied()) {
-            resources(out, &agent.total.reservations()[*role]);
-        }
-    }
-    out.end_object();
+    reserved(out, &agent.total);
     if full {
         out.key("reserved_resources_full");
         reserved_full(out, &agent.total.reservations());
@@ -386,6 +391,38 @@ fn task_list<'t>(out: &mut JsonOut, tasks: impl IntoIterator<Item = &'t mesos::T
     out.end_array();
 }
 
+/// A framework's executors, by agent then id.
+fn executors(out: &mut JsonOut, framework: &Framework) {
+    out.begin_array();
+    let mut agents: Vec<&AgentId> = framework.executors.keys().collect();
+    agents.sort();
+    for agent_id in agents {
+        let mut on_agent: Vec<&mesos::ExecutorInfo> =
+            framework.executors[agent_id].values().collect();
+        on_agent.sort_by(|a, b| a.executor_id.value.cmp(&b.executor_id.value));
+        for e in on_agent {
+            executor(out, e, agent_id);
+        }
+    }
+    out.end_array();
+}
+
+/// A framework's outstanding offers, by id.
+fn offers(out: &mut JsonOut, framework: &Framework, snapshot: &StateSnapshot) {
+    let mut offers: Vec<&mesos::Offer> = snapshot
+        .offers
+        .iter()
+        .filter(|o| o.framework_id == framework.id)
+        .map(|o| &o.offer)
+        .collect();
+    offers.sort_by(|a, b| a.id.value.cmp(&b.id.value));
+    out.begin_array();
+    for o in offers {
+        offer(out, o);
+    }
+    out.end_array();
+}
+
 /// A framework: its summary fields (Mesos: `json(Summary<Framework>)`), and with
 /// `snapshot` the full one (Mesos: `FullFrameworkWriter`); with `extra`, the
 /// `/state-summary` fields.
@@ -414,18 +451,7 @@ fn framework(
     out.field("connected", &(framework.pid.is_some() && framework.active()));
     if full {
         out.key("executors");
-        out.begin_array();
-        let mut agents: Vec<&AgentId> = framework.executors.keys().collect();
-        agents.sort();
-        for agent_id in agents {
-            let mut on_agent: Vec<&mesos::ExecutorInfo> =
-                framework.executors[agent_id].values().collect();
-            on_agent.sort_by(|a, b| a.executor_id.value.cmp(&b.executor_id.value));
-            for e in on_agent {
-                executor(out, e, agent_id);
-            }
-        }
-        out.end_array();
+        executors(out, framework);
         out.field_f64("failover_timeout", info.failover_timeout.unwrap_or(0.0));
     }
     out.field("hostname", info.hostname.as_deref().unwrap_or_default());
@@ -443,19 +469,8 @@ fn framework(
     out.key("offered_resources");
     resources(out, offered_here);
     if let Some(snapshot) = snapshot {
-        let mut offers: Vec<&mesos::Offer> = snapshot
-            .offers
-            .iter()
-            .filter(|o| o.framework_id == framework.id)
-            .map(|o| &o.offer)
-            .collect();
-        offers.sort_by(|a, b| a.id.value.cmp(&b.id.value));
         out.key("offers");
-        out.begin_array();
-        for o in offers {
-            offer(out, o);
-        }
-        out.end_array();
+        offers(out, framework, snapshot);
     }
     if let Some(pid) = &framework.pid {
         out.field("pid", &pid.to_string());
