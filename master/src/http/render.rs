@@ -346,7 +346,8 @@ impl Renderings {
     /// The `200` answer `render` writes for `key` in snapshot `generation`, streamed as
     /// it is written (on a rendering thread, [`off_io`]'s pool and queue), unless another
     /// request renders or rendered it already: then the same chunks, from the first.
-    /// `503` at once when the rendering queue is full.
+    /// `503` at once when the rendering queue is full (also for a request that would
+    /// have shared: the master is overloaded either way).
     pub async fn stream(
         self: &Arc<Self>,
         generation: u64,
@@ -354,6 +355,9 @@ impl Renderings {
         content_type: &'static str,
         render: impl FnOnce(&mut JsonOut) + Send + 'static,
     ) -> Response {
+        // The place in the queue is taken before the answer is kept: a kept answer
+        // always has a rendering coming, so a request sharing it never waits in vain.
+        let Some(queued) = enqueue() else { return queue_full() };
         let kept = self.slot(generation, &key, || Slot::Streamed(StreamedBody::new()));
         let (body, start) = match kept {
             Some((Slot::Streamed(body), start)) => (body, start),
@@ -361,13 +365,10 @@ impl Renderings {
             Some((Slot::Whole(_), _)) | None => (StreamedBody::new(), true),
         };
         if !start {
+            drop(queued);
             self.shared.fetch_add(1, Ordering::Relaxed);
             return body.response(content_type);
         }
-        let Some(queued) = enqueue() else {
-            self.forget(generation, &key);
-            return queue_full();
-        };
         self.rendered.fetch_add(1, Ordering::Relaxed);
         let (renderings, rendering) = (self.clone(), body.clone());
         tokio::spawn(async move {
