@@ -28,17 +28,18 @@ pub struct StateSnapshot {
     pub start_time: Time,
     /// When it was elected.
     pub elected_time: Time,
-    /// Registered agents.
-    pub agents: Vec<Agent>,
+    /// Registered agents, by id (shared with the master's core: copied only when the
+    /// core changes one, [`crate::core::SharedMap`]).
+    pub agents: Vec<Arc<Agent>>,
     /// The operator's state of the registered agents that are deactivated or draining
     /// (the others have the default).
     pub agent_operator_states: std::collections::HashMap<AgentId, AgentOperatorState>,
     /// Unreachable agents.
     pub unreachable: Vec<(AgentId, UnreachableAgent)>,
-    /// Registered frameworks.
-    pub frameworks: Vec<Framework>,
-    /// Removed frameworks.
-    pub completed_frameworks: Vec<Framework>,
+    /// Registered frameworks, by id (shared like the agents).
+    pub frameworks: Vec<Arc<Framework>>,
+    /// Removed frameworks (shared).
+    pub completed_frameworks: Vec<Arc<Framework>>,
     /// Outstanding offers.
     pub offers: Vec<OfferEntry>,
     /// Outstanding inverse offers (maintenance).
@@ -56,12 +57,13 @@ pub struct StateSnapshot {
 }
 
 impl StateSnapshot {
-    /// Copies the state of `core`.
+    /// Copies the state of `core`: the agents, frameworks and tasks as pointers to the
+    /// values the core shares (it copies one before changing it), the rest by value.
     pub fn of(core: &MasterCore, flags: Vec<(String, String)>) -> StateSnapshot {
         let (start_time, elected_time) = core.start_and_elected_time();
-        let mut agents: Vec<Agent> = core.agents().cloned().collect();
+        let mut agents: Vec<Arc<Agent>> = core.shared_agents().cloned().collect();
         agents.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut frameworks: Vec<Framework> = core.frameworks().cloned().collect();
+        let mut frameworks: Vec<Arc<Framework>> = core.shared_frameworks().cloned().collect();
         frameworks.sort_by(|a, b| a.id.cmp(&b.id));
         let agent_operator_states = agents
             .iter()
@@ -76,7 +78,7 @@ impl StateSnapshot {
             agents,
             unreachable: core.unreachable_agents().map(|(id, u)| (id.clone(), u.clone())).collect(),
             frameworks,
-            completed_frameworks: core.completed_frameworks().cloned().collect(),
+            completed_frameworks: core.shared_completed_frameworks().cloned().collect(),
             offers: core.offers().cloned().collect(),
             inverse_offers: core.inverse_offers().cloned().collect(),
             stats: core.stats().clone(),
@@ -93,7 +95,7 @@ impl StateSnapshot {
 pub struct SnapshotCell {
     generation: AtomicU64,
     cached: Mutex<Option<(u64, Arc<StateSnapshot>)>>,
-    renderings: crate::http::render::Renderings,
+    renderings: Arc<crate::http::render::Renderings>,
 }
 
 impl SnapshotCell {
@@ -125,7 +127,7 @@ impl SnapshotCell {
     }
 
     /// The answers rendered from this cell's copies, shared between concurrent requests.
-    pub fn renderings(&self) -> &crate::http::render::Renderings {
+    pub fn renderings(&self) -> &Arc<crate::http::render::Renderings> {
         &self.renderings
     }
 }

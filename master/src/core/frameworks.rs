@@ -567,7 +567,13 @@ impl MasterCore {
             }
             self.remove_task(framework_id, &task_id);
         }
-        for agent in self.agents.values_mut() {
+        // Only the agents that hold something of it: the others stay shared with snapshots.
+        let holds = |agent: &super::state::Agent| {
+            agent.executors.contains_key(framework_id)
+                || agent.tasks.contains_key(framework_id)
+                || agent.used.contains_key(framework_id)
+        };
+        for agent in self.agents.values_mut_where(holds) {
             agent.executors.remove(framework_id);
             agent.tasks.remove(framework_id);
             agent.used.remove(framework_id);
@@ -589,7 +595,7 @@ impl MasterCore {
         self.allocator(AllocatorCall::RemoveFramework { framework_id: framework_id.clone() });
         self.event(super::MasterEvent::FrameworkRemoved(Box::new(framework.info.clone())));
         self.stats.frameworks_removed += 1;
-        self.completed_frameworks.push_back(framework);
+        self.completed_frameworks.push_back(std::sync::Arc::new(framework));
         while self.completed_frameworks.len() > MAX_COMPLETED_FRAMEWORKS {
             self.completed_frameworks.pop_front();
         }

@@ -42,6 +42,7 @@ mod operations;
 pub mod operations_feedback;
 pub mod quota;
 pub mod registry;
+pub mod shared;
 mod state;
 mod tasks;
 mod validation;
@@ -59,6 +60,7 @@ pub use draining::{AgentCallDone, AgentOperatorState, OperatorReply, OperatorReq
 pub use frameworks::framework_roles;
 pub use maintenance::MaintenanceDone;
 pub use offers::AllocationDecision;
+pub use shared::SharedMap;
 
 pub use state::{Agent, AgentState, Framework, FrameworkState, OfferEntry, UnreachableAgent};
 
@@ -420,12 +422,12 @@ pub struct MasterCore {
     pub(crate) next_framework: u64,
     pub(crate) next_agent: u64,
     pub(crate) next_offer: u64,
-    pub(crate) agents: HashMap<AgentId, Agent>,
+    pub(crate) agents: SharedMap<AgentId, Agent>,
     pub(crate) agents_by_pid: HashMap<Pid, AgentId>,
     pub(crate) unreachable: HashMap<AgentId, UnreachableAgent>,
-    pub(crate) frameworks: HashMap<FrameworkId, Framework>,
+    pub(crate) frameworks: SharedMap<FrameworkId, Framework>,
     pub(crate) frameworks_by_pid: HashMap<Pid, FrameworkId>,
-    pub(crate) completed_frameworks: VecDeque<Framework>,
+    pub(crate) completed_frameworks: VecDeque<std::sync::Arc<Framework>>,
     pub(crate) offers: HashMap<OfferId, OfferEntry>,
     /// Senders whose registration is being written to the registry (retries are ignored).
     pub(crate) pending_pids: std::collections::HashSet<Pid>,
@@ -482,10 +484,10 @@ impl MasterCore {
             next_framework: 0,
             next_agent: 0,
             next_offer: 0,
-            agents: HashMap::new(),
+            agents: SharedMap::new(),
             agents_by_pid: HashMap::new(),
             unreachable: HashMap::new(),
-            frameworks: HashMap::new(),
+            frameworks: SharedMap::new(),
             frameworks_by_pid: HashMap::new(),
             completed_frameworks: VecDeque::new(),
             offers: HashMap::new(),
@@ -557,6 +559,21 @@ impl MasterCore {
 
     /// Frameworks that were removed, most recent last.
     pub fn completed_frameworks(&self) -> impl Iterator<Item = &Framework> {
+        self.completed_frameworks.iter().map(|f| &**f)
+    }
+
+    /// Registered agents, shared (a snapshot keeps them without copying).
+    pub fn shared_agents(&self) -> impl Iterator<Item = &std::sync::Arc<Agent>> {
+        self.agents.shared_values()
+    }
+
+    /// Registered frameworks, shared (a snapshot keeps them without copying).
+    pub fn shared_frameworks(&self) -> impl Iterator<Item = &std::sync::Arc<Framework>> {
+        self.frameworks.shared_values()
+    }
+
+    /// Removed frameworks, most recent last, shared.
+    pub fn shared_completed_frameworks(&self) -> impl Iterator<Item = &std::sync::Arc<Framework>> {
         self.completed_frameworks.iter()
     }
 

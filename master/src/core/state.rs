@@ -2,6 +2,9 @@
 //! agents keep an index of them.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use super::shared::SharedMap;
 
 use libprocess::{Pid, Time};
 use mesos_proto::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
@@ -131,9 +134,9 @@ pub struct Framework {
     /// Roles it asked not to get offers for.
     pub suppressed_roles: BTreeSet<String>,
     /// Its tasks that are not yet completed (including terminal ones not yet acknowledged).
-    pub tasks: HashMap<TaskId, mesos::Task>,
-    /// Its completed tasks, most recent last (bounded).
-    pub completed_tasks: VecDeque<mesos::Task>,
+    pub tasks: SharedMap<TaskId, mesos::Task>,
+    /// Its completed tasks, most recent last (bounded), shared with snapshots.
+    pub completed_tasks: VecDeque<Arc<mesos::Task>>,
     /// Its outstanding offers.
     pub offers: HashSet<OfferId>,
     /// Its executors, by agent.
@@ -165,7 +168,7 @@ impl Framework {
             pid,
             state,
             suppressed_roles,
-            tasks: HashMap::new(),
+            tasks: SharedMap::new(),
             completed_tasks: VecDeque::new(),
             offers: HashSet::new(),
             executors: HashMap::new(),

@@ -297,7 +297,7 @@ impl MasterCore {
         }
         // Present: the `let else` at the top returned if not; only agents changed since.
         let framework = self.frameworks.get_mut(framework_id).expect("present above");
-        framework.completed_tasks.push_back(task);
+        framework.completed_tasks.push_back(std::sync::Arc::new(task));
         while framework.completed_tasks.len() > MAX_COMPLETED_TASKS_PER_FRAMEWORK {
             framework.completed_tasks.pop_front();
         }

@@ -11,10 +11,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use mesos_proto::mesos;
 use serde_json::{Value, json};
 
+use super::json_out::JsonOut;
 use super::query::{Query, QueryError};
 use super::state_json::{
     OfferedIndex, agent_json, flags_json, framework_json, framework_summary_json, task_json,
 };
+use super::state_writer;
 use crate::snapshot::StateSnapshot;
 
 /// Tasks `/tasks` returns when no `limit` is given (Mesos: `TASK_LIMIT`).
@@ -68,7 +70,7 @@ pub fn state_summary(s: &StateSnapshot, _query: &Query) -> Result<Value, QueryEr
     let mut framework_agents: HashMap<String, BTreeSet<&str>> = HashMap::new();
     for framework in &s.frameworks {
         let id = framework.id.to_string();
-        for task in framework.tasks.values().chain(framework.completed_tasks.iter()) {
+        for task in framework.tasks.values().chain(framework.completed_tasks.iter().map(|t| &**t)) {
             let agent = task.slave_id.value.as_str();
             by_agent.entry(agent).or_default().count(task);
             by_framework.entry(id.clone()).or_default().count(task);
@@ -150,7 +152,7 @@ fn first_timestamp(task: &mesos::Task) -> Option<f64> {
 /// with `asc` only). One Mesos quirk is not reproduced: with a negative `limit` and a
 /// positive `offset`, its `offset + limit` wraps around and returns no tasks; here
 /// the page starts at `offset` and has no limit.
-pub fn tasks(s: &StateSnapshot, query: &Query) -> Result<Value, QueryError> {
+fn select_tasks<'s>(s: &'s StateSnapshot, query: &Query) -> Vec<&'s mesos::Task> {
     let limit = match query.int("limit") {
         None => TASK_LIMIT,
         Some(limit) => usize::try_from(limit).unwrap_or(usize::MAX),
@@ -162,7 +164,7 @@ pub fn tasks(s: &StateSnapshot, query: &Query) -> Result<Value, QueryError> {
     let ascending = query.get("order") == Some("asc");
     let framework_id = query.get("framework_id");
     let task_id = query.get("task_id");
-    let mut tasks: Vec<&mesos::Task> = s
+    let mut tasks: Vec<&'s mesos::Task> = s
         .frameworks
         .iter()
         .chain(s.completed_frameworks.iter())
@@ -170,7 +172,7 @@ pub fn tasks(s: &StateSnapshot, query: &Query) -> Result<Value, QueryError> {
         .flat_map(|f| {
             let mut live: Vec<&mesos::Task> = f.tasks.values().collect();
             live.sort_by(|a, b| a.task_id.value.cmp(&b.task_id.value));
-            live.into_iter().chain(f.completed_tasks.iter())
+            live.into_iter().chain(f.completed_tasks.iter().map(|t| &**t))
         })
         .filter(|t| task_id.is_none_or(|w| w == t.task_id.value))
         .collect();
@@ -186,8 +188,33 @@ pub fn tasks(s: &StateSnapshot, query: &Query) -> Result<Value, QueryError> {
         };
         if ascending { ordering } else { ordering.reverse() }
     });
-    let page: Vec<Value> = tasks.into_iter().skip(offset).take(limit).map(task_json).collect();
+    tasks.into_iter().skip(offset).take(limit).collect()
+}
+
+/// [`write_tasks`] as a `Value`.
+pub fn tasks(s: &StateSnapshot, query: &Query) -> Result<Value, QueryError> {
+    let page: Vec<Value> = select_tasks(s, query).into_iter().map(task_json).collect();
     Ok(json!({ "tasks": page }))
+}
+
+/// [`tasks`] written straight to bytes.
+pub fn write_tasks(s: &StateSnapshot, query: &Query, out: &mut JsonOut) {
+    state_writer::tasks_endpoint(out, select_tasks(s, query));
+}
+
+/// [`state_summary`] written straight to bytes.
+pub fn write_state_summary(s: &StateSnapshot, _query: &Query, out: &mut JsonOut) {
+    state_writer::state_summary(out, s);
+}
+
+/// [`frameworks`] written straight to bytes.
+pub fn write_frameworks(s: &StateSnapshot, query: &Query, out: &mut JsonOut) {
+    state_writer::frameworks_endpoint(out, s, query.get("framework_id"));
+}
+
+/// [`slaves`] written straight to bytes.
+pub fn write_slaves(s: &StateSnapshot, query: &Query, out: &mut JsonOut) {
+    state_writer::slaves_endpoint(out, s, query.get("slave_id"));
 }
 
 /// Role weights from the `weights` flag (`role1=2,role2=1`), as shown at `/flags`.

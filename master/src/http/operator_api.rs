@@ -628,7 +628,9 @@ fn get_tasks(s: &StateSnapshot) -> response::GetTasks {
         pending_tasks: Vec::new(),
         tasks: s.frameworks.iter().flat_map(|f| f.tasks.values().map(evolve)).collect(),
         unreachable_tasks: Vec::new(),
-        completed_tasks: all().flat_map(|f| f.completed_tasks.iter().map(evolve)).collect(),
+        completed_tasks: all()
+            .flat_map(|f| f.completed_tasks.iter().map(|t| evolve(&**t)))
+            .collect(),
         orphan_tasks: Vec::new(),
     }
 }

@@ -15,33 +15,45 @@ use std::sync::Arc;
 use http::StatusCode;
 use libprocess::http::{self as lhttp, Request, Response};
 use libprocess::{Context, ProcessRef};
-use serde_json::Value;
 
 use super::endpoints;
+use super::json_out::JsonOut;
 use super::query::{self, Query, QueryError};
 use super::render;
 use super::roles;
-use super::state_json::state_json;
+use super::state_writer;
 use super::visibility;
 use crate::leadership::LeaderView;
 use crate::process::MasterProcess;
 use crate::snapshot::{SnapshotCell, StateSnapshot};
 use mesos_security::{Authorizer, Principal};
 
-/// A read-only endpoint: renders a snapshot and a query, or refuses the query.
-type Render = fn(&StateSnapshot, &Query) -> Result<Value, QueryError>;
+/// A big read-only answer: writes the JSON of a snapshot and a query, streamed.
+type Write = fn(&StateSnapshot, &Query, &mut JsonOut);
+/// A small read-only answer: a snapshot and a query as a `Value`, or the query refused.
+type Print = fn(&StateSnapshot, &Query) -> Result<serde_json::Value, QueryError>;
 
-/// The read-only JSON endpoints and their renderers.
-const READ_ONLY: [(&str, Render); 9] = [
-    ("/state", |s, _| Ok(state_json(s))),
-    ("/state.json", |s, _| Ok(state_json(s))),
-    ("/state-summary", endpoints::state_summary),
-    ("/frameworks", endpoints::frameworks),
-    ("/slaves", endpoints::slaves),
-    ("/tasks", endpoints::tasks),
-    ("/tasks.json", endpoints::tasks),
-    ("/roles", roles::roles),
-    ("/flags", endpoints::flags),
+/// How a read-only endpoint renders: by its table entry, or `/roles` under ACLs (only
+/// the roles `view_roles` lets the caller see; Mesos: readonly_handler.cpp `roles`).
+#[derive(Clone, Copy)]
+enum Renderer {
+    Write(Write),
+    Print(Print),
+    Roles,
+}
+
+/// The read-only JSON endpoints and their renderers. The big ones write straight to
+/// bytes ([`state_writer`]) and stream; the small ones print a `Value`.
+const READ_ONLY: [(&str, Renderer); 9] = [
+    ("/state", Renderer::Write(|s, _, out| state_writer::state(out, s))),
+    ("/state.json", Renderer::Write(|s, _, out| state_writer::state(out, s))),
+    ("/state-summary", Renderer::Write(endpoints::write_state_summary)),
+    ("/frameworks", Renderer::Write(endpoints::write_frameworks)),
+    ("/slaves", Renderer::Write(endpoints::write_slaves)),
+    ("/tasks", Renderer::Write(endpoints::write_tasks)),
+    ("/tasks.json", Renderer::Write(endpoints::write_tasks)),
+    ("/roles", Renderer::Print(roles::roles)),
+    ("/flags", Renderer::Print(endpoints::flags)),
 ];
 
 /// Installs the read-only endpoints, `/health` and `/redirect` on the master process.
@@ -71,7 +83,7 @@ pub(super) fn install(ctx: &mut Context<'_, MasterProcess>, shared: &super::Shar
                     let render = if path == "/roles" && authorizer.is_some() {
                         Renderer::Roles
                     } else {
-                        Renderer::Plain(render)
+                        render
                     };
                     read_only(&cell, &master, &request, (authorizer, principal), render).await
                 }) as Pin<Box<dyn Future<Output = Response> + Send>>
@@ -94,13 +106,6 @@ pub(super) fn install(ctx: &mut Context<'_, MasterProcess>, shared: &super::Shar
 
 fn shutting_down() -> Response {
     lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "master is shutting down")
-}
-
-/// How a read-only endpoint renders: by its table entry, or `/roles` under ACLs (only
-/// the roles `view_roles` lets the caller see; Mesos: readonly_handler.cpp `roles`).
-enum Renderer {
-    Plain(Render),
-    Roles,
 }
 
 /// Answers a read-only endpoint from the current snapshot, rendered off the I/O thread
@@ -127,19 +132,40 @@ async fn read_only(
         params: request.uri().query().unwrap_or_default().to_string(),
         principal: principal.as_ref().map(|p| p.0.clone()),
     };
+    let jsonp = match query.jsonp() {
+        Ok(jsonp) => jsonp.map(str::to_string),
+        Err(error) => return query::bad_request(&error),
+    };
+    if let Renderer::Write(write) = render {
+        let content_type = if jsonp.is_some() { "text/javascript" } else { "application/json" };
+        return cell
+            .renderings()
+            .stream(generation, key, content_type, move |out| {
+                // The caller sees only what the view_* ACLs let it see.
+                let snapshot =
+                    visibility::visible(snapshot, authorizer.as_deref(), principal.as_ref());
+                if let Some(callback) = &jsonp {
+                    out.raw(format!("{callback}(").as_bytes());
+                }
+                write(&snapshot, &query, out);
+                if jsonp.is_some() {
+                    out.raw(b");");
+                }
+            })
+            .await;
+    }
     cell.renderings()
         .answer(generation, key, move || {
-            // The caller sees only what the view_* ACLs let it see.
             let snapshot = visibility::visible(snapshot, authorizer.as_deref(), principal.as_ref());
             let rendered = match render {
-                Renderer::Plain(render) => render(&snapshot, &query),
-                Renderer::Roles => Ok(roles::roles_json(&snapshot, |role| {
+                Renderer::Print(print) => print(&snapshot, &query),
+                Renderer::Write(_) | Renderer::Roles => Ok(roles::roles_json(&snapshot, |role| {
                     roles::may_view_role(authorizer.as_deref(), principal.as_ref(), role)
                 })),
             };
-            match (rendered, query.jsonp()) {
-                (Ok(value), Ok(jsonp)) => query::ok_json(&value, jsonp),
-                (Err(error), _) | (_, Err(error)) => query::bad_request(&error),
+            match rendered {
+                Ok(value) => query::ok_json(&value, jsonp.as_deref()),
+                Err(error) => query::bad_request(&error),
             }
         })
         .await

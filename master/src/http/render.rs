@@ -9,6 +9,12 @@
 //! `/state` on a libprocess worker for the same reason (master/readonly_handler.cpp,
 //! `Master::ReadOnlyHandler`, which runs off the master actor since 1.7).
 //!
+//! The big JSON answers are streamed ([`Renderings::stream`]): the renderer hands its
+//! output on in chunks of [`super::json_out::CHUNK_BYTES`] as it writes, and each
+//! request's response sends them as they come (chunked encoding) through a channel of
+//! [`STREAM_CHUNKS`] chunks, so the first bytes leave while the rest is being rendered
+//! and no request holds a second copy of the body.
+//!
 //! Concurrent requests for the same answer of the same snapshot share one rendering
 //! ([`Renderings`]): Mesos answers identical read-only requests of one batch with one
 //! rendering the same way (master/http.cpp `Master::Http::deferBatchedRequest` matches
@@ -22,7 +28,9 @@ use bytes::Bytes;
 use http::StatusCode;
 use libprocess::http::{self as lhttp, Response, ResponseBody};
 use parking_lot::Mutex;
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::{OnceCell, Semaphore, mpsc, watch};
+
+use super::json_out::JsonOut;
 
 /// Renderings running at once (in the whole OS process: a simulated cluster's masters
 /// share them). Two: a machine of two cores keeps one for everything else.
@@ -46,11 +54,7 @@ impl Drop for Queued {
 /// Runs `render` on a rendering thread and returns its answer; `503` when too many
 /// renderings wait already, `500` if the rendering panicked.
 pub async fn off_io(render: impl FnOnce() -> Response + Send + 'static) -> Response {
-    if QUEUED.fetch_add(1, Ordering::AcqRel) >= MAX_QUEUED {
-        QUEUED.fetch_sub(1, Ordering::AcqRel);
-        return lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "too many renderings queued");
-    }
-    let _queued = Queued;
+    let Some(_queued) = enqueue() else { return queue_full() };
     // The semaphore is never closed, so acquiring fails only on a closed one: not here.
     let Ok(permit) = RENDERING.acquire().await else {
         return lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "rendering stopped");
@@ -63,6 +67,104 @@ pub async fn off_io(render: impl FnOnce() -> Response + Send + 'static) -> Respo
     rendered.unwrap_or_else(|_| {
         lhttp::text(StatusCode::INTERNAL_SERVER_ERROR, "rendering the answer failed")
     })
+}
+
+/// Chunks waiting in one streamed response for its client to read them. The renderer
+/// does not wait for slow clients: it appends to the answer's chunk list, which a
+/// finished answer keeps anyway for later requests ([`MAX_SHARED_BYTES`]).
+pub const STREAM_CHUNKS: usize = 8;
+
+/// Takes a place in the rendering queue, or `None` when it is full.
+fn enqueue() -> Option<Queued> {
+    if QUEUED.fetch_add(1, Ordering::AcqRel) >= MAX_QUEUED {
+        QUEUED.fetch_sub(1, Ordering::AcqRel);
+        return None;
+    }
+    Some(Queued)
+}
+
+fn queue_full() -> Response {
+    lhttp::text(StatusCode::SERVICE_UNAVAILABLE, "too many renderings queued")
+}
+
+/// How far the rendering of a streamed answer got.
+#[derive(Clone, Copy, Default)]
+struct Progress {
+    /// Chunks in the list so far.
+    chunks: usize,
+    /// No more will come (rendered, or the rendering failed).
+    done: bool,
+}
+
+/// The chunks of one streamed answer, as they are rendered; every request for the
+/// answer streams them from here.
+struct StreamedBody {
+    chunks: Mutex<Vec<Bytes>>,
+    progress: watch::Sender<Progress>,
+}
+
+impl StreamedBody {
+    fn new() -> Arc<StreamedBody> {
+        Arc::new(StreamedBody {
+            chunks: Mutex::new(Vec::new()),
+            progress: watch::Sender::new(Progress::default()),
+        })
+    }
+
+    fn push(&self, chunk: Bytes) {
+        let mut chunks = self.chunks.lock();
+        chunks.push(chunk);
+        let count = chunks.len();
+        drop(chunks);
+        self.progress.send_modify(|p| p.chunks = count);
+    }
+
+    fn finish(&self) {
+        self.progress.send_modify(|p| p.done = true);
+    }
+
+    fn bytes(&self) -> usize {
+        self.chunks.lock().iter().map(Bytes::len).sum()
+    }
+
+    /// A response sending the chunks to one client as they come; it ends with the
+    /// rendering (or when the client goes away).
+    fn response(self: Arc<Self>, content_type: &'static str) -> Response {
+        let (tx, rx) = mpsc::channel(STREAM_CHUNKS);
+        tokio::spawn(async move {
+            let mut progress = self.progress.subscribe();
+            let mut next = 0;
+            loop {
+                let now = *progress.borrow_and_update();
+                while next < now.chunks {
+                    let chunk = self.chunks.lock().get(next).cloned().unwrap_or_default();
+                    next += 1;
+                    if tx.send(chunk).await.is_err() {
+                        return; // The client went away.
+                    }
+                }
+                // `done` is set after the last chunk is counted, so nothing is left.
+                if now.done || progress.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+        let mut response = http::Response::new(ResponseBody::Stream(rx));
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+        response
+    }
+}
+
+/// Marks a streamed answer finished even if its rendering panicked (its clients then
+/// get a truncated body, and the answer is not kept).
+struct FinishOnDrop(Arc<StreamedBody>);
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
 }
 
 /// Most answers kept per snapshot generation (different endpoints, queries or callers);
@@ -118,11 +220,18 @@ impl Rendered {
     }
 }
 
+/// One kept answer: whole ([`Renderings::answer`]) or streamed ([`Renderings::stream`]).
+#[derive(Clone)]
+enum Slot {
+    Whole(Arc<OnceCell<Rendered>>),
+    Streamed(Arc<StreamedBody>),
+}
+
 /// The answers of one snapshot generation, in flight or finished.
 #[derive(Default)]
 struct Generation {
     generation: u64,
-    answers: HashMap<RenderKey, Arc<OnceCell<Rendered>>>,
+    answers: HashMap<RenderKey, Slot>,
     bytes: usize,
 }
 
@@ -192,6 +301,22 @@ impl Renderings {
     /// The shared slot of `key` in `generation`; `None` to render alone (an older
     /// generation, or [`MAX_SHARED`] answers kept already).
     fn cell(&self, generation: u64, key: &RenderKey) -> Option<Arc<OnceCell<Rendered>>> {
+        let new = || Slot::Whole(Arc::new(OnceCell::new()));
+        match self.slot(generation, key, new)? {
+            (Slot::Whole(cell), _) => Some(cell),
+            // The same key is never both (a route answers one way).
+            (Slot::Streamed(_), _) => None,
+        }
+    }
+
+    /// The kept slot of `key` in `generation` and whether it was just made by `new`;
+    /// `None` to render alone (an older generation, or [`MAX_SHARED`] answers kept).
+    fn slot(
+        &self,
+        generation: u64,
+        key: &RenderKey,
+        new: impl FnOnce() -> Slot,
+    ) -> Option<(Slot, bool)> {
         let mut current = self.current.lock();
         if generation > current.generation {
             *current = Generation { generation, ..Default::default() };
@@ -199,15 +324,82 @@ impl Renderings {
         if generation < current.generation {
             return None;
         }
-        if let Some(cell) = current.answers.get(key) {
-            return Some(cell.clone());
+        if let Some(slot) = current.answers.get(key) {
+            return Some((slot.clone(), false));
         }
         if current.answers.len() >= MAX_SHARED {
             return None;
         }
-        let cell = Arc::new(OnceCell::new());
-        current.answers.insert(key.clone(), cell.clone());
-        Some(cell)
+        let slot = new();
+        current.answers.insert(key.clone(), slot.clone());
+        Some((slot, true))
+    }
+
+    /// Forgets `key`'s answer in `generation` (its rendering failed, or was refused).
+    fn forget(&self, generation: u64, key: &RenderKey) {
+        let mut current = self.current.lock();
+        if current.generation == generation {
+            current.answers.remove(key);
+        }
+    }
+
+    /// The `200` answer `render` writes for `key` in snapshot `generation`, streamed as
+    /// it is written (on a rendering thread, [`off_io`]'s pool and queue), unless another
+    /// request renders or rendered it already: then the same chunks, from the first.
+    /// `503` at once when the rendering queue is full (also for a request that would
+    /// have shared: the master is overloaded either way).
+    pub async fn stream(
+        self: &Arc<Self>,
+        generation: u64,
+        key: RenderKey,
+        content_type: &'static str,
+        render: impl FnOnce(&mut JsonOut) + Send + 'static,
+    ) -> Response {
+        // The place in the queue is taken before the answer is kept: a kept answer
+        // always has a rendering coming, so a request sharing it never waits in vain.
+        let Some(queued) = enqueue() else { return queue_full() };
+        let kept = self.slot(generation, &key, || Slot::Streamed(StreamedBody::new()));
+        let (body, start) = match kept {
+            Some((Slot::Streamed(body), start)) => (body, start),
+            // Rendered alone: nobody shares it.
+            Some((Slot::Whole(_), _)) | None => (StreamedBody::new(), true),
+        };
+        if !start {
+            drop(queued);
+            self.shared.fetch_add(1, Ordering::Relaxed);
+            return body.response(content_type);
+        }
+        self.rendered.fetch_add(1, Ordering::Relaxed);
+        let (renderings, rendering) = (self.clone(), body.clone());
+        tokio::spawn(async move {
+            let _queued = queued;
+            // The semaphore is never closed; if it were, the answer just ends empty.
+            let Ok(permit) = RENDERING.acquire().await else {
+                rendering.finish();
+                return renderings.forget(generation, &key);
+            };
+            let finish = FinishOnDrop(rendering.clone());
+            let written = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                let sink = finish.0.clone();
+                let mut out = JsonOut::streaming(Box::new(move |chunk| {
+                    sink.push(chunk);
+                    true
+                }));
+                render(&mut out);
+                out.finish();
+                drop(finish);
+            })
+            .await;
+            match written {
+                Ok(()) => renderings.account(generation, &key, rendering.bytes()),
+                Err(_) => {
+                    tracing::warn!(route = %key.route, "rendering the answer failed");
+                    renderings.forget(generation, &key);
+                }
+            }
+        });
+        body.response(content_type)
     }
 
     /// Counts a finished answer against [`MAX_SHARED_BYTES`]; forgets it past the bound.
@@ -321,5 +513,34 @@ mod tests {
         let retried = renderings.answer(2, key(None), counted(&count, "ok")).await;
         assert_eq!(body(retried).await, "ok");
         assert_eq!((count.load(Ordering::SeqCst), renderings.shared()), (4, 0));
+    }
+
+    /// A streamed answer reaches its client in several chunks that add up to what the
+    /// renderer wrote; a second request for it shares the rendering and gets the same.
+    #[tokio::test]
+    async fn streamed_answers_come_in_chunks_and_are_shared() {
+        let renderings = Arc::new(Renderings::default());
+        let render = |out: &mut JsonOut| {
+            out.begin_array();
+            for i in 0..200_000 {
+                out.value(&i);
+                out.boundary();
+            }
+            out.end_array();
+        };
+        let first = renderings.stream(1, key(None), "application/json", render).await;
+        let second = renderings.stream(1, key(None), "application/json", render).await;
+        assert_eq!(first.headers()[http::header::CONTENT_TYPE], "application/json");
+        let mut stream = first.into_body();
+        let (mut chunks, mut all) = (0, Vec::new());
+        while let Some(chunk) = stream.next_chunk().await {
+            chunks += 1;
+            all.extend_from_slice(&chunk);
+        }
+        let expected = serde_json::to_vec(&(0..200_000).collect::<Vec<i32>>()).expect("JSON");
+        assert!(chunks > 1, "{chunks} chunks");
+        assert_eq!(all, expected);
+        assert_eq!(body(second).await, expected);
+        assert_eq!((renderings.rendered(), renderings.shared()), (1, 1));
     }
 }

@@ -364,7 +364,7 @@ pub fn framework_json(
     value["tasks"] = json!(live.into_iter().map(task_json).collect::<Vec<_>>());
     value["unreachable_tasks"] = json!(unreachable.into_iter().map(task_json).collect::<Vec<_>>());
     value["completed_tasks"] =
-        json!(framework.completed_tasks.iter().map(task_json).collect::<Vec<_>>());
+        json!(framework.completed_tasks.iter().map(|t| task_json(t)).collect::<Vec<_>>());
     let mut offers: Vec<&mesos::Offer> = snapshot
         .offers
         .iter()

@@ -61,12 +61,13 @@ pub fn visible(
         // Mesos: `/state` leaves the flags out for a caller `view_flags` denies.
         filtered.flags.clear();
     }
-    filtered.frameworks.retain_mut(|f| viewer.trim(f));
-    filtered.completed_frameworks.retain_mut(|f| viewer.trim(f));
+    filtered.frameworks.retain_mut(|f| viewer.trim(Arc::make_mut(f)));
+    filtered.completed_frameworks.retain_mut(|f| viewer.trim(Arc::make_mut(f)));
     let shown: std::collections::HashSet<_> =
         filtered.frameworks.iter().map(|f| f.id.clone()).collect();
     filtered.offers.retain(|o| shown.contains(&o.framework_id));
     for agent in &mut filtered.agents {
+        let agent = Arc::make_mut(agent);
         agent.tasks.retain(|framework_id, tasks| {
             let Some(framework) = filtered.frameworks.iter().find(|f| &f.id == framework_id) else {
                 return false;

@@ -1,0 +1,250 @@
+//! A JSON writer straight to bytes, for the big read-only answers.
+//!
+//! `/master/state` at 10,000 agents is tens of megabytes. Built as a `serde_json::Value`
+//! tree first (a map and a string per field, then printed), it cost seconds of CPU; here
+//! the renderers write each field as they walk the snapshot, with `serde_json`'s own
+//! escaping and number formatting, so the bytes are those the `Value` would have printed.
+//! Like a `Value` printed by `serde_json` (no `preserve_order`), every object lists its
+//! keys in byte order: the renderers write them in that order, which
+//! `state_writer`'s equality test checks against the `Value` renderers.
+//!
+//! The output goes into a buffer that, with a [`Sink`], is handed on in chunks of about
+//! [`CHUNK_BYTES`] as it fills, so a streamed answer never holds the whole body.
+
+use bytes::Bytes;
+use serde::Serialize;
+
+/// The size of a chunk handed to the [`Sink`].
+pub const CHUNK_BYTES: usize = 256 << 10;
+
+/// Where finished chunks go; `false` when nobody reads them any more (the client went
+/// away), which stops the rendering.
+pub type Sink<'a> = Box<dyn FnMut(Bytes) -> bool + Send + 'a>;
+
+/// The writer: a buffer, the comma state of each open object or array, and an optional
+/// sink for chunks.
+pub struct JsonOut<'a> {
+    buf: Vec<u8>,
+    /// One entry per open object or array: true until its first member is written.
+    first: Vec<bool>,
+    /// A key was just written: the next value needs no comma.
+    after_key: bool,
+    sink: Option<Sink<'a>>,
+    /// The sink refused a chunk: the rest is not worth rendering.
+    closed: bool,
+}
+
+impl Default for JsonOut<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> JsonOut<'a> {
+    /// A writer that keeps everything in its buffer ([`JsonOut::into_bytes`]).
+    pub fn new() -> Self {
+        JsonOut { buf: Vec::new(), first: Vec::new(), after_key: false, sink: None, closed: false }
+    }
+
+    /// A writer that hands its output to `sink` in chunks ([`JsonOut::finish`]).
+    pub fn streaming(sink: Sink<'a>) -> Self {
+        JsonOut {
+            buf: Vec::with_capacity(CHUNK_BYTES + (CHUNK_BYTES >> 2)),
+            sink: Some(sink),
+            ..Self::new()
+        }
+    }
+
+    /// Everything written (a writer without a sink).
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// Hands the rest to the sink.
+    pub fn finish(mut self) {
+        self.flush(0);
+    }
+
+    /// True once the sink refused a chunk: renderers may stop early.
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Hands the buffer to the sink once it holds at least `at_least` bytes. Renderers
+    /// call it between elements ([`JsonOut::boundary`]).
+    fn flush(&mut self, at_least: usize) {
+        let Some(sink) = self.sink.as_mut() else { return };
+        if self.buf.is_empty() || self.buf.len() < at_least || self.closed {
+            return;
+        }
+        let capacity = self.buf.capacity();
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(capacity));
+        if !sink(Bytes::from(chunk)) {
+            self.closed = true;
+        }
+    }
+
+    /// A point between two elements of a big array: passes a full chunk on.
+    pub fn boundary(&mut self) {
+        if self.sink.is_some() && self.buf.len() >= CHUNK_BYTES {
+            self.flush(CHUNK_BYTES);
+        }
+        if self.closed {
+            // Nobody reads the rest: keep the memory flat while the caller unwinds.
+            self.buf.clear();
+        }
+    }
+
+    /// The comma before a value, unless it is the first in its container or follows a key.
+    fn separate(&mut self) {
+        if self.after_key {
+            self.after_key = false;
+            return;
+        }
+        if let Some(first) = self.first.last_mut() {
+            if !*first {
+                self.buf.push(b',');
+            }
+            *first = false;
+        }
+    }
+
+    /// Opens an object.
+    pub fn begin_object(&mut self) {
+        self.separate();
+        self.buf.push(b'{');
+        self.first.push(true);
+    }
+
+    /// Closes the innermost object.
+    pub fn end_object(&mut self) {
+        self.buf.push(b'}');
+        self.first.pop();
+    }
+
+    /// Opens an array.
+    pub fn begin_array(&mut self) {
+        self.separate();
+        self.buf.push(b'[');
+        self.first.push(true);
+    }
+
+    /// Closes the innermost array.
+    pub fn end_array(&mut self) {
+        self.buf.push(b']');
+        self.first.pop();
+    }
+
+    /// A key of the innermost object; its value follows.
+    pub fn key(&mut self, key: &str) {
+        self.separate();
+        self.serialize(key);
+        self.buf.push(b':');
+        self.after_key = true;
+    }
+
+    /// Any serializable value (strings, numbers, booleans, `Value`s), printed by
+    /// `serde_json` (a non-finite number becomes `null`, as in a `Value`).
+    pub fn value<T: Serialize + ?Sized>(&mut self, value: &T) {
+        self.separate();
+        self.serialize(value);
+    }
+
+    /// Bytes as they are (a JSONP callback around the document).
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// A number that a `Value` holds as a float (`json!(x)` of an `f64`).
+    pub fn f64(&mut self, value: f64) {
+        self.separate();
+        if value.is_finite() {
+            self.serialize(&value);
+        } else {
+            self.buf.extend_from_slice(b"null");
+        }
+    }
+
+    /// `key` and its value.
+    pub fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) {
+        self.key(key);
+        self.value(value);
+    }
+
+    /// `key` and a float value.
+    pub fn field_f64(&mut self, key: &str, value: f64) {
+        self.key(key);
+        self.f64(value);
+    }
+
+    /// An array of the strings `items`.
+    pub fn strings<'s>(&mut self, items: impl IntoIterator<Item = &'s str>) {
+        self.begin_array();
+        for item in items {
+            self.value(item);
+        }
+        self.end_array();
+    }
+
+    fn serialize<T: Serialize + ?Sized>(&mut self, value: &T) {
+        // Writing into a Vec cannot fail, and these values (strings, numbers, `Value`s
+        // with string keys) always serialize.
+        let _ = serde_json::to_writer(&mut self.buf, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The writer prints what `serde_json` prints for the same `Value`, commas and
+    /// escapes included, and hands a streamed answer on in chunks that add up to it.
+    #[test]
+    fn writes_what_a_value_prints() {
+        let expected = json!({
+            "a": [1, "x\"y\n", {"b": true, "c": null}],
+            "d": 0.1,
+            "e": 5.0,
+            "f": [],
+            "g": {},
+        });
+        let mut out = JsonOut::new();
+        out.begin_object();
+        out.key("a");
+        out.begin_array();
+        out.value(&1);
+        out.value("x\"y\n");
+        out.begin_object();
+        out.field("b", &true);
+        out.field("c", &serde_json::Value::Null);
+        out.end_object();
+        out.end_array();
+        out.field_f64("d", 0.1);
+        out.field_f64("e", 5.0);
+        out.key("f");
+        out.strings([]);
+        out.key("g");
+        out.begin_object();
+        out.end_object();
+        out.end_object();
+        assert_eq!(String::from_utf8(out.into_bytes()).unwrap(), expected.to_string());
+
+        let mut chunks = Vec::new();
+        let mut out = JsonOut::streaming(Box::new(|chunk| {
+            chunks.push(chunk);
+            true
+        }));
+        out.begin_array();
+        for i in 0..100_000 {
+            out.value(&i);
+            out.boundary();
+        }
+        out.end_array();
+        out.finish();
+        assert!(chunks.len() > 1, "{} chunks", chunks.len());
+        let whole: Vec<u8> = chunks.concat();
+        let expected: Vec<i32> = (0..100_000).collect();
+        assert_eq!(whole, serde_json::to_vec(&expected).unwrap());
+    }
+}

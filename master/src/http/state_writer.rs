@@ -1,0 +1,694 @@
+//! The big read-only answers written straight to bytes: `/master/state`,
+//! `/master/state-summary`, `/master/frameworks`, `/master/slaves` and `/master/tasks`.
+//!
+//! The same documents as the `Value` renderers of [`super::state_json`] (Mesos's
+//! `SlaveWriter`, `FullFrameworkWriter`, `json(Task)`, ...; see there for the fields and
+//! their presence rules), byte for byte, but written field by field into a
+//! [`JsonOut`] as the snapshot is walked, with no tree in between. Keys are written in
+//! byte order, as a printed `Value` lists them; the rare nested messages (a task's
+//! container, an agent's domain, ...) still go through the protobuf JSON mapping.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use mesos_proto::ids::AgentId;
+use mesos_proto::json::to_json;
+use mesos_proto::mesos;
+use mesos_proto::resources::{Resources, resource};
+
+use super::json_out::JsonOut;
+use super::resource_summary;
+use super::state_json::{OfferedIndex, agent_counts, framework_used, resources_full_json};
+use crate::core::{Agent, AgentOperatorState, AgentState, Framework, FrameworkState};
+use crate::snapshot::StateSnapshot;
+
+/// The `TASK_*` counts `/state-summary` adds, in the byte order of their names.
+const SUMMARY_STATES: [mesos::TaskState; 10] = {
+    use mesos::TaskState::*;
+    [
+        TaskError,
+        TaskFailed,
+        TaskFinished,
+        TaskKilled,
+        TaskKilling,
+        TaskLost,
+        TaskRunning,
+        TaskStaging,
+        TaskStarting,
+        TaskUnreachable,
+    ]
+};
+
+/// Resources as Mesos's summary object, like `Resources::to_state_json`.
+fn resources(out: &mut JsonOut, resources: &Resources) {
+    resource_summary::write_resources(out, resources);
+}
+
+/// The summary of one group of resource protos (a task's, an executor's, an offer's).
+fn protos_summary(out: &mut JsonOut, protos: &[mesos::Resource]) {
+    resource_summary::write_protos(out, std::iter::once(protos));
+}
+
+fn labels(out: &mut JsonOut, labels: &mesos::Labels) {
+    out.begin_array();
+    for label in &labels.labels {
+        out.begin_object();
+        out.field("key", &label.key);
+        if let Some(value) = &label.value {
+            out.field("value", value);
+        }
+        out.end_object();
+    }
+    out.end_array();
+}
+
+fn role_of(resources: &[mesos::Resource]) -> Option<&str> {
+    resources.first().and_then(|r| r.allocation_info.as_ref()).and_then(|a| a.role.as_deref())
+}
+
+/// One task status (Mesos: `json(TaskStatus)`).
+pub fn task_status(out: &mut JsonOut, status: &mesos::TaskStatus) {
+    out.begin_object();
+    if let Some(container_status) = &status.container_status {
+        out.field("container_status", &to_json(container_status));
+    }
+    if let Some(healthy) = status.healthy {
+        out.field("healthy", &healthy);
+    }
+    if let Some(l) = &status.labels {
+        out.key("labels");
+        labels(out, l);
+    }
+    if let Some(message) = status.message.as_ref().filter(|m| !m.is_empty()) {
+        out.field("message", message);
+    }
+    if let Some(reason) = status.reason.and_then(|r| mesos::task_status::Reason::try_from(r).ok()) {
+        out.field("reason", reason.as_str_name());
+    }
+    if let Some(source) = status.source.and_then(|s| mesos::task_status::Source::try_from(s).ok()) {
+        out.field("source", source.as_str_name());
+    }
+    out.field("state", status.state().as_str_name());
+    out.field_f64("timestamp", status.timestamp.unwrap_or(0.0));
+    out.end_object();
+}
+
+/// One task (Mesos: `json(Task)`).
+pub fn task(out: &mut JsonOut, task: &mesos::Task) {
+    out.begin_object();
+    if let Some(container) = &task.container {
+        out.field("container", &to_json(container));
+    }
+    if let Some(discovery) = &task.discovery {
+        out.field("discovery", &to_json(discovery));
+    }
+    out.field("executor_id", task.executor_id.as_ref().map_or("", |e| e.value.as_str()));
+    out.field("framework_id", &task.framework_id.value);
+    if let Some(health_check) = &task.health_check {
+        out.field("health_check", &to_json(health_check));
+    }
+    out.field("id", &task.task_id.value);
+    if let Some(l) = &task.labels {
+        out.key("labels");
+        labels(out, l);
+    }
+    if !task.limits.is_empty() {
+        let limits: BTreeMap<&str, f64> =
+            task.limits.iter().map(|(name, scalar)| (name.as_str(), scalar.value)).collect();
+        out.key("limits");
+        out.begin_object();
+        for (name, value) in limits {
+            out.field_f64(name, value);
+        }
+        out.end_object();
+    }
+    out.field("name", &task.name);
+    out.key("resources");
+    protos_summary(out, &task.resources);
+    if let Some(role) = role_of(&task.resources) {
+        out.field("role", role);
+    }
+    out.field("slave_id", &task.slave_id.value);
+    out.field("state", task.state().as_str_name());
+    out.key("statuses");
+    out.begin_array();
+    for status in &task.statuses {
+        task_status(out, status);
+    }
+    out.end_array();
+    if let Some(user) = &task.user {
+        out.field("user", user);
+    }
+    out.end_object();
+}
+
+fn command(out: &mut JsonOut, command: &mesos::CommandInfo) {
+    out.begin_object();
+    out.key("argv");
+    out.strings(command.arguments.iter().map(String::as_str));
+    if let Some(environment) = &command.environment {
+        out.field("environment", &to_json(environment));
+    }
+    if let Some(shell) = command.shell {
+        out.field("shell", &shell);
+    }
+    out.key("uris");
+    out.begin_array();
+    for uri in &command.uris {
+        out.begin_object();
+        out.field("executable", &uri.executable.unwrap_or(false));
+        out.field("value", &uri.value);
+        out.end_object();
+    }
+    out.end_array();
+    if let Some(text) = &command.value {
+        out.field("value", text);
+    }
+    out.end_object();
+}
+
+/// One executor of a framework on an agent (Mesos: `json(ExecutorInfo)` + `slave_id`).
+pub fn executor(out: &mut JsonOut, executor: &mesos::ExecutorInfo, agent_id: &AgentId) {
+    out.begin_object();
+    out.key("command");
+    command(out, executor.command.as_ref().unwrap_or(&Default::default()));
+    out.field("executor_id", &executor.executor_id.value);
+    out.field("framework_id", executor.framework_id.as_ref().map_or("", |f| f.value.as_str()));
+    if let Some(l) = &executor.labels {
+        out.key("labels");
+        labels(out, l);
+    }
+    out.field("name", executor.name.as_deref().unwrap_or_default());
+    out.key("resources");
+    protos_summary(out, &executor.resources);
+    if let Some(role) = role_of(&executor.resources) {
+        out.field("role", role);
+    }
+    out.field("slave_id", agent_id.as_str());
+    if let Some(kind) = executor.r#type.and_then(|t| mesos::executor_info::Type::try_from(t).ok()) {
+        out.field("type", kind.as_str_name());
+    }
+    out.end_object();
+}
+
+/// One offer (Mesos: `json(Offer)`).
+pub fn offer(out: &mut JsonOut, offer: &mesos::Offer) {
+    out.begin_object();
+    out.key("allocation_info");
+    match &offer.allocation_info {
+        Some(info) => out.value(&to_json(info)),
+        None => {
+            out.begin_object();
+            out.end_object();
+        }
+    }
+    out.field("framework_id", &offer.framework_id.value);
+    out.field("id", &offer.id.value);
+    out.key("resources");
+    protos_summary(out, &offer.resources);
+    out.field("slave_id", &offer.slave_id.value);
+    out.end_object();
+}
+
+/// This master as `leader_info` shows it (Mesos: `json(MasterInfo)`).
+fn master_info(out: &mut JsonOut, info: &mesos::MasterInfo) {
+    out.begin_object();
+    if let Some(domain) = &info.domain {
+        out.field("domain", &to_json(domain));
+    }
+    out.field("hostname", info.hostname.as_deref().unwrap_or_default());
+    out.field("id", &info.id);
+    out.field("pid", info.pid.as_deref().unwrap_or_default());
+    out.field("port", &info.port);
+    out.end_object();
+}
+
+/// What `/state-summary` adds to an agent or a framework: task counts by state, and
+/// the ids on the other side (`framework_ids` of an agent, `slave_ids` of a framework).
+struct SummaryExtra<'a> {
+    counts: TaskCounts,
+    ids: Option<&'a BTreeSet<String>>,
+}
+
+fn summary_counts(out: &mut JsonOut, extra: Option<&SummaryExtra>) {
+    if let Some(extra) = extra {
+        for state in SUMMARY_STATES {
+            out.field(state.as_str_name(), &extra.counts.get(state));
+        }
+    }
+}
+
+fn summary_ids(out: &mut JsonOut, key: &str, extra: Option<&SummaryExtra>) {
+    if let Some(extra) = extra {
+        out.key(key);
+        out.strings(extra.ids.into_iter().flatten().map(String::as_str));
+    }
+}
+
+/// The summaries of `total`'s reservations, by role.
+fn reserved(out: &mut JsonOut, total: &Resources) {
+    let mut reservations: BTreeMap<&str, Vec<&mesos::Resource>> = BTreeMap::new();
+    for r in total.iter() {
+        if let Some(role) = resource::reservation_role(r) {
+            reservations.entry(role).or_default().push(r);
+        }
+    }
+    out.begin_object();
+    for (role, reserved) in &reservations {
+        out.key(role);
+        if !resource_summary::write(out, reserved.iter().copied()) {
+            resources(out, &total.reservations()[*role]);
+        }
+    }
+    out.end_object();
+}
+
+fn reserved_full(out: &mut JsonOut, reservations: &BTreeMap<String, Resources>) {
+    out.begin_object();
+    for (role, r) in reservations {
+        out.field(role, &resources_full_json(r));
+    }
+    out.end_object();
+}
+
+/// One agent (Mesos: `SlaveWriter`); with `full`, the `*_full` arrays of
+/// `/master/slaves`; with `extra`, the `/state-summary` fields.
+fn agent(
+    out: &mut JsonOut,
+    agent: &Agent,
+    operator: Option<&AgentOperatorState>,
+    offered: &OfferedIndex,
+    full: bool,
+    extra: Option<&SummaryExtra>,
+) {
+    let empty = Resources::new();
+    let offered = offered.by_agent.get(&agent.id).unwrap_or(&empty);
+    let default_operator = AgentOperatorState::default();
+    let operator = operator.unwrap_or(&default_operator);
+    let info = &agent.info;
+    out.begin_object();
+    summary_counts(out, extra);
+    out.field("active", &(agent.state == AgentState::Active));
+    let attributes = mesos_proto::attributes::Attributes::from_protos(info.attributes.clone())
+        .map(|a| a.to_state_json())
+        .unwrap_or_else(|_| serde_json::json!({}));
+    out.field("attributes", &attributes);
+    out.key("capabilities");
+    out.strings(agent.capabilities.iter().map(|c| c.r#type().as_str_name()));
+    out.field("deactivated", &operator.deactivated);
+    if let Some(domain) = &info.domain {
+        out.field("domain", &to_json(domain));
+    }
+    if let Some(drain_info) = &operator.drain_info {
+        out.field("drain_info", &to_json(drain_info));
+        if let Some(start) = operator.estimated_drain_start_time {
+            out.field_f64("estimated_drain_start_time_seconds", start.secs_f64());
+        }
+    }
+    summary_ids(out, "framework_ids", extra);
+    out.field("hostname", &info.hostname);
+    out.field("id", info.id.as_ref().map_or("", |id| id.value.as_str()));
+    out.key("offered_resources");
+    resources(out, offered);
+    if full {
+        out.field("offered_resources_full", &resources_full_json(offered));
+    }
+    out.field("pid", &agent.pid.to_string());
+    out.field("port", &info.port.unwrap_or(5051));
+    out.field_f64("registered_time", agent.registered_time.secs_f64());
+    if let Some(time) = agent.reregistered_time {
+        out.field_f64("reregistered_time", time.secs_f64());
+    }
+    // Summed from the agent's own resources; the `*_full` arrays need them as
+    // `Resources` (/master/slaves only).
+    out.key("reserved_resources");
+    reserved(out, &agent.total);
+    if full {
+        out.key("reserved_resources_full");
+        reserved_full(out, &agent.total.reservations());
+    }
+    out.key("resources");
+    resources(out, &agent.total);
+    out.key("unreserved_resources");
+    if !resource_summary::write(out, agent.total.iter().filter(|r| resource::is_unreserved(r))) {
+        resources(out, &agent.total.unreserved());
+    }
+    if full {
+        out.field("unreserved_resources_full", &resources_full_json(&agent.total.unreserved()));
+    }
+    out.key("used_resources");
+    if !resource_summary::write(out, agent.used.values().flat_map(|r| r.iter())) {
+        resources(out, &agent.used_total());
+    }
+    if full {
+        out.field("used_resources_full", &resources_full_json(&agent.used_total()));
+    }
+    out.field("version", &agent.version);
+    out.end_object();
+}
+
+/// The resource groups a framework uses (Mesos counts them as `Resources::from_protos`
+/// does, which takes a group that does not validate as nothing): its non-terminal
+/// tasks' and its executors'.
+fn used_groups(framework: &Framework) -> Vec<&[mesos::Resource]> {
+    let tasks = framework.tasks.values().filter(|t| !t.state().is_terminal());
+    let executors = framework.executors.values().flat_map(|on_agent| on_agent.values());
+    tasks
+        .map(|t| t.resources.as_slice())
+        .chain(executors.map(|e| e.resources.as_slice()))
+        .filter(|group| group.iter().all(|r| resource::validate(r).is_ok()))
+        .collect()
+}
+
+/// The summary of what a framework uses (`used`, from [`used_groups`]), plus `offered`.
+fn framework_resources(
+    out: &mut JsonOut,
+    framework: &Framework,
+    used: &[&[mesos::Resource]],
+    offered: Option<&Resources>,
+) {
+    let entries =
+        used.iter().flat_map(|g| g.iter()).chain(offered.into_iter().flat_map(|r| r.iter()));
+    if !resource_summary::write(out, entries) {
+        let used = framework_used(framework);
+        resources(out, &offered.map_or_else(|| used.clone(), |o| used.clone() + o));
+    }
+}
+
+/// The tasks of one framework by id, split into live and unreachable (Mesos lists
+/// unreachable tasks apart).
+fn live_and_unreachable(framework: &Framework) -> (Vec<&mesos::Task>, Vec<&mesos::Task>) {
+    let mut tasks: Vec<&mesos::Task> = framework.tasks.values().collect();
+    tasks.sort_by(|a, b| a.task_id.value.cmp(&b.task_id.value));
+    tasks.into_iter().partition(|t| t.state() != mesos::TaskState::TaskUnreachable)
+}
+
+fn task_list<'t>(out: &mut JsonOut, tasks: impl IntoIterator<Item = &'t mesos::Task>) {
+    out.begin_array();
+    for t in tasks {
+        task(out, t);
+        out.boundary();
+    }
+    out.end_array();
+}
+
+/// A framework's executors, by agent then id.
+fn executors(out: &mut JsonOut, framework: &Framework) {
+    out.begin_array();
+    let mut agents: Vec<&AgentId> = framework.executors.keys().collect();
+    agents.sort();
+    for agent_id in agents {
+        let mut on_agent: Vec<&mesos::ExecutorInfo> =
+            framework.executors[agent_id].values().collect();
+        on_agent.sort_by(|a, b| a.executor_id.value.cmp(&b.executor_id.value));
+        for e in on_agent {
+            executor(out, e, agent_id);
+        }
+    }
+    out.end_array();
+}
+
+/// A framework's outstanding offers, by id.
+fn offers(out: &mut JsonOut, framework: &Framework, snapshot: &StateSnapshot) {
+    let mut offers: Vec<&mesos::Offer> = snapshot
+        .offers
+        .iter()
+        .filter(|o| o.framework_id == framework.id)
+        .map(|o| &o.offer)
+        .collect();
+    offers.sort_by(|a, b| a.id.value.cmp(&b.id.value));
+    out.begin_array();
+    for o in offers {
+        offer(out, o);
+    }
+    out.end_array();
+}
+
+/// A framework: its summary fields (Mesos: `json(Summary<Framework>)`), and with
+/// `snapshot` the full one (Mesos: `FullFrameworkWriter`); with `extra`, the
+/// `/state-summary` fields.
+fn framework(
+    out: &mut JsonOut,
+    framework: &Framework,
+    offered: &OfferedIndex,
+    snapshot: Option<&StateSnapshot>,
+    extra: Option<&SummaryExtra>,
+) {
+    let info = &framework.info;
+    let empty = Resources::new();
+    let offered_here = offered.by_framework.get(&framework.id).unwrap_or(&empty);
+    let used = used_groups(framework);
+    let full = snapshot.is_some();
+    out.begin_object();
+    summary_counts(out, extra);
+    out.field("active", &framework.active());
+    out.key("capabilities");
+    out.strings(info.capabilities.iter().map(|c| c.r#type().as_str_name()));
+    if full {
+        out.field("checkpoint", &info.checkpoint.unwrap_or(false));
+        out.key("completed_tasks");
+        task_list(out, framework.completed_tasks.iter().map(|t| &**t));
+    }
+    out.field("connected", &(framework.pid.is_some() && framework.active()));
+    if full {
+        out.key("executors");
+        executors(out, framework);
+        out.field_f64("failover_timeout", info.failover_timeout.unwrap_or(0.0));
+    }
+    out.field("hostname", info.hostname.as_deref().unwrap_or_default());
+    out.field("id", framework.id.as_str());
+    if full && let Some(l) = &info.labels {
+        out.key("labels");
+        labels(out, l);
+    }
+    out.field("name", &info.name);
+    if full {
+        out.key("offer_constraints");
+        out.begin_object();
+        out.end_object();
+    }
+    out.key("offered_resources");
+    resources(out, offered_here);
+    if let Some(snapshot) = snapshot {
+        out.key("offers");
+        offers(out, framework, snapshot);
+    }
+    if let Some(pid) = &framework.pid {
+        out.field("pid", &pid.to_string());
+    }
+    if full && let Some(principal) = &info.principal {
+        out.field("principal", principal);
+    }
+    out.field("recovered", &(framework.state == FrameworkState::Recovered));
+    if full {
+        out.field_f64("registered_time", framework.registered_time.secs_f64());
+        if let Some(time) = framework.reregistered_time {
+            out.field_f64("reregistered_time", time.secs_f64());
+        }
+        out.key("resources");
+        framework_resources(out, framework, &used, Some(offered_here));
+        if framework.has_capability(mesos::framework_info::capability::Type::MultiRole) {
+            out.key("roles");
+            out.strings(info.roles.iter().map(String::as_str));
+        } else {
+            #[allow(deprecated)]
+            out.field("role", info.role.as_deref().unwrap_or("*"));
+        }
+    }
+    summary_ids(out, "slave_ids", extra);
+    if full {
+        let (live, unreachable) = live_and_unreachable(framework);
+        out.key("tasks");
+        task_list(out, live);
+        out.key("unreachable_tasks");
+        task_list(out, unreachable);
+        out.field_f64(
+            "unregistered_time",
+            framework.unregistered_time.map(|t| t.secs_f64()).unwrap_or(0.0),
+        );
+    }
+    out.key("used_resources");
+    framework_resources(out, framework, &used, None);
+    if full {
+        out.field("user", &info.user);
+    }
+    out.field("webui_url", info.webui_url.as_deref().unwrap_or_default());
+    out.end_object();
+}
+
+fn agents<'a>(
+    out: &mut JsonOut,
+    s: &StateSnapshot,
+    offered: &OfferedIndex,
+    full: bool,
+    wanted: impl Fn(&Agent) -> bool,
+    extra: impl Fn(&Agent) -> Option<SummaryExtra<'a>>,
+) {
+    out.begin_array();
+    for a in s.agents.iter().filter(|a| wanted(a)) {
+        let extra = extra(a);
+        agent(out, a, s.agent_operator_states.get(&a.id), offered, full, extra.as_ref());
+        out.boundary();
+    }
+    out.end_array();
+}
+
+fn frameworks<'f>(
+    out: &mut JsonOut,
+    s: &StateSnapshot,
+    list: impl IntoIterator<Item = &'f Framework>,
+    offered: &OfferedIndex,
+) {
+    out.begin_array();
+    for f in list {
+        framework(out, f, offered, Some(s), None);
+        out.boundary();
+    }
+    out.end_array();
+}
+
+fn empty_array(out: &mut JsonOut, key: &str) {
+    out.key(key);
+    out.begin_array();
+    out.end_array();
+}
+
+/// The whole `/master/state` document (Mesos: `ReadOnlyHandler::state`).
+pub fn state(out: &mut JsonOut, s: &StateSnapshot) {
+    let offered = OfferedIndex::of(s);
+    let (active, inactive) = agent_counts(s);
+    out.begin_object();
+    out.field_f64("activated_slaves", active as f64);
+    out.field("build_date", "");
+    out.field("build_time", &0);
+    out.field("build_user", "");
+    out.key("capabilities");
+    out.strings(s.info.capabilities.iter().map(|c| c.r#type().as_str_name()));
+    out.key("completed_frameworks");
+    frameworks(out, s, s.completed_frameworks.iter().map(|f| &**f), &offered);
+    out.field_f64("deactivated_slaves", inactive as f64);
+    out.field_f64("elected_time", s.elected_time.secs_f64());
+    out.key("flags");
+    out.begin_object();
+    let flags: BTreeMap<&str, &str> =
+        s.flags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    for (name, value) in flags {
+        out.field(name, value);
+    }
+    out.end_object();
+    out.key("frameworks");
+    frameworks(out, s, s.frameworks.iter().map(|f| &**f), &offered);
+    out.field("hostname", s.info.hostname.as_deref().unwrap_or_default());
+    out.field("id", &s.info.id);
+    out.field("leader", &super::leader_pid(s));
+    out.key("leader_info");
+    master_info(out, &s.info);
+    empty_array(out, "orphan_tasks");
+    out.field("pid", s.info.pid.as_deref().unwrap_or_default());
+    empty_array(out, "recovered_slaves");
+    out.key("slaves");
+    agents(out, s, &offered, false, |_| true, |_| None);
+    out.field_f64("start_time", s.start_time.secs_f64());
+    out.field_f64("unreachable_slaves", s.unreachable.len() as f64);
+    empty_array(out, "unregistered_frameworks");
+    out.field("version", s.info.version.as_deref().unwrap_or_default());
+    out.end_object();
+}
+
+/// Task counts by state (Mesos: `TaskStateSummary`).
+#[derive(Default, Clone, Copy)]
+struct TaskCounts([usize; 16]);
+
+impl TaskCounts {
+    fn count(&mut self, task: &mesos::Task) {
+        if let Some(slot) = self.0.get_mut(task.state as usize) {
+            *slot += 1;
+        }
+    }
+
+    fn get(&self, state: mesos::TaskState) -> usize {
+        self.0.get(state as usize).copied().unwrap_or(0)
+    }
+}
+
+/// `/master/state-summary`: agents and frameworks with task counts and who runs where.
+pub fn state_summary(out: &mut JsonOut, s: &StateSnapshot) {
+    let offered = OfferedIndex::of(s);
+    let mut by_agent: HashMap<&str, TaskCounts> = HashMap::new();
+    let mut by_framework: HashMap<&str, TaskCounts> = HashMap::new();
+    let mut agent_frameworks: HashMap<&str, BTreeSet<String>> = HashMap::new();
+    let mut framework_agents: HashMap<&str, BTreeSet<String>> = HashMap::new();
+    for framework in &s.frameworks {
+        let id = framework.id.as_str();
+        for task in framework.tasks.values().chain(framework.completed_tasks.iter().map(|t| &**t)) {
+            let agent = task.slave_id.value.as_str();
+            by_agent.entry(agent).or_default().count(task);
+            by_framework.entry(id).or_default().count(task);
+            let frameworks = agent_frameworks.entry(agent).or_default();
+            if !frameworks.contains(id) {
+                frameworks.insert(id.to_string());
+            }
+            let agents = framework_agents.entry(id).or_default();
+            if !agents.contains(agent) {
+                agents.insert(agent.to_string());
+            }
+        }
+    }
+    out.begin_object();
+    out.key("frameworks");
+    out.begin_array();
+    for f in &s.frameworks {
+        let id = f.id.as_str();
+        let extra = SummaryExtra {
+            counts: by_framework.get(id).copied().unwrap_or_default(),
+            ids: framework_agents.get(id),
+        };
+        framework(out, f, &offered, None, Some(&extra));
+        out.boundary();
+    }
+    out.end_array();
+    out.field("hostname", s.info.hostname.as_deref().unwrap_or_default());
+    out.key("slaves");
+    let extra = |a: &Agent| {
+        Some(SummaryExtra {
+            counts: by_agent.get(a.id.as_str()).copied().unwrap_or_default(),
+            ids: agent_frameworks.get(a.id.as_str()),
+        })
+    };
+    agents(out, s, &offered, false, |_| true, extra);
+    out.end_object();
+}
+
+/// `/master/frameworks[?framework_id=]`.
+pub fn frameworks_endpoint(out: &mut JsonOut, s: &StateSnapshot, wanted: Option<&str>) {
+    let offered = OfferedIndex::of(s);
+    let accept = |f: &&Framework| wanted.is_none_or(|w| w == f.id.as_str());
+    out.begin_object();
+    out.key("completed_frameworks");
+    frameworks(out, s, s.completed_frameworks.iter().map(|f| &**f).filter(accept), &offered);
+    out.key("frameworks");
+    frameworks(out, s, s.frameworks.iter().map(|f| &**f).filter(accept), &offered);
+    empty_array(out, "unregistered_frameworks");
+    out.end_object();
+}
+
+/// `/master/slaves[?slave_id=]`.
+pub fn slaves_endpoint(out: &mut JsonOut, s: &StateSnapshot, wanted: Option<&str>) {
+    let offered = OfferedIndex::of(s);
+    out.begin_object();
+    empty_array(out, "recovered_slaves");
+    out.key("slaves");
+    agents(out, s, &offered, true, |a| wanted.is_none_or(|w| w == a.id.as_str()), |_| None);
+    out.end_object();
+}
+
+/// `/master/tasks`: `{"tasks": [...]}` of the page chosen by the caller.
+pub fn tasks_endpoint<'t>(out: &mut JsonOut, page: impl IntoIterator<Item = &'t mesos::Task>) {
+    out.begin_object();
+    out.key("tasks");
+    task_list(out, page);
+    out.end_object();
+}
+
+#[cfg(test)]
+#[path = "state_writer_tests.rs"]
+mod tests;
