@@ -17,7 +17,9 @@
 //!    container in the task's sandbox with the task's environment under the check's
 //!    own, and streams its output back until it exits; the output is logged.
 //! 3. At the check's `timeout_seconds` the connection is dropped, which makes the agent
-//!    kill the session; the probe waits for its end and reports a timeout.
+//!    kill the session (Mesos relies on that alone; the agent notices it only at its
+//!    next write, so KILL_NESTED_CONTAINER follows); the probe waits for its end and
+//!    reports a timeout.
 //! 4. WAIT_NESTED_CONTAINER gives the exit status: an exit code is the result; a death
 //!    by signal is an error (Mesos discards a SIGKILLed check: the task went away).
 //!
@@ -34,7 +36,7 @@ use nix::sys::wait::WaitStatus;
 use prost::Message;
 
 use crate::containers::io::{MESSAGE_ACCEPT, RECORDIO, split_records};
-use crate::nested_runner::{AgentApi, new_container_value, wait_call};
+use crate::nested_runner::{AgentApi, kill_call, new_container_value, wait_call};
 
 /// The prefix of a check container's id (Mesos: `check-<uuid>`).
 pub const CHECK_CONTAINER_PREFIX: &str = "check-";
@@ -112,6 +114,9 @@ impl NestedProbe {
         };
         self.set_previous(Some(id.clone()));
         let launched = self.launch_session(&id)?;
+        if matches!(launched, Session::TimedOut) {
+            self.kill(&id);
+        }
         let exit = self.wait(&id);
         match launched {
             Session::TimedOut => {
@@ -177,6 +182,17 @@ impl NestedProbe {
                 }
             },
         })
+    }
+
+    /// Step 3: the agent notices a dropped session at its next write (output or
+    /// heartbeat), which may be a while; a SIGKILL ends the check container now.
+    fn kill(&self, id: &v1::ContainerId) {
+        match self.api.post_blocking(&kill_call(id, nix::libc::SIGKILL)) {
+            // 404: it ended already.
+            Ok((200 | 404, _)) => {}
+            Ok((status, _)) => tracing::warn!(container = %id.value, status, "KILL refused"),
+            Err(error) => tracing::warn!(container = %id.value, %error, "KILL failed"),
+        }
     }
 
     /// Step 4: the check container's raw wait status, once it has ended.

@@ -155,7 +155,7 @@ pub(crate) fn wait_call(id: &v1::ContainerId) -> agent::Call {
 }
 
 #[allow(deprecated)]
-fn kill_call(id: &v1::ContainerId, signal: i32) -> agent::Call {
+pub(crate) fn kill_call(id: &v1::ContainerId, signal: i32) -> agent::Call {
     agent::Call {
         r#type: Some(agent::call::Type::KillNestedContainer as i32),
         kill_nested_container: Some(agent::call::KillNestedContainer {

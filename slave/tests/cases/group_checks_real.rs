@@ -167,3 +167,90 @@ async fn group_command_health_check_runs_nested_and_kills_the_group() {
     assert_eq!(terminal["t2"].0, TaskState::TaskKilled, "the rest of the group is killed");
     node.shutdown().await;
 }
+
+/// Whether `pid` is gone (a zombie nobody waited for yet counts as ended).
+fn ended(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name, which is in parentheses.
+        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Err(_) => true,
+    }
+}
+
+/// A COMMAND check that outlives its `timeout_seconds` is a failure, and its container
+/// is gone before the next probe starts (Mesos: `nestedCommandCheckFailure` ends the
+/// session, the next `nestedCommandCheck` removes it first); at `consecutive_failures`
+/// the task is killed.
+#[actix_rt::test]
+async fn group_command_check_timeout_kills_its_container() {
+    let dir = TempDir::new("group-check-timeout");
+    let work_dir = dir.0.join("work");
+    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
+    let (master, mut events) = fake_master(&node, true);
+    let mut processes = Processes::default();
+    processes.agents.push(start_agent(master.pid(), &agent_listener(), &work_dir, &[]));
+    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
+        panic!("expected registration")
+    };
+    let executor = ExecutorInfo {
+        r#type: Some(executor_info::Type::Default as i32),
+        executor_id: ExecutorId { value: "default".into() },
+        framework_id: framework(true).id,
+        resources: Resources::parse("cpus:0.1;mem:32;disk:32").unwrap().to_protos(),
+        ..Default::default()
+    };
+    let (task_fifo, check_fifo) = (dir.0.join("task.fifo"), dir.0.join("check.fifo"));
+    make_fifo(&task_fifo);
+    make_fifo(&check_fifo);
+    let mut task =
+        command_task("t1", &format!("echo $$ > {}; exec sleep 1000", task_fifo.display()));
+    task.executor = Some(executor.clone());
+    task.resources = Resources::parse("cpus:0.1;mem:32").unwrap().to_protos();
+    task.health_check = Some(HealthCheck {
+        r#type: Some(health_check::Type::Command as i32),
+        command: Some(CommandInfo {
+            value: Some(format!("echo $$ > {}; exec sleep 1000", check_fifo.display())),
+            ..Default::default()
+        }),
+        delay_seconds: Some(0.0),
+        interval_seconds: Some(0.2),
+        timeout_seconds: Some(0.5),
+        grace_period_seconds: Some(0.0),
+        consecutive_failures: Some(2),
+        ..Default::default()
+    });
+    let run = RunTaskGroupMessage {
+        framework: framework(true),
+        executor,
+        task_group: TaskGroupInfo { tasks: vec![task] },
+        resource_version_uuids: Vec::new(),
+        launch_executor: Some(true),
+    };
+    node.send(master.pid(), &agent, run);
+    processes.groups.push(read_fifo(task_fifo).await.trim().parse().expect("a pid"));
+    if let Some(executor) =
+        super::processes::executor_pid(&work_dir, AGENT_ID, "FW-0001", "default")
+    {
+        processes.groups.push(executor);
+    }
+    let first: i32 = read_fifo(check_fifo.clone()).await.trim().parse().expect("a pid");
+    let second: i32 = read_fifo(check_fifo).await.trim().parse().expect("a pid");
+    // The second probe runs (it ends with the task's container, as nested containers do).
+    assert!(second != first);
+    assert!(ended(first), "the timed-out check's container was ended before the next");
+
+    let mut unhealthy = 0;
+    let killed = loop {
+        let update = next_update(&mut events).await;
+        if update.status.state().is_terminal() {
+            break update;
+        }
+        if update.status.healthy == Some(false) {
+            unhealthy += 1;
+        }
+    };
+    assert_eq!(unhealthy, 2, "unhealthy at each timeout");
+    assert_eq!(killed.status.state(), TaskState::TaskKilled, "{:?}", killed.status);
+    assert_eq!(killed.status.healthy, Some(false));
+    node.shutdown().await;
+}
