@@ -27,7 +27,9 @@
 //!    than the driver's (as the command executor does).
 //! 6. Checks: once a task runs, its `health_check` and `check` run as under the command
 //!    executor (`mesos_framework::checks`, one [`TaskCheckers`] per task, told apart by
-//!    their owner number). A report goes out as a copy of the task's last update with
+//!    their owner number), except that the runner may carry out the probes: under
+//!    `mesos-default-executor` a COMMAND check runs as a `check-<uuid>` container
+//!    nested in the task's, as in Mesos ([`crate::nested_checks`]). A report goes out as a copy of the task's last update with
 //!    `healthy` (reason `REASON_TASK_HEALTH_CHECK_STATUS_UPDATED`) or `check_status`
 //!    (`REASON_TASK_CHECK_STATUS_UPDATED`); every update of a checked task carries a
 //!    check status, empty until the first result. At `consecutive_failures` health
@@ -302,8 +304,12 @@ impl DefaultExecutor {
         let Some(child) = self.tasks.get_mut(task_id) else { return };
         let sandbox = task_sandbox(&driver.env().sandbox, task_id);
         let context = ProbeContext::for_task(&child.task, &sandbox);
-        let checks = TaskCheckers::new(&child.task, context, (self.probers)(), driver)
-            .with_owner(child.number);
+        // Under `mesos-default-executor` the runner runs COMMAND probes as containers
+        // nested in the task's (Mesos: `checks::runtime::Nested`).
+        let runner_prober = child.pid.and_then(|pid| self.runner.check_prober(pid));
+        let prober = runner_prober.unwrap_or_else(|| (self.probers)());
+        let checks =
+            TaskCheckers::new(&child.task, context, prober, driver).with_owner(child.number);
         if !checks.is_empty() {
             child.checks.insert(checks).start(driver);
         }

@@ -36,6 +36,8 @@
 //!   killed as a unit.
 //! - [`nested_runner`]: how the default executor runs each task: a nested container
 //!   through the agent's operator API (LAUNCH/WAIT/KILL_NESTED_CONTAINER).
+//! - [`nested_checks`]: the default executor's COMMAND checks and health checks, each
+//!   run as a `check-<uuid>` session nested in the task's container.
 //! - [`flags`]: the `mesos-agent` flags and Mesos duration syntax.
 //! - [`error`]: the crate's error type, [`AgentError`].
 //! - [`cli`]: the `mesos-agent`, `mesos-executor` and `mesos-default-executor` programs
@@ -55,6 +57,7 @@ pub mod files;
 pub mod flags;
 pub mod gc;
 pub mod limits;
+pub mod nested_checks;
 pub mod nested_runner;
 pub mod paths;
 pub mod state;

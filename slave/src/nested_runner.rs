@@ -23,6 +23,8 @@
 //!    does not come back within the recovery timeout.
 //! 3. `signal`: KILL_NESTED_CONTAINER with SIGTERM or SIGKILL, from a thread of its own
 //!    (the executor's actor does not wait for the answer).
+//! 4. `check_prober`: the task's COMMAND checks run as sessions nested in its container
+//!    ([`crate::nested_checks`]).
 //!
 //! Every call is a protobuf `agent::Call` POSTed to `/<agent>/api/v1` with the
 //! executor's token (`Authorization: Bearer`, when the agent gave one), over TLS when
@@ -46,6 +48,7 @@ use rand::RngCore;
 
 use crate::containerizer::Signal;
 use crate::executor::{OnExit, TaskRunner};
+use crate::nested_checks::NestedCheckProber;
 
 /// Time between two attempts to reach an agent that is away (restarting).
 pub const RECONNECT_INTERVAL: Duration = Duration::from_secs(1);
@@ -55,7 +58,7 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where the agent's operator API is, and how to talk to it.
 #[derive(Clone)]
-struct AgentApi {
+pub(crate) struct AgentApi {
     address: SocketAddr,
     path: String,
     authorization: Option<String>,
@@ -64,7 +67,17 @@ struct AgentApi {
 
 impl AgentApi {
     /// POSTs `call`; the answer's status and body.
-    async fn post(&self, call: &agent::Call) -> Result<(u16, Bytes), String> {
+    pub(crate) async fn post(&self, call: &agent::Call) -> Result<(u16, Bytes), String> {
+        self.post_accepting(call, &[(http::header::ACCEPT.as_str(), PROTOBUF)]).await
+    }
+
+    /// POSTs `call` with these `Accept`-like headers (a session wants RecordIO); the
+    /// answer's status and whole body.
+    pub(crate) async fn post_accepting(
+        &self,
+        call: &agent::Call,
+        accept: &[(&str, &str)],
+    ) -> Result<(u16, Bytes), String> {
         let stream = libprocess::tls::connect(self.address, self.tls.as_ref(), CALL_TIMEOUT)
             .await
             .map_err(|e| format!("cannot connect to the agent at {}: {e}", self.address))?;
@@ -76,8 +89,10 @@ impl AgentApi {
         });
         let mut request = http::Request::post(&self.path)
             .header(http::header::HOST, self.address.to_string())
-            .header(http::header::CONTENT_TYPE, PROTOBUF)
-            .header(http::header::ACCEPT, PROTOBUF);
+            .header(http::header::CONTENT_TYPE, PROTOBUF);
+        for (name, value) in accept {
+            request = request.header(*name, *value);
+        }
         if let Some(authorization) = &self.authorization {
             request = request.header(http::header::AUTHORIZATION, authorization);
         }
@@ -98,7 +113,7 @@ impl AgentApi {
 
     /// [`AgentApi::post`] within [`CALL_TIMEOUT`], on a runtime of its own in the
     /// calling thread (the executor's actor thread waits for a LAUNCH's answer).
-    fn post_blocking(&self, call: &agent::Call) -> Result<(u16, Bytes), String> {
+    pub(crate) fn post_blocking(&self, call: &agent::Call) -> Result<(u16, Bytes), String> {
         let api = self.clone();
         let call = call.clone();
         let thread = std::thread::Builder::new().name("agent-call".into()).spawn(move || {
@@ -131,7 +146,7 @@ fn launch_call(id: &v1::ContainerId, command: &CommandInfo) -> agent::Call {
 }
 
 #[allow(deprecated)]
-fn wait_call(id: &v1::ContainerId) -> agent::Call {
+pub(crate) fn wait_call(id: &v1::ContainerId) -> agent::Call {
     agent::Call {
         r#type: Some(agent::call::Type::WaitNestedContainer as i32),
         wait_nested_container: Some(agent::call::WaitNestedContainer { container_id: id.clone() }),
@@ -140,7 +155,7 @@ fn wait_call(id: &v1::ContainerId) -> agent::Call {
 }
 
 #[allow(deprecated)]
-fn kill_call(id: &v1::ContainerId, signal: i32) -> agent::Call {
+pub(crate) fn kill_call(id: &v1::ContainerId, signal: i32) -> agent::Call {
     agent::Call {
         r#type: Some(agent::call::Type::KillNestedContainer as i32),
         kill_nested_container: Some(agent::call::KillNestedContainer {
@@ -180,7 +195,7 @@ async fn wait_for_exit(api: &AgentApi, id: &v1::ContainerId) -> Option<i32> {
 }
 
 /// A fresh container id value (Mesos: a UUID).
-fn new_container_value() -> String {
+pub(crate) fn new_container_value() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -271,6 +286,12 @@ impl TaskRunner for NestedContainerRunner {
         self.next = self.next.wrapping_add(1);
         self.containers.insert(number, id);
         Ok(number)
+    }
+
+    /// COMMAND checks run as `check-<uuid>` sessions nested in the task's container.
+    fn check_prober(&self, task: u32) -> Option<Box<dyn mesos_framework::checks::Prober>> {
+        let id = self.containers.get(&task)?.clone();
+        Some(Box::new(NestedCheckProber::new(self.api.clone(), id)))
     }
 
     fn signal(&mut self, task: u32, signal: Signal) {

@@ -37,6 +37,12 @@ pub trait TaskRunner: Send + 'static {
     fn oom_kills(&self) -> Option<u64> {
         None
     }
+    /// The prober of the checks of task `task` when this runner carries them out
+    /// itself (the default executor's COMMAND checks run as nested containers of the
+    /// task's: [`crate::nested_checks`]); `None` leaves them to the executor's prober.
+    fn check_prober(&self, _task: u32) -> Option<Box<dyn mesos_framework::checks::Prober>> {
+        None
+    }
 }
 
 /// The real runner: an OS process group per task.

@@ -10,6 +10,7 @@ mod fake;
 mod fetcher;
 mod files_http;
 mod gc_sim;
+mod group_checks_real;
 mod group_checks_sim;
 mod http_authentication;
 mod messages_http;
