@@ -8,10 +8,13 @@
 //!
 //! One probe of a COMMAND check, on a thread of its own (as [`OsProber`]'s):
 //!
-//! 1. The previous probe's container, if any, is removed (REMOVE_NESTED_CONTAINER); a
-//!    refused removal makes this probe an error (Mesos treats it as transient and
-//!    skips the result; our checker has no "no result", so it counts as a failure).
+//! 1. The previous probe's container, if any, is removed (REMOVE_NESTED_CONTAINER).
 //!    `404` means the agent forgot it already (it restarted): nothing to remove.
+//!
+//! Whenever the agent refuses a call or cannot be reached (it may be restarting), the
+//! probe is [`ProbeResult::Skipped`]: no result, neither success nor failure, as Mesos
+//! discards the check's promise ("treat this as a transient failure"). Only a timeout,
+//! a death by signal and a missing exit code count as failures.
 //! 2. LAUNCH_NESTED_CONTAINER_SESSION of `check-<uuid>` nested in the task's
 //!    container, with the check's command. The agent runs a session (`DEBUG`)
 //!    container in the task's sandbox with the task's environment under the check's
@@ -100,35 +103,38 @@ struct NestedProbe {
 
 impl NestedProbe {
     fn run(self) -> ProbeResult {
-        match self.try_run() {
-            Ok(result) => result,
-            Err(error) => ProbeResult::Error(error),
+        if let Err(reason) = self.remove_previous() {
+            return ProbeResult::Skipped(reason);
         }
-    }
-
-    fn try_run(&self) -> Result<ProbeResult, String> {
-        self.remove_previous()?;
         let id = v1::ContainerId {
             value: format!("{CHECK_CONTAINER_PREFIX}{}", new_container_value()),
             parent: Some(Box::new(self.parent.clone())),
         };
         self.set_previous(Some(id.clone()));
-        let launched = self.launch_session(&id)?;
+        let launched = match self.launch_session(&id) {
+            Ok(launched) => launched,
+            Err(reason) => return ProbeResult::Skipped(reason),
+        };
         if matches!(launched, Session::TimedOut) {
             self.kill(&id);
         }
         let exit = self.wait(&id);
         match launched {
-            Session::TimedOut => {
-                Err(format!("Command timed out after {:?}", self.timeout.unwrap_or_default()))
-            }
-            Session::Refused(status, body) => {
-                Err(format!("The agent refused the check's container ({status}): {body}"))
-            }
+            // Mesos: nestedCommandCheckFailure, a timed-out check fails once it ended.
+            Session::TimedOut => ProbeResult::Error(format!(
+                "Command timed out after {:?}",
+                self.timeout.unwrap_or_default()
+            )),
+            Session::Refused(status, body) => ProbeResult::Skipped(format!(
+                "The agent refused the check's container ({status}): {body}"
+            )),
             Session::Output(output) => {
                 tracing::info!(container = %id.value, %output, "output of a check");
-                let status = exit?.ok_or("Unable to get the exit code")?;
-                exit_result(status)
+                match exit {
+                    Ok(Some(status)) => exit_result(status).unwrap_or_else(ProbeResult::Error),
+                    Ok(None) => ProbeResult::Error("Unable to get the exit code".into()),
+                    Err(reason) => ProbeResult::Skipped(reason),
+                }
             }
         }
     }

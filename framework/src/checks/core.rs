@@ -83,6 +83,12 @@ pub enum ProbeResult {
     /// The probe could not be carried out (it timed out, the command died of a signal,
     /// the HTTP request got no answer). Mesos: a failed `Future` in checker_process.cpp.
     Error(String),
+    /// The probe could not be attempted for a passing reason (the agent that runs a
+    /// nested check refused it or could not be reached, e.g. while it restarts): no
+    /// result at all, neither success nor failure, and the next probe comes at the
+    /// usual interval. Mesos: a discarded promise, "treat this as a transient failure"
+    /// in checker_process.cpp `nestedCommandCheck`.
+    Skipped(String),
 }
 
 /// A health report for the executor to send. Mesos: `TaskHealthStatus`.
@@ -279,7 +285,7 @@ fn check_status_of(result: &ProbeResult) -> Option<CheckStatusInfo> {
             status.r#type = Some(check_info::Type::Tcp as i32);
             status.tcp = Some(check_status_info::Tcp { succeeded: Some(*succeeded) });
         }
-        ProbeResult::Error(_) => return None,
+        ProbeResult::Error(_) | ProbeResult::Skipped(_) => return None,
     }
     Some(status)
 }
@@ -298,7 +304,7 @@ fn health_failure(result: &ProbeResult) -> Option<String> {
         }
         ProbeResult::Tcp { succeeded: true } => None,
         ProbeResult::Tcp { succeeded: false } => Some("TCP connection failed".into()),
-        ProbeResult::Error(error) => Some(error.clone()),
+        ProbeResult::Error(error) | ProbeResult::Skipped(error) => Some(error.clone()),
     }
 }
 
@@ -408,6 +414,10 @@ impl Checker {
         if self.phase != Phase::Running(attempt) {
             // Late (after its timeout) or after a pause.
             return Vec::new();
+        }
+        if let ProbeResult::Skipped(reason) = &result {
+            tracing::warn!(%reason, "{} skipped: no result this time", self.name());
+            return vec![self.schedule(self.interval)];
         }
         let mut outputs = if self.is_health_check() {
             self.on_health_result(now, &result)

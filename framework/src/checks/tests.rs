@@ -174,6 +174,44 @@ fn healthy_reported_on_first_success_and_after_failures() {
     );
 }
 
+/// A skipped probe (the agent running a nested check could not take it) is no result:
+/// it neither breaks a run of failures nor adds to it, so three failures with skips
+/// between them still kill at the third, and a general check reports nothing for it;
+/// the next probe comes at the usual interval.
+#[test]
+fn skipped_probes_are_no_result() {
+    let mut shell = Shell::new(http_health(|c| {
+        c.delay_seconds = Some(0.0);
+        c.interval_seconds = Some(1.0);
+        c.grace_period_seconds = Some(0.0);
+        c.consecutive_failures = Some(3);
+    }));
+    let skipped = || ProbeResult::Skipped("the agent answered 503".into());
+    let mut states = Vec::new();
+    let mut probes = 0;
+    for result in [ok(), failing(), skipped(), failing(), skipped(), skipped(), failing()] {
+        shell.advance(1.0);
+        shell.finish(result);
+        for seen in shell.take() {
+            match seen {
+                Seen::Ran(_) => probes += 1,
+                other => states.push(other),
+            }
+        }
+    }
+    assert_eq!(probes, 7, "every skipped probe is followed by the next one");
+    assert_eq!(states, vec![HEALTHY, unhealthy(1, false), unhealthy(2, false), unhealthy(3, true)]);
+
+    let mut shell = Shell::new(command_check);
+    let mut statuses = Vec::new();
+    for result in [ProbeResult::Command { exit_code: 1 }, skipped(), skipped()] {
+        shell.advance(1.0);
+        shell.finish(result);
+        statuses.extend(shell.take().into_iter().filter(|s| !matches!(s, Seen::Ran(_))));
+    }
+    assert_eq!(statuses, vec![exit_status(1)]);
+}
+
 /// `HealthCheckTest.HealthyTaskViaHTTPWithoutType`'s sibling, the grace period:
 /// failures before the first success are ignored while within `grace_period_seconds`
 /// of the launch, counted after it; after a first success, failures count at once.
