@@ -267,8 +267,24 @@ async fn queries(address: SocketAddr, agents: usize, runs: usize, nudged: Nudged
     }
 }
 
-/// `/health` `count` times, sequentially: the latencies in seconds.
+/// `/health` `count` times, sequentially: the latencies in seconds. On an OS thread and
+/// runtime of its own: this client's runtime is one thread, which the `/state` pollers
+/// keep busy reading their answers (hundreds of MB a second), and a `/health` request
+/// sharing it would time that wait, not the master's answer.
 async fn health(address: SocketAddr, count: usize) -> Vec<f64> {
+    tokio::task::spawn_blocking(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the /health client")
+            .block_on(health_here(address, count))
+    })
+    .await
+    .expect("the /health client")
+}
+
+/// [`health`] on the calling runtime.
+async fn health_here(address: SocketAddr, count: usize) -> Vec<f64> {
     let mut times = Vec::with_capacity(count);
     for _ in 0..count {
         let started = Instant::now();
