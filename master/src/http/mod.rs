@@ -83,6 +83,7 @@ pub mod agent_calls;
 pub mod authentication;
 pub mod endpoints;
 pub mod files;
+mod get_state;
 pub mod json_out;
 mod maintenance;
 pub mod metrics;

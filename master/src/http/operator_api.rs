@@ -349,6 +349,15 @@ async fn on_query(
         params: String::new(),
         principal: principal.as_ref().map(|p| p.0.clone()),
     };
+    if kind == call::Type::GetState && matches!(encoding, Encoding::Protobuf) {
+        // Written straight from the snapshot and streamed, like `/master/state`.
+        let content_type = encoding.content_type();
+        let answer = cell.renderings().stream(generation, key, content_type, move |out| {
+            let snapshot = visible(snapshot, authorizer.as_ref(), principal.as_ref());
+            super::get_state::write_get_state(&snapshot, out);
+        });
+        return Ok(answer.await);
+    }
     // Rendered off the I/O thread, once for concurrent equal queries: GET_STATE is as big
     // as `/master/state`. GET_METRICS reads more than the snapshot: never shared.
     let render = move || {
@@ -582,7 +591,7 @@ fn framework_v1(
     }
 }
 
-fn get_agents(s: &StateSnapshot) -> response::GetAgents {
+pub(super) fn get_agents(s: &StateSnapshot) -> response::GetAgents {
     let agents = s
         .agents
         .iter()
@@ -599,7 +608,7 @@ fn get_agents(s: &StateSnapshot) -> response::GetAgents {
     response::GetAgents { agents, recovered_agents: Vec::new() }
 }
 
-fn get_frameworks(s: &StateSnapshot) -> response::GetFrameworks {
+pub(super) fn get_frameworks(s: &StateSnapshot) -> response::GetFrameworks {
     let offers_of = |f: &Framework| -> Vec<v1::Offer> {
         s.offers.iter().filter(|o| o.framework_id == f.id).map(|o| evolve(&o.offer)).collect()
     };
@@ -661,7 +670,7 @@ fn get_state(s: &StateSnapshot) -> response::GetState {
     }
 }
 
-fn query(
+pub(super) fn query(
     kind: call::Type,
     s: &StateSnapshot,
     metrics: std::collections::BTreeMap<String, f64>,
