@@ -85,6 +85,7 @@ pub mod endpoints;
 pub mod files;
 mod get_state;
 pub mod json_out;
+mod json_wire;
 mod maintenance;
 pub mod metrics;
 mod operations;

@@ -349,12 +349,15 @@ async fn on_query(
         params: String::new(),
         principal: principal.as_ref().map(|p| p.0.clone()),
     };
-    if kind == call::Type::GetState && matches!(encoding, Encoding::Protobuf) {
+    if kind == call::Type::GetState {
         // Written straight from the snapshot and streamed, like `/master/state`.
         let content_type = encoding.content_type();
         let answer = cell.renderings().stream(generation, key, content_type, move |out| {
             let snapshot = visible(snapshot, authorizer.as_ref(), principal.as_ref());
-            super::get_state::write_get_state(&snapshot, out);
+            match encoding {
+                Encoding::Protobuf => super::get_state::write_get_state(&snapshot, out),
+                Encoding::Json => super::get_state::write_get_state_json(&snapshot, out),
+            }
         });
         return Ok(answer.await);
     }
