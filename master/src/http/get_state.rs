@@ -203,6 +203,49 @@ mod tests {
         assert_eq!(decoded, built);
     }
 
+    /// The other queries' JSON, and the SUBSCRIBED event's, written from the wire bytes
+    /// (`json_wire::to_json_bytes`): the text of the `Value` mapping.
+    #[test]
+    fn queries_and_events_in_json_from_the_wire() {
+        use mesos_proto::mesos::v1::master::event;
+        let s = populated();
+        for kind in [
+            call::Type::GetAgents,
+            call::Type::GetFrameworks,
+            call::Type::GetTasks,
+            call::Type::GetExecutors,
+            call::Type::GetRoles,
+            call::Type::GetMaster,
+        ] {
+            let Ok(built) =
+                super::super::operator_api::query(kind, &s, Default::default(), None, None)
+            else {
+                panic!("{kind:?} refused");
+            };
+            let expected = mesos_proto::json::to_json_string(&built);
+            assert_eq!(String::from_utf8(json_wire::to_json_bytes(&built)).unwrap(), expected);
+        }
+        let Ok(state) = super::super::operator_api::query(
+            call::Type::GetState,
+            &s,
+            Default::default(),
+            None,
+            None,
+        ) else {
+            panic!("GET_STATE refused");
+        };
+        let subscribed = v1::master::Event {
+            r#type: Some(event::Type::Subscribed as i32),
+            subscribed: Some(event::Subscribed {
+                get_state: state.get_state,
+                heartbeat_interval_seconds: Some(15.0),
+            }),
+            ..Default::default()
+        };
+        let expected = mesos_proto::json::to_json_string(&subscribed);
+        assert_eq!(String::from_utf8(json_wire::to_json_bytes(&subscribed)).unwrap(), expected);
+    }
+
     /// The JSON written from the wire bytes is the very text the `Value` mapping printed.
     #[test]
     fn json_from_the_wire_is_what_the_value_mapping_printed() {

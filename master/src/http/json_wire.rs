@@ -35,6 +35,19 @@ use super::json_out::JsonOut;
 #[derive(Debug, PartialEq, Eq)]
 pub struct Malformed;
 
+/// A message in Mesos's JSON mapping, the text `mesos_proto::json::to_json_string`
+/// prints, written from its encoding (no dynamic message, no `Value`): the v1 API's
+/// JSON answers and events.
+pub fn to_json_bytes<M: prost_reflect::ReflectMessage>(message: &M) -> Vec<u8> {
+    let encoded = message.encode_to_vec();
+    let mut out = JsonOut::new();
+    match Writer::default().message(&message.descriptor(), &encoded, &mut out) {
+        Ok(()) => out.into_bytes(),
+        // Not expected (`prost` just encoded it): the mapping of the dynamic message.
+        Err(Malformed) => mesos_proto::json::to_json_string(message).into_bytes(),
+    }
+}
+
 /// One field occurrence as read from the wire.
 #[derive(Clone, Copy)]
 enum Wire<'a> {
