@@ -24,7 +24,7 @@ use prost_reflect::ReflectMessage;
 
 use super::json_out::JsonOut;
 use super::json_wire;
-use super::operator_api::{get_agents, get_frameworks};
+use super::v1_queries::{get_agents, get_frameworks};
 use crate::snapshot::StateSnapshot;
 
 // Field numbers of the v1 messages written here (mesos/v1/master/master.proto).
@@ -184,7 +184,7 @@ mod tests {
     #[test]
     fn written_by_hand_is_what_prost_encoded() {
         let s = populated();
-        let Ok(built) = super::super::operator_api::query(
+        let Ok(built) = super::super::v1_queries::query(
             call::Type::GetState,
             &s,
             Default::default(),
@@ -218,14 +218,14 @@ mod tests {
             call::Type::GetMaster,
         ] {
             let Ok(built) =
-                super::super::operator_api::query(kind, &s, Default::default(), None, None)
+                super::super::v1_queries::query(kind, &s, Default::default(), None, None)
             else {
                 panic!("{kind:?} refused");
             };
             let expected = mesos_proto::json::to_json_string(&built);
             assert_eq!(String::from_utf8(json_wire::to_json_bytes(&built)).unwrap(), expected);
         }
-        let Ok(state) = super::super::operator_api::query(
+        let Ok(state) = super::super::v1_queries::query(
             call::Type::GetState,
             &s,
             Default::default(),
@@ -250,7 +250,7 @@ mod tests {
     #[test]
     fn json_from_the_wire_is_what_the_value_mapping_printed() {
         let s = populated();
-        let Ok(built) = super::super::operator_api::query(
+        let Ok(built) = super::super::v1_queries::query(
             call::Type::GetState,
             &s,
             Default::default(),
