@@ -155,6 +155,13 @@ impl<'a> JsonOut<'a> {
         self.buf.extend_from_slice(bytes);
     }
 
+    /// The buffer itself, for an answer that is not JSON (the protobuf `GET_STATE`,
+    /// `super::get_state`) streamed in the same chunks: the writer appends, and calls
+    /// [`JsonOut::boundary`] between elements.
+    pub fn bytes_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
     /// A number that a `Value` holds as a float (`json!(x)` of an `f64`).
     pub fn f64(&mut self, value: f64) {
         self.separate();

@@ -59,6 +59,10 @@
 //! - [`visibility`]: the `view_*` ACLs applied to a snapshot before it is rendered.
 //! - [`scheduler_api`]: the v1 scheduler HTTP API and its subscriber streams.
 //! - [`operator_api`]: the v1 operator HTTP API and its subscriber streams.
+//! - `v1_queries`: the v1 queries' answers built as messages from a snapshot.
+//! - `get_state`: the v1 `GET_STATE` answer encoded by hand and streamed.
+//! - `json_wire`: Mesos's JSON mapping written from a message's wire bytes (the v1
+//!   operator API's JSON answers and events).
 //! - `maintenance`: `/maintenance/schedule`, `/maintenance/status`, `/machine/down`,
 //!   `/machine/up` (the maintenance operator calls with Mesos's v0 JSON bodies).
 //! - [`agent_calls`]: the operator calls on one agent (MARK_AGENT_GONE,
@@ -83,7 +87,9 @@ pub mod agent_calls;
 pub mod authentication;
 pub mod endpoints;
 pub mod files;
+mod get_state;
 pub mod json_out;
+mod json_wire;
 mod maintenance;
 pub mod metrics;
 mod operations;
@@ -99,6 +105,7 @@ pub mod scheduler_api;
 pub mod state_json;
 pub mod state_writer;
 mod teardown;
+mod v1_queries;
 pub mod visibility;
 mod web_proxy;
 mod web_ui;

@@ -691,4 +691,4 @@ pub fn tasks_endpoint<'t>(out: &mut JsonOut, page: impl IntoIterator<Item = &'t 
 
 #[cfg(test)]
 #[path = "state_writer_tests.rs"]
-mod tests;
+pub(super) mod tests;

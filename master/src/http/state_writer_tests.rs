@@ -189,7 +189,8 @@ fn framework(id: &str, state: FrameworkState, multi_role: bool) -> Framework {
 
 /// Two agents, three frameworks (one completed, one recovered), tasks live,
 /// unreachable and completed, executors, offers, a draining agent.
-fn populated() -> StateSnapshot {
+/// A snapshot with every optional field filled somewhere (also `get_state`'s test).
+pub(in crate::http) fn populated() -> StateSnapshot {
     let agents: Vec<Arc<Agent>> = (0..2).map(|n| Arc::new(agent(n))).collect();
     let mut f0 = framework("F0", FrameworkState::Active, true);
     for (i, state) in

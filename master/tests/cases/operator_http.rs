@@ -78,6 +78,26 @@ async fn state_queries() {
     assert_eq!(response.headers()["content-type"], "application/x-protobuf");
     let decoded = v1::master::Response::decode(response.into_body().into_bytes().await).unwrap();
     assert_eq!(decoded.get_agents.unwrap().agents.len(), 1);
+
+    // GET_STATE in protobuf is written by hand and streamed: it decodes to the state.
+    let request = http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1")
+        .header("content-type", "application/json")
+        .header("accept", "application/x-protobuf")
+        .body(Bytes::from(json!({"type": "GET_STATE"}).to_string()))
+        .unwrap();
+    let response = cluster.node.handle_http(request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/x-protobuf");
+    let decoded = v1::master::Response::decode(response.into_body().into_bytes().await).unwrap();
+    assert_eq!(decoded.r#type(), v1::master::response::Type::GetState);
+    let state = decoded.get_state.unwrap();
+    assert_eq!(state.get_agents.unwrap().agents.len(), 1);
+    assert_eq!(state.get_frameworks.unwrap().frameworks[0].framework_info.name, "fw");
+    let tasks = state.get_tasks.unwrap().tasks;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].task_id.value, "t1");
 }
 
 /// SUBSCRIBE streams SUBSCRIBED with the state, then TASK_ADDED and TASK_UPDATED as the
