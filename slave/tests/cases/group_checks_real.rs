@@ -8,15 +8,15 @@ use std::net::SocketAddr;
 use libprocess::Node;
 use mesos_proto::mesos::internal::RunTaskGroupMessage;
 use mesos_proto::mesos::{
-    CommandInfo, ExecutorId, ExecutorInfo, HealthCheck, TaskGroupInfo, TaskState, executor_info,
-    health_check, task_status,
+    CommandInfo, HealthCheck, TaskGroupInfo, TaskState, health_check, task_status,
 };
 use mesos_proto::resources::Resources;
 use serde_json::{Value, json};
 
 use super::processes::{Processes, agent_listener, make_fifo, read_fifo, start_agent};
 use super::support::{
-    AGENT_ID, MasterEvent, TempDir, command_task, fake_master, framework, next_event, next_update,
+    AGENT_ID, MasterEvent, TempDir, command_task, default_executor, fake_master, framework,
+    next_event, next_update,
 };
 
 /// Writes a line into `fifo`, whose reader (a check) is waiting for it.
@@ -61,13 +61,7 @@ async fn group_command_health_check_runs_nested_and_kills_the_group() {
         panic!("expected registration")
     };
 
-    let executor = ExecutorInfo {
-        r#type: Some(executor_info::Type::Default as i32),
-        executor_id: ExecutorId { value: "default".into() },
-        framework_id: framework(true).id,
-        resources: Resources::parse("cpus:0.1;mem:32;disk:32").unwrap().to_protos(),
-        ..Default::default()
-    };
+    let executor = default_executor(framework(true).id);
     let pid_fifo = |id: &str| dir.0.join(format!("{id}.fifo"));
     let (seen, gate) = (dir.0.join("seen.fifo"), dir.0.join("gate.fifo"));
     for fifo in [&pid_fifo("t1"), &pid_fifo("t2"), &seen, &gate] {
@@ -192,13 +186,7 @@ async fn group_command_check_timeout_kills_its_container() {
     let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
         panic!("expected registration")
     };
-    let executor = ExecutorInfo {
-        r#type: Some(executor_info::Type::Default as i32),
-        executor_id: ExecutorId { value: "default".into() },
-        framework_id: framework(true).id,
-        resources: Resources::parse("cpus:0.1;mem:32;disk:32").unwrap().to_protos(),
-        ..Default::default()
-    };
+    let executor = default_executor(framework(true).id);
     let (task_fifo, check_fifo) = (dir.0.join("task.fifo"), dir.0.join("check.fifo"));
     make_fifo(&task_fifo);
     make_fifo(&check_fifo);

@@ -10,7 +10,11 @@ use mesos_proto::mesos::internal::{
     ReregisterSlaveMessage, SlaveRegisteredMessage, SlaveReregisteredMessage, StatusUpdate,
     StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
 };
-use mesos_proto::mesos::{CommandInfo, FrameworkId, FrameworkInfo, SlaveId, TaskId, TaskInfo};
+use mesos_proto::mesos::{
+    CommandInfo, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, SlaveId, TaskId, TaskInfo,
+    executor_info,
+};
+use mesos_proto::resources::Resources;
 use tokio::sync::mpsc;
 
 libprocess::protocol! {
@@ -133,6 +137,18 @@ pub async fn next_update(rx: &mut mpsc::UnboundedReceiver<MasterEvent>) -> Statu
 }
 
 /// A checkpointing (or not) framework.
+/// The `DEFAULT` executor (Mesos's default executor, no command of its own) of a task
+/// group of the framework `framework_id`, with resources of its own.
+pub fn default_executor(framework_id: Option<FrameworkId>) -> ExecutorInfo {
+    ExecutorInfo {
+        r#type: Some(executor_info::Type::Default as i32),
+        executor_id: ExecutorId { value: "default".into() },
+        framework_id,
+        resources: Resources::parse("cpus:0.1;mem:32;disk:32").unwrap().to_protos(),
+        ..Default::default()
+    }
+}
+
 pub fn framework(checkpoint: bool) -> FrameworkInfo {
     FrameworkInfo {
         user: "nobody".into(),

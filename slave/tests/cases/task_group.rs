@@ -8,14 +8,13 @@ use std::path::Path;
 
 use libprocess::Node;
 use mesos_proto::mesos::internal::{KillTaskMessage, RunTaskGroupMessage};
-use mesos_proto::mesos::{
-    ExecutorId, ExecutorInfo, TaskGroupInfo, TaskId, TaskState, executor_info,
-};
+use mesos_proto::mesos::{TaskGroupInfo, TaskId, TaskState};
 use mesos_proto::resources::Resources;
 
 use super::processes::{Processes, agent_listener, make_fifo, read_fifo, start_agent};
 use super::support::{
-    AGENT_ID, MasterEvent, TempDir, command_task, fake_master, framework, next_event, next_update,
+    AGENT_ID, MasterEvent, TempDir, command_task, default_executor, fake_master, framework,
+    next_event, next_update,
 };
 
 /// Runs a two-task group (`t1`, `t2`) to TASK_RUNNING, checks the per-task sandboxes,
@@ -45,13 +44,7 @@ async fn run_group_and_kill_one(name: &str, flags: &[&str]) {
         panic!("expected registration")
     };
 
-    let executor = ExecutorInfo {
-        r#type: Some(executor_info::Type::Default as i32),
-        executor_id: ExecutorId { value: "default".into() },
-        framework_id: framework(true).id,
-        resources: Resources::parse("cpus:0.1;mem:32;disk:32").unwrap().to_protos(),
-        ..Default::default()
-    };
+    let executor = default_executor(framework(true).id);
     // Each task writes a file in its sandbox, then tells the test (through its fifo)
     // its pid (for the cleanup guard: tasks lead their own process groups), working
     // directory and MESOS_SANDBOX, then sleeps until killed.
@@ -200,13 +193,7 @@ async fn launch_group_from_a_scheduler_through_the_master() {
     processes.agents.push(start_agent(&master_pid, &agent_listener(), &work_dir, &[]));
 
     let offer = scheduler.offer().await;
-    let executor = ExecutorInfo {
-        r#type: Some(executor_info::Type::Default as i32),
-        executor_id: ExecutorId { value: "default".into() },
-        framework_id: Some(framework_id.clone()),
-        resources: Resources::parse("cpus:0.1;mem:32;disk:32").unwrap().to_protos(),
-        ..Default::default()
-    };
+    let executor = default_executor(Some(framework_id.clone()));
     let tasks: Vec<_> = ["g1", "g2"]
         .iter()
         .map(|id| {
@@ -271,13 +258,7 @@ async fn default_executor_resubscribes_after_agent_restart() {
     let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
         panic!("expected registration")
     };
-    let executor = ExecutorInfo {
-        r#type: Some(executor_info::Type::Default as i32),
-        executor_id: ExecutorId { value: "default".into() },
-        framework_id: framework(true).id,
-        resources: Resources::parse("cpus:0.1;mem:32;disk:32").unwrap().to_protos(),
-        ..Default::default()
-    };
+    let executor = default_executor(framework(true).id);
     let task = |id: &str| {
         let fifo = dir.0.join(format!("{id}.fifo"));
         make_fifo(&fifo);
@@ -364,13 +345,7 @@ async fn group_tasks_survive_an_agent_restart_as_nested_containers() {
     let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
         panic!("expected registration")
     };
-    let executor = ExecutorInfo {
-        r#type: Some(executor_info::Type::Default as i32),
-        executor_id: ExecutorId { value: "default".into() },
-        framework_id: framework(true).id,
-        resources: Resources::parse("cpus:0.1;mem:32;disk:32").unwrap().to_protos(),
-        ..Default::default()
-    };
+    let executor = default_executor(framework(true).id);
     let fifo = |name: &str| {
         let path = dir.0.join(format!("{name}.fifo"));
         make_fifo(&path);
