@@ -179,20 +179,24 @@ mod tests {
     use super::*;
     use crate::http::state_writer::tests::populated;
 
+    /// GET_STATE of `s` as the v1 query builder makes it (the reference).
+    fn built_get_state(s: &StateSnapshot) -> v1::master::Response {
+        let query = super::super::v1_queries::query(
+            call::Type::GetState,
+            s,
+            Default::default(),
+            None,
+            None,
+        );
+        query.unwrap_or_else(|_| panic!("GET_STATE refused"))
+    }
+
     /// The hand-written answer is the very bytes `prost` encoded for the built
     /// `Response` (tasks and executors through `evolve`), also when chunked.
     #[test]
     fn written_by_hand_is_what_prost_encoded() {
         let s = populated();
-        let Ok(built) = super::super::v1_queries::query(
-            call::Type::GetState,
-            &s,
-            Default::default(),
-            None,
-            None,
-        ) else {
-            panic!("GET_STATE refused");
-        };
+        let built = built_get_state(&s);
         let expected = built.encode_to_vec();
         let mut out = JsonOut::new();
         write_get_state(&s, &mut out);
@@ -225,15 +229,7 @@ mod tests {
             let expected = mesos_proto::json::to_json_string(&built);
             assert_eq!(String::from_utf8(json_wire::to_json_bytes(&built)).unwrap(), expected);
         }
-        let Ok(state) = super::super::v1_queries::query(
-            call::Type::GetState,
-            &s,
-            Default::default(),
-            None,
-            None,
-        ) else {
-            panic!("GET_STATE refused");
-        };
+        let state = built_get_state(&s);
         let subscribed = v1::master::Event {
             r#type: Some(event::Type::Subscribed as i32),
             subscribed: Some(event::Subscribed {
@@ -250,15 +246,7 @@ mod tests {
     #[test]
     fn json_from_the_wire_is_what_the_value_mapping_printed() {
         let s = populated();
-        let Ok(built) = super::super::v1_queries::query(
-            call::Type::GetState,
-            &s,
-            Default::default(),
-            None,
-            None,
-        ) else {
-            panic!("GET_STATE refused");
-        };
+        let built = built_get_state(&s);
         let expected = mesos_proto::json::to_json_string(&built);
         let mut out = JsonOut::new();
         write_get_state_json(&s, &mut out);
