@@ -100,10 +100,10 @@ fn write_address(out: &mut Vec<u8>, address: SocketAddr) {
                 if i > 0 {
                     out.push(b'.');
                 }
-                write_decimal(out, u32::from(octet));
+                write_decimal(out, u64::from(octet));
             }
             out.push(b':');
-            write_decimal(out, u32::from(v4.port()));
+            write_decimal(out, u64::from(v4.port()));
         }
         // Writing into a Vec cannot fail.
         SocketAddr::V6(v6) => {
@@ -112,8 +112,10 @@ fn write_address(out: &mut Vec<u8>, address: SocketAddr) {
     }
 }
 
-fn write_decimal(out: &mut Vec<u8>, mut n: u32) {
-    let mut digits = [0u8; 10];
+/// `n` in decimal, without going through `fmt` (the message path writes these per
+/// message: pids' octets and ports, and the answers' `content-length`).
+pub(crate) fn write_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
         i -= 1;

@@ -254,26 +254,11 @@ fn write_answer(out: &mut Vec<u8>, status: StatusCode, text: &str, date: &[u8; 2
         out.extend_from_slice(b"\r\ncontent-type: text/plain; charset=utf-8");
     }
     out.extend_from_slice(b"\r\ncontent-length: ");
-    write_decimal(out, text.len());
+    wire::write_decimal(out, text.len() as u64);
     out.extend_from_slice(b"\r\ndate: ");
     out.extend_from_slice(date);
     out.extend_from_slice(b"\r\n\r\n");
     out.extend_from_slice(text.as_bytes());
-}
-
-/// `n` in decimal.
-fn write_decimal(out: &mut Vec<u8>, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
 }
 
 thread_local! {
