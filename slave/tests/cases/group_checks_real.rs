@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use libprocess::Node;
 use mesos_proto::mesos::internal::RunTaskGroupMessage;
 use mesos_proto::mesos::{
     CommandInfo, HealthCheck, TaskGroupInfo, TaskState, health_check, task_status,
@@ -13,11 +12,10 @@ use mesos_proto::mesos::{
 use mesos_proto::resources::Resources;
 use serde_json::{Value, json};
 
-use super::processes::{Processes, agent_listener, make_fifo, read_fifo, start_agent};
-use super::support::{
-    AGENT_ID, MasterEvent, TempDir, command_task, default_executor, fake_master, framework,
-    next_event, next_update,
+use super::processes::{
+    Processes, RegisteredAgent, agent_listener, make_fifo, read_fifo, registered_agent,
 };
+use super::support::{AGENT_ID, TempDir, command_task, default_executor, framework, next_update};
 
 /// Writes a line into `fifo`, whose reader (a check) is waiting for it.
 async fn release(fifo: std::path::PathBuf) {
@@ -51,15 +49,11 @@ async fn nested_containers(agent: SocketAddr) -> Vec<(String, String)> {
 async fn group_command_health_check_runs_nested_and_kills_the_group() {
     let dir = TempDir::new("group-nested-check");
     let work_dir = dir.0.join("work");
-    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
-    let (master, mut events) = fake_master(&node, true);
     let mut processes = Processes::default();
     let listener = agent_listener();
     let address = listener.local_addr().expect("address");
-    processes.agents.push(start_agent(master.pid(), &listener, &work_dir, &[]));
-    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
-        panic!("expected registration")
-    };
+    let RegisteredAgent { node, master, mut events, agent } =
+        registered_agent(&mut processes, &listener, &work_dir, &[]).await;
 
     let executor = default_executor(framework(true).id);
     let pid_fifo = |id: &str| dir.0.join(format!("{id}.fifo"));
@@ -179,13 +173,10 @@ fn ended(pid: i32) -> bool {
 async fn group_command_check_timeout_kills_its_container() {
     let dir = TempDir::new("group-check-timeout");
     let work_dir = dir.0.join("work");
-    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
-    let (master, mut events) = fake_master(&node, true);
     let mut processes = Processes::default();
-    processes.agents.push(start_agent(master.pid(), &agent_listener(), &work_dir, &[]));
-    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
-        panic!("expected registration")
-    };
+    let listener = agent_listener();
+    let RegisteredAgent { node, master, mut events, agent } =
+        registered_agent(&mut processes, &listener, &work_dir, &[]).await;
     let executor = default_executor(framework(true).id);
     let (task_fifo, check_fifo) = (dir.0.join("task.fifo"), dir.0.join("check.fifo"));
     make_fifo(&task_fifo);

@@ -6,9 +6,12 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use libprocess::Pid;
+use libprocess::{Node, Pid, ProcessRef};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid as OsPid;
+use tokio::sync::mpsc;
+
+use super::support::{FakeMaster, MasterEvent, fake_master, next_event};
 
 /// Kills every OS process the test started, however the test ends: the agents
 /// (and then they are reaped) and the process groups of executors and tasks.
@@ -134,4 +137,31 @@ pub fn executor_sandbox(
     work_dir.join(format!(
         "slaves/{agent_id}/frameworks/{framework_id}/executors/{executor_id}/runs/latest"
     ))
+}
+
+/// A node with a fake master (acknowledging every update) and a real `mesos-agent`
+/// registered with it.
+pub struct RegisteredAgent {
+    pub node: Node,
+    pub master: ProcessRef<FakeMaster>,
+    pub events: mpsc::UnboundedReceiver<MasterEvent>,
+    /// The agent, as the master saw it register.
+    pub agent: Pid,
+}
+
+/// Starts a node and its fake master, then a `mesos-agent` on `listener` with `extra`
+/// flags (kept in `processes`), and waits until it registers.
+pub async fn registered_agent(
+    processes: &mut Processes,
+    listener: &TcpListener,
+    work_dir: &Path,
+    extra: &[&str],
+) -> RegisteredAgent {
+    let node = Node::builder("127.0.0.1:0".parse().expect("an address")).start().expect("node");
+    let (master, mut events) = fake_master(&node, true);
+    processes.agents.push(start_agent(master.pid(), listener, work_dir, extra));
+    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
+        panic!("expected registration")
+    };
+    RegisteredAgent { node, master, events, agent }
 }

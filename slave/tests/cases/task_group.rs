@@ -11,10 +11,12 @@ use mesos_proto::mesos::internal::{KillTaskMessage, RunTaskGroupMessage};
 use mesos_proto::mesos::{TaskGroupInfo, TaskId, TaskState};
 use mesos_proto::resources::Resources;
 
-use super::processes::{Processes, agent_listener, make_fifo, read_fifo, start_agent};
+use super::processes::{
+    Processes, RegisteredAgent, agent_listener, make_fifo, read_fifo, registered_agent, start_agent,
+};
 use super::support::{
-    AGENT_ID, MasterEvent, TempDir, command_task, default_executor, fake_master, framework,
-    next_event, next_update,
+    AGENT_ID, MasterEvent, TempDir, command_task, default_executor, framework, next_event,
+    next_update,
 };
 
 /// Runs a two-task group (`t1`, `t2`) to TASK_RUNNING, checks the per-task sandboxes,
@@ -36,13 +38,10 @@ async fn run_group_and_kill_one(name: &str, flags: &[&str]) {
     if flags.contains(&"--authenticate_http_readwrite") {
         flags.push(credentials_flag.as_str());
     }
-    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
-    let (master, mut events) = fake_master(&node, true);
     let mut processes = Processes::default();
-    processes.agents.push(start_agent(master.pid(), &agent_listener(), &work_dir, &flags));
-    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
-        panic!("expected registration")
-    };
+    let listener = agent_listener();
+    let RegisteredAgent { node, master, mut events, agent } =
+        registered_agent(&mut processes, &listener, &work_dir, &flags).await;
 
     let executor = default_executor(framework(true).id);
     // Each task writes a file in its sandbox, then tells the test (through its fifo)
@@ -250,14 +249,10 @@ async fn launch_group_from_a_scheduler_through_the_master() {
 async fn default_executor_resubscribes_after_agent_restart() {
     let dir = TempDir::new("group-restart");
     let work_dir = dir.0.join("work");
-    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
-    let (master, mut events) = fake_master(&node, true);
     let mut processes = Processes::default();
     let listener = agent_listener();
-    processes.agents.push(start_agent(master.pid(), &listener, &work_dir, &[]));
-    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
-        panic!("expected registration")
-    };
+    let RegisteredAgent { node, master, mut events, agent } =
+        registered_agent(&mut processes, &listener, &work_dir, &[]).await;
     let executor = default_executor(framework(true).id);
     let task = |id: &str| {
         let fifo = dir.0.join(format!("{id}.fifo"));
@@ -337,14 +332,10 @@ async fn release(fifo: std::path::PathBuf) {
 async fn group_tasks_survive_an_agent_restart_as_nested_containers() {
     let dir = TempDir::new("group-nested-restart");
     let work_dir = dir.0.join("work");
-    let node = Node::builder("127.0.0.1:0".parse::<SocketAddr>().unwrap()).start().expect("node");
-    let (master, mut events) = fake_master(&node, true);
     let mut processes = Processes::default();
     let listener = agent_listener();
-    processes.agents.push(start_agent(master.pid(), &listener, &work_dir, &[]));
-    let MasterEvent::Registered { from: agent } = next_event(&mut events).await else {
-        panic!("expected registration")
-    };
+    let RegisteredAgent { node, master, mut events, agent } =
+        registered_agent(&mut processes, &listener, &work_dir, &[]).await;
     let executor = default_executor(framework(true).id);
     let fifo = |name: &str| {
         let path = dir.0.join(format!("{name}.fifo"));
