@@ -158,7 +158,7 @@ impl MasterCore {
             return Ok(());
         }
         // Malformed resources are refused before anything changes.
-        agent_total(&message.slave.resources, &message.checkpointed_resources)?;
+        let total = agent_total(&message.slave.resources, &message.checkpointed_resources)?;
         validate_reported_frameworks(&message.frameworks)
             .map_err(|reason| MasterError::InvalidCall { reason })?;
         self.stats.slave_reregistrations += 1;
@@ -177,8 +177,11 @@ impl MasterCore {
             } else {
                 Some(RegistryOperation::AdmitAgent(message.slave.clone()))
             };
-            let after =
-                AfterRegistry::AgentReadmitted { pid: from.clone(), message: Box::new(message) };
+            let after = AfterRegistry::AgentReadmitted {
+                pid: from.clone(),
+                message: Box::new(message),
+                total,
+            };
             match operation {
                 Some(operation) => {
                     self.pending_pids.insert(from.clone());
@@ -198,13 +201,10 @@ impl MasterCore {
         &mut self,
         from: &Pid,
         message: internal::ReregisterSlaveMessage,
+        total: Resources,
         now: Time,
     ) {
         let Some(agent_id) = message.slave.id.as_ref().map(AgentId::from) else { return };
-        let Ok(total) = agent_total(&message.slave.resources, &message.checkpointed_resources)
-        else {
-            return;
-        };
         self.recovered_agents.remove(&agent_id);
         let came_back = self.unreachable.remove(&agent_id).is_some();
         self.readmit_agent(agent_id.clone(), from, message, total, now, came_back);
@@ -304,8 +304,8 @@ impl MasterCore {
             "Unknown agent reregistered"
         };
         for task in message.tasks {
-            let framework_id = FrameworkId::from(&task.framework_id);
-            if self.completed_frameworks.iter().any(|f| f.id == framework_id) {
+            let framework_id = task.framework_id.value.as_str();
+            if self.completed_frameworks.iter().any(|f| f.id.as_str() == framework_id) {
                 continue;
             }
             self.add_recovered_task(&agent_id, task, why, now);
@@ -315,11 +315,8 @@ impl MasterCore {
             .used
             .iter()
             .flat_map(|(fw, resources)| {
-                resources.allocations().into_iter().map(move |(role, r)| {
-                    let mut plain = r.clone();
-                    plain.unallocate();
-                    (fw.clone(), role, plain)
-                })
+                let by_role = resources.allocations_unallocated().into_iter();
+                by_role.map(move |(role, plain)| (fw.clone(), role, plain))
             })
             .collect();
         tracing::info!(%agent_id, pid = %from, came_back, "re-admitted agent");
@@ -340,37 +337,58 @@ impl MasterCore {
         why: &str,
         now: Time,
     ) {
-        let framework_id = FrameworkId::from(&task.framework_id);
+        // Each task of a re-registering agent costs one move of it and two copies of its
+        // id (framework and agent); its resources are summed where they lie (issue 18,
+        // FAIL-1: the new leader re-admits every task of every agent at once).
         let task_id = TaskId::from(&task.task_id);
         let task_events = self.task_events;
-        let Some(framework) = self.frameworks.get_mut(&framework_id) else { return };
-        framework.completed_tasks.retain(|t| t.task_id != task.task_id);
-        let role = framework.roles.iter().next().cloned().unwrap_or_else(|| "*".to_string());
+        let Some(framework) = self.frameworks.get_mut(task.framework_id.value.as_str()) else {
+            return;
+        };
+        if !framework.completed_tasks.is_empty() {
+            framework.completed_tasks.retain(|t| t.task_id != task.task_id);
+        }
+        let framework_id = &framework.id;
+        let role = framework.roles.iter().next().map_or("*", String::as_str);
         for resource in &mut task.resources {
             if resource.allocation_info.is_none() {
                 resource.allocation_info =
-                    Some(mesos::resource::AllocationInfo { role: Some(role.clone()) });
+                    Some(mesos::resource::AllocationInfo { role: Some(role.to_string()) });
             }
         }
-        let resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
         let state = task.state();
+        if let Some(agent) = self.agents.get_mut(agent_id) {
+            match agent.tasks.get_mut(framework_id) {
+                Some(tasks) => {
+                    tasks.insert(task_id.clone());
+                }
+                None => {
+                    agent.tasks.insert(framework_id.clone(), HashSet::from([task_id.clone()]));
+                }
+            }
+            // Invalid resources count for nothing, as before (the task is kept).
+            if !state.is_terminal() {
+                if let Some(used) = agent.used.get_mut(framework_id) {
+                    let _ = used.add_protos(&task.resources);
+                } else {
+                    let mut used = Resources::new();
+                    let _ = used.add_protos(&task.resources);
+                    agent.used.insert(framework_id.clone(), used);
+                }
+            }
+        }
         if task_events {
             self.outbox
                 .push(super::Output::Event(super::MasterEvent::TaskAdded(Box::new(task.clone()))));
         }
         let active = framework.active();
         framework.tasks.insert(task_id.clone(), task);
-        if let Some(agent) = self.agents.get_mut(agent_id) {
-            agent.tasks.entry(framework_id.clone()).or_default().insert(task_id.clone());
-            if !state.is_terminal() {
-                *agent.used.entry(framework_id.clone()).or_default() += &resources;
-            }
-        }
         // Only a connected scheduler is told (a recovered framework has none yet): the
         // status is not even made for the others.
         if !active {
             return;
         }
+        let framework_id = framework.id.clone();
         let status = self.master_status(
             &task_id,
             state,

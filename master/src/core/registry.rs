@@ -18,6 +18,7 @@ use mesos_proto::ids::{AgentId, FrameworkId};
 use mesos_proto::mesos::{self, internal};
 
 use super::{MasterConfig, MasterCore, Output, Timer, UnreachableAgent};
+use mesos_proto::resources::Resources;
 use mesos_registrar::{RegistryOperation, RegistryState};
 
 /// How a flow continues once its registry change is committed.
@@ -27,7 +28,8 @@ pub enum AfterRegistry {
     /// A new agent was admitted: add it and answer `SlaveRegisteredMessage`.
     AgentAdmitted { pid: Pid, message: Box<internal::RegisterSlaveMessage> },
     /// A re-registering agent the master did not have is (again) in the registry.
-    AgentReadmitted { pid: Pid, message: Box<internal::ReregisterSlaveMessage> },
+    /// `total` is the agent's total, computed when its message was checked.
+    AgentReadmitted { pid: Pid, message: Box<internal::ReregisterSlaveMessage>, total: Resources },
     /// An agent is recorded unreachable: remove it.
     AgentUnreachable { agent_id: AgentId },
     /// An agent recovered from the registry never re-registered: it is unreachable now.
@@ -107,9 +109,9 @@ impl MasterCore {
                 self.pending_pids.remove(&pid);
                 self.on_agent_admitted(&pid, *message, now);
             }
-            AfterRegistry::AgentReadmitted { pid, message } => {
+            AfterRegistry::AgentReadmitted { pid, message, total } => {
                 self.pending_pids.remove(&pid);
-                self.on_agent_readmitted(&pid, *message, now);
+                self.on_agent_readmitted(&pid, *message, total, now);
             }
             AfterRegistry::AgentUnreachable { agent_id } => {
                 self.on_agent_marked_unreachable(&agent_id, now)

@@ -109,6 +109,31 @@ impl Resources {
         Ok(result)
     }
 
+    /// `self += Resources::from_protos(protos.to_vec())?` without the copies: a protobuf
+    /// that merges into an entry already held (a task's `cpus:0.1` into a running total
+    /// of `cpus`) is read where it lies, and only one that starts a new entry or needs
+    /// rewriting into the current format is copied. All are validated first: on an
+    /// error nothing is added. The master sums its tasks' resources this way when an
+    /// agent re-registers with them (issue 18, FAIL-1).
+    pub fn add_protos(&mut self, protos: &[Resource]) -> Result<(), ResourceError> {
+        for proto in protos {
+            validate(proto)?;
+        }
+        for proto in protos {
+            // Merging the borrowed protobuf is merging its upgraded, normalized entry:
+            // `upgrade` here touches only fields `addable` ignores, and the amounts are
+            // added in canonical form (fixed-point scalars, coalesced ranges) anyway.
+            let shared_count = proto.shared.is_some().then_some(1);
+            if resource::upgrade_keeps_metadata(proto) && self.merge_held(proto, shared_count) {
+                continue;
+            }
+            let mut owned = proto.clone();
+            upgrade(&mut owned);
+            self.add_entry(Entry::new(owned));
+        }
+        Ok(())
+    }
+
     /// Validates `resource`, converts it to the current reservation format
     /// and adds it.
     pub fn push(&mut self, mut resource: Resource) -> Result<(), ResourceError> {
@@ -184,15 +209,20 @@ impl Resources {
     /// Adds `entry` into the held entry it merges with; false if there is none
     /// (an empty entry counts as added: it holds nothing).
     fn merge_into_held(&mut self, entry: &Entry) -> bool {
-        if entry.is_empty() {
+        self.merge_held(&entry.resource, entry.shared_count)
+    }
+
+    /// [`Resources::merge_into_held`] for a resource in the current format and its
+    /// count of copies (`Some` for a shared resource).
+    fn merge_held(&mut self, resource: &Resource, shared_count: Option<u64>) -> bool {
+        if shared_count == Some(0) || resource::is_empty(resource) {
             return true;
         }
-        let held =
-            self.entries.iter_mut().find(|held| resource::addable(&held.resource, &entry.resource));
+        let held = self.entries.iter_mut().find(|held| resource::addable(&held.resource, resource));
         let Some(held) = held else { return false };
-        match (&mut held.shared_count, entry.shared_count) {
+        match (&mut held.shared_count, shared_count) {
             (Some(copies), Some(more)) => *copies = copies.saturating_add(more),
-            _ => resource::add_amount(&mut held.resource, &entry.resource),
+            _ => resource::add_amount(&mut held.resource, resource),
         }
         true
     }
@@ -440,6 +470,28 @@ impl Resources {
             if let Some(role) = entry.resource.allocation_info.as_ref().and_then(|a| a.role.clone())
             {
                 result.entry(role).or_default().add_entry(entry.clone());
+            }
+        }
+        result
+    }
+
+    /// [`Resources::allocations`] with each role's resources unallocated (what the
+    /// allocator's `addSlave` takes as an agent's used resources), copying each entry
+    /// once.
+    pub fn allocations_unallocated(&self) -> BTreeMap<String, Resources> {
+        let mut result: BTreeMap<String, Resources> = BTreeMap::new();
+        for entry in &self.entries {
+            let Some(role) = entry.resource.allocation_info.as_ref().and_then(|a| a.role.as_ref())
+            else {
+                continue;
+            };
+            let mut entry = entry.clone();
+            entry.resource.allocation_info = None;
+            match result.get_mut(role.as_str()) {
+                Some(resources) => resources.add_entry(entry),
+                None => {
+                    result.insert(role.clone(), Resources { entries: vec![entry] });
+                }
             }
         }
         result

@@ -316,6 +316,52 @@ proptest! {
         }
     }
 
+    /// Proves `add_protos` adds what `+=` of `from_protos` adds, protobufs in the current
+    /// or the old reservation format, valid or not (then nothing is added).
+    #[test]
+    fn add_protos_adds_what_from_protos_adds(
+        held in rich_resources(),
+        added in rich_resources(),
+        arbitrary in proptest::collection::vec(arbitrary_proto(), 0..2),
+        old_format in any::<bool>(),
+    ) {
+        let mut protos = added.to_protos();
+        if old_format {
+            for proto in &mut protos {
+                let _ = one::downgrade(proto);
+            }
+        }
+        protos.extend(arbitrary);
+        let mut borrowed = held.clone();
+        let result = borrowed.add_protos(&protos);
+        match Resources::from_protos(protos) {
+            Ok(owned) => {
+                prop_assert!(result.is_ok());
+                prop_assert_eq!(&borrowed, &(&held + &owned));
+                check_invariants(&borrowed)?;
+            }
+            Err(_) => {
+                prop_assert!(result.is_err());
+                prop_assert_eq!(&borrowed, &held);
+            }
+        }
+    }
+
+    /// Proves `allocations_unallocated` is `allocations` with each group unallocated.
+    #[test]
+    fn allocations_unallocated_is_allocations_unallocated(a in rich_resources()) {
+        let expected: Vec<(String, Resources)> = a
+            .allocations()
+            .into_iter()
+            .map(|(role, mut resources)| {
+                resources.unallocate();
+                (role, resources)
+            })
+            .collect();
+        let got: Vec<(String, Resources)> = a.allocations_unallocated().into_iter().collect();
+        prop_assert_eq!(got, expected);
+    }
+
     /// Proves arbitrary protobufs are validated without panics, and only valid ones get in.
     #[test]
     fn arbitrary_protos_never_panic(protos in proptest::collection::vec(arbitrary_proto(), 0..4), other in rich_resources()) {

@@ -268,6 +268,15 @@ pub fn upgrade(resource: &mut Resource) {
     resource.reservations.push(reservation);
 }
 
+/// True if [`upgrade`] would change nothing that [`same_metadata`] compares: it would
+/// at most clear the old-format `role` (`*`) and `reservation` fields, so the resource
+/// adds up as it is (see `Resources::add_protos`).
+#[allow(deprecated)] // Reads the old-format `role` field.
+pub(crate) fn upgrade_keeps_metadata(resource: &Resource) -> bool {
+    !resource.reservations.is_empty()
+        || resource.role.as_deref().is_none_or(|role| role == roles::DEFAULT_ROLE)
+}
+
 /// Rewrites a resource in the current format into the old one, for peers that
 /// only know `role` and `reservation` (Mesos: `convertResourceFormat` to
 /// `PRE_RESERVATION_REFINEMENT`). Refined reservations cannot be expressed
