@@ -110,9 +110,12 @@ impl<R: AllocatorResources> Allocator<R> {
                 r
             }
         };
-        let framework_path = self.frameworks.at(fw).id.to_string();
-        let role_state = self.roles.at_mut(r);
-        if role_state.frameworks.insert(fw) {
+        // Usually the framework is there already (every agent re-registering with its
+        // tasks lands here): its sorter path is only made when it is not.
+        if !self.roles.at(r).frameworks.contains(&fw) {
+            let framework_path = self.frameworks.at(fw).id.to_string();
+            let role_state = self.roles.at_mut(r);
+            role_state.frameworks.insert(fw);
             role_state.sorter.add(&framework_path, fw);
         }
         r
@@ -173,13 +176,41 @@ impl<R: AllocatorResources> Allocator<R> {
         self.track_held_in(a, fw, r, resources);
     }
 
-    /// [`Allocator::track_held`] for a framework already tracked under role `r`.
-    fn track_held_in(&mut self, a: AgentIdx, fw: FwIdx, r: RoleIdx, resources: &R) {
+    /// [`Allocator::track_allocated`] for resources the caller gives away (an agent's
+    /// used resources when it is added): they become the holding as they are, with no
+    /// copy, when the framework held nothing there in that role.
+    pub(super) fn track_allocated_owned(
+        &mut self,
+        a: AgentIdx,
+        fw: FwIdx,
+        role: &str,
+        resources: R,
+    ) {
+        let r = self.track_framework_under_role(fw, role);
+        let agent = self.agents.at_mut(a);
+        agent.used.add(&resources);
+        agent.available.subtract(&resources);
+        self.count_held(a, fw, r, &resources);
+        match self.agents.at_mut(a).held.entry((fw, r)) {
+            Entry::Occupied(mut held) => held.get_mut().add(&resources),
+            Entry::Vacant(slot) => {
+                slot.insert(resources);
+            }
+        }
+    }
+
+    /// The sorters' and `held_on`'s half of [`Allocator::track_held_in`].
+    fn count_held(&mut self, a: AgentIdx, fw: FwIdx, r: RoleIdx, resources: &R) {
         debug_assert!(self.roles.at(r).frameworks.contains(&fw));
         let quantities = resources.scalar_quantities();
         self.role_sorter.allocated(&r, &quantities);
         self.roles.at_mut(r).sorter.allocated(&fw, &quantities);
         self.frameworks.at_mut(fw).held_on.entry(r).or_default().insert(a);
+    }
+
+    /// [`Allocator::track_held`] for a framework already tracked under role `r`.
+    fn track_held_in(&mut self, a: AgentIdx, fw: FwIdx, r: RoleIdx, resources: &R) {
+        self.count_held(a, fw, r, resources);
         match self.agents.at_mut(a).held.entry((fw, r)) {
             Entry::Occupied(mut held) => held.get_mut().add(resources),
             // A copy, not an add into an empty bundle: the same entries, without

@@ -460,7 +460,7 @@ impl<R: AllocatorResources> Allocator<R> {
         self.add_to_totals(&self.agents.at(a).total_quantities.clone());
         for u in used {
             match self.framework_index.get(&u.framework_id) {
-                Some(&fw) => self.track_allocated(a, fw, &u.role, &u.resources),
+                Some(&fw) => self.track_allocated_owned(a, fw, &u.role, u.resources),
                 None => {
                     let agent = self.agents.at_mut(a);
                     agent.used.add(&u.resources);
