@@ -276,10 +276,11 @@ impl MasterCore {
         now: Time,
         came_back: bool,
     ) {
-        let mut info = message.slave.clone();
+        // The message is taken apart: its parts move into the master's state.
+        let mut info = message.slave;
         info.id = Some((&agent_id).into());
-        let version = message.version.clone().unwrap_or_default();
-        let capabilities = message.agent_capabilities.clone();
+        let version = message.version.unwrap_or_default();
+        let capabilities = message.agent_capabilities;
         let agent = Agent::new(
             agent_id.clone(),
             from.clone(),
@@ -660,6 +661,10 @@ fn agent_total(
         |e: String| MasterError::InvalidCall { reason: format!("invalid agent resources: {e}") };
     let resources =
         Resources::from_protos(resources.iter().cloned()).map_err(|e| invalid(e.to_string()))?;
+    // Most agents checkpoint nothing: then the total is the static resources, uncopied.
+    if checkpointed.is_empty() {
+        return Ok(resources);
+    }
     let checkpointed =
         Resources::from_protos(checkpointed.iter().cloned()).map_err(|e| invalid(e.to_string()))?;
     resources.with_checkpointed(&checkpointed).map_err(invalid)

@@ -616,10 +616,22 @@ fn required<T>(field: Option<T>, name: &str) -> Result<T, MasterError> {
 /// Mesos: master/validation.cpp `framework::internal::validateFrameworkId`,
 /// `validateRoles`.
 pub(crate) fn validate_framework_id_and_roles(info: &mesos::FrameworkInfo) -> Result<(), String> {
+    // Read in place, with no copy of the id or the roles: every re-registering agent
+    // has each of its frameworks checked here (issue 18, FAIL-1).
     if let Some(id) = info.id.as_ref().filter(|id| !id.value.is_empty()) {
-        FrameworkId::from(id).validate().map_err(|e| e.to_string())?;
+        mesos_proto::ids::validate_id("framework id", &id.value).map_err(|e| e.to_string())?;
     }
-    for role in &framework_roles(info) {
+    let multi_role = info
+        .capabilities
+        .iter()
+        .any(|c| c.r#type() == mesos::framework_info::capability::Type::MultiRole);
+    if multi_role {
+        for role in &info.roles {
+            roles::validate(role)?;
+        }
+    } else {
+        #[allow(deprecated)]
+        let role = info.role.as_deref().unwrap_or("*");
         roles::validate(role)?;
     }
     Ok(())
