@@ -338,9 +338,10 @@ impl MasterCore {
         why: &str,
         now: Time,
     ) {
-        // Each task of a re-registering agent costs one move of it and two copies of its
-        // id (framework and agent); its resources are summed where they lie (issue 18,
-        // FAIL-1: the new leader re-admits every task of every agent at once).
+        // Each task of a re-registering agent is moved, not copied, into the master's
+        // state: only its id is copied (for the framework's and the agent's maps), and
+        // its resources are summed where they lie (issue 18, FAIL-1: a new leader
+        // re-admits every task of every agent at once).
         let task_id = TaskId::from(&task.task_id);
         let task_events = self.task_events;
         let Some(framework) = self.frameworks.get_mut(task.framework_id.value.as_str()) else {
