@@ -99,11 +99,12 @@ pub struct Agent {
     updates: u64,
     /// The master shut this agent down: it stays silent.
     shut_down: bool,
-    /// The re-registration last sent, encoded: re-sent as it is (to any master) until
-    /// what it reports changes, so a retry costs no building or encoding (157k
-    /// instructions for the FAIL-1 load), and a master sees the same bytes it may
-    /// recognise as a copy. Dropped once a master answers (40,000 agents would otherwise
-    /// keep 3.3 KB each).
+    /// The re-registration last sent, encoded: re-sent as it is (to any master, after
+    /// a failover too) until what it reports changes, so a retry costs no building or
+    /// encoding (157k instructions for the FAIL-1 load), and a master sees the same
+    /// bytes it may recognise as a copy. Kept while registered (3.3 KB per agent for the
+    /// FAIL-1 load: 132 MB at 40,000 agents), as Mesos's benchmark keeps each agent's
+    /// message built; a launch, a task's end or a framework's shutdown drops it.
     reregistration: Option<Bytes>,
 }
 
@@ -196,8 +197,10 @@ impl Agent {
         kind: EventKind,
         ctx: &mut Context<'_, Self>,
     ) {
+        if self.info.id.as_ref() != Some(&id) {
+            self.reregistration = None; // it names the agent
+        }
         self.info.id = Some(id);
-        self.reregistration = None;
         self.detector.attached(from.clone());
         ctx.link(&from);
         self.emit(kind, from, ctx);
