@@ -12,6 +12,7 @@ use mesos_proto::mesos::{internal, scheduler};
 use parking_lot::RwLock;
 use tokio::sync::watch;
 
+mod decoding;
 mod dispatch;
 mod reregistrations;
 
@@ -119,6 +120,8 @@ pub struct MasterProcess {
     log_file: Option<std::path::PathBuf>,
     /// The last re-registration taken from each agent pid, to recognise copies.
     reregistrations: Reregistrations,
+    /// Re-registrations being decoded on the worker thread, and what waits behind them.
+    decoding: decoding::Decoding,
 }
 
 impl MasterProcess {
@@ -150,6 +153,7 @@ impl MasterProcess {
             authentication: Authentication::default(),
             log_file: None,
             reregistrations: Reregistrations::default(),
+            decoding: Default::default(),
         }
     }
 
@@ -518,6 +522,7 @@ impl MasterProcess {
             .collect();
         self.core = MasterCore::new(self.config.clone(), ctx.now());
         self.reregistrations.clear();
+        self.decoding.clear();
         self.http = Default::default();
         self.operator = Default::default();
         self.leader_view.set(View::Following { leader: None });
@@ -602,9 +607,10 @@ impl Process for MasterProcess {
         if !matches!(self.role, Role::Leading { .. }) {
             return;
         }
-        let now = ctx.now();
-        self.core.on_exited(&pid, now);
-        self.flush(ctx);
+        if self.decoding.in_flight(&pid).is_some() {
+            return self.hold(&pid, decoding::Held::Exited, ctx);
+        }
+        self.process_exited(&pid, ctx);
     }
 
     fn on_unknown(&mut self, from: Pid, error: DecodeError, _ctx: &mut Context<'_, Self>) {

@@ -8,6 +8,7 @@ use libprocess::{Context, MessageName, Pid};
 use mesos_proto::ids::FrameworkId;
 use mesos_proto::mesos::scheduler;
 
+use super::decoding::Held;
 use super::{MasterMessage, MasterProcess, Role};
 
 impl MasterProcess {
@@ -40,6 +41,22 @@ impl MasterProcess {
         if !self.admit(&from, &mut message, ctx) {
             return;
         }
+        if self.decoding.in_flight(&from).is_some() {
+            // Its re-registration is being decoded elsewhere: this waits behind it.
+            return self.hold(&from, Held::Message(Box::new(message), principal), ctx);
+        }
+        self.process_decoded(from, message, principal, ctx);
+    }
+
+    /// A decoded message that passed the checks: its handler in the core.
+    pub(super) fn process_decoded(
+        &mut self,
+        from: Pid,
+        message: MasterMessage,
+        principal: Option<String>,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        let pong = matches!(message, MasterMessage::PongSlave(_));
         let now = ctx.now();
         let result = match message {
             MasterMessage::RegisterSlave(m) => self.core.on_register_agent(&from, m, now),
@@ -109,6 +126,13 @@ impl MasterProcess {
             return None;
         }
         Some(principal)
+    }
+
+    /// The link to `pid` broke (after the checks of `on_exited`): the core hears of it.
+    pub(super) fn process_exited(&mut self, pid: &Pid, ctx: &mut Context<'_, Self>) {
+        let now = ctx.now();
+        self.core.on_exited(pid, now);
+        self.flush(ctx);
     }
 
     /// Counts a handled message under its framework's principal (Mesos: `_consume`).

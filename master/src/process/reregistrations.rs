@@ -25,11 +25,15 @@ use libprocess::{Body, Context, DecodeError, Inbound, MessageName, Pid};
 use mesos_proto::mesos::internal;
 use prost::Message as _;
 
+use super::decoding::Held;
 use super::{MasterMessage, MasterProcess};
 use crate::core::Outgoing;
 
 /// What the master's actor receives: a re-registration from the network still in its
 /// wire form, or any other message decoded.
+// As large as `MasterMessage`, which the actor received before: boxing `Decoded` would
+// add an allocation to every message for the sake of the small variant.
+#[allow(clippy::large_enum_variant)]
 pub enum MasterInbound {
     /// A `ReregisterSlaveMessage` as received (decoded only if it is not a copy).
     EncodedReregistration(Bytes),
@@ -144,7 +148,10 @@ impl Reregistrations {
 
 impl MasterProcess {
     /// A `ReregisterSlaveMessage` from the network, before decoding: the same checks as
-    /// every message, then either the fast answer to a copy or decode and the full path.
+    /// every message; then, while an earlier one from the same pid is still being
+    /// decoded, the same bytes are dropped (Mesos: master.cpp `Master::reregisterSlave`
+    /// ignores an agent whose re-registration is in progress) and other bytes wait
+    /// behind it; otherwise [`MasterProcess::take_reregistration`].
     pub(super) fn on_encoded_reregistration(
         &mut self,
         from: Pid,
@@ -157,8 +164,30 @@ impl MasterProcess {
         if !self.admit_agent(&from, ctx) {
             return;
         }
-        let now = ctx.now();
         let digest = Digest::of(&bytes);
+        if self.decoding.in_flight(&from) == Some(digest) {
+            ctx.node().metrics().counter("master/slave_reregistrations_repeated").inc();
+            return;
+        }
+        if self.decoding.in_flight(&from).is_some() {
+            let held = Held::Reregistration { bytes, digest, principal };
+            return self.hold(&from, held, ctx);
+        }
+        self.take_reregistration(from, bytes, digest, principal, ctx);
+    }
+
+    /// A re-registration that passed the checks: a copy of the last one taken from
+    /// `from` is answered from the agent's record; anything else is decoded (off this
+    /// thread while the mailbox is backed up, `decoding`) and goes the full path.
+    pub(super) fn take_reregistration(
+        &mut self,
+        from: Pid,
+        bytes: Bytes,
+        digest: Digest,
+        principal: Option<String>,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        let now = ctx.now();
         if self.reregistrations.is_copy(&from, digest)
             && self.core.answer_repeated_reregistration(&from, now)
         {
@@ -168,7 +197,26 @@ impl MasterProcess {
             return;
         }
         self.reregistrations.forget(&from);
-        let message = match internal::ReregisterSlaveMessage::decode(bytes) {
+        let bytes = match self.decode_elsewhere(&from, bytes, digest, &principal, ctx) {
+            Ok(()) => return,
+            Err(bytes) => bytes,
+        };
+        let message = internal::ReregisterSlaveMessage::decode(bytes);
+        self.on_reregistration_decoded(from, message, digest, principal, ctx);
+    }
+
+    /// The full path for a decoded re-registration (Mesos: master.cpp
+    /// `Master::reregisterSlave`), then `from`'s digest remembered if it left an active
+    /// agent there.
+    pub(super) fn on_reregistration_decoded(
+        &mut self,
+        from: Pid,
+        message: Result<internal::ReregisterSlaveMessage, prost::DecodeError>,
+        digest: Digest,
+        principal: Option<String>,
+        ctx: &mut Context<'_, Self>,
+    ) {
+        let message = match message {
             Ok(message) => message,
             Err(error) => {
                 ctx.node().metrics().counter("libprocess/messages_malformed").inc();
@@ -176,6 +224,7 @@ impl MasterProcess {
                 return;
             }
         };
+        let now = ctx.now();
         let result = self.core.on_reregister_agent(&from, message, now);
         let taken = match result {
             Ok(()) => true,
