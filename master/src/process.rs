@@ -4,6 +4,13 @@
 //! handlers, which here are one `match` that calls the core. Legacy driver messages
 //! (`RegisterFrameworkMessage`, `KillTaskMessage`, ...) are turned into the equivalent
 //! `scheduler::Call`, so old and new schedulers share one code path, as in Mesos.
+//!
+//! # Layout
+//! - this file: the actor, its role in the HA group, outputs, leadership and fencing;
+//! - `dispatch`: the checks every message passes and the one `match` over them;
+//! - `reregistrations`: re-registrations kept encoded until the actor knows whether
+//!   they are a copy of the last one taken from their pid;
+//! - `decoding`: decoding re-registrations on a worker thread under load.
 
 use std::sync::Arc;
 
