@@ -149,8 +149,8 @@ async fn fail1(
         "(agents, tasks) on the new leader"
     );
     // What the new leader handled for it: re-registrations (the first of each agent and
-    // its re-sends) and messages it dropped before it acted (the agents' tries while the
-    // election ran), each decoded in full.
+    // its re-sends, copies answered without decoding) and messages it dropped before it
+    // acted (the agents' tries while the election ran).
     let (node, master) = &cluster.masters[cluster.leader];
     let reregistrations = master
         .master
@@ -158,9 +158,13 @@ async fn fail1(
         .await
         .expect("the master answers");
     let dropped = node.metrics().counter("master/dropped_messages").get();
+    let copies = node.metrics().counter("master/slave_reregistrations_repeated").get();
+    let elsewhere = node.metrics().counter("master/slave_reregistrations_decoded_elsewhere").get();
     eprintln!(
         "fail1: {agents} agents, run {run}: the new leader handled {reregistrations} \
-         re-registrations ({:.2} per agent) and dropped {dropped} messages before acting",
+         re-registrations ({:.2} per agent; {copies} copies answered or dropped undecoded, \
+         {elsewhere} decoded on its worker) and dropped {dropped} messages before acting \
+         (undecoded)",
         reregistrations as f64 / agents as f64
     );
     let figures = ((first - started).as_secs_f64(), led, (back - killed).as_secs_f64());

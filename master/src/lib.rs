@@ -15,7 +15,8 @@
 //!   authenticated as whom, and whether a registration may proceed.
 //! - [`cli`]: the `mesos-master` program.
 //! - [`core`]: the master's pure core: agents, frameworks, offers, tasks.
-//! - [`process`]: the master actor around the core.
+//! - [`process`]: the master actor around the core (its dispatch, re-registrations
+//!   recognised before decoding, decoding on a worker under load).
 //! - [`snapshot`]: state copies for the read-only endpoints.
 //! - [`launch`]: starting the registrar, allocator and master on a node.
 //! - [`leadership`]: whether this master leads, shared with the HTTP layer.

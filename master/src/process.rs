@@ -4,14 +4,27 @@
 //! handlers, which here are one `match` that calls the core. Legacy driver messages
 //! (`RegisterFrameworkMessage`, `KillTaskMessage`, ...) are turned into the equivalent
 //! `scheduler::Call`, so old and new schedulers share one code path, as in Mesos.
+//!
+//! # Layout
+//! - this file: the actor, its role in the HA group, outputs, leadership and fencing;
+//! - `dispatch`: the checks every message passes and the one `match` over them;
+//! - `reregistrations`: re-registrations kept encoded until the actor knows whether
+//!   they are a copy of the last one taken from their pid;
+//! - `decoding`: decoding re-registrations on a worker thread under load.
 
 use std::sync::Arc;
 
 use libprocess::{Context, DecodeError, Pid, Process, ProcessRef};
-use mesos_proto::ids::FrameworkId;
 use mesos_proto::mesos::{internal, scheduler};
 use parking_lot::RwLock;
 use tokio::sync::watch;
+
+mod decoding;
+mod dispatch;
+mod reregistrations;
+
+pub use reregistrations::MasterInbound;
+use reregistrations::Reregistrations;
 
 use crate::allocator::process::AllocatorProcess;
 use crate::authentication::{AuthOutput, Authentication, AuthenticationConfig};
@@ -112,6 +125,10 @@ pub struct MasterProcess {
     authentication: Authentication,
     /// The master's log file (`--log_dir`), served at `/master/log`.
     log_file: Option<std::path::PathBuf>,
+    /// The last re-registration taken from each agent pid, to recognise copies.
+    reregistrations: Reregistrations,
+    /// Re-registrations being decoded on the worker thread, and what waits behind them.
+    decoding: decoding::Decoding,
 }
 
 impl MasterProcess {
@@ -142,6 +159,8 @@ impl MasterProcess {
             deposed_clients: Vec::new(),
             authentication: Authentication::default(),
             log_file: None,
+            reregistrations: Reregistrations::default(),
+            decoding: Default::default(),
         }
     }
 
@@ -204,12 +223,7 @@ impl MasterProcess {
     ) -> bool {
         let info = match message {
             MasterMessage::RegisterSlave(_) | MasterMessage::ReregisterSlave(_) => {
-                if self.authentication.admit_agent(from, ctx.via()) {
-                    return true;
-                }
-                ctx.node().metrics().counter("master/dropped_messages").inc();
-                tracing::warn!(%from, "refusing registration of agent: it is not authenticated");
-                return false;
+                return self.admit_agent(from, ctx);
             }
             MasterMessage::RegisterFramework(m) => Some(&mut m.framework),
             MasterMessage::ReregisterFramework(m) => Some(&mut m.framework),
@@ -227,6 +241,17 @@ impl MasterProcess {
                 false
             }
         }
+    }
+
+    /// Whether an agent's (re-)registration may reach the core: not when authentication
+    /// is required and the agent has not authenticated (it is ignored).
+    fn admit_agent(&mut self, from: &Pid, ctx: &mut Context<'_, Self>) -> bool {
+        if self.authentication.admit_agent(from, ctx.via()) {
+            return true;
+        }
+        ctx.node().metrics().counter("master/dropped_messages").inc();
+        tracing::warn!(%from, "refusing registration of agent: it is not authenticated");
+        false
     }
 
     /// The core (tests and the HTTP layer read it through dispatch).
@@ -297,6 +322,7 @@ impl MasterProcess {
         for output in self.core.drain_outputs() {
             match output {
                 Output::Send { to, message } => {
+                    self.reregistrations.on_send(&to, &message);
                     if !crate::http::scheduler_api::deliver(self, &to, &message, ctx) {
                         ctx.send_outbound(&to, *message);
                     }
@@ -345,84 +371,6 @@ impl MasterProcess {
                 }
             }
         }
-    }
-
-    fn on_legacy(
-        &mut self,
-        from: &Pid,
-        message: MasterMessage,
-        ctx: &mut Context<'_, Self>,
-    ) -> Result<(), crate::core::MasterError> {
-        use scheduler::call::{self, Type};
-        let now = ctx.now();
-        let call = |framework_id: Option<mesos_proto::mesos::FrameworkId>, kind: Type| {
-            scheduler::Call { framework_id, r#type: Some(kind as i32), ..Default::default() }
-        };
-        let call = match message {
-            MasterMessage::RegisterFramework(m) => scheduler::Call {
-                subscribe: Some(call::Subscribe {
-                    framework_info: m.framework,
-                    ..Default::default()
-                }),
-                ..call(None, Type::Subscribe)
-            },
-            MasterMessage::ReregisterFramework(m) => scheduler::Call {
-                subscribe: Some(call::Subscribe {
-                    framework_info: m.framework.clone(),
-                    force: Some(m.failover),
-                    ..Default::default()
-                }),
-                ..call(m.framework.id.clone(), Type::Subscribe)
-            },
-            MasterMessage::UnregisterFramework(m) => call(Some(m.framework_id), Type::Teardown),
-            MasterMessage::DeactivateFramework(m) => {
-                return self.core.on_deactivate_framework(
-                    from,
-                    &FrameworkId::from(&m.framework_id),
-                    now,
-                );
-            }
-            MasterMessage::KillTask(m) => scheduler::Call {
-                kill: Some(call::Kill {
-                    task_id: m.task_id,
-                    slave_id: None,
-                    kill_policy: m.kill_policy,
-                }),
-                ..call(Some(m.framework_id), Type::Kill)
-            },
-            MasterMessage::StatusUpdateAcknowledgement(m) => scheduler::Call {
-                acknowledge: Some(call::Acknowledge {
-                    slave_id: m.slave_id,
-                    task_id: m.task_id,
-                    uuid: m.uuid,
-                }),
-                ..call(Some(m.framework_id), Type::Acknowledge)
-            },
-            MasterMessage::ReviveOffers(m) => scheduler::Call {
-                revive: Some(call::Revive { roles: m.roles }),
-                ..call(Some(m.framework_id), Type::Revive)
-            },
-            MasterMessage::ReconcileTasks(m) => scheduler::Call {
-                reconcile: Some(call::Reconcile {
-                    tasks: m
-                        .statuses
-                        .into_iter()
-                        .map(|s| call::reconcile::Task { task_id: s.task_id, slave_id: s.slave_id })
-                        .collect(),
-                }),
-                ..call(Some(m.framework_id), Type::Reconcile)
-            },
-            MasterMessage::FrameworkToExecutor(m) => scheduler::Call {
-                message: Some(call::Message {
-                    slave_id: m.slave_id,
-                    executor_id: m.executor_id,
-                    data: m.data,
-                }),
-                ..call(Some(m.framework_id), Type::Message)
-            },
-            _ => return Ok(()),
-        };
-        self.core.on_scheduler_call(from, call, now)
     }
 
     /// Submits a registry change; the flow continues once it is committed, unless this
@@ -580,6 +528,8 @@ impl MasterProcess {
             .cloned()
             .collect();
         self.core = MasterCore::new(self.config.clone(), ctx.now());
+        self.reregistrations.clear();
+        self.decoding.clear();
         self.http = Default::default();
         self.operator = Default::default();
         self.leader_view.set(View::Following { leader: None });
@@ -610,15 +560,10 @@ impl MasterProcess {
     /// A message reached a master that does not lead: it is dropped, and its sender is
     /// told where the leader is (`NewMasterDetectedMessage`) when that is known, so an
     /// agent or scheduler still attached to a deposed master moves on.
-    fn on_message_not_leading(
-        &mut self,
-        from: &Pid,
-        message: &MasterMessage,
-        ctx: &mut Context<'_, Self>,
-    ) {
+    fn on_message_not_leading(&mut self, from: &Pid, pong: bool, ctx: &mut Context<'_, Self>) {
         ctx.node().metrics().counter("master/dropped_messages").inc();
         // Pongs answer our own old pings; everything else deserves the pointer.
-        if matches!(message, MasterMessage::PongSlave(_)) {
+        if pong {
             return;
         }
         if let Role::Following { leader: Some(leader) } = &self.role {
@@ -631,7 +576,7 @@ impl MasterProcess {
 }
 
 impl Process for MasterProcess {
-    type Message = MasterMessage;
+    type Message = MasterInbound;
 
     fn initialize(&mut self, ctx: &mut Context<'_, Self>) {
         let shared = crate::http::Shared {
@@ -649,83 +594,17 @@ impl Process for MasterProcess {
         tracing::info!(pid = %ctx.pid(), id = %self.core.info().id, "master started");
     }
 
-    fn on_message(&mut self, from: Pid, mut message: MasterMessage, ctx: &mut Context<'_, Self>) {
-        crate::http::metrics::count_message(ctx.node().metrics(), &message);
-        if matches!(
-            message,
-            MasterMessage::Authenticate(_)
-                | MasterMessage::AuthenticationStart(_)
-                | MasterMessage::AuthenticationStep(_)
-        ) {
-            self.on_authentication(&from, message, ctx);
-            return;
-        }
-        // A pid that authenticated speaks only on the connection it authenticated on: a
-        // forged `Libprocess-From` from anywhere else gets nothing (not even an error,
-        // which would go to the real peer).
-        if let Err(forged) = self.authentication.admit_sender(&from, ctx.via()) {
-            ctx.node().metrics().counter("master/invalid_sender_messages").inc();
-            tracing::warn!(
-                %from,
-                message = %libprocess::Outbound::name(&message),
-                bound = ?forged.bound,
-                via = ?forged.via,
-                "dropping a message from an authenticated pid that arrived on another connection"
-            );
-            return;
-        }
-        // Mesos: master.cpp `_visit`/`_consume`: a registered framework's messages count
-        // under its principal, received before and processed after the handler.
-        let principal = self.core.principal_of(&from);
-        crate::http::metrics::count_framework_message(
-            ctx.node().metrics(),
-            principal.as_deref(),
-            "messages_received",
-        );
-        if !matches!(self.role, Role::Leading { .. }) {
-            self.on_message_not_leading(&from, &message, ctx);
-            return;
-        }
-        if !self.admit(&from, &mut message, ctx) {
-            return;
-        }
-        let now = ctx.now();
-        let pong = matches!(message, MasterMessage::PongSlave(_));
-        let result = match message {
-            MasterMessage::RegisterSlave(m) => self.core.on_register_agent(&from, m, now),
-            MasterMessage::ReregisterSlave(m) => self.core.on_reregister_agent(&from, m, now),
-            MasterMessage::UnregisterSlave(m) => self.core.on_unregister_agent(&from, m, now),
-            MasterMessage::PongSlave(_) => {
-                self.core.on_pong(&from);
-                Ok(())
+    fn on_message(&mut self, from: Pid, message: MasterInbound, ctx: &mut Context<'_, Self>) {
+        match message {
+            MasterInbound::Decoded(message) => self.on_decoded(from, message, ctx),
+            MasterInbound::EncodedReregistration(bytes) => {
+                self.on_encoded_reregistration(from, bytes, ctx)
             }
-            MasterMessage::StatusUpdate(m) => self.core.on_status_update(&from, m, now),
-            MasterMessage::ExitedExecutor(m) => self.core.on_exited_executor(&from, m),
-            MasterMessage::ExecutorToFramework(m) => self.core.on_executor_to_framework(&from, m),
-            MasterMessage::SchedulerCall(call) => self.core.on_scheduler_call(&from, call, now),
-            MasterMessage::UpdateOperationStatus(m) => {
-                self.core.on_update_operation_status(&from, m, now)
-            }
-            MasterMessage::UpdateSlave(m) => self.core.on_update_slave(&from, m, now),
-            legacy => self.on_legacy(&from, legacy, ctx),
-        };
-        if let Err(error) = result {
-            ctx.node().metrics().counter("master/invalid_messages").inc();
-            tracing::warn!(%from, %error, "refused message");
         }
-        if pong {
-            self.flush_liveness(ctx)
-        } else {
-            self.flush(ctx)
-        }
-        crate::http::metrics::count_framework_message(
-            ctx.node().metrics(),
-            principal.as_deref(),
-            "messages_processed",
-        );
     }
 
     fn on_exited(&mut self, pid: Pid, ctx: &mut Context<'_, Self>) {
+        self.reregistrations.forget(&pid);
         // A broken link ends the authentication of a peer the core does not know; a
         // disconnected framework or agent keeps its binding, so nobody else speaks for
         // it. Whoever reconnects under that pid authenticates again (our agents and
@@ -735,9 +614,10 @@ impl Process for MasterProcess {
         if !matches!(self.role, Role::Leading { .. }) {
             return;
         }
-        let now = ctx.now();
-        self.core.on_exited(&pid, now);
-        self.flush(ctx);
+        if self.decoding.in_flight(&pid).is_some() {
+            return self.hold(&pid, decoding::Held::Exited, ctx);
+        }
+        self.process_exited(&pid, ctx);
     }
 
     fn on_unknown(&mut self, from: Pid, error: DecodeError, _ctx: &mut Context<'_, Self>) {

@@ -96,7 +96,7 @@ impl MasterCore {
     }
 
     /// Answers a re-registration and tells the agent where its frameworks' schedulers are.
-    fn send_agent_reregistered(&mut self, agent_id: &AgentId, to: &Pid) {
+    pub(super) fn send_agent_reregistered(&mut self, agent_id: &AgentId, to: &Pid) {
         let reply = internal::SlaveReregisteredMessage {
             slave_id: agent_id.into(),
             reconciliations: Vec::new(),

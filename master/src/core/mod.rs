@@ -31,6 +31,7 @@
 mod agents;
 mod authorization;
 mod draining;
+mod duplicates;
 mod frameworks;
 mod inverse_offers;
 mod launch;

@@ -16,6 +16,7 @@ mod operator_http;
 mod operator_reservations;
 mod quota;
 mod reconciliation;
+mod reregistration_storm;
 mod reservation_updates;
 mod reservations;
 mod reservations_ha;
