@@ -283,6 +283,15 @@ impl<P: Process> Inbox<P> {
             }
             // Polled for another reason while parked: no sender needs to wake us now.
             waiting.parked = None;
+            if waiting.items.len() == 1 {
+                // A lone item (a quiet process: a dispatch, a timer, a termination) is
+                // taken as it is: swapping would leave the queue without a buffer, and
+                // the next send would allocate one.
+                let delivery = waiting.items.pop_front()?;
+                drop(waiting);
+                self.queue.count_handled(delivery.item.kind());
+                return Some(delivery);
+            }
             // Both buffers keep their allocations: after warm-up, no allocation at all.
             std::mem::swap(&mut waiting.items, &mut self.batch);
         }
