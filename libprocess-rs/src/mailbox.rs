@@ -302,9 +302,13 @@ impl<P: Process> Inbox<P> {
 
     /// Closes the mailbox (the process has stopped): senders are refused from now on,
     /// and what waited is dropped, so the clock's `settle` stops waiting for it.
+    /// Closing again does nothing.
     pub(crate) fn close(&mut self) {
         let items = {
             let mut waiting = self.queue.waiting.lock();
+            if waiting.closed {
+                return;
+            }
             waiting.closed = true;
             waiting.parked = None;
             std::mem::take(&mut waiting.items)
