@@ -251,6 +251,11 @@ impl<P: Process> Mailbox for Queue<P> {
     }
 }
 
+/// The most memory a drained buffer of a mailbox keeps for the next burst (see
+/// [`Inbox::trim_batch`]): enough for ACT-1's 1,000 small items in flight, and for a
+/// few dozen items of the agent's 3 KB protocol.
+const KEPT_BUFFER_BYTES: usize = 64 * 1024;
+
 /// The consumer side of a [`Queue`], owned by the process's actor: the batch it took
 /// out and is handling. Dropping it closes the mailbox.
 pub(crate) struct Inbox<P: Process> {
@@ -274,6 +279,7 @@ impl<P: Process> Inbox<P> {
     /// parked, to be woken by the next sender.
     pub(crate) fn next(&mut self, waker: &Waker) -> Option<Delivery<P>> {
         if self.batch.is_empty() {
+            self.trim_batch();
             let mut waiting = self.queue.waiting.lock();
             if waiting.items.is_empty() {
                 if !waiting.parked.as_ref().is_some_and(|parked| parked.will_wake(waker)) {
@@ -298,6 +304,19 @@ impl<P: Process> Inbox<P> {
         let delivery = self.batch.pop_front()?;
         self.queue.count_handled(delivery.item.kind());
         Some(delivery)
+    }
+
+    /// Gives back the memory of a burst: a `VecDeque` never shrinks by itself, and the
+    /// two buffers take turns as the batch, so trimming the (empty) batch bounds what a
+    /// quiet process keeps to [`KEPT_BUFFER_BYTES`] per buffer. Without it a process of a
+    /// large protocol (an item as large as its largest message, kilobytes) would keep
+    /// the buffers of its largest burst (up to its bound, 100,000 items) for life.
+    fn trim_batch(&mut self) {
+        let item_bytes = size_of::<Delivery<P>>().max(1);
+        let kept = KEPT_BUFFER_BYTES / item_bytes;
+        if self.batch.capacity() > kept {
+            self.batch.shrink_to(kept);
+        }
     }
 
     /// Closes the mailbox (the process has stopped): senders are refused from now on,
@@ -475,6 +494,35 @@ mod tests {
 
     fn node(clock: Clock) -> Node {
         Node::builder("127.0.0.1:0".parse().unwrap()).clock(clock).start().unwrap()
+    }
+
+    /// A burst does not keep its memory: once drained, the buffers shrink back to about
+    /// `KEPT_BUFFER_BYTES`, and the items still come out in order.
+    #[test]
+    fn drained_buffers_shrink_back() {
+        use crate::process::{Delivery, Event, Item};
+        let queue = super::Queue::<Echo>::new(1_000_000);
+        let mut inbox = super::Inbox::new(queue.clone());
+        let clock = Clock::new();
+        let burst = 50_000;
+        for seq in 0..burst {
+            let pid =
+                crate::pid::Pid::new(format!("p{seq}").as_str(), "127.0.0.1:1".parse().unwrap());
+            let item = Item::Event(Event::Exited(pid));
+            assert!(queue.push(Delivery { item, pending: clock.pending() }, false).is_ok());
+        }
+        let waker = std::task::Waker::noop();
+        for seq in 0..burst {
+            let Some(Delivery { item: Item::Event(Event::Exited(pid)), .. }) = inbox.next(waker)
+            else {
+                panic!("item {seq} missing or of another kind")
+            };
+            assert_eq!(pid.id(), format!("p{seq}"));
+        }
+        assert!(inbox.next(waker).is_none());
+        let slot = size_of::<Delivery<Echo>>();
+        assert!(inbox.batch.capacity() * slot <= 2 * super::KEPT_BUFFER_BYTES);
+        assert_eq!(queue.sizes(), super::QueueSizes::default());
     }
 
     /// Messages and dispatches share one mailbox and one order: a dispatch queued after a
