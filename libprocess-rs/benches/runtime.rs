@@ -1022,7 +1022,7 @@ fn main() {
                 prost derive. *Direct*: what libprocess times (`consume(MessageEvent)` on the process): look the name up in the \
                 process's message table (`protocol!` enum), decode, call the no-op handler; {} windows of {} ms per size. \
                 *Via mailbox*: the whole local path of an encoded message (as it arrives from the network): \
-                `Node::deliver` -> process table -> actix mailbox -> decode -> `on_message`, 1,000 in flight; {} windows of {} ms, \
+                `Node::deliver` -> process table -> the process's mailbox -> decode -> `on_message`, 1,000 in flight; {} windows of {} ms, \
                 interleaved with the direct ones. Both run on one thread; their rates are per second of that thread's CPU time \
                 (`/proc/thread-self/schedstat`), so that the load of a shared machine slows neither (on an idle machine CPU \
                 time and wall time agree). The anchors are Apache libprocess's rates at 0 / 5 / 50 / 500 / 10,000 sub-messages.\n",

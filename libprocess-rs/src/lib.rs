@@ -46,8 +46,9 @@
 //! - [`pid`]: `Pid`, parsing and printing `id@ip:port`.
 //! - [`message`]: envelopes, message names, bodies, the [`protocol!`] macro.
 //! - [`process`]: the [`Process`] trait, its [`Context`], [`ProcessRef`] handles.
-//! - `mailbox`: how a message reaches a local process; the per-sender mailbox cache;
-//!   what waits in a mailbox ([`QueueSizes`]).
+//! - `mailbox`: how a message reaches a local process: the process's own queue (not
+//!   actix's channel) and the actor's side of it; the per-sender mailbox cache; what
+//!   waits in a mailbox ([`QueueSizes`]).
 //! - [`node`]: a libprocess instance: process table, links, sending, spawning.
 //! - [`clock`]: the pausable clock and timers.
 //! - [`duration`]: Mesos's duration syntax (`500ms`, `10mins`).

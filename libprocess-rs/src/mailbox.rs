@@ -1,17 +1,28 @@
 //! Mailboxes: how a message reaches a process of this node.
 //!
 //! Mesos: 3rdparty/libprocess/src/process.cpp `ProcessManager::deliver`, which finds the
-//! receiver by id and enqueues the event. Here a process's actix address sits behind the
-//! type-erased [`Mailbox`], so the node's process table and the senders can hold processes
-//! of every type.
+//! receiver by id and enqueues the event on the process's `EventQueue`; the process's
+//! worker then takes the events out in order. Here every process has a [`Queue`] of its
+//! own (not actix's channel): a lock, a `VecDeque` of [`Delivery`] items, and the
+//! consumer's waker. Everything a process is sent goes through it, in one order:
+//! messages (local typed ones and by-name ones), exits, HTTP requests, dispatches,
+//! timers and terminations.
+//!
+//! Why our own: actix's channel costs, per message, a box for the envelope, a node of
+//! its linked queue, a compare-and-swap on its message count and a waker wake; the
+//! process's actor then pops one message per waker round trip. Here a send is a lock,
+//! a `push_back` and an unlock (the `VecDeque` reuses its buffer, so no allocation), and
+//! the waker is touched only when the consumer is parked (it found the queue empty).
+//! The consumer ([`Inbox`], run by the actor, see `ProcessActor::drain`) takes the
+//! whole queue at once by swapping it with its own empty buffer, and handles that batch
+//! without touching the lock again.
 //!
 //! The hot path is a local typed send ([`Context::send`](crate::Context::send) to a
 //! process of the same node). There the message is turned into the receiver's protocol enum
 //! on the sending thread ([`Inbound::from_local`]: a `TypeId` match, no box, no name
-//! compare) and queued as that enum: one allocation per message (actix's envelope), as for
-//! a bare actix send. Everything else (encoded bodies from the network, messages the test
-//! hooks have seen, exits, HTTP requests) travels as an [`Event`] and is decoded by name in
-//! the receiver, as before.
+//! compare) and queued as that enum, inline in the queue's buffer. Everything else
+//! (encoded bodies from the network, messages the test hooks have seen, exits, HTTP
+//! requests) travels as an [`Event`] and is decoded by name in the receiver, as before.
 //!
 //! A process keeps a small cache from pid to mailbox ([`SendCache`]), so a process that
 //! talks to the same few processes does not hash the id and lock the process table for
@@ -21,17 +32,18 @@
 
 use std::any::Any;
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::Waker;
 
-use actix::Addr;
-use actix::prelude::SendError;
+use parking_lot::Mutex;
 
 use crate::clock::Clock;
 use crate::message::{Envelope, Inbound, ProtoMessage};
 use crate::node::{Delivered, Node};
 use crate::pid::Pid;
-use crate::process::{Delivery, Event, Item, Process, ProcessActor};
+use crate::process::{Delivery, Event, Item, Process};
 
 /// How many items of each kind wait in a process's mailbox (Mesos: the `event_queue_*`
 /// metrics, `ProcessBase::EventQueue` counted by event type).
@@ -45,71 +57,24 @@ pub struct QueueSizes {
     pub http_requests: usize,
 }
 
-/// What kind of item a [`Queued`] token counts.
+/// What kind of item [`QueueSizes`] counts it as (the index into the counters).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum QueueKind {
-    Message,
-    Dispatch,
-    Http,
+    Message = 0,
+    Dispatch = 1,
+    Http = 2,
 }
 
-/// The live counts behind [`QueueSizes`], shared by a process's mailbox, its
-/// references and its own context. Each queued item holds a [`Queued`] token that
-/// counts it up when queued and down when handled or dropped, so the counts stay
-/// right whatever happens to the item (refused at a full mailbox, thrown away with a
-/// stopped process). Per item: a relaxed increment and decrement of its counter, and the
-/// token's reference to the counts (an `Arc` clone and drop): cheap enough to keep on
-/// always, so `/metrics/snapshot` can read them at any time.
-#[derive(Debug, Default)]
-pub(crate) struct QueueDepth {
-    messages: AtomicUsize,
-    dispatches: AtomicUsize,
-    http_requests: AtomicUsize,
-}
-
-impl QueueDepth {
-    fn counter(&self, kind: QueueKind) -> &AtomicUsize {
-        match kind {
-            QueueKind::Message => &self.messages,
-            QueueKind::Dispatch => &self.dispatches,
-            QueueKind::Http => &self.http_requests,
+impl<P: Process> Item<P> {
+    fn kind(&self) -> QueueKind {
+        match self {
+            Item::Local { .. } => QueueKind::Message,
+            Item::Dispatch(_) => QueueKind::Dispatch,
+            Item::Event(Event::Http(_)) => QueueKind::Http,
+            Item::Event(Event::Message(_) | Event::Exited(_) | Event::Terminate) => {
+                QueueKind::Message
+            }
         }
-    }
-
-    /// Counts one item of `kind` until the returned token is dropped.
-    pub(crate) fn queued(self: &Arc<Self>, kind: QueueKind) -> Queued {
-        self.counter(kind).fetch_add(1, Ordering::Relaxed);
-        Queued { depth: self.clone(), kind }
-    }
-
-    /// The current counts (each read on its own: a consistent cut is not needed for a
-    /// gauge).
-    pub(crate) fn sizes(&self) -> QueueSizes {
-        QueueSizes {
-            messages: self.messages.load(Ordering::Relaxed),
-            dispatches: self.dispatches.load(Ordering::Relaxed),
-            http_requests: self.http_requests.load(Ordering::Relaxed),
-        }
-    }
-}
-
-/// One item counted in a [`QueueDepth`] until dropped.
-pub(crate) struct Queued {
-    depth: Arc<QueueDepth>,
-    kind: QueueKind,
-}
-
-impl Drop for Queued {
-    fn drop(&mut self) {
-        self.depth.counter(self.kind).fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// The kind an event counts as.
-fn kind_of(event: &Event) -> QueueKind {
-    match event {
-        Event::Http(_) => QueueKind::Http,
-        Event::Message(_) | Event::Exited(_) | Event::Terminate => QueueKind::Message,
     }
 }
 
@@ -143,52 +108,134 @@ pub(crate) trait Mailbox: Send + Sync {
     fn queue_sizes(&self) -> QueueSizes;
 }
 
-/// The mailbox of a process of type `P`.
-pub(crate) struct MailboxOf<P: Process> {
-    addr: Addr<ProcessActor<P>>,
-    alive: AtomicBool,
-    depth: Arc<QueueDepth>,
+/// What the senders and the consumer share under the lock.
+struct Waiting<P: Process> {
+    /// Queued, not yet taken by the consumer, oldest first.
+    items: VecDeque<Delivery<P>>,
+    /// Items ever queued, per [`QueueKind`] (the consumer counts those it took out in
+    /// [`Queue::handled`]; the difference is what waits, the consumer's batch included).
+    queued: [usize; 3],
+    /// The bound: items queued and not yet handled.
+    capacity: usize,
+    /// Set when the process has stopped: nothing is queued any more.
+    closed: bool,
+    /// The consumer's waker, while it is parked (it found `items` empty). The first
+    /// sender after that takes and wakes it; the others find `None` and wake nobody.
+    parked: Option<Waker>,
 }
 
-impl<P: Process> MailboxOf<P> {
-    pub(crate) fn new(addr: Addr<ProcessActor<P>>, depth: Arc<QueueDepth>) -> MailboxOf<P> {
-        MailboxOf { addr, alive: AtomicBool::new(true), depth }
+/// The mailbox of a process of type `P`: many senders (any thread), one consumer (the
+/// process's actor, through its [`Inbox`]).
+pub(crate) struct Queue<P: Process> {
+    waiting: Mutex<Waiting<P>>,
+    /// Items the consumer has taken out (to handle them or drop them), per
+    /// [`QueueKind`]. Written only by the consumer, with a load and a store (no
+    /// read-modify-write); read by [`Queue::sizes`] and the bound.
+    handled: [AtomicUsize; 3],
+    /// False once the process has left the process table.
+    alive: AtomicBool,
+}
+
+impl<P: Process> Queue<P> {
+    /// An empty, open mailbox holding at most `capacity` items.
+    pub(crate) fn new(capacity: usize) -> Arc<Queue<P>> {
+        Arc::new(Queue {
+            waiting: Mutex::new(Waiting {
+                items: VecDeque::new(),
+                queued: [0; 3],
+                capacity,
+                closed: false,
+                parked: None,
+            }),
+            handled: Default::default(),
+            alive: AtomicBool::new(true),
+        })
+    }
+
+    /// Sets the bound (the process names its own when it starts).
+    pub(crate) fn set_capacity(&self, capacity: usize) {
+        self.waiting.lock().capacity = capacity;
+    }
+
+    /// Queues `delivery` unless the process has stopped or, without `past_bound`, the
+    /// bound is reached. A refused delivery is dropped after the lock is released (its
+    /// clock token may wake a `settle`).
+    pub(crate) fn push(&self, delivery: Delivery<P>, past_bound: bool) -> Result<(), Refused> {
+        let kind = delivery.item.kind() as usize;
+        let mut waiting = self.waiting.lock();
+        if waiting.closed {
+            return Err(Refused::Closed);
+        }
+        if !past_bound && self.waiting_count(&waiting) >= waiting.capacity {
+            return Err(Refused::Full);
+        }
+        waiting.items.push_back(delivery);
+        waiting.queued[kind] += 1;
+        let parked = waiting.parked.take();
+        drop(waiting);
+        // Outside the lock: waking may take the scheduler's own lock (another thread).
+        if let Some(waker) = parked {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Items queued and not yet handled (with the lock held, so `queued` is stable).
+    fn waiting_count(&self, waiting: &Waiting<P>) -> usize {
+        let handled: usize = self.handled.iter().map(|n| n.load(Ordering::Relaxed)).sum();
+        let queued: usize = waiting.queued.iter().sum();
+        queued - handled
+    }
+
+    /// Counts one item of `kind` as taken out. Only the consumer writes these counters.
+    fn count_handled(&self, kind: QueueKind) {
+        let counter = &self.handled[kind as usize];
+        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
+    /// What waits now, per kind.
+    pub(crate) fn sizes(&self) -> QueueSizes {
+        let waiting = self.waiting.lock();
+        let count = |kind: QueueKind| {
+            let handled = self.handled[kind as usize].load(Ordering::Relaxed);
+            waiting.queued[kind as usize].saturating_sub(handled)
+        };
+        QueueSizes {
+            messages: count(QueueKind::Message),
+            dispatches: count(QueueKind::Dispatch),
+            http_requests: count(QueueKind::Http),
+        }
+    }
+
+    /// True until the process has stopped (and its mailbox was closed).
+    pub(crate) fn is_open(&self) -> bool {
+        !self.waiting.lock().closed
     }
 }
 
 /// Largest protocol enum queued inline. An enum is as large as its largest message (the
-/// agent's holds a `RunTaskMessage` of about 3 KB): queueing it inline would allocate and
-/// copy that much for every message however small, so larger protocols take the boxed
-/// path, whose box is the size of the message itself.
+/// agent's holds a `RunTaskMessage` of about 3 KB): queueing it inline would copy that
+/// much for every message however small (and make every slot of the queue's buffer that
+/// large), so larger protocols take the boxed path, whose box is the size of the message
+/// itself.
 const INLINE_MESSAGE_BYTES: usize = 256;
 
-impl<P: Process> Mailbox for MailboxOf<P> {
+impl<P: Process> Mailbox for Queue<P> {
     fn send_local(&self, from: &Pid, value: &mut dyn Any, clock: &Clock) -> Option<Delivered> {
         if size_of::<P::Message>() > INLINE_MESSAGE_BYTES {
             return None;
         }
         let message = <P::Message as Inbound>::from_local(value)?;
         let item = Item::Local { from: from.clone(), message };
-        let queued = self.depth.queued(QueueKind::Message);
-        Some(match self.addr.try_send(Delivery { item, pending: clock.pending(), queued }) {
+        Some(match self.push(Delivery { item, pending: clock.pending() }, false) {
             Ok(()) => Delivered::Queued,
-            Err(SendError::Full(_)) => Delivered::MailboxFull,
-            Err(SendError::Closed(_)) => Delivered::NoProcess,
+            Err(Refused::Full) => Delivered::MailboxFull,
+            Err(Refused::Closed) => Delivered::NoProcess,
         })
     }
 
     fn send_event(&self, event: Event, clock: &Clock, past_bound: bool) -> Result<(), Refused> {
-        let queued = self.depth.queued(kind_of(&event));
-        let delivery = Delivery { item: Item::Event(event), pending: clock.pending(), queued };
-        match self.addr.try_send(delivery) {
-            Ok(()) => Ok(()),
-            Err(SendError::Full(delivery)) if past_bound => {
-                self.addr.do_send(delivery);
-                Ok(())
-            }
-            Err(SendError::Full(_)) => Err(Refused::Full),
-            Err(SendError::Closed(_)) => Err(Refused::Closed),
-        }
+        self.push(Delivery { item: Item::Event(event), pending: clock.pending() }, past_bound)
     }
 
     fn is_alive(&self) -> bool {
@@ -200,7 +247,105 @@ impl<P: Process> Mailbox for MailboxOf<P> {
     }
 
     fn queue_sizes(&self) -> QueueSizes {
-        self.depth.sizes()
+        self.sizes()
+    }
+}
+
+/// The most memory a drained buffer of a mailbox keeps for the next burst (see
+/// [`Inbox::trim_batch`]): enough for ACT-1's 1,000 small items in flight, and for a
+/// few dozen items of the agent's 3 KB protocol.
+const KEPT_BUFFER_BYTES: usize = 64 * 1024;
+
+/// The consumer side of a [`Queue`], owned by the process's actor: the batch it took
+/// out and is handling. Dropping it closes the mailbox.
+pub(crate) struct Inbox<P: Process> {
+    queue: Arc<Queue<P>>,
+    /// Taken out of the queue in one swap, oldest first; handled before the queue is
+    /// looked at again, so the order is the order of queueing.
+    batch: VecDeque<Delivery<P>>,
+}
+
+impl<P: Process> Inbox<P> {
+    pub(crate) fn new(queue: Arc<Queue<P>>) -> Inbox<P> {
+        Inbox { queue, batch: VecDeque::new() }
+    }
+
+    /// The mailbox this inbox takes from.
+    pub(crate) fn queue(&self) -> &Arc<Queue<P>> {
+        &self.queue
+    }
+
+    /// The next item, already off the [`QueueSizes`] count; or `None` with `waker`
+    /// parked, to be woken by the next sender.
+    pub(crate) fn next(&mut self, waker: &Waker) -> Option<Delivery<P>> {
+        if self.batch.is_empty() {
+            self.trim_batch();
+            let mut waiting = self.queue.waiting.lock();
+            if waiting.items.is_empty() {
+                if !waiting.parked.as_ref().is_some_and(|parked| parked.will_wake(waker)) {
+                    waiting.parked = Some(waker.clone());
+                }
+                return None;
+            }
+            // Polled for another reason while parked: no sender needs to wake us now.
+            waiting.parked = None;
+            if waiting.items.len() == 1 {
+                // A lone item (a quiet process: a dispatch, a timer, a termination) is
+                // taken as it is: swapping would leave the queue without a buffer, and
+                // the next send would allocate one.
+                let delivery = waiting.items.pop_front()?;
+                drop(waiting);
+                self.queue.count_handled(delivery.item.kind());
+                return Some(delivery);
+            }
+            // Both buffers keep their allocations: after warm-up, no allocation at all.
+            std::mem::swap(&mut waiting.items, &mut self.batch);
+        }
+        let delivery = self.batch.pop_front()?;
+        self.queue.count_handled(delivery.item.kind());
+        Some(delivery)
+    }
+
+    /// Gives back the memory of a burst: a `VecDeque` never shrinks by itself, and the
+    /// two buffers take turns as the batch, so trimming the (empty) batch bounds what a
+    /// quiet process keeps to [`KEPT_BUFFER_BYTES`] per buffer. Without it a process of a
+    /// large protocol (an item as large as its largest message, kilobytes) would keep
+    /// the buffers of its largest burst (up to its bound, 100,000 items) for life.
+    fn trim_batch(&mut self) {
+        let item_bytes = size_of::<Delivery<P>>().max(1);
+        let kept = KEPT_BUFFER_BYTES / item_bytes;
+        if self.batch.capacity() > kept {
+            self.batch.shrink_to(kept);
+        }
+    }
+
+    /// Closes the mailbox (the process has stopped): senders are refused from now on,
+    /// and what waited is dropped, so the clock's `settle` stops waiting for it.
+    /// Closing again does nothing.
+    pub(crate) fn close(&mut self) {
+        let items = {
+            let mut waiting = self.queue.waiting.lock();
+            if waiting.closed {
+                return;
+            }
+            waiting.closed = true;
+            waiting.parked = None;
+            std::mem::take(&mut waiting.items)
+        };
+        for delivery in self.batch.drain(..).chain(items) {
+            self.queue.count_handled(delivery.item.kind());
+        }
+    }
+}
+
+// The actor (and so its inbox) sits in actix's context future, which must be `Unpin`; a
+// `VecDeque` of a protocol enum is `Unpin` only if the enum is. Nothing ever pins an
+// inbox's items in place, so it may move freely whatever they are.
+impl<P: Process> Unpin for Inbox<P> {}
+
+impl<P: Process> Drop for Inbox<P> {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -336,5 +481,87 @@ impl Node {
     pub(crate) fn mailbox_full(&self, id: &str) {
         self.stats().mailbox_full.inc();
         tracing::warn!(process = %id, "mailbox full: message dropped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex as StdMutex;
+
+    use crate::clock::Clock;
+    use crate::node::Node;
+    use crate::testing::{Echo, Ping};
+
+    fn node(clock: Clock) -> Node {
+        Node::builder("127.0.0.1:0".parse().unwrap()).clock(clock).start().unwrap()
+    }
+
+    /// A burst does not keep its memory: once drained, the buffers shrink back to about
+    /// `KEPT_BUFFER_BYTES`, and the items still come out in order.
+    #[test]
+    fn drained_buffers_shrink_back() {
+        use crate::process::{Delivery, Event, Item};
+        let queue = super::Queue::<Echo>::new(1_000_000);
+        let mut inbox = super::Inbox::new(queue.clone());
+        let clock = Clock::new();
+        let burst = 50_000;
+        for seq in 0..burst {
+            let pid =
+                crate::pid::Pid::new(format!("p{seq}").as_str(), "127.0.0.1:1".parse().unwrap());
+            let item = Item::Event(Event::Exited(pid));
+            assert!(queue.push(Delivery { item, pending: clock.pending() }, false).is_ok());
+        }
+        let waker = std::task::Waker::noop();
+        for seq in 0..burst {
+            let Some(Delivery { item: Item::Event(Event::Exited(pid)), .. }) = inbox.next(waker)
+            else {
+                panic!("item {seq} missing or of another kind")
+            };
+            assert_eq!(pid.id(), format!("p{seq}"));
+        }
+        assert!(inbox.next(waker).is_none());
+        let slot = size_of::<Delivery<Echo>>();
+        assert!(inbox.batch.capacity() * slot <= 2 * super::KEPT_BUFFER_BYTES);
+        assert_eq!(queue.sizes(), super::QueueSizes::default());
+    }
+
+    /// Messages and dispatches share one mailbox and one order: a dispatch queued after a
+    /// message sees it handled, whatever thread queued them.
+    #[actix_rt::test]
+    async fn messages_and_dispatches_keep_one_order() {
+        let node = node(Clock::new());
+        let echo = node.spawn("echo", Echo::default()).unwrap();
+        let seen = std::sync::Arc::new(StdMutex::new(Vec::new()));
+        let tester = node.pid("tester");
+        for seq in 1..=3 {
+            node.send(&tester, echo.pid(), Ping { seq, payload: Default::default() });
+            let seen = seen.clone();
+            echo.tell(move |p, _| seen.lock().unwrap().push(p.answered)).unwrap();
+        }
+        echo.dispatch(|_, _| ()).await.unwrap();
+        assert_eq!(*seen.lock().unwrap(), vec![1, 2, 3]);
+        assert_eq!(echo.queue_sizes(), super::QueueSizes::default());
+        node.shutdown().await;
+    }
+
+    /// What waits behind a termination is dropped with the mailbox, not handled: the
+    /// paused clock's `settle` stops waiting for it, and later sends are refused.
+    #[actix_rt::test]
+    async fn a_stopped_mailbox_drops_what_waited_and_refuses_more() {
+        let clock = Clock::paused();
+        let node = node(clock.clone());
+        let echo = node.spawn("echo", Echo::default()).unwrap();
+        echo.dispatch(|_, _| ()).await.unwrap();
+        let ran = std::sync::Arc::new(StdMutex::new(false));
+        let flag = ran.clone();
+        echo.tell(|_, ctx| ctx.terminate()).unwrap();
+        echo.tell(move |_, _| *flag.lock().unwrap() = true).unwrap();
+        node.wait(echo.pid()).await;
+        clock.settle().await;
+        assert!(!*ran.lock().unwrap(), "a dispatch queued after the termination ran");
+        assert!(!echo.is_alive());
+        assert!(echo.tell(|_, _| ()).is_err());
+        assert_eq!(echo.queue_sizes(), super::QueueSizes::default());
+        node.shutdown().await;
     }
 }

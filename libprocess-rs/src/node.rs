@@ -27,12 +27,14 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::hooks::{Hooks, Verdict};
 use crate::http::{HttpGate, SharedHandler, StreamedBody};
-use crate::mailbox::{Mailbox, MailboxOf, QueueDepth, QueueSizes};
+use crate::mailbox::{Inbox, Mailbox, Queue, QueueSizes};
 use crate::message::{Body, Envelope, MessageName, ProtoMessage};
 use crate::metrics::{Counter, Metrics};
 use crate::net::Tcp;
 use crate::pid::Pid;
-use crate::process::{Event, Process, ProcessActor, ProcessRef, Reserved};
+use crate::process::{
+    DEFAULT_MAILBOX_CAPACITY, Event, Process, ProcessActor, ProcessRef, Reserved,
+};
 use crate::ring::{MessageRing, RingConfig};
 use crate::sim::SimNetwork;
 use crate::tls::TlsConfig;
@@ -369,9 +371,11 @@ impl Node {
         id: impl Into<String>,
         process: P,
     ) -> Result<ProcessRef<P>, Error> {
-        self.register(id.into(), |pid, node, depth| {
-            ProcessActor::new(process, node, pid, depth).start_bounded()
-        })
+        let capacity = process.mailbox_capacity();
+        let (process_ref, inbox) = self.register(id.into(), capacity)?;
+        let pid = process_ref.pid().clone();
+        ProcessActor::new(process, self.clone(), pid, inbox).start_here();
+        Ok(process_ref)
     }
 
     /// Takes `id` for a process to be spawned later with [`Reserved::spawn`], and gives
@@ -379,7 +383,9 @@ impl Node {
     /// For processes that need each other's reference at construction.
     pub fn reserve<P: Process>(&self, id: impl Into<String>) -> Result<Reserved<P>, Error> {
         let id = id.into();
-        Reserved::new(self.clone(), |addr| self.register(id, |_pid, _node, _depth| addr))
+        // The process's own bound is set when it starts (`started`); until then, the
+        // default one.
+        Reserved::new(self.clone(), || self.register(id, DEFAULT_MAILBOX_CAPACITY))
     }
 
     /// Spawns the process built by `make` on `arbiter` (another thread).
@@ -389,18 +395,21 @@ impl Node {
         id: impl Into<String>,
         make: impl FnOnce() -> P + Send + 'static,
     ) -> Result<ProcessRef<P>, Error> {
-        self.register(id.into(), |pid, node, depth| {
-            ProcessActor::start_bounded_in_arbiter(arbiter, move || {
-                ProcessActor::new(make(), node, pid, depth)
-            })
-        })
+        let (process_ref, inbox) = self.register(id.into(), DEFAULT_MAILBOX_CAPACITY)?;
+        let (node, pid) = (self.clone(), process_ref.pid().clone());
+        ProcessActor::start_in_arbiter(arbiter, move || {
+            ProcessActor::new(make(), node, pid, inbox)
+        });
+        Ok(process_ref)
     }
 
+    /// Enters a new mailbox holding at most `capacity` items in the process table under
+    /// `id`; returns the reference to it and its consumer side, for the process's actor.
     fn register<P: Process>(
         &self,
         id: String,
-        start: impl FnOnce(Pid, Node, Arc<QueueDepth>) -> actix::Addr<ProcessActor<P>>,
-    ) -> Result<ProcessRef<P>, Error> {
+        capacity: usize,
+    ) -> Result<(ProcessRef<P>, Inbox<P>), Error> {
         let id: Arc<str> = Arc::from(id);
         let pid = Pid::new(id.clone(), self.inner.address);
         match self.inner.processes.entry(id) {
@@ -408,11 +417,10 @@ impl Node {
                 Err(Error::DuplicateProcessId { id: entry.key().to_string() })
             }
             Entry::Vacant(entry) => {
-                let depth = Arc::new(QueueDepth::default());
-                let addr = start(pid.clone(), self.clone(), depth.clone());
-                let mailbox = Arc::new(MailboxOf::new(addr.clone(), depth.clone()));
-                entry.insert(ProcessEntry { mailbox, routes: Vec::new() });
-                Ok(ProcessRef::new(pid, addr, self.inner.clock.clone(), depth))
+                let queue = Queue::<P>::new(capacity);
+                entry.insert(ProcessEntry { mailbox: queue.clone(), routes: Vec::new() });
+                let inbox = Inbox::new(queue.clone());
+                Ok((ProcessRef::new(pid, queue, self.inner.clock.clone()), inbox))
             }
         }
     }

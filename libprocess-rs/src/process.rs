@@ -18,14 +18,17 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Handler};
+use std::pin::Pin;
+use std::task::Poll;
+
+use actix::{Actor, ActorFuture, ActorFutureExt, AsyncContext};
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use crate::clock::{Clock, Pending, Time, TimerId};
 use crate::error::Error;
 use crate::http::{Request, Responder, SharedHandler, StreamedBody, StreamedRequest};
-use crate::mailbox::{QueueDepth, QueueKind, QueueSizes, Queued, SendCache};
+use crate::mailbox::{Inbox, Queue, QueueSizes, SendCache};
 use crate::message::{Connection, DecodeError, Envelope, Inbound, Outbound, ProtoMessage};
 use crate::node::{LinkMode, Node, RouteTarget};
 use crate::pid::Pid;
@@ -79,8 +82,8 @@ type DispatchFn<P> = Box<dyn for<'a> FnOnce(&mut P, &mut Context<'a, P>) + Send>
 pub(crate) struct Core<P: Process> {
     node: Node,
     pid: Pid,
-    /// The counts of what waits in this process's mailbox (shared with the mailbox).
-    depth: Arc<QueueDepth>,
+    /// This process's mailbox (for handing out references and queueing to itself).
+    queue: Arc<Queue<P>>,
     routes: Vec<RouteHandler<P>>,
     /// The routes that take their bodies streamed.
     streamed_routes: Vec<StreamedHandler<P>>,
@@ -92,6 +95,8 @@ pub(crate) struct Core<P: Process> {
 pub struct ProcessActor<P: Process> {
     process: P,
     core: Core<P>,
+    /// The consumer side of the mailbox (see `ProcessActor::drain`).
+    inbox: Inbox<P>,
 }
 
 /// What the runtime queues to a process of any type (see [`Item`] for the typed path).
@@ -116,11 +121,14 @@ pub(crate) struct HttpEvent {
     pub(crate) responder: Responder,
 }
 
-/// What a process's mailbox holds besides dispatches.
+/// What a process's mailbox holds.
 pub(crate) enum Item<P: Process> {
     /// A local message already in the process's own protocol enum (the hot path: no
     /// name, no box, nothing to decode).
     Local { from: Pid, message: P::Message },
+    /// A closure to run on the process (libprocess `dispatch`): timers, `defer`,
+    /// `ProcessRef::dispatch`/`tell`.
+    Dispatch(DispatchFn<P>),
     /// Anything else.
     Event(Event),
 }
@@ -130,63 +138,94 @@ pub(crate) enum Item<P: Process> {
 pub(crate) struct Delivery<P: Process> {
     pub(crate) item: Item<P>,
     pub(crate) pending: Pending,
-    /// Counts the item in the process's [`QueueSizes`] until it is handled or dropped.
-    pub(crate) queued: Queued,
 }
 
-impl<P: Process> actix::Message for Delivery<P> {
-    type Result = ();
-}
+/// Items handled per poll of a process before it lets the other tasks of its thread
+/// run (it wakes itself and carries on at its next turn).
+const DRAIN_BUDGET: usize = 1024;
 
-/// A closure to run on a process (libprocess `dispatch`).
-pub(crate) struct Dispatch<P: Process> {
-    f: DispatchFn<P>,
-    pending: Pending,
-    queued: Queued,
-}
+/// The future, run in the process's actix context for as long as the process runs, that
+/// takes items out of its mailbox and handles them ([`ProcessActor::drain`]).
+struct Drain;
 
-impl<P: Process> actix::Message for Dispatch<P> {
-    type Result = ();
+impl<P: Process> ActorFuture<ProcessActor<P>> for Drain {
+    type Output = ();
+
+    fn poll(
+        self: Pin<&mut Self>,
+        actor: &mut ProcessActor<P>,
+        actx: &mut actix::Context<ProcessActor<P>>,
+        task: &mut std::task::Context<'_>,
+    ) -> Poll<()> {
+        actor.drain(actx, task.waker());
+        // Never done: the context drops it when the process stops.
+        Poll::Pending
+    }
 }
 
 impl<P: Process> ProcessActor<P> {
-    pub(crate) fn new(process: P, node: Node, pid: Pid, depth: Arc<QueueDepth>) -> ProcessActor<P> {
+    pub(crate) fn new(process: P, node: Node, pid: Pid, inbox: Inbox<P>) -> ProcessActor<P> {
         let sends = RefCell::new(SendCache::default());
+        let queue = inbox.queue().clone();
+        let routes = Vec::new();
         ProcessActor {
             process,
-            core: Core { node, pid, depth, routes: Vec::new(), streamed_routes: Vec::new(), sends },
+            core: Core { node, pid, queue, routes, streamed_routes: Vec::new(), sends },
+            inbox,
         }
     }
 
-    /// Starts the actor on this thread with its mailbox already at the process's bound.
+    /// Starts the actor on this thread. Its mailbox is ours, not actix's (see
+    /// [`crate::mailbox`]): it exists, with its bound, before the actor, so nothing the
+    /// network delivers before the first poll is refused at a smaller bound.
     ///
-    /// Why not actix's `Actor::start`: its mailbox holds 16 items until `started` runs,
-    /// which is only when this thread's executor first polls the actor. Messages that
-    /// arrive from the network before that (the I/O threads deliver at once) were refused
-    /// past the 16th: `503 mailbox full`, the message lost, and the ones after it kept,
-    /// so a peer saw a gap in the per-pair order (`ping_pong_across_os_processes` under
-    /// load). The bound must hold from the moment the address exists.
-    pub(crate) fn start_bounded(self) -> Addr<Self> {
-        let mut actx = actix::Context::new();
-        actx.set_mailbox_capacity(self.process.mailbox_capacity());
-        actx.run(self)
+    /// The context's future is spawned directly (not `Context::run`, which makes an
+    /// actix address): nobody sends through actix, and creating and dropping an unused
+    /// address cost ~700 instructions per spawn (ACT-2). The actor stays alive for as
+    /// long as its `Drain` runs, that is until it stops.
+    pub(crate) fn start_here(self) {
+        actix_rt::spawn(actix::Context::new().into_future(self));
     }
 
-    /// [`ProcessActor::start_bounded`] on `arbiter`, with the actor built there by `make`.
+    /// [`ProcessActor::start_here`] on `arbiter`, with the actor built there by `make`.
     /// Until `make` has run (and the process can name its own bound) the mailbox holds
     /// [`DEFAULT_MAILBOX_CAPACITY`] items, as a reserved process's does.
-    pub(crate) fn start_bounded_in_arbiter(
+    pub(crate) fn start_in_arbiter(
         arbiter: &actix_rt::ArbiterHandle,
         make: impl FnOnce() -> ProcessActor<P> + Send + 'static,
-    ) -> Addr<Self> {
-        let (tx, rx) = actix::dev::channel::channel(DEFAULT_MAILBOX_CAPACITY);
-        arbiter.spawn_fn(move || {
-            let mut actx = actix::Context::with_receiver(rx);
-            let actor = make();
-            actx.set_mailbox_capacity(actor.process.mailbox_capacity());
-            actix_rt::spawn(actx.into_future(actor));
-        });
-        Addr::new(tx)
+    ) {
+        arbiter.spawn_fn(move || make().start_here());
+    }
+
+    /// Handles what waits in the mailbox, in order, up to [`DRAIN_BUDGET`] items; parks
+    /// on `waker` when the mailbox is empty. Stops early when the context stops or waits
+    /// (`terminate`): the context polls its futures again when it is done waiting, and
+    /// drops what remains when it stops, as actix's mailbox does.
+    fn drain(&mut self, actx: &mut actix::Context<Self>, waker: &std::task::Waker) {
+        for _ in 0..DRAIN_BUDGET {
+            if actx.waiting() {
+                return;
+            }
+            let Some(delivery) = self.inbox.next(waker) else { return };
+            self.on_delivery(delivery, actx);
+        }
+        waker.wake_by_ref();
+    }
+
+    fn on_delivery(&mut self, delivery: Delivery<P>, actx: &mut actix::Context<Self>) {
+        let Delivery { item, pending } = delivery;
+        match item {
+            Item::Local { from, message } => {
+                self.run(actx, Some(from.clone()), |p, ctx| p.on_message(from, message, ctx))
+            }
+            Item::Dispatch(f) => self.run(actx, None, f),
+            Item::Event(Event::Message(envelope)) => self.on_delivered_message(*envelope, actx),
+            Item::Event(Event::Exited(pid)) => self.run(actx, None, |p, ctx| p.on_exited(pid, ctx)),
+            Item::Event(Event::Http(http)) => self.on_http(*http, actx),
+            Item::Event(Event::Terminate) => actix::ActorContext::stop(actx),
+        }
+        // After the handler: a paused clock's `settle` also waits for what it queued.
+        drop(pending);
     }
 
     fn run<R>(
@@ -273,64 +312,28 @@ impl<P: Process> Actor for ProcessActor<P> {
     type Context = actix::Context<Self>;
 
     fn started(&mut self, actx: &mut actix::Context<Self>) {
-        actx.set_mailbox_capacity(self.process.mailbox_capacity());
+        let capacity = self.process.mailbox_capacity();
+        if capacity != DEFAULT_MAILBOX_CAPACITY {
+            self.core.queue.set_capacity(capacity);
+        }
         self.run(actx, None, |p, ctx| p.initialize(ctx));
+        // After `initialize`: what waited in the mailbox (a reserved process's) comes
+        // after it.
+        actx.spawn(Drain);
     }
 
     fn stopped(&mut self, actx: &mut actix::Context<Self>) {
         self.run(actx, None, |p, ctx| p.finalize(ctx));
         self.core.node.process_terminated(&self.core.pid);
-    }
-}
-
-impl<P: Process> Handler<Delivery<P>> for ProcessActor<P> {
-    type Result = ();
-
-    fn handle(&mut self, delivery: Delivery<P>, actx: &mut actix::Context<Self>) {
-        let Delivery { item, pending, queued } = delivery;
-        // Off the count before the handler runs: what waits is what comes after it.
-        drop(queued);
-        match item {
-            Item::Local { from, message } => {
-                self.run(actx, Some(from.clone()), |p, ctx| p.on_message(from, message, ctx))
-            }
-            Item::Event(Event::Message(envelope)) => self.on_delivered_message(*envelope, actx),
-            Item::Event(Event::Exited(pid)) => self.run(actx, None, |p, ctx| p.on_exited(pid, ctx)),
-            Item::Event(Event::Http(http)) => self.on_http(*http, actx),
-            Item::Event(Event::Terminate) => actix::ActorContext::stop(actx),
-        }
-        drop(pending);
-    }
-}
-
-impl<P: Process> Handler<Dispatch<P>> for ProcessActor<P> {
-    type Result = ();
-
-    fn handle(&mut self, dispatch: Dispatch<P>, actx: &mut actix::Context<Self>) {
-        let Dispatch { f, pending, queued } = dispatch;
-        drop(queued);
-        self.run(actx, None, f);
-        drop(pending);
+        // What is still queued is dropped, as actix drops the messages of a stopped actor.
+        self.inbox.close();
     }
 }
 
 /// Queues a dispatch, bypassing the mailbox bound (dispatches come from the process's own
 /// timers and from local callers, not from the network). Returns false if the process is gone.
-fn queue_dispatch<P: Process>(
-    addr: &Addr<ProcessActor<P>>,
-    clock: &Clock,
-    depth: &Arc<QueueDepth>,
-    f: DispatchFn<P>,
-) -> bool {
-    let queued = depth.queued(QueueKind::Dispatch);
-    match addr.try_send(Dispatch { f, pending: clock.pending(), queued }) {
-        Ok(()) => true,
-        Err(actix::prelude::SendError::Full(dispatch)) => {
-            addr.do_send(dispatch);
-            true
-        }
-        Err(actix::prelude::SendError::Closed(_)) => false,
-    }
+fn queue_dispatch<P: Process>(queue: &Queue<P>, clock: &Clock, f: DispatchFn<P>) -> bool {
+    queue.push(Delivery { item: Item::Dispatch(f), pending: clock.pending() }, true).is_ok()
 }
 
 /// What a process handler can do: send, link, set timers, spawn futures, install routes.
@@ -367,9 +370,8 @@ impl<P: Process> Context<'_, P> {
     pub fn self_ref(&self) -> ProcessRef<P> {
         ProcessRef {
             pid: self.core.pid.clone(),
-            addr: self.actix.address(),
+            queue: self.core.queue.clone(),
             clock: self.clock().clone(),
-            depth: self.core.depth.clone(),
         }
     }
 
@@ -431,11 +433,10 @@ impl<P: Process> Context<'_, P> {
         after: Duration,
         f: impl for<'a> FnOnce(&mut P, &mut Context<'a, P>) + Send + 'static,
     ) -> TimerId {
-        let addr = self.actix.address();
+        let queue = self.core.queue.clone();
         let clock = self.clock().clone();
-        let depth = self.core.depth.clone();
         self.clock().schedule(after, move || {
-            queue_dispatch(&addr, &clock, &depth, Box::new(f));
+            queue_dispatch(&queue, &clock, Box::new(f));
         })
     }
 
@@ -446,12 +447,12 @@ impl<P: Process> Context<'_, P> {
 
     /// Queues `f` to run on this process after the events already queued.
     pub fn defer(&self, f: impl for<'a> FnOnce(&mut P, &mut Context<'a, P>) + Send + 'static) {
-        queue_dispatch(&self.actix.address(), self.clock(), &self.core.depth, Box::new(f));
+        queue_dispatch(&self.core.queue, self.clock(), Box::new(f));
     }
 
     /// What waits in this process's mailbox now (Mesos: `event_queue_*`).
     pub fn queue_sizes(&self) -> QueueSizes {
-        self.core.depth.sizes()
+        self.core.queue.sizes()
     }
 
     /// Runs `future` and then `then` on this process with its output (libprocess
@@ -510,36 +511,25 @@ impl<P: Process> Context<'_, P> {
 /// A typed handle to a running process, usable from any thread.
 pub struct ProcessRef<P: Process> {
     pid: Pid,
-    addr: Addr<ProcessActor<P>>,
+    queue: Arc<Queue<P>>,
     clock: Clock,
-    depth: Arc<QueueDepth>,
 }
 
 impl<P: Process> Clone for ProcessRef<P> {
     fn clone(&self) -> Self {
-        ProcessRef {
-            pid: self.pid.clone(),
-            addr: self.addr.clone(),
-            clock: self.clock.clone(),
-            depth: self.depth.clone(),
-        }
+        ProcessRef { pid: self.pid.clone(), queue: self.queue.clone(), clock: self.clock.clone() }
     }
 }
 
 impl<P: Process> ProcessRef<P> {
-    pub(crate) fn new(
-        pid: Pid,
-        addr: Addr<ProcessActor<P>>,
-        clock: Clock,
-        depth: Arc<QueueDepth>,
-    ) -> ProcessRef<P> {
-        ProcessRef { pid, addr, clock, depth }
+    pub(crate) fn new(pid: Pid, queue: Arc<Queue<P>>, clock: Clock) -> ProcessRef<P> {
+        ProcessRef { pid, queue, clock }
     }
 
     /// What waits in the process's mailbox now: messages, dispatches and HTTP requests
     /// (Mesos: the `event_queue_*` metrics). A read of three counters, from any thread.
     pub fn queue_sizes(&self) -> QueueSizes {
-        self.depth.sizes()
+        self.queue.sizes()
     }
 
     /// The process's pid.
@@ -556,9 +546,8 @@ impl<P: Process> ProcessRef<P> {
     {
         let (tx, rx) = oneshot::channel();
         let queued = queue_dispatch(
-            &self.addr,
+            &self.queue,
             &self.clock,
-            &self.depth,
             Box::new(move |p: &mut P, ctx: &mut Context<'_, P>| {
                 // The caller may have stopped waiting; nothing to do then.
                 let _ = tx.send(f(p, ctx));
@@ -578,7 +567,7 @@ impl<P: Process> ProcessRef<P> {
         &self,
         f: impl for<'a> FnOnce(&mut P, &mut Context<'a, P>) + Send + 'static,
     ) -> Result<(), Error> {
-        if queue_dispatch(&self.addr, &self.clock, &self.depth, Box::new(f)) {
+        if queue_dispatch(&self.queue, &self.clock, Box::new(f)) {
             Ok(())
         } else {
             Err(Error::ProcessGone { pid: self.pid.clone() })
@@ -587,7 +576,7 @@ impl<P: Process> ProcessRef<P> {
 
     /// True while the process runs.
     pub fn is_alive(&self) -> bool {
-        self.addr.connected()
+        self.queue.is_open()
     }
 }
 
@@ -602,23 +591,20 @@ impl<P: Process> ProcessRef<P> {
 pub struct Reserved<P: Process> {
     node: Node,
     process_ref: ProcessRef<P>,
-    /// The mailbox and actor context, until the process is spawned into them.
-    context: Option<actix::Context<ProcessActor<P>>>,
+    /// The consumer side of the mailbox, until the process is spawned with it.
+    inbox: Option<Inbox<P>>,
 }
 
 impl<P: Process> Reserved<P> {
-    /// Creates the mailbox of a process to come; `register` enters its address in the
-    /// node's process table under the id (and fails if the id is taken).
+    /// Creates the mailbox of a process to come; `register` enters it in the node's
+    /// process table under the id (and fails if the id is taken) and gives back the
+    /// consumer side.
     pub(crate) fn new(
         node: Node,
-        register: impl FnOnce(Addr<ProcessActor<P>>) -> Result<ProcessRef<P>, Error>,
+        register: impl FnOnce() -> Result<(ProcessRef<P>, Inbox<P>), Error>,
     ) -> Result<Reserved<P>, Error> {
-        let mut context = actix::Context::<ProcessActor<P>>::new();
-        // The process's own bound is set when it starts (`started`); until then, the
-        // default one.
-        context.set_mailbox_capacity(DEFAULT_MAILBOX_CAPACITY);
-        let process_ref = register(context.address())?;
-        Ok(Reserved { node, process_ref, context: Some(context) })
+        let (process_ref, inbox) = register()?;
+        Ok(Reserved { node, process_ref, inbox: Some(inbox) })
     }
 
     /// The reference the process will have, usable (and clonable) at once.
@@ -635,10 +621,9 @@ impl<P: Process> Reserved<P> {
     /// `initialize` runs, then whatever waited in the mailbox. Must be called inside an
     /// actix `System`, like [`Node::spawn`](crate::Node::spawn).
     pub fn spawn(mut self, process: P) -> ProcessRef<P> {
-        if let Some(context) = self.context.take() {
+        if let Some(inbox) = self.inbox.take() {
             let pid = self.process_ref.pid().clone();
-            let depth = self.process_ref.depth.clone();
-            context.run(ProcessActor::new(process, self.node.clone(), pid, depth));
+            ProcessActor::new(process, self.node.clone(), pid, inbox).start_here();
         }
         self.process_ref.clone()
     }
@@ -646,8 +631,10 @@ impl<P: Process> Reserved<P> {
 
 impl<P: Process> Drop for Reserved<P> {
     fn drop(&mut self) {
-        // Never spawned: the id is free again; linked processes are told it is gone.
-        if self.context.take().is_some() {
+        // Never spawned: what waited is dropped (the inbox closes the mailbox), the id is
+        // free again, and linked processes are told it is gone.
+        if let Some(inbox) = self.inbox.take() {
+            drop(inbox);
             self.node.process_terminated(self.process_ref.pid());
         }
     }
