@@ -12,7 +12,8 @@
 //! (the direct CODEC-1 path COUNT times, then exit), `--act2-cycles=N` (ACT-2's cycles per
 //! run, 10,000 by default), `--net1-profile=CLIENTS,REQUESTS,INFLIGHT`
 //! (one NET-1 shape across two OS processes, then exit; `LIBPROCESS_ECHO_BIN` picks the
-//! echo server's binary).
+//! echo server's binary; `--net1-io-threads=N` gives both nodes N I/O threads, 1 by
+//! default, 0 for single-threaded nodes: see `NodeConfig::io_threads`).
 //!
 //! The Apache libprocess figures the tables compare with are *anchors*: its own
 //! `benchmarks` binary (optimized build) measured on this machine type for issue 17,
@@ -31,7 +32,7 @@ use std::time::{Duration, Instant};
 use actix::{Actor, Addr, AsyncContext, Handler};
 use bytes::Bytes;
 use libprocess::testing::{Echo, Ping, Pong};
-use libprocess::{Body, Context, Envelope, Inbound, MessageName, Node, Pid, Process};
+use libprocess::{Body, Context, Envelope, Inbound, MessageName, Node, NodeConfig, Pid, Process};
 use prost::Message as _;
 use tokio::sync::oneshot;
 
@@ -435,12 +436,14 @@ struct EchoServer {
 }
 
 impl EchoServer {
-    fn start() -> EchoServer {
+    /// Starts `libprocess-echo` with `io_threads` I/O threads (0: single-threaded node).
+    fn start(io_threads: usize) -> EchoServer {
         // LIBPROCESS_ECHO_BIN runs another build's server (before/after comparisons).
         let binary = std::env::var("LIBPROCESS_ECHO_BIN")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_libprocess-echo").to_string());
         let mut child = Command::new(binary)
             .arg("--port=0")
+            .arg(format!("--io_threads={io_threads}"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -459,6 +462,16 @@ impl Drop for EchoServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A client node on this thread's runtime with `io_threads` I/O threads (0: its sockets
+/// are served on this thread, where `net1_run` spawns the clients).
+fn client_node(io_threads: usize) -> Node {
+    let config = NodeConfig { io_threads, ..NodeConfig::default() };
+    Node::builder("127.0.0.1:0".parse().expect("literal"))
+        .config(config)
+        .start()
+        .expect("start node")
 }
 
 /// Runs `clients` clients of `requests` each with `concurrency` in flight against `server`;
@@ -510,84 +523,125 @@ async fn net1_run(
 }
 
 /// NET-1 in all its shapes, each run interleaved so the machine's load hits them alike:
-/// libprocess-rs across two OS processes, the raw-socket baseline across two OS processes,
-/// and libprocess-rs in one process (local delivery, the shape libprocess measures).
+/// libprocess-rs across two OS processes (nodes with one I/O thread, the default, and
+/// single-threaded nodes, `io_threads = 0`), the raw-socket baseline across two OS
+/// processes, and libprocess-rs in one process (local delivery, the shape libprocess
+/// measures).
 async fn net1_report(report: &mut String, arbiters: &[actix_rt::Arbiter], runs: usize) {
-    let echo = EchoServer::start();
+    let echo = EchoServer::start(1);
+    let echo_st = EchoServer::start(0);
     let raw_server = raw::RawServer::start();
-    let node = Node::builder("127.0.0.1:0".parse().expect("literal")).start().expect("start node");
+    let node = client_node(1);
+    let node_st = client_node(0);
     let local_echo =
         node.spawn_on(&arbiters[0].handle(), "echo", Echo::default).expect("spawn local echo");
     local_echo.dispatch(|_, _| ()).await.expect("local echo up");
     // Warm-up: opens the connections both ways.
     net1_run(&node, &echo.pid, 1, 2_000, 250, "warm").await;
+    net1_run(&node_st, &echo_st.pid, 1, 2_000, 250, "warm").await;
     raw::run(raw_server.address, 1, 2_000, 250).await;
-    let (mut totals, mut rtts, mut raw_totals, mut raw_rtts, mut local) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut f = Net1Figures::default();
     for run in 0..runs {
-        totals.push(net1_run(&node, &echo.pid, 8, 10_000, 250, &format!("{run}")).await.0);
-        raw_totals.push(raw::run(raw_server.address, 8, 10_000, 250).await);
-        rtts.push(net1_run(&node, &echo.pid, 1, 5_000, 1, &format!("rtt-{run}")).await.0);
-        raw_rtts.push(raw::run(raw_server.address, 1, 5_000, 1).await);
-        local.push(net1_run(&node, local_echo.pid(), 8, 10_000, 250, &format!("l{run}")).await.0);
+        f.totals.push(net1_run(&node, &echo.pid, 8, 10_000, 250, &format!("{run}")).await.0);
+        f.totals_st
+            .push(net1_run(&node_st, &echo_st.pid, 8, 10_000, 250, &format!("{run}")).await.0);
+        f.raw_totals.push(raw::run(raw_server.address, 8, 10_000, 250).await);
+        f.rtts.push(net1_run(&node, &echo.pid, 1, 5_000, 1, &format!("rtt-{run}")).await.0);
+        f.rtts_st
+            .push(net1_run(&node_st, &echo_st.pid, 1, 5_000, 1, &format!("rtt-{run}")).await.0);
+        f.raw_rtts.push(raw::run(raw_server.address, 1, 5_000, 1).await);
+        f.local.push(net1_run(&node, local_echo.pid(), 8, 10_000, 250, &format!("l{run}")).await.0);
         eprintln!(
-            "NET-1 run {run}: 8x250 {} (raw {}), 1 in flight {} (raw {}), in one process {} rpcs/s",
-            human(totals[run]),
-            human(raw_totals[run]),
-            human(rtts[run]),
-            human(raw_rtts[run]),
-            human(local[run])
+            "NET-1 run {run}: 8x250 {} / single-threaded {} (raw {}), 1 in flight {} / single-threaded {} (raw {}), in one process {} rpcs/s",
+            human(f.totals[run]),
+            human(f.totals_st[run]),
+            human(f.raw_totals[run]),
+            human(f.rtts[run]),
+            human(f.rtts_st[run]),
+            human(f.raw_rtts[run]),
+            human(f.local[run])
         );
     }
     node.shutdown().await;
-    drop((echo, raw_server));
-    let m = |v: &Vec<f64>| median(v.clone());
-    let _ = writeln!(
-        report,
-        "### NET-1: client/server (libprocess `Process_BENCHMARK_ClientServer`)\n"
-    );
-    let _ = writeln!(
-        report,
-        "Across two OS processes: the server is the `libprocess-echo` binary (1 I/O thread); the clients \
-        are this process's node (1 I/O thread), 8 client processes x 10,000 requests, 250 in flight each; the request body is \
-        3 bytes (`Ping {{ payload: \"1\" }}` encodes to `12 01 31`), the answer a `Pong` of 3 bytes. Every message is a \
-        full libprocess HTTP request on a persistent connection (one per direction, as libprocess), answered `202`. \
-        1 in flight: 1 client, 5,000 requests. *Raw socket*: the same request and answer bytes over a plain tokio TCP \
-        ping-pong against this bench binary in its own OS process (`--raw-echo-server`, 1 thread), one connection per \
-        client, no `202`: the floor for any runtime. *In one process*: the 8 x 250 shape against an `Echo` process on \
-        the same node (local delivery), which is what libprocess's benchmark measures. All shapes interleaved, run by run.\n"
-    );
-    let _ = writeln!(
-        report,
-        "| shape | libprocess-rs (median) | runs | raw socket, same run | libprocess-rs / raw | anchor |"
-    );
-    let _ = writeln!(report, "|---|---|---|---|---|---|");
-    let _ = writeln!(
-        report,
-        "| 8 clients x 250 in flight, two OS processes | **{} rpcs/s** | [{}] | {} [{}] | {:.2} | - |",
-        human(m(&totals)),
-        spread(&totals, human),
-        human(m(&raw_totals)),
-        spread(&raw_totals, human),
-        m(&totals) / m(&raw_totals)
-    );
-    let _ = writeln!(
-        report,
-        "| 1 in flight, two OS processes | **{} rpcs/s = {:.0} us RTT** | [{}] | {} [{}] | {:.2} | - |",
-        human(m(&rtts)),
-        1e6 / m(&rtts),
-        spread(&rtts, human),
-        human(m(&raw_rtts)),
-        spread(&raw_rtts, human),
-        m(&rtts) / m(&raw_rtts)
-    );
-    let _ = writeln!(
-        report,
-        "| 8 clients x 250 in flight, one process | **{} rpcs/s** | [{}] | - | - | {:.2}x Apache libprocess's 1.05M rpcs/s (anchor, not this run) |\n",
-        human(m(&local)),
-        spread(&local, human),
-        m(&local) / 1.05e6
-    );
+    node_st.shutdown().await;
+    drop((echo, echo_st, raw_server));
+    f.write(report);
+}
+
+/// NET-1's figures, run by run.
+#[derive(Default)]
+struct Net1Figures {
+    totals: Vec<f64>,
+    totals_st: Vec<f64>,
+    raw_totals: Vec<f64>,
+    rtts: Vec<f64>,
+    rtts_st: Vec<f64>,
+    raw_rtts: Vec<f64>,
+    local: Vec<f64>,
+}
+
+impl Net1Figures {
+    fn write(&self, report: &mut String) {
+        let m = |v: &Vec<f64>| median(v.clone());
+        let _ = writeln!(
+            report,
+            "### NET-1: client/server (libprocess `Process_BENCHMARK_ClientServer`)\n"
+        );
+        let _ = writeln!(
+            report,
+            "Across two OS processes: the server is the `libprocess-echo` binary; the clients \
+            are this process's node, 8 client processes x 10,000 requests, 250 in flight each; the request body is \
+            3 bytes (`Ping {{ payload: \"1\" }}` encodes to `12 01 31`), the answer a `Pong` of 3 bytes. Every message is a \
+            full libprocess HTTP request on a persistent connection (one per direction, as libprocess), answered `202`. \
+            1 in flight: 1 client, 5,000 requests. Both nodes run either with one I/O thread (the default: sockets on \
+            the I/O thread, processes on their arbiter) or single-threaded (`NodeConfig::io_threads = 0`, \
+            `libprocess-echo --io_threads=0`: sockets served on the arbiter that runs the processes). *Raw socket*: the same request and answer bytes over a plain tokio TCP \
+            ping-pong against this bench binary in its own OS process (`--raw-echo-server`, 1 thread), one connection per \
+            client, no `202`: the floor for any runtime. *In one process*: the 8 x 250 shape against an `Echo` process on \
+            the same node (local delivery), which is what libprocess's benchmark measures. All shapes interleaved, run by run.\n"
+        );
+        let _ = writeln!(
+            report,
+            "| shape | libprocess-rs (median) | runs | raw socket, same run | libprocess-rs / raw | anchor |"
+        );
+        let _ = writeln!(report, "|---|---|---|---|---|---|");
+        for (shape, v) in [
+            ("8 clients x 250 in flight, two OS processes, 1 I/O thread", &self.totals),
+            ("8 clients x 250 in flight, two OS processes, single-threaded", &self.totals_st),
+        ] {
+            let _ = writeln!(
+                report,
+                "| {shape} | **{} rpcs/s** | [{}] | {} [{}] | {:.2} | - |",
+                human(m(v)),
+                spread(v, human),
+                human(m(&self.raw_totals)),
+                spread(&self.raw_totals, human),
+                m(v) / m(&self.raw_totals)
+            );
+        }
+        for (shape, v) in [
+            ("1 in flight, two OS processes, 1 I/O thread", &self.rtts),
+            ("1 in flight, two OS processes, single-threaded", &self.rtts_st),
+        ] {
+            let _ = writeln!(
+                report,
+                "| {shape} | **{} rpcs/s = {:.0} us RTT** | [{}] | {} [{}] | {:.2} | - |",
+                human(m(v)),
+                1e6 / m(v),
+                spread(v, human),
+                human(m(&self.raw_rtts)),
+                spread(&self.raw_rtts, human),
+                m(v) / m(&self.raw_rtts)
+            );
+        }
+        let _ = writeln!(
+            report,
+            "| 8 clients x 250 in flight, one process | **{} rpcs/s** | [{}] | - | - | {:.2}x Apache libprocess's 1.05M rpcs/s (anchor, not this run) |\n",
+            human(m(&self.local)),
+            spread(&self.local, human),
+            m(&self.local) / 1.05e6
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -892,11 +946,13 @@ fn net1_profile(spec: &str) {
     let [clients, requests, inflight] = parts[..] else {
         panic!("--net1-profile=CLIENTS,REQUESTS,INFLIGHT")
     };
+    let io_threads = std::env::args()
+        .find_map(|a| a.strip_prefix("--net1-io-threads=").map(str::to_string))
+        .map_or(1, |n| n.parse().expect("--net1-io-threads=N"));
     let system = actix_rt::System::new();
     system.block_on(async {
-        let echo = EchoServer::start();
-        let node =
-            Node::builder("127.0.0.1:0".parse().expect("literal")).start().expect("start node");
+        let echo = EchoServer::start(io_threads);
+        let node = client_node(io_threads);
         net1_run(&node, &echo.pid, 1, 2_000, 250, "warm").await;
         let (rate, _) = net1_run(&node, &echo.pid, clients as usize, requests, inflight, "p").await;
         println!("{clients} x {requests} requests, {inflight} in flight: {} rpcs/s", human(rate));

@@ -67,7 +67,20 @@ pub struct NodeConfig {
     /// Messages queued per peer connection; when full, further messages to that peer
     /// are dropped and counted (`libprocess/outbound_queue_full`).
     pub outbound_queue: usize,
-    /// Threads of the network runtime.
+    /// Threads of the network runtime (the "I/O threads" that read and write sockets).
+    ///
+    /// `0`: no threads of its own; sockets are served on the runtime of the thread that
+    /// starts the node, which must be an actix arbiter (inside `System::block_on`, or a
+    /// process's thread). Processes spawned on that same arbiter then get their messages
+    /// from the network without a hop to another thread: the read, the handler, the
+    /// answer and the next read all happen on one thread, as in a single-threaded server
+    /// (Mesos: one libprocess worker thread with its event loop). The price: while a
+    /// handler on that thread runs, no socket of the node is served, so pick it for nodes
+    /// whose handlers are short (an echo server, a benchmark client, a small agent or
+    /// executor), not for one that blocks its thread. Default: 1, or the value of the
+    /// environment variable `LIBPROCESS_IO_THREADS` (so every binary, `mesos-agent` and
+    /// `mesos-master` included, can be run single-threaded with `LIBPROCESS_IO_THREADS=0`
+    /// and no flag of its own, as libprocess reads `LIBPROCESS_NUM_WORKER_THREADS`).
     pub io_threads: usize,
     /// The version `/version` reports (Mesos's API version, so v1 clients enable v1).
     pub version: String,
@@ -86,10 +99,22 @@ impl Default for NodeConfig {
             body_read_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(5),
             outbound_queue: 100_000,
-            io_threads: 1,
+            io_threads: io_threads_from_env(),
             version: "1.11.0".to_string(),
             message_ring: RingConfig::default(),
         }
+    }
+}
+
+/// `LIBPROCESS_IO_THREADS` if set to a number, else 1 (a value that is not a number is
+/// logged as a warning and ignored).
+fn io_threads_from_env() -> usize {
+    match std::env::var("LIBPROCESS_IO_THREADS") {
+        Ok(value) => value.trim().parse().unwrap_or_else(|_| {
+            tracing::warn!(%value, "LIBPROCESS_IO_THREADS is not a number: using 1");
+            1
+        }),
+        Err(_) => 1,
     }
 }
 

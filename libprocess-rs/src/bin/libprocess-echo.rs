@@ -1,7 +1,8 @@
 //! `libprocess-echo`: a node with one `echo` process that answers every
 //! `libprocess.testing.Ping` with a `Pong`. Used by the cross-process tests and the NET-1
 //! benchmark. Prints `echo@ip:port` on its first line, then runs until killed or until its
-//! standard input closes.
+//! standard input closes. `--io_threads=0` makes it a single-threaded node (its sockets
+//! served on the thread that runs `echo`; see `NodeConfig::io_threads`).
 
 use std::io::BufRead;
 
@@ -25,6 +26,9 @@ fn main() {
             io_threads = v.parse().unwrap_or_else(|_| fail(&format!("bad --io_threads '{v}'")));
         } else if arg == "--help" {
             println!("usage: libprocess-echo [--ip=127.0.0.1] [--port=0] [--io_threads=1]");
+            println!(
+                "  --io_threads=0: single-threaded (sockets served on the echo process's thread)"
+            );
             return;
         } else {
             fail(&format!("unknown flag '{arg}'"));

@@ -74,9 +74,17 @@ pub(super) async fn serve_messages<S: AsyncRead + AsyncWrite + Unpin>(
     let mut answers = Vec::new();
     let mut heads = Heads::default();
     let mut waiting = Waiting::Idle;
+    // On a single-threaded node (`io_threads = 0`) this loop runs on the arbiter of the
+    // processes it delivers to: letting them run before the answers are written puts
+    // their messages on the wire first (a request's reply, rather than its `202`, is what
+    // the peer waits for). Elsewhere the processes run on other threads anyway.
+    let answers_after_processes = actix_rt::Arbiter::try_current().is_some();
     loop {
         let served = serve_buffered(&mut buffer, &mut answers, &mut heads, node, &limits, via);
         if !answers.is_empty() {
+            if answers_after_processes {
+                tokio::task::yield_now().await;
+            }
             stream.write_all(&answers).await.ok()?;
             stream.flush().await.ok()?;
             answers.clear();

@@ -74,6 +74,7 @@ pub(crate) use server::serve_connection;
 
 /// The TCP transport of a node.
 pub(crate) struct Tcp {
+    /// The I/O runtime, when the node owns one (`io_threads > 0`).
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     handle: tokio::runtime::Handle,
     listener: Mutex<Option<std::net::TcpListener>>,
@@ -106,16 +107,10 @@ impl Tcp {
     ) -> Result<(Tcp, SocketAddr), Error> {
         let bound = listener.local_addr().map_err(|source| Error::Listener { source })?;
         listener.set_nonblocking(true).map_err(|source| Error::Listener { source })?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(config.io_threads.max(1))
-            .thread_name("libprocess-io")
-            .enable_all()
-            .build()
-            .map_err(Error::Runtime)?;
-        let handle = runtime.handle().clone();
+        let (runtime, handle) = io_runtime(config.io_threads)?;
         let (stop, _) = watch::channel(false);
         let tcp = Tcp {
-            runtime: Mutex::new(Some(runtime)),
+            runtime: Mutex::new(runtime),
             outbound: Arc::new(Outbound::new(handle.clone(), config, tls.clone(), true)),
             handle,
             listener: Mutex::new(Some(listener)),
@@ -186,6 +181,33 @@ impl Tcp {
             runtime.shutdown_background();
         }
     }
+}
+
+/// The runtime that serves the node's sockets: `io_threads` threads of its own, or with
+/// `io_threads = 0` none: the runtime of the thread that starts the node (an actix
+/// arbiter, so its processes and its sockets share one thread and an inbound message
+/// reaches its process without waking another thread). `None` for the runtime when it is
+/// not the node's to own.
+fn io_runtime(
+    io_threads: usize,
+) -> Result<(Option<tokio::runtime::Runtime>, tokio::runtime::Handle), Error> {
+    if io_threads == 0 {
+        let handle = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::Runtime(std::io::Error::other(
+                "io_threads = 0 serves sockets on the starting thread's runtime: start the \
+                 node inside an actix System or arbiter",
+            ))
+        })?;
+        return Ok((None, handle));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(io_threads)
+        .thread_name("libprocess-io")
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    let handle = runtime.handle().clone();
+    Ok((Some(runtime), handle))
 }
 
 impl Drop for Tcp {

@@ -28,7 +28,7 @@ use std::time::Duration;
 use bytes::{Buf, Bytes};
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
-use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 
 use super::tls::{self, ClientStream};
@@ -174,8 +174,9 @@ struct PipeState {
     /// The writer task owns the socket's write side (connecting, or writing a batch):
     /// senders queue behind it.
     busy: bool,
-    /// The plain socket once connected: a sender finding the pipe idle writes to it.
-    socket: Option<Arc<TcpStream>>,
+    /// The plain socket's write side once connected: a sender finding the pipe idle
+    /// writes to it.
+    socket: Option<Arc<OwnedWriteHalf>>,
     /// The connection is gone or replaced: further messages are dropped.
     closed: bool,
 }
@@ -251,7 +252,7 @@ impl Pipe {
     }
 
     /// The socket is connected plain: idle senders may write to it from now on.
-    fn connected(&self, socket: Arc<TcpStream>) {
+    fn connected(&self, socket: Arc<OwnedWriteHalf>) {
         self.state.lock().socket = Some(socket);
     }
 
@@ -299,7 +300,7 @@ impl Batch {
     }
 
     /// Writes as much as the socket takes without waiting.
-    fn write_now(&mut self, socket: &TcpStream) -> io::Result<()> {
+    fn write_now(&mut self, socket: &OwnedWriteHalf) -> io::Result<()> {
         while !self.messages.is_empty() {
             match socket.try_write_vectored(&self.slices()) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -312,7 +313,7 @@ impl Batch {
     }
 
     /// Writes all of it, waiting for the socket as needed.
-    async fn write_all(&mut self, socket: &TcpStream) -> io::Result<()> {
+    async fn write_all(&mut self, socket: &OwnedWriteHalf) -> io::Result<()> {
         loop {
             self.write_now(socket)?;
             if self.messages.is_empty() {
@@ -333,12 +334,14 @@ async fn run_connection(
 ) -> io::Result<()> {
     match tls::connect(peer, tls.as_ref(), connect_timeout).await? {
         ClientStream::Plain(stream) => {
-            let stream = Arc::new(stream);
-            let reader = stream.clone();
-            let mut reader_task = tokio::spawn(async move { discard_plain(&reader).await });
-            pipe.connected(stream.clone());
+            // Split so that the reader is an `AsyncRead`: a short read of answers then
+            // marks the socket drained, without a second read that finds nothing.
+            let (reader, writer) = stream.into_split();
+            let writer = Arc::new(writer);
+            let mut reader_task = tokio::spawn(discard(reader));
+            pipe.connected(writer.clone());
             let result = tokio::select! {
-                result = drive_plain(&stream, pipe) => result,
+                result = drive_plain(&writer, pipe) => result,
                 closed = &mut reader_task => Err(joined(closed)),
             };
             reader_task.abort();
@@ -362,7 +365,7 @@ fn joined(closed: Result<io::Error, tokio::task::JoinError>) -> io::Error {
 }
 
 /// Writes the pipe's batches to a plain socket until the pipe closes.
-async fn drive_plain(socket: &TcpStream, pipe: &Pipe) -> io::Result<()> {
+async fn drive_plain(socket: &OwnedWriteHalf, pipe: &Pipe) -> io::Result<()> {
     loop {
         match pipe.take_batch() {
             Err(()) => return Ok(()),
@@ -390,22 +393,6 @@ async fn drive_stream<W: AsyncWrite + Unpin>(writer: W, pipe: &Pipe) -> io::Resu
 }
 
 /// Reads and drops the peer's answers until it closes (what that is, as an error).
-async fn discard_plain(socket: &TcpStream) -> io::Error {
-    let mut sink = vec![0u8; 16 * 1024];
-    loop {
-        if let Err(error) = socket.readable().await {
-            return error;
-        }
-        match socket.try_read(&mut sink) {
-            Ok(0) => return io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed"),
-            Ok(_) => {}
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-            Err(error) => return error,
-        }
-    }
-}
-
-/// [`discard_plain`] for any stream (TLS).
 async fn discard<R: AsyncRead + Unpin>(mut reader: R) -> io::Error {
     let mut sink = vec![0u8; 16 * 1024];
     loop {
