@@ -138,9 +138,28 @@ impl<'a> JsonOut<'a> {
     /// A key of the innermost object; its value follows.
     pub fn key(&mut self, key: &str) {
         self.separate();
-        self.serialize(key);
+        self.string(key);
         self.buf.push(b':');
         self.after_key = true;
+    }
+
+    /// A string value: the same bytes as [`JsonOut::value`] prints for it.
+    pub fn str(&mut self, value: &str) {
+        self.separate();
+        self.string(value);
+    }
+
+    /// `key` and a string value.
+    pub fn field_str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        self.str(value);
+    }
+
+    /// A quoted string, as `serde_json` prints it. (A fast path copying plain strings
+    /// whole, checked 8 bytes at a time, ran more instructions than `serde_json`'s own
+    /// table-driven loop: 3.7% more for `/master/state`, by callgrind.)
+    fn string(&mut self, value: &str) {
+        self.serialize(value);
     }
 
     /// Any serializable value (strings, numbers, booleans, `Value`s), printed by
@@ -188,7 +207,7 @@ impl<'a> JsonOut<'a> {
     pub fn strings<'s>(&mut self, items: impl IntoIterator<Item = &'s str>) {
         self.begin_array();
         for item in items {
-            self.value(item);
+            self.str(item);
         }
         self.end_array();
     }
@@ -253,5 +272,45 @@ mod tests {
         let whole: Vec<u8> = chunks.concat();
         let expected: Vec<i32> = (0..100_000).collect();
         assert_eq!(whole, serde_json::to_vec(&expected).unwrap());
+    }
+
+    /// Plain strings and strings with quotes, backslashes, control characters, DEL and
+    /// non-ASCII text print as `serde_json` prints them, as keys and as values.
+    #[test]
+    fn strings_print_as_serde_json_prints_them() {
+        let texts = [
+            "",
+            "plain",
+            "agent1-framework0-task1",
+            "q\"uote",
+            "back\\slash",
+            "tab\t",
+            "nl\n",
+            "\u{1}",
+            "\u{1f}",
+            " ",
+            "\u{7f}",
+            "é",
+            "日本",
+            "emoji 🎉",
+            "end\\",
+        ];
+        for text in texts {
+            let mut out = JsonOut::new();
+            out.begin_object();
+            out.field_str(text, text);
+            out.key("list");
+            out.strings([text, text]);
+            out.end_object();
+            let written = String::from_utf8(out.into_bytes()).unwrap();
+            let mut object = String::from("{");
+            object.push_str(&serde_json::to_string(text).unwrap());
+            object.push(':');
+            object.push_str(&serde_json::to_string(text).unwrap());
+            object.push_str(",\"list\":");
+            object.push_str(&serde_json::to_string(&[text, text]).unwrap());
+            object.push('}');
+            assert_eq!(written, object, "{text:?}");
+        }
     }
 }
