@@ -231,6 +231,14 @@ impl<'a> JsonOut<'a> {
         &mut self.buf
     }
 
+    /// Room for `len` more bytes, for a writer that keeps the whole answer (a streaming
+    /// one fills its chunks and hands them on instead).
+    pub fn reserve_whole(&mut self, len: usize) {
+        if self.sink.is_none() {
+            self.buf.reserve(len);
+        }
+    }
+
     /// A number that a `Value` holds as a float (`json!(x)` of an `f64`).
     pub fn f64(&mut self, value: f64) {
         self.separate();
