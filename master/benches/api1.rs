@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo bench -p mesos-master --bench api1 -- [--agents 1000,10000] [--big] [--runs 5]
-//!     [--pollers 5] [--health 200]
+//!     [--pollers 5] [--health 200] [--render 5 [--only state]]
 //! ```
 //!
 //! One production master (`mesos_master::launch`, a one-member raft registrar in sled)
@@ -24,7 +24,16 @@
 //! and the OS process's CPU time per request: `/proc/self/stat` user + system delta over
 //! the requests, which includes the master's other work and the client's reading); then
 //! `/health` `--health` times alone, and again while `--pollers` clients poll
-//! `/master/state` in a loop (Mesos's `WithV0StateLoad`).
+//! `/master/state` in a loop (Mesos's `WithV0StateLoad`). Last, the memory the agents'
+//! re-registrations took (`/proc/self/status` VmRSS before and after), per 1k agents
+//! and per 10k tasks: the master's state and the emulated agents', measured best as the
+//! first agent count of a process (later ones reuse memory the allocator kept).
+//!
+//! With `--render N`, first each big answer is rendered `N` times in this process from
+//! one snapshot of the master (no HTTP, no client), timed by the rendering thread's own
+//! CPU time (`/proc/thread-self/schedstat`): the figure that other processes on a
+//! loaded machine disturb least, for before/after comparisons of the renderers
+//! (`--only <text>`: only the answers whose name holds `<text>`).
 
 // Only the emulated agents and helpers are used here: API-1 runs one master, not the
 // three-master `Cluster` of HA-1 and FAIL-1.
@@ -41,6 +50,9 @@ use cluster::{agent_report, holds, list, on_thread, spawn_agent, tcp_node};
 use libprocess::Node;
 use mesos_emulate::load::framework;
 use mesos_emulate::{Agent, Detector, Running};
+use mesos_master::http::json_out::JsonOut;
+use mesos_master::http::query::Query;
+use mesos_master::http::{endpoints, get_state, state_writer};
 use mesos_master::launch::{Master, MasterOptions, spawn_master_with};
 use mesos_proto::mesos::{self, internal};
 use mesos_proto::resources::Resources;
@@ -242,6 +254,18 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// The OS process's resident memory (`/proc/self/status` VmRSS), in MiB.
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
 fn loadavg() -> String {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
@@ -280,6 +304,62 @@ async fn queries(address: SocketAddr, agents: usize, runs: usize, nudged: Nudged
             times[times.len() - 1],
             size as f64 / 1e6,
             cpu
+        );
+    }
+}
+
+/// The calling thread's CPU time so far, in seconds (`/proc/thread-self/schedstat`:
+/// nanoseconds on a CPU first).
+fn thread_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let ns: f64 = stat.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0.0);
+    ns / 1e9
+}
+
+/// The answers `--render` times, by name.
+type Render = fn(&mesos_master::snapshot::StateSnapshot, &mut JsonOut);
+const RENDERS: [(&str, Render); 7] = [
+    ("`/master/state`", |s, out| state_writer::state(out, s)),
+    ("v1 `GET_STATE` JSON", get_state::write_get_state_json),
+    ("v1 `GET_STATE` protobuf", get_state::write_get_state),
+    ("`/master/state-summary`", |s, out| state_writer::state_summary(out, s)),
+    ("`/master/tasks?limit=-1`", |s, out| {
+        let query = Query::decode("limit=-1").expect("a query");
+        endpoints::write_tasks(s, &query, out)
+    }),
+    ("`/master/frameworks`", |s, out| state_writer::frameworks_endpoint(out, s, None)),
+    ("`/master/slaves`", |s, out| state_writer::slaves_endpoint(out, s, None)),
+];
+
+/// Renders each answer `runs` times from one snapshot, in this thread, as the master
+/// does (streamed in chunks; an answer's chunks are kept until the next rendering, as
+/// the master keeps the current snapshot's answers); prints one row each.
+async fn renderings(master: &Master, agents: usize, runs: usize, only: &str) {
+    let snapshot = master.master.dispatch(|m, _| m.take_snapshot()).await.expect("a snapshot");
+    println!("\n| agents | rendering | CPU per rendering | min / max | body |");
+    println!("|---|---|---|---|---|");
+    for (name, render) in RENDERS.into_iter().filter(|(name, _)| name.contains(only)) {
+        let (mut times, mut size) = (Vec::new(), 0);
+        for _ in 0..runs {
+            let kept = Arc::new(parking_lot::Mutex::new(Vec::new()));
+            let sink = kept.clone();
+            let cpu = thread_cpu_seconds();
+            let mut out = JsonOut::streaming(Box::new(move |chunk| {
+                sink.lock().push(chunk);
+                true
+            }));
+            render(&snapshot, &mut out);
+            out.finish();
+            times.push(thread_cpu_seconds() - cpu);
+            size = kept.lock().iter().map(|c: &bytes::Bytes| c.len()).sum::<usize>();
+        }
+        let mut sorted = times.clone();
+        println!(
+            "| {agents} | {name} | {:.3} s | {:.3} / {:.3} s | {:.1} MB |",
+            percentile(&mut sorted, 50) / 1000.0,
+            sorted[0],
+            sorted[sorted.len() - 1],
+            size as f64 / 1e6
         );
     }
 }
@@ -354,7 +434,18 @@ async fn responsiveness(address: SocketAddr, agents: usize, pollers: usize, coun
     );
 }
 
-async fn api1(root: &std::path::Path, agents: usize, runs: usize, pollers: usize, count: usize) {
+/// What to run at each agent count: `--runs`, `--pollers`, `--health`, `--render`.
+#[derive(Clone)]
+struct Plan {
+    runs: usize,
+    pollers: usize,
+    count: usize,
+    render: usize,
+    only: String,
+}
+
+async fn api1(root: &std::path::Path, agents: usize, plan: Plan) {
+    let (runs, render) = (plan.runs, plan.render);
     let dir = root.join(format!("api1-{agents}"));
     let (master_thread, master_node, master) = start_master(&dir).await;
     let address = master_node.address();
@@ -370,6 +461,7 @@ async fn api1(root: &std::path::Path, agents: usize, runs: usize, pollers: usize
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
+    let idle_mib = rss_mib();
     let started = Instant::now();
     let (agent_thread, agent_node, first, mut rx) = fill(&master, agents).await;
     let (frameworks, tasks, _, _) = SHAPE;
@@ -380,10 +472,39 @@ async fn api1(root: &std::path::Path, agents: usize, runs: usize, pollers: usize
         loadavg()
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let filled_mib = rss_mib();
+    if render > 0 {
+        renderings(&master, agents, render, &plan.only).await;
+    }
+    if runs > 0 {
+        http_queries(address, agents, &plan, (&first, master.master.pid(), &mut rx)).await;
+    }
+    // The memory the re-registrations took: the master's state, and the emulated
+    // agents' (small: each holds its ids and builds its report when asked), in the
+    // process's RSS; an upper bound on the master's. (What the process gives back when
+    // the master stops is no measure: the allocator keeps much of it.)
+    let grown = filled_mib - idle_mib;
+    let tasks = (agents * frameworks * tasks) as f64;
+    println!(
+        "\nRSS: bench process {idle_mib:.0} MiB with the master idle, {filled_mib:.0} MiB once \
+         the agents re-registered: {grown:.0} MiB for the master's state and the agents', \
+         {:.1} MiB per 1k agents, {:.1} MiB per 10k running tasks",
+        grown / (agents as f64 / 1000.0),
+        grown / (tasks / 10_000.0),
+    );
+    master_node.shutdown().await;
+    master_thread.stop();
+    agent_node.shutdown().await;
+    agent_thread.stop();
+}
+
+/// The HTTP queries, then `/health` under `/state` pollers.
+async fn http_queries(address: SocketAddr, agents: usize, plan: &Plan, nudged: Nudged<'_>) {
+    let Plan { runs, pollers, count, .. } = *plan;
     println!("\nload average before: {}\n", loadavg());
     println!("| agents | query | median | min / max | body | CPU per request |");
     println!("|---|---|---|---|---|---|");
-    queries(address, agents, runs, (&first, master.master.pid(), &mut rx)).await;
+    queries(address, agents, runs, nudged).await;
     println!(
         "\n| agents | `/state` pollers | `/health` alone p50 / p90 | `/health` under load p50 / p90 \
          | `/state` answered | `/state` p50 under load | CPU per `/state` |"
@@ -391,10 +512,6 @@ async fn api1(root: &std::path::Path, agents: usize, runs: usize, pollers: usize
     println!("|---|---|---|---|---|---|---|");
     responsiveness(address, agents, pollers, count).await;
     println!("\nload average after: {}", loadavg());
-    agent_node.shutdown().await;
-    agent_thread.stop();
-    master_node.shutdown().await;
-    master_thread.stop();
 }
 
 /// The allocator the binaries run on, so the bench measures what users run
@@ -414,9 +531,13 @@ fn main() {
     if args.iter().any(|a| a == "--big") {
         agent_counts.extend([20000, 40000]);
     }
-    let runs = list(&args, "--runs", &[5])[0].max(1);
+    // `--runs 0` skips the HTTP queries (with `--render`: renderings only).
+    let runs = list(&args, "--runs", &[5])[0];
     let pollers = list(&args, "--pollers", &[5])[0];
     let count = list(&args, "--health", &[200])[0].max(1);
+    let render = list(&args, "--render", &[0])[0];
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1));
+    let plan = Plan { runs, pollers, count, render, only: only.cloned().unwrap_or_default() };
     let root = tempfile::tempdir().expect("a temporary folder");
     let (frameworks, tasks, completed, completed_tasks) = SHAPE;
     println!(
@@ -428,7 +549,7 @@ fn main() {
     );
     actix_rt::System::new().block_on(async move {
         for &agents in &agent_counts {
-            api1(root.path(), agents, runs, pollers, count).await;
+            api1(root.path(), agents, plan.clone()).await;
         }
     });
 }

@@ -69,19 +69,21 @@ fn message_len(tag: u32, message: &impl Message) -> usize {
     field_len(tag, message.encoded_len())
 }
 
-/// The tasks, then the completed tasks (`GetTasks` in tag order); `write` is false to only
-/// count the bytes.
+/// The tasks, then the completed tasks (`GetTasks` in tag order): written to `out`, or
+/// with no `out` only counted (the bytes they take).
 fn tasks(s: &StateSnapshot, mut out: Option<&mut JsonOut>) -> usize {
     let all = || s.frameworks.iter().chain(&s.completed_frameworks);
     let running = s.frameworks.iter().flat_map(|f| f.tasks.values());
     let completed = all().flat_map(|f| f.completed_tasks.iter().map(|t| &**t));
     let mut len = 0;
-    let mut each = |tag: u32, task: &mesos::Task| {
-        len += message_len(tag, task);
-        if let Some(out) = out.as_deref_mut() {
+    // Writing, the length is not needed (it was counted before): a task's
+    // `encoded_len` (its resources' and labels' too) is the dearest part of the answer.
+    let mut each = |tag: u32, task: &mesos::Task| match out.as_deref_mut() {
+        Some(out) => {
             message(tag, task, out.bytes_mut());
             out.boundary();
         }
+        None => len += message_len(tag, task),
     };
     running.for_each(|task| each(TASKS_TASKS, task));
     completed.for_each(|task| each(TASKS_COMPLETED, task));
@@ -142,6 +144,13 @@ pub fn write_get_state(s: &StateSnapshot, out: &mut JsonOut) {
         + field_len(STATE_FRAMEWORKS, frameworks_len)
         + field_len(STATE_AGENTS, agents_len);
 
+    // Kept whole (the JSON answer's first step), the buffer takes the answer's size at
+    // once instead of doubling its way there, copying what it holds each time.
+    out.reserve_whole(
+        key_len(RESPONSE_TYPE)
+            + encoded_len_varint(response::Type::GetState as u64)
+            + field_len(RESPONSE_GET_STATE, state_len),
+    );
     let buf = out.bytes_mut();
     encode_key(RESPONSE_TYPE, WireType::Varint, buf);
     encode_varint(response::Type::GetState as u64, buf);

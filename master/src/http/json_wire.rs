@@ -278,17 +278,17 @@ impl Writer {
         match (kind, wire) {
             (Kind::Message(m), Wire::Len(bytes)) => self.message(m, bytes, out),
             (Kind::String, Wire::Len(bytes)) => {
-                out.value(std::str::from_utf8(bytes).map_err(|_| Malformed)?);
+                out.str(std::str::from_utf8(bytes).map_err(|_| Malformed)?);
                 Ok(())
             }
             (Kind::Bytes, Wire::Len(bytes)) => {
-                out.value(&base64::engine::general_purpose::STANDARD.encode(bytes));
+                out.str(&base64::engine::general_purpose::STANDARD.encode(bytes));
                 Ok(())
             }
             (Kind::Enum(e), Wire::Varint(n)) => {
                 let n = n as i32;
                 match e.get_value(n) {
-                    Some(v) => out.value(v.name()),
+                    Some(v) => out.str(v.name()),
                     None => out.value(&n),
                 }
                 Ok(())
@@ -327,11 +327,11 @@ fn float(x: f64, out: &mut JsonOut) {
     if x.is_finite() {
         out.value(&x);
     } else if x.is_nan() {
-        out.value("NaN");
+        out.str("NaN");
     } else if x > 0.0 {
-        out.value("Infinity");
+        out.str("Infinity");
     } else {
-        out.value("-Infinity");
+        out.str("-Infinity");
     }
 }
 

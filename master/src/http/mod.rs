@@ -60,7 +60,7 @@
 //! - [`scheduler_api`]: the v1 scheduler HTTP API and its subscriber streams.
 //! - [`operator_api`]: the v1 operator HTTP API and its subscriber streams.
 //! - `v1_queries`: the v1 queries' answers built as messages from a snapshot.
-//! - `get_state`: the v1 `GET_STATE` answer encoded by hand and streamed.
+//! - [`get_state`]: the v1 `GET_STATE` answer encoded by hand and streamed.
 //! - `json_wire`: Mesos's JSON mapping written from a message's wire bytes (the v1
 //!   operator API's JSON answers and events).
 //! - `maintenance`: `/maintenance/schedule`, `/maintenance/status`, `/machine/down`,
@@ -87,7 +87,7 @@ pub mod agent_calls;
 pub mod authentication;
 pub mod endpoints;
 pub mod files;
-mod get_state;
+pub mod get_state;
 pub mod json_out;
 mod json_wire;
 mod maintenance;

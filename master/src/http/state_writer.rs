@@ -45,16 +45,16 @@ fn resources(out: &mut JsonOut, resources: &Resources) {
 
 /// The summary of one group of resource protos (a task's, an executor's, an offer's).
 fn protos_summary(out: &mut JsonOut, protos: &[mesos::Resource]) {
-    resource_summary::write_protos(out, std::iter::once(protos));
+    resource_summary::write_checked(out, protos, resource_summary::valid(protos));
 }
 
 fn labels(out: &mut JsonOut, labels: &mesos::Labels) {
     out.begin_array();
     for label in &labels.labels {
         out.begin_object();
-        out.field("key", &label.key);
+        out.field_str("key", &label.key);
         if let Some(value) = &label.value {
-            out.field("value", value);
+            out.field_str("value", value);
         }
         out.end_object();
     }
@@ -79,21 +79,26 @@ pub fn task_status(out: &mut JsonOut, status: &mesos::TaskStatus) {
         labels(out, l);
     }
     if let Some(message) = status.message.as_ref().filter(|m| !m.is_empty()) {
-        out.field("message", message);
+        out.field_str("message", message);
     }
     if let Some(reason) = status.reason.and_then(|r| mesos::task_status::Reason::try_from(r).ok()) {
-        out.field("reason", reason.as_str_name());
+        out.field_str("reason", reason.as_str_name());
     }
     if let Some(source) = status.source.and_then(|s| mesos::task_status::Source::try_from(s).ok()) {
-        out.field("source", source.as_str_name());
+        out.field_str("source", source.as_str_name());
     }
-    out.field("state", status.state().as_str_name());
+    out.field_str("state", status.state().as_str_name());
     out.field_f64("timestamp", status.timestamp.unwrap_or(0.0));
     out.end_object();
 }
 
 /// One task (Mesos: `json(Task)`).
 pub fn task(out: &mut JsonOut, task: &mesos::Task) {
+    checked_task(out, task, resource_summary::valid(&task.resources));
+}
+
+/// [`task`], whose resources the caller validated already (`valid`).
+fn checked_task(out: &mut JsonOut, task: &mesos::Task, valid: bool) {
     out.begin_object();
     if let Some(container) = &task.container {
         out.field("container", &to_json(container));
@@ -101,12 +106,12 @@ pub fn task(out: &mut JsonOut, task: &mesos::Task) {
     if let Some(discovery) = &task.discovery {
         out.field("discovery", &to_json(discovery));
     }
-    out.field("executor_id", task.executor_id.as_ref().map_or("", |e| e.value.as_str()));
-    out.field("framework_id", &task.framework_id.value);
+    out.field_str("executor_id", task.executor_id.as_ref().map_or("", |e| e.value.as_str()));
+    out.field_str("framework_id", &task.framework_id.value);
     if let Some(health_check) = &task.health_check {
         out.field("health_check", &to_json(health_check));
     }
-    out.field("id", &task.task_id.value);
+    out.field_str("id", &task.task_id.value);
     if let Some(l) = &task.labels {
         out.key("labels");
         labels(out, l);
@@ -121,14 +126,14 @@ pub fn task(out: &mut JsonOut, task: &mesos::Task) {
         }
         out.end_object();
     }
-    out.field("name", &task.name);
+    out.field_str("name", &task.name);
     out.key("resources");
-    protos_summary(out, &task.resources);
+    resource_summary::write_checked(out, &task.resources, valid);
     if let Some(role) = role_of(&task.resources) {
-        out.field("role", role);
+        out.field_str("role", role);
     }
-    out.field("slave_id", &task.slave_id.value);
-    out.field("state", task.state().as_str_name());
+    out.field_str("slave_id", &task.slave_id.value);
+    out.field_str("state", task.state().as_str_name());
     out.key("statuses");
     out.begin_array();
     for status in &task.statuses {
@@ -136,7 +141,7 @@ pub fn task(out: &mut JsonOut, task: &mesos::Task) {
     }
     out.end_array();
     if let Some(user) = &task.user {
-        out.field("user", user);
+        out.field_str("user", user);
     }
     out.end_object();
 }
@@ -156,12 +161,12 @@ fn command(out: &mut JsonOut, command: &mesos::CommandInfo) {
     for uri in &command.uris {
         out.begin_object();
         out.field("executable", &uri.executable.unwrap_or(false));
-        out.field("value", &uri.value);
+        out.field_str("value", &uri.value);
         out.end_object();
     }
     out.end_array();
     if let Some(text) = &command.value {
-        out.field("value", text);
+        out.field_str("value", text);
     }
     out.end_object();
 }
@@ -171,21 +176,21 @@ pub fn executor(out: &mut JsonOut, executor: &mesos::ExecutorInfo, agent_id: &Ag
     out.begin_object();
     out.key("command");
     command(out, executor.command.as_ref().unwrap_or(&Default::default()));
-    out.field("executor_id", &executor.executor_id.value);
-    out.field("framework_id", executor.framework_id.as_ref().map_or("", |f| f.value.as_str()));
+    out.field_str("executor_id", &executor.executor_id.value);
+    out.field_str("framework_id", executor.framework_id.as_ref().map_or("", |f| f.value.as_str()));
     if let Some(l) = &executor.labels {
         out.key("labels");
         labels(out, l);
     }
-    out.field("name", executor.name.as_deref().unwrap_or_default());
+    out.field_str("name", executor.name.as_deref().unwrap_or_default());
     out.key("resources");
     protos_summary(out, &executor.resources);
     if let Some(role) = role_of(&executor.resources) {
-        out.field("role", role);
+        out.field_str("role", role);
     }
-    out.field("slave_id", agent_id.as_str());
+    out.field_str("slave_id", agent_id.as_str());
     if let Some(kind) = executor.r#type.and_then(|t| mesos::executor_info::Type::try_from(t).ok()) {
-        out.field("type", kind.as_str_name());
+        out.field_str("type", kind.as_str_name());
     }
     out.end_object();
 }
@@ -201,11 +206,11 @@ pub fn offer(out: &mut JsonOut, offer: &mesos::Offer) {
             out.end_object();
         }
     }
-    out.field("framework_id", &offer.framework_id.value);
-    out.field("id", &offer.id.value);
+    out.field_str("framework_id", &offer.framework_id.value);
+    out.field_str("id", &offer.id.value);
     out.key("resources");
     protos_summary(out, &offer.resources);
-    out.field("slave_id", &offer.slave_id.value);
+    out.field_str("slave_id", &offer.slave_id.value);
     out.end_object();
 }
 
@@ -215,9 +220,9 @@ fn master_info(out: &mut JsonOut, info: &mesos::MasterInfo) {
     if let Some(domain) = &info.domain {
         out.field("domain", &to_json(domain));
     }
-    out.field("hostname", info.hostname.as_deref().unwrap_or_default());
-    out.field("id", &info.id);
-    out.field("pid", info.pid.as_deref().unwrap_or_default());
+    out.field_str("hostname", info.hostname.as_deref().unwrap_or_default());
+    out.field_str("id", &info.id);
+    out.field_str("pid", info.pid.as_deref().unwrap_or_default());
     out.field("port", &info.port);
     out.end_object();
 }
@@ -305,14 +310,14 @@ fn agent(
         }
     }
     summary_ids(out, "framework_ids", extra);
-    out.field("hostname", &info.hostname);
-    out.field("id", info.id.as_ref().map_or("", |id| id.value.as_str()));
+    out.field_str("hostname", &info.hostname);
+    out.field_str("id", info.id.as_ref().map_or("", |id| id.value.as_str()));
     out.key("offered_resources");
     resources(out, offered);
     if full {
         out.field("offered_resources_full", &resources_full_json(offered));
     }
-    out.field("pid", &agent.pid.to_string());
+    out.field_str("pid", &agent.pid.to_string());
     out.field("port", &info.port.unwrap_or(5051));
     out.field_f64("registered_time", agent.registered_time.secs_f64());
     if let Some(time) = agent.reregistered_time {
@@ -342,21 +347,28 @@ fn agent(
     if full {
         out.field("used_resources_full", &resources_full_json(&agent.used_total()));
     }
-    out.field("version", &agent.version);
+    out.field_str("version", &agent.version);
     out.end_object();
+}
+
+/// A task and whether its resources validate: checked once per rendering, for the
+/// framework's used resources and for the task's own summary alike.
+type Checked<'a> = (&'a mesos::Task, bool);
+
+/// A framework's tasks, checked.
+fn checked_tasks(framework: &Framework) -> Vec<Checked<'_>> {
+    framework.tasks.values().map(|t| (t, resource_summary::valid(&t.resources))).collect()
 }
 
 /// The resource groups a framework uses (Mesos counts them as `Resources::from_protos`
 /// does, which takes a group that does not validate as nothing): its non-terminal
 /// tasks' and its executors'.
-fn used_groups(framework: &Framework) -> Vec<&[mesos::Resource]> {
-    let tasks = framework.tasks.values().filter(|t| !t.state().is_terminal());
+fn used_groups<'a>(framework: &'a Framework, tasks: &[Checked<'a>]) -> Vec<&'a [mesos::Resource]> {
+    let tasks = tasks.iter().filter(|(t, valid)| *valid && !t.state().is_terminal());
     let executors = framework.executors.values().flat_map(|on_agent| on_agent.values());
-    tasks
-        .map(|t| t.resources.as_slice())
-        .chain(executors.map(|e| e.resources.as_slice()))
-        .filter(|group| group.iter().all(|r| resource::validate(r).is_ok()))
-        .collect()
+    let executors =
+        executors.map(|e| e.resources.as_slice()).filter(|g| resource_summary::valid(g));
+    tasks.map(|(t, _)| t.resources.as_slice()).chain(executors).collect()
 }
 
 /// The summary of what a framework uses (`used`, from [`used_groups`]), plus `offered`.
@@ -375,17 +387,26 @@ fn framework_resources(
 }
 
 /// The tasks of one framework by id, split into live and unreachable (Mesos lists
-/// unreachable tasks apart).
-fn live_and_unreachable(framework: &Framework) -> (Vec<&mesos::Task>, Vec<&mesos::Task>) {
-    let mut tasks: Vec<&mesos::Task> = framework.tasks.values().collect();
-    tasks.sort_by(|a, b| a.task_id.value.cmp(&b.task_id.value));
-    tasks.into_iter().partition(|t| t.state() != mesos::TaskState::TaskUnreachable)
+/// unreachable tasks apart). Ids are unique within a framework, so an unstable sort
+/// gives the one order.
+fn live_and_unreachable(mut tasks: Vec<Checked<'_>>) -> (Vec<Checked<'_>>, Vec<Checked<'_>>) {
+    tasks.sort_unstable_by(|(a, _), (b, _)| a.task_id.value.cmp(&b.task_id.value));
+    tasks.into_iter().partition(|(t, _)| t.state() != mesos::TaskState::TaskUnreachable)
 }
 
 fn task_list<'t>(out: &mut JsonOut, tasks: impl IntoIterator<Item = &'t mesos::Task>) {
     out.begin_array();
     for t in tasks {
         task(out, t);
+        out.boundary();
+    }
+    out.end_array();
+}
+
+fn checked_task_list(out: &mut JsonOut, tasks: &[Checked<'_>]) {
+    out.begin_array();
+    for &(t, valid) in tasks {
+        checked_task(out, t, valid);
         out.boundary();
     }
     out.end_array();
@@ -436,7 +457,8 @@ fn framework(
     let info = &framework.info;
     let empty = Resources::new();
     let offered_here = offered.by_framework.get(&framework.id).unwrap_or(&empty);
-    let used = used_groups(framework);
+    let tasks = checked_tasks(framework);
+    let used = used_groups(framework, &tasks);
     let full = snapshot.is_some();
     out.begin_object();
     summary_counts(out, extra);
@@ -454,13 +476,13 @@ fn framework(
         executors(out, framework);
         out.field_f64("failover_timeout", info.failover_timeout.unwrap_or(0.0));
     }
-    out.field("hostname", info.hostname.as_deref().unwrap_or_default());
-    out.field("id", framework.id.as_str());
+    out.field_str("hostname", info.hostname.as_deref().unwrap_or_default());
+    out.field_str("id", framework.id.as_str());
     if full && let Some(l) = &info.labels {
         out.key("labels");
         labels(out, l);
     }
-    out.field("name", &info.name);
+    out.field_str("name", &info.name);
     if full {
         out.key("offer_constraints");
         out.begin_object();
@@ -473,10 +495,10 @@ fn framework(
         offers(out, framework, snapshot);
     }
     if let Some(pid) = &framework.pid {
-        out.field("pid", &pid.to_string());
+        out.field_str("pid", &pid.to_string());
     }
     if full && let Some(principal) = &info.principal {
-        out.field("principal", principal);
+        out.field_str("principal", principal);
     }
     out.field("recovered", &(framework.state == FrameworkState::Recovered));
     if full {
@@ -491,16 +513,16 @@ fn framework(
             out.strings(info.roles.iter().map(String::as_str));
         } else {
             #[allow(deprecated)]
-            out.field("role", info.role.as_deref().unwrap_or("*"));
+            out.field_str("role", info.role.as_deref().unwrap_or("*"));
         }
     }
     summary_ids(out, "slave_ids", extra);
     if full {
-        let (live, unreachable) = live_and_unreachable(framework);
+        let (live, unreachable) = live_and_unreachable(tasks);
         out.key("tasks");
-        task_list(out, live);
+        checked_task_list(out, &live);
         out.key("unreachable_tasks");
-        task_list(out, unreachable);
+        checked_task_list(out, &unreachable);
         out.field_f64(
             "unregistered_time",
             framework.unregistered_time.map(|t| t.secs_f64()).unwrap_or(0.0),
@@ -509,9 +531,9 @@ fn framework(
     out.key("used_resources");
     framework_resources(out, framework, &used, None);
     if full {
-        out.field("user", &info.user);
+        out.field_str("user", &info.user);
     }
-    out.field("webui_url", info.webui_url.as_deref().unwrap_or_default());
+    out.field_str("webui_url", info.webui_url.as_deref().unwrap_or_default());
     out.end_object();
 }
 
@@ -558,9 +580,9 @@ pub fn state(out: &mut JsonOut, s: &StateSnapshot) {
     let (active, inactive) = agent_counts(s);
     out.begin_object();
     out.field_f64("activated_slaves", active as f64);
-    out.field("build_date", "");
+    out.field_str("build_date", "");
     out.field("build_time", &0);
-    out.field("build_user", "");
+    out.field_str("build_user", "");
     out.key("capabilities");
     out.strings(s.info.capabilities.iter().map(|c| c.r#type().as_str_name()));
     out.key("completed_frameworks");
@@ -572,25 +594,25 @@ pub fn state(out: &mut JsonOut, s: &StateSnapshot) {
     let flags: BTreeMap<&str, &str> =
         s.flags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     for (name, value) in flags {
-        out.field(name, value);
+        out.field_str(name, value);
     }
     out.end_object();
     out.key("frameworks");
     frameworks(out, s, s.frameworks.iter().map(|f| &**f), &offered);
-    out.field("hostname", s.info.hostname.as_deref().unwrap_or_default());
-    out.field("id", &s.info.id);
+    out.field_str("hostname", s.info.hostname.as_deref().unwrap_or_default());
+    out.field_str("id", &s.info.id);
     out.field("leader", &super::leader_pid(s));
     out.key("leader_info");
     master_info(out, &s.info);
     empty_array(out, "orphan_tasks");
-    out.field("pid", s.info.pid.as_deref().unwrap_or_default());
+    out.field_str("pid", s.info.pid.as_deref().unwrap_or_default());
     empty_array(out, "recovered_slaves");
     out.key("slaves");
     agents(out, s, &offered, false, |_| true, |_| None);
     out.field_f64("start_time", s.start_time.secs_f64());
     out.field_f64("unreachable_slaves", s.unreachable.len() as f64);
     empty_array(out, "unregistered_frameworks");
-    out.field("version", s.info.version.as_deref().unwrap_or_default());
+    out.field_str("version", s.info.version.as_deref().unwrap_or_default());
     out.end_object();
 }
 
@@ -646,7 +668,7 @@ pub fn state_summary(out: &mut JsonOut, s: &StateSnapshot) {
         out.boundary();
     }
     out.end_array();
-    out.field("hostname", s.info.hostname.as_deref().unwrap_or_default());
+    out.field_str("hostname", s.info.hostname.as_deref().unwrap_or_default());
     out.key("slaves");
     let extra = |a: &Agent| {
         Some(SummaryExtra {
