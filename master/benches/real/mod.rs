@@ -76,6 +76,23 @@ pub fn holds(address: SocketAddr) -> Option<(u64, u64)> {
     Some((count("master/slaves_active")?, count("master/tasks_running")?))
 }
 
+/// The resident memory (`/proc/<pid>/status` VmRSS) of process `pid` in KiB (0 when
+/// unreadable).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The machine's 1-minute load average (`/proc/loadavg`), 0 when unreadable.
+pub fn load_average() -> f64 {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0.0)
+}
+
 /// The masters' pids.
 pub fn pids(masters: &Masters) -> Vec<Pid> {
     masters.addresses.iter().map(|a| format!("master@{a}").parse().expect("a pid")).collect()
