@@ -19,6 +19,11 @@ pub struct Masters {
 impl Masters {
     /// Starts three masters (raft, one group) with their work dirs and logs under `dir`.
     pub fn start(dir: &Path) -> Masters {
+        Masters::start_with(dir, &[])
+    }
+
+    /// [`Masters::start`], each master also given `flags` (e.g. slower elections).
+    pub fn start_with(dir: &Path, flags: &[String]) -> Masters {
         let listeners: Vec<TcpListener> =
             (0..3).map(|_| TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1")).collect();
         let addresses: Vec<SocketAddr> =
@@ -38,6 +43,7 @@ impl Masters {
                     .arg(format!("--work_dir={}", work_dir.display()))
                     .arg("--registry=raft")
                     .arg("--logging_level=WARNING")
+                    .args(flags)
                     .stdin(Stdio::null())
                     .stdout(log.try_clone().expect("log"))
                     .stderr(log)
