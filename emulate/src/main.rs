@@ -62,6 +62,10 @@ struct Flags {
     /// Launched tasks finish after this many milliseconds (default: run until killed).
     #[arg(long = "task_duration_ms")]
     task_duration_ms: Option<u64>,
+    /// Standard deviation of a normal spread of task durations around
+    /// --task_duration_ms (the Mesos paper's scalability run: 30 s mean, 10 s deviation).
+    #[arg(long = "task_duration_stddev_ms", default_value_t = 0)]
+    task_duration_stddev_ms: u64,
     /// Agents starting at once: the next ones start when these are registered.
     #[arg(long = "window", default_value_t = 1000)]
     window: usize,
@@ -85,6 +89,10 @@ struct Flags {
     /// Memory (MB) of each task the emulated frameworks launch.
     #[arg(long = "task_mem", default_value_t = 512.0)]
     task_mem: f64,
+    /// Most tasks the emulated frameworks launch on one offer (the Mesos paper's
+    /// frameworks: 1).
+    #[arg(long = "tasks_per_offer", default_value_t = MAX_TASKS_PER_OFFER)]
+    tasks_per_offer: usize,
     /// Print task events too (off by default: one line per task is a lot at scale).
     #[arg(long = "print_tasks", default_value_t = false)]
     print_tasks: bool,
@@ -148,9 +156,13 @@ async fn run(flags: Flags, config: AgentsConfig) -> anyhow::Result<()> {
     println!("listening {} agents={}", node.address(), agents.len());
     let mut attached = HashSet::new();
     let window = flags.window.max(1);
+    let spread = Duration::from_millis(flags.task_duration_stddev_ms);
     for chunk in agents.chunks(window) {
         for agent in chunk {
-            let _ = agent.tell(|a, ctx| a.start(ctx));
+            let _ = agent.tell(move |a, ctx| {
+                a.set_task_spread(spread);
+                a.start(ctx);
+            });
         }
         let want = (attached.len() + chunk.len()).min(agents.len());
         while attached.len() < want {
@@ -173,7 +185,7 @@ async fn run(flags: Flags, config: AgentsConfig) -> anyhow::Result<()> {
         let name = format!("{}-framework{i}", flags.prefix);
         let shape = (flags.task_cpus, flags.task_mem);
         let framework =
-            Framework::new(i, name, detector, shape, MAX_TASKS_PER_OFFER, ignore.clone());
+            Framework::new(i, name, detector, shape, flags.tasks_per_offer, ignore.clone());
         node.spawn(format!("scheduler({})", i + 1), framework)?;
     }
     if flags.busy_frameworks > 0 {

@@ -28,6 +28,9 @@ pub enum FrameworkEventKind {
     Subscribed,
     /// An offer came (the first one only).
     FirstOffer,
+    /// The first offer holding a task of this framework's shape came (the time a
+    /// framework on a full cluster waits for resources ends here).
+    FittingOffer,
     /// A task of this framework is `TASK_RUNNING` (each task).
     TaskRunning,
 }
@@ -58,7 +61,11 @@ pub struct Framework {
     per_offer: usize,
     report: FrameworkReport,
     launched: u64,
+    /// Launch no more than this many tasks in all (`None`: no limit); offers beyond it
+    /// are declined.
+    task_limit: Option<u64>,
     offered: bool,
+    fitted: bool,
 }
 
 impl Framework {
@@ -91,8 +98,17 @@ impl Framework {
             per_offer,
             report,
             launched: 0,
+            task_limit: None,
             offered: false,
+            fitted: false,
         }
+    }
+
+    /// Launches `limit` tasks in all, then declines every offer (a probe framework
+    /// running one task, as the Mesos paper's scalability test framework does).
+    pub fn with_task_limit(mut self, limit: u64) -> Framework {
+        self.task_limit = Some(limit);
+        self
     }
 
     fn emit(&self, kind: FrameworkEventKind, ctx: &Context<'_, Self>) {
@@ -139,18 +155,32 @@ impl Framework {
             self.offered = true;
             self.emit(FrameworkEventKind::FirstOffer, ctx);
         }
-        // One ACCEPT per offer: offers of several agents cannot be accepted together.
+        // One ACCEPT per offer: offers of several agents cannot be accepted together. An
+        // ACCEPT without operations declines the offer (Mesos: master.cpp
+        // `Master::accept`); a framework done launching declines for an hour, so that
+        // the allocator stops offering it what others can use.
         for offer in offers {
             let tasks = self.tasks_for(&offer);
-            let mut call = self.call(scheduler::call::Type::Accept);
-            call.accept = Some(scheduler::call::Accept {
-                offer_ids: vec![offer.id],
-                operations: vec![mesos::offer::Operation {
+            if !tasks.is_empty() && !self.fitted {
+                self.fitted = true;
+                self.emit(FrameworkEventKind::FittingOffer, ctx);
+            }
+            let done = self.task_limit.is_some_and(|limit| self.launched >= limit);
+            let refuse_seconds = if tasks.is_empty() && done { 3600.0 } else { 0.0 };
+            let operations = if tasks.is_empty() {
+                Vec::new()
+            } else {
+                vec![mesos::offer::Operation {
                     r#type: Some(mesos::offer::operation::Type::Launch as i32),
                     launch: Some(mesos::offer::operation::Launch { task_infos: tasks }),
                     ..Default::default()
-                }],
-                filters: Some(mesos::Filters { refuse_seconds: Some(0.0) }),
+                }]
+            };
+            let mut call = self.call(scheduler::call::Type::Accept);
+            call.accept = Some(scheduler::call::Accept {
+                offer_ids: vec![offer.id],
+                operations,
+                filters: Some(mesos::Filters { refuse_seconds: Some(refuse_seconds) }),
             });
             ctx.send(&self.detector.current.clone(), call);
         }
@@ -162,7 +192,8 @@ impl Framework {
         let (Some(cpus), Some(mem)) = (pick("cpus"), pick("mem")) else { return Vec::new() };
         let have = |r: &mesos::Resource| r.scalar.as_ref().map_or(0.0, |s| s.value);
         let fit = (have(cpus) / self.task_cpus).min(have(mem) / self.task_mem);
-        let count = (fit.max(0.0) as usize).min(self.per_offer);
+        let left = self.task_limit.map_or(u64::MAX, |limit| limit.saturating_sub(self.launched));
+        let count = (fit.max(0.0) as usize).min(self.per_offer).min(left as usize);
         let with = |r: &mesos::Resource, value: f64| {
             let mut r = r.clone();
             r.scalar = Some(mesos::value::Scalar { value });
@@ -224,10 +255,16 @@ impl Process for Framework {
             SchedulerInbox::Offers(m) => self.on_offers(m.offers, ctx),
             SchedulerInbox::Update(m) => self.on_update(m.update, ctx),
             SchedulerInbox::NewMaster(m) => {
+                // Attached, no retry timer runs: start one for the new leader.
+                let attached = !self.detector.detached;
                 if let Ok(pid) = m.pid.parse::<Pid>()
                     && self.detector.named(pid)
                 {
                     self.subscribe(ctx);
+                    if attached {
+                        let next = self.detector.retry();
+                        ctx.delay(next, |p, ctx| p.on_retry_timeout(ctx));
+                    }
                 }
             }
             // Nothing to do for these here: rescinded offers were not kept, lost agents

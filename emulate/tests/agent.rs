@@ -1,7 +1,7 @@
 //! The emulated agent against a scripted master on a simulated network with a paused
 //! clock: registration, pings, a task that runs at once and finishes after its duration,
 //! a kill, acknowledgements, and re-registration with the running task after the master
-//! names a new leader.
+//! names a new leader, re-sent until that leader answers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -157,4 +157,8 @@ async fn the_emulated_agent_runs_tasks_and_follows_the_leader() {
         }
         other => panic!("expected a re-registration, got {other:?}"),
     }
+    // Unanswered (the new leader may still be recovering), it sends it again after 1 s,
+    // as Mesos agents register reliably (`Slave::doReliableRegistration`).
+    clock.advance(Duration::from_secs(1));
+    assert!(matches!(next(&mut from_agent, &clock).await, FromAgent::Reregister(_)));
 }

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use libprocess::{Node, Pid};
 use mesos_emulate::{AgentsConfig, Event, EventKind, Report, load, spawn_agents};
 use mesos_proto::resources::Resources;
-use real::{Masters, holds, list, median, on_thread};
+use real::{Masters, holds, list, median, on_thread, rss_kib};
 use tokio::sync::mpsc;
 
 /// The command line's settings besides the agent counts and runs.
@@ -49,16 +49,6 @@ struct Figures {
     setup_s: f64,
     back_s: f64,
     rss_kib: u64,
-}
-
-/// The leader's resident memory in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// Reads events until every agent's last (re-)registration is with one master, `since`

@@ -19,6 +19,11 @@ pub struct Masters {
 impl Masters {
     /// Starts three masters (raft, one group) with their work dirs and logs under `dir`.
     pub fn start(dir: &Path) -> Masters {
+        Masters::start_with(dir, &[])
+    }
+
+    /// [`Masters::start`], each master also given `flags` (e.g. slower elections).
+    pub fn start_with(dir: &Path, flags: &[String]) -> Masters {
         let listeners: Vec<TcpListener> =
             (0..3).map(|_| TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1")).collect();
         let addresses: Vec<SocketAddr> =
@@ -38,6 +43,7 @@ impl Masters {
                     .arg(format!("--work_dir={}", work_dir.display()))
                     .arg("--registry=raft")
                     .arg("--logging_level=WARNING")
+                    .args(flags)
                     .stdin(Stdio::null())
                     .stdout(log.try_clone().expect("log"))
                     .stderr(log)
@@ -74,6 +80,25 @@ pub fn holds(address: SocketAddr) -> Option<(u64, u64)> {
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     let count = |key: &str| json.get(key).and_then(serde_json::Value::as_f64).map(|v| v as u64);
     Some((count("master/slaves_active")?, count("master/tasks_running")?))
+}
+
+/// The resident memory (`/proc/<pid>/status` VmRSS) of process `pid` in KiB (0 when
+/// unreadable).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The machine's 1-minute load average (`/proc/loadavg`), 0 when unreadable.
+// e2e1_real prints it; fail1_real, which includes this module too, does not yet.
+#[allow(dead_code)]
+pub fn load_average() -> f64 {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0.0)
 }
 
 /// The masters' pids.

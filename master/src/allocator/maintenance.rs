@@ -71,6 +71,11 @@ impl<R: AllocatorResources> Allocator<R> {
             outstanding: BTreeSet::new(),
             filtered_until: BTreeMap::new(),
         });
+        if maintenance.is_some() {
+            self.scheduled.insert(a);
+        } else {
+            self.scheduled.remove(&a);
+        }
         self.agents.at_mut(a).maintenance = maintenance;
         self.candidates.insert(a);
         Ok(())
@@ -116,11 +121,8 @@ impl<R: AllocatorResources> Allocator<R> {
     // Mesos: hierarchical.cpp generateInverseOffers (run after each allocation).
     pub fn generate_inverse_offers(&mut self, now: Duration) -> Vec<InverseOfferAllocation> {
         let mut out = Vec::new();
-        let scheduled: Vec<u32> = self
-            .agents
-            .indices()
-            .filter(|&a| self.agents.at(a).active && self.agents.at(a).maintenance.is_some())
-            .collect();
+        let scheduled: Vec<u32> =
+            self.scheduled.iter().copied().filter(|&a| self.agents.at(a).active).collect();
         for a in scheduled {
             let holders: BTreeSet<FwIdx> =
                 self.agents.at(a).held.keys().map(|&(fw, _)| fw).collect();
