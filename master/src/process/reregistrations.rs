@@ -188,13 +188,21 @@ impl MasterProcess {
         ctx: &mut Context<'_, Self>,
     ) {
         let now = ctx.now();
-        if self.reregistrations.is_copy(&from, digest)
-            && self.core.answer_repeated_reregistration(&from, now)
-        {
-            ctx.node().metrics().counter("master/slave_reregistrations_repeated").inc();
-            self.flush(ctx);
-            self.count_processed(principal.as_deref(), ctx);
-            return;
+        if self.reregistrations.is_copy(&from, digest) {
+            let repeated = ctx.node().metrics().counter("master/slave_reregistrations_repeated");
+            // Still being admitted through the registry: the answer is on its way
+            // (Mesos: master.cpp `Master::reregisterSlave` ignores an agent whose
+            // re-registration is in progress).
+            if self.core.pending_pids.contains(&from) {
+                repeated.inc();
+                return;
+            }
+            if self.core.answer_repeated_reregistration(&from, now) {
+                repeated.inc();
+                self.flush(ctx);
+                self.count_processed(principal.as_deref(), ctx);
+                return;
+            }
         }
         self.reregistrations.forget(&from);
         let bytes = match self.decode_elsewhere(&from, bytes, digest, &principal, ctx) {
@@ -235,10 +243,11 @@ impl MasterProcess {
             }
         };
         self.flush(ctx);
-        // Only a re-registration that left an active agent at `from` may be answered
-        // again from the record (one still waiting for the registry, refused, or sent
-        // to a DOWN machine's agent is not remembered).
-        if taken && self.core.agent_active_at(&from) {
+        // Only a re-registration that left an active agent at `from`, or one now
+        // waiting for the registry (whose copies are dropped meanwhile), may be answered
+        // again from the record; a refused one, or one from a DOWN machine's agent, is
+        // not remembered.
+        if taken && (self.core.agent_active_at(&from) || self.core.pending_pids.contains(&from)) {
             let limit = 2 * self.core.agents.len() + 1024;
             let core = &self.core;
             self.reregistrations.taken(from, digest, limit, |pid| core.knows_pid(pid));

@@ -39,7 +39,8 @@ async fn settle_until(
     panic!("the master never reached the expected state");
 }
 
-/// 300 agents re-register at once (admitted through the registry), then again with an
+/// 300 agents re-register at once (admitted through the registry; copies of ten of
+/// them are recognised without decoding), then again with an
 /// `UnregisterSlaveMessage` right behind agent 250's re-registration: whether or not
 /// the master decodes on its worker, agent 250 is re-registered first and then removed,
 /// and every other agent stays. A third round of the same bytes is answered from the
@@ -53,7 +54,14 @@ async fn a_storm_of_reregistrations_keeps_each_agents_order() {
     for n in 0..AGENTS {
         node.send(&pid(n), &master, reregistration(n));
     }
+    // Copies while the originals are decoded or admitted through the registry: dropped
+    // (or, once admitted, answered) without decoding.
+    for n in 0..10 {
+        node.send(&pid(n), &master, reregistration(n));
+    }
     settle_until(&cluster, |core| core.agents().count() == AGENTS).await;
+    let repeated = cluster.node.metrics().counter("master/slave_reregistrations_repeated");
+    assert_eq!(repeated.get(), 10, "the copies were recognised");
 
     for n in 0..AGENTS {
         node.send(&pid(n), &master, reregistration(n));
