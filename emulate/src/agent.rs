@@ -187,6 +187,15 @@ impl Agent {
         }
     }
 
+    /// Sends its (re-)registration to the current master again now, attached or not:
+    /// `detected` ignores the master it is registered with. The API-1 bench uses it to
+    /// change the master's state by one agent before each query.
+    pub fn reregister_now(&mut self, ctx: &mut Context<'_, Self>) {
+        if !self.shut_down {
+            self.register(ctx);
+        }
+    }
+
     /// Sends a (re-)registration to the current master.
     fn register(&mut self, ctx: &mut Context<'_, Self>) {
         let to = self.detector.current.clone();

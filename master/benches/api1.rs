@@ -167,9 +167,8 @@ async fn fill(master: &Master, agents: usize) -> Filled {
 
 /// Changes the master's state (the first agent re-registers) so that the next query
 /// renders a new snapshot instead of reusing the answer kept for the current one.
-async fn nudge(first: &libprocess::ProcessRef<Agent>, pid: &libprocess::Pid, rx: &mut Reports) {
-    let pid = pid.clone();
-    let _ = first.tell(move |a, ctx| a.detected(pid, ctx));
+async fn nudge(first: &libprocess::ProcessRef<Agent>, rx: &mut Reports) {
+    let _ = first.tell(move |a, ctx| a.reregister_now(ctx));
     while let Some((_, n, _)) = rx.recv().await {
         if n == 0 {
             break;
@@ -278,18 +277,18 @@ fn percentile(values: &mut [f64], p: usize) -> f64 {
 }
 
 /// The first agent, the master, and the agents' reports: for [`nudge`].
-type Nudged<'a> = (&'a libprocess::ProcessRef<Agent>, &'a libprocess::Pid, &'a mut Reports);
+type Nudged<'a> = (&'a libprocess::ProcessRef<Agent>, &'a mut Reports);
 
 /// Times each query `runs` times, each on a changed state (so each renders); prints one
 /// row each.
 async fn queries(address: SocketAddr, agents: usize, runs: usize, nudged: Nudged<'_>) {
-    let (first, pid, rx) = nudged;
+    let (first, rx) = nudged;
     for (name, method, path, extra, body) in QUERIES {
         let mut times = Vec::new();
         let mut size = 0;
         let cpu = cpu_seconds();
         for _ in 0..runs {
-            nudge(first, pid, rx).await;
+            nudge(first, rx).await;
             let started = Instant::now();
             let (status, bytes) = request(address, method, path, extra, body).await;
             times.push(started.elapsed().as_secs_f64());
@@ -477,7 +476,7 @@ async fn api1(root: &std::path::Path, agents: usize, plan: Plan) {
         renderings(&master, agents, render, &plan.only).await;
     }
     if runs > 0 {
-        http_queries(address, agents, &plan, (&first, master.master.pid(), &mut rx)).await;
+        http_queries(address, agents, &plan, (&first, &mut rx)).await;
     }
     // The memory the re-registrations took: the master's state, and the emulated
     // agents' (small: each holds its ids and builds its report when asked), in the
