@@ -16,7 +16,7 @@ use crate::core::{
     Agent, AgentOperatorState, Framework, MasterCore, OfferEntry, Stats, UnreachableAgent,
 };
 use crate::process::MasterProcess;
-use mesos_proto::ids::AgentId;
+use mesos_proto::ids::{AgentId, FrameworkId};
 use mesos_proto::mesos;
 
 /// A copy of everything the state endpoints show.
@@ -87,6 +87,15 @@ impl StateSnapshot {
             quota_configs: core.quota_configs().clone(),
             operations: core.operations().cloned().collect(),
         }
+    }
+
+    /// The outstanding offers made to `framework`, by offer id (the order `/state` and
+    /// `/frameworks` list them in).
+    pub fn offers_of(&self, framework: &FrameworkId) -> Vec<&mesos::Offer> {
+        let mut offers: Vec<&mesos::Offer> =
+            self.offers.iter().filter(|o| o.framework_id == *framework).map(|o| &o.offer).collect();
+        offers.sort_by(|a, b| a.id.value.cmp(&b.id.value));
+        offers
     }
 }
 

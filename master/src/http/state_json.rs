@@ -365,13 +365,7 @@ pub fn framework_json(
     value["unreachable_tasks"] = json!(unreachable.into_iter().map(task_json).collect::<Vec<_>>());
     value["completed_tasks"] =
         json!(framework.completed_tasks.iter().map(|t| task_json(t)).collect::<Vec<_>>());
-    let mut offers: Vec<&mesos::Offer> = snapshot
-        .offers
-        .iter()
-        .filter(|o| o.framework_id == framework.id)
-        .map(|o| &o.offer)
-        .collect();
-    offers.sort_by(|a, b| a.id.value.cmp(&b.id.value));
+    let offers = snapshot.offers_of(&framework.id);
     value["offers"] = json!(offers.into_iter().map(offer_json).collect::<Vec<_>>());
     let mut executors: Vec<Value> = Vec::new();
     let mut agents: Vec<&AgentId> = framework.executors.keys().collect();

@@ -430,13 +430,7 @@ fn executors(out: &mut JsonOut, framework: &Framework) {
 
 /// A framework's outstanding offers, by id.
 fn offers(out: &mut JsonOut, framework: &Framework, snapshot: &StateSnapshot) {
-    let mut offers: Vec<&mesos::Offer> = snapshot
-        .offers
-        .iter()
-        .filter(|o| o.framework_id == framework.id)
-        .map(|o| &o.offer)
-        .collect();
-    offers.sort_by(|a, b| a.id.value.cmp(&b.id.value));
+    let offers = snapshot.offers_of(&framework.id);
     out.begin_array();
     for o in offers {
         offer(out, o);
