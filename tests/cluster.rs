@@ -59,7 +59,30 @@ impl Drop for Local {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        if std::thread::panicking() {
+            print_member_logs(&self.work_dir);
+        }
         let _ = std::fs::remove_dir_all(&self.work_dir);
+    }
+}
+
+/// The end of each member's log (`<work_dir>/<member>/<role>.log`), for a failed test:
+/// the work directory goes with the test, and the cause is usually in there.
+fn print_member_logs(work_dir: &Path) {
+    const TAIL: usize = 60;
+    let Ok(members) = std::fs::read_dir(work_dir) else { return };
+    let mut logs: Vec<PathBuf> = members
+        .flatten()
+        .filter_map(|member| std::fs::read_dir(member.path()).ok())
+        .flat_map(|files| files.flatten().map(|file| file.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "log"))
+        .collect();
+    logs.sort();
+    for log in logs {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(TAIL)..].join("\n");
+        eprintln!("---- the end of {} ----\n{tail}", log.display());
     }
 }
 

@@ -33,7 +33,7 @@ use mesos_proto::mesos::internal::{
 };
 
 use crate::checkpoint::RecoveredState;
-use crate::containerizer::Containerizer;
+use crate::containerizer::{Containerizer, Termination};
 use crate::core::AgentCore;
 use crate::core::authentication::AuthenticatorMessage;
 
@@ -177,9 +177,26 @@ impl Agent {
         &self.core
     }
 
+    /// An executor that died of a signal or failed: the end of its sandbox's `stderr`
+    /// goes to the agent's log, so the cause survives the sandbox's garbage collection.
+    fn log_abnormal_exit(&self, termination: &Termination) {
+        let normal = termination.status.is_some_and(|raw| raw == 0);
+        if normal || termination.status.is_none() {
+            return;
+        }
+        let Some(sandbox) = self.core.sandbox_of(&termination.container_id) else { return };
+        let tail = stderr_tail(&sandbox.join("stderr"), STDERR_TAIL);
+        tracing::warn!(
+            container = %termination.container_id,
+            message = %termination.message,
+            "executor exited abnormally; the end of its stderr:\n{tail}"
+        );
+    }
+
     fn on_reap_tick(&mut self, ctx: &mut Context<'_, Self>) {
         let now = ctx.now();
         for termination in self.containerizer.reap() {
+            self.log_abnormal_exit(&termination);
             self.on_root_container_terminated(&termination.container_id);
             self.core.on_container_terminated(termination, now);
         }
@@ -262,4 +279,21 @@ impl Process for Agent {
         self.metrics.invalid_messages.inc();
         tracing::warn!(%from, %error, "agent dropped a message it does not accept");
     }
+}
+
+/// How much of a failed executor's `stderr` the agent logs.
+const STDERR_TAIL: u64 = 4096;
+
+/// The last `limit` bytes of the file at `path` (lossy UTF-8), or why it could not be read.
+fn stderr_tail(path: &std::path::Path, limit: u64) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let read = || -> std::io::Result<String> {
+        let mut file = std::fs::File::open(path)?;
+        let length = file.metadata()?.len();
+        file.seek(SeekFrom::Start(length.saturating_sub(limit)))?;
+        let mut bytes = Vec::new();
+        file.take(limit).read_to_end(&mut bytes)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    };
+    read().unwrap_or_else(|error| format!("({}: {error})", path.display()))
 }

@@ -27,6 +27,16 @@ impl AgentCore {
         })
     }
 
+    /// The sandbox of the executor running in `container_id`, if the agent knows it.
+    pub fn sandbox_of(&self, container_id: &ContainerId) -> Option<&std::path::Path> {
+        self.frameworks.values().find_map(|f| {
+            f.executors
+                .values()
+                .find(|e| &e.container_id == container_id)
+                .map(|e| e.directory.as_path())
+        })
+    }
+
     /// An executor's process exited (the actor's reaper noticed): its unfinished tasks
     /// fail (or get the state the agent chose when it killed the executor), the master
     /// is told of non-command executors. While recovering, the exit waits until
