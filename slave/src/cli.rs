@@ -141,7 +141,7 @@ pub fn executor_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Transport::Libprocess => tracing::info!("command executor on libprocess messages"),
     }
     actix_rt::System::new().block_on(async move {
-        let executor = CommandExecutor::new(Box::new(PosixTaskRunner));
+        let executor = CommandExecutor::new(Box::new(PosixTaskRunner::from_env()));
         match mesos_framework::executor::run_executor_on(executor, transport).await {
             Ok(status) => {
                 // Stopped or aborted alike: the agent learns the task's fate from its

@@ -46,6 +46,13 @@ pub struct LaunchRequest {
     pub sandbox: PathBuf,
     /// The container's resource limits.
     pub limits: ContainerLimits,
+    /// The executor is the agent's own (the command or the default executor). Under
+    /// rlimits its memory limit goes to the processes it starts (the command executor
+    /// reads it from [`crate::limits::TASK_RLIMIT_DATA_ENV`], nested containers get it
+    /// from [`Containerizer::join_limits`]), not to the executor itself: `RLIMIT_DATA`
+    /// counts address space, and the executor's runtime (thread stacks, the allocator's
+    /// segments) reserves more of it under load than the 32 MB allowance it is given.
+    pub own_executor: bool,
     /// The user to run as (`--switch_user` under root; the actor looks it up), else
     /// the agent's.
     pub run_as: Option<crate::users::RunAs>,
@@ -116,6 +123,9 @@ pub fn describe_status(status: i32) -> String {
 struct Watched {
     pid: u32,
     child: Option<Child>,
+    /// The `RLIMIT_DATA` the container's other processes get (an own executor under
+    /// rlimits; see [`LaunchRequest::own_executor`]).
+    task_data_bytes: Option<u64>,
 }
 
 /// The posix containerizer: executors are plain OS processes.
@@ -281,16 +291,22 @@ impl Containerizer for PosixContainerizer {
             executor_id: request.container_id.to_string(),
             reason,
         };
-        let limits = self.limiter.prepare(&request.container_id, request.limits).map_err(fail)?;
+        let mut limits =
+            self.limiter.prepare(&request.container_id, request.limits).map_err(fail)?;
         if !limits.is_empty() {
-            tracing::info!(container = %request.container_id, limiter = self.limiter.name(), limits = ?request.limits, "limiting the container");
+            tracing::info!(container = %request.container_id, limiter = self.limiter.name(), limits = ?request.limits, own_executor = request.own_executor, "limiting the container");
         }
+        let task_data_bytes = if request.own_executor { limits.take_data_limit() } else { None };
         let mut command = build_command(&request, limits).map_err(fail)?;
+        if let Some(bytes) = task_data_bytes {
+            command.env(crate::limits::TASK_RLIMIT_DATA_ENV, bytes.to_string());
+        }
         let child = command.spawn().map_err(|e| fail(format!("cannot start the executor: {e}")))?;
         let pid = child.id();
         let user = request.run_as.as_ref().map(|u| u.name.as_str());
         tracing::info!(container = %request.container_id, pid, ?user, "launched executor");
-        self.containers.insert(request.container_id, Watched { pid, child: Some(child) });
+        let watched = Watched { pid, child: Some(child), task_data_bytes };
+        self.containers.insert(request.container_id, watched);
         Ok(Some(pid))
     }
 
@@ -299,7 +315,9 @@ impl Containerizer for PosixContainerizer {
         if process_gone(pid) {
             return false;
         }
-        self.containers.insert(container_id.clone(), Watched { pid, child: None });
+        // An own executor under rlimits still carries its tasks' limit in its environment.
+        let task_data_bytes = crate::limits::task_data_limit_of(pid);
+        self.containers.insert(container_id.clone(), Watched { pid, child: None, task_data_bytes });
         true
     }
 
@@ -363,10 +381,8 @@ impl Containerizer for PosixContainerizer {
     }
 
     fn join_limits(&self, root: &ContainerId) -> ChildLimits {
-        if !self.containers.contains_key(root) {
-            return ChildLimits::default();
-        }
-        self.limiter.join(root)
+        let Some(watched) = self.containers.get(root) else { return ChildLimits::default() };
+        self.limiter.join(root).with_data_limit(watched.task_data_bytes)
     }
 
     fn usage(&self, container_id: &ContainerId) -> Option<ResourceStatistics> {

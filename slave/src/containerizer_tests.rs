@@ -37,6 +37,7 @@ fn request(sandbox: &Sandbox, id: &str, shell_command: &str) -> LaunchRequest {
         env,
         sandbox: sandbox.0.clone(),
         limits: crate::limits::ContainerLimits::default(),
+        own_executor: false,
         run_as: None,
     }
 }
@@ -109,6 +110,27 @@ fn rlimits_limit_the_executors_memory() {
         (96 * 1024).to_string(),
         "KB"
     );
+}
+
+/// With rlimits, the agent's own executor is not limited itself: it carries the limit
+/// for its task in its environment, and nested containers joining it get it.
+#[test]
+fn rlimits_of_an_own_executor_go_to_its_tasks() {
+    let sandbox = Sandbox::new("rlimit-own");
+    let mut posix = PosixContainerizer::with_limiter(Limiter::Rlimits);
+    let script = format!("ulimit -d; echo ${}", crate::limits::TASK_RLIMIT_DATA_ENV);
+    let mut launch = request(&sandbox, "c1", &script);
+    launch.limits = ContainerLimits { cpus: Some(1.0), mem_bytes: Some(96 << 20) };
+    launch.own_executor = true;
+    posix.launch(launch).unwrap();
+    let root = ContainerId::new("c1");
+    let mut joined = posix.join_limits(&root);
+    let termination = posix.wait_child(&root);
+    assert_eq!(termination.message, "Executor exited with status 0");
+    let stdout = fs::read_to_string(sandbox.0.join("stdout")).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines, ["unlimited", &(96u64 << 20).to_string()], "{stdout}");
+    assert_eq!(joined.take_data_limit(), Some(96 << 20));
 }
 
 /// With cgroups v2 (only where this machine offers them), the executor runs in

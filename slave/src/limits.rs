@@ -21,6 +21,16 @@
 //! custom executor's are updated as tasks join and leave it ([`Limiter::update`]:
 //! cgroups v2 only; rlimits stay as launched, as with Mesos's posix isolators).
 //!
+//! Under rlimits the agent's **own executors** (the command and the default
+//! executor) are not limited themselves: `RLIMIT_DATA` counts address space, and an
+//! executor's runtime reserves more of it as it starts threads under load (a 2 MiB
+//! stack each, the allocator's segments) than the 32 MB allowance it is given, so it
+//! would die of a failed allocation with its task still running. Their limit goes to
+//! the processes they start instead: the command executor applies
+//! [`TASK_RLIMIT_DATA_ENV`] to its task, and the default executor's nested containers
+//! get it when they join the executor's container. A custom executor is the
+//! framework's workload and keeps the limit itself.
+//!
 //! **Out of memory.** Mesos's memory isolator listens for the cgroup's OOM event and
 //! fails the task with `REASON_CONTAINER_LIMITATION_MEMORY`. Under cgroups v2 the
 //! kernel counts its OOM kills in the cgroup's `memory.events` (`oom_kill`); the
@@ -264,6 +274,21 @@ pub fn oom_kills_of_own_cgroup(hierarchy: &Path) -> Option<u64> {
     parse_oom_kills(&events)
 }
 
+/// The environment variable holding the `RLIMIT_DATA` (bytes) the agent's own command
+/// executor applies to its task under rlimits (see `LaunchRequest::own_executor`).
+pub const TASK_RLIMIT_DATA_ENV: &str = "MESOS_TASK_RLIMIT_DATA";
+
+/// The task data limit in [`TASK_RLIMIT_DATA_ENV`] of the running process `pid` (a
+/// recovered executor), if it has one.
+pub fn task_data_limit_of(pid: u32) -> Option<u64> {
+    let environ = fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let prefix = format!("{TASK_RLIMIT_DATA_ENV}=");
+    environ
+        .split(|byte| *byte == 0)
+        .find_map(|entry| entry.strip_prefix(prefix.as_bytes()))
+        .and_then(|value| std::str::from_utf8(value).ok()?.parse().ok())
+}
+
 /// What the forked child applies to itself before exec.
 #[derive(Clone, Debug, Default)]
 pub struct ChildLimits {
@@ -272,6 +297,24 @@ pub struct ChildLimits {
 }
 
 impl ChildLimits {
+    /// These limits with `RLIMIT_DATA` at `bytes` (if some).
+    pub fn with_data_limit(mut self, bytes: Option<u64>) -> ChildLimits {
+        if bytes.is_some() {
+            self.data_bytes = bytes;
+        }
+        self
+    }
+
+    /// Just `RLIMIT_DATA` at `bytes`.
+    pub fn data_limit(bytes: u64) -> ChildLimits {
+        ChildLimits { data_bytes: Some(bytes), cgroup_procs: None }
+    }
+
+    /// Removes the `RLIMIT_DATA` from these limits and returns it.
+    pub fn take_data_limit(&mut self) -> Option<u64> {
+        self.data_bytes.take()
+    }
+
     /// True when the child has nothing to do.
     pub fn is_empty(&self) -> bool {
         self.data_bytes.is_none() && self.cgroup_procs.is_none()

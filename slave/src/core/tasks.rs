@@ -13,7 +13,8 @@ use mesos_proto::mesos::internal::{
     KillTaskMessage, RegisterExecutorMessage, RunTaskMessage, ShutdownExecutorMessage,
 };
 use mesos_proto::mesos::{
-    CommandInfo, ExecutorInfo, FrameworkInfo, TaskInfo, TaskState, framework_info, task_status,
+    CommandInfo, ExecutorInfo, FrameworkInfo, TaskInfo, TaskState, executor_info, framework_info,
+    task_status,
 };
 
 use super::{AgentCore, AgentState, CheckpointWrite, Outgoing, Output, Run, Timer};
@@ -251,8 +252,10 @@ impl AgentCore {
         }
         let limits = crate::limits::ContainerLimits::of(&resources, command);
         self.limits.insert(container_id.clone(), limits);
+        let default_executor = info.r#type == Some(executor_info::Type::Default as i32);
         let request = LaunchRequest {
             limits,
+            own_executor: command || default_executor,
             container_id: container_id.clone(),
             command: launch_command,
             env: self.executor_environment(

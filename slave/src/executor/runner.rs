@@ -15,6 +15,7 @@ use mesos_proto::mesos::CommandInfo;
 use nix::sys::signal::{self, Signal as NixSignal};
 
 use crate::containerizer::Signal;
+use crate::limits::{ChildLimits, TASK_RLIMIT_DATA_ENV};
 
 /// Called once when the task's process exits, with its raw wait status if known (from
 /// the waiter's thread: the command executor forwards it through the driver's `Notifier`).
@@ -47,7 +48,31 @@ pub trait TaskRunner: Send + 'static {
 
 /// The real runner: an OS process group per task.
 #[derive(Debug, Default)]
-pub struct PosixTaskRunner;
+pub struct PosixTaskRunner {
+    /// The `RLIMIT_DATA` each task gets (the container's memory, under the agent's
+    /// rlimits limiter: see `limits.rs`).
+    data_limit: Option<u64>,
+}
+
+impl PosixTaskRunner {
+    /// A runner giving each task the data limit the agent put in the executor's
+    /// environment ([`TASK_RLIMIT_DATA_ENV`]), if any.
+    pub fn from_env() -> PosixTaskRunner {
+        let data_limit = std::env::var(TASK_RLIMIT_DATA_ENV).ok().and_then(|v| v.parse().ok());
+        PosixTaskRunner { data_limit }
+    }
+}
+
+/// Makes the task's child apply `limits` before exec.
+#[allow(unsafe_code)]
+fn limit_child(command: &mut Command, limits: ChildLimits) {
+    // SAFETY: the closure runs in the forked child before exec and only calls
+    // setrlimit(2) with a value prepared beforehand: async-signal-safe, no allocation,
+    // no state shared with the parent.
+    unsafe {
+        command.pre_exec(move || limits.apply_in_child());
+    }
+}
 
 impl TaskRunner for PosixTaskRunner {
     fn start(
@@ -67,6 +92,10 @@ impl TaskRunner for PosixTaskRunner {
         // The executor's token is its own, not the task's (Mesos: executor.cpp erases it
         // from the environment so no other process of the container sees it).
         process.env_remove(mesos_security::jwt::EXECUTOR_TOKEN_ENV);
+        process.env_remove(TASK_RLIMIT_DATA_ENV);
+        if let Some(bytes) = self.data_limit {
+            limit_child(&mut process, ChildLimits::data_limit(bytes));
+        }
         let variables =
             command.environment.as_ref().map(|e| e.variables.as_slice()).unwrap_or_default();
         for variable in variables {
@@ -102,5 +131,32 @@ impl TaskRunner for PosixTaskRunner {
     /// The executor joined its container's cgroup before exec, and the task is in it too.
     fn oom_kills(&self) -> Option<u64> {
         crate::limits::oom_kills_of_own_cgroup(Path::new("/sys/fs/cgroup"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The task gets the data limit the agent gave the executor, which itself has none.
+    #[test]
+    fn the_task_gets_the_data_limit() {
+        let sandbox = std::env::temp_dir().join(format!("runner-limit-{}", std::process::id()));
+        std::fs::create_dir_all(&sandbox).unwrap();
+        let mut runner = PosixTaskRunner { data_limit: Some(80 << 20) };
+        let command = CommandInfo {
+            value: Some(format!("ulimit -d > out; echo ${TASK_RLIMIT_DATA_ENV} >> out")),
+            ..CommandInfo::default()
+        };
+        let (sender, exited) = std::sync::mpsc::channel();
+        let on_exit: OnExit = Box::new(move |status| {
+            let _ = sender.send(status);
+        });
+        runner.start(&command, &sandbox, on_exit).unwrap();
+        let status = exited.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
+        assert_eq!(status, Some(0));
+        let out = std::fs::read_to_string(sandbox.join("out")).unwrap();
+        assert_eq!(out, format!("{}\n\n", 80 * 1024), "KB, and the variable is not passed on");
+        let _ = std::fs::remove_dir_all(&sandbox);
     }
 }
