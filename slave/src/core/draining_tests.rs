@@ -94,7 +94,8 @@ fn drain_of_an_empty_agent_is_complete_at_once() {
 #[test]
 fn drain_survives_an_agent_restart() {
     use super::CheckpointWrite;
-    use super::tests::{executor_update, fw, new_core, recovered_executor};
+    use super::recovery_tests::recovered_executor;
+    use super::tests::{executor_update, fw, new_core};
     use crate::checkpoint::{RecoveredFramework, RecoveredState};
     use mesos_proto::ids::ExecutorId;
     use mesos_proto::mesos::TaskState;

@@ -605,6 +605,8 @@ mod gc_tests;
 #[cfg(test)]
 mod limits_tests;
 #[cfg(test)]
+mod recovery_tests;
+#[cfg(test)]
 mod task_groups_tests;
 #[cfg(test)]
 mod tests;
