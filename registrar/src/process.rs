@@ -43,6 +43,9 @@ use crate::messages::{
     RegistrarProbed,
 };
 use crate::storage::{LogBackend, RaftStorage};
+
+/// A round of Readies this slow is logged (see `storage::SLOW_WRITE`).
+const SLOW_FLUSH: std::time::Duration = std::time::Duration::from_millis(100);
 use crate::{Applied, LeaderState, Leadership, RegistrarError, RegistryOperation};
 
 type Waiter = oneshot::Sender<Result<Applied, RegistrarError>>;
@@ -396,6 +399,20 @@ impl RegistrarProcess {
     /// Runs the driver's Ready loop and performs its outputs: send, answer, report
     /// leadership. Reporting a sent snapshot can make more work, hence the (bounded) loop.
     fn flush(&mut self, ctx: &mut Context<'_, Self>) {
+        // Wall-clock time for a diagnostic only: while Readies are handled (log writes,
+        // applying entries) the raft thread sends no heartbeat.
+        let started = std::time::Instant::now();
+        self.flush_rounds(ctx);
+        let took = started.elapsed();
+        if took >= SLOW_FLUSH {
+            tracing::warn!(
+                took_ms = took.as_millis() as u64,
+                "the raft thread was busy handling Readies (log writes, applying entries); heartbeats waited"
+            );
+        }
+    }
+
+    fn flush_rounds(&mut self, ctx: &mut Context<'_, Self>) {
         for _ in 0..4 {
             let Membership::Member(driver) = &mut self.membership else { return };
             let output = driver.take_output();

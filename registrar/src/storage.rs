@@ -25,6 +25,10 @@ use raft::{GetEntriesContext, RaftState, StorageError as RaftStorageError};
 
 use crate::RegistrarError;
 
+/// A log write this slow is logged: with the masters' default 50 ms tick and 5-10
+/// election ticks, followers campaign after 250-500 ms without a heartbeat.
+const SLOW_WRITE: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// One write to the backend. A batch of them is applied atomically.
 #[derive(Debug, Clone)]
 pub enum LogWrite {
@@ -249,7 +253,18 @@ impl RaftStorage {
         if batch.is_empty() {
             return Ok(());
         }
+        // Wall-clock time for a diagnostic only (etcd's "slow fdatasync"): a write that
+        // blocks the raft thread past an election timeout can cost the leader its term.
+        let started = std::time::Instant::now();
         self.backend.write(&batch)?;
+        let took = started.elapsed();
+        if took >= SLOW_WRITE {
+            tracing::warn!(
+                took_ms = took.as_millis() as u64,
+                writes = batch.len(),
+                "slow raft log write (fsync): the raft thread waited on the disk"
+            );
+        }
         if let Some(first) = entries.first() {
             let keep = (first.index - self.first()) as usize;
             self.entries.truncate(keep);
