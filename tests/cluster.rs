@@ -81,8 +81,18 @@ fn print_member_logs(work_dir: &Path) {
     for log in logs {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
-        let tail = lines[lines.len().saturating_sub(TAIL)..].join("\n");
-        eprintln!("---- the end of {} ----\n{tail}", log.display());
+        let (head, tail) = lines.split_at(lines.len().saturating_sub(TAIL));
+        // Before the tail, only warnings, errors and raft's own lines (elections).
+        let notable = |line: &&&str| {
+            line.contains(" WARN ") || line.contains(" ERROR ") || line.contains("raft")
+        };
+        let earlier: Vec<&str> = head.iter().filter(notable).copied().collect();
+        eprintln!(
+            "---- {}: notable earlier lines ----\n{}\n---- its end ----\n{}",
+            log.display(),
+            earlier.join("\n"),
+            tail.join("\n")
+        );
     }
 }
 
