@@ -5,17 +5,17 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use mesos_proto::mesos::internal::RunTaskGroupMessage;
-use mesos_proto::mesos::{
-    CommandInfo, HealthCheck, TaskGroupInfo, TaskState, health_check, task_status,
-};
+use mesos_proto::mesos::{CommandInfo, HealthCheck, TaskState, health_check, task_status};
 use mesos_proto::resources::Resources;
 use serde_json::{Value, json};
 
 use super::processes::{
     Processes, RegisteredAgent, agent_listener, make_fifo, read_fifo, registered_agent,
 };
-use super::support::{AGENT_ID, TempDir, command_task, default_executor, framework, next_update};
+use super::support::{
+    AGENT_ID, TempDir, command_task, default_executor, framework, group_task, next_update,
+    run_group,
+};
 
 /// Writes a line into `fifo`, whose reader (a check) is waiting for it.
 async fn release(fifo: std::path::PathBuf) {
@@ -65,10 +65,7 @@ async fn group_command_health_check_runs_nested_and_kills_the_group() {
     std::fs::write(&healthy, "").unwrap();
     let task = |id: &str| {
         let command = format!("echo $$ > {}; exec sleep 1000", pid_fifo(id).display());
-        let mut task = command_task(id, &command);
-        task.executor = Some(executor.clone());
-        task.resources = Resources::parse("cpus:0.1;mem:32").unwrap().to_protos();
-        task
+        group_task(id, &command, &executor)
     };
     // The first probe says where it runs and waits at the gate, so that the test sees
     // its container; every probe passes while `healthy` exists.
@@ -92,13 +89,7 @@ async fn group_command_health_check_runs_nested_and_kills_the_group() {
         consecutive_failures: Some(2),
         ..Default::default()
     });
-    let run = RunTaskGroupMessage {
-        framework: framework(true),
-        executor: executor.clone(),
-        task_group: TaskGroupInfo { tasks: vec![t1, task("t2")] },
-        resource_version_uuids: Vec::new(),
-        launch_executor: Some(true),
-    };
+    let run = run_group(&executor, vec![t1, task("t2")]);
     node.send(master.pid(), &agent, run);
 
     // Both tasks' pids (for the cleanup guard), then the first probe's whereabouts.
@@ -198,13 +189,7 @@ async fn group_command_check_timeout_kills_its_container() {
         consecutive_failures: Some(2),
         ..Default::default()
     });
-    let run = RunTaskGroupMessage {
-        framework: framework(true),
-        executor,
-        task_group: TaskGroupInfo { tasks: vec![task] },
-        resource_version_uuids: Vec::new(),
-        launch_executor: Some(true),
-    };
+    let run = run_group(&executor, vec![task]);
     node.send(master.pid(), &agent, run);
     processes.groups.push(read_fifo(task_fifo).await.trim().parse().expect("a pid"));
     if let Some(executor) =

@@ -7,12 +7,12 @@ use std::time::Duration;
 use libprocess::{Context, DecodeError, Pid, Process, ProcessRef};
 use mesos_proto::mesos::internal::{
     ExecutorToFrameworkMessage, ExitedExecutorMessage, PongSlaveMessage, RegisterSlaveMessage,
-    ReregisterSlaveMessage, SlaveRegisteredMessage, SlaveReregisteredMessage, StatusUpdate,
-    StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
+    ReregisterSlaveMessage, RunTaskGroupMessage, SlaveRegisteredMessage, SlaveReregisteredMessage,
+    StatusUpdate, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
 };
 use mesos_proto::mesos::{
-    CommandInfo, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, SlaveId, TaskId, TaskInfo,
-    executor_info,
+    CommandInfo, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, SlaveId, TaskGroupInfo,
+    TaskId, TaskInfo, executor_info,
 };
 use mesos_proto::resources::Resources;
 use tokio::sync::mpsc;
@@ -156,6 +156,26 @@ pub fn framework(checkpoint: bool) -> FrameworkInfo {
         id: Some(FrameworkId { value: "FW-0001".into() }),
         checkpoint: Some(checkpoint),
         ..FrameworkInfo::default()
+    }
+}
+
+/// A command task of a group run by `executor` (0.1 cpus, 32 MB).
+pub fn group_task(id: &str, command: &str, executor: &ExecutorInfo) -> TaskInfo {
+    let mut task = command_task(id, command);
+    task.executor = Some(executor.clone());
+    task.resources = Resources::parse("cpus:0.1;mem:32").unwrap().to_protos();
+    task
+}
+
+/// The master's order to run `tasks` as one group under `executor`, launching it, for
+/// the checkpointing [`framework`].
+pub fn run_group(executor: &ExecutorInfo, tasks: Vec<TaskInfo>) -> RunTaskGroupMessage {
+    RunTaskGroupMessage {
+        framework: framework(true),
+        executor: executor.clone(),
+        task_group: TaskGroupInfo { tasks },
+        resource_version_uuids: Vec::new(),
+        launch_executor: Some(true),
     }
 }
 

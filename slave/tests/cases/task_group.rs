@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use libprocess::Node;
-use mesos_proto::mesos::internal::{KillTaskMessage, RunTaskGroupMessage};
+use mesos_proto::mesos::internal::KillTaskMessage;
 use mesos_proto::mesos::{TaskGroupInfo, TaskId, TaskState};
 use mesos_proto::resources::Resources;
 
@@ -15,8 +15,8 @@ use super::processes::{
     Processes, RegisteredAgent, agent_listener, make_fifo, read_fifo, registered_agent, start_agent,
 };
 use super::support::{
-    AGENT_ID, MasterEvent, TempDir, command_task, default_executor, framework, next_event,
-    next_update,
+    AGENT_ID, MasterEvent, TempDir, command_task, default_executor, framework, group_task,
+    next_event, next_update, run_group,
 };
 
 /// Runs a two-task group (`t1`, `t2`) to TASK_RUNNING, checks the per-task sandboxes,
@@ -56,18 +56,9 @@ async fn run_group_and_kill_one(name: &str, flags: &[&str]) {
             "echo {id} > out; echo \"$$ $PWD $MESOS_SANDBOX\" > {}; exec sleep 1000",
             fifo.display()
         );
-        let mut task = command_task(id, &command);
-        task.executor = Some(executor.clone());
-        task.resources = Resources::parse("cpus:0.1;mem:32").unwrap().to_protos();
-        task
+        group_task(id, &command, &executor)
     };
-    let run = RunTaskGroupMessage {
-        framework: framework(true),
-        executor: executor.clone(),
-        task_group: TaskGroupInfo { tasks: vec![task("t1"), task("t2")] },
-        resource_version_uuids: Vec::new(),
-        launch_executor: Some(true),
-    };
+    let run = run_group(&executor, vec![task("t1"), task("t2")]);
     node.send(master.pid(), &agent, run);
 
     let mut states: BTreeMap<String, Vec<TaskState>> = BTreeMap::new();
@@ -262,13 +253,7 @@ async fn default_executor_resubscribes_after_agent_restart() {
         task.resources = Resources::parse("cpus:0.1;mem:32").unwrap().to_protos();
         task
     };
-    let run = RunTaskGroupMessage {
-        framework: framework(true),
-        executor: executor.clone(),
-        task_group: TaskGroupInfo { tasks: vec![task("r1"), task("r2")] },
-        resource_version_uuids: Vec::new(),
-        launch_executor: Some(true),
-    };
+    let run = run_group(&executor, vec![task("r1"), task("r2")]);
     node.send(master.pid(), &agent, run);
     for id in ["r1", "r2"] {
         let pid = read_fifo(dir.0.join(format!("{id}.fifo"))).await;
@@ -343,12 +328,7 @@ async fn group_tasks_survive_an_agent_restart_as_nested_containers() {
         path
     };
     let (started, go, down, done) = (fifo("started"), fifo("go"), fifo("down"), fifo("done"));
-    let task = |id: &str, command: String| {
-        let mut task = command_task(id, &command);
-        task.executor = Some(executor.clone());
-        task.resources = Resources::parse("cpus:0.1;mem:32").unwrap().to_protos();
-        task
-    };
+    let task = |id: &str, command: String| group_task(id, &command, &executor);
     let tasks = vec![
         task(
             "live",
@@ -357,13 +337,7 @@ async fn group_tasks_survive_an_agent_restart_as_nested_containers() {
         task("down", format!("cat {} > /dev/null; echo bye > {}", down.display(), done.display())),
         task("sleeper", "exec sleep 1000".into()),
     ];
-    let run = RunTaskGroupMessage {
-        framework: framework(true),
-        executor: executor.clone(),
-        task_group: TaskGroupInfo { tasks },
-        resource_version_uuids: Vec::new(),
-        launch_executor: Some(true),
-    };
+    let run = run_group(&executor, tasks);
     node.send(master.pid(), &agent, run);
     processes.groups.push(read_fifo(started).await.trim().parse().expect("a pid"));
     let mut running = 0;
