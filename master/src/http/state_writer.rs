@@ -15,7 +15,7 @@ use mesos_proto::json::to_json;
 use mesos_proto::mesos;
 use mesos_proto::resources::{Resources, resource};
 
-use super::json_out::JsonOut;
+use super::json_out::{JsonOut, key};
 use super::resource_summary;
 use super::state_json::{OfferedIndex, agent_counts, framework_used, resources_full_json};
 use crate::core::{Agent, AgentOperatorState, AgentState, Framework, FrameworkState};
@@ -52,9 +52,11 @@ fn labels(out: &mut JsonOut, labels: &mesos::Labels) {
     out.begin_array();
     for label in &labels.labels {
         out.begin_object();
-        out.field_str("key", &label.key);
+        out.known_key(key!("key"));
+        out.str(&label.key);
         if let Some(value) = &label.value {
-            out.field_str("value", value);
+            out.known_key(key!("value"));
+            out.str(value);
         }
         out.end_object();
     }
@@ -72,23 +74,28 @@ pub fn task_status(out: &mut JsonOut, status: &mesos::TaskStatus) {
         out.field("container_status", &to_json(container_status));
     }
     if let Some(healthy) = status.healthy {
-        out.field("healthy", &healthy);
+        out.field_bool("healthy", healthy);
     }
     if let Some(l) = &status.labels {
-        out.key("labels");
+        out.known_key(key!("labels"));
         labels(out, l);
     }
     if let Some(message) = status.message.as_ref().filter(|m| !m.is_empty()) {
-        out.field_str("message", message);
+        out.known_key(key!("message"));
+        out.str(message);
     }
     if let Some(reason) = status.reason.and_then(|r| mesos::task_status::Reason::try_from(r).ok()) {
-        out.field_str("reason", reason.as_str_name());
+        out.known_key(key!("reason"));
+        out.str(reason.as_str_name());
     }
     if let Some(source) = status.source.and_then(|s| mesos::task_status::Source::try_from(s).ok()) {
-        out.field_str("source", source.as_str_name());
+        out.known_key(key!("source"));
+        out.str(source.as_str_name());
     }
-    out.field_str("state", status.state().as_str_name());
-    out.field_f64("timestamp", status.timestamp.unwrap_or(0.0));
+    out.known_key(key!("state"));
+    out.str(status.state().as_str_name());
+    out.known_key(key!("timestamp"));
+    out.f64(status.timestamp.unwrap_or(0.0));
     out.end_object();
 }
 
@@ -106,42 +113,50 @@ fn checked_task(out: &mut JsonOut, task: &mesos::Task, valid: bool) {
     if let Some(discovery) = &task.discovery {
         out.field("discovery", &to_json(discovery));
     }
-    out.field_str("executor_id", task.executor_id.as_ref().map_or("", |e| e.value.as_str()));
-    out.field_str("framework_id", &task.framework_id.value);
+    out.known_key(key!("executor_id"));
+    out.str(task.executor_id.as_ref().map_or("", |e| e.value.as_str()));
+    out.known_key(key!("framework_id"));
+    out.str(&task.framework_id.value);
     if let Some(health_check) = &task.health_check {
         out.field("health_check", &to_json(health_check));
     }
-    out.field_str("id", &task.task_id.value);
+    out.known_key(key!("id"));
+    out.str(&task.task_id.value);
     if let Some(l) = &task.labels {
-        out.key("labels");
+        out.known_key(key!("labels"));
         labels(out, l);
     }
     if !task.limits.is_empty() {
         let limits: BTreeMap<&str, f64> =
             task.limits.iter().map(|(name, scalar)| (name.as_str(), scalar.value)).collect();
-        out.key("limits");
+        out.known_key(key!("limits"));
         out.begin_object();
         for (name, value) in limits {
             out.field_f64(name, value);
         }
         out.end_object();
     }
-    out.field_str("name", &task.name);
-    out.key("resources");
+    out.known_key(key!("name"));
+    out.str(&task.name);
+    out.known_key(key!("resources"));
     resource_summary::write_checked(out, &task.resources, valid);
     if let Some(role) = role_of(&task.resources) {
-        out.field_str("role", role);
+        out.known_key(key!("role"));
+        out.str(role);
     }
-    out.field_str("slave_id", &task.slave_id.value);
-    out.field_str("state", task.state().as_str_name());
-    out.key("statuses");
+    out.known_key(key!("slave_id"));
+    out.str(&task.slave_id.value);
+    out.known_key(key!("state"));
+    out.str(task.state().as_str_name());
+    out.known_key(key!("statuses"));
     out.begin_array();
     for status in &task.statuses {
         task_status(out, status);
     }
     out.end_array();
     if let Some(user) = &task.user {
-        out.field_str("user", user);
+        out.known_key(key!("user"));
+        out.str(user);
     }
     out.end_object();
 }
@@ -154,13 +169,13 @@ fn command(out: &mut JsonOut, command: &mesos::CommandInfo) {
         out.field("environment", &to_json(environment));
     }
     if let Some(shell) = command.shell {
-        out.field("shell", &shell);
+        out.field_bool("shell", shell);
     }
     out.key("uris");
     out.begin_array();
     for uri in &command.uris {
         out.begin_object();
-        out.field("executable", &uri.executable.unwrap_or(false));
+        out.field_bool("executable", uri.executable.unwrap_or(false));
         out.field_str("value", &uri.value);
         out.end_object();
     }
@@ -223,7 +238,7 @@ fn master_info(out: &mut JsonOut, info: &mesos::MasterInfo) {
     out.field_str("hostname", info.hostname.as_deref().unwrap_or_default());
     out.field_str("id", &info.id);
     out.field_str("pid", info.pid.as_deref().unwrap_or_default());
-    out.field("port", &info.port);
+    out.field_int("port", i64::from(info.port));
     out.end_object();
 }
 
@@ -237,7 +252,8 @@ struct SummaryExtra<'a> {
 fn summary_counts(out: &mut JsonOut, extra: Option<&SummaryExtra>) {
     if let Some(extra) = extra {
         for state in SUMMARY_STATES {
-            out.field(state.as_str_name(), &extra.counts.get(state));
+            let count = i64::try_from(extra.counts.get(state)).unwrap_or(i64::MAX);
+            out.field_int(state.as_str_name(), count);
         }
     }
 }
@@ -292,14 +308,14 @@ fn agent(
     let info = &agent.info;
     out.begin_object();
     summary_counts(out, extra);
-    out.field("active", &(agent.state == AgentState::Active));
+    out.field_bool("active", agent.state == AgentState::Active);
     let attributes = mesos_proto::attributes::Attributes::from_protos(info.attributes.clone())
         .map(|a| a.to_state_json())
         .unwrap_or_else(|_| serde_json::json!({}));
     out.field("attributes", &attributes);
     out.key("capabilities");
     out.strings(agent.capabilities.iter().map(|c| c.r#type().as_str_name()));
-    out.field("deactivated", &operator.deactivated);
+    out.field_bool("deactivated", operator.deactivated);
     if let Some(domain) = &info.domain {
         out.field("domain", &to_json(domain));
     }
@@ -318,7 +334,7 @@ fn agent(
         out.field("offered_resources_full", &resources_full_json(offered));
     }
     out.field_str("pid", &agent.pid.to_string());
-    out.field("port", &info.port.unwrap_or(5051));
+    out.field_int("port", i64::from(info.port.unwrap_or(5051)));
     out.field_f64("registered_time", agent.registered_time.secs_f64());
     if let Some(time) = agent.reregistered_time {
         out.field_f64("reregistered_time", time.secs_f64());
@@ -456,15 +472,15 @@ fn framework(
     let full = snapshot.is_some();
     out.begin_object();
     summary_counts(out, extra);
-    out.field("active", &framework.active());
+    out.field_bool("active", framework.active());
     out.key("capabilities");
     out.strings(info.capabilities.iter().map(|c| c.r#type().as_str_name()));
     if full {
-        out.field("checkpoint", &info.checkpoint.unwrap_or(false));
+        out.field_bool("checkpoint", info.checkpoint.unwrap_or(false));
         out.key("completed_tasks");
         task_list(out, framework.completed_tasks.iter().map(|t| &**t));
     }
-    out.field("connected", &(framework.pid.is_some() && framework.active()));
+    out.field_bool("connected", framework.pid.is_some() && framework.active());
     if full {
         out.key("executors");
         executors(out, framework);
@@ -494,7 +510,7 @@ fn framework(
     if full && let Some(principal) = &info.principal {
         out.field_str("principal", principal);
     }
-    out.field("recovered", &(framework.state == FrameworkState::Recovered));
+    out.field_bool("recovered", framework.state == FrameworkState::Recovered);
     if full {
         out.field_f64("registered_time", framework.registered_time.secs_f64());
         if let Some(time) = framework.reregistered_time {
@@ -575,7 +591,7 @@ pub fn state(out: &mut JsonOut, s: &StateSnapshot) {
     out.begin_object();
     out.field_f64("activated_slaves", active as f64);
     out.field_str("build_date", "");
-    out.field("build_time", &0);
+    out.field_int("build_time", 0);
     out.field_str("build_user", "");
     out.key("capabilities");
     out.strings(s.info.capabilities.iter().map(|c| c.r#type().as_str_name()));
