@@ -246,6 +246,12 @@ impl<'a> JsonOut<'a> {
         self.buf.extend_from_slice(bytes);
     }
 
+    /// A value written before (by another writer, [`JsonOut::into_bytes`]), as it is.
+    pub fn raw_value(&mut self, json: &[u8]) {
+        self.separate();
+        self.buf.extend_from_slice(json);
+    }
+
     /// The buffer itself, for an answer that is not JSON (the protobuf `GET_STATE`,
     /// `super::get_state`) streamed in the same chunks: the writer appends, and calls
     /// [`JsonOut::boundary`] between elements.

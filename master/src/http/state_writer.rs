@@ -404,10 +404,28 @@ fn framework_resources(
 
 /// The tasks of one framework by id, split into live and unreachable (Mesos lists
 /// unreachable tasks apart). Ids are unique within a framework, so an unstable sort
-/// gives the one order.
-fn live_and_unreachable(mut tasks: Vec<Checked<'_>>) -> (Vec<Checked<'_>>, Vec<Checked<'_>>) {
-    tasks.sort_unstable_by(|(a, _), (b, _)| a.task_id.value.cmp(&b.task_id.value));
-    tasks.into_iter().partition(|(t, _)| t.state() != mesos::TaskState::TaskUnreachable)
+/// gives the one order. Each id's first bytes, read as a number ([`id_prefix`]), decide
+/// most comparisons; only ids that share them are compared whole (`memcmp` of ids that
+/// share their first bytes, `agent1234-framework0-task1`, was most of the sort).
+fn live_and_unreachable(tasks: Vec<Checked<'_>>) -> (Vec<Checked<'_>>, Vec<Checked<'_>>) {
+    let mut keyed: Vec<(u128, Checked<'_>)> =
+        tasks.into_iter().map(|t| (id_prefix(&t.0.task_id.value), t)).collect();
+    keyed.sort_unstable_by(|(prefix_a, (a, _)), (prefix_b, (b, _))| {
+        prefix_a.cmp(prefix_b).then_with(|| a.task_id.value.cmp(&b.task_id.value))
+    });
+    let tasks = keyed.into_iter().map(|(_, t)| t);
+    tasks.partition(|(t, _)| t.state() != mesos::TaskState::TaskUnreachable)
+}
+
+/// The first 16 bytes of `id`, zero-padded, as a big-endian number. Two ids whose
+/// numbers differ are in the byte order of their numbers (they differ within those
+/// bytes, or one is a prefix of the other padded with zeros, which sorts first); equal
+/// numbers leave the order to the whole ids.
+fn id_prefix(id: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    let n = id.len().min(bytes.len());
+    bytes[..n].copy_from_slice(&id.as_bytes()[..n]);
+    u128::from_be_bytes(bytes)
 }
 
 fn task_list<'t>(out: &mut JsonOut, tasks: impl IntoIterator<Item = &'t mesos::Task>) {
@@ -469,6 +487,13 @@ fn framework(
     let offered_here = offered.by_framework.get(&framework.id).unwrap_or(&empty);
     let tasks = checked_tasks(framework);
     let used = used_groups(framework, &tasks);
+    // `resources` (used and offered) is `used_resources` when nothing is offered, the
+    // usual case: summed once (over every task of the framework), written twice.
+    let used_json = {
+        let mut used_out = JsonOut::new();
+        framework_resources(&mut used_out, framework, &used, None);
+        used_out.into_bytes()
+    };
     let full = snapshot.is_some();
     out.begin_object();
     summary_counts(out, extra);
@@ -517,7 +542,11 @@ fn framework(
             out.field_f64("reregistered_time", time.secs_f64());
         }
         out.key("resources");
-        framework_resources(out, framework, &used, Some(offered_here));
+        if offered_here.is_empty() {
+            out.raw_value(&used_json);
+        } else {
+            framework_resources(out, framework, &used, Some(offered_here));
+        }
         if framework.has_capability(mesos::framework_info::capability::Type::MultiRole) {
             out.key("roles");
             out.strings(info.roles.iter().map(String::as_str));
@@ -539,7 +568,7 @@ fn framework(
         );
     }
     out.key("used_resources");
-    framework_resources(out, framework, &used, None);
+    out.raw_value(&used_json);
     if full {
         out.field_str("user", &info.user);
     }

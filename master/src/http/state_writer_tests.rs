@@ -318,3 +318,30 @@ fn direct_writers_print_what_the_value_renderers_printed() {
         assert_eq!(String::from_utf8(out.into_bytes()).expect("UTF-8"), expected);
     }
 }
+/// A framework's tasks are listed by id in byte order: ids that share their first 16
+/// bytes, ids that are a prefix of another (with and without a trailing NUL), non-ASCII.
+#[test]
+fn tasks_are_listed_by_id_in_byte_order() {
+    let ids = [
+        "agent1234-framework0-task10",
+        "agent1234-framework0-task1",
+        "agent1234-framework0-task2",
+        "agent1234-framewo",
+        "agent1234-framew",
+        "agent1234-framew\0",
+        "a",
+        "",
+        "b\0",
+        "b",
+        "é",
+        "z",
+    ];
+    let tasks: Vec<mesos::Task> =
+        ids.iter().map(|id| task(id, "F0", "S0", mesos::TaskState::TaskRunning, false)).collect();
+    let (live, unreachable) = live_and_unreachable(tasks.iter().map(|t| (t, true)).collect());
+    assert!(unreachable.is_empty());
+    let listed: Vec<&str> = live.iter().map(|(t, _)| t.task_id.value.as_str()).collect();
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    assert_eq!(listed, sorted);
+}
