@@ -23,7 +23,7 @@
 //! CPU for `/master/state` at 10,000 agents, 63 MB of chunks each time, by `perf`);
 //! pooled chunks were touched already.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -246,10 +246,23 @@ impl<'a> JsonOut<'a> {
         self.buf.extend_from_slice(bytes);
     }
 
-    /// A value written before (by another writer, [`JsonOut::into_bytes`]), as it is.
+    /// A value written before (by another writer, [`JsonOut::into_bytes`], or kept,
+    /// [`JsonOut::kept_value`]), as it is.
     pub fn raw_value(&mut self, json: &[u8]) {
         self.separate();
         self.buf.extend_from_slice(json);
+    }
+
+    /// Writes one value with `write` and returns a copy of its bytes, to write again
+    /// with [`JsonOut::raw_value`]. (The buffer is handed on only between elements,
+    /// [`JsonOut::boundary`], so the value's bytes are together at its end.)
+    pub fn kept_value(&mut self, write: impl FnOnce(&mut Self)) -> Arc<[u8]> {
+        self.separate();
+        // The separator is written: the value itself needs none.
+        self.after_key = true;
+        let start = self.buf.len();
+        write(self);
+        Arc::from(self.buf.get(start..).unwrap_or_default())
     }
 
     /// The buffer itself, for an answer that is not JSON (the protobuf `GET_STATE`,

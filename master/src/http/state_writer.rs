@@ -9,6 +9,7 @@
 //! container, an agent's domain, ...) still go through the protobuf JSON mapping.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use mesos_proto::ids::AgentId;
 use mesos_proto::json::to_json;
@@ -18,6 +19,7 @@ use mesos_proto::resources::{Resources, resource};
 use super::json_out::{JsonOut, key};
 use super::resource_summary;
 use super::state_json::{OfferedIndex, agent_counts, framework_used, resources_full_json};
+use super::task_json::{Kept, TaskJsonCache};
 use crate::core::{Agent, AgentOperatorState, AgentState, Framework, FrameworkState};
 use crate::snapshot::StateSnapshot;
 
@@ -367,24 +369,39 @@ fn agent(
     out.end_object();
 }
 
-/// A task and whether its resources validate: checked once per rendering, for the
-/// framework's used resources and for the task's own summary alike.
-type Checked<'a> = (&'a mesos::Task, bool);
+/// A task to write: whether its resources validate (checked once per rendering, for the
+/// framework's used resources and for the task's own summary alike), and its JSON if a
+/// rendering kept it ([`TaskJsonCache`]).
+struct Checked<'a> {
+    task: &'a Arc<mesos::Task>,
+    valid: bool,
+    kept: Option<Arc<[u8]>>,
+}
 
-/// A framework's tasks, checked.
-fn checked_tasks(framework: &Framework) -> Vec<Checked<'_>> {
-    framework.tasks.values().map(|t| (t, resource_summary::valid(&t.resources))).collect()
+/// `tasks`, checked, with what `cache` kept for them.
+fn checked<'a>(
+    tasks: impl IntoIterator<Item = &'a Arc<mesos::Task>>,
+    cache: Option<&TaskJsonCache>,
+) -> Vec<Checked<'a>> {
+    let check = |task: &'a Arc<mesos::Task>, kept: Option<Kept>| match kept {
+        Some(Kept { json, valid }) => Checked { task, valid, kept: Some(json) },
+        None => Checked { task, valid: resource_summary::valid(&task.resources), kept: None },
+    };
+    match cache {
+        Some(cache) => cache.look_up(tasks).into_iter().map(|(t, kept)| check(t, kept)).collect(),
+        None => tasks.into_iter().map(|t| check(t, None)).collect(),
+    }
 }
 
 /// The resource groups a framework uses (Mesos counts them as `Resources::from_protos`
 /// does, which takes a group that does not validate as nothing): its non-terminal
 /// tasks' and its executors'.
 fn used_groups<'a>(framework: &'a Framework, tasks: &[Checked<'a>]) -> Vec<&'a [mesos::Resource]> {
-    let tasks = tasks.iter().filter(|(t, valid)| *valid && !t.state().is_terminal());
+    let tasks = tasks.iter().filter(|t| t.valid && !t.task.state().is_terminal());
     let executors = framework.executors.values().flat_map(|on_agent| on_agent.values());
     let executors =
         executors.map(|e| e.resources.as_slice()).filter(|g| resource_summary::valid(g));
-    tasks.map(|(t, _)| t.resources.as_slice()).chain(executors).collect()
+    tasks.map(|t| t.task.resources.as_slice()).chain(executors).collect()
 }
 
 /// The summary of what a framework uses (`used`, from [`used_groups`]), plus `offered`.
@@ -409,12 +426,12 @@ fn framework_resources(
 /// share their first bytes, `agent1234-framework0-task1`, was most of the sort).
 fn live_and_unreachable(tasks: Vec<Checked<'_>>) -> (Vec<Checked<'_>>, Vec<Checked<'_>>) {
     let mut keyed: Vec<(u128, Checked<'_>)> =
-        tasks.into_iter().map(|t| (id_prefix(&t.0.task_id.value), t)).collect();
-    keyed.sort_unstable_by(|(prefix_a, (a, _)), (prefix_b, (b, _))| {
-        prefix_a.cmp(prefix_b).then_with(|| a.task_id.value.cmp(&b.task_id.value))
+        tasks.into_iter().map(|t| (id_prefix(&t.task.task_id.value), t)).collect();
+    keyed.sort_unstable_by(|(prefix_a, a), (prefix_b, b)| {
+        prefix_a.cmp(prefix_b).then_with(|| a.task.task_id.value.cmp(&b.task.task_id.value))
     });
     let tasks = keyed.into_iter().map(|(_, t)| t);
-    tasks.partition(|(t, _)| t.state() != mesos::TaskState::TaskUnreachable)
+    tasks.partition(|t| t.task.state() != mesos::TaskState::TaskUnreachable)
 }
 
 /// The first 16 bytes of `id`, zero-padded, as a big-endian number. Two ids whose
@@ -437,13 +454,26 @@ fn task_list<'t>(out: &mut JsonOut, tasks: impl IntoIterator<Item = &'t mesos::T
     out.end_array();
 }
 
-fn checked_task_list(out: &mut JsonOut, tasks: &[Checked<'_>]) {
+/// `tasks` as an array: each task's kept JSON, or written afresh and then kept in
+/// `cache` for the next rendering.
+fn checked_task_list(out: &mut JsonOut, tasks: &[Checked<'_>], cache: Option<&TaskJsonCache>) {
+    let mut written = Vec::new();
     out.begin_array();
-    for &(t, valid) in tasks {
-        checked_task(out, t, valid);
+    for t in tasks {
+        match (&t.kept, cache) {
+            (Some(json), _) => out.raw_value(json),
+            (None, Some(_)) => {
+                let json = out.kept_value(|out| checked_task(out, t.task, t.valid));
+                written.push((t.task, Kept { json, valid: t.valid }));
+            }
+            (None, None) => checked_task(out, t.task, t.valid),
+        }
         out.boundary();
     }
     out.end_array();
+    if let Some(cache) = cache {
+        cache.keep(written);
+    }
 }
 
 /// A framework's executors, by agent then id.
@@ -485,7 +515,8 @@ fn framework(
     let info = &framework.info;
     let empty = Resources::new();
     let offered_here = offered.by_framework.get(&framework.id).unwrap_or(&empty);
-    let tasks = checked_tasks(framework);
+    let cache = snapshot.and_then(|s| s.task_json.as_deref());
+    let tasks = checked(framework.tasks.shared_values(), cache);
     let used = used_groups(framework, &tasks);
     // `resources` (used and offered) is `used_resources` when nothing is offered, the
     // usual case: summed once (over every task of the framework), written twice.
@@ -503,7 +534,7 @@ fn framework(
     if full {
         out.field_bool("checkpoint", info.checkpoint.unwrap_or(false));
         out.key("completed_tasks");
-        task_list(out, framework.completed_tasks.iter().map(|t| &**t));
+        checked_task_list(out, &checked(&framework.completed_tasks, cache), cache);
     }
     out.field_bool("connected", framework.pid.is_some() && framework.active());
     if full {
@@ -559,9 +590,9 @@ fn framework(
     if full {
         let (live, unreachable) = live_and_unreachable(tasks);
         out.key("tasks");
-        checked_task_list(out, &live);
+        checked_task_list(out, &live, cache);
         out.key("unreachable_tasks");
-        checked_task_list(out, &unreachable);
+        checked_task_list(out, &unreachable, cache);
         out.field_f64(
             "unregistered_time",
             framework.unregistered_time.map(|t| t.secs_f64()).unwrap_or(0.0),
