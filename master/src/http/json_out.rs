@@ -2,8 +2,8 @@
 //!
 //! `/master/state` at 10,000 agents is tens of megabytes. Built as a `serde_json::Value`
 //! tree first (a map and a string per field, then printed), it cost seconds of CPU; here
-//! the renderers write each field as they walk the snapshot, with `serde_json`'s own
-//! escaping and number formatting, so the bytes are those the `Value` would have printed.
+//! the renderers write each field as they walk the snapshot, escaped and formatted as
+//! `serde_json` does, so the bytes are those the `Value` would have printed.
 //! Like a `Value` printed by `serde_json` (no `preserve_order`), every object lists its
 //! keys in byte order: the renderers write them in that order, which
 //! `state_writer`'s equality test checks against the `Value` renderers.
@@ -13,9 +13,11 @@
 //!
 //! Strings and numbers are written here rather than by `serde_json` (a string is checked
 //! eight bytes at a time and copied whole when it needs no escape; a whole number is
-//! written without a float printer), with the bytes `serde_json` prints for them: a task of
-//! `/master/state` is some 60 short strings, and `serde_json`'s per-byte loop and the
-//! small writes around each one were half of the rendering's instructions.
+//! written without a float printer; keys known in advance are copied pre-quoted,
+//! `key!`), with the bytes `serde_json` prints for them: a task of `/master/state` is
+//! some 60 short strings, and `serde_json`'s per-byte loop and the small writes around
+//! each one were half of the rendering's instructions. Other numbers and the rare
+//! nested `Value`s still go through `serde_json`.
 //!
 //! The chunks' memory is reused: a chunk whose last reader dropped it goes back to a
 //! pool of at most [`MAX_POOLED_BYTES`] for the next rendering. Fresh memory is pages
@@ -211,7 +213,7 @@ impl<'a> JsonOut<'a> {
         self.str(value);
     }
 
-    /// A key known when the code is written, quoted with its colon ([`key!`]): copied,
+    /// A key known when the code is written, quoted with its colon (`key!`): copied,
     /// not checked for escapes (a task's JSON has some 30 keys).
     pub fn known_key(&mut self, quoted: &'static [u8]) {
         debug_assert!(quoted.len() >= 3 && needs_no_escape(&quoted[1..quoted.len() - 2]));

@@ -54,7 +54,7 @@
 //! - [`roles`]: the known roles and their figures, for `/roles` and `GET_ROLES`.
 //! - [`state_json`](mod@state_json): Mesos-shaped JSON of tasks, agents, frameworks and `/state`.
 //! - [`state_writer`]: the same documents written straight to bytes ([`json_out`]),
-//!   each task's JSON kept between renderings ([`task_json`]).
+//!   each task's JSON kept between renderings ([`task_json`](mod@task_json)).
 //! - [`query`]: query strings, typed values, JSONP.
 //! - `teardown`: `POST /teardown`.
 //! - `operations`: the operator's reservations and volumes (v1 calls and v0 endpoints).

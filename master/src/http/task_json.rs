@@ -29,7 +29,7 @@ use std::sync::{Arc, Weak};
 use mesos_proto::mesos;
 use parking_lot::Mutex;
 
-/// Most bytes kept (JSON plus [`ENTRY_BYTES`] per task): the tasks of 20,000 agents at
+/// Most bytes kept (JSON plus `ENTRY_BYTES` per task): the tasks of 20,000 agents at
 /// Mesos's benchmark load (200,000 tasks of about 580 bytes), a tenth of the RSS such a
 /// master takes (about 2 GB, docs/benchmarks.md).
 pub const MAX_KEPT_BYTES: usize = 192 << 20;
