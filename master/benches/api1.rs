@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo bench -p mesos-master --bench api1 -- [--agents 1000,10000] [--big] [--runs 5]
-//!     [--pollers 5] [--health 200] [--render 5 [--only state]]
+//!     [--pollers 5] [--health 200] [--render 5 [--only state] [--cold]]
 //! ```
 //!
 //! One production master (`mesos_master::launch`, a one-member raft registrar in sled)
@@ -33,7 +33,10 @@
 //! one snapshot of the master (no HTTP, no client), timed by the rendering thread's own
 //! CPU time (`/proc/thread-self/schedstat`): the figure that other processes on a
 //! loaded machine disturb least, for before/after comparisons of the renderers
-//! (`--only <text>`: only the answers whose name holds `<text>`).
+//! (`--only <text>`: only the answers whose name holds `<text>`). As in the master, the
+//! renderings keep each task's JSON for the next ones (`http::task_json`): the first
+//! rendering ("first") writes every task, the next ones copy them; `--cold` renders
+//! without that cache, every task written each time.
 
 // Only the emulated agents and helpers are used here: API-1 runs one master, not the
 // three-master `Cluster` of HA-1 and FAIL-1.
@@ -52,6 +55,7 @@ use mesos_emulate::load::framework;
 use mesos_emulate::{Agent, Detector, Running};
 use mesos_master::http::json_out::JsonOut;
 use mesos_master::http::query::Query;
+use mesos_master::http::task_json::TaskJsonCache;
 use mesos_master::http::{endpoints, get_state, state_writer};
 use mesos_master::launch::{Master, MasterOptions, spawn_master_with};
 use mesos_proto::mesos::{self, internal};
@@ -332,11 +336,18 @@ const RENDERS: [(&str, Render); 7] = [
 
 /// Renders each answer `runs` times from one snapshot, in this thread, as the master
 /// does (streamed in chunks; an answer's chunks are kept until the next rendering, as
-/// the master keeps the current snapshot's answers); prints one row each.
-async fn renderings(master: &Master, agents: usize, runs: usize, only: &str) {
-    let snapshot = master.master.dispatch(|m, _| m.take_snapshot()).await.expect("a snapshot");
-    println!("\n| agents | rendering | CPU per rendering | min / max | body |");
-    println!("|---|---|---|---|---|");
+/// the master keeps the current snapshot's answers; with a cache of each task's JSON
+/// unless `cold`, so the first rendering writes and keeps every task and the next ones
+/// copy them); prints one row each, then what the cache holds.
+async fn renderings(master: &Master, agents: usize, runs: usize, only: &str, cold: bool) {
+    let mut snapshot = master.master.dispatch(|m, _| m.take_snapshot()).await.expect("a snapshot");
+    let cache = Arc::new(TaskJsonCache::default());
+    if !cold {
+        snapshot.task_json = Some(cache.clone());
+    }
+    let rss_before = rss_mib();
+    println!("\n| agents | rendering | CPU per rendering | first | min / max | body |");
+    println!("|---|---|---|---|---|---|");
     for (name, render) in RENDERS.into_iter().filter(|(name, _)| name.contains(only)) {
         let (mut times, mut size) = (Vec::new(), 0);
         for _ in 0..runs {
@@ -354,13 +365,21 @@ async fn renderings(master: &Master, agents: usize, runs: usize, only: &str) {
         }
         let mut sorted = times.clone();
         println!(
-            "| {agents} | {name} | {:.3} s | {:.3} / {:.3} s | {:.1} MB |",
+            "| {agents} | {name} | {:.3} s | {:.3} s | {:.3} / {:.3} s | {:.1} MB |",
             percentile(&mut sorted, 50) / 1000.0,
+            times[0],
             sorted[0],
             sorted[sorted.len() - 1],
             size as f64 / 1e6
         );
     }
+    let (tasks, bytes) = cache.size();
+    println!(
+        "\nTasks' JSON kept: {tasks} tasks, {:.1} MiB; bench RSS {rss_before:.0} MiB before \
+         the renderings, {:.0} MiB after",
+        bytes as f64 / (1 << 20) as f64,
+        rss_mib()
+    );
 }
 
 /// `/health` `count` times, sequentially: the latencies in seconds. On an OS thread and
@@ -441,6 +460,7 @@ struct Plan {
     count: usize,
     render: usize,
     only: String,
+    cold: bool,
 }
 
 async fn api1(root: &std::path::Path, agents: usize, plan: Plan) {
@@ -473,7 +493,7 @@ async fn api1(root: &std::path::Path, agents: usize, plan: Plan) {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let filled_mib = rss_mib();
     if render > 0 {
-        renderings(&master, agents, render, &plan.only).await;
+        renderings(&master, agents, render, &plan.only, plan.cold).await;
     }
     if runs > 0 {
         http_queries(address, agents, &plan, (&first, &mut rx)).await;
@@ -536,7 +556,9 @@ fn main() {
     let count = list(&args, "--health", &[200])[0].max(1);
     let render = list(&args, "--render", &[0])[0];
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1));
-    let plan = Plan { runs, pollers, count, render, only: only.cloned().unwrap_or_default() };
+    let cold = args.iter().any(|a| a == "--cold");
+    let only = only.cloned().unwrap_or_default();
+    let plan = Plan { runs, pollers, count, render, only, cold };
     let root = tempfile::tempdir().expect("a temporary folder");
     let (frameworks, tasks, completed, completed_tasks) = SHAPE;
     println!(

@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 use crate::core::{
     Agent, AgentOperatorState, Framework, MasterCore, OfferEntry, Stats, UnreachableAgent,
 };
+use crate::http::task_json::TaskJsonCache;
 use crate::process::MasterProcess;
 use mesos_proto::ids::{AgentId, FrameworkId};
 use mesos_proto::mesos;
@@ -54,6 +55,10 @@ pub struct StateSnapshot {
     pub quota_configs: std::collections::BTreeMap<String, mesos::quota::QuotaConfig>,
     /// Operations with feedback being tracked (GET_OPERATIONS).
     pub operations: Vec<mesos::Operation>,
+    /// Where renderings of this snapshot find and keep each task's JSON: the master's
+    /// one cache ([`SnapshotCell`] hands it to every copy it takes), shared by the
+    /// renderings of every later snapshot; `None` renders every task afresh.
+    pub task_json: Option<Arc<TaskJsonCache>>,
 }
 
 impl StateSnapshot {
@@ -86,6 +91,7 @@ impl StateSnapshot {
             weights: core.weights().clone(),
             quota_configs: core.quota_configs().clone(),
             operations: core.operations().cloned().collect(),
+            task_json: None,
         }
     }
 
@@ -105,6 +111,7 @@ pub struct SnapshotCell {
     generation: AtomicU64,
     cached: Mutex<Option<(u64, Arc<StateSnapshot>)>>,
     renderings: Arc<crate::http::render::Renderings>,
+    task_json: Arc<TaskJsonCache>,
 }
 
 impl SnapshotCell {
@@ -130,9 +137,16 @@ impl SnapshotCell {
         {
             return Some((generation, snapshot.clone()));
         }
-        let snapshot = Arc::new(master.dispatch(|master, _| master.take_snapshot()).await.ok()?);
+        let mut snapshot = master.dispatch(|master, _| master.take_snapshot()).await.ok()?;
+        snapshot.task_json = Some(self.task_json.clone());
+        let snapshot = Arc::new(snapshot);
         *self.cached.lock() = Some((generation, snapshot.clone()));
         Some((generation, snapshot))
+    }
+
+    /// The tasks' JSON kept between renderings of this cell's copies.
+    pub fn task_json(&self) -> &Arc<TaskJsonCache> {
+        &self.task_json
     }
 
     /// The answers rendered from this cell's copies, shared between concurrent requests.

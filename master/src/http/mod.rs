@@ -53,6 +53,8 @@
 //!   `/flags`.
 //! - [`roles`]: the known roles and their figures, for `/roles` and `GET_ROLES`.
 //! - [`state_json`](mod@state_json): Mesos-shaped JSON of tasks, agents, frameworks and `/state`.
+//! - [`state_writer`]: the same documents written straight to bytes ([`json_out`]),
+//!   each task's JSON kept between renderings ([`task_json`](mod@task_json)).
 //! - [`query`]: query strings, typed values, JSONP.
 //! - `teardown`: `POST /teardown`.
 //! - `operations`: the operator's reservations and volumes (v1 calls and v0 endpoints).
@@ -104,6 +106,7 @@ pub mod roles;
 pub mod scheduler_api;
 pub mod state_json;
 pub mod state_writer;
+pub mod task_json;
 mod teardown;
 mod v1_queries;
 pub mod visibility;

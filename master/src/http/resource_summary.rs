@@ -18,7 +18,11 @@ use mesos_proto::mesos;
 use mesos_proto::mesos::value::{Ranges, Set, Type};
 use mesos_proto::resources::{Resources, resource, values};
 
-use super::json_out::JsonOut;
+use super::json_out::{JsonOut, key};
+
+/// The names always shown, in byte order, with their keys.
+const ALWAYS_SHOWN: [(&str, &[u8]); 4] =
+    [("cpus", key!("cpus")), ("disk", key!("disk")), ("gpus", key!("gpus")), ("mem", key!("mem"))];
 
 /// One name's values so far.
 struct Sum {
@@ -82,16 +86,21 @@ pub fn write<'r>(
         }
     }
     // Merge the four names always shown with the sums, in byte order.
-    let mut fixed = ["cpus", "disk", "gpus", "mem"].into_iter().peekable();
+    let mut fixed = ALWAYS_SHOWN.into_iter().peekable();
     out.begin_object();
     for (name, sum) in &sums {
-        while let Some(first) = fixed.next_if(|f| *f < name.as_ref()) {
-            out.field_f64(first, 0.0);
+        while let Some((_, quoted)) = fixed.next_if(|(f, _)| *f < name.as_ref()) {
+            out.known_key(quoted);
+            out.f64(0.0);
         }
-        let shown = fixed.next_if(|f| *f == name.as_ref()).is_some();
+        let shown = fixed.next_if(|(f, _)| *f == name.as_ref()).map(|(_, quoted)| quoted);
         match Type::try_from(sum.last_type) {
             Ok(Type::Scalar) if sum.scalar.is_some() => {
-                out.field_f64(name, sum.scalar.unwrap_or(0.0));
+                match shown {
+                    Some(quoted) => out.known_key(quoted),
+                    None => out.key(name),
+                }
+                out.f64(sum.scalar.unwrap_or(0.0));
             }
             Ok(Type::Ranges) if sum.ranges.is_some() => {
                 let ranges = sum.ranges.as_ref().map(values::format_ranges);
@@ -102,12 +111,13 @@ pub fn write<'r>(
                 out.field_str(name, &set.unwrap_or_default());
             }
             // No value of its type: the name shows only if it is one of the four.
-            _ if shown => out.field_f64(name, 0.0),
+            _ if shown.is_some() => out.field_f64(name, 0.0),
             _ => {}
         }
     }
-    for rest in fixed {
-        out.field_f64(rest, 0.0);
+    for (_, quoted) in fixed {
+        out.known_key(quoted);
+        out.f64(0.0);
     }
     out.end_object();
     true

@@ -9,15 +9,17 @@
 //! container, an agent's domain, ...) still go through the protobuf JSON mapping.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use mesos_proto::ids::AgentId;
 use mesos_proto::json::to_json;
 use mesos_proto::mesos;
 use mesos_proto::resources::{Resources, resource};
 
-use super::json_out::JsonOut;
+use super::json_out::{JsonOut, key};
 use super::resource_summary;
 use super::state_json::{OfferedIndex, agent_counts, framework_used, resources_full_json};
+use super::task_json::{Kept, TaskJsonCache};
 use crate::core::{Agent, AgentOperatorState, AgentState, Framework, FrameworkState};
 use crate::snapshot::StateSnapshot;
 
@@ -52,9 +54,11 @@ fn labels(out: &mut JsonOut, labels: &mesos::Labels) {
     out.begin_array();
     for label in &labels.labels {
         out.begin_object();
-        out.field_str("key", &label.key);
+        out.known_key(key!("key"));
+        out.str(&label.key);
         if let Some(value) = &label.value {
-            out.field_str("value", value);
+            out.known_key(key!("value"));
+            out.str(value);
         }
         out.end_object();
     }
@@ -72,23 +76,28 @@ pub fn task_status(out: &mut JsonOut, status: &mesos::TaskStatus) {
         out.field("container_status", &to_json(container_status));
     }
     if let Some(healthy) = status.healthy {
-        out.field("healthy", &healthy);
+        out.field_bool("healthy", healthy);
     }
     if let Some(l) = &status.labels {
-        out.key("labels");
+        out.known_key(key!("labels"));
         labels(out, l);
     }
     if let Some(message) = status.message.as_ref().filter(|m| !m.is_empty()) {
-        out.field_str("message", message);
+        out.known_key(key!("message"));
+        out.str(message);
     }
     if let Some(reason) = status.reason.and_then(|r| mesos::task_status::Reason::try_from(r).ok()) {
-        out.field_str("reason", reason.as_str_name());
+        out.known_key(key!("reason"));
+        out.str(reason.as_str_name());
     }
     if let Some(source) = status.source.and_then(|s| mesos::task_status::Source::try_from(s).ok()) {
-        out.field_str("source", source.as_str_name());
+        out.known_key(key!("source"));
+        out.str(source.as_str_name());
     }
-    out.field_str("state", status.state().as_str_name());
-    out.field_f64("timestamp", status.timestamp.unwrap_or(0.0));
+    out.known_key(key!("state"));
+    out.str(status.state().as_str_name());
+    out.known_key(key!("timestamp"));
+    out.f64(status.timestamp.unwrap_or(0.0));
     out.end_object();
 }
 
@@ -106,42 +115,50 @@ fn checked_task(out: &mut JsonOut, task: &mesos::Task, valid: bool) {
     if let Some(discovery) = &task.discovery {
         out.field("discovery", &to_json(discovery));
     }
-    out.field_str("executor_id", task.executor_id.as_ref().map_or("", |e| e.value.as_str()));
-    out.field_str("framework_id", &task.framework_id.value);
+    out.known_key(key!("executor_id"));
+    out.str(task.executor_id.as_ref().map_or("", |e| e.value.as_str()));
+    out.known_key(key!("framework_id"));
+    out.str(&task.framework_id.value);
     if let Some(health_check) = &task.health_check {
         out.field("health_check", &to_json(health_check));
     }
-    out.field_str("id", &task.task_id.value);
+    out.known_key(key!("id"));
+    out.str(&task.task_id.value);
     if let Some(l) = &task.labels {
-        out.key("labels");
+        out.known_key(key!("labels"));
         labels(out, l);
     }
     if !task.limits.is_empty() {
         let limits: BTreeMap<&str, f64> =
             task.limits.iter().map(|(name, scalar)| (name.as_str(), scalar.value)).collect();
-        out.key("limits");
+        out.known_key(key!("limits"));
         out.begin_object();
         for (name, value) in limits {
             out.field_f64(name, value);
         }
         out.end_object();
     }
-    out.field_str("name", &task.name);
-    out.key("resources");
+    out.known_key(key!("name"));
+    out.str(&task.name);
+    out.known_key(key!("resources"));
     resource_summary::write_checked(out, &task.resources, valid);
     if let Some(role) = role_of(&task.resources) {
-        out.field_str("role", role);
+        out.known_key(key!("role"));
+        out.str(role);
     }
-    out.field_str("slave_id", &task.slave_id.value);
-    out.field_str("state", task.state().as_str_name());
-    out.key("statuses");
+    out.known_key(key!("slave_id"));
+    out.str(&task.slave_id.value);
+    out.known_key(key!("state"));
+    out.str(task.state().as_str_name());
+    out.known_key(key!("statuses"));
     out.begin_array();
     for status in &task.statuses {
         task_status(out, status);
     }
     out.end_array();
     if let Some(user) = &task.user {
-        out.field_str("user", user);
+        out.known_key(key!("user"));
+        out.str(user);
     }
     out.end_object();
 }
@@ -154,13 +171,13 @@ fn command(out: &mut JsonOut, command: &mesos::CommandInfo) {
         out.field("environment", &to_json(environment));
     }
     if let Some(shell) = command.shell {
-        out.field("shell", &shell);
+        out.field_bool("shell", shell);
     }
     out.key("uris");
     out.begin_array();
     for uri in &command.uris {
         out.begin_object();
-        out.field("executable", &uri.executable.unwrap_or(false));
+        out.field_bool("executable", uri.executable.unwrap_or(false));
         out.field_str("value", &uri.value);
         out.end_object();
     }
@@ -223,7 +240,7 @@ fn master_info(out: &mut JsonOut, info: &mesos::MasterInfo) {
     out.field_str("hostname", info.hostname.as_deref().unwrap_or_default());
     out.field_str("id", &info.id);
     out.field_str("pid", info.pid.as_deref().unwrap_or_default());
-    out.field("port", &info.port);
+    out.field_int("port", i64::from(info.port));
     out.end_object();
 }
 
@@ -237,7 +254,8 @@ struct SummaryExtra<'a> {
 fn summary_counts(out: &mut JsonOut, extra: Option<&SummaryExtra>) {
     if let Some(extra) = extra {
         for state in SUMMARY_STATES {
-            out.field(state.as_str_name(), &extra.counts.get(state));
+            let count = i64::try_from(extra.counts.get(state)).unwrap_or(i64::MAX);
+            out.field_int(state.as_str_name(), count);
         }
     }
 }
@@ -292,14 +310,14 @@ fn agent(
     let info = &agent.info;
     out.begin_object();
     summary_counts(out, extra);
-    out.field("active", &(agent.state == AgentState::Active));
+    out.field_bool("active", agent.state == AgentState::Active);
     let attributes = mesos_proto::attributes::Attributes::from_protos(info.attributes.clone())
         .map(|a| a.to_state_json())
         .unwrap_or_else(|_| serde_json::json!({}));
     out.field("attributes", &attributes);
     out.key("capabilities");
     out.strings(agent.capabilities.iter().map(|c| c.r#type().as_str_name()));
-    out.field("deactivated", &operator.deactivated);
+    out.field_bool("deactivated", operator.deactivated);
     if let Some(domain) = &info.domain {
         out.field("domain", &to_json(domain));
     }
@@ -318,7 +336,7 @@ fn agent(
         out.field("offered_resources_full", &resources_full_json(offered));
     }
     out.field_str("pid", &agent.pid.to_string());
-    out.field("port", &info.port.unwrap_or(5051));
+    out.field_int("port", i64::from(info.port.unwrap_or(5051)));
     out.field_f64("registered_time", agent.registered_time.secs_f64());
     if let Some(time) = agent.reregistered_time {
         out.field_f64("reregistered_time", time.secs_f64());
@@ -351,24 +369,39 @@ fn agent(
     out.end_object();
 }
 
-/// A task and whether its resources validate: checked once per rendering, for the
-/// framework's used resources and for the task's own summary alike.
-type Checked<'a> = (&'a mesos::Task, bool);
+/// A task to write: whether its resources validate (checked once per rendering, for the
+/// framework's used resources and for the task's own summary alike), and its JSON if a
+/// rendering kept it ([`TaskJsonCache`]).
+struct Checked<'a> {
+    task: &'a Arc<mesos::Task>,
+    valid: bool,
+    kept: Option<Arc<[u8]>>,
+}
 
-/// A framework's tasks, checked.
-fn checked_tasks(framework: &Framework) -> Vec<Checked<'_>> {
-    framework.tasks.values().map(|t| (t, resource_summary::valid(&t.resources))).collect()
+/// `tasks`, checked, with what `cache` kept for them.
+fn checked<'a>(
+    tasks: impl IntoIterator<Item = &'a Arc<mesos::Task>>,
+    cache: Option<&TaskJsonCache>,
+) -> Vec<Checked<'a>> {
+    let check = |task: &'a Arc<mesos::Task>, kept: Option<Kept>| match kept {
+        Some(Kept { json, valid }) => Checked { task, valid, kept: Some(json) },
+        None => Checked { task, valid: resource_summary::valid(&task.resources), kept: None },
+    };
+    match cache {
+        Some(cache) => cache.look_up(tasks).into_iter().map(|(t, kept)| check(t, kept)).collect(),
+        None => tasks.into_iter().map(|t| check(t, None)).collect(),
+    }
 }
 
 /// The resource groups a framework uses (Mesos counts them as `Resources::from_protos`
 /// does, which takes a group that does not validate as nothing): its non-terminal
 /// tasks' and its executors'.
 fn used_groups<'a>(framework: &'a Framework, tasks: &[Checked<'a>]) -> Vec<&'a [mesos::Resource]> {
-    let tasks = tasks.iter().filter(|(t, valid)| *valid && !t.state().is_terminal());
+    let tasks = tasks.iter().filter(|t| t.valid && !t.task.state().is_terminal());
     let executors = framework.executors.values().flat_map(|on_agent| on_agent.values());
     let executors =
         executors.map(|e| e.resources.as_slice()).filter(|g| resource_summary::valid(g));
-    tasks.map(|(t, _)| t.resources.as_slice()).chain(executors).collect()
+    tasks.map(|t| t.task.resources.as_slice()).chain(executors).collect()
 }
 
 /// The summary of what a framework uses (`used`, from [`used_groups`]), plus `offered`.
@@ -388,10 +421,28 @@ fn framework_resources(
 
 /// The tasks of one framework by id, split into live and unreachable (Mesos lists
 /// unreachable tasks apart). Ids are unique within a framework, so an unstable sort
-/// gives the one order.
-fn live_and_unreachable(mut tasks: Vec<Checked<'_>>) -> (Vec<Checked<'_>>, Vec<Checked<'_>>) {
-    tasks.sort_unstable_by(|(a, _), (b, _)| a.task_id.value.cmp(&b.task_id.value));
-    tasks.into_iter().partition(|(t, _)| t.state() != mesos::TaskState::TaskUnreachable)
+/// gives the one order. Each id's first bytes, read as a number ([`id_prefix`]), decide
+/// most comparisons; only ids that share them are compared whole (`memcmp` of ids that
+/// share their first bytes, `agent1234-framework0-task1`, was most of the sort).
+fn live_and_unreachable(tasks: Vec<Checked<'_>>) -> (Vec<Checked<'_>>, Vec<Checked<'_>>) {
+    let mut keyed: Vec<(u128, Checked<'_>)> =
+        tasks.into_iter().map(|t| (id_prefix(&t.task.task_id.value), t)).collect();
+    keyed.sort_unstable_by(|(prefix_a, a), (prefix_b, b)| {
+        prefix_a.cmp(prefix_b).then_with(|| a.task.task_id.value.cmp(&b.task.task_id.value))
+    });
+    let tasks = keyed.into_iter().map(|(_, t)| t);
+    tasks.partition(|t| t.task.state() != mesos::TaskState::TaskUnreachable)
+}
+
+/// The first 16 bytes of `id`, zero-padded, as a big-endian number. Two ids whose
+/// numbers differ are in the byte order of their numbers (they differ within those
+/// bytes, or one is a prefix of the other padded with zeros, which sorts first); equal
+/// numbers leave the order to the whole ids.
+fn id_prefix(id: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    let n = id.len().min(bytes.len());
+    bytes[..n].copy_from_slice(&id.as_bytes()[..n]);
+    u128::from_be_bytes(bytes)
 }
 
 fn task_list<'t>(out: &mut JsonOut, tasks: impl IntoIterator<Item = &'t mesos::Task>) {
@@ -403,13 +454,26 @@ fn task_list<'t>(out: &mut JsonOut, tasks: impl IntoIterator<Item = &'t mesos::T
     out.end_array();
 }
 
-fn checked_task_list(out: &mut JsonOut, tasks: &[Checked<'_>]) {
+/// `tasks` as an array: each task's kept JSON, or written afresh and then kept in
+/// `cache` for the next rendering.
+fn checked_task_list(out: &mut JsonOut, tasks: &[Checked<'_>], cache: Option<&TaskJsonCache>) {
+    let mut written = Vec::new();
     out.begin_array();
-    for &(t, valid) in tasks {
-        checked_task(out, t, valid);
+    for t in tasks {
+        match (&t.kept, cache) {
+            (Some(json), _) => out.raw_value(json),
+            (None, Some(_)) => {
+                let json = out.kept_value(|out| checked_task(out, t.task, t.valid));
+                written.push((t.task, Kept { json, valid: t.valid }));
+            }
+            (None, None) => checked_task(out, t.task, t.valid),
+        }
         out.boundary();
     }
     out.end_array();
+    if let Some(cache) = cache {
+        cache.keep(written);
+    }
 }
 
 /// A framework's executors, by agent then id.
@@ -451,20 +515,28 @@ fn framework(
     let info = &framework.info;
     let empty = Resources::new();
     let offered_here = offered.by_framework.get(&framework.id).unwrap_or(&empty);
-    let tasks = checked_tasks(framework);
+    let cache = snapshot.and_then(|s| s.task_json.as_deref());
+    let tasks = checked(framework.tasks.shared_values(), cache);
     let used = used_groups(framework, &tasks);
+    // `resources` (used and offered) is `used_resources` when nothing is offered, the
+    // usual case: summed once (over every task of the framework), written twice.
+    let used_json = {
+        let mut used_out = JsonOut::new();
+        framework_resources(&mut used_out, framework, &used, None);
+        used_out.into_bytes()
+    };
     let full = snapshot.is_some();
     out.begin_object();
     summary_counts(out, extra);
-    out.field("active", &framework.active());
+    out.field_bool("active", framework.active());
     out.key("capabilities");
     out.strings(info.capabilities.iter().map(|c| c.r#type().as_str_name()));
     if full {
-        out.field("checkpoint", &info.checkpoint.unwrap_or(false));
+        out.field_bool("checkpoint", info.checkpoint.unwrap_or(false));
         out.key("completed_tasks");
-        task_list(out, framework.completed_tasks.iter().map(|t| &**t));
+        checked_task_list(out, &checked(&framework.completed_tasks, cache), cache);
     }
-    out.field("connected", &(framework.pid.is_some() && framework.active()));
+    out.field_bool("connected", framework.pid.is_some() && framework.active());
     if full {
         out.key("executors");
         executors(out, framework);
@@ -494,14 +566,18 @@ fn framework(
     if full && let Some(principal) = &info.principal {
         out.field_str("principal", principal);
     }
-    out.field("recovered", &(framework.state == FrameworkState::Recovered));
+    out.field_bool("recovered", framework.state == FrameworkState::Recovered);
     if full {
         out.field_f64("registered_time", framework.registered_time.secs_f64());
         if let Some(time) = framework.reregistered_time {
             out.field_f64("reregistered_time", time.secs_f64());
         }
         out.key("resources");
-        framework_resources(out, framework, &used, Some(offered_here));
+        if offered_here.is_empty() {
+            out.raw_value(&used_json);
+        } else {
+            framework_resources(out, framework, &used, Some(offered_here));
+        }
         if framework.has_capability(mesos::framework_info::capability::Type::MultiRole) {
             out.key("roles");
             out.strings(info.roles.iter().map(String::as_str));
@@ -514,16 +590,16 @@ fn framework(
     if full {
         let (live, unreachable) = live_and_unreachable(tasks);
         out.key("tasks");
-        checked_task_list(out, &live);
+        checked_task_list(out, &live, cache);
         out.key("unreachable_tasks");
-        checked_task_list(out, &unreachable);
+        checked_task_list(out, &unreachable, cache);
         out.field_f64(
             "unregistered_time",
             framework.unregistered_time.map(|t| t.secs_f64()).unwrap_or(0.0),
         );
     }
     out.key("used_resources");
-    framework_resources(out, framework, &used, None);
+    out.raw_value(&used_json);
     if full {
         out.field_str("user", &info.user);
     }
@@ -575,7 +651,7 @@ pub fn state(out: &mut JsonOut, s: &StateSnapshot) {
     out.begin_object();
     out.field_f64("activated_slaves", active as f64);
     out.field_str("build_date", "");
-    out.field("build_time", &0);
+    out.field_int("build_time", 0);
     out.field_str("build_user", "");
     out.key("capabilities");
     out.strings(s.info.capabilities.iter().map(|c| c.r#type().as_str_name()));

@@ -15,6 +15,7 @@ use super::super::query::Query;
 use super::super::{endpoints, state_json};
 use super::*;
 use crate::core::{Agent, AgentOperatorState, Framework, FrameworkState, OfferEntry};
+use crate::http::task_json::TaskJsonCache;
 use crate::snapshot::StateSnapshot;
 
 fn at(secs: f64) -> Time {
@@ -275,6 +276,7 @@ pub(in crate::http) fn populated() -> StateSnapshot {
         weights: Default::default(),
         quota_configs: Default::default(),
         operations: Vec::new(),
+        task_json: None,
     }
 }
 
@@ -316,5 +318,75 @@ fn direct_writers_print_what_the_value_renderers_printed() {
         endpoints::write_tasks(&s, &query, &mut out);
         let expected = endpoints::tasks(&s, &query).expect("tasks").to_string();
         assert_eq!(String::from_utf8(out.into_bytes()).expect("UTF-8"), expected);
+    }
+}
+/// A framework's tasks are listed by id in byte order: ids that share their first 16
+/// bytes, ids that are a prefix of another (with and without a trailing NUL), non-ASCII.
+#[test]
+fn tasks_are_listed_by_id_in_byte_order() {
+    let ids = [
+        "agent1234-framework0-task10",
+        "agent1234-framework0-task1",
+        "agent1234-framework0-task2",
+        "agent1234-framewo",
+        "agent1234-framew",
+        "agent1234-framew\0",
+        "a",
+        "",
+        "b\0",
+        "b",
+        "é",
+        "z",
+    ];
+    let tasks: Vec<Arc<mesos::Task>> = ids
+        .iter()
+        .map(|id| Arc::new(task(id, "F0", "S0", mesos::TaskState::TaskRunning, false)))
+        .collect();
+    let (live, unreachable) = live_and_unreachable(checked(&tasks, None));
+    assert!(unreachable.is_empty());
+    let listed: Vec<&str> = live.iter().map(|t| t.task.task_id.value.as_str()).collect();
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    assert_eq!(listed, sorted);
+}
+
+/// With the tasks' JSON kept between renderings, `/state` and `/frameworks` are the
+/// bytes of the `Value` renderers on the first rendering (every task written and kept),
+/// on the next (every task copied), and after the core changed a task, whether a
+/// snapshot shared it (copied on write) or not (moved, as the cache holds a `Weak`).
+#[test]
+fn kept_task_json_renders_the_same_bytes() {
+    let cache = Arc::new(TaskJsonCache::default());
+    let mut s = populated();
+    s.task_json = Some(cache.clone());
+    let none = Query::decode("").expect("query");
+    let frameworks = |s: &StateSnapshot| {
+        let mut out = JsonOut::new();
+        endpoints::write_frameworks(s, &none, &mut out);
+        String::from_utf8(out.into_bytes()).expect("UTF-8")
+    };
+    let expected = state_json::state_json(&s).to_string();
+    assert_eq!(written(|out| state(out, &s)), expected);
+    assert_eq!(cache.size().0, 5, "the tasks and completed tasks of both frameworks");
+    assert_eq!(written(|out| state(out, &s)), expected);
+    let expected = endpoints::frameworks(&s, &none).expect("frameworks").to_string();
+    assert_eq!(frameworks(&s), expected);
+
+    for shared in [true, false] {
+        let mut changed = s.clone();
+        if !shared {
+            // No snapshot but `changed` holds the framework and its tasks now.
+            drop(s);
+        }
+        let framework = Arc::make_mut(&mut changed.frameworks[0]);
+        let task = framework.tasks.get_mut(&TaskId::from("t0")).expect("task t0");
+        task.state = mesos::TaskState::TaskKilling as i32;
+        task.name = format!("renamed, shared {shared}");
+        let expected = state_json::state_json(&changed).to_string();
+        assert!(expected.contains(&format!("renamed, shared {shared}")));
+        assert_eq!(written(|out| state(out, &changed)), expected, "shared {shared}");
+        let expected = endpoints::frameworks(&changed, &none).expect("frameworks").to_string();
+        assert_eq!(frameworks(&changed), expected, "shared {shared}");
+        s = changed;
     }
 }
