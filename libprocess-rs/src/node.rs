@@ -491,8 +491,7 @@ impl Node {
     /// node, encoded and sent over the network otherwise.
     pub fn send<T: ProtoMessage>(&self, from: &Pid, to: &Pid, message: T) {
         if to.address() != self.inner.address {
-            let body = Bytes::from(message.encode_to_vec());
-            self.send_remote(from, to, MessageName::of::<T>(), body);
+            self.send_remote_typed(from, to, &message);
             return;
         }
         // Message ring: the one place a local message's type is known.
@@ -543,6 +542,19 @@ impl Node {
         } else {
             self.send_remote(from, to, name, body);
         }
+    }
+
+    /// [`Node::send_remote`] for a typed message: over TCP, with no message ring
+    /// recording, its protobuf is encoded straight into the request (no body of its own).
+    fn send_remote_typed<T: ProtoMessage>(&self, from: &Pid, to: &Pid, message: &T) {
+        if !self.inner.ring.is_armed()
+            && let Some(Transport::Tcp(tcp)) = &*self.inner.transport.read()
+        {
+            tcp.send_typed(self, from, to, &MessageName::of::<T>(), message);
+            return;
+        }
+        let body = Bytes::from(message.encode_to_vec());
+        self.send_remote(from, to, MessageName::of::<T>(), body);
     }
 
     fn send_remote(&self, from: &Pid, to: &Pid, name: MessageName, body: Bytes) {

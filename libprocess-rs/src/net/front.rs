@@ -10,7 +10,9 @@
 //!    since a connection carries one peer's traffic), delivered through
 //!    [`Node::deliver`] with its body as a slice of the buffer, and answered `202`,
 //!    `404`, `400` or `503` as the router answers it (`router.rs`).
-//! 3. The answers to everything one read brought go out in one write.
+//! 3. The answers go out together: written once [`ANSWER_DELAY`] has passed since the
+//!    oldest of them, or when they fill [`ANSWER_BYTES`], or before the connection goes
+//!    to hyper or closes.
 //! 4. The first request that is not a plain message (an HTTP endpoint, a browser, curl,
 //!    a v1 API call, a stream, a malformed or oversized message) ends this loop: the
 //!    connection and the bytes read but not served go to hyper ([`Prefixed`]), which
@@ -28,7 +30,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Weak;
 use std::task::{Context, Poll};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::StatusCode;
@@ -59,9 +61,19 @@ enum Waiting {
     Body(Instant),
 }
 
+/// How long the answers to messages from libprocess peers (`User-Agent: libprocess/...`)
+/// may wait to be written together. Such a peer discards them (Mesos: process.cpp
+/// `ignore_recv_data`), so a connection carrying one message at a time
+/// writes its `202`s a few dozen to a write instead of one write (and, at the peer, one
+/// wake-up and one read) per message. Any other sender's answers are written at once.
+const ANSWER_DELAY: Duration = Duration::from_millis(1);
+
+/// Answers written at once, without waiting for [`ANSWER_DELAY`], past this many bytes.
+const ANSWER_BYTES: usize = 16 * 1024;
+
 /// Serves libprocess messages on `stream` until it closes (`None`) or a request that is
 /// not a plain message arrives: then the bytes read and not yet served are returned, and
-/// hyper serves the connection from there.
+/// hyper serves the connection from there (after every answer before it is written).
 pub(super) async fn serve_messages<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     node: &Weak<NodeInner>,
@@ -72,22 +84,23 @@ pub(super) async fn serve_messages<S: AsyncRead + AsyncWrite + Unpin>(
         Limits { max_header_bytes: config.max_header_bytes, max_body_bytes: config.max_body_bytes };
     let mut buffer = BytesMut::with_capacity(READ_BYTES);
     let mut answers = Vec::new();
+    // When the answers not yet written are due (`ANSWER_DELAY` after the oldest).
+    let mut answers_due: Option<Instant> = None;
     let mut heads = Heads::default();
     let mut waiting = Waiting::Idle;
-    // On a single-threaded node (`io_threads = 0`) this loop runs on the arbiter of the
-    // processes it delivers to: letting them run before the answers are written puts
-    // their messages on the wire first (a request's reply, rather than its `202`, is what
-    // the peer waits for). Elsewhere the processes run on other threads anyway.
-    let answers_after_processes = actix_rt::Arbiter::try_current().is_some();
     loop {
-        let served = serve_buffered(&mut buffer, &mut answers, &mut heads, node, &limits, via);
+        let mut prompt = false;
+        let served =
+            serve_buffered(&mut buffer, &mut answers, &mut heads, node, &limits, via, &mut prompt);
         if !answers.is_empty() {
-            if answers_after_processes {
-                tokio::task::yield_now().await;
+            // Before hyper answers anything on this connection, every answer before it; and
+            // at once to a sender that is not a libprocess peer (it may wait for it).
+            if prompt || matches!(served, Served::Other) || answers.len() >= ANSWER_BYTES {
+                write_answers(stream, &mut answers).await.ok()?;
+                answers_due = None;
+            } else if answers_due.is_none() {
+                answers_due = Some(Instant::now() + ANSWER_DELAY);
             }
-            stream.write_all(&answers).await.ok()?;
-            stream.flush().await.ok()?;
-            answers.clear();
         }
         waiting = match served {
             Served::All => Waiting::Idle,
@@ -106,16 +119,25 @@ pub(super) async fn serve_messages<S: AsyncRead + AsyncWrite + Unpin>(
         if buffer.capacity() - buffer.len() < READ_BYTES / 4 {
             buffer.reserve(READ_BYTES);
         }
-        let read = match waiting {
-            Waiting::Idle => Ok(stream.read_buf(&mut buffer).await),
-            Waiting::Head(deadline) | Waiting::Body(deadline) => {
-                tokio::time::timeout_at(deadline, stream.read_buf(&mut buffer)).await
-            }
+        let deadline = match (waiting.deadline(), answers_due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let read = match deadline {
+            None => Ok(stream.read_buf(&mut buffer).await),
+            Some(deadline) => tokio::time::timeout_at(deadline, stream.read_buf(&mut buffer)).await,
         };
         match read {
-            // End of stream (every answer is written) or a broken connection.
-            Ok(Ok(0)) | Ok(Err(_)) => return None,
-            Ok(Ok(_)) => {}
+            Ok(Ok(read)) if read > 0 => {}
+            // End of stream or a broken connection: what is answered goes out if it can.
+            Ok(_) => {
+                let _ = write_answers(stream, &mut answers).await;
+                return None;
+            }
+            Err(_elapsed) if answers_due.is_some_and(|due| due <= Instant::now()) => {
+                write_answers(stream, &mut answers).await.ok()?;
+                answers_due = None;
+            }
             Err(_elapsed) => {
                 if let Waiting::Body(_) = waiting {
                     // As the hyper path answers a body that does not arrive in time.
@@ -124,16 +146,37 @@ pub(super) async fn serve_messages<S: AsyncRead + AsyncWrite + Unpin>(
                     }
                     let text = "request body not received in time";
                     write_answer(&mut answers, StatusCode::REQUEST_TIMEOUT, text, &http_date());
-                    let _ = stream.write_all(&answers).await;
-                    let _ = stream.flush().await;
                 }
+                let _ = write_answers(stream, &mut answers).await;
                 return None;
             }
         }
     }
 }
 
+/// Writes the answers that wait, if any, and empties them.
+async fn write_answers<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    answers: &mut Vec<u8>,
+) -> io::Result<()> {
+    if answers.is_empty() {
+        return Ok(());
+    }
+    stream.write_all(answers).await?;
+    stream.flush().await?;
+    answers.clear();
+    Ok(())
+}
+
 impl Waiting {
+    /// When the connection stops waiting, if ever.
+    fn deadline(self) -> Option<Instant> {
+        match self {
+            Waiting::Idle => None,
+            Waiting::Head(deadline) | Waiting::Body(deadline) => Some(deadline),
+        }
+    }
+
     fn from_deadline(deadline: Instant, head_done: bool) -> Waiting {
         if head_done { Waiting::Body(deadline) } else { Waiting::Head(deadline) }
     }
@@ -150,7 +193,8 @@ enum Served {
     Other,
 }
 
-/// Serves every whole message at the start of `buffer`, appending their answers.
+/// Serves every whole message at the start of `buffer`, appending their answers; sets
+/// `prompt` when one of them is not from a libprocess peer.
 fn serve_buffered(
     buffer: &mut BytesMut,
     answers: &mut Vec<u8>,
@@ -158,6 +202,7 @@ fn serve_buffered(
     node: &Weak<NodeInner>,
     limits: &Limits,
     via: Connection,
+    prompt: &mut bool,
 ) -> Served {
     // One upgrade and one clock read for all that one read brought.
     let node = node.upgrade().map(Node::from_inner);
@@ -169,6 +214,7 @@ fn serve_buffered(
         }
         let (resolved, body, len) = match decoder::decode(buffer, limits) {
             Decoded::Message(request) => {
+                *prompt |= !request.user_agent.is_some_and(|a| a.starts_with(b"libprocess/"));
                 let resolved = node.as_ref().map(|node| heads.resolve(&request, node.address()));
                 (resolved, request.body, request.len)
             }

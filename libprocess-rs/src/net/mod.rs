@@ -152,7 +152,22 @@ impl Tcp {
     /// Sends an encoded message to `to`'s node over the persistent connection (the lane's
     /// own, when `from` is a lane process).
     pub(crate) fn send(&self, node: &Node, from: &Pid, to: &Pid, name: &MessageName, body: &[u8]) {
-        let bytes = crate::wire::encode_named(from, to, name, body);
+        self.send_encoded(node, from, to, crate::wire::encode_named(from, to, name, body));
+    }
+
+    /// [`Tcp::send`] for a typed message, encoded straight into its request.
+    pub(crate) fn send_typed<T: prost::Message>(
+        &self,
+        node: &Node,
+        from: &Pid,
+        to: &Pid,
+        name: &MessageName,
+        message: &T,
+    ) {
+        self.send_encoded(node, from, to, crate::wire::encode_typed(from, to, name, message));
+    }
+
+    fn send_encoded(&self, node: &Node, from: &Pid, to: &Pid, bytes: bytes::Bytes) {
         let outbound =
             if self.lane.carries(from.id()) { &self.lane.outbound } else { &self.outbound };
         outbound.send(node, to.address(), bytes);
