@@ -272,7 +272,11 @@ async fn e2e1(root: &Path, agents: usize, options: Options) -> Figures {
     };
     tokio::time::timeout(limit, busy.notify.notified()).await.expect("every agent ran a task");
     progress.abort();
-    eprintln!("e2e1_real: every agent ran a task; {} ms of warm-up", options.warmup_ms);
+    eprintln!(
+        "e2e1_real: every agent ran a task; {} ms of warm-up; leader pid {}",
+        options.warmup_ms,
+        leader_pid(&busy, &masters)
+    );
     tokio::time::sleep(Duration::from_millis(options.warmup_ms)).await;
     let running = busy.running.load(Ordering::Relaxed);
     let steady_kib = rss_kib(leader_pid(&busy, &masters));
