@@ -271,8 +271,7 @@ pub fn apply_call(core: &mut Allocator<Resources>, call: AllocatorCall, now: Dur
         }
         AllocatorCall::Recover { framework_id, agent_id, resources, refuse_seconds } => {
             let mut result = Ok(());
-            for (role, mut by_role) in resources.allocations() {
-                by_role.unallocate();
+            for (role, by_role) in resources.allocations_unallocated() {
                 let recovered = core.on_recover_resources(
                     &framework_id,
                     &agent_id,

@@ -138,7 +138,12 @@ impl MasterCore {
         };
         if !was_terminal && new_state.is_terminal() {
             let agent_id = AgentId::from(&task.slave_id);
-            let resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
+            // Validated at launch; resources that do not parse (a task rebuilt from an
+            // agent's report) give back nothing: `add_protos` adds nothing then.
+            let mut resources = Resources::new();
+            if let Err(error) = resources.add_protos(&task.resources) {
+                tracing::debug!(%task_id, %error, "a finished task's resources did not parse");
+            }
             self.count_terminal(new_state);
             self.release_task_resources(framework_id, &agent_id, &resources);
         }
