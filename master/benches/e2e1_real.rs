@@ -23,8 +23,9 @@
 //! 3. `--frameworks` emulated frameworks (on another thread) launch one task on every
 //!    offer, as the paper's do. Once every agent ran a task, `--warmup-ms` more pass
 //!    (tasks end and are replaced: steady state).
-//! 4. Then, one at a time, `--probes` new frameworks subscribe and launch one task each;
-//!    each is timed from its SUBSCRIBE to its subscription, its first offer, its first
+//! 4. Then, one at a time, `--probes` new frameworks subscribe and launch one task each,
+//!    on a node and thread of their own (not behind the emulated agents' traffic); each
+//!    is timed from its SUBSCRIBE to its subscription, its first offer, its first
 //!    offer that holds the task, and the task's `TASK_RUNNING`. The overhead is the time
 //!    spent in the masters and the allocator: to the first offer, plus from the offer
 //!    that holds the task to `TASK_RUNNING` (the wait between the two, for a running
@@ -117,7 +118,13 @@ fn node() -> Node {
     Node::builder("127.0.0.1:0".parse().expect("an address")).start().expect("bind 127.0.0.1")
 }
 
-async fn probe(scheduler_node: &Node, masters: &Masters, number: usize) -> Probe {
+/// One probe framework, spawned on `thread` of `probe_node` (their own: see `e2e1`).
+async fn probe(
+    probe_node: &Node,
+    thread: &actix_rt::Arbiter,
+    masters: &Masters,
+    number: usize,
+) -> Probe {
     let (tx, mut rx) = mpsc::unbounded_channel::<FrameworkEvent>();
     let report: FrameworkReport = Arc::new(move |e| {
         let _ = tx.send(e);
@@ -127,7 +134,9 @@ async fn probe(scheduler_node: &Node, masters: &Masters, number: usize) -> Probe
     let framework =
         Framework::new(number, format!("probe{number}"), detector, (1.0, 512.0), 1, report)
             .with_task_limit(1);
-    scheduler_node.spawn(format!("scheduler({})", number + 1), framework).expect("spawn");
+    probe_node
+        .spawn_on(&thread.handle(), format!("scheduler({})", number + 1), move || framework)
+        .expect("spawn");
     let (mut start, mut probe) = (None::<Time>, Probe::default());
     let since = |t: Time, start: Option<Time>| {
         t.saturating_since(start.expect("subscribing first")).as_secs_f64()
@@ -272,7 +281,11 @@ async fn e2e1(root: &Path, agents: usize, options: Options) -> Figures {
     };
     tokio::time::timeout(limit, busy.notify.notified()).await.expect("every agent ran a task");
     progress.abort();
-    eprintln!("e2e1_real: every agent ran a task; {} ms of warm-up", options.warmup_ms);
+    eprintln!(
+        "e2e1_real: every agent ran a task; {} ms of warm-up; leader pid {}",
+        options.warmup_ms,
+        leader_pid(&busy, &masters)
+    );
     tokio::time::sleep(Duration::from_millis(options.warmup_ms)).await;
     let running = busy.running.load(Ordering::Relaxed);
     let steady_kib = rss_kib(leader_pid(&busy, &masters));
@@ -283,11 +296,17 @@ async fn e2e1(root: &Path, agents: usize, options: Options) -> Figures {
         busy.reregistered.load(Ordering::Relaxed)
     );
 
+    // The probes get a node and a thread of their own, as the paper's test framework had
+    // its own machine: on the agents' node, every message to a probe waited behind the
+    // 50,000 agents' traffic on that node's thread, which is the bench's, not the masters'.
+    let (probe_thread, probe_node) = on_thread(node).await;
     let mut probes = Vec::new();
     for p in 0..options.probes {
-        probes.push(probe(&agent_node, &masters, options.frameworks + p).await);
+        probes.push(probe(&probe_node, &probe_thread, &masters, options.frameworks + p).await);
         tokio::time::sleep(Duration::from_secs(1)).await; // Probes one by one.
     }
+    probe_node.shutdown().await;
+    probe_thread.stop();
     scheduler_node.shutdown().await;
     agent_node.shutdown().await;
     scheduler_thread.stop();

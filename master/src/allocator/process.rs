@@ -181,99 +181,7 @@ impl AllocatorProcess {
     /// One call from the master.
     pub fn on_call(&mut self, call: AllocatorCall, ctx: &mut Context<'_, Self>) {
         let now = ctx.now().since_epoch();
-        let (result, trigger) = match call {
-            AllocatorCall::AddAgent { agent_id, hostname, total, used } => {
-                let used = used
-                    .into_iter()
-                    .map(|(framework_id, role, resources)| Used { framework_id, role, resources })
-                    .collect();
-                let spec = AgentSpec { hostname, ..AgentSpec::default() };
-                (self.core.on_add_agent(agent_id, spec, total, used), true)
-            }
-            AllocatorCall::RemoveAgent { agent_id } => {
-                (self.core.on_remove_agent(&agent_id), false)
-            }
-            AllocatorCall::ActivateAgent { agent_id } => {
-                (self.core.on_activate_agent(&agent_id), true)
-            }
-            AllocatorCall::DeactivateAgent { agent_id } => {
-                (self.core.on_deactivate_agent(&agent_id), false)
-            }
-            AllocatorCall::AddFramework { framework_id, info, suppressed_roles, active } => (
-                self.core.on_add_framework(framework_id, spec(&info, suppressed_roles), active),
-                active,
-            ),
-            AllocatorCall::UpdateFramework { framework_id, info, suppressed_roles } => {
-                (self.core.on_update_framework(&framework_id, spec(&info, suppressed_roles)), true)
-            }
-            AllocatorCall::RemoveFramework { framework_id } => {
-                (self.core.on_remove_framework(&framework_id), true)
-            }
-            AllocatorCall::ActivateFramework { framework_id } => {
-                (self.core.on_activate_framework(&framework_id), true)
-            }
-            AllocatorCall::DeactivateFramework { framework_id } => {
-                (self.core.on_deactivate_framework(&framework_id), false)
-            }
-            AllocatorCall::Recover { framework_id, agent_id, resources, refuse_seconds } => {
-                let mut result = Ok(());
-                for (role, mut by_role) in resources.allocations() {
-                    by_role.unallocate();
-                    let recovered = self.core.on_recover_resources(
-                        &framework_id,
-                        &agent_id,
-                        &role,
-                        &by_role,
-                        refuse_seconds,
-                        now,
-                    );
-                    result = result.and(recovered);
-                }
-                (result, true)
-            }
-            AllocatorCall::UpdateAllocation {
-                framework_id,
-                agent_id,
-                role,
-                consumed,
-                converted,
-            } => (
-                self.core.on_update_allocation(
-                    &framework_id,
-                    &agent_id,
-                    &role,
-                    &consumed,
-                    &converted,
-                ),
-                false,
-            ),
-            AllocatorCall::UpdateAvailable { agent_id, consumed, converted } => {
-                (self.core.on_update_available(&agent_id, &consumed, &converted), true)
-            }
-            AllocatorCall::Suppress { framework_id, roles } => {
-                (self.core.on_suppress_offers(&framework_id, &roles.into_iter().collect()), false)
-            }
-            AllocatorCall::Revive { framework_id, roles } => {
-                (self.core.on_revive_offers(&framework_id, &roles.into_iter().collect()), true)
-            }
-            AllocatorCall::UpdateWeights { weights } => {
-                (self.core.on_update_weights(&weights), true)
-            }
-            AllocatorCall::UpdateQuota { role, quota } => {
-                (self.core.on_update_quota(&role, quota), true)
-            }
-            AllocatorCall::UpdateUnavailability { agent_id, unavailability } => {
-                (self.core.on_update_unavailability(&agent_id, unavailability), true)
-            }
-            AllocatorCall::UpdateInverseOffer { agent_id, framework_id, refuse_seconds } => (
-                self.core.on_update_inverse_offer(&agent_id, &framework_id, refuse_seconds, now),
-                false,
-            ),
-        };
-        if let Err(error) = result {
-            tracing::warn!(%error, "allocator refused a call");
-        }
-        if trigger {
+        if apply_call(&mut self.core, call, now) {
             self.trigger(ctx);
         }
     }
@@ -327,6 +235,81 @@ impl AllocatorProcess {
             allocator.schedule_batch(ctx);
         });
     }
+}
+
+/// Applies one call from the master to the allocator's core at `now` (time since the
+/// epoch, for decline filters); true when it calls for an event-triggered allocation.
+/// The actor's [`AllocatorProcess::on_call`] is this plus the trigger; the in-process
+/// launch-cycle bench (`benches/launch_cycle.rs`) drives the core with it too.
+pub fn apply_call(core: &mut Allocator<Resources>, call: AllocatorCall, now: Duration) -> bool {
+    let (result, trigger) = match call {
+        AllocatorCall::AddAgent { agent_id, hostname, total, used } => {
+            let used = used
+                .into_iter()
+                .map(|(framework_id, role, resources)| Used { framework_id, role, resources })
+                .collect();
+            let spec = AgentSpec { hostname, ..AgentSpec::default() };
+            (core.on_add_agent(agent_id, spec, total, used), true)
+        }
+        AllocatorCall::RemoveAgent { agent_id } => (core.on_remove_agent(&agent_id), false),
+        AllocatorCall::ActivateAgent { agent_id } => (core.on_activate_agent(&agent_id), true),
+        AllocatorCall::DeactivateAgent { agent_id } => (core.on_deactivate_agent(&agent_id), false),
+        AllocatorCall::AddFramework { framework_id, info, suppressed_roles, active } => {
+            (core.on_add_framework(framework_id, spec(&info, suppressed_roles), active), active)
+        }
+        AllocatorCall::UpdateFramework { framework_id, info, suppressed_roles } => {
+            (core.on_update_framework(&framework_id, spec(&info, suppressed_roles)), true)
+        }
+        AllocatorCall::RemoveFramework { framework_id } => {
+            (core.on_remove_framework(&framework_id), true)
+        }
+        AllocatorCall::ActivateFramework { framework_id } => {
+            (core.on_activate_framework(&framework_id), true)
+        }
+        AllocatorCall::DeactivateFramework { framework_id } => {
+            (core.on_deactivate_framework(&framework_id), false)
+        }
+        AllocatorCall::Recover { framework_id, agent_id, resources, refuse_seconds } => {
+            let mut result = Ok(());
+            for (role, by_role) in resources.allocations_unallocated() {
+                let recovered = core.on_recover_resources(
+                    &framework_id,
+                    &agent_id,
+                    &role,
+                    &by_role,
+                    refuse_seconds,
+                    now,
+                );
+                result = result.and(recovered);
+            }
+            (result, true)
+        }
+        AllocatorCall::UpdateAllocation { framework_id, agent_id, role, consumed, converted } => (
+            core.on_update_allocation(&framework_id, &agent_id, &role, &consumed, &converted),
+            false,
+        ),
+        AllocatorCall::UpdateAvailable { agent_id, consumed, converted } => {
+            (core.on_update_available(&agent_id, &consumed, &converted), true)
+        }
+        AllocatorCall::Suppress { framework_id, roles } => {
+            (core.on_suppress_offers(&framework_id, &roles.into_iter().collect()), false)
+        }
+        AllocatorCall::Revive { framework_id, roles } => {
+            (core.on_revive_offers(&framework_id, &roles.into_iter().collect()), true)
+        }
+        AllocatorCall::UpdateWeights { weights } => (core.on_update_weights(&weights), true),
+        AllocatorCall::UpdateQuota { role, quota } => (core.on_update_quota(&role, quota), true),
+        AllocatorCall::UpdateUnavailability { agent_id, unavailability } => {
+            (core.on_update_unavailability(&agent_id, unavailability), true)
+        }
+        AllocatorCall::UpdateInverseOffer { agent_id, framework_id, refuse_seconds } => {
+            (core.on_update_inverse_offer(&agent_id, &framework_id, refuse_seconds, now), false)
+        }
+    };
+    if let Err(error) = result {
+        tracing::warn!(%error, "allocator refused a call");
+    }
+    trigger
 }
 
 fn spec(info: &mesos::FrameworkInfo, suppressed: Vec<String>) -> FrameworkSpec {

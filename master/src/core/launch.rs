@@ -121,8 +121,14 @@ impl MasterCore {
         now: Time,
     ) -> Resources {
         use offer::operation::Type;
-        // Every offer of an ACCEPT is for one role (see `validate_offers`).
-        let role = available.allocations().into_keys().next().unwrap_or_default();
+        // Every offer of an ACCEPT is for one role (see `validate_offers`); the least
+        // name, as `allocations()` would give first, read without grouping copies.
+        let role: String = available
+            .iter()
+            .filter_map(|r| r.allocation_info.as_ref()?.role.as_deref())
+            .min()
+            .unwrap_or_default()
+            .to_string();
         let role = role.as_str();
         let mut launched: Vec<TaskId> = Vec::new();
         for operation in operations {
@@ -136,7 +142,9 @@ impl MasterCore {
                     now,
                 ),
                 Type::Launch => {
-                    for task in launch_tasks(&operation) {
+                    // The call is ours: its tasks are moved out, not copied.
+                    let tasks = operation.launch.map(|l| l.task_infos).unwrap_or_default();
+                    for task in tasks {
                         if let Some((task_id, used)) = self.launch_task(
                             framework_id,
                             agent_id,
@@ -356,7 +364,11 @@ impl MasterCore {
             user: Some(super::authorization::run_task_user(task, framework_info)),
             limits: task.limits.clone(),
         };
-        let task_resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
+        // Validated already (`validate_task`); summed where they lie, not copied first.
+        let mut task_resources = Resources::new();
+        if let Err(error) = task_resources.add_protos(&task.resources) {
+            tracing::warn!(%task_id, %error, "a launched task's resources did not parse");
+        }
         self.task_added(&record);
         if let Some(framework) = self.frameworks.get_mut(framework_id) {
             framework.tasks.insert(task_id.clone(), record);

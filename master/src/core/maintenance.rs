@@ -97,6 +97,11 @@ impl MasterCore {
         hostname: &str,
         pid: &Pid,
     ) -> Option<mesos::Unavailability> {
+        // Asked for every offer: with no machine under maintenance (the usual case) no key
+        // is built, which costs two strings.
+        if self.machines.is_empty() {
+            return None;
+        }
         self.machines.get(&Self::machine_of(hostname, pid)).and_then(|m| m.unavailability)
     }
 

@@ -469,7 +469,8 @@ pub struct MasterCore {
     pub(crate) operations: operations_feedback::OperationBook,
     /// Whether anyone streams the operator API's events ([`Self::set_operator_subscribers`]):
     /// without subscribers no `TaskAdded` event is made, each a copy of a whole task (a
-    /// quarter of the work of re-admitting an agent with 10 tasks after a failover).
+    /// quarter of the work of re-admitting an agent with 10 tasks after a failover), and
+    /// no `TaskUpdated`, a copy of each status update.
     pub(crate) task_events: bool,
 }
 
@@ -633,7 +634,7 @@ impl MasterCore {
     }
 
     /// Tells the core whether the operator API has subscribers, who are the only readers
-    /// of `TaskAdded` events: the actor says so whenever its set of subscribers changes
+    /// of `TaskAdded` and `TaskUpdated` events: the actor says so whenever its set of subscribers changes
     /// and whenever it replaces the core.
     pub fn set_operator_subscribers(&mut self, any: bool) {
         self.task_events = any;

@@ -66,9 +66,14 @@ impl MasterCore {
     /// waiting for the allocator in `Master::_operation`).
     fn fits_agent(&self, allocation: &AllocationDecision) -> bool {
         let Some(agent) = self.agents.get(&allocation.agent_id) else { return false };
-        let wanted: Resources = allocation.resources.values().sum();
-        let fits = agent.total.contains(&wanted);
+        // One role (the usual case): its resources are checked as they are, not summed
+        // into a copy first.
+        let fits = match allocation.resources.len() {
+            1 => allocation.resources.values().all(|wanted| agent.total.contains(wanted)),
+            _ => agent.total.contains(&allocation.resources.values().sum()),
+        };
         if !fits {
+            let wanted: Resources = allocation.resources.values().sum();
             tracing::info!(agent_id = %allocation.agent_id, %wanted, total = %agent.total, "allocation no longer fits the agent: handing it back");
         }
         fits

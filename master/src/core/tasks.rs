@@ -60,12 +60,13 @@ impl MasterCore {
     }
 
     /// `StatusUpdateMessage` from an agent: record the task's new state, give back the
-    /// resources of a terminal task, and forward the update to the framework.
+    /// resources of a terminal task, and forward the update to the framework. `_now` is
+    /// not needed: the agent's update goes on as it came, with its own timestamps.
     pub fn on_status_update(
         &mut self,
         from: &libprocess::Pid,
         message: internal::StatusUpdateMessage,
-        now: Time,
+        _now: Time,
     ) -> Result<(), MasterError> {
         let update = message.update;
         let Some(agent_id) = update.slave_id.as_ref().map(AgentId::from) else {
@@ -89,7 +90,10 @@ impl MasterCore {
             .map(|s| mesos::TaskState::try_from(s).unwrap_or(mesos::TaskState::TaskLost));
         self.record_status(&framework_id, &task_id, &update.status, latest, update.uuid.clone());
         self.stats.valid_status_updates += 1;
-        self.forward_update(&framework_id, &agent_id, update.status.clone(), Some(update), now);
+        // The agent's own update goes on as it came (Mesos: master.cpp `Master::forward`),
+        // with the agent's pid so that old drivers can acknowledge it directly.
+        let agent_pid = self.agents.get(&agent_id).map(|a| a.pid.to_string());
+        self.deliver_update(&framework_id, update, agent_pid);
         Ok(())
     }
 
@@ -119,18 +123,27 @@ impl MasterCore {
             task.statuses.remove(0);
         }
         let current = task.state();
-        self.outbox.push(super::Output::Event(super::MasterEvent::TaskUpdated {
-            framework_id: framework_id.clone(),
-            status: Box::new(status.clone()),
-            state: current,
-        }));
+        // Only the operator API's subscribers read it: without them, no copy of the status
+        // (as for `TaskAdded`, see `MasterCore::task_added`).
+        if self.task_events {
+            self.event(super::MasterEvent::TaskUpdated {
+                framework_id: framework_id.clone(),
+                status: Box::new(status.clone()),
+                state: current,
+            });
+        }
         let Some(task) = self.frameworks.get(framework_id).and_then(|f| f.tasks.get(task_id))
         else {
             return;
         };
         if !was_terminal && new_state.is_terminal() {
             let agent_id = AgentId::from(&task.slave_id);
-            let resources = Resources::from_protos(task.resources.clone()).unwrap_or_default();
+            // Validated at launch; resources that do not parse (a task rebuilt from an
+            // agent's report) give back nothing: `add_protos` adds nothing then.
+            let mut resources = Resources::new();
+            if let Err(error) = resources.add_protos(&task.resources) {
+                tracing::debug!(%task_id, %error, "a finished task's resources did not parse");
+            }
             self.count_terminal(new_state);
             self.release_task_resources(framework_id, &agent_id, &resources);
         }

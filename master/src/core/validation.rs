@@ -46,9 +46,8 @@ pub(crate) fn validate_task(
     if task.resources.is_empty() {
         return Err("Task uses no resources".into());
     }
-    let task_resources = Resources::from_protos(task.resources.clone())
-        .map_err(|e| format!("Task uses invalid resources: {e}"))?;
-    let mut needed = task_resources;
+    let mut needed = Resources::new();
+    needed.add_protos(&task.resources).map_err(|e| format!("Task uses invalid resources: {e}"))?;
     if let Some(executor) = &task.executor {
         let executor_id = ExecutorId::from(&executor.executor_id);
         executor_id.validate().map_err(|e| format!("Executor ID is invalid: {e}"))?;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use mesos_proto::mesos::{self, scheduler, task_status};
 
-use super::support::{Cluster, SchedMsg, agent_framework_offer, task};
+use super::support::{Cluster, SchedMsg, agent_framework_offer, framework_info, task};
 
 /// `MasterTest.OfferTimeout`: an offer held past `--offer_timeout` is rescinded and its
 /// resources offered again.
@@ -19,6 +19,22 @@ async fn master_test_offer_timeout() {
     let again = scheduler.offers();
     assert_eq!(again.len(), 1);
     assert_ne!(again[0].id, offer.id, "a new offer id");
+}
+
+/// A new framework is offered at once, not at the next batch round a full
+/// `--allocation_interval` away (Mesos: hierarchical.cpp
+/// `HierarchicalAllocatorProcess::addFramework` triggers an allocation): with the clock
+/// paused, its SUBSCRIBE alone brings the offer (E2E-1's probe, docs/benchmarks.md).
+#[actix_rt::test]
+async fn new_framework_offered_without_waiting_for_the_batch_round() {
+    let cluster = Cluster::start(|_| {});
+    let mut agent = cluster.agent("cpus:2;mem:1024");
+    agent.register(&cluster).await;
+    cluster.advance(Duration::from_secs(1)).await; // A batch round with no framework.
+    let mut scheduler = cluster.scheduler();
+    scheduler.subscribe(&cluster, framework_info("fw")).await;
+    cluster.settle().await;
+    assert_eq!(scheduler.offers().len(), 1, "offered with no clock advance");
 }
 
 /// `MasterTest.LaunchDuplicateOfferLost`: accepting the same offer twice in one call is
