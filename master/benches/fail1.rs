@@ -5,6 +5,7 @@
 //! ```text
 //! cargo bench -p mesos-master --bench fail1 -- [--agents 1000,5000] [--runs 3]
 //!     [--frameworks 5] [--tasks 2] [--window 1000] [--election-ticks 5] [--one-thread]
+//!     [--idle-s 0]
 //! ```
 //!
 //! The three raft masters of HA-1 (`cluster/mod.rs`: TCP on 127.0.0.1, one OS process,
@@ -25,6 +26,12 @@
 //!    it with all their tasks. Timed from the kill until every agent has its
 //!    `SlaveReregisteredMessage` from the new leader, which must then hold every agent
 //!    and every task as running.
+//! 3. Memory: this process's RSS (all three masters and the agents) before the kill, once
+//!    every agent is back, and after `--idle-s` seconds more with nothing happening but
+//!    pings (how much mimalloc gives back at idle, docs/libprocess.md "The allocator");
+//!    and the minor page faults the process took from the kill until every agent was
+//!    back (each a page the kernel zeroed and mapped: a count the machine's load does
+//!    not change, unlike the wall clock).
 
 mod cluster;
 
@@ -32,15 +39,14 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use cluster::{
-    Cluster, agent_report, holds, list, median, on_thread, spawn_agent, tcp_node, wait_back,
+    Cluster, agent_report, holds, list, median, minor_faults, on_thread, rss_kib, spawn_agent,
+    tcp_node, wait_back,
 };
 use mesos_emulate::{Agent, Detector, load::running};
 use mesos_proto::mesos;
 use mesos_proto::resources::Resources;
 use tokio::sync::mpsc;
 
-/// One run: (s until every agent re-registered with the first leader, `window` agents at a
-/// time, s from the kill to a new leader, s from the kill until every agent is back with it).
 /// The command line's settings besides the agent counts and runs.
 #[derive(Clone, Copy)]
 struct Options {
@@ -51,15 +57,27 @@ struct Options {
     /// Agents starting at once in the set-up (0: all).
     window: usize,
     election_ticks: usize,
+    /// Seconds to wait after the failover before reading the RSS at idle (0: not read).
+    idle_s: u64,
 }
 
-async fn fail1(
-    root: &std::path::Path,
-    agents: usize,
-    run: usize,
-    options: Options,
-) -> (f64, f64, f64) {
-    let Options { frameworks, tasks, threads, window, election_ticks } = options;
+/// What one run measured.
+struct Figures {
+    /// Seconds until every agent re-registered with the first leader, `window` at a time.
+    setup_s: f64,
+    /// Seconds from the kill to a new leader.
+    leader_s: f64,
+    /// Seconds from the kill until every agent is back with the new leader.
+    back_s: f64,
+    /// Minor page faults of this process from the kill until every agent was back.
+    faults: u64,
+    /// This process's RSS in KiB: before the kill, once every agent was back, after
+    /// `idle_s` more seconds (0 when not read).
+    rss_kib: (u64, u64, u64),
+}
+
+async fn fail1(root: &std::path::Path, agents: usize, run: usize, options: Options) -> Figures {
+    let Options { frameworks, tasks, threads, window, election_ticks, idle_s } = options;
     let window = if window == 0 { agents } else { window };
     let tag = format!("fail1-{agents}");
     let mut cluster = Cluster::start(root, &tag, run, threads, election_ticks).await;
@@ -141,8 +159,10 @@ async fn fail1(
     eprintln!("fail1: {agents} agents set up, run {run}; killing the leader in 1 s");
     tokio::time::sleep(Duration::from_secs(1)).await;
 
+    let (rss_before, faults_before) = (rss_kib(), minor_faults());
     let (killed, led) = cluster.kill_leader().await;
     let (back, _) = wait_back(&mut rx, killed, agents, 0, limit).await;
+    let (rss_back, faults) = (rss_kib(), minor_faults().saturating_sub(faults_before));
     assert_eq!(
         holds(&cluster.masters[cluster.leader].1).await,
         expected,
@@ -167,7 +187,19 @@ async fn fail1(
          (undecoded)",
         reregistrations as f64 / agents as f64
     );
-    let figures = ((first - started).as_secs_f64(), led, (back - killed).as_secs_f64());
+    let rss_idle = if idle_s > 0 {
+        tokio::time::sleep(Duration::from_secs(idle_s)).await;
+        rss_kib()
+    } else {
+        0
+    };
+    let figures = Figures {
+        setup_s: (first - started).as_secs_f64(),
+        leader_s: led,
+        back_s: (back - killed).as_secs_f64(),
+        faults,
+        rss_kib: (rss_before, rss_back, rss_idle),
+    };
     agent_node.shutdown().await;
     if let Some(arbiter) = agent_thread {
         arbiter.stop();
@@ -196,7 +228,8 @@ fn main() {
     let threads = !args.iter().any(|a| a == "--one-thread");
     let window = list(&args, "--window", &[1000])[0];
     let election_ticks = list(&args, "--election-ticks", &[5])[0].max(1);
-    let options = Options { frameworks, tasks, threads, window, election_ticks };
+    let idle_s = list(&args, "--idle-s", &[0])[0] as u64;
+    let options = Options { frameworks, tasks, threads, window, election_ticks, idle_s };
     let root = tempfile::tempdir().expect("a temporary folder");
     println!(
         "FAIL-1: 3 masters on 127.0.0.1 TCP, raft + sled (elections after {}-{} ms), {}; \
@@ -211,26 +244,41 @@ fn main() {
     );
     println!(
         "| agents | running tasks | to a leading master | all agents back after the kill \
-         | agents/s from the kill | agents/s once a leader acts | runs (set-up / leader / back s) |"
+         | agents/s from the kill | agents/s once a leader acts | runs (set-up / leader / back s) \
+         | minor faults in the failover | process RSS before the kill / back / idle (MiB) |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     actix_rt::System::new().block_on(async move {
         for &agents in &agent_counts {
             let mut results = Vec::new();
             for run in 0..runs {
                 results.push(fail1(root.path(), agents, run, options).await);
             }
-            let each: Vec<String> =
-                results.iter().map(|(f, l, b)| format!("{f:.2}/{l:.2}/{b:.2}")).collect();
-            let back = median(results.iter().map(|r| r.2).collect());
-            let after_leader = median(results.iter().map(|r| r.2 - r.1).collect());
+            let each: Vec<String> = results
+                .iter()
+                .map(|r| format!("{:.2}/{:.2}/{:.2}", r.setup_s, r.leader_s, r.back_s))
+                .collect();
+            let faults: Vec<String> = results.iter().map(|r| r.faults.to_string()).collect();
+            let mib = |kib: u64| kib / 1024;
+            let rss: Vec<String> = results
+                .iter()
+                .map(|r| {
+                    let (before, back, idle) = r.rss_kib;
+                    let idle = if idle > 0 { mib(idle).to_string() } else { "-".into() };
+                    format!("{}/{}/{idle}", mib(before), mib(back))
+                })
+                .collect();
+            let back = median(results.iter().map(|r| r.back_s).collect());
+            let after_leader = median(results.iter().map(|r| r.back_s - r.leader_s).collect());
             println!(
-                "| {agents} | {} | {:.2} s | {back:.2} s | {:.0} | {:.0} | {} |",
+                "| {agents} | {} | {:.2} s | {back:.2} s | {:.0} | {:.0} | {} | {} | {} |",
                 agents * frameworks * tasks,
-                median(results.iter().map(|r| r.1).collect()),
+                median(results.iter().map(|r| r.leader_s).collect()),
                 agents as f64 / back,
                 agents as f64 / after_leader,
-                each.join(", ")
+                each.join(", "),
+                faults.join(", "),
+                rss.join(", ")
             );
         }
     });

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo bench -p mesos-master --bench fail1_real -- [--agents 1000,10000] [--runs 3]
-//!     [--frameworks 5] [--tasks 2] [--window 1000]
+//!     [--frameworks 5] [--tasks 2] [--window 1000] [--idle-s 0]
 //! ```
 //!
 //! 1. Three `mesos-master --registry=raft --masters=a,b,c --work_dir=<temp>` on 127.0.0.1,
@@ -20,6 +20,11 @@
 //!    from the kill until every agent reported `SlaveReregisteredMessage` from another
 //!    master (the agents' report stream); that master's metrics must then count every
 //!    agent and task again.
+//! 4. The new leader's RSS is read once every agent is back, and again after `--idle-s`
+//!    seconds with nothing happening but pings (what mimalloc gives back at idle,
+//!    docs/libprocess.md "The allocator"), with the minor page faults it took from the
+//!    kill until every agent was back (pages the kernel zeroed and mapped: a count the
+//!    machine's load does not change).
 //!
 //! Every master process is killed and the temporary folder removed at the end of a run.
 
@@ -33,7 +38,7 @@ use std::time::{Duration, Instant};
 use libprocess::{Node, Pid};
 use mesos_emulate::{AgentsConfig, Event, EventKind, Report, load, spawn_agents};
 use mesos_proto::resources::Resources;
-use real::{Masters, holds, list, median, on_thread, rss_kib};
+use real::{Masters, holds, list, load_average, median, minor_faults, on_thread, rss_kib};
 use tokio::sync::mpsc;
 
 /// The command line's settings besides the agent counts and runs.
@@ -42,13 +47,22 @@ struct Options {
     frameworks: usize,
     tasks: usize,
     window: usize,
+    /// Seconds to wait after the failover before reading the new leader's RSS at idle
+    /// (0: not read).
+    idle_s: u64,
 }
 
 /// What one run measured.
 struct Figures {
     setup_s: f64,
     back_s: f64,
+    /// The leader's RSS before the kill, in KiB.
     rss_kib: u64,
+    /// The new leader's RSS once every agent was back and after `idle_s` more seconds
+    /// (0 when not read), in KiB.
+    new_rss_kib: (u64, u64),
+    /// The new leader's minor page faults from the kill until every agent was back.
+    faults: u64,
 }
 
 /// Reads events until every agent's last (re-)registration is with one master, `since`
@@ -163,6 +177,7 @@ async fn fail1_real(root: &Path, agents: usize, options: Options) -> Figures {
     // The line on stderr lets a profiler attach for the failover alone (`perf record -a`).
     eprintln!("fail1_real: {agents} agents set up; killing the leader in 1 s");
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let faults_before: Vec<u64> = masters.children.iter().map(|c| minor_faults(c.id())).collect();
     let killed = Instant::now();
     masters.kill(leader_index);
     with.clear();
@@ -170,15 +185,24 @@ async fn fail1_real(root: &Path, agents: usize, options: Options) -> Figures {
     let back_s = killed.elapsed().as_secs_f64();
     assert_ne!(new_leader, leader, "the agents went back to a killed master");
     let new_index = masters.index_of(&new_leader);
+    let new_pid = masters.children[new_index].id();
+    let faults = minor_faults(new_pid).saturating_sub(faults_before[new_index]);
+    let rss_back = real::rss_kib(new_pid);
     while holds(masters.addresses[new_index]) != Some(expected) {
         assert!(killed.elapsed() < limit, "the new leader never held {expected:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let rss_idle = if options.idle_s > 0 {
+        tokio::time::sleep(Duration::from_secs(options.idle_s)).await;
+        real::rss_kib(new_pid)
+    } else {
+        0
+    };
 
     node.shutdown().await;
     arbiter.stop();
     masters.kill_all();
-    Figures { setup_s, back_s, rss_kib }
+    Figures { setup_s, back_s, rss_kib, new_rss_kib: (rss_back, rss_idle), faults }
 }
 
 /// The allocator the binaries run on, so the bench measures what users run
@@ -194,19 +218,23 @@ fn main() {
         frameworks: list(&args, "--frameworks", &[5])[0],
         tasks: list(&args, "--tasks", &[2])[0],
         window: list(&args, "--window", &[1000])[0],
+        idle_s: list(&args, "--idle-s", &[0])[0] as u64,
     };
     let root = tempfile::tempdir().expect("a temporary folder");
     println!(
         "FAIL-1 on real processes: 3 mesos-master (raft, default elections) on 127.0.0.1, \
          emulated agents on one node in this process; {} frameworks x {} running tasks per \
-         agent; kill -9 of the leader; median of {runs} runs\n",
-        options.frameworks, options.tasks
+         agent; kill -9 of the leader; median of {runs} runs; load average {:.1} at the start\n",
+        options.frameworks,
+        options.tasks,
+        load_average()
     );
     println!(
         "| agents | running tasks | set-up s | all agents back after kill -9 | leader RSS \
-         | RSS per 1k agents | RSS per 10k tasks | runs (back s) |"
+         | RSS per 1k agents | RSS per 10k tasks | runs (back s) | new leader: minor faults in \
+         the failover, RSS back / idle (MiB) |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     actix_rt::System::new().block_on(async move {
         for &agents in &agent_counts {
             let mut results = Vec::new();
@@ -216,8 +244,16 @@ fn main() {
             let tasks = agents * options.frameworks * options.tasks;
             let rss_mib = median(results.iter().map(|r| r.rss_kib as f64 / 1024.0).collect());
             let each: Vec<String> = results.iter().map(|r| format!("{:.2}", r.back_s)).collect();
+            let new_leader: Vec<String> = results
+                .iter()
+                .map(|r| {
+                    let (back, idle) = r.new_rss_kib;
+                    let idle = if idle > 0 { (idle / 1024).to_string() } else { "-".into() };
+                    format!("{}, {}/{idle}", r.faults, back / 1024)
+                })
+                .collect();
             println!(
-                "| {agents} | {tasks} | {:.1} | {:.2} s | {rss_mib:.0} MiB | {:.1} MiB | {} | {} |",
+                "| {agents} | {tasks} | {:.1} | {:.2} s | {rss_mib:.0} MiB | {:.1} MiB | {} | {} | {} |",
                 median(results.iter().map(|r| r.setup_s).collect()),
                 median(results.iter().map(|r| r.back_s).collect()),
                 rss_mib * 1000.0 / agents as f64,
@@ -226,7 +262,8 @@ fn main() {
                 } else {
                     "-".into()
                 },
-                each.join(", ")
+                each.join(", "),
+                new_leader.join("; ")
             );
         }
     });

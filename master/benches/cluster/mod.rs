@@ -221,6 +221,31 @@ pub fn list(args: &[String], name: &str, default: &[usize]) -> Vec<usize> {
         .unwrap_or_else(|| default.to_vec())
 }
 
+/// This process's resident memory (`VmRSS` of `/proc/self/status`) in KiB, 0 if unreadable.
+#[allow(dead_code)] // Not every bench that shares this module reads it.
+pub fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The minor page faults this process has taken (`minflt`, the 10th field of
+/// `/proc/self/stat`), 0 if unreadable: each is a page the kernel mapped (and zeroed,
+/// for fresh anonymous memory) on first touch, so a count that does not depend on the
+/// load of the machine (docs/benchmarks.md, FAIL-1).
+#[allow(dead_code)] // Not every bench that shares this module reads it.
+pub fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name (2nd field) may hold spaces: count from after its `)`.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(7))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 /// The median (the upper one of an even count).
 pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);

@@ -93,9 +93,21 @@ pub fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// The machine's 1-minute load average (`/proc/loadavg`), 0 when unreadable.
-// e2e1_real prints it; fail1_real, which includes this module too, does not yet.
+/// The minor page faults process `pid` has taken (`minflt`, the 10th field of
+/// `/proc/<pid>/stat`; 0 when unreadable): pages the kernel mapped, and zeroed when
+/// fresh, on first touch.
+// fail1_real prints them; e2e1_real, which includes this module too, does not.
 #[allow(dead_code)]
+pub fn minor_faults(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name (2nd field) may hold spaces: count from after its `)`.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(7))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The machine's 1-minute load average (`/proc/loadavg`), 0 when unreadable.
 pub fn load_average() -> f64 {
     let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     text.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0.0)
