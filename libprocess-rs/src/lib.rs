@@ -76,6 +76,7 @@
 //! - `fuzzing` (hidden): the fuzz bodies shared by `fuzz/` and the seed-corpus test.
 //! - [`Allocator`]: the global allocator every binary and bench of the workspace installs.
 
+mod allocator;
 pub mod clock;
 pub mod duration;
 pub mod error;
@@ -120,20 +121,7 @@ pub use ring::{MessageRing, RingConfig};
 pub use sim::SimNetwork;
 pub use tls::TlsConfig;
 
-/// The global allocator of the workspace's binaries (master, agent, executors,
-/// `mesos-local`, ...) and of every bench that measures their code, so a benchmark
-/// measures what users run. Each installs it in its own crate root:
-///
-/// ```ignore
-/// #[global_allocator]
-/// static ALLOCATOR: libprocess::Allocator = libprocess::Allocator;
-/// ```
-///
-/// mimalloc (v2 line): a decoded protobuf is one allocation per repeated field and per
-/// sub-message list, a spawn or a local message a few more; glibc's malloc + free cost
-/// ~200 instructions a pair there, mimalloc's ~75 (docs/libprocess.md, "The allocator").
-/// Libraries and tests keep the system allocator: installing one is the binary's choice.
-pub use mimalloc::MiMalloc as Allocator;
+pub use allocator::Allocator;
 
 /// Re-exported so users spawn on the same actix runtime.
 pub use actix_rt;
