@@ -222,14 +222,7 @@ impl Sim {
         if allocations.is_empty() {
             return;
         }
-        let decisions = allocations
-            .into_iter()
-            .map(|a| AllocationDecision {
-                framework_id: a.framework_id,
-                agent_id: a.agent_id,
-                resources: a.resources,
-            })
-            .collect();
+        let decisions = allocations.into_iter().map(AllocationDecision::from).collect();
         self.core.on_allocations(decisions);
     }
 

@@ -25,7 +25,8 @@
 use std::time::{Duration, Instant};
 
 use libprocess::{Pid, Time};
-use mesos_master::allocator::{AgentSpec, Allocator, AllocatorConfig, FrameworkSpec, Used};
+use mesos_master::allocator::process::apply_call;
+use mesos_master::allocator::{Allocator, AllocatorConfig};
 use mesos_master::core::{AllocatorCall, MasterConfig, MasterCore, Outgoing, Output};
 use mesos_proto::mesos::{self, internal};
 use mesos_proto::resources::Resources;
@@ -129,8 +130,8 @@ fn phase_reregister(
     outputs
 }
 
-/// The `AddFramework` and `AddAgent` calls as `AllocatorProcess::on_call` makes them,
-/// then one allocation of the agents they touched.
+/// The `AddFramework` and `AddAgent` calls applied as `AllocatorProcess::on_call` does
+/// (`apply_call`), then one allocation of the agents they touched.
 #[inline(never)]
 fn phase_allocator(outputs: &mut [Vec<Output>]) -> usize {
     let mut allocator: Allocator<Resources> = Allocator::new(AllocatorConfig::default());
@@ -139,20 +140,8 @@ fn phase_allocator(outputs: &mut [Vec<Output>]) -> usize {
     for output in outputs.iter_mut().flatten() {
         let Output::Allocator(call) = output else { continue };
         match std::mem::replace(call, AllocatorCall::UpdateWeights { weights: Vec::new() }) {
-            AllocatorCall::AddAgent { agent_id, hostname, total, used } => {
-                let used = used
-                    .into_iter()
-                    .map(|(framework_id, role, resources)| Used { framework_id, role, resources })
-                    .collect();
-                let spec = AgentSpec { hostname, ..AgentSpec::default() };
-                allocator.on_add_agent(agent_id, spec, total, used).expect("agent added");
-            }
-            AllocatorCall::AddFramework { framework_id, info, active, .. } => {
-                let spec = FrameworkSpec {
-                    roles: info.roles.iter().cloned().collect(),
-                    ..FrameworkSpec::default()
-                };
-                allocator.on_add_framework(framework_id, spec, active).expect("framework added");
+            call @ (AllocatorCall::AddAgent { .. } | AllocatorCall::AddFramework { .. }) => {
+                apply_call(&mut allocator, call, now);
             }
             _ => others += 1,
         }

@@ -207,14 +207,8 @@ impl AllocatorProcess {
         // after each round, on the same timer.
         let inverse = self.core.generate_inverse_offers(now);
         if !allocations.is_empty() {
-            let decisions: Vec<AllocationDecision> = allocations
-                .into_iter()
-                .map(|a| AllocationDecision {
-                    framework_id: a.framework_id,
-                    agent_id: a.agent_id,
-                    resources: a.resources,
-                })
-                .collect();
+            let decisions: Vec<AllocationDecision> =
+                allocations.into_iter().map(AllocationDecision::from).collect();
             let sent = self.master.tell(move |master, ctx| master.on_allocations(decisions, ctx));
             if sent.is_err() {
                 // Only while the node shuts down: the allocation is moot then.

@@ -25,6 +25,13 @@ pub struct AllocationDecision {
     pub resources: BTreeMap<String, Resources>,
 }
 
+impl From<crate::allocator::Allocation<Resources>> for AllocationDecision {
+    fn from(allocation: crate::allocator::Allocation<Resources>) -> AllocationDecision {
+        let crate::allocator::Allocation { framework_id, agent_id, resources } = allocation;
+        AllocationDecision { framework_id, agent_id, resources }
+    }
+}
+
 impl MasterCore {
     /// Allocations from the allocator: make offers, or hand back what can no longer be
     /// offered (the framework or agent went away while the decision was in flight).
