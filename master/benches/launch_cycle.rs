@@ -98,19 +98,8 @@ struct Sim {
 
 impl Sim {
     fn new(options: Options) -> Sim {
-        let config = MasterConfig {
-            pid: "master@10.255.0.1:5050".parse().expect("a pid"),
-            id: "m1".into(),
-            hostname: "m1".into(),
-            agent_ping_timeout: Duration::from_secs(15),
-            max_agent_ping_timeouts: 5,
-            offer_timeout: None,
-            version: "1.11.0".into(),
-            roles: None,
-            agent_reregister_timeout: Duration::from_secs(600),
-            authorizer: None,
-            weights: Vec::new(),
-        };
+        let pid = "master@10.255.0.1:5050".parse().expect("a pid");
+        let config = MasterConfig::with_defaults(pid, "m1", "m1");
         let now = Duration::from_secs(1_000_000);
         let agent_pids: Vec<Pid> = (0..options.agents)
             .map(|i| {

@@ -39,19 +39,11 @@ use prost::Message;
 static ALLOCATOR: libprocess::Allocator = libprocess::Allocator;
 
 fn config() -> MasterConfig {
-    MasterConfig {
-        pid: "master@127.0.0.1:5050".parse().expect("a pid"),
-        id: "bench".into(),
-        hostname: "127.0.0.1".into(),
-        agent_ping_timeout: Duration::from_secs(15),
-        max_agent_ping_timeouts: 5,
-        offer_timeout: None,
-        version: "1.11.0".into(),
-        roles: None,
-        agent_reregister_timeout: Duration::from_secs(600),
-        authorizer: None,
-        weights: Vec::new(),
-    }
+    MasterConfig::with_defaults(
+        "master@127.0.0.1:5050".parse().expect("a pid"),
+        "bench",
+        "127.0.0.1",
+    )
 }
 
 fn info(i: usize, resources: &[mesos::Resource]) -> mesos::SlaveInfo {

@@ -26,10 +26,12 @@
 //!   frameworks' answers;
 //! - `draining`: the operator calls on one agent (MARK_AGENT_GONE, DEACTIVATE_AGENT,
 //!   REACTIVATE_AGENT, DRAIN_AGENT) and the draining lifecycle.
-//! - `quota`: quota and weights (validation, registry, allocator).
+//! - `quota`: quota and weights (validation, registry, allocator);
+//! - `config`: the core's settings, `MasterConfig`.
 
 mod agents;
 mod authorization;
+mod config;
 mod draining;
 mod duplicates;
 mod frameworks;
@@ -57,6 +59,7 @@ use mesos_proto::mesos::{self, internal};
 use mesos_proto::resources::Resources;
 
 pub use authorization::{framework_principal, run_task_user};
+pub use config::MasterConfig;
 pub use draining::{AgentCallDone, AgentOperatorState, OperatorReply, OperatorRequest};
 pub use frameworks::framework_roles;
 pub use maintenance::MaintenanceDone;
@@ -71,34 +74,6 @@ pub const MAX_COMPLETED_FRAMEWORKS: usize = 50;
 pub const MAX_COMPLETED_TASKS_PER_FRAMEWORK: usize = 1000;
 /// Most unreachable agents remembered (Mesos `--registry_max_agent_count` in spirit).
 pub const MAX_UNREACHABLE_AGENTS: usize = 100_000;
-
-/// The master's settings (from its flags).
-#[derive(Clone, Debug)]
-pub struct MasterConfig {
-    /// This master's pid (`master@ip:port`).
-    pub pid: Pid,
-    /// The unique id of this master run; prefixes every ID it hands out.
-    pub id: String,
-    /// Advertised hostname.
-    pub hostname: String,
-    /// Period of agent health pings.
-    pub agent_ping_timeout: Duration,
-    /// Missed pings before an agent is unreachable.
-    pub max_agent_ping_timeouts: u32,
-    /// Rescind offers held longer than this.
-    pub offer_timeout: Option<Duration>,
-    /// Version reported in `MasterInfo`.
-    pub version: String,
-    /// The roles frameworks may subscribe to (`--roles`); `None` allows any valid role.
-    pub roles: Option<std::collections::BTreeSet<String>>,
-    /// After a failover, how long agents from the registry have to re-register.
-    pub agent_reregister_timeout: Duration,
-    /// The local authorizer (`--acls`); `None` authorizes everything, as Mesos does
-    /// without an authorizer.
-    pub authorizer: Option<std::sync::Arc<mesos_security::Authorizer>>,
-    /// Role weights from `--weights` (the registry's, once written, win).
-    pub weights: Vec<(String, f64)>,
-}
 
 libprocess::protocol! {
     /// A message the master sends (to agents and schedulers). Declared as a

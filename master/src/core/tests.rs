@@ -15,19 +15,7 @@ pub(super) fn core() -> MasterCore {
 
 /// The configuration of [`core`]'s master.
 pub(super) fn config() -> MasterConfig {
-    MasterConfig {
-        pid: "master@10.0.0.1:5050".parse().unwrap(),
-        id: "m1".into(),
-        hostname: "m1.example".into(),
-        agent_ping_timeout: Duration::from_secs(15),
-        max_agent_ping_timeouts: 5,
-        offer_timeout: None,
-        version: "1.11.0".into(),
-        roles: None,
-        agent_reregister_timeout: Duration::from_secs(600),
-        authorizer: None,
-        weights: Vec::new(),
-    }
+    MasterConfig::with_defaults("master@10.0.0.1:5050".parse().unwrap(), "m1", "m1.example")
 }
 
 pub(super) fn now() -> Time {
