@@ -305,11 +305,6 @@ impl ChildLimits {
         self
     }
 
-    /// Just `RLIMIT_DATA` at `bytes`.
-    pub fn data_limit(bytes: u64) -> ChildLimits {
-        ChildLimits { data_bytes: Some(bytes), cgroup_procs: None }
-    }
-
     /// Removes the `RLIMIT_DATA` from these limits and returns it.
     pub fn take_data_limit(&mut self) -> Option<u64> {
         self.data_bytes.take()

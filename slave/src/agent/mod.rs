@@ -180,8 +180,8 @@ impl Agent {
     /// An executor that died of a signal or failed: the end of its sandbox's `stderr`
     /// goes to the agent's log, so the cause survives the sandbox's garbage collection.
     fn log_abnormal_exit(&self, termination: &Termination) {
-        let normal = termination.status.is_some_and(|raw| raw == 0);
-        if normal || termination.status.is_none() {
+        // Unknown (not forked by this agent) or a clean exit: nothing to explain.
+        if termination.status.is_none_or(|raw| raw == 0) {
             return;
         }
         let Some(sandbox) = self.core.sandbox_of(&termination.container_id) else { return };

@@ -29,12 +29,9 @@ impl AgentCore {
 
     /// The sandbox of the executor running in `container_id`, if the agent knows it.
     pub fn sandbox_of(&self, container_id: &ContainerId) -> Option<&std::path::Path> {
-        self.frameworks.values().find_map(|f| {
-            f.executors
-                .values()
-                .find(|e| &e.container_id == container_id)
-                .map(|e| e.directory.as_path())
-        })
+        let (framework_id, executor_id) = self.find_container(container_id)?;
+        let executor = self.frameworks.get(&framework_id)?.executors.get(&executor_id)?;
+        Some(executor.directory.as_path())
     }
 
     /// An executor's process exited (the actor's reaper noticed): its unfinished tasks

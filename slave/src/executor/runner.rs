@@ -94,7 +94,7 @@ impl TaskRunner for PosixTaskRunner {
         process.env_remove(mesos_security::jwt::EXECUTOR_TOKEN_ENV);
         process.env_remove(TASK_RLIMIT_DATA_ENV);
         if let Some(bytes) = self.data_limit {
-            limit_child(&mut process, ChildLimits::data_limit(bytes));
+            limit_child(&mut process, ChildLimits::default().with_data_limit(Some(bytes)));
         }
         let variables =
             command.environment.as_ref().map(|e| e.variables.as_slice()).unwrap_or_default();
