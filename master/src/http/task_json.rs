@@ -23,7 +23,6 @@
 //! `Task` struct, not its strings and vectors, which went with the task).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Weak};
 
 use mesos_proto::mesos;
@@ -62,7 +61,9 @@ pub struct TaskJsonCache {
 
 #[derive(Default)]
 struct Entries {
-    by_address: HashMap<usize, Entry, BuildHasherDefault<AddressHasher>>,
+    /// Hashed with foldhash: SipHash, the default, costs more than the rest of a lookup,
+    /// and the addresses are not chosen by clients.
+    by_address: HashMap<usize, Entry, foldhash::fast::RandomState>,
     /// JSON and bookkeeping bytes of every entry, dead ones included.
     bytes: usize,
     /// Entries added since the last sweep.
@@ -150,31 +151,6 @@ impl Entries {
         self.added = 0;
     }
 }
-
-/// Hashes a task's address: a multiplication spreads its bits over the whole word
-/// (`HashMap`'s default, SipHash, costs more than the rest of a lookup, and the
-/// addresses are not chosen by clients).
-#[derive(Default)]
-struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(K);
-        }
-    }
-
-    fn write_usize(&mut self, value: usize) {
-        self.0 = (value as u64).wrapping_mul(K);
-    }
-}
-
-/// 2^64 divided by the golden ratio (Fibonacci hashing): odd, with well-spread bits.
-const K: u64 = 0x9e37_79b9_7f4a_7c15;
 
 #[cfg(test)]
 mod tests {
