@@ -162,18 +162,8 @@ fn spell_decimal(out: &mut [u8], n: u32) -> usize {
 }
 
 /// `n` in decimal, without going through `fmt` (the answers' `content-length`).
-pub(crate) fn write_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
+pub(crate) fn write_decimal(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// Lower-case hex without leading zeros, as `{:x}`.

@@ -439,25 +439,9 @@ fn small_whole_number(value: f64) -> Option<i64> {
     (whole as f64 == value).then_some(whole)
 }
 
-/// The decimal digits of `value`, with a `-` if negative (as `itoa`).
+/// The decimal digits of `value`, with a `-` if negative.
 fn write_i64(buf: &mut Vec<u8>, value: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = value.unsigned_abs();
-    loop {
-        at -= 1;
-        // `rest % 10` is below 10: a digit.
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if value < 0 {
-        buf.push(b'-');
-    }
-    // 20 digits hold any u64, so `at` stays in bounds.
-    buf.extend_from_slice(&digits[at..]);
+    buf.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
 #[cfg(test)]
