@@ -16,6 +16,8 @@ mod authentication;
 mod ha;
 #[path = "cluster/leadership.rs"]
 mod leadership;
+#[path = "cluster/member_logs.rs"]
+mod member_logs;
 #[path = "cluster/volumes.rs"]
 mod volumes;
 
@@ -60,39 +62,9 @@ impl Drop for Local {
             let _ = self.child.wait();
         }
         if std::thread::panicking() {
-            print_member_logs(&self.work_dir);
+            member_logs::print(&self.work_dir);
         }
         let _ = std::fs::remove_dir_all(&self.work_dir);
-    }
-}
-
-/// The end of each member's log (`<work_dir>/<member>/<role>.log`), for a failed test:
-/// the work directory goes with the test, and the cause is usually in there.
-fn print_member_logs(work_dir: &Path) {
-    const TAIL: usize = 60;
-    let Ok(members) = std::fs::read_dir(work_dir) else { return };
-    let mut logs: Vec<PathBuf> = members
-        .flatten()
-        .filter_map(|member| std::fs::read_dir(member.path()).ok())
-        .flat_map(|files| files.flatten().map(|file| file.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "log"))
-        .collect();
-    logs.sort();
-    for log in logs {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let (head, tail) = lines.split_at(lines.len().saturating_sub(TAIL));
-        // Before the tail, only warnings, errors and raft's own lines (elections).
-        let notable = |line: &&&str| {
-            line.contains(" WARN ") || line.contains(" ERROR ") || line.contains("raft")
-        };
-        let earlier: Vec<&str> = head.iter().filter(notable).copied().collect();
-        eprintln!(
-            "---- {}: notable earlier lines ----\n{}\n---- its end ----\n{}",
-            log.display(),
-            earlier.join("\n"),
-            tail.join("\n")
-        );
     }
 }
 
