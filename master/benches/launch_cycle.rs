@@ -229,7 +229,7 @@ impl Sim {
                 let message =
                     internal::StatusUpdateMessage::decode(message.as_slice()).expect("an update");
                 let pid = self.agent_pids[agent].clone();
-                if let Err(error) = self.core.on_status_update(&pid, message, now) {
+                if let Err(error) = self.core.on_status_update(&pid, message) {
                     panic!("update refused: {error}");
                 }
             }

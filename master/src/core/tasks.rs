@@ -60,13 +60,12 @@ impl MasterCore {
     }
 
     /// `StatusUpdateMessage` from an agent: record the task's new state, give back the
-    /// resources of a terminal task, and forward the update to the framework. `_now` is
-    /// not needed: the agent's update goes on as it came, with its own timestamps.
+    /// resources of a terminal task, and forward the update to the framework (as it came,
+    /// with the agent's own timestamps).
     pub fn on_status_update(
         &mut self,
         from: &libprocess::Pid,
         message: internal::StatusUpdateMessage,
-        _now: Time,
     ) -> Result<(), MasterError> {
         let update = message.update;
         let Some(agent_id) = update.slave_id.as_ref().map(AgentId::from) else {

@@ -66,7 +66,7 @@ impl MasterProcess {
                 self.core.on_pong(&from);
                 Ok(())
             }
-            MasterMessage::StatusUpdate(m) => self.core.on_status_update(&from, m, now),
+            MasterMessage::StatusUpdate(m) => self.core.on_status_update(&from, m),
             MasterMessage::ExitedExecutor(m) => self.core.on_exited_executor(&from, m),
             MasterMessage::ExecutorToFramework(m) => self.core.on_executor_to_framework(&from, m),
             MasterMessage::SchedulerCall(call) => self.core.on_scheduler_call(&from, call, now),
