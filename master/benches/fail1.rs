@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use cluster::{
     Cluster, agent_report, holds, list, median, minor_faults, on_thread, rss_kib, spawn_agent,
-    tcp_node, wait_back,
+    tcp_node, thread_cpu, thread_id, wait_back_timeline,
 };
 use mesos_emulate::{Agent, Detector, load::running};
 use mesos_proto::mesos;
@@ -159,10 +159,24 @@ async fn fail1(root: &std::path::Path, agents: usize, run: usize, options: Optio
     eprintln!("fail1: {agents} agents set up, run {run}; killing the leader in 1 s");
     tokio::time::sleep(Duration::from_secs(1)).await;
 
-    let (rss_before, faults_before) = (rss_kib(), minor_faults());
+    let agents_tid = match &agent_thread {
+        Some(arbiter) => {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            arbiter.spawn(async move {
+                let _ = tx.send(thread_id());
+            });
+            rx.await.unwrap_or(0)
+        }
+        None => thread_id(),
+    };
+    let (rss_before, faults_before, cpu_before) = (rss_kib(), minor_faults(), thread_cpu());
     let (killed, led) = cluster.kill_leader().await;
-    let (back, _) = wait_back(&mut rx, killed, agents, 0, limit).await;
+    let mut timeline = Vec::with_capacity(agents);
+    let (back, _) = wait_back_timeline(&mut rx, killed, agents, 0, limit, &mut timeline).await;
     let (rss_back, faults) = (rss_kib(), minor_faults().saturating_sub(faults_before));
+    let cpu_after = thread_cpu();
+    print_timeline(agents, run, killed, led, &timeline);
+    print_thread_cpu(&cluster, agents_tid, &cpu_before, &cpu_after, (back - killed).as_secs_f64());
     assert_eq!(
         holds(&cluster.masters[cluster.leader].1).await,
         expected,
@@ -206,6 +220,65 @@ async fn fail1(root: &std::path::Path, agents: usize, run: usize, options: Optio
     }
     cluster.shutdown().await;
     figures
+}
+
+/// On stderr: how many agents were back at each quarter second after the kill, and
+/// when the new leader acted, to tell a leader that works through its queue at a steady
+/// rate from agents that wait for their retry timers.
+fn print_timeline(agents: usize, run: usize, killed: Instant, led: f64, timeline: &[Instant]) {
+    let mut line = format!(
+        "fail1: {agents} agents, run {run}: agents back by each 0.25 s after the kill \
+         (a leader after {led:.2} s):"
+    );
+    let (mut bucket, mut count) = (1, 0);
+    for at in timeline {
+        let since = at.saturating_duration_since(killed).as_secs_f64();
+        while since > bucket as f64 * 0.25 {
+            line.push_str(&format!(" {count}"));
+            bucket += 1;
+        }
+        count += 1;
+    }
+    line.push_str(&format!(" {count}"));
+    eprintln!("{line}");
+}
+
+/// On stderr: the CPU each thread of this process used from the kill until every agent
+/// was back (threads under 10 ms left out), the masters' and the agents' threads named.
+fn print_thread_cpu(
+    cluster: &Cluster,
+    agents_tid: u32,
+    before: &[(u32, String, u64)],
+    after: &[(u32, String, u64)],
+    wall_s: f64,
+) {
+    // `/proc`'s CPU times count USER_HZ ticks, 100 a second on every Linux architecture.
+    let ticks = 100.0;
+    let mut used: Vec<(f64, String)> = after
+        .iter()
+        .filter_map(|(tid, name, cpu)| {
+            let start = before.iter().find(|(t, ..)| t == tid).map_or(0, |(_, _, c)| *c);
+            let seconds = cpu.saturating_sub(start) as f64 / ticks;
+            let role = if *tid == agents_tid {
+                "agents".to_string()
+            } else if let Some(i) = cluster.tids.iter().position(|t| t == tid) {
+                let what = if i == cluster.leader { "new leader" } else { "master" };
+                format!("{what} {i}")
+            } else {
+                name.clone()
+            };
+            (seconds >= 0.01).then(|| (seconds, format!("{role} ({tid})")))
+        })
+        .collect();
+    used.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let total: f64 = used.iter().map(|(s, _)| s).sum();
+    let each: Vec<String> = used.iter().map(|(s, who)| format!("{who} {s:.2}")).collect();
+    eprintln!(
+        "fail1: CPU from the kill until every agent was back: {total:.2} s in {wall_s:.2} s \
+         ({:.2} cores): {}",
+        total / wall_s,
+        each.join(", ")
+    );
 }
 
 /// The allocator the binaries run on, so the bench measures what users run

@@ -89,6 +89,9 @@ pub struct Cluster {
     killed: Option<usize>,
     /// The masters' own threads, if they have them.
     threads: Vec<Arbiter>,
+    /// The thread id each master runs on, in the same order (read by fail1.rs).
+    #[allow(dead_code)]
+    pub tids: Vec<u32>,
 }
 
 impl Cluster {
@@ -115,24 +118,28 @@ impl Cluster {
             }
         }
         let addresses: Vec<_> = nodes.iter().map(Node::address).collect();
-        let mut masters = Vec::new();
+        let (mut masters, mut tids) = (Vec::new(), Vec::new());
         for (i, node) in nodes.into_iter().enumerate() {
             let dir = root.join(format!("{tag}-{run}-{i}"));
             let id = format!("c0ffee00-0000-4000-8000-0000000{run:02}{i:03}");
             let addresses = addresses.clone();
-            masters.push(match arbiters.get(i) {
+            let (master, tid) = match arbiters.get(i) {
                 Some(arbiter) => {
                     let (tx, rx) = tokio::sync::oneshot::channel();
                     arbiter.spawn(async move {
-                        let _ = tx.send(start_master(&dir, node, addresses, id, election_ticks));
+                        let master = start_master(&dir, node, addresses, id, election_ticks);
+                        let _ = tx.send((master, thread_id()));
                     });
                     rx.await.expect("the master's thread runs")
                 }
-                None => start_master(&dir, node, addresses, id, election_ticks),
-            });
+                None => (start_master(&dir, node, addresses, id, election_ticks), thread_id()),
+            };
+            masters.push(master);
+            tids.push(tid);
         }
         let pids = masters.iter().map(|(_, m)| m.master.pid().clone()).collect();
-        let mut cluster = Cluster { masters, pids, leader: 0, killed: None, threads: arbiters };
+        let mut cluster =
+            Cluster { masters, pids, leader: 0, killed: None, threads: arbiters, tids };
         cluster.leader = cluster.wait_leader().await;
         cluster
     }
@@ -179,12 +186,26 @@ impl Cluster {
 /// Waits until each of `agents` agents and `frameworks` frameworks was (re-)registered
 /// at or after `since` (repeats count once); returns when the last agent and the last
 /// framework came (or panics after `limit`).
+#[allow(dead_code)] // used by failover.rs, not by fail1.rs
 pub async fn wait_back(
     rx: &mut mpsc::UnboundedReceiver<(bool, usize, Instant)>,
     since: Instant,
     agents: usize,
     frameworks: usize,
     limit: Duration,
+) -> (Instant, Instant) {
+    wait_back_timeline(rx, since, agents, frameworks, limit, &mut Vec::new()).await
+}
+
+/// [`wait_back`], also pushing onto `timeline` when each agent came back (its first
+/// re-registration since `since`), in the order they came.
+pub async fn wait_back_timeline(
+    rx: &mut mpsc::UnboundedReceiver<(bool, usize, Instant)>,
+    since: Instant,
+    agents: usize,
+    frameworks: usize,
+    limit: Duration,
+    timeline: &mut Vec<Instant>,
 ) -> (Instant, Instant) {
     let (mut back_agents, mut back_frameworks) = (HashSet::new(), HashSet::new());
     let (mut last_agent, mut last_framework) = (since, since);
@@ -195,6 +216,7 @@ pub async fn wait_back(
             Ok(Some((true, n, at))) => {
                 if back_agents.insert(n) {
                     last_agent = at;
+                    timeline.push(at);
                 }
             }
             Ok(Some((false, n, at))) => {
@@ -243,6 +265,35 @@ pub fn minor_faults() -> u64 {
     stat.rsplit_once(')')
         .and_then(|(_, rest)| rest.split_whitespace().nth(7))
         .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Each thread of this process: (thread id, name, CPU time in clock ticks, user and
+/// system), from `/proc/self/task`.
+#[allow(dead_code)] // fail1.rs only
+pub fn thread_cpu() -> Vec<(u32, String, u64)> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
+    tasks
+        .flatten()
+        .filter_map(|task| {
+            let tid = task.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+            let (head, rest) = stat.rsplit_once(')')?;
+            let name = head.split_once('(')?.1.to_string();
+            let mut fields = rest.split_whitespace().skip(11);
+            let user: u64 = fields.next()?.parse().ok()?;
+            let system: u64 = fields.next()?.parse().ok()?;
+            Some((tid, name, user + system))
+        })
+        .collect()
+}
+
+/// The calling thread's id.
+#[allow(dead_code)] // fail1.rs only
+pub fn thread_id() -> u32 {
+    std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|path| path.file_name()?.to_str()?.parse().ok())
         .unwrap_or(0)
 }
 
