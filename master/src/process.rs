@@ -10,7 +10,8 @@
 //! - `dispatch`: the checks every message passes and the one `match` over them;
 //! - `reregistrations`: re-registrations kept encoded until the actor knows whether
 //!   they are a copy of the last one taken from their pid;
-//! - `decoding`: decoding re-registrations on a worker thread under load.
+//! - `decoding`: decoding re-registrations on a worker thread under load;
+//! - `pointing`: which clients are told where the leader is, and when.
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ use tokio::sync::watch;
 
 mod decoding;
 mod dispatch;
+mod pointing;
 mod reregistrations;
 
 pub use reregistrations::MasterInbound;
@@ -117,9 +119,10 @@ pub struct MasterProcess {
     pub(crate) http: crate::http::scheduler_api::HttpSubscribers,
     /// Open v1 operator API subscriptions.
     pub(crate) operator: crate::http::operator_api::OperatorSubscribers,
-    /// Agents and schedulers this master had when it was deposed, to be told where the
-    /// new leader is as soon as it is known (at most the agents and frameworks it had).
-    deposed_clients: Vec<Pid>,
+    /// Agents and schedulers to tell where the leader is as soon as it is known: those
+    /// this master had when it was deposed, and those that wrote to it while it knew no
+    /// leader (`pointing`).
+    awaiting_leader: pointing::AwaitingLeader,
     /// v0 authentication: sessions in progress and who authenticated as whom. Kept
     /// across leadership changes (it is about connections, not about the registry).
     authentication: Authentication,
@@ -156,7 +159,7 @@ impl MasterProcess {
             flags: Arc::new(RwLock::new(flags)),
             http: Default::default(),
             operator: Default::default(),
-            deposed_clients: Vec::new(),
+            awaiting_leader: Default::default(),
             authentication: Authentication::default(),
             log_file: None,
             reregistrations: Reregistrations::default(),
@@ -463,7 +466,7 @@ impl MasterProcess {
                 let leader = leader.map(|pid| self.master_pid_at(&pid));
                 self.leader_view.set(View::Following { leader: leader.as_ref().map(Pid::address) });
                 if let Some(leader) = &leader {
-                    self.announce_to_deposed_clients(leader, ctx);
+                    self.announce_leader(leader, ctx);
                 }
                 self.role = Role::Following { leader };
             }
@@ -498,14 +501,13 @@ impl MasterProcess {
         self.leader_view.set(View::Leading);
         ctx.node().metrics().gauge("master/elected").set(1.0);
         // Tell agents from the registry where the leader is, so they re-register at once
-        // rather than when their own detection notices.
-        let announce =
-            mesos_proto::extensions::NewMasterDetectedMessage { pid: ctx.pid().to_string() };
+        // rather than when their own detection notices, and everyone who asked while no
+        // leader was known (`pointing`): each once.
         for agent in self.core.recovered_agent_pids() {
-            ctx.send(&agent, announce.clone());
+            self.awaiting_leader.remember(agent);
         }
         let me = ctx.pid().clone();
-        self.announce_to_deposed_clients(&me, ctx);
+        self.announce_leader(&me, ctx);
         tracing::info!(term, "leading master: acting");
         self.flush(ctx);
     }
@@ -520,13 +522,10 @@ impl MasterProcess {
         tracing::warn!(role = ?self.role, "no longer leading: fencing");
         // Mesos's master exits when it loses leadership, which breaks its agents' and
         // schedulers' connections; this one stays up as a follower, so it tells them.
-        self.deposed_clients = self
-            .core
-            .agents_by_pid
-            .keys()
-            .chain(self.core.frameworks_by_pid.keys())
-            .cloned()
-            .collect();
+        let clients = self.core.agents_by_pid.keys().chain(self.core.frameworks_by_pid.keys());
+        for client in clients {
+            self.awaiting_leader.remember(client.clone());
+        }
         self.core = MasterCore::new(self.config.clone(), ctx.now());
         self.reregistrations.clear();
         self.decoding.clear();
@@ -538,40 +537,6 @@ impl MasterProcess {
             tracing::error!("allocator is gone");
         }
         self.snapshot.invalidate();
-    }
-
-    /// Tells every agent and scheduler this master had when it was deposed that `leader`
-    /// leads now (`NewMasterDetectedMessage`): they re-register there at once instead of
-    /// waiting for their own failure detection (an agent would wait for missed pings).
-    /// `leader` may be this master again, leading in a later term with its state rebuilt.
-    fn announce_to_deposed_clients(&mut self, leader: &Pid, ctx: &mut Context<'_, Self>) {
-        let clients = std::mem::take(&mut self.deposed_clients);
-        if clients.is_empty() {
-            return;
-        }
-        tracing::info!(%leader, clients = clients.len(), "telling the agents and schedulers of the deposed leader where the leader is");
-        let announce =
-            mesos_proto::extensions::NewMasterDetectedMessage { pid: leader.to_string() };
-        for client in clients {
-            ctx.send(&client, announce.clone());
-        }
-    }
-
-    /// A message reached a master that does not lead: it is dropped, and its sender is
-    /// told where the leader is (`NewMasterDetectedMessage`) when that is known, so an
-    /// agent or scheduler still attached to a deposed master moves on.
-    fn on_message_not_leading(&mut self, from: &Pid, pong: bool, ctx: &mut Context<'_, Self>) {
-        ctx.node().metrics().counter("master/dropped_messages").inc();
-        // Pongs answer our own old pings; everything else deserves the pointer.
-        if pong {
-            return;
-        }
-        if let Role::Following { leader: Some(leader) } = &self.role {
-            ctx.send(
-                from,
-                mesos_proto::extensions::NewMasterDetectedMessage { pid: leader.to_string() },
-            );
-        }
     }
 }
 

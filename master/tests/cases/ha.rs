@@ -262,6 +262,50 @@ async fn deposed_leader_points_its_agents_and_schedulers_at_the_new_leader() {
     assert!(agent_told, "the agent was pointed at the new leader");
 }
 
+/// A client that writes to a master while no leader is known (an election that cannot
+/// finish yet) gets no answer then, and is told where the leader is as soon as that
+/// master learns it, without writing again: as a ZooKeeper watch tells Mesos's agents.
+/// Before, it heard nothing until its own next try (FAIL-1: seconds after a failover).
+#[actix_rt::test]
+async fn a_client_that_asked_during_an_election_is_told_the_leader_once_known() {
+    let cluster = Cluster::start_ha(3, |_| {});
+    let old = cluster.elect().await;
+    let (a, b) = ((old + 1) % 3, (old + 2) % 3);
+    let (address_a, address_b) = (cluster.masters[a].0.address(), cluster.masters[b].0.address());
+    // The survivors cannot reach each other, so no election can finish; the leader dies.
+    cluster.sim.partition(address_a, address_b);
+    cluster.masters[old].0.shutdown().await;
+    let role = |i: usize| cluster.masters[i].1.master.dispatch(|m, _| m.role().clone());
+    let leaderless = mesos_master::process::Role::Following { leader: None };
+    for _ in 0..100 {
+        cluster.advance(Duration::from_millis(100)).await;
+        if role(a).await.unwrap() == leaderless && role(b).await.unwrap() == leaderless {
+            break;
+        }
+    }
+    assert_eq!(role(a).await.unwrap(), leaderless, "master {a} knows no leader");
+    let mut agent = cluster.agent("cpus:2;mem:1024");
+    agent.master = master_pid(&cluster, a);
+    agent.send(internal::RegisterSlaveMessage {
+        slave: agent.info(),
+        version: Some("1.11.0".into()),
+        ..Default::default()
+    });
+    cluster.settle().await;
+    assert!(agent.drain().is_empty(), "no leader to name yet");
+
+    cluster.sim.heal(address_a, address_b);
+    let new = cluster.fail_over(old).await;
+    cluster.settle().await;
+    let leader_pid = master_pid(&cluster, new).to_string();
+    let told: Vec<String> = agent
+        .drain()
+        .into_iter()
+        .filter_map(|m| if let AgentMsg::NewMaster(n) = m { Some(n.pid) } else { None })
+        .collect();
+    assert_eq!(told, vec![leader_pid], "told once, by master {a}, where the leader is");
+}
+
 /// Partitions master `index` from the other masters (`cut`) or heals that partition,
 /// then lets 5 s of clock time pass (elections, step-downs). Agents and schedulers still
 /// reach every master.
