@@ -33,8 +33,24 @@ pub const fn encoded_len_varint(value: u64) -> usize {
 }
 
 /// Decodes a LEB128-encoded variable length integer from the buffer.
-#[inline]
+//
+// mesos-rs change (third_party/prost/README.md): a one-byte varint (every field key below
+// tag 16, every length and value below 128) is decoded inline at the call site; longer
+// ones take the call upstream made for all of them.
+#[inline(always)]
 pub fn decode_varint(buf: &mut impl Buf) -> Result<u64, DecodeError> {
+    if let Some(&byte) = buf.chunk().first() {
+        if byte < 0x80 {
+            buf.advance(1);
+            return Ok(u64::from(byte));
+        }
+    }
+    decode_varint_multi(buf)
+}
+
+/// Upstream's `decode_varint`, for the varints the inline path above leaves.
+#[inline(never)]
+fn decode_varint_multi(buf: &mut impl Buf) -> Result<u64, DecodeError> {
     let bytes = buf.chunk();
     let len = bytes.len();
     if len == 0 {
