@@ -83,8 +83,9 @@ fn malformed_varints_are_refused() {
     }
 }
 
-/// A message with one- and two-byte keys, values of every length and nested lists comes
-/// back as it was encoded (the paths a decoded libprocess message takes).
+/// A message with one- and two-byte keys, values of every length, and lists of every kind
+/// (packed numbers, strings, sub-messages; empty, shorter and longer than their first
+/// allocation) comes back as it was encoded (the paths a decoded libprocess message takes).
 #[test]
 fn messages_with_keys_and_values_of_every_length_round_trip() {
     #[derive(Clone, PartialEq, prost::Message)]
@@ -95,6 +96,8 @@ fn messages_with_keys_and_values_of_every_length_round_trip() {
         signed: i64,
         #[prost(bytes = "bytes", tag = "3")]
         data: Bytes,
+        #[prost(string, repeated, tag = "4")]
+        names: Vec<String>,
         #[prost(message, repeated, tag = "2000")]
         children: Vec<Node>,
     }
@@ -102,12 +105,14 @@ fn messages_with_keys_and_values_of_every_length_round_trip() {
         packed: values(),
         signed: -(i as i64),
         data: Bytes::from(vec![7u8; i * 40]),
+        names: (0..i).map(|n| "n".repeat(n * 50)).collect(),
         children: vec![],
     };
     let tree = Node {
         packed: vec![1, 1],
         signed: i64::MIN,
         data: Bytes::new(),
+        names: vec![],
         children: (0..6)
             .map(|i| Node { children: vec![leaf(i), leaf(i + 1)], ..leaf(i) })
             .collect(),
