@@ -13,4 +13,5 @@ mod sim;
 mod streamed_bodies;
 mod support;
 mod tls;
+mod varints;
 mod wire_bytes;
