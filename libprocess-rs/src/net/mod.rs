@@ -83,6 +83,9 @@ pub(crate) struct Tcp {
     stop: watch::Sender<bool>,
     /// Boxed: it holds a runtime and an outbound table of its own.
     lane: Box<lane::Lane>,
+    /// With `io_threads = 0`, the arbiter that started the node: its inbound connections
+    /// are served as tasks of that arbiter's own task set (see `server::Routing`).
+    home: Option<actix_rt::ArbiterHandle>,
 }
 
 impl Tcp {
@@ -108,6 +111,7 @@ impl Tcp {
         let bound = listener.local_addr().map_err(|source| Error::Listener { source })?;
         listener.set_nonblocking(true).map_err(|source| Error::Listener { source })?;
         let (runtime, handle) = io_runtime(config.io_threads)?;
+        let home = if config.io_threads == 0 { actix_rt::Arbiter::try_current() } else { None };
         let (stop, _) = watch::channel(false);
         let tcp = Tcp {
             runtime: Mutex::new(runtime),
@@ -117,6 +121,7 @@ impl Tcp {
             lane: Box::new(lane::Lane::start(config, tls.clone())?),
             tls,
             stop,
+            home,
         };
         Ok((tcp, bound))
     }
@@ -134,8 +139,11 @@ impl Tcp {
             let stop = self.stop.subscribe();
             let rejected = node.stats().connections_rejected.clone();
             let tls = self.tls.clone();
-            let routing =
-                server::Routing { io: self.handle.clone(), lane_ids: self.lane.ids.clone() };
+            let routing = server::Routing {
+                io: self.handle.clone(),
+                home: self.home.clone(),
+                lane_ids: self.lane.ids.clone(),
+            };
             self.lane.handle.spawn(async move {
                 match tokio::net::TcpListener::from_std(listener) {
                     Ok(listener) => {

@@ -83,6 +83,13 @@ pub(super) struct Accepting {
 pub(super) struct Routing {
     /// The node's I/O runtime.
     pub(super) io: tokio::runtime::Handle,
+    /// A single-threaded node's arbiter (`io_threads = 0`), whose runtime `io` is: its
+    /// connections are spawned into the arbiter's task set, where its processes run, and
+    /// not as tasks of the runtime under it. A message read there wakes its process
+    /// within the task set being polled (a push to its queue); from a task of the runtime
+    /// it woke the whole task set, which made the scheduler poll the sockets once more
+    /// (a non-blocking `epoll_wait`) before the process ran.
+    pub(super) home: Option<actix_rt::ArbiterHandle>,
     /// The processes of the lane.
     pub(super) lane_ids: LaneIds,
 }
@@ -118,7 +125,8 @@ pub(super) async fn accept_loop(listener: TcpListener, accepting: Accepting) {
             tls: tls.clone(),
             admitted,
         };
-        let (io, lane_ids) = (routing.io.clone(), routing.lane_ids.clone());
+        let (io, home, lane_ids) =
+            (routing.io.clone(), routing.home.clone(), routing.lane_ids.clone());
         tokio::spawn(async move {
             let deadline = serving.config.header_read_timeout;
             // TLS hides the request line: such connections all go to the I/O runtime.
@@ -126,16 +134,26 @@ pub(super) async fn accept_loop(listener: TcpListener, accepting: Accepting) {
                 return serving.serve(stream, client).await;
             }
             // Handed over untouched (nothing was read, only peeked).
-            match stream.into_std() {
-                Ok(stream) => {
-                    io.spawn(async move {
-                        match tokio::net::TcpStream::from_std(stream) {
-                            Ok(stream) => serving.serve(stream, client).await,
-                            Err(error) => tracing::debug!(%client, %error, "cannot serve"),
-                        }
-                    });
+            let stream = match stream.into_std() {
+                Ok(stream) => stream,
+                Err(error) => {
+                    return tracing::debug!(%client, %error, "cannot hand the connection over");
                 }
-                Err(error) => tracing::debug!(%client, %error, "cannot hand the connection over"),
+            };
+            let served = async move {
+                match tokio::net::TcpStream::from_std(stream) {
+                    Ok(stream) => serving.serve(stream, client).await,
+                    Err(error) => tracing::debug!(%client, %error, "cannot serve"),
+                }
+            };
+            match home {
+                // `false`: the arbiter has stopped, and the connection is dropped with it.
+                Some(home) => {
+                    if !home.spawn(served) {
+                        tracing::debug!(%client, "arbiter stopped: connection not served");
+                    }
+                }
+                None => drop(io.spawn(served)),
             }
         });
     }
