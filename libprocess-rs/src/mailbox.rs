@@ -33,8 +33,8 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::Waker;
 
 use parking_lot::Mutex;
@@ -106,6 +106,27 @@ pub(crate) trait Mailbox: Send + Sync {
 
     /// What waits in the mailbox now.
     fn queue_sizes(&self) -> QueueSizes;
+
+    /// The arbiter the process runs on, once it has started on one.
+    fn home(&self) -> Option<&Home>;
+}
+
+/// The arbiter thread a process runs on: where a connection that carries its messages
+/// is best read (`net::front`, "Where a connection is served").
+#[derive(Clone)]
+pub(crate) struct Home {
+    /// The arbiter's thread.
+    pub(crate) thread: std::thread::ThreadId,
+    /// To spawn the connection's task there.
+    pub(crate) arbiter: actix_rt::ArbiterHandle,
+}
+
+impl Home {
+    /// The current thread's, when it is an actix arbiter's.
+    pub(crate) fn here() -> Option<Home> {
+        let arbiter = actix_rt::Arbiter::try_current()?;
+        Some(Home { thread: std::thread::current().id(), arbiter })
+    }
 }
 
 /// What the senders and the consumer share under the lock.
@@ -134,6 +155,8 @@ pub(crate) struct Queue<P: Process> {
     handled: [AtomicUsize; 3],
     /// False once the process has left the process table.
     alive: AtomicBool,
+    /// Set once, when the process starts on its arbiter.
+    home: OnceLock<Home>,
 }
 
 impl<P: Process> Queue<P> {
@@ -149,7 +172,15 @@ impl<P: Process> Queue<P> {
             }),
             handled: Default::default(),
             alive: AtomicBool::new(true),
+            home: OnceLock::new(),
         })
+    }
+
+    /// Notes the current thread as the process's home (see [`Home`]); called as it starts.
+    pub(crate) fn settle_home(&self) {
+        if let Some(home) = Home::here() {
+            let _ = self.home.set(home);
+        }
     }
 
     /// Sets the bound (the process names its own when it starts).
@@ -248,6 +279,10 @@ impl<P: Process> Mailbox for Queue<P> {
 
     fn queue_sizes(&self) -> QueueSizes {
         self.sizes()
+    }
+
+    fn home(&self) -> Option<&Home> {
+        self.home.get()
     }
 }
 

@@ -29,7 +29,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::hooks::{Hooks, Verdict};
 use crate::http::{HttpGate, SharedHandler, StreamedBody};
-use crate::mailbox::{Inbox, Mailbox, Queue, QueueSizes};
+use crate::mailbox::{Home, Inbox, Mailbox, Queue, QueueSizes};
 use crate::message::{Body, Envelope, MessageName, ProtoMessage};
 use crate::metrics::Metrics;
 use crate::net::Tcp;
@@ -506,6 +506,11 @@ impl Node {
             self.mailbox_full(entry.key());
         }
         delivered
+    }
+
+    /// The arbiter local process `id` runs on, once it has started.
+    pub(crate) fn home_of(&self, id: &str) -> Option<Home> {
+        self.inner.processes.get(id).and_then(|entry| entry.mailbox.home().cloned())
     }
 
     /// The mailbox of local process `id`.

@@ -54,6 +54,7 @@ mod front;
 mod guarded;
 mod lane;
 mod outbound;
+mod placement;
 mod server;
 pub(crate) mod tls;
 

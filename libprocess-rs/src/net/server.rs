@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Weak};
 
@@ -22,6 +23,7 @@ use super::decoder;
 use super::front;
 use super::guarded::{ConnState, GuardedIo};
 use super::lane::{LaneIds, is_lane_connection};
+use super::placement::{Go, Placement};
 use super::tls::{self, Accepted};
 use crate::http::{self as lhttp, ClientAddr, Response, StreamedBody};
 use crate::message::Connection;
@@ -118,12 +120,14 @@ pub(super) async fn accept_loop(listener: TcpListener, accepting: Accepting) {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let serving = Serving {
+        let mut serving = Serving {
             node: node.clone(),
             config: config.clone(),
             stop: stop.clone(),
             tls: tls.clone(),
-            admitted,
+            _admitted: admitted,
+            io: routing.io.clone(),
+            movable: false,
         };
         let (io, home, lane_ids) =
             (routing.io.clone(), routing.home.clone(), routing.lane_ids.clone());
@@ -133,6 +137,9 @@ pub(super) async fn accept_loop(listener: TcpListener, accepting: Accepting) {
             if serving.tls.is_none() && is_lane_connection(&stream, &lane_ids, deadline).await {
                 return serving.serve(stream, client).await;
             }
+            // On the I/O runtime, a plain message connection may move to its process's
+            // arbiter (`placement`); a single-threaded node's is there already.
+            serving.movable = home.is_none();
             // Handed over untouched (nothing was read, only peeked).
             let stream = match stream.into_std() {
                 Ok(stream) => stream,
@@ -165,23 +172,118 @@ struct Serving {
     config: NodeConfig,
     stop: watch::Receiver<bool>,
     tls: Option<Tls>,
-    /// Released when the connection ends.
-    admitted: Admitted,
+    /// Held, never read: released when the connection ends.
+    _admitted: Admitted,
+    /// The I/O runtime, and whether a plain connection may move off it to its process's
+    /// arbiter (`placement`); not on a single-threaded node, which has no I/O runtime.
+    io: tokio::runtime::Handle,
+    movable: bool,
 }
 
 impl Serving {
     async fn serve(self, stream: tokio::net::TcpStream, client: SocketAddr) {
-        let Serving { node, config, stop, tls, admitted } = self;
         // The handshake shares the head's deadline: a silent client cannot hold its
         // admission longer than a slow plain one.
-        match tls::accept(stream, tls.as_ref(), config.header_read_timeout).await {
-            Ok(Accepted::Plain(stream)) => {
-                serve_connection(stream, client, node, config, stop).await
+        match tls::accept(stream, self.tls.as_ref(), self.config.header_read_timeout).await {
+            Ok(Accepted::Plain(stream)) if self.movable => {
+                let conn = front::MessageConn::new(Connection::open(client), Placement::on_io());
+                serve_plain(stream, client, conn, self).await
             }
-            Ok(Accepted::Tls(stream)) => serve_connection(stream, client, node, config, stop).await,
+            Ok(Accepted::Plain(stream)) => {
+                serve_connection(stream, client, self.node, self.config, self.stop).await
+            }
+            Ok(Accepted::Tls(stream)) => {
+                serve_connection(stream, client, self.node, self.config, self.stop).await
+            }
             Err(error) => tracing::debug!(%client, %error, "TLS accept failed"),
         }
-        drop(admitted);
+    }
+}
+
+/// Serves a plain connection that may move between the I/O runtime and its process's
+/// arbiter (`placement`): messages until the connection closes, moves, or turns to hyper.
+/// Boxed: it spawns itself on the thread it moves to.
+fn serve_plain(
+    mut stream: tokio::net::TcpStream,
+    client: SocketAddr,
+    mut conn: front::MessageConn,
+    mut serving: Serving,
+) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(async move {
+        let ended = tokio::select! {
+            ended = conn.serve(&mut stream, &serving.node, &serving.config) => ended,
+            _ = serving.stop.changed() => return,
+        };
+        let go = match ended {
+            front::Ended::Closed => return,
+            front::Ended::Move(go) => go,
+            // hyper serves from the I/O runtime, not a process's thread.
+            front::Ended::Http(unserved) if conn.placement.on_arbiter() => {
+                return move_to(Go::Io, stream, client, conn, serving, Some(unserved));
+            }
+            front::Ended::Http(unserved) => {
+                return to_hyper(stream, client, unserved, conn.via(), serving).await;
+            }
+        };
+        move_to(go, stream, client, conn, serving, None)
+    })
+}
+
+/// Moves a connection (and its state) to the thread `go` names and serves it there; with
+/// `unserved`, hyper serves it there from those bytes on. A connection that cannot move
+/// (the arbiter stopped) closes, as it would with its node's thread gone.
+fn move_to(
+    go: Go,
+    stream: tokio::net::TcpStream,
+    client: SocketAddr,
+    mut conn: front::MessageConn,
+    serving: Serving,
+    unserved: Option<Bytes>,
+) {
+    // Off this runtime's poller; the next one registers it (and sees what is readable).
+    let stream = match stream.into_std() {
+        Ok(stream) => stream,
+        Err(error) => return tracing::debug!(%client, %error, "cannot move the connection"),
+    };
+    let arbiter = match &go {
+        Go::Home(arbiter) => Some(arbiter.clone()),
+        Go::Io => None,
+    };
+    let io = serving.io.clone();
+    let served = async move {
+        conn.placement.moved(&go);
+        let stream = match tokio::net::TcpStream::from_std(stream) {
+            Ok(stream) => stream,
+            Err(error) => return tracing::debug!(%client, %error, "cannot serve"),
+        };
+        match unserved {
+            None => serve_plain(stream, client, conn, serving).await,
+            Some(unserved) => to_hyper(stream, client, unserved, conn.via(), serving).await,
+        }
+    };
+    match arbiter {
+        Some(arbiter) => {
+            if !arbiter.spawn(served) {
+                tracing::debug!(%client, "arbiter stopped: connection closed");
+            }
+        }
+        None => drop(io.spawn(served)),
+    }
+}
+
+/// Serves a connection with hyper from the request that starts `unserved` on.
+async fn to_hyper(
+    stream: tokio::net::TcpStream,
+    client: SocketAddr,
+    unserved: Bytes,
+    via: Connection,
+    serving: Serving,
+) {
+    let stream = front::Prefixed::new(unserved, stream);
+    let Serving { node, config, mut stop, .. } = serving;
+    tokio::select! {
+        () = serve_http(stream, client, via, node, config) => {}
+        _ = stop.changed() => {}
     }
 }
 
