@@ -93,6 +93,11 @@ pub(super) struct MessageConn {
     answers_due: Option<Instant>,
     heads: Heads,
     waiting: Waiting,
+    /// The deadline of the next read (see [`MessageConn::read`]): one timer for the
+    /// connection's life, moved only when its deadline changes, where a `timeout_at` per
+    /// read put a timer into the runtime's wheel and took it out again for every message.
+    /// Created on the runtime that polls it (dropped when the connection moves).
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
     via: Connection,
     pub(super) placement: Placement,
 }
@@ -122,6 +127,7 @@ impl MessageConn {
             answers_due: None,
             heads: Heads::default(),
             waiting: Waiting::Idle,
+            timer: None,
             via,
             placement,
         }
@@ -176,6 +182,8 @@ impl MessageConn {
                 }
             };
             if let Some(go) = self.placement.go.take() {
+                // The timer belongs to this runtime's wheel.
+                self.timer = None;
                 return Ended::Move(go);
             }
             if !self.read(stream, node).await {
@@ -201,7 +209,17 @@ impl MessageConn {
         let read = match deadline {
             None => Ok(stream.read_buf(&mut self.buffer).await),
             Some(deadline) => {
-                tokio::time::timeout_at(deadline, stream.read_buf(&mut self.buffer)).await
+                let MessageConn { buffer, timer, .. } = self;
+                let timer =
+                    timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                if timer.deadline() != deadline {
+                    timer.as_mut().reset(deadline);
+                }
+                tokio::select! {
+                    biased;
+                    read = stream.read_buf(buffer) => Ok(read),
+                    () = timer.as_mut() => Err(()),
+                }
             }
         };
         match read {
