@@ -98,6 +98,10 @@ pub(super) struct MessageConn {
     /// read put a timer into the runtime's wheel and took it out again for every message.
     /// Created on the runtime that polls it (dropped when the connection moves).
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// `202 Accepted` as [`write_answer`] writes it, with the date it was written for:
+    /// the answer to nearly every message, copied whole (rendering it field by field
+    /// cost ~450 instructions per message).
+    accepted: (Vec<u8>, [u8; 29]),
     via: Connection,
     pub(super) placement: Placement,
 }
@@ -128,6 +132,7 @@ impl MessageConn {
             heads: Heads::default(),
             waiting: Waiting::Idle,
             timer: None,
+            accepted: (Vec::new(), [0; 29]),
             via,
             placement,
         }
@@ -301,11 +306,16 @@ fn serve_buffered(
     limits: &Limits,
     prompt: &mut bool,
 ) -> Served {
-    let MessageConn { buffer, answers, heads, via, placement, .. } = conn;
+    let MessageConn { buffer, answers, heads, via, placement, accepted, .. } = conn;
     let via = *via;
     // One upgrade and one clock read for all that one read brought.
     let node = node.upgrade().map(Node::from_inner);
     let date = http_date();
+    if accepted.1 != date {
+        accepted.0.clear();
+        write_answer(&mut accepted.0, StatusCode::ACCEPTED, "", &date);
+        accepted.1 = date;
+    }
     let mut served_some = false;
     loop {
         if buffer.is_empty() {
@@ -342,7 +352,11 @@ fn serve_buffered(
             }
             _ => (StatusCode::SERVICE_UNAVAILABLE, "node is shutting down"),
         };
-        write_answer(answers, status, text, &date);
+        if status == StatusCode::ACCEPTED && text.is_empty() {
+            answers.extend_from_slice(&accepted.0);
+        } else {
+            write_answer(answers, status, text, &date);
+        }
     }
 }
 
