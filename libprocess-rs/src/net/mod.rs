@@ -3,8 +3,11 @@
 //!
 //! Both run on the node's own tokio runtime (the "I/O threads"), separate from the actix
 //! arbiters that run processes, as libprocess separates its event loop from its worker
-//! threads. The accept loop and the traffic of the processes given the priority lane run
-//! on a second runtime of one thread (`lane`).
+//! threads; but a plain message connection moves to the arbiter of the process its
+//! messages go to (`placement`), and the sender's thread writes what it sends
+//! (`outbound`'s cork), so a message usually crosses no thread. The accept loop and the
+//! traffic of the processes given the priority lane run on a second runtime of one
+//! thread (`lane`).
 
 /// `AsyncWrite` for a stream wrapper that only watches or rewrites what is *read*: every
 /// write, flush and shutdown goes straight to its `inner` stream, vectored writes
