@@ -68,6 +68,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::error::Error;
+use crate::mailbox::Home;
 use crate::message::MessageName;
 use crate::node::{LinkMode, Node, NodeConfig};
 use crate::pid::Pid;
@@ -87,9 +88,10 @@ pub(crate) struct Tcp {
     stop: watch::Sender<bool>,
     /// Boxed: it holds a runtime and an outbound table of its own.
     lane: Box<lane::Lane>,
-    /// With `io_threads = 0`, the arbiter that started the node: its inbound connections
-    /// are served as tasks of that arbiter's own task set (see `server::Routing`).
-    home: Option<actix_rt::ArbiterHandle>,
+    /// The arbiter that started the node, if any (see `server::Routing`).
+    home: Option<Home>,
+    /// `io_threads = 0`: no I/O runtime, every connection is served on `home`.
+    single_threaded: bool,
 }
 
 impl Tcp {
@@ -115,7 +117,7 @@ impl Tcp {
         let bound = listener.local_addr().map_err(|source| Error::Listener { source })?;
         listener.set_nonblocking(true).map_err(|source| Error::Listener { source })?;
         let (runtime, handle) = io_runtime(config.io_threads)?;
-        let home = if config.io_threads == 0 { actix_rt::Arbiter::try_current() } else { None };
+        let home = Home::here();
         let (stop, _) = watch::channel(false);
         let tcp = Tcp {
             runtime: Mutex::new(runtime),
@@ -126,6 +128,7 @@ impl Tcp {
             tls,
             stop,
             home,
+            single_threaded: config.io_threads == 0,
         };
         Ok((tcp, bound))
     }
@@ -146,6 +149,7 @@ impl Tcp {
             let routing = server::Routing {
                 io: self.handle.clone(),
                 home: self.home.clone(),
+                single_threaded: self.single_threaded,
                 lane_ids: self.lane.ids.clone(),
             };
             self.lane.handle.spawn(async move {

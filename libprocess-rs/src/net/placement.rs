@@ -9,23 +9,27 @@
 //!
 //! A message connection carries one peer's messages, nearly always to one process (a
 //! scheduler's to the master, the master's to an agent). So a plain-TCP message
-//! connection on the I/O runtime moves, after its first message, to the arbiter of the
-//! process that message went to (`server::serve_plain`): from then on the socket's
-//! readiness, the read, the parse and the queueing happen on the process's own thread,
-//! and the process runs next in the same turn, as on a single-threaded node. What it
-//! does not change: the bytes on the wire, the order of messages, every bound and
-//! deadline (the same loop serves the connection, its state moves with it).
+//! connection on the I/O runtime moves (`server::serve_plain`), after its first message,
+//! to the arbiter of the process that message went to, when that is the node's own
+//! arbiter (the one that started it: a binary's `main` thread, where its processes run,
+//! and which lives as long as the node, so that a connection never dies with an arbiter
+//! its node outlives). From then on the socket's readiness, the read, the parse and the
+//! queueing happen on the process's own thread, and the process runs next in the same
+//! turn, as on a single-threaded node. What it does not change: the bytes on the wire,
+//! the order of messages, every bound and deadline (the same loop serves the connection,
+//! its state moves with it).
 //!
 //! The price is the single-threaded node's, for that connection only: while the process
 //! runs a long handler its connection is not read (its messages wait in the socket
 //! instead of the mailbox, and its `202`s, which libprocess peers discard, go out late).
-//! So a connection moves back to the I/O runtime for good when it carries a message to a
-//! process on another thread (one connection feeding processes on many arbiters, as an
-//! emulated cluster's does), and before it is handed to hyper (HTTP handlers that run
-//! outside processes stay off the processes' threads). TLS connections never move.
+//! A connection stays on (or moves back to) the I/O runtime for good when it carries a
+//! message to a process on another arbiter (`Node::spawn_on`), and moves back before it
+//! is handed to hyper (HTTP handlers that run outside processes stay off the processes'
+//! threads). TLS and lane connections never move.
 
 use std::thread::ThreadId;
 
+use crate::mailbox::Home;
 use crate::node::Node;
 use crate::pid::Pid;
 
@@ -43,6 +47,8 @@ pub(super) struct Placement {
     on: Option<ThreadId>,
     /// False once the connection stays where it is.
     movable: bool,
+    /// The node's arbiter: the one thread a connection moves to.
+    home: Option<Home>,
     /// The receiver of the last message checked: the next one to the same process (nearly
     /// all of them) is not looked up again.
     last_to: Option<Pid>,
@@ -53,12 +59,12 @@ pub(super) struct Placement {
 impl Placement {
     /// A connection that stays where it is (TLS, a single-threaded node's, the fuzzer's).
     pub(super) fn fixed() -> Placement {
-        Placement { on: None, movable: false, last_to: None, go: None }
+        Placement { on: None, movable: false, home: None, last_to: None, go: None }
     }
 
-    /// A connection on the I/O runtime that may move to its process's arbiter.
-    pub(super) fn on_io() -> Placement {
-        Placement { on: None, movable: true, last_to: None, go: None }
+    /// A connection on the I/O runtime that may move to the node's arbiter `home`.
+    pub(super) fn on_io(home: Option<Home>) -> Placement {
+        Placement { on: None, movable: home.is_some(), home, last_to: None, go: None }
     }
 
     /// Notes that the connection now runs on the current thread (`home`) or back on the
@@ -85,13 +91,23 @@ impl Placement {
             return;
         }
         self.last_to = Some(to.clone());
-        let home = node.home_of(to.id());
-        match (self.on, home) {
-            (None, Some(home)) => self.go = Some(Go::Home(home.arbiter)),
+        let Some(process) = node.home_of(to.id()) else {
             // Not started yet, or gone: look again at the next message.
-            (_, None) => self.last_to = None,
-            (Some(here), Some(home)) if home.thread == here => {}
-            (Some(_), Some(_)) => self.go = Some(Go::Io),
+            self.last_to = None;
+            return;
+        };
+        match (self.on, &self.home) {
+            (None, Some(home)) if process.thread == home.thread => {
+                self.go = Some(Go::Home(home.arbiter.clone()));
+            }
+            (Some(here), _) if process.thread == here => {}
+            // A process on another arbiter: the connection stays on (or goes back to)
+            // the I/O runtime, for good.
+            (None, _) => self.movable = false,
+            (Some(_), _) => {
+                self.go = Some(Go::Io);
+                self.movable = false;
+            }
         }
     }
 }

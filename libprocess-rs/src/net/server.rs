@@ -26,6 +26,7 @@ use super::lane::{LaneIds, is_lane_connection};
 use super::placement::{Go, Placement};
 use super::tls::{self, Accepted};
 use crate::http::{self as lhttp, ClientAddr, Response, StreamedBody};
+use crate::mailbox::Home;
 use crate::message::Connection;
 use crate::metrics::Counter;
 use crate::node::{Node, NodeConfig, NodeInner};
@@ -85,13 +86,16 @@ pub(super) struct Accepting {
 pub(super) struct Routing {
     /// The node's I/O runtime.
     pub(super) io: tokio::runtime::Handle,
-    /// A single-threaded node's arbiter (`io_threads = 0`), whose runtime `io` is: its
-    /// connections are spawned into the arbiter's task set, where its processes run, and
-    /// not as tasks of the runtime under it. A message read there wakes its process
-    /// within the task set being polled (a push to its queue); from a task of the runtime
-    /// it woke the whole task set, which made the scheduler poll the sockets once more
-    /// (a non-blocking `epoll_wait`) before the process ran.
-    pub(super) home: Option<actix_rt::ArbiterHandle>,
+    /// The arbiter that started the node, where its processes usually run. A plain
+    /// message connection to a process there moves there from `io` (`placement`).
+    pub(super) home: Option<Home>,
+    /// `io_threads = 0` (`io` is `home`'s runtime): every connection is spawned into
+    /// `home`'s task set from the start, where its processes run, and not as a task of
+    /// the runtime under it. A message read there wakes its process within the task set
+    /// being polled (a push to its queue); from a task of the runtime it woke the whole
+    /// task set, which made the scheduler poll the sockets once more (a non-blocking
+    /// `epoll_wait`) before the process ran.
+    pub(super) single_threaded: bool,
     /// The processes of the lane.
     pub(super) lane_ids: LaneIds,
 }
@@ -127,10 +131,11 @@ pub(super) async fn accept_loop(listener: TcpListener, accepting: Accepting) {
             tls: tls.clone(),
             _admitted: admitted,
             io: routing.io.clone(),
-            movable: false,
+            home: None,
         };
         let (io, home, lane_ids) =
             (routing.io.clone(), routing.home.clone(), routing.lane_ids.clone());
+        let single_threaded = routing.single_threaded;
         tokio::spawn(async move {
             let deadline = serving.config.header_read_timeout;
             // TLS hides the request line: such connections all go to the I/O runtime.
@@ -139,7 +144,9 @@ pub(super) async fn accept_loop(listener: TcpListener, accepting: Accepting) {
             }
             // On the I/O runtime, a plain message connection may move to its process's
             // arbiter (`placement`); a single-threaded node's is there already.
-            serving.movable = home.is_none();
+            if !single_threaded {
+                serving.home = home.clone();
+            }
             // Handed over untouched (nothing was read, only peeked).
             let stream = match stream.into_std() {
                 Ok(stream) => stream,
@@ -153,10 +160,10 @@ pub(super) async fn accept_loop(listener: TcpListener, accepting: Accepting) {
                     Err(error) => tracing::debug!(%client, %error, "cannot serve"),
                 }
             };
-            match home {
+            match home.filter(|_| single_threaded) {
                 // `false`: the arbiter has stopped, and the connection is dropped with it.
                 Some(home) => {
-                    if !home.spawn(served) {
+                    if !home.arbiter.spawn(served) {
                         tracing::debug!(%client, "arbiter stopped: connection not served");
                     }
                 }
@@ -174,10 +181,11 @@ struct Serving {
     tls: Option<Tls>,
     /// Held, never read: released when the connection ends.
     _admitted: Admitted,
-    /// The I/O runtime, and whether a plain connection may move off it to its process's
-    /// arbiter (`placement`); not on a single-threaded node, which has no I/O runtime.
+    /// The I/O runtime, and the node's arbiter, where a plain connection may move
+    /// (`placement`); `None` on a single-threaded node (served there already), on the
+    /// lane, or for a node started outside an arbiter.
     io: tokio::runtime::Handle,
-    movable: bool,
+    home: Option<Home>,
 }
 
 impl Serving {
@@ -185,8 +193,9 @@ impl Serving {
         // The handshake shares the head's deadline: a silent client cannot hold its
         // admission longer than a slow plain one.
         match tls::accept(stream, self.tls.as_ref(), self.config.header_read_timeout).await {
-            Ok(Accepted::Plain(stream)) if self.movable => {
-                let conn = front::MessageConn::new(Connection::open(client), Placement::on_io());
+            Ok(Accepted::Plain(stream)) if self.home.is_some() => {
+                let placement = Placement::on_io(self.home.clone());
+                let conn = front::MessageConn::new(Connection::open(client), placement);
                 serve_plain(stream, client, conn, self).await
             }
             Ok(Accepted::Plain(stream)) => {
