@@ -33,8 +33,8 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::Waker;
 
 use parking_lot::Mutex;
@@ -107,16 +107,27 @@ pub(crate) trait Mailbox: Send + Sync {
     /// What waits in the mailbox now.
     fn queue_sizes(&self) -> QueueSizes;
 
-    /// The arbiter the process runs on, once it has started on one.
-    fn home(&self) -> Option<&Home>;
+    /// The [`thread_token`] of the thread the process runs on, once it has started.
+    fn home(&self) -> Option<u64>;
 }
 
-/// The arbiter thread a process runs on: where a connection that carries its messages
-/// is best read (`net::front`, "Where a connection is served").
+/// A number of the current thread, given at its first use (from 1): which thread a
+/// process runs on (`net/placement.rs`). A thread-local read: `thread::current()` and an
+/// actix arbiter handle per process cost ~170 instructions per spawn (ACT-2).
+pub(crate) fn thread_token() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static TOKEN: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    TOKEN.with(|token| *token)
+}
+
+/// An arbiter thread: where a connection that carries its processes' messages is best
+/// read (docs/libprocess.md, "Where a connection is served").
 #[derive(Clone)]
 pub(crate) struct Home {
-    /// The arbiter's thread.
-    pub(crate) thread: std::thread::ThreadId,
+    /// The arbiter's [`thread_token`].
+    pub(crate) thread: u64,
     /// To spawn the connection's task there.
     pub(crate) arbiter: actix_rt::ArbiterHandle,
 }
@@ -125,7 +136,7 @@ impl Home {
     /// The current thread's, when it is an actix arbiter's.
     pub(crate) fn here() -> Option<Home> {
         let arbiter = actix_rt::Arbiter::try_current()?;
-        Some(Home { thread: std::thread::current().id(), arbiter })
+        Some(Home { thread: thread_token(), arbiter })
     }
 }
 
@@ -155,8 +166,8 @@ pub(crate) struct Queue<P: Process> {
     handled: [AtomicUsize; 3],
     /// False once the process has left the process table.
     alive: AtomicBool,
-    /// Set once, when the process starts on its arbiter.
-    home: OnceLock<Home>,
+    /// The [`thread_token`] of the process's thread, set as it starts (0 until then).
+    home: AtomicU64,
 }
 
 impl<P: Process> Queue<P> {
@@ -172,15 +183,13 @@ impl<P: Process> Queue<P> {
             }),
             handled: Default::default(),
             alive: AtomicBool::new(true),
-            home: OnceLock::new(),
+            home: AtomicU64::new(0),
         })
     }
 
-    /// Notes the current thread as the process's home (see [`Home`]); called as it starts.
+    /// Notes the current thread as the process's; called as it starts.
     pub(crate) fn settle_home(&self) {
-        if let Some(home) = Home::here() {
-            let _ = self.home.set(home);
-        }
+        self.home.store(thread_token(), Ordering::Relaxed);
     }
 
     /// Sets the bound (the process names its own when it starts).
@@ -281,8 +290,8 @@ impl<P: Process> Mailbox for Queue<P> {
         self.sizes()
     }
 
-    fn home(&self) -> Option<&Home> {
-        self.home.get()
+    fn home(&self) -> Option<u64> {
+        Some(self.home.load(Ordering::Relaxed)).filter(|&token| token != 0)
     }
 }
 

@@ -29,7 +29,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::hooks::{Hooks, Verdict};
 use crate::http::{HttpGate, SharedHandler, StreamedBody};
-use crate::mailbox::{Home, Inbox, Mailbox, Queue, QueueSizes};
+use crate::mailbox::{Inbox, Mailbox, Queue, QueueSizes};
 use crate::message::{Body, Envelope, MessageName, ProtoMessage};
 use crate::metrics::Metrics;
 use crate::net::Tcp;
@@ -508,9 +508,9 @@ impl Node {
         delivered
     }
 
-    /// The arbiter local process `id` runs on, once it has started.
-    pub(crate) fn home_of(&self, id: &str) -> Option<Home> {
-        self.inner.processes.get(id).and_then(|entry| entry.mailbox.home().cloned())
+    /// The thread (`mailbox::thread_token`) local process `id` runs on, once started.
+    pub(crate) fn home_of(&self, id: &str) -> Option<u64> {
+        self.inner.processes.get(id).and_then(|entry| entry.mailbox.home())
     }
 
     /// The mailbox of local process `id`.

@@ -27,9 +27,7 @@
 //! is handed to hyper (HTTP handlers that run outside processes stay off the processes'
 //! threads). TLS and lane connections never move.
 
-use std::thread::ThreadId;
-
-use crate::mailbox::Home;
+use crate::mailbox::{Home, thread_token};
 use crate::node::Node;
 use crate::pid::Pid;
 
@@ -43,8 +41,8 @@ pub(super) enum Go {
 
 /// Where a connection is served, and whether it should move.
 pub(super) struct Placement {
-    /// The arbiter thread serving it; `None` on the I/O runtime.
-    on: Option<ThreadId>,
+    /// The arbiter thread serving it (`thread_token`); `None` on the I/O runtime.
+    on: Option<u64>,
     /// False once the connection stays where it is.
     movable: bool,
     /// The node's arbiter: the one thread a connection moves to.
@@ -71,7 +69,7 @@ impl Placement {
     /// I/O runtime (for good).
     pub(super) fn moved(&mut self, go: &Go) {
         match go {
-            Go::Home(_) => self.on = Some(std::thread::current().id()),
+            Go::Home(_) => self.on = Some(thread_token()),
             Go::Io => {
                 self.on = None;
                 self.movable = false;
@@ -91,16 +89,16 @@ impl Placement {
             return;
         }
         self.last_to = Some(to.clone());
-        let Some(process) = node.home_of(to.id()) else {
+        let Some(thread) = node.home_of(to.id()) else {
             // Not started yet, or gone: look again at the next message.
             self.last_to = None;
             return;
         };
         match (self.on, &self.home) {
-            (None, Some(home)) if process.thread == home.thread => {
+            (None, Some(home)) if thread == home.thread => {
                 self.go = Some(Go::Home(home.arbiter.clone()));
             }
-            (Some(here), _) if process.thread == here => {}
+            (Some(here), _) if thread == here => {}
             // A process on another arbiter: the connection stays on (or goes back to)
             // the I/O runtime, for good.
             (None, _) => self.movable = false,
