@@ -13,7 +13,8 @@
 //! run, 10,000 by default), `--net1-profile=CLIENTS,REQUESTS,INFLIGHT`
 //! (one NET-1 shape across two OS processes, then exit; `LIBPROCESS_ECHO_BIN` picks the
 //! echo server's binary; `--net1-io-threads=N` gives both nodes N I/O threads, 1 by
-//! default, 0 for single-threaded nodes: see `NodeConfig::io_threads`).
+//! default, 0 for single-threaded nodes: see `NodeConfig::io_threads`; `--net1-raw`
+//! runs the shape on the raw-socket baseline instead, for its CPU time and system calls).
 //!
 //! The Apache libprocess figures the tables compare with are *anchors*: its own
 //! `benchmarks` binary (optimized build) measured on this machine type for issue 17,
@@ -950,6 +951,14 @@ fn net1_profile(spec: &str) {
         .find_map(|a| a.strip_prefix("--net1-io-threads=").map(str::to_string))
         .map_or(1, |n| n.parse().expect("--net1-io-threads=N"));
     let system = actix_rt::System::new();
+    if std::env::args().any(|a| a == "--net1-raw") {
+        return system.block_on(async {
+            let server = raw::RawServer::start();
+            raw::run(server.address, 1, 2_000, 250).await;
+            let rate = raw::run(server.address, clients as usize, requests, inflight).await;
+            println!("raw: {clients} x {requests}, {inflight} in flight: {} rpcs/s", human(rate));
+        });
+    }
     system.block_on(async {
         let echo = EchoServer::start(io_threads);
         let node = client_node(io_threads);

@@ -34,7 +34,7 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::Waker;
 
 use parking_lot::Mutex;
@@ -106,6 +106,38 @@ pub(crate) trait Mailbox: Send + Sync {
 
     /// What waits in the mailbox now.
     fn queue_sizes(&self) -> QueueSizes;
+
+    /// The [`thread_token`] of the thread the process runs on, once it has started.
+    fn home(&self) -> Option<u64>;
+}
+
+/// A number of the current thread, given at its first use (from 1): which thread a
+/// process runs on (`net/placement.rs`). A thread-local read: `thread::current()` and an
+/// actix arbiter handle per process cost ~170 instructions per spawn (ACT-2).
+pub(crate) fn thread_token() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static TOKEN: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    TOKEN.with(|token| *token)
+}
+
+/// An arbiter thread: where a connection that carries its processes' messages is best
+/// read (docs/libprocess.md, "Where a connection is served").
+#[derive(Clone)]
+pub(crate) struct Home {
+    /// The arbiter's [`thread_token`].
+    pub(crate) thread: u64,
+    /// To spawn the connection's task there.
+    pub(crate) arbiter: actix_rt::ArbiterHandle,
+}
+
+impl Home {
+    /// The current thread's, when it is an actix arbiter's.
+    pub(crate) fn here() -> Option<Home> {
+        let arbiter = actix_rt::Arbiter::try_current()?;
+        Some(Home { thread: thread_token(), arbiter })
+    }
 }
 
 /// What the senders and the consumer share under the lock.
@@ -134,6 +166,8 @@ pub(crate) struct Queue<P: Process> {
     handled: [AtomicUsize; 3],
     /// False once the process has left the process table.
     alive: AtomicBool,
+    /// The [`thread_token`] of the process's thread, set as it starts (0 until then).
+    home: AtomicU64,
 }
 
 impl<P: Process> Queue<P> {
@@ -149,7 +183,13 @@ impl<P: Process> Queue<P> {
             }),
             handled: Default::default(),
             alive: AtomicBool::new(true),
+            home: AtomicU64::new(0),
         })
+    }
+
+    /// Notes the current thread as the process's; called as it starts.
+    pub(crate) fn settle_home(&self) {
+        self.home.store(thread_token(), Ordering::Relaxed);
     }
 
     /// Sets the bound (the process names its own when it starts).
@@ -248,6 +288,10 @@ impl<P: Process> Mailbox for Queue<P> {
 
     fn queue_sizes(&self) -> QueueSizes {
         self.sizes()
+    }
+
+    fn home(&self) -> Option<u64> {
+        Some(self.home.load(Ordering::Relaxed)).filter(|&token| token != 0)
     }
 }
 

@@ -508,6 +508,11 @@ impl Node {
         delivered
     }
 
+    /// The thread (`mailbox::thread_token`) local process `id` runs on, once started.
+    pub(crate) fn home_of(&self, id: &str) -> Option<u64> {
+        self.inner.processes.get(id).and_then(|entry| entry.mailbox.home())
+    }
+
     /// The mailbox of local process `id`.
     pub(crate) fn mailbox_of(&self, id: &str) -> Option<Arc<dyn Mailbox>> {
         self.inner.processes.get(id).map(|entry| entry.mailbox.clone())

@@ -184,6 +184,7 @@ impl<P: Process> ProcessActor<P> {
     /// address cost ~700 instructions per spawn (ACT-2). The actor stays alive for as
     /// long as its `Drain` runs, that is until it stops.
     pub(crate) fn start_here(self) {
+        self.core.queue.settle_home();
         actix_rt::spawn(actix::Context::new().into_future(self));
     }
 

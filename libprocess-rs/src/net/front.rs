@@ -38,6 +38,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::Instant;
 
 use super::decoder::{self, BodyAt, Decoded, Limits, MessageRequest};
+use super::placement::{Go, Placement};
 use crate::message::{Body, Connection, Envelope, MessageName};
 use crate::node::{Node, NodeConfig, NodeInner};
 use crate::pid::Pid;
@@ -71,84 +72,188 @@ const ANSWER_DELAY: Duration = Duration::from_millis(1);
 /// Answers written at once, without waiting for [`ANSWER_DELAY`], past this many bytes.
 const ANSWER_BYTES: usize = 16 * 1024;
 
+/// How a message loop ended.
+pub(super) enum Ended {
+    /// The connection closed (or broke, or timed out).
+    Closed,
+    /// A request that is not a plain message: the bytes read and not yet served, for
+    /// hyper (after every answer before it was written).
+    Http(Bytes),
+    /// The connection is better served on another thread ([`Placement`]): the state in
+    /// the [`MessageConn`] goes with it, and the loop resumes there.
+    Move(Go),
+}
+
+/// A message connection's state between reads: what a move to another thread carries.
+pub(super) struct MessageConn {
+    buffer: BytesMut,
+    /// Answers not yet written.
+    answers: Vec<u8>,
+    /// When the answers not yet written are due (`ANSWER_DELAY` after the oldest).
+    answers_due: Option<Instant>,
+    heads: Heads,
+    waiting: Waiting,
+    /// The deadline of the next read (see [`MessageConn::read`]): one timer for the
+    /// connection's life, moved only when its deadline changes, where a `timeout_at` per
+    /// read put a timer into the runtime's wheel and took it out again for every message.
+    /// Created on the runtime that polls it (dropped when the connection moves).
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// `202 Accepted` as [`write_answer`] writes it, with the date it was written for:
+    /// the answer to nearly every message, copied whole (rendering it field by field
+    /// cost ~450 instructions per message).
+    accepted: (Vec<u8>, [u8; 29]),
+    via: Connection,
+    pub(super) placement: Placement,
+}
+
 /// Serves libprocess messages on `stream` until it closes (`None`) or a request that is
 /// not a plain message arrives: then the bytes read and not yet served are returned, and
 /// hyper serves the connection from there (after every answer before it is written).
+/// The connection stays on the thread it is on (see [`MessageConn`] for one that moves).
 pub(super) async fn serve_messages<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     node: &Weak<NodeInner>,
     config: &NodeConfig,
     via: Connection,
 ) -> Option<Bytes> {
-    let limits =
-        Limits { max_header_bytes: config.max_header_bytes, max_body_bytes: config.max_body_bytes };
-    let mut buffer = BytesMut::with_capacity(READ_BYTES);
-    let mut answers = Vec::new();
-    // When the answers not yet written are due (`ANSWER_DELAY` after the oldest).
-    let mut answers_due: Option<Instant> = None;
-    let mut heads = Heads::default();
-    let mut waiting = Waiting::Idle;
-    loop {
-        let mut prompt = false;
-        let served =
-            serve_buffered(&mut buffer, &mut answers, &mut heads, node, &limits, via, &mut prompt);
-        if !answers.is_empty() {
-            // Before hyper answers anything on this connection, every answer before it; and
-            // at once to a sender that is not a libprocess peer (it may wait for it).
-            if prompt || matches!(served, Served::Other) || answers.len() >= ANSWER_BYTES {
-                write_answers(stream, &mut answers).await.ok()?;
-                answers_due = None;
-            } else if answers_due.is_none() {
-                answers_due = Some(Instant::now() + ANSWER_DELAY);
+    let mut conn = MessageConn::new(via, Placement::fixed());
+    match conn.serve(stream, node, config).await {
+        Ended::Http(unserved) => Some(unserved),
+        Ended::Closed | Ended::Move(_) => None,
+    }
+}
+
+impl MessageConn {
+    pub(super) fn new(via: Connection, placement: Placement) -> MessageConn {
+        MessageConn {
+            buffer: BytesMut::with_capacity(READ_BYTES),
+            answers: Vec::new(),
+            answers_due: None,
+            heads: Heads::default(),
+            waiting: Waiting::Idle,
+            timer: None,
+            accepted: (Vec::new(), [0; 29]),
+            via,
+            placement,
+        }
+    }
+
+    /// The identity its messages carry.
+    pub(super) fn via(&self) -> Connection {
+        self.via
+    }
+
+    /// Serves messages on `stream` until it closes, a request is hyper's, or the
+    /// connection should move (what [`Ended`] says).
+    pub(super) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        node: &Weak<NodeInner>,
+        config: &NodeConfig,
+    ) -> Ended {
+        let limits = Limits {
+            max_header_bytes: config.max_header_bytes,
+            max_body_bytes: config.max_body_bytes,
+        };
+        loop {
+            let mut prompt = false;
+            let served = serve_buffered(self, node, &limits, &mut prompt);
+            if !self.answers.is_empty() {
+                // Before hyper answers anything on this connection, every answer before it;
+                // and at once to a sender that is not a libprocess peer (it may wait for it).
+                if prompt || matches!(served, Served::Other) || self.answers.len() >= ANSWER_BYTES {
+                    if write_answers(stream, &mut self.answers).await.is_err() {
+                        return Ended::Closed;
+                    }
+                    self.answers_due = None;
+                } else if self.answers_due.is_none() {
+                    self.answers_due = Some(Instant::now() + ANSWER_DELAY);
+                }
+            }
+            self.waiting = match served {
+                Served::All => Waiting::Idle,
+                Served::UpTo { head_done, served_some } => match (self.waiting, head_done) {
+                    // The same request as before, still in the same part: its deadline holds.
+                    (Waiting::Head(deadline), false) | (Waiting::Body(deadline), true)
+                        if !served_some =>
+                    {
+                        Waiting::from_deadline(deadline, head_done)
+                    }
+                    (_, false) => Waiting::Head(Instant::now() + config.header_read_timeout),
+                    (_, true) => Waiting::Body(Instant::now() + config.body_read_timeout),
+                },
+                Served::Other => {
+                    return Ended::Http(std::mem::take(&mut self.buffer).freeze());
+                }
+            };
+            if let Some(go) = self.placement.go.take() {
+                // The timer belongs to this runtime's wheel.
+                self.timer = None;
+                return Ended::Move(go);
+            }
+            if !self.read(stream, node).await {
+                return Ended::Closed;
             }
         }
-        waiting = match served {
-            Served::All => Waiting::Idle,
-            Served::UpTo { head_done, served_some } => match (waiting, head_done) {
-                // The same request as before, still in the same part: its deadline holds.
-                (Waiting::Head(deadline), false) | (Waiting::Body(deadline), true)
-                    if !served_some =>
-                {
-                    Waiting::from_deadline(deadline, head_done)
-                }
-                (_, false) => Waiting::Head(Instant::now() + config.header_read_timeout),
-                (_, true) => Waiting::Body(Instant::now() + config.body_read_timeout),
-            },
-            Served::Other => return Some(buffer.freeze()),
-        };
-        if buffer.capacity() - buffer.len() < READ_BYTES / 4 {
-            buffer.reserve(READ_BYTES);
+    }
+
+    /// Reads more into the buffer, within the deadlines; writes the answers when they
+    /// are due. False when the connection is done.
+    async fn read<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        node: &Weak<NodeInner>,
+    ) -> bool {
+        if self.buffer.capacity() - self.buffer.len() < READ_BYTES / 4 {
+            self.buffer.reserve(READ_BYTES);
         }
-        let deadline = match (waiting.deadline(), answers_due) {
+        let deadline = match (self.waiting.deadline(), self.answers_due) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
         let read = match deadline {
-            None => Ok(stream.read_buf(&mut buffer).await),
-            Some(deadline) => tokio::time::timeout_at(deadline, stream.read_buf(&mut buffer)).await,
+            None => Ok(stream.read_buf(&mut self.buffer).await),
+            Some(deadline) => {
+                let MessageConn { buffer, timer, .. } = self;
+                let timer =
+                    timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                if timer.deadline() != deadline {
+                    timer.as_mut().reset(deadline);
+                }
+                tokio::select! {
+                    biased;
+                    read = stream.read_buf(buffer) => Ok(read),
+                    () = timer.as_mut() => Err(()),
+                }
+            }
         };
         match read {
-            Ok(Ok(read)) if read > 0 => {}
+            Ok(Ok(read)) if read > 0 => true,
             // End of stream or a broken connection: what is answered goes out if it can.
             Ok(_) => {
-                let _ = write_answers(stream, &mut answers).await;
-                return None;
+                let _ = write_answers(stream, &mut self.answers).await;
+                false
             }
-            Err(_elapsed) if answers_due.is_some_and(|due| due <= Instant::now()) => {
-                write_answers(stream, &mut answers).await.ok()?;
-                answers_due = None;
+            Err(_elapsed) if self.answers_due.is_some_and(|due| due <= Instant::now()) => {
+                self.answers_due = None;
+                write_answers(stream, &mut self.answers).await.is_ok()
             }
             Err(_elapsed) => {
-                if let Waiting::Body(_) = waiting {
+                if let Waiting::Body(_) = self.waiting {
                     // As the hyper path answers a body that does not arrive in time.
                     if let Some(node) = node.upgrade().map(Node::from_inner) {
                         node.stats().bad_requests.inc();
                     }
                     let text = "request body not received in time";
-                    write_answer(&mut answers, StatusCode::REQUEST_TIMEOUT, text, &http_date());
+                    write_answer(
+                        &mut self.answers,
+                        StatusCode::REQUEST_TIMEOUT,
+                        text,
+                        &http_date(),
+                    );
                 }
-                let _ = write_answers(stream, &mut answers).await;
-                return None;
+                let _ = write_answers(stream, &mut self.answers).await;
+                false
             }
         }
     }
@@ -196,17 +301,21 @@ enum Served {
 /// Serves every whole message at the start of `buffer`, appending their answers; sets
 /// `prompt` when one of them is not from a libprocess peer.
 fn serve_buffered(
-    buffer: &mut BytesMut,
-    answers: &mut Vec<u8>,
-    heads: &mut Heads,
+    conn: &mut MessageConn,
     node: &Weak<NodeInner>,
     limits: &Limits,
-    via: Connection,
     prompt: &mut bool,
 ) -> Served {
+    let MessageConn { buffer, answers, heads, via, placement, accepted, .. } = conn;
+    let via = *via;
     // One upgrade and one clock read for all that one read brought.
     let node = node.upgrade().map(Node::from_inner);
     let date = http_date();
+    if accepted.1 != date {
+        accepted.0.clear();
+        write_answer(&mut accepted.0, StatusCode::ACCEPTED, "", &date);
+        accepted.1 = date;
+    }
     let mut served_some = false;
     loop {
         if buffer.is_empty() {
@@ -225,6 +334,7 @@ fn serve_buffered(
         served_some = true;
         let (status, text) = match (node.as_ref(), resolved) {
             (Some(node), Some(Ok((from, to, name)))) => {
+                placement.check(node, &to);
                 let body = match body {
                     BodyAt::Slice(range) => request.slice(range),
                     BodyAt::Chunks { start, total } => {
@@ -242,7 +352,11 @@ fn serve_buffered(
             }
             _ => (StatusCode::SERVICE_UNAVAILABLE, "node is shutting down"),
         };
-        write_answer(answers, status, text, &date);
+        if status == StatusCode::ACCEPTED && text.is_empty() {
+            answers.extend_from_slice(&accepted.0);
+        } else {
+            write_answer(answers, status, text, &date);
+        }
     }
 }
 

@@ -3,8 +3,11 @@
 //!
 //! Both run on the node's own tokio runtime (the "I/O threads"), separate from the actix
 //! arbiters that run processes, as libprocess separates its event loop from its worker
-//! threads. The accept loop and the traffic of the processes given the priority lane run
-//! on a second runtime of one thread (`lane`).
+//! threads; but a plain message connection moves to the arbiter of the process its
+//! messages go to (`placement`), and the sender's thread writes what it sends
+//! (`outbound`'s cork), so a message usually crosses no thread. The accept loop and the
+//! traffic of the processes given the priority lane run on a second runtime of one
+//! thread (`lane`).
 
 /// `AsyncWrite` for a stream wrapper that only watches or rewrites what is *read*: every
 /// write, flush and shutdown goes straight to its `inner` stream, vectored writes
@@ -54,6 +57,7 @@ mod front;
 mod guarded;
 mod lane;
 mod outbound;
+mod placement;
 mod server;
 pub(crate) mod tls;
 
@@ -64,6 +68,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::error::Error;
+use crate::mailbox::Home;
 use crate::message::MessageName;
 use crate::node::{LinkMode, Node, NodeConfig};
 use crate::pid::Pid;
@@ -83,6 +88,10 @@ pub(crate) struct Tcp {
     stop: watch::Sender<bool>,
     /// Boxed: it holds a runtime and an outbound table of its own.
     lane: Box<lane::Lane>,
+    /// The arbiter that started the node, if any (see `server::Routing`).
+    home: Option<Home>,
+    /// `io_threads = 0`: no I/O runtime, every connection is served on `home`.
+    single_threaded: bool,
 }
 
 impl Tcp {
@@ -108,6 +117,7 @@ impl Tcp {
         let bound = listener.local_addr().map_err(|source| Error::Listener { source })?;
         listener.set_nonblocking(true).map_err(|source| Error::Listener { source })?;
         let (runtime, handle) = io_runtime(config.io_threads)?;
+        let home = Home::here();
         let (stop, _) = watch::channel(false);
         let tcp = Tcp {
             runtime: Mutex::new(runtime),
@@ -117,6 +127,8 @@ impl Tcp {
             lane: Box::new(lane::Lane::start(config, tls.clone())?),
             tls,
             stop,
+            home,
+            single_threaded: config.io_threads == 0,
         };
         Ok((tcp, bound))
     }
@@ -134,8 +146,12 @@ impl Tcp {
             let stop = self.stop.subscribe();
             let rejected = node.stats().connections_rejected.clone();
             let tls = self.tls.clone();
-            let routing =
-                server::Routing { io: self.handle.clone(), lane_ids: self.lane.ids.clone() };
+            let routing = server::Routing {
+                io: self.handle.clone(),
+                home: self.home.clone(),
+                single_threaded: self.single_threaded,
+                lane_ids: self.lane.ids.clone(),
+            };
             self.lane.handle.spawn(async move {
                 match tokio::net::TcpListener::from_std(listener) {
                     Ok(listener) => {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Weak};
 
@@ -22,8 +23,10 @@ use super::decoder;
 use super::front;
 use super::guarded::{ConnState, GuardedIo};
 use super::lane::{LaneIds, is_lane_connection};
+use super::placement::{Go, Placement};
 use super::tls::{self, Accepted};
 use crate::http::{self as lhttp, ClientAddr, Response, StreamedBody};
+use crate::mailbox::Home;
 use crate::message::Connection;
 use crate::metrics::Counter;
 use crate::node::{Node, NodeConfig, NodeInner};
@@ -83,6 +86,16 @@ pub(super) struct Accepting {
 pub(super) struct Routing {
     /// The node's I/O runtime.
     pub(super) io: tokio::runtime::Handle,
+    /// The arbiter that started the node, where its processes usually run. A plain
+    /// message connection to a process there moves there from `io` (`placement`).
+    pub(super) home: Option<Home>,
+    /// `io_threads = 0` (`io` is `home`'s runtime): every connection is spawned into
+    /// `home`'s task set from the start, where its processes run, and not as a task of
+    /// the runtime under it. A message read there wakes its process within the task set
+    /// being polled (a push to its queue); from a task of the runtime it woke the whole
+    /// task set, which made the scheduler poll the sockets once more (a non-blocking
+    /// `epoll_wait`) before the process ran.
+    pub(super) single_threaded: bool,
     /// The processes of the lane.
     pub(super) lane_ids: LaneIds,
 }
@@ -111,31 +124,50 @@ pub(super) async fn accept_loop(listener: TcpListener, accepting: Accepting) {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let serving = Serving {
+        let mut serving = Serving {
             node: node.clone(),
             config: config.clone(),
             stop: stop.clone(),
             tls: tls.clone(),
-            admitted,
+            _admitted: admitted,
+            io: routing.io.clone(),
+            home: None,
         };
-        let (io, lane_ids) = (routing.io.clone(), routing.lane_ids.clone());
+        let (io, home, lane_ids) =
+            (routing.io.clone(), routing.home.clone(), routing.lane_ids.clone());
+        let single_threaded = routing.single_threaded;
         tokio::spawn(async move {
             let deadline = serving.config.header_read_timeout;
             // TLS hides the request line: such connections all go to the I/O runtime.
             if serving.tls.is_none() && is_lane_connection(&stream, &lane_ids, deadline).await {
                 return serving.serve(stream, client).await;
             }
+            // On the I/O runtime, a plain message connection may move to its process's
+            // arbiter (`placement`); a single-threaded node's is there already.
+            if !single_threaded {
+                serving.home = home.clone();
+            }
             // Handed over untouched (nothing was read, only peeked).
-            match stream.into_std() {
-                Ok(stream) => {
-                    io.spawn(async move {
-                        match tokio::net::TcpStream::from_std(stream) {
-                            Ok(stream) => serving.serve(stream, client).await,
-                            Err(error) => tracing::debug!(%client, %error, "cannot serve"),
-                        }
-                    });
+            let stream = match stream.into_std() {
+                Ok(stream) => stream,
+                Err(error) => {
+                    return tracing::debug!(%client, %error, "cannot hand the connection over");
                 }
-                Err(error) => tracing::debug!(%client, %error, "cannot hand the connection over"),
+            };
+            let served = async move {
+                match tokio::net::TcpStream::from_std(stream) {
+                    Ok(stream) => serving.serve(stream, client).await,
+                    Err(error) => tracing::debug!(%client, %error, "cannot serve"),
+                }
+            };
+            match home.filter(|_| single_threaded) {
+                // `false`: the arbiter has stopped, and the connection is dropped with it.
+                Some(home) => {
+                    if !home.arbiter.spawn(served) {
+                        tracing::debug!(%client, "arbiter stopped: connection not served");
+                    }
+                }
+                None => drop(io.spawn(served)),
             }
         });
     }
@@ -147,23 +179,120 @@ struct Serving {
     config: NodeConfig,
     stop: watch::Receiver<bool>,
     tls: Option<Tls>,
-    /// Released when the connection ends.
-    admitted: Admitted,
+    /// Held, never read: released when the connection ends.
+    _admitted: Admitted,
+    /// The I/O runtime, and the node's arbiter, where a plain connection may move
+    /// (`placement`); `None` on a single-threaded node (served there already), on the
+    /// lane, or for a node started outside an arbiter.
+    io: tokio::runtime::Handle,
+    home: Option<Home>,
 }
 
 impl Serving {
     async fn serve(self, stream: tokio::net::TcpStream, client: SocketAddr) {
-        let Serving { node, config, stop, tls, admitted } = self;
         // The handshake shares the head's deadline: a silent client cannot hold its
         // admission longer than a slow plain one.
-        match tls::accept(stream, tls.as_ref(), config.header_read_timeout).await {
-            Ok(Accepted::Plain(stream)) => {
-                serve_connection(stream, client, node, config, stop).await
+        match tls::accept(stream, self.tls.as_ref(), self.config.header_read_timeout).await {
+            Ok(Accepted::Plain(stream)) if self.home.is_some() => {
+                let placement = Placement::on_io(self.home.clone());
+                let conn = front::MessageConn::new(Connection::open(client), placement);
+                serve_plain(stream, client, conn, self).await
             }
-            Ok(Accepted::Tls(stream)) => serve_connection(stream, client, node, config, stop).await,
+            Ok(Accepted::Plain(stream)) => {
+                serve_connection(stream, client, self.node, self.config, self.stop).await
+            }
+            Ok(Accepted::Tls(stream)) => {
+                serve_connection(stream, client, self.node, self.config, self.stop).await
+            }
             Err(error) => tracing::debug!(%client, %error, "TLS accept failed"),
         }
-        drop(admitted);
+    }
+}
+
+/// Serves a plain connection that may move between the I/O runtime and its process's
+/// arbiter (`placement`): messages until the connection closes, moves, or turns to hyper.
+/// Boxed: it spawns itself on the thread it moves to.
+fn serve_plain(
+    mut stream: tokio::net::TcpStream,
+    client: SocketAddr,
+    mut conn: front::MessageConn,
+    mut serving: Serving,
+) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(async move {
+        let ended = tokio::select! {
+            ended = conn.serve(&mut stream, &serving.node, &serving.config) => ended,
+            _ = serving.stop.changed() => return,
+        };
+        let go = match ended {
+            front::Ended::Closed => return,
+            front::Ended::Move(go) => go,
+            // hyper serves from the I/O runtime, not a process's thread.
+            front::Ended::Http(unserved) if conn.placement.on_arbiter() => {
+                return move_to(Go::Io, stream, client, conn, serving, Some(unserved));
+            }
+            front::Ended::Http(unserved) => {
+                return to_hyper(stream, client, unserved, conn.via(), serving).await;
+            }
+        };
+        move_to(go, stream, client, conn, serving, None)
+    })
+}
+
+/// Moves a connection (and its state) to the thread `go` names and serves it there; with
+/// `unserved`, hyper serves it there from those bytes on. A connection that cannot move
+/// (the arbiter stopped) closes, as it would with its node's thread gone.
+fn move_to(
+    go: Go,
+    stream: tokio::net::TcpStream,
+    client: SocketAddr,
+    mut conn: front::MessageConn,
+    serving: Serving,
+    unserved: Option<Bytes>,
+) {
+    // Off this runtime's poller; the next one registers it (and sees what is readable).
+    let stream = match stream.into_std() {
+        Ok(stream) => stream,
+        Err(error) => return tracing::debug!(%client, %error, "cannot move the connection"),
+    };
+    let arbiter = match &go {
+        Go::Home(arbiter) => Some(arbiter.clone()),
+        Go::Io => None,
+    };
+    let io = serving.io.clone();
+    let served = async move {
+        conn.placement.moved(&go);
+        let stream = match tokio::net::TcpStream::from_std(stream) {
+            Ok(stream) => stream,
+            Err(error) => return tracing::debug!(%client, %error, "cannot serve"),
+        };
+        match unserved {
+            None => serve_plain(stream, client, conn, serving).await,
+            Some(unserved) => to_hyper(stream, client, unserved, conn.via(), serving).await,
+        }
+    };
+    match arbiter {
+        Some(arbiter) => {
+            if !arbiter.spawn(served) {
+                tracing::debug!(%client, "arbiter stopped: connection closed");
+            }
+        }
+        None => drop(io.spawn(served)),
+    }
+}
+
+/// Serves a connection with hyper from the request that starts `unserved` on.
+async fn to_hyper(
+    stream: tokio::net::TcpStream,
+    client: SocketAddr,
+    unserved: Bytes,
+    via: Connection,
+    serving: Serving,
+) {
+    let stream = front::Prefixed::new(unserved, stream);
+    let Serving { node, config, mut stop, .. } = serving;
+    tokio::select! {
+        () = serve_http(stream, client, via, node, config) => {}
+        _ = stop.changed() => {}
     }
 }
 

@@ -126,3 +126,63 @@ async fn simulated_connections_are_replaced_after_a_partition() {
     m1.shutdown().await;
     a1.shutdown().await;
 }
+
+/// Reads from `stream` until what arrived holds `count` answers; returns their status
+/// codes, in order.
+async fn answers(stream: &mut TcpStream, count: usize) -> Vec<String> {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&seen).to_string();
+        let codes: Vec<String> =
+            text.split("HTTP/1.1 ").skip(1).map(|answer| answer[..3].to_string()).collect();
+        if codes.len() >= count {
+            return codes;
+        }
+        let n = within(stream.read(&mut buffer)).await.expect("read answers");
+        assert!(n > 0, "connection closed after {codes:?}");
+        seen.extend_from_slice(&buffer[..n]);
+    }
+}
+
+/// A message connection on the I/O runtime moves to the thread of the process its
+/// messages go to (`net/placement.rs`), back when it carries a message to a process on
+/// another thread, and back before hyper serves an HTTP request on it: every message
+/// arrives in order, on the one connection, and every request is answered in order.
+#[actix_rt::test]
+async fn connections_follow_their_process_and_come_back() {
+    let server = tcp_node();
+    let (_master, mut here) = via_probe(&server, "master");
+    let arbiter = actix_rt::Arbiter::new();
+    let (tx, mut there) = mpsc::unbounded_channel();
+    let other = server.spawn_on(&arbiter.handle(), "other", move || ViaProbe { tx }).unwrap();
+    let sender: Pid = "scheduler(1)@127.0.0.1:9".parse().unwrap();
+
+    // To "master" (moves to this thread), "other" (back to the I/O runtime), "master".
+    let mut stream = within(TcpStream::connect(server.address())).await.unwrap();
+    stream.write_all(&forged(&sender, "master", 1)).await.unwrap();
+    let (_, seq, first) = next(&mut here).await;
+    assert_eq!(seq, 1);
+    stream.write_all(&forged(&sender, "other", 2)).await.unwrap();
+    let (_, seq, via) = next(&mut there).await;
+    assert_eq!((seq, via), (2, first));
+    stream.write_all(&forged(&sender, "master", 3)).await.unwrap();
+    assert_eq!(next(&mut here).await, (sender.clone(), 3, first));
+    assert_eq!(answers(&mut stream, 3).await, ["202", "202", "202"]);
+
+    // A message (moves to this thread), then HTTP on the same connection (served by hyper
+    // from the I/O runtime), then another message through hyper's path.
+    let mut stream = within(TcpStream::connect(server.address())).await.unwrap();
+    stream.write_all(&forged(&sender, "master", 4)).await.unwrap();
+    let (_, seq, second) = next(&mut here).await;
+    assert_eq!(seq, 4);
+    assert_ne!(second, first);
+    stream.write_all(b"GET /nobody/state HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    stream.write_all(&forged(&sender, "master", 5)).await.unwrap();
+    assert_eq!(next(&mut here).await, (sender.clone(), 5, second));
+    assert_eq!(answers(&mut stream, 3).await, ["202", "404", "202"]);
+    drop(other);
+    arbiter.stop();
+    server.shutdown().await;
+}
