@@ -31,6 +31,11 @@ pub enum FrameworkEventKind {
     /// The first offer holding a task of this framework's shape came (the time a
     /// framework on a full cluster waits for resources ends here).
     FittingOffer,
+    /// The agent sent a task's `TASK_RUNNING` (each task; the time is the update's
+    /// timestamp, the agent's clock, reported just before [`FrameworkEventKind::TaskRunning`]).
+    /// On one machine it splits ACCEPT -> `TASK_RUNNING` into the way to the agent and
+    /// the update's way back.
+    TaskStarted,
     /// A task of this framework is `TASK_RUNNING` (each task).
     TaskRunning,
 }
@@ -224,6 +229,16 @@ impl Framework {
         ctx: &mut Context<'_, Self>,
     ) {
         if update.status.state == mesos::TaskState::TaskRunning as i32 {
+            // A timestamp that is no time (negative, NaN, too large) is not reported.
+            let sent = update.status.timestamp.map(std::time::Duration::try_from_secs_f64);
+            if let Some(Ok(sent)) = sent {
+                let at = Time::from_epoch(sent);
+                (self.report)(FrameworkEvent {
+                    framework: self.number,
+                    kind: FrameworkEventKind::TaskStarted,
+                    at,
+                });
+            }
             self.emit(FrameworkEventKind::TaskRunning, ctx);
         }
         // Mesos: sched.cpp statusUpdate; only updates with a uuid are acknowledged.

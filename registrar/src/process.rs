@@ -358,6 +358,8 @@ impl RegistrarProcess {
         waiter: Waiter,
         ctx: &mut Context<'_, Self>,
     ) {
+        // The master's debug timeline of a new framework (`mesos_master::TIMELINE`).
+        tracing::debug!(target: "timeline", "registrar: proposal received");
         let result = match &mut self.membership {
             Membership::Member(driver) => driver.propose(operation, waiter),
             Membership::Failed(error) => Err((waiter, error.clone())),
@@ -446,6 +448,9 @@ impl RegistrarProcess {
             for to in snapshots_sent {
                 driver.report_snapshot_sent(to);
             }
+        }
+        if !output.completed.is_empty() {
+            tracing::debug!(target: "timeline", completed = output.completed.len(), "registrar: proposals done");
         }
         for (waiter, result) in output.completed {
             // The submitter may have stopped waiting.

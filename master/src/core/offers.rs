@@ -139,9 +139,11 @@ impl MasterCore {
     }
 
     fn send_offers(&mut self, framework_id: &FrameworkId, offer_ids: &[OfferId]) {
-        let Some(pid) = self.frameworks.get(framework_id).and_then(|f| f.pid.clone()) else {
-            return;
-        };
+        let Some(framework) = self.frameworks.get(framework_id) else { return };
+        let Some(pid) = framework.pid.clone() else { return };
+        if framework.on_first_task() {
+            tracing::debug!(target: crate::TIMELINE, %framework_id, offers = offer_ids.len(), "offers sent");
+        }
         let mut message = internal::ResourceOffersMessage::default();
         for offer_id in offer_ids {
             if let Some(entry) = self.offers.get(offer_id) {
