@@ -31,6 +31,11 @@ pub enum FrameworkEventKind {
     /// The first offer holding a task of this framework's shape came (the time a
     /// framework on a full cluster waits for resources ends here).
     FittingOffer,
+    /// The agent sent a task's `TASK_RUNNING` (each task; the time is the update's
+    /// timestamp, the agent's clock, reported just before [`FrameworkEventKind::TaskRunning`]).
+    /// On one machine it splits ACCEPT -> `TASK_RUNNING` into the way to the agent and
+    /// the update's way back.
+    TaskStarted,
     /// A task of this framework is `TASK_RUNNING` (each task).
     TaskRunning,
 }
@@ -66,6 +71,8 @@ pub struct Framework {
     task_limit: Option<u64>,
     offered: bool,
     fitted: bool,
+    /// SUPPRESS sent (done launching).
+    suppressed: bool,
 }
 
 impl Framework {
@@ -101,6 +108,7 @@ impl Framework {
             task_limit: None,
             offered: false,
             fitted: false,
+            suppressed: false,
         }
     }
 
@@ -142,46 +150,65 @@ impl Framework {
 
     fn on_subscribed(&mut self, from: Pid, id: mesos::FrameworkId, ctx: &mut Context<'_, Self>) {
         self.info.id = Some(id);
+        // A master that (newly) answers knows nothing of an earlier SUPPRESS.
+        self.suppressed = false;
         self.detector.attached(from.clone());
         ctx.link(&from);
         self.emit(FrameworkEventKind::Subscribed, ctx);
     }
 
-    /// Launches as many tasks as the offer holds (up to `per_offer`), each taking its
+    /// Launches as many tasks as each offer holds (up to `per_offer`), each taking its
     /// cpus and mem from the offer's own resources (so reservations and allocation
-    /// roles carry over).
+    /// roles carry over). One ACCEPT per offer that gets tasks (offers of several agents
+    /// cannot be accepted together), sent first; every other offer of the message is
+    /// declined in one DECLINE, as a v1 scheduler may (a DECLINE takes many offer ids;
+    /// one call per offer cost the master a message per declined offer). A framework
+    /// done launching declines for an hour and suppresses offers (Mesos:
+    /// `SchedulerDriver::suppressOffers`), as a framework with nothing left to run does:
+    /// the allocator then stops offering it what others can use.
     fn on_offers(&mut self, offers: Vec<mesos::Offer>, ctx: &mut Context<'_, Self>) {
         if !self.offered {
             self.offered = true;
             self.emit(FrameworkEventKind::FirstOffer, ctx);
         }
-        // One ACCEPT per offer: offers of several agents cannot be accepted together. An
-        // ACCEPT without operations declines the offer (Mesos: master.cpp
-        // `Master::accept`); a framework done launching declines for an hour, so that
-        // the allocator stops offering it what others can use.
+        let mut declined = Vec::new();
         for offer in offers {
             let tasks = self.tasks_for(&offer);
-            if !tasks.is_empty() && !self.fitted {
+            if tasks.is_empty() {
+                declined.push(offer.id);
+                continue;
+            }
+            if !self.fitted {
                 self.fitted = true;
                 self.emit(FrameworkEventKind::FittingOffer, ctx);
             }
-            let done = self.task_limit.is_some_and(|limit| self.launched >= limit);
-            let refuse_seconds = if tasks.is_empty() && done { 3600.0 } else { 0.0 };
-            let operations = if tasks.is_empty() {
-                Vec::new()
-            } else {
-                vec![mesos::offer::Operation {
-                    r#type: Some(mesos::offer::operation::Type::Launch as i32),
-                    launch: Some(mesos::offer::operation::Launch { task_infos: tasks }),
-                    ..Default::default()
-                }]
-            };
             let mut call = self.call(scheduler::call::Type::Accept);
             call.accept = Some(scheduler::call::Accept {
                 offer_ids: vec![offer.id],
-                operations,
-                filters: Some(mesos::Filters { refuse_seconds: Some(refuse_seconds) }),
+                operations: vec![mesos::offer::Operation {
+                    r#type: Some(mesos::offer::operation::Type::Launch as i32),
+                    launch: Some(mesos::offer::operation::Launch { task_infos: tasks }),
+                    ..Default::default()
+                }],
+                filters: Some(mesos::Filters { refuse_seconds: Some(0.0) }),
             });
+            ctx.send(&self.detector.current.clone(), call);
+        }
+        let done = self.task_limit.is_some_and(|limit| self.launched >= limit);
+        if !declined.is_empty() {
+            let mut call = self.call(scheduler::call::Type::Decline);
+            call.decline = Some(scheduler::call::Decline {
+                offer_ids: declined,
+                filters: Some(mesos::Filters {
+                    refuse_seconds: Some(if done { 3600.0 } else { 0.0 }),
+                }),
+            });
+            ctx.send(&self.detector.current.clone(), call);
+        }
+        if done && !self.suppressed {
+            self.suppressed = true;
+            let mut call = self.call(scheduler::call::Type::Suppress);
+            call.suppress = Some(scheduler::call::Suppress { roles: Vec::new() });
             ctx.send(&self.detector.current.clone(), call);
         }
     }
@@ -224,6 +251,16 @@ impl Framework {
         ctx: &mut Context<'_, Self>,
     ) {
         if update.status.state == mesos::TaskState::TaskRunning as i32 {
+            // A timestamp that is no time (negative, NaN, too large) is not reported.
+            let sent = update.status.timestamp.map(std::time::Duration::try_from_secs_f64);
+            if let Some(Ok(sent)) = sent {
+                let at = Time::from_epoch(sent);
+                (self.report)(FrameworkEvent {
+                    framework: self.number,
+                    kind: FrameworkEventKind::TaskStarted,
+                    at,
+                });
+            }
             self.emit(FrameworkEventKind::TaskRunning, ctx);
         }
         // Mesos: sched.cpp statusUpdate; only updates with a uuid are acknowledged.

@@ -6,8 +6,13 @@
 //! cargo bench -p mesos-master --bench e2e1_real -- [--agents 1000,10000,50000]
 //!     [--frameworks 200] [--slots 2] [--task-ms 30000] [--spread-ms 10000]
 //!     [--warmup-ms 30000] [--probes 5] [--window 1000]
-//!     [--raft-tick-ms 50] [--election-ticks 5]
+//!     [--raft-tick-ms 50] [--election-ticks 5] [--logs DIR]
 //! ```
+//!
+//! `--logs DIR` keeps the masters' logs in `DIR/<agents>/`; run with
+//! `RUST_LOG=warn,timeline=debug` (the masters inherit it) they hold the leader's
+//! timeline of each probe (`mesos_master::TIMELINE`), to read beside the probes' own
+//! (printed on stderr).
 //!
 //! The paper's run: up to 50,000 emulated slaves, 200 frameworks each launching one task
 //! on every slave it is offered, tasks sleeping a normally spread time (mean 30 s,
@@ -57,6 +62,8 @@ struct Probe {
     subscribed: f64,
     offered: f64,
     fitting: f64,
+    /// The agent's `TASK_RUNNING` (the update's timestamp).
+    started: f64,
     running: f64,
 }
 
@@ -151,8 +158,20 @@ async fn probe(
             FrameworkEventKind::Subscribed => probe.subscribed = since(event.at, start),
             FrameworkEventKind::FirstOffer => probe.offered = since(event.at, start),
             FrameworkEventKind::FittingOffer => probe.fitting = since(event.at, start),
+            FrameworkEventKind::TaskStarted => probe.started = since(event.at, start),
             FrameworkEventKind::TaskRunning => {
                 probe.running = since(event.at, start);
+                // The probe's timeline, to read beside the leader's (`--logs`).
+                eprintln!(
+                    "e2e1_real: probe {number}: SUBSCRIBE at {:.6}; subscribed +{:.3}, first offer \
+                     +{:.3}, ACCEPT +{:.3}, agent's TASK_RUNNING +{:.3}, TASK_RUNNING +{:.3} s",
+                    start.map_or(0.0, Time::secs_f64),
+                    probe.subscribed,
+                    probe.offered,
+                    probe.fitting,
+                    probe.started,
+                    probe.running
+                );
                 return probe;
             }
         }
@@ -205,7 +224,7 @@ async fn start_frameworks(pids: &[Pid], frameworks: usize) -> (actix_rt::Arbiter
     (scheduler_thread, scheduler_node)
 }
 
-async fn e2e1(root: &Path, agents: usize, options: Options) -> Figures {
+async fn e2e1(root: &Path, agents: usize, options: Options, logs: Option<&Path>) -> Figures {
     let dir = tempfile::tempdir_in(root).expect("a temporary folder");
     let flags = [
         format!("--raft_tick={}ms", options.raft_tick_ms),
@@ -312,6 +331,16 @@ async fn e2e1(root: &Path, agents: usize, options: Options) -> Figures {
     scheduler_thread.stop();
     agent_thread.stop();
     drop(masters);
+    if let Some(logs) = logs {
+        // The masters' logs, kept (with `RUST_LOG=warn,timeline=debug` they hold the
+        // leader's timeline of each probe).
+        let to = logs.join(agents.to_string());
+        std::fs::create_dir_all(&to).expect("create the --logs folder");
+        for i in 0..3 {
+            let name = format!("master-{i}.log");
+            std::fs::copy(dir.path().join(&name), to.join(&name)).expect("copy a master's log");
+        }
+    }
     Figures {
         probes,
         running,
@@ -376,6 +405,12 @@ fn main() {
         election_ticks: one("--election-ticks", 5),
     };
     let root = tempfile::tempdir().expect("a temporary folder");
+    // `--logs DIR`: keep the masters' logs in DIR/<agents>/.
+    let logs = args
+        .iter()
+        .position(|a| a == "--logs")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from);
     println!(
         "E2E-1 on real processes: 3 mesos-master (raft, tick {} ms, election {} ticks) on \
          127.0.0.1; agents with room for {} tasks of cpus:1;mem:512; {} frameworks launching one task per \
@@ -398,7 +433,7 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     actix_rt::System::new().block_on(async move {
         for &agents in &agent_counts {
-            let figures = e2e1(root.path(), agents, options).await;
+            let figures = e2e1(root.path(), agents, options, logs.as_deref()).await;
             print_row(agents, &figures);
         }
     });

@@ -25,6 +25,14 @@
 //!   metrics.
 //! - [`flags`]: `mesos-master`'s command-line flags.
 
+/// The `tracing` target of the debug timeline of a new framework's first task:
+/// SUBSCRIBE received, registry write committed, the allocator's round, offers sent,
+/// ACCEPT received, `RunTaskMessage` sent, the agent's `TASK_RUNNING` forwarded (E2E-1
+/// in docs/benchmarks.md). `RUST_LOG=warn,timeline=debug` logs it; only frameworks that
+/// launched at most one task are followed, so a busy master logs a few lines per new
+/// framework.
+pub const TIMELINE: &str = "timeline";
+
 pub mod allocator;
 pub mod authentication;
 pub mod cli;

@@ -288,13 +288,17 @@ impl MasterProcess {
     }
 
     /// The allocator's decisions: offers to make (Mesos: master.cpp `Master::offer`).
+    /// One framework at a time, each framework's offers sent before the next one's are
+    /// made (see [`crate::core::group_by_framework`]).
     pub(crate) fn on_allocations(
         &mut self,
         decisions: Vec<crate::core::AllocationDecision>,
         ctx: &mut Context<'_, Self>,
     ) {
-        self.core.on_allocations(decisions);
-        self.flush(ctx);
+        for group in crate::core::group_by_framework(decisions) {
+            self.core.on_allocations(group);
+            self.flush(ctx);
+        }
     }
 
     /// The allocator's inverse offers to make (Mesos: master.cpp `Master::inverseOffer`).

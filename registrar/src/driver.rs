@@ -2,12 +2,18 @@
 //! socket or a clock. Ticks, raft messages and proposals go in; [`DriverOutput`] comes
 //! out: raft messages to send, completed proposals, leadership changes.
 //!
-//! The Ready loop follows raft-rs's documentation (raft 0.7 `lib.rs`), with persistence
-//! strictly first:
+//! The Ready loop follows raft-rs's documentation (raft 0.7 `lib.rs`):
 //!
-//! 1. install the Ready's snapshot (storage, then the registry), persist its entries and
-//!    hard state in one durable batch;
-//! 2. only then hand out its messages (`messages` and `persisted_messages`);
+//! 1. a leader's Ready that has something to write hands out its `messages` first (its
+//!    appends and heartbeats to followers) and stops there: the shell sends them and
+//!    calls again, and the write follows. A leader may send entries before writing them
+//!    itself (Raft thesis, section 10.2.1): a commit needs a majority of persisted
+//!    copies, and raft-rs counts the leader's own only once this write is done
+//!    (`advance`), so the leader's fsync and the followers' overlap instead of adding up.
+//!    raft-rs puts a follower's or candidate's messages (answers, votes) in
+//!    `persisted_messages` instead, which wait for the write;
+//! 2. install the Ready's snapshot (storage, then the registry), persist its entries and
+//!    hard state in one durable batch; only then hand out its `persisted_messages`;
 //! 3. apply its committed entries to the registry, completing matching proposals;
 //! 4. `advance`; persist the `LightReady`'s commit index, hand out its messages, apply
 //!    its committed entries too (raft 0.7 marks them applied at `advance_apply`, so they
@@ -100,7 +106,9 @@ pub enum DriverRole {
 /// What the driver produced since the last call to [`RaftDriver::take_output`].
 #[derive(Debug)]
 pub struct DriverOutput<W> {
-    /// Raft messages to send (storage already holds what they promise).
+    /// Raft messages to send: what a follower promises in them is in its storage
+    /// already; a leader's appends may go before its own write of them (see the module
+    /// docs, step 1).
     pub messages: Vec<Message>,
     /// Finished proposals and their outcome.
     pub completed: Vec<(W, Result<Applied, RegistrarError>)>,
@@ -159,6 +167,12 @@ pub struct RaftDriver<W> {
     failed: Option<RegistrarError>,
     /// Joined incarnations, as applied: slot -> (the joiner's nonce, its raft id).
     joined: HashMap<u64, (u64, u64)>,
+    /// The registry's size as of the applied index, while no applied entry could have
+    /// changed it (see [`RegistryOperation::touches_registry`]).
+    registry_size: Option<u64>,
+    /// A leader's Ready whose messages were handed out before its write (step 1 of the
+    /// module docs); the next [`RaftDriver::take_output`] writes it before anything else.
+    unwritten: Option<raft::Ready>,
     out: DriverOutput<W>,
 }
 
@@ -204,6 +218,8 @@ impl<W> RaftDriver<W> {
             reported: None,
             failed: None,
             joined: HashMap::new(),
+            registry_size: None,
+            unwritten: None,
             out: DriverOutput::default(),
         };
         driver.redraw_election_timeout();
@@ -412,21 +428,48 @@ impl<W> RaftDriver<W> {
         Some(self.node.raft.leader_id).filter(|id| *id != 0)
     }
 
-    /// Runs the Ready loop and returns everything produced since the last call.
+    /// Runs the Ready loop and returns everything produced since the last call. When a
+    /// leader's messages may leave before its log write ([`RaftDriver::has_unwritten`]),
+    /// the output stops at them: send them, then call again for the rest.
     pub fn take_output(&mut self) -> DriverOutput<W> {
         self.maybe_leave_joint();
         // Each round handles one Ready; new Readies only appear through the previous
         // round's own progress, so a handful of rounds drains it. Bounded all the same.
         for _ in 0..16 {
-            if self.failed.is_some() || !self.node.has_ready() {
+            if self.failed.is_some() {
                 break;
             }
-            if let Err(error) = self.handle_ready() {
+            let ready = match self.unwritten.take() {
+                Some(ready) => ready,
+                None if self.node.has_ready() => {
+                    let mut ready = self.node.ready();
+                    // Empty unless this member leads (raft-rs's `is_persisted_msg`).
+                    let early = ready.take_messages();
+                    let writes = !ready.entries().is_empty()
+                        || ready.hs().is_some()
+                        || !ready.snapshot().is_empty();
+                    let stop = !early.is_empty() && writes;
+                    self.out.messages.extend(early);
+                    if stop {
+                        self.unwritten = Some(ready);
+                        break;
+                    }
+                    ready
+                }
+                None => break,
+            };
+            if let Err(error) = self.handle_ready(ready) {
                 self.fail(error);
             }
         }
         self.check_leadership();
         std::mem::take(&mut self.out)
+    }
+
+    /// True when the last output stopped at a leader's messages sent ahead of its log
+    /// write: the next [`RaftDriver::take_output`] does the write.
+    pub fn has_unwritten(&self) -> bool {
+        self.unwritten.is_some()
     }
 
     fn after_input(&mut self) {
@@ -447,8 +490,7 @@ impl<W> RaftDriver<W> {
         self.node.raft.set_randomized_election_timeout(timeout);
     }
 
-    fn handle_ready(&mut self) -> Result<(), RegistrarError> {
-        let mut ready = self.node.ready();
+    fn handle_ready(&mut self, mut ready: raft::Ready) -> Result<(), RegistrarError> {
         if !ready.snapshot().is_empty() {
             let snapshot = ready.snapshot().clone();
             self.node.mut_store().apply_snapshot(&snapshot)?;
@@ -471,6 +513,7 @@ impl<W> RaftDriver<W> {
     fn install_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), RegistrarError> {
         self.state = RegistryState::decode(&snapshot.data)
             .map_err(|e| RegistrarError::Storage { reason: e.to_string() })?;
+        self.registry_size = None;
         let index = snapshot.get_metadata().index;
         self.applied = self.applied.max(index);
         let stale: Vec<u64> = self.pending.range(..=index).map(|(i, _)| *i).collect();
@@ -526,9 +569,12 @@ impl<W> RaftDriver<W> {
         // The registry's size once per batch, not once per entry: `encoded_len` walks the
         // whole registry, and a burst of n entries (600 agents re-registering at once)
         // would cost n walks on the raft thread, long enough to miss heartbeats. Every
-        // operation of a batch reports the size after the batch.
+        // operation of a batch reports the size after the batch. Not even once when no
+        // entry since the last walk could change it (a framework subscribing: 10 ms at
+        // 50,000 agents before its SUBSCRIBE could be answered).
         if self.out.completed.len() > completed_before {
-            let size = self.state.registry_size_bytes();
+            let state = &self.state;
+            let size = *self.registry_size.get_or_insert_with(|| state.registry_size_bytes());
             for (_, result) in &mut self.out.completed[completed_before..] {
                 if let Ok(applied) = result {
                     applied.registry_size_bytes = size;
@@ -546,6 +592,9 @@ impl<W> RaftDriver<W> {
         let decoded = RegistryEntry::decode(&entry.data[..]).map_err(|e| {
             RegistryError::Invalid { reason: format!("undecodable entry {}: {e}", entry.index) }
         })?;
+        if decoded.operation.as_ref().is_none_or(RegistryOperation::touches_registry) {
+            self.registry_size = None;
+        }
         match decoded.operation {
             Some(operation) => operation.apply(&mut self.state),
             None => Err(RegistryError::Invalid {

@@ -358,6 +358,8 @@ impl RegistrarProcess {
         waiter: Waiter,
         ctx: &mut Context<'_, Self>,
     ) {
+        // The master's debug timeline of a new framework (`mesos_master::TIMELINE`).
+        tracing::debug!(target: "timeline", "registrar: proposal received");
         let result = match &mut self.membership {
             Membership::Member(driver) => driver.propose(operation, waiter),
             Membership::Failed(error) => Err((waiter, error.clone())),
@@ -404,6 +406,11 @@ impl RegistrarProcess {
         let started = std::time::Instant::now();
         self.flush_rounds(ctx);
         let took = started.elapsed();
+        if took >= std::time::Duration::from_millis(1) {
+            // The master's debug timeline (`mesos_master::TIMELINE`): flushes this long
+            // write the log (heartbeats alone take microseconds).
+            tracing::debug!(target: "timeline", took_us = took.as_micros() as u64, "registrar: flush");
+        }
         if took >= SLOW_FLUSH {
             tracing::warn!(
                 took_ms = took.as_millis() as u64,
@@ -413,16 +420,29 @@ impl RegistrarProcess {
     }
 
     fn flush_rounds(&mut self, ctx: &mut Context<'_, Self>) {
-        for _ in 0..4 {
+        // A round that stopped at a leader's messages sent ahead of its log write gets
+        // its write in the next round at once, outside the bound of 4 rounds (at most one
+        // such stop per Ready). 16 in all, whatever happens: a write still pending then
+        // is done first by the next flush (the next tick or message).
+        let mut rounds = 0;
+        for _ in 0..16 {
             let Membership::Member(driver) = &mut self.membership else { return };
             let output = driver.take_output();
+            let unwritten = driver.has_unwritten();
             if output.messages.is_empty()
                 && output.completed.is_empty()
                 && output.leadership.is_none()
+                && !unwritten
             {
                 return;
             }
             self.perform(output, ctx);
+            if !unwritten {
+                rounds += 1;
+                if rounds == 4 {
+                    return;
+                }
+            }
         }
     }
 
@@ -446,6 +466,9 @@ impl RegistrarProcess {
             for to in snapshots_sent {
                 driver.report_snapshot_sent(to);
             }
+        }
+        if !output.completed.is_empty() {
+            tracing::debug!(target: "timeline", completed = output.completed.len(), "registrar: proposals done");
         }
         for (waiter, result) in output.completed {
             // The submitter may have stopped waiting.

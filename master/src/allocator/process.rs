@@ -147,6 +147,9 @@ pub struct AllocatorProcess {
     /// Where decisions go.
     master: ProcessRef<MasterProcess>,
     trigger_pending: bool,
+    /// A framework was added: its first rounds go to the debug timeline
+    /// ([`crate::TIMELINE`]), the event-triggered one and the next batch.
+    rounds_traced: u8,
 }
 
 impl AllocatorProcess {
@@ -158,6 +161,7 @@ impl AllocatorProcess {
             config,
             master,
             trigger_pending: false,
+            rounds_traced: 0,
         }
     }
 
@@ -181,6 +185,12 @@ impl AllocatorProcess {
     /// One call from the master.
     pub fn on_call(&mut self, call: AllocatorCall, ctx: &mut Context<'_, Self>) {
         let now = ctx.now().since_epoch();
+        if let AllocatorCall::AddFramework { framework_id, .. } = &call
+            && tracing::enabled!(target: crate::TIMELINE, tracing::Level::DEBUG)
+        {
+            tracing::debug!(target: crate::TIMELINE, %framework_id, "allocator: framework added");
+            self.rounds_traced = 2;
+        }
         if apply_call(&mut self.core, call, now) {
             self.trigger(ctx);
         }
@@ -201,8 +211,20 @@ impl AllocatorProcess {
     /// Runs an allocation round: all agents (`full`) or those events touched.
     pub fn allocate(&mut self, ctx: &mut Context<'_, Self>, full: bool) {
         let now = ctx.now().since_epoch();
+        // Wall-clock time for the debug timeline only, never for a decision.
+        let started = (self.rounds_traced > 0).then(std::time::Instant::now);
         let allocations =
             if full { self.core.allocate(now) } else { self.core.allocate_candidates(now) };
+        if let Some(started) = started {
+            self.rounds_traced -= 1;
+            tracing::debug!(
+                target: crate::TIMELINE,
+                full,
+                allocations = allocations.len(),
+                took_us = started.elapsed().as_micros() as u64,
+                "allocator: round done"
+            );
+        }
         // Mesos: hierarchical.cpp `generateAllocations` runs `generateInverseOffers`
         // after each round, on the same timer.
         let inverse = self.core.generate_inverse_offers(now);

@@ -174,6 +174,7 @@ impl MasterCore {
             let framework_id = FrameworkId::generate(&self.id_prefix, self.next_framework);
             self.next_framework += 1;
             info.id = Some((&framework_id).into());
+            tracing::debug!(target: crate::TIMELINE, %framework_id, "SUBSCRIBE received: registry write submitted");
             self.register_framework_in_registry(from, info, suppressed, false, now);
             return Ok(());
         };
@@ -254,6 +255,7 @@ impl MasterCore {
         if self.frameworks.contains_key(&framework_id) {
             return;
         }
+        tracing::debug!(target: crate::TIMELINE, %framework_id, "registry write committed: SUBSCRIBED sent, framework added to the allocator");
         self.add_framework(framework_id.clone(), info, from.clone(), suppressed, now);
         self.send_registered(&framework_id, from, reregistered);
     }

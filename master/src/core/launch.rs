@@ -25,6 +25,11 @@ impl MasterCore {
     ) -> Result<(), MasterError> {
         let refuse =
             accept.filters.as_ref().map(|f| f.refuse_seconds.unwrap_or(5.0)).unwrap_or(5.0);
+        let traced = self.frameworks.get(framework_id).is_some_and(|f| f.on_first_task())
+            && !accept.operations.is_empty();
+        if traced {
+            tracing::debug!(target: crate::TIMELINE, %framework_id, "ACCEPT received");
+        }
         let offer_ids: Vec<OfferId> = accept.offer_ids.iter().map(OfferId::from).collect();
         let agent_id = match self.validate_offers(framework_id, &offer_ids) {
             Ok(agent_id) => agent_id,
@@ -42,6 +47,9 @@ impl MasterCore {
         self.stats.offers_accepted += offer_ids.len() as u64;
         let available =
             self.apply_operations(framework_id, &agent_id, accept.operations, available, now);
+        if traced {
+            tracing::debug!(target: crate::TIMELINE, %framework_id, %agent_id, "ACCEPT applied: RunTaskMessage sent");
+        }
         if !available.is_empty() {
             self.allocator(AllocatorCall::Recover {
                 framework_id: framework_id.clone(),

@@ -63,7 +63,7 @@ pub use config::MasterConfig;
 pub use draining::{AgentCallDone, AgentOperatorState, OperatorReply, OperatorRequest};
 pub use frameworks::framework_roles;
 pub use maintenance::MaintenanceDone;
-pub use offers::AllocationDecision;
+pub use offers::{AllocationDecision, group_by_framework};
 pub use shared::SharedMap;
 
 pub use state::{Agent, AgentState, Framework, FrameworkState, OfferEntry, UnreachableAgent};

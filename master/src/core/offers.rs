@@ -25,6 +25,26 @@ pub struct AllocationDecision {
     pub resources: BTreeMap<String, Resources>,
 }
 
+/// A round's decisions grouped by framework, the groups in the order of each
+/// framework's first decision (the allocator's DRF order puts the framework with the
+/// lowest share, a new one above all, first on every agent it walks), each group in the
+/// round's order. The master makes and sends one group's offers before making the
+/// next's, so a new framework's offers do not wait behind the thousands a round can
+/// hold for the others (E2E-1 in docs/benchmarks.md).
+pub fn group_by_framework(decisions: Vec<AllocationDecision>) -> Vec<Vec<AllocationDecision>> {
+    let mut index: HashMap<FrameworkId, usize> = HashMap::new();
+    let mut groups: Vec<Vec<AllocationDecision>> = Vec::new();
+    for decision in decisions {
+        let next = groups.len();
+        let at = *index.entry(decision.framework_id.clone()).or_insert(next);
+        if at == next {
+            groups.push(Vec::new());
+        }
+        groups[at].push(decision);
+    }
+    groups
+}
+
 impl From<crate::allocator::Allocation<Resources>> for AllocationDecision {
     fn from(allocation: crate::allocator::Allocation<Resources>) -> AllocationDecision {
         let crate::allocator::Allocation { framework_id, agent_id, resources } = allocation;
@@ -139,9 +159,11 @@ impl MasterCore {
     }
 
     fn send_offers(&mut self, framework_id: &FrameworkId, offer_ids: &[OfferId]) {
-        let Some(pid) = self.frameworks.get(framework_id).and_then(|f| f.pid.clone()) else {
-            return;
-        };
+        let Some(framework) = self.frameworks.get(framework_id) else { return };
+        let Some(pid) = framework.pid.clone() else { return };
+        if framework.on_first_task() {
+            tracing::debug!(target: crate::TIMELINE, %framework_id, offers = offer_ids.len(), "offers sent");
+        }
         let mut message = internal::ResourceOffersMessage::default();
         for offer_id in offer_ids {
             if let Some(entry) = self.offers.get(offer_id) {
@@ -282,5 +304,48 @@ impl MasterCore {
         executor_id: &ExecutorId,
     ) -> Option<&mesos::ExecutorInfo> {
         self.agents.get(agent_id)?.executors.get(framework_id)?.get(executor_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(framework: &str, agent: &str) -> AllocationDecision {
+        AllocationDecision {
+            framework_id: FrameworkId::new(framework),
+            agent_id: AgentId::new(agent),
+            resources: BTreeMap::new(),
+        }
+    }
+
+    /// A round's decisions come out grouped by framework, the groups in the order of
+    /// each framework's first decision and each group in the round's order.
+    #[test]
+    fn decisions_are_grouped_by_framework_in_order_of_first_appearance() {
+        let round = vec![
+            decision("new", "a1"),
+            decision("busy", "a2"),
+            decision("new", "a3"),
+            decision("other", "a4"),
+            decision("busy", "a5"),
+        ];
+        let groups: Vec<Vec<(String, String)>> = group_by_framework(round)
+            .into_iter()
+            .map(|g| {
+                g.into_iter()
+                    .map(|d| (d.framework_id.to_string(), d.agent_id.to_string()))
+                    .collect()
+            })
+            .collect();
+        let pair = |f: &str, a: &str| (f.to_string(), a.to_string());
+        assert_eq!(
+            groups,
+            vec![
+                vec![pair("new", "a1"), pair("new", "a3")],
+                vec![pair("busy", "a2"), pair("busy", "a5")],
+                vec![pair("other", "a4")],
+            ]
+        );
     }
 }

@@ -189,6 +189,12 @@ impl Framework {
         self.has_capability(mesos::framework_info::capability::Type::PartitionAware)
     }
 
+    /// True until it launched more than one task: a new framework's first task is what
+    /// the debug timeline follows (target `timeline`, see [`crate::TIMELINE`]).
+    pub fn on_first_task(&self) -> bool {
+        self.completed_tasks.is_empty() && self.tasks.len() <= 1
+    }
+
     /// True when connected.
     pub fn active(&self) -> bool {
         self.state == FrameworkState::Active

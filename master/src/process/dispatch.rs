@@ -58,6 +58,14 @@ impl MasterProcess {
     ) {
         let pong = matches!(message, MasterMessage::PongSlave(_));
         let now = ctx.now();
+        if let MasterMessage::SchedulerCall(call) = &message
+            && call.r#type == Some(scheduler::call::Type::Subscribe as i32)
+            && tracing::enabled!(target: crate::TIMELINE, tracing::Level::DEBUG)
+        {
+            // How long the master's queue is when a framework subscribes.
+            let queued = ctx.queue_sizes();
+            tracing::debug!(target: crate::TIMELINE, %from, messages = queued.messages, dispatches = queued.dispatches, "SUBSCRIBE taken from the mailbox");
+        }
         let result = match message {
             MasterMessage::RegisterSlave(m) => self.core.on_register_agent(&from, m, now),
             MasterMessage::ReregisterSlave(m) => self.core.on_reregister_agent(&from, m, now),

@@ -272,6 +272,34 @@ async fn frameworks_register_update_remove() {
     );
 }
 
+/// The operations `touches_registry` calls harmless leave the Mesos registry message as
+/// it was (the raft driver then keeps its size instead of walking it again), the
+/// others report that they may change it.
+#[test]
+fn framework_operations_leave_the_registry_message_alone() {
+    let mut state = RegistryState::default();
+    Op::AdmitAgent(agent("a1")).apply(&mut state).expect("admit");
+    let before = state.registry().clone();
+    let framework_ops = [
+        Op::InitializeCluster("c1".into()),
+        Op::RegisterFramework(FrameworkAtTime {
+            info: Some(framework("f1", 60.0)),
+            time: Some(time(1)),
+        }),
+        Op::UpdateFramework(FrameworkAtTime {
+            info: Some(framework("f1", 60.0)),
+            time: Some(time(2)),
+        }),
+        Op::RemoveFramework(FrameworkId { value: "f1".into() }),
+    ];
+    for op in framework_ops {
+        assert!(!op.touches_registry(), "{}", op.name());
+        op.apply(&mut state).expect("applies");
+        assert_eq!(state.registry(), &before, "{} changed the registry", op.name());
+    }
+    assert!(Op::AdmitAgent(agent("a2")).touches_registry());
+}
+
 /// The cluster id is set once; admitting an agent or registering a framework whose id
 /// was generated under it raises the counter past it (never lowers it); other ids leave
 /// the counters alone.
