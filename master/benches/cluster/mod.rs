@@ -90,6 +90,8 @@ pub struct Cluster {
     killed: Option<usize>,
     /// The masters' own threads, if they have them.
     threads: Vec<Arbiter>,
+    /// The killed master's state, dropped with the cluster (see [`Cluster::kill_leader`]).
+    killed_core: Option<MasterCore>,
     /// The thread id each master runs on, in the same order (read by fail1.rs).
     #[allow(dead_code)]
     pub tids: Vec<u32>,
@@ -139,8 +141,15 @@ impl Cluster {
             tids.push(tid);
         }
         let pids = masters.iter().map(|(_, m)| m.master.pid().clone()).collect();
-        let mut cluster =
-            Cluster { masters, pids, leader: 0, killed: None, threads: arbiters, tids };
+        let mut cluster = Cluster {
+            masters,
+            pids,
+            leader: 0,
+            killed: None,
+            threads: arbiters,
+            killed_core: None,
+            tids,
+        };
         cluster.leader = cluster.wait_leader().await;
         cluster
     }
@@ -165,15 +174,17 @@ impl Cluster {
         // A `kill -9` frees nothing: the OS takes the process's pages back at once. Shut
         // down in this process, the killed master would drop its state (every agent and
         // task) on its thread during the failover, over a second of CPU at 40,000 agents
-        // on the two cores the survivors need. Its core is leaked instead.
+        // on the two cores the survivors need. Its core is taken out instead, and dropped
+        // with the cluster ([`Cluster::shutdown`]), after the measurements.
         let (_, master) = &self.masters[self.leader];
-        let _ = master
+        self.killed_core = master
             .master
             .dispatch(|m, ctx| {
                 let empty = MasterCore::new(m.core().config().clone(), ctx.now());
-                std::mem::forget(std::mem::replace(m.core_mut(), empty));
+                std::mem::replace(m.core_mut(), empty)
             })
-            .await;
+            .await
+            .ok();
         let killed = Instant::now();
         self.masters[self.leader].0.shutdown().await;
         self.killed = Some(self.leader);
