@@ -25,8 +25,7 @@ impl MasterCore {
     ) -> Result<(), MasterError> {
         let refuse =
             accept.filters.as_ref().map(|f| f.refuse_seconds.unwrap_or(5.0)).unwrap_or(5.0);
-        let traced = self.frameworks.get(framework_id).is_some_and(|f| f.on_first_task())
-            && !accept.operations.is_empty();
+        let traced = !accept.operations.is_empty() && self.timeline_follows(framework_id);
         if traced {
             tracing::debug!(target: crate::TIMELINE, %framework_id, "ACCEPT received");
         }

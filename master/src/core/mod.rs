@@ -564,6 +564,15 @@ impl MasterCore {
         self.frameworks.get(id)
     }
 
+    /// Whether the debug timeline ([`crate::TIMELINE`]) follows `framework_id` now: the
+    /// timeline is enabled and the framework is on its first task. The level is checked
+    /// first, so the launch and status-update paths pay no framework lookup for it when
+    /// the timeline is off.
+    pub(crate) fn timeline_follows(&self, framework_id: &FrameworkId) -> bool {
+        tracing::enabled!(target: crate::TIMELINE, tracing::Level::DEBUG)
+            && self.frameworks.get(framework_id).is_some_and(Framework::on_first_task)
+    }
+
     /// An agent by id.
     pub fn agent(&self, id: &AgentId) -> Option<&Agent> {
         self.agents.get(id)

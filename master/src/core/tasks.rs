@@ -92,7 +92,7 @@ impl MasterCore {
         // The agent's own update goes on as it came (Mesos: master.cpp `Master::forward`),
         // with the agent's pid so that old drivers can acknowledge it directly.
         let agent_pid = self.agents.get(&agent_id).map(|a| a.pid.to_string());
-        if self.frameworks.get(&framework_id).is_some_and(|f| f.on_first_task()) {
+        if self.timeline_follows(&framework_id) {
             tracing::debug!(target: crate::TIMELINE, %framework_id, %agent_id, state = ?update.status.state(), "status update received: forwarded");
         }
         self.deliver_update(&framework_id, update, agent_pid);

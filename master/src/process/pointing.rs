@@ -20,6 +20,7 @@
 use std::collections::HashSet;
 
 use libprocess::{Context, Pid};
+use mesos_proto::extensions::NewMasterDetectedMessage;
 
 use super::{MasterProcess, Role};
 
@@ -56,6 +57,11 @@ impl AwaitingLeader {
     }
 }
 
+/// The message naming `leader` (Mesos 0.x's name for it).
+fn announcement(leader: &Pid) -> NewMasterDetectedMessage {
+    NewMasterDetectedMessage { pid: leader.to_string() }
+}
+
 impl MasterProcess {
     /// Tells every client waiting for a leader that `leader` leads
     /// (`NewMasterDetectedMessage`): they (re-)register there at once instead of waiting
@@ -66,8 +72,7 @@ impl MasterProcess {
             return;
         }
         tracing::info!(%leader, clients = clients.len(), "telling the agents and schedulers that asked (or that the deposed leader had) where the leader is");
-        let announce =
-            mesos_proto::extensions::NewMasterDetectedMessage { pid: leader.to_string() };
+        let announce = announcement(leader);
         for client in clients {
             ctx.send(&client, announce.clone());
         }
@@ -88,9 +93,7 @@ impl MasterProcess {
             return;
         }
         if let Role::Following { leader: Some(leader) } = &self.role {
-            let announce =
-                mesos_proto::extensions::NewMasterDetectedMessage { pid: leader.to_string() };
-            return ctx.send(from, announce);
+            return ctx.send(from, announcement(leader));
         }
         if !self.awaiting_leader.remember(from.clone()) {
             ctx.node().metrics().counter("master/clients_awaiting_leader_dropped").inc();
