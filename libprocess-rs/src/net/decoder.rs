@@ -57,6 +57,9 @@ pub(crate) struct MessageRequest<'a> {
     pub(crate) from: Option<&'a [u8]>,
     /// The first `User-Agent` value, raw.
     pub(crate) user_agent: Option<&'a [u8]>,
+    /// The request carries `Libprocess-Duplex` (any value): the sending libprocess-rs node
+    /// reads messages back on this connection (`net::duplex`).
+    pub(crate) duplex: bool,
     /// Where the body is.
     pub(crate) body: BodyAt,
     /// Bytes the whole request takes, head and body.
@@ -122,6 +125,7 @@ pub(crate) fn decode<'a>(buf: &'a [u8], limits: &Limits) -> Decoded<'a> {
             path,
             from: head.from,
             user_agent: head.user_agent,
+            duplex: head.duplex,
             body,
             len,
         }),
@@ -165,6 +169,7 @@ enum Framing {
 struct MessageHeaders<'a> {
     from: Option<&'a [u8]>,
     user_agent: Option<&'a [u8]>,
+    duplex: bool,
     framing: Framing,
 }
 
@@ -174,7 +179,7 @@ impl<'a> MessageHeaders<'a> {
     /// keep-alive), or its framing is not one this decoder reads (repeated or conflicting
     /// length headers, a coding other than `chunked`, a length over the body bound).
     fn read(headers: &[httparse::Header<'a>], limits: &Limits) -> Option<MessageHeaders<'a>> {
-        let (mut from, mut user_agent) = (None, None);
+        let (mut from, mut user_agent, mut duplex) = (None, None, false);
         let (mut length, mut chunked, mut framing_headers) = (None, false, 0);
         let mut bytes = 0;
         for header in headers {
@@ -182,7 +187,7 @@ impl<'a> MessageHeaders<'a> {
             // hyper's measure of a head (the router's `431`).
             bytes += name.len() + value.len();
             // By length first: most headers (`Host`) are none of these, and each name
-            // below has a length of its own but the two of 10.
+            // below has a length of its own but two of 10 and two of 17.
             if !matches!(name.len(), 6 | 7 | 10 | 14 | 15 | 17) {
                 continue;
             }
@@ -199,6 +204,8 @@ impl<'a> MessageHeaders<'a> {
                 if !chunked {
                     return None;
                 }
+            } else if name.eq_ignore_ascii_case("libprocess-duplex") {
+                duplex = true;
             } else if name.eq_ignore_ascii_case("connection") {
                 if !value.eq_ignore_ascii_case(b"keep-alive") {
                     return None;
@@ -216,7 +223,7 @@ impl<'a> MessageHeaders<'a> {
             (Some(n), _) => Framing::Length(n),
             (None, true) => Framing::Chunked,
         };
-        Some(MessageHeaders { from, user_agent, framing })
+        Some(MessageHeaders { from, user_agent, duplex, framing })
     }
 }
 

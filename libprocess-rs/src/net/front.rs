@@ -82,6 +82,23 @@ pub(super) enum Ended {
     /// The connection is better served on another thread ([`Placement`]): the state in
     /// the [`MessageConn`] goes with it, and the loop resumes there.
     Move(Go),
+    /// Its first request offers it for messages back to the node at this address
+    /// (`duplex`): the server decides ([`MessageConn::duplex`]) and resumes the loop,
+    /// which then serves that request.
+    Offered(SocketAddr),
+}
+
+/// Whether a connection carries messages both ways (`duplex`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Duplex {
+    /// Messages one way, answered: a `Libprocess-Duplex` mark is not looked at (TLS, the
+    /// lane, an offer declined or come too late).
+    Never,
+    /// Messages one way so far: the mark on the first request is an offer.
+    Open,
+    /// Messages both ways: nothing is answered, and a request that is not a message
+    /// closes the connection (hyper's answers would mix with this node's messages).
+    On,
 }
 
 /// A message connection's state between reads: what a move to another thread carries.
@@ -104,6 +121,7 @@ pub(super) struct MessageConn {
     accepted: (Vec<u8>, [u8; 29]),
     via: Connection,
     pub(super) placement: Placement,
+    pub(super) duplex: Duplex,
 }
 
 /// Serves libprocess messages on `stream` until it closes (`None`) or a request that is
@@ -119,7 +137,7 @@ pub(super) async fn serve_messages<S: AsyncRead + AsyncWrite + Unpin>(
     let mut conn = MessageConn::new(via, Placement::fixed());
     match conn.serve(stream, node, config).await {
         Ended::Http(unserved) => Some(unserved),
-        Ended::Closed | Ended::Move(_) => None,
+        Ended::Closed | Ended::Move(_) | Ended::Offered(_) => None,
     }
 }
 
@@ -135,6 +153,7 @@ impl MessageConn {
             accepted: (Vec::new(), [0; 29]),
             via,
             placement,
+            duplex: Duplex::Never,
         }
     }
 
@@ -158,7 +177,9 @@ impl MessageConn {
         loop {
             let mut prompt = false;
             let served = serve_buffered(self, node, &limits, &mut prompt);
-            if !self.answers.is_empty() {
+            if self.duplex == Duplex::On {
+                self.answers.clear();
+            } else if !self.answers.is_empty() {
                 // Before hyper answers anything on this connection, every answer before it;
                 // and at once to a sender that is not a libprocess peer (it may wait for it).
                 if prompt || matches!(served, Served::Other) || self.answers.len() >= ANSWER_BYTES {
@@ -182,9 +203,14 @@ impl MessageConn {
                     (_, false) => Waiting::Head(Instant::now() + config.header_read_timeout),
                     (_, true) => Waiting::Body(Instant::now() + config.body_read_timeout),
                 },
+                Served::Other if self.duplex == Duplex::On => {
+                    tracing::debug!(via = %self.via, "not a message on a duplex connection: closed");
+                    return Ended::Closed;
+                }
                 Served::Other => {
                     return Ended::Http(std::mem::take(&mut self.buffer).freeze());
                 }
+                Served::Offered(peer) => return Ended::Offered(peer),
             };
             if let Some(go) = self.placement.go.take() {
                 // The timer belongs to this runtime's wheel.
@@ -239,7 +265,7 @@ impl MessageConn {
                 write_answers(stream, &mut self.answers).await.is_ok()
             }
             Err(_elapsed) => {
-                if let Waiting::Body(_) = self.waiting {
+                if let (Waiting::Body(_), false) = (self.waiting, self.duplex == Duplex::On) {
                     // As the hyper path answers a body that does not arrive in time.
                     if let Some(node) = node.upgrade().map(Node::from_inner) {
                         node.stats().bad_requests.inc();
@@ -296,6 +322,9 @@ enum Served {
     UpTo { head_done: bool, served_some: bool },
     /// The buffer starts with a request that is hyper's.
     Other,
+    /// The buffer starts with the connection's first request, which offers it for
+    /// messages back to the node at this address; not served yet.
+    Offered(SocketAddr),
 }
 
 /// Serves every whole message at the start of `buffer`, appending their answers; sets
@@ -306,7 +335,7 @@ fn serve_buffered(
     limits: &Limits,
     prompt: &mut bool,
 ) -> Served {
-    let MessageConn { buffer, answers, heads, via, placement, accepted, .. } = conn;
+    let MessageConn { buffer, answers, heads, via, placement, accepted, duplex, .. } = conn;
     let via = *via;
     // One upgrade and one clock read for all that one read brought.
     let node = node.upgrade().map(Node::from_inner);
@@ -325,6 +354,13 @@ fn serve_buffered(
             Decoded::Message(request) => {
                 *prompt |= !request.user_agent.is_some_and(|a| a.starts_with(b"libprocess/"));
                 let resolved = node.as_ref().map(|node| heads.resolve(&request, node.address()));
+                if *duplex == Duplex::Open {
+                    // Only the first request may offer the connection.
+                    *duplex = Duplex::Never;
+                    if let (true, Some(Ok((from, _, _)))) = (request.duplex, &resolved) {
+                        return Served::Offered(from.address());
+                    }
+                }
                 (resolved, request.body, request.len)
             }
             Decoded::Incomplete { head_done } => return Served::UpTo { head_done, served_some },

@@ -53,12 +53,14 @@ macro_rules! write_through {
 }
 
 pub(crate) mod decoder;
+mod duplex;
 mod front;
 mod guarded;
 mod lane;
 mod outbound;
 mod placement;
 mod server;
+mod sink;
 pub(crate) mod tls;
 
 use std::net::SocketAddr;
@@ -119,9 +121,17 @@ impl Tcp {
         let (runtime, handle) = io_runtime(config.io_threads)?;
         let home = Home::here();
         let (stop, _) = watch::channel(false);
+        // Plain connections between two libprocess-rs nodes carry messages both ways.
+        let replies = tls.is_none().then(|| duplex::Replies {
+            home: home.clone(),
+            single_threaded: config.io_threads == 0,
+            io: handle.clone(),
+            config: config.clone(),
+            stop: stop.subscribe(),
+        });
         let tcp = Tcp {
             runtime: Mutex::new(runtime),
-            outbound: Arc::new(Outbound::new(handle.clone(), config, tls.clone(), true)),
+            outbound: Arc::new(Outbound::new(handle.clone(), config, tls.clone(), true, replies)),
             handle,
             listener: Mutex::new(Some(listener)),
             lane: Box::new(lane::Lane::start(config, tls.clone())?),
@@ -196,6 +206,17 @@ impl Tcp {
         if !ids.iter().any(|lane| &**lane == id) {
             ids.push(id.into());
         }
+    }
+
+    /// Takes an inbound plain connection from the node at `peer` as the node's connection
+    /// to it (`duplex`); `None` when the node has one already or never does this.
+    pub(crate) fn adopt(
+        &self,
+        node: &Node,
+        peer: SocketAddr,
+        socket: std::net::TcpStream,
+    ) -> Option<tokio::sync::oneshot::Sender<()>> {
+        self.outbound.adopt(node, peer, socket)
     }
 
     /// Makes sure a connection to `peer` exists (for links).
