@@ -109,6 +109,8 @@ pub(super) struct MessageConn {
     /// When the answers not yet written are due (`ANSWER_DELAY` after the oldest).
     answers_due: Option<Instant>,
     heads: Heads,
+    /// The last message head parsed: the next, when it is the same, is not parsed again.
+    last_head: decoder::LastHead,
     waiting: Waiting,
     /// The deadline of the next read (see [`MessageConn::read`]): one timer for the
     /// connection's life, moved only when its deadline changes, where a `timeout_at` per
@@ -148,6 +150,7 @@ impl MessageConn {
             answers: Vec::new(),
             answers_due: None,
             heads: Heads::default(),
+            last_head: decoder::LastHead::default(),
             waiting: Waiting::Idle,
             timer: None,
             accepted: (Vec::new(), [0; 29]),
@@ -335,7 +338,8 @@ fn serve_buffered(
     limits: &Limits,
     prompt: &mut bool,
 ) -> Served {
-    let MessageConn { buffer, answers, heads, via, placement, accepted, duplex, .. } = conn;
+    let MessageConn { buffer, answers, heads, last_head, via, placement, accepted, duplex, .. } =
+        conn;
     let via = *via;
     // One upgrade and one clock read for all that one read brought.
     let node = node.upgrade().map(Node::from_inner);
@@ -350,7 +354,7 @@ fn serve_buffered(
         if buffer.is_empty() {
             return Served::All;
         }
-        let (resolved, body, len) = match decoder::decode(buffer, limits) {
+        let (resolved, body, len) = match decoder::decode_after(buffer, limits, last_head) {
             Decoded::Message(request) => {
                 *prompt |= !request.user_agent.is_some_and(|a| a.starts_with(b"libprocess/"));
                 let resolved = node.as_ref().map(|node| heads.resolve(&request, node.address()));
