@@ -28,7 +28,7 @@ use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
@@ -39,6 +39,7 @@ use tokio::time::Instant;
 
 use super::decoder::{self, BodyAt, Decoded, Limits, MessageRequest};
 use super::placement::{Go, Placement};
+use crate::mailbox::Mailbox;
 use crate::message::{Body, Connection, Envelope, MessageName};
 use crate::node::{Node, NodeConfig, NodeInner};
 use crate::pid::Pid;
@@ -341,9 +342,10 @@ fn serve_buffered(
     let MessageConn { buffer, answers, heads, last_head, via, placement, accepted, duplex, .. } =
         conn;
     let via = *via;
-    // One upgrade and one clock read for all that one read brought.
+    // One upgrade and one clock read for all that one read brought; none on a duplex
+    // connection, which answers nothing (its answers are dropped unwritten).
     let node = node.upgrade().map(Node::from_inner);
-    let date = http_date();
+    let date = if *duplex == Duplex::On { accepted.1 } else { http_date() };
     if accepted.1 != date {
         accepted.0.clear();
         write_answer(&mut accepted.0, StatusCode::ACCEPTED, "", &date);
@@ -357,11 +359,11 @@ fn serve_buffered(
         let (resolved, body, len) = match decoder::decode_after(buffer, limits, last_head) {
             Decoded::Message(request) => {
                 *prompt |= !request.user_agent.is_some_and(|a| a.starts_with(b"libprocess/"));
-                let resolved = node.as_ref().map(|node| heads.resolve(&request, node.address()));
+                let resolved = node.as_ref().map(|node| heads.resolve(&request, node));
                 if *duplex == Duplex::Open {
                     // Only the first request may offer the connection.
                     *duplex = Duplex::Never;
-                    if let (true, Some(Ok((from, _, _)))) = (request.duplex, &resolved) {
+                    if let (true, Some(Ok((from, ..)))) = (request.duplex, &resolved) {
                         return Served::Offered(from.address());
                     }
                 }
@@ -373,7 +375,7 @@ fn serve_buffered(
         let request = buffer.split_to(len).freeze();
         served_some = true;
         let (status, text) = match (node.as_ref(), resolved) {
-            (Some(node), Some(Ok((from, to, name)))) => {
+            (Some(node), Some(Ok((from, to, name, mailbox)))) => {
                 placement.check(node, &to);
                 let body = match body {
                     BodyAt::Slice(range) => request.slice(range),
@@ -383,7 +385,11 @@ fn serve_buffered(
                 };
                 let envelope =
                     Envelope { from, to, name, body: Body::Encoded(body), via: Some(via) };
-                crate::router::delivery_answer(node.deliver(envelope))
+                let delivered = match mailbox {
+                    Some(mailbox) => node.deliver_to(&*mailbox, envelope),
+                    None => node.deliver(envelope),
+                };
+                crate::router::delivery_answer(delivered)
             }
             (Some(node), Some(Err(error))) => {
                 node.stats().bad_requests.inc();
@@ -406,10 +412,16 @@ fn serve_buffered(
 #[derive(Default)]
 struct Heads {
     senders: Vec<(Box<[u8]>, Pid)>,
-    paths: Vec<(Box<str>, Pid, MessageName)>,
+    /// With the receiver's mailbox, once its process was found (looked up again when
+    /// it is gone).
+    paths: Vec<(Box<str>, Pid, MessageName, Option<Arc<dyn Mailbox>>)>,
     next_sender: usize,
     next_path: usize,
 }
+
+/// A message's sender, receiver, name and the receiver's mailbox (when its process was
+/// found), as [`Heads::resolve`] gives them.
+type Resolved = (Pid, Pid, MessageName, Option<Arc<dyn Mailbox>>);
 
 impl Heads {
     /// Sender, receiver (on the node at `address`) and name of a message, or why it is
@@ -417,8 +429,8 @@ impl Heads {
     fn resolve(
         &mut self,
         request: &MessageRequest<'_>,
-        address: SocketAddr,
-    ) -> Result<(Pid, Pid, MessageName), WireError> {
+        node: &Node,
+    ) -> Result<Resolved, WireError> {
         let from = match request.from {
             Some(key) => match self.senders.iter().find(|(k, _)| **k == *key) {
                 Some((_, pid)) => pid.clone(),
@@ -430,14 +442,20 @@ impl Heads {
             },
             None => wire::parse_sender(None, request.user_agent)?,
         };
-        if let Some((_, to, name)) = self.paths.iter().find(|(k, _, _)| **k == *request.path) {
-            return Ok((from, to.clone(), name.clone()));
+        if let Some((_, to, name, mailbox)) =
+            self.paths.iter_mut().find(|(k, _, _, _)| **k == *request.path)
+        {
+            if !mailbox.as_ref().is_some_and(|mailbox| mailbox.is_alive()) {
+                *mailbox = node.mailbox_of(to.id());
+            }
+            return Ok((from, to.clone(), name.clone(), mailbox.clone()));
         }
         let (to_id, name) = wire::parse_path(request.path)?;
-        let (to, name) = (Pid::new(to_id, address), MessageName::owned(name));
-        let entry = (request.path.into(), to.clone(), name.clone());
+        let (to, name) = (Pid::new(to_id, node.address()), MessageName::owned(name));
+        let mailbox = node.mailbox_of(to.id());
+        let entry = (request.path.into(), to.clone(), name.clone(), mailbox.clone());
         remember(&mut self.paths, &mut self.next_path, entry);
-        Ok((from, to, name))
+        Ok((from, to, name, mailbox))
     }
 }
 

@@ -163,3 +163,22 @@ async fn a_reconnect_on_the_adopting_side_reports_nothing() {
     assert_eq!(next(&mut watched).await, Seen::Exited(asker.pid().clone()));
     there.shutdown().await;
 }
+
+/// A connection remembers the mailbox its messages go to; when that process ends and
+/// another takes its id, the next message over the same connection reaches the new one.
+#[actix_rt::test]
+async fn a_respawned_receiver_gets_the_connections_next_messages() {
+    let here = tcp_node();
+    let there = tcp_node();
+    let (asker, _asked) = probe(&here, "asker");
+    let (first, mut first_rx) = probe(&there, "receiver");
+    here.send(asker.pid(), first.pid(), Ping { seq: 1, ..Default::default() });
+    assert_eq!(next(&mut first_rx).await, Seen::Ping { from: asker.pid().clone(), seq: 1 });
+    there.terminate(first.pid());
+    there.wait(first.pid()).await;
+    let (second, mut second_rx) = probe(&there, "receiver");
+    here.send(asker.pid(), second.pid(), Ping { seq: 2, ..Default::default() });
+    assert_eq!(next(&mut second_rx).await, Seen::Ping { from: asker.pid().clone(), seq: 2 });
+    here.shutdown().await;
+    there.shutdown().await;
+}
