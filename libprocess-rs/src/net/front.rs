@@ -414,14 +414,17 @@ struct Heads {
     senders: Vec<(Box<[u8]>, Pid)>,
     /// With the receiver's mailbox, once its process was found (looked up again when
     /// it is gone).
-    paths: Vec<(Box<str>, Pid, MessageName, Option<Arc<dyn Mailbox>>)>,
+    paths: Vec<(Box<str>, Pid, MessageName, Option<CachedMailbox>)>,
     next_sender: usize,
     next_path: usize,
 }
 
+/// A receiver's mailbox, as a connection keeps it.
+type CachedMailbox = Arc<dyn Mailbox>;
+
 /// A message's sender, receiver, name and the receiver's mailbox (when its process was
 /// found), as [`Heads::resolve`] gives them.
-type Resolved = (Pid, Pid, MessageName, Option<Arc<dyn Mailbox>>);
+type Resolved = (Pid, Pid, MessageName, Option<CachedMailbox>);
 
 impl Heads {
     /// Sender, receiver (on the node at `address`) and name of a message, or why it is
