@@ -77,6 +77,7 @@ use crate::pid::Pid;
 use crate::tls::Tls;
 
 pub(crate) use outbound::Outbound;
+pub(crate) use outbound::cork::turn as cork_turn;
 pub(crate) use server::serve_connection;
 
 /// The TCP transport of a node.
