@@ -5,9 +5,21 @@
 //! arbiters that run processes, as libprocess separates its event loop from its worker
 //! threads; but a plain message connection moves to the arbiter of the process its
 //! messages go to (`placement`), and the sender's thread writes what it sends
-//! (`outbound`'s cork), so a message usually crosses no thread. The accept loop and the
+//! (`outbound`'s cork), so a message usually crosses no thread. Between two libprocess-rs
+//! nodes one connection carries messages both ways (`duplex`). The accept loop and the
 //! traffic of the processes given the priority lane run on a second runtime of one
 //! thread (`lane`).
+//!
+//! # Layout
+//!
+//! - `server`: the accept loop, admission, and serving each connection (messages, then
+//!   hyper); `front` the message loop, `decoder` the message decoder, `guarded` the
+//!   head deadline under hyper.
+//! - `placement`: which thread serves a message connection.
+//! - `outbound`: the connection per peer, its queue and writers; `outbound/cork` the
+//!   per-thread cork; `sink` the write side of a plain socket.
+//! - `duplex`: messages both ways on one connection between libprocess-rs nodes.
+//! - `lane`: the priority lane; `tls`: TLS in and out.
 
 /// `AsyncWrite` for a stream wrapper that only watches or rewrites what is *read*: every
 /// write, flush and shutdown goes straight to its `inner` stream, vectored writes
