@@ -12,7 +12,9 @@ use mesos_proto::resources::Resources;
 
 use super::registry::{AfterRegistry, time_info};
 use super::state::{Agent, AgentState, Framework, UnreachableAgent};
-use super::{AllocatorCall, MAX_UNREACHABLE_AGENTS, MasterCore, MasterError, Outgoing, Timer};
+use super::{
+    AllocatorCall, IdSet, MAX_UNREACHABLE_AGENTS, MasterCore, MasterError, Outgoing, Timer,
+};
 use mesos_registrar::RegistryOperation;
 use mesos_registrar::operations::AgentAtTime;
 
@@ -365,7 +367,9 @@ impl MasterCore {
                     tasks.insert(task_id.clone());
                 }
                 None => {
-                    agent.tasks.insert(framework_id.clone(), HashSet::from([task_id.clone()]));
+                    let mut tasks = IdSet::default();
+                    tasks.insert(task_id.clone());
+                    agent.tasks.insert(framework_id.clone(), tasks);
                 }
             }
             // Invalid resources count for nothing, as before (the task is kept).

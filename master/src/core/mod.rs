@@ -64,7 +64,7 @@ pub use draining::{AgentCallDone, AgentOperatorState, OperatorReply, OperatorReq
 pub use frameworks::framework_roles;
 pub use maintenance::MaintenanceDone;
 pub use offers::{AllocationDecision, group_by_framework};
-pub use shared::SharedMap;
+pub use shared::{IdHasher, IdMap, IdSet, SharedMap};
 
 pub use state::{Agent, AgentState, Framework, FrameworkState, OfferEntry, UnreachableAgent};
 
