@@ -83,9 +83,9 @@ pub fn task_from_info(info: &TaskInfo, state: TaskState, framework_id: &Framewor
         state: state as i32,
         resources: info.resources.clone(),
         labels: info.labels.clone(),
-        discovery: info.discovery.clone(),
-        container: info.container.clone(),
-        health_check: info.health_check.clone(),
+        discovery: info.discovery.clone().map(Box::new),
+        container: info.container.clone().map(Box::new),
+        health_check: info.health_check.clone().map(Box::new),
         kill_policy: info.kill_policy,
         user: info.command.as_ref().and_then(|c| c.user.clone()),
         ..Task::default()

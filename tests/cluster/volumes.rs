@@ -173,7 +173,7 @@ fn reserved(text: &str) -> Resources {
 /// The persistent volume: the reserved disk, mounted at `data` in a task's sandbox.
 fn volume() -> mesos::Resource {
     let mut volume = reserved(VOLUME_DISK).to_protos().remove(0);
-    volume.disk = Some(DiskInfo {
+    volume.disk = Some(Box::new(DiskInfo {
         persistence: Some(disk_info::Persistence {
             id: VOLUME.into(),
             principal: Some(PRINCIPAL.into()),
@@ -184,7 +184,7 @@ fn volume() -> mesos::Resource {
             ..Default::default()
         }),
         ..Default::default()
-    });
+    }));
     volume
 }
 

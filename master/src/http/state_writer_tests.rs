@@ -75,18 +75,18 @@ fn task(
         task.user = Some("alice".into());
         task.limits.insert("cpus".into(), mesos::value::Scalar { value: 2.5 });
         task.limits.insert("mem".into(), mesos::value::Scalar { value: 256.0 });
-        task.discovery = Some(mesos::DiscoveryInfo {
+        task.discovery = Some(Box::new(mesos::DiscoveryInfo {
             visibility: mesos::discovery_info::Visibility::Framework as i32,
             name: Some("svc".into()),
             ..Default::default()
-        });
+        }));
         task.health_check =
-            Some(mesos::HealthCheck { delay_seconds: Some(3.0), ..Default::default() });
-        task.container = Some(mesos::ContainerInfo {
+            Some(Box::new(mesos::HealthCheck { delay_seconds: Some(3.0), ..Default::default() }));
+        task.container = Some(Box::new(mesos::ContainerInfo {
             r#type: mesos::container_info::Type::Mesos as i32,
             hostname: Some("box".into()),
             ..Default::default()
-        });
+        }));
         task.statuses.push(status(mesos::TaskState::TaskRunning, 1001.5, false));
     }
     task

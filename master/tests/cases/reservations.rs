@@ -51,7 +51,7 @@ pub(super) fn unreserve(resources: &Resources) -> offer::Operation {
 /// A persistent volume `id` at `path` made of the (reserved) `disk`.
 pub(super) fn volume(disk: &Resources, id: &str, path: &str) -> mesos::Resource {
     let mut volume = disk.to_protos().remove(0);
-    volume.disk = Some(DiskInfo {
+    volume.disk = Some(Box::new(DiskInfo {
         persistence: Some(disk_info::Persistence {
             id: id.into(),
             principal: Some(PRINCIPAL.into()),
@@ -62,7 +62,7 @@ pub(super) fn volume(disk: &Resources, id: &str, path: &str) -> mesos::Resource 
             ..Default::default()
         }),
         ..Default::default()
-    });
+    }));
     volume
 }
 

@@ -216,7 +216,7 @@ mod tests {
 
     fn volume_of(disk: &Resources, id: &str) -> Resource {
         let mut volume = disk.to_protos().remove(0);
-        volume.disk = Some(DiskInfo {
+        volume.disk = Some(Box::new(DiskInfo {
             persistence: Some(disk_info::Persistence { id: id.into(), principal: None }),
             volume: Some(Volume {
                 container_path: "data".into(),
@@ -224,7 +224,7 @@ mod tests {
                 ..Default::default()
             }),
             ..Default::default()
-        });
+        }));
         volume
     }
 

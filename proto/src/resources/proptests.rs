@@ -87,10 +87,10 @@ fn rich_resources() -> impl Strategy<Value = Resources> {
                     }
                     3 if proto.r#type == Type::Scalar as i32 => {
                         proto.name = "disk".into();
-                        proto.disk = Some(DiskInfo {
+                        proto.disk = Some(Box::new(DiskInfo {
                             persistence: Some(Persistence { id: format!("v{i}"), principal: None }),
                             ..Default::default()
-                        });
+                        }));
                         proto.reservations = vec![dynamic_reservation("r2", None, None)];
                     }
                     _ => proto.reservations.clear(),
@@ -183,9 +183,11 @@ fn arbitrary_proto() -> impl Strategy<Value = crate::mesos::Resource> {
                     reservations,
                     revocable: revocable.then_some(RevocableInfo {}),
                     shared: shared.then_some(crate::mesos::resource::SharedInfo {}),
-                    disk: disk.then(|| DiskInfo {
-                        persistence: Some(Persistence { id: "v".into(), principal: None }),
-                        ..Default::default()
+                    disk: disk.then(|| {
+                        Box::new(DiskInfo {
+                            persistence: Some(Persistence { id: "v".into(), principal: None }),
+                            ..Default::default()
+                        })
                     }),
                     ..Default::default()
                 }

@@ -14,7 +14,7 @@ fn volume(id: &str, container_path: &str) -> mesos::Resource {
     let reservation = resource::dynamic_reservation("role1", None, None);
     let disk = Resources::parse("disk:64").unwrap().push_reservation(&reservation).unwrap();
     let mut volume = disk.to_protos().remove(0);
-    volume.disk = Some(DiskInfo {
+    volume.disk = Some(Box::new(DiskInfo {
         persistence: Some(disk_info::Persistence { id: id.into(), principal: None }),
         volume: Some(mesos::Volume {
             container_path: container_path.into(),
@@ -22,7 +22,7 @@ fn volume(id: &str, container_path: &str) -> mesos::Resource {
             ..Default::default()
         }),
         ..Default::default()
-    });
+    }));
     volume
 }
 

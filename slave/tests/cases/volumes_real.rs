@@ -21,7 +21,7 @@ fn volume(id: &str) -> mesos::Resource {
     let reservation = resource::dynamic_reservation("role1", Some("ops"), None);
     let disk = Resources::parse("disk:64").unwrap().push_reservation(&reservation).unwrap();
     let mut volume = disk.to_protos().remove(0);
-    volume.disk = Some(DiskInfo {
+    volume.disk = Some(Box::new(DiskInfo {
         persistence: Some(disk_info::Persistence { id: id.into(), principal: Some("ops".into()) }),
         volume: Some(mesos::Volume {
             container_path: "data".into(),
@@ -29,7 +29,7 @@ fn volume(id: &str) -> mesos::Resource {
             ..Default::default()
         }),
         ..Default::default()
-    });
+    }));
     volume
 }
 

@@ -49,7 +49,7 @@ fn volume(mb: f64, role: &str, id: &str, shared: bool) -> crate::mesos::Resource
         r#type: Type::Scalar as i32,
         scalar: Some(Scalar { value: mb }),
         reservations: vec![dynamic_reservation(role, Some("principal"), None)],
-        disk: Some(DiskInfo {
+        disk: Some(Box::new(DiskInfo {
             persistence: Some(Persistence { id: id.into(), principal: None }),
             volume: Some(Volume {
                 mode: volume::Mode::Rw as i32,
@@ -57,7 +57,7 @@ fn volume(mb: f64, role: &str, id: &str, shared: bool) -> crate::mesos::Resource
                 ..Default::default()
             }),
             source: None,
-        }),
+        })),
         shared: shared.then_some(SharedInfo {}),
         ..Default::default()
     }
@@ -270,7 +270,7 @@ fn resources_test_printing_extended_attributes() {
     assert_eq!(show(&disk), "disk(reservations: [(STATIC,alice)]){REV}:1");
     disk.revocable = None;
 
-    disk.disk = Some(DiskInfo {
+    disk.disk = Some(Box::new(DiskInfo {
         persistence: Some(Persistence { id: "hadoop".into(), principal: None }),
         volume: Some(Volume {
             container_path: "/data".into(),
@@ -278,7 +278,7 @@ fn resources_test_printing_extended_attributes() {
             ..Default::default()
         }),
         source: None,
-    });
+    }));
     assert_eq!(show(&disk), "disk(reservations: [(STATIC,alice)])[hadoop:/data]:1");
 
     if let Some(v) = disk.disk.as_mut().and_then(|d| d.volume.as_mut()) {
@@ -381,7 +381,7 @@ fn resources_test_validation() {
 
     // DiskResourcesTest.Validation: disk info on cpus.
     let mut disk_on_cpus = base.clone();
-    disk_on_cpus.disk = Some(DiskInfo::default());
+    disk_on_cpus.disk = Some(Box::default());
     cases.push(disk_on_cpus);
     // Shared, but not a persistent volume.
     let mut shared_cpus = base.clone();
