@@ -283,7 +283,7 @@ impl MasterCore {
         info.id = Some((&agent_id).into());
         let version = message.version.unwrap_or_default();
         let capabilities = message.agent_capabilities;
-        let agent = Agent::new(
+        let mut agent = Agent::new(
             agent_id.clone(),
             from.clone(),
             info,
@@ -294,6 +294,10 @@ impl MasterCore {
             Some(now),
         );
         let hostname = agent.info.hostname.clone();
+        // Sized for the frameworks it reports (most run tasks there): no rehash as
+        // their tasks come.
+        agent.tasks.reserve(message.frameworks.len());
+        agent.used.reserve(message.frameworks.len());
         self.add_agent(agent);
         for framework in &message.frameworks {
             self.recover_framework(framework, now);
