@@ -35,6 +35,17 @@ const PROTO_FILES: &[&str] = &[
     "mesos/v1/agent/agent.proto",
 ];
 
+/// Singular message fields kept behind a `Box` (under both `mesos.` and `mesos.v1.`).
+///
+/// prost lays a sub-message out inline, so a `Resource` was 1,160 bytes because of its
+/// `DiskInfo` (888 bytes, absent on all but disk resources), and a `Task` 1,344 bytes
+/// because of its `ContainerInfo`, `HealthCheck` and `DiscoveryInfo`. Every decode
+/// writes those bytes, every clone and move copies them, and a master holding 400,000
+/// tasks (FAIL-1) keeps them: about 5 KB per task of which nearly all is zeros. Boxed,
+/// an absent field costs 8 bytes. Mesos's C++ protobufs do the same for every
+/// sub-message (a pointer, allocated when set).
+const BOXED: &[&str] = &["Resource.disk", "Task.container", "Task.discovery", "Task.health_check"];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
@@ -64,6 +75,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
         );
     }
+    for path in BOXED {
+        config.boxed(format!(".mesos.{path}"));
+        config.boxed(format!(".mesos.v1.{path}"));
+    }
     config
         // Every message implements `prost::Name`: libprocess routes messages
         // by their full protobuf type name.
@@ -71,18 +86,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Map fields become BTreeMaps so encoding is deterministic (a
         // HashMap would encode entries in a different order on every run).
         .btree_map(["."])
-        // A `Resource`'s `disk` (888 of its 1,160 bytes, set only on disk resources with
-        // a source, a volume or a persistence id) is boxed, so that a `Resource` is
-        // about 300 bytes: the master, the allocator and the agent copy, move and grow
-        // vectors of resources all the time (a re-registering agent's ten tasks copy
-        // about 30 of them; issue 18, FAIL-1).
-        .boxed(".mesos.Resource.disk")
-        // The same for a `Task`'s container, health check and discovery (1,048 of its
-        // 1,344 bytes, often unset): the master keeps every task of every agent, and a
-        // new leader decodes and stores 400,000 of them at once in FAIL-1.
-        .boxed(".mesos.Task.container")
-        .boxed(".mesos.Task.health_check")
-        .boxed(".mesos.Task.discovery")
         // One `_includes.rs` nesting the per-package files as Rust modules
         // that mirror the protobuf packages (`mesos::v1::scheduler`).
         .include_file("_includes.rs")

@@ -176,9 +176,15 @@ impl Agent {
     /// `leader` leads (a master or the caller says so): re-register with it unless
     /// already waiting for its answer.
     pub fn detected(&mut self, leader: Pid, ctx: &mut Context<'_, Self>) {
+        self.follow(None, leader, ctx);
+    }
+
+    /// `from` (a master, or the caller when `None`) says `leader` leads: (re-)register
+    /// there unless already waiting for it or registered with it in its current term.
+    fn follow(&mut self, from: Option<&Pid>, leader: Pid, ctx: &mut Context<'_, Self>) {
         // Attached, no retry timer runs: start one for the new leader.
         let attached = !self.detector.detached;
-        if !self.shut_down && self.detector.named(leader) {
+        if !self.shut_down && self.detector.announced(from, leader) {
             self.register(ctx);
             if attached {
                 let next = self.detector.retry();
@@ -394,7 +400,7 @@ impl Process for Agent {
             AgentInbox::Ping(_) => ctx.send(&from, internal::PongSlaveMessage {}),
             AgentInbox::NewMaster(m) => {
                 if let Ok(pid) = m.pid.parse::<Pid>() {
-                    self.detected(pid, ctx);
+                    self.follow(Some(&from), pid, ctx);
                 }
             }
             AgentInbox::RunTask(m) => self.on_run_task(m, ctx),

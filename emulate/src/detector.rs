@@ -122,6 +122,21 @@ impl Detector {
         true
     }
 
+    /// `from` (a master; `None`: the caller) names `leader`: as [`Detector::named`],
+    /// except that a master announcing itself while the client is attached to it starts
+    /// a new term of its own (it lost its leadership, forgetting its clients, and won it
+    /// back): the client re-registers with it (our real agents do the same:
+    /// `slave/src/core/registration.rs`).
+    pub fn announced(&mut self, from: Option<&Pid>, leader: Pid) -> bool {
+        if from == Some(&leader) && !self.detached && self.current == leader {
+            self.detached = true;
+            self.named = true;
+            self.backoff = BACKOFF;
+            return true;
+        }
+        self.named(leader)
+    }
+
     /// The retry timer fired while detached: when to fire next, after the client tried
     /// `current` again (a named leader) or moved to the next master.
     pub fn retry(&mut self) -> Duration {
@@ -173,6 +188,22 @@ mod tests {
         assert_eq!(d.retry(), Duration::from_secs(2));
         d.attached(pid(2));
         assert!(!d.detached);
+    }
+
+    /// A client attached to a master that announces itself re-registers with it (a new
+    /// term that forgot it); told so by another master, or by the caller, it stays.
+    #[test]
+    fn its_own_master_announcing_itself_is_a_new_term() {
+        let mut d = Detector::new(vec![pid(1), pid(2), pid(3)], pid(1));
+        d.attached(pid(1));
+        assert!(!d.announced(Some(&pid(2)), pid(1)), "a follower naming our master");
+        assert!(!d.announced(None, pid(1)), "the caller naming our master");
+        assert!(!d.detached);
+        assert!(d.announced(Some(&pid(1)), pid(1)), "our master announcing itself");
+        assert!(d.detached);
+        assert_eq!(d.current, pid(1));
+        assert!(!d.announced(Some(&pid(1)), pid(1)), "already waiting for its answer");
+        assert_eq!(d.retry(), Duration::from_secs(1), "backs off on it while unanswered");
     }
 
     /// An attached client told of a new leader detaches and backs off on it (the

@@ -593,7 +593,7 @@ impl Net1Figures {
             "Across two OS processes: the server is the `libprocess-echo` binary; the clients \
             are this process's node, 8 client processes x 10,000 requests, 250 in flight each; the request body is \
             3 bytes (`Ping {{ payload: \"1\" }}` encodes to `12 01 31`), the answer a `Pong` of 3 bytes. Every message is a \
-            full libprocess HTTP request on a persistent connection (one per direction, as libprocess), answered `202`. \
+            full libprocess HTTP request; both nodes being libprocess-rs, one persistent connection carries both directions and nothing is answered (docs/libprocess.md, \"Messages both ways on one connection\"; with an Apache libprocess peer: one connection per direction, each message answered `202`). \
             1 in flight: 1 client, 5,000 requests. Both nodes run either with one I/O thread (the default: sockets on \
             the I/O thread, processes on their arbiter) or single-threaded (`NodeConfig::io_threads = 0`, \
             `libprocess-echo --io_threads=0`: sockets served on the arbiter that runs the processes). *Raw socket*: the same request and answer bytes over a plain tokio TCP \

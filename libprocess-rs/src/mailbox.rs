@@ -508,6 +508,23 @@ impl Node {
         delivered
     }
 
+    /// [`Node::deliver`] of a message from the network to `mailbox`, its receiver's, which
+    /// the caller looked up earlier (a connection's cache): the process table is not
+    /// consulted while that process lives. Anything that watches messages (hooks, the
+    /// message ring) sees this one on the table path.
+    pub(crate) fn deliver_to(&self, mailbox: &dyn Mailbox, envelope: Envelope) -> Delivered {
+        if self.hooks().is_active() || self.message_ring().is_armed() || !mailbox.is_alive() {
+            return self.deliver(envelope);
+        }
+        let to = envelope.to.id_arc().clone();
+        let sent = mailbox.send_event(Event::Message(Box::new(envelope)), self.clock(), false);
+        let delivered = Node::delivered(sent);
+        if delivered == Delivered::MailboxFull {
+            self.mailbox_full(&to);
+        }
+        delivered
+    }
+
     pub(crate) fn delivered(sent: Result<(), Refused>) -> Delivered {
         match sent {
             Ok(()) => Delivered::Queued,

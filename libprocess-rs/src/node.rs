@@ -581,6 +581,20 @@ impl Node {
         self.inner.links.lock().remove(linker, linkee);
     }
 
+    /// Offers the inbound plain connection `socket` from the node at `peer` to carry this
+    /// node's messages to `peer` (`net::duplex`): the sender that keeps it in use, or
+    /// `None` when declined.
+    pub(crate) fn adopt_connection(
+        &self,
+        peer: SocketAddr,
+        socket: std::net::TcpStream,
+    ) -> Option<tokio::sync::oneshot::Sender<()>> {
+        match &*self.inner.transport.read() {
+            Some(Transport::Tcp(tcp)) => tcp.adopt(self, peer, socket),
+            _ => None,
+        }
+    }
+
     /// The connection to `peer` broke (or could not be made): every process linked to a
     /// process there gets `exited`, as in libprocess.
     pub(crate) fn connection_broken(&self, peer: SocketAddr) {

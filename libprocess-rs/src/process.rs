@@ -157,7 +157,8 @@ impl<P: Process> ActorFuture<ProcessActor<P>> for Drain {
         actx: &mut actix::Context<ProcessActor<P>>,
         task: &mut std::task::Context<'_>,
     ) -> Poll<()> {
-        actor.drain(actx, task.waker());
+        // What the turn sends leaves when it ends (`net::outbound::cork`).
+        crate::net::cork_turn(|| actor.drain(actx, task.waker()));
         // Never done: the context drops it when the process stops.
         Poll::Pending
     }

@@ -78,6 +78,21 @@ fn encode_into(
     body_len: usize,
     write_body: impl FnOnce(&mut Vec<u8>),
 ) {
+    heads::write(out, from, to, name);
+    if body_len == 0 {
+        out.extend_from_slice(b"\r\n");
+    } else {
+        out.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
+        write_hex(out, body_len);
+        out.extend_from_slice(b"\r\n");
+        write_body(out);
+        out.extend_from_slice(b"\r\n0\r\n\r\n");
+    }
+}
+
+/// The head of a request up to its framing: the request line, `User-Agent`,
+/// `Libprocess-From`, `Connection` and `Host`, each line ended.
+fn write_head(out: &mut Vec<u8>, from: &Pid, to: &Pid, name: impl FnOnce(&mut Vec<u8>)) {
     out.extend_from_slice(b"POST ");
     if !to.id().is_empty() {
         out.push(b'/');
@@ -94,14 +109,79 @@ fn encode_into(
     out.extend_from_slice(b"\r\nConnection: Keep-Alive\r\nHost: ");
     write_address(out, to.address());
     out.extend_from_slice(b"\r\n");
-    if body_len == 0 {
-        out.extend_from_slice(b"\r\n");
-    } else {
-        out.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
-        write_hex(out, body_len);
-        out.extend_from_slice(b"\r\n");
-        write_body(out);
-        out.extend_from_slice(b"\r\n0\r\n\r\n");
+}
+
+/// The heads this thread wrote last, copied whole when the next message repeats its
+/// sender, receiver and name (most do: a process answers the peer that asked, sends its
+/// heartbeats to one master). Spelling a head cost ~700 instructions, two addresses
+/// most of it; finding and copying one costs a few dozen.
+mod heads {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    /// Heads kept per thread; a thread sending to more (sender, receiver, name) triples in
+    /// turn replaces them round robin, and pays a comparison per entry on a miss.
+    const KEPT: usize = 8;
+
+    struct Head {
+        from: Pid,
+        to: Pid,
+        name: Vec<u8>,
+        bytes: Vec<u8>,
+    }
+
+    #[derive(Default)]
+    struct Heads {
+        kept: Vec<Head>,
+        next: usize,
+    }
+
+    thread_local! {
+        static HEADS: RefCell<Heads> = RefCell::new(Heads::default());
+    }
+
+    /// Appends the head of a message from `from` to `to` named by `name`.
+    pub(super) fn write(out: &mut Vec<u8>, from: &Pid, to: &Pid, name: impl FnOnce(&mut Vec<u8>)) {
+        // The name is appended first and compared as bytes: it is written either way.
+        let start = out.len();
+        name(out);
+        let named = out.len();
+        let found = HEADS.try_with(|cell| {
+            let Ok(heads) = cell.try_borrow() else { return false };
+            let name = &out[start..named];
+            let hit = heads.kept.iter().position(|kept| {
+                kept.to.address() == to.address()
+                    && kept.name == name
+                    && kept.to.id() == to.id()
+                    && kept.from == *from
+            });
+            let Some(hit) = hit else { return false };
+            out.truncate(start);
+            out.extend_from_slice(&heads.kept[hit].bytes);
+            true
+        });
+        if found == Ok(true) {
+            return;
+        }
+        let name = out[start..named].to_vec();
+        out.truncate(start);
+        write_head(out, from, to, |out| out.extend_from_slice(&name));
+        let _ = HEADS.try_with(|cell| {
+            let Ok(mut heads) = cell.try_borrow_mut() else { return };
+            let bytes = &out[start..];
+            if heads.kept.len() < KEPT {
+                let head = Head { from: from.clone(), to: to.clone(), name, bytes: bytes.to_vec() };
+                heads.kept.push(head);
+                return;
+            }
+            let next = heads.next;
+            heads.next = (next + 1) % KEPT;
+            let head = &mut heads.kept[next];
+            (head.from, head.to, head.name) = (from.clone(), to.clone(), name);
+            head.bytes.clear();
+            head.bytes.extend_from_slice(bytes);
+        });
     }
 }
 

@@ -304,11 +304,12 @@ fn main() {
     let idle_s = list(&args, "--idle-s", &[0])[0] as u64;
     let options = Options { frameworks, tasks, threads, window, election_ticks, idle_s };
     let root = tempfile::tempdir().expect("a temporary folder");
+    let tick_ms = mesos_master::flags::DEFAULT_RAFT_TICK.as_millis();
     println!(
         "FAIL-1: 3 masters on 127.0.0.1 TCP, raft + sled (elections after {}-{} ms), {}; \
          {frameworks} frameworks x {tasks} running tasks per agent; median of {runs} runs\n",
-        election_ticks * 100,
-        election_ticks * 200 - 100,
+        election_ticks as u128 * tick_ms,
+        (2 * election_ticks as u128 - 1) * tick_ms,
         if threads {
             "each master and the agents on their own thread"
         } else {

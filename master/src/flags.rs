@@ -14,6 +14,10 @@ use libprocess::duration::{format_duration, parse_duration};
 
 use crate::launch::MasterOptions;
 
+/// `--raft_tick`'s default, for benches and embedders that build a master without
+/// parsing flags, so they run the timing `mesos-master` runs.
+pub const DEFAULT_RAFT_TICK: Duration = Duration::from_millis(50);
+
 /// Where the registry (agents admitted, unreachable, gone; weights) is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Registry {
@@ -114,6 +118,8 @@ pub struct Flags {
     /// elect a leader through ZooKeeper, whose session timeout (`--zk_session_timeout`,
     /// 10 s) plays this part.
     #[arg(long = "raft_tick", env = "MESOS_RAFT_TICK", default_value = "50ms", value_parser = positive_duration)]
+    // (`DEFAULT_RAFT_TICK` above is the same value, for code that starts masters without
+    // parsing flags; a test keeps the two equal.)
     pub raft_tick: Duration,
     /// Base raft election timeout, in ticks: a follower that hears no leader for a
     /// time drawn from `[n, 2n)` ticks starts an election (see docs/ha.md, "Election
@@ -522,6 +528,7 @@ mod tests {
         assert_eq!(flags.port, 5050);
         assert_eq!(flags.allocation_interval, Duration::from_secs(1));
         assert_eq!(flags.agent_reregister_timeout, Duration::from_secs(600));
+        assert_eq!(flags.raft_tick, DEFAULT_RAFT_TICK);
         assert_eq!(flags.effective_registry(), Registry::InMemory);
         let settings =
             parse(&["--port=0", "--offer_timeout=500ms", "--weights=a=2,b/c=0.5", "--roles=a,b"])

@@ -262,3 +262,34 @@ fn operation_statuses_are_delivered_and_acknowledged_explicitly() {
     assert!(matches!(&outputs[..], [Output::Call { call, .. }]
         if call.r#type() == scheduler::call::Type::ReconcileOperations));
 }
+
+/// Connected to a master, the driver stays when a follower names that master, and
+/// subscribes again when the master names itself: it starts a new term of its own
+/// (it lost its leadership and won it back), which forgot the framework.
+#[test]
+fn our_master_announcing_itself_is_subscribed_to_again() {
+    let follower: Pid = "master@10.0.0.2:5050".parse().unwrap();
+    let mut core = SchedulerCore::new(SchedulerConfig::new(
+        framework_info("t"),
+        vec![master(), follower.clone()],
+    ))
+    .unwrap();
+    core.start();
+    core.drain_outputs();
+    let id = mesos::FrameworkId { value: "F".into() };
+    core.on_subscribed(&master(), id, Default::default());
+    assert!(core.is_connected());
+    while core.next_event().is_some() {}
+    core.drain_outputs();
+
+    core.on_new_master(&follower, &master().to_string());
+    assert!(core.is_connected(), "a follower naming our master changes nothing");
+    assert_eq!(subscribes(&core.drain_outputs()), 0);
+
+    core.on_new_master(&master(), &master().to_string());
+    assert!(!core.is_connected(), "our master's new term forgot us");
+    assert!(matches!(core.next_event(), Some(Event::Disconnected)));
+    let outputs = core.drain_outputs();
+    let to_master = outputs.iter().any(|o| matches!(o, Output::Call { to, call, .. } if *to == master() && call.r#type() == scheduler::call::Type::Subscribe));
+    assert!(to_master, "SUBSCRIBE again, to the same master: {outputs:?}");
+}

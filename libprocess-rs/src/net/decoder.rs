@@ -57,6 +57,9 @@ pub(crate) struct MessageRequest<'a> {
     pub(crate) from: Option<&'a [u8]>,
     /// The first `User-Agent` value, raw.
     pub(crate) user_agent: Option<&'a [u8]>,
+    /// The request carries `Libprocess-Duplex` (any value): the sending libprocess-rs node
+    /// reads messages back on this connection (`net::duplex`).
+    pub(crate) duplex: bool,
     /// Where the body is.
     pub(crate) body: BodyAt,
     /// Bytes the whole request takes, head and body.
@@ -78,8 +81,85 @@ pub(crate) enum BodyAt {
     },
 }
 
+/// The head of the last message request a connection decoded, and what it said: a
+/// connection carries one peer's messages, nearly all with the head of the one before
+/// (the same sender, receiver and name; chunked, so the body's length is not in it).
+/// Equal bytes parse equally, so a head that starts the buffer again is not parsed
+/// again (httparse and the header loop cost ~1,900 instructions per message).
+#[derive(Default)]
+pub(crate) struct LastHead {
+    /// The whole head, through its blank line; empty before the first message.
+    bytes: Vec<u8>,
+    path: Range<usize>,
+    from: Option<Range<usize>>,
+    user_agent: Option<Range<usize>>,
+    duplex: bool,
+    framing: Framing,
+}
+
+/// The longest head a [`LastHead`] keeps (a message head is ~200 bytes).
+const LAST_HEAD_BYTES: usize = 1024;
+
+/// [`decode`], for a connection whose last message head is `last`.
+pub(crate) fn decode_after<'a>(buf: &'a [u8], limits: &Limits, last: &mut LastHead) -> Decoded<'a> {
+    if !last.bytes.is_empty()
+        && buf.starts_with(&last.bytes)
+        && let Ok(path) = std::str::from_utf8(&buf[last.path.clone()])
+    {
+        let head_len = last.bytes.len();
+        return match body_at(buf, head_len, &last.framing, limits) {
+            Ok(Some((body, len))) => Decoded::Message(MessageRequest {
+                path,
+                from: last.from.clone().map(|range| &buf[range]),
+                user_agent: last.user_agent.clone().map(|range| &buf[range]),
+                duplex: last.duplex,
+                body,
+                len,
+            }),
+            Ok(None) => Decoded::Incomplete { head_done: true },
+            Err(()) => Decoded::Other,
+        };
+    }
+    let (head_len, path, head) = match decode_head(buf, limits) {
+        Ok(Some(head)) => head,
+        Ok(None) => return Decoded::Other,
+        Err(verdict) => return verdict,
+    };
+    // Where a field lies in `buf` (each borrows from it).
+    let at = |field: &[u8]| {
+        let start = field.as_ptr() as usize - buf.as_ptr() as usize;
+        start..start + field.len()
+    };
+    last.bytes.clear();
+    if head_len > LAST_HEAD_BYTES {
+        // Not kept: a connection keeps at most this much for it.
+        return finish(buf, head_len, path, &head, limits);
+    }
+    last.bytes.extend_from_slice(&buf[..head_len]);
+    last.path = at(path.as_bytes());
+    last.from = head.from.map(at);
+    last.user_agent = head.user_agent.map(at);
+    last.duplex = head.duplex;
+    last.framing = head.framing;
+    finish(buf, head_len, path, &head, limits)
+}
+
 /// Looks at the request at the start of `buf`.
 pub(crate) fn decode<'a>(buf: &'a [u8], limits: &Limits) -> Decoded<'a> {
+    match decode_head(buf, limits) {
+        Ok(Some((head_len, path, head))) => finish(buf, head_len, path, &head, limits),
+        Ok(None) => Decoded::Other,
+        Err(verdict) => verdict,
+    }
+}
+
+/// The head of a message request at the start of `buf`: its length, path and headers;
+/// `Ok(None)` when it is hyper's; `Err` with the verdict when it is not complete.
+#[allow(clippy::type_complexity)]
+fn decode_head<'a>(
+    buf: &'a [u8],
+    limits: &Limits,
+) -> Result<Option<(usize, &'a str, MessageHeaders<'a>)>, Decoded<'a>> {
     // Uninitialized slots: httparse fills only what the head uses (a message head has
     // six headers); filling all 100 with `EMPTY_HEADER` first cost ~400 instructions
     // per message.
@@ -89,23 +169,56 @@ pub(crate) fn decode<'a>(buf: &'a [u8], limits: &Limits) -> Decoded<'a> {
         Ok(Status::Complete(n)) => n,
         // A head growing past the bound is hyper's to answer (`431`, or a close).
         Ok(Status::Partial) if buf.len() <= limits.max_header_bytes => {
-            return Decoded::Incomplete { head_done: false };
+            return Err(Decoded::Incomplete { head_done: false });
         }
-        Ok(Status::Partial) | Err(_) => return Decoded::Other,
+        Ok(Status::Partial) | Err(_) => return Ok(None),
     };
     if request.method != Some("POST") || request.version != Some(1) {
-        return Decoded::Other;
+        return Ok(None);
     }
     let Some(path) = request.path.filter(|path| is_plain_path(path)) else {
-        return Decoded::Other;
+        return Ok(None);
     };
     let Some(head) = MessageHeaders::read(request.headers, limits) else {
-        return Decoded::Other;
+        return Ok(None);
     };
     if !crate::wire::is_message_parts(head.from, head.user_agent) {
-        return Decoded::Other;
+        return Ok(None);
     }
-    let body = match head.framing {
+    Ok(Some((head_len, path, head)))
+}
+
+/// The verdict on a message request whose head (`head_len` bytes) was read.
+fn finish<'a>(
+    buf: &'a [u8],
+    head_len: usize,
+    path: &'a str,
+    head: &MessageHeaders<'a>,
+    limits: &Limits,
+) -> Decoded<'a> {
+    match body_at(buf, head_len, &head.framing, limits) {
+        Ok(Some((body, len))) => Decoded::Message(MessageRequest {
+            path,
+            from: head.from,
+            user_agent: head.user_agent,
+            duplex: head.duplex,
+            body,
+            len,
+        }),
+        Ok(None) => Decoded::Incomplete { head_done: true },
+        Err(()) => Decoded::Other,
+    }
+}
+
+/// Where the body after a head of `head_len` bytes lies, and where the request ends;
+/// `None` while incomplete, `Err` when it is not a body this decoder reads.
+fn body_at(
+    buf: &[u8],
+    head_len: usize,
+    framing: &Framing,
+    limits: &Limits,
+) -> Result<Option<(BodyAt, usize)>, ()> {
+    Ok(match *framing {
         Framing::Empty => Some((BodyAt::Slice(head_len..head_len), head_len)),
         Framing::Length(length) => {
             let end = head_len + length;
@@ -114,19 +227,9 @@ pub(crate) fn decode<'a>(buf: &'a [u8], limits: &Limits) -> Decoded<'a> {
         Framing::Chunked => match scan_chunks(buf, head_len, limits.max_body_bytes) {
             Chunks::Done { body, end } => Some((body, end)),
             Chunks::Incomplete => None,
-            Chunks::Other => return Decoded::Other,
+            Chunks::Other => return Err(()),
         },
-    };
-    match body {
-        Some((body, len)) => Decoded::Message(MessageRequest {
-            path,
-            from: head.from,
-            user_agent: head.user_agent,
-            body,
-            len,
-        }),
-        None => Decoded::Incomplete { head_done: true },
-    }
+    })
 }
 
 /// A path of the characters message paths use (process ids, protobuf names, percent
@@ -155,7 +258,9 @@ const PATH_BYTES: [bool; 256] = {
 };
 
 /// How a message's body is framed.
+#[derive(Clone, Copy, Default)]
 enum Framing {
+    #[default]
     Empty,
     Length(usize),
     Chunked,
@@ -165,6 +270,7 @@ enum Framing {
 struct MessageHeaders<'a> {
     from: Option<&'a [u8]>,
     user_agent: Option<&'a [u8]>,
+    duplex: bool,
     framing: Framing,
 }
 
@@ -174,7 +280,7 @@ impl<'a> MessageHeaders<'a> {
     /// keep-alive), or its framing is not one this decoder reads (repeated or conflicting
     /// length headers, a coding other than `chunked`, a length over the body bound).
     fn read(headers: &[httparse::Header<'a>], limits: &Limits) -> Option<MessageHeaders<'a>> {
-        let (mut from, mut user_agent) = (None, None);
+        let (mut from, mut user_agent, mut duplex) = (None, None, false);
         let (mut length, mut chunked, mut framing_headers) = (None, false, 0);
         let mut bytes = 0;
         for header in headers {
@@ -182,7 +288,7 @@ impl<'a> MessageHeaders<'a> {
             // hyper's measure of a head (the router's `431`).
             bytes += name.len() + value.len();
             // By length first: most headers (`Host`) are none of these, and each name
-            // below has a length of its own but the two of 10.
+            // below has a length of its own but two of 10 and two of 17.
             if !matches!(name.len(), 6 | 7 | 10 | 14 | 15 | 17) {
                 continue;
             }
@@ -199,6 +305,8 @@ impl<'a> MessageHeaders<'a> {
                 if !chunked {
                     return None;
                 }
+            } else if name.eq_ignore_ascii_case("libprocess-duplex") {
+                duplex = true;
             } else if name.eq_ignore_ascii_case("connection") {
                 if !value.eq_ignore_ascii_case(b"keep-alive") {
                     return None;
@@ -216,7 +324,7 @@ impl<'a> MessageHeaders<'a> {
             (Some(n), _) => Framing::Length(n),
             (None, true) => Framing::Chunked,
         };
-        Some(MessageHeaders { from, user_agent, framing })
+        Some(MessageHeaders { from, user_agent, duplex, framing })
     }
 }
 
@@ -375,6 +483,39 @@ mod tests {
         let with_length = message("Content-Length: 2\r\n\r\nhiPOST");
         let Decoded::Message(request) = decode(&with_length, &LIMITS) else { panic!() };
         assert_eq!(request.len, with_length.len() - 4);
+    }
+
+    /// A connection's last head changes nothing but the work: after any message, every
+    /// buffer (the same head again, its prefixes, another head, hyper's requests)
+    /// decodes to what `decode` says.
+    #[test]
+    fn the_last_head_decodes_as_decode_does() {
+        let chunked = message("Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+        let mut buffers = vec![
+            chunked.clone(),
+            message("Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\nA\r\n0123456789\r\n0\r\n\r\n"),
+            message("Transfer-Encoding: chunked\r\n\r\nzz\r\n"),
+            message("Transfer-Encoding: chunked\r\n\r\n401\r\n"),
+            message("Content-Length: 2\r\n\r\nhi"),
+            message("Content-Length: 2\r\n\r\nh"),
+            message("\r\n"),
+            message("Libprocess-Duplex: 1\r\n\r\n"),
+            b"GET /version HTTP/1.1\r\n\r\n".to_vec(),
+        ];
+        buffers.extend((0..chunked.len()).map(|cut| chunked[..cut].to_vec()));
+        for first in &buffers {
+            for then in &buffers {
+                let mut last = LastHead::default();
+                let _ = decode_after(first, &LIMITS, &mut last);
+                assert_eq!(
+                    decode_after(then, &LIMITS, &mut last),
+                    decode(then, &LIMITS),
+                    "{:?} after {:?}",
+                    String::from_utf8_lossy(then),
+                    String::from_utf8_lossy(first)
+                );
+            }
+        }
     }
 
     /// Several chunks are joined; a pipelined request after them is not consumed.

@@ -28,7 +28,7 @@ use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
@@ -39,6 +39,7 @@ use tokio::time::Instant;
 
 use super::decoder::{self, BodyAt, Decoded, Limits, MessageRequest};
 use super::placement::{Go, Placement};
+use crate::mailbox::Mailbox;
 use crate::message::{Body, Connection, Envelope, MessageName};
 use crate::node::{Node, NodeConfig, NodeInner};
 use crate::pid::Pid;
@@ -82,6 +83,23 @@ pub(super) enum Ended {
     /// The connection is better served on another thread ([`Placement`]): the state in
     /// the [`MessageConn`] goes with it, and the loop resumes there.
     Move(Go),
+    /// Its first request offers it for messages back to the node at this address
+    /// (`duplex`): the server decides ([`MessageConn::duplex`]) and resumes the loop,
+    /// which then serves that request.
+    Offered(SocketAddr),
+}
+
+/// Whether a connection carries messages both ways (`duplex`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Duplex {
+    /// Messages one way, answered: a `Libprocess-Duplex` mark is not looked at (TLS, the
+    /// lane, an offer declined or come too late).
+    Never,
+    /// Messages one way so far: the mark on the first request is an offer.
+    Open,
+    /// Messages both ways: nothing is answered, and a request that is not a message
+    /// closes the connection (hyper's answers would mix with this node's messages).
+    On,
 }
 
 /// A message connection's state between reads: what a move to another thread carries.
@@ -92,6 +110,8 @@ pub(super) struct MessageConn {
     /// When the answers not yet written are due (`ANSWER_DELAY` after the oldest).
     answers_due: Option<Instant>,
     heads: Heads,
+    /// The last message head parsed: the next, when it is the same, is not parsed again.
+    last_head: decoder::LastHead,
     waiting: Waiting,
     /// The deadline of the next read (see [`MessageConn::read`]): one timer for the
     /// connection's life, moved only when its deadline changes, where a `timeout_at` per
@@ -104,6 +124,7 @@ pub(super) struct MessageConn {
     accepted: (Vec<u8>, [u8; 29]),
     via: Connection,
     pub(super) placement: Placement,
+    pub(super) duplex: Duplex,
 }
 
 /// Serves libprocess messages on `stream` until it closes (`None`) or a request that is
@@ -119,7 +140,7 @@ pub(super) async fn serve_messages<S: AsyncRead + AsyncWrite + Unpin>(
     let mut conn = MessageConn::new(via, Placement::fixed());
     match conn.serve(stream, node, config).await {
         Ended::Http(unserved) => Some(unserved),
-        Ended::Closed | Ended::Move(_) => None,
+        Ended::Closed | Ended::Move(_) | Ended::Offered(_) => None,
     }
 }
 
@@ -130,11 +151,13 @@ impl MessageConn {
             answers: Vec::new(),
             answers_due: None,
             heads: Heads::default(),
+            last_head: decoder::LastHead::default(),
             waiting: Waiting::Idle,
             timer: None,
             accepted: (Vec::new(), [0; 29]),
             via,
             placement,
+            duplex: Duplex::Never,
         }
     }
 
@@ -158,7 +181,9 @@ impl MessageConn {
         loop {
             let mut prompt = false;
             let served = serve_buffered(self, node, &limits, &mut prompt);
-            if !self.answers.is_empty() {
+            if self.duplex == Duplex::On {
+                self.answers.clear();
+            } else if !self.answers.is_empty() {
                 // Before hyper answers anything on this connection, every answer before it;
                 // and at once to a sender that is not a libprocess peer (it may wait for it).
                 if prompt || matches!(served, Served::Other) || self.answers.len() >= ANSWER_BYTES {
@@ -182,9 +207,14 @@ impl MessageConn {
                     (_, false) => Waiting::Head(Instant::now() + config.header_read_timeout),
                     (_, true) => Waiting::Body(Instant::now() + config.body_read_timeout),
                 },
+                Served::Other if self.duplex == Duplex::On => {
+                    tracing::debug!(via = %self.via, "not a message on a duplex connection: closed");
+                    return Ended::Closed;
+                }
                 Served::Other => {
                     return Ended::Http(std::mem::take(&mut self.buffer).freeze());
                 }
+                Served::Offered(peer) => return Ended::Offered(peer),
             };
             if let Some(go) = self.placement.go.take() {
                 // The timer belongs to this runtime's wheel.
@@ -239,7 +269,7 @@ impl MessageConn {
                 write_answers(stream, &mut self.answers).await.is_ok()
             }
             Err(_elapsed) => {
-                if let Waiting::Body(_) = self.waiting {
+                if let (Waiting::Body(_), false) = (self.waiting, self.duplex == Duplex::On) {
                     // As the hyper path answers a body that does not arrive in time.
                     if let Some(node) = node.upgrade().map(Node::from_inner) {
                         node.stats().bad_requests.inc();
@@ -296,6 +326,9 @@ enum Served {
     UpTo { head_done: bool, served_some: bool },
     /// The buffer starts with a request that is hyper's.
     Other,
+    /// The buffer starts with the connection's first request, which offers it for
+    /// messages back to the node at this address; not served yet.
+    Offered(SocketAddr),
 }
 
 /// Serves every whole message at the start of `buffer`, appending their answers; sets
@@ -306,11 +339,13 @@ fn serve_buffered(
     limits: &Limits,
     prompt: &mut bool,
 ) -> Served {
-    let MessageConn { buffer, answers, heads, via, placement, accepted, .. } = conn;
+    let MessageConn { buffer, answers, heads, last_head, via, placement, accepted, duplex, .. } =
+        conn;
     let via = *via;
-    // One upgrade and one clock read for all that one read brought.
+    // One upgrade and one clock read for all that one read brought; none on a duplex
+    // connection, which answers nothing (its answers are dropped unwritten).
     let node = node.upgrade().map(Node::from_inner);
-    let date = http_date();
+    let date = if *duplex == Duplex::On { accepted.1 } else { http_date() };
     if accepted.1 != date {
         accepted.0.clear();
         write_answer(&mut accepted.0, StatusCode::ACCEPTED, "", &date);
@@ -321,10 +356,17 @@ fn serve_buffered(
         if buffer.is_empty() {
             return Served::All;
         }
-        let (resolved, body, len) = match decoder::decode(buffer, limits) {
+        let (resolved, body, len) = match decoder::decode_after(buffer, limits, last_head) {
             Decoded::Message(request) => {
                 *prompt |= !request.user_agent.is_some_and(|a| a.starts_with(b"libprocess/"));
-                let resolved = node.as_ref().map(|node| heads.resolve(&request, node.address()));
+                let resolved = node.as_ref().map(|node| heads.resolve(&request, node));
+                if *duplex == Duplex::Open {
+                    // Only the first request may offer the connection.
+                    *duplex = Duplex::Never;
+                    if let (true, Some(Ok((from, ..)))) = (request.duplex, &resolved) {
+                        return Served::Offered(from.address());
+                    }
+                }
                 (resolved, request.body, request.len)
             }
             Decoded::Incomplete { head_done } => return Served::UpTo { head_done, served_some },
@@ -333,7 +375,7 @@ fn serve_buffered(
         let request = buffer.split_to(len).freeze();
         served_some = true;
         let (status, text) = match (node.as_ref(), resolved) {
-            (Some(node), Some(Ok((from, to, name)))) => {
+            (Some(node), Some(Ok((from, to, name, mailbox)))) => {
                 placement.check(node, &to);
                 let body = match body {
                     BodyAt::Slice(range) => request.slice(range),
@@ -343,7 +385,11 @@ fn serve_buffered(
                 };
                 let envelope =
                     Envelope { from, to, name, body: Body::Encoded(body), via: Some(via) };
-                crate::router::delivery_answer(node.deliver(envelope))
+                let delivered = match mailbox {
+                    Some(mailbox) => node.deliver_to(&*mailbox, envelope),
+                    None => node.deliver(envelope),
+                };
+                crate::router::delivery_answer(delivered)
             }
             (Some(node), Some(Err(error))) => {
                 node.stats().bad_requests.inc();
@@ -366,10 +412,19 @@ fn serve_buffered(
 #[derive(Default)]
 struct Heads {
     senders: Vec<(Box<[u8]>, Pid)>,
-    paths: Vec<(Box<str>, Pid, MessageName)>,
+    /// With the receiver's mailbox, once its process was found (looked up again when
+    /// it is gone).
+    paths: Vec<(Box<str>, Pid, MessageName, Option<CachedMailbox>)>,
     next_sender: usize,
     next_path: usize,
 }
+
+/// A receiver's mailbox, as a connection keeps it.
+type CachedMailbox = Arc<dyn Mailbox>;
+
+/// A message's sender, receiver, name and the receiver's mailbox (when its process was
+/// found), as [`Heads::resolve`] gives them.
+type Resolved = (Pid, Pid, MessageName, Option<CachedMailbox>);
 
 impl Heads {
     /// Sender, receiver (on the node at `address`) and name of a message, or why it is
@@ -377,8 +432,8 @@ impl Heads {
     fn resolve(
         &mut self,
         request: &MessageRequest<'_>,
-        address: SocketAddr,
-    ) -> Result<(Pid, Pid, MessageName), WireError> {
+        node: &Node,
+    ) -> Result<Resolved, WireError> {
         let from = match request.from {
             Some(key) => match self.senders.iter().find(|(k, _)| **k == *key) {
                 Some((_, pid)) => pid.clone(),
@@ -390,14 +445,20 @@ impl Heads {
             },
             None => wire::parse_sender(None, request.user_agent)?,
         };
-        if let Some((_, to, name)) = self.paths.iter().find(|(k, _, _)| **k == *request.path) {
-            return Ok((from, to.clone(), name.clone()));
+        if let Some((_, to, name, mailbox)) =
+            self.paths.iter_mut().find(|(k, _, _, _)| **k == *request.path)
+        {
+            if !mailbox.as_ref().is_some_and(|mailbox| mailbox.is_alive()) {
+                *mailbox = node.mailbox_of(to.id());
+            }
+            return Ok((from, to.clone(), name.clone(), mailbox.clone()));
         }
         let (to_id, name) = wire::parse_path(request.path)?;
-        let (to, name) = (Pid::new(to_id, address), MessageName::owned(name));
-        let entry = (request.path.into(), to.clone(), name.clone());
+        let (to, name) = (Pid::new(to_id, node.address()), MessageName::owned(name));
+        let mailbox = node.mailbox_of(to.id());
+        let entry = (request.path.into(), to.clone(), name.clone(), mailbox.clone());
         remember(&mut self.paths, &mut self.next_path, entry);
-        Ok((from, to, name))
+        Ok((from, to, name, mailbox))
     }
 }
 

@@ -49,7 +49,7 @@ impl Lane {
             .map_err(Error::Runtime)?;
         let handle = runtime.handle().clone();
         Ok(Lane {
-            outbound: Arc::new(Outbound::new(handle.clone(), config, tls, false)),
+            outbound: Arc::new(Outbound::new(handle.clone(), config, tls, false, None)),
             handle,
             runtime: Mutex::new(Some(runtime)),
             ids: Arc::new(RwLock::new(Vec::new())),

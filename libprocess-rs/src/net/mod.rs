@@ -5,9 +5,21 @@
 //! arbiters that run processes, as libprocess separates its event loop from its worker
 //! threads; but a plain message connection moves to the arbiter of the process its
 //! messages go to (`placement`), and the sender's thread writes what it sends
-//! (`outbound`'s cork), so a message usually crosses no thread. The accept loop and the
+//! (`outbound`'s cork), so a message usually crosses no thread. Between two libprocess-rs
+//! nodes one connection carries messages both ways (`duplex`). The accept loop and the
 //! traffic of the processes given the priority lane run on a second runtime of one
 //! thread (`lane`).
+//!
+//! # Layout
+//!
+//! - `server`: the accept loop, admission, and serving each connection (messages, then
+//!   hyper); `front` the message loop, `decoder` the message decoder, `guarded` the
+//!   head deadline under hyper.
+//! - `placement`: which thread serves a message connection.
+//! - `outbound`: the connection per peer, its queue and writers; `outbound/cork` the
+//!   per-thread cork; `sink` the write side of a plain socket.
+//! - `duplex`: messages both ways on one connection between libprocess-rs nodes.
+//! - `lane`: the priority lane; `tls`: TLS in and out.
 
 /// `AsyncWrite` for a stream wrapper that only watches or rewrites what is *read*: every
 /// write, flush and shutdown goes straight to its `inner` stream, vectored writes
@@ -53,12 +65,14 @@ macro_rules! write_through {
 }
 
 pub(crate) mod decoder;
+mod duplex;
 mod front;
 mod guarded;
 mod lane;
 mod outbound;
 mod placement;
 mod server;
+mod sink;
 pub(crate) mod tls;
 
 use std::net::SocketAddr;
@@ -75,6 +89,7 @@ use crate::pid::Pid;
 use crate::tls::Tls;
 
 pub(crate) use outbound::Outbound;
+pub(crate) use outbound::cork::turn as cork_turn;
 pub(crate) use server::serve_connection;
 
 /// The TCP transport of a node.
@@ -119,9 +134,17 @@ impl Tcp {
         let (runtime, handle) = io_runtime(config.io_threads)?;
         let home = Home::here();
         let (stop, _) = watch::channel(false);
+        // Plain connections between two libprocess-rs nodes carry messages both ways.
+        let replies = tls.is_none().then(|| duplex::Replies {
+            home: home.clone(),
+            single_threaded: config.io_threads == 0,
+            io: handle.clone(),
+            config: config.clone(),
+            stop: stop.subscribe(),
+        });
         let tcp = Tcp {
             runtime: Mutex::new(runtime),
-            outbound: Arc::new(Outbound::new(handle.clone(), config, tls.clone(), true)),
+            outbound: Arc::new(Outbound::new(handle.clone(), config, tls.clone(), true, replies)),
             handle,
             listener: Mutex::new(Some(listener)),
             lane: Box::new(lane::Lane::start(config, tls.clone())?),
@@ -196,6 +219,17 @@ impl Tcp {
         if !ids.iter().any(|lane| &**lane == id) {
             ids.push(id.into());
         }
+    }
+
+    /// Takes an inbound plain connection from the node at `peer` as the node's connection
+    /// to it (`duplex`); `None` when the node has one already or never does this.
+    pub(crate) fn adopt(
+        &self,
+        node: &Node,
+        peer: SocketAddr,
+        socket: std::net::TcpStream,
+    ) -> Option<tokio::sync::oneshot::Sender<()>> {
+        self.outbound.adopt(node, peer, socket)
     }
 
     /// Makes sure a connection to `peer` exists (for links).

@@ -4,7 +4,9 @@
 //! Each connection is a [`Pipe`]: a bounded queue of encoded messages, a writer task that
 //! drains it many messages per write (vectored: the encoded messages go out as they are,
 //! not copied into a buffer first), and a reader that discards whatever the peer answers
-//! (libprocess `ignore_recv_data`) and notices when the peer closes. A connection that
+//! (libprocess `ignore_recv_data`) and notices when the peer closes; or, when the peer is
+//! a libprocess-rs node that adopts the connection, serves the peer's messages that come
+//! back on it (`duplex`; `adopt` is the other end). A connection that
 //! fails to open or breaks is removed, its queued messages are lost (as in libprocess;
 //! Mesos protocols retry what matters), and every process linked to a process at that
 //! address gets `exited`.
@@ -28,12 +30,14 @@ use std::time::Duration;
 use bytes::{Buf, Bytes};
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
-use tokio::net::tcp::OwnedWriteHalf;
+
+use super::sink::WriteSocket;
 use tokio::sync::Notify;
 
+use super::duplex::{self, ReadBack, Replies};
 use super::tls::{self, ClientStream};
 use crate::metrics::Counter;
-use crate::node::{Node, NodeConfig};
+use crate::node::{Node, NodeConfig, NodeInner};
 use crate::tls::Tls;
 
 struct Conn {
@@ -54,6 +58,9 @@ pub(crate) struct Outbound {
     /// Whether a broken connection tells linked processes `exited` (the lane's do not: links
     /// ride the node's ordinary connection to the same peer, which reports for it).
     reports_exits: bool,
+    /// How plain connections read messages back (`duplex`); `None`: they never do (the
+    /// lane's, a TLS node's).
+    replies: Option<Arc<Replies>>,
 }
 
 /// Most bytes, and most messages (the kernel's `IOV_MAX`), taken from the queue for one
@@ -67,6 +74,7 @@ impl Outbound {
         config: &NodeConfig,
         tls: Option<Tls>,
         reports_exits: bool,
+        replies: Option<Replies>,
     ) -> Outbound {
         Outbound {
             handle,
@@ -76,6 +84,7 @@ impl Outbound {
             connect_timeout: config.connect_timeout,
             tls,
             reports_exits,
+            replies: replies.map(Arc::new),
         }
     }
 
@@ -109,6 +118,57 @@ impl Outbound {
     }
 
     fn open(self: &Arc<Self>, node: &Node, peer: SocketAddr) -> Conn {
+        let conn = self.new_conn(node);
+        let ending = self.ending(node, peer, &conn);
+        let connect_timeout = self.connect_timeout;
+        let tls = self.tls.clone();
+        let replies = self.replies.clone().map(|replies| (replies, node.downgrade()));
+        let running = conn.pipe.clone();
+        self.handle.spawn(async move {
+            let result = run_connection(peer, &running, connect_timeout, tls, replies).await;
+            ending.end(result);
+        });
+        conn
+    }
+
+    /// Takes the inbound plain connection `socket` from the node at `peer` as this node's
+    /// connection to `peer` (`duplex`): `None` when there is one already, or when this
+    /// node's connections never carry messages both ways. Else the connection's writer
+    /// runs until the returned sender is dropped (the connection's reading has ended) or
+    /// the connection is replaced.
+    pub(crate) fn adopt(
+        self: &Arc<Self>,
+        node: &Node,
+        peer: SocketAddr,
+        socket: std::net::TcpStream,
+    ) -> Option<tokio::sync::oneshot::Sender<()>> {
+        self.replies.as_ref()?;
+        let mut conns = self.conns.lock();
+        if conns.contains_key(&peer) {
+            return None;
+        }
+        let writer = {
+            let _runtime = self.handle.enter();
+            Arc::new(WriteSocket::writable_only(socket).ok()?)
+        };
+        let conn = self.new_conn(node);
+        conn.pipe.connected(writer.clone(), false);
+        let ending = self.ending(node, peer, &conn);
+        let (alive, mut ended) = tokio::sync::oneshot::channel::<()>();
+        let running = conn.pipe.clone();
+        self.handle.spawn(async move {
+            let result = tokio::select! {
+                result = drive_plain(&writer, &running) => result,
+                _ = &mut ended => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed")),
+            };
+            // The reading side owns the socket: dropping this descriptor shuts nothing down.
+            ending.end(result);
+        });
+        conns.insert(peer, conn);
+        Some(alive)
+    }
+
+    fn new_conn(&self, node: &Node) -> Conn {
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let stats = node.stats();
         let pipe = Arc::new(Pipe::new(
@@ -116,28 +176,19 @@ impl Outbound {
             stats.outbound_queue_full.clone(),
             stats.outbound_dropped.clone(),
         ));
-        let outbound: Weak<Outbound> = Arc::downgrade(self);
-        let node = node.downgrade();
-        let connect_timeout = self.connect_timeout;
-        let tls = self.tls.clone();
-        let reports_exits = self.reports_exits;
-        let running = pipe.clone();
-        self.handle.spawn(async move {
-            if let Err(error) = run_connection(peer, &running, connect_timeout, tls).await {
-                tracing::debug!(%peer, %error, "connection to peer broke");
-            }
-            running.fail();
-            let current = outbound
-                .upgrade()
-                .is_some_and(|outbound| outbound.remove_if_current(peer, generation));
-            if current
-                && reports_exits
-                && let Some(node) = node.upgrade()
-            {
-                Node::from_inner(node).connection_broken(peer);
-            }
-        });
         Conn { generation, pipe }
+    }
+
+    /// What a connection's task does when the connection ends.
+    fn ending(self: &Arc<Self>, node: &Node, peer: SocketAddr, conn: &Conn) -> Ending {
+        Ending {
+            outbound: Arc::downgrade(self),
+            node: node.downgrade(),
+            peer,
+            generation: conn.generation,
+            pipe: conn.pipe.clone(),
+            reports_exits: self.reports_exits,
+        }
     }
 
     fn remove_if_current(&self, peer: SocketAddr, generation: u64) -> bool {
@@ -154,6 +205,38 @@ impl Outbound {
     pub(crate) fn close_all(&self) {
         for (_, conn) in self.conns.lock().drain() {
             conn.pipe.close();
+        }
+    }
+}
+
+/// The end of a connection: its pipe refuses messages from then on, and when it was still
+/// the current connection to its peer, it goes, and every process linked to a process
+/// at that address gets `exited`.
+struct Ending {
+    outbound: Weak<Outbound>,
+    node: Weak<NodeInner>,
+    peer: SocketAddr,
+    generation: u64,
+    pipe: Arc<Pipe>,
+    reports_exits: bool,
+}
+
+impl Ending {
+    fn end(self, result: io::Result<()>) {
+        let peer = self.peer;
+        if let Err(error) = result {
+            tracing::debug!(%peer, %error, "connection to peer broke");
+        }
+        self.pipe.fail();
+        let current = self
+            .outbound
+            .upgrade()
+            .is_some_and(|outbound| outbound.remove_if_current(peer, self.generation));
+        if current
+            && self.reports_exits
+            && let Some(node) = self.node.upgrade()
+        {
+            Node::from_inner(node).connection_broken(peer);
         }
     }
 }
@@ -178,14 +261,22 @@ struct PipeState {
     busy: bool,
     /// The plain socket's write side once connected: a sender finding the pipe idle
     /// writes to it.
-    socket: Option<Arc<OwnedWriteHalf>>,
+    socket: Option<Arc<WriteSocket>>,
     /// The connection is gone or replaced: further messages are dropped.
     closed: bool,
+    /// The first message written, by whichever writer, carries `duplex::MARK`.
+    mark: bool,
 }
 
 impl Pipe {
     fn new(capacity: usize, full: Counter, dropped: Counter) -> Pipe {
-        let state = PipeState { queue: VecDeque::new(), busy: true, socket: None, closed: false };
+        let state = PipeState {
+            queue: VecDeque::new(),
+            busy: true,
+            socket: None,
+            closed: false,
+            mark: false,
+        };
         Pipe { state: Mutex::new(state), wake: Notify::new(), capacity, full, dropped }
     }
 
@@ -219,6 +310,9 @@ impl Pipe {
         let mut state = self.state.lock();
         let idle = !state.busy && !state.closed && state.queue.is_empty();
         let mut batch = Batch { messages: messages.into(), bytes: 0 };
+        if idle && state.socket.is_some() && std::mem::take(&mut state.mark) {
+            batch.mark_duplex();
+        }
         if let (true, Some(socket)) = (idle, state.socket.as_ref()) {
             // Under the lock: no other sender and no writer can write in between. An error
             // leaves the rest queued; the writer task meets it too and closes the pipe.
@@ -250,12 +344,18 @@ impl Pipe {
                 break;
             }
         }
+        if std::mem::take(&mut state.mark) {
+            batch.mark_duplex();
+        }
         Ok(Some(batch))
     }
 
-    /// The socket is connected plain: idle senders may write to it from now on.
-    fn connected(&self, socket: Arc<OwnedWriteHalf>) {
-        self.state.lock().socket = Some(socket);
+    /// The socket is connected plain: idle senders may write to it from now on; with
+    /// `mark`, the first message written carries `duplex::MARK`.
+    fn connected(&self, socket: Arc<WriteSocket>, mark: bool) {
+        let mut state = self.state.lock();
+        state.socket = Some(socket);
+        state.mark = mark;
     }
 
     /// Refuses everything sent from now on; the writer task writes what already waits
@@ -286,18 +386,33 @@ impl Batch {
     /// One vectored write of the messages (at most [`BATCH_MESSAGES`]): their slices on
     /// the stack when they are few (a turn's messages to one peer usually are), so that
     /// a write allocates nothing.
-    fn try_write(&self, socket: &OwnedWriteHalf) -> io::Result<usize> {
+    fn try_write(
+        &self,
+        write: impl FnOnce(&[IoSlice<'_>]) -> io::Result<usize>,
+    ) -> io::Result<usize> {
         const ON_STACK: usize = 16;
         if self.messages.len() <= ON_STACK {
             let mut slices = [IoSlice::new(&[]); ON_STACK];
             for (slice, message) in slices.iter_mut().zip(&self.messages) {
                 *slice = IoSlice::new(message);
             }
-            return socket.try_write_vectored(&slices[..self.messages.len()]);
+            return write(&slices[..self.messages.len()]);
         }
         let slices: Vec<IoSlice<'_>> =
             self.messages.iter().take(BATCH_MESSAGES).map(|m| IoSlice::new(m)).collect();
-        socket.try_write_vectored(&slices)
+        write(&slices)
+    }
+
+    /// Adds `duplex::MARK` to the head of the first message, after its request line.
+    fn mark_duplex(&mut self) {
+        let Some(first) = self.messages.pop_front() else { return };
+        let Some(line) = first.windows(2).position(|pair| pair == b"\r\n") else {
+            return self.messages.push_front(first);
+        };
+        let (line, rest) = (first.slice(..line + 2), first.slice(line + 2..));
+        self.messages.push_front(rest);
+        self.messages.push_front(Bytes::from_static(duplex::MARK));
+        self.messages.push_front(line);
     }
 
     /// Drops the first `n` written bytes.
@@ -314,9 +429,9 @@ impl Batch {
     }
 
     /// Writes as much as the socket takes without waiting.
-    fn write_now(&mut self, socket: &OwnedWriteHalf) -> io::Result<()> {
+    fn write_now(&mut self, socket: &WriteSocket) -> io::Result<()> {
         while !self.messages.is_empty() {
-            match self.try_write(socket) {
+            match self.try_write(|slices| socket.try_write_vectored(slices)) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => self.advance(n),
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(()),
@@ -327,33 +442,45 @@ impl Batch {
     }
 
     /// Writes all of it, waiting for the socket as needed.
-    async fn write_all(&mut self, socket: &OwnedWriteHalf) -> io::Result<()> {
+    async fn write_all(&mut self, socket: &WriteSocket) -> io::Result<()> {
         loop {
             self.write_now(socket)?;
             if self.messages.is_empty() {
                 return Ok(());
             }
-            socket.writable().await?;
+            // Written under the readiness guard, so that a write that would block clears
+            // the readiness it saw (and the next wait waits).
+            if let Some(n) = socket.write_when_writable(|write| self.try_write(write)).await? {
+                self.advance(n);
+            }
         }
     }
 }
 
 /// Runs one connection until its pipe closes (replaced or shut down: `Ok`) or the socket
-/// fails (`Err`).
+/// fails (`Err`). With `replies`, a plain connection offers to carry the peer's messages
+/// back (`duplex`).
 async fn run_connection(
     peer: SocketAddr,
     pipe: &Pipe,
     connect_timeout: Duration,
     tls: Option<Tls>,
+    replies: Option<(Arc<Replies>, Weak<NodeInner>)>,
 ) -> io::Result<()> {
     match tls::connect(peer, tls.as_ref(), connect_timeout).await? {
+        ClientStream::Plain(stream) if replies.is_some() => {
+            let Some((replies, node)) = replies else { return Ok(()) };
+            let stream = stream.into_std()?;
+            let back = duplex::read_back(&stream, peer, &replies, node)?;
+            run_duplex(WriteSocket::writable_only(stream)?, pipe, back).await
+        }
         ClientStream::Plain(stream) => {
             // Split so that the reader is an `AsyncRead`: a short read of answers then
             // marks the socket drained, without a second read that finds nothing.
             let (reader, writer) = stream.into_split();
-            let writer = Arc::new(writer);
+            let writer = Arc::new(WriteSocket::Half(writer));
             let mut reader_task = tokio::spawn(discard(reader));
-            pipe.connected(writer.clone());
+            pipe.connected(writer.clone(), false);
             let result = tokio::select! {
                 result = drive_plain(&writer, pipe) => result,
                 closed = &mut reader_task => Err(joined(closed)),
@@ -374,12 +501,26 @@ async fn run_connection(
     }
 }
 
+/// Writes an outbound plain connection whose reading side is `back` (`duplex`), its
+/// first message marked, until the pipe closes or the reading side ends.
+async fn run_duplex(writer: WriteSocket, pipe: &Pipe, mut back: ReadBack) -> io::Result<()> {
+    // The reading side has a descriptor of its own; this one only writes, and dropping
+    // it shuts nothing down: when the peer writes its messages here, the socket stays
+    // open for them until the reading side ends; else that ends with `back`.
+    let writer = Arc::new(writer);
+    pipe.connected(writer.clone(), true);
+    tokio::select! {
+        result = drive_plain(&writer, pipe) => result,
+        _ = &mut back.ended => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed")),
+    }
+}
+
 fn joined(closed: Result<io::Error, tokio::task::JoinError>) -> io::Error {
     closed.unwrap_or_else(|e| io::Error::other(e.to_string()))
 }
 
 /// Writes the pipe's batches to a plain socket until the pipe closes.
-async fn drive_plain(socket: &OwnedWriteHalf, pipe: &Pipe) -> io::Result<()> {
+async fn drive_plain(socket: &WriteSocket, pipe: &Pipe) -> io::Result<()> {
     loop {
         match pipe.take_batch() {
             Err(()) => return Ok(()),
@@ -407,7 +548,7 @@ async fn drive_stream<W: AsyncWrite + Unpin>(writer: W, pipe: &Pipe) -> io::Resu
 }
 
 /// Reads and drops the peer's answers until it closes (what that is, as an error).
-async fn discard<R: AsyncRead + Unpin>(mut reader: R) -> io::Error {
+pub(super) async fn discard<R: AsyncRead + Unpin>(mut reader: R) -> io::Error {
     let mut sink = vec![0u8; 16 * 1024];
     loop {
         match reader.read(&mut sink).await {
@@ -418,129 +559,4 @@ async fn discard<R: AsyncRead + Unpin>(mut reader: R) -> io::Error {
     }
 }
 
-/// The per-thread cork: messages an arbiter thread sent during its current turn, by
-/// pipe, written when the turn ends.
-///
-/// The end of a turn is a task of the arbiter's own (the flusher), woken by the turn's
-/// first message and run once the arbiter has finished what it is running now (the
-/// actor's batch of mailbox items): a wake of a task of the same thread, where handing a
-/// closure to the arbiter (`spawn_fn`: a box, a channel send, the arbiter's runner polled)
-/// cost ~600 instructions per turn. The flusher lives as long as the arbiter's task set;
-/// one is started on a thread's first message, and again after an arbiter or system
-/// ends (its task set drops the flusher, which gives up its place).
-mod cork {
-    use std::future::Future;
-    use std::pin::Pin;
-    use std::task::{Context, Poll, Waker};
-
-    use super::*;
-
-    struct Cork {
-        /// The messages of this turn, by pipe (the Vec's buffer is kept between turns).
-        pipes: Vec<(Arc<Pipe>, Vec<Bytes>)>,
-        /// Wakes this thread's flusher, once it has run; with the system it runs in and
-        /// its generation (a flusher of an older system, or an older flusher, is not it).
-        flusher: Option<(Waker, usize)>,
-        /// The generation of the flusher started last on this thread.
-        generation: u64,
-        /// A flush is due (the flusher woken or started): the turn's next messages only
-        /// join it.
-        due: bool,
-    }
-
-    thread_local! {
-        static CORK: RefCell<Cork> = const {
-            RefCell::new(Cork { pipes: Vec::new(), flusher: None, generation: 0, due: false })
-        };
-    }
-
-    /// Corks `bytes` for `pipe` on this thread; `Err` gives them back when this thread is
-    /// not an arbiter's (an I/O thread, a plain thread), which then queues them at once.
-    pub(super) fn add(pipe: &Arc<Pipe>, bytes: Bytes) -> Result<(), Bytes> {
-        CORK.with(|cell| {
-            let mut cork = cell.borrow_mut();
-            if !cork.due {
-                let Some(system) = actix_rt::System::try_current() else { return Err(bytes) };
-                match &cork.flusher {
-                    Some((flusher, id)) if *id == system.id() => flusher.wake_by_ref(),
-                    _ => {
-                        // This thread's first message, or the first since its system changed.
-                        let Some(arbiter) = actix_rt::Arbiter::try_current() else {
-                            return Err(bytes);
-                        };
-                        let generation = cork.generation + 1;
-                        if !arbiter.spawn(Flusher { generation, system: system.id() }) {
-                            return Err(bytes);
-                        }
-                        cork.generation = generation;
-                        cork.flusher = None;
-                    }
-                }
-                cork.due = true;
-            }
-            match cork.pipes.iter_mut().find(|(corked, _)| Arc::ptr_eq(corked, pipe)) {
-                Some((_, messages)) => messages.push(bytes),
-                None => cork.pipes.push((pipe.clone(), vec![bytes])),
-            }
-            Ok(())
-        })
-    }
-
-    /// The task that writes what the thread corked, each time it is woken.
-    struct Flusher {
-        generation: u64,
-        system: usize,
-    }
-
-    impl Future for Flusher {
-        type Output = ();
-
-        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-            let mut pipes = CORK.with(|cell| {
-                let mut cork = cell.borrow_mut();
-                if cork.generation != self.generation {
-                    // Replaced (its system ended while it waited): the newer one flushes.
-                    return None;
-                }
-                if cork.flusher.is_none() {
-                    cork.flusher = Some((cx.waker().clone(), self.system));
-                }
-                cork.due = false;
-                Some(std::mem::take(&mut cork.pipes))
-            });
-            let Some(corked) = pipes.as_mut() else { return Poll::Ready(()) };
-            for (pipe, messages) in corked.drain(..) {
-                pipe.write_or_push(messages);
-            }
-            // The emptied Vec back, for the next turn (unless that began meanwhile).
-            CORK.with(|cell| {
-                let mut cork = cell.borrow_mut();
-                if cork.pipes.is_empty()
-                    && let Some(corked) = pipes
-                {
-                    cork.pipes = corked;
-                }
-            });
-            Poll::Pending
-        }
-    }
-
-    impl Drop for Flusher {
-        /// Its arbiter's task set is going: the next message starts another flusher, and
-        /// what waits is queued for the connections' writers.
-        fn drop(&mut self) {
-            let corked = CORK.try_with(|cell| {
-                let mut cork = cell.try_borrow_mut().ok()?;
-                if cork.generation != self.generation {
-                    return None;
-                }
-                cork.flusher = None;
-                cork.due = false;
-                Some(std::mem::take(&mut cork.pipes))
-            });
-            for (pipe, messages) in corked.ok().flatten().unwrap_or_default() {
-                pipe.push(messages);
-            }
-        }
-    }
-}
+pub(super) mod cork;

@@ -20,7 +20,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::decoder;
-use super::front;
+use super::duplex::Replies;
+use super::front::{self, Duplex};
 use super::guarded::{ConnState, GuardedIo};
 use super::lane::{LaneIds, is_lane_connection};
 use super::placement::{Go, Placement};
@@ -129,9 +130,11 @@ pub(super) async fn accept_loop(listener: TcpListener, accepting: Accepting) {
             config: config.clone(),
             stop: stop.clone(),
             tls: tls.clone(),
-            _admitted: admitted,
+            _admitted: Some(admitted),
             io: routing.io.clone(),
             home: None,
+            offers: false,
+            _adopted: None,
         };
         let (io, home, lane_ids) =
             (routing.io.clone(), routing.home.clone(), routing.lane_ids.clone());
@@ -142,6 +145,8 @@ pub(super) async fn accept_loop(listener: TcpListener, accepting: Accepting) {
             if serving.tls.is_none() && is_lane_connection(&stream, &lane_ids, deadline).await {
                 return serving.serve(stream, client).await;
             }
+            // A plain connection's first message may offer it for messages back (`duplex`).
+            serving.offers = true;
             // On the I/O runtime, a plain message connection may move to its process's
             // arbiter (`placement`); a single-threaded node's is there already.
             if !single_threaded {
@@ -179,13 +184,20 @@ struct Serving {
     config: NodeConfig,
     stop: watch::Receiver<bool>,
     tls: Option<Tls>,
-    /// Held, never read: released when the connection ends.
-    _admitted: Admitted,
+    /// Held, never read: released when the connection ends (`None`: the reading side
+    /// of an outbound connection, `serve_replies`).
+    _admitted: Option<Admitted>,
     /// The I/O runtime, and the node's arbiter, where a plain connection may move
     /// (`placement`); `None` on a single-threaded node (served there already), on the
     /// lane, or for a node started outside an arbiter.
     io: tokio::runtime::Handle,
     home: Option<Home>,
+    /// A plain connection's first message may offer it for messages back (`duplex`):
+    /// not on the lane.
+    offers: bool,
+    /// Held while this node writes its messages to the peer on this connection
+    /// (`duplex`): dropped when the connection's reading ends, which ends the writing.
+    _adopted: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Serving {
@@ -193,13 +205,16 @@ impl Serving {
         // The handshake shares the head's deadline: a silent client cannot hold its
         // admission longer than a slow plain one.
         match tls::accept(stream, self.tls.as_ref(), self.config.header_read_timeout).await {
-            Ok(Accepted::Plain(stream)) if self.home.is_some() => {
-                let placement = Placement::on_io(self.home.clone());
-                let conn = front::MessageConn::new(Connection::open(client), placement);
-                serve_plain(stream, client, conn, self).await
-            }
             Ok(Accepted::Plain(stream)) => {
-                serve_connection(stream, client, self.node, self.config, self.stop).await
+                let placement = match &self.home {
+                    Some(home) => Placement::on_io(Some(home.clone())),
+                    None => Placement::fixed(),
+                };
+                let mut conn = front::MessageConn::new(Connection::open(client), placement);
+                if self.offers {
+                    conn.duplex = Duplex::Open;
+                }
+                serve_plain(stream, client, conn, self).await
             }
             Ok(Accepted::Tls(stream)) => {
                 serve_connection(stream, client, self.node, self.config, self.stop).await
@@ -226,6 +241,13 @@ fn serve_plain(
         let go = match ended {
             front::Ended::Closed => return,
             front::Ended::Move(go) => go,
+            front::Ended::Offered(peer) => {
+                if let Some(adopted) = adopt(&stream, client, peer, &serving) {
+                    conn.duplex = Duplex::On;
+                    serving._adopted = Some(adopted);
+                }
+                return serve_plain(stream, client, conn, serving).await;
+            }
             // hyper serves from the I/O runtime, not a process's thread.
             front::Ended::Http(unserved) if conn.placement.on_arbiter() => {
                 return move_to(Go::Io, stream, client, conn, serving, Some(unserved));
@@ -236,6 +258,55 @@ fn serve_plain(
         };
         move_to(go, stream, client, conn, serving, None)
     })
+}
+
+/// Offers the node the inbound plain connection `stream` from `client`, whose first
+/// message came from a process of the node at `peer`, to carry its messages to `peer`
+/// (`duplex`). Only a peer on the connection's own IP: a message cannot make this node
+/// send another node's messages to it.
+fn adopt(
+    stream: &tokio::net::TcpStream,
+    client: SocketAddr,
+    peer: SocketAddr,
+    serving: &Serving,
+) -> Option<tokio::sync::oneshot::Sender<()>> {
+    if peer.ip() != client.ip() || peer.port() == 0 {
+        return None;
+    }
+    let node = serving.node.upgrade().map(Node::from_inner)?;
+    let socket = std::os::fd::AsFd::as_fd(stream).try_clone_to_owned().ok()?;
+    node.adopt_connection(peer, socket.into())
+}
+
+/// Serves the reading side of an outbound plain connection to `peer` that the peer
+/// adopted (`duplex`): the peer's messages, as on an accepted connection (placement
+/// included), but never answered. `alive` is dropped when it ends.
+pub(super) async fn serve_replies(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    node: Weak<NodeInner>,
+    replies: &Replies,
+    alive: tokio::sync::oneshot::Sender<()>,
+) {
+    let home = replies.home.clone().filter(|_| !replies.single_threaded);
+    let placement = match &home {
+        Some(home) => Placement::on_io(Some(home.clone())),
+        None => Placement::fixed(),
+    };
+    let mut conn = front::MessageConn::new(Connection::open(peer), placement);
+    conn.duplex = Duplex::On;
+    let serving = Serving {
+        node,
+        config: replies.config.clone(),
+        stop: replies.stop.clone(),
+        tls: None,
+        _admitted: None,
+        io: replies.io.clone(),
+        home,
+        offers: false,
+        _adopted: Some(alive),
+    };
+    serve_plain(stream, peer, conn, serving).await
 }
 
 /// Moves a connection (and its state) to the thread `go` names and serves it there; with

@@ -1,6 +1,7 @@
 mod bounds;
 mod clock;
 mod connections;
+mod duplex;
 mod fuzz_seeds;
 mod hooks;
 mod http_routes;

@@ -92,7 +92,9 @@ async fn answers_404_and_400_like_libprocess() {
 }
 
 /// What we put on the wire is byte for byte what libprocess's MessageEncoder writes, on
-/// one persistent connection, and we never wait for the answers.
+/// one persistent connection, and we never wait for the answers; but for one header on a
+/// connection's first message, `Libprocess-Duplex: 1` (an offer to read messages back on
+/// it, which Apache libprocess ignores like any header it does not know: `net::duplex`).
 #[actix_rt::test]
 async fn sends_exactly_libprocess_bytes() {
     let peer = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -107,7 +109,7 @@ async fn sends_exactly_libprocess_bytes() {
 
     let (mut socket, _) = within(peer.accept()).await.unwrap();
     let mut expected = format!(
-        "POST /master/libprocess.testing.Ping HTTP/1.1\r\nUser-Agent: libprocess/{from}\r\nLibprocess-From: {from}\r\nConnection: Keep-Alive\r\nHost: {peer_address}\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+        "POST /master/libprocess.testing.Ping HTTP/1.1\r\nLibprocess-Duplex: 1\r\nUser-Agent: libprocess/{from}\r\nLibprocess-From: {from}\r\nConnection: Keep-Alive\r\nHost: {peer_address}\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
         body.len()
     )
     .into_bytes();

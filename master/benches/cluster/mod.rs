@@ -71,6 +71,8 @@ fn start_master(
     election_ticks: usize,
 ) -> (Node, Master) {
     let mut config = RaftRegistrarConfig::new(addresses);
+    // `mesos-master`'s own default tick, so elections take what they take for users.
+    config.tick = mesos_master::flags::DEFAULT_RAFT_TICK;
     config.election_ticks = election_ticks;
     let registrar = RaftRegistrar::open(&node, config, dir).expect("registrar");
     let mut options = MasterOptions::with_id(id);
@@ -101,7 +103,8 @@ impl Cluster {
     /// Starts three masters with their registries under `root/<tag>-<run>-<i>` and
     /// waits for a leader. With `threads`, each master's node runs on its own thread (as
     /// separate processes would), else all share the caller's. Raft elections time out
-    /// after `election_ticks` to twice that many 100 ms ticks (the default is 5).
+    /// after `election_ticks` to twice that many ticks of `mesos-master`'s default `--raft_tick`
+    /// (50 ms; the default `election_ticks` is 5: 250-450 ms).
     pub async fn start(
         root: &Path,
         tag: &str,

@@ -236,8 +236,9 @@ impl AgentCore {
         }
     }
 
-    /// A configured master says another one leads: register there (at once, if we are
-    /// registering or registered with a deposed master).
+    /// A configured master says which one leads: register there (at once, if we are
+    /// registering, registered with a deposed master, or registered with a master that
+    /// announces a new term of its own).
     pub fn on_new_master_detected(&mut self, from: &Pid, message: NewMasterDetectedMessage) {
         if !self.registration.masters().contains(from) {
             tracing::warn!(%from, "ignoring a leader announcement from a process that is not one of our masters");
@@ -247,7 +248,7 @@ impl AgentCore {
             tracing::warn!(%from, pid = %message.pid, "ignoring a leader announcement with a malformed pid");
             return;
         };
-        if self.registration.on_leader_detected(&leader) {
+        if self.registration.on_leader_detected(&leader, *from == leader) {
             tracing::info!(%leader, "the leading master is elsewhere; registering with it");
             self.become_disconnected();
         }

@@ -175,14 +175,18 @@ impl Registration {
     /// A configured master says `leader` leads the HA group (a follower answering our
     /// registration, or a new leader announcing itself). The next attempt goes to it.
     /// Returns true if the agent must register now: it is registering, or it is
-    /// registered with another (deposed) master. A leader outside the configured
-    /// masters is ignored.
-    pub fn on_leader_detected(&mut self, leader: &Pid) -> bool {
+    /// registered with another (deposed) master, or the master it is registered with
+    /// announces itself (`from_leader`): a master announces itself only as it starts a
+    /// new term, after losing its leadership and winning it back, when it has forgotten
+    /// every agent of its earlier term (Mesos's master exits when it loses leadership,
+    /// so there its agents see the connection break and re-register). A leader outside
+    /// the configured masters is ignored.
+    pub fn on_leader_detected(&mut self, leader: &Pid, from_leader: bool) -> bool {
         let Some(index) = self.masters.iter().position(|m| m == leader) else { return false };
         self.next_master = index;
         match self.state {
             AgentState::Disconnected => true,
-            AgentState::Running => self.master.as_ref() != Some(leader),
+            AgentState::Running => from_leader || self.master.as_ref() != Some(leader),
             AgentState::Recovering | AgentState::Terminating => false,
         }
     }
@@ -226,8 +230,9 @@ mod leader_tests {
         assert_eq!(announced_ping_timeout(None), None);
     }
 
-    /// A detected leader gets the next attempt; a registered agent re-registers only if
-    /// the leader is another master; unknown leaders are ignored.
+    /// A detected leader gets the next attempt; a registered agent re-registers if the
+    /// leader is another master, or its own master announcing a new term; unknown
+    /// leaders are ignored.
     #[test]
     fn leader_detection() {
         let masters = vec![
@@ -238,12 +243,19 @@ mod leader_tests {
         let mut reg = Registration::new(masters.clone(), Duration::from_millis(10));
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         reg.become_disconnected(&mut rng);
-        assert!(reg.on_leader_detected(&masters[2]));
+        assert!(reg.on_leader_detected(&masters[2], false));
         assert_eq!(reg.next_attempt(&mut rng).unwrap().master, masters[2]);
         reg.become_running(masters[2].clone(), None);
-        assert!(!reg.on_leader_detected(&masters[2]), "already registered with the leader");
-        assert!(reg.on_leader_detected(&masters[0]), "a new leader: re-register");
-        assert!(!reg.on_leader_detected(&pid("master@10.9.9.9:5050")), "not one of ours");
+        assert!(
+            !reg.on_leader_detected(&masters[2], false),
+            "already registered with the leader (a follower says so)"
+        );
+        assert!(
+            reg.on_leader_detected(&masters[2], true),
+            "our master announces itself: a new term that forgot us, re-register"
+        );
+        assert!(reg.on_leader_detected(&masters[0], false), "a new leader: re-register");
+        assert!(!reg.on_leader_detected(&pid("master@10.9.9.9:5050"), true), "not one of ours");
     }
 }
 

@@ -406,7 +406,8 @@ impl SchedulerCore {
     /// `NewMasterDetectedMessage`: a master says who leads. A follower answers our
     /// SUBSCRIBE with it (subscribe there at once, at most once per backoff period so
     /// two confused masters cannot bounce us in a tight loop); if we are connected to
-    /// another master, that one no longer leads: reconnect to the leader.
+    /// another master, that one no longer leads: reconnect to the leader; if our own
+    /// master names itself, it starts a new term that forgot us: subscribe again.
     pub fn on_new_master(&mut self, from: &Pid, leader: &str) {
         if !self.running() {
             return;
@@ -420,8 +421,11 @@ impl SchedulerCore {
             return;
         }
         match self.connection.clone() {
-            Connection::Connected { master } if master != leader => {
-                tracing::info!(old = %master, %leader, "our master no longer leads; re-subscribing with the leader");
+            // Our master naming itself starts a new term of its own: it lost its
+            // leadership (forgetting us) and won it back. Mesos's master would have
+            // exited instead, breaking our connection.
+            Connection::Connected { master } if master != leader || *from == leader => {
+                tracing::info!(old = %master, %leader, "our master no longer leads (or leads anew); re-subscribing with the leader");
                 self.become_disconnected(&master, Some(&leader));
             }
             Connection::Subscribing => self.redirect_subscription(from, &leader),

@@ -381,7 +381,7 @@ fn resources_test_validation() {
 
     // DiskResourcesTest.Validation: disk info on cpus.
     let mut disk_on_cpus = base.clone();
-    disk_on_cpus.disk = Some(Box::default());
+    disk_on_cpus.disk = Some(Box::new(DiskInfo::default()));
     cases.push(disk_on_cpus);
     // Shared, but not a persistent volume.
     let mut shared_cpus = base.clone();

@@ -1,0 +1,184 @@
+//! Messages both ways on one connection between libprocess-rs nodes (`net::duplex`), and
+//! libprocess's two-connection shape with every peer that does not offer it.
+
+use bytes::Bytes;
+use libprocess::testing::{Echo, Ping};
+use prost::Message;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::support::{Seen, next, probe, tcp_node, within};
+
+/// A message request as libprocess writes it, with `extra` header lines after the
+/// request line.
+fn request(from: &str, to_id: &str, extra: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "POST /{to_id}/libprocess.testing.Ping HTTP/1.1\r\n{extra}User-Agent: libprocess/{from}\r\nLibprocess-From: {from}\r\nConnection: Keep-Alive\r\nHost: \r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out.extend_from_slice(b"\r\n0\r\n\r\n");
+    out
+}
+
+/// Reads from `stream` until `needle` has arrived; returns all that was read.
+async fn read_until(stream: &mut TcpStream, needle: &str) -> String {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&buffer).to_string();
+        if text.contains(needle) {
+            return text;
+        }
+        let n = within(stream.read(&mut chunk)).await.expect("read");
+        assert!(n > 0, "connection closed early; got {text:?}");
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// A peer that offers its connection (`Libprocess-Duplex` on its first message) gets the
+/// reply on that same connection, as a message request, and no `202`s there.
+#[actix_rt::test]
+async fn replies_ride_the_connection_the_peer_opened() {
+    let node = tcp_node();
+    let echo = node.spawn("echo", Echo::default()).unwrap();
+    // The peer's advertised address: it listens, but nothing may connect to it.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let from = format!("peer@{}", listener.local_addr().unwrap());
+    let mut stream = TcpStream::connect(node.address()).await.unwrap();
+    let ping = Ping { seq: 7, payload: Bytes::from_static(b"x") }.encode_to_vec();
+    let mut bytes = request(&from, echo.pid().id(), "Libprocess-Duplex: 1\r\n", &ping);
+    bytes.extend(request(&from, echo.pid().id(), "", &ping));
+    stream.write_all(&bytes).await.unwrap();
+
+    let pong = "POST /peer/libprocess.testing.Pong HTTP/1.1\r\n";
+    let mut text = read_until(&mut stream, pong).await;
+    while text.matches(pong).count() < 2 || !text.ends_with("0\r\n\r\n") {
+        text.push_str(&read_until(&mut stream, "0\r\n\r\n").await);
+    }
+    assert!(text.starts_with(pong), "{text:?}");
+    assert!(text.contains(&format!("Libprocess-From: {}\r\n", echo.pid())), "{text:?}");
+    assert!(!text.contains("HTTP/1.1 202"), "no answers on a shared connection: {text:?}");
+    drop(listener);
+    node.shutdown().await;
+}
+
+/// An Apache libprocess peer never offers its connection: it is answered `202` there,
+/// and the reply comes on a connection the node opens to the peer's address.
+#[actix_rt::test]
+async fn a_peer_without_the_offer_gets_replies_on_a_connection_of_its_own() {
+    let node = tcp_node();
+    let echo = node.spawn("echo", Echo::default()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let from = format!("peer@{}", listener.local_addr().unwrap());
+    let mut stream = TcpStream::connect(node.address()).await.unwrap();
+    let ping = Ping { seq: 7, payload: Bytes::from_static(b"x") }.encode_to_vec();
+    stream.write_all(&request(&from, echo.pid().id(), "", &ping)).await.unwrap();
+
+    let (mut replies, _) = within(listener.accept()).await.unwrap();
+    let text = read_until(&mut replies, "0\r\n\r\n").await;
+    assert!(text.starts_with("POST /peer/libprocess.testing.Pong HTTP/1.1\r\n"), "{text:?}");
+    // A connection of the node's own: it offers it for messages back, as every one.
+    assert!(text.contains("\r\nLibprocess-Duplex: 1\r\n"), "{text:?}");
+    let answers = read_until(&mut stream, "\r\n\r\n").await;
+    assert!(answers.starts_with("HTTP/1.1 202 Accepted\r\n"), "{answers:?}");
+    node.shutdown().await;
+}
+
+/// An offer from a pid whose IP is not the connection's is declined: the node would
+/// otherwise send another node's messages to whoever claims its address.
+#[actix_rt::test]
+async fn an_offer_from_another_ip_is_declined() {
+    let node = tcp_node();
+    let echo = node.spawn("echo", Echo::default()).unwrap();
+    let mut stream = TcpStream::connect(node.address()).await.unwrap();
+    let ping = Ping { seq: 1, ..Default::default() }.encode_to_vec();
+    let offer = request("peer@10.255.255.1:9", echo.pid().id(), "Libprocess-Duplex: 1\r\n", &ping);
+    stream.write_all(&offer).await.unwrap();
+    let answers = read_until(&mut stream, "\r\n\r\n").await;
+    assert!(answers.starts_with("HTTP/1.1 202 Accepted\r\n"), "{answers:?}");
+    node.shutdown().await;
+}
+
+/// Between two nodes the reply rides the requester's connection, and links through it
+/// still break both ways: each side's linked process gets `exited` when the other node
+/// goes, whichever opened the connection.
+#[actix_rt::test]
+async fn exits_are_reported_through_a_shared_connection() {
+    for opener_dies in [true, false] {
+        let here = tcp_node();
+        let there = tcp_node();
+        let (asker, mut asked) = probe(&here, "asker");
+        let (watcher, mut watched) = probe(&there, "watcher");
+        // `here` opens the connection; `there` replies on it.
+        here.send(asker.pid(), watcher.pid(), Ping { seq: 1, ..Default::default() });
+        assert_eq!(next(&mut watched).await, Seen::Ping { from: asker.pid().clone(), seq: 1 });
+        assert_eq!(next(&mut asked).await, Seen::Pong { from: watcher.pid().clone(), seq: 1 });
+        let (a, w) = (asker.pid().clone(), watcher.pid().clone());
+        asker.dispatch(move |_, ctx| ctx.link(&w)).await.unwrap();
+        watcher.dispatch(move |_, ctx| ctx.link(&a)).await.unwrap();
+        // Both links are in place on both sides before either node goes.
+        there.send(watcher.pid(), asker.pid(), Ping { seq: 2, ..Default::default() });
+        assert_eq!(next(&mut asked).await, Seen::Ping { from: watcher.pid().clone(), seq: 2 });
+        assert_eq!(next(&mut watched).await, Seen::Pong { from: asker.pid().clone(), seq: 2 });
+        if opener_dies {
+            here.shutdown().await;
+            assert_eq!(next(&mut watched).await, Seen::Exited(asker.pid().clone()));
+            there.shutdown().await;
+        } else {
+            there.shutdown().await;
+            assert_eq!(next(&mut asked).await, Seen::Exited(watcher.pid().clone()));
+            here.shutdown().await;
+        }
+    }
+}
+
+/// A link that reconnects on the node that adopted the connection replaces it without
+/// `exited` on either side; messages keep flowing both ways and a later death is still
+/// reported.
+#[actix_rt::test]
+async fn a_reconnect_on_the_adopting_side_reports_nothing() {
+    let here = tcp_node();
+    let there = tcp_node();
+    let (asker, mut asked) = probe(&here, "asker");
+    let (watcher, mut watched) = probe(&there, "watcher");
+    here.send(asker.pid(), watcher.pid(), Ping { seq: 1, ..Default::default() });
+    assert_eq!(next(&mut watched).await, Seen::Ping { from: asker.pid().clone(), seq: 1 });
+    assert_eq!(next(&mut asked).await, Seen::Pong { from: watcher.pid().clone(), seq: 1 });
+    let (a, w) = (asker.pid().clone(), watcher.pid().clone());
+    asker.dispatch(move |_, ctx| ctx.link(&w)).await.unwrap();
+    let a2 = a.clone();
+    watcher.dispatch(move |_, ctx| ctx.link(&a2)).await.unwrap();
+    watcher.dispatch(move |_, ctx| ctx.link_reconnect(&a)).await.unwrap();
+    for seq in 2..5 {
+        there.send(watcher.pid(), asker.pid(), Ping { seq, ..Default::default() });
+        assert_eq!(next(&mut asked).await, Seen::Ping { from: watcher.pid().clone(), seq });
+        assert_eq!(next(&mut watched).await, Seen::Pong { from: asker.pid().clone(), seq });
+        here.send(asker.pid(), watcher.pid(), Ping { seq, ..Default::default() });
+        assert_eq!(next(&mut watched).await, Seen::Ping { from: asker.pid().clone(), seq });
+        assert_eq!(next(&mut asked).await, Seen::Pong { from: watcher.pid().clone(), seq });
+    }
+    here.shutdown().await;
+    assert_eq!(next(&mut watched).await, Seen::Exited(asker.pid().clone()));
+    there.shutdown().await;
+}
+
+/// A connection remembers the mailbox its messages go to; when that process ends and
+/// another takes its id, the next message over the same connection reaches the new one.
+#[actix_rt::test]
+async fn a_respawned_receiver_gets_the_connections_next_messages() {
+    let here = tcp_node();
+    let there = tcp_node();
+    let (asker, _asked) = probe(&here, "asker");
+    let (first, mut first_rx) = probe(&there, "receiver");
+    here.send(asker.pid(), first.pid(), Ping { seq: 1, ..Default::default() });
+    assert_eq!(next(&mut first_rx).await, Seen::Ping { from: asker.pid().clone(), seq: 1 });
+    there.terminate(first.pid());
+    there.wait(first.pid()).await;
+    let (second, mut second_rx) = probe(&there, "receiver");
+    here.send(asker.pid(), second.pid(), Ping { seq: 2, ..Default::default() });
+    assert_eq!(next(&mut second_rx).await, Seen::Ping { from: asker.pid().clone(), seq: 2 });
+    here.shutdown().await;
+    there.shutdown().await;
+}
