@@ -12,7 +12,8 @@
 //!    FAIL-1 load of `mesos_emulate::load::running`) and encodes it (the agents' side).
 //! 2. `registry recovery`: the new leader's core is rebuilt from a registry holding every
 //!    agent (`MasterCore::recover`).
-//! 3. `decode`: the master decodes each message.
+//! 3. `decode`: the master decodes each message (`mesos_proto::decode`, as the master
+//!    does).
 //! 4. `core re-admit`: `MasterCore::on_reregister_agent` for each, its outputs drained
 //!    (the agent, its frameworks and tasks re-admitted; no registry write).
 //! 5. `allocator`: the allocator calls those outputs asked for (`AddFramework` once per
@@ -103,7 +104,7 @@ fn phase_recover(registry: &RegistryState, now: Time) -> MasterCore {
 fn phase_decode(encoded: &[Vec<u8>]) -> Vec<internal::ReregisterSlaveMessage> {
     encoded
         .iter()
-        .map(|bytes| internal::ReregisterSlaveMessage::decode(bytes.as_slice()).expect("decodes"))
+        .map(|bytes| mesos_proto::decode::reregister_slave_message(bytes).expect("decodes"))
         .collect()
 }
 
@@ -161,7 +162,7 @@ fn phase_replies(outputs: &[Vec<Output>]) -> usize {
 fn phase_duplicates(core: &mut MasterCore, encoded: &[Vec<u8>], now: Time) -> usize {
     let mut outputs = 0;
     for (i, bytes) in encoded.iter().enumerate() {
-        let message = internal::ReregisterSlaveMessage::decode(bytes.as_slice()).expect("decodes");
+        let message = mesos_proto::decode::reregister_slave_message(bytes).expect("decodes");
         core.on_reregister_agent(&pid(i), message, now).expect("re-registered");
         outputs += core.drain_outputs().len();
     }

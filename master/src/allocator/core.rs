@@ -27,6 +27,7 @@ use super::sorter::DrfSorter;
 use super::types::{
     AgentId, AgentSpec, AllocatorConfig, AllocatorError, FrameworkId, FrameworkSpec, Quota, Used,
 };
+use crate::core::IdMap;
 use mesos_proto::resources::{ResourceQuantities, roles};
 
 /// Dense index of an agent in `Allocator::agents`.
@@ -150,9 +151,11 @@ impl<T> Slab<T> {
 pub struct Allocator<R: AllocatorResources> {
     pub(super) config: AllocatorConfig,
     pub(super) agents: Slab<Agent<R>>,
-    pub(super) agent_index: HashMap<AgentId, AgentIdx>,
+    // Keyed by ids with the core's keyed foldhash, not SipHash: one lookup per
+    // `AddAgent` and per allocation (crate::core::IdHasher says why it is safe).
+    pub(super) agent_index: IdMap<AgentId, AgentIdx>,
     pub(super) frameworks: Slab<Framework>,
-    pub(super) framework_index: HashMap<FrameworkId, FwIdx>,
+    pub(super) framework_index: IdMap<FrameworkId, FwIdx>,
     pub(super) roles: Slab<Role>,
     pub(super) role_index: HashMap<Arc<str>, RoleIdx>,
     /// DRF order of the roles.
@@ -190,9 +193,9 @@ impl<R: AllocatorResources> Allocator<R> {
             rng: SplitMix64::new(config.seed),
             config,
             agents: Slab::new(),
-            agent_index: HashMap::new(),
+            agent_index: IdMap::default(),
             frameworks: Slab::new(),
-            framework_index: HashMap::new(),
+            framework_index: IdMap::default(),
             roles: Slab::new(),
             role_index: HashMap::new(),
             role_sorter,

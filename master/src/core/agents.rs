@@ -12,7 +12,9 @@ use mesos_proto::resources::Resources;
 
 use super::registry::{AfterRegistry, time_info};
 use super::state::{Agent, AgentState, Framework, UnreachableAgent};
-use super::{AllocatorCall, MAX_UNREACHABLE_AGENTS, MasterCore, MasterError, Outgoing, Timer};
+use super::{
+    AllocatorCall, IdSet, MAX_UNREACHABLE_AGENTS, MasterCore, MasterError, Outgoing, Timer,
+};
 use mesos_registrar::RegistryOperation;
 use mesos_registrar::operations::AgentAtTime;
 
@@ -281,7 +283,7 @@ impl MasterCore {
         info.id = Some((&agent_id).into());
         let version = message.version.unwrap_or_default();
         let capabilities = message.agent_capabilities;
-        let agent = Agent::new(
+        let mut agent = Agent::new(
             agent_id.clone(),
             from.clone(),
             info,
@@ -292,6 +294,10 @@ impl MasterCore {
             Some(now),
         );
         let hostname = agent.info.hostname.clone();
+        // Sized for the frameworks it reports (most run tasks there): no rehash as
+        // their tasks come.
+        agent.tasks.reserve(message.frameworks.len());
+        agent.used.reserve(message.frameworks.len());
         self.add_agent(agent);
         for framework in &message.frameworks {
             self.recover_framework(framework, now);
@@ -365,7 +371,9 @@ impl MasterCore {
                     tasks.insert(task_id.clone());
                 }
                 None => {
-                    agent.tasks.insert(framework_id.clone(), HashSet::from([task_id.clone()]));
+                    let mut tasks = IdSet::default();
+                    tasks.insert(task_id.clone());
+                    agent.tasks.insert(framework_id.clone(), tasks);
                 }
             }
             // Invalid resources count for nothing, as before (the task is kept).

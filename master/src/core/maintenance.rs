@@ -87,6 +87,11 @@ impl MasterCore {
 
     /// Whether the machine of an agent at `pid` with `hostname` is DOWN.
     pub(crate) fn machine_down(&self, hostname: &str, pid: &Pid) -> bool {
+        // Asked for every (re-)registration: with no machine under maintenance no key is
+        // built (two strings, one of them the pid's address formatted).
+        if self.machines.is_empty() {
+            return false;
+        }
         self.machines.get(&Self::machine_of(hostname, pid)).is_some_and(|m| m.mode() == Mode::Down)
     }
 

@@ -64,7 +64,7 @@ pub use draining::{AgentCallDone, AgentOperatorState, OperatorReply, OperatorReq
 pub use frameworks::framework_roles;
 pub use maintenance::MaintenanceDone;
 pub use offers::{AllocationDecision, group_by_framework};
-pub use shared::SharedMap;
+pub use shared::{IdHasher, IdMap, IdSet, SharedMap};
 
 pub use state::{Agent, AgentState, Framework, FrameworkState, OfferEntry, UnreachableAgent};
 
@@ -400,7 +400,7 @@ pub struct MasterCore {
     pub(crate) next_offer: u64,
     pub(crate) agents: SharedMap<AgentId, Agent>,
     pub(crate) agents_by_pid: HashMap<Pid, AgentId>,
-    pub(crate) unreachable: HashMap<AgentId, UnreachableAgent>,
+    pub(crate) unreachable: IdMap<AgentId, UnreachableAgent>,
     pub(crate) frameworks: SharedMap<FrameworkId, Framework>,
     pub(crate) frameworks_by_pid: HashMap<Pid, FrameworkId>,
     pub(crate) completed_frameworks: VecDeque<std::sync::Arc<Framework>>,
@@ -408,11 +408,11 @@ pub struct MasterCore {
     /// Senders whose registration is being written to the registry (retries are ignored).
     pub(crate) pending_pids: std::collections::HashSet<Pid>,
     /// Agents in the registry that have not re-registered since this master took over.
-    pub(crate) recovered_agents: HashMap<AgentId, mesos::SlaveInfo>,
+    pub(crate) recovered_agents: IdMap<AgentId, mesos::SlaveInfo>,
     /// Frameworks the registry says were removed (they may not come back).
     pub(crate) completed_framework_ids: std::collections::HashSet<FrameworkId>,
     /// Agents marked gone, with when (bounded like `unreachable`). Mesos `slaves.gone`.
-    pub(crate) gone: HashMap<AgentId, Time>,
+    pub(crate) gone: IdMap<AgentId, Time>,
     /// Agents being marked gone in the registry. Mesos `slaves.markingGone`.
     pub(crate) marking_gone: std::collections::HashSet<AgentId>,
     /// Deactivated agents (no offers). Mesos `slaves.deactivated`.
@@ -463,15 +463,15 @@ impl MasterCore {
             next_offer: 0,
             agents: SharedMap::new(),
             agents_by_pid: HashMap::new(),
-            unreachable: HashMap::new(),
+            unreachable: IdMap::default(),
             frameworks: SharedMap::new(),
             frameworks_by_pid: HashMap::new(),
             completed_frameworks: VecDeque::new(),
             offers: HashMap::new(),
             pending_pids: Default::default(),
-            recovered_agents: HashMap::new(),
+            recovered_agents: IdMap::default(),
             completed_framework_ids: Default::default(),
-            gone: HashMap::new(),
+            gone: IdMap::default(),
             marking_gone: Default::default(),
             deactivated: Default::default(),
             draining: HashMap::new(),

@@ -160,6 +160,10 @@ impl MasterCore {
                 core.recovered_agents.insert(AgentId::from(id), slave.info.clone());
             }
         }
+        // The registry's agents come back within the re-registration timeout: the maps
+        // are sized for them once instead of growing (and rehashing) as they come.
+        core.agents.reserve(core.recovered_agents.len());
+        core.agents_by_pid.reserve(core.recovered_agents.len());
         for slave in registry.unreachable_agents() {
             let time =
                 Time::from_epoch(Duration::from_nanos(slave.timestamp.nanoseconds.max(0) as u64));

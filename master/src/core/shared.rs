@@ -9,29 +9,64 @@
 //! is changed in place, as before.
 //!
 //! The methods mirror `HashMap`'s, so the core's code reads as it did over a plain map.
+//!
+//! Its map hashes with [`IdHasher`], as the core's other maps keyed by ids do.
 
 use std::borrow::Borrow;
-use std::collections::HashMap;
 use std::collections::hash_map;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::sync::Arc;
+
+/// The hasher of the core's maps keyed by ids (agents, frameworks, tasks): foldhash
+/// with a random key per map, instead of std's SipHash.
+///
+/// Why: a new leader re-admitting 40,000 agents with ten tasks each hashes about 35
+/// ids per agent into these maps (the framework's tasks, the agent's tasks and used
+/// resources by framework, the frameworks, the agents), and SipHash-1-3 cost a quarter
+/// of the core's re-admission (26k of 109k instructions per agent in `reregister`'s
+/// count, 8-40 byte ids; foldhash about a fifth of that, see docs/benchmarks.md,
+/// FAIL-1).
+///
+/// Why it is safe with ids others choose (a framework names its tasks, agents report
+/// ids after a failover): the hash is still keyed. Each map draws its own seed from a
+/// process-wide random seed (foldhash's `RandomState`, the default hasher of
+/// hashbrown), so colliding ids cannot be computed offline, and nothing the master
+/// returns exposes hash values. What foldhash does not claim is SipHash's proof as a
+/// pseudo-random function: someone who could watch many maps' iteration orders might in
+/// principle learn about a seed. The `quality` variant is used (an extra folded
+/// multiply at the end: full avalanche) for the ids' sake. Keys from the network that
+/// are not ids (pids, hostnames, roles) keep std's SipHash.
+pub type IdHasher = foldhash::quality::RandomState;
+
+/// A `HashMap` keyed by ids, with [`IdHasher`].
+pub type IdMap<K, V> = HashMap<K, V, IdHasher>;
+
+/// A `HashSet` of ids, with [`IdHasher`].
+pub type IdSet<K> = HashSet<K, IdHasher>;
 
 /// A `HashMap<K, V>` whose values are shared with snapshots (copied on write).
 #[derive(Debug, Clone)]
 pub struct SharedMap<K, V> {
-    map: HashMap<K, Arc<V>>,
+    map: IdMap<K, Arc<V>>,
 }
 
 impl<K, V> Default for SharedMap<K, V> {
     fn default() -> Self {
-        SharedMap { map: HashMap::new() }
+        SharedMap { map: IdMap::default() }
     }
 }
 
 impl<K: Eq + Hash, V: Clone> SharedMap<K, V> {
     /// An empty map.
     pub fn new() -> Self {
-        SharedMap { map: HashMap::new() }
+        SharedMap { map: IdMap::default() }
+    }
+
+    /// Makes room for `additional` more entries (a new leader sizes its agents for the
+    /// registry's, instead of growing and rehashing the map as they come back).
+    pub fn reserve(&mut self, additional: usize) {
+        self.map.reserve(additional);
     }
 
     /// How many entries.

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use super::shared::SharedMap;
+use super::shared::{IdMap, IdSet, SharedMap};
 
 use libprocess::{Pid, Time};
 use mesos_proto::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
@@ -43,13 +43,13 @@ pub struct Agent {
     /// When it last re-registered.
     pub reregistered_time: Option<Time>,
     /// Tasks on it, by framework (the tasks themselves are in the framework).
-    pub tasks: HashMap<FrameworkId, HashSet<TaskId>>,
+    pub tasks: IdMap<FrameworkId, IdSet<TaskId>>,
     /// Executors on it, by framework.
     pub executors: HashMap<FrameworkId, HashMap<ExecutorId, mesos::ExecutorInfo>>,
     /// Outstanding offers of its resources.
     pub offers: HashSet<OfferId>,
     /// Resources used by tasks and executors, by framework (allocation-tagged).
-    pub used: HashMap<FrameworkId, Resources>,
+    pub used: IdMap<FrameworkId, Resources>,
     /// Pings sent without a pong since the last pong.
     pub pings_missed: u32,
     /// Whether a pong came since the last ping.
@@ -81,10 +81,10 @@ impl Agent {
             state: AgentState::Active,
             registered_time,
             reregistered_time,
-            tasks: HashMap::new(),
+            tasks: IdMap::default(),
             executors: HashMap::new(),
             offers: HashSet::new(),
-            used: HashMap::new(),
+            used: IdMap::default(),
             pings_missed: 0,
             pong_received: true,
             ping_epoch: 0,

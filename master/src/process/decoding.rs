@@ -24,7 +24,6 @@ use std::sync::mpsc;
 use bytes::Bytes;
 use libprocess::{Context, Pid};
 use mesos_proto::mesos::internal;
-use prost::Message as _;
 
 use super::reregistrations::Digest;
 use super::{MasterMessage, MasterProcess, Role};
@@ -65,7 +64,7 @@ impl Worker {
         let (jobs, queue) = mpsc::sync_channel::<Job>(WORKER_QUEUE);
         let spawned = std::thread::Builder::new().name("master-decode".into()).spawn(move || {
             for (bytes, deliver) in queue {
-                deliver(internal::ReregisterSlaveMessage::decode(bytes));
+                deliver(mesos_proto::decode::reregister_slave_message(&bytes));
             }
         });
         match spawned {

@@ -119,6 +119,11 @@ impl Resources {
         for proto in protos {
             validate(proto)?;
         }
+        if self.entries.is_empty() {
+            // A first task's resources size the vector: no growth from 4 entries for
+            // 2 (issue 18, FAIL-1: five of these per re-registering agent).
+            self.entries.reserve_exact(protos.len());
+        }
         for proto in protos {
             // Merging the borrowed protobuf is merging its upgraded, normalized entry:
             // `upgrade` here touches only fields `addable` ignores, and the amounts are
@@ -479,18 +484,22 @@ impl Resources {
     /// allocator's `addSlave` takes as an agent's used resources), copying each entry
     /// once.
     pub fn allocations_unallocated(&self) -> BTreeMap<String, Resources> {
+        fn role_of(entry: &Entry) -> Option<&String> {
+            entry.resource.allocation_info.as_ref().and_then(|a| a.role.as_ref())
+        }
         let mut result: BTreeMap<String, Resources> = BTreeMap::new();
-        for entry in &self.entries {
-            let Some(role) = entry.resource.allocation_info.as_ref().and_then(|a| a.role.as_ref())
-            else {
-                continue;
-            };
+        for (index, entry) in self.entries.iter().enumerate() {
+            let Some(role) = role_of(entry) else { continue };
             let mut entry = entry.clone();
             entry.resource.allocation_info = None;
             match result.get_mut(role.as_str()) {
                 Some(resources) => resources.add_entry(entry),
                 None => {
-                    result.insert(role.clone(), Resources { entries: vec![entry] });
+                    // Sized for the role's entries: no growth (and copies) as they come.
+                    let same = self.entries[index..].iter().filter(|e| role_of(e) == Some(role));
+                    let mut entries = Vec::with_capacity(same.count());
+                    entries.push(entry);
+                    result.insert(role.clone(), Resources { entries });
                 }
             }
         }
