@@ -2,12 +2,22 @@
 //! its C entry points (docs/libprocess.md, "The allocator").
 
 use std::alloc::{GlobalAlloc, Layout};
-use std::ffi::c_void;
+use std::ffi::{c_int, c_long, c_void};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use libmimalloc_sys::{
     mi_free, mi_malloc, mi_malloc_aligned, mi_realloc, mi_realloc_aligned, mi_zalloc,
     mi_zalloc_aligned,
 };
+
+// mimalloc's options API (`mimalloc.h`); `libmimalloc-sys` declares it only with its
+// `extended` feature, which the workspace leaves off.
+#[allow(unsafe_code)]
+unsafe extern "C" {
+    fn mi_option_set(option: c_int, value: c_long);
+    #[cfg(test)]
+    fn mi_option_get(option: c_int) -> c_long;
+}
 
 /// The global allocator of the workspace's binaries (master, agent, executors,
 /// `mesos-local`, ...) and of every bench that measures their code, so a benchmark
@@ -28,8 +38,44 @@ use libmimalloc_sys::{
 /// alignment asked for (Rust's own rule for its system allocator: at most
 /// [`MIN_ALIGN`] and at most the size): 5.4% fewer instructions per CODEC-1 message at
 /// 3 KB and 60 KB (branch `codec2`, docs/benchmarks.md).
+///
+/// It also turns mimalloc's transparent huge pages off (`mi_option_allow_thp`), before
+/// mimalloc maps its first memory, unless `MIMALLOC_ALLOW_THP` is set: with them,
+/// mimalloc asks the kernel for 2 MiB pages on its arenas (`madvise(MADV_HUGEPAGE)`),
+/// and a process whose memory grows in bursts pays for zeroing whole huge pages. A new
+/// leading master re-admitting 40,000 agents spent most of its CPU in the kernel's
+/// `clear_page_erms` that way, and came back in 4.5 s with them, 2.5 s without (FAIL-1,
+/// docs/benchmarks.md). Unlike `MIMALLOC_ALLOW_THP=0`, this does not `prctl` the
+/// process, which the agent's tasks would inherit.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Allocator;
+
+/// mimalloc's `mi_option_allow_thp` (`mi_option_e` in `mimalloc.h`, v2 line).
+const MI_OPTION_ALLOW_THP: c_int = 37;
+
+/// Set once the options were applied (by the first allocation).
+static CONFIGURED: AtomicBool = AtomicBool::new(false);
+
+/// Applies the allocator's options before the first allocation; a relaxed load after.
+#[inline]
+fn configure_once() {
+    if !CONFIGURED.load(Ordering::Relaxed) {
+        configure();
+    }
+}
+
+#[cold]
+fn configure() {
+    // Set first: reading the environment allocates, which comes back here.
+    CONFIGURED.store(true, Ordering::Relaxed);
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        // SAFETY: sets one of mimalloc's options to a value it documents (0: off).
+        #[allow(unsafe_code)]
+        unsafe {
+            mi_option_set(MI_OPTION_ALLOW_THP, 0)
+        };
+    }
+}
 
 /// The alignment every `mi_malloc` block of at least this size has: mimalloc's
 /// `MI_MAX_ALIGN_SIZE` on 64-bit targets (its size classes below 128 bytes are rounded
@@ -51,6 +97,7 @@ fn unaligned_suffices(align: usize, size: usize) -> bool {
 unsafe impl GlobalAlloc for Allocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        configure_once();
         // SAFETY: see the impl.
         unsafe {
             if unaligned_suffices(layout.align(), layout.size()) {
@@ -63,6 +110,7 @@ unsafe impl GlobalAlloc for Allocator {
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        configure_once();
         // SAFETY: see the impl.
         unsafe {
             if unaligned_suffices(layout.align(), layout.size()) {
@@ -95,6 +143,24 @@ unsafe impl GlobalAlloc for Allocator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first allocation turns mimalloc's huge pages off (the environment of the test
+    /// run does not set `MIMALLOC_ALLOW_THP`).
+    #[test]
+    #[allow(unsafe_code)]
+    fn huge_pages_are_off_after_the_first_allocation() {
+        if std::env::var_os("MIMALLOC_ALLOW_THP").is_some() {
+            return;
+        }
+        let allocator = Allocator;
+        // SAFETY: a non-zero layout, freed once by this allocator; reading an option.
+        unsafe {
+            let block = allocator.alloc(layout(64, 8));
+            assert!(!block.is_null());
+            assert_eq!(mi_option_get(MI_OPTION_ALLOW_THP), 0);
+            allocator.dealloc(block, layout(64, 8));
+        }
+    }
 
     fn layout(size: usize, align: usize) -> Layout {
         Layout::from_size_align(size, align).unwrap()
