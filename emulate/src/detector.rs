@@ -109,17 +109,7 @@ impl Detector {
     /// disconnects and starts `doReliableRegistration`). Before, it sent one and, if
     /// that one was lost, stayed with no master: at 10,000 agents, 7,972 did.
     pub fn named(&mut self, leader: Pid) -> bool {
-        if (self.named && leader == self.current) || self.lost.as_ref() == Some(&leader) {
-            return false;
-        }
-        if !self.detached && leader == self.current {
-            return false; // Already (re-)registered with it.
-        }
-        self.current = leader;
-        self.detached = true;
-        self.named = true;
-        self.backoff = BACKOFF;
-        true
+        self.announced(None, leader)
     }
 
     /// `from` (a master; `None`: the caller) names `leader`: as [`Detector::named`],
@@ -128,13 +118,17 @@ impl Detector {
     /// back): the client re-registers with it (our real agents do the same:
     /// `slave/src/core/registration.rs`).
     pub fn announced(&mut self, from: Option<&Pid>, leader: Pid) -> bool {
-        if from == Some(&leader) && !self.detached && self.current == leader {
-            self.detached = true;
-            self.named = true;
-            self.backoff = BACKOFF;
-            return true;
+        if (self.named && leader == self.current) || self.lost.as_ref() == Some(&leader) {
+            return false;
         }
-        self.named(leader)
+        if !self.detached && leader == self.current && from != Some(&leader) {
+            return false; // Already (re-)registered with it, in its current term.
+        }
+        self.current = leader;
+        self.detached = true;
+        self.named = true;
+        self.backoff = BACKOFF;
+        true
     }
 
     /// The retry timer fired while detached: when to fire next, after the client tried
