@@ -523,6 +523,16 @@ async fn net1_run(
     ((clients as u64 * requests) as f64 / elapsed.as_secs_f64(), per_client)
 }
 
+/// Requests of one timed 1-in-flight run, and of the untimed run before it.
+const RTT_REQUESTS: u64 = 5_000;
+const RTT_WARM_UP: u64 = 1_000;
+
+/// One timed 1-in-flight run against `server` after an untimed one; rpcs/s.
+async fn net1_rtt(node: &Node, server: &Pid, run: usize) -> f64 {
+    net1_run(node, server, 1, RTT_WARM_UP, 1, &format!("rtt-warm-{run}")).await;
+    net1_run(node, server, 1, RTT_REQUESTS, 1, &format!("rtt-{run}")).await.0
+}
+
 /// NET-1 in all its shapes, each run interleaved so the machine's load hits them alike:
 /// libprocess-rs across two OS processes (nodes with one I/O thread, the default, and
 /// single-threaded nodes, `io_threads = 0`), the raw-socket baseline across two OS
@@ -547,10 +557,19 @@ async fn net1_report(report: &mut String, arbiters: &[actix_rt::Arbiter], runs: 
         f.totals_st
             .push(net1_run(&node_st, &echo_st.pid, 8, 10_000, 250, &format!("{run}")).await.0);
         f.raw_totals.push(raw::run(raw_server.address, 8, 10_000, 250).await);
-        f.rtts.push(net1_run(&node, &echo.pid, 1, 5_000, 1, &format!("rtt-{run}")).await.0);
-        f.rtts_st
-            .push(net1_run(&node_st, &echo_st.pid, 1, 5_000, 1, &format!("rtt-{run}")).await.0);
-        f.raw_rtts.push(raw::run(raw_server.address, 1, 5_000, 1).await);
+        // 1 in flight: the three shapes in an order that turns run by run, each after an
+        // untimed run of its own shape. Whichever shape ran first after the 8 x 250 bursts
+        // lost about a quarter of its rate, the raw socket too (docs/benchmarks.md, NET-1).
+        for shape in 0..3 {
+            match (shape + run) % 3 {
+                0 => f.rtts.push(net1_rtt(&node, &echo.pid, run).await),
+                1 => f.rtts_st.push(net1_rtt(&node_st, &echo_st.pid, run).await),
+                _ => {
+                    raw::run(raw_server.address, 1, RTT_WARM_UP, 1).await;
+                    f.raw_rtts.push(raw::run(raw_server.address, 1, RTT_REQUESTS, 1).await)
+                }
+            }
+        }
         f.local.push(net1_run(&node, local_echo.pid(), 8, 10_000, 250, &format!("l{run}")).await.0);
         eprintln!(
             "NET-1 run {run}: 8x250 {} / single-threaded {} (raw {}), 1 in flight {} / single-threaded {} (raw {}), in one process {} rpcs/s",
@@ -594,7 +613,7 @@ impl Net1Figures {
             are this process's node, 8 client processes x 10,000 requests, 250 in flight each; the request body is \
             3 bytes (`Ping {{ payload: \"1\" }}` encodes to `12 01 31`), the answer a `Pong` of 3 bytes. Every message is a \
             full libprocess HTTP request; both nodes being libprocess-rs, one persistent connection carries both directions and nothing is answered (docs/libprocess.md, \"Messages both ways on one connection\"; with an Apache libprocess peer: one connection per direction, each message answered `202`). \
-            1 in flight: 1 client, 5,000 requests. Both nodes run either with one I/O thread (the default: sockets on \
+            1 in flight: 1 client, 5,000 requests, after an untimed 1,000 of the same shape; the three 1-in-flight shapes (two node kinds, raw socket) take turns at going first after the 8 x 250 runs. Both nodes run either with one I/O thread (the default: sockets on \
             the I/O thread, processes on their arbiter) or single-threaded (`NodeConfig::io_threads = 0`, \
             `libprocess-echo --io_threads=0`: sockets served on the arbiter that runs the processes). *Raw socket*: the same request and answer bytes over a plain tokio TCP \
             ping-pong against this bench binary in its own OS process (`--raw-echo-server`, 1 thread), one connection per \
