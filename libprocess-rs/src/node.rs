@@ -581,17 +581,34 @@ impl Node {
         self.inner.links.lock().remove(linker, linkee);
     }
 
-    /// Offers the inbound plain connection `socket` from the node at `peer` to carry this
-    /// node's messages to `peer` (`net::duplex`): the sender that keeps it in use, or
-    /// `None` when declined.
+    /// Offers the inbound plain connection `socket` from the node at `peer`, with the
+    /// peer's `token`, to carry this node's messages to `peer` once the peer vouches for
+    /// the token (`net::duplex`): the sender that keeps it in use, or `None` when
+    /// declined.
     pub(crate) fn adopt_connection(
         &self,
         peer: SocketAddr,
+        token: u128,
         socket: std::net::TcpStream,
     ) -> Option<tokio::sync::oneshot::Sender<()>> {
         match &*self.inner.transport.read() {
-            Some(Transport::Tcp(tcp)) => tcp.adopt(self, peer, socket),
+            Some(Transport::Tcp(tcp)) => tcp.adopt(self, peer, token, socket),
             _ => None,
+        }
+    }
+
+    /// Whether this node vouches for the duplex check `name` with `body` from the node at
+    /// `asker`, over a connection from `client` (`net::duplex`).
+    pub(crate) fn vouches_for(
+        &self,
+        name: &crate::message::MessageName,
+        body: &[u8],
+        asker: SocketAddr,
+        client: std::net::IpAddr,
+    ) -> bool {
+        match &*self.inner.transport.read() {
+            Some(Transport::Tcp(tcp)) => tcp.vouches(name, body, asker, client),
+            _ => false,
         }
     }
 

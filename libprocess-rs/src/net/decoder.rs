@@ -57,9 +57,11 @@ pub(crate) struct MessageRequest<'a> {
     pub(crate) from: Option<&'a [u8]>,
     /// The first `User-Agent` value, raw.
     pub(crate) user_agent: Option<&'a [u8]>,
-    /// The request carries `Libprocess-Duplex` (any value): the sending libprocess-rs node
-    /// reads messages back on this connection (`net::duplex`).
-    pub(crate) duplex: bool,
+    /// The request's `Libprocess-Duplex` token, when it carries one (32 hex digits): the
+    /// sending libprocess-rs node reads messages back on this connection, and will vouch
+    /// for the token when asked at its own address (`net::duplex`). Another value (an
+    /// older node's `1`) offers nothing.
+    pub(crate) duplex: Option<u128>,
     /// Where the body is.
     pub(crate) body: BodyAt,
     /// Bytes the whole request takes, head and body.
@@ -93,7 +95,7 @@ pub(crate) struct LastHead {
     path: Range<usize>,
     from: Option<Range<usize>>,
     user_agent: Option<Range<usize>>,
-    duplex: bool,
+    duplex: Option<u128>,
     framing: Framing,
 }
 
@@ -270,7 +272,7 @@ enum Framing {
 struct MessageHeaders<'a> {
     from: Option<&'a [u8]>,
     user_agent: Option<&'a [u8]>,
-    duplex: bool,
+    duplex: Option<u128>,
     framing: Framing,
 }
 
@@ -280,7 +282,7 @@ impl<'a> MessageHeaders<'a> {
     /// keep-alive), or its framing is not one this decoder reads (repeated or conflicting
     /// length headers, a coding other than `chunked`, a length over the body bound).
     fn read(headers: &[httparse::Header<'a>], limits: &Limits) -> Option<MessageHeaders<'a>> {
-        let (mut from, mut user_agent, mut duplex) = (None, None, false);
+        let (mut from, mut user_agent, mut duplex) = (None, None, None);
         let (mut length, mut chunked, mut framing_headers) = (None, false, 0);
         let mut bytes = 0;
         for header in headers {
@@ -306,7 +308,7 @@ impl<'a> MessageHeaders<'a> {
                     return None;
                 }
             } else if name.eq_ignore_ascii_case("libprocess-duplex") {
-                duplex = true;
+                duplex = duplex.or(super::duplex::parse_token(value));
             } else if name.eq_ignore_ascii_case("connection") {
                 if !value.eq_ignore_ascii_case(b"keep-alive") {
                     return None;
@@ -500,6 +502,7 @@ mod tests {
             message("Content-Length: 2\r\n\r\nh"),
             message("\r\n"),
             message("Libprocess-Duplex: 1\r\n\r\n"),
+            message("Libprocess-Duplex: 0123456789abcdef0123456789ABCDEF\r\n\r\n"),
             b"GET /version HTTP/1.1\r\n\r\n".to_vec(),
         ];
         buffers.extend((0..chunked.len()).map(|cut| chunked[..cut].to_vec()));

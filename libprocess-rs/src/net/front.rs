@@ -38,6 +38,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::Instant;
 
 use super::decoder::{self, BodyAt, Decoded, Limits, MessageRequest};
+use super::duplex;
 use super::placement::{Go, Placement};
 use crate::mailbox::Mailbox;
 use crate::message::{Body, Connection, Envelope, MessageName};
@@ -83,10 +84,10 @@ pub(super) enum Ended {
     /// The connection is better served on another thread ([`Placement`]): the state in
     /// the [`MessageConn`] goes with it, and the loop resumes there.
     Move(Go),
-    /// Its first request offers it for messages back to the node at this address
-    /// (`duplex`): the server decides ([`MessageConn::duplex`]) and resumes the loop,
-    /// which then serves that request.
-    Offered(SocketAddr),
+    /// Its first request offers it for messages back to the node at this address, with
+    /// this token (`duplex`): the server decides ([`MessageConn::duplex`]) and resumes
+    /// the loop, which then serves that request.
+    Offered(SocketAddr, u128),
 }
 
 /// Whether a connection carries messages both ways (`duplex`).
@@ -140,7 +141,7 @@ pub(super) async fn serve_messages<S: AsyncRead + AsyncWrite + Unpin>(
     let mut conn = MessageConn::new(via, Placement::fixed());
     match conn.serve(stream, node, config).await {
         Ended::Http(unserved) => Some(unserved),
-        Ended::Closed | Ended::Move(_) | Ended::Offered(_) => None,
+        Ended::Closed | Ended::Move(_) | Ended::Offered(..) => None,
     }
 }
 
@@ -214,7 +215,7 @@ impl MessageConn {
                 Served::Other => {
                     return Ended::Http(std::mem::take(&mut self.buffer).freeze());
                 }
-                Served::Offered(peer) => return Ended::Offered(peer),
+                Served::Offered(peer, token) => return Ended::Offered(peer, token),
             };
             if let Some(go) = self.placement.go.take() {
                 // The timer belongs to this runtime's wheel.
@@ -327,8 +328,8 @@ enum Served {
     /// The buffer starts with a request that is hyper's.
     Other,
     /// The buffer starts with the connection's first request, which offers it for
-    /// messages back to the node at this address; not served yet.
-    Offered(SocketAddr),
+    /// messages back to the node at this address, with this token; not served yet.
+    Offered(SocketAddr, u128),
 }
 
 /// Serves every whole message at the start of `buffer`, appending their answers; sets
@@ -363,8 +364,8 @@ fn serve_buffered(
                 if *duplex == Duplex::Open {
                     // Only the first request may offer the connection.
                     *duplex = Duplex::Never;
-                    if let (true, Some(Ok((from, ..)))) = (request.duplex, &resolved) {
-                        return Served::Offered(from.address());
+                    if let (Some(token), Some(Ok((from, ..)))) = (request.duplex, &resolved) {
+                        return Served::Offered(from.address(), token);
                     }
                 }
                 (resolved, request.body, request.len)
@@ -383,13 +384,22 @@ fn serve_buffered(
                         Bytes::from(decoder::gather_chunks(&request, start, total))
                     }
                 };
-                let envelope =
-                    Envelope { from, to, name, body: Body::Encoded(body), via: Some(via) };
-                let delivered = match mailbox {
-                    Some(mailbox) => node.deliver_to(&*mailbox, envelope),
-                    None => node.deliver(envelope),
-                };
-                crate::router::delivery_answer(delivered)
+                if to.id() == duplex::CHECK_ID {
+                    // A node asks whether this node offered it a connection (`duplex`).
+                    if node.vouches_for(&name, &body, from.address(), via.peer.ip()) {
+                        (StatusCode::ACCEPTED, "")
+                    } else {
+                        (StatusCode::NOT_FOUND, "not offered")
+                    }
+                } else {
+                    let envelope =
+                        Envelope { from, to, name, body: Body::Encoded(body), via: Some(via) };
+                    let delivered = match mailbox {
+                        Some(mailbox) => node.deliver_to(&*mailbox, envelope),
+                        None => node.deliver(envelope),
+                    };
+                    crate::router::delivery_answer(delivered)
+                }
             }
             (Some(node), Some(Err(error))) => {
                 node.stats().bad_requests.inc();

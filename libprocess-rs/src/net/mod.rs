@@ -141,6 +141,7 @@ impl Tcp {
             io: handle.clone(),
             config: config.clone(),
             stop: stop.subscribe(),
+            tokens: Default::default(),
         });
         let tcp = Tcp {
             runtime: Mutex::new(runtime),
@@ -221,15 +222,28 @@ impl Tcp {
         }
     }
 
-    /// Takes an inbound plain connection from the node at `peer` as the node's connection
-    /// to it (`duplex`); `None` when the node has one already or never does this.
+    /// Takes an inbound plain connection from the node at `peer`, offered with `token`, as
+    /// the node's connection to it once `peer` vouches for the token (`duplex`); `None`
+    /// when the node has one already or never does this.
     pub(crate) fn adopt(
         &self,
         node: &Node,
         peer: SocketAddr,
+        token: u128,
         socket: std::net::TcpStream,
     ) -> Option<tokio::sync::oneshot::Sender<()>> {
-        self.outbound.adopt(node, peer, socket)
+        self.outbound.adopt(node, peer, token, socket)
+    }
+
+    /// Whether this node vouches for a duplex check (`duplex::answer_check`).
+    pub(crate) fn vouches(
+        &self,
+        name: &crate::message::MessageName,
+        body: &[u8],
+        asker: SocketAddr,
+        client: std::net::IpAddr,
+    ) -> bool {
+        self.outbound.vouches(name, body, asker, client)
     }
 
     /// Makes sure a connection to `peer` exists (for links).

@@ -131,41 +131,62 @@ impl Outbound {
         conn
     }
 
-    /// Takes the inbound plain connection `socket` from the node at `peer` as this node's
-    /// connection to `peer` (`duplex`): `None` when there is one already, or when this
-    /// node's connections never carry messages both ways. Else the connection's writer
-    /// runs until the returned sender is dropped (the connection's reading has ended) or
-    /// the connection is replaced.
+    /// Takes the inbound plain connection `socket` from the node at `peer`, offered with
+    /// `token`, as this node's connection to `peer` once `peer` vouches for the token
+    /// (`duplex`): `None` when there is a connection to `peer` already, or when this
+    /// node's connections never carry messages both ways. Else what this node sends to
+    /// `peer` waits until `peer` answers; vouched for, it is written to `socket` until
+    /// the returned sender is dropped (the connection's reading has ended) or the
+    /// connection is replaced; not, to a connection of this node's own, as for a peer
+    /// that offers nothing.
     pub(crate) fn adopt(
         self: &Arc<Self>,
         node: &Node,
         peer: SocketAddr,
+        token: u128,
         socket: std::net::TcpStream,
     ) -> Option<tokio::sync::oneshot::Sender<()>> {
-        self.replies.as_ref()?;
+        let replies = self.replies.clone()?;
         let mut conns = self.conns.lock();
         if conns.contains_key(&peer) {
             return None;
         }
-        let writer = {
-            let _runtime = self.handle.enter();
-            Arc::new(WriteSocket::writable_only(socket).ok()?)
-        };
         let conn = self.new_conn(node);
-        conn.pipe.connected(writer.clone(), false);
         let ending = self.ending(node, peer, &conn);
         let (alive, mut ended) = tokio::sync::oneshot::channel::<()>();
-        let running = conn.pipe.clone();
+        let (pipe, own, timeout) = (conn.pipe.clone(), node.address(), self.connect_timeout);
+        let weak = node.downgrade();
         self.handle.spawn(async move {
-            let result = tokio::select! {
-                result = drive_plain(&writer, &running) => result,
-                _ = &mut ended => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed")),
+            let vouched = tokio::select! {
+                vouched = duplex::verify(peer, own, token, timeout) => vouched,
+                _ = &mut ended => false,
             };
-            // The reading side owns the socket: dropping this descriptor shuts nothing down.
+            let result = if vouched {
+                adopted(socket, &pipe, ended).await
+            } else {
+                tracing::debug!(%peer, "duplex offer not vouched for: opening a connection");
+                // The server keeps its own descriptor: this one shuts nothing down.
+                drop(socket);
+                run_connection(peer, &pipe, timeout, None, Some((replies, weak))).await
+            };
             ending.end(result);
         });
         conns.insert(peer, conn);
         Some(alive)
+    }
+
+    /// Whether this node offered a connection with the token a duplex check carries to the
+    /// node that asks (`duplex::answer_check`); never on a node that offers none.
+    pub(crate) fn vouches(
+        &self,
+        name: &crate::message::MessageName,
+        body: &[u8],
+        asker: SocketAddr,
+        client: std::net::IpAddr,
+    ) -> bool {
+        self.replies
+            .as_ref()
+            .is_some_and(|replies| duplex::answer_check(&replies.tokens, name, body, asker, client))
     }
 
     fn new_conn(&self, node: &Node) -> Conn {
@@ -264,8 +285,9 @@ struct PipeState {
     socket: Option<Arc<WriteSocket>>,
     /// The connection is gone or replaced: further messages are dropped.
     closed: bool,
-    /// The first message written, by whichever writer, carries `duplex::MARK`.
-    mark: bool,
+    /// The first message written, by whichever writer, carries `duplex::mark` with this
+    /// token.
+    mark: Option<u128>,
 }
 
 impl Pipe {
@@ -275,7 +297,7 @@ impl Pipe {
             busy: true,
             socket: None,
             closed: false,
-            mark: false,
+            mark: None,
         };
         Pipe { state: Mutex::new(state), wake: Notify::new(), capacity, full, dropped }
     }
@@ -310,8 +332,11 @@ impl Pipe {
         let mut state = self.state.lock();
         let idle = !state.busy && !state.closed && state.queue.is_empty();
         let mut batch = Batch { messages: messages.into(), bytes: 0 };
-        if idle && state.socket.is_some() && std::mem::take(&mut state.mark) {
-            batch.mark_duplex();
+        if idle
+            && state.socket.is_some()
+            && let Some(token) = state.mark.take()
+        {
+            batch.mark_duplex(token);
         }
         if let (true, Some(socket)) = (idle, state.socket.as_ref()) {
             // Under the lock: no other sender and no writer can write in between. An error
@@ -344,15 +369,15 @@ impl Pipe {
                 break;
             }
         }
-        if std::mem::take(&mut state.mark) {
-            batch.mark_duplex();
+        if let Some(token) = state.mark.take() {
+            batch.mark_duplex(token);
         }
         Ok(Some(batch))
     }
 
     /// The socket is connected plain: idle senders may write to it from now on; with
-    /// `mark`, the first message written carries `duplex::MARK`.
-    fn connected(&self, socket: Arc<WriteSocket>, mark: bool) {
+    /// `mark`, the first message written carries `duplex::mark` with that token.
+    fn connected(&self, socket: Arc<WriteSocket>, mark: Option<u128>) {
         let mut state = self.state.lock();
         state.socket = Some(socket);
         state.mark = mark;
@@ -403,15 +428,16 @@ impl Batch {
         write(&slices)
     }
 
-    /// Adds `duplex::MARK` to the head of the first message, after its request line.
-    fn mark_duplex(&mut self) {
+    /// Adds `duplex::mark` with `token` to the head of the first message, after its
+    /// request line.
+    fn mark_duplex(&mut self, token: u128) {
         let Some(first) = self.messages.pop_front() else { return };
         let Some(line) = first.windows(2).position(|pair| pair == b"\r\n") else {
             return self.messages.push_front(first);
         };
         let (line, rest) = (first.slice(..line + 2), first.slice(line + 2..));
         self.messages.push_front(rest);
-        self.messages.push_front(Bytes::from_static(duplex::MARK));
+        self.messages.push_front(duplex::mark(token));
         self.messages.push_front(line);
     }
 
@@ -472,7 +498,9 @@ async fn run_connection(
             let Some((replies, node)) = replies else { return Ok(()) };
             let stream = stream.into_std()?;
             let back = duplex::read_back(&stream, peer, &replies, node)?;
-            run_duplex(WriteSocket::writable_only(stream)?, pipe, back).await
+            // Withdrawn when the connection ends.
+            let issued = replies.tokens.issue(peer);
+            run_duplex(WriteSocket::writable_only(stream)?, pipe, back, issued.token).await
         }
         ClientStream::Plain(stream) => {
             // Split so that the reader is an `AsyncRead`: a short read of answers then
@@ -480,7 +508,7 @@ async fn run_connection(
             let (reader, writer) = stream.into_split();
             let writer = Arc::new(WriteSocket::Half(writer));
             let mut reader_task = tokio::spawn(discard(reader));
-            pipe.connected(writer.clone(), false);
+            pipe.connected(writer.clone(), None);
             let result = tokio::select! {
                 result = drive_plain(&writer, pipe) => result,
                 closed = &mut reader_task => Err(joined(closed)),
@@ -502,13 +530,18 @@ async fn run_connection(
 }
 
 /// Writes an outbound plain connection whose reading side is `back` (`duplex`), its
-/// first message marked, until the pipe closes or the reading side ends.
-async fn run_duplex(writer: WriteSocket, pipe: &Pipe, mut back: ReadBack) -> io::Result<()> {
+/// first message marked with `token`, until the pipe closes or the reading side ends.
+async fn run_duplex(
+    writer: WriteSocket,
+    pipe: &Pipe,
+    mut back: ReadBack,
+    token: u128,
+) -> io::Result<()> {
     // The reading side has a descriptor of its own; this one only writes, and dropping
     // it shuts nothing down: when the peer writes its messages here, the socket stays
     // open for them until the reading side ends; else that ends with `back`.
     let writer = Arc::new(writer);
-    pipe.connected(writer.clone(), true);
+    pipe.connected(writer.clone(), Some(token));
     tokio::select! {
         result = drive_plain(&writer, pipe) => result,
         _ = &mut back.ended => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed")),
@@ -517,6 +550,21 @@ async fn run_duplex(writer: WriteSocket, pipe: &Pipe, mut back: ReadBack) -> io:
 
 fn joined(closed: Result<io::Error, tokio::task::JoinError>) -> io::Error {
     closed.unwrap_or_else(|e| io::Error::other(e.to_string()))
+}
+
+/// Writes the pipe's batches to `socket`, an adopted connection, until the pipe closes
+/// or the connection's reading side ends (`ended`).
+async fn adopted(
+    socket: std::net::TcpStream,
+    pipe: &Pipe,
+    ended: tokio::sync::oneshot::Receiver<()>,
+) -> io::Result<()> {
+    let writer = Arc::new(WriteSocket::writable_only(socket)?);
+    pipe.connected(writer.clone(), None);
+    tokio::select! {
+        result = drive_plain(&writer, pipe) => result,
+        _ = ended => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed")),
+    }
 }
 
 /// Writes the pipe's batches to a plain socket until the pipe closes.

@@ -241,8 +241,8 @@ fn serve_plain(
         let go = match ended {
             front::Ended::Closed => return,
             front::Ended::Move(go) => go,
-            front::Ended::Offered(peer) => {
-                if let Some(adopted) = adopt(&stream, client, peer, &serving) {
+            front::Ended::Offered(peer, token) => {
+                if let Some(adopted) = adopt(&stream, client, peer, token, &serving) {
                     conn.duplex = Duplex::On;
                     serving._adopted = Some(adopted);
                 }
@@ -261,13 +261,14 @@ fn serve_plain(
 }
 
 /// Offers the node the inbound plain connection `stream` from `client`, whose first
-/// message came from a process of the node at `peer`, to carry its messages to `peer`
-/// (`duplex`). Only a peer on the connection's own IP: a message cannot make this node
-/// send another node's messages to it.
+/// message came from a process of the node at `peer` with `token`, to carry its messages
+/// to `peer` once `peer` vouches for the token (`duplex`). Only a peer on the
+/// connection's own IP.
 fn adopt(
     stream: &tokio::net::TcpStream,
     client: SocketAddr,
     peer: SocketAddr,
+    token: u128,
     serving: &Serving,
 ) -> Option<tokio::sync::oneshot::Sender<()>> {
     if peer.ip() != client.ip() || peer.port() == 0 {
@@ -275,7 +276,7 @@ fn adopt(
     }
     let node = serving.node.upgrade().map(Node::from_inner)?;
     let socket = std::os::fd::AsFd::as_fd(stream).try_clone_to_owned().ok()?;
-    node.adopt_connection(peer, socket.into())
+    node.adopt_connection(peer, token, socket.into())
 }
 
 /// Serves the reading side of an outbound plain connection to `peer` that the peer

@@ -22,6 +22,22 @@ fn request(from: &str, to_id: &str, extra: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A token as a libprocess-rs node offers its connection with.
+const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+/// Answers, as the node listening at the claimed address, the one check the node that
+/// was offered a connection makes there (`net::duplex`): `status` (`202`: offered, vouched
+/// for). Returns the check's request.
+async fn answer_check(listener: &TcpListener, status: &str) -> String {
+    let (mut check, _) = within(listener.accept()).await.unwrap();
+    let text = read_until(&mut check, TOKEN).await;
+    check
+        .write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    text
+}
+
 /// Reads from `stream` until `needle` has arrived; returns all that was read.
 async fn read_until(stream: &mut TcpStream, needle: &str) -> String {
     let mut buffer = Vec::new();
@@ -37,20 +53,29 @@ async fn read_until(stream: &mut TcpStream, needle: &str) -> String {
     }
 }
 
-/// A peer that offers its connection (`Libprocess-Duplex` on its first message) gets the
-/// reply on that same connection, as a message request, and no `202`s there.
+/// A peer that offers its connection (`Libprocess-Duplex` on its first message) and
+/// vouches for it when asked at its own address gets the reply on that same connection,
+/// as a message request, and no `202`s there.
 #[actix_rt::test]
 async fn replies_ride_the_connection_the_peer_opened() {
     let node = tcp_node();
     let echo = node.spawn("echo", Echo::default()).unwrap();
-    // The peer's advertised address: it listens, but nothing may connect to it.
+    // The peer's advertised address: the node asks there, once, and opens nothing else.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let from = format!("peer@{}", listener.local_addr().unwrap());
     let mut stream = TcpStream::connect(node.address()).await.unwrap();
     let ping = Ping { seq: 7, payload: Bytes::from_static(b"x") }.encode_to_vec();
-    let mut bytes = request(&from, echo.pid().id(), "Libprocess-Duplex: 1\r\n", &ping);
+    let offer = format!("Libprocess-Duplex: {TOKEN}\r\n");
+    let mut bytes = request(&from, echo.pid().id(), &offer, &ping);
     bytes.extend(request(&from, echo.pid().id(), "", &ping));
     stream.write_all(&bytes).await.unwrap();
+    let check = answer_check(&listener, "202 Accepted").await;
+    assert!(check.starts_with("POST /__duplex__/libprocess.DuplexCheck HTTP/1.1\r\n"), "{check:?}");
+    assert!(
+        check.contains(&format!("Libprocess-From: __duplex__@{}\r\n", node.address())),
+        "{check:?}"
+    );
+    assert!(check.ends_with(&format!("\r\n\r\n{TOKEN}")), "{check:?}");
 
     let pong = "POST /peer/libprocess.testing.Pong HTTP/1.1\r\n";
     let mut text = read_until(&mut stream, pong).await;
@@ -79,8 +104,11 @@ async fn a_peer_without_the_offer_gets_replies_on_a_connection_of_its_own() {
     let (mut replies, _) = within(listener.accept()).await.unwrap();
     let text = read_until(&mut replies, "0\r\n\r\n").await;
     assert!(text.starts_with("POST /peer/libprocess.testing.Pong HTTP/1.1\r\n"), "{text:?}");
-    // A connection of the node's own: it offers it for messages back, as every one.
-    assert!(text.contains("\r\nLibprocess-Duplex: 1\r\n"), "{text:?}");
+    // A connection of the node's own: it offers it for messages back, as every one, with
+    // a token of 32 hex digits.
+    let token = text.split("\r\nLibprocess-Duplex: ").nth(1).expect("an offer");
+    assert!(token.find("\r\n") == Some(32), "{text:?}");
+    assert!(token[..32].bytes().all(|b| b.is_ascii_hexdigit()), "{text:?}");
     let answers = read_until(&mut stream, "\r\n\r\n").await;
     assert!(answers.starts_with("HTTP/1.1 202 Accepted\r\n"), "{answers:?}");
     node.shutdown().await;
@@ -94,11 +122,59 @@ async fn an_offer_from_another_ip_is_declined() {
     let echo = node.spawn("echo", Echo::default()).unwrap();
     let mut stream = TcpStream::connect(node.address()).await.unwrap();
     let ping = Ping { seq: 1, ..Default::default() }.encode_to_vec();
-    let offer = request("peer@10.255.255.1:9", echo.pid().id(), "Libprocess-Duplex: 1\r\n", &ping);
+    let mark = format!("Libprocess-Duplex: {TOKEN}\r\n");
+    let offer = request("peer@10.255.255.1:9", echo.pid().id(), &mark, &ping);
     stream.write_all(&offer).await.unwrap();
     let answers = read_until(&mut stream, "\r\n\r\n").await;
     assert!(answers.starts_with("HTTP/1.1 202 Accepted\r\n"), "{answers:?}");
     node.shutdown().await;
+}
+
+/// An offer the claimed peer does not vouch for is not adopted: whoever connected first
+/// claiming the peer's pid does not receive the node's messages to the peer; they go on
+/// a connection the node opens to the peer's address, and the offered one is answered
+/// nothing.
+#[actix_rt::test]
+async fn an_offer_the_peer_does_not_vouch_for_gets_nothing_back() {
+    let node = tcp_node();
+    let echo = node.spawn("echo", Echo::default()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let from = format!("peer@{}", listener.local_addr().unwrap());
+    let mut forged = TcpStream::connect(node.address()).await.unwrap();
+    let ping = Ping { seq: 7, payload: Bytes::from_static(b"x") }.encode_to_vec();
+    let offer = format!("Libprocess-Duplex: {TOKEN}\r\n");
+    forged.write_all(&request(&from, echo.pid().id(), &offer, &ping)).await.unwrap();
+    answer_check(&listener, "404 Not Found").await;
+    let (mut own, _) = within(listener.accept()).await.unwrap();
+    let text = read_until(&mut own, "0\r\n\r\n").await;
+    assert!(text.starts_with("POST /peer/libprocess.testing.Pong HTTP/1.1\r\n"), "{text:?}");
+    // Nothing came back on the forged connection: not the reply, not a `202` (the
+    // node's next message to the peer also goes on its own connection).
+    forged.write_all(&request(&from, echo.pid().id(), "", &ping)).await.unwrap();
+    read_until(&mut own, "libprocess.testing.Pong").await;
+    drop(forged);
+    node.shutdown().await;
+}
+
+/// The attack the check closes, between real nodes: a client on the peer's IP claims a
+/// process of a live node `there` and offers its connection to `here`; `there` never
+/// issued the token, so the reply to the claimed process reaches the real one.
+#[actix_rt::test]
+async fn a_forged_offer_does_not_divert_a_live_nodes_messages() {
+    let here = tcp_node();
+    let there = tcp_node();
+    let echo = here.spawn("echo", Echo::default()).unwrap();
+    let (victim, mut seen) = probe(&there, "victim");
+    let mut forged = TcpStream::connect(here.address()).await.unwrap();
+    let ping = Ping { seq: 3, ..Default::default() }.encode_to_vec();
+    let offer = format!("Libprocess-Duplex: {TOKEN}\r\n");
+    forged
+        .write_all(&request(&victim.pid().to_string(), echo.pid().id(), &offer, &ping))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut seen).await, Seen::Pong { from: echo.pid().clone(), seq: 3 });
+    here.shutdown().await;
+    there.shutdown().await;
 }
 
 /// Between two nodes the reply rides the requester's connection, and links through it

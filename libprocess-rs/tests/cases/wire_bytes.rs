@@ -93,10 +93,12 @@ async fn answers_404_and_400_like_libprocess() {
 
 /// What we put on the wire is byte for byte what libprocess's MessageEncoder writes, on
 /// one persistent connection, and we never wait for the answers; but for one header on a
-/// connection's first message, `Libprocess-Duplex: 1` (an offer to read messages back on
-/// it, which Apache libprocess ignores like any header it does not know: `net::duplex`).
+/// connection's first message, `Libprocess-Duplex: <token>` (an offer to read messages
+/// back on it, which Apache libprocess ignores like any header it does not know:
+/// `net::duplex`).
 #[actix_rt::test]
 async fn sends_exactly_libprocess_bytes() {
+    const TOKEN: &str = "................................";
     let peer = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let peer_address = peer.local_addr().unwrap();
     let node = tcp_node();
@@ -109,7 +111,7 @@ async fn sends_exactly_libprocess_bytes() {
 
     let (mut socket, _) = within(peer.accept()).await.unwrap();
     let mut expected = format!(
-        "POST /master/libprocess.testing.Ping HTTP/1.1\r\nLibprocess-Duplex: 1\r\nUser-Agent: libprocess/{from}\r\nLibprocess-From: {from}\r\nConnection: Keep-Alive\r\nHost: {peer_address}\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+        "POST /master/libprocess.testing.Ping HTTP/1.1\r\nLibprocess-Duplex: {TOKEN}\r\nUser-Agent: libprocess/{from}\r\nLibprocess-From: {from}\r\nConnection: Keep-Alive\r\nHost: {peer_address}\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
         body.len()
     )
     .into_bytes();
@@ -123,6 +125,11 @@ async fn sends_exactly_libprocess_bytes() {
     );
     let mut received = vec![0u8; expected.len()];
     within(socket.read_exact(&mut received)).await.unwrap();
+    // The token is random: 32 hex digits, compared as such.
+    let at = "POST /master/libprocess.testing.Ping HTTP/1.1\r\nLibprocess-Duplex: ".len();
+    let token = &mut received[at..at + TOKEN.len()];
+    assert!(token.iter().all(u8::is_ascii_hexdigit), "{:?}", String::from_utf8_lossy(token));
+    token.copy_from_slice(TOKEN.as_bytes());
     assert_eq!(String::from_utf8_lossy(&received), String::from_utf8_lossy(&expected));
     node.shutdown().await;
 }
