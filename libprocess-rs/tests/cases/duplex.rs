@@ -177,6 +177,43 @@ async fn a_forged_offer_does_not_divert_a_live_nodes_messages() {
     there.shutdown().await;
 }
 
+/// Established TCP connections to `address` (IPv4, from `/proc/net/tcp`): its listener's
+/// accepted connections, as the kernel sees them.
+fn established_to(address: std::net::SocketAddr) -> usize {
+    let std::net::SocketAddr::V4(v4) = address else { panic!("an IPv4 address") };
+    // `/proc/net/tcp` writes an address as the IP's bytes in host order, then the port.
+    let wanted = format!("{:08X}:{:04X}", u32::from_ne_bytes(v4.ip().octets()), v4.port());
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(2) == Some(&wanted.as_str()) && fields.get(3) == Some(&"01")
+        })
+        .count()
+}
+
+/// Between two live nodes the check passes and one connection carries both ways: the
+/// node that replies opens none to the node that asked (its check's connection is closed
+/// once answered).
+#[actix_rt::test]
+async fn two_nodes_share_one_connection() {
+    let here = tcp_node();
+    let there = tcp_node();
+    let (asker, mut asked) = probe(&here, "asker");
+    let (watcher, mut watched) = probe(&there, "watcher");
+    for seq in 1..4 {
+        here.send(asker.pid(), watcher.pid(), Ping { seq, ..Default::default() });
+        assert_eq!(next(&mut watched).await, Seen::Ping { from: asker.pid().clone(), seq });
+        assert_eq!(next(&mut asked).await, Seen::Pong { from: watcher.pid().clone(), seq });
+    }
+    assert_eq!(established_to(there.address()), 1, "here's connection to there");
+    assert_eq!(established_to(here.address()), 0, "there opened no connection to here");
+    here.shutdown().await;
+    there.shutdown().await;
+}
+
 /// Between two nodes the reply rides the requester's connection, and links through it
 /// still break both ways: each side's linked process gets `exited` when the other node
 /// goes, whichever opened the connection.
