@@ -374,9 +374,21 @@ impl<P: Process> Inbox<P> {
             }
             waiting.closed = true;
             waiting.parked = None;
-            std::mem::take(&mut waiting.items)
+            // Usually nothing waits (the process stopped from its last item): the queue
+            // keeps its buffer, freed with it, and nothing is drained. Draining two empty
+            // deques cost ~150 instructions per process (ACT-2).
+            if waiting.items.is_empty() {
+                None
+            } else {
+                Some(std::mem::take(&mut waiting.items))
+            }
         };
-        for delivery in self.batch.drain(..).chain(items) {
+        if !self.batch.is_empty() {
+            for delivery in self.batch.drain(..) {
+                self.queue.count_handled(delivery.item.kind());
+            }
+        }
+        for delivery in items.into_iter().flatten() {
             self.queue.count_handled(delivery.item.kind());
         }
     }
