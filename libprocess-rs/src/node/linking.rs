@@ -76,7 +76,6 @@ impl Node {
         self.inner.links.lock().remove(linker, linkee);
     }
 
-
     /// The connection to `peer` broke (or could not be made): every process linked to a
     /// process there gets `exited`, as in libprocess.
     pub(crate) fn connection_broken(&self, peer: SocketAddr) {
@@ -104,13 +103,17 @@ impl Node {
             (linked || links.unregistered_linkers)
                 .then(|| links.remove_process(pid, self.inner.address))
         };
-        for linker in linkers.into_iter().flatten() {
-            self.post_event(&linker, Event::Exited(pid.clone()));
+        if let Some(linkers) = linkers {
+            for linker in linkers {
+                self.post_event(&linker, Event::Exited(pid.clone()));
+            }
         }
-        let waiters = if waited { self.inner.waiters.lock().remove(pid) } else { None };
-        for waiter in waiters.into_iter().flatten() {
-            let _ = waiter.send(());
+        if waited {
+            // Taken out first: the waiters are woken with the lock released.
+            let waiters = self.inner.waiters.lock().remove(pid);
+            for waiter in waiters.unwrap_or_default() {
+                let _ = waiter.send(());
+            }
         }
     }
-
 }
