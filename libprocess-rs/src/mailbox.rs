@@ -172,8 +172,9 @@ pub(crate) struct Queue<P: Process> {
 
 /// The items a mailbox's buffer is allocated for when the mailbox is made: what the
 /// first `push_back` would grow an unallocated buffer to (`RawVec`'s first capacity: 4
-/// items, 1 above 1 KB), so the memory is what it was. Nearly every process is sent
-/// something; allocating on the first send instead went through the growth path, ~120
+/// items, 1 above 1 KB), so a process that is sent anything holds what it held before;
+/// one sent nothing now holds that buffer too, but nearly every process is sent
+/// something. Allocating on the first send instead went through the growth path, ~120
 /// instructions more per short-lived process (ACT-2), and checking for a missing buffer
 /// on every send cost ~4 per message (ACT-1).
 fn first_buffer_capacity<P: Process>() -> usize {

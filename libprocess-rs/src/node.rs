@@ -74,8 +74,8 @@ pub(crate) struct ProcessEntry {
     routes: Vec<RouteEntry>,
     /// Set (under the link table's lock) once a link names this process, as linker or
     /// linkee. A process that never linked and was never linked to leaves the link
-    /// table untouched when it terminates: most processes (ACT-2's ephemeral ones,
-    /// a scheduler driver's helpers) skip two lookups of their pid there.
+    /// table untouched when it terminates: it skips two lookups of its pid there
+    /// (ACT-2's ephemeral processes are such).
     linked: bool,
     /// Set (under the waiters' lock) once [`Node::wait`] waits for this process: only
     /// then does its termination look for waiters to wake.
