@@ -13,6 +13,7 @@
 //!   node's own counters;
 //! - `links`: the link table (who is told `exited` when a process or a connection
 //!   goes), with [`LinkMode`];
+//! - `linking`: linking, unlinking and terminations, the node's side of that table;
 //! - `tests`: unit tests.
 
 use std::collections::HashMap;
@@ -42,6 +43,7 @@ use crate::sim::SimNetwork;
 use crate::tls::TlsConfig;
 
 mod config;
+mod linking;
 mod links;
 
 pub use config::NodeConfig;
@@ -70,6 +72,14 @@ struct RouteEntry {
 pub(crate) struct ProcessEntry {
     pub(crate) mailbox: Arc<dyn Mailbox>,
     routes: Vec<RouteEntry>,
+    /// Set (under the link table's lock) once a link names this process, as linker or
+    /// linkee. A process that never linked and was never linked to leaves the link
+    /// table untouched when it terminates: it skips two lookups of its pid there
+    /// (ACT-2's ephemeral processes are such).
+    linked: bool,
+    /// Set (under the waiters' lock) once [`Node::wait`] waits for this process: only
+    /// then does its termination look for waiters to wake.
+    waited: bool,
 }
 
 pub(crate) enum Transport {
@@ -347,7 +357,12 @@ impl Node {
             }
             Entry::Vacant(entry) => {
                 let queue = Queue::<P>::new(capacity);
-                entry.insert(ProcessEntry { mailbox: queue.clone(), routes: Vec::new() });
+                entry.insert(ProcessEntry {
+                    mailbox: queue.clone(),
+                    routes: Vec::new(),
+                    linked: false,
+                    waited: false,
+                });
                 let inbox = Inbox::new(queue.clone());
                 Ok((ProcessRef::new(pid, queue, self.inner.clock.clone()), inbox))
             }
@@ -541,8 +556,11 @@ impl Node {
     pub async fn wait(&self, pid: &Pid) {
         let rx = {
             let mut waiters = self.inner.waiters.lock();
-            if !self.inner.processes.contains_key(pid.id()) {
-                return;
+            match self.inner.processes.get_mut(pid.id()) {
+                // Before the waiter is in the list, but under its lock: a termination
+                // that sees the flag takes the lock after us, and finds the waiter.
+                Some(mut entry) => entry.waited = true,
+                None => return,
             }
             let (tx, rx) = oneshot::channel();
             waiters.entry(pid.clone()).or_default().push(tx);
@@ -550,35 +568,6 @@ impl Node {
         };
         // An error means the waiter list was dropped with the node: terminated too.
         let _ = rx.await;
-    }
-
-    /// Links `linker` (on this node) to `linkee`.
-    pub fn link(&self, linker: &Pid, linkee: &Pid, mode: LinkMode) {
-        if linkee.address() == self.inner.address {
-            let alive = {
-                let mut links = self.inner.links.lock();
-                let alive = self.inner.processes.contains_key(linkee.id());
-                if alive {
-                    links.add_local(linker, linkee);
-                }
-                alive
-            };
-            if !alive {
-                self.post_event(linker, Event::Exited(linkee.clone()));
-            }
-            return;
-        }
-        self.inner.links.lock().add_remote(linker, linkee);
-        match &*self.inner.transport.read() {
-            Some(Transport::Tcp(tcp)) => tcp.connect(self, linkee.address(), mode),
-            Some(Transport::Sim(sim)) => sim.connect(self, linkee.address()),
-            None => {}
-        }
-    }
-
-    /// Removes the link from `linker` to `linkee`.
-    pub fn unlink(&self, linker: &Pid, linkee: &Pid) {
-        self.inner.links.lock().remove(linker, linkee);
     }
 
     /// Offers the inbound plain connection `socket` from the node at `peer`, with the
@@ -609,33 +598,6 @@ impl Node {
         match &*self.inner.transport.read() {
             Some(Transport::Tcp(tcp)) => tcp.vouches(name, body, asker, client),
             _ => false,
-        }
-    }
-
-    /// The connection to `peer` broke (or could not be made): every process linked to a
-    /// process there gets `exited`, as in libprocess.
-    pub(crate) fn connection_broken(&self, peer: SocketAddr) {
-        let linkees = self.inner.links.lock().remove_peer(peer);
-        for (linkee, linkers) in linkees {
-            for linker in linkers {
-                self.post_event(&linker, Event::Exited(linkee.clone()));
-            }
-        }
-    }
-
-    /// Called by a process's actor when it has stopped.
-    pub(crate) fn process_terminated(&self, pid: &Pid) {
-        if let Some((_, entry)) = self.inner.processes.remove(pid.id()) {
-            // Senders that cached this mailbox look the id up again from now on.
-            entry.mailbox.mark_dead();
-        }
-        let linkers = self.inner.links.lock().remove_process(pid, self.inner.address);
-        for linker in linkers {
-            self.post_event(&linker, Event::Exited(pid.clone()));
-        }
-        let waiters = self.inner.waiters.lock().remove(pid).unwrap_or_default();
-        for waiter in waiters {
-            let _ = waiter.send(());
         }
     }
 

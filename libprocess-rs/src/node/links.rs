@@ -39,6 +39,10 @@ pub(super) struct Links {
     /// terminating process leaves every link it made in time proportional to its own links,
     /// not to every link on the node (libprocess MESOS-2182).
     pub(super) linkees: PidMap<PidSet>,
+    /// Set once a linker of this node's address that was no process here made a link
+    /// (see `Node::mark_linker`): from then on every termination looks its pid up here,
+    /// whatever its process's flags say.
+    pub(super) unregistered_linkers: bool,
 }
 
 impl Links {
