@@ -14,9 +14,9 @@ use libprocess::duration::{format_duration, parse_duration};
 
 use crate::launch::MasterOptions;
 
-/// `--raft_tick`'s default, for benches and embedders that build a master without
-/// parsing flags, so they run the timing `mesos-master` runs.
-pub const DEFAULT_RAFT_TICK: Duration = Duration::from_millis(50);
+/// `--raft_tick`'s default, which a master built without parsing flags
+/// (`MasterOptions::with_id`) runs too: the registrar's ([`mesos_registrar::DEFAULT_TICK`]).
+pub const DEFAULT_RAFT_TICK: Duration = mesos_registrar::DEFAULT_TICK;
 
 /// Where the registry (agents admitted, unreachable, gone; weights) is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

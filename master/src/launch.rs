@@ -95,7 +95,7 @@ impl MasterOptions {
             weights: Vec::new(),
             roles: None,
             agent_reregister_timeout: Duration::from_secs(600),
-            raft_tick: Duration::from_millis(100),
+            raft_tick: crate::flags::DEFAULT_RAFT_TICK,
             raft_election_ticks: 5,
             flags: Vec::new(),
             seed: 0,

@@ -51,7 +51,7 @@ use crate::{Applied, RegistrarError, RegistryError, RegistryOperation, RegistryS
 
 mod membership;
 
-/// How the driver is set up. Defaults: 100 ms ticks (set by the shell), elections after
+/// How the driver is set up. Defaults: ticks of `DEFAULT_TICK` (set by the shell), elections after
 /// 5-9 ticks without a leader, heartbeats every tick.
 #[derive(Debug, Clone)]
 pub struct DriverConfig {

@@ -46,12 +46,17 @@ pub struct RaftRegistrarConfig {
     pub seed: Option<u64>,
 }
 
+/// The raft tick everything defaults to: `mesos-master --raft_tick`, a master built
+/// without flags, and a registrar built with [`RaftRegistrarConfig::new`].
+pub const DEFAULT_TICK: Duration = Duration::from_millis(50);
+
 impl RaftRegistrarConfig {
-    /// Defaults: 100 ms ticks, elections after 500-900 ms, heartbeats every 100 ms.
+    /// Defaults: 50 ms ticks ([`DEFAULT_TICK`]), elections after 5-9 ticks without a
+    /// leader (250-450 ms), heartbeats every tick.
     pub fn new(masters: Vec<SocketAddr>) -> RaftRegistrarConfig {
         RaftRegistrarConfig {
             masters,
-            tick: Duration::from_millis(100),
+            tick: DEFAULT_TICK,
             election_ticks: 5,
             heartbeat_ticks: 1,
             snapshot_interval: 1000,

@@ -70,7 +70,7 @@ use libprocess::Pid;
 
 pub use driver::{DriverConfig, DriverOutput, RaftDriver, RaftStatus};
 pub use error::{RegistrarError, RegistryError};
-pub use handle::{RaftRegistrar, RaftRegistrarConfig, raft_peers};
+pub use handle::{DEFAULT_TICK, RaftRegistrar, RaftRegistrarConfig, raft_peers};
 pub use members::Group;
 pub use memory::InMemoryRegistrar;
 pub use messages::RaftMessage;

@@ -70,9 +70,9 @@ fn start_master(
     id: String,
     election_ticks: usize,
 ) -> (Node, Master) {
+    // `mesos-master`'s own default tick (`RaftRegistrarConfig::new`'s), so elections
+    // take what they take for users.
     let mut config = RaftRegistrarConfig::new(addresses);
-    // `mesos-master`'s own default tick, so elections take what they take for users.
-    config.tick = mesos_master::flags::DEFAULT_RAFT_TICK;
     config.election_ticks = election_ticks;
     let registrar = RaftRegistrar::open(&node, config, dir).expect("registrar");
     let mut options = MasterOptions::with_id(id);
