@@ -50,7 +50,7 @@ pub fn decode_varint(buf: &mut impl Buf) -> Result<u64, DecodeError> {
 
 /// Upstream's `decode_varint`, for the varints the inline path above leaves.
 #[inline(never)]
-fn decode_varint_multi(buf: &mut impl Buf) -> Result<u64, DecodeError> {
+pub(crate) fn decode_varint_multi(buf: &mut impl Buf) -> Result<u64, DecodeError> {
     let bytes = buf.chunk();
     let len = bytes.len();
     if len == 0 {
