@@ -1006,8 +1006,14 @@ pub mod message {
         // will stay, at the end of the list, rather than built on the stack and moved in
         // (a copy of the whole struct per element); on error it is taken off again, so
         // the list is what upstream leaves: the elements before it.
-        reserve_one(messages);
-        messages.push(M::default());
+        if messages.len() < messages.capacity() {
+            // Room known here, so `push` has no growth path to keep the element across
+            // and writes it into the buffer directly.
+            messages.push(M::default());
+        } else {
+            reserve_one(messages);
+            messages.push(M::default());
+        }
         let Some(msg) = messages.last_mut() else {
             unreachable!("an element was just pushed")
         };
