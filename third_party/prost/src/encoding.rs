@@ -187,7 +187,12 @@ where
     M: FnMut(&mut T, &mut B, DecodeContext) -> Result<(), DecodeError>,
     B: Buf,
 {
-    let len = decode_varint(buf)?;
+    // mesos-rs change (third_party/prost/README.md): `decode_varint`, its two paths
+    // joined after the `?`.
+    let len = match varint::decode_varint_one_byte(buf) {
+        Some(len) => len,
+        None => varint::decode_varint_multi(buf)?,
+    };
     let remaining = buf.remaining();
     if len > remaining as u64 {
         return Err(DecodeErrorKind::BufferUnderflow.into());
@@ -286,7 +291,12 @@ fn merge_packed_varints<T, B: Buf>(
     buf: &mut B,
     convert: impl Fn(u64) -> T,
 ) -> Result<(), DecodeError> {
-    let len = decode_varint(buf)?;
+    // mesos-rs change (third_party/prost/README.md): `decode_varint`, its two paths
+    // joined after the `?`.
+    let len = match varint::decode_varint_one_byte(buf) {
+        Some(len) => len,
+        None => varint::decode_varint_multi(buf)?,
+    };
     let remaining = buf.remaining();
     if len > remaining as u64 {
         return Err(DecodeErrorKind::BufferUnderflow.into());
