@@ -176,7 +176,12 @@ fn try_message(input: TokenStream) -> Result<TokenStream, Error> {
                 #(#encode)*
             }
 
+            // mesos-rs change (third_party/prost-derive/README.md): inlined into the
+            // vendored runtime's field loops (`encoding::message::merge_fields`, one per
+            // message type, and `Message::merge`), so a nested message costs one call
+            // rather than one per field.
             #[allow(unused_variables)]
+            #[inline(always)]
             fn merge_field(
                 &mut self,
                 tag: u32,

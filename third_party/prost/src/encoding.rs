@@ -441,6 +441,7 @@ macro_rules! varint {
                 }
             }
 
+            #[inline(always)]
             pub fn merge_repeated(
                 wire_type: WireType,
                 values: &mut Vec<$ty>,
@@ -965,6 +966,7 @@ pub mod message {
         msg.encode_raw(buf);
     }
 
+    #[inline(always)]
     pub fn merge<M, B>(
         wire_type: WireType,
         msg: &mut M,
@@ -977,20 +979,49 @@ pub mod message {
     {
         check_wire_type(WireType::LengthDelimited, wire_type)?;
         ctx.limit_reached()?;
-        merge_loop(
-            msg,
-            buf,
-            ctx.enter_recursion(),
-            |msg: &mut M, buf: &mut B, ctx| {
-                // mesos-rs change (third_party/prost/README.md): `decode_key`, with one
-                // `merge_field` call for each of its two paths.
-                if let Some((tag, wire_type)) = decode_key_one_byte(buf) {
-                    return msg.merge_field(tag, wire_type, buf, ctx);
-                }
+        // Upstream's `merge_loop`, with the loop in `merge_fields`.
+        let len = match varint::decode_varint_one_byte(buf) {
+            Some(len) => len,
+            None => varint::decode_varint_multi(buf)?,
+        };
+        let remaining = buf.remaining();
+        if len > remaining as u64 {
+            return Err(DecodeErrorKind::BufferUnderflow.into());
+        }
+        let limit = remaining - len as usize;
+        merge_fields(msg, buf, ctx.enter_recursion(), limit)?;
+        if buf.remaining() != limit {
+            return Err(DecodeErrorKind::DelimitedLengthExceeded.into());
+        }
+        Ok(())
+    }
+
+    /// Merges `msg`'s fields from `buf` until `buf` has no more than `limit` bytes left.
+    //
+    // mesos-rs change (third_party/prost/README.md): one function per message type, into
+    // which the vendored prost-derive's `merge_field` (`#[inline(always)]`) is inlined: a
+    // nested message costs one call (this one) rather than one per field.
+    #[inline(never)]
+    fn merge_fields<M, B>(
+        msg: &mut M,
+        buf: &mut B,
+        ctx: DecodeContext,
+        limit: usize,
+    ) -> Result<(), DecodeError>
+    where
+        M: Message,
+        B: Buf,
+    {
+        while buf.remaining() > limit {
+            // `decode_key`, with one `merge_field` call for each of its two paths.
+            if let Some((tag, wire_type)) = decode_key_one_byte(buf) {
+                msg.merge_field(tag, wire_type, buf, ctx.clone())?;
+            } else {
                 let (tag, wire_type) = decode_key_multi(buf)?;
-                msg.merge_field(tag, wire_type, buf, ctx)
-            },
-        )
+                msg.merge_field(tag, wire_type, buf, ctx.clone())?;
+            }
+        }
+        Ok(())
     }
 
     pub fn encode_repeated<M>(tag: u32, messages: &[M], buf: &mut impl BufMut)
@@ -1002,6 +1033,7 @@ pub mod message {
         }
     }
 
+    #[inline(always)]
     pub fn merge_repeated<M>(
         wire_type: WireType,
         messages: &mut Vec<M>,
