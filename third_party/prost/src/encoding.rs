@@ -270,7 +270,8 @@ fn reserve_one<T>(values: &mut Vec<T>) {
             size if size <= 1024 => 4,
             _ => 1,
         };
-        *values = Vec::with_capacity(first);
+        // The empty list has no buffer to free: forgetting it spares the drop's check.
+        core::mem::forget(core::mem::replace(values, Vec::with_capacity(first)));
     } else if values.len() == values.capacity() {
         values.reserve(1);
     }
@@ -1048,12 +1049,15 @@ pub mod message {
         // will stay, at the end of the list, rather than built on the stack and moved in
         // (a copy of the whole struct per element); on error it is taken off again, so
         // the list is what upstream leaves: the elements before it.
+        if messages.len() == messages.capacity() {
+            reserve_one(messages);
+        }
         if messages.len() < messages.capacity() {
             // Room known here, so `push` has no growth path to keep the element across
             // and writes it into the buffer directly.
             messages.push(M::default());
         } else {
-            reserve_one(messages);
+            // Not reached (`reserve_one` made room, or failed allocating).
             messages.push(M::default());
         }
         let Some(msg) = messages.last_mut() else {
