@@ -1,6 +1,7 @@
 mod bounds;
 mod clock;
 mod connections;
+mod decode_reference;
 mod duplex;
 mod fuzz_seeds;
 mod hooks;

@@ -111,8 +111,49 @@ pub fn encode_key(tag: u32, wire_type: WireType, buf: &mut impl BufMut) {
 
 /// Decodes a Protobuf field key, which consists of a wire type designator and
 /// the field tag.
+//
+// mesos-rs change (third_party/prost/README.md): a one-byte key is decoded at the call
+// site (`decode_key_one_byte`); every other key takes upstream's path
+// (`decode_key_multi`), which gives the same errors as before.
 #[inline(always)]
 pub fn decode_key(buf: &mut impl Buf) -> Result<(u32, WireType), DecodeError> {
+    match decode_key_one_byte(buf) {
+        Some(key) => Ok(key),
+        None => decode_key_multi(buf),
+    }
+}
+
+/// Decodes a one-byte key with a tag of at least 1 and a known wire type (every valid key
+/// of fields 1-15) and consumes it; `None`, consuming nothing, for any other key, which
+/// `decode_key_multi` then decodes or refuses.
+///
+/// Callers that go on to call `merge_field` call it once for each outcome, so that the
+/// key stays in registers instead of passing through a `Result` in memory.
+#[inline(always)]
+pub(crate) fn decode_key_one_byte(buf: &mut impl Buf) -> Option<(u32, WireType)> {
+    let byte = *buf.chunk().first()?;
+    // 0x08..=0x7f: one varint byte, tag >= MIN_TAG.
+    if !(0x08..0x80).contains(&byte) {
+        return None;
+    }
+    // The compiler folds this match to a compare: `WireType` is `repr(u8)` with the
+    // wire values as discriminants.
+    let wire_type = match byte & 0x07 {
+        0 => WireType::Varint,
+        1 => WireType::SixtyFourBit,
+        2 => WireType::LengthDelimited,
+        3 => WireType::StartGroup,
+        4 => WireType::EndGroup,
+        5 => WireType::ThirtyTwoBit,
+        _ => return None,
+    };
+    buf.advance(1);
+    Some((u32::from(byte >> 3), wire_type))
+}
+
+/// Upstream's `decode_key`, for the keys `decode_key_one_byte` leaves (and their errors).
+#[inline(never)]
+pub(crate) fn decode_key_multi(buf: &mut impl Buf) -> Result<(u32, WireType), DecodeError> {
     let key = decode_varint(buf)?;
     if key > u64::from(u32::MAX) {
         return Err(DecodeErrorKind::InvalidKey { key }.into());
@@ -146,7 +187,12 @@ where
     M: FnMut(&mut T, &mut B, DecodeContext) -> Result<(), DecodeError>,
     B: Buf,
 {
-    let len = decode_varint(buf)?;
+    // mesos-rs change (third_party/prost/README.md): `decode_varint`, its two paths
+    // joined after the `?`.
+    let len = match varint::decode_varint_one_byte(buf) {
+        Some(len) => len,
+        None => varint::decode_varint_multi(buf)?,
+    };
     let remaining = buf.remaining();
     if len > remaining as u64 {
         return Err(DecodeErrorKind::BufferUnderflow.into());
@@ -199,13 +245,23 @@ pub fn skip_field(
 }
 
 /// Appends `value` to a repeated field's list.
+#[inline(always)]
+fn push_repeated<T>(values: &mut Vec<T>, value: T) {
+    reserve_one(values);
+    values.push(value);
+}
+
+/// Makes room in a repeated field's list for one more element.
 //
 // mesos-rs change (third_party/prost/README.md): the first element allocates the list's
 // buffer with `Vec::with_capacity` (the capacity `Vec`'s own first growth picks) instead
 // of through `Vec`'s amortized growth, whose general path (overflow checks, the
 // grow-or-reallocate choice, its error plumbing) cost ~45 instructions more per list.
+// And with room known to be there, the `push` that follows needs no growth path, so the
+// element (a constant `Default` for a sub-message) is written straight into the list's
+// buffer rather than kept on the stack across a possible reallocation and copied.
 #[inline(always)]
-fn push_repeated<T>(values: &mut Vec<T>, value: T) {
+fn reserve_one<T>(values: &mut Vec<T>) {
     if values.capacity() == 0 {
         // `Vec`'s minimum non-zero capacity (`RawVec::MIN_NON_ZERO_CAP`). A zero-sized
         // `T` never gets here: such a `Vec`'s capacity is `usize::MAX`.
@@ -214,9 +270,86 @@ fn push_repeated<T>(values: &mut Vec<T>, value: T) {
             size if size <= 1024 => 4,
             _ => 1,
         };
-        *values = Vec::with_capacity(first);
+        // The empty list has no buffer to free: forgetting it spares the drop's check.
+        core::mem::forget(core::mem::replace(values, Vec::with_capacity(first)));
+    } else if values.len() == values.capacity() {
+        values.reserve(1);
     }
-    values.push(value);
+}
+
+/// Merges a packed run of varints (its length delimiter first) into `values`, converting
+/// each with `convert`: upstream's `merge_loop` over `decode_varint` and `push`.
+//
+// mesos-rs change (third_party/prost/README.md): when the buffer is one contiguous chunk
+// (always for `Bytes` and `&[u8]`), the values are decoded from that slice, whose
+// `advance` is a pointer bump, and the buffer is advanced once at the end. Decoding from
+// the slice sees exactly the bytes (and the chunk length) `buf` would show, so it
+// accepts, refuses and consumes exactly what upstream does, errors included; values
+// decoded before an error stay in the list, as upstream leaves them.
+#[inline(always)]
+fn merge_packed_varints<T, B: Buf>(
+    values: &mut Vec<T>,
+    buf: &mut B,
+    convert: impl Fn(u64) -> T,
+) -> Result<(), DecodeError> {
+    // mesos-rs change (third_party/prost/README.md): `decode_varint`, its two paths
+    // joined after the `?`.
+    let len = match varint::decode_varint_one_byte(buf) {
+        Some(len) => len,
+        None => varint::decode_varint_multi(buf)?,
+    };
+    let remaining = buf.remaining();
+    if len > remaining as u64 {
+        return Err(DecodeErrorKind::BufferUnderflow.into());
+    }
+    let limit = remaining - len as usize;
+
+    let chunk = buf.chunk();
+    let merged = if chunk.len() == remaining {
+        // `pos` stays in a register: only the multi-byte path, through a copy of the
+        // rest of the slice, hands a buffer to an outlined decoder.
+        let len = remaining - limit;
+        let mut pos = 0;
+        let mut merged = Ok(());
+        while pos < len {
+            let Some(&byte) = chunk.get(pos) else { break };
+            if byte < 0x80 {
+                pos += 1;
+                push_repeated(values, convert(u64::from(byte)));
+                continue;
+            }
+            let mut rest = &chunk[pos..];
+            let decoded = varint::decode_varint_multi(&mut rest);
+            pos = remaining - rest.len();
+            match decoded {
+                Ok(value) => push_repeated(values, convert(value)),
+                Err(error) => {
+                    merged = Err(error);
+                    break;
+                }
+            }
+        }
+        buf.advance(pos);
+        merged
+    } else {
+        let mut merged = Ok(());
+        while buf.remaining() > limit {
+            match decode_varint(buf) {
+                Ok(value) => push_repeated(values, convert(value)),
+                Err(error) => {
+                    merged = Err(error);
+                    break;
+                }
+            }
+        }
+        merged
+    };
+    merged?;
+
+    if buf.remaining() != limit {
+        return Err(DecodeErrorKind::DelimitedLengthExceeded.into());
+    }
+    Ok(())
 }
 
 /// Helper macro which emits an `encode_repeated` function for the type.
@@ -309,7 +442,26 @@ macro_rules! varint {
                 }
             }
 
-            merge_repeated_numeric!($ty, WireType::Varint, merge, merge_repeated);
+            #[inline(always)]
+            pub fn merge_repeated(
+                wire_type: WireType,
+                values: &mut Vec<$ty>,
+                buf: &mut impl Buf,
+                ctx: DecodeContext,
+            ) -> Result<(), DecodeError> {
+                if wire_type == WireType::LengthDelimited {
+                    // Packed (mesos-rs change, third_party/prost/README.md: upstream's
+                    // `merge_loop` of `merge` and `push`, as one loop).
+                    merge_packed_varints(values, buf, |$from_uint64_value: u64| $from_uint64)
+                } else {
+                    // Unpacked.
+                    check_wire_type(WireType::Varint, wire_type)?;
+                    let mut value = Default::default();
+                    merge(wire_type, &mut value, buf, ctx)?;
+                    push_repeated(values, value);
+                    Ok(())
+                }
+            }
 
             #[inline]
             pub fn encoded_len(tag: u32, $to_uint64_value: &$ty) -> usize {
@@ -815,6 +967,7 @@ pub mod message {
         msg.encode_raw(buf);
     }
 
+    #[inline(always)]
     pub fn merge<M, B>(
         wire_type: WireType,
         msg: &mut M,
@@ -827,15 +980,49 @@ pub mod message {
     {
         check_wire_type(WireType::LengthDelimited, wire_type)?;
         ctx.limit_reached()?;
-        merge_loop(
-            msg,
-            buf,
-            ctx.enter_recursion(),
-            |msg: &mut M, buf: &mut B, ctx| {
-                let (tag, wire_type) = decode_key(buf)?;
-                msg.merge_field(tag, wire_type, buf, ctx)
-            },
-        )
+        // Upstream's `merge_loop`, with the loop in `merge_fields`.
+        let len = match varint::decode_varint_one_byte(buf) {
+            Some(len) => len,
+            None => varint::decode_varint_multi(buf)?,
+        };
+        let remaining = buf.remaining();
+        if len > remaining as u64 {
+            return Err(DecodeErrorKind::BufferUnderflow.into());
+        }
+        let limit = remaining - len as usize;
+        merge_fields(msg, buf, ctx.enter_recursion(), limit)?;
+        if buf.remaining() != limit {
+            return Err(DecodeErrorKind::DelimitedLengthExceeded.into());
+        }
+        Ok(())
+    }
+
+    /// Merges `msg`'s fields from `buf` until `buf` has no more than `limit` bytes left.
+    //
+    // mesos-rs change (third_party/prost/README.md): one function per message type, into
+    // which the vendored prost-derive's `merge_field` (`#[inline(always)]`) is inlined: a
+    // nested message costs one call (this one) rather than one per field.
+    #[inline(never)]
+    fn merge_fields<M, B>(
+        msg: &mut M,
+        buf: &mut B,
+        ctx: DecodeContext,
+        limit: usize,
+    ) -> Result<(), DecodeError>
+    where
+        M: Message,
+        B: Buf,
+    {
+        while buf.remaining() > limit {
+            // `decode_key`, with one `merge_field` call for each of its two paths.
+            if let Some((tag, wire_type)) = decode_key_one_byte(buf) {
+                msg.merge_field(tag, wire_type, buf, ctx.clone())?;
+            } else {
+                let (tag, wire_type) = decode_key_multi(buf)?;
+                msg.merge_field(tag, wire_type, buf, ctx.clone())?;
+            }
+        }
+        Ok(())
     }
 
     pub fn encode_repeated<M>(tag: u32, messages: &[M], buf: &mut impl BufMut)
@@ -847,6 +1034,7 @@ pub mod message {
         }
     }
 
+    #[inline(always)]
     pub fn merge_repeated<M>(
         wire_type: WireType,
         messages: &mut Vec<M>,
@@ -857,10 +1045,29 @@ pub mod message {
         M: Message + Default,
     {
         check_wire_type(WireType::LengthDelimited, wire_type)?;
-        let mut msg = M::default();
-        merge(WireType::LengthDelimited, &mut msg, buf, ctx)?;
-        push_repeated(messages, msg);
-        Ok(())
+        // mesos-rs change (third_party/prost/README.md): the element is merged where it
+        // will stay, at the end of the list, rather than built on the stack and moved in
+        // (a copy of the whole struct per element); on error it is taken off again, so
+        // the list is what upstream leaves: the elements before it.
+        if messages.len() == messages.capacity() {
+            reserve_one(messages);
+        }
+        if messages.len() < messages.capacity() {
+            // Room known here, so `push` has no growth path to keep the element across
+            // and writes it into the buffer directly.
+            messages.push(M::default());
+        } else {
+            // Not reached (`reserve_one` made room, or failed allocating).
+            messages.push(M::default());
+        }
+        let Some(msg) = messages.last_mut() else {
+            unreachable!("an element was just pushed")
+        };
+        let merged = merge(WireType::LengthDelimited, msg, buf, ctx);
+        if merged.is_err() {
+            messages.pop();
+        }
+        merged
     }
 
     #[inline]

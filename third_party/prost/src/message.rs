@@ -102,12 +102,15 @@ pub trait Message: Send + Sync {
     /// Decodes an instance of the message from a buffer.
     ///
     /// The entire buffer will be consumed.
-    fn decode(mut buf: impl Buf) -> Result<Self, DecodeError>
+    fn decode(buf: impl Buf) -> Result<Self, DecodeError>
     where
         Self: Default,
     {
         let mut message = Self::default();
-        Self::merge(&mut message, &mut buf).map(|_| message)
+        // mesos-rs change (third_party/prost/README.md): `buf` by value, not `&mut buf`
+        // (`decode` consumes it either way), so the decoder reaches the buffer through
+        // one pointer instead of two.
+        Self::merge(&mut message, buf).map(|_| message)
     }
 
     /// Decodes a length-delimited instance of the message from the buffer.

@@ -48,9 +48,24 @@ pub fn decode_varint(buf: &mut impl Buf) -> Result<u64, DecodeError> {
     decode_varint_multi(buf)
 }
 
+/// The one-byte case of `decode_varint`, consuming the byte; `None`, consuming nothing,
+/// when the varint is longer (or the buffer empty), for `decode_varint_multi`.
+///
+/// For hot callers: `match` on this with `decode_varint_multi(buf)?` in the `None` arm
+/// lets the compiler drop the success check the joined `Result` of `decode_varint` costs.
+#[inline(always)]
+pub(crate) fn decode_varint_one_byte(buf: &mut impl Buf) -> Option<u64> {
+    let byte = *buf.chunk().first()?;
+    if byte < 0x80 {
+        buf.advance(1);
+        return Some(u64::from(byte));
+    }
+    None
+}
+
 /// Upstream's `decode_varint`, for the varints the inline path above leaves.
 #[inline(never)]
-fn decode_varint_multi(buf: &mut impl Buf) -> Result<u64, DecodeError> {
+pub(crate) fn decode_varint_multi(buf: &mut impl Buf) -> Result<u64, DecodeError> {
     let bytes = buf.chunk();
     let len = bytes.len();
     if len == 0 {
