@@ -214,9 +214,16 @@ fn random_bytes_fail_or_decode_as_upstream() {
     const COMMON: [u8; 10] = [0x0a, 0x12, 0x08, 0x10, 0x02, 0x01, 0x80, 0xff, 0x00, 0x7f];
     for _ in 0..4000 {
         let len = rng.below(24) as usize;
-        let input: Vec<u8> = (0..len)
-            .map(|_| if rng.below(2) == 0 { COMMON[rng.below(10) as usize] } else { rng.next() as u8 })
-            .collect();
+        let input: Vec<u8> =
+            (0..len)
+                .map(|_| {
+                    if rng.below(2) == 0 {
+                        COMMON[rng.below(10) as usize]
+                    } else {
+                        rng.next() as u8
+                    }
+                })
+                .collect();
         case(&input);
     }
 }
