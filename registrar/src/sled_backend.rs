@@ -27,6 +27,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot};
 
@@ -59,19 +60,41 @@ pub struct SledBackend {
     synced_blobs: HashSet<std::ffi::OsString>,
 }
 
+/// How long [`open_db`] waits for the lock of a database closed a moment ago in this
+/// process, and how often it looks.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+const LOCK_RETRY: Duration = Duration::from_millis(5);
+
+/// Opens the sled database at `path`. No background flusher: every batch is flushed and
+/// fsynced before it is acknowledged. Closing a database does not always release its
+/// file lock at once: a file truncation sled runs on its own thread pool after
+/// compacting holds the database's file, and its lock, until it ends. So a database
+/// reopened in the same process right after it was closed (a master restarted inside
+/// `mesos-local`, the tests) can find it locked for a moment: that is retried for at
+/// most [`LOCK_WAIT`]. Another process holding it (two masters given one work folder)
+/// still fails, after that wait.
+fn open_db(path: &Path) -> Result<sled::Db, RegistrarError> {
+    let started = Instant::now();
+    loop {
+        match sled::Config::new().path(path).flush_every_ms(None).open() {
+            Err(sled::Error::Io(e))
+                if e.to_string().starts_with("could not acquire lock")
+                    && started.elapsed() < LOCK_WAIT =>
+            {
+                std::thread::sleep(LOCK_RETRY);
+            }
+            opened => return opened.map_err(|e| storage_error("open sled", e)),
+        }
+    }
+}
+
 impl SledBackend {
     /// Opens (or creates) the log in `<work_dir>/raft`.
     pub fn open(work_dir: &Path) -> Result<SledBackend, RegistrarError> {
         let path = work_dir.join("raft");
         let created = !path.exists();
         std::fs::create_dir_all(&path).map_err(|e| storage_error("create the raft folder", e))?;
-        // No background flusher: every batch is flushed and fsynced before it is acknowledged,
-        // and without the flusher thread closing the database releases its lock at once.
-        let db = sled::Config::new()
-            .path(&path)
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| storage_error("open sled", e))?;
+        let db = open_db(&path)?;
         let tree = db.open_tree("raft").map_err(|e| storage_error("open the raft tree", e))?;
         db.flush().map_err(|e| storage_error("flush sled", e))?;
         let db_file =
