@@ -586,18 +586,12 @@ impl Node {
         }
     }
 
-    /// Whether this node vouches for the duplex check `name` with `body` from the node at
-    /// `asker`, over a connection from `client` (`net::duplex`).
-    pub(crate) fn vouches_for(
-        &self,
-        name: &crate::message::MessageName,
-        body: &[u8],
-        asker: SocketAddr,
-        client: std::net::IpAddr,
-    ) -> bool {
+    /// The tokens this node vouches for when a peer checks an offered connection
+    /// (`net::duplex`); `None` when its connections never offer.
+    pub(crate) fn duplex_tokens(&self) -> Option<Arc<crate::net::duplex::Tokens>> {
         match &*self.inner.transport.read() {
-            Some(Transport::Tcp(tcp)) => tcp.vouches(name, body, asker, client),
-            _ => false,
+            Some(Transport::Tcp(tcp)) => tcp.duplex_tokens(),
+            _ => None,
         }
     }
 

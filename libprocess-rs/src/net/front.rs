@@ -386,7 +386,11 @@ fn serve_buffered(
                 };
                 if to.id() == duplex::CHECK_ID {
                     // A node asks whether this node offered it a connection (`duplex`).
-                    if node.vouches_for(&name, &body, from.address(), via.peer.ip()) {
+                    let (asker, client) = (from.address(), via.peer.ip());
+                    let vouched = node.duplex_tokens().is_some_and(|tokens| {
+                        duplex::answer_check(&tokens, &name, &body, asker, client)
+                    });
+                    if vouched {
                         (StatusCode::ACCEPTED, "")
                     } else {
                         (StatusCode::NOT_FOUND, "not offered")

@@ -65,7 +65,7 @@ macro_rules! write_through {
 }
 
 pub(crate) mod decoder;
-mod duplex;
+pub(crate) mod duplex;
 mod front;
 mod guarded;
 mod lane;
@@ -235,15 +235,10 @@ impl Tcp {
         self.outbound.adopt(node, peer, token, socket)
     }
 
-    /// Whether this node vouches for a duplex check (`duplex::answer_check`).
-    pub(crate) fn vouches(
-        &self,
-        name: &crate::message::MessageName,
-        body: &[u8],
-        asker: SocketAddr,
-        client: std::net::IpAddr,
-    ) -> bool {
-        self.outbound.vouches(name, body, asker, client)
+    /// The tokens of the node's offered connections (`duplex`); `None` on a node whose
+    /// connections never carry messages both ways (TLS).
+    pub(crate) fn duplex_tokens(&self) -> Option<Arc<duplex::Tokens>> {
+        self.outbound.duplex_tokens()
     }
 
     /// Makes sure a connection to `peer` exists (for links).

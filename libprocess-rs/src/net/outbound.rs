@@ -175,18 +175,9 @@ impl Outbound {
         Some(alive)
     }
 
-    /// Whether this node offered a connection with the token a duplex check carries to the
-    /// node that asks (`duplex::answer_check`); never on a node that offers none.
-    pub(crate) fn vouches(
-        &self,
-        name: &crate::message::MessageName,
-        body: &[u8],
-        asker: SocketAddr,
-        client: std::net::IpAddr,
-    ) -> bool {
-        self.replies
-            .as_ref()
-            .is_some_and(|replies| duplex::answer_check(&replies.tokens, name, body, asker, client))
+    /// The tokens of this node's offered connections; `None` when they never offer.
+    pub(crate) fn duplex_tokens(&self) -> Option<Arc<duplex::Tokens>> {
+        self.replies.as_ref().map(|replies| replies.tokens.clone())
     }
 
     fn new_conn(&self, node: &Node) -> Conn {
