@@ -162,7 +162,10 @@ impl Outbound {
                 _ = &mut ended => false,
             };
             let result = if vouched {
-                adopted(socket, &pipe, ended).await
+                match WriteSocket::writable_only(socket) {
+                    Ok(writer) => write_until_read_ends(writer, &pipe, None, &mut ended).await,
+                    Err(error) => Err(error),
+                }
             } else {
                 tracing::debug!(%peer, "duplex offer not vouched for: opening a connection");
                 // The server keeps its own descriptor: this one shuts nothing down.
@@ -531,27 +534,24 @@ async fn run_duplex(
     // The reading side has a descriptor of its own; this one only writes, and dropping
     // it shuts nothing down: when the peer writes its messages here, the socket stays
     // open for them until the reading side ends; else that ends with `back`.
-    let writer = Arc::new(writer);
-    pipe.connected(writer.clone(), Some(token));
-    tokio::select! {
-        result = drive_plain(&writer, pipe) => result,
-        _ = &mut back.ended => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed")),
-    }
+    write_until_read_ends(writer, pipe, Some(token), &mut back.ended).await
 }
 
 fn joined(closed: Result<io::Error, tokio::task::JoinError>) -> io::Error {
     closed.unwrap_or_else(|e| io::Error::other(e.to_string()))
 }
 
-/// Writes the pipe's batches to `socket`, an adopted connection, until the pipe closes
-/// or the connection's reading side ends (`ended`).
-async fn adopted(
-    socket: std::net::TcpStream,
+/// Writes the pipe's batches to `writer`, the write side of a connection read
+/// elsewhere (`duplex`: an outbound connection read back, or an adopted one), its first
+/// message marked with `mark`, until the pipe closes or the reading side ends (`ended`).
+async fn write_until_read_ends(
+    writer: WriteSocket,
     pipe: &Pipe,
-    ended: tokio::sync::oneshot::Receiver<()>,
+    mark: Option<u128>,
+    ended: &mut tokio::sync::oneshot::Receiver<()>,
 ) -> io::Result<()> {
-    let writer = Arc::new(WriteSocket::writable_only(socket)?);
-    pipe.connected(writer.clone(), None);
+    let writer = Arc::new(writer);
+    pipe.connected(writer.clone(), mark);
     tokio::select! {
         result = drive_plain(&writer, pipe) => result,
         _ = ended => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed")),
