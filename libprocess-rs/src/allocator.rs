@@ -174,14 +174,7 @@ mod tests {
         if std::env::var_os("MIMALLOC_ALLOW_THP").is_some() {
             return;
         }
-        let allocator = Allocator;
-        // SAFETY: a non-zero layout, freed once by this allocator; reading an option.
-        unsafe {
-            let block = allocator.alloc(layout(64, 8));
-            assert!(!block.is_null());
-            assert_eq!(mi_option_get(MI_OPTION_ALLOW_THP), 0);
-            allocator.dealloc(block, layout(64, 8));
-        }
+        assert_eq!(option_after_an_allocation(MI_OPTION_ALLOW_THP), 0);
     }
 
     /// The first allocation sets mimalloc's purge delay (the environment of the test
@@ -192,13 +185,21 @@ mod tests {
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
             return;
         }
+        assert_eq!(option_after_an_allocation(MI_OPTION_PURGE_DELAY), PURGE_DELAY_MS);
+    }
+
+    /// mimalloc's `option` while a block of this allocator is live (so after its first
+    /// allocation, which applies the allocator's settings).
+    #[allow(unsafe_code)]
+    fn option_after_an_allocation(option: c_int) -> c_long {
         let allocator = Allocator;
         // SAFETY: a non-zero layout, freed once by this allocator; reading an option.
         unsafe {
             let block = allocator.alloc(layout(64, 8));
             assert!(!block.is_null());
-            assert_eq!(mi_option_get(MI_OPTION_PURGE_DELAY), PURGE_DELAY_MS);
+            let value = mi_option_get(option);
             allocator.dealloc(block, layout(64, 8));
+            value
         }
     }
 
